@@ -1,0 +1,213 @@
+"""Fixtures: an app on a freshly migrated database (SQLite, and PostgreSQL for tests/db), a client
+that sends the CSRF token like a browser would, and small factories."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+
+from webapp import create_app, migrate
+from webapp.config import testing_config
+from webapp.database import make_engine
+from webapp.models import Candidate, Client, ClientContact, Role, User
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+PASSWORD = "correct-horse-battery"
+ROLE_NAMES = ("administrator", "team-leader", "consultant", "viewer")
+DB_TESTS = Path(__file__).parent / "db"
+
+
+def pytest_generate_tests(metafunc):
+    """Tests under tests/db run on every configured database; the rest on SQLite."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    backends = ["sqlite"]
+    if TEST_DATABASE_URL and DB_TESTS in Path(str(metafunc.definition.path)).parents:
+        backends.append("postgresql")
+    metafunc.parametrize("database_url", backends, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+class PostgresDatabases:
+    """Creates one migrated template database per run, and a copy of it for each test."""
+
+    def __init__(self, url: str):
+        self.admin_url = sa.engine.make_url(url)
+        self.admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        self.template = f"smsdesk_tmpl_{WORKER}"
+        self._drop(self.template)
+        self._run(f'CREATE DATABASE "{self.template}"')
+        engine = make_engine(self.url_for(self.template))
+        migrate.upgrade(engine)
+        engine.dispose()
+
+    def url_for(self, name: str) -> str:
+        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def create(self) -> str:
+        name = f"smsdesk_t_{WORKER}_{uuid.uuid4().hex[:8]}"
+        self._run(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name
+
+    def drop(self, name: str) -> None:
+        self._drop(name)
+
+    def close(self) -> None:
+        self._drop(self.template)
+        self.admin.dispose()
+
+    def _drop(self, name: str) -> None:
+        self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _run(self, sql: str) -> None:
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(sql)
+
+
+@pytest.fixture(scope="session")
+def postgres_databases():
+    if not TEST_DATABASE_URL:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    databases = PostgresDatabases(TEST_DATABASE_URL)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture
+def database_url(request, tmp_path, sqlite_template):
+    """A freshly migrated, empty database for one test."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    databases = request.getfixturevalue("postgres_databases")
+    name = databases.create()
+    yield databases.url_for(name)
+    databases.drop(name)
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app(testing_config(database_url))
+    yield app
+    app.extensions["database"].engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    """A database session of the app under test (separate from the one a request uses)."""
+    with app.app_context():
+        session = app.extensions["database"].sessionmaker()
+        yield session
+        session.close()
+
+
+class Browser(FlaskClient):
+    """A test client that sends the CSRF token on unsafe requests, as the pages do.
+
+    `csrf=False` sends none; `htmx=True` adds the headers htmx sends.
+    """
+
+    def open(self, *args, csrf: bool = True, htmx: bool = False, **kwargs):
+        method = (kwargs.get("method") or "GET").upper()
+        headers = dict(kwargs.pop("headers", None) or {})
+        if htmx:
+            headers.setdefault("HX-Request", "true")
+            headers.setdefault("HX-Current-URL", "http://localhost/")
+        if csrf and method not in {"GET", "HEAD", "OPTIONS"}:
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+        return super().open(*args, headers=headers, **kwargs)
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as session:
+            raw = session.setdefault("csrf_token", uuid.uuid4().hex)
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+    def login(self, username: str, password: str = PASSWORD):
+        return self.post("/login", data={"username": username, "password": password})
+
+
+@pytest.fixture
+def client(app) -> Browser:
+    app.test_client_class = Browser
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(session):
+    def make(username: str | None = None, role: str = "consultant", **fields) -> User:
+        username = username or f"{role}-{uuid.uuid4().hex[:6]}"
+        password = fields.pop("password", PASSWORD)
+        roles = [session.scalar(sa.select(Role).where(Role.name == role))] if role else []
+        fields.setdefault("full_name", username.replace("-", " ").title())
+        fields.setdefault("email", f"{username}@example.com")
+        user = User(username=username, roles=roles, **fields)
+        user.set_password(password)
+        session.add(user)
+        session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client, make_user):
+    """Sign the test client in as a new user with `role`; returns the user."""
+
+    def sign_in(role: str = "consultant", **fields) -> User:
+        user = make_user(role=role, **fields)
+        response = client.login(user.username)
+        assert response.status_code == 302, response.data
+        return user
+
+    return sign_in
+
+
+@pytest.fixture
+def make_candidate(session, app):
+    region = app.config["SMS_DEFAULT_REGION"]
+
+    def make(first_name: str = "Ada", last_name: str = "Lovelace", mobile: str | None = "0412 345 678",
+             **fields) -> Candidate:
+        candidate = Candidate(first_name=first_name, last_name=last_name, **fields)
+        candidate.set_mobile(mobile, region)
+        session.add(candidate)
+        session.commit()
+        return candidate
+
+    return make
+
+
+@pytest.fixture
+def make_contact(session, app):
+    region = app.config["SMS_DEFAULT_REGION"]
+
+    def make(first_name: str = "Grace", last_name: str = "Hopper", mobile: str | None = "0413 222 333",
+             client: str | None = "Harbour Mining Pty Ltd", **fields) -> ClientContact:
+        if client is not None:
+            existing = session.scalar(sa.select(Client).where(Client.name == client))
+            fields["client"] = existing or Client(name=client)
+        contact = ClientContact(first_name=first_name, last_name=last_name, **fields)
+        contact.set_mobile(mobile, region)
+        session.add(contact)
+        session.commit()
+        return contact
+
+    return make

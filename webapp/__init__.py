@@ -1,0 +1,62 @@
+"""SMS Desk: find Candidates and Client Contacts and send them single or bulk SMS."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+from webapp import config as settings
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """Build the app: settings from `config` when given (tests), else from the environment."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    if config is None:
+        app.config.from_mapping(settings.from_environment(os.environ, Path(app.instance_path)))
+    else:
+        app.config.from_mapping(config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from webapp.extensions import csrf, db, htmx, login_manager
+    from webapp.web import access, headers, navigation
+
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    access.init_app(app)
+    headers.init_app(app)
+    navigation.init_app(app)
+    if app.testing:
+        from jinja2 import StrictUndefined
+
+        app.jinja_env.undefined = StrictUndefined
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp.auth import bp as auth_bp
+    from webapp.health import bp as health_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(health_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from webapp.web import errors
+
+    errors.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    from webapp import cli
+
+    cli.init_app(app)

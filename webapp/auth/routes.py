@@ -1,0 +1,62 @@
+"""Sign-in and sign-out views."""
+
+from __future__ import annotations
+
+import functools
+
+import sqlalchemy as sa
+from flask import flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.auth import bp
+from webapp.auth.forms import LoginForm
+from webapp.extensions import db
+from webapp.models import User
+from webapp.web.access import local_path
+from webapp.web.rendering import render
+
+BAD_CREDENTIALS = "Wrong username or password, or the account is switched off."
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the sign-in form and sign the user in."""
+    next_path = local_path(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_path or url_for("health.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(sa.select(User).where(User.username == form.username.data.strip()))
+        if user is None:
+            _spend_hash_time(form.password.data)
+        elif user.check_password(form.password.data) and user.active:
+            # A fresh session at sign-in, so a session id planted before it is worthless.
+            session.clear()
+            login_user(user)
+            return redirect(next_path or url_for("health.home"))
+        form.password.errors.append(BAD_CREDENTIALS)
+        return render("auth/login.html", form=form, status=401)
+    status = 400 if form.is_submitted() else 200
+    return render("auth/login.html", form=form, status=status)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out (POST only, so a link or image cannot sign anyone out)."""
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash("not-a-real-password")
+
+
+def _spend_hash_time(password: str) -> None:
+    """Check a password against a throwaway hash, so an unknown username takes as long to refuse."""
+    check_password_hash(_dummy_hash(), password)

@@ -1,0 +1,137 @@
+"""Settings read from the environment (DESIGN.md section 6), with safe development defaults."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app; the message says what to set."""
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in TRUE_WORDS
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}.") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {value!r}.") from None
+
+
+def development_secret(instance_path: Path) -> str:
+    """A secret key generated once and kept in instance/, so sessions survive restarts."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    development = _flag(env, "FLASK_DEBUG", False) or _flag(env, "DEMO_MODE", False)
+    secret_key = env.get("SECRET_KEY", "").strip()
+    if not secret_key:
+        if not development:
+            raise ConfigError(
+                "SECRET_KEY is not set. Set SECRET_KEY to a long random string "
+                "(python -c 'import secrets; print(secrets.token_hex(32))'), "
+                "or set DEMO_MODE=1 for a local demo."
+            )
+        secret_key = development_secret(instance_path)
+
+    database_url = env.get("DATABASE_URL", "").strip() or (
+        f"sqlite:///{instance_path / 'smsdesk.sqlite3'}"
+    )
+    provider = env.get("SMS_PROVIDER", "sandbox").strip().lower() or "sandbox"
+    if provider not in {"sandbox", "smscentral", "twilio"}:
+        raise ConfigError(f"SMS_PROVIDER must be sandbox, smscentral or twilio, not {provider!r}.")
+
+    return {
+        "SECRET_KEY": secret_key,
+        "DEMO_MODE": development,
+        "DATABASE_URL": database_url,
+        "SMS_PROVIDER": provider,
+        "SMS_DEFAULT_REGION": (env.get("SMS_DEFAULT_REGION", "AU").strip() or "AU").upper(),
+        "SMSCENTRAL_API_URL": env.get(
+            "SMSCENTRAL_API_URL", "https://my.smscentral.com.au/api/v3.2"
+        ),
+        "SMSCENTRAL_USERNAME": env.get("SMSCENTRAL_USERNAME", ""),
+        "SMSCENTRAL_PASSWORD": env.get("SMSCENTRAL_PASSWORD", ""),
+        "SMSCENTRAL_ORIGINATOR": env.get("SMSCENTRAL_ORIGINATOR", ""),
+        "SMSCENTRAL_WEBHOOK_USERNAME": env.get("SMSCENTRAL_WEBHOOK_USERNAME", ""),
+        "SMSCENTRAL_WEBHOOK_PASSWORD": env.get("SMSCENTRAL_WEBHOOK_PASSWORD", ""),
+        "TWILIO_API_BASE": env.get("TWILIO_API_BASE", "https://api.twilio.com"),
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", ""),
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", ""),
+        "TWILIO_FROM": env.get("TWILIO_FROM", ""),
+        "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "").rstrip("/"),
+        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": _int(env, "MAIL_PORT", 25),
+        "MAIL_USE_TLS": _flag(env, "MAIL_USE_TLS", False),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", "sms-desk@localhost"),
+        "DISPATCH_CONCURRENCY": _int(env, "DISPATCH_CONCURRENCY", 8),
+        "DISPATCH_RATE_PER_SECOND": _float(env, "DISPATCH_RATE_PER_SECOND", 0.0),
+        "EMBEDDED_WORKER": _flag(env, "EMBEDDED_WORKER", database_url.startswith("sqlite")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag(env, "SESSION_COOKIE_SECURE", False),
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def testing_config(database_url: str, **overrides) -> dict:
+    """Settings for the test suite: CSRF stays on, no worker thread, a fixed key."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "DEMO_MODE": False,
+        "DATABASE_URL": database_url,
+        "SMS_PROVIDER": "sandbox",
+        "SMS_DEFAULT_REGION": "AU",
+        "PUBLIC_BASE_URL": "http://localhost",
+        "EMBEDDED_WORKER": False,
+        "DISPATCH_CONCURRENCY": 4,
+        "DISPATCH_RATE_PER_SECOND": 0.0,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": 0,
+        "MAIL_USE_TLS": False,
+        "MAIL_USERNAME": "",
+        "MAIL_PASSWORD": "",
+        "MAIL_FROM": "sms-desk@localhost",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+    config.update(overrides)
+    return config
+

@@ -1,0 +1,165 @@
+"""Import Candidates or Client Contacts from a CSV file: all rows or none, bad lines listed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.models import Candidate, Client, ClientContact, name_key
+from webapp.models.people import person_values
+from webapp.sms.numbers import normalise
+
+REQUIRED = ("first_name", "last_name", "mobile", "email", "sms_consent")
+OPTIONAL = {
+    "candidates": ("job_title", "location"),
+    "contacts": ("client", "position"),
+}
+CONSENT_WORDS = {
+    "yes": True, "y": True, "true": True, "1": True, "ticked": True,
+    "no": False, "n": False, "false": False, "0": False, "unticked": False,
+}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CHUNK = 5_000
+MAX_LENGTHS = {"first_name": 100, "last_name": 100, "email": 254, "mobile": 40,
+               "job_title": 120, "location": 120, "client": 200, "position": 120}
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    created: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    unparseable_mobiles: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def import_people(session: so.Session, kind: str, source: Path | bytes, default_region: str,
+                  progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Check every line of `source`; write all rows in one transaction only if none is bad."""
+    if kind not in OPTIONAL:
+        raise ValueError(f"kind must be candidates or contacts, not {kind!r}")
+    data = source.read_bytes() if isinstance(source, Path) else source
+    report = ImportReport(kind)
+    text = _decode(data, report)
+    if text is None:
+        return report
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [name.strip().lower() for name in next(reader, [])]
+    missing = [name for name in REQUIRED if name not in header]
+    unknown = [name for name in header if name not in REQUIRED + OPTIONAL[kind]]
+    if missing:
+        report.errors.append((1, f"missing column(s): {', '.join(missing)}"))
+    if unknown:
+        report.errors.append((1, f"unknown column(s): {', '.join(unknown)}"))
+    if len(set(header)) != len(header):
+        report.errors.append((1, "a column name appears twice"))
+    if report.errors:
+        return report
+
+    rows: list[dict] = []
+    client_names: dict[str, str] = {}
+    for fields in reader:
+        line = reader.line_num
+        if not any(value.strip() for value in fields):
+            continue
+        if len(fields) != len(header):
+            report.errors.append((line, f"{len(fields)} values where the header has {len(header)}"))
+            continue
+        record = {name: value.strip() for name, value in zip(header, fields)}
+        problem = _check(record)
+        if problem:
+            report.errors.append((line, problem))
+            continue
+        mobile = normalise(record["mobile"], default_region)
+        if mobile.present and not mobile.valid:
+            report.unparseable_mobiles.append((line, record["mobile"]))
+        values = person_values(
+            first_name=record["first_name"], last_name=record["last_name"],
+            email=record["email"], mobile=mobile,
+            sms_consent=CONSENT_WORDS[record["sms_consent"].lower()],
+        )
+        if kind == "candidates":
+            values.update(job_title=record.get("job_title") or None,
+                          location=record.get("location") or None)
+        else:
+            values["position"] = record.get("position") or None
+            client = record.get("client") or ""
+            if client:
+                client_names.setdefault(name_key(client), client)
+            values["client_key"] = name_key(client) if client else None
+        rows.append(values)
+        if progress and len(rows) % 10_000 == 0:
+            progress(len(rows))
+    if report.errors:
+        return report
+
+    try:
+        if kind == "contacts":
+            client_ids = _client_ids(session, client_names)
+            for values in rows:
+                key = values.pop("client_key")
+                values["client_id"] = client_ids[key] if key else None
+        table = (Candidate if kind == "candidates" else ClientContact).__table__
+        for start in range(0, len(rows), CHUNK):
+            session.execute(sa.insert(table), rows[start:start + CHUNK])
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    report.created = len(rows)
+    if progress:
+        progress(len(rows))
+    return report
+
+
+def _decode(data: bytes, report: ImportReport) -> str | None:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    for number, raw_line in enumerate(data.splitlines(), start=1):
+        try:
+            raw_line.decode("utf-8")
+        except UnicodeDecodeError:
+            report.errors.append((number, "not UTF-8 text (save the file as CSV UTF-8)"))
+    return None
+
+
+def _check(record: dict[str, str]) -> str | None:
+    if not record["first_name"]:
+        return "first_name is empty"
+    if not record["last_name"]:
+        return "last_name is empty"
+    for name, limit in MAX_LENGTHS.items():
+        if len(record.get(name, "")) > limit:
+            return f"{name} is longer than {limit} characters"
+    if record["sms_consent"].lower() not in CONSENT_WORDS:
+        return f"sms_consent {record['sms_consent']!r} is not yes or no"
+    if record["email"] and not EMAIL.match(record["email"]):
+        return f"email {record['email']!r} is not an email address"
+    return None
+
+
+def _client_ids(session: so.Session, names: dict[str, str]) -> dict[str, int]:
+    """Ids of the named clients, creating those that do not exist yet."""
+    ids = dict(session.execute(
+        sa.select(Client.name_key, Client.id).where(Client.name_key.in_(list(names)))
+    ).all()) if names else {}
+    for key, name in names.items():
+        if key not in ids:
+            client = Client(name=name)
+            session.add(client)
+            session.flush()
+            ids[key] = client.id
+    return ids

@@ -1,0 +1,60 @@
+"""Extension objects, created here and bound to an app in create_app()."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Flask, current_app, g
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+
+from webapp.database import make_engine, make_sessionmaker
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+htmx = Htmx()
+
+
+@dataclass
+class _DatabaseState:
+    engine: sa.Engine
+    sessionmaker: so.sessionmaker[so.Session]
+
+
+class Database:
+    """One engine per app, one session per app context, closed when the context ends."""
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["database"] = _DatabaseState(engine, make_sessionmaker(engine))
+        app.teardown_appcontext(self._close_session)
+
+    @staticmethod
+    def _state() -> _DatabaseState:
+        return current_app.extensions["database"]
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self._state().engine
+
+    @property
+    def sessionmaker(self) -> so.sessionmaker[so.Session]:
+        return self._state().sessionmaker
+
+    @property
+    def session(self) -> so.Session:
+        if "db_session" not in g:
+            g.db_session = self._state().sessionmaker()
+        return g.db_session
+
+    @staticmethod
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+db = Database()

@@ -1,0 +1,11 @@
+"""Typed SQLAlchemy models, one module per aggregate; importing this package registers them all."""
+
+from webapp.models.activity import AuditEvent, Comment, audit
+from webapp.models.base import Base, utcnow
+from webapp.models.people import Candidate, Client, ClientContact, name_key
+from webapp.models.users import PERMISSIONS, ROLES, Permission, Role, User
+
+__all__ = [
+    "AuditEvent", "Base", "Candidate", "Client", "ClientContact", "Comment", "PERMISSIONS",
+    "Permission", "ROLES", "Role", "User", "audit", "name_key", "utcnow",
+]

@@ -1,0 +1,138 @@
+"""Clients, Candidates and Client Contacts: the people an SMS is sent to, with their Privacy consents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.models.base import Base, UTCDateTime, key_string, utcnow
+from webapp.sms.numbers import ParsedNumber, normalise
+
+CANDIDATE_STATUSES = ("Active", "Available", "Placed", "Inactive")
+CONTACT_STATUSES = ("Active", "Inactive")
+
+
+def name_key(text: str | None) -> str:
+    """The lower-cased form searched by prefix; kept in its own indexed column."""
+    return " ".join((text or "").split()).casefold()
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    name_key: so.Mapped[str] = so.mapped_column(key_string(200), index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    @so.validates("name")
+    def _keep_key(self, _key: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
+
+
+class Person:
+    """Columns and behaviour shared by Candidates and Client Contacts."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    first_name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    last_name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    first_name_key: so.Mapped[str] = so.mapped_column(key_string(100))
+    last_name_key: so.Mapped[str] = so.mapped_column(key_string(100))
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    email_key: so.Mapped[str | None] = so.mapped_column(key_string(254))
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="Active")
+    # The mobile as typed, and what phonenumbers made of it when it was written, so that search,
+    # analysis and reply matching never parse numbers again.
+    mobile_raw: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    mobile_e164: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    mobile_region: so.Mapped[str | None] = so.mapped_column(sa.String(2))
+    mobile_valid: so.Mapped[bool] = so.mapped_column(default=False)
+    # Privacy section: consents and whether the privacy statement has been read.
+    sms_consent: so.Mapped[bool] = so.mapped_column(default=True)
+    email_consent: so.Mapped[bool] = so.mapped_column(default=True)
+    mail_consent: so.Mapped[bool] = so.mapped_column(default=True)
+    privacy_statement_read: so.Mapped[bool] = so.mapped_column(default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @so.validates("first_name", "last_name", "email")
+    def _keep_keys(self, key: str, value: str | None) -> str | None:
+        setattr(self, f"{key}_key", name_key(value) if value else (None if key == "email" else ""))
+        return value
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def set_mobile(self, raw: str | None, default_region: str) -> ParsedNumber:
+        parsed = normalise(raw, default_region)
+        self.mobile_raw = parsed.raw
+        self.mobile_e164 = parsed.e164
+        self.mobile_region = parsed.region
+        self.mobile_valid = parsed.valid
+        return parsed
+
+
+def _person_indexes(table: str) -> tuple:
+    return (
+        sa.Index(f"ix_{table}_last_first", "last_name_key", "first_name_key", "id"),
+        sa.Index(f"ix_{table}_first_name_key", "first_name_key"),
+        sa.Index(f"ix_{table}_email_key", "email_key"),
+        sa.Index(f"ix_{table}_mobile_e164", "mobile_e164"),
+        sa.Index(f"ix_{table}_created_at", "created_at", "id"),
+    )
+
+
+class Candidate(Person, Base):
+    __tablename__ = "candidates"
+    __table_args__ = _person_indexes("candidates") + (
+        sa.Index("ix_candidates_location_key", "location_key"),
+    )
+    kind = "candidate"
+
+    job_title: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    skills: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    location: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    location_key: so.Mapped[str | None] = so.mapped_column(key_string(120))
+
+    @so.validates("location")
+    def _keep_location_key(self, _key: str, value: str | None) -> str | None:
+        self.location_key = name_key(value) or None
+        return value
+
+
+class ClientContact(Person, Base):
+    __tablename__ = "client_contacts"
+    __table_args__ = _person_indexes("client_contacts")
+    kind = "contact"
+
+    position: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    client_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("clients.id", ondelete="SET NULL"), index=True
+    )
+    client: so.Mapped[Client | None] = so.relationship(lazy="joined")
+
+
+def person_values(*, first_name: str, last_name: str, email: str | None, mobile: ParsedNumber,
+                  **other) -> dict:
+    """Column values for a bulk insert, with the derived keys the ORM validators would set."""
+    email = (email or "").strip() or None
+    values = {
+        "first_name": first_name,
+        "last_name": last_name,
+        "first_name_key": name_key(first_name),
+        "last_name_key": name_key(last_name),
+        "email": email,
+        "email_key": name_key(email) if email else None,
+        "mobile_raw": mobile.raw,
+        "mobile_e164": mobile.e164,
+        "mobile_region": mobile.region,
+        "mobile_valid": mobile.valid,
+        **other,
+    }
+    if "location" in other:
+        values["location_key"] = name_key(other["location"]) or None
+    return values

@@ -1,0 +1,124 @@
+"""Users, roles and the permissions that roles grant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.models.base import Base, UTCDateTime, utcnow
+
+PERMISSIONS: dict[str, str] = {
+    "sms.send": "Send SMS to candidates and client contacts",
+    "sms.ignore_opt_out": "Ignore a person's SMS opt-out (audited)",
+    "templates.manage": "Manage shared SMS templates",
+    "records.edit": "Add and edit candidates and client contacts",
+    "users.manage": "Manage users and roles",
+    "settings.manage": "Change SMS settings",
+    "audit.view": "View the audit log",
+}
+
+ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "administrator": ("Everything", tuple(PERMISSIONS)),
+    "team-leader": (
+        "Sends, overrides opt-outs, manages templates",
+        ("sms.send", "sms.ignore_opt_out", "templates.manage", "records.edit", "audit.view"),
+    ),
+    "consultant": ("Sends SMS and edits records", ("sms.send", "records.edit")),
+    "viewer": ("Looks only", ()),
+}
+
+role_permissions = sa.Table(
+    "role_permissions",
+    Base.metadata,
+    sa.Column("role_id", sa.ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("permission_id", sa.ForeignKey("permissions.id", ondelete="CASCADE"), primary_key=True),
+)
+
+user_roles = sa.Table(
+    "user_roles",
+    Base.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("role_id", sa.ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Permission(Base):
+    __tablename__ = "permissions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    description: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    description: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    permissions: so.Mapped[list[Permission]] = so.relationship(
+        secondary=role_permissions, lazy="selectin", order_by=Permission.name
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    full_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    mobile: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    office: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    must_change_password: so.Mapped[bool] = so.mapped_column(default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    roles: so.Mapped[list[Role]] = so.relationship(
+        secondary=user_roles, lazy="selectin", order_by=Role.name
+    )
+
+    # Flask-Login reads these four; defined here so the model need not import Flask.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return frozenset(p.name for role in self.roles for p in role.permissions)
+
+    def can(self, permission: str) -> bool:
+        if permission not in PERMISSIONS:
+            raise ValueError(f"unknown permission {permission!r}")
+        return permission in self.permissions
+
+    @property
+    def first_name(self) -> str:
+        return self.full_name.split()[0] if self.full_name.strip() else ""
+
+
+MIN_PASSWORD_LENGTH = 12
+
+
+def password_problem(password: str) -> str | None:
+    """Why `password` is not acceptable, or None when it is."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"The password must be at least {MIN_PASSWORD_LENGTH} characters long."
+    if len(set(password)) < 4:
+        return "The password must not repeat the same few characters."
+    return None

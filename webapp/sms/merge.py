@@ -1,0 +1,163 @@
+"""Fill `{{field}}` merge tags in SMS bodies from a recipient and the sending consultant."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from webapp.sms.numbers import display
+
+
+@dataclass(frozen=True, slots=True)
+class MergeField:
+    """One field a message body may refer to, and how to read it."""
+
+    name: str
+    label: str
+    group: str
+    description: str
+    read: Callable[[Any, Any], str | None]
+
+    def tag(self) -> str:
+        return "{{" + self.name + "}}"
+
+
+def _full_name(person: Any) -> str:
+    return f"{person.first_name or ''} {person.last_name or ''}".strip()
+
+
+def _mobile(person: Any) -> str | None:
+    # An unparseable number is still worth showing as typed; the compose screen flags it separately.
+    return display(person.mobile_e164) if person.mobile_valid else person.mobile_raw
+
+
+def _job_title(person: Any) -> str | None:
+    # Candidates carry `job_title`, client contacts `position`; one tag serves both.
+    return getattr(person, "job_title", None) or getattr(person, "position", None)
+
+
+def _client_name(person: Any) -> str | None:
+    client = getattr(person, "client", None)
+    return client.name if client is not None else None
+
+
+def _first_word(text: str | None) -> str | None:
+    words = (text or "").split()
+    return words[0] if words else None
+
+
+_RECIPIENT, _CLIENT, _SENDER = "Recipient", "Client", "Sender"
+
+CATALOGUE: tuple[MergeField, ...] = (
+    MergeField("first_name", "First name", _RECIPIENT, "The recipient's first name.",
+               lambda p, s: p.first_name),
+    MergeField("last_name", "Last name", _RECIPIENT, "The recipient's last name.",
+               lambda p, s: p.last_name),
+    MergeField("full_name", "Full name", _RECIPIENT, "The recipient's first and last name.",
+               lambda p, s: _full_name(p)),
+    MergeField("mobile", "Mobile", _RECIPIENT, "The recipient's mobile number.",
+               lambda p, s: _mobile(p)),
+    MergeField("email", "Email", _RECIPIENT, "The recipient's email address.",
+               lambda p, s: p.email),
+    MergeField("job_title", "Job title", _RECIPIENT,
+               "A candidate's job title, or a client contact's position.",
+               lambda p, s: _job_title(p)),
+    MergeField("location", "Location", _RECIPIENT, "Where the recipient is based.",
+               lambda p, s: getattr(p, "location", None)),
+    MergeField("client_name", "Client name", _CLIENT, "The client a contact works for.",
+               lambda p, s: _client_name(p)),
+    MergeField("sender_first_name", "Your first name", _SENDER, "Your first name.",
+               lambda p, s: _first_word(s.full_name)),
+    MergeField("sender_full_name", "Your full name", _SENDER, "Your full name.",
+               lambda p, s: s.full_name),
+    MergeField("sender_mobile", "Your mobile", _SENDER, "Your mobile number.",
+               lambda p, s: s.mobile),
+    MergeField("sender_email", "Your email", _SENDER, "Your email address.",
+               lambda p, s: s.email),
+    MergeField("sender_office", "Your office", _SENDER, "The office you work from.",
+               lambda p, s: s.office),
+)
+
+FIELDS: Mapping[str, MergeField] = MappingProxyType({field.name: field for field in CATALOGUE})
+
+# One pass finds both escapes and tags, so an escaped `{{` can never start a tag. Anything else in
+# braces is left alone on purpose: bodies are plain text, never a template language.
+_TOKEN = re.compile(r"\\\{\{|\{\{ *([a-z][a-z0-9_]*) *\}\}")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRef:
+    """A known merge field's place in a parsed body."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A message body parsed once, so it can be rendered for many recipients cheaply."""
+
+    parts: tuple[str | FieldRef, ...]
+    unknown: tuple[str, ...]
+    fields: tuple[str, ...]
+
+
+def parse(body: str) -> Template:
+    """Split `body` into literal text and known field references.
+
+    Unknown tags are recorded and kept as literal text, so a typo is visible in the preview rather
+    than silently vanishing from the message.
+    """
+    parts: list[str | FieldRef] = []
+    unknown: dict[str, None] = {}  # dicts keep first-seen order without duplicates
+    fields: dict[str, None] = {}
+    literal: list[str] = []
+    pos = 0
+    for match in _TOKEN.finditer(body):
+        literal.append(body[pos:match.start()])
+        pos = match.end()
+        name = match.group(1)
+        if name is None:
+            literal.append("{{")
+        elif name in FIELDS:
+            if text := "".join(literal):
+                parts.append(text)
+            literal = []
+            parts.append(FieldRef(name))
+            fields[name] = None
+        else:
+            literal.append(match.group(0))
+            unknown[name] = None
+    literal.append(body[pos:])
+    if text := "".join(literal):
+        parts.append(text)
+    return Template(parts=tuple(parts), unknown=tuple(unknown), fields=tuple(fields))
+
+
+def unknown_fields(body: str) -> tuple[str, ...]:
+    """Distinct tag names in `body` that are not in the catalogue, in order of appearance."""
+    return parse(body).unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A message as one recipient will get it, and what could not be filled in."""
+
+    text: str
+    empty: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+
+def render(template: Template, person: Any, sender: Any) -> Rendered:
+    """Fill `template` for one recipient; missing or blank values become "" and are reported."""
+    values: dict[str, str] = {}
+    empty: list[str] = []
+    for name in template.fields:
+        value = (FIELDS[name].read(person, sender) or "").strip()
+        values[name] = value
+        if not value:
+            empty.append(name)
+    text = "".join([p if isinstance(p, str) else values[p.name] for p in template.parts])
+    return Rendered(text=text, empty=tuple(empty), unknown=template.unknown)

@@ -1,0 +1,65 @@
+"""Parse phone numbers once, to E.164 with their region, so nothing downstream re-parses them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedNumber:
+    """A phone number as typed, and what `phonenumbers` made of it."""
+
+    raw: str | None
+    e164: str | None
+    region: str | None
+    valid: bool
+
+    @property
+    def present(self) -> bool:
+        return bool(self.raw)
+
+
+NO_NUMBER = ParsedNumber(raw=None, e164=None, region=None, valid=False)
+
+
+def normalise(raw: str | None, default_region: str) -> ParsedNumber:
+    """Parse `raw` with `default_region` for national formats ("0412 345 678" in AU).
+
+    A number that cannot be parsed at all keeps its raw text with no E.164 form, so it can be shown
+    to the user as invalid rather than silently dropped.
+    """
+    text = (raw or "").strip()
+    if not text:
+        return NO_NUMBER
+    try:
+        number = phonenumbers.parse(text, default_region.upper())
+    except phonenumbers.NumberParseException:
+        return ParsedNumber(raw=text, e164=None, region=None, valid=False)
+    return ParsedNumber(
+        raw=text,
+        e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        region=phonenumbers.region_code_for_number(number),
+        valid=phonenumbers.is_valid_number(number),
+    )
+
+
+def search_key(text: str, default_region: str) -> str | None:
+    """The E.164 form of a search term that looks like a phone number, else None."""
+    digits = sum(ch.isdigit() for ch in text)
+    if digits < 6 or any(ch.isalpha() for ch in text):
+        return None
+    parsed = normalise(text, default_region)
+    return parsed.e164 if parsed.valid else None
+
+
+def display(e164: str | None) -> str:
+    """A readable international form of a stored E.164 number."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -1,0 +1,85 @@
+"""Decide, for each person picked for an SMS, whether they get it and if not why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+OK = "ok"
+NO_MOBILE = "no_mobile"
+INVALID_NUMBER = "invalid_number"
+OPTED_OUT = "opted_out"
+BLOCKED_COUNTRY = "blocked_country"
+DUPLICATE = "duplicate"
+
+# Display order.
+OUTCOMES = (OK, OPTED_OUT, BLOCKED_COUNTRY, INVALID_NUMBER, NO_MOBILE, DUPLICATE)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One person's result. `overridden` means they opted out but Ignore let them past that check."""
+
+    person: Any
+    outcome: str
+    overridden: bool = False
+
+    @property
+    def included(self) -> bool:
+        return self.outcome == OK
+
+
+@dataclass(frozen=True)
+class Analysis:
+    outcomes: tuple[Outcome, ...]  # one per input person, in input order
+
+    def included(self) -> list[Outcome]:
+        return self.of(OK)
+
+    def of(self, outcome: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.outcome == outcome]
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for o in self.outcomes:
+            counts[o.outcome] += 1
+        return counts
+
+    @property
+    def opted_out(self) -> list[Any]:
+        """Everyone who has opted out of SMS, including those Ignore let through."""
+        return [o.person for o in self.outcomes if o.outcome == OPTED_OUT or o.overridden]
+
+
+def analyse(
+    people: Iterable[Any], blocked_regions: frozenset[str], *, ignore_opt_out: bool = False
+) -> Analysis:
+    """Give each person exactly one outcome, checking in a fixed order so the reason shown is stable.
+
+    Relies on the mobile_* fields computed by `numbers.normalise` at write time, so nothing is parsed here.
+    """
+    seen: set[str] = set()
+    outcomes: list[Outcome] = []
+    for person in people:
+        overridden = False
+        if not (person.mobile_raw or "").strip():
+            result = NO_MOBILE
+        elif not person.mobile_valid or not person.mobile_e164:
+            result = INVALID_NUMBER
+        elif person.mobile_region in blocked_regions:
+            # Blocked and invalid come before consent: Ignore may override consent, never delivery.
+            result = BLOCKED_COUNTRY
+        elif not person.sms_consent and not ignore_opt_out:
+            result = OPTED_OUT
+        else:
+            overridden = not person.sms_consent
+            # Only people who would actually be sent to claim a number, so an opted-out first
+            # person never turns a consenting second one into a duplicate.
+            if person.mobile_e164 in seen:
+                result = DUPLICATE
+            else:
+                seen.add(person.mobile_e164)
+                result = OK
+        outcomes.append(Outcome(person, result, overridden))
+    return Analysis(tuple(outcomes))

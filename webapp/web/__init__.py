@@ -1,0 +1,1 @@
+"""Web plumbing shared by the blueprints: rendering, access control, headers, errors."""

@@ -1,0 +1,78 @@
+"""Who is signed in and what they may do: Flask-Login wiring and the permission decorator."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, redirect, request, url_for
+from flask_login import AnonymousUserMixin, current_user, login_required
+
+from webapp.extensions import db, login_manager
+from webapp.models import User
+
+
+class Anonymous(AnonymousUserMixin):
+    """The visitor who has not signed in: may do nothing."""
+
+    permissions = frozenset()
+
+    def can(self, _permission: str) -> bool:
+        return False
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.anonymous_user = Anonymous
+    login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Send the visitor to sign in; an htmx request gets 401 and HX-Redirect, never a swapped page."""
+    target = request.full_path if request.method == "GET" else request.referrer or "/"
+    if request.htmx:
+        current = request.htmx.current_url or target
+        login_url = url_for("auth.login", next=local_path(current) or None)
+        return "", 401, {"HX-Redirect": login_url}
+    return redirect(url_for("auth.login", next=local_path(target) or None))
+
+
+def local_path(url: str | None) -> str | None:
+    """The path-and-query of `url` when it stays on this site, else None (no open redirects)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        if parts.netloc != request.host:
+            return None
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+def permission_required(permission: str):
+    """Require a signed-in user holding `permission`; anyone else gets 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not current_user.can(permission):
+                abort(403, description=f"You need the permission “{permission}” for this.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
