@@ -44,10 +44,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from webapp.auth import bp as auth_bp
+    from webapp.batches import bp as batches_bp
+    from webapp.compose import bp as compose_bp
     from webapp.health import bp as health_bp
+    from webapp.records import bp as records_bp
+    from webapp.search import bp as search_bp
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(health_bp)
+    for blueprint in (auth_bp, health_bp, search_bp, records_bp, compose_bp, batches_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -77,7 +77,7 @@ def test_field_tag_is_the_double_braced_name():
         ("first_name", "Ada"),
         ("last_name", "Lovelace"),
         ("full_name", "Ada Lovelace"),
-        ("mobile", "+61 412 345 678"),
+        ("mobile", "0412 345 678"),
         ("email", "ada@example.com"),
         ("job_title", "Data Analyst"),
         ("location", "Sydney"),

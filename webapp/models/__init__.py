@@ -2,10 +2,14 @@
 
 from webapp.models.activity import AuditEvent, Comment, audit
 from webapp.models.base import Base, utcnow
+from webapp.models.messaging import (
+    Batch, BlockedRegion, ComposeDraft, Message, Setting, SmsTemplate,
+)
 from webapp.models.people import Candidate, Client, ClientContact, name_key
 from webapp.models.users import PERMISSIONS, ROLES, Permission, Role, User
 
 __all__ = [
-    "AuditEvent", "Base", "Candidate", "Client", "ClientContact", "Comment", "PERMISSIONS",
+    "AuditEvent", "Base", "Batch", "BlockedRegion", "ComposeDraft", "Message", "Setting",
+    "SmsTemplate", "Candidate", "Client", "ClientContact", "Comment", "PERMISSIONS",
     "Permission", "ROLES", "Role", "User", "audit", "name_key", "utcnow",
 ]

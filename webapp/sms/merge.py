@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from webapp.sms.numbers import display
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +26,6 @@ class MergeField:
 
 def _full_name(person: Any) -> str:
     return f"{person.first_name or ''} {person.last_name or ''}".strip()
-
-
-def _mobile(person: Any) -> str | None:
-    # An unparseable number is still worth showing as typed; the compose screen flags it separately.
-    return display(person.mobile_e164) if person.mobile_valid else person.mobile_raw
 
 
 def _job_title(person: Any) -> str | None:
@@ -58,8 +52,9 @@ CATALOGUE: tuple[MergeField, ...] = (
                lambda p, s: p.last_name),
     MergeField("full_name", "Full name", _RECIPIENT, "The recipient's first and last name.",
                lambda p, s: _full_name(p)),
-    MergeField("mobile", "Mobile", _RECIPIENT, "The recipient's mobile number.",
-               lambda p, s: _mobile(p)),
+    # As typed: formatting it would mean parsing every recipient's number again at send time.
+    MergeField("mobile", "Mobile", _RECIPIENT, "The recipient's mobile number, as on the record.",
+               lambda p, s: p.mobile_raw),
     MergeField("email", "Email", _RECIPIENT, "The recipient's email address.",
                lambda p, s: p.email),
     MergeField("job_title", "Job title", _RECIPIENT,

@@ -16,7 +16,9 @@ def wants_fragment() -> bool:
 
 def render(template: str, *, blocks: Sequence[str] = (), status: int = 200, **context) -> Response:
     """Render `template` whole, or just `blocks` of it for an htmx partial request."""
-    if blocks and wants_fragment():
+    fragment = bool(blocks) and wants_fragment()
+    context["is_fragment"] = fragment
+    if fragment:
         html = render_blocks(template, list(blocks), **context)
     else:
         html = render_template(template, **context)

@@ -1,0 +1,309 @@
+"""CSV import of Candidates and Client Contacts: all rows or none, bad lines named by number."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.data.csv_import import import_people
+from webapp.models import Candidate, Client, ClientContact
+
+CANDIDATE_HEADER = "first_name,last_name,mobile,email,sms_consent,job_title,location"
+CONTACT_HEADER = "first_name,last_name,mobile,email,sms_consent,client,position"
+
+GOOD_CANDIDATES = f"""{CANDIDATE_HEADER}
+Ada,Lovelace,0412 345 678,ada@example.com,yes,Software Developer,Sydney
+Brian,O'Neil,+44 7400 123456,brian@example.co.uk,no,Accountant,London
+Chloé,Nguyễn,,,Y,,
+"Smith, Jr",Wu,+61 413 222 333,wu@example.com.au,TRUE,"Chef, sous",Perth
+"""
+
+BAD_CANDIDATES = f"""{CANDIDATE_HEADER}
+Ada,Lovelace,0412 345 678,ada@example.com,yes,Engineer,Sydney
+Bob,,0412 345 679,bob@example.com,yes,,
+Cat,Smith,0412 345 680,cat@example.com,no,,
+Dan,Jones,0412 345 681,dan@example.com,maybe,,
+Eve,Brown,0412 345 682,eve@example.com
+Fay,White,0412 345 683,not-an-email,yes,,
+Gus,Green,0412 345 684,gus@example.com,yes,,
+"""
+
+
+def candidates(session) -> list[Candidate]:
+    session.rollback()  # end any read transaction, so rows committed elsewhere are seen
+    return list(session.scalars(sa.select(Candidate).order_by(Candidate.id)))
+
+
+def contacts(session) -> list[ClientContact]:
+    session.rollback()  # end any read transaction, so rows committed elsewhere are seen
+    return list(session.scalars(sa.select(ClientContact).order_by(ClientContact.id)))
+
+
+def clients(session) -> list[Client]:
+    session.rollback()  # end any read transaction, so rows committed elsewhere are seen
+    return list(session.scalars(sa.select(Client).order_by(Client.id)))
+
+
+def write(tmp_path, text: str | bytes, name: str = "people.csv"):
+    path = tmp_path / name
+    if isinstance(text, str):
+        path.write_text(text, encoding="utf-8")
+    else:
+        path.write_bytes(text)
+    return path
+
+
+# --- import_people -------------------------------------------------------------------------------
+
+def test_good_candidates_file_imports_every_row_with_numbers_normalised(session, tmp_path):
+    report = import_people(session, "candidates", write(tmp_path, GOOD_CANDIDATES), "AU")
+    assert report.ok
+    assert report.errors == []
+    assert report.created == 4
+    assert report.unparseable_mobiles == []
+
+    ada, brian, chloe, smith = candidates(session)
+    assert (ada.first_name, ada.last_name, ada.email) == ("Ada", "Lovelace", "ada@example.com")
+    assert (ada.mobile_raw, ada.mobile_e164, ada.mobile_region, ada.mobile_valid) == (
+        "0412 345 678", "+61412345678", "AU", True)
+    assert (ada.job_title, ada.location, ada.sms_consent) == ("Software Developer", "Sydney", True)
+    assert (brian.mobile_e164, brian.mobile_region, brian.mobile_valid) == ("+447400123456", "GB", True)
+    assert brian.sms_consent is False
+    assert brian.last_name == "O'Neil"
+    assert (chloe.first_name, chloe.last_name) == ("Chloé", "Nguyễn")
+    assert chloe.mobile_raw is None and chloe.mobile_e164 is None and chloe.email is None
+    assert chloe.job_title is None and chloe.location is None
+    assert chloe.sms_consent is True
+    assert smith.first_name == "Smith, Jr"
+    assert smith.job_title == "Chef, sous"
+    assert smith.mobile_e164 == "+61413222333"
+
+
+def test_imported_rows_get_their_name_and_email_search_keys(session):
+    import_people(session, "candidates", GOOD_CANDIDATES.encode(), "AU")
+    ada = candidates(session)[0]
+    assert (ada.first_name_key, ada.last_name_key, ada.email_key) == (
+        "ada", "lovelace", "ada@example.com")
+    assert ada.created_at is not None
+
+
+def test_imported_candidates_get_their_location_search_key(session):
+    # The location filter searches location_key by prefix; without the key an imported candidate
+    # can never be found by location.
+    import_people(session, "candidates", GOOD_CANDIDATES.encode(), "AU")
+    assert [(c.location, c.location_key) for c in candidates(session)] == [
+        ("Sydney", "sydney"), ("London", "london"), (None, None), ("Perth", "perth")]
+
+
+def test_bom_crlf_and_header_case_are_accepted(session):
+    data = ("\ufeff" + CANDIDATE_HEADER.upper() + "\r\nAda,Lovelace,0412 345 678,,No,,\r\n"
+            "\r\n").encode("utf-8")
+    report = import_people(session, "candidates", data, "AU")
+    assert report.ok, report.errors
+    assert report.created == 1
+    assert candidates(session)[0].sms_consent is False
+
+
+def test_only_the_required_columns_are_enough(session):
+    data = b"first_name,last_name,mobile,email,sms_consent\nAda,Lovelace,0412 345 678,,yes\n"
+    report = import_people(session, "candidates", data, "AU")
+    assert report.ok and report.created == 1
+
+
+def test_columns_may_come_in_any_order(session):
+    data = b"sms_consent,email,mobile,last_name,first_name\nno,ada@example.com,0412345678,Lovelace,Ada\n"
+    report = import_people(session, "candidates", data, "AU")
+    assert report.ok, report.errors
+    ada = candidates(session)[0]
+    assert (ada.first_name, ada.last_name, ada.mobile_e164, ada.sms_consent) == (
+        "Ada", "Lovelace", "+61412345678", False)
+
+
+def test_bad_file_writes_nothing_and_lists_every_bad_line_by_number(session, tmp_path):
+    report = import_people(session, "candidates", write(tmp_path, BAD_CANDIDATES), "AU")
+    assert not report.ok
+    assert report.created == 0
+    assert [line for line, _problem in report.errors] == [3, 5, 6, 7]
+    problems = dict(report.errors)
+    assert "last_name" in problems[3]
+    assert "maybe" in problems[5]
+    assert "4 values" in problems[6] and "7" in problems[6]
+    assert "not-an-email" in problems[7]
+    assert candidates(session) == []
+
+
+def test_line_numbers_count_blank_lines_and_the_header(session):
+    data = (CANDIDATE_HEADER + "\nAda,Lovelace,,,yes,,\n\n,,,,yes,,\n  \nBob,Jones,,,nope,,\n").encode()
+    report = import_people(session, "candidates", data, "AU")
+    assert [line for line, _ in report.errors] == [4, 6]
+
+
+def test_missing_column_is_reported_on_line_one(session):
+    data = b"first_name,last_name,mobile,email\nAda,Lovelace,0412 345 678,ada@example.com\n"
+    report = import_people(session, "candidates", data, "AU")
+    assert report.errors == [(1, "missing column(s): sms_consent")]
+    assert candidates(session) == []
+
+
+def test_unknown_and_repeated_columns_are_reported(session):
+    data = f"{CANDIDATE_HEADER},favourite_colour\n".encode()
+    assert [line for line, _ in import_people(session, "candidates", data, "AU").errors] == [1]
+    assert "favourite_colour" in import_people(session, "candidates", data, "AU").errors[0][1]
+
+    repeated = f"{CANDIDATE_HEADER},email\n".encode()
+    assert any("twice" in problem for _line, problem in
+               import_people(session, "candidates", repeated, "AU").errors)
+
+
+def test_contact_columns_are_not_accepted_in_a_candidates_file(session):
+    report = import_people(session, "candidates", f"{CONTACT_HEADER}\n".encode(), "AU")
+    assert not report.ok
+    assert "client" in report.errors[0][1]
+
+
+def test_empty_file_is_refused(session):
+    report = import_people(session, "candidates", b"", "AU")
+    assert not report.ok
+    assert report.errors[0][0] == 1
+
+
+def test_non_utf8_bytes_are_rejected_naming_the_line(session):
+    data = CANDIDATE_HEADER.encode() + b"\nAda,Lov\xffelace,0412 345 678,,yes,,\nBob,Ok,,,no,,\n"
+    report = import_people(session, "candidates", data, "AU")
+    assert not report.ok
+    assert [line for line, _ in report.errors] == [2]
+    assert "UTF-8" in report.errors[0][1]
+    assert candidates(session) == []
+
+
+def test_windows_1252_file_is_rejected_on_every_bad_line(session):
+    text = CANDIDATE_HEADER + "\nZoë,Müller,,,yes,,\nAda,Lovelace,,,yes,,\nJosé,García,,,no,,\n"
+    report = import_people(session, "candidates", text.encode("cp1252"), "AU")
+    assert [line for line, _ in report.errors] == [2, 4]
+
+
+def test_unparseable_mobile_is_imported_and_reported_with_its_line(session):
+    data = (CANDIDATE_HEADER + "\nAda,Lovelace,0412 345 678,,yes,,\nBob,Jones,call me,,yes,,\n"
+            "Cat,Smith,0412 345,,yes,,\n").encode()
+    report = import_people(session, "candidates", data, "AU")
+    assert report.ok
+    assert report.created == 3
+    assert report.unparseable_mobiles == [(3, "call me"), (4, "0412 345")]
+    _ada, bob, cat = candidates(session)
+    assert (bob.mobile_raw, bob.mobile_valid) == ("call me", False)
+    assert (cat.mobile_raw, cat.mobile_valid) == ("0412 345", False)
+
+
+def test_too_long_value_is_reported(session):
+    data = (CANDIDATE_HEADER + f"\nAda,{'L' * 101},,,yes,,\n").encode()
+    report = import_people(session, "candidates", data, "AU")
+    assert [line for line, _ in report.errors] == [2]
+    assert "last_name" in report.errors[0][1]
+
+
+def test_a_second_bad_file_does_not_disturb_an_earlier_import(session):
+    assert import_people(session, "candidates", GOOD_CANDIDATES.encode(), "AU").ok
+    assert not import_people(session, "candidates", BAD_CANDIDATES.encode(), "AU").ok
+    assert len(candidates(session)) == 4
+
+
+def test_unknown_kind_is_a_programming_error(session):
+    with pytest.raises(ValueError):
+        import_people(session, "clients", b"", "AU")
+
+
+def test_contacts_file_creates_each_client_once(session):
+    data = (CONTACT_HEADER + "\n"
+            "Grace,Hopper,0413 222 333,grace@acme.example,yes,Acme Pty Ltd,HR Manager\n"
+            "Alan,Turing,0413 222 334,,no,ACME PTY LTD,Director\n"
+            "Edsger,Dijkstra,,,yes,,\n"
+            "Barbara,Liskov,,,yes,Zeta Group,CFO\n").encode()
+    report = import_people(session, "contacts", data, "AU")
+    assert report.ok, report.errors
+    assert report.created == 4
+    assert [client.name for client in clients(session)] == ["Acme Pty Ltd", "Zeta Group"]
+    grace, alan, edsger, barbara = contacts(session)
+    assert grace.client is not None and grace.client.name == "Acme Pty Ltd"
+    assert alan.client_id == grace.client_id
+    assert edsger.client_id is None and edsger.position is None
+    assert barbara.client.name == "Zeta Group"
+    assert (grace.position, grace.mobile_e164) == ("HR Manager", "+61413222333")
+
+
+def test_contacts_file_reuses_an_existing_client_by_case_insensitive_name(session, make_contact):
+    existing = make_contact(client="Harbour Mining Pty Ltd").client
+    data = (CONTACT_HEADER + "\nAlan,Turing,0413 222 334,,yes,harbour  MINING pty ltd,Director\n").encode()
+    report = import_people(session, "contacts", data, "AU")
+    assert report.ok, report.errors
+    assert [client.id for client in clients(session)] == [existing.id]
+    alan = contacts(session)[-1]
+    assert alan.client_id == existing.id
+
+
+def test_bad_contacts_file_creates_no_client(session):
+    data = (CONTACT_HEADER + "\nGrace,Hopper,,,yes,New Client Ltd,\nAlan,,,,yes,New Client Ltd,\n").encode()
+    report = import_people(session, "contacts", data, "AU")
+    assert [line for line, _ in report.errors] == [3]
+    assert clients(session) == []
+    assert contacts(session) == []
+
+
+# --- the command ---------------------------------------------------------------------------------
+def cli(app, *args: str, **kwargs):
+    """Run an app command as `flask --app wsgi` would: in an app context of its own.
+
+    (`app.test_cli_runner()` does not push one for commands added with `add_command`.)
+    """
+    with app.app_context():
+        return app.test_cli_runner().invoke(args=list(args), **kwargs)
+
+
+def test_import_command_imports_a_good_file_and_exits_zero(app, session, tmp_path):
+    path = write(tmp_path, GOOD_CANDIDATES)
+    result = cli(app, "import", "candidates", str(path))
+    assert result.exit_code == 0, result.output
+    assert "Imported 4 candidates." in result.stdout
+    assert len(candidates(session)) == 4
+
+
+def test_import_command_rejects_a_bad_file_with_exit_one_and_every_line(app, session, tmp_path):
+    path = write(tmp_path, BAD_CANDIDATES, "bad.csv")
+    result = cli(app, "import", "candidates", str(path))
+    assert result.exit_code == 1
+    assert "Nothing imported: 4 bad line(s) in bad.csv" in result.stderr
+    for line in (3, 5, 6, 7):
+        assert f"line {line}:" in result.stderr
+    assert "line 2:" not in result.stderr and "line 4:" not in result.stderr
+    assert candidates(session) == []
+
+
+def test_import_command_rejects_non_utf8_naming_the_line(app, session, tmp_path):
+    path = write(tmp_path, CANDIDATE_HEADER.encode() + b"\nAda,Lov\xffelace,,,yes,,\n")
+    result = cli(app, "import", "candidates", str(path))
+    assert result.exit_code == 1
+    assert "line 2: not UTF-8" in result.stderr
+    assert candidates(session) == []
+
+
+def test_import_command_lists_unreadable_mobiles_after_importing(app, session, tmp_path):
+    path = write(tmp_path, CANDIDATE_HEADER + "\nAda,Lovelace,0412 345 678,,yes,,\nBob,Jones,call me,,yes,,\n")
+    result = cli(app, "import", "candidates", str(path))
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 candidates." in result.stdout
+    assert "1 mobile number(s) could not be read" in result.stdout
+    assert "line 3: call me" in result.stdout
+    assert len(candidates(session)) == 2
+
+
+def test_import_command_imports_contacts(app, session, tmp_path):
+    path = write(tmp_path, CONTACT_HEADER + "\nGrace,Hopper,0413 222 333,,yes,Acme,HR Manager\n")
+    result = cli(app, "import", "contacts", str(path))
+    assert result.exit_code == 0, result.output
+    assert "Imported 1 contacts." in result.stdout
+    assert [client.name for client in clients(session)] == ["Acme"]
+
+
+def test_import_command_refuses_an_unknown_kind_or_missing_file(app, tmp_path):
+    path = write(tmp_path, GOOD_CANDIDATES)
+    assert cli(app, "import", "clients", str(path)).exit_code == 2
+    assert cli(app, "import", "candidates", str(tmp_path / "missing.csv")).exit_code == 2

@@ -1,0 +1,278 @@
+"""Demo data: deterministic, with the realistic mix of DESIGN.md section 6, and the seed-demo command."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from webapp.data import demo
+from webapp.models import Candidate, Client, ClientContact, User
+from webapp.sms.blocked_countries import SMSCENTRAL_BLOCKED
+from webapp.sms.numbers import normalise
+
+N_CANDIDATES = 2_000
+N_CONTACTS = 300
+N_CLIENTS = 20
+PERSON_COLUMNS = ("first_name", "last_name", "email", "mobile_raw", "mobile_e164", "mobile_region",
+                  "mobile_valid", "sms_consent", "email_consent", "mail_consent",
+                  "privacy_statement_read", "status", "created_at")
+
+
+def seed(session):
+    return demo.seed(session, candidates=N_CANDIDATES, contacts=N_CONTACTS, clients=N_CLIENTS,
+                     region="AU")
+
+
+def count(session, *where, model=Candidate) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def candidate_snapshot(session) -> list[tuple]:
+    columns = [getattr(Candidate, name) for name in PERSON_COLUMNS + ("job_title", "location", "skills")]
+    return [tuple(row) for row in session.execute(sa.select(*columns).order_by(Candidate.id))]
+
+
+def contact_snapshot(session) -> list[tuple]:
+    columns = [getattr(ClientContact, name) for name in PERSON_COLUMNS + ("position",)]
+    query = (sa.select(*columns, Client.name).outerjoin(Client, ClientContact.client_id == Client.id)
+             .order_by(ClientContact.id))
+    return [tuple(row) for row in session.execute(query)]
+
+
+# --- determinism ---------------------------------------------------------------------------------
+
+def test_row_generators_give_the_same_rows_every_time():
+    assert list(demo.candidate_rows(500, "AU")) == list(demo.candidate_rows(500, "AU"))
+    assert list(demo.contact_rows(200, [1, 2, 3], "AU")) == list(demo.contact_rows(200, [1, 2, 3], "AU"))
+    assert demo.client_names(50) == demo.client_names(50)
+
+
+def test_a_different_seed_gives_different_rows():
+    assert list(demo.candidate_rows(50, "AU", seed=1)) != list(demo.candidate_rows(50, "AU", seed=2))
+
+
+def test_a_smaller_run_is_a_prefix_of_a_larger_one():
+    assert list(demo.candidate_rows(100, "AU")) == list(demo.candidate_rows(300, "AU"))[:100]
+
+
+def test_client_names_are_unique_even_when_many_are_asked_for():
+    names = demo.client_names(500)
+    assert len(names) == len(set(names)) == 500
+
+
+def test_seeded_candidates_are_exactly_the_generated_rows(session):
+    seed(session)
+    expected = [tuple(row[name] for name in PERSON_COLUMNS + ("job_title", "location", "skills"))
+                for row in demo.candidate_rows(N_CANDIDATES, "AU")]
+    assert candidate_snapshot(session) == expected
+
+
+def test_seeding_again_into_an_emptied_database_gives_the_same_rows(session):
+    seed(session)
+    first = (candidate_snapshot(session), contact_snapshot(session))
+    for model in (ClientContact, Candidate, Client):
+        session.execute(sa.delete(model))
+    session.commit()
+
+    report = seed(session)
+    assert report.users == 0  # the demo users were kept, not created twice
+    assert (candidate_snapshot(session), contact_snapshot(session)) == first
+    assert count(session, model=User) == 4
+
+
+# --- the mix -------------------------------------------------------------------------------------
+
+def test_seed_reports_and_writes_the_requested_counts(session):
+    report = seed(session)
+    assert (report.users, report.clients, report.candidates, report.contacts) == (
+        4, N_CLIENTS, N_CANDIDATES, N_CONTACTS)
+    assert count(session) == N_CANDIDATES
+    assert count(session, model=ClientContact) == N_CONTACTS
+    assert count(session, model=Client) == N_CLIENTS
+
+
+def test_about_a_fifth_of_candidates_have_not_consented_to_sms(session):
+    seed(session)
+    share = count(session, Candidate.sms_consent.is_(False)) / N_CANDIDATES
+    assert 0.15 <= share <= 0.25
+
+
+def test_about_three_percent_of_candidates_have_no_mobile(session):
+    seed(session)
+    missing = count(session, Candidate.mobile_raw.is_(None))
+    assert 0.015 <= missing / N_CANDIDATES <= 0.05
+    # A missing mobile has no derived values either.
+    assert count(session, Candidate.mobile_raw.is_(None), Candidate.mobile_e164.is_not(None)) == 0
+
+
+def test_about_two_percent_of_candidates_have_an_invalid_mobile(session):
+    seed(session)
+    invalid = count(session, Candidate.mobile_raw.is_not(None), Candidate.mobile_valid.is_(False))
+    assert 0.01 <= invalid / N_CANDIDATES <= 0.04
+
+
+def test_about_one_percent_of_candidates_are_in_a_blocked_region(session):
+    seed(session)
+    blocked = count(session, Candidate.mobile_valid.is_(True),
+                    Candidate.mobile_region.in_(list(SMSCENTRAL_BLOCKED)))
+    assert 0.003 <= blocked / N_CANDIDATES <= 0.02
+
+
+def test_blocked_regions_include_ones_that_share_a_calling_code_with_served_countries(session):
+    seed(session)
+    regions = set(session.scalars(sa.select(Candidate.mobile_region).where(
+        Candidate.mobile_region.in_(list(SMSCENTRAL_BLOCKED))).distinct()))
+    # Åland (+358 like Finland), Kazakhstan (+7 like Russia), Vatican (+39 like Italy), +1 islands.
+    assert len(regions) >= 4
+    assert regions & {"AX", "KZ", "VA", "BM", "AG", "KN", "YT", "RE"}
+
+
+def test_some_valid_numbers_are_shared_by_more_than_one_candidate(session):
+    seed(session)
+    shared = session.scalars(
+        sa.select(Candidate.mobile_e164).where(Candidate.mobile_valid.is_(True))
+        .group_by(Candidate.mobile_e164).having(sa.func.count() > 1)
+    ).all()
+    assert len(shared) > 0
+
+
+def test_most_numbers_are_valid_australian_mobiles_in_e164(session):
+    seed(session)
+    au = count(session, Candidate.mobile_region == "AU", Candidate.mobile_valid.is_(True))
+    assert au / N_CANDIDATES > 0.7
+    bad_form = count(session, Candidate.mobile_region == "AU",
+                     sa.not_(Candidate.mobile_e164.startswith("+614")))
+    assert bad_form == 0
+
+
+def test_every_demo_blocked_number_is_valid_and_in_a_blocked_region():
+    for raw in demo.BLOCKED_NUMBERS:
+        parsed = normalise(raw, "AU")
+        assert parsed.valid, raw
+        assert parsed.region in SMSCENTRAL_BLOCKED, (raw, parsed.region)
+
+
+def test_every_demo_invalid_number_is_invalid():
+    for raw in demo.INVALID_NUMBERS:
+        assert not normalise(raw, "AU").valid, raw
+
+
+def test_search_keys_are_filled_in_by_the_bulk_insert(session):
+    seed(session)
+    candidate = session.scalars(sa.select(Candidate).where(Candidate.email.is_not(None))
+                                .order_by(Candidate.id).limit(1)).one()
+    assert candidate.first_name_key == candidate.first_name.casefold()
+    assert candidate.last_name_key == candidate.last_name.casefold()
+    assert candidate.email_key == candidate.email.casefold()
+    assert candidate.location_key == candidate.location.casefold()
+
+
+# --- users and clients ---------------------------------------------------------------------------
+
+def test_the_four_demo_users_exist_with_their_roles_and_the_demo_password(session):
+    seed(session)
+    users = {user.username: user for user in session.scalars(sa.select(User))}
+    assert {name: [role.name for role in user.roles] for name, user in users.items()} == {
+        "admin": ["administrator"], "lead": ["team-leader"],
+        "consultant": ["consultant"], "viewer": ["viewer"],
+    }
+    for user in users.values():
+        assert user.active
+        assert user.check_password(demo.DEMO_PASSWORD)
+        assert not user.check_password("wrong-password")
+    assert users["admin"].mobile == "+61400100001"
+    assert users["viewer"].mobile is None
+    assert users["lead"].can("sms.ignore_opt_out")
+    assert not users["consultant"].can("sms.ignore_opt_out")
+    assert users["viewer"].permissions == frozenset()
+
+
+def test_existing_demo_user_is_left_alone(session, make_user):
+    make_user("admin", role="viewer", password="my-own-password-1")
+    report = seed(session)
+    assert report.users == 3
+    session.expire_all()
+    admin = session.scalars(sa.select(User).where(User.username == "admin")).one()
+    assert [role.name for role in admin.roles] == ["viewer"]
+    assert admin.check_password("my-own-password-1")
+
+
+def test_every_contact_belongs_to_one_of_the_seeded_clients(session):
+    seed(session)
+    assert count(session, ClientContact.client_id.is_(None), model=ClientContact) == 0
+    client_ids = set(session.scalars(sa.select(Client.id)))
+    used = set(session.scalars(sa.select(ClientContact.client_id).distinct()))
+    assert used <= client_ids
+    assert len(used) > N_CLIENTS // 2
+    names = list(session.scalars(sa.select(Client.name)))
+    assert len(names) == len(set(names)) == N_CLIENTS
+
+
+def test_contacts_have_the_same_kind_of_mix(session):
+    seed(session)
+    no_consent = count(session, ClientContact.sms_consent.is_(False), model=ClientContact)
+    assert 0.1 <= no_consent / N_CONTACTS <= 0.3
+    assert count(session, ClientContact.position.is_(None), model=ClientContact) == 0
+
+
+def test_has_people_tells_an_empty_database_from_a_seeded_one(session):
+    assert demo.has_people(session) is False
+    seed(session)
+    assert demo.has_people(session) is True
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+SMALL = ["seed-demo", "--candidates", "300", "--contacts", "50", "--clients", "5"]
+
+
+def cli(app, *args: str, **kwargs):
+    """Run an app command as `flask --app wsgi` would: in an app context of its own.
+
+    (`app.test_cli_runner()` does not push one for commands added with `add_command`.)
+    """
+    with app.app_context():
+        return app.test_cli_runner().invoke(args=list(args), **kwargs)
+
+
+def test_seed_demo_command_fills_the_database_and_prints_the_logins(app, session):
+    result = cli(app, *SMALL)
+    assert result.exit_code == 0, result.output
+    assert "Seeded 5 clients, 300 candidates, 50 client contacts, 4 new users." in result.stdout
+    assert demo.DEMO_PASSWORD in result.stdout
+    for username, _name, role, _office, _mobile in demo.DEMO_USERS:
+        assert f"{username:<11} {role}" in result.stdout
+    assert count(session) == 300
+    assert count(session, model=ClientContact) == 50
+    assert count(session, model=Client) == 5
+
+
+def test_seed_demo_refuses_a_database_that_already_has_people(app, session):
+    assert cli(app, *SMALL).exit_code == 0
+
+    again = cli(app, *SMALL)
+    assert again.exit_code != 0
+    assert "already has people" in again.output
+    assert count(session) == 300
+
+
+def test_seed_demo_if_empty_does_nothing_on_a_seeded_database(app, session):
+    assert cli(app, *SMALL).exit_code == 0
+
+    again = cli(app, *SMALL, "--if-empty")
+    assert again.exit_code == 0, again.output
+    assert "not added" in again.stdout
+    assert "admin" in again.stdout  # the logins are still printed
+    assert count(session) == 300
+    assert count(session, model=Client) == 5
+
+
+def test_seed_demo_if_empty_seeds_an_empty_database(app, session):
+    result = cli(app, *SMALL, "--if-empty")
+    assert result.exit_code == 0, result.output
+    assert count(session) == 300
+
+
+def test_seed_demo_rejects_a_negative_count(app, session):
+    result = cli(app, "seed-demo", "--candidates", "-1")
+    assert result.exit_code == 2
+    assert count(session) == 0

@@ -1,0 +1,221 @@
+"""Settings from the environment (DESIGN.md section 6): required secret, demo key, defaults, errors."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from webapp import create_app
+from webapp import config as settings
+from webapp.config import ConfigError, from_environment
+
+SECRET = {"SECRET_KEY": "a-fixed-secret-for-the-test"}
+CONFIG_VARIABLES = ("SECRET_KEY", "FLASK_DEBUG", "DEMO_MODE", "DATABASE_URL", "SMS_PROVIDER",
+                    "SMS_DEFAULT_REGION", "MAIL_PORT", "EMBEDDED_WORKER")
+
+
+# --- SECRET_KEY ---------------------------------------------------------------------------------
+
+def test_missing_secret_key_outside_development_is_refused_naming_the_variable(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        from_environment({}, tmp_path)
+    assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize("env", [
+    {"SECRET_KEY": "   "},
+    {"FLASK_DEBUG": "0"},
+    {"DEMO_MODE": "no"},
+    {"FLASK_DEBUG": "", "DEMO_MODE": ""},
+])
+def test_blank_secret_or_switched_off_development_flags_still_require_a_key(tmp_path, env):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        from_environment(env, tmp_path)
+
+
+def test_demo_mode_generates_a_key_once_and_reuses_it(tmp_path):
+    instance = tmp_path / "instance"  # not there yet: it is created
+    first = from_environment({"DEMO_MODE": "1"}, instance)
+    key_file = instance / "secret_key"
+    assert key_file.read_text().strip() == first["SECRET_KEY"]
+    assert len(first["SECRET_KEY"]) >= 32
+    assert first["DEMO_MODE"] is True
+
+    second = from_environment({"DEMO_MODE": "1"}, instance)
+    assert second["SECRET_KEY"] == first["SECRET_KEY"]
+
+
+def test_generated_key_file_is_readable_by_its_owner_only(tmp_path):
+    from_environment({"DEMO_MODE": "1"}, tmp_path)
+    mode = stat.S_IMODE((tmp_path / "secret_key").stat().st_mode)
+    assert mode == 0o600
+
+
+def test_flask_debug_also_allows_a_generated_key(tmp_path):
+    config = from_environment({"FLASK_DEBUG": "true"}, tmp_path)
+    assert config["SECRET_KEY"] == (tmp_path / "secret_key").read_text().strip()
+
+
+def test_different_instances_get_different_generated_keys(tmp_path):
+    one = from_environment({"DEMO_MODE": "1"}, tmp_path / "one")
+    two = from_environment({"DEMO_MODE": "1"}, tmp_path / "two")
+    assert one["SECRET_KEY"] != two["SECRET_KEY"]
+
+
+def test_a_given_secret_key_is_used_and_nothing_is_written(tmp_path):
+    config = from_environment({"SECRET_KEY": "  from-the-environment  ", "DEMO_MODE": "1"}, tmp_path)
+    assert config["SECRET_KEY"] == "from-the-environment"
+    assert not (tmp_path / "secret_key").exists()
+
+
+# --- defaults ------------------------------------------------------------------------------------
+
+def test_defaults_follow_the_design(tmp_path):
+    config = from_environment(SECRET, tmp_path)
+    assert config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'smsdesk.sqlite3'}"
+    assert config["SMS_PROVIDER"] == "sandbox"
+    assert config["SMS_DEFAULT_REGION"] == "AU"
+    assert config["SMSCENTRAL_API_URL"] == "https://my.smscentral.com.au/api/v3.2"
+    assert config["TWILIO_API_BASE"] == "https://api.twilio.com"
+    assert config["EMBEDDED_WORKER"] is True
+    assert config["DEMO_MODE"] is False
+    assert config["MAIL_PORT"] == 25
+
+
+def test_default_sqlite_database_lives_inside_the_instance_path(tmp_path):
+    url = from_environment(SECRET, tmp_path)["DATABASE_URL"]
+    assert url.startswith("sqlite:///")
+    path = url.removeprefix("sqlite:///")
+    assert path.startswith(str(tmp_path) + "/")
+
+
+def test_embedded_worker_is_off_by_default_on_postgresql(tmp_path):
+    config = from_environment({**SECRET, "DATABASE_URL": "postgresql+psycopg://u@db/smsdesk"}, tmp_path)
+    assert config["DATABASE_URL"] == "postgresql+psycopg://u@db/smsdesk"
+    assert config["EMBEDDED_WORKER"] is False
+
+
+@pytest.mark.parametrize("url, value, expected", [
+    ("postgresql+psycopg://u@db/smsdesk", "1", True),
+    ("", "0", False),
+    ("", "off", False),
+    ("", "yes", True),
+])
+def test_embedded_worker_can_be_set_explicitly(tmp_path, url, value, expected):
+    config = from_environment({**SECRET, "DATABASE_URL": url, "EMBEDDED_WORKER": value}, tmp_path)
+    assert config["EMBEDDED_WORKER"] is expected
+
+
+def test_region_is_upper_cased_and_provider_lower_cased(tmp_path):
+    config = from_environment({**SECRET, "SMS_DEFAULT_REGION": " nz ", "SMS_PROVIDER": "Twilio"}, tmp_path)
+    assert config["SMS_DEFAULT_REGION"] == "NZ"
+    assert config["SMS_PROVIDER"] == "twilio"
+
+
+@pytest.mark.parametrize("provider", ["sandbox", "smscentral", "twilio"])
+def test_each_known_provider_is_accepted(tmp_path, provider):
+    assert from_environment({**SECRET, "SMS_PROVIDER": provider}, tmp_path)["SMS_PROVIDER"] == provider
+
+
+def test_empty_provider_falls_back_to_sandbox(tmp_path):
+    assert from_environment({**SECRET, "SMS_PROVIDER": " "}, tmp_path)["SMS_PROVIDER"] == "sandbox"
+
+
+def test_smscentral_settings_are_read(tmp_path):
+    config = from_environment({
+        **SECRET, "SMS_PROVIDER": "smscentral",
+        "SMSCENTRAL_API_URL": "http://127.0.0.1:8025/api", "SMSCENTRAL_USERNAME": "acct",
+        "SMSCENTRAL_PASSWORD": "pw", "SMSCENTRAL_ORIGINATOR": "Recruit",
+        "PUBLIC_BASE_URL": "https://sms.example.com/",
+    }, tmp_path)
+    assert config["SMSCENTRAL_API_URL"] == "http://127.0.0.1:8025/api"
+    assert (config["SMSCENTRAL_USERNAME"], config["SMSCENTRAL_PASSWORD"]) == ("acct", "pw")
+    assert config["SMSCENTRAL_ORIGINATOR"] == "Recruit"
+    assert config["PUBLIC_BASE_URL"] == "https://sms.example.com"
+
+
+def test_numbers_are_parsed(tmp_path):
+    config = from_environment({**SECRET, "MAIL_PORT": "587", "DISPATCH_CONCURRENCY": "3",
+                               "DISPATCH_RATE_PER_SECOND": "2.5", "MAIL_USE_TLS": "1"}, tmp_path)
+    assert config["MAIL_PORT"] == 587
+    assert config["DISPATCH_CONCURRENCY"] == 3
+    assert config["DISPATCH_RATE_PER_SECOND"] == 2.5
+    assert config["MAIL_USE_TLS"] is True
+
+
+def test_session_cookie_is_http_only_and_same_site_lax(tmp_path):
+    config = from_environment(SECRET, tmp_path)
+    assert config["SESSION_COOKIE_HTTPONLY"] is True
+    assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("provider", ["nexmo", "sand box", "smscentral2"])
+def test_unknown_sms_provider_is_refused(tmp_path, provider):
+    with pytest.raises(ConfigError, match="SMS_PROVIDER") as error:
+        from_environment({**SECRET, "SMS_PROVIDER": provider}, tmp_path)
+    assert "sandbox" in str(error.value)
+
+
+@pytest.mark.parametrize("port", ["smtp", "25.5", "2 5"])
+def test_non_numeric_mail_port_is_refused(tmp_path, port):
+    with pytest.raises(ConfigError, match="MAIL_PORT"):
+        from_environment({**SECRET, "MAIL_PORT": port}, tmp_path)
+
+
+def test_non_numeric_dispatch_rate_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="DISPATCH_RATE_PER_SECOND"):
+        from_environment({**SECRET, "DISPATCH_RATE_PER_SECOND": "fast"}, tmp_path)
+
+
+# --- create_app ----------------------------------------------------------------------------------
+
+def test_create_app_takes_a_config_mapping(tmp_path):
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    app = create_app(settings.testing_config(url, SMS_DEFAULT_REGION="NZ"))
+    try:
+        assert app.testing
+        assert app.config["DATABASE_URL"] == url
+        assert app.config["SMS_DEFAULT_REGION"] == "NZ"
+        assert app.secret_key == "test-secret-key-not-for-production"
+        assert str(app.extensions["database"].engine.url) == url
+    finally:
+        app.extensions["database"].engine.dispose()
+
+
+@pytest.fixture
+def clean_environment(monkeypatch):
+    for name in CONFIG_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_app_refuses_to_start_without_a_secret_key(clean_environment):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app()
+
+
+def test_app_reads_the_environment_when_no_mapping_is_given(clean_environment, tmp_path):
+    url = f"sqlite:///{tmp_path / 'env.sqlite3'}"
+    clean_environment.setenv("SECRET_KEY", "from-the-environment-0123456789")
+    clean_environment.setenv("DATABASE_URL", url)
+    clean_environment.setenv("EMBEDDED_WORKER", "0")
+    clean_environment.setenv("SMS_DEFAULT_REGION", "gb")
+    app = create_app()
+    try:
+        assert app.secret_key == "from-the-environment-0123456789"
+        assert app.config["DATABASE_URL"] == url
+        assert app.config["SMS_DEFAULT_REGION"] == "GB"
+        assert app.config["EMBEDDED_WORKER"] is False
+        assert not app.testing
+    finally:
+        app.extensions["database"].engine.dispose()
+
+
+def test_app_refuses_to_start_with_a_bad_provider(clean_environment):
+    clean_environment.setenv("SECRET_KEY", "from-the-environment-0123456789")
+    clean_environment.setenv("SMS_PROVIDER", "carrier-pigeon")
+    with pytest.raises(ConfigError, match="SMS_PROVIDER"):
+        create_app()

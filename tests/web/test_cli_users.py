@@ -1,0 +1,151 @@
+"""`flask create-user USERNAME --role ROLE --email E [--mobile M]`, password on standard input."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.models import User
+
+PASSWORD = "a-long-password-123"
+
+
+class Runner:
+    """Invokes app commands the way `flask --app wsgi` does: each in its own app context.
+
+    (FlaskGroup pushes that context; `app.test_cli_runner()` calls `app.cli` directly and does
+    not, for commands added with `add_command`.)
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.runner = app.test_cli_runner()
+
+    def invoke(self, **kwargs):
+        with self.app.app_context():
+            return self.runner.invoke(**kwargs)
+
+
+@pytest.fixture
+def runner(app):
+    return Runner(app)
+
+
+@pytest.fixture
+def users(app):
+    """Usernames in the database, read through a fresh session each time."""
+
+    def read() -> dict[str, User]:
+        with app.extensions["database"].sessionmaker() as session:
+            return {user.username: user for user in session.scalars(sa.select(User))}
+
+    return read
+
+
+def create(runner, *args: str, password: str = PASSWORD):
+    return runner.invoke(args=["create-user", *args], input=f"{password}\n")
+
+
+def test_creates_the_user_with_the_role_and_a_hashed_password(runner, users):
+    result = create(runner, "robin", "--role", "team-leader", "--email", "robin@example.com",
+                    "--mobile", "0412 345 678", "--full-name", "Robin Reyes")
+    assert result.exit_code == 0, result.output
+    assert "Created robin (team-leader)." in result.stdout
+    assert PASSWORD not in result.output
+
+    robin = users()["robin"]
+    assert [role.name for role in robin.roles] == ["team-leader"]
+    assert (robin.email, robin.full_name, robin.mobile) == ("robin@example.com", "Robin Reyes", "+61412345678")
+    assert robin.active
+    assert robin.password_hash != PASSWORD
+    assert robin.check_password(PASSWORD)
+
+
+def test_full_name_defaults_to_the_username_and_mobile_is_optional(runner, users):
+    assert create(runner, "sam", "--role", "viewer", "--email", "sam@example.com").exit_code == 0
+    sam = users()["sam"]
+    assert (sam.full_name, sam.mobile) == ("sam", None)
+    assert sam.permissions == frozenset()
+
+
+def test_created_user_can_sign_in(runner, client):
+    assert create(runner, "robin", "--role", "consultant", "--email", "robin@example.com").exit_code == 0
+    response = client.login("robin", PASSWORD)
+    assert response.status_code == 302
+
+
+def test_created_user_cannot_sign_in_with_another_password(runner, client):
+    assert create(runner, "robin", "--role", "consultant", "--email", "robin@example.com").exit_code == 0
+    assert client.login("robin", "not-the-password-1").status_code == 401
+
+
+def test_windows_line_ending_is_not_part_of_the_password(runner, users):
+    result = runner.invoke(args=["create-user", "win", "--role", "viewer", "--email", "w@example.com"],
+                           input=f"{PASSWORD}\r\n")
+    assert result.exit_code == 0, result.output
+    assert users()["win"].check_password(PASSWORD)
+
+
+def test_unknown_role_is_refused_listing_the_roles(runner, users):
+    result = create(runner, "robin", "--role", "boss", "--email", "robin@example.com")
+    assert result.exit_code != 0
+    assert "No role 'boss'" in result.output
+    for role in ("administrator", "team-leader", "consultant", "viewer"):
+        assert role in result.output
+    assert users() == {}
+
+
+def test_duplicate_username_is_refused_and_the_first_user_kept(runner, users):
+    assert create(runner, "robin", "--role", "viewer", "--email", "robin@example.com").exit_code == 0
+    result = create(runner, "robin", "--role", "administrator", "--email", "other@example.com",
+                    password="another-long-password")
+    assert result.exit_code != 0
+    assert "already exists" in result.output
+    robin = users()["robin"]
+    assert [role.name for role in robin.roles] == ["viewer"]
+    assert robin.email == "robin@example.com"
+    assert robin.check_password(PASSWORD)
+
+
+@pytest.mark.parametrize("password", ["short-pass1", "", "aaaaaaaaaaaaaaaa"])
+def test_weak_password_is_refused(runner, users, password):
+    result = create(runner, "robin", "--role", "viewer", "--email", "robin@example.com", password=password)
+    assert result.exit_code != 0
+    assert "password must" in result.output
+    assert users() == {}
+
+
+def test_password_of_twelve_characters_is_enough(runner, users):
+    result = create(runner, "robin", "--role", "viewer", "--email", "robin@example.com",
+                    password="abcdefghijk1")
+    assert result.exit_code == 0, result.output
+    assert "robin" in users()
+
+
+def test_short_password_message_names_the_minimum_length(runner):
+    result = create(runner, "robin", "--role", "viewer", "--email", "robin@example.com",
+                    password="eleven-char")
+    assert result.exit_code != 0
+    assert "12 characters" in result.output
+
+
+@pytest.mark.parametrize("mobile", ["call me", "0412 345", "12345"])
+def test_invalid_mobile_is_refused(runner, users, mobile):
+    result = create(runner, "robin", "--role", "viewer", "--email", "robin@example.com",
+                    "--mobile", mobile)
+    assert result.exit_code != 0
+    assert f"{mobile!r} is not a valid mobile number" in result.output
+    assert users() == {}
+
+
+def test_invalid_email_is_refused(runner, users):
+    result = create(runner, "robin", "--role", "viewer", "--email", "robin.example.com")
+    assert result.exit_code != 0
+    assert "not an email address" in result.output
+    assert users() == {}
+
+
+def test_role_and_email_are_required(runner, users):
+    assert create(runner, "robin", "--email", "robin@example.com").exit_code == 2
+    assert create(runner, "robin", "--role", "viewer").exit_code == 2
+    assert users() == {}

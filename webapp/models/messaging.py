@@ -1,0 +1,150 @@
+"""SMS templates, compose drafts, batches and messages (the outbox and the inbox in one table)."""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.models.base import Base, UTCDateTime, utcnow
+from webapp.models.users import User
+
+RECORD_TYPES = {"both": "Candidates and contacts", "candidate": "Candidates", "contact": "Client contacts"}
+
+# Outbound states in rank order: a receipt may move a message forwards, never backwards.
+QUEUED, SENDING, SENT, DELIVERED = "queued", "sending", "sent", "delivered"
+FAILED, REJECTED, UNDELIVERED, UNKNOWN = "failed", "rejected", "undelivered", "unknown"
+RECEIVED = "received"
+STATE_RANK = {QUEUED: 0, SENDING: 1, UNKNOWN: 2, SENT: 3, FAILED: 4, REJECTED: 4, UNDELIVERED: 4,
+              DELIVERED: 5}
+FINAL_STATES = frozenset({DELIVERED, FAILED, REJECTED, UNDELIVERED, UNKNOWN})
+
+
+def new_uuid() -> str:
+    return str(uuid_module.uuid4())
+
+
+class SmsTemplate(Base):
+    __tablename__ = "sms_templates"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    folder: so.Mapped[str] = so.mapped_column(sa.String(120), default="General")
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    owner_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    shared: so.Mapped[bool] = so.mapped_column(default=True)
+    record_type: so.Mapped[str] = so.mapped_column(sa.String(20), default="both")
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    owner: so.Mapped[User | None] = so.relationship(lazy="joined")
+
+    def fits(self, kind: str) -> bool:
+        """Whether the template is meant for `kind` ("candidates" or "contacts")."""
+        return self.record_type == "both" or f"{self.record_type}s" == kind
+
+
+class BlockedRegion(Base):
+    """A region a gateway will not deliver to; data, so an administrator can change it."""
+
+    __tablename__ = "blocked_regions"
+    __table_args__ = (sa.UniqueConstraint("provider", "region"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    provider: so.Mapped[str] = so.mapped_column(sa.String(20))
+    region: so.Mapped[str] = so.mapped_column(sa.String(2))
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    reason: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    effective_date: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class Setting(Base):
+    """A setting changed from the admin pages; absent keys fall back to the environment."""
+
+    __tablename__ = "settings"
+
+    key: so.Mapped[str] = so.mapped_column(sa.String(60), primary_key=True)
+    value: so.Mapped[Any] = so.mapped_column(sa.JSON)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ComposeDraft(Base):
+    """The people chosen for one SMS screen, kept server-side so the form carries only a token.
+
+    A draft becomes at most one Batch (unique draft_id there): that is what makes Send idempotent.
+    """
+
+    __tablename__ = "compose_drafts"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    token: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(20))
+    person_ids: so.Mapped[list[int]] = so.mapped_column(sa.JSON)
+    removed_ids: so.Mapped[list[int]] = so.mapped_column(sa.JSON, default=list)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    draft_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("compose_drafts.id", ondelete="SET NULL"), unique=True)
+    sender_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(20))
+    template_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("sms_templates.id", ondelete="SET NULL"))
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    ignore_opt_out: so.Mapped[bool] = so.mapped_column(default=False)
+    comment_type: so.Mapped[str | None] = so.mapped_column(sa.String(60))
+    comment_text: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    provider: so.Mapped[str] = so.mapped_column(sa.String(20))
+    message_count: so.Mapped[int] = so.mapped_column(default=0)
+    outcome_counts: so.Mapped[dict[str, int]] = so.mapped_column(sa.JSON, default=dict)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
+    sender: so.Mapped[User] = so.relationship(lazy="joined")
+    template: so.Mapped[SmsTemplate | None] = so.relationship(lazy="joined")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        sa.Index("ix_messages_claim", "state", "next_attempt_at"),
+        sa.Index("ix_messages_batch_state", "batch_id", "state"),
+        sa.Index("ix_messages_candidate", "candidate_id", "created_at"),
+        sa.Index("ix_messages_contact", "contact_id", "created_at"),
+        sa.Index("ix_messages_to_e164", "to_e164", "created_at"),
+        sa.Index("ix_messages_provider_message_id", "provider", "provider_message_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uuid: so.Mapped[str] = so.mapped_column(sa.String(36), unique=True, default=new_uuid)
+    batch_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("batches.id", ondelete="CASCADE"))
+    direction: so.Mapped[str] = so.mapped_column(sa.String(3), default="out")
+    candidate_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("candidates.id", ondelete="SET NULL"))
+    contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("client_contacts.id", ondelete="SET NULL"))
+    sender_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    in_reply_to_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("messages.id"), index=True)
+    to_e164: so.Mapped[str] = so.mapped_column(sa.String(20))
+    from_e164: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    segments: so.Mapped[int] = so.mapped_column(default=1)
+    encoding: so.Mapped[str] = so.mapped_column(sa.String(8), default="GSM-7")
+    state: so.Mapped[str] = so.mapped_column(sa.String(12), default=QUEUED)
+    override_opt_out: so.Mapped[bool] = so.mapped_column(default=False)
+    provider: so.Mapped[str] = so.mapped_column(sa.String(20))
+    provider_message_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    error_code: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    error_text: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    next_attempt_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    lease_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    delivered_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    batch: so.Mapped[Batch | None] = so.relationship()

@@ -1,0 +1,236 @@
+"""Search over Candidates and Client Contacts: criteria parsed from a query string, turned into SQL.
+
+The search page and the SMS screen ("select all N matching") share this, so a selection made by
+criteria is re-run on the server and never carried as a list of names or numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.models.people import (
+    CANDIDATE_STATUSES, CONTACT_STATUSES, Candidate, Client, ClientContact, name_key,
+)
+from webapp.sms.numbers import search_key
+
+PAGE_SIZE = 50
+MAX_PAGE = 2_000
+COUNT_CAP = 10_000
+SORTS = {"name": "Name A–Z", "-name": "Name Z–A", "-created": "Newest first", "created": "Oldest first"}
+CONSENT_CHOICES = {"any": "Any", "yes": "Ticked", "no": "Not ticked"}
+# Above every character a name can hold, so [key, key + TOP) is exactly "starts with key".
+TOP = "\U0010ffff"
+MODELS = {"candidates": Candidate, "contacts": ClientContact}
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What a search asks for; every field is optional and '' means "any"."""
+
+    kind: str = "candidates"
+    q: str = ""
+    status: str = ""
+    location: str = ""
+    job: str = ""
+    consent: str = "any"
+    created_from: date | None = None
+    created_to: date | None = None
+    client: str = ""
+    position: str = ""
+    sort: str = "name"
+
+    @property
+    def model(self) -> type[Candidate] | type[ClientContact]:
+        return MODELS[self.kind]
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return CANDIDATE_STATUSES if self.kind == "candidates" else CONTACT_STATUSES
+
+    def params(self) -> dict[str, str]:
+        """The non-default criteria as query-string values (for links and hidden fields)."""
+        out = {}
+        for f in fields(self):
+            if f.name == "kind":
+                continue
+            value = getattr(self, f.name)
+            if value in (None, "", f.default):
+                continue
+            out[f.name] = value.isoformat() if isinstance(value, date) else str(value)
+        return out
+
+    @property
+    def is_filtered(self) -> bool:
+        return any(key != "sort" for key in self.params())
+
+
+def parse(kind: str, args: Mapping[str, str]) -> tuple[Criteria, int, dict[str, str]]:
+    """Read criteria and the page number from request arguments.
+
+    Returns (criteria, page, errors): a bad value is dropped (the search still runs without it)
+    and its field named in `errors` with a message for the form.
+    """
+    if kind not in MODELS:
+        raise ValueError(f"unknown kind {kind!r}")
+    errors: dict[str, str] = {}
+    text = {key: (args.get(key) or "").strip() for key in
+            ("q", "status", "location", "job", "consent", "client", "position", "sort")}
+    values: dict = {"kind": kind}
+    for key in ("q", "location", "job"):
+        values[key] = text[key][:200]
+    if kind == "contacts":
+        values["client"] = text["client"][:200]
+        values["position"] = text["position"][:200]
+
+    statuses = CANDIDATE_STATUSES if kind == "candidates" else CONTACT_STATUSES
+    if text["status"] and text["status"] not in statuses:
+        errors["status"] = f"Status must be one of {', '.join(statuses)}."
+    else:
+        values["status"] = text["status"]
+    if text["consent"] and text["consent"] not in CONSENT_CHOICES:
+        errors["consent"] = "SMS consent must be any, ticked or not ticked."
+    else:
+        values["consent"] = text["consent"] or "any"
+    if text["sort"] and text["sort"] not in SORTS:
+        errors["sort"] = "Unknown sort order; sorted by name instead."
+    else:
+        values["sort"] = text["sort"] or "name"
+    for key, label in (("created_from", "Created from"), ("created_to", "Created to")):
+        raw = (args.get(key) or "").strip()
+        if raw:
+            try:
+                values[key] = date.fromisoformat(raw)
+            except ValueError:
+                errors[key] = f"{label} must be a date like 2026-01-31."
+    criteria = Criteria(**values)
+    if criteria.created_from and criteria.created_to and criteria.created_from > criteria.created_to:
+        errors["created_to"] = "Created to is before Created from."
+        criteria = replace(criteria, created_to=None)
+
+    page = 1
+    raw_page = (args.get("page") or "").strip()
+    if raw_page:
+        if not raw_page.isdigit() or not 1 <= int(raw_page) <= MAX_PAGE:
+            errors["page"] = f"Page must be a number from 1 to {MAX_PAGE:,}; narrow the search to see more."
+        else:
+            page = int(raw_page)
+    return criteria, page, errors
+
+
+def _prefix(column, text: str):
+    key = name_key(text)
+    return sa.and_(column >= key, column < key + TOP)
+
+
+def _text_condition(model, q: str, default_region: str):
+    e164 = search_key(q, default_region)
+    if e164:
+        return model.mobile_e164 == e164
+    if "@" in q:
+        return _prefix(model.email_key, q)
+    words = q.split()
+    if len(words) == 1:
+        return sa.or_(_prefix(model.first_name_key, q), _prefix(model.last_name_key, q),
+                      _prefix(model.email_key, q))
+    first, rest = words[0], " ".join(words[1:])
+    last, before = words[-1], " ".join(words[:-1])
+    return sa.or_(
+        sa.and_(_prefix(model.first_name_key, first), _prefix(model.last_name_key, rest)),
+        sa.and_(_prefix(model.first_name_key, before), _prefix(model.last_name_key, last)),
+        sa.and_(_prefix(model.last_name_key, first), _prefix(model.first_name_key, rest)),
+    )
+
+
+
+def conditions(criteria: Criteria, default_region: str) -> list:
+    """The WHERE conditions for `criteria`, written so indexes can serve the common ones."""
+    model = criteria.model
+    where = []
+    if criteria.q:
+        where.append(_text_condition(model, criteria.q, default_region))
+    if criteria.status:
+        where.append(model.status == criteria.status)
+    if criteria.consent != "any":
+        where.append(model.sms_consent.is_(criteria.consent == "yes"))
+    if criteria.created_from:
+        where.append(model.created_at >= _start_of(criteria.created_from))
+    if criteria.created_to:
+        where.append(model.created_at < _start_of(criteria.created_to + timedelta(days=1)))
+    if criteria.kind == "candidates":
+        if criteria.location:
+            where.append(_prefix(Candidate.location_key, criteria.location))
+        if criteria.job:
+            where.append(sa.or_(Candidate.job_title.icontains(criteria.job, autoescape=True),
+                                Candidate.skills.icontains(criteria.job, autoescape=True)))
+    else:
+        if criteria.client:
+            where.append(ClientContact.client_id.in_(
+                sa.select(Client.id).where(_prefix(Client.name_key, criteria.client))))
+        if criteria.position:
+            where.append(ClientContact.position.icontains(criteria.position, autoescape=True))
+    return where
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def _order(criteria: Criteria) -> list:
+    model = criteria.model
+    if criteria.sort == "name":
+        return [model.last_name_key, model.first_name_key, model.id]
+    if criteria.sort == "-name":
+        return [model.last_name_key.desc(), model.first_name_key.desc(), model.id.desc()]
+    if criteria.sort == "created":
+        return [model.created_at, model.id]
+    return [model.created_at.desc(), model.id.desc()]
+
+
+@dataclass
+class ResultPage:
+    rows: list
+    page: int
+    total: int
+    capped: bool
+    has_next: bool
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+def search(session: so.Session, criteria: Criteria, page: int, default_region: str) -> ResultPage:
+    """One page of results and a count bounded at COUNT_CAP (so a broad search stays fast)."""
+    model = criteria.model
+    where = conditions(criteria, default_region)
+    query = sa.select(model).where(*where).order_by(*_order(criteria))
+    if model is ClientContact:
+        query = query.options(so.joinedload(ClientContact.client))
+    rows = list(session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))
+    total, capped = count(session, criteria, default_region)
+    return ResultPage(rows=rows[:PAGE_SIZE], page=page, total=total, capped=capped,
+                      has_next=len(rows) > PAGE_SIZE)
+
+
+def count(session: so.Session, criteria: Criteria, default_region: str,
+          cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many match, counting no further than `cap` (returns (cap, True) beyond it)."""
+    model = criteria.model
+    limited = sa.select(model.id).where(*conditions(criteria, default_region)).limit(cap + 1)
+    n = session.scalar(sa.select(sa.func.count()).select_from(limited.subquery())) or 0
+    return (cap, True) if n > cap else (n, False)
+
+
+def matching_ids(session: so.Session, criteria: Criteria, default_region: str,
+                 limit: int) -> list[int]:
+    """Ids of everyone matching, in the search's order, at most `limit` of them."""
+    model = criteria.model
+    query = (sa.select(model.id).where(*conditions(criteria, default_region))
+             .order_by(*_order(criteria)).limit(limit))
+    return list(session.scalars(query))
+

@@ -1,0 +1,112 @@
+"""Record pages: show a person, edit their Privacy inline, add and edit people."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from webapp.extensions import db
+from webapp.models import records
+from webapp.models.records import PRIVACY_FIELDS, PersonData
+from webapp.records import bp
+from webapp.records.forms import CandidateForm, ContactForm, PrivacyForm
+from webapp.web.access import permission_required
+from webapp.web.rendering import render, wants_fragment
+
+KIND = "<any(candidates, contacts):kind>"
+HISTORY_TABS = ("sent", "received")
+
+
+def person_or_404(kind: str, person_id: int):
+    """The person, or 404: the one place that decides whether a record exists."""
+    person = records.get_person(db.session, kind, person_id)
+    if person is None:
+        abort(404, description="There is no such record; it may have been removed.")
+    return person
+
+
+@bp.route(f"/{KIND}/<int:person_id>")
+@login_required
+def show(kind: str, person_id: int):
+    """Show a person's details, Privacy, Comments and Communications History."""
+    person = person_or_404(kind, person_id)
+    tab = request.args.get("tab", "sent")
+    if tab not in HISTORY_TABS:
+        tab = "sent"
+    return render(
+        "records/person.html", blocks=["history"], kind=kind, person=person,
+        privacy_form=PrivacyForm(obj=person), privacy_fields=PRIVACY_FIELDS, tab=tab,
+        comments=records.comments_for(db.session, person),
+    )
+
+
+@bp.route(f"/{KIND}/<int:person_id>/privacy", methods=["POST"])
+@permission_required("records.edit")
+def privacy(kind: str, person_id: int):
+    """Save the Privacy boxes (SMS, Email, Mail, statement read); each change is audited."""
+    person = person_or_404(kind, person_id)
+    form = PrivacyForm()
+    if not form.validate_on_submit():
+        abort(400, description="The Privacy form was incomplete; reload the page and try again.")
+    changes = records.change_privacy(db.session, person, current_user,
+                                     {field: getattr(form, field).data for field in PRIVACY_FIELDS})
+    message = _privacy_message(changes)
+    if wants_fragment():
+        return render("records/person.html", blocks=["privacy"], kind=kind, person=person,
+                      privacy_form=PrivacyForm(obj=person), privacy_fields=PRIVACY_FIELDS,
+                      privacy_message=message)
+    flash(message, "info")
+    return redirect(url_for("records.show", kind=kind, person_id=person.id))
+
+
+def _privacy_message(changes: dict) -> str:
+    if not changes:
+        return "Privacy unchanged."
+    parts = [f"{PRIVACY_FIELDS[field]} {'ticked' if new else 'unticked'}"
+             for field, (_old, new) in changes.items()]
+    return "Privacy saved: " + ", ".join(parts) + "."
+
+
+def _form_class(kind: str):
+    return CandidateForm if kind == "candidates" else ContactForm
+
+
+@bp.route(f"/{KIND}/new", methods=["GET", "POST"])
+@permission_required("records.edit")
+def new(kind: str):
+    """Add a candidate or client contact."""
+    return _edit(kind, None)
+
+
+@bp.route(f"/{KIND}/<int:person_id>/edit", methods=["GET", "POST"])
+@permission_required("records.edit")
+def edit(kind: str, person_id: int):
+    """Edit a candidate's or client contact's details."""
+    return _edit(kind, person_or_404(kind, person_id))
+
+
+def _edit(kind: str, person):
+    region = current_app.config["SMS_DEFAULT_REGION"]
+    form_class = _form_class(kind)
+    if person is not None and request.method == "GET":
+        form = form_class(obj=person, default_region=region)
+        form.mobile.data = person.mobile_raw
+        if kind == "contacts":
+            form.client.data = person.client.name if person.client else ""
+    else:
+        form = form_class(default_region=region)
+    if form.validate_on_submit():
+        values = {name: field.data for name, field in form._fields.items()
+                  if name not in {"csrf_token", "mobile", "client"}}
+        for name in ("email", "job_title", "skills", "location", "position"):
+            if name in values:
+                values[name] = (values[name] or "").strip() or None
+        values["first_name"] = values["first_name"].strip()
+        values["last_name"] = values["last_name"].strip()
+        data = PersonData(values=values, mobile=form.mobile.data,
+                          client_name=form.client.data if kind == "contacts" else None)
+        saved = records.save_person(db.session, kind, person, data, current_user, region)
+        flash(f"{saved.full_name} {'added' if person is None else 'saved'}.", "info")
+        return redirect(url_for("records.show", kind=kind, person_id=saved.id))
+    status = 400 if form.is_submitted() else 200
+    return render("records/edit.html", status=status, kind=kind, person=person, form=form)

@@ -1,0 +1,76 @@
+"""Read a batch's progress: counts per state and its messages, for the batch page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.models import Batch, Candidate, ClientContact, Message, User
+from webapp.models.messaging import FINAL_STATES
+
+STATE_ORDER = ("queued", "sending", "sent", "delivered", "failed", "rejected", "undelivered", "unknown")
+
+
+def visible_batch(session: so.Session, batch_id: int, user: User) -> Batch | None:
+    """The batch if this user may see it: its sender, or anyone who may read the audit log."""
+    batch = session.get(Batch, batch_id)
+    if batch is None or (batch.sender_id != user.id and not user.can("audit.view")):
+        return None
+    return batch
+
+
+@dataclass
+class Progress:
+    counts: dict[str, int]
+    total: int
+
+    @property
+    def finished(self) -> int:
+        return sum(n for state, n in self.counts.items() if state in FINAL_STATES)
+
+    @property
+    def done(self) -> bool:
+        return self.finished >= self.total
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else int(100 * self.finished / self.total)
+
+
+def progress(session: so.Session, batch: Batch) -> Progress:
+    rows = session.execute(
+        sa.select(Message.state, sa.func.count()).where(Message.batch_id == batch.id)
+        .group_by(Message.state)
+    ).all()
+    counts = dict.fromkeys(STATE_ORDER, 0) | {state: n for state, n in rows}
+    return Progress(counts=counts, total=sum(counts.values()))
+
+
+def messages(session: so.Session, batch: Batch, *, state: str | None = None, limit: int = 200,
+             offset: int = 0) -> list[tuple[Message, str]]:
+    """Messages with the recipient's name, problems first (failed, unknown), then by id."""
+    person = sa.case(
+        (Message.candidate_id.is_not(None),
+         sa.select(Candidate.first_name + " " + Candidate.last_name)
+         .where(Candidate.id == Message.candidate_id).scalar_subquery()),
+        else_=sa.select(ClientContact.first_name + " " + ClientContact.last_name)
+        .where(ClientContact.id == Message.contact_id).scalar_subquery(),
+    )
+    query = sa.select(Message, person).where(Message.batch_id == batch.id)
+    if state:
+        query = query.where(Message.state == state)
+    query = query.order_by(Message.id).limit(limit).offset(offset)
+    return [(message, name or "") for message, name in session.execute(query).all()]
+
+
+LEFT_OUT = (("opted_out", "opted out"), ("blocked_country", "in a blocked country"),
+            ("invalid_number", "invalid number"), ("no_mobile", "no mobile"),
+            ("duplicate", "same number as another recipient"), ("removed", "taken off by the sender"))
+
+
+def left_out(batch: Batch) -> list[tuple[int, str]]:
+    """Who was chosen but not sent to, and why, as recorded when the batch was sent."""
+    counts = batch.outcome_counts or {}
+    return [(counts[key], label) for key, label in LEFT_OUT if counts.get(key)]

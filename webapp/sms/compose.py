@@ -1,0 +1,248 @@
+"""The SMS screen's work: drafts of who is chosen, analysis, preview, and Send in one transaction."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.exc
+import sqlalchemy.orm as so
+
+from webapp.models import Batch, Comment, ComposeDraft, SmsTemplate, User, audit
+from webapp.models.base import utcnow
+from webapp.sms import merge, segments
+from webapp.sms.outbox import Outgoing, enqueue
+from webapp.sms.people import PersonRow, load
+from webapp.sms.recipients import Analysis, analyse
+
+MAX_RECIPIENTS = 50_000
+MAX_CHARACTERS = 1_600  # Twilio's limit for one message body; SMS Central joins parts up to it too.
+DRAFT_LIFETIME = timedelta(hours=24)
+KINDS = ("candidates", "contacts")
+
+
+class ComposeError(Exception):
+    """A problem the consultant can fix, named for the form field it belongs to."""
+
+    def __init__(self, message: str, field: str = "form", status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+def create_draft(session: so.Session, user: User, kind: str, ids: Sequence[int]) -> ComposeDraft:
+    """Remember who was chosen; refuse ids that do not exist, and oversized selections."""
+    if kind not in KINDS:
+        raise ComposeError("Choose candidates or client contacts.", "kind")
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        raise ComposeError("Tick at least one person (or Select all) before Bulk SMS.", "ids")
+    if len(wanted) > MAX_RECIPIENTS:
+        raise ComposeError(f"At most {MAX_RECIPIENTS:,} people can be sent one SMS at a time; "
+                           "narrow the search.", "ids")
+    people = load(session, kind, wanted)
+    missing = len(wanted) - len(people)
+    if missing:
+        raise ComposeError(f"{missing:,} of the chosen people no longer exist. Search again and "
+                           "tick them afresh.", "ids", status=409)
+    draft = ComposeDraft(token=secrets.token_urlsafe(24), user_id=user.id, kind=kind,
+                         person_ids=wanted, removed_ids=[])
+    session.add(draft)
+    session.commit()
+    return draft
+
+
+def get_draft(session: so.Session, token: str, user: User) -> ComposeDraft:
+    """The user's own, unexpired draft; anything else is a stale or forged token."""
+    draft = session.scalar(sa.select(ComposeDraft).where(ComposeDraft.token == token))
+    if draft is None or draft.user_id != user.id:
+        raise ComposeError("This SMS screen is not known (it may be someone else's, or have been "
+                           "cleared). Start again from the search.", status=404)
+    if draft.created_at < utcnow() - DRAFT_LIFETIME:
+        raise ComposeError("This SMS screen was opened more than a day ago and has expired. "
+                           "Start again from the search.", status=410)
+    return draft
+
+
+def batch_for(session: so.Session, draft: ComposeDraft) -> Batch | None:
+    return session.scalar(sa.select(Batch).where(Batch.draft_id == draft.id))
+
+
+def set_removed(session: so.Session, draft: ComposeDraft, person_id: int, removed: bool) -> None:
+    """Take a person off this SMS (or put them back); only people on the draft count."""
+    if person_id not in draft.person_ids:
+        raise ComposeError("That person is not on this SMS.", "recipients")
+    current = [i for i in draft.removed_ids if i != person_id]
+    draft.removed_ids = current + [person_id] if removed else current
+    session.commit()
+
+
+@dataclass
+class ComposeState:
+    """Everyone on the draft, what the analysis made of them, and who was taken off."""
+
+    draft: ComposeDraft
+    people: list[PersonRow]
+    removed: list[PersonRow]
+    analysis: Analysis
+    ignore: bool
+    missing: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def included(self) -> list[PersonRow]:
+        return [o.person for o in self.analysis.included()]
+
+    @property
+    def opted_out(self) -> list[PersonRow]:
+        return self.analysis.opted_out
+
+
+def analyse_draft(session: so.Session, draft: ComposeDraft, blocked: frozenset[str],
+                  ignore: bool) -> ComposeState:
+    everyone = load(session, draft.kind, draft.person_ids)
+    removed_ids = set(draft.removed_ids)
+    people = [p for p in everyone if p.id not in removed_ids]
+    removed = [p for p in everyone if p.id in removed_ids]
+    analysis = analyse(people, blocked, ignore_opt_out=ignore)
+    return ComposeState(draft=draft, people=people, removed=removed, analysis=analysis,
+                        ignore=ignore, missing=len(draft.person_ids) - len(everyone),
+                        counts=analysis.counts())
+
+
+def visible_templates(session: so.Session, user: User, kind: str) -> list[SmsTemplate]:
+    """Active templates this user may pick for `kind`: shared ones and their own."""
+    query = (sa.select(SmsTemplate)
+             .where(SmsTemplate.active.is_(True),
+                    sa.or_(SmsTemplate.shared.is_(True), SmsTemplate.owner_id == user.id),
+                    SmsTemplate.record_type.in_(("both", kind[:-1])))
+             .order_by(SmsTemplate.folder, SmsTemplate.name))
+    return list(session.scalars(query))
+
+
+def template_for(session: so.Session, user: User, kind: str, template_id: int) -> SmsTemplate:
+    for template in visible_templates(session, user, kind):
+        if template.id == template_id:
+            return template
+    raise ComposeError("That template is not available for this SMS.", "template")
+
+
+@dataclass(frozen=True)
+class PreviewItem:
+    person: PersonRow
+    rendered: merge.Rendered
+    count: segments.SegmentCount
+    overridden: bool
+
+
+def render_all(state: ComposeState, body: str, sender: User) -> list[PreviewItem]:
+    """The message as each included recipient will get it."""
+    parsed = merge.parse(body)
+    return [
+        PreviewItem(o.person, rendered := merge.render(parsed, o.person, sender),
+                    segments.count(rendered.text), o.overridden)
+        for o in state.analysis.included()
+    ]
+
+
+def worst_count(items: Sequence[PreviewItem], body: str) -> segments.SegmentCount:
+    """The worst case across recipients, or the typed text itself when there is nobody."""
+    return segments.worst(item.count for item in items) or segments.count(body)
+
+
+def check_message(body: str, items: Sequence[PreviewItem]) -> None:
+    if not body.strip():
+        raise ComposeError("Type a message, or pick a template.", "message")
+    unknown = merge.unknown_fields(body)
+    if unknown:
+        names = ", ".join("{{" + name + "}}" for name in unknown)
+        raise ComposeError(f"Unknown merge field(s): {names}. Use “Insert merge field” to pick "
+                           "one, or write \\{{ for literal braces.", "message")
+    longest = max(items, key=lambda item: item.count.characters, default=None)
+    if longest is not None and longest.count.characters > MAX_CHARACTERS:
+        raise ComposeError(
+            f"The message for {longest.person.full_name} is {longest.count.characters:,} "
+            f"characters; the gateway takes at most {MAX_CHARACTERS:,}.", "message")
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    body: str
+    ignore: bool
+    ignore_reason: str
+    template_id: int | None
+    comment: bool
+    comment_type: str | None
+    comment_text: str | None
+
+
+def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRequest, *,
+         provider: str, blocked: frozenset[str]) -> Batch:
+    """Write the Batch, its queued Messages, Comments and audit events in one transaction.
+
+    The draft can become one batch only; sending it again returns that batch.
+    """
+    existing = batch_for(session, draft)
+    if existing is not None:
+        return existing
+    if request.ignore and not sender.can("sms.ignore_opt_out"):
+        raise ComposeError("You do not have permission to ignore SMS opt-outs.", "ignore", 403)
+    if not sender.can("sms.send"):
+        raise ComposeError("You do not have permission to send SMS.", status=403)
+    state = analyse_draft(session, draft, blocked, request.ignore)
+    if state.missing:
+        draft.person_ids = [p.id for p in state.people + state.removed]
+        session.commit()
+        raise ComposeError(f"{state.missing:,} of the chosen people no longer exist and have been "
+                           "taken off this SMS. Check the list and send again.", "recipients", 409)
+    items = render_all(state, request.body, sender)
+    check_message(request.body, items)
+    if not items:
+        raise ComposeError("Nobody on this SMS can receive it: see the reasons listed for each "
+                           "person.", "recipients")
+
+    batch = Batch(draft_id=draft.id, sender_id=sender.id, kind=draft.kind,
+                  template_id=request.template_id, body=request.body,
+                  ignore_opt_out=request.ignore,
+                  comment_type=request.comment_type if request.comment else None,
+                  comment_text=(request.comment_text or request.body) if request.comment else None,
+                  provider=provider, message_count=len(items),
+                  outcome_counts=state.counts | {"removed": len(state.removed)})
+    session.add(batch)
+    try:
+        session.flush()
+    except sqlalchemy.exc.IntegrityError:
+        # Another request (a double click) turned this draft into a batch first.
+        session.rollback()
+        existing = batch_for(session, draft)
+        if existing is None:
+            raise
+        return existing
+    enqueue(session, batch, [Outgoing(item.person, item.rendered.text, item.count.segments,
+                                      item.count.encoding, item.overridden) for item in items])
+    if request.comment:
+        _add_comments(session, batch, items)
+    overridden = [item.person for item in items if item.overridden]
+    if overridden:
+        audit(session, sender, "sms.ignore_opt_out", batch, reason=request.ignore_reason.strip(),
+              people=[{"kind": p.kind, "id": p.id, "name": p.full_name, "mobile": p.mobile_e164}
+                      for p in overridden])
+    audit(session, sender, "sms.sent", batch, messages=len(items), kind=draft.kind,
+          counts=batch.outcome_counts)
+    session.commit()
+    return batch
+
+
+def _add_comments(session: so.Session, batch: Batch, items: Sequence[PreviewItem]) -> None:
+    column = "candidate_id" if batch.kind == "candidates" else "contact_id"
+    now = utcnow()
+    session.execute(sa.insert(Comment.__table__), [
+        {column: item.person.id, "author_id": batch.sender_id, "type": batch.comment_type,
+         "text": batch.comment_text, "created_at": now}
+        for item in items
+    ])
+

@@ -1,0 +1,75 @@
+"""Load the people on an SMS as light rows, in the order they were chosen, in one query per chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.models import Candidate, Client, ClientContact
+
+CHUNK = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRef:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    """What analysis, merge fields and sending need of a Candidate or Client Contact."""
+
+    kind: str
+    id: int
+    first_name: str
+    last_name: str
+    email: str | None
+    mobile_raw: str | None
+    mobile_e164: str | None
+    mobile_region: str | None
+    mobile_valid: bool
+    sms_consent: bool
+    job_title: str | None = None
+    location: str | None = None
+    position: str | None = None
+    client: ClientRef | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+_COMMON = ("id", "first_name", "last_name", "email", "mobile_raw", "mobile_e164", "mobile_region",
+           "mobile_valid", "sms_consent")
+
+
+def _query(kind: str, ids: list[int]) -> sa.Select:
+    if kind == "candidates":
+        columns = [getattr(Candidate, name) for name in _COMMON]
+        return sa.select(*columns, Candidate.job_title, Candidate.location).where(Candidate.id.in_(ids))
+    columns = [getattr(ClientContact, name) for name in _COMMON]
+    return (sa.select(*columns, ClientContact.position, Client.name.label("client_name"))
+            .outerjoin(Client, ClientContact.client_id == Client.id)
+            .where(ClientContact.id.in_(ids)))
+
+
+def load(session: so.Session, kind: str, ids: Iterable[int]) -> list[PersonRow]:
+    """The people with these ids that exist, in the order of `ids` (first occurrence)."""
+    wanted = list(dict.fromkeys(ids))
+    found: dict[int, PersonRow] = {}
+    for start in range(0, len(wanted), CHUNK):
+        for row in session.execute(_query(kind, wanted[start:start + CHUNK])):
+            values = row._mapping
+            common = {name: values[name] for name in _COMMON}
+            if kind == "candidates":
+                person = PersonRow(kind, **common, job_title=values["job_title"],
+                                   location=values["location"])
+            else:
+                name = values["client_name"]
+                person = PersonRow(kind, **common, position=values["position"],
+                                   client=ClientRef(name) if name else None)
+            found[person.id] = person
+    return [found[i] for i in wanted if i in found]

@@ -1,0 +1,169 @@
+"""The SMS Central HTTP API v3.2 gateway: send, and read its delivery-receipt pushes."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Mapping
+
+from . import (
+    DEFAULT_POOL_SIZE,
+    DEFAULT_TIMEOUT,
+    Accepted,
+    OutboundSms,
+    Reason,
+    Receipt,
+    ReceiptState,
+    Rejected,
+    SendResult,
+    Transient,
+    Unknown,
+    check_base_url,
+    make_session,
+    post_form,
+    retry_after,
+)
+
+GATEWAY = "SMS Central"
+
+# 513 "duplicate REFERENCE": the gateway already holds a message with this uuid, so an earlier
+# attempt got through. Treating it as accepted is what makes a resend after `unknown` safe.
+DUPLICATE_REFERENCE = "513"
+
+TRANSIENT_CODES: dict[str, str] = {
+    "500": "SMS Central had an internal error.",
+    "536": "SMS Central is temporarily delaying messages.",
+}
+
+PERMANENT_CODES: dict[str, tuple[Reason, str]] = {
+    "503": ("account_expired", "The SMS Central account has expired."),
+    "511": ("bad_credentials", "SMS Central did not accept the username or password."),
+    "514": ("invalid_number", "SMS Central found no recipient number in the request."),
+    "519": ("blocked", "The number is on SMS Central's blacklist."),
+    "531": ("failed", "The message has no content."),
+    "534": ("no_credit", "The SMS Central account has no credit left."),
+    "535": ("bad_originator", "SMS Central does not accept the sender (originator)."),
+}
+
+RECEIPT_STATES: dict[str, ReceiptState] = {
+    # Documented as DELIVERD, seen live as DELIVRD (the SMPP spelling): accept both.
+    "DELIVRD": "delivered",
+    "DELIVERD": "delivered",
+    "ACCEPTD": "sent",
+    "BUFFRED": "sent",
+    "ENROUTE": "sent",
+    "FAILED": "undelivered",
+    "UNDELIV": "undelivered",
+    "EXPIRED": "undelivered",
+    "DELETED": "undelivered",
+    "REJECTD": "failed",
+}
+
+_ANSWER = re.compile(r"(\d{3})(?:\s+(.*))?", re.DOTALL)
+
+
+class SmsCentral:
+    """Sends through SMS Central; our message uuid is the REFERENCE, unique per message."""
+
+    name = "smscentral"
+
+    def __init__(
+        self,
+        api_url: str,
+        username: str,
+        password: str,
+        originator: str,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        pool_size: int = DEFAULT_POOL_SIZE,
+    ) -> None:
+        self.api_url = check_base_url(api_url, "SMSCENTRAL_API_URL")
+        self.username = username
+        self.password = password
+        self.originator = originator
+        self.timeout = timeout
+        self._session = make_session(pool_size)
+
+    def send(self, message: OutboundSms) -> SendResult:
+        form = {
+            "USERNAME": self.username,
+            "PASSWORD": self.password,
+            "ACTION": "send",
+            "ORIGINATOR": self.originator,
+            "RECIPIENT": message.to_e164.removeprefix("+"),
+            "MESSAGE_TEXT": message.body,
+            "REFERENCE": message.uuid,
+        }
+        response = post_form(
+            self._session, self.api_url, form, timeout=self.timeout, gateway=GATEWAY
+        )
+        if isinstance(response, SendResult):
+            return response
+        if response.status_code != 200:
+            # SMS Central itself always answers 200; anything else came from a proxy or load
+            # balancer in front of it, before the API saw the request.
+            return Transient(
+                f"http_{response.status_code}",
+                f"SMS Central answered HTTP {response.status_code}.",
+                retry_after(response.headers),
+            )
+        return interpret_answer(response.content.decode("utf-8", "replace"))
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def interpret_answer(text: str) -> SendResult:
+    """Map the body of a 200 answer (`0`, or `{code} {text}`) to a send result."""
+    text = text.strip()
+    if text == "0":
+        return Accepted(provider_message_id=None)
+    match = _ANSWER.fullmatch(text)
+    if not match:
+        return Unknown(f"SMS Central gave an answer we do not understand: {text[:200]!r}.")
+    code, gateway_text = match.group(1), (match.group(2) or "").strip()
+    if code == DUPLICATE_REFERENCE:
+        return Accepted(provider_message_id=None)
+    if code in TRANSIENT_CODES:
+        return Transient(code, TRANSIENT_CODES[code])
+    if code in PERMANENT_CODES:
+        reason, meaning = PERMANENT_CODES[code]
+        return Rejected(code, meaning, reason)
+    if code.startswith("5"):
+        return Rejected(
+            code, gateway_text or f"SMS Central refused the message ({code}).", "failed"
+        )
+    return Unknown(f"SMS Central gave an answer we do not understand: {text[:200]!r}.")
+
+
+def parse_receipt(params: Mapping[str, str]) -> Receipt:
+    """Read a delivery-receipt push (GET query or POST form).
+
+    Long messages get one receipt per part, so the same reference can arrive several times.
+    Raises ValueError for a STATUS we do not know.
+    """
+    status = (params.get("STATUS") or "").strip().upper()
+    state = RECEIPT_STATES.get(status)
+    if state is None:
+        raise ValueError(f"Unknown SMS Central receipt STATUS {status!r}.")
+    failed = state in ("undelivered", "failed")
+    return Receipt(
+        reference=(params.get("REFERENCE") or "").strip() or None,
+        provider_message_id=(params.get("ID") or "").strip() or None,
+        state=state,
+        error_code=((params.get("RESULT") or "").strip() or status) if failed else None,
+        error_text=((params.get("STATUSDESCRIPTION") or "").strip() or None) if failed else None,
+    )
+
+
+def check_webhook_credentials(params: Mapping[str, str], username: str, password: str) -> bool:
+    """True when a push carries the USER_NAME and PASSWORD we configured for our webhook URL.
+
+    Always False while our own credentials are empty: an unconfigured webhook accepts nothing.
+    """
+    if not username or not password:
+        return False
+    # Compare both, always, so the timing does not reveal which one was wrong.
+    user_ok = hmac.compare_digest((params.get("USER_NAME") or "").encode(), username.encode())
+    password_ok = hmac.compare_digest((params.get("PASSWORD") or "").encode(), password.encode())
+    return user_ok and password_ok

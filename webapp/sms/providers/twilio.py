@@ -1,0 +1,235 @@
+"""The Twilio Programmable Messaging gateway: send, read status callbacks, check signatures."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import requests
+
+from . import (
+    DEFAULT_POOL_SIZE,
+    DEFAULT_TIMEOUT,
+    Accepted,
+    OutboundSms,
+    Reason,
+    Receipt,
+    ReceiptState,
+    Rejected,
+    SendResult,
+    Transient,
+    Unknown,
+    check_base_url,
+    make_session,
+    post_form,
+    retry_after,
+)
+
+GATEWAY = "Twilio"
+
+PERMANENT_CODES: dict[str, tuple[Reason, str]] = {
+    # 21610: the recipient replied STOP to this sender; the dispatcher records the opt-out.
+    "21610": ("opted_out", "The recipient has unsubscribed (replied STOP) from this sender."),
+    "21408": ("blocked", "Sending to this region is not enabled on the Twilio account."),
+    "21612": ("blocked", "Twilio cannot send from this sender to this number."),
+    "21211": ("invalid_number", "Twilio says this is not a valid phone number."),
+    "21614": ("invalid_number", "This number cannot receive SMS."),
+    "21635": ("invalid_number", "This number is a landline."),
+    "20003": ("bad_credentials", "Twilio did not accept the Account SID or Auth Token."),
+}
+
+TRANSIENT_CODES: dict[str, str] = {
+    "20429": "Twilio is rate limiting us.",
+    "21611": "The sender's Twilio queue is full.",
+    "30001": "Twilio's queue overflowed.",
+}
+
+# Meanings of the delivery errors a status callback reports most often.
+DELIVERY_ERRORS: dict[str, str] = {
+    "30003": "The handset is unreachable.",
+    "30004": "The message was blocked.",
+    "30005": "The number is unknown or no longer exists.",
+    "30006": "The number is a landline or its carrier is unreachable.",
+    "30007": "The carrier filtered the message.",
+    "30008": "Unknown delivery error.",
+    **{code: meaning for code, (_, meaning) in PERMANENT_CODES.items()},
+}
+
+CALLBACK_STATES: dict[str, ReceiptState] = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": "failed",
+}
+# Statuses before `sent`: our message is already `sending`, so there is nothing to apply.
+IN_FLIGHT = frozenset({"queued", "accepted", "scheduled", "sending"})
+
+Params = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+class Twilio:
+    """Sends through Twilio's Messages resource, from a number or a Messaging Service."""
+
+    name = "twilio"
+
+    def __init__(
+        self,
+        api_base: str,
+        account_sid: str,
+        auth_token: str,
+        *,
+        from_number: str | None = None,
+        messaging_service_sid: str | None = None,
+        validity_period: int | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        pool_size: int = DEFAULT_POOL_SIZE,
+    ) -> None:
+        if not from_number and not messaging_service_sid:
+            raise ValueError("Twilio needs a From number or a Messaging Service SID.")
+        base = check_base_url(api_base, "TWILIO_API_BASE").rstrip("/")
+        account = quote(account_sid, safe="")
+        self.messages_url = f"{base}/2010-04-01/Accounts/{account}/Messages.json"
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.from_number = from_number
+        self.messaging_service_sid = messaging_service_sid
+        self.validity_period = validity_period
+        self.timeout = timeout
+        self._session = make_session(pool_size)
+
+    def send(self, message: OutboundSms) -> SendResult:
+        form = {"To": message.to_e164, "Body": message.body}
+        # With a Messaging Service, Twilio picks the sender from the service's pool.
+        if self.messaging_service_sid:
+            form["MessagingServiceSid"] = self.messaging_service_sid
+        else:
+            form["From"] = self.from_number or ""
+        if message.status_callback_url:
+            form["StatusCallback"] = message.status_callback_url
+        if self.validity_period:
+            form["ValidityPeriod"] = str(self.validity_period)
+        response = post_form(
+            self._session,
+            self.messages_url,
+            form,
+            timeout=self.timeout,
+            gateway=GATEWAY,
+            auth=(self.account_sid, self.auth_token),
+        )
+        if isinstance(response, SendResult):
+            return response
+        return interpret_response(response)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def interpret_response(response: requests.Response) -> SendResult:
+    """Map Twilio's answer (201 with a Message, or an error JSON) to a send result."""
+    status = response.status_code
+    payload = _json(response)
+    if 200 <= status < 300:
+        sid = payload.get("sid")
+        if isinstance(sid, str) and sid:
+            return Accepted(sid)
+        if status == 201:
+            # Created, so it will be sent; receipts still find it by the callback URL's uuid.
+            return Accepted(None)
+        return Unknown(f"Twilio answered HTTP {status} without a message id.")
+    code = str(payload["code"]) if payload.get("code") is not None else ""
+    twilio_text = str(payload.get("message") or "").strip()
+    if code in PERMANENT_CODES:
+        reason, meaning = PERMANENT_CODES[code]
+        return Rejected(code, meaning, reason)
+    if status == 429 or status >= 500 or code in TRANSIENT_CODES:
+        text = TRANSIENT_CODES.get(code) or twilio_text or f"Twilio answered HTTP {status}."
+        return Transient(code or f"http_{status}", text, retry_after(response.headers))
+    if status == 401:
+        return Rejected(code or "http_401", PERMANENT_CODES["20003"][1], "bad_credentials")
+    if 400 <= status < 500:
+        text = twilio_text or f"Twilio refused the message (HTTP {status})."
+        return Rejected(code or f"http_{status}", text, "failed")
+    return Unknown(f"Twilio answered HTTP {status}, which we do not understand.")
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def parse_status_callback(form: Mapping[str, str], reference: str | None = None) -> Receipt | None:
+    """Read a status callback; None for statuses before `sent` (nothing to apply).
+
+    Twilio does not echo our uuid in the form: pass `reference` from the callback URL, where
+    the dispatcher put it. Raises ValueError for a status we do not know.
+    """
+    status = (form.get("MessageStatus") or "").strip().lower()
+    if status in IN_FLIGHT:
+        return None
+    state = CALLBACK_STATES.get(status)
+    if state is None:
+        raise ValueError(f"Unknown Twilio MessageStatus {status!r}.")
+    error_code = (form.get("ErrorCode") or "").strip() or None
+    return Receipt(
+        reference=reference,
+        provider_message_id=(form.get("MessageSid") or "").strip() or None,
+        state=state,
+        error_code=error_code,
+        error_text=DELIVERY_ERRORS.get(error_code or ""),
+    )
+
+
+def signature(auth_token: str, url: str, params: Params) -> str:
+    """X-Twilio-Signature: base64(HMAC-SHA1(token, url + name+value of each sorted parameter))."""
+    signed = url + "".join(name + value for name, value in sorted(_pairs(params)))
+    digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def valid_signature(auth_token: str, url: str, params: Params, header_value: str | None) -> bool:
+    """Whether `header_value` signs this URL and every received parameter.
+
+    `params` is a mapping, a list of (name, value) pairs, or a multi-dict with `getlist`
+    (a repeated name signs all its values, sorted). Like Twilio's own validator, the URL is
+    also tried without its port and with the scheme's default port, as proxies differ.
+    """
+    if not auth_token or not header_value:
+        return False
+    pairs = _pairs(params)
+    given = header_value.strip().encode()
+    return any(
+        hmac.compare_digest(signature(auth_token, candidate, pairs).encode(), given)
+        for candidate in _url_variants(url)
+    )
+
+
+def _pairs(params: Params) -> list[tuple[str, str]]:
+    getlist = getattr(params, "getlist", None)
+    if callable(getlist):
+        return [(name, value) for name in params for value in getlist(name)]
+    if isinstance(params, Mapping):
+        return list(params.items())
+    return list(params)
+
+
+def _url_variants(url: str) -> list[str]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return [url]
+    if port is not None:
+        return [url, urlunsplit(parts._replace(netloc=parts.netloc.rsplit(":", 1)[0]))]
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    if default is None:
+        return [url]
+    return [url, urlunsplit(parts._replace(netloc=f"{parts.netloc}:{default}"))]
