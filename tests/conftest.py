@@ -112,11 +112,13 @@ def app(database_url):
 
 @pytest.fixture
 def session(app):
-    """A database session of the app under test (separate from the one a request uses)."""
-    with app.app_context():
-        session = app.extensions["database"].sessionmaker()
-        yield session
-        session.close()
+    """A database session of the app under test, apart from the ones requests use.
+
+    No app context is pushed: the test client's requests must each get their own.
+    """
+    session = app.extensions["database"].sessionmaker()
+    yield session
+    session.close()
 
 
 class Browser(FlaskClient):

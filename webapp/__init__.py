@@ -22,6 +22,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_cli(app)
+    register_worker(app)
     return app
 
 
@@ -64,3 +65,9 @@ def register_cli(app: Flask) -> None:
     from webapp import cli
 
     cli.init_app(app)
+
+
+def register_worker(app: Flask) -> None:
+    from webapp import worker
+
+    worker.init_embedded(app)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from webapp import migrate
 from webapp.extensions import db
@@ -18,9 +19,11 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
     app.cli.add_command(import_command)
+    app.cli.add_command(sms_group)
 
 
 @click.command("db-upgrade")
+@with_appcontext
 def db_upgrade() -> None:
     """Apply all database migrations."""
     migrate.upgrade(db.engine)
@@ -28,6 +31,7 @@ def db_upgrade() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--candidates", default=5_000, show_default=True, type=click.IntRange(0))
 @click.option("--contacts", default=1_000, show_default=True, type=click.IntRange(0))
 @click.option("--clients", default=200, show_default=True, type=click.IntRange(1))
@@ -63,6 +67,7 @@ def _print_demo_logins() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--role", required=True, help="administrator, team-leader, consultant or viewer")
 @click.option("--email", required=True)
@@ -75,6 +80,7 @@ def create_user(username: str, role: str, email: str, mobile: str | None,
     from webapp.models.users import password_problem
     from webapp.sms.numbers import normalise
 
+    username = username.strip()
     session = db.session
     role_row = session.scalar(sa.select(Role).where(Role.name == role))
     if role_row is None:
@@ -105,6 +111,7 @@ def create_user(username: str, role: str, email: str, mobile: str | None,
 
 
 @click.command("import")
+@with_appcontext
 @click.argument("kind", type=click.Choice(["candidates", "contacts"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_command(kind: str, file: Path) -> None:
@@ -128,3 +135,33 @@ def import_command(kind: str, file: Path) -> None:
                    "(imported, shown as invalid; they will not be sent to):")
         for line, raw in report.unparseable_mobiles:
             click.echo(f"  line {line}: {raw}")
+
+
+@click.group("sms")
+def sms_group() -> None:
+    """SMS sending."""
+
+
+@sms_group.command("worker")
+@click.option("--once", is_flag=True, help="Send what is due, then stop.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=None,
+              help="Parallel gateway calls (default DISPATCH_CONCURRENCY).")
+@click.option("--rate", type=click.FloatRange(0), default=None,
+              help="Messages per second at most, 0 for no limit (default DISPATCH_RATE_PER_SECOND).")
+@with_appcontext
+def sms_worker(once: bool, concurrency: int | None, rate: float | None) -> None:
+    """Send queued SMS until stopped (SIGTERM or Ctrl+C finish the calls in flight first)."""
+    import signal
+
+    from webapp import worker
+
+    dispatcher = worker.build(current_app, concurrency=concurrency, rate_per_second=rate)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: dispatcher.stop())
+    click.echo(f"SMS worker: {dispatcher.provider.name} gateway, "
+               f"{dispatcher.settings.concurrency} at a time"
+               + (f", at most {dispatcher.settings.rate_per_second:g}/s" if dispatcher.settings.rate_per_second else ""),
+               err=True)
+    handled = dispatcher.run(once=once)
+    dispatcher.provider.close()
+    click.echo(f"SMS worker stopped after handling {handled} message(s).", err=True)

@@ -52,10 +52,15 @@ def development_secret(instance_path: Path) -> str:
     return key
 
 
+def _text(env: Mapping[str, str], name: str, default: str = "") -> str:
+    """The variable's value, or `default` when it is unset or blank."""
+    return env.get(name, "").strip() or default
+
+
 def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
     """Build the Flask config mapping from environment variables."""
     development = _flag(env, "FLASK_DEBUG", False) or _flag(env, "DEMO_MODE", False)
-    secret_key = env.get("SECRET_KEY", "").strip()
+    secret_key = _text(env, "SECRET_KEY")
     if not secret_key:
         if not development:
             raise ConfigError(
@@ -65,10 +70,10 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
             )
         secret_key = development_secret(instance_path)
 
-    database_url = env.get("DATABASE_URL", "").strip() or (
+    database_url = _text(env, "DATABASE_URL") or (
         f"sqlite:///{instance_path / 'smsdesk.sqlite3'}"
     )
-    provider = env.get("SMS_PROVIDER", "sandbox").strip().lower() or "sandbox"
+    provider = _text(env, "SMS_PROVIDER", "sandbox").lower()
     if provider not in {"sandbox", "smscentral", "twilio"}:
         raise ConfigError(f"SMS_PROVIDER must be sandbox, smscentral or twilio, not {provider!r}.")
 
@@ -77,27 +82,25 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         "DEMO_MODE": development,
         "DATABASE_URL": database_url,
         "SMS_PROVIDER": provider,
-        "SMS_DEFAULT_REGION": (env.get("SMS_DEFAULT_REGION", "AU").strip() or "AU").upper(),
-        "SMSCENTRAL_API_URL": env.get(
-            "SMSCENTRAL_API_URL", "https://my.smscentral.com.au/api/v3.2"
-        ),
-        "SMSCENTRAL_USERNAME": env.get("SMSCENTRAL_USERNAME", ""),
-        "SMSCENTRAL_PASSWORD": env.get("SMSCENTRAL_PASSWORD", ""),
-        "SMSCENTRAL_ORIGINATOR": env.get("SMSCENTRAL_ORIGINATOR", ""),
-        "SMSCENTRAL_WEBHOOK_USERNAME": env.get("SMSCENTRAL_WEBHOOK_USERNAME", ""),
-        "SMSCENTRAL_WEBHOOK_PASSWORD": env.get("SMSCENTRAL_WEBHOOK_PASSWORD", ""),
-        "TWILIO_API_BASE": env.get("TWILIO_API_BASE", "https://api.twilio.com"),
-        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", ""),
-        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", ""),
-        "TWILIO_FROM": env.get("TWILIO_FROM", ""),
-        "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
-        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "").rstrip("/"),
-        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
+        "SMS_DEFAULT_REGION": _text(env, "SMS_DEFAULT_REGION", "AU").upper(),
+        "SMSCENTRAL_API_URL": _text(env, "SMSCENTRAL_API_URL", "https://my.smscentral.com.au/api/v3.2"),
+        "SMSCENTRAL_USERNAME": _text(env, "SMSCENTRAL_USERNAME"),
+        "SMSCENTRAL_PASSWORD": _text(env, "SMSCENTRAL_PASSWORD"),
+        "SMSCENTRAL_ORIGINATOR": _text(env, "SMSCENTRAL_ORIGINATOR"),
+        "SMSCENTRAL_WEBHOOK_USERNAME": _text(env, "SMSCENTRAL_WEBHOOK_USERNAME"),
+        "SMSCENTRAL_WEBHOOK_PASSWORD": _text(env, "SMSCENTRAL_WEBHOOK_PASSWORD"),
+        "TWILIO_API_BASE": _text(env, "TWILIO_API_BASE", "https://api.twilio.com"),
+        "TWILIO_ACCOUNT_SID": _text(env, "TWILIO_ACCOUNT_SID"),
+        "TWILIO_AUTH_TOKEN": _text(env, "TWILIO_AUTH_TOKEN"),
+        "TWILIO_FROM": _text(env, "TWILIO_FROM"),
+        "TWILIO_MESSAGING_SERVICE_SID": _text(env, "TWILIO_MESSAGING_SERVICE_SID"),
+        "PUBLIC_BASE_URL": _text(env, "PUBLIC_BASE_URL").rstrip("/"),
+        "MAIL_SERVER": _text(env, "MAIL_SERVER", "localhost"),
         "MAIL_PORT": _int(env, "MAIL_PORT", 25),
         "MAIL_USE_TLS": _flag(env, "MAIL_USE_TLS", False),
-        "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
-        "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
-        "MAIL_FROM": env.get("MAIL_FROM", "sms-desk@localhost"),
+        "MAIL_USERNAME": _text(env, "MAIL_USERNAME"),
+        "MAIL_PASSWORD": _text(env, "MAIL_PASSWORD"),
+        "MAIL_FROM": _text(env, "MAIL_FROM", "sms-desk@localhost"),
         "DISPATCH_CONCURRENCY": _int(env, "DISPATCH_CONCURRENCY", 8),
         "DISPATCH_RATE_PER_SECOND": _float(env, "DISPATCH_RATE_PER_SECOND", 0.0),
         "EMBEDDED_WORKER": _flag(env, "EMBEDDED_WORKER", database_url.startswith("sqlite")),

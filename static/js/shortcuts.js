@@ -1,0 +1,128 @@
+// Keyboard shortcuts and the small comforts of the search and SMS screens; every page works without it.
+(function () {
+  "use strict";
+
+  function typing(target) {
+    if (!target) return false;
+    var tag = target.tagName;
+    return target.isContentEditable || tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT";
+  }
+
+  function rowBoxes() { return Array.prototype.slice.call(document.querySelectorAll("input.row-select")); }
+
+  function updateSelection() {
+    var output = document.getElementById("selected-count");
+    if (!output) return;
+    var boxes = rowBoxes();
+    var ticked = boxes.filter(function (box) { return box.checked; }).length;
+    var pageBox = document.getElementById("select-page");
+    if (pageBox) {
+      pageBox.checked = boxes.length > 0 && ticked === boxes.length;
+      pageBox.indeterminate = ticked > 0 && ticked < boxes.length;
+    }
+    var matching = document.getElementById("select-matching");
+    var count = matching && matching.checked ? output.getAttribute("data-total") + " (all matching)" : String(ticked);
+    output.hidden = false;
+    output.textContent = count + " selected";
+  }
+
+  function nothingSelected() {
+    var matching = document.getElementById("select-matching");
+    return !(matching && matching.checked) && !rowBoxes().some(function (box) { return box.checked; });
+  }
+
+  function explainEmptySelection() {
+    var help = document.getElementById("bulk-help");
+    if (!help) return;
+    help.textContent = "Nothing is ticked yet: tick people in the list, or Select all, then press Bulk SMS.";
+    help.classList.add("error");
+    var status = document.getElementById("status");
+    if (status) status.textContent = help.textContent;
+  }
+
+  function insertAtCursor(textarea, text) {
+    var start = textarea.selectionStart, end = textarea.selectionEnd;
+    if (typeof start !== "number") { start = end = textarea.value.length; }
+    textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
+    textarea.focus();
+    textarea.setSelectionRange(start + text.length, start + text.length);
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function closeCompose() {
+    var panel = document.getElementById("compose-panel");
+    if (!panel || !panel.firstElementChild) return false;
+    panel.innerHTML = "";
+    var button = document.getElementById("bulk-sms-button");
+    if (button) button.focus();
+    return true;
+  }
+
+  function toggleHelp(show) {
+    var help = document.getElementById("shortcuts-help");
+    var toggle = document.querySelector(".shortcuts-toggle");
+    if (!help) return;
+    help.hidden = show === undefined ? !help.hidden : !show;
+    if (toggle) toggle.setAttribute("aria-expanded", String(!help.hidden));
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.id === "select-page") {
+      rowBoxes().forEach(function (box) { box.checked = target.checked; });
+      updateSelection();
+    } else if (target.classList.contains("row-select") || target.id === "select-matching") {
+      updateSelection();
+    } else if (target.classList.contains("merge-field-picker") && target.value) {
+      var option = target.options[target.selectedIndex];
+      var textarea = document.getElementById(target.getAttribute("data-target"));
+      if (textarea) insertAtCursor(textarea, option.getAttribute("data-tag"));
+      target.value = "";
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest && event.target.closest("#compose-panel .compose-cancel");
+    if (cancel && closeCompose()) event.preventDefault();
+    var toggle = event.target.closest && event.target.closest(".shortcuts-toggle");
+    if (toggle) toggleHelp();
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.id === "bulk-sms" && nothingSelected()) {
+      event.preventDefault();
+      explainEmptySelection();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", updateSelection);
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      if (closeCompose()) { event.preventDefault(); return; }
+      toggleHelp(false);
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (event.key === "/") {
+      var search = document.getElementById("q");
+      if (search) { event.preventDefault(); search.focus(); search.select(); }
+    } else if (event.key === "a") {
+      var pageBox = document.getElementById("select-page");
+      if (pageBox) { event.preventDefault(); pageBox.click(); pageBox.focus(); }
+    } else if (event.key === "b") {
+      var bulk = document.getElementById("bulk-sms-button");
+      if (bulk) { event.preventDefault(); bulk.click(); }
+    } else if (event.key === "?") {
+      event.preventDefault();
+      toggleHelp();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.querySelector(".shortcuts-toggle");
+    if (toggle) toggle.hidden = false;
+    updateSelection();
+  });
+})();

@@ -1,4 +1,4 @@
-"""A threaded HTTP server on 127.0.0.1 that records requests and injects faults, for gateway fakes."""
+"""A threaded HTTP server on 127.0.0.1 for the gateway fakes: records requests, injects faults."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def body(text: str) -> Fault:
 
 
 def timeout(seconds: float = 3.0) -> Fault:
-    """Process the request, then wait `seconds` before answering: longer than a short read timeout."""
+    """Process the request, then wait `seconds` before answering (beyond a short read timeout)."""
     return Fault("timeout", seconds=seconds)
 
 
@@ -169,6 +169,7 @@ class FakeServer:
 
 class _Server(ThreadingHTTPServer):
     fake: FakeServer
+    request_queue_size = 128  # the default 5 drops SYNs under concurrent connects (1 s stalls)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind would look up the host's FQDN, which can be slow.

@@ -167,6 +167,14 @@ def test_rate_limits_queue_overflow_and_server_errors_are_transient(
     assert result.retry_after is None
 
 
+@pytest.mark.parametrize("status", [502, 504])
+def test_edge_timeouts_are_unknown_because_the_message_may_exist(provider, gateway, status):
+    gateway.inject(http_status(status, "Gateway Timeout"))
+    result = provider.send(sms())
+    assert isinstance(result, Unknown)
+    assert str(status) in result.text
+
+
 def test_retry_after_is_honoured(provider, gateway):
     gateway.inject(twilio_error(429, 20429, "Too Many Requests", retry_after=7))
     result = provider.send(sms())
@@ -258,6 +266,7 @@ PARAMS = {
     "To": "+18005551212",
     "Caller": "+14158675309",
 }
+GOOD = "RSOYDt4T1cUTdK1PDd93/VVr8B8="
 DOCS_PARAMS = {
     "CallSid": "CA1234567890ABCDE",
     "Caller": "+12349013030",
@@ -297,12 +306,12 @@ def test_signature_tries_the_url_with_and_without_its_port():
     ],
 )
 def test_tampered_requests_are_invalid(url, params):
-    assert not valid_signature(TOKEN, url, params, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+    assert not valid_signature(TOKEN, url, params, GOOD)
 
 
 @pytest.mark.parametrize(
     ("token", "header"),
-    [("", "RSOYDt4T1cUTdK1PDd93/VVr8B8="), (TOKEN, ""), (TOKEN, None), ("54321", "RSOYDt4T1cUTdK1PDd93/VVr8B8=")],
+    [("", GOOD), (TOKEN, ""), (TOKEN, None), ("54321", GOOD), (TOKEN, GOOD.lower())],
 )
 def test_missing_or_wrong_token_or_header_is_invalid(token, header):
     assert not valid_signature(token, URL, PARAMS, header)

@@ -84,15 +84,14 @@ def import_people(session: so.Session, kind: str, source: Path | bytes, default_
         mobile = normalise(record["mobile"], default_region)
         if mobile.present and not mobile.valid:
             report.unparseable_mobiles.append((line, record["mobile"]))
+        extra = ({"job_title": record.get("job_title") or None,
+                  "location": record.get("location") or None} if kind == "candidates" else {})
         values = person_values(
             first_name=record["first_name"], last_name=record["last_name"],
             email=record["email"], mobile=mobile,
-            sms_consent=CONSENT_WORDS[record["sms_consent"].lower()],
+            sms_consent=CONSENT_WORDS[record["sms_consent"].lower()], **extra,
         )
-        if kind == "candidates":
-            values.update(job_title=record.get("job_title") or None,
-                          location=record.get("location") or None)
-        else:
+        if kind == "contacts":
             values["position"] = record.get("position") or None
             client = record.get("client") or ""
             if client:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models import Candidate, Client, ClientContact, Role, User
+from webapp.models import Candidate, Client, ClientContact, Role, SmsTemplate, User
 from webapp.models.people import CANDIDATE_STATUSES, CONTACT_STATUSES, name_key, person_values
 from webapp.sms.numbers import normalise
 
@@ -73,6 +73,24 @@ BLOCKED_NUMBERS = (
 )
 INVALID_NUMBERS = ("0412 345", "call me", "04123456789012", "12345", "+61 4", "n/a")
 
+DEMO_TEMPLATES = (
+    # folder, name, record type, body
+    ("Candidates", "Job alert", "candidate",
+     "Hi {{first_name}}, a new {{job_title}} role in {{location}} has come up that fits you. "
+     "Reply YES if you'd like the details. {{sender_first_name}}, {{sender_office}}"),
+    ("Candidates", "Interview reminder", "candidate",
+     "Hi {{first_name}}, a reminder of your interview tomorrow. Call me on {{sender_mobile}} "
+     "if anything changes. {{sender_full_name}}"),
+    ("Candidates", "Timesheet reminder", "candidate",
+     "Hi {{first_name}}, please submit this week's timesheet by 5pm Friday. Thanks!"),
+    ("Clients", "Catch-up", "contact",
+     "Hi {{first_name}}, it's {{sender_first_name}} from SMS Desk Recruitment. Have you got 10 "
+     "minutes this week to talk about {{client_name}}'s hiring plans?"),
+    ("General", "Office closed", "both",
+     "Our {{sender_office}} office is closed on Monday for the public holiday. Urgent? Call "
+     "{{sender_mobile}}."),
+)
+
 # Fixed, so the same command gives the same rows on any day.
 EPOCH = datetime(2023, 1, 1, tzinfo=timezone.utc)
 SPAN_SECONDS = int(timedelta(days=3 * 365).total_seconds())
@@ -82,6 +100,7 @@ CHUNK = 5_000
 @dataclass
 class SeedReport:
     users: int = 0
+    templates: int = 0
     clients: int = 0
     candidates: int = 0
     contacts: int = 0
@@ -212,10 +231,23 @@ def seed_users(session: so.Session, region: str) -> int:
     return created
 
 
+def seed_templates(session: so.Session) -> int:
+    """Add the demo SMS templates when there are none, owned by the team leader and shared."""
+    if session.scalar(sa.select(sa.func.count()).select_from(SmsTemplate)):
+        return 0
+    owner = session.scalar(sa.select(User).where(User.username == "lead"))
+    for folder, name, record_type, body in DEMO_TEMPLATES:
+        session.add(SmsTemplate(folder=folder, name=name, record_type=record_type, body=body,
+                                shared=True, owner=owner))
+    return len(DEMO_TEMPLATES)
+
+
 def seed(session: so.Session, *, candidates: int, contacts: int, clients: int, region: str,
          progress: Callable[[str, int, int], None] | None = None) -> SeedReport:
     """Insert demo data in bulk, in one transaction per table, the same rows every time."""
     report = SeedReport(users=seed_users(session, region))
+    session.flush()
+    report.templates = seed_templates(session)
     session.commit()
 
     client_table = Client.__table__
@@ -257,4 +289,5 @@ def _insert(session: so.Session, table: sa.Table, rows: Iterator[dict], total: i
 
 
 def has_people(session: so.Session) -> bool:
-    return session.scalar(sa.select(sa.exists().where(Candidate.id.is_not(None)))) or False
+    return any(session.scalar(sa.select(sa.exists().where(model.id.is_not(None))))
+               for model in (Candidate, ClientContact))

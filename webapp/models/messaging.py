@@ -130,12 +130,17 @@ class Message(Base):
     sender_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     in_reply_to_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("messages.id"), index=True)
     to_e164: so.Mapped[str] = so.mapped_column(sa.String(20))
+    # Kept so the send-time country check needs no parsing (numbers are parsed once, when written).
+    to_region: so.Mapped[str | None] = so.mapped_column(sa.String(2))
     from_e164: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     body: so.Mapped[str] = so.mapped_column(sa.Text)
     segments: so.Mapped[int] = so.mapped_column(default=1)
     encoding: so.Mapped[str] = so.mapped_column(sa.String(8), default="GSM-7")
     state: so.Mapped[str] = so.mapped_column(sa.String(12), default=QUEUED)
     override_opt_out: so.Mapped[bool] = so.mapped_column(default=False)
+    # Set when a consultant resent this message: the new copy counts for the batch instead.
+    superseded: so.Mapped[bool] = so.mapped_column(default=False)
+    resend_of_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("messages.id"))
     provider: so.Mapped[str] = so.mapped_column(sa.String(20))
     provider_message_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     error_code: so.Mapped[str | None] = so.mapped_column(sa.String(20))

@@ -9,7 +9,7 @@ from flask import Flask, abort, redirect, request, url_for
 from flask_login import AnonymousUserMixin, current_user, login_required
 
 from webapp.extensions import db, login_manager
-from webapp.models import User
+from webapp.models import PERMISSIONS, User
 
 
 class Anonymous(AnonymousUserMixin):
@@ -64,6 +64,8 @@ def local_path(url: str | None) -> str | None:
 
 def permission_required(permission: str):
     """Require a signed-in user holding `permission`; anyone else gets 403."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
 
     def decorator(view):
         @wraps(view)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 import http.cookiejar
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Literal, Protocol, get_args, runtime_checkable
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, SSLError
 
 Reason = Literal[
     "failed",  # the gateway refused the message for another reason; its text says why
@@ -147,6 +148,11 @@ def transport_failure(exc: requests.RequestException, gateway: str) -> SendResul
             cause = cause.reason
         if isinstance(cause, (NewConnectionError, ConnectTimeoutError)):
             return Transient("connect_error", f"Could not connect to {gateway}.")
+        if isinstance(cause, SSLError) and isinstance(
+            cause.args[0] if cause.args else None, ssl.SSLCertVerificationError
+        ):
+            # Verification happens in the handshake, before a byte of the request is sent.
+            return Transient("certificate", f"{gateway}'s TLS certificate was not accepted.")
         return Unknown(
             f"The connection to {gateway} was lost after the message was handed over; "
             "it may or may not have been sent."

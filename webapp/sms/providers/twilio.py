@@ -147,6 +147,10 @@ def interpret_response(response: requests.Response) -> SendResult:
     if code in PERMANENT_CODES:
         reason, meaning = PERMANENT_CODES[code]
         return Rejected(code, meaning, reason)
+    if status in (502, 504) and code not in TRANSIENT_CODES:
+        # An edge proxy timing out: Twilio may have created the message behind it, and it has no
+        # idempotency key, so a retry could send it twice.
+        return Unknown(f"Twilio answered HTTP {status}; the message may or may not have been sent.")
     if status == 429 or status >= 500 or code in TRANSIENT_CODES:
         text = TRANSIENT_CODES.get(code) or twilio_text or f"Twilio answered HTTP {status}."
         return Transient(code or f"http_{status}", text, retry_after(response.headers))

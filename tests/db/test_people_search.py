@@ -1,0 +1,586 @@
+"""The search query layer (webapp.models.people_search): parse, search, count and matching_ids.
+
+Runs on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set: prefix matching leans on
+byte-order comparison and case folding, which the two databases do differently if done wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.models import Candidate
+from webapp.models import people_search as ps
+from webapp.models.people import person_values
+from webapp.sms.numbers import normalise
+
+REGION = "AU"
+MOBILE = "0412 345 678"
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def criteria(kind: str = "candidates", **args) -> ps.Criteria:
+    """Criteria parsed the way a request's query string would be; fails on any parse error."""
+    parsed, _page, errors = ps.parse(kind, args)
+    assert errors == {}
+    return parsed
+
+
+def names(session, kind: str = "candidates", page: int = 1, **args) -> list[str]:
+    return [person.full_name for person in ps.search(session, criteria(kind, **args), page, REGION).rows]
+
+
+def found(session, kind: str = "candidates", **args) -> set[str]:
+    return set(names(session, kind, **args))
+
+
+def bulk_candidates(session, n: int, **fields) -> None:
+    """Insert n candidates in one statement (fast), all with one mobile, as the seeder does."""
+    mobile = normalise(MOBILE, REGION)
+    created = utc(2025, 1, 1)
+    rows = [person_values(first_name=f"Bulk{i:05d}", last_name="Person", email=None, mobile=mobile,
+                          created_at=created, updated_at=created, **fields)
+            for i in range(n)]
+    session.execute(sa.insert(Candidate.__table__), rows)
+    session.commit()
+
+
+# --- parse ---------------------------------------------------------------------------------------
+
+def test_parse_of_nothing_gives_the_defaults_and_page_one():
+    parsed, page, errors = ps.parse("candidates", {})
+    assert parsed == ps.Criteria(kind="candidates")
+    assert (page, errors) == (1, {})
+    assert parsed.consent == "any" and parsed.sort == "name"
+    assert not parsed.is_filtered
+
+
+def test_parse_reads_every_candidate_filter_and_trims_spaces():
+    parsed, page, errors = ps.parse("candidates", {
+        "q": "  Ada  ", "status": "Placed", "location": " Sydney ", "job": "nurse", "consent": "no",
+        "created_from": "2025-01-02", "created_to": " 2025-03-04 ", "sort": "-created", "page": " 3 ",
+    })
+    assert errors == {}
+    assert page == 3
+    assert parsed == ps.Criteria(kind="candidates", q="Ada", status="Placed", location="Sydney",
+                                 job="nurse", consent="no", created_from=date(2025, 1, 2),
+                                 created_to=date(2025, 3, 4), sort="-created")
+    assert parsed.is_filtered
+
+
+def test_parse_keeps_client_and_position_for_contacts_only():
+    args = {"client": "Harbour", "position": "Manager"}
+    contacts, _, _ = ps.parse("contacts", args)
+    candidates, _, _ = ps.parse("candidates", args)
+    assert (contacts.client, contacts.position) == ("Harbour", "Manager")
+    assert (candidates.client, candidates.position) == ("", "")
+
+
+def test_parse_refuses_an_unknown_kind():
+    with pytest.raises(ValueError):
+        ps.parse("users", {})
+
+
+def test_parse_cuts_overlong_text_to_200_characters():
+    parsed, _, errors = ps.parse("candidates", {"q": "x" * 500, "job": "y" * 500})
+    assert errors == {}
+    assert (len(parsed.q), len(parsed.job)) == (200, 200)
+
+
+@pytest.mark.parametrize("kind, status", [("candidates", "Retired"), ("contacts", "Placed"),
+                                          ("candidates", "active")])
+def test_parse_drops_a_status_not_in_the_list_and_names_the_field(kind, status):
+    parsed, _, errors = ps.parse(kind, {"status": status})
+    assert parsed.status == ""
+    assert set(errors) == {"status"}
+    assert "Status must be one of" in errors["status"]
+
+
+def test_parse_drops_an_unknown_consent_value():
+    parsed, _, errors = ps.parse("candidates", {"consent": "maybe"})
+    assert parsed.consent == "any"
+    assert set(errors) == {"consent"}
+
+
+def test_parse_falls_back_to_name_order_for_an_unknown_sort():
+    parsed, _, errors = ps.parse("candidates", {"sort": "salary"})
+    assert parsed.sort == "name"
+    assert set(errors) == {"sort"}
+    assert "Unknown sort" in errors["sort"]
+
+
+@pytest.mark.parametrize("field, label", [("created_from", "Created from"), ("created_to", "Created to")])
+@pytest.mark.parametrize("raw", ["2025-13-01", "yesterday", "31/01/2025", "2025-02-30"])
+def test_parse_drops_a_malformed_date_naming_its_field(field, label, raw):
+    parsed, _, errors = ps.parse("candidates", {field: raw})
+    assert getattr(parsed, field) is None
+    assert set(errors) == {field}
+    assert errors[field].startswith(label)
+
+
+def test_parse_refuses_a_from_date_after_the_to_date():
+    parsed, _, errors = ps.parse("candidates", {"created_from": "2025-05-01", "created_to": "2025-04-30"})
+    assert set(errors) == {"created_to"}
+    assert parsed.created_from == date(2025, 5, 1)
+    assert parsed.created_to is None
+
+
+def test_parse_accepts_the_same_day_as_from_and_to():
+    parsed, _, errors = ps.parse("candidates", {"created_from": "2025-05-01", "created_to": "2025-05-01"})
+    assert errors == {}
+    assert parsed.created_from == parsed.created_to == date(2025, 5, 1)
+
+
+@pytest.mark.parametrize("raw", ["-1", "0", "abc", "1.5", "2001", "999999", "+2", "٣"])
+def test_parse_refuses_a_page_outside_1_to_max_page(raw):
+    _, page, errors = ps.parse("candidates", {"page": raw})
+    assert page == 1
+    assert set(errors) == {"page"}
+
+
+@pytest.mark.parametrize("raw, page", [("1", 1), ("2", 2), (str(ps.MAX_PAGE), ps.MAX_PAGE), ("", 1)])
+def test_parse_accepts_a_page_from_1_to_max_page(raw, page):
+    assert ps.parse("candidates", {"page": raw})[1:] == (page, {})
+
+
+def test_params_leave_out_defaults_and_round_trip_through_parse():
+    parsed = criteria("contacts", q="Grace", status="Inactive", client="Harbour", position="Boss",
+                      consent="yes", created_from="2025-01-01", created_to="2025-12-31", sort="-name")
+    params = parsed.params()
+    assert params == {"q": "Grace", "status": "Inactive", "client": "Harbour", "position": "Boss",
+                      "consent": "yes", "created_from": "2025-01-01", "created_to": "2025-12-31",
+                      "sort": "-name"}
+    assert criteria("contacts", **params) == parsed
+    assert criteria("candidates").params() == {}
+    assert not criteria("candidates", sort="-name").is_filtered
+
+
+# --- free text: names ----------------------------------------------------------------------------
+
+@pytest.fixture
+def people(make_candidate):
+    make_candidate("Ada", "Lovelace", "0412 345 678", email="ada@example.com")
+    make_candidate("Zoë", "Müller", "0413 000 001", email="zoe.mueller@example.de")
+    make_candidate("Grace", "Hopper", "0413 000 002", email="g.hopper@navy.example")
+    make_candidate("Mary Jane", "Watson", "0413 000 003", email="mj@example.com")
+    make_candidate("Anna", "van der Berg", "0413 000 004")
+    make_candidate("Johann", "Strauß", "0413 000 005")
+
+
+@pytest.mark.parametrize("q", ["Ada", "ada", "ADA", "aD", "Lovelace", "lovelace", "LOVE", "lo"])
+def test_a_word_finds_people_whose_first_or_last_name_starts_with_it_in_any_case(session, people, q):
+    assert found(session, q=q) == {"Ada Lovelace"}
+
+
+@pytest.mark.parametrize("q", ["Zoë", "zoë", "ZOË", "Zo", "Müller", "müller", "MÜLLER", "mü", "MÜL"])
+def test_non_ascii_names_are_found_by_prefix_in_any_case(session, people, q):
+    assert found(session, q=q) == {"Zoë Müller"}
+
+
+@pytest.mark.parametrize("q", ["Strauß", "strauss", "STRAUSS"])
+def test_names_are_compared_case_folded(session, people, q):
+    assert found(session, q=q) == {"Johann Strauß"}
+
+
+def test_a_name_typed_in_decomposed_unicode_still_finds_the_person(session, people):
+    # "Zoë" as the letters e + combining diaeresis (as pasted from macOS files or some PDFs).
+    assert found(session, q="Zoe\u0308") == {"Zoë Müller"}
+    assert found(session, q="Mu\u0308ller") == {"Zoë Müller"}
+
+
+def test_an_accentless_spelling_does_not_match_an_accented_name(session, people):
+    assert found(session, q="Zoe") == set()
+
+
+def test_a_word_inside_a_name_is_not_a_prefix_match(session, people):
+    assert found(session, q="lace") == set()
+    assert found(session, q="race") == set()
+
+
+@pytest.mark.parametrize("q", ["Ada Lovelace", "ada lovelace", "ADA LOVE", "Ad Lo", "  Ada   Lovelace  "])
+def test_first_then_last_name_finds_the_person(session, people, q):
+    assert found(session, q=q) == {"Ada Lovelace"}
+
+
+@pytest.mark.parametrize("q", ["Lovelace Ada", "lovelace ada", "Love A"])
+def test_last_then_first_name_finds_the_person(session, people, q):
+    assert found(session, q=q) == {"Ada Lovelace"}
+
+
+@pytest.mark.parametrize("q", ["Zoë Müller", "müller zoë", "ZOË MÜ"])
+def test_full_names_with_non_ascii_letters_are_found_either_way_round(session, people, q):
+    assert found(session, q=q) == {"Zoë Müller"}
+
+
+@pytest.mark.parametrize("q", ["Mary Jane Watson", "Mary Jane W", "Mary Watson", "Watson Mary Jane",
+                               "Watson Mary"])
+def test_a_two_word_first_name_is_found(session, people, q):
+    assert found(session, q=q) == {"Mary Jane Watson"}
+
+
+@pytest.mark.parametrize("q", ["Anna van der Berg", "anna van", "van der Berg"])
+def test_a_several_word_last_name_is_found(session, people, q):
+    assert "Anna van der Berg" in found(session, q=q)
+
+
+def test_a_full_name_needs_both_words_to_match_the_same_person(session, people):
+    assert found(session, q="Ada Hopper") == set()
+    assert found(session, q="Grace Lovelace") == set()
+
+
+# --- free text: email and mobile -----------------------------------------------------------------
+
+@pytest.mark.parametrize("q", ["ada@example.com", "ADA@Example.COM", "ada@", "ada@exa"])
+def test_an_email_or_its_start_finds_the_person_in_any_case(session, people, q):
+    assert found(session, q=q) == {"Ada Lovelace"}
+
+
+def test_a_text_with_at_sign_searches_emails_only(session, people, make_candidate):
+    make_candidate("Ada", "Byron", "0413 000 009", email="countess@example.com")
+    assert found(session, q="ada@") == {"Ada Lovelace"}
+    assert found(session, q="Ada") == {"Ada Lovelace", "Ada Byron"}
+
+
+def test_a_single_word_also_matches_the_start_of_an_email(session, people):
+    assert found(session, q="zoe.mu") == {"Zoë Müller"}
+    assert found(session, q="g.hop") == {"Grace Hopper"}
+
+
+@pytest.mark.parametrize("q", ["0412 345 678", "0412345678", "+61412345678", "+61 412 345 678",
+                               "(04) 1234 5678", "0412-345-678", "61 412 345 678", "412 345 678"])
+def test_a_mobile_in_any_common_format_finds_the_person(session, people, q):
+    assert found(session, q=q) == {"Ada Lovelace"}
+
+
+def test_a_foreign_mobile_is_found_by_its_international_form(session, make_candidate):
+    make_candidate("Kiri", "Te Kanawa", "+64 21 123 4567")
+    make_candidate("Ada", "Lovelace", MOBILE)
+    assert found(session, q="+64211234567") == {"Kiri Te Kanawa"}
+    assert found(session, q="+64 21 123 4567") == {"Kiri Te Kanawa"}
+
+
+def test_a_part_of_a_mobile_number_finds_nobody(session, people):
+    # search_key only accepts a whole, valid number: "0412 345" falls back to a name search.
+    assert found(session, q="0412 345") == set()
+    assert found(session, q="0412") == set()
+
+
+def test_everyone_sharing_a_mobile_is_found(session, make_candidate):
+    make_candidate("Ada", "Lovelace", MOBILE)
+    make_candidate("Byron", "Lovelace", "+61 412 345 678")
+    make_candidate("Grace", "Hopper", "0413 000 002")
+    assert found(session, q="0412345678") == {"Ada Lovelace", "Byron Lovelace"}
+
+
+def test_a_person_without_a_mobile_is_found_by_name(session, make_candidate):
+    make_candidate("Nomo", "Bile", None)
+    assert found(session, q="nomo") == {"Nomo Bile"}
+
+
+# --- the other filters ---------------------------------------------------------------------------
+
+def test_status_filter_keeps_only_that_status(session, make_candidate):
+    make_candidate("Ada", "Active", "0413 000 001", status="Active")
+    make_candidate("Pat", "Placed", "0413 000 002", status="Placed")
+    make_candidate("Ina", "Inactive", "0413 000 003", status="Inactive")
+    assert found(session, status="Placed") == {"Pat Placed"}
+    assert found(session, status="Inactive") == {"Ina Inactive"}
+    assert found(session) == {"Ada Active", "Pat Placed", "Ina Inactive"}
+
+
+@pytest.mark.parametrize("location", ["Sydney", "sydney", "SYD", "syd", "Sydney CBD"])
+def test_location_filter_matches_the_start_of_the_location_in_any_case(session, make_candidate, location):
+    make_candidate("Sid", "One", "0413 000 001", location="Sydney CBD")
+    make_candidate("Mel", "Two", "0413 000 002", location="Melbourne")
+    make_candidate("Nol", "Three", "0413 000 003")
+    assert found(session, location=location) == {"Sid One"}
+
+
+def test_location_filter_is_not_a_substring_match(session, make_candidate):
+    make_candidate("Sid", "One", "0413 000 001", location="North Sydney")
+    assert found(session, location="Sydney") == set()
+    assert found(session, location="north") == {"Sid One"}
+
+
+@pytest.mark.parametrize("job", ["nurse", "NURSE", "Nur", "rse", "registered nurse"])
+def test_job_filter_matches_part_of_the_job_title_in_any_case(session, make_candidate, job):
+    make_candidate("Nat", "Nurse", "0413 000 001", job_title="Registered Nurse", skills="Triage")
+    make_candidate("Wes", "Welder", "0413 000 002", job_title="Welder", skills="MIG, TIG")
+    assert found(session, job=job) == {"Nat Nurse"}
+
+
+@pytest.mark.parametrize("job", ["forklift", "FORKLIFT LICENCE", "klift"])
+def test_job_filter_matches_part_of_the_skills_in_any_case(session, make_candidate, job):
+    make_candidate("Sam", "Storeman", "0413 000 001", job_title="Storeperson",
+                   skills="Forklift licence, RF scanning")
+    make_candidate("Wes", "Welder", "0413 000 002", job_title="Welder", skills="MIG, TIG")
+    assert found(session, job=job) == {"Sam Storeman"}
+
+
+def test_job_filter_treats_percent_and_underscore_literally(session, make_candidate):
+    make_candidate("Pam", "Percent", "0413 000 001", job_title="100% remote analyst")
+    make_candidate("Una", "Under", "0413 000 002", job_title="Data_engineer")
+    make_candidate("Ord", "Inary", "0413 000 003", job_title="Accountant")
+    assert found(session, job="%") == {"Pam Percent"}
+    assert found(session, job="_") == {"Una Under"}
+    assert found(session, job="a_e") == {"Una Under"}
+
+
+def test_job_filter_ignores_case_of_non_ascii_letters(session, make_candidate):
+    make_candidate("Élodie", "Roux", "0413 000 001", job_title="Électricienne")
+    make_candidate("Wes", "Welder", "0413 000 002", job_title="Welder")
+    assert found(session, job="électricienne") == {"Élodie Roux"}
+    assert found(session, job="ÉLECTRIC") == {"Élodie Roux"}
+
+
+@pytest.mark.parametrize("consent, expected", [("any", {"Yes Sms", "No Sms"}), ("yes", {"Yes Sms"}),
+                                               ("no", {"No Sms"})])
+def test_sms_consent_filter(session, make_candidate, consent, expected):
+    make_candidate("Yes", "Sms", "0413 000 001", sms_consent=True)
+    make_candidate("No", "Sms", "0413 000 002", sms_consent=False)
+    assert found(session, consent=consent) == expected
+
+
+@pytest.fixture
+def dated(make_candidate):
+    make_candidate("Before", "Range", "0413 000 001", created_at=utc(2025, 2, 28, 23, 59, 59))
+    make_candidate("First", "Day", "0413 000 002", created_at=utc(2025, 3, 1, 0, 0, 0))
+    make_candidate("Mid", "Range", "0413 000 003", created_at=utc(2025, 3, 15, 12, 0))
+    make_candidate("Last", "Day", "0413 000 004", created_at=utc(2025, 3, 31, 23, 59, 59))
+    make_candidate("After", "Range", "0413 000 005", created_at=utc(2025, 4, 1, 0, 0, 0))
+
+
+def test_created_range_includes_both_whole_days(session, dated):
+    assert found(session, created_from="2025-03-01", created_to="2025-03-31") == {
+        "First Day", "Mid Range", "Last Day"}
+
+
+def test_created_from_alone_keeps_that_day_and_later(session, dated):
+    assert found(session, created_from="2025-03-31") == {"Last Day", "After Range"}
+
+
+def test_created_to_alone_keeps_that_day_and_earlier(session, dated):
+    assert found(session, created_to="2025-03-01") == {"Before Range", "First Day"}
+
+
+def test_a_one_day_range_keeps_only_that_day(session, dated):
+    assert found(session, created_from="2025-03-15", created_to="2025-03-15") == {"Mid Range"}
+
+
+# --- contacts ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def contacts(make_contact):
+    make_contact("Grace", "Hopper", "0413 000 001", client="Harbour Mining Pty Ltd", position="Site Manager")
+    make_contact("Alan", "Turing", "0413 000 002", client="Harbour Mining Pty Ltd", position="Payroll Officer")
+    make_contact("Kath", "Johnson", "0413 000 003", client="Östlund Logistics", position="HR Manager")
+    make_contact("Zoë", "Müller", "0413 000 004", client="Bay Harbour Foods", position="Buyer")
+    make_contact("Nora", "Noclient", "0413 000 005", client=None)
+
+
+@pytest.mark.parametrize("client", ["Harbour", "harbour mining", "HARB", "Harbour Mining Pty Ltd"])
+def test_client_filter_matches_the_start_of_the_company_name_in_any_case(session, contacts, client):
+    assert found(session, "contacts", client=client) == {"Grace Hopper", "Alan Turing"}
+
+
+def test_client_filter_is_not_a_substring_match(session, contacts):
+    assert found(session, "contacts", client="Mining") == set()
+    assert found(session, "contacts", client="Bay") == {"Zoë Müller"}
+
+
+@pytest.mark.parametrize("client", ["östlund", "ÖSTLUND", "Öst"])
+def test_client_filter_handles_non_ascii_company_names(session, contacts, client):
+    assert found(session, "contacts", client=client) == {"Kath Johnson"}
+
+
+@pytest.mark.parametrize("position", ["manager", "MANAGER", "Site Man", "nager"])
+def test_position_filter_matches_part_of_the_position_in_any_case(session, contacts, position):
+    expected = {"Grace Hopper", "Kath Johnson"} if position.lower() in ("manager", "nager") else {"Grace Hopper"}
+    assert found(session, "contacts", position=position) == expected
+
+
+def test_client_and_position_together(session, contacts):
+    assert found(session, "contacts", client="harbour", position="payroll") == {"Alan Turing"}
+
+
+def test_contact_name_search_works_like_candidates(session, contacts):
+    assert found(session, "contacts", q="müller") == {"Zoë Müller"}
+    assert found(session, "contacts", q="Hopper Grace") == {"Grace Hopper"}
+    assert found(session, "contacts", q="+61 413 000 002") == {"Alan Turing"}
+
+
+def test_candidates_and_contacts_are_searched_separately(session, make_candidate, make_contact):
+    make_candidate("Ada", "Candidate", "0413 000 001")
+    make_contact("Ada", "Contact", "0413 000 002")
+    assert found(session, q="ada") == {"Ada Candidate"}
+    assert found(session, "contacts", q="ada") == {"Ada Contact"}
+
+
+def test_contact_results_carry_their_client(session, contacts):
+    rows = ps.search(session, criteria("contacts", q="Grace"), 1, REGION).rows
+    assert [row.client.name for row in rows] == ["Harbour Mining Pty Ltd"]
+
+
+# --- combinations --------------------------------------------------------------------------------
+
+def test_every_candidate_filter_together_keeps_only_who_meets_them_all(session, make_candidate):
+    def make(first, **overrides):
+        fields = dict(status="Available", location="Parramatta", job_title="Forklift Driver",
+                      sms_consent=True, created_at=utc(2025, 6, 10, 9))
+        fields.update(overrides)
+        make_candidate(first, "Smith", f"0413 000 {len(first):03d}", **fields)
+
+    make("Jo")
+    make("Ann", status="Placed")
+    make("Bert", location="Penrith")
+    make("Cleo", job_title="Chef")
+    make("Dimitri", sms_consent=False)
+    make("Evangeline", created_at=utc(2025, 7, 1, 9))
+    make_candidate("Jo", "Jones", "0413 999 999", status="Available", location="Parramatta",
+                   job_title="Forklift Driver", created_at=utc(2025, 6, 10, 9))
+    everything = dict(q="smith", status="Available", location="parra", job="forklift", consent="yes",
+                      created_from="2025-06-01", created_to="2025-06-30")
+    assert found(session, **everything) == {"Jo Smith"}
+    # Dropping one filter lets exactly the person who failed only that one back in.
+    for key, who in (("status", "Ann Smith"), ("location", "Bert Smith"), ("job", "Cleo Smith"),
+                     ("consent", "Dimitri Smith"), ("created_to", "Evangeline Smith"), ("q", "Jo Jones")):
+        fewer = {k: v for k, v in everything.items() if k != key}
+        assert found(session, **fewer) == {"Jo Smith", who}, key
+
+
+def test_name_and_consent_together(session, make_candidate):
+    make_candidate("Ada", "Lovelace", "0413 000 001", sms_consent=False)
+    make_candidate("Ada", "Byron", "0413 000 002", sms_consent=True)
+    make_candidate("Grace", "Hopper", "0413 000 003", sms_consent=False)
+    assert found(session, q="ada", consent="no") == {"Ada Lovelace"}
+
+
+def test_mobile_and_status_together(session, make_candidate):
+    make_candidate("Ada", "Lovelace", MOBILE, status="Active")
+    make_candidate("Ada", "Twin", MOBILE, status="Inactive")
+    assert found(session, q="+61412345678", status="Inactive") == {"Ada Twin"}
+
+
+# --- sorting -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def sortable(make_candidate):
+    make_candidate("Bea", "Adams", "0413 000 001", created_at=utc(2025, 3, 1))
+    make_candidate("Al", "Zane", "0413 000 002", created_at=utc(2025, 1, 1))
+    make_candidate("Cy", "Adams", "0413 000 003", created_at=utc(2025, 4, 1))
+    make_candidate("Ada", "adams", "0413 000 004", created_at=utc(2025, 2, 1))
+    make_candidate("Zoë", "Müller", "0413 000 005", created_at=utc(2025, 5, 1))
+
+
+def test_name_order_is_last_name_then_first_name_ignoring_case(session, sortable):
+    assert names(session) == ["Ada adams", "Bea Adams", "Cy Adams", "Zoë Müller", "Al Zane"]
+
+
+def test_reverse_name_order(session, sortable):
+    assert names(session, sort="-name") == ["Al Zane", "Zoë Müller", "Cy Adams", "Bea Adams", "Ada adams"]
+
+
+def test_oldest_first_and_newest_first(session, sortable):
+    oldest = ["Al Zane", "Ada adams", "Bea Adams", "Cy Adams", "Zoë Müller"]
+    assert names(session, sort="created") == oldest
+    assert names(session, sort="-created") == oldest[::-1]
+
+
+def test_same_name_or_same_time_is_ordered_by_id_so_pages_are_stable(session, make_candidate):
+    when = utc(2025, 1, 1)
+    ids = [make_candidate("Sam", "Same", f"0413 000 00{i}", created_at=when).id for i in range(4)]
+    for sort, expected in (("name", ids), ("-name", ids[::-1]), ("created", ids), ("-created", ids[::-1])):
+        rows = ps.search(session, criteria(sort=sort), 1, REGION).rows
+        assert [row.id for row in rows] == expected, sort
+
+
+# --- paging and counting -------------------------------------------------------------------------
+
+def test_pages_hold_50_rows_in_order_without_overlap(session):
+    bulk_candidates(session, 120)
+    wanted = criteria()
+    pages = [ps.search(session, wanted, n, REGION) for n in (1, 2, 3)]
+    assert [len(p.rows) for p in pages] == [50, 50, 20]
+    assert [p.has_next for p in pages] == [True, True, False]
+    assert {(p.total, p.capped, p.pages) for p in pages} == {(120, False, 3)}
+    everyone = [row.first_name for p in pages for row in p.rows]
+    assert everyone == [f"Bulk{i:05d}" for i in range(120)]
+
+
+def test_a_page_past_the_end_is_empty_but_keeps_the_count(session):
+    bulk_candidates(session, 60)
+    result = ps.search(session, criteria(), 5, REGION)
+    assert result.rows == []
+    assert (result.total, result.has_next, result.page) == (60, False, 5)
+
+
+def test_exactly_one_full_page_has_no_next_page(session):
+    bulk_candidates(session, 50)
+    result = ps.search(session, criteria(), 1, REGION)
+    assert (len(result.rows), result.has_next, result.pages) == (50, False, 1)
+
+
+def test_no_results_is_one_empty_page(session):
+    result = ps.search(session, criteria(q="nobody"), 1, REGION)
+    assert (result.rows, result.total, result.capped, result.pages, result.has_next) == ([], 0, False, 1, False)
+
+
+def test_count_is_exact_up_to_the_cap(session):
+    bulk_candidates(session, 7)
+    assert ps.count(session, criteria(), REGION, cap=7) == (7, False)
+    assert ps.count(session, criteria(), REGION, cap=6) == (6, True)
+    assert ps.count(session, criteria(), REGION) == (7, False)
+
+
+def test_count_honours_the_filters(session, make_candidate):
+    make_candidate("Yes", "One", "0413 000 001", sms_consent=True)
+    make_candidate("Yes", "Two", "0413 000 002", sms_consent=True)
+    make_candidate("No", "Three", "0413 000 003", sms_consent=False)
+    assert ps.count(session, criteria(consent="yes"), REGION) == (2, False)
+    assert ps.count(session, criteria(q="three"), REGION) == (1, False)
+
+
+def test_more_than_10000_matches_are_counted_as_capped(session):
+    bulk_candidates(session, ps.COUNT_CAP + 5)
+    assert ps.count(session, criteria(), REGION) == (ps.COUNT_CAP, True)
+    result = ps.search(session, criteria(), 1, REGION)
+    assert (result.total, result.capped, result.has_next, len(result.rows)) == (ps.COUNT_CAP, True, True, 50)
+
+
+def test_exactly_10000_matches_are_not_capped(session):
+    bulk_candidates(session, ps.COUNT_CAP)
+    assert ps.count(session, criteria(), REGION) == (ps.COUNT_CAP, False)
+
+
+# --- matching_ids (the "Select all N matching" selection) ----------------------------------------
+
+def test_matching_ids_are_everyone_matching_in_search_order(session, sortable):
+    result = ps.search(session, criteria(q="adams", sort="-name"), 1, REGION)
+    ids = ps.matching_ids(session, criteria(q="adams", sort="-name"), REGION, limit=100)
+    assert ids == [row.id for row in result.rows]
+    assert len(ids) == 3
+
+
+def test_matching_ids_stop_at_the_limit(session):
+    bulk_candidates(session, 30)
+    ids = ps.matching_ids(session, criteria(), REGION, limit=12)
+    assert len(ids) == 12
+    assert ids == [row.id for row in ps.search(session, criteria(), 1, REGION).rows[:12]]
+
+
+def test_matching_ids_reach_past_the_first_page(session):
+    bulk_candidates(session, 130)
+    ids = ps.matching_ids(session, criteria(), REGION, limit=1000)
+    assert len(ids) == len(set(ids)) == 130
+
+
+def test_matching_ids_of_contacts_honour_client_and_position(session, contacts):
+    ids = ps.matching_ids(session, criteria("contacts", client="harbour", position="manager"), REGION, 100)
+    rows = ps.search(session, criteria("contacts", client="harbour", position="manager"), 1, REGION).rows
+    assert [row.full_name for row in rows] == ["Grace Hopper"]
+    assert ids == [rows[0].id]

@@ -1,0 +1,166 @@
+"""The worker loop: claim due messages, re-check them, send through the gateway, record outcomes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from webapp.database import make_sessionmaker
+from webapp.sms import consent, outbox
+from webapp.sms.outbox import Claimed
+from webapp.sms.providers import OutboundSms, Provider, SendResult, Transient, Unknown
+from webapp.sms.settings import blocked_regions
+
+log = logging.getLogger(__name__)
+
+
+class TokenBucket:
+    """At most `rate` sends a second on average, with bursts of up to `burst`; rate 0 = no limit."""
+
+    def __init__(self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic):
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(rate, 1.0)
+        self.tokens = self.capacity
+        self.clock = clock
+        self.updated = clock()
+        self.lock = threading.Lock()
+
+    def acquire(self, stop: threading.Event | None = None) -> bool:
+        """Wait for a token; False if `stop` was set while waiting."""
+        if self.rate <= 0:
+            return not (stop is not None and stop.is_set())
+        while True:
+            with self.lock:
+                now = self.clock()
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return True
+                wait_for = (1 - self.tokens) / self.rate
+            if stop is not None and stop.wait(wait_for):
+                return False
+            if stop is None:
+                time.sleep(wait_for)
+
+
+@dataclass
+class DispatchSettings:
+    provider_name: str
+    concurrency: int = 8
+    rate_per_second: float = 0.0
+    lease: timedelta = timedelta(minutes=2)
+    poll_seconds: float = 1.0
+    public_base_url: str = ""
+    sandbox_delivery_after: timedelta = timedelta(seconds=1)
+
+
+class Dispatcher:
+    """Sends queued messages; run it in a process of its own (`sms worker`) or a web thread."""
+
+    def __init__(self, engine: sa.Engine, provider: Provider, settings: DispatchSettings):
+        self.engine = engine
+        self.sessionmaker = make_sessionmaker(engine)
+        self.provider = provider
+        self.settings = settings
+        self.bucket = TokenBucket(settings.rate_per_second)
+        self.stop_event = threading.Event()
+        self.wake_event = threading.Event()
+        self.sent = 0
+        self._last_housekeeping = 0.0
+
+    def wake(self) -> None:
+        """Look for work now rather than at the next poll (called after Send)."""
+        self.wake_event.set()
+
+    def stop(self) -> None:
+        """Finish the calls in flight, record them, then return from run()."""
+        self.stop_event.set()
+        self.wake_event.set()
+
+    def run(self, once: bool = False) -> int:
+        """Send until stopped (or, with `once`, until nothing is due); returns messages handled."""
+        concurrency = max(self.settings.concurrency, 1)
+        handled = 0
+        inflight: dict[Future, Claimed] = {}
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sms-send") as pool:
+            while True:
+                self._housekeeping()
+                room = 2 * concurrency - len(inflight)
+                if room > 0 and not self.stop_event.is_set():
+                    for message in self._claim(room):
+                        inflight[pool.submit(self._send, message)] = message
+                if not inflight:
+                    if once or self.stop_event.is_set():
+                        break
+                    self.wake_event.wait(self.settings.poll_seconds)
+                    self.wake_event.clear()
+                    continue
+                done, _ = wait(inflight, timeout=self.settings.poll_seconds, return_when=FIRST_COMPLETED)
+                results = [(inflight.pop(future), future.result()) for future in done]
+                if results:
+                    self._record(results)
+                    handled += len(results)
+        return handled
+
+    def _claim(self, limit: int) -> list[Claimed]:
+        claimed = outbox.claim(self.engine, limit, self.settings.lease)
+        if not claimed:
+            return []
+        with self.sessionmaker() as session:
+            refused = outbox.recheck(session, claimed,
+                                     blocked_regions(session, self.settings.provider_name))
+            outbox.reject(session, refused)
+        return [message for message in claimed if message.id not in refused]
+
+    def _send(self, message: Claimed) -> SendResult:
+        if not self.bucket.acquire(self.stop_event):
+            # Stopping before the call began: nothing left us, so it can safely wait for the next worker.
+            return Transient("stopped", "The worker stopped before sending; it will be sent later.", 0.0)
+        callback = None
+        if self.settings.public_base_url:
+            callback = f"{self.settings.public_base_url}/webhooks/twilio/status?m={message.uuid}"
+        try:
+            return self.provider.send(OutboundSms(message.uuid, message.to_e164, message.body, callback))
+        except Exception as exc:  # a provider bug must not kill the loop or lose track of the message
+            log.exception("Provider %s raised while sending %s", self.provider.name, message.uuid)
+            return Unknown(f"Sending failed unexpectedly ({type(exc).__name__}); it may or may not have gone.")
+
+    def _record(self, results: list[tuple[Claimed, SendResult]]) -> None:
+        with self.sessionmaker() as session:
+            opted_out = outbox.record(session, results)
+            for message, rejection in opted_out:
+                # The gateway says this number unsubscribed (e.g. Twilio 21610): honour it here too.
+                consent.set_for_number(session, message.to_e164, False, actor=None,
+                                       cause={"source": "gateway", "code": rejection.code,
+                                              "message_uuid": message.uuid})
+            session.commit()
+        self.sent += len(results)
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._last_housekeeping < self.settings.poll_seconds:
+            return
+        self._last_housekeeping = now
+        with self.sessionmaker() as session:
+            expired = outbox.expire_leases(session)
+            if expired:
+                log.warning("%d message(s) were left mid-send by a stopped worker: now unknown", expired)
+            if self.provider.name == "sandbox":
+                outbox.deliver_sandbox(session, self.settings.sandbox_delivery_after)
+
+
+def settings_from_config(config) -> DispatchSettings:
+    return DispatchSettings(
+        provider_name=config["SMS_PROVIDER"],
+        concurrency=int(config.get("DISPATCH_CONCURRENCY") or 8),
+        rate_per_second=float(config.get("DISPATCH_RATE_PER_SECOND") or 0.0),
+        public_base_url=config.get("PUBLIC_BASE_URL", ""),
+    )

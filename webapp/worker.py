@@ -1,0 +1,53 @@
+"""Run the dispatcher: as `flask sms worker`, or as a thread inside the web process (EMBEDDED_WORKER)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+
+from webapp.sms.dispatcher import Dispatcher, settings_from_config
+from webapp.sms.providers.factory import make_provider
+
+log = logging.getLogger(__name__)
+
+
+def build(app: Flask, **overrides) -> Dispatcher:
+    """A dispatcher for this app's database and configured gateway."""
+    settings = settings_from_config(app.config)
+    for name, value in overrides.items():
+        if value is not None:
+            setattr(settings, name, value)
+    return Dispatcher(app.extensions["database"].engine, make_provider(app.config), settings)
+
+
+def init_embedded(app: Flask) -> None:
+    """Start a dispatcher thread with the first request, so CLI commands never start one."""
+    if not app.config.get("EMBEDDED_WORKER") or app.testing:
+        return
+    lock = threading.Lock()
+    state: dict[str, Dispatcher] = {}
+
+    def start_once() -> None:
+        if "dispatcher" in state:
+            return
+        with lock:
+            if "dispatcher" in state:
+                return
+            dispatcher = build(app)
+            thread = threading.Thread(target=_run, args=(dispatcher,), name="sms-dispatcher",
+                                      daemon=True)
+            thread.start()
+            state["dispatcher"] = dispatcher
+            app.extensions["dispatcher_wake"] = dispatcher.wake
+            log.info("Embedded SMS dispatcher started (%s gateway)", dispatcher.provider.name)
+
+    app.before_request(start_once)
+
+
+def _run(dispatcher: Dispatcher) -> None:
+    try:
+        dispatcher.run()
+    except Exception:  # keep the web app serving; the log says why sending stopped
+        log.exception("The embedded SMS dispatcher stopped")
