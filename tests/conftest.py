@@ -14,9 +14,13 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
 from webapp import create_app, migrate
+from webapp.models import users
 from webapp.config import testing_config
 from webapp.database import make_engine
 from webapp.models import Candidate, Client, ClientContact, Role, User
+
+# Hashing strength is not under test here, and scrypt for every test user costs minutes.
+users.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -50,7 +54,8 @@ class PostgresDatabases:
     def __init__(self, url: str):
         self.admin_url = sa.engine.make_url(url)
         self.admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        self.template = f"smsdesk_tmpl_{WORKER}"
+        # Unique per run, so two runs on one server (or a crashed one's leftovers) never collide.
+        self.template = f"smsdesk_tmpl_{WORKER}_{uuid.uuid4().hex[:8]}"
         self._drop(self.template)
         self._run(f'CREATE DATABASE "{self.template}"')
         engine = make_engine(self.url_for(self.template))

@@ -9,11 +9,13 @@ from pathlib import Path
 from flask import Flask
 
 from webapp import config as settings
+from webapp.ids import IdConverter
 
 
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the app: settings from `config` when given (tests), else from the environment."""
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.url_map.converters["id"] = IdConverter
     if config is None:
         app.config.from_mapping(settings.from_environment(os.environ, Path(app.instance_path)))
     else:
@@ -49,9 +51,13 @@ def register_blueprints(app: Flask) -> None:
     from webapp.compose import bp as compose_bp
     from webapp.health import bp as health_bp
     from webapp.records import bp as records_bp
+    from webapp.replies import bp as replies_bp
+    from webapp.sandbox import bp as sandbox_bp
     from webapp.search import bp as search_bp
+    from webapp.webhooks import bp as webhooks_bp
 
-    for blueprint in (auth_bp, health_bp, search_bp, records_bp, compose_bp, batches_bp):
+    for blueprint in (auth_bp, health_bp, search_bp, records_bp, compose_bp, batches_bp,
+                      webhooks_bp, sandbox_bp, replies_bp):
         app.register_blueprint(blueprint)
 
 

@@ -94,7 +94,9 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         "TWILIO_AUTH_TOKEN": _text(env, "TWILIO_AUTH_TOKEN"),
         "TWILIO_FROM": _text(env, "TWILIO_FROM"),
         "TWILIO_MESSAGING_SERVICE_SID": _text(env, "TWILIO_MESSAGING_SERVICE_SID"),
-        "PUBLIC_BASE_URL": _text(env, "PUBLIC_BASE_URL").rstrip("/"),
+        # Links in reply emails and Twilio's callback URLs; a local demo needs no setting.
+        "PUBLIC_BASE_URL": _text(env, "PUBLIC_BASE_URL",
+                                 "http://127.0.0.1:5000" if development else "").rstrip("/"),
         "MAIL_SERVER": _text(env, "MAIL_SERVER", "localhost"),
         "MAIL_PORT": _int(env, "MAIL_PORT", 25),
         "MAIL_USE_TLS": _flag(env, "MAIL_USE_TLS", False),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import Flask
+from flask import Flask, current_app
 
 from webapp.sms.dispatcher import Dispatcher, settings_from_config
 from webapp.sms.providers.factory import make_provider
@@ -51,3 +51,10 @@ def _run(dispatcher: Dispatcher) -> None:
         dispatcher.run()
     except Exception:  # keep the web app serving; the log says why sending stopped
         log.exception("The embedded SMS dispatcher stopped")
+
+
+def wake() -> None:
+    """Tell the embedded dispatcher there is work now (a separate worker finds it by polling)."""
+    waker = current_app.extensions.get("dispatcher_wake")
+    if waker is not None:
+        waker()

@@ -151,7 +151,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_messages_claim', ['state', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_messages_contact', ['contact_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_in_reply_to_id'), ['in_reply_to_id'], unique=False)
-        batch_op.create_index('ix_messages_provider_message_id', ['provider', 'provider_message_id'], unique=False)
+        batch_op.create_index('ux_messages_provider_message_id', ['provider', 'provider_message_id'], unique=True)
         batch_op.create_index('ix_messages_to_e164', ['to_e164', 'created_at'], unique=False)
 
 
@@ -170,7 +170,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_to_e164')
-        batch_op.drop_index('ix_messages_provider_message_id')
+        batch_op.drop_index('ux_messages_provider_message_id')
         batch_op.drop_index(batch_op.f('ix_messages_in_reply_to_id'))
         batch_op.drop_index('ix_messages_contact')
         batch_op.drop_index('ix_messages_claim')

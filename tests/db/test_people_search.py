@@ -136,7 +136,7 @@ def test_parse_accepts_the_same_day_as_from_and_to():
     assert parsed.created_from == parsed.created_to == date(2025, 5, 1)
 
 
-@pytest.mark.parametrize("raw", ["-1", "0", "abc", "1.5", "2001", "999999", "+2", "٣"])
+@pytest.mark.parametrize("raw", ["-1", "0", "abc", "1.5", "2001", "999999", "+2", "²", "1e3"])
 def test_parse_refuses_a_page_outside_1_to_max_page(raw):
     _, page, errors = ps.parse("candidates", {"page": raw})
     assert page == 1
@@ -165,7 +165,7 @@ def test_params_leave_out_defaults_and_round_trip_through_parse():
 @pytest.fixture
 def people(make_candidate):
     make_candidate("Ada", "Lovelace", "0412 345 678", email="ada@example.com")
-    make_candidate("Zoë", "Müller", "0413 000 001", email="zoe.mueller@example.de")
+    make_candidate("Zoë", "Müller", "0413 000 001", email="z.mueller@example.de")
     make_candidate("Grace", "Hopper", "0413 000 002", email="g.hopper@navy.example")
     make_candidate("Mary Jane", "Watson", "0413 000 003", email="mj@example.com")
     make_candidate("Anna", "van der Berg", "0413 000 004")
@@ -247,7 +247,7 @@ def test_a_text_with_at_sign_searches_emails_only(session, people, make_candidat
 
 
 def test_a_single_word_also_matches_the_start_of_an_email(session, people):
-    assert found(session, q="zoe.mu") == {"Zoë Müller"}
+    assert found(session, q="z.mu") == {"Zoë Müller"}
     assert found(session, q="g.hop") == {"Grace Hopper"}
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
+from webapp import worker
 from webapp.compose import bp, selection
 from webapp.extensions import db
+from webapp.ids import as_id
 from webapp.sms import compose as sms_compose
 from webapp.sms import merge, recipients
 from webapp.sms import settings as sms_settings
@@ -67,8 +69,7 @@ class _Form:
         self.comment = values.get("comment") == "1"
         self.comment_type = values.get("comment_type", "")
         self.comment_text = values.get("comment_text", "")
-        index = values.get("preview_index", "0")
-        self.preview_index = int(index) if index.isdigit() else 0
+        self.preview_index = as_id(values.get("preview_index")) or 0
 
     @classmethod
     def blank(cls) -> "_Form":
@@ -82,10 +83,15 @@ def _draft(token: str):
         abort(error.status, description=error.message)
 
 
-def _screen(draft, form: _Form, *, status: int = 200, errors: dict | None = None,
-            blocks=("compose",), focus: str | None = None, preview: bool = False):
+def _require_ignore_permission(form: _Form) -> None:
+    """Ignore set by someone without the permission: 403 before anything changes."""
     if form.ignore and not current_user.can("sms.ignore_opt_out"):
         abort(403, description="You do not have permission to ignore SMS opt-outs.")
+
+
+def _screen(draft, form: _Form, *, status: int = 200, errors: dict | None = None,
+            blocks=("compose",), focus: str | None = None, preview: bool = False):
+    _require_ignore_permission(form)
     sms = sms_settings.load(db.session, current_app.config)
     state = sms_compose.analyse_draft(db.session, draft, _blocked(), form.ignore)
     items = sms_compose.render_all(state, form.message, current_user)
@@ -120,18 +126,20 @@ def update(token: str):
     """Apply one change to the screen: remove or restore a person, Ignore, template, merge field."""
     draft = _draft(token)
     form = _Form(request.form)
+    _require_ignore_permission(form)
     errors: dict[str, str] = {}
     focus = None
     try:
-        if request.form.get("remove", "").isdigit():
-            sms_compose.set_removed(db.session, draft, int(request.form["remove"]), True)
+        if as_id(request.form.get("remove")):
+            sms_compose.set_removed(db.session, draft, as_id(request.form["remove"]), True)
             focus = "recipients"
-        elif request.form.get("restore", "").isdigit():
-            sms_compose.set_removed(db.session, draft, int(request.form["restore"]), False)
+        elif as_id(request.form.get("restore")):
+            sms_compose.set_removed(db.session, draft, as_id(request.form["restore"]), False)
             focus = "recipients"
         elif request.form.get("action") == "use_template" or request.headers.get("HX-Trigger-Name") == "template_id":
-            if form.template_id.isdigit():
-                template = sms_compose.template_for(db.session, current_user, draft.kind, int(form.template_id))
+            if as_id(form.template_id):
+                template = sms_compose.template_for(db.session, current_user, draft.kind,
+                                                    as_id(form.template_id))
                 form.message = template.body
             focus = "message"
         elif request.form.get("action") == "insert_field":
@@ -169,6 +177,7 @@ def outcome_list(token: str, outcome: str):
         abort(404, description="There is no such list.")
     draft = _draft(token)
     form = _Form(request.args)
+    _require_ignore_permission(form)
     state = sms_compose.analyse_draft(db.session, draft, _blocked(), form.ignore)
     if outcome == "removed":
         people = [(person, False) for person in state.removed]
@@ -190,13 +199,12 @@ def send(token: str):
     """Send: write the batch and its queued messages once, then show the batch's progress."""
     draft = _draft(token)
     form = _Form(request.form)
-    if form.ignore and not current_user.can("sms.ignore_opt_out"):
-        abort(403, description="You do not have permission to ignore SMS opt-outs.")
+    _require_ignore_permission(form)
     sms = sms_settings.load(db.session, current_app.config)
     comment_type = form.comment_type if form.comment_type in sms.comment_types else sms.comment_types[0]
     send_request = SendRequest(
         body=form.message, ignore=form.ignore, ignore_reason=form.ignore_reason,
-        template_id=int(form.template_id) if form.template_id.isdigit() else None,
+        template_id=as_id(form.template_id),
         comment=form.comment and not sms.suppress_add_comment, comment_type=comment_type,
         comment_text=form.comment_text.strip() or None,
     )
@@ -209,14 +217,9 @@ def send(token: str):
             abort(403, description=error.message)
         return _screen(draft, form, status=error.status, errors={error.field: error.message},
                        focus=error.field)
-    _wake_dispatcher()
+    worker.wake()
     target = url_for("batches.show", batch_id=batch.id)
     if wants_fragment():
         return "", 204, {"HX-Redirect": target}
     return redirect(target, 303)
 
-
-def _wake_dispatcher() -> None:
-    waker = current_app.extensions.get("dispatcher_wake")
-    if waker is not None:
-        waker()

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from werkzeug.datastructures import MultiDict
 
+from webapp.ids import as_id
 from webapp.models import people_search
 from webapp.sms.compose import MAX_RECIPIENTS, ComposeError
 
@@ -15,10 +16,10 @@ CRITERIA_PREFIX = "criteria-"
 def _ints(values: list[str]) -> list[int]:
     ids = []
     for value in values:
-        value = value.strip()
-        if not value.isdigit():
-            raise ComposeError(f"“{value}” is not a record id.", "ids")
-        ids.append(int(value))
+        number = as_id(value)
+        if number is None:
+            raise ComposeError(f"“{value.strip()[:20]}” is not a record id.", "ids")
+        ids.append(number)
     return ids
 
 

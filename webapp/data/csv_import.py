@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.models import Candidate, Client, ClientContact, name_key
-from webapp.models.people import person_values
+from webapp.models.people import EMAIL_PATTERN, person_values
 from webapp.sms.numbers import normalise
 
 REQUIRED = ("first_name", "last_name", "mobile", "email", "sms_consent")
@@ -25,7 +25,7 @@ CONSENT_WORDS = {
     "yes": True, "y": True, "true": True, "1": True, "ticked": True,
     "no": False, "n": False, "false": False, "0": False, "unticked": False,
 }
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(EMAIL_PATTERN)
 CHUNK = 5_000
 MAX_LENGTHS = {"first_name": 100, "last_name": 100, "email": 254, "mobile": 40,
                "job_title": 120, "location": 120, "client": 200, "position": 120}

@@ -3,13 +3,13 @@
 from webapp.models.activity import AuditEvent, Comment, audit
 from webapp.models.base import Base, utcnow
 from webapp.models.messaging import (
-    Batch, BlockedRegion, ComposeDraft, Message, Setting, SmsTemplate,
+    Batch, BlockedRegion, ComposeDraft, Email, InboundPart, Message, Setting, SmsTemplate,
 )
 from webapp.models.people import Candidate, Client, ClientContact, name_key
 from webapp.models.users import PERMISSIONS, ROLES, Permission, Role, User
 
 __all__ = [
-    "AuditEvent", "Base", "Batch", "BlockedRegion", "ComposeDraft", "Message", "Setting",
+    "AuditEvent", "Base", "Batch", "BlockedRegion", "ComposeDraft", "Email", "InboundPart", "Message", "Setting",
     "SmsTemplate", "Candidate", "Client", "ClientContact", "Comment", "PERMISSIONS",
     "Permission", "ROLES", "Role", "User", "audit", "name_key", "utcnow",
 ]

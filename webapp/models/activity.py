@@ -51,13 +51,24 @@ class AuditEvent(Base):
     actor: so.Mapped[User | None] = so.relationship(lazy="joined")
 
 
+SUBJECT_NAMES = {"Candidate": "candidate", "ClientContact": "contact"}
+
+
+def subject_name(subject: Any) -> str | None:
+    """The audit log's name for what an event is about: candidate, contact, batch, user…"""
+    if subject is None:
+        return None
+    name = type(subject).__name__
+    return SUBJECT_NAMES.get(name, name.lower())
+
+
 def audit(session: so.Session, actor: User | None, action: str, subject: Any = None,
           **details: Any) -> AuditEvent:
     """Add an audit event to the session; the caller's transaction commits it with the change."""
     event = AuditEvent(
         actor_id=actor.id if actor is not None else None,
         action=action,
-        subject_type=getattr(subject, "kind", None) or (type(subject).__name__.lower() if subject is not None else None),
+        subject_type=subject_name(subject),
         subject_id=getattr(subject, "id", None),
         details=details,
     )

@@ -118,7 +118,8 @@ class Message(Base):
         sa.Index("ix_messages_candidate", "candidate_id", "created_at"),
         sa.Index("ix_messages_contact", "contact_id", "created_at"),
         sa.Index("ix_messages_to_e164", "to_e164", "created_at"),
-        sa.Index("ix_messages_provider_message_id", "provider", "provider_message_id"),
+        # Gateways retry their pushes: one row per gateway message id is what makes them idempotent.
+        sa.Index("ux_messages_provider_message_id", "provider", "provider_message_id", unique=True),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -153,3 +154,40 @@ class Message(Base):
     delivered_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     batch: so.Mapped[Batch | None] = so.relationship()
+
+
+class InboundPart(Base):
+    """One part of a long inbound SMS, kept until all its parts have arrived."""
+
+    __tablename__ = "inbound_parts"
+    __table_args__ = (sa.UniqueConstraint("provider", "originator", "concat_ref", "seq"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    provider: so.Mapped[str] = so.mapped_column(sa.String(20))
+    originator: so.Mapped[str] = so.mapped_column(sa.String(20))
+    concat_ref: so.Mapped[int]
+    total: so.Mapped[int]
+    seq: so.Mapped[int]
+    text: so.Mapped[str] = so.mapped_column(sa.Text)
+    provider_message_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    reference: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    received_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class Email(Base):
+    """The email outbox: written in the same transaction as what caused it, sent with retries."""
+
+    __tablename__ = "emails"
+    __table_args__ = (sa.Index("ix_emails_due", "state", "next_attempt_at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    to_address: so.Mapped[str] = so.mapped_column(sa.String(254))
+    subject: so.Mapped[str] = so.mapped_column(sa.String(300))
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    state: so.Mapped[str] = so.mapped_column(sa.String(12), default="queued")
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    message_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -12,11 +13,14 @@ from webapp.sms.numbers import ParsedNumber, normalise
 
 CANDIDATE_STATUSES = ("Active", "Available", "Placed", "Inactive")
 CONTACT_STATUSES = ("Active", "Inactive")
+# Deliberately loose: one @, something either side, a dot in the domain. Mail servers decide the rest.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 def name_key(text: str | None) -> str:
-    """The lower-cased form searched by prefix; kept in its own indexed column."""
-    return " ".join((text or "").split()).casefold()
+    """The form searched by prefix, kept in its own indexed column: one Unicode spelling (NFKC,
+    so a decomposed "Zoë" matches a composed one), case folded, single spaces."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
 
 
 class Client(Base):

@@ -16,6 +16,7 @@ import sqlalchemy.orm as so
 from webapp.models.people import (
     CANDIDATE_STATUSES, CONTACT_STATUSES, Candidate, Client, ClientContact, name_key,
 )
+from webapp.ids import as_id
 from webapp.sms.numbers import search_key
 
 PAGE_SIZE = 50
@@ -115,10 +116,11 @@ def parse(kind: str, args: Mapping[str, str]) -> tuple[Criteria, int, dict[str, 
     page = 1
     raw_page = (args.get("page") or "").strip()
     if raw_page:
-        if not raw_page.isdigit() or not 1 <= int(raw_page) <= MAX_PAGE:
+        number = as_id(raw_page)
+        if number is None or number > MAX_PAGE:
             errors["page"] = f"Page must be a number from 1 to {MAX_PAGE:,}; narrow the search to see more."
         else:
-            page = int(raw_page)
+            page = number
     return criteria, page, errors
 
 
@@ -140,6 +142,8 @@ def _text_condition(model, q: str, default_region: str):
     first, rest = words[0], " ".join(words[1:])
     last, before = words[-1], " ".join(words[:-1])
     return sa.or_(
+        # The whole text as one name ("van der Berg", "Mary Anne"), then split into first + last.
+        _prefix(model.last_name_key, q), _prefix(model.first_name_key, q),
         sa.and_(_prefix(model.first_name_key, first), _prefix(model.last_name_key, rest)),
         sa.and_(_prefix(model.first_name_key, before), _prefix(model.last_name_key, last)),
         sa.and_(_prefix(model.last_name_key, first), _prefix(model.first_name_key, rest)),
@@ -165,15 +169,20 @@ def conditions(criteria: Criteria, default_region: str) -> list:
         if criteria.location:
             where.append(_prefix(Candidate.location_key, criteria.location))
         if criteria.job:
-            where.append(sa.or_(Candidate.job_title.icontains(criteria.job, autoescape=True),
-                                Candidate.skills.icontains(criteria.job, autoescape=True)))
+            where.append(sa.or_(_contains(Candidate.job_title, criteria.job),
+                                _contains(Candidate.skills, criteria.job)))
     else:
         if criteria.client:
             where.append(ClientContact.client_id.in_(
                 sa.select(Client.id).where(_prefix(Client.name_key, criteria.client))))
         if criteria.position:
-            where.append(ClientContact.position.icontains(criteria.position, autoescape=True))
+            where.append(_contains(ClientContact.position, criteria.position))
     return where
+
+
+def _contains(column, text: str):
+    """Case-insensitive substring match (SQLite's lower() is made Unicode-aware in database.py)."""
+    return sa.func.lower(column).contains(text.lower(), autoescape=True)
 
 
 def _start_of(day: date) -> datetime:

@@ -10,6 +10,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.models.base import Base, UTCDateTime, utcnow
 
+# scrypt, werkzeug's default; the test suite swaps in a cheap method to keep thousands of sign-ins fast.
+PASSWORD_HASH_METHOD = "scrypt"
+
 PERMISSIONS: dict[str, str] = {
     "sms.send": "Send SMS to candidates and client contacts",
     "sms.ignore_opt_out": "Ignore a person's SMS opt-out (audited)",
@@ -93,7 +96,7 @@ class User(Base):
         return str(self.id)
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

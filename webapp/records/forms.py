@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from webapp.models.people import CANDIDATE_STATUSES, CONTACT_STATUSES
+from webapp.models.people import CANDIDATE_STATUSES, CONTACT_STATUSES, EMAIL_PATTERN
 from webapp.sms.numbers import normalise
 
 
@@ -21,8 +21,9 @@ class PersonForm(FlaskForm):
     first_name = StringField("First name", validators=[DataRequired("Enter a first name."), Length(max=100)])
     last_name = StringField("Last name", validators=[DataRequired("Enter a last name."), Length(max=100)])
     mobile = StringField("Mobile", validators=[Optional(), Length(max=40)])
-    email = EmailField("Email", validators=[Optional(), Email("Enter an email address like name@example.com."),
-                                            Length(max=254)])
+    email = EmailField("Email", validators=[
+        Optional(), Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.com."),
+        Length(max=254)])
     sms_consent = BooleanField("SMS", default=True)
     email_consent = BooleanField("Email", default=True)
     mail_consent = BooleanField("Mail", default=True)
@@ -43,13 +44,13 @@ class PersonForm(FlaskForm):
 
 
 class CandidateForm(PersonForm):
-    status = SelectField("Status", choices=[(s, s) for s in CANDIDATE_STATUSES], default="Active")
+    status = SelectField("Status", choices=list(CANDIDATE_STATUSES), default="Active")
     job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
     skills = TextAreaField("Skills", validators=[Optional(), Length(max=2000)])
     location = StringField("Location", validators=[Optional(), Length(max=120)])
 
 
 class ContactForm(PersonForm):
-    status = SelectField("Status", choices=[(s, s) for s in CONTACT_STATUSES], default="Active")
+    status = SelectField("Status", choices=list(CONTACT_STATUSES), default="Active")
     client = StringField("Client", validators=[Optional(), Length(max=200)])
     position = StringField("Position", validators=[Optional(), Length(max=120)])

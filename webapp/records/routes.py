@@ -10,6 +10,7 @@ from webapp.models import records
 from webapp.models.records import PRIVACY_FIELDS, PersonData
 from webapp.records import bp
 from webapp.records.forms import CandidateForm, ContactForm, PrivacyForm
+from webapp.sms import history
 from webapp.web.access import permission_required
 from webapp.web.rendering import render, wants_fragment
 
@@ -25,7 +26,7 @@ def person_or_404(kind: str, person_id: int):
     return person
 
 
-@bp.route(f"/{KIND}/<int:person_id>")
+@bp.route(f"/{KIND}/<id:person_id>")
 @login_required
 def show(kind: str, person_id: int):
     """Show a person's details, Privacy, Comments and Communications History."""
@@ -37,10 +38,11 @@ def show(kind: str, person_id: int):
         "records/person.html", blocks=["history"], kind=kind, person=person,
         privacy_form=PrivacyForm(obj=person), privacy_fields=PRIVACY_FIELDS, tab=tab,
         comments=records.comments_for(db.session, person),
+        history=history.for_person(db.session, person),
     )
 
 
-@bp.route(f"/{KIND}/<int:person_id>/privacy", methods=["POST"])
+@bp.route(f"/{KIND}/<id:person_id>/privacy", methods=["POST"])
 @permission_required("records.edit")
 def privacy(kind: str, person_id: int):
     """Save the Privacy boxes (SMS, Email, Mail, statement read); each change is audited."""
@@ -78,7 +80,7 @@ def new(kind: str):
     return _edit(kind, None)
 
 
-@bp.route(f"/{KIND}/<int:person_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/{KIND}/<id:person_id>/edit", methods=["GET", "POST"])
 @permission_required("records.edit")
 def edit(kind: str, person_id: int):
     """Edit a candidate's or client contact's details."""

@@ -39,7 +39,8 @@ def _search(kind: str):
     return render(
         "search/people.html", blocks=["results"], status=400 if errors else 200,
         kind=kind, title=TITLES[kind], endpoint=endpoint,
-        person_param="candidate" if kind == "candidates" else "contact", criteria=criteria, results=results,
+        person_param="candidate" if kind == "candidates" else "contact",
+        noun="candidate" if kind == "candidates" else "client contact", criteria=criteria, results=results,
         errors=errors, page_url=page_url, sorts=people_search.SORTS,
         consent_choices=people_search.CONSENT_CHOICES,
     )

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models import Batch, Candidate, ClientContact, Message, User
+from webapp.models import Batch, Candidate, ClientContact, Message, User, audit
+from webapp.models.base import utcnow
 from webapp.models.messaging import FINAL_STATES
 
 STATE_ORDER = ("queued", "sending", "sent", "delivered", "failed", "rejected", "undelivered", "unknown")
@@ -41,7 +42,8 @@ class Progress:
 
 def progress(session: so.Session, batch: Batch) -> Progress:
     rows = session.execute(
-        sa.select(Message.state, sa.func.count()).where(Message.batch_id == batch.id)
+        sa.select(Message.state, sa.func.count())
+        .where(Message.batch_id == batch.id, Message.superseded.is_(False))
         .group_by(Message.state)
     ).all()
     counts = dict.fromkeys(STATE_ORDER, 0) | {state: n for state, n in rows}
@@ -74,3 +76,39 @@ def left_out(batch: Batch) -> list[tuple[int, str]]:
     """Who was chosen but not sent to, and why, as recorded when the batch was sent."""
     counts = batch.outcome_counts or {}
     return [(counts[key], label) for key, label in LEFT_OUT if counts.get(key)]
+
+
+RESENDABLE = ("failed", "unknown")
+
+
+def resendable_counts(session: so.Session, batch: Batch) -> dict[str, int]:
+    rows = session.execute(
+        sa.select(Message.state, sa.func.count())
+        .where(Message.batch_id == batch.id, Message.state.in_(RESENDABLE), Message.superseded.is_(False))
+        .group_by(Message.state)).all()
+    return dict.fromkeys(RESENDABLE, 0) | dict(rows)
+
+
+def resend(session: so.Session, batch: Batch, actor: User, states: tuple[str, ...]) -> int:
+    """Queue a fresh copy of each failed (and, if asked, unknown) message; audited.
+
+    The originals stay as they were, marked superseded, so the history shows both attempts.
+    """
+    states = tuple(state for state in states if state in RESENDABLE)
+    originals = list(session.scalars(
+        sa.select(Message).where(Message.batch_id == batch.id, Message.state.in_(states),
+                                 Message.superseded.is_(False)).order_by(Message.id)))
+    now = utcnow()
+    for original in originals:
+        original.superseded = True
+        session.add(Message(
+            batch_id=batch.id, direction="out", candidate_id=original.candidate_id,
+            contact_id=original.contact_id, sender_id=actor.id, to_e164=original.to_e164,
+            to_region=original.to_region, body=original.body, segments=original.segments,
+            encoding=original.encoding, state="queued", override_opt_out=original.override_opt_out,
+            provider=batch.provider, resend_of_id=original.id, next_attempt_at=now))
+    if originals:
+        audit(session, actor, "sms.resent", batch, messages=len(originals),
+              states={state: sum(1 for m in originals if m.state == state) for state in states})
+    session.commit()
+    return len(originals)

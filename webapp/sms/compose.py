@@ -12,6 +12,7 @@ import sqlalchemy.exc
 import sqlalchemy.orm as so
 
 from webapp.models import Batch, Comment, ComposeDraft, SmsTemplate, User, audit
+from webapp.database import is_sqlite
 from webapp.models.base import utcnow
 from webapp.sms import merge, segments
 from webapp.sms.outbox import Outgoing, enqueue
@@ -186,6 +187,11 @@ def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRe
 
     The draft can become one batch only; sending it again returns that batch.
     """
+    if is_sqlite(session):
+        # Hold SQLite's write lock from the check for an existing batch to the insert, so a
+        # double click waits here and then finds the first click's batch.
+        session.rollback()
+        session.connection(execution_options={"sqlite_immediate": True})
     existing = batch_for(session, draft)
     if existing is not None:
         return existing
@@ -193,6 +199,8 @@ def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRe
         raise ComposeError("You do not have permission to ignore SMS opt-outs.", "ignore", 403)
     if not sender.can("sms.send"):
         raise ComposeError("You do not have permission to send SMS.", status=403)
+    if request.template_id is not None:
+        template_for(session, sender, draft.kind, request.template_id)  # refuses one they may not use
     state = analyse_draft(session, draft, blocked, request.ignore)
     if state.missing:
         draft.person_ids = [p.id for p in state.people + state.removed]
@@ -209,7 +217,7 @@ def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRe
                   template_id=request.template_id, body=request.body,
                   ignore_opt_out=request.ignore,
                   comment_type=request.comment_type if request.comment else None,
-                  comment_text=(request.comment_text or request.body) if request.comment else None,
+                  comment_text=request.comment_text if request.comment else None,
                   provider=provider, message_count=len(items),
                   outcome_counts=state.counts | {"removed": len(state.removed)})
     session.add(batch)
@@ -240,9 +248,10 @@ def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRe
 def _add_comments(session: so.Session, batch: Batch, items: Sequence[PreviewItem]) -> None:
     column = "candidate_id" if batch.kind == "candidates" else "contact_id"
     now = utcnow()
+    # Without typed text, each record gets the message as that person received it.
     session.execute(sa.insert(Comment.__table__), [
         {column: item.person.id, "author_id": batch.sender_id, "type": batch.comment_type,
-         "text": batch.comment_text, "created_at": now}
+         "text": batch.comment_text or item.rendered.text, "created_at": now}
         for item in items
     ])
 

@@ -13,7 +13,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from webapp.database import make_sessionmaker
-from webapp.sms import consent, outbox
+from webapp.sms import consent, mailer, outbox
+from webapp.sms.mailer import MailSettings
 from webapp.sms.outbox import Claimed
 from webapp.sms.providers import OutboundSms, Provider, SendResult, Transient, Unknown
 from webapp.sms.settings import blocked_regions
@@ -60,6 +61,7 @@ class DispatchSettings:
     poll_seconds: float = 1.0
     public_base_url: str = ""
     sandbox_delivery_after: timedelta = timedelta(seconds=1)
+    mail: MailSettings | None = None  # reply emails go out from the same loop
 
 
 class Dispatcher:
@@ -155,6 +157,8 @@ class Dispatcher:
                 log.warning("%d message(s) were left mid-send by a stopped worker: now unknown", expired)
             if self.provider.name == "sandbox":
                 outbox.deliver_sandbox(session, self.settings.sandbox_delivery_after)
+            if self.settings.mail is not None:
+                mailer.send_due(session, self.settings.mail)
 
 
 def settings_from_config(config) -> DispatchSettings:
@@ -163,4 +167,5 @@ def settings_from_config(config) -> DispatchSettings:
         concurrency=int(config.get("DISPATCH_CONCURRENCY") or 8),
         rate_per_second=float(config.get("DISPATCH_RATE_PER_SECOND") or 0.0),
         public_base_url=config.get("PUBLIC_BASE_URL", ""),
+        mail=MailSettings.from_config(config),
     )

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.models import BlockedRegion, Setting
+from webapp.sms.replies import ReplySettings
 
 DEFAULT_COMMENT_TYPES = ("SMS",)
 
@@ -51,3 +52,11 @@ def blocked_region_names(session: so.Session, provider: str) -> dict[str, str]:
     return dict(session.execute(
         sa.select(BlockedRegion.region, BlockedRegion.name).where(BlockedRegion.provider == owner)
     ).all())
+
+
+def reply_settings(session: so.Session, config: Mapping[str, Any]) -> ReplySettings:
+    """What inbound handling needs: the parse region, link base and the unmatched inbox address."""
+    sms = load(session, config)
+    return ReplySettings(default_region=sms.default_region,
+                         public_base_url=config.get("PUBLIC_BASE_URL", ""),
+                         unmatched_reply_address=sms.unmatched_reply_address)

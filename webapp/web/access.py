@@ -9,6 +9,7 @@ from flask import Flask, abort, redirect, request, url_for
 from flask_login import AnonymousUserMixin, current_user, login_required
 
 from webapp.extensions import db, login_manager
+from webapp.ids import as_id
 from webapp.models import PERMISSIONS, User
 
 
@@ -31,9 +32,10 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    number = as_id(user_id)
+    if number is None:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, number)
     return user if user is not None and user.active else None
 
 

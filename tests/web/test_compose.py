@@ -1,0 +1,702 @@
+"""The SMS screen (/sms/compose): recipient analysis and its lists, blocked regions, the Ignore box,
+removing recipients, the template and merge-field pickers, preview and the live counter.
+
+Send itself, its failures and the batch page are in test_compose_send.py."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.models import ComposeDraft, Message, SmsTemplate
+
+TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
+COUNT = re.compile(r'<li class="outcome outcome-(\w+)">\s*<span class="count">([\d,]+)</span>')
+RECIPIENT = re.compile(r'<span class="recipient">(.*?) &lt;(.*?)&gt;</span>')
+OUTPUT = re.compile(r'<output id="sms-counter"[^>]*>')
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def open_sms(client, people, kind: str = "candidates", *, htmx: bool = False):
+    """Bulk SMS from the search page with these people ticked; returns (response, token)."""
+    response = client.post("/sms/compose", data={"kind": kind, "ids": [str(p.id) for p in people]},
+                           htmx=htmx)
+    assert response.status_code == 200, text(response)
+    return response, token_of(response)
+
+
+def token_of(response) -> str:
+    match = TOKEN.search(text(response))
+    assert match, "no SMS screen in the page"
+    return match.group(1)
+
+
+def outcome_counts(page: str) -> dict[str, int]:
+    return {name: int(n.replace(",", "")) for name, n in COUNT.findall(page)}
+
+
+def recipients(page: str) -> list[tuple[str, str]]:
+    """The Mobile Number field: (name, E.164) of everyone who will be sent the message."""
+    return [(html.unescape(name), number) for name, number in RECIPIENT.findall(page)]
+
+
+def message_box(page: str) -> str:
+    match = re.search(r'<textarea id="message"[^>]*>(.*?)</textarea>', page, re.S)
+    assert match, "no Message field"
+    return html.unescape(match.group(1))
+
+
+def counter(page: str) -> dict[str, str]:
+    tag = OUTPUT.search(page)
+    assert tag, "no counter"
+    return dict(re.findall(r'data-(\w+)="([^"]*)"', tag.group(0)))
+
+
+def update(client, token: str, *, _htmx: bool = False, **form):
+    return client.post(f"/sms/compose/{token}/update", data=form, htmx=_htmx)
+
+
+def template_options(page: str) -> list[str]:
+    select = re.search(r'<select id="template_id".*?</select>', page, re.S).group(0)
+    return [html.unescape(name) for name in re.findall(r'<option value="\d+"[^>]*>(.*?)</option>', select)]
+
+
+@pytest.fixture
+def consultant(login):
+    return login("consultant")
+
+
+# --- the analysis on the SMS screen --------------------------------------------------------------
+
+@pytest.fixture
+def mixed(make_candidate):
+    """One or more people for each outcome, in this order of ticking."""
+    return {
+        "ada": make_candidate("Ada", "Lovelace", "0412 345 678"),
+        "bob": make_candidate("Bob", "Brown", "+44 7400 123456"),
+        "dan": make_candidate("Dan", "Double", "+61 412 345 678"),  # Ada's number: duplicate
+        "olive": make_candidate("Olive", "Out", "0412 000 111", sms_consent=False),
+        "kaz": make_candidate("Kaz", "Akh", "+7 701 123 4567"),
+        "ivan": make_candidate("Ivan", "Invalid", "12345"),
+        "nora": make_candidate("Nora", "None", None),
+    }
+
+
+def test_screen_shows_each_outcome_with_its_count(client, consultant, mixed):
+    response, _token = open_sms(client, mixed.values())
+    page = text(response)
+    assert outcome_counts(page) == {"ok": 2, "opted_out": 1, "blocked_country": 1,
+                                    "invalid_number": 1, "no_mobile": 1, "duplicate": 1}
+    assert recipients(page) == [("Ada Lovelace", "+61412345678"), ("Bob Brown", "+447400123456")]
+    assert "SMS to 2 people" in page
+
+
+def test_duplicate_number_is_sent_once_and_the_first_ticked_wins(client, consultant, make_candidate):
+    second = make_candidate("Second", "Ticked", "+61 412 345 678")
+    first = make_candidate("First", "Ticked", "0412 345 678")
+    response, token = open_sms(client, [first, second])
+    assert recipients(text(response)) == [("First Ticked", "+61412345678")]
+    listed = text(client.get(f"/sms/compose/{token}/list/duplicate", htmx=True))
+    assert "Second Ticked" in listed
+    assert "First Ticked" not in listed
+
+
+def test_opted_out_first_person_does_not_make_the_next_a_duplicate(client, consultant, make_candidate):
+    out = make_candidate("Olive", "Out", "0412 345 678", sms_consent=False)
+    keen = make_candidate("Kim", "Keen", "+61 412 345 678")
+    response, _ = open_sms(client, [out, keen])
+    assert outcome_counts(text(response)) == {"ok": 1, "opted_out": 1}
+    assert recipients(text(response)) == [("Kim Keen", "+61412345678")]
+
+
+@pytest.mark.parametrize("outcome, names", [
+    ("ok", ["Ada Lovelace", "Bob Brown"]),
+    ("opted_out", ["Olive Out"]),
+    ("blocked_country", ["Kaz Akh"]),
+    ("invalid_number", ["Ivan Invalid"]),
+    ("no_mobile", ["Nora None"]),
+    ("duplicate", ["Dan Double"]),
+])
+def test_each_outcome_list_is_one_click_away(client, consultant, mixed, outcome, names):
+    response, token = open_sms(client, mixed.values())
+    url = f"/sms/compose/{token}/list/{outcome}"
+    assert f'href="{url}"' in text(response)
+
+    fragment = client.get(url, htmx=True)
+    assert fragment.status_code == 200
+    assert "HX-Request" in fragment.headers["Vary"]
+    body = text(fragment)
+    assert "<html" not in body
+    assert body.lstrip().startswith('<section class="outcome-people"')
+    everyone = {f"{p.first_name} {p.last_name}" for p in mixed.values()}
+    shown = {name for name in everyone if f">{name}</a>" in body}
+    assert shown == set(names)
+    assert f"({len(names)})" in body
+
+    page = client.get(url)  # JS off: the same list as a whole page with a way back
+    assert page.status_code == 200
+    assert "<html" in text(page)
+    assert f'href="/sms/compose/{token}"' in text(page)
+    assert {name for name in everyone if f">{name}</a>" in text(page)} == set(names)
+
+
+def test_an_unknown_list_is_404(client, consultant, mixed):
+    _, token = open_sms(client, mixed.values())
+    assert client.get(f"/sms/compose/{token}/list/everyone").status_code == 404
+
+
+def test_opt_out_list_link_shows_only_when_someone_opted_out(client, consultant, make_candidate):
+    keen = make_candidate("Kim", "Keen", "0412 345 678")
+    response, _ = open_sms(client, [keen])
+    assert "Opt Out Recipient List" not in text(response)
+
+    out = make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)
+    response, token = open_sms(client, [keen, out])
+    assert f'<a href="/sms/compose/{token}/list/opted_out"' in text(response)
+    assert "Opt Out Recipient List</a>" in text(response)
+
+
+def test_opt_out_list_gives_name_number_and_a_link_to_the_record(client, consultant, make_candidate):
+    keen = make_candidate("Kim", "Keen", "0412 345 678")
+    out = make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)
+    _, token = open_sms(client, [keen, out])
+    body = text(client.get(f"/sms/compose/{token}/list/opted_out", htmx=True))
+    assert "Opt Out Recipient List (1)" in body
+    assert f'<a href="/candidates/{out.id}">Olive Out</a>' in body
+    assert "0412 000 111" in body
+    assert "Kim Keen" not in body
+
+
+def test_opt_out_list_for_contacts_links_to_the_contact_record(client, consultant, make_contact):
+    out = make_contact("Olive", "Out", "0413 000 111", sms_consent=False)
+    _, token = open_sms(client, [out], kind="contacts")
+    body = text(client.get(f"/sms/compose/{token}/list/opted_out", htmx=True))
+    assert f'<a href="/contacts/{out.id}">Olive Out</a>' in body
+
+
+# --- blocked regions: decided by region, never by calling code -----------------------------------
+
+@pytest.mark.parametrize("blocked_number, country, allowed_number, allowed_e164", [
+    ("+358 18 123456", "Åland Islands", "+358 457 3123456", "+3584573123456"),
+    ("+7 701 123 4567", "Kazakhstan", "+7 912 345 6789", "+79123456789"),
+    ("+39 06 698 12345", "Holy See (Vatican City State)", "+39 06 1234 5678", "+390612345678"),
+    ("+262 639 01 23 45", "Mayotte", "0412 345 678", "+61412345678"),
+    ("+1 441 777 1234", "Bermuda", "+1 201 555 0123", "+12015550123"),
+], ids=["aland-vs-finland", "kazakhstan-vs-russia", "vatican-vs-italy", "mayotte", "bermuda-vs-us"])
+def test_blocked_region_sharing_a_calling_code_is_refused_and_its_neighbour_sent(
+        client, consultant, make_candidate, session, blocked_number, country, allowed_number,
+        allowed_e164):
+    stopped = make_candidate("Blocked", "Person", blocked_number)
+    sent = make_candidate("Allowed", "Person", allowed_number)
+    response, token = open_sms(client, [stopped, sent])
+    assert outcome_counts(text(response)) == {"ok": 1, "blocked_country": 1}
+    assert recipients(text(response)) == [("Allowed Person", allowed_e164)]
+
+    listed = text(client.get(f"/sms/compose/{token}/list/blocked_country", htmx=True))
+    assert "Blocked Person" in listed
+    assert f"<td>{html.escape(country)}</td>" in listed
+    assert "Allowed Person" not in listed
+
+    done = client.post(f"/sms/compose/{token}/send", data={"message": "Hello {{first_name}}"})
+    assert done.status_code == 303
+    session.rollback()
+    assert [(m.candidate_id, m.to_e164) for m in session.scalars(sa.select(Message))] == [
+        (sent.id, allowed_e164)]
+
+
+# --- Ignore: who may see it, and what ticking it does --------------------------------------------
+
+@pytest.fixture
+def with_opt_out(make_candidate):
+    return [make_candidate("Ada", "Lovelace", "0412 345 678"),
+            make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)]
+
+
+def test_consultant_sees_the_opt_out_list_but_no_ignore_box(client, consultant, with_opt_out):
+    response, _ = open_sms(client, with_opt_out)
+    page = text(response)
+    assert "Opt Out Recipient List</a>" in page
+    assert 'name="ignore"' not in page
+    assert "Ignore</label>" not in page
+
+
+def test_team_leader_sees_the_ignore_box(client, login, with_opt_out):
+    login("team-leader")
+    response, _ = open_sms(client, with_opt_out)
+    assert re.search(r'<input type="checkbox" id="ignore" name="ignore" value="1"', text(response))
+    assert "Ignore</label>" in text(response)
+
+
+def test_ignore_box_is_not_offered_when_nobody_opted_out(client, login, make_candidate):
+    login("team-leader")
+    response, _ = open_sms(client, [make_candidate()])
+    assert 'name="ignore"' not in text(response)
+
+
+def test_ticking_ignore_puts_opted_out_people_into_the_mobile_number_field(client, login, with_opt_out):
+    login("team-leader")
+    response, token = open_sms(client, with_opt_out)
+    assert recipients(text(response)) == [("Ada Lovelace", "+61412345678")]
+
+    ticked = update(client, token, ignore="1", message="Hi", _htmx=True)
+    assert ticked.status_code == 200
+    page = text(ticked)
+    assert recipients(page) == [("Ada Lovelace", "+61412345678"), ("Olive Out", "+61412000111")]
+    assert "opted out — Ignore" in page
+    assert "SMS to 2 people" in page
+    assert re.search(r'name="ignore" value="1" checked', page)
+    # The list the FastTrack360 users know still names who opted out.
+    assert f"/sms/compose/{token}/list/opted_out?ignore=1" in page
+    listed = text(client.get(f"/sms/compose/{token}/list/opted_out?ignore=1", htmx=True))
+    assert "Olive Out" in listed
+
+
+def test_ignore_never_lets_blocked_or_invalid_numbers_through(client, login, make_candidate):
+    login("team-leader")
+    people = [make_candidate("Ada", "Lovelace", "0412 345 678"),
+              make_candidate("Kaz", "Out", "+7 701 123 4567", sms_consent=False),
+              make_candidate("Ivan", "Out", "12345", sms_consent=False),
+              make_candidate("Nora", "Out", None, sms_consent=False)]
+    _, token = open_sms(client, people)
+    page = text(update(client, token, ignore="1"))
+    assert recipients(page) == [("Ada Lovelace", "+61412345678")]
+    assert outcome_counts(page) == {"ok": 1, "blocked_country": 1, "invalid_number": 1,
+                                    "no_mobile": 1}
+
+
+def test_consultant_ticking_ignore_through_update_is_refused(client, consultant, with_opt_out):
+    _, token = open_sms(client, with_opt_out)
+    response = update(client, token, ignore="1", message="Hi")
+    assert response.status_code == 403
+    assert "Olive Out &lt;" not in text(response)
+
+
+@pytest.mark.parametrize("path", ["counter", "preview"])
+def test_consultant_cannot_preview_or_count_with_ignore(client, consultant, with_opt_out, path):
+    _, token = open_sms(client, with_opt_out)
+    response = client.post(f"/sms/compose/{token}/{path}", data={"ignore": "1", "message": "Hi"})
+    assert response.status_code == 403
+
+
+def test_a_refused_update_changes_nothing(client, consultant, with_opt_out, session):
+    # A consultant's update that carries ignore=1 is refused; the removal it also carried must not
+    # have been applied either.
+    ada, _olive = with_opt_out
+    _, token = open_sms(client, with_opt_out)
+    response = update(client, token, remove=str(ada.id), ignore="1")
+    assert response.status_code == 403
+    session.rollback()
+    draft = session.scalar(sa.select(ComposeDraft).where(ComposeDraft.token == token))
+    assert draft.removed_ids == []
+    assert recipients(text(client.get(f"/sms/compose/{token}"))) == [("Ada Lovelace", "+61412345678")]
+
+
+# --- removing and restoring recipients -----------------------------------------------------------
+
+def test_removing_a_recipient_takes_them_off_and_restore_puts_them_back(client, consultant, make_candidate):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    bob = make_candidate("Bob", "Brown", "0412 345 679")
+    response, token = open_sms(client, [ada, bob])
+    assert f'name="remove" value="{bob.id}"' in text(response)
+
+    removed = update(client, token, remove=str(bob.id), message="Hello")
+    assert removed.status_code == 200
+    page = text(removed)
+    assert recipients(page) == [("Ada Lovelace", "+61412345678")]
+    assert f'name="restore" value="{bob.id}"' in page
+    assert "SMS to 1 person" in page
+    assert message_box(page) == "Hello"  # what was typed survives the change
+    listed = text(client.get(f"/sms/compose/{token}/list/removed", htmx=True))
+    assert "Bob Brown" in listed and "Ada Lovelace" not in listed
+
+    restored = update(client, token, restore=str(bob.id))
+    assert recipients(text(restored)) == [("Ada Lovelace", "+61412345678"), ("Bob Brown", "+61412345679")]
+    assert 'name="restore"' not in text(restored)
+
+
+def test_removing_someone_not_on_the_sms_is_refused_on_the_form(client, consultant, make_candidate):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    other = make_candidate("Not", "Chosen", "0412 345 679")
+    _, token = open_sms(client, [ada])
+    response = update(client, token, remove=str(other.id))
+    assert response.status_code == 400
+    assert "That person is not on this SMS." in text(response)
+    assert recipients(text(response)) == [("Ada Lovelace", "+61412345678")]
+
+
+# --- fragment or page ----------------------------------------------------------------------------
+
+def test_bulk_sms_with_htmx_returns_only_the_compose_section(client, consultant, make_candidate):
+    response, _ = open_sms(client, [make_candidate()], htmx=True)
+    body = text(response)
+    assert body.lstrip().startswith('<section id="compose"')
+    assert "<html" not in body and "<body" not in body
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_bulk_sms_without_js_returns_a_full_page(client, consultant, make_candidate):
+    response, _ = open_sms(client, [make_candidate()])
+    body = text(response)
+    assert "<html" in body
+    assert '<section id="compose"' in body
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_select_page_adds_every_row_of_the_page(client, consultant, make_candidate):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    bob = make_candidate("Bob", "Brown", "0412 345 679")
+    response = client.post("/sms/compose", data={"kind": "candidates", "select_page": "1",
+                                                 "page_ids": [str(ada.id), str(bob.id)]})
+    assert response.status_code == 200
+    assert [name for name, _ in recipients(text(response))] == ["Ada Lovelace", "Bob Brown"]
+
+
+def test_select_all_matching_carries_the_search_not_the_ids(client, consultant, make_candidate):
+    make_candidate("Ada", "Lovelace", "0412 345 678")
+    make_candidate("Ava", "Lovelace", "0412 345 679")
+    make_candidate("Bob", "Brown", "0412 345 680")
+    response = client.post("/sms/compose", data={"kind": "candidates", "select_matching": "1",
+                                                 "criteria-q": "Lovelace"})
+    assert response.status_code == 200
+    assert sorted(name for name, _ in recipients(text(response))) == ["Ada Lovelace", "Ava Lovelace"]
+
+
+def test_single_sms_from_a_candidate_record(client, consultant, make_candidate):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    response = client.get(f"/sms/compose?candidate={ada.id}")
+    assert response.status_code == 200
+    assert recipients(text(response)) == [("Ada Lovelace", "+61412345678")]
+    assert "SMS to 1 person" in text(response)
+
+
+def test_single_sms_from_a_contact_record(client, consultant, make_contact):
+    grace = make_contact("Grace", "Hopper", "0413 222 333")
+    response = client.get(f"/sms/compose?contact={grace.id}")
+    assert response.status_code == 200
+    assert recipients(text(response)) == [("Grace Hopper", "+61413222333")]
+    assert 'href="/contacts"' in text(response)  # Cancel goes back to the contacts search
+
+
+def test_single_sms_to_an_opted_out_person_shows_the_opt_out_list(client, consultant, make_candidate):
+    out = make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)
+    response = client.get(f"/sms/compose?candidate={out.id}")
+    assert response.status_code == 200
+    assert "Opt Out Recipient List</a>" in text(response)
+    assert recipients(text(response)) == []
+
+
+def test_single_sms_for_a_record_that_does_not_exist_is_refused(client, consultant):
+    response = client.get("/sms/compose?candidate=987654")
+    assert response.status_code == 409
+    assert "no longer exist" in text(response)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_viewer_may_not_open_the_sms_screen(client, login, make_candidate, method, session):
+    login("viewer")
+    ada = make_candidate()
+    if method == "GET":
+        response = client.get(f"/sms/compose?candidate={ada.id}")
+    else:
+        response = client.post("/sms/compose", data={"kind": "candidates", "ids": [str(ada.id)]})
+    assert response.status_code == 403
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(ComposeDraft)) == 0
+
+
+def test_nothing_ticked_is_refused_with_a_message(client, consultant):
+    response = client.post("/sms/compose", data={"kind": "candidates"})
+    assert response.status_code == 400
+    assert "Tick at least one person" in text(response)
+
+
+def test_nothing_ticked_with_htmx_answers_the_compose_fragment(client, consultant):
+    response = client.post("/sms/compose", data={"kind": "candidates"}, htmx=True)
+    assert response.status_code == 400
+    assert "Tick at least one person" in text(response)
+    assert "<html" not in text(response)
+
+
+def test_an_id_that_no_longer_exists_is_refused_with_409(client, consultant, make_candidate, session):
+    ada = make_candidate()
+    response = client.post("/sms/compose", data={"kind": "candidates",
+                                                 "ids": [str(ada.id), str(ada.id + 500)]})
+    assert response.status_code == 409
+    assert "1 of the chosen people no longer exist" in text(response)
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(ComposeDraft)) == 0
+
+
+def test_an_id_that_is_not_a_number_is_refused(client, consultant):
+    response = client.post("/sms/compose", data={"kind": "candidates", "ids": ["1; DROP TABLE x"]})
+    assert response.status_code == 400
+    assert "is not a record id" in text(response)
+
+
+# --- templates -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def templates(session, make_user):
+    def add(name, body, *, owner=None, shared=True, record_type="both", active=True, folder="General"):
+        template = SmsTemplate(name=name, body=body, owner_id=owner.id if owner else None,
+                               shared=shared, record_type=record_type, active=active, folder=folder)
+        session.add(template)
+        session.commit()
+        return template
+    return add
+
+
+def test_template_picker_offers_active_templates_for_the_record_type(
+        client, login, make_user, make_candidate, make_contact, templates):
+    me = login("consultant")
+    someone = make_user()
+    templates("Interview", "Interview at 10", record_type="candidate")
+    templates("Timesheets", "Timesheets due", record_type="contact")
+    templates("Welcome", "Welcome {{first_name}}", record_type="both")
+    templates("Retired", "Old text", active=False)
+    templates("Theirs", "Their private text", owner=someone, shared=False)
+    templates("Mine", "My private text", owner=me, shared=False)
+
+    response, _ = open_sms(client, [make_candidate()])
+    assert sorted(template_options(text(response))) == ["Interview", "Mine", "Welcome"]
+
+    response, _ = open_sms(client, [make_contact()], kind="contacts")
+    assert sorted(template_options(text(response))) == ["Mine", "Timesheets", "Welcome"]
+
+
+def test_choosing_a_template_without_js_puts_its_text_in_the_message(client, consultant, make_candidate, templates):
+    interview = templates("Interview", "Hi {{first_name}}, interview at 10 <sharp>")
+    _, token = open_sms(client, [make_candidate()])
+    response = update(client, token, template_id=str(interview.id), action="use_template",
+                      message="typed before")
+    assert response.status_code == 200
+    page = text(response)
+    assert message_box(page) == "Hi {{first_name}}, interview at 10 <sharp>"
+    assert "&lt;sharp&gt;" in page  # escaped in the textarea, not markup
+    assert re.search(rf'<option value="{interview.id}" selected>Interview</option>', page)
+
+
+def test_choosing_a_template_with_htmx_swaps_its_text_in(client, consultant, make_candidate, templates):
+    interview = templates("Interview", "Interview at 10")
+    _, token = open_sms(client, [make_candidate()])
+    response = client.post(f"/sms/compose/{token}/update", data={"template_id": str(interview.id)},
+                           htmx=True, headers={"HX-Trigger-Name": "template_id"})
+    assert response.status_code == 200
+    assert text(response).lstrip().startswith('<section id="compose"')
+    assert message_box(text(response)) == "Interview at 10"
+
+
+@pytest.mark.parametrize("case", ["another user's private", "inactive", "for contacts only", "missing"])
+def test_a_template_the_user_cannot_pick_is_refused(client, login, make_user, make_candidate, templates, case):
+    login("consultant")
+    if case == "another user's private":
+        template_id = templates("Theirs", "Secret text", owner=make_user(), shared=False).id
+    elif case == "inactive":
+        template_id = templates("Retired", "Secret text", active=False).id
+    elif case == "for contacts only":
+        template_id = templates("Timesheets", "Secret text", record_type="contact").id
+    else:
+        template_id = 424242
+    _, token = open_sms(client, [make_candidate()])
+    response = update(client, token, template_id=str(template_id), action="use_template",
+                      message="typed before")
+    assert response.status_code == 400
+    assert "That template is not available for this SMS." in text(response)
+    assert message_box(text(response)) == "typed before"
+    assert "Secret text" not in text(response)
+
+
+# --- merge fields, preview and the counter -------------------------------------------------------
+
+def test_insert_merge_field_without_js_appends_the_tag(client, consultant, make_candidate):
+    _, token = open_sms(client, [make_candidate()])
+    response = update(client, token, action="insert_field", merge_field="first_name", message="Hi ")
+    assert response.status_code == 200
+    assert message_box(text(response)) == "Hi {{first_name}}"
+
+
+def test_insert_merge_field_ignores_a_field_not_in_the_catalogue(client, consultant, make_candidate):
+    _, token = open_sms(client, [make_candidate()])
+    response = update(client, token, action="insert_field", merge_field="password_hash", message="Hi ")
+    assert message_box(text(response)) == "Hi "
+
+
+def test_merge_field_picker_lists_the_catalogue(client, consultant, make_candidate):
+    response, _ = open_sms(client, [make_candidate()])
+    page = text(response)
+    assert '<label for="merge_field">Insert merge field</label>' in page
+    for name in ("first_name", "last_name", "full_name", "mobile", "email", "job_title", "location",
+                 "client_name", "sender_first_name", "sender_full_name", "sender_mobile",
+                 "sender_email", "sender_office"):
+        assert f'<option value="{name}" data-tag="{{{{{name}}}}}"' in page
+
+
+def bubble(page: str) -> str:
+    match = re.search(r'<blockquote class="sms-bubble">(.*?)</blockquote>', page, re.S)
+    assert match, "no preview bubble"
+    return html.unescape(match.group(1))
+
+
+@pytest.fixture
+def two_people(make_candidate):
+    return [make_candidate("Ada", "Lovelace", "0412 345 678", location="Sydney"),
+            make_candidate("Bartholomew", "Brown", "0412 345 679", location=None)]
+
+
+def test_preview_renders_the_message_for_each_recipient_in_turn(client, consultant, two_people):
+    _, token = open_sms(client, two_people)
+    url = f"/sms/compose/{token}/preview"
+    first = client.post(url, data={"message": "Hi {{first_name}} {{last_name}}"}, htmx=True)
+    assert first.status_code == 200
+    assert "<html" not in text(first)
+    assert bubble(text(first)) == "Hi Ada Lovelace"
+    assert "Recipient 1 of 2" in text(first)
+    assert 'name="preview_index" value="1"' in text(first)  # Next recipient
+
+    second = client.post(url, data={"message": "Hi {{first_name}} {{last_name}}", "preview_index": "1"},
+                         htmx=True)
+    assert bubble(text(second)) == "Hi Bartholomew Brown"
+    assert "Recipient 2 of 2" in text(second)
+    assert 'name="preview_index" value="0"' in text(second)  # Previous recipient
+    assert "Next recipient" not in text(second)
+
+    beyond = client.post(url, data={"message": "Hi {{first_name}}", "preview_index": "99"}, htmx=True)
+    assert bubble(text(beyond)) == "Hi Bartholomew"
+
+
+def test_preview_without_js_is_a_full_page_with_the_preview(client, consultant, two_people):
+    _, token = open_sms(client, two_people)
+    response = client.post(f"/sms/compose/{token}/preview", data={"message": "Hi {{first_name}}"})
+    assert response.status_code == 200
+    assert "<html" in text(response)
+    assert bubble(text(response)) == "Hi Ada"
+    assert message_box(text(response)) == "Hi {{first_name}}"
+
+
+def test_preview_flags_empty_fields_for_the_recipient_that_lacks_them(client, consultant, two_people):
+    _, token = open_sms(client, two_people)
+    url = f"/sms/compose/{token}/preview"
+    ada = text(client.post(url, data={"message": "See you in {{location}}"}, htmx=True))
+    assert bubble(ada) == "See you in Sydney"
+    assert "Empty for this person" not in ada
+    assert "1 of 2 recipients have an empty merge field" in ada
+
+    bart = text(client.post(url, data={"message": "See you in {{location}}", "preview_index": "1"},
+                            htmx=True))
+    assert bubble(bart) == "See you in "
+    assert re.search(r"Empty for this person: <code>\{\{location\}\}</code>", bart)
+
+
+def test_preview_flags_unknown_fields(client, consultant, two_people):
+    _, token = open_sms(client, two_people)
+    body = text(client.post(f"/sms/compose/{token}/preview", data={"message": "Hi {{nope}}"}, htmx=True))
+    assert re.search(r"Unknown merge fields: <code>\{\{nope\}\}</code>", body)
+    assert bubble(body) == "Hi {{nope}}"
+
+
+def test_preview_shows_the_worst_case_segment_count_across_recipients(client, consultant, two_people):
+    _, token = open_sms(client, two_people)
+    message = "{{first_name}} " + "x" * 150  # Ada: 154 characters, Bartholomew: 162
+    body = text(client.post(f"/sms/compose/{token}/preview", data={"message": message}, htmx=True))
+    assert bubble(body) == "Ada " + "x" * 150
+    assert "154 characters · 1 SMS · GSM-7" in body
+    assert "Worst case across all recipients: 2 SMS, 162 characters, GSM-7." in body
+    assert counter(body) == {"characters": "162", "segments": "2", "encoding": "GSM-7"}
+
+
+def test_worst_case_counts_a_recipient_whose_name_forces_unicode(client, consultant, make_candidate):
+    people = [make_candidate("Ann", "Lee", "0412 345 678"),
+              make_candidate("Zoë", "Ōta", "0412 345 679")]
+    _, token = open_sms(client, people)
+    message = "Hi {{first_name}} {{last_name}} " + "x" * 60  # 71 chars each: 1 GSM-7 part for Ann, 2 UCS-2 parts for Zoë
+    body = text(client.post(f"/sms/compose/{token}/counter", data={"message": message}, htmx=True))
+    assert counter(body) == {"characters": "71", "segments": "2", "encoding": "UCS-2"}
+
+
+@pytest.mark.parametrize("message", ["Hi {{ 7*7 }} and {% for x in y %}{{x}}{% endfor %}",
+                                     "{{ config }} {{ ''.__class__ }} <script>alert(1)</script>"])
+def test_hostile_text_stays_literal_in_the_preview(client, consultant, make_candidate, message):
+    _, token = open_sms(client, [make_candidate()])
+    body = text(client.post(f"/sms/compose/{token}/preview", data={"message": message}, htmx=True))
+    assert bubble(body) == message
+    assert "<script>" not in body
+    assert "49" not in bubble(body)
+
+
+@pytest.mark.parametrize("message, characters, segments, encoding", [
+    ("a" * 160, 160, 1, "GSM-7"),
+    ("a" * 161, 161, 2, "GSM-7"),
+    ("a" * 306, 306, 2, "GSM-7"),
+    ("a" * 307, 307, 3, "GSM-7"),
+    ("€" * 80, 80, 1, "GSM-7"),  # extension characters cost 2 septets
+    ("€" * 81, 81, 2, "GSM-7"),
+    ("á" * 70, 70, 1, "UCS-2"),
+    ("á" * 71, 71, 2, "UCS-2"),
+    ("😀" * 35, 35, 1, "UCS-2"),  # an emoji is 2 UTF-16 units
+    ("😀" * 36, 36, 2, "UCS-2"),
+    ("", 0, 0, "GSM-7"),
+])
+def test_counter_reports_characters_segments_and_encoding(client, consultant, make_candidate,
+                                                          message, characters, segments, encoding):
+    _, token = open_sms(client, [make_candidate()])
+    response = client.post(f"/sms/compose/{token}/counter", data={"message": message}, htmx=True)
+    assert response.status_code == 200
+    body = text(response).strip()
+    assert body.startswith('<output id="sms-counter"') and body.endswith("</output>")
+    assert counter(body) == {"characters": str(characters), "segments": str(segments),
+                             "encoding": encoding}
+
+
+def test_counter_names_the_character_that_forces_unicode(client, consultant, make_candidate):
+    _, token = open_sms(client, [make_candidate()])
+    body = text(client.post(f"/sms/compose/{token}/counter",
+                            data={"message": "Caf\u00e9 is fine but \u201cquotes\u201d are not"},
+                            htmx=True))
+    assert counter(body)["encoding"] == "UCS-2"
+    assert "Unicode because of: <code>\u201c</code> <code>\u201d</code>" in body
+
+
+def test_counter_warns_when_the_message_is_too_long(client, consultant, make_candidate):
+    _, token = open_sms(client, [make_candidate()])
+    body = text(client.post(f"/sms/compose/{token}/counter", data={"message": "x" * 1_601}, htmx=True))
+    assert counter(body)["characters"] == "1601"
+    assert "too long (at most 1,600)" in body
+
+
+def test_counter_counts_the_rendered_text_not_the_template(client, consultant, make_candidate):
+    _, token = open_sms(client, [make_candidate("Ada", "Lovelace", "0412 345 678")])
+    body = text(client.post(f"/sms/compose/{token}/counter", data={"message": "Hi {{full_name}}"},
+                            htmx=True))
+    assert counter(body)["characters"] == str(len("Hi Ada Lovelace"))
+
+
+# --- tokens belong to their user -----------------------------------------------------------------
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", ""), ("POST", "/update"), ("POST", "/counter"), ("POST", "/preview"),
+    ("GET", "/list/ok"),
+])
+def test_another_users_sms_screen_is_404(client, login, make_candidate, method, path):
+    login("consultant")
+    _, token = open_sms(client, [make_candidate()])
+    client.post("/logout")
+    login("consultant")
+    response = client.open(f"/sms/compose/{token}{path}", method=method, data={"message": "x"})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", ""), ("POST", "/update"), ("POST", "/counter"), ("POST", "/preview"),
+    ("GET", "/list/ok"),
+])
+def test_a_forged_token_is_404(client, consultant, method, path):
+    response = client.open(f"/sms/compose/not-a-real-token{path}", method=method, data={"message": "x"})
+    assert response.status_code == 404

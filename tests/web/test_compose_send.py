@@ -1,0 +1,536 @@
+"""Send on the SMS screen (POST /sms/compose/<token>/send): what it writes, the Ignore gate, Comments,
+idempotency, nothing written on failure, and the batch page it leads to."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.models import (AuditEvent, Batch, Comment, ComposeDraft, Message, Setting, SmsTemplate,
+                           utcnow)
+
+TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
+RECIPIENT = re.compile(r'<span class="recipient">(.*?) &lt;(.*?)&gt;</span>')
+BATCH_URL = re.compile(r"^/sms/batches/(\d+)$")
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def open_sms(client, people, kind: str = "candidates") -> str:
+    response = client.post("/sms/compose", data={"kind": kind, "ids": [str(p.id) for p in people]})
+    assert response.status_code == 200, text(response)
+    return TOKEN.search(text(response)).group(1)
+
+
+def send(client, token: str, *, htmx: bool = False, **form):
+    form.setdefault("message", "Hi {{first_name}}, new roles this week.")
+    return client.post(f"/sms/compose/{token}/send", data=form, htmx=htmx)
+
+
+def batch_id_of(response) -> int:
+    match = BATCH_URL.match(response.headers["Location"])
+    assert match, response.headers["Location"]
+    return int(match.group(1))
+
+
+def rows(session, model, *where, order=None) -> list:
+    session.rollback()  # end any read transaction, so what requests committed is seen
+    return list(session.scalars(sa.select(model).where(*where).order_by(order or model.id)))
+
+
+def written(session) -> dict[str, int]:
+    return {"batches": len(rows(session, Batch)), "messages": len(rows(session, Message)),
+            "comments": len(rows(session, Comment)), "audit": len(rows(session, AuditEvent))}
+
+
+NOTHING = {"batches": 0, "messages": 0, "comments": 0, "audit": 0}
+
+
+def recipients(page: str) -> list[tuple[str, str]]:
+    return [(html.unescape(name), number) for name, number in RECIPIENT.findall(page)]
+
+
+@pytest.fixture
+def consultant(login):
+    return login("consultant")
+
+
+@pytest.fixture
+def people(make_candidate):
+    return [make_candidate("Ada", "Lovelace", "0412 345 678"),
+            make_candidate("Bob", "Brown", "+44 7400 123456")]
+
+
+# --- what Send writes ----------------------------------------------------------------------------
+
+def test_send_writes_one_batch_and_a_queued_message_per_recipient(client, consultant, people, session):
+    ada, bob = people
+    token = open_sms(client, people)
+
+    response = send(client, token)
+
+    assert response.status_code == 303
+    batch_id = batch_id_of(response)
+    [batch] = rows(session, Batch)
+    assert batch.id == batch_id
+    assert (batch.sender_id, batch.kind, batch.body, batch.message_count, batch.ignore_opt_out) == (
+        consultant.id, "candidates", "Hi {{first_name}}, new roles this week.", 2, False)
+    messages = rows(session, Message)
+    assert [(m.candidate_id, m.contact_id, m.to_e164, m.body) for m in messages] == [
+        (ada.id, None, "+61412345678", "Hi Ada, new roles this week."),
+        (bob.id, None, "+447400123456", "Hi Bob, new roles this week."),
+    ]
+    assert {(m.batch_id, m.state, m.segments, m.encoding, m.sender_id, m.override_opt_out,
+             m.direction) for m in messages} == {
+        (batch_id, "queued", 1, "GSM-7", consultant.id, False, "out")}
+
+
+def test_send_records_segments_and_encoding_of_each_rendered_message(client, consultant, make_candidate, session):
+    short = make_candidate("Al", "Short", "0412 345 678")
+    accented = make_candidate("Zoë", "Long", "0412 345 679")
+    token = open_sms(client, [short, accented])
+    send(client, token, message="Hello {{first_name}} " + "x" * 60)  # 69 vs 70 chars; ë is UCS-2
+    found = {m.candidate_id: (m.segments, m.encoding) for m in rows(session, Message)}
+    assert found == {short.id: (1, "GSM-7"), accented.id: (1, "UCS-2")}
+    send_again = open_sms(client, [short, accented])
+    send(client, send_again, message="Hello {{first_name}} " + "x" * 61)
+    found = {m.candidate_id: (m.segments, m.encoding) for m in rows(session, Message)
+             if m.body.endswith("x" * 61)}
+    assert found == {short.id: (1, "GSM-7"), accented.id: (2, "UCS-2")}
+
+
+def test_send_to_contacts_fills_contact_id_and_client_name(client, consultant, make_contact, session):
+    grace = make_contact("Grace", "Hopper", "0413 222 333", client="Harbour Mining Pty Ltd")
+    token = open_sms(client, [grace], kind="contacts")
+    assert send(client, token, message="Hi {{first_name}} at {{client_name}}").status_code == 303
+    [message] = rows(session, Message)
+    assert (message.candidate_id, message.contact_id, message.body) == (
+        None, grace.id, "Hi Grace at Harbour Mining Pty Ltd")
+
+
+def test_send_with_htmx_answers_204_with_hx_redirect(client, consultant, people, session):
+    token = open_sms(client, people)
+    response = send(client, token, htmx=True)
+    assert response.status_code == 204
+    [batch] = rows(session, Batch)
+    assert response.headers["HX-Redirect"] == f"/sms/batches/{batch.id}"
+
+
+def test_send_merges_sender_fields(client, login, make_candidate, session):
+    login("consultant", full_name="Casey Jones", mobile="0400 111 222", office="Perth")
+    token = open_sms(client, [make_candidate()])
+    send(client, token, message="Call {{sender_first_name}} ({{sender_full_name}}, {{sender_office}}) on {{sender_mobile}}")
+    [message] = rows(session, Message)
+    assert message.body == "Call Casey (Casey Jones, Perth) on 0400 111 222"
+
+
+@pytest.mark.parametrize("message", ["Hi {{first_name}} {{ 7*7 }} and {% for x in y %}{% endfor %}",
+                                     "{{ ''.__class__ }} {{7*'7'}} <b>bold</b> ${7*7} #{7*7}"])
+def test_hostile_text_is_queued_literally(client, consultant, make_candidate, session, message):
+    token = open_sms(client, [make_candidate()])
+    assert send(client, token, message=message).status_code == 303
+    [queued] = rows(session, Message)
+    assert queued.body == message.replace("{{first_name}}", "Ada")
+
+
+def test_template_used_is_recorded_on_the_batch(client, consultant, make_candidate, session):
+    template = SmsTemplate(name="Interview", body="Interview at 10", shared=True, record_type="both")
+    session.add(template)
+    session.commit()
+    token = open_sms(client, [make_candidate()])
+    response = send(client, token, template_id=str(template.id), message="Interview at 10 sharp")
+    [batch] = rows(session, Batch)
+    assert batch.template_id == template.id
+    page = text(client.get(response.headers["Location"]))
+    assert "Interview" in page
+
+
+def test_send_with_a_template_id_that_does_not_exist_is_refused_on_the_form(client, consultant, make_candidate, session):
+    token = open_sms(client, [make_candidate()])
+    response = send(client, token, template_id="987654", message="Hello")
+    assert response.status_code == 400
+    assert "That template is not available for this SMS." in text(response)
+    assert written(session) == NOTHING
+
+
+def test_send_refuses_a_template_the_sender_may_not_see(client, login, make_user, make_candidate, session):
+    other = make_user()
+    secret = SmsTemplate(name="Secret pay rises", body="x", owner_id=other.id, shared=False,
+                         record_type="both")
+    session.add(secret)
+    session.commit()
+    login("consultant")
+    token = open_sms(client, [make_candidate()])
+    response = send(client, token, template_id=str(secret.id), message="Hello")
+    assert response.status_code == 400
+    assert "That template is not available for this SMS." in text(response)
+    assert "Secret pay rises" not in text(response)
+    assert written(session) == NOTHING
+
+
+# --- removed recipients --------------------------------------------------------------------------
+
+def test_removed_recipient_is_not_messaged(client, consultant, people, session):
+    ada, bob = people
+    token = open_sms(client, people)
+    client.post(f"/sms/compose/{token}/update", data={"remove": str(bob.id)})
+    send(client, token)
+    assert [m.candidate_id for m in rows(session, Message)] == [ada.id]
+    [batch] = rows(session, Batch)
+    assert batch.outcome_counts["removed"] == 1
+    assert batch.message_count == 1
+
+
+def test_restored_recipient_is_messaged(client, consultant, people, session):
+    ada, bob = people
+    token = open_sms(client, people)
+    client.post(f"/sms/compose/{token}/update", data={"remove": str(bob.id)})
+    client.post(f"/sms/compose/{token}/update", data={"restore": str(bob.id)})
+    send(client, token)
+    assert sorted(m.candidate_id for m in rows(session, Message)) == sorted([ada.id, bob.id])
+
+
+# --- the Ignore gate at Send ---------------------------------------------------------------------
+
+@pytest.fixture
+def with_opt_out(make_candidate):
+    return [make_candidate("Ada", "Lovelace", "0412 345 678"),
+            make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)]
+
+
+def test_consultant_sending_with_ignore_gets_403_and_nothing_is_written(client, consultant, with_opt_out, session):
+    token = open_sms(client, with_opt_out)
+    response = send(client, token, ignore="1", ignore_reason="urgent", comment="1")
+    assert response.status_code == 403
+    assert written(session) == NOTHING
+    # Nor did the refusal spend the draft: without Ignore the same screen still sends.
+    assert send(client, token).status_code == 303
+    assert [m.candidate_id for m in rows(session, Message)] == [with_opt_out[0].id]
+
+
+def test_consultant_sending_with_ignore_via_htmx_gets_403(client, consultant, with_opt_out, session):
+    token = open_sms(client, with_opt_out)
+    response = send(client, token, ignore="1", htmx=True)
+    assert response.status_code == 403
+    assert "HX-Redirect" not in response.headers
+    assert written(session) == NOTHING
+
+
+def test_consultant_send_leaves_opted_out_people_out(client, consultant, with_opt_out, session):
+    ada, olive = with_opt_out
+    send(client, open_sms(client, with_opt_out))
+    assert [m.candidate_id for m in rows(session, Message)] == [ada.id]
+    assert rows(session, AuditEvent, AuditEvent.action == "sms.ignore_opt_out") == []
+    [batch] = rows(session, Batch)
+    assert batch.outcome_counts["opted_out"] == 1
+
+
+def test_team_leader_ignore_sends_to_opted_out_people_and_audits_it(client, login, with_opt_out, session):
+    lead = login("team-leader")
+    ada, olive = with_opt_out
+    token = open_sms(client, with_opt_out)
+    ticked = client.post(f"/sms/compose/{token}/update", data={"ignore": "1"})
+    assert ("Olive Out", "+61412000111") in recipients(text(ticked))
+
+    response = send(client, token, ignore="1", ignore_reason="Site closed today, safety notice")
+
+    assert response.status_code == 303
+    batch_id = batch_id_of(response)
+    messages = {m.candidate_id: m for m in rows(session, Message)}
+    assert set(messages) == {ada.id, olive.id}
+    assert messages[olive.id].override_opt_out is True
+    assert messages[ada.id].override_opt_out is False
+    [batch] = rows(session, Batch)
+    assert batch.ignore_opt_out is True
+    [event] = rows(session, AuditEvent, AuditEvent.action == "sms.ignore_opt_out")
+    assert event.actor_id == lead.id
+    assert event.subject_id == batch_id
+    assert event.details["reason"] == "Site closed today, safety notice"
+    assert [(p["id"], p["name"]) for p in event.details["people"]] == [(olive.id, "Olive Out")]
+
+
+def test_ignore_audit_event_names_the_batch_as_its_subject(client, login, with_opt_out, session):
+    login("team-leader")
+    token = open_sms(client, with_opt_out)
+    batch_id = batch_id_of(send(client, token, ignore="1", ignore_reason="why"))
+    [event] = rows(session, AuditEvent, AuditEvent.action == "sms.ignore_opt_out")
+    assert (event.subject_type, event.subject_id) == ("batch", batch_id)
+
+
+def test_ignore_never_overrides_blocked_or_invalid_numbers(client, login, make_candidate, session):
+    login("team-leader")
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    kaz = make_candidate("Kaz", "Out", "+7 701 123 4567", sms_consent=False)
+    ivan = make_candidate("Ivan", "Out", "12345", sms_consent=False)
+    token = open_sms(client, [ada, kaz, ivan])
+    assert send(client, token, ignore="1").status_code == 303
+    assert [m.candidate_id for m in rows(session, Message)] == [ada.id]
+    assert rows(session, AuditEvent, AuditEvent.action == "sms.ignore_opt_out") == []
+
+
+# --- Comment -------------------------------------------------------------------------------------
+
+def test_comment_defaults_to_the_message_on_each_recipients_record(client, consultant, people, session):
+    ada, bob = people
+    token = open_sms(client, people)
+    send(client, token, message="Interview tomorrow at 10", comment="1", comment_type="SMS",
+         comment_text="")
+    comments = rows(session, Comment, order=Comment.candidate_id)
+    assert [(c.candidate_id, c.author_id, c.type, c.text) for c in comments] == [
+        (ada.id, consultant.id, "SMS", "Interview tomorrow at 10"),
+        (bob.id, consultant.id, "SMS", "Interview tomorrow at 10"),
+    ]
+
+
+def test_comment_uses_the_typed_text(client, consultant, people, session):
+    token = open_sms(client, people)
+    send(client, token, message="Interview tomorrow", comment="1", comment_type="SMS",
+         comment_text="  Told them about the Perth role  ")
+    assert {c.text for c in rows(session, Comment)} == {"Told them about the Perth role"}
+
+
+def test_comment_on_contacts_goes_to_the_contact_record(client, consultant, make_contact, session):
+    grace = make_contact()
+    token = open_sms(client, [grace], kind="contacts")
+    send(client, token, message="Timesheets due", comment="1")
+    [comment] = rows(session, Comment)
+    assert (comment.candidate_id, comment.contact_id) == (None, grace.id)
+
+
+def test_no_comment_unless_ticked(client, consultant, people, session):
+    token = open_sms(client, people)
+    send(client, token, comment_text="would be the comment")
+    assert rows(session, Comment) == []
+
+
+def test_suppress_add_comment_hides_the_box_and_writes_no_comment(client, consultant, people, session):
+    session.add(Setting(key="suppress_add_comment", value=True))
+    session.commit()
+    token = open_sms(client, people)
+    page = text(client.get(f"/sms/compose/{token}"))
+    assert 'name="comment"' not in page
+    assert "<legend>Comment</legend>" not in page
+
+    response = send(client, token, comment="1", comment_text="should not be written")
+    assert response.status_code == 303
+    assert rows(session, Comment) == []
+    [batch] = rows(session, Batch)
+    assert batch.comment_text is None
+
+
+def test_comment_box_is_shown_by_default(client, consultant, people):
+    page = text(client.get(f"/sms/compose/{open_sms(client, people)}"))
+    assert '<input type="checkbox" id="comment" name="comment" value="1">' in page
+    assert '<label for="comment_text">Comment text</label>' in page
+
+
+# --- idempotent Send -----------------------------------------------------------------------------
+
+def test_sending_the_same_screen_twice_makes_one_batch(client, consultant, people, session):
+    token = open_sms(client, people)
+    first = send(client, token)
+    second = send(client, token)  # a double click, or the form resubmitted from history
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert written(session)["batches"] == 1
+    assert written(session)["messages"] == 2
+
+
+def test_double_click_with_htmx_makes_one_batch(client, consultant, people, session):
+    token = open_sms(client, people)
+    first = send(client, token, htmx=True, comment="1")
+    second = send(client, token, htmx=True, comment="1")
+    assert first.headers["HX-Redirect"] == second.headers["HX-Redirect"]
+    assert written(session) == {"batches": 1, "messages": 2, "comments": 2, "audit": 1}
+
+
+def test_reopening_a_sent_screen_goes_to_its_batch(client, consultant, people):
+    token = open_sms(client, people)
+    location = send(client, token).headers["Location"]
+    response = client.get(f"/sms/compose/{token}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == location
+
+
+# --- nothing written on failure, and the error shown on the form ---------------------------------
+
+@pytest.mark.parametrize("message, error", [
+    ("", "Type a message, or pick a template."),
+    ("   ", "Type a message, or pick a template."),
+    ("Hi {{nope}}", "Unknown merge field(s): {{nope}}"),
+    ("x" * 1_601, "the gateway takes at most 1,600"),
+])
+def test_a_message_that_cannot_be_sent_is_refused_on_the_form(client, consultant, people, session,
+                                                               message, error):
+    token = open_sms(client, people)
+    response = send(client, token, message=message, comment="1")
+    assert response.status_code == 400
+    page = text(response)
+    assert html.escape(error, quote=False) in page
+    assert 'id="message-error"' in page
+    assert re.search(r'<textarea id="message"[^>]*aria-invalid="true"', page, re.S)
+    assert written(session) == NOTHING
+
+
+def test_a_message_of_exactly_1600_characters_is_sent(client, consultant, people, session):
+    token = open_sms(client, people)
+    assert send(client, token, message="x" * 1_600).status_code == 303
+    assert {len(m.body) for m in rows(session, Message)} == {1_600}
+
+
+def test_a_merge_field_pushing_one_recipient_past_1600_is_refused_naming_them(client, consultant, make_candidate, session):
+    people = [make_candidate("Al", "Li", "0412 345 678"),
+              make_candidate("Bartholomew", "Brown", "0412 345 679")]
+    token = open_sms(client, people)
+    response = send(client, token, message="{{first_name}}" + "x" * 1_590)  # 1,592 and 1,601
+    assert response.status_code == 400
+    assert "The message for Bartholomew Brown is 1,601 characters" in text(response)
+    assert written(session) == NOTHING
+
+
+def test_a_failed_send_keeps_what_was_typed(client, consultant, people):
+    token = open_sms(client, people)
+    response = send(client, token, message="Hi {{nope}} there", comment="1", comment_text="note")
+    page = text(response)
+    assert re.search(r'<textarea id="message"[^>]*>Hi \{\{nope\}\} there</textarea>', page, re.S)
+    assert '<input type="checkbox" id="comment" name="comment" value="1" checked>' in page
+    assert ">note</textarea>" in page
+
+
+def test_a_failed_send_with_htmx_answers_the_compose_fragment(client, consultant, people, session):
+    token = open_sms(client, people)
+    response = send(client, token, message="", htmx=True)
+    assert response.status_code == 400
+    assert text(response).lstrip().startswith('<section id="compose"')
+    assert "HX-Redirect" not in response.headers
+    assert written(session) == NOTHING
+
+
+def test_nobody_eligible_is_refused_and_nothing_written(client, consultant, make_candidate, session):
+    people = [make_candidate("Olive", "Out", "0412 000 111", sms_consent=False),
+              make_candidate("Nora", "None", None)]
+    token = open_sms(client, people)
+    response = send(client, token)
+    assert response.status_code == 400
+    assert "Nobody on this SMS can receive it" in text(response)
+    assert written(session) == NOTHING
+
+
+def test_everyone_removed_is_refused_and_nothing_written(client, consultant, people, session):
+    token = open_sms(client, people)
+    for person in people:
+        client.post(f"/sms/compose/{token}/update", data={"remove": str(person.id)})
+    response = send(client, token)
+    assert response.status_code == 400
+    assert written(session) == NOTHING
+
+
+def test_a_person_deleted_before_send_is_refused_with_409(client, consultant, people, session):
+    ada, bob = people
+    token = open_sms(client, people)
+    session.delete(session.merge(bob))
+    session.commit()
+    response = send(client, token)
+    assert response.status_code == 409
+    assert "no longer exist and have been taken off this SMS" in text(response)
+    assert written(session) == NOTHING
+    # The second attempt sends to who is left.
+    assert send(client, token).status_code == 303
+    assert [m.candidate_id for m in rows(session, Message)] == [ada.id]
+
+
+def test_a_forged_token_is_404_and_nothing_is_written(client, consultant, people, session):
+    open_sms(client, people)
+    response = send(client, "forged-token-that-was-never-issued")
+    assert response.status_code == 404
+    assert written(session) == NOTHING
+
+
+def test_a_cleared_draft_token_is_404_and_nothing_is_written(client, consultant, people, session):
+    token = open_sms(client, people)
+    session.execute(sa.delete(ComposeDraft))
+    session.commit()
+    response = send(client, token)
+    assert response.status_code == 404
+    assert written(session) == NOTHING
+
+
+def test_an_expired_draft_is_refused_and_nothing_is_written(client, consultant, people, session):
+    token = open_sms(client, people)
+    session.execute(sa.update(ComposeDraft).values(created_at=utcnow() - timedelta(hours=25)))
+    session.commit()
+    response = send(client, token)
+    assert response.status_code == 410
+    assert "expired" in text(response)
+    assert written(session) == NOTHING
+
+
+def test_another_users_token_is_404_and_nothing_is_written(client, login, people, session):
+    login("consultant")
+    token = open_sms(client, people)
+    client.post("/logout")
+    login("team-leader")
+    response = send(client, token)
+    assert response.status_code == 404
+    assert written(session) == NOTHING
+
+
+def test_send_without_csrf_token_is_refused(client, consultant, people, session):
+    token = open_sms(client, people)
+    response = client.post(f"/sms/compose/{token}/send", data={"message": "Hello"}, csrf=False)
+    assert response.status_code == 400
+    assert written(session) == NOTHING
+
+
+def test_viewer_cannot_send(client, login, people, session):
+    login("viewer")
+    response = send(client, "any-token")
+    assert response.status_code == 403
+    assert written(session) == NOTHING
+
+
+# --- the batch page ------------------------------------------------------------------------------
+
+def test_batch_page_lists_the_messages_and_their_states(client, consultant, make_candidate, session):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    olive = make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)
+    location = send(client, open_sms(client, [ada, olive])).headers["Location"]
+    response = client.get(location)
+    assert response.status_code == 200
+    page = text(response)
+    assert f'<a href="/candidates/{ada.id}">Ada Lovelace</a>' in page
+    assert "+61412345678" in page
+    assert '<span class="state state-queued">queued</span>' in page
+    assert "Olive Out" not in page
+    assert "1 opted out" in page  # who was left out, and why
+    assert "Hi {{first_name}}, new roles this week." in html.unescape(page)
+
+
+def test_another_consultant_cannot_see_the_batch(client, login, people):
+    login("consultant")
+    location = send(client, open_sms(client, people)).headers["Location"]
+    client.post("/logout")
+    login("consultant")
+    assert client.get(location).status_code == 404
+
+
+def test_a_team_leader_can_see_anyones_batch(client, login, people):
+    login("consultant")
+    location = send(client, open_sms(client, people)).headers["Location"]
+    client.post("/logout")
+    login("team-leader")
+    response = client.get(location)
+    assert response.status_code == 200
+    assert "Ada Lovelace" in text(response)
+
+
+def test_a_batch_that_does_not_exist_is_404(client, consultant):
+    assert client.get("/sms/batches/987654").status_code == 404

@@ -1,0 +1,725 @@
+"""Record pages (/candidates/<id>, /contacts/<id>): details, Privacy, Comments, Communications
+History, and the add/edit forms, with their permission gates and audit events."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.models import AuditEvent, Candidate, Client, ClientContact, Comment, Message
+
+# --- a small HTML reader -------------------------------------------------------------------------
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+
+
+class Node:
+    def __init__(self, tag: str, attrs: dict[str, str | None], parent: "Node | None"):
+        self.tag, self.attrs, self.parent = tag, attrs, parent
+        self.children: list[Node | str] = []
+
+    def get(self, name: str, default=None):
+        return self.attrs.get(name, default)
+
+    @property
+    def text(self) -> str:
+        parts = [child if isinstance(child, str) else child.text for child in self.children]
+        return " ".join(" ".join(parts).split())
+
+    def iter(self):
+        for child in self.children:
+            if isinstance(child, Node):
+                yield child
+                yield from child.iter()
+
+    def all(self, tag: str | None = None, **attrs) -> list["Node"]:
+        """Descendants with `tag` and exactly these attributes (`aria_label` means aria-label)."""
+        wanted = {key.rstrip("_").replace("_", "-"): value for key, value in attrs.items()}
+        return [node for node in self.iter()
+                if (tag is None or node.tag == tag)
+                and all(node.attrs.get(k) == v for k, v in wanted.items())]
+
+    def one(self, tag: str | None = None, **attrs) -> "Node":
+        found = self.all(tag, **attrs)
+        assert len(found) == 1, f"expected one <{tag} {attrs}>, found {len(found)}"
+        return found[0]
+
+
+class _Builder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = self.current = Node("#root", {}, None)
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, dict(attrs), self.current)
+        self.current.children.append(node)
+        if tag not in VOID:
+            self.current = node
+
+    def handle_startendtag(self, tag, attrs):
+        self.current.children.append(Node(tag, dict(attrs), self.current))
+
+    def handle_endtag(self, tag):
+        node = self.current
+        while node is not None and node.tag != tag:
+            node = node.parent
+        if node is not None and node.parent is not None:
+            self.current = node.parent
+
+    def handle_data(self, data):
+        self.current.children.append(data)
+
+
+def html(response) -> Node:
+    builder = _Builder()
+    builder.feed(response.get_data(as_text=True))
+    builder.close()
+    return builder.root
+
+
+def details(doc: Node) -> dict[str, str]:
+    """The Details section as {label: value}."""
+    section = doc.one("section", aria_labelledby="details-heading")
+    dl = section.one("dl")
+    terms = dl.all("dt")
+    values = dl.all("dd")
+    return {dt.text: dd.text for dt, dd in zip(terms, values)}
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def audits(session, action: str) -> list[AuditEvent]:
+    session.rollback()  # end any read transaction so the request's writes are visible
+    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
+                                .order_by(AuditEvent.id)))
+
+
+def fresh(session, model, person_id: int):
+    session.rollback()
+    return session.get(model, person_id, populate_existing=True)
+
+
+def count(session, model) -> int:
+    session.rollback()
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+@pytest.fixture
+def ada(make_candidate):
+    return make_candidate("Ada", "Lovelace", "0412 345 678", email="ada@example.com", status="Available",
+                          job_title="Analyst", skills="Python, SQL", location="Sydney",
+                          created_at=utc(2025, 1, 15, 10))
+
+
+@pytest.fixture
+def grace(make_contact):
+    return make_contact("Grace", "Hopper", "0413 222 333", client="Harbour Mining Pty Ltd",
+                        position="Site Manager", email="grace@harbour.example")
+
+
+# --- signed out ----------------------------------------------------------------------------------
+
+def test_anonymous_visitor_is_sent_to_sign_in_from_a_record(client, ada):
+    response = client.get(f"/candidates/{ada.id}")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["next"] == [f"/candidates/{ada.id}"]
+
+
+def test_signed_out_htmx_privacy_post_gets_401_with_hx_redirect(client, ada, session):
+    response = client.post(f"/candidates/{ada.id}/privacy", data={}, htmx=True,
+                           headers={"HX-Current-URL": f"http://localhost/candidates/{ada.id}"})
+    assert response.status_code == 401
+    assert urlsplit(response.headers["HX-Redirect"]).path == "/login"
+    assert fresh(session, Candidate, ada.id).sms_consent is True
+
+
+# --- the record page -----------------------------------------------------------------------------
+
+def test_candidate_record_shows_the_details(client, login, ada):
+    login("consultant")
+    response = client.get(f"/candidates/{ada.id}")
+    assert response.status_code == 200
+    assert "HX-Request" in response.headers.get("Vary", "")
+    doc = html(response)
+    assert doc.one("h1").text == "Ada Lovelace"
+    shown = details(doc)
+    assert shown["Mobile"] == "0412 345 678 (+61412345678, AU)"
+    assert (shown["Email"], shown["Status"], shown["Job title"], shown["Skills"], shown["Location"]) == (
+        "ada@example.com", "Available", "Analyst", "Python, SQL", "Sydney")
+    assert shown["Created"] == "15 Jan 2025"
+
+
+def test_contact_record_shows_position_and_client(client, login, grace):
+    login("consultant")
+    response = client.get(f"/contacts/{grace.id}")
+    assert response.status_code == 200
+    shown = details(html(response))
+    assert (shown["Position"], shown["Client"], shown["Email"]) == (
+        "Site Manager", "Harbour Mining Pty Ltd", "grace@harbour.example")
+
+
+def test_record_mobile_links_to_the_sms_screen(client, login, ada, grace):
+    login("consultant")
+    doc = html(client.get(f"/candidates/{ada.id}"))
+    assert doc.one("a", href=f"/sms/compose?candidate={ada.id}").get("aria-label") == "SMS Ada Lovelace on 0412 345 678"
+    doc = html(client.get(f"/contacts/{grace.id}"))
+    assert doc.one("a", href=f"/sms/compose?contact={grace.id}").text == "0413 222 333"
+
+
+def test_viewer_sees_the_record_without_sms_or_edit_links(client, login, ada):
+    login("viewer")
+    response = client.get(f"/candidates/{ada.id}")
+    assert response.status_code == 200
+    doc = html(response)
+    assert details(doc)["Mobile"] == "0412 345 678"
+    assert not [a for a in doc.all("a") if (a.get("href") or "").startswith("/sms/compose")]
+    assert not doc.all("a", href=f"/candidates/{ada.id}/edit")
+
+
+def test_consultant_sees_the_edit_link(client, login, ada):
+    login("consultant")
+    assert html(client.get(f"/candidates/{ada.id}")).one("a", href=f"/candidates/{ada.id}/edit").text == "Edit"
+
+
+def test_invalid_and_missing_mobiles_are_marked(client, login, make_candidate):
+    bad = make_candidate("Inva", "Lid", "12345")
+    none = make_candidate("Nomo", "Bile", None)
+    login("consultant")
+    assert details(html(client.get(f"/candidates/{bad.id}")))["Mobile"] == "12345 invalid number"
+    assert details(html(client.get(f"/candidates/{none.id}")))["Mobile"] == "No mobile"
+
+
+def test_comments_are_listed_newest_first_with_author(client, login, ada, session, make_user):
+    author = make_user("casey", role="consultant", full_name="Casey Consultant")
+    session.add_all([
+        Comment(candidate_id=ada.id, author_id=author.id, type="SMS", text="Asked about Monday shift",
+                created_at=utc(2025, 2, 1, 9)),
+        Comment(candidate_id=ada.id, author_id=None, type="Note", text="Prefers mornings",
+                created_at=utc(2025, 2, 2, 9)),
+    ])
+    session.commit()
+    login("consultant")
+    doc = html(client.get(f"/candidates/{ada.id}"))
+    section = doc.one("section", aria_labelledby="comments-heading")
+    items = [li.text for li in section.all("li")]
+    assert len(items) == 2
+    assert items[0].startswith("Note Prefers mornings — system")
+    assert items[1].startswith("SMS Asked about Monday shift — Casey Consultant, 01 Feb 2025")
+
+
+def test_a_record_without_comments_says_so(client, login, ada):
+    login("consultant")
+    section = html(client.get(f"/candidates/{ada.id}")).one("section", aria_labelledby="comments-heading")
+    assert "No comments yet." in section.text
+
+
+def test_comments_of_other_people_are_not_shown(client, login, ada, make_candidate, session):
+    other = make_candidate("Other", "Person", "0413 000 001")
+    session.add(Comment(candidate_id=other.id, text="Not for Ada"))
+    session.commit()
+    login("consultant")
+    assert "Not for Ada" not in client.get(f"/candidates/{ada.id}").get_data(as_text=True)
+
+
+def test_communications_history_has_sent_and_received_tabs(client, login, ada):
+    login("consultant")
+    doc = html(client.get(f"/candidates/{ada.id}"))
+    history = doc.one("section", id="history")
+    assert history.one("h2").text == "Communications History"
+    tabs = {a.text: a for a in history.one("nav").all("a")}
+    assert set(tabs) == {"Sent", "Received"}
+    assert tabs["Sent"].get("aria-current") == "page"
+    assert "aria-current" not in tabs["Received"].attrs
+    assert tabs["Received"].get("hx-get") == f"/candidates/{ada.id}?tab=received"
+    assert tabs["Received"].get("href") == f"/candidates/{ada.id}?tab=received#history"
+
+
+def test_history_tab_over_htmx_returns_only_the_history_section(client, login, ada):
+    login("consultant")
+    response = client.get(f"/candidates/{ada.id}?tab=received", htmx=True)
+    assert response.status_code == 200
+    assert "HX-Request" in response.headers.get("Vary", "")
+    body = response.get_data(as_text=True)
+    assert "<html" not in body
+    doc = html(response)
+    top = [child for child in doc.children if not isinstance(child, str)]
+    assert [(node.tag, node.get("id")) for node in top] == [("section", "history")]
+    tabs = {a.text: a for a in doc.one("nav").all("a")}
+    assert tabs["Received"].get("aria-current") == "page"
+
+
+def test_history_tab_without_javascript_is_the_whole_page(client, login, ada):
+    login("consultant")
+    response = client.get(f"/candidates/{ada.id}?tab=received")
+    assert response.status_code == 200
+    assert "<html" in response.get_data(as_text=True)
+    assert "No replies received" in html(response).one("section", id="history").text
+
+
+def test_an_unknown_tab_falls_back_to_sent(client, login, ada):
+    login("consultant")
+    response = client.get(f"/candidates/{ada.id}?tab=bogus")
+    assert response.status_code == 200
+    tabs = {a.text: a for a in html(response).one("section", id="history").one("nav").all("a")}
+    assert tabs["Sent"].get("aria-current") == "page"
+
+
+@pytest.fixture
+def conversation(session, ada, make_user):
+    sender = make_user("casey", role="consultant", full_name="Casey Consultant")
+    session.add_all([
+        Message(direction="out", candidate_id=ada.id, sender_id=sender.id, to_e164="+61412345678",
+                body="Hi Ada, are you free for a shift on Monday?", provider="sandbox", state="delivered",
+                created_at=utc(2025, 3, 1, 9)),
+        Message(direction="in", candidate_id=ada.id, to_e164="+61400000000", from_e164="+61412345678",
+                body="Yes, Monday works for me", provider="sandbox", state="received",
+                created_at=utc(2025, 3, 1, 10)),
+    ])
+    session.commit()
+
+
+def test_sent_tab_lists_the_sms_sent_to_the_person(client, login, ada, conversation):
+    login("consultant")
+    history = html(client.get(f"/candidates/{ada.id}")).one("section", id="history")
+    assert "Hi Ada, are you free for a shift on Monday?" in history.text
+    assert "Yes, Monday works for me" not in history.text
+
+
+def test_received_tab_lists_the_replies_from_the_person(client, login, ada, conversation):
+    login("consultant")
+    history = html(client.get(f"/candidates/{ada.id}?tab=received", htmx=True)).one("section", id="history")
+    assert "Yes, Monday works for me" in history.text
+    assert "Hi Ada, are you free" not in history.text
+
+
+@pytest.mark.parametrize("path", ["/candidates/999999", "/contacts/999999", "/candidates/abc",
+                                  "/contacts/abc", "/candidates/-1", "/candidates/999999/edit",
+                                  "/contacts/999999/edit"])
+def test_unknown_record_is_404(client, login, ada, path):
+    login("consultant")
+    response = client.get(path)
+    assert response.status_code == 404
+
+
+def test_a_contact_id_does_not_open_a_candidate(client, login, grace, session):
+    login("consultant")
+    assert count(session, Candidate) == 0
+    assert client.get(f"/contacts/{grace.id}").status_code == 200
+    assert client.get(f"/candidates/{grace.id}").status_code == 404
+    assert client.get(f"/candidates/{grace.id}/edit").status_code == 404
+
+
+def test_unknown_record_privacy_post_is_404_and_writes_nothing(client, login, session):
+    login("consultant")
+    response = client.post("/candidates/999999/privacy", data={"sms_consent": "y"})
+    assert response.status_code == 404
+    assert audits(session, "privacy.changed") == []
+
+
+# --- Privacy -------------------------------------------------------------------------------------
+
+def privacy_data(**ticked: bool) -> dict[str, str]:
+    """The Privacy form as a browser posts it: only ticked boxes are sent."""
+    boxes = {"sms_consent": True, "email_consent": True, "mail_consent": True,
+             "privacy_statement_read": False}
+    boxes.update(ticked)
+    return {name: "y" for name, on in boxes.items() if on}
+
+
+def test_consultant_sees_the_privacy_form(client, login, ada):
+    login("consultant")
+    section = html(client.get(f"/candidates/{ada.id}")).one("section", id="privacy")
+    form = section.one("form")
+    assert (form.get("method"), form.get("action")) == ("post", f"/candidates/{ada.id}/privacy")
+    assert form.get("hx-post") == form.get("action")
+    boxes = {box.get("name"): "checked" in box.attrs for box in form.all("input", type="checkbox")}
+    assert boxes == {"sms_consent": True, "email_consent": True, "mail_consent": True,
+                     "privacy_statement_read": False}
+    labels = [label.text for label in form.all("label")]
+    assert labels == ["SMS", "Email", "Mail", "Privacy statement read"]
+    assert form.one("button", type="submit").text == "Save Privacy"
+
+
+def test_privacy_post_without_javascript_saves_and_redirects_to_the_record(client, login, ada, session):
+    login("consultant")
+    response = client.post(f"/candidates/{ada.id}/privacy",
+                           data=privacy_data(sms_consent=False, privacy_statement_read=True))
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == f"/candidates/{ada.id}"
+    person = fresh(session, Candidate, ada.id)
+    assert (person.sms_consent, person.email_consent, person.mail_consent, person.privacy_statement_read) == (
+        False, True, True, True)
+    page = client.get(response.headers["Location"])
+    text = html(page).one("main").text
+    assert "Privacy saved: SMS unticked, Privacy statement read ticked." in text
+    assert "SMS is not ticked" in html(page).one("section", id="privacy").text
+
+
+def test_privacy_post_over_htmx_returns_the_privacy_fragment(client, login, ada, session):
+    login("consultant")
+    response = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False), htmx=True)
+    assert response.status_code == 200
+    assert "HX-Request" in response.headers.get("Vary", "")
+    body = response.get_data(as_text=True)
+    assert 'id="privacy"' in body and "<html" not in body
+    doc = html(response)
+    section = doc.one("section", id="privacy")
+    assert section.one("p", role="status").text == "Privacy saved: SMS unticked."
+    boxes = {box.get("name"): "checked" in box.attrs for box in section.all("input", type="checkbox")}
+    assert boxes["sms_consent"] is False and boxes["email_consent"] is True
+    assert fresh(session, Candidate, ada.id).sms_consent is False
+
+
+def test_privacy_change_is_audited_with_the_changed_fields_only(client, login, ada, session):
+    user = login("consultant")
+    client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False, mail_consent=False))
+    [event] = audits(session, "privacy.changed")
+    assert (event.actor_id, event.subject_type, event.subject_id) == (user.id, "candidate", ada.id)
+    assert event.details["changes"] == {"sms_consent": [True, False], "mail_consent": [True, False]}
+
+
+def test_saving_unchanged_privacy_writes_no_audit_event(client, login, ada, session):
+    login("consultant")
+    response = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(), htmx=True)
+    assert response.status_code == 200
+    assert "Privacy unchanged." in response.get_data(as_text=True)
+    assert audits(session, "privacy.changed") == []
+
+
+def test_ticking_sms_again_is_audited(client, login, make_candidate, session):
+    person = make_candidate("Opt", "Out", "0413 000 001", sms_consent=False)
+    login("consultant")
+    client.post(f"/candidates/{person.id}/privacy", data=privacy_data(sms_consent=True))
+    assert fresh(session, Candidate, person.id).sms_consent is True
+    [event] = audits(session, "privacy.changed")
+    assert event.details["changes"] == {"sms_consent": [False, True]}
+
+
+def test_contact_privacy_can_be_changed(client, login, grace, session):
+    login("consultant")
+    response = client.post(f"/contacts/{grace.id}/privacy", data=privacy_data(email_consent=False))
+    assert response.status_code == 302
+    assert fresh(session, ClientContact, grace.id).email_consent is False
+    [event] = audits(session, "privacy.changed")
+    assert (event.subject_type, event.subject_id) == ("contact", grace.id)
+
+
+def test_viewer_sees_privacy_as_text_without_a_form(client, login, make_candidate):
+    person = make_candidate("Opt", "Out", "0413 000 001", sms_consent=False)
+    login("viewer")
+    section = html(client.get(f"/candidates/{person.id}")).one("section", id="privacy")
+    assert not section.all("form") and not section.all("input") and not section.all("button")
+    shown = {dt.text: dd.text for dt, dd in zip(section.all("dt"), section.all("dd"))}
+    assert shown == {"SMS": "No", "Email": "Yes", "Mail": "Yes", "Privacy statement read": "No"}
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_viewer_privacy_post_is_403_and_changes_nothing(client, login, ada, session, htmx):
+    login("viewer")
+    response = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False), htmx=htmx)
+    assert response.status_code == 403
+    assert fresh(session, Candidate, ada.id).sms_consent is True
+    assert audits(session, "privacy.changed") == []
+
+
+def test_privacy_post_without_csrf_token_is_refused(client, login, ada, session):
+    login("consultant")
+    response = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False), csrf=False)
+    assert response.status_code == 400
+    assert fresh(session, Candidate, ada.id).sms_consent is True
+    assert audits(session, "privacy.changed") == []
+
+
+def test_privacy_get_is_not_allowed(client, login, ada):
+    login("consultant")
+    assert client.get(f"/candidates/{ada.id}/privacy").status_code == 405
+
+
+# --- add -----------------------------------------------------------------------------------------
+
+def candidate_form(**overrides) -> dict[str, str]:
+    data = {"first_name": "Zoë", "last_name": "Müller", "mobile": "0412 345 678", "email": "",
+            "status": "Available", "job_title": "Registered Nurse", "skills": "Triage", "location": "Sydney",
+            "sms_consent": "y", "email_consent": "y", "mail_consent": "y"}
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_consultant_gets_the_add_candidate_form(client, login):
+    login("consultant")
+    response = client.get("/candidates/new")
+    assert response.status_code == 200
+    form = html(response).one("main").one("form", method="post")
+    assert form.get("action") == "/candidates/new"
+    names = {node.get("name") for node in form.all() if node.tag in {"input", "select", "textarea"}}
+    assert names >= {"first_name", "last_name", "mobile", "email", "status", "job_title", "skills",
+                     "location", "sms_consent", "email_consent", "mail_consent", "privacy_statement_read",
+                     "csrf_token"}
+
+
+def test_add_contact_form_asks_for_client_and_position(client, login):
+    login("consultant")
+    form = html(client.get("/contacts/new")).one("main").one("form", method="post")
+    names = {node.get("name") for node in form.all("input")}
+    assert {"client", "position"} <= names
+    assert "job_title" not in names
+
+
+def test_adding_a_candidate_saves_the_mobile_normalised_and_audits_it(client, login, session):
+    user = login("consultant")
+    response = client.post("/candidates/new", data=candidate_form(mobile="(04) 1234 5678"))
+    assert response.status_code == 302
+    session.rollback()
+    person = session.scalars(sa.select(Candidate)).one()
+    assert urlsplit(response.headers["Location"]).path == f"/candidates/{person.id}"
+    assert (person.first_name, person.last_name, person.status, person.location) == (
+        "Zoë", "Müller", "Available", "Sydney")
+    assert (person.mobile_raw, person.mobile_e164, person.mobile_region, person.mobile_valid) == (
+        "(04) 1234 5678", "+61412345678", "AU", True)
+    assert person.email is None
+    [event] = audits(session, "person.created")
+    assert (event.actor_id, event.subject_type, event.subject_id) == (user.id, "candidate", person.id)
+    assert event.details["changes"]["first_name"] == [None, "Zoë"]
+    assert event.details["changes"]["mobile"] == [None, "(04) 1234 5678"]
+    assert "Zoë Müller added." in html(client.get(response.headers["Location"])).one("main").text
+
+
+def test_an_added_candidate_can_be_found_by_name_and_mobile(client, login):
+    login("consultant")
+    client.post("/candidates/new", data=candidate_form())
+    for q in ("müller", "ZOË", "+61412345678"):
+        body = client.get(f"/candidates?q={q}").get_data(as_text=True)
+        assert "Zoë Müller" in body, q
+
+
+def test_adding_a_candidate_with_a_foreign_mobile_stores_its_region(client, login, session):
+    login("consultant")
+    response = client.post("/candidates/new", data=candidate_form(mobile="+64 21 123 4567"))
+    assert response.status_code == 302
+    session.rollback()
+    person = session.scalars(sa.select(Candidate)).one()
+    assert (person.mobile_e164, person.mobile_region) == ("+64211234567", "NZ")
+
+
+def test_adding_a_candidate_with_an_email_saves_it(client, login, session):
+    login("consultant")
+    response = client.post("/candidates/new", data=candidate_form(email="zoe@example.de"))
+    assert response.status_code == 302
+    session.rollback()
+    assert session.scalars(sa.select(Candidate.email)).one() == "zoe@example.de"
+
+
+def test_adding_a_candidate_without_a_mobile_is_allowed(client, login, session):
+    login("consultant")
+    response = client.post("/candidates/new", data=candidate_form(mobile=""))
+    assert response.status_code == 302
+    session.rollback()
+    person = session.scalars(sa.select(Candidate)).one()
+    assert (person.mobile_raw, person.mobile_e164, person.mobile_valid) == (None, None, False)
+
+
+def test_unticked_privacy_boxes_are_saved_unticked(client, login, session):
+    login("consultant")
+    client.post("/candidates/new", data=candidate_form(sms_consent=None))
+    session.rollback()
+    person = session.scalars(sa.select(Candidate)).one()
+    assert (person.sms_consent, person.email_consent) == (False, True)
+
+
+def test_adding_a_contact_creates_its_client_once(client, login, session, grace):
+    login("consultant")
+    data = {"first_name": "Alan", "last_name": "Turing", "mobile": "0413 000 002", "status": "Active",
+            "client": "harbour mining pty ltd", "position": "Payroll Officer", "sms_consent": "y"}
+    response = client.post("/contacts/new", data=data)
+    assert response.status_code == 302
+    data.update(first_name="Kath", last_name="Johnson", client="Östlund Logistics")
+    assert client.post("/contacts/new", data=data).status_code == 302
+    session.rollback()
+    clients = {c.name for c in session.scalars(sa.select(Client))}
+    assert clients == {"Harbour Mining Pty Ltd", "Östlund Logistics"}
+    alan = session.scalars(sa.select(ClientContact).where(ClientContact.last_name == "Turing")).one()
+    assert (alan.client.name, alan.position, alan.mobile_e164) == ("Harbour Mining Pty Ltd", "Payroll Officer",
+                                                                    "+61413000002")
+    assert len(audits(session, "person.created")) == 2
+
+
+@pytest.mark.parametrize("missing", ["first_name", "last_name"])
+@pytest.mark.parametrize("value", ["", "   "])
+def test_a_name_is_required(client, login, session, missing, value):
+    login("consultant")
+    response = client.post("/candidates/new", data=candidate_form(**{missing: value}))
+    assert response.status_code == 400
+    doc = html(response)
+    field = doc.one("input", name=missing)
+    assert field.get("aria-invalid") == "true"
+    message = doc.one("span", id=f"{missing}-error").text
+    assert message == ("Enter a first name." if missing == "first_name" else "Enter a last name.")
+    assert field.get("aria-describedby") == f"{missing}-error"
+    assert count(session, Candidate) == 0
+    assert audits(session, "person.created") == []
+
+
+@pytest.mark.parametrize("mobile", ["12345", "not a number", "0412 345 678 999", "+999 123"])
+def test_an_unparseable_mobile_is_an_error_on_the_form_and_nothing_is_written(client, login, session, mobile):
+    login("consultant")
+    response = client.post("/candidates/new", data=candidate_form(mobile=mobile))
+    assert response.status_code == 400
+    doc = html(response)
+    field = doc.one("input", name="mobile")
+    assert field.get("aria-invalid") == "true"
+    assert field.get("value") == mobile
+    assert "mobile-error" in field.get("aria-describedby").split()
+    assert "is not a valid mobile number" in doc.one("span", id="mobile-error").text
+    assert doc.one("p", role="alert").text == "Please correct the fields marked below."
+    # The other values are kept for the user to correct the one mistake.
+    assert doc.one("input", name="first_name").get("value") == "Zoë"
+    assert count(session, Candidate) == 0
+    assert audits(session, "person.created") == []
+
+
+@pytest.mark.parametrize("email", ["zoe-at-example.de", "zoe@", "@example.de", "zoe@@example.de"])
+def test_a_malformed_email_is_an_error_on_the_form(client, login, session, email):
+    login("consultant")
+    response = client.post("/candidates/new", data=candidate_form(email=email))
+    assert response.status_code == 400
+    doc = html(response)
+    assert doc.one("input", name="email").get("aria-invalid") == "true"
+    assert "Enter an email address like name@example.com." in doc.one("span", id="email-error").text
+    assert count(session, Candidate) == 0
+
+
+def test_an_unknown_status_is_refused(client, login, session):
+    login("consultant")
+    response = client.post("/candidates/new", data=candidate_form(status="Retired"))
+    assert response.status_code == 400
+    assert count(session, Candidate) == 0
+
+
+def test_add_without_csrf_token_is_refused(client, login, session):
+    login("consultant")
+    response = client.post("/candidates/new", data=candidate_form(), csrf=False)
+    assert response.status_code == 400
+    assert count(session, Candidate) == 0
+
+
+@pytest.mark.parametrize("kind", ["candidates", "contacts"])
+def test_viewer_cannot_open_the_add_form(client, login, kind):
+    login("viewer")
+    assert client.get(f"/{kind}/new").status_code == 403
+
+
+def test_viewer_add_post_is_403_and_writes_nothing(client, login, session):
+    login("viewer")
+    response = client.post("/candidates/new", data=candidate_form())
+    assert response.status_code == 403
+    assert count(session, Candidate) == 0
+    assert audits(session, "person.created") == []
+
+
+def test_anonymous_add_is_sent_to_sign_in(client):
+    response = client.get("/candidates/new")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"
+
+
+# --- edit ----------------------------------------------------------------------------------------
+
+def test_edit_form_is_filled_with_the_record(client, login, ada):
+    login("consultant")
+    response = client.get(f"/candidates/{ada.id}/edit")
+    assert response.status_code == 200
+    form = html(response).one("main").one("form", method="post")
+    assert form.get("action") == f"/candidates/{ada.id}/edit"
+    values = {node.get("name"): node.get("value") for node in form.all("input")
+              if node.get("type") not in {"checkbox", "hidden"}}
+    assert values == {"first_name": "Ada", "last_name": "Lovelace", "mobile": "0412 345 678",
+                      "email": "ada@example.com", "job_title": "Analyst", "location": "Sydney"}
+    assert form.one("textarea", name="skills").text == "Python, SQL"
+    status = form.one("select", name="status")
+    assert [o.text for o in status.all("option") if "selected" in o.attrs] == ["Available"]
+
+
+def test_contact_edit_form_shows_the_client_name(client, login, grace):
+    login("consultant")
+    form = html(client.get(f"/contacts/{grace.id}/edit")).one("main").one("form", method="post")
+    assert form.one("input", name="client").get("value") == "Harbour Mining Pty Ltd"
+
+
+def edit_form(person, **overrides) -> dict[str, str]:
+    data = {"first_name": person.first_name, "last_name": person.last_name, "mobile": person.mobile_raw or "",
+            "email": person.email or "", "status": person.status, "job_title": person.job_title or "",
+            "skills": person.skills or "", "location": person.location or "",
+            "sms_consent": "y" if person.sms_consent else None,
+            "email_consent": "y" if person.email_consent else None,
+            "mail_consent": "y" if person.mail_consent else None}
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_editing_saves_the_changes_and_audits_them(client, login, make_candidate, session):
+    person = make_candidate("Ada", "Lovelace", "0412 345 678", status="Available", job_title="Analyst",
+                            location="Sydney")
+    user = login("consultant")
+    response = client.post(f"/candidates/{person.id}/edit",
+                           data=edit_form(person, job_title="Data Scientist", mobile="+64 21 123 4567"))
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == f"/candidates/{person.id}"
+    saved = fresh(session, Candidate, person.id)
+    assert (saved.job_title, saved.mobile_e164, saved.mobile_region) == ("Data Scientist", "+64211234567", "NZ")
+    [event] = audits(session, "person.edited")
+    assert (event.actor_id, event.subject_type, event.subject_id) == (user.id, "candidate", person.id)
+    assert event.details["changes"] == {"job_title": ["Analyst", "Data Scientist"],
+                                        "mobile": ["0412 345 678", "+64 21 123 4567"]}
+
+
+def test_editing_a_name_changes_what_search_finds(client, login, make_candidate):
+    person = make_candidate("Ada", "Lovelace", "0412 345 678")
+    login("consultant")
+    client.post(f"/candidates/{person.id}/edit", data=edit_form(person, last_name="Byron"))
+    assert "Ada Byron" in client.get("/candidates?q=byron").get_data(as_text=True)
+    assert "Nobody matches" in client.get("/candidates?q=lovelace").get_data(as_text=True)
+
+
+def test_saving_an_edit_with_no_changes_audits_no_changes(client, login, make_candidate, session):
+    person = make_candidate("Ada", "Lovelace", "0412 345 678", status="Active")
+    login("consultant")
+    assert client.post(f"/candidates/{person.id}/edit", data=edit_form(person)).status_code == 302
+    [event] = audits(session, "person.edited")
+    assert event.details["changes"] == {}
+
+
+def test_an_edit_with_a_bad_mobile_changes_nothing(client, login, ada, session):
+    login("consultant")
+    response = client.post(f"/candidates/{ada.id}/edit", data=edit_form(ada, mobile="12345", job_title="Chef"))
+    assert response.status_code == 400
+    assert "is not a valid mobile number" in html(response).one("span", id="mobile-error").text
+    saved = fresh(session, Candidate, ada.id)
+    assert (saved.mobile_raw, saved.job_title) == ("0412 345 678", "Analyst")
+    assert audits(session, "person.edited") == []
+
+
+def test_moving_a_contact_to_another_client(client, login, grace, session):
+    login("consultant")
+    data = {"first_name": "Grace", "last_name": "Hopper", "mobile": "0413 222 333", "status": "Active",
+            "client": "Bay Foods", "position": "Site Manager", "sms_consent": "y"}
+    assert client.post(f"/contacts/{grace.id}/edit", data=data).status_code == 302
+    saved = fresh(session, ClientContact, grace.id)
+    assert saved.client.name == "Bay Foods"
+    [event] = audits(session, "person.edited")
+    assert event.details["changes"]["client"] == ["Harbour Mining Pty Ltd", "Bay Foods"]
+
+
+def test_viewer_cannot_edit(client, login, ada, session):
+    login("viewer")
+    assert client.get(f"/candidates/{ada.id}/edit").status_code == 403
+    response = client.post(f"/candidates/{ada.id}/edit", data=edit_form(ada, last_name="Byron"))
+    assert response.status_code == 403
+    assert fresh(session, Candidate, ada.id).last_name == "Lovelace"
+    assert audits(session, "person.edited") == []

@@ -1,0 +1,240 @@
+"""Inbound SMS: store each reply once, match it to a person, act on STOP/START, email the sender."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.exc
+import sqlalchemy.orm as so
+
+from webapp.models import Candidate, ClientContact, Email, InboundPart, Message, User, audit
+from webapp.models.base import utcnow
+from webapp.models.messaging import RECEIVED
+from webapp.sms import consent, keywords, segments
+from webapp.sms.numbers import normalise
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """A reply as a gateway pushed it, before we know who it is from."""
+
+    provider: str
+    provider_message_id: str
+    from_number: str
+    to_number: str | None
+    body: str
+    reference: str | None = None  # the uuid of our message it answers, when the gateway says
+
+
+@dataclass(frozen=True)
+class ReplySettings:
+    default_region: str
+    public_base_url: str
+    unmatched_reply_address: str
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of a long SMS, from its User Data Header."""
+
+    concat_ref: int
+    total: int
+    seq: int
+
+
+def decode_binary(binary_hex: str) -> str:
+    """The text of a part sent as hex bytes: UCS-2 (UTF-16BE) when it decodes so, else UTF-8."""
+    try:
+        data = bytes.fromhex(binary_hex.strip())
+    except ValueError:
+        return ""
+    if len(data) % 2 == 0:
+        try:
+            return data.decode("utf-16-be")
+        except UnicodeDecodeError:
+            pass
+    return data.decode("utf-8", errors="replace")
+
+
+def parse_udh(udh_hex: str) -> Part | None:
+    """Read the concatenation element of a hex User Data Header (IEI 00: 8-bit ref, 08: 16-bit)."""
+    try:
+        data = bytes.fromhex(udh_hex.strip())
+    except ValueError:
+        return None
+    if not data or data[0] + 1 != len(data):
+        return None
+    pos = 1
+    while pos + 2 <= len(data):
+        iei, length = data[pos], data[pos + 1]
+        value = data[pos + 2: pos + 2 + length]
+        if iei == 0x00 and length == 3 and len(value) == 3:
+            return _part(value[0], value[1], value[2])
+        if iei == 0x08 and length == 4 and len(value) == 4:
+            return _part(value[0] << 8 | value[1], value[2], value[3])
+        pos += 2 + length
+    return None
+
+
+def _part(ref: int, total: int, seq: int) -> Part | None:
+    return Part(ref, total, seq) if 1 <= seq <= total else None
+
+
+def assemble(session: so.Session, provider: str, originator: str, part: Part, text: str,
+             provider_message_id: str,
+             reference: str | None) -> tuple[InboundSms | None, list[int]]:
+    """Keep one part; once all have arrived, return the whole message and the parts' row ids
+    (to delete after the message is stored). Returns (None, []) while parts are missing."""
+    session.add(InboundPart(provider=provider, originator=originator, concat_ref=part.concat_ref,
+                            total=part.total, seq=part.seq, text=text,
+                            provider_message_id=provider_message_id, reference=reference))
+    try:
+        session.commit()
+    except sqlalchemy.exc.IntegrityError:
+        session.rollback()  # the same part pushed again
+    parts = list(session.scalars(
+        sa.select(InboundPart).where(InboundPart.provider == provider,
+                                     InboundPart.originator == originator,
+                                     InboundPart.concat_ref == part.concat_ref,
+                                     InboundPart.total == part.total)
+        .order_by(InboundPart.seq)))
+    if len({p.seq for p in parts}) < part.total:
+        return None, []
+    # The parts' own gateway ids name the whole: unique even when the 8-bit reference recycles.
+    whole_id = hashlib.sha1("+".join(p.provider_message_id or "" for p in parts).encode()).hexdigest()
+    inbound = InboundSms(provider=provider, provider_message_id=f"parts-{whole_id}",
+                         from_number=originator, to_number=None,
+                         body="".join(p.text for p in parts),
+                         reference=next((p.reference for p in parts if p.reference), None))
+    return inbound, [p.id for p in parts]
+
+
+def forget_parts(session: so.Session, part_ids: list[int]) -> None:
+    if part_ids:
+        session.execute(sa.delete(InboundPart).where(InboundPart.id.in_(part_ids)))
+        session.commit()
+
+
+@dataclass
+class Match:
+    person: Candidate | ClientContact | None
+    answers: Message | None
+
+
+def match(session: so.Session, from_e164: str | None, reference: str | None) -> Match:
+    """Who sent this reply: by our reference, else our latest message to the number, else the
+    only person with that number; otherwise nobody (the unmatched inbox)."""
+    if reference:
+        answered = session.scalar(sa.select(Message).where(Message.uuid == reference,
+                                                           Message.direction == "out"))
+        if answered is not None:
+            return Match(_person_of(session, answered), answered)
+    if not from_e164:
+        return Match(None, None)
+    answered = session.scalar(
+        sa.select(Message).where(Message.direction == "out", Message.to_e164 == from_e164)
+        .order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
+    if answered is not None:
+        return Match(_person_of(session, answered), answered)
+    people = [*session.scalars(sa.select(Candidate).where(Candidate.mobile_e164 == from_e164).limit(2)),
+              *session.scalars(sa.select(ClientContact).where(ClientContact.mobile_e164 == from_e164).limit(2))]
+    return Match(people[0] if len(people) == 1 else None, None)
+
+
+def _person_of(session: so.Session, message: Message) -> Candidate | ClientContact | None:
+    if message.candidate_id:
+        return session.get(Candidate, message.candidate_id)
+    if message.contact_id:
+        return session.get(ClientContact, message.contact_id)
+    return None
+
+
+def receive(session: so.Session, inbound: InboundSms, settings: ReplySettings,
+            now: datetime | None = None) -> Message:
+    """Store a reply once (a repeated push returns the stored one) with everything it causes:
+    the consent change for STOP/START, its audit entries, and the email to the consultant."""
+    existing = _stored(session, inbound)
+    if existing is not None:
+        return existing
+    now = now or utcnow()
+    sender_number = normalise(_international(inbound.from_number), settings.default_region)
+    from_e164 = sender_number.e164 if sender_number.valid else None
+    found = match(session, from_e164, inbound.reference)
+    count = segments.count(inbound.body)
+    reply = Message(
+        direction="in", state=RECEIVED, provider=inbound.provider,
+        provider_message_id=inbound.provider_message_id[:64],
+        from_e164=from_e164 or inbound.from_number[:20], to_e164=(inbound.to_number or "")[:20],
+        body=inbound.body, segments=max(count.segments, 1), encoding=count.encoding,
+        candidate_id=found.person.id if isinstance(found.person, Candidate) else None,
+        contact_id=found.person.id if isinstance(found.person, ClientContact) else None,
+        in_reply_to_id=found.answers.id if found.answers else None,
+        sender_id=found.answers.sender_id if found.answers else None,
+        created_at=now, sent_at=now, updated_at=now)
+    session.add(reply)
+    try:
+        session.flush()
+    except sqlalchemy.exc.IntegrityError:
+        session.rollback()  # the same push arrived twice at once; the other request stored it
+        return _stored(session, inbound)
+    wanted = keywords.consent_change(inbound.body)
+    if wanted is not None and from_e164:
+        consent.set_for_number(session, from_e164, wanted, actor=None,
+                               cause={"source": "reply", "reply_id": reply.id,
+                                      "text": inbound.body[:160]})
+    _queue_email(session, reply, found, settings)
+    session.commit()
+    return reply
+
+
+def _stored(session: so.Session, inbound: InboundSms) -> Message | None:
+    return session.scalar(sa.select(Message).where(
+        Message.provider == inbound.provider,
+        Message.provider_message_id == inbound.provider_message_id[:64]))
+
+
+def _international(number: str) -> str:
+    """SMS Central gives international digits without the plus ("61412345678")."""
+    number = number.strip()
+    return f"+{number}" if number.isdigit() and len(number) > 8 else number
+
+
+def _queue_email(session: so.Session, reply: Message, found: Match, settings: ReplySettings) -> None:
+    consultant = session.get(User, found.answers.sender_id) if found.answers else None
+    to_address = consultant.email if consultant and consultant.email else settings.unmatched_reply_address
+    if not to_address:
+        return
+    person = found.person
+    who = f"{person.full_name} ({reply.from_e164})" if person else reply.from_e164
+    lines = [f"{who} replied by SMS:", "", reply.body, ""]
+    if found.answers is not None:
+        lines += ["In reply to your message:", "", found.answers.body, ""]
+    if person is not None:
+        kind = "candidates" if isinstance(person, Candidate) else "contacts"
+        lines.append(f"Record: {settings.public_base_url}/{kind}/{person.id}")
+    else:
+        lines.append("No record matched this number; see the unmatched replies: "
+                     f"{settings.public_base_url}/replies/unmatched")
+    change = keywords.consent_change(reply.body)
+    if change is not None:
+        lines += ["", "SMS consent was " + ("ticked again (START)." if change else "withdrawn (STOP).")]
+    session.add(Email(to_address=to_address, subject=f"SMS reply from {who}", body="\n".join(lines),
+                      message_id=reply.id))
+
+
+def attach(session: so.Session, reply: Message, person: Candidate | ClientContact, actor: User) -> None:
+    """File an unmatched reply on a person's record (audited)."""
+    reply.candidate_id = person.id if isinstance(person, Candidate) else None
+    reply.contact_id = person.id if isinstance(person, ClientContact) else None
+    audit(session, actor, "reply.attached", person, reply_id=reply.id, number=reply.from_e164)
+    session.commit()
+
+
+def unmatched(session: so.Session, limit: int = 200) -> list[Message]:
+    return list(session.scalars(
+        sa.select(Message).where(Message.direction == "in", Message.candidate_id.is_(None),
+                                 Message.contact_id.is_(None))
+        .order_by(Message.id.desc()).limit(limit)))
