@@ -47,6 +47,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from webapp.admin import bp as admin_bp, profile_bp
+    from webapp.audit import bp as audit_bp
     from webapp.auth import bp as auth_bp
     from webapp.batches import bp as batches_bp
     from webapp.compose import bp as compose_bp
@@ -55,10 +57,12 @@ def register_blueprints(app: Flask) -> None:
     from webapp.replies import bp as replies_bp
     from webapp.sandbox import bp as sandbox_bp
     from webapp.search import bp as search_bp
+    from webapp.templates_admin import bp as templates_admin_bp
     from webapp.webhooks import bp as webhooks_bp
 
     for blueprint in (auth_bp, health_bp, search_bp, records_bp, compose_bp, batches_bp,
-                      webhooks_bp, sandbox_bp, replies_bp):
+                      webhooks_bp, sandbox_bp, replies_bp, templates_admin_bp, audit_bp,
+                      admin_bp, profile_bp):
         app.register_blueprint(blueprint)
 
 

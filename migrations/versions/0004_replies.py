@@ -24,12 +24,16 @@ def upgrade() -> None:
     sa.Column('total', sa.Integer(), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('provider_message_id', sa.String(length=64), nullable=True),
+    sa.Column('provider_message_id', sa.String(length=64), nullable=False),
     sa.Column('reference', sa.String(length=100), nullable=True),
+    sa.Column('used', sa.Boolean(), nullable=False),
     sa.Column('received_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_parts')),
-    sa.UniqueConstraint('provider', 'originator', 'concat_ref', 'seq', name=op.f('uq_inbound_parts_provider'))
+    sa.UniqueConstraint('provider', 'provider_message_id', name=op.f('uq_inbound_parts_provider'))
     )
+    with op.batch_alter_table('inbound_parts', schema=None) as batch_op:
+        batch_op.create_index('ix_inbound_parts_message', ['provider', 'originator', 'concat_ref', 'total'], unique=False)
+
     op.create_table('emails',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('to_address', sa.String(length=254), nullable=False),
@@ -55,4 +59,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_emails_due')
 
     op.drop_table('emails')
+    with op.batch_alter_table('inbound_parts', schema=None) as batch_op:
+        batch_op.drop_index('ix_inbound_parts_message')
+
     op.drop_table('inbound_parts')

@@ -16,7 +16,7 @@ from tests import delivery
 from tests.delivery import make_due, messages, queue, references, states, wait_until
 from tests.fakes import FakeSmsCentral, FakeTwilio, body, http_status, timeout
 from webapp.models import AuditEvent, BlockedRegion, Candidate, ClientContact, Message, utcnow
-from webapp.sms import outbox
+from webapp.sms import batches, outbox
 from webapp.sms.dispatcher import TokenBucket
 from webapp.sms.outbox import MAX_ATTEMPTS
 from webapp.sms.providers import OutboundSms
@@ -143,11 +143,13 @@ def test_a_transient_answer_puts_the_message_back_in_the_queue_for_later_and_cou
     assert message.state == "queued"
     assert message.attempts == 1
     assert message.error_code == "536"
-    assert message.next_attempt_at > before
-    assert message.next_attempt_at > utcnow()  # backoff: not due yet
     assert message.lease_until is None
-    # Not due, so an immediate second run leaves it alone...
-    assert run_once(app, sms_central_provider) == 0
+    # Backoff: at least a second from when the answer was recorded; not due before then...
+    assert message.next_attempt_at >= message.updated_at + timedelta(seconds=1)
+    assert message.updated_at >= before
+    engine = app.extensions["database"].engine
+    assert outbox.claim(engine, 10, timedelta(minutes=1),
+                        now=message.next_attempt_at - timedelta(milliseconds=1)) == []
     assert len(sms_central.requests) == 1
     # ...and once due it goes, as attempt two.
     make_due(session)
@@ -236,6 +238,34 @@ def test_smscentral_513_duplicate_reference_on_a_resend_counts_as_sent(
     assert message.error_code is None
     assert references(sms_central)[message.uuid] == 2  # asked twice...
     assert [m["REFERENCE"] for m in sms_central.messages] == [message.uuid]  # ...held once
+
+
+def test_resending_an_unknown_message_through_smscentral_does_not_deliver_it_twice(
+        app, session, sender, make_candidate, sms_central, sms_central_provider):
+    """The gateway took the message but answered too late (`unknown`); the consultant resends it.
+    SMS Central refuses a REFERENCE it already holds (513), which is what makes this resend safe
+    (see DUPLICATE_REFERENCE in providers/smscentral.py) -- if the resend carries that reference."""
+    sms_central.inject(timeout(3.0))
+    impatient = delivery.smscentral(sms_central, read_timeout=0.3)
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    batch = queue(session, sender, [ada], provider="smscentral")
+    try:
+        run_once(app, impatient)
+    finally:
+        impatient.close()
+    [original] = messages(session, batch)
+    assert original.state == "unknown"
+
+    assert batches.resend(session, batch, sender, ("unknown",)) == 1
+    run_once(app, sms_central_provider)
+
+    rows = messages(session, batch)
+    [copy] = [m for m in rows if m.resend_of_id == original.id]
+    assert copy.state == "sent"
+    held = [m for m in sms_central.messages if m["RECIPIENT"] == "61412345678"]
+    assert len(held) == 1, (
+        f"Ada got the SMS {len(held)} times: the resend went with a new REFERENCE "
+        f"{[m['REFERENCE'] for m in held]}, so SMS Central could not recognise it")
 
 
 # --- the send-time re-checks ---------------------------------------------------------------------
@@ -359,6 +389,26 @@ def test_a_claim_takes_at_most_its_limit_and_two_claims_never_share_a_message(
     assert len(second) == 4
     assert not {c.id for c in first} & {c.id for c in second}
     assert states(session) == Counter(sending=10)
+
+
+def test_send_waits_for_a_workers_claim_instead_of_failing_with_database_is_locked(
+        app, session, sender, make_candidate):
+    """A worker holds the write lock for the moment it claims (on SQLite: BEGIN IMMEDIATE, as
+    `outbox.claim` does). A consultant's Send at that moment must wait for it, not fail."""
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    engine = app.extensions["database"].engine
+    worker = engine.connect().execution_options(sqlite_immediate=True)
+    claiming = worker.begin()
+    worker.execute(sa.update(Message).where(Message.state == "queued").values(state="queued"))
+    release = threading.Timer(1.0, claiming.commit)  # the claim ends a second later
+    release.start()
+    try:
+        batch = queue(session, sender, [ada], provider="smscentral")
+    finally:
+        release.join()
+        worker.close()
+
+    assert states(session, batch) == Counter(queued=1)
 
 
 # --- the rate limit ------------------------------------------------------------------------------
@@ -496,6 +546,42 @@ def test_a_sandbox_dispatcher_run_delivers_what_was_sent_long_enough_ago(
 
 
 # --- a graceful stop -----------------------------------------------------------------------------
+
+def test_a_stop_on_the_last_allowed_attempt_does_not_fail_a_message_that_was_never_tried(
+        app, session, sender, make_candidate, sms_central, sms_central_provider):
+    carol = make_candidate("Carol", "Cole", "0412 345 600")
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    first = queue(session, sender, [carol], provider="smscentral")
+    session.execute(sa.update(Message).where(Message.batch_id == first.id)
+                    .values(next_attempt_at=utcnow() + timedelta(days=1)))  # not yet due
+    session.commit()
+    batch = queue(session, sender, [ada], provider="smscentral")
+    # Ada's first MAX_ATTEMPTS - 1 tries meet a busy gateway.
+    sms_central.inject(*[body("536 Temporarily delayed")] * (MAX_ATTEMPTS - 1))
+    for _ in range(MAX_ATTEMPTS - 1):
+        session.execute(sa.update(Message).where(Message.batch_id == batch.id)
+                        .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        session.commit()
+        run_once(app, sms_central_provider)
+    assert [(m.state, m.attempts) for m in messages(session, batch)] == [("queued", MAX_ATTEMPTS - 1)]
+    make_due(session)  # both due now; Carol (claimed first) takes the only token
+    run = delivery.dispatcher(app, sms_central_provider, rate_per_second=0.1, concurrency=1)
+    thread = threading.Thread(target=run.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: states(session, first)["sent"] == 1, 10, "Carol's message to be sent")
+        run.stop()  # Ada's last attempt is still waiting for a token: it has not begun
+        thread.join(10)
+        assert not thread.is_alive()
+    finally:
+        run.stop()
+        thread.join(10)
+
+    [message] = messages(session, batch)
+    assert references(sms_central)[message.uuid] == MAX_ATTEMPTS - 1  # never tried a 6th time
+    assert message.state == "queued", (
+        f"stopping the worker made a never-tried message {message.state!r}: {message.error_text}")
+
 
 def test_stop_before_calls_begin_returns_claimed_messages_to_the_queue(
         app, session, sender, sms_central, sms_central_provider):

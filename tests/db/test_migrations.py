@@ -51,9 +51,15 @@ def granted(engine: sa.Engine) -> dict[str, set[str]]:
     return roles
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ == "index" and name and name.endswith("_trgm"))
+
+
 def schema_differences(engine: sa.Engine) -> list:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        # The same filter the migrations use: PostgreSQL-only trigram indexes are not in the models.
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object})
         return compare_metadata(context, Base.metadata)
 
 
@@ -138,7 +144,8 @@ def test_a_model_change_without_a_migration_would_be_detected(engine):
         table.to_metadata(metadata)
     metadata.tables["users"].append_column(sa.Column("nickname", sa.String(40)))
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), metadata)
+        diff = compare_metadata(MigrationContext.configure(
+            connection, opts={"include_object": include_object}), metadata)
     # Each entry is ("add_column", schema, table name, Column).
     assert [(op[0], op[2], op[3].name) for op in diff] == [("add_column", "users", "nickname")]
 

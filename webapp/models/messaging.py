@@ -160,7 +160,10 @@ class InboundPart(Base):
     """One part of a long inbound SMS, kept until all its parts have arrived."""
 
     __tablename__ = "inbound_parts"
-    __table_args__ = (sa.UniqueConstraint("provider", "originator", "concat_ref", "seq"),)
+    __table_args__ = (
+        sa.UniqueConstraint("provider", "provider_message_id"),
+        sa.Index("ix_inbound_parts_message", "provider", "originator", "concat_ref", "total"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     provider: so.Mapped[str] = so.mapped_column(sa.String(20))
@@ -169,8 +172,9 @@ class InboundPart(Base):
     total: so.Mapped[int]
     seq: so.Mapped[int]
     text: so.Mapped[str] = so.mapped_column(sa.Text)
-    provider_message_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    provider_message_id: so.Mapped[str] = so.mapped_column(sa.String(64))
     reference: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    used: so.Mapped[bool] = so.mapped_column(default=False)
     received_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 

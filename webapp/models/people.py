@@ -45,6 +45,9 @@ class Person:
     last_name: so.Mapped[str] = so.mapped_column(sa.String(100))
     first_name_key: so.Mapped[str] = so.mapped_column(key_string(100))
     last_name_key: so.Mapped[str] = so.mapped_column(key_string(100))
+    # "first last" and "last first", so a typed whole name is one index range either way round.
+    full_name_key: so.Mapped[str] = so.mapped_column(key_string(201))
+    reverse_name_key: so.Mapped[str] = so.mapped_column(key_string(201))
     email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     email_key: so.Mapped[str | None] = so.mapped_column(key_string(254))
     status: so.Mapped[str] = so.mapped_column(sa.String(20), default="Active")
@@ -65,6 +68,11 @@ class Person:
     @so.validates("first_name", "last_name", "email")
     def _keep_keys(self, key: str, value: str | None) -> str | None:
         setattr(self, f"{key}_key", name_key(value) if value else (None if key == "email" else ""))
+        if key != "email":
+            first = self.first_name_key or ""
+            last = self.last_name_key or ""
+            self.full_name_key = f"{first} {last}"
+            self.reverse_name_key = f"{last} {first}"
         return value
 
     @property
@@ -83,17 +91,19 @@ class Person:
 def _person_indexes(table: str) -> tuple:
     return (
         sa.Index(f"ix_{table}_last_first", "last_name_key", "first_name_key", "id"),
-        sa.Index(f"ix_{table}_first_name_key", "first_name_key"),
+        sa.Index(f"ix_{table}_first_last", "first_name_key", "last_name_key"),
         sa.Index(f"ix_{table}_email_key", "email_key"),
         sa.Index(f"ix_{table}_mobile_e164", "mobile_e164"),
         sa.Index(f"ix_{table}_created_at", "created_at", "id"),
+        sa.Index(f"ix_{table}_full_name_key", "full_name_key"),
+        sa.Index(f"ix_{table}_reverse_name_key", "reverse_name_key"),
     )
 
 
 class Candidate(Person, Base):
     __tablename__ = "candidates"
     __table_args__ = _person_indexes("candidates") + (
-        sa.Index("ix_candidates_location_key", "location_key"),
+        sa.Index("ix_candidates_location_status", "location_key", "status"),
     )
     kind = "candidate"
 
@@ -124,11 +134,14 @@ def person_values(*, first_name: str, last_name: str, email: str | None, mobile:
                   **other) -> dict:
     """Column values for a bulk insert, with the derived keys the ORM validators would set."""
     email = (email or "").strip() or None
+    first_key, last_key = name_key(first_name), name_key(last_name)
     values = {
         "first_name": first_name,
         "last_name": last_name,
-        "first_name_key": name_key(first_name),
-        "last_name_key": name_key(last_name),
+        "first_name_key": first_key,
+        "last_name_key": last_key,
+        "full_name_key": f"{first_key} {last_key}",
+        "reverse_name_key": f"{last_key} {first_key}",
         "email": email,
         "email_key": name_key(email) if email else None,
         "mobile_raw": mobile.raw,

@@ -43,7 +43,8 @@ def retry_delay(attempts: int) -> timedelta:
 
 def send_due(session: so.Session, settings: MailSettings, now: datetime | None = None,
              limit: int = 50) -> int:
-    """Send queued emails that are due; on failure each waits longer and stays queued."""
+    """Send queued emails that are due. A server that cannot be reached delays them all; a
+    refusal concerns one email only: permanent (5xx) marks it failed, temporary (4xx) retries it."""
     now = now or utcnow()
     due = list(session.scalars(
         sa.select(Email).where(Email.state == "queued", Email.next_attempt_at <= now)
@@ -51,21 +52,44 @@ def send_due(session: so.Session, settings: MailSettings, now: datetime | None =
     if not due:
         return 0
     sent = 0
+    done: set[int] = set()
     try:
         with _connect(settings) as smtp:
             for email in due:
-                smtp.send_message(_compose(email, settings))
-                email.state, email.sent_at, email.last_error = "sent", now, None
+                try:
+                    smtp.send_message(_compose(email, settings))
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
+                        smtplib.SMTPDataError) as refusal:
+                    _refused(email, refusal, now)
+                else:
+                    email.state, email.sent_at, email.last_error = "sent", now, None
+                    sent += 1
+                done.add(email.id)
                 session.commit()  # each one as it goes, so a later failure cannot resend it
-                sent += 1
     except (OSError, smtplib.SMTPException) as error:
         log.warning("Email not sent yet (%s); will retry", error)
-        for email in due[sent:]:
-            email.attempts += 1
-            email.last_error = str(error)[:300]
-            email.next_attempt_at = now + retry_delay(email.attempts)
+        for email in due:
+            if email.id not in done:
+                _postpone(email, str(error), now)
         session.commit()
     return sent
+
+
+def _refused(email: Email, refusal: smtplib.SMTPException, now: datetime) -> None:
+    codes = [code for code, _ in getattr(refusal, "recipients", {}).values()] or \
+        [getattr(refusal, "smtp_code", 0)]
+    if all(500 <= code < 600 for code in codes):
+        email.state = "failed"
+        email.last_error = f"Refused by the mail server: {refusal}"[:300]
+        log.error("Email %s to %s refused for good: %s", email.id, email.to_address, refusal)
+    else:
+        _postpone(email, str(refusal), now)
+
+
+def _postpone(email: Email, error: str, now: datetime) -> None:
+    email.attempts += 1
+    email.last_error = error[:300]
+    email.next_attempt_at = now + retry_delay(email.attempts)
 
 
 def _connect(settings: MailSettings) -> smtplib.SMTP:

@@ -37,11 +37,13 @@ def normalise(raw: str | None, default_region: str) -> ParsedNumber:
         number = phonenumbers.parse(text, default_region.upper())
     except phonenumbers.NumberParseException:
         return ParsedNumber(raw=text, e164=None, region=None, valid=False)
+    # is_valid_number() would look the region up again; seeding a million rows notices.
+    region = phonenumbers.region_code_for_number(number)
     return ParsedNumber(
         raw=text,
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-        region=phonenumbers.region_code_for_number(number),
-        valid=phonenumbers.is_valid_number(number),
+        region=region,
+        valid=region is not None and phonenumbers.is_valid_number_for_region(number, region),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.exc
@@ -15,6 +15,9 @@ from webapp.models.base import utcnow
 from webapp.models.messaging import RECEIVED
 from webapp.sms import consent, keywords, segments
 from webapp.sms.numbers import normalise
+
+
+PART_LIFETIME = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -94,14 +97,20 @@ def assemble(session: so.Session, provider: str, originator: str, part: Part, te
     try:
         session.commit()
     except sqlalchemy.exc.IntegrityError:
-        session.rollback()  # the same part pushed again
+        session.rollback()  # this part (by its gateway id) was pushed before
+        return None, []
+    # Phones recycle the 8-bit reference, so only fresh parts not yet used for a message count.
     parts = list(session.scalars(
         sa.select(InboundPart).where(InboundPart.provider == provider,
                                      InboundPart.originator == originator,
                                      InboundPart.concat_ref == part.concat_ref,
-                                     InboundPart.total == part.total)
-        .order_by(InboundPart.seq)))
-    if len({p.seq for p in parts}) < part.total:
+                                     InboundPart.total == part.total,
+                                     InboundPart.used.is_(False),
+                                     InboundPart.received_at > utcnow() - PART_LIFETIME)
+        .order_by(InboundPart.seq, InboundPart.id.desc())))
+    latest = {p.seq: p for p in reversed(parts)}  # newest part for each position
+    parts = [latest[seq] for seq in sorted(latest)]
+    if len(parts) < part.total:
         return None, []
     # The parts' own gateway ids name the whole: unique even when the 8-bit reference recycles.
     whole_id = hashlib.sha1("+".join(p.provider_message_id or "" for p in parts).encode()).hexdigest()
@@ -112,9 +121,10 @@ def assemble(session: so.Session, provider: str, originator: str, part: Part, te
     return inbound, [p.id for p in parts]
 
 
-def forget_parts(session: so.Session, part_ids: list[int]) -> None:
+def mark_parts_used(session: so.Session, part_ids: list[int]) -> None:
+    """Keep the parts (a late repeat is then recognised by its id) but never join them again."""
     if part_ids:
-        session.execute(sa.delete(InboundPart).where(InboundPart.id.in_(part_ids)))
+        session.execute(sa.update(InboundPart).where(InboundPart.id.in_(part_ids)).values(used=True))
         session.commit()
 
 
@@ -134,9 +144,11 @@ def match(session: so.Session, from_e164: str | None, reference: str | None) -> 
             return Match(_person_of(session, answered), answered)
     if not from_e164:
         return Match(None, None)
+    # Only messages that left us can have been answered; one still queued cannot.
     answered = session.scalar(
-        sa.select(Message).where(Message.direction == "out", Message.to_e164 == from_e164)
-        .order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
+        sa.select(Message).where(Message.direction == "out", Message.to_e164 == from_e164,
+                                 Message.sent_at.is_not(None))
+        .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1))
     if answered is not None:
         return Match(_person_of(session, answered), answered)
     people = [*session.scalars(sa.select(Candidate).where(Candidate.mobile_e164 == from_e164).limit(2)),
@@ -199,7 +211,8 @@ def _stored(session: so.Session, inbound: InboundSms) -> Message | None:
 def _international(number: str) -> str:
     """SMS Central gives international digits without the plus ("61412345678")."""
     number = number.strip()
-    return f"+{number}" if number.isdigit() and len(number) > 8 else number
+    international = number.isdigit() and len(number) > 8 and not number.startswith("0")
+    return f"+{number}" if international else number
 
 
 def _queue_email(session: so.Session, reply: Message, found: Match, settings: ReplySettings) -> None:

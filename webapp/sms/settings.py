@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+import phonenumbers
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models import BlockedRegion, Setting
+from webapp.models import BlockedRegion, Setting, User, audit
+from webapp.models.people import EMAIL_PATTERN
 from webapp.sms.replies import ReplySettings
 
 DEFAULT_COMMENT_TYPES = ("SMS",)
@@ -60,3 +65,183 @@ def reply_settings(session: so.Session, config: Mapping[str, Any]) -> ReplySetti
     return ReplySettings(default_region=sms.default_region,
                          public_base_url=config.get("PUBLIC_BASE_URL", ""),
                          unmatched_reply_address=sms.unmatched_reply_address)
+
+
+# --- changing the settings (the admin page) ------------------------------------------------------
+
+SETTING_KEYS = ("suppress_add_comment", "comment_types", "default_region", "originator",
+                "unmatched_reply_address")
+# Gateways with a blocked-country list of their own (the sandbox borrows SMS Central's).
+BLOCKLIST_PROVIDERS = {"smscentral": "SMS Central", "twilio": "Twilio"}
+MAX_COMMENT_TYPE = 60
+MAX_REASON = 300
+ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9]{1,11}")
+NUMERIC_SENDER = re.compile(r"\+?[0-9]{3,15}")
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be stored, named for its form field."""
+
+    def __init__(self, message: str, field: str = "form"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def parse_comment_types(text: str) -> tuple[str, ...]:
+    """The Comment types, one a line: trimmed, blank lines dropped, at least one, none repeated."""
+    types = tuple(line.strip() for line in text.splitlines() if line.strip())
+    if not types:
+        raise SettingsError("Enter at least one comment type, one a line.", "comment_types")
+    seen: set[str] = set()
+    for name in types:
+        if len(name) > MAX_COMMENT_TYPE:
+            raise SettingsError(f"“{name[:20]}…” is longer than {MAX_COMMENT_TYPE} characters.",
+                                "comment_types")
+        if name.casefold() in seen:
+            raise SettingsError(f"“{name}” is listed more than once.", "comment_types")
+        seen.add(name.casefold())
+    return types
+
+
+def check_region(text: str | None, field: str = "default_region", *, required: bool = False) -> str:
+    """A region code phonenumbers knows ("AU", "nz" → "NZ"); empty is allowed unless `required`."""
+    code = (text or "").strip().upper()
+    if not code and not required:
+        return ""
+    if len(code) != 2 or code not in phonenumbers.SUPPORTED_REGIONS:
+        shown = f"“{code}” is not" if code else "Enter"
+        raise SettingsError(f"{shown} a two-letter region code like AU, NZ or GB.", field)
+    return code
+
+
+def check_originator(text: str | None) -> str:
+    """The sender ID: up to 11 letters and digits, or a phone number (spaces dropped), or empty."""
+    value = (text or "").strip()
+    if not value or ALPHANUMERIC_SENDER.fullmatch(value):
+        return value
+    number = value.replace(" ", "")
+    if NUMERIC_SENDER.fullmatch(number):
+        return number
+    raise SettingsError("Use up to 11 letters and digits (like SMSDesk), or a phone number like "
+                        "+61412345678; leave it empty for the server's setting.", "originator")
+
+
+def check_reply_address(text: str | None) -> str:
+    """The inbox for replies nobody can be matched to: an email address, or empty."""
+    address = (text or "").strip()
+    if address and (len(address) > 254 or not re.fullmatch(EMAIL_PATTERN, address)):
+        raise SettingsError("Enter an email address like replies@example.com, or leave it empty.",
+                            "unmatched_reply_address")
+    return address
+
+
+def stored(session: so.Session) -> dict[str, Any]:
+    """The settings as the admin page edits them; "" means "use the environment's value"."""
+    rows = {row.key: row.value for row in session.scalars(sa.select(Setting))}
+    return {
+        "suppress_add_comment": bool(rows.get("suppress_add_comment", False)),
+        "comment_types": list(rows.get("comment_types") or DEFAULT_COMMENT_TYPES),
+        "default_region": rows.get("default_region") or "",
+        "originator": rows.get("originator") or "",
+        "unmatched_reply_address": rows.get("unmatched_reply_address") or "",
+    }
+
+
+def save(session: so.Session, actor: User | None, *, suppress_add_comment: bool, comment_types: str,
+         default_region: str, originator: str, unmatched_reply_address: str) -> dict[str, list[Any]]:
+    """Store the settings; returns {key: [old, new]} for those that changed, audited together.
+
+    An empty region, sender ID or address removes the row, so the environment's value applies again.
+    """
+    wanted: dict[str, Any] = {
+        "suppress_add_comment": bool(suppress_add_comment),
+        "comment_types": list(parse_comment_types(comment_types)),
+        "default_region": check_region(default_region),
+        "originator": check_originator(originator),
+        "unmatched_reply_address": check_reply_address(unmatched_reply_address),
+    }
+    current = stored(session)
+    changes = {key: [current[key], value] for key, value in wanted.items() if current[key] != value}
+    for key in changes:
+        row = session.get(Setting, key)
+        value = wanted[key]
+        if value == "":
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(Setting(key=key, value=value))
+        else:
+            row.value = value
+    if changes:
+        audit(session, actor, "settings.changed", changes=changes)
+    session.commit()
+    return changes
+
+
+# --- blocked countries ---------------------------------------------------------------------------
+
+def blocked_list(session: so.Session, provider: str) -> list[BlockedRegion]:
+    """The blocked regions kept for `provider`'s list, by name ("Åland" beside "Aland", not after "Z")."""
+    owner = blocked_list_provider(provider)
+    rows = session.scalars(sa.select(BlockedRegion).where(BlockedRegion.provider == owner))
+    return sorted(rows, key=lambda row: (_alphabetical(row.name), row.region))
+
+
+def _alphabetical(name: str) -> str:
+    # Sorted here, not by the database: SQLite and PostgreSQL collate accents differently.
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+
+
+def get_blocked_region(session: so.Session, row_id: int) -> BlockedRegion | None:
+    return session.get(BlockedRegion, row_id)
+
+
+def region_name(region: str) -> str:
+    """An English name for a region code ("FI" → "Finland"), or the code when there is none."""
+    # The geocoder's name tables are large; load them only when an administrator adds a region.
+    from phonenumbers import geocoder
+
+    example = phonenumbers.example_number(region)
+    return (geocoder.country_name_for_number(example, "en") if example else "") or region
+
+
+def add_blocked_region(session: so.Session, actor: User | None, provider: str, region: str,
+                       reason: str, name: str | None = None,
+                       effective: date | None = None) -> BlockedRegion:
+    """Stop sending to `region` through `provider` from now on; audited with the reason."""
+    if provider not in BLOCKLIST_PROVIDERS:
+        raise SettingsError("Choose SMS Central or Twilio.", "provider")
+    code = check_region(region, "region", required=True)
+    reason = (reason or "").strip()
+    if not reason:
+        raise SettingsError("Say why this country is blocked.", "reason")
+    if len(reason) > MAX_REASON:
+        raise SettingsError(f"Keep the reason to {MAX_REASON} characters.", "reason")
+    existing = session.scalar(sa.select(BlockedRegion).where(
+        BlockedRegion.provider == provider, BlockedRegion.region == code))
+    if existing is not None:
+        raise SettingsError(f"{existing.name} ({code}) is already blocked for "
+                            f"{BLOCKLIST_PROVIDERS[provider]}.", "region")
+    row = BlockedRegion(provider=provider, region=code, reason=reason,
+                        name=((name or "").strip() or region_name(code))[:120],
+                        effective_date=effective or date.today())
+    session.add(row)
+    session.flush()
+    audit(session, actor, "blocked_region.added", row, provider=provider, region=code, name=row.name,
+          reason=reason)
+    session.commit()
+    return row
+
+
+def remove_blocked_region(session: so.Session, actor: User | None, row: BlockedRegion, reason: str) -> None:
+    """Allow sending to a blocked region again; audited with the reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise SettingsError("Say why this country is no longer blocked.", "reason")
+    if len(reason) > MAX_REASON:
+        raise SettingsError(f"Keep the reason to {MAX_REASON} characters.", "reason")
+    audit(session, actor, "blocked_region.removed", row, provider=row.provider, region=row.region,
+          name=row.name, reason=reason)
+    session.delete(row)
+    session.commit()

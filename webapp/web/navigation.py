@@ -13,6 +13,7 @@ MAIN_NAVIGATION = (
     ("admin.users", "Users", "users.manage"),
     ("admin.settings", "Settings", "settings.manage"),
     ("audit.index", "Audit log", "audit.view"),
+    ("profile.index", "Profile", None),
     ("sandbox.index", "Sandbox", None),
 )
 

@@ -105,7 +105,7 @@ def smscentral_inbound():
         if inbound is None:
             return _plain(SMSCENTRAL_OK)
         replies.receive(db.session, replace(inbound, to_number=params.get("RECIPIENT")), settings)
-        replies.forget_parts(db.session, part_ids)
+        replies.mark_parts_used(db.session, part_ids)
         return _plain(SMSCENTRAL_OK)
     replies.receive(db.session, replies.InboundSms(
         provider="smscentral", provider_message_id=message_id, from_number=originator,

@@ -1,0 +1,314 @@
+"""Inbound replies on a real database (SQLite and PostgreSQL): who a reply is matched to, in the
+order of the rules, what it is linked to, STOP/START keywords changing SMS consent on every record
+with the number (audited), the dispatcher's re-check honouring a STOP, and filing an unmatched reply."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import delivery
+from tests.replying import audits, consent_audits, inbound, receive, rows, send_sms
+from webapp.models import Candidate, ClientContact, Message
+from webapp.sms import replies
+from webapp.sms.providers.sandbox import Sandbox
+
+ADA_MOBILE = "0412 345 678"
+ADA_E164 = "+61412345678"
+ADA_DIGITS = "61412345678"  # as SMS Central gives it: international digits, no "+"
+
+
+@pytest.fixture
+def casey(make_user):
+    return make_user("casey", role="consultant", full_name="Casey Jones", email="casey@example.com")
+
+
+@pytest.fixture
+def dana(make_user):
+    return make_user("dana", role="consultant", full_name="Dana Scully", email="dana@example.com")
+
+
+def person_of(reply: Message) -> tuple[str | None, int | None]:
+    if reply.candidate_id:
+        return "candidate", reply.candidate_id
+    if reply.contact_id:
+        return "contact", reply.contact_id
+    return None, None
+
+
+# --- matching, rule by rule ----------------------------------------------------------------------
+
+def test_our_reference_wins_even_when_someone_else_sent_the_number_a_newer_message(
+        app, session, casey, dana, make_candidate, make_contact):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    grace = make_contact("Grace", "Hopper", ADA_MOBILE)  # same phone, another record
+    [to_ada] = send_sms(app, session, casey, [ada])
+    [to_grace] = send_sms(app, session, dana, [grace], kind="contacts")
+    assert to_grace.id > to_ada.id
+
+    reply = receive(app, session, "Yes, Tuesday suits", reference=to_ada.uuid)
+
+    assert person_of(reply) == ("candidate", ada.id)
+    assert reply.in_reply_to_id == to_ada.id
+    assert reply.sender_id == casey.id
+    assert reply.direction == "in" and reply.state == "received"
+    assert reply.from_e164 == ADA_E164
+    assert reply.body == "Yes, Tuesday suits"
+
+
+def test_without_a_reference_the_reply_answers_the_latest_message_to_that_number(
+        app, session, casey, dana, make_candidate, make_contact):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    grace = make_contact("Grace", "Hopper", ADA_MOBILE)
+    send_sms(app, session, casey, [ada])
+    [to_grace] = send_sms(app, session, dana, [grace], kind="contacts", body="Hello {{first_name}}")
+
+    reply = receive(app, session, "Who is this?")
+
+    assert person_of(reply) == ("contact", grace.id)
+    assert reply.in_reply_to_id == to_grace.id
+    assert reply.sender_id == dana.id
+
+
+def test_a_reference_that_is_not_one_of_our_messages_falls_back_to_the_number(
+        app, session, casey, make_candidate):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    [to_ada] = send_sms(app, session, casey, [ada])
+
+    reply = receive(app, session, "Sure", reference="not-a-message-of-ours")
+
+    assert person_of(reply) == ("candidate", ada.id)
+    assert reply.in_reply_to_id == to_ada.id
+    assert reply.sender_id == casey.id
+
+
+def test_a_reply_answers_the_message_that_went_out_not_one_still_waiting_in_the_queue(
+        app, session, casey, dana, make_candidate):
+    # Casey's message reached Ada; Dana's is still queued (not sent) when Ada answers Casey.
+    # The reply cannot be answering a message Ada has not received, and Casey must get the email.
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    [delivered] = send_sms(app, session, casey, [ada])
+    [waiting] = send_sms(app, session, dana, [ada], body="Are you free Friday?", dispatch=False)
+    assert waiting.state == "queued"
+
+    reply = receive(app, session, "Yes, Tuesday suits")
+
+    assert person_of(reply) == ("candidate", ada.id)
+    assert reply.in_reply_to_id == delivered.id
+    assert reply.sender_id == casey.id
+
+
+def test_with_no_message_sent_the_only_person_with_that_number_is_matched(
+        app, session, make_candidate, make_contact):
+    make_candidate("Bob", "Brown", "0400 111 222")
+    grace = make_contact("Grace", "Hopper", ADA_MOBILE)
+
+    reply = receive(app, session, "Hello?")
+
+    assert person_of(reply) == ("contact", grace.id)
+    assert reply.in_reply_to_id is None
+    assert reply.sender_id is None
+    assert reply.id not in [r.id for r in replies.unmatched(session)]
+
+
+@pytest.mark.parametrize("second", ["candidate", "contact"])
+def test_two_people_with_the_number_and_no_message_sent_leave_the_reply_unmatched(
+        app, session, make_candidate, make_contact, second):
+    make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    if second == "candidate":
+        make_candidate("Ada", "Byron", ADA_MOBILE)
+    else:
+        make_contact("Grace", "Hopper", ADA_MOBILE)
+
+    reply = receive(app, session, "Hello?")
+
+    assert person_of(reply) == (None, None)
+    assert reply.in_reply_to_id is None and reply.sender_id is None
+    assert [r.id for r in replies.unmatched(session)] == [reply.id]
+
+
+def test_a_number_nobody_has_leaves_the_reply_unmatched(app, session, make_candidate):
+    make_candidate("Ada", "Lovelace", ADA_MOBILE)
+
+    reply = receive(app, session, "Wrong number?", from_number="61499888777")
+
+    assert person_of(reply) == (None, None)
+    assert reply.from_e164 == "+61499888777"
+    assert [r.id for r in replies.unmatched(session)] == [reply.id]
+
+
+@pytest.mark.parametrize("sender_number", [ADA_DIGITS, ADA_E164, "0412345678"])
+def test_international_digits_e164_and_national_format_match_the_same_person(
+        app, session, casey, make_candidate, sender_number):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    [to_ada] = send_sms(app, session, casey, [ada])
+
+    reply = receive(app, session, "ok", from_number=sender_number)
+
+    assert reply.from_e164 == ADA_E164
+    assert person_of(reply) == ("candidate", ada.id)
+    assert reply.in_reply_to_id == to_ada.id
+
+
+def test_a_reply_stored_twice_under_one_gateway_id_is_one_message(app, session, make_candidate):
+    make_candidate("Ada", "Lovelace", ADA_MOBILE)
+
+    first = receive(app, session, "STOP", message_id="SC-1")
+    again = receive(app, session, "STOP", message_id="SC-1")
+
+    assert again.id == first.id
+    assert len(inbound(session)) == 1
+    assert len(audits(session, "consent.sms_withdrawn")) == 1
+
+
+# --- STOP / START keywords -----------------------------------------------------------------------
+
+def test_a_stop_unticks_sms_on_every_record_with_the_number_audited_with_the_reply(
+        app, session, make_candidate, make_contact):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    ada_again = make_candidate("Ada", "Lovelace-King", ADA_MOBILE)
+    grace = make_contact("Grace", "Hopper", ADA_MOBILE)
+    bob = make_candidate("Bob", "Brown", "0400 111 222")
+
+    reply = receive(app, session, "STOP")
+
+    assert [c.sms_consent for c in rows(session, Candidate, Candidate.id.in_([ada.id, ada_again.id]))] \
+        == [False, False]
+    assert rows(session, ClientContact, ClientContact.id == grace.id)[0].sms_consent is False
+    assert rows(session, Candidate, Candidate.id == bob.id)[0].sms_consent is True
+    withdrawn = audits(session, "consent.sms_withdrawn")
+    assert sorted((e.subject_type, e.subject_id) for e in withdrawn) == sorted(
+        [("candidate", ada.id), ("candidate", ada_again.id), ("contact", grace.id)])
+    for event in withdrawn:
+        assert event.actor_id is None
+        assert event.details["reply_id"] == reply.id
+        assert event.details["source"] == "reply"
+        assert event.details["number"] == ADA_E164
+        assert event.details["text"] == "STOP"
+        assert event.details["changes"] == {"sms_consent": [True, False]}
+    assert audits(session, "consent.sms_given") == []
+
+
+def consent_after_replies(app, session, make_candidate, make_contact, texts, *, consent: bool):
+    """Each text is replied from a number of its own, shared by a candidate and a contact whose
+    SMS box starts as `consent`. For each text: both boxes afterwards, and the consent audit
+    entries that name that reply, as (action, subject)."""
+    people = {}
+    for i, text in enumerate(texts):
+        candidate = make_candidate("Cand", f"No{i}", f"0412 000 {i:03d}", sms_consent=consent)
+        contact = make_contact("Cont", f"No{i}", f"0412 000 {i:03d}", sms_consent=consent)
+        reply = receive(app, session, text, from_number=f"61412000{i:03d}")
+        people[text] = (candidate.id, contact.id, reply.id)
+    events = consent_audits(session)
+    outcome = {}
+    for text, (candidate_id, contact_id, reply_id) in people.items():
+        outcome[text] = (
+            rows(session, Candidate, Candidate.id == candidate_id)[0].sms_consent,
+            rows(session, ClientContact, ClientContact.id == contact_id)[0].sms_consent,
+            sorted((e.action, e.subject_type, e.subject_id) for e in events
+                   if e.details.get("reply_id") == reply_id),
+        )
+    expected_ids = {text: ids[:2] for text, ids in people.items()}
+    return outcome, expected_ids
+
+
+# Each keyword, in various cases and with the spaces and punctuation people type around it.
+OPT_OUT_REPLIES = ["STOP", "stopall", " Unsubscribe ", "Cancel!", "END.", "quit", "OptOut",
+                   "REVOKE\n", "Stop!", " stop. ", "sToP"]
+
+
+def test_every_opt_out_keyword_in_any_case_and_punctuation_unticks_sms(
+        app, session, make_candidate, make_contact):
+    outcome, ids = consent_after_replies(app, session, make_candidate, make_contact,
+                                         OPT_OUT_REPLIES, consent=True)
+
+    assert outcome == {
+        text: (False, False, [("consent.sms_withdrawn", "candidate", candidate_id),
+                              ("consent.sms_withdrawn", "contact", contact_id)])
+        for text, (candidate_id, contact_id) in ids.items()}
+
+
+def test_every_opt_in_keyword_ticks_sms_again(app, session, make_candidate, make_contact):
+    outcome, ids = consent_after_replies(app, session, make_candidate, make_contact,
+                                         ["START", "YES", "UNSTOP", "start", " Yes! ", "Unstop."],
+                                         consent=False)
+
+    assert outcome == {
+        text: (True, True, [("consent.sms_given", "candidate", candidate_id),
+                            ("consent.sms_given", "contact", contact_id)])
+        for text, (candidate_id, contact_id) in ids.items()}
+
+
+NOT_KEYWORDS = ["please stop by", "Stop calling me at work", "yes please", "STOP STOP",
+                "Can you stop?", "Yes, start Monday", "unstoppable", "STOP.ME", ""]
+
+
+@pytest.mark.parametrize("consent", [True, False], ids=["ticked", "unticked"])
+def test_a_reply_that_merely_contains_a_keyword_changes_no_consent(
+        app, session, make_candidate, make_contact, consent):
+    outcome, ids = consent_after_replies(app, session, make_candidate, make_contact, NOT_KEYWORDS,
+                                         consent=consent)
+
+    assert outcome == {text: (consent, consent, []) for text in NOT_KEYWORDS}
+    assert consent_audits(session) == []
+    assert [m.body for m in inbound(session)] == NOT_KEYWORDS  # stored all the same
+
+
+def test_stop_then_start_round_trips_consent_with_an_audit_entry_each_way(
+        app, session, make_candidate):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+
+    receive(app, session, "STOP")
+    assert rows(session, Candidate, Candidate.id == ada.id)[0].sms_consent is False
+    receive(app, session, "START")
+
+    assert rows(session, Candidate, Candidate.id == ada.id)[0].sms_consent is True
+    assert [e.action for e in consent_audits(session)] == ["consent.sms_withdrawn", "consent.sms_given"]
+
+
+def test_after_a_stop_a_message_already_queued_to_that_number_is_rejected_at_send_time(
+        app, session, casey, make_candidate):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    bob = make_candidate("Bob", "Brown", "0400 111 222")
+    queued = send_sms(app, session, casey, [ada, bob], dispatch=False)
+    assert [m.state for m in queued] == ["queued", "queued"]
+
+    receive(app, session, "Stop!")
+    delivery.dispatcher(app, Sandbox()).run(once=True)
+
+    to_ada, to_bob = (rows(session, Message, Message.id == m.id)[0] for m in queued)
+    assert to_ada.state == "rejected"
+    assert "opted out" in to_ada.error_text
+    assert to_ada.sent_at is None
+    assert to_bob.state == "sent"  # the STOP is about one number only
+
+
+# --- filing an unmatched reply ------------------------------------------------------------------
+
+def test_attaching_an_unmatched_reply_files_it_on_the_person_and_is_audited(
+        app, session, casey, make_candidate):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    reply = receive(app, session, "It's Ada, new number", from_number="61499888777")
+    assert person_of(reply) == (None, None)
+
+    replies.attach(session, reply, ada, casey)
+
+    stored = rows(session, Message, Message.id == reply.id)[0]
+    assert person_of(stored) == ("candidate", ada.id)
+    assert replies.unmatched(session) == []
+    [event] = audits(session, "reply.attached")
+    assert event.actor_id == casey.id
+    assert (event.subject_type, event.subject_id) == ("candidate", ada.id)
+    assert event.details["reply_id"] == reply.id
+    assert event.details["number"] == "+61499888777"
+
+
+def test_an_unmatched_reply_can_be_filed_on_a_client_contact(app, session, casey, make_contact):
+    grace = make_contact("Grace", "Hopper", ADA_MOBILE)
+    reply = receive(app, session, "Grace here", from_number="61499888777")
+
+    replies.attach(session, reply, grace, casey)
+
+    stored = rows(session, Message, Message.id == reply.id)[0]
+    assert person_of(stored) == ("contact", grace.id)
+    assert [(e.subject_type, e.subject_id) for e in audits(session, "reply.attached")] == [
+        ("contact", grace.id)]

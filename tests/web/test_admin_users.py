@@ -1,0 +1,357 @@
+"""/admin/users and /admin/roles: the permission gate, finding, adding and editing users, switching
+them off, temporary passwords, the role × permission matrix, and the rule that somebody always
+keeps users.manage."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.models import AuditEvent, Role, User
+
+NON_ADMINS = ("viewer", "consultant", "team-leader")
+TEMPORARY = "temporary-pass-123"
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def nav(page: str) -> list[str]:
+    """The main navigation's link labels."""
+    block = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S)
+    return [html.unescape(label) for label in re.findall(r">([^<>]+)</a>", block.group(1))] if block else []
+
+
+def audits(session, action: str) -> list[AuditEvent]:
+    session.rollback()  # end any read transaction so the request's writes are visible
+    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
+                                .order_by(AuditEvent.id)))
+
+
+def fresh(session, user_id: int) -> User:
+    session.rollback()
+    return session.get(User, user_id, populate_existing=True)
+
+
+def roles_of(session, user_id: int) -> list[str]:
+    return sorted(role.name for role in fresh(session, user_id).roles)
+
+
+def control(page: str, name: str) -> str:
+    """The opening tag of the control named `name`."""
+    match = re.search(rf'<(?:input|select|textarea)\b[^>]*\bname="{name}"[^>]*>', page)
+    assert match, f"no control named {name}"
+    return match.group(0)
+
+
+def assert_invalid(page: str, name: str, message: str) -> None:
+    """The field is marked invalid and described by an error that says `message`."""
+    tag = control(page, name)
+    assert 'aria-invalid="true"' in tag, tag
+    described = re.search(r'aria-describedby="([^"]+)"', tag).group(1).split()
+    errors = [re.search(rf'<span class="error" id="{ident}">(.*?)</span>', page, re.S) for ident in described]
+    said = " ".join(html.unescape(e.group(1)) for e in errors if e)
+    assert message in said, said
+
+
+def user_form(**overrides) -> dict:
+    form = {"username": "jo", "full_name": "Jo Bloggs", "email": "jo@example.com", "mobile": "0412 345 678",
+            "office": "Sydney", "roles": ["consultant"], "password": TEMPORARY}
+    form.update(overrides)
+    return form
+
+
+def details_of(user: User, **overrides) -> dict:
+    form = {"username": user.username, "full_name": user.full_name, "email": user.email,
+            "mobile": user.mobile or "", "office": user.office or "",
+            "roles": [role.name for role in user.roles]}
+    form.update(overrides)
+    return form
+
+
+@pytest.fixture
+def admin(login):
+    return login("administrator")
+
+
+# --- the permission gate -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", NON_ADMINS)
+def test_users_and_roles_are_hidden_and_forbidden_without_users_manage(client, login, make_user, session,
+                                                                        role):
+    login(role)
+    target = make_user("target")
+    page = text(client.get("/candidates"))
+    assert "Users" not in nav(page) and 'href="/admin/users"' not in page
+    for url in ("/admin/users", "/admin/users/new", f"/admin/users/{target.id}/edit", "/admin/roles"):
+        assert client.get(url).status_code == 403, url
+    posts = {
+        "/admin/users/new": user_form(),
+        f"/admin/users/{target.id}/edit": details_of(target, full_name="Changed"),
+        f"/admin/users/{target.id}/deactivate": {},
+        f"/admin/users/{target.id}/reactivate": {},
+        f"/admin/users/{target.id}/password": {"password": TEMPORARY},
+        "/admin/roles": {"grant": ["viewer:users.manage"]},
+    }
+    for url, data in posts.items():
+        assert client.post(url, data=data).status_code == 403, url
+    stored = fresh(session, target.id)
+    assert (stored.full_name, stored.active, stored.must_change_password) == ("Target", True, False)
+    assert session.scalar(sa.select(User).where(User.username == "jo")) is None
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
+
+
+def test_administrator_sees_users_in_the_navigation_and_roles_on_the_users_page(client, admin):
+    page = text(client.get("/admin/users"))
+    assert "Users" in nav(page)
+    assert '<a href="/admin/roles">Roles</a>' in page
+    assert client.get("/admin/roles").status_code == 200
+    assert client.get("/admin/users/new").status_code == 200
+
+
+def test_signed_out_visitor_is_sent_to_sign_in(client):
+    response = client.get("/admin/users")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login"
+
+
+# --- the list and its search ---------------------------------------------------------------------
+
+def test_users_are_found_by_name_username_or_email(client, admin, make_user):
+    make_user("zmuller", full_name="Zoë Müller", email="zoe@harbour.example")
+    make_user("plee", full_name="Pat Lee", email="pat@example.com")
+    for q in ("müller", "ZMULL", "harbour"):
+        page = text(client.get("/admin/users", query_string={"q": q}))
+        assert "Zoë Müller" in html.unescape(page) and "Pat Lee" not in page, q
+    everyone = text(client.get("/admin/users"))
+    assert "Pat Lee" in everyone and "Müller" in html.unescape(everyone)
+
+
+def test_htmx_search_answers_only_the_results(client, admin, make_user):
+    make_user("plee", full_name="Pat Lee")
+    response = client.get("/admin/users?q=pat", htmx=True)
+    page = text(response)
+    assert response.status_code == 200
+    assert "HX-Request" in response.headers["Vary"]
+    assert page.lstrip().startswith('<section id="results"') and "<html" not in page
+    assert "Pat Lee" in page
+
+
+# --- adding users --------------------------------------------------------------------------------
+
+def test_added_user_has_e164_mobile_roles_and_must_change_the_password(client, admin, session):
+    response = client.post("/admin/users/new", data=user_form(roles=["consultant", "viewer"]))
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/users"
+    jo = session.scalar(sa.select(User).where(User.username == "jo"))
+    assert jo.mobile == "+61412345678" and jo.office == "Sydney"
+    assert roles_of(session, jo.id) == ["consultant", "viewer"]
+    assert jo.must_change_password is True and jo.check_password(TEMPORARY)
+    [event] = audits(session, "user.created")
+    assert event.actor_id == admin.id and event.subject_id == jo.id
+
+
+@pytest.mark.parametrize("overrides, field, message", [
+    ({"username": ""}, "username", "Enter a username."),
+    ({"username": "jo bloggs"}, "username", "no spaces"),
+    ({"full_name": ""}, "full_name", "Enter the full name."),
+    ({"email": "jo-at-example"}, "email", "name@example.com"),
+    ({"mobile": "0412"}, "mobile", "is not a valid mobile number"),
+    ({"roles": []}, "roles", "Choose at least one role."),
+    ({"password": "short"}, "password", "at least 12 characters"),
+])
+def test_bad_new_user_is_refused_on_the_form_with_the_field_named(client, admin, session, overrides, field,
+                                                                   message):
+    response = client.post("/admin/users/new", data=user_form(**overrides))
+    assert response.status_code == 400
+    assert_invalid(text(response), field, message)
+    assert session.scalar(sa.select(User).where(User.full_name == "Jo Bloggs")) is None
+
+
+def test_taken_username_is_refused_whatever_its_case(client, admin, make_user):
+    make_user("jo")
+    response = client.post("/admin/users/new", data=user_form(username="JO"))
+    assert response.status_code == 400
+    assert_invalid(text(response), "username", "is taken")
+
+
+def test_user_form_controls_have_accessible_names(client, admin):
+    page = text(client.get("/admin/users/new"))
+    for name, label in (("username", "Username"), ("full_name", "Full name"), ("email", "Email"),
+                        ("mobile", "Mobile"), ("office", "Office"), ("password", "Temporary password")):
+        assert f'<label for="{name}">{label}</label>' in page
+    assert re.search(r'<label><input type="checkbox" id="role-viewer" name="roles" value="viewer"[^>]*> viewer</label>',
+                     page)
+    assert "style=" not in page and "<script>" not in page
+
+
+# --- editing -------------------------------------------------------------------------------------
+
+def test_edit_saves_and_audits_the_changes(client, admin, make_user, session):
+    jo = make_user("jo", full_name="Jo Bloggs", mobile="+61412345678")
+    form = text(client.get(f"/admin/users/{jo.id}/edit"))
+    assert 'value="+61 412 345 678"' in form
+    response = client.post(f"/admin/users/{jo.id}/edit",
+                           data=details_of(jo, office="Perth", mobile="+64 21 123 4567", roles=["team-leader"]))
+    assert response.status_code == 302
+    stored = fresh(session, jo.id)
+    assert (stored.office, stored.mobile) == ("Perth", "+64211234567")
+    assert roles_of(session, jo.id) == ["team-leader"]
+    [event] = audits(session, "user.edited")
+    assert event.details["changes"]["roles"] == [["consultant"], ["team-leader"]]
+    assert event.details["changes"]["office"] == [None, "Perth"]
+
+
+def test_administrator_cannot_remove_their_own_users_manage_by_editing(client, admin, make_user, session):
+    make_user("second-admin", role="administrator")
+    response = client.post(f"/admin/users/{admin.id}/edit", data=details_of(admin, roles=["team-leader"]))
+    assert response.status_code == 400
+    assert_invalid(text(response), "roles", "You cannot take")
+    assert roles_of(session, admin.id) == ["administrator"]
+    assert audits(session, "user.edited") == []
+
+
+def test_administrator_may_demote_another_administrator(client, admin, make_user, session):
+    other = make_user("second-admin", role="administrator")
+    response = client.post(f"/admin/users/{other.id}/edit", data=details_of(other, roles=["viewer"]))
+    assert response.status_code == 302
+    assert roles_of(session, other.id) == ["viewer"]
+
+
+def test_unknown_user_is_404(client, admin):
+    assert client.get("/admin/users/999999/edit").status_code == 404
+    assert client.post("/admin/users/999999/deactivate").status_code == 404
+
+
+# --- deactivating --------------------------------------------------------------------------------
+
+def test_users_are_never_deleted_only_deactivated(client, admin, make_user):
+    jo = make_user("jo")
+    page = text(client.get(f"/admin/users/{jo.id}/edit"))
+    assert "Deactivate Jo" in page
+    assert "Delete" not in page
+    assert client.post(f"/admin/users/{jo.id}/delete").status_code == 404
+
+
+def test_deactivated_user_cannot_sign_in_and_their_open_session_ends(app, client, admin, make_user, session):
+    jo = make_user("jo")
+    theirs = app.test_client()  # a second browser: the client fixture made them send CSRF tokens
+    assert theirs.login("jo").status_code == 302
+    assert theirs.get("/candidates").status_code == 200
+
+    response = client.post(f"/admin/users/{jo.id}/deactivate")
+    assert response.status_code == 302
+    assert fresh(session, jo.id).active is False
+    [event] = audits(session, "user.deactivated")
+    assert (event.actor_id, event.subject_id) == (admin.id, jo.id)
+
+    dropped = theirs.get("/candidates")
+    assert dropped.status_code == 302 and urlsplit(dropped.headers["Location"]).path == "/login"
+    theirs.post("/logout")
+    assert theirs.login("jo").status_code == 401
+
+    assert client.post(f"/admin/users/{jo.id}/reactivate").status_code == 302
+    assert [e.subject_id for e in audits(session, "user.reactivated")] == [jo.id]
+    assert theirs.login("jo").status_code == 302
+
+
+def test_administrator_cannot_deactivate_themselves(client, admin, make_user, session):
+    make_user("second-admin", role="administrator")
+    page = text(client.get(f"/admin/users/{admin.id}/edit"))
+    assert "Deactivate" not in page
+    response = client.post(f"/admin/users/{admin.id}/deactivate")
+    assert response.status_code == 400
+    assert "cannot deactivate your own account" in text(response)
+    assert fresh(session, admin.id).active is True
+    assert audits(session, "user.deactivated") == []
+
+
+# --- temporary passwords -------------------------------------------------------------------------
+
+def test_temporary_password_is_set_audited_and_must_be_changed(app, client, admin, make_user, session):
+    jo = make_user("jo")
+    response = client.post(f"/admin/users/{jo.id}/password", data={"password": TEMPORARY})
+    assert response.status_code == 302
+    stored = fresh(session, jo.id)
+    assert stored.must_change_password is True and stored.check_password(TEMPORARY)
+    assert [e.subject_id for e in audits(session, "user.password_reset")] == [jo.id]
+    theirs = app.test_client()  # a second browser: the client fixture made them send CSRF tokens
+    assert theirs.login("jo", TEMPORARY).status_code == 302
+    assert urlsplit(theirs.get("/candidates").headers["Location"]).path == "/profile/password"
+
+
+def test_weak_temporary_password_is_refused_on_its_form(client, admin, make_user, session):
+    jo = make_user("jo")
+    response = client.post(f"/admin/users/{jo.id}/password", data={"password": "aaaaaaaaaaaaaaa"})
+    assert response.status_code == 400
+    assert_invalid(text(response), "password", "must not repeat")
+    assert fresh(session, jo.id).must_change_password is False
+
+
+# --- roles ---------------------------------------------------------------------------------------
+
+def matrix(page: str) -> set[str]:
+    """The ticked boxes of the roles page, as "role:permission"."""
+    return {value for tag, value in re.findall(r'(<input type="checkbox"[^>]*value="([^"]+)"[^>]*>)', page)
+            if " checked" in tag}
+
+
+def test_roles_page_shows_a_labelled_box_per_role_and_permission(client, admin):
+    page = text(client.get("/admin/roles"))
+    boxes = re.findall(r'<input type="checkbox" id="([^"]+)" name="grant"', page)
+    assert len(boxes) == 4 * 7
+    for box in boxes:
+        assert re.search(rf'<label for="{box}" class="visually-hidden">[\w-]+: [\w.]+</label>', page)
+    assert "team-leader: sms.ignore_opt_out</label>" in page
+    ticked = matrix(page)
+    assert "team-leader:sms.ignore_opt_out" in ticked and "consultant:sms.ignore_opt_out" not in ticked
+    assert "viewer:sms.send" not in ticked
+
+
+def test_granting_a_permission_is_audited_and_takes_effect(app, client, admin, make_user, session):
+    lead = make_user("lead", role="team-leader")
+    grants = matrix(text(client.get("/admin/roles"))) | {"team-leader:users.manage"}
+    grants -= {"consultant:records.edit"}
+    response = client.post("/admin/roles", data={"grant": sorted(grants)})
+    assert response.status_code == 302
+    changes = {e.details["role"]: (e.details["added"], e.details["removed"])
+               for e in audits(session, "role.permissions_changed")}
+    assert changes == {"team-leader": (["users.manage"], []), "consultant": ([], ["records.edit"])}
+    theirs = app.test_client()  # a second browser: the client fixture made them send CSRF tokens
+    theirs.login(lead.username)
+    assert "Users" in nav(text(theirs.get("/candidates")))
+    assert theirs.get("/admin/users").status_code == 200
+
+
+def test_administrator_cannot_remove_their_own_last_users_manage_through_roles(client, admin, session):
+    grants = matrix(text(client.get("/admin/roles"))) - {"administrator:users.manage"}
+    response = client.post("/admin/roles", data={"grant": sorted(grants)})
+    assert response.status_code == 400
+    page = text(response)
+    assert "You cannot take" in html.unescape(page) and "Nothing was changed." in page
+    session.rollback()
+    role = session.scalar(sa.select(Role).where(Role.name == "administrator"))
+    session.refresh(role)
+    assert "users.manage" in {p.name for p in role.permissions}
+    assert audits(session, "role.permissions_changed") == []
+    assert client.get("/admin/users").status_code == 200
+
+
+def test_users_manage_cannot_be_taken_from_every_role_even_with_another_admin(client, admin, make_user,
+                                                                              session):
+    make_user("second-admin", role="administrator")
+    grants = {g for g in matrix(text(client.get("/admin/roles"))) if not g.endswith(":users.manage")}
+    assert client.post("/admin/roles", data={"grant": sorted(grants)}).status_code == 400
+    assert audits(session, "role.permissions_changed") == []
+
+
+def test_unknown_role_or_permission_in_the_matrix_is_refused(client, admin, session):
+    grants = matrix(text(client.get("/admin/roles"))) | {"viewer:sms.fly"}
+    assert client.post("/admin/roles", data={"grant": sorted(grants)}).status_code == 400
+    assert audits(session, "role.permissions_changed") == []

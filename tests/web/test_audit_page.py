@@ -1,0 +1,307 @@
+"""The audit log page (/audit): its permission gate, filters by actor, action, person and dates, paging,
+details in words (Ignore overrides with their people and reason, consent and permission changes),
+bad filter values on the form, and the results block as an htmx fragment."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
+
+import pytest
+
+from webapp.models import AuditEvent
+
+TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
+ROW = re.compile(r'<tr id="event-(\d+)">')
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def shown(response) -> list[int]:
+    """Ids of the events listed, in page order."""
+    return [int(n) for n in ROW.findall(text(response))]
+
+
+def row(response, event_id: int) -> str:
+    """One event's row, as text with the markup taken out (links keep their text)."""
+    match = re.search(rf'<tr id="event-{event_id}">(.*?)</tr>', text(response), re.S)
+    assert match, f"event {event_id} is not listed"
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", match.group(1))).split())
+
+
+def row_html(response, event_id: int) -> str:
+    match = re.search(rf'<tr id="event-{event_id}">(.*?)</tr>', text(response), re.S)
+    assert match, f"event {event_id} is not listed"
+    return match.group(1)
+
+
+class Tags(HTMLParser):
+    def __init__(self, page: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def one(self, tag: str, **wanted) -> dict[str, str | None]:
+        found = [attrs for name, attrs in self.tags
+                 if name == tag and all(attrs.get(k) == v for k, v in wanted.items())]
+        assert len(found) == 1, f"expected one <{tag} {wanted}>, found {len(found)}"
+        return found[0]
+
+
+@pytest.fixture
+def record(session):
+    def add(action: str = "person.edited", *, actor=None, subject=None, at: datetime | None = None,
+            **details) -> AuditEvent:
+        subject_type, subject_id = subject if subject else (None, None)
+        event = AuditEvent(actor_id=actor.id if actor else None, action=action, subject_type=subject_type,
+                           subject_id=subject_id, details=details, created_at=at or utc(2026, 3, 1, 9))
+        session.add(event)
+        session.commit()
+        return event
+    return add
+
+
+@pytest.fixture
+def lead(login):
+    return login("team-leader", full_name="Lee Leader")
+
+
+# --- the gate ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ["consultant", "viewer"])
+def test_without_audit_view_there_is_no_link_and_the_page_is_403(client, login, record, role):
+    login(role)
+    record("sms.sent", secret="do not show")
+    assert 'href="/audit"' not in text(client.get("/candidates"))
+    response = client.get("/audit")
+    assert response.status_code == 403
+    assert "do not show" not in text(response)
+    fragment = client.get("/audit", htmx=True)
+    assert fragment.status_code == 403
+    assert "do not show" not in text(fragment)
+
+
+@pytest.mark.parametrize("role", ["team-leader", "administrator"])
+def test_with_audit_view_the_link_and_the_page_are_there(client, login, role):
+    login(role)
+    assert '<a href="/audit">Audit log</a>' in text(client.get("/candidates"))
+    response = client.get("/audit")
+    assert response.status_code == 200
+    assert "<h1>Audit log</h1>" in text(response)
+
+
+def test_the_anonymous_visitor_is_sent_to_sign_in(client):
+    response = client.get("/audit")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+# --- the filter form -----------------------------------------------------------------------------
+
+def test_filters_are_a_get_form_that_htmx_enhances(client, lead):
+    page = Tags(text(client.get("/audit")))
+    form = page.one("form", id="audit-filters")
+    assert (form["action"], form["method"], form["hx-get"], form["hx-target"], form["hx-push-url"]) == (
+        "/audit", "get", "/audit", "#results", "true")
+    for name, label in (("actor", "Who (username)"), ("action", "Action"), ("person_kind", "Record type"),
+                        ("person_id", "Record id"), ("person", "Name"), ("date_from", "From"), ("date_to", "To")):
+        assert f'<label for="{name}">{label}</label>' in text(client.get("/audit")), name
+
+
+def test_filter_by_actor(client, lead, record, make_user):
+    other = make_user("other.person")
+    mine = record(actor=lead, at=utc(2026, 3, 1, 9))
+    theirs = record(actor=other, at=utc(2026, 3, 1, 10))
+    assert shown(client.get("/audit")) == [theirs.id, mine.id]
+    assert shown(client.get("/audit?actor=OTHER.person")) == [theirs.id]
+    assert f'value="{other.username}"' in text(client.get("/audit"))  # suggested in the datalist
+
+
+def test_filter_by_action_offers_the_actions_present(client, lead, record):
+    sent = record("sms.sent")
+    record("privacy.changed")
+    page = text(client.get("/audit"))
+    select = re.search(r'<select id="action".*?</select>', page, re.S).group(0)
+    assert re.findall(r'<option value="([^"]*)"', select) == ["", "privacy.changed", "sms.sent"]
+    response = client.get("/audit?action=sms.sent")
+    assert shown(response) == [sent.id]
+    assert '<option value="sms.sent" selected>' in text(response)
+
+
+def test_filter_by_person_id_and_by_name(client, lead, record, make_candidate, make_contact):
+    ada = make_candidate("Ada", "Lovelace")
+    grace = make_contact("Grace", "Hopper")
+    on_ada = record(subject=("candidate", ada.id), at=utc(2026, 3, 1, 9))
+    on_grace = record(subject=("contact", grace.id), at=utc(2026, 3, 1, 10))
+    assert shown(client.get(f"/audit?person_kind=candidate&person_id={ada.id}")) == [on_ada.id]
+    assert shown(client.get(f"/audit?person_kind=contact&person_id={grace.id}")) == [on_grace.id]
+    assert shown(client.get("/audit?person=hopper")) == [on_grace.id]
+    assert shown(client.get("/audit?person=ada+lov")) == [on_ada.id]
+
+
+def test_filter_by_dates(client, lead, record):
+    record(at=utc(2026, 1, 31, 23, 59))
+    inside = record(at=utc(2026, 2, 14, 12))
+    record(at=utc(2026, 3, 1, 0, 0))
+    response = client.get("/audit?date_from=2026-02-01&date_to=2026-02-28")
+    assert shown(response) == [inside.id]
+    assert 'value="2026-02-01"' in text(response) and 'value="2026-02-28"' in text(response)
+
+
+def test_paging_fifty_to_a_page_keeps_the_filters(client, lead, record):
+    start = utc(2026, 1, 1)
+    ids = [record("sms.sent", at=start + timedelta(minutes=i)).id for i in range(55)]
+    record("privacy.changed", at=start + timedelta(days=1))
+    first = client.get("/audit?action=sms.sent")
+    assert shown(first) == list(reversed(ids))[:50]
+    assert "Page 1 of 2" in text(first)
+    older = re.search(r'<a href="([^"]+)"[^>]*rel="next">Older</a>', text(first))
+    assert older, "no link to the next page"
+    link = html.unescape(older.group(1))
+    assert "action=sms.sent" in link and "page=2" in link
+    second = client.get(link)
+    assert shown(second) == list(reversed(ids))[50:]
+    assert 'rel="next"' not in text(second)
+    assert 'rel="prev"' in text(second)
+
+
+# --- details in words ----------------------------------------------------------------------------
+
+def test_an_ignore_override_shows_its_recipients_linked_and_the_reason(client, lead, make_candidate, session):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    olive = make_candidate("Olive", "<b>Out</b>", "0412 000 111", sms_consent=False)
+    opened = client.post("/sms/compose", data={"kind": "candidates", "ids": [str(ada.id), str(olive.id)]})
+    token = TOKEN.search(text(opened)).group(1)
+    sent = client.post(f"/sms/compose/{token}/send", data={
+        "message": "Site closed today", "ignore": "1",
+        "ignore_reason": "Safety notice <script>alert(1)</script> {{ 7*7 }}"})
+    assert sent.status_code == 303
+    batch_url = sent.headers["Location"]
+
+    response = client.get("/audit?action=sms.ignore_opt_out")
+    [event_id] = shown(response)
+    words = row(response, event_id)
+    assert "Opt-out ignored for 1 person: Olive <b>Out</b> (+61412000111)" in words
+    assert "Reason: Safety notice <script>alert(1)</script> {{ 7*7 }}" in words
+    assert "Lee Leader (" in words
+    markup = row_html(response, event_id)
+    assert f'<a href="/candidates/{olive.id}">Olive &lt;b&gt;Out&lt;/b&gt;</a>' in markup
+    assert f'<a href="{batch_url}">SMS batch' in markup
+    assert "<script>" not in markup
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup
+    assert "Ada Lovelace" not in words  # she had consented: not part of the override
+
+
+def test_a_consent_change_reads_old_to_new_and_links_the_record(client, lead, make_candidate):
+    ada = make_candidate("Ada", "Lovelace")
+    assert client.post(f"/candidates/{ada.id}/privacy", data={"email_consent": "y", "mail_consent": "y"}
+                       ).status_code == 302
+    response = client.get("/audit?action=privacy.changed")
+    [event_id] = shown(response)
+    assert "SMS: ticked → not ticked" in row(response, event_id)
+    assert f'<a href="/candidates/{ada.id}">Ada Lovelace</a>' in row_html(response, event_id)
+
+
+def test_stop_reply_withdrawal_shows_old_to_new(client, lead, record, make_contact):
+    grace = make_contact("Grace", "Hopper")
+    event = record("consent.sms_withdrawn", subject=("contact", grace.id),
+                   changes={"sms_consent": [True, False]}, number="+61413222333", keyword="STOP")
+    response = client.get("/audit")
+    words = row(response, event.id)
+    assert "SMS: ticked → not ticked" in words
+    assert "number +61413222333" in words and "keyword STOP" in words
+    assert "system" in words
+    assert f'<a href="/contacts/{grace.id}">Grace Hopper</a>' in row_html(response, event.id)
+
+
+def test_a_permission_change_shows_what_was_added_and_removed(client, lead, record):
+    event = record("role.permissions_changed", actor=lead, subject=("role", 3), role="consultant",
+                   added=["sms.ignore_opt_out"], removed=["records.edit", "audit.view"])
+    words = row(client.get("/audit"), event.id)
+    assert "Added: sms.ignore_opt_out" in words
+    assert "Removed: records.edit, audit.view" in words
+    assert "role consultant" in words
+
+
+def test_other_details_are_key_value_lines_never_evaluated(client, lead, record):
+    event = record("settings.changed", actor=lead, note="<img src=x onerror=alert(1)>",
+                   template="{{ config }}", limits={"rate": 5, "on": True})
+    response = client.get("/audit")
+    markup = row_html(response, event.id)
+    assert "<img" not in markup
+    assert "&lt;img src=x onerror=alert(1)&gt;" in markup
+    words = row(response, event.id)
+    assert "template {{ config }}" in words
+    assert "limits rate: 5; on: yes" in words
+
+
+# --- bad values, fragments -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("query, field, message", [
+    ("date_from=yesterday", "date_from", "From must be a date like 2026-01-31, not “yesterday”."),
+    ("date_to=2026-13-01", "date_to", "To must be a date like 2026-01-31, not “2026-13-01”."),
+    ("date_from=2026-03-01&date_to=2026-02-01", "date_to", "To is before From."),
+    ("person_id=abc", "person_id", "Record id must be a whole number like 42, not “abc”."),
+    ("actor=ghost", "actor", "There is no user with the username “ghost”."),
+    ("action=nope", "action", "Choose an action from the list."),
+])
+def test_a_bad_filter_is_answered_400_on_the_form(client, lead, record, query, field, message):
+    kept = record()
+    response = client.get(f"/audit?{query}")
+    assert response.status_code == 400
+    page = text(response)
+    assert f'<span class="error" id="{field}-error">{message}</span>' in page
+    control = Tags(page).one("select" if field == "action" else "input", id=field)
+    assert control["aria-invalid"] == "true" and control["aria-describedby"] == f"{field}-error"
+    assert message in re.search(r'<div class="error-summary".*?</div>', page, re.S).group(0)
+    assert shown(response) == [kept.id]  # the rest of the filters still apply
+
+
+def test_a_bad_date_keeps_what_was_typed_in_the_box(client, lead):
+    response = client.get("/audit?date_from=31%2F01%2F2026")
+    assert Tags(text(response)).one("input", id="date_from")["value"] == "31/01/2026"
+
+
+def test_a_bad_filter_with_htmx_answers_400_with_the_results_block(client, lead):
+    response = client.get("/audit?date_from=nope", htmx=True)
+    assert response.status_code == 400
+    assert text(response).lstrip().startswith('<section id="results"')
+    assert "From must be a date like 2026-01-31" in text(response)
+
+
+def test_active_filtering_returns_the_results_block_and_varies_on_hx_request(client, lead, record):
+    event = record("sms.sent")
+    full = client.get("/audit?action=sms.sent")
+    fragment = client.get("/audit?action=sms.sent", htmx=True)
+    assert "<html" in text(full) and '<form id="audit-filters"' in text(full)
+    assert "<html" not in text(fragment)
+    assert '<form id="audit-filters"' not in text(fragment)
+    assert text(fragment).lstrip().startswith('<section id="results"')
+    assert shown(fragment) == [event.id]
+    assert 'hx-swap-oob="innerHTML">1 event found</div>' in text(fragment)
+    for response in (full, fragment):
+        assert "HX-Request" in response.headers["Vary"]
+
+
+def test_a_boosted_or_history_restore_request_gets_the_whole_page(client, lead):
+    for header in ("HX-Boosted", "HX-History-Restore-Request"):
+        response = client.get("/audit", htmx=True, headers={header: "true"})
+        assert "<html" in text(response), header
+
+
+def test_the_page_has_no_inline_scripts_or_styles(client, lead, record):
+    record("sms.sent", note="<style>x</style>")
+    page = text(client.get("/audit"))
+    assert "style=" not in page and "<style" not in page
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page)

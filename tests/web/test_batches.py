@@ -1,0 +1,283 @@
+"""The batch page (/sms/batches/<id>): counts per state, a progress bar, polling while unfinished
+and only then, the #progress fragment for htmx; the Resend flow with its permission gates; and the
+sandbox gateway's window (/sandbox)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests import delivery
+from tests.conftest import Browser
+from tests.delivery import element, elements, messages, queue
+from webapp import config as settings
+from webapp import create_app
+from webapp.models import AuditEvent, Message
+from webapp.sms import outbox
+from webapp.sms.providers.sandbox import Sandbox
+
+STATE_COUNT = re.compile(r'<span class="state state-(\w+)">\1</span> ([\d,]+)</a>')
+
+
+def dispatch(app, **settings_) -> None:
+    delivery.dispatcher(app, Sandbox(), sandbox_delivery_after=timedelta(hours=1),
+                        **settings_).run(once=True)
+
+
+@pytest.fixture
+def three_people(make_candidate):
+    """Through the sandbox: one will be sent, one fail (…0000), one time out (…9999)."""
+    return [make_candidate("Ada", "Lovelace", "0412 345 678"),
+            make_candidate("Bob", "Brown", "0412 340 000"),
+            make_candidate("Cy", "Young", "0412 349 999")]
+
+
+@pytest.fixture
+def my_batch(login, session, three_people):
+    """A batch the signed-in consultant sent, not yet dispatched."""
+    user = login("consultant")
+    return queue(session, user, three_people, provider="sandbox")
+
+
+def page(client, batch, **kwargs):
+    response = client.get(f"/sms/batches/{batch.id}", **kwargs)
+    assert response.status_code == 200, response.data
+    return response.get_data(as_text=True)
+
+
+def state_counts(html: str) -> dict[str, int]:
+    return {state: int(n.replace(",", "")) for state, n in STATE_COUNT.findall(html)}
+
+
+def progressbar(html: str) -> dict:
+    return element(html, "div", role="progressbar")
+
+
+def progress_section(html: str) -> dict:
+    return element(html, "section", id="progress")
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+def test_a_new_batch_shows_every_message_queued_and_an_empty_progressbar(client, my_batch):
+    html = page(client, my_batch)
+
+    assert state_counts(html) == {"queued": 3}
+    bar = progressbar(html)
+    assert bar["aria-valuenow"] == "0"
+    assert bar["aria-valuemin"] == "0" and bar["aria-valuemax"] == "100"
+    assert "0 of 3 finished" in html
+
+
+def test_the_batch_page_shows_the_count_per_state_and_the_share_finished(app, client, my_batch):
+    dispatch(app)
+
+    html = page(client, my_batch)
+
+    assert state_counts(html) == {"sent": 1, "failed": 1, "unknown": 1}
+    assert progressbar(html)["aria-valuenow"] == "66"  # failed and unknown are final; sent is not
+    assert "2 of 3 finished" in html
+    assert "Sandbox: numbers ending 0000 are rejected" in html  # the failure's reason
+
+
+def test_while_messages_are_unfinished_the_progress_section_polls_every_2s(app, client, my_batch):
+    dispatch(app)
+
+    section = progress_section(page(client, my_batch))
+
+    assert section["hx-trigger"] == "every 2s"
+    assert section["hx-get"] == f"/sms/batches/{my_batch.id}"
+    assert section["hx-swap"] == "outerHTML"
+
+
+def test_once_every_message_is_final_the_progress_section_stops_polling(
+        app, client, session, my_batch):
+    dispatch(app)
+    outbox.deliver_sandbox(session, timedelta(0))
+
+    html = page(client, my_batch)
+
+    section = progress_section(html)
+    assert "hx-trigger" not in section and "hx-get" not in section
+    assert state_counts(html) == {"delivered": 1, "failed": 1, "unknown": 1}
+    assert progressbar(html)["aria-valuenow"] == "100"
+
+
+def test_an_htmx_request_gets_only_the_progress_section(app, client, my_batch):
+    dispatch(app)
+
+    response = client.get(f"/sms/batches/{my_batch.id}", htmx=True)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "HX-Request" in response.headers.get("Vary", "")
+    assert html.strip().startswith('<section id="progress"')
+    assert html.strip().endswith("</section>")
+    assert "<html" not in html and "<h1" not in html and "Sent by" not in html
+    assert progress_section(html)["hx-trigger"] == "every 2s"
+    assert state_counts(html) == {"sent": 1, "failed": 1, "unknown": 1}
+
+
+def test_a_plain_get_returns_the_whole_page_with_one_progress_section(client, my_batch):
+    full = page(client, my_batch)
+    assert "<html" in full and "<h1" in full
+    assert len(elements(full, "section", id="progress")) == 1
+
+
+def test_the_last_poll_announces_the_finished_batch_out_of_band(app, client, session, my_batch):
+    dispatch(app)
+    outbox.deliver_sandbox(session, timedelta(0))
+
+    html = client.get(f"/sms/batches/{my_batch.id}", htmx=True).get_data(as_text=True)
+
+    status = element(html, "div", id="status")
+    assert status["hx-swap-oob"] == "innerHTML"
+    assert "1 delivered, 2 not delivered" in html
+
+
+# --- Resend --------------------------------------------------------------------------------------
+
+def test_the_resend_page_warns_that_unknown_messages_may_already_have_arrived(
+        app, client, my_batch):
+    dispatch(app)
+
+    response = client.get(f"/sms/batches/{my_batch.id}/resend")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "may already have arrived" in html
+    assert element(html, "input", name="states", value="failed") is not None
+    unknown_box = element(html, "input", name="states", value="unknown")
+    assert "checked" not in unknown_box  # resending unknown ones is an explicit choice
+    assert unknown_box["aria-describedby"] == "unknown-warning"
+
+
+def test_resending_the_failed_messages_queues_new_ones_and_marks_the_originals(
+        app, client, session, my_batch):
+    dispatch(app)
+    before = {m.id: m.state for m in messages(session, my_batch)}
+
+    response = client.post(f"/sms/batches/{my_batch.id}/resend", data={"states": "failed"})
+
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/sms/batches/{my_batch.id}")
+    rows = messages(session, my_batch)
+    originals = [m for m in rows if m.id in before]
+    new = [m for m in rows if m.id not in before]
+    [failed] = [m for m in originals if m.state == "failed"]
+    assert failed.superseded is True
+    assert [m.superseded for m in originals if m.state != "failed"] == [False, False]
+    assert len(new) == 1
+    [copy] = new
+    assert copy.state == "queued"
+    assert copy.resend_of_id == failed.id
+    assert copy.uuid != failed.uuid
+    assert (copy.to_e164, copy.body, copy.candidate_id) == (
+        failed.to_e164, failed.body, failed.candidate_id)
+    [event] = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "sms.resent")).all()
+    assert (event.subject_type, event.subject_id) == ("batch", my_batch.id)
+    assert event.actor_id == my_batch.sender_id
+    assert event.details["messages"] == 1
+    # The page counts the new copy instead of the superseded original.
+    assert state_counts(page(client, my_batch)) == {"queued": 1, "sent": 1, "unknown": 1}
+
+
+def test_resending_with_nothing_chosen_is_400_and_queues_nothing(app, client, session, my_batch):
+    dispatch(app)
+    before = [(m.id, m.state, m.superseded) for m in messages(session, my_batch)]
+
+    response = client.post(f"/sms/batches/{my_batch.id}/resend", data={})
+
+    assert response.status_code == 400
+    assert "Choose which messages to resend" in response.get_data(as_text=True)
+    assert [(m.id, m.state, m.superseded) for m in messages(session, my_batch)] == before
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.action == "sms.resent")) == 0
+
+
+def test_a_viewer_cannot_resend(app, client, session, login, make_user, three_people):
+    batch = queue(session, make_user(role="consultant"), three_people, provider="sandbox")
+    dispatch(app)
+    login("viewer")
+    before = [(m.id, m.state, m.superseded) for m in messages(session, batch)]
+
+    assert client.get(f"/sms/batches/{batch.id}/resend").status_code == 403
+    assert client.post(f"/sms/batches/{batch.id}/resend",
+                       data={"states": "failed"}).status_code == 403
+    assert [(m.id, m.state, m.superseded) for m in messages(session, batch)] == before
+
+
+def test_a_consultant_cannot_see_or_resend_another_consultants_batch(
+        app, client, session, login, make_user, three_people):
+    batch = queue(session, make_user(role="consultant"), three_people, provider="sandbox")
+    dispatch(app)
+    login("consultant")
+    before = [(m.id, m.state, m.superseded) for m in messages(session, batch)]
+
+    assert client.get(f"/sms/batches/{batch.id}").status_code == 404
+    assert client.get(f"/sms/batches/{batch.id}", htmx=True).status_code == 404
+    assert client.get(f"/sms/batches/{batch.id}/resend").status_code == 404
+    assert client.post(f"/sms/batches/{batch.id}/resend",
+                       data={"states": "failed"}).status_code == 404
+    assert [(m.id, m.state, m.superseded) for m in messages(session, batch)] == before
+
+
+def test_a_team_leader_may_look_at_another_consultants_batch(
+        app, client, session, login, make_user, three_people):
+    batch = queue(session, make_user(role="consultant"), three_people, provider="sandbox")
+    login("team-leader")
+
+    assert state_counts(page(client, batch)) == {"queued": 3}
+
+
+def test_the_batch_page_needs_a_sign_in(client, session, make_user, three_people):
+    batch = queue(session, make_user(), three_people, provider="sandbox")
+
+    response = client.get(f"/sms/batches/{batch.id}")
+
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+# --- /sandbox ------------------------------------------------------------------------------------
+
+def test_the_sandbox_page_lists_sent_messages_newest_first(
+        app, client, session, login, make_candidate):
+    user = login("consultant")
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    queue(session, user, [ada], provider="sandbox", body="The older message")
+    dispatch(app)
+    queue(session, user, [ada], provider="sandbox", body="The newer message")
+    dispatch(app)
+    queue(session, user, [ada], provider="sandbox", body="Still waiting in the queue")
+
+    response = client.get("/sandbox")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "The newer message" in html and "The older message" in html
+    assert html.index("The newer message") < html.index("The older message")
+    assert "Still waiting in the queue" not in html
+    assert "+61412345678" in html
+
+
+def test_the_sandbox_page_is_404_with_a_real_gateway(database_url, session, make_user):
+    user = make_user(role="administrator")
+    other = create_app(settings.testing_config(database_url, SMS_PROVIDER="smscentral"))
+    other.test_client_class = Browser
+    try:
+        browser = other.test_client()
+        assert browser.login(user.username).status_code == 302
+        response = browser.get("/sandbox")
+    finally:
+        other.extensions["database"].engine.dispose()
+
+    assert response.status_code == 404
+
+
+def test_the_sandbox_page_is_there_with_the_sandbox_gateway(client, login):
+    login("administrator")
+    assert client.get("/sandbox").status_code == 200

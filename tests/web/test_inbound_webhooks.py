@@ -1,0 +1,361 @@
+"""The inbound-SMS webhooks through the Flask test client: SMS Central's credentials and Twilio's
+signature, what each gateway must read back, idempotency under repeated pushes, long messages in
+parts (UDH / BINARY) and malformed pushes."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+
+import pytest
+
+from tests.fakes import FakeTwilio
+from tests.replying import audits, inbound, rows, send_sms, stored
+from webapp import create_app
+from webapp.config import testing_config as config_for
+from webapp.models import Email, InboundPart
+
+HOOK_USER = "desk-hook"
+HOOK_PASSWORD = "s3cret-hook-pw"
+PUBLIC = "https://desk.example.com"
+SMSC = "/webhooks/smscentral/inbound"
+TWILIO = "/webhooks/twilio/inbound"
+ADA_DIGITS = "61412345678"
+NOTHING = {"inbound": 0, "emails": 0, "audit": 0, "parts": 0}
+
+signer = FakeTwilio()  # its sign() is Twilio's algorithm, written apart from the app's code
+
+
+@pytest.fixture
+def app(database_url):
+    """The app with both gateways' webhooks configured (replaces the plain `app` fixture)."""
+    app = create_app(config_for(
+        database_url, SMSCENTRAL_WEBHOOK_USERNAME=HOOK_USER, SMSCENTRAL_WEBHOOK_PASSWORD=HOOK_PASSWORD,
+        TWILIO_AUTH_TOKEN=signer.auth_token, PUBLIC_BASE_URL=PUBLIC))
+    yield app
+    app.extensions["database"].engine.dispose()
+
+
+@pytest.fixture
+def ada(make_candidate):
+    return make_candidate("Ada", "Lovelace", "0412 345 678")
+
+
+def smscentral_push(client, method: str = "GET", credentials: bool = True, **fields):
+    params = {"USER_NAME": HOOK_USER, "PASSWORD": HOOK_PASSWORD} if credentials else {}
+    params.update({"ORIGINATOR": ADA_DIGITS, "RECIPIENT": "61400000001", "ID": "SC-100",
+                   "MESSAGE_TEXT": "Yes, Tuesday suits"})
+    params.update(fields)
+    params = {k: v for k, v in params.items() if v is not None}
+    if method == "GET":
+        return client.get(SMSC, query_string=params)
+    return client.post(SMSC, data=params, csrf=False)
+
+
+def twilio_form(**fields) -> dict[str, str]:
+    form = {"MessageSid": "SM" + "a" * 32, "AccountSid": "AC" + "0" * 32, "From": "+61412345678",
+            "To": "+61400000001", "Body": "Yes, Tuesday suits", "NumSegments": "1", "NumMedia": "0"}
+    form.update(fields)
+    return form
+
+
+def twilio_push(client, form: dict[str, str], signature: str | None, query: str = ""):
+    headers = {"X-Twilio-Signature": signature} if signature is not None else {}
+    return client.post(TWILIO + query, data=form, headers=headers, csrf=False)
+
+
+# --- SMS Central: credentials --------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("given", [
+    {"USER_NAME": HOOK_USER, "PASSWORD": "wrong"},
+    {"USER_NAME": "someone", "PASSWORD": HOOK_PASSWORD},
+    {"USER_NAME": HOOK_USER},
+    {"PASSWORD": HOOK_PASSWORD},
+    {"USER_NAME": "", "PASSWORD": ""},
+    {},
+], ids=["wrong-password", "wrong-username", "no-password", "no-username", "empty", "none"])
+def test_smscentral_push_with_wrong_or_missing_credentials_is_refused_and_stores_nothing(
+        client, session, ada, method, given):
+    response = smscentral_push(client, method, credentials=False, MESSAGE_TEXT="STOP", **given)
+
+    assert response.status_code == 403
+    assert response.get_data(as_text=True) != "0"
+    assert stored(session) == NOTHING
+    assert rows(session, type(ada))[0].sms_consent is True
+
+
+def test_smscentral_inbound_is_not_found_while_no_webhook_credentials_are_configured(
+        database_url):
+    app = create_app(config_for(database_url))  # no SMSCENTRAL_WEBHOOK_USERNAME/PASSWORD
+    try:
+        client = app.test_client()
+        for response in (
+            client.get(SMSC, query_string={"USER_NAME": "", "PASSWORD": "", "ORIGINATOR": ADA_DIGITS,
+                                           "ID": "SC-1", "MESSAGE_TEXT": "hi"}),
+            client.get(SMSC, query_string={"ORIGINATOR": ADA_DIGITS, "ID": "SC-1", "MESSAGE_TEXT": "hi"}),
+            client.post(SMSC, data={"ORIGINATOR": ADA_DIGITS, "ID": "SC-1", "MESSAGE_TEXT": "hi"}),
+        ):
+            assert response.status_code == 404
+        session = app.extensions["database"].sessionmaker()
+        try:
+            assert stored(session) == NOTHING
+        finally:
+            session.close()
+    finally:
+        app.extensions["database"].engine.dispose()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_smscentral_reply_is_stored_and_answered_with_exactly_0(client, session, ada, method):
+    response = smscentral_push(client, method, ID=f"SC-{method}")
+
+    assert response.status_code == 200
+    assert response.data == b"0"
+    [reply] = inbound(session)
+    assert reply.provider == "smscentral"
+    assert reply.provider_message_id == f"SC-{method}"
+    assert reply.body == "Yes, Tuesday suits"
+    assert reply.from_e164 == "+61412345678"
+    assert reply.candidate_id == ada.id
+
+
+def test_smscentral_reply_answers_the_message_named_by_its_reference(
+        app, client, session, make_user, ada):
+    casey = make_user("casey", full_name="Casey Jones")
+    [sent] = send_sms(app, session, casey, [ada])
+
+    response = smscentral_push(client, REFERENCE=sent.uuid)
+
+    assert response.data == b"0"
+    [reply] = inbound(session)
+    assert reply.in_reply_to_id == sent.id
+    assert reply.sender_id == casey.id
+
+
+# --- Twilio: the signature -----------------------------------------------------------------------
+
+def test_twilio_reply_correctly_signed_is_stored_and_answered_with_empty_twiml(client, session, ada):
+    form = twilio_form()
+
+    response = twilio_push(client, form, signer.sign(PUBLIC + TWILIO, form))
+
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+    root = ElementTree.fromstring(response.data)
+    assert root.tag == "Response"
+    assert list(root) == []  # no <Message>: Twilio sends nothing back to the person
+    [reply] = inbound(session)
+    assert reply.provider == "twilio"
+    assert reply.provider_message_id == form["MessageSid"]
+    assert reply.body == "Yes, Tuesday suits"
+    assert reply.candidate_id == ada.id
+
+
+def test_twilio_signature_covers_the_query_string_of_the_public_url(client, session, ada):
+    form = twilio_form()
+
+    refused = twilio_push(client, form, signer.sign(PUBLIC + TWILIO, form), query="?office=syd")
+    assert refused.status_code == 403
+    assert stored(session) == NOTHING
+
+    accepted = twilio_push(client, form, signer.sign(PUBLIC + TWILIO + "?office=syd", form),
+                           query="?office=syd")
+    assert accepted.status_code == 200
+    assert len(inbound(session)) == 1
+
+
+def _signed_then(change: str):
+    form = twilio_form(Body="STOP")
+    signature = signer.sign(PUBLIC + TWILIO, form)
+    if change == "wrong-token":
+        other = FakeTwilio(auth_token="not-our-token")
+        signature = other.sign(PUBLIC + TWILIO, form)
+    elif change == "tampered-body":
+        form = dict(form, Body="START")
+    elif change == "added-parameter":
+        form = dict(form, OptOutType="STOP")
+    elif change == "other-url":
+        signature = signer.sign("http://localhost" + TWILIO, form)
+    elif change == "missing":
+        signature = None
+    elif change == "empty":
+        signature = ""
+    return form, signature
+
+
+@pytest.mark.parametrize("change", ["wrong-token", "tampered-body", "added-parameter", "other-url",
+                                    "missing", "empty"])
+def test_twilio_push_without_a_valid_signature_is_refused_and_stores_nothing(
+        client, session, ada, change):
+    form, signature = _signed_then(change)
+
+    response = twilio_push(client, form, signature)
+
+    assert response.status_code == 403
+    assert stored(session) == NOTHING
+    assert rows(session, type(ada))[0].sms_consent is True
+
+
+def test_twilio_inbound_is_not_found_while_no_auth_token_is_configured(database_url):
+    app = create_app(config_for(database_url, PUBLIC_BASE_URL=PUBLIC))
+    try:
+        form = twilio_form()
+        response = app.test_client().post(TWILIO, data=form,
+                                          headers={"X-Twilio-Signature": signer.sign(PUBLIC + TWILIO, form)})
+        assert response.status_code == 404
+    finally:
+        app.extensions["database"].engine.dispose()
+
+
+# --- idempotency ---------------------------------------------------------------------------------
+
+def test_the_same_stop_pushed_ten_times_is_one_message_one_email_one_audit_entry(
+        app, client, session, make_user, ada):
+    casey = make_user("casey", full_name="Casey Jones", email="casey@example.com")
+    [sent] = send_sms(app, session, casey, [ada])
+
+    answers = [smscentral_push(client, ID="SC-STOP-1", MESSAGE_TEXT="STOP", REFERENCE=sent.uuid)
+               for _ in range(10)]
+
+    assert [(a.status_code, a.data) for a in answers] == [(200, b"0")] * 10
+    [reply] = inbound(session)
+    assert reply.body == "STOP"
+    [email] = rows(session, Email)
+    assert email.message_id == reply.id
+    assert email.to_address == "casey@example.com"
+    [withdrawn] = audits(session, "consent.sms_withdrawn")
+    assert withdrawn.subject_id == ada.id
+    assert rows(session, type(ada))[0].sms_consent is False
+
+
+def test_the_same_twilio_reply_delivered_twice_is_stored_once(client, session, ada):
+    form = twilio_form(Body="STOP")
+    signature = signer.sign(PUBLIC + TWILIO, form)
+
+    first = twilio_push(client, form, signature)
+    second = twilio_push(client, form, signature)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert len(inbound(session)) == 1
+    assert len(rows(session, Email)) == 1
+    assert len(audits(session, "consent.sms_withdrawn")) == 1
+
+
+# --- long messages in parts ----------------------------------------------------------------------
+
+PARTS = {  # UDH IEI 00 (8-bit reference A8), 3 parts
+    1: ("050003A80301", "Thanks for the call today. "),
+    2: ("050003A80302", "I can start on Monday "),
+    3: ("050003A80303", "if the role is still open."),
+}
+
+
+def push_part(client, seq: int, *, part_id: str | None = None, **fields):
+    udh, text = PARTS[seq]
+    fields.setdefault("MESSAGE_TEXT", text)
+    return smscentral_push(client, ID=part_id or f"SC-P{seq}", UDH=udh, **fields)
+
+
+def test_a_long_reply_in_parts_out_of_order_and_one_repeated_becomes_one_message_in_order(
+        client, session, ada):
+    answers = [push_part(client, 3), push_part(client, 1)]
+    assert stored(session) | {"parts": 0} == NOTHING  # nothing stored until the last part
+    answers.append(push_part(client, 3))  # SMS Central retries a part
+    assert len(inbound(session)) == 0
+    answers.append(push_part(client, 2))
+
+    assert [(a.status_code, a.data) for a in answers] == [(200, b"0")] * 4
+    [reply] = inbound(session)
+    assert reply.body == ("Thanks for the call today. I can start on Monday "
+                          "if the role is still open.")
+    assert reply.candidate_id == ada.id
+    assert reply.from_e164 == "+61412345678"
+    # The parts are kept, marked used, so a late repeat is recognised and never joined again.
+    assert [part.used for part in rows(session, InboundPart)] == [True, True, True]
+    assert len(rows(session, Email)) == 1
+
+
+def test_nothing_is_stored_while_a_part_is_missing(client, session, ada):
+    push_part(client, 1)
+    push_part(client, 3)
+    push_part(client, 1)
+
+    assert len(inbound(session)) == 0
+    assert len(rows(session, Email)) == 0
+    assert sorted(p.seq for p in rows(session, InboundPart)) == [1, 3]
+
+
+def ucs2(text: str) -> str:
+    return text.encode("utf-16-be").hex().upper()
+
+
+def test_a_ucs2_part_sent_as_binary_utf16_hex_is_decoded(client, session, ada):
+    texts = {1: "Zoë’s reply: ", 2: "“yes” to the role ", 3: "— see you Monday 👍"}
+    order = [2, 3, 1]
+    for seq in order:
+        answer = smscentral_push(client, ID=f"SC-U{seq}", UDH=PARTS[seq][0], MESSAGE_TEXT=None,
+                                 BINARY=ucs2(texts[seq]))
+        assert answer.data == b"0"
+
+    [reply] = inbound(session)
+    assert reply.body == "Zoë’s reply: “yes” to the role — see you Monday 👍"
+    assert reply.encoding == "UCS-2"
+
+
+def test_a_part_carrying_our_reference_links_the_whole_reply_to_that_message(
+        app, client, session, make_user, ada):
+    casey = make_user("casey", full_name="Casey Jones")
+    [sent] = send_sms(app, session, casey, [ada])
+
+    push_part(client, 2, REFERENCE=sent.uuid)
+    push_part(client, 1)
+    push_part(client, 3)
+
+    [reply] = inbound(session)
+    assert reply.in_reply_to_id == sent.id
+    assert reply.sender_id == casey.id
+
+
+def test_a_part_pushed_again_after_its_message_was_assembled_does_not_spoil_the_next_long_reply(
+        client, session, ada):
+    for seq in (1, 2, 3):
+        push_part(client, seq)
+    # SMS Central did not read our "0" for part 2 in time and pushes it again, later.
+    assert push_part(client, 2).data == b"0"
+    assert len(inbound(session)) == 1
+
+    # Ada's phone reuses the 8-bit reference (only 256 exist) for a new long reply.
+    new = {1: "Second thoughts: ", 2: "Wednesday is better ", 3: "for me."}
+    for seq in (1, 2, 3):
+        push_part(client, seq, part_id=f"SC-N{seq}", MESSAGE_TEXT=new[seq])
+
+    bodies = [m.body for m in inbound(session)]
+    assert bodies == ["Thanks for the call today. I can start on Monday if the role is still open.",
+                      "Second thoughts: Wednesday is better for me."]
+
+
+# --- malformed pushes ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("missing", [{"ORIGINATOR": None}, {"ID": None}, {"ORIGINATOR": "  "},
+                                     {"ID": ""}], ids=["no-originator", "no-id", "blank-originator",
+                                                       "empty-id"])
+def test_smscentral_push_without_originator_or_id_is_a_400_and_stores_nothing(
+        client, session, ada, method, missing):
+    response = smscentral_push(client, method, MESSAGE_TEXT="STOP", **missing)
+
+    assert response.status_code == 400
+    assert stored(session) == NOTHING
+    assert rows(session, type(ada))[0].sms_consent is True
+
+
+@pytest.mark.parametrize("missing", ["MessageSid", "From"])
+def test_twilio_push_without_message_sid_or_from_is_a_400_and_stores_nothing(
+        client, session, ada, missing):
+    form = twilio_form(Body="STOP")
+    del form[missing]
+
+    response = twilio_push(client, form, signer.sign(PUBLIC + TWILIO, form))
+
+    assert response.status_code == 400
+    assert stored(session) == NOTHING

@@ -1,0 +1,213 @@
+"""/profile and /profile/password: every user's own details and password, and the forced change of a
+temporary password before anything else can be done."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.models import AuditEvent, ComposeDraft, User
+
+ROLES = ("viewer", "consultant", "team-leader", "administrator")
+PASSWORD = "correct-horse-battery"
+NEW_PASSWORD = "my-very-own-password"
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def nav(page: str) -> list[str]:
+    block = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S)
+    return [html.unescape(label) for label in re.findall(r">([^<>]+)</a>", block.group(1))] if block else []
+
+
+def audits(session, action: str) -> list[AuditEvent]:
+    session.rollback()  # end any read transaction so the request's writes are visible
+    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
+                                .order_by(AuditEvent.id)))
+
+
+def fresh(session, user_id: int) -> User:
+    session.rollback()
+    return session.get(User, user_id, populate_existing=True)
+
+
+def assert_invalid(page: str, name: str, message: str) -> None:
+    """The field is marked invalid and described by an error that says `message`."""
+    tag = re.search(rf'<input\b[^>]*\bname="{name}"[^>]*>', page).group(0)
+    assert 'aria-invalid="true"' in tag, tag
+    described = re.search(r'aria-describedby="([^"]+)"', tag).group(1).split()
+    said = " ".join(html.unescape(m.group(1)) for ident in described
+                    if (m := re.search(rf'<span class="error" id="{ident}">(.*?)</span>', page, re.S)))
+    assert message in said, said
+
+
+def where(response) -> tuple[str, dict[str, list[str]]]:
+    parts = urlsplit(response.headers["Location"])
+    return parts.path, parse_qs(parts.query)
+
+
+def change(client, current: str = PASSWORD, new: str = NEW_PASSWORD, repeat: str | None = None, url="/profile/password"):
+    return client.post(url, data={"current_password": current, "new_password": new,
+                                  "repeat_password": new if repeat is None else repeat})
+
+
+# --- the profile page ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_signed_in_user_has_a_profile_link_and_page(client, login, role):
+    user = login(role)
+    assert "Profile" in nav(text(client.get("/candidates")))
+    page = text(client.get("/profile"))
+    assert f"<dd>{user.username}</dd>" in page
+    for name, label in (("email", "Email"), ("mobile", "Mobile"), ("office", "Office")):
+        assert f'<label for="{name}">{label}</label>' in page
+    assert '<a href="/profile/password">Change your password</a>' in page
+
+
+def test_signed_out_visitor_is_sent_to_sign_in(client):
+    for url in ("/profile", "/profile/password"):
+        response = client.get(url)
+        assert response.status_code == 302 and where(response)[0] == "/login"
+
+
+def test_profile_changes_are_saved_normalised_and_audited(client, login, session):
+    user = login("consultant", email="old@example.com")
+    response = client.post("/profile", data={"email": "new@example.com", "mobile": "0412 345 678",
+                                             "office": "Brisbane"})
+    assert response.status_code == 302 and response.headers["Location"] == "/profile"
+    stored = fresh(session, user.id)
+    assert (stored.email, stored.mobile, stored.office) == ("new@example.com", "+61412345678", "Brisbane")
+    [event] = audits(session, "profile.edited")
+    assert event.actor_id == user.id and event.subject_id == user.id
+    assert event.details["changes"]["mobile"] == [None, "+61412345678"]
+    assert 'value="+61 412 345 678"' in text(client.get("/profile"))
+
+
+def test_mobile_may_be_emptied(client, login, session):
+    user = login("consultant", mobile="+61412345678")
+    client.post("/profile", data={"email": user.email, "mobile": "", "office": ""})
+    assert fresh(session, user.id).mobile is None
+
+
+@pytest.mark.parametrize("form, field, message", [
+    ({"email": "new@example.com", "mobile": "0412 34", "office": ""}, "mobile", "is not a valid mobile number"),
+    ({"email": "not an email", "mobile": "", "office": ""}, "email", "name@example.com"),
+    ({"email": "", "mobile": "", "office": ""}, "email", "Enter your email address."),
+])
+def test_bad_profile_is_refused_on_the_form(client, login, session, form, field, message):
+    user = login("consultant", email="old@example.com")
+    response = client.post("/profile", data=form)
+    assert response.status_code == 400
+    assert_invalid(text(response), field, message)
+    assert fresh(session, user.id).email == "old@example.com"
+    assert audits(session, "profile.edited") == []
+
+
+# --- changing one's own password -----------------------------------------------------------------
+
+def test_password_change_needs_the_current_password_and_is_audited(client, login, session):
+    user = login("viewer")
+    response = change(client)
+    assert response.status_code == 302 and response.headers["Location"] == "/profile"
+    [event] = audits(session, "profile.password_changed")
+    assert event.actor_id == user.id and event.details == {"forced": False}
+    client.post("/logout")
+    assert client.login(user.username, PASSWORD).status_code == 401
+    assert client.login(user.username, NEW_PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("current, new, repeat, field, message", [
+    ("wrong-password-1", NEW_PASSWORD, None, "current_password", "not your current password"),
+    (PASSWORD, "short", None, "new_password", "at least 12 characters"),
+    (PASSWORD, PASSWORD, None, "new_password", "must be different"),
+    (PASSWORD, NEW_PASSWORD, "something-else-1", "repeat_password", "not the same"),
+    ("", NEW_PASSWORD, None, "current_password", "Enter your current password."),
+])
+def test_bad_password_change_is_refused_on_the_form(client, login, session, current, new, repeat, field, message):
+    user = login("viewer")
+    response = change(client, current, new, repeat)
+    assert response.status_code == 400
+    assert_invalid(text(response), field, message)
+    assert fresh(session, user.id).check_password(PASSWORD)
+    assert audits(session, "profile.password_changed") == []
+
+
+# --- a temporary password must be changed first --------------------------------------------------
+
+@pytest.fixture
+def temporary(make_user, client):
+    """A consultant signed in with a temporary password."""
+    user = make_user("newbie", role="consultant", must_change_password=True)
+    response = client.login("newbie")
+    assert response.status_code == 302
+    return user
+
+
+def test_sign_in_with_a_temporary_password_leads_to_the_password_page(client, temporary):
+    response = client.get("/")
+    assert response.status_code == 302 and where(response) == ("/profile/password", {})
+    page = text(client.get("/profile/password"))
+    assert "You signed in with a temporary password" in page
+    assert '<label for="current_password">Current password</label>' in page
+
+
+@pytest.mark.parametrize("url", ["/candidates?q=ada", "/profile", "/admin/users", "/sms/compose?candidate=1"])
+def test_every_other_page_leads_to_the_password_page(client, temporary, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert where(response) == ("/profile/password", {"next": [url]})
+
+
+def test_actions_are_refused_until_the_password_is_changed(client, temporary, session, make_candidate):
+    ada = make_candidate()
+    response = client.post("/sms/compose", data={"kind": "candidates", "ids": [str(ada.id)]})
+    assert response.status_code == 302 and where(response)[0] == "/profile/password"
+    response = client.post("/profile", data={"email": "x@example.com", "mobile": "", "office": ""})
+    assert where(response)[0] == "/profile/password"
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(ComposeDraft)) == 0
+    assert fresh(session, temporary.id).email == "newbie@example.com"
+
+
+def test_htmx_request_gets_401_and_hx_redirect_to_the_password_page(client, temporary):
+    response = client.get("/candidates?q=ada", htmx=True)
+    assert response.status_code == 401
+    assert urlsplit(response.headers["HX-Redirect"]).path == "/profile/password"
+
+
+def test_sign_out_and_static_files_stay_reachable(client, temporary):
+    with client.get("/static/css/app.css") as stylesheet:
+        assert stylesheet.status_code == 200
+    response = client.post("/logout")
+    assert response.status_code == 302 and where(response)[0] == "/login"
+    assert where(client.get("/candidates"))[0] == "/login"
+
+
+def test_after_the_change_everything_is_normal_again(client, temporary, session):
+    response = change(client, url="/profile/password?next=/candidates?q=ada")
+    assert response.status_code == 302 and response.headers["Location"] == "/candidates?q=ada"
+    assert fresh(session, temporary.id).must_change_password is False
+    assert client.get("/candidates").status_code == 200
+    assert client.get("/profile").status_code == 200
+    [event] = audits(session, "profile.password_changed")
+    assert event.details == {"forced": True}
+
+
+def test_the_temporary_password_cannot_be_kept(client, temporary, session):
+    response = change(client, PASSWORD, PASSWORD)
+    assert response.status_code == 400
+    assert fresh(session, temporary.id).must_change_password is True
+    assert where(client.get("/candidates"))[0] == "/profile/password"
+
+
+def test_offsite_next_is_not_followed_after_the_change(client, temporary):
+    response = change(client, url="/profile/password?next=https://evil.example/")
+    assert response.status_code == 302 and "evil" not in response.headers["Location"]

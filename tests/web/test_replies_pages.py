@@ -1,0 +1,255 @@
+"""Replies on the pages: the Communications History tabs (full page and htmx fragment), the
+unmatched-reply inbox and its permission gate, filing a reply on a record, and the sandbox's reply
+form going through the same pipeline as a gateway's push."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.html_tree import html
+from tests.replying import audits, inbound, receive, rows, send_sms
+from webapp.models import Candidate, ClientContact, Message
+
+ADA_MOBILE = "0412 345 678"
+
+
+@pytest.fixture
+def casey(make_user):
+    return make_user("casey", role="consultant", full_name="Casey Jones", email="casey@example.com")
+
+
+@pytest.fixture
+def ada(make_candidate):
+    return make_candidate("Ada", "Lovelace", ADA_MOBILE)
+
+
+def history_of(response):
+    return html(response).one("section", id="history")
+
+
+# --- Communications History ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx-fragment"])
+def test_received_tab_shows_the_reply_linked_to_the_message_it_answers(
+        app, client, session, login, casey, ada, make_candidate, htmx):
+    login("consultant")
+    bob = make_candidate("Bob", "Brown", "0400 111 222")
+    [sent] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, free on Monday?")
+    reply = receive(app, session, "Yes, Monday works", reference=sent.uuid)
+
+    response = client.get(f"/candidates/{ada.id}?tab=received", htmx=htmx)
+
+    assert response.status_code == 200
+    assert "HX-Request" in response.headers["Vary"]
+    doc = html(response)
+    if htmx:
+        assert [(n.tag, n.get("id")) for n in doc.elements] == [("section", "history")]
+    else:
+        assert doc.all("html") and doc.all("h1")[0].text == "Ada Lovelace"
+    history = doc.one("section", id="history")
+    tabs = {a.text: a for a in history.one("nav").all("a")}
+    assert tabs["Received"].get("aria-current") == "page"
+    item = history.one("li", id=f"message-{reply.id}")
+    assert "Yes, Monday works" in item.text
+    assert "+61412345678" in item.text
+    link = item.one("a")
+    assert link.get("href") == f"/candidates/{ada.id}?tab=sent#message-{sent.id}"
+    assert "Hi Ada, free on Monday?" in link.text
+    assert "Hi Ada, free on Monday?" not in history.text.replace(link.text, "")
+
+    other = history_of(client.get(f"/candidates/{bob.id}?tab=received"))
+    assert "Yes, Monday works" not in other.text
+    assert "No replies received" in other.text
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx-fragment"])
+def test_sent_tab_shows_the_reply_under_the_message_it_answers(
+        app, client, session, login, casey, ada, htmx):
+    login("consultant")
+    [first] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, free on Monday?")
+    [second] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, and on Friday?")
+    receive(app, session, "Monday yes", reference=first.uuid)
+
+    response = client.get(f"/candidates/{ada.id}?tab=sent", htmx=htmx)
+
+    assert response.status_code == 200
+    history = history_of(response)
+    answered = history.one("li", id=f"message-{first.id}")
+    unanswered = history.one("li", id=f"message-{second.id}")
+    assert "Hi Ada, free on Monday?" in answered.text
+    assert "Monday yes" in answered.text
+    assert "Hi Ada, and on Friday?" in unanswered.text
+    assert "Monday yes" not in unanswered.text
+    # A reply sits after the message it answers.
+    assert answered.text.index("Hi Ada, free on Monday?") < answered.text.index("Monday yes")
+
+
+# --- the unmatched inbox -------------------------------------------------------------------------
+
+def test_unmatched_inbox_lists_unmatched_replies_for_a_team_leader(
+        app, client, session, login, casey, ada):
+    login("team-leader")
+    [sent] = send_sms(app, session, casey, [ada])
+    receive(app, session, "Matched reply", reference=sent.uuid)
+    stray = receive(app, session, "Who is this?", from_number="61499888777")
+
+    response = client.get("/replies/unmatched")
+
+    assert response.status_code == 200
+    doc = html(response)
+    rows_shown = doc.one("tbody").all("tr")
+    assert len(rows_shown) == 1
+    assert "Who is this?" in rows_shown[0].text
+    assert "+61499888777" in rows_shown[0].text
+    assert "Matched reply" not in doc.text
+    form = rows_shown[0].one("form")
+    assert form.get("action") == f"/replies/{stray.id}/attach"
+    assert form.get("method") == "post"
+    nav = doc.one("nav", aria_label="Main")
+    assert [a.get("href") for a in nav.all("a") if a.text == "Unmatched replies"] == ["/replies/unmatched"]
+
+
+def test_unmatched_inbox_is_forbidden_to_a_consultant_and_absent_from_their_navigation(
+        app, client, session, login, ada):
+    login("consultant")
+    stray = receive(app, session, "Who is this?", from_number="61499888777")
+
+    assert client.get("/replies/unmatched").status_code == 403
+    attach = client.post(f"/replies/{stray.id}/attach", data={"kind": "candidates",
+                                                              "person_id": str(ada.id)})
+    assert attach.status_code == 403
+    assert rows(session, Message, Message.id == stray.id)[0].candidate_id is None
+    assert audits(session, "reply.attached") == []
+
+    page = html(client.get("/candidates"))
+    nav = page.one("nav", aria_label="Main")
+    assert "Unmatched replies" not in nav.text
+    assert not page.all("a", href="/replies/unmatched")
+
+
+# --- filing a reply on a record ------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind, person_id", [
+    ("candidates", ""), ("candidates", "abc"), ("candidates", "999999"), ("contacts", "{ada}"),
+    ("aliens", "{ada}"), ("candidates", "-1"),
+], ids=["empty", "not-a-number", "no-such-candidate", "ada-is-no-contact", "bad-kind", "negative"])
+def test_attaching_with_a_bad_record_is_a_400_with_a_message_and_files_nothing(
+        app, client, session, login, ada, kind, person_id):
+    login("team-leader")
+    stray = receive(app, session, "Who is this?", from_number="61499888777")
+
+    response = client.post(f"/replies/{stray.id}/attach",
+                           data={"kind": kind, "person_id": person_id.format(ada=ada.id)})
+
+    assert response.status_code == 400
+    doc = html(response)
+    error = doc.one("span", id=f"attach-error-{stray.id}")
+    assert "existing record" in error.text
+    assert doc.one("input", id=f"person-{stray.id}").get("aria-invalid") == "true"
+    reply = rows(session, Message, Message.id == stray.id)[0]
+    assert (reply.candidate_id, reply.contact_id) == (None, None)
+    assert audits(session, "reply.attached") == []
+
+
+def test_attaching_a_reply_that_is_not_unmatched_is_a_404(app, client, session, login, casey, ada):
+    login("team-leader")
+    [sent] = send_sms(app, session, casey, [ada])
+    matched = receive(app, session, "Matched", reference=sent.uuid)
+
+    for reply_id in (matched.id, sent.id, 987654):
+        response = client.post(f"/replies/{reply_id}/attach",
+                               data={"kind": "candidates", "person_id": str(ada.id)})
+        assert response.status_code == 404
+    assert audits(session, "reply.attached") == []
+
+
+@pytest.mark.parametrize("kind", ["candidates", "contacts"])
+def test_attaching_a_reply_redirects_to_the_record_where_it_now_appears(
+        app, client, session, login, make_candidate, make_contact, kind):
+    lead = login("team-leader")
+    person = (make_candidate("Ada", "Lovelace", ADA_MOBILE) if kind == "candidates"
+              else make_contact("Grace", "Hopper", "0413 222 333"))
+    stray = receive(app, session, "It's me, new number", from_number="61499888777")
+
+    response = client.post(f"/replies/{stray.id}/attach",
+                           data={"kind": kind, "person_id": str(person.id)})
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/{kind}/{person.id}?tab=received"
+    page = client.get(response.headers["Location"])
+    history = history_of(page)
+    assert "It's me, new number" in history.one("li", id=f"message-{stray.id}").text
+    assert "filed on" in html(page).one("ul", class_="flashes").text
+    assert "It's me, new number" not in html(client.get("/replies/unmatched")).text
+    [event] = audits(session, "reply.attached")
+    assert event.actor_id == lead.id
+    assert event.subject_id == person.id
+
+
+# --- the sandbox's reply form --------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["candidates", "contacts"])
+def test_a_sandbox_reply_becomes_a_received_communication_on_the_right_record(
+        app, client, session, login, make_candidate, make_contact, kind):
+    consultant = login("consultant")
+    if kind == "candidates":
+        person = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+        bystander = make_candidate("Bob", "Brown", "0400 111 222")
+    else:
+        person = make_contact("Grace", "Hopper", "0413 222 333")
+        bystander = make_contact("Hal", "Abelson", "0400 111 222")
+    sent, _other = send_sms(app, session, consultant, [person, bystander], kind=kind)
+    assert f'value="{sent.id}"' in client.get("/sandbox").get_data(as_text=True)
+
+    response = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": "Yes please"})
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/sandbox"
+    [reply] = inbound(session)
+    assert reply.provider == "sandbox"
+    assert reply.in_reply_to_id == sent.id
+    assert reply.sender_id == consultant.id
+    assert (reply.candidate_id if kind == "candidates" else reply.contact_id) == person.id
+    history = history_of(client.get(f"/{kind}/{person.id}?tab=received"))
+    item = history.one("li", id=f"message-{reply.id}")
+    assert "Yes please" in item.text
+    assert item.one("a").get("href") == f"/{kind}/{person.id}?tab=sent#message-{sent.id}"
+    assert "Yes please" not in history_of(client.get(f"/{kind}/{bystander.id}?tab=received")).text
+
+
+def test_a_stop_from_the_sandbox_unticks_sms_consent(app, client, session, login, ada, make_contact):
+    consultant = login("consultant")
+    grace = make_contact("Grace", "Hopper", ADA_MOBILE)  # shares Ada's phone
+    [sent] = send_sms(app, session, consultant, [ada])
+
+    response = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": " Stop. "})
+
+    assert response.status_code == 303
+    assert rows(session, Candidate, Candidate.id == ada.id)[0].sms_consent is False
+    assert rows(session, ClientContact, ClientContact.id == grace.id)[0].sms_consent is False
+    [reply] = inbound(session)
+    withdrawn = audits(session, "consent.sms_withdrawn")
+    assert len(withdrawn) == 2
+    assert {e.details["reply_id"] for e in withdrawn} == {reply.id}
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_an_empty_sandbox_reply_is_refused_with_a_message(app, client, session, login, ada, text):
+    consultant = login("consultant")
+    [sent] = send_sms(app, session, consultant, [ada])
+
+    response = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": text},
+                           follow_redirects=True)
+
+    assert response.status_code == 200
+    assert "Type the reply text first." in html(response).one("ul", class_="flashes").text
+    assert inbound(session) == []
+
+
+def test_a_sandbox_reply_to_a_message_that_does_not_exist_is_a_404(app, client, session, login):
+    login("consultant")
+
+    for message_id in ("987654", "abc", ""):
+        response = client.post("/sandbox/reply", data={"message_id": message_id, "text": "Hi"})
+        assert response.status_code == 404
+    assert inbound(session) == []

@@ -1,0 +1,261 @@
+"""The reply email, read off a real SMTP server on 127.0.0.1 (aiosmtpd): who gets it, what it
+says, where unmatched replies go, and an SMTP outage delaying mail without losing any."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests import delivery
+from tests.fakes.smtp import SmtpServer, free_port
+from tests.replying import inbound, rows, send_sms
+from webapp import create_app
+from webapp.config import testing_config as config_for
+from webapp.models import Email, Setting, utcnow
+from webapp.sms import mailer
+from webapp.sms.mailer import MailSettings
+from webapp.sms.providers.sandbox import Sandbox
+
+# aiosmtpd 1.4.6 on Python 3.11 starts and stops without a warning under `filterwarnings = error`
+# (checked: no marker needed). Should a later aiosmtpd warn, scope a pytest.mark.filterwarnings to
+# that exact warning here rather than relaxing the suite.
+
+HOOK_USER, HOOK_PASSWORD = "desk-hook", "s3cret-hook-pw"
+PUBLIC = "https://desk.example.com"
+MAIL_FROM = "sms-desk@desk.example.com"
+
+
+@pytest.fixture
+def smtp():
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_down():
+    """Asked for by tests that start with no mail server listening (see `mail_port`)."""
+
+
+@pytest.fixture
+def mail_port(request) -> int:
+    if "smtp_down" in request.fixturenames:
+        return free_port()  # nothing listens there (until the test starts a server on it)
+    return request.getfixturevalue("smtp").port
+
+
+@pytest.fixture
+def app(database_url, mail_port):
+    """The app with SMS Central's webhook and mail to the loopback SMTP server configured."""
+    app = create_app(config_for(
+        database_url, SMSCENTRAL_WEBHOOK_USERNAME=HOOK_USER, SMSCENTRAL_WEBHOOK_PASSWORD=HOOK_PASSWORD,
+        PUBLIC_BASE_URL=PUBLIC, MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_port, MAIL_FROM=MAIL_FROM))
+    yield app
+    app.extensions["database"].engine.dispose()
+
+
+@pytest.fixture
+def mail(app) -> MailSettings:
+    settings = MailSettings.from_config(app.config)
+    assert settings is not None
+    return settings
+
+
+@pytest.fixture
+def casey(make_user):
+    return make_user("casey", role="consultant", full_name="Casey Jones", email="casey@example.com")
+
+
+def push_reply(client, text: str, *, originator: str = "61412345678", reference: str | None = None,
+               message_id: str = "SC-1"):
+    params = {"USER_NAME": HOOK_USER, "PASSWORD": HOOK_PASSWORD, "ORIGINATOR": originator,
+              "RECIPIENT": "61400000001", "ID": message_id, "MESSAGE_TEXT": text}
+    if reference:
+        params["REFERENCE"] = reference
+    response = client.get("/webhooks/smscentral/inbound", query_string=params)
+    assert (response.status_code, response.data) == (200, b"0")
+    return response
+
+
+def send_due(session, mail: MailSettings, **kwargs) -> int:
+    """mailer.send_due on what is committed now (as the dispatcher's fresh session sees it)."""
+    session.rollback()
+    return mailer.send_due(session, mail, **kwargs)
+
+
+# --- content -------------------------------------------------------------------------------------
+
+def test_the_consultant_who_sent_the_message_gets_the_reply_with_the_original_and_a_link(
+        app, client, session, smtp, mail, casey, make_candidate):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    [sent] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, is Tuesday good for you?")
+
+    push_reply(client, "Yes, Tuesday suits", reference=sent.uuid)
+    assert send_due(session, mail) == 1
+
+    [received] = smtp.messages
+    assert received.rcpt_tos == ["casey@example.com"]
+    assert received.message["To"] == "casey@example.com"
+    assert received.message["From"] == MAIL_FROM
+    assert "Ada Lovelace" in received.subject
+    assert "+61412345678" in received.subject
+    body = received.body
+    assert "Yes, Tuesday suits" in body
+    assert "Hi Ada, is Tuesday good for you?" in body
+    assert f"{PUBLIC}/candidates/{ada.id}" in body
+    [email] = rows(session, Email)
+    assert (email.state, email.attempts) == ("sent", 0)
+    assert email.sent_at is not None
+
+
+def test_a_contacts_reply_links_to_the_contacts_record(
+        app, client, session, smtp, mail, casey, make_contact):
+    grace = make_contact("Grace", "Hopper", "0413 222 333")
+    send_sms(app, session, casey, [grace], kind="contacts")
+
+    push_reply(client, "Call me after 3", originator="61413222333")
+    send_due(session, mail)
+
+    [received] = smtp.messages
+    assert received.rcpt_tos == ["casey@example.com"]
+    assert "Grace Hopper" in received.subject
+    assert f"{PUBLIC}/contacts/{grace.id}" in received.body
+    assert "Call me after 3" in received.body
+
+
+def test_a_reply_in_ucs2_reaches_the_email_intact(app, client, session, smtp, mail, casey,
+                                                   make_candidate):
+    zoe = make_candidate("Zoë", "Ng", "0412 345 678")
+    [sent] = send_sms(app, session, casey, [zoe])
+
+    push_reply(client, "Oui “merci” 👍 — à mardi", reference=sent.uuid)
+    send_due(session, mail)
+
+    [received] = smtp.messages
+    assert "Zoë Ng" in received.subject
+    assert "Oui “merci” 👍 — à mardi" in received.body
+
+
+def test_a_stop_reply_email_says_consent_was_withdrawn(app, client, session, smtp, mail, casey,
+                                                       make_candidate):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    [sent] = send_sms(app, session, casey, [ada])
+
+    push_reply(client, "Stop!", reference=sent.uuid)
+    send_due(session, mail)
+
+    [received] = smtp.messages
+    assert "Stop!" in received.body
+    assert "withdrawn" in received.body
+
+
+# --- unmatched replies ---------------------------------------------------------------------------
+
+def test_an_unmatched_reply_goes_to_the_configured_unmatched_address(
+        app, client, session, smtp, mail, make_candidate):
+    make_candidate("Ada", "Lovelace", "0412 345 678")
+    session.add(Setting(key="unmatched_reply_address", value="replies-inbox@example.com"))
+    session.commit()
+
+    push_reply(client, "Who is this?", originator="61499888777")
+    send_due(session, mail)
+
+    [received] = smtp.messages
+    assert received.rcpt_tos == ["replies-inbox@example.com"]
+    assert "+61499888777" in received.subject
+    assert "Who is this?" in received.body
+    assert f"{PUBLIC}/replies/unmatched" in received.body
+    [reply] = inbound(session)
+    assert reply.candidate_id is None and reply.contact_id is None
+
+
+def test_without_an_unmatched_address_unmatched_replies_go_to_mail_from(
+        app, client, session, smtp, mail):
+    push_reply(client, "Who is this?", originator="61499888777")
+    send_due(session, mail)
+
+    [received] = smtp.messages
+    assert received.rcpt_tos == [MAIL_FROM]
+    assert "Who is this?" in received.body
+
+
+# --- SMTP outages --------------------------------------------------------------------------------
+
+def test_smtp_down_then_up_delays_the_email_and_delivers_it_exactly_once(
+        app, client, session, smtp_down, mail, mail_port, casey, make_candidate):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    [sent] = send_sms(app, session, casey, [ada])
+    push_reply(client, "Yes, Tuesday suits", reference=sent.uuid)
+
+    failed_at = utcnow()
+    assert send_due(session, mail, now=failed_at) == 0
+
+    [reply] = inbound(session)  # the reply is stored whatever the mail server does
+    assert reply.body == "Yes, Tuesday suits" and reply.candidate_id == ada.id
+    [email] = rows(session, Email)
+    assert email.state == "queued"
+    assert email.attempts == 1
+    assert email.next_attempt_at > failed_at
+    assert email.last_error
+
+    with SmtpServer(mail_port) as server:
+        # Not due yet: the back-off is honoured even though the server is back.
+        assert send_due(session, mail, now=failed_at) == 0
+        assert server.messages == []
+
+        later = failed_at + timedelta(hours=2)
+        assert send_due(session, mail, now=later) == 1
+        assert send_due(session, mail, now=later + timedelta(hours=2)) == 0
+
+        [received] = server.messages
+    assert received.rcpt_tos == ["casey@example.com"]
+    assert "Yes, Tuesday suits" in received.body
+    [email] = rows(session, Email)
+    assert (email.state, email.attempts) == ("sent", 1)
+
+
+def test_each_failed_attempt_waits_longer_before_the_next(session, smtp_down, mail):
+    session.add(Email(to_address="casey@example.com", subject="s", body="b"))
+    session.commit()
+    waits = []
+    for _ in range(4):
+        [email] = rows(session, Email)
+        now = email.next_attempt_at
+        assert send_due(session, mail, now=now) == 0
+        [email] = rows(session, Email)
+        waits.append(email.next_attempt_at - now)
+    assert email.state == "queued" and email.attempts == 4
+    assert waits == sorted(waits) and waits[0] < waits[-1]
+
+
+def test_a_recipient_the_server_refuses_does_not_hold_back_the_other_emails(
+        app, session, smtp, mail):
+    # A consultant's address the mail server rejects for good (550) must not stop everyone
+    # else's reply emails: here a later email, retried as often as the back-off allows.
+    smtp.refuse.add("left-the-company@example.com")
+    session.add_all([Email(to_address="left-the-company@example.com", subject="First", body="one"),
+                     Email(to_address="casey@example.com", subject="Second", body="two")])
+    session.commit()
+
+    start = utcnow()
+    for hour in range(4):
+        send_due(session, mail, now=start + timedelta(hours=hour))
+
+    assert [m.rcpt_tos for m in smtp.messages] == [["casey@example.com"]]
+    refused, delivered = rows(session, Email)
+    assert delivered.state == "sent"
+    assert refused.state != "sent"
+
+
+def test_the_dispatcher_sends_due_reply_emails_in_its_housekeeping(
+        app, client, session, smtp, mail, casey, make_candidate):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    [sent] = send_sms(app, session, casey, [ada])
+    push_reply(client, "Yes, Tuesday suits", reference=sent.uuid)
+    assert smtp.messages == []
+
+    delivery.dispatcher(app, Sandbox(), mail=mail).run(once=True)
+
+    [received] = smtp.messages
+    assert received.rcpt_tos == ["casey@example.com"]
+    assert rows(session, Email)[0].state == "sent"

@@ -1,0 +1,632 @@
+"""The template pages (/templates): who sees and changes which template, the form's checks, preview
+and live counter, search and folders, (de)activation and its effect on the SMS screen, audit."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.models import AuditEvent, SmsTemplate
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+class Tags(HTMLParser):
+    """Every start tag of a page as (tag, attributes), to ask which controls a page offers."""
+
+    def __init__(self, page: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def find(self, tag: str, **wanted) -> list[dict[str, str | None]]:
+        wanted = {key.rstrip("_").replace("_", "-"): value for key, value in wanted.items()}
+        # True asks only that a (boolean) attribute be present, as in checked=True.
+        return [attrs for name, attrs in self.tags
+                if name == tag and all(k in attrs if v is True else attrs.get(k) == v
+                                       for k, v in wanted.items())]
+
+
+def tags(response) -> Tags:
+    return Tags(text(response))
+
+
+def rows(session, model, *where) -> list:
+    session.rollback()  # end any read transaction, so what requests committed is seen
+    return list(session.scalars(sa.select(model).where(*where).order_by(model.id)))
+
+
+def audits(session, action: str) -> list[AuditEvent]:
+    return rows(session, AuditEvent, AuditEvent.action == action)
+
+
+def fresh(session, template: SmsTemplate) -> SmsTemplate:
+    session.rollback()
+    return session.get(SmsTemplate, template.id, populate_existing=True)
+
+
+def listed(response) -> list[str]:
+    """Template names in the list, in page order."""
+    return [html.unescape(name) for name in
+            re.findall(r'<td><a href="/templates/\d+">(.*?)</a></td>', text(response))]
+
+
+def folder_headings(response) -> list[str]:
+    return [html.unescape(h) for h in re.findall(r'<h3 id="folder-\d+">(.*?)</h3>', text(response))]
+
+
+def form_values(**fields) -> dict[str, str]:
+    values = {"name": "Interview reminder", "folder": "Interviews",
+              "body": "Hi {{first_name}}, see you at 10.", "record_type": "both", "active": "y"}
+    values.update(fields)
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def counter(page: str) -> dict[str, str]:
+    tag = re.search(r'<output id="sms-counter"[^>]*>', page)
+    assert tag, "no counter"
+    return dict(re.findall(r'data-(\w+)="([^"]*)"', tag.group(0)))
+
+
+def bubble(page: str) -> str:
+    match = re.search(r'<blockquote class="sms-bubble">(.*?)</blockquote>', page, re.S)
+    assert match, "no preview bubble"
+    return html.unescape(match.group(1))
+
+
+def template_options(page: str) -> list[str]:
+    """Template names offered by the SMS screen's Template picker."""
+    match = re.search(r'<select id="template_id".*?</select>', page, re.S)
+    assert match, "no Template picker"
+    return [html.unescape(name) for name in re.findall(r'<option value="\d+"[^>]*>(.*?)</option>', match.group(0))]
+
+
+@pytest.fixture
+def add_template(session):
+    def add(name: str = "Welcome", body: str = "Welcome {{first_name}}", *, owner=None, shared=True,
+            record_type: str = "both", active: bool = True, folder: str = "General") -> SmsTemplate:
+        template = SmsTemplate(name=name, body=body, owner_id=owner.id if owner else None, shared=shared,
+                               record_type=record_type, active=active, folder=folder)
+        session.add(template)
+        session.commit()
+        return template
+    return add
+
+
+ROLES_WITH_SEND = ("consultant", "team-leader", "administrator")
+MANAGERS = ("team-leader", "administrator")
+
+
+# --- the permission gate -------------------------------------------------------------------------
+
+def test_viewer_has_no_templates_link_and_gets_403_everywhere(client, login, add_template, session):
+    login("viewer")
+    shared = add_template("Shared one", "Hello")
+    assert 'href="/templates"' not in text(client.get("/candidates"))
+    for method, url in (("GET", "/templates"), ("GET", "/templates/new"), ("POST", "/templates/new"),
+                        ("GET", f"/templates/{shared.id}"), ("POST", f"/templates/{shared.id}"),
+                        ("POST", f"/templates/{shared.id}/deactivate"),
+                        ("POST", f"/templates/{shared.id}/reactivate")):
+        response = client.open(url, method=method, data=form_values() if method == "POST" else None)
+        assert response.status_code == 403, (method, url)
+    assert rows(session, SmsTemplate) == [fresh(session, shared)]
+    assert fresh(session, shared).active is True
+    assert rows(session, AuditEvent) == []
+
+
+@pytest.mark.parametrize("role", ROLES_WITH_SEND)
+def test_everyone_who_sends_sees_the_templates_link_and_page(client, login, role):
+    login(role)
+    assert '<a href="/templates">Templates</a>' in text(client.get("/candidates"))
+    response = client.get("/templates")
+    assert response.status_code == 200
+    assert "<h1>SMS templates</h1>" in text(response)
+    assert tags(response).find("a", href="/templates/new")
+
+
+def test_consultant_sees_a_shared_template_read_only(client, login, add_template):
+    login("consultant")
+    shared = add_template("Shared one", "Hello {{first_name}}")
+    listing = client.get("/templates")
+    assert listed(listing) == ["Shared one"]
+    page = tags(listing)
+    assert not page.find("form", action=f"/templates/{shared.id}/deactivate")
+    assert not page.find("a", aria_label="Edit Shared one")
+    assert "Read only" in text(listing)
+
+    view = client.get(f"/templates/{shared.id}")
+    assert view.status_code == 200
+    assert not tags(view).find("form", id="template-form")
+    assert "only users who manage templates can change it" in text(view)
+    assert "Hello {{first_name}}" in html.unescape(text(view))
+
+
+@pytest.mark.parametrize("url", ["", "/deactivate"])
+def test_consultant_changing_a_shared_template_gets_403_and_nothing_changes(client, login, add_template,
+                                                                           session, url):
+    login("consultant")
+    shared = add_template("Shared one", "Hello")
+    response = client.post(f"/templates/{shared.id}{url}", data=form_values(name="Hijacked"))
+    assert response.status_code == 403
+    stored = fresh(session, shared)
+    assert (stored.name, stored.body, stored.active) == ("Shared one", "Hello", True)
+    assert rows(session, AuditEvent) == []
+
+
+def test_consultant_reactivating_a_shared_template_gets_403(client, login, add_template, session):
+    login("consultant")
+    retired = add_template("Retired", "Old", active=False)
+    assert client.post(f"/templates/{retired.id}/reactivate").status_code == 403
+    assert fresh(session, retired).active is False
+
+
+def test_consultant_is_not_offered_shared_and_posting_it_gets_403(client, login, session):
+    login("consultant")
+    assert not tags(client.get("/templates/new")).find("input", name="shared")
+    response = client.post("/templates/new", data=form_values(shared="y"))
+    assert response.status_code == 403
+    assert rows(session, SmsTemplate) == []
+
+
+def test_consultant_cannot_share_their_own_personal_template(client, login, add_template, session):
+    me = login("consultant")
+    mine = add_template("Mine", "Hi", owner=me, shared=False)
+    response = client.post(f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi", shared="y"))
+    assert response.status_code == 403
+    assert fresh(session, mine).shared is False
+
+
+@pytest.mark.parametrize("role", MANAGERS)
+def test_template_managers_are_offered_and_may_change_shared_templates(client, login, add_template,
+                                                                       session, role):
+    login(role)
+    shared = add_template("Shared one", "Hello", folder="Alerts")
+    listing = tags(client.get("/templates"))
+    assert listing.find("form", action=f"/templates/{shared.id}/deactivate")
+    assert listing.find("a", aria_label="Edit Shared one")
+    edit = client.get(f"/templates/{shared.id}")
+    assert tags(edit).find("form", id="template-form")
+    assert tags(edit).find("input", name="shared", checked=True)
+
+    response = client.post(f"/templates/{shared.id}",
+                           data=form_values(name="Shared one", body="Hello again", folder="Alerts", shared="y"))
+    assert response.status_code == 303
+    assert fresh(session, shared).body == "Hello again"
+    assert fresh(session, shared).shared is True
+
+    assert client.post(f"/templates/{shared.id}/deactivate").status_code == 303
+    assert fresh(session, shared).active is False
+
+
+@pytest.mark.parametrize("role", MANAGERS)
+def test_template_managers_create_shared_templates(client, login, session, role):
+    me = login(role)
+    assert tags(client.get("/templates/new")).find("input", name="shared")
+    response = client.post("/templates/new", data=form_values(shared="y"))
+    assert response.status_code == 303
+    [saved] = rows(session, SmsTemplate)
+    assert (saved.shared, saved.owner_id) == (True, me.id)
+
+
+@pytest.mark.parametrize("role", ROLES_WITH_SEND)
+def test_someone_elses_personal_template_is_invisible_even_to_managers(client, login, make_user,
+                                                                       add_template, session, role):
+    login(role)
+    theirs = add_template("Their private one", "Secret text", owner=make_user(), shared=False)
+    listing = client.get("/templates?inactive=1")
+    assert "Their private one" not in text(listing)
+    assert "Secret text" not in text(listing)
+    for method, url in (("GET", f"/templates/{theirs.id}"), ("POST", f"/templates/{theirs.id}"),
+                        ("POST", f"/templates/{theirs.id}/deactivate")):
+        response = client.open(url, method=method, data=form_values() if method == "POST" else None)
+        assert response.status_code == 404, (method, url)
+        assert "Secret text" not in text(response)
+    stored = fresh(session, theirs)
+    assert (stored.name, stored.active) == ("Their private one", True)
+
+
+def test_consultant_creates_edits_deactivates_and_reactivates_a_personal_template(client, login, session):
+    me = login("consultant")
+    created = client.post("/templates/new", data=form_values())
+    assert created.status_code == 303
+    assert created.headers["Location"].startswith("/templates")
+    [mine] = rows(session, SmsTemplate)
+    assert (mine.name, mine.folder, mine.body, mine.shared, mine.owner_id, mine.active) == (
+        "Interview reminder", "Interviews", "Hi {{first_name}}, see you at 10.", False, me.id, True)
+    assert "Template “Interview reminder” added." in text(client.get(created.headers["Location"]))
+
+    listing = tags(client.get("/templates"))
+    assert listing.find("form", action=f"/templates/{mine.id}/deactivate")
+
+    edited = client.post(f"/templates/{mine.id}", data=form_values(body="Hi {{first_name}}, see you at 11."))
+    assert edited.status_code == 303
+    assert fresh(session, mine).body == "Hi {{first_name}}, see you at 11."
+
+    assert client.post(f"/templates/{mine.id}/deactivate").status_code == 303
+    assert fresh(session, mine).active is False
+    assert client.post(f"/templates/{mine.id}/reactivate").status_code == 303
+    assert fresh(session, mine).active is True
+
+
+def test_a_manager_unsharing_a_template_makes_it_their_personal_one(client, login, make_user,
+                                                                   add_template, session):
+    lead = login("team-leader")
+    shared = add_template("Shared one", "Hello", owner=make_user())
+    response = client.post(f"/templates/{shared.id}", data=form_values(name="Shared one", body="Hello"))
+    assert response.status_code == 303
+    stored = fresh(session, shared)
+    assert (stored.shared, stored.owner_id) == (False, lead.id)
+
+
+# --- the form's checks ---------------------------------------------------------------------------
+
+def test_unknown_merge_fields_are_refused_with_their_names_and_nothing_is_saved(client, login, session):
+    login("consultant")
+    response = client.post("/templates/new", data=form_values(body="Hi {{frist_name}}, {{nope}} and {{first_name}}"))
+    assert response.status_code == 400
+    page = html.unescape(text(response))
+    assert "Unknown merge field(s): {{frist_name}}, {{nope}}." in page
+    [body] = tags(response).find("textarea", name="body")
+    assert body["aria-invalid"] == "true"
+    assert "body-error" in body["aria-describedby"].split()
+    assert re.search(r'<span class="error" id="body-error">[^<]*frist_name', text(response))
+    assert "Hi {{frist_name}}, {{nope}} and {{first_name}}" in page  # what was typed is kept
+    assert rows(session, SmsTemplate) == []
+    assert rows(session, AuditEvent) == []
+
+
+def test_an_edit_with_an_unknown_merge_field_leaves_the_template_as_it_was(client, login, add_template, session):
+    me = login("consultant")
+    mine = add_template("Mine", "Hi {{first_name}}", owner=me, shared=False)
+    response = client.post(f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi {{firstname}}"))
+    assert response.status_code == 400
+    assert "{{firstname}}" in html.unescape(text(response))
+    assert fresh(session, mine).body == "Hi {{first_name}}"
+    assert audits(session, "template.edited") == []
+
+
+def test_an_escaped_tag_is_accepted_and_kept_as_typed(client, login, session):
+    login("consultant")
+    response = client.post("/templates/new", data=form_values(body=r"Use \{{x}} literally, {{first_name}}"))
+    assert response.status_code == 303
+    [saved] = rows(session, SmsTemplate)
+    assert saved.body == r"Use \{{x}} literally, {{first_name}}"
+
+
+@pytest.mark.parametrize("fields, field_id, message", [
+    ({"name": ""}, "name", "Enter a name for the template."),
+    ({"name": "x" * 121}, "name", "The name can be at most 120 characters."),
+    ({"folder": "f" * 121}, "folder", "The folder can be at most 120 characters."),
+    ({"body": ""}, "body", "Enter the text of the template."),
+    ({"body": "a" * 1601}, "body", "The message can be at most 1,600 characters."),
+    ({"record_type": "client"}, "record_type", "Not a valid choice."),
+])
+def test_bad_fields_are_refused_with_the_field_named(client, login, session, fields, field_id, message):
+    login("consultant")
+    response = client.post("/templates/new", data=form_values(**fields))
+    assert response.status_code == 400
+    page = tags(response)
+    [control] = [attrs for tag in ("input", "textarea", "select") for attrs in page.find(tag, id=field_id)]
+    assert control["aria-invalid"] == "true"
+    assert f"{field_id}-error" in control["aria-describedby"].split()
+    assert f'<span class="error" id="{field_id}-error">{message}</span>' in text(response)
+    assert rows(session, SmsTemplate) == []
+
+
+def test_a_blank_folder_is_filed_under_general_and_spaces_are_tidied(client, login, session):
+    login("consultant")
+    assert client.post("/templates/new", data=form_values(name="  Two   spaces ", folder="  ")).status_code == 303
+    [saved] = rows(session, SmsTemplate)
+    assert (saved.name, saved.folder) == ("Two spaces", "General")
+
+
+def test_the_form_offers_existing_folders_and_the_merge_field_picker(client, login, add_template):
+    me = login("consultant")
+    add_template("A", "a", folder="Interviews")
+    add_template("B", "b", folder="Timesheets", owner=me, shared=False)
+    response = client.get("/templates/new")
+    page = tags(response)
+    [folder] = page.find("input", name="folder")
+    assert folder["list"] == "folder-options"
+    assert folder["value"] == "General"
+    assert re.findall(r'<option value="([^"]+)"></option>',
+                      re.search(r'<datalist id="folder-options">.*?</datalist>', text(response), re.S).group(0)) \
+        == ["Interviews", "Timesheets"]
+    [picker] = page.find("select", id="merge_field")
+    assert picker["class"] == "merge-field-picker" and picker["data-target"] == "body"
+    assert '<label for="merge_field">Insert merge field</label>' in text(response)
+    assert page.find("option", value="first_name", data_tag="{{first_name}}")
+    for control in ("name", "folder", "body", "record_type"):
+        assert f'<label for="{control}">' in text(response), control
+
+
+def test_insert_merge_field_without_js_appends_the_tag(client, login, session):
+    login("consultant")
+    response = client.post("/templates/new", data=form_values(body="Hi ", merge_field="first_name",
+                                                              action="insert_field"))
+    assert response.status_code == 200
+    assert re.search(r'<textarea[^>]*name="body"[^>]*>\s*Hi \{\{first_name\}\}</textarea>', text(response))
+    assert rows(session, SmsTemplate) == []
+
+
+def test_pages_have_no_inline_scripts_or_styles(client, login, add_template):
+    me = login("team-leader")
+    template = add_template("Mine", "Hi", owner=me, shared=False)
+    for url in ("/templates", "/templates/new", f"/templates/{template.id}"):
+        page = text(client.get(url))
+        assert "style=" not in page and "<style" not in page, url
+        assert not re.search(r"<script(?![^>]*\bsrc=)", page), url
+        handlers = [name for _tag, attrs in Tags(page).tags for name in attrs if name.startswith("on")]
+        assert handlers == [], url
+
+
+# --- preview -------------------------------------------------------------------------------------
+
+PREVIEW_BODY = "Hi {{first_name}}, {{sender_full_name}} here about {{location}}."
+
+
+def test_preview_renders_a_candidates_values_and_flags_empty_ones(client, login, make_candidate, session):
+    login("consultant", full_name="Casey Consultant")
+    ada = make_candidate("Ada", "Lovelace", location=None)
+    response = client.post("/templates/new", data=form_values(
+        body=PREVIEW_BODY, action="preview", preview_kind="candidate", preview_id=str(ada.id)))
+    assert response.status_code == 200
+    page = text(response)
+    assert "<html" in page  # without JavaScript, the whole form comes back with the preview in it
+    assert bubble(page) == "Hi Ada, Casey Consultant here about ."
+    assert "Empty for Ada Lovelace:" in page
+    assert re.search(r"Empty for Ada Lovelace: <code>\{\{location\}\}</code>", page)
+    assert "Preview for Ada Lovelace" in page
+    assert html.unescape(page).count(PREVIEW_BODY) == 1  # the typed text is kept in the form
+    assert rows(session, SmsTemplate) == []
+
+
+def test_preview_for_a_client_contact_fills_the_client_name(client, login, make_contact):
+    login("consultant")
+    grace = make_contact("Grace", "Hopper", client="Harbour Mining Pty Ltd", position="Site manager")
+    response = client.post("/templates/new", data=form_values(
+        body="{{first_name}}, {{job_title}} at {{client_name}}", action="preview",
+        preview_kind="contact", preview_id=str(grace.id)))
+    assert response.status_code == 200
+    assert bubble(text(response)) == "Grace, Site manager at Harbour Mining Pty Ltd"
+    assert "Empty for" not in text(response)
+
+
+def test_preview_with_htmx_returns_the_preview_and_the_counter_out_of_band(client, login, make_candidate):
+    login("consultant")
+    ada = make_candidate("Ada", "Lovelace")
+    response = client.post("/templates/new", htmx=True, data=form_values(
+        body="Hi {{first_name}}", action="preview", preview_kind="candidate", preview_id=str(ada.id)))
+    assert response.status_code == 200
+    page = text(response)
+    assert "<html" not in page
+    assert page.lstrip().startswith('<fieldset id="preview"')
+    assert bubble(page) == "Hi Ada"
+    assert re.search(r'<output id="sms-counter"[^>]*hx-swap-oob="true"', page)
+    assert counter(page) == {"characters": "6", "segments": "1", "encoding": "GSM-7"}
+    assert "HX-Request" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize("kind, raw, message", [
+    ("candidate", "", "Give the id of a candidate or client contact to preview for."),
+    ("candidate", "abc", "Record id must be a whole number like 42, not “abc”."),
+    ("candidate", "999999", "There is no candidate with id 999999."),
+    ("contact", "999999", "There is no client contact with id 999999."),
+])
+def test_preview_for_a_record_that_is_not_there_is_refused_on_the_form(client, login, kind, raw, message):
+    login("consultant")
+    response = client.post("/templates/new", data=form_values(action="preview", preview_kind=kind, preview_id=raw))
+    assert response.status_code == 400
+    assert f'<span class="error" id="preview_id-error">{message}</span>' in text(response)
+    [box] = tags(response).find("input", id="preview_id")
+    assert box["aria-invalid"] == "true" and box["aria-describedby"] == "preview_id-error"
+
+
+def test_preview_of_a_candidate_is_not_confused_with_the_contact_of_the_same_id(client, login, make_candidate,
+                                                                              make_contact):
+    login("consultant")
+    ada = make_candidate("Ada", "Lovelace")
+    make_contact("Grace", "Hopper")
+    response = client.post("/templates/new", data=form_values(
+        body="{{full_name}}", action="preview", preview_kind="contact", preview_id=str(ada.id)))
+    assert bubble(text(response)) == "Grace Hopper"
+
+
+# --- the live counter ----------------------------------------------------------------------------
+
+def test_new_form_has_the_counter_wired_to_the_message_box(client, login):
+    login("consultant")
+    response = client.get("/templates/new")
+    page = tags(response)
+    [body] = page.find("textarea", name="body")
+    assert body["hx-post"] == "/templates/new"
+    assert body["hx-target"] == "#sms-counter"
+    assert body["hx-trigger"].startswith("input delay:")
+    assert body["hx-vals"] == '{"action": "counter"}'
+    assert "sms-counter" in body["aria-describedby"].split()
+    assert counter(text(response)) == {"characters": "0", "segments": "0", "encoding": "GSM-7"}
+
+
+@pytest.mark.parametrize("body, characters, segments, encoding", [
+    ("Hello", "5", "1", "GSM-7"),
+    ("a" * 161, "161", "2", "GSM-7"),
+    ("Café ☕", "6", "1", "UCS-2"),
+    (r"Use \{{x}}", "9", "1", "GSM-7"),
+])
+def test_counter_reports_characters_segments_and_encoding(client, login, body, characters, segments, encoding):
+    login("consultant")
+    response = client.post("/templates/new", htmx=True, data={"body": body, "action": "counter"})
+    assert response.status_code == 200
+    page = text(response)
+    assert page.lstrip().startswith('<output id="sms-counter"')
+    assert "hx-swap-oob" not in page
+    assert counter(page) == {"characters": characters, "segments": segments, "encoding": encoding}
+
+
+def test_counter_counts_the_text_for_the_chosen_record(client, login, make_candidate):
+    login("consultant")
+    ada = make_candidate("Ada", "Lovelace")
+    response = client.post("/templates/new", htmx=True, data={
+        "body": "Hi {{full_name}}", "action": "counter", "preview_kind": "candidate", "preview_id": str(ada.id)})
+    assert counter(text(response))["characters"] == str(len("Hi Ada Lovelace"))
+    assert "(for Ada Lovelace)" in text(response)
+
+
+def test_counter_names_the_character_that_forces_unicode(client, login):
+    login("consultant")
+    response = client.post("/templates/new", htmx=True, data={"body": "Don’t", "action": "counter"})
+    assert "Unicode because of: <code>’</code>" in text(response)
+
+
+def test_counter_on_the_edit_page_posts_to_the_edit_address(client, login, add_template):
+    me = login("consultant")
+    mine = add_template("Mine", "Hi", owner=me, shared=False)
+    [body] = tags(client.get(f"/templates/{mine.id}")).find("textarea", name="body")
+    assert body["hx-post"] == f"/templates/{mine.id}"
+    response = client.post(f"/templates/{mine.id}", htmx=True, data={"body": "Hey there", "action": "counter"})
+    assert counter(text(response))["characters"] == "9"
+
+
+def test_read_only_page_shows_the_counter_of_the_stored_text(client, login, add_template):
+    login("consultant")
+    shared = add_template("Shared one", "Hello world")
+    assert counter(text(client.get(f"/templates/{shared.id}"))) == {
+        "characters": "11", "segments": "1", "encoding": "GSM-7"}
+
+
+# --- search, folders, inactive -------------------------------------------------------------------
+
+@pytest.fixture
+def library(login, add_template):
+    me = login("consultant")
+    add_template("Interview reminder", "See you at the INTERVIEW", folder="Interviews")
+    add_template("Interview feedback", "How did it go?", folder="Interviews")
+    add_template("Timesheet chase", "Please send your timesheet", folder="Timesheets")
+    add_template("Old promo", "Interview season is here", folder="Marketing", active=False)
+    add_template("My note", "Call me about the interview", folder="Personal", owner=me, shared=False)
+    return me
+
+
+def test_list_is_grouped_by_folder(client, library):
+    response = client.get("/templates")
+    assert folder_headings(response) == ["Interviews", "Personal", "Timesheets"]
+    assert listed(response) == ["Interview feedback", "Interview reminder", "My note", "Timesheet chase"]
+
+
+def test_search_matches_name_or_text_ignoring_case(client, library):
+    assert listed(client.get("/templates?q=interview")) == ["Interview feedback", "Interview reminder", "My note"]
+    assert listed(client.get("/templates?q=TIMESHEET")) == ["Timesheet chase"]
+    assert listed(client.get("/templates?q=100%25")) == []
+
+
+def test_folder_filter_shows_one_folder(client, library):
+    response = client.get("/templates?folder=Interviews")
+    assert listed(response) == ["Interview feedback", "Interview reminder"]
+    assert re.search(r"<option selected>Interviews</option>", text(response))
+
+
+def test_inactive_templates_are_shown_only_when_asked(client, library):
+    assert "Old promo" not in listed(client.get("/templates"))
+    response = client.get("/templates?inactive=1&q=interview")
+    assert listed(response) == ["Interview feedback", "Interview reminder", "Old promo", "My note"]
+    assert tags(response).find("input", id="inactive", checked=True)
+    assert "Inactive" in text(response)
+
+
+def test_active_search_returns_only_the_results_block(client, library):
+    response = client.get("/templates?q=timesheet", htmx=True)
+    assert response.status_code == 200
+    page = text(response)
+    assert "<html" not in page
+    assert page.lstrip().startswith('<section id="results"')
+    assert listed(response) == ["Timesheet chase"]
+    assert "HX-Request" in response.headers["Vary"]
+    search = tags(client.get("/templates")).find("form", id="template-search")[0]
+    assert (search["method"], search["action"], search["hx-get"], search["hx-push-url"]) == (
+        "get", "/templates", "/templates", "true")
+
+
+def test_deactivating_keeps_the_filters_of_the_list(client, library, session):
+    [note] = rows(session, SmsTemplate, SmsTemplate.name == "My note")
+    response = client.post(f"/templates/{note.id}/deactivate", data={"q": "call", "folder": "Personal"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/templates?q=call&folder=Personal"
+
+
+def test_inactive_templates_are_not_offered_on_the_sms_screen(client, login, add_template, make_candidate):
+    me = login("consultant")
+    ada = make_candidate()
+    add_template("Live one", "Hello")
+    retired = add_template("Retired one", "Old text", active=False)
+    mine = add_template("My own", "Mine", owner=me, shared=False)
+    page = text(client.get(f"/sms/compose?candidate={ada.id}"))
+    assert sorted(template_options(page)) == ["Live one", "My own"]
+    assert "Retired one" not in page
+
+    assert client.post(f"/templates/{mine.id}/deactivate").status_code == 303
+    assert template_options(text(client.get(f"/sms/compose?candidate={ada.id}"))) == ["Live one"]
+    assert client.post(f"/templates/{mine.id}/reactivate").status_code == 303
+    assert sorted(template_options(text(client.get(f"/sms/compose?candidate={ada.id}")))) == ["Live one", "My own"]
+
+
+# --- audit ---------------------------------------------------------------------------------------
+
+def test_each_change_is_audited_with_who_and_what(client, login, session):
+    me = login("consultant")
+    client.post("/templates/new", data=form_values())
+    [template] = rows(session, SmsTemplate)
+    client.post(f"/templates/{template.id}", data=form_values(name="Interview note", body="Hi {{first_name}}"))
+    client.post(f"/templates/{template.id}/deactivate")
+    client.post(f"/templates/{template.id}/reactivate")
+
+    [created] = audits(session, "template.created")
+    assert (created.actor_id, created.subject_type, created.subject_id) == (me.id, "smstemplate", template.id)
+    assert created.details["name"] == "Interview reminder"
+    assert created.details["shared"] is False
+    [edited] = audits(session, "template.edited")
+    assert edited.details["changes"] == {
+        "name": ["Interview reminder", "Interview note"],
+        "body": ["Hi {{first_name}}, see you at 10.", "Hi {{first_name}}"]}
+    [deactivated] = audits(session, "template.deactivated")
+    [reactivated] = audits(session, "template.reactivated")
+    assert deactivated.id < reactivated.id
+    assert {deactivated.actor_id, reactivated.actor_id, deactivated.subject_id} == {me.id, template.id}
+
+
+def test_saving_without_changes_writes_no_edit_entry(client, login, add_template, session):
+    me = login("consultant")
+    mine = add_template("Mine", "Hi", owner=me, shared=False, folder="General")
+    response = client.post(f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi", folder="General"))
+    assert response.status_code == 303
+    assert audits(session, "template.edited") == []
+
+
+def test_unticking_active_on_the_form_is_audited_as_a_deactivation(client, login, add_template, session):
+    me = login("consultant")
+    mine = add_template("Mine", "Hi", owner=me, shared=False, folder="General")
+    response = client.post(f"/templates/{mine.id}",
+                           data=form_values(name="Mine", body="Hi", folder="General", active=None))
+    assert response.status_code == 303
+    assert fresh(session, mine).active is False
+    assert [e.subject_id for e in audits(session, "template.deactivated")] == [mine.id]
+    assert audits(session, "template.edited") == []
+
+
+def test_a_refused_save_puts_the_focus_on_the_first_refused_field(client, login):
+    login("consultant")
+    response = client.post("/templates/new", data=form_values(body="Hi {{nope}}"))
+    page = tags(response)
+    assert "autofocus" in page.find("textarea", name="body")[0]
+    assert "autofocus" not in page.find("input", name="name")[0]
+    assert "autofocus" in tags(client.get("/templates/new")).find("input", name="name")[0]

@@ -1,0 +1,410 @@
+"""Delivery receipts from the gateways: SMS Central's receipt push (GET and POST, checked by the
+credentials it is configured to send) and Twilio's status callbacks (checked by X-Twilio-Signature
+over the public URL). Authenticated, idempotent, never moving a message backwards, CSRF-exempt."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests import delivery
+from tests.delivery import messages, queue
+from tests.fakes import FakeSmsCentral, FakeTwilio, timeout
+from webapp import create_app
+from webapp import config as settings
+from webapp.models import Message
+from webapp.sms import outbox
+from webapp.sms.providers import OutboundSms
+
+HOOK_USER = "receipts"
+HOOK_PASSWORD = "hook-pass-123"
+RECEIPT = "/webhooks/smscentral/receipt"
+STATUS = "/webhooks/twilio/status"
+
+
+@pytest.fixture
+def sms_central():
+    with FakeSmsCentral() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_twilio():
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def app(database_url, fake_twilio):
+    app = create_app(settings.testing_config(
+        database_url,
+        SMSCENTRAL_WEBHOOK_USERNAME=HOOK_USER, SMSCENTRAL_WEBHOOK_PASSWORD=HOOK_PASSWORD,
+        TWILIO_ACCOUNT_SID=fake_twilio.account_sid, TWILIO_AUTH_TOKEN=fake_twilio.auth_token,
+        TWILIO_FROM=delivery.TWILIO_FROM, PUBLIC_BASE_URL=delivery.PUBLIC_BASE_URL))
+    yield app
+    app.extensions["database"].engine.dispose()
+
+
+def dispatch(app, provider) -> None:
+    try:
+        delivery.dispatcher(app, provider).run(once=True)
+    finally:
+        provider.close()
+
+
+@pytest.fixture
+def sent_message(app, session, make_user, make_candidate, sms_central) -> Message:
+    """One message sent through (fake) SMS Central: state `sent`, awaiting its receipt."""
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    batch = queue(session, make_user(), [ada], provider="smscentral")
+    dispatch(app, delivery.smscentral(sms_central))
+    [message] = messages(session, batch)
+    assert message.state == "sent"
+    return message
+
+
+@pytest.fixture
+def twilio_message(app, session, make_user, make_candidate, fake_twilio) -> Message:
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    batch = queue(session, make_user(), [ada], provider="twilio")
+    dispatch(app, delivery.twilio(fake_twilio))
+    [message] = messages(session, batch)
+    assert message.state == "sent" and message.provider_message_id
+    return message
+
+
+def receipt(fake: FakeSmsCentral, message: Message, status: str = "DELIVRD", *,
+            user_name: str = HOOK_USER, password: str = HOOK_PASSWORD) -> dict[str, str]:
+    return fake.receipt(message.uuid, status, user_name=user_name, password=password)
+
+
+def snapshot(session, message: Message) -> tuple:
+    [current] = [m for m in messages(session) if m.id == message.id]
+    return (current.state, current.provider_message_id, current.error_code, current.error_text,
+            current.sent_at, current.delivered_at, current.updated_at)
+
+
+def state_of(session, message: Message) -> str:
+    return snapshot(session, message)[0]
+
+
+def answered_zero(response) -> bool:
+    return response.status_code == 200 and response.get_data(as_text=True) == "0"
+
+
+# --- SMS Central receipts ------------------------------------------------------------------------
+
+def test_a_receipt_by_get_with_the_right_credentials_is_applied_and_answered_0(
+        client, session, sms_central, sent_message):
+    params = receipt(sms_central, sent_message)
+
+    response = client.get(RECEIPT, query_string=params)
+
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "0"
+    assert response.mimetype == "text/plain"
+    [current] = [m for m in messages(session) if m.id == sent_message.id]
+    assert current.state == "delivered"
+    assert current.delivered_at is not None
+    assert current.provider_message_id == params["ID"]
+
+
+def test_a_receipt_by_post_is_applied_and_needs_no_csrf_token(
+        client, session, sms_central, sent_message):
+    response = client.post(RECEIPT, data=receipt(sms_central, sent_message), csrf=False)
+
+    assert answered_zero(response)
+    assert state_of(session, sent_message) == "delivered"
+
+
+@pytest.mark.parametrize("credentials", [
+    {"user_name": HOOK_USER, "password": "wrong"},
+    {"user_name": "someone", "password": HOOK_PASSWORD},
+    {"user_name": "", "password": ""},
+    {"user_name": HOOK_USER.upper(), "password": HOOK_PASSWORD},
+], ids=["wrong-password", "wrong-user", "empty", "user-case"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_receipt_with_wrong_credentials_is_refused_with_403_and_changes_nothing(
+        client, session, sms_central, sent_message, credentials, method):
+    before = snapshot(session, sent_message)
+    params = receipt(sms_central, sent_message, **credentials)
+
+    if method == "GET":
+        response = client.get(RECEIPT, query_string=params)
+    else:
+        response = client.post(RECEIPT, data=params, csrf=False)
+
+    assert response.status_code == 403
+    assert snapshot(session, sent_message) == before
+
+
+def test_a_receipt_without_credentials_is_refused_with_403(client, session, sms_central, sent_message):
+    before = snapshot(session, sent_message)
+    params = receipt(sms_central, sent_message)
+    del params["USER_NAME"], params["PASSWORD"]
+
+    response = client.get(RECEIPT, query_string=params)
+
+    assert response.status_code == 403
+    assert snapshot(session, sent_message) == before
+
+
+@pytest.mark.parametrize("status", ["DELIVRD", "DELIVERD"])
+def test_both_spellings_of_delivered_mark_the_message_delivered(
+        client, session, sms_central, sent_message, status):
+    response = client.get(RECEIPT, query_string=receipt(sms_central, sent_message, status))
+
+    assert answered_zero(response)
+    assert state_of(session, sent_message) == "delivered"
+
+
+def test_the_same_receipt_ten_times_is_stored_once(client, session, sms_central, sent_message):
+    params = receipt(sms_central, sent_message)
+    assert answered_zero(client.get(RECEIPT, query_string=params))
+    after_first = snapshot(session, sent_message)
+
+    responses = [client.get(RECEIPT, query_string=params) for _ in range(9)]
+
+    assert all(answered_zero(r) for r in responses)
+    assert after_first[0] == "delivered"
+    assert snapshot(session, sent_message) == after_first
+    assert after_first[3] is None  # no error recorded
+
+
+@pytest.mark.parametrize("late", ["BUFFRED", "ACCEPTD", "FAILED"])
+def test_a_late_receipt_after_delivered_does_not_move_the_message_back(
+        client, session, sms_central, sent_message, late):
+    assert answered_zero(client.get(RECEIPT, query_string=receipt(sms_central, sent_message)))
+    delivered = snapshot(session, sent_message)
+
+    response = client.get(RECEIPT, query_string=receipt(sms_central, sent_message, late))
+
+    assert answered_zero(response)
+    assert snapshot(session, sent_message) == delivered
+
+
+def test_a_failed_receipt_marks_the_message_undelivered_with_the_gateways_reason(
+        client, session, sms_central, sent_message):
+    response = client.get(RECEIPT, query_string=receipt(sms_central, sent_message, "FAILED"))
+
+    assert answered_zero(response)
+    [current] = [m for m in messages(session) if m.id == sent_message.id]
+    assert current.state == "undelivered"
+    assert current.error_text == "Not delivered"
+
+
+def test_a_receipt_with_an_unknown_status_is_answered_0_and_changes_nothing(
+        client, session, sms_central, sent_message):
+    before = snapshot(session, sent_message)
+
+    response = client.get(RECEIPT, query_string=receipt(sms_central, sent_message, "WIBBLE"))
+
+    assert answered_zero(response)  # or SMS Central would push it ten times more
+    assert snapshot(session, sent_message) == before
+
+
+def test_a_receipt_for_an_unknown_reference_is_answered_0_and_changes_nothing(
+        client, session, sms_central, sent_message):
+    before = snapshot(session, sent_message)
+    params = receipt(sms_central, sent_message)
+    params["REFERENCE"] = "00000000-0000-4000-8000-000000000000"
+    params["ID"] = "999999"
+
+    response = client.get(RECEIPT, query_string=params)
+
+    assert answered_zero(response)
+    assert snapshot(session, sent_message) == before
+
+
+def test_a_receipt_resolves_a_message_whose_send_timed_out(
+        app, client, session, make_user, make_candidate, sms_central):
+    """`unknown` (the call timed out) is before `delivered`: the receipt tells us it arrived."""
+    sms_central.inject(timeout(3.0))
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    batch = queue(session, make_user(), [ada], provider="smscentral")
+    dispatch(app, delivery.smscentral(sms_central, read_timeout=0.3))
+    [message] = messages(session, batch)
+    assert message.state == "unknown"
+
+    assert answered_zero(client.get(RECEIPT, query_string=receipt(sms_central, message)))
+
+    assert state_of(session, message) == "delivered"
+
+
+def test_a_receipt_that_arrives_before_the_send_is_recorded_is_kept(
+        app, client, session, make_user, make_candidate, sms_central):
+    """Gateways can push the receipt before our worker has written down the gateway's answer."""
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    batch = queue(session, make_user(), [ada], provider="smscentral")
+    [claimed] = outbox.claim(app.extensions["database"].engine, 1, timedelta(minutes=2))
+    provider = delivery.smscentral(sms_central)
+    try:
+        result = provider.send(OutboundSms(claimed.uuid, claimed.to_e164, claimed.body))
+    finally:
+        provider.close()
+    [message] = messages(session, batch)
+    assert message.state == "sending"
+
+    assert answered_zero(client.get(RECEIPT, query_string=receipt(sms_central, message)))
+    with app.extensions["database"].sessionmaker() as worker_session:  # as the dispatcher does
+        outbox.record(worker_session, [(claimed, result)])
+
+    [message] = messages(session, batch)
+    assert message.state == "delivered"
+    assert message.sent_at is not None and message.lease_until is None
+
+
+def test_without_webhook_credentials_configured_the_receipt_url_is_404(
+        database_url, session, sms_central, sent_message):
+    bare = create_app(settings.testing_config(database_url))
+    try:
+        before = snapshot(session, sent_message)
+        response = bare.test_client().get(RECEIPT, query_string=receipt(sms_central, sent_message))
+        posted = bare.test_client().post(RECEIPT, data=receipt(sms_central, sent_message))
+    finally:
+        bare.extensions["database"].engine.dispose()
+
+    assert response.status_code == 404
+    assert posted.status_code == 404
+    assert snapshot(session, sent_message) == before
+
+
+# --- Twilio status callbacks ---------------------------------------------------------------------
+
+def callback_url(fake: FakeTwilio, message: Message) -> str:
+    [created] = [m for m in fake.messages if m["sid"] == message.provider_message_id]
+    return created["status_callback"]
+
+
+def post_status(client, url: str, form: dict[str, str], signature: str | None):
+    """POST a callback to the app at the path and query of the public `url`, with no CSRF token."""
+    assert url.startswith(delivery.PUBLIC_BASE_URL)
+    headers = {"X-Twilio-Signature": signature} if signature is not None else {}
+    return client.post(url.removeprefix(delivery.PUBLIC_BASE_URL), data=form, headers=headers,
+                       csrf=False)
+
+
+def signed_status(client, fake: FakeTwilio, message: Message, status: str, **extra):
+    url = callback_url(fake, message)
+    form = fake.status_callback(message.provider_message_id, status, **extra)
+    return post_status(client, url, form, fake.sign(url, form))
+
+
+def test_a_signed_twilio_callback_is_applied_without_a_csrf_token(
+        client, session, fake_twilio, twilio_message):
+    url = callback_url(fake_twilio, twilio_message)
+    assert url == f"{delivery.PUBLIC_BASE_URL}{STATUS}?m={twilio_message.uuid}"
+
+    response = signed_status(client, fake_twilio, twilio_message, "delivered")
+
+    assert 200 <= response.status_code < 300
+    [current] = [m for m in messages(session) if m.id == twilio_message.id]
+    assert current.state == "delivered"
+    assert current.delivered_at is not None
+
+
+def test_a_twilio_callback_with_a_wrong_signature_is_refused_with_403(
+        client, session, fake_twilio, twilio_message):
+    before = snapshot(session, twilio_message)
+    url = callback_url(fake_twilio, twilio_message)
+    form = fake_twilio.status_callback(twilio_message.provider_message_id, "delivered")
+    forged = FakeTwilio(auth_token="not-our-token").sign(url, form)
+
+    response = post_status(client, url, form, forged)
+
+    assert response.status_code == 403
+    assert snapshot(session, twilio_message) == before
+
+
+def test_a_twilio_callback_with_a_tampered_parameter_is_refused_with_403(
+        client, session, fake_twilio, twilio_message):
+    before = snapshot(session, twilio_message)
+    url = callback_url(fake_twilio, twilio_message)
+    form = fake_twilio.status_callback(twilio_message.provider_message_id, "delivered")
+    signature = fake_twilio.sign(url, form)
+    form["MessageStatus"] = "failed"
+
+    response = post_status(client, url, form, signature)
+
+    assert response.status_code == 403
+    assert snapshot(session, twilio_message) == before
+
+
+def test_a_twilio_callback_with_an_added_parameter_is_refused_with_403(
+        client, session, fake_twilio, twilio_message):
+    before = snapshot(session, twilio_message)
+    url = callback_url(fake_twilio, twilio_message)
+    form = fake_twilio.status_callback(twilio_message.provider_message_id, "undelivered")
+    signature = fake_twilio.sign(url, form)
+
+    response = post_status(client, url, {**form, "ErrorCode": "30003"}, signature)
+
+    assert response.status_code == 403
+    assert snapshot(session, twilio_message) == before
+
+
+def test_a_twilio_callback_for_another_message_in_the_url_is_refused_with_403(
+        app, client, session, make_user, make_candidate, fake_twilio, twilio_message):
+    bob = make_candidate("Bob", "Brown", "0412 345 679")
+    batch = queue(session, make_user(), [bob], provider="twilio")
+    dispatch(app, delivery.twilio(fake_twilio))
+    [other] = messages(session, batch)
+    before = snapshot(session, other)
+    url = callback_url(fake_twilio, twilio_message)
+    form = fake_twilio.status_callback(twilio_message.provider_message_id, "failed")
+    signature = fake_twilio.sign(url, form)
+
+    response = post_status(client, url.replace(twilio_message.uuid, other.uuid), form, signature)
+
+    assert response.status_code == 403
+    assert snapshot(session, other) == before
+    assert state_of(session, twilio_message) == "sent"
+
+
+def test_a_twilio_callback_without_the_signature_header_is_refused_with_403(
+        client, session, fake_twilio, twilio_message):
+    before = snapshot(session, twilio_message)
+    url = callback_url(fake_twilio, twilio_message)
+    form = fake_twilio.status_callback(twilio_message.provider_message_id, "delivered")
+
+    response = post_status(client, url, form, None)
+
+    assert response.status_code == 403
+    assert snapshot(session, twilio_message) == before
+
+
+def test_a_twilio_signature_over_the_local_url_instead_of_the_public_one_is_refused(
+        client, session, fake_twilio, twilio_message):
+    before = snapshot(session, twilio_message)
+    url = callback_url(fake_twilio, twilio_message)
+    form = fake_twilio.status_callback(twilio_message.provider_message_id, "delivered")
+    local = url.replace(delivery.PUBLIC_BASE_URL, "http://localhost")
+
+    response = post_status(client, url, form, fake_twilio.sign(local, form))
+
+    assert response.status_code == 403
+    assert snapshot(session, twilio_message) == before
+
+
+def test_a_late_sent_callback_after_delivered_leaves_the_message_delivered(
+        client, session, fake_twilio, twilio_message):
+    assert signed_status(client, fake_twilio, twilio_message, "delivered").status_code < 300
+    delivered = snapshot(session, twilio_message)
+
+    response = signed_status(client, fake_twilio, twilio_message, "sent")
+
+    assert 200 <= response.status_code < 300
+    assert snapshot(session, twilio_message) == delivered
+    assert delivered[0] == "delivered"
+
+
+def test_an_undelivered_callback_with_error_30003_records_the_error(
+        client, session, fake_twilio, twilio_message):
+    response = signed_status(client, fake_twilio, twilio_message, "undelivered", error_code="30003")
+
+    assert 200 <= response.status_code < 300
+    [current] = [m for m in messages(session) if m.id == twilio_message.id]
+    assert current.state == "undelivered"
+    assert current.error_code == "30003"
+    assert current.error_text == "The handset is unreachable."

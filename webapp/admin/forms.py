@@ -1,0 +1,129 @@
+"""Forms of the admin and profile pages: users, passwords, roles, SMS settings, blocked countries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField, EmailField, Field, PasswordField, SelectField, SelectMultipleField, StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+
+from webapp.models.accounts import USERNAME_PATTERN, mobile_problem
+from webapp.models.people import EMAIL_PATTERN
+from webapp.models.users import password_problem
+from webapp.sms import settings as sms_settings
+
+EMAIL_MESSAGE = "Enter an email address like name@example.com."
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _good_password(_form: FlaskForm, field: Field) -> None:
+    problem = password_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
+class MobileRegionMixin:
+    """Checks the Mobile field against the phone region, so its error shows with the others."""
+
+    def __init__(self, *args, default_region: str = "AU", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_region = default_region
+
+    def validate_mobile(self, field: Field) -> None:
+        problem = mobile_problem(field.data, self.default_region)
+        if problem:
+            raise ValidationError(problem)
+
+
+def _setting_rule(check: Callable[[str], object]) -> Callable[[FlaskForm, Field], None]:
+    """A field validator from one of webapp.sms.settings' checks, so the rules live in one place."""
+
+    def validate(_form: FlaskForm, field: Field) -> None:
+        try:
+            check(field.data or "")
+        except sms_settings.SettingsError as error:
+            raise ValidationError(error.message) from None
+
+    return validate
+
+
+class UserForm(MobileRegionMixin, FlaskForm):
+    username = StringField("Username", filters=[_strip], validators=[
+        DataRequired("Enter a username."), Length(max=64),
+        Regexp(USERNAME_PATTERN, message="Use letters, digits and . _ @ - only, with no spaces.")])
+    full_name = StringField("Full name", filters=[_strip],
+                            validators=[DataRequired("Enter the full name."), Length(max=120)])
+    email = EmailField("Email", filters=[_strip], validators=[
+        DataRequired("Enter an email address."), Length(max=254), Regexp(EMAIL_PATTERN, message=EMAIL_MESSAGE)])
+    mobile = StringField("Mobile", filters=[_strip], validators=[Optional(), Length(max=40)])
+    office = StringField("Office", filters=[_strip], validators=[Optional(), Length(max=120)])
+    roles = SelectMultipleField("Roles", validators=[DataRequired("Choose at least one role.")])
+
+    def __init__(self, *args, role_names: Sequence[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.roles.choices = list(role_names)
+
+
+class NewUserForm(UserForm):
+    password = PasswordField("Temporary password",
+                             validators=[DataRequired("Enter a temporary password."), _good_password])
+
+
+class TemporaryPasswordForm(FlaskForm):
+    password = PasswordField("New temporary password",
+                             validators=[DataRequired("Enter a temporary password."), _good_password])
+
+
+class ProfileForm(MobileRegionMixin, FlaskForm):
+    email = EmailField("Email", filters=[_strip], validators=[
+        DataRequired("Enter your email address."), Length(max=254),
+        Regexp(EMAIL_PATTERN, message=EMAIL_MESSAGE)])
+    mobile = StringField("Mobile", filters=[_strip], validators=[Optional(), Length(max=40)])
+    office = StringField("Office", filters=[_strip], validators=[Optional(), Length(max=120)])
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("Current password",
+                                     validators=[DataRequired("Enter your current password.")])
+    new_password = PasswordField("New password",
+                                 validators=[DataRequired("Enter a new password."), _good_password])
+    repeat_password = PasswordField("Repeat new password", validators=[
+        DataRequired("Type the new password again."),
+        EqualTo("new_password", message="The two new passwords are not the same.")])
+
+
+class SettingsForm(FlaskForm):
+    suppress_add_comment = BooleanField("Suppress Add Comment")
+    comment_types = TextAreaField("Comment types", validators=[_setting_rule(sms_settings.parse_comment_types)])
+    default_region = StringField("Default phone region", filters=[_strip],
+                                 validators=[_setting_rule(sms_settings.check_region)])
+    originator = StringField("Sender ID (originator)", filters=[_strip],
+                             validators=[_setting_rule(sms_settings.check_originator)])
+    unmatched_reply_address = EmailField("Address for unmatched replies", filters=[_strip],
+                                         validators=[_setting_rule(sms_settings.check_reply_address)])
+
+
+class BlockedRegionForm(FlaskForm):
+    # Plain values: the template writes the options with the gateways' names.
+    provider = SelectField("Gateway", choices=list(sms_settings.BLOCKLIST_PROVIDERS))
+    region = StringField("Region code", filters=[_strip], validators=[
+        DataRequired("Enter a two-letter region code like FI.")])
+    name = StringField("Country name", filters=[_strip], validators=[Optional(), Length(max=120)])
+    reason = StringField("Reason", filters=[_strip], validators=[
+        DataRequired("Say why this country is blocked."), Length(max=sms_settings.MAX_REASON)])
+
+
+class RemoveBlockedRegionForm(FlaskForm):
+    reason = StringField("Reason for removing", filters=[_strip], validators=[
+        DataRequired("Say why this country is no longer blocked."), Length(max=sms_settings.MAX_REASON)])
+
+
+class RolesForm(FlaskForm):
+    """Only the token: the matrix's boxes are read as `grant` = "role:permission" pairs."""

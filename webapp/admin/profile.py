@@ -1,0 +1,79 @@
+"""Every user's own profile and password, and the rule that a temporary password is changed first."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from webapp.admin import profile_bp
+from webapp.admin.forms import PasswordForm, ProfileForm
+from webapp.admin.users import attach, phone_region
+from webapp.extensions import db
+from webapp.models import accounts
+from webapp.models.accounts import AccountError
+from webapp.sms.numbers import display
+from webapp.web.access import local_path
+from webapp.web.rendering import render
+
+# What a user with a temporary password may still reach: the page to change it, and the way out.
+OPEN_WHILE_TEMPORARY = frozenset({"profile.password", "auth.logout", "static"})
+
+
+@profile_bp.before_app_request
+def require_own_password():
+    """Send a user who must change their password to the password page, whatever they asked for."""
+    if request.endpoint in OPEN_WHILE_TEMPORARY:
+        return None
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    if request.htmx:
+        # Like an expired session: the whole page moves, never a page swapped into a panel.
+        return "", 401, {"HX-Redirect": url_for("profile.password")}
+    wanted = local_path(request.full_path) if request.method == "GET" else None
+    return redirect(url_for("profile.password", next=wanted if wanted != "/" else None))
+
+
+@profile_bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def index():
+    """Show one's own account, and change one's email, mobile and office."""
+    if request.method == "GET":
+        form = ProfileForm(obj=current_user)
+        form.mobile.data = display(current_user.mobile)
+        return _page(form)
+    form = ProfileForm(default_region=phone_region())
+    if form.validate_on_submit():
+        try:
+            changes = accounts.edit_profile(db.session, current_user, email=form.email.data,
+                                            mobile=form.mobile.data, office=form.office.data,
+                                            default_region=phone_region())
+        except AccountError as error:
+            attach(form, error)
+        else:
+            flash("Your profile is saved." if changes else "Your profile is unchanged.", "info")
+            return redirect(url_for("profile.index"))
+    return _page(form, status=400)
+
+
+def _page(form: ProfileForm, status: int = 200):
+    return render("admin/profile.html", status=status, form=form, user=current_user)
+
+
+@profile_bp.route("/profile/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change one's own password (the current one is asked for); after a temporary one, required."""
+    next_path = local_path(request.args.get("next"))
+    forced = current_user.must_change_password
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(db.session, current_user, form.current_password.data,
+                                     form.new_password.data)
+        except AccountError as error:
+            attach(form, error)
+        else:
+            flash("Your password is changed.", "info")
+            return redirect(next_path or url_for("health.home" if forced else "profile.index"))
+    return render("admin/password.html", status=400 if form.is_submitted() else 200, form=form,
+                  forced=forced, next_path=next_path)

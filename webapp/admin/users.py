@@ -1,0 +1,194 @@
+"""Users and roles pages: find, add and edit users, switch them off and on, set temporary passwords,
+and grant permissions to roles."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from webapp.admin import bp
+from webapp.admin.forms import NewUserForm, RolesForm, TemporaryPasswordForm, UserForm
+from webapp.extensions import db
+from webapp.models import Role, User, accounts
+from webapp.models.accounts import AccountError, UserDetails
+from webapp.sms import settings as sms_settings
+from webapp.sms.numbers import display
+from webapp.web.access import permission_required
+from webapp.web.rendering import render
+
+MAX_QUERY = 100
+
+
+def phone_region() -> str:
+    """The region national numbers are read in: the admin setting, else the environment's."""
+    return sms_settings.load(db.session, current_app.config).default_region
+
+
+def attach(form: FlaskForm, error: Exception, default: str = "form") -> str | None:
+    """Put a domain error on the form field it names; returns it when it belongs to no field."""
+    name = getattr(error, "field", default)
+    message = getattr(error, "message", str(error))
+    field = form._fields.get(name) if name != "csrf_token" else None
+    if field is None:
+        return message
+    field.errors = [*field.errors, message]
+    return None
+
+
+def user_or_404(user_id: int) -> User:
+    """The user, or 404: the one place that decides whether an account exists."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404, description="There is no such user.")
+    return user
+
+
+@bp.route("/users")
+@permission_required("users.manage")
+def users():
+    """List the users, searched by name, username or email."""
+    q = request.args.get("q", "")[:MAX_QUERY]
+    return render("admin/users.html", blocks=["results"], q=q, users=accounts.find_users(db.session, q))
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@permission_required("users.manage")
+def new_user():
+    """Add a user with a temporary password, which they must change when they first sign in."""
+    roles = accounts.all_roles(db.session)
+    form = NewUserForm(role_names=[role.name for role in roles], default_region=phone_region())
+    problem = None
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(db.session, current_user, _details(form), form.password.data,
+                                        phone_region())
+        except AccountError as error:
+            problem = attach(form, error)
+        else:
+            flash(f"{user.full_name} added. Give them the temporary password: they must choose "
+                  "their own when they first sign in.", "info")
+            return redirect(url_for("admin.users"))
+    return _user_page(form, None, roles, problem=problem, status=400 if form.is_submitted() else 200)
+
+
+@bp.route("/users/<id:user_id>/edit", methods=["GET", "POST"])
+@permission_required("users.manage")
+def edit_user(user_id: int):
+    """Edit a user's details and roles."""
+    user = user_or_404(user_id)
+    roles = accounts.all_roles(db.session)
+    if request.method == "GET":
+        return _user_page(_filled_form(user, roles), user, roles)
+    form = UserForm(role_names=[role.name for role in roles], default_region=phone_region())
+    problem = None
+    if form.validate_on_submit():
+        try:
+            changes = accounts.edit_user(db.session, current_user, user, _details(form), phone_region())
+        except AccountError as error:
+            problem = attach(form, error)
+        else:
+            flash(f"{user.full_name} saved." if changes else f"{user.full_name}: nothing changed.", "info")
+            return redirect(url_for("admin.users"))
+    return _user_page(form, user, roles, problem=problem, status=400)
+
+
+@bp.route("/users/<id:user_id>/deactivate", methods=["POST"])
+@permission_required("users.manage")
+def deactivate_user(user_id: int):
+    """Switch a user off (never delete: their messages and audit entries keep their name)."""
+    user = user_or_404(user_id)
+    try:
+        accounts.deactivate_user(db.session, current_user, user)
+    except AccountError as error:
+        roles = accounts.all_roles(db.session)
+        return _user_page(_filled_form(user, roles), user, roles, status_problem=error.message, status=400)
+    flash(f"{user.full_name} is deactivated and can no longer sign in.", "info")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.route("/users/<id:user_id>/reactivate", methods=["POST"])
+@permission_required("users.manage")
+def reactivate_user(user_id: int):
+    """Let a deactivated user sign in again."""
+    user = user_or_404(user_id)
+    accounts.reactivate_user(db.session, current_user, user)
+    flash(f"{user.full_name} is active again and can sign in.", "info")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.route("/users/<id:user_id>/password", methods=["POST"])
+@permission_required("users.manage")
+def temporary_password(user_id: int):
+    """Give a user a new temporary password, to be changed when they next sign in."""
+    user = user_or_404(user_id)
+    password_form = TemporaryPasswordForm()
+    if password_form.validate_on_submit():
+        try:
+            accounts.set_temporary_password(db.session, current_user, user, password_form.password.data)
+        except AccountError as error:
+            attach(password_form, error)
+        else:
+            flash(f"{user.full_name} has a new temporary password and must change it when they "
+                  "next sign in.", "info")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
+    roles = accounts.all_roles(db.session)
+    return _user_page(_filled_form(user, roles), user, roles, password_form=password_form, status=400)
+
+
+def _details(form: UserForm) -> UserDetails:
+    return UserDetails(username=form.username.data, full_name=form.full_name.data,
+                       email=form.email.data, mobile=form.mobile.data, office=form.office.data,
+                       roles=tuple(form.roles.data or ()))
+
+
+def _filled_form(user: User, roles: list[Role]) -> UserForm:
+    form = UserForm(formdata=None, obj=user, role_names=[role.name for role in roles])
+    form.roles.data = [role.name for role in user.roles]
+    form.mobile.data = display(user.mobile)
+    return form
+
+
+def _user_page(form: UserForm, user: User | None, roles: list[Role], *, problem: str | None = None,
+               status_problem: str | None = None, password_form: TemporaryPasswordForm | None = None,
+               status: int = 200):
+    return render("admin/user.html", status=status, form=form, user=user, roles=roles, problem=problem,
+                  status_problem=status_problem,
+                  password_form=password_form or TemporaryPasswordForm(formdata=None))
+
+
+@bp.route("/roles", methods=["GET", "POST"])
+@permission_required("users.manage")
+def roles():
+    """Show which permissions each role grants (a box per role and permission) and change them."""
+    roles = accounts.all_roles(db.session)
+    permissions = accounts.all_permissions(db.session)
+    granted = {(role.name, permission.name) for role in roles for permission in role.permissions}
+    form = RolesForm()
+    problem = None
+    if form.validate_on_submit():
+        # Every role is in the form, so a role with no box ticked is asked to have no permissions.
+        wanted: dict[str, set[str]] = {role.name: set() for role in roles}
+        for value in request.form.getlist("grant"):
+            role_name, _, permission = value.partition(":")
+            wanted.setdefault(role_name, set()).add(permission)
+        try:
+            changed = accounts.set_role_permissions(db.session, current_user, wanted)
+        except AccountError as error:
+            problem = error.message
+            granted = {(role_name, name) for role_name, names in wanted.items() for name in names}
+        else:
+            flash(_roles_message(changed), "info")
+            return redirect(url_for("admin.roles"))
+    return render("admin/roles.html", status=400 if problem else 200, roles=roles,
+                  permissions=permissions, granted=granted, problem=problem)
+
+
+def _roles_message(changed: dict[str, dict[str, list[str]]]) -> str:
+    if not changed:
+        return "Roles unchanged."
+    parts = []
+    for role_name, change in changed.items():
+        words = [f"+{name}" for name in change["added"]] + [f"−{name}" for name in change["removed"]]
+        parts.append(f"{role_name} ({', '.join(words)})")
+    return "Roles saved: " + "; ".join(parts) + "."

@@ -1,0 +1,296 @@
+"""Users, roles and each user's own profile: created, edited, switched off and re-granted, each change audited."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.models.activity import audit
+from webapp.models.people import EMAIL_PATTERN
+from webapp.models.users import PERMISSIONS, Permission, Role, User, password_problem
+from webapp.sms.numbers import normalise
+
+MANAGE = "users.manage"
+USERNAME_PATTERN = r"^[A-Za-z0-9._@-]+$"
+OWN_MANAGE = (f"You cannot take “{MANAGE}” away from yourself: ask another administrator to do it, "
+              "so someone who can manage users always remains.")
+LAST_MANAGE = (f"At least one active user must keep “{MANAGE}”, or nobody could manage users "
+               "any more. Give it to someone else first.")
+
+
+class AccountError(Exception):
+    """A problem the administrator (or the user on their profile) can fix, named for its form field."""
+
+    def __init__(self, message: str, field: str = "form"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class UserDetails:
+    """What the user form submits: the mobile as typed, roles by name."""
+
+    username: str
+    full_name: str
+    email: str
+    mobile: str | None
+    office: str | None
+    roles: tuple[str, ...]
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def find_users(session: so.Session, q: str = "") -> list[User]:
+    """Users whose name, username or email contains `q` (any case), active ones first."""
+    query = sa.select(User).order_by(User.active.desc(), sa.func.lower(User.full_name), User.id)
+    text = q.strip().lower()
+    if text:
+        # The search box is free text: % and _ are letters there, not wildcards.
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+        query = query.where(sa.or_(*(sa.func.lower(column).like(pattern, escape="\\")
+                                     for column in (User.full_name, User.username, User.email))))
+    return list(session.scalars(query))
+
+
+def all_roles(session: so.Session) -> list[Role]:
+    """Every role in the order they were created (administrator first, as seeded)."""
+    return list(session.scalars(sa.select(Role).order_by(Role.id)))
+
+
+def all_permissions(session: so.Session) -> list[Permission]:
+    """Every permission, in the order of PERMISSIONS (the order the design lists them)."""
+    order = {name: n for n, name in enumerate(PERMISSIONS)}
+    found = session.scalars(sa.select(Permission))
+    return sorted(found, key=lambda p: (order.get(p.name, len(order)), p.name))
+
+
+def managers(session: so.Session) -> set[int]:
+    """Ids of the active users who hold users.manage through any of their roles."""
+    return set(session.scalars(
+        sa.select(User.id).join(User.roles).join(Role.permissions)
+        .where(User.active.is_(True), Permission.name == MANAGE).distinct()))
+
+
+# --- administrators' changes ---------------------------------------------------------------------
+
+def create_user(session: so.Session, actor: User | None, details: UserDetails, password: str,
+                default_region: str) -> User:
+    """Add a user with a temporary password they must change at their first sign-in."""
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem, "password")
+    user = User(must_change_password=True, active=True)
+    _apply(session, user, details, default_region)
+    user.set_password(password)
+    session.add(user)
+    session.flush()
+    audit(session, actor, "user.created", user, **_snapshot(user))
+    session.commit()
+    return user
+
+
+def edit_user(session: so.Session, actor: User | None, user: User, details: UserDetails,
+              default_region: str) -> dict[str, list[Any]]:
+    """Change a user's details and roles; returns {field: [old, new]} (audited when not empty)."""
+    _lock_managers(session)
+    before_managers = managers(session)
+    before = _snapshot(user)
+    _apply(session, user, details, default_region)
+    _refuse_losing_managers(session, actor, before_managers, "roles")
+    after = _snapshot(user)
+    changes = {key: [before[key], value] for key, value in after.items() if before[key] != value}
+    if changes:
+        audit(session, actor, "user.edited", user, changes=changes)
+    session.commit()
+    return changes
+
+
+def deactivate_user(session: so.Session, actor: User | None, user: User) -> None:
+    """Switch a user off: they cannot sign in, and a session they have open stops working.
+
+    Users are never deleted: their messages, comments and audit entries keep pointing at them.
+    """
+    if actor is not None and actor.id == user.id:
+        raise AccountError("You cannot deactivate your own account; ask another administrator.")
+    if not user.active:
+        return
+    _lock_managers(session)
+    before_managers = managers(session)
+    user.active = False
+    _refuse_losing_managers(session, actor, before_managers)
+    audit(session, actor, "user.deactivated", user, username=user.username)
+    session.commit()
+
+
+def reactivate_user(session: so.Session, actor: User | None, user: User) -> None:
+    """Let a deactivated user sign in again (with the roles and password they had)."""
+    if user.active:
+        return
+    user.active = True
+    audit(session, actor, "user.reactivated", user, username=user.username)
+    session.commit()
+
+
+def set_temporary_password(session: so.Session, actor: User | None, user: User, password: str) -> None:
+    """Give a user a new password that they must replace when they next sign in."""
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem, "password")
+    user.set_password(password)
+    user.must_change_password = True
+    audit(session, actor, "user.password_reset", user, username=user.username)
+    session.commit()
+
+
+def set_role_permissions(session: so.Session, actor: User | None,
+                         grants: Mapping[str, Collection[str]]) -> dict[str, dict[str, list[str]]]:
+    """Give each role named in `grants` exactly those permissions (roles not named stay as they are).
+
+    Returns {role: {"added": [...], "removed": [...]}} for the roles that changed, each audited.
+    """
+    by_name = {p.name: p for p in session.scalars(sa.select(Permission))}
+    roles = {role.name: role for role in all_roles(session)}
+    for role_name, wanted in grants.items():
+        if role_name not in roles:
+            raise AccountError(f"There is no role “{role_name}”.")
+        unknown = sorted(set(wanted) - set(by_name))
+        if unknown:
+            raise AccountError(f"There is no permission “{unknown[0]}”.")
+    _lock_managers(session)
+    before_managers = managers(session)
+    changed: dict[str, dict[str, list[str]]] = {}
+    for role_name, wanted in grants.items():
+        role = roles[role_name]
+        held = {p.name for p in role.permissions}
+        added, removed = sorted(set(wanted) - held), sorted(held - set(wanted))
+        if added or removed:
+            role.permissions = [by_name[name] for name in sorted(set(wanted))]
+            changed[role_name] = {"added": added, "removed": removed}
+    _refuse_losing_managers(session, actor, before_managers)
+    for role_name, change in changed.items():
+        audit(session, actor, "role.permissions_changed", roles[role_name], role=role_name, **change)
+    session.commit()
+    return changed
+
+
+# --- a user's own profile ------------------------------------------------------------------------
+
+def edit_profile(session: so.Session, user: User, *, email: str, mobile: str | None,
+                 office: str | None, default_region: str) -> dict[str, list[Any]]:
+    """Change one's own email, mobile and office; returns {field: [old, new]} (audited when not empty)."""
+    before = {"email": user.email, "mobile": user.mobile, "office": user.office}
+    after = {"email": _email(email), "mobile": _mobile(mobile, default_region), "office": _optional(office)}
+    user.email, user.mobile, user.office = after["email"], after["mobile"], after["office"]
+    changes = {key: [before[key], value] for key, value in after.items() if before[key] != value}
+    if changes:
+        audit(session, user, "profile.edited", user, changes=changes)
+    session.commit()
+    return changes
+
+
+def change_password(session: so.Session, user: User, current: str, new: str) -> None:
+    """Replace one's own password: the current one must be right, the new one good and different."""
+    if not user.check_password(current):
+        raise AccountError("That is not your current password.", "current_password")
+    problem = password_problem(new)
+    if problem:
+        raise AccountError(problem, "new_password")
+    if new == current:
+        raise AccountError("The new password must be different from the current one.", "new_password")
+    forced = user.must_change_password
+    user.set_password(new)
+    user.must_change_password = False
+    audit(session, user, "profile.password_changed", user, forced=forced)
+    session.commit()
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def _apply(session: so.Session, user: User, details: UserDetails, default_region: str) -> None:
+    """Check every field first and only then change the user, so a refusal leaves them untouched."""
+    username = details.username.strip()
+    if not username or not re.fullmatch(USERNAME_PATTERN, username):
+        raise AccountError("Use letters, digits and . _ @ - only, with no spaces.", "username")
+    # Case-insensitively, so "Admin" and "admin" cannot be two people.
+    taken = session.scalar(sa.select(User.id).where(
+        sa.func.lower(User.username) == username.lower(), User.id != (user.id or 0)))
+    if taken is not None:
+        raise AccountError(f"The username “{username}” is taken; choose another.", "username")
+    full_name = details.full_name.strip()
+    if not full_name:
+        raise AccountError("Enter the full name.", "full_name")
+    email = _email(details.email)
+    mobile = _mobile(details.mobile, default_region)
+    wanted = set(details.roles)
+    roles = list(session.scalars(sa.select(Role).where(Role.name.in_(wanted)).order_by(Role.name)))
+    if not roles or len(roles) != len(wanted):
+        raise AccountError("Choose at least one role from the list.", "roles")
+    user.username = username
+    user.full_name = full_name
+    user.email = email
+    user.mobile = mobile
+    user.office = _optional(details.office)
+    user.roles = roles
+
+
+def _email(text: str) -> str:
+    email = (text or "").strip()
+    if not re.fullmatch(EMAIL_PATTERN, email):
+        raise AccountError("Enter an email address like name@example.com.", "email")
+    return email
+
+
+def mobile_problem(text: str | None, default_region: str) -> str | None:
+    """Why `text` is not a usable mobile number (empty is fine), or None."""
+    parsed = normalise(text, default_region)
+    if not parsed.present or parsed.valid:
+        return None
+    return (f"“{parsed.raw}” is not a valid mobile number. Use a national number for {default_region} "
+            "(like 0412 345 678) or an international one starting with + (like +64 21 123 4567).")
+
+
+def _mobile(text: str | None, default_region: str) -> str | None:
+    problem = mobile_problem(text, default_region)
+    if problem:
+        raise AccountError(problem, "mobile")
+    return normalise(text, default_region).e164
+
+
+def _optional(text: str | None) -> str | None:
+    return (text or "").strip() or None
+
+
+def _snapshot(user: User) -> dict[str, Any]:
+    return {"username": user.username, "full_name": user.full_name, "email": user.email,
+            "mobile": user.mobile, "office": user.office, "roles": sorted(r.name for r in user.roles)}
+
+
+def _lock_managers(session: so.Session) -> None:
+    """Take the users.manage row's lock before counting who holds it.
+
+    Two administrators demoting each other at the same moment would each still see the other as
+    a manager; on PostgreSQL this lock makes the second wait and count again. SQLite has one
+    writer at a time anyway (FOR UPDATE is left out there).
+    """
+    session.execute(sa.select(Permission.id).where(Permission.name == MANAGE).with_for_update())
+
+
+def _refuse_losing_managers(session: so.Session, actor: User | None, before: set[int],
+                            field: str = "form") -> None:
+    """Undo the pending change when it would take users.manage from the actor or from everyone."""
+    session.flush()
+    after = managers(session)
+    problem = None
+    if actor is not None and actor.id in before and actor.id not in after:
+        problem = OWN_MANAGE
+    elif not after:
+        problem = LAST_MANAGE
+    if problem:
+        session.rollback()
+        raise AccountError(problem, field)

@@ -1,0 +1,357 @@
+"""The audit log read back: filters parsed from a query string, a page of events, and their details
+described in words a reader understands (never evaluated, only turned into text)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.ids import as_id
+from webapp.models.activity import AuditEvent
+from webapp.models.messaging import Message
+from webapp.models.people import Candidate, ClientContact, name_key
+from webapp.models.people_search import TOP
+from webapp.models.records import PRIVACY_FIELDS
+from webapp.models.users import User
+
+PAGE_SIZE = 50
+MAX_PAGE = 10_000
+MAX_TEXT = 200
+PERSON_KINDS = {"candidate": "Candidate", "contact": "Client contact"}
+# Where a person's record lives, by the kind an audit subject or a PersonRow names.
+RECORD_KINDS = {"candidate": "candidates", "contact": "contacts",
+                "candidates": "candidates", "contacts": "contacts"}
+CONSENT_ACTIONS = frozenset({"privacy.changed", "consent.sms_withdrawn", "consent.sms_given"})
+# Subjects whose name the event's details carry: (noun, details key).
+NAMED_SUBJECTS = {"smstemplate": ("Template", "name"), "role": ("Role", "role"), "user": ("User", "username")}
+ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+
+
+# --- filters --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filters:
+    """What the audit page asks for; every field is optional and empty means "any"."""
+
+    actor: str = ""
+    action: str = ""
+    person_kind: str = "candidate"
+    person_id: int | None = None
+    person: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def params(self) -> dict[str, str]:
+        """The filters in force, as query-string values (for page links)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "person_kind" and self.person_id is None:
+                continue
+            if value in (None, "", f.default):
+                continue
+            out[f.name] = value.isoformat() if isinstance(value, date) else str(value)
+        return out
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.params())
+
+
+def parse(session: so.Session, args: Mapping[str, str]) -> tuple[Filters, int, dict[str, str]]:
+    """Read filters and the page number from request arguments.
+
+    Returns (filters, page, errors): a bad value is left out (the log is still shown without it) and
+    its field named in `errors` with a message for the form.
+    """
+    errors: dict[str, str] = {}
+    text = {key: " ".join((args.get(key) or "").split())[:MAX_TEXT]
+            for key in ("actor", "action", "person_kind", "person_id", "person", "date_from",
+                        "date_to", "page")}
+    values: dict[str, Any] = {"person": text["person"]}
+
+    if text["actor"]:
+        if session.scalar(sa.select(User.id).where(sa.func.lower(User.username) == text["actor"].lower())):
+            values["actor"] = text["actor"]
+        else:
+            errors["actor"] = f"There is no user with the username “{text['actor']}”."
+    if text["action"]:
+        if ACTION_PATTERN.match(text["action"]) and text["action"] in actions(session):
+            values["action"] = text["action"]
+        else:
+            errors["action"] = "Choose an action from the list."
+    if text["person_kind"] and text["person_kind"] not in PERSON_KINDS:
+        errors["person_kind"] = "Record type must be candidate or client contact."
+    elif text["person_kind"]:
+        values["person_kind"] = text["person_kind"]
+    if text["person_id"]:
+        number = as_id(text["person_id"])
+        if number is None:
+            errors["person_id"] = f"Record id must be a whole number like 42, not “{text['person_id']}”."
+        elif "person_kind" not in errors:
+            values["person_id"] = number
+    for key, label in (("date_from", "From"), ("date_to", "To")):
+        if text[key]:
+            try:
+                values[key] = date.fromisoformat(text[key])
+            except ValueError:
+                errors[key] = f"{label} must be a date like 2026-01-31, not “{text[key]}”."
+    if values.get("date_from") and values.get("date_to") and values["date_from"] > values["date_to"]:
+        errors["date_to"] = "To is before From."
+        del values["date_to"]
+
+    page = 1
+    if text["page"]:
+        number = as_id(text["page"])
+        if number is None or number > MAX_PAGE:
+            errors["page"] = f"Page must be a number from 1 to {MAX_PAGE:,}."
+        else:
+            page = number
+    return Filters(**values), page, errors
+
+
+def actions(session: so.Session) -> list[str]:
+    """The actions present in the log, for the action filter."""
+    return list(session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+
+
+def actors(session: so.Session) -> list[str]:
+    """Usernames of everyone who appears in the log, to suggest in the actor box."""
+    query = (sa.select(User.username).where(User.id.in_(sa.select(AuditEvent.actor_id)))
+             .order_by(User.username))
+    return list(session.scalars(query))
+
+
+# --- the query ------------------------------------------------------------------------------------
+
+def _prefix(column, word: str):
+    return sa.and_(column >= word, column < word + TOP)
+
+
+def _named(model, text: str) -> sa.Select:
+    """Ids of people whose first or last name starts with each word of `text`."""
+    words = name_key(text).split()
+    return sa.select(model.id).where(*[
+        sa.or_(_prefix(model.first_name_key, word), _prefix(model.last_name_key, word))
+        for word in words])
+
+
+def _about(candidates: sa.Select | list[int] | None, contacts: sa.Select | list[int] | None):
+    """Events on these people's records, and on the SMS batches that went to them."""
+    on_record, sent_to = [], []
+    if candidates is not None:
+        on_record.append(sa.and_(AuditEvent.subject_type == "candidate",
+                                 AuditEvent.subject_id.in_(candidates)))
+        sent_to.append(Message.candidate_id.in_(candidates))
+    if contacts is not None:
+        on_record.append(sa.and_(AuditEvent.subject_type == "contact",
+                                 AuditEvent.subject_id.in_(contacts)))
+        sent_to.append(Message.contact_id.in_(contacts))
+    batches = sa.select(Message.batch_id).where(Message.batch_id.is_not(None), sa.or_(*sent_to))
+    return sa.or_(*on_record, sa.and_(AuditEvent.subject_type == "batch",
+                                      AuditEvent.subject_id.in_(batches)))
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def conditions(filters: Filters) -> list:
+    """The WHERE conditions for `filters`."""
+    where = []
+    if filters.actor:
+        where.append(AuditEvent.actor_id.in_(
+            sa.select(User.id).where(sa.func.lower(User.username) == filters.actor.lower())))
+    if filters.action:
+        where.append(AuditEvent.action == filters.action)
+    if filters.person_id is not None:
+        chosen = [filters.person_id]
+        if filters.person_kind == "contact":
+            where.append(_about(None, chosen))
+        else:
+            where.append(_about(chosen, None))
+    if filters.person and name_key(filters.person):
+        where.append(_about(_named(Candidate, filters.person), _named(ClientContact, filters.person)))
+    if filters.date_from:
+        where.append(AuditEvent.created_at >= _start_of(filters.date_from))
+    if filters.date_to:
+        where.append(AuditEvent.created_at < _start_of(filters.date_to + timedelta(days=1)))
+    return where
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of the log: the event, what it is about in words, and its details described."""
+
+    event: AuditEvent
+    subject: str | None
+    record_kind: str | None
+    details: "Details"
+
+
+@dataclass(frozen=True)
+class Page:
+    entries: list[Entry]
+    page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def search(session: so.Session, filters: Filters, page: int = 1) -> Page:
+    """One page of matching events, newest first."""
+    where = conditions(filters)
+    total = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*where)) or 0
+    query = (sa.select(AuditEvent).where(*where)
+             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+             .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))
+    events = list(session.scalars(query))
+    names = _subject_names(session, events)
+    entries = [Entry(event, _subject_label(event, names), RECORD_KINDS.get(event.subject_type or ""),
+                     describe(event.action, event.details)) for event in events]
+    return Page(entries=entries, page=page, total=total)
+
+
+def _subject_names(session: so.Session, events: list[AuditEvent]) -> dict[tuple[str, int], str]:
+    names: dict[tuple[str, int], str] = {}
+    for kind, model in (("candidate", Candidate), ("contact", ClientContact)):
+        ids = {e.subject_id for e in events if e.subject_type == kind and e.subject_id is not None}
+        if ids:
+            rows = session.execute(sa.select(model.id, model.first_name, model.last_name)
+                                   .where(model.id.in_(ids)))
+            names.update({(kind, row.id): f"{row.first_name} {row.last_name}".strip() for row in rows})
+    return names
+
+
+def _subject_label(event: AuditEvent, names: dict[tuple[str, int], str]) -> str | None:
+    kind, number = event.subject_type, event.subject_id
+    if kind is None:
+        return None
+    if number is None:
+        return kind
+    if (kind, number) in names:
+        return names[(kind, number)]
+    if kind == "batch":
+        return f"SMS batch {number}"
+    if kind in NAMED_SUBJECTS:
+        # Named as they were when the event was written: a later rename does not rewrite history.
+        noun, key = NAMED_SUBJECTS[kind]
+        name = event.details.get(key) if isinstance(event.details, dict) else None
+        return f"{noun} “{name}”" if isinstance(name, str) and name else f"{noun} {number}"
+    if kind in ("candidate", "contact"):
+        return f"{PERSON_KINDS[kind].lower()} {number} (removed)"
+    return f"{kind} {number}"
+
+
+# --- details in words -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PersonRef:
+    """Someone named in an event's details; `record_kind` is set when their record can be linked."""
+
+    name: str
+    record_kind: str | None
+    id: int | None
+    mobile: str
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Details:
+    """An event's details JSON as text: people with a reason (Ignore), changes, added/removed, lines."""
+
+    people: tuple[PersonRef, ...] = ()
+    reason: str | None = None
+    changes: tuple[Change, ...] = ()
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    lines: tuple[tuple[str, str], ...] = ()
+    overridden: bool = False
+
+
+def as_text(value: Any) -> str:
+    """Any JSON value as plain text: never markup, never code."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(as_text(item) for item in value) or "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {as_text(item)}" for key, item in value.items()) or "—"
+    return str(value)
+
+
+def _label(field: str) -> str:
+    return PRIVACY_FIELDS.get(field) or field.replace("_", " ")
+
+
+def describe(action: str, details: Any) -> Details:
+    """Turn an event's details into readable parts; anything unexpected falls back to key: value."""
+    if not isinstance(details, dict):
+        return Details(lines=(("details", as_text(details)),) if details not in (None, {}) else ())
+    rest = dict(details)
+    people: list[PersonRef] = []
+    reason = None
+    changes: list[Change] = []
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    overridden = False
+    if action == "sms.ignore_opt_out" and isinstance(rest.get("people"), list):
+        overridden = True
+        people = [_person(item) for item in rest.pop("people")]
+        given = rest.pop("reason", None)
+        reason = as_text(given).strip() if given else ""
+    if isinstance(rest.get("changes"), dict) and all(
+            isinstance(pair, list) and len(pair) == 2 for pair in rest["changes"].values()):
+        changes = [Change(_label(str(field)), _value(field, old), _value(field, new))
+                   for field, (old, new) in rest.pop("changes").items()]
+    if action == "role.permissions_changed":
+        if "added" in rest:
+            added = _names(rest.pop("added"))
+        if "removed" in rest:
+            removed = _names(rest.pop("removed"))
+    lines = tuple((str(key).replace("_", " "), as_text(value)) for key, value in rest.items())
+    return Details(people=tuple(people), reason=reason, changes=tuple(changes), added=added,
+                   removed=removed, lines=lines, overridden=overridden)
+
+
+def _value(field: Any, value: Any) -> str:
+    if field in PRIVACY_FIELDS and isinstance(value, bool):
+        return "ticked" if value else "not ticked"
+    return as_text(value)
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(as_text(item) for item in value)
+    return (as_text(value),)
+
+
+def _person(item: Any) -> PersonRef:
+    if not isinstance(item, dict):
+        return PersonRef(name=as_text(item), record_kind=None, id=None, mobile="")
+    number = item.get("id")
+    number = number if isinstance(number, int) and not isinstance(number, bool) and number > 0 else None
+    kind = RECORD_KINDS.get(item.get("kind")) if isinstance(item.get("kind"), str) else None
+    name = as_text(item.get("name")) if item.get("name") else f"{kind or 'person'} {number or '?'}"
+    return PersonRef(name=name, record_kind=kind if number else None, id=number,
+                     mobile=as_text(item.get("mobile")) if item.get("mobile") else "")

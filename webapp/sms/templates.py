@@ -1,0 +1,232 @@
+"""SMS templates: who may see and change which, saving them with their merge fields checked, audited."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.models import SmsTemplate, User, audit
+from webapp.models.messaging import RECORD_TYPES
+from webapp.sms import merge, segments
+from webapp.sms.compose import MAX_CHARACTERS
+
+MAX_NAME = 120
+MAX_FOLDER = 120
+MAX_BODY = MAX_CHARACTERS
+MAX_QUERY = 200
+DEFAULT_FOLDER = "General"
+MANAGE = "templates.manage"
+# The fields an edit may change, in the order the audit entry lists them.
+FIELDS = ("name", "folder", "body", "record_type", "shared", "owner_id")
+
+
+class TemplateError(Exception):
+    """A save the user cannot make, named for the form field it belongs to (403: not theirs to make)."""
+
+    def __init__(self, message: str, field: str = "form", status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+@dataclass(frozen=True)
+class TemplateData:
+    """A template as the form submits it, before the rules have looked at it."""
+
+    name: str
+    folder: str
+    body: str
+    record_type: str = "both"
+    shared: bool = False
+    active: bool = True
+
+    def cleaned(self) -> "TemplateData":
+        # Surrounding spaces in a name or folder only make near-duplicates in the picker.
+        return TemplateData(name=" ".join(self.name.split()),
+                            folder=" ".join(self.folder.split()) or DEFAULT_FOLDER,
+                            body=self.body.replace("\r\n", "\n"), record_type=self.record_type,
+                            shared=self.shared, active=self.active)
+
+
+# --- who may do what ------------------------------------------------------------------------------
+
+def may_see(user: User, template: SmsTemplate) -> bool:
+    """Shared templates are everyone's; a personal one is its owner's alone."""
+    return template.shared or template.owner_id == user.id
+
+
+def may_change(user: User, template: SmsTemplate) -> bool:
+    """Shared templates belong to template managers; a personal one to its owner."""
+    if template.shared:
+        return user.can(MANAGE)
+    return template.owner_id == user.id
+
+
+def may_share(user: User) -> bool:
+    return user.can(MANAGE)
+
+
+def get_visible(session: so.Session, user: User, template_id: int) -> SmsTemplate | None:
+    """The template if it exists and `user` may see it; another user's personal one is None."""
+    template = session.get(SmsTemplate, template_id)
+    return template if template is not None and may_see(user, template) else None
+
+
+# --- listing --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Listing:
+    """What the template list shows: a text search, one folder, and whether to include inactive ones."""
+
+    q: str = ""
+    folder: str = ""
+    inactive: bool = False
+
+    def params(self) -> dict[str, str]:
+        out = {"q": self.q, "folder": self.folder, "inactive": "1" if self.inactive else ""}
+        return {key: value for key, value in out.items() if value}
+
+
+def _visible(user: User):
+    return sa.or_(SmsTemplate.shared.is_(True), SmsTemplate.owner_id == user.id)
+
+
+def listing(session: so.Session, user: User, wanted: Listing) -> list[SmsTemplate]:
+    """The templates `user` may see that match `wanted`, by folder then name."""
+    query = sa.select(SmsTemplate).where(_visible(user))
+    if not wanted.inactive:
+        query = query.where(SmsTemplate.active.is_(True))
+    if wanted.folder:
+        query = query.where(SmsTemplate.folder == wanted.folder)
+    if wanted.q:
+        text = wanted.q.lower()
+        # lower() is Unicode-aware on SQLite too (database.py), so "ÜBER" finds "über".
+        query = query.where(sa.or_(sa.func.lower(SmsTemplate.name).contains(text, autoescape=True),
+                                   sa.func.lower(SmsTemplate.body).contains(text, autoescape=True)))
+    return list(session.scalars(query.order_by(SmsTemplate.folder, SmsTemplate.name, SmsTemplate.id)))
+
+
+def folders(session: so.Session, user: User) -> list[str]:
+    """The folders of the templates `user` may see, for the folder filter and the folder box."""
+    query = sa.select(SmsTemplate.folder).where(_visible(user)).distinct().order_by(SmsTemplate.folder)
+    return list(session.scalars(query))
+
+
+# --- saving ---------------------------------------------------------------------------------------
+
+def check(data: TemplateData) -> None:
+    """Refuse a template that breaks a rule; the first broken rule is named with its field."""
+    if not data.name:
+        raise TemplateError("Enter a name for the template.", "name")
+    if len(data.name) > MAX_NAME:
+        raise TemplateError(f"The name can be at most {MAX_NAME} characters.", "name")
+    if len(data.folder) > MAX_FOLDER:
+        raise TemplateError(f"The folder can be at most {MAX_FOLDER} characters.", "folder")
+    if not data.body.strip():
+        raise TemplateError("Enter the text of the template.", "body")
+    if len(data.body) > MAX_BODY:
+        raise TemplateError(f"The text can be at most {MAX_BODY:,} characters; it is "
+                            f"{len(data.body):,}.", "body")
+    if data.record_type not in RECORD_TYPES:
+        raise TemplateError("Choose candidates, client contacts, or both.", "record_type")
+    unknown = merge.unknown_fields(data.body)
+    if unknown:
+        raise TemplateError(unknown_message(unknown), "body")
+
+
+def unknown_message(unknown: Sequence[str]) -> str:
+    names = ", ".join("{{" + name + "}}" for name in unknown)
+    return (f"Unknown merge field(s): {names}. Use “Insert merge field” to pick one, or write "
+            "\\{{ for literal braces.")
+
+
+def create(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate:
+    """Save a new template owned by `actor`; only template managers may make it shared."""
+    data = data.cleaned()
+    if data.shared and not may_share(actor):
+        raise TemplateError("Only users who manage templates can make a shared template.",
+                            "shared", 403)
+    check(data)
+    template = SmsTemplate(name=data.name, folder=data.folder, body=data.body,
+                           record_type=data.record_type, shared=data.shared, active=data.active,
+                           owner_id=actor.id)
+    session.add(template)
+    session.flush()
+    audit(session, actor, "template.created", template, name=template.name, folder=template.folder,
+          record_type=template.record_type, shared=template.shared, active=template.active)
+    session.commit()
+    return template
+
+
+def update(session: so.Session, actor: User, template: SmsTemplate, data: TemplateData) -> dict:
+    """Apply an edit; audit what changed ({field: [old, new]}) and return it."""
+    data = data.cleaned()
+    if not may_change(actor, template):
+        raise TemplateError(_not_yours(template), status=403)
+    if data.shared != template.shared and not may_share(actor):
+        raise TemplateError("Only users who manage templates can share or unshare a template.",
+                            "shared", 403)
+    check(data)
+    before = {field: getattr(template, field) for field in FIELDS}
+    template.name, template.folder, template.body = data.name, data.folder, data.body
+    template.record_type, template.shared = data.record_type, data.shared
+    if before["shared"] and not data.shared:
+        # A personal template must have an owner who can see it: whoever made it personal.
+        template.owner_id = actor.id
+    changes = {field: [before[field], getattr(template, field)] for field in FIELDS
+               if before[field] != getattr(template, field)}
+    if changes:
+        audit(session, actor, "template.edited", template, name=template.name, changes=changes)
+    if data.active != template.active:
+        _set_active(session, actor, template, data.active)
+    session.commit()
+    return changes
+
+
+def set_active(session: so.Session, actor: User, template: SmsTemplate, active: bool) -> bool:
+    """Deactivate (hide from the SMS screen) or reactivate a template; False when already so."""
+    if not may_change(actor, template):
+        raise TemplateError(_not_yours(template), status=403)
+    if template.active == active:
+        return False
+    _set_active(session, actor, template, active)
+    session.commit()
+    return True
+
+
+def _set_active(session: so.Session, actor: User, template: SmsTemplate, active: bool) -> None:
+    template.active = active
+    audit(session, actor, "template.reactivated" if active else "template.deactivated", template,
+          name=template.name)
+
+
+def _not_yours(template: SmsTemplate) -> str:
+    if template.shared:
+        return "Only users who manage templates can change a shared template."
+    return "Only its owner can change a personal template."
+
+
+# --- preview and counting -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Preview:
+    """A template as one person would get it, and what it costs to send."""
+
+    rendered: merge.Rendered
+    count: segments.SegmentCount
+
+
+def preview(body: str, person, sender) -> Preview:
+    """Render `body` for `person` (a PersonRow) from `sender`, with its segment count."""
+    rendered = merge.render(merge.parse(body), person, sender)
+    return Preview(rendered, segments.count(rendered.text))
+
+
+def template_text(body: str) -> str:
+    """The body with escapes resolved and merge tags as typed: what a counter without a person counts."""
+    return "".join(part if isinstance(part, str) else "{{" + part.name + "}}"
+                   for part in merge.parse(body).parts)

@@ -1,0 +1,36 @@
+"""The SMS template form: name, folder, message, record type, shared and active."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from webapp.models.messaging import RECORD_TYPES
+
+try:
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # WTForms < 3.3 takes (value, label) pairs; 3.3 deprecates them for SelectChoice.
+    def SelectChoice(value: str, label: str):  # type: ignore[no-redef]  # noqa: N802
+        return (value, label)
+from webapp.sms.templates import DEFAULT_FOLDER, MAX_BODY, MAX_FOLDER, MAX_NAME, TemplateData
+
+
+class TemplateForm(FlaskForm):
+    name = StringField("Name", validators=[
+        DataRequired("Enter a name for the template."),
+        Length(max=MAX_NAME, message=f"The name can be at most {MAX_NAME} characters.")])
+    folder = StringField("Folder", default=DEFAULT_FOLDER, validators=[
+        Optional(), Length(max=MAX_FOLDER, message=f"The folder can be at most {MAX_FOLDER} characters.")])
+    body = TextAreaField("Message", validators=[
+        DataRequired("Enter the text of the template."),
+        Length(max=MAX_BODY, message=f"The message can be at most {MAX_BODY:,} characters.")])
+    record_type = SelectField("For", choices=[SelectChoice(value, label) for value, label in RECORD_TYPES.items()], default="both",
+                              validate_choice=True)
+    shared = BooleanField("Shared with everyone who sends SMS")
+    active = BooleanField("Active (offered on the SMS screen)", default=True)
+
+    def data_for_save(self) -> TemplateData:
+        return TemplateData(name=self.name.data or "", folder=self.folder.data or "",
+                            body=self.body.data or "", record_type=self.record_type.data or "",
+                            shared=bool(self.shared.data), active=bool(self.active.data))

@@ -1,0 +1,177 @@
+"""Template pages: the list by folder, the add/edit form with preview and counter, (de)activation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from webapp.extensions import db
+from webapp.ids import as_id
+from webapp.models import SmsTemplate
+from webapp.models.messaging import RECORD_TYPES
+from webapp.sms import merge, people, segments
+from webapp.sms import templates as sms_templates
+from webapp.sms.templates import Listing, TemplateError
+from webapp.templates_admin import bp
+from webapp.templates_admin.forms import TemplateForm
+from webapp.web.access import permission_required
+from webapp.web.rendering import render
+
+PREVIEW_KINDS = {"candidate": "Candidate", "contact": "Client contact"}
+
+
+def template_or_404(template_id: int) -> SmsTemplate:
+    """The template if this user may see it: another user's personal template does not exist for them."""
+    template = sms_templates.get_visible(db.session, current_user, template_id)
+    if template is None:
+        abort(404, description="There is no such template, or it is someone else's personal one.")
+    return template
+
+
+def _listing(values: Mapping[str, str]) -> Listing:
+    return Listing(q=" ".join((values.get("q") or "").split())[:sms_templates.MAX_QUERY],
+                   folder=(values.get("folder") or "").strip()[:sms_templates.MAX_FOLDER],
+                   inactive=values.get("inactive") == "1")
+
+
+@bp.route("/templates")
+@permission_required("sms.send")
+def index():
+    """List the shared templates and this user's own, by folder, with search and filters."""
+    wanted = _listing(request.args)
+    return render(
+        "templates_admin/index.html", blocks=["results"], wanted=wanted,
+        templates=sms_templates.listing(db.session, current_user, wanted),
+        folders=sms_templates.folders(db.session, current_user), record_types=RECORD_TYPES,
+        may_change=lambda template: sms_templates.may_change(current_user, template),
+    )
+
+
+@bp.route("/templates/new", methods=["GET", "POST"])
+@permission_required("sms.send")
+def new():
+    """Add a template: personal, or shared for those who manage templates."""
+    return _form(None)
+
+
+@bp.route("/templates/<id:template_id>", methods=["GET", "POST"])
+@permission_required("sms.send")
+def edit(template_id: int):
+    """Edit a template this user may change; anyone else sees it read-only."""
+    template = template_or_404(template_id)
+    may_change = sms_templates.may_change(current_user, template)
+    if request.method == "POST" and not may_change:
+        abort(403, description="Only users who manage templates can change a shared template.")
+    if not may_change:
+        return render("templates_admin/edit.html", sms_template=template, readonly=True,
+                      record_types=RECORD_TYPES, count=segments.count(sms_templates.template_text(template.body)),
+                      max_characters=sms_templates.MAX_BODY)
+    return _form(template)
+
+
+def _form(template: SmsTemplate | None):
+    form = TemplateForm(obj=template) if request.method == "GET" else TemplateForm()
+    if request.method == "GET":
+        return _page(form, template)
+    if form.shared.data and not sms_templates.may_share(current_user):
+        abort(403, description="Only users who manage templates can make a template shared.")
+    action = request.form.get("action", "save")
+    if action == "counter":
+        return _page(form, template, blocks=["counter"])
+    if action == "preview":
+        return _page(form, template, blocks=["preview", "counter"], preview=True)
+    if action == "insert_field":
+        # Without JavaScript the merge-field picker appends its tag; with it, shortcuts.js inserts at the cursor.
+        field = merge.FIELDS.get(request.form.get("merge_field", ""))
+        if field is not None:
+            form.body.data = (form.body.data or "") + field.tag()
+        return _page(form, template, focus="body")
+    if form.validate_on_submit():
+        try:
+            if template is None:
+                saved = sms_templates.create(db.session, current_user, form.data_for_save())
+                message = f"Template “{saved.name}” added."
+            else:
+                sms_templates.update(db.session, current_user, template, form.data_for_save())
+                saved = template
+                message = f"Template “{saved.name}” saved."
+        except TemplateError as error:
+            db.session.rollback()
+            if error.status == 403:
+                abort(403, description=error.message)
+            field = getattr(form, error.field, None)
+            if field is None:
+                return _page(form, template, status=error.status, form_error=error.message)
+            field.errors = list(field.errors) + [error.message]
+            return _page(form, template, status=error.status)
+        flash(message, "info")
+        return redirect(url_for("templates_admin.index", folder=saved.folder), 303)
+    return _page(form, template, status=400)
+
+
+def _preview_choice() -> tuple[str, str]:
+    kind = request.form.get("preview_kind", "candidate")
+    return (kind if kind in PREVIEW_KINDS else "candidate"), request.form.get("preview_id", "").strip()[:20]
+
+
+def _page(form: TemplateForm, template: SmsTemplate | None, *, status: int = 200,
+          blocks=(), preview: bool = False, focus: str | None = None, form_error: str | None = None):
+    body = form.body.data or ""
+    kind, raw_id = _preview_choice()
+    person, preview_errors = None, {}
+    if raw_id or preview:
+        person_id = as_id(raw_id)
+        found = people.load(db.session, f"{kind}s", [person_id]) if person_id else []
+        if found:
+            person = found[0]
+        elif not raw_id:
+            preview_errors["preview_id"] = "Give the id of a candidate or client contact to preview for."
+        elif person_id is None:
+            preview_errors["preview_id"] = f"Record id must be a whole number like 42, not “{raw_id}”."
+        else:
+            preview_errors["preview_id"] = f"There is no {PREVIEW_KINDS[kind].lower()} with id {person_id}."
+    shown = sms_templates.preview(body, person, current_user) if person is not None else None
+    count = shown.count if shown is not None else segments.count(sms_templates.template_text(body))
+    if preview and preview_errors:
+        status = 400
+    return render(
+        "templates_admin/edit.html", blocks=list(blocks), status=status, sms_template=template,
+        readonly=False, form=form, form_error=form_error, record_types=RECORD_TYPES,
+        folders=sms_templates.folders(db.session, current_user), catalogue=merge.CATALOGUE,
+        can_share=sms_templates.may_share(current_user), unknown=merge.unknown_fields(body),
+        count=count, counted_for=person, preview=preview, person=person, shown=shown,
+        preview_kind=kind, preview_id=raw_id, preview_kinds=PREVIEW_KINDS,
+        preview_errors=preview_errors if preview else {}, counter_oob=preview, focus=focus,
+        max_characters=sms_templates.MAX_BODY,
+        form_url=url_for("templates_admin.edit", template_id=template.id) if template
+        else url_for("templates_admin.new"),
+    )
+
+
+@bp.route("/templates/<id:template_id>/deactivate", methods=["POST"])
+@permission_required("sms.send")
+def deactivate(template_id: int):
+    """Take a template off the SMS screen's picker (it stays listed under Show inactive)."""
+    return _set_active(template_id, False)
+
+
+@bp.route("/templates/<id:template_id>/reactivate", methods=["POST"])
+@permission_required("sms.send")
+def reactivate(template_id: int):
+    """Offer a deactivated template on the SMS screen again."""
+    return _set_active(template_id, True)
+
+
+def _set_active(template_id: int, active: bool):
+    template = template_or_404(template_id)
+    try:
+        changed = sms_templates.set_active(db.session, current_user, template, active)
+    except TemplateError as error:
+        db.session.rollback()
+        abort(error.status, description=error.message)
+    state = "reactivated" if active else "deactivated"
+    flash(f"Template “{template.name}” {state}." if changed else f"Template “{template.name}” was already {state}.",
+          "info")
+    return redirect(url_for("templates_admin.index", **_listing(request.form).params()), 303)
