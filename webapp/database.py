@@ -57,6 +57,23 @@ def make_sessionmaker(engine: sa.Engine) -> so.sessionmaker[so.Session]:
     return so.sessionmaker(engine, expire_on_commit=False)
 
 
+def begin_write(session: so.Session) -> None:
+    """Start the session's next transaction as a writer.
+
+    On SQLite a transaction that reads and then writes fails at once ("database is locked",
+    without waiting) if another connection wrote in between; taking the write lock first
+    (BEGIN IMMEDIATE) makes it wait its turn instead. PostgreSQL needs nothing.
+    """
+    if not is_sqlite(session):
+        return
+    if session.in_transaction():
+        connection = session.connection()
+        if connection.get_execution_options().get("sqlite_immediate"):
+            return
+        session.rollback()
+    session.connection(execution_options={"sqlite_immediate": True})
+
+
 def is_sqlite(bind: sa.Engine | sa.Connection | so.Session) -> bool:
     if isinstance(bind, so.Session):
         bind = bind.get_bind()

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
-from webapp.database import make_engine, make_sessionmaker
+from webapp.database import begin_write, make_engine, make_sessionmaker
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -47,7 +49,12 @@ class Database:
     @property
     def session(self) -> so.Session:
         if "db_session" not in g:
-            g.db_session = self._state().sessionmaker()
+            session = self._state().sessionmaker()
+            if has_request_context() and request.method not in SAFE_METHODS:
+                # A form post reads, then writes; on SQLite it must hold the write lock from
+                # the start or it can fail outright when a worker writes in between.
+                begin_write(session)
+            g.db_session = session
         return g.db_session
 
     @staticmethod

@@ -109,6 +109,7 @@ def upgrade() -> None:
     op.create_table('messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('uuid', sa.String(length=36), nullable=False),
+    sa.Column('reference', sa.String(length=36), nullable=True),
     sa.Column('batch_id', sa.Integer(), nullable=True),
     sa.Column('direction', sa.String(length=3), nullable=False),
     sa.Column('candidate_id', sa.Integer(), nullable=True),
@@ -149,6 +150,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_messages_batch_state', ['batch_id', 'state'], unique=False)
         batch_op.create_index('ix_messages_candidate', ['candidate_id', 'created_at'], unique=False)
         batch_op.create_index('ix_messages_claim', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_messages_reference'), ['reference'], unique=False)
         batch_op.create_index('ix_messages_contact', ['contact_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_in_reply_to_id'), ['in_reply_to_id'], unique=False)
         batch_op.create_index('ux_messages_provider_message_id', ['provider', 'provider_message_id'], unique=True)
@@ -173,6 +175,7 @@ def downgrade() -> None:
         batch_op.drop_index('ux_messages_provider_message_id')
         batch_op.drop_index(batch_op.f('ix_messages_in_reply_to_id'))
         batch_op.drop_index('ix_messages_contact')
+        batch_op.drop_index(batch_op.f('ix_messages_reference'))
         batch_op.drop_index('ix_messages_claim')
         batch_op.drop_index('ix_messages_candidate')
         batch_op.drop_index('ix_messages_batch_state')

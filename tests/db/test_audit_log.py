@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-import sqlalchemy as sa
 
 from webapp.models import AuditEvent, Batch, Message
 from webapp.models import audit_log
@@ -240,7 +239,7 @@ def test_subjects_are_named(session, record, make_candidate, make_contact):
     entries = audit_log.search(session, Filters(), 1).entries
     assert [(e.subject, e.record_kind) for e in reversed(entries)] == [
         ("Ada Lovelace", "candidates"), ("Grace Hopper", "contacts"),
-        ("candidate 999999 (removed)", "candidates"), ("SMS batch 7", None),
+        ("Candidate 999999 (removed)", None), ("SMS batch 7", None),
         ("Template “Welcome”", None), ("Role “consultant”", None), ("User 5", None), (None, None)]
 
 

@@ -186,8 +186,8 @@ def test_user_form_controls_have_accessible_names(client, admin):
     for name, label in (("username", "Username"), ("full_name", "Full name"), ("email", "Email"),
                         ("mobile", "Mobile"), ("office", "Office"), ("password", "Temporary password")):
         assert f'<label for="{name}">{label}</label>' in page
-    assert re.search(r'<label><input type="checkbox" id="role-viewer" name="roles" value="viewer"[^>]*> viewer</label>',
-                     page)
+    assert re.search(r'<label><input type="checkbox" id="role-viewer" name="roles" value="viewer"[^>]*>'
+                     r' viewer</label>', page)
     assert "style=" not in page and "<script>" not in page
 
 

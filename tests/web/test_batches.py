@@ -15,7 +15,7 @@ from tests.conftest import Browser
 from tests.delivery import element, elements, messages, queue
 from webapp import config as settings
 from webapp import create_app
-from webapp.models import AuditEvent, Message
+from webapp.models import AuditEvent
 from webapp.sms import outbox
 from webapp.sms.providers.sandbox import Sandbox
 

@@ -54,7 +54,8 @@ def where(response) -> tuple[str, dict[str, list[str]]]:
     return parts.path, parse_qs(parts.query)
 
 
-def change(client, current: str = PASSWORD, new: str = NEW_PASSWORD, repeat: str | None = None, url="/profile/password"):
+def change(client, current: str = PASSWORD, new: str = NEW_PASSWORD, repeat: str | None = None,
+           url: str = "/profile/password"):
     return client.post(url, data={"current_password": current, "new_password": new,
                                   "repeat_password": new if repeat is None else repeat})
 
@@ -131,7 +132,8 @@ def test_password_change_needs_the_current_password_and_is_audited(client, login
     (PASSWORD, NEW_PASSWORD, "something-else-1", "repeat_password", "not the same"),
     ("", NEW_PASSWORD, None, "current_password", "Enter your current password."),
 ])
-def test_bad_password_change_is_refused_on_the_form(client, login, session, current, new, repeat, field, message):
+def test_bad_password_change_is_refused_on_the_form(client, login, session, current, new, repeat, field,
+                                                    message):
     user = login("viewer")
     response = change(client, current, new, repeat)
     assert response.status_code == 400

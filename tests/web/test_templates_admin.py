@@ -310,7 +310,7 @@ def test_an_escaped_tag_is_accepted_and_kept_as_typed(client, login, session):
     ({"folder": "f" * 121}, "folder", "The folder can be at most 120 characters."),
     ({"body": ""}, "body", "Enter the text of the template."),
     ({"body": "a" * 1601}, "body", "The message can be at most 1,600 characters."),
-    ({"record_type": "client"}, "record_type", "Not a valid choice."),
+    ({"record_type": "client"}, "record_type", "Choose candidates, client contacts, or both."),
 ])
 def test_bad_fields_are_refused_with_the_field_named(client, login, session, fields, field_id, message):
     login("consultant")

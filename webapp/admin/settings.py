@@ -55,7 +55,7 @@ def add_blocked():
             row = sms_settings.add_blocked_region(db.session, current_user, form.provider.data,
                                                   form.region.data, form.reason.data, form.name.data)
         except SettingsError as error:
-            attach(form, error, "region")
+            attach(form, error)
         else:
             flash(f"{row.name} ({row.region}) is now blocked for {BLOCKLIST_PROVIDERS[row.provider]}.",
                   "info")
@@ -74,7 +74,7 @@ def remove_blocked(row_id: int):
         try:
             sms_settings.remove_blocked_region(db.session, current_user, row, form.reason.data)
         except SettingsError as error:
-            attach(form, error, "reason")
+            attach(form, error)
         else:
             flash(f"{name} ({region}) is no longer blocked for {BLOCKLIST_PROVIDERS[provider]}.", "info")
             return redirect(url_for("admin.settings", _anchor="blocked"))

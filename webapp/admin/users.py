@@ -14,6 +14,7 @@ from webapp.models import Role, User, accounts
 from webapp.models.accounts import AccountError, UserDetails
 from webapp.sms import settings as sms_settings
 from webapp.sms.numbers import display
+from webapp.sms.settings import SettingsError
 from webapp.web.access import permission_required
 from webapp.web.rendering import render
 
@@ -25,14 +26,12 @@ def phone_region() -> str:
     return sms_settings.load(db.session, current_app.config).default_region
 
 
-def attach(form: FlaskForm, error: Exception, default: str = "form") -> str | None:
+def attach(form: FlaskForm, error: AccountError | SettingsError) -> str | None:
     """Put a domain error on the form field it names; returns it when it belongs to no field."""
-    name = getattr(error, "field", default)
-    message = getattr(error, "message", str(error))
-    field = form._fields.get(name) if name != "csrf_token" else None
+    field = form._fields.get(error.field) if error.field != "csrf_token" else None
     if field is None:
-        return message
-    field.errors = [*field.errors, message]
+        return error.message
+    field.errors = [*field.errors, error.message]
     return None
 
 

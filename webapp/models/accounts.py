@@ -1,4 +1,4 @@
-"""Users, roles and each user's own profile: created, edited, switched off and re-granted, each change audited."""
+"""Users, roles and each user's own profile: added, edited, switched off, re-granted; every change audited."""
 
 from __future__ import annotations
 

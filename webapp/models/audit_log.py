@@ -219,7 +219,10 @@ def search(session: so.Session, filters: Filters, page: int = 1) -> Page:
              .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))
     events = list(session.scalars(query))
     names = _subject_names(session, events)
-    entries = [Entry(event, _subject_label(event, names), RECORD_KINDS.get(event.subject_type or ""),
+    # Only a record that still exists is linked; a removed one would be a link to a 404.
+    entries = [Entry(event, _subject_label(event, names),
+                     RECORD_KINDS.get(event.subject_type or "")
+                     if (event.subject_type, event.subject_id) in names else None,
                      describe(event.action, event.details)) for event in events]
     return Page(entries=entries, page=page, total=total)
 
@@ -251,7 +254,7 @@ def _subject_label(event: AuditEvent, names: dict[tuple[str, int], str]) -> str 
         name = event.details.get(key) if isinstance(event.details, dict) else None
         return f"{noun} “{name}”" if isinstance(name, str) and name else f"{noun} {number}"
     if kind in ("candidate", "contact"):
-        return f"{PERSON_KINDS[kind].lower()} {number} (removed)"
+        return f"{PERSON_KINDS[kind]} {number} (removed)"
     return f"{kind} {number}"
 
 

@@ -124,6 +124,9 @@ class Message(Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     uuid: so.Mapped[str] = so.mapped_column(sa.String(36), unique=True, default=new_uuid)
+    # The gateway reference (SMS Central's REFERENCE): the uuid, except that a resend of an
+    # `unknown` message reuses the original's, so the gateway refuses it if the first one went.
+    reference: so.Mapped[str | None] = so.mapped_column(sa.String(36), index=True)
     batch_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("batches.id", ondelete="CASCADE"))
     direction: so.Mapped[str] = so.mapped_column(sa.String(3), default="out")
     candidate_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("candidates.id", ondelete="SET NULL"))
@@ -195,3 +198,12 @@ class Email(Base):
     message_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("messages.id", ondelete="SET NULL"))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+
+@sa.event.listens_for(Message, "before_insert")
+def _outbound_reference(_mapper, _connection, message: Message) -> None:
+    """An outbound message without a reference is known to the gateway by its own uuid."""
+    if message.uuid is None:
+        message.uuid = new_uuid()
+    if message.direction == "out" and message.reference is None:
+        message.reference = message.uuid

@@ -106,7 +106,10 @@ def resend(session: so.Session, batch: Batch, actor: User, states: tuple[str, ..
             contact_id=original.contact_id, sender_id=actor.id, to_e164=original.to_e164,
             to_region=original.to_region, body=original.body, segments=original.segments,
             encoding=original.encoding, state="queued", override_opt_out=original.override_opt_out,
-            provider=batch.provider, resend_of_id=original.id, next_attempt_at=now))
+            provider=batch.provider, resend_of_id=original.id, next_attempt_at=now,
+            # An unknown one may have arrived: the same reference lets SMS Central refuse the
+            # copy (513, "duplicate") instead of delivering it twice. A failed one never went.
+            reference=original.reference if original.state == "unknown" else None))
     if originals:
         audit(session, actor, "sms.resent", batch, messages=len(originals),
               states={state: sum(1 for m in originals if m.state == state) for state in states})

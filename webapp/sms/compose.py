@@ -12,7 +12,7 @@ import sqlalchemy.exc
 import sqlalchemy.orm as so
 
 from webapp.models import Batch, Comment, ComposeDraft, SmsTemplate, User, audit
-from webapp.database import is_sqlite
+from webapp.database import begin_write
 from webapp.models.base import utcnow
 from webapp.sms import merge, segments
 from webapp.sms.outbox import Outgoing, enqueue
@@ -45,6 +45,7 @@ def create_draft(session: so.Session, user: User, kind: str, ids: Sequence[int])
     if len(wanted) > MAX_RECIPIENTS:
         raise ComposeError(f"At most {MAX_RECIPIENTS:,} people can be sent one SMS at a time; "
                            "narrow the search.", "ids")
+    begin_write(session)
     people = load(session, kind, wanted)
     missing = len(wanted) - len(people)
     if missing:
@@ -187,11 +188,9 @@ def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRe
 
     The draft can become one batch only; sending it again returns that batch.
     """
-    if is_sqlite(session):
-        # Hold SQLite's write lock from the check for an existing batch to the insert, so a
-        # double click waits here and then finds the first click's batch.
-        session.rollback()
-        session.connection(execution_options={"sqlite_immediate": True})
+    # Hold SQLite's write lock from the check for an existing batch to the insert, so a double
+    # click waits here and then finds the first click's batch.
+    begin_write(session)
     existing = batch_for(session, draft)
     if existing is not None:
         return existing

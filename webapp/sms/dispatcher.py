@@ -12,11 +12,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from webapp.database import make_sessionmaker
+from webapp.database import begin_write, make_sessionmaker
 from webapp.sms import consent, mailer, outbox
 from webapp.sms.mailer import MailSettings
 from webapp.sms.outbox import Claimed
-from webapp.sms.providers import OutboundSms, Provider, SendResult, Transient, Unknown
+from webapp.sms.providers import OutboundSms, Provider, SendResult, Unknown
 from webapp.sms.settings import blocked_regions
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,8 @@ class TokenBucket:
 
     def __init__(self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic):
         self.rate = rate
-        self.capacity = burst if burst is not None else max(rate, 1.0)
+        # No burst by default: a limit of 10/s means 10 in any second, not 20 in the first.
+        self.capacity = burst if burst is not None else 1.0
         self.tokens = self.capacity
         self.clock = clock
         self.updated = clock()
@@ -113,7 +114,12 @@ class Dispatcher:
         return handled
 
     def _claim(self, limit: int) -> list[Claimed]:
-        claimed = outbox.claim(self.engine, limit, self.settings.lease)
+        lease = self.settings.lease
+        if self.settings.rate_per_second > 0:
+            # A claimed message may wait for its token; its lease must outlast the wait.
+            waiting = timedelta(seconds=2 * limit / self.settings.rate_per_second)
+            lease = max(lease, waiting + self.settings.lease)
+        claimed = outbox.claim(self.engine, limit, lease)
         if not claimed:
             return []
         with self.sessionmaker() as session:
@@ -124,13 +130,15 @@ class Dispatcher:
 
     def _send(self, message: Claimed) -> SendResult:
         if not self.bucket.acquire(self.stop_event):
-            # Stopping before the call began: nothing left us, so it can safely wait for the next worker.
-            return Transient("stopped", "The worker stopped before sending; it will be sent later.", 0.0)
+            # Stopping before the call began: nothing left us, so it goes back to the queue as if
+            # never claimed (the attempt is not counted).
+            return outbox.NOT_SENT
         callback = None
         if self.settings.public_base_url:
             callback = f"{self.settings.public_base_url}/webhooks/twilio/status?m={message.uuid}"
         try:
-            return self.provider.send(OutboundSms(message.uuid, message.to_e164, message.body, callback))
+            return self.provider.send(OutboundSms(message.reference, message.to_e164, message.body,
+                                                  callback))
         except Exception as exc:  # a provider bug must not kill the loop or lose track of the message
             log.exception("Provider %s raised while sending %s", self.provider.name, message.uuid)
             return Unknown(f"Sending failed unexpectedly ({type(exc).__name__}); it may or may not have gone.")
@@ -138,6 +146,8 @@ class Dispatcher:
     def _record(self, results: list[tuple[Claimed, SendResult]]) -> None:
         with self.sessionmaker() as session:
             opted_out = outbox.record(session, results)
+            if opted_out:
+                begin_write(session)
             for message, rejection in opted_out:
                 # The gateway says this number unsubscribed (e.g. Twilio 21610): honour it here too.
                 consent.set_for_number(session, message.to_e164, False, actor=None,

@@ -51,6 +51,7 @@ def send_due(session: so.Session, settings: MailSettings, now: datetime | None =
         .order_by(Email.id).limit(limit)))
     if not due:
         return 0
+    session.commit()  # end the read, so each write below waits for SQLite's lock if it must
     sent = 0
     done: set[int] = set()
     try:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp.database import begin_write
 from webapp.models import Batch, Candidate, ClientContact, Message
 from webapp.models.base import utcnow
 from webapp.models.messaging import (
@@ -38,7 +39,7 @@ def enqueue(session: so.Session, batch: Batch, items: Sequence[Outgoing]) -> int
     person_column = "candidate_id" if batch.kind == "candidates" else "contact_id"
     rows = [
         {
-            "uuid": new_uuid(), "batch_id": batch.id, "direction": "out",
+            "uuid": (uuid := new_uuid()), "reference": uuid, "batch_id": batch.id, "direction": "out",
             person_column: item.person.id, "sender_id": batch.sender_id,
             "to_e164": item.person.mobile_e164, "to_region": item.person.mobile_region, "body": item.body, "segments": item.segments,
             "encoding": item.encoding, "state": QUEUED, "override_opt_out": item.override_opt_out,
@@ -54,6 +55,12 @@ def enqueue(session: so.Session, batch: Batch, items: Sequence[Outgoing]) -> int
 
 
 
+@dataclass(frozen=True, slots=True)
+class NotSent(SendResult):
+    """The worker stopped before calling the gateway: back to the queue, the attempt uncounted."""
+
+
+NOT_SENT = NotSent()
 MAX_ATTEMPTS = 6
 BACKOFF_BASE = 2.0  # seconds; doubles with each attempt
 BACKOFF_CAP = 300.0
@@ -65,6 +72,7 @@ class Claimed:
     """A message a worker has taken (state `sending`, under lease) and must now send."""
 
     id: int
+    reference: str  # what the gateway knows it by; a resend of an `unknown` message keeps it
     uuid: str
     to_e164: str
     to_region: str | None
@@ -87,17 +95,22 @@ def claim(engine: sa.Engine, limit: int, lease: timedelta, now: datetime | None 
            .order_by(messages.c.next_attempt_at, messages.c.id)
            .limit(limit)
            .with_for_update(skip_locked=True))
-    statement = (sa.update(messages)
-                 .where(messages.c.id.in_(due.scalar_subquery()), messages.c.state == QUEUED)
-                 .values(state=SENDING, lease_until=now + lease, attempts=messages.c.attempts + 1,
-                         updated_at=now)
-                 .returning(messages.c.id, messages.c.uuid, messages.c.to_e164,
-                            messages.c.to_region, messages.c.body, messages.c.candidate_id,
-                            messages.c.contact_id, messages.c.override_opt_out,
-                            messages.c.attempts))
+    # Two statements, not UPDATE … WHERE id IN (SELECT … LIMIT): PostgreSQL may re-run such a
+    # subquery per row and claim far more than `limit`.
     with engine.connect().execution_options(sqlite_immediate=True) as connection:
         with connection.begin():
-            rows = connection.execute(statement).all()
+            ids = list(connection.execute(due).scalars())
+            if not ids:
+                return []
+            rows = connection.execute(
+                sa.update(messages)
+                .where(messages.c.id.in_(ids), messages.c.state == QUEUED)
+                .values(state=SENDING, lease_until=now + lease, attempts=messages.c.attempts + 1,
+                        updated_at=now)
+                .returning(messages.c.id, messages.c.reference, messages.c.uuid,
+                           messages.c.to_e164, messages.c.to_region, messages.c.body,
+                           messages.c.candidate_id, messages.c.contact_id,
+                           messages.c.override_opt_out, messages.c.attempts)).all()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
@@ -156,6 +169,7 @@ def reject(session: so.Session, refused: dict[int, str], now: datetime | None = 
     if not refused:
         return
     now = now or utcnow()
+    begin_write(session)  # recheck() read in this session; writing now could fail on SQLite
     session.execute(
         sa.update(messages).where(messages.c.id == sa.bindparam("m_id"), messages.c.state == SENDING)
         .values(state=REJECTED, error_code="recheck", error_text=sa.bindparam("m_text"),
@@ -177,9 +191,11 @@ def record(session: so.Session, results: Iterable[tuple[Claimed, SendResult]],
            now: datetime | None = None) -> list[tuple[Claimed, Rejected]]:
     """Store what the gateway said for each message; returns the opt-out rejections to act on."""
     now = now or utcnow()
-    accepted, rejected, retry, failed, unknown, opted_out = [], [], [], [], [], []
+    accepted, rejected, retry, failed, unknown, opted_out, unsent = [], [], [], [], [], [], []
     for message, result in results:
-        if isinstance(result, Accepted):
+        if isinstance(result, NotSent):
+            unsent.append({"m_id": message.id})
+        elif isinstance(result, Accepted):
             accepted.append({"m_id": message.id, "m_pid": result.provider_message_id})
         elif isinstance(result, Rejected):
             rejected.append({"m_id": message.id, "m_code": result.code[:20], "m_text": result.text[:300]})
@@ -214,13 +230,25 @@ def record(session: so.Session, results: Iterable[tuple[Claimed, SendResult]],
     if unknown:
         session.execute(sa.update(messages).where(by_id, messages.c.state == SENDING).values(
             state=UNKNOWN, error_text=sa.bindparam("m_text"), lease_until=None, updated_at=now), unknown)
+    if unsent:
+        session.execute(sa.update(messages).where(by_id, messages.c.state == SENDING).values(
+            state=QUEUED, attempts=messages.c.attempts - 1, next_attempt_at=now, lease_until=None,
+            updated_at=now), unsent)
     session.commit()
     return opted_out
 
 
 def find_for_receipt(session: so.Session, provider: str, receipt: Receipt) -> Message | None:
+    """The message a receipt is about: by our uuid (Twilio's callback URL), by the gateway
+    reference (the current copy, if an unknown message was resent), or by the gateway's id."""
     if receipt.reference:
         message = session.scalar(sa.select(Message).where(Message.uuid == receipt.reference))
+        if message is not None and not message.superseded:
+            return message
+        message = session.scalar(
+            sa.select(Message).where(Message.reference == receipt.reference,
+                                     Message.superseded.is_(False))
+            .order_by(Message.id.desc()).limit(1))
         if message is not None:
             return message
     if receipt.provider_message_id:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from webapp.models.messaging import RECORD_TYPES
+from webapp.sms.templates import DEFAULT_FOLDER, MAX_BODY, MAX_FOLDER, MAX_NAME, TemplateData
 
 try:
     from wtforms.fields.choices import SelectChoice
 except ImportError:  # WTForms < 3.3 takes (value, label) pairs; 3.3 deprecates them for SelectChoice.
     def SelectChoice(value: str, label: str):  # type: ignore[no-redef]  # noqa: N802
         return (value, label)
-from webapp.sms.templates import DEFAULT_FOLDER, MAX_BODY, MAX_FOLDER, MAX_NAME, TemplateData
 
 
 class TemplateForm(FlaskForm):
@@ -25,8 +25,10 @@ class TemplateForm(FlaskForm):
     body = TextAreaField("Message", validators=[
         DataRequired("Enter the text of the template."),
         Length(max=MAX_BODY, message=f"The message can be at most {MAX_BODY:,} characters.")])
-    record_type = SelectField("For", choices=[SelectChoice(value, label) for value, label in RECORD_TYPES.items()], default="both",
-                              validate_choice=True)
+    # Checked by AnyOf rather than the field's own choice check, whose message names no field.
+    record_type = SelectField("For", default="both", validate_choice=False, choices=[
+        SelectChoice(value, label) for value, label in RECORD_TYPES.items()], validators=[
+        AnyOf(list(RECORD_TYPES), message="Choose candidates, client contacts, or both.")])
     shared = BooleanField("Shared with everyone who sends SMS")
     active = BooleanField("Active (offered on the SMS screen)", default=True)
 

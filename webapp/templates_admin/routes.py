@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from webapp.extensions import db
@@ -65,13 +65,13 @@ def edit(template_id: int):
     if request.method == "POST" and not may_change:
         abort(403, description="Only users who manage templates can change a shared template.")
     if not may_change:
+        count = segments.count(sms_templates.template_text(template.body))
         return render("templates_admin/edit.html", sms_template=template, readonly=True,
-                      record_types=RECORD_TYPES, count=segments.count(sms_templates.template_text(template.body)),
-                      max_characters=sms_templates.MAX_BODY)
+                      record_types=RECORD_TYPES, count=count, max_characters=sms_templates.MAX_BODY)
     return _form(template)
 
 
-def _form(template: SmsTemplate | None):
+def _form(template: SmsTemplate | None) -> Response:
     form = TemplateForm(obj=template) if request.method == "GET" else TemplateForm()
     if request.method == "GET":
         return _page(form, template)
@@ -83,7 +83,7 @@ def _form(template: SmsTemplate | None):
     if action == "preview":
         return _page(form, template, blocks=["preview", "counter"], preview=True)
     if action == "insert_field":
-        # Without JavaScript the merge-field picker appends its tag; with it, shortcuts.js inserts at the cursor.
+        # Without JavaScript the picker appends its tag; with it, shortcuts.js inserts at the cursor.
         field = merge.FIELDS.get(request.form.get("merge_field", ""))
         if field is not None:
             form.body.data = (form.body.data or "") + field.tag()
@@ -101,7 +101,7 @@ def _form(template: SmsTemplate | None):
             db.session.rollback()
             if error.status == 403:
                 abort(403, description=error.message)
-            field = getattr(form, error.field, None)
+            field = form._fields.get(error.field)
             if field is None:
                 return _page(form, template, status=error.status, form_error=error.message)
             field.errors = list(field.errors) + [error.message]
@@ -117,7 +117,8 @@ def _preview_choice() -> tuple[str, str]:
 
 
 def _page(form: TemplateForm, template: SmsTemplate | None, *, status: int = 200,
-          blocks=(), preview: bool = False, focus: str | None = None, form_error: str | None = None):
+          blocks: Sequence[str] = (), preview: bool = False, focus: str | None = None,
+          form_error: str | None = None) -> Response:
     body = form.body.data or ""
     kind, raw_id = _preview_choice()
     person, preview_errors = None, {}
@@ -164,7 +165,7 @@ def reactivate(template_id: int):
     return _set_active(template_id, True)
 
 
-def _set_active(template_id: int, active: bool):
+def _set_active(template_id: int, active: bool) -> Response:
     template = template_or_404(template_id)
     try:
         changed = sms_templates.set_active(db.session, current_user, template, active)
@@ -172,6 +173,6 @@ def _set_active(template_id: int, active: bool):
         db.session.rollback()
         abort(error.status, description=error.message)
     state = "reactivated" if active else "deactivated"
-    flash(f"Template “{template.name}” {state}." if changed else f"Template “{template.name}” was already {state}.",
-          "info")
+    flash(f"Template “{template.name}” {state}." if changed
+          else f"Template “{template.name}” was already {state}.", "info")
     return redirect(url_for("templates_admin.index", **_listing(request.form).params()), 303)

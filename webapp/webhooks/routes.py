@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from flask import Response, abort, current_app, request
 
+from webapp.database import begin_write
 from webapp.extensions import csrf, db
 from webapp.sms import outbox, replies
 from webapp.sms.providers import smscentral, twilio
@@ -28,6 +29,7 @@ def _smscentral_params() -> dict[str, str]:
     """SMS Central pushes with GET; some setups POST the same fields as a form."""
     if not current_app.config.get("SMSCENTRAL_WEBHOOK_USERNAME"):
         abort(404)
+    begin_write(db.session)  # pushes come as GET too, and each one reads then writes
     params = request.values.to_dict()
     if not smscentral.check_webhook_credentials(
             params, current_app.config["SMSCENTRAL_WEBHOOK_USERNAME"],

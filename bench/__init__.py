@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench`: each prints figures (name, value, unit, goal), never asserts."""

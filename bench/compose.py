@@ -1,0 +1,81 @@
+"""The SMS screen at scale: analysing 10,000 chosen people, the page for them, and Send."""
+
+from __future__ import annotations
+
+
+import time
+
+import sqlalchemy as sa
+
+from bench.report import Figure, median, show
+from webapp import create_app
+from webapp.config import testing_config
+from webapp.models import AuditEvent, Batch, Candidate, Comment, ComposeDraft, Message, User
+from webapp.sms import compose
+from webapp.sms.compose import SendRequest
+from webapp.sms.settings import blocked_regions
+
+SIZE = 10_000
+
+
+def run(kind: str, url: str) -> list[Figure]:
+    from tests.conftest import Browser
+
+    app = create_app(testing_config(url))
+    app.test_client_class = Browser
+    engine = app.extensions["database"].engine
+    session = app.extensions["database"].sessionmaker()
+    figures = []
+    user = session.scalar(sa.select(User).where(User.username == "lead"))
+    ids = list(session.scalars(sa.select(Candidate.id).order_by(Candidate.id).limit(SIZE)))
+    blocked = blocked_regions(session, "sandbox")
+    draft = compose.create_draft(session, user, "candidates", ids)
+
+    samples = []
+    for _ in range(5):
+        started = time.perf_counter()
+        state = compose.analyse_draft(session, draft, blocked, False)
+        samples.append((time.perf_counter() - started) * 1000)
+        session.rollback()
+    figures.append(show(Figure(f"compose [{kind}] analysis of {SIZE:,} people (load + analyse)",
+                               median(samples), "ms", "≤ 200")))
+
+    client = app.test_client()
+    assert client.login("lead", "sms-desk-demo").status_code == 302
+    page_samples, size = [], 0
+    for _ in range(3):
+        started = time.perf_counter()
+        response = client.get(f"/sms/compose/{draft.token}")
+        page_samples.append((time.perf_counter() - started) * 1000)
+        size = len(response.data)
+    figures.append(show(Figure(f"compose [{kind}] SMS screen for {SIZE:,} people: time",
+                               median(page_samples), "ms")))
+    figures.append(show(Figure(f"compose [{kind}] SMS screen for {SIZE:,} people: HTML size",
+                               size / 1024, "KB")))
+
+    request = SendRequest(body="Hi {{first_name}}, a new {{job_title}} role in {{location}}. "
+                               "Reply YES for details. {{sender_first_name}}",
+                          ignore=False, ignore_reason="", template_id=None, comment=True,
+                          comment_type="SMS", comment_text=None)
+    started = time.perf_counter()
+    batch = compose.send(session, draft, user, request, provider="sandbox", blocked=blocked)
+    seconds = time.perf_counter() - started
+    figures.append(show(Figure(f"compose [{kind}] Send of {len(state.included):,} messages (+ comments)",
+                               seconds * 1000, "ms", "≤ 1,000")))
+    _remove(session, batch, draft)
+    session.close()
+    engine.dispose()
+    return figures
+
+
+def _remove(session, batch: Batch, draft: ComposeDraft) -> None:
+    """Leave the cached database as it was, so every run measures the same thing."""
+    session.execute(sa.delete(Message).where(Message.batch_id == batch.id))
+    session.execute(sa.delete(Comment).where(Comment.created_at >= batch.created_at))
+    session.execute(sa.delete(AuditEvent).where(AuditEvent.created_at >= batch.created_at))
+    session.execute(sa.delete(Batch).where(Batch.id == batch.id))
+    session.execute(sa.delete(ComposeDraft).where(ComposeDraft.id == draft.id))
+    session.commit()
+
+
+

@@ -1,0 +1,147 @@
+"""Dispatch throughput against a fake SMS Central with 50 ms latency, rate-limit accuracy, memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.report import Figure, show
+from webapp import migrate
+from webapp.database import make_engine
+from webapp.models import Batch, Message, User
+from webapp.models.base import utcnow
+from webapp.models.messaging import QUEUED, new_uuid
+from webapp.sms.dispatcher import DispatchSettings, Dispatcher
+from webapp.sms.providers.smscentral import SmsCentral
+
+ROOT = Path(__file__).resolve().parent.parent
+LATENCY = 0.05
+CONCURRENCY = 64
+
+
+def _fresh_database(url: str) -> sa.Engine:
+    engine = make_engine(url)
+    migrate.downgrade(engine, "base") if migrate.current_revision(engine) else None
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.insert(User.__table__), [{
+            "username": "bench", "full_name": "Bench", "email": "b@example.com", "active": True,
+            "password_hash": "x", "must_change_password": False, "created_at": utcnow()}])
+    return engine
+
+
+def queue(engine: sa.Engine, count: int) -> None:
+    """Queue `count` messages for the worker (as Send would, without the people)."""
+    now = utcnow()
+    with engine.begin() as connection:
+        batch_id = connection.execute(sa.insert(Batch.__table__).values(
+            sender_id=1, kind="candidates", body="bench", provider="smscentral", message_count=count,
+            outcome_counts={}, ignore_opt_out=False, created_at=now)).inserted_primary_key[0]
+        rows = [{"uuid": new_uuid(), "batch_id": batch_id, "direction": "out", "sender_id": 1,
+                 "to_e164": f"+6141{n:07d}", "to_region": "AU", "body": "Benchmark message",
+                 "segments": 1, "encoding": "GSM-7", "state": QUEUED, "override_opt_out": True,
+                 "superseded": False, "provider": "smscentral", "attempts": 0,
+                 "next_attempt_at": now, "created_at": now, "updated_at": now}
+                for n in range(count)]
+        for start in range(0, count, 5000):
+            connection.execute(sa.insert(Message.__table__), rows[start:start + 5000])
+
+
+def _dispatcher(engine: sa.Engine, fake, concurrency: int, rate: float = 0.0) -> Dispatcher:
+    provider = SmsCentral(fake.api_url, "bench", "secret", "SMSDesk", pool_size=concurrency)
+    return Dispatcher(engine, provider, DispatchSettings(
+        provider_name="smscentral", concurrency=concurrency, rate_per_second=rate,
+        lease=timedelta(minutes=5), poll_seconds=0.2))
+
+
+def _run_once(engine, fake, concurrency: int, rate: float = 0.0) -> tuple[int, float]:
+    dispatcher = _dispatcher(engine, fake, concurrency, rate)
+    started = time.perf_counter()
+    handled = dispatcher.run(once=True)
+    elapsed = time.perf_counter() - started
+    dispatcher.provider.close()
+    return handled, elapsed
+
+
+def run(sqlite_url: str, postgres_url: str | None) -> list[Figure]:
+    from tests.fakes import FakeSmsCentral
+
+    figures = []
+    with FakeSmsCentral(username="bench", password="secret", latency=LATENCY) as fake:
+        for kind, url in (("sqlite", sqlite_url), ("postgresql", postgres_url)):
+            if url is None:
+                continue
+            engine = _fresh_database(url)
+            queue(engine, 100)
+            handled, seconds = _run_once(engine, fake, 1)
+            figures.append(show(Figure(f"dispatch [{kind}] baseline, one at a time (50 ms gateway)",
+                                       handled / seconds, "msg/s")))
+            queue(engine, 6000)
+            handled, seconds = _run_once(engine, fake, CONCURRENCY)
+            one = handled / seconds
+            figures.append(show(Figure(f"dispatch [{kind}] one worker, {CONCURRENCY} in flight",
+                                       one, "msg/s", "≥ 500")))
+            if kind == "postgresql":
+                two = _two_workers(url, fake, 12000)
+                figures.append(show(Figure(f"dispatch [{kind}] two worker processes", two, "msg/s")))
+                figures.append(show(Figure(f"dispatch [{kind}] two workers ÷ one", two / one, "×", "≥ 1.8")))
+            queue(engine, 60)
+            handled, seconds = _run_once(engine, fake, 8, rate=10.0)
+            figures.append(show(Figure(f"dispatch [{kind}] rate limit 10/s: measured",
+                                       handled / seconds, "msg/s", "10 ± 5 %")))
+            engine.dispose()
+    return figures
+
+
+def _two_workers(url: str, fake, count: int) -> float:
+    engine = make_engine(url)
+    queue(engine, count)
+    engine.dispose()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "SMS_PROVIDER": "smscentral",
+           "SMSCENTRAL_API_URL": fake.api_url, "SMSCENTRAL_USERNAME": "bench",
+           "SMSCENTRAL_PASSWORD": "secret", "SMSCENTRAL_ORIGINATOR": "SMSDesk",
+           "DISPATCH_CONCURRENCY": str(CONCURRENCY), "EMBEDDED_WORKER": "0"}
+    start_at = time.time() + 4  # both start together once imported
+    children = [subprocess.Popen([sys.executable, "-m", "bench.worker_child", str(start_at)],
+                                 cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+                for _ in range(2)]
+    results = [json.loads(child.communicate(timeout=600)[0].strip().splitlines()[-1]) for child in children]
+    handled = sum(r["handled"] for r in results)
+    elapsed = max(r["end"] for r in results) - min(r["start"] for r in results)
+    return handled / elapsed
+
+
+def memory(url: str, count: int = 100_000) -> list[Figure]:
+    """Worker memory while sending `count` messages (gateway answering at once)."""
+    from tests.fakes import FakeSmsCentral
+
+    engine = _fresh_database(url)
+    queue(engine, count)
+    engine.dispose()
+    with FakeSmsCentral(username="bench", password="secret") as fake:
+        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "SMS_PROVIDER": "smscentral",
+               "SMSCENTRAL_API_URL": fake.api_url, "SMSCENTRAL_USERNAME": "bench",
+               "SMSCENTRAL_PASSWORD": "secret", "SMSCENTRAL_ORIGINATOR": "SMSDesk",
+               "DISPATCH_CONCURRENCY": "16", "EMBEDDED_WORKER": "0"}
+        child = subprocess.run([sys.executable, "-m", "bench.worker_child", "0", "--memory"],
+                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    samples = result["rss"]
+    early = next((mb for sent, mb in samples if sent >= count // 10), samples[0][1])
+    final = samples[-1][1]
+    peak = max(mb for _sent, mb in samples)
+    return [
+        show(Figure(f"worker memory after {count // 10:,} messages", early, "MB")),
+        show(Figure(f"worker memory after {result['handled']:,} messages", final, "MB", "≤ 120")),
+        show(Figure("worker memory growth from 10 % to 100 % of the run", final - early, "MB", "flat (≈ 0)")),
+        show(Figure("worker memory peak", peak, "MB", "≤ 120")),
+        show(Figure(f"worker throughput, gateway answering at once ({count:,} messages)",
+                    result["handled"] / (result["end"] - result["start"]), "msg/s")),
+    ]

@@ -1,0 +1,35 @@
+"""One line per figure, in the same shape for every benchmark."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    value: float
+    unit: str
+    goal: str = ""
+
+    def line(self) -> str:
+        value = f"{self.value:,.0f}" if abs(self.value) >= 100 else f"{self.value:,.2f}"
+        return f"{self.name:<58} {value:>12} {self.unit:<7} {('goal ' + self.goal) if self.goal else ''}"
+
+
+def show(figure: Figure) -> Figure:
+    print(figure.line(), flush=True)
+    return figure
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
