@@ -28,7 +28,8 @@ CONCURRENCY = 64
 
 def _fresh_database(url: str) -> sa.Engine:
     engine = make_engine(url)
-    migrate.downgrade(engine, "base") if migrate.current_revision(engine) else None
+    if migrate.current_revision(engine):
+        migrate.downgrade(engine, "base")
     migrate.upgrade(engine)
     with engine.begin() as connection:
         connection.execute(sa.insert(User.__table__), [{

@@ -33,9 +33,9 @@ def _queries(engine: sa.Engine) -> list[tuple[str, dict[str, str]]]:
 def _raw_sql(engine: sa.Engine, criteria: people_search.Criteria) -> list[str]:
     """The page query and the bounded count the view runs, as plain SQL text."""
     model = criteria.model
-    where = people_search.conditions(criteria, "AU")
-    page = (sa.select(model).where(*where).order_by(*people_search._order(criteria))
-            .limit(people_search.PAGE_SIZE + 1))
+    dialect = engine.dialect.name
+    where = people_search.conditions(criteria, "AU", dialect)
+    page = people_search._page_query(criteria, "AU", dialect)[0].limit(people_search.PAGE_SIZE + 1)
     count = sa.select(sa.func.count()).select_from(
         sa.select(model.id).where(*where).limit(people_search.COUNT_CAP + 1).subquery())
     return [str(q.compile(engine, compile_kwargs={"literal_binds": True})) for q in (page, count)]
@@ -63,7 +63,7 @@ def run(kind: str, url: str) -> list[Figure]:
     assert client.login("consultant", "sms-desk-demo").status_code == 302
     engine = app.extensions["database"].engine
     figures = []
-    worst_p95, worst_ratio = 0.0, 0.0
+    worst_p95, worst_ratio, overheads = 0.0, 0.0, []
     for label, args in _queries(engine):
         samples = []
         for n in range(RUNS + 3):
@@ -78,11 +78,15 @@ def run(kind: str, url: str) -> list[Figure]:
         p50, p95 = percentile(samples, 50), percentile(samples, 95)
         ratio = p50 / max(percentile(raw, 50), 0.01)
         worst_p95, worst_ratio = max(worst_p95, p95), max(worst_ratio, ratio)
+        overheads.append(p50 - percentile(raw, 50))
         figures.append(show(Figure(f"search [{kind}] {label}: p50", p50, "ms")))
         figures.append(show(Figure(f"search [{kind}] {label}: p95", p95, "ms", "≤ 50")))
         figures.append(show(Figure(f"search [{kind}] {label}: raw SQL p50", percentile(raw, 50), "ms")))
         figures.append(show(Figure(f"search [{kind}] {label}: page ÷ raw SQL", ratio, "×", "≤ 3")))
     figures.append(show(Figure(f"search [{kind}] worst p95", worst_p95, "ms", "≤ 50")))
     figures.append(show(Figure(f"search [{kind}] worst page ÷ raw SQL", worst_ratio, "×", "≤ 3")))
+    # The ratio is dominated by the page's fixed cost when the SQL takes microseconds; this is it.
+    figures.append(show(Figure(f"search [{kind}] page time above its SQL (median of queries)",
+                               sorted(overheads)[len(overheads) // 2], "ms")))
     engine.dispose()
     return figures

@@ -1,0 +1,74 @@
+"""`make bench`: build (once) the benchmark databases, then print every figure with its goal.
+
+BENCH_ONLY=search,compose,dispatch,memory,load,weight runs a subset; BENCH_CANDIDATES sets the size
+(default 1,000,000); PostgreSQL figures need BENCH_DATABASE_URL or TEST_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from bench import compose, data, dispatch, load, search
+from bench.report import Figure, show
+
+SECTIONS = ("search", "compose", "dispatch", "memory", "load", "weight")
+
+
+def main() -> None:
+    only = {part.strip() for part in os.environ.get("BENCH_ONLY", "").split(",") if part.strip()}
+    wanted = [name for name in SECTIONS if not only or name in only]
+    started = time.perf_counter()
+    kinds = ["sqlite"] + (["postgresql"] if data.postgres_url() else [])
+    print(f"SMS Desk benchmarks — {data.CANDIDATES:,} candidates; databases: {', '.join(kinds)}")
+    print(f"{'figure':<58} {'value':>12} {'unit':<7} goal")
+    urls = {}
+    if {"search", "compose", "load"} & set(wanted):
+        for kind in kinds:
+            url, seconds, built = data.database(kind)
+            urls[kind] = url
+            note = "" if built else " (when the cache was built)"
+            show(Figure(f"seed of {data.CANDIDATES:,} candidates [{kind}]{note}", seconds, "s", "≤ 60"))
+    for kind, url in urls.items():
+        if "search" in wanted:
+            search.run(kind, url)
+        if "compose" in wanted:
+            compose.run(kind, url)
+    if "dispatch" in wanted or "memory" in wanted:
+        sqlite_url = f"sqlite:///{data.CACHE / 'dispatch.sqlite3'}"
+        postgres_url = _dispatch_postgres()
+        if "dispatch" in wanted:
+            dispatch.run(sqlite_url, postgres_url)
+        if "memory" in wanted:
+            dispatch.memory(postgres_url or sqlite_url)
+    if "load" in wanted:
+        for kind, url in urls.items():
+            load.run(kind, url)
+    if "weight" in wanted:
+        try:
+            from bench import page_weight
+        except ImportError:
+            print("page weight: bench/page_weight.py not present")
+        else:
+            for name, value, unit, goal in page_weight.measure():
+                show(Figure(name, value, unit, goal))
+    print(f"(benchmarks took {time.perf_counter() - started:,.0f} s)")
+
+
+def _dispatch_postgres() -> str | None:
+    url = data.postgres_url()
+    if url is None:
+        return None
+    import sqlalchemy as sa
+
+    target = sa.engine.make_url(url).set(database="smsdesk_bench_dispatch")
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql('DROP DATABASE IF EXISTS "smsdesk_bench_dispatch" WITH (FORCE)')
+        connection.exec_driver_sql('CREATE DATABASE "smsdesk_bench_dispatch"')
+    admin.dispose()
+    return target.render_as_string(hide_password=False)
+
+
+if __name__ == "__main__":
+    main()
