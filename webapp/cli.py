@@ -52,10 +52,16 @@ def seed_demo(candidates: int, contacts: int, clients: int, if_empty: bool) -> N
         click.echo(f"\r  {label}: {done:,} of {total:,}", nl=done >= total, err=True)
 
     report = demo.seed(session, candidates=candidates, contacts=contacts, clients=clients,
-                       region=current_app.config["SMS_DEFAULT_REGION"], progress=progress)
+                       region=_region(), progress=progress)
     click.echo(f"Seeded {report.clients:,} clients, {report.candidates:,} candidates, "
                f"{report.contacts:,} client contacts, {report.users} new users.")
     _print_demo_logins()
+
+
+def _region() -> str:
+    from webapp.sms.settings import default_region
+
+    return default_region(db.session, current_app.config)
 
 
 def _print_demo_logins() -> None:
@@ -90,7 +96,7 @@ def create_user(username: str, role: str, email: str, mobile: str | None,
         raise click.ClickException(f"A user named {username!r} already exists.")
     if "@" not in email:
         raise click.ClickException(f"{email!r} is not an email address.")
-    parsed = normalise(mobile, current_app.config["SMS_DEFAULT_REGION"])
+    parsed = normalise(mobile, _region())
     if mobile and not parsed.valid:
         raise click.ClickException(f"{mobile!r} is not a valid mobile number.")
 
@@ -121,7 +127,7 @@ def import_command(kind: str, file: Path) -> None:
     def progress(rows: int) -> None:
         click.echo(f"\r  {rows:,} rows read", nl=False, err=True)
 
-    report = import_people(db.session, kind, file, current_app.config["SMS_DEFAULT_REGION"],
+    report = import_people(db.session, kind, file, _region(),
                            progress=progress)
     click.echo("", err=True)
     if not report.ok:

@@ -7,6 +7,8 @@ import threading
 
 from flask import Flask, current_app
 
+from webapp.database import make_sessionmaker
+from webapp.sms import settings as sms_settings
 from webapp.sms.dispatcher import Dispatcher, settings_from_config
 from webapp.sms.providers.factory import make_provider
 
@@ -19,7 +21,14 @@ def build(app: Flask, **overrides) -> Dispatcher:
     for name, value in overrides.items():
         if value is not None:
             setattr(settings, name, value)
-    return Dispatcher(app.extensions["database"].engine, make_provider(app.config), settings)
+    engine = app.extensions["database"].engine
+    config = dict(app.config)
+    with make_sessionmaker(engine)() as session:
+        # The sender ID set on the admin page wins over SMSCENTRAL_ORIGINATOR (read at start).
+        originator = sms_settings.load(session, config).originator
+    if originator:
+        config["SMSCENTRAL_ORIGINATOR"] = originator
+    return Dispatcher(engine, make_provider(config), settings)
 
 
 def init_embedded(app: Flask) -> None:

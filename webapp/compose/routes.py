@@ -43,7 +43,8 @@ def compose():
         if request.method == "GET":
             kind, ids = selection.from_link(request.args)
         else:
-            kind, ids = selection.from_form(request.form, db.session, _config("SMS_DEFAULT_REGION"))
+            kind, ids = selection.from_form(
+                request.form, db.session, sms_settings.default_region(db.session, current_app.config))
         draft = sms_compose.create_draft(db.session, current_user, kind, ids)
     except ComposeError as error:
         return render("compose/compose.html", blocks=["compose"], status=error.status,
@@ -90,7 +91,8 @@ def _require_ignore_permission(form: _Form) -> None:
 
 
 def _screen(draft, form: _Form, *, status: int = 200, errors: dict | None = None,
-            blocks=("compose",), focus: str | None = None, preview: bool = False):
+            blocks=("compose",), focus: str | None = None, preview: bool = False,
+            counter_oob: bool = False):
     _require_ignore_permission(form)
     sms = sms_settings.load(db.session, current_app.config)
     state = sms_compose.analyse_draft(db.session, draft, _blocked(), form.ignore)
@@ -101,7 +103,7 @@ def _screen(draft, form: _Form, *, status: int = 200, errors: dict | None = None
     return render(
         "compose/compose.html", blocks=list(blocks), status=status, draft=draft, state=state,
         form=form, errors=errors or {}, sms=sms, worst=worst, items=items, parsed=parsed,
-        preview=preview, preview_index=index, focus=focus,
+        preview=preview, preview_index=index, focus=focus, counter_oob=counter_oob,
         templates=sms_compose.visible_templates(db.session, current_user, draft.kind),
         catalogue=merge.CATALOGUE, outcome_labels=OUTCOME_LABELS, inline=INLINE_RECIPIENTS,
         region_names=sms_settings.blocked_region_names(db.session, _config("SMS_PROVIDER")),
@@ -165,8 +167,9 @@ def counter(token: str):
 @permission_required("sms.send")
 def preview(token: str):
     """The message as each recipient will get it, stepping through them."""
+    # The counter rides along out of band: the swap itself replaces only #preview.
     return _screen(_draft(token), _Form(request.form), blocks=("preview", "counter"), preview=True,
-                   focus="preview")
+                   focus="preview", counter_oob=True)
 
 
 @bp.route("/compose/<token>/list/<outcome>")

@@ -11,6 +11,7 @@ from webapp.models.records import PRIVACY_FIELDS, PersonData
 from webapp.records import bp
 from webapp.records.forms import CandidateForm, ContactForm, PrivacyForm
 from webapp.sms import history
+from webapp.sms import settings as sms_settings
 from webapp.web.access import permission_required
 from webapp.web.rendering import render, wants_fragment
 
@@ -88,7 +89,7 @@ def edit(kind: str, person_id: int):
 
 
 def _edit(kind: str, person):
-    region = current_app.config["SMS_DEFAULT_REGION"]
+    region = sms_settings.default_region(db.session, current_app.config)
     form_class = _form_class(kind)
     if person is not None and request.method == "GET":
         form = form_class(obj=person, default_region=region)

@@ -7,6 +7,7 @@ from flask_login import login_required
 
 from webapp.extensions import db
 from webapp.models import people_search
+from webapp.sms import settings as sms_settings
 from webapp.search import bp
 from webapp.web.rendering import render
 
@@ -29,7 +30,7 @@ def contacts():
 
 def _search(kind: str):
     criteria, page, errors = people_search.parse(kind, request.args)
-    region = current_app.config["SMS_DEFAULT_REGION"]
+    region = sms_settings.default_region(db.session, current_app.config)
     results = people_search.search(db.session, criteria, page, region)
     endpoint = f"search.{kind}"
 

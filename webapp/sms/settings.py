@@ -40,6 +40,12 @@ def load(session: so.Session, config: Mapping[str, Any]) -> SmsSettings:
     )
 
 
+def default_region(session: so.Session, config: Mapping[str, Any]) -> str:
+    """The region for national-format numbers: the admin's setting, else SMS_DEFAULT_REGION."""
+    row = session.get(Setting, "default_region")
+    return (row.value if row is not None and row.value else None) or config.get("SMS_DEFAULT_REGION", "AU")
+
+
 def blocked_list_provider(provider: str) -> str:
     """Whose blocked list applies: the sandbox behaves like SMS Central, the default gateway."""
     return "smscentral" if provider == "sandbox" else provider
