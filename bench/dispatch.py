@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from bench.report import Figure, show
 from webapp import migrate
 from webapp.database import make_engine
-from webapp.models import Batch, Message, User
+from webapp.models import Batch, Candidate, Message, User
+from webapp.models.people import person_values
+from webapp.sms.numbers import normalise
 from webapp.models.base import utcnow
 from webapp.models.messaging import QUEUED, new_uuid
 from webapp.sms.dispatcher import DispatchSettings, Dispatcher
@@ -35,6 +37,10 @@ def _fresh_database(url: str) -> sa.Engine:
         connection.execute(sa.insert(User.__table__), [{
             "username": "bench", "full_name": "Bench", "email": "b@example.com", "active": True,
             "password_hash": "x", "must_change_password": False, "created_at": utcnow()}])
+        # One consenting person for every message: the send-time re-check reads their consent.
+        connection.execute(sa.insert(Candidate.__table__), [person_values(
+            first_name="Bench", last_name="Mark", email=None, mobile=normalise("0412 345 678", "AU"),
+            sms_consent=True, status="Active", created_at=utcnow(), updated_at=utcnow())])
     return engine
 
 
@@ -45,7 +51,8 @@ def queue(engine: sa.Engine, count: int) -> None:
         batch_id = connection.execute(sa.insert(Batch.__table__).values(
             sender_id=1, kind="candidates", body="bench", provider="smscentral", message_count=count,
             outcome_counts={}, ignore_opt_out=False, created_at=now)).inserted_primary_key[0]
-        rows = [{"uuid": new_uuid(), "batch_id": batch_id, "direction": "out", "sender_id": 1,
+        rows = [{"uuid": (uuid := new_uuid()), "reference": uuid, "batch_id": batch_id,
+                 "direction": "out", "sender_id": 1, "candidate_id": 1,
                  "to_e164": f"+6141{n:07d}", "to_region": "AU", "body": "Benchmark message",
                  "segments": 1, "encoding": "GSM-7", "state": QUEUED, "override_opt_out": True,
                  "superseded": False, "provider": "smscentral", "attempts": 0,

@@ -30,7 +30,7 @@ def create_app(config: Mapping | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from webapp.extensions import csrf, db, htmx, login_manager
-    from webapp.web import access, compression, headers, navigation
+    from webapp.web import access, compression, headers, navigation, sessions
 
     db.init_app(app)
     csrf.init_app(app)
@@ -40,6 +40,7 @@ def register_extensions(app: Flask) -> None:
     headers.init_app(app)
     navigation.init_app(app)
     compression.init_app(app)
+    sessions.init_app(app)
     if app.testing:
         from jinja2 import StrictUndefined
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -109,8 +110,28 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag(env, "SESSION_COOKIE_SECURE", False),
+        "SESSION_IDLE_MINUTES": _int(env, "SESSION_IDLE_MINUTES", 60),
+        "SESSION_ABSOLUTE_HOURS": _int(env, "SESSION_ABSOLUTE_HOURS", 12),
+        "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         "WTF_CSRF_TIME_LIMIT": None,
     }
+
+
+# No form or gateway push comes near this; anything bigger is refused before it is read.
+MAX_CONTENT_LENGTH = 1024 * 1024
+
+INSECURE_COOKIE_WARNING = (
+    "SESSION_COOKIE_SECURE is off: the session cookie can travel over plain HTTP. "
+    "Serve the app over HTTPS and set SESSION_COOKIE_SECURE=1."
+)
+
+
+def warn_if_insecure(config: Mapping, log: logging.Logger | None = None) -> bool:
+    """Log a warning when a non-demo app would send its session cookie without HTTPS; True if so."""
+    if config.get("SESSION_COOKIE_SECURE") or config.get("DEMO_MODE"):
+        return False
+    (log or logging.getLogger(__name__)).warning(INSECURE_COOKIE_WARNING)
+    return True
 
 
 def testing_config(database_url: str, **overrides) -> dict:
@@ -135,6 +156,9 @@ def testing_config(database_url: str, **overrides) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
+        "SESSION_IDLE_MINUTES": 60,
+        "SESSION_ABSOLUTE_HOURS": 12,
+        "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         "WTF_CSRF_TIME_LIMIT": None,
     }
     config.update(overrides)

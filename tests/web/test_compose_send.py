@@ -396,6 +396,16 @@ def test_a_merge_field_pushing_one_recipient_past_1600_is_refused_naming_them(cl
     assert written(session) == NOTHING
 
 
+def test_a_tag_formed_across_an_empty_field_is_refused_not_sent(client, consultant, people, session):
+    # No one in `people` has a location, so "{{fir{{location}}st_name}}" would become the text
+    # "{{first_name}}" on every phone.
+    token = open_sms(client, people)
+    response = send(client, token, message="Hello {{fir{{location}}st_name}}")
+    assert response.status_code == 400
+    assert "would contain {{first_name}} as text" in text(response)
+    assert written(session) == NOTHING
+
+
 def test_a_failed_send_keeps_what_was_typed(client, consultant, people):
     token = open_sms(client, people)
     response = send(client, token, message="Hi {{nope}} there", comment="1", comment_text="note")

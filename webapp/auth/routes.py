@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from webapp.auth import bp
 from webapp.auth.forms import LoginForm
 from webapp.extensions import db
-from webapp.models import User
+from webapp.models import User, throttle
 from webapp.web.access import local_path
 from webapp.web.rendering import render
 
@@ -27,14 +27,23 @@ def login():
         return redirect(next_path or url_for("health.home"))
     form = LoginForm()
     if form.validate_on_submit():
+        attempt = throttle.Attempt(form.username.data, request.remote_addr or "unknown")
+        moment = throttle.now()
+        # A locked account or address gets the bad-password answer, unknown usernames alike.
+        locked = throttle.locked_until(db.session, attempt, moment) is not None
         user = db.session.scalar(sa.select(User).where(User.username == form.username.data.strip()))
-        if user is None:
+        if user is None or locked:
             _spend_hash_time(form.password.data)
         elif user.check_password(form.password.data) and user.active:
+            throttle.record_success(db.session, attempt)
+            db.session.commit()
             # A fresh session at sign-in, so a session id planted before it is worthless.
             session.clear()
             login_user(user)
             return redirect(next_path or url_for("health.home"))
+        if not locked:
+            throttle.record_failure(db.session, attempt, moment)
+            db.session.commit()
         form.password.errors.append(BAD_CREDENTIALS)
         return render("auth/login.html", form=form, status=401)
     status = 400 if form.is_submitted() else 200

@@ -6,10 +6,11 @@ from webapp.models.messaging import (
     Batch, BlockedRegion, ComposeDraft, Email, InboundPart, Message, Setting, SmsTemplate,
 )
 from webapp.models.people import Candidate, Client, ClientContact, name_key
+from webapp.models.throttle import LoginFailure
 from webapp.models.users import PERMISSIONS, ROLES, Permission, Role, User
 
 __all__ = [
     "AuditEvent", "Base", "Batch", "BlockedRegion", "ComposeDraft", "Email", "InboundPart", "Message", "Setting",
     "SmsTemplate", "Candidate", "Client", "ClientContact", "Comment", "PERMISSIONS",
-    "Permission", "ROLES", "Role", "User", "audit", "name_key", "utcnow",
+    "LoginFailure", "Permission", "ROLES", "Role", "User", "audit", "name_key", "utcnow",
 ]

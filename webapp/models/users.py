@@ -117,6 +117,17 @@ class User(Base):
 
 MIN_PASSWORD_LENGTH = 12
 
+# Long enough to pass the length rule, yet near the top of every cracking list.
+COMMON_PASSWORDS = frozenset({
+    "password1234", "password12345", "password123456", "password123!", "passw0rd1234",
+    "qwertyuiop12", "qwertyuiop123", "qwerty123456", "qwertyuiop1!", "1q2w3e4r5t6y",
+    "1qaz2wsx3edc", "123456789012", "1234567890ab", "abcdefghijkl", "abc123456789",
+    "iloveyou1234", "letmein12345", "welcome12345", "welcome123456", "admin1234567",
+    "administrator", "changeme1234", "trustno12345", "football1234", "baseball1234",
+    "sunshine1234", "princess1234", "monkey123456", "dragon123456", "superman1234",
+    "starwars1234", "masterkey123", "qazwsxedcrfv", "zaq12wsxcde3",
+})
+
 
 def password_problem(password: str) -> str | None:
     """Why `password` is not acceptable, or None when it is."""
@@ -124,4 +135,6 @@ def password_problem(password: str) -> str | None:
         return f"The password must be at least {MIN_PASSWORD_LENGTH} characters long."
     if len(set(password)) < 4:
         return "The password must not repeat the same few characters."
+    if password.casefold() in COMMON_PASSWORDS:
+        return "That password is one of the most common ones; choose another."
     return None

@@ -164,6 +164,11 @@ def check_message(body: str, items: Sequence[PreviewItem]) -> None:
         names = ", ".join("{{" + name + "}}" for name in unknown)
         raise ComposeError(f"Unknown merge field(s): {names}. Use “Insert merge field” to pick "
                            "one, or write \\{{ for literal braces.", "message")
+    broken = next((item for item in items if item.rendered.leftover), None)
+    if broken is not None:
+        names = ", ".join("{{" + name + "}}" for name in broken.rendered.leftover)
+        raise ComposeError(f"For {broken.person.full_name} the message would contain {names} as "
+                           "text: check the braces around the merge fields.", "message")
     longest = max(items, key=lambda item: item.count.characters, default=None)
     if longest is not None and longest.count.characters > MAX_CHARACTERS:
         raise ComposeError(

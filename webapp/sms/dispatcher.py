@@ -20,6 +20,8 @@ from webapp.sms.providers import OutboundSms, Provider, SendResult, Unknown
 from webapp.sms.settings import blocked_regions
 
 log = logging.getLogger(__name__)
+RECORD_GROUP = 16  # outcomes written in one transaction
+RECORD_EVERY = 0.1  # seconds an outcome may wait to be written (a crash then leaves it `unknown`)
 
 
 class TokenBucket:
@@ -89,28 +91,39 @@ class Dispatcher:
         self.wake_event.set()
 
     def run(self, once: bool = False) -> int:
-        """Send until stopped (or, with `once`, until nothing is due); returns messages handled."""
+        """Send until stopped (or, with `once`, until nothing is due); returns messages handled.
+
+        Claims and outcomes go to the database in groups, not one transaction per message: on
+        PostgreSQL every commit waits for the disk, and that, not the gateway, was the limit.
+        """
         concurrency = max(self.settings.concurrency, 1)
         handled = 0
         inflight: dict[Future, Claimed] = {}
+        finished: list[tuple[Claimed, SendResult]] = []
+        last_record = time.monotonic()
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sms-send") as pool:
             while True:
                 self._housekeeping()
-                room = 2 * concurrency - len(inflight)
-                if room > 0 and not self.stop_event.is_set():
-                    for message in self._claim(room):
+                # Refill once half the pipeline has drained, so each claim takes a useful group.
+                if len(inflight) <= concurrency and not self.stop_event.is_set():
+                    for message in self._claim(2 * concurrency - len(inflight)):
                         inflight[pool.submit(self._send, message)] = message
-                if not inflight:
+                if not inflight and not finished:
                     if once or self.stop_event.is_set():
                         break
                     self.wake_event.wait(self.settings.poll_seconds)
                     self.wake_event.clear()
                     continue
-                done, _ = wait(inflight, timeout=self.settings.poll_seconds, return_when=FIRST_COMPLETED)
-                results = [(inflight.pop(future), future.result()) for future in done]
-                if results:
-                    self._record(results)
-                    handled += len(results)
+                if inflight:
+                    done, _ = wait(inflight, timeout=RECORD_EVERY if finished else self.settings.poll_seconds,
+                                   return_when=FIRST_COMPLETED)
+                    finished += [(inflight.pop(future), future.result()) for future in done]
+                due = time.monotonic() - last_record >= RECORD_EVERY
+                if finished and (len(finished) >= max(RECORD_GROUP, concurrency // 2) or due or not inflight):
+                    self._record(finished)
+                    handled += len(finished)
+                    finished = []
+                    last_record = time.monotonic()
         return handled
 
     def _claim(self, limit: int) -> list[Claimed]:

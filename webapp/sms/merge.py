@@ -143,6 +143,9 @@ class Rendered:
     text: str
     empty: tuple[str, ...]
     unknown: tuple[str, ...]
+    # Known tags the filled-in text still contains, formed across a field ("{{fir{{x}}st_name}}"
+    # with x empty): such a message must not be sent as it is.
+    leftover: tuple[str, ...] = ()
 
 
 def render(template: Template, person: Any, sender: Any) -> Rendered:
@@ -155,4 +158,8 @@ def render(template: Template, person: Any, sender: Any) -> Rendered:
         if not value:
             empty.append(name)
     text = "".join([p if isinstance(p, str) else values[p.name] for p in template.parts])
-    return Rendered(text=text, empty=tuple(empty), unknown=template.unknown)
+    leftover = ()
+    if "{{" in text and template.fields:
+        leftover = tuple(dict.fromkeys(
+            m.group(1) for m in _TOKEN.finditer(text) if m.group(1) in FIELDS))
+    return Rendered(text=text, empty=tuple(empty), unknown=template.unknown, leftover=leftover)

@@ -1,0 +1,179 @@
+"""Login throttling kept in the database: growing delays per account and per address, shared by
+every app process, the same answer for unknown usernames, reset by a success, and audited."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import PASSWORD, Browser
+from webapp import config as settings
+from webapp import create_app
+from webapp.auth.routes import BAD_CREDENTIALS
+from webapp.models import AuditEvent, LoginFailure, throttle
+
+CSRF_TOKEN = re.compile(r"[\w-]{20,}\.[\w-]+\.[\w-]+")
+T0 = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The time the sign-in view sees; it stands still until a test moves it."""
+    state = {"now": T0}
+    monkeypatch.setattr(throttle, "now", lambda: state["now"])
+
+    def move_to(seconds_after_t0: float) -> None:
+        state["now"] = T0 + timedelta(seconds=seconds_after_t0)
+
+    return move_to
+
+
+def fail(session, username: str = "ada", address: str = "10.0.0.1", *, times: int,
+         at: datetime = T0) -> datetime | None:
+    until = None
+    for _ in range(times):
+        until = throttle.record_failure(session, throttle.Attempt(username, address), at)
+    session.commit()
+    return until
+
+
+def sign_in(client, username: str, password: str = PASSWORD, address: str = "10.0.0.1"):
+    return client.post("/login", data={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def refused(response) -> bool:
+    return response.status_code == 401 and BAD_CREDENTIALS in response.get_data(as_text=True)
+
+
+def page_without_tokens(response, username: str) -> str:
+    """The page with the CSRF tokens (signed, so different each time) and the username blanked."""
+    return CSRF_TOKEN.sub("TOKEN", response.get_data(as_text=True).replace(username, "NAME"))
+
+
+def audits(session, action: str) -> list[AuditEvent]:
+    session.expire_all()
+    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
+                                .order_by(AuditEvent.id)))
+
+
+@pytest.mark.parametrize(("failures", "seconds"), [
+    (0, 0), (4, 0), (5, 1), (6, 2), (7, 4), (10, 32), (14, 512), (15, 900), (40, 900)])
+def test_the_delay_doubles_from_the_fifth_failure_and_is_capped(failures, seconds):
+    assert throttle.delay_after(failures) == timedelta(seconds=seconds)
+
+
+def test_four_failures_lock_nothing_and_the_fifth_locks_for_a_second(session):
+    attempt = throttle.Attempt("ada", "10.0.0.1")
+    assert fail(session, times=4) is None
+    assert throttle.locked_until(session, attempt, T0) is None
+
+    assert fail(session, times=1) == T0 + timedelta(seconds=1)
+    assert throttle.locked_until(session, attempt, T0 + timedelta(milliseconds=999)) == \
+        T0 + timedelta(seconds=1)
+    assert throttle.locked_until(session, attempt, T0 + timedelta(seconds=1)) is None
+
+
+def test_the_account_is_locked_from_any_address_and_the_address_for_any_account(session):
+    fail(session, "ada", "10.0.0.1", times=8)
+
+    assert throttle.locked_until(session, throttle.Attempt("ADA ", "10.9.9.9"), T0) is not None
+    assert throttle.locked_until(session, throttle.Attempt("bob", "10.0.0.1"), T0) is not None
+    assert throttle.locked_until(session, throttle.Attempt("bob", "10.9.9.9"), T0) is None
+
+
+def test_failures_older_than_the_window_no_longer_count(session):
+    fail(session, times=10, at=T0)
+    later = T0 + throttle.WINDOW + timedelta(seconds=1)
+
+    assert throttle.locked_until(session, throttle.Attempt("ada", "10.0.0.1"), later) is None
+
+
+def test_a_success_clears_the_accounts_failures_but_not_the_addresss(session):
+    fail(session, "ada", "10.0.0.1", times=3)
+    fail(session, "bob", "10.0.0.1", times=1)
+
+    throttle.record_success(session, throttle.Attempt("Ada", "10.0.0.1"))
+    session.commit()
+
+    left = session.execute(sa.select(LoginFailure.kind, LoginFailure.key)).all()
+    assert sorted(left) == sorted([("address", "10.0.0.1")] * 4 + [("account", "bob")])
+
+
+def test_the_view_refuses_a_locked_account_with_the_bad_password_message(client, make_user, clock):
+    user = make_user(role="viewer")
+    for _ in range(5):
+        assert refused(sign_in(client, user.username, "wrong-password-123"))
+
+    locked = sign_in(client, user.username)  # the right password, one failure too many
+
+    assert refused(locked)
+    clock(1)
+    assert sign_in(client, user.username).status_code == 302
+
+
+def test_an_unknown_username_is_throttled_exactly_like_a_known_one(client, session, make_user,
+                                                                   clock):
+    known = make_user(username="known-user", role="viewer")
+    answers = {}
+    for name, address in ((known.username, "10.0.0.1"), ("nobody-here", "10.0.0.2")):
+        first = [sign_in(client, name, "wrong-password-123", address) for _ in range(5)]
+        # From a fresh address, so only the account's count can refuse it; the known user's
+        # password is right, yet the answer is the same as for a name that does not exist.
+        sixth = sign_in(client, name, PASSWORD, "10.9.9.9")
+        answers[name] = [(r.status_code, page_without_tokens(r, name)) for r in first + [sixth]]
+        assert all(refused(r) for r in first + [sixth])
+        session.rollback()  # end the read transaction, to see what the requests committed
+        assert throttle.locked_until(session, throttle.Attempt(name, "10.8.8.8"), T0) is not None
+
+    assert answers[known.username] == answers["nobody-here"]
+
+
+def test_throttling_holds_across_two_app_processes_on_one_database(database_url, make_user, clock):
+    user = make_user(role="viewer")
+    apps = [create_app(settings.testing_config(database_url)) for _ in range(2)]
+    try:
+        clients = []
+        for app in apps:
+            app.test_client_class = Browser
+            clients.append(app.test_client())
+        for index in range(5):
+            assert refused(sign_in(clients[index % 2], user.username, "wrong-password-123"))
+
+        assert refused(sign_in(clients[1], user.username))
+        assert refused(sign_in(clients[0], user.username))
+        clock(1)
+        assert sign_in(clients[1], user.username).status_code == 302
+    finally:
+        for app in apps:
+            app.extensions["database"].engine.dispose()
+
+
+def test_a_success_resets_the_count(client, session, make_user, clock):
+    user = make_user(role="viewer")
+    for _ in range(4):
+        sign_in(client, user.username, "wrong-password-123", "10.0.0.1")
+    assert sign_in(client, user.username, address="10.0.0.2").status_code == 302
+    client.post("/logout")
+
+    for _ in range(4):
+        assert refused(sign_in(client, user.username, "wrong-password-123", "10.0.0.3"))
+    # Four failures since the success, not eight: the account is not locked.
+    assert sign_in(client, user.username, address="10.0.0.4").status_code == 302
+
+
+def test_failures_and_locks_are_audited_with_username_and_address(client, session, make_user, clock):
+    for _ in range(5):
+        sign_in(client, "nobody-here", "wrong-password-123", "10.0.0.7")
+    sign_in(client, "nobody-here", "wrong-password-123", "10.0.0.7")  # refused while locked
+
+    failed = audits(session, "auth.login_failed")
+    locked = audits(session, "auth.locked")
+    assert len(failed) == 5
+    assert all(e.actor_id is None and e.details["username"] == "nobody-here"
+               and e.details["address"] == "10.0.0.7" for e in failed + locked)
+    assert len(locked) == 1
+    assert locked[0].details["until"] == (T0 + timedelta(seconds=1)).isoformat()

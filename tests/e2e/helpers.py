@@ -1,0 +1,121 @@
+"""Steps the browser journeys share: search, open a record, the SMS screen, the batch page."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+# Outcome keys as the SMS screen marks them (class="outcome outcome-<key>").
+OUTCOMES = ("ok", "opted_out", "blocked_country", "invalid_number", "no_mobile", "duplicate")
+
+
+def results_heading(count: int) -> re.Pattern:
+    """The results heading for `count` people ("1 match", "7 matching")."""
+    return re.compile(rf"^\s*{count:,}\s+match(ing)?\s*$")
+
+
+def search(page: Page, js: bool, **fields: str) -> None:
+    """Fill the search form; with JS the results swap in as you type, without it press Search."""
+    labels = {"q": "Search", "location": "Location", "job": "Job title / skills"}
+    form = page.locator("form#search")
+    for name, value in fields.items():
+        if name == "status":
+            form.get_by_label("Status", exact=True).select_option(value)
+        else:
+            form.get_by_label(labels[name], exact=True).fill(value)
+    if not js:
+        form.get_by_role("button", name="Search", exact=True).click()
+
+
+def open_record(page: Page, js: bool, name: str) -> None:
+    """Find a candidate by full name and open their record."""
+    page.goto("/candidates")
+    search(page, js, q=name)
+    expect(page.locator("#results-heading")).to_have_text(results_heading(1))
+    page.locator("#results").get_by_role("link", name=name, exact=True).click()
+    expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
+
+
+def select_people(page: Page, names) -> None:
+    for name in names:
+        page.get_by_label(f"Select {name}", exact=True).check()
+
+
+def compose_panel(page: Page):
+    return page.locator("#compose")
+
+
+def outcome_counts(page: Page) -> dict[str, int]:
+    """The SMS screen's count per outcome (outcomes not shown count 0)."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for key in OUTCOMES:
+        item = page.locator(f"#compose .outcome-counts li.outcome-{key}")
+        if item.count():
+            counts[key] = int(item.first.locator(".count").inner_text().replace(",", ""))
+    return counts
+
+
+def open_outcome_list(page: Page, js: bool, label: str, link_name: str = "Show list"):
+    """Open one outcome's list (a fragment under the counts with JS, a page of its own without)."""
+    item = page.locator("#compose .outcome-counts li", has_text=label)
+    item.get_by_role("link", name=link_name).click()
+    listing = page.locator(".outcome-people")
+    heading = page.locator("#outcome-list-heading")
+    expect(heading).to_contain_text(link_name if link_name == "Opt Out Recipient List" else label)
+    if js:
+        expect(page.locator("#outcome-list .outcome-people")).to_be_visible()
+        expect(heading).to_be_focused()
+    else:
+        expect(page).to_have_url(re.compile(r"/sms/compose/[^/]+/list/\w+$"))
+    return listing
+
+
+def back_to_compose(page: Page, js: bool) -> None:
+    """After looking at a list without JS, return to the SMS screen by its own link."""
+    if not js:
+        page.get_by_role("link", name="Back to the SMS").click()
+        expect(compose_panel(page)).to_be_visible()
+
+
+def use_template(page: Page, js: bool, name: str) -> None:
+    page.get_by_label("Template", exact=True).select_option(label=name)
+    if not js:
+        page.get_by_role("button", name="Use template").click()
+    expect(page.get_by_label("Template", exact=True)).to_have_value(re.compile(r"^\d+$"))
+    expect(page.get_by_label("Message", exact=True)).not_to_have_value("")
+
+
+def insert_merge_field(page: Page, js: bool, label: str) -> None:
+    page.get_by_label("Insert merge field", exact=True).select_option(label=label)
+    if not js:
+        page.get_by_role("button", name="Insert", exact=True).click()
+
+
+def wait_for_batch(page: Page, js: bool, delivered: int) -> None:
+    """On the batch page: with JS the progress updates itself; without it, reload (bounded)."""
+    expect(page).to_have_url(re.compile(r"/sms/batches/\d+"))
+    expect(page.get_by_role("progressbar")).to_be_visible()
+    if js:
+        expect(page.locator("#progress")).to_contain_text("done", timeout=15_000)
+    else:
+        for _ in range(30):
+            if "— done" in page.locator("#progress").inner_text():
+                break
+            page.wait_for_timeout(500)
+            page.reload()
+        expect(page.locator("#progress")).to_contain_text("done")
+    expect(page.locator(".state-counts")).to_contain_text(f"delivered {delivered}")
+    expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+
+
+def send_single_from_record(page: Page, js: bool, name: str, mobile: str, text: str) -> None:
+    """Open a record, follow its "SMS <number>" link, write `text`, Send and wait for delivery."""
+    open_record(page, js, name)
+    page.get_by_role("link", name=f"SMS {mobile}", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/sms/compose\?candidate=\d+$"))
+    expect(compose_panel(page).get_by_role("heading", name=re.compile(r"SMS to 1 person"))).to_be_visible()
+    expect(page.get_by_role("group", name="Mobile Number")).to_contain_text(name)
+    page.get_by_label("Message", exact=True).fill(text)
+    page.get_by_role("button", name="Send", exact=True).click()
+    wait_for_batch(page, js, delivered=1)

@@ -1,0 +1,199 @@
+"""Keyboard only: no mouse, just page.keyboard and checks of where the focus is (JavaScript on)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import PASSWORD
+from tests.e2e.helpers import results_heading, wait_for_batch
+
+FOCUSED = """() => {
+  const e = document.activeElement;
+  return {id: e.id, tag: e.tagName, name: e.getAttribute('name'), label: e.getAttribute('aria-label'),
+          text: (e.innerText || '').trim().slice(0, 40), outline: getComputedStyle(e).outlineStyle,
+          checked: e.checked === true};
+}"""
+
+
+@pytest.fixture
+def js() -> bool:
+    """Shortcuts, swaps and autofocus need JavaScript; the keyboard journeys run with it on."""
+    return True
+
+
+def focused(page) -> dict:
+    return page.evaluate(FOCUSED)
+
+
+def assert_focus(page, **expected) -> dict:
+    """The focus is where a user expects it, and they can see it (a real outline)."""
+    now = focused(page)
+    for key, value in expected.items():
+        assert now[key] == value, f"focus is on {now}, expected {key}={value!r}"
+    assert now["outline"] != "none", f"the focused element shows no outline: {now}"
+    return now
+
+
+def tab_until(page, predicate, *, key: str = "Tab", limit: int = 40) -> dict:
+    """Press Tab (or Shift+Tab) until the focused element satisfies `predicate`."""
+    for _ in range(limit):
+        page.keyboard.press(key)
+        now = focused(page)
+        if predicate(now):
+            return now
+    raise AssertionError(f"{key} never reached the wanted element; focus ended on {focused(page)}")
+
+
+def arm_settle(page) -> None:
+    """Before a key that starts an htmx swap: a promise that resolves once the swap has settled."""
+    page.evaluate("window.__settled = new Promise(resolve => "
+                  "document.addEventListener('htmx:afterSettle', resolve, {once: true}))")
+
+
+def wait_settled(page) -> None:
+    page.evaluate("window.__settled.then(() => true)")
+
+
+def keyboard_sign_in(page, username: str) -> None:
+    page.goto("/login")
+    assert_focus(page, id="username")
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    assert_focus(page, id="password")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/candidates**")
+
+
+def find_and_tick(page, surname: str, full_name: str) -> None:
+    """`/` to Search, type, Tab to the row's box, Space to tick it."""
+    if focused(page)["id"] == "q":
+        page.keyboard.press("Shift+Tab")           # leave the field so `/` is a shortcut
+    assert focused(page)["id"] != "q"
+    page.keyboard.press("/")
+    assert_focus(page, id="q")
+    page.keyboard.type(surname)
+    expect(page.locator("#results-heading")).to_have_text(results_heading(1))
+    assert_focus(page, id="q")                    # the swap left the focus in Search
+    tab_until(page, lambda f: f["label"] == f"Select {full_name}")
+    assert_focus(page, label=f"Select {full_name}")
+    page.keyboard.press("Space")
+    expect(page.get_by_label(f"Select {full_name}", exact=True)).to_be_checked()
+
+
+def test_keyboard_only_bulk_sms(page):
+    keyboard_sign_in(page, "consultant")
+    assert_focus(page, id="q")                    # autofocus on an unfiltered search
+    find_and_tick(page, "Lovelace", "Ada Lovelace")
+
+    page.keyboard.press("Tab")                    # out of the box, onto the row's name link
+    assert_focus(page, tag="A", text="Ada Lovelace")
+    page.keyboard.press("b")
+    compose = page.locator("#compose-panel #compose")
+    expect(compose.get_by_role("heading", name=re.compile(r"SMS to 1 person"))).to_be_visible()
+    expect(page.get_by_label("Template", exact=True)).to_be_focused()
+    assert_focus(page, id="template_id")
+
+    page.keyboard.press("j")                      # type-ahead: "Job alert"
+    message = page.get_by_label("Message", exact=True)
+    expect(message).to_have_value(re.compile(r"\{\{first_name\}\}"))
+    expect(page.get_by_label("Template", exact=True)).to_have_value(
+        page.locator("#template_id option", has_text="Job alert").get_attribute("value"))
+    expect(message).to_be_focused()
+    assert_focus(page, id="message")
+
+    page.keyboard.press("Control+End")            # the cursor at the end of the text
+    before = message.input_value()
+    page.keyboard.press("Shift+Tab")
+    assert_focus(page, id="merge_field")
+    page.keyboard.press("f")                      # "First name"
+    expect(message).to_have_value(before + "{{first_name}}")
+    assert_focus(page, id="message")              # back where the user was typing
+
+    tab_until(page, lambda f: f["tag"] == "BUTTON" and f["text"] == "Preview")
+    assert_focus(page, text="Preview")
+    page.keyboard.press("Enter")
+    expect(page.locator("#preview")).to_contain_text("Recipient 1 of 1: Ada Lovelace")
+    bubble = page.locator("#preview .sms-bubble")
+    expect(bubble).to_have_text(re.compile(r"Ada$"))
+    expect(bubble).not_to_contain_text("{{")
+    expect(page.locator("#preview-heading")).to_be_focused()
+    assert_focus(page, id="preview-heading")
+
+    tab_until(page, lambda f: f["id"] == "send-button", key="Shift+Tab", limit=10)
+    assert_focus(page, id="send-button")
+    page.keyboard.press("Enter")
+    wait_for_batch(page, True, delivered=1)
+    page.keyboard.press("Tab")                    # a new page: the first stop is the skip link
+    assert_focus(page, tag="A", text="Skip to content")
+
+
+def test_escape_closes_the_panel_and_b_reopens_it(page):
+    keyboard_sign_in(page, "consultant")
+    find_and_tick(page, "Turing", "Alan Turing")
+    page.keyboard.press("Tab")
+    page.keyboard.press("b")
+    expect(page.get_by_label("Template", exact=True)).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#compose-panel #compose")).to_have_count(0)
+    expect(page.get_by_role("button", name="Bulk SMS")).to_be_focused()
+    assert_focus(page, id="bulk-sms-button")
+    page.keyboard.press("b")
+    expect(page.locator("#compose-panel #compose")).to_be_visible()
+    expect(page.get_by_label("Template", exact=True)).to_be_focused()
+    assert_focus(page, id="template_id")
+    page.keyboard.press("Escape")
+    assert_focus(page, id="bulk-sms-button")
+    page.keyboard.press("?")
+    expect(page.get_by_role("region", name="Keyboard shortcuts")).to_be_visible()
+    page.keyboard.press("?")
+    expect(page.get_by_role("region", name="Keyboard shortcuts")).to_be_hidden()
+
+
+def test_b_right_after_ticking_a_row_with_space(page):
+    """README: Space ticks the focused row, b is Bulk SMS. A ticked checkbox is not a text field."""
+    keyboard_sign_in(page, "consultant")
+    find_and_tick(page, "Hopper", "Grace Hopper")
+    page.keyboard.press("b")
+    expect(page.locator("#compose-panel #compose")).to_be_visible()
+    expect(page.get_by_label("Template", exact=True)).to_be_focused()
+    assert_focus(page, id="template_id")
+
+
+def test_a_then_b_sends_to_the_whole_page(page):
+    keyboard_sign_in(page, "consultant")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("/")
+    page.keyboard.type("Optout")
+    expect(page.locator("#results-heading")).to_have_text(results_heading(1))
+    page.keyboard.press("Shift+Tab")              # out of Search
+    page.keyboard.press("a")
+    expect(page.get_by_label("Select Olive Optout", exact=True)).to_be_checked()
+    assert_focus(page, id="select-page")
+    page.keyboard.press("b")
+    expect(page.locator("#compose-panel #compose")).to_be_visible()
+    expect(page.get_by_label("Template", exact=True)).to_be_focused()
+    assert_focus(page, id="template_id")
+
+
+def test_arrow_keys_step_through_templates(page):
+    """Arrowing through the Template list must not move the focus away (WCAG 3.2.2 On Input)."""
+    keyboard_sign_in(page, "consultant")
+    find_and_tick(page, "Lovelace", "Ada Lovelace")
+    page.keyboard.press("Tab")
+    page.keyboard.press("b")
+    template = page.get_by_label("Template", exact=True)
+    expect(template).to_be_focused()
+    values = page.locator("#template_id option").evaluate_all("options => options.map(o => o.value)")
+    message = page.get_by_label("Message", exact=True)
+    arm_settle(page)
+    page.keyboard.press("ArrowDown")              # the first template
+    wait_settled(page)                            # its text is in, the focus is wherever it goes
+    expect(template).to_have_value(values[1])
+    expect(message).not_to_have_value("")
+    page.keyboard.press("ArrowDown")              # on to the second
+    expect(template).to_have_value(values[2])
+    expect(template).to_be_focused()

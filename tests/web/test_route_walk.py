@@ -1,0 +1,249 @@
+"""Every route, walked as every role: the expected status per role is declared here, so a new route
+without an entry, a missing permission check or a CSRF hole fails the suite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import PASSWORD, Browser
+from tests.delivery import queue
+from webapp import create_app
+from webapp import config as settings
+from webapp.models import BlockedRegion, Message, SmsTemplate
+from webapp.sms import compose as sms_compose
+
+ROLES = ("anonymous", "viewer", "consultant", "team-leader", "administrator")
+LOGIN = "login"  # a 302 to the sign-in page
+SAFE = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One representative request: method, URL (with {placeholders} for the world's ids), form."""
+
+    method: str
+    url: str
+    data: dict[str, str] | None = None
+
+
+def expect(anonymous, viewer, consultant, team_leader, administrator) -> dict[str, int | str]:
+    return dict(zip(ROLES, (anonymous, viewer, consultant, team_leader, administrator)))
+
+
+# Endpoint → (request, expected status per role). The forms are mostly empty: a POST that passes
+# the gates answers its validation error (400), or does its harmless default.
+TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
+    "auth.login": (Call("GET", "/login"), expect(200, 302, 302, 302, 302)),
+    "auth.logout": (Call("POST", "/logout"), expect(LOGIN, 302, 302, 302, 302)),
+    "health.healthz": (Call("GET", "/healthz"), expect(200, 200, 200, 200, 200)),
+    "health.home": (Call("GET", "/"), expect(LOGIN, 302, 302, 302, 302)),
+    "search.candidates": (Call("GET", "/candidates"), expect(LOGIN, 200, 200, 200, 200)),
+    "search.contacts": (Call("GET", "/contacts"), expect(LOGIN, 200, 200, 200, 200)),
+    "records.show": (Call("GET", "/candidates/{candidate}"), expect(LOGIN, 200, 200, 200, 200)),
+    "records.new": (Call("GET", "/contacts/new"), expect(LOGIN, 403, 200, 200, 200)),
+    "records.edit": (Call("POST", "/contacts/{contact}/edit"), expect(LOGIN, 403, 400, 400, 400)),
+    # Unticked boxes are a complete Privacy form: it saves them.
+    "records.privacy": (Call("POST", "/candidates/{candidate}/privacy"),
+                        expect(LOGIN, 403, 302, 302, 302)),
+    "compose.compose": (Call("GET", "/sms/compose?candidate={candidate}"),
+                        expect(LOGIN, 403, 200, 200, 200)),
+    "compose.show": (Call("GET", "/sms/compose/{token}"), expect(LOGIN, 403, 200, 200, 200)),
+    "compose.update": (Call("POST", "/sms/compose/{token}/update"),
+                       expect(LOGIN, 403, 200, 200, 200)),
+    "compose.counter": (Call("POST", "/sms/compose/{token}/counter", {"message": "Hi"}),
+                        expect(LOGIN, 403, 200, 200, 200)),
+    "compose.preview": (Call("POST", "/sms/compose/{token}/preview", {"message": "Hi"}),
+                        expect(LOGIN, 403, 200, 200, 200)),
+    "compose.outcome_list": (Call("GET", "/sms/compose/{token}/list/opted_out"),
+                             expect(LOGIN, 403, 200, 200, 200)),
+    "compose.send": (Call("POST", "/sms/compose/{token}/send", {"message": ""}),
+                     expect(LOGIN, 403, 400, 400, 400)),
+    # The batch was sent by another administrator: its page is for its sender and audit.view.
+    "batches.show": (Call("GET", "/sms/batches/{batch}"), expect(LOGIN, 404, 404, 200, 200)),
+    "batches.resend": (Call("GET", "/sms/batches/{batch}/resend"), expect(LOGIN, 403, 404, 200, 200)),
+    "templates_admin.index": (Call("GET", "/templates"), expect(LOGIN, 403, 200, 200, 200)),
+    "templates_admin.new": (Call("POST", "/templates/new"), expect(LOGIN, 403, 400, 400, 400)),
+    # A shared template: those without templates.manage see it read-only and may not change it.
+    "templates_admin.edit": (Call("POST", "/templates/{template}"), expect(LOGIN, 403, 403, 400, 400)),
+    "templates_admin.deactivate": (Call("POST", "/templates/{template}/deactivate"),
+                                   expect(LOGIN, 403, 403, 303, 303)),
+    "templates_admin.reactivate": (Call("POST", "/templates/{template}/reactivate"),
+                                   expect(LOGIN, 403, 403, 303, 303)),
+    "replies.unmatched": (Call("GET", "/replies/unmatched"), expect(LOGIN, 403, 403, 200, 200)),
+    "replies.attach": (Call("POST", "/replies/{reply}/attach"), expect(LOGIN, 403, 403, 400, 400)),
+    "sandbox.index": (Call("GET", "/sandbox"), expect(LOGIN, 200, 200, 200, 200)),
+    "sandbox.reply": (Call("POST", "/sandbox/reply", {"message_id": "{message}"}),
+                      expect(LOGIN, 303, 303, 303, 303)),
+    "audit.index": (Call("GET", "/audit"), expect(LOGIN, 403, 403, 200, 200)),
+    "profile.index": (Call("GET", "/profile"), expect(LOGIN, 200, 200, 200, 200)),
+    "profile.password": (Call("POST", "/profile/password"), expect(LOGIN, 400, 400, 400, 400)),
+    "admin.users": (Call("GET", "/admin/users"), expect(LOGIN, 403, 403, 403, 200)),
+    "admin.new_user": (Call("POST", "/admin/users/new"), expect(LOGIN, 403, 403, 403, 400)),
+    "admin.edit_user": (Call("GET", "/admin/users/{user}/edit"), expect(LOGIN, 403, 403, 403, 200)),
+    "admin.deactivate_user": (Call("POST", "/admin/users/{user}/deactivate"),
+                              expect(LOGIN, 403, 403, 403, 302)),
+    "admin.reactivate_user": (Call("POST", "/admin/users/{user}/reactivate"),
+                              expect(LOGIN, 403, 403, 403, 302)),
+    "admin.temporary_password": (Call("POST", "/admin/users/{user}/password"),
+                                 expect(LOGIN, 403, 403, 403, 400)),
+    "admin.roles": (Call("GET", "/admin/roles"), expect(LOGIN, 403, 403, 403, 200)),
+    # Blank settings are valid: each falls back to its default.
+    "admin.settings": (Call("POST", "/admin/settings"), expect(LOGIN, 403, 403, 403, 302)),
+    "admin.add_blocked": (Call("POST", "/admin/settings/blocked"), expect(LOGIN, 403, 403, 403, 400)),
+    "admin.remove_blocked": (Call("GET", "/admin/settings/blocked/{blocked}/remove"),
+                             expect(LOGIN, 403, 403, 403, 200)),
+    # Webhooks answer the gateway, not a session: no credentials or signature is 403 for everyone.
+    "webhooks.smscentral_inbound": (Call("POST", "/webhooks/smscentral/inbound"),
+                                    expect(403, 403, 403, 403, 403)),
+    "webhooks.smscentral_receipt": (Call("GET", "/webhooks/smscentral/receipt"),
+                                    expect(403, 403, 403, 403, 403)),
+    "webhooks.twilio_inbound": (Call("POST", "/webhooks/twilio/inbound"),
+                                expect(403, 403, 403, 403, 403)),
+    "webhooks.twilio_status": (Call("POST", "/webhooks/twilio/status"),
+                               expect(403, 403, 403, 403, 403)),
+}
+
+
+@pytest.fixture
+def app(database_url):
+    """The app with both gateways' webhook credentials set, so the webhooks are live."""
+    app = create_app(settings.testing_config(
+        database_url, SMSCENTRAL_WEBHOOK_USERNAME="gateway", SMSCENTRAL_WEBHOOK_PASSWORD="gateway-secret",
+        TWILIO_AUTH_TOKEN="twilio-token"))
+    yield app
+    app.extensions["database"].engine.dispose()
+
+
+@pytest.fixture
+def world(session, make_user, make_candidate, make_contact) -> dict[str, int | str]:
+    """Objects the URLs point at, owned by someone other than the caller."""
+    owner = make_user(role="administrator")
+    candidate = make_candidate()
+    contact = make_contact()
+    batch = queue(session, owner, [candidate], provider="sandbox")
+    message = session.scalar(sa.select(Message).where(Message.batch_id == batch.id))
+    template = SmsTemplate(name="Shared", body="Hi {{first_name}}", owner_id=None, shared=True,
+                           record_type="both", active=True, folder="General")
+    reply = Message(direction="in", to_e164="+61400000000", from_e164="+61499999999", body="Who?",
+                    provider="sandbox", state="received")
+    session.add_all([template, reply])
+    session.commit()
+    blocked = session.scalar(sa.select(BlockedRegion.id).limit(1))
+    target = make_user(role="viewer")
+    return {"owner": owner.id, "candidate": candidate.id, "contact": contact.id, "batch": batch.id,
+            "message": message.id, "template": template.id, "reply": reply.id, "blocked": blocked,
+            "user": target.id, "owner_token": sms_compose.create_draft(
+                session, owner, "candidates", [candidate.id]).token}
+
+
+def sign_in(client: Browser, session, make_user, role: str, world: dict) -> None:
+    """Sign in as a new user with `role`; one who may send gets a compose draft of their own."""
+    world["token"] = world["owner_token"]
+    if role == "anonymous":
+        return
+    user = make_user(role=role)
+    assert client.login(user.username, PASSWORD).status_code == 302
+    if user.can("sms.send"):
+        world["token"] = sms_compose.create_draft(session, user, "candidates", [world["candidate"]]).token
+
+
+def fill(text: str, world: dict) -> str:
+    return text.format(**world)
+
+
+def test_every_route_has_an_entry(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    assert endpoints == set(TABLE), "a route was added or removed: declare who may use it in TABLE"
+
+
+def test_every_entrys_method_is_one_its_route_accepts(app):
+    adapter = app.url_map.bind("localhost")
+    for endpoint, (call, _) in TABLE.items():
+        path = call.url.split("?")[0].format_map(_Ids())
+        matched, _ = adapter.match(path, method=call.method)
+        assert matched == endpoint, (endpoint, call)
+
+
+class _Ids(dict):
+    def __missing__(self, key: str) -> str:
+        return "1"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", sorted(TABLE))
+def test_each_role_gets_the_declared_status(client, session, make_user, world, endpoint, role):
+    call, expected = TABLE[endpoint]
+    sign_in(client, session, make_user, role, world)
+    data = {key: fill(value, world) for key, value in (call.data or {}).items()}
+
+    response = client.open(fill(call.url, world), method=call.method, data=data)
+
+    wanted = expected[role]
+    if wanted == LOGIN:
+        assert (response.status_code, response.headers.get("Location", "").split("?")[0]) == \
+            (302, "/login"), response.get_data(as_text=True)[:500]
+    else:
+        assert response.status_code == wanted, response.get_data(as_text=True)[:500]
+
+
+def unsafe_calls(app) -> list[tuple[str, str, str]]:
+    return [(rule.endpoint, method, rule.rule) for rule in app.url_map.iter_rules()
+            if rule.endpoint != "static" for method in sorted(rule.methods - SAFE)]
+
+
+@pytest.mark.parametrize("role", ("anonymous", "administrator"))
+def test_every_unsafe_request_without_a_csrf_token_is_refused(client, session, make_user, world,
+                                                                role):
+    sign_in(client, session, make_user, role, world)
+    checked = 0
+    for endpoint, method, _ in unsafe_calls(client.application):
+        call = TABLE[endpoint][0]
+        url = fill(call.url, world)
+        response = client.open(url, method=method, data={"x": "1"}, csrf=False)
+        if endpoint.startswith("webhooks."):
+            # Exempt from CSRF (a gateway has no session) and authenticated instead.
+            assert response.status_code == 403, (endpoint, method)
+        else:
+            assert response.status_code == 400, (endpoint, method, response.status_code)
+            assert "expired" in response.get_data(as_text=True), (endpoint, method)
+        checked += 1
+    assert checked >= 30
+
+
+def test_another_users_compose_draft_is_404(client, session, make_user, world):
+    sign_in(client, session, make_user, "administrator", world)
+    other = world["owner_token"]
+
+    assert client.get(f"/sms/compose/{other}").status_code == 404
+    for action in ("update", "counter", "preview", "send"):
+        assert client.post(f"/sms/compose/{other}/{action}", data={"message": "Hi"}).status_code == 404
+    assert client.get(f"/sms/compose/{other}/list/opted_out").status_code == 404
+    assert session.scalar(sa.select(sa.func.count()).select_from(Message)) == 2  # nothing sent
+
+
+def test_another_consultants_batch_is_404(client, session, make_user, make_candidate, world):
+    other = make_user(role="consultant")
+    batch = queue(session, other, [make_candidate("Bo", "Diddley")], provider="sandbox")
+    sign_in(client, session, make_user, "consultant", world)
+
+    assert client.get(f"/sms/batches/{batch.id}").status_code == 404
+    assert client.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"}).status_code == 404
+
+
+@pytest.mark.parametrize("role", ("consultant", "administrator"))
+def test_another_users_personal_template_is_404(client, session, make_user, world, role):
+    other = make_user(role="consultant")
+    personal = SmsTemplate(name="Mine", body="Hi", owner_id=other.id, shared=False,
+                           record_type="both", active=True, folder="General")
+    session.add(personal)
+    session.commit()
+    sign_in(client, session, make_user, role, world)
+
+    assert client.get(f"/templates/{personal.id}").status_code == 404
+    assert client.post(f"/templates/{personal.id}", data={"name": "Stolen"}).status_code == 404
+    assert client.post(f"/templates/{personal.id}/deactivate").status_code == 404
+    session.refresh(personal)
+    assert (personal.name, personal.active) == ("Mine", True)

@@ -1,0 +1,78 @@
+"""Security headers on every page, the session cookie's flags, and the warning about plain HTTP."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from webapp import config as settings
+from webapp import create_app
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    parsed = {}
+    for part in policy.split(";"):
+        words = part.split()
+        if words:
+            parsed[words[0]] = words[1:]
+    return parsed
+
+
+@pytest.mark.parametrize("path", ["/login", "/healthz", "/candidates", "/no-such-page"])
+def test_every_response_carries_the_security_headers(client, path):
+    response = client.get(path)
+
+    policy = response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    parsed = directives(policy)
+    assert parsed["default-src"] == ["'self'"]
+    assert parsed["frame-ancestors"] == ["'none'"]
+    assert response.headers["Referrer-Policy"] in {"same-origin", "strict-origin-when-cross-origin",
+                                                   "no-referrer"}
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_session_cookie_is_httponly_and_samesite_lax(client, login):
+    login("viewer")
+
+    cookie = client.get_cookie("session")
+
+    assert cookie is not None
+    assert cookie.http_only
+    assert cookie.same_site == "Lax"
+
+
+def test_a_secure_cookie_is_marked_secure(database_url):
+    app = create_app(settings.testing_config(database_url, SESSION_COOKIE_SECURE=True))
+    try:
+        client = app.test_client()
+        client.get("/login")  # the CSRF token puts something in the session
+        assert client.get_cookie("session").secure
+    finally:
+        app.extensions["database"].engine.dispose()
+
+
+@pytest.mark.parametrize(("secure", "demo", "warned"), [
+    (False, False, True), (True, False, False), (False, True, False)])
+def test_startup_warns_when_the_cookie_may_travel_over_plain_http(database_url, caplog, secure, demo,
+                                                                  warned):
+    with caplog.at_level(logging.WARNING):
+        app = create_app(settings.testing_config(database_url, SESSION_COOKIE_SECURE=secure,
+                                                 DEMO_MODE=demo))
+    app.extensions["database"].engine.dispose()
+
+    assert (settings.INSECURE_COOKIE_WARNING in caplog.text) is warned
+
+
+def test_the_environment_sets_the_cookie_flag_and_session_limits(tmp_path):
+    config = settings.from_environment({"SECRET_KEY": "x" * 32, "SESSION_COOKIE_SECURE": "1",
+                                        "SESSION_IDLE_MINUTES": "15", "SESSION_ABSOLUTE_HOURS": "8"},
+                                       tmp_path)
+    defaults = settings.from_environment({"SECRET_KEY": "x" * 32}, tmp_path)
+
+    assert (config["SESSION_COOKIE_SECURE"], config["SESSION_IDLE_MINUTES"],
+            config["SESSION_ABSOLUTE_HOURS"]) == (True, 15, 8)
+    assert (defaults["SESSION_COOKIE_SECURE"], defaults["SESSION_IDLE_MINUTES"],
+            defaults["SESSION_ABSOLUTE_HOURS"], defaults["MAX_CONTENT_LENGTH"]) == (
+        False, 60, 12, 1024 * 1024)

@@ -1,0 +1,115 @@
+"""Idle and absolute session timeouts, on a clock the tests move (webapp.web.sessions.now)."""
+
+from __future__ import annotations
+
+import pytest
+
+from webapp.web import sessions
+
+START = 1_800_000_000.0
+MINUTE = 60.0
+HOUR = 3600.0
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A clock that stands still until the test moves it."""
+    state = {"now": START}
+    monkeypatch.setattr(sessions, "now", lambda: state["now"])
+
+    def move_to(seconds_after_start: float) -> None:
+        state["now"] = START + seconds_after_start
+
+    return move_to
+
+
+def signed_out_to_login(response) -> bool:
+    return response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_sign_in_stamps_the_session(client, login, clock):
+    login("viewer")
+
+    with client.session_transaction() as session:
+        assert (session[sessions.SIGNED_IN_AT], session[sessions.LAST_SEEN_AT]) == (START, START)
+
+
+def test_activity_within_the_idle_limit_keeps_the_session(client, login, clock):
+    login("viewer")
+    for minutes in (50, 100, 150):  # each request is under an hour after the one before
+        clock(minutes * MINUTE)
+        assert client.get("/candidates").status_code == 200
+
+
+def test_a_polling_page_does_not_keep_an_idle_session_alive(client, login, clock):
+    login("viewer")
+    for minutes in (30, 59):  # the batch page's progress polls on its own
+        clock(minutes * MINUTE)
+        assert client.get("/candidates", htmx=True, headers={"HX-Trigger": "progress"}).status_code == 200
+    clock(61 * MINUTE)
+
+    response = client.get("/candidates", htmx=True, headers={"HX-Trigger": "progress"})
+
+    assert response.status_code == 401 and "HX-Redirect" in response.headers
+
+
+def test_an_idle_session_is_signed_out_with_a_message(client, login, clock):
+    login("viewer")
+    clock(61 * MINUTE)
+
+    response = client.get("/candidates?q=ada")
+
+    assert signed_out_to_login(response)
+    assert "next=/candidates" in response.headers["Location"].replace("%2F", "/").replace("%3F", "?")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert sessions.EXPIRED_MESSAGE in page
+    # Signed out for good: the old cookie no longer opens pages even with the clock back.
+    clock(0)
+    assert signed_out_to_login(client.get("/candidates"))
+
+
+def test_an_active_session_still_ends_at_the_absolute_limit(client, login, clock):
+    login("viewer")
+    for hours in range(1, 12):
+        clock(hours * HOUR - MINUTE)
+        assert client.get("/candidates").status_code == 200
+    clock(12 * HOUR + MINUTE)
+
+    assert signed_out_to_login(client.get("/candidates"))
+
+
+def test_an_expired_htmx_request_gets_401_and_hx_redirect(client, login, clock):
+    login("viewer")
+    clock(2 * HOUR)
+
+    response = client.get("/candidates", htmx=True)
+
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login")
+
+
+def test_the_limits_come_from_the_config(app, client, login, clock):
+    app.config["SESSION_IDLE_MINUTES"] = 5
+    login("viewer")
+    clock(4 * MINUTE)
+    assert client.get("/candidates").status_code == 200
+    clock(10 * MINUTE)
+    assert signed_out_to_login(client.get("/candidates"))
+
+
+def test_timestamps_set_directly_in_the_session_are_enforced(client, login):
+    login("viewer")
+    with client.session_transaction() as session:
+        session[sessions.LAST_SEEN_AT] = sessions.now() - 2 * HOUR
+
+    assert signed_out_to_login(client.get("/candidates"))
+
+
+@pytest.mark.parametrize(("signed_in", "last_seen", "moment", "out"), [
+    (0, 0, 60 * MINUTE, False),
+    (0, 0, 60 * MINUTE + 1, True),
+    (0, 11 * HOUR, 12 * HOUR, False),
+    (0, 12 * HOUR, 12 * HOUR + 1, True),
+])
+def test_expired(signed_in, last_seen, moment, out):
+    assert sessions.expired(signed_in, last_seen, moment, 60, 12) is out

@@ -1,0 +1,99 @@
+"""Login throttling: failed sign-ins per account and per address, and the growing delay they earn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.models.activity import audit
+from webapp.models.base import Base, UTCDateTime, utcnow
+
+ACCOUNT = "account"
+ADDRESS = "address"
+WINDOW = timedelta(minutes=15)
+FREE_FAILURES = 5
+MAX_DELAY = timedelta(minutes=15)
+MAX_KEY = 255
+
+
+class LoginFailure(Base):
+    """One failed sign-in, filed under one key (a username, or the address it came from)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (sa.Index("ix_login_failures_kind_key_failed_at", "kind", "key", "failed_at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10))
+    key: so.Mapped[str] = so.mapped_column(sa.String(MAX_KEY))
+    failed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Who is trying to sign in: the username as typed and the client's address."""
+
+    username: str
+    address: str
+
+    def keys(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        # Case-folded, so "Admin" and "admin" share one count whichever exists.
+        return ((ACCOUNT, self.username.strip().casefold()[:MAX_KEY]),
+                (ADDRESS, (self.address or "unknown")[:MAX_KEY]))
+
+
+def now() -> datetime:
+    """The current time; the view reads it through here so tests can fix it."""
+    return utcnow()
+
+
+def delay_after(failures: int) -> timedelta:
+    """How long to refuse attempts after `failures` recent failures: 2^(n-5) s, at most MAX_DELAY."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    return min(timedelta(seconds=2 ** min(failures - FREE_FAILURES, 20)), MAX_DELAY)
+
+
+def _recent(session: so.Session, kind: str, key: str, moment: datetime) -> tuple[int, datetime | None]:
+    count, last = session.execute(
+        sa.select(sa.func.count(LoginFailure.id), sa.func.max(LoginFailure.failed_at))
+        .where(LoginFailure.kind == kind, LoginFailure.key == key,
+               LoginFailure.failed_at > moment - WINDOW)).one()
+    return count, last
+
+
+def locked_until(session: so.Session, attempt: Attempt, moment: datetime) -> datetime | None:
+    """When the account or address may try again, if that is after `moment`; else None."""
+    until = None
+    for kind, key in attempt.keys():
+        count, last = _recent(session, kind, key, moment)
+        if last is None or count < FREE_FAILURES:
+            continue
+        free_at = last + delay_after(count)
+        if free_at > moment and (until is None or free_at > until):
+            until = free_at
+    return until
+
+
+def record_failure(session: so.Session, attempt: Attempt, moment: datetime) -> datetime | None:
+    """Note a failed sign-in (audited); returns when the next attempt is allowed if that is now locked.
+
+    The caller commits.
+    """
+    details = {"username": attempt.username[:MAX_KEY], "address": attempt.address}
+    for kind, key in attempt.keys():
+        session.add(LoginFailure(kind=kind, key=key, failed_at=moment))
+    audit(session, None, "auth.login_failed", **details)
+    session.flush()
+    until = locked_until(session, attempt, moment)
+    if until is not None:
+        audit(session, None, "auth.locked", until=until.isoformat(), **details)
+    return until
+
+
+def record_success(session: so.Session, attempt: Attempt) -> None:
+    """Forget the account's failures (not the address's: one good password does not vouch for it)."""
+    kind, key = attempt.keys()[0]
+    session.execute(sa.delete(LoginFailure).where(LoginFailure.kind == kind, LoginFailure.key == key))
