@@ -103,10 +103,21 @@ class Dispatcher:
         last_record = time.monotonic()
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sms-send") as pool:
             while True:
-                self._housekeeping()
+                try:
+                    self._housekeeping()
+                except sa.exc.DBAPIError:
+                    # The database restarting or unreachable: keep what is in flight, try again.
+                    log.exception("Database unavailable; the worker will retry")
+                    self.stop_event.wait(self.settings.poll_seconds)
+                    continue
                 # Refill once half the pipeline has drained, so each claim takes a useful group.
                 if len(inflight) <= concurrency and not self.stop_event.is_set():
-                    for message in self._claim(2 * concurrency - len(inflight)):
+                    try:
+                        claimed = self._claim(2 * concurrency - len(inflight))
+                    except sa.exc.DBAPIError:
+                        log.exception("Could not claim messages; will retry")
+                        claimed = []
+                    for message in claimed:
                         inflight[pool.submit(self._send, message)] = message
                 if not inflight and not finished:
                     if once or self.stop_event.is_set():
@@ -120,7 +131,14 @@ class Dispatcher:
                     finished += [(inflight.pop(future), future.result()) for future in done]
                 due = time.monotonic() - last_record >= RECORD_EVERY
                 if finished and (len(finished) >= max(RECORD_GROUP, concurrency // 2) or due or not inflight):
-                    self._record(finished)
+                    try:
+                        self._record(finished)
+                    except sa.exc.DBAPIError:
+                        # Outcomes stay in memory and are written when the database is back; if
+                        # this process dies first, their leases expire and they become `unknown`.
+                        log.exception("Could not record %d outcome(s); will retry", len(finished))
+                        self.stop_event.wait(self.settings.poll_seconds)
+                        continue
                     handled += len(finished)
                     finished = []
                     last_record = time.monotonic()
