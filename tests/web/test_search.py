@@ -5,87 +5,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 
+from tests.html_tree import Node, html
 from webapp.models import Candidate
 from webapp.models.people import person_values
 from webapp.models.people_search import COUNT_CAP
 from webapp.sms.numbers import normalise
-
-# --- a small HTML reader -------------------------------------------------------------------------
-
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-
-
-class Node:
-    def __init__(self, tag: str, attrs: dict[str, str | None], parent: "Node | None"):
-        self.tag, self.attrs, self.parent = tag, attrs, parent
-        self.children: list[Node | str] = []
-
-    def get(self, name: str, default=None):
-        return self.attrs.get(name, default)
-
-    @property
-    def text(self) -> str:
-        parts = []
-        for child in self.children:
-            parts.append(child if isinstance(child, str) else child.text)
-        return " ".join(" ".join(parts).split())
-
-    def iter(self):
-        for child in self.children:
-            if isinstance(child, Node):
-                yield child
-                yield from child.iter()
-
-    def all(self, tag: str | None = None, **attrs) -> list["Node"]:
-        """Descendants with `tag` and exactly these attributes (`aria_label` means aria-label)."""
-        wanted = {key.rstrip("_").replace("_", "-"): value for key, value in attrs.items()}
-        return [node for node in self.iter()
-                if (tag is None or node.tag == tag)
-                and all(node.attrs.get(k) == v if v is not True else k in node.attrs
-                        for k, v in wanted.items())]
-
-    def one(self, tag: str | None = None, **attrs) -> "Node":
-        found = self.all(tag, **attrs)
-        assert len(found) == 1, f"expected one <{tag} {attrs}>, found {len(found)}"
-        return found[0]
-
-
-class _Builder(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = self.current = Node("#root", {}, None)
-
-    def handle_starttag(self, tag, attrs):
-        node = Node(tag, dict(attrs), self.current)
-        self.current.children.append(node)
-        if tag not in VOID:
-            self.current = node
-
-    def handle_startendtag(self, tag, attrs):
-        self.current.children.append(Node(tag, dict(attrs), self.current))
-
-    def handle_endtag(self, tag):
-        node = self.current
-        while node is not None and node.tag != tag:
-            node = node.parent
-        if node is not None and node.parent is not None:
-            self.current = node.parent
-
-    def handle_data(self, data):
-        self.current.children.append(data)
-
-
-def html(response) -> Node:
-    builder = _Builder()
-    builder.feed(response.get_data(as_text=True))
-    builder.close()
-    return builder.root
 
 
 def row_names(doc: Node) -> list[str]:
