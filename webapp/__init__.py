@@ -25,6 +25,13 @@ def create_app(config: Mapping | None = None) -> Flask:
     register_errorhandlers(app)
     register_cli(app)
     register_worker(app)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        # Behind a reverse proxy: take the client's address, scheme and host from the headers
+        # of exactly that many proxies (throttling and the Twilio signature URL depend on them).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return app
 
 

@@ -110,6 +110,7 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag(env, "SESSION_COOKIE_SECURE", False),
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
         "SESSION_IDLE_MINUTES": _int(env, "SESSION_IDLE_MINUTES", 60),
         "SESSION_ABSOLUTE_HOURS": _int(env, "SESSION_ABSOLUTE_HOURS", 12),
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,

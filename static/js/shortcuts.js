@@ -96,7 +96,14 @@
     }
   });
 
-  document.addEventListener("htmx:afterSwap", updateSelection);
+  document.addEventListener("htmx:afterSwap", function () {
+    updateSelection();
+    // A template just swapped in: type on at its end, not before its first word.
+    var active = document.activeElement;
+    if (active && active.id === "message" && active.selectionStart === 0) {
+      active.setSelectionRange(active.value.length, active.value.length);
+    }
+  });
 
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {

@@ -76,3 +76,19 @@ def test_the_environment_sets_the_cookie_flag_and_session_limits(tmp_path):
     assert (defaults["SESSION_COOKIE_SECURE"], defaults["SESSION_IDLE_MINUTES"],
             defaults["SESSION_ABSOLUTE_HOURS"], defaults["MAX_CONTENT_LENGTH"]) == (
         False, 60, 12, 1024 * 1024)
+
+
+def test_behind_one_trusted_proxy_the_client_address_comes_from_x_forwarded_for(database_url):
+    from flask import request
+
+    from webapp import create_app
+    from webapp.config import testing_config
+
+    app = create_app(testing_config(database_url, TRUSTED_PROXIES=1))
+    app.add_url_rule("/_whoami", view_func=lambda: f"{request.remote_addr} {request.scheme}")
+    try:
+        answer = app.test_client().get("/_whoami", headers={
+            "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+        assert answer.get_data(as_text=True) == "203.0.113.9 https"
+    finally:
+        app.extensions["database"].engine.dispose()
