@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.dialects import postgresql
 
 from webapp.models import Candidate, Client, ClientContact
 
@@ -46,22 +47,32 @@ _COMMON = ("id", "first_name", "last_name", "email", "mobile_raw", "mobile_e164"
            "mobile_valid", "sms_consent")
 
 
-def _query(kind: str, ids: list[int]) -> sa.Select:
+def _id_in(column, ids: list[int], dialect: str):
+    if dialect == "postgresql":
+        # One array parameter: PostgreSQL plans "= ANY(array)" far faster than thousands of
+        # separate parameters in an IN list.
+        return column == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(ids)
+
+
+def _query(kind: str, ids: list[int], dialect: str) -> sa.Select:
     if kind == "candidates":
         columns = [getattr(Candidate, name) for name in _COMMON]
-        return sa.select(*columns, Candidate.job_title, Candidate.location).where(Candidate.id.in_(ids))
+        return (sa.select(*columns, Candidate.job_title, Candidate.location)
+                .where(_id_in(Candidate.id, ids, dialect)))
     columns = [getattr(ClientContact, name) for name in _COMMON]
     return (sa.select(*columns, ClientContact.position, Client.name.label("client_name"))
             .outerjoin(Client, ClientContact.client_id == Client.id)
-            .where(ClientContact.id.in_(ids)))
+            .where(_id_in(ClientContact.id, ids, dialect)))
 
 
 def load(session: so.Session, kind: str, ids: Iterable[int]) -> list[PersonRow]:
     """The people with these ids that exist, in the order of `ids` (first occurrence)."""
     wanted = list(dict.fromkeys(ids))
     found: dict[int, PersonRow] = {}
+    dialect = session.get_bind().dialect.name
     for start in range(0, len(wanted), CHUNK):
-        for row in session.execute(_query(kind, wanted[start:start + CHUNK])):
+        for row in session.execute(_query(kind, wanted[start:start + CHUNK], dialect)):
             values = row._mapping
             common = {name: values[name] for name in _COMMON}
             if kind == "candidates":
