@@ -1,6 +1,6 @@
 """`make bench`: build (once) the benchmark databases, then print every figure with its goal.
 
-BENCH_ONLY=search,compose,dispatch,memory,load,weight runs a subset; BENCH_CANDIDATES sets the size
+BENCH_ONLY=search,compose,dispatch,memory,load,weight,reliability runs a subset; BENCH_CANDIDATES sets the size
 (default 1,000,000); PostgreSQL figures need BENCH_DATABASE_URL or TEST_DATABASE_URL.
 """
 
@@ -12,7 +12,7 @@ import time
 from bench import compose, data, dispatch, load, search
 from bench.report import Figure, show
 
-SECTIONS = ("search", "compose", "dispatch", "memory", "load", "weight")
+SECTIONS = ("search", "compose", "dispatch", "memory", "load", "weight", "reliability")
 
 
 def main() -> None:
@@ -41,6 +41,14 @@ def main() -> None:
             dispatch.run(sqlite_url, postgres_url)
         if "memory" in wanted:
             dispatch.memory(postgres_url or sqlite_url)
+    if "reliability" in wanted:
+        postgres_url = _dispatch_postgres()  # SIGKILLs and a PostgreSQL restart: PostgreSQL only
+        if postgres_url is None:
+            print("reliability: needs BENCH_DATABASE_URL or TEST_DATABASE_URL (PostgreSQL)")
+        else:
+            from bench import reliability
+
+            reliability.run(postgres_url)
     if "load" in wanted:
         for kind, url in urls.items():
             load.run(kind, url)

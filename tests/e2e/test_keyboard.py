@@ -48,13 +48,16 @@ def tab_until(page, predicate, *, key: str = "Tab", limit: int = 40) -> dict:
 
 
 def arm_settle(page) -> None:
-    """Before a key that starts an htmx swap: a promise that resolves once the swap has settled."""
+    """Before a key that starts an htmx swap: a promise that resolves once the new content is in
+    and htmx has done its autofocus (htmx:load fires on each inserted element right after that)."""
     page.evaluate("window.__settled = new Promise(resolve => "
-                  "document.addEventListener('htmx:afterSettle', resolve, {once: true}))")
+                  "document.addEventListener('htmx:load', () => resolve(true), {once: true}))")
 
 
 def wait_settled(page) -> None:
-    page.evaluate("window.__settled.then(() => true)")
+    settled = page.evaluate("Promise.race([window.__settled, "
+                            "new Promise(resolve => setTimeout(() => resolve(false), 5000))])")
+    assert settled, "no htmx swap happened within 5 s"
 
 
 def keyboard_sign_in(page, username: str) -> None:

@@ -1,0 +1,46 @@
+"""Reliability (PostgreSQL): two worker processes send 600 messages through a gateway that fails
+5 % of requests transiently and answers 2 % too late, while a worker is SIGKILLed twice mid-send;
+every message ends in a state that agrees with the gateway and no REFERENCE reaches it twice.
+
+The large run, with a PostgreSQL restart, is `BENCH_ONLY=reliability python -m bench`
+(bench/reliability.py, which holds the scenario both share). The late answers come after the
+app's fixed 20 s read timeout; those calls end `unknown` (the gateway did accept them), and the
+final SIGTERM waits for them, so the test takes about half a minute.
+"""
+
+from __future__ import annotations
+
+from bench.reliability import FaultPlan, exercise
+
+
+def test_two_workers_killed_twice_under_a_flaky_gateway_lose_nothing_and_send_nothing_twice(
+        postgres_databases, tmp_path):
+    name = postgres_databases.create()
+    try:
+        plan = FaultPlan(transient_pct=5, timeout_pct=2)
+        outcome = exercise(postgres_databases.url_for(name), messages=600, kills=2,
+                           restart_postgres=False, latency=0.2, lease=2.0, concurrency=16,
+                           workdir=tmp_path, deadline_seconds=45, plan=plan)
+    finally:
+        postgres_databases.drop(name)
+
+    assert not outcome.timed_out, f"messages still queued/sending after 45 s: {outcome.states}"
+    assert not outcome.unexpected_exits, "\n\n".join(outcome.unexpected_exits)
+    assert outcome.kills == 2  # each at a moment messages were `sending`
+    # The faults really happened (deterministic draw): retries and late answers both exercised.
+    assert outcome.injected["body_500"] + outcome.injected["http_502"] >= 15, outcome.injected
+    assert outcome.injected["timeout"] >= 3, outcome.injected
+
+    assert outcome.lost == [], f"{len(outcome.lost)} message(s) never settled: {outcome.lost[:5]}"
+    assert outcome.still_sending_after_stop == 0
+    assert outcome.states["queued"] == 0 and outcome.states["sending"] == 0
+    assert sum(outcome.states.values()) == 600, outcome.states
+    assert set(outcome.states) <= {"sent", "failed", "unknown"}, outcome.states
+    assert outcome.contradictions == [], "\n".join(outcome.contradictions[:10])
+    assert outcome.accepted_twice == [], f"accepted twice: {outcome.accepted_twice[:5]}"
+    assert outcome.reached_twice == [], (
+        f"{len(outcome.reached_twice)} REFERENCE(s) reached the gateway twice (513): a message the "
+        f"gateway had already processed was resent: {outcome.reached_twice[:5]}")
+    # Every late answer leaves its message `unknown` (the worker cannot tell it went through).
+    assert outcome.states["unknown"] >= outcome.injected["timeout"], outcome.states
+    assert outcome.states["sent"] >= 450, outcome.states
