@@ -24,15 +24,17 @@ def test_two_workers_killed_twice_under_a_flaky_gateway_lose_nothing_and_send_no
     finally:
         postgres_databases.drop(name)
 
+    summary = (f"states {dict(outcome.states)}, faults {dict(outcome.injected)}, kills {outcome.kills}, "
+               f"{outcome.requests} requests, {outcome.elapsed:.0f} s")
     assert not outcome.timed_out, f"messages still queued/sending after 45 s: {outcome.states}"
     assert not outcome.unexpected_exits, "\n\n".join(outcome.unexpected_exits)
-    assert outcome.kills == 2  # each at a moment messages were `sending`
+    assert outcome.kills == 2, summary  # each at a moment messages were `sending`
     # The faults really happened (deterministic draw): retries and late answers both exercised.
     assert outcome.injected["body_500"] + outcome.injected["http_502"] >= 15, outcome.injected
     assert outcome.injected["timeout"] >= 3, outcome.injected
 
     assert outcome.lost == [], f"{len(outcome.lost)} message(s) never settled: {outcome.lost[:5]}"
-    assert outcome.still_sending_after_stop == 0
+    assert outcome.still_sending_after_stop == 0, summary
     assert outcome.states["queued"] == 0 and outcome.states["sending"] == 0
     assert sum(outcome.states.values()) == 600, outcome.states
     assert set(outcome.states) <= {"sent", "failed", "unknown"}, outcome.states
@@ -42,5 +44,5 @@ def test_two_workers_killed_twice_under_a_flaky_gateway_lose_nothing_and_send_no
         f"{len(outcome.reached_twice)} REFERENCE(s) reached the gateway twice (513): a message the "
         f"gateway had already processed was resent: {outcome.reached_twice[:5]}")
     # Every late answer leaves its message `unknown` (the worker cannot tell it went through).
-    assert outcome.states["unknown"] >= outcome.injected["timeout"], outcome.states
-    assert outcome.states["sent"] >= 450, outcome.states
+    assert outcome.states["unknown"] >= outcome.injected["timeout"], summary
+    assert outcome.states["sent"] >= 450, summary
