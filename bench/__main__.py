@@ -1,6 +1,7 @@
 """`make bench`: build (once) the benchmark databases, then print every figure with its goal.
 
-BENCH_ONLY=search,compose,dispatch,memory,load,weight,reliability runs a subset; BENCH_CANDIDATES sets the size
+BENCH_ONLY=search,compose,dispatch,memory,load,weight,reliability runs a subset;
+BENCH_RESTART_POSTGRES=1 lets the reliability run restart the PostgreSQL server mid-run; BENCH_CANDIDATES sets the size
 (default 1,000,000); PostgreSQL figures need BENCH_DATABASE_URL or TEST_DATABASE_URL.
 """
 
@@ -48,7 +49,9 @@ def main() -> None:
         else:
             from bench import reliability
 
-            reliability.run(postgres_url)
+            # Restarting PostgreSQL affects everything else using that server: only when asked.
+            reliability.run(postgres_url,
+                            restart_postgres=os.environ.get("BENCH_RESTART_POSTGRES") == "1")
     if "load" in wanted:
         for kind, url in urls.items():
             load.run(kind, url)
