@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
@@ -77,3 +78,8 @@ def parse(text: str) -> Node:
 
 def html(response) -> Node:
     return parse(response.get_data(as_text=True))
+
+
+def without_live_status(fragment: str) -> str:
+    """An htmx fragment less its leading out-of-band update of the #live-status region."""
+    return re.sub(r'^\s*<div id="live-status" hx-swap-oob="innerHTML">.*?</div>\s*', "", fragment, flags=re.S)

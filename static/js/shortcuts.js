@@ -2,10 +2,13 @@
 (function () {
   "use strict";
 
+  var NOT_TYPING = { checkbox: true, radio: true, button: true, submit: true, reset: true };
+
   function typing(target) {
     if (!target) return false;
     var tag = target.tagName;
-    return target.isContentEditable || tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT";
+    if (tag === "INPUT") return !NOT_TYPING[(target.type || "").toLowerCase()];
+    return target.isContentEditable || tag === "TEXTAREA" || tag === "SELECT";
   }
 
   function rowBoxes() { return Array.prototype.slice.call(document.querySelectorAll("input.row-select")); }
@@ -36,7 +39,7 @@
     if (!help) return;
     help.textContent = "Nothing is ticked yet: tick people in the list, or Select all, then press Bulk SMS.";
     help.classList.add("error");
-    var status = document.getElementById("status");
+    var status = document.getElementById("live-status");
     if (status) status.textContent = help.textContent;
   }
 

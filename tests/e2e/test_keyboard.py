@@ -50,8 +50,8 @@ def tab_until(page, predicate, *, key: str = "Tab", limit: int = 40) -> dict:
 def arm_settle(page) -> None:
     """Before a key that starts an htmx swap: a promise that resolves once the new content is in
     and htmx has done its autofocus (htmx:load fires on each inserted element right after that)."""
-    page.evaluate("window.__settled = new Promise(resolve => "
-                  "document.addEventListener('htmx:load', () => resolve(true), {once: true}))")
+    page.evaluate("() => { window.__settled = new Promise(resolve => "
+                  "document.addEventListener('htmx:load', () => resolve(true), {once: true})); }")
 
 
 def wait_settled(page) -> None:
@@ -105,23 +105,25 @@ def test_keyboard_only_bulk_sms(page):
     expect(message).to_have_value(re.compile(r"\{\{first_name\}\}"))
     expect(page.get_by_label("Template", exact=True)).to_have_value(
         page.locator("#template_id option", has_text="Job alert").get_attribute("value"))
-    expect(message).to_be_focused()
-    assert_focus(page, id="message")
+    expect(page.get_by_label("Template", exact=True)).to_be_focused()
+    assert_focus(page, id="template_id")          # only the Message changed; the list keeps focus
 
-    page.keyboard.press("Control+End")            # the cursor at the end of the text
     before = message.input_value()
-    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
     assert_focus(page, id="merge_field")
     page.keyboard.press("f")                      # "First name"
-    expect(message).to_have_value(before + "{{first_name}}")
-    assert_focus(page, id="message")              # back where the user was typing
+    expect(message).to_be_focused()               # on to where the user types
+    assert_focus(page, id="message")
+    after = message.input_value()
+    assert after.count("{{first_name}}") == before.count("{{first_name}}") + 1, after
+    assert len(after) == len(before) + len("{{first_name}}"), after
 
     tab_until(page, lambda f: f["tag"] == "BUTTON" and f["text"] == "Preview")
     assert_focus(page, text="Preview")
     page.keyboard.press("Enter")
     expect(page.locator("#preview")).to_contain_text("Recipient 1 of 1: Ada Lovelace")
     bubble = page.locator("#preview .sms-bubble")
-    expect(bubble).to_have_text(re.compile(r"Ada$"))
+    expect(bubble).to_contain_text("Ada")
     expect(bubble).not_to_contain_text("{{")
     expect(page.locator("#preview-heading")).to_be_focused()
     assert_focus(page, id="preview-heading")

@@ -133,7 +133,7 @@ def test_the_last_poll_announces_the_finished_batch_out_of_band(app, client, ses
 
     html = client.get(f"/sms/batches/{my_batch.id}", htmx=True).get_data(as_text=True)
 
-    status = element(html, "div", id="status")
+    status = element(html, "div", id="live-status")
     assert status["hx-swap-oob"] == "innerHTML"
     assert "1 delivered, 2 not delivered" in html
 

@@ -490,7 +490,10 @@ def test_choosing_a_template_with_htmx_swaps_its_text_in(client, consultant, mak
     response = client.post(f"/sms/compose/{token}/update", data={"template_id": str(interview.id)},
                            htmx=True, headers={"HX-Trigger-Name": "template_id"})
     assert response.status_code == 200
-    assert text(response).lstrip().startswith('<section id="compose"')
+    # Only the Message field and (out of band) the counter: focus stays on the Template list.
+    assert text(response).lstrip().startswith('<p class="field" id="message-field">')
+    assert '<section id="compose"' not in text(response)
+    assert 'id="sms-counter" class="counter" hx-swap-oob="true"' in text(response)
     assert message_box(text(response)) == "Interview at 10"
 
 

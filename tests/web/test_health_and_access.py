@@ -98,7 +98,7 @@ def test_htmx_403_is_an_alert_fragment_retargeted(client, login, audited):
     login("consultant")
     response = client.get(audited, htmx=True)
     assert response.status_code == 403
-    assert response.headers["HX-Retarget"] == "#alert"
+    assert response.headers["HX-Retarget"] == "#live-alert"
     assert "<html" not in response.get_data(as_text=True)
 
 

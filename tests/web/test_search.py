@@ -323,22 +323,23 @@ def test_htmx_search_returns_only_the_results_section(client, login, crowd):
     assert 'id="search"' not in body
     doc = html(response)
     top = [child for child in doc.children if not isinstance(child, str)]
-    assert [(node.tag, node.get("id")) for node in top] == [("section", "results")]
+    # The results, and (out of band) the text for the screen reader's live region.
+    assert [(node.tag, node.get("id")) for node in top] == [("div", "live-status"), ("section", "results")]
     assert row_names(doc) == ["Ada Lovelace"]
 
 
 def test_htmx_search_updates_the_status_region_out_of_band(client, login, crowd):
     login("consultant")
     doc = html(client.get("/candidates", htmx=True))
-    status = doc.one("div", id="status")
+    status = doc.one("div", id="live-status")
     assert status.get("hx-swap-oob") == "innerHTML"
     assert status.text == "3 candidates found"
 
 
 def test_status_announcement_uses_the_singular_for_one_result(client, login, crowd, contact_crowd):
     login("consultant")
-    assert html(client.get("/candidates?q=ada", htmx=True)).one("div", id="status").text == "1 candidate found"
-    assert html(client.get("/contacts?q=turing", htmx=True)).one("div", id="status").text == "1 client contact found"
+    assert html(client.get("/candidates?q=ada", htmx=True)).one("div", id="live-status").text == "1 candidate found"
+    assert html(client.get("/contacts?q=turing", htmx=True)).one("div", id="live-status").text == "1 client contact found"
 
 
 @pytest.mark.parametrize("headers", [{"HX-Boosted": "true"}, {"HX-History-Restore-Request": "true"}])

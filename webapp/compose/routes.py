@@ -143,6 +143,9 @@ def update(token: str):
                 template = sms_compose.template_for(db.session, current_user, draft.kind,
                                                     as_id(form.template_id))
                 form.message = template.body
+            if wants_fragment() and request.headers.get("HX-Trigger-Name") == "template_id":
+                # Picking from the list swaps only the Message; focus stays on the list.
+                return _screen(draft, form, blocks=("message_field", "counter"), counter_oob=True)
             focus = "message"
         elif request.form.get("action") == "insert_field":
             if form.merge_field in merge.FIELDS:

@@ -32,7 +32,7 @@ def http_error(error: HTTPException):
                       title=f"{error.code} {error.name}", message=error.description or error.name)
     if fragment:
         # Fragments go to the alert live region whatever the element asked for.
-        response.headers["HX-Retarget"] = "#alert"
+        response.headers["HX-Retarget"] = "#live-alert"
         response.headers["HX-Reswap"] = "innerHTML"
     if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
