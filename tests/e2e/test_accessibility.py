@@ -25,6 +25,8 @@ RUN_AXE = """tags => axe.run(document, {runOnly: {type: 'tag', values: tags}}).t
 WOLLONGONG_DEVELOPERS = "/candidates?job=Software+Developer&location=Wollongong"
 AXEL = ("Axel Axe", "0412 345 698", "+61412345698")
 
+REFUSED = re.compile(r"status of 40[01] ")
+
 _cookies: dict[str, list] = {}
 
 
@@ -53,13 +55,13 @@ def check(page, where: str) -> None:
 
 @pytest.fixture
 def page_with_refusals(context):
-    """A page for states the app answers 400 on purpose (a refused form): Chromium logs every 4xx
-    as a console error, so those lines are allowed here and nothing else is."""
+    """A page for states the app answers 400/401 on purpose (a refused form): Chromium logs every
+    4xx as a console error, so those lines are allowed here and nothing else is."""
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text)
-            if message.type == "error" and "status of 400" not in message.text else None)
+            if message.type == "error" and not REFUSED.search(message.text) else None)
     yield page
     assert not errors, f"the page reported errors: {errors}"
 
@@ -125,6 +127,16 @@ def test_login_page(page):
     page.goto("/login")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     check(page, "the sign-in page")
+
+
+def test_login_page_refused(page_with_refusals):
+    page = page_with_refusals
+    page.goto("/login")
+    page.get_by_label("Username").fill("nobody-axe")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_label("Password")).to_have_attribute("aria-invalid", "true")
+    check(page, "the sign-in page after a wrong password")
 
 
 @pytest.mark.parametrize("url", ["/candidates", "/contacts", WOLLONGONG_DEVELOPERS, "/candidates?page=2",
@@ -227,6 +239,62 @@ def test_other_pages(page, login_as, url):
     assert response.status == 200, f"{url} answered {response.status}"
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     check(page, url)
+
+
+def test_other_pages_swapped_in(page, login_as):
+    login_as("admin")
+    page.goto("/templates")
+    page.get_by_role("searchbox", name="Search templates").fill("alert")
+    expect(page).to_have_url(re.compile(r"q=alert"))
+    expect(page.locator("#results")).to_contain_text("Job alert")
+    check(page, "/templates with search results swapped in")
+    page.locator("#results").get_by_role("link", name="Job alert").first.click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    check(page, f"a template's page ({page.url})")
+    page.goto("/audit")
+    page.get_by_label("Who (username)").fill("lead")
+    expect(page).to_have_url(re.compile(r"actor=lead"))
+    check(page, "/audit with filtered results swapped in")
+
+
+def without_scripts(page) -> None:
+    """What a browser without JavaScript shows, in a page where axe can still run: our scripts
+    arrive empty and <noscript> content is unwrapped (so "Use template", "Insert" and "Update
+    recipients" are there). An approximation of JS off; the JS-off journeys test the behaviour."""
+    def handle(route):
+        if route.request.resource_type == "script":
+            route.fulfill(status=200, content_type="text/javascript", body="")
+        elif route.request.resource_type == "document":
+            response = route.fetch()
+            body = response.text().replace("<noscript>", "").replace("</noscript>", "")
+            route.fulfill(response=response, body=body)
+        else:
+            route.continue_()
+    page.route("**/*", handle)
+
+
+def test_sms_screen_as_without_javascript(page, login_as):
+    login_as("lead")
+    without_scripts(page)
+    page.goto(SYDNEY_DEVELOPERS)
+    select_people(page, ["Ada Lovelace", "Alan Turing", "Olive Optout", "Kaz Blocked"])
+    page.get_by_role("button", name="Bulk SMS").click()
+    expect(page).to_have_url(re.compile(r"/sms/compose$"))
+    expect(page.get_by_role("button", name="Use template")).to_be_visible()
+    check(page, "the SMS screen as a page of its own (no JS)")
+    page.get_by_label("Template", exact=True).select_option(label="Job alert")
+    page.get_by_role("button", name="Use template").click()
+    page.get_by_label("Insert merge field", exact=True).select_option(label="Location")
+    page.get_by_role("button", name="Insert", exact=True).click()
+    expect(page.get_by_label("Message", exact=True)).to_have_value(re.compile(r"\{\{location\}\}$"))
+    page.get_by_label("Ignore", exact=True).check()
+    page.get_by_role("button", name="Update recipients").click()
+    expect(page.get_by_role("group", name="Mobile Number")).to_contain_text("Olive Optout")
+    check(page, "the SMS screen after Use template, Insert and Update recipients (no JS)")
+    page.get_by_role("button", name="Preview").click()
+    expect(page).to_have_url(re.compile(r"/preview$"))
+    expect(page.locator("#preview")).to_contain_text("Recipient 1 of 3")
+    check(page, "the preview as a page of its own (no JS)")
 
 
 # ------------------------------------------------------------------- swapped-in states

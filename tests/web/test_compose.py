@@ -493,7 +493,7 @@ def test_choosing_a_template_with_htmx_swaps_its_text_in(client, consultant, mak
     # Only the Message field and (out of band) the counter: focus stays on the Template list.
     assert text(response).lstrip().startswith('<p class="field" id="message-field">')
     assert '<section id="compose"' not in text(response)
-    assert 'id="sms-counter" class="counter" hx-swap-oob="true"' in text(response)
+    assert 'id="sms-counter" class="counter" aria-live="off" hx-swap-oob="true"' in text(response)
     assert message_box(text(response)) == "Interview at 10"
 
 
