@@ -120,6 +120,7 @@ def test_tick_three_template_merge_field_preview_send(page, js):
     if js:
         # Only the Message was swapped; the focus stays on the list (arrowing on stays possible).
         expect(page.get_by_label("Template", exact=True)).to_be_focused()
+        screenshot(page, "sms-panel")
         # Put the cursor at the start: the field goes where the cursor is.
         message.click()
         message.press("Control+Home")
@@ -131,9 +132,7 @@ def test_tick_three_template_merge_field_preview_send(page, js):
     counter = page.locator("output#sms-counter")
     expect(counter).to_have_attribute("data-encoding", "GSM-7")
     expect(counter).not_to_have_attribute("data-characters", "0")
-    if js:
-        screenshot(page, "sms-panel")
-    else:
+    if not js:
         screenshot(page, "sms-screen-nojs")
 
     page.get_by_role("button", name="Preview").click()

@@ -20,21 +20,30 @@ def first_load(browser, base_url: str, path: str) -> dict:
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url("**/candidates**")
         seen: list = []
+        hosts: set[str] = set()
+        failed: list[str] = []
         # A second context with only the sign-in cookie: nothing cached, as on a first visit.
         fresh = browser.new_context(base_url=base_url, storage_state=context.storage_state())
         try:
             probe = fresh.new_page()
+            # Every request counts for the hosts, also one that fails (a CDN this network refuses).
+            probe.on("request", lambda request: hosts.add(urlsplit(request.url).netloc))
+            probe.on("requestfailed", lambda request: failed.append(request.url))
             probe.on("requestfinished", lambda request: seen.append(request))
             probe.goto(path)
-            probe.wait_for_load_state("load")
+            probe.wait_for_load_state("networkidle")
             totals = {kind: 0 for kind in TEXT_TYPES}
-            hosts = set()
+            uncompressed = []
             for request in seen:
-                hosts.add(urlsplit(request.url).netloc)
                 if request.resource_type in totals:
                     sizes = request.sizes()
                     totals[request.resource_type] += sizes["responseBodySize"] + sizes["responseHeadersSize"]
-            return {"bytes": sum(totals.values()), "by_type": totals, "hosts": hosts}
+                    response = request.response()
+                    if (sizes["responseBodySize"] > 1000 and response is not None
+                            and response.header_value("content-encoding") != "gzip"):
+                        uncompressed.append(request.url)
+            return {"bytes": sum(totals.values()), "by_type": totals, "hosts": hosts,
+                    "failed": failed, "uncompressed": uncompressed}
         finally:
             fresh.close()
     finally:
