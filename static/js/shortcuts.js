@@ -99,12 +99,14 @@
     }
   });
 
-  document.addEventListener("htmx:afterSwap", function () {
+  document.addEventListener("htmx:afterSwap", function (event) {
     updateSelection();
-    // A template just swapped in: type on at its end, not before its first word.
-    var active = document.activeElement;
-    if (active && active.id === "message" && active.selectionStart === 0) {
-      active.setSelectionRange(active.value.length, active.value.length);
+    // A template just swapped in: typing or inserting a merge field carries on at its end, not
+    // before its first word, whether or not the Message box has the focus yet.
+    var message = document.getElementById("message");
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (message && trigger && trigger.id === "template_id") {
+      message.setSelectionRange(message.value.length, message.value.length);
     }
   });
 

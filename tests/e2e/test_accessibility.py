@@ -89,23 +89,25 @@ def history(browser, live_server):
     """An SMS to Axel Axe and his reply, so the record, batch and sandbox pages have content."""
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login")
-    page.get_by_label("Username").fill("lead")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/candidates**")
-    name, mobile, e164 = AXEL
-    send_single_from_record(page, True, name, mobile, "Hi {{first_name}}, can we talk today?")
-    batch_url = page.url
-    page.get_by_role("table").get_by_role("link", name=name).click()
-    record_url = page.url
-    page.goto("/sandbox")
-    row = page.locator("tbody tr", has_text=e164).first
-    row.get_by_label(f"Reply from {e164}", exact=True).fill("Yes, after 3pm")
-    row.get_by_role("button", name=f"Send reply from {e164}").click()
-    expect(page.locator(".flashes")).to_contain_text("received")
-    context.close()
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("Username").fill("lead")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/candidates**")
+        name, mobile, e164 = AXEL
+        send_single_from_record(page, True, name, mobile, "Hi {{first_name}}, can we talk today?")
+        batch_url = page.url
+        page.get_by_role("table").get_by_role("link", name=name).click()
+        record_url = page.url
+        page.goto("/sandbox")
+        row = page.locator("tbody tr", has_text=e164).first
+        row.get_by_label(f"Reply from {e164}", exact=True).fill("Yes, after 3pm")
+        row.get_by_role("button", name=f"Send reply from {e164}").click()
+        expect(page.locator(".flashes")).to_contain_text("received")
+    finally:
+        context.close()
     return {"batch": batch_url, "record": record_url}
 
 
