@@ -97,9 +97,13 @@ def run(sqlite_url: str, postgres_url: str | None) -> list[Figure]:
             figures.append(show(Figure(f"dispatch [{kind}] one worker, {CONCURRENCY} in flight",
                                        one, "msg/s", "≥ 500")))
             if kind == "postgresql":
-                two = _two_workers(url, fake, 12000)
+                two, busy = _two_workers(url, fake, 12000)
                 figures.append(show(Figure(f"dispatch [{kind}] two worker processes", two, "msg/s")))
                 figures.append(show(Figure(f"dispatch [{kind}] two workers ÷ one", two / one, "×", "≥ 1.8")))
+                # Both workers, PostgreSQL and the fake gateway share this machine's cores: when
+                # they are all busy, a second worker has no core of its own to gain from.
+                figures.append(show(Figure(f"dispatch [{kind}] two workers: machine CPU busy",
+                                           busy, "%")))
             queue(engine, 60)
             handled, seconds = _run_once(engine, fake, 8, rate=10.0)
             figures.append(show(Figure(f"dispatch [{kind}] rate limit 10/s: measured",
@@ -120,10 +124,21 @@ def _two_workers(url: str, fake, count: int) -> float:
     children = [subprocess.Popen([sys.executable, "-m", "bench.worker_child", str(start_at)],
                                  cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
                 for _ in range(2)]
+    time.sleep(max(0.0, start_at - time.time()))
+    before = _cpu_ticks()
     results = [json.loads(child.communicate(timeout=600)[0].strip().splitlines()[-1]) for child in children]
+    busy, total = (after - first for after, first in zip(_cpu_ticks(), before))
     handled = sum(r["handled"] for r in results)
     elapsed = max(r["end"] for r in results) - min(r["start"] for r in results)
-    return handled / elapsed
+    return handled / elapsed, 100 * busy / max(total, 1)
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle and iowait
+    return sum(values) - idle, sum(values)
 
 
 def memory(url: str, count: int = 100_000) -> list[Figure]:

@@ -32,12 +32,9 @@ def _queries(engine: sa.Engine) -> list[tuple[str, dict[str, str]]]:
 
 def _raw_sql(engine: sa.Engine, criteria: people_search.Criteria) -> list[str]:
     """The page query and the bounded count the view runs, as plain SQL text."""
-    model = criteria.model
     dialect = engine.dialect.name
-    where = people_search.conditions(criteria, "AU", dialect)
-    page = people_search._page_query(criteria, "AU", dialect)[0].limit(people_search.PAGE_SIZE + 1)
-    count = sa.select(sa.func.count()).select_from(
-        sa.select(model.id).where(*where).limit(people_search.COUNT_CAP + 1).subquery())
+    page = people_search._page_query(criteria, "AU", dialect, limit=people_search.PAGE_SIZE + 1)
+    count = people_search.count_query(criteria, "AU", dialect, people_search.COUNT_CAP)
     return [str(q.compile(engine, compile_kwargs={"literal_binds": True})) for q in (page, count)]
 
 

@@ -37,7 +37,7 @@ def create_app(config: Mapping | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from webapp.extensions import csrf, db, htmx, login_manager
-    from webapp.web import access, compression, headers, navigation, sessions
+    from webapp.web import access, compression, headers, navigation, row_urls, sessions
 
     db.init_app(app)
     csrf.init_app(app)
@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
     access.init_app(app)
     headers.init_app(app)
     navigation.init_app(app)
+    row_urls.init_app(app)
     compression.init_app(app)
     sessions.init_app(app)
     if app.testing:

@@ -158,3 +158,31 @@ def test_migrated_schema_enforces_unique_usernames(engine):
             session.add(user)
         with pytest.raises(sa.exc.IntegrityError):
             session.commit()
+
+
+def test_0007_fills_email_other_key_as_the_model_would(engine):
+    """The backfill is SQL and the model's rule is Python: both must agree on existing rows."""
+    from webapp.models.people import name_key, other_email_key
+
+    people = [("Olivia", "Smith", "olivia.smith1@example.com"), ("Ke", "Zed", "kelpie@example.com"),
+              ("Bo", "Moss", "kelpie@example.com"), ("Ann", "Ke", "ke7@example.com"),
+              ("Zoë", "Müller", "zoë.m@example.com"), ("", "Solo", "x@example.com"),
+              ("Nomail", "Person", None), ("Mary", "Watson", "MARY.w@Example.com")]
+    migrate.downgrade(engine, "0006")
+    with engine.begin() as connection:
+        for n, (first, last, email) in enumerate(people):
+            connection.execute(sa.text(
+                "INSERT INTO candidates (first_name, last_name, first_name_key, last_name_key, "
+                "full_name_key, reverse_name_key, email, email_key, status, mobile_valid, sms_consent, "
+                "email_consent, mail_consent, privacy_statement_read, created_at, updated_at) VALUES "
+                "(:first, :last, :fk, :lk, '', '', :email, :ek, 'Active', false, true, true, true, "
+                "false, '2025-01-01 00:00:00', '2025-01-01 00:00:00')"),
+                {"first": first, "last": last, "fk": name_key(first), "lk": name_key(last),
+                 "email": email, "ek": name_key(email) if email else None})
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT first_name_key, last_name_key, email_key, email_other_key FROM candidates ORDER BY id")).all()
+    assert [row[3] for row in rows] == [other_email_key(row[2], row[0], row[1]) for row in rows]
+    assert [row[3] for row in rows] == [None, None, "kelpie@example.com", None, None, "x@example.com",
+                                        None, None]

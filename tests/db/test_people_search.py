@@ -423,7 +423,7 @@ def test_candidates_and_contacts_are_searched_separately(session, make_candidate
 
 def test_contact_results_carry_their_client(session, contacts):
     rows = ps.search(session, criteria("contacts", q="Grace"), 1, REGION).rows
-    assert [row.client.name for row in rows] == ["Harbour Mining Pty Ltd"]
+    assert [row.client_name for row in rows] == ["Harbour Mining Pty Ltd"]
 
 
 # --- combinations --------------------------------------------------------------------------------
@@ -557,6 +557,70 @@ def test_exactly_10000_matches_are_not_capped(session):
     assert ps.count(session, criteria(), REGION) == (ps.COUNT_CAP, False)
 
 
+# --- one word over surname, first name and email (merged ranked branches) -----------------------
+
+@pytest.fixture
+def kel_people(session):
+    """Matches for "kel" from every branch, interleaved in name order, over several pages."""
+    mobile = normalise(MOBILE, REGION)
+    created = utc(2025, 1, 1)
+    rows = []
+    for i in range(40):
+        rows.append(dict(first_name=f"Ann{i:02d}", last_name="Kelly", email=None))     # surname
+        rows.append(dict(first_name="Kelvin", last_name=f"Adams{i:02d}", email=None))   # first name
+        rows.append(dict(first_name="Bo", last_name=f"Moss{i:02d}",                     # email only
+                         email=f"kelpie{i}@example.com"))
+        rows.append(dict(first_name="Kelsey", last_name=f"Kelso{i:02d}",                # all three
+                         email=f"kelsey{i}@example.com"))
+        rows.append(dict(first_name="Zed", last_name=f"Other{i:02d}", email=f"zed{i}@example.com"))
+        rows.append(dict(first_name="Ke", last_name=f"Zed{i:02d}",                       # email only,
+                         email=f"kelpie.ke{i}@example.com"))                            # own name first
+        rows.append(dict(first_name=f"Ann{i:02d}", last_name="Ke",                       # ditto, surname
+                         email=f"kelp{i}@example.com" if i % 2 else f"ke{i}@example.com"))
+    session.execute(sa.insert(Candidate.__table__),
+                    [person_values(mobile=mobile, created_at=created, updated_at=created,
+                                   sms_consent=i % 3 != 0, **row) for i, row in enumerate(rows)])
+    session.commit()
+    everyone = session.scalars(sa.select(Candidate)).all()
+    matching = [p for p in everyone
+                if any((key or "").startswith("kel") for key in (p.first_name_key, p.last_name_key, p.email_key))]
+    return sorted(matching, key=lambda p: (p.last_name_key, p.first_name_key, p.id))
+
+
+@pytest.mark.parametrize("sort", ["name", "-name"])
+def test_one_word_pages_merge_surname_first_name_and_email_matches_in_name_order(session, kel_people, sort):
+    expected = [p.id for p in kel_people]
+    if sort == "-name":
+        expected.reverse()
+    assert len(expected) == 220
+    pages = [ps.search(session, criteria(q="Kel", sort=sort), n, REGION) for n in (1, 2, 3, 4, 5)]
+    assert [len(p.rows) for p in pages] == [50, 50, 50, 50, 20]
+    assert [p.has_next for p in pages] == [True, True, True, True, False]
+    assert [row.id for p in pages for row in p.rows] == expected
+    assert {(p.total, p.capped) for p in pages} == {(220, False)}
+    assert ps.matching_ids(session, criteria(q="kel", sort=sort), REGION, limit=1000) == expected
+    assert ps.matching_ids(session, criteria(q="kel", sort=sort), REGION, limit=70) == expected[:70]
+
+
+def test_one_word_search_keeps_its_filters_in_every_branch(session, kel_people):
+    expected = [p.id for p in kel_people if p.sms_consent]
+    rows = [row.id for n in (1, 2, 3, 4) for row in ps.search(session, criteria(q="kel", consent="yes"), n, REGION).rows]
+    assert rows == expected
+    assert ps.count(session, criteria(q="kel", consent="yes"), REGION) == (len(expected), False)
+
+
+def test_one_word_count_adds_up_its_branches_and_caps_the_sum(session, kel_people):
+    assert ps.count(session, criteria(q="kel"), REGION, cap=220) == (220, False)
+    assert ps.count(session, criteria(q="kel"), REGION, cap=219) == (219, True)
+    # Each branch alone is under the cap; together they are over it.
+    assert ps.count(session, criteria(q="kel"), REGION, cap=100) == (100, True)
+
+
+def test_one_word_sorted_by_date_finds_the_same_people(session, kel_people):
+    rows = [row.id for n in (1, 2, 3, 4, 5) for row in ps.search(session, criteria(q="kel", sort="created"), n, REGION).rows]
+    assert sorted(rows) == sorted(p.id for p in kel_people)
+
+
 # --- matching_ids (the "Select all N matching" selection) ----------------------------------------
 
 def test_matching_ids_are_everyone_matching_in_search_order(session, sortable):
@@ -584,3 +648,19 @@ def test_matching_ids_of_contacts_honour_client_and_position(session, contacts):
     rows = ps.search(session, criteria("contacts", client="harbour", position="manager"), 1, REGION).rows
     assert [row.full_name for row in rows] == ["Grace Hopper"]
     assert ids == [rows[0].id]
+
+
+def test_other_email_key_is_kept_only_for_addresses_not_starting_with_the_owners_name(make_candidate):
+    from webapp.models.people import other_email_key
+
+    assert other_email_key("olivia.smith@x.com", "olivia", "smith") is None
+    assert other_email_key("smith.o@x.com", "olivia", "smith") is None
+    assert other_email_key("kelpie@x.com", "bo", "moss") == "kelpie@x.com"
+    assert other_email_key("x@y.com", "", "") == "x@y.com"
+    assert other_email_key(None, "olivia", "smith") is None
+    person = make_candidate("Bo", "Moss", MOBILE, email="Kelpie@Example.com")
+    assert person.email_other_key == "kelpie@example.com"
+    person.first_name = "Kel"
+    assert person.email_other_key is None
+    person.email = "bo@example.com"
+    assert person.email_other_key == "bo@example.com"

@@ -23,6 +23,20 @@ def name_key(text: str | None) -> str:
     return " ".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
 
 
+def other_email_key(email_key: str | None, first_key: str, last_key: str) -> str | None:
+    """The email's key when the address does not start with the person's own first or last name.
+
+    Most firm addresses do ("olivia.smith@…"); a one-word search finds those people by name
+    already, and keeping them out of this column's index spares reading every Olivia's address
+    again to find the few whose address alone matches.
+    """
+    if email_key is None:
+        return None
+    if any(name and email_key.startswith(name) for name in (first_key, last_key)):
+        return None
+    return email_key
+
+
 class Client(Base):
     __tablename__ = "clients"
 
@@ -50,6 +64,7 @@ class Person:
     reverse_name_key: so.Mapped[str] = so.mapped_column(key_string(201))
     email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     email_key: so.Mapped[str | None] = so.mapped_column(key_string(254))
+    email_other_key: so.Mapped[str | None] = so.mapped_column(key_string(254))  # other_email_key()
     status: so.Mapped[str] = so.mapped_column(sa.String(20), default="Active")
     # The mobile as typed, and what phonenumbers made of it when it was written, so that search,
     # analysis and reply matching never parse numbers again.
@@ -73,6 +88,8 @@ class Person:
             last = self.last_name_key or ""
             self.full_name_key = f"{first} {last}"
             self.reverse_name_key = f"{last} {first}"
+        self.email_other_key = other_email_key(self.email_key, self.first_name_key or "",
+                                               self.last_name_key or "")
         return value
 
     @property
@@ -91,8 +108,9 @@ class Person:
 def _person_indexes(table: str) -> tuple:
     return (
         sa.Index(f"ix_{table}_last_first", "last_name_key", "first_name_key", "id"),
-        sa.Index(f"ix_{table}_first_last", "first_name_key", "last_name_key"),
+        sa.Index(f"ix_{table}_first_last", "first_name_key", "last_name_key", "id"),
         sa.Index(f"ix_{table}_email_key", "email_key"),
+        sa.Index(f"ix_{table}_email_other", "email_other_key", "last_name_key", "first_name_key", "id"),
         sa.Index(f"ix_{table}_mobile_e164", "mobile_e164"),
         sa.Index(f"ix_{table}_created_at", "created_at", "id"),
         sa.Index(f"ix_{table}_full_name_key", "full_name_key"),
@@ -144,6 +162,7 @@ def person_values(*, first_name: str, last_name: str, email: str | None, mobile:
         "reverse_name_key": f"{last_key} {first_key}",
         "email": email,
         "email_key": name_key(email) if email else None,
+        "email_other_key": other_email_key(name_key(email) if email else None, first_key, last_key),
         "mobile_raw": mobile.raw,
         "mobile_e164": mobile.e164,
         "mobile_region": mobile.region,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta, timezone
+from typing import NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -219,6 +220,39 @@ def _order(criteria: Criteria, model=None) -> list:
     return [model.created_at.desc(), model.id.desc()]
 
 
+class ResultRow(NamedTuple):
+    """What a results table shows of one person, read as plain columns rather than loaded as a
+    record: building 50 full ORM objects cost more than the query that found them."""
+
+    id: int
+    first_name: str
+    last_name: str
+    mobile_raw: str | None
+    mobile_valid: bool
+    sms_consent: bool
+    status: str
+    created_at: datetime
+    job_title: str | None = None
+    location: str | None = None
+    position: str | None = None
+    client_name: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+def _row_query(model, entity) -> sa.Select:
+    """SELECT of ResultRow's columns from `entity` (the model or an alias of it)."""
+    columns = [entity.id, entity.first_name, entity.last_name, entity.mobile_raw, entity.mobile_valid,
+               entity.sms_consent, entity.status, entity.created_at]
+    if model is Candidate:
+        return sa.select(*columns, entity.job_title, entity.location)
+    return (sa.select(*columns, sa.null().label("job_title"), sa.null().label("location"),
+                      entity.position, Client.name.label("client_name"))
+            .outerjoin(Client, Client.id == entity.client_id))
+
+
 @dataclass
 class ResultPage:
     rows: list
@@ -232,18 +266,123 @@ class ResultPage:
         return max(1, -(-self.total // PAGE_SIZE))
 
 
-def _page_query(criteria: Criteria, default_region: str, dialect: str) -> tuple[sa.Select, type]:
-    """The results in order. A name, email or number of three or more characters matches few
-    people: collect them first (a materialized CTE), then sort. Otherwise PostgreSQL tends to
-    walk the whole name index in order, hoping to meet matches early, which costs ~50 ms at a
-    million rows. A broad search (no text, or one or two letters) is read in index order."""
+def _word_branches(criteria: Criteria, default_region: str) -> list | None:
+    """A one-word search as disjoint conditions: surname, first name, then email prefix.
+
+    Each can be ranked by name from an index that holds both name keys and the id (the surname
+    branch straight from index order) and the best of them merged; collecting every match of a
+    common prefix and sorting whole rows instead cost ~50 ms at a million people.
+
+    Most addresses start with their owner's name ("olivia.smith@…"), so "oli" would read every
+    Olivia's address again only to find her already matched. Such an address can match a word
+    its owner's name does not only when that name is a shorter part of the word ("kel" for Ke
+    Zed, kelpie@…): those few are looked up by name, and the rest of the addresses are read from
+    email_other_key, which leaves out the ones starting with the owner's name. None when the
+    query is not a single word.
+    """
+    q = criteria.q
+    if len(q.split()) != 1 or "@" in q or search_key(q, default_region):
+        return None
     model = criteria.model
+    key = name_key(q)
+    last = _prefix(model.last_name_key, q)
+    first = _prefix(model.first_name_key, q)
+    neither = [sa.not_(first), sa.not_(last)]
+    branches = [last, sa.and_(first, sa.not_(last))]
+    shorter = [key[:n] for n in range(1, len(key))]
+    if not shorter:
+        return branches + [sa.and_(_prefix(model.email_other_key, q), *neither)]
+    named_shorter = sa.or_(model.first_name_key.in_(shorter), model.last_name_key.in_(shorter))
+    return branches + [
+        sa.and_(_prefix(model.email_other_key, q), sa.not_(named_shorter), *neither),
+        # Not a range on email_key: the planner must reach these few rows by their names.
+        sa.and_(named_shorter, sa.func.substr(model.email_key, 1, len(key)) == key, *neither),
+    ]
+
+
+def _filters(criteria: Criteria, default_region: str, dialect: str) -> list:
+    return conditions(replace(criteria, q=""), default_region, dialect)
+
+
+def _ranked_by_name(criteria: Criteria, branches: list, filters: list, top: int,
+                    dialect: str) -> sa.Subquery:
+    """(id, last, first) of the `top` first people by name in each branch, as one subquery.
+
+    The surname branch reads its index in order and stops at `top`; the others read their
+    covering index and keep the best `top`. SQLite plans these well by itself. PostgreSQL,
+    left to itself, walks the surname index in order hoping to meet the other branches'
+    matches early, and when there are none that is the whole table (seconds at a million
+    rows): there the first-name branch goes one first name at a time, each in index order
+    (see _by_each_first_name), and the email branches are collected first (a materialized CTE).
+    """
+    model = criteria.model
+    parts = []
+    for n, branch in enumerate(branches):
+        keys = sa.select(model.id.label("id"), model.last_name_key.label("last_key"),
+                         model.first_name_key.label("first_key")).where(branch, *filters)
+        if n == 1 and dialect == "postgresql":
+            ranked = _by_each_first_name(criteria, branch, filters, top)
+        elif n and dialect == "postgresql":
+            matched = keys.cte(f"branch_{n}").prefix_with("MATERIALIZED")
+            ranked = sa.select(matched).order_by(*_ranked_order(criteria, matched)).limit(top)
+        else:
+            ranked = keys.order_by(*_order(criteria)).limit(top)
+        parts.append(sa.select(ranked.subquery()))
+    return sa.union_all(*parts).subquery("ranked")
+
+
+def _by_each_first_name(criteria: Criteria, branch, filters: list, top: int) -> sa.Select:
+    """The first-name branch on PostgreSQL: the distinct first names starting with the word
+    (one index probe each, a "loose index scan"), and for each the `top` first people in index
+    order. A common first name is then ~50 index entries rather than all of its ~16,000."""
+    model = criteria.model
+    column = model.first_name_key
+    key = name_key(criteria.q)
+    names = (sa.select(sa.func.min(column).label("name"))
+             .where(column >= key, column < key + TOP).cte("first_names", recursive=True))
+    following = (sa.select(sa.select(sa.func.min(column))
+                           .where(column > names.c.name, column < key + TOP).scalar_subquery())
+                 .where(names.c.name.is_not(None)))
+    names = names.union_all(following)
+    each = (sa.select(model.id.label("id"), model.last_name_key.label("last_key"),
+                      model.first_name_key.label("first_key"))
+            .where(column == names.c.name, branch, *filters)
+            .order_by(*_order(criteria)).limit(top).lateral("each_name"))
+    return (sa.select(each).select_from(names).join(each, sa.true())
+            .order_by(*_ranked_order(criteria, each)).limit(top))
+
+
+def _ranked_order(criteria: Criteria, ranked: sa.Subquery) -> list:
+    keys = [ranked.c.last_key, ranked.c.first_key, ranked.c.id]
+    return keys if criteria.sort == "name" else [key.desc() for key in keys]
+
+
+def _page_query(criteria: Criteria, default_region: str, dialect: str, limit: int,
+                offset: int = 0) -> sa.Select:
+    """The results in order, `limit` of them from `offset`.
+
+    A one-word search sorted by name merges its ranked branches (see _word_branches). Other
+    names, emails and numbers of three or more characters match few people: collect them first
+    (a materialized CTE), then sort. Otherwise PostgreSQL tends to walk the whole name index in
+    order, hoping to meet matches early. A broad search (no text, or one or two letters of
+    several words) is read in index order.
+    """
+    model = criteria.model
+    branches = _word_branches(criteria, default_region)
+    if branches and criteria.sort in ("name", "-name"):
+        ranked = _ranked_by_name(criteria, branches, _filters(criteria, default_region, dialect),
+                                 offset + limit, dialect)
+        query = (_row_query(model, model).join(ranked, model.id == ranked.c.id)
+                 .order_by(*_ranked_order(criteria, ranked)))
+        return query.limit(limit).offset(offset)
     where = conditions(criteria, default_region, dialect)
     if len(criteria.q.strip()) < 3:
-        return sa.select(model).where(*where).order_by(*_order(criteria)), model
-    matched = sa.select(model).where(*where).cte("matched").prefix_with("MATERIALIZED")
-    found = so.aliased(model, matched)
-    return sa.select(found).order_by(*_order(criteria, found)), found
+        query = _row_query(model, model).where(*where).order_by(*_order(criteria))
+    else:
+        matched = sa.select(model).where(*where).cte("matched").prefix_with("MATERIALIZED")
+        entity = so.aliased(model, matched)
+        query = _row_query(model, entity).order_by(*_order(criteria, entity))
+    return query.limit(limit).offset(offset)
 
 
 def _dialect(session: so.Session) -> str:
@@ -252,22 +391,38 @@ def _dialect(session: so.Session) -> str:
 
 def search(session: so.Session, criteria: Criteria, page: int, default_region: str) -> ResultPage:
     """One page of results and a count bounded at COUNT_CAP (so a broad search stays fast)."""
-    query, entity = _page_query(criteria, default_region, _dialect(session))
-    if criteria.model is ClientContact:
-        query = query.options(so.joinedload(entity.client))
-    rows = list(session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))
+    query = _page_query(criteria, default_region, _dialect(session),
+                        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    rows = [ResultRow(*row) for row in session.execute(query)]
     total, capped = count(session, criteria, default_region)
     return ResultPage(rows=rows[:PAGE_SIZE], page=page, total=total, capped=capped,
                       has_next=len(rows) > PAGE_SIZE)
 
 
+def count_query(criteria: Criteria, default_region: str, dialect: str, cap: int) -> sa.Select:
+    """SELECT of how many match, counting no further than cap + 1.
+
+    A one-word search counts its disjoint branches one after another inside its own index, and
+    the LIMIT on the whole stops before a later branch is read once the cap is passed (a common
+    surname never reads the first-name or email index at all).
+    """
+    model = criteria.model
+    branches = _word_branches(criteria, default_region)
+    if branches:
+        filters = _filters(criteria, default_region, dialect)
+        parts = [sa.select(model.id).where(branch, *filters).limit(cap + 1).subquery()
+                 for branch in branches]
+        counted = sa.union_all(*(sa.select(part) for part in parts)).limit(cap + 1).subquery()
+    else:
+        counted = (sa.select(model.id).where(*conditions(criteria, default_region, dialect))
+                   .limit(cap + 1).subquery())
+    return sa.select(sa.func.count()).select_from(counted)
+
+
 def count(session: so.Session, criteria: Criteria, default_region: str,
           cap: int = COUNT_CAP) -> tuple[int, bool]:
     """How many match, counting no further than `cap` (returns (cap, True) beyond it)."""
-    model = criteria.model
-    limited = (sa.select(model.id).where(*conditions(criteria, default_region, _dialect(session)))
-               .limit(cap + 1))
-    n = session.scalar(sa.select(sa.func.count()).select_from(limited.subquery())) or 0
+    n = session.scalar(count_query(criteria, default_region, _dialect(session), cap)) or 0
     return (cap, True) if n > cap else (n, False)
 
 
@@ -275,7 +430,13 @@ def matching_ids(session: so.Session, criteria: Criteria, default_region: str,
                  limit: int) -> list[int]:
     """Ids of everyone matching, in the search's order, at most `limit` of them."""
     model = criteria.model
-    query = (sa.select(model.id).where(*conditions(criteria, default_region, _dialect(session)))
-             .order_by(*_order(criteria)).limit(limit))
+    dialect = _dialect(session)
+    branches = _word_branches(criteria, default_region)
+    if branches and criteria.sort in ("name", "-name"):
+        ranked = _ranked_by_name(criteria, branches, _filters(criteria, default_region, dialect),
+                                 limit, dialect)
+        query = sa.select(ranked.c.id).order_by(*_ranked_order(criteria, ranked)).limit(limit)
+    else:
+        query = (sa.select(model.id).where(*conditions(criteria, default_region, dialect))
+                 .order_by(*_order(criteria)).limit(limit))
     return list(session.scalars(query))
-

@@ -11,6 +11,7 @@ from flask_login import AnonymousUserMixin, current_user, login_required
 from webapp.extensions import db, login_manager
 from webapp.ids import as_id
 from webapp.models import PERMISSIONS, User
+from webapp.models.users import load_signed_in
 
 
 class Anonymous(AnonymousUserMixin):
@@ -35,8 +36,7 @@ def load_user(user_id: str) -> User | None:
     number = as_id(user_id)
     if number is None:
         return None
-    user = db.session.get(User, number)
-    return user if user is not None and user.active else None
+    return load_signed_in(db.session, number)
 
 
 @login_manager.unauthorized_handler
