@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from webapp.data import demo
@@ -142,6 +143,18 @@ def test_most_numbers_are_valid_australian_mobiles_in_e164(session):
     bad_form = count(session, Candidate.mobile_region == "AU",
                      sa.not_(Candidate.mobile_e164.startswith("+614")))
     assert bad_form == 0
+
+
+@pytest.mark.parametrize("region", ["AU", "NZ"])
+def test_generated_numbers_are_stored_as_parsing_their_text_would_store_them(region):
+    """The generator describes its numbers from their digits; normalise() of the text it shows
+    must give exactly the same stored form, whatever the default region."""
+    import random
+
+    mobiles = demo._Mobiles(random.Random(7), region)
+    drawn = [mobiles.draw() for _ in range(5_000)]
+    assert sum(number.valid for number in drawn) > (4_000 if region == "AU" else 2_000)
+    assert [normalise(number.raw, region) if number.raw else number for number in drawn] == drawn
 
 
 def test_every_demo_blocked_number_is_valid_and_in_a_blocked_region():

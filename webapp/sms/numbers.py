@@ -37,10 +37,16 @@ def normalise(raw: str | None, default_region: str) -> ParsedNumber:
         number = phonenumbers.parse(text, default_region.upper())
     except phonenumbers.NumberParseException:
         return ParsedNumber(raw=text, e164=None, region=None, valid=False)
+    return describe(text, number)
+
+
+def describe(raw: str, number: phonenumbers.PhoneNumber) -> ParsedNumber:
+    """The stored form of `number`, already read from `raw` (or made from its digits by a
+    generator that knows them, which spares parsing its own text back)."""
     # is_valid_number() would look the region up again; seeding a million rows notices.
     region = phonenumbers.region_code_for_number(number)
     return ParsedNumber(
-        raw=text,
+        raw=raw,
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         region=region,
         valid=region is not None and phonenumbers.is_valid_number_for_region(number, region),
