@@ -1,4 +1,7 @@
-"""A load test of the search page: 50 concurrent clients against gunicorn on 127.0.0.1."""
+"""A load test of the search page: 50 concurrent clients against gunicorn on 127.0.0.1.
+
+gunicorn runs one worker per core, `-k gthread --threads 4` unless BENCH_GUNICORN says otherwise.
+"""
 
 from __future__ import annotations
 
@@ -112,7 +115,8 @@ def run(kind: str, url: str) -> list[Figure]:
     workers = str(os.cpu_count() or 2)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "EMBEDDED_WORKER": "0"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", workers, *os.environ.get("BENCH_GUNICORN", "-k gthread --threads 8").split(),
+        [sys.executable, "-m", "gunicorn", "-w", workers,
+         *os.environ.get("BENCH_GUNICORN", "-k gthread --threads 4").split(),
          "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
         cwd=ROOT, env=env)
     try:

@@ -390,3 +390,28 @@ def test_removed_blocked_region_is_audited_with_the_reason(session, admin):
     [event] = audits(session, "blocked_region.removed")
     assert event.details == {"provider": "smscentral", "region": "KZ", "name": "Kazakhstan",
                              "reason": "SMS Central delivers there again"}
+
+
+def test_signed_in_user_gets_every_permission_of_all_their_roles_in_one_load(session, make_user):
+    from webapp.models.users import load_signed_in
+
+    user = make_user("two-roles", role="consultant")
+    user.roles.append(session.scalar(sa.select(Role).where(Role.name == "team-leader")))
+    session.commit()
+    from_roles = user.permissions
+    session.expunge_all()
+    loaded = load_signed_in(session, user.id)
+    assert loaded.permissions == from_roles == {
+        "sms.send", "sms.ignore_opt_out", "templates.manage", "records.edit", "audit.view"}
+    assert loaded.can("sms.ignore_opt_out") and not loaded.can("users.manage")
+
+
+def test_signed_in_user_without_roles_may_do_nothing_and_an_inactive_one_is_not_loaded(session, make_user):
+    from webapp.models.users import load_signed_in
+
+    nobody = make_user("no-roles", role=None)
+    gone = make_user("gone", active=False)
+    session.expunge_all()
+    assert load_signed_in(session, nobody.id).permissions == frozenset()
+    assert load_signed_in(session, gone.id) is None
+    assert load_signed_in(session, 999_999) is None

@@ -113,7 +113,7 @@ class Batch(Base):
 class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
-        sa.Index("ix_messages_claim", "state", "next_attempt_at"),
+        sa.Index("ix_messages_claim", "state", "next_attempt_at", "id"),
         sa.Index("ix_messages_batch_state", "batch_id", "state"),
         sa.Index("ix_messages_candidate", "candidate_id", "created_at"),
         sa.Index("ix_messages_contact", "contact_id", "created_at"),

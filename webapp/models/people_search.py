@@ -231,7 +231,6 @@ class ResultRow(NamedTuple):
     mobile_valid: bool
     sms_consent: bool
     status: str
-    created_at: datetime
     job_title: str | None = None
     location: str | None = None
     position: str | None = None
@@ -245,7 +244,7 @@ class ResultRow(NamedTuple):
 def _row_query(model, entity) -> sa.Select:
     """SELECT of ResultRow's columns from `entity` (the model or an alias of it)."""
     columns = [entity.id, entity.first_name, entity.last_name, entity.mobile_raw, entity.mobile_valid,
-               entity.sms_consent, entity.status, entity.created_at]
+               entity.sms_consent, entity.status]
     if model is Candidate:
         return sa.select(*columns, entity.job_title, entity.location)
     return (sa.select(*columns, sa.null().label("job_title"), sa.null().label("location"),
@@ -318,8 +317,7 @@ def _ranked_by_name(criteria: Criteria, branches: list, filters: list, top: int,
     model = criteria.model
     parts = []
     for n, branch in enumerate(branches):
-        keys = sa.select(model.id.label("id"), model.last_name_key.label("last_key"),
-                         model.first_name_key.label("first_key")).where(branch, *filters)
+        keys = _name_keys(model).where(branch, *filters)
         if n == 1 and dialect == "postgresql":
             ranked = _by_each_first_name(criteria, branch, filters, top)
         elif n and dialect == "postgresql":
@@ -344,12 +342,15 @@ def _by_each_first_name(criteria: Criteria, branch, filters: list, top: int) -> 
                            .where(column > names.c.name, column < key + TOP).scalar_subquery())
                  .where(names.c.name.is_not(None)))
     names = names.union_all(following)
-    each = (sa.select(model.id.label("id"), model.last_name_key.label("last_key"),
-                      model.first_name_key.label("first_key"))
-            .where(column == names.c.name, branch, *filters)
+    each = (_name_keys(model).where(column == names.c.name, branch, *filters)
             .order_by(*_order(criteria)).limit(top).lateral("each_name"))
     return (sa.select(each).select_from(names).join(each, sa.true())
             .order_by(*_ranked_order(criteria, each)).limit(top))
+
+
+def _name_keys(model) -> sa.Select:
+    return sa.select(model.id.label("id"), model.last_name_key.label("last_key"),
+                     model.first_name_key.label("first_key"))
 
 
 def _ranked_order(criteria: Criteria, ranked: sa.Subquery) -> list:
