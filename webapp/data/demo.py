@@ -19,6 +19,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
+from webapp.bulk import bound_values, write_rows
 from webapp.models import Base, Candidate, Client, ClientContact, Role, SmsTemplate, User
 from webapp.models.people import CANDIDATE_STATUSES, CONTACT_STATUSES, name_key, person_values
 from webapp.sms.numbers import NO_NUMBER, ParsedNumber, describe, normalise
@@ -334,7 +335,7 @@ def _insert(session: so.Session, table: sa.Table, make_chunk: Callable[[tuple], 
             chunks = map(prepare, jobs)
         for columns, values in chunks:
             with _collector_paused():
-                _write(session, table, columns, values)
+                write_rows(session, table, columns, values)
             done += len(values)
             if progress:
                 progress(label, done, total)
@@ -347,18 +348,11 @@ def _insert(session: so.Session, table: sa.Table, make_chunk: Callable[[tuple], 
 
 def _prepared_chunk(make_chunk: Callable[[tuple], list[dict]], table_name: str, dialect_name: str,
                     job: tuple) -> tuple[list[str], list[list]]:
-    """A chunk's rows as the driver takes them (column names, values through the column types'
-    bind processing), made where the chunk is made so the one writing process only writes."""
+    """A chunk's rows as the driver takes them, made where the chunk is made so the one writing
+    process only writes."""
     with _collector_paused():
-        rows = make_chunk(job)
-        if not rows:
-            return [], []
-        table = Base.metadata.tables[table_name]
-        dialect = _DIALECTS[dialect_name]()
-        columns = list(rows[0])
-        processors = [table.c[name].type.bind_processor(dialect) for name in columns]
-        return columns, [[process(row[name]) if process else row[name]
-                          for name, process in zip(columns, processors)] for row in rows]
+        return bound_values(Base.metadata.tables[table_name], make_chunk(job),
+                            _DIALECTS[dialect_name]())
 
 
 @contextmanager
@@ -375,20 +369,6 @@ def _collector_paused() -> Iterator[None]:
 
 
 _DIALECTS = {"sqlite": sqlite_dialect.dialect, "postgresql": psycopg_dialect.dialect}
-
-
-def _write(session: so.Session, table: sa.Table, columns: list[str], values: list[list]) -> None:
-    """Write rows with the driver's fastest path (COPY on PostgreSQL, executemany on SQLite)."""
-    if not values:
-        return
-    cursor = session.connection().connection.driver_connection.cursor()
-    if session.get_bind().dialect.name == "postgresql":
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in values:
-                copy.write_row(row)
-    else:
-        cursor.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                           f"VALUES ({', '.join('?' * len(columns))})", values)
 
 
 def has_people(session: so.Session) -> bool:

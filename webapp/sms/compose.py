@@ -12,6 +12,7 @@ import sqlalchemy.exc
 import sqlalchemy.orm as so
 
 from webapp.models import Batch, Comment, ComposeDraft, SmsTemplate, User, audit
+from webapp.bulk import insert_rows
 from webapp.database import begin_write
 from webapp.models.base import utcnow
 from webapp.sms import merge, segments
@@ -253,7 +254,7 @@ def _add_comments(session: so.Session, batch: Batch, items: Sequence[PreviewItem
     column = "candidate_id" if batch.kind == "candidates" else "contact_id"
     now = utcnow()
     # Without typed text, each record gets the message as that person received it.
-    session.execute(sa.insert(Comment.__table__), [
+    insert_rows(session, Comment.__table__, [
         {column: item.person.id, "author_id": batch.sender_id, "type": batch.comment_type,
          "text": batch.comment_text or item.rendered.text, "created_at": now}
         for item in items

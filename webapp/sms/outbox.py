@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp.bulk import insert_rows
 from webapp.database import begin_write
 from webapp.models import Batch, Candidate, ClientContact, Message
 from webapp.models.base import utcnow
@@ -19,7 +20,6 @@ from webapp.models.messaging import (
 from webapp.sms.people import PersonRow
 from webapp.sms.providers import Accepted, Receipt, Rejected, SendResult, Transient, Unknown
 
-CHUNK = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +48,7 @@ def enqueue(session: so.Session, batch: Batch, items: Sequence[Outgoing]) -> int
         }
         for item in items
     ]
-    table = Message.__table__
-    for start in range(0, len(rows), CHUNK):
-        session.execute(sa.insert(table), rows[start:start + CHUNK])
+    insert_rows(session, Message.__table__, rows)
     return len(rows)
 
 
