@@ -6,7 +6,7 @@ byte-order comparison and case folding, which the two databases do differently i
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
