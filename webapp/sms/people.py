@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -19,9 +20,11 @@ class ClientRef:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class PersonRow:
-    """What analysis, merge fields and sending need of a Candidate or Client Contact."""
+class PersonRow(NamedTuple):
+    """What analysis, merge fields and sending need of a Candidate or Client Contact.
+
+    A named tuple rather than a frozen dataclass: making 10,000 of those was a fifth of loading
+    them."""
 
     kind: str
     id: int
@@ -72,15 +75,14 @@ def load(session: so.Session, kind: str, ids: Iterable[int]) -> list[PersonRow]:
     found: dict[int, PersonRow] = {}
     dialect = session.get_bind().dialect.name
     for start in range(0, len(wanted), CHUNK):
+        # Rows by position, in _query's column order: a mapping and keywords per row were a
+        # third of loading 10,000 people.
         for row in session.execute(_query(kind, wanted[start:start + CHUNK], dialect)):
-            values = row._mapping
-            common = {name: values[name] for name in _COMMON}
             if kind == "candidates":
-                person = PersonRow(kind, **common, job_title=values["job_title"],
-                                   location=values["location"])
+                person = PersonRow(kind, *row)
             else:
-                name = values["client_name"]
-                person = PersonRow(kind, **common, position=values["position"],
-                                   client=ClientRef(name) if name else None)
+                *common, position, name = row
+                person = PersonRow(kind, *common, None, None, position,
+                                   ClientRef(name) if name else None)
             found[person.id] = person
     return [found[i] for i in wanted if i in found]
