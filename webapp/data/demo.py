@@ -162,7 +162,8 @@ class _Mobiles:
         if country < 0.93:
             national = f"2{rng.choice('127')}{rng.randrange(10**3):03d}{rng.randrange(10**4):04d}"
             return _made(f"+64 {national[:2]} {national[2:5]} {national[5:]}", 64, national)
-        national = f"7{rng.choice(('40', '41', '51', '71', '80', '90'))}{rng.randrange(10**3):03d}{rng.randrange(10**4):04d}"
+        national = (f"7{rng.choice(('40', '41', '51', '71', '80', '90'))}"
+                    f"{rng.randrange(10**3):03d}{rng.randrange(10**4):04d}")
         return _made(f"+44 {national[:3]}{national[3:6]} {national[6:]}", 44, national)
 
 

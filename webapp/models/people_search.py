@@ -317,14 +317,14 @@ def _ranked_by_name(criteria: Criteria, branches: list, filters: list, top: int,
     model = criteria.model
     parts = []
     for n, branch in enumerate(branches):
-        keys = _name_keys(model).where(branch, *filters)
         if n == 1 and dialect == "postgresql":
             ranked = _by_each_first_name(criteria, branch, filters, top)
         elif n and dialect == "postgresql":
-            matched = keys.cte(f"branch_{n}").prefix_with("MATERIALIZED")
+            matched = (_name_keys(model).where(branch, *filters)
+                       .cte(f"branch_{n}").prefix_with("MATERIALIZED"))
             ranked = sa.select(matched).order_by(*_ranked_order(criteria, matched)).limit(top)
         else:
-            ranked = keys.order_by(*_order(criteria)).limit(top)
+            ranked = _name_keys(model).where(branch, *filters).order_by(*_order(criteria)).limit(top)
         parts.append(sa.select(ranked.subquery()))
     return sa.union_all(*parts).subquery("ranked")
 
