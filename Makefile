@@ -5,6 +5,11 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?= -n 2
+# Links in the demo's reply emails point where `make run` serves (a PUBLIC_BASE_URL set wins);
+# an all-interfaces HOST is reached on 127.0.0.1 from this machine.
+LINK_HOST = $(if $(filter-out 0.0.0.0 :: localhost,$(HOST)),$(BRACKETED_HOST),127.0.0.1)
+BRACKETED_HOST = $(if $(findstring :,$(HOST)),[$(HOST)],$(HOST))
+DEMO = DEMO_MODE=1 PORT=$(PORT) PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(LINK_HOST):$(PORT)}"
 
 .PHONY: run test bench e2e-deps clean
 
@@ -20,11 +25,11 @@ $(VENV)/.dev-deps: $(VENV)/.deps
 	touch $@
 
 run: $(VENV)/.deps
-	DEMO_MODE=1 $(BIN)/flask --app wsgi db-upgrade
-	DEMO_MODE=1 $(BIN)/flask --app wsgi seed-demo --if-empty
+	$(DEMO) $(BIN)/flask --app wsgi db-upgrade
+	$(DEMO) $(BIN)/flask --app wsgi seed-demo --if-empty
 	@echo ""
-	@echo "SMS Desk is at http://$(HOST):$(PORT)/  (sandbox gateway; Ctrl+C stops it)"
-	DEMO_MODE=1 $(BIN)/waitress-serve --host=$(HOST) --port=$(PORT) --threads=8 wsgi:app
+	@echo "SMS Desk is at http://$(LINK_HOST):$(PORT)/  (sandbox gateway; Ctrl+C stops it)"
+	$(DEMO) $(BIN)/waitress-serve --host=$(HOST) --port=$(PORT) --threads=8 wsgi:app
 
 test: $(VENV)/.dev-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -113,7 +113,9 @@ def run(kind: str, url: str) -> list[Figure]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     workers = str(os.cpu_count() or 2)
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "EMBEDDED_WORKER": "0"}
+    # Quiet like gunicorn's own --log-level: an access line per request would flood the console.
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "EMBEDDED_WORKER": "0",
+           "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", workers,
          *os.environ.get("BENCH_GUNICORN", "-k gthread --threads 4").split(),

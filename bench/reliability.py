@@ -3,12 +3,16 @@
 Two worker processes (tests/worker_child.py, short lease) send a queue through a fake SMS Central
 that answers ~5 % of requests with a transient failure (200 "500 Internal error" or HTTP 502,
 which never reach the API) and ~2 % with an answer slower than the worker's 20 s read timeout
-(the gateway accepted those; the worker cannot know, so they must end `unknown`). One worker is
-killed at random moments and replaced; PostgreSQL may be restarted once under them.
+(the gateway accepted those; the worker cannot know, so they go `unknown`). One worker is
+killed at random moments and replaced; PostgreSQL may be restarted once under them. The workers
+reconcile what went `unknown` (webapp/sms/reconcile.py) a second after: they ask SMS Central for
+its status by REFERENCE (those checks meet the same 5xx faults, not the late answers) and send
+again, with the same reference, only what it never got.
 
 What must hold: no message is lost (each ends outside queued/sending, in a state that agrees with
-the gateway) and no REFERENCE reaches the gateway twice (a resend after `unknown` is the
-consultant's decision, never the worker's). tests/db/test_reliability.py is the small version.
+the gateway), none stays `unknown`, and no REFERENCE reaches the gateway twice (a message is sent
+again only when the gateway says it does not hold it). tests/db/test_reliability.py is the small
+version.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.dispatch import _fresh_database, queue
-from bench.report import Figure, show
+from bench.report import Figure, median, show
 from tests.delivery import SIGKILL, SIGTERM, Process, worker_env
 from tests.fakes import FakeSmsCentral, body, http_status, timeout
 from tests.fakes.server import Recorded, Reply
@@ -39,6 +43,7 @@ from webapp.models import Message, utcnow
 from webapp.sms import outbox
 
 UNSETTLED = ("queued", "sending")
+RECONCILE_AFTER = 1.0  # seconds a message is `unknown` before the workers look it up
 READ_TIMEOUT = 20.0  # the app's SMS Central read timeout (providers.DEFAULT_TIMEOUT); no setting
 TIMEOUT_DELAY = READ_TIMEOUT + 2.0  # the fake answers after the worker gave up
 
@@ -68,38 +73,49 @@ class FaultPlan:
             self.seen[reference] += 1
             digest = hashlib.sha256(f"{self.seed}:{reference}:{self.seen[reference]}".encode()).digest()
             draw = int.from_bytes(digest[:8], "big") % 100
+            status_check = "ACTION" not in request.form
             if draw < self.transient_pct:
                 kind = "body_500" if draw % 2 == 0 else "http_502"
-            elif draw < self.transient_pct + self.timeout_pct:
+            elif draw < self.transient_pct + self.timeout_pct and not status_check:
                 kind = "timeout"
             else:
                 kind = None
+            if kind and status_check:
+                kind = f"status_{kind}"
             self._verdicts[id(request)] = (request, kind)  # the request kept, so its id stays unique
             if kind:
                 self.injected[kind] += 1
             return kind
 
     def install(self, fake: FakeSmsCentral) -> None:
-        fake.inject_when(lambda r: self.verdict(r) == "body_500", body("500 Internal error"))
-        fake.inject_when(lambda r: self.verdict(r) == "http_502", http_status(502, "Bad gateway"))
+        fake.inject_when(lambda r: self.verdict(r) in ("body_500", "status_body_500"),
+                         body("500 Internal error"))
+        fake.inject_when(lambda r: self.verdict(r) in ("http_502", "status_http_502"),
+                         http_status(502, "Bad gateway"))
         # `timeout` processes the request (the gateway accepts it), then answers too late.
         fake.inject_when(lambda r: self.verdict(r) == "timeout", timeout(self.timeout_seconds))
 
 
 class CountingSmsCentral(FakeSmsCentral):
-    """The fake SMS Central, counting per REFERENCE the requests its API processed (`reached`:
-    the injected 500/502 answers never reach it) and those it accepted (answer `0`)."""
+    """The fake SMS Central, counting per REFERENCE the send requests its API processed
+    (`reached`: the injected 500/502 answers never reach it) and those it accepted (answer `0`);
+    status checks are counted apart."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.reached: Counter[str] = Counter()
         self.accepted: Counter[str] = Counter()
         self.duplicates = 0  # 513 answers: a REFERENCE the gateway already held
+        self.status_checks_answered = 0
         self._count_lock = threading.Lock()
 
     def respond(self, request: Recorded) -> Reply:
         reply = super().respond(request)
         reference = request.form.get("REFERENCE", "")
+        if "ACTION" not in request.form:
+            with self._count_lock:
+                self.status_checks_answered += 1
+            return reply
         with self._count_lock:
             self.reached[reference] += 1
             if reply.status == 200 and reply.body == "0":
@@ -127,6 +143,12 @@ class Outcome:
     progress_after_restart: bool | None = None
     injected: Counter = field(default_factory=Counter)
     requests: int = 0
+    status_checks: int = 0  # requests, faults included
+    looked_up: int = 0  # messages asked about in a status check (each went `unknown`)
+    seen_unknown: int = 0  # messages seen `unknown` by polling every 0.1 s
+    unknown_for: list[float] = field(default_factory=list)  # seconds each stayed so, sorted
+    unknown_when_sending_ended: int | None = None  # when nothing was queued or sending any more
+    reconciliation_seconds: float = 0.0  # from then until nothing was `unknown`
     elapsed: float = 0.0
     timed_out: bool = False
 
@@ -151,7 +173,8 @@ class _Workers:
 
     def start(self) -> Process:
         process = Process([sys.executable, "-m", "tests.worker_child",
-                           "--lease", str(self.lease), "--concurrency", str(self.concurrency)],
+                           "--lease", str(self.lease), "--concurrency", str(self.concurrency),
+                           "--reconcile-after", str(RECONCILE_AFTER)],
                           self.env, self.logs / f"worker-{len(self.all) + 1}.log")
         self.live.append(process)
         self.all.append(process)
@@ -204,6 +227,27 @@ def _counts(engine: sa.Engine) -> Counter | None:
         return None
 
 
+class _UnknownWatch:
+    """When each message went `unknown` and how long it stayed so, as seen by polling."""
+
+    def __init__(self) -> None:
+        self.since: dict[str, float] = {}
+        self.durations: list[float] = []
+
+    def poll(self, engine: sa.Engine) -> None:
+        try:
+            with engine.connect() as connection:
+                now = time.monotonic()
+                uuids = set(connection.execute(
+                    sa.select(Message.uuid).where(Message.state == "unknown")).scalars())
+        except sa.exc.DBAPIError:
+            return
+        for uuid in uuids - self.since.keys():
+            self.since[uuid] = now
+        for uuid in [u for u in self.since if u not in uuids]:
+            self.durations.append(now - self.since.pop(uuid))
+
+
 def exercise(url: str, *, messages: int, kills: int, restart_postgres: bool, latency: float,
              lease: float, concurrency: int, workdir: Path, deadline_seconds: float,
              seed: int = 20261127, plan: FaultPlan | None = None) -> Outcome:
@@ -219,6 +263,8 @@ def exercise(url: str, *, messages: int, kills: int, restart_postgres: bool, lat
     kill_at = sorted(rng.uniform(0.05, 0.85) for _ in range(kills))
     restart_at = rng.uniform(0.3, 0.6) if restart else None
     started = time.monotonic()
+    sending_ended: float | None = None
+    watch = _UnknownWatch()
     with CountingSmsCentral(latency=latency) as fake:
         plan.install(fake)
         workers = _Workers(worker_env(url, fake, DISPATCH_CONCURRENCY=str(concurrency)),
@@ -237,8 +283,13 @@ def exercise(url: str, *, messages: int, kills: int, restart_postgres: bool, lat
                 if counts is None:
                     time.sleep(0.2)
                     continue
+                watch.poll(engine)
                 settled = messages - sum(counts[s] for s in UNSETTLED)
-                if settled >= messages:
+                if settled >= messages and sending_ended is None:
+                    sending_ended = time.monotonic()
+                    outcome.unknown_when_sending_ended = counts["unknown"]
+                if settled >= messages and counts["unknown"] == 0:
+                    outcome.reconciliation_seconds = time.monotonic() - sending_ended
                     break
                 share = settled / messages
                 if kill_at and share >= kill_at[0] and counts["sending"] > 0:
@@ -267,7 +318,8 @@ def exercise(url: str, *, messages: int, kills: int, restart_postgres: bool, lat
                         after is not None and messages - sum(after[s] for s in UNSETTLED) > before_settled)
                     continue
                 time.sleep(0.1)
-            # Nothing left to claim: stop the workers; calls in flight end within the read timeout.
+            # Nothing left to claim or reconcile: stop the workers; calls in flight end within the
+            # read timeout.
             workers.stop_all(READ_TIMEOUT + 10)
             outcome.unexpected_exits += [
                 f"worker {p.pid} did not exit 0 on SIGTERM ({p.popen.returncode}):\n{p.output()[-3000:]}"
@@ -277,6 +329,11 @@ def exercise(url: str, *, messages: int, kills: int, restart_postgres: bool, lat
             outcome.database_retries_logged = sum(
                 p.output().count("will retry") for p in workers.all)
         outcome.requests = len(fake.requests)
+        outcome.status_checks = len(fake.status_checks)
+        outcome.unknown_for = sorted(watch.durations)
+        outcome.seen_unknown = len(watch.durations) + len(watch.since)
+        outcome.looked_up = len({reference for check in fake.status_checks
+                                 for reference in check.form.get("REFERENCE", "").split(",") if reference})
         outcome.injected = Counter(plan.injected)
         accepted = set(fake.accepted)
         outcome.accepted_twice = sorted(r for r, n in fake.accepted.items() if n > 1)
@@ -317,10 +374,24 @@ def run(postgres_url: str, messages: int = 10_000, kills: int = 5,
         show(Figure("reliability: references accepted twice", len(outcome.accepted_twice), "refs", "0")),
         show(Figure("reliability: references reaching the gateway twice (513)",
                     len(outcome.reached_twice), "refs", "0")),
+        show(Figure("reliability: messages looked up after going unknown", outcome.looked_up, "msgs")),
+        show(Figure("reliability: unknown when sending ended", outcome.unknown_when_sending_ended or 0,
+                    "msgs")),
+        show(Figure("reliability: unknown after reconciliation", outcome.states["unknown"], "msgs", "0")),
+        show(Figure("reliability: messages seen `unknown` (polled every 0.1 s)", outcome.seen_unknown,
+                    "msgs")),
+        show(Figure("reliability: time `unknown` until reconciled, median",
+                    median(outcome.unknown_for) if outcome.unknown_for else 0.0, "s")),
+        show(Figure("reliability: time `unknown` until reconciled, longest",
+                    max(outcome.unknown_for, default=0.0), "s")),
+        show(Figure("reliability: reconciliation after sending ended", outcome.reconciliation_seconds,
+                    "s")),
+        show(Figure("reliability: status checks (by REFERENCE, ≤ 100 each)", outcome.status_checks,
+                    "reqs")),
     ]
     for state in sorted(outcome.states):
         figures.append(show(Figure(f"reliability: final state {state}", outcome.states[state], "msgs")))
-    for kind in ("body_500", "http_502", "timeout"):
+    for kind in ("body_500", "http_502", "timeout", "status_body_500", "status_http_502"):
         figures.append(show(Figure(f"reliability: faults injected, {kind}", outcome.injected[kind], "reqs")))
     figures += [
         show(Figure("reliability: gateway requests", outcome.requests, "reqs")),

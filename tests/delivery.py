@@ -110,8 +110,8 @@ def dispatcher(app, provider, **overrides) -> Dispatcher:
 
 
 def references(fake: FakeSmsCentral) -> Counter:
-    """How many send requests the fake SMS Central received per REFERENCE."""
-    return Counter(r.form.get("REFERENCE") for r in fake.requests)
+    """How many send requests the fake SMS Central received per REFERENCE (not status checks)."""
+    return Counter(r.form.get("REFERENCE") for r in fake.sends)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str, every: float = 0.02) -> None:

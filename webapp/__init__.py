@@ -9,17 +9,24 @@ from pathlib import Path
 from flask import Flask
 
 from webapp import config as settings
+from webapp import logs, version
+from webapp.folders import folder
 from webapp.ids import IdConverter
 
 
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the app: settings from `config` when given (tests), else from the environment."""
-    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    # Inside the package when installed from a wheel, beside it in a checkout (webapp/folders.py).
+    app = Flask(__name__, template_folder=folder("templates"), static_folder=folder("static"))
     app.url_map.converters["id"] = IdConverter
     if config is None:
         app.config.from_mapping(settings.from_environment(os.environ, Path(app.instance_path)))
     else:
         app.config.from_mapping(config)
+    # Before anything else, so the lines of start-up (and of every CLI command) are kept too.
+    logs.configure(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "text"))
+    logs.init_app(app)
+    app.context_processor(lambda: {"app_version": version.version()})
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -37,7 +44,8 @@ def create_app(config: Mapping | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from webapp.extensions import csrf, db, htmx, login_manager
-    from webapp.web import access, compression, headers, navigation, row_urls, sessions
+    from webapp.web import (access, compression, headers, metrics, navigation, row_urls, sessions,
+                            validators)
 
     db.init_app(app)
     csrf.init_app(app)
@@ -49,6 +57,8 @@ def register_extensions(app: Flask) -> None:
     row_urls.init_app(app)
     compression.init_app(app)
     sessions.init_app(app)
+    validators.init_app(app)
+    metrics.init_app(app)
     if app.testing:
         from jinja2 import StrictUndefined
 

@@ -85,6 +85,7 @@ def create_user(username: str, role: str, email: str, mobile: str | None,
     from webapp.models import Role, User
     from webapp.models.users import password_problem
     from webapp.sms.numbers import normalise
+    from webapp.text import control_characters
 
     username = username.strip()
     session = db.session
@@ -96,6 +97,10 @@ def create_user(username: str, role: str, email: str, mobile: str | None,
         raise click.ClickException(f"A user named {username!r} already exists.")
     if "@" not in email:
         raise click.ClickException(f"{email!r} is not an email address.")
+    for label, value in (("username", username), ("email", email), ("full name", full_name or "")):
+        found = control_characters(value)
+        if found:  # the web forms refuse these too: a line break would reach an email's header
+            raise click.ClickException(f"The {label} must be one line of plain text: remove the {found}.")
     parsed = normalise(mobile, _region())
     if mobile and not parsed.valid:
         raise click.ClickException(f"{mobile!r} is not a valid mobile number.")
@@ -168,6 +173,11 @@ def sms_worker(once: bool, concurrency: int | None, rate: float | None) -> None:
                f"{dispatcher.settings.concurrency} at a time"
                + (f", at most {dispatcher.settings.rate_per_second:g}/s" if dispatcher.settings.rate_per_second else ""),
                err=True)
-    handled = dispatcher.run(once=once)
-    dispatcher.provider.close()
+    # Supervised: an unexpected error is logged and the loop starts again; only a signal ends it.
+    from webapp.sms.dispatcher import supervise
+
+    try:
+        handled = supervise(dispatcher, once=once)
+    finally:
+        dispatcher.provider.close()
     click.echo(f"SMS worker stopped after handling {handled} message(s).", err=True)

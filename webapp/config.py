@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(RuntimeError):
@@ -77,14 +79,32 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
     provider = _text(env, "SMS_PROVIDER", "sandbox").lower()
     if provider not in {"sandbox", "smscentral", "twilio"}:
         raise ConfigError(f"SMS_PROVIDER must be sandbox, smscentral or twilio, not {provider!r}.")
+    log_level = _text(env, "LOG_LEVEL", "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}.")
+    log_format = _text(env, "LOG_FORMAT", "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be text or json, not {log_format!r}.")
+    mail_use_tls, mail_use_ssl = _flag(env, "MAIL_USE_TLS", False), _flag(env, "MAIL_USE_SSL", False)
+    if mail_use_tls and mail_use_ssl:
+        raise ConfigError("Set MAIL_USE_SSL (SMTPS, port 465) or MAIL_USE_TLS (STARTTLS, port 587), "
+                          "not both.")
+
+    # A demo's links follow the PORT it serves on (`make run` passes it); a server needs its URL set.
+    default_base_url = f"http://127.0.0.1:{_int(env, 'PORT', 5000)}" if development else ""
+    mail_server = _text(env, "MAIL_SERVER", "" if development else "localhost")
 
     return {
         "SECRET_KEY": secret_key,
         "DEMO_MODE": development,
         "DATABASE_URL": database_url,
         "SMS_PROVIDER": provider,
+        # /sandbox lets anyone signed in reply as any recipient (a STOP unticks consent): a demo
+        # tool, so it is there only when asked for, never merely because no gateway is set up.
+        "SANDBOX": _flag(env, "SANDBOX", False),
         "SMS_DEFAULT_REGION": _text(env, "SMS_DEFAULT_REGION", "AU").upper(),
         "SMSCENTRAL_API_URL": _text(env, "SMSCENTRAL_API_URL", "https://my.smscentral.com.au/api/v3.2"),
+        "SMSCENTRAL_STATUS_URL": _text(env, "SMSCENTRAL_STATUS_URL"),  # blank: the API URL
         "SMSCENTRAL_USERNAME": _text(env, "SMSCENTRAL_USERNAME"),
         "SMSCENTRAL_PASSWORD": _text(env, "SMSCENTRAL_PASSWORD"),
         "SMSCENTRAL_ORIGINATOR": _text(env, "SMSCENTRAL_ORIGINATOR"),
@@ -96,11 +116,14 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         "TWILIO_FROM": _text(env, "TWILIO_FROM"),
         "TWILIO_MESSAGING_SERVICE_SID": _text(env, "TWILIO_MESSAGING_SERVICE_SID"),
         # Links in reply emails and Twilio's callback URLs; a local demo needs no setting.
-        "PUBLIC_BASE_URL": _text(env, "PUBLIC_BASE_URL",
-                                 "http://127.0.0.1:5000" if development else "").rstrip("/"),
-        "MAIL_SERVER": _text(env, "MAIL_SERVER", "localhost"),
-        "MAIL_PORT": _int(env, "MAIL_PORT", 25),
-        "MAIL_USE_TLS": _flag(env, "MAIL_USE_TLS", False),
+        "PUBLIC_BASE_URL": _text(env, "PUBLIC_BASE_URL", default_base_url).rstrip("/"),
+        "MAIL_SERVER": mail_server,
+        # A demo with no mail server keeps its reply emails (listed on /sandbox) rather than
+        # retrying them against a localhost:25 that is not there.
+        "MAIL_KEEP": development and not mail_server,
+        "MAIL_PORT": _int(env, "MAIL_PORT", 465 if mail_use_ssl else 25),
+        "MAIL_USE_TLS": mail_use_tls,
+        "MAIL_USE_SSL": mail_use_ssl,
         "MAIL_USERNAME": _text(env, "MAIL_USERNAME"),
         "MAIL_PASSWORD": _text(env, "MAIL_PASSWORD"),
         "MAIL_FROM": _text(env, "MAIL_FROM", "sms-desk@localhost"),
@@ -111,6 +134,14 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag(env, "SESSION_COOKIE_SECURE", False),
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
+        "LOG_LEVEL": log_level,
+        "LOG_FORMAT": log_format,
+        # /metrics from anywhere but loopback needs "Authorization: Bearer <token>"; blank: loopback only.
+        "METRICS_TOKEN": _text(env, "METRICS_TOKEN"),
+        # /readyz answers 503 beyond these (README, "Operating").
+        "READY_WORKER_STALE_SECONDS": _float(env, "READY_WORKER_STALE_SECONDS", 60.0),
+        "READY_QUEUE_AGE_SECONDS": _float(env, "READY_QUEUE_AGE_SECONDS", 300.0),
+        "READY_EMAIL_FAILED": _int(env, "READY_EMAIL_FAILED", 0),
         "SESSION_IDLE_MINUTES": _int(env, "SESSION_IDLE_MINUTES", 60),
         "SESSION_ABSOLUTE_HOURS": _int(env, "SESSION_ABSOLUTE_HOURS", 12),
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
@@ -135,6 +166,11 @@ def warn_if_insecure(config: Mapping, log: logging.Logger | None = None) -> bool
     return True
 
 
+def sandbox_enabled(config: Mapping) -> bool:
+    """True when /sandbox exists: the sandbox gateway, in a demo (DEMO_MODE) or with SANDBOX set."""
+    return config.get("SMS_PROVIDER") == "sandbox" and bool(config.get("DEMO_MODE") or config.get("SANDBOX"))
+
+
 def testing_config(database_url: str, **overrides) -> dict:
     """Settings for the test suite: CSRF stays on, no worker thread, a fixed key."""
     config = {
@@ -143,14 +179,17 @@ def testing_config(database_url: str, **overrides) -> dict:
         "DEMO_MODE": False,
         "DATABASE_URL": database_url,
         "SMS_PROVIDER": "sandbox",
+        "SANDBOX": False,  # a test that uses /sandbox says so
         "SMS_DEFAULT_REGION": "AU",
         "PUBLIC_BASE_URL": "http://localhost",
         "EMBEDDED_WORKER": False,
         "DISPATCH_CONCURRENCY": 4,
         "DISPATCH_RATE_PER_SECOND": 0.0,
         "MAIL_SERVER": "127.0.0.1",
+        "MAIL_KEEP": False,
         "MAIL_PORT": 0,
         "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
         "MAIL_USERNAME": "",
         "MAIL_PASSWORD": "",
         "MAIL_FROM": "sms-desk@localhost",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+from webapp.folders import folder
+
+MIGRATIONS = folder("migrations")
 
 
 def alembic_config(url: str | None = None) -> Config:

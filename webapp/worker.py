@@ -9,7 +9,7 @@ from flask import Flask, current_app
 
 from webapp.database import make_sessionmaker
 from webapp.sms import settings as sms_settings
-from webapp.sms.dispatcher import Dispatcher, settings_from_config
+from webapp.sms.dispatcher import Dispatcher, settings_from_config, supervise
 from webapp.sms.providers.factory import make_provider
 
 log = logging.getLogger(__name__)
@@ -45,21 +45,17 @@ def init_embedded(app: Flask) -> None:
             if "dispatcher" in state:
                 return
             dispatcher = build(app)
-            thread = threading.Thread(target=_run, args=(dispatcher,), name="sms-dispatcher",
+            # Supervised: should the loop ever end or raise, it is logged and started again.
+            thread = threading.Thread(target=supervise, args=(dispatcher,), name="sms-dispatcher",
                                       daemon=True)
             thread.start()
             state["dispatcher"] = dispatcher
+            app.extensions["dispatcher"] = dispatcher
+            app.extensions["dispatcher_thread"] = thread
             app.extensions["dispatcher_wake"] = dispatcher.wake
             log.info("Embedded SMS dispatcher started (%s gateway)", dispatcher.provider.name)
 
     app.before_request(start_once)
-
-
-def _run(dispatcher: Dispatcher) -> None:
-    try:
-        dispatcher.run()
-    except Exception:  # keep the web app serving; the log says why sending stopped
-        log.exception("The embedded SMS dispatcher stopped")
 
 
 def wake() -> None:

@@ -39,8 +39,54 @@
     if (!help) return;
     help.textContent = "Nothing is ticked yet: tick people in the list, or Select all, then press Bulk SMS.";
     help.classList.add("error");
+    announce(help.textContent);
+  }
+
+  function announce(text) {
     var status = document.getElementById("live-status");
-    if (status) status.textContent = help.textContent;
+    if (status) status.textContent = text;
+  }
+
+  function explainListLoading() {
+    announce("The list is still loading: tick people once it is in.");
+  }
+
+  // The results on screen, and a message kept from an SMS screen closed because they changed.
+  var shownResults = null;
+  var keptMessage = "";
+
+  function abortRequestsIn(container) {
+    if (!window.htmx) return;
+    Array.prototype.forEach.call(container.querySelectorAll("form, [hx-get], [hx-post]"), function (elt) {
+      window.htmx.trigger(elt, "htmx:abort");
+    });
+  }
+
+  // The SMS screen lists only people who are listed: when the results change under it, it closes
+  // (its requests cancelled) and says so; the typed message waits for the next Bulk SMS.
+  function resultsChanged() {
+    var panel = document.getElementById("compose-panel");
+    if (!panel || !panel.firstElementChild) return;
+    if (!panel.querySelector("#compose")) { panel.innerHTML = ""; return; }
+    var message = panel.querySelector("#message");
+    if (message && message.value.trim()) keptMessage = message.value;
+    abortRequestsIn(panel);
+    panel.innerHTML = "";
+    var notice = document.createElement("p");
+    notice.className = "flash";
+    notice.textContent = "The list changed, so the SMS screen was closed: tick people again, then " +
+      "press Bulk SMS." + (keptMessage ? " Your message is kept for it." : "");
+    panel.appendChild(notice);
+    var status = document.getElementById("live-status");
+    if (status) status.textContent = (status.textContent + " " + notice.textContent).trim();
+  }
+
+  function restoreKeptMessage() {
+    var message = document.getElementById("message");
+    if (!keptMessage || !message || message.value) return;
+    message.value = keptMessage;
+    keptMessage = "";
+    message.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
   function insertAtCursor(textarea, text) {
@@ -100,6 +146,12 @@
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
+    var results = document.getElementById("results");
+    if (results !== shownResults) {
+      shownResults = results;
+      resultsChanged();
+    }
+    if (event.detail.target && event.detail.target.id === "compose-panel") restoreKeptMessage();
     updateSelection();
     // A template just swapped in: typing or inserting a merge field carries on at its end, not
     // before its first word, whether or not the Message box has the focus yet.
@@ -120,19 +172,44 @@
     if (event.key === "/") {
       var search = document.getElementById("q");
       if (search) { event.preventDefault(); search.focus(); search.select(); }
-    } else if (event.key === "a") {
-      var pageBox = document.getElementById("select-page");
-      if (pageBox) { event.preventDefault(); pageBox.click(); pageBox.focus(); }
-    } else if (event.key === "b") {
-      var bulk = document.getElementById("bulk-sms-button");
-      if (bulk) { event.preventDefault(); bulk.click(); }
+    } else if (event.key === "a" || event.key === "b") {
+      var control = document.getElementById(event.key === "a" ? "select-page" : "bulk-sms-button");
+      if (!control) return;
+      event.preventDefault();
+      // While a search (or another page) is on its way, htmx disables the tick boxes and Bulk SMS
+      // (hx-disabled-elt on #search and the pager): ticks made now would be for a list about to go.
+      if (control.disabled) { explainListLoading(); return; }
+      control.click();
+      if (event.key === "a") control.focus();
     } else if (event.key === "?") {
       event.preventDefault();
       toggleHelp();
     }
   });
 
+  // Back and Forward put a page back from htmx's history cache: its results and SMS panel belong
+  // together (nothing to close), but the search fields hold what they held when the page was first
+  // loaded. The URL is the search the results were made by, so Search shows that again, and a Bulk
+  // SMS from this list is not refused as ticked on another search.
+  function fillSearchFromUrl() {
+    var form = document.getElementById("search");
+    if (!form) return;
+    var params = new URLSearchParams(window.location.search);
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || field.type === "submit") return;
+      var value = params.get(field.name);
+      if (field.tagName === "SELECT" && value === null) field.selectedIndex = 0;
+      else field.value = value === null ? "" : value;
+    });
+  }
+
+  document.addEventListener("htmx:historyRestore", function () {
+    shownResults = document.getElementById("results");
+    fillSearchFromUrl();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    shownResults = document.getElementById("results");
     var toggle = document.querySelector(".shortcuts-toggle");
     if (toggle) toggle.hidden = false;
     updateSelection();

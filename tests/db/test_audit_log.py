@@ -208,6 +208,11 @@ def test_parse_reads_every_filter_and_params_give_them_back(session, record, mak
     ({"action": "x' OR 1=1 --"}, "action", "Choose an action from the list."),
     ({"page": "0"}, "page", "Page must be a number from 1 to 10,000."),
     ({"page": "two"}, "page", "Page must be a number from 1 to 10,000."),
+    ({"actor": "lead\x00"}, "actor", "Who cannot hold control characters (NUL); it was left out."),
+    ({"person": "Ada\x00"}, "person", "Name cannot hold control characters (NUL); it was left out."),
+    ({"person": "Ada\x1b[2J"}, "person", "Name cannot hold control characters (U+001B); it was left out."),
+    ({"action": "sms.sent\x7f"}, "action", "Action cannot hold control characters (DEL); it was left out."),
+    ({"person": "x" * 201}, "person", "Name can be at most 200 characters; it was left out."),
 ])
 def test_bad_values_are_named_and_left_out(session, args, field, message):
     filters, page, errors = audit_log.parse(session, args)

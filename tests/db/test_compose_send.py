@@ -330,6 +330,22 @@ def test_ignore_with_the_permission_sends_to_opted_out_people_and_audits_them(
         assert count(fresh, AuditEvent) == 2  # the override and the send
 
 
+@pytest.mark.parametrize("reason", ["", "  \t ", "r" * 501], ids=["empty", "blank", "too-long"])
+def test_ignore_that_lets_someone_through_needs_a_reason_of_at_most_500_characters(
+        app, session, make_user, make_candidate, reason):
+    lead = make_user(role="team-leader")
+    a = make_candidate("Ada", "Lovelace", "0412 345 678")
+    b = make_candidate("Bob", "Brown", "0412 345 679", sms_consent=False)
+    draft = compose.create_draft(session, lead, "candidates", [a.id, b.id])
+
+    with pytest.raises(ComposeError) as caught:
+        send(session, draft, lead, request(ignore=True, ignore_reason=reason))
+
+    assert (caught.value.field, caught.value.status) == ("ignore_reason", 400)
+    session.rollback()
+    assert written(app) == NOTHING
+
+
 # --- one batch per draft -------------------------------------------------------------------------
 
 def test_sending_the_same_draft_twice_gives_one_batch(app, session, make_user, make_candidate):

@@ -256,7 +256,7 @@ def test_resending_an_unknown_message_through_smscentral_does_not_deliver_it_twi
     [original] = messages(session, batch)
     assert original.state == "unknown"
 
-    assert batches.resend(session, batch, sender, ("unknown",)) == 1
+    assert batches.resend(session, batch, sender, ("unknown",)).queued == 1
     run_once(app, sms_central_provider)
 
     rows = messages(session, batch)

@@ -201,6 +201,38 @@ def test_too_long_value_is_reported(session):
     assert "last_name" in report.errors[0][1]
 
 
+POISONED_CANDIDATES = (
+    CANDIDATE_HEADER + "\n"
+    "Ada,Lovelace,0412 345 678,ada@example.com,yes,Engineer,Sydney\n"
+    '"Harri\r\nson",Smith,0412 345 679,,yes,,\n'  # a quoted cell runs on to the next line
+    "Cat,Smith,0412 345 680,,no,,Perth\tWA\n"
+    "Dan,Jones,0412 345 681,,yes,Chef\x00,\n"
+    "Eve,Bro\x85wn,0412 345 682,,yes,,\n"
+    "Fay,White,0412 345 683,fay@example.com,yes,,\n"
+)
+
+
+def test_control_characters_in_any_column_are_reported_by_line_and_nothing_is_imported(session):
+    report = import_people(session, "candidates", POISONED_CANDIDATES.encode(), "AU")
+    assert report.errors == [
+        (3, "first_name holds control characters (line break, carriage return); "
+            "each value must be one line of text"),
+        (5, "location holds control characters (tab); each value must be one line of text"),
+        (6, "job_title holds control characters (NUL); each value must be one line of text"),
+        (7, "last_name holds control characters (U+0085); each value must be one line of text"),
+    ]
+    assert report.created == 0
+    assert candidates(session) == []
+
+
+def test_a_control_character_in_a_contacts_client_creates_no_client(session):
+    data = (CONTACT_HEADER + "\nGrace,Hopper,,,yes,Acme\x1b[0m,HR\n").encode()
+    report = import_people(session, "contacts", data, "AU")
+    assert [line for line, _ in report.errors] == [2]
+    assert "client holds control characters (U+001B)" in report.errors[0][1]
+    assert (clients(session), contacts(session)) == ([], [])
+
+
 def test_a_second_bad_file_does_not_disturb_an_earlier_import(session):
     assert import_people(session, "candidates", GOOD_CANDIDATES.encode(), "AU").ok
     assert not import_people(session, "candidates", BAD_CANDIDATES.encode(), "AU").ok
@@ -274,6 +306,16 @@ def test_import_command_rejects_a_bad_file_with_exit_one_and_every_line(app, ses
     for line in (3, 5, 6, 7):
         assert f"line {line}:" in result.stderr
     assert "line 2:" not in result.stderr and "line 4:" not in result.stderr
+    assert candidates(session) == []
+
+
+def test_import_command_names_the_lines_with_control_characters(app, session, tmp_path):
+    path = write(tmp_path, POISONED_CANDIDATES, "poisoned.csv")
+    result = cli(app, "import", "candidates", str(path))
+    assert result.exit_code == 1
+    assert "Nothing imported: 4 bad line(s) in poisoned.csv" in result.stderr
+    assert "line 3: first_name holds control characters (line break, carriage return)" in result.stderr
+    assert "\x00" not in result.stderr and "\t" not in result.stderr
     assert candidates(session) == []
 
 

@@ -86,10 +86,30 @@ def test_parse_refuses_an_unknown_kind():
         ps.parse("users", {})
 
 
-def test_parse_cuts_overlong_text_to_200_characters():
-    parsed, _, errors = ps.parse("candidates", {"q": "x" * 500, "job": "y" * 500})
+def test_parse_leaves_out_overlong_text_and_says_so():
+    parsed, _, errors = ps.parse("candidates", {"q": "x" * 201, "job": "y" * 500, "location": "z" * 200})
+    assert errors == {"q": "Search can be at most 200 characters; it was left out.",
+                      "job": "Job title / skills can be at most 200 characters; it was left out."}
+    assert (parsed.q, parsed.job, parsed.location) == ("", "", "z" * 200)
+
+
+@pytest.mark.parametrize("kind, key, label", [("candidates", "q", "Search"),
+                                              ("candidates", "location", "Location"),
+                                              ("candidates", "job", "Job title / skills"),
+                                              ("contacts", "client", "Client"),
+                                              ("contacts", "position", "Position")])
+def test_parse_leaves_out_text_with_a_control_character_and_names_it(kind, key, label):
+    parsed, _, errors = ps.parse(kind, {key: "Ada\x00Lovelace"})
+    assert errors == {key: f"{label} cannot hold control characters (NUL); it was left out."}
+    assert getattr(parsed, key) == ""
+    assert ps.parse(kind, {key: "Ada\x1b[2J"})[2] == {
+        key: f"{label} cannot hold control characters (U+001B); it was left out."}
+
+
+def test_parse_reads_tabs_and_line_breaks_in_search_text_as_spaces():
+    parsed, _, errors = ps.parse("candidates", {"q": "Ada\tLove\r\nlace", "job": "\tnurse\n"})
     assert errors == {}
-    assert (len(parsed.q), len(parsed.job)) == (200, 200)
+    assert (parsed.q, parsed.job) == ("Ada Love lace", "nurse")
 
 
 @pytest.mark.parametrize("kind, status", [("candidates", "Retired"), ("contacts", "Placed"),

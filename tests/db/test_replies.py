@@ -229,13 +229,27 @@ def test_every_opt_out_keyword_in_any_case_and_punctuation_unticks_sms(
 
 def test_every_opt_in_keyword_ticks_sms_again(app, session, make_candidate, make_contact):
     outcome, ids = consent_after_replies(app, session, make_candidate, make_contact,
-                                         ["START", "YES", "UNSTOP", "start", " Yes! ", "Unstop."],
+                                         ["START", "UNSTOP", "start", " Start! ", "Unstop."],
                                          consent=False)
 
     assert outcome == {
         text: (True, True, [("consent.sms_given", "candidate", candidate_id),
                             ("consent.sms_given", "contact", contact_id)])
         for text, (candidate_id, contact_id) in ids.items()}
+
+
+YES_REPLIES = ["YES", "yes", " Yes! ", "Yes.", "YES!!"]
+
+
+def test_yes_answers_the_consultants_question_and_never_ticks_sms_again(
+        app, session, make_candidate, make_contact):
+    # "Reply YES if you're interested": the answer of someone who opted out is not consent.
+    outcome, _ = consent_after_replies(app, session, make_candidate, make_contact, YES_REPLIES,
+                                       consent=False)
+
+    assert outcome == {text: (False, False, []) for text in YES_REPLIES}
+    assert consent_audits(session) == []
+    assert [m.body for m in inbound(session)] == YES_REPLIES  # filed as ordinary replies
 
 
 NOT_KEYWORDS = ["please stop by", "Stop calling me at work", "yes please", "STOP STOP",

@@ -52,6 +52,7 @@ class LiveServer:
             "DATABASE_URL": f"sqlite:///{workdir / 'e2e.sqlite3'}",
             "SECRET_KEY": "e2e-secret-key",
             "SMS_PROVIDER": "sandbox",
+            "SANDBOX": "1",  # the journeys reply as recipients on /sandbox
             "EMBEDDED_WORKER": "1",
             "PUBLIC_BASE_URL": self.url,
             "MAIL_PORT": "0",

@@ -5,9 +5,12 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import ssl
+import subprocess
 import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Self
 
 from aiosmtpd.controller import Controller
@@ -65,14 +68,19 @@ def free_port() -> int:
 
 
 class SmtpServer:
-    """aiosmtpd on 127.0.0.1; `messages` in the order received; `refuse` answers 550 to RCPT TO.
+    """aiosmtpd on 127.0.0.1; `messages` in the order received; `refuse` answers 550 to RCPT TO;
+    `smtputf8=False` makes it a server that takes ASCII addresses only (as many still are);
+    `ssl_context` makes it an SMTPS server (TLS from the first byte, as on port 465).
 
     Use as a context manager, or call start() and stop().
     """
 
-    def __init__(self, port: int = 0, refuse: set[str] | None = None):
+    def __init__(self, port: int = 0, refuse: set[str] | None = None, smtputf8: bool = True,
+                 ssl_context: ssl.SSLContext | None = None):
         self.requested_port = port
+        self.ssl_context = ssl_context
         self.refuse = set(refuse or ())
+        self.smtputf8 = smtputf8
         self._lock = threading.Lock()
         self._messages: list[Received] = []
         self._controller: _LoopbackController | None = None
@@ -93,7 +101,9 @@ class SmtpServer:
 
     def start(self) -> Self:
         self._controller = _LoopbackController(_Handler(self), hostname="127.0.0.1",
-                                               port=self.requested_port)
+                                               port=self.requested_port,
+                                               enable_SMTPUTF8=self.smtputf8,
+                                               ssl_context=self.ssl_context)
         self._controller.start()
         return self
 
@@ -107,3 +117,52 @@ class SmtpServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def self_signed_certificate(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A certificate for `host` (and localhost) and its key, made now: (cert.pem, key.pem).
+
+    The certificate is its own CA: name it in SSL_CERT_FILE and a verifying client trusts it."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    try:
+        _with_cryptography(cert, key, host)
+    except ImportError:
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", str(key),
+             "-out", str(cert), "-subj", f"/CN={host}",
+             "-addext", f"subjectAltName=IP:{host},DNS:localhost",
+             "-addext", "basicConstraints=critical,CA:TRUE"],
+            check=True, capture_output=True)
+    return cert, key
+
+
+def _with_cryptography(cert_path: Path, key_path: Path, host: str) -> None:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256()))
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+
+
+def server_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context

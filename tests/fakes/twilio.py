@@ -1,15 +1,19 @@
-"""A loopback fake of Twilio's Messages resource (2010-04-01 API), with its error JSON."""
+"""A loopback fake of Twilio's Messages resource (2010-04-01 API), with its error JSON: create
+(POST) and list (GET, filtered by To, newest first, paged)."""
 
 from __future__ import annotations
 
 import base64
+import email.utils
 import hashlib
 import hmac
 import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 from .server import Fault, FakeServer, Recorded, Reply
 
@@ -40,7 +44,9 @@ def twilio_error(
 class FakeTwilio(FakeServer):
     """POST {url}/2010-04-01/Accounts/{sid}/Messages.json with HTTP Basic (sid, token).
 
-    Numbers in `opted_out` have replied STOP: sending to them answers 21610.
+    Numbers in `opted_out` have replied STOP: sending to them answers 21610. GET on the same URL
+    lists the messages (To filters, PageSize up to 1000, Page for the next pages), newest first,
+    without `status_callback` (the real resource does not show it).
     """
 
     def __init__(
@@ -67,6 +73,8 @@ class FakeTwilio(FakeServer):
             return error_reply(404, 20404, f"The requested resource {request.path} was not found")
         if not self._authorised(request, match.group(1)):
             return error_reply(401, 20003, "Authenticate")
+        if request.method == "GET":
+            return self._list(request)
         if request.method != "POST":
             return error_reply(405, 20004, "Method not allowed")
         form = request.form
@@ -79,8 +87,13 @@ class FakeTwilio(FakeServer):
             return error_reply(400, 21602, "Message body is required.")
         if to in self.opted_out:
             return error_reply(400, 21610, "Attempt to send to unsubscribed recipient")
+        now = email.utils.format_datetime(datetime.now(timezone.utc))
         message = {
             "sid": "SM" + uuid.uuid4().hex,
+            "date_created": now,
+            "date_updated": now,
+            "date_sent": None,
+            "direction": "outbound-api",
             "account_sid": self.account_sid,
             "to": to,
             "from": form.get("From"),
@@ -96,6 +109,53 @@ class FakeTwilio(FakeServer):
         with self._lock:
             self.messages.append(message)
         return Reply(201, json.dumps(message), "application/json")
+
+    @property
+    def creates(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST"]
+
+    @property
+    def lists(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "GET"]
+
+    def _list(self, request: Recorded) -> Reply:
+        query = request.query
+        try:
+            size = min(max(int(query.get("PageSize", "50")), 1), 1000)
+            number = max(int(query.get("Page", "0")), 0)
+        except ValueError:
+            return error_reply(400, 20001, "PageSize and Page must be numbers")
+        with self._lock:
+            chosen = [m for m in self.messages if "To" not in query or m["to"] == query["To"]]
+        chosen.reverse()  # newest first
+        page = chosen[number * size:(number + 1) * size]
+        base = request.path
+        rest = {k: v for k, v in query.items() if k not in ("Page", "PageSize")}
+
+        def uri(n: int) -> str:
+            return f"{base}?{urlencode({**rest, 'PageSize': size, 'Page': n})}"
+
+        document = {
+            "messages": [{k: v for k, v in m.items() if k != "status_callback"} for m in page],
+            "page": number,
+            "page_size": size,
+            "uri": uri(number),
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(number + 1) if len(chosen) > (number + 1) * size else None,
+            "previous_page_uri": uri(number - 1) if number > 0 else None,
+            "start": number * size,
+            "end": number * size + len(page) - 1,
+        }
+        return Reply(200, json.dumps(document), "application/json")
+
+    def set_status(self, sid: str, status: str, error_code: int | None = None) -> None:
+        """Move a created message on, as Twilio would (sent, delivered, undelivered, failed)."""
+        with self._lock:
+            message = next(m for m in self.messages if m["sid"] == sid)
+            message["status"] = status
+            message["error_code"] = error_code
+            if status in ("sent", "delivered", "undelivered") and message["date_sent"] is None:
+                message["date_sent"] = email.utils.format_datetime(datetime.now(timezone.utc))
 
     def _authorised(self, request: Recorded, path_sid: str) -> bool:
         scheme, _, credentials = (request.headers.get("Authorization") or "").partition(" ")

@@ -9,10 +9,12 @@ import pytest
 from webapp import create_app
 from webapp import config as settings
 from webapp.config import ConfigError, from_environment
+from webapp.sms.mailer import MailSettings
 
 SECRET = {"SECRET_KEY": "a-fixed-secret-for-the-test"}
 CONFIG_VARIABLES = ("SECRET_KEY", "FLASK_DEBUG", "DEMO_MODE", "DATABASE_URL", "SMS_PROVIDER",
-                    "SMS_DEFAULT_REGION", "MAIL_PORT", "EMBEDDED_WORKER")
+                    "SMS_DEFAULT_REGION", "MAIL_PORT", "EMBEDDED_WORKER", "SANDBOX", "PORT",
+                    "MAIL_SERVER", "PUBLIC_BASE_URL")
 
 
 # --- SECRET_KEY ---------------------------------------------------------------------------------
@@ -135,6 +137,40 @@ def test_smscentral_settings_are_read(tmp_path):
     assert config["PUBLIC_BASE_URL"] == "https://sms.example.com"
 
 
+# --- the demo's links and mail (`make run`) -----------------------------------------------------
+
+@pytest.mark.parametrize("env, url", [
+    ({"DEMO_MODE": "1"}, "http://127.0.0.1:5000"),
+    ({"DEMO_MODE": "1", "PORT": "8123"}, "http://127.0.0.1:8123"),  # make run PORT=8123
+    ({"FLASK_DEBUG": "1", "PORT": " 8080 "}, "http://127.0.0.1:8080"),
+    ({"DEMO_MODE": "1", "PORT": "8123", "PUBLIC_BASE_URL": "http://demo.example:9000/"},
+     "http://demo.example:9000"),  # an explicit PUBLIC_BASE_URL wins
+    ({**SECRET, "PORT": "8123"}, ""),  # a server's links never guess its address
+    ({**SECRET, "PORT": "not a port"}, ""),  # nor does PORT stop it starting: outside a demo it is unread
+])
+def test_the_demo_links_follow_the_port_it_serves_on_unless_public_base_url_is_set(tmp_path, env, url):
+    assert from_environment(env, tmp_path)["PUBLIC_BASE_URL"] == url
+
+
+def test_a_demo_with_a_port_that_is_not_a_number_is_refused_naming_it(tmp_path):
+    with pytest.raises(ConfigError, match="PORT"):
+        from_environment({"DEMO_MODE": "1", "PORT": "eighty"}, tmp_path)
+
+
+@pytest.mark.parametrize("env, server, keep", [
+    ({"DEMO_MODE": "1"}, "", True),  # `make run`: the emails are kept and shown on /sandbox
+    ({"DEMO_MODE": "1", "MAIL_SERVER": "  "}, "", True),
+    ({"DEMO_MODE": "1", "MAIL_SERVER": "mail.example.com"}, "mail.example.com", False),
+    ({**SECRET}, "localhost", False),  # a server sends to its local MTA, as before
+    ({**SECRET, "MAIL_SERVER": "mail.example.com"}, "mail.example.com", False),
+])
+def test_a_demo_without_a_mail_server_keeps_its_emails_and_sends_none(tmp_path, env, server, keep):
+    config = from_environment(env, tmp_path)
+    assert (config["MAIL_SERVER"], config["MAIL_KEEP"]) == (server, keep)
+    # No mail server, no mail step in the worker: nothing ever tries localhost:25.
+    assert (MailSettings.from_config(config) is None) is keep
+
+
 def test_numbers_are_parsed(tmp_path):
     config = from_environment({**SECRET, "MAIL_PORT": "587", "DISPATCH_CONCURRENCY": "3",
                                "DISPATCH_RATE_PER_SECOND": "2.5", "MAIL_USE_TLS": "1"}, tmp_path)
@@ -142,6 +178,21 @@ def test_numbers_are_parsed(tmp_path):
     assert config["DISPATCH_CONCURRENCY"] == 3
     assert config["DISPATCH_RATE_PER_SECOND"] == 2.5
     assert config["MAIL_USE_TLS"] is True
+
+
+@pytest.mark.parametrize("env, sandbox, enabled", [
+    ({}, False, False),  # the sandbox gateway by default, but no /sandbox unless asked for
+    ({"SANDBOX": "1"}, True, True),
+    ({"SANDBOX": "no"}, False, False),
+    ({"DEMO_MODE": "1"}, False, True),  # `make run`
+    ({"SANDBOX": "1", "SMS_PROVIDER": "twilio"}, True, False),
+    ({"DEMO_MODE": "1", "SMS_PROVIDER": "smscentral"}, False, False),
+])
+def test_the_sandbox_page_is_on_only_with_its_gateway_and_demo_mode_or_sandbox(tmp_path, env, sandbox,
+                                                                                enabled):
+    config = from_environment({**SECRET, **env}, tmp_path)
+    assert config["SANDBOX"] is sandbox
+    assert settings.sandbox_enabled(config) is enabled
 
 
 def test_session_cookie_is_http_only_and_same_site_lax(tmp_path):

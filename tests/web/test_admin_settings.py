@@ -149,6 +149,12 @@ def test_emptying_a_setting_gives_the_environment_back(client, admin, session):
     ({"originator": "HarbourMining"}, "originator", "up to 11 letters and digits"),
     ({"originator": "Harbour!"}, "originator", "up to 11 letters and digits"),
     ({"unmatched_reply_address": "replies.example.com"}, "unmatched_reply_address", "email address"),
+    ({"originator": "SMS\r\nDesk"}, "originator",
+     "Sender ID (originator) must be one line of plain text: remove the line break, carriage return."),
+    ({"comment_types": "SMS\nCall\x1b"}, "comment_types",
+     "Comment types cannot hold control characters: remove the U+001B."),
+    ({"comment_types": "\n".join(f"Type {n}" for n in range(300))}, "comment_types",
+     "Keep the list to 2,000 characters."),
 ])
 def test_bad_settings_are_refused_on_the_form_and_nothing_is_stored(client, admin, session, overrides, field,
                                                                      message):

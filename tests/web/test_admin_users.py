@@ -165,6 +165,10 @@ def test_added_user_has_e164_mobile_roles_and_must_change_the_password(client, a
     ({"mobile": "0412"}, "mobile", "is not a valid mobile number"),
     ({"roles": []}, "roles", "Choose at least one role."),
     ({"password": "short"}, "password", "at least 12 characters"),
+    ({"password": "long-enough-" * 22}, "password", "at most 256 characters"),
+    ({"full_name": "Jo\r\nBcc: everyone@example.com"}, "full_name",
+     "Full name must be one line of plain text: remove the line break, carriage return."),
+    ({"office": "Perth\tWA"}, "office", "Office must be one line of plain text: remove the tab."),
 ])
 def test_bad_new_user_is_refused_on_the_form_with_the_field_named(client, admin, session, overrides, field,
                                                                    message):

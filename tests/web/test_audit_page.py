@@ -207,8 +207,10 @@ def test_an_ignore_override_shows_its_recipients_linked_and_the_reason(client, l
 
 def test_a_consent_change_reads_old_to_new_and_links_the_record(client, lead, make_candidate):
     ada = make_candidate("Ada", "Lovelace")
-    assert client.post(f"/candidates/{ada.id}/privacy", data={"email_consent": "y", "mail_consent": "y"}
-                       ).status_code == 302
+    loaded = {"was_sms_consent": "1", "was_email_consent": "1", "was_mail_consent": "1",
+              "was_privacy_statement_read": "0"}
+    assert client.post(f"/candidates/{ada.id}/privacy",
+                       data={"email_consent": "y", "mail_consent": "y", **loaded}).status_code == 302
     response = client.get("/audit?action=privacy.changed")
     [event_id] = shown(response)
     assert "SMS: ticked → not ticked" in row(response, event_id)

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from tests import delivery
 from tests.conftest import Browser
 from tests.delivery import element, elements, messages, queue
+from tests.html_tree import html as tree
 from webapp import config as settings
 from webapp import create_app
-from webapp.models import AuditEvent
+from webapp.models import AuditEvent, Permission, Role
 from webapp.sms import outbox
 from webapp.sms.providers.sandbox import Sandbox
 
@@ -242,10 +243,132 @@ def test_the_batch_page_needs_a_sign_in(client, session, make_user, three_people
     assert "/login" in response.headers["Location"]
 
 
+# --- Resend of messages first sent under Ignore ---------------------------------------------------
+
+@pytest.fixture
+def under_ignore(app, session, make_candidate):
+    """Send a batch under Ignore as `sender`: Ada is delivered; Olive, opted out and let through by
+    Ignore, fails at the sandbox (…0000)."""
+    def send(sender):
+        ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+        olive = make_candidate("Olive", "Out", "0412 340 000", sms_consent=False)
+        batch = queue(session, sender, [ada, olive], provider="sandbox", ignore=True,
+                      ignore_reason="Site closed today")
+        dispatch(app)
+        assert [(m.candidate_id, m.state, m.override_opt_out) for m in messages(session, batch)] == [
+            (ada.id, "sent", False), (olive.id, "failed", True)]
+        return batch, olive
+    return send
+
+
+@pytest.fixture
+def auditor(session, login):
+    """Signed in with a role that may send and read everyone's batches, but not ignore opt-outs."""
+    wanted = ("sms.send", "audit.view")
+    role = Role(name="auditor", permissions=list(session.scalars(
+        sa.select(Permission).where(Permission.name.in_(wanted)))))
+    session.add(role)
+    session.commit()
+    user = login(role=None)
+    user.roles = [role]
+    session.commit()
+    return user
+
+
+def resend_copies(session, batch) -> list:
+    return [m for m in messages(session, batch) if m.resend_of_id is not None]
+
+
+def test_the_resend_page_says_who_was_sent_under_ignore_and_offers_a_new_one_to_a_team_leader(
+        client, login, under_ignore):
+    batch, _ = under_ignore(login("team-leader"))
+
+    page = tree(client.get(f"/sms/batches/{batch.id}/resend"))
+
+    note = page.one(id="opted-out-note").text
+    assert "1 of these was sent under Ignore to a person who has still not ticked SMS" in note
+    assert "skipped unless you tick Ignore opt-outs again and give a reason" in note
+    assert page.one("input", name="ignore").get("value") == "1"
+    assert page.one("label", for_="ignore_reason").text == "Reason for ignoring opt-outs"
+
+
+def test_resending_without_a_new_ignore_skips_them_and_the_batch_page_says_so(
+        client, login, session, under_ignore):
+    batch, _ = under_ignore(login("team-leader"))
+
+    response = client.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"},
+                           follow_redirects=True)
+
+    assert response.status_code == 200
+    said = " ".join(li.text for li in tree(response).all("li", class_="flash flash-warning"))
+    assert "1 was skipped: sent under Ignore to a person who has still not ticked SMS" in said
+    assert "needs Ignore again, with a reason" in said
+    assert resend_copies(session, batch) == []
+    [event] = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "sms.resent")).all()
+    assert (event.details["messages"], event.details["skipped_opted_out"]) == (0, 1)
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "r" * 501], ids=["empty", "spaces", "too-long"])
+def test_a_new_ignore_without_a_usable_reason_is_refused_beside_the_field(
+        client, login, session, under_ignore, reason):
+    batch, _ = under_ignore(login("team-leader"))
+
+    response = client.post(f"/sms/batches/{batch.id}/resend",
+                           data={"states": "failed", "ignore": "1", "ignore_reason": reason})
+
+    assert response.status_code == 400
+    page = tree(response)
+    field = page.one("input", id="ignore_reason")
+    assert field.get("aria-invalid") == "true"
+    error = page.one(id="ignore-reason-error")
+    assert error in field.parent.elements
+    assert ("reason for ignoring opt-outs" if reason.strip() == "" else "at most 500") in error.text
+    assert "checked" in page.one("input", name="ignore").attrs  # kept ticked, to add the reason
+    assert resend_copies(session, batch) == []
+
+
+def test_a_new_ignore_with_a_reason_resends_with_the_override_and_audits_it(
+        client, login, session, under_ignore):
+    lead = login("team-leader")
+    batch, olive = under_ignore(lead)
+
+    response = client.post(f"/sms/batches/{batch.id}/resend", data={
+        "states": "failed", "ignore": "1", "ignore_reason": "She asked again by phone"})
+
+    assert response.status_code == 303
+    [copy] = resend_copies(session, batch)
+    assert (copy.candidate_id, copy.override_opt_out, copy.state) == (olive.id, True, "queued")
+    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "sms.ignore_opt_out")
+                            .order_by(AuditEvent.id.desc())).first()
+    assert (event.actor_id, event.subject_id, event.details["reason"]) == (
+        lead.id, batch.id, "She asked again by phone")
+    assert [(p["id"], p["name"]) for p in event.details["people"]] == [(olive.id, "Olive Out")]
+
+
+def test_without_the_permission_they_are_skipped_and_ignore_is_refused(
+        client, session, make_user, auditor, under_ignore):
+    batch, _ = under_ignore(make_user(role="team-leader"))
+
+    page = tree(client.get(f"/sms/batches/{batch.id}/resend"))
+    assert "They will be skipped" in page.one(id="opted-out-note").text
+    assert page.all("input", name="ignore") == [] and page.all(id="ignore_reason") == []
+
+    refused = client.post(f"/sms/batches/{batch.id}/resend",
+                          data={"states": "failed", "ignore": "1", "ignore_reason": "urgent"})
+    assert refused.status_code == 403
+    assert resend_copies(session, batch) == []
+
+    skipped = client.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"},
+                          follow_redirects=True)
+    assert "1 was skipped" in skipped.get_data(as_text=True)
+    assert resend_copies(session, batch) == []
+
+
 # --- /sandbox ------------------------------------------------------------------------------------
 
 def test_the_sandbox_page_lists_sent_messages_newest_first(
         app, client, session, login, make_candidate):
+    app.config["SANDBOX"] = True
     user = login("consultant")
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     queue(session, user, [ada], provider="sandbox", body="The older message")
@@ -266,7 +389,9 @@ def test_the_sandbox_page_lists_sent_messages_newest_first(
 
 def test_the_sandbox_page_is_404_with_a_real_gateway(database_url, session, make_user):
     user = make_user(role="administrator")
-    other = create_app(settings.testing_config(database_url, SMS_PROVIDER="smscentral"))
+    # Asked for, but no sandbox gateway: no sandbox.
+    other = create_app(settings.testing_config(database_url, SMS_PROVIDER="smscentral", SANDBOX=True,
+                                               DEMO_MODE=True))
     other.test_client_class = Browser
     try:
         browser = other.test_client()
@@ -278,6 +403,7 @@ def test_the_sandbox_page_is_404_with_a_real_gateway(database_url, session, make
     assert response.status_code == 404
 
 
-def test_the_sandbox_page_is_there_with_the_sandbox_gateway(client, login):
+def test_the_sandbox_page_is_there_with_the_sandbox_gateway(app, client, login):
+    app.config["SANDBOX"] = True
     login("administrator")
     assert client.get("/sandbox").status_code == 200

@@ -149,3 +149,15 @@ def test_role_and_email_are_required(runner, users):
     assert create(runner, "robin", "--email", "robin@example.com").exit_code == 2
     assert create(runner, "robin", "--role", "viewer").exit_code == 2
     assert users() == {}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["robin", "--full-name", "Robin\r\nBcc: all@example.com"],
+     "The full name must be one line of plain text: remove the line break, carriage return."),
+    (["rob\tin"], "The username must be one line of plain text: remove the tab."),
+])
+def test_a_control_character_in_a_name_is_refused(runner, users, args, message):
+    result = create(runner, *args, "--role", "viewer", "--email", "robin@example.com")
+    assert result.exit_code == 1
+    assert message in result.output
+    assert users() == {}

@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from tests.delivery import insert_candidates
+from tests.html_tree import html as tree
 from webapp.models import (AuditEvent, Batch, Comment, ComposeDraft, Message, Setting, SmsTemplate,
                            utcnow)
 
@@ -56,6 +58,17 @@ NOTHING = {"batches": 0, "messages": 0, "comments": 0, "audit": 0}
 
 def recipients(page: str) -> list[tuple[str, str]]:
     return [(html.unescape(name), number) for name, number in RECIPIENT.findall(page)]
+
+
+def error_beside(response, field_id: str) -> str:
+    """The error shown for a field: marked invalid, and described by an error next to it."""
+    page = tree(response)
+    field = page.one(id=field_id)
+    assert field.get("aria-invalid") == "true"
+    [error] = [page.one(id=ref) for ref in field.get("aria-describedby").split()
+               if "error" in page.one(id=ref).get("class", "").split()]
+    assert error in field.parent.elements  # beside the field, not at the top of the form
+    return error.text
 
 
 @pytest.fixture
@@ -276,6 +289,53 @@ def test_ignore_never_overrides_blocked_or_invalid_numbers(client, login, make_c
     assert rows(session, AuditEvent, AuditEvent.action == "sms.ignore_opt_out") == []
 
 
+@pytest.mark.parametrize("reason", [None, "", "   "], ids=["absent", "empty", "spaces"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["js-off", "htmx"])
+def test_ignore_without_a_reason_is_refused_beside_the_field_and_nothing_is_queued(
+        client, login, with_opt_out, session, reason, htmx):
+    login("team-leader")
+    token = open_sms(client, with_opt_out)
+    form = {"ignore": "1"} | ({} if reason is None else {"ignore_reason": reason})
+
+    response = send(client, token, htmx=htmx, **form)
+
+    assert response.status_code == 400
+    assert "HX-Redirect" not in response.headers
+    assert "reason for ignoring opt-outs" in error_beside(response, "ignore_reason")
+    assert written(session) == NOTHING
+    # The screen is not spent: with a reason the same screen sends.
+    assert send(client, token, ignore="1", ignore_reason="Shift cancelled").status_code == 303
+
+
+def test_a_reason_over_500_characters_is_refused_not_cut(client, login, with_opt_out, session):
+    login("team-leader")
+    token = open_sms(client, with_opt_out)
+
+    response = send(client, token, ignore="1", ignore_reason="x" * 501)
+
+    assert response.status_code == 400
+    assert "501 characters" in error_beside(response, "ignore_reason")
+    assert "at most 500" in error_beside(response, "ignore_reason")
+    assert tree(response).one(id="ignore_reason").get("value") == "x" * 501  # kept, to shorten
+    assert written(session) == NOTHING
+    assert send(client, token, ignore="1", ignore_reason="y" * 500).status_code == 303
+    [event] = rows(session, AuditEvent, AuditEvent.action == "sms.ignore_opt_out")
+    assert event.details["reason"] == "y" * 500
+
+
+def test_the_reason_field_shows_once_ignore_is_ticked_and_is_named_for_it(client, login, with_opt_out):
+    login("team-leader")
+    token = open_sms(client, with_opt_out)
+    assert tree(client.get(f"/sms/compose/{token}")).all(id="ignore_reason") == []
+
+    ticked = tree(client.post(f"/sms/compose/{token}/update", data={"ignore": "1"}, htmx=True))
+
+    field = ticked.one("input", id="ignore_reason")
+    assert ticked.one("label", for_="ignore_reason").text == "Reason for ignoring opt-outs"
+    assert (field.get("name"), "required" in field.attrs) == ("ignore_reason", True)
+    assert "maxlength" not in field.attrs  # a browser would cut a pasted reason silently
+
+
 # --- Comment -------------------------------------------------------------------------------------
 
 def test_comment_defaults_to_the_message_on_each_recipients_record(client, consultant, people, session):
@@ -303,6 +363,38 @@ def test_comment_on_contacts_goes_to_the_contact_record(client, consultant, make
     send(client, token, message="Timesheets due", comment="1")
     [comment] = rows(session, Comment)
     assert (comment.candidate_id, comment.contact_id) == (None, grace.id)
+
+
+def test_a_comment_text_over_2000_characters_is_refused_beside_the_field(client, consultant, people,
+                                                                        session):
+    token = open_sms(client, people)
+
+    response = send(client, token, comment="1", comment_type="SMS", comment_text="c" * 2001)
+
+    assert response.status_code == 400
+    assert "2,001 characters" in error_beside(response, "comment_text")
+    assert "at most 2,000" in error_beside(response, "comment_text")
+    assert written(session) == NOTHING
+    assert send(client, token, comment="1", comment_type="SMS", comment_text="c" * 2000).status_code == 303
+    assert {len(c.text) for c in rows(session, Comment)} == {2000}
+
+
+def test_a_comment_may_not_put_more_than_a_million_characters_on_the_records(client, consultant,
+                                                                            session):
+    # 600 records × 2,000 characters is 1.2 million: the text is copied onto each.
+    ids = insert_candidates(session, 600)
+    response = client.post("/sms/compose", data={"kind": "candidates", "ids": [str(i) for i in ids]})
+    token = TOKEN.search(text(response)).group(1)
+
+    refused = send(client, token, comment="1", comment_type="SMS", comment_text="c" * 2000)
+
+    assert refused.status_code == 400
+    message = error_beside(refused, "comment_text")
+    assert "600 records" in message and "1,200,000" in message
+    assert "1,666 characters or fewer" in message  # how to fix it
+    assert written(session) == NOTHING
+    assert send(client, token, comment="1", comment_type="SMS", comment_text="c" * 1666).status_code == 303
+    assert len(rows(session, Comment)) == 600
 
 
 def test_no_comment_unless_ticked(client, consultant, people, session):

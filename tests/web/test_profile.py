@@ -102,6 +102,8 @@ def test_mobile_may_be_emptied(client, login, session):
     ({"email": "new@example.com", "mobile": "0412 34", "office": ""}, "mobile", "is not a valid mobile number"),
     ({"email": "not an email", "mobile": "", "office": ""}, "email", "name@example.com"),
     ({"email": "", "mobile": "", "office": ""}, "email", "Enter your email address."),
+    ({"email": "new@example.com", "mobile": "", "office": "Syd\x1bney"}, "office",
+     "Office must be one line of plain text: remove the U+001B."),
 ])
 def test_bad_profile_is_refused_on_the_form(client, login, session, form, field, message):
     user = login("consultant", email="old@example.com")
@@ -131,6 +133,7 @@ def test_password_change_needs_the_current_password_and_is_audited(client, login
     (PASSWORD, PASSWORD, None, "new_password", "must be different"),
     (PASSWORD, NEW_PASSWORD, "something-else-1", "repeat_password", "not the same"),
     ("", NEW_PASSWORD, None, "current_password", "Enter your current password."),
+    (PASSWORD, "long-enough-" * 22, None, "new_password", "at most 256 characters"),
 ])
 def test_bad_password_change_is_refused_on_the_form(client, login, session, current, new, repeat, field,
                                                     message):

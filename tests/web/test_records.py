@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.html_tree import Node, html
+from tests.replying import receive
 from webapp.models import AuditEvent, Candidate, Client, ClientContact, Comment, Message
 
 def details(doc: Node) -> dict[str, str]:
@@ -25,10 +26,11 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
-def audits(session, action: str) -> list[AuditEvent]:
+def audits(session, action: str | None = None) -> list[AuditEvent]:
+    """The audit events with `action` (all of them without), oldest first."""
     session.rollback()  # end any read transaction so the request's writes are visible
-    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                                .order_by(AuditEvent.id)))
+    where = [AuditEvent.action == action] if action else []
+    return list(session.scalars(sa.select(AuditEvent).where(*where).order_by(AuditEvent.id)))
 
 
 def fresh(session, model, person_id: int):
@@ -256,12 +258,20 @@ def test_unknown_record_privacy_post_is_404_and_writes_nothing(client, login, se
 
 # --- Privacy -------------------------------------------------------------------------------------
 
-def privacy_data(**ticked: bool) -> dict[str, str]:
-    """The Privacy form as a browser posts it: only ticked boxes are sent."""
-    boxes = {"sms_consent": True, "email_consent": True, "mail_consent": True,
-             "privacy_statement_read": False}
-    boxes.update(ticked)
-    return {name: "y" for name, on in boxes.items() if on}
+NEW_PRIVACY = {"sms_consent": True, "email_consent": True, "mail_consent": True,
+               "privacy_statement_read": False}
+
+
+def privacy_data(loaded: dict[str, bool] | None = None, reason: str | None = None,
+                 **ticked: bool) -> dict[str, str]:
+    """The Privacy form as a browser posts it: only ticked boxes are sent, with the values the form
+    was loaded with (a new record's unless `loaded` says otherwise) and the reason when given."""
+    was = {**NEW_PRIVACY, **(loaded or {})}
+    data = {name: "y" for name, on in {**was, **ticked}.items() if on}
+    data.update({f"was_{name}": "1" if on else "0" for name, on in was.items()})
+    if reason is not None:
+        data["sms_consent_reason"] = reason
+    return data
 
 
 def test_consultant_sees_the_privacy_form(client, login, ada):
@@ -327,7 +337,8 @@ def test_saving_unchanged_privacy_writes_no_audit_event(client, login, ada, sess
 def test_ticking_sms_again_is_audited(client, login, make_candidate, session):
     person = make_candidate("Opt", "Out", "0413 000 001", sms_consent=False)
     login("consultant")
-    client.post(f"/candidates/{person.id}/privacy", data=privacy_data(sms_consent=True))
+    client.post(f"/candidates/{person.id}/privacy",
+                data=privacy_data(loaded={"sms_consent": False}, sms_consent=True))
     assert fresh(session, Candidate, person.id).sms_consent is True
     [event] = audits(session, "privacy.changed")
     assert event.details["changes"] == {"sms_consent": [False, True]}
@@ -373,12 +384,207 @@ def test_privacy_get_is_not_allowed(client, login, ada):
     assert client.get(f"/candidates/{ada.id}/privacy").status_code == 405
 
 
+# --- Privacy: a stale form, and ticking SMS again after the person's own STOP ------------------
+
+def stop_from(app, session, text: str = "STOP") -> None:
+    """Ada's phone (0412 345 678) replies, through the real reply pipeline."""
+    receive(app, session, text, from_number="61412345678")
+
+
+def boxes_in(section: Node) -> dict[str, bool]:
+    return {box.get("name"): "checked" in box.attrs for box in section.all("input", type="checkbox")}
+
+
+def loaded_in(section: Node) -> dict[str, str]:
+    return {node.get("name"): node.get("value") for node in section.all("input", type="hidden")
+            if node.get("name", "").startswith("was_")}
+
+
+def test_the_privacy_form_carries_the_values_it_was_loaded_with(client, login, make_candidate):
+    person = make_candidate("Opt", "Out", "0413 000 001", sms_consent=False, privacy_statement_read=True)
+    login("consultant")
+    section = html(client.get(f"/candidates/{person.id}")).one("section", id="privacy")
+    assert loaded_in(section) == {"was_sms_consent": "0", "was_email_consent": "1",
+                                  "was_mail_consent": "1", "was_privacy_statement_read": "1"}
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx"])
+def test_a_tab_opened_before_a_stop_saves_its_email_change_and_leaves_sms_unticked(
+        app, client, login, ada, session, htmx):
+    login("consultant")
+    tab_a = html(client.get(f"/candidates/{ada.id}")).one("section", id="privacy")
+    assert boxes_in(tab_a)["sms_consent"] is True
+    stop_from(app, session)  # Ada replies STOP while tab A is open
+    assert fresh(session, Candidate, ada.id).sms_consent is False
+
+    # Tab A still shows SMS ticked; the user unticks Email only and saves.
+    response = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(email_consent=False),
+                           htmx=htmx)
+
+    assert response.status_code == (200 if htmx else 302)
+    person = fresh(session, Candidate, ada.id)
+    assert (person.sms_consent, person.email_consent) == (False, False)
+    [event] = audits(session, "privacy.changed")
+    assert event.details["changes"] == {"email_consent": [True, False]}
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx"])
+def test_changing_a_box_that_changed_meanwhile_is_refused_showing_the_current_values(
+        app, client, login, ada, session, htmx):
+    login("consultant")
+    stop_from(app, session)  # after the form was loaded with SMS ticked
+    before = len(audits(session))
+
+    # The stale tab unticks SMS (already done by the STOP) and Email: nothing of it is saved.
+    response = client.post(f"/candidates/{ada.id}/privacy",
+                           data=privacy_data(sms_consent=False, email_consent=False), htmx=htmx)
+
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert ("<html" in body) is not htmx
+    section = html(response).one("section", id="privacy")
+    alert = section.one("p", role="alert").text
+    assert alert.startswith("Not saved: SMS changed after you opened this page.")
+    assert "Now: SMS not ticked, Email ticked, Mail ticked, Privacy statement read not ticked." in alert
+    # The form now shows, and was loaded with, what is stored: saving it again is not stale.
+    assert boxes_in(section) == {"sms_consent": False, "email_consent": True, "mail_consent": True,
+                                 "privacy_statement_read": False}
+    assert loaded_in(section)["was_sms_consent"] == "0"
+    person = fresh(session, Candidate, ada.id)
+    assert (person.sms_consent, person.email_consent) == (False, True)
+    assert len(audits(session)) == before
+
+
+def test_a_privacy_post_without_the_loaded_values_is_refused(client, login, ada, session):
+    login("consultant")
+    data = {key: value for key, value in privacy_data(sms_consent=False).items()
+            if key != "was_mail_consent"}
+    response = client.post(f"/candidates/{ada.id}/privacy", data=data)
+    assert response.status_code == 400
+    assert "reload the page" in response.get_data(as_text=True)
+    bad = privacy_data(sms_consent=False) | {"was_sms_consent": "yes"}
+    assert client.post(f"/candidates/{ada.id}/privacy", data=bad).status_code == 400
+    assert fresh(session, Candidate, ada.id).sms_consent is True
+    assert audits(session, "privacy.changed") == []
+
+
+def test_the_edit_form_cannot_re_tick_sms_after_a_stop(app, client, login, ada, session):
+    login("consultant")
+    stop_from(app, session)
+    # A hand-made (or old, cached) edit form that still sends the SMS box.
+    response = client.post(f"/candidates/{ada.id}/edit",
+                           data=edit_form(ada, job_title="Chef", sms_consent="y"))
+    assert response.status_code == 302
+    person = fresh(session, Candidate, ada.id)
+    assert (person.job_title, person.sms_consent) == ("Chef", False)
+
+
+def test_after_a_stop_the_record_says_so_and_asks_for_a_reason(app, client, login, ada, session):
+    login("consultant")
+    stop_from(app, session)
+    section = html(client.get(f"/candidates/{ada.id}")).one("section", id="privacy")
+    assert "They opted out themselves (replied STOP," in section.text
+    reason = section.one("input", name="sms_consent_reason")
+    assert section.one("label", for_=reason.get("id")).text == "Reason for ticking SMS again"
+    assert reason.get("maxlength") == "500"
+    assert "sms_consent_reason-hint" in reason.get("aria-describedby")
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+@pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx"])
+def test_ticking_sms_again_after_a_stop_needs_a_reason(app, client, login, ada, session, htmx, reason):
+    login("consultant")
+    stop_from(app, session)
+    before = len(audits(session))
+
+    response = client.post(f"/candidates/{ada.id}/privacy", htmx=htmx, data=privacy_data(
+        loaded={"sms_consent": False}, sms_consent=True, mail_consent=False, reason=reason))
+
+    assert response.status_code == 400
+    section = html(response).one("section", id="privacy")
+    field = section.one("input", name="sms_consent_reason")
+    assert field.get("aria-invalid") == "true"
+    assert "sms_consent_reason-error" in field.get("aria-describedby").split()
+    assert section.one("span", id="sms_consent_reason-error").text.startswith(
+        "This person replied STOP: say why SMS may be ticked again")
+    # What the user ticked is kept for them to add the reason and save again.
+    assert boxes_in(section)["sms_consent"] is True and boxes_in(section)["mail_consent"] is False
+    assert loaded_in(section)["was_sms_consent"] == "0"
+    person = fresh(session, Candidate, ada.id)
+    assert (person.sms_consent, person.mail_consent) == (False, True)
+    assert len(audits(session)) == before
+
+
+def test_ticking_sms_again_after_a_stop_with_a_reason_is_audited_as_overriding_it(
+        app, client, login, ada, session):
+    user = login("consultant")
+    stop_from(app, session)
+
+    response = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(
+        loaded={"sms_consent": False}, sms_consent=True, reason="  Phoned 2 Dec: wants SMS again "))
+
+    assert response.status_code == 302
+    assert fresh(session, Candidate, ada.id).sms_consent is True
+    [event] = audits(session, "privacy.changed")
+    assert event.actor_id == user.id
+    assert event.details == {"changes": {"sms_consent": [False, True]},
+                             "reason": "Phoned 2 Dec: wants SMS again", "overrides": "stop"}
+    section = html(client.get(f"/candidates/{ada.id}")).one("section", id="privacy")
+    assert not section.all("input", name="sms_consent_reason")
+
+    # Once a user has unticked it themselves, the STOP is no longer why it is unticked.
+    client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False))
+    section = html(client.get(f"/candidates/{ada.id}")).one("section", id="privacy")
+    assert not section.all("input", name="sms_consent_reason")
+    response = client.post(f"/candidates/{ada.id}/privacy",
+                           data=privacy_data(loaded={"sms_consent": False}, sms_consent=True))
+    assert response.status_code == 302
+    assert fresh(session, Candidate, ada.id).sms_consent is True
+
+
+def test_ticking_sms_again_after_the_gateways_opt_out_needs_a_reason(client, login, ada, session):
+    from webapp.sms import consent
+
+    login("consultant")
+    consent.set_for_number(session, ada.mobile_e164, False, actor=None,
+                           cause={"source": "gateway", "code": "21610", "message_uuid": "x"})
+    session.commit()
+    section = html(client.get(f"/candidates/{ada.id}")).one("section", id="privacy")
+    assert "the gateway reported the number unsubscribed, code 21610" in section.text
+
+    data = privacy_data(loaded={"sms_consent": False}, sms_consent=True)
+    response = client.post(f"/candidates/{ada.id}/privacy", data=data)
+    assert response.status_code == 400
+    assert html(response).one("span", id="sms_consent_reason-error").text.startswith(
+        "This person unsubscribed at the gateway")
+    assert fresh(session, Candidate, ada.id).sms_consent is False
+
+    data["sms_consent_reason"] = "Asked by email on 2 Dec"
+    assert client.post(f"/candidates/{ada.id}/privacy", data=data).status_code == 302
+    [event] = audits(session, "privacy.changed")
+    assert (event.details["overrides"], event.details["reason"]) == ("gateway opt-out",
+                                                                     "Asked by email on 2 Dec")
+
+
+@pytest.mark.parametrize("reason, message", [
+    ("x" * 501, "Keep the reason to 500 characters or fewer."),
+    ("Phoned\r\nBcc: everyone", "must be one line of plain text"),
+])
+def test_a_bad_reason_is_refused_beside_the_field(app, client, login, ada, session, reason, message):
+    login("consultant")
+    stop_from(app, session)
+    response = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(
+        loaded={"sms_consent": False}, sms_consent=True, reason=reason))
+    assert response.status_code == 400
+    assert message in html(response).one("span", id="sms_consent_reason-error").text
+    assert fresh(session, Candidate, ada.id).sms_consent is False
+
+
 # --- add -----------------------------------------------------------------------------------------
 
 def candidate_form(**overrides) -> dict[str, str]:
     data = {"first_name": "Zoë", "last_name": "Müller", "mobile": "0412 345 678", "email": "",
-            "status": "Available", "job_title": "Registered Nurse", "skills": "Triage", "location": "Sydney",
-            "sms_consent": "y", "email_consent": "y", "mail_consent": "y"}
+            "status": "Available", "job_title": "Registered Nurse", "skills": "Triage", "location": "Sydney"}
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
 
@@ -391,8 +597,9 @@ def test_consultant_gets_the_add_candidate_form(client, login):
     assert form.get("action") == "/candidates/new"
     names = {node.get("name") for node in form.all() if node.tag in {"input", "select", "textarea"}}
     assert names >= {"first_name", "last_name", "mobile", "email", "status", "job_title", "skills",
-                     "location", "sms_consent", "email_consent", "mail_consent", "privacy_statement_read",
-                     "csrf_token"}
+                     "location", "csrf_token"}
+    # Consent is changed only in the record's Privacy section, where a stale form cannot undo a STOP.
+    assert not names & {"sms_consent", "email_consent", "mail_consent", "privacy_statement_read"}
 
 
 def test_add_contact_form_asks_for_client_and_position(client, login):
@@ -456,18 +663,24 @@ def test_adding_a_candidate_without_a_mobile_is_allowed(client, login, session):
     assert (person.mobile_raw, person.mobile_e164, person.mobile_valid) == (None, None, False)
 
 
-def test_unticked_privacy_boxes_are_saved_unticked(client, login, session):
+def test_a_new_record_starts_with_the_default_consents_and_audits_them(client, login, session):
     login("consultant")
-    client.post("/candidates/new", data=candidate_form(sms_consent=None))
+    # Boxes posted by hand (the form has none) are ignored: consent is set in Privacy only.
+    client.post("/candidates/new", data=candidate_form(privacy_statement_read="y"))
     session.rollback()
     person = session.scalars(sa.select(Candidate)).one()
-    assert (person.sms_consent, person.email_consent) == (False, True)
+    assert (person.sms_consent, person.email_consent, person.mail_consent,
+            person.privacy_statement_read) == (True, True, True, False)
+    [event] = audits(session, "person.created")
+    assert {field: event.details["changes"][field] for field in NEW_PRIVACY} == {
+        "sms_consent": [None, True], "email_consent": [None, True], "mail_consent": [None, True],
+        "privacy_statement_read": [None, False]}
 
 
 def test_adding_a_contact_creates_its_client_once(client, login, session, grace):
     login("consultant")
     data = {"first_name": "Alan", "last_name": "Turing", "mobile": "0413 000 002", "status": "Active",
-            "client": "harbour mining pty ltd", "position": "Payroll Officer", "sms_consent": "y"}
+            "client": "harbour mining pty ltd", "position": "Payroll Officer"}
     response = client.post("/contacts/new", data=data)
     assert response.status_code == 302
     data.update(first_name="Kath", last_name="Johnson", client="Östlund Logistics")
@@ -586,10 +799,7 @@ def test_contact_edit_form_shows_the_client_name(client, login, grace):
 def edit_form(person, **overrides) -> dict[str, str]:
     data = {"first_name": person.first_name, "last_name": person.last_name, "mobile": person.mobile_raw or "",
             "email": person.email or "", "status": person.status, "job_title": person.job_title or "",
-            "skills": person.skills or "", "location": person.location or "",
-            "sms_consent": "y" if person.sms_consent else None,
-            "email_consent": "y" if person.email_consent else None,
-            "mail_consent": "y" if person.mail_consent else None}
+            "skills": person.skills or "", "location": person.location or ""}
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
 
@@ -639,7 +849,7 @@ def test_an_edit_with_a_bad_mobile_changes_nothing(client, login, ada, session):
 def test_moving_a_contact_to_another_client(client, login, grace, session):
     login("consultant")
     data = {"first_name": "Grace", "last_name": "Hopper", "mobile": "0413 222 333", "status": "Active",
-            "client": "Bay Foods", "position": "Site Manager", "sms_consent": "y"}
+            "client": "Bay Foods", "position": "Site Manager"}
     assert client.post(f"/contacts/{grace.id}/edit", data=data).status_code == 302
     saved = fresh(session, ClientContact, grace.id)
     assert saved.client.name == "Bay Foods"

@@ -188,9 +188,14 @@ def test_attaching_a_reply_redirects_to_the_record_where_it_now_appears(
 
 # --- the sandbox's reply form --------------------------------------------------------------------
 
+@pytest.fixture
+def sandbox(app):
+    """/sandbox is there only when asked for (SANDBOX=1, or a demo)."""
+    app.config["SANDBOX"] = True
+
 @pytest.mark.parametrize("kind", ["candidates", "contacts"])
 def test_a_sandbox_reply_becomes_a_received_communication_on_the_right_record(
-        app, client, session, login, make_candidate, make_contact, kind):
+        app, client, session, login, make_candidate, make_contact, kind, sandbox):
     consultant = login("consultant")
     if kind == "candidates":
         person = make_candidate("Ada", "Lovelace", ADA_MOBILE)
@@ -217,7 +222,7 @@ def test_a_sandbox_reply_becomes_a_received_communication_on_the_right_record(
     assert "Yes please" not in history_of(client.get(f"/{kind}/{bystander.id}?tab=received")).text
 
 
-def test_a_stop_from_the_sandbox_unticks_sms_consent(app, client, session, login, ada, make_contact):
+def test_a_stop_from_the_sandbox_unticks_sms_consent(app, client, session, login, ada, make_contact, sandbox):
     consultant = login("consultant")
     grace = make_contact("Grace", "Hopper", ADA_MOBILE)  # shares Ada's phone
     [sent] = send_sms(app, session, consultant, [ada])
@@ -234,7 +239,7 @@ def test_a_stop_from_the_sandbox_unticks_sms_consent(app, client, session, login
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])
-def test_an_empty_sandbox_reply_is_refused_with_a_message(app, client, session, login, ada, text):
+def test_an_empty_sandbox_reply_is_refused_with_a_message(app, client, session, login, ada, text, sandbox):
     consultant = login("consultant")
     [sent] = send_sms(app, session, consultant, [ada])
 
@@ -246,7 +251,7 @@ def test_an_empty_sandbox_reply_is_refused_with_a_message(app, client, session, 
     assert inbound(session) == []
 
 
-def test_a_sandbox_reply_to_a_message_that_does_not_exist_is_a_404(app, client, session, login):
+def test_a_sandbox_reply_to_a_message_that_does_not_exist_is_a_404(app, client, session, login, sandbox):
     login("consultant")
 
     for message_id in ("987654", "abc", ""):

@@ -12,7 +12,7 @@ from tests.conftest import PASSWORD, Browser
 from tests.delivery import queue
 from webapp import create_app
 from webapp import config as settings
-from webapp.models import BlockedRegion, Message, SmsTemplate
+from webapp.models import BlockedRegion, Email, Message, SmsTemplate
 from webapp.sms import compose as sms_compose
 
 ROLES = ("anonymous", "viewer", "consultant", "team-leader", "administrator")
@@ -39,15 +39,19 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
     "auth.login": (Call("GET", "/login"), expect(200, 302, 302, 302, 302)),
     "auth.logout": (Call("POST", "/logout"), expect(LOGIN, 302, 302, 302, 302)),
     "health.healthz": (Call("GET", "/healthz"), expect(200, 200, 200, 200, 200)),
+    # No worker beats in the walk's world: not ready, whoever asks (monitoring does not sign in).
+    "health.readyz": (Call("GET", "/readyz"), expect(503, 503, 503, 503, 503)),
+    # The test client calls from 127.0.0.1: loopback needs no METRICS_TOKEN.
+    "health.metrics": (Call("GET", "/metrics"), expect(200, 200, 200, 200, 200)),
     "health.home": (Call("GET", "/"), expect(LOGIN, 302, 302, 302, 302)),
     "search.candidates": (Call("GET", "/candidates"), expect(LOGIN, 200, 200, 200, 200)),
     "search.contacts": (Call("GET", "/contacts"), expect(LOGIN, 200, 200, 200, 200)),
     "records.show": (Call("GET", "/candidates/{candidate}"), expect(LOGIN, 200, 200, 200, 200)),
     "records.new": (Call("GET", "/contacts/new"), expect(LOGIN, 403, 200, 200, 200)),
     "records.edit": (Call("POST", "/contacts/{contact}/edit"), expect(LOGIN, 403, 400, 400, 400)),
-    # Unticked boxes are a complete Privacy form: it saves them.
+    # A Privacy form without the values it was loaded with is not one our page sent.
     "records.privacy": (Call("POST", "/candidates/{candidate}/privacy"),
-                        expect(LOGIN, 403, 302, 302, 302)),
+                        expect(LOGIN, 403, 400, 400, 400)),
     "compose.compose": (Call("GET", "/sms/compose?candidate={candidate}"),
                         expect(LOGIN, 403, 200, 200, 200)),
     "compose.show": (Call("GET", "/sms/compose/{token}"), expect(LOGIN, 403, 200, 200, 200)),
@@ -80,6 +84,8 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
     "audit.index": (Call("GET", "/audit"), expect(LOGIN, 403, 403, 200, 200)),
     "profile.index": (Call("GET", "/profile"), expect(LOGIN, 200, 200, 200, 200)),
     "profile.password": (Call("POST", "/profile/password"), expect(LOGIN, 400, 400, 400, 400)),
+    "profile.sign_out_everywhere": (Call("POST", "/profile/sign-out-everywhere"),
+                                    expect(LOGIN, 302, 302, 302, 302)),
     "admin.users": (Call("GET", "/admin/users"), expect(LOGIN, 403, 403, 403, 200)),
     "admin.new_user": (Call("POST", "/admin/users/new"), expect(LOGIN, 403, 403, 403, 400)),
     "admin.edit_user": (Call("GET", "/admin/users/{user}/edit"), expect(LOGIN, 403, 403, 403, 200)),
@@ -92,6 +98,11 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
     "admin.roles": (Call("GET", "/admin/roles"), expect(LOGIN, 403, 403, 403, 200)),
     # Blank settings are valid: each falls back to its default.
     "admin.settings": (Call("POST", "/admin/settings"), expect(LOGIN, 403, 403, 403, 302)),
+    "admin.status": (Call("GET", "/admin/status"), expect(LOGIN, 403, 403, 403, 200)),
+    "admin.retry_email": (Call("POST", "/admin/status/emails/{email}/retry"),
+                          expect(LOGIN, 403, 403, 403, 303)),
+    "admin.discard_email": (Call("POST", "/admin/status/emails/{email}/discard"),
+                            expect(LOGIN, 403, 403, 403, 303)),
     "admin.add_blocked": (Call("POST", "/admin/settings/blocked"), expect(LOGIN, 403, 403, 403, 400)),
     "admin.remove_blocked": (Call("GET", "/admin/settings/blocked/{blocked}/remove"),
                              expect(LOGIN, 403, 403, 403, 200)),
@@ -109,10 +120,10 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
 
 @pytest.fixture
 def app(database_url):
-    """The app with both gateways' webhook credentials set, so the webhooks are live."""
+    """The app with both gateways' webhook credentials set, so the webhooks are live, and /sandbox on."""
     app = create_app(settings.testing_config(
         database_url, SMSCENTRAL_WEBHOOK_USERNAME="gateway", SMSCENTRAL_WEBHOOK_PASSWORD="gateway-secret",
-        TWILIO_AUTH_TOKEN="twilio-token"))
+        TWILIO_AUTH_TOKEN="twilio-token", SANDBOX=True))
     yield app
     app.extensions["database"].engine.dispose()
 
@@ -131,10 +142,14 @@ def world(session, make_user, make_candidate, make_contact) -> dict[str, int | s
                     provider="sandbox", state="received")
     session.add_all([template, reply])
     session.commit()
+    email = Email(to_address="casey@example.com", subject="SMS reply", body="Hi", state="failed")
+    session.add(email)
+    session.commit()
     blocked = session.scalar(sa.select(BlockedRegion.id).limit(1))
     target = make_user(role="viewer")
     return {"owner": owner.id, "candidate": candidate.id, "contact": contact.id, "batch": batch.id,
             "message": message.id, "template": template.id, "reply": reply.id, "blocked": blocked,
+            "email": email.id,
             "user": target.id, "owner_token": sms_compose.create_draft(
                 session, owner, "candidates", [candidate.id]).token}
 
@@ -247,3 +262,27 @@ def test_another_users_personal_template_is_404(client, session, make_user, worl
     assert client.post(f"/templates/{personal.id}/deactivate").status_code == 404
     session.refresh(personal)
     assert (personal.name, personal.active) == ("Mine", True)
+
+
+@pytest.mark.parametrize("role", ("anonymous", "consultant", "administrator"))
+def test_every_answer_but_the_health_check_and_static_files_says_no_store(
+        client, session, make_user, world, role):
+    """Pages hold names, numbers and consent: no browser or proxy may keep a copy (Back after
+    sign-out on a shared computer must not show them)."""
+    sign_in(client, session, make_user, role, world)
+    # Sign-outs last, so every other route is asked as the signed-in user.
+    signing_out = {"auth.logout", "profile.sign_out_everywhere"}
+    for endpoint in sorted(TABLE, key=lambda name: (name in signing_out, name)):
+        call = TABLE[endpoint][0]
+        data = {key: fill(value, world) for key, value in (call.data or {}).items()}
+        response = client.open(fill(call.url, world), method=call.method, data=data)
+        cache_control = response.headers.get("Cache-Control", "")
+        if endpoint == "health.healthz":
+            assert "no-store" not in cache_control, endpoint
+        else:
+            assert cache_control == "no-store", (endpoint, response.status_code, cache_control)
+    for static in ("/static/css/app.css", "/static/vendor/htmx-2.0.11.min.js"):
+        response = client.get(static)
+        assert response.status_code == 200
+        assert "no-store" not in response.headers.get("Cache-Control", ""), static
+        response.close()

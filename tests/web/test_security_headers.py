@@ -33,6 +33,24 @@ def test_every_response_carries_the_security_headers(client, path):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.parametrize("path", ["/login", "/no-such-page", "/candidates", "/candidates?q=ada"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "fragment"])
+def test_pages_and_fragments_are_never_stored_by_a_browser_or_proxy(client, login, path, htmx):
+    login("consultant")
+
+    response = client.get(path, htmx=htmx)
+
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_health_check_and_static_files_may_be_cached(client):
+    for path in ("/healthz", "/static/css/app.css"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "no-store" not in response.headers.get("Cache-Control", ""), path
+        response.close()
+
+
 def test_the_session_cookie_is_httponly_and_samesite_lax(client, login):
     login("viewer")
 

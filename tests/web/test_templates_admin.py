@@ -298,6 +298,14 @@ def test_an_edit_with_an_unknown_merge_field_leaves_the_template_as_it_was(clien
     assert audits(session, "template.edited") == []
 
 
+def test_a_textareas_line_breaks_are_stored_and_counted_as_one_character(client, login, session):
+    login("consultant")
+    body = ("a" * 99 + "\r\n") * 16  # 1,600 characters once each "\r\n" is the "\n" it stands for
+    assert client.post("/templates/new", data=form_values(body=body)).status_code == 303
+    [saved] = rows(session, SmsTemplate)
+    assert saved.body == ("a" * 99 + "\n") * 16
+
+
 def test_an_escaped_tag_is_accepted_and_kept_as_typed(client, login, session):
     login("consultant")
     response = client.post("/templates/new", data=form_values(body=r"Use \{{x}} literally, {{first_name}}"))
@@ -308,8 +316,12 @@ def test_an_escaped_tag_is_accepted_and_kept_as_typed(client, login, session):
 
 @pytest.mark.parametrize("fields, field_id, message", [
     ({"name": ""}, "name", "Enter a name for the template."),
-    ({"name": "x" * 121}, "name", "The name can be at most 120 characters."),
-    ({"folder": "f" * 121}, "folder", "The folder can be at most 120 characters."),
+    ({"name": "x" * 101}, "name", "The name can be at most 100 characters."),
+    ({"folder": "f" * 101}, "folder", "The folder can be at most 100 characters."),
+    ({"name": "Shift\r\nnotes"}, "name",
+     "Name must be one line of plain text: remove the line break, carriage return."),
+    ({"folder": "Inter\tviews"}, "folder", "Folder must be one line of plain text: remove the tab."),
+    ({"body": "Hi\x1b[31m {{first_name}}"}, "body", "Message cannot hold control characters: remove the U+001B."),
     ({"body": ""}, "body", "Enter the text of the template."),
     ({"body": "a" * 1601}, "body", "The message can be at most 1,600 characters."),
     ({"record_type": "client"}, "record_type", "Choose candidates, client contacts, or both."),

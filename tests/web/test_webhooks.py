@@ -408,3 +408,27 @@ def test_an_undelivered_callback_with_error_30003_records_the_error(
     assert current.state == "undelivered"
     assert current.error_code == "30003"
     assert current.error_text == "The handset is unreachable."
+
+
+@pytest.mark.parametrize("status, state", [("sent", "sent"), ("delivered", "delivered")])
+def test_a_late_twilio_callback_resolves_a_message_whose_send_timed_out(
+        app, client, session, make_user, make_candidate, fake_twilio, status, state):
+    """Twilio created the message but answered after our timeout (`unknown`): its callback carries
+    our uuid (?m=), so it settles the message and records Twilio's sid, with nothing sent again."""
+    fake_twilio.inject(timeout(3.0))
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    batch = queue(session, make_user(), [ada], provider="twilio")
+    dispatch(app, delivery.twilio(fake_twilio, read_timeout=0.3))
+    [message] = messages(session, batch)
+    [created] = fake_twilio.messages
+    assert message.state == "unknown" and message.provider_message_id is None
+
+    url = created["status_callback"]
+    form = fake_twilio.status_callback(created["sid"], status)
+    response = post_status(client, url, form, fake_twilio.sign(url, form))
+
+    assert 200 <= response.status_code < 300
+    [message] = messages(session, batch)
+    assert message.state == state
+    assert message.provider_message_id == created["sid"]
+    assert len(fake_twilio.messages) == 1

@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.models import accounts
 from webapp.models.accounts import AccountError
 from webapp.sms.numbers import display
+from webapp.web import sessions
 from webapp.web.access import local_path
 from webapp.web.rendering import render
 
@@ -69,11 +70,22 @@ def password():
     if form.validate_on_submit():
         try:
             accounts.change_password(db.session, current_user, form.current_password.data,
-                                     form.new_password.data)
+                                     form.new_password.data, keep_session=sessions.current_token())
         except AccountError as error:
             attach(form, error)
         else:
-            flash("Your password is changed.", "info")
+            flash("Your password is changed. Any other place you were signed in is signed out.", "info")
             return redirect(next_path or url_for("health.home" if forced else "profile.index"))
     return render("admin/password.html", status=400 if form.is_submitted() else 200, form=form,
                   forced=forced, next_path=next_path)
+
+
+@profile_bp.route("/profile/sign-out-everywhere", methods=["POST"])
+@login_required
+def sign_out_everywhere():
+    """End every session of the user, this one too (POST with the CSRF token, like sign-out)."""
+    accounts.sign_out_everywhere(db.session, current_user)
+    sessions.forget_this_session()
+    flash("You are signed out everywhere, here included: every browser and device must sign in "
+          "again.", "info")
+    return redirect(url_for("auth.login"))

@@ -15,6 +15,7 @@ from webapp.models.accounts import AccountError, UserDetails
 from webapp.sms import settings as sms_settings
 from webapp.sms.numbers import display
 from webapp.sms.settings import SettingsError
+from webapp.web import sessions
 from webapp.web.access import permission_required
 from webapp.web.rendering import render
 
@@ -83,7 +84,8 @@ def edit_user(user_id: int):
     problem = None
     if form.validate_on_submit():
         try:
-            changes = accounts.edit_user(db.session, current_user, user, _details(form), phone_region())
+            changes = accounts.edit_user(db.session, current_user, user, _details(form), phone_region(),
+                                         keep_session=sessions.current_token())
         except AccountError as error:
             problem = attach(form, error)
         else:
@@ -124,7 +126,8 @@ def temporary_password(user_id: int):
     password_form = TemporaryPasswordForm()
     if password_form.validate_on_submit():
         try:
-            accounts.set_temporary_password(db.session, current_user, user, password_form.password.data)
+            accounts.set_temporary_password(db.session, current_user, user, password_form.password.data,
+                                            keep_session=sessions.current_token())
         except AccountError as error:
             attach(password_form, error)
         else:

@@ -6,13 +6,14 @@ import functools
 
 import sqlalchemy as sa
 from flask import flash, redirect, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.auth import bp
 from webapp.auth.forms import LoginForm
 from webapp.extensions import db
 from webapp.models import User, throttle
+from webapp.web import sessions
 from webapp.web.access import local_path
 from webapp.web.rendering import render
 
@@ -36,10 +37,10 @@ def login():
             _spend_hash_time(form.password.data)
         elif user.check_password(form.password.data) and user.active:
             throttle.record_success(db.session, attempt)
-            db.session.commit()
             # A fresh session at sign-in, so a session id planted before it is worthless.
             session.clear()
-            login_user(user)
+            login_user(user)  # also opens the server-side session (webapp.web.sessions)
+            db.session.commit()
             return redirect(next_path or url_for("health.home"))
         if not locked:
             throttle.record_failure(db.session, attempt, moment)
@@ -53,9 +54,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out (POST only, so a link or image cannot sign anyone out)."""
-    logout_user()
-    session.clear()
+    """Sign out (POST only, so a link or image cannot sign anyone out), ending the session on the server."""
+    sessions.end_this_session()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))
 

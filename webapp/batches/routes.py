@@ -9,6 +9,7 @@ from webapp import worker
 from webapp.batches import bp
 from webapp.extensions import db
 from webapp.sms import batches
+from webapp.sms.compose import MAX_REASON, ComposeError
 from webapp.web.access import permission_required
 from webapp.web.rendering import render
 
@@ -41,14 +42,40 @@ def resend(batch_id: int):
     """Confirm, then queue failed (and optionally unknown) messages again as new messages."""
     batch = batch_or_404(batch_id)
     counts = batches.resendable_counts(db.session, batch)
-    if request.method == "POST":
-        states = tuple(request.form.getlist("states"))
-        if not states:
-            return render("batches/resend.html", status=400, batch=batch, counts=counts,
-                          error="Choose which messages to resend.")
-        queued = batches.resend(db.session, batch, current_user, states)
-        worker.wake()
-        flash(f"{queued} message{'s' if queued != 1 else ''} queued again." if queued
-              else "Nothing to resend.", "info")
-        return redirect(url_for("batches.show", batch_id=batch.id), 303)
-    return render("batches/resend.html", batch=batch, counts=counts, error=None)
+    needing_ignore = batches.needing_ignore(db.session, batch)
+    if request.method == "GET":
+        return _resend_page(batch, counts, needing_ignore)
+    ignore = request.form.get("ignore") == "1"
+    reason = request.form.get("ignore_reason", "")
+    if ignore and not current_user.can("sms.ignore_opt_out"):
+        abort(403, description="You do not have permission to ignore SMS opt-outs.")
+    states = tuple(request.form.getlist("states"))
+    if not states:
+        return _resend_page(batch, counts, needing_ignore, status=400, ignore=ignore, reason=reason,
+                            chosen=states, errors={"states": "Choose which messages to resend."})
+    try:
+        resent = batches.resend(db.session, batch, current_user, states, ignore=ignore, reason=reason)
+    except ComposeError as error:
+        db.session.rollback()
+        if error.status == 403:
+            abort(403, description=error.message)
+        return _resend_page(batch, counts, needing_ignore, status=error.status, ignore=ignore,
+                            reason=reason, chosen=states, errors={error.field: error.message})
+    worker.wake()
+    flash(f"{resent.queued} message{'s' if resent.queued != 1 else ''} queued again." if resent.queued
+          else "Nothing was resent.", "info")
+    if resent.skipped:
+        flash(f"{resent.skipped} {'was' if resent.skipped == 1 else 'were'} skipped: sent under Ignore to "
+              f"{'a person who has' if resent.skipped == 1 else 'people who have'} still not ticked SMS. "
+              "Resending to them needs Ignore again, with a reason, by someone allowed to ignore "
+              "opt-outs.", "warning")
+    return redirect(url_for("batches.show", batch_id=batch.id), 303)
+
+
+def _resend_page(batch, counts, needing_ignore, *, status: int = 200, ignore: bool = False,
+                 reason: str = "", chosen: tuple[str, ...] = ("failed",),
+                 errors: dict[str, str] | None = None):
+    """The confirmation; a refused one keeps what was ticked and typed."""
+    return render("batches/resend.html", status=status, batch=batch, counts=counts, chosen=chosen,
+                  needing_ignore=needing_ignore, ignore=ignore, reason=reason, errors=errors or {},
+                  can_ignore=current_user.can("sms.ignore_opt_out"), max_reason=MAX_REASON)

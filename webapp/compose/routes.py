@@ -66,7 +66,8 @@ class _Form:
         self.template_id = values.get("template_id", "")
         self.merge_field = values.get("merge_field", "")
         self.ignore = values.get("ignore") == "1"
-        self.ignore_reason = values.get("ignore_reason", "")[:500]
+        # Never cut here: a reason over the limit is refused with a message, not silently shortened.
+        self.ignore_reason = values.get("ignore_reason", "")
         self.comment = values.get("comment") == "1"
         self.comment_type = values.get("comment_type", "")
         self.comment_text = values.get("comment_text", "")
@@ -108,6 +109,7 @@ def _screen(draft, form: _Form, *, status: int = 200, errors: dict | None = None
         catalogue=merge.CATALOGUE, outcome_labels=OUTCOME_LABELS, inline=INLINE_RECIPIENTS,
         region_names=sms_settings.blocked_region_names(db.session, _config("SMS_PROVIDER")),
         can_ignore=current_user.can("sms.ignore_opt_out"), max_characters=sms_compose.MAX_CHARACTERS,
+        max_reason=sms_compose.MAX_REASON, max_comment=sms_compose.MAX_COMMENT,
     )
 
 

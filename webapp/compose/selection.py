@@ -11,6 +11,10 @@ from webapp.models import people_search
 from webapp.sms.compose import MAX_RECIPIENTS, ComposeError
 
 CRITERIA_PREFIX = "criteria-"
+# Sent (with the search form's fields as they are now) only by the htmx request: without JS the
+# form posts the page it shows, and there is nothing newer to compare with.
+SEARCH_AS_TYPED = "search_as_typed"
+LIST_CHANGED = "The list changed; tick again."
 
 
 def _ints(values: list[str]) -> list[int]:
@@ -31,15 +35,35 @@ def from_link(args: Mapping[str, str]) -> tuple[str, list[int]]:
     raise ComposeError("Open the SMS screen from a search or from a person's mobile number.", "ids")
 
 
+def _shown_search(form: MultiDict) -> dict[str, str]:
+    """The search the results (and so the ticks) were rendered for, from the Bulk SMS form."""
+    return {key[len(CRITERIA_PREFIX):]: value for key, value in form.items()
+            if key.startswith(CRITERIA_PREFIX)}
+
+
+def _list_changed(kind: str, form: MultiDict) -> bool:
+    """True when the ticks came from a list rendered for another search than the one now typed.
+
+    On a slow network a Bulk SMS sent just after a search carries the previous list's ticks; the
+    results shown by the time its answer lands are the new search's. Both sides go through parse,
+    so a value it drops (or trims) on one side is dropped on the other.
+    """
+    if not form.get(SEARCH_AS_TYPED):
+        return False
+    shown, _page, _errors = people_search.parse(kind, _shown_search(form))
+    typed, _page, _errors = people_search.parse(kind, form)
+    return shown != typed
+
+
 def from_form(form: MultiDict, session, default_region: str) -> tuple[str, list[int]]:
     """The ticked ids, the page ("Select all"), or the search itself ("Select all N matching")."""
     kind = form.get("kind", "")
     if kind not in people_search.MODELS:
         raise ComposeError("Choose candidates or client contacts.", "kind")
+    if _list_changed(kind, form):
+        raise ComposeError(LIST_CHANGED, "ids", status=409)
     if form.get("select_matching"):
-        args = {key[len(CRITERIA_PREFIX):]: value for key, value in form.items()
-                if key.startswith(CRITERIA_PREFIX)}
-        criteria, _page, errors = people_search.parse(kind, args)
+        criteria, _page, errors = people_search.parse(kind, _shown_search(form))
         if errors:
             raise ComposeError("The search could not be repeated: " + " ".join(errors.values()), "ids")
         ids = people_search.matching_ids(session, criteria, default_region, MAX_RECIPIENTS + 1)

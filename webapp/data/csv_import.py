@@ -15,6 +15,7 @@ import sqlalchemy.orm as so
 from webapp.models import Candidate, Client, ClientContact, name_key
 from webapp.models.people import EMAIL_PATTERN, person_values
 from webapp.sms.numbers import normalise
+from webapp.text import control_characters
 
 REQUIRED = ("first_name", "last_name", "mobile", "email", "sms_consent")
 OPTIONAL = {
@@ -69,8 +70,10 @@ def import_people(session: so.Session, kind: str, source: Path | bytes, default_
 
     rows: list[dict] = []
     client_names: dict[str, str] = {}
+    last_line = reader.line_num
     for fields in reader:
-        line = reader.line_num
+        # Where the record starts: a quoted cell holding a line break runs on over the next lines.
+        line, last_line = last_line + 1, reader.line_num
         if not any(value.strip() for value in fields):
             continue
         if len(fields) != len(header):
@@ -136,6 +139,11 @@ def _decode(data: bytes, report: ImportReport) -> str | None:
 
 
 def _check(record: dict[str, str]) -> str | None:
+    for name, value in record.items():
+        # Every column is one line of text: a line break in a name would reach an email's header.
+        found = control_characters(value)
+        if found:
+            return f"{name} holds control characters ({found}); each value must be one line of text"
     if not record["first_name"]:
         return "first_name is empty"
     if not record["last_name"]:

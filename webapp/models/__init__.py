@@ -8,9 +8,12 @@ from webapp.models.messaging import (
 from webapp.models.people import Candidate, Client, ClientContact, name_key
 from webapp.models.throttle import LoginFailure
 from webapp.models.users import PERMISSIONS, ROLES, Permission, Role, User
+from webapp.models.user_sessions import UserSession
+from webapp.models.workers import WorkerHeartbeat
 
 __all__ = [
     "AuditEvent", "Base", "Batch", "BlockedRegion", "ComposeDraft", "Email", "InboundPart", "Message", "Setting",
     "SmsTemplate", "Candidate", "Client", "ClientContact", "Comment", "PERMISSIONS",
-    "LoginFailure", "Permission", "ROLES", "Role", "User", "audit", "name_key", "utcnow",
+    "LoginFailure", "Permission", "ROLES", "Role", "User", "UserSession", "WorkerHeartbeat", "audit", "name_key",
+    "utcnow",
 ]

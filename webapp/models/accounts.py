@@ -10,7 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp.models import user_sessions
 from webapp.models.activity import audit
+from webapp.models.base import utcnow
 from webapp.models.people import EMAIL_PATTERN
 from webapp.models.users import PERMISSIONS, Permission, Role, User, password_problem
 from webapp.sms.numbers import normalise
@@ -96,8 +98,12 @@ def create_user(session: so.Session, actor: User | None, details: UserDetails, p
 
 
 def edit_user(session: so.Session, actor: User | None, user: User, details: UserDetails,
-              default_region: str) -> dict[str, list[Any]]:
-    """Change a user's details and roles; returns {field: [old, new]} (audited when not empty)."""
+              default_region: str, *, keep_session: str | None = None) -> dict[str, list[Any]]:
+    """Change a user's details and roles; returns {field: [old, new]} (audited when not empty).
+
+    A change of roles ends the user's sessions (but the one with token `keep_session`, the
+    administrator's own when they edit themselves): what they may do is decided at a new sign-in.
+    """
     _lock_managers(session)
     before_managers = managers(session)
     before = _snapshot(user)
@@ -107,12 +113,14 @@ def edit_user(session: so.Session, actor: User | None, user: User, details: User
     changes = {key: [before[key], value] for key, value in after.items() if before[key] != value}
     if changes:
         audit(session, actor, "user.edited", user, changes=changes)
+    if "roles" in changes:
+        user_sessions.end_all(session, user.id, utcnow(), keep=keep_session)
     session.commit()
     return changes
 
 
 def deactivate_user(session: so.Session, actor: User | None, user: User) -> None:
-    """Switch a user off: they cannot sign in, and a session they have open stops working.
+    """Switch a user off: they cannot sign in, and every session they have open is ended.
 
     Users are never deleted: their messages, comments and audit entries keep pointing at them.
     """
@@ -125,6 +133,7 @@ def deactivate_user(session: so.Session, actor: User | None, user: User) -> None
     user.active = False
     _refuse_losing_managers(session, actor, before_managers)
     audit(session, actor, "user.deactivated", user, username=user.username)
+    user_sessions.end_all(session, user.id, utcnow())
     session.commit()
 
 
@@ -137,14 +146,20 @@ def reactivate_user(session: so.Session, actor: User | None, user: User) -> None
     session.commit()
 
 
-def set_temporary_password(session: so.Session, actor: User | None, user: User, password: str) -> None:
-    """Give a user a new password that they must replace when they next sign in."""
+def set_temporary_password(session: so.Session, actor: User | None, user: User, password: str, *,
+                           keep_session: str | None = None) -> None:
+    """Give a user a new password that they must replace when they next sign in.
+
+    Every session of the user ends (but the one with token `keep_session`, the administrator's
+    own): whoever knew the old password is signed out too.
+    """
     problem = password_problem(password)
     if problem:
         raise AccountError(problem, "password")
     user.set_password(password)
     user.must_change_password = True
     audit(session, actor, "user.password_reset", user, username=user.username)
+    user_sessions.end_all(session, user.id, utcnow(), keep=keep_session)
     session.commit()
 
 
@@ -194,8 +209,12 @@ def edit_profile(session: so.Session, user: User, *, email: str, mobile: str | N
     return changes
 
 
-def change_password(session: so.Session, user: User, current: str, new: str) -> None:
-    """Replace one's own password: the current one must be right, the new one good and different."""
+def change_password(session: so.Session, user: User, current: str, new: str, *,
+                    keep_session: str | None = None) -> None:
+    """Replace one's own password: the current one must be right, the new one good and different.
+
+    The user's other sessions end; the one with token `keep_session` (where they changed it) stays.
+    """
     if not user.check_password(current):
         raise AccountError("That is not your current password.", "current_password")
     problem = password_problem(new)
@@ -207,7 +226,16 @@ def change_password(session: so.Session, user: User, current: str, new: str) -> 
     user.set_password(new)
     user.must_change_password = False
     audit(session, user, "profile.password_changed", user, forced=forced)
+    user_sessions.end_all(session, user.id, utcnow(), keep=keep_session)
     session.commit()
+
+
+def sign_out_everywhere(session: so.Session, user: User) -> int:
+    """End every session of the user, this one included; returns how many were live (audited)."""
+    ended = user_sessions.end_all(session, user.id, utcnow())
+    audit(session, user, "profile.signed_out_everywhere", user, sessions=ended)
+    session.commit()
+    return ended
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -19,10 +19,13 @@ from webapp.models.people import Candidate, ClientContact, name_key
 from webapp.models.people_search import TOP
 from webapp.models.records import PRIVACY_FIELDS
 from webapp.models.users import User
+from webapp.text import control_characters
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
 MAX_TEXT = 200
+TEXT_LABELS = {"actor": "Who", "action": "Action", "person_kind": "Record type", "person_id": "Record id",
+               "person": "Name", "date_from": "From", "date_to": "To", "page": "Page"}
 PERSON_KINDS = {"candidate": "Candidate", "contact": "Client contact"}
 # Where a person's record lives, by the kind an audit subject or a PersonRow names.
 RECORD_KINDS = {"candidate": "candidates", "contact": "contacts",
@@ -71,9 +74,17 @@ def parse(session: so.Session, args: Mapping[str, str]) -> tuple[Filters, int, d
     its field named in `errors` with a message for the form.
     """
     errors: dict[str, str] = {}
-    text = {key: " ".join((args.get(key) or "").split())[:MAX_TEXT]
-            for key in ("actor", "action", "person_kind", "person_id", "person", "date_from",
-                        "date_to", "page")}
+    text = {key: " ".join((args.get(key) or "").split()) for key in TEXT_LABELS}
+    for key, label in TEXT_LABELS.items():
+        # Tabs and line breaks were read as spaces above; any other control character (a NUL,
+        # which PostgreSQL refuses) or an overlong value is left out, as any bad value is.
+        found = control_characters(text[key])
+        if found:
+            errors[key] = f"{label} cannot hold control characters ({found}); it was left out."
+        elif len(text[key]) > MAX_TEXT:
+            errors[key] = f"{label} can be at most {MAX_TEXT} characters; it was left out."
+        if key in errors:
+            text[key] = ""
     values: dict[str, Any] = {"person": text["person"]}
 
     if text["actor"]:

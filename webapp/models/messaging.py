@@ -191,6 +191,7 @@ class Email(Base):
     to_address: so.Mapped[str] = so.mapped_column(sa.String(254))
     subject: so.Mapped[str] = so.mapped_column(sa.String(300))
     body: so.Mapped[str] = so.mapped_column(sa.Text)
+    # queued → sent or failed (→ discarded); `kept` in a demo with no mail server (never sent)
     state: so.Mapped[str] = so.mapped_column(sa.String(12), default="queued")
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

@@ -19,9 +19,13 @@ from webapp.models.people import (
 )
 from webapp.ids import as_id
 from webapp.sms.numbers import search_key
+from webapp.text import control_characters
 
 PAGE_SIZE = 50
 MAX_PAGE = 2_000
+MAX_TEXT = 200
+TEXT_LABELS = {"q": "Search", "location": "Location", "job": "Job title / skills", "client": "Client",
+               "position": "Position"}
 COUNT_CAP = 1_000
 SORTS = {"name": "Name A–Z", "-name": "Name Z–A", "-created": "Newest first", "created": "Oldest first"}
 CONSENT_CHOICES = {"any": "Any", "yes": "Ticked", "no": "Not ticked"}
@@ -83,11 +87,12 @@ def parse(kind: str, args: Mapping[str, str]) -> tuple[Criteria, int, dict[str, 
     text = {key: (args.get(key) or "").strip() for key in
             ("q", "status", "location", "job", "consent", "client", "position", "sort")}
     values: dict = {"kind": kind}
-    for key in ("q", "location", "job"):
-        values[key] = text[key][:200]
-    if kind == "contacts":
-        values["client"] = text["client"][:200]
-        values["position"] = text["position"][:200]
+    for key in ("q", "location", "job", *(("client", "position") if kind == "contacts" else ())):
+        value, problem = _search_text(TEXT_LABELS[key], args.get(key))
+        if problem:
+            errors[key] = problem
+        else:
+            values[key] = value
 
     statuses = CANDIDATE_STATUSES if kind == "candidates" else CONTACT_STATUSES
     if text["status"] and text["status"] not in statuses:
@@ -123,6 +128,21 @@ def parse(kind: str, args: Mapping[str, str]) -> tuple[Criteria, int, dict[str, 
         else:
             page = number
     return criteria, page, errors
+
+
+def _search_text(label: str, raw: str | None) -> tuple[str, str | None]:
+    """A typed search value, and why it cannot be used (None when it can).
+
+    Tabs and line breaks only separate words here, so they become spaces; any other control
+    character (NUL, which PostgreSQL refuses, or an escape) leaves the value out with a message.
+    """
+    value = " ".join((raw or "").split())
+    if len(value) > MAX_TEXT:
+        return "", f"{label} can be at most {MAX_TEXT} characters; it was left out."
+    found = control_characters(value)
+    if found:
+        return "", f"{label} cannot hold control characters ({found}); it was left out."
+    return value, None
 
 
 def _prefix(column, text: str):

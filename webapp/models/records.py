@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models.activity import Comment, audit
+from webapp.database import begin_write
+from webapp.models.activity import AuditEvent, Comment, audit, subject_name
 from webapp.models.people import Candidate, Client, ClientContact, name_key
 from webapp.models.users import User
 
@@ -27,16 +29,106 @@ def get_person(session: so.Session, kind: str, person_id: int) -> Candidate | Cl
     return None if model is None else session.get(model, person_id)
 
 
+# A new record starts with these ticked or not (the Privacy section changes them afterwards).
+NEW_PERSON_PRIVACY = {"sms_consent": True, "email_consent": True, "mail_consent": True,
+                      "privacy_statement_read": False}
+# Audit sources of an SMS withdrawal that came from the person: their STOP reply (typed on /sandbox
+# in a demo), or the gateway reporting their number as unsubscribed. → what ticking SMS overrides.
+SELF_WITHDRAWALS = {"reply": "stop", "sandbox": "stop", "gateway": "gateway opt-out"}
+HISTORY_LOOKED_AT = 500
+
+
+class PrivacyConflict(Exception):
+    """A box the user changed was changed by someone else after their form was loaded."""
+
+    def __init__(self, moved: list[str], current: dict[str, bool]):
+        super().__init__(f"Privacy changed meanwhile: {', '.join(moved)}")
+        self.moved = moved
+        self.current = current
+
+
+class RestoreReasonRequired(Exception):
+    """Ticking SMS again over the person's own withdrawal needs a typed reason."""
+
+    def __init__(self, withdrawal: Withdrawal):
+        super().__init__(f"SMS was withdrawn by {withdrawal.overrides}")
+        self.withdrawal = withdrawal
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """How and when a person withdrew SMS consent themselves."""
+
+    source: str  # a key of SELF_WITHDRAWALS
+    at: datetime
+    overrides: str  # "stop" or "gateway opt-out"
+    code: str | None = None  # the gateway's opt-out code
+
+
+def self_withdrawal(session: so.Session, person: Candidate | ClientContact) -> Withdrawal | None:
+    """The person's own withdrawal when that is why their SMS box is unticked now, else None.
+
+    The latest audit event that unticked SMS decides: a STOP later overruled by a user who
+    unticked it again themselves no longer counts.
+    """
+    if person.sms_consent or person.id is None:
+        return None
+    events = session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.subject_type == subject_name(person), AuditEvent.subject_id == person.id)
+        .order_by(AuditEvent.id.desc()).limit(HISTORY_LOOKED_AT))
+    for event in events:
+        details = event.details if isinstance(event.details, dict) else {}
+        changes = details.get("changes")
+        change = changes.get("sms_consent") if isinstance(changes, dict) else None
+        if not (isinstance(change, list) and len(change) == 2 and change[1] is False):
+            continue
+        source = details.get("source")
+        if event.action != "consent.sms_withdrawn" or source not in SELF_WITHDRAWALS:
+            return None
+        code = details.get("code")
+        return Withdrawal(source=source, at=event.created_at, overrides=SELF_WITHDRAWALS[source],
+                          code=str(code) if code is not None else None)
+    return None
+
+
 def change_privacy(session: so.Session, person: Candidate | ClientContact, actor: User,
-                   wanted: dict[str, bool], reason: str = "edited on the record") -> dict:
-    """Set the Privacy boxes to `wanted`; audit and return what changed ({field: [old, new]})."""
+                   loaded: dict[str, bool], submitted: dict[str, bool], *, restore_reason: str = "",
+                   reason: str = "edited on the record") -> dict:
+    """Apply the boxes the user changed (`submitted` differs from `loaded`, the values their form
+    was opened with), audited; return what changed ({field: [old, new]}).
+
+    A box left as loaded is never written, so a form opened before a STOP cannot undo it. Raises,
+    changing nothing: PrivacyConflict when a changed box's stored value is no longer the loaded one;
+    RestoreReasonRequired when SMS would be ticked again over the person's own STOP (or the gateway's
+    opt-out) without `restore_reason`, which is otherwise audited with what it overrides.
+    """
+    changed = [field for field in PRIVACY_FIELDS
+               if field in submitted and field in loaded and submitted[field] != loaded[field]]
+    if not changed:
+        return {}
+    # Read the stored values under a write lock, so a STOP that lands while we decide waits for us
+    # (or we for it) instead of being overwritten.
+    begin_write(session)
+    session.refresh(person, with_for_update=True)
+    moved = [field for field in changed if getattr(person, field) != loaded[field]]
+    if moved:
+        current = {field: getattr(person, field) for field in PRIVACY_FIELDS}
+        session.rollback()
+        raise PrivacyConflict(moved, current)
+    details: dict = {"reason": reason}
+    if "sms_consent" in changed and submitted["sms_consent"]:
+        withdrawal = self_withdrawal(session, person)
+        if withdrawal is not None:
+            if not restore_reason.strip():
+                session.rollback()
+                raise RestoreReasonRequired(withdrawal)
+            details = {"reason": restore_reason.strip(), "overrides": withdrawal.overrides}
     changes = {}
-    for field in PRIVACY_FIELDS:
-        if field in wanted and getattr(person, field) != wanted[field]:
-            changes[field] = [getattr(person, field), wanted[field]]
-            setattr(person, field, wanted[field])
-    if changes:
-        audit(session, actor, "privacy.changed", person, changes=changes, reason=reason)
+    for field in changed:
+        changes[field] = [getattr(person, field), submitted[field]]
+        setattr(person, field, submitted[field])
+    audit(session, actor, "privacy.changed", person, changes=changes, **details)
     session.commit()
     return changes
 
@@ -55,7 +147,7 @@ def save_person(session: so.Session, kind: str, person: Candidate | ClientContac
     """Create (person None) or update a person from form data, audited, in one transaction."""
     created = person is None
     if person is None:
-        person = KINDS[kind]()
+        person = KINDS[kind](**NEW_PERSON_PRIVACY)
         session.add(person)
     before = _snapshot(person, kind) if not created else {}
     for field, value in data.values.items():

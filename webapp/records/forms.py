@@ -3,31 +3,63 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
 from webapp.models.people import CANDIDATE_STATUSES, CONTACT_STATUSES, EMAIL_PATTERN
+from webapp.models.records import PRIVACY_FIELDS
 from webapp.sms.numbers import normalise
+from webapp.web.validators import PlainText, line_breaks
+
+LOADED_VALUES = ("1", "0")
+REASON_MAX = 500
 
 
 class PrivacyForm(FlaskForm):
+    """The Privacy boxes, each with the value it was loaded with (`was_…`, hidden): a save applies
+    only the boxes the user changed, so a form opened before a STOP reply cannot undo it."""
+
     sms_consent = BooleanField("SMS")
     email_consent = BooleanField("Email")
     mail_consent = BooleanField("Mail")
     privacy_statement_read = BooleanField("Privacy statement read")
+    was_sms_consent = HiddenField(validators=[AnyOf(LOADED_VALUES)])
+    was_email_consent = HiddenField(validators=[AnyOf(LOADED_VALUES)])
+    was_mail_consent = HiddenField(validators=[AnyOf(LOADED_VALUES)])
+    was_privacy_statement_read = HiddenField(validators=[AnyOf(LOADED_VALUES)])
+    sms_consent_reason = StringField("Reason for ticking SMS again", validators=[
+        Optional(), Length(max=REASON_MAX, message=f"Keep the reason to {REASON_MAX} characters or fewer."),
+        PlainText()])
+
+    @classmethod
+    def of(cls, person) -> PrivacyForm:
+        """The form for `person` as stored now (never the posted values)."""
+        form = cls(formdata=None, obj=person)
+        for field in PRIVACY_FIELDS:
+            form[f"was_{field}"].data = "1" if getattr(person, field) else "0"
+        return form
+
+    @property
+    def incomplete(self) -> bool:
+        """True when the loaded values are missing or malformed: not a form our page sent."""
+        return any(self[f"was_{field}"].errors for field in PRIVACY_FIELDS)
+
+    def loaded(self) -> dict[str, bool]:
+        return {field: self[f"was_{field}"].data == "1" for field in PRIVACY_FIELDS}
+
+    def submitted(self) -> dict[str, bool]:
+        return {field: bool(self[field].data) for field in PRIVACY_FIELDS}
 
 
 class PersonForm(FlaskForm):
-    first_name = StringField("First name", validators=[DataRequired("Enter a first name."), Length(max=100)])
-    last_name = StringField("Last name", validators=[DataRequired("Enter a last name."), Length(max=100)])
-    mobile = StringField("Mobile", validators=[Optional(), Length(max=40)])
+    first_name = StringField("First name", validators=[
+        DataRequired("Enter a first name."), Length(max=100), PlainText()])
+    last_name = StringField("Last name", validators=[
+        DataRequired("Enter a last name."), Length(max=100), PlainText()])
+    mobile = StringField("Mobile", validators=[Optional(), Length(max=40), PlainText()])
     email = EmailField("Email", validators=[
-        Optional(), Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.com."),
-        Length(max=254)])
-    sms_consent = BooleanField("SMS", default=True)
-    email_consent = BooleanField("Email", default=True)
-    mail_consent = BooleanField("Mail", default=True)
-    privacy_statement_read = BooleanField("Privacy statement read")
+        Optional(), PlainText(),
+        Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.com."), Length(max=254)])
 
     def __init__(self, *args, default_region: str = "AU", **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,12 +77,13 @@ class PersonForm(FlaskForm):
 
 class CandidateForm(PersonForm):
     status = SelectField("Status", choices=list(CANDIDATE_STATUSES), default="Active")
-    job_title = StringField("Job title", validators=[Optional(), Length(max=120)])
-    skills = TextAreaField("Skills", validators=[Optional(), Length(max=2000)])
-    location = StringField("Location", validators=[Optional(), Length(max=120)])
+    job_title = StringField("Job title", validators=[Optional(), Length(max=120), PlainText()])
+    skills = TextAreaField("Skills", filters=[line_breaks],
+                           validators=[Optional(), Length(max=2000), PlainText(multiline=True)])
+    location = StringField("Location", validators=[Optional(), Length(max=120), PlainText()])
 
 
 class ContactForm(PersonForm):
     status = SelectField("Status", choices=list(CONTACT_STATUSES), default="Active")
-    client = StringField("Client", validators=[Optional(), Length(max=200)])
-    position = StringField("Position", validators=[Optional(), Length(max=120)])
+    client = StringField("Client", validators=[Optional(), Length(max=200), PlainText()])
+    position = StringField("Position", validators=[Optional(), Length(max=120), PlainText()])

@@ -35,31 +35,62 @@ def show(kind: str, person_id: int):
     tab = request.args.get("tab", "sent")
     if tab not in HISTORY_TABS:
         tab = "sent"
+    return _record_page(kind, person, "history", tab=tab)
+
+
+def _record_page(kind: str, person, block: str, *, tab: str = "sent", status: int = 200,
+                 privacy_form: PrivacyForm | None = None, **privacy):
+    """The record page, or just `block` of it (history, privacy) for an htmx request."""
+    context = {"comments": [], "history": None}
+    if not wants_fragment() or block == "history":
+        context = {"comments": records.comments_for(db.session, person),
+                   "history": history.for_person(db.session, person)}
     return render(
-        "records/person.html", blocks=["history"], kind=kind, person=person,
-        privacy_form=PrivacyForm(obj=person), privacy_fields=PRIVACY_FIELDS, tab=tab,
-        comments=records.comments_for(db.session, person),
-        history=history.for_person(db.session, person),
-    )
+        "records/person.html", blocks=[block], status=status, kind=kind, person=person, tab=tab,
+        privacy_form=privacy_form or PrivacyForm.of(person), privacy_fields=PRIVACY_FIELDS,
+        withdrawal=records.self_withdrawal(db.session, person), **context, **privacy)
 
 
 @bp.route(f"/{KIND}/<id:person_id>/privacy", methods=["POST"])
 @permission_required("records.edit")
 def privacy(kind: str, person_id: int):
-    """Save the Privacy boxes (SMS, Email, Mail, statement read); each change is audited."""
+    """Save the Privacy boxes the user changed (SMS, Email, Mail, statement read), each audited;
+    refuse (409) a change to a box that someone else changed after the form was loaded."""
     person = person_or_404(kind, person_id)
     form = PrivacyForm()
     if not form.validate_on_submit():
-        abort(400, description="The Privacy form was incomplete; reload the page and try again.")
-    changes = records.change_privacy(db.session, person, current_user,
-                                     {field: getattr(form, field).data for field in PRIVACY_FIELDS})
+        if form.incomplete or form.csrf_token.errors:
+            abort(400, description="The Privacy form was incomplete; reload the page and try again.")
+        return _record_page(kind, person, "privacy", status=400, privacy_form=form)
+    try:
+        changes = records.change_privacy(db.session, person, current_user, form.loaded(),
+                                         form.submitted(),
+                                         restore_reason=form.sms_consent_reason.data or "")
+    except records.PrivacyConflict as conflict:
+        return _record_page(kind, person, "privacy", status=409,
+                            privacy_conflict=_conflict_message(conflict))
+    except records.RestoreReasonRequired as refused:
+        form.sms_consent_reason.errors = [_reason_message(refused.withdrawal)]
+        return _record_page(kind, person, "privacy", status=400, privacy_form=form)
     message = _privacy_message(changes)
     if wants_fragment():
-        return render("records/person.html", blocks=["privacy"], kind=kind, person=person,
-                      privacy_form=PrivacyForm(obj=person), privacy_fields=PRIVACY_FIELDS,
-                      privacy_message=message)
+        return _record_page(kind, person, "privacy", privacy_message=message)
     flash(message, "info")
     return redirect(url_for("records.show", kind=kind, person_id=person.id))
+
+
+def _conflict_message(conflict: records.PrivacyConflict) -> str:
+    moved = ", ".join(PRIVACY_FIELDS[field] for field in conflict.moved)
+    now = ", ".join(f"{label} {'ticked' if conflict.current[field] else 'not ticked'}"
+                    for field, label in PRIVACY_FIELDS.items())
+    return (f"Not saved: {moved} changed after you opened this page. Now: {now}. "
+            "Nothing was changed; check the boxes and save again.")
+
+
+def _reason_message(withdrawal: records.Withdrawal) -> str:
+    how = "replied STOP" if withdrawal.overrides == "stop" else "unsubscribed at the gateway"
+    return (f"This person {how}: say why SMS may be ticked again (for example, when and how they "
+            "asked for SMS again).")
 
 
 def _privacy_message(changes: dict) -> str:

@@ -1,16 +1,19 @@
-"""/sandbox: the messages the sandbox gateway took, and a form to reply as their recipient."""
+"""/sandbox: the messages the sandbox gateway took, a form to reply as their recipient, and the
+reply emails those replies caused (a demo without a mail server keeps them here, unsent)."""
 
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
+from webapp.config import sandbox_enabled
 from webapp.extensions import db
 from webapp.ids import as_id
-from webapp.models import Message
+from webapp.models import Email, Message
 from webapp.sandbox import bp
 from webapp.sms import replies
 from webapp.sms.settings import reply_settings
@@ -20,8 +23,9 @@ SHOWN = 100
 
 
 @bp.before_request
-def only_with_the_sandbox_gateway():
-    if current_app.config["SMS_PROVIDER"] != "sandbox":
+def only_where_meant():
+    """No such page unless the sandbox gateway is in use and a demo or SANDBOX=1 asks for it."""
+    if not sandbox_enabled(current_app.config):
         abort(404)
 
 
@@ -33,7 +37,23 @@ def index():
         sa.select(Message).where(Message.provider == "sandbox", Message.direction == "out",
                                  Message.state.not_in(("queued", "rejected")))
         .order_by(Message.id.desc()).limit(SHOWN)))
-    return render("sandbox/index.html", sent=sent, shown=SHOWN)
+    emails = list(db.session.scalars(
+        sa.select(Email).join(Message, Email.message_id == Message.id)
+        .where(Message.provider == "sandbox").order_by(Email.id.desc()).limit(SHOWN)))
+    links = {email.id: _link(email) for email in emails}
+    return render("sandbox/index.html", sent=sent, shown=SHOWN, emails=emails, links=links,
+                  mail_kept=bool(current_app.config.get("MAIL_KEEP")))
+
+
+def _link(email: Email) -> tuple[str, str] | None:
+    """The email's link as written, and its path on this server (the page may be open under
+    another host name than PUBLIC_BASE_URL's, where the session cookie would not go)."""
+    url = replies.email_link(email.body)
+    if url is None:
+        return None
+    path = urlsplit(url).path
+    # "//host/…" would leave this server: a link here only ever goes to a page of ours.
+    return (url, path) if path.startswith("/") and not path.startswith("//") else None
 
 
 @bp.route("/sandbox/reply", methods=["POST"])
@@ -51,6 +71,6 @@ def reply():
     replies.receive(db.session, replies.InboundSms(
         provider="sandbox", provider_message_id=f"sandbox-in-{uuid.uuid4()}",
         from_number=original.to_e164, to_number=None, body=text[:1600], reference=original.uuid),
-        reply_settings(db.session, current_app.config))
+        reply_settings(db.session, current_app.config), actor=current_user, source="sandbox")
     flash(f"Reply from {original.to_e164} received.", "info")
     return redirect(url_for("sandbox.index"), 303)

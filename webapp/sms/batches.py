@@ -8,8 +8,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.models import Batch, Candidate, ClientContact, Message, User, audit
+from webapp.database import begin_write
 from webapp.models.base import utcnow
 from webapp.models.messaging import FINAL_STATES
+from webapp.sms.compose import ComposeError, ignore_reason
 
 STATE_ORDER = ("queued", "sending", "sent", "delivered", "failed", "rejected", "undelivered", "unknown")
 
@@ -89,29 +91,97 @@ def resendable_counts(session: so.Session, batch: Batch) -> dict[str, int]:
     return dict.fromkeys(RESENDABLE, 0) | dict(rows)
 
 
-def resend(session: so.Session, batch: Batch, actor: User, states: tuple[str, ...]) -> int:
+def _resendable(session: so.Session, batch: Batch, states: tuple[str, ...],
+                lock: bool = False) -> list[Message]:
+    query = (sa.select(Message).where(Message.batch_id == batch.id, Message.state.in_(states),
+                                      Message.superseded.is_(False)).order_by(Message.id))
+    if lock:
+        # Reconciliation may queue an `unknown` message again at this very moment: holding the rows
+        # (SQLite: the write lock) means either it sees them superseded or we see them queued.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(session.scalars(query))
+
+
+def _still_opted_out(session: so.Session, originals: list[Message]) -> dict[int, tuple[str, int, str]]:
+    """Of the messages sent under Ignore, those whose person has still not ticked SMS, by message id,
+    with who they are (kind, id, name) for the audit log."""
+    overridden = [m for m in originals if m.override_opt_out]
+    out: dict[int, tuple[str, int, str]] = {}
+    for kind, model, column in (("candidate", Candidate, "candidate_id"),
+                                ("contact", ClientContact, "contact_id")):
+        ids = {getattr(m, column) for m in overridden if getattr(m, column)}
+        if not ids:
+            continue
+        opted_out = {row.id: f"{row.first_name} {row.last_name}".strip() for row in session.execute(
+            sa.select(model.id, model.first_name, model.last_name)
+            .where(model.id.in_(ids), model.sms_consent.is_(False)))}
+        for message in overridden:
+            person = getattr(message, column)
+            if person in opted_out:
+                out[message.id] = (kind, person, opted_out[person])
+    return out
+
+
+def needing_ignore(session: so.Session, batch: Batch) -> dict[str, int]:
+    """Per resendable state, how many were sent under Ignore to people still opted out: resending
+    to them is a new Ignore."""
+    originals = _resendable(session, batch, RESENDABLE)
+    still_out = _still_opted_out(session, originals)
+    counts = dict.fromkeys(RESENDABLE, 0)
+    for message in originals:
+        if message.id in still_out:
+            counts[message.state] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class Resent:
+    queued: int
+    # Sent under Ignore to people still opted out, and resent without a new Ignore: left alone.
+    skipped: int
+
+
+def resend(session: so.Session, batch: Batch, actor: User, states: tuple[str, ...], *,
+           ignore: bool = False, reason: str = "") -> Resent:
     """Queue a fresh copy of each failed (and, if asked, unknown) message; audited.
 
-    The originals stay as they were, marked superseded, so the history shows both attempts.
+    The originals stay as they were, marked superseded, so the history shows both attempts. A
+    message sent under Ignore to someone who is still opted out is a new Ignore: it needs the
+    permission and a reason, audited like one; without `ignore` it is skipped. The copy never
+    inherits the old override, so someone who ticked SMS since gets an ordinary message.
     """
+    if ignore and not actor.can("sms.ignore_opt_out"):
+        raise ComposeError("You do not have permission to ignore SMS opt-outs.", "ignore", 403)
     states = tuple(state for state in states if state in RESENDABLE)
-    originals = list(session.scalars(
-        sa.select(Message).where(Message.batch_id == batch.id, Message.state.in_(states),
-                                 Message.superseded.is_(False)).order_by(Message.id)))
+    begin_write(session)
+    originals = _resendable(session, batch, states, lock=True)
+    still_out = _still_opted_out(session, originals)
+    if ignore and still_out:
+        reason = ignore_reason(reason)
+    skipped = [] if ignore else [m for m in originals if m.id in still_out]
+    chosen = [m for m in originals if ignore or m.id not in still_out]
     now = utcnow()
-    for original in originals:
+    for original in chosen:
         original.superseded = True
         session.add(Message(
             batch_id=batch.id, direction="out", candidate_id=original.candidate_id,
             contact_id=original.contact_id, sender_id=actor.id, to_e164=original.to_e164,
             to_region=original.to_region, body=original.body, segments=original.segments,
-            encoding=original.encoding, state="queued", override_opt_out=original.override_opt_out,
+            encoding=original.encoding, state="queued", override_opt_out=original.id in still_out,
             provider=batch.provider, resend_of_id=original.id, next_attempt_at=now,
             # An unknown one may have arrived: the same reference lets SMS Central refuse the
             # copy (513, "duplicate") instead of delivering it twice. A failed one never went.
             reference=original.reference if original.state == "unknown" else None))
+    overridden = [m for m in chosen if m.id in still_out]
+    if overridden:
+        audit(session, actor, "sms.ignore_opt_out", batch, reason=reason, resend=True,
+              people=[{"kind": still_out[m.id][0], "id": still_out[m.id][1],
+                       "name": still_out[m.id][2], "mobile": m.to_e164} for m in overridden])
     if originals:
-        audit(session, actor, "sms.resent", batch, messages=len(originals),
-              states={state: sum(1 for m in originals if m.state == state) for state in states})
+        details = {"messages": len(chosen),
+                   "states": {state: sum(1 for m in chosen if m.state == state) for state in states}}
+        if skipped:
+            details["skipped_opted_out"] = len(skipped)
+        audit(session, actor, "sms.resent", batch, **details)
     session.commit()
-    return len(originals)
+    return Resent(queued=len(chosen), skipped=len(skipped))

@@ -22,6 +22,10 @@ from webapp.sms.recipients import Analysis, analyse
 
 MAX_RECIPIENTS = 50_000
 MAX_CHARACTERS = 1_600  # Twilio's limit for one message body; SMS Central joins parts up to it too.
+MAX_REASON = 500
+MAX_COMMENT = 2_000
+# The Comment text is copied onto every recipient's record: one Send may not store more than this.
+MAX_COMMENT_TOTAL = 1_000_000
 DRAFT_LIFETIME = timedelta(hours=24)
 KINDS = ("candidates", "contacts")
 
@@ -177,6 +181,33 @@ def check_message(body: str, items: Sequence[PreviewItem]) -> None:
             f"characters; the gateway takes at most {MAX_CHARACTERS:,}.", "message")
 
 
+def ignore_reason(text: str) -> str:
+    """The typed reason for overriding opt-outs, trimmed; refused when blank or too long."""
+    reason = text.strip()
+    if not reason:
+        raise ComposeError("Type the reason for ignoring opt-outs: it goes in the audit log with "
+                           "the people it lets through.", "ignore_reason")
+    if len(reason) > MAX_REASON:
+        raise ComposeError(f"The reason is {len(reason):,} characters; shorten it to at most "
+                           f"{MAX_REASON:,}.", "ignore_reason")
+    return reason
+
+
+def check_comment(text: str | None, recipients: int) -> None:
+    """Refuse a Comment text too long for one record, or for the whole batch's records together."""
+    length = len(text or "")
+    if length > MAX_COMMENT:
+        raise ComposeError(f"The comment is {length:,} characters; shorten it to at most "
+                           f"{MAX_COMMENT:,}.", "comment_text")
+    if length * recipients > MAX_COMMENT_TOTAL:
+        fits = MAX_COMMENT_TOTAL // recipients
+        raise ComposeError(
+            f"This comment would be copied onto {recipients:,} records, {length * recipients:,} "
+            f"characters in all; one SMS may file at most {MAX_COMMENT_TOTAL:,}. Shorten the comment "
+            f"to {fits:,} characters or fewer, untick Comment, or send to fewer people at a time.",
+            "comment_text")
+
+
 @dataclass(frozen=True)
 class SendRequest:
     body: str
@@ -217,10 +248,16 @@ def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRe
     if not items:
         raise ComposeError("Nobody on this SMS can receive it: see the reasons listed for each "
                            "person.", "recipients")
+    overridden = [item.person for item in items if item.overridden]
+    # Ignore that lets nobody through (everyone opted out was blocked, invalid or removed)
+    # overrides nothing, so it needs no reason.
+    reason = ignore_reason(request.ignore_reason) if overridden else ""
+    if request.comment:
+        check_comment(request.comment_text, len(items))
 
     batch = Batch(draft_id=draft.id, sender_id=sender.id, kind=draft.kind,
                   template_id=request.template_id, body=request.body,
-                  ignore_opt_out=request.ignore,
+                  ignore_opt_out=bool(overridden),
                   comment_type=request.comment_type if request.comment else None,
                   comment_text=request.comment_text if request.comment else None,
                   provider=provider, message_count=len(items),
@@ -239,9 +276,8 @@ def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRe
                                       item.count.encoding, item.overridden) for item in items])
     if request.comment:
         _add_comments(session, batch, items)
-    overridden = [item.person for item in items if item.overridden]
     if overridden:
-        audit(session, sender, "sms.ignore_opt_out", batch, reason=request.ignore_reason.strip(),
+        audit(session, sender, "sms.ignore_opt_out", batch, reason=reason,
               people=[{"kind": p.kind, "id": p.id, "name": p.full_name, "mobile": p.mobile_e164}
                       for p in overridden])
     audit(session, sender, "sms.sent", batch, messages=len(items), kind=draft.kind,

@@ -7,21 +7,30 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from webapp.database import begin_write, make_sessionmaker
-from webapp.sms import consent, mailer, outbox
+from webapp.models.base import utcnow
+from webapp.sms import consent, mailer, metrics, outbox, reconcile, status
 from webapp.sms.mailer import MailSettings
 from webapp.sms.outbox import Claimed
-from webapp.sms.providers import OutboundSms, Provider, SendResult, Unknown
+from webapp.sms.reconcile import ReconcileSettings
+from webapp.sms.providers import OutboundSms, Provider, SendResult, Transient, Unknown
 from webapp.sms.settings import blocked_regions
 
 log = logging.getLogger(__name__)
 RECORD_GROUP = 16  # outcomes written in one transaction
 RECORD_EVERY = 0.1  # seconds an outcome may wait to be written (a crash then leaves it `unknown`)
+
+
+Outcome = tuple[Claimed, SendResult]
+
+
+def _unexpected(exc: Exception) -> Unknown:
+    return Unknown(f"Sending failed unexpectedly ({type(exc).__name__}); it may or may not have gone.")
 
 
 class TokenBucket:
@@ -65,6 +74,19 @@ class DispatchSettings:
     public_base_url: str = ""
     sandbox_delivery_after: timedelta = timedelta(seconds=1)
     mail: MailSettings | None = None  # reply emails go out from the same loop
+    max_backoff: float = 60.0  # seconds: a failing step waits poll_seconds, doubling up to this
+    reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)  # `unknown` messages
+
+
+@dataclass
+class Step:
+    """One guarded part of the loop, run every `every` seconds; after a failure it waits longer."""
+
+    name: str
+    run: Callable[..., object]
+    every: float = 0.0
+    failures: int = 0
+    next_at: float = 0.0  # time.monotonic() before which the step is skipped
 
 
 class Dispatcher:
@@ -79,7 +101,19 @@ class Dispatcher:
         self.stop_event = threading.Event()
         self.wake_event = threading.Event()
         self.sent = 0
-        self._last_housekeeping = 0.0
+        poll = settings.poll_seconds
+        # Housekeeping jobs, run every poll and each guarded on its own: adding one is one line.
+        self.housekeeping: list[Step] = [Step("expiring leases", self._expire_leases, poll)]
+        if provider.name == "sandbox":
+            self.housekeeping.append(Step("sandbox deliveries", self._deliver_sandbox, poll))
+        if settings.mail is not None:
+            self.housekeeping.append(Step("sending reply emails", self._send_emails, poll))
+        self.housekeeping.append(Step("reconciling unknown messages", self._reconcile,
+                                      settings.reconcile.every))
+        # A sign of life for /readyz: written by the loop itself, so a stuck loop stops beating.
+        self.name, self.started_at = status.worker_name(), utcnow()
+        self.housekeeping.append(Step("writing the heartbeat", self._beat, status.HEARTBEAT_EVERY))
+        self.claiming = Step("claiming messages", lambda limit, lease: outbox.claim(engine, limit, lease))
 
     def wake(self) -> None:
         """Look for work now rather than at the next poll (called after Send)."""
@@ -95,29 +129,20 @@ class Dispatcher:
 
         Claims and outcomes go to the database in groups, not one transaction per message: on
         PostgreSQL every commit waits for the disk, and that, not the gateway, was the limit.
+        Every step is guarded: whatever one message, one email or one housekeeping job raises is
+        logged, that step backs off, and the rest carry on (one bad email once stopped all SMS).
         """
         concurrency = max(self.settings.concurrency, 1)
         handled = 0
         inflight: dict[Future, Claimed] = {}
-        finished: list[tuple[Claimed, SendResult]] = []
+        finished: list[Outcome] = []
         last_record = time.monotonic()
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sms-send") as pool:
             while True:
-                try:
-                    self._housekeeping()
-                except sa.exc.DBAPIError:
-                    # The database restarting or unreachable: keep what is in flight, try again.
-                    log.exception("Database unavailable; the worker will retry")
-                    self.stop_event.wait(self.settings.poll_seconds)
-                    continue
+                self._housekeeping()
                 # Refill once half the pipeline has drained, so each claim takes a useful group.
                 if len(inflight) <= concurrency and not self.stop_event.is_set():
-                    try:
-                        claimed = self._claim(2 * concurrency - len(inflight))
-                    except sa.exc.DBAPIError:
-                        log.exception("Could not claim messages; will retry")
-                        claimed = []
-                    for message in claimed:
+                    for message in self._claim(2 * concurrency - len(inflight), finished):
                         inflight[pool.submit(self._send, message)] = message
                 if not inflight and not finished:
                     if once or self.stop_event.is_set():
@@ -128,78 +153,205 @@ class Dispatcher:
                 if inflight:
                     done, _ = wait(inflight, timeout=RECORD_EVERY if finished else self.settings.poll_seconds,
                                    return_when=FIRST_COMPLETED)
-                    finished += [(inflight.pop(future), future.result()) for future in done]
+                    for future in done:
+                        message = inflight.pop(future)
+                        finished.append((message, self._outcome(future, message)))
                 due = time.monotonic() - last_record >= RECORD_EVERY
                 if finished and (len(finished) >= max(RECORD_GROUP, concurrency // 2) or due or not inflight):
-                    try:
-                        self._record(finished)
-                    except sa.exc.DBAPIError:
-                        # Outcomes stay in memory and are written when the database is back; if
-                        # this process dies first, their leases expire and they become `unknown`.
-                        log.exception("Could not record %d outcome(s); will retry", len(finished))
+                    written = len(finished)
+                    finished = self._record_outcomes(finished)
+                    handled += written - len(finished)
+                    if finished:
+                        # The database is away: the outcomes stay in memory and are written when it
+                        # is back; if this process dies first, their leases expire (`unknown`).
                         self.stop_event.wait(self.settings.poll_seconds)
                         continue
-                    handled += len(finished)
-                    finished = []
                     last_record = time.monotonic()
         return handled
 
-    def _claim(self, limit: int) -> list[Claimed]:
+    # --- the guarded steps ------------------------------------------------------------------------
+
+    def _attempt(self, step: Step, *args):
+        """Run one step unless it is backing off; on any exception log it, back off, return None."""
+        now = time.monotonic()
+        if now < step.next_at:
+            return None
+        try:
+            result = step.run(*args)
+        except Exception:
+            delay = self._failed(step, now)
+            log.exception("%s failed; next try in %.1f s", step.name.capitalize(), delay)
+            return None
+        step.failures, step.next_at = 0, now + step.every
+        return result
+
+    def _failed(self, step: Step, now: float) -> float:
+        step.failures += 1
+        # Never sooner than the step would run anyway; never longer than the cap (or its own interval).
+        base = max(step.every, self.settings.poll_seconds)
+        delay = min(base * 2 ** (step.failures - 1), max(self.settings.max_backoff, step.every))
+        step.next_at = now + delay
+        return delay
+
+    def _housekeeping(self) -> None:
+        for step in self.housekeeping:
+            self._attempt(step)
+
+    def _expire_leases(self) -> None:
+        with self.sessionmaker() as session:
+            expired = outbox.expire_leases(session)
+        if expired:
+            log.warning("%d message(s) were left mid-send by a stopped worker: now unknown", expired)
+
+    def _deliver_sandbox(self) -> None:
+        with self.sessionmaker() as session:
+            outbox.deliver_sandbox(session, self.settings.sandbox_delivery_after)
+
+    def _send_emails(self) -> None:
+        assert self.settings.mail is not None
+        with self.sessionmaker() as session:
+            mailer.send_due(session, self.settings.mail)
+
+    def _beat(self) -> None:
+        with self.sessionmaker() as session:
+            status.beat(session, self.name, self.started_at)
+
+    def _reconcile(self) -> None:
+        reconcile.reconcile(self.engine, self.provider, self.settings.reconcile)
+
+    def _claim(self, limit: int, finished: list[Outcome]) -> list[Claimed]:
+        """Claim due messages and re-check them; what cannot be re-checked goes back to the queue."""
+        claimed = self._attempt(self.claiming, limit, self._lease(limit)) or []
+        if not claimed:
+            return []
+        try:
+            with self.sessionmaker() as session:
+                refused = outbox.recheck(session, claimed,
+                                         blocked_regions(session, self.settings.provider_name))
+                outbox.reject(session, refused)
+        except Exception:
+            # Not sent unchecked, and not left leased to turn `unknown`: back to the queue, written
+            # with the other outcomes (so a database outage keeps them until it is back).
+            delay = self._failed(self.claiming, time.monotonic())
+            log.exception("Re-checking messages %s failed; back to the queue, next claim in %.1f s",
+                          ", ".join(message.uuid for message in claimed), delay)
+            finished += [(message, outbox.NOT_SENT) for message in claimed]
+            return []
+        return [message for message in claimed if message.id not in refused]
+
+    def _lease(self, limit: int) -> timedelta:
         lease = self.settings.lease
         if self.settings.rate_per_second > 0:
             # A claimed message may wait for its token; its lease must outlast the wait.
             waiting = timedelta(seconds=2 * limit / self.settings.rate_per_second)
             lease = max(lease, waiting + self.settings.lease)
-        claimed = outbox.claim(self.engine, limit, lease)
-        if not claimed:
-            return []
-        with self.sessionmaker() as session:
-            refused = outbox.recheck(session, claimed,
-                                     blocked_regions(session, self.settings.provider_name))
-            outbox.reject(session, refused)
-        return [message for message in claimed if message.id not in refused]
+        return lease
 
     def _send(self, message: Claimed) -> SendResult:
-        if not self.bucket.acquire(self.stop_event):
-            # Stopping before the call began: nothing left us, so it goes back to the queue as if
-            # never claimed (the attempt is not counted).
-            return outbox.NOT_SENT
-        callback = None
-        if self.settings.public_base_url:
-            callback = f"{self.settings.public_base_url}/webhooks/twilio/status?m={message.uuid}"
         try:
-            return self.provider.send(OutboundSms(message.reference, message.to_e164, message.body,
-                                                  callback))
+            if not self.bucket.acquire(self.stop_event):
+                # Stopping before the call began: nothing left us, so it goes back to the queue as
+                # if never claimed (the attempt is not counted).
+                return outbox.NOT_SENT
+            if message.lease_until is not None and utcnow() >= message.lease_until:
+                # It waited past its lease (a stalled process): it may be `unknown` by now and
+                # queued again by reconciliation, so calling could send it twice. Not sent, not counted.
+                return outbox.NOT_SENT
+            callback = None
+            if self.settings.public_base_url:
+                callback = f"{self.settings.public_base_url}/webhooks/twilio/status?m={message.uuid}"
+            outbound = OutboundSms(message.reference, message.to_e164, message.body, callback)
+        except Exception as exc:  # before the gateway call, so surely not sent: try again later
+            log.exception("Preparing message %s failed; it will be tried again", message.uuid)
+            return Transient("worker", f"Not sent: preparing it failed ({type(exc).__name__}).")
+        started = time.perf_counter()
+        try:
+            result = self.provider.send(outbound)
         except Exception as exc:  # a provider bug must not kill the loop or lose track of the message
             log.exception("Provider %s raised while sending %s", self.provider.name, message.uuid)
-            return Unknown(f"Sending failed unexpectedly ({type(exc).__name__}); it may or may not have gone.")
+            result = _unexpected(exc)
+        metrics.observe_send(self.provider.name, result, time.perf_counter() - started)
+        return result
 
-    def _record(self, results: list[tuple[Claimed, SendResult]]) -> None:
+    def _outcome(self, future: Future, message: Claimed) -> SendResult:
+        try:
+            return future.result()
+        except Exception as exc:  # _send catches the gateway call; this is for anything around it
+            log.exception("Sending %s raised", message.uuid)
+            return _unexpected(exc)
+
+    def _record_outcomes(self, finished: list[Outcome]) -> list[Outcome]:
+        """Write outcomes; returns those to try again (the database was unavailable)."""
+        try:
+            self._record(finished)
+            return []
+        except sa.exc.DBAPIError:
+            log.exception("Could not record %d outcome(s); will retry", len(finished))
+            return finished
+        except Exception:
+            log.exception("Could not record %d outcome(s) together; recording them one by one",
+                          len(finished))
+        kept = []
+        for message, result in finished:
+            try:
+                self._record([(message, result)])
+            except sa.exc.DBAPIError:
+                kept.append((message, result))
+            except Exception:
+                # Left under lease, so it turns `unknown`: true, as we cannot say what happened.
+                log.exception("Could not record the outcome of message %s (%s)", message.uuid,
+                              type(result).__name__)
+        return kept
+
+    def _record(self, results: list[Outcome]) -> None:
         with self.sessionmaker() as session:
             opted_out = outbox.record(session, results)
-            if opted_out:
-                begin_write(session)
             for message, rejection in opted_out:
                 # The gateway says this number unsubscribed (e.g. Twilio 21610): honour it here too.
-                consent.set_for_number(session, message.to_e164, False, actor=None,
-                                       cause={"source": "gateway", "code": rejection.code,
-                                              "message_uuid": message.uuid})
-            session.commit()
+                # The outcomes are committed already; one number that cannot be updated is logged.
+                try:
+                    begin_write(session)
+                    consent.set_for_number(session, message.to_e164, False, actor=None,
+                                           cause={"source": "gateway", "code": rejection.code,
+                                                  "message_uuid": message.uuid})
+                    session.commit()
+                except sa.exc.DBAPIError:
+                    raise
+                except Exception:
+                    session.rollback()
+                    log.exception("Could not withdraw SMS consent for message %s's number", message.uuid)
         self.sent += len(results)
 
-    def _housekeeping(self) -> None:
-        now = time.monotonic()
-        if now - self._last_housekeeping < self.settings.poll_seconds:
-            return
-        self._last_housekeeping = now
-        with self.sessionmaker() as session:
-            expired = outbox.expire_leases(session)
-            if expired:
-                log.warning("%d message(s) were left mid-send by a stopped worker: now unknown", expired)
-            if self.provider.name == "sandbox":
-                outbox.deliver_sandbox(session, self.settings.sandbox_delivery_after)
-            if self.settings.mail is not None:
-                mailer.send_due(session, self.settings.mail)
+
+def supervise(dispatcher: Dispatcher, once: bool = False) -> int:
+    """Run the dispatcher until it is stopped; returns messages handled.
+
+    Should run() ever raise, or return while nobody stopped it, that is logged and it starts again
+    after a pause (poll_seconds, doubling up to max_backoff): sending never ends silently. With
+    `once` an error is raised instead, so a one-off run reports it.
+    """
+    handled, failures = 0, 0
+    settings = dispatcher.settings
+    while True:
+        started = time.monotonic()
+        try:
+            handled += dispatcher.run(once=once)
+        except Exception:
+            if once:
+                raise
+            log.exception("The SMS dispatcher stopped with an error")
+        else:
+            if once or dispatcher.stop_event.is_set():
+                return handled
+            log.error("The SMS dispatcher returned without being stopped")
+        if dispatcher.stop_event.is_set():
+            return handled
+        if time.monotonic() - started > settings.max_backoff:
+            failures = 0  # it had been running fine: this is a new problem, not the same one again
+        failures += 1
+        delay = min(settings.poll_seconds * 2 ** (failures - 1), settings.max_backoff)
+        log.error("Restarting the SMS dispatcher in %.1f s (restart %d)", delay, failures)
+        dispatcher.stop_event.wait(delay)
 
 
 def settings_from_config(config) -> DispatchSettings:

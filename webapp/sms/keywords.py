@@ -1,11 +1,12 @@
-"""Consent keywords in replies: STOP-type words withdraw SMS consent, START-type words restore it."""
+"""Consent keywords in replies: STOP-type words withdraw SMS consent, START and UNSTOP restore it."""
 
 from __future__ import annotations
 
 import string
 
 OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
-OPT_IN = frozenset({"START", "YES", "UNSTOP"})
+# Not YES: consultants ask "Reply YES if you're interested", and that answer is not consent.
+OPT_IN = frozenset({"START", "UNSTOP"})
 _TRIM = string.whitespace + string.punctuation + "¡¿“”‘’…"
 
 

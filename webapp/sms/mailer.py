@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.errors import MessageError
 from email.message import EmailMessage
+from email.utils import formataddr
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models import Email
+from webapp.models import Email, Message, User
 from webapp.models.base import utcnow
+from webapp.text import one_line
 
 log = logging.getLogger(__name__)
 RETRY_CAP = timedelta(hours=1)
@@ -27,6 +31,7 @@ class MailSettings:
     password: str
     from_address: str
     timeout: float = 10.0
+    use_ssl: bool = False  # SMTPS: TLS from the first byte (port 465), instead of STARTTLS
 
     @classmethod
     def from_config(cls, config) -> "MailSettings | None":
@@ -34,7 +39,8 @@ class MailSettings:
             return None
         return cls(config["MAIL_SERVER"], int(config["MAIL_PORT"]), bool(config.get("MAIL_USE_TLS")),
                    config.get("MAIL_USERNAME", ""), config.get("MAIL_PASSWORD", ""),
-                   config.get("MAIL_FROM") or "sms-desk@localhost")
+                   config.get("MAIL_FROM") or "sms-desk@localhost",
+                   use_ssl=bool(config.get("MAIL_USE_SSL")))
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -44,13 +50,16 @@ def retry_delay(attempts: int) -> timedelta:
 def send_due(session: so.Session, settings: MailSettings, now: datetime | None = None,
              limit: int = 50) -> int:
     """Send queued emails that are due. A server that cannot be reached delays them all; a
-    refusal concerns one email only: permanent (5xx) marks it failed, temporary (4xx) retries it."""
+    refusal concerns one email only: permanent (5xx) marks it failed, temporary (4xx) retries it.
+    An email that cannot be built or sent at all (a bad address, a header that will not encode)
+    is marked failed with the reason, and the others still go."""
     now = now or utcnow()
     due = list(session.scalars(
         sa.select(Email).where(Email.state == "queued", Email.next_attempt_at <= now)
         .order_by(Email.id).limit(limit)))
     if not due:
         return 0
+    reply_to = _consultants(session, due)
     session.commit()  # end the read, so each write below waits for SQLite's lock if it must
     sent = 0
     done: set[int] = set()
@@ -58,10 +67,21 @@ def send_due(session: so.Session, settings: MailSettings, now: datetime | None =
         with _connect(settings) as smtp:
             for email in due:
                 try:
-                    smtp.send_message(_compose(email, settings))
+                    message = _compose(email, settings, reply_to.get(email.id))
+                except Exception as error:  # only this email's data is at fault, never the server
+                    _failed(email, f"Could not be built: {error}")
+                    done.add(email.id)
+                    session.commit()
+                    continue
+                try:
+                    smtp.send_message(message)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
                         smtplib.SMTPDataError) as refusal:
                     _refused(email, refusal, now)
+                except (smtplib.SMTPNotSupportedError, ValueError, MessageError) as error:
+                    # Raised before the server saw a command (e.g. a non-ASCII address that the
+                    # server cannot take): this email will never go, the next one may.
+                    _failed(email, f"Could not be sent: {error}")
                 else:
                     email.state, email.sent_at, email.last_error = "sent", now, None
                     sent += 1
@@ -74,6 +94,12 @@ def send_due(session: so.Session, settings: MailSettings, now: datetime | None =
                 _postpone(email, str(error), now)
         session.commit()
     return sent
+
+
+def _failed(email: Email, reason: str) -> None:
+    email.state = "failed"
+    email.last_error = one_line(reason)[:300]
+    log.error("Email %s failed for good: %s", email.id, email.last_error)
 
 
 def _refused(email: Email, refusal: smtplib.SMTPException, now: datetime) -> None:
@@ -94,10 +120,17 @@ def _postpone(email: Email, error: str, now: datetime) -> None:
 
 
 def _connect(settings: MailSettings) -> smtplib.SMTP:
-    smtp = smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout)
+    # Verified against the system's CAs (SSL_CERT_FILE names another bundle, e.g. an intranet CA):
+    # smtplib's own default would take any certificate, and with it any server in the middle.
+    context = ssl.create_default_context() if settings.use_ssl or settings.use_tls else None
+    if settings.use_ssl:
+        smtp = smtplib.SMTP_SSL(settings.server, settings.port, timeout=settings.timeout,
+                                context=context)
+    else:
+        smtp = smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout)
     try:
-        if settings.use_tls:
-            smtp.starttls()
+        if settings.use_tls and not settings.use_ssl:
+            smtp.starttls(context=context)
         if settings.username:
             smtp.login(settings.username, settings.password)
     except BaseException:
@@ -106,10 +139,53 @@ def _connect(settings: MailSettings) -> smtplib.SMTP:
     return smtp
 
 
-def _compose(email: Email, settings: MailSettings) -> EmailMessage:
+def _consultants(session: so.Session, emails: list[Email]) -> dict[int, tuple[str, str]]:
+    """Email id → (name, address) of the consultant whose SMS the email's reply answers.
+
+    Found through the reply (Email.message_id → Message.sender_id), so no column is needed."""
+    ids = [email.message_id for email in emails if email.message_id is not None]
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(Message.id, User.full_name, User.email).join(User, User.id == Message.sender_id)
+        .where(Message.id.in_(ids), User.email.is_not(None), User.email != ""))
+    found = {message_id: (name or "", address) for message_id, name, address in rows}
+    return {email.id: found[email.message_id] for email in emails if email.message_id in found}
+
+
+def _reply_to(consultant: tuple[str, str] | None) -> str | None:
+    """The Reply-To header's value, or None when there is no consultant or no safe address for one.
+
+    An address holding a line break is left out, never cleaned into some other address; the email
+    still goes (to its own To), only answering it does not reach the consultant."""
+    if consultant is None:
+        return None
+    name, address = consultant
+    if one_line(address) != address.strip() or not address.strip():
+        log.warning("A consultant's email address holds a control character: no Reply-To")
+        return None
+    return formataddr((one_line(name), address.strip()))
+
+
+def _compose(email: Email, settings: MailSettings,
+             consultant: tuple[str, str] | None = None) -> EmailMessage:
+    """The message, every header on one line: a header that data could split would let that data
+    add headers (a Bcc) or, as EmailMessage refuses it, stop the email. Reply-To is the consultant,
+    so answering the email reaches a person rather than the app's sender address."""
+    to_address = one_line(email.to_address)
+    if not to_address or to_address != email.to_address.strip():
+        # Cleaned, "a@x\r\nBcc: b@y" would still read as some address: send to nobody rather
+        # than guess who was meant.
+        raise ValueError(f"the address {to_address!r} holds a line break or control character")
     message = EmailMessage()
-    message["From"] = settings.from_address
-    message["To"] = email.to_address
-    message["Subject"] = email.subject
+    message["From"] = one_line(settings.from_address)
+    message["To"] = to_address
+    message["Subject"] = one_line(email.subject)
+    reply_to = _reply_to(consultant)
+    if reply_to is not None:
+        try:
+            message["Reply-To"] = reply_to
+        except (ValueError, MessageError) as error:  # an address the header will not take
+            log.warning("Email %s: no Reply-To (%s)", email.id, error)
     message.set_content(email.body)
     return message

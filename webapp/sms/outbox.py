@@ -78,7 +78,8 @@ class Claimed:
     candidate_id: int | None
     contact_id: int | None
     override_opt_out: bool
-    attempts: int
+    attempts: int  # this claim's number: an outcome is written only while it is still the latest
+    lease_until: datetime | None = None  # after this the message may be someone else's: no call
 
 
 def claim(engine: sa.Engine, limit: int, lease: timedelta, now: datetime | None = None) -> list[Claimed]:
@@ -108,14 +109,15 @@ def claim(engine: sa.Engine, limit: int, lease: timedelta, now: datetime | None 
                 .returning(messages.c.id, messages.c.reference, messages.c.uuid,
                            messages.c.to_e164, messages.c.to_region, messages.c.body,
                            messages.c.candidate_id, messages.c.contact_id,
-                           messages.c.override_opt_out, messages.c.attempts)).all()
+                           messages.c.override_opt_out, messages.c.attempts,
+                           messages.c.lease_until)).all()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
 def expire_leases(session: so.Session, now: datetime | None = None) -> int:
     """A message still `sending` after its lease ran out may or may not have gone: `unknown`.
 
-    Never back to `queued`: resending is the consultant's decision (the batch page's Resend).
+    Never straight back to `queued`: reconciliation (reconcile.py) asks the gateway first.
     """
     now = now or utcnow()
     result = session.execute(
@@ -192,24 +194,32 @@ def record(session: so.Session, results: Iterable[tuple[Claimed, SendResult]],
     accepted, rejected, retry, failed, unknown, opted_out, unsent = [], [], [], [], [], [], []
     for message, result in results:
         if isinstance(result, NotSent):
-            unsent.append({"m_id": message.id})
+            unsent.append({"m_id": message.id, "m_attempts": message.attempts})
         elif isinstance(result, Accepted):
             accepted.append({"m_id": message.id, "m_pid": result.provider_message_id})
         elif isinstance(result, Rejected):
-            rejected.append({"m_id": message.id, "m_code": result.code[:20], "m_text": result.text[:300]})
+            rejected.append({"m_id": message.id, "m_attempts": message.attempts, "m_code": result.code[:20],
+                             "m_text": result.text[:300]})
             if result.reason == "opted_out":
                 opted_out.append((message, result))
         elif isinstance(result, Transient):
             if message.attempts >= MAX_ATTEMPTS:
-                failed.append({"m_id": message.id, "m_code": result.code[:20],
+                failed.append({"m_id": message.id, "m_attempts": message.attempts, "m_code": result.code[:20],
                                "m_text": f"Gave up after {message.attempts} attempts: {result.text}"[:300]})
             else:
-                retry.append({"m_id": message.id, "m_code": result.code[:20], "m_text": result.text[:300],
-                              "m_next": now + timedelta(seconds=backoff(message.attempts, result.retry_after))})
+                retry.append({"m_id": message.id, "m_attempts": message.attempts, "m_code": result.code[:20],
+                              "m_text": result.text[:300],
+                              "m_next": now + timedelta(seconds=backoff(message.attempts,
+                                                                        result.retry_after))})
         elif isinstance(result, Unknown):
-            unknown.append({"m_id": message.id, "m_text": result.text[:300]})
+            unknown.append({"m_id": message.id, "m_attempts": message.attempts,
+                            "m_text": result.text[:300]})
     by_id = messages.c.id == sa.bindparam("m_id")
-    # A receipt may already have moved the message on; never move it back.
+    # A receipt may already have moved the message on; never move it back. Nor may a worker that
+    # outlived its lease: reconciliation may have queued the message again and another worker
+    # claimed it (a higher `attempts`), so only an acceptance, which is true whoever made it,
+    # is written without this claim's number.
+    this_claim = messages.c.attempts == sa.bindparam("m_attempts")
     in_flight = sa.or_(messages.c.state == SENDING, messages.c.state == UNKNOWN)
     if accepted:
         session.execute(sa.update(messages).where(by_id).values(
@@ -218,18 +228,18 @@ def record(session: so.Session, results: Iterable[tuple[Claimed, SendResult]],
             sent_at=sa.func.coalesce(messages.c.sent_at, now), lease_until=None, updated_at=now), accepted)
     for rows, state in ((rejected, FAILED), (failed, FAILED)):
         if rows:
-            session.execute(sa.update(messages).where(by_id, in_flight).values(
+            session.execute(sa.update(messages).where(by_id, this_claim, in_flight).values(
                 state=state, error_code=sa.bindparam("m_code"), error_text=sa.bindparam("m_text"),
                 lease_until=None, updated_at=now), rows)
     if retry:
-        session.execute(sa.update(messages).where(by_id, messages.c.state == SENDING).values(
+        session.execute(sa.update(messages).where(by_id, this_claim, messages.c.state == SENDING).values(
             state=QUEUED, error_code=sa.bindparam("m_code"), error_text=sa.bindparam("m_text"),
             next_attempt_at=sa.bindparam("m_next"), lease_until=None, updated_at=now), retry)
     if unknown:
-        session.execute(sa.update(messages).where(by_id, messages.c.state == SENDING).values(
+        session.execute(sa.update(messages).where(by_id, this_claim, messages.c.state == SENDING).values(
             state=UNKNOWN, error_text=sa.bindparam("m_text"), lease_until=None, updated_at=now), unknown)
     if unsent:
-        session.execute(sa.update(messages).where(by_id, messages.c.state == SENDING).values(
+        session.execute(sa.update(messages).where(by_id, this_claim, messages.c.state == SENDING).values(
             state=QUEUED, attempts=messages.c.attempts - 1, next_attempt_at=now, lease_until=None,
             updated_at=now), unsent)
     session.commit()

@@ -15,9 +15,13 @@ from webapp.models.base import utcnow
 from webapp.models.messaging import RECEIVED
 from webapp.sms import consent, keywords, segments
 from webapp.sms.numbers import normalise
+from webapp.text import clean_multiline, one_line
 
 
 PART_LIFETIME = timedelta(days=1)
+KEPT_EMAIL = "kept"  # an Email state beside queued/sent/failed: no mail server, so not sent
+RECORD_LINK = "Record: "
+UNMATCHED_LINK = "No record matched this number; see the unmatched replies: "
 
 
 @dataclass(frozen=True)
@@ -31,12 +35,23 @@ class InboundSms:
     body: str
     reference: str | None = None  # the uuid of our message it answers, when the gateway says
 
+    def __post_init__(self):
+        # Whatever a gateway pushes is kept: PostgreSQL refuses a NUL in text, so a reply holding
+        # one would be lost (and retried in vain), and a line break in the sender would split the
+        # email's Subject. Control characters go; the body keeps its line breaks.
+        for name in ("provider_message_id", "from_number", "to_number", "reference"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, one_line(value))
+        object.__setattr__(self, "body", clean_multiline(self.body))
+
 
 @dataclass(frozen=True)
 class ReplySettings:
     default_region: str
     public_base_url: str
     unmatched_reply_address: str
+    keep_emails: bool = False  # a demo without a mail server: kept (listed on /sandbox), never sent
 
 
 @dataclass(frozen=True)
@@ -91,6 +106,9 @@ def assemble(session: so.Session, provider: str, originator: str, part: Part, te
              reference: str | None) -> tuple[InboundSms | None, list[int]]:
     """Keep one part; once all have arrived, return the whole message and the parts' row ids
     (to delete after the message is stored). Returns (None, []) while parts are missing."""
+    # Kept as InboundSms keeps a whole reply: without the control characters a database refuses.
+    originator, provider_message_id = one_line(originator), one_line(provider_message_id)
+    text, reference = clean_multiline(text), one_line(reference) or None
     session.add(InboundPart(provider=provider, originator=originator, concat_ref=part.concat_ref,
                             total=part.total, seq=part.seq, text=text,
                             provider_message_id=provider_message_id, reference=reference))
@@ -165,9 +183,13 @@ def _person_of(session: so.Session, message: Message) -> Candidate | ClientConta
 
 
 def receive(session: so.Session, inbound: InboundSms, settings: ReplySettings,
-            now: datetime | None = None) -> Message:
+            now: datetime | None = None, *, actor: User | None = None,
+            source: str = "reply") -> Message:
     """Store a reply once (a repeated push returns the stored one) with everything it causes:
-    the consent change for STOP/START, its audit entries, and the email to the consultant."""
+    the consent change for STOP/START, its audit entries, and the email to the consultant.
+
+    `actor` and `source` name who caused a consent change: nobody and "reply" for a gateway's
+    push; the signed-in user and "sandbox" for a reply typed on /sandbox."""
     existing = _stored(session, inbound)
     if existing is not None:
         return existing
@@ -194,8 +216,8 @@ def receive(session: so.Session, inbound: InboundSms, settings: ReplySettings,
         return _stored(session, inbound)
     wanted = keywords.consent_change(inbound.body)
     if wanted is not None and from_e164:
-        consent.set_for_number(session, from_e164, wanted, actor=None,
-                               cause={"source": "reply", "reply_id": reply.id,
+        consent.set_for_number(session, from_e164, wanted, actor=actor,
+                               cause={"source": source, "reply_id": reply.id,
                                       "text": inbound.body[:160]})
     _queue_email(session, reply, found, settings)
     session.commit()
@@ -227,15 +249,29 @@ def _queue_email(session: so.Session, reply: Message, found: Match, settings: Re
         lines += ["In reply to your message:", "", found.answers.body, ""]
     if person is not None:
         kind = "candidates" if isinstance(person, Candidate) else "contacts"
-        lines.append(f"Record: {settings.public_base_url}/{kind}/{person.id}")
+        lines.append(f"{RECORD_LINK}{settings.public_base_url}/{kind}/{person.id}")
     else:
-        lines.append("No record matched this number; see the unmatched replies: "
-                     f"{settings.public_base_url}/replies/unmatched")
+        lines.append(f"{UNMATCHED_LINK}{settings.public_base_url}/replies/unmatched")
     change = keywords.consent_change(reply.body)
     if change is not None:
         lines += ["", "SMS consent was " + ("ticked again (START)." if change else "withdrawn (STOP).")]
-    session.add(Email(to_address=to_address, subject=f"SMS reply from {who}", body="\n".join(lines),
-                      message_id=reply.id))
+    # A name or sender with a line break would split the Subject header (and stop the email).
+    subject = one_line(f"SMS reply from {who}")[:300]
+    session.add(Email(to_address=to_address, subject=subject, body="\n".join(lines),
+                      message_id=reply.id, state=KEPT_EMAIL if settings.keep_emails else "queued"))
+
+
+def email_link(body: str) -> str | None:
+    """The record (or unmatched replies) link a reply email carries, as _queue_email wrote it.
+
+    Read from the last line that starts like ours: the reply's own text comes before that line,
+    so an SMS holding "Record: http://elsewhere" is never taken for it.
+    """
+    for line in reversed(body.splitlines()):
+        for start in (RECORD_LINK, UNMATCHED_LINK):
+            if line.startswith(start):
+                return line.removeprefix(start).strip() or None
+    return None
 
 
 def attach(session: so.Session, reply: Message, person: Candidate | ClientContact, actor: User) -> None:

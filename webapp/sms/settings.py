@@ -66,11 +66,13 @@ def blocked_region_names(session: so.Session, provider: str) -> dict[str, str]:
 
 
 def reply_settings(session: so.Session, config: Mapping[str, Any]) -> ReplySettings:
-    """What inbound handling needs: the parse region, link base and the unmatched inbox address."""
+    """What inbound handling needs: the parse region, link base, the unmatched inbox address, and
+    whether reply emails are kept rather than sent (MAIL_KEEP)."""
     sms = load(session, config)
     return ReplySettings(default_region=sms.default_region,
                          public_base_url=config.get("PUBLIC_BASE_URL", ""),
-                         unmatched_reply_address=sms.unmatched_reply_address)
+                         unmatched_reply_address=sms.unmatched_reply_address,
+                         keep_emails=bool(config.get("MAIL_KEEP")))
 
 
 # --- changing the settings (the admin page) ------------------------------------------------------

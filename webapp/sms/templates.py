@@ -13,8 +13,8 @@ from webapp.models.messaging import RECORD_TYPES
 from webapp.sms import merge, segments
 from webapp.sms.compose import MAX_CHARACTERS
 
-MAX_NAME = 120
-MAX_FOLDER = 120
+MAX_NAME = 100
+MAX_FOLDER = 100
 MAX_BODY = MAX_CHARACTERS
 MAX_QUERY = 200
 DEFAULT_FOLDER = "General"

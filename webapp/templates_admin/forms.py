@@ -8,6 +8,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from webapp.models.messaging import RECORD_TYPES
 from webapp.sms.templates import DEFAULT_FOLDER, MAX_BODY, MAX_FOLDER, MAX_NAME, TemplateData
+from webapp.web.validators import PlainText, line_breaks
 
 try:
     from wtforms.fields.choices import SelectChoice
@@ -19,12 +20,14 @@ except ImportError:  # WTForms < 3.3 takes (value, label) pairs; 3.3 deprecates 
 class TemplateForm(FlaskForm):
     name = StringField("Name", validators=[
         DataRequired("Enter a name for the template."),
-        Length(max=MAX_NAME, message=f"The name can be at most {MAX_NAME} characters.")])
+        Length(max=MAX_NAME, message=f"The name can be at most {MAX_NAME} characters."), PlainText()])
     folder = StringField("Folder", default=DEFAULT_FOLDER, validators=[
-        Optional(), Length(max=MAX_FOLDER, message=f"The folder can be at most {MAX_FOLDER} characters.")])
-    body = TextAreaField("Message", validators=[
+        Optional(), Length(max=MAX_FOLDER, message=f"The folder can be at most {MAX_FOLDER} characters."),
+        PlainText()])
+    body = TextAreaField("Message", filters=[line_breaks], validators=[
         DataRequired("Enter the text of the template."),
-        Length(max=MAX_BODY, message=f"The message can be at most {MAX_BODY:,} characters.")])
+        Length(max=MAX_BODY, message=f"The message can be at most {MAX_BODY:,} characters."),
+        PlainText(multiline=True)])
     # Checked by AnyOf rather than the field's own choice check, whose message names no field.
     record_type = SelectField("For", default="both", validate_choice=False, choices=[
         SelectChoice(value, label) for value, label in RECORD_TYPES.items()], validators=[

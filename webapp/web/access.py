@@ -5,13 +5,15 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, g, redirect, request, session, url_for
 from flask_login import AnonymousUserMixin, current_user, login_required
 
 from webapp.extensions import db, login_manager
 from webapp.ids import as_id
-from webapp.models import PERMISSIONS, User
+from webapp.models import PERMISSIONS, User, user_sessions
 from webapp.models.users import load_signed_in
+
+SESSION_TOKEN = "session_token"  # the cookie's key for the token of the server-side session
 
 
 class Anonymous(AnonymousUserMixin):
@@ -33,9 +35,19 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    """The user of a live server-side session whose token the cookie holds, else nobody.
+
+    Every way Flask-Login finds a user (the session, a remember cookie) comes through here, so a
+    cookie signed with our key but naming no live session opens nothing.
+    """
     number = as_id(user_id)
     if number is None:
         return None
+    live = user_sessions.find(db.session, session.get(SESSION_TOKEN), number)
+    if live is None:
+        return None
+    # Held for the request: the user is then in the identity map, and load_signed_in needs no query.
+    g.live_session = live
     return load_signed_in(db.session, number)
 
 

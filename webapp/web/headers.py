@@ -1,13 +1,15 @@
-"""Response headers every page carries: the Content-Security-Policy and friends, and Vary."""
+"""Response headers every page carries: the Content-Security-Policy and friends, Vary, and no-store."""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; "
     "object-src 'none'"
 )
+# The only answers that carry nothing about anyone; they may be cached as their own headers say.
+CACHEABLE_ENDPOINTS = frozenset({"static", "health.healthz"})
 
 
 def init_app(app: Flask) -> None:
@@ -23,4 +25,10 @@ def add_headers(response: Response) -> Response:
     if response.mimetype == "text/html":
         # The same URL answers a whole page or an htmx fragment; caches must keep them apart.
         response.vary.add("HX-Request")
+    if request.endpoint not in CACHEABLE_ENDPOINTS:
+        # Names, numbers and consent must not stay in a shared computer's browser cache (Back after
+        # sign-out) or in a proxy's. Every other answer, rather than a list of the personal ones,
+        # so a new page or download is covered without anyone remembering to.
+        headers["Cache-Control"] = "no-store"
     return response
+

@@ -1,19 +1,28 @@
-"""Session lifetime: sign the user out after SESSION_IDLE_MINUTES idle or SESSION_ABSOLUTE_HOURS in all."""
+"""Session lifetime: each sign-in is a session held in the database, ended by sign-out, by an account
+change, or after SESSION_IDLE_MINUTES idle or SESSION_ABSOLUTE_HOURS in all."""
 
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+import sqlalchemy.exc
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, logout_user, user_logged_in
 
 from webapp import config as settings
-from webapp.web.access import local_path
+from webapp.database import begin_write
+from webapp.extensions import SAFE_METHODS, db
+from webapp.models import user_sessions
+from webapp.web.access import SESSION_TOKEN, local_path
 
 SIGNED_IN_AT = "signed_in_at"
 LAST_SEEN_AT = "last_seen_at"
+TOKEN = SESSION_TOKEN
 EXPIRED_MESSAGE = "Your session has expired. Please sign in again."
+ENDED_MESSAGE = ("You are signed out: this session was ended (by signing out, signing out everywhere, "
+                 "or a change to your password or account). Please sign in again.")
 POLLING = frozenset({"progress"})  # ids of elements that poll with hx-trigger="every …"
 
 
@@ -22,16 +31,42 @@ def now() -> float:
     return time.time()
 
 
+def _as_datetime(moment: float) -> datetime:
+    return datetime.fromtimestamp(moment, timezone.utc)
+
+
 def init_app(app: Flask) -> None:
     settings.warn_if_insecure(app.config, app.logger)
     user_logged_in.connect(stamp_sign_in, app)
     app.before_request(enforce_lifetime)
 
 
-def stamp_sign_in(_app: Flask, **_extra) -> None:
+def stamp_sign_in(_app: Flask, user, **_extra) -> None:
+    """Open the server-side session of a sign-in; the login view commits it with the sign-in."""
     moment = now()
+    forget_before = _as_datetime(moment) - timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])
+    session[TOKEN] = user_sessions.start(db.session, user.id, _as_datetime(moment),
+                                         forget_before=forget_before)
     session[SIGNED_IN_AT] = moment
     session[LAST_SEEN_AT] = moment
+
+
+def current_token() -> str | None:
+    """The token of this request's session (to keep it when the user's other sessions end)."""
+    return session.get(TOKEN)
+
+
+def end_this_session() -> None:
+    """Sign out here: the session is revoked on the server, so a copy of the cookie opens nothing."""
+    user_sessions.end(db.session, session.get(TOKEN), _as_datetime(now()))
+    db.session.commit()
+    forget_this_session()
+
+
+def forget_this_session() -> None:
+    """Drop the sign-in from this browser's cookie (the server-side session is ended separately)."""
+    logout_user()
+    session.clear()
 
 
 def expired(signed_in_at: float, last_seen_at: float, moment: float, idle_minutes: int,
@@ -42,23 +77,53 @@ def expired(signed_in_at: float, last_seen_at: float, moment: float, idle_minute
 
 
 def enforce_lifetime() -> ResponseReturnValue | None:
-    """Sign out an expired session before the view runs; otherwise note that the user was here."""
-    if "_user_id" not in session or not current_user.is_authenticated:
+    """Sign out an ended or expired session before the view runs; otherwise note that the user was here."""
+    if "_user_id" not in session:
         return None
+    if not current_user.is_authenticated:
+        # The user loader found no live session for this cookie: revoked, another user's, from
+        # before sessions were kept on the server, or the account is switched off.
+        return _signed_out(ENDED_MESSAGE)
+    live = g.get("live_session")  # set by the user loader (webapp.web.access)
     moment = now()
-    # A session from before these stamps existed starts its clocks now rather than being cut off.
+    # Both are stamped at sign-in; a cookie missing one starts that clock now rather than failing.
     signed_in_at = float(session.setdefault(SIGNED_IN_AT, moment))
     last_seen_at = float(session.get(LAST_SEEN_AT, moment))
     config = current_app.config
-    if not expired(signed_in_at, last_seen_at, moment, config["SESSION_IDLE_MINUTES"],
-                   config["SESSION_ABSOLUTE_HOURS"]):
-        # A page polling by itself (the batch progress) is not the user being active.
-        if request.headers.get("HX-Trigger") not in POLLING:
-            session[LAST_SEEN_AT] = moment
-        return None
-    logout_user()
-    session.clear()
-    flash(EXPIRED_MESSAGE, "info")
+    if expired(signed_in_at, last_seen_at, moment, config["SESSION_IDLE_MINUTES"],
+               config["SESSION_ABSOLUTE_HOURS"]):
+        user_sessions.end(db.session, session.get(TOKEN), _as_datetime(moment))
+        db.session.commit()
+        return _signed_out(EXPIRED_MESSAGE)
+    # A page polling by itself (the batch progress) is not the user being active.
+    if request.headers.get("HX-Trigger") not in POLLING:
+        session[LAST_SEEN_AT] = moment
+        if live is not None and user_sessions.touch_due(live[0], _as_datetime(moment)):
+            _touch(live[0], _as_datetime(moment))
+    return None
+
+
+def _touch(user_session: user_sessions.UserSession, moment: datetime) -> None:
+    """Write last_seen_at (at most once a minute) in a transaction of its own."""
+    try:
+        db.session.commit()  # nothing written yet: ends the reading transaction
+        begin_write(db.session)
+        user_sessions.touch(db.session, user_session, moment)
+        db.session.commit()
+    except sqlalchemy.exc.SQLAlchemyError:
+        # Only a note of activity: a busy database must not fail the user's request over it.
+        current_app.logger.warning("could not note activity of a session", exc_info=True)
+        db.session.rollback()
+    if request.method not in SAFE_METHODS:
+        # The view reads then writes, and expects to hold the write lock from the start (SQLite).
+        begin_write(db.session)
+
+
+def _signed_out(message: str) -> ResponseReturnValue:
+    forget_this_session()
+    flash(message, "info")
+    if request.endpoint in {"auth.login", "static"}:
+        return None  # already where the user is sent (or a stylesheet): no redirect to itself
     target = request.full_path if request.method == "GET" else request.referrer or "/"
     if request.htmx:
         # Like Flask-Login's unauthorized handler: the whole page moves, never a login form in a panel.

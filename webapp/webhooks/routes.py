@@ -12,6 +12,7 @@ from webapp.extensions import csrf, db
 from webapp.sms import outbox, replies
 from webapp.sms.providers import smscentral, twilio
 from webapp.sms.settings import reply_settings
+from webapp.text import clean_multiline, one_line
 from webapp.webhooks import bp
 
 log = logging.getLogger(__name__)
@@ -19,10 +20,18 @@ log = logging.getLogger(__name__)
 csrf.exempt(bp)
 
 SMSCENTRAL_OK = "0"  # what SMS Central must read, or it pushes again (up to ten times)
+MESSAGE_FIELDS = frozenset({"MESSAGE_TEXT", "Body"})  # the reply's text, which keeps its line breaks
 
 
 def _plain(text: str, status: int = 200) -> Response:
     return Response(text, status=status, mimetype="text/plain")
+
+
+def _cleaned(values) -> dict[str, str]:
+    """The pushed fields without control characters: a NUL, which PostgreSQL refuses in text, would
+    otherwise lose the reply or receipt (and the gateway would push it again, in vain)."""
+    return {key: clean_multiline(value) if key in MESSAGE_FIELDS else one_line(value)
+            for key, value in values.items()}
 
 
 def _smscentral_params() -> dict[str, str]:
@@ -36,7 +45,7 @@ def _smscentral_params() -> dict[str, str]:
             current_app.config["SMSCENTRAL_WEBHOOK_PASSWORD"]):
         log.warning("SMS Central webhook refused: wrong credentials from %s", request.remote_addr)
         abort(_plain("wrong credentials", 403))
-    return params
+    return _cleaned(params)
 
 
 @bp.route("/smscentral/receipt", methods=["GET", "POST"])
@@ -57,8 +66,8 @@ def smscentral_receipt():
     return _plain(SMSCENTRAL_OK)
 
 
-def twilio_verified_form():
-    """The POSTed form, if X-Twilio-Signature matches our public URL; else 403."""
+def twilio_verified_form() -> dict[str, str]:
+    """The POSTed form (cleaned), if X-Twilio-Signature matches our public URL; else 403."""
     token = current_app.config.get("TWILIO_AUTH_TOKEN")
     if not token:
         abort(404)
@@ -68,7 +77,7 @@ def twilio_verified_form():
     if not twilio.valid_signature(token, url, request.form, request.headers.get("X-Twilio-Signature")):
         log.warning("Twilio webhook refused: bad signature for %s from %s", url, request.remote_addr)
         abort(_plain("bad signature", 403))
-    return request.form
+    return _cleaned(request.form.to_dict())
 
 
 @bp.route("/twilio/status", methods=["POST"])
@@ -76,7 +85,7 @@ def twilio_status():
     """Apply a Twilio status callback; our message uuid travels in the callback URL (?m=)."""
     form = twilio_verified_form()
     try:
-        receipt = twilio.parse_status_callback(form, reference=request.args.get("m"))
+        receipt = twilio.parse_status_callback(form, reference=one_line(request.args.get("m")) or None)
     except ValueError as error:
         log.warning("Twilio status ignored: %s", error)
         return _plain("", 204)

@@ -6,10 +6,18 @@ Outcomes of one send, and what the dispatcher does with each:
 - `Rejected`  permanent refusal; never retry. `reason` is one of `REASONS`; the ones in
   `ACCOUNT_REASONS` concern our account, not the recipient, so every later send will fail too.
 - `Transient` nothing was sent, or the gateway asked us to come back later: retry with backoff.
-- `Unknown`   the request may have reached the gateway and we cannot tell: never resend
-  automatically (state `unknown`).
+- `Unknown`   the request may have reached the gateway and we cannot tell: never retry blindly
+  (state `unknown`, settled later by a lookup).
 
 `send` never raises for network or gateway trouble; it returns one of the above.
+
+An `unknown` message is later looked up (`lookup`, see webapp/sms/reconcile.py), with one outcome
+per message:
+
+- `Found`        the gateway holds it: record its state (and the gateway's id).
+- `NotFound`     the gateway has no such message. SMS Central (`same_reference_is_refused`) may
+  then send it again with the same REFERENCE; Twilio only once it has stayed absent long enough.
+- `LookupFailed` we could not ask, or could not tell: ask again later.
 """
 
 from __future__ import annotations
@@ -18,8 +26,9 @@ import email.utils
 import http.cookiejar
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, Protocol, get_args, runtime_checkable
 
 import requests
@@ -44,6 +53,7 @@ ACCOUNT_REASONS: frozenset[str] = frozenset(
 ReceiptState = Literal["sent", "delivered", "undelivered", "failed"]
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 20.0)
+LOOKUP_TIMEOUT: tuple[float, float] = (5.0, 10.0)  # a lookup runs in the loop's own thread
 DEFAULT_POOL_SIZE = 16
 
 
@@ -97,11 +107,53 @@ class Receipt:
     error_text: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Enquiry:
+    """An `unknown` message to look up at the gateway."""
+
+    uuid: str  # ours; the key of the answer
+    reference: str  # what the gateway knows it by (SMS Central's REFERENCE)
+    to_e164: str
+    body: str
+    since: datetime  # no attempt to send it began before this (aware, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """Base of the three outcomes of a lookup."""
+
+
+@dataclass(frozen=True, slots=True)
+class Found(LookupResult):
+    state: ReceiptState
+    provider_message_id: str | None = None
+    error_code: str | None = None
+    error_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotFound(LookupResult):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class LookupFailed(LookupResult):
+    text: str
+
+
 @runtime_checkable
 class Provider(Protocol):
     name: str
 
     def send(self, message: OutboundSms) -> SendResult: ...
+
+    def lookup(self, enquiries: Sequence[Enquiry],
+               taken: Collection[str] = ()) -> dict[str, LookupResult]:
+        """What the gateway knows of each message, by uuid; never raises for network trouble.
+
+        `taken`: gateway ids already recorded on our other messages, never to be matched again.
+        """
+        ...
 
     def close(self) -> None: ...
 

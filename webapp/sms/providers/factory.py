@@ -37,6 +37,7 @@ def make_provider(config: Mapping[str, Any]) -> Provider:
             required("SMSCENTRAL_USERNAME"),
             required("SMSCENTRAL_PASSWORD"),
             required("SMSCENTRAL_ORIGINATOR"),
+            status_url=setting("SMSCENTRAL_STATUS_URL") or None,
             pool_size=pool_size,
         )
     if name == "twilio":

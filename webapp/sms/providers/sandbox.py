@@ -5,11 +5,16 @@ Rule, by the recipient's E.164 number:
 - ending in `0000`: Rejected (reason "failed"), to show a permanent failure;
 - ending in `9999`: Unknown, as if the gateway timed out after taking the request;
 - any other number: Accepted with provider id `sandbox-<uuid>`.
+
+A lookup finds every message: the sandbox "took" the ones that timed out, so reconciliation turns
+them `sent` (and then `delivered`), as it would with a real gateway that answered too late.
 """
 
 from __future__ import annotations
 
-from . import Accepted, OutboundSms, Rejected, SendResult, Unknown
+from collections.abc import Collection, Sequence
+
+from . import Accepted, Enquiry, Found, LookupResult, OutboundSms, Rejected, SendResult, Unknown
 
 
 class Sandbox:
@@ -21,6 +26,10 @@ class Sandbox:
         if message.to_e164.endswith("9999"):
             return Unknown("Sandbox: numbers ending 9999 time out")
         return Accepted(provider_message_id=f"sandbox-{message.uuid}")
+
+    def lookup(self, enquiries: Sequence[Enquiry],
+               taken: Collection[str] = ()) -> dict[str, LookupResult]:
+        return {e.uuid: Found("sent", f"sandbox-{e.uuid}") for e in enquiries}
 
     def close(self) -> None:
         pass

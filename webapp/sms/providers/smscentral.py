@@ -1,15 +1,22 @@
-"""The SMS Central HTTP API v3.2 gateway: send, and read its delivery-receipt pushes."""
+"""The SMS Central HTTP API v3.2 gateway: send, look up by reference, read receipt pushes."""
 
 from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Mapping
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Collection, Mapping, Sequence
 
 from . import (
     DEFAULT_POOL_SIZE,
     DEFAULT_TIMEOUT,
+    LOOKUP_TIMEOUT,
     Accepted,
+    Enquiry,
+    Found,
+    LookupFailed,
+    LookupResult,
+    NotFound,
     OutboundSms,
     Reason,
     Receipt,
@@ -61,11 +68,17 @@ RECEIPT_STATES: dict[str, ReceiptState] = {
 
 _ANSWER = re.compile(r"(\d{3})(?:\s+(.*))?", re.DOTALL)
 
+LOOKUP_BATCH = 100  # REFERENCE takes a comma list of up to 100
+
 
 class SmsCentral:
     """Sends through SMS Central; our message uuid is the REFERENCE, unique per message."""
 
     name = "smscentral"
+    # A repeated REFERENCE is refused (513), so a message the gateway does not hold may be sent
+    # again with its reference: if the first one did get through after all, nothing goes twice.
+    same_reference_is_refused = True
+    lookup_limit = LOOKUP_BATCH  # one status check per step
 
     def __init__(
         self,
@@ -74,10 +87,15 @@ class SmsCentral:
         password: str,
         originator: str,
         *,
+        status_url: str | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        lookup_timeout: tuple[float, float] = LOOKUP_TIMEOUT,
         pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
         self.api_url = check_base_url(api_url, "SMSCENTRAL_API_URL")
+        # The status check is documented as a POST to "the API URL" with no ACTION.
+        self.status_url = check_base_url(status_url or api_url, "SMSCENTRAL_STATUS_URL")
+        self.lookup_timeout = lookup_timeout
         self.username = username
         self.password = password
         self.originator = originator
@@ -109,8 +127,76 @@ class SmsCentral:
             )
         return interpret_answer(response.content.decode("utf-8", "replace"))
 
+    def lookup(self, enquiries: Sequence[Enquiry],
+               taken: Collection[str] = ()) -> dict[str, LookupResult]:
+        """Ask for the status of each message by REFERENCE, up to 100 in one request."""
+        results: dict[str, LookupResult] = {}
+        for start in range(0, len(enquiries), LOOKUP_BATCH):
+            chunk = enquiries[start:start + LOOKUP_BATCH]
+            answer = self._status(sorted({e.reference for e in chunk}))
+            for enquiry in chunk:
+                results[enquiry.uuid] = (answer if isinstance(answer, LookupFailed)
+                                         else answer.get(enquiry.reference, NotFound()))
+        return results
+
+    def _status(self, references: list[str]) -> dict[str, Found] | LookupFailed:
+        form = {"USERNAME": self.username, "PASSWORD": self.password,
+                "REFERENCE": ",".join(references)}
+        response = post_form(self._session, self.status_url, form, timeout=self.lookup_timeout,
+                             gateway=GATEWAY)
+        if isinstance(response, SendResult):
+            return LookupFailed(getattr(response, "text", "SMS Central could not be asked."))
+        if response.status_code != 200:
+            return LookupFailed(f"SMS Central's status check answered HTTP {response.status_code}.")
+        try:
+            return parse_status(response.content.decode("utf-8", "replace"))
+        except ValueError as error:
+            return LookupFailed(str(error))
+
     def close(self) -> None:
         self._session.close()
+
+
+def parse_status(text: str) -> dict[str, Found]:
+    """The messages a status answer reports, by REFERENCE; ValueError for an error or non-XML.
+
+    The documented XML layout was not at hand, so this reads any element that has both a
+    REFERENCE and a STATUS (child elements or attributes, any case). Reading too little is safe:
+    a message not reported is sent again with its reference, which SMS Central refuses if it
+    holds it. Reading too much is not, so an element without a STATUS is never taken as found.
+    """
+    text = text.strip()
+    match = _ANSWER.fullmatch(text)
+    if match:
+        meaning = PERMANENT_CODES.get(match.group(1), (None, match.group(2) or ""))[1]
+        raise ValueError(f"SMS Central refused the status check ({match.group(1)}): {meaning}".strip())
+    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
+        raise ValueError("SMS Central's status answer declares a DOCTYPE; not read.")
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError as error:
+        raise ValueError(f"SMS Central's status answer is not XML ({error}): {text[:200]!r}.") from None
+    found: dict[str, Found] = {}
+    for element in root.iter():
+        fields = {_local(name).upper(): value.strip() for name, value in element.attrib.items()}
+        for child in element:
+            if len(child) == 0:
+                fields.setdefault(_local(child.tag).upper(), (child.text or "").strip())
+        reference, status = fields.get("REFERENCE", ""), fields.get("STATUS", "").upper()
+        if not reference or not status or "NOT FOUND" in status or status == "UNKNOWN":
+            continue
+        # Held, whatever it is called: a status we do not know is at least "the gateway took it".
+        state = RECEIPT_STATES.get(status, "sent")
+        failed = state in ("undelivered", "failed")
+        found[reference] = Found(
+            state, fields.get("ID") or None,
+            error_code=(fields.get("RESULT") or status) if failed else None,
+            error_text=(fields.get("STATUSDESCRIPTION") or None) if failed else None)
+    return found
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
 
 
 def interpret_answer(text: str) -> SendResult:

@@ -1,20 +1,29 @@
-"""The Twilio Programmable Messaging gateway: send, read status callbacks, check signatures."""
+"""The Twilio Programmable Messaging gateway: send, look up, read status callbacks, check signatures."""
 
 from __future__ import annotations
 
 import base64
+import email.utils
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 import requests
 
 from . import (
     DEFAULT_POOL_SIZE,
     DEFAULT_TIMEOUT,
+    LOOKUP_TIMEOUT,
     Accepted,
+    Enquiry,
+    Found,
+    LookupFailed,
+    LookupResult,
+    NotFound,
     OutboundSms,
     Reason,
     Receipt,
@@ -72,11 +81,17 @@ IN_FLIGHT = frozenset({"queued", "accepted", "scheduled", "sending"})
 
 Params = Mapping[str, str] | Iterable[tuple[str, str]]
 
+LOOKUP_PAGE_SIZE = 100
+LOOKUP_PAGES = 5  # pages read per number before giving up on telling (500 messages to one person)
+CLOCK_SKEW = timedelta(minutes=5)  # Twilio's clock against ours, when comparing date_created
+
 
 class Twilio:
     """Sends through Twilio's Messages resource, from a number or a Messaging Service."""
 
     name = "twilio"
+    # One list request per number, in the worker loop's own thread: a few per step.
+    lookup_limit = 10
 
     def __init__(
         self,
@@ -88,6 +103,7 @@ class Twilio:
         messaging_service_sid: str | None = None,
         validity_period: int | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        lookup_timeout: tuple[float, float] = LOOKUP_TIMEOUT,
         pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
         if not from_number and not messaging_service_sid:
@@ -95,12 +111,14 @@ class Twilio:
         base = check_base_url(api_base, "TWILIO_API_BASE").rstrip("/")
         account = quote(account_sid, safe="")
         self.messages_url = f"{base}/2010-04-01/Accounts/{account}/Messages.json"
+        self.api_base = base
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
         self.validity_period = validity_period
         self.timeout = timeout
+        self.lookup_timeout = lookup_timeout
         self._session = make_session(pool_size)
 
     def send(self, message: OutboundSms) -> SendResult:
@@ -126,8 +144,129 @@ class Twilio:
             return response
         return interpret_response(response)
 
+    def lookup(self, enquiries: Sequence[Enquiry],
+               taken: Collection[str] = ()) -> dict[str, LookupResult]:
+        """Find each message in Twilio's list of messages to its number, created since its `since`.
+
+        Twilio takes no reference, and the resource does not echo the StatusCallback URL that
+        carries our uuid, so a message is matched by number, text and time. Not filtered by
+        DateSent: that stays empty while the message waits in Twilio's queue, and a queued
+        message would then look never created.
+        """
+        results: dict[str, LookupResult] = {}
+        used = set(taken)
+        by_number: dict[str, list[Enquiry]] = {}
+        for enquiry in enquiries:
+            by_number.setdefault(enquiry.to_e164, []).append(enquiry)
+        failed: LookupFailed | None = None
+        for number, group in by_number.items():
+            # Oldest first, so each takes the earliest unclaimed match, as they were sent.
+            group.sort(key=lambda e: e.since)
+            # Once Twilio could not be asked, the other numbers wait for the next step too.
+            listed = failed or self._list_to(number, min(e.since for e in group) - CLOCK_SKEW)
+            if isinstance(listed, LookupFailed):
+                failed = listed
+            for enquiry in group:
+                if isinstance(listed, LookupFailed):
+                    results[enquiry.uuid] = listed
+                    continue
+                match = _match(listed, enquiry, used)
+                if match is None:
+                    results[enquiry.uuid] = NotFound()
+                    continue
+                used.add(match["sid"])
+                results[enquiry.uuid] = _found(match)
+        return results
+
+    def _list_to(self, number: str, since: datetime) -> list[dict[str, Any]] | LookupFailed:
+        """Outbound messages to `number` created since `since`, newest first."""
+        url: str | None = self.messages_url
+        params: dict[str, str] | None = {"To": number, "PageSize": str(LOOKUP_PAGE_SIZE)}
+        listed: list[dict[str, Any]] = []
+        for _ in range(LOOKUP_PAGES):
+            try:
+                response = self._session.get(url, params=params, auth=(self.account_sid, self.auth_token),
+                                             timeout=self.lookup_timeout, allow_redirects=False)
+            except requests.RequestException as error:
+                return LookupFailed(f"Could not list Twilio's messages ({type(error).__name__}).")
+            if response.status_code != 200:
+                return LookupFailed(f"Twilio answered HTTP {response.status_code} to the message list.")
+            page = _json(response)
+            messages = page.get("messages")
+            if not isinstance(messages, list):
+                return LookupFailed("Twilio's message list had no messages field.")
+            listed += [m for m in messages if isinstance(m, dict)]
+            created = [_created(m) for m in messages if isinstance(m, dict)]
+            next_page = page.get("next_page_uri")
+            if not next_page or (created and all(c is not None and c < since for c in created)):
+                return [m for m in listed if (_created(m) or since) >= since]
+            url, params = self.api_base + str(next_page), None
+        return LookupFailed(f"Over {LOOKUP_PAGES * LOOKUP_PAGE_SIZE} recent messages to one number; "
+                            "cannot tell which is ours.")
+
     def close(self) -> None:
         self._session.close()
+
+
+def _created(message: Mapping[str, Any]) -> datetime | None:
+    """date_created (RFC 2822, e.g. "Mon, 30 Nov 2026 09:00:00 +0000"), aware; None if unreadable."""
+    try:
+        created = email.utils.parsedate_to_datetime(str(message.get("date_created") or ""))
+    except (TypeError, ValueError):
+        return None
+    return created if created.tzinfo is not None else created.replace(tzinfo=timezone.utc)
+
+
+def _match(listed: list[dict[str, Any]], enquiry: Enquiry, used: set[str]) -> dict[str, Any] | None:
+    """The earliest listed message that can be this one: outbound, to its number, its text,
+    created since it was queued, and not already recorded on another of our messages."""
+    candidates = []
+    for message in listed:
+        sid = message.get("sid")
+        if not isinstance(sid, str) or sid in used or message.get("to") != enquiry.to_e164:
+            continue
+        if not str(message.get("direction") or "outbound").startswith("outbound"):
+            continue
+        callback = _callback_uuid(message)
+        if callback is not None:
+            if callback != enquiry.uuid:
+                continue
+        elif not _same_text(str(message.get("body") or ""), enquiry.body):
+            continue
+        created = _created(message)
+        if created is not None and created < enquiry.since - CLOCK_SKEW:
+            continue
+        candidates.append((created or enquiry.since, message))
+    return min(candidates, key=lambda pair: pair[0])[1] if candidates else None
+
+
+def _callback_uuid(message: Mapping[str, Any]) -> str | None:
+    """Our uuid from a status_callback field, should the resource carry one (ours puts it in ?m=)."""
+    url = message.get("status_callback")
+    if not isinstance(url, str) or not url:
+        return None
+    values = parse_qs(urlsplit(url).query).get("m")
+    return values[0] if values else None
+
+
+_WORD = re.compile(r"[^0-9A-Za-z]+")
+
+
+def _same_text(listed: str, ours: str) -> bool:
+    """Equal, or equal in letters and digits: Twilio's Smart Encoding may have replaced curly quotes,
+    dashes or ellipses before it stored the body."""
+    return listed == ours or (_WORD.sub("", listed) == _WORD.sub("", ours) != "")
+
+
+def _found(message: Mapping[str, Any]) -> Found:
+    status = str(message.get("status") or "").strip().lower()
+    # Created but not yet past `sent` (queued, accepted, scheduled, sending): it will go.
+    state = CALLBACK_STATES.get(status, "sent")
+    error_code = str(message["error_code"]) if message.get("error_code") not in (None, "") else None
+    failed = state in ("undelivered", "failed")
+    return Found(state, str(message["sid"]), error_code=error_code if failed else None,
+                 error_text=(DELIVERY_ERRORS.get(error_code or "")
+                             or str(message.get("error_message") or "") or None) if failed else None)
 
 
 def interpret_response(response: requests.Response) -> SendResult:

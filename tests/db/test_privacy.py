@@ -1,0 +1,176 @@
+"""Privacy saves on a real database (SQLite and PostgreSQL): only the boxes the user changed are
+written, a box that changed after the form was loaded refuses the save, and ticking SMS again over
+the person's own STOP (or the gateway's opt-out) needs a reason, audited as overriding it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from tests.replying import audits, receive
+from webapp.database import begin_write
+from webapp.models import AuditEvent, Candidate, audit, records
+from webapp.sms import consent
+
+ADA_E164 = "+61412345678"
+LOADED = {"sms_consent": True, "email_consent": True, "mail_consent": True,
+          "privacy_statement_read": False}
+
+
+@pytest.fixture
+def casey(make_user):
+    return make_user("casey", role="consultant")
+
+
+@pytest.fixture
+def ada(make_candidate):
+    return make_candidate("Ada", "Lovelace", "0412 345 678")
+
+
+def stored(session, person_id: int) -> dict[str, bool]:
+    session.rollback()
+    person = session.get(Candidate, person_id, populate_existing=True)
+    return {field: getattr(person, field) for field in records.PRIVACY_FIELDS}
+
+
+def test_only_the_boxes_the_user_changed_are_written(app, session, casey, ada):
+    receive(app, session, "STOP", from_number="61412345678")  # after the form was loaded
+
+    changes = records.change_privacy(session, ada, casey, LOADED,
+                                     {**LOADED, "email_consent": False})
+
+    assert changes == {"email_consent": [True, False]}
+    assert stored(session, ada.id) == {**LOADED, "sms_consent": False, "email_consent": False}
+    [event] = audits(session, "privacy.changed")
+    assert event.details == {"changes": {"email_consent": [True, False]},
+                             "reason": "edited on the record"}
+
+    # Saved again as loaded: nothing to write, nothing audited.
+    now = stored(session, ada.id)
+    assert records.change_privacy(session, session.get(Candidate, ada.id), casey, now, dict(now)) == {}
+    assert len(audits(session, "privacy.changed")) == 1
+
+
+def test_a_changed_box_whose_stored_value_moved_refuses_the_whole_save(app, session, casey, ada):
+    receive(app, session, "STOP", from_number="61412345678")
+    before = len(audits(session))
+    person = session.get(Candidate, ada.id)
+
+    with pytest.raises(records.PrivacyConflict) as refused:
+        records.change_privacy(session, person, casey, LOADED,
+                               {**LOADED, "sms_consent": False, "mail_consent": False})
+
+    assert refused.value.moved == ["sms_consent"]
+    assert refused.value.current == {**LOADED, "sms_consent": False}
+    assert stored(session, ada.id) == {**LOADED, "sms_consent": False}
+    assert len(audits(session)) == before
+
+
+def test_the_stored_values_are_read_again_not_taken_from_a_stale_object(app, session, casey, ada):
+    person = session.get(Candidate, ada.id)
+    assert person.sms_consent is True  # loaded now, in this session
+    with app.extensions["database"].sessionmaker() as other:
+        consent.set_for_number(other, ADA_E164, False, actor=None, cause={"source": "reply"})
+        other.commit()
+
+    with pytest.raises(records.PrivacyConflict):
+        records.change_privacy(session, person, casey, LOADED, {**LOADED, "sms_consent": False,
+                                                                 "email_consent": False})
+    assert stored(session, ada.id)["email_consent"] is True
+
+
+def test_a_stop_committed_while_the_save_waits_for_the_row_is_seen(app, session, casey, ada):
+    """The save reads the stored values under a write lock: a STOP in flight is waited for."""
+    sessions = app.extensions["database"].sessionmaker
+    outcome: dict[str, object] = {}
+    with sessions() as stop:
+        begin_write(stop)
+        stop.execute(sa.update(Candidate).where(Candidate.id == ada.id).values(sms_consent=False))
+        stop.flush()
+
+        def save() -> None:
+            with sessions() as tab:
+                person = tab.get(Candidate, ada.id)
+                actor = tab.merge(casey)
+                try:
+                    outcome["changes"] = records.change_privacy(
+                        tab, person, actor, LOADED, {**LOADED, "sms_consent": False, "email_consent": False})
+                except records.PrivacyConflict as conflict:
+                    outcome["conflict"] = conflict
+
+        saver = threading.Thread(target=save)
+        saver.start()
+        time.sleep(0.5)
+        assert saver.is_alive(), outcome  # waiting for the STOP's transaction
+        audit(stop, None, "consent.sms_withdrawn", stop.get(Candidate, ada.id),
+              changes={"sms_consent": [True, False]}, source="reply")
+        stop.commit()
+    saver.join(15)
+
+    assert not saver.is_alive()
+    assert "conflict" in outcome, outcome
+    assert stored(session, ada.id)["email_consent"] is True
+
+
+# --- ticking SMS again over the person's own withdrawal ------------------------------------------
+
+@pytest.mark.parametrize("source, overrides", [("reply", "stop"), ("sandbox", "stop"),
+                                               ("gateway", "gateway opt-out")])
+def test_re_ticking_a_self_withdrawal_needs_a_reason_and_audits_it(
+        app, session, casey, ada, source, overrides):
+    consent.set_for_number(session, ADA_E164, False, actor=None, cause={"source": source})
+    session.commit()
+    loaded = {**LOADED, "sms_consent": False}
+    withdrawal = records.self_withdrawal(session, session.get(Candidate, ada.id))
+    assert (withdrawal.source, withdrawal.overrides) == (source, overrides)
+
+    for reason in ("", "   "):
+        with pytest.raises(records.RestoreReasonRequired) as refused:
+            records.change_privacy(session, session.get(Candidate, ada.id), casey, loaded,
+                                   {**loaded, "sms_consent": True, "mail_consent": False},
+                                   restore_reason=reason)
+        assert refused.value.withdrawal.overrides == overrides
+        assert stored(session, ada.id) == loaded
+
+    changes = records.change_privacy(session, session.get(Candidate, ada.id), casey, loaded,
+                                     {**loaded, "sms_consent": True}, restore_reason=" They rang ")
+
+    assert changes == {"sms_consent": [False, True]}
+    assert stored(session, ada.id)["sms_consent"] is True
+    [event] = audits(session, "privacy.changed")
+    assert event.actor_id == casey.id
+    assert event.details == {"changes": {"sms_consent": [False, True]}, "reason": "They rang",
+                             "overrides": overrides}
+
+
+def test_self_withdrawal_is_the_latest_untick_only(app, session, casey, ada):
+    person = session.get(Candidate, ada.id)
+    assert records.self_withdrawal(session, person) is None  # ticked
+
+    receive(app, session, "STOP", from_number="61412345678")
+    assert records.self_withdrawal(session, session.get(Candidate, ada.id)).source == "reply"
+
+    loaded = {**LOADED, "sms_consent": False}
+    records.change_privacy(session, session.get(Candidate, ada.id), casey, loaded,
+                           {**loaded, "sms_consent": True}, restore_reason="Asked again")
+    assert records.self_withdrawal(session, session.get(Candidate, ada.id)) is None
+    # A user unticks it: ticking it again is theirs to undo, no reason needed.
+    records.change_privacy(session, session.get(Candidate, ada.id), casey, LOADED,
+                           {**LOADED, "sms_consent": False})
+    assert records.self_withdrawal(session, session.get(Candidate, ada.id)) is None
+    assert records.change_privacy(session, session.get(Candidate, ada.id), casey, loaded,
+                                  {**loaded, "sms_consent": True}) == {"sms_consent": [False, True]}
+
+
+def test_a_person_imported_unticked_needs_no_reason(app, session, casey, make_candidate):
+    person = make_candidate("Opt", "Out", "0413 000 001", sms_consent=False)
+    session.add(AuditEvent(action="person.created", subject_type="candidate", subject_id=person.id,
+                           details={"changes": {"sms_consent": [None, False]}}))
+    session.commit()
+    assert records.self_withdrawal(session, person) is None
+    loaded = {**LOADED, "sms_consent": False}
+    assert records.change_privacy(session, person, casey, loaded, {**loaded, "sms_consent": True}) == {
+        "sms_consent": [False, True]}

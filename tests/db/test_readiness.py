@@ -1,0 +1,181 @@
+"""/readyz: 200 when every part is well, 503 when any one is not (the database away, the workers
+silent, a queued message waiting too long, failed reply emails), and the heartbeat workers write."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests import delivery
+from webapp import config as settings
+from webapp import create_app, version
+from webapp.models import Email, Message, WorkerHeartbeat, utcnow
+from webapp.sms import status
+from webapp.sms.providers.sandbox import Sandbox
+
+
+def beat(session, seconds_ago: float = 0.0, name: str = "web-1:4242") -> None:
+    now = utcnow()
+    status.beat(session, name, now - timedelta(hours=1), now=now - timedelta(seconds=seconds_ago))
+
+
+def readyz(client):
+    response = client.get("/readyz")
+    assert response.mimetype == "application/json"
+    return response.status_code, response.get_json()
+
+
+def queued_message(session, make_user, make_candidate, *, waited: timedelta) -> Message:
+    batch = delivery.queue(session, make_user(role="consultant"), [make_candidate()], provider="sandbox")
+    session.execute(sa.update(Message).where(Message.batch_id == batch.id)
+                    .values(next_attempt_at=utcnow() - waited))
+    session.commit()
+    return session.scalar(sa.select(Message).where(Message.batch_id == batch.id))
+
+
+def test_all_well_is_200_with_every_part_and_the_version(client, session):
+    beat(session, seconds_ago=2)
+
+    code, body = readyz(client)
+
+    assert code == 200, body
+    assert body["status"] == "ok"
+    assert body["version"] == version.version() != "unknown"
+    assert body["database"]["ok"] is True
+    assert body["worker"]["ok"] is True and 1 <= body["worker"]["last_seen_s"] < 30
+    assert body["queue"] == {"ok": True, "queued": 0, "oldest_queued_s": None}
+    assert body["email"] == {"ok": True, "pending": 0, "failed": 0}
+
+
+def test_no_worker_ever_seen_is_503(client):
+    code, body = readyz(client)
+
+    assert code == 503
+    assert body["status"] == "error"
+    assert body["worker"] == {"ok": False, "last_seen_s": None}
+    assert body["database"]["ok"] and body["queue"]["ok"] and body["email"]["ok"]
+
+
+def test_a_silent_worker_is_503_on_its_own(client, session):
+    beat(session, seconds_ago=120)  # READY_WORKER_STALE_SECONDS is 60 by default
+
+    code, body = readyz(client)
+
+    assert code == 503
+    assert body["worker"]["ok"] is False and body["worker"]["last_seen_s"] >= 120
+    assert body["database"]["ok"] and body["queue"]["ok"] and body["email"]["ok"]
+    assert any("No worker has been seen" in problem for problem in body["problems"])
+
+
+def test_the_freshest_of_several_workers_counts(client, session):
+    beat(session, seconds_ago=3600, name="old-host:1")
+    beat(session, seconds_ago=1, name="new-host:2")
+
+    assert readyz(client)[0] == 200
+
+
+def test_an_old_queued_message_is_503_on_its_own(client, session, make_user, make_candidate):
+    beat(session)
+    queued_message(session, make_user, make_candidate, waited=timedelta(minutes=10))
+
+    code, body = readyz(client)
+
+    assert code == 503
+    assert body["queue"]["ok"] is False
+    assert body["queue"]["queued"] == 1 and body["queue"]["oldest_queued_s"] >= 600
+    assert body["database"]["ok"] and body["worker"]["ok"] and body["email"]["ok"]
+
+
+def test_a_message_waiting_for_its_retry_time_is_not_late(client, session, make_user, make_candidate):
+    """A message backing off (next attempt in the future) is queued but not due: nobody is late."""
+    beat(session)
+    message = queued_message(session, make_user, make_candidate, waited=timedelta(minutes=-10))
+    session.execute(sa.update(Message).where(Message.id == message.id)
+                    .values(created_at=utcnow() - timedelta(hours=1)))
+    session.commit()
+
+    code, body = readyz(client)
+
+    assert code == 200, body
+    assert body["queue"] == {"ok": True, "queued": 1, "oldest_queued_s": None}
+
+
+def test_failed_emails_are_503_on_their_own(client, session):
+    beat(session)
+    session.add_all([Email(to_address="casey@example.com", subject="SMS reply", body="Hi", state="failed"),
+                     Email(to_address="dana@example.com", subject="SMS reply", body="Hi")])
+    session.commit()
+
+    code, body = readyz(client)
+
+    assert code == 503
+    assert body["email"] == {"ok": False, "pending": 1, "failed": 1}
+    assert body["database"]["ok"] and body["worker"]["ok"] and body["queue"]["ok"]
+
+
+def test_thresholds_are_settings(database_url, session):
+    app = create_app(settings.testing_config(database_url, READY_EMAIL_FAILED=1,
+                                             READY_WORKER_STALE_SECONDS=600, READY_QUEUE_AGE_SECONDS=900))
+    try:
+        beat(session, seconds_ago=300)
+        session.add(Email(to_address="casey@example.com", subject="SMS reply", body="Hi", state="failed"))
+        session.commit()
+        code, body = readyz(app.test_client())
+    finally:
+        app.extensions["database"].engine.dispose()
+
+    assert code == 200, body
+
+
+def test_thresholds_come_from_the_environment(tmp_path):
+    env = {"SECRET_KEY": "k", "READY_WORKER_STALE_SECONDS": "90", "READY_QUEUE_AGE_SECONDS": "1200",
+           "READY_EMAIL_FAILED": "3"}
+    thresholds = status.Thresholds.from_config(settings.from_environment(env, tmp_path))
+    assert thresholds == status.Thresholds(90.0, 1200.0, 3)
+    assert status.Thresholds.from_config(settings.from_environment({"SECRET_KEY": "k"}, tmp_path)) == \
+        status.Thresholds(60.0, 300.0, 0)
+
+
+@pytest.mark.parametrize("url", [
+    "sqlite:////nonexistent-dir/x.sqlite3",
+    "postgresql+psycopg://postgres@127.0.0.1:1/x?connect_timeout=2",
+])
+def test_the_database_down_is_503_and_says_so(url):
+    app = create_app(settings.testing_config(url))
+    try:
+        code, body = readyz(app.test_client())
+    finally:
+        app.extensions["database"].engine.dispose()
+
+    assert code == 503
+    assert body["database"] == {"ok": False}
+    assert body["worker"]["ok"] is False and body["queue"]["queued"] is None
+    assert body["problems"] == ["The database cannot be reached."]
+
+
+# --- the heartbeat -----------------------------------------------------------------------------------
+
+def test_the_dispatcher_writes_its_heartbeat_and_readyz_then_says_ready(app, client, session):
+    assert readyz(client)[0] == 503
+
+    delivery.dispatcher(app, Sandbox()).run(once=True)
+
+    [row] = session.scalars(sa.select(WorkerHeartbeat)).all()
+    assert row.name == status.worker_name()
+    assert utcnow() - row.last_seen < timedelta(seconds=30)
+    assert readyz(client)[0] == 200
+
+
+def test_a_beat_updates_its_own_row_and_forgets_workers_silent_for_a_day(session):
+    now = utcnow()
+    status.beat(session, "gone:1", now - timedelta(days=3), now=now - timedelta(days=2))
+    status.beat(session, "here:2", now - timedelta(minutes=5), now=now - timedelta(minutes=1))
+
+    status.beat(session, "here:2", now - timedelta(minutes=5), now=now)
+
+    session.expire_all()
+    [(name, last_seen)] = session.execute(sa.select(WorkerHeartbeat.name, WorkerHeartbeat.last_seen)).all()
+    assert name == "here:2"
+    assert abs((last_seen - now).total_seconds()) < 0.01

@@ -1,0 +1,164 @@
+"""Resend of messages first sent under Ignore (`webapp.sms.batches.resend`), through a real dispatcher
+and the loopback SMS Central: a person still opted out gets the copy only under a new, audited
+Ignore; otherwise they are skipped, and nothing reaches the gateway for them."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from tests import delivery
+from tests.delivery import messages, queue
+from tests.fakes import FakeSmsCentral
+from webapp.models import AuditEvent, Candidate
+from webapp.sms import batches
+from webapp.sms.compose import ComposeError
+
+ADA, OLIVE = "61412345678", "61412000111"
+
+
+@pytest.fixture
+def sms_central():
+    # No credit: the first attempt of every message fails (534), so there is something to resend.
+    with FakeSmsCentral(credit=0) as fake:
+        yield fake
+
+
+@pytest.fixture
+def sms_central_provider(sms_central):
+    provider = delivery.smscentral(sms_central)
+    yield provider
+    provider.close()
+
+
+@pytest.fixture
+def lead(make_user):
+    return make_user(role="team-leader", full_name="Lee Leader")
+
+
+@pytest.fixture
+def failed_under_ignore(app, session, lead, make_candidate, sms_central, sms_central_provider):
+    """Ada (consenting) and Olive (opted out, let through by Ignore): both failed for lack of
+    credit; then the credit is topped up."""
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    olive = make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)
+    batch = queue(session, lead, [ada, olive], provider="smscentral", ignore=True,
+                  ignore_reason="Site closed today")
+    run_once(app, sms_central_provider)
+    assert [(m.state, m.override_opt_out) for m in messages(session, batch)] == [
+        ("failed", False), ("failed", True)]
+    sms_central.credit = None
+    return batch, ada, olive
+
+
+def run_once(app, provider) -> None:
+    delivery.dispatcher(app, provider).run(once=True)
+
+
+def recipients(fake: FakeSmsCentral) -> list[str]:
+    return sorted(m["RECIPIENT"] for m in fake.messages)
+
+
+def audits(session, action: str) -> list[AuditEvent]:
+    session.rollback()
+    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
+                                .order_by(AuditEvent.id)))
+
+
+def test_without_a_new_ignore_the_person_still_opted_out_is_skipped_and_never_sent_to(
+        app, session, lead, failed_under_ignore, sms_central, sms_central_provider):
+    batch, ada, olive = failed_under_ignore
+
+    resent = batches.resend(session, batch, lead, ("failed",))
+    run_once(app, sms_central_provider)
+
+    assert (resent.queued, resent.skipped) == (1, 1)
+    assert recipients(sms_central) == [ADA]
+    rows = messages(session, batch)
+    olive_rows = [m for m in rows if m.candidate_id == olive.id]
+    assert [(m.state, m.superseded) for m in olive_rows] == [("failed", False)]  # left as it was
+    [copy] = [m for m in rows if m.resend_of_id is not None]
+    assert (copy.candidate_id, copy.override_opt_out, copy.state) == (ada.id, False, "sent")
+    [event] = audits(session, "sms.resent")
+    assert (event.details["messages"], event.details["skipped_opted_out"]) == (1, 1)
+    assert len(audits(session, "sms.ignore_opt_out")) == 1  # only the original Send's
+
+
+def test_a_new_ignore_with_a_reason_carries_an_audited_override_to_the_gateway(
+        app, session, lead, failed_under_ignore, sms_central, sms_central_provider):
+    batch, ada, olive = failed_under_ignore
+
+    resent = batches.resend(session, batch, lead, ("failed",), ignore=True,
+                            reason="  She asked again by phone  ")
+    run_once(app, sms_central_provider)
+
+    assert (resent.queued, resent.skipped) == (2, 0)
+    assert recipients(sms_central) == sorted([ADA, OLIVE])
+    copies = {m.candidate_id: m for m in messages(session, batch) if m.resend_of_id is not None}
+    assert {pid: (m.override_opt_out, m.state) for pid, m in copies.items()} == {
+        ada.id: (False, "sent"), olive.id: (True, "sent")}
+    original_send, on_resend = audits(session, "sms.ignore_opt_out")
+    assert on_resend.actor_id == lead.id
+    assert (on_resend.subject_type, on_resend.subject_id) == ("batch", batch.id)
+    assert on_resend.details["reason"] == "She asked again by phone"
+    assert on_resend.details["resend"] is True
+    assert [(p["kind"], p["id"], p["name"], p["mobile"]) for p in on_resend.details["people"]] == [
+        ("candidate", olive.id, "Olive Out", "+" + OLIVE)]
+
+
+def test_someone_who_ticked_sms_since_gets_an_ordinary_copy_without_the_old_override(
+        app, session, lead, failed_under_ignore, sms_central, sms_central_provider):
+    batch, ada, olive = failed_under_ignore
+    session.execute(sa.update(Candidate).where(Candidate.id == olive.id).values(sms_consent=True))
+    session.commit()
+
+    resent = batches.resend(session, batch, lead, ("failed",))
+
+    assert (resent.queued, resent.skipped) == (2, 0)
+    copies = {m.candidate_id: m for m in messages(session, batch) if m.resend_of_id is not None}
+    assert copies[olive.id].override_opt_out is False
+    # Should she send STOP before it goes, the send-time check now rejects it.
+    session.execute(sa.update(Candidate).where(Candidate.id == olive.id).values(sms_consent=False))
+    session.commit()
+    run_once(app, sms_central_provider)
+    assert recipients(sms_central) == [ADA]
+    assert messages(session, batch)[-1].state == "rejected"
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "r" * 501], ids=["empty", "blank", "too-long"])
+def test_a_new_ignore_without_a_usable_reason_queues_nothing(
+        app, session, lead, failed_under_ignore, reason):
+    batch, _, _ = failed_under_ignore
+    before = [(m.id, m.state, m.superseded) for m in messages(session, batch)]
+
+    with pytest.raises(ComposeError) as caught:
+        batches.resend(session, batch, lead, ("failed",), ignore=True, reason=reason)
+    session.rollback()
+
+    assert (caught.value.field, caught.value.status) == ("ignore_reason", 400)
+    assert [(m.id, m.state, m.superseded) for m in messages(session, batch)] == before
+    assert audits(session, "sms.resent") == []
+
+
+def test_a_new_ignore_without_the_permission_is_refused_and_queues_nothing(
+        app, session, make_user, failed_under_ignore):
+    batch, _, _ = failed_under_ignore
+    consultant = make_user(role="consultant")
+    before = [(m.id, m.state, m.superseded) for m in messages(session, batch)]
+
+    with pytest.raises(ComposeError) as caught:
+        batches.resend(session, batch, consultant, ("failed",), ignore=True, reason="urgent")
+    session.rollback()
+
+    assert caught.value.status == 403
+    assert [(m.id, m.state, m.superseded) for m in messages(session, batch)] == before
+
+
+def test_needing_ignore_counts_only_overridden_people_still_opted_out(
+        app, session, failed_under_ignore):
+    batch, _, olive = failed_under_ignore
+
+    assert batches.needing_ignore(session, batch) == {"failed": 1, "unknown": 0}
+    session.execute(sa.update(Candidate).where(Candidate.id == olive.id).values(sms_consent=True))
+    session.commit()
+    assert batches.needing_ignore(session, batch) == {"failed": 0, "unknown": 0}

@@ -1,0 +1,262 @@
+"""A slow network never composes for the wrong people: Chromium throttled to 1.5 s of latency per
+request (DevTools network emulation), a search sent, and Select all + Bulk SMS pressed at once."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import sign_in
+from tests.e2e.helpers import outcome_counts, results_heading
+
+LATENCY_MS = 1500
+SMS_SCREEN = "#compose-panel #compose-form"
+
+
+def throttle(page, latency_ms: int = LATENCY_MS):
+    """Every request from now on takes `latency_ms` longer, as on the network of the bug report."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": latency_ms, "downloadThroughput": -1, "uploadThroughput": -1})
+    return cdp
+
+
+class InFlight:
+    """Counts the page's requests still waiting for an answer (Playwright's own events)."""
+
+    def __init__(self, page):
+        self.page = page
+        self.open = 0
+        page.on("request", self._start)
+        page.on("requestfinished", self._end)
+        page.on("requestfailed", self._end)
+
+    def _start(self, _request) -> None:
+        self.open += 1
+
+    def _end(self, _request) -> None:
+        self.open -= 1
+
+    def wait_quiet(self, timeout_ms: int = 20_000) -> None:
+        """Until nothing is in flight: every late answer (search or SMS screen) has landed."""
+        waited = 0
+        while self.open > 0 or waited < 300:
+            assert waited < timeout_ms, f"{self.open} requests still in flight after {timeout_ms} ms"
+            self.page.wait_for_timeout(100)
+            waited += 100
+
+
+def listed_names(page) -> set[str]:
+    labels = page.locator("#results input.row-select").evaluate_all(
+        "boxes => boxes.map(box => box.getAttribute('aria-label'))")
+    return {label.removeprefix("Select ") for label in labels}
+
+
+def sms_screen_names(page) -> list[str]:
+    """Who the SMS screen's Mobile Number field lists ("Ada Lovelace <+61412345678>" → name)."""
+    texts = page.locator(f"{SMS_SCREEN} .recipient").all_inner_texts()
+    return [re.sub(r"\s*<.*>$", "", text).strip() for text in texts]
+
+
+def assert_sms_screen_only_for_listed(page) -> None:
+    """Whatever happened, an SMS screen on the page is for people the list shows now, or none."""
+    listed = listed_names(page)
+    if page.locator(SMS_SCREEN).count():
+        names = set(sms_screen_names(page))
+        assert names <= listed, f"the SMS screen lists {sorted(names - listed)}, who are not listed"
+        total = sum(outcome_counts(page).values())
+        assert total <= len(listed), f"the SMS screen is for {total} people; the list shows {len(listed)}"
+    # Ticks made on the previous list never carry over to the new one.
+    assert page.locator("#results input.row-select:checked").count() == 0
+    assert not page.locator("#select-page").is_checked()
+
+
+def mouse_click(page, selector: str) -> None:
+    """A real click where the control is now: no waiting for it to be enabled or for the list."""
+    control = page.locator(selector)
+    control.scroll_into_view_if_needed()
+    box = control.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def unexpected(errors: list[str]) -> list[str]:
+    """Console errors less the ones htmx logs for each request it aborts on purpose: a search
+    aborting a Bulk SMS still on its way, or the closed SMS screen cancelling its own requests."""
+    left = list(errors)
+    for message in errors:
+        if message.startswith("htmx:sendAbort, "):
+            left.remove(message)
+            left.remove(message.replace("htmx:sendAbort", "htmx:afterRequest", 1))
+    return left
+
+
+@pytest.fixture
+def page(context):
+    """conftest's page, except that an abort htmx was told to make is not an error."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    yield page
+    assert not unexpected(errors), f"the page reported errors: {errors}"
+
+
+@pytest.fixture
+def js() -> bool:
+    """Races between requests exist only with JavaScript on (without it the form posts its page)."""
+    return True
+
+
+@pytest.fixture
+def slow_page(page):
+    """Signed in as a consultant on the full candidate list (50 rows), then the network slows."""
+    sign_in(page, "consultant")
+    expect(page.locator("#results input.row-select")).to_have_count(50)
+    in_flight = InFlight(page)
+    throttle(page)
+    return page, in_flight
+
+
+def search_by_keyboard(page, query: str, *, enter: bool = True) -> None:
+    """Focus Search with `/`, type the query with real key presses, and send it with Enter."""
+    page.keyboard.press("Shift+Tab")              # out of Search (autofocused), so `/` is a shortcut
+    page.keyboard.press("/")
+    expect(page.locator("#q")).to_be_focused()
+    page.keyboard.type(query)
+    if enter:
+        page.keyboard.press("Enter")
+
+
+def then_the_list_is_ada_alone(page, in_flight) -> None:
+    expect(page.locator("#results-heading")).to_have_text(results_heading(1), timeout=15_000)
+    in_flight.wait_quiet()
+    assert listed_names(page) == {"Ada Lovelace"}
+    assert_sms_screen_only_for_listed(page)
+
+
+def test_a_and_b_pressed_while_the_search_is_on_its_way(slow_page):
+    """The bug report: type, Enter, then Select all and Bulk SMS at once, on a 1.5 s network."""
+    page, in_flight = slow_page
+    search_by_keyboard(page, "Lovelace")
+    page.keyboard.press("Shift+Tab")              # leave Search so the shortcuts apply
+    page.keyboard.press("a")
+    page.keyboard.press("b")
+    # The answer is still 1.5 s away: nothing was ticked, and the user is told why.
+    expect(page.locator("#live-status")).to_have_text(re.compile("The list is still loading"))
+    assert page.locator("#results input.row-select:checked").count() == 0
+    expect(page.get_by_role("button", name="Bulk SMS")).to_be_disabled()
+    then_the_list_is_ada_alone(page, in_flight)
+
+    # Once the list is in, the same keys compose for the one person it shows.
+    page.keyboard.press("a")
+    expect(page.get_by_label("Select Ada Lovelace", exact=True)).to_be_checked()
+    page.keyboard.press("b")
+    screen = page.locator("#compose-panel #compose")
+    expect(screen.get_by_role("heading", name=re.compile(r"SMS to 1 person"))).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("group", name="Mobile Number")).to_contain_text("Ada Lovelace")
+    assert sms_screen_names(page) == ["Ada Lovelace"]
+
+
+def test_select_all_and_bulk_sms_clicked_while_the_search_is_on_its_way(slow_page):
+    page, in_flight = slow_page
+    search_by_keyboard(page, "Lovelace")
+    mouse_click(page, "#select-page")
+    mouse_click(page, "#bulk-sms-button")
+    then_the_list_is_ada_alone(page, in_flight)
+
+
+def test_row_ticked_and_bulk_sms_clicked_before_the_typed_search_is_sent(slow_page):
+    """Within the search's typing pause (no Enter): the ticks go out before the search does."""
+    page, in_flight = slow_page
+    search_by_keyboard(page, "Lovelace", enter=False)
+    mouse_click(page, "#results input[aria-label='Select Grace Hopper']")
+    mouse_click(page, "#bulk-sms-button")
+    then_the_list_is_ada_alone(page, in_flight)
+
+
+def test_sms_screen_open_when_a_new_search_lands_is_closed_and_the_message_kept(slow_page):
+    """An SMS screen opened for the old list does not stay beside a list that no longer shows them."""
+    page, in_flight = slow_page
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("a")
+    page.keyboard.press("b")
+    expect(page.locator("#compose-panel #compose").get_by_role(
+        "heading", name=re.compile(r"SMS to \d+ people"))).to_be_visible(timeout=15_000)
+    page.get_by_label("Message", exact=True).click()
+    page.keyboard.type("See you Monday")
+    page.locator("#q").click()                    # back up to Search while the SMS screen is open
+    page.keyboard.type("Lovelace")
+    page.keyboard.press("Enter")
+    then_the_list_is_ada_alone(page, in_flight)
+    expect(page.locator(SMS_SCREEN)).to_have_count(0)
+    expect(page.locator("#compose-panel")).to_contain_text(
+        "The list changed, so the SMS screen was closed: tick people again, then press Bulk SMS. "
+        "Your message is kept for it.")
+    expect(page.locator("#q")).to_be_focused()        # closing it took nobody's focus away
+
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("a")
+    page.keyboard.press("b")
+    expect(page.get_by_label("Message", exact=True)).to_have_value("See you Monday", timeout=15_000)
+    assert sms_screen_names(page) == ["Ada Lovelace"]
+
+
+def test_bulk_sms_carries_the_search_it_was_ticked_on_and_the_search_as_typed(page):
+    """The wiring of the server's check: htmx sends the search form along with the ticks."""
+    sign_in(page, "consultant")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("/")
+    page.keyboard.type("Turing")
+    expect(page.locator("#results-heading")).to_have_text(results_heading(1))
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("a")
+    with page.expect_request("**/sms/compose") as posted:
+        page.keyboard.press("b")
+    form = parse_qs(posted.value.post_data)
+    assert form["search_as_typed"] == ["1"]
+    assert form["q"] == ["Turing"] and form["criteria-q"] == ["Turing"]
+    expect(page.locator("#compose-panel #compose").get_by_role(
+        "heading", name=re.compile(r"SMS to 1 person"))).to_be_visible()
+
+
+@pytest.mark.parametrize("js", [False], ids=["nojs"])
+def test_without_js_bulk_sms_posts_the_page_it_shows(page, live_server, js):
+    """No JavaScript, no race: the form posts the ticks of the page on screen, as before."""
+    sign_in(page, "consultant")
+    page.locator("#q").fill("Turing")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("#results-heading")).to_have_text(results_heading(1))
+    throttle(page)
+    page.locator("#q").fill("Lovelace")            # typed but not searched: the page is unchanged
+    page.get_by_label("Select Alan Turing", exact=True).check()
+    page.get_by_role("button", name="Bulk SMS").click()
+    expect(page).to_have_url(re.compile(r"/sms/compose$"))
+    expect(page.get_by_role("heading", name=re.compile(r"SMS to 1 person"))).to_be_visible()
+    expect(page.get_by_role("group", name="Mobile Number")).to_contain_text("Alan Turing")
+
+
+def test_back_to_an_earlier_search_then_bulk_sms(page):
+    """Back puts an earlier list on screen: Search shows the search it was made by, and Bulk SMS
+    composes for that list (not refused as changed)."""
+    sign_in(page, "consultant")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("/")
+    page.keyboard.type("Turing")
+    expect(page.locator("#results-heading")).to_have_text(results_heading(1))
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("/")
+    page.keyboard.type("Lovelace")
+    expect(page.locator("#results-heading")).to_have_text(results_heading(1))
+    expect(page.locator("#results")).to_contain_text("Ada Lovelace")
+    page.go_back()
+    expect(page.locator("#results")).to_contain_text("Alan Turing")
+    expect(page.locator("#q")).to_have_value("Turing")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("a")
+    page.keyboard.press("b")
+    expect(page.locator("#compose-panel #compose")).to_be_visible()
+    assert sms_screen_names(page) == ["Alan Turing"]

@@ -1,0 +1,49 @@
+"""The one rule for control characters: which a value holds, and text made safe to store or send."""
+
+from __future__ import annotations
+
+import pytest
+
+from webapp.text import clean_multiline, control_characters, normalise_newlines, one_line
+
+
+@pytest.mark.parametrize("text, named", [
+    ("Ada Lovelace", ""),
+    ("Zoë Nguyễn 👍 – “quoted”", ""),
+    ("Harri\r\nson", "line break, carriage return"),
+    ("a\tb", "tab"),
+    ("a\x00b", "NUL"),
+    ("a\x7fb", "DEL"),
+    ("a\x85b\x9f", "U+0085, U+009F"),
+    ("a\u2028b\u2029", "U+2028, U+2029"),
+    ("\x1b[2J\x1b", "U+001B"),
+    (None, ""),
+])
+def test_control_characters_are_named_once_each_in_code_point_order(text, named):
+    assert control_characters(text) == named
+
+
+def test_a_multiline_value_may_hold_line_breaks_but_nothing_else():
+    assert control_characters("one\ntwo", multiline=True) == ""
+    assert control_characters("one\r\ntwo\t", multiline=True) == "tab, carriage return"
+
+
+def test_newlines_are_normalised():
+    assert normalise_newlines("a\r\nb\rc\nd") == "a\nb\nc\nd"
+
+
+def test_clean_multiline_keeps_line_breaks_and_drops_the_rest():
+    assert clean_multiline("Yes\x00, Tuesday\r\nsuits\x1b\rok\u2028then\tnow\x85") == \
+        "Yes, Tuesday\nsuits\nok\nthen now"
+    assert clean_multiline(None) == ""
+
+
+@pytest.mark.parametrize("text, line", [
+    ("SMS reply from Harri\r\nson (+61412345678)", "SMS reply from Harri son (+61412345678)"),
+    ("  Bcc:\n\n\tx@example.com\x00 ", "Bcc: x@example.com"),
+    ("a\x85b\u2028c", "a b c"),
+    ("plain", "plain"),
+    (None, ""),
+])
+def test_one_line_turns_each_run_of_control_characters_into_one_space(text, line):
+    assert one_line(text) == line

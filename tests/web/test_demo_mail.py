@@ -1,0 +1,119 @@
+"""The demo shows its mail: with DEMO_MODE and no MAIL_SERVER a reply's email is kept and listed on
+/sandbox (to, subject, body, link), never tried over SMTP; with MAIL_SERVER set it is sent as before."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from tests.fakes.smtp import SmtpServer
+from tests.html_tree import html
+from tests.replying import rows, send_sms
+from webapp import create_app
+from webapp.config import from_environment
+from webapp.models import Email
+from webapp.sms import replies
+from webapp.sms.dispatcher import Dispatcher, settings_from_config
+from webapp.sms.providers.sandbox import Sandbox
+
+PORT = "8123"  # as `make run PORT=8123` passes it
+
+
+@pytest.fixture
+def smtp():
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def app(request, database_url, tmp_path):
+    """The app as `make run` configures it from the environment; with a MAIL_SERVER when the test
+    asks for the `smtp` server."""
+    env = {"DEMO_MODE": "1", "DATABASE_URL": database_url, "PORT": PORT}
+    if "smtp" in request.fixturenames:
+        env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(request.getfixturevalue("smtp").port))
+    config = from_environment(env, tmp_path / "instance")
+    config.update(TESTING=True, EMBEDDED_WORKER=False)  # the test runs the worker loop itself
+    app = create_app(config)
+    yield app
+    app.extensions["database"].engine.dispose()
+
+
+def run_worker(app) -> None:
+    """One pass of the worker loop with the steps the app's settings give it (mail among them)."""
+    settings = replace(settings_from_config(app.config), poll_seconds=0.05)
+    Dispatcher(app.extensions["database"].engine, Sandbox(), settings).run(once=True)
+
+
+def reply_on_the_sandbox(app, client, session, login, make_candidate, text: str):
+    casey = login("consultant", full_name="Casey Jones", email="casey@example.com")
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    [sent] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, is Tuesday good?")
+    response = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": text})
+    assert response.status_code == 303
+    return ada
+
+
+def email_rows(client) -> list[list]:
+    """The Emails table on /sandbox: the cells of each row."""
+    table = html(client.get("/sandbox")).one("table", aria_labelledby="emails")
+    return [row.all("td") for row in table.one("tbody").all("tr")]
+
+
+def test_a_demo_without_a_mail_server_keeps_the_reply_email_and_lists_it_on_the_sandbox(
+        app, client, session, login, make_candidate):
+    assert app.config["MAIL_KEEP"] is True
+    ada = reply_on_the_sandbox(app, client, session, login, make_candidate, "Yes, Tuesday suits")
+    run_worker(app)
+    run_worker(app)
+
+    [email] = rows(session, Email)
+    # Kept, never tried: no attempt, no error, no retry scheduled against a server that is not there.
+    assert (email.state, email.attempts, email.last_error, email.sent_at) == ("kept", 0, None, None)
+    [[to, subject, body, link, state]] = email_rows(client)
+    assert to.text.strip() == "casey@example.com"
+    assert subject.text.strip() == "SMS reply from Ada Lovelace (+61412345678)"
+    assert "Yes, Tuesday suits" in body.text and "Hi Ada, is Tuesday good?" in body.text
+    # The link the email carries, on PUBLIC_BASE_URL as the demo's PORT gives it, and clickable here.
+    [anchor] = link.all("a")
+    assert anchor.text.strip() == f"http://127.0.0.1:{PORT}/candidates/{ada.id}"
+    assert anchor.get("href") == f"/candidates/{ada.id}"
+    assert state.text.strip() == "kept"
+
+
+def test_the_sandbox_link_is_the_one_the_email_was_given_not_one_typed_in_the_reply(
+        app, client, session, login, make_candidate):
+    ada = reply_on_the_sandbox(app, client, session, login, make_candidate,
+                               "Record: https://phish.example/candidates/1")
+
+    [[_, _, body, link, _]] = email_rows(client)
+    assert "https://phish.example/candidates/1" in body.text  # shown as text, as the email says it
+    assert [a.get("href") for a in link.all("a")] == [f"/candidates/{ada.id}"]
+
+
+def test_with_a_mail_server_the_demo_sends_the_reply_email_as_before(
+        app, client, session, login, make_candidate, smtp):
+    assert app.config["MAIL_KEEP"] is False
+    reply_on_the_sandbox(app, client, session, login, make_candidate, "Yes, Tuesday suits")
+    run_worker(app)
+
+    [received] = smtp.messages
+    assert received.rcpt_tos == ["casey@example.com"]
+    assert "Yes, Tuesday suits" in received.body
+    [email] = rows(session, Email)
+    assert (email.state, email.attempts) == ("sent", 0)
+    # The sandbox lists it too, as sent.
+    [[to, _, _, _, state]] = email_rows(client)
+    assert (to.text.strip(), state.text.strip()) == ("casey@example.com", "sent")
+
+
+@pytest.mark.parametrize("body, link", [
+    ("Ada replied by SMS:\n\nRecord: x\n\nRecord: http://h/candidates/7\n\nSMS consent was withdrawn (STOP).",
+     "http://h/candidates/7"),
+    ("+61412345678 replied by SMS:\n\nHi\n\nNo record matched this number; see the unmatched replies: "
+     "http://h/replies/unmatched", "http://h/replies/unmatched"),
+    ("No link at all", None),
+])
+def test_email_link_reads_the_last_link_line_the_email_was_written_with(body, link):
+    assert replies.email_link(body) == link

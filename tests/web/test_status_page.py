@@ -1,0 +1,138 @@
+"""The Status page (/admin/status): for administrators only (hidden and 403 for everyone else), the
+readiness in words, and the failed reply emails with a Retry and a Discard each (POST, audited)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.replying import audits, rows
+from webapp.models import Email, utcnow
+from webapp.sms import status
+
+
+def failed_email(session, to: str = "casey@example.com") -> Email:
+    email = Email(to_address=to, subject="SMS reply from Ada Lovelace (+61412345678)", body="Yes",
+                  state="failed", attempts=3, last_error="Refused by the mail server: 550 No such user")
+    session.add(email)
+    session.commit()
+    return email
+
+
+@pytest.mark.parametrize("role", ("viewer", "consultant", "team-leader"))
+def test_only_settings_managers_see_the_status_page_or_its_link(client, login, session, role):
+    email = failed_email(session)
+    login(role)
+
+    assert 'href="/admin/status"' not in client.get("/candidates").get_data(as_text=True)
+    assert client.get("/admin/status").status_code == 403
+    assert client.post(f"/admin/status/emails/{email.id}/retry").status_code == 403
+    assert client.post(f"/admin/status/emails/{email.id}/discard").status_code == 403
+    assert rows(session, Email)[0].state == "failed"
+    assert audits(session, "email.retried") == audits(session, "email.discarded") == []
+
+
+def test_an_administrator_finds_the_status_page_in_the_navigation(client, login):
+    login("administrator")
+
+    page = client.get("/candidates").get_data(as_text=True)
+
+    assert '<a href="/admin/status"' in page
+
+
+def test_the_page_says_in_words_what_readyz_says(client, login, session):
+    status.beat(session, "desk-1:77", utcnow() - timedelta(hours=2), now=utcnow() - timedelta(minutes=5))
+    failed_email(session)
+    login("administrator")
+
+    response = client.get("/admin/status")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Not ready" in page
+    assert "No worker has been seen for" in page
+    assert "desk-1:77" in page
+    assert "1 reply email failed for good" in page
+    assert "casey@example.com" in page and "550 No such user" in page
+
+
+def test_all_well_says_ready(client, login, session):
+    status.beat(session, "desk-1:77", utcnow())
+    login("administrator")
+
+    page = client.get("/admin/status").get_data(as_text=True)
+
+    assert "Ready" in page and "Not ready" not in page
+    assert "None: every reply email was sent" in page
+
+
+def test_retry_queues_the_email_again_from_its_first_attempt_and_is_audited(client, login, session):
+    email = failed_email(session)
+    admin = login("administrator")
+
+    response = client.post(f"/admin/status/emails/{email.id}/retry")
+
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/admin/status#failed-emails")
+    [stored] = rows(session, Email)
+    assert (stored.state, stored.attempts) == ("queued", 0)
+    assert stored.next_attempt_at <= utcnow()
+    [event] = audits(session, "email.retried")
+    assert (event.actor_id, event.subject_type, event.subject_id) == (admin.id, "email", email.id)
+    assert event.details["to"] == "casey@example.com"
+    assert "is queued again" in client.get("/admin/status").get_data(as_text=True)
+
+
+def test_discard_gives_up_on_the_email_and_is_audited(client, login, session):
+    email = failed_email(session)
+    admin = login("administrator")
+
+    response = client.post(f"/admin/status/emails/{email.id}/discard")
+
+    assert response.status_code == 303
+    [stored] = rows(session, Email)
+    assert stored.state == "discarded"
+    [event] = audits(session, "email.discarded")
+    assert (event.actor_id, event.subject_id) == (admin.id, email.id)
+    page = client.get("/admin/status").get_data(as_text=True)
+    assert "was discarded" in page and "None: every reply email was sent" in page
+    assert client.get("/readyz").get_json()["email"] == {"ok": True, "pending": 0, "failed": 0}
+
+
+def test_a_second_retry_or_discard_changes_nothing_and_audits_nothing(client, login, session):
+    email = failed_email(session)
+    login("administrator")
+    client.post(f"/admin/status/emails/{email.id}/retry")
+
+    assert client.post(f"/admin/status/emails/{email.id}/discard").status_code == 303
+    assert client.post(f"/admin/status/emails/{email.id}/retry").status_code == 303
+
+    assert rows(session, Email)[0].state == "queued"
+    assert len(audits(session, "email.retried")) == 1 and audits(session, "email.discarded") == []
+
+
+def test_an_unknown_email_is_404(client, login):
+    login("administrator")
+    assert client.post("/admin/status/emails/999999/retry").status_code == 404
+
+
+def test_retry_without_the_csrf_token_is_refused(client, login, session):
+    email = failed_email(session)
+    login("administrator")
+
+    assert client.post(f"/admin/status/emails/{email.id}/retry", csrf=False).status_code == 400
+    assert rows(session, Email)[0].state == "failed"
+
+
+def test_the_failed_email_rows_only_hold_failed_emails(client, login, session):
+    failed_email(session, "casey@example.com")
+    session.add(Email(to_address="pending@example.com", subject="Waiting", body="x"))
+    session.commit()
+    login("administrator")
+
+    page = client.get("/admin/status").get_data(as_text=True)
+
+    assert "casey@example.com" in page and "pending@example.com" not in page
+    assert session.scalar(sa.select(sa.func.count()).select_from(Email)) == 2

@@ -1,0 +1,56 @@
+"""The Status page: what /readyz says, in words, and the failed reply emails to retry or discard."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, url_for
+from flask_login import current_user
+
+from webapp import version
+from webapp.admin import bp
+from webapp.extensions import db
+from webapp.models import Email
+from webapp.sms import status
+from webapp.web.access import permission_required
+from webapp.web.rendering import render
+
+
+def email_or_404(email_id: int) -> Email:
+    email = db.session.get(Email, email_id)
+    if email is None:
+        abort(404, description="There is no such email.")
+    return email
+
+
+@bp.route("/status", endpoint="status")
+@permission_required("settings.manage")
+def status_page():
+    """Show whether SMS Desk is doing its job, part by part, and the reply emails that failed."""
+    config = current_app.config
+    thresholds = status.Thresholds.from_config(config)
+    state = status.readiness(db.engine, thresholds, version.version())
+    failed = status.failed_emails(db.session) if state.database_ok else []
+    return render("admin/status.html", state=state, thresholds=thresholds, failed=failed)
+
+
+@bp.route("/status/emails/<id:email_id>/retry", methods=["POST"])
+@permission_required("settings.manage")
+def retry_email(email_id: int):
+    """Send a failed reply email again, from its first attempt (audited)."""
+    email = email_or_404(email_id)
+    if status.retry_email(db.session, email, current_user):
+        flash(f"The email to {email.to_address} is queued again.", "info")
+    else:
+        flash(f"The email to {email.to_address} had already been retried or discarded.", "info")
+    return redirect(url_for("admin.status", _anchor="failed-emails"), 303)
+
+
+@bp.route("/status/emails/<id:email_id>/discard", methods=["POST"])
+@permission_required("settings.manage")
+def discard_email(email_id: int):
+    """Give up on a failed reply email (audited)."""
+    email = email_or_404(email_id)
+    if status.discard_email(db.session, email, current_user):
+        flash(f"The email to {email.to_address} was discarded.", "info")
+    else:
+        flash(f"The email to {email.to_address} had already been retried or discarded.", "info")
+    return redirect(url_for("admin.status", _anchor="failed-emails"), 303)

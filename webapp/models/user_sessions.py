@@ -1,0 +1,101 @@
+"""Signed-in sessions kept on the server, so that sign-out and account changes end them in every process.
+
+The browser's signed cookie holds a random token; the database holds only its SHA-256, so a copy of
+the table (a backup, a read-only leak) opens no session. A session is valid while its row exists,
+is not revoked and belongs to the user the cookie names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.models.base import Base, UTCDateTime
+from webapp.models.users import User
+
+# last_seen_at is written at most this often per session, so a busy page is not a write per request.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+class UserSession(Base):
+    """One sign-in: from the login until sign-out, expiry or revocation."""
+
+    __tablename__ = "user_sessions"
+
+    id: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)  # sha256 of the token
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def start(session: so.Session, user_id: int, moment: datetime, *, forget_before: datetime) -> str:
+    """Open a session for the user and return its token (for the cookie only); the caller commits.
+
+    The user's own revoked sessions, and those started before `forget_before` (past the absolute
+    limit), are deleted here: the table stays as small as the sessions that can still be in use.
+    """
+    session.execute(sa.delete(UserSession).where(
+        UserSession.user_id == user_id,
+        sa.or_(UserSession.revoked_at.is_not(None), UserSession.created_at < forget_before)))
+    token = secrets.token_urlsafe(32)
+    session.add(UserSession(id=digest(token), user_id=user_id, created_at=moment, last_seen_at=moment))
+    session.flush()
+    return token
+
+
+def find(session: so.Session, token: str | None, user_id: int | None) -> tuple[UserSession, User] | None:
+    """The live session with this token and its user (one query), or None when it was ended.
+
+    The user is loaded without its roles, as the request's user loader wants it: that loader then
+    finds it in the identity map and needs no query of its own.
+    """
+    if not token or user_id is None:
+        return None
+    row = session.execute(
+        sa.select(UserSession, User).join(User, User.id == UserSession.user_id)
+        .where(UserSession.id == digest(token), UserSession.user_id == user_id,
+               UserSession.revoked_at.is_(None))
+        .options(so.lazyload(User.roles))).first()
+    return None if row is None else (row[0], row[1])
+
+
+def touch_due(user_session: UserSession, moment: datetime) -> bool:
+    """Whether last_seen_at is old enough to be written again."""
+    return moment - user_session.last_seen_at >= TOUCH_EVERY
+
+
+def touch(session: so.Session, user_session: UserSession, moment: datetime) -> None:
+    """Note that the user was active in this session; the caller commits."""
+    session.execute(sa.update(UserSession).where(UserSession.id == user_session.id)
+                    .values(last_seen_at=moment))
+
+
+def end(session: so.Session, token: str | None, moment: datetime) -> bool:
+    """Revoke the session with this token (sign-out); True when there was a live one. The caller commits."""
+    if not token:
+        return False
+    result = session.execute(sa.update(UserSession)
+                             .where(UserSession.id == digest(token), UserSession.revoked_at.is_(None))
+                             .values(revoked_at=moment))
+    return result.rowcount > 0
+
+
+def end_all(session: so.Session, user_id: int, moment: datetime, *, keep: str | None = None) -> int:
+    """Revoke every live session of the user except the one with token `keep`; returns how many.
+
+    The caller commits (with the account change that called for it, so both or neither happen).
+    """
+    query = sa.update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    if keep:
+        query = query.where(UserSession.id != digest(keep))
+    return session.execute(query.values(revoked_at=moment)).rowcount
+

@@ -1,0 +1,55 @@
+"""The one rule for control characters in user text: what a single-line or multi-line value may hold,
+and how to make text from outside (webhooks, email headers) safe to store or send."""
+
+from __future__ import annotations
+
+import re
+
+# C0 (NUL..US, which includes TAB, LF and CR), DEL and C1, plus the Unicode line and paragraph
+# separators: each of them breaks a line somewhere (an email header, a CSV cell, a log line), and
+# PostgreSQL refuses NUL in text outright, so one of them in a name could stop sending or lose a reply.
+_CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029"
+_CONTROL_RE = re.compile(f"[{_CONTROL}]")
+_CONTROL_RUN_RE = re.compile(f"[{_CONTROL}]+")
+_CONTROL_BUT_NEWLINE_RE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _names(chars: set[str]) -> str:
+    return ", ".join(_NAMES.get(c, f"U+{ord(c):04X}") for c in sorted(chars))
+
+
+_NAMES = {"\x00": "NUL", "\t": "tab", "\n": "line break", "\r": "carriage return", "\x7f": "DEL"}
+
+
+def control_characters(text: str | None, *, multiline: bool = False) -> str:
+    """The control characters in `text`, named and comma-separated ("" when there are none).
+
+    A multi-line value may hold line breaks ("\\n"); it should have been through `normalise_newlines`
+    first, so that a "\\r\\n" from a browser's textarea counts as the line break it is.
+    """
+    found = set(_CONTROL_RE.findall(text or ""))
+    if multiline:
+        found.discard("\n")
+    return _names(found)
+
+
+def normalise_newlines(text: str) -> str:
+    """`text` with every "\\r\\n" and lone "\\r" as "\\n" (browsers send textarea lines as "\\r\\n")."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def clean_multiline(text: str | None) -> str:
+    """`text` with line breaks as "\\n", tabs as spaces and every other control character dropped.
+
+    For text we must keep whatever it holds, such as a reply's body: one stray byte never loses it.
+    """
+    text = normalise_newlines(text or "").replace("\t", " ").replace("\u2028", "\n").replace("\u2029", "\n")
+    return _CONTROL_BUT_NEWLINE_RE.sub("", text)
+
+
+def one_line(text: str | None) -> str:
+    """`text` on one line: each run of line breaks or control characters becomes one space; trimmed.
+
+    For email headers and the like, which refuse CR/LF and must never be split by data.
+    """
+    return _CONTROL_RUN_RE.sub(" ", text or "").strip()

@@ -1,0 +1,58 @@
+"""Control characters in web input: the WTForms validator every text field uses, and a guard that
+refuses a NUL anywhere in a request before it can reach the database."""
+
+from __future__ import annotations
+
+from flask import Flask, abort, request
+from wtforms import Field
+from wtforms.validators import StopValidation
+
+from webapp.text import control_characters, normalise_newlines
+
+NUL_MESSAGE = ("The request held a NUL character (a zero byte, never part of real text), which "
+               "cannot be stored. Remove it (retype the value rather than pasting it) and try again.")
+# Gateways push replies we must keep whatever they hold: these views drop the byte and store.
+UNGUARDED_BLUEPRINTS = frozenset({"webhooks"})
+
+
+class PlainText:
+    """Refuses control characters, naming them beside the field (and no other problem of it).
+
+    A single-line field (names, email, sender ID…) may hold none, not even a tab: each of them
+    would break an email header or a CSV line later. A multi-line field (message, skills) may hold
+    line breaks; give it the `line_breaks` filter too, so the browser's "\\r\\n" becomes "\\n".
+    """
+
+    def __init__(self, *, multiline: bool = False):
+        self.multiline = multiline
+
+    def __call__(self, _form, field: Field) -> None:
+        found = control_characters(field.data if isinstance(field.data, str) else "",
+                                   multiline=self.multiline)
+        if not found:
+            return
+        label = field.label.text if field.label else "This field"
+        if self.multiline:
+            raise StopValidation(f"{label} cannot hold control characters: remove the {found}.")
+        raise StopValidation(f"{label} must be one line of plain text: remove the {found}.")
+
+
+def line_breaks(value):
+    """A WTForms filter: a textarea's "\\r\\n" (and a lone "\\r") stored as "\\n"."""
+    return normalise_newlines(value) if isinstance(value, str) else value
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(refuse_nul)
+
+
+def refuse_nul() -> None:
+    """400 for a NUL in the path, a query argument or a form field: PostgreSQL refuses it in text,
+    so without this check it would surface as a 500 wherever the value reached a query."""
+    if request.blueprint in UNGUARDED_BLUEPRINTS:
+        return
+    pairs = list(request.args.items(multi=True))
+    if request.method not in {"GET", "HEAD", "OPTIONS"}:
+        pairs += request.form.items(multi=True)
+    if "\x00" in request.path or any("\x00" in key + value for key, value in pairs):
+        abort(400, description=NUL_MESSAGE)
