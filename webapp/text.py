@@ -53,3 +53,19 @@ def one_line(text: str | None) -> str:
     For email headers and the like, which refuse CR/LF and must never be split by data.
     """
     return _CONTROL_RUN_RE.sub(" ", text or "").strip()
+
+
+def filter_value(label: str, raw: str | None, limit: int, *, words: bool = True) -> tuple[str, str | None]:
+    """A typed search or filter value, and why it cannot be used (None when it can).
+
+    The rule of every search box: tabs and line breaks only separate words (with `words`), any
+    other control character or more than `limit` characters leaves the value out, with a message
+    for beside the field, rather than quietly searching for something the user did not type.
+    """
+    value = " ".join((raw or "").split()) if words else (raw or "").strip()
+    if len(value) > limit:
+        return "", f"{label} can be at most {limit} characters; it was left out."
+    found = control_characters(value)
+    if found:
+        return "", f"{label} cannot hold control characters ({found}); it was left out."
+    return value, None

@@ -611,3 +611,29 @@ def test_stop_before_calls_begin_returns_claimed_messages_to_the_queue(
     run_once(app, sms_central_provider)
     assert states(session, batch) == Counter(sent=5)
     assert references(sms_central) == Counter({m.uuid: 1 for m in messages(session, batch)})
+
+
+# --- the worker's log ------------------------------------------------------------------------------
+
+def test_each_claim_round_and_each_gateway_error_are_logged_by_uuid_without_number_or_text(
+        app, session, sender, make_candidate, sms_central, sms_central_provider, caplog):
+    sms_central.blacklist.add("61412345678")
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    bob = make_candidate("Bob", "Brown", "0412 345 679")
+    batch = queue(session, sender, [ada, bob], provider="smscentral", body="Hi {{first_name}}, Tuesday?")
+    failed = {m.to_e164: m for m in messages(session, batch)}["+61412345678"]
+
+    with caplog.at_level("INFO", logger="webapp.sms"):
+        run_once(app, sms_central_provider)
+
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "webapp.sms.dispatcher"]
+    assert [line for level, line in lines if level == "INFO" and line.startswith("Claimed 2 message(s)")]
+    [error] = [line for level, line in lines if level == "WARNING"]
+    assert failed.uuid in error and "smscentral" in error and "519" in error
+    for personal in ("412345678", "412 345 678", "Tuesday", "Ada"):
+        assert personal not in caplog.text
+
+    caplog.clear()  # an idle round logs nothing: one line a poll would drown the rest
+    with caplog.at_level("DEBUG", logger="webapp.sms"):
+        run_once(app, sms_central_provider)
+    assert [r for r in caplog.records if r.name == "webapp.sms.dispatcher"] == []

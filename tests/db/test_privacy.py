@@ -174,3 +174,26 @@ def test_a_person_imported_unticked_needs_no_reason(app, session, casey, make_ca
     loaded = {**LOADED, "sms_consent": False}
     assert records.change_privacy(session, person, casey, loaded, {**loaded, "sms_consent": True}) == {
         "sms_consent": [False, True]}
+
+
+def test_a_stop_under_many_later_events_still_needs_the_reason(app, session, casey, ada):
+    """Only the events that changed the SMS box count, however many others the person has since."""
+    consent.set_for_number(session, ADA_E164, False, actor=None, cause={"source": "reply"})
+    session.commit()
+    person = session.get(Candidate, ada.id)
+    for number in range(600):
+        if number % 3 == 0:  # a Privacy save of another box, and an edit, are not about SMS
+            audit(session, casey, "privacy.changed", person,
+                  changes={"email_consent": [number % 2 == 0, number % 2 == 1]}, reason="edited")
+        elif number % 3 == 1:
+            audit(session, casey, "person.edited", person, changes={"job_title": [None, f"Job {number}"]})
+        else:
+            audit(session, None, "reply.attached", person, reply_id=number, number=ADA_E164)
+    session.commit()
+
+    assert records.self_withdrawal(session, session.get(Candidate, ada.id)).source == "reply"
+    loaded = {**LOADED, "sms_consent": False}
+    with pytest.raises(records.RestoreReasonRequired):
+        records.change_privacy(session, session.get(Candidate, ada.id), casey, loaded,
+                               {**loaded, "sms_consent": True})
+    assert stored(session, ada.id)["sms_consent"] is False

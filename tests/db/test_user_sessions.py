@@ -192,3 +192,28 @@ def test_two_web_processes_share_sessions_and_activity_is_noted_once_a_minute(
         assert stored(session, jo)[0].revoked_at == T0 + timedelta(seconds=210)
     finally:
         second.extensions["database"].engine.dispose()
+
+
+def test_expiry_is_read_from_the_sessions_row_whatever_the_cookie_says(
+        client, make_user, session, monkeypatch):
+    monkeypatch.setattr(web_sessions, "now", T0.timestamp)
+    jo = make_user("jo")
+
+    def open_with_the_row_moved(**row_values) -> str:
+        """Sign in, move the row's timestamps back (the cookie's stay at now), open a page: where to."""
+        assert client.login("jo").status_code == 302
+        session.rollback()  # a fresh transaction, after the sign-in's
+        session.execute(sa.update(UserSession).where(UserSession.user_id == jo.id,
+                                                     UserSession.revoked_at.is_(None))
+                        .values(**row_values))
+        session.commit()
+        return client.get("/candidates").headers.get("Location", "")
+
+    # Seen 60:59 ago: within the idle limit plus the minute by which last_seen_at may lag.
+    assert open_with_the_row_moved(last_seen_at=T0 - timedelta(minutes=60, seconds=59)) == ""
+    assert client.post("/logout").status_code == 302
+
+    for moved in ({"last_seen_at": T0 - timedelta(minutes=61, seconds=1)},
+                  {"created_at": T0 - timedelta(hours=12, seconds=1)}):
+        assert open_with_the_row_moved(**moved).startswith("/login")
+        assert all(row.revoked_at == T0 for row in stored(session, jo))  # ended on the server

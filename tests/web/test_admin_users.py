@@ -144,6 +144,21 @@ def test_htmx_search_answers_only_the_results(client, admin, make_user):
     assert "Pat Lee" in page
 
 
+@pytest.mark.parametrize("q, why", [("pat " * 51, "at most 200 characters"),
+                                    ("pat\x1b", "control characters (U+001B)")], ids=["long", "control"])
+def test_a_search_too_long_or_with_control_characters_is_left_out_with_a_message(
+        client, admin, make_user, q, why):
+    make_user("plee", full_name="Pat Lee")
+    make_user("zmuller", full_name="Zoe Muller")
+
+    response = client.get("/admin/users", query_string={"q": q})
+
+    assert response.status_code == 400
+    page = text(response)
+    assert why in html.unescape(page) and 'id="q-error"' in page and 'aria-invalid="true"' in page
+    assert "Pat Lee" in page and "Zoe Muller" in page  # the search was left out, not cut
+
+
 # --- adding users --------------------------------------------------------------------------------
 
 def test_added_user_has_e164_mobile_roles_and_must_change_the_password(client, admin, session):

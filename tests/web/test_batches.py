@@ -16,8 +16,9 @@ from tests.delivery import element, elements, messages, queue
 from tests.html_tree import html as tree
 from webapp import config as settings
 from webapp import create_app
-from webapp.models import AuditEvent, Permission, Role
-from webapp.sms import outbox
+from webapp.models import AuditEvent, Message, Permission, Role, utcnow
+from webapp.sms import batches, outbox
+from webapp.sms.reconcile import ReconcileSettings
 from webapp.sms.providers.sandbox import Sandbox
 
 STATE_COUNT = re.compile(r'<span class="state state-(\w+)">\1</span> ([\d,]+)</a>')
@@ -94,10 +95,19 @@ def test_while_messages_are_unfinished_the_progress_section_polls_every_2s(app, 
     assert section["hx-swap"] == "outerHTML"
 
 
+def no_longer_checked(session, batch) -> None:
+    """Make the batch's unknown messages older than the page's checking window."""
+    long_ago = utcnow() - batches.checking_window(ReconcileSettings()) - timedelta(minutes=1)
+    session.execute(sa.update(Message).where(Message.batch_id == batch.id, Message.state == "unknown")
+                    .values(updated_at=long_ago))
+    session.commit()
+
+
 def test_once_every_message_is_final_the_progress_section_stops_polling(
         app, client, session, my_batch):
     dispatch(app)
     outbox.deliver_sandbox(session, timedelta(0))
+    no_longer_checked(session, my_batch)
 
     html = page(client, my_batch)
 
@@ -128,9 +138,41 @@ def test_a_plain_get_returns_the_whole_page_with_one_progress_section(client, my
     assert len(elements(full, "section", id="progress")) == 1
 
 
+def test_an_unknown_message_being_checked_with_the_gateway_keeps_the_page_refreshing(
+        app, client, session, my_batch):
+    # Reconciliation settles unknown messages by itself: the page shows it, not a stale "unknown".
+    dispatch(app)
+    outbox.deliver_sandbox(session, timedelta(0))
+
+    html = client.get(f"/sms/batches/{my_batch.id}", htmx=True).get_data(as_text=True)
+
+    assert state_counts(html) == {"delivered": 1, "failed": 1, "unknown": 1}
+    section = progress_section(html)
+    assert section["hx-trigger"] == "every 10s" and section["hx-get"] == f"/sms/batches/{my_batch.id}"
+    assert "1 unknown message is being checked with the gateway" in html
+    assert "live-status" not in html  # not announced as finished while it may still change
+
+
+def test_a_batch_with_every_message_final_and_none_unknown_does_not_poll(
+        app, client, session, login, make_candidate):
+    user = login("consultant")
+    batch = queue(session, user, [make_candidate("Ada", "Lovelace", "0412 345 678"),
+                                  make_candidate("Bob", "Brown", "0412 340 000")], provider="sandbox")
+    dispatch(app)
+    outbox.deliver_sandbox(session, timedelta(0))
+
+    html = page(client, batch)
+
+    assert state_counts(html) == {"delivered": 1, "failed": 1}
+    section = progress_section(html)
+    assert "hx-trigger" not in section and "hx-get" not in section
+    assert "being checked" not in html and "— done" in html
+
+
 def test_the_last_poll_announces_the_finished_batch_out_of_band(app, client, session, my_batch):
     dispatch(app)
     outbox.deliver_sandbox(session, timedelta(0))
+    no_longer_checked(session, my_batch)
 
     html = client.get(f"/sms/batches/{my_batch.id}", htmx=True).get_data(as_text=True)
 
@@ -324,6 +366,21 @@ def test_a_new_ignore_without_a_usable_reason_is_refused_beside_the_field(
     assert error in field.parent.elements
     assert ("reason for ignoring opt-outs" if reason.strip() == "" else "at most 500") in error.text
     assert "checked" in page.one("input", name="ignore").attrs  # kept ticked, to add the reason
+    assert resend_copies(session, batch) == []
+
+
+@pytest.mark.parametrize("reason", ["Asked again\r\nby phone", "Asked\x1b again"], ids=["line-break", "escape"])
+def test_a_new_ignore_reason_with_control_characters_is_refused_beside_the_field(
+        client, login, session, under_ignore, reason):
+    batch, _ = under_ignore(login("team-leader"))
+
+    response = client.post(f"/sms/batches/{batch.id}/resend",
+                           data={"states": "failed", "ignore": "1", "ignore_reason": reason})
+
+    assert response.status_code == 400
+    page = tree(response)
+    assert page.one("input", id="ignore_reason").get("aria-invalid") == "true"
+    assert "one line of plain text" in page.one(id="ignore-reason-error").text
     assert resend_copies(session, batch) == []
 
 

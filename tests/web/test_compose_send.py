@@ -636,3 +636,35 @@ def test_a_team_leader_can_see_anyones_batch(client, login, people):
 
 def test_a_batch_that_does_not_exist_is_404(client, consultant):
     assert client.get("/sms/batches/987654").status_code == 404
+
+
+# --- control characters in the message, the comment and the reason ------------------------------
+
+def test_message_and_comment_keep_line_breaks_and_drop_other_control_characters(
+        client, consultant, people, session):
+    token = open_sms(client, people[:1])
+
+    response = send(client, token, message="Hi {{first_name}},\r\nnew\x1b[31m roles\x07.\tSee you",
+                    comment="1", comment_text="Told\x1b them\r\nabout\x0b Perth")
+
+    assert response.status_code == 303
+    [message] = rows(session, Message)
+    assert message.body == "Hi Ada,\nnew[31m roles. See you"
+    [batch] = rows(session, Batch)
+    assert batch.body == "Hi {{first_name}},\nnew[31m roles. See you"
+    [comment] = rows(session, Comment)
+    assert comment.text == "Told them\nabout Perth"
+
+
+@pytest.mark.parametrize("reason", ["Site closed\r\nBcc: everyone", "Site\x1b[2J closed", "Site\tclosed"],
+                         ids=["line-break", "escape", "tab"])
+def test_an_ignore_reason_with_control_characters_is_refused_beside_the_field(
+        client, login, with_opt_out, session, reason):
+    login("team-leader")
+    token = open_sms(client, with_opt_out)
+
+    response = send(client, token, ignore="1", ignore_reason=reason)
+
+    assert response.status_code == 400
+    assert "one line of plain text" in error_beside(response, "ignore_reason")
+    assert written(session) == NOTHING

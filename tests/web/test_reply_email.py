@@ -259,3 +259,37 @@ def test_the_dispatcher_sends_due_reply_emails_in_its_housekeeping(
     [received] = smtp.messages
     assert received.rcpt_tos == ["casey@example.com"]
     assert rows(session, Email)[0].state == "sent"
+
+
+def test_each_email_failure_is_logged_with_the_email_id_and_never_the_address(
+        app, session, smtp, mail, caplog):
+    # Logs leave the machine (a log service, a support ticket): they name an email by its id.
+    smtp.refuse.add("left-the-company@example.com")
+    refused = Email(to_address="left-the-company@example.com", subject="First", body="one")
+    split = Email(to_address="dana@example.com\r\nBcc: eve@example.com", subject="Second", body="two")
+    session.add_all([refused, split])
+    session.commit()
+
+    with caplog.at_level("INFO", logger="webapp.sms"):
+        send_due(session, mail)
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "webapp.sms.mailer"]
+    assert any(f"Email {refused.id} refused for good" in line and "550" in line for line in lines)
+    assert any(f"Email {split.id} failed for good" in line for line in lines)
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("webapp"))
+    for personal in ("left-the-company", "dana@", "eve@"):
+        assert personal not in ours  # (the fake SMTP server's own log, mail.log, names them)
+
+
+def test_an_email_postponed_by_a_temporary_failure_is_logged_with_its_id(
+        app, session, smtp_down, mail, caplog):
+    email = Email(to_address="casey@example.com", subject="SMS reply", body="one")
+    session.add(email)
+    session.commit()
+
+    with caplog.at_level("INFO", logger="webapp.sms"):
+        send_due(session, mail)
+
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("webapp"))
+    assert f"Email {email.id} not sent" in ours
+    assert "casey@example.com" not in ours

@@ -283,6 +283,55 @@ def test_sign_out_everywhere_reaches_a_session_opened_in_another_process(client,
     assert signed_out(there.get("/candidates"))
 
 
+# --- expiry is kept by the server, not by the cookie ---------------------------------------------
+
+def with_fresh_timestamps(thief, moment: float) -> None:
+    """Re-sign the thief's copy with its own clock reset, as a cookie that refreshes itself would be."""
+    with thief.session_transaction() as cookie:
+        cookie[sessions.SIGNED_IN_AT] = cookie[sessions.LAST_SEEN_AT] = moment
+
+
+@pytest.mark.parametrize("elapsed", [12 * 3600 + 60, 61 * 60 + 61], ids=["absolute", "idle"])
+def test_a_copied_cookie_with_fresh_timestamps_still_expires_with_its_session(
+        client, login, session, clock, browser, elapsed):
+    user = login()
+    thief = copy_of(client, browser())
+    clock(elapsed)  # nobody used the session meanwhile: its row was last seen at sign-in
+    with_fresh_timestamps(thief, START + elapsed)
+
+    response = thief.get("/candidates")
+
+    assert signed_out(response)
+    assert sessions.EXPIRED_MESSAGE in thief.get(response.headers["Location"]).get_data(as_text=True)
+    assert [row.revoked_at is not None for row in rows(session, user.id)] == [True]
+    assert signed_out(client.get("/candidates"))
+
+
+def test_a_copied_cookie_kept_active_still_ends_at_the_absolute_limit(client, login, session, clock, browser):
+    user = login()
+    thief = copy_of(client, browser())
+    for hours in range(1, 13):  # the thief keeps the session active, so the row is seen every hour
+        clock(hours * 3600 - 60)
+        with_fresh_timestamps(thief, START + hours * 3600 - 60)
+        assert thief.get("/candidates").status_code == 200
+    clock(12 * 3600 + 60)
+    with_fresh_timestamps(thief, START + 12 * 3600 + 60)
+
+    assert signed_out(thief.get("/candidates"))
+    assert rows(session, user.id)[0].revoked_at is not None
+
+
+def test_the_rows_once_a_minute_last_seen_does_not_shorten_the_idle_limit(client, login, session, clock):
+    user = login()
+    clock(59)  # active, but under a minute after the last write: last_seen_at stays at sign-in
+    assert client.get("/candidates").status_code == 200
+    assert rows(session, user.id)[0].last_seen_at == datetime.fromtimestamp(START, timezone.utc)
+
+    clock(59 + 60 * 60)  # an hour after that request, 60:59 after the row was last seen
+
+    assert client.get("/candidates").status_code == 200
+
+
 # --- activity is noted without a write per request -----------------------------------------------
 
 def test_last_seen_is_written_at_most_once_a_minute_and_not_for_polling(client, login, session, clock):

@@ -75,3 +75,26 @@ def test_a_stop_typed_on_the_sandbox_is_audited_with_the_user_who_typed_it(
     login("team-leader")
     assert name in html(client.get("/audit?action=consent.sms_withdrawn")).one("main").text
 
+
+
+def test_a_sandbox_reply_over_1600_characters_is_refused_beside_its_field_not_cut(
+        app, client, session, login, make_candidate):
+    app.config["SANDBOX"] = True
+    user = login("consultant")
+    [sent] = send_sms(app, session, user, [make_candidate("Ada", "Lovelace", "0412 345 678")])
+    # Cut at 1,600, this reply would have lost the STOP at its end.
+    text = "x" * 1_600 + " STOP"
+
+    response = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": text})
+
+    assert response.status_code == 400
+    page = html(response)
+    field = page.one("input", id=f"reply-{sent.id}")
+    assert field.get("aria-invalid") == "true" and field.get("value") == text
+    assert "at most 1,600" in page.one(id=f"reply-{sent.id}-error").text
+    assert inbound(session) == []
+    assert rows(session, Candidate)[0].sms_consent is True
+    # 1,600 exactly is one SMS's worth: taken.
+    ok = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": "y" * 1_600})
+    assert ok.status_code == 303
+    assert [reply.body for reply in inbound(session)] == ["y" * 1_600]

@@ -558,6 +558,28 @@ def test_inactive_templates_are_shown_only_when_asked(client, library):
     assert "Inactive" in text(response)
 
 
+@pytest.mark.parametrize("name, value, why", [
+    ("q", "interview " * 21, "at most 200 characters"),
+    ("q", "inter\x1bview", "control characters (U+001B)"),
+    ("folder", "Interviews" * 11, "at most 100 characters"),
+    ("folder", "Inter\r\nviews", "control characters (line break, carriage return)"),
+], ids=["q-long", "q-control", "folder-long", "folder-control"])
+@pytest.mark.parametrize("htmx", [False, True], ids=["js-off", "htmx"])
+def test_a_filter_too_long_or_with_control_characters_is_left_out_with_a_message(
+        client, library, name, value, why, htmx):
+    # It used to be cut to length (or searched for as typed): a list for a search nobody typed.
+    response = client.get("/templates", query_string={name: value}, htmx=htmx)
+
+    assert response.status_code == 400
+    page = text(response)
+    assert why in html.unescape(page) and "it was left out" in page
+    assert listed(response) == ["Interview feedback", "Interview reminder", "My note", "Timesheet chase"]
+    if not htmx:  # beside the field on the whole page; in the results' summary for htmx
+        [error] = tags(response).find("span", id=f"{name}-error")
+        assert error["class"] == "error"
+        assert tags(response).find("input" if name == "q" else "select", id=name, aria_invalid="true")
+
+
 def test_active_search_returns_only_the_results_block(client, library):
     response = client.get("/templates?q=timesheet", htmx=True)
     assert response.status_code == 200

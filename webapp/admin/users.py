@@ -17,9 +17,10 @@ from webapp.sms.numbers import display
 from webapp.sms.settings import SettingsError
 from webapp.web import sessions
 from webapp.web.access import permission_required
+from webapp.text import filter_value
 from webapp.web.rendering import render
 
-MAX_QUERY = 100
+MAX_QUERY = 200  # as every search box (webapp.text.filter_value)
 
 
 def phone_region() -> str:
@@ -48,8 +49,10 @@ def user_or_404(user_id: int) -> User:
 @permission_required("users.manage")
 def users():
     """List the users, searched by name, username or email."""
-    q = request.args.get("q", "")[:MAX_QUERY]
-    return render("admin/users.html", blocks=["results"], q=q, users=accounts.find_users(db.session, q))
+    q, error = filter_value("Search", request.args.get("q"), MAX_QUERY)
+    errors = {"q": error} if error else {}
+    return render("admin/users.html", blocks=["results"], q=q, users=accounts.find_users(db.session, q),
+                  errors=errors, status=400 if errors else 200)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

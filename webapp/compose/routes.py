@@ -13,6 +13,7 @@ from webapp.sms import compose as sms_compose
 from webapp.sms import merge, recipients
 from webapp.sms import settings as sms_settings
 from webapp.sms.compose import ComposeError, SendRequest
+from webapp.text import clean_multiline
 from webapp.web.access import permission_required
 from webapp.web.rendering import render, wants_fragment
 
@@ -62,7 +63,9 @@ class _Form:
     """The compose form's values as posted (nothing here is trusted about recipients)."""
 
     def __init__(self, values):
-        self.message = values.get("message", "")
+        # The message and the comment keep their line breaks ("\r\n" as "\n"); any other control
+        # character goes: a stray escape or tab pasted from elsewhere is never meant to be sent.
+        self.message = clean_multiline(values.get("message", ""))
         self.template_id = values.get("template_id", "")
         self.merge_field = values.get("merge_field", "")
         self.ignore = values.get("ignore") == "1"
@@ -70,7 +73,7 @@ class _Form:
         self.ignore_reason = values.get("ignore_reason", "")
         self.comment = values.get("comment") == "1"
         self.comment_type = values.get("comment_type", "")
-        self.comment_text = values.get("comment_text", "")
+        self.comment_text = clean_multiline(values.get("comment_text", ""))
         self.preview_index = as_id(values.get("preview_index")) or 0
 
     @classmethod

@@ -35,7 +35,10 @@ NEW_PERSON_PRIVACY = {"sms_consent": True, "email_consent": True, "mail_consent"
 # Audit sources of an SMS withdrawal that came from the person: their STOP reply (typed on /sandbox
 # in a demo), or the gateway reporting their number as unsubscribed. → what ticking SMS overrides.
 SELF_WITHDRAWALS = {"reply": "stop", "sandbox": "stop", "gateway": "gateway opt-out"}
-HISTORY_LOOKED_AT = 500
+# Every audit action whose changes can tick or untick a person's SMS box: a STOP or opt-out and its
+# undoing (webapp.sms.consent), the Privacy section, and the record's creation or edit (snapshots).
+SMS_CONSENT_ACTIONS = ("consent.sms_withdrawn", "consent.sms_given", "privacy.changed",
+                       "person.created", "person.edited")
 
 
 class PrivacyConflict(Exception):
@@ -68,28 +71,30 @@ class Withdrawal:
 def self_withdrawal(session: so.Session, person: Candidate | ClientContact) -> Withdrawal | None:
     """The person's own withdrawal when that is why their SMS box is unticked now, else None.
 
-    The latest audit event that unticked SMS decides: a STOP later overruled by a user who
-    unticked it again themselves no longer counts.
+    The latest audit event that changed the SMS box decides: a STOP later overruled by a user who
+    ticked it, or unticked it again themselves, no longer counts. However many other events the
+    person has, only those that changed the box are read (the person's events by the subject index).
     """
     if person.sms_consent or person.id is None:
         return None
-    events = session.scalars(
+    event = session.scalars(
         sa.select(AuditEvent)
-        .where(AuditEvent.subject_type == subject_name(person), AuditEvent.subject_id == person.id)
-        .order_by(AuditEvent.id.desc()).limit(HISTORY_LOOKED_AT))
-    for event in events:
-        details = event.details if isinstance(event.details, dict) else {}
-        changes = details.get("changes")
-        change = changes.get("sms_consent") if isinstance(changes, dict) else None
-        if not (isinstance(change, list) and len(change) == 2 and change[1] is False):
-            continue
-        source = details.get("source")
-        if event.action != "consent.sms_withdrawn" or source not in SELF_WITHDRAWALS:
-            return None
-        code = details.get("code")
-        return Withdrawal(source=source, at=event.created_at, overrides=SELF_WITHDRAWALS[source],
-                          code=str(code) if code is not None else None)
-    return None
+        .where(AuditEvent.subject_type == subject_name(person), AuditEvent.subject_id == person.id,
+               AuditEvent.action.in_(SMS_CONSENT_ACTIONS),
+               # A Privacy save or an edit may leave the SMS box alone.
+               AuditEvent.details[("changes", "sms_consent")].as_string().is_not(None))
+        .order_by(AuditEvent.id.desc()).limit(1)).first()
+    if event is None:
+        return None
+    details = event.details
+    change = details["changes"]["sms_consent"]
+    source = details.get("source")
+    if (not (isinstance(change, list) and len(change) == 2 and change[1] is False)
+            or event.action != "consent.sms_withdrawn" or source not in SELF_WITHDRAWALS):
+        return None
+    code = details.get("code")
+    return Withdrawal(source=source, at=event.created_at, overrides=SELF_WITHDRAWALS[source],
+                      code=str(code) if code is not None else None)
 
 
 def change_privacy(session: so.Session, person: Candidate | ClientContact, actor: User,

@@ -20,6 +20,7 @@ from webapp.sms.settings import reply_settings
 from webapp.web.rendering import render
 
 SHOWN = 100
+MAX_REPLY = 1_600  # what one SMS can carry (a gateway joins the parts up to this)
 
 
 @bp.before_request
@@ -33,6 +34,11 @@ def only_where_meant():
 @login_required
 def index():
     """List what the sandbox gateway sent, newest first."""
+    return _page()
+
+
+def _page(errors: dict[int, str] | None = None, typed: dict[int, str] | None = None, status: int = 200):
+    """The page; `errors` and `typed` by message id, for a reply refused beside its field."""
     sent = list(db.session.scalars(
         sa.select(Message).where(Message.provider == "sandbox", Message.direction == "out",
                                  Message.state.not_in(("queued", "rejected")))
@@ -42,7 +48,8 @@ def index():
         .where(Message.provider == "sandbox").order_by(Email.id.desc()).limit(SHOWN)))
     links = {email.id: _link(email) for email in emails}
     return render("sandbox/index.html", sent=sent, shown=SHOWN, emails=emails, links=links,
-                  mail_kept=bool(current_app.config.get("MAIL_KEEP")))
+                  mail_kept=bool(current_app.config.get("MAIL_KEEP")), errors=errors or {},
+                  typed=typed or {}, max_reply=MAX_REPLY, status=status)
 
 
 def _link(email: Email) -> tuple[str, str] | None:
@@ -68,9 +75,14 @@ def reply():
     if not text:
         flash("Type the reply text first.", "error")
         return redirect(url_for("sandbox.index"), 303)
+    if len(text) > MAX_REPLY:
+        # Refused, not cut: a shortened reply would be a different one (a STOP at its end, lost).
+        return _page(errors={original.id: f"The reply is {len(text):,} characters; an SMS carries at "
+                                          f"most {MAX_REPLY:,}. Shorten it and reply again."},
+                     typed={original.id: text}, status=400)
     replies.receive(db.session, replies.InboundSms(
         provider="sandbox", provider_message_id=f"sandbox-in-{uuid.uuid4()}",
-        from_number=original.to_e164, to_number=None, body=text[:1600], reference=original.uuid),
+        from_number=original.to_e164, to_number=None, body=text, reference=original.uuid),
         reply_settings(db.session, current_app.config), actor=current_user, source="sandbox")
     flash(f"Reply from {original.to_e164} received.", "info")
     return redirect(url_for("sandbox.index"), 303)

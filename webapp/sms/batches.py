@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -10,8 +11,9 @@ import sqlalchemy.orm as so
 from webapp.models import Batch, Candidate, ClientContact, Message, User, audit
 from webapp.database import begin_write
 from webapp.models.base import utcnow
-from webapp.models.messaging import FINAL_STATES
+from webapp.models.messaging import FINAL_STATES, UNKNOWN
 from webapp.sms.compose import ComposeError, ignore_reason
+from webapp.sms.reconcile import ReconcileSettings
 
 STATE_ORDER = ("queued", "sending", "sent", "delivered", "failed", "rejected", "undelivered", "unknown")
 
@@ -24,10 +26,28 @@ def visible_batch(session: so.Session, batch_id: int, user: User) -> Batch | Non
     return batch
 
 
+def checking_window(settings: ReconcileSettings) -> timedelta:
+    """How long after a message went `unknown` the batch page keeps refreshing for it.
+
+    Reconciliation looks it up after `after`; Twilio's answer may take until `give_up`; one more
+    `longest_wait` covers the lookup after that. Past this it stays `unknown` on the page (it is
+    still looked up now and then) until the consultant reloads or resends: a page left open must
+    not poll for ever.
+    """
+    return settings.after + settings.give_up + settings.longest_wait
+
+
 @dataclass
 class Progress:
     counts: dict[str, int]
     total: int
+    # Unknown messages reconciliation is still checking with the gateway (see checking_window).
+    checking: int = 0
+
+    @property
+    def polling(self) -> bool:
+        """Whether the page refreshes itself: something is on its way, or still being checked."""
+        return not self.done or self.checking > 0
 
     @property
     def finished(self) -> int:
@@ -42,14 +62,23 @@ class Progress:
         return 100 if not self.total else int(100 * self.finished / self.total)
 
 
-def progress(session: so.Session, batch: Batch) -> Progress:
+def progress(session: so.Session, batch: Batch, now: datetime | None = None,
+             reconcile: ReconcileSettings | None = None) -> Progress:
     rows = session.execute(
         sa.select(Message.state, sa.func.count())
         .where(Message.batch_id == batch.id, Message.superseded.is_(False))
         .group_by(Message.state)
     ).all()
     counts = dict.fromkeys(STATE_ORDER, 0) | {state: n for state, n in rows}
-    return Progress(counts=counts, total=sum(counts.values()))
+    checking = 0
+    if counts[UNKNOWN]:
+        since = (now or utcnow()) - checking_window(reconcile or ReconcileSettings())
+        # updated_at is when it went unknown: reconciliation keeps it while the message stays so.
+        checking = session.scalar(
+            sa.select(sa.func.count()).select_from(Message)
+            .where(Message.batch_id == batch.id, Message.superseded.is_(False),
+                   Message.state == UNKNOWN, Message.updated_at >= since)) or 0
+    return Progress(counts=counts, total=sum(counts.values()), checking=checking)
 
 
 def messages(session: so.Session, batch: Batch, *, state: str | None = None, limit: int = 200,

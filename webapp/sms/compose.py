@@ -19,6 +19,7 @@ from webapp.sms import merge, segments
 from webapp.sms.outbox import Outgoing, enqueue
 from webapp.sms.people import PersonRow, load
 from webapp.sms.recipients import Analysis, analyse
+from webapp.text import control_characters
 
 MAX_RECIPIENTS = 50_000
 MAX_CHARACTERS = 1_600  # Twilio's limit for one message body; SMS Central joins parts up to it too.
@@ -190,6 +191,10 @@ def ignore_reason(text: str) -> str:
     if len(reason) > MAX_REASON:
         raise ComposeError(f"The reason is {len(reason):,} characters; shorten it to at most "
                            f"{MAX_REASON:,}.", "ignore_reason")
+    found = control_characters(reason)
+    if found:  # it goes into the audit log, read (and exported) one line per entry
+        raise ComposeError(f"The reason must be one line of plain text: remove the {found}.",
+                           "ignore_reason")
     return reason
 
 

@@ -18,7 +18,7 @@ from webapp.sms import consent, mailer, metrics, outbox, reconcile, status
 from webapp.sms.mailer import MailSettings
 from webapp.sms.outbox import Claimed
 from webapp.sms.reconcile import ReconcileSettings
-from webapp.sms.providers import OutboundSms, Provider, SendResult, Transient, Unknown
+from webapp.sms.providers import OutboundSms, Provider, Rejected, SendResult, Transient, Unknown
 from webapp.sms.settings import blocked_regions
 
 log = logging.getLogger(__name__)
@@ -221,9 +221,10 @@ class Dispatcher:
 
     def _claim(self, limit: int, finished: list[Outcome]) -> list[Claimed]:
         """Claim due messages and re-check them; what cannot be re-checked goes back to the queue."""
+        started = time.perf_counter()
         claimed = self._attempt(self.claiming, limit, self._lease(limit)) or []
         if not claimed:
-            return []
+            return []  # an idle worker logs nothing: one line a poll would drown the rest
         try:
             with self.sessionmaker() as session:
                 refused = outbox.recheck(session, claimed,
@@ -237,6 +238,8 @@ class Dispatcher:
                           ", ".join(message.uuid for message in claimed), delay)
             finished += [(message, outbox.NOT_SENT) for message in claimed]
             return []
+        log.info("Claimed %d message(s); %d refused by the send-time re-check; took %.0f ms",
+                 len(claimed), len(refused), (time.perf_counter() - started) * 1000)
         return [message for message in claimed if message.id not in refused]
 
     def _lease(self, limit: int) -> timedelta:
@@ -271,6 +274,11 @@ class Dispatcher:
             log.exception("Provider %s raised while sending %s", self.provider.name, message.uuid)
             result = _unexpected(exc)
         metrics.observe_send(self.provider.name, result, time.perf_counter() - started)
+        if isinstance(result, (Rejected, Transient, Unknown)):
+            # Ids and codes only: the number and the text are personal data and stay in the database.
+            log.warning("Gateway error for message %s: provider %s, %s, code %s", message.uuid,
+                        self.provider.name, type(result).__name__.lower(),
+                        getattr(result, "code", None) or "none")
         return result
 
     def _outcome(self, future: Future, message: Claimed) -> SendResult:

@@ -88,10 +88,10 @@ def send_due(session: so.Session, settings: MailSettings, now: datetime | None =
                 done.add(email.id)
                 session.commit()  # each one as it goes, so a later failure cannot resend it
     except (OSError, smtplib.SMTPException) as error:
-        log.warning("Email not sent yet (%s); will retry", error)
+        log.warning("The mail server could not be reached (%s); emails will retry", type(error).__name__)
         for email in due:
             if email.id not in done:
-                _postpone(email, str(error), now)
+                _postpone(email, str(error), now, error)
         session.commit()
     return sent
 
@@ -99,7 +99,10 @@ def send_due(session: so.Session, settings: MailSettings, now: datetime | None =
 def _failed(email: Email, reason: str) -> None:
     email.state = "failed"
     email.last_error = one_line(reason)[:300]
-    log.error("Email %s failed for good: %s", email.id, email.last_error)
+    # The log names the email by id, never by address (personal data; the Status page shows it).
+    log.error("Email %s failed for good: %s", email.id,
+              email.last_error.replace(email.to_address, "<address>") if email.to_address
+              else email.last_error)
 
 
 def _refused(email: Email, refusal: smtplib.SMTPException, now: datetime) -> None:
@@ -108,15 +111,19 @@ def _refused(email: Email, refusal: smtplib.SMTPException, now: datetime) -> Non
     if all(500 <= code < 600 for code in codes):
         email.state = "failed"
         email.last_error = f"Refused by the mail server: {refusal}"[:300]
-        log.error("Email %s to %s refused for good: %s", email.id, email.to_address, refusal)
+        # The codes, not the refusal: its text lists the refused addresses.
+        log.error("Email %s refused for good by the mail server (%s)", email.id,
+                  ", ".join(str(code) for code in codes))
     else:
-        _postpone(email, str(refusal), now)
+        _postpone(email, str(refusal), now, refusal)
 
 
-def _postpone(email: Email, error: str, now: datetime) -> None:
+def _postpone(email: Email, error: str, now: datetime, cause: Exception) -> None:
     email.attempts += 1
     email.last_error = error[:300]
     email.next_attempt_at = now + retry_delay(email.attempts)
+    log.warning("Email %s not sent (%s, attempt %d); next try at %s", email.id, type(cause).__name__,
+                email.attempts, email.next_attempt_at.isoformat(timespec="seconds"))
 
 
 def _connect(settings: MailSettings) -> smtplib.SMTP:
@@ -176,7 +183,7 @@ def _compose(email: Email, settings: MailSettings,
     if not to_address or to_address != email.to_address.strip():
         # Cleaned, "a@x\r\nBcc: b@y" would still read as some address: send to nobody rather
         # than guess who was meant.
-        raise ValueError(f"the address {to_address!r} holds a line break or control character")
+        raise ValueError("the address holds a line break or control character")
     message = EmailMessage()
     message["From"] = one_line(settings.from_address)
     message["To"] = to_address
@@ -186,6 +193,6 @@ def _compose(email: Email, settings: MailSettings,
         try:
             message["Reply-To"] = reply_to
         except (ValueError, MessageError) as error:  # an address the header will not take
-            log.warning("Email %s: no Reply-To (%s)", email.id, error)
+            log.warning("Email %s: no Reply-To (%s)", email.id, type(error).__name__)
     message.set_content(email.body)
     return message

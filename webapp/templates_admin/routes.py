@@ -16,6 +16,7 @@ from webapp.sms import templates as sms_templates
 from webapp.sms.templates import Listing, TemplateError
 from webapp.templates_admin import bp
 from webapp.templates_admin.forms import TemplateForm
+from webapp.text import filter_value
 from webapp.web.access import permission_required
 from webapp.web.rendering import render
 
@@ -30,19 +31,23 @@ def template_or_404(template_id: int) -> SmsTemplate:
     return template
 
 
-def _listing(values: Mapping[str, str]) -> Listing:
-    return Listing(q=" ".join((values.get("q") or "").split())[:sms_templates.MAX_QUERY],
-                   folder=(values.get("folder") or "").strip()[:sms_templates.MAX_FOLDER],
-                   inactive=values.get("inactive") == "1")
+def _listing(values: Mapping[str, str]) -> tuple[Listing, dict[str, str]]:
+    """The list's filters, and a message per filter that was left out (too long, control characters)."""
+    q, q_error = filter_value("Search", values.get("q"), sms_templates.MAX_QUERY)
+    folder, folder_error = filter_value("Folder", values.get("folder"), sms_templates.MAX_FOLDER,
+                                        words=False)
+    errors = {name: error for name, error in (("q", q_error), ("folder", folder_error)) if error}
+    return Listing(q=q, folder=folder, inactive=values.get("inactive") == "1"), errors
 
 
 @bp.route("/templates")
 @permission_required("sms.send")
 def index():
     """List the shared templates and this user's own, by folder, with search and filters."""
-    wanted = _listing(request.args)
+    wanted, errors = _listing(request.args)
     return render(
-        "templates_admin/index.html", blocks=["results"], wanted=wanted,
+        "templates_admin/index.html", blocks=["results"], wanted=wanted, errors=errors,
+        status=400 if errors else 200,
         templates=sms_templates.listing(db.session, current_user, wanted),
         folders=sms_templates.folders(db.session, current_user), record_types=RECORD_TYPES,
         may_change=lambda template: sms_templates.may_change(current_user, template),
@@ -175,4 +180,5 @@ def _set_active(template_id: int, active: bool) -> Response:
     state = "reactivated" if active else "deactivated"
     flash(f"Template “{template.name}” {state}." if changed
           else f"Template “{template.name}” was already {state}.", "info")
-    return redirect(url_for("templates_admin.index", **_listing(request.form).params()), 303)
+    # Back to the list as it was filtered (a filter left out there is left out here too).
+    return redirect(url_for("templates_admin.index", **_listing(request.form)[0].params()), 303)

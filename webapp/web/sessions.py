@@ -89,6 +89,12 @@ def enforce_lifetime() -> ResponseReturnValue | None:
     # Both are stamped at sign-in; a cookie missing one starts that clock now rather than failing.
     signed_in_at = float(session.setdefault(SIGNED_IN_AT, moment))
     last_seen_at = float(session.get(LAST_SEEN_AT, moment))
+    if live is not None:
+        # The server's row is the authority: a copied cookie carries (and refreshes) its own clock,
+        # the row does not. The earlier of the two counts; last_seen_at is written at most once a
+        # minute, so it may lag the user's last request by up to that.
+        signed_in_at = min(signed_in_at, live[0].created_at.timestamp())
+        last_seen_at = min(last_seen_at, (live[0].last_seen_at + user_sessions.TOUCH_EVERY).timestamp())
     config = current_app.config
     if expired(signed_in_at, last_seen_at, moment, config["SESSION_IDLE_MINUTES"],
                config["SESSION_ABSOLUTE_HOURS"]):
