@@ -11,7 +11,7 @@ LINK_HOST = $(if $(filter-out 0.0.0.0 :: localhost,$(HOST)),$(BRACKETED_HOST),12
 BRACKETED_HOST = $(if $(findstring :,$(HOST)),[$(HOST)],$(HOST))
 DEMO = DEMO_MODE=1 PORT=$(PORT) PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(LINK_HOST):$(PORT)}"
 
-.PHONY: run test bench e2e-deps clean
+.PHONY: run test lint format bench e2e-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,16 @@ run: $(VENV)/.deps
 	@echo "SMS Desk is at http://$(LINK_HOST):$(PORT)/  (sandbox gateway; Ctrl+C stops it)"
 	$(DEMO) $(BIN)/waitress-serve --host=$(HOST) --port=$(PORT) --threads=8 wsgi:app
 
-test: $(VENV)/.dev-deps
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-deps
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python -m bench

@@ -36,6 +36,7 @@ def main() -> None:
         if "compose" in wanted:
             compose.run(kind, url)
     if "dispatch" in wanted or "memory" in wanted:
+        data.CACHE.mkdir(exist_ok=True)  # a dispatch-only run has not made it yet
         sqlite_url = f"sqlite:///{data.CACHE / 'dispatch.sqlite3'}"
         postgres_url = _dispatch_postgres()
         if "dispatch" in wanted:

@@ -17,7 +17,7 @@ from webapp import migrate
 from webapp.database import make_engine
 from webapp.models import Batch, Candidate, Message, User
 from webapp.models.people import person_values
-from webapp.sms.numbers import normalise
+from webapp.phones import normalise
 from webapp.models.base import utcnow
 from webapp.models.messaging import QUEUED, new_uuid
 from webapp.sms.dispatcher import DispatchSettings, Dispatcher

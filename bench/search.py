@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from bench.report import Figure, percentile, show
 from webapp import create_app
 from webapp.config import testing_config
-from webapp.models import Candidate, people_search
+from webapp.models import Candidate
+from webapp.people import search as people_search
 
 RUNS = 30
 

@@ -1,11 +1,14 @@
 """Fixtures: an app on a freshly migrated database (SQLite, and PostgreSQL for tests/db), a client
-that sends the CSRF token like a browser would, and small factories."""
+that sends the CSRF token like a browser would, small factories, and the loopback gateways and SMTP
+server with our providers pointed at them."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import uuid
+from contextlib import closing
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -13,11 +16,14 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
+from tests import delivery
+from tests.fakes import FakeSmsCentral, FakeTwilio
+from tests.fakes.smtp import SmtpServer
 from webapp import create_app, migrate
 from webapp.models import users
 from webapp.config import testing_config
 from webapp.database import make_engine
-from webapp.models import Candidate, Client, ClientContact, Role, User
+from webapp.models import AuditEvent, Candidate, Client, ClientContact, Role, User
 
 # Hashing strength is not under test here, and scrypt for every test user costs minutes.
 users.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
@@ -108,9 +114,25 @@ def database_url(request, tmp_path, sqlite_template):
     databases.drop(name)
 
 
+@pytest.fixture(params=["sqlite:////nonexistent-dir/x.sqlite3",
+                        "postgresql+psycopg://postgres@127.0.0.1:1/x?connect_timeout=2"],
+                ids=["sqlite", "postgresql"])
+def app_without_database(request):
+    """The app on a database it cannot reach (a missing file; nothing listening on the port)."""
+    app = create_app(testing_config(request.param))
+    yield app
+    app.extensions["database"].engine.dispose()
+
+
 @pytest.fixture
-def app(database_url):
-    app = create_app(testing_config(database_url))
+def app_settings() -> dict:
+    """Settings the app under test gets on top of the test ones; a module overrides this."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, app_settings):
+    app = create_app(testing_config(database_url, **app_settings))
     yield app
     app.extensions["database"].engine.dispose()
 
@@ -187,6 +209,14 @@ def login(client, make_user):
     return sign_in
 
 
+def _saved(session, person, mobile: str | None, region: str):
+    """`person` with the mobile set as the record form sets it, committed."""
+    person.set_mobile(mobile, region)
+    session.add(person)
+    session.commit()
+    return person
+
+
 @pytest.fixture
 def make_candidate(session, app):
     region = app.config["SMS_DEFAULT_REGION"]
@@ -194,12 +224,15 @@ def make_candidate(session, app):
     def make(first_name: str = "Ada", last_name: str = "Lovelace", mobile: str | None = "0412 345 678",
              **fields) -> Candidate:
         candidate = Candidate(first_name=first_name, last_name=last_name, **fields)
-        candidate.set_mobile(mobile, region)
-        session.add(candidate)
-        session.commit()
-        return candidate
+        return _saved(session, candidate, mobile, region)
 
     return make
+
+
+@pytest.fixture
+def ada(make_candidate) -> Candidate:
+    """Ada Lovelace, a candidate on 0412 345 678."""
+    return make_candidate("Ada", "Lovelace", "0412 345 678")
 
 
 @pytest.fixture
@@ -212,9 +245,72 @@ def make_contact(session, app):
             existing = session.scalar(sa.select(Client).where(Client.name == client))
             fields["client"] = existing or Client(name=client)
         contact = ClientContact(first_name=first_name, last_name=last_name, **fields)
-        contact.set_mobile(mobile, region)
-        session.add(contact)
-        session.commit()
-        return contact
+        return _saved(session, contact, mobile, region)
 
     return make
+
+
+@pytest.fixture
+def casey(make_user):
+    """Casey Jones, a consultant with an email address (where replies to her SMS go)."""
+    return make_user("casey", role="consultant", full_name="Casey Jones", email="casey@example.com")
+
+
+@pytest.fixture
+def audit_event(session):
+    """Write one audit event as the app would, at a chosen moment (1 March 2026 09:00 UTC unless
+    told)."""
+
+    def add(action: str = "person.edited", *, actor=None, subject=None, at: datetime | None = None,
+            **details) -> AuditEvent:
+        subject_type, subject_id = subject if subject else (None, None)
+        event = AuditEvent(actor_id=actor.id if actor else None, action=action,
+                           subject_type=subject_type, subject_id=subject_id, details=details,
+                           created_at=at or datetime(2026, 3, 1, 9, tzinfo=timezone.utc))
+        session.add(event)
+        session.commit()
+        return event
+
+    return add
+
+
+@pytest.fixture
+def sms_central():
+    """The loopback SMS Central gateway."""
+    with FakeSmsCentral() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_twilio():
+    """The loopback Twilio gateway."""
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def sms_central_provider(sms_central):
+    """Our SMS Central provider, talking to the loopback gateway."""
+    with closing(delivery.smscentral(sms_central)) as provider:
+        yield provider
+
+
+@pytest.fixture
+def twilio_provider(fake_twilio):
+    """Our Twilio provider, talking to the loopback gateway."""
+    with closing(delivery.twilio(fake_twilio)) as provider:
+        yield provider
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it is sent."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sender(make_user):
+    """The consultant who sends the SMS."""
+    return make_user(role="consultant", full_name="Casey Jones")

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.fakes import FakeSmsCentral, FakeTwilio
+from tests.fakes import FakeSmsCentral, FakeTwilio, timeout
 from webapp.models import Batch, Candidate, Message, User, utcnow
 from webapp.models.people import person_values
 from webapp.sms import compose, settings
 from webapp.sms.compose import SendRequest
 from webapp.sms.dispatcher import Dispatcher, DispatchSettings
-from webapp.sms.numbers import normalise
+from webapp.phones import normalise
 from webapp.sms.providers.smscentral import SmsCentral
 from webapp.sms.providers.twilio import Twilio
 
@@ -107,6 +107,21 @@ def dispatcher(app, provider, **overrides) -> Dispatcher:
                   public_base_url=PUBLIC_BASE_URL)
     values.update(overrides)
     return Dispatcher(app.extensions["database"].engine, provider, DispatchSettings(**values))
+
+
+def unknown_after_a_late_answer(app, session, sender: User, person, provider_name: str, fake,
+                                make_provider) -> tuple[Batch, Message]:
+    """Send one message whose gateway takes it but answers after our read timeout: `unknown`."""
+    fake.inject(timeout(3.0))
+    batch = queue(session, sender, [person], provider=provider_name)
+    impatient = make_provider(fake, read_timeout=0.3)
+    try:
+        dispatcher(app, impatient).run(once=True)
+    finally:
+        impatient.close()
+    [message] = messages(session, batch)
+    assert message.state == "unknown"
+    return batch, message
 
 
 def references(fake: FakeSmsCentral) -> Counter:

@@ -44,8 +44,8 @@ def create_app(config: Mapping | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from webapp.extensions import csrf, db, htmx, login_manager
-    from webapp.web import (access, compression, headers, metrics, navigation, row_urls, sessions,
-                            validators)
+    from webapp.web import (access, compression, headers, metrics, navigation, phone_numbers, row_urls,
+                            sessions, validators)
 
     db.init_app(app)
     csrf.init_app(app)
@@ -55,6 +55,7 @@ def register_extensions(app: Flask) -> None:
     headers.init_app(app)
     navigation.init_app(app)
     row_urls.init_app(app)
+    phone_numbers.init_app(app)
     compression.init_app(app)
     sessions.init_app(app)
     validators.init_app(app)

@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 
 from webapp import migrate
 from webapp.extensions import db
+from webapp.people.kinds import KINDS
 
 
 def init_app(app: Flask) -> None:
@@ -83,9 +84,9 @@ def create_user(username: str, role: str, email: str, mobile: str | None,
                 full_name: str | None) -> None:
     """Create a user; the password is read from standard input."""
     from webapp.models import Role, User
-    from webapp.models.users import password_problem
-    from webapp.sms.numbers import normalise
-    from webapp.text import control_characters
+    from webapp.users.accounts import password_problem
+    from webapp.phones import normalise
+    from webapp.text import plain_text_problem
 
     username = username.strip()
     session = db.session
@@ -98,9 +99,9 @@ def create_user(username: str, role: str, email: str, mobile: str | None,
     if "@" not in email:
         raise click.ClickException(f"{email!r} is not an email address.")
     for label, value in (("username", username), ("email", email), ("full name", full_name or "")):
-        found = control_characters(value)
-        if found:  # the web forms refuse these too: a line break would reach an email's header
-            raise click.ClickException(f"The {label} must be one line of plain text: remove the {found}.")
+        problem = plain_text_problem(f"The {label}", value)
+        if problem:  # the web forms refuse these too: a line break would reach an email's header
+            raise click.ClickException(problem)
     parsed = normalise(mobile, _region())
     if mobile and not parsed.valid:
         raise click.ClickException(f"{mobile!r} is not a valid mobile number.")
@@ -123,7 +124,7 @@ def create_user(username: str, role: str, email: str, mobile: str | None,
 
 @click.command("import")
 @with_appcontext
-@click.argument("kind", type=click.Choice(["candidates", "contacts"]))
+@click.argument("kind", type=click.Choice(KINDS.segments))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_command(kind: str, file: Path) -> None:
     """Import candidates or contacts from FILE.csv: every row, or none if any line is bad."""

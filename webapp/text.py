@@ -55,7 +55,23 @@ def one_line(text: str | None) -> str:
     return _CONTROL_RUN_RE.sub(" ", text or "").strip()
 
 
-def filter_value(label: str, raw: str | None, limit: int, *, words: bool = True) -> tuple[str, str | None]:
+def plain_text_problem(label: str, value: str | None, *, multiline: bool = False) -> str | None:
+    """Why `value` is not plain text (a message that starts with `label`), or None when it is.
+
+    The rule of every typed value that is stored: a single-line one may hold no control character,
+    not even a tab (each would break an email header, a CSV line or a log line later); a multi-line
+    one may hold line breaks ("\\n") and nothing else.
+    """
+    found = control_characters(value, multiline=multiline)
+    if not found:
+        return None
+    if multiline:
+        return f"{label} cannot hold control characters: remove the {found}."
+    return f"{label} must be one line of plain text: remove the {found}."
+
+
+def filter_value(label: str, raw: str | None, limit: int = 200, *,
+                 words: bool = True) -> tuple[str, str | None]:
     """A typed search or filter value, and why it cannot be used (None when it can).
 
     The rule of every search box: tabs and line breaks only separate words (with `words`), any

@@ -1,4 +1,4 @@
-"""The administration domain on every database: users and roles (webapp.models.accounts), with the
+"""The administration domain on every database: users and roles (webapp.users.accounts), with the
 rule that somebody always keeps users.manage, and the SMS settings and blocked countries it stores
 (webapp.sms.settings)."""
 
@@ -9,10 +9,11 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from webapp.models import AuditEvent, BlockedRegion, Permission, Role, Setting, User, accounts
-from webapp.models.accounts import AccountError, UserDetails
+from webapp.errors import FieldError
+from webapp.models import AuditEvent, BlockedRegion, Permission, Role, Setting, User
 from webapp.sms import settings as sms_settings
-from webapp.sms.settings import SettingsError
+from webapp.users import accounts
+from webapp.users.accounts import UserDetails
 
 CONFIG = {"SMS_DEFAULT_REGION": "AU", "SMSCENTRAL_ORIGINATOR": "EnvSender", "MAIL_FROM": "desk@example.com"}
 GOOD_PASSWORD = "a-long-temporary-pw"
@@ -66,7 +67,7 @@ def test_new_user_is_stored_with_e164_mobile_roles_and_a_temporary_password(sess
 
 def test_username_is_unique_whatever_its_case(session, admin):
     accounts.create_user(session, admin, details("Casey", email="c1@example.com"), GOOD_PASSWORD, "AU")
-    with pytest.raises(AccountError) as refused:
+    with pytest.raises(FieldError) as refused:
         accounts.create_user(session, admin, details("casey", email="c2@example.com"), GOOD_PASSWORD, "AU")
     assert refused.value.field == "username"
     session.rollback()
@@ -85,7 +86,7 @@ def test_username_is_unique_whatever_its_case(session, admin):
 def test_bad_user_details_are_refused_by_field(session, admin, change, field):
     values = {"username": "jo", "roles": ("consultant",)}
     values.update(change)
-    with pytest.raises(AccountError) as refused:
+    with pytest.raises(FieldError) as refused:
         accounts.create_user(session, admin, details(**values), GOOD_PASSWORD, "AU")
     assert refused.value.field == field
     session.rollback()
@@ -93,7 +94,7 @@ def test_bad_user_details_are_refused_by_field(session, admin, change, field):
 
 
 def test_weak_temporary_password_is_refused(session, admin):
-    with pytest.raises(AccountError) as refused:
+    with pytest.raises(FieldError) as refused:
         accounts.create_user(session, admin, details(), "short", "AU")
     assert refused.value.field == "password"
 
@@ -125,7 +126,7 @@ def test_edit_returns_and_audits_exactly_what_changed(session, admin, make_user)
 
 def test_administrator_cannot_take_users_manage_from_themselves_by_editing(session, admin, make_user):
     make_user("other-admin", role="administrator")
-    with pytest.raises(AccountError) as refused:
+    with pytest.raises(FieldError) as refused:
         accounts.edit_user(session, admin, admin, details("boss", roles=("team-leader",)), "AU")
     assert refused.value.field == "roles"
     assert "yourself" in refused.value.message
@@ -142,17 +143,17 @@ def test_administrator_may_take_users_manage_from_someone_else(session, admin, m
 
 def test_last_active_holder_cannot_lose_users_manage_even_without_an_actor(session, admin):
     # actor None is how a command-line tool would call it: the rule still holds.
-    with pytest.raises(AccountError) as refused:
+    with pytest.raises(FieldError) as refused:
         accounts.edit_user(session, None, admin, details("boss", roles=("viewer",)), "AU")
     assert "At least one active user" in refused.value.message
-    with pytest.raises(AccountError):
+    with pytest.raises(FieldError):
         accounts.deactivate_user(session, None, fresh(session, admin))
     assert fresh(session, admin).active is True
 
 
 def test_nobody_can_deactivate_themselves(session, admin, make_user):
     make_user("other-admin", role="administrator")
-    with pytest.raises(AccountError) as refused:
+    with pytest.raises(FieldError) as refused:
         accounts.deactivate_user(session, admin, admin)
     assert "your own account" in refused.value.message
     assert fresh(session, admin).active is True
@@ -171,7 +172,7 @@ def test_deactivate_and_reactivate_are_audited(session, admin, make_user):
 def test_deactivated_holders_do_not_count_as_managers(session, admin, make_user):
     sleeper = make_user("sleeper", role="administrator", active=False)
     assert accounts.managers(session) == {admin.id}
-    with pytest.raises(AccountError):
+    with pytest.raises(FieldError):
         accounts.deactivate_user(session, None, admin)
     assert sleeper.id not in accounts.managers(session)
 
@@ -202,7 +203,7 @@ def test_role_permissions_change_is_audited_with_added_and_removed(session, admi
 def test_administrator_cannot_remove_their_own_last_users_manage_through_roles(session, admin, make_user):
     make_user("lead", role="team-leader")
     everything_but_manage = set(accounts.PERMISSIONS) - {"users.manage"}
-    with pytest.raises(AccountError):
+    with pytest.raises(FieldError):
         accounts.set_role_permissions(session, admin, {"administrator": everything_but_manage,
                                                        "team-leader": {"users.manage"}})
     # Nothing changed: neither role.
@@ -223,9 +224,9 @@ def test_users_manage_may_move_to_another_role_the_actor_also_has(session, make_
 
 
 def test_unknown_role_or_permission_is_refused(session, admin):
-    with pytest.raises(AccountError):
+    with pytest.raises(FieldError):
         accounts.set_role_permissions(session, admin, {"wizard": {"sms.send"}})
-    with pytest.raises(AccountError):
+    with pytest.raises(FieldError):
         accounts.set_role_permissions(session, admin, {"viewer": {"sms.fly"}})
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Permission)) == len(accounts.PERMISSIONS)
@@ -248,7 +249,7 @@ def test_profile_edit_normalises_the_mobile_and_audits_the_changes(session, make
 
 def test_profile_refuses_an_invalid_mobile_and_changes_nothing(session, make_user):
     jo = make_user("jo", email="jo@example.com")
-    with pytest.raises(AccountError) as refused:
+    with pytest.raises(FieldError) as refused:
         accounts.edit_profile(session, jo, email="new@example.com", mobile="0412", office=None,
                               default_region="AU")
     assert refused.value.field == "mobile"
@@ -263,7 +264,7 @@ def test_profile_refuses_an_invalid_mobile_and_changes_nothing(session, make_use
 def test_password_change_needs_the_current_one_and_a_good_different_one(session, make_user, current,
                                                                          new, field):
     jo = make_user("jo", must_change_password=True)
-    with pytest.raises(AccountError) as refused:
+    with pytest.raises(FieldError) as refused:
         accounts.change_password(session, jo, current, new)
     assert refused.value.field == field
     assert fresh(session, jo).must_change_password is True
@@ -329,7 +330,7 @@ def test_saving_the_same_settings_writes_no_audit(session, admin):
     ({"unmatched_reply_address": "nobody"}, "unmatched_reply_address"),
 ])
 def test_bad_settings_are_refused_by_field_and_nothing_is_stored(session, admin, overrides, field):
-    with pytest.raises(SettingsError) as refused:
+    with pytest.raises(FieldError) as refused:
         save(session, admin, **overrides)
     assert refused.value.field == field
     session.rollback()
@@ -359,10 +360,10 @@ def test_added_blocked_region_is_named_dated_and_audited(session, admin):
 
 def test_a_region_is_listed_once_per_gateway(session, admin):
     sms_settings.add_blocked_region(session, admin, "twilio", "FI", "One")
-    with pytest.raises(SettingsError) as refused:
+    with pytest.raises(FieldError) as refused:
         sms_settings.add_blocked_region(session, admin, "twilio", "FI", "Two")
     assert refused.value.field == "region"
-    with pytest.raises(SettingsError) as refused:
+    with pytest.raises(FieldError) as refused:
         sms_settings.add_blocked_region(session, admin, "smscentral", "AX", "Seeded already")
     assert "already blocked" in refused.value.message
 
@@ -374,7 +375,7 @@ def test_a_region_is_listed_once_per_gateway(session, admin):
     ("smscentral", "FI", "  ", "reason"),
 ])
 def test_bad_blocked_region_is_refused_by_field(session, admin, provider, region, reason, field):
-    with pytest.raises(SettingsError) as refused:
+    with pytest.raises(FieldError) as refused:
         sms_settings.add_blocked_region(session, admin, provider, region, reason)
     assert refused.value.field == field
     assert audits(session, "blocked_region.added") == []
@@ -383,7 +384,7 @@ def test_bad_blocked_region_is_refused_by_field(session, admin, provider, region
 def test_removed_blocked_region_is_audited_with_the_reason(session, admin):
     row = session.scalar(sa.select(BlockedRegion).where(BlockedRegion.provider == "smscentral",
                                                         BlockedRegion.region == "KZ"))
-    with pytest.raises(SettingsError):
+    with pytest.raises(FieldError):
         sms_settings.remove_blocked_region(session, admin, row, "")
     sms_settings.remove_blocked_region(session, admin, row, "SMS Central delivers there again")
     assert "KZ" not in sms_settings.blocked_regions(session, "smscentral")
@@ -393,7 +394,7 @@ def test_removed_blocked_region_is_audited_with_the_reason(session, admin):
 
 
 def test_signed_in_user_gets_every_permission_of_all_their_roles_in_one_load(session, make_user):
-    from webapp.models.users import load_signed_in
+    from webapp.users.sessions import load_signed_in
 
     user = make_user("two-roles", role="consultant")
     user.roles.append(session.scalar(sa.select(Role).where(Role.name == "team-leader")))
@@ -407,7 +408,7 @@ def test_signed_in_user_gets_every_permission_of_all_their_roles_in_one_load(ses
 
 
 def test_signed_in_user_without_roles_may_do_nothing_and_an_inactive_one_is_not_loaded(session, make_user):
-    from webapp.models.users import load_signed_in
+    from webapp.users.sessions import load_signed_in
 
     nobody = make_user("no-roles", role=None)
     gone = make_user("gone", active=False)

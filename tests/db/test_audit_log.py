@@ -1,4 +1,4 @@
-"""The audit log's query layer (webapp.models.audit_log): filters parsed from a query string, paging
+"""The audit log's query layer (webapp.audit_log): filters parsed from a query string, paging
 newest first, the person filter (their record and the batches sent to them), and details in words.
 
 Runs on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set: day boundaries, case folding
@@ -11,27 +11,13 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from webapp.models import AuditEvent, Batch, Message
-from webapp.models import audit_log
-from webapp.models.audit_log import Change, Filters, PersonRef
+from webapp.models import Batch, Message
+from webapp import audit_log
+from webapp.audit_log import Change, Filters, PersonRef
 
 
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def record(session):
-    """Write one audit event as the app would, at a chosen moment."""
-    def add(action: str = "person.edited", *, actor=None, subject=None, at: datetime | None = None,
-            **details) -> AuditEvent:
-        subject_type, subject_id = subject if subject else (None, None)
-        event = AuditEvent(actor_id=actor.id if actor else None, action=action, subject_type=subject_type,
-                           subject_id=subject_id, details=details, created_at=at or utc(2026, 3, 1, 9))
-        session.add(event)
-        session.commit()
-        return event
-    return add
 
 
 @pytest.fixture
@@ -67,9 +53,9 @@ def found(session, **args) -> list[int]:
 
 # --- paging and order ----------------------------------------------------------------------------
 
-def test_events_come_newest_first_fifty_to_a_page(session, record):
+def test_events_come_newest_first_fifty_to_a_page(session, audit_event):
     start = utc(2026, 1, 1)
-    ids = [record(at=start + timedelta(minutes=i)).id for i in range(120)]
+    ids = [audit_event(at=start + timedelta(minutes=i)).id for i in range(120)]
     newest_first = list(reversed(ids))
 
     first = audit_log.search(session, Filters(), 1)
@@ -81,49 +67,49 @@ def test_events_come_newest_first_fifty_to_a_page(session, record):
     assert audit_log.search(session, Filters(), 4).entries == []
 
 
-def test_events_at_the_same_moment_keep_a_stable_order(session, record):
+def test_events_at_the_same_moment_keep_a_stable_order(session, audit_event):
     moment = utc(2026, 2, 2, 12)
-    ids = [record(at=moment).id for _ in range(3)]
+    ids = [audit_event(at=moment).id for _ in range(3)]
     assert found(session) == list(reversed(ids))
 
 
 # --- filters -------------------------------------------------------------------------------------
 
-def test_actor_filter_matches_the_username_ignoring_case(session, record, make_user):
+def test_actor_filter_matches_the_username_ignoring_case(session, audit_event, make_user):
     lead, other = make_user("lead.smith"), make_user("other")
-    mine = record(actor=lead)
-    record(actor=other)
-    record(actor=None)
+    mine = audit_event(actor=lead)
+    audit_event(actor=other)
+    audit_event(actor=None)
     assert found(session, actor="Lead.Smith") == [mine.id]
 
 
-def test_action_filter_and_the_list_of_actions_present(session, record):
-    sent = record("sms.sent")
-    record("privacy.changed")
-    record("privacy.changed")
+def test_action_filter_and_the_list_of_actions_present(session, audit_event):
+    sent = audit_event("sms.sent")
+    audit_event("privacy.changed")
+    audit_event("privacy.changed")
     assert audit_log.actions(session) == ["privacy.changed", "sms.sent"]
     assert found(session, action="sms.sent") == [sent.id]
 
 
-def test_actors_lists_usernames_that_appear_in_the_log(session, record, make_user):
-    record(actor=make_user("zed"))
-    record(actor=make_user("amy"))
+def test_actors_lists_usernames_that_appear_in_the_log(session, audit_event, make_user):
+    audit_event(actor=make_user("zed"))
+    audit_event(actor=make_user("amy"))
     make_user("never-acted")
     assert audit_log.actors(session) == ["amy", "zed"]
 
 
 def test_person_id_finds_their_record_events_and_the_batches_sent_to_them(
-        session, record, make_candidate, make_contact, batch_to):
+        session, audit_event, make_candidate, make_contact, batch_to):
     ada = make_candidate("Ada", "Lovelace")
     bob = make_candidate("Bob", "Brown", "0412 345 679")
     grace = make_contact("Grace", "Hopper")
-    on_ada = record("privacy.changed", subject=("candidate", ada.id), at=utc(2026, 3, 1, 9))
+    on_ada = audit_event("privacy.changed", subject=("candidate", ada.id), at=utc(2026, 3, 1, 9))
     to_ada = batch_to(ada, bob)
-    sent = record("sms.sent", subject=("batch", to_ada), at=utc(2026, 3, 1, 10))
-    override = record("sms.ignore_opt_out", subject=("batch", to_ada), at=utc(2026, 3, 1, 11))
-    record("sms.sent", subject=("batch", batch_to(bob)))
-    record("person.edited", subject=("candidate", bob.id))
-    on_grace = record("privacy.changed", subject=("contact", grace.id))
+    sent = audit_event("sms.sent", subject=("batch", to_ada), at=utc(2026, 3, 1, 10))
+    override = audit_event("sms.ignore_opt_out", subject=("batch", to_ada), at=utc(2026, 3, 1, 11))
+    audit_event("sms.sent", subject=("batch", batch_to(bob)))
+    audit_event("person.edited", subject=("candidate", bob.id))
+    on_grace = audit_event("privacy.changed", subject=("contact", grace.id))
     assert grace.id == ada.id  # candidates and contacts number apart: a bare id could name either
 
     assert found(session, person_kind="candidate", person_id=str(ada.id)) == [override.id, sent.id, on_ada.id]
@@ -131,15 +117,15 @@ def test_person_id_finds_their_record_events_and_the_batches_sent_to_them(
     assert found(session, person_kind="candidate", person_id=str(bob.id + 100)) == []
 
 
-def test_person_name_finds_candidates_and_contacts_by_name_prefix(session, record, make_candidate,
+def test_person_name_finds_candidates_and_contacts_by_name_prefix(session, audit_event, make_candidate,
                                                                   make_contact, batch_to):
     ada = make_candidate("Ada", "Lovelace")
     adam = make_contact("Adam", "Lovell")
     zoe = make_candidate("Zoë", "Zimmer", "0412 345 679")
-    on_ada = record(subject=("candidate", ada.id), at=utc(2026, 3, 1, 9))
-    on_adam = record(subject=("contact", adam.id), at=utc(2026, 3, 1, 10))
-    on_zoe = record(subject=("candidate", zoe.id), at=utc(2026, 3, 1, 11))
-    batch = record("sms.sent", subject=("batch", batch_to(zoe)), at=utc(2026, 3, 1, 12))
+    on_ada = audit_event(subject=("candidate", ada.id), at=utc(2026, 3, 1, 9))
+    on_adam = audit_event(subject=("contact", adam.id), at=utc(2026, 3, 1, 10))
+    on_zoe = audit_event(subject=("candidate", zoe.id), at=utc(2026, 3, 1, 11))
+    batch = audit_event("sms.sent", subject=("batch", batch_to(zoe)), at=utc(2026, 3, 1, 12))
 
     assert found(session, person="ADA") == [on_adam.id, on_ada.id]
     assert found(session, person="ada love") == [on_adam.id, on_ada.id]
@@ -148,29 +134,29 @@ def test_person_name_finds_candidates_and_contacts_by_name_prefix(session, recor
     assert found(session, person="nobody") == []
 
 
-def test_person_id_and_name_together_must_both_match(session, record, make_candidate):
+def test_person_id_and_name_together_must_both_match(session, audit_event, make_candidate):
     ada = make_candidate("Ada", "Lovelace")
-    on_ada = record(subject=("candidate", ada.id))
+    on_ada = audit_event(subject=("candidate", ada.id))
     assert found(session, person_kind="candidate", person_id=str(ada.id), person="ada") == [on_ada.id]
     assert found(session, person_kind="candidate", person_id=str(ada.id), person="grace") == []
 
 
-def test_dates_are_whole_utc_days_from_and_to_inclusive(session, record):
-    record(at=utc(2026, 1, 31, 23, 59, 59))
-    first = record(at=utc(2026, 2, 1, 0, 0))
-    last = record(at=utc(2026, 2, 28, 23, 59, 59))
-    record(at=utc(2026, 3, 1, 0, 0))
+def test_dates_are_whole_utc_days_from_and_to_inclusive(session, audit_event):
+    audit_event(at=utc(2026, 1, 31, 23, 59, 59))
+    first = audit_event(at=utc(2026, 2, 1, 0, 0))
+    last = audit_event(at=utc(2026, 2, 28, 23, 59, 59))
+    audit_event(at=utc(2026, 3, 1, 0, 0))
     assert found(session, date_from="2026-02-01", date_to="2026-02-28") == [last.id, first.id]
     assert found(session, date_from="2026-02-28") == found(session)[:2]
     assert found(session, date_to="2026-02-01")[0] == first.id
 
 
-def test_filters_combine(session, record, make_user):
+def test_filters_combine(session, audit_event, make_user):
     lead = make_user("lead")
-    hit = record("sms.sent", actor=lead, at=utc(2026, 2, 10))
-    record("sms.sent", actor=lead, at=utc(2026, 1, 10))
-    record("privacy.changed", actor=lead, at=utc(2026, 2, 10))
-    record("sms.sent", actor=None, at=utc(2026, 2, 10))
+    hit = audit_event("sms.sent", actor=lead, at=utc(2026, 2, 10))
+    audit_event("sms.sent", actor=lead, at=utc(2026, 1, 10))
+    audit_event("privacy.changed", actor=lead, at=utc(2026, 2, 10))
+    audit_event("sms.sent", actor=None, at=utc(2026, 2, 10))
     assert found(session, actor="lead", action="sms.sent", date_from="2026-02-01") == [hit.id]
 
 
@@ -182,9 +168,9 @@ def test_parse_of_nothing_is_no_filter_and_page_one(session):
     assert filters.params() == {} and not filters.is_filtered
 
 
-def test_parse_reads_every_filter_and_params_give_them_back(session, record, make_user):
+def test_parse_reads_every_filter_and_params_give_them_back(session, audit_event, make_user):
     make_user("lead")
-    record("sms.sent")
+    audit_event("sms.sent")
     args = {"actor": "lead", "action": "sms.sent", "person_kind": "contact", "person_id": "42",
             "person": "Ada  Lovelace", "date_from": "2026-02-01", "date_to": "2026-02-28", "page": "3"}
     filters, page = parsed(session, **args)
@@ -222,25 +208,25 @@ def test_bad_values_are_named_and_left_out(session, args, field, message):
     audit_log.search(session, filters, page)  # what remains still runs
 
 
-def test_a_name_filter_with_sql_wildcards_is_taken_literally(session, record, make_candidate):
-    record(subject=("candidate", make_candidate("Ada", "Lovelace").id))
+def test_a_name_filter_with_sql_wildcards_is_taken_literally(session, audit_event, make_candidate):
+    audit_event(subject=("candidate", make_candidate("Ada", "Lovelace").id))
     assert found(session, person="%") == []
     assert found(session, person="_da") == []
 
 
 # --- rows: subjects and details ------------------------------------------------------------------
 
-def test_subjects_are_named(session, record, make_candidate, make_contact):
+def test_subjects_are_named(session, audit_event, make_candidate, make_contact):
     ada = make_candidate("Ada", "Lovelace")
     grace = make_contact("Grace", "Hopper")
-    record(subject=("candidate", ada.id), at=utc(2026, 3, 1, 1))
-    record(subject=("contact", grace.id), at=utc(2026, 3, 1, 2))
-    record(subject=("candidate", 999_999), at=utc(2026, 3, 1, 3))
-    record("sms.sent", subject=("batch", 7), at=utc(2026, 3, 1, 4))
-    record("template.created", subject=("smstemplate", 3), name="Welcome", at=utc(2026, 3, 1, 5))
-    record("role.permissions_changed", subject=("role", 2), role="consultant", at=utc(2026, 3, 1, 6))
-    record("user.reactivated", subject=("user", 5), at=utc(2026, 3, 1, 6, 30))
-    record("settings.changed", at=utc(2026, 3, 1, 7))
+    audit_event(subject=("candidate", ada.id), at=utc(2026, 3, 1, 1))
+    audit_event(subject=("contact", grace.id), at=utc(2026, 3, 1, 2))
+    audit_event(subject=("candidate", 999_999), at=utc(2026, 3, 1, 3))
+    audit_event("sms.sent", subject=("batch", 7), at=utc(2026, 3, 1, 4))
+    audit_event("template.created", subject=("smstemplate", 3), name="Welcome", at=utc(2026, 3, 1, 5))
+    audit_event("role.permissions_changed", subject=("role", 2), role="consultant", at=utc(2026, 3, 1, 6))
+    audit_event("user.reactivated", subject=("user", 5), at=utc(2026, 3, 1, 6, 30))
+    audit_event("settings.changed", at=utc(2026, 3, 1, 7))
     entries = audit_log.search(session, Filters(), 1).entries
     assert [(e.subject, e.record_kind) for e in reversed(entries)] == [
         ("Ada Lovelace", "candidates"), ("Grace Hopper", "contacts"),
@@ -260,6 +246,34 @@ def test_an_ignore_override_is_described_with_its_people_and_reason():
                               PersonRef("Cara Contact", "contacts", 9, ""),
                               PersonRef("Nobody", None, 1, ""))
     assert details.lines == ()
+
+
+def test_a_compact_ignore_override_reads_each_person_by_kind_id_and_number():
+    details = audit_log.describe("sms.ignore_opt_out", {
+        "reason": "Safety notice", "kind": "contacts", "people": [[9, "+61412000111"], ["x", None]]})
+    assert details.people == (PersonRef("Client contact 9", "contacts", 9, "+61412000111", named=False),
+                              PersonRef("Client contact ?", None, None, "", named=False))
+    assert (details.people_count, details.reason, details.lines) == (2, "Safety notice", ())
+
+
+def test_an_ignore_override_beyond_the_cap_reads_as_a_count_and_id_ranges():
+    details = audit_log.describe("sms.ignore_opt_out", {
+        "reason": "Site closed", "kind": "candidates", "people_count": 6_002, "ids": "1-6000,6003,6005"})
+    assert details.overridden is True
+    assert (details.people, details.people_count) == ((), 6_002)
+    assert details.person_ids == "Candidate ids 1–6000, 6003, 6005"
+    assert details.lines == ()
+
+
+def test_people_named_by_id_are_named_as_their_records_are_now(session, audit_event, make_candidate):
+    olive = make_candidate("Olive", "Out")
+    audit_event("sms.ignore_opt_out", subject=("batch", 1), reason="why", kind="candidates",
+           people=[[olive.id, "+61412000111"], [olive.id + 1000, "+61412000112"]])
+    [entry] = audit_log.search(session, Filters()).entries
+    assert entry.details.people == (
+        PersonRef("Olive Out", "candidates", olive.id, "+61412000111"),
+        PersonRef(f"Candidate {olive.id + 1000} (removed)", None, olive.id + 1000, "+61412000112",
+                  named=False))
 
 
 def test_consent_and_privacy_changes_read_old_to_new():
@@ -282,6 +296,8 @@ def test_permission_changes_read_as_added_and_removed():
 @pytest.mark.parametrize("details", [
     None, [], "text", 42, {"changes": "not a mapping"}, {"changes": {"a": [1]}},
     {"people": "nobody"}, {"nested": {"a": [1, {"b": None}]}, "flag": True},
+    {"people_count": True}, {"people_count": 3, "people": "x", "ids": 5, "kind": 7},
+    {"people": [[1, 2, 3], [None, None]], "kind": "martians"},
 ])
 def test_odd_details_never_break_the_page(details):
     described = audit_log.describe("sms.ignore_opt_out", details)

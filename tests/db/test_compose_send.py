@@ -3,16 +3,19 @@ one transaction for the batch, its messages, comments and audit; one batch per d
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
 import sqlalchemy as sa
 
+from webapp import audit_log
+from webapp.errors import FieldError
 from webapp.models import AuditEvent, Batch, Candidate, Comment, ComposeDraft, Message, SmsTemplate
 from webapp.models.people import person_values
 from webapp.sms import compose, settings
-from webapp.sms.compose import ComposeError, SendRequest
-from webapp.sms.numbers import normalise
+from webapp.sms.compose import SendRequest
+from webapp.phones import normalise
 
 
 # --- small helpers -------------------------------------------------------------------------------
@@ -45,6 +48,7 @@ def written(app) -> dict[str, int]:
 
 
 NOTHING = {"batches": 0, "messages": 0, "comments": 0, "audit": 0}
+ONE_SENT = {"batches": 1, "messages": 1, "comments": 0, "audit": 1}  # one SMS, no comment
 
 
 def insert_candidates(session, rows: list[tuple[str, str, str | None, bool]]) -> list[int]:
@@ -56,6 +60,13 @@ def insert_candidates(session, rows: list[tuple[str, str, str | None, bool]]) ->
     session.commit()
     ids = session.scalars(sa.select(Candidate.id).order_by(Candidate.id)).all()
     return list(ids)[-len(rows):]
+
+
+def draft_to_one(session, make_user, make_candidate):
+    """A new user and their draft to one candidate."""
+    user = make_user()
+    draft = compose.create_draft(session, user, "candidates", [make_candidate().id])
+    return user, draft
 
 
 # --- create_draft --------------------------------------------------------------------------------
@@ -77,7 +88,7 @@ def test_create_draft_keeps_the_chosen_ids_once_each_in_order(session, make_user
 def test_create_draft_refuses_ids_that_do_not_exist_and_stores_nothing(session, make_user, make_candidate):
     user = make_user()
     a = make_candidate()
-    with pytest.raises(ComposeError) as caught:
+    with pytest.raises(FieldError) as caught:
         compose.create_draft(session, user, "candidates", [a.id, a.id + 1000])
     assert caught.value.status == 409
     assert "no longer exist" in caught.value.message
@@ -86,7 +97,7 @@ def test_create_draft_refuses_ids_that_do_not_exist_and_stores_nothing(session, 
 
 
 def test_create_draft_refuses_an_empty_selection(session, make_user):
-    with pytest.raises(ComposeError) as caught:
+    with pytest.raises(FieldError) as caught:
         compose.create_draft(session, make_user(), "candidates", [])
     assert caught.value.status == 400
     assert "Tick at least one person" in caught.value.message
@@ -94,7 +105,7 @@ def test_create_draft_refuses_an_empty_selection(session, make_user):
 
 def test_create_draft_refuses_an_unknown_kind(session, make_user, make_candidate):
     a = make_candidate()
-    with pytest.raises(ComposeError):
+    with pytest.raises(FieldError):
         compose.create_draft(session, make_user(), "users", [a.id])
     assert count(session, ComposeDraft) == 0
 
@@ -209,7 +220,7 @@ def test_a_failure_late_in_send_leaves_nothing_behind(app, session, make_user, m
     assert written(app) == NOTHING
     # And the draft can still be sent afterwards.
     batch = send(session, draft, user, request("Hello"))
-    assert written(app) == {"batches": 1, "messages": 1, "comments": 0, "audit": 1}
+    assert written(app) == ONE_SENT
     assert batch.draft_id == draft.id
 
 
@@ -220,10 +231,8 @@ def test_a_failure_late_in_send_leaves_nothing_behind(app, session, make_user, m
     ("x" * 1_601, "at most 1,600"),
 ])
 def test_a_refused_message_writes_nothing(app, session, make_user, make_candidate, body, expected):
-    user = make_user()
-    a = make_candidate()
-    draft = compose.create_draft(session, user, "candidates", [a.id])
-    with pytest.raises(ComposeError) as caught:
+    user, draft = draft_to_one(session, make_user, make_candidate)
+    with pytest.raises(FieldError) as caught:
         send(session, draft, user, request(body))
     assert expected in caught.value.message
     assert caught.value.status == 400
@@ -232,9 +241,7 @@ def test_a_refused_message_writes_nothing(app, session, make_user, make_candidat
 
 
 def test_a_message_of_exactly_1600_characters_is_accepted(app, session, make_user, make_candidate):
-    user = make_user()
-    a = make_candidate()
-    draft = compose.create_draft(session, user, "candidates", [a.id])
+    user, draft = draft_to_one(session, make_user, make_candidate)
     send(session, draft, user, request("x" * 1_600))
     with app.extensions["database"].sessionmaker() as fresh:
         message = fresh.scalar(sa.select(Message))
@@ -247,7 +254,7 @@ def test_nobody_eligible_writes_nothing(app, session, make_user, make_candidate)
     people = [make_candidate("Opted", "Out", "0412 000 003", sms_consent=False),
               make_candidate("No", "Mobile", None)]
     draft = compose.create_draft(session, user, "candidates", [p.id for p in people])
-    with pytest.raises(ComposeError) as caught:
+    with pytest.raises(FieldError) as caught:
         send(session, draft, user)
     assert "Nobody on this SMS can receive it" in caught.value.message
     session.rollback()
@@ -261,7 +268,7 @@ def test_a_person_deleted_after_the_draft_stops_send_and_is_taken_off(app, sessi
     draft = compose.create_draft(session, user, "candidates", [a.id, b.id])
     session.delete(b)
     session.commit()
-    with pytest.raises(ComposeError) as caught:
+    with pytest.raises(FieldError) as caught:
         send(session, draft, user)
     assert caught.value.status == 409
     session.rollback()
@@ -280,7 +287,7 @@ def test_a_template_the_sender_may_not_use_is_refused_and_nothing_written(
     a = make_candidate()
     draft = compose.create_draft(session, sender, "candidates", [a.id])
     for template in (private, contacts_only):
-        with pytest.raises(ComposeError) as caught:
+        with pytest.raises(FieldError) as caught:
             send(session, draft, sender, request("Hello", template_id=template.id))
         assert caught.value.field == "template"
         session.rollback()
@@ -294,7 +301,7 @@ def test_ignore_without_the_permission_is_refused_and_writes_nothing(app, sessio
     a = make_candidate("Ada", "Lovelace", "0412 345 678")
     b = make_candidate("Bob", "Brown", "0412 345 679", sms_consent=False)
     draft = compose.create_draft(session, consultant, "candidates", [a.id, b.id])
-    with pytest.raises(ComposeError) as caught:
+    with pytest.raises(FieldError) as caught:
         send(session, draft, consultant, request(ignore=True, ignore_reason="urgent"))
     assert caught.value.status == 403
     session.rollback()
@@ -325,9 +332,17 @@ def test_ignore_with_the_permission_sends_to_opted_out_people_and_audits_them(
         assert event.actor_id == lead.id
         assert event.subject_id == batch.id
         assert event.details["reason"] == "Client emergency"
-        assert [(p["id"], p["name"], p["mobile"]) for p in event.details["people"]] == [
-            (b.id, "Bob Brown", "+61412345679")]
+        assert (event.details["kind"], event.details["people"]) == ("candidates", [[b.id, "+61412345679"]])
         assert count(fresh, AuditEvent) == 2  # the override and the send
+
+
+def assert_reason_refused(app, session, draft, lead, reason: str) -> None:
+    """Send with Ignore and `reason` is refused beside the reason field, and writes nothing."""
+    with pytest.raises(FieldError) as caught:
+        send(session, draft, lead, request(ignore=True, ignore_reason=reason))
+    assert (caught.value.field, caught.value.status) == ("ignore_reason", 400)
+    session.rollback()
+    assert written(app) == NOTHING
 
 
 @pytest.mark.parametrize("reason", ["", "  \t ", "r" * 501], ids=["empty", "blank", "too-long"])
@@ -338,45 +353,94 @@ def test_ignore_that_lets_someone_through_needs_a_reason_of_at_most_500_characte
     b = make_candidate("Bob", "Brown", "0412 345 679", sms_consent=False)
     draft = compose.create_draft(session, lead, "candidates", [a.id, b.id])
 
-    with pytest.raises(ComposeError) as caught:
-        send(session, draft, lead, request(ignore=True, ignore_reason=reason))
+    assert_reason_refused(app, session, draft, lead, reason)
 
-    assert (caught.value.field, caught.value.status) == ("ignore_reason", 400)
-    session.rollback()
-    assert written(app) == NOTHING
+
+@pytest.mark.parametrize("reason", ["", "  \t "], ids=["empty", "blank"])
+def test_ignore_that_lets_nobody_through_still_needs_a_reason(
+        app, session, make_user, make_candidate, reason):
+    # "Required whenever Ignore is ticked", even when everyone opted out turns
+    # out to be blocked or invalid, so the Ignore overrides nobody.
+    lead = make_user(role="team-leader")
+    a = make_candidate("Ada", "Lovelace", "0412 345 678")
+    blocked_out = make_candidate("Kaz", "Out", "+7 701 123 4567", sms_consent=False)
+    draft = compose.create_draft(session, lead, "candidates", [a.id, blocked_out.id])
+
+    assert_reason_refused(app, session, draft, lead, reason)
+    batch = send(session, draft, lead, request(ignore=True, ignore_reason="Roster change"))
+    assert batch.ignore_opt_out is False
+    assert written(app) == ONE_SENT  # no override
+
+
+def test_ignore_audit_entry_stays_small_however_many_it_lets_through(app, session, make_user):
+    # One Ignore over thousands of people must not write a multi-MB audit row.
+    # Up to the cap each person is [id, number]; beyond it the entry holds their count and id ranges.
+    lead = make_user(role="team-leader")
+    many = compose.MAX_AUDIT_PEOPLE + 1_000
+    ids = insert_candidates(session, [("Olive", f"Out{i:05d}", f"+614{i:08d}", False)
+                                      for i in range(many)])
+    draft = compose.create_draft(session, lead, "candidates", ids)
+
+    batch = send(session, draft, lead, request("Site closed today", ignore=True,
+                                               ignore_reason="Safety notice"))
+
+    with app.extensions["database"].sessionmaker() as fresh:
+        event = fresh.scalar(sa.select(AuditEvent).where(AuditEvent.action == "sms.ignore_opt_out"))
+        assert event.subject_id == batch.id
+        assert len(json.dumps(event.details)) < 1_000  # the ids were inserted one after another
+        assert event.details == {"reason": "Safety notice", "kind": "candidates", "people_count": many,
+                                 "ids": f"{ids[0]}-{ids[-1]}"}
+        assert count(fresh, Message, Message.override_opt_out.is_(True)) == many
+    shown = audit_log.describe(event.action, event.details)
+    assert (shown.people_count, shown.people) == (many, ())
+    assert shown.person_ids == f"Candidate ids {ids[0]}–{ids[-1]}"
+
+
+def test_ignore_audit_entry_names_each_person_compactly_up_to_the_cap(app, session, make_user):
+    lead = make_user(role="team-leader")
+    ids = insert_candidates(session, [("Olive", f"Out{i:05d}", f"+614{i:08d}", False)
+                                      for i in range(compose.MAX_AUDIT_PEOPLE)])
+    draft = compose.create_draft(session, lead, "candidates", ids)
+
+    send(session, draft, lead, request("Site closed today", ignore=True, ignore_reason="Safety notice"))
+
+    with app.extensions["database"].sessionmaker() as fresh:
+        event = fresh.scalar(sa.select(AuditEvent).where(AuditEvent.action == "sms.ignore_opt_out"))
+        assert event.details["people"][:2] == [[ids[0], "+61400000000"], [ids[1], "+61400000001"]]
+        assert len(event.details["people"]) == compose.MAX_AUDIT_PEOPLE
+        assert len(json.dumps(event.details)) < 30 * compose.MAX_AUDIT_PEOPLE  # was ~75 a person
+
+
+def test_id_ranges_are_sorted_runs():
+    assert compose.id_ranges([10, 3, 1, 2, 7, 9, 3]) == "1-3,7,9-10"
+    assert compose.id_ranges([]) == ""
 
 
 # --- one batch per draft -------------------------------------------------------------------------
 
 def test_sending_the_same_draft_twice_gives_one_batch(app, session, make_user, make_candidate):
-    user = make_user()
-    a = make_candidate()
-    draft = compose.create_draft(session, user, "candidates", [a.id])
+    user, draft = draft_to_one(session, make_user, make_candidate)
     first = send(session, draft, user)
     second = send(session, draft, user, request("A different text the second time"))
     assert second.id == first.id
-    assert written(app) == {"batches": 1, "messages": 1, "comments": 0, "audit": 1}
+    assert written(app) == ONE_SENT
 
 
 def test_sending_again_from_another_session_returns_the_first_batch(app, session, make_user, make_candidate):
-    user = make_user()
-    a = make_candidate()
-    draft = compose.create_draft(session, user, "candidates", [a.id])
+    user, draft = draft_to_one(session, make_user, make_candidate)
     first = send(session, draft, user)
     with app.extensions["database"].sessionmaker() as other:
         again = compose.get_draft(other, draft.token, user)
         second = send(other, again, user)
         assert second.id == first.id
-    assert written(app) == {"batches": 1, "messages": 1, "comments": 0, "audit": 1}
+    assert written(app) == ONE_SENT
 
 
 def test_a_request_that_began_before_another_send_committed_returns_that_batch(
         app, session, make_user, make_candidate):
     # Two Send requests for one draft (a double click): the second loads the draft, then the first
     # commits its batch, then the second goes on to send. It must answer with the first batch.
-    user = make_user()
-    a = make_candidate()
-    draft = compose.create_draft(session, user, "candidates", [a.id])
+    user, draft = draft_to_one(session, make_user, make_candidate)
     maker = app.extensions["database"].sessionmaker
     with maker() as second_request, maker() as first_request:
         second_draft = compose.get_draft(second_request, draft.token, user)  # its transaction begins
@@ -385,7 +449,7 @@ def test_a_request_that_began_before_another_send_committed_returns_that_batch(
         second = send(second_request, second_draft, user)
 
         assert second.id == first.id
-    assert written(app) == {"batches": 1, "messages": 1, "comments": 0, "audit": 1}
+    assert written(app) == ONE_SENT
 
 
 def test_a_send_racing_an_uncommitted_batch_for_the_same_draft_returns_it(

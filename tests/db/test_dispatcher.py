@@ -4,6 +4,7 @@ re-checks, leases, the rate limit, the sandbox's deliveries and a graceful stop.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -13,45 +14,23 @@ import pytest
 import sqlalchemy as sa
 
 from tests import delivery
-from tests.delivery import make_due, messages, queue, references, states, wait_until
-from tests.fakes import FakeSmsCentral, FakeTwilio, body, http_status, timeout
+from tests.delivery import (make_due, messages, queue, references, states,
+                            unknown_after_a_late_answer, wait_until)
+from tests.fakes import FakeTwilio, Fault, Reply, body, http_status
 from webapp.models import AuditEvent, BlockedRegion, Candidate, ClientContact, Message, utcnow
 from webapp.sms import batches, outbox
 from webapp.sms.dispatcher import TokenBucket
 from webapp.sms.outbox import MAX_ATTEMPTS
 from webapp.sms.providers import OutboundSms
 from webapp.sms.providers.sandbox import Sandbox
-
-
-@pytest.fixture
-def sms_central():
-    with FakeSmsCentral() as fake:
-        yield fake
-
-
-@pytest.fixture
-def sms_central_provider(sms_central):
-    provider = delivery.smscentral(sms_central)
-    yield provider
-    provider.close()
+from webapp.sms.reconcile import ReconcileSettings
 
 
 @pytest.fixture
 def fake_twilio():
+    """The loopback Twilio gateway, with one number opted out."""
     with FakeTwilio(opted_out={"+61412999111"}) as fake:
         yield fake
-
-
-@pytest.fixture
-def twilio_provider(fake_twilio):
-    provider = delivery.twilio(fake_twilio)
-    yield provider
-    provider.close()
-
-
-@pytest.fixture
-def sender(make_user):
-    return make_user(role="consultant", full_name="Casey Jones")
 
 
 def run_once(app, provider, **settings) -> int:
@@ -92,8 +71,7 @@ def test_smscentral_sends_each_queued_message_once_with_its_uuid_as_reference(
 
 
 def test_twilio_sends_and_records_the_gateway_message_sid_and_the_status_callback(
-        app, session, sender, make_candidate, fake_twilio, twilio_provider):
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+        app, session, sender, ada, fake_twilio, twilio_provider):
     batch = queue(session, sender, [ada], provider="twilio")
 
     run_once(app, twilio_provider)
@@ -114,9 +92,8 @@ def test_twilio_sends_and_records_the_gateway_message_sid_and_the_status_callbac
 # --- each gateway outcome ------------------------------------------------------------------------
 
 def test_a_permanent_rejection_fails_the_message_with_the_gateways_meaning_and_is_not_retried(
-        app, session, sender, make_candidate, sms_central, sms_central_provider):
+        app, session, sender, ada, sms_central, sms_central_provider):
     sms_central.blacklist.add("61412345678")
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     batch = queue(session, sender, [ada], provider="smscentral")
 
     run_once(app, sms_central_provider)
@@ -131,9 +108,8 @@ def test_a_permanent_rejection_fails_the_message_with_the_gateways_meaning_and_i
 
 
 def test_a_transient_answer_puts_the_message_back_in_the_queue_for_later_and_counts_the_attempt(
-        app, session, sender, make_candidate, sms_central, sms_central_provider):
+        app, session, sender, ada, sms_central, sms_central_provider):
     sms_central.inject(body("536 Temporarily delayed"))
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     batch = queue(session, sender, [ada], provider="smscentral")
     before = utcnow()
 
@@ -161,9 +137,8 @@ def test_a_transient_answer_puts_the_message_back_in_the_queue_for_later_and_cou
 
 
 def test_a_retry_after_header_sets_when_the_message_is_tried_again(
-        app, session, sender, make_candidate, sms_central, sms_central_provider):
+        app, session, sender, ada, sms_central, sms_central_provider):
     sms_central.inject(http_status(503, "busy", headers={"Retry-After": "120"}))
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     batch = queue(session, sender, [ada], provider="smscentral")
     start = utcnow()
 
@@ -176,9 +151,8 @@ def test_a_retry_after_header_sets_when_the_message_is_tried_again(
 
 
 def test_transient_answers_give_up_as_failed_after_max_attempts(
-        app, session, sender, make_candidate, sms_central, sms_central_provider):
+        app, session, sender, ada, sms_central, sms_central_provider):
     sms_central.inject_when(lambda request: True, body("500 Internal error"))
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     batch = queue(session, sender, [ada], provider="smscentral")
 
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -198,18 +172,10 @@ def test_transient_answers_give_up_as_failed_after_max_attempts(
 
 
 def test_a_read_timeout_makes_the_message_unknown_and_it_is_never_resent_automatically(
-        app, session, sender, make_candidate, sms_central, sms_central_provider):
-    sms_central.inject(timeout(3.0))  # the gateway takes the message but answers too late
-    impatient = delivery.smscentral(sms_central, read_timeout=0.3)
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
-    batch = queue(session, sender, [ada], provider="smscentral")
-    try:
-        run_once(app, impatient)
-    finally:
-        impatient.close()
+        app, session, sender, ada, sms_central, sms_central_provider):
+    batch, message = unknown_after_a_late_answer(app, session, sender, ada, "smscentral",
+                                                 sms_central, delivery.smscentral)
 
-    [message] = messages(session, batch)
-    assert message.state == "unknown"
     assert "may or may not" in message.error_text
     assert message.lease_until is None
     assert len(sms_central.messages) == 1  # it did reach the gateway
@@ -224,8 +190,7 @@ def test_a_read_timeout_makes_the_message_unknown_and_it_is_never_resent_automat
 
 
 def test_smscentral_513_duplicate_reference_on_a_resend_counts_as_sent(
-        app, session, sender, make_candidate, sms_central, sms_central_provider):
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+        app, session, sender, ada, sms_central, sms_central_provider):
     batch = queue(session, sender, [ada], provider="smscentral")
     [message] = messages(session, batch)
     # An earlier attempt with this very uuid got through to the gateway (its answer was lost).
@@ -241,20 +206,12 @@ def test_smscentral_513_duplicate_reference_on_a_resend_counts_as_sent(
 
 
 def test_resending_an_unknown_message_through_smscentral_does_not_deliver_it_twice(
-        app, session, sender, make_candidate, sms_central, sms_central_provider):
+        app, session, sender, ada, sms_central, sms_central_provider):
     """The gateway took the message but answered too late (`unknown`); the consultant resends it.
     SMS Central refuses a REFERENCE it already holds (513), which is what makes this resend safe
     (see DUPLICATE_REFERENCE in providers/smscentral.py) -- if the resend carries that reference."""
-    sms_central.inject(timeout(3.0))
-    impatient = delivery.smscentral(sms_central, read_timeout=0.3)
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
-    batch = queue(session, sender, [ada], provider="smscentral")
-    try:
-        run_once(app, impatient)
-    finally:
-        impatient.close()
-    [original] = messages(session, batch)
-    assert original.state == "unknown"
+    batch, original = unknown_after_a_late_answer(app, session, sender, ada, "smscentral",
+                                                  sms_central, delivery.smscentral)
 
     assert batches.resend(session, batch, sender, ("unknown",)).queued == 1
     run_once(app, sms_central_provider)
@@ -286,6 +243,23 @@ def test_consent_withdrawn_after_send_rejects_the_message_and_never_calls_the_ga
     assert "opted out" in ada_message.error_text
     assert bob_message.state == "sent"
     assert {r.form["REFERENCE"] for r in sms_central.requests} == {bob_message.uuid}
+
+
+def test_the_recheck_reads_a_contacts_consent_apart_from_the_candidate_with_the_same_id(
+        app, session, sender, ada, make_contact, sms_central, sms_central_provider):
+    grace = make_contact("Grace", "Hopper", "0412 345 679")
+    assert ada.id == grace.id  # each table counts from 1: only the kind tells them apart
+    to_ada = queue(session, sender, [ada], provider="smscentral")
+    to_grace = queue(session, sender, [grace], provider="smscentral", kind="contacts")
+    grace.sms_consent = False  # unticked between Send and dispatch
+    session.commit()
+
+    run_once(app, sms_central_provider)
+
+    [ada_message], [grace_message] = messages(session, to_ada), messages(session, to_grace)
+    assert ada_message.state == "sent"
+    assert grace_message.state == "rejected"
+    assert "opted out" in grace_message.error_text
 
 
 def test_a_message_sent_with_ignore_still_goes_to_the_opted_out_person(
@@ -355,8 +329,7 @@ def test_twilio_21610_fails_the_message_and_unticks_sms_consent_with_an_audit_ev
 # --- leases --------------------------------------------------------------------------------------
 
 def test_expire_leases_turns_an_expired_sending_message_into_unknown_never_queued(
-        app, session, sender, make_candidate):
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+        app, session, sender, ada):
     batch = queue(session, sender, [ada], provider="smscentral")
     engine = app.extensions["database"].engine
     [claimed] = outbox.claim(engine, 10, timedelta(seconds=30))
@@ -392,10 +365,9 @@ def test_a_claim_takes_at_most_its_limit_and_two_claims_never_share_a_message(
 
 
 def test_send_waits_for_a_workers_claim_instead_of_failing_with_database_is_locked(
-        app, session, sender, make_candidate):
+        app, session, sender, ada):
     """A worker holds the write lock for the moment it claims (on SQLite: BEGIN IMMEDIATE, as
     `outbox.claim` does). A consultant's Send at that moment must wait for it, not fail."""
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     engine = app.extensions["database"].engine
     worker = engine.connect().execution_options(sqlite_immediate=True)
     claiming = worker.begin()
@@ -534,8 +506,7 @@ def test_the_sandbox_delivers_sent_messages_only_after_sandbox_delivery_after(
 
 
 def test_a_sandbox_dispatcher_run_delivers_what_was_sent_long_enough_ago(
-        app, session, sender, make_candidate):
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+        app, session, sender, ada):
     batch = queue(session, sender, [ada], provider="sandbox")
     # Not yet long enough ago, however slowly the machine runs this loop.
     run_once(app, Sandbox(), sandbox_delivery_after=timedelta(hours=1))
@@ -637,3 +608,91 @@ def test_each_claim_round_and_each_gateway_error_are_logged_by_uuid_without_numb
     with caplog.at_level("DEBUG", logger="webapp.sms"):
         run_once(app, sms_central_provider)
     assert [r for r in caplog.records if r.name == "webapp.sms.dispatcher"] == []
+
+
+# --- gateway ids the database would refuse; reconciliation off the loop --------------------------
+
+def _twilio_reply(sid: str) -> Fault:
+    """Twilio's 201 for a created message, with this sid (as a gateway bug or a proxy might say)."""
+    return Fault("reply", Reply(201, json.dumps({"sid": sid, "status": "queued"}), "application/json"))
+
+
+def test_an_overlong_or_already_used_gateway_id_does_not_stop_the_other_outcomes_or_the_loop(
+        app, session, sender, make_candidate, fake_twilio, twilio_provider):
+    """An IntegrityError or DataError is a DBAPIError too: it used to be taken for "the database is
+    away", so the whole group was retried, and refused, on every pass and nothing was written."""
+    earlier = queue(session, sender, [make_candidate("Old", "Message", "0412 345 600")], provider="twilio")
+    taken = "SM" + "t" * 32
+    session.execute(sa.update(Message).where(Message.batch_id == earlier.id)
+                    .values(state="sent", provider_message_id=taken))
+    session.commit()
+    people = [make_candidate("Ada", "Lovelace", "0412 345 601"),
+              make_candidate("Bob", "Brown", "0412 345 602"),
+              make_candidate("Cy", "Young", "0412 345 603")]
+    batch = queue(session, sender, people, provider="twilio")
+    overlong = "SM\x00" + "a" * 97  # 100 characters and a NUL (PostgreSQL refuses both)
+    fake_twilio.inject(_twilio_reply(overlong), _twilio_reply(taken))
+    dispatcher = delivery.dispatcher(app, twilio_provider, concurrency=1)
+    thread = threading.Thread(target=dispatcher.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: states(session, batch) == Counter(sent=3), 10, "all three to be recorded")
+        later = queue(session, sender, [make_candidate("Di", "Lee", "0412 345 604")], provider="twilio")
+        dispatcher.wake()
+        wait_until(lambda: states(session, later) == Counter(sent=1), 10, "the loop to go on sending")
+    finally:
+        dispatcher.stop()
+        thread.join(10)
+    assert not thread.is_alive()
+
+    ids = sorted((m.provider_message_id or "" for m in messages(session, batch)), key=len)
+    created = fake_twilio.messages[0]["sid"]
+    # The duplicate is recorded as sent without an id; the overlong one on one line, cut to fit.
+    assert ids == ["", created, ("SM " + "a" * 97)[:64]]
+    [old] = messages(session, earlier)
+    assert old.provider_message_id == taken
+
+
+def test_a_gateway_id_is_stored_on_one_line_and_cut_to_the_column():
+    assert outbox.gateway_id("SM\r\nabc\x00d") == "SM abc d"
+    assert outbox.gateway_id("x" * 100) == "x" * 64
+    assert outbox.gateway_id("\x00") is None and outbox.gateway_id(None) is None
+
+
+class SlowLookup(Sandbox):
+    """The sandbox, but a lookup (reconciliation) waits until released: a slow gateway list."""
+
+    def __init__(self):
+        self.looking = threading.Event()
+        self.release = threading.Event()
+
+    def lookup(self, enquiries, taken=()):
+        self.looking.set()
+        self.release.wait(20)
+        return super().lookup(enquiries, taken)
+
+
+def test_a_slow_reconciliation_lookup_does_not_hold_up_sending(app, session, sender, make_candidate):
+    unknown = queue(session, sender, [make_candidate("Una", "Known", "0412 345 610")], provider="sandbox")
+    session.execute(sa.update(Message).where(Message.batch_id == unknown.id)
+                    .values(state="unknown", attempts=1, updated_at=utcnow() - timedelta(minutes=5)))
+    session.commit()
+    provider = SlowLookup()
+    dispatcher = delivery.dispatcher(app, provider, reconcile=ReconcileSettings(every=0.05))
+    thread = threading.Thread(target=dispatcher.run, daemon=True)
+    thread.start()
+    try:
+        assert provider.looking.wait(10), "reconciliation never looked the message up"
+        batch = queue(session, sender, [make_candidate("Ada", "Lovelace", "0412 345 611")],
+                      provider="sandbox")
+        dispatcher.wake()
+        wait_until(lambda: states(session, batch) == Counter(sent=1), 5,
+                   "a queued message to go out while the lookup is still going")
+        assert states(session, unknown) == Counter(unknown=1)
+    finally:
+        provider.release.set()
+        dispatcher.stop()
+        thread.join(10)
+    assert not thread.is_alive()
+    # Once the lookup answered, its answer was written before run() returned.
+    assert states(session, unknown) == Counter(sent=1)

@@ -13,7 +13,8 @@ from tests.conftest import PASSWORD, Browser
 from webapp import config as settings
 from webapp import create_app
 from webapp.auth.routes import BAD_CREDENTIALS
-from webapp.models import AuditEvent, LoginFailure, throttle
+from webapp.models import AuditEvent, LoginFailure
+from webapp.users import throttle
 
 CSRF_TOKEN = re.compile(r"[\w-]{20,}\.[\w-]+\.[\w-]+")
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)

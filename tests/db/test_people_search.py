@@ -1,4 +1,4 @@
-"""The search query layer (webapp.models.people_search): parse, search, count and matching_ids.
+"""The search query layer (webapp.people.search): parse, search, count and matching_ids.
 
 Runs on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set: prefix matching leans on
 byte-order comparison and case folding, which the two databases do differently if done wrong.
@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from webapp.models import Candidate
-from webapp.models import people_search as ps
+from webapp.people import search as ps
 from webapp.models.people import person_values
-from webapp.sms.numbers import normalise
+from webapp.phones import normalise
 
 REGION = "AU"
 MOBILE = "0412 345 678"

@@ -4,14 +4,17 @@ text); a gateway's reply holding such bytes is stored without them, never lost."
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from tests.conftest import PASSWORD
 from tests.fakes import FakeTwilio
 from tests.html_tree import Node, html
 from tests.replying import inbound, rows
-from tests.web.test_route_walk import app, fill, world  # noqa: F401  (fixtures: webhooks live)
+from tests.web.test_route_walk import (  # noqa: F401  (fixtures: webhooks live)
+    app_settings,
+    fill,
+    world,
+)
 from webapp.models import Email, InboundPart, Message
 from webapp.sms import compose as sms_compose
 
@@ -146,11 +149,6 @@ def test_signing_in_with_a_nul_or_a_line_break_in_the_username_is_refused_with_a
 
 
 # --- webhooks: the reply is kept, without the bytes -----------------------------------------------
-
-@pytest.fixture
-def ada(make_candidate):
-    return make_candidate("Ada", "Lovelace", "0412 345 678")
-
 
 def test_an_smscentral_reply_with_a_nul_and_control_characters_is_stored_without_them(client, session,
                                                                                        ada):

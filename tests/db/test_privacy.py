@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from tests.replying import audits, receive
 from webapp.database import begin_write
-from webapp.models import AuditEvent, Candidate, audit, records
+from webapp.models import AuditEvent, Candidate, audit
+from webapp.people import records
 from webapp.sms import consent
 
 ADA_E164 = "+61412345678"
@@ -23,11 +24,6 @@ LOADED = {"sms_consent": True, "email_consent": True, "mail_consent": True,
 @pytest.fixture
 def casey(make_user):
     return make_user("casey", role="consultant")
-
-
-@pytest.fixture
-def ada(make_candidate):
-    return make_candidate("Ada", "Lovelace", "0412 345 678")
 
 
 def stored(session, person_id: int) -> dict[str, bool]:

@@ -14,52 +14,16 @@ import pytest
 import sqlalchemy as sa
 
 from tests import delivery
-from tests.delivery import messages, queue, references
-from tests.fakes import FakeSmsCentral, FakeTwilio, body, http_status, timeout, twilio_error
+from tests.delivery import messages, queue, references, unknown_after_a_late_answer
+from tests.fakes import body, http_status, timeout, twilio_error
 from webapp.models import Message, utcnow
-from webapp.sms import outbox, reconcile
+from webapp.sms import batches, outbox, reconcile
 from webapp.sms.providers import OutboundSms, Transient
 from webapp.sms.providers.sandbox import Sandbox
 from webapp.sms.reconcile import ReconcileSettings
 
 SETTINGS = ReconcileSettings()  # after 60 s, give up (Twilio) after 10 min
 LATER = timedelta(minutes=2)  # past `after`, before `give_up`
-
-
-@pytest.fixture
-def sms_central():
-    with FakeSmsCentral() as fake:
-        yield fake
-
-
-@pytest.fixture
-def sms_central_provider(sms_central):
-    provider = delivery.smscentral(sms_central)
-    yield provider
-    provider.close()
-
-
-@pytest.fixture
-def fake_twilio():
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture
-def twilio_provider(fake_twilio):
-    provider = delivery.twilio(fake_twilio)
-    yield provider
-    provider.close()
-
-
-@pytest.fixture
-def sender(make_user):
-    return make_user(role="consultant", full_name="Casey Jones")
-
-
-@pytest.fixture
-def ada(make_candidate):
-    return make_candidate("Ada", "Lovelace", "0412 345 678")
 
 
 def engine_of(app) -> sa.Engine:
@@ -78,20 +42,6 @@ def run_once(app, provider, **settings) -> int:
 
 def reconcile_at(app, provider, later: timedelta = LATER, settings: ReconcileSettings = SETTINGS):
     return reconcile.reconcile(engine_of(app), provider, settings, now=utcnow() + later)
-
-
-def unknown_after_a_late_answer(app, session, sender, person, provider_name, fake, make_provider):
-    """Send one message whose gateway takes it but answers after our read timeout: `unknown`."""
-    fake.inject(timeout(3.0))
-    batch = queue(session, sender, [person], provider=provider_name)
-    impatient = make_provider(fake, read_timeout=0.3)
-    try:
-        run_once(app, impatient)
-    finally:
-        impatient.close()
-    [message] = messages(session, batch)
-    assert message.state == "unknown"
-    return batch, message
 
 
 def unknown_before_the_call(app, session, sender, person, provider_name):
@@ -521,3 +471,36 @@ def test_a_resend_and_reconciliation_at_the_same_moment_queue_the_message_once(
     assert sum(r.queued_again for r in reports) == 0
     states = sorted((m.state, m.superseded) for m in messages(session, batch))
     assert states == [("queued", False), ("unknown", True)]
+
+
+# --- Resend of unknown messages while reconciliation may still settle them -----------------------
+
+def _unknown_since(session, sender, person, provider: str, ago: timedelta):
+    batch = queue(session, sender, [person], provider=provider)
+    session.execute(sa.update(Message).where(Message.batch_id == batch.id).values(
+        state="unknown", attempts=1, updated_at=utcnow() - ago))
+    session.commit()
+    return batch
+
+
+@pytest.mark.parametrize("provider, ago, held", [
+    ("twilio", timedelta(minutes=2), True),  # Twilio may still list it: a copy could go twice
+    ("twilio", SETTINGS.give_up + timedelta(seconds=5), False),  # reconciliation has given up
+    ("smscentral", timedelta(minutes=2), False),  # the same reference is refused (513)
+])
+def test_an_unknown_twilio_message_is_not_resent_before_reconciliation_gives_up(
+        app, session, sender, ada, provider, ago, held):
+    batch = _unknown_since(session, sender, ada, provider, ago)
+    [original] = messages(session, batch)
+
+    checking = batches.checking(session, batch)
+    assert batches.resendable_counts(session, batch)["unknown"] == (0 if held else 1)
+    assert checking.count == (1 if held else 0)
+    if held:
+        assert checking.until == original.updated_at + SETTINGS.give_up
+    resent = batches.resend(session, batch, sender, ("unknown",))
+
+    assert resent.queued == (0 if held else 1)
+    rows = messages(session, batch)
+    assert len(rows) == (1 if held else 2)
+    assert next(m for m in rows if m.id == original.id).superseded is (not held)

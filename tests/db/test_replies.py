@@ -18,11 +18,6 @@ ADA_DIGITS = "61412345678"  # as SMS Central gives it: international digits, no 
 
 
 @pytest.fixture
-def casey(make_user):
-    return make_user("casey", role="consultant", full_name="Casey Jones", email="casey@example.com")
-
-
-@pytest.fixture
 def dana(make_user):
     return make_user("dana", role="consultant", full_name="Dana Scully", email="dana@example.com")
 
@@ -33,6 +28,11 @@ def person_of(reply: Message) -> tuple[str | None, int | None]:
     if reply.contact_id:
         return "contact", reply.contact_id
     return None, None
+
+
+def answers(reply: Message) -> tuple:
+    """Who sent the reply, which of our messages it answers, and the user it is emailed to."""
+    return person_of(reply), reply.in_reply_to_id, reply.sender_id
 
 
 # --- matching, rule by rule ----------------------------------------------------------------------
@@ -47,9 +47,7 @@ def test_our_reference_wins_even_when_someone_else_sent_the_number_a_newer_messa
 
     reply = receive(app, session, "Yes, Tuesday suits", reference=to_ada.uuid)
 
-    assert person_of(reply) == ("candidate", ada.id)
-    assert reply.in_reply_to_id == to_ada.id
-    assert reply.sender_id == casey.id
+    assert answers(reply) == (("candidate", ada.id), to_ada.id, casey.id)
     assert reply.direction == "in" and reply.state == "received"
     assert reply.from_e164 == ADA_E164
     assert reply.body == "Yes, Tuesday suits"
@@ -64,9 +62,7 @@ def test_without_a_reference_the_reply_answers_the_latest_message_to_that_number
 
     reply = receive(app, session, "Who is this?")
 
-    assert person_of(reply) == ("contact", grace.id)
-    assert reply.in_reply_to_id == to_grace.id
-    assert reply.sender_id == dana.id
+    assert answers(reply) == (("contact", grace.id), to_grace.id, dana.id)
 
 
 def test_a_reference_that_is_not_one_of_our_messages_falls_back_to_the_number(
@@ -76,9 +72,7 @@ def test_a_reference_that_is_not_one_of_our_messages_falls_back_to_the_number(
 
     reply = receive(app, session, "Sure", reference="not-a-message-of-ours")
 
-    assert person_of(reply) == ("candidate", ada.id)
-    assert reply.in_reply_to_id == to_ada.id
-    assert reply.sender_id == casey.id
+    assert answers(reply) == (("candidate", ada.id), to_ada.id, casey.id)
 
 
 def test_a_reply_answers_the_message_that_went_out_not_one_still_waiting_in_the_queue(
@@ -92,9 +86,7 @@ def test_a_reply_answers_the_message_that_went_out_not_one_still_waiting_in_the_
 
     reply = receive(app, session, "Yes, Tuesday suits")
 
-    assert person_of(reply) == ("candidate", ada.id)
-    assert reply.in_reply_to_id == delivered.id
-    assert reply.sender_id == casey.id
+    assert answers(reply) == (("candidate", ada.id), delivered.id, casey.id)
 
 
 def test_with_no_message_sent_the_only_person_with_that_number_is_matched(
@@ -104,9 +96,7 @@ def test_with_no_message_sent_the_only_person_with_that_number_is_matched(
 
     reply = receive(app, session, "Hello?")
 
-    assert person_of(reply) == ("contact", grace.id)
-    assert reply.in_reply_to_id is None
-    assert reply.sender_id is None
+    assert answers(reply) == (("contact", grace.id), None, None)
     assert reply.id not in [r.id for r in replies.unmatched(session)]
 
 

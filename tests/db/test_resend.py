@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from tests import delivery
 from tests.delivery import messages, queue
 from tests.fakes import FakeSmsCentral
+from webapp.errors import FieldError
 from webapp.models import AuditEvent, Candidate
 from webapp.sms import batches
-from webapp.sms.compose import ComposeError
 
 ADA, OLIVE = "61412345678", "61412000111"
 
@@ -22,13 +22,6 @@ def sms_central():
     # No credit: the first attempt of every message fails (534), so there is something to resend.
     with FakeSmsCentral(credit=0) as fake:
         yield fake
-
-
-@pytest.fixture
-def sms_central_provider(sms_central):
-    provider = delivery.smscentral(sms_central)
-    yield provider
-    provider.close()
 
 
 @pytest.fixture
@@ -102,8 +95,9 @@ def test_a_new_ignore_with_a_reason_carries_an_audited_override_to_the_gateway(
     assert (on_resend.subject_type, on_resend.subject_id) == ("batch", batch.id)
     assert on_resend.details["reason"] == "She asked again by phone"
     assert on_resend.details["resend"] is True
-    assert [(p["kind"], p["id"], p["name"], p["mobile"]) for p in on_resend.details["people"]] == [
-        ("candidate", olive.id, "Olive Out", "+" + OLIVE)]
+    # Compact, as Send records it: the audit page names people as their records are named now.
+    assert (on_resend.details["kind"], on_resend.details["people"]) == (
+        "candidates", [[olive.id, "+" + OLIVE]])
 
 
 def test_someone_who_ticked_sms_since_gets_an_ordinary_copy_without_the_old_override(
@@ -131,7 +125,7 @@ def test_a_new_ignore_without_a_usable_reason_queues_nothing(
     batch, _, _ = failed_under_ignore
     before = [(m.id, m.state, m.superseded) for m in messages(session, batch)]
 
-    with pytest.raises(ComposeError) as caught:
+    with pytest.raises(FieldError) as caught:
         batches.resend(session, batch, lead, ("failed",), ignore=True, reason=reason)
     session.rollback()
 
@@ -140,13 +134,29 @@ def test_a_new_ignore_without_a_usable_reason_queues_nothing(
     assert audits(session, "sms.resent") == []
 
 
+def test_ignore_ticked_on_a_resend_needs_its_reason_even_when_it_overrides_nobody(
+        app, session, lead, failed_under_ignore):
+    """As on the SMS screen: the reason is required whenever Ignore is ticked."""
+    batch, _, olive = failed_under_ignore
+    session.get(Candidate, olive.id).sms_consent = True  # she ticked SMS again meanwhile
+    session.commit()
+    before = [(m.id, m.state, m.superseded) for m in messages(session, batch)]
+
+    with pytest.raises(FieldError) as caught:
+        batches.resend(session, batch, lead, ("failed",), ignore=True, reason="  ")
+    session.rollback()
+
+    assert (caught.value.field, caught.value.status) == ("ignore_reason", 400)
+    assert [(m.id, m.state, m.superseded) for m in messages(session, batch)] == before
+
+
 def test_a_new_ignore_without_the_permission_is_refused_and_queues_nothing(
         app, session, make_user, failed_under_ignore):
     batch, _, _ = failed_under_ignore
     consultant = make_user(role="consultant")
     before = [(m.id, m.state, m.superseded) for m in messages(session, batch)]
 
-    with pytest.raises(ComposeError) as caught:
+    with pytest.raises(FieldError) as caught:
         batches.resend(session, batch, consultant, ("failed",), ignore=True, reason="urgent")
     session.rollback()
 

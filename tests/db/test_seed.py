@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from webapp.data import demo
 from webapp.models import Candidate, Client, ClientContact, User
 from webapp.sms.blocked_countries import SMSCENTRAL_BLOCKED
-from webapp.sms.numbers import normalise
+from webapp.phones import normalise
 
 N_CANDIDATES = 2_000
 N_CONTACTS = 300

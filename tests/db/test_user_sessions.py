@@ -1,5 +1,5 @@
-"""Server-side sessions on every database (webapp.models.user_sessions), and the account changes in
-webapp.models.accounts that end them."""
+"""Server-side sessions on every database (webapp.users.sessions), and the account changes in
+webapp.users.accounts that end them."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import sqlalchemy as sa
 
 from webapp import config as settings
 from webapp import create_app
-from webapp.models import AuditEvent, User, UserSession, accounts, user_sessions
+from webapp.models import AuditEvent, User, UserSession
+from webapp.users import accounts
+from webapp.users import sessions as user_sessions
+from webapp.users.accounts import UserDetails
 from webapp.web import sessions as web_sessions
-from webapp.models.accounts import UserDetails
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 LONG_AGO = T0 - timedelta(hours=12)

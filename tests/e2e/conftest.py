@@ -131,13 +131,19 @@ def context(browser, live_server, js):
 
 
 @pytest.fixture
-def page(context):
+def page_errors():
+    """Which of the errors a page reported fail the test: all of them, unless a module says less."""
+    return lambda errors: errors
+
+
+@pytest.fixture
+def page(context, page_errors):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     yield page
-    assert not errors, f"the page reported errors: {errors}"
+    assert not page_errors(errors), f"the page reported errors: {errors}"
 
 
 def sign_in(page, username: str) -> None:

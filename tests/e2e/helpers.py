@@ -15,6 +15,15 @@ def results_heading(count: int) -> re.Pattern:
     return re.compile(rf"^\s*{count:,}\s+match(ing)?\s*$")
 
 
+def keyboard_search(page: Page, text: str, count: int) -> None:
+    """Search for `text` by keyboard alone (Shift+Tab out of the field, / to Search) and wait for
+    `count` results."""
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("/")
+    page.keyboard.type(text)
+    expect(page.locator("#results-heading")).to_have_text(results_heading(count))
+
+
 def search(page: Page, js: bool, **fields: str) -> None:
     """Fill the search form; with JS the results swap in as you type, without it press Search."""
     labels = {"q": "Search", "location": "Location", "job": "Job title / skills"}

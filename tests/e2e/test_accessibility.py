@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import HERE, PASSWORD
+from tests.e2e.conftest import HERE, sign_in
 from tests.e2e.helpers import (open_outcome_list, results_heading, search, select_people,
                                send_single_from_record, use_template)
 
@@ -73,11 +73,7 @@ def login_as(browser, live_server, context):
         if username not in _cookies:
             other = browser.new_context(base_url=live_server.url)
             page = other.new_page()
-            page.goto("/login")
-            page.get_by_label("Username").fill(username)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/candidates**")
+            sign_in(page, username)
             _cookies[username] = other.cookies()
             other.close()
         context.add_cookies(_cookies[username])
@@ -91,11 +87,7 @@ def history(browser, live_server):
     context.set_default_timeout(10_000)
     try:
         page = context.new_page()
-        page.goto("/login")
-        page.get_by_label("Username").fill("lead")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/candidates**")
+        sign_in(page, "lead")
         name, mobile, e164 = AXEL
         send_single_from_record(page, True, name, mobile, "Hi {{first_name}}, can we talk today?")
         batch_url = page.url

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PASSWORD
-from tests.e2e.helpers import results_heading, wait_for_batch
+from tests.e2e.helpers import keyboard_search, results_heading, wait_for_batch
 
 FOCUSED = """() => {
   const e = document.activeElement;
@@ -87,6 +87,14 @@ def find_and_tick(page, surname: str, full_name: str) -> None:
     expect(page.get_by_label(f"Select {full_name}", exact=True)).to_be_checked()
 
 
+def bulk_sms_by_b(page) -> None:
+    """b opens the SMS screen with the focus on Template."""
+    page.keyboard.press("b")
+    expect(page.locator("#compose-panel #compose")).to_be_visible()
+    expect(page.get_by_label("Template", exact=True)).to_be_focused()
+    assert_focus(page, id="template_id")
+
+
 def test_keyboard_only_bulk_sms(page):
     keyboard_sign_in(page, "consultant")
     assert_focus(page, id="q")                    # autofocus on an unfiltered search
@@ -146,10 +154,7 @@ def test_escape_closes_the_panel_and_b_reopens_it(page):
     expect(page.locator("#compose-panel #compose")).to_have_count(0)
     expect(page.get_by_role("button", name="Bulk SMS")).to_be_focused()
     assert_focus(page, id="bulk-sms-button")
-    page.keyboard.press("b")
-    expect(page.locator("#compose-panel #compose")).to_be_visible()
-    expect(page.get_by_label("Template", exact=True)).to_be_focused()
-    assert_focus(page, id="template_id")
+    bulk_sms_by_b(page)
     page.keyboard.press("Escape")
     assert_focus(page, id="bulk-sms-button")
     page.keyboard.press("?")
@@ -162,26 +167,17 @@ def test_b_right_after_ticking_a_row_with_space(page):
     """README: Space ticks the focused row, b is Bulk SMS. A ticked checkbox is not a text field."""
     keyboard_sign_in(page, "consultant")
     find_and_tick(page, "Hopper", "Grace Hopper")
-    page.keyboard.press("b")
-    expect(page.locator("#compose-panel #compose")).to_be_visible()
-    expect(page.get_by_label("Template", exact=True)).to_be_focused()
-    assert_focus(page, id="template_id")
+    bulk_sms_by_b(page)
 
 
 def test_a_then_b_sends_to_the_whole_page(page):
     keyboard_sign_in(page, "consultant")
-    page.keyboard.press("Shift+Tab")
-    page.keyboard.press("/")
-    page.keyboard.type("Optout")
-    expect(page.locator("#results-heading")).to_have_text(results_heading(1))
+    keyboard_search(page, "Optout", 1)
     page.keyboard.press("Shift+Tab")              # out of Search
     page.keyboard.press("a")
     expect(page.get_by_label("Select Olive Optout", exact=True)).to_be_checked()
     assert_focus(page, id="select-page")
-    page.keyboard.press("b")
-    expect(page.locator("#compose-panel #compose")).to_be_visible()
-    expect(page.get_by_label("Template", exact=True)).to_be_focused()
-    assert_focus(page, id="template_id")
+    bulk_sms_by_b(page)
 
 
 def test_arrow_keys_step_through_templates(page):

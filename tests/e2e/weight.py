@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import sign_in
 
 TEXT_TYPES = ("document", "stylesheet", "script")
 
@@ -14,11 +14,7 @@ def first_load(browser, base_url: str, path: str) -> dict:
     context = browser.new_context(base_url=base_url)
     try:
         page = context.new_page()
-        page.goto("/login")
-        page.get_by_label("Username").fill("consultant")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/candidates**")
+        sign_in(page, "consultant")
         seen: list = []
         hosts: set[str] = set()
         failed: list[str] = []

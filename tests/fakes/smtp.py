@@ -42,6 +42,10 @@ class _Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.server.refuse:
             return "550 5.1.1 No such user here"
+        if address in self.server.drop:
+            self.server.dropped.append(address)
+            server.transport.abort()  # no answer: the connection is simply gone
+            return "250 OK"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -69,15 +73,19 @@ def free_port() -> int:
 
 class SmtpServer:
     """aiosmtpd on 127.0.0.1; `messages` in the order received; `refuse` answers 550 to RCPT TO;
-    `smtputf8=False` makes it a server that takes ASCII addresses only (as many still are);
+    `drop` closes the connection, unanswered, on RCPT TO one of these addresses (`dropped` lists
+    each time it did); `smtputf8=False` makes it a server that takes ASCII addresses only (as many
+    still are);
     `ssl_context` makes it an SMTPS server (TLS from the first byte, as on port 465).
 
     Use as a context manager, or call start() and stop().
     """
 
     def __init__(self, port: int = 0, refuse: set[str] | None = None, smtputf8: bool = True,
-                 ssl_context: ssl.SSLContext | None = None):
+                 ssl_context: ssl.SSLContext | None = None, drop: set[str] | None = None):
         self.requested_port = port
+        self.drop = set(drop or ())
+        self.dropped: list[str] = []
         self.ssl_context = ssl_context
         self.refuse = set(refuse or ())
         self.smtputf8 = smtputf8

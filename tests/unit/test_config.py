@@ -161,7 +161,7 @@ def test_a_demo_with_a_port_that_is_not_a_number_is_refused_naming_it(tmp_path):
     ({"DEMO_MODE": "1"}, "", True),  # `make run`: the emails are kept and shown on /sandbox
     ({"DEMO_MODE": "1", "MAIL_SERVER": "  "}, "", True),
     ({"DEMO_MODE": "1", "MAIL_SERVER": "mail.example.com"}, "mail.example.com", False),
-    ({**SECRET}, "localhost", False),  # a server sends to its local MTA, as before
+    ({**SECRET}, "localhost", False),  # outside the demo, mail goes to the local MTA by default
     ({**SECRET, "MAIL_SERVER": "mail.example.com"}, "mail.example.com", False),
 ])
 def test_a_demo_without_a_mail_server_keeps_its_emails_and_sends_none(tmp_path, env, server, keep):

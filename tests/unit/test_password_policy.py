@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.models.users import COMMON_PASSWORDS, password_problem
+from webapp.users.accounts import COMMON_PASSWORDS, password_problem
 
 
 @pytest.mark.parametrize("password", ["password123456", "QWERTYUIOP12", "Welcome12345", "1q2w3e4r5t6y"])

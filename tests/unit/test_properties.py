@@ -14,8 +14,9 @@ from webapp import migrate
 from webapp.data import csv_import
 from webapp.database import make_engine
 from webapp.models import Candidate, ClientContact
-from webapp.models import people_search
-from webapp.sms import merge, numbers, segments
+from webapp.people import search as people_search
+from webapp import phones
+from webapp.sms import merge, segments
 
 REGIONS = st.sampled_from(["AU", "NZ", "GB", "US", "FI", "au", "ZZ"])
 KNOWN_TAG = re.compile(r"\{\{ *(" + "|".join(merge.FIELDS) + r") *\}\}")
@@ -35,7 +36,7 @@ NO_DEADLINE = settings(deadline=None)
 @NO_DEADLINE
 @given(st.one_of(st.none(), st.text()), REGIONS)
 def test_normalise_never_raises_and_valid_numbers_are_e164(raw, region):
-    parsed = numbers.normalise(raw, region)
+    parsed = phones.normalise(raw, region)
 
     if parsed.valid:
         assert parsed.e164 is not None and re.fullmatch(r"\+[1-9]\d{6,14}", parsed.e164)
@@ -44,7 +45,7 @@ def test_normalise_never_raises_and_valid_numbers_are_e164(raw, region):
 @NO_DEADLINE
 @given(st.text(), REGIONS)
 def test_search_key_never_raises_and_answers_e164_or_none(text, region):
-    key = numbers.search_key(text, region)
+    key = phones.search_key(text, region)
 
     assert key is None or re.fullmatch(r"\+[1-9]\d{6,14}", key)
 

@@ -5,18 +5,11 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 import pytest
 
-from tests.fakes import (
-    FakeSmsCentral,
-    blackhole,
-    body,
-    http_status,
-    refused_url,
-    reset,
-    timeout,
-)
+from tests.fakes import FakeSmsCentral, blackhole, body, http_status, refused_url, reset, timeout
 from webapp.sms.providers import (
     Accepted,
     OutboundSms,
@@ -134,11 +127,8 @@ def test_permanent_meanings():
 
 
 def test_wrong_password_is_rejected_by_the_gateway(gateway):
-    provider = make_provider(gateway.api_url, password="wrong")
-    try:
+    with closing(make_provider(gateway.api_url, password="wrong")) as provider:
         result = provider.send(sms())
-    finally:
-        provider.close()
     assert isinstance(result, Rejected)
     assert (result.code, result.reason) == ("511", "bad_credentials")
     assert gateway.messages == []
@@ -188,11 +178,8 @@ def test_http_error_from_a_proxy_is_transient_and_honours_retry_after(provider, 
 
 
 def test_connection_refused_is_transient(gateway):
-    provider = make_provider(refused_url())
-    try:
+    with closing(make_provider(refused_url())) as provider:
         result = provider.send(sms())
-    finally:
-        provider.close()
     assert isinstance(result, Transient)
     assert result.code == "connect_error"
 
@@ -206,11 +193,8 @@ def test_stopped_gateway_refuses_even_with_a_pooled_connection(provider, gateway
 
 def test_connect_timeout_is_transient():
     with blackhole() as url:
-        provider = SmsCentral(url, "desk", "s3cret", "SMSDesk", timeout=(0.3, 5.0))
-        try:
+        with closing(SmsCentral(url, "desk", "s3cret", "SMSDesk", timeout=(0.3, 5.0))) as provider:
             result = provider.send(sms())
-        finally:
-            provider.close()
     assert isinstance(result, Transient)
     assert result.code == "connect_timeout"
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from webapp.sms.blocked_countries import SMSCENTRAL_BLOCKED, SMSCENTRAL_EFFECTIVE
-from webapp.sms.numbers import normalise
+from webapp.phones import normalise
 from webapp.sms.recipients import (
     BLOCKED_COUNTRY,
     DUPLICATE,

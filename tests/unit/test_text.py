@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.text import clean_multiline, control_characters, normalise_newlines, one_line
+from webapp.text import (clean_multiline, control_characters, filter_value, normalise_newlines, one_line,
+                         plain_text_problem)
 
 
 @pytest.mark.parametrize("text, named", [
@@ -47,3 +48,23 @@ def test_clean_multiline_keeps_line_breaks_and_drops_the_rest():
 ])
 def test_one_line_turns_each_run_of_control_characters_into_one_space(text, line):
     assert one_line(text) == line
+
+
+def test_a_filter_value_folds_whitespace_and_refuses_control_characters_or_too_much():
+    assert filter_value("Search", "  ada\t\n lovelace ") == ("ada lovelace", None)
+    assert filter_value("Search", None) == ("", None)
+    assert filter_value("Folder", " a\tb ", words=False) == (
+        "", "Folder cannot hold control characters (tab); it was left out.")
+    assert filter_value("Name", "x" * 201) == ("", "Name can be at most 200 characters; it was left out.")
+    assert filter_value("Name", "x" * 5, 4) == ("", "Name can be at most 4 characters; it was left out.")
+    assert filter_value("Who", "a\x1bb") == (
+        "", "Who cannot hold control characters (U+001B); it was left out.")
+
+
+def test_plain_text_problem_names_what_to_remove():
+    assert plain_text_problem("The username", "ada") is None
+    assert plain_text_problem("The username", "ada\tx") == ("The username must be one line of plain text: "
+                                                           "remove the tab.")
+    assert plain_text_problem("Skills", "a\nb", multiline=True) is None
+    assert plain_text_problem("Skills", "a\x00b", multiline=True) == (
+        "Skills cannot hold control characters: remove the NUL.")

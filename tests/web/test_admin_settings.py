@@ -3,12 +3,12 @@ the blocked-country lists, and each setting taking effect on the SMS screen."""
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
 import sqlalchemy as sa
 
+from tests.pages import assert_invalid, audits, nav, text
 from webapp.models import AuditEvent, BlockedRegion, Setting
 
 NON_ADMINS = ("viewer", "consultant", "team-leader")
@@ -17,21 +17,6 @@ COUNT = re.compile(r'<li class="outcome outcome-(\w+)">\s*<span class="count">([
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def nav(page: str) -> list[str]:
-    block = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S)
-    return [html.unescape(label) for label in re.findall(r">([^<>]+)</a>", block.group(1))] if block else []
-
-
-def audits(session, action: str) -> list[AuditEvent]:
-    session.rollback()  # end any read transaction so the request's writes are visible
-    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                                .order_by(AuditEvent.id)))
-
 
 def stored(session) -> dict:
     session.rollback()
@@ -42,16 +27,6 @@ def blocked_row(session, provider: str, region: str) -> BlockedRegion | None:
     session.rollback()
     return session.scalar(sa.select(BlockedRegion).where(BlockedRegion.provider == provider,
                                                          BlockedRegion.region == region))
-
-
-def assert_invalid(page: str, name: str, message: str) -> None:
-    """The field is marked invalid and described by an error that says `message`."""
-    tag = re.search(rf'<(?:input|select|textarea)\b[^>]*\bname="{name}"[^>]*>', page).group(0)
-    assert 'aria-invalid="true"' in tag, tag
-    described = re.search(r'aria-describedby="([^"]+)"', tag).group(1).split()
-    said = " ".join(html.unescape(m.group(1)) for ident in described
-                    if (m := re.search(rf'<span class="error" id="{ident}">(.*?)</span>', page, re.S)))
-    assert message in said, said
 
 
 def settings_form(**overrides) -> dict:

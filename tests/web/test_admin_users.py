@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
+from tests.pages import assert_invalid, audits, details_of, fresh, nav, text
 from webapp.models import AuditEvent, Role, User
 
 NON_ADMINS = ("viewer", "consultant", "team-leader")
@@ -19,59 +20,13 @@ TEMPORARY = "temporary-pass-123"
 
 # --- helpers -------------------------------------------------------------------------------------
 
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def nav(page: str) -> list[str]:
-    """The main navigation's link labels."""
-    block = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S)
-    return [html.unescape(label) for label in re.findall(r">([^<>]+)</a>", block.group(1))] if block else []
-
-
-def audits(session, action: str) -> list[AuditEvent]:
-    session.rollback()  # end any read transaction so the request's writes are visible
-    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                                .order_by(AuditEvent.id)))
-
-
-def fresh(session, user_id: int) -> User:
-    session.rollback()
-    return session.get(User, user_id, populate_existing=True)
-
-
 def roles_of(session, user_id: int) -> list[str]:
-    return sorted(role.name for role in fresh(session, user_id).roles)
-
-
-def control(page: str, name: str) -> str:
-    """The opening tag of the control named `name`."""
-    match = re.search(rf'<(?:input|select|textarea)\b[^>]*\bname="{name}"[^>]*>', page)
-    assert match, f"no control named {name}"
-    return match.group(0)
-
-
-def assert_invalid(page: str, name: str, message: str) -> None:
-    """The field is marked invalid and described by an error that says `message`."""
-    tag = control(page, name)
-    assert 'aria-invalid="true"' in tag, tag
-    described = re.search(r'aria-describedby="([^"]+)"', tag).group(1).split()
-    errors = [re.search(rf'<span class="error" id="{ident}">(.*?)</span>', page, re.S) for ident in described]
-    said = " ".join(html.unescape(e.group(1)) for e in errors if e)
-    assert message in said, said
+    return sorted(role.name for role in fresh(session, User, user_id).roles)
 
 
 def user_form(**overrides) -> dict:
     form = {"username": "jo", "full_name": "Jo Bloggs", "email": "jo@example.com", "mobile": "0412 345 678",
             "office": "Sydney", "roles": ["consultant"], "password": TEMPORARY}
-    form.update(overrides)
-    return form
-
-
-def details_of(user: User, **overrides) -> dict:
-    form = {"username": user.username, "full_name": user.full_name, "email": user.email,
-            "mobile": user.mobile or "", "office": user.office or "",
-            "roles": [role.name for role in user.roles]}
     form.update(overrides)
     return form
 
@@ -102,7 +57,7 @@ def test_users_and_roles_are_hidden_and_forbidden_without_users_manage(client, l
     }
     for url, data in posts.items():
         assert client.post(url, data=data).status_code == 403, url
-    stored = fresh(session, target.id)
+    stored = fresh(session, User, target.id)
     assert (stored.full_name, stored.active, stored.must_change_password) == ("Target", True, False)
     assert session.scalar(sa.select(User).where(User.username == "jo")) is None
     assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
@@ -219,7 +174,7 @@ def test_edit_saves_and_audits_the_changes(client, admin, make_user, session):
     response = client.post(f"/admin/users/{jo.id}/edit",
                            data=details_of(jo, office="Perth", mobile="+64 21 123 4567", roles=["team-leader"]))
     assert response.status_code == 302
-    stored = fresh(session, jo.id)
+    stored = fresh(session, User, jo.id)
     assert (stored.office, stored.mobile) == ("Perth", "+64211234567")
     assert roles_of(session, jo.id) == ["team-leader"]
     [event] = audits(session, "user.edited")
@@ -266,7 +221,7 @@ def test_deactivated_user_cannot_sign_in_and_their_open_session_ends(app, client
 
     response = client.post(f"/admin/users/{jo.id}/deactivate")
     assert response.status_code == 302
-    assert fresh(session, jo.id).active is False
+    assert fresh(session, User, jo.id).active is False
     [event] = audits(session, "user.deactivated")
     assert (event.actor_id, event.subject_id) == (admin.id, jo.id)
 
@@ -287,7 +242,7 @@ def test_administrator_cannot_deactivate_themselves(client, admin, make_user, se
     response = client.post(f"/admin/users/{admin.id}/deactivate")
     assert response.status_code == 400
     assert "cannot deactivate your own account" in text(response)
-    assert fresh(session, admin.id).active is True
+    assert fresh(session, User, admin.id).active is True
     assert audits(session, "user.deactivated") == []
 
 
@@ -297,7 +252,7 @@ def test_temporary_password_is_set_audited_and_must_be_changed(app, client, admi
     jo = make_user("jo")
     response = client.post(f"/admin/users/{jo.id}/password", data={"password": TEMPORARY})
     assert response.status_code == 302
-    stored = fresh(session, jo.id)
+    stored = fresh(session, User, jo.id)
     assert stored.must_change_password is True and stored.check_password(TEMPORARY)
     assert [e.subject_id for e in audits(session, "user.password_reset")] == [jo.id]
     theirs = app.test_client()  # a second browser: the client fixture made them send CSRF tokens
@@ -310,7 +265,7 @@ def test_weak_temporary_password_is_refused_on_its_form(client, admin, make_user
     response = client.post(f"/admin/users/{jo.id}/password", data={"password": "aaaaaaaaaaaaaaa"})
     assert response.status_code == 400
     assert_invalid(text(response), "password", "must not repeat")
-    assert fresh(session, jo.id).must_change_password is False
+    assert fresh(session, User, jo.id).must_change_password is False
 
 
 # --- roles ---------------------------------------------------------------------------------------

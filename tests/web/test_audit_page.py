@@ -7,20 +7,14 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime, timedelta, timezone
-from html.parser import HTMLParser
 
 import pytest
 
 from tests.html_tree import without_live_status
-
-from webapp.models import AuditEvent
+from tests.pages import Tags, linked_page, text
 
 TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
 ROW = re.compile(r'<tr id="event-(\d+)">')
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def utc(*args) -> datetime:
@@ -45,35 +39,6 @@ def row_html(response, event_id: int) -> str:
     return match.group(1)
 
 
-class Tags(HTMLParser):
-    def __init__(self, page: str):
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.feed(page)
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def one(self, tag: str, **wanted) -> dict[str, str | None]:
-        found = [attrs for name, attrs in self.tags
-                 if name == tag and all(attrs.get(k) == v for k, v in wanted.items())]
-        assert len(found) == 1, f"expected one <{tag} {wanted}>, found {len(found)}"
-        return found[0]
-
-
-@pytest.fixture
-def record(session):
-    def add(action: str = "person.edited", *, actor=None, subject=None, at: datetime | None = None,
-            **details) -> AuditEvent:
-        subject_type, subject_id = subject if subject else (None, None)
-        event = AuditEvent(actor_id=actor.id if actor else None, action=action, subject_type=subject_type,
-                           subject_id=subject_id, details=details, created_at=at or utc(2026, 3, 1, 9))
-        session.add(event)
-        session.commit()
-        return event
-    return add
-
-
 @pytest.fixture
 def lead(login):
     return login("team-leader", full_name="Lee Leader")
@@ -82,9 +47,9 @@ def lead(login):
 # --- the gate ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role", ["consultant", "viewer"])
-def test_without_audit_view_there_is_no_link_and_the_page_is_403(client, login, record, role):
+def test_without_audit_view_there_is_no_link_and_the_page_is_403(client, login, audit_event, role):
     login(role)
-    record("sms.sent", secret="do not show")
+    audit_event("sms.sent", secret="do not show")
     assert 'href="/audit"' not in text(client.get("/candidates"))
     response = client.get("/audit")
     assert response.status_code == 403
@@ -97,10 +62,7 @@ def test_without_audit_view_there_is_no_link_and_the_page_is_403(client, login, 
 @pytest.mark.parametrize("role", ["team-leader", "administrator"])
 def test_with_audit_view_the_link_and_the_page_are_there(client, login, role):
     login(role)
-    assert '<a href="/audit">Audit log</a>' in text(client.get("/candidates"))
-    response = client.get("/audit")
-    assert response.status_code == 200
-    assert "<h1>Audit log</h1>" in text(response)
+    linked_page(client, "/audit", "Audit log", "Audit log")
 
 
 def test_the_anonymous_visitor_is_sent_to_sign_in(client):
@@ -121,18 +83,18 @@ def test_filters_are_a_get_form_that_htmx_enhances(client, lead):
         assert f'<label for="{name}">{label}</label>' in text(client.get("/audit")), name
 
 
-def test_filter_by_actor(client, lead, record, make_user):
+def test_filter_by_actor(client, lead, audit_event, make_user):
     other = make_user("other.person")
-    mine = record(actor=lead, at=utc(2026, 3, 1, 9))
-    theirs = record(actor=other, at=utc(2026, 3, 1, 10))
+    mine = audit_event(actor=lead, at=utc(2026, 3, 1, 9))
+    theirs = audit_event(actor=other, at=utc(2026, 3, 1, 10))
     assert shown(client.get("/audit")) == [theirs.id, mine.id]
     assert shown(client.get("/audit?actor=OTHER.person")) == [theirs.id]
     assert f'value="{other.username}"' in text(client.get("/audit"))  # suggested in the datalist
 
 
-def test_filter_by_action_offers_the_actions_present(client, lead, record):
-    sent = record("sms.sent")
-    record("privacy.changed")
+def test_filter_by_action_offers_the_actions_present(client, lead, audit_event):
+    sent = audit_event("sms.sent")
+    audit_event("privacy.changed")
     page = text(client.get("/audit"))
     select = re.search(r'<select id="action".*?</select>', page, re.S).group(0)
     assert re.findall(r'<option value="([^"]*)"', select) == ["", "privacy.changed", "sms.sent"]
@@ -141,30 +103,30 @@ def test_filter_by_action_offers_the_actions_present(client, lead, record):
     assert '<option value="sms.sent" selected>' in text(response)
 
 
-def test_filter_by_person_id_and_by_name(client, lead, record, make_candidate, make_contact):
+def test_filter_by_person_id_and_by_name(client, lead, audit_event, make_candidate, make_contact):
     ada = make_candidate("Ada", "Lovelace")
     grace = make_contact("Grace", "Hopper")
-    on_ada = record(subject=("candidate", ada.id), at=utc(2026, 3, 1, 9))
-    on_grace = record(subject=("contact", grace.id), at=utc(2026, 3, 1, 10))
+    on_ada = audit_event(subject=("candidate", ada.id), at=utc(2026, 3, 1, 9))
+    on_grace = audit_event(subject=("contact", grace.id), at=utc(2026, 3, 1, 10))
     assert shown(client.get(f"/audit?person_kind=candidate&person_id={ada.id}")) == [on_ada.id]
     assert shown(client.get(f"/audit?person_kind=contact&person_id={grace.id}")) == [on_grace.id]
     assert shown(client.get("/audit?person=hopper")) == [on_grace.id]
     assert shown(client.get("/audit?person=ada+lov")) == [on_ada.id]
 
 
-def test_filter_by_dates(client, lead, record):
-    record(at=utc(2026, 1, 31, 23, 59))
-    inside = record(at=utc(2026, 2, 14, 12))
-    record(at=utc(2026, 3, 1, 0, 0))
+def test_filter_by_dates(client, lead, audit_event):
+    audit_event(at=utc(2026, 1, 31, 23, 59))
+    inside = audit_event(at=utc(2026, 2, 14, 12))
+    audit_event(at=utc(2026, 3, 1, 0, 0))
     response = client.get("/audit?date_from=2026-02-01&date_to=2026-02-28")
     assert shown(response) == [inside.id]
     assert 'value="2026-02-01"' in text(response) and 'value="2026-02-28"' in text(response)
 
 
-def test_paging_fifty_to_a_page_keeps_the_filters(client, lead, record):
+def test_paging_fifty_to_a_page_keeps_the_filters(client, lead, audit_event):
     start = utc(2026, 1, 1)
-    ids = [record("sms.sent", at=start + timedelta(minutes=i)).id for i in range(55)]
-    record("privacy.changed", at=start + timedelta(days=1))
+    ids = [audit_event("sms.sent", at=start + timedelta(minutes=i)).id for i in range(55)]
+    audit_event("privacy.changed", at=start + timedelta(days=1))
     first = client.get("/audit?action=sms.sent")
     assert shown(first) == list(reversed(ids))[:50]
     assert "Page 1 of 2" in text(first)
@@ -194,15 +156,24 @@ def test_an_ignore_override_shows_its_recipients_linked_and_the_reason(client, l
     response = client.get("/audit?action=sms.ignore_opt_out")
     [event_id] = shown(response)
     words = row(response, event_id)
-    assert "Opt-out ignored for 1 person: Olive <b>Out</b> (+61412000111)" in words
+    assert "Opt-out ignored for 1 person: Olive <b>Out</b> ( 0412 000 111 )" in words  # a <span>
     assert "Reason: Safety notice <script>alert(1)</script> {{ 7*7 }}" in words
     assert "Lee Leader (" in words
     markup = row_html(response, event_id)
     assert f'<a href="/candidates/{olive.id}">Olive &lt;b&gt;Out&lt;/b&gt;</a>' in markup
     assert f'<a href="{batch_url}">SMS batch' in markup
+    assert '(<span title="+61412000111">0412 000 111</span>)' in markup
     assert "<script>" not in markup
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup
     assert "Ada Lovelace" not in words  # she had consented: not part of the override
+
+
+def test_an_override_of_more_people_than_the_cap_shows_their_count_and_id_ranges(client, lead, audit_event):
+    event = audit_event("sms.ignore_opt_out", subject=("batch", 7), reason="Site closed", kind="candidates",
+                   people_count=6_002, ids="1-6000,6003,6005")
+    words = row(client.get("/audit?action=sms.ignore_opt_out"), event.id)
+    assert "Opt-out ignored for 6,002 people: Candidate ids 1–6000, 6003, 6005" in words
+    assert "Reason: Site closed" in words
 
 
 def test_a_consent_change_reads_old_to_new_and_links_the_record(client, lead, make_candidate):
@@ -217,9 +188,9 @@ def test_a_consent_change_reads_old_to_new_and_links_the_record(client, lead, ma
     assert f'<a href="/candidates/{ada.id}">Ada Lovelace</a>' in row_html(response, event_id)
 
 
-def test_stop_reply_withdrawal_shows_old_to_new(client, lead, record, make_contact):
+def test_stop_reply_withdrawal_shows_old_to_new(client, lead, audit_event, make_contact):
     grace = make_contact("Grace", "Hopper")
-    event = record("consent.sms_withdrawn", subject=("contact", grace.id),
+    event = audit_event("consent.sms_withdrawn", subject=("contact", grace.id),
                    changes={"sms_consent": [True, False]}, number="+61413222333", keyword="STOP")
     response = client.get("/audit")
     words = row(response, event.id)
@@ -229,8 +200,8 @@ def test_stop_reply_withdrawal_shows_old_to_new(client, lead, record, make_conta
     assert f'<a href="/contacts/{grace.id}">Grace Hopper</a>' in row_html(response, event.id)
 
 
-def test_a_permission_change_shows_what_was_added_and_removed(client, lead, record):
-    event = record("role.permissions_changed", actor=lead, subject=("role", 3), role="consultant",
+def test_a_permission_change_shows_what_was_added_and_removed(client, lead, audit_event):
+    event = audit_event("role.permissions_changed", actor=lead, subject=("role", 3), role="consultant",
                    added=["sms.ignore_opt_out"], removed=["records.edit", "audit.view"])
     words = row(client.get("/audit"), event.id)
     assert "Added: sms.ignore_opt_out" in words
@@ -238,8 +209,8 @@ def test_a_permission_change_shows_what_was_added_and_removed(client, lead, reco
     assert "role consultant" in words
 
 
-def test_other_details_are_key_value_lines_never_evaluated(client, lead, record):
-    event = record("settings.changed", actor=lead, note="<img src=x onerror=alert(1)>",
+def test_other_details_are_key_value_lines_never_evaluated(client, lead, audit_event):
+    event = audit_event("settings.changed", actor=lead, note="<img src=x onerror=alert(1)>",
                    template="{{ config }}", limits={"rate": 5, "on": True})
     response = client.get("/audit")
     markup = row_html(response, event.id)
@@ -260,8 +231,8 @@ def test_other_details_are_key_value_lines_never_evaluated(client, lead, record)
     ("actor=ghost", "actor", "There is no user with the username “ghost”."),
     ("action=nope", "action", "Choose an action from the list."),
 ])
-def test_a_bad_filter_is_answered_400_on_the_form(client, lead, record, query, field, message):
-    kept = record()
+def test_a_bad_filter_is_answered_400_on_the_form(client, lead, audit_event, query, field, message):
+    kept = audit_event()
     response = client.get(f"/audit?{query}")
     assert response.status_code == 400
     page = text(response)
@@ -284,8 +255,8 @@ def test_a_bad_filter_with_htmx_answers_400_with_the_results_block(client, lead)
     assert "From must be a date like 2026-01-31" in text(response)
 
 
-def test_active_filtering_returns_the_results_block_and_varies_on_hx_request(client, lead, record):
-    event = record("sms.sent")
+def test_active_filtering_returns_the_results_block_and_varies_on_hx_request(client, lead, audit_event):
+    event = audit_event("sms.sent")
     full = client.get("/audit?action=sms.sent")
     fragment = client.get("/audit?action=sms.sent", htmx=True)
     assert "<html" in text(full) and '<form id="audit-filters"' in text(full)
@@ -304,8 +275,8 @@ def test_a_boosted_or_history_restore_request_gets_the_whole_page(client, lead):
         assert "<html" in text(response), header
 
 
-def test_the_page_has_no_inline_scripts_or_styles(client, lead, record):
-    record("sms.sent", note="<style>x</style>")
+def test_the_page_has_no_inline_scripts_or_styles(client, lead, audit_event):
+    audit_event("sms.sent", note="<style>x</style>")
     page = text(client.get("/audit"))
     assert "style=" not in page and "<style" not in page
     assert not re.search(r"<script(?![^>]*\bsrc=)", page)

@@ -44,6 +44,26 @@ def my_batch(login, session, three_people):
     return queue(session, user, three_people, provider="sandbox")
 
 
+def others_batch(app, session, make_user, people):
+    """Another consultant's batch to `people`, through the sandbox."""
+    batch = queue(session, make_user(role="consultant"), people, provider="sandbox")
+    dispatch(app)
+    return batch
+
+
+def marks(session, batch) -> list[tuple]:
+    """What a resend may change on each message of `batch`."""
+    return [(m.id, m.state, m.superseded) for m in messages(session, batch)]
+
+
+def refused_resend(client, batch, reason: str):
+    """Resend of the failed with a new Ignore and `reason`, answered 400: the page."""
+    response = client.post(f"/sms/batches/{batch.id}/resend",
+                           data={"states": "failed", "ignore": "1", "ignore_reason": reason})
+    assert response.status_code == 400
+    return tree(response)
+
+
 def page(client, batch, **kwargs):
     response = client.get(f"/sms/batches/{batch.id}", **kwargs)
     assert response.status_code == 200, response.data
@@ -230,42 +250,40 @@ def test_resending_the_failed_messages_queues_new_ones_and_marks_the_originals(
 
 def test_resending_with_nothing_chosen_is_400_and_queues_nothing(app, client, session, my_batch):
     dispatch(app)
-    before = [(m.id, m.state, m.superseded) for m in messages(session, my_batch)]
+    before = marks(session, my_batch)
 
     response = client.post(f"/sms/batches/{my_batch.id}/resend", data={})
 
     assert response.status_code == 400
     assert "Choose which messages to resend" in response.get_data(as_text=True)
-    assert [(m.id, m.state, m.superseded) for m in messages(session, my_batch)] == before
+    assert marks(session, my_batch) == before
     assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
                           .where(AuditEvent.action == "sms.resent")) == 0
 
 
 def test_a_viewer_cannot_resend(app, client, session, login, make_user, three_people):
-    batch = queue(session, make_user(role="consultant"), three_people, provider="sandbox")
-    dispatch(app)
+    batch = others_batch(app, session, make_user, three_people)
     login("viewer")
-    before = [(m.id, m.state, m.superseded) for m in messages(session, batch)]
+    before = marks(session, batch)
 
     assert client.get(f"/sms/batches/{batch.id}/resend").status_code == 403
     assert client.post(f"/sms/batches/{batch.id}/resend",
                        data={"states": "failed"}).status_code == 403
-    assert [(m.id, m.state, m.superseded) for m in messages(session, batch)] == before
+    assert marks(session, batch) == before
 
 
 def test_a_consultant_cannot_see_or_resend_another_consultants_batch(
         app, client, session, login, make_user, three_people):
-    batch = queue(session, make_user(role="consultant"), three_people, provider="sandbox")
-    dispatch(app)
+    batch = others_batch(app, session, make_user, three_people)
     login("consultant")
-    before = [(m.id, m.state, m.superseded) for m in messages(session, batch)]
+    before = marks(session, batch)
 
     assert client.get(f"/sms/batches/{batch.id}").status_code == 404
     assert client.get(f"/sms/batches/{batch.id}", htmx=True).status_code == 404
     assert client.get(f"/sms/batches/{batch.id}/resend").status_code == 404
     assert client.post(f"/sms/batches/{batch.id}/resend",
                        data={"states": "failed"}).status_code == 404
-    assert [(m.id, m.state, m.superseded) for m in messages(session, batch)] == before
+    assert marks(session, batch) == before
 
 
 def test_a_team_leader_may_look_at_another_consultants_batch(
@@ -355,11 +373,7 @@ def test_a_new_ignore_without_a_usable_reason_is_refused_beside_the_field(
         client, login, session, under_ignore, reason):
     batch, _ = under_ignore(login("team-leader"))
 
-    response = client.post(f"/sms/batches/{batch.id}/resend",
-                           data={"states": "failed", "ignore": "1", "ignore_reason": reason})
-
-    assert response.status_code == 400
-    page = tree(response)
+    page = refused_resend(client, batch, reason)
     field = page.one("input", id="ignore_reason")
     assert field.get("aria-invalid") == "true"
     error = page.one(id="ignore-reason-error")
@@ -374,11 +388,7 @@ def test_a_new_ignore_reason_with_control_characters_is_refused_beside_the_field
         client, login, session, under_ignore, reason):
     batch, _ = under_ignore(login("team-leader"))
 
-    response = client.post(f"/sms/batches/{batch.id}/resend",
-                           data={"states": "failed", "ignore": "1", "ignore_reason": reason})
-
-    assert response.status_code == 400
-    page = tree(response)
+    page = refused_resend(client, batch, reason)
     assert page.one("input", id="ignore_reason").get("aria-invalid") == "true"
     assert "one line of plain text" in page.one(id="ignore-reason-error").text
     assert resend_copies(session, batch) == []
@@ -399,7 +409,7 @@ def test_a_new_ignore_with_a_reason_resends_with_the_override_and_audits_it(
                             .order_by(AuditEvent.id.desc())).first()
     assert (event.actor_id, event.subject_id, event.details["reason"]) == (
         lead.id, batch.id, "She asked again by phone")
-    assert [(p["id"], p["name"]) for p in event.details["people"]] == [(olive.id, "Olive Out")]
+    assert event.details["people"] == [[olive.id, olive.mobile_e164]]
 
 
 def test_without_the_permission_they_are_skipped_and_ignore_is_refused(
@@ -464,3 +474,60 @@ def test_the_sandbox_page_is_there_with_the_sandbox_gateway(app, client, login):
     app.config["SANDBOX"] = True
     login("administrator")
     assert client.get("/sandbox").status_code == 200
+
+
+# --- unknown Twilio messages wait for reconciliation before Resend is offered ---------------------
+
+def _unknown_batch(session, user, people, provider: str, ago: timedelta):
+    batch = queue(session, user, people, provider=provider)
+    session.execute(sa.update(Message).where(Message.batch_id == batch.id).values(
+        state="unknown", attempts=1, updated_at=utcnow() - ago))
+    session.commit()
+    return batch
+
+
+def test_resend_is_not_offered_for_unknown_twilio_messages_reconciliation_may_still_settle(
+        app, client, session, login, three_people):
+    user = login("consultant")
+    batch = _unknown_batch(session, user, three_people[:2], "twilio", timedelta(minutes=2))
+    until = (max(m.updated_at for m in messages(session, batch))
+             + ReconcileSettings().give_up).strftime("%d %b %H:%M")
+
+    html = page(client, batch)
+    assert "/resend" not in html
+    assert (f"2 unknown messages are being checked with the gateway; Resend is offered for them "
+            f"after {until} UTC") in html
+    resend_page = client.get(f"/sms/batches/{batch.id}/resend").get_data(as_text=True)
+    assert elements(resend_page, "input", name="states", value="unknown") == []
+    assert f"after {until} UTC" in resend_page
+
+    before = marks(session, batch)
+    response = client.post(f"/sms/batches/{batch.id}/resend", data={"states": "unknown"})
+    assert response.status_code == 400
+    assert "still being checked with the gateway" in response.get_data(as_text=True)
+    assert marks(session, batch) == before
+
+
+def test_resend_is_offered_for_unknown_twilio_messages_once_reconciliation_gave_up(
+        app, client, session, login, three_people):
+    user = login("consultant")
+    batch = _unknown_batch(session, user, three_people[:1], "twilio",
+                           ReconcileSettings().give_up + timedelta(minutes=1))
+
+    assert "Resend failed or unknown (1)" in page(client, batch)
+    response = client.post(f"/sms/batches/{batch.id}/resend", data={"states": "unknown"})
+    assert response.status_code == 303
+    assert sorted(m.state for m in messages(session, batch)) == ["queued", "unknown"]
+
+
+def test_unknown_sms_central_messages_may_be_resent_at_once(app, client, session, login, three_people):
+    """The copy keeps the reference: SMS Central refuses it (513) if the first one got through."""
+    user = login("consultant")
+    batch = _unknown_batch(session, user, three_people[:1], "smscentral", timedelta(minutes=2))
+
+    html = page(client, batch)
+    assert "Resend failed or unknown (1)" in html and "being checked with the gateway; Resend" not in html
+    response = client.post(f"/sms/batches/{batch.id}/resend", data={"states": "unknown"})
+    assert response.status_code == 303
+    original, copy = messages(session, batch)
+    assert copy.reference == original.reference and copy.state == "queued"

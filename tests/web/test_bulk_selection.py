@@ -28,7 +28,7 @@ def drafts(session) -> int:
 
 
 def test_ticks_from_a_list_rendered_for_another_search_are_refused(client, login, make_candidate, session):
-    """The slow-network bug: ticks of the unfiltered list sent after "Lovelace" was searched."""
+    """Ticks of the unfiltered list sent after "Lovelace" was searched, as a slow network can."""
     login("consultant")
     make_candidate("Ada", "Lovelace", "0412 345 678")
     bob = make_candidate("Bob", "Brown", "0412 345 679")

@@ -11,19 +11,18 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from tests.pages import text
 from webapp.models import ComposeDraft, Message, SmsTemplate
 
 TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
 COUNT = re.compile(r'<li class="outcome outcome-(\w+)">\s*<span class="count">([\d,]+)</span>')
-RECIPIENT = re.compile(r'<span class="recipient">(.*?) &lt;(.*?)&gt;</span>')
+# A recipient and their number, shown by the `phone` filter with the E.164 form in its title.
+RECIPIENT = re.compile(r'<span class="recipient">(.*?) '
+                       r'&lt;<span title="(.*?)">[^<]+</span>&gt;</span>')
 OUTPUT = re.compile(r'<output id="sms-counter"[^>]*>')
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
 
 def open_sms(client, people, kind: str = "candidates", *, htmx: bool = False):
     """Bulk SMS from the search page with these people ticked; returns (response, token)."""

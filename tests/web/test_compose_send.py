@@ -16,7 +16,9 @@ from webapp.models import (AuditEvent, Batch, Comment, ComposeDraft, Message, Se
                            utcnow)
 
 TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
-RECIPIENT = re.compile(r'<span class="recipient">(.*?) &lt;(.*?)&gt;</span>')
+# A recipient and their number, shown by the `phone` filter with the E.164 form in its title.
+RECIPIENT = re.compile(r'<span class="recipient">(.*?) '
+                       r'&lt;<span title="(.*?)">[^<]+</span>&gt;</span>')
 BATCH_URL = re.compile(r"^/sms/batches/(\d+)$")
 
 
@@ -267,7 +269,7 @@ def test_team_leader_ignore_sends_to_opted_out_people_and_audits_it(client, logi
     assert event.actor_id == lead.id
     assert event.subject_id == batch_id
     assert event.details["reason"] == "Site closed today, safety notice"
-    assert [(p["id"], p["name"]) for p in event.details["people"]] == [(olive.id, "Olive Out")]
+    assert (event.details["kind"], event.details["people"]) == ("candidates", [[olive.id, "+61412000111"]])
 
 
 def test_ignore_audit_event_names_the_batch_as_its_subject(client, login, with_opt_out, session):
@@ -284,9 +286,33 @@ def test_ignore_never_overrides_blocked_or_invalid_numbers(client, login, make_c
     kaz = make_candidate("Kaz", "Out", "+7 701 123 4567", sms_consent=False)
     ivan = make_candidate("Ivan", "Out", "12345", sms_consent=False)
     token = open_sms(client, [ada, kaz, ivan])
-    assert send(client, token, ignore="1").status_code == 303
+    assert send(client, token, ignore="1", ignore_reason="Roster change").status_code == 303
     assert [m.candidate_id for m in rows(session, Message)] == [ada.id]
     assert rows(session, AuditEvent, AuditEvent.action == "sms.ignore_opt_out") == []
+    [batch] = rows(session, Batch)
+    assert batch.ignore_opt_out is False
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["js-off", "htmx"])
+def test_ignore_that_lets_nobody_through_still_needs_its_reason_beside_the_field(
+        client, login, make_candidate, session, htmx):
+    # The reason is required whenever Ignore is ticked, not only when it turns
+    # out to override someone (here the only opted-out person was taken off the SMS).
+    login("team-leader")
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    olive = make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)
+    token = open_sms(client, [ada, olive])
+    client.post(f"/sms/compose/{token}/update", data={"remove": str(olive.id)})
+
+    response = send(client, token, htmx=htmx, ignore="1")
+
+    assert response.status_code == 400
+    assert "reason for ignoring opt-outs" in error_beside(response, "ignore_reason")
+    page = tree(response)
+    assert "checked" in page.one("input", id="ignore").attrs  # still ticked, so it can be unticked
+    assert written(session) == NOTHING
+    assert send(client, token, htmx=htmx).status_code == (204 if htmx else 303)  # unticked: sends
+    assert [m.candidate_id for m in rows(session, Message)] == [ada.id]
 
 
 @pytest.mark.parametrize("reason", [None, "", "   "], ids=["absent", "empty", "spaces"])

@@ -1,5 +1,5 @@
 """The demo shows its mail: with DEMO_MODE and no MAIL_SERVER a reply's email is kept and listed on
-/sandbox (to, subject, body, link), never tried over SMTP; with MAIL_SERVER set it is sent as before."""
+/sandbox (to, subject, body, link), never tried over SMTP; with MAIL_SERVER set it is sent."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import pytest
 
-from tests.fakes.smtp import SmtpServer
 from tests.html_tree import html
 from tests.replying import rows, send_sms
 from webapp import create_app
@@ -18,12 +17,6 @@ from webapp.sms.dispatcher import Dispatcher, settings_from_config
 from webapp.sms.providers.sandbox import Sandbox
 
 PORT = "8123"  # as `make run PORT=8123` passes it
-
-
-@pytest.fixture
-def smtp():
-    with SmtpServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -10,34 +10,21 @@ import pytest
 
 from tests.fakes import FakeTwilio
 from tests.replying import audits, inbound, rows, send_sms, stored
+from tests.web.conftest import HOOK_PASSWORD, HOOK_USER, PUBLIC, WEBHOOKS, signer
 from webapp import create_app
 from webapp.config import testing_config as config_for
 from webapp.models import Email, InboundPart
 
-HOOK_USER = "desk-hook"
-HOOK_PASSWORD = "s3cret-hook-pw"
-PUBLIC = "https://desk.example.com"
 SMSC = "/webhooks/smscentral/inbound"
 TWILIO = "/webhooks/twilio/inbound"
 ADA_DIGITS = "61412345678"
 NOTHING = {"inbound": 0, "emails": 0, "audit": 0, "parts": 0}
 
-signer = FakeTwilio()  # its sign() is Twilio's algorithm, written apart from the app's code
-
 
 @pytest.fixture
-def app(database_url):
-    """The app with both gateways' webhooks configured (replaces the plain `app` fixture)."""
-    app = create_app(config_for(
-        database_url, SMSCENTRAL_WEBHOOK_USERNAME=HOOK_USER, SMSCENTRAL_WEBHOOK_PASSWORD=HOOK_PASSWORD,
-        TWILIO_AUTH_TOKEN=signer.auth_token, PUBLIC_BASE_URL=PUBLIC))
-    yield app
-    app.extensions["database"].engine.dispose()
-
-
-@pytest.fixture
-def ada(make_candidate):
-    return make_candidate("Ada", "Lovelace", "0412 345 678")
+def app_settings():
+    """Both gateways' webhooks configured."""
+    return WEBHOOKS
 
 
 def smscentral_push(client, method: str = "GET", credentials: bool = True, **fields):

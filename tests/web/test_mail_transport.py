@@ -27,12 +27,6 @@ def smtps(certificate):
         yield server
 
 
-@pytest.fixture
-def smtp():
-    with SmtpServer() as server:
-        yield server
-
-
 def queue_email(session, to: str = "casey@example.com") -> Email:
     email = Email(to_address=to, subject="SMS reply from Ada", body="Ada replied by SMS:\n\nYes")
     session.add(email)

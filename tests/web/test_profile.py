@@ -3,14 +3,13 @@ temporary password before anything else can be done."""
 
 from __future__ import annotations
 
-import html
-import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 
-from webapp.models import AuditEvent, ComposeDraft, User
+from tests.pages import assert_invalid, audits, fresh, nav, text
+from webapp.models import ComposeDraft, User
 
 ROLES = ("viewer", "consultant", "team-leader", "administrator")
 PASSWORD = "correct-horse-battery"
@@ -18,36 +17,6 @@ NEW_PASSWORD = "my-very-own-password"
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def nav(page: str) -> list[str]:
-    block = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S)
-    return [html.unescape(label) for label in re.findall(r">([^<>]+)</a>", block.group(1))] if block else []
-
-
-def audits(session, action: str) -> list[AuditEvent]:
-    session.rollback()  # end any read transaction so the request's writes are visible
-    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                                .order_by(AuditEvent.id)))
-
-
-def fresh(session, user_id: int) -> User:
-    session.rollback()
-    return session.get(User, user_id, populate_existing=True)
-
-
-def assert_invalid(page: str, name: str, message: str) -> None:
-    """The field is marked invalid and described by an error that says `message`."""
-    tag = re.search(rf'<input\b[^>]*\bname="{name}"[^>]*>', page).group(0)
-    assert 'aria-invalid="true"' in tag, tag
-    described = re.search(r'aria-describedby="([^"]+)"', tag).group(1).split()
-    said = " ".join(html.unescape(m.group(1)) for ident in described
-                    if (m := re.search(rf'<span class="error" id="{ident}">(.*?)</span>', page, re.S)))
-    assert message in said, said
-
 
 def where(response) -> tuple[str, dict[str, list[str]]]:
     parts = urlsplit(response.headers["Location"])
@@ -84,7 +53,7 @@ def test_profile_changes_are_saved_normalised_and_audited(client, login, session
     response = client.post("/profile", data={"email": "new@example.com", "mobile": "0412 345 678",
                                              "office": "Brisbane"})
     assert response.status_code == 302 and response.headers["Location"] == "/profile"
-    stored = fresh(session, user.id)
+    stored = fresh(session, User, user.id)
     assert (stored.email, stored.mobile, stored.office) == ("new@example.com", "+61412345678", "Brisbane")
     [event] = audits(session, "profile.edited")
     assert event.actor_id == user.id and event.subject_id == user.id
@@ -95,7 +64,7 @@ def test_profile_changes_are_saved_normalised_and_audited(client, login, session
 def test_mobile_may_be_emptied(client, login, session):
     user = login("consultant", mobile="+61412345678")
     client.post("/profile", data={"email": user.email, "mobile": "", "office": ""})
-    assert fresh(session, user.id).mobile is None
+    assert fresh(session, User, user.id).mobile is None
 
 
 @pytest.mark.parametrize("form, field, message", [
@@ -110,7 +79,7 @@ def test_bad_profile_is_refused_on_the_form(client, login, session, form, field,
     response = client.post("/profile", data=form)
     assert response.status_code == 400
     assert_invalid(text(response), field, message)
-    assert fresh(session, user.id).email == "old@example.com"
+    assert fresh(session, User, user.id).email == "old@example.com"
     assert audits(session, "profile.edited") == []
 
 
@@ -141,7 +110,7 @@ def test_bad_password_change_is_refused_on_the_form(client, login, session, curr
     response = change(client, current, new, repeat)
     assert response.status_code == 400
     assert_invalid(text(response), field, message)
-    assert fresh(session, user.id).check_password(PASSWORD)
+    assert fresh(session, User, user.id).check_password(PASSWORD)
     assert audits(session, "profile.password_changed") == []
 
 
@@ -179,7 +148,7 @@ def test_actions_are_refused_until_the_password_is_changed(client, temporary, se
     assert where(response)[0] == "/profile/password"
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(ComposeDraft)) == 0
-    assert fresh(session, temporary.id).email == "newbie@example.com"
+    assert fresh(session, User, temporary.id).email == "newbie@example.com"
 
 
 def test_htmx_request_gets_401_and_hx_redirect_to_the_password_page(client, temporary):
@@ -199,7 +168,7 @@ def test_sign_out_and_static_files_stay_reachable(client, temporary):
 def test_after_the_change_everything_is_normal_again(client, temporary, session):
     response = change(client, url="/profile/password?next=/candidates?q=ada")
     assert response.status_code == 302 and response.headers["Location"] == "/candidates?q=ada"
-    assert fresh(session, temporary.id).must_change_password is False
+    assert fresh(session, User, temporary.id).must_change_password is False
     assert client.get("/candidates").status_code == 200
     assert client.get("/profile").status_code == 200
     [event] = audits(session, "profile.password_changed")
@@ -209,7 +178,7 @@ def test_after_the_change_everything_is_normal_again(client, temporary, session)
 def test_the_temporary_password_cannot_be_kept(client, temporary, session):
     response = change(client, PASSWORD, PASSWORD)
     assert response.status_code == 400
-    assert fresh(session, temporary.id).must_change_password is True
+    assert fresh(session, User, temporary.id).must_change_password is True
     assert where(client.get("/candidates"))[0] == "/profile/password"
 
 

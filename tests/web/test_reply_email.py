@@ -10,8 +10,7 @@ import pytest
 from tests import delivery
 from tests.fakes.smtp import SmtpServer, free_port
 from tests.replying import inbound, rows, send_sms
-from webapp import create_app
-from webapp.config import testing_config as config_for
+from tests.web.conftest import HOOK_PASSWORD, HOOK_USER, PUBLIC
 from webapp.models import Email, Setting, utcnow
 from webapp.sms import mailer
 from webapp.sms.mailer import MailSettings
@@ -21,15 +20,7 @@ from webapp.sms.providers.sandbox import Sandbox
 # (checked: no marker needed). Should a later aiosmtpd warn, scope a pytest.mark.filterwarnings to
 # that exact warning here rather than relaxing the suite.
 
-HOOK_USER, HOOK_PASSWORD = "desk-hook", "s3cret-hook-pw"
-PUBLIC = "https://desk.example.com"
 MAIL_FROM = "sms-desk@desk.example.com"
-
-
-@pytest.fixture
-def smtp():
-    with SmtpServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -45,13 +36,11 @@ def mail_port(request) -> int:
 
 
 @pytest.fixture
-def app(database_url, mail_port):
-    """The app with SMS Central's webhook and mail to the loopback SMTP server configured."""
-    app = create_app(config_for(
-        database_url, SMSCENTRAL_WEBHOOK_USERNAME=HOOK_USER, SMSCENTRAL_WEBHOOK_PASSWORD=HOOK_PASSWORD,
-        PUBLIC_BASE_URL=PUBLIC, MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_port, MAIL_FROM=MAIL_FROM))
-    yield app
-    app.extensions["database"].engine.dispose()
+def app_settings(mail_port):
+    """SMS Central's webhook, and mail to the loopback SMTP server."""
+    return {"SMSCENTRAL_WEBHOOK_USERNAME": HOOK_USER, "SMSCENTRAL_WEBHOOK_PASSWORD": HOOK_PASSWORD,
+            "PUBLIC_BASE_URL": PUBLIC, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": mail_port,
+            "MAIL_FROM": MAIL_FROM}
 
 
 @pytest.fixture
@@ -59,11 +48,6 @@ def mail(app) -> MailSettings:
     settings = MailSettings.from_config(app.config)
     assert settings is not None
     return settings
-
-
-@pytest.fixture
-def casey(make_user):
-    return make_user("casey", role="consultant", full_name="Casey Jones", email="casey@example.com")
 
 
 def push_reply(client, text: str, *, originator: str = "61412345678", reference: str | None = None,
@@ -81,6 +65,15 @@ def send_due(session, mail: MailSettings, **kwargs) -> int:
     """mailer.send_due on what is committed now (as the dispatcher's fresh session sees it)."""
     session.rollback()
     return mailer.send_due(session, mail, **kwargs)
+
+
+def emailed_reply(app, client, session, smtp, mail, casey, person, text: str):
+    """Casey's SMS to `person`, `text` pushed back as its reply, the email sent: that email."""
+    [sent] = send_sms(app, session, casey, [person])
+    push_reply(client, text, reference=sent.uuid)
+    send_due(session, mail)
+    [received] = smtp.messages
+    return received
 
 
 # --- content -------------------------------------------------------------------------------------
@@ -126,12 +119,9 @@ def test_a_contacts_reply_links_to_the_contacts_record(
 def test_a_reply_in_ucs2_reaches_the_email_intact(app, client, session, smtp, mail, casey,
                                                    make_candidate):
     zoe = make_candidate("Zoë", "Ng", "0412 345 678")
-    [sent] = send_sms(app, session, casey, [zoe])
+    received = emailed_reply(app, client, session, smtp, mail, casey, zoe,
+                             "Oui “merci” 👍 — à mardi")
 
-    push_reply(client, "Oui “merci” 👍 — à mardi", reference=sent.uuid)
-    send_due(session, mail)
-
-    [received] = smtp.messages
     assert "Zoë Ng" in received.subject
     assert "Oui “merci” 👍 — à mardi" in received.body
 
@@ -139,12 +129,8 @@ def test_a_reply_in_ucs2_reaches_the_email_intact(app, client, session, smtp, ma
 def test_a_stop_reply_email_says_consent_was_withdrawn(app, client, session, smtp, mail, casey,
                                                        make_candidate):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
-    [sent] = send_sms(app, session, casey, [ada])
+    received = emailed_reply(app, client, session, smtp, mail, casey, ada, "Stop!")
 
-    push_reply(client, "Stop!", reference=sent.uuid)
-    send_due(session, mail)
-
-    [received] = smtp.messages
     assert "Stop!" in received.body
     assert "withdrawn" in received.body
 
@@ -245,6 +231,35 @@ def test_a_recipient_the_server_refuses_does_not_hold_back_the_other_emails(
     refused, delivered = rows(session, Email)
     assert delivered.state == "sent"
     assert refused.state != "sent"
+
+
+def test_an_email_the_connection_drops_under_counts_alone_and_fails_after_max_attempts(
+        app, session, mail):
+    """The connection dropping mid-send counts against that email alone: the emails after it
+    still go, and the one at fault fails after its last attempt."""
+    with SmtpServer(drop={"drops@example.com"}) as server:
+        settings = MailSettings("127.0.0.1", server.port, False, "", "", MAIL_FROM)
+        session.add_all([Email(to_address="drops@example.com", subject="First", body="one"),
+                         Email(to_address="casey@example.com", subject="Second", body="two"),
+                         Email(to_address="bob@example.com", subject="Third", body="three")])
+        session.commit()
+        now = utcnow() + timedelta(seconds=1)
+
+        assert send_due(session, settings, now=now) == 0
+        first, second, third = rows(session, Email)
+        assert (first.state, first.attempts) == ("queued", 1) and first.next_attempt_at > now
+        # The others are not penalised: due again at once, and they go in the next round.
+        assert [(e.state, e.attempts) for e in (second, third)] == [("queued", 0)] * 2
+        assert send_due(session, settings, now=now) == 2
+        assert [m.rcpt_tos for m in server.messages] == [["casey@example.com"], ["bob@example.com"]]
+
+        for _ in range(mailer.MAX_ATTEMPTS - 1):
+            [first] = [e for e in rows(session, Email) if e.state == "queued"]
+            assert send_due(session, settings, now=first.next_attempt_at) == 0
+        assert server.dropped == ["drops@example.com"] * mailer.MAX_ATTEMPTS
+    first = rows(session, Email)[0]
+    assert (first.state, first.attempts) == ("failed", mailer.MAX_ATTEMPTS)
+    assert first.last_error.startswith(f"Gave up after {mailer.MAX_ATTEMPTS} attempts")
 
 
 def test_the_dispatcher_sends_due_reply_emails_in_its_housekeeping(

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from flask_login.utils import encode_cookie
 
 from tests.conftest import PASSWORD
+from tests.pages import details_of
+from tests.web.conftest import START
 from webapp import create_app
 from webapp import config as settings
 from webapp.models import AuditEvent, UserSession
@@ -18,7 +20,6 @@ from webapp.web import sessions
 
 NEW_PASSWORD = "my-very-own-password"
 TEMPORARY = "temporary-pass-4821"
-START = 1_800_000_000.0
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -44,14 +45,6 @@ def rows(session, user_id: int) -> list[UserSession]:
                                 .order_by(UserSession.created_at)))
 
 
-def details_of(user, **overrides) -> dict:
-    form = {"username": user.username, "full_name": user.full_name, "email": user.email,
-            "mobile": user.mobile or "", "office": user.office or "",
-            "roles": [role.name for role in user.roles]}
-    form.update(overrides)
-    return form
-
-
 @pytest.fixture
 def browser(app, client):
     """Another browser on the same app (the client fixture made every test client send CSRF tokens)."""
@@ -67,17 +60,6 @@ def other_process(app, database_url, client):
     second.test_client_class = type(client)
     yield second
     second.extensions["database"].engine.dispose()
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    state = {"now": START}
-    monkeypatch.setattr(sessions, "now", lambda: state["now"])
-
-    def move_to(seconds_after_start: float) -> None:
-        state["now"] = START + seconds_after_start
-
-    return move_to
 
 
 # --- sign-out ------------------------------------------------------------------------------------

@@ -10,8 +10,6 @@ import sqlalchemy as sa
 
 from tests.conftest import PASSWORD, Browser
 from tests.delivery import queue
-from webapp import create_app
-from webapp import config as settings
 from webapp.models import BlockedRegion, Email, Message, SmsTemplate
 from webapp.sms import compose as sms_compose
 
@@ -119,13 +117,11 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
 
 
 @pytest.fixture
-def app(database_url):
-    """The app with both gateways' webhook credentials set, so the webhooks are live, and /sandbox on."""
-    app = create_app(settings.testing_config(
-        database_url, SMSCENTRAL_WEBHOOK_USERNAME="gateway", SMSCENTRAL_WEBHOOK_PASSWORD="gateway-secret",
-        TWILIO_AUTH_TOKEN="twilio-token", SANDBOX=True))
-    yield app
-    app.extensions["database"].engine.dispose()
+def app_settings():
+    """Both gateways' webhook credentials set, so the webhooks are live, and /sandbox on."""
+    return {"SMSCENTRAL_WEBHOOK_USERNAME": "gateway",
+            "SMSCENTRAL_WEBHOOK_PASSWORD": "gateway-secret",
+            "TWILIO_AUTH_TOKEN": "twilio-token", "SANDBOX": True}
 
 
 @pytest.fixture

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.web.conftest import START
 from webapp.web import sessions
 
-START = 1_800_000_000.0
 MINUTE = 60.0
 HOUR = 3600.0
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """A clock that stands still until the test moves it."""
-    state = {"now": START}
-    monkeypatch.setattr(sessions, "now", lambda: state["now"])
-
-    def move_to(seconds_after_start: float) -> None:
-        state["now"] = START + seconds_after_start
-
-    return move_to
 
 
 def signed_out_to_login(response) -> bool:

@@ -5,57 +5,18 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
 
 import pytest
 
 from tests.html_tree import without_live_status
-import sqlalchemy as sa
-
+from tests.pages import Tags, audits, fresh, linked_page, rows, text
 from webapp.models import AuditEvent, SmsTemplate
 
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-class Tags(HTMLParser):
-    """Every start tag of a page as (tag, attributes), to ask which controls a page offers."""
-
-    def __init__(self, page: str):
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.feed(page)
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def find(self, tag: str, **wanted) -> list[dict[str, str | None]]:
-        wanted = {key.rstrip("_").replace("_", "-"): value for key, value in wanted.items()}
-        # True asks only that a (boolean) attribute be present, as in checked=True.
-        return [attrs for name, attrs in self.tags
-                if name == tag and all(k in attrs if v is True else attrs.get(k) == v
-                                       for k, v in wanted.items())]
-
-
 def tags(response) -> Tags:
     return Tags(text(response))
-
-
-def rows(session, model, *where) -> list:
-    session.rollback()  # end any read transaction, so what requests committed is seen
-    return list(session.scalars(sa.select(model).where(*where).order_by(model.id)))
-
-
-def audits(session, action: str) -> list[AuditEvent]:
-    return rows(session, AuditEvent, AuditEvent.action == action)
-
-
-def fresh(session, template: SmsTemplate) -> SmsTemplate:
-    session.rollback()
-    return session.get(SmsTemplate, template.id, populate_existing=True)
 
 
 def listed(response) -> list[str]:
@@ -122,18 +83,15 @@ def test_viewer_has_no_templates_link_and_gets_403_everywhere(client, login, add
                         ("POST", f"/templates/{shared.id}/reactivate")):
         response = client.open(url, method=method, data=form_values() if method == "POST" else None)
         assert response.status_code == 403, (method, url)
-    assert rows(session, SmsTemplate) == [fresh(session, shared)]
-    assert fresh(session, shared).active is True
+    assert rows(session, SmsTemplate) == [fresh(session, SmsTemplate, shared.id)]
+    assert fresh(session, SmsTemplate, shared.id).active is True
     assert rows(session, AuditEvent) == []
 
 
 @pytest.mark.parametrize("role", ROLES_WITH_SEND)
 def test_everyone_who_sends_sees_the_templates_link_and_page(client, login, role):
     login(role)
-    assert '<a href="/templates">Templates</a>' in text(client.get("/candidates"))
-    response = client.get("/templates")
-    assert response.status_code == 200
-    assert "<h1>SMS templates</h1>" in text(response)
+    response = linked_page(client, "/templates", "Templates", "SMS templates")
     assert tags(response).find("a", href="/templates/new")
 
 
@@ -161,7 +119,7 @@ def test_consultant_changing_a_shared_template_gets_403_and_nothing_changes(clie
     shared = add_template("Shared one", "Hello")
     response = client.post(f"/templates/{shared.id}{url}", data=form_values(name="Hijacked"))
     assert response.status_code == 403
-    stored = fresh(session, shared)
+    stored = fresh(session, SmsTemplate, shared.id)
     assert (stored.name, stored.body, stored.active) == ("Shared one", "Hello", True)
     assert rows(session, AuditEvent) == []
 
@@ -170,7 +128,7 @@ def test_consultant_reactivating_a_shared_template_gets_403(client, login, add_t
     login("consultant")
     retired = add_template("Retired", "Old", active=False)
     assert client.post(f"/templates/{retired.id}/reactivate").status_code == 403
-    assert fresh(session, retired).active is False
+    assert fresh(session, SmsTemplate, retired.id).active is False
 
 
 def test_consultant_is_not_offered_shared_and_posting_it_gets_403(client, login, session):
@@ -186,7 +144,7 @@ def test_consultant_cannot_share_their_own_personal_template(client, login, add_
     mine = add_template("Mine", "Hi", owner=me, shared=False)
     response = client.post(f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi", shared="y"))
     assert response.status_code == 403
-    assert fresh(session, mine).shared is False
+    assert fresh(session, SmsTemplate, mine.id).shared is False
 
 
 @pytest.mark.parametrize("role", MANAGERS)
@@ -204,11 +162,11 @@ def test_template_managers_are_offered_and_may_change_shared_templates(client, l
     response = client.post(f"/templates/{shared.id}",
                            data=form_values(name="Shared one", body="Hello again", folder="Alerts", shared="y"))
     assert response.status_code == 303
-    assert fresh(session, shared).body == "Hello again"
-    assert fresh(session, shared).shared is True
+    assert fresh(session, SmsTemplate, shared.id).body == "Hello again"
+    assert fresh(session, SmsTemplate, shared.id).shared is True
 
     assert client.post(f"/templates/{shared.id}/deactivate").status_code == 303
-    assert fresh(session, shared).active is False
+    assert fresh(session, SmsTemplate, shared.id).active is False
 
 
 @pytest.mark.parametrize("role", MANAGERS)
@@ -234,7 +192,7 @@ def test_someone_elses_personal_template_is_invisible_even_to_managers(client, l
         response = client.open(url, method=method, data=form_values() if method == "POST" else None)
         assert response.status_code == 404, (method, url)
         assert "Secret text" not in text(response)
-    stored = fresh(session, theirs)
+    stored = fresh(session, SmsTemplate, theirs.id)
     assert (stored.name, stored.active) == ("Their private one", True)
 
 
@@ -253,12 +211,12 @@ def test_consultant_creates_edits_deactivates_and_reactivates_a_personal_templat
 
     edited = client.post(f"/templates/{mine.id}", data=form_values(body="Hi {{first_name}}, see you at 11."))
     assert edited.status_code == 303
-    assert fresh(session, mine).body == "Hi {{first_name}}, see you at 11."
+    assert fresh(session, SmsTemplate, mine.id).body == "Hi {{first_name}}, see you at 11."
 
     assert client.post(f"/templates/{mine.id}/deactivate").status_code == 303
-    assert fresh(session, mine).active is False
+    assert fresh(session, SmsTemplate, mine.id).active is False
     assert client.post(f"/templates/{mine.id}/reactivate").status_code == 303
-    assert fresh(session, mine).active is True
+    assert fresh(session, SmsTemplate, mine.id).active is True
 
 
 def test_a_manager_unsharing_a_template_makes_it_their_personal_one(client, login, make_user,
@@ -267,7 +225,7 @@ def test_a_manager_unsharing_a_template_makes_it_their_personal_one(client, logi
     shared = add_template("Shared one", "Hello", owner=make_user())
     response = client.post(f"/templates/{shared.id}", data=form_values(name="Shared one", body="Hello"))
     assert response.status_code == 303
-    stored = fresh(session, shared)
+    stored = fresh(session, SmsTemplate, shared.id)
     assert (stored.shared, stored.owner_id) == (False, lead.id)
 
 
@@ -294,7 +252,7 @@ def test_an_edit_with_an_unknown_merge_field_leaves_the_template_as_it_was(clien
     response = client.post(f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi {{firstname}}"))
     assert response.status_code == 400
     assert "{{firstname}}" in html.unescape(text(response))
-    assert fresh(session, mine).body == "Hi {{first_name}}"
+    assert fresh(session, SmsTemplate, mine.id).body == "Hi {{first_name}}"
     assert audits(session, "template.edited") == []
 
 
@@ -567,7 +525,7 @@ def test_inactive_templates_are_shown_only_when_asked(client, library):
 @pytest.mark.parametrize("htmx", [False, True], ids=["js-off", "htmx"])
 def test_a_filter_too_long_or_with_control_characters_is_left_out_with_a_message(
         client, library, name, value, why, htmx):
-    # It used to be cut to length (or searched for as typed): a list for a search nobody typed.
+    # Neither cut to length nor searched for as typed: that would list a search nobody typed.
     response = client.get("/templates", query_string={name: value}, htmx=htmx)
 
     assert response.status_code == 400
@@ -654,7 +612,7 @@ def test_unticking_active_on_the_form_is_audited_as_a_deactivation(client, login
     response = client.post(f"/templates/{mine.id}",
                            data=form_values(name="Mine", body="Hi", folder="General", active=None))
     assert response.status_code == 303
-    assert fresh(session, mine).active is False
+    assert fresh(session, SmsTemplate, mine.id).active is False
     assert [e.subject_id for e in audits(session, "template.deactivated")] == [mine.id]
     assert audits(session, "template.edited") == []
 

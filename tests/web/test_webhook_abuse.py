@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes import FakeTwilio
 from tests.replying import stored
-from webapp import create_app
-from webapp.config import testing_config as config_for
+from tests.web.conftest import HOOK_PASSWORD, HOOK_USER, PUBLIC, WEBHOOKS, signer
 
-HOOK_USER = "desk-hook"
-HOOK_PASSWORD = "s3cret-hook-pw"
-PUBLIC = "https://desk.example.com"
 SMSC_INBOUND = "/webhooks/smscentral/inbound"
 SMSC_RECEIPT = "/webhooks/smscentral/receipt"
 TWILIO_INBOUND = "/webhooks/twilio/inbound"
@@ -20,22 +15,11 @@ TWILIO_STATUS = "/webhooks/twilio/status"
 NOTHING = {"inbound": 0, "emails": 0, "audit": 0, "parts": 0}
 TWO_MB = 2 * 1024 * 1024
 
-signer = FakeTwilio()
-
 
 @pytest.fixture
-def app(database_url):
-    """The app with both gateways' webhooks configured."""
-    app = create_app(config_for(
-        database_url, SMSCENTRAL_WEBHOOK_USERNAME=HOOK_USER, SMSCENTRAL_WEBHOOK_PASSWORD=HOOK_PASSWORD,
-        TWILIO_AUTH_TOKEN=signer.auth_token, PUBLIC_BASE_URL=PUBLIC))
-    yield app
-    app.extensions["database"].engine.dispose()
-
-
-@pytest.fixture
-def ada(make_candidate):
-    return make_candidate("Ada", "Lovelace", "0412 345 678")
+def app_settings():
+    """Both gateways' webhooks configured."""
+    return WEBHOOKS
 
 
 def smscentral_fields(**fields) -> dict[str, str]:

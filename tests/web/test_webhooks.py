@@ -24,26 +24,11 @@ STATUS = "/webhooks/twilio/status"
 
 
 @pytest.fixture
-def sms_central():
-    with FakeSmsCentral() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake_twilio():
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture
-def app(database_url, fake_twilio):
-    app = create_app(settings.testing_config(
-        database_url,
-        SMSCENTRAL_WEBHOOK_USERNAME=HOOK_USER, SMSCENTRAL_WEBHOOK_PASSWORD=HOOK_PASSWORD,
-        TWILIO_ACCOUNT_SID=fake_twilio.account_sid, TWILIO_AUTH_TOKEN=fake_twilio.auth_token,
-        TWILIO_FROM=delivery.TWILIO_FROM, PUBLIC_BASE_URL=delivery.PUBLIC_BASE_URL))
-    yield app
-    app.extensions["database"].engine.dispose()
+def app_settings(fake_twilio):
+    return {"SMSCENTRAL_WEBHOOK_USERNAME": HOOK_USER, "SMSCENTRAL_WEBHOOK_PASSWORD": HOOK_PASSWORD,
+            "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": fake_twilio.auth_token, "TWILIO_FROM": delivery.TWILIO_FROM,
+            "PUBLIC_BASE_URL": delivery.PUBLIC_BASE_URL}
 
 
 def dispatch(app, provider) -> None:
@@ -53,24 +38,25 @@ def dispatch(app, provider) -> None:
         provider.close()
 
 
-@pytest.fixture
-def sent_message(app, session, make_user, make_candidate, sms_central) -> Message:
-    """One message sent through (fake) SMS Central: state `sent`, awaiting its receipt."""
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
-    batch = queue(session, make_user(), [ada], provider="smscentral")
-    dispatch(app, delivery.smscentral(sms_central))
+def send_one(app, session, sender, person, provider: str, gateway) -> Message:
+    """One message to `person` sent through `gateway`: state `sent`, awaiting its receipt."""
+    batch = queue(session, sender, [person], provider=provider)
+    dispatch(app, gateway)
     [message] = messages(session, batch)
     assert message.state == "sent"
     return message
 
 
 @pytest.fixture
-def twilio_message(app, session, make_user, make_candidate, fake_twilio) -> Message:
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
-    batch = queue(session, make_user(), [ada], provider="twilio")
-    dispatch(app, delivery.twilio(fake_twilio))
-    [message] = messages(session, batch)
-    assert message.state == "sent" and message.provider_message_id
+def sent_message(app, session, sender, ada, sms_central) -> Message:
+    """One message sent through (fake) SMS Central."""
+    return send_one(app, session, sender, ada, "smscentral", delivery.smscentral(sms_central))
+
+
+@pytest.fixture
+def twilio_message(app, session, sender, ada, fake_twilio) -> Message:
+    message = send_one(app, session, sender, ada, "twilio", delivery.twilio(fake_twilio))
+    assert message.provider_message_id
     return message
 
 
@@ -304,41 +290,23 @@ def test_a_signed_twilio_callback_is_applied_without_a_csrf_token(
     assert current.delivered_at is not None
 
 
-def test_a_twilio_callback_with_a_wrong_signature_is_refused_with_403(
-        client, session, fake_twilio, twilio_message):
+@pytest.mark.parametrize(("change", "status"), [
+    ("a wrong signature", "delivered"), ("a tampered parameter", "delivered"),
+    ("an added parameter", "undelivered")])
+def test_a_twilio_callback_other_than_twilio_signed_it_is_refused_with_403(
+        client, session, fake_twilio, twilio_message, change, status):
     before = snapshot(session, twilio_message)
     url = callback_url(fake_twilio, twilio_message)
-    form = fake_twilio.status_callback(twilio_message.provider_message_id, "delivered")
-    forged = FakeTwilio(auth_token="not-our-token").sign(url, form)
-
-    response = post_status(client, url, form, forged)
-
-    assert response.status_code == 403
-    assert snapshot(session, twilio_message) == before
-
-
-def test_a_twilio_callback_with_a_tampered_parameter_is_refused_with_403(
-        client, session, fake_twilio, twilio_message):
-    before = snapshot(session, twilio_message)
-    url = callback_url(fake_twilio, twilio_message)
-    form = fake_twilio.status_callback(twilio_message.provider_message_id, "delivered")
+    form = fake_twilio.status_callback(twilio_message.provider_message_id, status)
     signature = fake_twilio.sign(url, form)
-    form["MessageStatus"] = "failed"
+    if change == "a wrong signature":
+        signature = FakeTwilio(auth_token="not-our-token").sign(url, form)
+    elif change == "a tampered parameter":
+        form["MessageStatus"] = "failed"
+    else:
+        form = {**form, "ErrorCode": "30003"}
 
     response = post_status(client, url, form, signature)
-
-    assert response.status_code == 403
-    assert snapshot(session, twilio_message) == before
-
-
-def test_a_twilio_callback_with_an_added_parameter_is_refused_with_403(
-        client, session, fake_twilio, twilio_message):
-    before = snapshot(session, twilio_message)
-    url = callback_url(fake_twilio, twilio_message)
-    form = fake_twilio.status_callback(twilio_message.provider_message_id, "undelivered")
-    signature = fake_twilio.sign(url, form)
-
-    response = post_status(client, url, {**form, "ErrorCode": "30003"}, signature)
 
     assert response.status_code == 403
     assert snapshot(session, twilio_message) == before
@@ -347,9 +315,7 @@ def test_a_twilio_callback_with_an_added_parameter_is_refused_with_403(
 def test_a_twilio_callback_for_another_message_in_the_url_is_refused_with_403(
         app, client, session, make_user, make_candidate, fake_twilio, twilio_message):
     bob = make_candidate("Bob", "Brown", "0412 345 679")
-    batch = queue(session, make_user(), [bob], provider="twilio")
-    dispatch(app, delivery.twilio(fake_twilio))
-    [other] = messages(session, batch)
+    other = send_one(app, session, make_user(), bob, "twilio", delivery.twilio(fake_twilio))
     before = snapshot(session, other)
     url = callback_url(fake_twilio, twilio_message)
     form = fake_twilio.status_callback(twilio_message.provider_message_id, "failed")

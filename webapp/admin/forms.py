@@ -11,12 +11,15 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
-from webapp.models.accounts import USERNAME_PATTERN, mobile_problem
+from webapp.errors import FieldError
 from webapp.models.people import EMAIL_PATTERN
-from webapp.models.users import password_problem
 from webapp.sms import settings as sms_settings
+from webapp.text import filter_value
+from webapp.users.accounts import USERNAME_PATTERN, mobile_problem, password_problem
+from webapp.web.forms import FilterForm
 from webapp.web.validators import PlainText, line_breaks
 
+MAX_QUERY = 200  # as every search box (webapp.text.filter_value)
 EMAIL_MESSAGE = "Enter an email address like name@example.com."
 MAX_COMMENT_TYPES = 2_000  # the whole list; each type is at most sms_settings.MAX_COMMENT_TYPE
 MAX_PASSWORD = 256  # hashing a longer one would only cost time; no one types more
@@ -53,7 +56,7 @@ def _setting_rule(check: Callable[[str], object]) -> Callable[[FlaskForm, Field]
     def validate(_form: FlaskForm, field: Field) -> None:
         try:
             check(field.data or "")
-        except sms_settings.SettingsError as error:
+        except FieldError as error:
             raise ValidationError(error.message) from None
 
     return validate
@@ -137,3 +140,13 @@ class RemoveBlockedRegionForm(FlaskForm):
 
 class RolesForm(FlaskForm):
     """Only the token: the matrix's boxes are read as `grant` = "role:permission" pairs."""
+
+
+class UserSearchForm(FilterForm):
+    """The users list's search box (free text: name, username or email)."""
+
+    q = StringField("Search")
+
+    def parse(self) -> tuple[str, int, dict[str, str]]:
+        q, error = filter_value("Search", self.args.get("q"), MAX_QUERY)
+        return q, 1, {"q": error} if error else {}

@@ -7,13 +7,14 @@ from flask_login import current_user, login_required
 
 from webapp.admin import profile_bp
 from webapp.admin.forms import PasswordForm, ProfileForm
-from webapp.admin.users import attach, phone_region
+from webapp.admin.users import phone_region
+from webapp.errors import FieldError
 from webapp.extensions import db
-from webapp.models import accounts
-from webapp.models.accounts import AccountError
-from webapp.sms.numbers import display
+from webapp.phones import display
+from webapp.users import accounts
 from webapp.web import sessions
 from webapp.web.access import local_path
+from webapp.web.forms import field_error
 from webapp.web.rendering import render
 
 # What a user with a temporary password may still reach: the page to change it, and the way out.
@@ -48,8 +49,8 @@ def index():
             changes = accounts.edit_profile(db.session, current_user, email=form.email.data,
                                             mobile=form.mobile.data, office=form.office.data,
                                             default_region=phone_region())
-        except AccountError as error:
-            attach(form, error)
+        except FieldError as error:
+            field_error(form, error)
         else:
             flash("Your profile is saved." if changes else "Your profile is unchanged.", "info")
             return redirect(url_for("profile.index"))
@@ -71,8 +72,8 @@ def password():
         try:
             accounts.change_password(db.session, current_user, form.current_password.data,
                                      form.new_password.data, keep_session=sessions.current_token())
-        except AccountError as error:
-            attach(form, error)
+        except FieldError as error:
+            field_error(form, error)
         else:
             flash("Your password is changed. Any other place you were signed in is signed out.", "info")
             return redirect(next_path or url_for("health.home" if forced else "profile.index"))

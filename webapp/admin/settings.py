@@ -8,12 +8,13 @@ from flask_login import current_user
 
 from webapp.admin import bp
 from webapp.admin.forms import BlockedRegionForm, RemoveBlockedRegionForm, SettingsForm
-from webapp.admin.users import attach
+from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import BlockedRegion
 from webapp.sms import settings as sms_settings
-from webapp.sms.settings import BLOCKLIST_PROVIDERS, SETTING_KEYS, SettingsError
+from webapp.sms.settings import BLOCKLIST_PROVIDERS, SETTING_KEYS
 from webapp.web.access import permission_required
+from webapp.web.forms import field_error
 from webapp.web.rendering import render
 
 
@@ -36,8 +37,8 @@ def settings():
         try:
             changes = sms_settings.save(db.session, current_user,
                                         **{key: form[key].data for key in SETTING_KEYS})
-        except SettingsError as error:
-            problem = attach(form, error)
+        except FieldError as error:
+            problem = field_error(form, error)
         else:
             flash(f"Settings saved: {', '.join(form[key].label.text for key in changes)}." if changes
                   else "Settings unchanged.", "info")
@@ -54,8 +55,8 @@ def add_blocked():
         try:
             row = sms_settings.add_blocked_region(db.session, current_user, form.provider.data,
                                                   form.region.data, form.reason.data, form.name.data)
-        except SettingsError as error:
-            attach(form, error)
+        except FieldError as error:
+            field_error(form, error)
         else:
             flash(f"{row.name} ({row.region}) is now blocked for {BLOCKLIST_PROVIDERS[row.provider]}.",
                   "info")
@@ -73,8 +74,8 @@ def remove_blocked(row_id: int):
         name, region, provider = row.name, row.region, row.provider
         try:
             sms_settings.remove_blocked_region(db.session, current_user, row, form.reason.data)
-        except SettingsError as error:
-            attach(form, error)
+        except FieldError as error:
+            field_error(form, error)
         else:
             flash(f"{name} ({region}) is no longer blocked for {BLOCKLIST_PROVIDERS[provider]}.", "info")
             return redirect(url_for("admin.settings", _anchor="blocked"))

@@ -5,36 +5,26 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from webapp.admin import bp
-from webapp.admin.forms import NewUserForm, RolesForm, TemporaryPasswordForm, UserForm
+from webapp.admin.forms import (NewUserForm, RolesForm, TemporaryPasswordForm, UserForm,
+                                UserSearchForm)
+from webapp.errors import FieldError
 from webapp.extensions import db
-from webapp.models import Role, User, accounts
-from webapp.models.accounts import AccountError, UserDetails
+from webapp.models import Role, User
+from webapp.phones import display
 from webapp.sms import settings as sms_settings
-from webapp.sms.numbers import display
-from webapp.sms.settings import SettingsError
+from webapp.users import accounts
+from webapp.users.accounts import UserDetails
 from webapp.web import sessions
 from webapp.web.access import permission_required
-from webapp.text import filter_value
+from webapp.web.forms import field_error
 from webapp.web.rendering import render
-
-MAX_QUERY = 200  # as every search box (webapp.text.filter_value)
 
 
 def phone_region() -> str:
     """The region national numbers are read in: the admin setting, else the environment's."""
     return sms_settings.load(db.session, current_app.config).default_region
-
-
-def attach(form: FlaskForm, error: AccountError | SettingsError) -> str | None:
-    """Put a domain error on the form field it names; returns it when it belongs to no field."""
-    field = form._fields.get(error.field) if error.field != "csrf_token" else None
-    if field is None:
-        return error.message
-    field.errors = [*field.errors, error.message]
-    return None
 
 
 def user_or_404(user_id: int) -> User:
@@ -49,8 +39,9 @@ def user_or_404(user_id: int) -> User:
 @permission_required("users.manage")
 def users():
     """List the users, searched by name, username or email."""
-    q, error = filter_value("Search", request.args.get("q"), MAX_QUERY)
-    errors = {"q": error} if error else {}
+    form = UserSearchForm(request.args)
+    form.validate()  # a search left out is named beside its box; the list shows everyone
+    q, errors = form.filters, form.problems
     return render("admin/users.html", blocks=["results"], q=q, users=accounts.find_users(db.session, q),
                   errors=errors, status=400 if errors else 200)
 
@@ -66,8 +57,8 @@ def new_user():
         try:
             user = accounts.create_user(db.session, current_user, _details(form), form.password.data,
                                         phone_region())
-        except AccountError as error:
-            problem = attach(form, error)
+        except FieldError as error:
+            problem = field_error(form, error)
         else:
             flash(f"{user.full_name} added. Give them the temporary password: they must choose "
                   "their own when they first sign in.", "info")
@@ -89,8 +80,8 @@ def edit_user(user_id: int):
         try:
             changes = accounts.edit_user(db.session, current_user, user, _details(form), phone_region(),
                                          keep_session=sessions.current_token())
-        except AccountError as error:
-            problem = attach(form, error)
+        except FieldError as error:
+            problem = field_error(form, error)
         else:
             flash(f"{user.full_name} saved." if changes else f"{user.full_name}: nothing changed.", "info")
             return redirect(url_for("admin.users"))
@@ -104,7 +95,7 @@ def deactivate_user(user_id: int):
     user = user_or_404(user_id)
     try:
         accounts.deactivate_user(db.session, current_user, user)
-    except AccountError as error:
+    except FieldError as error:
         roles = accounts.all_roles(db.session)
         return _user_page(_filled_form(user, roles), user, roles, status_problem=error.message, status=400)
     flash(f"{user.full_name} is deactivated and can no longer sign in.", "info")
@@ -131,8 +122,8 @@ def temporary_password(user_id: int):
         try:
             accounts.set_temporary_password(db.session, current_user, user, password_form.password.data,
                                             keep_session=sessions.current_token())
-        except AccountError as error:
-            attach(password_form, error)
+        except FieldError as error:
+            field_error(password_form, error)
         else:
             flash(f"{user.full_name} has a new temporary password and must change it when they "
                   "next sign in.", "info")
@@ -179,8 +170,8 @@ def roles():
             wanted.setdefault(role_name, set()).add(permission)
         try:
             changed = accounts.set_role_permissions(db.session, current_user, wanted)
-        except AccountError as error:
-            problem = error.message
+        except FieldError as error:
+            problem = field_error(form, error)
             granted = {(role_name, name) for role_name, names in wanted.items() for name in names}
         else:
             flash(_roles_message(changed), "info")

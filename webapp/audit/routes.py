@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import request, url_for
 
 from webapp.audit import bp
+from webapp.audit.forms import AuditFilterForm
 from webapp.extensions import db
-from webapp.models import audit_log
+from webapp import audit_log
 from webapp.web.access import permission_required
 from webapp.web.rendering import render
 
@@ -42,7 +43,9 @@ ACTION_LABELS = {
 @permission_required("audit.view")
 def index():
     """Show the audit log, newest first, 50 a page, filtered by actor, action, person and dates."""
-    filters, page, errors = audit_log.parse(db.session, request.args)
+    form = AuditFilterForm(db.session, request.args)
+    form.validate()  # a wrong value is left out and named beside its field; the rest still filter
+    filters, page, errors = form.filters, form.page_number, form.problems
     results = audit_log.search(db.session, filters, page)
 
     def page_url(number: int) -> str:

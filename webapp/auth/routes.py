@@ -12,7 +12,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from webapp.auth import bp
 from webapp.auth.forms import LoginForm
 from webapp.extensions import db
-from webapp.models import User, throttle
+from webapp.models import User
+from webapp.users import throttle
 from webapp.web import sessions
 from webapp.web.access import local_path
 from webapp.web.rendering import render

@@ -7,10 +7,13 @@ from flask_login import current_user, login_required
 
 from webapp import worker
 from webapp.batches import bp
+from webapp.errors import FieldError
 from webapp.extensions import db
+from webapp.people.kinds import KINDS
 from webapp.sms import batches
-from webapp.sms.compose import MAX_REASON, ComposeError
+from webapp.sms.compose import MAX_REASON
 from webapp.web.access import permission_required
+from webapp.web.forms import field_error
 from webapp.web.rendering import render
 
 
@@ -31,9 +34,11 @@ def show(batch_id: int):
     if state not in batches.STATE_ORDER:
         state = None
     return render("batches/batch.html", blocks=["progress"], batch=batch, state_filter=state,
+                  kind=KINDS.by_segment(batch.kind),
                   progress=batches.progress(db.session, batch), left_out=batches.left_out(batch),
                   messages=batches.messages(db.session, batch, state=state),
-                  resendable=batches.resendable_counts(db.session, batch))
+                  resendable=batches.resendable_counts(db.session, batch),
+                  checking=batches.checking(db.session, batch))
 
 
 @bp.route("/batches/<id:batch_id>/resend", methods=["GET", "POST"])
@@ -43,24 +48,34 @@ def resend(batch_id: int):
     batch = batch_or_404(batch_id)
     counts = batches.resendable_counts(db.session, batch)
     needing_ignore = batches.needing_ignore(db.session, batch)
+    checking = batches.checking(db.session, batch)
     if request.method == "GET":
-        return _resend_page(batch, counts, needing_ignore)
+        return _resend_page(batch, counts, needing_ignore, checking)
     ignore = request.form.get("ignore") == "1"
     reason = request.form.get("ignore_reason", "")
     if ignore and not current_user.can("sms.ignore_opt_out"):
         abort(403, description="You do not have permission to ignore SMS opt-outs.")
     states = tuple(request.form.getlist("states"))
     if not states:
-        return _resend_page(batch, counts, needing_ignore, status=400, ignore=ignore, reason=reason,
-                            chosen=states, errors={"states": "Choose which messages to resend."})
+        return _resend_page(batch, counts, needing_ignore, checking, status=400, ignore=ignore,
+                            reason=reason, chosen=states,
+                            errors={"states": "Choose which messages to resend."})
+    if "unknown" in states and not counts["unknown"] and checking.count:
+        # Resend is not offered for them yet (a page opened earlier, or a crafted form).
+        return _resend_page(batch, counts, needing_ignore, checking, status=400, ignore=ignore,
+                            reason=reason, chosen=states, errors={"states": (
+                                "The unknown messages are still being checked with the gateway; "
+                                "they cannot be resent yet.")})
     try:
         resent = batches.resend(db.session, batch, current_user, states, ignore=ignore, reason=reason)
-    except ComposeError as error:
+    except FieldError as error:
         db.session.rollback()
         if error.status == 403:
             abort(403, description=error.message)
-        return _resend_page(batch, counts, needing_ignore, status=error.status, ignore=ignore,
-                            reason=reason, chosen=states, errors={error.field: error.message})
+        errors: dict[str, str] = {}
+        field_error(errors, error)
+        return _resend_page(batch, counts, needing_ignore, checking, status=error.status,
+                            ignore=ignore, reason=reason, chosen=states, errors=errors)
     worker.wake()
     flash(f"{resent.queued} message{'s' if resent.queued != 1 else ''} queued again." if resent.queued
           else "Nothing was resent.", "info")
@@ -72,10 +87,11 @@ def resend(batch_id: int):
     return redirect(url_for("batches.show", batch_id=batch.id), 303)
 
 
-def _resend_page(batch, counts, needing_ignore, *, status: int = 200, ignore: bool = False,
+def _resend_page(batch, counts, needing_ignore, checking, *, status: int = 200, ignore: bool = False,
                  reason: str = "", chosen: tuple[str, ...] = ("failed",),
                  errors: dict[str, str] | None = None):
     """The confirmation; a refused one keeps what was ticked and typed."""
     return render("batches/resend.html", status=status, batch=batch, counts=counts, chosen=chosen,
+                  checking=checking,
                   needing_ignore=needing_ignore, ignore=ignore, reason=reason, errors=errors or {},
                   can_ignore=current_user.can("sms.ignore_opt_out"), max_reason=MAX_REASON)

@@ -6,9 +6,11 @@ from collections.abc import Mapping
 
 from werkzeug.datastructures import MultiDict
 
+from webapp.errors import FieldError
 from webapp.ids import as_id
-from webapp.models import people_search
-from webapp.sms.compose import MAX_RECIPIENTS, ComposeError
+from webapp.people import search as people_search
+from webapp.people.kinds import KINDS
+from webapp.sms.compose import MAX_RECIPIENTS
 
 CRITERIA_PREFIX = "criteria-"
 # Sent (with the search form's fields as they are now) only by the htmx request: without JS the
@@ -22,17 +24,17 @@ def _ints(values: list[str]) -> list[int]:
     for value in values:
         number = as_id(value)
         if number is None:
-            raise ComposeError(f"“{value.strip()[:20]}” is not a record id.", "ids")
+            raise FieldError(f"“{value.strip()[:20]}” is not a record id.", "ids")
         ids.append(number)
     return ids
 
 
 def from_link(args: Mapping[str, str]) -> tuple[str, list[int]]:
     """?candidate=<id> or ?contact=<id>: the single SMS from a record's mobile number."""
-    for param, kind in (("candidate", "candidates"), ("contact", "contacts")):
-        if param in args:
-            return kind, _ints([args[param]])
-    raise ComposeError("Open the SMS screen from a search or from a person's mobile number.", "ids")
+    for kind in KINDS:
+        if kind.singular in args:
+            return kind.segment, _ints([args[kind.singular]])
+    raise FieldError("Open the SMS screen from a search or from a person's mobile number.", "ids")
 
 
 def _shown_search(form: MultiDict) -> dict[str, str]:
@@ -58,17 +60,17 @@ def _list_changed(kind: str, form: MultiDict) -> bool:
 def from_form(form: MultiDict, session, default_region: str) -> tuple[str, list[int]]:
     """The ticked ids, the page ("Select all"), or the search itself ("Select all N matching")."""
     kind = form.get("kind", "")
-    if kind not in people_search.MODELS:
-        raise ComposeError("Choose candidates or client contacts.", "kind")
+    if kind not in KINDS.segments:
+        raise FieldError("Choose candidates or client contacts.", "kind")
     if _list_changed(kind, form):
-        raise ComposeError(LIST_CHANGED, "ids", status=409)
+        raise FieldError(LIST_CHANGED, "ids", status=409)
     if form.get("select_matching"):
         criteria, _page, errors = people_search.parse(kind, _shown_search(form))
         if errors:
-            raise ComposeError("The search could not be repeated: " + " ".join(errors.values()), "ids")
+            raise FieldError("The search could not be repeated: " + " ".join(errors.values()), "ids")
         ids = people_search.matching_ids(session, criteria, default_region, MAX_RECIPIENTS + 1)
         if not ids:
-            raise ComposeError("Nobody matches that search any more.", "ids")
+            raise FieldError("Nobody matches that search any more.", "ids")
         return kind, ids
     ids = _ints(form.getlist("ids"))
     if form.get("select_page"):

@@ -12,9 +12,10 @@ from pathlib import Path
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models import Candidate, Client, ClientContact, name_key
+from webapp.models import Client, name_key
 from webapp.models.people import EMAIL_PATTERN, person_values
-from webapp.sms.numbers import normalise
+from webapp.people.kinds import KINDS
+from webapp.phones import normalise
 from webapp.text import control_characters
 
 REQUIRED = ("first_name", "last_name", "mobile", "email", "sms_consent")
@@ -47,8 +48,9 @@ class ImportReport:
 def import_people(session: so.Session, kind: str, source: Path | bytes, default_region: str,
                   progress: Callable[[int], None] | None = None) -> ImportReport:
     """Check every line of `source`; write all rows in one transaction only if none is bad."""
-    if kind not in OPTIONAL:
+    if kind not in KINDS.segments:
         raise ValueError(f"kind must be candidates or contacts, not {kind!r}")
+    of_kind = KINDS.by_segment(kind)
     data = source.read_bytes() if isinstance(source, Path) else source
     report = ImportReport(kind)
     text = _decode(data, report)
@@ -87,15 +89,14 @@ def import_people(session: so.Session, kind: str, source: Path | bytes, default_
         mobile = normalise(record["mobile"], default_region)
         if mobile.present and not mobile.valid:
             report.unparseable_mobiles.append((line, record["mobile"]))
-        extra = ({"job_title": record.get("job_title") or None,
-                  "location": record.get("location") or None} if kind == "candidates" else {})
+        # The kind's own columns go in as they are; a client is looked up or created by name.
+        extra = {name: record.get(name) or None for name in OPTIONAL[kind] if name != "client"}
         values = person_values(
             first_name=record["first_name"], last_name=record["last_name"],
             email=record["email"], mobile=mobile,
             sms_consent=CONSENT_WORDS[record["sms_consent"].lower()], **extra,
         )
-        if kind == "contacts":
-            values["position"] = record.get("position") or None
+        if of_kind.has_client:
             client = record.get("client") or ""
             if client:
                 client_names.setdefault(name_key(client), client)
@@ -107,12 +108,12 @@ def import_people(session: so.Session, kind: str, source: Path | bytes, default_
         return report
 
     try:
-        if kind == "contacts":
+        if of_kind.has_client:
             client_ids = _client_ids(session, client_names)
             for values in rows:
                 key = values.pop("client_key")
                 values["client_id"] = client_ids[key] if key else None
-        table = (Candidate if kind == "candidates" else ClientContact).__table__
+        table = of_kind.model.__table__
         for start in range(0, len(rows), CHUNK):
             session.execute(sa.insert(table), rows[start:start + CHUNK])
         session.commit()

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from webapp.bulk import bound_values, write_rows
 from webapp.models import Base, Candidate, Client, ClientContact, Role, SmsTemplate, User
 from webapp.models.people import CANDIDATE_STATUSES, CONTACT_STATUSES, name_key, person_values
-from webapp.sms.numbers import NO_NUMBER, ParsedNumber, describe, normalise
+from webapp.phones import NO_NUMBER, ParsedNumber, describe, normalise
 
 DEMO_PASSWORD = "sms-desk-demo"
 DEMO_USERS = (

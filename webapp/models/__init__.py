@@ -6,9 +6,7 @@ from webapp.models.messaging import (
     Batch, BlockedRegion, ComposeDraft, Email, InboundPart, Message, Setting, SmsTemplate,
 )
 from webapp.models.people import Candidate, Client, ClientContact, name_key
-from webapp.models.throttle import LoginFailure
-from webapp.models.users import PERMISSIONS, ROLES, Permission, Role, User
-from webapp.models.user_sessions import UserSession
+from webapp.models.users import PERMISSIONS, ROLES, LoginFailure, Permission, Role, User, UserSession
 from webapp.models.workers import WorkerHeartbeat
 
 __all__ = [

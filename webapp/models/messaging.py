@@ -42,10 +42,6 @@ class SmsTemplate(Base):
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     owner: so.Mapped[User | None] = so.relationship(lazy="joined")
 
-    def fits(self, kind: str) -> bool:
-        """Whether the template is meant for `kind` ("candidates" or "contacts")."""
-        return self.record_type == "both" or f"{self.record_type}s" == kind
-
 
 class BlockedRegion(Base):
     """A region a gateway will not deliver to; data, so an administrator can change it."""

@@ -9,10 +9,17 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.models.base import Base, UTCDateTime, key_string, utcnow
-from webapp.sms.numbers import ParsedNumber, normalise
+from webapp.phones import ParsedNumber, normalise
 
 CANDIDATE_STATUSES = ("Active", "Available", "Placed", "Inactive")
 CONTACT_STATUSES = ("Active", "Inactive")
+# Each Privacy consent column and its label, in one place so forms, saves and the audit log agree.
+PRIVACY_FIELDS = {
+    "sms_consent": "SMS",
+    "email_consent": "Email",
+    "mail_consent": "Mail",
+    "privacy_statement_read": "Privacy statement read",
+}
 # Deliberately loose: one @, something either side, a dot in the domain. Mail servers decide the rest.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 

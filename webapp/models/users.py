@@ -1,4 +1,4 @@
-"""Users, roles and the permissions that roles grant."""
+"""Users, roles and the permissions that roles grant; users' sessions and failed sign-ins."""
 
 from __future__ import annotations
 
@@ -101,7 +101,8 @@ class User(Base):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    # Set by load_signed_in (one query) for the user of a request; otherwise read from the roles.
+    # Set by webapp.users.sessions.load_signed_in (one query) for the user of a request;
+    # otherwise read from the roles.
     granted = None  # frozenset[str] | None; not a column
 
     @property
@@ -120,44 +121,29 @@ class User(Base):
         return self.full_name.split()[0] if self.full_name.strip() else ""
 
 
-MIN_PASSWORD_LENGTH = 12
-
-# Long enough to pass the length rule, yet near the top of every cracking list.
-COMMON_PASSWORDS = frozenset({
-    "password1234", "password12345", "password123456", "password123!", "passw0rd1234",
-    "qwertyuiop12", "qwertyuiop123", "qwerty123456", "qwertyuiop1!", "1q2w3e4r5t6y",
-    "1qaz2wsx3edc", "123456789012", "1234567890ab", "abcdefghijkl", "abc123456789",
-    "iloveyou1234", "letmein12345", "welcome12345", "welcome123456", "admin1234567",
-    "administrator", "changeme1234", "trustno12345", "football1234", "baseball1234",
-    "sunshine1234", "princess1234", "monkey123456", "dragon123456", "superman1234",
-    "starwars1234", "masterkey123", "qazwsxedcrfv", "zaq12wsxcde3",
-})
+# Failed sign-ins are filed under a key this long at most (a username as typed, or an address).
+LOGIN_KEY_LENGTH = 255
 
 
-def password_problem(password: str) -> str | None:
-    """Why `password` is not acceptable, or None when it is."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"The password must be at least {MIN_PASSWORD_LENGTH} characters long."
-    if len(set(password)) < 4:
-        return "The password must not repeat the same few characters."
-    if password.casefold() in COMMON_PASSWORDS:
-        return "That password is one of the most common ones; choose another."
-    return None
+class UserSession(Base):
+    """One sign-in: from the login until sign-out, expiry or revocation (webapp.users.sessions)."""
+
+    __tablename__ = "user_sessions"
+
+    id: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)  # sha256 of the token
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
 
-def load_signed_in(session: so.Session, user_id: int) -> User | None:
-    """The active user with this id and the permissions their roles grant: two small queries.
+class LoginFailure(Base):
+    """One failed sign-in, filed under one key (a username, or the address it came from)."""
 
-    Every request loads its user; loading the roles and their permissions as objects (two more
-    queries) cost more than a results page's own search. A role changed later in the same
-    request shows from the next request on.
-    """
-    user = session.get(User, user_id, options=[so.lazyload(User.roles)])
-    if user is None or not user.active:
-        return None
-    user.granted = frozenset(session.scalars(
-        sa.select(Permission.name)
-        .join(role_permissions, role_permissions.c.permission_id == Permission.id)
-        .join(user_roles, user_roles.c.role_id == role_permissions.c.role_id)
-        .where(user_roles.c.user_id == user_id)))
-    return user
+    __tablename__ = "login_failures"
+    __table_args__ = (sa.Index("ix_login_failures_kind_key_failed_at", "kind", "key", "failed_at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10))
+    key: so.Mapped[str] = so.mapped_column(sa.String(LOGIN_KEY_LENGTH))
+    failed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)

@@ -6,9 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
-from webapp.models.people import CANDIDATE_STATUSES, CONTACT_STATUSES, EMAIL_PATTERN
-from webapp.models.records import PRIVACY_FIELDS
-from webapp.sms.numbers import normalise
+from webapp.models.people import CANDIDATE_STATUSES, CONTACT_STATUSES, EMAIL_PATTERN, PRIVACY_FIELDS
+from webapp.phones import normalise
 from webapp.web.validators import PlainText, line_breaks
 
 LOADED_VALUES = ("1", "0")

@@ -6,16 +6,19 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.extensions import db
-from webapp.models import records
-from webapp.models.records import PRIVACY_FIELDS, PersonData
+from webapp.models.people import PRIVACY_FIELDS
+from webapp.people import records
+from webapp.people.kinds import KINDS
+from webapp.people.records import PersonData
 from webapp.records import bp
 from webapp.records.forms import CandidateForm, ContactForm, PrivacyForm
 from webapp.sms import history
 from webapp.sms import settings as sms_settings
 from webapp.web.access import permission_required
+from webapp.web.forms import field_error
 from webapp.web.rendering import render, wants_fragment
 
-KIND = "<any(candidates, contacts):kind>"
+KIND = f"<any({', '.join(KINDS.segments)}):kind>"
 HISTORY_TABS = ("sent", "received")
 
 
@@ -46,7 +49,8 @@ def _record_page(kind: str, person, block: str, *, tab: str = "sent", status: in
         context = {"comments": records.comments_for(db.session, person),
                    "history": history.for_person(db.session, person)}
     return render(
-        "records/person.html", blocks=[block], status=status, kind=kind, person=person, tab=tab,
+        "records/person.html", blocks=[block], status=status, kind=KINDS.by_segment(kind),
+        person=person, tab=tab,
         privacy_form=privacy_form or PrivacyForm.of(person), privacy_fields=PRIVACY_FIELDS,
         withdrawal=records.self_withdrawal(db.session, person), **context, **privacy)
 
@@ -67,30 +71,17 @@ def privacy(kind: str, person_id: int):
                                          form.submitted(),
                                          restore_reason=form.sms_consent_reason.data or "")
     except records.PrivacyConflict as conflict:
-        return _record_page(kind, person, "privacy", status=409,
-                            privacy_conflict=_conflict_message(conflict))
+        # The form is drawn afresh, showing the boxes as they are now.
+        return _record_page(kind, person, "privacy", status=conflict.status,
+                            privacy_conflict=conflict.message)
     except records.RestoreReasonRequired as refused:
-        form.sms_consent_reason.errors = [_reason_message(refused.withdrawal)]
-        return _record_page(kind, person, "privacy", status=400, privacy_form=form)
+        field_error(form, refused)
+        return _record_page(kind, person, "privacy", status=refused.status, privacy_form=form)
     message = _privacy_message(changes)
     if wants_fragment():
         return _record_page(kind, person, "privacy", privacy_message=message)
     flash(message, "info")
     return redirect(url_for("records.show", kind=kind, person_id=person.id))
-
-
-def _conflict_message(conflict: records.PrivacyConflict) -> str:
-    moved = ", ".join(PRIVACY_FIELDS[field] for field in conflict.moved)
-    now = ", ".join(f"{label} {'ticked' if conflict.current[field] else 'not ticked'}"
-                    for field, label in PRIVACY_FIELDS.items())
-    return (f"Not saved: {moved} changed after you opened this page. Now: {now}. "
-            "Nothing was changed; check the boxes and save again.")
-
-
-def _reason_message(withdrawal: records.Withdrawal) -> str:
-    how = "replied STOP" if withdrawal.overrides == "stop" else "unsubscribed at the gateway"
-    return (f"This person {how}: say why SMS may be ticked again (for example, when and how they "
-            "asked for SMS again).")
 
 
 def _privacy_message(changes: dict) -> str:
@@ -99,10 +90,6 @@ def _privacy_message(changes: dict) -> str:
     parts = [f"{PRIVACY_FIELDS[field]} {'ticked' if new else 'unticked'}"
              for field, (_old, new) in changes.items()]
     return "Privacy saved: " + ", ".join(parts) + "."
-
-
-def _form_class(kind: str):
-    return CandidateForm if kind == "candidates" else ContactForm
 
 
 @bp.route(f"/{KIND}/new", methods=["GET", "POST"])
@@ -119,13 +106,14 @@ def edit(kind: str, person_id: int):
     return _edit(kind, person_or_404(kind, person_id))
 
 
-def _edit(kind: str, person):
+def _edit(segment: str, person):
+    kind = KINDS.by_segment(segment)
     region = sms_settings.default_region(db.session, current_app.config)
-    form_class = _form_class(kind)
+    form_class = ContactForm if kind.has_client else CandidateForm
     if person is not None and request.method == "GET":
         form = form_class(obj=person, default_region=region)
         form.mobile.data = person.mobile_raw
-        if kind == "contacts":
+        if kind.has_client:
             form.client.data = person.client.name if person.client else ""
     else:
         form = form_class(default_region=region)
@@ -138,9 +126,9 @@ def _edit(kind: str, person):
         values["first_name"] = values["first_name"].strip()
         values["last_name"] = values["last_name"].strip()
         data = PersonData(values=values, mobile=form.mobile.data,
-                          client_name=form.client.data if kind == "contacts" else None)
-        saved = records.save_person(db.session, kind, person, data, current_user, region)
+                          client_name=form.client.data if kind.has_client else None)
+        saved = records.save_person(db.session, segment, person, data, current_user, region)
         flash(f"{saved.full_name} {'added' if person is None else 'saved'}.", "info")
-        return redirect(url_for("records.show", kind=kind, person_id=saved.id))
+        return redirect(url_for("records.show", **kind.record_args(saved.id)))
     status = 400 if form.is_submitted() else 200
     return render("records/edit.html", status=status, kind=kind, person=person, form=form)

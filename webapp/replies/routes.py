@@ -8,7 +8,8 @@ from flask_login import current_user
 from webapp.extensions import db
 from webapp.ids import as_id
 from webapp.models import Message
-from webapp.models import records
+from webapp.people import records
+from webapp.people.kinds import KINDS
 from webapp.replies import bp
 from webapp.sms import replies
 from webapp.web.access import permission_required
@@ -19,7 +20,8 @@ from webapp.web.rendering import render
 @permission_required("audit.view")
 def unmatched():
     """List replies that matched no record, newest first."""
-    return render("replies/unmatched.html", replies=replies.unmatched(db.session), errors={})
+    return render("replies/unmatched.html", replies=replies.unmatched(db.session), errors={},
+                  kinds=KINDS)
 
 
 @bp.route("/<id:reply_id>/attach", methods=["POST"])
@@ -35,7 +37,9 @@ def attach(reply_id: int):
     person = records.get_person(db.session, kind, person_id) if person_id else None
     if person is None:
         return render("replies/unmatched.html", status=400, replies=replies.unmatched(db.session),
-                      errors={reply.id: "Choose candidate or contact and give the id of an existing record."})
+                      errors={reply.id: "Choose candidate or contact and give the id of an existing record."},
+                      kinds=KINDS)
     replies.attach(db.session, reply, person, current_user)
     flash(f"Reply filed on {person.full_name}'s record.", "info")
-    return redirect(url_for("records.show", kind=kind, person_id=person.id, tab="received"), 303)
+    record = KINDS.of(person).record_args(person.id)
+    return redirect(url_for("records.show", **record, tab="received"), 303)

@@ -8,11 +8,15 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp.errors import FieldError
 from webapp.models import Batch, Candidate, ClientContact, Message, User, audit
 from webapp.database import begin_write
 from webapp.models.base import utcnow
 from webapp.models.messaging import FINAL_STATES, UNKNOWN
-from webapp.sms.compose import ComposeError, ignore_reason
+from webapp.people.kinds import KINDS
+from webapp.sms.compose import ignore_reason, overridden_people
+from webapp.sms.providers.smscentral import SmsCentral
+from webapp.sms.providers.twilio import Twilio
 from webapp.sms.reconcile import ReconcileSettings
 
 STATE_ORDER = ("queued", "sending", "sent", "delivered", "failed", "rejected", "undelivered", "unknown")
@@ -110,20 +114,59 @@ def left_out(batch: Batch) -> list[tuple[int, str]]:
 
 
 RESENDABLE = ("failed", "unknown")
+# Gateways that would deliver a second copy of a message they already took (no same-reference
+# refusal, as SMS Central's 513): their unknown messages are left to reconciliation until it gives
+# up on them. The sandbox sends nothing, so a second copy reaches nobody.
+CHECKED_BEFORE_RESEND = frozenset(
+    provider.name for provider in (SmsCentral, Twilio)
+    if not getattr(provider, "same_reference_is_refused", False))
 
 
-def resendable_counts(session: so.Session, batch: Batch) -> dict[str, int]:
+@dataclass(frozen=True)
+class Checking:
+    """Unknown messages held back from Resend while reconciliation asks the gateway about them."""
+
+    count: int = 0
+    until: datetime | None = None  # when Resend is offered for the last of them
+
+
+def _held_back(now: datetime, settings: ReconcileSettings):
+    """The condition of an unknown message reconciliation may still settle: a Resend now could
+    deliver it twice (it was unknown for less than `give_up`, at a gateway without protection)."""
+    return sa.and_(Message.state == UNKNOWN, Message.provider.in_(sorted(CHECKED_BEFORE_RESEND)),
+                   Message.updated_at > now - settings.give_up)
+
+
+def checking(session: so.Session, batch: Batch, now: datetime | None = None,
+             settings: ReconcileSettings | None = None) -> Checking:
+    """How many of the batch's unknown messages are held back from Resend, and until when."""
+    settings = settings or ReconcileSettings()
+    count, last = session.execute(
+        sa.select(sa.func.count(), sa.func.max(Message.updated_at))
+        .where(Message.batch_id == batch.id, Message.superseded.is_(False),
+               _held_back(now or utcnow(), settings))).one()
+    return Checking(count, last + settings.give_up if count and last is not None else None)
+
+
+def resendable_counts(session: so.Session, batch: Batch, now: datetime | None = None,
+                      settings: ReconcileSettings | None = None) -> dict[str, int]:
+    """Per state, how many messages Resend may queue again now (see `checking` for the rest)."""
+    held = _held_back(now or utcnow(), settings or ReconcileSettings())
     rows = session.execute(
         sa.select(Message.state, sa.func.count())
-        .where(Message.batch_id == batch.id, Message.state.in_(RESENDABLE), Message.superseded.is_(False))
+        .where(Message.batch_id == batch.id, Message.state.in_(RESENDABLE), Message.superseded.is_(False),
+               sa.not_(held))
         .group_by(Message.state)).all()
     return dict.fromkeys(RESENDABLE, 0) | dict(rows)
 
 
 def _resendable(session: so.Session, batch: Batch, states: tuple[str, ...],
-                lock: bool = False) -> list[Message]:
+                lock: bool = False, now: datetime | None = None,
+                settings: ReconcileSettings | None = None) -> list[Message]:
+    held = _held_back(now or utcnow(), settings or ReconcileSettings())
     query = (sa.select(Message).where(Message.batch_id == batch.id, Message.state.in_(states),
-                                      Message.superseded.is_(False)).order_by(Message.id))
+                                      Message.superseded.is_(False), sa.not_(held))
+             .order_by(Message.id))
     if lock:
         # Reconciliation may queue an `unknown` message again at this very moment: holding the rows
         # (SQLite: the write lock) means either it sees them superseded or we see them queued.
@@ -136,8 +179,8 @@ def _still_opted_out(session: so.Session, originals: list[Message]) -> dict[int,
     with who they are (kind, id, name) for the audit log."""
     overridden = [m for m in originals if m.override_opt_out]
     out: dict[int, tuple[str, int, str]] = {}
-    for kind, model, column in (("candidate", Candidate, "candidate_id"),
-                                ("contact", ClientContact, "contact_id")):
+    for kind in KINDS:
+        model, column = kind.model, kind.person_column
         ids = {getattr(m, column) for m in overridden if getattr(m, column)}
         if not ids:
             continue
@@ -147,7 +190,7 @@ def _still_opted_out(session: so.Session, originals: list[Message]) -> dict[int,
         for message in overridden:
             person = getattr(message, column)
             if person in opted_out:
-                out[message.id] = (kind, person, opted_out[person])
+                out[message.id] = (kind.singular, person, opted_out[person])
     return out
 
 
@@ -174,18 +217,20 @@ def resend(session: so.Session, batch: Batch, actor: User, states: tuple[str, ..
            ignore: bool = False, reason: str = "") -> Resent:
     """Queue a fresh copy of each failed (and, if asked, unknown) message; audited.
 
+    Unknown messages reconciliation may still settle (see `checking`) are left alone.
+
     The originals stay as they were, marked superseded, so the history shows both attempts. A
     message sent under Ignore to someone who is still opted out is a new Ignore: it needs the
     permission and a reason, audited like one; without `ignore` it is skipped. The copy never
     inherits the old override, so someone who ticked SMS since gets an ordinary message.
     """
     if ignore and not actor.can("sms.ignore_opt_out"):
-        raise ComposeError("You do not have permission to ignore SMS opt-outs.", "ignore", 403)
+        raise FieldError("You do not have permission to ignore SMS opt-outs.", "ignore", 403)
     states = tuple(state for state in states if state in RESENDABLE)
     begin_write(session)
     originals = _resendable(session, batch, states, lock=True)
     still_out = _still_opted_out(session, originals)
-    if ignore and still_out:
+    if ignore:
         reason = ignore_reason(reason)
     skipped = [] if ignore else [m for m in originals if m.id in still_out]
     chosen = [m for m in originals if ignore or m.id not in still_out]
@@ -204,8 +249,7 @@ def resend(session: so.Session, batch: Batch, actor: User, states: tuple[str, ..
     overridden = [m for m in chosen if m.id in still_out]
     if overridden:
         audit(session, actor, "sms.ignore_opt_out", batch, reason=reason, resend=True,
-              people=[{"kind": still_out[m.id][0], "id": still_out[m.id][1],
-                       "name": still_out[m.id][2], "mobile": m.to_e164} for m in overridden])
+              **overridden_people(batch.kind, [(still_out[m.id][1], m.to_e164) for m in overridden]))
     if originals:
         details = {"messages": len(chosen),
                    "states": {state: sum(1 for m in chosen if m.state == state) for state in states}}

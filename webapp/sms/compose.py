@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -11,51 +11,44 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 import sqlalchemy.orm as so
 
+from webapp.errors import FieldError
 from webapp.models import Batch, Comment, ComposeDraft, SmsTemplate, User, audit
 from webapp.bulk import insert_rows
 from webapp.database import begin_write
 from webapp.models.base import utcnow
+from webapp.people.kinds import KINDS
 from webapp.sms import merge, segments
 from webapp.sms.outbox import Outgoing, enqueue
 from webapp.sms.people import PersonRow, load
 from webapp.sms.recipients import Analysis, analyse
-from webapp.text import control_characters
+from webapp.text import plain_text_problem
 
 MAX_RECIPIENTS = 50_000
 MAX_CHARACTERS = 1_600  # Twilio's limit for one message body; SMS Central joins parts up to it too.
 MAX_REASON = 500
+# People an Ignore audit entry names one by one; beyond, it records their count and ids only.
+MAX_AUDIT_PEOPLE = 5_000
 MAX_COMMENT = 2_000
 # The Comment text is copied onto every recipient's record: one Send may not store more than this.
 MAX_COMMENT_TOTAL = 1_000_000
 DRAFT_LIFETIME = timedelta(hours=24)
-KINDS = ("candidates", "contacts")
-
-
-class ComposeError(Exception):
-    """A problem the consultant can fix, named for the form field it belongs to."""
-
-    def __init__(self, message: str, field: str = "form", status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
 
 
 def create_draft(session: so.Session, user: User, kind: str, ids: Sequence[int]) -> ComposeDraft:
     """Remember who was chosen; refuse ids that do not exist, and oversized selections."""
-    if kind not in KINDS:
-        raise ComposeError("Choose candidates or client contacts.", "kind")
+    if kind not in KINDS.segments:
+        raise FieldError("Choose candidates or client contacts.", "kind")
     wanted = list(dict.fromkeys(ids))
     if not wanted:
-        raise ComposeError("Tick at least one person (or Select all) before Bulk SMS.", "ids")
+        raise FieldError("Tick at least one person (or Select all) before Bulk SMS.", "ids")
     if len(wanted) > MAX_RECIPIENTS:
-        raise ComposeError(f"At most {MAX_RECIPIENTS:,} people can be sent one SMS at a time; "
+        raise FieldError(f"At most {MAX_RECIPIENTS:,} people can be sent one SMS at a time; "
                            "narrow the search.", "ids")
     begin_write(session)
     people = load(session, kind, wanted)
     missing = len(wanted) - len(people)
     if missing:
-        raise ComposeError(f"{missing:,} of the chosen people no longer exist. Search again and "
+        raise FieldError(f"{missing:,} of the chosen people no longer exist. Search again and "
                            "tick them afresh.", "ids", status=409)
     draft = ComposeDraft(token=secrets.token_urlsafe(24), user_id=user.id, kind=kind,
                          person_ids=wanted, removed_ids=[])
@@ -68,10 +61,10 @@ def get_draft(session: so.Session, token: str, user: User) -> ComposeDraft:
     """The user's own, unexpired draft; anything else is a stale or forged token."""
     draft = session.scalar(sa.select(ComposeDraft).where(ComposeDraft.token == token))
     if draft is None or draft.user_id != user.id:
-        raise ComposeError("This SMS screen is not known (it may be someone else's, or have been "
+        raise FieldError("This SMS screen is not known (it may be someone else's, or have been "
                            "cleared). Start again from the search.", status=404)
     if draft.created_at < utcnow() - DRAFT_LIFETIME:
-        raise ComposeError("This SMS screen was opened more than a day ago and has expired. "
+        raise FieldError("This SMS screen was opened more than a day ago and has expired. "
                            "Start again from the search.", status=410)
     return draft
 
@@ -83,7 +76,7 @@ def batch_for(session: so.Session, draft: ComposeDraft) -> Batch | None:
 def set_removed(session: so.Session, draft: ComposeDraft, person_id: int, removed: bool) -> None:
     """Take a person off this SMS (or put them back); only people on the draft count."""
     if person_id not in draft.person_ids:
-        raise ComposeError("That person is not on this SMS.", "recipients")
+        raise FieldError("That person is not on this SMS.", "recipients")
     current = [i for i in draft.removed_ids if i != person_id]
     draft.removed_ids = current + [person_id] if removed else current
     session.commit()
@@ -127,7 +120,7 @@ def visible_templates(session: so.Session, user: User, kind: str) -> list[SmsTem
     query = (sa.select(SmsTemplate)
              .where(SmsTemplate.active.is_(True),
                     sa.or_(SmsTemplate.shared.is_(True), SmsTemplate.owner_id == user.id),
-                    SmsTemplate.record_type.in_(("both", kind[:-1])))
+                    SmsTemplate.record_type.in_(("both", KINDS.by_segment(kind).singular)))
              .order_by(SmsTemplate.folder, SmsTemplate.name))
     return list(session.scalars(query))
 
@@ -136,7 +129,7 @@ def template_for(session: so.Session, user: User, kind: str, template_id: int) -
     for template in visible_templates(session, user, kind):
         if template.id == template_id:
             return template
-    raise ComposeError("That template is not available for this SMS.", "template")
+    raise FieldError("That template is not available for this SMS.", "template")
 
 
 @dataclass(frozen=True)
@@ -164,20 +157,20 @@ def worst_count(items: Sequence[PreviewItem], body: str) -> segments.SegmentCoun
 
 def check_message(body: str, items: Sequence[PreviewItem]) -> None:
     if not body.strip():
-        raise ComposeError("Type a message, or pick a template.", "message")
+        raise FieldError("Type a message, or pick a template.", "message")
     unknown = merge.unknown_fields(body)
     if unknown:
         names = ", ".join("{{" + name + "}}" for name in unknown)
-        raise ComposeError(f"Unknown merge field(s): {names}. Use “Insert merge field” to pick "
+        raise FieldError(f"Unknown merge field(s): {names}. Use “Insert merge field” to pick "
                            "one, or write \\{{ for literal braces.", "message")
     broken = next((item for item in items if item.rendered.leftover), None)
     if broken is not None:
         names = ", ".join("{{" + name + "}}" for name in broken.rendered.leftover)
-        raise ComposeError(f"For {broken.person.full_name} the message would contain {names} as "
+        raise FieldError(f"For {broken.person.full_name} the message would contain {names} as "
                            "text: check the braces around the merge fields.", "message")
     longest = max(items, key=lambda item: item.count.characters, default=None)
     if longest is not None and longest.count.characters > MAX_CHARACTERS:
-        raise ComposeError(
+        raise FieldError(
             f"The message for {longest.person.full_name} is {longest.count.characters:,} "
             f"characters; the gateway takes at most {MAX_CHARACTERS:,}.", "message")
 
@@ -186,15 +179,14 @@ def ignore_reason(text: str) -> str:
     """The typed reason for overriding opt-outs, trimmed; refused when blank or too long."""
     reason = text.strip()
     if not reason:
-        raise ComposeError("Type the reason for ignoring opt-outs: it goes in the audit log with "
+        raise FieldError("Type the reason for ignoring opt-outs: it goes in the audit log with "
                            "the people it lets through.", "ignore_reason")
     if len(reason) > MAX_REASON:
-        raise ComposeError(f"The reason is {len(reason):,} characters; shorten it to at most "
+        raise FieldError(f"The reason is {len(reason):,} characters; shorten it to at most "
                            f"{MAX_REASON:,}.", "ignore_reason")
-    found = control_characters(reason)
-    if found:  # it goes into the audit log, read (and exported) one line per entry
-        raise ComposeError(f"The reason must be one line of plain text: remove the {found}.",
-                           "ignore_reason")
+    problem = plain_text_problem("The reason", reason)
+    if problem:  # it goes into the audit log, read (and exported) one line per entry
+        raise FieldError(problem, "ignore_reason")
     return reason
 
 
@@ -202,15 +194,38 @@ def check_comment(text: str | None, recipients: int) -> None:
     """Refuse a Comment text too long for one record, or for the whole batch's records together."""
     length = len(text or "")
     if length > MAX_COMMENT:
-        raise ComposeError(f"The comment is {length:,} characters; shorten it to at most "
+        raise FieldError(f"The comment is {length:,} characters; shorten it to at most "
                            f"{MAX_COMMENT:,}.", "comment_text")
     if length * recipients > MAX_COMMENT_TOTAL:
         fits = MAX_COMMENT_TOTAL // recipients
-        raise ComposeError(
+        raise FieldError(
             f"This comment would be copied onto {recipients:,} records, {length * recipients:,} "
             f"characters in all; one SMS may file at most {MAX_COMMENT_TOTAL:,}. Shorten the comment "
             f"to {fits:,} characters or fewer, untick Comment, or send to fewer people at a time.",
             "comment_text")
+
+
+def overridden_people(kind: str, people: Sequence[tuple[int, str | None]]) -> dict:
+    """The people an Ignore let through, as its audit entry records them: bounded whatever their number.
+
+    Up to MAX_AUDIT_PEOPLE each is [id, number] (the audit page names them as their records are
+    named now); beyond that, their count and ids as ranges ("3-9,12"): a row for 50,000 people named
+    in full would be several MB, while the batch's messages already hold every number sent to.
+    """
+    if len(people) <= MAX_AUDIT_PEOPLE:
+        return {"kind": kind, "people": [[person_id, number] for person_id, number in people]}
+    return {"kind": kind, "people_count": len(people), "ids": id_ranges(p for p, _ in people)}
+
+
+def id_ranges(ids: Iterable[int]) -> str:
+    """Ids as sorted comma-separated ranges: [1, 2, 3, 7, 9, 10] -> "1-3,7,9-10"."""
+    runs: list[list[int]] = []
+    for number in sorted(set(ids)):
+        if runs and number == runs[-1][1] + 1:
+            runs[-1][1] = number
+        else:
+            runs.append([number, number])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 @dataclass(frozen=True)
@@ -237,26 +252,26 @@ def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRe
     if existing is not None:
         return existing
     if request.ignore and not sender.can("sms.ignore_opt_out"):
-        raise ComposeError("You do not have permission to ignore SMS opt-outs.", "ignore", 403)
+        raise FieldError("You do not have permission to ignore SMS opt-outs.", "ignore", 403)
     if not sender.can("sms.send"):
-        raise ComposeError("You do not have permission to send SMS.", status=403)
+        raise FieldError("You do not have permission to send SMS.", status=403)
     if request.template_id is not None:
         template_for(session, sender, draft.kind, request.template_id)  # refuses one they may not use
     state = analyse_draft(session, draft, blocked, request.ignore)
     if state.missing:
         draft.person_ids = [p.id for p in state.people + state.removed]
         session.commit()
-        raise ComposeError(f"{state.missing:,} of the chosen people no longer exist and have been "
+        raise FieldError(f"{state.missing:,} of the chosen people no longer exist and have been "
                            "taken off this SMS. Check the list and send again.", "recipients", 409)
     items = render_all(state, request.body, sender)
     check_message(request.body, items)
     if not items:
-        raise ComposeError("Nobody on this SMS can receive it: see the reasons listed for each "
+        raise FieldError("Nobody on this SMS can receive it: see the reasons listed for each "
                            "person.", "recipients")
     overridden = [item.person for item in items if item.overridden]
-    # Ignore that lets nobody through (everyone opted out was blocked, invalid or removed)
-    # overrides nothing, so it needs no reason.
-    reason = ignore_reason(request.ignore_reason) if overridden else ""
+    # Required whenever Ignore is ticked, even when it turns out to let nobody through (everyone
+    # opted out was blocked, invalid or taken off): whoever ticks it must say why, every time.
+    reason = ignore_reason(request.ignore_reason) if request.ignore else ""
     if request.comment:
         check_comment(request.comment_text, len(items))
 
@@ -283,8 +298,7 @@ def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRe
         _add_comments(session, batch, items)
     if overridden:
         audit(session, sender, "sms.ignore_opt_out", batch, reason=reason,
-              people=[{"kind": p.kind, "id": p.id, "name": p.full_name, "mobile": p.mobile_e164}
-                      for p in overridden])
+              **overridden_people(draft.kind, [(p.id, p.mobile_e164) for p in overridden]))
     audit(session, sender, "sms.sent", batch, messages=len(items), kind=draft.kind,
           counts=batch.outcome_counts)
     session.commit()
@@ -292,7 +306,7 @@ def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRe
 
 
 def _add_comments(session: so.Session, batch: Batch, items: Sequence[PreviewItem]) -> None:
-    column = "candidate_id" if batch.kind == "candidates" else "contact_id"
+    column = KINDS.by_segment(batch.kind).person_column
     now = utcnow()
     # Without typed text, each record gets the message as that person received it.
     insert_rows(session, Comment.__table__, [

@@ -18,7 +18,7 @@ from webapp.sms import consent, mailer, metrics, outbox, reconcile, status
 from webapp.sms.mailer import MailSettings
 from webapp.sms.outbox import Claimed
 from webapp.sms.reconcile import ReconcileSettings
-from webapp.sms.providers import OutboundSms, Provider, Rejected, SendResult, Transient, Unknown
+from webapp.sms.providers import Accepted, OutboundSms, Provider, Rejected, SendResult, Transient, Unknown
 from webapp.sms.settings import blocked_regions
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,12 @@ RECORD_EVERY = 0.1  # seconds an outcome may wait to be written (a crash then le
 
 
 Outcome = tuple[Claimed, SendResult]
+
+
+def _database_away(exc: Exception) -> bool:
+    """The database cannot be reached (so try again later), as opposed to refusing this data."""
+    return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)) or bool(
+        getattr(exc, "connection_invalidated", False))
 
 
 def _unexpected(exc: Exception) -> Unknown:
@@ -89,6 +95,33 @@ class Step:
     next_at: float = 0.0  # time.monotonic() before which the step is skipped
 
 
+@dataclass
+class Pipeline:
+    """What one round of the loop hands the next: sends in flight, outcomes not yet written."""
+
+    width: int  # sends at a time (settings.concurrency)
+    inflight: dict[Future, Claimed] = field(default_factory=dict)
+    finished: list[Outcome] = field(default_factory=list)  # kept here while the database is away
+    handled: int = 0  # outcomes written
+    recorded_at: float = field(default_factory=time.monotonic)  # the last write
+
+    def empty(self) -> bool:
+        return not self.inflight and not self.finished
+
+    def room(self) -> int:
+        """How many to claim: none until half the pipeline has drained, so each claim takes a
+        useful group."""
+        return 2 * self.width - len(self.inflight) if len(self.inflight) <= self.width else 0
+
+    def record_due(self) -> bool:
+        """Outcomes are written in groups: a full one, or what waited RECORD_EVERY since the last
+        write, or the last ones in flight."""
+        return bool(self.finished) and (
+            len(self.finished) >= max(RECORD_GROUP, self.width // 2)
+            or time.monotonic() - self.recorded_at >= RECORD_EVERY
+            or not self.inflight)
+
+
 class Dispatcher:
     """Sends queued messages; run it in a process of its own (`sms worker`) or a web thread."""
 
@@ -110,6 +143,8 @@ class Dispatcher:
             self.housekeeping.append(Step("sending reply emails", self._send_emails, poll))
         self.housekeeping.append(Step("reconciling unknown messages", self._reconcile,
                                       settings.reconcile.every))
+        self.reconciler: ThreadPoolExecutor | None = None  # its own thread while run() runs
+        self.reconciling: Future | None = None
         # A sign of life for /readyz: written by the loop itself, so a stuck loop stops beating.
         self.name, self.started_at = status.worker_name(), utcnow()
         self.housekeeping.append(Step("writing the heartbeat", self._beat, status.HEARTBEAT_EVERY))
@@ -128,46 +163,72 @@ class Dispatcher:
         """Send until stopped (or, with `once`, until nothing is due); returns messages handled.
 
         Claims and outcomes go to the database in groups, not one transaction per message: on
-        PostgreSQL every commit waits for the disk, and that, not the gateway, was the limit.
+        PostgreSQL every commit waits for the disk, and that, not the gateway, sets the pace.
         Every step is guarded: whatever one message, one email or one housekeeping job raises is
-        logged, that step backs off, and the rest carry on (one bad email once stopped all SMS).
+        logged, that step backs off, and the rest carry on, so one bad email never stops the SMS.
         """
-        concurrency = max(self.settings.concurrency, 1)
-        handled = 0
-        inflight: dict[Future, Claimed] = {}
-        finished: list[Outcome] = []
-        last_record = time.monotonic()
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sms-send") as pool:
+        if once:  # a one-off run reconciles in its loop, so what it queues again goes out in it
+            return self._loop(once)
+        self.reconciler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sms-reconcile")
+        try:
+            return self._loop(once)
+        finally:
+            # A run in progress is waited for: its lookup's answers are written before we return.
+            self.reconciler.shutdown(wait=True)
+            self.reconciler, self.reconciling = None, None
+
+    def _loop(self, once: bool) -> int:
+        """Round after round: housekeeping, refill the pipeline, wait for sends, record outcomes."""
+        pipeline = Pipeline(width=max(self.settings.concurrency, 1))
+        with ThreadPoolExecutor(max_workers=pipeline.width, thread_name_prefix="sms-send") as pool:
             while True:
                 self._housekeeping()
-                # Refill once half the pipeline has drained, so each claim takes a useful group.
-                if len(inflight) <= concurrency and not self.stop_event.is_set():
-                    for message in self._claim(2 * concurrency - len(inflight), finished):
-                        inflight[pool.submit(self._send, message)] = message
-                if not inflight and not finished:
+                self._refill(pipeline, pool)
+                if pipeline.empty():
                     if once or self.stop_event.is_set():
-                        break
-                    self.wake_event.wait(self.settings.poll_seconds)
-                    self.wake_event.clear()
+                        return pipeline.handled
+                    self._wait_for_work()
                     continue
-                if inflight:
-                    done, _ = wait(inflight, timeout=RECORD_EVERY if finished else self.settings.poll_seconds,
-                                   return_when=FIRST_COMPLETED)
-                    for future in done:
-                        message = inflight.pop(future)
-                        finished.append((message, self._outcome(future, message)))
-                due = time.monotonic() - last_record >= RECORD_EVERY
-                if finished and (len(finished) >= max(RECORD_GROUP, concurrency // 2) or due or not inflight):
-                    written = len(finished)
-                    finished = self._record_outcomes(finished)
-                    handled += written - len(finished)
-                    if finished:
-                        # The database is away: the outcomes stay in memory and are written when it
-                        # is back; if this process dies first, their leases expire (`unknown`).
-                        self.stop_event.wait(self.settings.poll_seconds)
-                        continue
-                    last_record = time.monotonic()
-        return handled
+                self._collect_sends(pipeline)
+                self._record_finished(pipeline)
+
+    # --- the steps of one round -------------------------------------------------------------------
+
+    def _refill(self, pipeline: Pipeline, pool: ThreadPoolExecutor) -> None:
+        """Claim due messages into the room the pipeline has, and start sending them."""
+        room = pipeline.room()
+        if room and not self.stop_event.is_set():
+            for message in self._claim(room, pipeline.finished):
+                pipeline.inflight[pool.submit(self._send, message)] = message
+
+    def _wait_for_work(self) -> None:
+        """Nothing in flight or to write: sleep until the next poll, or until Send wakes us."""
+        self.wake_event.wait(self.settings.poll_seconds)
+        self.wake_event.clear()
+
+    def _collect_sends(self, pipeline: Pipeline) -> None:
+        """Wait for sends to end: briefly while outcomes wait to be written, else up to a poll."""
+        if not pipeline.inflight:
+            return
+        timeout = RECORD_EVERY if pipeline.finished else self.settings.poll_seconds
+        done, _ = wait(pipeline.inflight, timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            message = pipeline.inflight.pop(future)
+            pipeline.finished.append((message, self._outcome(future, message)))
+
+    def _record_finished(self, pipeline: Pipeline) -> None:
+        """Write the finished outcomes once a group is due."""
+        if not pipeline.record_due():
+            return
+        written = len(pipeline.finished)
+        pipeline.finished = self._record_outcomes(pipeline.finished)
+        pipeline.handled += written - len(pipeline.finished)
+        if pipeline.finished:
+            # The database is away: the outcomes stay in memory and are written when it is back;
+            # if this process dies first, their leases expire (`unknown`).
+            self.stop_event.wait(self.settings.poll_seconds)
+            return
+        pipeline.recorded_at = time.monotonic()
 
     # --- the guarded steps ------------------------------------------------------------------------
 
@@ -217,7 +278,21 @@ class Dispatcher:
             status.beat(session, self.name, self.started_at)
 
     def _reconcile(self) -> None:
-        reconcile.reconcile(self.engine, self.provider, self.settings.reconcile)
+        """Start a reconciliation run off the loop, unless the last one is still going.
+
+        A lookup may take several pages of HTTP, each with its network timeout; in the loop that
+        would stop claiming and recording, and let the leases of messages in flight run out."""
+        if self.reconciler is None:  # outside run() (a test calling a step): in this thread
+            reconcile.reconcile(self.engine, self.provider, self.settings.reconcile)
+            return
+        last = self.reconciling
+        if last is not None:
+            if not last.done():
+                return
+            self.reconciling = None
+            last.result()  # what the last run raised is logged here, and this step backs off
+        self.reconciling = self.reconciler.submit(
+            reconcile.reconcile, self.engine, self.provider, self.settings.reconcile)
 
     def _claim(self, limit: int, finished: list[Outcome]) -> list[Claimed]:
         """Claim due messages and re-check them; what cannot be re-checked goes back to the queue."""
@@ -293,23 +368,40 @@ class Dispatcher:
         try:
             self._record(finished)
             return []
-        except sa.exc.DBAPIError:
-            log.exception("Could not record %d outcome(s); will retry", len(finished))
-            return finished
-        except Exception:
+        except Exception as exc:
+            if _database_away(exc):
+                log.exception("Could not record %d outcome(s); will retry", len(finished))
+                return finished
+            # One outcome the database refuses (an IntegrityError is a DBAPIError too) must not
+            # hold the others back, or the whole group is retried, and refused, forever.
             log.exception("Could not record %d outcome(s) together; recording them one by one",
                           len(finished))
         kept = []
         for message, result in finished:
             try:
                 self._record([(message, result)])
-            except sa.exc.DBAPIError:
-                kept.append((message, result))
-            except Exception:
-                # Left under lease, so it turns `unknown`: true, as we cannot say what happened.
-                log.exception("Could not record the outcome of message %s (%s)", message.uuid,
-                              type(result).__name__)
+            except Exception as exc:
+                if _database_away(exc):
+                    kept.append((message, result))
+                elif not self._record_without_id(message, result):
+                    # Left under lease, so it turns `unknown`: true, as we cannot say what happened.
+                    log.exception("Could not record the outcome of message %s (%s)", message.uuid,
+                                  type(result).__name__)
         return kept
+
+    def _record_without_id(self, message: Claimed, result: SendResult) -> bool:
+        """An acceptance whose gateway id the database refuses (another message holds it): it went,
+        so `sent` without the id rather than `unknown`, which a Resend could send twice."""
+        if not isinstance(result, Accepted) or result.provider_message_id is None:
+            return False
+        try:
+            self._record([(message, Accepted(None))])
+        except Exception:
+            log.exception("Could not record message %s as sent without its gateway id", message.uuid)
+            return False
+        log.warning("Message %s was accepted by the gateway; its id could not be stored, so it is "
+                    "recorded as sent without one", message.uuid)
+        return True
 
     def _record(self, results: list[Outcome]) -> None:
         with self.sessionmaker() as session:
@@ -323,9 +415,9 @@ class Dispatcher:
                                            cause={"source": "gateway", "code": rejection.code,
                                                   "message_uuid": message.uuid})
                     session.commit()
-                except sa.exc.DBAPIError:
-                    raise
-                except Exception:
+                except Exception as exc:
+                    if _database_away(exc):
+                        raise
                     session.rollback()
                     log.exception("Could not withdraw SMS consent for message %s's number", message.uuid)
         self.sent += len(results)

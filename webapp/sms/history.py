@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.models import Candidate, ClientContact, Message
+from webapp.people.kinds import KINDS
 
 SHOWN = 100
 
@@ -20,7 +21,7 @@ class History:
 
 
 def for_person(session: so.Session, person: Candidate | ClientContact) -> History:
-    column = Message.candidate_id if isinstance(person, Candidate) else Message.contact_id
+    column = getattr(Message, KINDS.of(person).person_column)
     rows = list(session.scalars(
         sa.select(Message).where(column == person.id, Message.superseded.is_(False))
         .order_by(Message.created_at.desc(), Message.id.desc()).limit(2 * SHOWN)))

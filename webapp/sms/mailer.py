@@ -20,6 +20,8 @@ from webapp.text import one_line
 
 log = logging.getLogger(__name__)
 RETRY_CAP = timedelta(hours=1)
+# An email sent this many times with the connection dropping under it each time is marked failed.
+MAX_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,9 @@ def send_due(session: so.Session, settings: MailSettings, now: datetime | None =
     """Send queued emails that are due. A server that cannot be reached delays them all; a
     refusal concerns one email only: permanent (5xx) marks it failed, temporary (4xx) retries it.
     An email that cannot be built or sent at all (a bad address, a header that will not encode)
-    is marked failed with the reason, and the others still go."""
+    is marked failed with the reason, and the others still go. A connection that drops while an
+    email is sent counts against that email only (failed after MAX_ATTEMPTS); the rest wait for
+    the next round without a penalty."""
     now = now or utcnow()
     due = list(session.scalars(
         sa.select(Email).where(Email.state == "queued", Email.next_attempt_at <= now)
@@ -63,9 +67,11 @@ def send_due(session: so.Session, settings: MailSettings, now: datetime | None =
     session.commit()  # end the read, so each write below waits for SQLite's lock if it must
     sent = 0
     done: set[int] = set()
+    sending: Email | None = None  # the email on the wire, if the connection drops
     try:
         with _connect(settings) as smtp:
             for email in due:
+                sending = None
                 try:
                     message = _compose(email, settings, reply_to.get(email.id))
                 except Exception as error:  # only this email's data is at fault, never the server
@@ -73,6 +79,7 @@ def send_due(session: so.Session, settings: MailSettings, now: datetime | None =
                     done.add(email.id)
                     session.commit()
                     continue
+                sending = email
                 try:
                     smtp.send_message(message)
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
@@ -86,12 +93,27 @@ def send_due(session: so.Session, settings: MailSettings, now: datetime | None =
                     email.state, email.sent_at, email.last_error = "sent", now, None
                     sent += 1
                 done.add(email.id)
+                sending = None
                 session.commit()  # each one as it goes, so a later failure cannot resend it
     except (OSError, smtplib.SMTPException) as error:
-        log.warning("The mail server could not be reached (%s); emails will retry", type(error).__name__)
-        for email in due:
-            if email.id not in done:
-                _postpone(email, str(error), now, error)
+        if sending is not None and sending.id not in done:
+            # The connection dropped while this email was on the wire: perhaps because of it. The
+            # attempt counts against it alone, so it cannot hold back the ones after it for ever;
+            # they go next round (it has moved back in the queue).
+            log.warning("The mail server dropped the connection while sending email %s (%s)",
+                        sending.id, type(error).__name__)
+            if sending.attempts + 1 >= MAX_ATTEMPTS:
+                sending.attempts += 1
+                _failed(sending, f"Gave up after {sending.attempts} attempts, the connection dropping "
+                                 f"each time: {error}")
+            else:
+                _postpone(sending, str(error), now, error)
+        else:
+            log.warning("The mail server could not be reached (%s); emails will retry",
+                        type(error).__name__)
+            for email in due:
+                if email.id not in done:
+                    _postpone(email, str(error), now, error)
         session.commit()
     return sent
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,13 +13,15 @@ import sqlalchemy.orm as so
 
 from webapp.bulk import insert_rows
 from webapp.database import begin_write
-from webapp.models import Batch, Candidate, ClientContact, Message
-from webapp.models.base import utcnow
+from webapp.models import Batch, Message
+from webapp.models.base import UTCDateTime, utcnow
 from webapp.models.messaging import (
     DELIVERED, FAILED, QUEUED, REJECTED, SENDING, SENT, STATE_RANK, UNKNOWN, new_uuid,
 )
+from webapp.people.kinds import KINDS, Kind
 from webapp.sms.people import PersonRow
 from webapp.sms.providers import Accepted, Receipt, Rejected, SendResult, Transient, Unknown
+from webapp.text import one_line
 
 
 
@@ -36,7 +39,7 @@ class Outgoing:
 def enqueue(session: so.Session, batch: Batch, items: Sequence[Outgoing]) -> int:
     """Add one queued Message per item to the session's transaction (bulk insert, no commit)."""
     now = utcnow()
-    person_column = "candidate_id" if batch.kind == "candidates" else "contact_id"
+    person_column = KINDS.by_segment(batch.kind).person_column
     rows = [
         {
             "uuid": (uuid := new_uuid()), "reference": uuid, "batch_id": batch.id, "direction": "out",
@@ -63,6 +66,14 @@ MAX_ATTEMPTS = 6
 BACKOFF_BASE = 2.0  # seconds; doubles with each attempt
 BACKOFF_CAP = 300.0
 messages = Message.__table__
+GATEWAY_ID_LENGTH = 64  # Message.provider_message_id
+
+
+def gateway_id(value: str | None) -> str | None:
+    """A gateway's message id as stored: on one line, no control characters (PostgreSQL refuses a
+    NUL), at most the column's length; None for none. Whatever a gateway answers, it fits."""
+    cleaned = one_line(value)[:GATEWAY_ID_LENGTH]
+    return cleaned or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,26 +152,32 @@ def recheck(session: so.Session, claimed: Sequence[Claimed],
             refused[message.id] = (f"The gateway no longer serves this country ({message.to_region}); "
                                    "not sent.")
             continue
-        person = ("c", message.candidate_id) if message.candidate_id else ("k", message.contact_id)
-        if person[1] is None:
+        person = _person(message)
+        if person is None:
             refused[message.id] = "The person's record was removed; not sent."
         elif not message.override_opt_out and not consent.get(person, False):
             refused[message.id] = "The person opted out of SMS after the message was queued; not sent."
     return refused
 
 
-def _consents(session: so.Session, claimed: Sequence[Claimed]) -> dict[tuple[str, int], bool]:
-    candidate_ids = [m.candidate_id for m in claimed if m.candidate_id]
-    contact_ids = [m.contact_id for m in claimed if m.contact_id]
-    consent: dict[tuple[str, int], bool] = {}
-    if candidate_ids:
-        for pid, ok in session.execute(sa.select(Candidate.id, Candidate.sms_consent)
-                                       .where(Candidate.id.in_(candidate_ids))):
-            consent[("c", pid)] = ok
-    if contact_ids:
-        for pid, ok in session.execute(sa.select(ClientContact.id, ClientContact.sms_consent)
-                                       .where(ClientContact.id.in_(contact_ids))):
-            consent[("k", pid)] = ok
+def _person(message: Claimed) -> tuple[Kind, int] | None:
+    """Who the message is to, by (kind, id); None when their record was removed."""
+    for kind in KINDS:
+        if person_id := getattr(message, kind.person_column):
+            return kind, person_id
+    return None
+
+
+def _consents(session: so.Session, claimed: Sequence[Claimed]) -> dict[tuple[Kind, int], bool]:
+    """Each claimed message's person's SMS box as it is now, by (kind, id)."""
+    consent: dict[tuple[Kind, int], bool] = {}
+    for kind in KINDS:
+        ids = [pid for message in claimed if (pid := getattr(message, kind.person_column))]
+        if ids:
+            model = kind.model
+            for pid, ok in session.execute(sa.select(model.id, model.sms_consent)
+                                           .where(model.id.in_(ids))):
+                consent[(kind, pid)] = ok
     return consent
 
 
@@ -187,63 +204,90 @@ def backoff(attempts: int, retry_after: float | None = None, rng: random.Random 
     return delay * (0.5 + (rng or random).random())
 
 
+class Transition(enum.Enum):
+    """What a send's outcome does to its message; `record` writes each for its whole group."""
+
+    SENT = enum.auto()  # the gateway took it
+    FAILED = enum.auto()  # the gateway refused it, or it ran out of attempts
+    RETRY = enum.auto()  # a passing error: queued again after a back-off, the attempt counted
+    UNKNOWN = enum.auto()  # it may or may not have gone: reconciliation asks the gateway
+    NOT_SENT = enum.auto()  # stopped before the gateway call: queued again, the attempt uncounted
+
+
+_by_id = messages.c.id == sa.bindparam("m_id")
+# A receipt may already have moved the message on; never move it back. Nor may a worker that
+# outlived its lease: reconciliation may have queued the message again and another worker
+# claimed it (a higher `attempts`), so only an acceptance, which is true whoever made it,
+# is written without this claim's number.
+_this_claim = messages.c.attempts == sa.bindparam("m_attempts")
+_sending = messages.c.state == SENDING
+_in_flight = sa.or_(_sending, messages.c.state == UNKNOWN)
+_now = sa.bindparam("m_now", type_=UTCDateTime())  # a parameter: the statements are built once
+_error = {"error_code": sa.bindparam("m_code"), "error_text": sa.bindparam("m_text")}
+_released = {"lease_until": None, "updated_at": _now}
+# What each transition writes: one statement, executed once for all the messages it concerns (in
+# this order), and only while the guard on state and claim holds.
+UPDATES: dict[Transition, sa.Update] = {
+    Transition.SENT: sa.update(messages).where(_by_id).values(
+        provider_message_id=sa.func.coalesce(messages.c.provider_message_id,
+                                             sa.bindparam("m_pid")),
+        state=sa.case((_in_flight, SENT), else_=messages.c.state),
+        sent_at=sa.func.coalesce(messages.c.sent_at, _now), **_released),
+    Transition.FAILED: sa.update(messages).where(_by_id, _this_claim, _in_flight).values(
+        state=FAILED, **_error, **_released),
+    Transition.RETRY: sa.update(messages).where(_by_id, _this_claim, _sending).values(
+        state=QUEUED, **_error, next_attempt_at=sa.bindparam("m_next"), **_released),
+    Transition.UNKNOWN: sa.update(messages).where(_by_id, _this_claim, _sending).values(
+        state=UNKNOWN, error_text=sa.bindparam("m_text"), **_released),
+    Transition.NOT_SENT: sa.update(messages).where(_by_id, _this_claim, _sending).values(
+        state=QUEUED, attempts=messages.c.attempts - 1, next_attempt_at=_now, **_released),
+}
+
+
 def record(session: so.Session, results: Iterable[tuple[Claimed, SendResult]],
            now: datetime | None = None) -> list[tuple[Claimed, Rejected]]:
     """Store what the gateway said for each message; returns the opt-out rejections to act on."""
     now = now or utcnow()
-    accepted, rejected, retry, failed, unknown, opted_out, unsent = [], [], [], [], [], [], []
+    groups: dict[Transition, list[dict[str, object]]] = {change: [] for change in Transition}
+    opted_out = []
     for message, result in results:
-        if isinstance(result, NotSent):
-            unsent.append({"m_id": message.id, "m_attempts": message.attempts})
-        elif isinstance(result, Accepted):
-            accepted.append({"m_id": message.id, "m_pid": result.provider_message_id})
-        elif isinstance(result, Rejected):
-            rejected.append({"m_id": message.id, "m_attempts": message.attempts, "m_code": result.code[:20],
-                             "m_text": result.text[:300]})
-            if result.reason == "opted_out":
-                opted_out.append((message, result))
-        elif isinstance(result, Transient):
-            if message.attempts >= MAX_ATTEMPTS:
-                failed.append({"m_id": message.id, "m_attempts": message.attempts, "m_code": result.code[:20],
-                               "m_text": f"Gave up after {message.attempts} attempts: {result.text}"[:300]})
-            else:
-                retry.append({"m_id": message.id, "m_attempts": message.attempts, "m_code": result.code[:20],
-                              "m_text": result.text[:300],
-                              "m_next": now + timedelta(seconds=backoff(message.attempts,
-                                                                        result.retry_after))})
-        elif isinstance(result, Unknown):
-            unknown.append({"m_id": message.id, "m_attempts": message.attempts,
-                            "m_text": result.text[:300]})
-    by_id = messages.c.id == sa.bindparam("m_id")
-    # A receipt may already have moved the message on; never move it back. Nor may a worker that
-    # outlived its lease: reconciliation may have queued the message again and another worker
-    # claimed it (a higher `attempts`), so only an acceptance, which is true whoever made it,
-    # is written without this claim's number.
-    this_claim = messages.c.attempts == sa.bindparam("m_attempts")
-    in_flight = sa.or_(messages.c.state == SENDING, messages.c.state == UNKNOWN)
-    if accepted:
-        session.execute(sa.update(messages).where(by_id).values(
-            provider_message_id=sa.func.coalesce(messages.c.provider_message_id, sa.bindparam("m_pid")),
-            state=sa.case((in_flight, SENT), else_=messages.c.state),
-            sent_at=sa.func.coalesce(messages.c.sent_at, now), lease_until=None, updated_at=now), accepted)
-    for rows, state in ((rejected, FAILED), (failed, FAILED)):
-        if rows:
-            session.execute(sa.update(messages).where(by_id, this_claim, in_flight).values(
-                state=state, error_code=sa.bindparam("m_code"), error_text=sa.bindparam("m_text"),
-                lease_until=None, updated_at=now), rows)
-    if retry:
-        session.execute(sa.update(messages).where(by_id, this_claim, messages.c.state == SENDING).values(
-            state=QUEUED, error_code=sa.bindparam("m_code"), error_text=sa.bindparam("m_text"),
-            next_attempt_at=sa.bindparam("m_next"), lease_until=None, updated_at=now), retry)
-    if unknown:
-        session.execute(sa.update(messages).where(by_id, this_claim, messages.c.state == SENDING).values(
-            state=UNKNOWN, error_text=sa.bindparam("m_text"), lease_until=None, updated_at=now), unknown)
-    if unsent:
-        session.execute(sa.update(messages).where(by_id, this_claim, messages.c.state == SENDING).values(
-            state=QUEUED, attempts=messages.c.attempts - 1, next_attempt_at=now, lease_until=None,
-            updated_at=now), unsent)
+        if (outcome := _transition(message, result, now)) is not None:
+            change, params = outcome
+            groups[change].append(params)
+        if isinstance(result, Rejected) and result.reason == "opted_out":
+            opted_out.append((message, result))
+    for change, statement in UPDATES.items():
+        if groups[change]:
+            session.execute(statement, groups[change])
     session.commit()
     return opted_out
+
+
+def _transition(message: Claimed, result: SendResult,
+                now: datetime) -> tuple[Transition, dict[str, object]] | None:
+    """The transition one outcome causes, with this message's parameters for its statement."""
+    claim = {"m_id": message.id, "m_attempts": message.attempts, "m_now": now}
+    if isinstance(result, NotSent):
+        return Transition.NOT_SENT, claim
+    if isinstance(result, Accepted):
+        return Transition.SENT, {"m_id": message.id, "m_now": now,
+                                 "m_pid": gateway_id(result.provider_message_id)}
+    if isinstance(result, Rejected):
+        return Transition.FAILED, {**claim, **_error_params(result.code, result.text)}
+    if isinstance(result, Transient) and message.attempts >= MAX_ATTEMPTS:
+        gave_up = f"Gave up after {message.attempts} attempts: {result.text}"
+        return Transition.FAILED, {**claim, **_error_params(result.code, gave_up)}
+    if isinstance(result, Transient):
+        later = now + timedelta(seconds=backoff(message.attempts, result.retry_after))
+        return Transition.RETRY, {**claim, **_error_params(result.code, result.text),
+                                  "m_next": later}
+    if isinstance(result, Unknown):
+        return Transition.UNKNOWN, {**claim, "m_text": result.text[:300]}
+    return None
+
+
+def _error_params(code: str, text: str) -> dict[str, object]:
+    return {"m_code": code[:20], "m_text": text[:300]}  # the columns' lengths
 
 
 def find_for_receipt(session: so.Session, provider: str, receipt: Receipt) -> Message | None:
@@ -272,8 +316,8 @@ def apply_receipt(session: so.Session, message: Message, receipt: Receipt,
     if STATE_RANK[receipt.state] <= STATE_RANK.get(message.state, 0):
         return False
     message.state = receipt.state
-    if receipt.provider_message_id and not message.provider_message_id:
-        message.provider_message_id = receipt.provider_message_id
+    if gateway_id(receipt.provider_message_id) and not message.provider_message_id:
+        message.provider_message_id = gateway_id(receipt.provider_message_id)
     if receipt.state == DELIVERED:
         message.delivered_at = now
     if receipt.state in (FAILED, "undelivered"):

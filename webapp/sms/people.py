@@ -11,6 +11,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql
 
 from webapp.models import Candidate, Client, ClientContact
+from webapp.people.kinds import KINDS
 
 CHUNK = 5_000
 
@@ -59,14 +60,15 @@ def _id_in(column, ids: list[int], dialect: str):
 
 
 def _query(kind: str, ids: list[int], dialect: str) -> sa.Select:
-    if kind == "candidates":
-        columns = [getattr(Candidate, name) for name in _COMMON]
-        return (sa.select(*columns, Candidate.job_title, Candidate.location)
-                .where(_id_in(Candidate.id, ids, dialect)))
-    columns = [getattr(ClientContact, name) for name in _COMMON]
-    return (sa.select(*columns, ClientContact.position, Client.name.label("client_name"))
-            .outerjoin(Client, ClientContact.client_id == Client.id)
-            .where(_id_in(ClientContact.id, ids, dialect)))
+    of_kind = KINDS.by_segment(kind)
+    model = of_kind.model
+    columns = [getattr(model, name) for name in _COMMON]
+    if of_kind.has_client:
+        return (sa.select(*columns, ClientContact.position, Client.name.label("client_name"))
+                .outerjoin(Client, ClientContact.client_id == Client.id)
+                .where(_id_in(model.id, ids, dialect)))
+    return (sa.select(*columns, Candidate.job_title, Candidate.location)
+            .where(_id_in(model.id, ids, dialect)))
 
 
 def load(session: so.Session, kind: str, ids: Iterable[int]) -> list[PersonRow]:
@@ -74,15 +76,16 @@ def load(session: so.Session, kind: str, ids: Iterable[int]) -> list[PersonRow]:
     wanted = list(dict.fromkeys(ids))
     found: dict[int, PersonRow] = {}
     dialect = session.get_bind().dialect.name
+    has_client = KINDS.by_segment(kind).has_client
     for start in range(0, len(wanted), CHUNK):
         # Rows by position, in _query's column order: a mapping and keywords per row were a
         # third of loading 10,000 people.
         for row in session.execute(_query(kind, wanted[start:start + CHUNK], dialect)):
-            if kind == "candidates":
-                person = PersonRow(kind, *row)
-            else:
+            if has_client:
                 *common, position, name = row
                 person = PersonRow(kind, *common, None, None, position,
                                    ClientRef(name) if name else None)
+            else:
+                person = PersonRow(kind, *row)
             found[person.id] = person
     return [found[i] for i in wanted if i in found]

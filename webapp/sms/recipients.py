@@ -57,7 +57,7 @@ def analyse(
 ) -> Analysis:
     """Give each person exactly one outcome, checking in a fixed order so the reason shown is stable.
 
-    Relies on the mobile_* fields computed by `numbers.normalise` at write time, so nothing is parsed here.
+    Relies on the mobile_* fields computed by `phones.normalise` at write time, so nothing is parsed here.
     """
     seen: set[str] = set()
     outcomes: list[Outcome] = []

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from webapp.models import Message
 from webapp.models.base import utcnow
 from webapp.models.messaging import DELIVERED, QUEUED, UNKNOWN
+from webapp.sms import outbox
 from webapp.sms.providers import Enquiry, Found, LookupFailed, LookupResult, NotFound, Provider
 
 log = logging.getLogger(__name__)
@@ -167,13 +168,14 @@ def _found_values(found: Found, now: datetime) -> dict:
     }
     if found.state == DELIVERED:
         values["delivered_at"] = now
-    if found.provider_message_id:
+    gateway_id = outbox.gateway_id(found.provider_message_id)
+    if gateway_id:
         other = sa.alias(messages, "other")
         # One row per gateway id (a unique index): never take an id another message already has.
         values["provider_message_id"] = sa.case(
             (messages.c.provider_message_id.is_not(None), messages.c.provider_message_id),
             (sa.exists().where(other.c.provider == messages.c.provider,
-                               other.c.provider_message_id == found.provider_message_id),
+                               other.c.provider_message_id == gateway_id),
              messages.c.provider_message_id),
-            else_=found.provider_message_id)
+            else_=gateway_id)
     return values

@@ -13,8 +13,9 @@ import sqlalchemy.orm as so
 from webapp.models import Candidate, ClientContact, Email, InboundPart, Message, User, audit
 from webapp.models.base import utcnow
 from webapp.models.messaging import RECEIVED
+from webapp.people.kinds import KINDS
 from webapp.sms import consent, keywords, segments
-from webapp.sms.numbers import normalise
+from webapp.phones import normalise
 from webapp.text import clean_multiline, one_line
 
 
@@ -169,16 +170,15 @@ def match(session: so.Session, from_e164: str | None, reference: str | None) -> 
         .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1))
     if answered is not None:
         return Match(_person_of(session, answered), answered)
-    people = [*session.scalars(sa.select(Candidate).where(Candidate.mobile_e164 == from_e164).limit(2)),
-              *session.scalars(sa.select(ClientContact).where(ClientContact.mobile_e164 == from_e164).limit(2))]
+    people = [person for kind in KINDS for person in session.scalars(
+        sa.select(kind.model).where(kind.model.mobile_e164 == from_e164).limit(2))]
     return Match(people[0] if len(people) == 1 else None, None)
 
 
 def _person_of(session: so.Session, message: Message) -> Candidate | ClientContact | None:
-    if message.candidate_id:
-        return session.get(Candidate, message.candidate_id)
-    if message.contact_id:
-        return session.get(ClientContact, message.contact_id)
+    for kind in KINDS:
+        if person_id := getattr(message, kind.person_column):
+            return session.get(kind.model, person_id)
     return None
 
 
@@ -203,8 +203,7 @@ def receive(session: so.Session, inbound: InboundSms, settings: ReplySettings,
         provider_message_id=inbound.provider_message_id[:64],
         from_e164=from_e164 or inbound.from_number[:20], to_e164=(inbound.to_number or "")[:20],
         body=inbound.body, segments=max(count.segments, 1), encoding=count.encoding,
-        candidate_id=found.person.id if isinstance(found.person, Candidate) else None,
-        contact_id=found.person.id if isinstance(found.person, ClientContact) else None,
+        **KINDS.person_columns(found.person),
         in_reply_to_id=found.answers.id if found.answers else None,
         sender_id=found.answers.sender_id if found.answers else None,
         created_at=now, sent_at=now, updated_at=now)
@@ -248,7 +247,7 @@ def _queue_email(session: so.Session, reply: Message, found: Match, settings: Re
     if found.answers is not None:
         lines += ["In reply to your message:", "", found.answers.body, ""]
     if person is not None:
-        kind = "candidates" if isinstance(person, Candidate) else "contacts"
+        kind = KINDS.of(person).segment
         lines.append(f"{RECORD_LINK}{settings.public_base_url}/{kind}/{person.id}")
     else:
         lines.append(f"{UNMATCHED_LINK}{settings.public_base_url}/replies/unmatched")
@@ -276,8 +275,8 @@ def email_link(body: str) -> str | None:
 
 def attach(session: so.Session, reply: Message, person: Candidate | ClientContact, actor: User) -> None:
     """File an unmatched reply on a person's record (audited)."""
-    reply.candidate_id = person.id if isinstance(person, Candidate) else None
-    reply.contact_id = person.id if isinstance(person, ClientContact) else None
+    for column, person_id in KINDS.person_columns(person).items():
+        setattr(reply, column, person_id)
     audit(session, actor, "reply.attached", person, reply_id=reply.id, number=reply.from_e164)
     session.commit()
 

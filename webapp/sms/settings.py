@@ -13,6 +13,7 @@ import phonenumbers
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp.errors import FieldError
 from webapp.models import BlockedRegion, Setting, User, audit
 from webapp.models.people import EMAIL_PATTERN
 from webapp.sms.replies import ReplySettings
@@ -87,27 +88,18 @@ ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9]{1,11}")
 NUMERIC_SENDER = re.compile(r"\+?[0-9]{3,15}")
 
 
-class SettingsError(ValueError):
-    """A setting that cannot be stored, named for its form field."""
-
-    def __init__(self, message: str, field: str = "form"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
 def parse_comment_types(text: str) -> tuple[str, ...]:
     """The Comment types, one a line: trimmed, blank lines dropped, at least one, none repeated."""
     types = tuple(line.strip() for line in text.splitlines() if line.strip())
     if not types:
-        raise SettingsError("Enter at least one comment type, one a line.", "comment_types")
+        raise FieldError("Enter at least one comment type, one a line.", "comment_types")
     seen: set[str] = set()
     for name in types:
         if len(name) > MAX_COMMENT_TYPE:
-            raise SettingsError(f"“{name[:20]}…” is longer than {MAX_COMMENT_TYPE} characters.",
+            raise FieldError(f"“{name[:20]}…” is longer than {MAX_COMMENT_TYPE} characters.",
                                 "comment_types")
         if name.casefold() in seen:
-            raise SettingsError(f"“{name}” is listed more than once.", "comment_types")
+            raise FieldError(f"“{name}” is listed more than once.", "comment_types")
         seen.add(name.casefold())
     return types
 
@@ -119,7 +111,7 @@ def check_region(text: str | None, field: str = "default_region", *, required: b
         return ""
     if len(code) != 2 or code not in phonenumbers.SUPPORTED_REGIONS:
         shown = f"“{code}” is not" if code else "Enter"
-        raise SettingsError(f"{shown} a two-letter region code like AU, NZ or GB.", field)
+        raise FieldError(f"{shown} a two-letter region code like AU, NZ or GB.", field)
     return code
 
 
@@ -131,7 +123,7 @@ def check_originator(text: str | None) -> str:
     number = value.replace(" ", "")
     if NUMERIC_SENDER.fullmatch(number):
         return number
-    raise SettingsError("Use up to 11 letters and digits (like SMSDesk), or a phone number like "
+    raise FieldError("Use up to 11 letters and digits (like SMSDesk), or a phone number like "
                         "+61412345678; leave it empty for the server's setting.", "originator")
 
 
@@ -139,7 +131,7 @@ def check_reply_address(text: str | None) -> str:
     """The inbox for replies nobody can be matched to: an email address, or empty."""
     address = (text or "").strip()
     if address and (len(address) > 254 or not re.fullmatch(EMAIL_PATTERN, address)):
-        raise SettingsError("Enter an email address like replies@example.com, or leave it empty.",
+        raise FieldError("Enter an email address like replies@example.com, or leave it empty.",
                             "unmatched_reply_address")
     return address
 
@@ -219,17 +211,17 @@ def add_blocked_region(session: so.Session, actor: User | None, provider: str, r
                        effective: date | None = None) -> BlockedRegion:
     """Stop sending to `region` through `provider` from now on; audited with the reason."""
     if provider not in BLOCKLIST_PROVIDERS:
-        raise SettingsError("Choose SMS Central or Twilio.", "provider")
+        raise FieldError("Choose SMS Central or Twilio.", "provider")
     code = check_region(region, "region", required=True)
     reason = (reason or "").strip()
     if not reason:
-        raise SettingsError("Say why this country is blocked.", "reason")
+        raise FieldError("Say why this country is blocked.", "reason")
     if len(reason) > MAX_REASON:
-        raise SettingsError(f"Keep the reason to {MAX_REASON} characters.", "reason")
+        raise FieldError(f"Keep the reason to {MAX_REASON} characters.", "reason")
     existing = session.scalar(sa.select(BlockedRegion).where(
         BlockedRegion.provider == provider, BlockedRegion.region == code))
     if existing is not None:
-        raise SettingsError(f"{existing.name} ({code}) is already blocked for "
+        raise FieldError(f"{existing.name} ({code}) is already blocked for "
                             f"{BLOCKLIST_PROVIDERS[provider]}.", "region")
     row = BlockedRegion(provider=provider, region=code, reason=reason,
                         name=((name or "").strip() or region_name(code))[:120],
@@ -246,9 +238,9 @@ def remove_blocked_region(session: so.Session, actor: User | None, row: BlockedR
     """Allow sending to a blocked region again; audited with the reason."""
     reason = (reason or "").strip()
     if not reason:
-        raise SettingsError("Say why this country is no longer blocked.", "reason")
+        raise FieldError("Say why this country is no longer blocked.", "reason")
     if len(reason) > MAX_REASON:
-        raise SettingsError(f"Keep the reason to {MAX_REASON} characters.", "reason")
+        raise FieldError(f"Keep the reason to {MAX_REASON} characters.", "reason")
     audit(session, actor, "blocked_region.removed", row, provider=row.provider, region=row.region,
           name=row.name, reason=reason)
     session.delete(row)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp.errors import FieldError
 from webapp.models import SmsTemplate, User, audit
 from webapp.models.messaging import RECORD_TYPES
 from webapp.sms import merge, segments
@@ -21,16 +22,6 @@ DEFAULT_FOLDER = "General"
 MANAGE = "templates.manage"
 # The fields an edit may change, in the order the audit entry lists them.
 FIELDS = ("name", "folder", "body", "record_type", "shared", "owner_id")
-
-
-class TemplateError(Exception):
-    """A save the user cannot make, named for the form field it belongs to (403: not theirs to make)."""
-
-    def __init__(self, message: str, field: str = "form", status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -121,21 +112,21 @@ def folders(session: so.Session, user: User) -> list[str]:
 def check(data: TemplateData) -> None:
     """Refuse a template that breaks a rule; the first broken rule is named with its field."""
     if not data.name:
-        raise TemplateError("Enter a name for the template.", "name")
+        raise FieldError("Enter a name for the template.", "name")
     if len(data.name) > MAX_NAME:
-        raise TemplateError(f"The name can be at most {MAX_NAME} characters.", "name")
+        raise FieldError(f"The name can be at most {MAX_NAME} characters.", "name")
     if len(data.folder) > MAX_FOLDER:
-        raise TemplateError(f"The folder can be at most {MAX_FOLDER} characters.", "folder")
+        raise FieldError(f"The folder can be at most {MAX_FOLDER} characters.", "folder")
     if not data.body.strip():
-        raise TemplateError("Enter the text of the template.", "body")
+        raise FieldError("Enter the text of the template.", "body")
     if len(data.body) > MAX_BODY:
-        raise TemplateError(f"The text can be at most {MAX_BODY:,} characters; it is "
+        raise FieldError(f"The text can be at most {MAX_BODY:,} characters; it is "
                             f"{len(data.body):,}.", "body")
     if data.record_type not in RECORD_TYPES:
-        raise TemplateError("Choose candidates, client contacts, or both.", "record_type")
+        raise FieldError("Choose candidates, client contacts, or both.", "record_type")
     unknown = merge.unknown_fields(data.body)
     if unknown:
-        raise TemplateError(unknown_message(unknown), "body")
+        raise FieldError(unknown_message(unknown), "body")
 
 
 def unknown_message(unknown: Sequence[str]) -> str:
@@ -148,7 +139,7 @@ def create(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate:
     """Save a new template owned by `actor`; only template managers may make it shared."""
     data = data.cleaned()
     if data.shared and not may_share(actor):
-        raise TemplateError("Only users who manage templates can make a shared template.",
+        raise FieldError("Only users who manage templates can make a shared template.",
                             "shared", 403)
     check(data)
     template = SmsTemplate(name=data.name, folder=data.folder, body=data.body,
@@ -166,9 +157,9 @@ def update(session: so.Session, actor: User, template: SmsTemplate, data: Templa
     """Apply an edit; audit what changed ({field: [old, new]}) and return it."""
     data = data.cleaned()
     if not may_change(actor, template):
-        raise TemplateError(_not_yours(template), status=403)
+        raise FieldError(_not_yours(template), status=403)
     if data.shared != template.shared and not may_share(actor):
-        raise TemplateError("Only users who manage templates can share or unshare a template.",
+        raise FieldError("Only users who manage templates can share or unshare a template.",
                             "shared", 403)
     check(data)
     before = {field: getattr(template, field) for field in FIELDS}
@@ -190,7 +181,7 @@ def update(session: so.Session, actor: User, template: SmsTemplate, data: Templa
 def set_active(session: so.Session, actor: User, template: SmsTemplate, active: bool) -> bool:
     """Deactivate (hide from the SMS screen) or reactivate a template; False when already so."""
     if not may_change(actor, template):
-        raise TemplateError(_not_yours(template), status=403)
+        raise FieldError(_not_yours(template), status=403)
     if template.active == active:
         return False
     _set_active(session, actor, template, active)

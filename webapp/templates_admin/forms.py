@@ -1,4 +1,5 @@
-"""The SMS template form: name, folder, message, record type, shared and active."""
+"""The SMS template form (name, folder, message, record type, shared and active), and the
+list's filters."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from webapp.models.messaging import RECORD_TYPES
-from webapp.sms.templates import DEFAULT_FOLDER, MAX_BODY, MAX_FOLDER, MAX_NAME, TemplateData
+from webapp.sms.templates import (
+    DEFAULT_FOLDER,
+    MAX_BODY,
+    MAX_FOLDER,
+    MAX_NAME,
+    MAX_QUERY,
+    Listing,
+    TemplateData,
+)
+from webapp.text import filter_value
+from webapp.web.forms import FilterForm, TickField
 from webapp.web.validators import PlainText, line_breaks
 
 try:
@@ -39,3 +50,19 @@ class TemplateForm(FlaskForm):
         return TemplateData(name=self.name.data or "", folder=self.folder.data or "",
                             body=self.body.data or "", record_type=self.record_type.data or "",
                             shared=bool(self.shared.data), active=bool(self.active.data))
+
+
+class ListingForm(FilterForm):
+    """The template list's filters; one left out (too long, control characters) is named."""
+
+    q = StringField("Search")
+    folder = StringField("Folder")
+    inactive = TickField("Show inactive")
+
+    def parse(self) -> tuple[Listing, int, dict[str, str]]:
+        q, q_error = filter_value("Search", self.args.get("q"), MAX_QUERY)
+        folder, folder_error = filter_value("Folder", self.args.get("folder"), MAX_FOLDER,
+                                            words=False)
+        errors = {name: error
+                  for name, error in (("q", q_error), ("folder", folder_error)) if error}
+        return Listing(q=q, folder=folder, inactive=self.inactive.data), 1, errors

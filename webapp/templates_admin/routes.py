@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.ids import as_id
 from webapp.models import SmsTemplate
 from webapp.models.messaging import RECORD_TYPES
+from webapp.people.kinds import CANDIDATES, KINDS, Kind
 from webapp.sms import merge, people, segments
 from webapp.sms import templates as sms_templates
-from webapp.sms.templates import Listing, TemplateError
 from webapp.templates_admin import bp
-from webapp.templates_admin.forms import TemplateForm
-from webapp.text import filter_value
+from webapp.templates_admin.forms import ListingForm, TemplateForm
 from webapp.web.access import permission_required
+from webapp.web.forms import field_error
 from webapp.web.rendering import render
 
-PREVIEW_KINDS = {"candidate": "Candidate", "contact": "Client contact"}
+PREVIEW_KINDS = {kind.singular: kind.label for kind in KINDS}
 
 
 def template_or_404(template_id: int) -> SmsTemplate:
@@ -31,20 +32,13 @@ def template_or_404(template_id: int) -> SmsTemplate:
     return template
 
 
-def _listing(values: Mapping[str, str]) -> tuple[Listing, dict[str, str]]:
-    """The list's filters, and a message per filter that was left out (too long, control characters)."""
-    q, q_error = filter_value("Search", values.get("q"), sms_templates.MAX_QUERY)
-    folder, folder_error = filter_value("Folder", values.get("folder"), sms_templates.MAX_FOLDER,
-                                        words=False)
-    errors = {name: error for name, error in (("q", q_error), ("folder", folder_error)) if error}
-    return Listing(q=q, folder=folder, inactive=values.get("inactive") == "1"), errors
-
-
 @bp.route("/templates")
 @permission_required("sms.send")
 def index():
     """List the shared templates and this user's own, by folder, with search and filters."""
-    wanted, errors = _listing(request.args)
+    form = ListingForm(request.args)
+    form.validate()  # a filter left out is named beside its box; the rest still filter
+    wanted, errors = form.filters, form.problems
     return render(
         "templates_admin/index.html", blocks=["results"], wanted=wanted, errors=errors,
         status=400 if errors else 200,
@@ -102,23 +96,20 @@ def _form(template: SmsTemplate | None) -> Response:
                 sms_templates.update(db.session, current_user, template, form.data_for_save())
                 saved = template
                 message = f"Template “{saved.name}” saved."
-        except TemplateError as error:
+        except FieldError as error:
             db.session.rollback()
             if error.status == 403:
                 abort(403, description=error.message)
-            field = form._fields.get(error.field)
-            if field is None:
-                return _page(form, template, status=error.status, form_error=error.message)
-            field.errors = list(field.errors) + [error.message]
-            return _page(form, template, status=error.status)
+            return _page(form, template, status=error.status, form_error=field_error(form, error))
         flash(message, "info")
         return redirect(url_for("templates_admin.index", folder=saved.folder), 303)
     return _page(form, template, status=400)
 
 
-def _preview_choice() -> tuple[str, str]:
-    kind = request.form.get("preview_kind", "candidate")
-    return (kind if kind in PREVIEW_KINDS else "candidate"), request.form.get("preview_id", "").strip()[:20]
+def _preview_choice() -> tuple[Kind, str]:
+    named = request.form.get("preview_kind", "")
+    kind = KINDS.by_singular(named) if named in KINDS.singulars else CANDIDATES
+    return kind, request.form.get("preview_id", "").strip()[:20]
 
 
 def _page(form: TemplateForm, template: SmsTemplate | None, *, status: int = 200,
@@ -129,7 +120,7 @@ def _page(form: TemplateForm, template: SmsTemplate | None, *, status: int = 200
     person, preview_errors = None, {}
     if raw_id or preview:
         person_id = as_id(raw_id)
-        found = people.load(db.session, f"{kind}s", [person_id]) if person_id else []
+        found = people.load(db.session, kind.segment, [person_id]) if person_id else []
         if found:
             person = found[0]
         elif not raw_id:
@@ -137,7 +128,7 @@ def _page(form: TemplateForm, template: SmsTemplate | None, *, status: int = 200
         elif person_id is None:
             preview_errors["preview_id"] = f"Record id must be a whole number like 42, not “{raw_id}”."
         else:
-            preview_errors["preview_id"] = f"There is no {PREVIEW_KINDS[kind].lower()} with id {person_id}."
+            preview_errors["preview_id"] = f"There is no {kind.noun} with id {person_id}."
     shown = sms_templates.preview(body, person, current_user) if person is not None else None
     count = shown.count if shown is not None else segments.count(sms_templates.template_text(body))
     if preview and preview_errors:
@@ -148,7 +139,7 @@ def _page(form: TemplateForm, template: SmsTemplate | None, *, status: int = 200
         folders=sms_templates.folders(db.session, current_user), catalogue=merge.CATALOGUE,
         can_share=sms_templates.may_share(current_user), unknown=merge.unknown_fields(body),
         count=count, counted_for=person, preview=preview, person=person, shown=shown,
-        preview_kind=kind, preview_id=raw_id, preview_kinds=PREVIEW_KINDS,
+        preview_kind=kind.singular, preview_id=raw_id, preview_kinds=PREVIEW_KINDS,
         preview_errors=preview_errors if preview else {}, counter_oob=preview, focus=focus,
         max_characters=sms_templates.MAX_BODY,
         form_url=url_for("templates_admin.edit", template_id=template.id) if template
@@ -174,11 +165,13 @@ def _set_active(template_id: int, active: bool) -> Response:
     template = template_or_404(template_id)
     try:
         changed = sms_templates.set_active(db.session, current_user, template, active)
-    except TemplateError as error:
+    except FieldError as error:
         db.session.rollback()
         abort(error.status, description=error.message)
     state = "reactivated" if active else "deactivated"
     flash(f"Template “{template.name}” {state}." if changed
           else f"Template “{template.name}” was already {state}.", "info")
     # Back to the list as it was filtered (a filter left out there is left out here too).
-    return redirect(url_for("templates_admin.index", **_listing(request.form)[0].params()), 303)
+    listing = ListingForm(request.form)
+    listing.validate()
+    return redirect(url_for("templates_admin.index", **listing.filters.params()), 303)

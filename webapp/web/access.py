@@ -10,8 +10,9 @@ from flask_login import AnonymousUserMixin, current_user, login_required
 
 from webapp.extensions import db, login_manager
 from webapp.ids import as_id
-from webapp.models import PERMISSIONS, User, user_sessions
-from webapp.models.users import load_signed_in
+from webapp.models import PERMISSIONS, User
+from webapp.users import sessions as user_sessions
+from webapp.users.sessions import load_signed_in
 
 SESSION_TOKEN = "session_token"  # the cookie's key for the token of the server-side session
 

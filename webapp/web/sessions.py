@@ -14,7 +14,7 @@ from flask_login import current_user, logout_user, user_logged_in
 from webapp import config as settings
 from webapp.database import begin_write
 from webapp.extensions import SAFE_METHODS, db
-from webapp.models import user_sessions
+from webapp.users import sessions as user_sessions
 from webapp.web.access import SESSION_TOKEN, local_path
 
 SIGNED_IN_AT = "signed_in_at"

@@ -7,7 +7,7 @@ from flask import Flask, abort, request
 from wtforms import Field
 from wtforms.validators import StopValidation
 
-from webapp.text import control_characters, normalise_newlines
+from webapp.text import normalise_newlines, plain_text_problem
 
 NUL_MESSAGE = ("The request held a NUL character (a zero byte, never part of real text), which "
                "cannot be stored. Remove it (retype the value rather than pasting it) and try again.")
@@ -27,14 +27,11 @@ class PlainText:
         self.multiline = multiline
 
     def __call__(self, _form, field: Field) -> None:
-        found = control_characters(field.data if isinstance(field.data, str) else "",
-                                   multiline=self.multiline)
-        if not found:
-            return
         label = field.label.text if field.label else "This field"
-        if self.multiline:
-            raise StopValidation(f"{label} cannot hold control characters: remove the {found}.")
-        raise StopValidation(f"{label} must be one line of plain text: remove the {found}.")
+        problem = plain_text_problem(label, field.data if isinstance(field.data, str) else "",
+                                     multiline=self.multiline)
+        if problem:
+            raise StopValidation(problem)
 
 
 def line_breaks(value):

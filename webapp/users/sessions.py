@@ -2,7 +2,8 @@
 
 The browser's signed cookie holds a random token; the database holds only its SHA-256, so a copy of
 the table (a backup, a read-only leak) opens no session. A session is valid while its row exists,
-is not revoked and belongs to the user the cookie names.
+is not revoked and belongs to the user the cookie names. Each request then loads that user
+and what their roles grant (`load_signed_in`).
 """
 
 from __future__ import annotations
@@ -14,23 +15,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models.base import Base, UTCDateTime
-from webapp.models.users import User
+from webapp.models.users import Permission, User, UserSession, role_permissions, user_roles
 
 # last_seen_at is written at most this often per session, so a busy page is not a write per request.
 TOUCH_EVERY = timedelta(minutes=1)
-
-
-class UserSession(Base):
-    """One sign-in: from the login until sign-out, expiry or revocation."""
-
-    __tablename__ = "user_sessions"
-
-    id: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)  # sha256 of the token
-    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
-    last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
-    revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
 
 def digest(token: str) -> str:
@@ -99,3 +87,20 @@ def end_all(session: so.Session, user_id: int, moment: datetime, *, keep: str | 
         query = query.where(UserSession.id != digest(keep))
     return session.execute(query.values(revoked_at=moment)).rowcount
 
+
+def load_signed_in(session: so.Session, user_id: int) -> User | None:
+    """The active user with this id and the permissions their roles grant: two small queries.
+
+    Every request loads its user; loading the roles and their permissions as objects (two more
+    queries) cost more than a results page's own search. A role changed later in the same
+    request shows from the next request on.
+    """
+    user = session.get(User, user_id, options=[so.lazyload(User.roles)])
+    if user is None or not user.active:
+        return None
+    user.granted = frozenset(session.scalars(
+        sa.select(Permission.name)
+        .join(role_permissions, role_permissions.c.permission_id == Permission.id)
+        .join(user_roles, user_roles.c.role_id == role_permissions.c.role_id)
+        .where(user_roles.c.user_id == user_id)))
+    return user

@@ -14,12 +14,11 @@ from typing import NamedTuple
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models.people import (
-    CANDIDATE_STATUSES, CONTACT_STATUSES, Candidate, Client, ClientContact, name_key,
-)
+from webapp.models.people import Candidate, Client, ClientContact, name_key
 from webapp.ids import as_id
-from webapp.sms.numbers import search_key
-from webapp.text import control_characters
+from webapp.people.kinds import KINDS, Kind
+from webapp.phones import search_key
+from webapp.text import filter_value
 
 PAGE_SIZE = 50
 MAX_PAGE = 2_000
@@ -31,7 +30,6 @@ SORTS = {"name": "Name A–Z", "-name": "Name Z–A", "-created": "Newest first"
 CONSENT_CHOICES = {"any": "Any", "yes": "Ticked", "no": "Not ticked"}
 # Above every character a name can hold, so [key, key + TOP) is exactly "starts with key".
 TOP = "\U0010ffff"
-MODELS = {"candidates": Candidate, "contacts": ClientContact}
 
 
 @dataclass(frozen=True)
@@ -51,12 +49,16 @@ class Criteria:
     sort: str = "name"
 
     @property
+    def of_kind(self) -> Kind:
+        return KINDS.by_segment(self.kind)
+
+    @property
     def model(self) -> type[Candidate] | type[ClientContact]:
-        return MODELS[self.kind]
+        return self.of_kind.model
 
     @property
     def statuses(self) -> tuple[str, ...]:
-        return CANDIDATE_STATUSES if self.kind == "candidates" else CONTACT_STATUSES
+        return self.of_kind.statuses
 
     def params(self) -> dict[str, str]:
         """The non-default criteria as query-string values (for links and hidden fields)."""
@@ -81,20 +83,22 @@ def parse(kind: str, args: Mapping[str, str]) -> tuple[Criteria, int, dict[str, 
     Returns (criteria, page, errors): a bad value is dropped (the search still runs without it)
     and its field named in `errors` with a message for the form.
     """
-    if kind not in MODELS:
+    if kind not in KINDS.segments:
         raise ValueError(f"unknown kind {kind!r}")
+    of_kind = KINDS.by_segment(kind)
     errors: dict[str, str] = {}
     text = {key: (args.get(key) or "").strip() for key in
             ("q", "status", "location", "job", "consent", "client", "position", "sort")}
     values: dict = {"kind": kind}
-    for key in ("q", "location", "job", *(("client", "position") if kind == "contacts" else ())):
-        value, problem = _search_text(TEXT_LABELS[key], args.get(key))
+    # Location and job are checked on either kind's page: a bad one is answered with 400 on both.
+    for key in dict.fromkeys(("q", "location", "job", *of_kind.filters)):
+        value, problem = filter_value(TEXT_LABELS[key], args.get(key), MAX_TEXT)
         if problem:
             errors[key] = problem
         else:
             values[key] = value
 
-    statuses = CANDIDATE_STATUSES if kind == "candidates" else CONTACT_STATUSES
+    statuses = of_kind.statuses
     if text["status"] and text["status"] not in statuses:
         errors["status"] = f"Status must be one of {', '.join(statuses)}."
     else:
@@ -128,21 +132,6 @@ def parse(kind: str, args: Mapping[str, str]) -> tuple[Criteria, int, dict[str, 
         else:
             page = number
     return criteria, page, errors
-
-
-def _search_text(label: str, raw: str | None) -> tuple[str, str | None]:
-    """A typed search value, and why it cannot be used (None when it can).
-
-    Tabs and line breaks only separate words here, so they become spaces; any other control
-    character (NUL, which PostgreSQL refuses, or an escape) leaves the value out with a message.
-    """
-    value = " ".join((raw or "").split())
-    if len(value) > MAX_TEXT:
-        return "", f"{label} can be at most {MAX_TEXT} characters; it was left out."
-    found = control_characters(value)
-    if found:
-        return "", f"{label} cannot hold control characters ({found}); it was left out."
-    return value, None
 
 
 def _prefix(column, text: str):
@@ -205,18 +194,18 @@ def conditions(criteria: Criteria, default_region: str, dialect: str = "sqlite")
         where.append(model.created_at >= _start_of(criteria.created_from))
     if criteria.created_to:
         where.append(model.created_at < _start_of(criteria.created_to + timedelta(days=1)))
-    if criteria.kind == "candidates":
-        if criteria.location:
-            where.append(_prefix(Candidate.location_key, criteria.location))
-        if criteria.job:
-            where.append(sa.or_(_contains(Candidate.job_title, criteria.job),
-                                _contains(Candidate.skills, criteria.job)))
-    else:
-        if criteria.client:
-            where.append(ClientContact.client_id.in_(
-                sa.select(Client.id).where(_prefix(Client.name_key, criteria.client))))
-        if criteria.position:
-            where.append(_contains(ClientContact.position, criteria.position))
+    # Each kind's own filters; a value given for the other kind's (location on contacts) is ignored.
+    applies = criteria.of_kind.filters
+    if criteria.location and "location" in applies:
+        where.append(_prefix(Candidate.location_key, criteria.location))
+    if criteria.job and "job" in applies:
+        where.append(sa.or_(_contains(Candidate.job_title, criteria.job),
+                            _contains(Candidate.skills, criteria.job)))
+    if criteria.client and "client" in applies:
+        where.append(ClientContact.client_id.in_(
+            sa.select(Client.id).where(_prefix(Client.name_key, criteria.client))))
+    if criteria.position and "position" in applies:
+        where.append(_contains(ClientContact.position, criteria.position))
     return where
 
 
@@ -248,6 +237,7 @@ class ResultRow(NamedTuple):
     first_name: str
     last_name: str
     mobile_raw: str | None
+    mobile_e164: str | None
     mobile_valid: bool
     sms_consent: bool
     status: str
@@ -263,8 +253,8 @@ class ResultRow(NamedTuple):
 
 def _row_query(model, entity) -> sa.Select:
     """SELECT of ResultRow's columns from `entity` (the model or an alias of it)."""
-    columns = [entity.id, entity.first_name, entity.last_name, entity.mobile_raw, entity.mobile_valid,
-               entity.sms_consent, entity.status]
+    columns = [entity.id, entity.first_name, entity.last_name, entity.mobile_raw, entity.mobile_e164,
+               entity.mobile_valid, entity.sms_consent, entity.status]
     if model is Candidate:
         return sa.select(*columns, entity.job_title, entity.location)
     return (sa.select(*columns, sa.null().label("job_title"), sa.null().label("location"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -15,21 +15,22 @@ import sqlalchemy.orm as so
 from webapp.ids import as_id
 from webapp.models.activity import AuditEvent
 from webapp.models.messaging import Message
-from webapp.models.people import Candidate, ClientContact, name_key
-from webapp.models.people_search import TOP
-from webapp.models.records import PRIVACY_FIELDS
+from webapp.models.people import name_key
+from webapp.people.kinds import KINDS, Kind
+from webapp.people.search import TOP
+from webapp.models.people import PRIVACY_FIELDS
 from webapp.models.users import User
-from webapp.text import control_characters
+from webapp.text import filter_value
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
 MAX_TEXT = 200
 TEXT_LABELS = {"actor": "Who", "action": "Action", "person_kind": "Record type", "person_id": "Record id",
                "person": "Name", "date_from": "From", "date_to": "To", "page": "Page"}
-PERSON_KINDS = {"candidate": "Candidate", "contact": "Client contact"}
+PERSON_KINDS = {kind.singular: kind.label for kind in KINDS}
 # Where a person's record lives, by the kind an audit subject or a PersonRow names.
-RECORD_KINDS = {"candidate": "candidates", "contact": "contacts",
-                "candidates": "candidates", "contacts": "contacts"}
+RECORD_KINDS = {name: kind.segment for kind in KINDS for name in (kind.singular, kind.segment)}
+RECORD_NOUNS = {kind.segment: kind.label for kind in KINDS}
 CONSENT_ACTIONS = frozenset({"privacy.changed", "consent.sms_withdrawn", "consent.sms_given"})
 # Subjects whose name the event's details carry: (noun, details key).
 NAMED_SUBJECTS = {"smstemplate": ("Template", "name"), "role": ("Role", "role"), "user": ("User", "username")}
@@ -74,17 +75,11 @@ def parse(session: so.Session, args: Mapping[str, str]) -> tuple[Filters, int, d
     its field named in `errors` with a message for the form.
     """
     errors: dict[str, str] = {}
-    text = {key: " ".join((args.get(key) or "").split()) for key in TEXT_LABELS}
+    text: dict[str, str] = {}
     for key, label in TEXT_LABELS.items():
-        # Tabs and line breaks were read as spaces above; any other control character (a NUL,
-        # which PostgreSQL refuses) or an overlong value is left out, as any bad value is.
-        found = control_characters(text[key])
-        if found:
-            errors[key] = f"{label} cannot hold control characters ({found}); it was left out."
-        elif len(text[key]) > MAX_TEXT:
-            errors[key] = f"{label} can be at most {MAX_TEXT} characters; it was left out."
-        if key in errors:
-            text[key] = ""
+        text[key], problem = filter_value(label, args.get(key), MAX_TEXT)
+        if problem:
+            errors[key] = problem
     values: dict[str, Any] = {"person": text["person"]}
 
     if text["actor"]:
@@ -153,17 +148,13 @@ def _named(model, text: str) -> sa.Select:
         for word in words])
 
 
-def _about(candidates: sa.Select | list[int] | None, contacts: sa.Select | list[int] | None):
+def _about(people: dict[Kind, sa.Select | list[int]]):
     """Events on these people's records, and on the SMS batches that went to them."""
     on_record, sent_to = [], []
-    if candidates is not None:
-        on_record.append(sa.and_(AuditEvent.subject_type == "candidate",
-                                 AuditEvent.subject_id.in_(candidates)))
-        sent_to.append(Message.candidate_id.in_(candidates))
-    if contacts is not None:
-        on_record.append(sa.and_(AuditEvent.subject_type == "contact",
-                                 AuditEvent.subject_id.in_(contacts)))
-        sent_to.append(Message.contact_id.in_(contacts))
+    for kind, ids in people.items():
+        on_record.append(sa.and_(AuditEvent.subject_type == kind.singular,
+                                 AuditEvent.subject_id.in_(ids)))
+        sent_to.append(getattr(Message, kind.person_column).in_(ids))
     batches = sa.select(Message.batch_id).where(Message.batch_id.is_not(None), sa.or_(*sent_to))
     return sa.or_(*on_record, sa.and_(AuditEvent.subject_type == "batch",
                                       AuditEvent.subject_id.in_(batches)))
@@ -182,13 +173,9 @@ def conditions(filters: Filters) -> list:
     if filters.action:
         where.append(AuditEvent.action == filters.action)
     if filters.person_id is not None:
-        chosen = [filters.person_id]
-        if filters.person_kind == "contact":
-            where.append(_about(None, chosen))
-        else:
-            where.append(_about(chosen, None))
+        where.append(_about({KINDS.by_singular(filters.person_kind): [filters.person_id]}))
     if filters.person and name_key(filters.person):
-        where.append(_about(_named(Candidate, filters.person), _named(ClientContact, filters.person)))
+        where.append(_about({kind: _named(kind.model, filters.person) for kind in KINDS}))
     if filters.date_from:
         where.append(AuditEvent.created_at >= _start_of(filters.date_from))
     if filters.date_to:
@@ -230,22 +217,48 @@ def search(session: so.Session, filters: Filters, page: int = 1) -> Page:
              .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))
     events = list(session.scalars(query))
     names = _subject_names(session, events)
+    described = _name_people(session, [describe(event.action, event.details) for event in events])
     # Only a record that still exists is linked; a removed one would be a link to a 404.
     entries = [Entry(event, _subject_label(event, names),
                      RECORD_KINDS.get(event.subject_type or "")
                      if (event.subject_type, event.subject_id) in names else None,
-                     describe(event.action, event.details)) for event in events]
+                     details) for event, details in zip(events, described)]
     return Page(entries=entries, page=page, total=total)
+
+
+def _name_people(session: so.Session, described: list[Details]) -> list[Details]:
+    """Name the people an entry records by id and number only, as their records are named now."""
+    wanted = {(p.record_kind, p.id) for d in described for p in d.people if not p.named and p.id}
+    names: dict[tuple[str | None, int | None], str] = {}
+    for kind in KINDS:
+        model = kind.model
+        ids = sorted(number for k, number in wanted if k == kind.segment)
+        for start in range(0, len(ids), 1_000):
+            rows = session.execute(sa.select(model.id, model.first_name, model.last_name)
+                                   .where(model.id.in_(ids[start:start + 1_000])))
+            names.update({(kind.segment, row.id): f"{row.first_name} {row.last_name}".strip()
+                          for row in rows})
+
+    def named(person: PersonRef) -> PersonRef:
+        if person.named or not person.id:
+            return person
+        if (person.record_kind, person.id) in names:
+            return replace(person, name=names[(person.record_kind, person.id)], named=True)
+        return replace(person, name=f"{person.name} (removed)", record_kind=None)
+
+    return [replace(d, people=tuple(named(p) for p in d.people)) if d.people else d for d in described]
 
 
 def _subject_names(session: so.Session, events: list[AuditEvent]) -> dict[tuple[str, int], str]:
     names: dict[tuple[str, int], str] = {}
-    for kind, model in (("candidate", Candidate), ("contact", ClientContact)):
-        ids = {e.subject_id for e in events if e.subject_type == kind and e.subject_id is not None}
+    for kind in KINDS:
+        model, subject = kind.model, kind.singular
+        ids = {e.subject_id for e in events if e.subject_type == subject and e.subject_id is not None}
         if ids:
             rows = session.execute(sa.select(model.id, model.first_name, model.last_name)
                                    .where(model.id.in_(ids)))
-            names.update({(kind, row.id): f"{row.first_name} {row.last_name}".strip() for row in rows})
+            names.update({(subject, row.id): f"{row.first_name} {row.last_name}".strip()
+                          for row in rows})
     return names
 
 
@@ -264,7 +277,7 @@ def _subject_label(event: AuditEvent, names: dict[tuple[str, int], str]) -> str 
         noun, key = NAMED_SUBJECTS[kind]
         name = event.details.get(key) if isinstance(event.details, dict) else None
         return f"{noun} “{name}”" if isinstance(name, str) and name else f"{noun} {number}"
-    if kind in ("candidate", "contact"):
+    if kind in PERSON_KINDS:
         return f"{PERSON_KINDS[kind]} {number} (removed)"
     return f"{kind} {number}"
 
@@ -279,6 +292,7 @@ class PersonRef:
     record_kind: str | None
     id: int | None
     mobile: str
+    named: bool = True  # False while `name` is only "Candidate 12", until the record is looked up
 
 
 @dataclass(frozen=True)
@@ -299,6 +313,8 @@ class Details:
     removed: tuple[str, ...] = ()
     lines: tuple[tuple[str, str], ...] = ()
     overridden: bool = False
+    people_count: int = 0  # may exceed len(people): beyond a cap an entry records ids only
+    person_ids: str = ""  # those ids, as ranges ("Candidate ids 1–40, 52")
 
 
 def as_text(value: Any) -> str:
@@ -329,9 +345,20 @@ def describe(action: str, details: Any) -> Details:
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     overridden = False
-    if action == "sms.ignore_opt_out" and isinstance(rest.get("people"), list):
+    people_count, person_ids = 0, ""
+    if action == "sms.ignore_opt_out" and (isinstance(rest.get("people"), list)
+                                           or _is_id(rest.get("people_count"))):
         overridden = True
-        people = [_person(item) for item in rest.pop("people")]
+        # Stored logs hold both shapes: the kind once and each person as [id, number] (the size
+        # cap's), or each person in full.
+        kind = RECORD_KINDS.get(rest.pop("kind")) if isinstance(rest.get("kind"), str) else None
+        if isinstance(rest.get("people"), list):
+            people = [_person(item, kind) for item in rest.pop("people")]
+        count = rest.pop("people_count", None)
+        people_count = count if _is_id(count) else len(people)
+        if isinstance(rest.get("ids"), str):
+            noun = RECORD_NOUNS.get(kind, "Person")
+            person_ids = f"{noun} ids " + rest.pop("ids").replace("-", "–").replace(",", ", ")
         given = rest.pop("reason", None)
         reason = as_text(given).strip() if given else ""
     if isinstance(rest.get("changes"), dict) and all(
@@ -345,7 +372,8 @@ def describe(action: str, details: Any) -> Details:
             removed = _names(rest.pop("removed"))
     lines = tuple((str(key).replace("_", " "), as_text(value)) for key, value in rest.items())
     return Details(people=tuple(people), reason=reason, changes=tuple(changes), added=added,
-                   removed=removed, lines=lines, overridden=overridden)
+                   removed=removed, lines=lines, overridden=overridden, people_count=people_count,
+                   person_ids=person_ids)
 
 
 def _value(field: Any, value: Any) -> str:
@@ -360,11 +388,20 @@ def _names(value: Any) -> tuple[str, ...]:
     return (as_text(value),)
 
 
-def _person(item: Any) -> PersonRef:
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _person(item: Any, kind: str | None = None) -> PersonRef:
+    if isinstance(item, list) and len(item) == 2:  # [id, number], of the entry's kind
+        number = item[0] if _is_id(item[0]) else None
+        name = f"{RECORD_NOUNS.get(kind, 'Person')} {number or '?'}"
+        return PersonRef(name=name, record_kind=kind if number else None, id=number,
+                         mobile=as_text(item[1]) if item[1] else "", named=False)
     if not isinstance(item, dict):
         return PersonRef(name=as_text(item), record_kind=None, id=None, mobile="")
     number = item.get("id")
-    number = number if isinstance(number, int) and not isinstance(number, bool) and number > 0 else None
+    number = number if _is_id(number) else None
     kind = RECORD_KINDS.get(item.get("kind")) if isinstance(item.get("kind"), str) else None
     name = as_text(item.get("name")) if item.get("name") else f"{kind or 'person'} {number or '?'}"
     return PersonRef(name=name, record_kind=kind if number else None, id=number,

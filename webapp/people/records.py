@@ -9,24 +9,17 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.database import begin_write
+from webapp.errors import FieldError
 from webapp.models.activity import AuditEvent, Comment, audit, subject_name
-from webapp.models.people import Candidate, Client, ClientContact, name_key
+from webapp.models.people import PRIVACY_FIELDS, Candidate, Client, ClientContact, name_key
 from webapp.models.users import User
-
-KINDS = {"candidates": Candidate, "contacts": ClientContact}
-PRIVACY_FIELDS = {
-    "sms_consent": "SMS",
-    "email_consent": "Email",
-    "mail_consent": "Mail",
-    "privacy_statement_read": "Privacy statement read",
-}
-CANDIDATE_FIELDS = ("first_name", "last_name", "email", "status", "job_title", "skills", "location")
-CONTACT_FIELDS = ("first_name", "last_name", "email", "status", "position")
+from webapp.people.kinds import KINDS, Kind
 
 
 def get_person(session: so.Session, kind: str, person_id: int) -> Candidate | ClientContact | None:
-    model = KINDS.get(kind)
-    return None if model is None else session.get(model, person_id)
+    if kind not in KINDS.segments:
+        return None
+    return session.get(KINDS.by_segment(kind).model, person_id)
 
 
 # A new record starts with these ticked or not (the Privacy section changes them afterwards).
@@ -41,20 +34,26 @@ SMS_CONSENT_ACTIONS = ("consent.sms_withdrawn", "consent.sms_given", "privacy.ch
                        "person.created", "person.edited")
 
 
-class PrivacyConflict(Exception):
-    """A box the user changed was changed by someone else after their form was loaded."""
+class PrivacyConflict(FieldError):
+    """A box the user changed was changed by someone else after their form was loaded (409)."""
 
     def __init__(self, moved: list[str], current: dict[str, bool]):
-        super().__init__(f"Privacy changed meanwhile: {', '.join(moved)}")
+        labels = ", ".join(PRIVACY_FIELDS[field] for field in moved)
+        now = ", ".join(f"{label} {'ticked' if current[field] else 'not ticked'}"
+                        for field, label in PRIVACY_FIELDS.items())
+        super().__init__(f"Not saved: {labels} changed after you opened this page. Now: {now}. "
+                         "Nothing was changed; check the boxes and save again.", status=409)
         self.moved = moved
         self.current = current
 
 
-class RestoreReasonRequired(Exception):
+class RestoreReasonRequired(FieldError):
     """Ticking SMS again over the person's own withdrawal needs a typed reason."""
 
     def __init__(self, withdrawal: Withdrawal):
-        super().__init__(f"SMS was withdrawn by {withdrawal.overrides}")
+        how = "replied STOP" if withdrawal.overrides == "stop" else "unsubscribed at the gateway"
+        super().__init__(f"This person {how}: say why SMS may be ticked again (for example, when "
+                         "and how they asked for SMS again).", "sms_consent_reason")
         self.withdrawal = withdrawal
 
 
@@ -151,28 +150,28 @@ def save_person(session: so.Session, kind: str, person: Candidate | ClientContac
                 data: PersonData, actor: User, default_region: str) -> Candidate | ClientContact:
     """Create (person None) or update a person from form data, audited, in one transaction."""
     created = person is None
+    of_kind = KINDS.by_segment(kind)
     if person is None:
-        person = KINDS[kind](**NEW_PERSON_PRIVACY)
+        person = of_kind.model(**NEW_PERSON_PRIVACY)
         session.add(person)
-    before = _snapshot(person, kind) if not created else {}
+    before = _snapshot(person, of_kind) if not created else {}
     for field, value in data.values.items():
         setattr(person, field, value)
     person.set_mobile(data.mobile, default_region)
-    if kind == "contacts":
+    if of_kind.has_client:
         person.client = _client_named(session, data.client_name)
     session.flush()
-    after = _snapshot(person, kind)
+    after = _snapshot(person, of_kind)
     changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
     audit(session, actor, "person.created" if created else "person.edited", person, changes=changes)
     session.commit()
     return person
 
 
-def _snapshot(person, kind: str) -> dict:
-    fields = CANDIDATE_FIELDS if kind == "candidates" else CONTACT_FIELDS
-    snap = {field: getattr(person, field) for field in fields + tuple(PRIVACY_FIELDS)}
+def _snapshot(person, kind: Kind) -> dict:
+    snap = {field: getattr(person, field) for field in kind.fields + tuple(PRIVACY_FIELDS)}
     snap["mobile"] = person.mobile_raw
-    if kind == "contacts":
+    if kind.has_client:
         snap["client"] = person.client.name if person.client else None
     return snap
 
@@ -185,7 +184,7 @@ def _client_named(session: so.Session, name: str | None) -> Client | None:
 
 
 def comments_for(session: so.Session, person: Candidate | ClientContact, limit: int = 100) -> list[Comment]:
-    column = Comment.candidate_id if isinstance(person, Candidate) else Comment.contact_id
+    column = getattr(Comment, KINDS.of(person).person_column)
     return list(session.scalars(
         sa.select(Comment).where(column == person.id).order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit)
     ))

@@ -2,44 +2,29 @@
 
 import pytest
 
-from webapp.sms.numbers import NO_NUMBER, display, normalise, search_key
+from webapp.phones import NO_NUMBER, display, normalise, search_key
 
 
-def test_australian_national_format_becomes_e164():
-    parsed = normalise("0412 345 678", "AU")
-    assert (parsed.e164, parsed.region, parsed.valid) == ("+61412345678", "AU", True)
-
-
-def test_international_format_ignores_default_region():
-    parsed = normalise("+44 7400 123456", "AU")
-    assert (parsed.e164, parsed.region, parsed.valid) == ("+447400123456", "GB", True)
-
-
-def test_uk_style_number_can_resolve_to_a_crown_dependency():
+@pytest.mark.parametrize(("raw", "e164", "region"), [
+    ("0412 345 678", "+61412345678", "AU"),
+    ("+44 7400 123456", "+447400123456", "GB"),  # international format ignores the default region
     # phonenumbers 9.0.43 puts +44 7911 12xxxx in Guernsey, not GB: region comes from the number's
     # range, never from the calling code alone.
-    parsed = normalise("+44 7911 123456", "AU")
-    assert (parsed.e164, parsed.region, parsed.valid) == ("+447911123456", "GG", True)
+    ("+44 7911 123456", "+447911123456", "GG"),
+    ("+64 21 123 4567", "+64211234567", "NZ"),
+], ids=["australian-national-format", "international-format", "crown-dependency", "new-zealand"])
+def test_a_mobile_becomes_e164_with_the_region_of_its_range(raw, e164, region):
+    parsed = normalise(raw, "AU")
+    assert (parsed.e164, parsed.region, parsed.valid) == (e164, region, True)
 
 
-def test_new_zealand_mobile():
-    parsed = normalise("+64 21 123 4567", "AU")
-    assert (parsed.e164, parsed.region, parsed.valid) == ("+64211234567", "NZ", True)
-
-
-def test_unparseable_text_is_invalid_but_keeps_raw():
-    parsed = normalise("call me", "AU")
+@pytest.mark.parametrize(("raw", "unknown"), [("call me", "e164"), ("12", "region")],
+                         ids=["unparseable-text", "too-short"])
+def test_a_number_that_is_not_one_is_invalid_but_keeps_raw(raw, unknown):
+    parsed = normalise(raw, "AU")
     assert parsed.valid is False
-    assert parsed.e164 is None
-    assert parsed.raw == "call me"
-    assert parsed.present
-
-
-def test_too_short_number_is_invalid_but_keeps_raw():
-    parsed = normalise("12", "AU")
-    assert parsed.valid is False
-    assert parsed.region is None
-    assert parsed.raw == "12"
+    assert getattr(parsed, unknown) is None
+    assert parsed.raw == raw
     assert parsed.present
 
 
@@ -78,6 +63,12 @@ def test_search_key_is_none_for_invalid_number_with_enough_digits():
 def test_display_is_readable_international_form():
     assert display("+61412345678") == "+61 412 345 678"
     assert display("+447911123456") == "+44 7911 123456"
+
+
+def test_display_is_national_for_the_default_region_only():
+    assert display("+61412345678", "AU") == "0412 345 678"
+    assert display("+61412345678", "nz") == "+61 412 345 678"
+    assert display("+64211234567", "NZ") == "021 123 4567"
 
 
 @pytest.mark.parametrize("e164", [None, ""])

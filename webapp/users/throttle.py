@@ -9,26 +9,15 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.models.activity import audit
-from webapp.models.base import Base, UTCDateTime, utcnow
+from webapp.models.base import utcnow
+from webapp.models.users import LOGIN_KEY_LENGTH, LoginFailure
 
 ACCOUNT = "account"
 ADDRESS = "address"
 WINDOW = timedelta(minutes=15)
 FREE_FAILURES = 5
 MAX_DELAY = timedelta(minutes=15)
-MAX_KEY = 255
-
-
-class LoginFailure(Base):
-    """One failed sign-in, filed under one key (a username, or the address it came from)."""
-
-    __tablename__ = "login_failures"
-    __table_args__ = (sa.Index("ix_login_failures_kind_key_failed_at", "kind", "key", "failed_at"),)
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    kind: so.Mapped[str] = so.mapped_column(sa.String(10))
-    key: so.Mapped[str] = so.mapped_column(sa.String(MAX_KEY))
-    failed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+MAX_KEY = LOGIN_KEY_LENGTH
 
 
 @dataclass(frozen=True)

@@ -62,12 +62,17 @@ def search_key(text: str, default_region: str) -> str | None:
     return parsed.e164 if parsed.valid else None
 
 
-def display(e164: str | None) -> str:
-    """A readable international form of a stored E.164 number."""
+def display(e164: str | None, default_region: str | None = None) -> str:
+    """How a stored E.164 number is shown: national if it belongs to `default_region`, else
+    international; text that is not a number comes back as it is."""
     if not e164:
         return ""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    formats = phonenumbers.PhoneNumberFormat
+    national = bool(default_region) and (
+        phonenumbers.region_code_for_number(number) == default_region.upper())
+    return phonenumbers.format_number(number,
+                                      formats.NATIONAL if national else formats.INTERNATIONAL)

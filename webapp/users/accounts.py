@@ -10,12 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models import user_sessions
+from webapp.errors import FieldError
 from webapp.models.activity import audit
 from webapp.models.base import utcnow
 from webapp.models.people import EMAIL_PATTERN
-from webapp.models.users import PERMISSIONS, Permission, Role, User, password_problem
-from webapp.sms.numbers import normalise
+from webapp.models.users import PERMISSIONS, Permission, Role, User
+from webapp.phones import normalise
+from webapp.users import sessions as user_sessions
 
 MANAGE = "users.manage"
 USERNAME_PATTERN = r"^[A-Za-z0-9._@-]+$"
@@ -24,14 +25,29 @@ OWN_MANAGE = (f"You cannot take “{MANAGE}” away from yourself: ask another a
 LAST_MANAGE = (f"At least one active user must keep “{MANAGE}”, or nobody could manage users "
                "any more. Give it to someone else first.")
 
+MIN_PASSWORD_LENGTH = 12
 
-class AccountError(Exception):
-    """A problem the administrator (or the user on their profile) can fix, named for its form field."""
+# Long enough to pass the length rule, yet near the top of every cracking list.
+COMMON_PASSWORDS = frozenset({
+    "password1234", "password12345", "password123456", "password123!", "passw0rd1234",
+    "qwertyuiop12", "qwertyuiop123", "qwerty123456", "qwertyuiop1!", "1q2w3e4r5t6y",
+    "1qaz2wsx3edc", "123456789012", "1234567890ab", "abcdefghijkl", "abc123456789",
+    "iloveyou1234", "letmein12345", "welcome12345", "welcome123456", "admin1234567",
+    "administrator", "changeme1234", "trustno12345", "football1234", "baseball1234",
+    "sunshine1234", "princess1234", "monkey123456", "dragon123456", "superman1234",
+    "starwars1234", "masterkey123", "qazwsxedcrfv", "zaq12wsxcde3",
+})
 
-    def __init__(self, message: str, field: str = "form"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+
+def password_problem(password: str) -> str | None:
+    """Why `password` is not acceptable, or None when it is."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"The password must be at least {MIN_PASSWORD_LENGTH} characters long."
+    if len(set(password)) < 4:
+        return "The password must not repeat the same few characters."
+    if password.casefold() in COMMON_PASSWORDS:
+        return "That password is one of the most common ones; choose another."
+    return None
 
 
 @dataclass(frozen=True)
@@ -86,7 +102,7 @@ def create_user(session: so.Session, actor: User | None, details: UserDetails, p
     """Add a user with a temporary password they must change at their first sign-in."""
     problem = password_problem(password)
     if problem:
-        raise AccountError(problem, "password")
+        raise FieldError(problem, "password")
     user = User(must_change_password=True, active=True)
     _apply(session, user, details, default_region)
     user.set_password(password)
@@ -125,7 +141,7 @@ def deactivate_user(session: so.Session, actor: User | None, user: User) -> None
     Users are never deleted: their messages, comments and audit entries keep pointing at them.
     """
     if actor is not None and actor.id == user.id:
-        raise AccountError("You cannot deactivate your own account; ask another administrator.")
+        raise FieldError("You cannot deactivate your own account; ask another administrator.")
     if not user.active:
         return
     _lock_managers(session)
@@ -155,7 +171,7 @@ def set_temporary_password(session: so.Session, actor: User | None, user: User, 
     """
     problem = password_problem(password)
     if problem:
-        raise AccountError(problem, "password")
+        raise FieldError(problem, "password")
     user.set_password(password)
     user.must_change_password = True
     audit(session, actor, "user.password_reset", user, username=user.username)
@@ -173,10 +189,10 @@ def set_role_permissions(session: so.Session, actor: User | None,
     roles = {role.name: role for role in all_roles(session)}
     for role_name, wanted in grants.items():
         if role_name not in roles:
-            raise AccountError(f"There is no role “{role_name}”.")
+            raise FieldError(f"There is no role “{role_name}”.")
         unknown = sorted(set(wanted) - set(by_name))
         if unknown:
-            raise AccountError(f"There is no permission “{unknown[0]}”.")
+            raise FieldError(f"There is no permission “{unknown[0]}”.")
     _lock_managers(session)
     before_managers = managers(session)
     changed: dict[str, dict[str, list[str]]] = {}
@@ -216,12 +232,12 @@ def change_password(session: so.Session, user: User, current: str, new: str, *,
     The user's other sessions end; the one with token `keep_session` (where they changed it) stays.
     """
     if not user.check_password(current):
-        raise AccountError("That is not your current password.", "current_password")
+        raise FieldError("That is not your current password.", "current_password")
     problem = password_problem(new)
     if problem:
-        raise AccountError(problem, "new_password")
+        raise FieldError(problem, "new_password")
     if new == current:
-        raise AccountError("The new password must be different from the current one.", "new_password")
+        raise FieldError("The new password must be different from the current one.", "new_password")
     forced = user.must_change_password
     user.set_password(new)
     user.must_change_password = False
@@ -244,21 +260,21 @@ def _apply(session: so.Session, user: User, details: UserDetails, default_region
     """Check every field first and only then change the user, so a refusal leaves them untouched."""
     username = details.username.strip()
     if not username or not re.fullmatch(USERNAME_PATTERN, username):
-        raise AccountError("Use letters, digits and . _ @ - only, with no spaces.", "username")
+        raise FieldError("Use letters, digits and . _ @ - only, with no spaces.", "username")
     # Case-insensitively, so "Admin" and "admin" cannot be two people.
     taken = session.scalar(sa.select(User.id).where(
         sa.func.lower(User.username) == username.lower(), User.id != (user.id or 0)))
     if taken is not None:
-        raise AccountError(f"The username “{username}” is taken; choose another.", "username")
+        raise FieldError(f"The username “{username}” is taken; choose another.", "username")
     full_name = details.full_name.strip()
     if not full_name:
-        raise AccountError("Enter the full name.", "full_name")
+        raise FieldError("Enter the full name.", "full_name")
     email = _email(details.email)
     mobile = _mobile(details.mobile, default_region)
     wanted = set(details.roles)
     roles = list(session.scalars(sa.select(Role).where(Role.name.in_(wanted)).order_by(Role.name)))
     if not roles or len(roles) != len(wanted):
-        raise AccountError("Choose at least one role from the list.", "roles")
+        raise FieldError("Choose at least one role from the list.", "roles")
     user.username = username
     user.full_name = full_name
     user.email = email
@@ -270,7 +286,7 @@ def _apply(session: so.Session, user: User, details: UserDetails, default_region
 def _email(text: str) -> str:
     email = (text or "").strip()
     if not re.fullmatch(EMAIL_PATTERN, email):
-        raise AccountError("Enter an email address like name@example.com.", "email")
+        raise FieldError("Enter an email address like name@example.com.", "email")
     return email
 
 
@@ -286,7 +302,7 @@ def mobile_problem(text: str | None, default_region: str) -> str | None:
 def _mobile(text: str | None, default_region: str) -> str | None:
     problem = mobile_problem(text, default_region)
     if problem:
-        raise AccountError(problem, "mobile")
+        raise FieldError(problem, "mobile")
     return normalise(text, default_region).e164
 
 
@@ -321,4 +337,4 @@ def _refuse_losing_managers(session: so.Session, actor: User | None, before: set
         problem = LAST_MANAGE
     if problem:
         session.rollback()
-        raise AccountError(problem, field)
+        raise FieldError(problem, field)

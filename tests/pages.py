@@ -1,0 +1,102 @@
+"""Helpers for page tests: a response's text, the main navigation, a form control and its error,
+every start tag of a page, and what the database holds once the requests are done."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+import sqlalchemy as sa
+
+from webapp.models import AuditEvent
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def nav(page: str) -> list[str]:
+    """The main navigation's link labels."""
+    block = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S)
+    if not block:
+        return []
+    return [html.unescape(label) for label in re.findall(r">([^<>]+)</a>", block.group(1))]
+
+
+def linked_page(client, url: str, label: str, heading: str):
+    """The navigation links `label` to `url`, whose page answers with `heading`: the response."""
+    assert f'<a href="{url}">{label}</a>' in text(client.get("/candidates"))
+    response = client.get(url)
+    assert response.status_code == 200
+    assert f"<h1>{heading}</h1>" in text(response)
+    return response
+
+
+def control(page: str, name: str) -> str:
+    """The opening tag of the control named `name`."""
+    match = re.search(rf'<(?:input|select|textarea)\b[^>]*\bname="{name}"[^>]*>', page)
+    assert match, f"no control named {name}"
+    return match.group(0)
+
+
+def assert_invalid(page: str, name: str, message: str) -> None:
+    """The field is marked invalid and described by an error that says `message`."""
+    tag = control(page, name)
+    assert 'aria-invalid="true"' in tag, tag
+    described = re.search(r'aria-describedby="([^"]+)"', tag).group(1).split()
+    errors = [re.search(rf'<span class="error" id="{ident}">(.*?)</span>', page, re.S)
+              for ident in described]
+    said = " ".join(html.unescape(e.group(1)) for e in errors if e)
+    assert message in said, said
+
+
+class Tags(HTMLParser):
+    """Every start tag of a page as (tag, attributes), to ask which controls a page offers."""
+
+    def __init__(self, page: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def find(self, tag: str, **wanted) -> list[dict[str, str | None]]:
+        """Tags with these attributes (`aria_label` means aria-label; True: present at all)."""
+        wanted = {key.rstrip("_").replace("_", "-"): value for key, value in wanted.items()}
+        return [attrs for name, attrs in self.tags
+                if name == tag and all(k in attrs if v is True else attrs.get(k) == v
+                                       for k, v in wanted.items())]
+
+    def one(self, tag: str, **wanted) -> dict[str, str | None]:
+        found = self.find(tag, **wanted)
+        assert len(found) == 1, f"expected one <{tag} {wanted}>, found {len(found)}"
+        return found[0]
+
+
+def rows(session, model, *where, order=None) -> list:
+    """What is committed now, oldest first (ends the session's read transaction first, so what
+    the requests wrote is seen)."""
+    session.rollback()
+    return list(session.scalars(sa.select(model).where(*where).order_by(order or model.id)))
+
+
+def audits(session, action: str | None = None) -> list[AuditEvent]:
+    """The audit events with `action` (all of them without), oldest first."""
+    return rows(session, AuditEvent, *([AuditEvent.action == action] if action else []))
+
+
+def fresh(session, model, ident: int):
+    """The row as committed now, not as the session last loaded it."""
+    session.rollback()
+    return session.get(model, ident, populate_existing=True)
+
+
+def details_of(user, **overrides) -> dict:
+    """The user details form as the edit page fills it for `user`, with `overrides`."""
+    form = {"username": user.username, "full_name": user.full_name, "email": user.email,
+            "mobile": user.mobile or "", "office": user.office or "",
+            "roles": [role.name for role in user.roles]}
+    form.update(overrides)
+    return form

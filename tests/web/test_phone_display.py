@@ -1,0 +1,59 @@
+"""Phone numbers are shown one way on every page: national for the default region (the admin's
+setting, else SMS_DEFAULT_REGION), international otherwise, with the E.164 form in a title."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.html_tree import Node, html
+from webapp.models import Setting
+
+AU, NZ = "+61412345678", "+64211234567"
+
+
+@pytest.fixture
+def people(make_candidate):
+    """Ada on an Australian mobile (the tests' default region) and Kiri on a New Zealand one."""
+    return (
+        make_candidate("Ada", "Lovelace", "0412 345 678"),
+        make_candidate("Kiri", "Te Kanawa", "+64 21 123 4567"),
+    )
+
+
+def numbers(doc: Node) -> dict[str, str]:
+    """{E.164 in the title: the number as shown} for every number on the page."""
+    return {
+        span.get("title"): span.text
+        for span in doc.all("span")
+        if (span.get("title") or "").startswith("+")
+    }
+
+
+def test_search_results_show_local_numbers_nationally_others_internationally(client, login, people):
+    login("consultant")
+    shown = numbers(html(client.get("/candidates")))
+    assert shown == {AU: "0412 345 678", NZ: "+64 21 123 4567"}
+
+
+def test_the_record_shows_its_number_the_same_way(client, login, people):
+    ada, kiri = people
+    login("viewer")
+    assert numbers(html(client.get(f"/candidates/{ada.id}"))) == {AU: "0412 345 678"}
+    assert numbers(html(client.get(f"/candidates/{kiri.id}"))) == {NZ: "+64 21 123 4567"}
+
+
+def test_the_admins_phone_region_decides_which_are_national(client, login, people, session):
+    session.add(Setting(key="default_region", value="NZ"))
+    session.commit()
+    login("consultant")
+    shown = numbers(html(client.get("/candidates")))
+    assert shown == {AU: "+61 412 345 678", NZ: "021 123 4567"}
+
+
+def test_text_that_is_not_a_number_is_shown_as_text(app):
+    # An audit entry's details are stored text: a "number" there is shown as text, never as markup.
+    from webapp.web.phone_numbers import phone
+
+    with app.test_request_context():
+        assert str(phone('<b>"x"</b>')) == "&lt;b&gt;&#34;x&#34;&lt;/b&gt;"
+        assert str(phone(AU)) == '<span title="+61412345678">0412 345 678</span>'

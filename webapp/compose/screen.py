@@ -1,0 +1,88 @@
+"""What the SMS screen (compose.html) shows, computed once per request from the draft and form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from flask import current_app
+from flask_login import current_user
+
+from webapp.compose.forms import ComposeForm
+from webapp.extensions import db
+from webapp.models import ComposeDraft, SmsTemplate
+from webapp.people.kinds import KINDS, Kind
+from webapp.sms import compose as sms_compose
+from webapp.sms import merge, recipients
+from webapp.sms import settings as sms_settings
+from webapp.sms.compose import ComposeState, PreviewItem
+from webapp.sms.segments import SegmentCount
+
+INLINE_RECIPIENTS = 50
+OUTCOME_LABELS = {
+    recipients.OK: "Will be sent",
+    recipients.OPTED_OUT: "Opted out (SMS not ticked)",
+    recipients.BLOCKED_COUNTRY: "Country the gateway will not serve",
+    recipients.INVALID_NUMBER: "Invalid mobile number",
+    recipients.NO_MOBILE: "No mobile number",
+    recipients.DUPLICATE: "Same number as someone above (sent once)",
+}
+
+
+def blocked() -> frozenset[str]:
+    """The regions the gateway in use will not serve."""
+    return sms_settings.blocked_regions(db.session, current_app.config["SMS_PROVIDER"])
+
+
+def region_names() -> dict[str, str]:
+    return sms_settings.blocked_region_names(db.session, current_app.config["SMS_PROVIDER"])
+
+
+@dataclass(frozen=True)
+class ComposeScreen:
+    """Everything compose.html reads, by the names it reads them."""
+
+    draft: ComposeDraft
+    kind: Kind
+    form: ComposeForm
+    state: ComposeState
+    items: list[PreviewItem]
+    worst: SegmentCount
+    parsed: merge.Template
+    templates: list[SmsTemplate]
+    sms: sms_settings.SmsSettings
+    region_names: dict[str, str]
+    can_ignore: bool
+    errors: dict[str, str] = field(default_factory=dict)
+    focus: str | None = None
+    preview: bool = False
+    preview_index: int = 0
+    counter_oob: bool = False
+    catalogue: tuple[merge.MergeField, ...] = merge.CATALOGUE
+    outcome_labels: dict[str, str] = field(default_factory=lambda: OUTCOME_LABELS)
+    inline: int = INLINE_RECIPIENTS
+    max_characters: int = sms_compose.MAX_CHARACTERS
+    max_reason: int = sms_compose.MAX_REASON
+    max_comment: int = sms_compose.MAX_COMMENT
+
+    @classmethod
+    def build(cls, draft: ComposeDraft, form: ComposeForm, **flags: Any) -> ComposeScreen:
+        """Analyse the draft's recipients and render the message for each, once.
+
+        `flags` are the remaining fields as the view sets them: errors, focus, preview, counter_oob.
+        """
+        message = form.message.data
+        state = sms_compose.analyse_draft(db.session, draft, blocked(), form.ignore.data)
+        items = sms_compose.render_all(state, message, current_user)
+        return cls(
+            draft=draft, kind=KINDS.by_segment(draft.kind), form=form, state=state, items=items,
+            worst=sms_compose.worst_count(items, message), parsed=merge.parse(message),
+            templates=sms_compose.visible_templates(db.session, current_user, draft.kind),
+            sms=sms_settings.load(db.session, current_app.config), region_names=region_names(),
+            can_ignore=current_user.can("sms.ignore_opt_out"),
+            preview_index=min(form.preview_index.data, max(len(items) - 1, 0)), **flags,
+        )
+
+    def context(self) -> dict[str, Any]:
+        """The template's variables."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

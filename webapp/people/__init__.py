@@ -1,0 +1,1 @@
+"""Candidates and Client Contacts (saving records, Privacy, searching), free of Flask."""

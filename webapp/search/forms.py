@@ -1,0 +1,33 @@
+"""The search pages' filters, read from the query string by webapp.people.search's rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from wtforms import StringField
+
+from webapp.people import search as people_search
+from webapp.web.forms import FilterForm
+
+
+class SearchForm(FilterForm):
+    """Criteria for one kind of person; `filters` is the Criteria the search runs with."""
+
+    q = StringField(people_search.TEXT_LABELS["q"])
+    location = StringField(people_search.TEXT_LABELS["location"])
+    job = StringField(people_search.TEXT_LABELS["job"])
+    client = StringField(people_search.TEXT_LABELS["client"])
+    position = StringField(people_search.TEXT_LABELS["position"])
+    status = StringField("Status")
+    consent = StringField("SMS consent")
+    sort = StringField("Sort")
+    created_from = StringField("Created from")
+    created_to = StringField("Created to")
+    page = StringField("Page")
+
+    def __init__(self, kind: str, args: Mapping[str, str]):
+        self.kind = kind
+        super().__init__(args)
+
+    def parse(self):
+        return people_search.parse(self.kind, self.args)

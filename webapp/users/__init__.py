@@ -1,0 +1,1 @@
+"""Users' accounts, sign-in throttling and sessions: the domain of auth and admin, free of Flask."""
