@@ -1,4 +1,5 @@
-"""Packaging hook: copies the top-level templates/, static/ and migrations/ into the built package."""
+"""Packaging hook: copies the top-level templates/, static/ and migrations/ into the built
+package."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ class BuildPyWithAppFolders(build_py):
         for name in APP_FOLDERS:
             target = Path(self.build_lib) / "webapp" / name
             shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(HERE / name, target,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.py[co]"))
+            shutil.copytree(
+                HERE / name, target, ignore=shutil.ignore_patterns("__pycache__", "*.py[co]")
+            )
 
 
 setup(cmdclass={"build_py": BuildPyWithAppFolders})

@@ -1,8 +1,9 @@
 """`make bench`: build (once) the benchmark databases, then print every figure with its goal.
 
 BENCH_ONLY=search,compose,dispatch,memory,load,weight,reliability runs a subset;
-BENCH_RESTART_POSTGRES=1 lets the reliability run restart the PostgreSQL server mid-run; BENCH_CANDIDATES sets the size
-(default 1,000,000); PostgreSQL figures need BENCH_DATABASE_URL or TEST_DATABASE_URL.
+BENCH_RESTART_POSTGRES=1 lets the reliability run restart the PostgreSQL server mid-run;
+BENCH_CANDIDATES sets the size (default 1,000,000); PostgreSQL figures need BENCH_DATABASE_URL or
+TEST_DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ def main() -> None:
             url, seconds, built = data.database(kind)
             urls[kind] = url
             note = "" if built else " (when the cache was built)"
-            show(Figure(f"seed of {data.CANDIDATES:,} candidates [{kind}]{note}", seconds, "s", "≤ 60"))
+            show(
+                Figure(
+                    f"seed of {data.CANDIDATES:,} candidates [{kind}]{note}", seconds, "s", "≤ 60"
+                )
+            )
     for kind, url in urls.items():
         if "search" in wanted:
             search.run(kind, url)
@@ -51,8 +56,9 @@ def main() -> None:
             from bench import reliability
 
             # Restarting PostgreSQL affects everything else using that server: only when asked.
-            reliability.run(postgres_url,
-                            restart_postgres=os.environ.get("BENCH_RESTART_POSTGRES") == "1")
+            reliability.run(
+                postgres_url, restart_postgres=os.environ.get("BENCH_RESTART_POSTGRES") == "1"
+            )
     if "load" in wanted:
         for kind, url in urls.items():
             load.run(kind, url)

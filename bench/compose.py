@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import time
 
 import sqlalchemy as sa
@@ -37,8 +36,16 @@ def run(kind: str, url: str) -> list[Figure]:
         state = compose.analyse_draft(session, draft, blocked, False)
         samples.append((time.perf_counter() - started) * 1000)
         session.rollback()
-    figures.append(show(Figure(f"compose [{kind}] analysis of {SIZE:,} people (load + analyse)",
-                               median(samples), "ms", "≤ 200")))
+    figures.append(
+        show(
+            Figure(
+                f"compose [{kind}] analysis of {SIZE:,} people (load + analyse)",
+                median(samples),
+                "ms",
+                "≤ 200",
+            )
+        )
+    )
 
     client = app.test_client()
     assert client.login("lead", "sms-desk-demo").status_code == 302
@@ -48,20 +55,42 @@ def run(kind: str, url: str) -> list[Figure]:
         response = client.get(f"/sms/compose/{draft.token}")
         page_samples.append((time.perf_counter() - started) * 1000)
         size = len(response.data)
-    figures.append(show(Figure(f"compose [{kind}] SMS screen for {SIZE:,} people: time",
-                               median(page_samples), "ms")))
-    figures.append(show(Figure(f"compose [{kind}] SMS screen for {SIZE:,} people: HTML size",
-                               size / 1024, "KB")))
+    figures.append(
+        show(
+            Figure(
+                f"compose [{kind}] SMS screen for {SIZE:,} people: time", median(page_samples), "ms"
+            )
+        )
+    )
+    figures.append(
+        show(
+            Figure(f"compose [{kind}] SMS screen for {SIZE:,} people: HTML size", size / 1024, "KB")
+        )
+    )
 
-    request = SendRequest(body="Hi {{first_name}}, a new {{job_title}} role in {{location}}. "
-                               "Reply YES for details. {{sender_first_name}}",
-                          ignore=False, ignore_reason="", template_id=None, comment=True,
-                          comment_type="SMS", comment_text=None)
+    request = SendRequest(
+        body="Hi {{first_name}}, a new {{job_title}} role in {{location}}. "
+        "Reply YES for details. {{sender_first_name}}",
+        ignore=False,
+        ignore_reason="",
+        template_id=None,
+        comment=True,
+        comment_type="SMS",
+        comment_text=None,
+    )
     started = time.perf_counter()
     batch = compose.send(session, draft, user, request, provider="sandbox", blocked=blocked)
     seconds = time.perf_counter() - started
-    figures.append(show(Figure(f"compose [{kind}] Send of {len(state.included):,} messages (+ comments)",
-                               seconds * 1000, "ms", "≤ 1,000")))
+    figures.append(
+        show(
+            Figure(
+                f"compose [{kind}] Send of {len(state.included):,} messages (+ comments)",
+                seconds * 1000,
+                "ms",
+                "≤ 1,000",
+            )
+        )
+    )
     _remove(session, batch, draft)
     session.close()
     engine.dispose()
@@ -76,6 +105,3 @@ def _remove(session, batch: Batch, draft: ComposeDraft) -> None:
     session.execute(sa.delete(Batch).where(Batch.id == batch.id))
     session.execute(sa.delete(ComposeDraft).where(ComposeDraft.id == draft.id))
     session.commit()
-
-
-

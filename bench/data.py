@@ -24,20 +24,28 @@ def postgres_url() -> str | None:
     url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if not url:
         return None
-    return sa.engine.make_url(url).set(database="smsdesk_bench").render_as_string(hide_password=False)
+    return (
+        sa.engine.make_url(url).set(database="smsdesk_bench").render_as_string(hide_password=False)
+    )
 
 
 def _ensure_postgres_database(url: str) -> None:
-    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as connection:
-        exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = 'smsdesk_bench'")).scalar()
+        exists = connection.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = 'smsdesk_bench'")
+        ).scalar()
         if not exists:
             connection.exec_driver_sql('CREATE DATABASE "smsdesk_bench"')
     admin.dispose()
 
 
 def _reset_postgres(url: str) -> None:
-    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as connection:
         connection.exec_driver_sql('DROP DATABASE IF EXISTS "smsdesk_bench" WITH (FORCE)')
         connection.exec_driver_sql('CREATE DATABASE "smsdesk_bench"')
@@ -57,7 +65,11 @@ def database(kind: str) -> tuple[str, float, bool]:
     head = migrate.head_revision()
     if marker.exists():
         saved = json.loads(marker.read_text())
-        if saved.get("candidates") == CANDIDATES and saved.get("revision") == head and saved.get("url") == url:
+        if (
+            saved.get("candidates") == CANDIDATES
+            and saved.get("revision") == head
+            and saved.get("url") == url
+        ):
             engine = make_engine(url)
             if migrate.current_revision(engine) == head:
                 engine.dispose()
@@ -81,6 +93,7 @@ def database(kind: str) -> tuple[str, float, bool]:
         connection.exec_driver_sql("VACUUM ANALYZE" if kind == "postgresql" else "ANALYZE")
     session.close()
     engine.dispose()
-    marker.write_text(json.dumps({"candidates": CANDIDATES, "revision": head, "url": url,
-                                  "seconds": seconds}))
+    marker.write_text(
+        json.dumps({"candidates": CANDIDATES, "revision": head, "url": url, "seconds": seconds})
+    )
     return url, seconds, True

@@ -1,4 +1,5 @@
-"""Dispatch throughput against a fake SMS Central with 50 ms latency, rate-limit accuracy, memory."""
+"""Dispatch throughput against a fake SMS Central with 50 ms latency, rate-limit accuracy,
+memory."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from bench.report import Figure, show
 from webapp import migrate
 from webapp.database import make_engine
 from webapp.models import Batch, Candidate, Message, User
-from webapp.models.people import person_values
-from webapp.phones import normalise
 from webapp.models.base import utcnow
 from webapp.models.messaging import QUEUED, new_uuid
-from webapp.sms.dispatcher import DispatchSettings, Dispatcher
+from webapp.models.people import person_values
+from webapp.phones import normalise
+from webapp.sms.dispatcher import Dispatcher, DispatchSettings
 from webapp.sms.providers.smscentral import SmsCentral
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,13 +35,36 @@ def _fresh_database(url: str) -> sa.Engine:
         migrate.downgrade(engine, "base")
     migrate.upgrade(engine)
     with engine.begin() as connection:
-        connection.execute(sa.insert(User.__table__), [{
-            "username": "bench", "full_name": "Bench", "email": "b@example.com", "active": True,
-            "password_hash": "x", "must_change_password": False, "created_at": utcnow()}])
+        connection.execute(
+            sa.insert(User.__table__),
+            [
+                {
+                    "username": "bench",
+                    "full_name": "Bench",
+                    "email": "b@example.com",
+                    "active": True,
+                    "password_hash": "x",
+                    "must_change_password": False,
+                    "created_at": utcnow(),
+                }
+            ],
+        )
         # One consenting person for every message: the send-time re-check reads their consent.
-        connection.execute(sa.insert(Candidate.__table__), [person_values(
-            first_name="Bench", last_name="Mark", email=None, mobile=normalise("0412 345 678", "AU"),
-            sms_consent=True, status="Active", created_at=utcnow(), updated_at=utcnow())])
+        connection.execute(
+            sa.insert(Candidate.__table__),
+            [
+                person_values(
+                    first_name="Bench",
+                    last_name="Mark",
+                    email=None,
+                    mobile=normalise("0412 345 678", "AU"),
+                    sms_consent=True,
+                    status="Active",
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            ],
+        )
     return engine
 
 
@@ -48,25 +72,59 @@ def queue(engine: sa.Engine, count: int) -> None:
     """Queue `count` messages for the worker (as Send would, without the people)."""
     now = utcnow()
     with engine.begin() as connection:
-        batch_id = connection.execute(sa.insert(Batch.__table__).values(
-            sender_id=1, kind="candidates", body="bench", provider="smscentral", message_count=count,
-            outcome_counts={}, ignore_opt_out=False, created_at=now)).inserted_primary_key[0]
-        rows = [{"uuid": (uuid := new_uuid()), "reference": uuid, "batch_id": batch_id,
-                 "direction": "out", "sender_id": 1, "candidate_id": 1,
-                 "to_e164": f"+6141{n:07d}", "to_region": "AU", "body": "Benchmark message",
-                 "segments": 1, "encoding": "GSM-7", "state": QUEUED, "override_opt_out": True,
-                 "superseded": False, "provider": "smscentral", "attempts": 0,
-                 "next_attempt_at": now, "created_at": now, "updated_at": now}
-                for n in range(count)]
+        batch_id = connection.execute(
+            sa.insert(Batch.__table__).values(
+                sender_id=1,
+                kind="candidates",
+                body="bench",
+                provider="smscentral",
+                message_count=count,
+                outcome_counts={},
+                ignore_opt_out=False,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+        rows = [
+            {
+                "uuid": (uuid := new_uuid()),
+                "reference": uuid,
+                "batch_id": batch_id,
+                "direction": "out",
+                "sender_id": 1,
+                "candidate_id": 1,
+                "to_e164": f"+6141{n:07d}",
+                "to_region": "AU",
+                "body": "Benchmark message",
+                "segments": 1,
+                "encoding": "GSM-7",
+                "state": QUEUED,
+                "override_opt_out": True,
+                "superseded": False,
+                "provider": "smscentral",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n in range(count)
+        ]
         for start in range(0, count, 5000):
-            connection.execute(sa.insert(Message.__table__), rows[start:start + 5000])
+            connection.execute(sa.insert(Message.__table__), rows[start : start + 5000])
 
 
 def _dispatcher(engine: sa.Engine, fake, concurrency: int, rate: float = 0.0) -> Dispatcher:
     provider = SmsCentral(fake.api_url, "bench", "secret", "SMSDesk", pool_size=concurrency)
-    return Dispatcher(engine, provider, DispatchSettings(
-        provider_name="smscentral", concurrency=concurrency, rate_per_second=rate,
-        lease=timedelta(minutes=5), poll_seconds=0.2))
+    return Dispatcher(
+        engine,
+        provider,
+        DispatchSettings(
+            provider_name="smscentral",
+            concurrency=concurrency,
+            rate_per_second=rate,
+            lease=timedelta(minutes=5),
+            poll_seconds=0.2,
+        ),
+    )
 
 
 def _run_once(engine, fake, concurrency: int, rate: float = 0.0) -> tuple[int, float]:
@@ -89,25 +147,53 @@ def run(sqlite_url: str, postgres_url: str | None) -> list[Figure]:
             engine = _fresh_database(url)
             queue(engine, 100)
             handled, seconds = _run_once(engine, fake, 1)
-            figures.append(show(Figure(f"dispatch [{kind}] baseline, one at a time (50 ms gateway)",
-                                       handled / seconds, "msg/s")))
+            figures.append(
+                show(
+                    Figure(
+                        f"dispatch [{kind}] baseline, one at a time (50 ms gateway)",
+                        handled / seconds,
+                        "msg/s",
+                    )
+                )
+            )
             # Workers run as processes of their own, as in production: in this process they
             # would share one interpreter lock with the fake gateway's server threads.
             one, _busy = _workers(url, fake, 6000, processes=1)
-            figures.append(show(Figure(f"dispatch [{kind}] one worker, {CONCURRENCY} in flight",
-                                       one, "msg/s", "≥ 500")))
+            figures.append(
+                show(
+                    Figure(
+                        f"dispatch [{kind}] one worker, {CONCURRENCY} in flight",
+                        one,
+                        "msg/s",
+                        "≥ 500",
+                    )
+                )
+            )
             if kind == "postgresql":
                 two, busy = _workers(url, fake, 12000, processes=2)
-                figures.append(show(Figure(f"dispatch [{kind}] two worker processes", two, "msg/s")))
-                figures.append(show(Figure(f"dispatch [{kind}] two workers ÷ one", two / one, "×", "≥ 1.8")))
+                figures.append(
+                    show(Figure(f"dispatch [{kind}] two worker processes", two, "msg/s"))
+                )
+                figures.append(
+                    show(Figure(f"dispatch [{kind}] two workers ÷ one", two / one, "×", "≥ 1.8"))
+                )
                 # Both workers, PostgreSQL and the fake gateway share this machine's cores: when
                 # they are all busy, a second worker has no core of its own to gain from.
-                figures.append(show(Figure(f"dispatch [{kind}] two workers: machine CPU busy",
-                                           busy, "%")))
+                figures.append(
+                    show(Figure(f"dispatch [{kind}] two workers: machine CPU busy", busy, "%"))
+                )
             queue(engine, 60)
             handled, seconds = _run_once(engine, fake, 8, rate=10.0)
-            figures.append(show(Figure(f"dispatch [{kind}] rate limit 10/s: measured",
-                                       handled / seconds, "msg/s", "10 ± 5 %")))
+            figures.append(
+                show(
+                    Figure(
+                        f"dispatch [{kind}] rate limit 10/s: measured",
+                        handled / seconds,
+                        "msg/s",
+                        "10 ± 5 %",
+                    )
+                )
+            )
             engine.dispose()
     return figures
 
@@ -118,18 +204,35 @@ def _workers(url: str, fake, count: int, processes: int) -> tuple[float, float]:
     engine = make_engine(url)
     queue(engine, count)
     engine.dispose()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "SMS_PROVIDER": "smscentral",
-           "SMSCENTRAL_API_URL": fake.api_url, "SMSCENTRAL_USERNAME": "bench",
-           "SMSCENTRAL_PASSWORD": "secret", "SMSCENTRAL_ORIGINATOR": "SMSDesk",
-           "DISPATCH_CONCURRENCY": str(CONCURRENCY), "EMBEDDED_WORKER": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench",
+        "SMS_PROVIDER": "smscentral",
+        "SMSCENTRAL_API_URL": fake.api_url,
+        "SMSCENTRAL_USERNAME": "bench",
+        "SMSCENTRAL_PASSWORD": "secret",
+        "SMSCENTRAL_ORIGINATOR": "SMSDesk",
+        "DISPATCH_CONCURRENCY": str(CONCURRENCY),
+        "EMBEDDED_WORKER": "0",
+    }
     start_at = time.time() + 4  # both start together once imported
-    children = [subprocess.Popen([sys.executable, "-m", "bench.worker_child", str(start_at)],
-                                 cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-                for _ in range(processes)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.worker_child", str(start_at)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
     time.sleep(max(0.0, start_at - time.time()))
     before = _cpu_ticks()
-    results = [json.loads(child.communicate(timeout=600)[0].strip().splitlines()[-1]) for child in children]
-    busy, total = (after - first for after, first in zip(_cpu_ticks(), before))
+    results = [
+        json.loads(child.communicate(timeout=600)[0].strip().splitlines()[-1]) for child in children
+    ]
+    busy, total = (after - first for after, first in zip(_cpu_ticks(), before, strict=True))
     handled = sum(r["handled"] for r in results)
     elapsed = max(r["end"] for r in results) - min(r["start"] for r in results)
     return handled / elapsed, 100 * busy / max(total, 1)
@@ -151,12 +254,26 @@ def memory(url: str, count: int = 100_000) -> list[Figure]:
     queue(engine, count)
     engine.dispose()
     with FakeSmsCentral(username="bench", password="secret") as fake:
-        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "SMS_PROVIDER": "smscentral",
-               "SMSCENTRAL_API_URL": fake.api_url, "SMSCENTRAL_USERNAME": "bench",
-               "SMSCENTRAL_PASSWORD": "secret", "SMSCENTRAL_ORIGINATOR": "SMSDesk",
-               "DISPATCH_CONCURRENCY": "16", "EMBEDDED_WORKER": "0"}
-        child = subprocess.run([sys.executable, "-m", "bench.worker_child", "0", "--memory"],
-                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench",
+            "SMS_PROVIDER": "smscentral",
+            "SMSCENTRAL_API_URL": fake.api_url,
+            "SMSCENTRAL_USERNAME": "bench",
+            "SMSCENTRAL_PASSWORD": "secret",
+            "SMSCENTRAL_ORIGINATOR": "SMSDesk",
+            "DISPATCH_CONCURRENCY": "16",
+            "EMBEDDED_WORKER": "0",
+        }
+        child = subprocess.run(
+            [sys.executable, "-m", "bench.worker_child", "0", "--memory"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
     result = json.loads(child.stdout.strip().splitlines()[-1])
     samples = result["rss"]
     early = next((mb for sent, mb in samples if sent >= count // 10), samples[0][1])
@@ -165,8 +282,20 @@ def memory(url: str, count: int = 100_000) -> list[Figure]:
     return [
         show(Figure(f"worker memory after {count // 10:,} messages", early, "MB")),
         show(Figure(f"worker memory after {result['handled']:,} messages", final, "MB", "≤ 120")),
-        show(Figure("worker memory growth from 10 % to 100 % of the run", final - early, "MB", "flat (≈ 0)")),
+        show(
+            Figure(
+                "worker memory growth from 10 % to 100 % of the run",
+                final - early,
+                "MB",
+                "flat (≈ 0)",
+            )
+        ),
         show(Figure("worker memory peak", peak, "MB", "≤ 120")),
-        show(Figure(f"worker throughput, gateway answering at once ({count:,} messages)",
-                    result["handled"] / (result["end"] - result["start"]), "msg/s")),
+        show(
+            Figure(
+                f"worker throughput, gateway answering at once ({count:,} messages)",
+                result["handled"] / (result["end"] - result["start"]),
+                "msg/s",
+            )
+        ),
     ]

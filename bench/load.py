@@ -59,15 +59,19 @@ def _signed_in_session(base: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{base}/login", timeout=10).text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = session.post(f"{base}/login", data={"csrf_token": token, "username": "consultant",
-                                                  "password": "sms-desk-demo"},
-                            allow_redirects=False, timeout=10)
+    response = session.post(
+        f"{base}/login",
+        data={"csrf_token": token, "username": "consultant", "password": "sms-desk-demo"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert response.status_code == 302, response.status_code
     return session
 
 
-async def _client(port: int, cookie: str, n: int, stop_at: float, latencies: list[float],
-                  errors: list[str]) -> None:
+async def _client(
+    port: int, cookie: str, n: int, stop_at: float, latencies: list[float], errors: list[str]
+) -> None:
     """One keep-alive connection asking for search pages one after another, as a browser would.
 
     Raw HTTP/1.1 on asyncio rather than requests in threads: the load generator shares the two
@@ -80,8 +84,10 @@ async def _client(port: int, cookie: str, n: int, stop_at: float, latencies: lis
             q = urllib.parse.quote(QUERIES[i % len(QUERIES)])
             i += 1
             started = time.perf_counter()
-            writer.write(f"GET /candidates?q={q} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                         f"Cookie: session={cookie}\r\nAccept-Encoding: gzip\r\n\r\n".encode())
+            writer.write(
+                f"GET /candidates?q={q} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"Cookie: session={cookie}\r\nAccept-Encoding: gzip\r\n\r\n".encode()
+            )
             head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
             length = int(re.search(r"(?im)^content-length:\s*(\d+)", head).group(1))
             await reader.readexactly(length)
@@ -101,8 +107,10 @@ async def _drive(port: int, cookies: list[str], seconds: float) -> tuple[list[fl
     errors: list[str] = []
     started = time.monotonic()
     stop_at = started + seconds
-    outcomes = await asyncio.gather(*(_client(port, cookie, n, stop_at, latencies, errors)
-                                      for n, cookie in enumerate(cookies)), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(_client(port, cookie, n, stop_at, latencies, errors) for n, cookie in enumerate(cookies)),
+        return_exceptions=True,
+    )
     failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     if errors or failures:
         print(f"  load errors: statuses {sorted(set(errors))}, connections lost {failures[:3]}")
@@ -114,13 +122,30 @@ def run(kind: str, url: str) -> list[Figure]:
     base = f"http://127.0.0.1:{port}"
     workers = str(os.cpu_count() or 2)
     # Quiet like gunicorn's own --log-level: an access line per request would flood the console.
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "EMBEDDED_WORKER": "0",
-           "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench",
+        "EMBEDDED_WORKER": "0",
+        "LOG_LEVEL": "WARNING",
+    }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", workers,
-         *os.environ.get("BENCH_GUNICORN", "-k gthread --threads 4").split(),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            workers,
+            *os.environ.get("BENCH_GUNICORN", "-k gthread --threads 4").split(),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -132,8 +157,9 @@ def run(kind: str, url: str) -> list[Figure]:
                     raise
                 time.sleep(0.2)
         cookies = [_signed_in_session(base).cookies.get("session") for _ in range(CLIENTS)]
-        workers_pids = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
-                                      text=True).stdout.split()
+        workers_pids = subprocess.run(
+            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
+        ).stdout.split()
         # Baseline: one client at a time, so the server is never queued.
         alone, _errors, alone_elapsed = asyncio.run(_drive(port, cookies[:1], seconds=5))
         cpu_before = _cpu_seconds(workers_pids)
@@ -143,17 +169,35 @@ def run(kind: str, url: str) -> list[Figure]:
         throughput = len(latencies) / elapsed
         name = f"load [{kind}] search page"
         return [
-            show(Figure(f"{name}, 1 client: throughput (baseline)", len(alone) / alone_elapsed, "req/s")),
+            show(
+                Figure(
+                    f"{name}, 1 client: throughput (baseline)", len(alone) / alone_elapsed, "req/s"
+                )
+            ),
             show(Figure(f"{name}, 1 client: p50", percentile(alone, 50), "ms")),
             show(Figure(f"{name}, {CLIENTS} clients: throughput", throughput, "req/s", "≥ 200")),
-            show(Figure(f"{name}, {CLIENTS} clients ÷ 1 client",
-                        throughput * alone_elapsed / max(len(alone), 1), "×")),
+            show(
+                Figure(
+                    f"{name}, {CLIENTS} clients ÷ 1 client",
+                    throughput * alone_elapsed / max(len(alone), 1),
+                    "×",
+                )
+            ),
             show(Figure(f"{name}, {CLIENTS} clients: p50", percentile(latencies, 50), "ms")),
-            show(Figure(f"{name}, {CLIENTS} clients: p99", percentile(latencies, 99), "ms", "≤ 300")),
+            show(
+                Figure(f"{name}, {CLIENTS} clients: p99", percentile(latencies, 99), "ms", "≤ 300")
+            ),
             show(Figure(f"{name}: web CPU per request", cpu * 1000 / max(len(latencies), 1), "ms")),
             show(Figure(f"load [{kind}] errors", errors, "", "0")),
-            show(Figure(f"load [{kind}] web worker memory after {len(latencies) + len(alone):,} requests",
-                        rss, "MB", "≤ 120")),
+            show(
+                Figure(
+                    f"load [{kind}] web worker memory after "
+                    f"{len(latencies) + len(alone):,} requests",
+                    rss,
+                    "MB",
+                    "≤ 120",
+                )
+            ),
         ]
     finally:
         server.terminate()

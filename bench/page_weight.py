@@ -18,15 +18,30 @@ def measure() -> list[tuple[str, float, str, str]]:
     figures = []
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=CHROMIUM_ARGS)
-            for name, path in (("search page", "/candidates"),
-                               ("SMS screen", "/sms/compose?candidate=1")):
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            for name, path in (
+                ("search page", "/candidates"),
+                ("SMS screen", "/sms/compose?candidate=1"),
+            ):
                 measured = first_load(browser, server.url, path)
-                figures.append((f"page weight, first load of the {name} (HTML+CSS+JS)",
-                                measured["bytes"] / 1024, "KB", "≤ 100"))
-                figures.append((f"page weight, other hosts asked by the {name}",
-                                len(measured["hosts"]) - 1, "", "0"))
+                figures.append(
+                    (
+                        f"page weight, first load of the {name} (HTML+CSS+JS)",
+                        measured["bytes"] / 1024,
+                        "KB",
+                        "≤ 100",
+                    )
+                )
+                figures.append(
+                    (
+                        f"page weight, other hosts asked by the {name}",
+                        len(measured["hosts"]) - 1,
+                        "",
+                        "0",
+                    )
+                )
             browser.close()
     finally:
         server.stop()

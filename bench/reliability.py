@@ -1,4 +1,5 @@
-"""Reliability under faults: a flaky, slow gateway, workers killed with SIGKILL, PostgreSQL restarted.
+"""Reliability under faults: a flaky, slow gateway, workers killed with SIGKILL, PostgreSQL
+restarted.
 
 Two worker processes (tests/worker_child.py, short lease) send a queue through a fake SMS Central
 that answers ~5 % of requests with a transient failure (200 "500 Internal error" or HTTP 502,
@@ -52,8 +53,14 @@ class FaultPlan:
     """Which requests fail, by a hash of (REFERENCE, how many times that REFERENCE was seen):
     deterministic, and a retried message gets a fresh draw, so none is doomed forever."""
 
-    def __init__(self, transient_pct: int = 5, timeout_pct: int = 2, *, seed: str = "reliability",
-                 timeout_seconds: float = TIMEOUT_DELAY):
+    def __init__(
+        self,
+        transient_pct: int = 5,
+        timeout_pct: int = 2,
+        *,
+        seed: str = "reliability",
+        timeout_seconds: float = TIMEOUT_DELAY,
+    ):
         self.transient_pct = transient_pct
         self.timeout_pct = timeout_pct
         self.seed = seed
@@ -71,7 +78,9 @@ class FaultPlan:
                 return known[1]
             reference = request.form.get("REFERENCE", "")
             self.seen[reference] += 1
-            digest = hashlib.sha256(f"{self.seed}:{reference}:{self.seen[reference]}".encode()).digest()
+            digest = hashlib.sha256(
+                f"{self.seed}:{reference}:{self.seen[reference]}".encode()
+            ).digest()
             draw = int.from_bytes(digest[:8], "big") % 100
             status_check = "ACTION" not in request.form
             if draw < self.transient_pct:
@@ -82,16 +91,22 @@ class FaultPlan:
                 kind = None
             if kind and status_check:
                 kind = f"status_{kind}"
-            self._verdicts[id(request)] = (request, kind)  # the request kept, so its id stays unique
+            self._verdicts[id(request)] = (
+                request,
+                kind,
+            )  # the request kept, so its id stays unique
             if kind:
                 self.injected[kind] += 1
             return kind
 
     def install(self, fake: FakeSmsCentral) -> None:
-        fake.inject_when(lambda r: self.verdict(r) in ("body_500", "status_body_500"),
-                         body("500 Internal error"))
-        fake.inject_when(lambda r: self.verdict(r) in ("http_502", "status_http_502"),
-                         http_status(502, "Bad gateway"))
+        fake.inject_when(
+            lambda r: self.verdict(r) in ("body_500", "status_body_500"), body("500 Internal error")
+        )
+        fake.inject_when(
+            lambda r: self.verdict(r) in ("http_502", "status_http_502"),
+            http_status(502, "Bad gateway"),
+        )
         # `timeout` processes the request (the gateway accepts it), then answers too late.
         fake.inject_when(lambda r: self.verdict(r) == "timeout", timeout(self.timeout_seconds))
 
@@ -172,10 +187,21 @@ class _Workers:
         self.all: list[Process] = []
 
     def start(self) -> Process:
-        process = Process([sys.executable, "-m", "tests.worker_child",
-                           "--lease", str(self.lease), "--concurrency", str(self.concurrency),
-                           "--reconcile-after", str(RECONCILE_AFTER)],
-                          self.env, self.logs / f"worker-{len(self.all) + 1}.log")
+        process = Process(
+            [
+                sys.executable,
+                "-m",
+                "tests.worker_child",
+                "--lease",
+                str(self.lease),
+                "--concurrency",
+                str(self.concurrency),
+                "--reconcile-after",
+                str(RECONCILE_AFTER),
+            ],
+            self.env,
+            self.logs / f"worker-{len(self.all) + 1}.log",
+        )
         self.live.append(process)
         self.all.append(process)
         return process
@@ -221,8 +247,13 @@ def _counts(engine: sa.Engine) -> Counter | None:
     """Messages per state; None while the database is unreachable (restarting)."""
     try:
         with engine.connect() as connection:
-            return Counter(dict(connection.execute(
-                sa.select(Message.state, sa.func.count()).group_by(Message.state)).all()))
+            return Counter(
+                dict(
+                    connection.execute(
+                        sa.select(Message.state, sa.func.count()).group_by(Message.state)
+                    ).all()
+                )
+            )
     except sa.exc.DBAPIError:
         return None
 
@@ -238,8 +269,11 @@ class _UnknownWatch:
         try:
             with engine.connect() as connection:
                 now = time.monotonic()
-                uuids = set(connection.execute(
-                    sa.select(Message.uuid).where(Message.state == "unknown")).scalars())
+                uuids = set(
+                    connection.execute(
+                        sa.select(Message.uuid).where(Message.state == "unknown")
+                    ).scalars()
+                )
         except sa.exc.DBAPIError:
             return
         for uuid in uuids - self.since.keys():
@@ -248,9 +282,20 @@ class _UnknownWatch:
             self.durations.append(now - self.since.pop(uuid))
 
 
-def exercise(url: str, *, messages: int, kills: int, restart_postgres: bool, latency: float,
-             lease: float, concurrency: int, workdir: Path, deadline_seconds: float,
-             seed: int = 20261127, plan: FaultPlan | None = None) -> Outcome:
+def exercise(
+    url: str,
+    *,
+    messages: int,
+    kills: int,
+    restart_postgres: bool,
+    latency: float,
+    lease: float,
+    concurrency: int,
+    workdir: Path,
+    deadline_seconds: float,
+    seed: int = 20261127,
+    plan: FaultPlan | None = None,
+) -> Outcome:
     """Run the whole scenario on a fresh database at `url`; the outcome, never an exception for
     a broken guarantee (the caller asserts or reports)."""
     rng = random.Random(seed)
@@ -267,8 +312,12 @@ def exercise(url: str, *, messages: int, kills: int, restart_postgres: bool, lat
     watch = _UnknownWatch()
     with CountingSmsCentral(latency=latency) as fake:
         plan.install(fake)
-        workers = _Workers(worker_env(url, fake, DISPATCH_CONCURRENCY=str(concurrency)),
-                           workdir, lease, concurrency)
+        workers = _Workers(
+            worker_env(url, fake, DISPATCH_CONCURRENCY=str(concurrency)),
+            workdir,
+            lease,
+            concurrency,
+        )
         try:
             for _ in range(2):
                 workers.start()
@@ -305,35 +354,51 @@ def exercise(url: str, *, messages: int, kills: int, restart_postgres: bool, lat
                     outcome.postgres_restarts += 1
                     time.sleep(5)  # the workers meet the dropped connections and retry
                     outcome.workers_alive_after_restart = sum(
-                        p.popen.poll() is None for p in workers.live)
+                        p.popen.poll() is None for p in workers.live
+                    )
                     after = _counts(engine)
                     before_settled = settled
                     wait_progress = time.monotonic() + 30
-                    while after is None or messages - sum(after[s] for s in UNSETTLED) <= before_settled:
+                    while (
+                        after is None
+                        or messages - sum(after[s] for s in UNSETTLED) <= before_settled
+                    ):
                         if time.monotonic() > wait_progress:
                             break
                         time.sleep(0.5)
                         after = _counts(engine)
                     outcome.progress_after_restart = (
-                        after is not None and messages - sum(after[s] for s in UNSETTLED) > before_settled)
+                        after is not None
+                        and messages - sum(after[s] for s in UNSETTLED) > before_settled
+                    )
                     continue
                 time.sleep(0.1)
             # Nothing left to claim or reconcile: stop the workers; calls in flight end within the
             # read timeout.
             workers.stop_all(READ_TIMEOUT + 10)
             outcome.unexpected_exits += [
-                f"worker {p.pid} did not exit 0 on SIGTERM ({p.popen.returncode}):\n{p.output()[-3000:]}"
-                for p in workers.live if p.popen.returncode != 0]
+                f"worker {p.pid} did not exit 0 on SIGTERM ({p.popen.returncode}):\n"
+                f"{p.output()[-3000:]}"
+                for p in workers.live
+                if p.popen.returncode != 0
+            ]
         finally:
             workers.close()
             outcome.database_retries_logged = sum(
-                p.output().count("will retry") for p in workers.all)
+                p.output().count("will retry") for p in workers.all
+            )
         outcome.requests = len(fake.requests)
         outcome.status_checks = len(fake.status_checks)
         outcome.unknown_for = sorted(watch.durations)
         outcome.seen_unknown = len(watch.durations) + len(watch.since)
-        outcome.looked_up = len({reference for check in fake.status_checks
-                                 for reference in check.form.get("REFERENCE", "").split(",") if reference})
+        outcome.looked_up = len(
+            {
+                reference
+                for check in fake.status_checks
+                for reference in check.form.get("REFERENCE", "").split(",")
+                if reference
+            }
+        )
         outcome.injected = Counter(plan.injected)
         accepted = set(fake.accepted)
         outcome.accepted_twice = sorted(r for r, n in fake.accepted.items() if n > 1)
@@ -342,7 +407,8 @@ def exercise(url: str, *, messages: int, kills: int, restart_postgres: bool, lat
     sessionmaker = make_sessionmaker(engine)
     with sessionmaker() as session:
         outcome.still_sending_after_stop = session.scalar(
-            sa.select(sa.func.count()).where(Message.state == "sending"))
+            sa.select(sa.func.count()).where(Message.state == "sending")
+        )
         # Anything still `sending` now can only be a leftover lease: it becomes `unknown`.
         outcome.expired_at_end = outbox.expire_leases(session, now=utcnow() + timedelta(days=1))
         rows = session.execute(sa.select(Message.uuid, Message.reference, Message.state)).all()
@@ -360,54 +426,158 @@ def exercise(url: str, *, messages: int, kills: int, restart_postgres: bool, lat
     return outcome
 
 
-def run(postgres_url: str, messages: int = 10_000, kills: int = 5,
-        restart_postgres: bool = True) -> list[Figure]:
+def run(
+    postgres_url: str, messages: int = 10_000, kills: int = 5, restart_postgres: bool = True
+) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="smsdesk-reliability-") as workdir:
-        outcome = exercise(postgres_url, messages=messages, kills=kills,
-                           restart_postgres=restart_postgres, latency=0.02, lease=3.0,
-                           concurrency=16, workdir=Path(workdir), deadline_seconds=1800)
-    print(f"reliability: {messages:,} messages, {outcome.kills} SIGKILLs, "
-          f"{outcome.postgres_restarts} PostgreSQL restart(s)")
+        outcome = exercise(
+            postgres_url,
+            messages=messages,
+            kills=kills,
+            restart_postgres=restart_postgres,
+            latency=0.02,
+            lease=3.0,
+            concurrency=16,
+            workdir=Path(workdir),
+            deadline_seconds=1800,
+        )
+    print(
+        f"reliability: {messages:,} messages, {outcome.kills} SIGKILLs, "
+        f"{outcome.postgres_restarts} PostgreSQL restart(s)"
+    )
     figures = [
         show(Figure("reliability: messages lost", len(outcome.lost), "msgs", "0")),
-        show(Figure("reliability: state contradicts the gateway", len(outcome.contradictions), "msgs", "0")),
-        show(Figure("reliability: references accepted twice", len(outcome.accepted_twice), "refs", "0")),
-        show(Figure("reliability: references reaching the gateway twice (513)",
-                    len(outcome.reached_twice), "refs", "0")),
-        show(Figure("reliability: messages looked up after going unknown", outcome.looked_up, "msgs")),
-        show(Figure("reliability: unknown when sending ended", outcome.unknown_when_sending_ended or 0,
-                    "msgs")),
-        show(Figure("reliability: unknown after reconciliation", outcome.states["unknown"], "msgs", "0")),
-        show(Figure("reliability: messages seen `unknown` (polled every 0.1 s)", outcome.seen_unknown,
-                    "msgs")),
-        show(Figure("reliability: time `unknown` until reconciled, median",
-                    median(outcome.unknown_for) if outcome.unknown_for else 0.0, "s")),
-        show(Figure("reliability: time `unknown` until reconciled, longest",
-                    max(outcome.unknown_for, default=0.0), "s")),
-        show(Figure("reliability: reconciliation after sending ended", outcome.reconciliation_seconds,
-                    "s")),
-        show(Figure("reliability: status checks (by REFERENCE, ≤ 100 each)", outcome.status_checks,
-                    "reqs")),
+        show(
+            Figure(
+                "reliability: state contradicts the gateway",
+                len(outcome.contradictions),
+                "msgs",
+                "0",
+            )
+        ),
+        show(
+            Figure(
+                "reliability: references accepted twice", len(outcome.accepted_twice), "refs", "0"
+            )
+        ),
+        show(
+            Figure(
+                "reliability: references reaching the gateway twice (513)",
+                len(outcome.reached_twice),
+                "refs",
+                "0",
+            )
+        ),
+        show(
+            Figure("reliability: messages looked up after going unknown", outcome.looked_up, "msgs")
+        ),
+        show(
+            Figure(
+                "reliability: unknown when sending ended",
+                outcome.unknown_when_sending_ended or 0,
+                "msgs",
+            )
+        ),
+        show(
+            Figure(
+                "reliability: unknown after reconciliation", outcome.states["unknown"], "msgs", "0"
+            )
+        ),
+        show(
+            Figure(
+                "reliability: messages seen `unknown` (polled every 0.1 s)",
+                outcome.seen_unknown,
+                "msgs",
+            )
+        ),
+        show(
+            Figure(
+                "reliability: time `unknown` until reconciled, median",
+                median(outcome.unknown_for) if outcome.unknown_for else 0.0,
+                "s",
+            )
+        ),
+        show(
+            Figure(
+                "reliability: time `unknown` until reconciled, longest",
+                max(outcome.unknown_for, default=0.0),
+                "s",
+            )
+        ),
+        show(
+            Figure(
+                "reliability: reconciliation after sending ended",
+                outcome.reconciliation_seconds,
+                "s",
+            )
+        ),
+        show(
+            Figure(
+                "reliability: status checks (by REFERENCE, ≤ 100 each)",
+                outcome.status_checks,
+                "reqs",
+            )
+        ),
     ]
     for state in sorted(outcome.states):
-        figures.append(show(Figure(f"reliability: final state {state}", outcome.states[state], "msgs")))
+        figures.append(
+            show(Figure(f"reliability: final state {state}", outcome.states[state], "msgs"))
+        )
     for kind in ("body_500", "http_502", "timeout", "status_body_500", "status_http_502"):
-        figures.append(show(Figure(f"reliability: faults injected, {kind}", outcome.injected[kind], "reqs")))
+        figures.append(
+            show(Figure(f"reliability: faults injected, {kind}", outcome.injected[kind], "reqs"))
+        )
     figures += [
         show(Figure("reliability: gateway requests", outcome.requests, "reqs")),
         show(Figure("reliability: worker SIGKILLs (calls in flight)", outcome.kills, "kills")),
-        show(Figure("reliability: workers dying on their own", len(outcome.unexpected_exits), "workers", "0")),
+        show(
+            Figure(
+                "reliability: workers dying on their own",
+                len(outcome.unexpected_exits),
+                "workers",
+                "0",
+            )
+        ),
     ]
     if outcome.postgres_restarts:
-        figures.append(show(Figure("reliability: workers alive 5 s after PostgreSQL restart",
-                                   outcome.workers_alive_after_restart or 0, "workers", "2")))
-        figures.append(show(Figure("reliability: worker log lines 'database … will retry'",
-                                   outcome.database_retries_logged, "lines")))
-        figures.append(show(Figure("reliability: progress after PostgreSQL restart",
-                                   1.0 if outcome.progress_after_restart else 0.0, "yes=1", "1")))
+        figures.append(
+            show(
+                Figure(
+                    "reliability: workers alive 5 s after PostgreSQL restart",
+                    outcome.workers_alive_after_restart or 0,
+                    "workers",
+                    "2",
+                )
+            )
+        )
+        figures.append(
+            show(
+                Figure(
+                    "reliability: worker log lines 'database … will retry'",
+                    outcome.database_retries_logged,
+                    "lines",
+                )
+            )
+        )
+        figures.append(
+            show(
+                Figure(
+                    "reliability: progress after PostgreSQL restart",
+                    1.0 if outcome.progress_after_restart else 0.0,
+                    "yes=1",
+                    "1",
+                )
+            )
+        )
     figures += [
-        show(Figure("reliability: still `sending` after workers stopped",
-                    outcome.still_sending_after_stop, "msgs", "0")),
+        show(
+            Figure(
+                "reliability: still `sending` after workers stopped",
+                outcome.still_sending_after_stop,
+                "msgs",
+                "0",
+            )
+        ),
         show(Figure("reliability: elapsed", outcome.elapsed, "s")),
     ]
     if outcome.timed_out:

@@ -15,7 +15,8 @@ class Figure:
 
     def line(self) -> str:
         value = f"{self.value:,.0f}" if abs(self.value) >= 100 else f"{self.value:,.2f}"
-        return f"{self.name:<58} {value:>12} {self.unit:<7} {('goal ' + self.goal) if self.goal else ''}"
+        goal = ("goal " + self.goal) if self.goal else ""
+        return f"{self.name:<58} {value:>12} {self.unit:<7} {goal}"
 
 
 def show(figure: Figure) -> Figure:

@@ -17,8 +17,12 @@ RUNS = 30
 
 def _queries(engine: sa.Engine) -> list[tuple[str, dict[str, str]]]:
     with engine.connect() as connection:
-        mobile = connection.execute(sa.select(Candidate.mobile_raw).where(
-            Candidate.mobile_valid.is_(True), Candidate.mobile_region == "AU").offset(4321).limit(1)).scalar()
+        mobile = connection.execute(
+            sa.select(Candidate.mobile_raw)
+            .where(Candidate.mobile_valid.is_(True), Candidate.mobile_region == "AU")
+            .offset(4321)
+            .limit(1)
+        ).scalar()
     return [
         ("name prefix", {"q": "smi"}),
         ("full name", {"q": "olivia smith"}),
@@ -26,8 +30,10 @@ def _queries(engine: sa.Engine) -> list[tuple[str, dict[str, str]]]:
         ("status + consent", {"status": "Placed", "consent": "no"}),
         ("location + status", {"location": "syd", "status": "Active"}),
         ("job title contains", {"job": "nurse"}),
-        ("created range, newest first", {"created_from": "2024-03-01", "created_to": "2024-03-31",
-                                         "sort": "-created"}),
+        (
+            "created range, newest first",
+            {"created_from": "2024-03-01", "created_to": "2024-03-31", "sort": "-created"},
+        ),
     ]
 
 
@@ -79,12 +85,21 @@ def run(kind: str, url: str) -> list[Figure]:
         overheads.append(p50 - percentile(raw, 50))
         figures.append(show(Figure(f"search [{kind}] {label}: p50", p50, "ms")))
         figures.append(show(Figure(f"search [{kind}] {label}: p95", p95, "ms", "≤ 50")))
-        figures.append(show(Figure(f"search [{kind}] {label}: raw SQL p50", percentile(raw, 50), "ms")))
+        figures.append(
+            show(Figure(f"search [{kind}] {label}: raw SQL p50", percentile(raw, 50), "ms"))
+        )
         figures.append(show(Figure(f"search [{kind}] {label}: page ÷ raw SQL", ratio, "×", "≤ 3")))
     figures.append(show(Figure(f"search [{kind}] worst p95", worst_p95, "ms", "≤ 50")))
     figures.append(show(Figure(f"search [{kind}] worst page ÷ raw SQL", worst_ratio, "×", "≤ 3")))
     # The ratio is dominated by the page's fixed cost when the SQL takes microseconds; this is it.
-    figures.append(show(Figure(f"search [{kind}] page time above its SQL (median of queries)",
-                               sorted(overheads)[len(overheads) // 2], "ms")))
+    figures.append(
+        show(
+            Figure(
+                f"search [{kind}] page time above its SQL (median of queries)",
+                sorted(overheads)[len(overheads) // 2],
+                "ms",
+            )
+        )
+    )
     engine.dispose()
     return figures

@@ -41,8 +41,16 @@ def main() -> None:
     ended = time.time()
     done.set()
     dispatcher.provider.close()
-    print(json.dumps({"handled": handled, "start": started, "end": ended,
-                      "rss": samples + [(dispatcher.sent, rss_mb())]}))
+    print(
+        json.dumps(
+            {
+                "handled": handled,
+                "start": started,
+                "end": ended,
+                "rss": samples + [(dispatcher.sent, rss_mb())],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

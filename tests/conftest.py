@@ -8,7 +8,7 @@ import os
 import shutil
 import uuid
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,10 +20,22 @@ from tests import delivery
 from tests.fakes import FakeSmsCentral, FakeTwilio
 from tests.fakes.smtp import SmtpServer
 from webapp import create_app, migrate
-from webapp.models import users
 from webapp.config import testing_config
 from webapp.database import make_engine
-from webapp.models import AuditEvent, Candidate, Client, ClientContact, Role, User
+from webapp.models import (
+    AuditEvent,
+    BlockedRegion,
+    Candidate,
+    Client,
+    ClientContact,
+    Email,
+    Message,
+    Role,
+    SmsTemplate,
+    User,
+    users,
+)
+from webapp.sms import compose as sms_compose
 
 # Hashing strength is not under test here, and scrypt for every test user costs minutes.
 users.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
@@ -114,9 +126,13 @@ def database_url(request, tmp_path, sqlite_template):
     databases.drop(name)
 
 
-@pytest.fixture(params=["sqlite:////nonexistent-dir/x.sqlite3",
-                        "postgresql+psycopg://postgres@127.0.0.1:1/x?connect_timeout=2"],
-                ids=["sqlite", "postgresql"])
+@pytest.fixture(
+    params=[
+        "sqlite:////nonexistent-dir/x.sqlite3",
+        "postgresql+psycopg://postgres@127.0.0.1:1/x?connect_timeout=2",
+    ],
+    ids=["sqlite", "postgresql"],
+)
 def app_without_database(request):
     """The app on a database it cannot reach (a missing file; nothing listening on the port)."""
     app = create_app(testing_config(request.param))
@@ -221,8 +237,12 @@ def _saved(session, person, mobile: str | None, region: str):
 def make_candidate(session, app):
     region = app.config["SMS_DEFAULT_REGION"]
 
-    def make(first_name: str = "Ada", last_name: str = "Lovelace", mobile: str | None = "0412 345 678",
-             **fields) -> Candidate:
+    def make(
+        first_name: str = "Ada",
+        last_name: str = "Lovelace",
+        mobile: str | None = "0412 345 678",
+        **fields,
+    ) -> Candidate:
         candidate = Candidate(first_name=first_name, last_name=last_name, **fields)
         return _saved(session, candidate, mobile, region)
 
@@ -239,8 +259,13 @@ def ada(make_candidate) -> Candidate:
 def make_contact(session, app):
     region = app.config["SMS_DEFAULT_REGION"]
 
-    def make(first_name: str = "Grace", last_name: str = "Hopper", mobile: str | None = "0413 222 333",
-             client: str | None = "Harbour Mining Pty Ltd", **fields) -> ClientContact:
+    def make(
+        first_name: str = "Grace",
+        last_name: str = "Hopper",
+        mobile: str | None = "0413 222 333",
+        client: str | None = "Harbour Mining Pty Ltd",
+        **fields,
+    ) -> ClientContact:
         if client is not None:
             existing = session.scalar(sa.select(Client).where(Client.name == client))
             fields["client"] = existing or Client(name=client)
@@ -261,12 +286,23 @@ def audit_event(session):
     """Write one audit event as the app would, at a chosen moment (1 March 2026 09:00 UTC unless
     told)."""
 
-    def add(action: str = "person.edited", *, actor=None, subject=None, at: datetime | None = None,
-            **details) -> AuditEvent:
+    def add(
+        action: str = "person.edited",
+        *,
+        actor=None,
+        subject=None,
+        at: datetime | None = None,
+        **details,
+    ) -> AuditEvent:
         subject_type, subject_id = subject if subject else (None, None)
-        event = AuditEvent(actor_id=actor.id if actor else None, action=action,
-                           subject_type=subject_type, subject_id=subject_id, details=details,
-                           created_at=at or datetime(2026, 3, 1, 9, tzinfo=timezone.utc))
+        event = AuditEvent(
+            actor_id=actor.id if actor else None,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            details=details,
+            created_at=at or datetime(2026, 3, 1, 9, tzinfo=UTC),
+        )
         session.add(event)
         session.commit()
         return event
@@ -314,3 +350,50 @@ def smtp():
 def sender(make_user):
     """The consultant who sends the SMS."""
     return make_user(role="consultant", full_name="Casey Jones")
+
+
+@pytest.fixture
+def world(session, make_user, make_candidate, make_contact) -> dict[str, int | str]:
+    """Objects the route walks' URLs point at, owned by someone other than the caller."""
+    owner = make_user(role="administrator")
+    candidate = make_candidate()
+    contact = make_contact()
+    batch = delivery.queue(session, owner, [candidate], provider="sandbox")
+    message = session.scalar(sa.select(Message).where(Message.batch_id == batch.id))
+    template = SmsTemplate(
+        name="Shared",
+        body="Hi {{first_name}}",
+        owner_id=None,
+        shared=True,
+        record_type="both",
+        active=True,
+        folder="General",
+    )
+    reply = Message(
+        direction="in",
+        to_e164="+61400000000",
+        from_e164="+61499999999",
+        body="Who?",
+        provider="sandbox",
+        state="received",
+    )
+    session.add_all([template, reply])
+    session.commit()
+    email = Email(to_address="casey@example.com", subject="SMS reply", body="Hi", state="failed")
+    session.add(email)
+    session.commit()
+    blocked = session.scalar(sa.select(BlockedRegion.id).limit(1))
+    target = make_user(role="viewer")
+    return {
+        "owner": owner.id,
+        "candidate": candidate.id,
+        "contact": contact.id,
+        "batch": batch.id,
+        "message": message.id,
+        "template": template.id,
+        "reply": reply.id,
+        "blocked": blocked,
+        "email": email.id,
+        "user": target.id,
+        "owner_token": sms_compose.create_draft(session, owner, "candidates", [candidate.id]).token,
+    }

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from tests.fakes import FakeSmsCentral, FakeTwilio, timeout
 from webapp.models import Batch, Candidate, Message, User, utcnow
 from webapp.models.people import person_values
+from webapp.phones import normalise
 from webapp.sms import compose, settings
 from webapp.sms.compose import SendRequest
 from webapp.sms.dispatcher import Dispatcher, DispatchSettings
-from webapp.phones import normalise
 from webapp.sms.providers.smscentral import SmsCentral
 from webapp.sms.providers.twilio import Twilio
 
@@ -35,31 +35,63 @@ TWILIO_FROM = "+61400000001"
 
 # --- queueing messages through the real Send path ------------------------------------------------
 
+
 def send_request(body: str = "Hi {{first_name}}, new roles this week.", **fields) -> SendRequest:
-    values = dict(body=body, ignore=False, ignore_reason="", template_id=None, comment=False,
-                  comment_type=None, comment_text=None)
+    values = dict(
+        body=body,
+        ignore=False,
+        ignore_reason="",
+        template_id=None,
+        comment=False,
+        comment_type=None,
+        comment_text=None,
+    )
     values.update(fields)
     return SendRequest(**values)
 
 
-def queue(session, sender: User, people: Sequence, *, provider: str, kind: str = "candidates",
-          body: str = "Hi {{first_name}}, new roles this week.", **fields) -> Batch:
+def queue(
+    session,
+    sender: User,
+    people: Sequence,
+    *,
+    provider: str,
+    kind: str = "candidates",
+    body: str = "Hi {{first_name}}, new roles this week.",
+    **fields,
+) -> Batch:
     """Draft and Send, as the SMS screen does: one Batch with one queued Message per recipient."""
     ids = [p if isinstance(p, int) else p.id for p in people]
     draft = compose.create_draft(session, sender, kind, ids)
-    return compose.send(session, draft, sender, send_request(body, **fields), provider=provider,
-                        blocked=settings.blocked_regions(session, provider))
+    return compose.send(
+        session,
+        draft,
+        sender,
+        send_request(body, **fields),
+        provider=provider,
+        blocked=settings.blocked_regions(session, provider),
+    )
 
 
 def insert_candidates(session, count: int, *, first: int = 0) -> list[int]:
     """Bulk-insert `count` consenting candidates with distinct valid AU mobiles; their ids."""
-    values = [person_values(first_name=f"Cand{first + i}", last_name="Bulk", email=None,
-                            mobile=normalise(f"04100{first + i:05d}", "AU"), sms_consent=True)
-              for i in range(count)]
+    values = [
+        person_values(
+            first_name=f"Cand{first + i}",
+            last_name="Bulk",
+            email=None,
+            mobile=normalise(f"04100{first + i:05d}", "AU"),
+            sms_consent=True,
+        )
+        for i in range(count)
+    ]
     session.execute(sa.insert(Candidate), values)
     session.commit()
-    return list(session.scalars(sa.select(Candidate.id).where(Candidate.last_name == "Bulk")
-                                .order_by(Candidate.id)))[-count:]
+    return list(
+        session.scalars(
+            sa.select(Candidate.id).where(Candidate.last_name == "Bulk").order_by(Candidate.id)
+        )
+    )[-count:]
 
 
 def messages(session, batch: Batch | int | None = None) -> list[Message]:
@@ -85,32 +117,47 @@ def states(session, batch: Batch | int | None = None) -> Counter:
 
 def make_due(session) -> None:
     """Bring every queued message's next attempt forward to now (instead of waiting the backoff)."""
-    session.execute(sa.update(Message).where(Message.state == "queued")
-                    .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    session.execute(
+        sa.update(Message)
+        .where(Message.state == "queued")
+        .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+    )
     session.commit()
 
 
 # --- providers and dispatchers -------------------------------------------------------------------
 
+
 def smscentral(fake: FakeSmsCentral, *, read_timeout: float = 10.0) -> SmsCentral:
-    return SmsCentral(fake.api_url, fake.username, fake.password, ORIGINATOR,
-                      timeout=(2.0, read_timeout))
+    return SmsCentral(
+        fake.api_url, fake.username, fake.password, ORIGINATOR, timeout=(2.0, read_timeout)
+    )
 
 
 def twilio(fake: FakeTwilio, *, read_timeout: float = 10.0) -> Twilio:
-    return Twilio(fake.api_base, fake.account_sid, fake.auth_token, from_number=TWILIO_FROM,
-                  timeout=(2.0, read_timeout))
+    return Twilio(
+        fake.api_base,
+        fake.account_sid,
+        fake.auth_token,
+        from_number=TWILIO_FROM,
+        timeout=(2.0, read_timeout),
+    )
 
 
 def dispatcher(app, provider, **overrides) -> Dispatcher:
-    values = dict(provider_name=provider.name, concurrency=4, poll_seconds=0.05,
-                  public_base_url=PUBLIC_BASE_URL)
+    values = dict(
+        provider_name=provider.name,
+        concurrency=4,
+        poll_seconds=0.05,
+        public_base_url=PUBLIC_BASE_URL,
+    )
     values.update(overrides)
     return Dispatcher(app.extensions["database"].engine, provider, DispatchSettings(**values))
 
 
-def unknown_after_a_late_answer(app, session, sender: User, person, provider_name: str, fake,
-                                make_provider) -> tuple[Batch, Message]:
+def unknown_after_a_late_answer(
+    app, session, sender: User, person, provider_name: str, fake, make_provider
+) -> tuple[Batch, Message]:
     """Send one message whose gateway takes it but answers after our read timeout: `unknown`."""
     fake.inject(timeout(3.0))
     batch = queue(session, sender, [person], provider=provider_name)
@@ -129,7 +176,9 @@ def references(fake: FakeSmsCentral) -> Counter:
     return Counter(r.form.get("REFERENCE") for r in fake.sends)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, every: float = 0.02) -> None:
+def wait_until(
+    condition: Callable[[], bool], timeout: float, what: str, every: float = 0.02
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -139,14 +188,23 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, every: 
 
 # --- worker processes ----------------------------------------------------------------------------
 
+
 def worker_env(database_url: str, fake: FakeSmsCentral, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("FLASK_", "SMS", "DISPATCH_", "TWILIO_", "DATABASE_URL", "EMBEDDED_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("FLASK_", "SMS", "DISPATCH_", "TWILIO_", "DATABASE_URL", "EMBEDDED_"))
+    }
     env.update(
-        DATABASE_URL=database_url, SECRET_KEY="x", SMS_PROVIDER="smscentral",
-        SMSCENTRAL_API_URL=fake.api_url, SMSCENTRAL_USERNAME=fake.username,
-        SMSCENTRAL_PASSWORD=fake.password, SMSCENTRAL_ORIGINATOR=ORIGINATOR,
-        DISPATCH_CONCURRENCY="8", PYTHONUNBUFFERED="1",
+        DATABASE_URL=database_url,
+        SECRET_KEY="x",
+        SMS_PROVIDER="smscentral",
+        SMSCENTRAL_API_URL=fake.api_url,
+        SMSCENTRAL_USERNAME=fake.username,
+        SMSCENTRAL_PASSWORD=fake.password,
+        SMSCENTRAL_ORIGINATOR=ORIGINATOR,
+        DISPATCH_CONCURRENCY="8",
+        PYTHONUNBUFFERED="1",
     )
     env.update(extra)
     return env
@@ -158,8 +216,9 @@ class Process:
     def __init__(self, args: Sequence[str], env: dict[str, str], log: Path):
         self.log = log
         self._out = open(log, "wb")
-        self.popen = subprocess.Popen(list(args), cwd=ROOT, env=env, stdout=self._out,
-                                      stderr=subprocess.STDOUT)
+        self.popen = subprocess.Popen(
+            list(args), cwd=ROOT, env=env, stdout=self._out, stderr=subprocess.STDOUT
+        )
 
     @property
     def pid(self) -> int:
@@ -172,8 +231,9 @@ class Process:
         try:
             return self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"Process {self.pid} did not end within {timeout:g} s; "
-                                 f"its output:\n{self.output()}") from None
+            raise AssertionError(
+                f"Process {self.pid} did not end within {timeout:g} s; its output:\n{self.output()}"
+            ) from None
 
     def signal(self, signum: int) -> None:
         if self.popen.poll() is None:
@@ -189,14 +249,28 @@ class Process:
 
 
 def flask_worker(env: dict[str, str], log: Path, *args: str) -> Process:
-    return Process([sys.executable, "-m", "flask", "--app", "wsgi", "sms", "worker", *args], env, log)
+    return Process(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "sms", "worker", *args], env, log
+    )
 
 
-def script_worker(env: dict[str, str], log: Path, *, lease_seconds: float,
-                  concurrency: int = 4) -> Process:
+def script_worker(
+    env: dict[str, str], log: Path, *, lease_seconds: float, concurrency: int = 4
+) -> Process:
     """tests/worker_child.py: the app's dispatcher with a short lease, in a process of its own."""
-    return Process([sys.executable, "-m", "tests.worker_child", "--lease", str(lease_seconds),
-                    "--concurrency", str(concurrency)], env, log)
+    return Process(
+        [
+            sys.executable,
+            "-m",
+            "tests.worker_child",
+            "--lease",
+            str(lease_seconds),
+            "--concurrency",
+            str(concurrency),
+        ],
+        env,
+        log,
+    )
 
 
 def close_all(processes: Iterable[Process]) -> None:
@@ -209,6 +283,7 @@ SIGTERM = signal.SIGTERM
 
 
 # --- HTML ----------------------------------------------------------------------------------------
+
 
 class _Elements(HTMLParser):
     def __init__(self):
@@ -224,8 +299,11 @@ def elements(html: str, tag: str | None = None, **attrs: str) -> list[dict[str, 
     parser = _Elements()
     parser.feed(html)
     wanted = {name.rstrip("_").replace("_", "-"): value for name, value in attrs.items()}
-    return [found for name, found in parser.found
-            if (tag is None or name == tag) and all(found.get(k) == v for k, v in wanted.items())]
+    return [
+        found
+        for name, found in parser.found
+        if (tag is None or name == tag) and all(found.get(k) == v for k, v in wanted.items())
+    ]
 
 
 def element(html: str, tag: str | None = None, **attrs: str) -> dict[str, str | None]:

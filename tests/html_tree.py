@@ -9,7 +9,7 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 
 
 class Node:
-    def __init__(self, tag: str, attrs: dict[str, str | None], parent: "Node | None"):
+    def __init__(self, tag: str, attrs: dict[str, str | None], parent: Node | None):
         self.tag, self.attrs, self.parent = tag, attrs, parent
         self.children: list[Node | str] = []
 
@@ -27,20 +27,23 @@ class Node:
                 yield child
                 yield from child.iter()
 
-    def all(self, tag: str | None = None, **attrs) -> list["Node"]:
+    def all(self, tag: str | None = None, **attrs) -> list[Node]:
         """Descendants with `tag` and exactly these attributes (`aria_label` means aria-label)."""
         wanted = {key.rstrip("_").replace("_", "-"): value for key, value in attrs.items()}
-        return [node for node in self.iter()
-                if (tag is None or node.tag == tag)
-                and all(node.attrs.get(k) == v for k, v in wanted.items())]
+        return [
+            node
+            for node in self.iter()
+            if (tag is None or node.tag == tag)
+            and all(node.attrs.get(k) == v for k, v in wanted.items())
+        ]
 
-    def one(self, tag: str | None = None, **attrs) -> "Node":
+    def one(self, tag: str | None = None, **attrs) -> Node:
         found = self.all(tag, **attrs)
         assert len(found) == 1, f"expected one <{tag} {attrs}>, found {len(found)}"
         return found[0]
 
     @property
-    def elements(self) -> list["Node"]:
+    def elements(self) -> list[Node]:
         return [child for child in self.children if isinstance(child, Node)]
 
 
@@ -82,4 +85,6 @@ def html(response) -> Node:
 
 def without_live_status(fragment: str) -> str:
     """An htmx fragment less its leading out-of-band update of the #live-status region."""
-    return re.sub(r'^\s*<div id="live-status" hx-swap-oob="innerHTML">.*?</div>\s*', "", fragment, flags=re.S)
+    return re.sub(
+        r'^\s*<div id="live-status" hx-swap-oob="innerHTML">.*?</div>\s*', "", fragment, flags=re.S
+    )

@@ -45,8 +45,10 @@ def assert_invalid(page: str, name: str, message: str) -> None:
     tag = control(page, name)
     assert 'aria-invalid="true"' in tag, tag
     described = re.search(r'aria-describedby="([^"]+)"', tag).group(1).split()
-    errors = [re.search(rf'<span class="error" id="{ident}">(.*?)</span>', page, re.S)
-              for ident in described]
+    errors = [
+        re.search(rf'<span class="error" id="{ident}">(.*?)</span>', page, re.S)
+        for ident in described
+    ]
     said = " ".join(html.unescape(e.group(1)) for e in errors if e)
     assert message in said, said
 
@@ -65,9 +67,12 @@ class Tags(HTMLParser):
     def find(self, tag: str, **wanted) -> list[dict[str, str | None]]:
         """Tags with these attributes (`aria_label` means aria-label; True: present at all)."""
         wanted = {key.rstrip("_").replace("_", "-"): value for key, value in wanted.items()}
-        return [attrs for name, attrs in self.tags
-                if name == tag and all(k in attrs if v is True else attrs.get(k) == v
-                                       for k, v in wanted.items())]
+        return [
+            attrs
+            for name, attrs in self.tags
+            if name == tag
+            and all(k in attrs if v is True else attrs.get(k) == v for k, v in wanted.items())
+        ]
 
     def one(self, tag: str, **wanted) -> dict[str, str | None]:
         found = self.find(tag, **wanted)
@@ -95,8 +100,13 @@ def fresh(session, model, ident: int):
 
 def details_of(user, **overrides) -> dict:
     """The user details form as the edit page fills it for `user`, with `overrides`."""
-    form = {"username": user.username, "full_name": user.full_name, "email": user.email,
-            "mobile": user.mobile or "", "office": user.office or "",
-            "roles": [role.name for role in user.roles]}
+    form = {
+        "username": user.username,
+        "full_name": user.full_name,
+        "email": user.email,
+        "mobile": user.mobile or "",
+        "office": user.office or "",
+        "roles": [role.name for role in user.roles],
+    }
     form.update(overrides)
     return form

@@ -26,11 +26,17 @@ def main() -> int:
     app = create_app()
     reconcile = None
     if options.reconcile_after is not None:
-        reconcile = ReconcileSettings(after=timedelta(seconds=options.reconcile_after),
-                                      every=min(options.reconcile_after, 1.0))
-    dispatcher = worker.build(app, concurrency=options.concurrency,
-                              lease=timedelta(seconds=options.lease), poll_seconds=0.1,
-                              reconcile=reconcile)
+        reconcile = ReconcileSettings(
+            after=timedelta(seconds=options.reconcile_after),
+            every=min(options.reconcile_after, 1.0),
+        )
+    dispatcher = worker.build(
+        app,
+        concurrency=options.concurrency,
+        lease=timedelta(seconds=options.lease),
+        poll_seconds=0.1,
+        reconcile=reconcile,
+    )
     signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop())
     print(f"worker_child: lease {options.lease:g} s, {options.concurrency} at a time", flush=True)
     try:

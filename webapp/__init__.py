@@ -44,8 +44,17 @@ def create_app(config: Mapping | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from webapp.extensions import csrf, db, htmx, login_manager
-    from webapp.web import (access, compression, headers, metrics, navigation, phone_numbers, row_urls,
-                            sessions, validators)
+    from webapp.web import (
+        access,
+        compression,
+        headers,
+        metrics,
+        navigation,
+        phone_numbers,
+        row_urls,
+        sessions,
+        validators,
+    )
 
     db.init_app(app)
     csrf.init_app(app)
@@ -67,7 +76,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp.admin import bp as admin_bp, profile_bp
+    from webapp.admin import bp as admin_bp
+    from webapp.admin import profile_bp
     from webapp.audit import bp as audit_bp
     from webapp.auth import bp as auth_bp
     from webapp.batches import bp as batches_bp
@@ -80,9 +90,21 @@ def register_blueprints(app: Flask) -> None:
     from webapp.templates_admin import bp as templates_admin_bp
     from webapp.webhooks import bp as webhooks_bp
 
-    for blueprint in (auth_bp, health_bp, search_bp, records_bp, compose_bp, batches_bp,
-                      webhooks_bp, sandbox_bp, replies_bp, templates_admin_bp, audit_bp,
-                      admin_bp, profile_bp):
+    for blueprint in (
+        auth_bp,
+        health_bp,
+        search_bp,
+        records_bp,
+        compose_bp,
+        batches_bp,
+        webhooks_bp,
+        sandbox_bp,
+        replies_bp,
+        templates_admin_bp,
+        audit_bp,
+        admin_bp,
+        profile_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

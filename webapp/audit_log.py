@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,29 +15,41 @@ import sqlalchemy.orm as so
 from webapp.ids import as_id
 from webapp.models.activity import AuditEvent
 from webapp.models.messaging import Message
-from webapp.models.people import name_key
+from webapp.models.people import PRIVACY_FIELDS, name_key
+from webapp.models.users import User
 from webapp.people.kinds import KINDS, Kind
 from webapp.people.search import TOP
-from webapp.models.people import PRIVACY_FIELDS
-from webapp.models.users import User
 from webapp.text import filter_value
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
 MAX_TEXT = 200
-TEXT_LABELS = {"actor": "Who", "action": "Action", "person_kind": "Record type", "person_id": "Record id",
-               "person": "Name", "date_from": "From", "date_to": "To", "page": "Page"}
+TEXT_LABELS = {
+    "actor": "Who",
+    "action": "Action",
+    "person_kind": "Record type",
+    "person_id": "Record id",
+    "person": "Name",
+    "date_from": "From",
+    "date_to": "To",
+    "page": "Page",
+}
 PERSON_KINDS = {kind.singular: kind.label for kind in KINDS}
 # Where a person's record lives, by the kind an audit subject or a PersonRow names.
 RECORD_KINDS = {name: kind.segment for kind in KINDS for name in (kind.singular, kind.segment)}
 RECORD_NOUNS = {kind.segment: kind.label for kind in KINDS}
 CONSENT_ACTIONS = frozenset({"privacy.changed", "consent.sms_withdrawn", "consent.sms_given"})
 # Subjects whose name the event's details carry: (noun, details key).
-NAMED_SUBJECTS = {"smstemplate": ("Template", "name"), "role": ("Role", "role"), "user": ("User", "username")}
+NAMED_SUBJECTS = {
+    "smstemplate": ("Template", "name"),
+    "role": ("Role", "role"),
+    "user": ("User", "username"),
+}
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
 
 # --- filters --------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -83,7 +95,9 @@ def parse(session: so.Session, args: Mapping[str, str]) -> tuple[Filters, int, d
     values: dict[str, Any] = {"person": text["person"]}
 
     if text["actor"]:
-        if session.scalar(sa.select(User.id).where(sa.func.lower(User.username) == text["actor"].lower())):
+        if session.scalar(
+            sa.select(User.id).where(sa.func.lower(User.username) == text["actor"].lower())
+        ):
             values["actor"] = text["actor"]
         else:
             errors["actor"] = f"There is no user with the username “{text['actor']}”."
@@ -99,7 +113,9 @@ def parse(session: so.Session, args: Mapping[str, str]) -> tuple[Filters, int, d
     if text["person_id"]:
         number = as_id(text["person_id"])
         if number is None:
-            errors["person_id"] = f"Record id must be a whole number like 42, not “{text['person_id']}”."
+            errors["person_id"] = (
+                f"Record id must be a whole number like 42, not “{text['person_id']}”."
+            )
         elif "person_kind" not in errors:
             values["person_id"] = number
     for key, label in (("date_from", "From"), ("date_to", "To")):
@@ -108,7 +124,11 @@ def parse(session: so.Session, args: Mapping[str, str]) -> tuple[Filters, int, d
                 values[key] = date.fromisoformat(text[key])
             except ValueError:
                 errors[key] = f"{label} must be a date like 2026-01-31, not “{text[key]}”."
-    if values.get("date_from") and values.get("date_to") and values["date_from"] > values["date_to"]:
+    if (
+        values.get("date_from")
+        and values.get("date_to")
+        and values["date_from"] > values["date_to"]
+    ):
         errors["date_to"] = "To is before From."
         del values["date_to"]
 
@@ -124,17 +144,23 @@ def parse(session: so.Session, args: Mapping[str, str]) -> tuple[Filters, int, d
 
 def actions(session: so.Session) -> list[str]:
     """The actions present in the log, for the action filter."""
-    return list(session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+    return list(
+        session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    )
 
 
 def actors(session: so.Session) -> list[str]:
     """Usernames of everyone who appears in the log, to suggest in the actor box."""
-    query = (sa.select(User.username).where(User.id.in_(sa.select(AuditEvent.actor_id)))
-             .order_by(User.username))
+    query = (
+        sa.select(User.username)
+        .where(User.id.in_(sa.select(AuditEvent.actor_id)))
+        .order_by(User.username)
+    )
     return list(session.scalars(query))
 
 
 # --- the query ------------------------------------------------------------------------------------
+
 
 def _prefix(column, word: str):
     return sa.and_(column >= word, column < word + TOP)
@@ -143,33 +169,41 @@ def _prefix(column, word: str):
 def _named(model, text: str) -> sa.Select:
     """Ids of people whose first or last name starts with each word of `text`."""
     words = name_key(text).split()
-    return sa.select(model.id).where(*[
-        sa.or_(_prefix(model.first_name_key, word), _prefix(model.last_name_key, word))
-        for word in words])
+    return sa.select(model.id).where(
+        *[
+            sa.or_(_prefix(model.first_name_key, word), _prefix(model.last_name_key, word))
+            for word in words
+        ]
+    )
 
 
 def _about(people: dict[Kind, sa.Select | list[int]]):
     """Events on these people's records, and on the SMS batches that went to them."""
     on_record, sent_to = [], []
     for kind, ids in people.items():
-        on_record.append(sa.and_(AuditEvent.subject_type == kind.singular,
-                                 AuditEvent.subject_id.in_(ids)))
+        on_record.append(
+            sa.and_(AuditEvent.subject_type == kind.singular, AuditEvent.subject_id.in_(ids))
+        )
         sent_to.append(getattr(Message, kind.person_column).in_(ids))
     batches = sa.select(Message.batch_id).where(Message.batch_id.is_not(None), sa.or_(*sent_to))
-    return sa.or_(*on_record, sa.and_(AuditEvent.subject_type == "batch",
-                                      AuditEvent.subject_id.in_(batches)))
+    return sa.or_(
+        *on_record, sa.and_(AuditEvent.subject_type == "batch", AuditEvent.subject_id.in_(batches))
+    )
 
 
 def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def conditions(filters: Filters) -> list:
     """The WHERE conditions for `filters`."""
     where = []
     if filters.actor:
-        where.append(AuditEvent.actor_id.in_(
-            sa.select(User.id).where(sa.func.lower(User.username) == filters.actor.lower())))
+        where.append(
+            AuditEvent.actor_id.in_(
+                sa.select(User.id).where(sa.func.lower(User.username) == filters.actor.lower())
+            )
+        )
     if filters.action:
         where.append(AuditEvent.action == filters.action)
     if filters.person_id is not None:
@@ -190,7 +224,7 @@ class Entry:
     event: AuditEvent
     subject: str | None
     record_kind: str | None
-    details: "Details"
+    details: Details
 
 
 @dataclass(frozen=True)
@@ -212,17 +246,28 @@ def search(session: so.Session, filters: Filters, page: int = 1) -> Page:
     """One page of matching events, newest first."""
     where = conditions(filters)
     total = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*where)) or 0
-    query = (sa.select(AuditEvent).where(*where)
-             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-             .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))
+    query = (
+        sa.select(AuditEvent)
+        .where(*where)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    )
     events = list(session.scalars(query))
     names = _subject_names(session, events)
     described = _name_people(session, [describe(event.action, event.details) for event in events])
     # Only a record that still exists is linked; a removed one would be a link to a 404.
-    entries = [Entry(event, _subject_label(event, names),
-                     RECORD_KINDS.get(event.subject_type or "")
-                     if (event.subject_type, event.subject_id) in names else None,
-                     details) for event, details in zip(events, described)]
+    entries = [
+        Entry(
+            event,
+            _subject_label(event, names),
+            RECORD_KINDS.get(event.subject_type or "")
+            if (event.subject_type, event.subject_id) in names
+            else None,
+            details,
+        )
+        for event, details in zip(events, described, strict=True)
+    ]
     return Page(entries=entries, page=page, total=total)
 
 
@@ -234,10 +279,17 @@ def _name_people(session: so.Session, described: list[Details]) -> list[Details]
         model = kind.model
         ids = sorted(number for k, number in wanted if k == kind.segment)
         for start in range(0, len(ids), 1_000):
-            rows = session.execute(sa.select(model.id, model.first_name, model.last_name)
-                                   .where(model.id.in_(ids[start:start + 1_000])))
-            names.update({(kind.segment, row.id): f"{row.first_name} {row.last_name}".strip()
-                          for row in rows})
+            rows = session.execute(
+                sa.select(model.id, model.first_name, model.last_name).where(
+                    model.id.in_(ids[start : start + 1_000])
+                )
+            )
+            names.update(
+                {
+                    (kind.segment, row.id): f"{row.first_name} {row.last_name}".strip()
+                    for row in rows
+                }
+            )
 
     def named(person: PersonRef) -> PersonRef:
         if person.named or not person.id:
@@ -246,19 +298,25 @@ def _name_people(session: so.Session, described: list[Details]) -> list[Details]
             return replace(person, name=names[(person.record_kind, person.id)], named=True)
         return replace(person, name=f"{person.name} (removed)", record_kind=None)
 
-    return [replace(d, people=tuple(named(p) for p in d.people)) if d.people else d for d in described]
+    return [
+        replace(d, people=tuple(named(p) for p in d.people)) if d.people else d for d in described
+    ]
 
 
 def _subject_names(session: so.Session, events: list[AuditEvent]) -> dict[tuple[str, int], str]:
     names: dict[tuple[str, int], str] = {}
     for kind in KINDS:
         model, subject = kind.model, kind.singular
-        ids = {e.subject_id for e in events if e.subject_type == subject and e.subject_id is not None}
+        ids = {
+            e.subject_id for e in events if e.subject_type == subject and e.subject_id is not None
+        }
         if ids:
-            rows = session.execute(sa.select(model.id, model.first_name, model.last_name)
-                                   .where(model.id.in_(ids)))
-            names.update({(subject, row.id): f"{row.first_name} {row.last_name}".strip()
-                          for row in rows})
+            rows = session.execute(
+                sa.select(model.id, model.first_name, model.last_name).where(model.id.in_(ids))
+            )
+            names.update(
+                {(subject, row.id): f"{row.first_name} {row.last_name}".strip() for row in rows}
+            )
     return names
 
 
@@ -284,6 +342,7 @@ def _subject_label(event: AuditEvent, names: dict[tuple[str, int], str]) -> str 
 
 # --- details in words -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PersonRef:
     """Someone named in an event's details; `record_kind` is set when their record can be linked."""
@@ -304,7 +363,8 @@ class Change:
 
 @dataclass(frozen=True)
 class Details:
-    """An event's details JSON as text: people with a reason (Ignore), changes, added/removed, lines."""
+    """An event's details JSON as text: people with a reason (Ignore), changes, added/removed,
+    lines."""
 
     people: tuple[PersonRef, ...] = ()
     reason: str | None = None
@@ -346,8 +406,9 @@ def describe(action: str, details: Any) -> Details:
     removed: tuple[str, ...] = ()
     overridden = False
     people_count, person_ids = 0, ""
-    if action == "sms.ignore_opt_out" and (isinstance(rest.get("people"), list)
-                                           or _is_id(rest.get("people_count"))):
+    if action == "sms.ignore_opt_out" and (
+        isinstance(rest.get("people"), list) or _is_id(rest.get("people_count"))
+    ):
         overridden = True
         # Stored logs hold both shapes: the kind once and each person as [id, number] (the size
         # cap's), or each person in full.
@@ -362,18 +423,29 @@ def describe(action: str, details: Any) -> Details:
         given = rest.pop("reason", None)
         reason = as_text(given).strip() if given else ""
     if isinstance(rest.get("changes"), dict) and all(
-            isinstance(pair, list) and len(pair) == 2 for pair in rest["changes"].values()):
-        changes = [Change(_label(str(field)), _value(field, old), _value(field, new))
-                   for field, (old, new) in rest.pop("changes").items()]
+        isinstance(pair, list) and len(pair) == 2 for pair in rest["changes"].values()
+    ):
+        changes = [
+            Change(_label(str(field)), _value(field, old), _value(field, new))
+            for field, (old, new) in rest.pop("changes").items()
+        ]
     if action == "role.permissions_changed":
         if "added" in rest:
             added = _names(rest.pop("added"))
         if "removed" in rest:
             removed = _names(rest.pop("removed"))
     lines = tuple((str(key).replace("_", " "), as_text(value)) for key, value in rest.items())
-    return Details(people=tuple(people), reason=reason, changes=tuple(changes), added=added,
-                   removed=removed, lines=lines, overridden=overridden, people_count=people_count,
-                   person_ids=person_ids)
+    return Details(
+        people=tuple(people),
+        reason=reason,
+        changes=tuple(changes),
+        added=added,
+        removed=removed,
+        lines=lines,
+        overridden=overridden,
+        people_count=people_count,
+        person_ids=person_ids,
+    )
 
 
 def _value(field: Any, value: Any) -> str:
@@ -396,13 +468,22 @@ def _person(item: Any, kind: str | None = None) -> PersonRef:
     if isinstance(item, list) and len(item) == 2:  # [id, number], of the entry's kind
         number = item[0] if _is_id(item[0]) else None
         name = f"{RECORD_NOUNS.get(kind, 'Person')} {number or '?'}"
-        return PersonRef(name=name, record_kind=kind if number else None, id=number,
-                         mobile=as_text(item[1]) if item[1] else "", named=False)
+        return PersonRef(
+            name=name,
+            record_kind=kind if number else None,
+            id=number,
+            mobile=as_text(item[1]) if item[1] else "",
+            named=False,
+        )
     if not isinstance(item, dict):
         return PersonRef(name=as_text(item), record_kind=None, id=None, mobile="")
     number = item.get("id")
     number = number if _is_id(number) else None
     kind = RECORD_KINDS.get(item.get("kind")) if isinstance(item.get("kind"), str) else None
     name = as_text(item.get("name")) if item.get("name") else f"{kind or 'person'} {number or '?'}"
-    return PersonRef(name=name, record_kind=kind if number else None, id=number,
-                     mobile=as_text(item.get("mobile")) if item.get("mobile") else "")
+    return PersonRef(
+        name=name,
+        record_kind=kind if number else None,
+        id=number,
+        mobile=as_text(item.get("mobile")) if item.get("mobile") else "",
+    )

@@ -9,7 +9,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 
-def bound_values(table: sa.Table, rows: Sequence[dict], dialect: sa.Dialect) -> tuple[list[str], list[list]]:
+def bound_values(
+    table: sa.Table, rows: Sequence[dict], dialect: sa.Dialect
+) -> tuple[list[str], list[list]]:
     """Column names, and each row's values as the driver takes them.
 
     Each value goes through its column type's bind processing once per distinct value of the
@@ -34,10 +36,14 @@ def bound_values(table: sa.Table, rows: Sequence[dict], dialect: sa.Dialect) -> 
     values = []
     for row in rows:
         out = []
-        for value, process, cache in zip([row[name] for name in given] + fill, processors, caches):
+        for value, process, cache in zip(
+            [row[name] for name in given] + fill, processors, caches, strict=True
+        ):
             if process is not None and value is not None:
                 try:
-                    value = cache[value] if value in cache else cache.setdefault(value, process(value))
+                    value = (
+                        cache[value] if value in cache else cache.setdefault(value, process(value))
+                    )
                 except TypeError:  # unhashable (a JSON value): process it every time
                     value = process(value)
             out.append(value)
@@ -45,7 +51,9 @@ def bound_values(table: sa.Table, rows: Sequence[dict], dialect: sa.Dialect) -> 
     return columns, values
 
 
-def write_rows(session: so.Session, table: sa.Table, columns: list[str], values: list[list]) -> None:
+def write_rows(
+    session: so.Session, table: sa.Table, columns: list[str], values: list[list]
+) -> None:
     """Write already bound values in the session's transaction; a database error is raised as
     SQLAlchemy's (IntegrityError and so on), as any other statement's would be."""
     if not values:
@@ -55,7 +63,8 @@ def write_rows(session: so.Session, table: sa.Table, columns: list[str], values:
     if connection.dialect.name != "postgresql":
         connection.exec_driver_sql(
             f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})",
-            [tuple(row) for row in values])
+            [tuple(row) for row in values],
+        )
         return
     statement = f"COPY {table.name} ({names}) FROM STDIN"
     error = connection.dialect.loaded_dbapi.Error

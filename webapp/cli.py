@@ -52,10 +52,18 @@ def seed_demo(candidates: int, contacts: int, clients: int, if_empty: bool) -> N
     def progress(label: str, done: int, total: int) -> None:
         click.echo(f"\r  {label}: {done:,} of {total:,}", nl=done >= total, err=True)
 
-    report = demo.seed(session, candidates=candidates, contacts=contacts, clients=clients,
-                       region=_region(), progress=progress)
-    click.echo(f"Seeded {report.clients:,} clients, {report.candidates:,} candidates, "
-               f"{report.contacts:,} client contacts, {report.users} new users.")
+    report = demo.seed(
+        session,
+        candidates=candidates,
+        contacts=contacts,
+        clients=clients,
+        region=_region(),
+        progress=progress,
+    )
+    click.echo(
+        f"Seeded {report.clients:,} clients, {report.candidates:,} candidates, "
+        f"{report.contacts:,} client contacts, {report.users} new users."
+    )
     _print_demo_logins()
 
 
@@ -68,7 +76,7 @@ def _region() -> str:
 def _print_demo_logins() -> None:
     from webapp.data.demo import DEMO_PASSWORD, DEMO_USERS
 
-    click.echo("Demo logins (password for each: %s):" % DEMO_PASSWORD)
+    click.echo(f"Demo logins (password for each: {DEMO_PASSWORD}):")
     for username, _name, role, _office, _mobile in DEMO_USERS:
         click.echo(f"  {username:<11} {role}")
 
@@ -80,13 +88,14 @@ def _print_demo_logins() -> None:
 @click.option("--email", required=True)
 @click.option("--mobile", default=None)
 @click.option("--full-name", default=None, help="Defaults to the username.")
-def create_user(username: str, role: str, email: str, mobile: str | None,
-                full_name: str | None) -> None:
+def create_user(
+    username: str, role: str, email: str, mobile: str | None, full_name: str | None
+) -> None:
     """Create a user; the password is read from standard input."""
     from webapp.models import Role, User
-    from webapp.users.accounts import password_problem
     from webapp.phones import normalise
     from webapp.text import plain_text_problem
+    from webapp.users.accounts import password_problem
 
     username = username.strip()
     session = db.session
@@ -114,8 +123,13 @@ def create_user(username: str, role: str, email: str, mobile: str | None,
     if problem:
         raise click.ClickException(problem)
 
-    user = User(username=username, full_name=full_name or username, email=email,
-                mobile=parsed.e164 if parsed.valid else None, roles=[role_row])
+    user = User(
+        username=username,
+        full_name=full_name or username,
+        email=email,
+        mobile=parsed.e164 if parsed.valid else None,
+        roles=[role_row],
+    )
     user.set_password(password)
     session.add(user)
     session.commit()
@@ -133,8 +147,7 @@ def import_command(kind: str, file: Path) -> None:
     def progress(rows: int) -> None:
         click.echo(f"\r  {rows:,} rows read", nl=False, err=True)
 
-    report = import_people(db.session, kind, file, _region(),
-                           progress=progress)
+    report = import_people(db.session, kind, file, _region(), progress=progress)
     click.echo("", err=True)
     if not report.ok:
         click.echo(f"Nothing imported: {len(report.errors)} bad line(s) in {file.name}:", err=True)
@@ -143,8 +156,10 @@ def import_command(kind: str, file: Path) -> None:
         raise SystemExit(1)
     click.echo(f"Imported {report.created:,} {kind}.")
     if report.unparseable_mobiles:
-        click.echo(f"{len(report.unparseable_mobiles)} mobile number(s) could not be read "
-                   "(imported, shown as invalid; they will not be sent to):")
+        click.echo(
+            f"{len(report.unparseable_mobiles)} mobile number(s) could not be read "
+            "(imported, shown as invalid; they will not be sent to):"
+        )
         for line, raw in report.unparseable_mobiles:
             click.echo(f"  line {line}: {raw}")
 
@@ -156,10 +171,18 @@ def sms_group() -> None:
 
 @sms_group.command("worker")
 @click.option("--once", is_flag=True, help="Send what is due, then stop.")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=None,
-              help="Parallel gateway calls (default DISPATCH_CONCURRENCY).")
-@click.option("--rate", type=click.FloatRange(0), default=None,
-              help="Messages per second at most, 0 for no limit (default DISPATCH_RATE_PER_SECOND).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Parallel gateway calls (default DISPATCH_CONCURRENCY).",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(0),
+    default=None,
+    help="Messages per second at most, 0 for no limit (default DISPATCH_RATE_PER_SECOND).",
+)
 @with_appcontext
 def sms_worker(once: bool, concurrency: int | None, rate: float | None) -> None:
     """Send queued SMS until stopped (SIGTERM or Ctrl+C finish the calls in flight first)."""
@@ -170,10 +193,16 @@ def sms_worker(once: bool, concurrency: int | None, rate: float | None) -> None:
     dispatcher = worker.build(current_app, concurrency=concurrency, rate_per_second=rate)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: dispatcher.stop())
-    click.echo(f"SMS worker: {dispatcher.provider.name} gateway, "
-               f"{dispatcher.settings.concurrency} at a time"
-               + (f", at most {dispatcher.settings.rate_per_second:g}/s" if dispatcher.settings.rate_per_second else ""),
-               err=True)
+    click.echo(
+        f"SMS worker: {dispatcher.provider.name} gateway, "
+        f"{dispatcher.settings.concurrency} at a time"
+        + (
+            f", at most {dispatcher.settings.rate_per_second:g}/s"
+            if dispatcher.settings.rate_per_second
+            else ""
+        ),
+        err=True,
+    )
     # Supervised: an unexpected error is logged and the loop starts again; only a signal ends it.
     from webapp.sms.dispatcher import supervise
 

@@ -73,9 +73,7 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
             )
         secret_key = development_secret(instance_path)
 
-    database_url = _text(env, "DATABASE_URL") or (
-        f"sqlite:///{instance_path / 'smsdesk.sqlite3'}"
-    )
+    database_url = _text(env, "DATABASE_URL") or (f"sqlite:///{instance_path / 'smsdesk.sqlite3'}")
     provider = _text(env, "SMS_PROVIDER", "sandbox").lower()
     if provider not in {"sandbox", "smscentral", "twilio"}:
         raise ConfigError(f"SMS_PROVIDER must be sandbox, smscentral or twilio, not {provider!r}.")
@@ -85,12 +83,17 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
     log_format = _text(env, "LOG_FORMAT", "text").lower()
     if log_format not in LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT must be text or json, not {log_format!r}.")
-    mail_use_tls, mail_use_ssl = _flag(env, "MAIL_USE_TLS", False), _flag(env, "MAIL_USE_SSL", False)
+    mail_use_tls, mail_use_ssl = (
+        _flag(env, "MAIL_USE_TLS", False),
+        _flag(env, "MAIL_USE_SSL", False),
+    )
     if mail_use_tls and mail_use_ssl:
-        raise ConfigError("Set MAIL_USE_SSL (SMTPS, port 465) or MAIL_USE_TLS (STARTTLS, port 587), "
-                          "not both.")
+        raise ConfigError(
+            "Set MAIL_USE_SSL (SMTPS, port 465) or MAIL_USE_TLS (STARTTLS, port 587), not both."
+        )
 
-    # A demo's links follow the PORT it serves on (`make run` passes it); a server needs its URL set.
+    # A demo's links follow the PORT it serves on (`make run` passes it);
+    # a server needs its URL set.
     default_base_url = f"http://127.0.0.1:{_int(env, 'PORT', 5000)}" if development else ""
     mail_server = _text(env, "MAIL_SERVER", "" if development else "localhost")
 
@@ -103,7 +106,9 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         # tool, so it is there only when asked for, never merely because no gateway is set up.
         "SANDBOX": _flag(env, "SANDBOX", False),
         "SMS_DEFAULT_REGION": _text(env, "SMS_DEFAULT_REGION", "AU").upper(),
-        "SMSCENTRAL_API_URL": _text(env, "SMSCENTRAL_API_URL", "https://my.smscentral.com.au/api/v3.2"),
+        "SMSCENTRAL_API_URL": _text(
+            env, "SMSCENTRAL_API_URL", "https://my.smscentral.com.au/api/v3.2"
+        ),
         "SMSCENTRAL_STATUS_URL": _text(env, "SMSCENTRAL_STATUS_URL"),  # blank: the API URL
         "SMSCENTRAL_USERNAME": _text(env, "SMSCENTRAL_USERNAME"),
         "SMSCENTRAL_PASSWORD": _text(env, "SMSCENTRAL_PASSWORD"),
@@ -136,7 +141,8 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
         "LOG_LEVEL": log_level,
         "LOG_FORMAT": log_format,
-        # /metrics from anywhere but loopback needs "Authorization: Bearer <token>"; blank: loopback only.
+        # /metrics from anywhere but loopback needs "Authorization: Bearer <token>";
+        # blank: loopback only.
         "METRICS_TOKEN": _text(env, "METRICS_TOKEN"),
         # /readyz answers 503 beyond these (README, "Operating").
         "READY_WORKER_STALE_SECONDS": _float(env, "READY_WORKER_STALE_SECONDS", 60.0),
@@ -168,7 +174,9 @@ def warn_if_insecure(config: Mapping, log: logging.Logger | None = None) -> bool
 
 def sandbox_enabled(config: Mapping) -> bool:
     """True when /sandbox exists: the sandbox gateway, in a demo (DEMO_MODE) or with SANDBOX set."""
-    return config.get("SMS_PROVIDER") == "sandbox" and bool(config.get("DEMO_MODE") or config.get("SANDBOX"))
+    return config.get("SMS_PROVIDER") == "sandbox" and bool(
+        config.get("DEMO_MODE") or config.get("SANDBOX")
+    )
 
 
 def testing_config(database_url: str, **overrides) -> dict:
@@ -203,4 +211,3 @@ def testing_config(database_url: str, **overrides) -> dict:
     }
     config.update(overrides)
     return config
-

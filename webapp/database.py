@@ -1,4 +1,5 @@
-"""Engines and sessions for SQLite and PostgreSQL, free of Flask so the worker and CLI share them."""
+"""Engines and sessions for SQLite and PostgreSQL, free of Flask so the worker and CLI share
+them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ def make_engine(url: str, **kwargs) -> sa.Engine:
     """Create an engine; SQLite gets WAL, a busy timeout, foreign keys and explicit BEGINs."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             **kwargs,
         )
         _configure_sqlite(engine)

@@ -1,5 +1,5 @@
-"""Where the templates, static files and migrations are: inside the package when installed, beside it
-in a checkout."""
+"""Where the templates, static files and migrations are: inside the package when installed,
+beside it in a checkout."""
 
 from __future__ import annotations
 

@@ -27,9 +27,11 @@ def healthz():
 
 @bp.route("/readyz")
 def readyz():
-    """Say whether SMS Desk is doing its job: database, a live worker, a moving queue, no failed email."""
-    state = status.readiness(db.engine, status.Thresholds.from_config(current_app.config),
-                             version.version())
+    """Say whether SMS Desk is doing its job: database, a live worker, a moving queue, no failed
+    email."""
+    state = status.readiness(
+        db.engine, status.Thresholds.from_config(current_app.config), version.version()
+    )
     return jsonify(state.as_json()), 200 if state.ok else 503
 
 
@@ -38,8 +40,14 @@ def prometheus_metrics():
     """The metrics for Prometheus: from loopback, or with the METRICS_TOKEN bearer token."""
     refused = metrics.allowed()
     if refused == 401:
-        return "A bearer token is needed.\n", 401, {"WWW-Authenticate": 'Bearer realm="metrics"',
-                                                    "Content-Type": "text/plain; charset=utf-8"}
+        return (
+            "A bearer token is needed.\n",
+            401,
+            {
+                "WWW-Authenticate": 'Bearer realm="metrics"',
+                "Content-Type": "text/plain; charset=utf-8",
+            },
+        )
     if refused is not None:
         abort(refused)
     return metrics.exposition()

@@ -20,7 +20,8 @@ def as_id(text: str | None) -> int | None:
 
 
 class IdConverter(IntegerConverter):
-    """`<id:name>` in a route: 1..MAX_ID, so an oversized id is a 404 rather than a database error."""
+    """`<id:name>` in a route: 1..MAX_ID, so an oversized id is a 404 rather than a database
+    error."""
 
     def __init__(self, url_map, *args, **kwargs):
         super().__init__(url_map, min=1, max=MAX_ID)

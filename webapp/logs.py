@@ -1,5 +1,5 @@
-"""Logging for the web app and its commands: one handler on standard error writing text or JSON lines,
-each carrying the id of the request that caused it, and one access line per request."""
+"""Logging for the web app and its commands: one handler on standard error writing text or JSON
+lines, each carrying the id of the request that caused it, and one access line per request."""
 
 from __future__ import annotations
 
@@ -58,8 +58,12 @@ class StderrHandler(logging.StreamHandler):
 def json_formatter() -> logging.Formatter:
     from pythonjsonlogger.json import JsonFormatter
 
-    return JsonFormatter(JSON_FIELDS, rename_fields={"levelname": "level", "name": "logger"},
-                         timestamp="time", json_ensure_ascii=False)
+    return JsonFormatter(
+        JSON_FIELDS,
+        rename_fields={"levelname": "level", "name": "logger"},
+        timestamp="time",
+        json_ensure_ascii=False,
+    )
 
 
 def configure(level: str = "INFO", log_format: str = "text") -> logging.Handler:
@@ -73,7 +77,9 @@ def configure(level: str = "INFO", log_format: str = "text") -> logging.Handler:
             root.removeHandler(handler)
     handler = StderrHandler()
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(json_formatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(
+        json_formatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    )
     root.addHandler(handler)
     root.setLevel(level)
     quiet = logging.WARNING if root.level > logging.DEBUG else logging.NOTSET
@@ -103,18 +109,29 @@ def init_app(app: Flask) -> None:
         # The route's rule, never the path or query: those hold names, numbers and search terms.
         route = request.url_rule.rule if request.url_rule is not None else NO_REQUEST
         user_id = _signed_in_user_id()
-        access_log.info("%s %s %s %s ms user %s", request.method, route, response.status_code,
-                        duration_ms, user_id if user_id is not None else NO_REQUEST,
-                        extra={"method": request.method, "route": route,
-                               "status": response.status_code, "duration_ms": duration_ms,
-                               "user_id": user_id})
+        access_log.info(
+            "%s %s %s %s ms user %s",
+            request.method,
+            route,
+            response.status_code,
+            duration_ms,
+            user_id if user_id is not None else NO_REQUEST,
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+                "user_id": user_id,
+            },
+        )
         return response
 
     def forget(_error: BaseException | None) -> None:
         _request_id.set(NO_REQUEST)
 
     # First in, so the id is set before any other hook may log or answer early; after-request and
-    # teardown hooks run in reverse order, so the access line is written last, with the final status.
+    # teardown hooks run in reverse order, so the access line is written last, with the final
+    # status.
     app.before_request_funcs.setdefault(None, []).insert(0, start)
     app.after_request_funcs.setdefault(None, []).insert(0, finish)
     app.teardown_request_funcs.setdefault(None, []).insert(0, forget)

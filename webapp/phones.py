@@ -73,6 +73,8 @@ def display(e164: str | None, default_region: str | None = None) -> str:
         return e164
     formats = phonenumbers.PhoneNumberFormat
     national = bool(default_region) and (
-        phonenumbers.region_code_for_number(number) == default_region.upper())
-    return phonenumbers.format_number(number,
-                                      formats.NATIONAL if national else formats.INTERNATIONAL)
+        phonenumbers.region_code_for_number(number) == default_region.upper()
+    )
+    return phonenumbers.format_number(
+        number, formats.NATIONAL if national else formats.INTERNATIONAL
+    )

@@ -1,5 +1,5 @@
-"""The one rule for control characters in user text: what a single-line or multi-line value may hold,
-and how to make text from outside (webhooks, email headers) safe to store or send."""
+"""The one rule for control characters in user text: what a single-line or multi-line value may
+hold, and how to make text from outside (webhooks, email headers) safe to store or send."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import re
 
 # C0 (NUL..US, which includes TAB, LF and CR), DEL and C1, plus the Unicode line and paragraph
 # separators: each of them breaks a line somewhere (an email header, a CSV cell, a log line), and
-# PostgreSQL refuses NUL in text outright, so one of them in a name could stop sending or lose a reply.
+# PostgreSQL refuses NUL in text outright, so one of them in a name could stop sending or lose a
+# reply.
 _CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029"
 _CONTROL_RE = re.compile(f"[{_CONTROL}]")
 _CONTROL_RUN_RE = re.compile(f"[{_CONTROL}]+")
@@ -24,8 +25,9 @@ _NAMES = {"\x00": "NUL", "\t": "tab", "\n": "line break", "\r": "carriage return
 def control_characters(text: str | None, *, multiline: bool = False) -> str:
     """The control characters in `text`, named and comma-separated ("" when there are none).
 
-    A multi-line value may hold line breaks ("\\n"); it should have been through `normalise_newlines`
-    first, so that a "\\r\\n" from a browser's textarea counts as the line break it is.
+    A multi-line value may hold line breaks ("\\n"); it should have been through
+    `normalise_newlines` first, so that a "\\r\\n" from a browser's textarea counts as the line
+    break it is.
     """
     found = set(_CONTROL_RE.findall(text or ""))
     if multiline:
@@ -34,7 +36,8 @@ def control_characters(text: str | None, *, multiline: bool = False) -> str:
 
 
 def normalise_newlines(text: str) -> str:
-    """`text` with every "\\r\\n" and lone "\\r" as "\\n" (browsers send textarea lines as "\\r\\n")."""
+    """`text` with every "\\r\\n" and lone "\\r" as "\\n"
+    (browsers send textarea lines as "\\r\\n")."""
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -43,7 +46,12 @@ def clean_multiline(text: str | None) -> str:
 
     For text we must keep whatever it holds, such as a reply's body: one stray byte never loses it.
     """
-    text = normalise_newlines(text or "").replace("\t", " ").replace("\u2028", "\n").replace("\u2029", "\n")
+    text = (
+        normalise_newlines(text or "")
+        .replace("\t", " ")
+        .replace("\u2028", "\n")
+        .replace("\u2029", "\n")
+    )
     return _CONTROL_BUT_NEWLINE_RE.sub("", text)
 
 
@@ -70,8 +78,9 @@ def plain_text_problem(label: str, value: str | None, *, multiline: bool = False
     return f"{label} must be one line of plain text: remove the {found}."
 
 
-def filter_value(label: str, raw: str | None, limit: int = 200, *,
-                 words: bool = True) -> tuple[str, str | None]:
+def filter_value(
+    label: str, raw: str | None, limit: int = 200, *, words: bool = True
+) -> tuple[str, str | None]:
     """A typed search or filter value, and why it cannot be used (None when it can).
 
     The rule of every search box: tabs and line breaks only separate words (with `words`), any

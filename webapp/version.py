@@ -1,4 +1,5 @@
-"""The running SMS Desk's version: one number, pyproject.toml's, for the footer, /readyz and the logs."""
+"""The running SMS Desk's version: one number, pyproject.toml's, for the footer, /readyz and the
+logs."""
 
 from __future__ import annotations
 

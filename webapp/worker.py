@@ -1,4 +1,5 @@
-"""Run the dispatcher: as `flask sms worker`, or as a thread inside the web process (EMBEDDED_WORKER)."""
+"""Run the dispatcher: as `flask sms worker`, or as a thread inside the web process
+(EMBEDDED_WORKER)."""
 
 from __future__ import annotations
 
@@ -46,8 +47,9 @@ def init_embedded(app: Flask) -> None:
                 return
             dispatcher = build(app)
             # Supervised: should the loop ever end or raise, it is logged and started again.
-            thread = threading.Thread(target=supervise, args=(dispatcher,), name="sms-dispatcher",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=supervise, args=(dispatcher,), name="sms-dispatcher", daemon=True
+            )
             thread.start()
             state["dispatcher"] = dispatcher
             app.extensions["dispatcher"] = dispatcher

@@ -5,8 +5,8 @@ Revises: 0001
 Create Date: 2026-11-27
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"
@@ -33,29 +33,47 @@ ROLES = {
     "viewer": ("Looks only", []),
 }
 
-permissions = sa.table("permissions", sa.column("id", sa.Integer), sa.column("name", sa.String),
-                       sa.column("description", sa.String))
-roles = sa.table("roles", sa.column("id", sa.Integer), sa.column("name", sa.String),
-                 sa.column("description", sa.String))
-role_permissions = sa.table("role_permissions", sa.column("role_id", sa.Integer),
-                            sa.column("permission_id", sa.Integer))
+permissions = sa.table(
+    "permissions",
+    sa.column("id", sa.Integer),
+    sa.column("name", sa.String),
+    sa.column("description", sa.String),
+)
+roles = sa.table(
+    "roles",
+    sa.column("id", sa.Integer),
+    sa.column("name", sa.String),
+    sa.column("description", sa.String),
+)
+role_permissions = sa.table(
+    "role_permissions", sa.column("role_id", sa.Integer), sa.column("permission_id", sa.Integer)
+)
 
 
 def upgrade() -> None:
     permission_ids = {name: n for n, name in enumerate(PERMISSIONS, start=1)}
-    op.bulk_insert(permissions, [
-        {"id": permission_ids[name], "name": name, "description": text}
-        for name, text in PERMISSIONS.items()
-    ])
-    op.bulk_insert(roles, [
-        {"id": n, "name": name, "description": text}
-        for n, (name, (text, _granted)) in enumerate(ROLES.items(), start=1)
-    ])
-    op.bulk_insert(role_permissions, [
-        {"role_id": n, "permission_id": permission_ids[permission]}
-        for n, (_name, (_text, granted)) in enumerate(ROLES.items(), start=1)
-        for permission in granted
-    ])
+    op.bulk_insert(
+        permissions,
+        [
+            {"id": permission_ids[name], "name": name, "description": text}
+            for name, text in PERMISSIONS.items()
+        ],
+    )
+    op.bulk_insert(
+        roles,
+        [
+            {"id": n, "name": name, "description": text}
+            for n, (name, (text, _granted)) in enumerate(ROLES.items(), start=1)
+        ],
+    )
+    op.bulk_insert(
+        role_permissions,
+        [
+            {"role_id": n, "permission_id": permission_ids[permission]}
+            for n, (_name, (_text, granted)) in enumerate(ROLES.items(), start=1)
+            for permission in granted
+        ],
+    )
     if op.get_bind().dialect.name == "postgresql":
         # Explicit ids leave the sequences behind; later inserts would collide.
         op.execute("SELECT setval('permissions_id_seq', (SELECT max(id) FROM permissions))")

@@ -6,8 +6,8 @@ Revises: 0004
 Create Date: 2026-11-27
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005"
 down_revision = "0004"
@@ -30,8 +30,10 @@ def upgrade() -> None:
             batch.add_column(sa.Column("full_name_key", key_string(201), nullable=True))
             batch.add_column(sa.Column("reverse_name_key", key_string(201), nullable=True))
         # The name keys are already normalised, so the whole-name keys are plain concatenations.
-        op.execute(f"UPDATE {table} SET full_name_key = first_name_key || ' ' || last_name_key, "
-                   f"reverse_name_key = last_name_key || ' ' || first_name_key")
+        op.execute(
+            f"UPDATE {table} SET full_name_key = first_name_key || ' ' || last_name_key, "
+            f"reverse_name_key = last_name_key || ' ' || first_name_key"
+        )
         with op.batch_alter_table(table) as batch:
             batch.alter_column("full_name_key", existing_type=key_string(201), nullable=False)
             batch.alter_column("reverse_name_key", existing_type=key_string(201), nullable=False)
@@ -48,8 +50,10 @@ def upgrade() -> None:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         for table, columns in TRIGRAM.items():
             for column in columns:
-                op.execute(f"CREATE INDEX ix_{table}_{column}_trgm ON {table} "
-                           f"USING gin (lower({column}) gin_trgm_ops)")
+                op.execute(
+                    f"CREATE INDEX ix_{table}_{column}_trgm ON {table} "
+                    f"USING gin (lower({column}) gin_trgm_ops)"
+                )
 
 
 def downgrade() -> None:

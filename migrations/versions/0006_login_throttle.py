@@ -5,8 +5,8 @@ Revises: 0005
 Create Date: 2026-11-27
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0006"
 down_revision = "0005"
@@ -23,8 +23,9 @@ def upgrade() -> None:
         sa.Column("failed_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failures")),
     )
-    op.create_index("ix_login_failures_kind_key_failed_at", "login_failures",
-                    ["kind", "key", "failed_at"])
+    op.create_index(
+        "ix_login_failures_kind_key_failed_at", "login_failures", ["kind", "key", "failed_at"]
+    )
 
 
 def downgrade() -> None:

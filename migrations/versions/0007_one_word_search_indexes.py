@@ -6,8 +6,8 @@ Revises: 0006
 Create Date: 2026-11-27
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0007"
 down_revision = "0006"
@@ -32,11 +32,16 @@ def upgrade() -> None:
         op.add_column(table, sa.Column("email_other_key", key_string(254), nullable=True))
         # As webapp.models.people.other_email_key(), in SQL: substr and length count characters
         # on both databases, as str.startswith does.
-        op.execute(f"UPDATE {table} SET email_other_key = CASE "
-                   f"WHEN {_starts_with('first_name_key')} OR {_starts_with('last_name_key')} "
-                   f"THEN NULL ELSE email_key END WHERE email_key IS NOT NULL")
-        op.create_index(f"ix_{table}_email_other", table,
-                        ["email_other_key", "last_name_key", "first_name_key", "id"])
+        op.execute(
+            f"UPDATE {table} SET email_other_key = CASE "
+            f"WHEN {_starts_with('first_name_key')} OR {_starts_with('last_name_key')} "
+            f"THEN NULL ELSE email_key END WHERE email_key IS NOT NULL"
+        )
+        op.create_index(
+            f"ix_{table}_email_other",
+            table,
+            ["email_other_key", "last_name_key", "first_name_key", "id"],
+        )
         op.drop_index(f"ix_{table}_first_last", table_name=table)
         op.create_index(f"ix_{table}_first_last", table, ["first_name_key", "last_name_key", "id"])
 

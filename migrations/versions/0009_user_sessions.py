@@ -1,12 +1,13 @@
-"""Signed-in sessions held on the server, so sign-out, a password change or an administrator can end them.
+"""Signed-in sessions held on the server, so sign-out, a password change or an administrator can
+end them.
 
 Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-02
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0009"
 down_revision = "0008"
@@ -22,8 +23,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(), nullable=False),
         sa.Column("revoked_at", sa.DateTime(), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_user_sessions_user_id_users"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_user_sessions_user_id_users"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_sessions")),
     )
     op.create_index("ix_user_sessions_user_id", "user_sessions", ["user_id"])

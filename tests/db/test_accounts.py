@@ -15,14 +15,21 @@ from webapp.sms import settings as sms_settings
 from webapp.users import accounts
 from webapp.users.accounts import UserDetails
 
-CONFIG = {"SMS_DEFAULT_REGION": "AU", "SMSCENTRAL_ORIGINATOR": "EnvSender", "MAIL_FROM": "desk@example.com"}
+CONFIG = {
+    "SMS_DEFAULT_REGION": "AU",
+    "SMSCENTRAL_ORIGINATOR": "EnvSender",
+    "MAIL_FROM": "desk@example.com",
+}
 GOOD_PASSWORD = "a-long-temporary-pw"
 
 
 def audits(session, action: str) -> list[AuditEvent]:
     session.rollback()  # end any read transaction, so rows committed elsewhere are seen
-    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                                .order_by(AuditEvent.id)))
+    return list(
+        session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        )
+    )
 
 
 def fresh(session, user: User) -> User:
@@ -30,9 +37,15 @@ def fresh(session, user: User) -> User:
     return session.get(User, user.id, populate_existing=True)
 
 
-def details(username: str = "jo", roles: tuple[str, ...] = ("consultant",), **fields) -> UserDetails:
-    values = {"full_name": "Jo Bloggs", "email": "jo@example.com", "mobile": "0412 345 678",
-              "office": "Sydney"}
+def details(
+    username: str = "jo", roles: tuple[str, ...] = ("consultant",), **fields
+) -> UserDetails:
+    values = {
+        "full_name": "Jo Bloggs",
+        "email": "jo@example.com",
+        "mobile": "0412 345 678",
+        "office": "Sydney",
+    }
     values.update(fields)
     return UserDetails(username=username, roles=roles, **values)
 
@@ -51,8 +64,11 @@ def admin(make_user) -> User:
 
 # --- creating and finding users ------------------------------------------------------------------
 
+
 def test_new_user_is_stored_with_e164_mobile_roles_and_a_temporary_password(session, admin):
-    user = accounts.create_user(session, admin, details(roles=("consultant", "viewer")), GOOD_PASSWORD, "AU")
+    user = accounts.create_user(
+        session, admin, details(roles=("consultant", "viewer")), GOOD_PASSWORD, "AU"
+    )
     stored = fresh(session, user)
     assert stored.mobile == "+61412345678"
     assert stored.office == "Sydney"
@@ -66,23 +82,36 @@ def test_new_user_is_stored_with_e164_mobile_roles_and_a_temporary_password(sess
 
 
 def test_username_is_unique_whatever_its_case(session, admin):
-    accounts.create_user(session, admin, details("Casey", email="c1@example.com"), GOOD_PASSWORD, "AU")
+    accounts.create_user(
+        session, admin, details("Casey", email="c1@example.com"), GOOD_PASSWORD, "AU"
+    )
     with pytest.raises(FieldError) as refused:
-        accounts.create_user(session, admin, details("casey", email="c2@example.com"), GOOD_PASSWORD, "AU")
+        accounts.create_user(
+            session, admin, details("casey", email="c2@example.com"), GOOD_PASSWORD, "AU"
+        )
     assert refused.value.field == "username"
     session.rollback()
-    assert session.scalar(sa.select(sa.func.count()).select_from(User).where(
-        sa.func.lower(User.username) == "casey")) == 1
+    assert (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(User)
+            .where(sa.func.lower(User.username) == "casey")
+        )
+        == 1
+    )
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"mobile": "12345"}, "mobile"),
-    ({"email": "not-an-email"}, "email"),
-    ({"full_name": "   "}, "full_name"),
-    ({"roles": ("no-such-role",)}, "roles"),
-    ({"roles": ()}, "roles"),
-    ({"username": "has space"}, "username"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"mobile": "12345"}, "mobile"),
+        ({"email": "not-an-email"}, "email"),
+        ({"full_name": "   "}, "full_name"),
+        ({"roles": ("no-such-role",)}, "roles"),
+        ({"roles": ()}, "roles"),
+        ({"username": "has space"}, "username"),
+    ],
+)
 def test_bad_user_details_are_refused_by_field(session, admin, change, field):
     values = {"username": "jo", "roles": ("consultant",)}
     values.update(change)
@@ -112,19 +141,33 @@ def test_search_matches_name_username_and_email_in_any_case(session, admin, make
 
 # --- editing, switching off ----------------------------------------------------------------------
 
+
 def test_edit_returns_and_audits_exactly_what_changed(session, admin, make_user):
-    jo = make_user("jo", full_name="Jo Bloggs", email="jo@example.com", mobile="+61412345678", office="Sydney")
-    changes = accounts.edit_user(session, admin, jo,
-                                 details("jo", roles=("team-leader",), office="Perth"), "AU")
+    jo = make_user(
+        "jo", full_name="Jo Bloggs", email="jo@example.com", mobile="+61412345678", office="Sydney"
+    )
+    changes = accounts.edit_user(
+        session, admin, jo, details("jo", roles=("team-leader",), office="Perth"), "AU"
+    )
     assert changes == {"office": ["Sydney", "Perth"], "roles": [["consultant"], ["team-leader"]]}
     [event] = audits(session, "user.edited")
     assert event.details["changes"] == changes and event.subject_id == jo.id
-    assert accounts.edit_user(session, admin, fresh(session, jo),
-                              details("jo", roles=("team-leader",), office="Perth"), "AU") == {}
+    assert (
+        accounts.edit_user(
+            session,
+            admin,
+            fresh(session, jo),
+            details("jo", roles=("team-leader",), office="Perth"),
+            "AU",
+        )
+        == {}
+    )
     assert len(audits(session, "user.edited")) == 1
 
 
-def test_administrator_cannot_take_users_manage_from_themselves_by_editing(session, admin, make_user):
+def test_administrator_cannot_take_users_manage_from_themselves_by_editing(
+    session, admin, make_user
+):
     make_user("other-admin", role="administrator")
     with pytest.raises(FieldError) as refused:
         accounts.edit_user(session, admin, admin, details("boss", roles=("team-leader",)), "AU")
@@ -136,8 +179,13 @@ def test_administrator_cannot_take_users_manage_from_themselves_by_editing(sessi
 
 def test_administrator_may_take_users_manage_from_someone_else(session, admin, make_user):
     other = make_user("other-admin", role="administrator")
-    accounts.edit_user(session, admin, other, details("other-admin", roles=("viewer",),
-                                                      email="o@example.com"), "AU")
+    accounts.edit_user(
+        session,
+        admin,
+        other,
+        details("other-admin", roles=("viewer",), email="o@example.com"),
+        "AU",
+    )
     assert accounts.managers(session) == {admin.id}
 
 
@@ -188,24 +236,38 @@ def test_temporary_password_must_be_changed_and_is_audited(session, admin, make_
 
 # --- roles ---------------------------------------------------------------------------------------
 
+
 def test_role_permissions_change_is_audited_with_added_and_removed(session, admin):
-    changed = accounts.set_role_permissions(session, admin, {
-        "consultant": {"sms.send", "audit.view"},  # records.edit removed, audit.view added
-        "viewer": set(),                            # unchanged: not audited
-    })
+    changed = accounts.set_role_permissions(
+        session,
+        admin,
+        {
+            "consultant": {"sms.send", "audit.view"},  # records.edit removed, audit.view added
+            "viewer": set(),  # unchanged: not audited
+        },
+    )
     assert changed == {"consultant": {"added": ["audit.view"], "removed": ["records.edit"]}}
     assert role_permissions(session, "consultant") == {"sms.send", "audit.view"}
     [event] = audits(session, "role.permissions_changed")
     assert event.subject_type == "role"
-    assert event.details == {"role": "consultant", "added": ["audit.view"], "removed": ["records.edit"]}
+    assert event.details == {
+        "role": "consultant",
+        "added": ["audit.view"],
+        "removed": ["records.edit"],
+    }
 
 
-def test_administrator_cannot_remove_their_own_last_users_manage_through_roles(session, admin, make_user):
+def test_administrator_cannot_remove_their_own_last_users_manage_through_roles(
+    session, admin, make_user
+):
     make_user("lead", role="team-leader")
     everything_but_manage = set(accounts.PERMISSIONS) - {"users.manage"}
     with pytest.raises(FieldError):
-        accounts.set_role_permissions(session, admin, {"administrator": everything_but_manage,
-                                                       "team-leader": {"users.manage"}})
+        accounts.set_role_permissions(
+            session,
+            admin,
+            {"administrator": everything_but_manage, "team-leader": {"users.manage"}},
+        )
     # Nothing changed: neither role.
     assert "users.manage" in role_permissions(session, "administrator")
     assert "users.manage" not in role_permissions(session, "team-leader")
@@ -219,7 +281,9 @@ def test_users_manage_may_move_to_another_role_the_actor_also_has(session, make_
     session.commit()
     everything_but_manage = set(accounts.PERMISSIONS) - {"users.manage"}
     lead = role_permissions(session, "team-leader") | {"users.manage"}
-    accounts.set_role_permissions(session, actor, {"administrator": everything_but_manage, "team-leader": lead})
+    accounts.set_role_permissions(
+        session, actor, {"administrator": everything_but_manage, "team-leader": lead}
+    )
     assert accounts.managers(session) == {actor.id}
 
 
@@ -229,40 +293,63 @@ def test_unknown_role_or_permission_is_refused(session, admin):
     with pytest.raises(FieldError):
         accounts.set_role_permissions(session, admin, {"viewer": {"sms.fly"}})
     session.rollback()
-    assert session.scalar(sa.select(sa.func.count()).select_from(Permission)) == len(accounts.PERMISSIONS)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Permission)) == len(
+        accounts.PERMISSIONS
+    )
 
 
 # --- one's own profile and password --------------------------------------------------------------
 
+
 def test_profile_edit_normalises_the_mobile_and_audits_the_changes(session, make_user):
     jo = make_user("jo", email="jo@example.com")
-    changes = accounts.edit_profile(session, jo, email="jo@new.example", mobile="+64 21 123 4567",
-                                    office=" Auckland ", default_region="AU")
-    assert changes == {"email": ["jo@example.com", "jo@new.example"], "mobile": [None, "+64211234567"],
-                       "office": [None, "Auckland"]}
+    changes = accounts.edit_profile(
+        session,
+        jo,
+        email="jo@new.example",
+        mobile="+64 21 123 4567",
+        office=" Auckland ",
+        default_region="AU",
+    )
+    assert changes == {
+        "email": ["jo@example.com", "jo@new.example"],
+        "mobile": [None, "+64211234567"],
+        "office": [None, "Auckland"],
+    }
     [event] = audits(session, "profile.edited")
     assert event.actor_id == jo.id and event.details["changes"] == changes
-    accounts.edit_profile(session, fresh(session, jo), email="jo@new.example", mobile="",
-                          office="Auckland", default_region="AU")
+    accounts.edit_profile(
+        session,
+        fresh(session, jo),
+        email="jo@new.example",
+        mobile="",
+        office="Auckland",
+        default_region="AU",
+    )
     assert fresh(session, jo).mobile is None
 
 
 def test_profile_refuses_an_invalid_mobile_and_changes_nothing(session, make_user):
     jo = make_user("jo", email="jo@example.com")
     with pytest.raises(FieldError) as refused:
-        accounts.edit_profile(session, jo, email="new@example.com", mobile="0412", office=None,
-                              default_region="AU")
+        accounts.edit_profile(
+            session, jo, email="new@example.com", mobile="0412", office=None, default_region="AU"
+        )
     assert refused.value.field == "mobile"
     assert fresh(session, jo).email == "jo@example.com"
 
 
-@pytest.mark.parametrize("current, new, field", [
-    ("wrong-password-x", "another-good-one", "current_password"),
-    ("correct-horse-battery", "short", "new_password"),
-    ("correct-horse-battery", "correct-horse-battery", "new_password"),
-])
-def test_password_change_needs_the_current_one_and_a_good_different_one(session, make_user, current,
-                                                                         new, field):
+@pytest.mark.parametrize(
+    "current, new, field",
+    [
+        ("wrong-password-x", "another-good-one", "current_password"),
+        ("correct-horse-battery", "short", "new_password"),
+        ("correct-horse-battery", "correct-horse-battery", "new_password"),
+    ],
+)
+def test_password_change_needs_the_current_one_and_a_good_different_one(
+    session, make_user, current, new, field
+):
     jo = make_user("jo", must_change_password=True)
     with pytest.raises(FieldError) as refused:
         accounts.change_password(session, jo, current, new)
@@ -275,40 +362,67 @@ def test_password_change_clears_the_temporary_flag_and_is_audited(session, make_
     accounts.change_password(session, jo, "correct-horse-battery", "my-own-new-password")
     stored = fresh(session, jo)
     assert stored.must_change_password is False
-    assert stored.check_password("my-own-new-password") and not stored.check_password("correct-horse-battery")
+    assert stored.check_password("my-own-new-password") and not stored.check_password(
+        "correct-horse-battery"
+    )
     [event] = audits(session, "profile.password_changed")
     assert event.actor_id == jo.id and event.details == {"forced": True}
 
 
 # --- SMS settings --------------------------------------------------------------------------------
 
+
 def save(session, actor, **overrides):
-    values = {"suppress_add_comment": False, "comment_types": "SMS", "default_region": "",
-              "originator": "", "unmatched_reply_address": ""}
+    values = {
+        "suppress_add_comment": False,
+        "comment_types": "SMS",
+        "default_region": "",
+        "originator": "",
+        "unmatched_reply_address": "",
+    }
     values.update(overrides)
     return sms_settings.save(session, actor, **values)
 
 
 def test_saved_settings_are_loaded_and_audited_with_old_and_new(session, admin):
-    changes = save(session, admin, suppress_add_comment=True, comment_types=" Call \n\nSMS sent\n",
-                   default_region="nz", originator="Harbour", unmatched_reply_address="inbox@example.com")
+    changes = save(
+        session,
+        admin,
+        suppress_add_comment=True,
+        comment_types=" Call \n\nSMS sent\n",
+        default_region="nz",
+        originator="Harbour",
+        unmatched_reply_address="inbox@example.com",
+    )
     assert changes["comment_types"] == [["SMS"], ["Call", "SMS sent"]]
     assert changes["default_region"] == ["", "NZ"]
     loaded = sms_settings.load(session, CONFIG)
     assert loaded.suppress_add_comment is True
     assert loaded.comment_types == ("Call", "SMS sent")
     assert (loaded.default_region, loaded.originator, loaded.unmatched_reply_address) == (
-        "NZ", "Harbour", "inbox@example.com")
+        "NZ",
+        "Harbour",
+        "inbox@example.com",
+    )
     [event] = audits(session, "settings.changed")
     assert event.actor_id == admin.id and event.details["changes"] == changes
 
 
 def test_emptied_settings_fall_back_to_the_environment(session, admin):
-    save(session, admin, default_region="NZ", originator="Harbour", unmatched_reply_address="in@example.com")
+    save(
+        session,
+        admin,
+        default_region="NZ",
+        originator="Harbour",
+        unmatched_reply_address="in@example.com",
+    )
     save(session, admin)
     loaded = sms_settings.load(session, CONFIG)
     assert (loaded.default_region, loaded.originator, loaded.unmatched_reply_address) == (
-        "AU", "EnvSender", "desk@example.com")
+        "AU",
+        "EnvSender",
+        "desk@example.com",
+    )
     session.rollback()
     assert set(session.scalars(sa.select(Setting.key))) <= {"suppress_add_comment", "comment_types"}
 
@@ -319,16 +433,19 @@ def test_saving_the_same_settings_writes_no_audit(session, admin):
     assert len(audits(session, "settings.changed")) == 1
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"comment_types": " \n \n"}, "comment_types"),
-    ({"comment_types": "SMS\nsms"}, "comment_types"),
-    ({"comment_types": "x" * 61}, "comment_types"),
-    ({"default_region": "ZZ"}, "default_region"),
-    ({"default_region": "AUS"}, "default_region"),
-    ({"originator": "TwelveLetter"}, "originator"),
-    ({"originator": "Harbour Mining"}, "originator"),
-    ({"unmatched_reply_address": "nobody"}, "unmatched_reply_address"),
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"comment_types": " \n \n"}, "comment_types"),
+        ({"comment_types": "SMS\nsms"}, "comment_types"),
+        ({"comment_types": "x" * 61}, "comment_types"),
+        ({"default_region": "ZZ"}, "default_region"),
+        ({"default_region": "AUS"}, "default_region"),
+        ({"originator": "TwelveLetter"}, "originator"),
+        ({"originator": "Harbour Mining"}, "originator"),
+        ({"unmatched_reply_address": "nobody"}, "unmatched_reply_address"),
+    ],
+)
 def test_bad_settings_are_refused_by_field_and_nothing_is_stored(session, admin, overrides, field):
     with pytest.raises(FieldError) as refused:
         save(session, admin, **overrides)
@@ -337,8 +454,10 @@ def test_bad_settings_are_refused_by_field_and_nothing_is_stored(session, admin,
     assert session.scalar(sa.select(sa.func.count()).select_from(Setting)) == 0
 
 
-@pytest.mark.parametrize("typed, stored", [("SMSDesk", "SMSDesk"), ("+61 412 345 678", "+61412345678"),
-                                           ("61412345678", "61412345678")])
+@pytest.mark.parametrize(
+    "typed, stored",
+    [("SMSDesk", "SMSDesk"), ("+61 412 345 678", "+61412345678"), ("61412345678", "61412345678")],
+)
 def test_sender_id_may_be_letters_and_digits_or_a_number(session, admin, typed, stored):
     save(session, admin, originator=typed)
     assert sms_settings.load(session, CONFIG).originator == stored
@@ -346,16 +465,22 @@ def test_sender_id_may_be_letters_and_digits_or_a_number(session, admin, typed, 
 
 # --- blocked countries ---------------------------------------------------------------------------
 
+
 def test_added_blocked_region_is_named_dated_and_audited(session, admin):
     assert "FI" not in sms_settings.blocked_regions(session, "sandbox")
-    row = sms_settings.add_blocked_region(session, admin, "smscentral", "fi", "Fraud wave",
-                                          effective=date(2026, 1, 2))
+    row = sms_settings.add_blocked_region(
+        session, admin, "smscentral", "fi", "Fraud wave", effective=date(2026, 1, 2)
+    )
     assert (row.region, row.name, row.effective_date) == ("FI", "Finland", date(2026, 1, 2))
     assert "FI" in sms_settings.blocked_regions(session, "sandbox")
     assert "FI" not in sms_settings.blocked_regions(session, "twilio")
     [event] = audits(session, "blocked_region.added")
-    assert event.details == {"provider": "smscentral", "region": "FI", "name": "Finland",
-                             "reason": "Fraud wave"}
+    assert event.details == {
+        "provider": "smscentral",
+        "region": "FI",
+        "name": "Finland",
+        "reason": "Fraud wave",
+    }
 
 
 def test_a_region_is_listed_once_per_gateway(session, admin):
@@ -368,12 +493,15 @@ def test_a_region_is_listed_once_per_gateway(session, admin):
     assert "already blocked" in refused.value.message
 
 
-@pytest.mark.parametrize("provider, region, reason, field", [
-    ("sandbox", "FI", "x", "provider"),
-    ("smscentral", "QQ", "x", "region"),
-    ("smscentral", "", "x", "region"),
-    ("smscentral", "FI", "  ", "reason"),
-])
+@pytest.mark.parametrize(
+    "provider, region, reason, field",
+    [
+        ("sandbox", "FI", "x", "provider"),
+        ("smscentral", "QQ", "x", "region"),
+        ("smscentral", "", "x", "region"),
+        ("smscentral", "FI", "  ", "reason"),
+    ],
+)
 def test_bad_blocked_region_is_refused_by_field(session, admin, provider, region, reason, field):
     with pytest.raises(FieldError) as refused:
         sms_settings.add_blocked_region(session, admin, provider, region, reason)
@@ -382,15 +510,22 @@ def test_bad_blocked_region_is_refused_by_field(session, admin, provider, region
 
 
 def test_removed_blocked_region_is_audited_with_the_reason(session, admin):
-    row = session.scalar(sa.select(BlockedRegion).where(BlockedRegion.provider == "smscentral",
-                                                        BlockedRegion.region == "KZ"))
+    row = session.scalar(
+        sa.select(BlockedRegion).where(
+            BlockedRegion.provider == "smscentral", BlockedRegion.region == "KZ"
+        )
+    )
     with pytest.raises(FieldError):
         sms_settings.remove_blocked_region(session, admin, row, "")
     sms_settings.remove_blocked_region(session, admin, row, "SMS Central delivers there again")
     assert "KZ" not in sms_settings.blocked_regions(session, "smscentral")
     [event] = audits(session, "blocked_region.removed")
-    assert event.details == {"provider": "smscentral", "region": "KZ", "name": "Kazakhstan",
-                             "reason": "SMS Central delivers there again"}
+    assert event.details == {
+        "provider": "smscentral",
+        "region": "KZ",
+        "name": "Kazakhstan",
+        "reason": "SMS Central delivers there again",
+    }
 
 
 def test_signed_in_user_gets_every_permission_of_all_their_roles_in_one_load(session, make_user):
@@ -402,12 +537,17 @@ def test_signed_in_user_gets_every_permission_of_all_their_roles_in_one_load(ses
     from_roles = user.permissions
     session.expunge_all()
     loaded = load_signed_in(session, user.id)
-    assert loaded.permissions == from_roles == {
-        "sms.send", "sms.ignore_opt_out", "templates.manage", "records.edit", "audit.view"}
+    assert (
+        loaded.permissions
+        == from_roles
+        == {"sms.send", "sms.ignore_opt_out", "templates.manage", "records.edit", "audit.view"}
+    )
     assert loaded.can("sms.ignore_opt_out") and not loaded.can("users.manage")
 
 
-def test_signed_in_user_without_roles_may_do_nothing_and_an_inactive_one_is_not_loaded(session, make_user):
+def test_signed_in_user_without_roles_may_do_nothing_and_an_inactive_one_is_not_loaded(
+    session, make_user
+):
     from webapp.users.sessions import load_signed_in
 
     nobody = make_user("no-roles", role=None)

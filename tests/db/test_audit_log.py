@@ -7,17 +7,17 @@ and the subqueries behind the person filter are where the two databases could di
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from webapp.models import Batch, Message
 from webapp import audit_log
 from webapp.audit_log import Change, Filters, PersonRef
+from webapp.models import Batch, Message
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -26,16 +26,29 @@ def batch_to(session, make_user):
     sender = make_user("sender")
 
     def add(*people) -> int:
-        batch = Batch(sender_id=sender.id, kind="candidates", body="Hi", provider="sandbox",
-                      message_count=len(people))
+        batch = Batch(
+            sender_id=sender.id,
+            kind="candidates",
+            body="Hi",
+            provider="sandbox",
+            message_count=len(people),
+        )
         session.add(batch)
         session.flush()
         for person in people:
             column = "candidate_id" if person.kind == "candidate" else "contact_id"
-            session.add(Message(batch_id=batch.id, to_e164=person.mobile_e164 or "+61412345678", body="Hi",
-                                provider="sandbox", **{column: person.id}))
+            session.add(
+                Message(
+                    batch_id=batch.id,
+                    to_e164=person.mobile_e164 or "+61412345678",
+                    body="Hi",
+                    provider="sandbox",
+                    **{column: person.id},
+                )
+            )
         session.commit()
         return batch.id
+
     return add
 
 
@@ -52,6 +65,7 @@ def found(session, **args) -> list[int]:
 
 
 # --- paging and order ----------------------------------------------------------------------------
+
 
 def test_events_come_newest_first_fifty_to_a_page(session, audit_event):
     start = utc(2026, 1, 1)
@@ -74,6 +88,7 @@ def test_events_at_the_same_moment_keep_a_stable_order(session, audit_event):
 
 
 # --- filters -------------------------------------------------------------------------------------
+
 
 def test_actor_filter_matches_the_username_ignoring_case(session, audit_event, make_user):
     lead, other = make_user("lead.smith"), make_user("other")
@@ -99,7 +114,8 @@ def test_actors_lists_usernames_that_appear_in_the_log(session, audit_event, mak
 
 
 def test_person_id_finds_their_record_events_and_the_batches_sent_to_them(
-        session, audit_event, make_candidate, make_contact, batch_to):
+    session, audit_event, make_candidate, make_contact, batch_to
+):
     ada = make_candidate("Ada", "Lovelace")
     bob = make_candidate("Bob", "Brown", "0412 345 679")
     grace = make_contact("Grace", "Hopper")
@@ -112,13 +128,18 @@ def test_person_id_finds_their_record_events_and_the_batches_sent_to_them(
     on_grace = audit_event("privacy.changed", subject=("contact", grace.id))
     assert grace.id == ada.id  # candidates and contacts number apart: a bare id could name either
 
-    assert found(session, person_kind="candidate", person_id=str(ada.id)) == [override.id, sent.id, on_ada.id]
+    assert found(session, person_kind="candidate", person_id=str(ada.id)) == [
+        override.id,
+        sent.id,
+        on_ada.id,
+    ]
     assert found(session, person_kind="contact", person_id=str(grace.id)) == [on_grace.id]
     assert found(session, person_kind="candidate", person_id=str(bob.id + 100)) == []
 
 
-def test_person_name_finds_candidates_and_contacts_by_name_prefix(session, audit_event, make_candidate,
-                                                                  make_contact, batch_to):
+def test_person_name_finds_candidates_and_contacts_by_name_prefix(
+    session, audit_event, make_candidate, make_contact, batch_to
+):
     ada = make_candidate("Ada", "Lovelace")
     adam = make_contact("Adam", "Lovell")
     zoe = make_candidate("Zoë", "Zimmer", "0412 345 679")
@@ -137,7 +158,9 @@ def test_person_name_finds_candidates_and_contacts_by_name_prefix(session, audit
 def test_person_id_and_name_together_must_both_match(session, audit_event, make_candidate):
     ada = make_candidate("Ada", "Lovelace")
     on_ada = audit_event(subject=("candidate", ada.id))
-    assert found(session, person_kind="candidate", person_id=str(ada.id), person="ada") == [on_ada.id]
+    assert found(session, person_kind="candidate", person_id=str(ada.id), person="ada") == [
+        on_ada.id
+    ]
     assert found(session, person_kind="candidate", person_id=str(ada.id), person="grace") == []
 
 
@@ -162,6 +185,7 @@ def test_filters_combine(session, audit_event, make_user):
 
 # --- parse ---------------------------------------------------------------------------------------
 
+
 def test_parse_of_nothing_is_no_filter_and_page_one(session):
     filters, page, errors = audit_log.parse(session, {})
     assert (filters, page, errors) == (Filters(), 1, {})
@@ -171,35 +195,89 @@ def test_parse_of_nothing_is_no_filter_and_page_one(session):
 def test_parse_reads_every_filter_and_params_give_them_back(session, audit_event, make_user):
     make_user("lead")
     audit_event("sms.sent")
-    args = {"actor": "lead", "action": "sms.sent", "person_kind": "contact", "person_id": "42",
-            "person": "Ada  Lovelace", "date_from": "2026-02-01", "date_to": "2026-02-28", "page": "3"}
+    args = {
+        "actor": "lead",
+        "action": "sms.sent",
+        "person_kind": "contact",
+        "person_id": "42",
+        "person": "Ada  Lovelace",
+        "date_from": "2026-02-01",
+        "date_to": "2026-02-28",
+        "page": "3",
+    }
     filters, page = parsed(session, **args)
-    assert filters == Filters(actor="lead", action="sms.sent", person_kind="contact", person_id=42,
-                              person="Ada Lovelace", date_from=date(2026, 2, 1), date_to=date(2026, 2, 28))
+    assert filters == Filters(
+        actor="lead",
+        action="sms.sent",
+        person_kind="contact",
+        person_id=42,
+        person="Ada Lovelace",
+        date_from=date(2026, 2, 1),
+        date_to=date(2026, 2, 28),
+    )
     assert page == 3
     assert filters.params() == {key: value for key, value in args.items() if key != "page"} | {
-        "person": "Ada Lovelace"}
+        "person": "Ada Lovelace"
+    }
 
 
-@pytest.mark.parametrize("args, field, message", [
-    ({"date_from": "31/01/2026"}, "date_from", "From must be a date like 2026-01-31, not “31/01/2026”."),
-    ({"date_to": "2026-02-30"}, "date_to", "To must be a date like 2026-01-31, not “2026-02-30”."),
-    ({"date_from": "2026-03-01", "date_to": "2026-02-01"}, "date_to", "To is before From."),
-    ({"person_id": "12abc"}, "person_id", "Record id must be a whole number like 42, not “12abc”."),
-    ({"person_id": "99999999999"}, "person_id",
-     "Record id must be a whole number like 42, not “99999999999”."),
-    ({"person_kind": "user", "person_id": "3"}, "person_kind", "Record type must be candidate or client contact."),
-    ({"actor": "ghost"}, "actor", "There is no user with the username “ghost”."),
-    ({"action": "sms.exploded"}, "action", "Choose an action from the list."),
-    ({"action": "x' OR 1=1 --"}, "action", "Choose an action from the list."),
-    ({"page": "0"}, "page", "Page must be a number from 1 to 10,000."),
-    ({"page": "two"}, "page", "Page must be a number from 1 to 10,000."),
-    ({"actor": "lead\x00"}, "actor", "Who cannot hold control characters (NUL); it was left out."),
-    ({"person": "Ada\x00"}, "person", "Name cannot hold control characters (NUL); it was left out."),
-    ({"person": "Ada\x1b[2J"}, "person", "Name cannot hold control characters (U+001B); it was left out."),
-    ({"action": "sms.sent\x7f"}, "action", "Action cannot hold control characters (DEL); it was left out."),
-    ({"person": "x" * 201}, "person", "Name can be at most 200 characters; it was left out."),
-])
+@pytest.mark.parametrize(
+    "args, field, message",
+    [
+        (
+            {"date_from": "31/01/2026"},
+            "date_from",
+            "From must be a date like 2026-01-31, not “31/01/2026”.",
+        ),
+        (
+            {"date_to": "2026-02-30"},
+            "date_to",
+            "To must be a date like 2026-01-31, not “2026-02-30”.",
+        ),
+        ({"date_from": "2026-03-01", "date_to": "2026-02-01"}, "date_to", "To is before From."),
+        (
+            {"person_id": "12abc"},
+            "person_id",
+            "Record id must be a whole number like 42, not “12abc”.",
+        ),
+        (
+            {"person_id": "99999999999"},
+            "person_id",
+            "Record id must be a whole number like 42, not “99999999999”.",
+        ),
+        (
+            {"person_kind": "user", "person_id": "3"},
+            "person_kind",
+            "Record type must be candidate or client contact.",
+        ),
+        ({"actor": "ghost"}, "actor", "There is no user with the username “ghost”."),
+        ({"action": "sms.exploded"}, "action", "Choose an action from the list."),
+        ({"action": "x' OR 1=1 --"}, "action", "Choose an action from the list."),
+        ({"page": "0"}, "page", "Page must be a number from 1 to 10,000."),
+        ({"page": "two"}, "page", "Page must be a number from 1 to 10,000."),
+        (
+            {"actor": "lead\x00"},
+            "actor",
+            "Who cannot hold control characters (NUL); it was left out.",
+        ),
+        (
+            {"person": "Ada\x00"},
+            "person",
+            "Name cannot hold control characters (NUL); it was left out.",
+        ),
+        (
+            {"person": "Ada\x1b[2J"},
+            "person",
+            "Name cannot hold control characters (U+001B); it was left out.",
+        ),
+        (
+            {"action": "sms.sent\x7f"},
+            "action",
+            "Action cannot hold control characters (DEL); it was left out.",
+        ),
+        ({"person": "x" * 201}, "person", "Name can be at most 200 characters; it was left out."),
+    ],
+)
 def test_bad_values_are_named_and_left_out(session, args, field, message):
     filters, page, errors = audit_log.parse(session, args)
     assert errors == {field: message}
@@ -216,6 +294,7 @@ def test_a_name_filter_with_sql_wildcards_is_taken_literally(session, audit_even
 
 # --- rows: subjects and details ------------------------------------------------------------------
 
+
 def test_subjects_are_named(session, audit_event, make_candidate, make_contact):
     ada = make_candidate("Ada", "Lovelace")
     grace = make_contact("Grace", "Hopper")
@@ -223,62 +302,110 @@ def test_subjects_are_named(session, audit_event, make_candidate, make_contact):
     audit_event(subject=("contact", grace.id), at=utc(2026, 3, 1, 2))
     audit_event(subject=("candidate", 999_999), at=utc(2026, 3, 1, 3))
     audit_event("sms.sent", subject=("batch", 7), at=utc(2026, 3, 1, 4))
-    audit_event("template.created", subject=("smstemplate", 3), name="Welcome", at=utc(2026, 3, 1, 5))
-    audit_event("role.permissions_changed", subject=("role", 2), role="consultant", at=utc(2026, 3, 1, 6))
+    audit_event(
+        "template.created", subject=("smstemplate", 3), name="Welcome", at=utc(2026, 3, 1, 5)
+    )
+    audit_event(
+        "role.permissions_changed", subject=("role", 2), role="consultant", at=utc(2026, 3, 1, 6)
+    )
     audit_event("user.reactivated", subject=("user", 5), at=utc(2026, 3, 1, 6, 30))
     audit_event("settings.changed", at=utc(2026, 3, 1, 7))
     entries = audit_log.search(session, Filters(), 1).entries
     assert [(e.subject, e.record_kind) for e in reversed(entries)] == [
-        ("Ada Lovelace", "candidates"), ("Grace Hopper", "contacts"),
-        ("Candidate 999999 (removed)", None), ("SMS batch 7", None),
-        ("Template “Welcome”", None), ("Role “consultant”", None), ("User 5", None), (None, None)]
+        ("Ada Lovelace", "candidates"),
+        ("Grace Hopper", "contacts"),
+        ("Candidate 999999 (removed)", None),
+        ("SMS batch 7", None),
+        ("Template “Welcome”", None),
+        ("Role “consultant”", None),
+        ("User 5", None),
+        (None, None),
+    ]
 
 
 def test_an_ignore_override_is_described_with_its_people_and_reason():
-    details = audit_log.describe("sms.ignore_opt_out", {
-        "reason": "Site closed, safety notice",
-        "people": [{"kind": "candidates", "id": 4, "name": "Olive Out", "mobile": "+61412000111"},
-                   {"kind": "contacts", "id": 9, "name": "Cara Contact", "mobile": None},
-                   {"kind": "martians", "id": 1, "name": "Nobody"}]})
+    details = audit_log.describe(
+        "sms.ignore_opt_out",
+        {
+            "reason": "Site closed, safety notice",
+            "people": [
+                {"kind": "candidates", "id": 4, "name": "Olive Out", "mobile": "+61412000111"},
+                {"kind": "contacts", "id": 9, "name": "Cara Contact", "mobile": None},
+                {"kind": "martians", "id": 1, "name": "Nobody"},
+            ],
+        },
+    )
     assert details.overridden is True
     assert details.reason == "Site closed, safety notice"
-    assert details.people == (PersonRef("Olive Out", "candidates", 4, "+61412000111"),
-                              PersonRef("Cara Contact", "contacts", 9, ""),
-                              PersonRef("Nobody", None, 1, ""))
+    assert details.people == (
+        PersonRef("Olive Out", "candidates", 4, "+61412000111"),
+        PersonRef("Cara Contact", "contacts", 9, ""),
+        PersonRef("Nobody", None, 1, ""),
+    )
     assert details.lines == ()
 
 
 def test_a_compact_ignore_override_reads_each_person_by_kind_id_and_number():
-    details = audit_log.describe("sms.ignore_opt_out", {
-        "reason": "Safety notice", "kind": "contacts", "people": [[9, "+61412000111"], ["x", None]]})
-    assert details.people == (PersonRef("Client contact 9", "contacts", 9, "+61412000111", named=False),
-                              PersonRef("Client contact ?", None, None, "", named=False))
+    details = audit_log.describe(
+        "sms.ignore_opt_out",
+        {
+            "reason": "Safety notice",
+            "kind": "contacts",
+            "people": [[9, "+61412000111"], ["x", None]],
+        },
+    )
+    assert details.people == (
+        PersonRef("Client contact 9", "contacts", 9, "+61412000111", named=False),
+        PersonRef("Client contact ?", None, None, "", named=False),
+    )
     assert (details.people_count, details.reason, details.lines) == (2, "Safety notice", ())
 
 
 def test_an_ignore_override_beyond_the_cap_reads_as_a_count_and_id_ranges():
-    details = audit_log.describe("sms.ignore_opt_out", {
-        "reason": "Site closed", "kind": "candidates", "people_count": 6_002, "ids": "1-6000,6003,6005"})
+    details = audit_log.describe(
+        "sms.ignore_opt_out",
+        {
+            "reason": "Site closed",
+            "kind": "candidates",
+            "people_count": 6_002,
+            "ids": "1-6000,6003,6005",
+        },
+    )
     assert details.overridden is True
     assert (details.people, details.people_count) == ((), 6_002)
     assert details.person_ids == "Candidate ids 1–6000, 6003, 6005"
     assert details.lines == ()
 
 
-def test_people_named_by_id_are_named_as_their_records_are_now(session, audit_event, make_candidate):
+def test_people_named_by_id_are_named_as_their_records_are_now(
+    session, audit_event, make_candidate
+):
     olive = make_candidate("Olive", "Out")
-    audit_event("sms.ignore_opt_out", subject=("batch", 1), reason="why", kind="candidates",
-           people=[[olive.id, "+61412000111"], [olive.id + 1000, "+61412000112"]])
+    audit_event(
+        "sms.ignore_opt_out",
+        subject=("batch", 1),
+        reason="why",
+        kind="candidates",
+        people=[[olive.id, "+61412000111"], [olive.id + 1000, "+61412000112"]],
+    )
     [entry] = audit_log.search(session, Filters()).entries
     assert entry.details.people == (
         PersonRef("Olive Out", "candidates", olive.id, "+61412000111"),
-        PersonRef(f"Candidate {olive.id + 1000} (removed)", None, olive.id + 1000, "+61412000112",
-                  named=False))
+        PersonRef(
+            f"Candidate {olive.id + 1000} (removed)",
+            None,
+            olive.id + 1000,
+            "+61412000112",
+            named=False,
+        ),
+    )
 
 
 def test_consent_and_privacy_changes_read_old_to_new():
-    withdrawn = audit_log.describe("consent.sms_withdrawn", {
-        "changes": {"sms_consent": [True, False]}, "number": "+61412345678", "keyword": "STOP"})
+    withdrawn = audit_log.describe(
+        "consent.sms_withdrawn",
+        {"changes": {"sms_consent": [True, False]}, "number": "+61412345678", "keyword": "STOP"},
+    )
     assert withdrawn.changes == (Change("SMS", "ticked", "not ticked"),)
     assert withdrawn.lines == (("number", "+61412345678"), ("keyword", "STOP"))
     edited = audit_log.describe("person.edited", {"changes": {"job_title": [None, "Analyst"]}})
@@ -286,19 +413,35 @@ def test_consent_and_privacy_changes_read_old_to_new():
 
 
 def test_permission_changes_read_as_added_and_removed():
-    details = audit_log.describe("role.permissions_changed", {
-        "role": "consultant", "added": ["sms.ignore_opt_out", "audit.view"], "removed": ["records.edit"]})
+    details = audit_log.describe(
+        "role.permissions_changed",
+        {
+            "role": "consultant",
+            "added": ["sms.ignore_opt_out", "audit.view"],
+            "removed": ["records.edit"],
+        },
+    )
     assert details.added == ("sms.ignore_opt_out", "audit.view")
     assert details.removed == ("records.edit",)
     assert details.lines == (("role", "consultant"),)
 
 
-@pytest.mark.parametrize("details", [
-    None, [], "text", 42, {"changes": "not a mapping"}, {"changes": {"a": [1]}},
-    {"people": "nobody"}, {"nested": {"a": [1, {"b": None}]}, "flag": True},
-    {"people_count": True}, {"people_count": 3, "people": "x", "ids": 5, "kind": 7},
-    {"people": [[1, 2, 3], [None, None]], "kind": "martians"},
-])
+@pytest.mark.parametrize(
+    "details",
+    [
+        None,
+        [],
+        "text",
+        42,
+        {"changes": "not a mapping"},
+        {"changes": {"a": [1]}},
+        {"people": "nobody"},
+        {"nested": {"a": [1, {"b": None}]}, "flag": True},
+        {"people_count": True},
+        {"people_count": 3, "people": "x", "ids": 5, "kind": 7},
+        {"people": [[1, 2, 3], [None, None]], "kind": "martians"},
+    ],
+)
 def test_odd_details_never_break_the_page(details):
     described = audit_log.describe("sms.ignore_opt_out", details)
     for _key, value in described.lines:
@@ -306,7 +449,13 @@ def test_odd_details_never_break_the_page(details):
 
 
 def test_other_details_are_key_value_lines_as_text():
-    details = audit_log.describe("sms.sent", {"messages": 3, "counts": {"ok": 3, "opted_out": 1},
-                                              "kind": "candidates", "flag": False})
-    assert details.lines == (("messages", "3"), ("counts", "ok: 3; opted_out: 1"), ("kind", "candidates"),
-                             ("flag", "no"))
+    details = audit_log.describe(
+        "sms.sent",
+        {"messages": 3, "counts": {"ok": 3, "opted_out": 1}, "kind": "candidates", "flag": False},
+    )
+    assert details.lines == (
+        ("messages", "3"),
+        ("counts", "ok: 3; opted_out: 1"),
+        ("kind", "candidates"),
+        ("flag", "no"),
+    )

@@ -13,16 +13,23 @@ from webapp import audit_log
 from webapp.errors import FieldError
 from webapp.models import AuditEvent, Batch, Candidate, Comment, ComposeDraft, Message, SmsTemplate
 from webapp.models.people import person_values
+from webapp.phones import normalise
 from webapp.sms import compose, settings
 from webapp.sms.compose import SendRequest
-from webapp.phones import normalise
-
 
 # --- small helpers -------------------------------------------------------------------------------
 
+
 def request(body: str = "Hi {{first_name}}, new roles this week.", **fields) -> SendRequest:
-    values = dict(body=body, ignore=False, ignore_reason="", template_id=None, comment=False,
-                  comment_type=None, comment_text=None)
+    values = dict(
+        body=body,
+        ignore=False,
+        ignore_reason="",
+        template_id=None,
+        comment=False,
+        comment_type=None,
+        comment_text=None,
+    )
     values.update(fields)
     return SendRequest(**values)
 
@@ -32,8 +39,14 @@ def blocked(session) -> frozenset[str]:
 
 
 def send(session, draft, user, send_request: SendRequest | None = None):
-    return compose.send(session, draft, user, send_request or request(), provider="sandbox",
-                        blocked=blocked(session))
+    return compose.send(
+        session,
+        draft,
+        user,
+        send_request or request(),
+        provider="sandbox",
+        blocked=blocked(session),
+    )
 
 
 def count(session, model, *where) -> int:
@@ -43,8 +56,12 @@ def count(session, model, *where) -> int:
 def written(app) -> dict[str, int]:
     """What is committed, as seen by a fresh session (not the one the test wrote with)."""
     with app.extensions["database"].sessionmaker() as fresh:
-        return {"batches": count(fresh, Batch), "messages": count(fresh, Message),
-                "comments": count(fresh, Comment), "audit": count(fresh, AuditEvent)}
+        return {
+            "batches": count(fresh, Batch),
+            "messages": count(fresh, Message),
+            "comments": count(fresh, Comment),
+            "audit": count(fresh, AuditEvent),
+        }
 
 
 NOTHING = {"batches": 0, "messages": 0, "comments": 0, "audit": 0}
@@ -53,13 +70,20 @@ ONE_SENT = {"batches": 1, "messages": 1, "comments": 0, "audit": 1}  # one SMS, 
 
 def insert_candidates(session, rows: list[tuple[str, str, str | None, bool]]) -> list[int]:
     """Bulk-insert (first, last, mobile, consent) rows; returns their ids in order."""
-    values = [person_values(first_name=first, last_name=last, email=None,
-                            mobile=normalise(mobile, "AU"), sms_consent=consent)
-              for first, last, mobile, consent in rows]
+    values = [
+        person_values(
+            first_name=first,
+            last_name=last,
+            email=None,
+            mobile=normalise(mobile, "AU"),
+            sms_consent=consent,
+        )
+        for first, last, mobile, consent in rows
+    ]
     session.execute(sa.insert(Candidate), values)
     session.commit()
     ids = session.scalars(sa.select(Candidate.id).order_by(Candidate.id)).all()
-    return list(ids)[-len(rows):]
+    return list(ids)[-len(rows) :]
 
 
 def draft_to_one(session, make_user, make_candidate):
@@ -70,6 +94,7 @@ def draft_to_one(session, make_user, make_candidate):
 
 
 # --- create_draft --------------------------------------------------------------------------------
+
 
 def test_create_draft_keeps_the_chosen_ids_once_each_in_order(session, make_user, make_candidate):
     user = make_user()
@@ -85,7 +110,9 @@ def test_create_draft_keeps_the_chosen_ids_once_each_in_order(session, make_user
     assert len(stored.token) >= 20
 
 
-def test_create_draft_refuses_ids_that_do_not_exist_and_stores_nothing(session, make_user, make_candidate):
+def test_create_draft_refuses_ids_that_do_not_exist_and_stores_nothing(
+    session, make_user, make_candidate
+):
     user = make_user()
     a = make_candidate()
     with pytest.raises(FieldError) as caught:
@@ -121,6 +148,7 @@ def test_two_drafts_of_the_same_people_get_different_tokens(session, make_user, 
 
 # --- Send: what one transaction writes -----------------------------------------------------------
 
+
 def test_send_writes_batch_messages_and_audit_together(app, session, make_user, make_candidate):
     user = make_user(full_name="Casey Jones")
     a = make_candidate("Ada", "Lovelace", "0412 345 678")
@@ -143,9 +171,19 @@ def test_send_writes_batch_messages_and_audit_together(app, session, make_user, 
             (a.id, None, "+61412345678", "Hi Ada, new roles this week."),
             (b.id, None, "+447400123456", "Hi Bob, new roles this week."),
         ]
-        assert {(m.batch_id, m.state, m.direction, m.sender_id, m.segments, m.encoding,
-                 m.override_opt_out, m.provider) for m in messages} == {
-            (batch.id, "queued", "out", user.id, 1, "GSM-7", False, "sandbox")}
+        assert {
+            (
+                m.batch_id,
+                m.state,
+                m.direction,
+                m.sender_id,
+                m.segments,
+                m.encoding,
+                m.override_opt_out,
+                m.provider,
+            )
+            for m in messages
+        } == {(batch.id, "queued", "out", user.id, 1, "GSM-7", False, "sandbox")}
         assert len({m.uuid for m in messages}) == 2
         event = fresh.scalar(sa.select(AuditEvent))
         assert event.action == "sms.sent"
@@ -184,10 +222,18 @@ def test_send_stores_the_outcome_counts_on_the_batch(app, session, make_user, ma
     with app.extensions["database"].sessionmaker() as fresh:
         stored = fresh.get(Batch, batch.id)
         assert stored.message_count == 2
-        assert stored.outcome_counts == {"ok": 2, "duplicate": 1, "opted_out": 1, "no_mobile": 1,
-                                         "invalid_number": 1, "blocked_country": 1, "removed": 1}
+        assert stored.outcome_counts == {
+            "ok": 2,
+            "duplicate": 1,
+            "opted_out": 1,
+            "no_mobile": 1,
+            "invalid_number": 1,
+            "blocked_country": 1,
+            "removed": 1,
+        }
         assert sorted(fresh.scalars(sa.select(Message.candidate_id))) == sorted(
-            [people[0].id, people[1].id])
+            [people[0].id, people[1].id]
+        )
 
 
 def test_comments_are_written_with_the_batch(app, session, make_user, make_candidate):
@@ -196,11 +242,17 @@ def test_comments_are_written_with_the_batch(app, session, make_user, make_candi
     b = make_candidate("Bob", "Brown", "0412 345 679")
     c = make_candidate("Cat", "Smith", "0412 345 680", sms_consent=False)
     draft = compose.create_draft(session, user, "candidates", [a.id, b.id, c.id])
-    send(session, draft, user, request("Interview tomorrow", comment=True, comment_type="SMS",
-                                       comment_text=None))
+    send(
+        session,
+        draft,
+        user,
+        request("Interview tomorrow", comment=True, comment_type="SMS", comment_text=None),
+    )
     with app.extensions["database"].sessionmaker() as fresh:
         comments = fresh.scalars(sa.select(Comment).order_by(Comment.candidate_id)).all()
-        assert [(c_.candidate_id, c_.contact_id, c_.author_id, c_.type, c_.text) for c_ in comments] == [
+        assert [
+            (c_.candidate_id, c_.contact_id, c_.author_id, c_.type, c_.text) for c_ in comments
+        ] == [
             (a.id, None, user.id, "SMS", "Interview tomorrow"),
             (b.id, None, user.id, "SMS", "Interview tomorrow"),
         ]
@@ -224,12 +276,15 @@ def test_a_failure_late_in_send_leaves_nothing_behind(app, session, make_user, m
     assert batch.draft_id == draft.id
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("", "Type a message"),
-    ("   \n ", "Type a message"),
-    ("Hi {{nope}}", "Unknown merge field"),
-    ("x" * 1_601, "at most 1,600"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("", "Type a message"),
+        ("   \n ", "Type a message"),
+        ("Hi {{nope}}", "Unknown merge field"),
+        ("x" * 1_601, "at most 1,600"),
+    ],
+)
 def test_a_refused_message_writes_nothing(app, session, make_user, make_candidate, body, expected):
     user, draft = draft_to_one(session, make_user, make_candidate)
     with pytest.raises(FieldError) as caught:
@@ -251,8 +306,10 @@ def test_a_message_of_exactly_1600_characters_is_accepted(app, session, make_use
 
 def test_nobody_eligible_writes_nothing(app, session, make_user, make_candidate):
     user = make_user()
-    people = [make_candidate("Opted", "Out", "0412 000 003", sms_consent=False),
-              make_candidate("No", "Mobile", None)]
+    people = [
+        make_candidate("Opted", "Out", "0412 000 003", sms_consent=False),
+        make_candidate("No", "Mobile", None),
+    ]
     draft = compose.create_draft(session, user, "candidates", [p.id for p in people])
     with pytest.raises(FieldError) as caught:
         send(session, draft, user)
@@ -261,7 +318,9 @@ def test_nobody_eligible_writes_nothing(app, session, make_user, make_candidate)
     assert written(app) == NOTHING
 
 
-def test_a_person_deleted_after_the_draft_stops_send_and_is_taken_off(app, session, make_user, make_candidate):
+def test_a_person_deleted_after_the_draft_stops_send_and_is_taken_off(
+    app, session, make_user, make_candidate
+):
     user = make_user()
     a = make_candidate("Ada", "Lovelace", "0412 345 678")
     b = make_candidate("Bob", "Brown", "0412 345 679")
@@ -278,9 +337,12 @@ def test_a_person_deleted_after_the_draft_stops_send_and_is_taken_off(app, sessi
 
 
 def test_a_template_the_sender_may_not_use_is_refused_and_nothing_written(
-        app, session, make_user, make_candidate):
+    app, session, make_user, make_candidate
+):
     owner, sender = make_user(), make_user()
-    private = SmsTemplate(name="Private", body="x", owner_id=owner.id, shared=False, record_type="both")
+    private = SmsTemplate(
+        name="Private", body="x", owner_id=owner.id, shared=False, record_type="both"
+    )
     contacts_only = SmsTemplate(name="Contacts", body="x", shared=True, record_type="contact")
     session.add_all([private, contacts_only])
     session.commit()
@@ -296,7 +358,10 @@ def test_a_template_the_sender_may_not_use_is_refused_and_nothing_written(
 
 # --- Ignore --------------------------------------------------------------------------------------
 
-def test_ignore_without_the_permission_is_refused_and_writes_nothing(app, session, make_user, make_candidate):
+
+def test_ignore_without_the_permission_is_refused_and_writes_nothing(
+    app, session, make_user, make_candidate
+):
     consultant = make_user(role="consultant")
     a = make_candidate("Ada", "Lovelace", "0412 345 678")
     b = make_candidate("Bob", "Brown", "0412 345 679", sms_consent=False)
@@ -309,17 +374,23 @@ def test_ignore_without_the_permission_is_refused_and_writes_nothing(app, sessio
 
 
 def test_ignore_with_the_permission_sends_to_opted_out_people_and_audits_them(
-        app, session, make_user, make_candidate):
+    app, session, make_user, make_candidate
+):
     lead = make_user(role="team-leader")
     a = make_candidate("Ada", "Lovelace", "0412 345 678")
     b = make_candidate("Bob", "Brown", "0412 345 679", sms_consent=False)
     blocked_out = make_candidate("Kaz", "Out", "+7 701 123 4567", sms_consent=False)
     invalid_out = make_candidate("Bad", "Out", "12345", sms_consent=False)
-    draft = compose.create_draft(session, lead, "candidates",
-                                 [a.id, b.id, blocked_out.id, invalid_out.id])
+    draft = compose.create_draft(
+        session, lead, "candidates", [a.id, b.id, blocked_out.id, invalid_out.id]
+    )
 
-    batch = send(session, draft, lead, request("Shift change", ignore=True,
-                                               ignore_reason="  Client emergency  "))
+    batch = send(
+        session,
+        draft,
+        lead,
+        request("Shift change", ignore=True, ignore_reason="  Client emergency  "),
+    )
 
     with app.extensions["database"].sessionmaker() as fresh:
         messages = {m.candidate_id: m for m in fresh.scalars(sa.select(Message))}
@@ -332,7 +403,10 @@ def test_ignore_with_the_permission_sends_to_opted_out_people_and_audits_them(
         assert event.actor_id == lead.id
         assert event.subject_id == batch.id
         assert event.details["reason"] == "Client emergency"
-        assert (event.details["kind"], event.details["people"]) == ("candidates", [[b.id, "+61412345679"]])
+        assert (event.details["kind"], event.details["people"]) == (
+            "candidates",
+            [[b.id, "+61412345679"]],
+        )
         assert count(fresh, AuditEvent) == 2  # the override and the send
 
 
@@ -347,7 +421,8 @@ def assert_reason_refused(app, session, draft, lead, reason: str) -> None:
 
 @pytest.mark.parametrize("reason", ["", "  \t ", "r" * 501], ids=["empty", "blank", "too-long"])
 def test_ignore_that_lets_someone_through_needs_a_reason_of_at_most_500_characters(
-        app, session, make_user, make_candidate, reason):
+    app, session, make_user, make_candidate, reason
+):
     lead = make_user(role="team-leader")
     a = make_candidate("Ada", "Lovelace", "0412 345 678")
     b = make_candidate("Bob", "Brown", "0412 345 679", sms_consent=False)
@@ -358,7 +433,8 @@ def test_ignore_that_lets_someone_through_needs_a_reason_of_at_most_500_characte
 
 @pytest.mark.parametrize("reason", ["", "  \t "], ids=["empty", "blank"])
 def test_ignore_that_lets_nobody_through_still_needs_a_reason(
-        app, session, make_user, make_candidate, reason):
+    app, session, make_user, make_candidate, reason
+):
     # "Required whenever Ignore is ticked", even when everyone opted out turns
     # out to be blocked or invalid, so the Ignore overrides nobody.
     lead = make_user(role="team-leader")
@@ -373,23 +449,32 @@ def test_ignore_that_lets_nobody_through_still_needs_a_reason(
 
 
 def test_ignore_audit_entry_stays_small_however_many_it_lets_through(app, session, make_user):
-    # One Ignore over thousands of people must not write a multi-MB audit row.
-    # Up to the cap each person is [id, number]; beyond it the entry holds their count and id ranges.
+    # One Ignore over thousands of people must not write a multi-MB audit row. Up to the cap each
+    # person is [id, number]; beyond it the entry holds their count and id ranges.
     lead = make_user(role="team-leader")
     many = compose.MAX_AUDIT_PEOPLE + 1_000
-    ids = insert_candidates(session, [("Olive", f"Out{i:05d}", f"+614{i:08d}", False)
-                                      for i in range(many)])
+    ids = insert_candidates(
+        session, [("Olive", f"Out{i:05d}", f"+614{i:08d}", False) for i in range(many)]
+    )
     draft = compose.create_draft(session, lead, "candidates", ids)
 
-    batch = send(session, draft, lead, request("Site closed today", ignore=True,
-                                               ignore_reason="Safety notice"))
+    batch = send(
+        session,
+        draft,
+        lead,
+        request("Site closed today", ignore=True, ignore_reason="Safety notice"),
+    )
 
     with app.extensions["database"].sessionmaker() as fresh:
         event = fresh.scalar(sa.select(AuditEvent).where(AuditEvent.action == "sms.ignore_opt_out"))
         assert event.subject_id == batch.id
         assert len(json.dumps(event.details)) < 1_000  # the ids were inserted one after another
-        assert event.details == {"reason": "Safety notice", "kind": "candidates", "people_count": many,
-                                 "ids": f"{ids[0]}-{ids[-1]}"}
+        assert event.details == {
+            "reason": "Safety notice",
+            "kind": "candidates",
+            "people_count": many,
+            "ids": f"{ids[0]}-{ids[-1]}",
+        }
         assert count(fresh, Message, Message.override_opt_out.is_(True)) == many
     shown = audit_log.describe(event.action, event.details)
     assert (shown.people_count, shown.people) == (many, ())
@@ -398,11 +483,18 @@ def test_ignore_audit_entry_stays_small_however_many_it_lets_through(app, sessio
 
 def test_ignore_audit_entry_names_each_person_compactly_up_to_the_cap(app, session, make_user):
     lead = make_user(role="team-leader")
-    ids = insert_candidates(session, [("Olive", f"Out{i:05d}", f"+614{i:08d}", False)
-                                      for i in range(compose.MAX_AUDIT_PEOPLE)])
+    ids = insert_candidates(
+        session,
+        [("Olive", f"Out{i:05d}", f"+614{i:08d}", False) for i in range(compose.MAX_AUDIT_PEOPLE)],
+    )
     draft = compose.create_draft(session, lead, "candidates", ids)
 
-    send(session, draft, lead, request("Site closed today", ignore=True, ignore_reason="Safety notice"))
+    send(
+        session,
+        draft,
+        lead,
+        request("Site closed today", ignore=True, ignore_reason="Safety notice"),
+    )
 
     with app.extensions["database"].sessionmaker() as fresh:
         event = fresh.scalar(sa.select(AuditEvent).where(AuditEvent.action == "sms.ignore_opt_out"))
@@ -418,6 +510,7 @@ def test_id_ranges_are_sorted_runs():
 
 # --- one batch per draft -------------------------------------------------------------------------
 
+
 def test_sending_the_same_draft_twice_gives_one_batch(app, session, make_user, make_candidate):
     user, draft = draft_to_one(session, make_user, make_candidate)
     first = send(session, draft, user)
@@ -426,7 +519,9 @@ def test_sending_the_same_draft_twice_gives_one_batch(app, session, make_user, m
     assert written(app) == ONE_SENT
 
 
-def test_sending_again_from_another_session_returns_the_first_batch(app, session, make_user, make_candidate):
+def test_sending_again_from_another_session_returns_the_first_batch(
+    app, session, make_user, make_candidate
+):
     user, draft = draft_to_one(session, make_user, make_candidate)
     first = send(session, draft, user)
     with app.extensions["database"].sessionmaker() as other:
@@ -437,13 +532,16 @@ def test_sending_again_from_another_session_returns_the_first_batch(app, session
 
 
 def test_a_request_that_began_before_another_send_committed_returns_that_batch(
-        app, session, make_user, make_candidate):
+    app, session, make_user, make_candidate
+):
     # Two Send requests for one draft (a double click): the second loads the draft, then the first
     # commits its batch, then the second goes on to send. It must answer with the first batch.
     user, draft = draft_to_one(session, make_user, make_candidate)
     maker = app.extensions["database"].sessionmaker
     with maker() as second_request, maker() as first_request:
-        second_draft = compose.get_draft(second_request, draft.token, user)  # its transaction begins
+        second_draft = compose.get_draft(
+            second_request, draft.token, user
+        )  # its transaction begins
         first = send(first_request, compose.get_draft(first_request, draft.token, user), user)
 
         second = send(second_request, second_draft, user)
@@ -453,7 +551,8 @@ def test_a_request_that_began_before_another_send_committed_returns_that_batch(
 
 
 def test_a_send_racing_an_uncommitted_batch_for_the_same_draft_returns_it(
-        app, session, make_user, make_candidate):
+    app, session, make_user, make_candidate
+):
     # The first request has inserted its batch but not committed; the second checks, finds none,
     # and tries to insert its own. When the first commits, the second must return the first batch.
     user = make_user()
@@ -467,14 +566,18 @@ def test_a_send_racing_an_uncommitted_batch_for_the_same_draft_returns_it(
     def watch(conn, cursor, statement, parameters, context, executemany):
         # PostgreSQL: the second send gets as far as its own INSERT. SQLite: it waits for the
         # write lock (BEGIN IMMEDIATE) before even looking for a batch. Either way it is racing.
-        if threading.current_thread().name == "second-send" and statement.lstrip().upper().startswith(
-                ("INSERT INTO BATCHES", "BEGIN IMMEDIATE")):
+        if (
+            threading.current_thread().name == "second-send"
+            and statement.lstrip().upper().startswith(("INSERT INTO BATCHES", "BEGIN IMMEDIATE"))
+        ):
             racing.set()
 
     def second_send():
         try:
             with maker() as second_request:
-                batch = send(second_request, compose.get_draft(second_request, draft.token, user), user)
+                batch = send(
+                    second_request, compose.get_draft(second_request, draft.token, user), user
+                )
                 result["batch_id"] = batch.id
         except BaseException as error:  # reported by the main thread
             result["error"] = error
@@ -485,8 +588,15 @@ def test_a_send_racing_an_uncommitted_batch_for_the_same_draft_returns_it(
     try:
         with maker() as first_request:
             first = compose.get_draft(first_request, draft.token, user)
-            batch = Batch(draft_id=first.id, sender_id=user.id, kind="candidates", body="first",
-                          provider="sandbox", message_count=0, outcome_counts={})
+            batch = Batch(
+                draft_id=first.id,
+                sender_id=user.id,
+                kind="candidates",
+                body="first",
+                provider="sandbox",
+                message_count=0,
+                outcome_counts={},
+            )
             first_request.add(batch)
             first_request.flush()  # inserted, not committed
             thread = threading.Thread(target=second_send, name="second-send")
@@ -507,10 +617,13 @@ def test_a_send_racing_an_uncommitted_batch_for_the_same_draft_returns_it(
 
 # --- size ----------------------------------------------------------------------------------------
 
+
 def test_two_thousand_recipients_are_queued_once_each(app, session, make_user):
     user = make_user()
-    rows = [(f"Person{i}", f"Number{i}", f"+61 412 {i // 1000:03d} {i % 1000:03d}", True)
-            for i in range(2_000)]
+    rows = [
+        (f"Person{i}", f"Number{i}", f"+61 412 {i // 1000:03d} {i % 1000:03d}", True)
+        for i in range(2_000)
+    ]
     # And some who must not be sent to, spread through the selection.
     rows += [("Opted", f"Out{i}", f"+61 413 000 {i:03d}", False) for i in range(20)]
     rows += [("Dup", f"Licate{i}", f"0412 000 {i:03d}", True) for i in range(10)]  # = Person0..9
@@ -523,14 +636,25 @@ def test_two_thousand_recipients_are_queued_once_each(app, session, make_user):
     with app.extensions["database"].sessionmaker() as fresh:
         stored = fresh.get(Batch, batch.id)
         assert stored.message_count == 2_000
-        assert stored.outcome_counts == {"ok": 2_000, "opted_out": 20, "duplicate": 10,
-                                         "blocked_country": 5, "invalid_number": 0, "no_mobile": 0,
-                                         "removed": 0}
-        messages = fresh.execute(sa.select(Message.candidate_id, Message.to_e164, Message.body,
-                                           Message.state, Message.batch_id)).all()
+        assert stored.outcome_counts == {
+            "ok": 2_000,
+            "opted_out": 20,
+            "duplicate": 10,
+            "blocked_country": 5,
+            "invalid_number": 0,
+            "no_mobile": 0,
+            "removed": 0,
+        }
+        messages = fresh.execute(
+            sa.select(
+                Message.candidate_id, Message.to_e164, Message.body, Message.state, Message.batch_id
+            )
+        ).all()
     assert len(messages) == 2_000
-    expected = {ids[i]: (normalise(rows[i][2], "AU").e164, f"Hi {rows[i][0]} {rows[i][1]}")
-                for i in range(2_000)}
+    expected = {
+        ids[i]: (normalise(rows[i][2], "AU").e164, f"Hi {rows[i][0]} {rows[i][1]}")
+        for i in range(2_000)
+    }
     assert {m.candidate_id: (m.to_e164, m.body) for m in messages} == expected
     assert {(m.state, m.batch_id) for m in messages} == {("queued", batch.id)}
     assert len({m.to_e164 for m in messages}) == 2_000

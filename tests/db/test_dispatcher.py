@@ -14,8 +14,15 @@ import pytest
 import sqlalchemy as sa
 
 from tests import delivery
-from tests.delivery import (make_due, messages, queue, references, states,
-                            unknown_after_a_late_answer, wait_until)
+from tests.delivery import (
+    make_due,
+    messages,
+    queue,
+    references,
+    states,
+    unknown_after_a_late_answer,
+    wait_until,
+)
 from tests.fakes import FakeTwilio, Fault, Reply, body, http_status
 from webapp.models import AuditEvent, BlockedRegion, Candidate, ClientContact, Message, utcnow
 from webapp.sms import batches, outbox
@@ -39,8 +46,10 @@ def run_once(app, provider, **settings) -> int:
 
 # --- sending: the happy path ---------------------------------------------------------------------
 
+
 def test_smscentral_sends_each_queued_message_once_with_its_uuid_as_reference(
-        app, session, sender, make_candidate, sms_central, sms_central_provider):
+    app, session, sender, make_candidate, sms_central, sms_central_provider
+):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     bob = make_candidate("Bob", "Brown", "+44 7400 123456")
     batch = queue(session, sender, [ada, bob], provider="smscentral")
@@ -71,7 +80,8 @@ def test_smscentral_sends_each_queued_message_once_with_its_uuid_as_reference(
 
 
 def test_twilio_sends_and_records_the_gateway_message_sid_and_the_status_callback(
-        app, session, sender, ada, fake_twilio, twilio_provider):
+    app, session, sender, ada, fake_twilio, twilio_provider
+):
     batch = queue(session, sender, [ada], provider="twilio")
 
     run_once(app, twilio_provider)
@@ -86,13 +96,16 @@ def test_twilio_sends_and_records_the_gateway_message_sid_and_the_status_callbac
     assert created["body"] == "Hi Ada, new roles this week."
     # Twilio takes no reference: the uuid travels in the callback URL instead.
     assert created["status_callback"] == (
-        f"{delivery.PUBLIC_BASE_URL}/webhooks/twilio/status?m={message.uuid}")
+        f"{delivery.PUBLIC_BASE_URL}/webhooks/twilio/status?m={message.uuid}"
+    )
 
 
 # --- each gateway outcome ------------------------------------------------------------------------
 
+
 def test_a_permanent_rejection_fails_the_message_with_the_gateways_meaning_and_is_not_retried(
-        app, session, sender, ada, sms_central, sms_central_provider):
+    app, session, sender, ada, sms_central, sms_central_provider
+):
     sms_central.blacklist.add("61412345678")
     batch = queue(session, sender, [ada], provider="smscentral")
 
@@ -108,7 +121,8 @@ def test_a_permanent_rejection_fails_the_message_with_the_gateways_meaning_and_i
 
 
 def test_a_transient_answer_puts_the_message_back_in_the_queue_for_later_and_counts_the_attempt(
-        app, session, sender, ada, sms_central, sms_central_provider):
+    app, session, sender, ada, sms_central, sms_central_provider
+):
     sms_central.inject(body("536 Temporarily delayed"))
     batch = queue(session, sender, [ada], provider="smscentral")
     before = utcnow()
@@ -124,8 +138,15 @@ def test_a_transient_answer_puts_the_message_back_in_the_queue_for_later_and_cou
     assert message.next_attempt_at >= message.updated_at + timedelta(seconds=1)
     assert message.updated_at >= before
     engine = app.extensions["database"].engine
-    assert outbox.claim(engine, 10, timedelta(minutes=1),
-                        now=message.next_attempt_at - timedelta(milliseconds=1)) == []
+    assert (
+        outbox.claim(
+            engine,
+            10,
+            timedelta(minutes=1),
+            now=message.next_attempt_at - timedelta(milliseconds=1),
+        )
+        == []
+    )
     assert len(sms_central.requests) == 1
     # ...and once due it goes, as attempt two.
     make_due(session)
@@ -137,7 +158,8 @@ def test_a_transient_answer_puts_the_message_back_in_the_queue_for_later_and_cou
 
 
 def test_a_retry_after_header_sets_when_the_message_is_tried_again(
-        app, session, sender, ada, sms_central, sms_central_provider):
+    app, session, sender, ada, sms_central, sms_central_provider
+):
     sms_central.inject(http_status(503, "busy", headers={"Retry-After": "120"}))
     batch = queue(session, sender, [ada], provider="smscentral")
     start = utcnow()
@@ -147,11 +169,16 @@ def test_a_retry_after_header_sets_when_the_message_is_tried_again(
     [message] = messages(session, batch)
     assert message.state == "queued"
     assert message.error_code == "http_503"
-    assert start + timedelta(seconds=115) <= message.next_attempt_at <= utcnow() + timedelta(seconds=125)
+    assert (
+        start + timedelta(seconds=115)
+        <= message.next_attempt_at
+        <= utcnow() + timedelta(seconds=125)
+    )
 
 
 def test_transient_answers_give_up_as_failed_after_max_attempts(
-        app, session, sender, ada, sms_central, sms_central_provider):
+    app, session, sender, ada, sms_central, sms_central_provider
+):
     sms_central.inject_when(lambda request: True, body("500 Internal error"))
     batch = queue(session, sender, [ada], provider="smscentral")
 
@@ -172,9 +199,11 @@ def test_transient_answers_give_up_as_failed_after_max_attempts(
 
 
 def test_a_read_timeout_makes_the_message_unknown_and_it_is_never_resent_automatically(
-        app, session, sender, ada, sms_central, sms_central_provider):
-    batch, message = unknown_after_a_late_answer(app, session, sender, ada, "smscentral",
-                                                 sms_central, delivery.smscentral)
+    app, session, sender, ada, sms_central, sms_central_provider
+):
+    batch, message = unknown_after_a_late_answer(
+        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
+    )
 
     assert "may or may not" in message.error_text
     assert message.lease_until is None
@@ -190,7 +219,8 @@ def test_a_read_timeout_makes_the_message_unknown_and_it_is_never_resent_automat
 
 
 def test_smscentral_513_duplicate_reference_on_a_resend_counts_as_sent(
-        app, session, sender, ada, sms_central, sms_central_provider):
+    app, session, sender, ada, sms_central, sms_central_provider
+):
     batch = queue(session, sender, [ada], provider="smscentral")
     [message] = messages(session, batch)
     # An earlier attempt with this very uuid got through to the gateway (its answer was lost).
@@ -206,12 +236,14 @@ def test_smscentral_513_duplicate_reference_on_a_resend_counts_as_sent(
 
 
 def test_resending_an_unknown_message_through_smscentral_does_not_deliver_it_twice(
-        app, session, sender, ada, sms_central, sms_central_provider):
+    app, session, sender, ada, sms_central, sms_central_provider
+):
     """The gateway took the message but answered too late (`unknown`); the consultant resends it.
     SMS Central refuses a REFERENCE it already holds (513), which is what makes this resend safe
     (see DUPLICATE_REFERENCE in providers/smscentral.py) -- if the resend carries that reference."""
-    batch, original = unknown_after_a_late_answer(app, session, sender, ada, "smscentral",
-                                                  sms_central, delivery.smscentral)
+    batch, original = unknown_after_a_late_answer(
+        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
+    )
 
     assert batches.resend(session, batch, sender, ("unknown",)).queued == 1
     run_once(app, sms_central_provider)
@@ -222,13 +254,16 @@ def test_resending_an_unknown_message_through_smscentral_does_not_deliver_it_twi
     held = [m for m in sms_central.messages if m["RECIPIENT"] == "61412345678"]
     assert len(held) == 1, (
         f"Ada got the SMS {len(held)} times: the resend went with a new REFERENCE "
-        f"{[m['REFERENCE'] for m in held]}, so SMS Central could not recognise it")
+        f"{[m['REFERENCE'] for m in held]}, so SMS Central could not recognise it"
+    )
 
 
 # --- the send-time re-checks ---------------------------------------------------------------------
 
+
 def test_consent_withdrawn_after_send_rejects_the_message_and_never_calls_the_gateway(
-        app, session, sender, make_candidate, sms_central, sms_central_provider):
+    app, session, sender, make_candidate, sms_central, sms_central_provider
+):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     bob = make_candidate("Bob", "Brown", "0412 345 679")
     batch = queue(session, sender, [ada, bob], provider="smscentral")
@@ -246,7 +281,8 @@ def test_consent_withdrawn_after_send_rejects_the_message_and_never_calls_the_ga
 
 
 def test_the_recheck_reads_a_contacts_consent_apart_from_the_candidate_with_the_same_id(
-        app, session, sender, ada, make_contact, sms_central, sms_central_provider):
+    app, session, sender, ada, make_contact, sms_central, sms_central_provider
+):
     grace = make_contact("Grace", "Hopper", "0412 345 679")
     assert ada.id == grace.id  # each table counts from 1: only the kind tells them apart
     to_ada = queue(session, sender, [ada], provider="smscentral")
@@ -263,11 +299,18 @@ def test_the_recheck_reads_a_contacts_consent_apart_from_the_candidate_with_the_
 
 
 def test_a_message_sent_with_ignore_still_goes_to_the_opted_out_person(
-        app, session, make_user, make_candidate, sms_central, sms_central_provider):
+    app, session, make_user, make_candidate, sms_central, sms_central_provider
+):
     lead = make_user(role="team-leader")
     ada = make_candidate("Ada", "Lovelace", "0412 345 678", sms_consent=False)
-    batch = queue(session, lead, [ada], provider="smscentral", ignore=True,
-                  ignore_reason="She asked us by phone to text her the shift.")
+    batch = queue(
+        session,
+        lead,
+        [ada],
+        provider="smscentral",
+        ignore=True,
+        ignore_reason="She asked us by phone to text her the shift.",
+    )
     [message] = messages(session, batch)
     assert message.override_opt_out is True
 
@@ -279,7 +322,8 @@ def test_a_message_sent_with_ignore_still_goes_to_the_opted_out_person(
 
 
 def test_a_country_blocked_after_send_rejects_the_message_and_never_calls_the_gateway(
-        app, session, sender, make_candidate, sms_central, sms_central_provider):
+    app, session, sender, make_candidate, sms_central, sms_central_provider
+):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     bob = make_candidate("Bob", "Brown", "+44 7400 123456")
     batch = queue(session, sender, [ada, bob], provider="smscentral")
@@ -296,7 +340,8 @@ def test_a_country_blocked_after_send_rejects_the_message_and_never_calls_the_ga
 
 
 def test_twilio_21610_fails_the_message_and_unticks_sms_consent_with_an_audit_event(
-        app, session, sender, make_candidate, make_contact, fake_twilio, twilio_provider):
+    app, session, sender, make_candidate, make_contact, fake_twilio, twilio_provider
+):
     ada = make_candidate("Ada", "Lovelace", "0412 999 111")  # replied STOP at Twilio
     bob = make_candidate("Bob", "Brown", "0412 345 679")
     grace = make_contact("Grace", "Hopper", "0412 999 111")  # the same person as a contact
@@ -312,11 +357,15 @@ def test_twilio_21610_fails_the_message_and_unticks_sms_consent_with_an_audit_ev
     assert session.get(Candidate, ada.id).sms_consent is False
     assert session.get(ClientContact, grace.id).sms_consent is False
     assert session.get(Candidate, bob.id).sms_consent is True
-    events = session.scalars(sa.select(AuditEvent)
-                             .where(AuditEvent.action == "consent.sms_withdrawn")
-                             .order_by(AuditEvent.subject_type)).all()
+    events = session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == "consent.sms_withdrawn")
+        .order_by(AuditEvent.subject_type)
+    ).all()
     assert [(e.subject_type, e.subject_id) for e in events] == [
-        ("candidate", ada.id), ("contact", grace.id)]
+        ("candidate", ada.id),
+        ("contact", grace.id),
+    ]
     assert events[0].actor_id is None
     assert events[0].details["code"] == "21610"
     assert events[0].details["message_uuid"] == ada_message.uuid
@@ -328,8 +377,10 @@ def test_twilio_21610_fails_the_message_and_unticks_sms_consent_with_an_audit_ev
 
 # --- leases --------------------------------------------------------------------------------------
 
+
 def test_expire_leases_turns_an_expired_sending_message_into_unknown_never_queued(
-        app, session, sender, ada):
+    app, session, sender, ada
+):
     batch = queue(session, sender, [ada], provider="smscentral")
     engine = app.extensions["database"].engine
     [claimed] = outbox.claim(engine, 10, timedelta(seconds=30))
@@ -344,13 +395,13 @@ def test_expire_leases_turns_an_expired_sending_message_into_unknown_never_queue
     assert message.state == "unknown"
     assert message.lease_until is None
     assert "may or may not" in message.error_text
-    assert outbox.claim(engine, 10, timedelta(seconds=30),
-                        now=utcnow() + timedelta(days=1)) == []
+    assert outbox.claim(engine, 10, timedelta(seconds=30), now=utcnow() + timedelta(days=1)) == []
     assert claimed.uuid == message.uuid
 
 
 def test_a_claim_takes_at_most_its_limit_and_two_claims_never_share_a_message(
-        app, session, sender, make_candidate):
+    app, session, sender, make_candidate
+):
     people = [make_candidate("P", str(i), f"0412 345 6{i:02d}") for i in range(10)]
     queue(session, sender, people, provider="smscentral")
     engine = app.extensions["database"].engine
@@ -365,7 +416,8 @@ def test_a_claim_takes_at_most_its_limit_and_two_claims_never_share_a_message(
 
 
 def test_send_waits_for_a_workers_claim_instead_of_failing_with_database_is_locked(
-        app, session, sender, ada):
+    app, session, sender, ada
+):
     """A worker holds the write lock for the moment it claims (on SQLite: BEGIN IMMEDIATE, as
     `outbox.claim` does). A consultant's Send at that moment must wait for it, not fail."""
     engine = app.extensions["database"].engine
@@ -384,6 +436,7 @@ def test_send_waits_for_a_workers_claim_instead_of_failing_with_database_is_lock
 
 
 # --- the rate limit ------------------------------------------------------------------------------
+
 
 class FakeClock:
     def __init__(self, start: float = 0.0):
@@ -457,11 +510,13 @@ def test_token_bucket_never_lets_more_than_the_rate_through_in_one_second():
         taken.append(clock.now)
     in_first_second = sum(1 for t in taken if t - start < 1.0)
     assert in_first_second <= 20 + 1, (
-        f"{in_first_second} sends in the first second at a rate of 20/s")
+        f"{in_first_second} sends in the first second at a rate of 20/s"
+    )
 
 
 def test_twenty_messages_at_twenty_a_second_take_at_least_most_of_a_second(
-        app, session, sender, sms_central, sms_central_provider):
+    app, session, sender, sms_central, sms_central_provider
+):
     ids = delivery.insert_candidates(session, 20)
     batch = queue(session, sender, ids, provider="smscentral")
     run = delivery.dispatcher(app, sms_central_provider, rate_per_second=20.0, concurrency=8)
@@ -477,8 +532,10 @@ def test_twenty_messages_at_twenty_a_second_take_at_least_most_of_a_second(
 
 # --- the sandbox gateway -------------------------------------------------------------------------
 
+
 def test_the_sandbox_delivers_sent_messages_only_after_sandbox_delivery_after(
-        app, session, sender, make_candidate, sms_central, sms_central_provider):
+    app, session, sender, make_candidate, sms_central, sms_central_provider
+):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     bob = make_candidate("Bob", "Brown", "0412 345 679")
     sandbox_batch = queue(session, sender, [ada], provider="sandbox")
@@ -495,9 +552,15 @@ def test_the_sandbox_delivers_sent_messages_only_after_sandbox_delivery_after(
 
     # The rule itself, with the clock given: not yet at after - ε, delivered at after + ε.
     sent_at = message.sent_at
-    assert outbox.deliver_sandbox(session, timedelta(seconds=5), now=sent_at + timedelta(seconds=4)) == 0
+    assert (
+        outbox.deliver_sandbox(session, timedelta(seconds=5), now=sent_at + timedelta(seconds=4))
+        == 0
+    )
     assert messages(session, sandbox_batch)[0].state == "sent"
-    assert outbox.deliver_sandbox(session, timedelta(seconds=5), now=sent_at + timedelta(seconds=6)) == 1
+    assert (
+        outbox.deliver_sandbox(session, timedelta(seconds=5), now=sent_at + timedelta(seconds=6))
+        == 1
+    )
     [message] = messages(session, sandbox_batch)
     assert message.state == "delivered"
     assert message.delivered_at == sent_at + timedelta(seconds=6)
@@ -505,8 +568,7 @@ def test_the_sandbox_delivers_sent_messages_only_after_sandbox_delivery_after(
     assert messages(session, other_batch)[0].state == "sent"
 
 
-def test_a_sandbox_dispatcher_run_delivers_what_was_sent_long_enough_ago(
-        app, session, sender, ada):
+def test_a_sandbox_dispatcher_run_delivers_what_was_sent_long_enough_ago(app, session, sender, ada):
     batch = queue(session, sender, [ada], provider="sandbox")
     # Not yet long enough ago, however slowly the machine runs this loop.
     run_once(app, Sandbox(), sandbox_delivery_after=timedelta(hours=1))
@@ -519,23 +581,33 @@ def test_a_sandbox_dispatcher_run_delivers_what_was_sent_long_enough_ago(
 
 # --- a graceful stop -----------------------------------------------------------------------------
 
+
 def test_a_stop_on_the_last_allowed_attempt_does_not_fail_a_message_that_was_never_tried(
-        app, session, sender, make_candidate, sms_central, sms_central_provider):
+    app, session, sender, make_candidate, sms_central, sms_central_provider
+):
     carol = make_candidate("Carol", "Cole", "0412 345 600")
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     first = queue(session, sender, [carol], provider="smscentral")
-    session.execute(sa.update(Message).where(Message.batch_id == first.id)
-                    .values(next_attempt_at=utcnow() + timedelta(days=1)))  # not yet due
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == first.id)
+        .values(next_attempt_at=utcnow() + timedelta(days=1))
+    )  # not yet due
     session.commit()
     batch = queue(session, sender, [ada], provider="smscentral")
     # Ada's first MAX_ATTEMPTS - 1 tries meet a busy gateway.
     sms_central.inject(*[body("536 Temporarily delayed")] * (MAX_ATTEMPTS - 1))
     for _ in range(MAX_ATTEMPTS - 1):
-        session.execute(sa.update(Message).where(Message.batch_id == batch.id)
-                        .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        session.execute(
+            sa.update(Message)
+            .where(Message.batch_id == batch.id)
+            .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+        )
         session.commit()
         run_once(app, sms_central_provider)
-    assert [(m.state, m.attempts) for m in messages(session, batch)] == [("queued", MAX_ATTEMPTS - 1)]
+    assert [(m.state, m.attempts) for m in messages(session, batch)] == [
+        ("queued", MAX_ATTEMPTS - 1)
+    ]
     make_due(session)  # both due now; Carol (claimed first) takes the only token
     run = delivery.dispatcher(app, sms_central_provider, rate_per_second=0.1, concurrency=1)
     thread = threading.Thread(target=run.run, daemon=True)
@@ -552,11 +624,13 @@ def test_a_stop_on_the_last_allowed_attempt_does_not_fail_a_message_that_was_nev
     [message] = messages(session, batch)
     assert references(sms_central)[message.uuid] == MAX_ATTEMPTS - 1  # never tried a 6th time
     assert message.state == "queued", (
-        f"stopping the worker made a never-tried message {message.state!r}: {message.error_text}")
+        f"stopping the worker made a never-tried message {message.state!r}: {message.error_text}"
+    )
 
 
 def test_stop_before_calls_begin_returns_claimed_messages_to_the_queue(
-        app, session, sender, sms_central, sms_central_provider):
+    app, session, sender, sms_central, sms_central_provider
+):
     ids = delivery.insert_candidates(session, 5)
     batch = queue(session, sender, ids, provider="smscentral")
     # One token now, the next in 10 s: the first call goes, the other claimed ones wait.
@@ -584,21 +658,29 @@ def test_stop_before_calls_begin_returns_claimed_messages_to_the_queue(
     assert references(sms_central) == Counter({m.uuid: 1 for m in messages(session, batch)})
 
 
-# --- the worker's log ------------------------------------------------------------------------------
+# --- the worker's log ----------------------------------------------------------------------------
+
 
 def test_each_claim_round_and_each_gateway_error_are_logged_by_uuid_without_number_or_text(
-        app, session, sender, make_candidate, sms_central, sms_central_provider, caplog):
+    app, session, sender, make_candidate, sms_central, sms_central_provider, caplog
+):
     sms_central.blacklist.add("61412345678")
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     bob = make_candidate("Bob", "Brown", "0412 345 679")
-    batch = queue(session, sender, [ada, bob], provider="smscentral", body="Hi {{first_name}}, Tuesday?")
+    batch = queue(
+        session, sender, [ada, bob], provider="smscentral", body="Hi {{first_name}}, Tuesday?"
+    )
     failed = {m.to_e164: m for m in messages(session, batch)}["+61412345678"]
 
     with caplog.at_level("INFO", logger="webapp.sms"):
         run_once(app, sms_central_provider)
 
-    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "webapp.sms.dispatcher"]
-    assert [line for level, line in lines if level == "INFO" and line.startswith("Claimed 2 message(s)")]
+    lines = [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name == "webapp.sms.dispatcher"
+    ]
+    assert [
+        line for level, line in lines if level == "INFO" and line.startswith("Claimed 2 message(s)")
+    ]
     [error] = [line for level, line in lines if level == "WARNING"]
     assert failed.uuid in error and "smscentral" in error and "519" in error
     for personal in ("412345678", "412 345 678", "Tuesday", "Ada"):
@@ -612,23 +694,34 @@ def test_each_claim_round_and_each_gateway_error_are_logged_by_uuid_without_numb
 
 # --- gateway ids the database would refuse; reconciliation off the loop --------------------------
 
+
 def _twilio_reply(sid: str) -> Fault:
     """Twilio's 201 for a created message, with this sid (as a gateway bug or a proxy might say)."""
-    return Fault("reply", Reply(201, json.dumps({"sid": sid, "status": "queued"}), "application/json"))
+    return Fault(
+        "reply", Reply(201, json.dumps({"sid": sid, "status": "queued"}), "application/json")
+    )
 
 
 def test_an_overlong_or_already_used_gateway_id_does_not_stop_the_other_outcomes_or_the_loop(
-        app, session, sender, make_candidate, fake_twilio, twilio_provider):
+    app, session, sender, make_candidate, fake_twilio, twilio_provider
+):
     """An IntegrityError or DataError is a DBAPIError too: it used to be taken for "the database is
     away", so the whole group was retried, and refused, on every pass and nothing was written."""
-    earlier = queue(session, sender, [make_candidate("Old", "Message", "0412 345 600")], provider="twilio")
+    earlier = queue(
+        session, sender, [make_candidate("Old", "Message", "0412 345 600")], provider="twilio"
+    )
     taken = "SM" + "t" * 32
-    session.execute(sa.update(Message).where(Message.batch_id == earlier.id)
-                    .values(state="sent", provider_message_id=taken))
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == earlier.id)
+        .values(state="sent", provider_message_id=taken)
+    )
     session.commit()
-    people = [make_candidate("Ada", "Lovelace", "0412 345 601"),
-              make_candidate("Bob", "Brown", "0412 345 602"),
-              make_candidate("Cy", "Young", "0412 345 603")]
+    people = [
+        make_candidate("Ada", "Lovelace", "0412 345 601"),
+        make_candidate("Bob", "Brown", "0412 345 602"),
+        make_candidate("Cy", "Young", "0412 345 603"),
+    ]
     batch = queue(session, sender, people, provider="twilio")
     overlong = "SM\x00" + "a" * 97  # 100 characters and a NUL (PostgreSQL refuses both)
     fake_twilio.inject(_twilio_reply(overlong), _twilio_reply(taken))
@@ -636,10 +729,16 @@ def test_an_overlong_or_already_used_gateway_id_does_not_stop_the_other_outcomes
     thread = threading.Thread(target=dispatcher.run, daemon=True)
     thread.start()
     try:
-        wait_until(lambda: states(session, batch) == Counter(sent=3), 10, "all three to be recorded")
-        later = queue(session, sender, [make_candidate("Di", "Lee", "0412 345 604")], provider="twilio")
+        wait_until(
+            lambda: states(session, batch) == Counter(sent=3), 10, "all three to be recorded"
+        )
+        later = queue(
+            session, sender, [make_candidate("Di", "Lee", "0412 345 604")], provider="twilio"
+        )
         dispatcher.wake()
-        wait_until(lambda: states(session, later) == Counter(sent=1), 10, "the loop to go on sending")
+        wait_until(
+            lambda: states(session, later) == Counter(sent=1), 10, "the loop to go on sending"
+        )
     finally:
         dispatcher.stop()
         thread.join(10)
@@ -672,10 +771,17 @@ class SlowLookup(Sandbox):
         return super().lookup(enquiries, taken)
 
 
-def test_a_slow_reconciliation_lookup_does_not_hold_up_sending(app, session, sender, make_candidate):
-    unknown = queue(session, sender, [make_candidate("Una", "Known", "0412 345 610")], provider="sandbox")
-    session.execute(sa.update(Message).where(Message.batch_id == unknown.id)
-                    .values(state="unknown", attempts=1, updated_at=utcnow() - timedelta(minutes=5)))
+def test_a_slow_reconciliation_lookup_does_not_hold_up_sending(
+    app, session, sender, make_candidate
+):
+    unknown = queue(
+        session, sender, [make_candidate("Una", "Known", "0412 345 610")], provider="sandbox"
+    )
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == unknown.id)
+        .values(state="unknown", attempts=1, updated_at=utcnow() - timedelta(minutes=5))
+    )
     session.commit()
     provider = SlowLookup()
     dispatcher = delivery.dispatcher(app, provider, reconcile=ReconcileSettings(every=0.05))
@@ -683,11 +789,15 @@ def test_a_slow_reconciliation_lookup_does_not_hold_up_sending(app, session, sen
     thread.start()
     try:
         assert provider.looking.wait(10), "reconciliation never looked the message up"
-        batch = queue(session, sender, [make_candidate("Ada", "Lovelace", "0412 345 611")],
-                      provider="sandbox")
+        batch = queue(
+            session, sender, [make_candidate("Ada", "Lovelace", "0412 345 611")], provider="sandbox"
+        )
         dispatcher.wake()
-        wait_until(lambda: states(session, batch) == Counter(sent=1), 5,
-                   "a queued message to go out while the lookup is still going")
+        wait_until(
+            lambda: states(session, batch) == Counter(sent=1),
+            5,
+            "a queued message to go out while the lookup is still going",
+        )
         assert states(session, unknown) == Counter(unknown=1)
     finally:
         provider.release.set()

@@ -55,6 +55,7 @@ def write(tmp_path, text: str | bytes, name: str = "people.csv"):
 
 # --- import_people -------------------------------------------------------------------------------
 
+
 def test_good_candidates_file_imports_every_row_with_numbers_normalised(session, tmp_path):
     report = import_people(session, "candidates", write(tmp_path, GOOD_CANDIDATES), "AU")
     assert report.ok
@@ -65,9 +66,17 @@ def test_good_candidates_file_imports_every_row_with_numbers_normalised(session,
     ada, brian, chloe, smith = candidates(session)
     assert (ada.first_name, ada.last_name, ada.email) == ("Ada", "Lovelace", "ada@example.com")
     assert (ada.mobile_raw, ada.mobile_e164, ada.mobile_region, ada.mobile_valid) == (
-        "0412 345 678", "+61412345678", "AU", True)
+        "0412 345 678",
+        "+61412345678",
+        "AU",
+        True,
+    )
     assert (ada.job_title, ada.location, ada.sms_consent) == ("Software Developer", "Sydney", True)
-    assert (brian.mobile_e164, brian.mobile_region, brian.mobile_valid) == ("+447400123456", "GB", True)
+    assert (brian.mobile_e164, brian.mobile_region, brian.mobile_valid) == (
+        "+447400123456",
+        "GB",
+        True,
+    )
     assert brian.sms_consent is False
     assert brian.last_name == "O'Neil"
     assert (chloe.first_name, chloe.last_name) == ("Chloé", "Nguyễn")
@@ -83,7 +92,10 @@ def test_imported_rows_get_their_name_and_email_search_keys(session):
     import_people(session, "candidates", GOOD_CANDIDATES.encode(), "AU")
     ada = candidates(session)[0]
     assert (ada.first_name_key, ada.last_name_key, ada.email_key) == (
-        "ada", "lovelace", "ada@example.com")
+        "ada",
+        "lovelace",
+        "ada@example.com",
+    )
     assert ada.created_at is not None
 
 
@@ -92,12 +104,17 @@ def test_imported_candidates_get_their_location_search_key(session):
     # can never be found by location.
     import_people(session, "candidates", GOOD_CANDIDATES.encode(), "AU")
     assert [(c.location, c.location_key) for c in candidates(session)] == [
-        ("Sydney", "sydney"), ("London", "london"), (None, None), ("Perth", "perth")]
+        ("Sydney", "sydney"),
+        ("London", "london"),
+        (None, None),
+        ("Perth", "perth"),
+    ]
 
 
 def test_bom_crlf_and_header_case_are_accepted(session):
-    data = ("\ufeff" + CANDIDATE_HEADER.upper() + "\r\nAda,Lovelace,0412 345 678,,No,,\r\n"
-            "\r\n").encode("utf-8")
+    data = (
+        "\ufeff" + CANDIDATE_HEADER.upper() + "\r\nAda,Lovelace,0412 345 678,,No,,\r\n\r\n"
+    ).encode("utf-8")
     report = import_people(session, "candidates", data, "AU")
     assert report.ok, report.errors
     assert report.created == 1
@@ -111,12 +128,19 @@ def test_only_the_required_columns_are_enough(session):
 
 
 def test_columns_may_come_in_any_order(session):
-    data = b"sms_consent,email,mobile,last_name,first_name\nno,ada@example.com,0412345678,Lovelace,Ada\n"
+    data = (
+        b"sms_consent,email,mobile,last_name,first_name\n"
+        b"no,ada@example.com,0412345678,Lovelace,Ada\n"
+    )
     report = import_people(session, "candidates", data, "AU")
     assert report.ok, report.errors
     ada = candidates(session)[0]
     assert (ada.first_name, ada.last_name, ada.mobile_e164, ada.sms_consent) == (
-        "Ada", "Lovelace", "+61412345678", False)
+        "Ada",
+        "Lovelace",
+        "+61412345678",
+        False,
+    )
 
 
 def test_bad_file_writes_nothing_and_lists_every_bad_line_by_number(session, tmp_path):
@@ -133,7 +157,9 @@ def test_bad_file_writes_nothing_and_lists_every_bad_line_by_number(session, tmp
 
 
 def test_line_numbers_count_blank_lines_and_the_header(session):
-    data = (CANDIDATE_HEADER + "\nAda,Lovelace,,,yes,,\n\n,,,,yes,,\n  \nBob,Jones,,,nope,,\n").encode()
+    data = (
+        CANDIDATE_HEADER + "\nAda,Lovelace,,,yes,,\n\n,,,,yes,,\n  \nBob,Jones,,,nope,,\n"
+    ).encode()
     report = import_people(session, "candidates", data, "AU")
     assert [line for line, _ in report.errors] == [4, 6]
 
@@ -151,8 +177,10 @@ def test_unknown_and_repeated_columns_are_reported(session):
     assert "favourite_colour" in import_people(session, "candidates", data, "AU").errors[0][1]
 
     repeated = f"{CANDIDATE_HEADER},email\n".encode()
-    assert any("twice" in problem for _line, problem in
-               import_people(session, "candidates", repeated, "AU").errors)
+    assert any(
+        "twice" in problem
+        for _line, problem in import_people(session, "candidates", repeated, "AU").errors
+    )
 
 
 def test_contact_columns_are_not_accepted_in_a_candidates_file(session):
@@ -183,8 +211,10 @@ def test_windows_1252_file_is_rejected_on_every_bad_line(session):
 
 
 def test_unparseable_mobile_is_imported_and_reported_with_its_line(session):
-    data = (CANDIDATE_HEADER + "\nAda,Lovelace,0412 345 678,,yes,,\nBob,Jones,call me,,yes,,\n"
-            "Cat,Smith,0412 345,,yes,,\n").encode()
+    data = (
+        CANDIDATE_HEADER + "\nAda,Lovelace,0412 345 678,,yes,,\nBob,Jones,call me,,yes,,\n"
+        "Cat,Smith,0412 345,,yes,,\n"
+    ).encode()
     report = import_people(session, "candidates", data, "AU")
     assert report.ok
     assert report.created == 3
@@ -215,8 +245,11 @@ POISONED_CANDIDATES = (
 def test_control_characters_in_any_column_are_reported_by_line_and_nothing_is_imported(session):
     report = import_people(session, "candidates", POISONED_CANDIDATES.encode(), "AU")
     assert report.errors == [
-        (3, "first_name holds control characters (line break, carriage return); "
-            "each value must be one line of text"),
+        (
+            3,
+            "first_name holds control characters (line break, carriage return); "
+            "each value must be one line of text",
+        ),
         (5, "location holds control characters (tab); each value must be one line of text"),
         (6, "job_title holds control characters (NUL); each value must be one line of text"),
         (7, "last_name holds control characters (U+0085); each value must be one line of text"),
@@ -245,11 +278,13 @@ def test_unknown_kind_is_a_programming_error(session):
 
 
 def test_contacts_file_creates_each_client_once(session):
-    data = (CONTACT_HEADER + "\n"
-            "Grace,Hopper,0413 222 333,grace@acme.example,yes,Acme Pty Ltd,HR Manager\n"
-            "Alan,Turing,0413 222 334,,no,ACME PTY LTD,Director\n"
-            "Edsger,Dijkstra,,,yes,,\n"
-            "Barbara,Liskov,,,yes,Zeta Group,CFO\n").encode()
+    data = (
+        CONTACT_HEADER + "\n"
+        "Grace,Hopper,0413 222 333,grace@acme.example,yes,Acme Pty Ltd,HR Manager\n"
+        "Alan,Turing,0413 222 334,,no,ACME PTY LTD,Director\n"
+        "Edsger,Dijkstra,,,yes,,\n"
+        "Barbara,Liskov,,,yes,Zeta Group,CFO\n"
+    ).encode()
     report = import_people(session, "contacts", data, "AU")
     assert report.ok, report.errors
     assert report.created == 4
@@ -264,7 +299,9 @@ def test_contacts_file_creates_each_client_once(session):
 
 def test_contacts_file_reuses_an_existing_client_by_case_insensitive_name(session, make_contact):
     existing = make_contact(client="Harbour Mining Pty Ltd").client
-    data = (CONTACT_HEADER + "\nAlan,Turing,0413 222 334,,yes,harbour  MINING pty ltd,Director\n").encode()
+    data = (
+        CONTACT_HEADER + "\nAlan,Turing,0413 222 334,,yes,harbour  MINING pty ltd,Director\n"
+    ).encode()
     report = import_people(session, "contacts", data, "AU")
     assert report.ok, report.errors
     assert [client.id for client in clients(session)] == [existing.id]
@@ -273,7 +310,9 @@ def test_contacts_file_reuses_an_existing_client_by_case_insensitive_name(sessio
 
 
 def test_bad_contacts_file_creates_no_client(session):
-    data = (CONTACT_HEADER + "\nGrace,Hopper,,,yes,New Client Ltd,\nAlan,,,,yes,New Client Ltd,\n").encode()
+    data = (
+        CONTACT_HEADER + "\nGrace,Hopper,,,yes,New Client Ltd,\nAlan,,,,yes,New Client Ltd,\n"
+    ).encode()
     report = import_people(session, "contacts", data, "AU")
     assert [line for line, _ in report.errors] == [3]
     assert clients(session) == []
@@ -314,7 +353,9 @@ def test_import_command_names_the_lines_with_control_characters(app, session, tm
     result = cli(app, "import", "candidates", str(path))
     assert result.exit_code == 1
     assert "Nothing imported: 4 bad line(s) in poisoned.csv" in result.stderr
-    assert "line 3: first_name holds control characters (line break, carriage return)" in result.stderr
+    assert (
+        "line 3: first_name holds control characters (line break, carriage return)" in result.stderr
+    )
     assert "\x00" not in result.stderr and "\t" not in result.stderr
     assert candidates(session) == []
 
@@ -328,7 +369,10 @@ def test_import_command_rejects_non_utf8_naming_the_line(app, session, tmp_path)
 
 
 def test_import_command_lists_unreadable_mobiles_after_importing(app, session, tmp_path):
-    path = write(tmp_path, CANDIDATE_HEADER + "\nAda,Lovelace,0412 345 678,,yes,,\nBob,Jones,call me,,yes,,\n")
+    path = write(
+        tmp_path,
+        CANDIDATE_HEADER + "\nAda,Lovelace,0412 345 678,,yes,,\nBob,Jones,call me,,yes,,\n",
+    )
     result = cli(app, "import", "candidates", str(path))
     assert result.exit_code == 0, result.output
     assert "Imported 2 candidates." in result.stdout

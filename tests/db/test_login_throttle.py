@@ -4,7 +4,7 @@ every app process, the same answer for unknown usernames, reset by a success, an
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from webapp.models import AuditEvent, LoginFailure
 from webapp.users import throttle
 
 CSRF_TOKEN = re.compile(r"[\w-]{20,}\.[\w-]+\.[\w-]+")
-T0 = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -32,8 +32,9 @@ def clock(monkeypatch):
     return move_to
 
 
-def fail(session, username: str = "ada", address: str = "10.0.0.1", *, times: int,
-         at: datetime = T0) -> datetime | None:
+def fail(
+    session, username: str = "ada", address: str = "10.0.0.1", *, times: int, at: datetime = T0
+) -> datetime | None:
     until = None
     for _ in range(times):
         until = throttle.record_failure(session, throttle.Attempt(username, address), at)
@@ -42,8 +43,11 @@ def fail(session, username: str = "ada", address: str = "10.0.0.1", *, times: in
 
 
 def sign_in(client, username: str, password: str = PASSWORD, address: str = "10.0.0.1"):
-    return client.post("/login", data={"username": username, "password": password},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/login",
+        data={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def refused(response) -> bool:
@@ -57,12 +61,17 @@ def page_without_tokens(response, username: str) -> str:
 
 def audits(session, action: str) -> list[AuditEvent]:
     session.expire_all()
-    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                                .order_by(AuditEvent.id)))
+    return list(
+        session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        )
+    )
 
 
-@pytest.mark.parametrize(("failures", "seconds"), [
-    (0, 0), (4, 0), (5, 1), (6, 2), (7, 4), (10, 32), (14, 512), (15, 900), (40, 900)])
+@pytest.mark.parametrize(
+    ("failures", "seconds"),
+    [(0, 0), (4, 0), (5, 1), (6, 2), (7, 4), (10, 32), (14, 512), (15, 900), (40, 900)],
+)
 def test_the_delay_doubles_from_the_fifth_failure_and_is_capped(failures, seconds):
     assert throttle.delay_after(failures) == timedelta(seconds=seconds)
 
@@ -73,8 +82,9 @@ def test_four_failures_lock_nothing_and_the_fifth_locks_for_a_second(session):
     assert throttle.locked_until(session, attempt, T0) is None
 
     assert fail(session, times=1) == T0 + timedelta(seconds=1)
-    assert throttle.locked_until(session, attempt, T0 + timedelta(milliseconds=999)) == \
-        T0 + timedelta(seconds=1)
+    assert throttle.locked_until(
+        session, attempt, T0 + timedelta(milliseconds=999)
+    ) == T0 + timedelta(seconds=1)
     assert throttle.locked_until(session, attempt, T0 + timedelta(seconds=1)) is None
 
 
@@ -116,8 +126,9 @@ def test_the_view_refuses_a_locked_account_with_the_bad_password_message(client,
     assert sign_in(client, user.username).status_code == 302
 
 
-def test_an_unknown_username_is_throttled_exactly_like_a_known_one(client, session, make_user,
-                                                                   clock):
+def test_an_unknown_username_is_throttled_exactly_like_a_known_one(
+    client, session, make_user, clock
+):
     known = make_user(username="known-user", role="viewer")
     answers = {}
     for name, address in ((known.username, "10.0.0.1"), ("nobody-here", "10.0.0.2")):
@@ -166,7 +177,9 @@ def test_a_success_resets_the_count(client, session, make_user, clock):
     assert sign_in(client, user.username, address="10.0.0.4").status_code == 302
 
 
-def test_failures_and_locks_are_audited_with_username_and_address(client, session, make_user, clock):
+def test_failures_and_locks_are_audited_with_username_and_address(
+    client, session, make_user, clock
+):
     for _ in range(5):
         sign_in(client, "nobody-here", "wrong-password-123", "10.0.0.7")
     sign_in(client, "nobody-here", "wrong-password-123", "10.0.0.7")  # refused while locked
@@ -174,7 +187,11 @@ def test_failures_and_locks_are_audited_with_username_and_address(client, sessio
     failed = audits(session, "auth.login_failed")
     locked = audits(session, "auth.locked")
     assert len(failed) == 5
-    assert all(e.actor_id is None and e.details["username"] == "nobody-here"
-               and e.details["address"] == "10.0.0.7" for e in failed + locked)
+    assert all(
+        e.actor_id is None
+        and e.details["username"] == "nobody-here"
+        and e.details["address"] == "10.0.0.7"
+        for e in failed + locked
+    )
     assert len(locked) == 1
     assert locked[0].details["until"] == (T0 + timedelta(seconds=1)).isoformat()

@@ -1,5 +1,6 @@
-"""The schema comes from Alembic alone: it goes down to nothing and back up to head, seeds the roles
-and permissions of DESIGN.md section 4, and matches the models exactly (on SQLite and PostgreSQL)."""
+"""The schema comes from Alembic alone: it goes down to nothing and back up to head, seeds the
+roles and permissions of DESIGN.md section 4, and matches the models exactly (on SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,23 @@ from webapp.models import Base, Role, User
 
 # Written out from DESIGN.md section 4 rather than imported, so a drift in the app's copy shows.
 DESIGN_PERMISSIONS = {
-    "sms.send", "sms.ignore_opt_out", "templates.manage", "records.edit", "users.manage",
-    "settings.manage", "audit.view",
+    "sms.send",
+    "sms.ignore_opt_out",
+    "templates.manage",
+    "records.edit",
+    "users.manage",
+    "settings.manage",
+    "audit.view",
 }
 DESIGN_ROLES = {
     "administrator": DESIGN_PERMISSIONS,
-    "team-leader": {"sms.send", "sms.ignore_opt_out", "templates.manage", "records.edit", "audit.view"},
+    "team-leader": {
+        "sms.send",
+        "sms.ignore_opt_out",
+        "templates.manage",
+        "records.edit",
+        "audit.view",
+    },
     "consultant": {"sms.send", "records.edit"},
     "viewer": set(),
 }
@@ -42,10 +54,12 @@ def granted(engine: sa.Engine) -> dict[str, set[str]]:
     """Each role's permission names, read straight from the tables."""
     with engine.connect() as connection:
         roles = {name: set() for name in connection.scalars(sa.text("SELECT name FROM roles"))}
-        pairs = connection.execute(sa.text(
-            "SELECT r.name, p.name FROM role_permissions rp "
-            "JOIN roles r ON r.id = rp.role_id JOIN permissions p ON p.id = rp.permission_id"
-        ))
+        pairs = connection.execute(
+            sa.text(
+                "SELECT r.name, p.name FROM role_permissions rp "
+                "JOIN roles r ON r.id = rp.role_id JOIN permissions p ON p.id = rp.permission_id"
+            )
+        )
         for role, permission in pairs:
             roles[role].add(permission)
     return roles
@@ -59,7 +73,8 @@ def schema_differences(engine: sa.Engine) -> list:
     with engine.connect() as connection:
         # The same filter the migrations use: PostgreSQL-only trigram indexes are not in the models.
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "include_object": include_object})
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
         return compare_metadata(context, Base.metadata)
 
 
@@ -118,7 +133,8 @@ def test_seeded_roles_grant_exactly_what_the_design_says(engine):
 
 
 def test_seeding_by_hand_after_migration_does_not_collide_with_seeded_ids(engine):
-    # The seed migration inserts explicit ids; on PostgreSQL the sequences must have moved past them.
+    # The seed migration inserts explicit ids; on PostgreSQL the sequences must have moved past
+    # them.
     with sa.orm.Session(engine) as session:
         role = Role(name="auditor", description="Reads the audit log")
         session.add(role)
@@ -144,8 +160,10 @@ def test_a_model_change_without_a_migration_would_be_detected(engine):
         table.to_metadata(metadata)
     metadata.tables["users"].append_column(sa.Column("nickname", sa.String(40)))
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(
-            connection, opts={"include_object": include_object}), metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(connection, opts={"include_object": include_object}),
+            metadata,
+        )
     # Each entry is ("add_column", schema, table name, Column).
     assert [(op[0], op[2], op[3].name) for op in diff] == [("add_column", "users", "nickname")]
 
@@ -164,25 +182,53 @@ def test_0007_fills_email_other_key_as_the_model_would(engine):
     """The backfill is SQL and the model's rule is Python: both must agree on existing rows."""
     from webapp.models.people import name_key, other_email_key
 
-    people = [("Olivia", "Smith", "olivia.smith1@example.com"), ("Ke", "Zed", "kelpie@example.com"),
-              ("Bo", "Moss", "kelpie@example.com"), ("Ann", "Ke", "ke7@example.com"),
-              ("Zoë", "Müller", "zoë.m@example.com"), ("", "Solo", "x@example.com"),
-              ("Nomail", "Person", None), ("Mary", "Watson", "MARY.w@Example.com")]
+    people = [
+        ("Olivia", "Smith", "olivia.smith1@example.com"),
+        ("Ke", "Zed", "kelpie@example.com"),
+        ("Bo", "Moss", "kelpie@example.com"),
+        ("Ann", "Ke", "ke7@example.com"),
+        ("Zoë", "Müller", "zoë.m@example.com"),
+        ("", "Solo", "x@example.com"),
+        ("Nomail", "Person", None),
+        ("Mary", "Watson", "MARY.w@Example.com"),
+    ]
     migrate.downgrade(engine, "0006")
     with engine.begin() as connection:
-        for n, (first, last, email) in enumerate(people):
-            connection.execute(sa.text(
-                "INSERT INTO candidates (first_name, last_name, first_name_key, last_name_key, "
-                "full_name_key, reverse_name_key, email, email_key, status, mobile_valid, sms_consent, "
-                "email_consent, mail_consent, privacy_statement_read, created_at, updated_at) VALUES "
-                "(:first, :last, :fk, :lk, '', '', :email, :ek, 'Active', false, true, true, true, "
-                "false, '2025-01-01 00:00:00', '2025-01-01 00:00:00')"),
-                {"first": first, "last": last, "fk": name_key(first), "lk": name_key(last),
-                 "email": email, "ek": name_key(email) if email else None})
+        for first, last, email in people:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO candidates (first_name, last_name, first_name_key, "
+                    "last_name_key, full_name_key, reverse_name_key, email, email_key, status, "
+                    "mobile_valid, sms_consent, email_consent, mail_consent, "
+                    "privacy_statement_read, created_at, updated_at) VALUES "
+                    "(:first, :last, :fk, :lk, '', '', :email, :ek, 'Active', false, true, true, "
+                    "true, false, '2025-01-01 00:00:00', '2025-01-01 00:00:00')"
+                ),
+                {
+                    "first": first,
+                    "last": last,
+                    "fk": name_key(first),
+                    "lk": name_key(last),
+                    "email": email,
+                    "ek": name_key(email) if email else None,
+                },
+            )
     migrate.upgrade(engine)
     with engine.connect() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT first_name_key, last_name_key, email_key, email_other_key FROM candidates ORDER BY id")).all()
+        rows = connection.execute(
+            sa.text(
+                "SELECT first_name_key, last_name_key, email_key, email_other_key "
+                "FROM candidates ORDER BY id"
+            )
+        ).all()
     assert [row[3] for row in rows] == [other_email_key(row[2], row[0], row[1]) for row in rows]
-    assert [row[3] for row in rows] == [None, None, "kelpie@example.com", None, None, "x@example.com",
-                                        None, None]
+    assert [row[3] for row in rows] == [
+        None,
+        None,
+        "kelpie@example.com",
+        None,
+        None,
+        "x@example.com",
+        None,
+        None,
+    ]

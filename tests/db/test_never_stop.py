@@ -76,7 +76,7 @@ class Running:
     def alive(self) -> bool:
         return self.thread.is_alive()
 
-    def __enter__(self) -> "Running":
+    def __enter__(self) -> Running:
         self.thread.start()
         return self
 
@@ -91,9 +91,14 @@ def all_delivered(session, batch) -> bool:
 
 # --- 1c: one email that cannot be built or sent fails alone ---------------------------------------
 
-def test_an_email_that_cannot_be_built_fails_with_its_reason_and_the_rest_go_out(session, smtp, mail):
+
+def test_an_email_that_cannot_be_built_fails_with_its_reason_and_the_rest_go_out(
+    session, smtp, mail
+):
     first = add_email(session, "first@example.com", "SMS reply from Ada Lovelace (+61412345678)")
-    split_subject = add_email(session, "casey@example.com", "SMS reply from Harri\r\nson (+61412345679)")
+    split_subject = add_email(
+        session, "casey@example.com", "SMS reply from Harri\r\nson (+61412345679)"
+    )
     split_address = add_email(session, "bob@example.com\r\nBcc: eve@example.com", "SMS reply")
     last = add_email(session, "last@example.com", "SMS reply from Bob Brown (+61412345670)")
     session.rollback()
@@ -101,7 +106,10 @@ def test_an_email_that_cannot_be_built_fails_with_its_reason_and_the_rest_go_out
     assert mailer.send_due(session, mail) == 3
 
     assert [m.rcpt_tos for m in smtp.messages] == [
-        ["first@example.com"], ["casey@example.com"], ["last@example.com"]]
+        ["first@example.com"],
+        ["casey@example.com"],
+        ["last@example.com"],
+    ]
     # The subject went out on one line: the line break became a space, no header was added.
     assert smtp.messages[1].subject == "SMS reply from Harri son (+61412345679)"
     assert "Bcc" not in smtp.messages[1].message
@@ -112,8 +120,9 @@ def test_an_email_that_cannot_be_built_fails_with_its_reason_and_the_rest_go_out
     assert "line break or control character" in reason
     assert "\r" not in reason and "\n" not in reason
     # Nobody named in the address got it, not even the part before the line break.
-    assert not any("eve@example.com" in m.rcpt_tos or "bob@example.com" in m.rcpt_tos
-                   for m in smtp.messages)
+    assert not any(
+        "eve@example.com" in m.rcpt_tos or "bob@example.com" in m.rcpt_tos for m in smtp.messages
+    )
 
 
 def test_an_email_the_server_cannot_take_fails_alone_and_the_next_one_still_goes(session):
@@ -135,7 +144,8 @@ def test_an_email_the_server_cannot_take_fails_alone_and_the_next_one_still_goes
 
 
 def test_an_email_that_raises_while_being_built_is_failed_and_the_others_are_sent(
-        session, smtp, mail, monkeypatch):
+    session, smtp, mail, monkeypatch
+):
     broken = add_email(session, "casey@example.com", "SMS reply one")
     fine = add_email(session, "casey@example.com", "SMS reply two")
     session.rollback()
@@ -168,26 +178,42 @@ STEPS = [
 
 @pytest.mark.parametrize("owner, name, what", STEPS, ids=[name for _, name, _ in STEPS])
 def test_a_fault_in_any_step_is_logged_and_queued_sms_still_go_out(
-        app, session, make_candidate, smtp, mail, casey, monkeypatch, caplog,
-        owner, name, what):
-    people = [make_candidate("Ada", "Lovelace", "0412 345 678"),
-              make_candidate("Bob", "Brown", "0412 345 679"),
-              make_candidate("Cy", "Young", "0412 345 670")]
+    app, session, make_candidate, smtp, mail, casey, monkeypatch, caplog, owner, name, what
+):
+    people = [
+        make_candidate("Ada", "Lovelace", "0412 345 678"),
+        make_candidate("Bob", "Brown", "0412 345 679"),
+        make_candidate("Cy", "Young", "0412 345 670"),
+    ]
     batch = queue(session, casey, people, provider="sandbox")
-    email = add_email(session, "casey@example.com", "SMS reply from Ada Lovelace (+61412345678)")
+    add_email(session, "casey@example.com", "SMS reply from Ada Lovelace (+61412345678)")
     calls = fail_once(monkeypatch, owner, name)
     monkeypatch.setattr(status, "HEARTBEAT_EVERY", 0.05)  # these two run every few seconds
-    dispatcher = delivery.dispatcher(app, Sandbox(), mail=mail, max_backoff=0.2,
-                                     sandbox_delivery_after=timedelta(0),
-                                     reconcile=ReconcileSettings(every=0.05))
+    dispatcher = delivery.dispatcher(
+        app,
+        Sandbox(),
+        mail=mail,
+        max_backoff=0.2,
+        sandbox_delivery_after=timedelta(0),
+        reconcile=ReconcileSettings(every=0.05),
+    )
 
     with caplog.at_level(logging.ERROR, logger="webapp.sms"), Running(dispatcher) as running:
-        wait_until(lambda: all_delivered(session, batch) or not running.alive(), 10,
-                   f"the SMS to go out after a fault in {what}")
-        wait_until(lambda: rows(session, Email)[0].state != "queued" or not running.alive(), 10,
-                   "the reply email")
-        wait_until(lambda: len(calls) >= 2 or name == "_compose" or not running.alive(), 10,
-                   f"{what} to run again after its fault")
+        wait_until(
+            lambda: all_delivered(session, batch) or not running.alive(),
+            10,
+            f"the SMS to go out after a fault in {what}",
+        )
+        wait_until(
+            lambda: rows(session, Email)[0].state != "queued" or not running.alive(),
+            10,
+            "the reply email",
+        )
+        wait_until(
+            lambda: len(calls) >= 2 or name == "_compose" or not running.alive(),
+            10,
+            f"{what} to run again after its fault",
+        )
         assert running.alive(), f"the dispatcher ended after a fault in {what}: {running.error!r}"
     assert running.error is None and not running.alive()
 
@@ -205,7 +231,8 @@ def test_a_fault_in_any_step_is_logged_and_queued_sms_still_go_out(
 
 
 def test_a_provider_that_raises_leaves_that_message_unknown_and_the_others_go_out(
-        app, session, make_candidate, casey, caplog):
+    app, session, make_candidate, casey, caplog
+):
     class RaisesOnce(Sandbox):
         calls = 0
 
@@ -217,12 +244,16 @@ def test_a_provider_that_raises_leaves_that_message_unknown_and_the_others_go_ou
 
     people = [make_candidate("Ada", "Lovelace", f"0412 345 67{i}") for i in range(4)]
     batch = queue(session, casey, people, provider="sandbox")
-    dispatcher = delivery.dispatcher(app, RaisesOnce(), concurrency=1, max_backoff=0.2,
-                                     sandbox_delivery_after=timedelta(0))
+    dispatcher = delivery.dispatcher(
+        app, RaisesOnce(), concurrency=1, max_backoff=0.2, sandbox_delivery_after=timedelta(0)
+    )
 
     with caplog.at_level(logging.ERROR, logger="webapp.sms"), Running(dispatcher) as running:
-        wait_until(lambda: sum(m.state == "delivered" for m in messages(session, batch)) == 3, 10,
-                   "the other three SMS")
+        wait_until(
+            lambda: sum(m.state == "delivered" for m in messages(session, batch)) == 3,
+            10,
+            "the other three SMS",
+        )
     assert running.error is None
 
     sent = messages(session, batch)
@@ -252,19 +283,24 @@ def test_the_backoff_of_a_failing_step_doubles_up_to_the_cap(app, monkeypatch):
 
 # --- the issue's scenario, end to end ------------------------------------------------------------
 
+
 def test_a_reply_from_a_person_whose_name_holds_a_line_break_does_not_stop_sending(
-        app, session, make_candidate, smtp, mail, casey):
+    app, session, make_candidate, smtp, mail, casey
+):
     harrison = make_candidate("Sam", "Harrison", "0412 345 678")
     [sent] = send_sms(app, session, casey, [harrison])
     # Saved before names were checked (or by a CSV cell): straight into the database.
-    session.execute(sa.update(Candidate).where(Candidate.id == harrison.id)
-                    .values(last_name="Harri\r\nson"))
+    session.execute(
+        sa.update(Candidate).where(Candidate.id == harrison.id).values(last_name="Harri\r\nson")
+    )
     session.commit()
     receive(app, session, "Yes please, call me", reference=sent.uuid)
     # And one with an unclean subject already waiting in the outbox, as a database may hold.
     add_email(session, "casey@example.com", "SMS reply from Sam Harri\r\nson (+61412345678)")
-    others = [make_candidate("Ada", "Lovelace", "0412 345 671"),
-              make_candidate("Bob", "Brown", "0412 345 672")]
+    others = [
+        make_candidate("Ada", "Lovelace", "0412 345 671"),
+        make_candidate("Bob", "Brown", "0412 345 672"),
+    ]
     batch = queue(session, casey, others, provider="sandbox")
 
     for _restart in range(2):  # nothing that stops sending may come back after a restart
@@ -276,14 +312,15 @@ def test_a_reply_from_a_person_whose_name_holds_a_line_break_does_not_stop_sendi
     assert [e.state for e in emails] == ["sent", "sent"]
     # The reply's email was queued clean; the one already waiting was cleaned on its way out.
     assert emails[0].subject == "SMS reply from Sam Harri son (+61412345678)"
-    assert [m.subject for m in smtp.messages] == [
-        "SMS reply from Sam Harri son (+61412345678)"] * 2
+    assert [m.subject for m in smtp.messages] == ["SMS reply from Sam Harri son (+61412345678)"] * 2
 
 
-# --- supervision -----------------------------------------------------------------------------------
+# --- supervision ---------------------------------------------------------------------------------
+
 
 def test_supervise_restarts_a_dispatcher_that_raised_or_returned_and_stops_when_asked(
-        app, session, make_candidate, casey, monkeypatch, caplog):
+    app, session, make_candidate, casey, monkeypatch, caplog
+):
     batch = queue(session, casey, [make_candidate()], provider="sandbox")
     dispatcher = delivery.dispatcher(app, Sandbox(), max_backoff=0.1)
     original = Dispatcher.run
@@ -310,7 +347,8 @@ def test_supervise_restarts_a_dispatcher_that_raised_or_returned_and_stops_when_
 
 
 def test_the_embedded_worker_thread_is_restarted_after_the_dispatcher_raises(
-        database_url, session, make_candidate, casey, monkeypatch, caplog):
+    database_url, session, make_candidate, casey, monkeypatch, caplog
+):
     batch = queue(session, casey, [make_candidate()], provider="sandbox")
     calls = fail_once(monkeypatch, Dispatcher, "run")
     # A second app on the same database, configured as in production: the worker in a thread.
@@ -319,8 +357,11 @@ def test_the_embedded_worker_thread_is_restarted_after_the_dispatcher_raises(
         with caplog.at_level(logging.ERROR, logger="webapp.sms"):
             served.test_client().get("/health")  # the first request starts the thread
             [thread] = [t for t in threading.enumerate() if t.name == "sms-dispatcher"]
-            wait_until(lambda: {m.state for m in messages(session, batch)} == {"sent"}, 15,
-                       "the embedded worker to send after its restart")
+            wait_until(
+                lambda: {m.state for m in messages(session, batch)} == {"sent"},
+                15,
+                "the embedded worker to send after its restart",
+            )
             assert thread.is_alive()
         assert len(calls) == 2
         assert "stopped with an error" in caplog.text
@@ -335,7 +376,8 @@ def test_the_embedded_worker_thread_is_restarted_after_the_dispatcher_raises(
 
 
 def test_the_sms_worker_command_carries_on_after_an_unexpected_error(
-        app, session, make_candidate, casey, monkeypatch):
+    app, session, make_candidate, casey, monkeypatch
+):
     batch = queue(session, casey, [make_candidate()], provider="sandbox")
     original = Dispatcher.run
     runs: list[int] = []
@@ -364,6 +406,8 @@ def test_the_sms_worker_command_carries_on_after_an_unexpected_error(
 
 def _fast(build):
     """worker.build with a short poll, so the restart pause is short."""
+
     def fast(app, **overrides):
         return build(app, **{**overrides, "poll_seconds": 0.05})
+
     return fast

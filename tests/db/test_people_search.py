@@ -6,14 +6,14 @@ byte-order comparison and case folding, which the two databases do differently i
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
 
 from webapp.models import Candidate
-from webapp.people import search as ps
 from webapp.models.people import person_values
+from webapp.people import search as ps
 from webapp.phones import normalise
 
 REGION = "AU"
@@ -21,7 +21,7 @@ MOBILE = "0412 345 678"
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def criteria(kind: str = "candidates", **args) -> ps.Criteria:
@@ -32,7 +32,9 @@ def criteria(kind: str = "candidates", **args) -> ps.Criteria:
 
 
 def names(session, kind: str = "candidates", page: int = 1, **args) -> list[str]:
-    return [person.full_name for person in ps.search(session, criteria(kind, **args), page, REGION).rows]
+    return [
+        person.full_name for person in ps.search(session, criteria(kind, **args), page, REGION).rows
+    ]
 
 
 def found(session, kind: str = "candidates", **args) -> set[str]:
@@ -43,14 +45,24 @@ def bulk_candidates(session, n: int, **fields) -> None:
     """Insert n candidates in one statement (fast), all with one mobile, as the seeder does."""
     mobile = normalise(MOBILE, REGION)
     created = utc(2025, 1, 1)
-    rows = [person_values(first_name=f"Bulk{i:05d}", last_name="Person", email=None, mobile=mobile,
-                          created_at=created, updated_at=created, **fields)
-            for i in range(n)]
+    rows = [
+        person_values(
+            first_name=f"Bulk{i:05d}",
+            last_name="Person",
+            email=None,
+            mobile=mobile,
+            created_at=created,
+            updated_at=created,
+            **fields,
+        )
+        for i in range(n)
+    ]
     session.execute(sa.insert(Candidate.__table__), rows)
     session.commit()
 
 
 # --- parse ---------------------------------------------------------------------------------------
+
 
 def test_parse_of_nothing_gives_the_defaults_and_page_one():
     parsed, page, errors = ps.parse("candidates", {})
@@ -61,15 +73,33 @@ def test_parse_of_nothing_gives_the_defaults_and_page_one():
 
 
 def test_parse_reads_every_candidate_filter_and_trims_spaces():
-    parsed, page, errors = ps.parse("candidates", {
-        "q": "  Ada  ", "status": "Placed", "location": " Sydney ", "job": "nurse", "consent": "no",
-        "created_from": "2025-01-02", "created_to": " 2025-03-04 ", "sort": "-created", "page": " 3 ",
-    })
+    parsed, page, errors = ps.parse(
+        "candidates",
+        {
+            "q": "  Ada  ",
+            "status": "Placed",
+            "location": " Sydney ",
+            "job": "nurse",
+            "consent": "no",
+            "created_from": "2025-01-02",
+            "created_to": " 2025-03-04 ",
+            "sort": "-created",
+            "page": " 3 ",
+        },
+    )
     assert errors == {}
     assert page == 3
-    assert parsed == ps.Criteria(kind="candidates", q="Ada", status="Placed", location="Sydney",
-                                 job="nurse", consent="no", created_from=date(2025, 1, 2),
-                                 created_to=date(2025, 3, 4), sort="-created")
+    assert parsed == ps.Criteria(
+        kind="candidates",
+        q="Ada",
+        status="Placed",
+        location="Sydney",
+        job="nurse",
+        consent="no",
+        created_from=date(2025, 1, 2),
+        created_to=date(2025, 3, 4),
+        sort="-created",
+    )
     assert parsed.is_filtered
 
 
@@ -87,23 +117,33 @@ def test_parse_refuses_an_unknown_kind():
 
 
 def test_parse_leaves_out_overlong_text_and_says_so():
-    parsed, _, errors = ps.parse("candidates", {"q": "x" * 201, "job": "y" * 500, "location": "z" * 200})
-    assert errors == {"q": "Search can be at most 200 characters; it was left out.",
-                      "job": "Job title / skills can be at most 200 characters; it was left out."}
+    parsed, _, errors = ps.parse(
+        "candidates", {"q": "x" * 201, "job": "y" * 500, "location": "z" * 200}
+    )
+    assert errors == {
+        "q": "Search can be at most 200 characters; it was left out.",
+        "job": "Job title / skills can be at most 200 characters; it was left out.",
+    }
     assert (parsed.q, parsed.job, parsed.location) == ("", "", "z" * 200)
 
 
-@pytest.mark.parametrize("kind, key, label", [("candidates", "q", "Search"),
-                                              ("candidates", "location", "Location"),
-                                              ("candidates", "job", "Job title / skills"),
-                                              ("contacts", "client", "Client"),
-                                              ("contacts", "position", "Position")])
+@pytest.mark.parametrize(
+    "kind, key, label",
+    [
+        ("candidates", "q", "Search"),
+        ("candidates", "location", "Location"),
+        ("candidates", "job", "Job title / skills"),
+        ("contacts", "client", "Client"),
+        ("contacts", "position", "Position"),
+    ],
+)
 def test_parse_leaves_out_text_with_a_control_character_and_names_it(kind, key, label):
     parsed, _, errors = ps.parse(kind, {key: "Ada\x00Lovelace"})
     assert errors == {key: f"{label} cannot hold control characters (NUL); it was left out."}
     assert getattr(parsed, key) == ""
     assert ps.parse(kind, {key: "Ada\x1b[2J"})[2] == {
-        key: f"{label} cannot hold control characters (U+001B); it was left out."}
+        key: f"{label} cannot hold control characters (U+001B); it was left out."
+    }
 
 
 def test_parse_reads_tabs_and_line_breaks_in_search_text_as_spaces():
@@ -112,8 +152,9 @@ def test_parse_reads_tabs_and_line_breaks_in_search_text_as_spaces():
     assert (parsed.q, parsed.job) == ("Ada Love lace", "nurse")
 
 
-@pytest.mark.parametrize("kind, status", [("candidates", "Retired"), ("contacts", "Placed"),
-                                          ("candidates", "active")])
+@pytest.mark.parametrize(
+    "kind, status", [("candidates", "Retired"), ("contacts", "Placed"), ("candidates", "active")]
+)
 def test_parse_drops_a_status_not_in_the_list_and_names_the_field(kind, status):
     parsed, _, errors = ps.parse(kind, {"status": status})
     assert parsed.status == ""
@@ -134,7 +175,9 @@ def test_parse_falls_back_to_name_order_for_an_unknown_sort():
     assert "Unknown sort" in errors["sort"]
 
 
-@pytest.mark.parametrize("field, label", [("created_from", "Created from"), ("created_to", "Created to")])
+@pytest.mark.parametrize(
+    "field, label", [("created_from", "Created from"), ("created_to", "Created to")]
+)
 @pytest.mark.parametrize("raw", ["2025-13-01", "yesterday", "31/01/2025", "2025-02-30"])
 def test_parse_drops_a_malformed_date_naming_its_field(field, label, raw):
     parsed, _, errors = ps.parse("candidates", {field: raw})
@@ -144,14 +187,18 @@ def test_parse_drops_a_malformed_date_naming_its_field(field, label, raw):
 
 
 def test_parse_refuses_a_from_date_after_the_to_date():
-    parsed, _, errors = ps.parse("candidates", {"created_from": "2025-05-01", "created_to": "2025-04-30"})
+    parsed, _, errors = ps.parse(
+        "candidates", {"created_from": "2025-05-01", "created_to": "2025-04-30"}
+    )
     assert set(errors) == {"created_to"}
     assert parsed.created_from == date(2025, 5, 1)
     assert parsed.created_to is None
 
 
 def test_parse_accepts_the_same_day_as_from_and_to():
-    parsed, _, errors = ps.parse("candidates", {"created_from": "2025-05-01", "created_to": "2025-05-01"})
+    parsed, _, errors = ps.parse(
+        "candidates", {"created_from": "2025-05-01", "created_to": "2025-05-01"}
+    )
     assert errors == {}
     assert parsed.created_from == parsed.created_to == date(2025, 5, 1)
 
@@ -163,24 +210,43 @@ def test_parse_refuses_a_page_outside_1_to_max_page(raw):
     assert set(errors) == {"page"}
 
 
-@pytest.mark.parametrize("raw, page", [("1", 1), ("2", 2), (str(ps.MAX_PAGE), ps.MAX_PAGE), ("", 1)])
+@pytest.mark.parametrize(
+    "raw, page", [("1", 1), ("2", 2), (str(ps.MAX_PAGE), ps.MAX_PAGE), ("", 1)]
+)
 def test_parse_accepts_a_page_from_1_to_max_page(raw, page):
     assert ps.parse("candidates", {"page": raw})[1:] == (page, {})
 
 
 def test_params_leave_out_defaults_and_round_trip_through_parse():
-    parsed = criteria("contacts", q="Grace", status="Inactive", client="Harbour", position="Boss",
-                      consent="yes", created_from="2025-01-01", created_to="2025-12-31", sort="-name")
+    parsed = criteria(
+        "contacts",
+        q="Grace",
+        status="Inactive",
+        client="Harbour",
+        position="Boss",
+        consent="yes",
+        created_from="2025-01-01",
+        created_to="2025-12-31",
+        sort="-name",
+    )
     params = parsed.params()
-    assert params == {"q": "Grace", "status": "Inactive", "client": "Harbour", "position": "Boss",
-                      "consent": "yes", "created_from": "2025-01-01", "created_to": "2025-12-31",
-                      "sort": "-name"}
+    assert params == {
+        "q": "Grace",
+        "status": "Inactive",
+        "client": "Harbour",
+        "position": "Boss",
+        "consent": "yes",
+        "created_from": "2025-01-01",
+        "created_to": "2025-12-31",
+        "sort": "-name",
+    }
     assert criteria("contacts", **params) == parsed
     assert criteria("candidates").params() == {}
     assert not criteria("candidates", sort="-name").is_filtered
 
 
 # --- free text: names ----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def people(make_candidate):
@@ -193,11 +259,15 @@ def people(make_candidate):
 
 
 @pytest.mark.parametrize("q", ["Ada", "ada", "ADA", "aD", "Lovelace", "lovelace", "LOVE", "lo"])
-def test_a_word_finds_people_whose_first_or_last_name_starts_with_it_in_any_case(session, people, q):
+def test_a_word_finds_people_whose_first_or_last_name_starts_with_it_in_any_case(
+    session, people, q
+):
     assert found(session, q=q) == {"Ada Lovelace"}
 
 
-@pytest.mark.parametrize("q", ["Zoë", "zoë", "ZOË", "Zo", "Müller", "müller", "MÜLLER", "mü", "MÜL"])
+@pytest.mark.parametrize(
+    "q", ["Zoë", "zoë", "ZOË", "Zo", "Müller", "müller", "MÜLLER", "mü", "MÜL"]
+)
 def test_non_ascii_names_are_found_by_prefix_in_any_case(session, people, q):
     assert found(session, q=q) == {"Zoë Müller"}
 
@@ -222,7 +292,9 @@ def test_a_word_inside_a_name_is_not_a_prefix_match(session, people):
     assert found(session, q="race") == set()
 
 
-@pytest.mark.parametrize("q", ["Ada Lovelace", "ada lovelace", "ADA LOVE", "Ad Lo", "  Ada   Lovelace  "])
+@pytest.mark.parametrize(
+    "q", ["Ada Lovelace", "ada lovelace", "ADA LOVE", "Ad Lo", "  Ada   Lovelace  "]
+)
 def test_first_then_last_name_finds_the_person(session, people, q):
     assert found(session, q=q) == {"Ada Lovelace"}
 
@@ -237,8 +309,9 @@ def test_full_names_with_non_ascii_letters_are_found_either_way_round(session, p
     assert found(session, q=q) == {"Zoë Müller"}
 
 
-@pytest.mark.parametrize("q", ["Mary Jane Watson", "Mary Jane W", "Mary Watson", "Watson Mary Jane",
-                               "Watson Mary"])
+@pytest.mark.parametrize(
+    "q", ["Mary Jane Watson", "Mary Jane W", "Mary Watson", "Watson Mary Jane", "Watson Mary"]
+)
 def test_a_two_word_first_name_is_found(session, people, q):
     assert found(session, q=q) == {"Mary Jane Watson"}
 
@@ -254,6 +327,7 @@ def test_a_full_name_needs_both_words_to_match_the_same_person(session, people):
 
 
 # --- free text: email and mobile -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("q", ["ada@example.com", "ADA@Example.COM", "ada@", "ada@exa"])
 def test_an_email_or_its_start_finds_the_person_in_any_case(session, people, q):
@@ -271,8 +345,19 @@ def test_a_single_word_also_matches_the_start_of_an_email(session, people):
     assert found(session, q="g.hop") == {"Grace Hopper"}
 
 
-@pytest.mark.parametrize("q", ["0412 345 678", "0412345678", "+61412345678", "+61 412 345 678",
-                               "(04) 1234 5678", "0412-345-678", "61 412 345 678", "412 345 678"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "0412 345 678",
+        "0412345678",
+        "+61412345678",
+        "+61 412 345 678",
+        "(04) 1234 5678",
+        "0412-345-678",
+        "61 412 345 678",
+        "412 345 678",
+    ],
+)
 def test_a_mobile_in_any_common_format_finds_the_person(session, people, q):
     assert found(session, q=q) == {"Ada Lovelace"}
 
@@ -304,6 +389,7 @@ def test_a_person_without_a_mobile_is_found_by_name(session, make_candidate):
 
 # --- the other filters ---------------------------------------------------------------------------
 
+
 def test_status_filter_keeps_only_that_status(session, make_candidate):
     make_candidate("Ada", "Active", "0413 000 001", status="Active")
     make_candidate("Pat", "Placed", "0413 000 002", status="Placed")
@@ -314,7 +400,9 @@ def test_status_filter_keeps_only_that_status(session, make_candidate):
 
 
 @pytest.mark.parametrize("location", ["Sydney", "sydney", "SYD", "syd", "Sydney CBD"])
-def test_location_filter_matches_the_start_of_the_location_in_any_case(session, make_candidate, location):
+def test_location_filter_matches_the_start_of_the_location_in_any_case(
+    session, make_candidate, location
+):
     make_candidate("Sid", "One", "0413 000 001", location="Sydney CBD")
     make_candidate("Mel", "Two", "0413 000 002", location="Melbourne")
     make_candidate("Nol", "Three", "0413 000 003")
@@ -336,8 +424,13 @@ def test_job_filter_matches_part_of_the_job_title_in_any_case(session, make_cand
 
 @pytest.mark.parametrize("job", ["forklift", "FORKLIFT LICENCE", "klift"])
 def test_job_filter_matches_part_of_the_skills_in_any_case(session, make_candidate, job):
-    make_candidate("Sam", "Storeman", "0413 000 001", job_title="Storeperson",
-                   skills="Forklift licence, RF scanning")
+    make_candidate(
+        "Sam",
+        "Storeman",
+        "0413 000 001",
+        job_title="Storeperson",
+        skills="Forklift licence, RF scanning",
+    )
     make_candidate("Wes", "Welder", "0413 000 002", job_title="Welder", skills="MIG, TIG")
     assert found(session, job=job) == {"Sam Storeman"}
 
@@ -358,8 +451,9 @@ def test_job_filter_ignores_case_of_non_ascii_letters(session, make_candidate):
     assert found(session, job="ÉLECTRIC") == {"Élodie Roux"}
 
 
-@pytest.mark.parametrize("consent, expected", [("any", {"Yes Sms", "No Sms"}), ("yes", {"Yes Sms"}),
-                                               ("no", {"No Sms"})])
+@pytest.mark.parametrize(
+    "consent, expected", [("any", {"Yes Sms", "No Sms"}), ("yes", {"Yes Sms"}), ("no", {"No Sms"})]
+)
 def test_sms_consent_filter(session, make_candidate, consent, expected):
     make_candidate("Yes", "Sms", "0413 000 001", sms_consent=True)
     make_candidate("No", "Sms", "0413 000 002", sms_consent=False)
@@ -377,7 +471,10 @@ def dated(make_candidate):
 
 def test_created_range_includes_both_whole_days(session, dated):
     assert found(session, created_from="2025-03-01", created_to="2025-03-31") == {
-        "First Day", "Mid Range", "Last Day"}
+        "First Day",
+        "Mid Range",
+        "Last Day",
+    }
 
 
 def test_created_from_alone_keeps_that_day_and_later(session, dated):
@@ -394,11 +491,22 @@ def test_a_one_day_range_keeps_only_that_day(session, dated):
 
 # --- contacts ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def contacts(make_contact):
-    make_contact("Grace", "Hopper", "0413 000 001", client="Harbour Mining Pty Ltd", position="Site Manager")
-    make_contact("Alan", "Turing", "0413 000 002", client="Harbour Mining Pty Ltd", position="Payroll Officer")
-    make_contact("Kath", "Johnson", "0413 000 003", client="Östlund Logistics", position="HR Manager")
+    make_contact(
+        "Grace", "Hopper", "0413 000 001", client="Harbour Mining Pty Ltd", position="Site Manager"
+    )
+    make_contact(
+        "Alan",
+        "Turing",
+        "0413 000 002",
+        client="Harbour Mining Pty Ltd",
+        position="Payroll Officer",
+    )
+    make_contact(
+        "Kath", "Johnson", "0413 000 003", client="Östlund Logistics", position="HR Manager"
+    )
     make_contact("Zoë", "Müller", "0413 000 004", client="Bay Harbour Foods", position="Buyer")
     make_contact("Nora", "Noclient", "0413 000 005", client=None)
 
@@ -420,7 +528,11 @@ def test_client_filter_handles_non_ascii_company_names(session, contacts, client
 
 @pytest.mark.parametrize("position", ["manager", "MANAGER", "Site Man", "nager"])
 def test_position_filter_matches_part_of_the_position_in_any_case(session, contacts, position):
-    expected = {"Grace Hopper", "Kath Johnson"} if position.lower() in ("manager", "nager") else {"Grace Hopper"}
+    expected = (
+        {"Grace Hopper", "Kath Johnson"}
+        if position.lower() in ("manager", "nager")
+        else {"Grace Hopper"}
+    )
     assert found(session, "contacts", position=position) == expected
 
 
@@ -448,10 +560,16 @@ def test_contact_results_carry_their_client(session, contacts):
 
 # --- combinations --------------------------------------------------------------------------------
 
+
 def test_every_candidate_filter_together_keeps_only_who_meets_them_all(session, make_candidate):
     def make(first, **overrides):
-        fields = dict(status="Available", location="Parramatta", job_title="Forklift Driver",
-                      sms_consent=True, created_at=utc(2025, 6, 10, 9))
+        fields = dict(
+            status="Available",
+            location="Parramatta",
+            job_title="Forklift Driver",
+            sms_consent=True,
+            created_at=utc(2025, 6, 10, 9),
+        )
         fields.update(overrides)
         make_candidate(first, "Smith", f"0413 000 {len(first):03d}", **fields)
 
@@ -461,14 +579,34 @@ def test_every_candidate_filter_together_keeps_only_who_meets_them_all(session, 
     make("Cleo", job_title="Chef")
     make("Dimitri", sms_consent=False)
     make("Evangeline", created_at=utc(2025, 7, 1, 9))
-    make_candidate("Jo", "Jones", "0413 999 999", status="Available", location="Parramatta",
-                   job_title="Forklift Driver", created_at=utc(2025, 6, 10, 9))
-    everything = dict(q="smith", status="Available", location="parra", job="forklift", consent="yes",
-                      created_from="2025-06-01", created_to="2025-06-30")
+    make_candidate(
+        "Jo",
+        "Jones",
+        "0413 999 999",
+        status="Available",
+        location="Parramatta",
+        job_title="Forklift Driver",
+        created_at=utc(2025, 6, 10, 9),
+    )
+    everything = dict(
+        q="smith",
+        status="Available",
+        location="parra",
+        job="forklift",
+        consent="yes",
+        created_from="2025-06-01",
+        created_to="2025-06-30",
+    )
     assert found(session, **everything) == {"Jo Smith"}
     # Dropping one filter lets exactly the person who failed only that one back in.
-    for key, who in (("status", "Ann Smith"), ("location", "Bert Smith"), ("job", "Cleo Smith"),
-                     ("consent", "Dimitri Smith"), ("created_to", "Evangeline Smith"), ("q", "Jo Jones")):
+    for key, who in (
+        ("status", "Ann Smith"),
+        ("location", "Bert Smith"),
+        ("job", "Cleo Smith"),
+        ("consent", "Dimitri Smith"),
+        ("created_to", "Evangeline Smith"),
+        ("q", "Jo Jones"),
+    ):
         fewer = {k: v for k, v in everything.items() if k != key}
         assert found(session, **fewer) == {"Jo Smith", who}, key
 
@@ -488,6 +626,7 @@ def test_mobile_and_status_together(session, make_candidate):
 
 # --- sorting -------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def sortable(make_candidate):
     make_candidate("Bea", "Adams", "0413 000 001", created_at=utc(2025, 3, 1))
@@ -502,7 +641,13 @@ def test_name_order_is_last_name_then_first_name_ignoring_case(session, sortable
 
 
 def test_reverse_name_order(session, sortable):
-    assert names(session, sort="-name") == ["Al Zane", "Zoë Müller", "Cy Adams", "Bea Adams", "Ada adams"]
+    assert names(session, sort="-name") == [
+        "Al Zane",
+        "Zoë Müller",
+        "Cy Adams",
+        "Bea Adams",
+        "Ada adams",
+    ]
 
 
 def test_oldest_first_and_newest_first(session, sortable):
@@ -514,12 +659,18 @@ def test_oldest_first_and_newest_first(session, sortable):
 def test_same_name_or_same_time_is_ordered_by_id_so_pages_are_stable(session, make_candidate):
     when = utc(2025, 1, 1)
     ids = [make_candidate("Sam", "Same", f"0413 000 00{i}", created_at=when).id for i in range(4)]
-    for sort, expected in (("name", ids), ("-name", ids[::-1]), ("created", ids), ("-created", ids[::-1])):
+    for sort, expected in (
+        ("name", ids),
+        ("-name", ids[::-1]),
+        ("created", ids),
+        ("-created", ids[::-1]),
+    ):
         rows = ps.search(session, criteria(sort=sort), 1, REGION).rows
         assert [row.id for row in rows] == expected, sort
 
 
 # --- paging and counting -------------------------------------------------------------------------
+
 
 def test_pages_hold_50_rows_in_order_without_overlap(session):
     bulk_candidates(session, 120)
@@ -547,7 +698,13 @@ def test_exactly_one_full_page_has_no_next_page(session):
 
 def test_no_results_is_one_empty_page(session):
     result = ps.search(session, criteria(q="nobody"), 1, REGION)
-    assert (result.rows, result.total, result.capped, result.pages, result.has_next) == ([], 0, False, 1, False)
+    assert (result.rows, result.total, result.capped, result.pages, result.has_next) == (
+        [],
+        0,
+        False,
+        1,
+        False,
+    )
 
 
 def test_count_is_exact_up_to_the_cap(session):
@@ -569,7 +726,12 @@ def test_more_than_10000_matches_are_counted_as_capped(session):
     bulk_candidates(session, ps.COUNT_CAP + 5)
     assert ps.count(session, criteria(), REGION) == (ps.COUNT_CAP, True)
     result = ps.search(session, criteria(), 1, REGION)
-    assert (result.total, result.capped, result.has_next, len(result.rows)) == (ps.COUNT_CAP, True, True, 50)
+    assert (result.total, result.capped, result.has_next, len(result.rows)) == (
+        ps.COUNT_CAP,
+        True,
+        True,
+        50,
+    )
 
 
 def test_exactly_10000_matches_are_not_capped(session):
@@ -579,6 +741,7 @@ def test_exactly_10000_matches_are_not_capped(session):
 
 # --- one word over surname, first name and email (merged ranked branches) -----------------------
 
+
 @pytest.fixture
 def kel_people(session):
     """Matches for "kel" from every branch, interleaved in name order, over several pages."""
@@ -586,29 +749,63 @@ def kel_people(session):
     created = utc(2025, 1, 1)
     rows = []
     for i in range(40):
-        rows.append(dict(first_name=f"Ann{i:02d}", last_name="Kelly", email=None))     # surname
-        rows.append(dict(first_name="Kelvin", last_name=f"Adams{i:02d}", email=None))   # first name
-        rows.append(dict(first_name="Bo", last_name=f"Moss{i:02d}",                     # email only
-                         email=f"kelpie{i}@example.com"))
-        rows.append(dict(first_name="Kelsey", last_name=f"Kelso{i:02d}",                # all three
-                         email=f"kelsey{i}@example.com"))
+        rows.append(dict(first_name=f"Ann{i:02d}", last_name="Kelly", email=None))  # surname
+        rows.append(dict(first_name="Kelvin", last_name=f"Adams{i:02d}", email=None))  # first name
+        rows.append(
+            dict(
+                first_name="Bo",
+                last_name=f"Moss{i:02d}",  # email only
+                email=f"kelpie{i}@example.com",
+            )
+        )
+        rows.append(
+            dict(
+                first_name="Kelsey",
+                last_name=f"Kelso{i:02d}",  # all three
+                email=f"kelsey{i}@example.com",
+            )
+        )
         rows.append(dict(first_name="Zed", last_name=f"Other{i:02d}", email=f"zed{i}@example.com"))
-        rows.append(dict(first_name="Ke", last_name=f"Zed{i:02d}",                       # email only,
-                         email=f"kelpie.ke{i}@example.com"))                            # own name first
-        rows.append(dict(first_name=f"Ann{i:02d}", last_name="Ke",                       # ditto, surname
-                         email=f"kelp{i}@example.com" if i % 2 else f"ke{i}@example.com"))
-    session.execute(sa.insert(Candidate.__table__),
-                    [person_values(mobile=mobile, created_at=created, updated_at=created,
-                                   sms_consent=i % 3 != 0, **row) for i, row in enumerate(rows)])
+        rows.append(
+            dict(
+                first_name="Ke",
+                last_name=f"Zed{i:02d}",  # email only,
+                email=f"kelpie.ke{i}@example.com",
+            )
+        )  # own name first
+        rows.append(
+            dict(
+                first_name=f"Ann{i:02d}",
+                last_name="Ke",  # ditto, surname
+                email=f"kelp{i}@example.com" if i % 2 else f"ke{i}@example.com",
+            )
+        )
+    session.execute(
+        sa.insert(Candidate.__table__),
+        [
+            person_values(
+                mobile=mobile, created_at=created, updated_at=created, sms_consent=i % 3 != 0, **row
+            )
+            for i, row in enumerate(rows)
+        ],
+    )
     session.commit()
     everyone = session.scalars(sa.select(Candidate)).all()
-    matching = [p for p in everyone
-                if any((key or "").startswith("kel") for key in (p.first_name_key, p.last_name_key, p.email_key))]
+    matching = [
+        p
+        for p in everyone
+        if any(
+            (key or "").startswith("kel")
+            for key in (p.first_name_key, p.last_name_key, p.email_key)
+        )
+    ]
     return sorted(matching, key=lambda p: (p.last_name_key, p.first_name_key, p.id))
 
 
 @pytest.mark.parametrize("sort", ["name", "-name"])
-def test_one_word_pages_merge_surname_first_name_and_email_matches_in_name_order(session, kel_people, sort):
+def test_one_word_pages_merge_surname_first_name_and_email_matches_in_name_order(
+    session, kel_people, sort
+):
     expected = [p.id for p in kel_people]
     if sort == "-name":
         expected.reverse()
@@ -624,7 +821,11 @@ def test_one_word_pages_merge_surname_first_name_and_email_matches_in_name_order
 
 def test_one_word_search_keeps_its_filters_in_every_branch(session, kel_people):
     expected = [p.id for p in kel_people if p.sms_consent]
-    rows = [row.id for n in (1, 2, 3, 4) for row in ps.search(session, criteria(q="kel", consent="yes"), n, REGION).rows]
+    rows = [
+        row.id
+        for n in (1, 2, 3, 4)
+        for row in ps.search(session, criteria(q="kel", consent="yes"), n, REGION).rows
+    ]
     assert rows == expected
     assert ps.count(session, criteria(q="kel", consent="yes"), REGION) == (len(expected), False)
 
@@ -637,11 +838,16 @@ def test_one_word_count_adds_up_its_branches_and_caps_the_sum(session, kel_peopl
 
 
 def test_one_word_sorted_by_date_finds_the_same_people(session, kel_people):
-    rows = [row.id for n in (1, 2, 3, 4, 5) for row in ps.search(session, criteria(q="kel", sort="created"), n, REGION).rows]
+    rows = [
+        row.id
+        for n in (1, 2, 3, 4, 5)
+        for row in ps.search(session, criteria(q="kel", sort="created"), n, REGION).rows
+    ]
     assert sorted(rows) == sorted(p.id for p in kel_people)
 
 
 # --- matching_ids (the "Select all N matching" selection) ----------------------------------------
+
 
 def test_matching_ids_are_everyone_matching_in_search_order(session, sortable):
     result = ps.search(session, criteria(q="adams", sort="-name"), 1, REGION)
@@ -664,13 +870,19 @@ def test_matching_ids_reach_past_the_first_page(session):
 
 
 def test_matching_ids_of_contacts_honour_client_and_position(session, contacts):
-    ids = ps.matching_ids(session, criteria("contacts", client="harbour", position="manager"), REGION, 100)
-    rows = ps.search(session, criteria("contacts", client="harbour", position="manager"), 1, REGION).rows
+    ids = ps.matching_ids(
+        session, criteria("contacts", client="harbour", position="manager"), REGION, 100
+    )
+    rows = ps.search(
+        session, criteria("contacts", client="harbour", position="manager"), 1, REGION
+    ).rows
     assert [row.full_name for row in rows] == ["Grace Hopper"]
     assert ids == [rows[0].id]
 
 
-def test_other_email_key_is_kept_only_for_addresses_not_starting_with_the_owners_name(make_candidate):
+def test_other_email_key_is_kept_only_for_addresses_not_starting_with_the_owners_name(
+    make_candidate,
+):
     from webapp.models.people import other_email_key
 
     assert other_email_key("olivia.smith@x.com", "olivia", "smith") is None

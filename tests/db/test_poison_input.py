@@ -1,6 +1,6 @@
 """Poison input on both databases: every form and query argument fed a NUL, line breaks and other
-control characters, and overlong text, answers a 4xx at worst, never a 500 (PostgreSQL refuses NUL in
-text); a gateway's reply holding such bytes is stored without them, never lost."""
+control characters, and overlong text, answers a 4xx at worst, never a 500 (PostgreSQL refuses NUL
+in text); a gateway's reply holding such bytes is stored without them, never lost."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from tests.replying import inbound, rows
 from tests.web.test_route_walk import (  # noqa: F401  (fixtures: webhooks live)
     app_settings,
     fill,
-    world,
 )
 from webapp.models import Email, InboundPart, Message
 from webapp.sms import compose as sms_compose
@@ -23,16 +22,57 @@ CONTROLS = "a\r\nb\tc\x1b[2J\x7f\x85\u2028d"
 OVERLONG = "x" * 5_000
 # Pages whose forms and query arguments are walked, signed in as an administrator.
 PAGES = (
-    "/candidates", "/contacts", "/candidates/{candidate}", "/contacts/{contact}", "/candidates/new",
-    "/contacts/new", "/candidates/{candidate}/edit", "/contacts/{contact}/edit", "/sms/compose/{token}",
-    "/sms/batches/{batch}", "/sms/batches/{batch}/resend", "/templates", "/templates/new",
-    "/templates/{template}", "/replies/unmatched", "/sandbox", "/audit", "/profile", "/admin/users",
-    "/admin/users/new", "/admin/users/{user}/edit", "/admin/roles", "/admin/settings",
+    "/candidates",
+    "/contacts",
+    "/candidates/{candidate}",
+    "/contacts/{contact}",
+    "/candidates/new",
+    "/contacts/new",
+    "/candidates/{candidate}/edit",
+    "/contacts/{contact}/edit",
+    "/sms/compose/{token}",
+    "/sms/batches/{batch}",
+    "/sms/batches/{batch}/resend",
+    "/templates",
+    "/templates/new",
+    "/templates/{template}",
+    "/replies/unmatched",
+    "/sandbox",
+    "/audit",
+    "/profile",
+    "/admin/users",
+    "/admin/users/new",
+    "/admin/users/{user}/edit",
+    "/admin/roles",
+    "/admin/settings",
     "/admin/settings/blocked/{blocked}/remove",
 )
-QUERY_ARGS = ("q", "tab", "next", "state", "folder", "inactive", "page", "kind", "candidate", "contact",
-              "ids", "person", "actor", "action", "status", "location", "job", "client", "position",
-              "created_from", "sort", "consent", "person_id", "date_from")
+QUERY_ARGS = (
+    "q",
+    "tab",
+    "next",
+    "state",
+    "folder",
+    "inactive",
+    "page",
+    "kind",
+    "candidate",
+    "contact",
+    "ids",
+    "person",
+    "actor",
+    "action",
+    "status",
+    "location",
+    "job",
+    "client",
+    "position",
+    "created_from",
+    "sort",
+    "consent",
+    "person_id",
+    "date_from",
+)
 SIGNING_OUT = ("/logout", "sign-out")
 HOOK = {"USER_NAME": "gateway", "PASSWORD": "gateway-secret"}  # the route walk's app's settings
 signer = FakeTwilio(auth_token="twilio-token")
@@ -59,13 +99,16 @@ class Walk:
         return response.status_code
 
 
-def forms_of(page: Node) -> list[tuple[str, str, dict[str, str], list[str], list[tuple[str, dict]]]]:
+def forms_of(
+    page: Node,
+) -> list[tuple[str, str, dict[str, str], list[str], list[tuple[str, dict]]]]:
     """(method, action, the values the page would send, names of the fields a user can change, and
     each submit button's (formaction, name=value))."""
     found = []
     for form in page.all("form"):
-        controls = list(form.all()) + [node for node in page.all() if node.get("form") == form.get("id")
-                                       and form.get("id")]
+        controls = list(form.all()) + [
+            node for node in page.all() if node.get("form") == form.get("id") and form.get("id")
+        ]
         values: dict[str, str] = {}
         editable: list[str] = []
         buttons: list[tuple[str, dict]] = []
@@ -89,28 +132,40 @@ def forms_of(page: Node) -> list[tuple[str, str, dict[str, str], list[str], list
             elif node.tag == "select":
                 options = node.all("option")
                 chosen = [o for o in options if o.get("selected") is not None] or options
-                values[name] = (chosen[0].get("value") if chosen and chosen[0].get("value") is not None
-                                else chosen[0].text if chosen else "")
+                values[name] = (
+                    chosen[0].get("value")
+                    if chosen and chosen[0].get("value") is not None
+                    else chosen[0].text
+                    if chosen
+                    else ""
+                )
             else:
                 values[name] = node.get("value") or ""
             if name != "csrf_token":
                 editable.append(name)
         method = (form.get("method") or "get").upper()
-        found.append((method, form.get("action") or "", values, list(dict.fromkeys(editable)), buttons))
+        found.append(
+            (method, form.get("action") or "", values, list(dict.fromkeys(editable)), buttons)
+        )
     return found
 
 
-def test_no_form_field_or_query_argument_answers_500_whatever_it_holds(client, session, make_user,
-                                                                       world):
+def test_no_form_field_or_query_argument_answers_500_whatever_it_holds(
+    client, session, make_user, world
+):
     admin = make_user(role="administrator")
     assert client.login(admin.username, PASSWORD).status_code == 302
-    world["token"] = sms_compose.create_draft(session, admin, "candidates", [world["candidate"]]).token
+    world["token"] = sms_compose.create_draft(
+        session, admin, "candidates", [world["candidate"]]
+    ).token
     walk = Walk(client)
     forms_seen = 0
     for template in PAGES:
         url = fill(template, world)
         for poison in (NUL, CONTROLS, OVERLONG):
-            walk.send("GET", url, {name: poison for name in QUERY_ARGS}, f"query args {poison[:6]!r}")
+            walk.send(
+                "GET", url, {name: poison for name in QUERY_ARGS}, f"query args {poison[:6]!r}"
+            )
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
         for method, action, values, editable, buttons in forms_of(html(response)):
@@ -121,14 +176,22 @@ def test_no_form_field_or_query_argument_answers_500_whatever_it_holds(client, s
             for number, (formaction, pressed) in enumerate([("", {}), *buttons]):
                 target = formaction or action or url
                 base = {**values, **pressed}
-                status = walk.send(method, target, {**base, **{name: NUL for name in editable}},
-                                   f"{url}: every field NUL")
+                status = walk.send(
+                    method,
+                    target,
+                    {**base, **{name: NUL for name in editable}},
+                    f"{url}: every field NUL",
+                )
                 if status not in (400, None):  # refused before it can reach the database
                     walk.failures.append((method, target, "every field NUL", status))
                 for name in editable:
                     for poison in (NUL, CONTROLS, OVERLONG) if number == 0 else (CONTROLS,):
-                        walk.send(method, target, {**base, name: poison},
-                                  f"{url} {pressed}: {name}={poison[:6]!r}")
+                        walk.send(
+                            method,
+                            target,
+                            {**base, name: poison},
+                            f"{url} {pressed}: {name}={poison[:6]!r}",
+                        )
     assert walk.failures == [], "\n".join(map(str, walk.failures))
     assert forms_seen >= 20 and walk.sent >= 300, (forms_seen, walk.sent)
 
@@ -140,9 +203,14 @@ def test_a_nul_in_a_path_is_refused_not_looked_up(client, session, make_user, wo
         assert client.get(path).status_code in (400, 404), path
 
 
-def test_signing_in_with_a_nul_or_a_line_break_in_the_username_is_refused_with_a_message(client, make_user):
+def test_signing_in_with_a_nul_or_a_line_break_in_the_username_is_refused_with_a_message(
+    client, make_user
+):
     make_user("casey")
-    assert client.post("/login", data={"username": "casey\x00", "password": PASSWORD}).status_code == 400
+    assert (
+        client.post("/login", data={"username": "casey\x00", "password": PASSWORD}).status_code
+        == 400
+    )
     response = client.post("/login", data={"username": "casey\r\nx", "password": PASSWORD})
     assert response.status_code == 400
     assert "Username must be one line of plain text" in response.get_data(as_text=True)
@@ -150,11 +218,20 @@ def test_signing_in_with_a_nul_or_a_line_break_in_the_username_is_refused_with_a
 
 # --- webhooks: the reply is kept, without the bytes -----------------------------------------------
 
-def test_an_smscentral_reply_with_a_nul_and_control_characters_is_stored_without_them(client, session,
-                                                                                       ada):
-    response = client.get("/webhooks/smscentral/inbound", query_string={
-        **HOOK, "ORIGINATOR": "61412345678\x00", "RECIPIENT": "6140000\x000001", "ID": "SC-\x00100",
-        "MESSAGE_TEXT": "Yes\x00, Tuesday\r\nsuits\x1b"})
+
+def test_an_smscentral_reply_with_a_nul_and_control_characters_is_stored_without_them(
+    client, session, ada
+):
+    response = client.get(
+        "/webhooks/smscentral/inbound",
+        query_string={
+            **HOOK,
+            "ORIGINATOR": "61412345678\x00",
+            "RECIPIENT": "6140000\x000001",
+            "ID": "SC-\x00100",
+            "MESSAGE_TEXT": "Yes\x00, Tuesday\r\nsuits\x1b",
+        },
+    )
 
     assert (response.status_code, response.data) == (200, b"0")
     [reply] = inbound(session)
@@ -168,9 +245,16 @@ def test_an_smscentral_reply_with_a_nul_and_control_characters_is_stored_without
 def test_a_long_smscentral_reply_whose_parts_hold_nul_is_stored_whole(client, session, ada):
     texts = {1: "Can start\x00 Monday ", 2: "if still\x00 open."}
     for seq, text in texts.items():
-        answer = client.get("/webhooks/smscentral/inbound", query_string={
-            **HOOK, "ORIGINATOR": "61412345678", "ID": f"SC-P{seq}", "UDH": f"050003B702{seq:02X}",
-            "MESSAGE_TEXT": text})
+        answer = client.get(
+            "/webhooks/smscentral/inbound",
+            query_string={
+                **HOOK,
+                "ORIGINATOR": "61412345678",
+                "ID": f"SC-P{seq}",
+                "UDH": f"050003B702{seq:02X}",
+                "MESSAGE_TEXT": text,
+            },
+        )
         assert (answer.status_code, answer.data) == (200, b"0")
 
     [reply] = inbound(session)
@@ -179,24 +263,55 @@ def test_a_long_smscentral_reply_whose_parts_hold_nul_is_stored_whole(client, se
 
 
 def test_a_twilio_reply_with_a_nul_and_a_line_break_in_the_sender_is_stored(client, session, ada):
-    form = {"MessageSid": "SM" + "b" * 32, "AccountSid": "AC" + "0" * 32, "From": "+61412345678\r\n",
-            "To": "+61400000001", "Body": "STOP\x00 please", "NumSegments": "1", "NumMedia": "0"}
-    response = client.post("/webhooks/twilio/inbound", data=form, csrf=False, headers={
-        "X-Twilio-Signature": signer.sign("http://localhost/webhooks/twilio/inbound", form)})
+    form = {
+        "MessageSid": "SM" + "b" * 32,
+        "AccountSid": "AC" + "0" * 32,
+        "From": "+61412345678\r\n",
+        "To": "+61400000001",
+        "Body": "STOP\x00 please",
+        "NumSegments": "1",
+        "NumMedia": "0",
+    }
+    response = client.post(
+        "/webhooks/twilio/inbound",
+        data=form,
+        csrf=False,
+        headers={
+            "X-Twilio-Signature": signer.sign("http://localhost/webhooks/twilio/inbound", form)
+        },
+    )
 
     assert response.status_code == 200
     [reply] = inbound(session)
-    assert (reply.body, reply.from_e164, reply.candidate_id) == ("STOP please", "+61412345678", ada.id)
+    assert (reply.body, reply.from_e164, reply.candidate_id) == (
+        "STOP please",
+        "+61412345678",
+        ada.id,
+    )
 
 
 def test_receipts_with_a_nul_in_their_reference_are_answered_not_failed(client, session, ada):
-    smscentral = client.get("/webhooks/smscentral/receipt", query_string={
-        **HOOK, "REFERENCE": "ab\x00cd", "ID": "X\x001", "STATUS": "DELIVRD"})
+    smscentral = client.get(
+        "/webhooks/smscentral/receipt",
+        query_string={**HOOK, "REFERENCE": "ab\x00cd", "ID": "X\x001", "STATUS": "DELIVRD"},
+    )
     assert (smscentral.status_code, smscentral.data) == (200, b"0")
 
-    form = {"MessageSid": "SM" + "c" * 32, "MessageStatus": "delivered\x00", "AccountSid": "AC" + "0" * 32}
+    form = {
+        "MessageSid": "SM" + "c" * 32,
+        "MessageStatus": "delivered\x00",
+        "AccountSid": "AC" + "0" * 32,
+    }
     url = "/webhooks/twilio/status?m=ab%00cd"
-    twilio = client.post(url, data=form, csrf=False, headers={
-        "X-Twilio-Signature": signer.sign("http://localhost/webhooks/twilio/status?m=ab%00cd", form)})
+    twilio = client.post(
+        url,
+        data=form,
+        csrf=False,
+        headers={
+            "X-Twilio-Signature": signer.sign(
+                "http://localhost/webhooks/twilio/status?m=ab%00cd", form
+            )
+        },
+    )
     assert twilio.status_code == 204
     assert session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0

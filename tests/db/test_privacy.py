@@ -17,8 +17,12 @@ from webapp.people import records
 from webapp.sms import consent
 
 ADA_E164 = "+61412345678"
-LOADED = {"sms_consent": True, "email_consent": True, "mail_consent": True,
-          "privacy_statement_read": False}
+LOADED = {
+    "sms_consent": True,
+    "email_consent": True,
+    "mail_consent": True,
+    "privacy_statement_read": False,
+}
 
 
 @pytest.fixture
@@ -35,18 +39,23 @@ def stored(session, person_id: int) -> dict[str, bool]:
 def test_only_the_boxes_the_user_changed_are_written(app, session, casey, ada):
     receive(app, session, "STOP", from_number="61412345678")  # after the form was loaded
 
-    changes = records.change_privacy(session, ada, casey, LOADED,
-                                     {**LOADED, "email_consent": False})
+    changes = records.change_privacy(
+        session, ada, casey, LOADED, {**LOADED, "email_consent": False}
+    )
 
     assert changes == {"email_consent": [True, False]}
     assert stored(session, ada.id) == {**LOADED, "sms_consent": False, "email_consent": False}
     [event] = audits(session, "privacy.changed")
-    assert event.details == {"changes": {"email_consent": [True, False]},
-                             "reason": "edited on the record"}
+    assert event.details == {
+        "changes": {"email_consent": [True, False]},
+        "reason": "edited on the record",
+    }
 
     # Saved again as loaded: nothing to write, nothing audited.
     now = stored(session, ada.id)
-    assert records.change_privacy(session, session.get(Candidate, ada.id), casey, now, dict(now)) == {}
+    assert (
+        records.change_privacy(session, session.get(Candidate, ada.id), casey, now, dict(now)) == {}
+    )
     assert len(audits(session, "privacy.changed")) == 1
 
 
@@ -56,8 +65,9 @@ def test_a_changed_box_whose_stored_value_moved_refuses_the_whole_save(app, sess
     person = session.get(Candidate, ada.id)
 
     with pytest.raises(records.PrivacyConflict) as refused:
-        records.change_privacy(session, person, casey, LOADED,
-                               {**LOADED, "sms_consent": False, "mail_consent": False})
+        records.change_privacy(
+            session, person, casey, LOADED, {**LOADED, "sms_consent": False, "mail_consent": False}
+        )
 
     assert refused.value.moved == ["sms_consent"]
     assert refused.value.current == {**LOADED, "sms_consent": False}
@@ -73,8 +83,9 @@ def test_the_stored_values_are_read_again_not_taken_from_a_stale_object(app, ses
         other.commit()
 
     with pytest.raises(records.PrivacyConflict):
-        records.change_privacy(session, person, casey, LOADED, {**LOADED, "sms_consent": False,
-                                                                 "email_consent": False})
+        records.change_privacy(
+            session, person, casey, LOADED, {**LOADED, "sms_consent": False, "email_consent": False}
+        )
     assert stored(session, ada.id)["email_consent"] is True
 
 
@@ -93,7 +104,12 @@ def test_a_stop_committed_while_the_save_waits_for_the_row_is_seen(app, session,
                 actor = tab.merge(casey)
                 try:
                     outcome["changes"] = records.change_privacy(
-                        tab, person, actor, LOADED, {**LOADED, "sms_consent": False, "email_consent": False})
+                        tab,
+                        person,
+                        actor,
+                        LOADED,
+                        {**LOADED, "sms_consent": False, "email_consent": False},
+                    )
                 except records.PrivacyConflict as conflict:
                     outcome["conflict"] = conflict
 
@@ -101,8 +117,14 @@ def test_a_stop_committed_while_the_save_waits_for_the_row_is_seen(app, session,
         saver.start()
         time.sleep(0.5)
         assert saver.is_alive(), outcome  # waiting for the STOP's transaction
-        audit(stop, None, "consent.sms_withdrawn", stop.get(Candidate, ada.id),
-              changes={"sms_consent": [True, False]}, source="reply")
+        audit(
+            stop,
+            None,
+            "consent.sms_withdrawn",
+            stop.get(Candidate, ada.id),
+            changes={"sms_consent": [True, False]},
+            source="reply",
+        )
         stop.commit()
     saver.join(15)
 
@@ -113,10 +135,13 @@ def test_a_stop_committed_while_the_save_waits_for_the_row_is_seen(app, session,
 
 # --- ticking SMS again over the person's own withdrawal ------------------------------------------
 
-@pytest.mark.parametrize("source, overrides", [("reply", "stop"), ("sandbox", "stop"),
-                                               ("gateway", "gateway opt-out")])
+
+@pytest.mark.parametrize(
+    "source, overrides", [("reply", "stop"), ("sandbox", "stop"), ("gateway", "gateway opt-out")]
+)
 def test_re_ticking_a_self_withdrawal_needs_a_reason_and_audits_it(
-        app, session, casey, ada, source, overrides):
+    app, session, casey, ada, source, overrides
+):
     consent.set_for_number(session, ADA_E164, False, actor=None, cause={"source": source})
     session.commit()
     loaded = {**LOADED, "sms_consent": False}
@@ -125,21 +150,35 @@ def test_re_ticking_a_self_withdrawal_needs_a_reason_and_audits_it(
 
     for reason in ("", "   "):
         with pytest.raises(records.RestoreReasonRequired) as refused:
-            records.change_privacy(session, session.get(Candidate, ada.id), casey, loaded,
-                                   {**loaded, "sms_consent": True, "mail_consent": False},
-                                   restore_reason=reason)
+            records.change_privacy(
+                session,
+                session.get(Candidate, ada.id),
+                casey,
+                loaded,
+                {**loaded, "sms_consent": True, "mail_consent": False},
+                restore_reason=reason,
+            )
         assert refused.value.withdrawal.overrides == overrides
         assert stored(session, ada.id) == loaded
 
-    changes = records.change_privacy(session, session.get(Candidate, ada.id), casey, loaded,
-                                     {**loaded, "sms_consent": True}, restore_reason=" They rang ")
+    changes = records.change_privacy(
+        session,
+        session.get(Candidate, ada.id),
+        casey,
+        loaded,
+        {**loaded, "sms_consent": True},
+        restore_reason=" They rang ",
+    )
 
     assert changes == {"sms_consent": [False, True]}
     assert stored(session, ada.id)["sms_consent"] is True
     [event] = audits(session, "privacy.changed")
     assert event.actor_id == casey.id
-    assert event.details == {"changes": {"sms_consent": [False, True]}, "reason": "They rang",
-                             "overrides": overrides}
+    assert event.details == {
+        "changes": {"sms_consent": [False, True]},
+        "reason": "They rang",
+        "overrides": overrides,
+    }
 
 
 def test_self_withdrawal_is_the_latest_untick_only(app, session, casey, ada):
@@ -150,26 +189,41 @@ def test_self_withdrawal_is_the_latest_untick_only(app, session, casey, ada):
     assert records.self_withdrawal(session, session.get(Candidate, ada.id)).source == "reply"
 
     loaded = {**LOADED, "sms_consent": False}
-    records.change_privacy(session, session.get(Candidate, ada.id), casey, loaded,
-                           {**loaded, "sms_consent": True}, restore_reason="Asked again")
+    records.change_privacy(
+        session,
+        session.get(Candidate, ada.id),
+        casey,
+        loaded,
+        {**loaded, "sms_consent": True},
+        restore_reason="Asked again",
+    )
     assert records.self_withdrawal(session, session.get(Candidate, ada.id)) is None
     # A user unticks it: ticking it again is theirs to undo, no reason needed.
-    records.change_privacy(session, session.get(Candidate, ada.id), casey, LOADED,
-                           {**LOADED, "sms_consent": False})
+    records.change_privacy(
+        session, session.get(Candidate, ada.id), casey, LOADED, {**LOADED, "sms_consent": False}
+    )
     assert records.self_withdrawal(session, session.get(Candidate, ada.id)) is None
-    assert records.change_privacy(session, session.get(Candidate, ada.id), casey, loaded,
-                                  {**loaded, "sms_consent": True}) == {"sms_consent": [False, True]}
+    assert records.change_privacy(
+        session, session.get(Candidate, ada.id), casey, loaded, {**loaded, "sms_consent": True}
+    ) == {"sms_consent": [False, True]}
 
 
 def test_a_person_imported_unticked_needs_no_reason(app, session, casey, make_candidate):
     person = make_candidate("Opt", "Out", "0413 000 001", sms_consent=False)
-    session.add(AuditEvent(action="person.created", subject_type="candidate", subject_id=person.id,
-                           details={"changes": {"sms_consent": [None, False]}}))
+    session.add(
+        AuditEvent(
+            action="person.created",
+            subject_type="candidate",
+            subject_id=person.id,
+            details={"changes": {"sms_consent": [None, False]}},
+        )
+    )
     session.commit()
     assert records.self_withdrawal(session, person) is None
     loaded = {**LOADED, "sms_consent": False}
-    assert records.change_privacy(session, person, casey, loaded, {**loaded, "sms_consent": True}) == {
-        "sms_consent": [False, True]}
+    assert records.change_privacy(
+        session, person, casey, loaded, {**loaded, "sms_consent": True}
+    ) == {"sms_consent": [False, True]}
 
 
 def test_a_stop_under_many_later_events_still_needs_the_reason(app, session, casey, ada):
@@ -179,10 +233,22 @@ def test_a_stop_under_many_later_events_still_needs_the_reason(app, session, cas
     person = session.get(Candidate, ada.id)
     for number in range(600):
         if number % 3 == 0:  # a Privacy save of another box, and an edit, are not about SMS
-            audit(session, casey, "privacy.changed", person,
-                  changes={"email_consent": [number % 2 == 0, number % 2 == 1]}, reason="edited")
+            audit(
+                session,
+                casey,
+                "privacy.changed",
+                person,
+                changes={"email_consent": [number % 2 == 0, number % 2 == 1]},
+                reason="edited",
+            )
         elif number % 3 == 1:
-            audit(session, casey, "person.edited", person, changes={"job_title": [None, f"Job {number}"]})
+            audit(
+                session,
+                casey,
+                "person.edited",
+                person,
+                changes={"job_title": [None, f"Job {number}"]},
+            )
         else:
             audit(session, None, "reply.attached", person, reply_id=number, number=ADA_E164)
     session.commit()
@@ -190,6 +256,7 @@ def test_a_stop_under_many_later_events_still_needs_the_reason(app, session, cas
     assert records.self_withdrawal(session, session.get(Candidate, ada.id)).source == "reply"
     loaded = {**LOADED, "sms_consent": False}
     with pytest.raises(records.RestoreReasonRequired):
-        records.change_privacy(session, session.get(Candidate, ada.id), casey, loaded,
-                               {**loaded, "sms_consent": True})
+        records.change_privacy(
+            session, session.get(Candidate, ada.id), casey, loaded, {**loaded, "sms_consent": True}
+        )
     assert stored(session, ada.id)["sms_consent"] is False

@@ -27,9 +27,14 @@ def readyz(client):
 
 
 def queued_message(session, make_user, make_candidate, *, waited: timedelta) -> Message:
-    batch = delivery.queue(session, make_user(role="consultant"), [make_candidate()], provider="sandbox")
-    session.execute(sa.update(Message).where(Message.batch_id == batch.id)
-                    .values(next_attempt_at=utcnow() - waited))
+    batch = delivery.queue(
+        session, make_user(role="consultant"), [make_candidate()], provider="sandbox"
+    )
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == batch.id)
+        .values(next_attempt_at=utcnow() - waited)
+    )
     session.commit()
     return session.scalar(sa.select(Message).where(Message.batch_id == batch.id))
 
@@ -87,12 +92,17 @@ def test_an_old_queued_message_is_503_on_its_own(client, session, make_user, mak
     assert body["database"]["ok"] and body["worker"]["ok"] and body["email"]["ok"]
 
 
-def test_a_message_waiting_for_its_retry_time_is_not_late(client, session, make_user, make_candidate):
+def test_a_message_waiting_for_its_retry_time_is_not_late(
+    client, session, make_user, make_candidate
+):
     """A message backing off (next attempt in the future) is queued but not due: nobody is late."""
     beat(session)
     message = queued_message(session, make_user, make_candidate, waited=timedelta(minutes=-10))
-    session.execute(sa.update(Message).where(Message.id == message.id)
-                    .values(created_at=utcnow() - timedelta(hours=1)))
+    session.execute(
+        sa.update(Message)
+        .where(Message.id == message.id)
+        .values(created_at=utcnow() - timedelta(hours=1))
+    )
     session.commit()
 
     code, body = readyz(client)
@@ -103,8 +113,12 @@ def test_a_message_waiting_for_its_retry_time_is_not_late(client, session, make_
 
 def test_failed_emails_are_503_on_their_own(client, session):
     beat(session)
-    session.add_all([Email(to_address="casey@example.com", subject="SMS reply", body="Hi", state="failed"),
-                     Email(to_address="dana@example.com", subject="SMS reply", body="Hi")])
+    session.add_all(
+        [
+            Email(to_address="casey@example.com", subject="SMS reply", body="Hi", state="failed"),
+            Email(to_address="dana@example.com", subject="SMS reply", body="Hi"),
+        ]
+    )
     session.commit()
 
     code, body = readyz(client)
@@ -115,11 +129,19 @@ def test_failed_emails_are_503_on_their_own(client, session):
 
 
 def test_thresholds_are_settings(database_url, session):
-    app = create_app(settings.testing_config(database_url, READY_EMAIL_FAILED=1,
-                                             READY_WORKER_STALE_SECONDS=600, READY_QUEUE_AGE_SECONDS=900))
+    app = create_app(
+        settings.testing_config(
+            database_url,
+            READY_EMAIL_FAILED=1,
+            READY_WORKER_STALE_SECONDS=600,
+            READY_QUEUE_AGE_SECONDS=900,
+        )
+    )
     try:
         beat(session, seconds_ago=300)
-        session.add(Email(to_address="casey@example.com", subject="SMS reply", body="Hi", state="failed"))
+        session.add(
+            Email(to_address="casey@example.com", subject="SMS reply", body="Hi", state="failed")
+        )
         session.commit()
         code, body = readyz(app.test_client())
     finally:
@@ -129,12 +151,17 @@ def test_thresholds_are_settings(database_url, session):
 
 
 def test_thresholds_come_from_the_environment(tmp_path):
-    env = {"SECRET_KEY": "k", "READY_WORKER_STALE_SECONDS": "90", "READY_QUEUE_AGE_SECONDS": "1200",
-           "READY_EMAIL_FAILED": "3"}
+    env = {
+        "SECRET_KEY": "k",
+        "READY_WORKER_STALE_SECONDS": "90",
+        "READY_QUEUE_AGE_SECONDS": "1200",
+        "READY_EMAIL_FAILED": "3",
+    }
     thresholds = status.Thresholds.from_config(settings.from_environment(env, tmp_path))
     assert thresholds == status.Thresholds(90.0, 1200.0, 3)
-    assert status.Thresholds.from_config(settings.from_environment({"SECRET_KEY": "k"}, tmp_path)) == \
-        status.Thresholds(60.0, 300.0, 0)
+    assert status.Thresholds.from_config(
+        settings.from_environment({"SECRET_KEY": "k"}, tmp_path)
+    ) == status.Thresholds(60.0, 300.0, 0)
 
 
 def test_the_database_down_is_503_and_says_so(app_without_database):
@@ -146,7 +173,8 @@ def test_the_database_down_is_503_and_says_so(app_without_database):
     assert body["problems"] == ["The database cannot be reached."]
 
 
-# --- the heartbeat -----------------------------------------------------------------------------------
+# --- the heartbeat -------------------------------------------------------------------------------
+
 
 def test_the_dispatcher_writes_its_heartbeat_and_readyz_then_says_ready(app, client, session):
     assert readyz(client)[0] == 503
@@ -167,6 +195,8 @@ def test_a_beat_updates_its_own_row_and_forgets_workers_silent_for_a_day(session
     status.beat(session, "here:2", now - timedelta(minutes=5), now=now)
 
     session.expire_all()
-    [(name, last_seen)] = session.execute(sa.select(WorkerHeartbeat.name, WorkerHeartbeat.last_seen)).all()
+    [(name, last_seen)] = session.execute(
+        sa.select(WorkerHeartbeat.name, WorkerHeartbeat.last_seen)
+    ).all()
     assert name == "here:2"
     assert abs((last_seen - now).total_seconds()) < 0.01

@@ -56,10 +56,13 @@ def unknown_before_the_call(app, session, sender, person, provider_name):
 
 # --- SMS Central ---------------------------------------------------------------------------------
 
+
 def test_an_unknown_message_that_smscentral_holds_becomes_sent_without_a_second_send(
-        app, session, sender, ada, sms_central, sms_central_provider):
-    batch, message = unknown_after_a_late_answer(app, session, sender, ada, "smscentral", sms_central,
-                                                 delivery.smscentral)
+    app, session, sender, ada, sms_central, sms_central_provider
+):
+    batch, message = unknown_after_a_late_answer(
+        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
+    )
 
     report = reconcile_at(app, sms_central_provider)
 
@@ -79,12 +82,15 @@ def test_an_unknown_message_that_smscentral_holds_becomes_sent_without_a_second_
     assert len(sms_central.status_checks) == 1 and references(sms_central)[message.uuid] == 1
 
 
-@pytest.mark.parametrize("status, state", [
-    ("DELIVRD", "delivered"), ("FAILED", "undelivered"), ("REJECTD", "failed")])
+@pytest.mark.parametrize(
+    "status, state", [("DELIVRD", "delivered"), ("FAILED", "undelivered"), ("REJECTD", "failed")]
+)
 def test_the_status_smscentral_reports_is_the_state_the_unknown_message_takes(
-        app, session, sender, ada, sms_central, sms_central_provider, status, state):
-    batch, message = unknown_after_a_late_answer(app, session, sender, ada, "smscentral", sms_central,
-                                                 delivery.smscentral)
+    app, session, sender, ada, sms_central, sms_central_provider, status, state
+):
+    batch, message = unknown_after_a_late_answer(
+        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
+    )
     sms_central.statuses[message.uuid] = status
 
     reconcile_at(app, sms_central_provider)
@@ -100,7 +106,8 @@ def test_the_status_smscentral_reports_is_the_state_the_unknown_message_takes(
 
 
 def test_a_message_smscentral_never_got_is_sent_again_with_the_same_reference(
-        app, session, sender, ada, sms_central, sms_central_provider):
+    app, session, sender, ada, sms_central, sms_central_provider
+):
     batch, message, _ = unknown_before_the_call(app, session, sender, ada, "smscentral")
 
     report = reconcile_at(app, sms_central_provider)
@@ -118,11 +125,13 @@ def test_a_message_smscentral_never_got_is_sent_again_with_the_same_reference(
 
 
 def test_when_the_status_check_misses_a_message_the_resend_is_refused_513_and_it_counts_as_sent(
-        app, session, sender, ada, sms_central, sms_central_provider):
+    app, session, sender, ada, sms_central, sms_central_provider
+):
     """The status answer lags (or its layout is not what we read): the message is sent again with
     its reference, SMS Central refuses it as a duplicate, and Ada still gets one SMS."""
-    batch, message = unknown_after_a_late_answer(app, session, sender, ada, "smscentral", sms_central,
-                                                 delivery.smscentral)
+    batch, message = unknown_after_a_late_answer(
+        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
+    )
     sms_central.inject(body('<?xml version="1.0"?><messages></messages>'))
 
     assert reconcile_at(app, sms_central_provider).queued_again == 1
@@ -135,12 +144,21 @@ def test_when_the_status_check_misses_a_message_the_resend_is_refused_513_and_it
     assert [m["REFERENCE"] for m in sms_central.messages] == [message.uuid]  # ...held once
 
 
-@pytest.mark.parametrize("fault", [http_status(502, "Bad gateway"), body("500 Internal error"),
-                                   body("511 Invalid username or password"), body("not xml <")])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        http_status(502, "Bad gateway"),
+        body("500 Internal error"),
+        body("511 Invalid username or password"),
+        body("not xml <"),
+    ],
+)
 def test_when_smscentral_cannot_be_asked_the_message_stays_unknown_and_is_asked_again_later(
-        app, session, sender, ada, sms_central, sms_central_provider, fault):
-    batch, message = unknown_after_a_late_answer(app, session, sender, ada, "smscentral", sms_central,
-                                                 delivery.smscentral)
+    app, session, sender, ada, sms_central, sms_central_provider, fault
+):
+    batch, message = unknown_after_a_late_answer(
+        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
+    )
     sms_central.inject(fault)
 
     report = reconcile_at(app, sms_central_provider)
@@ -159,8 +177,9 @@ def test_when_smscentral_cannot_be_asked_the_message_stays_unknown_and_is_asked_
 
 
 def test_an_unreachable_gateway_leaves_the_message_unknown(app, session, sender, ada, sms_central):
-    batch, _message = unknown_after_a_late_answer(app, session, sender, ada, "smscentral", sms_central,
-                                                  delivery.smscentral)
+    batch, _message = unknown_after_a_late_answer(
+        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
+    )
     sms_central.stop()  # connections are refused from now on
     provider = delivery.smscentral(sms_central)
     try:
@@ -173,9 +192,11 @@ def test_an_unreachable_gateway_leaves_the_message_unknown(app, session, sender,
 
 
 def test_a_message_is_not_looked_up_before_it_has_been_unknown_for_a_while(
-        app, session, sender, ada, sms_central, sms_central_provider):
-    batch, _message = unknown_after_a_late_answer(app, session, sender, ada, "smscentral", sms_central,
-                                                  delivery.smscentral)
+    app, session, sender, ada, sms_central, sms_central_provider
+):
+    batch, _message = unknown_after_a_late_answer(
+        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
+    )
 
     assert not reconcile_at(app, sms_central_provider, timedelta(seconds=30))
 
@@ -184,7 +205,8 @@ def test_a_message_is_not_looked_up_before_it_has_been_unknown_for_a_while(
 
 
 def test_up_to_100_references_go_in_one_status_check(
-        app, session, sender, sms_central, sms_central_provider):
+    app, session, sender, sms_central, sms_central_provider
+):
     people = delivery.insert_candidates(session, 120)
     batch = queue(session, sender, people, provider="smscentral")
     outbox.claim(engine_of(app), 120, timedelta(0))
@@ -199,7 +221,8 @@ def test_up_to_100_references_go_in_one_status_check(
 
 
 def test_a_message_the_consultant_already_resent_is_left_alone(
-        app, session, sender, ada, sms_central, sms_central_provider):
+    app, session, sender, ada, sms_central, sms_central_provider
+):
     batch, message, _ = unknown_before_the_call(app, session, sender, ada, "smscentral")
     session.rollback()
     session.execute(sa.update(Message).where(Message.id == message.id).values(superseded=True))
@@ -213,7 +236,8 @@ def test_a_message_the_consultant_already_resent_is_left_alone(
 
 
 def test_two_workers_reconciling_at_once_ask_once_and_queue_the_message_once(
-        app, session, sender, ada, sms_central):
+    app, session, sender, ada, sms_central
+):
     sms_central.latency = 0.3  # both lookups overlap
     batch, message, _ = unknown_before_the_call(app, session, sender, ada, "smscentral")
     providers = [delivery.smscentral(sms_central) for _ in range(2)]
@@ -240,21 +264,29 @@ def test_two_workers_reconciling_at_once_ask_once_and_queue_the_message_once(
 
 
 def test_a_queued_again_message_goes_back_to_the_queue_only_once_per_unknown_attempt(
-        app, session, sender, ada, sms_central, sms_central_provider):
+    app, session, sender, ada, sms_central, sms_central_provider
+):
     """A worker that looked the message up before another worker queued it again, and sent it
     into `unknown` once more, must not queue it a second time on its stale answer."""
     batch, message, _ = unknown_before_the_call(app, session, sender, ada, "smscentral")
-    rows, taken = reconcile._take(engine_of(app), "smscentral", SETTINGS, utcnow() + LATER, True, 100)
+    rows, taken = reconcile._take(
+        engine_of(app), "smscentral", SETTINGS, utcnow() + LATER, True, 100
+    )
     assert len(rows) == 1
     # Meanwhile: queued again, claimed, and unknown again (attempt 2).
     session.rollback()
-    session.execute(sa.update(Message).where(Message.id == message.id)
-                    .values(state="unknown", attempts=2, updated_at=utcnow()))
+    session.execute(
+        sa.update(Message)
+        .where(Message.id == message.id)
+        .values(state="unknown", attempts=2, updated_at=utcnow())
+    )
     session.commit()
 
     from webapp.sms.providers import NotFound
-    report = reconcile._settle(engine_of(app), rows, {message.uuid: NotFound()}, SETTINGS,
-                               utcnow() + LATER, True)
+
+    report = reconcile._settle(
+        engine_of(app), rows, {message.uuid: NotFound()}, SETTINGS, utcnow() + LATER, True
+    )
 
     assert report.queued_again == 0
     assert messages(session, batch)[0].state == "unknown"
@@ -262,10 +294,13 @@ def test_a_queued_again_message_goes_back_to_the_queue_only_once_per_unknown_att
 
 # --- Twilio --------------------------------------------------------------------------------------
 
+
 def test_an_unknown_message_twilio_created_is_found_in_its_list_and_gets_its_sid(
-        app, session, sender, ada, fake_twilio, twilio_provider):
-    batch, message = unknown_after_a_late_answer(app, session, sender, ada, "twilio", fake_twilio,
-                                                 delivery.twilio)
+    app, session, sender, ada, fake_twilio, twilio_provider
+):
+    batch, message = unknown_after_a_late_answer(
+        app, session, sender, ada, "twilio", fake_twilio, delivery.twilio
+    )
     [created] = fake_twilio.messages
 
     report = reconcile_at(app, twilio_provider)
@@ -283,9 +318,11 @@ def test_an_unknown_message_twilio_created_is_found_in_its_list_and_gets_its_sid
 
 
 def test_the_status_in_twilios_list_is_the_state_the_message_takes(
-        app, session, sender, ada, fake_twilio, twilio_provider):
-    batch, _ = unknown_after_a_late_answer(app, session, sender, ada, "twilio", fake_twilio,
-                                           delivery.twilio)
+    app, session, sender, ada, fake_twilio, twilio_provider
+):
+    batch, _ = unknown_after_a_late_answer(
+        app, session, sender, ada, "twilio", fake_twilio, delivery.twilio
+    )
     fake_twilio.set_status(fake_twilio.messages[0]["sid"], "undelivered", error_code=30003)
 
     reconcile_at(app, twilio_provider)
@@ -297,8 +334,11 @@ def test_the_status_in_twilios_list_is_the_state_the_message_takes(
 
 
 def test_a_message_twilio_never_created_waits_for_the_give_up_time_then_goes_once(
-        app, session, sender, ada, fake_twilio, twilio_provider):
-    fake_twilio.inject(twilio_error(502, 20500, "Bad gateway"))  # the edge answered; nothing created
+    app, session, sender, ada, fake_twilio, twilio_provider
+):
+    fake_twilio.inject(
+        twilio_error(502, 20500, "Bad gateway")
+    )  # the edge answered; nothing created
     batch = queue(session, sender, [ada], provider="twilio")
     run_once(app, twilio_provider)
     [message] = messages(session, batch)
@@ -322,10 +362,12 @@ def test_a_message_twilio_never_created_waits_for_the_give_up_time_then_goes_onc
 
 
 def test_a_twilio_message_created_after_a_long_queue_is_still_found_not_sent_again(
-        app, session, sender, ada, fake_twilio, twilio_provider):
+    app, session, sender, ada, fake_twilio, twilio_provider
+):
     """Found past the give-up time too: listed means created, whatever its status."""
-    batch, _ = unknown_after_a_late_answer(app, session, sender, ada, "twilio", fake_twilio,
-                                           delivery.twilio)
+    batch, _ = unknown_after_a_late_answer(
+        app, session, sender, ada, "twilio", fake_twilio, delivery.twilio
+    )
 
     report = reconcile_at(app, twilio_provider, SETTINGS.give_up + timedelta(minutes=1))
 
@@ -335,7 +377,8 @@ def test_a_twilio_message_created_after_a_long_queue_is_still_found_not_sent_aga
 
 
 def test_when_twilios_list_cannot_be_read_the_message_stays_unknown_even_past_the_give_up_time(
-        app, session, sender, ada, fake_twilio, twilio_provider):
+    app, session, sender, ada, fake_twilio, twilio_provider
+):
     fake_twilio.inject(twilio_error(502, 20500, "Bad gateway"))
     batch = queue(session, sender, [ada], provider="twilio")
     run_once(app, twilio_provider)
@@ -349,11 +392,14 @@ def test_when_twilios_list_cannot_be_read_the_message_stays_unknown_even_past_th
 
 
 def test_two_unknown_messages_with_the_same_text_to_one_number_get_one_sid_each(
-        app, session, sender, ada, fake_twilio, twilio_provider):
-    first, _ = unknown_after_a_late_answer(app, session, sender, ada, "twilio", fake_twilio,
-                                           delivery.twilio)
-    second, _ = unknown_after_a_late_answer(app, session, sender, ada, "twilio", fake_twilio,
-                                            delivery.twilio)
+    app, session, sender, ada, fake_twilio, twilio_provider
+):
+    first, _ = unknown_after_a_late_answer(
+        app, session, sender, ada, "twilio", fake_twilio, delivery.twilio
+    )
+    second, _ = unknown_after_a_late_answer(
+        app, session, sender, ada, "twilio", fake_twilio, delivery.twilio
+    )
     # And a third, sent normally, whose sid is ours already: never matched to the others.
     third = queue(session, sender, [ada], provider="twilio")
     run_once(app, twilio_provider)
@@ -368,7 +414,8 @@ def test_two_unknown_messages_with_the_same_text_to_one_number_get_one_sid_each(
 
 
 def test_a_twilio_message_with_other_text_to_the_same_number_is_not_taken_for_ours(
-        app, session, sender, ada, fake_twilio, twilio_provider):
+    app, session, sender, ada, fake_twilio, twilio_provider
+):
     fake_twilio.inject(twilio_error(502, 20500, "Bad gateway"))
     batch = queue(session, sender, [ada], provider="twilio")
     run_once(app, twilio_provider)
@@ -383,8 +430,10 @@ def test_a_twilio_message_with_other_text_to_the_same_number_is_not_taken_for_ou
 
 # --- the sandbox, and the dispatcher -------------------------------------------------------------
 
+
 def test_the_sandbox_settles_its_timed_out_numbers_as_sent_then_delivered(
-        app, session, sender, make_candidate):
+    app, session, sender, make_candidate
+):
     slow = make_candidate("Tim", "Out", "0412 349 999")  # ends 9999: the sandbox times out
     batch = queue(session, sender, [slow], provider="sandbox")
     run_once(app, Sandbox())
@@ -400,7 +449,8 @@ def test_the_sandbox_settles_its_timed_out_numbers_as_sent_then_delivered(
 
 
 def test_the_dispatcher_reconciles_unknown_messages_as_part_of_its_housekeeping(
-        app, session, sender, ada, sms_central):
+    app, session, sender, ada, sms_central
+):
     sms_central.inject(timeout(3.0))
     batch = queue(session, sender, [ada], provider="smscentral")
     impatient = delivery.smscentral(sms_central, read_timeout=0.3)
@@ -416,9 +466,10 @@ def test_the_dispatcher_reconciles_unknown_messages_as_part_of_its_housekeeping(
 
 
 def test_a_claim_whose_lease_ran_out_before_the_call_is_not_sent(
-        app, session, sender, ada, sms_central, sms_central_provider):
+    app, session, sender, ada, sms_central, sms_central_provider
+):
     """A stalled worker must not send a message that may meanwhile have been queued again."""
-    batch = queue(session, sender, [ada], provider="smscentral")
+    queue(session, sender, [ada], provider="smscentral")
     [claimed] = outbox.claim(engine_of(app), 1, timedelta(seconds=-1))  # already past its lease
 
     result = delivery.dispatcher(app, sms_central_provider)._send(claimed)
@@ -428,7 +479,8 @@ def test_a_claim_whose_lease_ran_out_before_the_call_is_not_sent(
 
 
 def test_a_stale_workers_outcome_does_not_overwrite_a_newer_claim(
-        app, session, sender, ada, sms_central):
+    app, session, sender, ada, sms_central
+):
     batch, message, stale = unknown_before_the_call(app, session, sender, ada, "smscentral")
     provider = delivery.smscentral(sms_central)
     try:
@@ -447,14 +499,17 @@ def test_a_stale_workers_outcome_does_not_overwrite_a_newer_claim(
 
 
 def test_a_resend_and_reconciliation_at_the_same_moment_queue_the_message_once(
-        app, session, sender, ada, sms_central, sms_central_provider, monkeypatch):
+    app, session, sender, ada, sms_central, sms_central_provider, monkeypatch
+):
     """Resend reads the unknown message, and reconciliation (which finds SMS Central does not hold
     it) runs before Resend writes: one of them must see the other, so only one copy is queued."""
     from webapp.sms import batches
 
     batch, message, _ = unknown_before_the_call(app, session, sender, ada, "smscentral")
     reports = []
-    worker = threading.Thread(target=lambda: reports.append(reconcile_at(app, sms_central_provider)))
+    worker = threading.Thread(
+        target=lambda: reports.append(reconcile_at(app, sms_central_provider))
+    )
     still_opted_out = batches._still_opted_out
 
     def reconcile_meanwhile(*args):
@@ -475,21 +530,29 @@ def test_a_resend_and_reconciliation_at_the_same_moment_queue_the_message_once(
 
 # --- Resend of unknown messages while reconciliation may still settle them -----------------------
 
+
 def _unknown_since(session, sender, person, provider: str, ago: timedelta):
     batch = queue(session, sender, [person], provider=provider)
-    session.execute(sa.update(Message).where(Message.batch_id == batch.id).values(
-        state="unknown", attempts=1, updated_at=utcnow() - ago))
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == batch.id)
+        .values(state="unknown", attempts=1, updated_at=utcnow() - ago)
+    )
     session.commit()
     return batch
 
 
-@pytest.mark.parametrize("provider, ago, held", [
-    ("twilio", timedelta(minutes=2), True),  # Twilio may still list it: a copy could go twice
-    ("twilio", SETTINGS.give_up + timedelta(seconds=5), False),  # reconciliation has given up
-    ("smscentral", timedelta(minutes=2), False),  # the same reference is refused (513)
-])
+@pytest.mark.parametrize(
+    "provider, ago, held",
+    [
+        ("twilio", timedelta(minutes=2), True),  # Twilio may still list it: a copy could go twice
+        ("twilio", SETTINGS.give_up + timedelta(seconds=5), False),  # reconciliation has given up
+        ("smscentral", timedelta(minutes=2), False),  # the same reference is refused (513)
+    ],
+)
 def test_an_unknown_twilio_message_is_not_resent_before_reconciliation_gives_up(
-        app, session, sender, ada, provider, ago, held):
+    app, session, sender, ada, provider, ago, held
+):
     batch = _unknown_since(session, sender, ada, provider, ago)
     [original] = messages(session, batch)
 

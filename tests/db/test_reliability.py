@@ -16,19 +16,33 @@ from bench.reliability import FaultPlan, exercise
 
 
 def test_two_workers_killed_twice_under_a_flaky_gateway_lose_nothing_and_send_nothing_twice(
-        postgres_databases, tmp_path):
+    postgres_databases, tmp_path
+):
     name = postgres_databases.create()
     try:
         plan = FaultPlan(transient_pct=5, timeout_pct=2)
-        outcome = exercise(postgres_databases.url_for(name), messages=600, kills=2,
-                           restart_postgres=False, latency=0.2, lease=2.0, concurrency=16,
-                           workdir=tmp_path, deadline_seconds=60, plan=plan)
+        outcome = exercise(
+            postgres_databases.url_for(name),
+            messages=600,
+            kills=2,
+            restart_postgres=False,
+            latency=0.2,
+            lease=2.0,
+            concurrency=16,
+            workdir=tmp_path,
+            deadline_seconds=60,
+            plan=plan,
+        )
     finally:
         postgres_databases.drop(name)
 
-    summary = (f"states {dict(outcome.states)}, faults {dict(outcome.injected)}, kills {outcome.kills}, "
-               f"{outcome.requests} requests, {outcome.elapsed:.0f} s")
-    assert not outcome.timed_out, f"messages still queued/sending/unknown after 60 s: {outcome.states}"
+    summary = (
+        f"states {dict(outcome.states)}, faults {dict(outcome.injected)}, kills {outcome.kills}, "
+        f"{outcome.requests} requests, {outcome.elapsed:.0f} s"
+    )
+    assert not outcome.timed_out, (
+        f"messages still queued/sending/unknown after 60 s: {outcome.states}"
+    )
     assert not outcome.unexpected_exits, "\n\n".join(outcome.unexpected_exits)
     assert outcome.kills == 2, summary  # each at a moment messages were `sending`
     # The faults really happened (deterministic draw): retries and late answers both exercised.
@@ -44,7 +58,8 @@ def test_two_workers_killed_twice_under_a_flaky_gateway_lose_nothing_and_send_no
     assert outcome.accepted_twice == [], f"accepted twice: {outcome.accepted_twice[:5]}"
     assert outcome.reached_twice == [], (
         f"{len(outcome.reached_twice)} REFERENCE(s) reached the gateway twice (513): a message the "
-        f"gateway had already processed was resent: {outcome.reached_twice[:5]}")
+        f"gateway had already processed was resent: {outcome.reached_twice[:5]}"
+    )
     # Every late answer left its message `unknown` for a while; reconciliation settled them all by
     # asking the gateway (each found there, so none was sent again: see reached_twice above).
     assert outcome.states["unknown"] == 0, summary

@@ -1,6 +1,7 @@
 """Inbound replies on a real database (SQLite and PostgreSQL): who a reply is matched to, in the
 order of the rules, what it is linked to, STOP/START keywords changing SMS consent on every record
-with the number (audited), the dispatcher's re-check honouring a STOP, and filing an unmatched reply."""
+with the number (audited), the dispatcher's re-check honouring a STOP, and filing an unmatched
+reply."""
 
 from __future__ import annotations
 
@@ -37,8 +38,10 @@ def answers(reply: Message) -> tuple:
 
 # --- matching, rule by rule ----------------------------------------------------------------------
 
+
 def test_our_reference_wins_even_when_someone_else_sent_the_number_a_newer_message(
-        app, session, casey, dana, make_candidate, make_contact):
+    app, session, casey, dana, make_candidate, make_contact
+):
     ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
     grace = make_contact("Grace", "Hopper", ADA_MOBILE)  # same phone, another record
     [to_ada] = send_sms(app, session, casey, [ada])
@@ -54,7 +57,8 @@ def test_our_reference_wins_even_when_someone_else_sent_the_number_a_newer_messa
 
 
 def test_without_a_reference_the_reply_answers_the_latest_message_to_that_number(
-        app, session, casey, dana, make_candidate, make_contact):
+    app, session, casey, dana, make_candidate, make_contact
+):
     ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
     grace = make_contact("Grace", "Hopper", ADA_MOBILE)
     send_sms(app, session, casey, [ada])
@@ -66,7 +70,8 @@ def test_without_a_reference_the_reply_answers_the_latest_message_to_that_number
 
 
 def test_a_reference_that_is_not_one_of_our_messages_falls_back_to_the_number(
-        app, session, casey, make_candidate):
+    app, session, casey, make_candidate
+):
     ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
     [to_ada] = send_sms(app, session, casey, [ada])
 
@@ -76,7 +81,8 @@ def test_a_reference_that_is_not_one_of_our_messages_falls_back_to_the_number(
 
 
 def test_a_reply_answers_the_message_that_went_out_not_one_still_waiting_in_the_queue(
-        app, session, casey, dana, make_candidate):
+    app, session, casey, dana, make_candidate
+):
     # Casey's message reached Ada; Dana's is still queued (not sent) when Ada answers Casey.
     # The reply cannot be answering a message Ada has not received, and Casey must get the email.
     ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
@@ -90,7 +96,8 @@ def test_a_reply_answers_the_message_that_went_out_not_one_still_waiting_in_the_
 
 
 def test_with_no_message_sent_the_only_person_with_that_number_is_matched(
-        app, session, make_candidate, make_contact):
+    app, session, make_candidate, make_contact
+):
     make_candidate("Bob", "Brown", "0400 111 222")
     grace = make_contact("Grace", "Hopper", ADA_MOBILE)
 
@@ -102,7 +109,8 @@ def test_with_no_message_sent_the_only_person_with_that_number_is_matched(
 
 @pytest.mark.parametrize("second", ["candidate", "contact"])
 def test_two_people_with_the_number_and_no_message_sent_leave_the_reply_unmatched(
-        app, session, make_candidate, make_contact, second):
+    app, session, make_candidate, make_contact, second
+):
     make_candidate("Ada", "Lovelace", ADA_MOBILE)
     if second == "candidate":
         make_candidate("Ada", "Byron", ADA_MOBILE)
@@ -128,7 +136,8 @@ def test_a_number_nobody_has_leaves_the_reply_unmatched(app, session, make_candi
 
 @pytest.mark.parametrize("sender_number", [ADA_DIGITS, ADA_E164, "0412345678"])
 def test_international_digits_e164_and_national_format_match_the_same_person(
-        app, session, casey, make_candidate, sender_number):
+    app, session, casey, make_candidate, sender_number
+):
     ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
     [to_ada] = send_sms(app, session, casey, [ada])
 
@@ -152,8 +161,10 @@ def test_a_reply_stored_twice_under_one_gateway_id_is_one_message(app, session, 
 
 # --- STOP / START keywords -----------------------------------------------------------------------
 
+
 def test_a_stop_unticks_sms_on_every_record_with_the_number_audited_with_the_reply(
-        app, session, make_candidate, make_contact):
+    app, session, make_candidate, make_contact
+):
     ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
     ada_again = make_candidate("Ada", "Lovelace-King", ADA_MOBILE)
     grace = make_contact("Grace", "Hopper", ADA_MOBILE)
@@ -161,13 +172,15 @@ def test_a_stop_unticks_sms_on_every_record_with_the_number_audited_with_the_rep
 
     reply = receive(app, session, "STOP")
 
-    assert [c.sms_consent for c in rows(session, Candidate, Candidate.id.in_([ada.id, ada_again.id]))] \
-        == [False, False]
+    assert [
+        c.sms_consent for c in rows(session, Candidate, Candidate.id.in_([ada.id, ada_again.id]))
+    ] == [False, False]
     assert rows(session, ClientContact, ClientContact.id == grace.id)[0].sms_consent is False
     assert rows(session, Candidate, Candidate.id == bob.id)[0].sms_consent is True
     withdrawn = audits(session, "consent.sms_withdrawn")
     assert sorted((e.subject_type, e.subject_id) for e in withdrawn) == sorted(
-        [("candidate", ada.id), ("candidate", ada_again.id), ("contact", grace.id)])
+        [("candidate", ada.id), ("candidate", ada_again.id), ("contact", grace.id)]
+    )
     for event in withdrawn:
         assert event.actor_id is None
         assert event.details["reply_id"] == reply.id
@@ -194,63 +207,111 @@ def consent_after_replies(app, session, make_candidate, make_contact, texts, *, 
         outcome[text] = (
             rows(session, Candidate, Candidate.id == candidate_id)[0].sms_consent,
             rows(session, ClientContact, ClientContact.id == contact_id)[0].sms_consent,
-            sorted((e.action, e.subject_type, e.subject_id) for e in events
-                   if e.details.get("reply_id") == reply_id),
+            sorted(
+                (e.action, e.subject_type, e.subject_id)
+                for e in events
+                if e.details.get("reply_id") == reply_id
+            ),
         )
     expected_ids = {text: ids[:2] for text, ids in people.items()}
     return outcome, expected_ids
 
 
 # Each keyword, in various cases and with the spaces and punctuation people type around it.
-OPT_OUT_REPLIES = ["STOP", "stopall", " Unsubscribe ", "Cancel!", "END.", "quit", "OptOut",
-                   "REVOKE\n", "Stop!", " stop. ", "sToP"]
+OPT_OUT_REPLIES = [
+    "STOP",
+    "stopall",
+    " Unsubscribe ",
+    "Cancel!",
+    "END.",
+    "quit",
+    "OptOut",
+    "REVOKE\n",
+    "Stop!",
+    " stop. ",
+    "sToP",
+]
 
 
 def test_every_opt_out_keyword_in_any_case_and_punctuation_unticks_sms(
-        app, session, make_candidate, make_contact):
-    outcome, ids = consent_after_replies(app, session, make_candidate, make_contact,
-                                         OPT_OUT_REPLIES, consent=True)
+    app, session, make_candidate, make_contact
+):
+    outcome, ids = consent_after_replies(
+        app, session, make_candidate, make_contact, OPT_OUT_REPLIES, consent=True
+    )
 
     assert outcome == {
-        text: (False, False, [("consent.sms_withdrawn", "candidate", candidate_id),
-                              ("consent.sms_withdrawn", "contact", contact_id)])
-        for text, (candidate_id, contact_id) in ids.items()}
+        text: (
+            False,
+            False,
+            [
+                ("consent.sms_withdrawn", "candidate", candidate_id),
+                ("consent.sms_withdrawn", "contact", contact_id),
+            ],
+        )
+        for text, (candidate_id, contact_id) in ids.items()
+    }
 
 
 def test_every_opt_in_keyword_ticks_sms_again(app, session, make_candidate, make_contact):
-    outcome, ids = consent_after_replies(app, session, make_candidate, make_contact,
-                                         ["START", "UNSTOP", "start", " Start! ", "Unstop."],
-                                         consent=False)
+    outcome, ids = consent_after_replies(
+        app,
+        session,
+        make_candidate,
+        make_contact,
+        ["START", "UNSTOP", "start", " Start! ", "Unstop."],
+        consent=False,
+    )
 
     assert outcome == {
-        text: (True, True, [("consent.sms_given", "candidate", candidate_id),
-                            ("consent.sms_given", "contact", contact_id)])
-        for text, (candidate_id, contact_id) in ids.items()}
+        text: (
+            True,
+            True,
+            [
+                ("consent.sms_given", "candidate", candidate_id),
+                ("consent.sms_given", "contact", contact_id),
+            ],
+        )
+        for text, (candidate_id, contact_id) in ids.items()
+    }
 
 
 YES_REPLIES = ["YES", "yes", " Yes! ", "Yes.", "YES!!"]
 
 
 def test_yes_answers_the_consultants_question_and_never_ticks_sms_again(
-        app, session, make_candidate, make_contact):
+    app, session, make_candidate, make_contact
+):
     # "Reply YES if you're interested": the answer of someone who opted out is not consent.
-    outcome, _ = consent_after_replies(app, session, make_candidate, make_contact, YES_REPLIES,
-                                       consent=False)
+    outcome, _ = consent_after_replies(
+        app, session, make_candidate, make_contact, YES_REPLIES, consent=False
+    )
 
     assert outcome == {text: (False, False, []) for text in YES_REPLIES}
     assert consent_audits(session) == []
     assert [m.body for m in inbound(session)] == YES_REPLIES  # filed as ordinary replies
 
 
-NOT_KEYWORDS = ["please stop by", "Stop calling me at work", "yes please", "STOP STOP",
-                "Can you stop?", "Yes, start Monday", "unstoppable", "STOP.ME", ""]
+NOT_KEYWORDS = [
+    "please stop by",
+    "Stop calling me at work",
+    "yes please",
+    "STOP STOP",
+    "Can you stop?",
+    "Yes, start Monday",
+    "unstoppable",
+    "STOP.ME",
+    "",
+]
 
 
 @pytest.mark.parametrize("consent", [True, False], ids=["ticked", "unticked"])
 def test_a_reply_that_merely_contains_a_keyword_changes_no_consent(
-        app, session, make_candidate, make_contact, consent):
-    outcome, ids = consent_after_replies(app, session, make_candidate, make_contact, NOT_KEYWORDS,
-                                         consent=consent)
+    app, session, make_candidate, make_contact, consent
+):
+    outcome, ids = consent_after_replies(
+        app, session, make_candidate, make_contact, NOT_KEYWORDS, consent=consent
+    )
 
     assert outcome == {text: (consent, consent, []) for text in NOT_KEYWORDS}
     assert consent_audits(session) == []
@@ -258,7 +319,8 @@ def test_a_reply_that_merely_contains_a_keyword_changes_no_consent(
 
 
 def test_stop_then_start_round_trips_consent_with_an_audit_entry_each_way(
-        app, session, make_candidate):
+    app, session, make_candidate
+):
     ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
 
     receive(app, session, "STOP")
@@ -266,11 +328,15 @@ def test_stop_then_start_round_trips_consent_with_an_audit_entry_each_way(
     receive(app, session, "START")
 
     assert rows(session, Candidate, Candidate.id == ada.id)[0].sms_consent is True
-    assert [e.action for e in consent_audits(session)] == ["consent.sms_withdrawn", "consent.sms_given"]
+    assert [e.action for e in consent_audits(session)] == [
+        "consent.sms_withdrawn",
+        "consent.sms_given",
+    ]
 
 
 def test_after_a_stop_a_message_already_queued_to_that_number_is_rejected_at_send_time(
-        app, session, casey, make_candidate):
+    app, session, casey, make_candidate
+):
     ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
     bob = make_candidate("Bob", "Brown", "0400 111 222")
     queued = send_sms(app, session, casey, [ada, bob], dispatch=False)
@@ -288,8 +354,10 @@ def test_after_a_stop_a_message_already_queued_to_that_number_is_rejected_at_sen
 
 # --- filing an unmatched reply ------------------------------------------------------------------
 
+
 def test_attaching_an_unmatched_reply_files_it_on_the_person_and_is_audited(
-        app, session, casey, make_candidate):
+    app, session, casey, make_candidate
+):
     ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
     reply = receive(app, session, "It's Ada, new number", from_number="61499888777")
     assert person_of(reply) == (None, None)
@@ -315,4 +383,5 @@ def test_an_unmatched_reply_can_be_filed_on_a_client_contact(app, session, casey
     stored = rows(session, Message, Message.id == reply.id)[0]
     assert person_of(stored) == ("contact", grace.id)
     assert [(e.subject_type, e.subject_id) for e in audits(session, "reply.attached")] == [
-        ("contact", grace.id)]
+        ("contact", grace.id)
+    ]

@@ -1,6 +1,6 @@
-"""Resend of messages first sent under Ignore (`webapp.sms.batches.resend`), through a real dispatcher
-and the loopback SMS Central: a person still opted out gets the copy only under a new, audited
-Ignore; otherwise they are skipped, and nothing reaches the gateway for them."""
+"""Resend of messages first sent under Ignore (`webapp.sms.batches.resend`), through a real
+dispatcher and the loopback SMS Central: a person still opted out gets the copy only under a new,
+audited Ignore; otherwise they are skipped, and nothing reaches the gateway for them."""
 
 from __future__ import annotations
 
@@ -35,11 +35,19 @@ def failed_under_ignore(app, session, lead, make_candidate, sms_central, sms_cen
     credit; then the credit is topped up."""
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     olive = make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)
-    batch = queue(session, lead, [ada, olive], provider="smscentral", ignore=True,
-                  ignore_reason="Site closed today")
+    batch = queue(
+        session,
+        lead,
+        [ada, olive],
+        provider="smscentral",
+        ignore=True,
+        ignore_reason="Site closed today",
+    )
     run_once(app, sms_central_provider)
     assert [(m.state, m.override_opt_out) for m in messages(session, batch)] == [
-        ("failed", False), ("failed", True)]
+        ("failed", False),
+        ("failed", True),
+    ]
     sms_central.credit = None
     return batch, ada, olive
 
@@ -54,12 +62,16 @@ def recipients(fake: FakeSmsCentral) -> list[str]:
 
 def audits(session, action: str) -> list[AuditEvent]:
     session.rollback()
-    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                                .order_by(AuditEvent.id)))
+    return list(
+        session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        )
+    )
 
 
 def test_without_a_new_ignore_the_person_still_opted_out_is_skipped_and_never_sent_to(
-        app, session, lead, failed_under_ignore, sms_central, sms_central_provider):
+    app, session, lead, failed_under_ignore, sms_central, sms_central_provider
+):
     batch, ada, olive = failed_under_ignore
 
     resent = batches.resend(session, batch, lead, ("failed",))
@@ -78,18 +90,22 @@ def test_without_a_new_ignore_the_person_still_opted_out_is_skipped_and_never_se
 
 
 def test_a_new_ignore_with_a_reason_carries_an_audited_override_to_the_gateway(
-        app, session, lead, failed_under_ignore, sms_central, sms_central_provider):
+    app, session, lead, failed_under_ignore, sms_central, sms_central_provider
+):
     batch, ada, olive = failed_under_ignore
 
-    resent = batches.resend(session, batch, lead, ("failed",), ignore=True,
-                            reason="  She asked again by phone  ")
+    resent = batches.resend(
+        session, batch, lead, ("failed",), ignore=True, reason="  She asked again by phone  "
+    )
     run_once(app, sms_central_provider)
 
     assert (resent.queued, resent.skipped) == (2, 0)
     assert recipients(sms_central) == sorted([ADA, OLIVE])
     copies = {m.candidate_id: m for m in messages(session, batch) if m.resend_of_id is not None}
     assert {pid: (m.override_opt_out, m.state) for pid, m in copies.items()} == {
-        ada.id: (False, "sent"), olive.id: (True, "sent")}
+        ada.id: (False, "sent"),
+        olive.id: (True, "sent"),
+    }
     original_send, on_resend = audits(session, "sms.ignore_opt_out")
     assert on_resend.actor_id == lead.id
     assert (on_resend.subject_type, on_resend.subject_id) == ("batch", batch.id)
@@ -97,11 +113,14 @@ def test_a_new_ignore_with_a_reason_carries_an_audited_override_to_the_gateway(
     assert on_resend.details["resend"] is True
     # Compact, as Send records it: the audit page names people as their records are named now.
     assert (on_resend.details["kind"], on_resend.details["people"]) == (
-        "candidates", [[olive.id, "+" + OLIVE]])
+        "candidates",
+        [[olive.id, "+" + OLIVE]],
+    )
 
 
 def test_someone_who_ticked_sms_since_gets_an_ordinary_copy_without_the_old_override(
-        app, session, lead, failed_under_ignore, sms_central, sms_central_provider):
+    app, session, lead, failed_under_ignore, sms_central, sms_central_provider
+):
     batch, ada, olive = failed_under_ignore
     session.execute(sa.update(Candidate).where(Candidate.id == olive.id).values(sms_consent=True))
     session.commit()
@@ -121,7 +140,8 @@ def test_someone_who_ticked_sms_since_gets_an_ordinary_copy_without_the_old_over
 
 @pytest.mark.parametrize("reason", ["", "   ", "r" * 501], ids=["empty", "blank", "too-long"])
 def test_a_new_ignore_without_a_usable_reason_queues_nothing(
-        app, session, lead, failed_under_ignore, reason):
+    app, session, lead, failed_under_ignore, reason
+):
     batch, _, _ = failed_under_ignore
     before = [(m.id, m.state, m.superseded) for m in messages(session, batch)]
 
@@ -135,7 +155,8 @@ def test_a_new_ignore_without_a_usable_reason_queues_nothing(
 
 
 def test_ignore_ticked_on_a_resend_needs_its_reason_even_when_it_overrides_nobody(
-        app, session, lead, failed_under_ignore):
+    app, session, lead, failed_under_ignore
+):
     """As on the SMS screen: the reason is required whenever Ignore is ticked."""
     batch, _, olive = failed_under_ignore
     session.get(Candidate, olive.id).sms_consent = True  # she ticked SMS again meanwhile
@@ -151,7 +172,8 @@ def test_ignore_ticked_on_a_resend_needs_its_reason_even_when_it_overrides_nobod
 
 
 def test_a_new_ignore_without_the_permission_is_refused_and_queues_nothing(
-        app, session, make_user, failed_under_ignore):
+    app, session, make_user, failed_under_ignore
+):
     batch, _, _ = failed_under_ignore
     consultant = make_user(role="consultant")
     before = [(m.id, m.state, m.superseded) for m in messages(session, batch)]
@@ -165,7 +187,8 @@ def test_a_new_ignore_without_the_permission_is_refused_and_queues_nothing(
 
 
 def test_needing_ignore_counts_only_overridden_people_still_opted_out(
-        app, session, failed_under_ignore):
+    app, session, failed_under_ignore
+):
     batch, _, olive = failed_under_ignore
 
     assert batches.needing_ignore(session, batch) == {"failed": 1, "unknown": 0}

@@ -1,4 +1,5 @@
-"""Demo data: deterministic, with the realistic mix of DESIGN.md section 6, and the seed-demo command."""
+"""Demo data: deterministic, with the realistic mix of DESIGN.md section 6, and the seed-demo
+command."""
 
 from __future__ import annotations
 
@@ -7,20 +8,33 @@ import sqlalchemy as sa
 
 from webapp.data import demo
 from webapp.models import Candidate, Client, ClientContact, User
-from webapp.sms.blocked_countries import SMSCENTRAL_BLOCKED
 from webapp.phones import normalise
+from webapp.sms.blocked_countries import SMSCENTRAL_BLOCKED
 
 N_CANDIDATES = 2_000
 N_CONTACTS = 300
 N_CLIENTS = 20
-PERSON_COLUMNS = ("first_name", "last_name", "email", "mobile_raw", "mobile_e164", "mobile_region",
-                  "mobile_valid", "sms_consent", "email_consent", "mail_consent",
-                  "privacy_statement_read", "status", "created_at")
+PERSON_COLUMNS = (
+    "first_name",
+    "last_name",
+    "email",
+    "mobile_raw",
+    "mobile_e164",
+    "mobile_region",
+    "mobile_valid",
+    "sms_consent",
+    "email_consent",
+    "mail_consent",
+    "privacy_statement_read",
+    "status",
+    "created_at",
+)
 
 
 def seed(session):
-    return demo.seed(session, candidates=N_CANDIDATES, contacts=N_CONTACTS, clients=N_CLIENTS,
-                     region="AU")
+    return demo.seed(
+        session, candidates=N_CANDIDATES, contacts=N_CONTACTS, clients=N_CLIENTS, region="AU"
+    )
 
 
 def count(session, *where, model=Candidate) -> int:
@@ -28,27 +42,37 @@ def count(session, *where, model=Candidate) -> int:
 
 
 def candidate_snapshot(session) -> list[tuple]:
-    columns = [getattr(Candidate, name) for name in PERSON_COLUMNS + ("job_title", "location", "skills")]
+    columns = [
+        getattr(Candidate, name) for name in PERSON_COLUMNS + ("job_title", "location", "skills")
+    ]
     return [tuple(row) for row in session.execute(sa.select(*columns).order_by(Candidate.id))]
 
 
 def contact_snapshot(session) -> list[tuple]:
     columns = [getattr(ClientContact, name) for name in PERSON_COLUMNS + ("position",)]
-    query = (sa.select(*columns, Client.name).outerjoin(Client, ClientContact.client_id == Client.id)
-             .order_by(ClientContact.id))
+    query = (
+        sa.select(*columns, Client.name)
+        .outerjoin(Client, ClientContact.client_id == Client.id)
+        .order_by(ClientContact.id)
+    )
     return [tuple(row) for row in session.execute(query)]
 
 
 # --- determinism ---------------------------------------------------------------------------------
 
+
 def test_row_generators_give_the_same_rows_every_time():
     assert list(demo.candidate_rows(500, "AU")) == list(demo.candidate_rows(500, "AU"))
-    assert list(demo.contact_rows(200, [1, 2, 3], "AU")) == list(demo.contact_rows(200, [1, 2, 3], "AU"))
+    assert list(demo.contact_rows(200, [1, 2, 3], "AU")) == list(
+        demo.contact_rows(200, [1, 2, 3], "AU")
+    )
     assert demo.client_names(50) == demo.client_names(50)
 
 
 def test_a_different_seed_gives_different_rows():
-    assert list(demo.candidate_rows(50, "AU", seed=1)) != list(demo.candidate_rows(50, "AU", seed=2))
+    assert list(demo.candidate_rows(50, "AU", seed=1)) != list(
+        demo.candidate_rows(50, "AU", seed=2)
+    )
 
 
 def test_a_smaller_run_is_a_prefix_of_a_larger_one():
@@ -62,8 +86,10 @@ def test_client_names_are_unique_even_when_many_are_asked_for():
 
 def test_seeded_candidates_are_exactly_the_generated_rows(session):
     seed(session)
-    expected = [tuple(row[name] for name in PERSON_COLUMNS + ("job_title", "location", "skills"))
-                for row in demo.candidate_rows(N_CANDIDATES, "AU")]
+    expected = [
+        tuple(row[name] for name in PERSON_COLUMNS + ("job_title", "location", "skills"))
+        for row in demo.candidate_rows(N_CANDIDATES, "AU")
+    ]
     assert candidate_snapshot(session) == expected
 
 
@@ -82,10 +108,15 @@ def test_seeding_again_into_an_emptied_database_gives_the_same_rows(session):
 
 # --- the mix -------------------------------------------------------------------------------------
 
+
 def test_seed_reports_and_writes_the_requested_counts(session):
     report = seed(session)
     assert (report.users, report.clients, report.candidates, report.contacts) == (
-        4, N_CLIENTS, N_CANDIDATES, N_CONTACTS)
+        4,
+        N_CLIENTS,
+        N_CANDIDATES,
+        N_CONTACTS,
+    )
     assert count(session) == N_CANDIDATES
     assert count(session, model=ClientContact) == N_CONTACTS
     assert count(session, model=Client) == N_CLIENTS
@@ -113,15 +144,23 @@ def test_about_two_percent_of_candidates_have_an_invalid_mobile(session):
 
 def test_about_one_percent_of_candidates_are_in_a_blocked_region(session):
     seed(session)
-    blocked = count(session, Candidate.mobile_valid.is_(True),
-                    Candidate.mobile_region.in_(list(SMSCENTRAL_BLOCKED)))
+    blocked = count(
+        session,
+        Candidate.mobile_valid.is_(True),
+        Candidate.mobile_region.in_(list(SMSCENTRAL_BLOCKED)),
+    )
     assert 0.003 <= blocked / N_CANDIDATES <= 0.02
 
 
 def test_blocked_regions_include_ones_that_share_a_calling_code_with_served_countries(session):
     seed(session)
-    regions = set(session.scalars(sa.select(Candidate.mobile_region).where(
-        Candidate.mobile_region.in_(list(SMSCENTRAL_BLOCKED))).distinct()))
+    regions = set(
+        session.scalars(
+            sa.select(Candidate.mobile_region)
+            .where(Candidate.mobile_region.in_(list(SMSCENTRAL_BLOCKED)))
+            .distinct()
+        )
+    )
     # Åland (+358 like Finland), Kazakhstan (+7 like Russia), Vatican (+39 like Italy), +1 islands.
     assert len(regions) >= 4
     assert regions & {"AX", "KZ", "VA", "BM", "AG", "KN", "YT", "RE"}
@@ -130,8 +169,10 @@ def test_blocked_regions_include_ones_that_share_a_calling_code_with_served_coun
 def test_some_valid_numbers_are_shared_by_more_than_one_candidate(session):
     seed(session)
     shared = session.scalars(
-        sa.select(Candidate.mobile_e164).where(Candidate.mobile_valid.is_(True))
-        .group_by(Candidate.mobile_e164).having(sa.func.count() > 1)
+        sa.select(Candidate.mobile_e164)
+        .where(Candidate.mobile_valid.is_(True))
+        .group_by(Candidate.mobile_e164)
+        .having(sa.func.count() > 1)
     ).all()
     assert len(shared) > 0
 
@@ -140,8 +181,9 @@ def test_most_numbers_are_valid_australian_mobiles_in_e164(session):
     seed(session)
     au = count(session, Candidate.mobile_region == "AU", Candidate.mobile_valid.is_(True))
     assert au / N_CANDIDATES > 0.7
-    bad_form = count(session, Candidate.mobile_region == "AU",
-                     sa.not_(Candidate.mobile_e164.startswith("+614")))
+    bad_form = count(
+        session, Candidate.mobile_region == "AU", sa.not_(Candidate.mobile_e164.startswith("+614"))
+    )
     assert bad_form == 0
 
 
@@ -171,8 +213,9 @@ def test_every_demo_invalid_number_is_invalid():
 
 def test_search_keys_are_filled_in_by_the_bulk_insert(session):
     seed(session)
-    candidate = session.scalars(sa.select(Candidate).where(Candidate.email.is_not(None))
-                                .order_by(Candidate.id).limit(1)).one()
+    candidate = session.scalars(
+        sa.select(Candidate).where(Candidate.email.is_not(None)).order_by(Candidate.id).limit(1)
+    ).one()
     assert candidate.first_name_key == candidate.first_name.casefold()
     assert candidate.last_name_key == candidate.last_name.casefold()
     assert candidate.email_key == candidate.email.casefold()
@@ -181,12 +224,15 @@ def test_search_keys_are_filled_in_by_the_bulk_insert(session):
 
 # --- users and clients ---------------------------------------------------------------------------
 
+
 def test_the_four_demo_users_exist_with_their_roles_and_the_demo_password(session):
     seed(session)
     users = {user.username: user for user in session.scalars(sa.select(User))}
     assert {name: [role.name for role in user.roles] for name, user in users.items()} == {
-        "admin": ["administrator"], "lead": ["team-leader"],
-        "consultant": ["consultant"], "viewer": ["viewer"],
+        "admin": ["administrator"],
+        "lead": ["team-leader"],
+        "consultant": ["consultant"],
+        "viewer": ["viewer"],
     }
     for user in users.values():
         assert user.active

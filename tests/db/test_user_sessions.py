@@ -3,7 +3,7 @@ webapp.users.accounts that end them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -15,13 +15,15 @@ from webapp.users import sessions as user_sessions
 from webapp.users.accounts import UserDetails
 from webapp.web import sessions as web_sessions
 
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 LONG_AGO = T0 - timedelta(hours=12)
 PASSWORD = "correct-horse-battery"
 
 
 def start(session, user, moment=T0) -> str:
-    token = user_sessions.start(session, user.id, moment, forget_before=moment - timedelta(hours=12))
+    token = user_sessions.start(
+        session, user.id, moment, forget_before=moment - timedelta(hours=12)
+    )
     session.commit()
     return token
 
@@ -84,8 +86,10 @@ def test_a_new_sign_in_forgets_the_users_revoked_and_too_old_sessions(session, m
 
     newest = start(session, jo)
 
-    assert {row.id for row in stored(session, jo)} == {user_sessions.digest(kept),
-                                                        user_sessions.digest(newest)}
+    assert {row.id for row in stored(session, jo)} == {
+        user_sessions.digest(kept),
+        user_sessions.digest(newest),
+    }
     assert [row.id for row in stored(session, other)] == [user_sessions.digest(others_old)]
     assert not live(session, old, jo)
 
@@ -104,6 +108,7 @@ def test_touch_is_due_after_a_minute(session, make_user):
 
 # --- the account changes that end sessions -------------------------------------------------------
 
+
 def test_changing_ones_password_ends_the_other_sessions(session, make_user):
     jo = make_user("jo")
     here, there = start(session, jo), start(session, jo)
@@ -113,7 +118,9 @@ def test_changing_ones_password_ends_the_other_sessions(session, make_user):
     assert (live(session, here, jo), live(session, there, jo)) == (True, False)
 
 
-def test_a_temporary_password_deactivation_and_role_change_each_end_the_users_sessions(session, make_user):
+def test_a_temporary_password_deactivation_and_role_change_each_end_the_users_sessions(
+    session, make_user
+):
     admin, jo = make_user("boss", role="administrator"), make_user("jo")
     admins = start(session, admin)
 
@@ -127,12 +134,24 @@ def test_a_temporary_password_deactivation_and_role_change_each_end_the_users_se
     assert not live(session, token, jo)
 
     token = start(session, jo)
-    same_roles = UserDetails(username="jo", full_name="Jo", email="jo@example.com", mobile=None,
-                             office="Perth", roles=("consultant",))
+    same_roles = UserDetails(
+        username="jo",
+        full_name="Jo",
+        email="jo@example.com",
+        mobile=None,
+        office="Perth",
+        roles=("consultant",),
+    )
     accounts.edit_user(session, admin, jo, same_roles, "AU", keep_session=admins)
     assert live(session, token, jo)
-    new_roles = UserDetails(username="jo", full_name="Jo", email="jo@example.com", mobile=None,
-                            office="Perth", roles=("viewer",))
+    new_roles = UserDetails(
+        username="jo",
+        full_name="Jo",
+        email="jo@example.com",
+        mobile=None,
+        office="Perth",
+        roles=("viewer",),
+    )
     accounts.edit_user(session, admin, jo, new_roles, "AU", keep_session=admins)
     assert not live(session, token, jo)
 
@@ -148,8 +167,9 @@ def test_sign_out_everywhere_ends_them_all_and_is_audited(session, make_user):
     assert accounts.sign_out_everywhere(session, jo) == 2
 
     assert not any(live(session, token, jo) for token in tokens)
-    [event] = session.scalars(sa.select(AuditEvent)
-                              .where(AuditEvent.action == "profile.signed_out_everywhere")).all()
+    [event] = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "profile.signed_out_everywhere")
+    ).all()
     assert (event.actor_id, event.subject_id, event.details) == (jo.id, jo.id, {"sessions": 2})
 
 
@@ -165,8 +185,10 @@ def test_a_deleted_users_sessions_go_with_them(session, make_user):
 
 # --- through the web app, on each database -------------------------------------------------------
 
+
 def test_two_web_processes_share_sessions_and_activity_is_noted_once_a_minute(
-        app, client, database_url, make_user, session, monkeypatch):
+    app, client, database_url, make_user, session, monkeypatch
+):
     clock = {"now": T0.timestamp()}
     monkeypatch.setattr(web_sessions, "now", lambda: clock["now"])
     second = create_app(settings.testing_config(database_url))
@@ -197,17 +219,21 @@ def test_two_web_processes_share_sessions_and_activity_is_noted_once_a_minute(
 
 
 def test_expiry_is_read_from_the_sessions_row_whatever_the_cookie_says(
-        client, make_user, session, monkeypatch):
+    client, make_user, session, monkeypatch
+):
     monkeypatch.setattr(web_sessions, "now", T0.timestamp)
     jo = make_user("jo")
 
     def open_with_the_row_moved(**row_values) -> str:
-        """Sign in, move the row's timestamps back (the cookie's stay at now), open a page: where to."""
+        """Sign in, move the row's timestamps back (the cookie's stay at now), open a page: where
+        to."""
         assert client.login("jo").status_code == 302
         session.rollback()  # a fresh transaction, after the sign-in's
-        session.execute(sa.update(UserSession).where(UserSession.user_id == jo.id,
-                                                     UserSession.revoked_at.is_(None))
-                        .values(**row_values))
+        session.execute(
+            sa.update(UserSession)
+            .where(UserSession.user_id == jo.id, UserSession.revoked_at.is_(None))
+            .values(**row_values)
+        )
         session.commit()
         return client.get("/candidates").headers.get("Location", "")
 
@@ -215,7 +241,9 @@ def test_expiry_is_read_from_the_sessions_row_whatever_the_cookie_says(
     assert open_with_the_row_moved(last_seen_at=T0 - timedelta(minutes=60, seconds=59)) == ""
     assert client.post("/logout").status_code == 302
 
-    for moved in ({"last_seen_at": T0 - timedelta(minutes=61, seconds=1)},
-                  {"created_at": T0 - timedelta(hours=12, seconds=1)}):
+    for moved in (
+        {"last_seen_at": T0 - timedelta(minutes=61, seconds=1)},
+        {"created_at": T0 - timedelta(hours=12, seconds=1)},
+    ):
         assert open_with_the_row_moved(**moved).startswith("/login")
         assert all(row.revoked_at == T0 for row in stored(session, jo))  # ended on the server

@@ -34,7 +34,8 @@ def handled_by(process) -> int:
 
 
 def test_two_worker_processes_send_2000_messages_each_exactly_once(
-        database_url, session, make_user, tmp_path):
+    database_url, session, make_user, tmp_path
+):
     sender = make_user()
     batch = queue(session, sender, insert_candidates(session, 2000), provider="smscentral")
     session.close()  # a SQLite reader must not hold a snapshot the workers' writes wait on
@@ -73,7 +74,8 @@ def test_two_worker_processes_send_2000_messages_each_exactly_once(
 
 
 def test_a_worker_killed_mid_send_leaves_its_messages_unknown_and_nobody_resends_them(
-        database_url, session, make_user, tmp_path):
+    database_url, session, make_user, tmp_path
+):
     sender = make_user()
     batch = queue(session, sender, insert_candidates(session, 40), provider="smscentral")
     processes = []
@@ -107,7 +109,8 @@ def test_a_worker_killed_mid_send_leaves_its_messages_unknown_and_nobody_resends
     assert {uuid for uuid, m in final.items() if m.state == "unknown"} == stranded
     assert all(final[uuid].lease_until is None for uuid in stranded)
     assert Counter(m.state for m in final.values()) == Counter(
-        unknown=len(stranded), sent=40 - len(stranded))
+        unknown=len(stranded), sent=40 - len(stranded)
+    )
     seen = references(fake)
     assert all(seen[uuid] == 1 for uuid in in_flight), "a message in flight at the crash was resent"
     assert not (set(seen) - in_flight) & stranded, "a stranded message was sent after the crash"
@@ -116,11 +119,13 @@ def test_a_worker_killed_mid_send_leaves_its_messages_unknown_and_nobody_resends
     # may be stranded by a crash: the rest of the queue must still be queued, then sent.
     assert len(stranded) <= 2 * 4, (
         f"a worker making 4 calls at a time had claimed {len(stranded)} of the 40 messages: "
-        "the crash left all of them `unknown`")
+        "the crash left all of them `unknown`"
+    )
 
 
 def test_a_worker_stopped_with_sigterm_finishes_its_calls_exits_0_and_leaves_nothing_sending(
-        database_url, session, make_user, tmp_path):
+    database_url, session, make_user, tmp_path
+):
     sender = make_user()
     batch = queue(session, sender, insert_candidates(session, 60), provider="smscentral")
     worker = None

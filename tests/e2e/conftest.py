@@ -20,16 +20,25 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 SCREENSHOTS = HERE / "screenshots"
 PASSWORD = "sms-desk-demo"
 # The browser's own background traffic is refused by this network; it only slows the tests.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def pytest_collection_modifyitems(config, items):
     """Browser tests are reported as skipped, with the reason, only where Chromium is missing."""
-    missing = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                 reason=f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH); "
-                                        "browser tests need Debian's chromium package")
+    missing = pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH); "
+        "browser tests need Debian's chromium package",
+    )
     for item in items:
         if HERE in Path(str(item.path)).parents:
             item.add_marker(missing)
@@ -65,15 +74,34 @@ class LiveServer:
         self.flask("seed-demo", "--candidates", "120", "--contacts", "30", "--clients", "5")
         self.flask("import", "candidates", str(HERE / "people.csv"))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "waitress", "--host", "127.0.0.1", f"--port={self.port}",
-             "--threads", "8", "wsgi:app"],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "waitress",
+                "--host",
+                "127.0.0.1",
+                f"--port={self.port}",
+                "--threads",
+                "8",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self._wait()
 
     def flask(self, *args: str) -> None:
-        subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
-                       env=self.env, check=True, stdout=self.log, stderr=subprocess.STDOUT,
-                       timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            timeout=120,
+        )
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 30
@@ -110,7 +138,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 
@@ -123,8 +153,9 @@ def js(request) -> bool:
 
 @pytest.fixture
 def context(browser, live_server, js):
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=js,
-                                  viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        base_url=live_server.url, java_script_enabled=js, viewport={"width": 1280, "height": 900}
+    )
     context.set_default_timeout(10_000)
     yield context
     context.close()
@@ -141,7 +172,9 @@ def page(context, page_errors):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
     yield page
     assert not page_errors(errors), f"the page reported errors: {errors}"
 

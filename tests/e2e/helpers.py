@@ -123,7 +123,9 @@ def send_single_from_record(page: Page, js: bool, name: str, mobile: str, text: 
     open_record(page, js, name)
     page.get_by_role("link", name=f"SMS {mobile}", exact=True).click()
     expect(page).to_have_url(re.compile(r"/sms/compose\?candidate=\d+$"))
-    expect(compose_panel(page).get_by_role("heading", name=re.compile(r"SMS to 1 person"))).to_be_visible()
+    expect(
+        compose_panel(page).get_by_role("heading", name=re.compile(r"SMS to 1 person"))
+    ).to_be_visible()
     expect(page.get_by_role("group", name="Mobile Number")).to_contain_text(name)
     page.get_by_label("Message", exact=True).fill(text)
     page.get_by_role("button", name="Send", exact=True).click()

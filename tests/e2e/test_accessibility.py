@@ -13,8 +13,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import HERE, sign_in
-from tests.e2e.helpers import (open_outcome_list, results_heading, search, select_people,
-                               send_single_from_record, use_template)
+from tests.e2e.helpers import (
+    open_outcome_list,
+    results_heading,
+    search,
+    select_people,
+    send_single_from_record,
+    use_template,
+)
 
 AXE_SOURCE = (HERE / "vendor" / "axe-4.14.1.min.js").read_text(encoding="utf-8")
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -50,7 +56,9 @@ def check(page, where: str) -> None:
         for node in violation["nodes"]:
             lines.append(f"    at {node['target']}: {node['html']}")
             lines.append("      " + node["summary"].replace("\n", "\n      "))
-    assert not violations, f"axe found {len(violations)} violation(s) on {where} ({page.url}):\n" + "\n".join(lines)
+    assert not violations, (
+        f"axe found {len(violations)} violation(s) on {where} ({page.url}):\n" + "\n".join(lines)
+    )
 
 
 @pytest.fixture
@@ -60,8 +68,14 @@ def page_with_refusals(context):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text)
-            if message.type == "error" and not REFUSED.search(message.text) else None)
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and not REFUSED.search(message.text)
+            else None
+        ),
+    )
     yield page
     assert not errors, f"the page reported errors: {errors}"
 
@@ -69,6 +83,7 @@ def page_with_refusals(context):
 @pytest.fixture
 def login_as(browser, live_server, context):
     """Sign `context` in as a demo user (each user signs in once per session; cookies reused)."""
+
     def login(username: str) -> None:
         if username not in _cookies:
             other = browser.new_context(base_url=live_server.url)
@@ -77,6 +92,7 @@ def login_as(browser, live_server, context):
             _cookies[username] = other.cookies()
             other.close()
         context.add_cookies(_cookies[username])
+
     return login
 
 
@@ -117,6 +133,7 @@ def open_panel(page, names=None) -> None:
 
 # ---------------------------------------------------------------------------- whole pages
 
+
 def test_login_page(page):
     page.goto("/login")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
@@ -133,8 +150,16 @@ def test_login_page_refused(page_with_refusals):
     check(page, "the sign-in page after a wrong password")
 
 
-@pytest.mark.parametrize("url", ["/candidates", "/contacts", WOLLONGONG_DEVELOPERS, "/candidates?page=2",
-                                 "/contacts?q=zzzz-nobody"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/candidates",
+        "/contacts",
+        WOLLONGONG_DEVELOPERS,
+        "/candidates?page=2",
+        "/contacts?q=zzzz-nobody",
+    ],
+)
 def test_search_pages(page, login_as, url):
     login_as("lead")
     page.goto(url)
@@ -188,13 +213,16 @@ def test_sms_screen_full_page(page, login_as, history):
 def test_sms_screen_full_page_with_every_outcome(page, login_as):
     login_as("lead")
     open_panel(page)
-    token = re.search(r"/sms/compose/([^/]+)/update",
-                      page.locator("#compose-form").get_attribute("action")).group(1)
+    token = re.search(
+        r"/sms/compose/([^/]+)/update", page.locator("#compose-form").get_attribute("action")
+    ).group(1)
     page.goto(f"/sms/compose/{token}")
     expect(page.get_by_role("heading", name=re.compile(r"SMS to \d+ people"))).to_be_visible()
     check(page, "the SMS screen (full page, every outcome)")
     page.goto(f"/sms/compose/{token}/list/blocked_country")
-    expect(page.get_by_role("heading", name=re.compile("Country the gateway will not serve"))).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=re.compile("Country the gateway will not serve"))
+    ).to_be_visible()
     check(page, "an outcome list (full page)")
 
 
@@ -215,8 +243,15 @@ def test_sandbox_page(page, login_as, history):
     check(page, "/sandbox")
 
 
-OPTIONAL_PAGES = ["/templates", "/templates/new", "/admin/users", "/admin/settings", "/audit",
-                  "/replies/unmatched", "/profile"]
+OPTIONAL_PAGES = [
+    "/templates",
+    "/templates/new",
+    "/admin/users",
+    "/admin/settings",
+    "/audit",
+    "/replies/unmatched",
+    "/profile",
+]
 
 
 @pytest.mark.parametrize("url", OPTIONAL_PAGES)
@@ -255,6 +290,7 @@ def without_scripts(page) -> None:
     """What a browser without JavaScript shows, in a page where axe can still run: our scripts
     arrive empty and <noscript> content is unwrapped (so "Use template", "Insert" and "Update
     recipients" are there). An approximation of JS off; the JS-off journeys test the behaviour."""
+
     def handle(route):
         if route.request.resource_type == "script":
             route.fulfill(status=200, content_type="text/javascript", body="")
@@ -264,6 +300,7 @@ def without_scripts(page) -> None:
             route.fulfill(response=response, body=body)
         else:
             route.continue_()
+
     page.route("**/*", handle)
 
 
@@ -292,6 +329,7 @@ def test_sms_screen_as_without_javascript(page, login_as):
 
 
 # ------------------------------------------------------------------- swapped-in states
+
 
 def test_search_results_swapped_in(page, login_as):
     login_as("lead")
@@ -353,7 +391,9 @@ def test_outcome_list_fragments(page, login_as):
 def test_preview_fragment(page, login_as):
     login_as("lead")
     open_panel(page, ["Ada Lovelace", "Alan Turing"])
-    page.get_by_label("Message", exact=True).fill("Hi {{first_name}}, {{nosuch}} in {{client_name}}")
+    page.get_by_label("Message", exact=True).fill(
+        "Hi {{first_name}}, {{nosuch}} in {{client_name}}"
+    )
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#preview-heading")).to_be_focused()
     check(page, "the preview fragment (unknown and empty merge fields)")
@@ -376,19 +416,27 @@ CONTRAST = """() => {
   const lum = ([r, g, b]) => { const c = [r, g, b].map(v => { v /= 255;
       return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
     return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; };
-  const background = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor);
-      if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3); } return [255, 255, 255]; };
+  const background = e => {
+    for (; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
   return [...document.querySelectorAll('kbd')].filter(k => k.offsetParent !== null).map(k => {
     const a = lum(rgb(getComputedStyle(k).color)), b = lum(background(k));
-    return {where: (k.parentElement.id || k.parentElement.tagName) + ' > kbd "' + k.textContent + '"',
-            ratio: Math.round((Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) * 100) / 100};
+    return {
+      where: (k.parentElement.id || k.parentElement.tagName) + ' > kbd "' + k.textContent + '"',
+      ratio: Math.round((Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) * 100) / 100,
+    };
   });
 }"""
 
 
 def test_keyboard_hints_are_legible(page, login_as):
     """DESIGN 7: shortcuts have a visible <kbd> hint; visible means 4.5:1 contrast (WCAG 1.4.3).
-    axe leaves these to a human ("incomplete": the hints are aria-hidden), so it is measured here."""
+    axe leaves these to a human ("incomplete": the hints are aria-hidden), so it is measured
+    here."""
     login_as("lead")
     page.goto(WOLLONGONG_DEVELOPERS)
     page.get_by_role("button", name=re.compile("Keyboard shortcuts")).click()
@@ -407,11 +455,14 @@ def test_counter_and_preview_are_not_live_regions(page, login_as):
     page.get_by_label("Message", exact=True).fill("Hi {{first_name}}")
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#preview-heading")).to_be_focused()
-    live = page.evaluate("""() => [...document.querySelectorAll('#sms-counter, #preview')].filter(e => {
+    live = page.evaluate(
+        """() => [...document.querySelectorAll('#sms-counter, #preview')].filter(e => {
         const live = e.getAttribute('aria-live');
         if (live) return live !== 'off';
-        return e.tagName === 'OUTPUT' || ['status', 'log', 'alert'].includes(e.getAttribute('role'));
-      }).map(e => e.outerHTML.slice(0, 120))""")
+        return e.tagName === 'OUTPUT' ||
+          ['status', 'log', 'alert'].includes(e.getAttribute('role'));
+      }).map(e => e.outerHTML.slice(0, 120))"""
+    )
     assert not live, f"live regions that should not be: {live}"
 
 
@@ -426,4 +477,3 @@ def test_batch_progress_fragment(page, login_as):
     if running:  # the last poll swapped the progress in and announced the end
         expect(page.locator("body > [role=status]")).to_contain_text("finished")
     check(page, "the batch page after its progress swapped in")
-

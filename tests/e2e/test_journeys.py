@@ -8,9 +8,20 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PASSWORD, screenshot, sign_in
-from tests.e2e.helpers import (back_to_compose, compose_panel, insert_merge_field, open_outcome_list,
-                               open_record, outcome_counts, results_heading, search, select_people,
-                               send_single_from_record, use_template, wait_for_batch)
+from tests.e2e.helpers import (
+    back_to_compose,
+    compose_panel,
+    insert_merge_field,
+    open_outcome_list,
+    open_record,
+    outcome_counts,
+    results_heading,
+    search,
+    select_people,
+    send_single_from_record,
+    use_template,
+    wait_for_batch,
+)
 
 WOLLONGONG_DEVELOPERS = "/candidates?job=Software+Developer&location=Wollongong"
 FIRST_NAMES = {"Ada Lovelace": "Ada", "Alan Turing": "Alan", "Grace Hopper": "Grace"}
@@ -59,8 +70,15 @@ def test_search_and_filter_candidates(page, js):
     expect(page).to_have_url(re.compile(r"status=Active"))
     rows = results.locator("table.results tbody tr")
     expect(rows).to_have_count(7)
-    for name in ("Ada Lovelace", "Alan Turing", "Grace Hopper", "Olive Optout", "Kaz Blocked",
-                 "Ivy Invalid", "Nora Nomobile"):
+    for name in (
+        "Ada Lovelace",
+        "Alan Turing",
+        "Grace Hopper",
+        "Olive Optout",
+        "Kaz Blocked",
+        "Ivy Invalid",
+        "Nora Nomobile",
+    ):
         expect(results.get_by_role("link", name=name, exact=True)).to_be_visible()
     for row in rows.all():
         cells = row.locator("td")
@@ -95,7 +113,9 @@ def test_filters_survive_the_results_swap(page, js):
     choices = status.locator("option").all_inner_texts()
     assert "Any" in choices and "Active" in choices, choices
     search(page, js, location="Wollongong", status="Active")
-    expect(page).to_have_url(re.compile(r"location=Wollongong.*status=Active|status=Active.*location=Wollongong"))
+    expect(page).to_have_url(
+        re.compile(r"location=Wollongong.*status=Active|status=Active.*location=Wollongong")
+    )
     search(page, js, job="Software Developer")
     expect(page.locator("#results-heading")).to_have_text(results_heading(7))
     expect(status.locator("option")).to_have_text(choices)
@@ -144,7 +164,9 @@ def test_tick_three_template_merge_field_preview_send(page, js):
 
     page.get_by_role("button", name="Preview").click()
     preview = page.locator("#preview")
-    expect(preview).to_contain_text(re.compile(r"Recipient 1 of 3: (Ada Lovelace|Alan Turing|Grace Hopper)"))
+    expect(preview).to_contain_text(
+        re.compile(r"Recipient 1 of 3: (Ada Lovelace|Alan Turing|Grace Hopper)")
+    )
     bubble = preview.locator(".sms-bubble")
     first = re.search(r"Recipient 1 of 3: (\w+ \w+)", preview.inner_text()).group(1)
     expect(bubble).to_contain_text(f"Hi {FIRST_NAMES[first]}")
@@ -171,7 +193,10 @@ def _expected_from_table(page) -> dict[str, int]:
     """What the search table itself says about each row's mobile and consent."""
     counts = {"no_mobile": 0, "invalid_number": 0, "opted_out": 0}
     for row in page.locator("table.results tbody tr").all():
-        mobile, consent = row.locator("td").nth(2).inner_text(), row.locator("td").nth(3).inner_text()
+        mobile, consent = (
+            row.locator("td").nth(2).inner_text(),
+            row.locator("td").nth(3).inner_text(),
+        )
         if "No mobile" in mobile:
             counts["no_mobile"] += 1
         elif "invalid" in mobile:
@@ -211,15 +236,19 @@ def test_select_all_matching(page, js):
     for name in ("Olive Optout", "Kaz Blocked", "Ivy Invalid", "Nora Nomobile"):
         expect(recipients).not_to_contain_text(name)
 
-    for label, link, name in (("Opted out", "Opt Out Recipient List", "Olive Optout"),
-                              ("Country the gateway will not serve", "Show list", "Kaz Blocked"),
-                              ("Invalid mobile number", "Show list", "Ivy Invalid"),
-                              ("No mobile number", "Show list", "Nora Nomobile")):
+    for label, link, name in (
+        ("Opted out", "Opt Out Recipient List", "Olive Optout"),
+        ("Country the gateway will not serve", "Show list", "Kaz Blocked"),
+        ("Invalid mobile number", "Show list", "Ivy Invalid"),
+        ("No mobile number", "Show list", "Nora Nomobile"),
+    ):
         listing = open_outcome_list(page, js, label, link)
         expect(listing.get_by_role("link", name=name, exact=True)).to_be_visible()
         back_to_compose(page, js)
 
-    page.get_by_label("Message", exact=True).fill("Hi {{first_name}}, are you free to talk this week?")
+    page.get_by_label("Message", exact=True).fill(
+        "Hi {{first_name}}, are you free to talk this week?"
+    )
     page.get_by_role("button", name="Send", exact=True).click()
     wait_for_batch(page, js, delivered=counts["ok"])
     expect(page.locator("dl.details")).to_contain_text(f"{counts['ok']} candidates")
@@ -257,8 +286,14 @@ def page_refusing_once(context):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text)
-            if message.type == "error" and "status of 400 " not in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and "status of 400 " not in message.text
+            else None
+        ),
+    )
     yield page
     assert not errors, f"the page reported errors: {errors}"
 
@@ -278,14 +313,17 @@ def test_team_leader_ignores_opt_out(page_refusing_once, js):
     expect(page.get_by_label("Ignore", exact=True)).to_be_checked()
     if js:
         expect(page.get_by_label("Ignore", exact=True)).to_be_focused()
-    page.get_by_label("Message", exact=True).fill("Hi {{first_name}}, the role you asked about is open.")
+    page.get_by_label("Message", exact=True).fill(
+        "Hi {{first_name}}, the role you asked about is open."
+    )
     # Ignore needs a reason: Send without one is refused beside the field, and nothing is queued.
     page.get_by_role("button", name="Send", exact=True).click()
     reason = page.get_by_label("Reason for ignoring opt-outs", exact=True)
     expect(reason).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#ignore-reason-error")).to_contain_text("reason for ignoring opt-outs")
     expect(page.get_by_label("Message", exact=True)).to_have_value(
-        "Hi {{first_name}}, the role you asked about is open.")
+        "Hi {{first_name}}, the role you asked about is open."
+    )
     reason.fill("Asked to be told about this role")
     page.get_by_role("button", name="Send", exact=True).click()
     wait_for_batch(page, js, delivered=2)
@@ -299,7 +337,9 @@ def test_blocked_country_recipient_is_excluded(page, js):
     compose = bulk_sms(page, "consultant", ["Ada Lovelace", "Kaz Blocked"])
     expect(compose.get_by_role("heading", name=re.compile(r"SMS to 1 person"))).to_be_visible()
     assert outcome_counts(page)["blocked_country"] == 1
-    expect(page.locator("li.outcome-blocked_country")).to_contain_text("Country the gateway will not serve")
+    expect(page.locator("li.outcome-blocked_country")).to_contain_text(
+        "Country the gateway will not serve"
+    )
     expect(page.get_by_role("group", name="Mobile Number")).not_to_contain_text("Kaz Blocked")
     listing = open_outcome_list(page, js, "Country the gateway will not serve")
     row = listing.get_by_role("row", name=re.compile("Kaz Blocked"))
@@ -314,8 +354,11 @@ def test_blocked_country_recipient_is_excluded(page, js):
 
 
 def test_sandbox_reply_appears_as_received_communication(page, js):
-    name, mobile, e164 = (("Rory Reply", "0412 345 694", "+61412345694") if js
-                          else ("Rhea Reply", "0412 345 695", "+61412345695"))
+    name, mobile, e164 = (
+        ("Rory Reply", "0412 345 694", "+61412345694")
+        if js
+        else ("Rhea Reply", "0412 345 695", "+61412345695")
+    )
     reply = f"Yes please, call me after 5 ({'js' if js else 'nojs'})"
     sign_in(page, "consultant")
     send_single_from_record(page, js, name, mobile, "Hi {{first_name}}, is now a good time?")
@@ -331,7 +374,9 @@ def test_sandbox_reply_appears_as_received_communication(page, js):
     open_record(page, js, name)
     history = page.locator("#history")
     history.get_by_role("link", name="Received", exact=True).click()
-    expect(history.get_by_role("link", name="Received", exact=True)).to_have_attribute("aria-current", "page")
+    expect(history.get_by_role("link", name="Received", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     received = history.locator("ol.history > li")
     expect(received).to_have_count(1)
     expect(received).to_contain_text("Received")
@@ -343,7 +388,9 @@ def test_sandbox_reply_appears_as_received_communication(page, js):
     if js:
         screenshot(page, "record-history")
     history.get_by_role("link", name="Sent", exact=True).click()
-    expect(history.get_by_role("link", name="Sent", exact=True)).to_have_attribute("aria-current", "page")
+    expect(history.get_by_role("link", name="Sent", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     expect(history.locator(".sms-reply")).to_have_text(reply)
 
 

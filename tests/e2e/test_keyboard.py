@@ -12,7 +12,8 @@ from tests.e2e.helpers import keyboard_search, results_heading, wait_for_batch
 
 FOCUSED = """() => {
   const e = document.activeElement;
-  return {id: e.id, tag: e.tagName, name: e.getAttribute('name'), label: e.getAttribute('aria-label'),
+  return {id: e.id, tag: e.tagName, name: e.getAttribute('name'),
+          label: e.getAttribute('aria-label'),
           text: (e.innerText || '').trim().slice(0, 40), outline: getComputedStyle(e).outlineStyle,
           checked: e.checked === true};
 }"""
@@ -50,13 +51,17 @@ def tab_until(page, predicate, *, key: str = "Tab", limit: int = 40) -> dict:
 def arm_settle(page) -> None:
     """Before a key that starts an htmx swap: a promise that resolves once the new content is in
     and htmx has done its autofocus (htmx:load fires on each inserted element right after that)."""
-    page.evaluate("() => { window.__settled = new Promise(resolve => "
-                  "document.addEventListener('htmx:load', () => resolve(true), {once: true})); }")
+    page.evaluate(
+        "() => { window.__settled = new Promise(resolve => "
+        "document.addEventListener('htmx:load', () => resolve(true), {once: true})); }"
+    )
 
 
 def wait_settled(page) -> None:
-    settled = page.evaluate("Promise.race([window.__settled, "
-                            "new Promise(resolve => setTimeout(() => resolve(false), 5000))])")
+    settled = page.evaluate(
+        "Promise.race([window.__settled, "
+        "new Promise(resolve => setTimeout(() => resolve(false), 5000))])"
+    )
     assert settled, "no htmx swap happened within 5 s"
 
 
@@ -74,13 +79,13 @@ def keyboard_sign_in(page, username: str) -> None:
 def find_and_tick(page, surname: str, full_name: str) -> None:
     """`/` to Search, type, Tab to the row's box, Space to tick it."""
     if focused(page)["id"] == "q":
-        page.keyboard.press("Shift+Tab")           # leave the field so `/` is a shortcut
+        page.keyboard.press("Shift+Tab")  # leave the field so `/` is a shortcut
     assert focused(page)["id"] != "q"
     page.keyboard.press("/")
     assert_focus(page, id="q")
     page.keyboard.type(surname)
     expect(page.locator("#results-heading")).to_have_text(results_heading(1))
-    assert_focus(page, id="q")                    # the swap left the focus in Search
+    assert_focus(page, id="q")  # the swap left the focus in Search
     tab_until(page, lambda f: f["label"] == f"Select {full_name}")
     assert_focus(page, label=f"Select {full_name}")
     page.keyboard.press("Space")
@@ -97,10 +102,10 @@ def bulk_sms_by_b(page) -> None:
 
 def test_keyboard_only_bulk_sms(page):
     keyboard_sign_in(page, "consultant")
-    assert_focus(page, id="q")                    # autofocus on an unfiltered search
+    assert_focus(page, id="q")  # autofocus on an unfiltered search
     find_and_tick(page, "Lovelace", "Ada Lovelace")
 
-    page.keyboard.press("Tab")                    # out of the box, onto the row's name link
+    page.keyboard.press("Tab")  # out of the box, onto the row's name link
     assert_focus(page, tag="A", text="Ada Lovelace")
     page.keyboard.press("b")
     compose = page.locator("#compose-panel #compose")
@@ -108,19 +113,20 @@ def test_keyboard_only_bulk_sms(page):
     expect(page.get_by_label("Template", exact=True)).to_be_focused()
     assert_focus(page, id="template_id")
 
-    page.keyboard.press("j")                      # type-ahead: "Job alert"
+    page.keyboard.press("j")  # type-ahead: "Job alert"
     message = page.get_by_label("Message", exact=True)
     expect(message).to_have_value(re.compile(r"\{\{first_name\}\}"))
     expect(page.get_by_label("Template", exact=True)).to_have_value(
-        page.locator("#template_id option", has_text="Job alert").get_attribute("value"))
+        page.locator("#template_id option", has_text="Job alert").get_attribute("value")
+    )
     expect(page.get_by_label("Template", exact=True)).to_be_focused()
-    assert_focus(page, id="template_id")          # only the Message changed; the list keeps focus
+    assert_focus(page, id="template_id")  # only the Message changed; the list keeps focus
 
     before = message.input_value()
     page.keyboard.press("Tab")
     assert_focus(page, id="merge_field")
-    page.keyboard.press("f")                      # "First name"
-    expect(message).to_be_focused()               # on to where the user types
+    page.keyboard.press("f")  # "First name"
+    expect(message).to_be_focused()  # on to where the user types
     assert_focus(page, id="message")
     # The user never put the cursor in the Message, so the field goes after the template's text
     # (as Insert does without JS), not in front of its first word.
@@ -131,7 +137,7 @@ def test_keyboard_only_bulk_sms(page):
     page.keyboard.press("Enter")
     expect(page.locator("#preview")).to_contain_text("Recipient 1 of 1: Ada Lovelace")
     bubble = page.locator("#preview .sms-bubble")
-    expect(bubble).to_have_text(re.compile(r"Ada$"))   # {{first_name}} at the end
+    expect(bubble).to_have_text(re.compile(r"Ada$"))  # {{first_name}} at the end
     expect(bubble).not_to_contain_text("{{")
     expect(page.locator("#preview-heading")).to_be_focused()
     assert_focus(page, id="preview-heading")
@@ -140,7 +146,7 @@ def test_keyboard_only_bulk_sms(page):
     assert_focus(page, id="send-button")
     page.keyboard.press("Enter")
     wait_for_batch(page, True, delivered=1)
-    page.keyboard.press("Tab")                    # a new page: the first stop is the skip link
+    page.keyboard.press("Tab")  # a new page: the first stop is the skip link
     assert_focus(page, tag="A", text="Skip to content")
 
 
@@ -173,7 +179,7 @@ def test_b_right_after_ticking_a_row_with_space(page):
 def test_a_then_b_sends_to_the_whole_page(page):
     keyboard_sign_in(page, "consultant")
     keyboard_search(page, "Optout", 1)
-    page.keyboard.press("Shift+Tab")              # out of Search
+    page.keyboard.press("Shift+Tab")  # out of Search
     page.keyboard.press("a")
     expect(page.get_by_label("Select Olive Optout", exact=True)).to_be_checked()
     assert_focus(page, id="select-page")
@@ -188,13 +194,15 @@ def test_arrow_keys_step_through_templates(page):
     page.keyboard.press("b")
     template = page.get_by_label("Template", exact=True)
     expect(template).to_be_focused()
-    values = page.locator("#template_id option").evaluate_all("options => options.map(o => o.value)")
+    values = page.locator("#template_id option").evaluate_all(
+        "options => options.map(o => o.value)"
+    )
     message = page.get_by_label("Message", exact=True)
     arm_settle(page)
-    page.keyboard.press("ArrowDown")              # the first template
-    wait_settled(page)                            # its text is in, the focus is wherever it goes
+    page.keyboard.press("ArrowDown")  # the first template
+    wait_settled(page)  # its text is in, the focus is wherever it goes
     expect(template).to_have_value(values[1])
     expect(message).not_to_have_value("")
-    page.keyboard.press("ArrowDown")              # on to the second
+    page.keyboard.press("ArrowDown")  # on to the second
     expect(template).to_have_value(values[2])
     expect(template).to_be_focused()

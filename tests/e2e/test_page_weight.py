@@ -15,6 +15,6 @@ def test_first_load_stays_within_the_budget_and_on_this_host(browser, live_serve
     measured = first_load(browser, live_server.url, path)
     assert measured["hosts"] == {live_server.url.split("//", 1)[1]}, measured["hosts"]
     assert measured["by_type"]["script"] > 0  # htmx is counted, so the figure is honest
-    assert not measured["failed"], measured          # every request answered
-    assert not measured["uncompressed"], measured    # the server gzips text over 1 KB
+    assert not measured["failed"], measured  # every request answered
+    assert not measured["uncompressed"], measured  # the server gzips text over 1 KB
     assert 0 < measured["bytes"] <= BUDGET, measured

@@ -20,8 +20,10 @@ def throttle(page, latency_ms: int = LATENCY_MS):
     """Every request from now on takes `latency_ms` longer, as on a slow mobile network."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {
-        "offline": False, "latency": latency_ms, "downloadThroughput": -1, "uploadThroughput": -1})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": latency_ms, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     return cdp
 
 
@@ -45,14 +47,17 @@ class InFlight:
         """Until nothing is in flight: every late answer (search or SMS screen) has landed."""
         waited = 0
         while self.open > 0 or waited < 300:
-            assert waited < timeout_ms, f"{self.open} requests still in flight after {timeout_ms} ms"
+            assert waited < timeout_ms, (
+                f"{self.open} requests still in flight after {timeout_ms} ms"
+            )
             self.page.wait_for_timeout(100)
             waited += 100
 
 
 def listed_names(page) -> set[str]:
     labels = page.locator("#results input.row-select").evaluate_all(
-        "boxes => boxes.map(box => box.getAttribute('aria-label'))")
+        "boxes => boxes.map(box => box.getAttribute('aria-label'))"
+    )
     return {label.removeprefix("Select ") for label in labels}
 
 
@@ -69,7 +74,9 @@ def assert_sms_screen_only_for_listed(page) -> None:
         names = set(sms_screen_names(page))
         assert names <= listed, f"the SMS screen lists {sorted(names - listed)}, who are not listed"
         total = sum(outcome_counts(page).values())
-        assert total <= len(listed), f"the SMS screen is for {total} people; the list shows {len(listed)}"
+        assert total <= len(listed), (
+            f"the SMS screen is for {total} people; the list shows {len(listed)}"
+        )
     # Ticks made on the previous list never carry over to the new one.
     assert page.locator("#results input.row-select:checked").count() == 0
     assert not page.locator("#select-page").is_checked()
@@ -118,7 +125,7 @@ def slow_page(page):
 
 def search_by_keyboard(page, query: str, *, enter: bool = True) -> None:
     """Focus Search with `/`, type the query with real key presses, and send it with Enter."""
-    page.keyboard.press("Shift+Tab")              # out of Search (autofocused), so `/` is a shortcut
+    page.keyboard.press("Shift+Tab")  # out of Search (autofocused), so `/` is a shortcut
     page.keyboard.press("/")
     expect(page.locator("#q")).to_be_focused()
     page.keyboard.type(query)
@@ -137,7 +144,7 @@ def test_a_and_b_pressed_while_the_search_is_on_its_way(slow_page):
     """Type, Enter, then Select all and Bulk SMS at once, on a 1.5 s network."""
     page, in_flight = slow_page
     search_by_keyboard(page, "Lovelace")
-    page.keyboard.press("Shift+Tab")              # leave Search so the shortcuts apply
+    page.keyboard.press("Shift+Tab")  # leave Search so the shortcuts apply
     page.keyboard.press("a")
     page.keyboard.press("b")
     # The answer is still 1.5 s away: nothing was ticked, and the user is told why.
@@ -151,7 +158,9 @@ def test_a_and_b_pressed_while_the_search_is_on_its_way(slow_page):
     expect(page.get_by_label("Select Ada Lovelace", exact=True)).to_be_checked()
     page.keyboard.press("b")
     screen = page.locator("#compose-panel #compose")
-    expect(screen.get_by_role("heading", name=re.compile(r"SMS to 1 person"))).to_be_visible(timeout=15_000)
+    expect(screen.get_by_role("heading", name=re.compile(r"SMS to 1 person"))).to_be_visible(
+        timeout=15_000
+    )
     expect(page.get_by_role("group", name="Mobile Number")).to_contain_text("Ada Lovelace")
     assert sms_screen_names(page) == ["Ada Lovelace"]
 
@@ -174,24 +183,29 @@ def test_row_ticked_and_bulk_sms_clicked_before_the_typed_search_is_sent(slow_pa
 
 
 def test_sms_screen_open_when_a_new_search_lands_is_closed_and_the_message_kept(slow_page):
-    """An SMS screen opened for the old list does not stay beside a list that no longer shows them."""
+    """An SMS screen opened for the old list does not stay beside a list that no longer shows
+    them."""
     page, in_flight = slow_page
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("a")
     page.keyboard.press("b")
-    expect(page.locator("#compose-panel #compose").get_by_role(
-        "heading", name=re.compile(r"SMS to \d+ people"))).to_be_visible(timeout=15_000)
+    expect(
+        page.locator("#compose-panel #compose").get_by_role(
+            "heading", name=re.compile(r"SMS to \d+ people")
+        )
+    ).to_be_visible(timeout=15_000)
     page.get_by_label("Message", exact=True).click()
     page.keyboard.type("See you Monday")
-    page.locator("#q").click()                    # back up to Search while the SMS screen is open
+    page.locator("#q").click()  # back up to Search while the SMS screen is open
     page.keyboard.type("Lovelace")
     page.keyboard.press("Enter")
     then_the_list_is_ada_alone(page, in_flight)
     expect(page.locator(SMS_SCREEN)).to_have_count(0)
     expect(page.locator("#compose-panel")).to_contain_text(
         "The list changed, so the SMS screen was closed: tick people again, then press Bulk SMS. "
-        "Your message is kept for it.")
-    expect(page.locator("#q")).to_be_focused()        # closing it took nobody's focus away
+        "Your message is kept for it."
+    )
+    expect(page.locator("#q")).to_be_focused()  # closing it took nobody's focus away
 
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("a")
@@ -211,8 +225,11 @@ def test_bulk_sms_carries_the_search_it_was_ticked_on_and_the_search_as_typed(pa
     form = parse_qs(posted.value.post_data)
     assert form["search_as_typed"] == ["1"]
     assert form["q"] == ["Turing"] and form["criteria-q"] == ["Turing"]
-    expect(page.locator("#compose-panel #compose").get_by_role(
-        "heading", name=re.compile(r"SMS to 1 person"))).to_be_visible()
+    expect(
+        page.locator("#compose-panel #compose").get_by_role(
+            "heading", name=re.compile(r"SMS to 1 person")
+        )
+    ).to_be_visible()
 
 
 @pytest.mark.parametrize("js", [False], ids=["nojs"])
@@ -223,7 +240,7 @@ def test_without_js_bulk_sms_posts_the_page_it_shows(page, live_server, js):
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page.locator("#results-heading")).to_have_text(results_heading(1))
     throttle(page)
-    page.locator("#q").fill("Lovelace")            # typed but not searched: the page is unchanged
+    page.locator("#q").fill("Lovelace")  # typed but not searched: the page is unchanged
     page.get_by_label("Select Alan Turing", exact=True).check()
     page.get_by_role("button", name="Bulk SMS").click()
     expect(page).to_have_url(re.compile(r"/sms/compose$"))

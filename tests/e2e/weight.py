@@ -33,13 +33,23 @@ def first_load(browser, base_url: str, path: str) -> dict:
             for request in seen:
                 if request.resource_type in totals:
                     sizes = request.sizes()
-                    totals[request.resource_type] += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+                    totals[request.resource_type] += (
+                        sizes["responseBodySize"] + sizes["responseHeadersSize"]
+                    )
                     response = request.response()
-                    if (sizes["responseBodySize"] > 1000 and response is not None
-                            and response.header_value("content-encoding") != "gzip"):
+                    if (
+                        sizes["responseBodySize"] > 1000
+                        and response is not None
+                        and response.header_value("content-encoding") != "gzip"
+                    ):
                         uncompressed.append(request.url)
-            return {"bytes": sum(totals.values()), "by_type": totals, "hosts": hosts,
-                    "failed": failed, "uncompressed": uncompressed}
+            return {
+                "bytes": sum(totals.values()),
+                "by_type": totals,
+                "hosts": hosts,
+                "failed": failed,
+                "uncompressed": uncompressed,
+            }
         finally:
             fresh.close()
     finally:

@@ -211,9 +211,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         fault = fake._record(request)
         if fault is not None and fault.kind == "reset":
-            self.connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             self._reset = True
             return

@@ -99,15 +99,20 @@ class FakeSmsCentral(FakeServer):
                 wanted = set(references)
                 held = [m for m in self.messages if m.get("REFERENCE") in wanted]
             else:
-                held = [m for number in recipients
-                        for m in [m for m in self.messages if m["RECIPIENT"] == number][-10:]]
+                held = [
+                    m
+                    for number in recipients
+                    for m in [m for m in self.messages if m["RECIPIENT"] == number][-10:]
+                ]
             rows = [(m, self.statuses.get(m.get("REFERENCE", ""), "BUFFRED")) for m in held]
         items = "".join(
-            f"<message><ID>{escape(m['ID'])}</ID><REFERENCE>{escape(m.get('REFERENCE', ''))}</REFERENCE>"
+            f"<message><ID>{escape(m['ID'])}</ID>"
+            f"<REFERENCE>{escape(m.get('REFERENCE', ''))}</REFERENCE>"
             f"<RECIPIENT>{escape(m['RECIPIENT'])}</RECIPIENT><STATUS>{escape(status)}</STATUS>"
-            f"<STATUSDESCRIPTION>{'Delivered' if status.startswith('DELIV') else ''}</STATUSDESCRIPTION>"
-            "</message>"
-            for m, status in rows)
+            f"<STATUSDESCRIPTION>{'Delivered' if status.startswith('DELIV') else ''}"
+            "</STATUSDESCRIPTION></message>"
+            for m, status in rows
+        )
         xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<messages>{items}</messages>'
         return Reply(200, xml, "text/xml; charset=utf-8")
 

@@ -36,7 +36,7 @@ class Received:
 
 
 class _Handler:
-    def __init__(self, server: "SmtpServer"):
+    def __init__(self, server: SmtpServer):
         self.server = server
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -81,8 +81,14 @@ class SmtpServer:
     Use as a context manager, or call start() and stop().
     """
 
-    def __init__(self, port: int = 0, refuse: set[str] | None = None, smtputf8: bool = True,
-                 ssl_context: ssl.SSLContext | None = None, drop: set[str] | None = None):
+    def __init__(
+        self,
+        port: int = 0,
+        refuse: set[str] | None = None,
+        smtputf8: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+        drop: set[str] | None = None,
+    ):
         self.requested_port = port
         self.drop = set(drop or ())
         self.dropped: list[str] = []
@@ -108,10 +114,13 @@ class SmtpServer:
             self._messages.append(received)
 
     def start(self) -> Self:
-        self._controller = _LoopbackController(_Handler(self), hostname="127.0.0.1",
-                                               port=self.requested_port,
-                                               enable_SMTPUTF8=self.smtputf8,
-                                               ssl_context=self.ssl_context)
+        self._controller = _LoopbackController(
+            _Handler(self),
+            hostname="127.0.0.1",
+            port=self.requested_port,
+            enable_SMTPUTF8=self.smtputf8,
+            ssl_context=self.ssl_context,
+        )
         self._controller.start()
         return self
 
@@ -136,11 +145,29 @@ def self_signed_certificate(folder: Path, host: str = "127.0.0.1") -> tuple[Path
         _with_cryptography(cert, key, host)
     except ImportError:
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", str(key),
-             "-out", str(cert), "-subj", f"/CN={host}",
-             "-addext", f"subjectAltName=IP:{host},DNS:localhost",
-             "-addext", "basicConstraints=critical,CA:TRUE"],
-            check=True, capture_output=True)
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+                "-subj",
+                f"/CN={host}",
+                "-addext",
+                f"subjectAltName=IP:{host},DNS:localhost",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+            ],
+            check=True,
+            capture_output=True,
+        )
     return cert, key
 
 
@@ -155,19 +182,32 @@ def _with_cryptography(cert_path: Path, key_path: Path, host: str) -> None:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256()))
+        .sign(key, hashes.SHA256())
+    )
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
 
 
 def server_context(cert: Path, key: Path) -> ssl.SSLContext:

@@ -11,11 +11,11 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from .server import Fault, FakeServer, Recorded, Reply
+from .server import FakeServer, Fault, Recorded, Reply
 
 _MESSAGES = re.compile(r"/2010-04-01/Accounts/([^/]+)/Messages\.json")
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
@@ -87,7 +87,7 @@ class FakeTwilio(FakeServer):
             return error_reply(400, 21602, "Message body is required.")
         if to in self.opted_out:
             return error_reply(400, 21610, "Attempt to send to unsubscribed recipient")
-        now = email.utils.format_datetime(datetime.now(timezone.utc))
+        now = email.utils.format_datetime(datetime.now(UTC))
         message = {
             "sid": "SM" + uuid.uuid4().hex,
             "date_created": now,
@@ -128,7 +128,7 @@ class FakeTwilio(FakeServer):
         with self._lock:
             chosen = [m for m in self.messages if "To" not in query or m["to"] == query["To"]]
         chosen.reverse()  # newest first
-        page = chosen[number * size:(number + 1) * size]
+        page = chosen[number * size : (number + 1) * size]
         base = request.path
         rest = {k: v for k, v in query.items() if k not in ("Page", "PageSize")}
 
@@ -155,7 +155,7 @@ class FakeTwilio(FakeServer):
             message["status"] = status
             message["error_code"] = error_code
             if status in ("sent", "delivered", "undelivered") and message["date_sent"] is None:
-                message["date_sent"] = email.utils.format_datetime(datetime.now(timezone.utc))
+                message["date_sent"] = email.utils.format_datetime(datetime.now(UTC))
 
     def _authorised(self, request: Recorded, path_sid: str) -> bool:
         scheme, _, credentials = (request.headers.get("Authorization") or "").partition(" ")

@@ -1,5 +1,5 @@
-"""The production install of the README: build the wheel, install it with its dependencies into a fresh
-virtual environment, and run it from an empty folder, far from the checkout."""
+"""The production install of the README: build the wheel, install it with its dependencies into a
+fresh virtual environment, and run it from an empty folder, far from the checkout."""
 
 from __future__ import annotations
 
@@ -23,16 +23,36 @@ from webapp import migrate
 pytestmark = [pytest.mark.install, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
-NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__",
-                                    ".cache", "instance", ".hypothesis", ".pytest_cache",
-                                    "node_modules", "screenshots")
+NOT_SOURCE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".cache",
+    "instance",
+    ".hypothesis",
+    ".pytest_cache",
+    "node_modules",
+    "screenshots",
+)
 
 
 def run(args: list, cwd: Path, env: dict[str, str], timeout: float = 300) -> str:
     """Run a command; fail the test with its output when it fails."""
-    done = subprocess.run([str(a) for a in args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
-    assert done.returncode == 0, f"{' '.join(map(str, args))} exited {done.returncode}:\n{done.stdout}"
+    done = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, (
+        f"{' '.join(map(str, args))} exited {done.returncode}:\n{done.stdout}"
+    )
     return done.stdout
 
 
@@ -54,8 +74,9 @@ class Server:
         self.base = f"http://127.0.0.1:{port}"
         self.log = log
         with open(self.log, "wb") as out:
-            self.process = subprocess.Popen([str(a) for a in args], cwd=cwd, env=env, stdout=out,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [str(a) for a in args], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
 
     def wait_until_up(self) -> None:
         deadline = time.monotonic() + 30
@@ -83,7 +104,8 @@ class Server:
 
 @pytest.fixture
 def installed(tmp_path_factory) -> Path:
-    """A fresh virtual environment holding the wheel `python -m build` made, and its dependencies."""
+    """A fresh virtual environment holding the wheel `python -m build` made, and its
+    dependencies."""
     work = tmp_path_factory.mktemp("install")
     # A copy, so the build leaves nothing (egg-info, build/) in the checkout the suite runs from.
     source = work / "source"
@@ -95,8 +117,19 @@ def installed(tmp_path_factory) -> Path:
     [_sdist] = (work / "dist").glob("*.tar.gz")  # the wheel is built from it
     [wheel] = (work / "dist").glob("*.whl")
     run([sys.executable, "-m", "venv", work / "venv"], work, env)
-    run([work / "venv/bin/python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         wheel], work, env)
+    run(
+        [
+            work / "venv/bin/python",
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            wheel,
+        ],
+        work,
+        env,
+    )
     return work
 
 
@@ -119,9 +152,13 @@ def pyproject_version() -> str:
 def wheel_carries_templates_static_files_and_migrations(wheel: Path) -> None:
     # `python -m build` makes the wheel from the sdist, so this covers MANIFEST.in as well.
     names = set(zipfile.ZipFile(wheel).namelist())
-    for path in ("webapp/templates/base.html", "webapp/static/css/app.css",
-                 "webapp/static/vendor/htmx-2.0.11.min.js", "webapp/migrations/env.py",
-                 "webapp/migrations/script.py.mako"):
+    for path in (
+        "webapp/templates/base.html",
+        "webapp/static/css/app.css",
+        "webapp/static/vendor/htmx-2.0.11.min.js",
+        "webapp/migrations/env.py",
+        "webapp/migrations/script.py.mako",
+    ):
         assert path in names
     shipped = {Path(n).name for n in names if n.startswith("webapp/migrations/versions/")}
     assert shipped == {p.name for p in (ROOT / "migrations/versions").glob("*.py")}
@@ -136,9 +173,18 @@ def test_the_wheel_installs_and_runs_from_an_empty_folder(installed, app_env, tm
     empty.mkdir()
     venv = installed / "venv"
 
-    where = run([venv / "bin/python", "-c",
-                 "import webapp, webapp.version; print(webapp.__file__); print(webapp.version.version())"],
-                empty, app_env)
+    where = run(
+        [
+            venv / "bin/python",
+            "-c",
+            (
+                "import webapp, webapp.version; "
+                "print(webapp.__file__); print(webapp.version.version())"
+            ),
+        ],
+        empty,
+        app_env,
+    )
     package_file, version = where.split()
     assert Path(package_file).is_relative_to(venv)
     assert version == pyproject_version()
@@ -148,10 +194,23 @@ def test_the_wheel_installs_and_runs_from_an_empty_folder(installed, app_env, tm
     run([venv / "bin/flask", "--app", "webapp", "sms", "worker", "--once"], empty, app_env)
 
     servers = {
-        "waitress": lambda port: [venv / "bin/waitress-serve", "--host", "127.0.0.1", "--port", port,
-                                  "--call", "webapp:create_app"],
-        "gunicorn": lambda port: [venv / "bin/gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
-                                  "webapp:create_app()"],
+        "waitress": lambda port: [
+            venv / "bin/waitress-serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--call",
+            "webapp:create_app",
+        ],
+        "gunicorn": lambda port: [
+            venv / "bin/gunicorn",
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{port}",
+            "webapp:create_app()",
+        ],
     }
     for name, command in servers.items():
         port = free_port()

@@ -1,4 +1,5 @@
-"""Settings from the environment (DESIGN.md section 6): required secret, demo key, defaults, errors."""
+"""Settings from the environment (DESIGN.md section 6): required secret, demo key, defaults,
+errors."""
 
 from __future__ import annotations
 
@@ -6,18 +7,30 @@ import stat
 
 import pytest
 
-from webapp import create_app
 from webapp import config as settings
+from webapp import create_app
 from webapp.config import ConfigError, from_environment
 from webapp.sms.mailer import MailSettings
 
 SECRET = {"SECRET_KEY": "a-fixed-secret-for-the-test"}
-CONFIG_VARIABLES = ("SECRET_KEY", "FLASK_DEBUG", "DEMO_MODE", "DATABASE_URL", "SMS_PROVIDER",
-                    "SMS_DEFAULT_REGION", "MAIL_PORT", "EMBEDDED_WORKER", "SANDBOX", "PORT",
-                    "MAIL_SERVER", "PUBLIC_BASE_URL")
+CONFIG_VARIABLES = (
+    "SECRET_KEY",
+    "FLASK_DEBUG",
+    "DEMO_MODE",
+    "DATABASE_URL",
+    "SMS_PROVIDER",
+    "SMS_DEFAULT_REGION",
+    "MAIL_PORT",
+    "EMBEDDED_WORKER",
+    "SANDBOX",
+    "PORT",
+    "MAIL_SERVER",
+    "PUBLIC_BASE_URL",
+)
 
 
 # --- SECRET_KEY ---------------------------------------------------------------------------------
+
 
 def test_missing_secret_key_outside_development_is_refused_naming_the_variable(tmp_path):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
@@ -25,12 +38,15 @@ def test_missing_secret_key_outside_development_is_refused_naming_the_variable(t
     assert not (tmp_path / "secret_key").exists()
 
 
-@pytest.mark.parametrize("env", [
-    {"SECRET_KEY": "   "},
-    {"FLASK_DEBUG": "0"},
-    {"DEMO_MODE": "no"},
-    {"FLASK_DEBUG": "", "DEMO_MODE": ""},
-])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SECRET_KEY": "   "},
+        {"FLASK_DEBUG": "0"},
+        {"DEMO_MODE": "no"},
+        {"FLASK_DEBUG": "", "DEMO_MODE": ""},
+    ],
+)
 def test_blank_secret_or_switched_off_development_flags_still_require_a_key(tmp_path, env):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         from_environment(env, tmp_path)
@@ -66,12 +82,15 @@ def test_different_instances_get_different_generated_keys(tmp_path):
 
 
 def test_a_given_secret_key_is_used_and_nothing_is_written(tmp_path):
-    config = from_environment({"SECRET_KEY": "  from-the-environment  ", "DEMO_MODE": "1"}, tmp_path)
+    config = from_environment(
+        {"SECRET_KEY": "  from-the-environment  ", "DEMO_MODE": "1"}, tmp_path
+    )
     assert config["SECRET_KEY"] == "from-the-environment"
     assert not (tmp_path / "secret_key").exists()
 
 
 # --- defaults ------------------------------------------------------------------------------------
+
 
 def test_defaults_follow_the_design(tmp_path):
     config = from_environment(SECRET, tmp_path)
@@ -93,31 +112,40 @@ def test_default_sqlite_database_lives_inside_the_instance_path(tmp_path):
 
 
 def test_embedded_worker_is_off_by_default_on_postgresql(tmp_path):
-    config = from_environment({**SECRET, "DATABASE_URL": "postgresql+psycopg://u@db/smsdesk"}, tmp_path)
+    config = from_environment(
+        {**SECRET, "DATABASE_URL": "postgresql+psycopg://u@db/smsdesk"}, tmp_path
+    )
     assert config["DATABASE_URL"] == "postgresql+psycopg://u@db/smsdesk"
     assert config["EMBEDDED_WORKER"] is False
 
 
-@pytest.mark.parametrize("url, value, expected", [
-    ("postgresql+psycopg://u@db/smsdesk", "1", True),
-    ("", "0", False),
-    ("", "off", False),
-    ("", "yes", True),
-])
+@pytest.mark.parametrize(
+    "url, value, expected",
+    [
+        ("postgresql+psycopg://u@db/smsdesk", "1", True),
+        ("", "0", False),
+        ("", "off", False),
+        ("", "yes", True),
+    ],
+)
 def test_embedded_worker_can_be_set_explicitly(tmp_path, url, value, expected):
     config = from_environment({**SECRET, "DATABASE_URL": url, "EMBEDDED_WORKER": value}, tmp_path)
     assert config["EMBEDDED_WORKER"] is expected
 
 
 def test_region_is_upper_cased_and_provider_lower_cased(tmp_path):
-    config = from_environment({**SECRET, "SMS_DEFAULT_REGION": " nz ", "SMS_PROVIDER": "Twilio"}, tmp_path)
+    config = from_environment(
+        {**SECRET, "SMS_DEFAULT_REGION": " nz ", "SMS_PROVIDER": "Twilio"}, tmp_path
+    )
     assert config["SMS_DEFAULT_REGION"] == "NZ"
     assert config["SMS_PROVIDER"] == "twilio"
 
 
 @pytest.mark.parametrize("provider", ["sandbox", "smscentral", "twilio"])
 def test_each_known_provider_is_accepted(tmp_path, provider):
-    assert from_environment({**SECRET, "SMS_PROVIDER": provider}, tmp_path)["SMS_PROVIDER"] == provider
+    assert (
+        from_environment({**SECRET, "SMS_PROVIDER": provider}, tmp_path)["SMS_PROVIDER"] == provider
+    )
 
 
 def test_empty_provider_falls_back_to_sandbox(tmp_path):
@@ -125,12 +153,18 @@ def test_empty_provider_falls_back_to_sandbox(tmp_path):
 
 
 def test_smscentral_settings_are_read(tmp_path):
-    config = from_environment({
-        **SECRET, "SMS_PROVIDER": "smscentral",
-        "SMSCENTRAL_API_URL": "http://127.0.0.1:8025/api", "SMSCENTRAL_USERNAME": "acct",
-        "SMSCENTRAL_PASSWORD": "pw", "SMSCENTRAL_ORIGINATOR": "Recruit",
-        "PUBLIC_BASE_URL": "https://sms.example.com/",
-    }, tmp_path)
+    config = from_environment(
+        {
+            **SECRET,
+            "SMS_PROVIDER": "smscentral",
+            "SMSCENTRAL_API_URL": "http://127.0.0.1:8025/api",
+            "SMSCENTRAL_USERNAME": "acct",
+            "SMSCENTRAL_PASSWORD": "pw",
+            "SMSCENTRAL_ORIGINATOR": "Recruit",
+            "PUBLIC_BASE_URL": "https://sms.example.com/",
+        },
+        tmp_path,
+    )
     assert config["SMSCENTRAL_API_URL"] == "http://127.0.0.1:8025/api"
     assert (config["SMSCENTRAL_USERNAME"], config["SMSCENTRAL_PASSWORD"]) == ("acct", "pw")
     assert config["SMSCENTRAL_ORIGINATOR"] == "Recruit"
@@ -139,16 +173,27 @@ def test_smscentral_settings_are_read(tmp_path):
 
 # --- the demo's links and mail (`make run`) -----------------------------------------------------
 
-@pytest.mark.parametrize("env, url", [
-    ({"DEMO_MODE": "1"}, "http://127.0.0.1:5000"),
-    ({"DEMO_MODE": "1", "PORT": "8123"}, "http://127.0.0.1:8123"),  # make run PORT=8123
-    ({"FLASK_DEBUG": "1", "PORT": " 8080 "}, "http://127.0.0.1:8080"),
-    ({"DEMO_MODE": "1", "PORT": "8123", "PUBLIC_BASE_URL": "http://demo.example:9000/"},
-     "http://demo.example:9000"),  # an explicit PUBLIC_BASE_URL wins
-    ({**SECRET, "PORT": "8123"}, ""),  # a server's links never guess its address
-    ({**SECRET, "PORT": "not a port"}, ""),  # nor does PORT stop it starting: outside a demo it is unread
-])
-def test_the_demo_links_follow_the_port_it_serves_on_unless_public_base_url_is_set(tmp_path, env, url):
+
+@pytest.mark.parametrize(
+    "env, url",
+    [
+        ({"DEMO_MODE": "1"}, "http://127.0.0.1:5000"),
+        ({"DEMO_MODE": "1", "PORT": "8123"}, "http://127.0.0.1:8123"),  # make run PORT=8123
+        ({"FLASK_DEBUG": "1", "PORT": " 8080 "}, "http://127.0.0.1:8080"),
+        (
+            {"DEMO_MODE": "1", "PORT": "8123", "PUBLIC_BASE_URL": "http://demo.example:9000/"},
+            "http://demo.example:9000",
+        ),  # an explicit PUBLIC_BASE_URL wins
+        ({**SECRET, "PORT": "8123"}, ""),  # a server's links never guess its address
+        (
+            {**SECRET, "PORT": "not a port"},
+            "",
+        ),  # nor does PORT stop it starting: outside a demo it is unread
+    ],
+)
+def test_the_demo_links_follow_the_port_it_serves_on_unless_public_base_url_is_set(
+    tmp_path, env, url
+):
     assert from_environment(env, tmp_path)["PUBLIC_BASE_URL"] == url
 
 
@@ -157,13 +202,16 @@ def test_a_demo_with_a_port_that_is_not_a_number_is_refused_naming_it(tmp_path):
         from_environment({"DEMO_MODE": "1", "PORT": "eighty"}, tmp_path)
 
 
-@pytest.mark.parametrize("env, server, keep", [
-    ({"DEMO_MODE": "1"}, "", True),  # `make run`: the emails are kept and shown on /sandbox
-    ({"DEMO_MODE": "1", "MAIL_SERVER": "  "}, "", True),
-    ({"DEMO_MODE": "1", "MAIL_SERVER": "mail.example.com"}, "mail.example.com", False),
-    ({**SECRET}, "localhost", False),  # outside the demo, mail goes to the local MTA by default
-    ({**SECRET, "MAIL_SERVER": "mail.example.com"}, "mail.example.com", False),
-])
+@pytest.mark.parametrize(
+    "env, server, keep",
+    [
+        ({"DEMO_MODE": "1"}, "", True),  # `make run`: the emails are kept and shown on /sandbox
+        ({"DEMO_MODE": "1", "MAIL_SERVER": "  "}, "", True),
+        ({"DEMO_MODE": "1", "MAIL_SERVER": "mail.example.com"}, "mail.example.com", False),
+        ({**SECRET}, "localhost", False),  # outside the demo, mail goes to the local MTA by default
+        ({**SECRET, "MAIL_SERVER": "mail.example.com"}, "mail.example.com", False),
+    ],
+)
 def test_a_demo_without_a_mail_server_keeps_its_emails_and_sends_none(tmp_path, env, server, keep):
     config = from_environment(env, tmp_path)
     assert (config["MAIL_SERVER"], config["MAIL_KEEP"]) == (server, keep)
@@ -172,24 +220,36 @@ def test_a_demo_without_a_mail_server_keeps_its_emails_and_sends_none(tmp_path, 
 
 
 def test_numbers_are_parsed(tmp_path):
-    config = from_environment({**SECRET, "MAIL_PORT": "587", "DISPATCH_CONCURRENCY": "3",
-                               "DISPATCH_RATE_PER_SECOND": "2.5", "MAIL_USE_TLS": "1"}, tmp_path)
+    config = from_environment(
+        {
+            **SECRET,
+            "MAIL_PORT": "587",
+            "DISPATCH_CONCURRENCY": "3",
+            "DISPATCH_RATE_PER_SECOND": "2.5",
+            "MAIL_USE_TLS": "1",
+        },
+        tmp_path,
+    )
     assert config["MAIL_PORT"] == 587
     assert config["DISPATCH_CONCURRENCY"] == 3
     assert config["DISPATCH_RATE_PER_SECOND"] == 2.5
     assert config["MAIL_USE_TLS"] is True
 
 
-@pytest.mark.parametrize("env, sandbox, enabled", [
-    ({}, False, False),  # the sandbox gateway by default, but no /sandbox unless asked for
-    ({"SANDBOX": "1"}, True, True),
-    ({"SANDBOX": "no"}, False, False),
-    ({"DEMO_MODE": "1"}, False, True),  # `make run`
-    ({"SANDBOX": "1", "SMS_PROVIDER": "twilio"}, True, False),
-    ({"DEMO_MODE": "1", "SMS_PROVIDER": "smscentral"}, False, False),
-])
-def test_the_sandbox_page_is_on_only_with_its_gateway_and_demo_mode_or_sandbox(tmp_path, env, sandbox,
-                                                                                enabled):
+@pytest.mark.parametrize(
+    "env, sandbox, enabled",
+    [
+        ({}, False, False),  # the sandbox gateway by default, but no /sandbox unless asked for
+        ({"SANDBOX": "1"}, True, True),
+        ({"SANDBOX": "no"}, False, False),
+        ({"DEMO_MODE": "1"}, False, True),  # `make run`
+        ({"SANDBOX": "1", "SMS_PROVIDER": "twilio"}, True, False),
+        ({"DEMO_MODE": "1", "SMS_PROVIDER": "smscentral"}, False, False),
+    ],
+)
+def test_the_sandbox_page_is_on_only_with_its_gateway_and_demo_mode_or_sandbox(
+    tmp_path, env, sandbox, enabled
+):
     config = from_environment({**SECRET, **env}, tmp_path)
     assert config["SANDBOX"] is sandbox
     assert settings.sandbox_enabled(config) is enabled
@@ -202,6 +262,7 @@ def test_session_cookie_is_http_only_and_same_site_lax(tmp_path):
 
 
 # --- errors --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("provider", ["nexmo", "sand box", "smscentral2"])
 def test_unknown_sms_provider_is_refused(tmp_path, provider):
@@ -222,6 +283,7 @@ def test_non_numeric_dispatch_rate_is_refused(tmp_path):
 
 
 # --- create_app ----------------------------------------------------------------------------------
+
 
 def test_create_app_takes_a_config_mapping(tmp_path):
     url = f"sqlite:///{tmp_path / 'app.sqlite3'}"

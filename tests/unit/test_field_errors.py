@@ -42,13 +42,18 @@ def test_a_field_error_goes_into_an_errors_dict_under_its_field():
 
 
 def test_the_privacy_refusals_are_field_errors_the_form_can_show():
-    current = {"sms_consent": False, "email_consent": True, "mail_consent": True,
-               "privacy_statement_read": False}
+    current = {
+        "sms_consent": False,
+        "email_consent": True,
+        "mail_consent": True,
+        "privacy_statement_read": False,
+    }
     conflict = records.PrivacyConflict(["sms_consent"], current)
     assert isinstance(conflict, FieldError)
     assert (conflict.field, conflict.status) == ("form", 409)
-    assert conflict.message.startswith("Not saved: SMS changed after you opened this page. "
-                                       "Now: SMS not ticked, Email ticked")
+    assert conflict.message.startswith(
+        "Not saved: SMS changed after you opened this page. Now: SMS not ticked, Email ticked"
+    )
 
     withdrawal = records.Withdrawal(source="reply", at=None, overrides="stop")
     refused = records.RestoreReasonRequired(withdrawal)
@@ -63,15 +68,22 @@ def error_classes_naming_a_field(path: Path) -> list[str]:
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.ClassDef):
             for inner in ast.walk(node):
-                if (isinstance(inner, ast.Attribute) and isinstance(inner.ctx, ast.Store)
-                        and isinstance(inner.value, ast.Name) and inner.value.id == "self"
-                        and inner.attr == "field"):
+                if (
+                    isinstance(inner, ast.Attribute)
+                    and isinstance(inner.ctx, ast.Store)
+                    and isinstance(inner.value, ast.Name)
+                    and inner.value.id == "self"
+                    and inner.attr == "field"
+                ):
                     found.append(node.name)
                     break
     return found
 
 
 def test_there_is_one_error_type_for_a_wrong_field():
-    defined = {f"{path.relative_to(WEBAPP.parent)}:{name}" for path in sorted(WEBAPP.rglob("*.py"))
-               for name in error_classes_naming_a_field(path)}
+    defined = {
+        f"{path.relative_to(WEBAPP.parent)}:{name}"
+        for path in sorted(WEBAPP.rglob("*.py"))
+        for name in error_classes_naming_a_field(path)
+    }
     assert defined == {"webapp/errors.py:FieldError"}

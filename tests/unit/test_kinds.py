@@ -35,8 +35,12 @@ def test_the_names_are_the_ones_stored_and_linked():
 
 
 def test_an_unknown_name_is_refused():
-    for lookup, name in ((KINDS.by_segment, "candidate"), (KINDS.by_singular, "contacts"),
-                         (KINDS.by_segment, "c"), (KINDS.by_singular, "k")):
+    for lookup, name in (
+        (KINDS.by_segment, "candidate"),
+        (KINDS.by_singular, "contacts"),
+        (KINDS.by_segment, "c"),
+        (KINDS.by_singular, "k"),
+    ):
         with pytest.raises(KeyError):
             lookup(name)
     with pytest.raises(KeyError):
@@ -44,7 +48,9 @@ def test_an_unknown_name_is_refused():
 
 
 def test_every_person_model_has_a_kind():
-    people = {mapper.class_ for mapper in Base.registry.mappers if issubclass(mapper.class_, Person)}
+    people = {
+        mapper.class_ for mapper in Base.registry.mappers if issubclass(mapper.class_, Person)
+    }
     assert people == {kind.model for kind in KINDS}
 
 
@@ -81,13 +87,19 @@ def test_the_record_urls_accept_exactly_the_segments(tmp_path):
     app = create_app(settings.testing_config(f"sqlite:///{tmp_path / 'app.sqlite3'}"))
     try:
         rules = [rule for rule in app.url_map.iter_rules() if "kind" in rule.arguments]
-        assert {rule.endpoint for rule in rules} == {"records.show", "records.privacy",
-                                                      "records.new", "records.edit"}
+        assert {rule.endpoint for rule in rules} == {
+            "records.show",
+            "records.privacy",
+            "records.new",
+            "records.edit",
+        }
         for rule in rules:
             assert set(rule._converters["kind"].items) == set(KINDS.segments)
         for kind in KINDS:
             assert kind.search_endpoint in app.view_functions
             assert app.url_map.bind("localhost").match(f"/{kind.segment}") == (
-                kind.search_endpoint, {})
+                kind.search_endpoint,
+                {},
+            )
     finally:
         app.extensions["database"].engine.dispose()

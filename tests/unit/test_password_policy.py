@@ -7,9 +7,14 @@ import pytest
 from webapp.users.accounts import COMMON_PASSWORDS, password_problem
 
 
-@pytest.mark.parametrize("password", ["password123456", "QWERTYUIOP12", "Welcome12345", "1q2w3e4r5t6y"])
+@pytest.mark.parametrize(
+    "password", ["password123456", "QWERTYUIOP12", "Welcome12345", "1q2w3e4r5t6y"]
+)
 def test_common_passwords_are_refused_in_any_case(password):
-    assert password_problem(password) == "That password is one of the most common ones; choose another."
+    assert (
+        password_problem(password)
+        == "That password is one of the most common ones; choose another."
+    )
 
 
 def test_every_listed_password_is_refused():
@@ -17,7 +22,9 @@ def test_every_listed_password_is_refused():
     assert len(COMMON_PASSWORDS) >= 30
 
 
-@pytest.mark.parametrize("password", ["sms-desk-demo", "correct-horse-battery", "Tangerine-Kite-42"])
+@pytest.mark.parametrize(
+    "password", ["sms-desk-demo", "correct-horse-battery", "Tangerine-Kite-42"]
+)
 def test_ordinary_long_passwords_pass(password):
     assert password_problem(password) is None
 

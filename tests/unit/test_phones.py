@@ -5,21 +5,32 @@ import pytest
 from webapp.phones import NO_NUMBER, display, normalise, search_key
 
 
-@pytest.mark.parametrize(("raw", "e164", "region"), [
-    ("0412 345 678", "+61412345678", "AU"),
-    ("+44 7400 123456", "+447400123456", "GB"),  # international format ignores the default region
-    # phonenumbers 9.0.43 puts +44 7911 12xxxx in Guernsey, not GB: region comes from the number's
-    # range, never from the calling code alone.
-    ("+44 7911 123456", "+447911123456", "GG"),
-    ("+64 21 123 4567", "+64211234567", "NZ"),
-], ids=["australian-national-format", "international-format", "crown-dependency", "new-zealand"])
+@pytest.mark.parametrize(
+    ("raw", "e164", "region"),
+    [
+        ("0412 345 678", "+61412345678", "AU"),
+        (
+            "+44 7400 123456",
+            "+447400123456",
+            "GB",
+        ),  # international format ignores the default region
+        # phonenumbers 9.0.43 puts +44 7911 12xxxx in Guernsey, not GB: region comes from the
+        # number's range, never from the calling code alone.
+        ("+44 7911 123456", "+447911123456", "GG"),
+        ("+64 21 123 4567", "+64211234567", "NZ"),
+    ],
+    ids=["australian-national-format", "international-format", "crown-dependency", "new-zealand"],
+)
 def test_a_mobile_becomes_e164_with_the_region_of_its_range(raw, e164, region):
     parsed = normalise(raw, "AU")
     assert (parsed.e164, parsed.region, parsed.valid) == (e164, region, True)
 
 
-@pytest.mark.parametrize(("raw", "unknown"), [("call me", "e164"), ("12", "region")],
-                         ids=["unparseable-text", "too-short"])
+@pytest.mark.parametrize(
+    ("raw", "unknown"),
+    [("call me", "e164"), ("12", "region")],
+    ids=["unparseable-text", "too-short"],
+)
 def test_a_number_that_is_not_one_is_invalid_but_keeps_raw(raw, unknown):
     parsed = normalise(raw, "AU")
     assert parsed.valid is False
@@ -45,7 +56,14 @@ def test_default_region_is_case_insensitive():
 
 @pytest.mark.parametrize(
     "text",
-    ["0412345678", "+61 412 345 678", "(04) 1234-5678", "0412-345-678", "61412345678", "+61412345678"],
+    [
+        "0412345678",
+        "+61 412 345 678",
+        "(04) 1234-5678",
+        "0412-345-678",
+        "61412345678",
+        "+61412345678",
+    ],
 )
 def test_search_key_matches_all_formats_of_the_same_mobile(text):
     assert search_key(text, "AU") == "+61412345678"

@@ -10,23 +10,31 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from webapp import migrate
+from webapp import migrate, phones
 from webapp.data import csv_import
 from webapp.database import make_engine
 from webapp.models import Candidate, ClientContact
 from webapp.people import search as people_search
-from webapp import phones
 from webapp.sms import merge, segments
 
 REGIONS = st.sampled_from(["AU", "NZ", "GB", "US", "FI", "au", "ZZ"])
 KNOWN_TAG = re.compile(r"\{\{ *(" + "|".join(merge.FIELDS) + r") *\}\}")
-TAGS = st.sampled_from([field.tag() for field in merge.CATALOGUE] + ["{{ first_name }}", "{{nope}}"])
+TAGS = st.sampled_from(
+    [field.tag() for field in merge.CATALOGUE] + ["{{ first_name }}", "{{nope}}"]
+)
 # No backslash (the escape for a literal "{{") and no braces in values: then every known tag left
 # in the output would be one the renderer failed to resolve.
-BODY = st.lists(st.one_of(st.text(alphabet=st.characters(blacklist_characters="\\"), max_size=20),
-                          TAGS, st.sampled_from(["{", "}", "{{", "}}", " "])),
-                max_size=12).map("".join)
-VALUE = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_characters="{}\\"), max_size=30))
+BODY = st.lists(
+    st.one_of(
+        st.text(alphabet=st.characters(blacklist_characters="\\"), max_size=20),
+        TAGS,
+        st.sampled_from(["{", "}", "{{", "}}", " "]),
+    ),
+    max_size=12,
+).map("".join)
+VALUE = st.one_of(
+    st.none(), st.text(alphabet=st.characters(blacklist_characters="{}\\"), max_size=30)
+)
 # No per-example deadline: on a loaded machine (tests in parallel, a shared CPU) an example can take
 # longer than Hypothesis's default 200 ms, and phone numbers load their region data on first use.
 # These tests are about never raising, not about speed.
@@ -61,8 +69,18 @@ def test_non_empty_text_costs_at_least_one_segment(text):
 
 
 def person(**values) -> SimpleNamespace:
-    fields = ("first_name", "last_name", "mobile_raw", "email", "job_title", "location", "position",
-              "full_name", "mobile", "office")
+    fields = (
+        "first_name",
+        "last_name",
+        "mobile_raw",
+        "email",
+        "job_title",
+        "location",
+        "position",
+        "full_name",
+        "mobile",
+        "office",
+    )
     namespace = SimpleNamespace(**{name: values.get(name) for name in fields})
     namespace.client = None
     namespace.candidate_job_title = values.get("job_title")
@@ -70,9 +88,20 @@ def person(**values) -> SimpleNamespace:
 
 
 @NO_DEADLINE
-@given(BODY, st.fixed_dictionaries({"first_name": VALUE, "last_name": VALUE, "email": VALUE,
-                                    "mobile_raw": VALUE, "job_title": VALUE, "location": VALUE}),
-       st.fixed_dictionaries({"full_name": VALUE, "email": VALUE, "mobile": VALUE, "office": VALUE}))
+@given(
+    BODY,
+    st.fixed_dictionaries(
+        {
+            "first_name": VALUE,
+            "last_name": VALUE,
+            "email": VALUE,
+            "mobile_raw": VALUE,
+            "job_title": VALUE,
+            "location": VALUE,
+        }
+    ),
+    st.fixed_dictionaries({"full_name": VALUE, "email": VALUE, "mobile": VALUE, "office": VALUE}),
+)
 def test_render_never_raises_and_resolves_every_known_tag(body, recipient, sender):
     template = merge.parse(body)
 
@@ -127,14 +156,20 @@ GOOD_ROW = st.tuples(
     st.sampled_from(["yes", "no", "Y", "maybe", ""]),
 ).map(lambda cells: ",".join(cells))
 GOOD_CSV = st.lists(GOOD_ROW, min_size=1, max_size=5).map(
-    lambda rows: HEADER + "".join(row + "\r\n" for row in rows).encode("utf-8"))
+    lambda rows: HEADER + "".join(row + "\r\n" for row in rows).encode("utf-8")
+)
 CSV_ROWS = st.lists(st.lists(CSV_CELL, min_size=0, max_size=7), max_size=6).map(
-    lambda rows: "".join(",".join(row) + "\r\n" for row in rows).encode("utf-8"))
+    lambda rows: "".join(",".join(row) + "\r\n" for row in rows).encode("utf-8")
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(st.binary(max_size=400), CSV_ROWS, CSV_ROWS.map(lambda body: HEADER + body), GOOD_CSV),
-       st.sampled_from(["candidates", "contacts"]))
+@given(
+    st.one_of(
+        st.binary(max_size=400), CSV_ROWS, CSV_ROWS.map(lambda body: HEADER + body), GOOD_CSV
+    ),
+    st.sampled_from(["candidates", "contacts"]),
+)
 def test_import_people_never_raises_and_either_imports_or_lists_errors(data, kind):
     with sa.orm.Session(engine()) as session:
         before = session.scalar(sa.select(sa.func.count()).select_from(Candidate))
@@ -145,7 +180,9 @@ def test_import_people_never_raises_and_either_imports_or_lists_errors(data, kin
             assert session.scalar(sa.select(sa.func.count()).select_from(model)) == report.created
         else:
             assert report.created == 0
-            assert all(isinstance(line, int) and line >= 1 and message for line, message in report.errors)
+            assert all(
+                isinstance(line, int) and line >= 1 and message for line, message in report.errors
+            )
             assert session.scalar(sa.select(sa.func.count()).select_from(Candidate)) == before
         # Leave the database as it was for the next example.
         session.execute(sa.delete(Candidate))
@@ -154,14 +191,48 @@ def test_import_people_never_raises_and_either_imports_or_lists_errors(data, kin
         session.commit()
 
 
-ARG_NAMES = st.sampled_from(["q", "status", "location", "job", "consent", "client", "position", "sort",
-                             "created_from", "created_to", "page", "other"])
+ARG_NAMES = st.sampled_from(
+    [
+        "q",
+        "status",
+        "location",
+        "job",
+        "consent",
+        "client",
+        "position",
+        "sort",
+        "created_from",
+        "created_to",
+        "page",
+        "other",
+    ]
+)
 
 
 @NO_DEADLINE
-@given(st.sampled_from(["candidates", "contacts"]),
-       st.dictionaries(ARG_NAMES, st.one_of(st.text(max_size=30), st.sampled_from(
-           ["2026-01-31", "0", "-1", "2000", "2001", "name", "-created", "yes", "any", "99999999999"]))))
+@given(
+    st.sampled_from(["candidates", "contacts"]),
+    st.dictionaries(
+        ARG_NAMES,
+        st.one_of(
+            st.text(max_size=30),
+            st.sampled_from(
+                [
+                    "2026-01-31",
+                    "0",
+                    "-1",
+                    "2000",
+                    "2001",
+                    "name",
+                    "-created",
+                    "yes",
+                    "any",
+                    "99999999999",
+                ]
+            ),
+        ),
+    ),
+)
 def test_search_parse_never_raises_and_yields_a_valid_page_and_sort(kind, args):
     criteria, page, errors = people_search.parse(kind, args)
 
@@ -173,10 +244,15 @@ def test_search_parse_never_raises_and_yields_a_valid_page_and_sort(kind, args):
 
 
 def test_no_property_test_here_has_a_deadline():
-    """A deadline fails these on a busy machine (the import test did, at 200 ms, in a parallel run)."""
-    tests = {name: value for name, value in globals().items()
-             if name.startswith("test_") and hasattr(value, "hypothesis")}
+    """A deadline fails these on a busy machine (the import test did, at 200 ms, in a parallel
+    run)."""
+    tests = {
+        name: value
+        for name, value in globals().items()
+        if name.startswith("test_") and hasattr(value, "hypothesis")
+    }
 
     assert len(tests) == 7
-    assert {name: value._hypothesis_internal_use_settings.deadline for name, value in tests.items()} == {
-        name: None for name in tests}
+    assert {
+        name: value._hypothesis_internal_use_settings.deadline for name, value in tests.items()
+    } == {name: None for name in tests}

@@ -5,7 +5,7 @@ without a status) and the matching of Twilio's message list by number, text, tim
 from __future__ import annotations
 
 import email.utils
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from webapp.sms.providers.sandbox import Sandbox
 from webapp.sms.providers.smscentral import SmsCentral, parse_status
 from webapp.sms.providers.twilio import LOOKUP_PAGE_SIZE, Twilio, _match, _same_text
 
-QUEUED_AT = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
+QUEUED_AT = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
 def enquiry(uuid="u-1", to="+61412345678", body="Hi Ada, new roles this week.", since=QUEUED_AT):
@@ -23,6 +23,7 @@ def enquiry(uuid="u-1", to="+61412345678", body="Hi Ada, new roles this week.", 
 
 
 # --- SMS Central's status answer -----------------------------------------------------------------
+
 
 def test_each_message_element_with_a_reference_and_a_status_is_found_with_its_state():
     answer = """<?xml version="1.0" encoding="UTF-8"?>
@@ -43,9 +44,11 @@ def test_each_message_element_with_a_reference_and_a_status_is_found_with_its_st
 
 
 def test_attributes_lower_case_names_and_namespaces_are_read_too():
-    answer = ('<r:Response xmlns:r="urn:x"><r:Message reference="a" status="delivrd" id="9"/>'
-              '<r:Message><r:Reference>b</r:Reference><r:Status>Sent</r:Status></r:Message>'
-              '</r:Response>')
+    answer = (
+        '<r:Response xmlns:r="urn:x"><r:Message reference="a" status="delivrd" id="9"/>'
+        "<r:Message><r:Reference>b</r:Reference><r:Status>Sent</r:Status></r:Message>"
+        "</r:Response>"
+    )
 
     assert parse_status(answer) == {"a": Found("delivered", "9"), "b": Found("sent", None)}
 
@@ -64,11 +67,14 @@ def test_an_empty_or_not_found_status_is_not_found(status):
     assert parse_status(answer) == {}
 
 
-@pytest.mark.parametrize("answer, says", [
-    ("511 Invalid username or password", "511"),
-    ("not xml <", "not XML"),
-    ('<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', "DOCTYPE"),
-])
+@pytest.mark.parametrize(
+    "answer, says",
+    [
+        ("511 Invalid username or password", "511"),
+        ("not xml <", "not XML"),
+        ('<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', "DOCTYPE"),
+    ],
+)
 def test_an_error_answer_or_anything_but_xml_is_a_value_error(answer, says):
     with pytest.raises(ValueError, match=says):
         parse_status(answer)
@@ -87,28 +93,42 @@ def test_a_lookup_against_a_closed_port_fails_without_raising():
 
 # --- Twilio's message list -----------------------------------------------------------------------
 
-def listed(sid="SM1", to="+61412345678", body="Hi Ada, new roles this week.", created=QUEUED_AT,
-           **extra):
-    return {"sid": sid, "to": to, "body": body, "direction": "outbound-api",
-            "date_created": email.utils.format_datetime(created), "status": "queued", **extra}
+
+def listed(
+    sid="SM1", to="+61412345678", body="Hi Ada, new roles this week.", created=QUEUED_AT, **extra
+):
+    return {
+        "sid": sid,
+        "to": to,
+        "body": body,
+        "direction": "outbound-api",
+        "date_created": email.utils.format_datetime(created),
+        "status": "queued",
+        **extra,
+    }
 
 
 def test_the_earliest_unclaimed_message_with_our_number_and_text_since_we_queued_it_matches():
-    messages = [listed("SM3", created=QUEUED_AT + timedelta(minutes=2)),
-                listed("SM2", created=QUEUED_AT + timedelta(minutes=1)),
-                listed("SM1", created=QUEUED_AT - timedelta(hours=1))]  # an older, same text
+    messages = [
+        listed("SM3", created=QUEUED_AT + timedelta(minutes=2)),
+        listed("SM2", created=QUEUED_AT + timedelta(minutes=1)),
+        listed("SM1", created=QUEUED_AT - timedelta(hours=1)),
+    ]  # an older, same text
 
     assert _match(messages, enquiry(), set())["sid"] == "SM2"
     assert _match(messages, enquiry(), {"SM2"})["sid"] == "SM3"
     assert _match(messages, enquiry(), {"SM2", "SM3"}) is None
 
 
-@pytest.mark.parametrize("message", [
-    listed(to="+61412345679"),
-    listed(body="Your parcel is on its way."),
-    listed(direction="inbound"),
-    listed(created=QUEUED_AT - timedelta(minutes=30)),
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        listed(to="+61412345679"),
+        listed(body="Your parcel is on its way."),
+        listed(direction="inbound"),
+        listed(created=QUEUED_AT - timedelta(minutes=30)),
+    ],
+)
 def test_another_number_text_direction_or_an_older_message_does_not_match(message):
     assert _match([message], enquiry(), set()) is None
 
@@ -128,6 +148,7 @@ def test_smart_encoding_of_quotes_and_dashes_still_matches_but_other_words_do_no
 
 # --- the sandbox ---------------------------------------------------------------------------------
 
+
 def test_the_sandbox_finds_every_message_it_was_asked_about():
     assert Sandbox().lookup([enquiry("a")]) == {"a": Found("sent", "sandbox-a")}
 
@@ -135,9 +156,13 @@ def test_the_sandbox_finds_every_message_it_was_asked_about():
 def test_once_twilios_list_cannot_be_read_the_other_numbers_wait_for_the_next_lookup():
     with FakeTwilio() as fake:
         fake.inject(twilio_error(500, 20500, "Internal error"))
-        provider = Twilio(fake.api_base, fake.account_sid, fake.auth_token, from_number="+61400000001")
+        provider = Twilio(
+            fake.api_base, fake.account_sid, fake.auth_token, from_number="+61400000001"
+        )
         try:
-            results = provider.lookup([enquiry("a", to="+61412345678"), enquiry("b", to="+61412345679")])
+            results = provider.lookup(
+                [enquiry("a", to="+61412345678"), enquiry("b", to="+61412345679")]
+            )
         finally:
             provider.close()
 
@@ -147,13 +172,15 @@ def test_once_twilios_list_cannot_be_read_the_other_numbers_wait_for_the_next_lo
 
 def test_twilios_list_is_read_page_by_page_until_it_reaches_messages_older_than_ours():
     with FakeTwilio() as fake:
-        provider = Twilio(fake.api_base, fake.account_sid, fake.auth_token, from_number="+61400000001")
+        provider = Twilio(
+            fake.api_base, fake.account_sid, fake.auth_token, from_number="+61400000001"
+        )
         try:
             # Ours first, then more than a page of newer messages to the same number.
             provider.send(OutboundSms("u-1", "+61412345678", "Hi Ada, new roles this week."))
             for n in range(LOOKUP_PAGE_SIZE + 5):
                 provider.send(OutboundSms(f"x{n}", "+61412345678", f"Other news {n}"))
-            since = datetime.now(timezone.utc) - timedelta(minutes=1)
+            since = datetime.now(UTC) - timedelta(minutes=1)
             [result] = provider.lookup([enquiry("u-1", since=since)]).values()
         finally:
             provider.close()

@@ -114,7 +114,9 @@ def test_factory_builds_sms_central_with_a_pool_per_worker():
     try:
         assert isinstance(provider, SmsCentral)
         assert (provider.api_url, provider.username, provider.originator) == (
-            "https://my.smscentral.com.au/api/v3.2", "desk", "SMSDesk"
+            "https://my.smscentral.com.au/api/v3.2",
+            "desk",
+            "SMSDesk",
         )
         assert provider._session.get_adapter(provider.api_url)._pool_maxsize == 8
     finally:

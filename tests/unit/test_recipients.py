@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webapp.sms.blocked_countries import SMSCENTRAL_BLOCKED, SMSCENTRAL_EFFECTIVE
 from webapp.phones import normalise
+from webapp.sms.blocked_countries import SMSCENTRAL_BLOCKED, SMSCENTRAL_EFFECTIVE
 from webapp.sms.recipients import (
     BLOCKED_COUNTRY,
     DUPLICATE,
@@ -138,7 +138,12 @@ def test_opted_out_duplicate_is_opted_out():
 
 
 def test_first_person_with_a_number_wins_later_ones_are_duplicates():
-    people = [person(AU_MOBILE), person(OTHER_AU_MOBILE), person("+61 412 345 678"), person("(04) 1234-5678")]
+    people = [
+        person(AU_MOBILE),
+        person(OTHER_AU_MOBILE),
+        person("+61 412 345 678"),
+        person("(04) 1234-5678"),
+    ]
     assert outcomes_of(people) == [OK, OK, DUPLICATE, DUPLICATE]
 
 
@@ -162,7 +167,11 @@ def test_ignore_opt_out_includes_opted_out_person_as_overridden():
 
 
 def test_ignore_opt_out_never_unblocks_blocked_or_invalid():
-    people = [person(ALAND, consent=False), person("call me", consent=False), person(None, consent=False)]
+    people = [
+        person(ALAND, consent=False),
+        person("call me", consent=False),
+        person(None, consent=False),
+    ]
     result = analyse(people, BLOCKED, ignore_opt_out=True)
     assert [o.outcome for o in result.outcomes] == [BLOCKED_COUNTRY, INVALID_NUMBER, NO_MOBILE]
     assert not any(o.overridden for o in result.outcomes)
@@ -189,16 +198,37 @@ def test_opted_out_lists_people_whether_or_not_overridden():
 
 
 def test_one_outcome_per_person_in_input_order():
-    people = [person(), person(None), person("call me"), person(ALAND), person(OTHER_AU_MOBILE, consent=False), person()]
+    people = [
+        person(),
+        person(None),
+        person("call me"),
+        person(ALAND),
+        person(OTHER_AU_MOBILE, consent=False),
+        person(),
+    ]
     result = analyse(iter(people), BLOCKED)  # any iterable, consumed once
     assert [o.person for o in result.outcomes] == people
-    assert [o.outcome for o in result.outcomes] == [OK, NO_MOBILE, INVALID_NUMBER, BLOCKED_COUNTRY, OPTED_OUT, DUPLICATE]
+    assert [o.outcome for o in result.outcomes] == [
+        OK,
+        NO_MOBILE,
+        INVALID_NUMBER,
+        BLOCKED_COUNTRY,
+        OPTED_OUT,
+        DUPLICATE,
+    ]
 
 
 def test_counts_has_every_outcome_including_zeros():
     result = analyse([person(), person(), person(None)], BLOCKED)
     assert list(result.counts()) == list(OUTCOMES)
-    assert result.counts() == {OK: 1, OPTED_OUT: 0, BLOCKED_COUNTRY: 0, INVALID_NUMBER: 0, NO_MOBILE: 1, DUPLICATE: 1}
+    assert result.counts() == {
+        OK: 1,
+        OPTED_OUT: 0,
+        BLOCKED_COUNTRY: 0,
+        INVALID_NUMBER: 0,
+        NO_MOBILE: 1,
+        DUPLICATE: 1,
+    }
 
 
 def test_counts_of_nobody_are_all_zero():
@@ -247,7 +277,16 @@ def test_blocking_is_by_region_not_calling_code(raw, region, outcome):
 
 # --- properties ---------------------------------------------------------------------------------
 
-_POOL = [AU_MOBILE, "+61 412 345 678", OTHER_AU_MOBILE, "+64 21 123 4567", ALAND, "+1 441 777 1234", "call me", None]
+_POOL = [
+    AU_MOBILE,
+    "+61 412 345 678",
+    OTHER_AU_MOBILE,
+    "+64 21 123 4567",
+    ALAND,
+    "+1 441 777 1234",
+    "call me",
+    None,
+]
 _people = st.lists(st.tuples(st.sampled_from(_POOL), st.booleans()), max_size=20).map(
     lambda rows: [person(raw, consent) for raw, consent in rows]
 )
@@ -269,5 +308,7 @@ def test_ignoring_opt_out_only_adds_numbers(people):
     # Compared by number, not person: with Ignore an opted-out first person may take a number that a
     # later consenting person would otherwise have had.
     without = {o.person.mobile_e164 for o in analyse(people, BLOCKED).included()}
-    with_ignore = {o.person.mobile_e164 for o in analyse(people, BLOCKED, ignore_opt_out=True).included()}
+    with_ignore = {
+        o.person.mobile_e164 for o in analyse(people, BLOCKED, ignore_opt_out=True).included()
+    }
     assert with_ignore >= without

@@ -1,7 +1,8 @@
 import inspect
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from webapp.sms import segments
 from webapp.sms.segments import GSM_7, UCS_2, SegmentCount, count, worst
@@ -47,7 +48,15 @@ def test_cr_and_lf_are_one_septet_each() -> None:
 
 @pytest.mark.parametrize(
     ("length", "segments", "per_part"),
-    [(1, 1, 160), (160, 1, 160), (161, 2, 153), (306, 2, 153), (307, 3, 153), (459, 3, 153), (460, 4, 153)],
+    [
+        (1, 1, 160),
+        (160, 1, 160),
+        (161, 2, 153),
+        (306, 2, 153),
+        (307, 3, 153),
+        (459, 3, 153),
+        (460, 4, 153),
+    ],
 )
 def test_gsm7_part_boundaries(length: int, segments: int, per_part: int) -> None:
     result = count("a" * length)

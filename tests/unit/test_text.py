@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.text import (clean_multiline, control_characters, filter_value, normalise_newlines, one_line,
-                         plain_text_problem)
+from webapp.text import (
+    clean_multiline,
+    control_characters,
+    filter_value,
+    normalise_newlines,
+    one_line,
+    plain_text_problem,
+)
 
 
-@pytest.mark.parametrize("text, named", [
-    ("Ada Lovelace", ""),
-    ("Zoë Nguyễn 👍 – “quoted”", ""),
-    ("Harri\r\nson", "line break, carriage return"),
-    ("a\tb", "tab"),
-    ("a\x00b", "NUL"),
-    ("a\x7fb", "DEL"),
-    ("a\x85b\x9f", "U+0085, U+009F"),
-    ("a\u2028b\u2029", "U+2028, U+2029"),
-    ("\x1b[2J\x1b", "U+001B"),
-    (None, ""),
-])
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("Ada Lovelace", ""),
+        ("Zoë Nguyễn 👍 – “quoted”", ""),
+        ("Harri\r\nson", "line break, carriage return"),
+        ("a\tb", "tab"),
+        ("a\x00b", "NUL"),
+        ("a\x7fb", "DEL"),
+        ("a\x85b\x9f", "U+0085, U+009F"),
+        ("a\u2028b\u2029", "U+2028, U+2029"),
+        ("\x1b[2J\x1b", "U+001B"),
+        (None, ""),
+    ],
+)
 def test_control_characters_are_named_once_each_in_code_point_order(text, named):
     assert control_characters(text) == named
 
@@ -34,18 +43,23 @@ def test_newlines_are_normalised():
 
 
 def test_clean_multiline_keeps_line_breaks_and_drops_the_rest():
-    assert clean_multiline("Yes\x00, Tuesday\r\nsuits\x1b\rok\u2028then\tnow\x85") == \
-        "Yes, Tuesday\nsuits\nok\nthen now"
+    assert (
+        clean_multiline("Yes\x00, Tuesday\r\nsuits\x1b\rok\u2028then\tnow\x85")
+        == "Yes, Tuesday\nsuits\nok\nthen now"
+    )
     assert clean_multiline(None) == ""
 
 
-@pytest.mark.parametrize("text, line", [
-    ("SMS reply from Harri\r\nson (+61412345678)", "SMS reply from Harri son (+61412345678)"),
-    ("  Bcc:\n\n\tx@example.com\x00 ", "Bcc: x@example.com"),
-    ("a\x85b\u2028c", "a b c"),
-    ("plain", "plain"),
-    (None, ""),
-])
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("SMS reply from Harri\r\nson (+61412345678)", "SMS reply from Harri son (+61412345678)"),
+        ("  Bcc:\n\n\tx@example.com\x00 ", "Bcc: x@example.com"),
+        ("a\x85b\u2028c", "a b c"),
+        ("plain", "plain"),
+        (None, ""),
+    ],
+)
 def test_one_line_turns_each_run_of_control_characters_into_one_space(text, line):
     assert one_line(text) == line
 
@@ -54,17 +68,29 @@ def test_a_filter_value_folds_whitespace_and_refuses_control_characters_or_too_m
     assert filter_value("Search", "  ada\t\n lovelace ") == ("ada lovelace", None)
     assert filter_value("Search", None) == ("", None)
     assert filter_value("Folder", " a\tb ", words=False) == (
-        "", "Folder cannot hold control characters (tab); it was left out.")
-    assert filter_value("Name", "x" * 201) == ("", "Name can be at most 200 characters; it was left out.")
-    assert filter_value("Name", "x" * 5, 4) == ("", "Name can be at most 4 characters; it was left out.")
+        "",
+        "Folder cannot hold control characters (tab); it was left out.",
+    )
+    assert filter_value("Name", "x" * 201) == (
+        "",
+        "Name can be at most 200 characters; it was left out.",
+    )
+    assert filter_value("Name", "x" * 5, 4) == (
+        "",
+        "Name can be at most 4 characters; it was left out.",
+    )
     assert filter_value("Who", "a\x1bb") == (
-        "", "Who cannot hold control characters (U+001B); it was left out.")
+        "",
+        "Who cannot hold control characters (U+001B); it was left out.",
+    )
 
 
 def test_plain_text_problem_names_what_to_remove():
     assert plain_text_problem("The username", "ada") is None
-    assert plain_text_problem("The username", "ada\tx") == ("The username must be one line of plain text: "
-                                                           "remove the tab.")
+    assert plain_text_problem("The username", "ada\tx") == (
+        "The username must be one line of plain text: remove the tab."
+    )
     assert plain_text_problem("Skills", "a\nb", multiline=True) is None
     assert plain_text_problem("Skills", "a\x00b", multiline=True) == (
-        "Skills cannot hold control characters: remove the NUL.")
+        "Skills cannot hold control characters: remove the NUL."
+    )

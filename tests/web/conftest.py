@@ -14,8 +14,12 @@ HOOK_USER = "desk-hook"
 HOOK_PASSWORD = "s3cret-hook-pw"
 PUBLIC = "https://desk.example.com"
 signer = FakeTwilio()  # its sign() is Twilio's algorithm, written apart from the app's code
-WEBHOOKS = {"SMSCENTRAL_WEBHOOK_USERNAME": HOOK_USER, "SMSCENTRAL_WEBHOOK_PASSWORD": HOOK_PASSWORD,
-            "TWILIO_AUTH_TOKEN": signer.auth_token, "PUBLIC_BASE_URL": PUBLIC}
+WEBHOOKS = {
+    "SMSCENTRAL_WEBHOOK_USERNAME": HOOK_USER,
+    "SMSCENTRAL_WEBHOOK_PASSWORD": HOOK_PASSWORD,
+    "TWILIO_AUTH_TOKEN": signer.auth_token,
+    "PUBLIC_BASE_URL": PUBLIC,
+}
 
 
 @pytest.fixture

@@ -20,13 +20,21 @@ TEMPORARY = "temporary-pass-123"
 
 # --- helpers -------------------------------------------------------------------------------------
 
+
 def roles_of(session, user_id: int) -> list[str]:
     return sorted(role.name for role in fresh(session, User, user_id).roles)
 
 
 def user_form(**overrides) -> dict:
-    form = {"username": "jo", "full_name": "Jo Bloggs", "email": "jo@example.com", "mobile": "0412 345 678",
-            "office": "Sydney", "roles": ["consultant"], "password": TEMPORARY}
+    form = {
+        "username": "jo",
+        "full_name": "Jo Bloggs",
+        "email": "jo@example.com",
+        "mobile": "0412 345 678",
+        "office": "Sydney",
+        "roles": ["consultant"],
+        "password": TEMPORARY,
+    }
     form.update(overrides)
     return form
 
@@ -38,14 +46,21 @@ def admin(login):
 
 # --- the permission gate -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("role", NON_ADMINS)
-def test_users_and_roles_are_hidden_and_forbidden_without_users_manage(client, login, make_user, session,
-                                                                        role):
+def test_users_and_roles_are_hidden_and_forbidden_without_users_manage(
+    client, login, make_user, session, role
+):
     login(role)
     target = make_user("target")
     page = text(client.get("/candidates"))
     assert "Users" not in nav(page) and 'href="/admin/users"' not in page
-    for url in ("/admin/users", "/admin/users/new", f"/admin/users/{target.id}/edit", "/admin/roles"):
+    for url in (
+        "/admin/users",
+        "/admin/users/new",
+        f"/admin/users/{target.id}/edit",
+        "/admin/roles",
+    ):
         assert client.get(url).status_code == 403, url
     posts = {
         "/admin/users/new": user_form(),
@@ -79,6 +94,7 @@ def test_signed_out_visitor_is_sent_to_sign_in(client):
 
 # --- the list and its search ---------------------------------------------------------------------
 
+
 def test_users_are_found_by_name_username_or_email(client, admin, make_user):
     make_user("zmuller", full_name="Zoë Müller", email="zoe@harbour.example")
     make_user("plee", full_name="Pat Lee", email="pat@example.com")
@@ -99,10 +115,14 @@ def test_htmx_search_answers_only_the_results(client, admin, make_user):
     assert "Pat Lee" in page
 
 
-@pytest.mark.parametrize("q, why", [("pat " * 51, "at most 200 characters"),
-                                    ("pat\x1b", "control characters (U+001B)")], ids=["long", "control"])
+@pytest.mark.parametrize(
+    "q, why",
+    [("pat " * 51, "at most 200 characters"), ("pat\x1b", "control characters (U+001B)")],
+    ids=["long", "control"],
+)
 def test_a_search_too_long_or_with_control_characters_is_left_out_with_a_message(
-        client, admin, make_user, q, why):
+    client, admin, make_user, q, why
+):
     make_user("plee", full_name="Pat Lee")
     make_user("zmuller", full_name="Zoe Muller")
 
@@ -116,6 +136,7 @@ def test_a_search_too_long_or_with_control_characters_is_left_out_with_a_message
 
 # --- adding users --------------------------------------------------------------------------------
 
+
 def test_added_user_has_e164_mobile_roles_and_must_change_the_password(client, admin, session):
     response = client.post("/admin/users/new", data=user_form(roles=["consultant", "viewer"]))
     assert response.status_code == 302 and response.headers["Location"] == "/admin/users"
@@ -127,21 +148,32 @@ def test_added_user_has_e164_mobile_roles_and_must_change_the_password(client, a
     assert event.actor_id == admin.id and event.subject_id == jo.id
 
 
-@pytest.mark.parametrize("overrides, field, message", [
-    ({"username": ""}, "username", "Enter a username."),
-    ({"username": "jo bloggs"}, "username", "no spaces"),
-    ({"full_name": ""}, "full_name", "Enter the full name."),
-    ({"email": "jo-at-example"}, "email", "name@example.com"),
-    ({"mobile": "0412"}, "mobile", "is not a valid mobile number"),
-    ({"roles": []}, "roles", "Choose at least one role."),
-    ({"password": "short"}, "password", "at least 12 characters"),
-    ({"password": "long-enough-" * 22}, "password", "at most 256 characters"),
-    ({"full_name": "Jo\r\nBcc: everyone@example.com"}, "full_name",
-     "Full name must be one line of plain text: remove the line break, carriage return."),
-    ({"office": "Perth\tWA"}, "office", "Office must be one line of plain text: remove the tab."),
-])
-def test_bad_new_user_is_refused_on_the_form_with_the_field_named(client, admin, session, overrides, field,
-                                                                   message):
+@pytest.mark.parametrize(
+    "overrides, field, message",
+    [
+        ({"username": ""}, "username", "Enter a username."),
+        ({"username": "jo bloggs"}, "username", "no spaces"),
+        ({"full_name": ""}, "full_name", "Enter the full name."),
+        ({"email": "jo-at-example"}, "email", "name@example.com"),
+        ({"mobile": "0412"}, "mobile", "is not a valid mobile number"),
+        ({"roles": []}, "roles", "Choose at least one role."),
+        ({"password": "short"}, "password", "at least 12 characters"),
+        ({"password": "long-enough-" * 22}, "password", "at most 256 characters"),
+        (
+            {"full_name": "Jo\r\nBcc: everyone@example.com"},
+            "full_name",
+            "Full name must be one line of plain text: remove the line break, carriage return.",
+        ),
+        (
+            {"office": "Perth\tWA"},
+            "office",
+            "Office must be one line of plain text: remove the tab.",
+        ),
+    ],
+)
+def test_bad_new_user_is_refused_on_the_form_with_the_field_named(
+    client, admin, session, overrides, field, message
+):
     response = client.post("/admin/users/new", data=user_form(**overrides))
     assert response.status_code == 400
     assert_invalid(text(response), field, message)
@@ -157,22 +189,34 @@ def test_taken_username_is_refused_whatever_its_case(client, admin, make_user):
 
 def test_user_form_controls_have_accessible_names(client, admin):
     page = text(client.get("/admin/users/new"))
-    for name, label in (("username", "Username"), ("full_name", "Full name"), ("email", "Email"),
-                        ("mobile", "Mobile"), ("office", "Office"), ("password", "Temporary password")):
+    for name, label in (
+        ("username", "Username"),
+        ("full_name", "Full name"),
+        ("email", "Email"),
+        ("mobile", "Mobile"),
+        ("office", "Office"),
+        ("password", "Temporary password"),
+    ):
         assert f'<label for="{name}">{label}</label>' in page
-    assert re.search(r'<label><input type="checkbox" id="role-viewer" name="roles" value="viewer"[^>]*>'
-                     r' viewer</label>', page)
+    assert re.search(
+        r'<label><input type="checkbox" id="role-viewer" name="roles" value="viewer"[^>]*>'
+        r" viewer</label>",
+        page,
+    )
     assert "style=" not in page and "<script>" not in page
 
 
 # --- editing -------------------------------------------------------------------------------------
 
+
 def test_edit_saves_and_audits_the_changes(client, admin, make_user, session):
     jo = make_user("jo", full_name="Jo Bloggs", mobile="+61412345678")
     form = text(client.get(f"/admin/users/{jo.id}/edit"))
     assert 'value="+61 412 345 678"' in form
-    response = client.post(f"/admin/users/{jo.id}/edit",
-                           data=details_of(jo, office="Perth", mobile="+64 21 123 4567", roles=["team-leader"]))
+    response = client.post(
+        f"/admin/users/{jo.id}/edit",
+        data=details_of(jo, office="Perth", mobile="+64 21 123 4567", roles=["team-leader"]),
+    )
     assert response.status_code == 302
     stored = fresh(session, User, jo.id)
     assert (stored.office, stored.mobile) == ("Perth", "+64211234567")
@@ -182,9 +226,13 @@ def test_edit_saves_and_audits_the_changes(client, admin, make_user, session):
     assert event.details["changes"]["office"] == [None, "Perth"]
 
 
-def test_administrator_cannot_remove_their_own_users_manage_by_editing(client, admin, make_user, session):
+def test_administrator_cannot_remove_their_own_users_manage_by_editing(
+    client, admin, make_user, session
+):
     make_user("second-admin", role="administrator")
-    response = client.post(f"/admin/users/{admin.id}/edit", data=details_of(admin, roles=["team-leader"]))
+    response = client.post(
+        f"/admin/users/{admin.id}/edit", data=details_of(admin, roles=["team-leader"])
+    )
     assert response.status_code == 400
     assert_invalid(text(response), "roles", "You cannot take")
     assert roles_of(session, admin.id) == ["administrator"]
@@ -193,7 +241,9 @@ def test_administrator_cannot_remove_their_own_users_manage_by_editing(client, a
 
 def test_administrator_may_demote_another_administrator(client, admin, make_user, session):
     other = make_user("second-admin", role="administrator")
-    response = client.post(f"/admin/users/{other.id}/edit", data=details_of(other, roles=["viewer"]))
+    response = client.post(
+        f"/admin/users/{other.id}/edit", data=details_of(other, roles=["viewer"])
+    )
     assert response.status_code == 302
     assert roles_of(session, other.id) == ["viewer"]
 
@@ -205,6 +255,7 @@ def test_unknown_user_is_404(client, admin):
 
 # --- deactivating --------------------------------------------------------------------------------
 
+
 def test_users_are_never_deleted_only_deactivated(client, admin, make_user):
     jo = make_user("jo")
     page = text(client.get(f"/admin/users/{jo.id}/edit"))
@@ -213,7 +264,9 @@ def test_users_are_never_deleted_only_deactivated(client, admin, make_user):
     assert client.post(f"/admin/users/{jo.id}/delete").status_code == 404
 
 
-def test_deactivated_user_cannot_sign_in_and_their_open_session_ends(app, client, admin, make_user, session):
+def test_deactivated_user_cannot_sign_in_and_their_open_session_ends(
+    app, client, admin, make_user, session
+):
     jo = make_user("jo")
     theirs = app.test_client()  # a second browser: the client fixture made them send CSRF tokens
     assert theirs.login("jo").status_code == 302
@@ -248,7 +301,10 @@ def test_administrator_cannot_deactivate_themselves(client, admin, make_user, se
 
 # --- temporary passwords -------------------------------------------------------------------------
 
-def test_temporary_password_is_set_audited_and_must_be_changed(app, client, admin, make_user, session):
+
+def test_temporary_password_is_set_audited_and_must_be_changed(
+    app, client, admin, make_user, session
+):
     jo = make_user("jo")
     response = client.post(f"/admin/users/{jo.id}/password", data={"password": TEMPORARY})
     assert response.status_code == 302
@@ -270,10 +326,14 @@ def test_weak_temporary_password_is_refused_on_its_form(client, admin, make_user
 
 # --- roles ---------------------------------------------------------------------------------------
 
+
 def matrix(page: str) -> set[str]:
     """The ticked boxes of the roles page, as "role:permission"."""
-    return {value for tag, value in re.findall(r'(<input type="checkbox"[^>]*value="([^"]+)"[^>]*>)', page)
-            if " checked" in tag}
+    return {
+        value
+        for tag, value in re.findall(r'(<input type="checkbox"[^>]*value="([^"]+)"[^>]*>)', page)
+        if " checked" in tag
+    }
 
 
 def test_roles_page_shows_a_labelled_box_per_role_and_permission(client, admin):
@@ -281,10 +341,14 @@ def test_roles_page_shows_a_labelled_box_per_role_and_permission(client, admin):
     boxes = re.findall(r'<input type="checkbox" id="([^"]+)" name="grant"', page)
     assert len(boxes) == 4 * 7
     for box in boxes:
-        assert re.search(rf'<label for="{box}" class="visually-hidden">[\w-]+: [\w.]+</label>', page)
+        assert re.search(
+            rf'<label for="{box}" class="visually-hidden">[\w-]+: [\w.]+</label>', page
+        )
     assert "team-leader: sms.ignore_opt_out</label>" in page
     ticked = matrix(page)
-    assert "team-leader:sms.ignore_opt_out" in ticked and "consultant:sms.ignore_opt_out" not in ticked
+    assert (
+        "team-leader:sms.ignore_opt_out" in ticked and "consultant:sms.ignore_opt_out" not in ticked
+    )
     assert "viewer:sms.send" not in ticked
 
 
@@ -294,8 +358,10 @@ def test_granting_a_permission_is_audited_and_takes_effect(app, client, admin, m
     grants -= {"consultant:records.edit"}
     response = client.post("/admin/roles", data={"grant": sorted(grants)})
     assert response.status_code == 302
-    changes = {e.details["role"]: (e.details["added"], e.details["removed"])
-               for e in audits(session, "role.permissions_changed")}
+    changes = {
+        e.details["role"]: (e.details["added"], e.details["removed"])
+        for e in audits(session, "role.permissions_changed")
+    }
     assert changes == {"team-leader": (["users.manage"], []), "consultant": ([], ["records.edit"])}
     theirs = app.test_client()  # a second browser: the client fixture made them send CSRF tokens
     theirs.login(lead.username)
@@ -303,7 +369,9 @@ def test_granting_a_permission_is_audited_and_takes_effect(app, client, admin, m
     assert theirs.get("/admin/users").status_code == 200
 
 
-def test_administrator_cannot_remove_their_own_last_users_manage_through_roles(client, admin, session):
+def test_administrator_cannot_remove_their_own_last_users_manage_through_roles(
+    client, admin, session
+):
     grants = matrix(text(client.get("/admin/roles"))) - {"administrator:users.manage"}
     response = client.post("/admin/roles", data={"grant": sorted(grants)})
     assert response.status_code == 400
@@ -317,10 +385,13 @@ def test_administrator_cannot_remove_their_own_last_users_manage_through_roles(c
     assert client.get("/admin/users").status_code == 200
 
 
-def test_users_manage_cannot_be_taken_from_every_role_even_with_another_admin(client, admin, make_user,
-                                                                              session):
+def test_users_manage_cannot_be_taken_from_every_role_even_with_another_admin(
+    client, admin, make_user, session
+):
     make_user("second-admin", role="administrator")
-    grants = {g for g in matrix(text(client.get("/admin/roles"))) if not g.endswith(":users.manage")}
+    grants = {
+        g for g in matrix(text(client.get("/admin/roles"))) if not g.endswith(":users.manage")
+    }
     assert client.post("/admin/roles", data={"grant": sorted(grants)}).status_code == 400
     assert audits(session, "role.permissions_changed") == []
 

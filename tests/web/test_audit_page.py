@@ -1,12 +1,12 @@
-"""The audit log page (/audit): its permission gate, filters by actor, action, person and dates, paging,
-details in words (Ignore overrides with their people and reason, consent and permission changes),
-bad filter values on the form, and the results block as an htmx fragment."""
+"""The audit log page (/audit): its permission gate, filters by actor, action, person and dates,
+paging, details in words (Ignore overrides with their people and reason, consent and permission
+changes), bad filter values on the form, and the results block as an htmx fragment."""
 
 from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,7 +18,7 @@ ROW = re.compile(r'<tr id="event-(\d+)">')
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def shown(response) -> list[int]:
@@ -45,6 +45,7 @@ def lead(login):
 
 
 # --- the gate ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("role", ["consultant", "viewer"])
 def test_without_audit_view_there_is_no_link_and_the_page_is_403(client, login, audit_event, role):
@@ -73,13 +74,26 @@ def test_the_anonymous_visitor_is_sent_to_sign_in(client):
 
 # --- the filter form -----------------------------------------------------------------------------
 
+
 def test_filters_are_a_get_form_that_htmx_enhances(client, lead):
     page = Tags(text(client.get("/audit")))
     form = page.one("form", id="audit-filters")
-    assert (form["action"], form["method"], form["hx-get"], form["hx-target"], form["hx-push-url"]) == (
-        "/audit", "get", "/audit", "#results", "true")
-    for name, label in (("actor", "Who (username)"), ("action", "Action"), ("person_kind", "Record type"),
-                        ("person_id", "Record id"), ("person", "Name"), ("date_from", "From"), ("date_to", "To")):
+    assert (
+        form["action"],
+        form["method"],
+        form["hx-get"],
+        form["hx-target"],
+        form["hx-push-url"],
+    ) == ("/audit", "get", "/audit", "#results", "true")
+    for name, label in (
+        ("actor", "Who (username)"),
+        ("action", "Action"),
+        ("person_kind", "Record type"),
+        ("person_id", "Record id"),
+        ("person", "Name"),
+        ("date_from", "From"),
+        ("date_to", "To"),
+    ):
         assert f'<label for="{name}">{label}</label>' in text(client.get("/audit")), name
 
 
@@ -142,14 +156,24 @@ def test_paging_fifty_to_a_page_keeps_the_filters(client, lead, audit_event):
 
 # --- details in words ----------------------------------------------------------------------------
 
-def test_an_ignore_override_shows_its_recipients_linked_and_the_reason(client, lead, make_candidate, session):
+
+def test_an_ignore_override_shows_its_recipients_linked_and_the_reason(
+    client, lead, make_candidate, session
+):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     olive = make_candidate("Olive", "<b>Out</b>", "0412 000 111", sms_consent=False)
-    opened = client.post("/sms/compose", data={"kind": "candidates", "ids": [str(ada.id), str(olive.id)]})
+    opened = client.post(
+        "/sms/compose", data={"kind": "candidates", "ids": [str(ada.id), str(olive.id)]}
+    )
     token = TOKEN.search(text(opened)).group(1)
-    sent = client.post(f"/sms/compose/{token}/send", data={
-        "message": "Site closed today", "ignore": "1",
-        "ignore_reason": "Safety notice <script>alert(1)</script> {{ 7*7 }}"})
+    sent = client.post(
+        f"/sms/compose/{token}/send",
+        data={
+            "message": "Site closed today",
+            "ignore": "1",
+            "ignore_reason": "Safety notice <script>alert(1)</script> {{ 7*7 }}",
+        },
+    )
     assert sent.status_code == 303
     batch_url = sent.headers["Location"]
 
@@ -168,9 +192,17 @@ def test_an_ignore_override_shows_its_recipients_linked_and_the_reason(client, l
     assert "Ada Lovelace" not in words  # she had consented: not part of the override
 
 
-def test_an_override_of_more_people_than_the_cap_shows_their_count_and_id_ranges(client, lead, audit_event):
-    event = audit_event("sms.ignore_opt_out", subject=("batch", 7), reason="Site closed", kind="candidates",
-                   people_count=6_002, ids="1-6000,6003,6005")
+def test_an_override_of_more_people_than_the_cap_shows_their_count_and_id_ranges(
+    client, lead, audit_event
+):
+    event = audit_event(
+        "sms.ignore_opt_out",
+        subject=("batch", 7),
+        reason="Site closed",
+        kind="candidates",
+        people_count=6_002,
+        ids="1-6000,6003,6005",
+    )
     words = row(client.get("/audit?action=sms.ignore_opt_out"), event.id)
     assert "Opt-out ignored for 6,002 people: Candidate ids 1–6000, 6003, 6005" in words
     assert "Reason: Site closed" in words
@@ -178,10 +210,19 @@ def test_an_override_of_more_people_than_the_cap_shows_their_count_and_id_ranges
 
 def test_a_consent_change_reads_old_to_new_and_links_the_record(client, lead, make_candidate):
     ada = make_candidate("Ada", "Lovelace")
-    loaded = {"was_sms_consent": "1", "was_email_consent": "1", "was_mail_consent": "1",
-              "was_privacy_statement_read": "0"}
-    assert client.post(f"/candidates/{ada.id}/privacy",
-                       data={"email_consent": "y", "mail_consent": "y", **loaded}).status_code == 302
+    loaded = {
+        "was_sms_consent": "1",
+        "was_email_consent": "1",
+        "was_mail_consent": "1",
+        "was_privacy_statement_read": "0",
+    }
+    assert (
+        client.post(
+            f"/candidates/{ada.id}/privacy",
+            data={"email_consent": "y", "mail_consent": "y", **loaded},
+        ).status_code
+        == 302
+    )
     response = client.get("/audit?action=privacy.changed")
     [event_id] = shown(response)
     assert "SMS: ticked → not ticked" in row(response, event_id)
@@ -190,8 +231,13 @@ def test_a_consent_change_reads_old_to_new_and_links_the_record(client, lead, ma
 
 def test_stop_reply_withdrawal_shows_old_to_new(client, lead, audit_event, make_contact):
     grace = make_contact("Grace", "Hopper")
-    event = audit_event("consent.sms_withdrawn", subject=("contact", grace.id),
-                   changes={"sms_consent": [True, False]}, number="+61413222333", keyword="STOP")
+    event = audit_event(
+        "consent.sms_withdrawn",
+        subject=("contact", grace.id),
+        changes={"sms_consent": [True, False]},
+        number="+61413222333",
+        keyword="STOP",
+    )
     response = client.get("/audit")
     words = row(response, event.id)
     assert "SMS: ticked → not ticked" in words
@@ -201,8 +247,14 @@ def test_stop_reply_withdrawal_shows_old_to_new(client, lead, audit_event, make_
 
 
 def test_a_permission_change_shows_what_was_added_and_removed(client, lead, audit_event):
-    event = audit_event("role.permissions_changed", actor=lead, subject=("role", 3), role="consultant",
-                   added=["sms.ignore_opt_out"], removed=["records.edit", "audit.view"])
+    event = audit_event(
+        "role.permissions_changed",
+        actor=lead,
+        subject=("role", 3),
+        role="consultant",
+        added=["sms.ignore_opt_out"],
+        removed=["records.edit", "audit.view"],
+    )
     words = row(client.get("/audit"), event.id)
     assert "Added: sms.ignore_opt_out" in words
     assert "Removed: records.edit, audit.view" in words
@@ -210,8 +262,13 @@ def test_a_permission_change_shows_what_was_added_and_removed(client, lead, audi
 
 
 def test_other_details_are_key_value_lines_never_evaluated(client, lead, audit_event):
-    event = audit_event("settings.changed", actor=lead, note="<img src=x onerror=alert(1)>",
-                   template="{{ config }}", limits={"rate": 5, "on": True})
+    event = audit_event(
+        "settings.changed",
+        actor=lead,
+        note="<img src=x onerror=alert(1)>",
+        template="{{ config }}",
+        limits={"rate": 5, "on": True},
+    )
     response = client.get("/audit")
     markup = row_html(response, event.id)
     assert "<img" not in markup
@@ -223,14 +280,22 @@ def test_other_details_are_key_value_lines_never_evaluated(client, lead, audit_e
 
 # --- bad values, fragments -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("query, field, message", [
-    ("date_from=yesterday", "date_from", "From must be a date like 2026-01-31, not “yesterday”."),
-    ("date_to=2026-13-01", "date_to", "To must be a date like 2026-01-31, not “2026-13-01”."),
-    ("date_from=2026-03-01&date_to=2026-02-01", "date_to", "To is before From."),
-    ("person_id=abc", "person_id", "Record id must be a whole number like 42, not “abc”."),
-    ("actor=ghost", "actor", "There is no user with the username “ghost”."),
-    ("action=nope", "action", "Choose an action from the list."),
-])
+
+@pytest.mark.parametrize(
+    "query, field, message",
+    [
+        (
+            "date_from=yesterday",
+            "date_from",
+            "From must be a date like 2026-01-31, not “yesterday”.",
+        ),
+        ("date_to=2026-13-01", "date_to", "To must be a date like 2026-01-31, not “2026-13-01”."),
+        ("date_from=2026-03-01&date_to=2026-02-01", "date_to", "To is before From."),
+        ("person_id=abc", "person_id", "Record id must be a whole number like 42, not “abc”."),
+        ("actor=ghost", "actor", "There is no user with the username “ghost”."),
+        ("action=nope", "action", "Choose an action from the list."),
+    ],
+)
 def test_a_bad_filter_is_answered_400_on_the_form(client, lead, audit_event, query, field, message):
     kept = audit_event()
     response = client.get(f"/audit?{query}")
@@ -255,7 +320,9 @@ def test_a_bad_filter_with_htmx_answers_400_with_the_results_block(client, lead)
     assert "From must be a date like 2026-01-31" in text(response)
 
 
-def test_active_filtering_returns_the_results_block_and_varies_on_hx_request(client, lead, audit_event):
+def test_active_filtering_returns_the_results_block_and_varies_on_hx_request(
+    client, lead, audit_event
+):
     event = audit_event("sms.sent")
     full = client.get("/audit?action=sms.sent")
     fragment = client.get("/audit?action=sms.sent", htmx=True)

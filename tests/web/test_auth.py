@@ -12,7 +12,9 @@ def test_login_page_has_the_named_fields(client):
 
 def test_good_password_signs_in_and_follows_local_next(client, make_user):
     user = make_user("casey")
-    response = client.post("/login?next=/healthz", data={"username": "casey", "password": "correct-horse-battery"})
+    response = client.post(
+        "/login?next=/healthz", data={"username": "casey", "password": "correct-horse-battery"}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/healthz"
     assert user.id is not None
@@ -41,16 +43,18 @@ def test_offsite_next_is_ignored(client, make_user):
     make_user("casey")
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
         client.post("/logout")
-        response = client.post(f"/login?next={target}",
-                               data={"username": "casey", "password": "correct-horse-battery"})
+        response = client.post(
+            f"/login?next={target}", data={"username": "casey", "password": "correct-horse-battery"}
+        )
         assert response.status_code == 302
         assert "evil" not in response.headers["Location"]
 
 
 def test_login_without_csrf_token_is_rejected(client, make_user):
     make_user("casey")
-    response = client.post("/login", data={"username": "casey", "password": "correct-horse-battery"},
-                           csrf=False)
+    response = client.post(
+        "/login", data={"username": "casey", "password": "correct-horse-battery"}, csrf=False
+    )
     assert response.status_code == 400
     assert "expired" in response.get_data(as_text=True)
 
@@ -88,8 +92,11 @@ def test_anonymous_page_request_redirects_to_login_with_next(client):
 
 
 def test_expired_session_on_htmx_request_gets_401_and_hx_redirect(client):
-    response = client.get("/candidates?q=smith", htmx=True,
-                          headers={"HX-Current-URL": "http://localhost/candidates?q=smith"})
+    response = client.get(
+        "/candidates?q=smith",
+        htmx=True,
+        headers={"HX-Current-URL": "http://localhost/candidates?q=smith"},
+    )
     assert response.status_code == 401
     assert response.headers["HX-Redirect"].startswith("/login?next=")
     assert "candidates" in response.headers["HX-Redirect"]

@@ -28,10 +28,13 @@ def page(client, batch) -> str:
 
 
 def test_a_reconciled_message_is_shown_in_its_real_state_and_no_longer_offered_for_resend(
-        app, client, login, session, make_candidate):
+    app, client, login, session, make_candidate
+):
     user = login("consultant")
-    people = [make_candidate("Ada", "Lovelace", "0412 345 678"),
-              make_candidate("Cy", "Young", "0412 349 999")]  # …9999: the sandbox times out
+    people = [
+        make_candidate("Ada", "Lovelace", "0412 345 678"),
+        make_candidate("Cy", "Young", "0412 349 999"),
+    ]  # …9999: the sandbox times out
     batch = queue(session, user, people, provider="sandbox")
     delivery.dispatcher(app, Sandbox(), sandbox_delivery_after=timedelta(hours=1)).run(once=True)
     html = page(client, batch)
@@ -39,8 +42,12 @@ def test_a_reconciled_message_is_shown_in_its_real_state_and_no_longer_offered_f
     assert "Resend failed or unknown (1)" in html
     assert "numbers ending 9999 time out" in html  # why it is unknown
 
-    reconcile.reconcile(app.extensions["database"].engine, Sandbox(), ReconcileSettings(),
-                        now=utcnow() + timedelta(minutes=2))
+    reconcile.reconcile(
+        app.extensions["database"].engine,
+        Sandbox(),
+        ReconcileSettings(),
+        now=utcnow() + timedelta(minutes=2),
+    )
 
     html = page(client, batch)
     assert state_counts(html) == {"sent": 2}

@@ -18,23 +18,26 @@ from webapp import config as settings
 from webapp import create_app
 from webapp.models import AuditEvent, Message, Permission, Role, utcnow
 from webapp.sms import batches, outbox
-from webapp.sms.reconcile import ReconcileSettings
 from webapp.sms.providers.sandbox import Sandbox
+from webapp.sms.reconcile import ReconcileSettings
 
 STATE_COUNT = re.compile(r'<span class="state state-(\w+)">\1</span> ([\d,]+)</a>')
 
 
 def dispatch(app, **settings_) -> None:
-    delivery.dispatcher(app, Sandbox(), sandbox_delivery_after=timedelta(hours=1),
-                        **settings_).run(once=True)
+    delivery.dispatcher(app, Sandbox(), sandbox_delivery_after=timedelta(hours=1), **settings_).run(
+        once=True
+    )
 
 
 @pytest.fixture
 def three_people(make_candidate):
     """Through the sandbox: one will be sent, one fail (…0000), one time out (…9999)."""
-    return [make_candidate("Ada", "Lovelace", "0412 345 678"),
-            make_candidate("Bob", "Brown", "0412 340 000"),
-            make_candidate("Cy", "Young", "0412 349 999")]
+    return [
+        make_candidate("Ada", "Lovelace", "0412 345 678"),
+        make_candidate("Bob", "Brown", "0412 340 000"),
+        make_candidate("Cy", "Young", "0412 349 999"),
+    ]
 
 
 @pytest.fixture
@@ -58,8 +61,10 @@ def marks(session, batch) -> list[tuple]:
 
 def refused_resend(client, batch, reason: str):
     """Resend of the failed with a new Ignore and `reason`, answered 400: the page."""
-    response = client.post(f"/sms/batches/{batch.id}/resend",
-                           data={"states": "failed", "ignore": "1", "ignore_reason": reason})
+    response = client.post(
+        f"/sms/batches/{batch.id}/resend",
+        data={"states": "failed", "ignore": "1", "ignore_reason": reason},
+    )
     assert response.status_code == 400
     return tree(response)
 
@@ -83,6 +88,7 @@ def progress_section(html: str) -> dict:
 
 
 # --- progress ------------------------------------------------------------------------------------
+
 
 def test_a_new_batch_shows_every_message_queued_and_an_empty_progressbar(client, my_batch):
     html = page(client, my_batch)
@@ -118,13 +124,17 @@ def test_while_messages_are_unfinished_the_progress_section_polls_every_2s(app, 
 def no_longer_checked(session, batch) -> None:
     """Make the batch's unknown messages older than the page's checking window."""
     long_ago = utcnow() - batches.checking_window(ReconcileSettings()) - timedelta(minutes=1)
-    session.execute(sa.update(Message).where(Message.batch_id == batch.id, Message.state == "unknown")
-                    .values(updated_at=long_ago))
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == batch.id, Message.state == "unknown")
+        .values(updated_at=long_ago)
+    )
     session.commit()
 
 
 def test_once_every_message_is_final_the_progress_section_stops_polling(
-        app, client, session, my_batch):
+    app, client, session, my_batch
+):
     dispatch(app)
     outbox.deliver_sandbox(session, timedelta(0))
     no_longer_checked(session, my_batch)
@@ -159,7 +169,8 @@ def test_a_plain_get_returns_the_whole_page_with_one_progress_section(client, my
 
 
 def test_an_unknown_message_being_checked_with_the_gateway_keeps_the_page_refreshing(
-        app, client, session, my_batch):
+    app, client, session, my_batch
+):
     # Reconciliation settles unknown messages by itself: the page shows it, not a stale "unknown".
     dispatch(app)
     outbox.deliver_sandbox(session, timedelta(0))
@@ -168,16 +179,26 @@ def test_an_unknown_message_being_checked_with_the_gateway_keeps_the_page_refres
 
     assert state_counts(html) == {"delivered": 1, "failed": 1, "unknown": 1}
     section = progress_section(html)
-    assert section["hx-trigger"] == "every 10s" and section["hx-get"] == f"/sms/batches/{my_batch.id}"
+    assert (
+        section["hx-trigger"] == "every 10s" and section["hx-get"] == f"/sms/batches/{my_batch.id}"
+    )
     assert "1 unknown message is being checked with the gateway" in html
     assert "live-status" not in html  # not announced as finished while it may still change
 
 
 def test_a_batch_with_every_message_final_and_none_unknown_does_not_poll(
-        app, client, session, login, make_candidate):
+    app, client, session, login, make_candidate
+):
     user = login("consultant")
-    batch = queue(session, user, [make_candidate("Ada", "Lovelace", "0412 345 678"),
-                                  make_candidate("Bob", "Brown", "0412 340 000")], provider="sandbox")
+    batch = queue(
+        session,
+        user,
+        [
+            make_candidate("Ada", "Lovelace", "0412 345 678"),
+            make_candidate("Bob", "Brown", "0412 340 000"),
+        ],
+        provider="sandbox",
+    )
     dispatch(app)
     outbox.deliver_sandbox(session, timedelta(0))
 
@@ -203,8 +224,10 @@ def test_the_last_poll_announces_the_finished_batch_out_of_band(app, client, ses
 
 # --- Resend --------------------------------------------------------------------------------------
 
+
 def test_the_resend_page_warns_that_unknown_messages_may_already_have_arrived(
-        app, client, my_batch):
+    app, client, my_batch
+):
     dispatch(app)
 
     response = client.get(f"/sms/batches/{my_batch.id}/resend")
@@ -219,7 +242,8 @@ def test_the_resend_page_warns_that_unknown_messages_may_already_have_arrived(
 
 
 def test_resending_the_failed_messages_queues_new_ones_and_marks_the_originals(
-        app, client, session, my_batch):
+    app, client, session, my_batch
+):
     dispatch(app)
     before = {m.id: m.state for m in messages(session, my_batch)}
 
@@ -239,7 +263,10 @@ def test_resending_the_failed_messages_queues_new_ones_and_marks_the_originals(
     assert copy.resend_of_id == failed.id
     assert copy.uuid != failed.uuid
     assert (copy.to_e164, copy.body, copy.candidate_id) == (
-        failed.to_e164, failed.body, failed.candidate_id)
+        failed.to_e164,
+        failed.body,
+        failed.candidate_id,
+    )
     [event] = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "sms.resent")).all()
     assert (event.subject_type, event.subject_id) == ("batch", my_batch.id)
     assert event.actor_id == my_batch.sender_id
@@ -257,8 +284,14 @@ def test_resending_with_nothing_chosen_is_400_and_queues_nothing(app, client, se
     assert response.status_code == 400
     assert "Choose which messages to resend" in response.get_data(as_text=True)
     assert marks(session, my_batch) == before
-    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                          .where(AuditEvent.action == "sms.resent")) == 0
+    assert (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "sms.resent")
+        )
+        == 0
+    )
 
 
 def test_a_viewer_cannot_resend(app, client, session, login, make_user, three_people):
@@ -267,13 +300,15 @@ def test_a_viewer_cannot_resend(app, client, session, login, make_user, three_pe
     before = marks(session, batch)
 
     assert client.get(f"/sms/batches/{batch.id}/resend").status_code == 403
-    assert client.post(f"/sms/batches/{batch.id}/resend",
-                       data={"states": "failed"}).status_code == 403
+    assert (
+        client.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"}).status_code == 403
+    )
     assert marks(session, batch) == before
 
 
 def test_a_consultant_cannot_see_or_resend_another_consultants_batch(
-        app, client, session, login, make_user, three_people):
+    app, client, session, login, make_user, three_people
+):
     batch = others_batch(app, session, make_user, three_people)
     login("consultant")
     before = marks(session, batch)
@@ -281,13 +316,15 @@ def test_a_consultant_cannot_see_or_resend_another_consultants_batch(
     assert client.get(f"/sms/batches/{batch.id}").status_code == 404
     assert client.get(f"/sms/batches/{batch.id}", htmx=True).status_code == 404
     assert client.get(f"/sms/batches/{batch.id}/resend").status_code == 404
-    assert client.post(f"/sms/batches/{batch.id}/resend",
-                       data={"states": "failed"}).status_code == 404
+    assert (
+        client.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"}).status_code == 404
+    )
     assert marks(session, batch) == before
 
 
 def test_a_team_leader_may_look_at_another_consultants_batch(
-        app, client, session, login, make_user, three_people):
+    app, client, session, login, make_user, three_people
+):
     batch = queue(session, make_user(role="consultant"), three_people, provider="sandbox")
     login("team-leader")
 
@@ -305,19 +342,29 @@ def test_the_batch_page_needs_a_sign_in(client, session, make_user, three_people
 
 # --- Resend of messages first sent under Ignore ---------------------------------------------------
 
+
 @pytest.fixture
 def under_ignore(app, session, make_candidate):
     """Send a batch under Ignore as `sender`: Ada is delivered; Olive, opted out and let through by
     Ignore, fails at the sandbox (…0000)."""
+
     def send(sender):
         ada = make_candidate("Ada", "Lovelace", "0412 345 678")
         olive = make_candidate("Olive", "Out", "0412 340 000", sms_consent=False)
-        batch = queue(session, sender, [ada, olive], provider="sandbox", ignore=True,
-                      ignore_reason="Site closed today")
+        batch = queue(
+            session,
+            sender,
+            [ada, olive],
+            provider="sandbox",
+            ignore=True,
+            ignore_reason="Site closed today",
+        )
         dispatch(app)
-        assert [(m.candidate_id, m.state, m.override_opt_out) for m in messages(session, batch)] == [
-            (ada.id, "sent", False), (olive.id, "failed", True)]
+        assert [
+            (m.candidate_id, m.state, m.override_opt_out) for m in messages(session, batch)
+        ] == [(ada.id, "sent", False), (olive.id, "failed", True)]
         return batch, olive
+
     return send
 
 
@@ -325,8 +372,10 @@ def under_ignore(app, session, make_candidate):
 def auditor(session, login):
     """Signed in with a role that may send and read everyone's batches, but not ignore opt-outs."""
     wanted = ("sms.send", "audit.view")
-    role = Role(name="auditor", permissions=list(session.scalars(
-        sa.select(Permission).where(Permission.name.in_(wanted)))))
+    role = Role(
+        name="auditor",
+        permissions=list(session.scalars(sa.select(Permission).where(Permission.name.in_(wanted)))),
+    )
     session.add(role)
     session.commit()
     user = login(role=None)
@@ -340,7 +389,8 @@ def resend_copies(session, batch) -> list:
 
 
 def test_the_resend_page_says_who_was_sent_under_ignore_and_offers_a_new_one_to_a_team_leader(
-        client, login, under_ignore):
+    client, login, under_ignore
+):
     batch, _ = under_ignore(login("team-leader"))
 
     page = tree(client.get(f"/sms/batches/{batch.id}/resend"))
@@ -353,11 +403,13 @@ def test_the_resend_page_says_who_was_sent_under_ignore_and_offers_a_new_one_to_
 
 
 def test_resending_without_a_new_ignore_skips_them_and_the_batch_page_says_so(
-        client, login, session, under_ignore):
+    client, login, session, under_ignore
+):
     batch, _ = under_ignore(login("team-leader"))
 
-    response = client.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/sms/batches/{batch.id}/resend", data={"states": "failed"}, follow_redirects=True
+    )
 
     assert response.status_code == 200
     said = " ".join(li.text for li in tree(response).all("li", class_="flash flash-warning"))
@@ -370,7 +422,8 @@ def test_resending_without_a_new_ignore_skips_them_and_the_batch_page_says_so(
 
 @pytest.mark.parametrize("reason", ["", "   ", "r" * 501], ids=["empty", "spaces", "too-long"])
 def test_a_new_ignore_without_a_usable_reason_is_refused_beside_the_field(
-        client, login, session, under_ignore, reason):
+    client, login, session, under_ignore, reason
+):
     batch, _ = under_ignore(login("team-leader"))
 
     page = refused_resend(client, batch, reason)
@@ -383,9 +436,12 @@ def test_a_new_ignore_without_a_usable_reason_is_refused_beside_the_field(
     assert resend_copies(session, batch) == []
 
 
-@pytest.mark.parametrize("reason", ["Asked again\r\nby phone", "Asked\x1b again"], ids=["line-break", "escape"])
+@pytest.mark.parametrize(
+    "reason", ["Asked again\r\nby phone", "Asked\x1b again"], ids=["line-break", "escape"]
+)
 def test_a_new_ignore_reason_with_control_characters_is_refused_beside_the_field(
-        client, login, session, under_ignore, reason):
+    client, login, session, under_ignore, reason
+):
     batch, _ = under_ignore(login("team-leader"))
 
     page = refused_resend(client, batch, reason)
@@ -395,46 +451,61 @@ def test_a_new_ignore_reason_with_control_characters_is_refused_beside_the_field
 
 
 def test_a_new_ignore_with_a_reason_resends_with_the_override_and_audits_it(
-        client, login, session, under_ignore):
+    client, login, session, under_ignore
+):
     lead = login("team-leader")
     batch, olive = under_ignore(lead)
 
-    response = client.post(f"/sms/batches/{batch.id}/resend", data={
-        "states": "failed", "ignore": "1", "ignore_reason": "She asked again by phone"})
+    response = client.post(
+        f"/sms/batches/{batch.id}/resend",
+        data={"states": "failed", "ignore": "1", "ignore_reason": "She asked again by phone"},
+    )
 
     assert response.status_code == 303
     [copy] = resend_copies(session, batch)
     assert (copy.candidate_id, copy.override_opt_out, copy.state) == (olive.id, True, "queued")
-    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "sms.ignore_opt_out")
-                            .order_by(AuditEvent.id.desc())).first()
+    event = session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == "sms.ignore_opt_out")
+        .order_by(AuditEvent.id.desc())
+    ).first()
     assert (event.actor_id, event.subject_id, event.details["reason"]) == (
-        lead.id, batch.id, "She asked again by phone")
+        lead.id,
+        batch.id,
+        "She asked again by phone",
+    )
     assert event.details["people"] == [[olive.id, olive.mobile_e164]]
 
 
 def test_without_the_permission_they_are_skipped_and_ignore_is_refused(
-        client, session, make_user, auditor, under_ignore):
+    client, session, make_user, auditor, under_ignore
+):
     batch, _ = under_ignore(make_user(role="team-leader"))
 
     page = tree(client.get(f"/sms/batches/{batch.id}/resend"))
     assert "They will be skipped" in page.one(id="opted-out-note").text
     assert page.all("input", name="ignore") == [] and page.all(id="ignore_reason") == []
 
-    refused = client.post(f"/sms/batches/{batch.id}/resend",
-                          data={"states": "failed", "ignore": "1", "ignore_reason": "urgent"})
+    refused = client.post(
+        f"/sms/batches/{batch.id}/resend",
+        data={"states": "failed", "ignore": "1", "ignore_reason": "urgent"},
+    )
     assert refused.status_code == 403
     assert resend_copies(session, batch) == []
 
-    skipped = client.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"},
-                          follow_redirects=True)
+    skipped = client.post(
+        f"/sms/batches/{batch.id}/resend", data={"states": "failed"}, follow_redirects=True
+    )
     assert "1 was skipped" in skipped.get_data(as_text=True)
     assert resend_copies(session, batch) == []
 
 
 # --- /sandbox ------------------------------------------------------------------------------------
 
+
 def test_the_sandbox_page_lists_sent_messages_newest_first(
-        app, client, session, login, make_candidate):
+    app, client, session, login, make_candidate
+):
     app.config["SANDBOX"] = True
     user = login("consultant")
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
@@ -457,8 +528,11 @@ def test_the_sandbox_page_lists_sent_messages_newest_first(
 def test_the_sandbox_page_is_404_with_a_real_gateway(database_url, session, make_user):
     user = make_user(role="administrator")
     # Asked for, but no sandbox gateway: no sandbox.
-    other = create_app(settings.testing_config(database_url, SMS_PROVIDER="smscentral", SANDBOX=True,
-                                               DEMO_MODE=True))
+    other = create_app(
+        settings.testing_config(
+            database_url, SMS_PROVIDER="smscentral", SANDBOX=True, DEMO_MODE=True
+        )
+    )
     other.test_client_class = Browser
     try:
         browser = other.test_client()
@@ -478,25 +552,33 @@ def test_the_sandbox_page_is_there_with_the_sandbox_gateway(app, client, login):
 
 # --- unknown Twilio messages wait for reconciliation before Resend is offered ---------------------
 
+
 def _unknown_batch(session, user, people, provider: str, ago: timedelta):
     batch = queue(session, user, people, provider=provider)
-    session.execute(sa.update(Message).where(Message.batch_id == batch.id).values(
-        state="unknown", attempts=1, updated_at=utcnow() - ago))
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == batch.id)
+        .values(state="unknown", attempts=1, updated_at=utcnow() - ago)
+    )
     session.commit()
     return batch
 
 
 def test_resend_is_not_offered_for_unknown_twilio_messages_reconciliation_may_still_settle(
-        app, client, session, login, three_people):
+    app, client, session, login, three_people
+):
     user = login("consultant")
     batch = _unknown_batch(session, user, three_people[:2], "twilio", timedelta(minutes=2))
-    until = (max(m.updated_at for m in messages(session, batch))
-             + ReconcileSettings().give_up).strftime("%d %b %H:%M")
+    until = (
+        max(m.updated_at for m in messages(session, batch)) + ReconcileSettings().give_up
+    ).strftime("%d %b %H:%M")
 
     html = page(client, batch)
     assert "/resend" not in html
-    assert (f"2 unknown messages are being checked with the gateway; Resend is offered for them "
-            f"after {until} UTC") in html
+    assert (
+        f"2 unknown messages are being checked with the gateway; Resend is offered for them "
+        f"after {until} UTC"
+    ) in html
     resend_page = client.get(f"/sms/batches/{batch.id}/resend").get_data(as_text=True)
     assert elements(resend_page, "input", name="states", value="unknown") == []
     assert f"after {until} UTC" in resend_page
@@ -509,10 +591,16 @@ def test_resend_is_not_offered_for_unknown_twilio_messages_reconciliation_may_st
 
 
 def test_resend_is_offered_for_unknown_twilio_messages_once_reconciliation_gave_up(
-        app, client, session, login, three_people):
+    app, client, session, login, three_people
+):
     user = login("consultant")
-    batch = _unknown_batch(session, user, three_people[:1], "twilio",
-                           ReconcileSettings().give_up + timedelta(minutes=1))
+    batch = _unknown_batch(
+        session,
+        user,
+        three_people[:1],
+        "twilio",
+        ReconcileSettings().give_up + timedelta(minutes=1),
+    )
 
     assert "Resend failed or unknown (1)" in page(client, batch)
     response = client.post(f"/sms/batches/{batch.id}/resend", data={"states": "unknown"})
@@ -520,13 +608,18 @@ def test_resend_is_offered_for_unknown_twilio_messages_once_reconciliation_gave_
     assert sorted(m.state for m in messages(session, batch)) == ["queued", "unknown"]
 
 
-def test_unknown_sms_central_messages_may_be_resent_at_once(app, client, session, login, three_people):
+def test_unknown_sms_central_messages_may_be_resent_at_once(
+    app, client, session, login, three_people
+):
     """The copy keeps the reference: SMS Central refuses it (513) if the first one got through."""
     user = login("consultant")
     batch = _unknown_batch(session, user, three_people[:1], "smscentral", timedelta(minutes=2))
 
     html = page(client, batch)
-    assert "Resend failed or unknown (1)" in html and "being checked with the gateway; Resend" not in html
+    assert (
+        "Resend failed or unknown (1)" in html
+        and "being checked with the gateway; Resend" not in html
+    )
     response = client.post(f"/sms/batches/{batch.id}/resend", data={"states": "unknown"})
     assert response.status_code == 303
     original, copy = messages(session, batch)

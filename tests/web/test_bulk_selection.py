@@ -11,8 +11,16 @@ from webapp.models import ComposeDraft
 
 LIST_CHANGED = "The list changed; tick again."
 # What hx-include="#search" adds for an untouched candidate search form.
-SEARCH_FORM = {"q": "", "status": "", "location": "", "job": "", "consent": "any", "created_from": "",
-               "created_to": "", "sort": "name"}
+SEARCH_FORM = {
+    "q": "",
+    "status": "",
+    "location": "",
+    "job": "",
+    "consent": "any",
+    "created_from": "",
+    "created_to": "",
+    "sort": "name",
+}
 
 
 def post_bulk(client, *, typed: dict | None = None, **form):
@@ -27,7 +35,9 @@ def drafts(session) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(ComposeDraft))
 
 
-def test_ticks_from_a_list_rendered_for_another_search_are_refused(client, login, make_candidate, session):
+def test_ticks_from_a_list_rendered_for_another_search_are_refused(
+    client, login, make_candidate, session
+):
     """Ticks of the unfiltered list sent after "Lovelace" was searched, as a slow network can."""
     login("consultant")
     make_candidate("Ada", "Lovelace", "0412 345 678")
@@ -54,13 +64,19 @@ def test_select_all_matching_from_a_stale_list_is_refused(client, login, make_ca
     login("consultant")
     make_candidate("Ada", "Lovelace", "0412 345 678")
     make_candidate("Bob", "Brown", "0412 345 679")
-    response = post_bulk(client, select_matching="1", **{"criteria-q": "Brown"},
-                         typed={"q": "Lovelace", "status": "Active"})
+    response = post_bulk(
+        client,
+        select_matching="1",
+        **{"criteria-q": "Brown"},
+        typed={"q": "Lovelace", "status": "Active"},
+    )
     assert response.status_code == 409
     assert LIST_CHANGED in response.get_data(as_text=True)
     assert drafts(session) == 0
 
-    response = post_bulk(client, select_matching="1", **{"criteria-q": "Brown"}, typed={"q": " Brown "})
+    response = post_bulk(
+        client, select_matching="1", **{"criteria-q": "Brown"}, typed={"q": " Brown "}
+    )
     assert response.status_code == 200
     assert "Bob Brown" in response.get_data(as_text=True)
 
@@ -77,8 +93,12 @@ def test_search_page_ties_bulk_sms_to_the_search(client, login, make_candidate):
     assert bulk.get("hx-vals") == '{"search_as_typed": "1"}'
     assert doc.one("input", name="criteria-q").get("value") == "ada"
     controls = doc.one("form", id="search").get("hx-disabled-elt")
-    assert set(controls.split(", ")) == {"#select-page", "#select-matching", ".row-select",
-                                         "#bulk-sms-button"}
+    assert set(controls.split(", ")) == {
+        "#select-page",
+        "#select-matching",
+        ".row-select",
+        "#bulk-sms-button",
+    }
 
     # A viewer has no tick boxes: a selector matching nothing would make htmx log an error.
     client.post("/logout")
@@ -95,4 +115,3 @@ def test_pager_shares_the_search_sync_and_disables_the_ticks(client, login, make
     link = doc.one("a", rel="prev")
     assert link.get("hx-sync") == "#search:drop"
     assert link.get("hx-disabled-elt") == doc.one("form", id="search").get("hx-disabled-elt")
-

@@ -47,15 +47,29 @@ def create(runner, *args: str, password: str = PASSWORD):
 
 
 def test_creates_the_user_with_the_role_and_a_hashed_password(runner, users):
-    result = create(runner, "robin", "--role", "team-leader", "--email", "robin@example.com",
-                    "--mobile", "0412 345 678", "--full-name", "Robin Reyes")
+    result = create(
+        runner,
+        "robin",
+        "--role",
+        "team-leader",
+        "--email",
+        "robin@example.com",
+        "--mobile",
+        "0412 345 678",
+        "--full-name",
+        "Robin Reyes",
+    )
     assert result.exit_code == 0, result.output
     assert "Created robin (team-leader)." in result.stdout
     assert PASSWORD not in result.output
 
     robin = users()["robin"]
     assert [role.name for role in robin.roles] == ["team-leader"]
-    assert (robin.email, robin.full_name, robin.mobile) == ("robin@example.com", "Robin Reyes", "+61412345678")
+    assert (robin.email, robin.full_name, robin.mobile) == (
+        "robin@example.com",
+        "Robin Reyes",
+        "+61412345678",
+    )
     assert robin.active
     assert robin.password_hash != PASSWORD
     assert robin.check_password(PASSWORD)
@@ -69,19 +83,27 @@ def test_full_name_defaults_to_the_username_and_mobile_is_optional(runner, users
 
 
 def test_created_user_can_sign_in(runner, client):
-    assert create(runner, "robin", "--role", "consultant", "--email", "robin@example.com").exit_code == 0
+    assert (
+        create(runner, "robin", "--role", "consultant", "--email", "robin@example.com").exit_code
+        == 0
+    )
     response = client.login("robin", PASSWORD)
     assert response.status_code == 302
 
 
 def test_created_user_cannot_sign_in_with_another_password(runner, client):
-    assert create(runner, "robin", "--role", "consultant", "--email", "robin@example.com").exit_code == 0
+    assert (
+        create(runner, "robin", "--role", "consultant", "--email", "robin@example.com").exit_code
+        == 0
+    )
     assert client.login("robin", "not-the-password-1").status_code == 401
 
 
 def test_windows_line_ending_is_not_part_of_the_password(runner, users):
-    result = runner.invoke(args=["create-user", "win", "--role", "viewer", "--email", "w@example.com"],
-                           input=f"{PASSWORD}\r\n")
+    result = runner.invoke(
+        args=["create-user", "win", "--role", "viewer", "--email", "w@example.com"],
+        input=f"{PASSWORD}\r\n",
+    )
     assert result.exit_code == 0, result.output
     assert users()["win"].check_password(PASSWORD)
 
@@ -96,9 +118,18 @@ def test_unknown_role_is_refused_listing_the_roles(runner, users):
 
 
 def test_duplicate_username_is_refused_and_the_first_user_kept(runner, users):
-    assert create(runner, "robin", "--role", "viewer", "--email", "robin@example.com").exit_code == 0
-    result = create(runner, "robin", "--role", "administrator", "--email", "other@example.com",
-                    password="another-long-password")
+    assert (
+        create(runner, "robin", "--role", "viewer", "--email", "robin@example.com").exit_code == 0
+    )
+    result = create(
+        runner,
+        "robin",
+        "--role",
+        "administrator",
+        "--email",
+        "other@example.com",
+        password="another-long-password",
+    )
     assert result.exit_code != 0
     assert "already exists" in result.output
     robin = users()["robin"]
@@ -109,30 +140,35 @@ def test_duplicate_username_is_refused_and_the_first_user_kept(runner, users):
 
 @pytest.mark.parametrize("password", ["short-pass1", "", "aaaaaaaaaaaaaaaa"])
 def test_weak_password_is_refused(runner, users, password):
-    result = create(runner, "robin", "--role", "viewer", "--email", "robin@example.com", password=password)
+    result = create(
+        runner, "robin", "--role", "viewer", "--email", "robin@example.com", password=password
+    )
     assert result.exit_code != 0
     assert "password must" in result.output
     assert users() == {}
 
 
 def test_password_of_twelve_characters_is_enough(runner, users):
-    result = create(runner, "robin", "--role", "viewer", "--email", "robin@example.com",
-                    password="abcdefghijk1")
+    result = create(
+        runner, "robin", "--role", "viewer", "--email", "robin@example.com", password="abcdefghijk1"
+    )
     assert result.exit_code == 0, result.output
     assert "robin" in users()
 
 
 def test_short_password_message_names_the_minimum_length(runner):
-    result = create(runner, "robin", "--role", "viewer", "--email", "robin@example.com",
-                    password="eleven-char")
+    result = create(
+        runner, "robin", "--role", "viewer", "--email", "robin@example.com", password="eleven-char"
+    )
     assert result.exit_code != 0
     assert "12 characters" in result.output
 
 
 @pytest.mark.parametrize("mobile", ["call me", "0412 345", "12345"])
 def test_invalid_mobile_is_refused(runner, users, mobile):
-    result = create(runner, "robin", "--role", "viewer", "--email", "robin@example.com",
-                    "--mobile", mobile)
+    result = create(
+        runner, "robin", "--role", "viewer", "--email", "robin@example.com", "--mobile", mobile
+    )
     assert result.exit_code != 0
     assert f"{mobile!r} is not a valid mobile number" in result.output
     assert users() == {}
@@ -151,11 +187,16 @@ def test_role_and_email_are_required(runner, users):
     assert users() == {}
 
 
-@pytest.mark.parametrize("args, message", [
-    (["robin", "--full-name", "Robin\r\nBcc: all@example.com"],
-     "The full name must be one line of plain text: remove the line break, carriage return."),
-    (["rob\tin"], "The username must be one line of plain text: remove the tab."),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["robin", "--full-name", "Robin\r\nBcc: all@example.com"],
+            "The full name must be one line of plain text: remove the line break, carriage return.",
+        ),
+        (["rob\tin"], "The username must be one line of plain text: remove the tab."),
+    ],
+)
 def test_a_control_character_in_a_name_is_refused(runner, users, args, message):
     result = create(runner, *args, "--role", "viewer", "--email", "robin@example.com")
     assert result.exit_code == 1

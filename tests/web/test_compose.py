@@ -17,17 +17,21 @@ from webapp.models import ComposeDraft, Message, SmsTemplate
 TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
 COUNT = re.compile(r'<li class="outcome outcome-(\w+)">\s*<span class="count">([\d,]+)</span>')
 # A recipient and their number, shown by the `phone` filter with the E.164 form in its title.
-RECIPIENT = re.compile(r'<span class="recipient">(.*?) '
-                       r'&lt;<span title="(.*?)">[^<]+</span>&gt;</span>')
+RECIPIENT = re.compile(
+    r'<span class="recipient">(.*?) '
+    r'&lt;<span title="(.*?)">[^<]+</span>&gt;</span>'
+)
 OUTPUT = re.compile(r'<output id="sms-counter"[^>]*>')
 
 
 # --- helpers -------------------------------------------------------------------------------------
 
+
 def open_sms(client, people, kind: str = "candidates", *, htmx: bool = False):
     """Bulk SMS from the search page with these people ticked; returns (response, token)."""
-    response = client.post("/sms/compose", data={"kind": kind, "ids": [str(p.id) for p in people]},
-                           htmx=htmx)
+    response = client.post(
+        "/sms/compose", data={"kind": kind, "ids": [str(p.id) for p in people]}, htmx=htmx
+    )
     assert response.status_code == 200, text(response)
     return response, token_of(response)
 
@@ -65,7 +69,10 @@ def update(client, token: str, *, _htmx: bool = False, **form):
 
 def template_options(page: str) -> list[str]:
     select = re.search(r'<select id="template_id".*?</select>', page, re.S).group(0)
-    return [html.unescape(name) for name in re.findall(r'<option value="\d+"[^>]*>(.*?)</option>', select)]
+    return [
+        html.unescape(name)
+        for name in re.findall(r'<option value="\d+"[^>]*>(.*?)</option>', select)
+    ]
 
 
 @pytest.fixture
@@ -74,6 +81,7 @@ def consultant(login):
 
 
 # --- the analysis on the SMS screen --------------------------------------------------------------
+
 
 @pytest.fixture
 def mixed(make_candidate):
@@ -92,13 +100,21 @@ def mixed(make_candidate):
 def test_screen_shows_each_outcome_with_its_count(client, consultant, mixed):
     response, _token = open_sms(client, mixed.values())
     page = text(response)
-    assert outcome_counts(page) == {"ok": 2, "opted_out": 1, "blocked_country": 1,
-                                    "invalid_number": 1, "no_mobile": 1, "duplicate": 1}
+    assert outcome_counts(page) == {
+        "ok": 2,
+        "opted_out": 1,
+        "blocked_country": 1,
+        "invalid_number": 1,
+        "no_mobile": 1,
+        "duplicate": 1,
+    }
     assert recipients(page) == [("Ada Lovelace", "+61412345678"), ("Bob Brown", "+447400123456")]
     assert "SMS to 2 people" in page
 
 
-def test_duplicate_number_is_sent_once_and_the_first_ticked_wins(client, consultant, make_candidate):
+def test_duplicate_number_is_sent_once_and_the_first_ticked_wins(
+    client, consultant, make_candidate
+):
     second = make_candidate("Second", "Ticked", "+61 412 345 678")
     first = make_candidate("First", "Ticked", "0412 345 678")
     response, token = open_sms(client, [first, second])
@@ -108,7 +124,9 @@ def test_duplicate_number_is_sent_once_and_the_first_ticked_wins(client, consult
     assert "First Ticked" not in listed
 
 
-def test_opted_out_first_person_does_not_make_the_next_a_duplicate(client, consultant, make_candidate):
+def test_opted_out_first_person_does_not_make_the_next_a_duplicate(
+    client, consultant, make_candidate
+):
     out = make_candidate("Olive", "Out", "0412 345 678", sms_consent=False)
     keen = make_candidate("Kim", "Keen", "+61 412 345 678")
     response, _ = open_sms(client, [out, keen])
@@ -116,14 +134,17 @@ def test_opted_out_first_person_does_not_make_the_next_a_duplicate(client, consu
     assert recipients(text(response)) == [("Kim Keen", "+61412345678")]
 
 
-@pytest.mark.parametrize("outcome, names", [
-    ("ok", ["Ada Lovelace", "Bob Brown"]),
-    ("opted_out", ["Olive Out"]),
-    ("blocked_country", ["Kaz Akh"]),
-    ("invalid_number", ["Ivan Invalid"]),
-    ("no_mobile", ["Nora None"]),
-    ("duplicate", ["Dan Double"]),
-])
+@pytest.mark.parametrize(
+    "outcome, names",
+    [
+        ("ok", ["Ada Lovelace", "Bob Brown"]),
+        ("opted_out", ["Olive Out"]),
+        ("blocked_country", ["Kaz Akh"]),
+        ("invalid_number", ["Ivan Invalid"]),
+        ("no_mobile", ["Nora None"]),
+        ("duplicate", ["Dan Double"]),
+    ],
+)
 def test_each_outcome_list_is_one_click_away(client, consultant, mixed, outcome, names):
     response, token = open_sms(client, mixed.values())
     url = f"/sms/compose/{token}/list/{outcome}"
@@ -163,7 +184,9 @@ def test_opt_out_list_link_shows_only_when_someone_opted_out(client, consultant,
     assert "Opt Out Recipient List</a>" in text(response)
 
 
-def test_opt_out_list_gives_name_number_and_a_link_to_the_record(client, consultant, make_candidate):
+def test_opt_out_list_gives_name_number_and_a_link_to_the_record(
+    client, consultant, make_candidate
+):
     keen = make_candidate("Kim", "Keen", "0412 345 678")
     out = make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)
     _, token = open_sms(client, [keen, out])
@@ -183,16 +206,34 @@ def test_opt_out_list_for_contacts_links_to_the_contact_record(client, consultan
 
 # --- blocked regions: decided by region, never by calling code -----------------------------------
 
-@pytest.mark.parametrize("blocked_number, country, allowed_number, allowed_e164", [
-    ("+358 18 123456", "Åland Islands", "+358 457 3123456", "+3584573123456"),
-    ("+7 701 123 4567", "Kazakhstan", "+7 912 345 6789", "+79123456789"),
-    ("+39 06 698 12345", "Holy See (Vatican City State)", "+39 06 1234 5678", "+390612345678"),
-    ("+262 639 01 23 45", "Mayotte", "0412 345 678", "+61412345678"),
-    ("+1 441 777 1234", "Bermuda", "+1 201 555 0123", "+12015550123"),
-], ids=["aland-vs-finland", "kazakhstan-vs-russia", "vatican-vs-italy", "mayotte", "bermuda-vs-us"])
+
+@pytest.mark.parametrize(
+    "blocked_number, country, allowed_number, allowed_e164",
+    [
+        ("+358 18 123456", "Åland Islands", "+358 457 3123456", "+3584573123456"),
+        ("+7 701 123 4567", "Kazakhstan", "+7 912 345 6789", "+79123456789"),
+        ("+39 06 698 12345", "Holy See (Vatican City State)", "+39 06 1234 5678", "+390612345678"),
+        ("+262 639 01 23 45", "Mayotte", "0412 345 678", "+61412345678"),
+        ("+1 441 777 1234", "Bermuda", "+1 201 555 0123", "+12015550123"),
+    ],
+    ids=[
+        "aland-vs-finland",
+        "kazakhstan-vs-russia",
+        "vatican-vs-italy",
+        "mayotte",
+        "bermuda-vs-us",
+    ],
+)
 def test_blocked_region_sharing_a_calling_code_is_refused_and_its_neighbour_sent(
-        client, consultant, make_candidate, session, blocked_number, country, allowed_number,
-        allowed_e164):
+    client,
+    consultant,
+    make_candidate,
+    session,
+    blocked_number,
+    country,
+    allowed_number,
+    allowed_e164,
+):
     stopped = make_candidate("Blocked", "Person", blocked_number)
     sent = make_candidate("Allowed", "Person", allowed_number)
     response, token = open_sms(client, [stopped, sent])
@@ -208,15 +249,19 @@ def test_blocked_region_sharing_a_calling_code_is_refused_and_its_neighbour_sent
     assert done.status_code == 303
     session.rollback()
     assert [(m.candidate_id, m.to_e164) for m in session.scalars(sa.select(Message))] == [
-        (sent.id, allowed_e164)]
+        (sent.id, allowed_e164)
+    ]
 
 
 # --- Ignore: who may see it, and what ticking it does --------------------------------------------
 
+
 @pytest.fixture
 def with_opt_out(make_candidate):
-    return [make_candidate("Ada", "Lovelace", "0412 345 678"),
-            make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)]
+    return [
+        make_candidate("Ada", "Lovelace", "0412 345 678"),
+        make_candidate("Olive", "Out", "0412 000 111", sms_consent=False),
+    ]
 
 
 def test_consultant_sees_the_opt_out_list_but_no_ignore_box(client, consultant, with_opt_out):
@@ -240,7 +285,9 @@ def test_ignore_box_is_not_offered_when_nobody_opted_out(client, login, make_can
     assert 'name="ignore"' not in text(response)
 
 
-def test_ticking_ignore_puts_opted_out_people_into_the_mobile_number_field(client, login, with_opt_out):
+def test_ticking_ignore_puts_opted_out_people_into_the_mobile_number_field(
+    client, login, with_opt_out
+):
     login("team-leader")
     response, token = open_sms(client, with_opt_out)
     assert recipients(text(response)) == [("Ada Lovelace", "+61412345678")]
@@ -260,15 +307,21 @@ def test_ticking_ignore_puts_opted_out_people_into_the_mobile_number_field(clien
 
 def test_ignore_never_lets_blocked_or_invalid_numbers_through(client, login, make_candidate):
     login("team-leader")
-    people = [make_candidate("Ada", "Lovelace", "0412 345 678"),
-              make_candidate("Kaz", "Out", "+7 701 123 4567", sms_consent=False),
-              make_candidate("Ivan", "Out", "12345", sms_consent=False),
-              make_candidate("Nora", "Out", None, sms_consent=False)]
+    people = [
+        make_candidate("Ada", "Lovelace", "0412 345 678"),
+        make_candidate("Kaz", "Out", "+7 701 123 4567", sms_consent=False),
+        make_candidate("Ivan", "Out", "12345", sms_consent=False),
+        make_candidate("Nora", "Out", None, sms_consent=False),
+    ]
     _, token = open_sms(client, people)
     page = text(update(client, token, ignore="1"))
     assert recipients(page) == [("Ada Lovelace", "+61412345678")]
-    assert outcome_counts(page) == {"ok": 1, "blocked_country": 1, "invalid_number": 1,
-                                    "no_mobile": 1}
+    assert outcome_counts(page) == {
+        "ok": 1,
+        "blocked_country": 1,
+        "invalid_number": 1,
+        "no_mobile": 1,
+    }
 
 
 def test_consultant_ticking_ignore_through_update_is_refused(client, consultant, with_opt_out):
@@ -295,12 +348,17 @@ def test_a_refused_update_changes_nothing(client, consultant, with_opt_out, sess
     session.rollback()
     draft = session.scalar(sa.select(ComposeDraft).where(ComposeDraft.token == token))
     assert draft.removed_ids == []
-    assert recipients(text(client.get(f"/sms/compose/{token}"))) == [("Ada Lovelace", "+61412345678")]
+    assert recipients(text(client.get(f"/sms/compose/{token}"))) == [
+        ("Ada Lovelace", "+61412345678")
+    ]
 
 
 # --- removing and restoring recipients -----------------------------------------------------------
 
-def test_removing_a_recipient_takes_them_off_and_restore_puts_them_back(client, consultant, make_candidate):
+
+def test_removing_a_recipient_takes_them_off_and_restore_puts_them_back(
+    client, consultant, make_candidate
+):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     bob = make_candidate("Bob", "Brown", "0412 345 679")
     response, token = open_sms(client, [ada, bob])
@@ -317,7 +375,10 @@ def test_removing_a_recipient_takes_them_off_and_restore_puts_them_back(client, 
     assert "Bob Brown" in listed and "Ada Lovelace" not in listed
 
     restored = update(client, token, restore=str(bob.id))
-    assert recipients(text(restored)) == [("Ada Lovelace", "+61412345678"), ("Bob Brown", "+61412345679")]
+    assert recipients(text(restored)) == [
+        ("Ada Lovelace", "+61412345678"),
+        ("Bob Brown", "+61412345679"),
+    ]
     assert 'name="restore"' not in text(restored)
 
 
@@ -332,6 +393,7 @@ def test_removing_someone_not_on_the_sms_is_refused_on_the_form(client, consulta
 
 
 # --- fragment or page ----------------------------------------------------------------------------
+
 
 def test_bulk_sms_with_htmx_returns_only_the_compose_section(client, consultant, make_candidate):
     response, _ = open_sms(client, [make_candidate()], htmx=True)
@@ -352,8 +414,10 @@ def test_bulk_sms_without_js_returns_a_full_page(client, consultant, make_candid
 def test_select_page_adds_every_row_of_the_page(client, consultant, make_candidate):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     bob = make_candidate("Bob", "Brown", "0412 345 679")
-    response = client.post("/sms/compose", data={"kind": "candidates", "select_page": "1",
-                                                 "page_ids": [str(ada.id), str(bob.id)]})
+    response = client.post(
+        "/sms/compose",
+        data={"kind": "candidates", "select_page": "1", "page_ids": [str(ada.id), str(bob.id)]},
+    )
     assert response.status_code == 200
     assert [name for name, _ in recipients(text(response))] == ["Ada Lovelace", "Bob Brown"]
 
@@ -362,10 +426,15 @@ def test_select_all_matching_carries_the_search_not_the_ids(client, consultant, 
     make_candidate("Ada", "Lovelace", "0412 345 678")
     make_candidate("Ava", "Lovelace", "0412 345 679")
     make_candidate("Bob", "Brown", "0412 345 680")
-    response = client.post("/sms/compose", data={"kind": "candidates", "select_matching": "1",
-                                                 "criteria-q": "Lovelace"})
+    response = client.post(
+        "/sms/compose",
+        data={"kind": "candidates", "select_matching": "1", "criteria-q": "Lovelace"},
+    )
     assert response.status_code == 200
-    assert sorted(name for name, _ in recipients(text(response))) == ["Ada Lovelace", "Ava Lovelace"]
+    assert sorted(name for name, _ in recipients(text(response))) == [
+        "Ada Lovelace",
+        "Ava Lovelace",
+    ]
 
 
 def test_single_sms_from_a_candidate_record(client, consultant, make_candidate):
@@ -384,7 +453,9 @@ def test_single_sms_from_a_contact_record(client, consultant, make_contact):
     assert 'href="/contacts"' in text(response)  # Cancel goes back to the contacts search
 
 
-def test_single_sms_to_an_opted_out_person_shows_the_opt_out_list(client, consultant, make_candidate):
+def test_single_sms_to_an_opted_out_person_shows_the_opt_out_list(
+    client, consultant, make_candidate
+):
     out = make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)
     response = client.get(f"/sms/compose?candidate={out.id}")
     assert response.status_code == 200
@@ -424,10 +495,13 @@ def test_nothing_ticked_with_htmx_answers_the_compose_fragment(client, consultan
     assert "<html" not in text(response)
 
 
-def test_an_id_that_no_longer_exists_is_refused_with_409(client, consultant, make_candidate, session):
+def test_an_id_that_no_longer_exists_is_refused_with_409(
+    client, consultant, make_candidate, session
+):
     ada = make_candidate()
-    response = client.post("/sms/compose", data={"kind": "candidates",
-                                                 "ids": [str(ada.id), str(ada.id + 500)]})
+    response = client.post(
+        "/sms/compose", data={"kind": "candidates", "ids": [str(ada.id), str(ada.id + 500)]}
+    )
     assert response.status_code == 409
     assert "1 of the chosen people no longer exist" in text(response)
     session.rollback()
@@ -442,19 +516,31 @@ def test_an_id_that_is_not_a_number_is_refused(client, consultant):
 
 # --- templates -----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def templates(session, make_user):
-    def add(name, body, *, owner=None, shared=True, record_type="both", active=True, folder="General"):
-        template = SmsTemplate(name=name, body=body, owner_id=owner.id if owner else None,
-                               shared=shared, record_type=record_type, active=active, folder=folder)
+    def add(
+        name, body, *, owner=None, shared=True, record_type="both", active=True, folder="General"
+    ):
+        template = SmsTemplate(
+            name=name,
+            body=body,
+            owner_id=owner.id if owner else None,
+            shared=shared,
+            record_type=record_type,
+            active=active,
+            folder=folder,
+        )
         session.add(template)
         session.commit()
         return template
+
     return add
 
 
 def test_template_picker_offers_active_templates_for_the_record_type(
-        client, login, make_user, make_candidate, make_contact, templates):
+    client, login, make_user, make_candidate, make_contact, templates
+):
     me = login("consultant")
     someone = make_user()
     templates("Interview", "Interview at 10", record_type="candidate")
@@ -471,11 +557,14 @@ def test_template_picker_offers_active_templates_for_the_record_type(
     assert sorted(template_options(text(response))) == ["Mine", "Timesheets", "Welcome"]
 
 
-def test_choosing_a_template_without_js_puts_its_text_in_the_message(client, consultant, make_candidate, templates):
+def test_choosing_a_template_without_js_puts_its_text_in_the_message(
+    client, consultant, make_candidate, templates
+):
     interview = templates("Interview", "Hi {{first_name}}, interview at 10 <sharp>")
     _, token = open_sms(client, [make_candidate()])
-    response = update(client, token, template_id=str(interview.id), action="use_template",
-                      message="typed before")
+    response = update(
+        client, token, template_id=str(interview.id), action="use_template", message="typed before"
+    )
     assert response.status_code == 200
     page = text(response)
     assert message_box(page) == "Hi {{first_name}}, interview at 10 <sharp>"
@@ -483,11 +572,17 @@ def test_choosing_a_template_without_js_puts_its_text_in_the_message(client, con
     assert re.search(rf'<option value="{interview.id}" selected>Interview</option>', page)
 
 
-def test_choosing_a_template_with_htmx_swaps_its_text_in(client, consultant, make_candidate, templates):
+def test_choosing_a_template_with_htmx_swaps_its_text_in(
+    client, consultant, make_candidate, templates
+):
     interview = templates("Interview", "Interview at 10")
     _, token = open_sms(client, [make_candidate()])
-    response = client.post(f"/sms/compose/{token}/update", data={"template_id": str(interview.id)},
-                           htmx=True, headers={"HX-Trigger-Name": "template_id"})
+    response = client.post(
+        f"/sms/compose/{token}/update",
+        data={"template_id": str(interview.id)},
+        htmx=True,
+        headers={"HX-Trigger-Name": "template_id"},
+    )
     assert response.status_code == 200
     # Only the Message field and (out of band) the counter: focus stays on the Template list.
     assert text(response).lstrip().startswith('<p class="field" id="message-field">')
@@ -496,8 +591,12 @@ def test_choosing_a_template_with_htmx_swaps_its_text_in(client, consultant, mak
     assert message_box(text(response)) == "Interview at 10"
 
 
-@pytest.mark.parametrize("case", ["another user's private", "inactive", "for contacts only", "missing"])
-def test_a_template_the_user_cannot_pick_is_refused(client, login, make_user, make_candidate, templates, case):
+@pytest.mark.parametrize(
+    "case", ["another user's private", "inactive", "for contacts only", "missing"]
+)
+def test_a_template_the_user_cannot_pick_is_refused(
+    client, login, make_user, make_candidate, templates, case
+):
     login("consultant")
     if case == "another user's private":
         template_id = templates("Theirs", "Secret text", owner=make_user(), shared=False).id
@@ -508,8 +607,9 @@ def test_a_template_the_user_cannot_pick_is_refused(client, login, make_user, ma
     else:
         template_id = 424242
     _, token = open_sms(client, [make_candidate()])
-    response = update(client, token, template_id=str(template_id), action="use_template",
-                      message="typed before")
+    response = update(
+        client, token, template_id=str(template_id), action="use_template", message="typed before"
+    )
     assert response.status_code == 400
     assert "That template is not available for this SMS." in text(response)
     assert message_box(text(response)) == "typed before"
@@ -518,6 +618,7 @@ def test_a_template_the_user_cannot_pick_is_refused(client, login, make_user, ma
 
 # --- merge fields, preview and the counter -------------------------------------------------------
 
+
 def test_insert_merge_field_without_js_appends_the_tag(client, consultant, make_candidate):
     _, token = open_sms(client, [make_candidate()])
     response = update(client, token, action="insert_field", merge_field="first_name", message="Hi ")
@@ -525,9 +626,13 @@ def test_insert_merge_field_without_js_appends_the_tag(client, consultant, make_
     assert message_box(text(response)) == "Hi {{first_name}}"
 
 
-def test_insert_merge_field_ignores_a_field_not_in_the_catalogue(client, consultant, make_candidate):
+def test_insert_merge_field_ignores_a_field_not_in_the_catalogue(
+    client, consultant, make_candidate
+):
     _, token = open_sms(client, [make_candidate()])
-    response = update(client, token, action="insert_field", merge_field="password_hash", message="Hi ")
+    response = update(
+        client, token, action="insert_field", merge_field="password_hash", message="Hi "
+    )
     assert message_box(text(response)) == "Hi "
 
 
@@ -535,9 +640,21 @@ def test_merge_field_picker_lists_the_catalogue(client, consultant, make_candida
     response, _ = open_sms(client, [make_candidate()])
     page = text(response)
     assert '<label for="merge_field">Insert merge field</label>' in page
-    for name in ("first_name", "last_name", "full_name", "mobile", "email", "job_title", "location",
-                 "client_name", "sender_first_name", "sender_full_name", "sender_mobile",
-                 "sender_email", "sender_office"):
+    for name in (
+        "first_name",
+        "last_name",
+        "full_name",
+        "mobile",
+        "email",
+        "job_title",
+        "location",
+        "client_name",
+        "sender_first_name",
+        "sender_full_name",
+        "sender_mobile",
+        "sender_email",
+        "sender_office",
+    ):
         assert f'<option value="{name}" data-tag="{{{{{name}}}}}"' in page
 
 
@@ -549,8 +666,10 @@ def bubble(page: str) -> str:
 
 @pytest.fixture
 def two_people(make_candidate):
-    return [make_candidate("Ada", "Lovelace", "0412 345 678", location="Sydney"),
-            make_candidate("Bartholomew", "Brown", "0412 345 679", location=None)]
+    return [
+        make_candidate("Ada", "Lovelace", "0412 345 678", location="Sydney"),
+        make_candidate("Bartholomew", "Brown", "0412 345 679", location=None),
+    ]
 
 
 def test_preview_renders_the_message_for_each_recipient_in_turn(client, consultant, two_people):
@@ -563,14 +682,17 @@ def test_preview_renders_the_message_for_each_recipient_in_turn(client, consulta
     assert "Recipient 1 of 2" in text(first)
     assert 'name="preview_index" value="1"' in text(first)  # Next recipient
 
-    second = client.post(url, data={"message": "Hi {{first_name}} {{last_name}}", "preview_index": "1"},
-                         htmx=True)
+    second = client.post(
+        url, data={"message": "Hi {{first_name}} {{last_name}}", "preview_index": "1"}, htmx=True
+    )
     assert bubble(text(second)) == "Hi Bartholomew Brown"
     assert "Recipient 2 of 2" in text(second)
     assert 'name="preview_index" value="0"' in text(second)  # Previous recipient
     assert "Next recipient" not in text(second)
 
-    beyond = client.post(url, data={"message": "Hi {{first_name}}", "preview_index": "99"}, htmx=True)
+    beyond = client.post(
+        url, data={"message": "Hi {{first_name}}", "preview_index": "99"}, htmx=True
+    )
     assert bubble(text(beyond)) == "Hi Bartholomew"
 
 
@@ -583,7 +705,9 @@ def test_preview_without_js_is_a_full_page_with_the_preview(client, consultant, 
     assert message_box(text(response)) == "Hi {{first_name}}"
 
 
-def test_preview_flags_empty_fields_for_the_recipient_that_lacks_them(client, consultant, two_people):
+def test_preview_flags_empty_fields_for_the_recipient_that_lacks_them(
+    client, consultant, two_people
+):
     _, token = open_sms(client, two_people)
     url = f"/sms/compose/{token}/preview"
     ada = text(client.post(url, data={"message": "See you in {{location}}"}, htmx=True))
@@ -591,20 +715,27 @@ def test_preview_flags_empty_fields_for_the_recipient_that_lacks_them(client, co
     assert "Empty for this person" not in ada
     assert "1 of 2 recipients have an empty merge field" in ada
 
-    bart = text(client.post(url, data={"message": "See you in {{location}}", "preview_index": "1"},
-                            htmx=True))
+    bart = text(
+        client.post(
+            url, data={"message": "See you in {{location}}", "preview_index": "1"}, htmx=True
+        )
+    )
     assert bubble(bart) == "See you in "
     assert re.search(r"Empty for this person: <code>\{\{location\}\}</code>", bart)
 
 
 def test_preview_flags_unknown_fields(client, consultant, two_people):
     _, token = open_sms(client, two_people)
-    body = text(client.post(f"/sms/compose/{token}/preview", data={"message": "Hi {{nope}}"}, htmx=True))
+    body = text(
+        client.post(f"/sms/compose/{token}/preview", data={"message": "Hi {{nope}}"}, htmx=True)
+    )
     assert re.search(r"Unknown merge fields: <code>\{\{nope\}\}</code>", body)
     assert bubble(body) == "Hi {{nope}}"
 
 
-def test_preview_shows_the_worst_case_segment_count_across_recipients(client, consultant, two_people):
+def test_preview_shows_the_worst_case_segment_count_across_recipients(
+    client, consultant, two_people
+):
     _, token = open_sms(client, two_people)
     message = "{{first_name}} " + "x" * 150  # Ada: 154 characters, Bartholomew: 162
     body = text(client.post(f"/sms/compose/{token}/preview", data={"message": message}, htmx=True))
@@ -614,17 +745,28 @@ def test_preview_shows_the_worst_case_segment_count_across_recipients(client, co
     assert counter(body) == {"characters": "162", "segments": "2", "encoding": "GSM-7"}
 
 
-def test_worst_case_counts_a_recipient_whose_name_forces_unicode(client, consultant, make_candidate):
-    people = [make_candidate("Ann", "Lee", "0412 345 678"),
-              make_candidate("Zoë", "Ōta", "0412 345 679")]
+def test_worst_case_counts_a_recipient_whose_name_forces_unicode(
+    client, consultant, make_candidate
+):
+    people = [
+        make_candidate("Ann", "Lee", "0412 345 678"),
+        make_candidate("Zoë", "Ōta", "0412 345 679"),
+    ]
     _, token = open_sms(client, people)
-    message = "Hi {{first_name}} {{last_name}} " + "x" * 60  # 71 chars each: 1 GSM-7 part for Ann, 2 UCS-2 parts for Zoë
+    message = (
+        "Hi {{first_name}} {{last_name}} " + "x" * 60
+    )  # 71 chars each: 1 GSM-7 part for Ann, 2 UCS-2 parts for Zoë
     body = text(client.post(f"/sms/compose/{token}/counter", data={"message": message}, htmx=True))
     assert counter(body) == {"characters": "71", "segments": "2", "encoding": "UCS-2"}
 
 
-@pytest.mark.parametrize("message", ["Hi {{ 7*7 }} and {% for x in y %}{{x}}{% endfor %}",
-                                     "{{ config }} {{ ''.__class__ }} <script>alert(1)</script>"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Hi {{ 7*7 }} and {% for x in y %}{{x}}{% endfor %}",
+        "{{ config }} {{ ''.__class__ }} <script>alert(1)</script>",
+    ],
+)
 def test_hostile_text_stays_literal_in_the_preview(client, consultant, make_candidate, message):
     _, token = open_sms(client, [make_candidate()])
     body = text(client.post(f"/sms/compose/{token}/preview", data={"message": message}, htmx=True))
@@ -633,59 +775,82 @@ def test_hostile_text_stays_literal_in_the_preview(client, consultant, make_cand
     assert "49" not in bubble(body)
 
 
-@pytest.mark.parametrize("message, characters, segments, encoding", [
-    ("a" * 160, 160, 1, "GSM-7"),
-    ("a" * 161, 161, 2, "GSM-7"),
-    ("a" * 306, 306, 2, "GSM-7"),
-    ("a" * 307, 307, 3, "GSM-7"),
-    ("€" * 80, 80, 1, "GSM-7"),  # extension characters cost 2 septets
-    ("€" * 81, 81, 2, "GSM-7"),
-    ("á" * 70, 70, 1, "UCS-2"),
-    ("á" * 71, 71, 2, "UCS-2"),
-    ("😀" * 35, 35, 1, "UCS-2"),  # an emoji is 2 UTF-16 units
-    ("😀" * 36, 36, 2, "UCS-2"),
-    ("", 0, 0, "GSM-7"),
-])
-def test_counter_reports_characters_segments_and_encoding(client, consultant, make_candidate,
-                                                          message, characters, segments, encoding):
+@pytest.mark.parametrize(
+    "message, characters, segments, encoding",
+    [
+        ("a" * 160, 160, 1, "GSM-7"),
+        ("a" * 161, 161, 2, "GSM-7"),
+        ("a" * 306, 306, 2, "GSM-7"),
+        ("a" * 307, 307, 3, "GSM-7"),
+        ("€" * 80, 80, 1, "GSM-7"),  # extension characters cost 2 septets
+        ("€" * 81, 81, 2, "GSM-7"),
+        ("á" * 70, 70, 1, "UCS-2"),
+        ("á" * 71, 71, 2, "UCS-2"),
+        ("😀" * 35, 35, 1, "UCS-2"),  # an emoji is 2 UTF-16 units
+        ("😀" * 36, 36, 2, "UCS-2"),
+        ("", 0, 0, "GSM-7"),
+    ],
+)
+def test_counter_reports_characters_segments_and_encoding(
+    client, consultant, make_candidate, message, characters, segments, encoding
+):
     _, token = open_sms(client, [make_candidate()])
     response = client.post(f"/sms/compose/{token}/counter", data={"message": message}, htmx=True)
     assert response.status_code == 200
     body = text(response).strip()
     assert body.startswith('<output id="sms-counter"') and body.endswith("</output>")
-    assert counter(body) == {"characters": str(characters), "segments": str(segments),
-                             "encoding": encoding}
+    assert counter(body) == {
+        "characters": str(characters),
+        "segments": str(segments),
+        "encoding": encoding,
+    }
 
 
 def test_counter_names_the_character_that_forces_unicode(client, consultant, make_candidate):
     _, token = open_sms(client, [make_candidate()])
-    body = text(client.post(f"/sms/compose/{token}/counter",
-                            data={"message": "Caf\u00e9 is fine but \u201cquotes\u201d are not"},
-                            htmx=True))
+    body = text(
+        client.post(
+            f"/sms/compose/{token}/counter",
+            data={"message": "Caf\u00e9 is fine but \u201cquotes\u201d are not"},
+            htmx=True,
+        )
+    )
     assert counter(body)["encoding"] == "UCS-2"
     assert "Unicode because of: <code>\u201c</code> <code>\u201d</code>" in body
 
 
 def test_counter_warns_when_the_message_is_too_long(client, consultant, make_candidate):
     _, token = open_sms(client, [make_candidate()])
-    body = text(client.post(f"/sms/compose/{token}/counter", data={"message": "x" * 1_601}, htmx=True))
+    body = text(
+        client.post(f"/sms/compose/{token}/counter", data={"message": "x" * 1_601}, htmx=True)
+    )
     assert counter(body)["characters"] == "1601"
     assert "too long (at most 1,600)" in body
 
 
 def test_counter_counts_the_rendered_text_not_the_template(client, consultant, make_candidate):
     _, token = open_sms(client, [make_candidate("Ada", "Lovelace", "0412 345 678")])
-    body = text(client.post(f"/sms/compose/{token}/counter", data={"message": "Hi {{full_name}}"},
-                            htmx=True))
+    body = text(
+        client.post(
+            f"/sms/compose/{token}/counter", data={"message": "Hi {{full_name}}"}, htmx=True
+        )
+    )
     assert counter(body)["characters"] == str(len("Hi Ada Lovelace"))
 
 
 # --- tokens belong to their user -----------------------------------------------------------------
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", ""), ("POST", "/update"), ("POST", "/counter"), ("POST", "/preview"),
-    ("GET", "/list/ok"),
-])
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", ""),
+        ("POST", "/update"),
+        ("POST", "/counter"),
+        ("POST", "/preview"),
+        ("GET", "/list/ok"),
+    ],
+)
 def test_another_users_sms_screen_is_404(client, login, make_candidate, method, path):
     login("consultant")
     _, token = open_sms(client, [make_candidate()])
@@ -695,10 +860,18 @@ def test_another_users_sms_screen_is_404(client, login, make_candidate, method, 
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", ""), ("POST", "/update"), ("POST", "/counter"), ("POST", "/preview"),
-    ("GET", "/list/ok"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", ""),
+        ("POST", "/update"),
+        ("POST", "/counter"),
+        ("POST", "/preview"),
+        ("GET", "/list/ok"),
+    ],
+)
 def test_a_forged_token_is_404(client, consultant, method, path):
-    response = client.open(f"/sms/compose/not-a-real-token{path}", method=method, data={"message": "x"})
+    response = client.open(
+        f"/sms/compose/not-a-real-token{path}", method=method, data={"message": "x"}
+    )
     assert response.status_code == 404

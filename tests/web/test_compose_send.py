@@ -1,5 +1,5 @@
-"""Send on the SMS screen (POST /sms/compose/<token>/send): what it writes, the Ignore gate, Comments,
-idempotency, nothing written on failure, and the batch page it leads to."""
+"""Send on the SMS screen (POST /sms/compose/<token>/send): what it writes, the Ignore gate,
+Comments, idempotency, nothing written on failure, and the batch page it leads to."""
 
 from __future__ import annotations
 
@@ -12,17 +12,28 @@ import sqlalchemy as sa
 
 from tests.delivery import insert_candidates
 from tests.html_tree import html as tree
-from webapp.models import (AuditEvent, Batch, Comment, ComposeDraft, Message, Setting, SmsTemplate,
-                           utcnow)
+from webapp.models import (
+    AuditEvent,
+    Batch,
+    Comment,
+    ComposeDraft,
+    Message,
+    Setting,
+    SmsTemplate,
+    utcnow,
+)
 
 TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
 # A recipient and their number, shown by the `phone` filter with the E.164 form in its title.
-RECIPIENT = re.compile(r'<span class="recipient">(.*?) '
-                       r'&lt;<span title="(.*?)">[^<]+</span>&gt;</span>')
+RECIPIENT = re.compile(
+    r'<span class="recipient">(.*?) '
+    r'&lt;<span title="(.*?)">[^<]+</span>&gt;</span>'
+)
 BATCH_URL = re.compile(r"^/sms/batches/(\d+)$")
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
 
 def text(response) -> str:
     return response.get_data(as_text=True)
@@ -51,8 +62,12 @@ def rows(session, model, *where, order=None) -> list:
 
 
 def written(session) -> dict[str, int]:
-    return {"batches": len(rows(session, Batch)), "messages": len(rows(session, Message)),
-            "comments": len(rows(session, Comment)), "audit": len(rows(session, AuditEvent))}
+    return {
+        "batches": len(rows(session, Batch)),
+        "messages": len(rows(session, Message)),
+        "comments": len(rows(session, Comment)),
+        "audit": len(rows(session, AuditEvent)),
+    }
 
 
 NOTHING = {"batches": 0, "messages": 0, "comments": 0, "audit": 0}
@@ -67,8 +82,11 @@ def error_beside(response, field_id: str) -> str:
     page = tree(response)
     field = page.one(id=field_id)
     assert field.get("aria-invalid") == "true"
-    [error] = [page.one(id=ref) for ref in field.get("aria-describedby").split()
-               if "error" in page.one(id=ref).get("class", "").split()]
+    [error] = [
+        page.one(id=ref)
+        for ref in field.get("aria-describedby").split()
+        if "error" in page.one(id=ref).get("class", "").split()
+    ]
     assert error in field.parent.elements  # beside the field, not at the top of the form
     return error.text
 
@@ -80,13 +98,18 @@ def consultant(login):
 
 @pytest.fixture
 def people(make_candidate):
-    return [make_candidate("Ada", "Lovelace", "0412 345 678"),
-            make_candidate("Bob", "Brown", "+44 7400 123456")]
+    return [
+        make_candidate("Ada", "Lovelace", "0412 345 678"),
+        make_candidate("Bob", "Brown", "+44 7400 123456"),
+    ]
 
 
 # --- what Send writes ----------------------------------------------------------------------------
 
-def test_send_writes_one_batch_and_a_queued_message_per_recipient(client, consultant, people, session):
+
+def test_send_writes_one_batch_and_a_queued_message_per_recipient(
+    client, consultant, people, session
+):
     ada, bob = people
     token = open_sms(client, people)
 
@@ -97,18 +120,26 @@ def test_send_writes_one_batch_and_a_queued_message_per_recipient(client, consul
     [batch] = rows(session, Batch)
     assert batch.id == batch_id
     assert (batch.sender_id, batch.kind, batch.body, batch.message_count, batch.ignore_opt_out) == (
-        consultant.id, "candidates", "Hi {{first_name}}, new roles this week.", 2, False)
+        consultant.id,
+        "candidates",
+        "Hi {{first_name}}, new roles this week.",
+        2,
+        False,
+    )
     messages = rows(session, Message)
     assert [(m.candidate_id, m.contact_id, m.to_e164, m.body) for m in messages] == [
         (ada.id, None, "+61412345678", "Hi Ada, new roles this week."),
         (bob.id, None, "+447400123456", "Hi Bob, new roles this week."),
     ]
-    assert {(m.batch_id, m.state, m.segments, m.encoding, m.sender_id, m.override_opt_out,
-             m.direction) for m in messages} == {
-        (batch_id, "queued", 1, "GSM-7", consultant.id, False, "out")}
+    assert {
+        (m.batch_id, m.state, m.segments, m.encoding, m.sender_id, m.override_opt_out, m.direction)
+        for m in messages
+    } == {(batch_id, "queued", 1, "GSM-7", consultant.id, False, "out")}
 
 
-def test_send_records_segments_and_encoding_of_each_rendered_message(client, consultant, make_candidate, session):
+def test_send_records_segments_and_encoding_of_each_rendered_message(
+    client, consultant, make_candidate, session
+):
     short = make_candidate("Al", "Short", "0412 345 678")
     accented = make_candidate("Zoë", "Long", "0412 345 679")
     token = open_sms(client, [short, accented])
@@ -117,18 +148,26 @@ def test_send_records_segments_and_encoding_of_each_rendered_message(client, con
     assert found == {short.id: (1, "GSM-7"), accented.id: (1, "UCS-2")}
     send_again = open_sms(client, [short, accented])
     send(client, send_again, message="Hello {{first_name}} " + "x" * 61)
-    found = {m.candidate_id: (m.segments, m.encoding) for m in rows(session, Message)
-             if m.body.endswith("x" * 61)}
+    found = {
+        m.candidate_id: (m.segments, m.encoding)
+        for m in rows(session, Message)
+        if m.body.endswith("x" * 61)
+    }
     assert found == {short.id: (1, "GSM-7"), accented.id: (2, "UCS-2")}
 
 
-def test_send_to_contacts_fills_contact_id_and_client_name(client, consultant, make_contact, session):
+def test_send_to_contacts_fills_contact_id_and_client_name(
+    client, consultant, make_contact, session
+):
     grace = make_contact("Grace", "Hopper", "0413 222 333", client="Harbour Mining Pty Ltd")
     token = open_sms(client, [grace], kind="contacts")
     assert send(client, token, message="Hi {{first_name}} at {{client_name}}").status_code == 303
     [message] = rows(session, Message)
     assert (message.candidate_id, message.contact_id, message.body) == (
-        None, grace.id, "Hi Grace at Harbour Mining Pty Ltd")
+        None,
+        grace.id,
+        "Hi Grace at Harbour Mining Pty Ltd",
+    )
 
 
 def test_send_with_htmx_answers_204_with_hx_redirect(client, consultant, people, session):
@@ -142,13 +181,25 @@ def test_send_with_htmx_answers_204_with_hx_redirect(client, consultant, people,
 def test_send_merges_sender_fields(client, login, make_candidate, session):
     login("consultant", full_name="Casey Jones", mobile="0400 111 222", office="Perth")
     token = open_sms(client, [make_candidate()])
-    send(client, token, message="Call {{sender_first_name}} ({{sender_full_name}}, {{sender_office}}) on {{sender_mobile}}")
+    send(
+        client,
+        token,
+        message=(
+            "Call {{sender_first_name}} ({{sender_full_name}}, {{sender_office}}) "
+            "on {{sender_mobile}}"
+        ),
+    )
     [message] = rows(session, Message)
     assert message.body == "Call Casey (Casey Jones, Perth) on 0400 111 222"
 
 
-@pytest.mark.parametrize("message", ["Hi {{first_name}} {{ 7*7 }} and {% for x in y %}{% endfor %}",
-                                     "{{ ''.__class__ }} {{7*'7'}} <b>bold</b> ${7*7} #{7*7}"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Hi {{first_name}} {{ 7*7 }} and {% for x in y %}{% endfor %}",
+        "{{ ''.__class__ }} {{7*'7'}} <b>bold</b> ${7*7} #{7*7}",
+    ],
+)
 def test_hostile_text_is_queued_literally(client, consultant, make_candidate, session, message):
     token = open_sms(client, [make_candidate()])
     assert send(client, token, message=message).status_code == 303
@@ -157,7 +208,9 @@ def test_hostile_text_is_queued_literally(client, consultant, make_candidate, se
 
 
 def test_template_used_is_recorded_on_the_batch(client, consultant, make_candidate, session):
-    template = SmsTemplate(name="Interview", body="Interview at 10", shared=True, record_type="both")
+    template = SmsTemplate(
+        name="Interview", body="Interview at 10", shared=True, record_type="both"
+    )
     session.add(template)
     session.commit()
     token = open_sms(client, [make_candidate()])
@@ -168,7 +221,9 @@ def test_template_used_is_recorded_on_the_batch(client, consultant, make_candida
     assert "Interview" in page
 
 
-def test_send_with_a_template_id_that_does_not_exist_is_refused_on_the_form(client, consultant, make_candidate, session):
+def test_send_with_a_template_id_that_does_not_exist_is_refused_on_the_form(
+    client, consultant, make_candidate, session
+):
     token = open_sms(client, [make_candidate()])
     response = send(client, token, template_id="987654", message="Hello")
     assert response.status_code == 400
@@ -176,10 +231,13 @@ def test_send_with_a_template_id_that_does_not_exist_is_refused_on_the_form(clie
     assert written(session) == NOTHING
 
 
-def test_send_refuses_a_template_the_sender_may_not_see(client, login, make_user, make_candidate, session):
+def test_send_refuses_a_template_the_sender_may_not_see(
+    client, login, make_user, make_candidate, session
+):
     other = make_user()
-    secret = SmsTemplate(name="Secret pay rises", body="x", owner_id=other.id, shared=False,
-                         record_type="both")
+    secret = SmsTemplate(
+        name="Secret pay rises", body="x", owner_id=other.id, shared=False, record_type="both"
+    )
     session.add(secret)
     session.commit()
     login("consultant")
@@ -192,6 +250,7 @@ def test_send_refuses_a_template_the_sender_may_not_see(client, login, make_user
 
 
 # --- removed recipients --------------------------------------------------------------------------
+
 
 def test_removed_recipient_is_not_messaged(client, consultant, people, session):
     ada, bob = people
@@ -215,13 +274,18 @@ def test_restored_recipient_is_messaged(client, consultant, people, session):
 
 # --- the Ignore gate at Send ---------------------------------------------------------------------
 
+
 @pytest.fixture
 def with_opt_out(make_candidate):
-    return [make_candidate("Ada", "Lovelace", "0412 345 678"),
-            make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)]
+    return [
+        make_candidate("Ada", "Lovelace", "0412 345 678"),
+        make_candidate("Olive", "Out", "0412 000 111", sms_consent=False),
+    ]
 
 
-def test_consultant_sending_with_ignore_gets_403_and_nothing_is_written(client, consultant, with_opt_out, session):
+def test_consultant_sending_with_ignore_gets_403_and_nothing_is_written(
+    client, consultant, with_opt_out, session
+):
     token = open_sms(client, with_opt_out)
     response = send(client, token, ignore="1", ignore_reason="urgent", comment="1")
     assert response.status_code == 403
@@ -231,7 +295,9 @@ def test_consultant_sending_with_ignore_gets_403_and_nothing_is_written(client, 
     assert [m.candidate_id for m in rows(session, Message)] == [with_opt_out[0].id]
 
 
-def test_consultant_sending_with_ignore_via_htmx_gets_403(client, consultant, with_opt_out, session):
+def test_consultant_sending_with_ignore_via_htmx_gets_403(
+    client, consultant, with_opt_out, session
+):
     token = open_sms(client, with_opt_out)
     response = send(client, token, ignore="1", htmx=True)
     assert response.status_code == 403
@@ -248,7 +314,9 @@ def test_consultant_send_leaves_opted_out_people_out(client, consultant, with_op
     assert batch.outcome_counts["opted_out"] == 1
 
 
-def test_team_leader_ignore_sends_to_opted_out_people_and_audits_it(client, login, with_opt_out, session):
+def test_team_leader_ignore_sends_to_opted_out_people_and_audits_it(
+    client, login, with_opt_out, session
+):
     lead = login("team-leader")
     ada, olive = with_opt_out
     token = open_sms(client, with_opt_out)
@@ -269,7 +337,10 @@ def test_team_leader_ignore_sends_to_opted_out_people_and_audits_it(client, logi
     assert event.actor_id == lead.id
     assert event.subject_id == batch_id
     assert event.details["reason"] == "Site closed today, safety notice"
-    assert (event.details["kind"], event.details["people"]) == ("candidates", [[olive.id, "+61412000111"]])
+    assert (event.details["kind"], event.details["people"]) == (
+        "candidates",
+        [[olive.id, "+61412000111"]],
+    )
 
 
 def test_ignore_audit_event_names_the_batch_as_its_subject(client, login, with_opt_out, session):
@@ -295,7 +366,8 @@ def test_ignore_never_overrides_blocked_or_invalid_numbers(client, login, make_c
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["js-off", "htmx"])
 def test_ignore_that_lets_nobody_through_still_needs_its_reason_beside_the_field(
-        client, login, make_candidate, session, htmx):
+    client, login, make_candidate, session, htmx
+):
     # The reason is required whenever Ignore is ticked, not only when it turns
     # out to override someone (here the only opted-out person was taken off the SMS).
     login("team-leader")
@@ -318,7 +390,8 @@ def test_ignore_that_lets_nobody_through_still_needs_its_reason_beside_the_field
 @pytest.mark.parametrize("reason", [None, "", "   "], ids=["absent", "empty", "spaces"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["js-off", "htmx"])
 def test_ignore_without_a_reason_is_refused_beside_the_field_and_nothing_is_queued(
-        client, login, with_opt_out, session, reason, htmx):
+    client, login, with_opt_out, session, reason, htmx
+):
     login("team-leader")
     token = open_sms(client, with_opt_out)
     form = {"ignore": "1"} | ({} if reason is None else {"ignore_reason": reason})
@@ -349,7 +422,9 @@ def test_a_reason_over_500_characters_is_refused_not_cut(client, login, with_opt
     assert event.details["reason"] == "y" * 500
 
 
-def test_the_reason_field_shows_once_ignore_is_ticked_and_is_named_for_it(client, login, with_opt_out):
+def test_the_reason_field_shows_once_ignore_is_ticked_and_is_named_for_it(
+    client, login, with_opt_out
+):
     login("team-leader")
     token = open_sms(client, with_opt_out)
     assert tree(client.get(f"/sms/compose/{token}")).all(id="ignore_reason") == []
@@ -364,11 +439,20 @@ def test_the_reason_field_shows_once_ignore_is_ticked_and_is_named_for_it(client
 
 # --- Comment -------------------------------------------------------------------------------------
 
-def test_comment_defaults_to_the_message_on_each_recipients_record(client, consultant, people, session):
+
+def test_comment_defaults_to_the_message_on_each_recipients_record(
+    client, consultant, people, session
+):
     ada, bob = people
     token = open_sms(client, people)
-    send(client, token, message="Interview tomorrow at 10", comment="1", comment_type="SMS",
-         comment_text="")
+    send(
+        client,
+        token,
+        message="Interview tomorrow at 10",
+        comment="1",
+        comment_type="SMS",
+        comment_text="",
+    )
     comments = rows(session, Comment, order=Comment.candidate_id)
     assert [(c.candidate_id, c.author_id, c.type, c.text) for c in comments] == [
         (ada.id, consultant.id, "SMS", "Interview tomorrow at 10"),
@@ -378,8 +462,14 @@ def test_comment_defaults_to_the_message_on_each_recipients_record(client, consu
 
 def test_comment_uses_the_typed_text(client, consultant, people, session):
     token = open_sms(client, people)
-    send(client, token, message="Interview tomorrow", comment="1", comment_type="SMS",
-         comment_text="  Told them about the Perth role  ")
+    send(
+        client,
+        token,
+        message="Interview tomorrow",
+        comment="1",
+        comment_type="SMS",
+        comment_text="  Told them about the Perth role  ",
+    )
     assert {c.text for c in rows(session, Comment)} == {"Told them about the Perth role"}
 
 
@@ -391,8 +481,9 @@ def test_comment_on_contacts_goes_to_the_contact_record(client, consultant, make
     assert (comment.candidate_id, comment.contact_id) == (None, grace.id)
 
 
-def test_a_comment_text_over_2000_characters_is_refused_beside_the_field(client, consultant, people,
-                                                                        session):
+def test_a_comment_text_over_2000_characters_is_refused_beside_the_field(
+    client, consultant, people, session
+):
     token = open_sms(client, people)
 
     response = send(client, token, comment="1", comment_type="SMS", comment_text="c" * 2001)
@@ -401,15 +492,21 @@ def test_a_comment_text_over_2000_characters_is_refused_beside_the_field(client,
     assert "2,001 characters" in error_beside(response, "comment_text")
     assert "at most 2,000" in error_beside(response, "comment_text")
     assert written(session) == NOTHING
-    assert send(client, token, comment="1", comment_type="SMS", comment_text="c" * 2000).status_code == 303
+    assert (
+        send(client, token, comment="1", comment_type="SMS", comment_text="c" * 2000).status_code
+        == 303
+    )
     assert {len(c.text) for c in rows(session, Comment)} == {2000}
 
 
-def test_a_comment_may_not_put_more_than_a_million_characters_on_the_records(client, consultant,
-                                                                            session):
+def test_a_comment_may_not_put_more_than_a_million_characters_on_the_records(
+    client, consultant, session
+):
     # 600 records × 2,000 characters is 1.2 million: the text is copied onto each.
     ids = insert_candidates(session, 600)
-    response = client.post("/sms/compose", data={"kind": "candidates", "ids": [str(i) for i in ids]})
+    response = client.post(
+        "/sms/compose", data={"kind": "candidates", "ids": [str(i) for i in ids]}
+    )
     token = TOKEN.search(text(response)).group(1)
 
     refused = send(client, token, comment="1", comment_type="SMS", comment_text="c" * 2000)
@@ -419,7 +516,10 @@ def test_a_comment_may_not_put_more_than_a_million_characters_on_the_records(cli
     assert "600 records" in message and "1,200,000" in message
     assert "1,666 characters or fewer" in message  # how to fix it
     assert written(session) == NOTHING
-    assert send(client, token, comment="1", comment_type="SMS", comment_text="c" * 1666).status_code == 303
+    assert (
+        send(client, token, comment="1", comment_type="SMS", comment_text="c" * 1666).status_code
+        == 303
+    )
     assert len(rows(session, Comment)) == 600
 
 
@@ -429,7 +529,9 @@ def test_no_comment_unless_ticked(client, consultant, people, session):
     assert rows(session, Comment) == []
 
 
-def test_suppress_add_comment_hides_the_box_and_writes_no_comment(client, consultant, people, session):
+def test_suppress_add_comment_hides_the_box_and_writes_no_comment(
+    client, consultant, people, session
+):
     session.add(Setting(key="suppress_add_comment", value=True))
     session.commit()
     token = open_sms(client, people)
@@ -451,6 +553,7 @@ def test_comment_box_is_shown_by_default(client, consultant, people):
 
 
 # --- idempotent Send -----------------------------------------------------------------------------
+
 
 def test_sending_the_same_screen_twice_makes_one_batch(client, consultant, people, session):
     token = open_sms(client, people)
@@ -480,14 +583,19 @@ def test_reopening_a_sent_screen_goes_to_its_batch(client, consultant, people):
 
 # --- nothing written on failure, and the error shown on the form ---------------------------------
 
-@pytest.mark.parametrize("message, error", [
-    ("", "Type a message, or pick a template."),
-    ("   ", "Type a message, or pick a template."),
-    ("Hi {{nope}}", "Unknown merge field(s): {{nope}}"),
-    ("x" * 1_601, "the gateway takes at most 1,600"),
-])
-def test_a_message_that_cannot_be_sent_is_refused_on_the_form(client, consultant, people, session,
-                                                               message, error):
+
+@pytest.mark.parametrize(
+    "message, error",
+    [
+        ("", "Type a message, or pick a template."),
+        ("   ", "Type a message, or pick a template."),
+        ("Hi {{nope}}", "Unknown merge field(s): {{nope}}"),
+        ("x" * 1_601, "the gateway takes at most 1,600"),
+    ],
+)
+def test_a_message_that_cannot_be_sent_is_refused_on_the_form(
+    client, consultant, people, session, message, error
+):
     token = open_sms(client, people)
     response = send(client, token, message=message, comment="1")
     assert response.status_code == 400
@@ -504,9 +612,13 @@ def test_a_message_of_exactly_1600_characters_is_sent(client, consultant, people
     assert {len(m.body) for m in rows(session, Message)} == {1_600}
 
 
-def test_a_merge_field_pushing_one_recipient_past_1600_is_refused_naming_them(client, consultant, make_candidate, session):
-    people = [make_candidate("Al", "Li", "0412 345 678"),
-              make_candidate("Bartholomew", "Brown", "0412 345 679")]
+def test_a_merge_field_pushing_one_recipient_past_1600_is_refused_naming_them(
+    client, consultant, make_candidate, session
+):
+    people = [
+        make_candidate("Al", "Li", "0412 345 678"),
+        make_candidate("Bartholomew", "Brown", "0412 345 679"),
+    ]
     token = open_sms(client, people)
     response = send(client, token, message="{{first_name}}" + "x" * 1_590)  # 1,592 and 1,601
     assert response.status_code == 400
@@ -514,7 +626,9 @@ def test_a_merge_field_pushing_one_recipient_past_1600_is_refused_naming_them(cl
     assert written(session) == NOTHING
 
 
-def test_a_tag_formed_across_an_empty_field_is_refused_not_sent(client, consultant, people, session):
+def test_a_tag_formed_across_an_empty_field_is_refused_not_sent(
+    client, consultant, people, session
+):
     # No one in `people` has a location, so "{{fir{{location}}st_name}}" would become the text
     # "{{first_name}}" on every phone.
     token = open_sms(client, people)
@@ -542,9 +656,13 @@ def test_a_failed_send_with_htmx_answers_the_compose_fragment(client, consultant
     assert written(session) == NOTHING
 
 
-def test_nobody_eligible_is_refused_and_nothing_written(client, consultant, make_candidate, session):
-    people = [make_candidate("Olive", "Out", "0412 000 111", sms_consent=False),
-              make_candidate("Nora", "None", None)]
+def test_nobody_eligible_is_refused_and_nothing_written(
+    client, consultant, make_candidate, session
+):
+    people = [
+        make_candidate("Olive", "Out", "0412 000 111", sms_consent=False),
+        make_candidate("Nora", "None", None),
+    ]
     token = open_sms(client, people)
     response = send(client, token)
     assert response.status_code == 400
@@ -627,7 +745,10 @@ def test_viewer_cannot_send(client, login, people, session):
 
 # --- the batch page ------------------------------------------------------------------------------
 
-def test_batch_page_lists_the_messages_and_their_states(client, consultant, make_candidate, session):
+
+def test_batch_page_lists_the_messages_and_their_states(
+    client, consultant, make_candidate, session
+):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     olive = make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)
     location = send(client, open_sms(client, [ada, olive])).headers["Location"]
@@ -666,12 +787,19 @@ def test_a_batch_that_does_not_exist_is_404(client, consultant):
 
 # --- control characters in the message, the comment and the reason ------------------------------
 
+
 def test_message_and_comment_keep_line_breaks_and_drop_other_control_characters(
-        client, consultant, people, session):
+    client, consultant, people, session
+):
     token = open_sms(client, people[:1])
 
-    response = send(client, token, message="Hi {{first_name}},\r\nnew\x1b[31m roles\x07.\tSee you",
-                    comment="1", comment_text="Told\x1b them\r\nabout\x0b Perth")
+    response = send(
+        client,
+        token,
+        message="Hi {{first_name}},\r\nnew\x1b[31m roles\x07.\tSee you",
+        comment="1",
+        comment_text="Told\x1b them\r\nabout\x0b Perth",
+    )
 
     assert response.status_code == 303
     [message] = rows(session, Message)
@@ -682,10 +810,14 @@ def test_message_and_comment_keep_line_breaks_and_drop_other_control_characters(
     assert comment.text == "Told them\nabout Perth"
 
 
-@pytest.mark.parametrize("reason", ["Site closed\r\nBcc: everyone", "Site\x1b[2J closed", "Site\tclosed"],
-                         ids=["line-break", "escape", "tab"])
+@pytest.mark.parametrize(
+    "reason",
+    ["Site closed\r\nBcc: everyone", "Site\x1b[2J closed", "Site\tclosed"],
+    ids=["line-break", "escape", "tab"],
+)
 def test_an_ignore_reason_with_control_characters_is_refused_beside_the_field(
-        client, login, with_opt_out, session, reason):
+    client, login, with_opt_out, session, reason
+):
     login("team-leader")
     token = open_sms(client, with_opt_out)
 

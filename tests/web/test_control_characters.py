@@ -1,6 +1,6 @@
-"""Control characters typed, pasted or forged into the record forms, the search and the audit filters:
-refused beside the field (or, for a NUL, for the whole request) and nothing stored; a textarea's
-line breaks are kept as "\\n"."""
+"""Control characters typed, pasted or forged into the record forms, the search and the audit
+filters: refused beside the field (or, for a NUL, for the whole request) and nothing stored; a
+textarea's line breaks are kept as "\\n"."""
 
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ from webapp.models import AuditEvent, Candidate
 
 
 def candidate_form(**overrides) -> dict[str, str]:
-    data = {"first_name": "Ada", "last_name": "Lovelace", "mobile": "0412 345 678", "email": "",
-            "status": "Available", "job_title": "", "skills": "", "location": ""}
+    data = {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "mobile": "0412 345 678",
+        "email": "",
+        "status": "Available",
+        "job_title": "",
+        "skills": "",
+        "location": "",
+    }
     return data | overrides
 
 
@@ -22,17 +30,32 @@ def candidates(session) -> list[Candidate]:
     return list(session.scalars(sa.select(Candidate)))
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("last_name", "Harri\r\nson", "Last name must be one line of plain text: remove the line break, "
-                                  "carriage return."),
-    ("first_name", "Ada\tMary", "First name must be one line of plain text: remove the tab."),
-    ("email", "ada@example.com\x85", "Email must be one line of plain text: remove the U+0085."),
-    ("location", "Syd\u2028ney", "Location must be one line of plain text: remove the U+2028."),
-    ("job_title", "Chef\x7f", "Job title must be one line of plain text: remove the DEL."),
-    ("skills", "Triage\r\nICU\x1b[0m", "Skills cannot hold control characters: remove the U+001B."),
-])
-def test_a_control_character_is_refused_beside_its_field_and_nothing_is_saved(client, login, session,
-                                                                             field, value, message):
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        (
+            "last_name",
+            "Harri\r\nson",
+            "Last name must be one line of plain text: remove the line break, carriage return.",
+        ),
+        ("first_name", "Ada\tMary", "First name must be one line of plain text: remove the tab."),
+        (
+            "email",
+            "ada@example.com\x85",
+            "Email must be one line of plain text: remove the U+0085.",
+        ),
+        ("location", "Syd\u2028ney", "Location must be one line of plain text: remove the U+2028."),
+        ("job_title", "Chef\x7f", "Job title must be one line of plain text: remove the DEL."),
+        (
+            "skills",
+            "Triage\r\nICU\x1b[0m",
+            "Skills cannot hold control characters: remove the U+001B.",
+        ),
+    ],
+)
+def test_a_control_character_is_refused_beside_its_field_and_nothing_is_saved(
+    client, login, session, field, value, message
+):
     login("consultant")
     response = client.post("/candidates/new", data=candidate_form(**{field: value}))
 
@@ -44,11 +67,14 @@ def test_a_control_character_is_refused_beside_its_field_and_nothing_is_saved(cl
     assert candidates(session) == []
 
 
-def test_an_edit_that_would_put_a_line_break_in_a_name_changes_nothing(client, login, make_candidate,
-                                                                        session):
+def test_an_edit_that_would_put_a_line_break_in_a_name_changes_nothing(
+    client, login, make_candidate, session
+):
     ada = make_candidate("Ada", "Lovelace")
     login("consultant")
-    response = client.post(f"/candidates/{ada.id}/edit", data=candidate_form(last_name="Love\nlace"))
+    response = client.post(
+        f"/candidates/{ada.id}/edit", data=candidate_form(last_name="Love\nlace")
+    )
 
     assert response.status_code == 400
     assert [person.last_name for person in candidates(session)] == ["Lovelace"]
@@ -63,8 +89,17 @@ def test_skills_keep_their_line_breaks_as_newlines(client, login, session):
     assert [person.skills for person in candidates(session)] == ["Triage\nICU\nTheatre"]
 
 
-@pytest.mark.parametrize("url", ["/candidates/new", "/candidates?q=Ada%00", "/audit?person=%00",
-                                 "/templates?folder=%00", "/admin/users?q=a%00b", "/sms/compose/x%00y"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/candidates/new",
+        "/candidates?q=Ada%00",
+        "/audit?person=%00",
+        "/templates?folder=%00",
+        "/admin/users?q=a%00b",
+        "/sms/compose/x%00y",
+    ],
+)
 def test_a_nul_anywhere_is_refused_with_a_message_before_any_query(client, login, url):
     login("administrator")
     if url.endswith("/new"):
@@ -83,12 +118,20 @@ def test_an_htmx_request_with_a_nul_gets_the_message_as_an_alert(client, login):
     assert "NUL character" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("args, field, message", [
-    ("q=Ada%1B%5B2J", "q", "Search cannot hold control characters (U+001B); it was left out."),
-    ("job=" + "x" * 201, "job", "Job title / skills can be at most 200 characters; it was left out."),
-])
-def test_a_search_value_that_cannot_be_used_is_named_beside_its_box(client, login, make_candidate, args,
-                                                                    field, message):
+@pytest.mark.parametrize(
+    "args, field, message",
+    [
+        ("q=Ada%1B%5B2J", "q", "Search cannot hold control characters (U+001B); it was left out."),
+        (
+            "job=" + "x" * 201,
+            "job",
+            "Job title / skills can be at most 200 characters; it was left out.",
+        ),
+    ],
+)
+def test_a_search_value_that_cannot_be_used_is_named_beside_its_box(
+    client, login, make_candidate, args, field, message
+):
     make_candidate("Ada", "Lovelace")
     login("consultant")
     response = client.get(f"/candidates?{args}")
@@ -109,5 +152,7 @@ def test_an_audit_name_filter_with_a_control_character_is_named_beside_its_box(c
     assert response.status_code == 400
     page = html(response)
     assert page.one("input", name="person").get("aria-invalid") == "true"
-    assert page.one("span", id="person-error").text == \
-        "Name cannot hold control characters (U+0007); it was left out."
+    assert (
+        page.one("span", id="person-error").text
+        == "Name cannot hold control characters (U+0007); it was left out."
+    )

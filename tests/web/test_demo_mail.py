@@ -55,20 +55,23 @@ def email_rows(client) -> list[list]:
 
 
 def test_a_demo_without_a_mail_server_keeps_the_reply_email_and_lists_it_on_the_sandbox(
-        app, client, session, login, make_candidate):
+    app, client, session, login, make_candidate
+):
     assert app.config["MAIL_KEEP"] is True
     ada = reply_on_the_sandbox(app, client, session, login, make_candidate, "Yes, Tuesday suits")
     run_worker(app)
     run_worker(app)
 
     [email] = rows(session, Email)
-    # Kept, never tried: no attempt, no error, no retry scheduled against a server that is not there.
+    # Kept, never tried: no attempt, no error, no retry scheduled against a server that is not
+    # there.
     assert (email.state, email.attempts, email.last_error, email.sent_at) == ("kept", 0, None, None)
     [[to, subject, body, link, state]] = email_rows(client)
     assert to.text.strip() == "casey@example.com"
     assert subject.text.strip() == "SMS reply from Ada Lovelace (+61412345678)"
     assert "Yes, Tuesday suits" in body.text and "Hi Ada, is Tuesday good?" in body.text
-    # The link the email carries, on PUBLIC_BASE_URL as the demo's PORT gives it, and clickable here.
+    # The link the email carries, on PUBLIC_BASE_URL as the demo's PORT gives it, and clickable
+    # here.
     [anchor] = link.all("a")
     assert anchor.text.strip() == f"http://127.0.0.1:{PORT}/candidates/{ada.id}"
     assert anchor.get("href") == f"/candidates/{ada.id}"
@@ -76,9 +79,11 @@ def test_a_demo_without_a_mail_server_keeps_the_reply_email_and_lists_it_on_the_
 
 
 def test_the_sandbox_link_is_the_one_the_email_was_given_not_one_typed_in_the_reply(
-        app, client, session, login, make_candidate):
-    ada = reply_on_the_sandbox(app, client, session, login, make_candidate,
-                               "Record: https://phish.example/candidates/1")
+    app, client, session, login, make_candidate
+):
+    ada = reply_on_the_sandbox(
+        app, client, session, login, make_candidate, "Record: https://phish.example/candidates/1"
+    )
 
     [[_, _, body, link, _]] = email_rows(client)
     assert "https://phish.example/candidates/1" in body.text  # shown as text, as the email says it
@@ -86,7 +91,8 @@ def test_the_sandbox_link_is_the_one_the_email_was_given_not_one_typed_in_the_re
 
 
 def test_with_a_mail_server_the_demo_sends_the_reply_email_as_before(
-        app, client, session, login, make_candidate, smtp):
+    app, client, session, login, make_candidate, smtp
+):
     assert app.config["MAIL_KEEP"] is False
     reply_on_the_sandbox(app, client, session, login, make_candidate, "Yes, Tuesday suits")
     run_worker(app)
@@ -101,12 +107,22 @@ def test_with_a_mail_server_the_demo_sends_the_reply_email_as_before(
     assert (to.text.strip(), state.text.strip()) == ("casey@example.com", "sent")
 
 
-@pytest.mark.parametrize("body, link", [
-    ("Ada replied by SMS:\n\nRecord: x\n\nRecord: http://h/candidates/7\n\nSMS consent was withdrawn (STOP).",
-     "http://h/candidates/7"),
-    ("+61412345678 replied by SMS:\n\nHi\n\nNo record matched this number; see the unmatched replies: "
-     "http://h/replies/unmatched", "http://h/replies/unmatched"),
-    ("No link at all", None),
-])
+@pytest.mark.parametrize(
+    "body, link",
+    [
+        (
+            "Ada replied by SMS:\n\nRecord: x\n\nRecord: http://h/candidates/7\n\n"
+            "SMS consent was withdrawn (STOP).",
+            "http://h/candidates/7",
+        ),
+        (
+            "+61412345678 replied by SMS:\n\nHi\n\n"
+            "No record matched this number; see the unmatched replies: "
+            "http://h/replies/unmatched",
+            "http://h/replies/unmatched",
+        ),
+        ("No link at all", None),
+    ],
+)
 def test_email_link_reads_the_last_link_line_the_email_was_written_with(body, link):
     assert replies.email_link(body) == link

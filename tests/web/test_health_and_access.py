@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import sqlalchemy as sa
 
 from webapp.models import PERMISSIONS, Role, User
@@ -38,10 +37,13 @@ def test_healthz_answers_503_when_the_database_is_unreachable(app_without_databa
 
 # --- permission_required -------------------------------------------------------------------------
 
+
 @pytest.fixture
 def audited(app):
     """A test-only route needing audit.view, registered before the app's first request."""
-    app.add_url_rule("/_t", endpoint="_t", view_func=permission_required("audit.view")(lambda: "ok"))
+    app.add_url_rule(
+        "/_t", endpoint="_t", view_func=permission_required("audit.view")(lambda: "ok")
+    )
     return "/_t"
 
 
@@ -130,10 +132,14 @@ def test_roles_grant_what_the_design_says(make_user):
 
 # --- headers and cookie --------------------------------------------------------------------------
 
+
 def csp_is_strict(response) -> bool:
     policy = response.headers.get("Content-Security-Policy", "")
-    return ("default-src 'self'" in policy and "unsafe-inline" not in policy
-            and "unsafe-eval" not in policy)
+    return (
+        "default-src 'self'" in policy
+        and "unsafe-inline" not in policy
+        and "unsafe-eval" not in policy
+    )
 
 
 def test_html_page_varies_on_hx_request_and_carries_security_headers(client):
@@ -173,7 +179,9 @@ def test_json_and_static_files_carry_the_security_headers(client):
 
 
 def session_cookie(response) -> str:
-    cookies = [value for value in response.headers.getlist("Set-Cookie") if value.startswith("session=")]
+    cookies = [
+        value for value in response.headers.getlist("Set-Cookie") if value.startswith("session=")
+    ]
     assert len(cookies) == 1, response.headers.getlist("Set-Cookie")
     return cookies[0]
 

@@ -29,8 +29,14 @@ def app_settings():
 
 def smscentral_push(client, method: str = "GET", credentials: bool = True, **fields):
     params = {"USER_NAME": HOOK_USER, "PASSWORD": HOOK_PASSWORD} if credentials else {}
-    params.update({"ORIGINATOR": ADA_DIGITS, "RECIPIENT": "61400000001", "ID": "SC-100",
-                   "MESSAGE_TEXT": "Yes, Tuesday suits"})
+    params.update(
+        {
+            "ORIGINATOR": ADA_DIGITS,
+            "RECIPIENT": "61400000001",
+            "ID": "SC-100",
+            "MESSAGE_TEXT": "Yes, Tuesday suits",
+        }
+    )
     params.update(fields)
     params = {k: v for k, v in params.items() if v is not None}
     if method == "GET":
@@ -39,8 +45,15 @@ def smscentral_push(client, method: str = "GET", credentials: bool = True, **fie
 
 
 def twilio_form(**fields) -> dict[str, str]:
-    form = {"MessageSid": "SM" + "a" * 32, "AccountSid": "AC" + "0" * 32, "From": "+61412345678",
-            "To": "+61400000001", "Body": "Yes, Tuesday suits", "NumSegments": "1", "NumMedia": "0"}
+    form = {
+        "MessageSid": "SM" + "a" * 32,
+        "AccountSid": "AC" + "0" * 32,
+        "From": "+61412345678",
+        "To": "+61400000001",
+        "Body": "Yes, Tuesday suits",
+        "NumSegments": "1",
+        "NumMedia": "0",
+    }
     form.update(fields)
     return form
 
@@ -52,17 +65,23 @@ def twilio_push(client, form: dict[str, str], signature: str | None, query: str 
 
 # --- SMS Central: credentials --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
-@pytest.mark.parametrize("given", [
-    {"USER_NAME": HOOK_USER, "PASSWORD": "wrong"},
-    {"USER_NAME": "someone", "PASSWORD": HOOK_PASSWORD},
-    {"USER_NAME": HOOK_USER},
-    {"PASSWORD": HOOK_PASSWORD},
-    {"USER_NAME": "", "PASSWORD": ""},
-    {},
-], ids=["wrong-password", "wrong-username", "no-password", "no-username", "empty", "none"])
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"USER_NAME": HOOK_USER, "PASSWORD": "wrong"},
+        {"USER_NAME": "someone", "PASSWORD": HOOK_PASSWORD},
+        {"USER_NAME": HOOK_USER},
+        {"PASSWORD": HOOK_PASSWORD},
+        {"USER_NAME": "", "PASSWORD": ""},
+        {},
+    ],
+    ids=["wrong-password", "wrong-username", "no-password", "no-username", "empty", "none"],
+)
 def test_smscentral_push_with_wrong_or_missing_credentials_is_refused_and_stores_nothing(
-        client, session, ada, method, given):
+    client, session, ada, method, given
+):
     response = smscentral_push(client, method, credentials=False, MESSAGE_TEXT="STOP", **given)
 
     assert response.status_code == 403
@@ -71,15 +90,24 @@ def test_smscentral_push_with_wrong_or_missing_credentials_is_refused_and_stores
     assert rows(session, type(ada))[0].sms_consent is True
 
 
-def test_smscentral_inbound_is_not_found_while_no_webhook_credentials_are_configured(
-        database_url):
+def test_smscentral_inbound_is_not_found_while_no_webhook_credentials_are_configured(database_url):
     app = create_app(config_for(database_url))  # no SMSCENTRAL_WEBHOOK_USERNAME/PASSWORD
     try:
         client = app.test_client()
         for response in (
-            client.get(SMSC, query_string={"USER_NAME": "", "PASSWORD": "", "ORIGINATOR": ADA_DIGITS,
-                                           "ID": "SC-1", "MESSAGE_TEXT": "hi"}),
-            client.get(SMSC, query_string={"ORIGINATOR": ADA_DIGITS, "ID": "SC-1", "MESSAGE_TEXT": "hi"}),
+            client.get(
+                SMSC,
+                query_string={
+                    "USER_NAME": "",
+                    "PASSWORD": "",
+                    "ORIGINATOR": ADA_DIGITS,
+                    "ID": "SC-1",
+                    "MESSAGE_TEXT": "hi",
+                },
+            ),
+            client.get(
+                SMSC, query_string={"ORIGINATOR": ADA_DIGITS, "ID": "SC-1", "MESSAGE_TEXT": "hi"}
+            ),
             client.post(SMSC, data={"ORIGINATOR": ADA_DIGITS, "ID": "SC-1", "MESSAGE_TEXT": "hi"}),
         ):
             assert response.status_code == 404
@@ -107,7 +135,8 @@ def test_smscentral_reply_is_stored_and_answered_with_exactly_0(client, session,
 
 
 def test_smscentral_reply_answers_the_message_named_by_its_reference(
-        app, client, session, make_user, ada):
+    app, client, session, make_user, ada
+):
     casey = make_user("casey", full_name="Casey Jones")
     [sent] = send_sms(app, session, casey, [ada])
 
@@ -121,7 +150,10 @@ def test_smscentral_reply_answers_the_message_named_by_its_reference(
 
 # --- Twilio: the signature -----------------------------------------------------------------------
 
-def test_twilio_reply_correctly_signed_is_stored_and_answered_with_empty_twiml(client, session, ada):
+
+def test_twilio_reply_correctly_signed_is_stored_and_answered_with_empty_twiml(
+    client, session, ada
+):
     form = twilio_form()
 
     response = twilio_push(client, form, signer.sign(PUBLIC + TWILIO, form))
@@ -145,8 +177,9 @@ def test_twilio_signature_covers_the_query_string_of_the_public_url(client, sess
     assert refused.status_code == 403
     assert stored(session) == NOTHING
 
-    accepted = twilio_push(client, form, signer.sign(PUBLIC + TWILIO + "?office=syd", form),
-                           query="?office=syd")
+    accepted = twilio_push(
+        client, form, signer.sign(PUBLIC + TWILIO + "?office=syd", form), query="?office=syd"
+    )
     assert accepted.status_code == 200
     assert len(inbound(session)) == 1
 
@@ -170,10 +203,12 @@ def _signed_then(change: str):
     return form, signature
 
 
-@pytest.mark.parametrize("change", ["wrong-token", "tampered-body", "added-parameter", "other-url",
-                                    "missing", "empty"])
+@pytest.mark.parametrize(
+    "change", ["wrong-token", "tampered-body", "added-parameter", "other-url", "missing", "empty"]
+)
 def test_twilio_push_without_a_valid_signature_is_refused_and_stores_nothing(
-        client, session, ada, change):
+    client, session, ada, change
+):
     form, signature = _signed_then(change)
 
     response = twilio_push(client, form, signature)
@@ -187,8 +222,9 @@ def test_twilio_inbound_is_not_found_while_no_auth_token_is_configured(database_
     app = create_app(config_for(database_url, PUBLIC_BASE_URL=PUBLIC))
     try:
         form = twilio_form()
-        response = app.test_client().post(TWILIO, data=form,
-                                          headers={"X-Twilio-Signature": signer.sign(PUBLIC + TWILIO, form)})
+        response = app.test_client().post(
+            TWILIO, data=form, headers={"X-Twilio-Signature": signer.sign(PUBLIC + TWILIO, form)}
+        )
         assert response.status_code == 404
     finally:
         app.extensions["database"].engine.dispose()
@@ -196,13 +232,17 @@ def test_twilio_inbound_is_not_found_while_no_auth_token_is_configured(database_
 
 # --- idempotency ---------------------------------------------------------------------------------
 
+
 def test_the_same_stop_pushed_ten_times_is_one_message_one_email_one_audit_entry(
-        app, client, session, make_user, ada):
+    app, client, session, make_user, ada
+):
     casey = make_user("casey", full_name="Casey Jones", email="casey@example.com")
     [sent] = send_sms(app, session, casey, [ada])
 
-    answers = [smscentral_push(client, ID="SC-STOP-1", MESSAGE_TEXT="STOP", REFERENCE=sent.uuid)
-               for _ in range(10)]
+    answers = [
+        smscentral_push(client, ID="SC-STOP-1", MESSAGE_TEXT="STOP", REFERENCE=sent.uuid)
+        for _ in range(10)
+    ]
 
     assert [(a.status_code, a.data) for a in answers] == [(200, b"0")] * 10
     [reply] = inbound(session)
@@ -244,7 +284,8 @@ def push_part(client, seq: int, *, part_id: str | None = None, **fields):
 
 
 def test_a_long_reply_in_parts_out_of_order_and_one_repeated_becomes_one_message_in_order(
-        client, session, ada):
+    client, session, ada
+):
     answers = [push_part(client, 3), push_part(client, 1)]
     assert stored(session) | {"parts": 0} == NOTHING  # nothing stored until the last part
     answers.append(push_part(client, 3))  # SMS Central retries a part
@@ -253,8 +294,9 @@ def test_a_long_reply_in_parts_out_of_order_and_one_repeated_becomes_one_message
 
     assert [(a.status_code, a.data) for a in answers] == [(200, b"0")] * 4
     [reply] = inbound(session)
-    assert reply.body == ("Thanks for the call today. I can start on Monday "
-                          "if the role is still open.")
+    assert reply.body == (
+        "Thanks for the call today. I can start on Monday if the role is still open."
+    )
     assert reply.candidate_id == ada.id
     assert reply.from_e164 == "+61412345678"
     # The parts are kept, marked used, so a late repeat is recognised and never joined again.
@@ -280,8 +322,9 @@ def test_a_ucs2_part_sent_as_binary_utf16_hex_is_decoded(client, session, ada):
     texts = {1: "Zoë’s reply: ", 2: "“yes” to the role ", 3: "— see you Monday 👍"}
     order = [2, 3, 1]
     for seq in order:
-        answer = smscentral_push(client, ID=f"SC-U{seq}", UDH=PARTS[seq][0], MESSAGE_TEXT=None,
-                                 BINARY=ucs2(texts[seq]))
+        answer = smscentral_push(
+            client, ID=f"SC-U{seq}", UDH=PARTS[seq][0], MESSAGE_TEXT=None, BINARY=ucs2(texts[seq])
+        )
         assert answer.data == b"0"
 
     [reply] = inbound(session)
@@ -290,7 +333,8 @@ def test_a_ucs2_part_sent_as_binary_utf16_hex_is_decoded(client, session, ada):
 
 
 def test_a_part_carrying_our_reference_links_the_whole_reply_to_that_message(
-        app, client, session, make_user, ada):
+    app, client, session, make_user, ada
+):
     casey = make_user("casey", full_name="Casey Jones")
     [sent] = send_sms(app, session, casey, [ada])
 
@@ -304,7 +348,8 @@ def test_a_part_carrying_our_reference_links_the_whole_reply_to_that_message(
 
 
 def test_a_part_pushed_again_after_its_message_was_assembled_does_not_spoil_the_next_long_reply(
-        client, session, ada):
+    client, session, ada
+):
     for seq in (1, 2, 3):
         push_part(client, seq)
     # SMS Central did not read our "0" for part 2 in time and pushes it again, later.
@@ -317,18 +362,24 @@ def test_a_part_pushed_again_after_its_message_was_assembled_does_not_spoil_the_
         push_part(client, seq, part_id=f"SC-N{seq}", MESSAGE_TEXT=new[seq])
 
     bodies = [m.body for m in inbound(session)]
-    assert bodies == ["Thanks for the call today. I can start on Monday if the role is still open.",
-                      "Second thoughts: Wednesday is better for me."]
+    assert bodies == [
+        "Thanks for the call today. I can start on Monday if the role is still open.",
+        "Second thoughts: Wednesday is better for me.",
+    ]
 
 
 # --- malformed pushes ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
-@pytest.mark.parametrize("missing", [{"ORIGINATOR": None}, {"ID": None}, {"ORIGINATOR": "  "},
-                                     {"ID": ""}], ids=["no-originator", "no-id", "blank-originator",
-                                                       "empty-id"])
+@pytest.mark.parametrize(
+    "missing",
+    [{"ORIGINATOR": None}, {"ID": None}, {"ORIGINATOR": "  "}, {"ID": ""}],
+    ids=["no-originator", "no-id", "blank-originator", "empty-id"],
+)
 def test_smscentral_push_without_originator_or_id_is_a_400_and_stores_nothing(
-        client, session, ada, method, missing):
+    client, session, ada, method, missing
+):
     response = smscentral_push(client, method, MESSAGE_TEXT="STOP", **missing)
 
     assert response.status_code == 400
@@ -338,7 +389,8 @@ def test_smscentral_push_without_originator_or_id_is_a_400_and_stores_nothing(
 
 @pytest.mark.parametrize("missing", ["MessageSid", "From"])
 def test_twilio_push_without_message_sid_or_from_is_a_400_and_stores_nothing(
-        client, session, ada, missing):
+    client, session, ada, missing
+):
     form = twilio_form(Body="STOP")
     del form[missing]
 

@@ -1,4 +1,5 @@
-"""Logs: LOG_LEVEL and LOG_FORMAT, a request id in every line a request causes, one access line each."""
+"""Logs: LOG_LEVEL and LOG_FORMAT, a request id in every line a request causes, one access line
+each."""
 
 from __future__ import annotations
 
@@ -64,7 +65,9 @@ def test_each_request_gets_its_own_id(app, client, capsys):
     second = client.get("/healthz").headers["X-Request-ID"]
     assert first != second
     assert [line["request_id"] for line in access_lines(json_lines(capsys.readouterr().err))] == [
-        first, second]
+        first,
+        second,
+    ]
 
 
 def test_a_request_id_sent_without_a_trusted_proxy_is_not_taken(client, capsys):
@@ -90,8 +93,9 @@ def test_a_proxys_request_id_that_could_break_a_line_is_replaced(app, client, of
 
 
 @pytest.mark.parametrize("app", [{"LOG_FORMAT": "json"}], indirect=True)
-def test_the_access_line_names_the_route_not_the_path_or_query(app, client, login, make_candidate,
-                                                               capsys):
+def test_the_access_line_names_the_route_not_the_path_or_query(
+    app, client, login, make_candidate, capsys
+):
     user = login("consultant")
     candidate = make_candidate(first_name="Zelda", last_name="Quimby")
     capsys.readouterr()
@@ -104,7 +108,9 @@ def test_the_access_line_names_the_route_not_the_path_or_query(app, client, logi
         ("GET", "/candidates", 200, user.id),
         ("GET", "/<any(candidates, contacts):kind>/<id:person_id>", 200, user.id),
     ]
-    assert all(isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0 for line in lines)
+    assert all(
+        isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0 for line in lines
+    )
     # Search terms and ids are personal data or lead to it: no line carries them.
     assert "Quimby" not in output
     assert "Wollongong" not in output
@@ -126,7 +132,9 @@ def test_text_lines_show_the_request_id(client, capsys):
     output = capsys.readouterr().err
     request_id = response.headers["X-Request-ID"]
     assert re.search(rf"WARNING webapp\.test \[{request_id}\] Something a view noticed", output)
-    assert re.search(rf"INFO webapp\.access \[{request_id}\] GET /_logs 200 [0-9.]+ ms user -", output)
+    assert re.search(
+        rf"INFO webapp\.access \[{request_id}\] GET /_logs 200 [0-9.]+ ms user -", output
+    )
 
 
 @pytest.mark.parametrize("app", [{"LOG_LEVEL": "ERROR"}], indirect=True)
@@ -157,7 +165,9 @@ def test_log_settings_come_from_the_environment(tmp_path):
     env = {"SECRET_KEY": "x"}
     config = settings.from_environment(env, tmp_path)
     assert (config["LOG_LEVEL"], config["LOG_FORMAT"]) == ("INFO", "text")
-    config = settings.from_environment({**env, "LOG_LEVEL": "debug", "LOG_FORMAT": "JSON"}, tmp_path)
+    config = settings.from_environment(
+        {**env, "LOG_LEVEL": "debug", "LOG_FORMAT": "JSON"}, tmp_path
+    )
     assert (config["LOG_LEVEL"], config["LOG_FORMAT"]) == ("DEBUG", "json")
 
 

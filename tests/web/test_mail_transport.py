@@ -1,5 +1,6 @@
 """How reply emails travel: SMTPS (MAIL_USE_SSL) against a real TLS server on 127.0.0.1 with a
-certificate made for the test, and the consultant as Reply-To without ever letting a line break in."""
+certificate made for the test, and the consultant as Reply-To without ever letting a line break
+in."""
 
 from __future__ import annotations
 
@@ -35,13 +36,17 @@ def queue_email(session, to: str = "casey@example.com") -> Email:
 
 
 def smtps_settings(server: SmtpServer) -> MailSettings:
-    return MailSettings("127.0.0.1", server.port, False, "", "", MAIL_FROM, timeout=5.0, use_ssl=True)
+    return MailSettings(
+        "127.0.0.1", server.port, False, "", "", MAIL_FROM, timeout=5.0, use_ssl=True
+    )
 
 
-# --- SMTPS -----------------------------------------------------------------------------------------
+# --- SMTPS ---------------------------------------------------------------------------------------
+
 
 def test_mail_use_ssl_sends_over_smtps_to_a_server_whose_certificate_is_trusted(
-        session, smtps, certificate, monkeypatch):
+    session, smtps, certificate, monkeypatch
+):
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # the CA bundle ssl trusts by default
     email = queue_email(session)
 
@@ -84,7 +89,8 @@ def test_mail_use_ssl_and_mail_use_tls_together_are_refused_with_a_message(tmp_p
         settings.from_environment(env, tmp_path)
 
 
-# --- Reply-To ----------------------------------------------------------------------------------------
+# --- Reply-To ------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def consultant(make_user):
@@ -102,7 +108,8 @@ def reply_email_to(app, session, smtp, consultant, make_candidate):
 
 
 def test_a_reply_email_says_reply_to_the_consultant_who_sent_the_sms(
-        app, session, smtp, consultant, make_candidate):
+    app, session, smtp, consultant, make_candidate
+):
     received = reply_email_to(app, session, smtp, consultant, make_candidate)
 
     assert received.message["From"] == MAIL_FROM
@@ -110,16 +117,21 @@ def test_a_reply_email_says_reply_to_the_consultant_who_sent_the_sms(
 
 
 def test_a_consultant_address_with_a_line_break_never_reaches_a_header(
-        app, session, smtp, consultant, make_candidate):
+    app, session, smtp, consultant, make_candidate
+):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     send_sms(app, session, consultant, [ada])
     mail = MailSettings("127.0.0.1", smtp.port, False, "", "", MAIL_FROM, timeout=5.0)
     receive(app, session, "Yes please")
     assert mailer.send_due(session, mail) == 1
     receive(app, session, "Call me tomorrow")
-    # The address changes after the second reply's email was queued (to the good address), before it goes.
-    session.execute(sa.update(User).where(User.id == consultant.id)
-                    .values(email="casey@example.com\r\nBcc: spy@example.com"))
+    # The address changes after the second reply's email was queued (to the good address), before
+    # it goes.
+    session.execute(
+        sa.update(User)
+        .where(User.id == consultant.id)
+        .values(email="casey@example.com\r\nBcc: spy@example.com")
+    )
     session.commit()
 
     assert mailer.send_due(session, mail) == 1
@@ -132,9 +144,13 @@ def test_a_consultant_address_with_a_line_break_never_reaches_a_header(
 
 
 def test_a_consultant_name_with_a_line_break_is_one_line_in_reply_to(
-        app, session, smtp, consultant, make_candidate):
-    session.execute(sa.update(User).where(User.id == consultant.id)
-                    .values(full_name="Casey\r\nBcc: boss@example.com"))
+    app, session, smtp, consultant, make_candidate
+):
+    session.execute(
+        sa.update(User)
+        .where(User.id == consultant.id)
+        .values(full_name="Casey\r\nBcc: boss@example.com")
+    )
     session.commit()
 
     received = reply_email_to(app, session, smtp, consultant, make_candidate)

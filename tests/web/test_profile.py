@@ -18,18 +18,31 @@ NEW_PASSWORD = "my-very-own-password"
 
 # --- helpers -------------------------------------------------------------------------------------
 
+
 def where(response) -> tuple[str, dict[str, list[str]]]:
     parts = urlsplit(response.headers["Location"])
     return parts.path, parse_qs(parts.query)
 
 
-def change(client, current: str = PASSWORD, new: str = NEW_PASSWORD, repeat: str | None = None,
-           url: str = "/profile/password"):
-    return client.post(url, data={"current_password": current, "new_password": new,
-                                  "repeat_password": new if repeat is None else repeat})
+def change(
+    client,
+    current: str = PASSWORD,
+    new: str = NEW_PASSWORD,
+    repeat: str | None = None,
+    url: str = "/profile/password",
+):
+    return client.post(
+        url,
+        data={
+            "current_password": current,
+            "new_password": new,
+            "repeat_password": new if repeat is None else repeat,
+        },
+    )
 
 
 # --- the profile page ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_signed_in_user_has_a_profile_link_and_page(client, login, role):
@@ -50,11 +63,17 @@ def test_signed_out_visitor_is_sent_to_sign_in(client):
 
 def test_profile_changes_are_saved_normalised_and_audited(client, login, session):
     user = login("consultant", email="old@example.com")
-    response = client.post("/profile", data={"email": "new@example.com", "mobile": "0412 345 678",
-                                             "office": "Brisbane"})
+    response = client.post(
+        "/profile",
+        data={"email": "new@example.com", "mobile": "0412 345 678", "office": "Brisbane"},
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/profile"
     stored = fresh(session, User, user.id)
-    assert (stored.email, stored.mobile, stored.office) == ("new@example.com", "+61412345678", "Brisbane")
+    assert (stored.email, stored.mobile, stored.office) == (
+        "new@example.com",
+        "+61412345678",
+        "Brisbane",
+    )
     [event] = audits(session, "profile.edited")
     assert event.actor_id == user.id and event.subject_id == user.id
     assert event.details["changes"]["mobile"] == [None, "+61412345678"]
@@ -67,13 +86,23 @@ def test_mobile_may_be_emptied(client, login, session):
     assert fresh(session, User, user.id).mobile is None
 
 
-@pytest.mark.parametrize("form, field, message", [
-    ({"email": "new@example.com", "mobile": "0412 34", "office": ""}, "mobile", "is not a valid mobile number"),
-    ({"email": "not an email", "mobile": "", "office": ""}, "email", "name@example.com"),
-    ({"email": "", "mobile": "", "office": ""}, "email", "Enter your email address."),
-    ({"email": "new@example.com", "mobile": "", "office": "Syd\x1bney"}, "office",
-     "Office must be one line of plain text: remove the U+001B."),
-])
+@pytest.mark.parametrize(
+    "form, field, message",
+    [
+        (
+            {"email": "new@example.com", "mobile": "0412 34", "office": ""},
+            "mobile",
+            "is not a valid mobile number",
+        ),
+        ({"email": "not an email", "mobile": "", "office": ""}, "email", "name@example.com"),
+        ({"email": "", "mobile": "", "office": ""}, "email", "Enter your email address."),
+        (
+            {"email": "new@example.com", "mobile": "", "office": "Syd\x1bney"},
+            "office",
+            "Office must be one line of plain text: remove the U+001B.",
+        ),
+    ],
+)
 def test_bad_profile_is_refused_on_the_form(client, login, session, form, field, message):
     user = login("consultant", email="old@example.com")
     response = client.post("/profile", data=form)
@@ -84,6 +113,7 @@ def test_bad_profile_is_refused_on_the_form(client, login, session, form, field,
 
 
 # --- changing one's own password -----------------------------------------------------------------
+
 
 def test_password_change_needs_the_current_password_and_is_audited(client, login, session):
     user = login("viewer")
@@ -96,16 +126,20 @@ def test_password_change_needs_the_current_password_and_is_audited(client, login
     assert client.login(user.username, NEW_PASSWORD).status_code == 302
 
 
-@pytest.mark.parametrize("current, new, repeat, field, message", [
-    ("wrong-password-1", NEW_PASSWORD, None, "current_password", "not your current password"),
-    (PASSWORD, "short", None, "new_password", "at least 12 characters"),
-    (PASSWORD, PASSWORD, None, "new_password", "must be different"),
-    (PASSWORD, NEW_PASSWORD, "something-else-1", "repeat_password", "not the same"),
-    ("", NEW_PASSWORD, None, "current_password", "Enter your current password."),
-    (PASSWORD, "long-enough-" * 22, None, "new_password", "at most 256 characters"),
-])
-def test_bad_password_change_is_refused_on_the_form(client, login, session, current, new, repeat, field,
-                                                    message):
+@pytest.mark.parametrize(
+    "current, new, repeat, field, message",
+    [
+        ("wrong-password-1", NEW_PASSWORD, None, "current_password", "not your current password"),
+        (PASSWORD, "short", None, "new_password", "at least 12 characters"),
+        (PASSWORD, PASSWORD, None, "new_password", "must be different"),
+        (PASSWORD, NEW_PASSWORD, "something-else-1", "repeat_password", "not the same"),
+        ("", NEW_PASSWORD, None, "current_password", "Enter your current password."),
+        (PASSWORD, "long-enough-" * 22, None, "new_password", "at most 256 characters"),
+    ],
+)
+def test_bad_password_change_is_refused_on_the_form(
+    client, login, session, current, new, repeat, field, message
+):
     user = login("viewer")
     response = change(client, current, new, repeat)
     assert response.status_code == 400
@@ -115,6 +149,7 @@ def test_bad_password_change_is_refused_on_the_form(client, login, session, curr
 
 
 # --- a temporary password must be changed first --------------------------------------------------
+
 
 @pytest.fixture
 def temporary(make_user, client):
@@ -133,14 +168,18 @@ def test_sign_in_with_a_temporary_password_leads_to_the_password_page(client, te
     assert '<label for="current_password">Current password</label>' in page
 
 
-@pytest.mark.parametrize("url", ["/candidates?q=ada", "/profile", "/admin/users", "/sms/compose?candidate=1"])
+@pytest.mark.parametrize(
+    "url", ["/candidates?q=ada", "/profile", "/admin/users", "/sms/compose?candidate=1"]
+)
 def test_every_other_page_leads_to_the_password_page(client, temporary, url):
     response = client.get(url)
     assert response.status_code == 302
     assert where(response) == ("/profile/password", {"next": [url]})
 
 
-def test_actions_are_refused_until_the_password_is_changed(client, temporary, session, make_candidate):
+def test_actions_are_refused_until_the_password_is_changed(
+    client, temporary, session, make_candidate
+):
     ada = make_candidate()
     response = client.post("/sms/compose", data={"kind": "candidates", "ids": [str(ada.id)]})
     assert response.status_code == 302 and where(response)[0] == "/profile/password"

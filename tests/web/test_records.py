@@ -3,7 +3,7 @@ History, and the add/edit forms, with their permission gates and audit events.""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,17 +13,18 @@ from tests.html_tree import Node, html
 from tests.replying import receive
 from webapp.models import AuditEvent, Candidate, Client, ClientContact, Comment, Message
 
+
 def details(doc: Node) -> dict[str, str]:
     """The Details section as {label: value}."""
     section = doc.one("section", aria_labelledby="details-heading")
     dl = section.one("dl")
     terms = dl.all("dt")
     values = dl.all("dd")
-    return {dt.text: dd.text for dt, dd in zip(terms, values)}
+    return {dt.text: dd.text for dt, dd in zip(terms, values, strict=True)}
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def audits(session, action: str | None = None) -> list[AuditEvent]:
@@ -45,35 +46,57 @@ def count(session, model) -> int:
 
 @pytest.fixture
 def ada(make_candidate):
-    return make_candidate("Ada", "Lovelace", "0412 345 678", email="ada@example.com", status="Available",
-                          job_title="Analyst", skills="Python, SQL", location="Sydney",
-                          created_at=utc(2025, 1, 15, 10))
+    return make_candidate(
+        "Ada",
+        "Lovelace",
+        "0412 345 678",
+        email="ada@example.com",
+        status="Available",
+        job_title="Analyst",
+        skills="Python, SQL",
+        location="Sydney",
+        created_at=utc(2025, 1, 15, 10),
+    )
 
 
 @pytest.fixture
 def grace(make_contact):
-    return make_contact("Grace", "Hopper", "0413 222 333", client="Harbour Mining Pty Ltd",
-                        position="Site Manager", email="grace@harbour.example")
+    return make_contact(
+        "Grace",
+        "Hopper",
+        "0413 222 333",
+        client="Harbour Mining Pty Ltd",
+        position="Site Manager",
+        email="grace@harbour.example",
+    )
 
 
 # --- signed out ----------------------------------------------------------------------------------
+
 
 def test_anonymous_visitor_is_sent_to_sign_in_from_a_record(client, ada):
     response = client.get(f"/candidates/{ada.id}")
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/login"
-    assert parse_qs(urlsplit(response.headers["Location"]).query)["next"] == [f"/candidates/{ada.id}"]
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["next"] == [
+        f"/candidates/{ada.id}"
+    ]
 
 
 def test_signed_out_htmx_privacy_post_gets_401_with_hx_redirect(client, ada, session):
-    response = client.post(f"/candidates/{ada.id}/privacy", data={}, htmx=True,
-                           headers={"HX-Current-URL": f"http://localhost/candidates/{ada.id}"})
+    response = client.post(
+        f"/candidates/{ada.id}/privacy",
+        data={},
+        htmx=True,
+        headers={"HX-Current-URL": f"http://localhost/candidates/{ada.id}"},
+    )
     assert response.status_code == 401
     assert urlsplit(response.headers["HX-Redirect"]).path == "/login"
     assert fresh(session, Candidate, ada.id).sms_consent is True
 
 
 # --- the record page -----------------------------------------------------------------------------
+
 
 def test_candidate_record_shows_the_details(client, login, ada):
     login("consultant")
@@ -85,8 +108,13 @@ def test_candidate_record_shows_the_details(client, login, ada):
     shown = details(doc)
     assert shown["Mobile"] == "SMS 0412 345 678"  # "SMS " visually hidden
     assert doc.one("span", title="+61412345678").text == "0412 345 678"
-    assert (shown["Email"], shown["Status"], shown["Job title"], shown["Skills"], shown["Location"]) == (
-        "ada@example.com", "Available", "Analyst", "Python, SQL", "Sydney")
+    assert (
+        shown["Email"],
+        shown["Status"],
+        shown["Job title"],
+        shown["Skills"],
+        shown["Location"],
+    ) == ("ada@example.com", "Available", "Analyst", "Python, SQL", "Sydney")
     assert shown["Created"] == "15 Jan 2025"
 
 
@@ -96,7 +124,10 @@ def test_contact_record_shows_position_and_client(client, login, grace):
     assert response.status_code == 200
     shown = details(html(response))
     assert (shown["Position"], shown["Client"], shown["Email"]) == (
-        "Site Manager", "Harbour Mining Pty Ltd", "grace@harbour.example")
+        "Site Manager",
+        "Harbour Mining Pty Ltd",
+        "grace@harbour.example",
+    )
 
 
 def test_record_mobile_links_to_the_sms_screen(client, login, ada, grace):
@@ -119,7 +150,10 @@ def test_viewer_sees_the_record_without_sms_or_edit_links(client, login, ada):
 
 def test_consultant_sees_the_edit_link(client, login, ada):
     login("consultant")
-    assert html(client.get(f"/candidates/{ada.id}")).one("a", href=f"/candidates/{ada.id}/edit").text == "Edit"
+    assert (
+        html(client.get(f"/candidates/{ada.id}")).one("a", href=f"/candidates/{ada.id}/edit").text
+        == "Edit"
+    )
 
 
 def test_invalid_and_missing_mobiles_are_marked(client, login, make_candidate):
@@ -132,12 +166,24 @@ def test_invalid_and_missing_mobiles_are_marked(client, login, make_candidate):
 
 def test_comments_are_listed_newest_first_with_author(client, login, ada, session, make_user):
     author = make_user("casey", role="consultant", full_name="Casey Consultant")
-    session.add_all([
-        Comment(candidate_id=ada.id, author_id=author.id, type="SMS", text="Asked about Monday shift",
-                created_at=utc(2025, 2, 1, 9)),
-        Comment(candidate_id=ada.id, author_id=None, type="Note", text="Prefers mornings",
-                created_at=utc(2025, 2, 2, 9)),
-    ])
+    session.add_all(
+        [
+            Comment(
+                candidate_id=ada.id,
+                author_id=author.id,
+                type="SMS",
+                text="Asked about Monday shift",
+                created_at=utc(2025, 2, 1, 9),
+            ),
+            Comment(
+                candidate_id=ada.id,
+                author_id=None,
+                type="Note",
+                text="Prefers mornings",
+                created_at=utc(2025, 2, 2, 9),
+            ),
+        ]
+    )
     session.commit()
     login("consultant")
     doc = html(client.get(f"/candidates/{ada.id}"))
@@ -150,7 +196,9 @@ def test_comments_are_listed_newest_first_with_author(client, login, ada, sessio
 
 def test_a_record_without_comments_says_so(client, login, ada):
     login("consultant")
-    section = html(client.get(f"/candidates/{ada.id}")).one("section", aria_labelledby="comments-heading")
+    section = html(client.get(f"/candidates/{ada.id}")).one(
+        "section", aria_labelledby="comments-heading"
+    )
     assert "No comments yet." in section.text
 
 
@@ -208,14 +256,30 @@ def test_an_unknown_tab_falls_back_to_sent(client, login, ada):
 @pytest.fixture
 def conversation(session, ada, make_user):
     sender = make_user("casey", role="consultant", full_name="Casey Consultant")
-    session.add_all([
-        Message(direction="out", candidate_id=ada.id, sender_id=sender.id, to_e164="+61412345678",
-                body="Hi Ada, are you free for a shift on Monday?", provider="sandbox", state="delivered",
-                created_at=utc(2025, 3, 1, 9)),
-        Message(direction="in", candidate_id=ada.id, to_e164="+61400000000", from_e164="+61412345678",
-                body="Yes, Monday works for me", provider="sandbox", state="received",
-                created_at=utc(2025, 3, 1, 10)),
-    ])
+    session.add_all(
+        [
+            Message(
+                direction="out",
+                candidate_id=ada.id,
+                sender_id=sender.id,
+                to_e164="+61412345678",
+                body="Hi Ada, are you free for a shift on Monday?",
+                provider="sandbox",
+                state="delivered",
+                created_at=utc(2025, 3, 1, 9),
+            ),
+            Message(
+                direction="in",
+                candidate_id=ada.id,
+                to_e164="+61400000000",
+                from_e164="+61412345678",
+                body="Yes, Monday works for me",
+                provider="sandbox",
+                state="received",
+                created_at=utc(2025, 3, 1, 10),
+            ),
+        ]
+    )
     session.commit()
 
 
@@ -228,14 +292,25 @@ def test_sent_tab_lists_the_sms_sent_to_the_person(client, login, ada, conversat
 
 def test_received_tab_lists_the_replies_from_the_person(client, login, ada, conversation):
     login("consultant")
-    history = html(client.get(f"/candidates/{ada.id}?tab=received", htmx=True)).one("section", id="history")
+    history = html(client.get(f"/candidates/{ada.id}?tab=received", htmx=True)).one(
+        "section", id="history"
+    )
     assert "Yes, Monday works for me" in history.text
     assert "Hi Ada, are you free" not in history.text
 
 
-@pytest.mark.parametrize("path", ["/candidates/999999", "/contacts/999999", "/candidates/abc",
-                                  "/contacts/abc", "/candidates/-1", "/candidates/999999/edit",
-                                  "/contacts/999999/edit"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/candidates/999999",
+        "/contacts/999999",
+        "/candidates/abc",
+        "/contacts/abc",
+        "/candidates/-1",
+        "/candidates/999999/edit",
+        "/contacts/999999/edit",
+    ],
+)
 def test_unknown_record_is_404(client, login, ada, path):
     login("consultant")
     response = client.get(path)
@@ -259,12 +334,17 @@ def test_unknown_record_privacy_post_is_404_and_writes_nothing(client, login, se
 
 # --- Privacy -------------------------------------------------------------------------------------
 
-NEW_PRIVACY = {"sms_consent": True, "email_consent": True, "mail_consent": True,
-               "privacy_statement_read": False}
+NEW_PRIVACY = {
+    "sms_consent": True,
+    "email_consent": True,
+    "mail_consent": True,
+    "privacy_statement_read": False,
+}
 
 
-def privacy_data(loaded: dict[str, bool] | None = None, reason: str | None = None,
-                 **ticked: bool) -> dict[str, str]:
+def privacy_data(
+    loaded: dict[str, bool] | None = None, reason: str | None = None, **ticked: bool
+) -> dict[str, str]:
     """The Privacy form as a browser posts it: only ticked boxes are sent, with the values the form
     was loaded with (a new record's unless `loaded` says otherwise) and the reason when given."""
     was = {**NEW_PRIVACY, **(loaded or {})}
@@ -282,22 +362,34 @@ def test_consultant_sees_the_privacy_form(client, login, ada):
     assert (form.get("method"), form.get("action")) == ("post", f"/candidates/{ada.id}/privacy")
     assert form.get("hx-post") == form.get("action")
     boxes = {box.get("name"): "checked" in box.attrs for box in form.all("input", type="checkbox")}
-    assert boxes == {"sms_consent": True, "email_consent": True, "mail_consent": True,
-                     "privacy_statement_read": False}
+    assert boxes == {
+        "sms_consent": True,
+        "email_consent": True,
+        "mail_consent": True,
+        "privacy_statement_read": False,
+    }
     labels = [label.text for label in form.all("label")]
     assert labels == ["SMS", "Email", "Mail", "Privacy statement read"]
     assert form.one("button", type="submit").text == "Save Privacy"
 
 
-def test_privacy_post_without_javascript_saves_and_redirects_to_the_record(client, login, ada, session):
+def test_privacy_post_without_javascript_saves_and_redirects_to_the_record(
+    client, login, ada, session
+):
     login("consultant")
-    response = client.post(f"/candidates/{ada.id}/privacy",
-                           data=privacy_data(sms_consent=False, privacy_statement_read=True))
+    response = client.post(
+        f"/candidates/{ada.id}/privacy",
+        data=privacy_data(sms_consent=False, privacy_statement_read=True),
+    )
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == f"/candidates/{ada.id}"
     person = fresh(session, Candidate, ada.id)
-    assert (person.sms_consent, person.email_consent, person.mail_consent, person.privacy_statement_read) == (
-        False, True, True, True)
+    assert (
+        person.sms_consent,
+        person.email_consent,
+        person.mail_consent,
+        person.privacy_statement_read,
+    ) == (False, True, True, True)
     page = client.get(response.headers["Location"])
     text = html(page).one("main").text
     assert "Privacy saved: SMS unticked, Privacy statement read ticked." in text
@@ -306,7 +398,9 @@ def test_privacy_post_without_javascript_saves_and_redirects_to_the_record(clien
 
 def test_privacy_post_over_htmx_returns_the_privacy_fragment(client, login, ada, session):
     login("consultant")
-    response = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False), htmx=True)
+    response = client.post(
+        f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False), htmx=True
+    )
     assert response.status_code == 200
     assert "HX-Request" in response.headers.get("Vary", "")
     body = response.get_data(as_text=True)
@@ -314,14 +408,18 @@ def test_privacy_post_over_htmx_returns_the_privacy_fragment(client, login, ada,
     doc = html(response)
     section = doc.one("section", id="privacy")
     assert section.one("p", role="status").text == "Privacy saved: SMS unticked."
-    boxes = {box.get("name"): "checked" in box.attrs for box in section.all("input", type="checkbox")}
+    boxes = {
+        box.get("name"): "checked" in box.attrs for box in section.all("input", type="checkbox")
+    }
     assert boxes["sms_consent"] is False and boxes["email_consent"] is True
     assert fresh(session, Candidate, ada.id).sms_consent is False
 
 
 def test_privacy_change_is_audited_with_the_changed_fields_only(client, login, ada, session):
     user = login("consultant")
-    client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False, mail_consent=False))
+    client.post(
+        f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False, mail_consent=False)
+    )
     [event] = audits(session, "privacy.changed")
     assert (event.actor_id, event.subject_type, event.subject_id) == (user.id, "candidate", ada.id)
     assert event.details["changes"] == {"sms_consent": [True, False], "mail_consent": [True, False]}
@@ -338,8 +436,10 @@ def test_saving_unchanged_privacy_writes_no_audit_event(client, login, ada, sess
 def test_ticking_sms_again_is_audited(client, login, make_candidate, session):
     person = make_candidate("Opt", "Out", "0413 000 001", sms_consent=False)
     login("consultant")
-    client.post(f"/candidates/{person.id}/privacy",
-                data=privacy_data(loaded={"sms_consent": False}, sms_consent=True))
+    client.post(
+        f"/candidates/{person.id}/privacy",
+        data=privacy_data(loaded={"sms_consent": False}, sms_consent=True),
+    )
     assert fresh(session, Candidate, person.id).sms_consent is True
     [event] = audits(session, "privacy.changed")
     assert event.details["changes"] == {"sms_consent": [False, True]}
@@ -359,14 +459,16 @@ def test_viewer_sees_privacy_as_text_without_a_form(client, login, make_candidat
     login("viewer")
     section = html(client.get(f"/candidates/{person.id}")).one("section", id="privacy")
     assert not section.all("form") and not section.all("input") and not section.all("button")
-    shown = {dt.text: dd.text for dt, dd in zip(section.all("dt"), section.all("dd"))}
+    shown = {dt.text: dd.text for dt, dd in zip(section.all("dt"), section.all("dd"), strict=True)}
     assert shown == {"SMS": "No", "Email": "Yes", "Mail": "Yes", "Privacy statement read": "No"}
 
 
 @pytest.mark.parametrize("htmx", [False, True])
 def test_viewer_privacy_post_is_403_and_changes_nothing(client, login, ada, session, htmx):
     login("viewer")
-    response = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False), htmx=htmx)
+    response = client.post(
+        f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False), htmx=htmx
+    )
     assert response.status_code == 403
     assert fresh(session, Candidate, ada.id).sms_consent is True
     assert audits(session, "privacy.changed") == []
@@ -374,7 +476,9 @@ def test_viewer_privacy_post_is_403_and_changes_nothing(client, login, ada, sess
 
 def test_privacy_post_without_csrf_token_is_refused(client, login, ada, session):
     login("consultant")
-    response = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False), csrf=False)
+    response = client.post(
+        f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False), csrf=False
+    )
     assert response.status_code == 400
     assert fresh(session, Candidate, ada.id).sms_consent is True
     assert audits(session, "privacy.changed") == []
@@ -387,31 +491,44 @@ def test_privacy_get_is_not_allowed(client, login, ada):
 
 # --- Privacy: a stale form, and ticking SMS again after the person's own STOP ------------------
 
+
 def stop_from(app, session, text: str = "STOP") -> None:
     """Ada's phone (0412 345 678) replies, through the real reply pipeline."""
     receive(app, session, text, from_number="61412345678")
 
 
 def boxes_in(section: Node) -> dict[str, bool]:
-    return {box.get("name"): "checked" in box.attrs for box in section.all("input", type="checkbox")}
+    return {
+        box.get("name"): "checked" in box.attrs for box in section.all("input", type="checkbox")
+    }
 
 
 def loaded_in(section: Node) -> dict[str, str]:
-    return {node.get("name"): node.get("value") for node in section.all("input", type="hidden")
-            if node.get("name", "").startswith("was_")}
+    return {
+        node.get("name"): node.get("value")
+        for node in section.all("input", type="hidden")
+        if node.get("name", "").startswith("was_")
+    }
 
 
 def test_the_privacy_form_carries_the_values_it_was_loaded_with(client, login, make_candidate):
-    person = make_candidate("Opt", "Out", "0413 000 001", sms_consent=False, privacy_statement_read=True)
+    person = make_candidate(
+        "Opt", "Out", "0413 000 001", sms_consent=False, privacy_statement_read=True
+    )
     login("consultant")
     section = html(client.get(f"/candidates/{person.id}")).one("section", id="privacy")
-    assert loaded_in(section) == {"was_sms_consent": "0", "was_email_consent": "1",
-                                  "was_mail_consent": "1", "was_privacy_statement_read": "1"}
+    assert loaded_in(section) == {
+        "was_sms_consent": "0",
+        "was_email_consent": "1",
+        "was_mail_consent": "1",
+        "was_privacy_statement_read": "1",
+    }
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx"])
 def test_a_tab_opened_before_a_stop_saves_its_email_change_and_leaves_sms_unticked(
-        app, client, login, ada, session, htmx):
+    app, client, login, ada, session, htmx
+):
     login("consultant")
     tab_a = html(client.get(f"/candidates/{ada.id}")).one("section", id="privacy")
     assert boxes_in(tab_a)["sms_consent"] is True
@@ -419,8 +536,9 @@ def test_a_tab_opened_before_a_stop_saves_its_email_change_and_leaves_sms_untick
     assert fresh(session, Candidate, ada.id).sms_consent is False
 
     # Tab A still shows SMS ticked; the user unticks Email only and saves.
-    response = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(email_consent=False),
-                           htmx=htmx)
+    response = client.post(
+        f"/candidates/{ada.id}/privacy", data=privacy_data(email_consent=False), htmx=htmx
+    )
 
     assert response.status_code == (200 if htmx else 302)
     person = fresh(session, Candidate, ada.id)
@@ -431,14 +549,18 @@ def test_a_tab_opened_before_a_stop_saves_its_email_change_and_leaves_sms_untick
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx"])
 def test_changing_a_box_that_changed_meanwhile_is_refused_showing_the_current_values(
-        app, client, login, ada, session, htmx):
+    app, client, login, ada, session, htmx
+):
     login("consultant")
     stop_from(app, session)  # after the form was loaded with SMS ticked
     before = len(audits(session))
 
     # The stale tab unticks SMS (already done by the STOP) and Email: nothing of it is saved.
-    response = client.post(f"/candidates/{ada.id}/privacy",
-                           data=privacy_data(sms_consent=False, email_consent=False), htmx=htmx)
+    response = client.post(
+        f"/candidates/{ada.id}/privacy",
+        data=privacy_data(sms_consent=False, email_consent=False),
+        htmx=htmx,
+    )
 
     assert response.status_code == 409
     body = response.get_data(as_text=True)
@@ -446,10 +568,17 @@ def test_changing_a_box_that_changed_meanwhile_is_refused_showing_the_current_va
     section = html(response).one("section", id="privacy")
     alert = section.one("p", role="alert").text
     assert alert.startswith("Not saved: SMS changed after you opened this page.")
-    assert "Now: SMS not ticked, Email ticked, Mail ticked, Privacy statement read not ticked." in alert
+    assert (
+        "Now: SMS not ticked, Email ticked, Mail ticked, Privacy statement read not ticked."
+        in alert
+    )
     # The form now shows, and was loaded with, what is stored: saving it again is not stale.
-    assert boxes_in(section) == {"sms_consent": False, "email_consent": True, "mail_consent": True,
-                                 "privacy_statement_read": False}
+    assert boxes_in(section) == {
+        "sms_consent": False,
+        "email_consent": True,
+        "mail_consent": True,
+        "privacy_statement_read": False,
+    }
     assert loaded_in(section)["was_sms_consent"] == "0"
     person = fresh(session, Candidate, ada.id)
     assert (person.sms_consent, person.email_consent) == (False, True)
@@ -458,8 +587,11 @@ def test_changing_a_box_that_changed_meanwhile_is_refused_showing_the_current_va
 
 def test_a_privacy_post_without_the_loaded_values_is_refused(client, login, ada, session):
     login("consultant")
-    data = {key: value for key, value in privacy_data(sms_consent=False).items()
-            if key != "was_mail_consent"}
+    data = {
+        key: value
+        for key, value in privacy_data(sms_consent=False).items()
+        if key != "was_mail_consent"
+    }
     response = client.post(f"/candidates/{ada.id}/privacy", data=data)
     assert response.status_code == 400
     assert "reload the page" in response.get_data(as_text=True)
@@ -473,8 +605,9 @@ def test_the_edit_form_cannot_re_tick_sms_after_a_stop(app, client, login, ada, 
     login("consultant")
     stop_from(app, session)
     # A hand-made (or old, cached) edit form that still sends the SMS box.
-    response = client.post(f"/candidates/{ada.id}/edit",
-                           data=edit_form(ada, job_title="Chef", sms_consent="y"))
+    response = client.post(
+        f"/candidates/{ada.id}/edit", data=edit_form(ada, job_title="Chef", sms_consent="y")
+    )
     assert response.status_code == 302
     person = fresh(session, Candidate, ada.id)
     assert (person.job_title, person.sms_consent) == ("Chef", False)
@@ -493,13 +626,20 @@ def test_after_a_stop_the_record_says_so_and_asks_for_a_reason(app, client, logi
 
 @pytest.mark.parametrize("reason", [None, "", "   "])
 @pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx"])
-def test_ticking_sms_again_after_a_stop_needs_a_reason(app, client, login, ada, session, htmx, reason):
+def test_ticking_sms_again_after_a_stop_needs_a_reason(
+    app, client, login, ada, session, htmx, reason
+):
     login("consultant")
     stop_from(app, session)
     before = len(audits(session))
 
-    response = client.post(f"/candidates/{ada.id}/privacy", htmx=htmx, data=privacy_data(
-        loaded={"sms_consent": False}, sms_consent=True, mail_consent=False, reason=reason))
+    response = client.post(
+        f"/candidates/{ada.id}/privacy",
+        htmx=htmx,
+        data=privacy_data(
+            loaded={"sms_consent": False}, sms_consent=True, mail_consent=False, reason=reason
+        ),
+    )
 
     assert response.status_code == 400
     section = html(response).one("section", id="privacy")
@@ -507,7 +647,8 @@ def test_ticking_sms_again_after_a_stop_needs_a_reason(app, client, login, ada, 
     assert field.get("aria-invalid") == "true"
     assert "sms_consent_reason-error" in field.get("aria-describedby").split()
     assert section.one("span", id="sms_consent_reason-error").text.startswith(
-        "This person replied STOP: say why SMS may be ticked again")
+        "This person replied STOP: say why SMS may be ticked again"
+    )
     # What the user ticked is kept for them to add the reason and save again.
     assert boxes_in(section)["sms_consent"] is True and boxes_in(section)["mail_consent"] is False
     assert loaded_in(section)["was_sms_consent"] == "0"
@@ -517,19 +658,29 @@ def test_ticking_sms_again_after_a_stop_needs_a_reason(app, client, login, ada, 
 
 
 def test_ticking_sms_again_after_a_stop_with_a_reason_is_audited_as_overriding_it(
-        app, client, login, ada, session):
+    app, client, login, ada, session
+):
     user = login("consultant")
     stop_from(app, session)
 
-    response = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(
-        loaded={"sms_consent": False}, sms_consent=True, reason="  Phoned 2 Dec: wants SMS again "))
+    response = client.post(
+        f"/candidates/{ada.id}/privacy",
+        data=privacy_data(
+            loaded={"sms_consent": False},
+            sms_consent=True,
+            reason="  Phoned 2 Dec: wants SMS again ",
+        ),
+    )
 
     assert response.status_code == 302
     assert fresh(session, Candidate, ada.id).sms_consent is True
     [event] = audits(session, "privacy.changed")
     assert event.actor_id == user.id
-    assert event.details == {"changes": {"sms_consent": [False, True]},
-                             "reason": "Phoned 2 Dec: wants SMS again", "overrides": "stop"}
+    assert event.details == {
+        "changes": {"sms_consent": [False, True]},
+        "reason": "Phoned 2 Dec: wants SMS again",
+        "overrides": "stop",
+    }
     section = html(client.get(f"/candidates/{ada.id}")).one("section", id="privacy")
     assert not section.all("input", name="sms_consent_reason")
 
@@ -537,8 +688,10 @@ def test_ticking_sms_again_after_a_stop_with_a_reason_is_audited_as_overriding_i
     client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False))
     section = html(client.get(f"/candidates/{ada.id}")).one("section", id="privacy")
     assert not section.all("input", name="sms_consent_reason")
-    response = client.post(f"/candidates/{ada.id}/privacy",
-                           data=privacy_data(loaded={"sms_consent": False}, sms_consent=True))
+    response = client.post(
+        f"/candidates/{ada.id}/privacy",
+        data=privacy_data(loaded={"sms_consent": False}, sms_consent=True),
+    )
     assert response.status_code == 302
     assert fresh(session, Candidate, ada.id).sms_consent is True
 
@@ -547,8 +700,13 @@ def test_ticking_sms_again_after_the_gateways_opt_out_needs_a_reason(client, log
     from webapp.sms import consent
 
     login("consultant")
-    consent.set_for_number(session, ada.mobile_e164, False, actor=None,
-                           cause={"source": "gateway", "code": "21610", "message_uuid": "x"})
+    consent.set_for_number(
+        session,
+        ada.mobile_e164,
+        False,
+        actor=None,
+        cause={"source": "gateway", "code": "21610", "message_uuid": "x"},
+    )
     session.commit()
     section = html(client.get(f"/candidates/{ada.id}")).one("section", id="privacy")
     assert "the gateway reported the number unsubscribed, code 21610" in section.text
@@ -556,26 +714,38 @@ def test_ticking_sms_again_after_the_gateways_opt_out_needs_a_reason(client, log
     data = privacy_data(loaded={"sms_consent": False}, sms_consent=True)
     response = client.post(f"/candidates/{ada.id}/privacy", data=data)
     assert response.status_code == 400
-    assert html(response).one("span", id="sms_consent_reason-error").text.startswith(
-        "This person unsubscribed at the gateway")
+    assert (
+        html(response)
+        .one("span", id="sms_consent_reason-error")
+        .text.startswith("This person unsubscribed at the gateway")
+    )
     assert fresh(session, Candidate, ada.id).sms_consent is False
 
     data["sms_consent_reason"] = "Asked by email on 2 Dec"
     assert client.post(f"/candidates/{ada.id}/privacy", data=data).status_code == 302
     [event] = audits(session, "privacy.changed")
-    assert (event.details["overrides"], event.details["reason"]) == ("gateway opt-out",
-                                                                     "Asked by email on 2 Dec")
+    assert (event.details["overrides"], event.details["reason"]) == (
+        "gateway opt-out",
+        "Asked by email on 2 Dec",
+    )
 
 
-@pytest.mark.parametrize("reason, message", [
-    ("x" * 501, "Keep the reason to 500 characters or fewer."),
-    ("Phoned\r\nBcc: everyone", "must be one line of plain text"),
-])
-def test_a_bad_reason_is_refused_beside_the_field(app, client, login, ada, session, reason, message):
+@pytest.mark.parametrize(
+    "reason, message",
+    [
+        ("x" * 501, "Keep the reason to 500 characters or fewer."),
+        ("Phoned\r\nBcc: everyone", "must be one line of plain text"),
+    ],
+)
+def test_a_bad_reason_is_refused_beside_the_field(
+    app, client, login, ada, session, reason, message
+):
     login("consultant")
     stop_from(app, session)
-    response = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(
-        loaded={"sms_consent": False}, sms_consent=True, reason=reason))
+    response = client.post(
+        f"/candidates/{ada.id}/privacy",
+        data=privacy_data(loaded={"sms_consent": False}, sms_consent=True, reason=reason),
+    )
     assert response.status_code == 400
     assert message in html(response).one("span", id="sms_consent_reason-error").text
     assert fresh(session, Candidate, ada.id).sms_consent is False
@@ -583,9 +753,18 @@ def test_a_bad_reason_is_refused_beside_the_field(app, client, login, ada, sessi
 
 # --- add -----------------------------------------------------------------------------------------
 
+
 def candidate_form(**overrides) -> dict[str, str]:
-    data = {"first_name": "Zoë", "last_name": "Müller", "mobile": "0412 345 678", "email": "",
-            "status": "Available", "job_title": "Registered Nurse", "skills": "Triage", "location": "Sydney"}
+    data = {
+        "first_name": "Zoë",
+        "last_name": "Müller",
+        "mobile": "0412 345 678",
+        "email": "",
+        "status": "Available",
+        "job_title": "Registered Nurse",
+        "skills": "Triage",
+        "location": "Sydney",
+    }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
 
@@ -597,9 +776,19 @@ def test_consultant_gets_the_add_candidate_form(client, login):
     form = html(response).one("main").one("form", method="post")
     assert form.get("action") == "/candidates/new"
     names = {node.get("name") for node in form.all() if node.tag in {"input", "select", "textarea"}}
-    assert names >= {"first_name", "last_name", "mobile", "email", "status", "job_title", "skills",
-                     "location", "csrf_token"}
-    # Consent is changed only in the record's Privacy section, where a stale form cannot undo a STOP.
+    assert names >= {
+        "first_name",
+        "last_name",
+        "mobile",
+        "email",
+        "status",
+        "job_title",
+        "skills",
+        "location",
+        "csrf_token",
+    }
+    # Consent is changed only in the record's Privacy section, where a stale form cannot undo a
+    # STOP.
     assert not names & {"sms_consent", "email_consent", "mail_consent", "privacy_statement_read"}
 
 
@@ -619,12 +808,24 @@ def test_adding_a_candidate_saves_the_mobile_normalised_and_audits_it(client, lo
     person = session.scalars(sa.select(Candidate)).one()
     assert urlsplit(response.headers["Location"]).path == f"/candidates/{person.id}"
     assert (person.first_name, person.last_name, person.status, person.location) == (
-        "Zoë", "Müller", "Available", "Sydney")
+        "Zoë",
+        "Müller",
+        "Available",
+        "Sydney",
+    )
     assert (person.mobile_raw, person.mobile_e164, person.mobile_region, person.mobile_valid) == (
-        "(04) 1234 5678", "+61412345678", "AU", True)
+        "(04) 1234 5678",
+        "+61412345678",
+        "AU",
+        True,
+    )
     assert person.email is None
     [event] = audits(session, "person.created")
-    assert (event.actor_id, event.subject_type, event.subject_id) == (user.id, "candidate", person.id)
+    assert (event.actor_id, event.subject_type, event.subject_id) == (
+        user.id,
+        "candidate",
+        person.id,
+    )
     assert event.details["changes"]["first_name"] == [None, "Zoë"]
     assert event.details["changes"]["mobile"] == [None, "(04) 1234 5678"]
     assert "Zoë Müller added." in html(client.get(response.headers["Location"])).one("main").text
@@ -669,18 +870,31 @@ def test_a_new_record_starts_with_the_default_consents_and_audits_them(client, l
     client.post("/candidates/new", data=candidate_form(privacy_statement_read="y"))
     session.rollback()
     person = session.scalars(sa.select(Candidate)).one()
-    assert (person.sms_consent, person.email_consent, person.mail_consent,
-            person.privacy_statement_read) == (True, True, True, False)
+    assert (
+        person.sms_consent,
+        person.email_consent,
+        person.mail_consent,
+        person.privacy_statement_read,
+    ) == (True, True, True, False)
     [event] = audits(session, "person.created")
     assert {field: event.details["changes"][field] for field in NEW_PRIVACY} == {
-        "sms_consent": [None, True], "email_consent": [None, True], "mail_consent": [None, True],
-        "privacy_statement_read": [None, False]}
+        "sms_consent": [None, True],
+        "email_consent": [None, True],
+        "mail_consent": [None, True],
+        "privacy_statement_read": [None, False],
+    }
 
 
 def test_adding_a_contact_creates_its_client_once(client, login, session, grace):
     login("consultant")
-    data = {"first_name": "Alan", "last_name": "Turing", "mobile": "0413 000 002", "status": "Active",
-            "client": "harbour mining pty ltd", "position": "Payroll Officer"}
+    data = {
+        "first_name": "Alan",
+        "last_name": "Turing",
+        "mobile": "0413 000 002",
+        "status": "Active",
+        "client": "harbour mining pty ltd",
+        "position": "Payroll Officer",
+    }
     response = client.post("/contacts/new", data=data)
     assert response.status_code == 302
     data.update(first_name="Kath", last_name="Johnson", client="Östlund Logistics")
@@ -688,9 +902,14 @@ def test_adding_a_contact_creates_its_client_once(client, login, session, grace)
     session.rollback()
     clients = {c.name for c in session.scalars(sa.select(Client))}
     assert clients == {"Harbour Mining Pty Ltd", "Östlund Logistics"}
-    alan = session.scalars(sa.select(ClientContact).where(ClientContact.last_name == "Turing")).one()
-    assert (alan.client.name, alan.position, alan.mobile_e164) == ("Harbour Mining Pty Ltd", "Payroll Officer",
-                                                                    "+61413000002")
+    alan = session.scalars(
+        sa.select(ClientContact).where(ClientContact.last_name == "Turing")
+    ).one()
+    assert (alan.client.name, alan.position, alan.mobile_e164) == (
+        "Harbour Mining Pty Ltd",
+        "Payroll Officer",
+        "+61413000002",
+    )
     assert len(audits(session, "person.created")) == 2
 
 
@@ -720,7 +939,9 @@ def test_a_name_is_required(client, login, session, missing, value):
 
 
 @pytest.mark.parametrize("mobile", ["12345", "not a number", "0412 345 678 999", "+999 123"])
-def test_an_unparseable_mobile_is_an_error_on_the_form_and_nothing_is_written(client, login, session, mobile):
+def test_an_unparseable_mobile_is_an_error_on_the_form_and_nothing_is_written(
+    client, login, session, mobile
+):
     login("consultant")
     doc = refused_new_candidate(client, mobile=mobile)
     field = doc.one("input", name="mobile")
@@ -778,16 +999,26 @@ def test_anonymous_add_is_sent_to_sign_in(client):
 
 # --- edit ----------------------------------------------------------------------------------------
 
+
 def test_edit_form_is_filled_with_the_record(client, login, ada):
     login("consultant")
     response = client.get(f"/candidates/{ada.id}/edit")
     assert response.status_code == 200
     form = html(response).one("main").one("form", method="post")
     assert form.get("action") == f"/candidates/{ada.id}/edit"
-    values = {node.get("name"): node.get("value") for node in form.all("input")
-              if node.get("type") not in {"checkbox", "hidden"}}
-    assert values == {"first_name": "Ada", "last_name": "Lovelace", "mobile": "0412 345 678",
-                      "email": "ada@example.com", "job_title": "Analyst", "location": "Sydney"}
+    values = {
+        node.get("name"): node.get("value")
+        for node in form.all("input")
+        if node.get("type") not in {"checkbox", "hidden"}
+    }
+    assert values == {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "mobile": "0412 345 678",
+        "email": "ada@example.com",
+        "job_title": "Analyst",
+        "location": "Sydney",
+    }
     assert form.one("textarea", name="skills").text == "Python, SQL"
     status = form.one("select", name="status")
     assert [o.text for o in status.all("option") if "selected" in o.attrs] == ["Available"]
@@ -800,27 +1031,52 @@ def test_contact_edit_form_shows_the_client_name(client, login, grace):
 
 
 def edit_form(person, **overrides) -> dict[str, str]:
-    data = {"first_name": person.first_name, "last_name": person.last_name, "mobile": person.mobile_raw or "",
-            "email": person.email or "", "status": person.status, "job_title": person.job_title or "",
-            "skills": person.skills or "", "location": person.location or ""}
+    data = {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "mobile": person.mobile_raw or "",
+        "email": person.email or "",
+        "status": person.status,
+        "job_title": person.job_title or "",
+        "skills": person.skills or "",
+        "location": person.location or "",
+    }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
 
 
 def test_editing_saves_the_changes_and_audits_them(client, login, make_candidate, session):
-    person = make_candidate("Ada", "Lovelace", "0412 345 678", status="Available", job_title="Analyst",
-                            location="Sydney")
+    person = make_candidate(
+        "Ada",
+        "Lovelace",
+        "0412 345 678",
+        status="Available",
+        job_title="Analyst",
+        location="Sydney",
+    )
     user = login("consultant")
-    response = client.post(f"/candidates/{person.id}/edit",
-                           data=edit_form(person, job_title="Data Scientist", mobile="+64 21 123 4567"))
+    response = client.post(
+        f"/candidates/{person.id}/edit",
+        data=edit_form(person, job_title="Data Scientist", mobile="+64 21 123 4567"),
+    )
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == f"/candidates/{person.id}"
     saved = fresh(session, Candidate, person.id)
-    assert (saved.job_title, saved.mobile_e164, saved.mobile_region) == ("Data Scientist", "+64211234567", "NZ")
+    assert (saved.job_title, saved.mobile_e164, saved.mobile_region) == (
+        "Data Scientist",
+        "+64211234567",
+        "NZ",
+    )
     [event] = audits(session, "person.edited")
-    assert (event.actor_id, event.subject_type, event.subject_id) == (user.id, "candidate", person.id)
-    assert event.details["changes"] == {"job_title": ["Analyst", "Data Scientist"],
-                                        "mobile": ["0412 345 678", "+64 21 123 4567"]}
+    assert (event.actor_id, event.subject_type, event.subject_id) == (
+        user.id,
+        "candidate",
+        person.id,
+    )
+    assert event.details["changes"] == {
+        "job_title": ["Analyst", "Data Scientist"],
+        "mobile": ["0412 345 678", "+64 21 123 4567"],
+    }
 
 
 def test_editing_a_name_changes_what_search_finds(client, login, make_candidate):
@@ -841,7 +1097,9 @@ def test_saving_an_edit_with_no_changes_audits_no_changes(client, login, make_ca
 
 def test_an_edit_with_a_bad_mobile_changes_nothing(client, login, ada, session):
     login("consultant")
-    response = client.post(f"/candidates/{ada.id}/edit", data=edit_form(ada, mobile="12345", job_title="Chef"))
+    response = client.post(
+        f"/candidates/{ada.id}/edit", data=edit_form(ada, mobile="12345", job_title="Chef")
+    )
     assert response.status_code == 400
     assert "is not a valid mobile number" in html(response).one("span", id="mobile-error").text
     saved = fresh(session, Candidate, ada.id)
@@ -851,8 +1109,14 @@ def test_an_edit_with_a_bad_mobile_changes_nothing(client, login, ada, session):
 
 def test_moving_a_contact_to_another_client(client, login, grace, session):
     login("consultant")
-    data = {"first_name": "Grace", "last_name": "Hopper", "mobile": "0413 222 333", "status": "Active",
-            "client": "Bay Foods", "position": "Site Manager"}
+    data = {
+        "first_name": "Grace",
+        "last_name": "Hopper",
+        "mobile": "0413 222 333",
+        "status": "Active",
+        "client": "Bay Foods",
+        "position": "Site Manager",
+    }
     assert client.post(f"/contacts/{grace.id}/edit", data=data).status_code == 302
     saved = fresh(session, ClientContact, grace.id)
     assert saved.client.name == "Bay Foods"

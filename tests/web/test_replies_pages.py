@@ -24,9 +24,11 @@ def history_of(response):
 
 # --- Communications History ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx-fragment"])
 def test_received_tab_shows_the_reply_linked_to_the_message_it_answers(
-        app, client, session, login, casey, ada, make_candidate, htmx):
+    app, client, session, login, casey, ada, make_candidate, htmx
+):
     login("consultant")
     bob = make_candidate("Bob", "Brown", "0400 111 222")
     [sent] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, free on Monday?")
@@ -59,7 +61,8 @@ def test_received_tab_shows_the_reply_linked_to_the_message_it_answers(
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx-fragment"])
 def test_sent_tab_shows_the_reply_under_the_message_it_answers(
-        app, client, session, login, casey, ada, htmx):
+    app, client, session, login, casey, ada, htmx
+):
     login("consultant")
     [first] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, free on Monday?")
     [second] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, and on Friday?")
@@ -81,8 +84,10 @@ def test_sent_tab_shows_the_reply_under_the_message_it_answers(
 
 # --- the unmatched inbox -------------------------------------------------------------------------
 
+
 def test_unmatched_inbox_lists_unmatched_replies_for_a_team_leader(
-        app, client, session, login, casey, ada):
+    app, client, session, login, casey, ada
+):
     login("team-leader")
     [sent] = send_sms(app, session, casey, [ada])
     receive(app, session, "Matched reply", reference=sent.uuid)
@@ -101,17 +106,21 @@ def test_unmatched_inbox_lists_unmatched_replies_for_a_team_leader(
     assert form.get("action") == f"/replies/{stray.id}/attach"
     assert form.get("method") == "post"
     nav = doc.one("nav", aria_label="Main")
-    assert [a.get("href") for a in nav.all("a") if a.text == "Unmatched replies"] == ["/replies/unmatched"]
+    assert [a.get("href") for a in nav.all("a") if a.text == "Unmatched replies"] == [
+        "/replies/unmatched"
+    ]
 
 
 def test_unmatched_inbox_is_forbidden_to_a_consultant_and_absent_from_their_navigation(
-        app, client, session, login, ada):
+    app, client, session, login, ada
+):
     login("consultant")
     stray = receive(app, session, "Who is this?", from_number="61499888777")
 
     assert client.get("/replies/unmatched").status_code == 403
-    attach = client.post(f"/replies/{stray.id}/attach", data={"kind": "candidates",
-                                                              "person_id": str(ada.id)})
+    attach = client.post(
+        f"/replies/{stray.id}/attach", data={"kind": "candidates", "person_id": str(ada.id)}
+    )
     assert attach.status_code == 403
     assert rows(session, Message, Message.id == stray.id)[0].candidate_id is None
     assert audits(session, "reply.attached") == []
@@ -124,17 +133,29 @@ def test_unmatched_inbox_is_forbidden_to_a_consultant_and_absent_from_their_navi
 
 # --- filing a reply on a record ------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind, person_id", [
-    ("candidates", ""), ("candidates", "abc"), ("candidates", "999999"), ("contacts", "{ada}"),
-    ("aliens", "{ada}"), ("candidates", "-1"),
-], ids=["empty", "not-a-number", "no-such-candidate", "ada-is-no-contact", "bad-kind", "negative"])
+
+@pytest.mark.parametrize(
+    "kind, person_id",
+    [
+        ("candidates", ""),
+        ("candidates", "abc"),
+        ("candidates", "999999"),
+        ("contacts", "{ada}"),
+        ("aliens", "{ada}"),
+        ("candidates", "-1"),
+    ],
+    ids=["empty", "not-a-number", "no-such-candidate", "ada-is-no-contact", "bad-kind", "negative"],
+)
 def test_attaching_with_a_bad_record_is_a_400_with_a_message_and_files_nothing(
-        app, client, session, login, ada, kind, person_id):
+    app, client, session, login, ada, kind, person_id
+):
     login("team-leader")
     stray = receive(app, session, "Who is this?", from_number="61499888777")
 
-    response = client.post(f"/replies/{stray.id}/attach",
-                           data={"kind": kind, "person_id": person_id.format(ada=ada.id)})
+    response = client.post(
+        f"/replies/{stray.id}/attach",
+        data={"kind": kind, "person_id": person_id.format(ada=ada.id)},
+    )
 
     assert response.status_code == 400
     doc = html(response)
@@ -152,22 +173,28 @@ def test_attaching_a_reply_that_is_not_unmatched_is_a_404(app, client, session, 
     matched = receive(app, session, "Matched", reference=sent.uuid)
 
     for reply_id in (matched.id, sent.id, 987654):
-        response = client.post(f"/replies/{reply_id}/attach",
-                               data={"kind": "candidates", "person_id": str(ada.id)})
+        response = client.post(
+            f"/replies/{reply_id}/attach", data={"kind": "candidates", "person_id": str(ada.id)}
+        )
         assert response.status_code == 404
     assert audits(session, "reply.attached") == []
 
 
 @pytest.mark.parametrize("kind", ["candidates", "contacts"])
 def test_attaching_a_reply_redirects_to_the_record_where_it_now_appears(
-        app, client, session, login, make_candidate, make_contact, kind):
+    app, client, session, login, make_candidate, make_contact, kind
+):
     lead = login("team-leader")
-    person = (make_candidate("Ada", "Lovelace", ADA_MOBILE) if kind == "candidates"
-              else make_contact("Grace", "Hopper", "0413 222 333"))
+    person = (
+        make_candidate("Ada", "Lovelace", ADA_MOBILE)
+        if kind == "candidates"
+        else make_contact("Grace", "Hopper", "0413 222 333")
+    )
     stray = receive(app, session, "It's me, new number", from_number="61499888777")
 
-    response = client.post(f"/replies/{stray.id}/attach",
-                           data={"kind": kind, "person_id": str(person.id)})
+    response = client.post(
+        f"/replies/{stray.id}/attach", data={"kind": kind, "person_id": str(person.id)}
+    )
 
     assert response.status_code == 303
     assert response.headers["Location"] == f"/{kind}/{person.id}?tab=received"
@@ -183,14 +210,17 @@ def test_attaching_a_reply_redirects_to_the_record_where_it_now_appears(
 
 # --- the sandbox's reply form --------------------------------------------------------------------
 
+
 @pytest.fixture
 def sandbox(app):
     """/sandbox is there only when asked for (SANDBOX=1, or a demo)."""
     app.config["SANDBOX"] = True
 
+
 @pytest.mark.parametrize("kind", ["candidates", "contacts"])
 def test_a_sandbox_reply_becomes_a_received_communication_on_the_right_record(
-        app, client, session, login, make_candidate, make_contact, kind, sandbox):
+    app, client, session, login, make_candidate, make_contact, kind, sandbox
+):
     consultant = login("consultant")
     if kind == "candidates":
         person = make_candidate("Ada", "Lovelace", ADA_MOBILE)
@@ -201,7 +231,9 @@ def test_a_sandbox_reply_becomes_a_received_communication_on_the_right_record(
     sent, _other = send_sms(app, session, consultant, [person, bystander], kind=kind)
     assert f'value="{sent.id}"' in client.get("/sandbox").get_data(as_text=True)
 
-    response = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": "Yes please"})
+    response = client.post(
+        "/sandbox/reply", data={"message_id": str(sent.id), "text": "Yes please"}
+    )
 
     assert response.status_code == 303
     assert response.headers["Location"] == "/sandbox"
@@ -217,7 +249,9 @@ def test_a_sandbox_reply_becomes_a_received_communication_on_the_right_record(
     assert "Yes please" not in history_of(client.get(f"/{kind}/{bystander.id}?tab=received")).text
 
 
-def test_a_stop_from_the_sandbox_unticks_sms_consent(app, client, session, login, ada, make_contact, sandbox):
+def test_a_stop_from_the_sandbox_unticks_sms_consent(
+    app, client, session, login, ada, make_contact, sandbox
+):
     consultant = login("consultant")
     grace = make_contact("Grace", "Hopper", ADA_MOBILE)  # shares Ada's phone
     [sent] = send_sms(app, session, consultant, [ada])
@@ -234,19 +268,24 @@ def test_a_stop_from_the_sandbox_unticks_sms_consent(app, client, session, login
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])
-def test_an_empty_sandbox_reply_is_refused_with_a_message(app, client, session, login, ada, text, sandbox):
+def test_an_empty_sandbox_reply_is_refused_with_a_message(
+    app, client, session, login, ada, text, sandbox
+):
     consultant = login("consultant")
     [sent] = send_sms(app, session, consultant, [ada])
 
-    response = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": text},
-                           follow_redirects=True)
+    response = client.post(
+        "/sandbox/reply", data={"message_id": str(sent.id), "text": text}, follow_redirects=True
+    )
 
     assert response.status_code == 200
     assert "Type the reply text first." in html(response).one("ul", class_="flashes").text
     assert inbound(session) == []
 
 
-def test_a_sandbox_reply_to_a_message_that_does_not_exist_is_a_404(app, client, session, login, sandbox):
+def test_a_sandbox_reply_to_a_message_that_does_not_exist_is_a_404(
+    app, client, session, login, sandbox
+):
     login("consultant")
 
     for message_id in ("987654", "abc", ""):

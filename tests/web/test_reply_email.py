@@ -38,9 +38,14 @@ def mail_port(request) -> int:
 @pytest.fixture
 def app_settings(mail_port):
     """SMS Central's webhook, and mail to the loopback SMTP server."""
-    return {"SMSCENTRAL_WEBHOOK_USERNAME": HOOK_USER, "SMSCENTRAL_WEBHOOK_PASSWORD": HOOK_PASSWORD,
-            "PUBLIC_BASE_URL": PUBLIC, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": mail_port,
-            "MAIL_FROM": MAIL_FROM}
+    return {
+        "SMSCENTRAL_WEBHOOK_USERNAME": HOOK_USER,
+        "SMSCENTRAL_WEBHOOK_PASSWORD": HOOK_PASSWORD,
+        "PUBLIC_BASE_URL": PUBLIC,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": mail_port,
+        "MAIL_FROM": MAIL_FROM,
+    }
 
 
 @pytest.fixture
@@ -50,10 +55,22 @@ def mail(app) -> MailSettings:
     return settings
 
 
-def push_reply(client, text: str, *, originator: str = "61412345678", reference: str | None = None,
-               message_id: str = "SC-1"):
-    params = {"USER_NAME": HOOK_USER, "PASSWORD": HOOK_PASSWORD, "ORIGINATOR": originator,
-              "RECIPIENT": "61400000001", "ID": message_id, "MESSAGE_TEXT": text}
+def push_reply(
+    client,
+    text: str,
+    *,
+    originator: str = "61412345678",
+    reference: str | None = None,
+    message_id: str = "SC-1",
+):
+    params = {
+        "USER_NAME": HOOK_USER,
+        "PASSWORD": HOOK_PASSWORD,
+        "ORIGINATOR": originator,
+        "RECIPIENT": "61400000001",
+        "ID": message_id,
+        "MESSAGE_TEXT": text,
+    }
     if reference:
         params["REFERENCE"] = reference
     response = client.get("/webhooks/smscentral/inbound", query_string=params)
@@ -78,10 +95,14 @@ def emailed_reply(app, client, session, smtp, mail, casey, person, text: str):
 
 # --- content -------------------------------------------------------------------------------------
 
+
 def test_the_consultant_who_sent_the_message_gets_the_reply_with_the_original_and_a_link(
-        app, client, session, smtp, mail, casey, make_candidate):
+    app, client, session, smtp, mail, casey, make_candidate
+):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
-    [sent] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, is Tuesday good for you?")
+    [sent] = send_sms(
+        app, session, casey, [ada], body="Hi {{first_name}}, is Tuesday good for you?"
+    )
 
     push_reply(client, "Yes, Tuesday suits", reference=sent.uuid)
     assert send_due(session, mail) == 1
@@ -102,7 +123,8 @@ def test_the_consultant_who_sent_the_message_gets_the_reply_with_the_original_an
 
 
 def test_a_contacts_reply_links_to_the_contacts_record(
-        app, client, session, smtp, mail, casey, make_contact):
+    app, client, session, smtp, mail, casey, make_contact
+):
     grace = make_contact("Grace", "Hopper", "0413 222 333")
     send_sms(app, session, casey, [grace], kind="contacts")
 
@@ -116,18 +138,21 @@ def test_a_contacts_reply_links_to_the_contacts_record(
     assert "Call me after 3" in received.body
 
 
-def test_a_reply_in_ucs2_reaches_the_email_intact(app, client, session, smtp, mail, casey,
-                                                   make_candidate):
+def test_a_reply_in_ucs2_reaches_the_email_intact(
+    app, client, session, smtp, mail, casey, make_candidate
+):
     zoe = make_candidate("Zoë", "Ng", "0412 345 678")
-    received = emailed_reply(app, client, session, smtp, mail, casey, zoe,
-                             "Oui “merci” 👍 — à mardi")
+    received = emailed_reply(
+        app, client, session, smtp, mail, casey, zoe, "Oui “merci” 👍 — à mardi"
+    )
 
     assert "Zoë Ng" in received.subject
     assert "Oui “merci” 👍 — à mardi" in received.body
 
 
-def test_a_stop_reply_email_says_consent_was_withdrawn(app, client, session, smtp, mail, casey,
-                                                       make_candidate):
+def test_a_stop_reply_email_says_consent_was_withdrawn(
+    app, client, session, smtp, mail, casey, make_candidate
+):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     received = emailed_reply(app, client, session, smtp, mail, casey, ada, "Stop!")
 
@@ -137,8 +162,10 @@ def test_a_stop_reply_email_says_consent_was_withdrawn(app, client, session, smt
 
 # --- unmatched replies ---------------------------------------------------------------------------
 
+
 def test_an_unmatched_reply_goes_to_the_configured_unmatched_address(
-        app, client, session, smtp, mail, make_candidate):
+    app, client, session, smtp, mail, make_candidate
+):
     make_candidate("Ada", "Lovelace", "0412 345 678")
     session.add(Setting(key="unmatched_reply_address", value="replies-inbox@example.com"))
     session.commit()
@@ -156,7 +183,8 @@ def test_an_unmatched_reply_goes_to_the_configured_unmatched_address(
 
 
 def test_without_an_unmatched_address_unmatched_replies_go_to_mail_from(
-        app, client, session, smtp, mail):
+    app, client, session, smtp, mail
+):
     push_reply(client, "Who is this?", originator="61499888777")
     send_due(session, mail)
 
@@ -167,8 +195,10 @@ def test_without_an_unmatched_address_unmatched_replies_go_to_mail_from(
 
 # --- SMTP outages --------------------------------------------------------------------------------
 
+
 def test_smtp_down_then_up_delays_the_email_and_delivers_it_exactly_once(
-        app, client, session, smtp_down, mail, mail_port, casey, make_candidate):
+    app, client, session, smtp_down, mail, mail_port, casey, make_candidate
+):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     [sent] = send_sms(app, session, casey, [ada])
     push_reply(client, "Yes, Tuesday suits", reference=sent.uuid)
@@ -215,12 +245,17 @@ def test_each_failed_attempt_waits_longer_before_the_next(session, smtp_down, ma
 
 
 def test_a_recipient_the_server_refuses_does_not_hold_back_the_other_emails(
-        app, session, smtp, mail):
+    app, session, smtp, mail
+):
     # A consultant's address the mail server rejects for good (550) must not stop everyone
     # else's reply emails: here a later email, retried as often as the back-off allows.
     smtp.refuse.add("left-the-company@example.com")
-    session.add_all([Email(to_address="left-the-company@example.com", subject="First", body="one"),
-                     Email(to_address="casey@example.com", subject="Second", body="two")])
+    session.add_all(
+        [
+            Email(to_address="left-the-company@example.com", subject="First", body="one"),
+            Email(to_address="casey@example.com", subject="Second", body="two"),
+        ]
+    )
     session.commit()
 
     start = utcnow()
@@ -234,14 +269,19 @@ def test_a_recipient_the_server_refuses_does_not_hold_back_the_other_emails(
 
 
 def test_an_email_the_connection_drops_under_counts_alone_and_fails_after_max_attempts(
-        app, session, mail):
+    app, session, mail
+):
     """The connection dropping mid-send counts against that email alone: the emails after it
     still go, and the one at fault fails after its last attempt."""
     with SmtpServer(drop={"drops@example.com"}) as server:
         settings = MailSettings("127.0.0.1", server.port, False, "", "", MAIL_FROM)
-        session.add_all([Email(to_address="drops@example.com", subject="First", body="one"),
-                         Email(to_address="casey@example.com", subject="Second", body="two"),
-                         Email(to_address="bob@example.com", subject="Third", body="three")])
+        session.add_all(
+            [
+                Email(to_address="drops@example.com", subject="First", body="one"),
+                Email(to_address="casey@example.com", subject="Second", body="two"),
+                Email(to_address="bob@example.com", subject="Third", body="three"),
+            ]
+        )
         session.commit()
         now = utcnow() + timedelta(seconds=1)
 
@@ -263,7 +303,8 @@ def test_an_email_the_connection_drops_under_counts_alone_and_fails_after_max_at
 
 
 def test_the_dispatcher_sends_due_reply_emails_in_its_housekeeping(
-        app, client, session, smtp, mail, casey, make_candidate):
+    app, client, session, smtp, mail, casey, make_candidate
+):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     [sent] = send_sms(app, session, casey, [ada])
     push_reply(client, "Yes, Tuesday suits", reference=sent.uuid)
@@ -277,11 +318,14 @@ def test_the_dispatcher_sends_due_reply_emails_in_its_housekeeping(
 
 
 def test_each_email_failure_is_logged_with_the_email_id_and_never_the_address(
-        app, session, smtp, mail, caplog):
+    app, session, smtp, mail, caplog
+):
     # Logs leave the machine (a log service, a support ticket): they name an email by its id.
     smtp.refuse.add("left-the-company@example.com")
     refused = Email(to_address="left-the-company@example.com", subject="First", body="one")
-    split = Email(to_address="dana@example.com\r\nBcc: eve@example.com", subject="Second", body="two")
+    split = Email(
+        to_address="dana@example.com\r\nBcc: eve@example.com", subject="Second", body="two"
+    )
     session.add_all([refused, split])
     session.commit()
 
@@ -297,7 +341,8 @@ def test_each_email_failure_is_logged_with_the_email_id_and_never_the_address(
 
 
 def test_an_email_postponed_by_a_temporary_failure_is_logged_with_its_id(
-        app, session, smtp_down, mail, caplog):
+    app, session, smtp_down, mail, caplog
+):
     email = Email(to_address="casey@example.com", subject="SMS reply", body="one")
     session.add(email)
     session.commit()

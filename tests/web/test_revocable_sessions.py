@@ -1,9 +1,9 @@
-"""Sessions are held on the server: sign-out, a password change or reset, deactivation, a role change
-and "Sign out everywhere" end them, for a copied cookie and in another web process alike."""
+"""Sessions are held on the server: sign-out, a password change or reset, deactivation, a role
+change and "Sign out everywhere" end them, for a copied cookie and in another web process alike."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,8 +13,8 @@ from flask_login.utils import encode_cookie
 from tests.conftest import PASSWORD
 from tests.pages import details_of
 from tests.web.conftest import START
-from webapp import create_app
 from webapp import config as settings
+from webapp import create_app
 from webapp.models import AuditEvent, UserSession
 from webapp.web import sessions
 
@@ -23,6 +23,7 @@ TEMPORARY = "temporary-pass-4821"
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
 
 def signed_out(response) -> bool:
     """The answer sends the browser to the sign-in page (a redirect, or htmx's HX-Redirect)."""
@@ -41,15 +42,23 @@ def copy_of(client, into):
 
 def rows(session, user_id: int) -> list[UserSession]:
     session.rollback()  # end any read transaction so the requests' writes are visible
-    return list(session.scalars(sa.select(UserSession).where(UserSession.user_id == user_id)
-                                .order_by(UserSession.created_at)))
+    return list(
+        session.scalars(
+            sa.select(UserSession)
+            .where(UserSession.user_id == user_id)
+            .order_by(UserSession.created_at)
+        )
+    )
 
 
 @pytest.fixture
 def browser(app, client):
-    """Another browser on the same app (the client fixture made every test client send CSRF tokens)."""
+    """Another browser on the same app (the client fixture made every test client send CSRF
+    tokens)."""
+
     def make():
         return app.test_client()
+
     return make
 
 
@@ -63,6 +72,7 @@ def other_process(app, database_url, client):
 
 
 # --- sign-out ------------------------------------------------------------------------------------
+
 
 def test_a_copied_cookie_no_longer_works_after_sign_out(client, login, browser):
     user = login()
@@ -133,14 +143,23 @@ def test_a_revoked_cookie_on_the_sign_in_page_just_shows_the_form(client, login,
 
 # --- the user's own password and "Sign out everywhere" -------------------------------------------
 
-def test_changing_ones_password_ends_the_other_sessions_but_not_this_one(client, login, browser, session):
+
+def test_changing_ones_password_ends_the_other_sessions_but_not_this_one(
+    client, login, browser, session
+):
     user = login()
     laptop = browser()
     assert laptop.login(user.username).status_code == 302
     thief = copy_of(laptop, browser())
 
-    response = client.post("/profile/password", data={
-        "current_password": PASSWORD, "new_password": NEW_PASSWORD, "repeat_password": NEW_PASSWORD})
+    response = client.post(
+        "/profile/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "repeat_password": NEW_PASSWORD,
+        },
+    )
 
     assert response.status_code == 302
     assert client.get("/candidates").status_code == 200
@@ -169,8 +188,9 @@ def test_sign_out_everywhere_ends_every_session_this_one_included(client, login,
     assert signed_out(client.get("/candidates"))
     assert signed_out(phone.get("/candidates"))
     assert all(row.revoked_at is not None for row in rows(session, user.id))
-    [event] = session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "profile.signed_out_everywhere")).all()
+    [event] = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "profile.signed_out_everywhere")
+    ).all()
     assert (event.actor_id, event.details["sessions"]) == (user.id, 2)
     # Signing in again works, and opens a fresh session.
     assert client.login(user.username).status_code == 302
@@ -185,6 +205,7 @@ def test_sign_out_everywhere_needs_the_csrf_token(client, login, browser):
 
 # --- an administrator's changes ------------------------------------------------------------------
 
+
 @pytest.fixture
 def jo_signed_in(make_user, browser):
     jo = make_user("jo")
@@ -198,7 +219,10 @@ def test_a_temporary_password_ends_the_users_sessions(client, login, jo_signed_i
     login("administrator")
     jo, theirs = jo_signed_in
 
-    assert client.post(f"/admin/users/{jo.id}/password", data={"password": TEMPORARY}).status_code == 302
+    assert (
+        client.post(f"/admin/users/{jo.id}/password", data={"password": TEMPORARY}).status_code
+        == 302
+    )
 
     assert signed_out(theirs.get("/candidates"))
     assert client.get("/admin/users").status_code == 200  # the administrator stays signed in
@@ -219,23 +243,30 @@ def test_a_role_change_ends_the_users_sessions(client, login, jo_signed_in):
     login("administrator")
     jo, theirs = jo_signed_in
     # An edit that keeps the roles keeps the sessions.
-    assert client.post(f"/admin/users/{jo.id}/edit", data=details_of(jo, office="Perth")).status_code == 302
+    assert (
+        client.post(f"/admin/users/{jo.id}/edit", data=details_of(jo, office="Perth")).status_code
+        == 302
+    )
     assert theirs.get("/candidates").status_code == 200
 
-    response = client.post(f"/admin/users/{jo.id}/edit",
-                           data=details_of(jo, office="Perth", roles=["viewer"]))
+    response = client.post(
+        f"/admin/users/{jo.id}/edit", data=details_of(jo, office="Perth", roles=["viewer"])
+    )
 
     assert response.status_code == 302
     assert signed_out(theirs.get("/candidates"))
 
 
-def test_an_administrator_changing_their_own_roles_stays_signed_in_here_only(client, login, browser):
+def test_an_administrator_changing_their_own_roles_stays_signed_in_here_only(
+    client, login, browser
+):
     admin = login("administrator")
     elsewhere = browser()
     assert elsewhere.login(admin.username).status_code == 302
 
-    response = client.post(f"/admin/users/{admin.id}/edit",
-                           data=details_of(admin, roles=["administrator", "viewer"]))
+    response = client.post(
+        f"/admin/users/{admin.id}/edit", data=details_of(admin, roles=["administrator", "viewer"])
+    )
 
     assert response.status_code == 302
     assert client.get("/admin/users").status_code == 200
@@ -243,6 +274,7 @@ def test_an_administrator_changing_their_own_roles_stays_signed_in_here_only(cli
 
 
 # --- across web processes ------------------------------------------------------------------------
+
 
 def test_signing_out_in_one_process_ends_the_session_in_another(client, login, other_process):
     login()
@@ -254,7 +286,9 @@ def test_signing_out_in_one_process_ends_the_session_in_another(client, login, o
     assert signed_out(same_cookie_elsewhere.get("/candidates"))
 
 
-def test_sign_out_everywhere_reaches_a_session_opened_in_another_process(client, login, other_process):
+def test_sign_out_everywhere_reaches_a_session_opened_in_another_process(
+    client, login, other_process
+):
     user = login()
     there = other_process.test_client()
     assert there.login(user.username).status_code == 302
@@ -267,15 +301,18 @@ def test_sign_out_everywhere_reaches_a_session_opened_in_another_process(client,
 
 # --- expiry is kept by the server, not by the cookie ---------------------------------------------
 
+
 def with_fresh_timestamps(thief, moment: float) -> None:
-    """Re-sign the thief's copy with its own clock reset, as a cookie that refreshes itself would be."""
+    """Re-sign the thief's copy with its own clock reset, as a cookie that refreshes itself would
+    be."""
     with thief.session_transaction() as cookie:
         cookie[sessions.SIGNED_IN_AT] = cookie[sessions.LAST_SEEN_AT] = moment
 
 
 @pytest.mark.parametrize("elapsed", [12 * 3600 + 60, 61 * 60 + 61], ids=["absolute", "idle"])
 def test_a_copied_cookie_with_fresh_timestamps_still_expires_with_its_session(
-        client, login, session, clock, browser, elapsed):
+    client, login, session, clock, browser, elapsed
+):
     user = login()
     thief = copy_of(client, browser())
     clock(elapsed)  # nobody used the session meanwhile: its row was last seen at sign-in
@@ -284,12 +321,16 @@ def test_a_copied_cookie_with_fresh_timestamps_still_expires_with_its_session(
     response = thief.get("/candidates")
 
     assert signed_out(response)
-    assert sessions.EXPIRED_MESSAGE in thief.get(response.headers["Location"]).get_data(as_text=True)
+    assert sessions.EXPIRED_MESSAGE in thief.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
     assert [row.revoked_at is not None for row in rows(session, user.id)] == [True]
     assert signed_out(client.get("/candidates"))
 
 
-def test_a_copied_cookie_kept_active_still_ends_at_the_absolute_limit(client, login, session, clock, browser):
+def test_a_copied_cookie_kept_active_still_ends_at_the_absolute_limit(
+    client, login, session, clock, browser
+):
     user = login()
     thief = copy_of(client, browser())
     for hours in range(1, 13):  # the thief keeps the session active, so the row is seen every hour
@@ -303,11 +344,13 @@ def test_a_copied_cookie_kept_active_still_ends_at_the_absolute_limit(client, lo
     assert rows(session, user.id)[0].revoked_at is not None
 
 
-def test_the_rows_once_a_minute_last_seen_does_not_shorten_the_idle_limit(client, login, session, clock):
+def test_the_rows_once_a_minute_last_seen_does_not_shorten_the_idle_limit(
+    client, login, session, clock
+):
     user = login()
     clock(59)  # active, but under a minute after the last write: last_seen_at stays at sign-in
     assert client.get("/candidates").status_code == 200
-    assert rows(session, user.id)[0].last_seen_at == datetime.fromtimestamp(START, timezone.utc)
+    assert rows(session, user.id)[0].last_seen_at == datetime.fromtimestamp(START, UTC)
 
     clock(59 + 60 * 60)  # an hour after that request, 60:59 after the row was last seen
 
@@ -316,23 +359,26 @@ def test_the_rows_once_a_minute_last_seen_does_not_shorten_the_idle_limit(client
 
 # --- activity is noted without a write per request -----------------------------------------------
 
-def test_last_seen_is_written_at_most_once_a_minute_and_not_for_polling(client, login, session, clock):
+
+def test_last_seen_is_written_at_most_once_a_minute_and_not_for_polling(
+    client, login, session, clock
+):
     user = login()
     [row] = rows(session, user.id)
-    assert row.created_at == row.last_seen_at == datetime.fromtimestamp(START, timezone.utc)
+    assert row.created_at == row.last_seen_at == datetime.fromtimestamp(START, UTC)
 
     clock(30)
     assert client.get("/candidates").status_code == 200
-    assert rows(session, user.id)[0].last_seen_at == datetime.fromtimestamp(START, timezone.utc)
+    assert rows(session, user.id)[0].last_seen_at == datetime.fromtimestamp(START, UTC)
 
     clock(90)
     assert client.post("/profile", data={"email": "new@example.com"}).status_code == 302
-    assert rows(session, user.id)[0].last_seen_at == datetime.fromtimestamp(START + 90, timezone.utc)
+    assert rows(session, user.id)[0].last_seen_at == datetime.fromtimestamp(START + 90, UTC)
 
     clock(300)  # the batch page's progress polls on its own: not the user being active
     polled = client.get("/candidates", htmx=True, headers={"HX-Trigger": "progress"})
     assert polled.status_code == 200
-    assert rows(session, user.id)[0].last_seen_at == datetime.fromtimestamp(START + 90, timezone.utc)
+    assert rows(session, user.id)[0].last_seen_at == datetime.fromtimestamp(START + 90, UTC)
 
 
 def test_an_expired_session_is_ended_on_the_server_too(client, login, session, clock, browser):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tests.conftest import PASSWORD, Browser
 from tests.delivery import queue
-from webapp.models import BlockedRegion, Email, Message, SmsTemplate
+from webapp.models import Message, SmsTemplate
 from webapp.sms import compose as sms_compose
 
 ROLES = ("anonymous", "viewer", "consultant", "team-leader", "administrator")
@@ -28,7 +28,9 @@ class Call:
 
 
 def expect(anonymous, viewer, consultant, team_leader, administrator) -> dict[str, int | str]:
-    return dict(zip(ROLES, (anonymous, viewer, consultant, team_leader, administrator)))
+    return dict(
+        zip(ROLES, (anonymous, viewer, consultant, team_leader, administrator), strict=True)
+    )
 
 
 # Endpoint → (request, expected status per role). The forms are mostly empty: a POST that passes
@@ -48,106 +50,134 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
     "records.new": (Call("GET", "/contacts/new"), expect(LOGIN, 403, 200, 200, 200)),
     "records.edit": (Call("POST", "/contacts/{contact}/edit"), expect(LOGIN, 403, 400, 400, 400)),
     # A Privacy form without the values it was loaded with is not one our page sent.
-    "records.privacy": (Call("POST", "/candidates/{candidate}/privacy"),
-                        expect(LOGIN, 403, 400, 400, 400)),
-    "compose.compose": (Call("GET", "/sms/compose?candidate={candidate}"),
-                        expect(LOGIN, 403, 200, 200, 200)),
+    "records.privacy": (
+        Call("POST", "/candidates/{candidate}/privacy"),
+        expect(LOGIN, 403, 400, 400, 400),
+    ),
+    "compose.compose": (
+        Call("GET", "/sms/compose?candidate={candidate}"),
+        expect(LOGIN, 403, 200, 200, 200),
+    ),
     "compose.show": (Call("GET", "/sms/compose/{token}"), expect(LOGIN, 403, 200, 200, 200)),
-    "compose.update": (Call("POST", "/sms/compose/{token}/update"),
-                       expect(LOGIN, 403, 200, 200, 200)),
-    "compose.counter": (Call("POST", "/sms/compose/{token}/counter", {"message": "Hi"}),
-                        expect(LOGIN, 403, 200, 200, 200)),
-    "compose.preview": (Call("POST", "/sms/compose/{token}/preview", {"message": "Hi"}),
-                        expect(LOGIN, 403, 200, 200, 200)),
-    "compose.outcome_list": (Call("GET", "/sms/compose/{token}/list/opted_out"),
-                             expect(LOGIN, 403, 200, 200, 200)),
-    "compose.send": (Call("POST", "/sms/compose/{token}/send", {"message": ""}),
-                     expect(LOGIN, 403, 400, 400, 400)),
+    "compose.update": (
+        Call("POST", "/sms/compose/{token}/update"),
+        expect(LOGIN, 403, 200, 200, 200),
+    ),
+    "compose.counter": (
+        Call("POST", "/sms/compose/{token}/counter", {"message": "Hi"}),
+        expect(LOGIN, 403, 200, 200, 200),
+    ),
+    "compose.preview": (
+        Call("POST", "/sms/compose/{token}/preview", {"message": "Hi"}),
+        expect(LOGIN, 403, 200, 200, 200),
+    ),
+    "compose.outcome_list": (
+        Call("GET", "/sms/compose/{token}/list/opted_out"),
+        expect(LOGIN, 403, 200, 200, 200),
+    ),
+    "compose.send": (
+        Call("POST", "/sms/compose/{token}/send", {"message": ""}),
+        expect(LOGIN, 403, 400, 400, 400),
+    ),
     # The batch was sent by another administrator: its page is for its sender and audit.view.
     "batches.show": (Call("GET", "/sms/batches/{batch}"), expect(LOGIN, 404, 404, 200, 200)),
-    "batches.resend": (Call("GET", "/sms/batches/{batch}/resend"), expect(LOGIN, 403, 404, 200, 200)),
+    "batches.resend": (
+        Call("GET", "/sms/batches/{batch}/resend"),
+        expect(LOGIN, 403, 404, 200, 200),
+    ),
     "templates_admin.index": (Call("GET", "/templates"), expect(LOGIN, 403, 200, 200, 200)),
     "templates_admin.new": (Call("POST", "/templates/new"), expect(LOGIN, 403, 400, 400, 400)),
     # A shared template: those without templates.manage see it read-only and may not change it.
-    "templates_admin.edit": (Call("POST", "/templates/{template}"), expect(LOGIN, 403, 403, 400, 400)),
-    "templates_admin.deactivate": (Call("POST", "/templates/{template}/deactivate"),
-                                   expect(LOGIN, 403, 403, 303, 303)),
-    "templates_admin.reactivate": (Call("POST", "/templates/{template}/reactivate"),
-                                   expect(LOGIN, 403, 403, 303, 303)),
+    "templates_admin.edit": (
+        Call("POST", "/templates/{template}"),
+        expect(LOGIN, 403, 403, 400, 400),
+    ),
+    "templates_admin.deactivate": (
+        Call("POST", "/templates/{template}/deactivate"),
+        expect(LOGIN, 403, 403, 303, 303),
+    ),
+    "templates_admin.reactivate": (
+        Call("POST", "/templates/{template}/reactivate"),
+        expect(LOGIN, 403, 403, 303, 303),
+    ),
     "replies.unmatched": (Call("GET", "/replies/unmatched"), expect(LOGIN, 403, 403, 200, 200)),
     "replies.attach": (Call("POST", "/replies/{reply}/attach"), expect(LOGIN, 403, 403, 400, 400)),
     "sandbox.index": (Call("GET", "/sandbox"), expect(LOGIN, 200, 200, 200, 200)),
-    "sandbox.reply": (Call("POST", "/sandbox/reply", {"message_id": "{message}"}),
-                      expect(LOGIN, 303, 303, 303, 303)),
+    "sandbox.reply": (
+        Call("POST", "/sandbox/reply", {"message_id": "{message}"}),
+        expect(LOGIN, 303, 303, 303, 303),
+    ),
     "audit.index": (Call("GET", "/audit"), expect(LOGIN, 403, 403, 200, 200)),
     "profile.index": (Call("GET", "/profile"), expect(LOGIN, 200, 200, 200, 200)),
     "profile.password": (Call("POST", "/profile/password"), expect(LOGIN, 400, 400, 400, 400)),
-    "profile.sign_out_everywhere": (Call("POST", "/profile/sign-out-everywhere"),
-                                    expect(LOGIN, 302, 302, 302, 302)),
+    "profile.sign_out_everywhere": (
+        Call("POST", "/profile/sign-out-everywhere"),
+        expect(LOGIN, 302, 302, 302, 302),
+    ),
     "admin.users": (Call("GET", "/admin/users"), expect(LOGIN, 403, 403, 403, 200)),
     "admin.new_user": (Call("POST", "/admin/users/new"), expect(LOGIN, 403, 403, 403, 400)),
     "admin.edit_user": (Call("GET", "/admin/users/{user}/edit"), expect(LOGIN, 403, 403, 403, 200)),
-    "admin.deactivate_user": (Call("POST", "/admin/users/{user}/deactivate"),
-                              expect(LOGIN, 403, 403, 403, 302)),
-    "admin.reactivate_user": (Call("POST", "/admin/users/{user}/reactivate"),
-                              expect(LOGIN, 403, 403, 403, 302)),
-    "admin.temporary_password": (Call("POST", "/admin/users/{user}/password"),
-                                 expect(LOGIN, 403, 403, 403, 400)),
+    "admin.deactivate_user": (
+        Call("POST", "/admin/users/{user}/deactivate"),
+        expect(LOGIN, 403, 403, 403, 302),
+    ),
+    "admin.reactivate_user": (
+        Call("POST", "/admin/users/{user}/reactivate"),
+        expect(LOGIN, 403, 403, 403, 302),
+    ),
+    "admin.temporary_password": (
+        Call("POST", "/admin/users/{user}/password"),
+        expect(LOGIN, 403, 403, 403, 400),
+    ),
     "admin.roles": (Call("GET", "/admin/roles"), expect(LOGIN, 403, 403, 403, 200)),
     # Blank settings are valid: each falls back to its default.
     "admin.settings": (Call("POST", "/admin/settings"), expect(LOGIN, 403, 403, 403, 302)),
     "admin.status": (Call("GET", "/admin/status"), expect(LOGIN, 403, 403, 403, 200)),
-    "admin.retry_email": (Call("POST", "/admin/status/emails/{email}/retry"),
-                          expect(LOGIN, 403, 403, 403, 303)),
-    "admin.discard_email": (Call("POST", "/admin/status/emails/{email}/discard"),
-                            expect(LOGIN, 403, 403, 403, 303)),
-    "admin.add_blocked": (Call("POST", "/admin/settings/blocked"), expect(LOGIN, 403, 403, 403, 400)),
-    "admin.remove_blocked": (Call("GET", "/admin/settings/blocked/{blocked}/remove"),
-                             expect(LOGIN, 403, 403, 403, 200)),
+    "admin.retry_email": (
+        Call("POST", "/admin/status/emails/{email}/retry"),
+        expect(LOGIN, 403, 403, 403, 303),
+    ),
+    "admin.discard_email": (
+        Call("POST", "/admin/status/emails/{email}/discard"),
+        expect(LOGIN, 403, 403, 403, 303),
+    ),
+    "admin.add_blocked": (
+        Call("POST", "/admin/settings/blocked"),
+        expect(LOGIN, 403, 403, 403, 400),
+    ),
+    "admin.remove_blocked": (
+        Call("GET", "/admin/settings/blocked/{blocked}/remove"),
+        expect(LOGIN, 403, 403, 403, 200),
+    ),
     # Webhooks answer the gateway, not a session: no credentials or signature is 403 for everyone.
-    "webhooks.smscentral_inbound": (Call("POST", "/webhooks/smscentral/inbound"),
-                                    expect(403, 403, 403, 403, 403)),
-    "webhooks.smscentral_receipt": (Call("GET", "/webhooks/smscentral/receipt"),
-                                    expect(403, 403, 403, 403, 403)),
-    "webhooks.twilio_inbound": (Call("POST", "/webhooks/twilio/inbound"),
-                                expect(403, 403, 403, 403, 403)),
-    "webhooks.twilio_status": (Call("POST", "/webhooks/twilio/status"),
-                               expect(403, 403, 403, 403, 403)),
+    "webhooks.smscentral_inbound": (
+        Call("POST", "/webhooks/smscentral/inbound"),
+        expect(403, 403, 403, 403, 403),
+    ),
+    "webhooks.smscentral_receipt": (
+        Call("GET", "/webhooks/smscentral/receipt"),
+        expect(403, 403, 403, 403, 403),
+    ),
+    "webhooks.twilio_inbound": (
+        Call("POST", "/webhooks/twilio/inbound"),
+        expect(403, 403, 403, 403, 403),
+    ),
+    "webhooks.twilio_status": (
+        Call("POST", "/webhooks/twilio/status"),
+        expect(403, 403, 403, 403, 403),
+    ),
 }
 
 
 @pytest.fixture
 def app_settings():
     """Both gateways' webhook credentials set, so the webhooks are live, and /sandbox on."""
-    return {"SMSCENTRAL_WEBHOOK_USERNAME": "gateway",
-            "SMSCENTRAL_WEBHOOK_PASSWORD": "gateway-secret",
-            "TWILIO_AUTH_TOKEN": "twilio-token", "SANDBOX": True}
-
-
-@pytest.fixture
-def world(session, make_user, make_candidate, make_contact) -> dict[str, int | str]:
-    """Objects the URLs point at, owned by someone other than the caller."""
-    owner = make_user(role="administrator")
-    candidate = make_candidate()
-    contact = make_contact()
-    batch = queue(session, owner, [candidate], provider="sandbox")
-    message = session.scalar(sa.select(Message).where(Message.batch_id == batch.id))
-    template = SmsTemplate(name="Shared", body="Hi {{first_name}}", owner_id=None, shared=True,
-                           record_type="both", active=True, folder="General")
-    reply = Message(direction="in", to_e164="+61400000000", from_e164="+61499999999", body="Who?",
-                    provider="sandbox", state="received")
-    session.add_all([template, reply])
-    session.commit()
-    email = Email(to_address="casey@example.com", subject="SMS reply", body="Hi", state="failed")
-    session.add(email)
-    session.commit()
-    blocked = session.scalar(sa.select(BlockedRegion.id).limit(1))
-    target = make_user(role="viewer")
-    return {"owner": owner.id, "candidate": candidate.id, "contact": contact.id, "batch": batch.id,
-            "message": message.id, "template": template.id, "reply": reply.id, "blocked": blocked,
-            "email": email.id,
-            "user": target.id, "owner_token": sms_compose.create_draft(
-                session, owner, "candidates", [candidate.id]).token}
+    return {
+        "SMSCENTRAL_WEBHOOK_USERNAME": "gateway",
+        "SMSCENTRAL_WEBHOOK_PASSWORD": "gateway-secret",
+        "TWILIO_AUTH_TOKEN": "twilio-token",
+        "SANDBOX": True,
+    }
 
 
 def sign_in(client: Browser, session, make_user, role: str, world: dict) -> None:
@@ -158,7 +188,9 @@ def sign_in(client: Browser, session, make_user, role: str, world: dict) -> None
     user = make_user(role=role)
     assert client.login(user.username, PASSWORD).status_code == 302
     if user.can("sms.send"):
-        world["token"] = sms_compose.create_draft(session, user, "candidates", [world["candidate"]]).token
+        world["token"] = sms_compose.create_draft(
+            session, user, "candidates", [world["candidate"]]
+        ).token
 
 
 def fill(text: str, world: dict) -> str:
@@ -194,20 +226,27 @@ def test_each_role_gets_the_declared_status(client, session, make_user, world, e
 
     wanted = expected[role]
     if wanted == LOGIN:
-        assert (response.status_code, response.headers.get("Location", "").split("?")[0]) == \
-            (302, "/login"), response.get_data(as_text=True)[:500]
+        assert (response.status_code, response.headers.get("Location", "").split("?")[0]) == (
+            302,
+            "/login",
+        ), response.get_data(as_text=True)[:500]
     else:
         assert response.status_code == wanted, response.get_data(as_text=True)[:500]
 
 
 def unsafe_calls(app) -> list[tuple[str, str, str]]:
-    return [(rule.endpoint, method, rule.rule) for rule in app.url_map.iter_rules()
-            if rule.endpoint != "static" for method in sorted(rule.methods - SAFE)]
+    return [
+        (rule.endpoint, method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in sorted(rule.methods - SAFE)
+    ]
 
 
 @pytest.mark.parametrize("role", ("anonymous", "administrator"))
-def test_every_unsafe_request_without_a_csrf_token_is_refused(client, session, make_user, world,
-                                                                role):
+def test_every_unsafe_request_without_a_csrf_token_is_refused(
+    client, session, make_user, world, role
+):
     sign_in(client, session, make_user, role, world)
     checked = 0
     for endpoint, method, _ in unsafe_calls(client.application):
@@ -230,7 +269,9 @@ def test_another_users_compose_draft_is_404(client, session, make_user, world):
 
     assert client.get(f"/sms/compose/{other}").status_code == 404
     for action in ("update", "counter", "preview", "send"):
-        assert client.post(f"/sms/compose/{other}/{action}", data={"message": "Hi"}).status_code == 404
+        assert (
+            client.post(f"/sms/compose/{other}/{action}", data={"message": "Hi"}).status_code == 404
+        )
     assert client.get(f"/sms/compose/{other}/list/opted_out").status_code == 404
     assert session.scalar(sa.select(sa.func.count()).select_from(Message)) == 2  # nothing sent
 
@@ -241,14 +282,23 @@ def test_another_consultants_batch_is_404(client, session, make_user, make_candi
     sign_in(client, session, make_user, "consultant", world)
 
     assert client.get(f"/sms/batches/{batch.id}").status_code == 404
-    assert client.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"}).status_code == 404
+    assert (
+        client.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"}).status_code == 404
+    )
 
 
 @pytest.mark.parametrize("role", ("consultant", "administrator"))
 def test_another_users_personal_template_is_404(client, session, make_user, world, role):
     other = make_user(role="consultant")
-    personal = SmsTemplate(name="Mine", body="Hi", owner_id=other.id, shared=False,
-                           record_type="both", active=True, folder="General")
+    personal = SmsTemplate(
+        name="Mine",
+        body="Hi",
+        owner_id=other.id,
+        shared=False,
+        record_type="both",
+        active=True,
+        folder="General",
+    )
     session.add(personal)
     session.commit()
     sign_in(client, session, make_user, role, world)
@@ -262,7 +312,8 @@ def test_another_users_personal_template_is_404(client, session, make_user, worl
 
 @pytest.mark.parametrize("role", ("anonymous", "consultant", "administrator"))
 def test_every_answer_but_the_health_check_and_static_files_says_no_store(
-        client, session, make_user, world, role):
+    client, session, make_user, world, role
+):
     """Pages hold names, numbers and consent: no browser or proxy may keep a copy (Back after
     sign-out on a shared computer must not show them)."""
     sign_in(client, session, make_user, role, world)

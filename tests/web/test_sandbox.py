@@ -1,5 +1,6 @@
-"""/sandbox only where meant: with the sandbox gateway and DEMO_MODE or SANDBOX set, else no page, no
-reply form and no navigation link; and a STOP typed there is audited with the user who typed it."""
+"""/sandbox only where meant: with the sandbox gateway and DEMO_MODE or SANDBOX set, else no page,
+no reply form and no navigation link; and a STOP typed there is audited with the user who typed
+it."""
 
 from __future__ import annotations
 
@@ -25,32 +26,38 @@ def nav_labels(response) -> list[str]:
 
 
 def test_the_sandbox_exists_only_with_its_gateway_and_demo_mode_or_sandbox_set(
-        database_url, app, session, make_user, make_candidate):
+    database_url, app, session, make_user, make_candidate
+):
     admin = make_user(role="administrator")
     [sent] = send_sms(app, session, admin, [make_candidate("Ada", "Lovelace", "0412 345 678")])
     seen = []
-    for overrides, there in CASES:
+    for overrides, _there in CASES:
         other = create_app(settings.testing_config(database_url, **overrides))
         other.test_client_class = Browser
         try:
             browser = other.test_client()
             assert browser.login(admin.username).status_code == 302
             page = browser.get("/sandbox")
-            reply = browser.post("/sandbox/reply", data={"message_id": str(sent.id), "text": "STOP"})
+            reply = browser.post(
+                "/sandbox/reply", data={"message_id": str(sent.id), "text": "STOP"}
+            )
             labels = nav_labels(browser.get("/candidates"))
         finally:
             other.extensions["database"].engine.dispose()
         seen.append((overrides, page.status_code, reply.status_code, "Sandbox" in labels))
 
-    assert seen == [(overrides, 200 if there else 404, 303 if there else 404, there)
-                    for overrides, there in CASES]
+    assert seen == [
+        (overrides, 200 if there else 404, 303 if there else 404, there)
+        for overrides, there in CASES
+    ]
     # Only the two enabled apps took the reply; the first STOP unticked Ada.
     assert len(inbound(session)) == 2
     assert rows(session, Candidate)[0].sms_consent is False
 
 
 def test_a_stop_typed_on_the_sandbox_is_audited_with_the_user_who_typed_it(
-        app, client, session, login, make_candidate, make_contact):
+    app, client, session, login, make_candidate, make_contact
+):
     app.config["SANDBOX"] = True
     user = login("consultant")
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
@@ -63,7 +70,9 @@ def test_a_stop_typed_on_the_sandbox_is_audited_with_the_user_who_typed_it(
     [reply] = inbound(session)
     events = consent_audits(session)
     assert {(e.action, e.subject_type, e.subject_id) for e in events} == {
-        ("consent.sms_withdrawn", "candidate", ada.id), ("consent.sms_withdrawn", "contact", grace.id)}
+        ("consent.sms_withdrawn", "candidate", ada.id),
+        ("consent.sms_withdrawn", "contact", grace.id),
+    }
     for event in events:
         assert event.actor_id == user.id
         assert (event.details["source"], event.details["reply_id"]) == ("sandbox", reply.id)
@@ -76,9 +85,9 @@ def test_a_stop_typed_on_the_sandbox_is_audited_with_the_user_who_typed_it(
     assert name in html(client.get("/audit?action=consent.sms_withdrawn")).one("main").text
 
 
-
 def test_a_sandbox_reply_over_1600_characters_is_refused_beside_its_field_not_cut(
-        app, client, session, login, make_candidate):
+    app, client, session, login, make_candidate
+):
     app.config["SANDBOX"] = True
     user = login("consultant")
     [sent] = send_sms(app, session, user, [make_candidate("Ada", "Lovelace", "0412 345 678")])

@@ -4,7 +4,7 @@ the Bulk SMS form ("Select all N matching"), permissions and bad query parameter
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,7 +20,9 @@ from webapp.phones import normalise
 def row_names(doc: Node) -> list[str]:
     """The names in the results table, in order."""
     table = doc.one("table", class_="results")
-    return [row.all("td")[1 if row.all("input") else 0].text for row in table.one("tbody").all("tr")]
+    return [
+        row.all("td")[1 if row.all("input") else 0].text for row in table.one("tbody").all("tr")
+    ]
 
 
 def heading(doc: Node) -> str:
@@ -43,20 +45,31 @@ def query(url: str) -> dict[str, list[str]]:
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def bulk_candidates(session, n: int, last_name: str = "Person") -> None:
     mobile = normalise("0412 345 678", "AU")
     created = utc(2025, 1, 1)
-    session.execute(sa.insert(Candidate.__table__), [
-        person_values(first_name=f"Bulk{i:05d}", last_name=last_name, email=None, mobile=mobile,
-                      created_at=created, updated_at=created)
-        for i in range(n)])
+    session.execute(
+        sa.insert(Candidate.__table__),
+        [
+            person_values(
+                first_name=f"Bulk{i:05d}",
+                last_name=last_name,
+                email=None,
+                mobile=mobile,
+                created_at=created,
+                updated_at=created,
+            )
+            for i in range(n)
+        ],
+    )
     session.commit()
 
 
 # --- signed out ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("url", ["/candidates", "/contacts", "/candidates?q=ada&page=2"])
 def test_anonymous_visitor_is_sent_to_sign_in(client, url):
@@ -68,8 +81,11 @@ def test_anonymous_visitor_is_sent_to_sign_in(client, url):
 
 
 def test_signed_out_htmx_search_gets_401_with_hx_redirect_to_login(client):
-    response = client.get("/candidates?q=ada", htmx=True,
-                          headers={"HX-Current-URL": "http://localhost/candidates?q=ad"})
+    response = client.get(
+        "/candidates?q=ada",
+        htmx=True,
+        headers={"HX-Current-URL": "http://localhost/candidates?q=ad"},
+    )
     assert response.status_code == 401
     assert "Location" not in response.headers
     target = response.headers["HX-Redirect"]
@@ -79,11 +95,31 @@ def test_signed_out_htmx_search_gets_401_with_hx_redirect_to_login(client):
 
 # --- the GET form (works with JavaScript off) ----------------------------------------------------
 
-CANDIDATE_FIELDS = {"q", "status", "location", "job", "consent", "created_from", "created_to", "sort"}
-CONTACT_FIELDS = {"q", "status", "client", "position", "consent", "created_from", "created_to", "sort"}
+CANDIDATE_FIELDS = {
+    "q",
+    "status",
+    "location",
+    "job",
+    "consent",
+    "created_from",
+    "created_to",
+    "sort",
+}
+CONTACT_FIELDS = {
+    "q",
+    "status",
+    "client",
+    "position",
+    "consent",
+    "created_from",
+    "created_to",
+    "sort",
+}
 
 
-@pytest.mark.parametrize("url, fields", [("/candidates", CANDIDATE_FIELDS), ("/contacts", CONTACT_FIELDS)])
+@pytest.mark.parametrize(
+    "url, fields", [("/candidates", CANDIDATE_FIELDS), ("/contacts", CONTACT_FIELDS)]
+)
 def test_search_form_is_a_real_get_form_with_every_filter_named(client, login, url, fields):
     login("consultant")
     response = client.get(url)
@@ -92,7 +128,11 @@ def test_search_form_is_a_real_get_form_with_every_filter_named(client, login, u
     assert form.get("method") == "get"
     assert form.get("action") == url
     assert form.get("hx-get") == url
-    named = {node.get("name") for node in form.all() if node.tag in {"input", "select"} and node.get("name")}
+    named = {
+        node.get("name")
+        for node in form.all()
+        if node.tag in {"input", "select"} and node.get("name")
+    }
     assert named == fields
     assert form.one("button", type="submit").text == "Search"
 
@@ -107,70 +147,114 @@ def test_search_field_is_labelled_search(client, login):
 
 def test_results_page_keeps_every_value_that_was_searched_for(client, login):
     login("consultant")
-    response = client.get("/candidates?q=Zo%C3%AB&status=Placed&location=Sydney&job=nurse&consent=no"
-                          "&created_from=2025-01-02&created_to=2025-03-04&sort=-created")
+    response = client.get(
+        "/candidates?q=Zo%C3%AB&status=Placed&location=Sydney&job=nurse&consent=no"
+        "&created_from=2025-01-02&created_to=2025-03-04&sort=-created"
+    )
     assert response.status_code == 200
     form = html(response).one("form", id="search")
     values = {node.get("name"): node.get("value") for node in form.all("input")}
-    assert values == {"q": "Zoë", "location": "Sydney", "job": "nurse",
-                      "created_from": "2025-01-02", "created_to": "2025-03-04"}
-    selected = {select.get("name"): [o.get("value", o.text) for o in select.all("option") if "selected" in o.attrs]
-                for select in form.all("select")}
+    assert values == {
+        "q": "Zoë",
+        "location": "Sydney",
+        "job": "nurse",
+        "created_from": "2025-01-02",
+        "created_to": "2025-03-04",
+    }
+    selected = {
+        select.get("name"): [
+            o.get("value", o.text) for o in select.all("option") if "selected" in o.attrs
+        ]
+        for select in form.all("select")
+    }
     assert selected == {"status": ["Placed"], "consent": ["no"], "sort": ["-created"]}
 
 
 def test_contacts_page_keeps_client_and_position(client, login):
     login("consultant")
-    form = html(client.get("/contacts?client=Harbour&position=Site+Manager")).one("form", id="search")
+    form = html(client.get("/contacts?client=Harbour&position=Site+Manager")).one(
+        "form", id="search"
+    )
     values = {node.get("name"): node.get("value") for node in form.all("input")}
     assert (values["client"], values["position"]) == ("Harbour", "Site Manager")
 
 
 # --- filters through the page --------------------------------------------------------------------
 
+
 @pytest.fixture
 def crowd(make_candidate):
     return {
-        "ada": make_candidate("Ada", "Lovelace", "0412 345 678", email="ada@example.com", status="Active",
-                              location="Sydney", job_title="Analyst", skills="Python, SQL",
-                              sms_consent=True, created_at=utc(2025, 1, 15, 10)),
-        "zoe": make_candidate("Zoë", "Müller", "0413 000 001", email="zm@example.de", status="Placed",
-                              location="Melbourne", job_title="Registered Nurse", skills="Triage",
-                              sms_consent=False, created_at=utc(2025, 2, 15, 10)),
-        "grace": make_candidate("Grace", "Hopper", "+61 413 000 002", email="grace@navy.example",
-                                status="Available", location="Sydney", job_title="Engineer",
-                                skills="COBOL", sms_consent=True, created_at=utc(2025, 3, 15, 10)),
+        "ada": make_candidate(
+            "Ada",
+            "Lovelace",
+            "0412 345 678",
+            email="ada@example.com",
+            status="Active",
+            location="Sydney",
+            job_title="Analyst",
+            skills="Python, SQL",
+            sms_consent=True,
+            created_at=utc(2025, 1, 15, 10),
+        ),
+        "zoe": make_candidate(
+            "Zoë",
+            "Müller",
+            "0413 000 001",
+            email="zm@example.de",
+            status="Placed",
+            location="Melbourne",
+            job_title="Registered Nurse",
+            skills="Triage",
+            sms_consent=False,
+            created_at=utc(2025, 2, 15, 10),
+        ),
+        "grace": make_candidate(
+            "Grace",
+            "Hopper",
+            "+61 413 000 002",
+            email="grace@navy.example",
+            status="Available",
+            location="Sydney",
+            job_title="Engineer",
+            skills="COBOL",
+            sms_consent=True,
+            created_at=utc(2025, 3, 15, 10),
+        ),
     }
 
 
-@pytest.mark.parametrize("params, expected", [
-    ("q=ada", ["Ada Lovelace"]),
-    ("q=LOVE", ["Ada Lovelace"]),
-    ("q=lovelace+ada", ["Ada Lovelace"]),
-    ("q=Ada+Lovelace", ["Ada Lovelace"]),
-    ("q=z%C3%B6%C3%AB", []),
-    ("q=zo%C3%AB", ["Zoë Müller"]),
-    ("q=M%C3%9CLLER", ["Zoë Müller"]),
-    ("q=0412+345+678", ["Ada Lovelace"]),
-    ("q=%2B61412345678", ["Ada Lovelace"]),
-    ("q=%2804%29+1234+5678", ["Ada Lovelace"]),
-    ("q=61+412+345+678", ["Ada Lovelace"]),
-    ("q=0413000002", ["Grace Hopper"]),
-    ("q=grace%40navy.example", ["Grace Hopper"]),
-    ("q=GRACE%40", ["Grace Hopper"]),
-    ("status=Placed", ["Zoë Müller"]),
-    ("location=syd", ["Grace Hopper", "Ada Lovelace"]),
-    ("job=nurse", ["Zoë Müller"]),
-    ("job=cobol", ["Grace Hopper"]),
-    ("consent=yes", ["Grace Hopper", "Ada Lovelace"]),
-    ("consent=no", ["Zoë Müller"]),
-    ("consent=any", ["Grace Hopper", "Ada Lovelace", "Zoë Müller"]),
-    ("created_from=2025-02-01", ["Grace Hopper", "Zoë Müller"]),
-    ("created_to=2025-02-15", ["Ada Lovelace", "Zoë Müller"]),
-    ("created_from=2025-02-15&created_to=2025-02-15", ["Zoë Müller"]),
-    ("location=sydney&consent=yes&job=eng&status=Available", ["Grace Hopper"]),
-    ("q=ada&status=Placed", []),
-])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ("q=ada", ["Ada Lovelace"]),
+        ("q=LOVE", ["Ada Lovelace"]),
+        ("q=lovelace+ada", ["Ada Lovelace"]),
+        ("q=Ada+Lovelace", ["Ada Lovelace"]),
+        ("q=z%C3%B6%C3%AB", []),
+        ("q=zo%C3%AB", ["Zoë Müller"]),
+        ("q=M%C3%9CLLER", ["Zoë Müller"]),
+        ("q=0412+345+678", ["Ada Lovelace"]),
+        ("q=%2B61412345678", ["Ada Lovelace"]),
+        ("q=%2804%29+1234+5678", ["Ada Lovelace"]),
+        ("q=61+412+345+678", ["Ada Lovelace"]),
+        ("q=0413000002", ["Grace Hopper"]),
+        ("q=grace%40navy.example", ["Grace Hopper"]),
+        ("q=GRACE%40", ["Grace Hopper"]),
+        ("status=Placed", ["Zoë Müller"]),
+        ("location=syd", ["Grace Hopper", "Ada Lovelace"]),
+        ("job=nurse", ["Zoë Müller"]),
+        ("job=cobol", ["Grace Hopper"]),
+        ("consent=yes", ["Grace Hopper", "Ada Lovelace"]),
+        ("consent=no", ["Zoë Müller"]),
+        ("consent=any", ["Grace Hopper", "Ada Lovelace", "Zoë Müller"]),
+        ("created_from=2025-02-01", ["Grace Hopper", "Zoë Müller"]),
+        ("created_to=2025-02-15", ["Ada Lovelace", "Zoë Müller"]),
+        ("created_from=2025-02-15&created_to=2025-02-15", ["Zoë Müller"]),
+        ("location=sydney&consent=yes&job=eng&status=Available", ["Grace Hopper"]),
+        ("q=ada&status=Placed", []),
+    ],
+)
 def test_candidate_filters_narrow_the_results(client, login, crowd, params, expected):
     login("consultant")
     response = client.get(f"/candidates?{params}")
@@ -185,19 +269,32 @@ def test_candidate_filters_narrow_the_results(client, login, crowd, params, expe
 
 @pytest.fixture
 def contact_crowd(make_contact):
-    make_contact("Grace", "Hopper", "0413 000 001", client="Harbour Mining Pty Ltd", position="Site Manager")
-    make_contact("Alan", "Turing", "0413 000 002", client="Harbour Mining Pty Ltd", position="Payroll Officer")
-    make_contact("Kath", "Johnson", "0413 000 003", client="Östlund Logistics", position="HR Manager")
+    make_contact(
+        "Grace", "Hopper", "0413 000 001", client="Harbour Mining Pty Ltd", position="Site Manager"
+    )
+    make_contact(
+        "Alan",
+        "Turing",
+        "0413 000 002",
+        client="Harbour Mining Pty Ltd",
+        position="Payroll Officer",
+    )
+    make_contact(
+        "Kath", "Johnson", "0413 000 003", client="Östlund Logistics", position="HR Manager"
+    )
 
 
-@pytest.mark.parametrize("params, expected", [
-    ("client=harbour", ["Grace Hopper", "Alan Turing"]),
-    ("client=%C3%B6stlund", ["Kath Johnson"]),
-    ("client=mining", []),
-    ("position=MANAGER", ["Grace Hopper", "Kath Johnson"]),
-    ("client=harb&position=manager", ["Grace Hopper"]),
-    ("q=turing", ["Alan Turing"]),
-])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ("client=harbour", ["Grace Hopper", "Alan Turing"]),
+        ("client=%C3%B6stlund", ["Kath Johnson"]),
+        ("client=mining", []),
+        ("position=MANAGER", ["Grace Hopper", "Kath Johnson"]),
+        ("client=harb&position=manager", ["Grace Hopper"]),
+        ("q=turing", ["Alan Turing"]),
+    ],
+)
 def test_contact_filters_narrow_the_results(client, login, contact_crowd, params, expected):
     login("consultant")
     response = client.get(f"/contacts?{params}")
@@ -210,7 +307,9 @@ def test_contact_filters_narrow_the_results(client, login, contact_crowd, params
 
 def test_contact_rows_show_position_and_client(client, login, contact_crowd):
     login("consultant")
-    row = html(client.get("/contacts?q=turing")).one("table", class_="results").one("tbody").one("tr")
+    row = (
+        html(client.get("/contacts?q=turing")).one("table", class_="results").one("tbody").one("tr")
+    )
     cells = [cell.text for cell in row.all("td")]
     assert "Payroll Officer" in cells and "Harbour Mining Pty Ltd" in cells
 
@@ -224,6 +323,7 @@ def test_candidates_page_does_not_list_contacts(client, login, make_candidate, m
 
 
 # --- count, paging and sorting -------------------------------------------------------------------
+
 
 def test_heading_counts_the_matches(client, login, crowd):
     login("consultant")
@@ -293,13 +393,16 @@ def sortable(make_candidate):
     make_candidate("Cy", "adams", "0413 000 004", created_at=utc(2025, 2, 1))
 
 
-@pytest.mark.parametrize("sort, expected", [
-    ("", ["Bea Adams", "Cy adams", "Zoë Müller", "Al Zane"]),
-    ("name", ["Bea Adams", "Cy adams", "Zoë Müller", "Al Zane"]),
-    ("-name", ["Al Zane", "Zoë Müller", "Cy adams", "Bea Adams"]),
-    ("created", ["Al Zane", "Cy adams", "Bea Adams", "Zoë Müller"]),
-    ("-created", ["Zoë Müller", "Bea Adams", "Cy adams", "Al Zane"]),
-])
+@pytest.mark.parametrize(
+    "sort, expected",
+    [
+        ("", ["Bea Adams", "Cy adams", "Zoë Müller", "Al Zane"]),
+        ("name", ["Bea Adams", "Cy adams", "Zoë Müller", "Al Zane"]),
+        ("-name", ["Al Zane", "Zoë Müller", "Cy adams", "Bea Adams"]),
+        ("created", ["Al Zane", "Cy adams", "Bea Adams", "Zoë Müller"]),
+        ("-created", ["Zoë Müller", "Bea Adams", "Cy adams", "Al Zane"]),
+    ],
+)
 def test_sorting_by_name_and_created_both_ways(client, login, sortable, sort, expected):
     login("consultant")
     response = client.get(f"/candidates?sort={sort}")
@@ -310,10 +413,16 @@ def test_sorting_by_name_and_created_both_ways(client, login, sortable, sort, ex
 def test_sort_options_are_offered_in_the_form(client, login):
     login("consultant")
     select = html(client.get("/candidates")).one("select", name="sort")
-    assert [option.get("value") for option in select.all("option")] == ["name", "-name", "-created", "created"]
+    assert [option.get("value") for option in select.all("option")] == [
+        "name",
+        "-name",
+        "-created",
+        "created",
+    ]
 
 
 # --- full page, fragment and Vary ----------------------------------------------------------------
+
 
 def test_full_page_varies_on_hx_request(client, login, crowd):
     login("consultant")
@@ -335,7 +444,10 @@ def test_htmx_search_returns_only_the_results_section(client, login, crowd):
     doc = html(response)
     top = [child for child in doc.children if not isinstance(child, str)]
     # The results, and (out of band) the text for the screen reader's live region.
-    assert [(node.tag, node.get("id")) for node in top] == [("div", "live-status"), ("section", "results")]
+    assert [(node.tag, node.get("id")) for node in top] == [
+        ("div", "live-status"),
+        ("section", "results"),
+    ]
     assert row_names(doc) == ["Ada Lovelace"]
 
 
@@ -349,11 +461,19 @@ def test_htmx_search_updates_the_status_region_out_of_band(client, login, crowd)
 
 def test_status_announcement_uses_the_singular_for_one_result(client, login, crowd, contact_crowd):
     login("consultant")
-    assert html(client.get("/candidates?q=ada", htmx=True)).one("div", id="live-status").text == "1 candidate found"
-    assert html(client.get("/contacts?q=turing", htmx=True)).one("div", id="live-status").text == "1 client contact found"
+    assert (
+        html(client.get("/candidates?q=ada", htmx=True)).one("div", id="live-status").text
+        == "1 candidate found"
+    )
+    assert (
+        html(client.get("/contacts?q=turing", htmx=True)).one("div", id="live-status").text
+        == "1 client contact found"
+    )
 
 
-@pytest.mark.parametrize("headers", [{"HX-Boosted": "true"}, {"HX-History-Restore-Request": "true"}])
+@pytest.mark.parametrize(
+    "headers", [{"HX-Boosted": "true"}, {"HX-History-Restore-Request": "true"}]
+)
 def test_boosted_and_history_restore_requests_get_the_whole_page(client, login, crowd, headers):
     login("consultant")
     response = client.get("/candidates?q=ada", htmx=True, headers=headers)
@@ -375,12 +495,16 @@ def test_htmx_paging_returns_a_fragment_too(client, login, session):
 
 # --- rows, tick boxes and the Bulk SMS form ------------------------------------------------------
 
+
 def test_each_row_has_a_labelled_tick_box_tied_to_the_bulk_form(client, login, crowd):
     login("consultant")
     doc = html(client.get("/candidates"))
     boxes = doc.all("input", class_="row-select")
-    assert {box.get("aria-label") for box in boxes} == {"Select Ada Lovelace", "Select Zoë Müller",
-                                                         "Select Grace Hopper"}
+    assert {box.get("aria-label") for box in boxes} == {
+        "Select Ada Lovelace",
+        "Select Zoë Müller",
+        "Select Grace Hopper",
+    }
     assert {box.get("form") for box in boxes} == {"bulk-sms"}
     assert {box.get("type") for box in boxes} == {"checkbox"}
     assert {box.get("name") for box in boxes} == {"ids"}
@@ -430,7 +554,9 @@ def test_consent_is_shown_as_text(client, login, crowd):
 
 def test_bulk_form_carries_the_search_and_the_page(client, login, crowd):
     login("consultant")
-    response = client.get("/candidates?location=sydney&consent=yes&created_from=2025-01-01&sort=-created")
+    response = client.get(
+        "/candidates?location=sydney&consent=yes&created_from=2025-01-01&sort=-created"
+    )
     form = html(response).one("form", id="bulk-sms")
     assert form.get("method") == "post"
     assert form.get("action") == "/sms/compose"
@@ -439,9 +565,15 @@ def test_bulk_form_carries_the_search_and_the_page(client, login, crowd):
     assert ("kind", "candidates") in hidden
     assert any(name == "csrf_token" and value for name, value in hidden)
     criteria = {name: value for name, value in hidden if name.startswith("criteria-")}
-    assert criteria == {"criteria-location": "sydney", "criteria-consent": "yes",
-                        "criteria-created_from": "2025-01-01", "criteria-sort": "-created"}
-    assert sorted(int(v) for n, v in hidden if n == "page_ids") == sorted([crowd["ada"].id, crowd["grace"].id])
+    assert criteria == {
+        "criteria-location": "sydney",
+        "criteria-consent": "yes",
+        "criteria-created_from": "2025-01-01",
+        "criteria-sort": "-created",
+    }
+    assert sorted(int(v) for n, v in hidden if n == "page_ids") == sorted(
+        [crowd["ada"].id, crowd["grace"].id]
+    )
     box = form.one("input", name="select_matching")
     assert (box.get("type"), box.get("value")) == ("checkbox", "1")
     assert "Select all 2 matching" in box.parent.text
@@ -458,15 +590,22 @@ def test_contacts_bulk_form_says_contacts(client, login, contact_crowd):
 def test_bulk_form_without_filters_carries_no_criteria(client, login, crowd):
     login("consultant")
     form = html(client.get("/candidates")).one("form", id="bulk-sms")
-    assert not [node for node in form.all("input") if (node.get("name") or "").startswith("criteria-")]
+    assert not [
+        node for node in form.all("input") if (node.get("name") or "").startswith("criteria-")
+    ]
 
 
-def test_select_all_matching_opens_the_sms_screen_for_exactly_the_matching_people(client, login, crowd, session):
+def test_select_all_matching_opens_the_sms_screen_for_exactly_the_matching_people(
+    client, login, crowd, session
+):
     bulk_candidates(session, 60, last_name="Other")  # a busy database; none of them match
     login("consultant")
     form = html(client.get("/candidates?location=sydney&consent=yes")).one("form", id="bulk-sms")
-    data = {node.get("name"): node.get("value") for node in form.all("input", type="hidden")
-            if node.get("name") not in {"page_ids", "csrf_token"}}
+    data = {
+        node.get("name"): node.get("value")
+        for node in form.all("input", type="hidden")
+        if node.get("name") not in {"page_ids", "csrf_token"}
+    }
     data["select_matching"] = "1"
     response = client.post("/sms/compose", data=data)
     assert response.status_code == 200
@@ -481,8 +620,9 @@ def test_select_all_matching_reaches_beyond_the_first_page(client, login, sessio
     bulk_candidates(session, 75, last_name="Match")
     make_candidate("Not", "Included", "0413 999 999")
     login("consultant")
-    response = client.post("/sms/compose", data={"kind": "candidates", "criteria-q": "match",
-                                                  "select_matching": "1"})
+    response = client.post(
+        "/sms/compose", data={"kind": "candidates", "criteria-q": "match", "select_matching": "1"}
+    )
     assert response.status_code == 200
     doc = html(response)
     # All 75 share one mobile, so one is sent and 74 are duplicates; all 75 were selected.
@@ -493,8 +633,15 @@ def test_select_all_matching_reaches_beyond_the_first_page(client, login, sessio
 
 def test_select_all_matching_for_contacts_uses_client_and_position(client, login, contact_crowd):
     login("consultant")
-    response = client.post("/sms/compose", data={"kind": "contacts", "criteria-client": "harbour",
-                                                 "criteria-position": "manager", "select_matching": "1"})
+    response = client.post(
+        "/sms/compose",
+        data={
+            "kind": "contacts",
+            "criteria-client": "harbour",
+            "criteria-position": "manager",
+            "select_matching": "1",
+        },
+    )
     assert response.status_code == 200
     doc = html(response)
     assert doc.one("h2", id="compose-heading").text == "SMS to 1 person"
@@ -505,9 +652,15 @@ def test_select_all_matching_for_contacts_uses_client_and_position(client, login
 
 def test_ticked_rows_without_select_matching_send_only_those(client, login, crowd):
     login("consultant")
-    response = client.post("/sms/compose", data={"kind": "candidates", "ids": [str(crowd["grace"].id)],
-                                                  "page_ids": [str(p.id) for p in crowd.values()],
-                                                  "criteria-q": "a"})
+    response = client.post(
+        "/sms/compose",
+        data={
+            "kind": "candidates",
+            "ids": [str(crowd["grace"].id)],
+            "page_ids": [str(p.id) for p in crowd.values()],
+            "criteria-q": "a",
+        },
+    )
     assert response.status_code == 200
     doc = html(response)
     assert doc.one("h2", id="compose-heading").text == "SMS to 1 person"
@@ -548,6 +701,7 @@ def test_consultant_sees_the_add_links(client, login):
 
 # --- bad query parameters ------------------------------------------------------------------------
 
+
 def test_unknown_sort_is_400_with_the_message_and_results_sorted_by_name(client, login, sortable):
     login("consultant")
     response = client.get("/candidates?sort=salary")
@@ -579,7 +733,9 @@ def test_a_page_beyond_the_last_but_in_range_says_there_is_no_such_page(client, 
     assert query(back.get("href")) == {"q": ["a"], "page": ["1"]}
 
 
-@pytest.mark.parametrize("field, label", [("created_from", "Created from"), ("created_to", "Created to")])
+@pytest.mark.parametrize(
+    "field, label", [("created_from", "Created from"), ("created_to", "Created to")]
+)
 @pytest.mark.parametrize("raw", ["2025-13-40", "tomorrow", "31%2F01%2F2025"])
 def test_a_malformed_date_is_400_naming_the_field(client, login, crowd, field, label, raw):
     login("consultant")
@@ -638,8 +794,10 @@ def test_a_bad_parameter_keeps_the_other_filters(client, login, crowd):
 
 def test_select_all_matching_with_criteria_that_do_not_parse_is_refused(client, login, crowd):
     login("consultant")
-    response = client.post("/sms/compose", data={"kind": "candidates", "criteria-status": "Retired",
-                                                 "select_matching": "1"})
+    response = client.post(
+        "/sms/compose",
+        data={"kind": "candidates", "criteria-status": "Retired", "select_matching": "1"},
+    )
     assert response.status_code == 400
     assert "could not be repeated" in response.get_data(as_text=True)
 

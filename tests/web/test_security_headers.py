@@ -28,8 +28,11 @@ def test_every_response_carries_the_security_headers(client, path):
     parsed = directives(policy)
     assert parsed["default-src"] == ["'self'"]
     assert parsed["frame-ancestors"] == ["'none'"]
-    assert response.headers["Referrer-Policy"] in {"same-origin", "strict-origin-when-cross-origin",
-                                                   "no-referrer"}
+    assert response.headers["Referrer-Policy"] in {
+        "same-origin",
+        "strict-origin-when-cross-origin",
+        "no-referrer",
+    }
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
@@ -71,29 +74,44 @@ def test_a_secure_cookie_is_marked_secure(database_url):
         app.extensions["database"].engine.dispose()
 
 
-@pytest.mark.parametrize(("secure", "demo", "warned"), [
-    (False, False, True), (True, False, False), (False, True, False)])
-def test_startup_warns_when_the_cookie_may_travel_over_plain_http(database_url, caplog, secure, demo,
-                                                                  warned):
+@pytest.mark.parametrize(
+    ("secure", "demo", "warned"), [(False, False, True), (True, False, False), (False, True, False)]
+)
+def test_startup_warns_when_the_cookie_may_travel_over_plain_http(
+    database_url, caplog, secure, demo, warned
+):
     with caplog.at_level(logging.WARNING):
-        app = create_app(settings.testing_config(database_url, SESSION_COOKIE_SECURE=secure,
-                                                 DEMO_MODE=demo))
+        app = create_app(
+            settings.testing_config(database_url, SESSION_COOKIE_SECURE=secure, DEMO_MODE=demo)
+        )
     app.extensions["database"].engine.dispose()
 
     assert (settings.INSECURE_COOKIE_WARNING in caplog.text) is warned
 
 
 def test_the_environment_sets_the_cookie_flag_and_session_limits(tmp_path):
-    config = settings.from_environment({"SECRET_KEY": "x" * 32, "SESSION_COOKIE_SECURE": "1",
-                                        "SESSION_IDLE_MINUTES": "15", "SESSION_ABSOLUTE_HOURS": "8"},
-                                       tmp_path)
+    config = settings.from_environment(
+        {
+            "SECRET_KEY": "x" * 32,
+            "SESSION_COOKIE_SECURE": "1",
+            "SESSION_IDLE_MINUTES": "15",
+            "SESSION_ABSOLUTE_HOURS": "8",
+        },
+        tmp_path,
+    )
     defaults = settings.from_environment({"SECRET_KEY": "x" * 32}, tmp_path)
 
-    assert (config["SESSION_COOKIE_SECURE"], config["SESSION_IDLE_MINUTES"],
-            config["SESSION_ABSOLUTE_HOURS"]) == (True, 15, 8)
-    assert (defaults["SESSION_COOKIE_SECURE"], defaults["SESSION_IDLE_MINUTES"],
-            defaults["SESSION_ABSOLUTE_HOURS"], defaults["MAX_CONTENT_LENGTH"]) == (
-        False, 60, 12, 1024 * 1024)
+    assert (
+        config["SESSION_COOKIE_SECURE"],
+        config["SESSION_IDLE_MINUTES"],
+        config["SESSION_ABSOLUTE_HOURS"],
+    ) == (True, 15, 8)
+    assert (
+        defaults["SESSION_COOKIE_SECURE"],
+        defaults["SESSION_IDLE_MINUTES"],
+        defaults["SESSION_ABSOLUTE_HOURS"],
+        defaults["MAX_CONTENT_LENGTH"],
+    ) == (False, 60, 12, 1024 * 1024)
 
 
 def test_behind_one_trusted_proxy_the_client_address_comes_from_x_forwarded_for(database_url):
@@ -105,8 +123,9 @@ def test_behind_one_trusted_proxy_the_client_address_comes_from_x_forwarded_for(
     app = create_app(testing_config(database_url, TRUSTED_PROXIES=1))
     app.add_url_rule("/_whoami", view_func=lambda: f"{request.remote_addr} {request.scheme}")
     try:
-        answer = app.test_client().get("/_whoami", headers={
-            "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+        answer = app.test_client().get(
+            "/_whoami", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+        )
         assert answer.get_data(as_text=True) == "203.0.113.9 https"
     finally:
         app.extensions["database"].engine.dispose()

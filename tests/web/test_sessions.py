@@ -33,7 +33,10 @@ def test_a_polling_page_does_not_keep_an_idle_session_alive(client, login, clock
     login("viewer")
     for minutes in (30, 59):  # the batch page's progress polls on its own
         clock(minutes * MINUTE)
-        assert client.get("/candidates", htmx=True, headers={"HX-Trigger": "progress"}).status_code == 200
+        assert (
+            client.get("/candidates", htmx=True, headers={"HX-Trigger": "progress"}).status_code
+            == 200
+        )
     clock(61 * MINUTE)
 
     response = client.get("/candidates", htmx=True, headers={"HX-Trigger": "progress"})
@@ -48,7 +51,9 @@ def test_an_idle_session_is_signed_out_with_a_message(client, login, clock):
     response = client.get("/candidates?q=ada")
 
     assert signed_out_to_login(response)
-    assert "next=/candidates" in response.headers["Location"].replace("%2F", "/").replace("%3F", "?")
+    assert "next=/candidates" in response.headers["Location"].replace("%2F", "/").replace(
+        "%3F", "?"
+    )
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert sessions.EXPIRED_MESSAGE in page
     # Signed out for good: the old cookie no longer opens pages even with the clock back.
@@ -93,11 +98,14 @@ def test_timestamps_set_directly_in_the_session_are_enforced(client, login):
     assert signed_out_to_login(client.get("/candidates"))
 
 
-@pytest.mark.parametrize(("signed_in", "last_seen", "moment", "out"), [
-    (0, 0, 60 * MINUTE, False),
-    (0, 0, 60 * MINUTE + 1, True),
-    (0, 11 * HOUR, 12 * HOUR, False),
-    (0, 12 * HOUR, 12 * HOUR + 1, True),
-])
+@pytest.mark.parametrize(
+    ("signed_in", "last_seen", "moment", "out"),
+    [
+        (0, 0, 60 * MINUTE, False),
+        (0, 0, 60 * MINUTE + 1, True),
+        (0, 11 * HOUR, 12 * HOUR, False),
+        (0, 12 * HOUR, 12 * HOUR + 1, True),
+    ],
+)
 def test_expired(signed_in, last_seen, moment, out):
     assert sessions.expired(signed_in, last_seen, moment, 60, 12) is out

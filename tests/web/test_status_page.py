@@ -14,8 +14,14 @@ from webapp.sms import status
 
 
 def failed_email(session, to: str = "casey@example.com") -> Email:
-    email = Email(to_address=to, subject="SMS reply from Ada Lovelace (+61412345678)", body="Yes",
-                  state="failed", attempts=3, last_error="Refused by the mail server: 550 No such user")
+    email = Email(
+        to_address=to,
+        subject="SMS reply from Ada Lovelace (+61412345678)",
+        body="Yes",
+        state="failed",
+        attempts=3,
+        last_error="Refused by the mail server: 550 No such user",
+    )
     session.add(email)
     session.commit()
     return email
@@ -43,7 +49,9 @@ def test_an_administrator_finds_the_status_page_in_the_navigation(client, login)
 
 
 def test_the_page_says_in_words_what_readyz_says(client, login, session):
-    status.beat(session, "desk-1:77", utcnow() - timedelta(hours=2), now=utcnow() - timedelta(minutes=5))
+    status.beat(
+        session, "desk-1:77", utcnow() - timedelta(hours=2), now=utcnow() - timedelta(minutes=5)
+    )
     failed_email(session)
     login("administrator")
 

@@ -21,8 +21,10 @@ def tags(response) -> Tags:
 
 def listed(response) -> list[str]:
     """Template names in the list, in page order."""
-    return [html.unescape(name) for name in
-            re.findall(r'<td><a href="/templates/\d+">(.*?)</a></td>', text(response))]
+    return [
+        html.unescape(name)
+        for name in re.findall(r'<td><a href="/templates/\d+">(.*?)</a></td>', text(response))
+    ]
 
 
 def folder_headings(response) -> list[str]:
@@ -30,8 +32,13 @@ def folder_headings(response) -> list[str]:
 
 
 def form_values(**fields) -> dict[str, str]:
-    values = {"name": "Interview reminder", "folder": "Interviews",
-              "body": "Hi {{first_name}}, see you at 10.", "record_type": "both", "active": "y"}
+    values = {
+        "name": "Interview reminder",
+        "folder": "Interviews",
+        "body": "Hi {{first_name}}, see you at 10.",
+        "record_type": "both",
+        "active": "y",
+    }
     values.update(fields)
     return {key: value for key, value in values.items() if value is not None}
 
@@ -52,18 +59,37 @@ def template_options(page: str) -> list[str]:
     """Template names offered by the SMS screen's Template picker."""
     match = re.search(r'<select id="template_id".*?</select>', page, re.S)
     assert match, "no Template picker"
-    return [html.unescape(name) for name in re.findall(r'<option value="\d+"[^>]*>(.*?)</option>', match.group(0))]
+    return [
+        html.unescape(name)
+        for name in re.findall(r'<option value="\d+"[^>]*>(.*?)</option>', match.group(0))
+    ]
 
 
 @pytest.fixture
 def add_template(session):
-    def add(name: str = "Welcome", body: str = "Welcome {{first_name}}", *, owner=None, shared=True,
-            record_type: str = "both", active: bool = True, folder: str = "General") -> SmsTemplate:
-        template = SmsTemplate(name=name, body=body, owner_id=owner.id if owner else None, shared=shared,
-                               record_type=record_type, active=active, folder=folder)
+    def add(
+        name: str = "Welcome",
+        body: str = "Welcome {{first_name}}",
+        *,
+        owner=None,
+        shared=True,
+        record_type: str = "both",
+        active: bool = True,
+        folder: str = "General",
+    ) -> SmsTemplate:
+        template = SmsTemplate(
+            name=name,
+            body=body,
+            owner_id=owner.id if owner else None,
+            shared=shared,
+            record_type=record_type,
+            active=active,
+            folder=folder,
+        )
         session.add(template)
         session.commit()
         return template
+
     return add
 
 
@@ -73,14 +99,20 @@ MANAGERS = ("team-leader", "administrator")
 
 # --- the permission gate -------------------------------------------------------------------------
 
+
 def test_viewer_has_no_templates_link_and_gets_403_everywhere(client, login, add_template, session):
     login("viewer")
     shared = add_template("Shared one", "Hello")
     assert 'href="/templates"' not in text(client.get("/candidates"))
-    for method, url in (("GET", "/templates"), ("GET", "/templates/new"), ("POST", "/templates/new"),
-                        ("GET", f"/templates/{shared.id}"), ("POST", f"/templates/{shared.id}"),
-                        ("POST", f"/templates/{shared.id}/deactivate"),
-                        ("POST", f"/templates/{shared.id}/reactivate")):
+    for method, url in (
+        ("GET", "/templates"),
+        ("GET", "/templates/new"),
+        ("POST", "/templates/new"),
+        ("GET", f"/templates/{shared.id}"),
+        ("POST", f"/templates/{shared.id}"),
+        ("POST", f"/templates/{shared.id}/deactivate"),
+        ("POST", f"/templates/{shared.id}/reactivate"),
+    ):
         response = client.open(url, method=method, data=form_values() if method == "POST" else None)
         assert response.status_code == 403, (method, url)
     assert rows(session, SmsTemplate) == [fresh(session, SmsTemplate, shared.id)]
@@ -113,8 +145,9 @@ def test_consultant_sees_a_shared_template_read_only(client, login, add_template
 
 
 @pytest.mark.parametrize("url", ["", "/deactivate"])
-def test_consultant_changing_a_shared_template_gets_403_and_nothing_changes(client, login, add_template,
-                                                                           session, url):
+def test_consultant_changing_a_shared_template_gets_403_and_nothing_changes(
+    client, login, add_template, session, url
+):
     login("consultant")
     shared = add_template("Shared one", "Hello")
     response = client.post(f"/templates/{shared.id}{url}", data=form_values(name="Hijacked"))
@@ -142,14 +175,17 @@ def test_consultant_is_not_offered_shared_and_posting_it_gets_403(client, login,
 def test_consultant_cannot_share_their_own_personal_template(client, login, add_template, session):
     me = login("consultant")
     mine = add_template("Mine", "Hi", owner=me, shared=False)
-    response = client.post(f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi", shared="y"))
+    response = client.post(
+        f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi", shared="y")
+    )
     assert response.status_code == 403
     assert fresh(session, SmsTemplate, mine.id).shared is False
 
 
 @pytest.mark.parametrize("role", MANAGERS)
-def test_template_managers_are_offered_and_may_change_shared_templates(client, login, add_template,
-                                                                       session, role):
+def test_template_managers_are_offered_and_may_change_shared_templates(
+    client, login, add_template, session, role
+):
     login(role)
     shared = add_template("Shared one", "Hello", folder="Alerts")
     listing = tags(client.get("/templates"))
@@ -159,8 +195,10 @@ def test_template_managers_are_offered_and_may_change_shared_templates(client, l
     assert tags(edit).find("form", id="template-form")
     assert tags(edit).find("input", name="shared", checked=True)
 
-    response = client.post(f"/templates/{shared.id}",
-                           data=form_values(name="Shared one", body="Hello again", folder="Alerts", shared="y"))
+    response = client.post(
+        f"/templates/{shared.id}",
+        data=form_values(name="Shared one", body="Hello again", folder="Alerts", shared="y"),
+    )
     assert response.status_code == 303
     assert fresh(session, SmsTemplate, shared.id).body == "Hello again"
     assert fresh(session, SmsTemplate, shared.id).shared is True
@@ -180,15 +218,19 @@ def test_template_managers_create_shared_templates(client, login, session, role)
 
 
 @pytest.mark.parametrize("role", ROLES_WITH_SEND)
-def test_someone_elses_personal_template_is_invisible_even_to_managers(client, login, make_user,
-                                                                       add_template, session, role):
+def test_someone_elses_personal_template_is_invisible_even_to_managers(
+    client, login, make_user, add_template, session, role
+):
     login(role)
     theirs = add_template("Their private one", "Secret text", owner=make_user(), shared=False)
     listing = client.get("/templates?inactive=1")
     assert "Their private one" not in text(listing)
     assert "Secret text" not in text(listing)
-    for method, url in (("GET", f"/templates/{theirs.id}"), ("POST", f"/templates/{theirs.id}"),
-                        ("POST", f"/templates/{theirs.id}/deactivate")):
+    for method, url in (
+        ("GET", f"/templates/{theirs.id}"),
+        ("POST", f"/templates/{theirs.id}"),
+        ("POST", f"/templates/{theirs.id}/deactivate"),
+    ):
         response = client.open(url, method=method, data=form_values() if method == "POST" else None)
         assert response.status_code == 404, (method, url)
         assert "Secret text" not in text(response)
@@ -196,20 +238,30 @@ def test_someone_elses_personal_template_is_invisible_even_to_managers(client, l
     assert (stored.name, stored.active) == ("Their private one", True)
 
 
-def test_consultant_creates_edits_deactivates_and_reactivates_a_personal_template(client, login, session):
+def test_consultant_creates_edits_deactivates_and_reactivates_a_personal_template(
+    client, login, session
+):
     me = login("consultant")
     created = client.post("/templates/new", data=form_values())
     assert created.status_code == 303
     assert created.headers["Location"].startswith("/templates")
     [mine] = rows(session, SmsTemplate)
     assert (mine.name, mine.folder, mine.body, mine.shared, mine.owner_id, mine.active) == (
-        "Interview reminder", "Interviews", "Hi {{first_name}}, see you at 10.", False, me.id, True)
+        "Interview reminder",
+        "Interviews",
+        "Hi {{first_name}}, see you at 10.",
+        False,
+        me.id,
+        True,
+    )
     assert "Template “Interview reminder” added." in text(client.get(created.headers["Location"]))
 
     listing = tags(client.get("/templates"))
     assert listing.find("form", action=f"/templates/{mine.id}/deactivate")
 
-    edited = client.post(f"/templates/{mine.id}", data=form_values(body="Hi {{first_name}}, see you at 11."))
+    edited = client.post(
+        f"/templates/{mine.id}", data=form_values(body="Hi {{first_name}}, see you at 11.")
+    )
     assert edited.status_code == 303
     assert fresh(session, SmsTemplate, mine.id).body == "Hi {{first_name}}, see you at 11."
 
@@ -219,11 +271,14 @@ def test_consultant_creates_edits_deactivates_and_reactivates_a_personal_templat
     assert fresh(session, SmsTemplate, mine.id).active is True
 
 
-def test_a_manager_unsharing_a_template_makes_it_their_personal_one(client, login, make_user,
-                                                                   add_template, session):
+def test_a_manager_unsharing_a_template_makes_it_their_personal_one(
+    client, login, make_user, add_template, session
+):
     lead = login("team-leader")
     shared = add_template("Shared one", "Hello", owner=make_user())
-    response = client.post(f"/templates/{shared.id}", data=form_values(name="Shared one", body="Hello"))
+    response = client.post(
+        f"/templates/{shared.id}", data=form_values(name="Shared one", body="Hello")
+    )
     assert response.status_code == 303
     stored = fresh(session, SmsTemplate, shared.id)
     assert (stored.shared, stored.owner_id) == (False, lead.id)
@@ -231,9 +286,14 @@ def test_a_manager_unsharing_a_template_makes_it_their_personal_one(client, logi
 
 # --- the form's checks ---------------------------------------------------------------------------
 
-def test_unknown_merge_fields_are_refused_with_their_names_and_nothing_is_saved(client, login, session):
+
+def test_unknown_merge_fields_are_refused_with_their_names_and_nothing_is_saved(
+    client, login, session
+):
     login("consultant")
-    response = client.post("/templates/new", data=form_values(body="Hi {{frist_name}}, {{nope}} and {{first_name}}"))
+    response = client.post(
+        "/templates/new", data=form_values(body="Hi {{frist_name}}, {{nope}} and {{first_name}}")
+    )
     assert response.status_code == 400
     page = html.unescape(text(response))
     assert "Unknown merge field(s): {{frist_name}}, {{nope}}." in page
@@ -246,10 +306,14 @@ def test_unknown_merge_fields_are_refused_with_their_names_and_nothing_is_saved(
     assert rows(session, AuditEvent) == []
 
 
-def test_an_edit_with_an_unknown_merge_field_leaves_the_template_as_it_was(client, login, add_template, session):
+def test_an_edit_with_an_unknown_merge_field_leaves_the_template_as_it_was(
+    client, login, add_template, session
+):
     me = login("consultant")
     mine = add_template("Mine", "Hi {{first_name}}", owner=me, shared=False)
-    response = client.post(f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi {{firstname}}"))
+    response = client.post(
+        f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi {{firstname}}")
+    )
     assert response.status_code == 400
     assert "{{firstname}}" in html.unescape(text(response))
     assert fresh(session, SmsTemplate, mine.id).body == "Hi {{first_name}}"
@@ -266,30 +330,50 @@ def test_a_textareas_line_breaks_are_stored_and_counted_as_one_character(client,
 
 def test_an_escaped_tag_is_accepted_and_kept_as_typed(client, login, session):
     login("consultant")
-    response = client.post("/templates/new", data=form_values(body=r"Use \{{x}} literally, {{first_name}}"))
+    response = client.post(
+        "/templates/new", data=form_values(body=r"Use \{{x}} literally, {{first_name}}")
+    )
     assert response.status_code == 303
     [saved] = rows(session, SmsTemplate)
     assert saved.body == r"Use \{{x}} literally, {{first_name}}"
 
 
-@pytest.mark.parametrize("fields, field_id, message", [
-    ({"name": ""}, "name", "Enter a name for the template."),
-    ({"name": "x" * 101}, "name", "The name can be at most 100 characters."),
-    ({"folder": "f" * 101}, "folder", "The folder can be at most 100 characters."),
-    ({"name": "Shift\r\nnotes"}, "name",
-     "Name must be one line of plain text: remove the line break, carriage return."),
-    ({"folder": "Inter\tviews"}, "folder", "Folder must be one line of plain text: remove the tab."),
-    ({"body": "Hi\x1b[31m {{first_name}}"}, "body", "Message cannot hold control characters: remove the U+001B."),
-    ({"body": ""}, "body", "Enter the text of the template."),
-    ({"body": "a" * 1601}, "body", "The message can be at most 1,600 characters."),
-    ({"record_type": "client"}, "record_type", "Choose candidates, client contacts, or both."),
-])
-def test_bad_fields_are_refused_with_the_field_named(client, login, session, fields, field_id, message):
+@pytest.mark.parametrize(
+    "fields, field_id, message",
+    [
+        ({"name": ""}, "name", "Enter a name for the template."),
+        ({"name": "x" * 101}, "name", "The name can be at most 100 characters."),
+        ({"folder": "f" * 101}, "folder", "The folder can be at most 100 characters."),
+        (
+            {"name": "Shift\r\nnotes"},
+            "name",
+            "Name must be one line of plain text: remove the line break, carriage return.",
+        ),
+        (
+            {"folder": "Inter\tviews"},
+            "folder",
+            "Folder must be one line of plain text: remove the tab.",
+        ),
+        (
+            {"body": "Hi\x1b[31m {{first_name}}"},
+            "body",
+            "Message cannot hold control characters: remove the U+001B.",
+        ),
+        ({"body": ""}, "body", "Enter the text of the template."),
+        ({"body": "a" * 1601}, "body", "The message can be at most 1,600 characters."),
+        ({"record_type": "client"}, "record_type", "Choose candidates, client contacts, or both."),
+    ],
+)
+def test_bad_fields_are_refused_with_the_field_named(
+    client, login, session, fields, field_id, message
+):
     login("consultant")
     response = client.post("/templates/new", data=form_values(**fields))
     assert response.status_code == 400
     page = tags(response)
-    [control] = [attrs for tag in ("input", "textarea", "select") for attrs in page.find(tag, id=field_id)]
+    [control] = [
+        attrs for tag in ("input", "textarea", "select") for attrs in page.find(tag, id=field_id)
+    ]
     assert control["aria-invalid"] == "true"
     assert f"{field_id}-error" in control["aria-describedby"].split()
     assert f'<span class="error" id="{field_id}-error">{message}</span>' in text(response)
@@ -298,7 +382,12 @@ def test_bad_fields_are_refused_with_the_field_named(client, login, session, fie
 
 def test_a_blank_folder_is_filed_under_general_and_spaces_are_tidied(client, login, session):
     login("consultant")
-    assert client.post("/templates/new", data=form_values(name="  Two   spaces ", folder="  ")).status_code == 303
+    assert (
+        client.post(
+            "/templates/new", data=form_values(name="  Two   spaces ", folder="  ")
+        ).status_code
+        == 303
+    )
     [saved] = rows(session, SmsTemplate)
     assert (saved.name, saved.folder) == ("Two spaces", "General")
 
@@ -312,9 +401,10 @@ def test_the_form_offers_existing_folders_and_the_merge_field_picker(client, log
     [folder] = page.find("input", name="folder")
     assert folder["list"] == "folder-options"
     assert folder["value"] == "General"
-    assert re.findall(r'<option value="([^"]+)"></option>',
-                      re.search(r'<datalist id="folder-options">.*?</datalist>', text(response), re.S).group(0)) \
-        == ["Interviews", "Timesheets"]
+    assert re.findall(
+        r'<option value="([^"]+)"></option>',
+        re.search(r'<datalist id="folder-options">.*?</datalist>', text(response), re.S).group(0),
+    ) == ["Interviews", "Timesheets"]
     [picker] = page.find("select", id="merge_field")
     assert picker["class"] == "merge-field-picker" and picker["data-target"] == "body"
     assert '<label for="merge_field">Insert merge field</label>' in text(response)
@@ -325,10 +415,14 @@ def test_the_form_offers_existing_folders_and_the_merge_field_picker(client, log
 
 def test_insert_merge_field_without_js_appends_the_tag(client, login, session):
     login("consultant")
-    response = client.post("/templates/new", data=form_values(body="Hi ", merge_field="first_name",
-                                                              action="insert_field"))
+    response = client.post(
+        "/templates/new",
+        data=form_values(body="Hi ", merge_field="first_name", action="insert_field"),
+    )
     assert response.status_code == 200
-    assert re.search(r'<textarea[^>]*name="body"[^>]*>\s*Hi \{\{first_name\}\}</textarea>', text(response))
+    assert re.search(
+        r'<textarea[^>]*name="body"[^>]*>\s*Hi \{\{first_name\}\}</textarea>', text(response)
+    )
     assert rows(session, SmsTemplate) == []
 
 
@@ -339,7 +433,9 @@ def test_pages_have_no_inline_scripts_or_styles(client, login, add_template):
         page = text(client.get(url))
         assert "style=" not in page and "<style" not in page, url
         assert not re.search(r"<script(?![^>]*\bsrc=)", page), url
-        handlers = [name for _tag, attrs in Tags(page).tags for name in attrs if name.startswith("on")]
+        handlers = [
+            name for _tag, attrs in Tags(page).tags for name in attrs if name.startswith("on")
+        ]
         assert handlers == [], url
 
 
@@ -348,11 +444,17 @@ def test_pages_have_no_inline_scripts_or_styles(client, login, add_template):
 PREVIEW_BODY = "Hi {{first_name}}, {{sender_full_name}} here about {{location}}."
 
 
-def test_preview_renders_a_candidates_values_and_flags_empty_ones(client, login, make_candidate, session):
+def test_preview_renders_a_candidates_values_and_flags_empty_ones(
+    client, login, make_candidate, session
+):
     login("consultant", full_name="Casey Consultant")
     ada = make_candidate("Ada", "Lovelace", location=None)
-    response = client.post("/templates/new", data=form_values(
-        body=PREVIEW_BODY, action="preview", preview_kind="candidate", preview_id=str(ada.id)))
+    response = client.post(
+        "/templates/new",
+        data=form_values(
+            body=PREVIEW_BODY, action="preview", preview_kind="candidate", preview_id=str(ada.id)
+        ),
+    )
     assert response.status_code == 200
     page = text(response)
     assert "<html" in page  # without JavaScript, the whole form comes back with the preview in it
@@ -366,20 +468,38 @@ def test_preview_renders_a_candidates_values_and_flags_empty_ones(client, login,
 
 def test_preview_for_a_client_contact_fills_the_client_name(client, login, make_contact):
     login("consultant")
-    grace = make_contact("Grace", "Hopper", client="Harbour Mining Pty Ltd", position="Site manager")
-    response = client.post("/templates/new", data=form_values(
-        body="{{first_name}}, {{job_title}} at {{client_name}}", action="preview",
-        preview_kind="contact", preview_id=str(grace.id)))
+    grace = make_contact(
+        "Grace", "Hopper", client="Harbour Mining Pty Ltd", position="Site manager"
+    )
+    response = client.post(
+        "/templates/new",
+        data=form_values(
+            body="{{first_name}}, {{job_title}} at {{client_name}}",
+            action="preview",
+            preview_kind="contact",
+            preview_id=str(grace.id),
+        ),
+    )
     assert response.status_code == 200
     assert bubble(text(response)) == "Grace, Site manager at Harbour Mining Pty Ltd"
     assert "Empty for" not in text(response)
 
 
-def test_preview_with_htmx_returns_the_preview_and_the_counter_out_of_band(client, login, make_candidate):
+def test_preview_with_htmx_returns_the_preview_and_the_counter_out_of_band(
+    client, login, make_candidate
+):
     login("consultant")
     ada = make_candidate("Ada", "Lovelace")
-    response = client.post("/templates/new", htmx=True, data=form_values(
-        body="Hi {{first_name}}", action="preview", preview_kind="candidate", preview_id=str(ada.id)))
+    response = client.post(
+        "/templates/new",
+        htmx=True,
+        data=form_values(
+            body="Hi {{first_name}}",
+            action="preview",
+            preview_kind="candidate",
+            preview_id=str(ada.id),
+        ),
+    )
     assert response.status_code == 200
     page = text(response)
     assert "<html" not in page
@@ -390,32 +510,45 @@ def test_preview_with_htmx_returns_the_preview_and_the_counter_out_of_band(clien
     assert "HX-Request" in response.headers["Vary"]
 
 
-@pytest.mark.parametrize("kind, raw, message", [
-    ("candidate", "", "Give the id of a candidate or client contact to preview for."),
-    ("candidate", "abc", "Record id must be a whole number like 42, not “abc”."),
-    ("candidate", "999999", "There is no candidate with id 999999."),
-    ("contact", "999999", "There is no client contact with id 999999."),
-])
-def test_preview_for_a_record_that_is_not_there_is_refused_on_the_form(client, login, kind, raw, message):
+@pytest.mark.parametrize(
+    "kind, raw, message",
+    [
+        ("candidate", "", "Give the id of a candidate or client contact to preview for."),
+        ("candidate", "abc", "Record id must be a whole number like 42, not “abc”."),
+        ("candidate", "999999", "There is no candidate with id 999999."),
+        ("contact", "999999", "There is no client contact with id 999999."),
+    ],
+)
+def test_preview_for_a_record_that_is_not_there_is_refused_on_the_form(
+    client, login, kind, raw, message
+):
     login("consultant")
-    response = client.post("/templates/new", data=form_values(action="preview", preview_kind=kind, preview_id=raw))
+    response = client.post(
+        "/templates/new", data=form_values(action="preview", preview_kind=kind, preview_id=raw)
+    )
     assert response.status_code == 400
     assert f'<span class="error" id="preview_id-error">{message}</span>' in text(response)
     [box] = tags(response).find("input", id="preview_id")
     assert box["aria-invalid"] == "true" and box["aria-describedby"] == "preview_id-error"
 
 
-def test_preview_of_a_candidate_is_not_confused_with_the_contact_of_the_same_id(client, login, make_candidate,
-                                                                              make_contact):
+def test_preview_of_a_candidate_is_not_confused_with_the_contact_of_the_same_id(
+    client, login, make_candidate, make_contact
+):
     login("consultant")
     ada = make_candidate("Ada", "Lovelace")
     make_contact("Grace", "Hopper")
-    response = client.post("/templates/new", data=form_values(
-        body="{{full_name}}", action="preview", preview_kind="contact", preview_id=str(ada.id)))
+    response = client.post(
+        "/templates/new",
+        data=form_values(
+            body="{{full_name}}", action="preview", preview_kind="contact", preview_id=str(ada.id)
+        ),
+    )
     assert bubble(text(response)) == "Grace Hopper"
 
 
 # --- the live counter ----------------------------------------------------------------------------
+
 
 def test_new_form_has_the_counter_wired_to_the_message_box(client, login):
     login("consultant")
@@ -430,13 +563,18 @@ def test_new_form_has_the_counter_wired_to_the_message_box(client, login):
     assert counter(text(response)) == {"characters": "0", "segments": "0", "encoding": "GSM-7"}
 
 
-@pytest.mark.parametrize("body, characters, segments, encoding", [
-    ("Hello", "5", "1", "GSM-7"),
-    ("a" * 161, "161", "2", "GSM-7"),
-    ("Café ☕", "6", "1", "UCS-2"),
-    (r"Use \{{x}}", "9", "1", "GSM-7"),
-])
-def test_counter_reports_characters_segments_and_encoding(client, login, body, characters, segments, encoding):
+@pytest.mark.parametrize(
+    "body, characters, segments, encoding",
+    [
+        ("Hello", "5", "1", "GSM-7"),
+        ("a" * 161, "161", "2", "GSM-7"),
+        ("Café ☕", "6", "1", "UCS-2"),
+        (r"Use \{{x}}", "9", "1", "GSM-7"),
+    ],
+)
+def test_counter_reports_characters_segments_and_encoding(
+    client, login, body, characters, segments, encoding
+):
     login("consultant")
     response = client.post("/templates/new", htmx=True, data={"body": body, "action": "counter"})
     assert response.status_code == 200
@@ -449,8 +587,16 @@ def test_counter_reports_characters_segments_and_encoding(client, login, body, c
 def test_counter_counts_the_text_for_the_chosen_record(client, login, make_candidate):
     login("consultant")
     ada = make_candidate("Ada", "Lovelace")
-    response = client.post("/templates/new", htmx=True, data={
-        "body": "Hi {{full_name}}", "action": "counter", "preview_kind": "candidate", "preview_id": str(ada.id)})
+    response = client.post(
+        "/templates/new",
+        htmx=True,
+        data={
+            "body": "Hi {{full_name}}",
+            "action": "counter",
+            "preview_kind": "candidate",
+            "preview_id": str(ada.id),
+        },
+    )
     assert counter(text(response))["characters"] == str(len("Hi Ada Lovelace"))
     assert "(for Ada Lovelace)" in text(response)
 
@@ -466,7 +612,9 @@ def test_counter_on_the_edit_page_posts_to_the_edit_address(client, login, add_t
     mine = add_template("Mine", "Hi", owner=me, shared=False)
     [body] = tags(client.get(f"/templates/{mine.id}")).find("textarea", name="body")
     assert body["hx-post"] == f"/templates/{mine.id}"
-    response = client.post(f"/templates/{mine.id}", htmx=True, data={"body": "Hey there", "action": "counter"})
+    response = client.post(
+        f"/templates/{mine.id}", htmx=True, data={"body": "Hey there", "action": "counter"}
+    )
     assert counter(text(response))["characters"] == "9"
 
 
@@ -474,10 +622,14 @@ def test_read_only_page_shows_the_counter_of_the_stored_text(client, login, add_
     login("consultant")
     shared = add_template("Shared one", "Hello world")
     assert counter(text(client.get(f"/templates/{shared.id}"))) == {
-        "characters": "11", "segments": "1", "encoding": "GSM-7"}
+        "characters": "11",
+        "segments": "1",
+        "encoding": "GSM-7",
+    }
 
 
 # --- search, folders, inactive -------------------------------------------------------------------
+
 
 @pytest.fixture
 def library(login, add_template):
@@ -486,18 +638,29 @@ def library(login, add_template):
     add_template("Interview feedback", "How did it go?", folder="Interviews")
     add_template("Timesheet chase", "Please send your timesheet", folder="Timesheets")
     add_template("Old promo", "Interview season is here", folder="Marketing", active=False)
-    add_template("My note", "Call me about the interview", folder="Personal", owner=me, shared=False)
+    add_template(
+        "My note", "Call me about the interview", folder="Personal", owner=me, shared=False
+    )
     return me
 
 
 def test_list_is_grouped_by_folder(client, library):
     response = client.get("/templates")
     assert folder_headings(response) == ["Interviews", "Personal", "Timesheets"]
-    assert listed(response) == ["Interview feedback", "Interview reminder", "My note", "Timesheet chase"]
+    assert listed(response) == [
+        "Interview feedback",
+        "Interview reminder",
+        "My note",
+        "Timesheet chase",
+    ]
 
 
 def test_search_matches_name_or_text_ignoring_case(client, library):
-    assert listed(client.get("/templates?q=interview")) == ["Interview feedback", "Interview reminder", "My note"]
+    assert listed(client.get("/templates?q=interview")) == [
+        "Interview feedback",
+        "Interview reminder",
+        "My note",
+    ]
     assert listed(client.get("/templates?q=TIMESHEET")) == ["Timesheet chase"]
     assert listed(client.get("/templates?q=100%25")) == []
 
@@ -516,26 +679,38 @@ def test_inactive_templates_are_shown_only_when_asked(client, library):
     assert "Inactive" in text(response)
 
 
-@pytest.mark.parametrize("name, value, why", [
-    ("q", "interview " * 21, "at most 200 characters"),
-    ("q", "inter\x1bview", "control characters (U+001B)"),
-    ("folder", "Interviews" * 11, "at most 100 characters"),
-    ("folder", "Inter\r\nviews", "control characters (line break, carriage return)"),
-], ids=["q-long", "q-control", "folder-long", "folder-control"])
+@pytest.mark.parametrize(
+    "name, value, why",
+    [
+        ("q", "interview " * 21, "at most 200 characters"),
+        ("q", "inter\x1bview", "control characters (U+001B)"),
+        ("folder", "Interviews" * 11, "at most 100 characters"),
+        ("folder", "Inter\r\nviews", "control characters (line break, carriage return)"),
+    ],
+    ids=["q-long", "q-control", "folder-long", "folder-control"],
+)
 @pytest.mark.parametrize("htmx", [False, True], ids=["js-off", "htmx"])
 def test_a_filter_too_long_or_with_control_characters_is_left_out_with_a_message(
-        client, library, name, value, why, htmx):
+    client, library, name, value, why, htmx
+):
     # Neither cut to length nor searched for as typed: that would list a search nobody typed.
     response = client.get("/templates", query_string={name: value}, htmx=htmx)
 
     assert response.status_code == 400
     page = text(response)
     assert why in html.unescape(page) and "it was left out" in page
-    assert listed(response) == ["Interview feedback", "Interview reminder", "My note", "Timesheet chase"]
+    assert listed(response) == [
+        "Interview feedback",
+        "Interview reminder",
+        "My note",
+        "Timesheet chase",
+    ]
     if not htmx:  # beside the field on the whole page; in the results' summary for htmx
         [error] = tags(response).find("span", id=f"{name}-error")
         assert error["class"] == "error"
-        assert tags(response).find("input" if name == "q" else "select", id=name, aria_invalid="true")
+        assert tags(response).find(
+            "input" if name == "q" else "select", id=name, aria_invalid="true"
+        )
 
 
 def test_active_search_returns_only_the_results_block(client, library):
@@ -548,21 +723,29 @@ def test_active_search_returns_only_the_results_block(client, library):
     assert "HX-Request" in response.headers["Vary"]
     search = tags(client.get("/templates")).find("form", id="template-search")[0]
     assert (search["method"], search["action"], search["hx-get"], search["hx-push-url"]) == (
-        "get", "/templates", "/templates", "true")
+        "get",
+        "/templates",
+        "/templates",
+        "true",
+    )
 
 
 def test_deactivating_keeps_the_filters_of_the_list(client, library, session):
     [note] = rows(session, SmsTemplate, SmsTemplate.name == "My note")
-    response = client.post(f"/templates/{note.id}/deactivate", data={"q": "call", "folder": "Personal"})
+    response = client.post(
+        f"/templates/{note.id}/deactivate", data={"q": "call", "folder": "Personal"}
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == "/templates?q=call&folder=Personal"
 
 
-def test_inactive_templates_are_not_offered_on_the_sms_screen(client, login, add_template, make_candidate):
+def test_inactive_templates_are_not_offered_on_the_sms_screen(
+    client, login, add_template, make_candidate
+):
     me = login("consultant")
     ada = make_candidate()
     add_template("Live one", "Hello")
-    retired = add_template("Retired one", "Old text", active=False)
+    add_template("Retired one", "Old text", active=False)
     mine = add_template("My own", "Mine", owner=me, shared=False)
     page = text(client.get(f"/sms/compose?candidate={ada.id}"))
     assert sorted(template_options(page)) == ["Live one", "My own"]
@@ -571,46 +754,67 @@ def test_inactive_templates_are_not_offered_on_the_sms_screen(client, login, add
     assert client.post(f"/templates/{mine.id}/deactivate").status_code == 303
     assert template_options(text(client.get(f"/sms/compose?candidate={ada.id}"))) == ["Live one"]
     assert client.post(f"/templates/{mine.id}/reactivate").status_code == 303
-    assert sorted(template_options(text(client.get(f"/sms/compose?candidate={ada.id}")))) == ["Live one", "My own"]
+    assert sorted(template_options(text(client.get(f"/sms/compose?candidate={ada.id}")))) == [
+        "Live one",
+        "My own",
+    ]
 
 
 # --- audit ---------------------------------------------------------------------------------------
+
 
 def test_each_change_is_audited_with_who_and_what(client, login, session):
     me = login("consultant")
     client.post("/templates/new", data=form_values())
     [template] = rows(session, SmsTemplate)
-    client.post(f"/templates/{template.id}", data=form_values(name="Interview note", body="Hi {{first_name}}"))
+    client.post(
+        f"/templates/{template.id}",
+        data=form_values(name="Interview note", body="Hi {{first_name}}"),
+    )
     client.post(f"/templates/{template.id}/deactivate")
     client.post(f"/templates/{template.id}/reactivate")
 
     [created] = audits(session, "template.created")
-    assert (created.actor_id, created.subject_type, created.subject_id) == (me.id, "smstemplate", template.id)
+    assert (created.actor_id, created.subject_type, created.subject_id) == (
+        me.id,
+        "smstemplate",
+        template.id,
+    )
     assert created.details["name"] == "Interview reminder"
     assert created.details["shared"] is False
     [edited] = audits(session, "template.edited")
     assert edited.details["changes"] == {
         "name": ["Interview reminder", "Interview note"],
-        "body": ["Hi {{first_name}}, see you at 10.", "Hi {{first_name}}"]}
+        "body": ["Hi {{first_name}}, see you at 10.", "Hi {{first_name}}"],
+    }
     [deactivated] = audits(session, "template.deactivated")
     [reactivated] = audits(session, "template.reactivated")
     assert deactivated.id < reactivated.id
-    assert {deactivated.actor_id, reactivated.actor_id, deactivated.subject_id} == {me.id, template.id}
+    assert {deactivated.actor_id, reactivated.actor_id, deactivated.subject_id} == {
+        me.id,
+        template.id,
+    }
 
 
 def test_saving_without_changes_writes_no_edit_entry(client, login, add_template, session):
     me = login("consultant")
     mine = add_template("Mine", "Hi", owner=me, shared=False, folder="General")
-    response = client.post(f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi", folder="General"))
+    response = client.post(
+        f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi", folder="General")
+    )
     assert response.status_code == 303
     assert audits(session, "template.edited") == []
 
 
-def test_unticking_active_on_the_form_is_audited_as_a_deactivation(client, login, add_template, session):
+def test_unticking_active_on_the_form_is_audited_as_a_deactivation(
+    client, login, add_template, session
+):
     me = login("consultant")
     mine = add_template("Mine", "Hi", owner=me, shared=False, folder="General")
-    response = client.post(f"/templates/{mine.id}",
-                           data=form_values(name="Mine", body="Hi", folder="General", active=None))
+    response = client.post(
+        f"/templates/{mine.id}",
+        data=form_values(name="Mine", body="Hi", folder="General", active=None),
+    )
     assert response.status_code == 303
     assert fresh(session, SmsTemplate, mine.id).active is False
     assert [e.subject_id for e in audits(session, "template.deactivated")] == [mine.id]

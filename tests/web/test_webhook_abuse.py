@@ -1,5 +1,6 @@
 """Webhook abuse the other webhook tests leave out: oversize bodies (413), malformed binary and
-header fields, bodies that are not forms, and a replay that differs only in credentials' spelling."""
+header fields, bodies that are not forms, and a replay that differs only in credentials'
+spelling."""
 
 from __future__ import annotations
 
@@ -23,15 +24,28 @@ def app_settings():
 
 
 def smscentral_fields(**fields) -> dict[str, str]:
-    params = {"USER_NAME": HOOK_USER, "PASSWORD": HOOK_PASSWORD, "ORIGINATOR": "61412345678",
-              "RECIPIENT": "61400000001", "ID": "SC-900", "MESSAGE_TEXT": "Yes"}
+    params = {
+        "USER_NAME": HOOK_USER,
+        "PASSWORD": HOOK_PASSWORD,
+        "ORIGINATOR": "61412345678",
+        "RECIPIENT": "61400000001",
+        "ID": "SC-900",
+        "MESSAGE_TEXT": "Yes",
+    }
     params.update(fields)
     return params
 
 
 def twilio_fields(**fields) -> dict[str, str]:
-    form = {"MessageSid": "SM" + "b" * 32, "AccountSid": "AC" + "0" * 32, "From": "+61412345678",
-            "To": "+61400000001", "Body": "Yes", "NumSegments": "1", "NumMedia": "0"}
+    form = {
+        "MessageSid": "SM" + "b" * 32,
+        "AccountSid": "AC" + "0" * 32,
+        "From": "+61412345678",
+        "To": "+61400000001",
+        "Body": "Yes",
+        "NumSegments": "1",
+        "NumMedia": "0",
+    }
     form.update(fields)
     return form
 
@@ -47,19 +61,26 @@ def test_a_2mb_smscentral_push_is_413_and_stores_nothing(client, session, ada, p
 
 
 @pytest.mark.parametrize("path", [TWILIO_INBOUND, TWILIO_STATUS])
-def test_a_2mb_twilio_push_even_correctly_signed_is_413_and_stores_nothing(client, session, ada, path):
+def test_a_2mb_twilio_push_even_correctly_signed_is_413_and_stores_nothing(
+    client, session, ada, path
+):
     form = twilio_fields(Body="x" * TWO_MB)
 
-    response = client.post(path, data=form, csrf=False,
-                           headers={"X-Twilio-Signature": signer.sign(PUBLIC + path, form)})
+    response = client.post(
+        path,
+        data=form,
+        csrf=False,
+        headers={"X-Twilio-Signature": signer.sign(PUBLIC + path, form)},
+    )
 
     assert response.status_code == 413
     assert stored(session) == NOTHING
 
 
 def test_a_2mb_raw_body_without_a_form_type_is_413_too(client, session, ada):
-    response = client.post(SMSC_INBOUND, data=b"\0" * TWO_MB, content_type="application/octet-stream",
-                           csrf=False)
+    response = client.post(
+        SMSC_INBOUND, data=b"\0" * TWO_MB, content_type="application/octet-stream", csrf=False
+    )
 
     assert response.status_code == 413
     assert stored(session) == NOTHING
@@ -74,14 +95,26 @@ def test_a_body_just_under_the_limit_is_still_read(client, session, ada):
     assert stored(session)["inbound"] == 1
 
 
-@pytest.mark.parametrize("fields", [
-    {"MESSAGE_TEXT": None, "BINARY": "zz-not-hex"},
-    {"MESSAGE_TEXT": None, "BINARY": "00D"},
-    {"UDH": "garbage"},
-    {"UDH": "050003"},
-    {"UDH": "0500030A0003"},
-], ids=["binary-not-hex", "binary-odd-length", "udh-not-hex", "udh-truncated", "udh-part-past-total"])
-def test_a_malformed_smscentral_push_is_answered_without_a_server_error(client, session, ada, fields):
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"MESSAGE_TEXT": None, "BINARY": "zz-not-hex"},
+        {"MESSAGE_TEXT": None, "BINARY": "00D"},
+        {"UDH": "garbage"},
+        {"UDH": "050003"},
+        {"UDH": "0500030A0003"},
+    ],
+    ids=[
+        "binary-not-hex",
+        "binary-odd-length",
+        "udh-not-hex",
+        "udh-truncated",
+        "udh-part-past-total",
+    ],
+)
+def test_a_malformed_smscentral_push_is_answered_without_a_server_error(
+    client, session, ada, fields
+):
     form = {k: v for k, v in smscentral_fields(**fields).items() if v is not None}
 
     response = client.post(SMSC_INBOUND, data=form, csrf=False)
@@ -90,8 +123,12 @@ def test_a_malformed_smscentral_push_is_answered_without_a_server_error(client, 
 
 
 def test_a_json_body_to_twilio_is_refused_as_unsigned(client, session, ada):
-    response = client.post(TWILIO_INBOUND, json=twilio_fields(), csrf=False,
-                           headers={"X-Twilio-Signature": signer.sign(PUBLIC + TWILIO_INBOUND, {})})
+    response = client.post(
+        TWILIO_INBOUND,
+        json=twilio_fields(),
+        csrf=False,
+        headers={"X-Twilio-Signature": signer.sign(PUBLIC + TWILIO_INBOUND, {})},
+    )
 
     assert response.status_code in {400, 403}
     assert stored(session) == NOTHING
@@ -100,19 +137,25 @@ def test_a_json_body_to_twilio_is_refused_as_unsigned(client, session, ada):
 def test_a_twilio_signature_for_the_status_url_is_refused_on_the_inbound_url(client, session, ada):
     form = twilio_fields()
 
-    response = client.post(TWILIO_INBOUND, data=form, csrf=False,
-                           headers={"X-Twilio-Signature": signer.sign(PUBLIC + TWILIO_STATUS, form)})
+    response = client.post(
+        TWILIO_INBOUND,
+        data=form,
+        csrf=False,
+        headers={"X-Twilio-Signature": signer.sign(PUBLIC + TWILIO_STATUS, form)},
+    )
 
     assert response.status_code == 403
     assert stored(session) == NOTHING
 
 
 def test_a_replayed_push_with_different_credentials_casing_is_refused_and_stored_once(
-        client, session, ada):
+    client, session, ada
+):
     assert client.post(SMSC_INBOUND, data=smscentral_fields(), csrf=False).status_code == 200
     assert client.post(SMSC_INBOUND, data=smscentral_fields(), csrf=False).status_code == 200
-    forged = client.post(SMSC_INBOUND, data=smscentral_fields(PASSWORD=HOOK_PASSWORD.upper()),
-                         csrf=False)
+    forged = client.post(
+        SMSC_INBOUND, data=smscentral_fields(PASSWORD=HOOK_PASSWORD.upper()), csrf=False
+    )
 
     assert forged.status_code == 403
     assert stored(session)["inbound"] == 1

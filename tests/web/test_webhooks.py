@@ -11,8 +11,8 @@ import pytest
 from tests import delivery
 from tests.delivery import messages, queue
 from tests.fakes import FakeSmsCentral, FakeTwilio, timeout
-from webapp import create_app
 from webapp import config as settings
+from webapp import create_app
 from webapp.models import Message
 from webapp.sms import outbox
 from webapp.sms.providers import OutboundSms
@@ -25,10 +25,14 @@ STATUS = "/webhooks/twilio/status"
 
 @pytest.fixture
 def app_settings(fake_twilio):
-    return {"SMSCENTRAL_WEBHOOK_USERNAME": HOOK_USER, "SMSCENTRAL_WEBHOOK_PASSWORD": HOOK_PASSWORD,
-            "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": fake_twilio.auth_token, "TWILIO_FROM": delivery.TWILIO_FROM,
-            "PUBLIC_BASE_URL": delivery.PUBLIC_BASE_URL}
+    return {
+        "SMSCENTRAL_WEBHOOK_USERNAME": HOOK_USER,
+        "SMSCENTRAL_WEBHOOK_PASSWORD": HOOK_PASSWORD,
+        "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
+        "TWILIO_FROM": delivery.TWILIO_FROM,
+        "PUBLIC_BASE_URL": delivery.PUBLIC_BASE_URL,
+    }
 
 
 def dispatch(app, provider) -> None:
@@ -60,15 +64,28 @@ def twilio_message(app, session, sender, ada, fake_twilio) -> Message:
     return message
 
 
-def receipt(fake: FakeSmsCentral, message: Message, status: str = "DELIVRD", *,
-            user_name: str = HOOK_USER, password: str = HOOK_PASSWORD) -> dict[str, str]:
+def receipt(
+    fake: FakeSmsCentral,
+    message: Message,
+    status: str = "DELIVRD",
+    *,
+    user_name: str = HOOK_USER,
+    password: str = HOOK_PASSWORD,
+) -> dict[str, str]:
     return fake.receipt(message.uuid, status, user_name=user_name, password=password)
 
 
 def snapshot(session, message: Message) -> tuple:
     [current] = [m for m in messages(session) if m.id == message.id]
-    return (current.state, current.provider_message_id, current.error_code, current.error_text,
-            current.sent_at, current.delivered_at, current.updated_at)
+    return (
+        current.state,
+        current.provider_message_id,
+        current.error_code,
+        current.error_text,
+        current.sent_at,
+        current.delivered_at,
+        current.updated_at,
+    )
 
 
 def state_of(session, message: Message) -> str:
@@ -81,8 +98,10 @@ def answered_zero(response) -> bool:
 
 # --- SMS Central receipts ------------------------------------------------------------------------
 
+
 def test_a_receipt_by_get_with_the_right_credentials_is_applied_and_answered_0(
-        client, session, sms_central, sent_message):
+    client, session, sms_central, sent_message
+):
     params = receipt(sms_central, sent_message)
 
     response = client.get(RECEIPT, query_string=params)
@@ -97,22 +116,28 @@ def test_a_receipt_by_get_with_the_right_credentials_is_applied_and_answered_0(
 
 
 def test_a_receipt_by_post_is_applied_and_needs_no_csrf_token(
-        client, session, sms_central, sent_message):
+    client, session, sms_central, sent_message
+):
     response = client.post(RECEIPT, data=receipt(sms_central, sent_message), csrf=False)
 
     assert answered_zero(response)
     assert state_of(session, sent_message) == "delivered"
 
 
-@pytest.mark.parametrize("credentials", [
-    {"user_name": HOOK_USER, "password": "wrong"},
-    {"user_name": "someone", "password": HOOK_PASSWORD},
-    {"user_name": "", "password": ""},
-    {"user_name": HOOK_USER.upper(), "password": HOOK_PASSWORD},
-], ids=["wrong-password", "wrong-user", "empty", "user-case"])
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"user_name": HOOK_USER, "password": "wrong"},
+        {"user_name": "someone", "password": HOOK_PASSWORD},
+        {"user_name": "", "password": ""},
+        {"user_name": HOOK_USER.upper(), "password": HOOK_PASSWORD},
+    ],
+    ids=["wrong-password", "wrong-user", "empty", "user-case"],
+)
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_a_receipt_with_wrong_credentials_is_refused_with_403_and_changes_nothing(
-        client, session, sms_central, sent_message, credentials, method):
+    client, session, sms_central, sent_message, credentials, method
+):
     before = snapshot(session, sent_message)
     params = receipt(sms_central, sent_message, **credentials)
 
@@ -125,7 +150,9 @@ def test_a_receipt_with_wrong_credentials_is_refused_with_403_and_changes_nothin
     assert snapshot(session, sent_message) == before
 
 
-def test_a_receipt_without_credentials_is_refused_with_403(client, session, sms_central, sent_message):
+def test_a_receipt_without_credentials_is_refused_with_403(
+    client, session, sms_central, sent_message
+):
     before = snapshot(session, sent_message)
     params = receipt(sms_central, sent_message)
     del params["USER_NAME"], params["PASSWORD"]
@@ -138,7 +165,8 @@ def test_a_receipt_without_credentials_is_refused_with_403(client, session, sms_
 
 @pytest.mark.parametrize("status", ["DELIVRD", "DELIVERD"])
 def test_both_spellings_of_delivered_mark_the_message_delivered(
-        client, session, sms_central, sent_message, status):
+    client, session, sms_central, sent_message, status
+):
     response = client.get(RECEIPT, query_string=receipt(sms_central, sent_message, status))
 
     assert answered_zero(response)
@@ -160,7 +188,8 @@ def test_the_same_receipt_ten_times_is_stored_once(client, session, sms_central,
 
 @pytest.mark.parametrize("late", ["BUFFRED", "ACCEPTD", "FAILED"])
 def test_a_late_receipt_after_delivered_does_not_move_the_message_back(
-        client, session, sms_central, sent_message, late):
+    client, session, sms_central, sent_message, late
+):
     assert answered_zero(client.get(RECEIPT, query_string=receipt(sms_central, sent_message)))
     delivered = snapshot(session, sent_message)
 
@@ -171,7 +200,8 @@ def test_a_late_receipt_after_delivered_does_not_move_the_message_back(
 
 
 def test_a_failed_receipt_marks_the_message_undelivered_with_the_gateways_reason(
-        client, session, sms_central, sent_message):
+    client, session, sms_central, sent_message
+):
     response = client.get(RECEIPT, query_string=receipt(sms_central, sent_message, "FAILED"))
 
     assert answered_zero(response)
@@ -181,7 +211,8 @@ def test_a_failed_receipt_marks_the_message_undelivered_with_the_gateways_reason
 
 
 def test_a_receipt_with_an_unknown_status_is_answered_0_and_changes_nothing(
-        client, session, sms_central, sent_message):
+    client, session, sms_central, sent_message
+):
     before = snapshot(session, sent_message)
 
     response = client.get(RECEIPT, query_string=receipt(sms_central, sent_message, "WIBBLE"))
@@ -191,7 +222,8 @@ def test_a_receipt_with_an_unknown_status_is_answered_0_and_changes_nothing(
 
 
 def test_a_receipt_for_an_unknown_reference_is_answered_0_and_changes_nothing(
-        client, session, sms_central, sent_message):
+    client, session, sms_central, sent_message
+):
     before = snapshot(session, sent_message)
     params = receipt(sms_central, sent_message)
     params["REFERENCE"] = "00000000-0000-4000-8000-000000000000"
@@ -204,7 +236,8 @@ def test_a_receipt_for_an_unknown_reference_is_answered_0_and_changes_nothing(
 
 
 def test_a_receipt_resolves_a_message_whose_send_timed_out(
-        app, client, session, make_user, make_candidate, sms_central):
+    app, client, session, make_user, make_candidate, sms_central
+):
     """`unknown` (the call timed out) is before `delivered`: the receipt tells us it arrived."""
     sms_central.inject(timeout(3.0))
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
@@ -219,7 +252,8 @@ def test_a_receipt_resolves_a_message_whose_send_timed_out(
 
 
 def test_a_receipt_that_arrives_before_the_send_is_recorded_is_kept(
-        app, client, session, make_user, make_candidate, sms_central):
+    app, client, session, make_user, make_candidate, sms_central
+):
     """Gateways can push the receipt before our worker has written down the gateway's answer."""
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     batch = queue(session, make_user(), [ada], provider="smscentral")
@@ -242,7 +276,8 @@ def test_a_receipt_that_arrives_before_the_send_is_recorded_is_kept(
 
 
 def test_without_webhook_credentials_configured_the_receipt_url_is_404(
-        database_url, session, sms_central, sent_message):
+    database_url, session, sms_central, sent_message
+):
     bare = create_app(settings.testing_config(database_url))
     try:
         before = snapshot(session, sent_message)
@@ -258,6 +293,7 @@ def test_without_webhook_credentials_configured_the_receipt_url_is_404(
 
 # --- Twilio status callbacks ---------------------------------------------------------------------
 
+
 def callback_url(fake: FakeTwilio, message: Message) -> str:
     [created] = [m for m in fake.messages if m["sid"] == message.provider_message_id]
     return created["status_callback"]
@@ -267,8 +303,9 @@ def post_status(client, url: str, form: dict[str, str], signature: str | None):
     """POST a callback to the app at the path and query of the public `url`, with no CSRF token."""
     assert url.startswith(delivery.PUBLIC_BASE_URL)
     headers = {"X-Twilio-Signature": signature} if signature is not None else {}
-    return client.post(url.removeprefix(delivery.PUBLIC_BASE_URL), data=form, headers=headers,
-                       csrf=False)
+    return client.post(
+        url.removeprefix(delivery.PUBLIC_BASE_URL), data=form, headers=headers, csrf=False
+    )
 
 
 def signed_status(client, fake: FakeTwilio, message: Message, status: str, **extra):
@@ -278,7 +315,8 @@ def signed_status(client, fake: FakeTwilio, message: Message, status: str, **ext
 
 
 def test_a_signed_twilio_callback_is_applied_without_a_csrf_token(
-        client, session, fake_twilio, twilio_message):
+    client, session, fake_twilio, twilio_message
+):
     url = callback_url(fake_twilio, twilio_message)
     assert url == f"{delivery.PUBLIC_BASE_URL}{STATUS}?m={twilio_message.uuid}"
 
@@ -290,11 +328,17 @@ def test_a_signed_twilio_callback_is_applied_without_a_csrf_token(
     assert current.delivered_at is not None
 
 
-@pytest.mark.parametrize(("change", "status"), [
-    ("a wrong signature", "delivered"), ("a tampered parameter", "delivered"),
-    ("an added parameter", "undelivered")])
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ("a wrong signature", "delivered"),
+        ("a tampered parameter", "delivered"),
+        ("an added parameter", "undelivered"),
+    ],
+)
 def test_a_twilio_callback_other_than_twilio_signed_it_is_refused_with_403(
-        client, session, fake_twilio, twilio_message, change, status):
+    client, session, fake_twilio, twilio_message, change, status
+):
     before = snapshot(session, twilio_message)
     url = callback_url(fake_twilio, twilio_message)
     form = fake_twilio.status_callback(twilio_message.provider_message_id, status)
@@ -313,7 +357,8 @@ def test_a_twilio_callback_other_than_twilio_signed_it_is_refused_with_403(
 
 
 def test_a_twilio_callback_for_another_message_in_the_url_is_refused_with_403(
-        app, client, session, make_user, make_candidate, fake_twilio, twilio_message):
+    app, client, session, make_user, make_candidate, fake_twilio, twilio_message
+):
     bob = make_candidate("Bob", "Brown", "0412 345 679")
     other = send_one(app, session, make_user(), bob, "twilio", delivery.twilio(fake_twilio))
     before = snapshot(session, other)
@@ -329,7 +374,8 @@ def test_a_twilio_callback_for_another_message_in_the_url_is_refused_with_403(
 
 
 def test_a_twilio_callback_without_the_signature_header_is_refused_with_403(
-        client, session, fake_twilio, twilio_message):
+    client, session, fake_twilio, twilio_message
+):
     before = snapshot(session, twilio_message)
     url = callback_url(fake_twilio, twilio_message)
     form = fake_twilio.status_callback(twilio_message.provider_message_id, "delivered")
@@ -341,7 +387,8 @@ def test_a_twilio_callback_without_the_signature_header_is_refused_with_403(
 
 
 def test_a_twilio_signature_over_the_local_url_instead_of_the_public_one_is_refused(
-        client, session, fake_twilio, twilio_message):
+    client, session, fake_twilio, twilio_message
+):
     before = snapshot(session, twilio_message)
     url = callback_url(fake_twilio, twilio_message)
     form = fake_twilio.status_callback(twilio_message.provider_message_id, "delivered")
@@ -354,7 +401,8 @@ def test_a_twilio_signature_over_the_local_url_instead_of_the_public_one_is_refu
 
 
 def test_a_late_sent_callback_after_delivered_leaves_the_message_delivered(
-        client, session, fake_twilio, twilio_message):
+    client, session, fake_twilio, twilio_message
+):
     assert signed_status(client, fake_twilio, twilio_message, "delivered").status_code < 300
     delivered = snapshot(session, twilio_message)
 
@@ -366,7 +414,8 @@ def test_a_late_sent_callback_after_delivered_leaves_the_message_delivered(
 
 
 def test_an_undelivered_callback_with_error_30003_records_the_error(
-        client, session, fake_twilio, twilio_message):
+    client, session, fake_twilio, twilio_message
+):
     response = signed_status(client, fake_twilio, twilio_message, "undelivered", error_code="30003")
 
     assert 200 <= response.status_code < 300
@@ -378,7 +427,8 @@ def test_an_undelivered_callback_with_error_30003_records_the_error(
 
 @pytest.mark.parametrize("status, state", [("sent", "sent"), ("delivered", "delivered")])
 def test_a_late_twilio_callback_resolves_a_message_whose_send_timed_out(
-        app, client, session, make_user, make_candidate, fake_twilio, status, state):
+    app, client, session, make_user, make_candidate, fake_twilio, status, state
+):
     """Twilio created the message but answered after our timeout (`unknown`): its callback carries
     our uuid (?m=), so it settles the message and records Twilio's sid, with nothing sent again."""
     fake_twilio.inject(timeout(3.0))

@@ -1,4 +1,5 @@
-"""Administration (users, roles, SMS settings) and every signed-in user's own profile and password."""
+"""Administration (users, roles, SMS settings) and every signed-in user's own profile and
+password."""
 
 from flask import Blueprint
 

@@ -1,4 +1,5 @@
-"""Forms of the admin and profile pages: users, passwords, roles, SMS settings, blocked countries."""
+"""Forms of the admin and profile pages: users, passwords, roles, SMS settings, blocked
+countries."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ from collections.abc import Callable, Sequence
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, EmailField, Field, PasswordField, SelectField, SelectMultipleField, StringField,
+    BooleanField,
+    EmailField,
+    Field,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
@@ -23,8 +30,9 @@ MAX_QUERY = 200  # as every search box (webapp.text.filter_value)
 EMAIL_MESSAGE = "Enter an email address like name@example.com."
 MAX_COMMENT_TYPES = 2_000  # the whole list; each type is at most sms_settings.MAX_COMMENT_TYPE
 MAX_PASSWORD = 256  # hashing a longer one would only cost time; no one types more
-PASSWORD_LENGTH = Length(max=MAX_PASSWORD,
-                         message=f"The password can be at most {MAX_PASSWORD} characters.")
+PASSWORD_LENGTH = Length(
+    max=MAX_PASSWORD, message=f"The password can be at most {MAX_PASSWORD} characters."
+)
 
 
 def _strip(value):
@@ -63,16 +71,39 @@ def _setting_rule(check: Callable[[str], object]) -> Callable[[FlaskForm, Field]
 
 
 class UserForm(MobileRegionMixin, FlaskForm):
-    username = StringField("Username", filters=[_strip], validators=[
-        DataRequired("Enter a username."), Length(max=64), PlainText(),
-        Regexp(USERNAME_PATTERN, message="Use letters, digits and . _ @ - only, with no spaces.")])
-    full_name = StringField("Full name", filters=[_strip],
-                            validators=[DataRequired("Enter the full name."), Length(max=120), PlainText()])
-    email = EmailField("Email", filters=[_strip], validators=[
-        DataRequired("Enter an email address."), Length(max=254), PlainText(),
-        Regexp(EMAIL_PATTERN, message=EMAIL_MESSAGE)])
-    mobile = StringField("Mobile", filters=[_strip], validators=[Optional(), Length(max=40), PlainText()])
-    office = StringField("Office", filters=[_strip], validators=[Optional(), Length(max=120), PlainText()])
+    username = StringField(
+        "Username",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter a username."),
+            Length(max=64),
+            PlainText(),
+            Regexp(
+                USERNAME_PATTERN, message="Use letters, digits and . _ @ - only, with no spaces."
+            ),
+        ],
+    )
+    full_name = StringField(
+        "Full name",
+        filters=[_strip],
+        validators=[DataRequired("Enter the full name."), Length(max=120), PlainText()],
+    )
+    email = EmailField(
+        "Email",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter an email address."),
+            Length(max=254),
+            PlainText(),
+            Regexp(EMAIL_PATTERN, message=EMAIL_MESSAGE),
+        ],
+    )
+    mobile = StringField(
+        "Mobile", filters=[_strip], validators=[Optional(), Length(max=40), PlainText()]
+    )
+    office = StringField(
+        "Office", filters=[_strip], validators=[Optional(), Length(max=120), PlainText()]
+    )
     roles = SelectMultipleField("Roles", validators=[DataRequired("Choose at least one role.")])
 
     def __init__(self, *args, role_names: Sequence[str] = (), **kwargs):
@@ -81,61 +112,118 @@ class UserForm(MobileRegionMixin, FlaskForm):
 
 
 class NewUserForm(UserForm):
-    password = PasswordField("Temporary password", validators=[
-        DataRequired("Enter a temporary password."), PASSWORD_LENGTH, _good_password])
+    password = PasswordField(
+        "Temporary password",
+        validators=[DataRequired("Enter a temporary password."), PASSWORD_LENGTH, _good_password],
+    )
 
 
 class TemporaryPasswordForm(FlaskForm):
-    password = PasswordField("New temporary password", validators=[
-        DataRequired("Enter a temporary password."), PASSWORD_LENGTH, _good_password])
+    password = PasswordField(
+        "New temporary password",
+        validators=[DataRequired("Enter a temporary password."), PASSWORD_LENGTH, _good_password],
+    )
 
 
 class ProfileForm(MobileRegionMixin, FlaskForm):
-    email = EmailField("Email", filters=[_strip], validators=[
-        DataRequired("Enter your email address."), Length(max=254), PlainText(),
-        Regexp(EMAIL_PATTERN, message=EMAIL_MESSAGE)])
-    mobile = StringField("Mobile", filters=[_strip], validators=[Optional(), Length(max=40), PlainText()])
-    office = StringField("Office", filters=[_strip], validators=[Optional(), Length(max=120), PlainText()])
+    email = EmailField(
+        "Email",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter your email address."),
+            Length(max=254),
+            PlainText(),
+            Regexp(EMAIL_PATTERN, message=EMAIL_MESSAGE),
+        ],
+    )
+    mobile = StringField(
+        "Mobile", filters=[_strip], validators=[Optional(), Length(max=40), PlainText()]
+    )
+    office = StringField(
+        "Office", filters=[_strip], validators=[Optional(), Length(max=120), PlainText()]
+    )
 
 
 class PasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[
-        DataRequired("Enter your current password."), PASSWORD_LENGTH])
-    new_password = PasswordField("New password", validators=[
-        DataRequired("Enter a new password."), PASSWORD_LENGTH, _good_password])
-    repeat_password = PasswordField("Repeat new password", validators=[
-        DataRequired("Type the new password again."),
-        EqualTo("new_password", message="The two new passwords are not the same.")])
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), PASSWORD_LENGTH],
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired("Enter a new password."), PASSWORD_LENGTH, _good_password],
+    )
+    repeat_password = PasswordField(
+        "Repeat new password",
+        validators=[
+            DataRequired("Type the new password again."),
+            EqualTo("new_password", message="The two new passwords are not the same."),
+        ],
+    )
 
 
 class SettingsForm(FlaskForm):
     suppress_add_comment = BooleanField("Suppress Add Comment")
-    comment_types = TextAreaField("Comment types", filters=[line_breaks], validators=[
-        Length(max=MAX_COMMENT_TYPES, message=f"Keep the list to {MAX_COMMENT_TYPES:,} characters."),
-        PlainText(multiline=True), _setting_rule(sms_settings.parse_comment_types)])
-    default_region = StringField("Default phone region", filters=[_strip], validators=[
-        PlainText(), _setting_rule(sms_settings.check_region)])
-    originator = StringField("Sender ID (originator)", filters=[_strip], validators=[
-        PlainText(), _setting_rule(sms_settings.check_originator)])
-    unmatched_reply_address = EmailField("Address for unmatched replies", filters=[_strip], validators=[
-        Length(max=254), PlainText(), _setting_rule(sms_settings.check_reply_address)])
+    comment_types = TextAreaField(
+        "Comment types",
+        filters=[line_breaks],
+        validators=[
+            Length(
+                max=MAX_COMMENT_TYPES, message=f"Keep the list to {MAX_COMMENT_TYPES:,} characters."
+            ),
+            PlainText(multiline=True),
+            _setting_rule(sms_settings.parse_comment_types),
+        ],
+    )
+    default_region = StringField(
+        "Default phone region",
+        filters=[_strip],
+        validators=[PlainText(), _setting_rule(sms_settings.check_region)],
+    )
+    originator = StringField(
+        "Sender ID (originator)",
+        filters=[_strip],
+        validators=[PlainText(), _setting_rule(sms_settings.check_originator)],
+    )
+    unmatched_reply_address = EmailField(
+        "Address for unmatched replies",
+        filters=[_strip],
+        validators=[Length(max=254), PlainText(), _setting_rule(sms_settings.check_reply_address)],
+    )
 
 
 class BlockedRegionForm(FlaskForm):
     # Plain values: the template writes the options with the gateways' names.
     provider = SelectField("Gateway", choices=list(sms_settings.BLOCKLIST_PROVIDERS))
-    region = StringField("Region code", filters=[_strip], validators=[
-        DataRequired("Enter a two-letter region code like FI."), PlainText()])
-    name = StringField("Country name", filters=[_strip],
-                       validators=[Optional(), Length(max=120), PlainText()])
-    reason = StringField("Reason", filters=[_strip], validators=[
-        DataRequired("Say why this country is blocked."), Length(max=sms_settings.MAX_REASON), PlainText()])
+    region = StringField(
+        "Region code",
+        filters=[_strip],
+        validators=[DataRequired("Enter a two-letter region code like FI."), PlainText()],
+    )
+    name = StringField(
+        "Country name", filters=[_strip], validators=[Optional(), Length(max=120), PlainText()]
+    )
+    reason = StringField(
+        "Reason",
+        filters=[_strip],
+        validators=[
+            DataRequired("Say why this country is blocked."),
+            Length(max=sms_settings.MAX_REASON),
+            PlainText(),
+        ],
+    )
 
 
 class RemoveBlockedRegionForm(FlaskForm):
-    reason = StringField("Reason for removing", filters=[_strip], validators=[
-        DataRequired("Say why this country is no longer blocked."), Length(max=sms_settings.MAX_REASON),
-        PlainText()])
+    reason = StringField(
+        "Reason for removing",
+        filters=[_strip],
+        validators=[
+            DataRequired("Say why this country is no longer blocked."),
+            Length(max=sms_settings.MAX_REASON),
+            PlainText(),
+        ],
+    )
 
 
 class RolesForm(FlaskForm):

@@ -1,4 +1,5 @@
-"""Every user's own profile and password, and the rule that a temporary password is changed first."""
+"""Every user's own profile and password, and the rule that a temporary password is changed
+first."""
 
 from __future__ import annotations
 
@@ -46,9 +47,14 @@ def index():
     form = ProfileForm(default_region=phone_region())
     if form.validate_on_submit():
         try:
-            changes = accounts.edit_profile(db.session, current_user, email=form.email.data,
-                                            mobile=form.mobile.data, office=form.office.data,
-                                            default_region=phone_region())
+            changes = accounts.edit_profile(
+                db.session,
+                current_user,
+                email=form.email.data,
+                mobile=form.mobile.data,
+                office=form.office.data,
+                default_region=phone_region(),
+            )
         except FieldError as error:
             field_error(form, error)
         else:
@@ -70,15 +76,28 @@ def password():
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(db.session, current_user, form.current_password.data,
-                                     form.new_password.data, keep_session=sessions.current_token())
+            accounts.change_password(
+                db.session,
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                keep_session=sessions.current_token(),
+            )
         except FieldError as error:
             field_error(form, error)
         else:
-            flash("Your password is changed. Any other place you were signed in is signed out.", "info")
+            flash(
+                "Your password is changed. Any other place you were signed in is signed out.",
+                "info",
+            )
             return redirect(next_path or url_for("health.home" if forced else "profile.index"))
-    return render("admin/password.html", status=400 if form.is_submitted() else 200, form=form,
-                  forced=forced, next_path=next_path)
+    return render(
+        "admin/password.html",
+        status=400 if form.is_submitted() else 200,
+        form=form,
+        forced=forced,
+        next_path=next_path,
+    )
 
 
 @profile_bp.route("/profile/sign-out-everywhere", methods=["POST"])
@@ -87,6 +106,9 @@ def sign_out_everywhere():
     """End every session of the user, this one too (POST with the CSRF token, like sign-out)."""
     accounts.sign_out_everywhere(db.session, current_user)
     sessions.forget_this_session()
-    flash("You are signed out everywhere, here included: every browser and device must sign in "
-          "again.", "info")
+    flash(
+        "You are signed out everywhere, here included: every browser and device must sign in "
+        "again.",
+        "info",
+    )
     return redirect(url_for("auth.login"))

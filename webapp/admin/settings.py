@@ -35,13 +35,18 @@ def settings():
     problem = None
     if form.validate_on_submit():
         try:
-            changes = sms_settings.save(db.session, current_user,
-                                        **{key: form[key].data for key in SETTING_KEYS})
+            changes = sms_settings.save(
+                db.session, current_user, **{key: form[key].data for key in SETTING_KEYS}
+            )
         except FieldError as error:
             problem = field_error(form, error)
         else:
-            flash(f"Settings saved: {', '.join(form[key].label.text for key in changes)}." if changes
-                  else "Settings unchanged.", "info")
+            flash(
+                f"Settings saved: {', '.join(form[key].label.text for key in changes)}."
+                if changes
+                else "Settings unchanged.",
+                "info",
+            )
             return redirect(url_for("admin.settings"))
     return _page(form=form, problem=problem, status=400 if form.is_submitted() else 200)
 
@@ -53,13 +58,22 @@ def add_blocked():
     form = BlockedRegionForm()
     if form.validate_on_submit():
         try:
-            row = sms_settings.add_blocked_region(db.session, current_user, form.provider.data,
-                                                  form.region.data, form.reason.data, form.name.data)
+            row = sms_settings.add_blocked_region(
+                db.session,
+                current_user,
+                form.provider.data,
+                form.region.data,
+                form.reason.data,
+                form.name.data,
+            )
         except FieldError as error:
             field_error(form, error)
         else:
-            flash(f"{row.name} ({row.region}) is now blocked for {BLOCKLIST_PROVIDERS[row.provider]}.",
-                  "info")
+            flash(
+                f"{row.name} ({row.region}) is now blocked for "
+                f"{BLOCKLIST_PROVIDERS[row.provider]}.",
+                "info",
+            )
             return redirect(url_for("admin.settings", _anchor="blocked"))
     return _page(blocked_form=form, status=400)
 
@@ -77,26 +91,47 @@ def remove_blocked(row_id: int):
         except FieldError as error:
             field_error(form, error)
         else:
-            flash(f"{name} ({region}) is no longer blocked for {BLOCKLIST_PROVIDERS[provider]}.", "info")
+            flash(
+                f"{name} ({region}) is no longer blocked for {BLOCKLIST_PROVIDERS[provider]}.",
+                "info",
+            )
             return redirect(url_for("admin.settings", _anchor="blocked"))
-    return render("admin/blocked_remove.html", status=400 if form.is_submitted() else 200, row=row,
-                  form=form, provider_label=BLOCKLIST_PROVIDERS.get(row.provider, row.provider))
+    return render(
+        "admin/blocked_remove.html",
+        status=400 if form.is_submitted() else 200,
+        row=row,
+        form=form,
+        provider_label=BLOCKLIST_PROVIDERS.get(row.provider, row.provider),
+    )
 
 
-def _page(*, form: SettingsForm | None = None, blocked_form: BlockedRegionForm | None = None,
-          problem: str | None = None, status: int = 200):
+def _page(
+    *,
+    form: SettingsForm | None = None,
+    blocked_form: BlockedRegionForm | None = None,
+    problem: str | None = None,
+    status: int = 200,
+):
     config = current_app.config
     if form is None:
         stored = sms_settings.stored(db.session)
         stored["comment_types"] = "\n".join(stored["comment_types"])
         form = SettingsForm(formdata=None, data=stored)
     return render(
-        "admin/settings.html", status=status, form=form, problem=problem,
+        "admin/settings.html",
+        status=status,
+        form=form,
+        problem=problem,
         blocked_form=blocked_form or BlockedRegionForm(formdata=None),
-        lists={provider: sms_settings.blocked_list(db.session, provider) for provider in BLOCKLIST_PROVIDERS},
+        lists={
+            provider: sms_settings.blocked_list(db.session, provider)
+            for provider in BLOCKLIST_PROVIDERS
+        },
         providers=BLOCKLIST_PROVIDERS,
         in_use=sms_settings.blocked_list_provider(config["SMS_PROVIDER"]),
-        environment={"default_region": config.get("SMS_DEFAULT_REGION", "AU"),
-                     "originator": config.get("SMSCENTRAL_ORIGINATOR", ""),
-                     "unmatched_reply_address": config.get("MAIL_FROM", "")},
+        environment={
+            "default_region": config.get("SMS_DEFAULT_REGION", "AU"),
+            "originator": config.get("SMSCENTRAL_ORIGINATOR", ""),
+            "unmatched_reply_address": config.get("MAIL_FROM", ""),
+        },
     )

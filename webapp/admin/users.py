@@ -7,8 +7,13 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from webapp.admin import bp
-from webapp.admin.forms import (NewUserForm, RolesForm, TemporaryPasswordForm, UserForm,
-                                UserSearchForm)
+from webapp.admin.forms import (
+    NewUserForm,
+    RolesForm,
+    TemporaryPasswordForm,
+    UserForm,
+    UserSearchForm,
+)
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import Role, User
@@ -42,8 +47,14 @@ def users():
     form = UserSearchForm(request.args)
     form.validate()  # a search left out is named beside its box; the list shows everyone
     q, errors = form.filters, form.problems
-    return render("admin/users.html", blocks=["results"], q=q, users=accounts.find_users(db.session, q),
-                  errors=errors, status=400 if errors else 200)
+    return render(
+        "admin/users.html",
+        blocks=["results"],
+        q=q,
+        users=accounts.find_users(db.session, q),
+        errors=errors,
+        status=400 if errors else 200,
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -55,15 +66,21 @@ def new_user():
     problem = None
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(db.session, current_user, _details(form), form.password.data,
-                                        phone_region())
+            user = accounts.create_user(
+                db.session, current_user, _details(form), form.password.data, phone_region()
+            )
         except FieldError as error:
             problem = field_error(form, error)
         else:
-            flash(f"{user.full_name} added. Give them the temporary password: they must choose "
-                  "their own when they first sign in.", "info")
+            flash(
+                f"{user.full_name} added. Give them the temporary password: they must choose "
+                "their own when they first sign in.",
+                "info",
+            )
             return redirect(url_for("admin.users"))
-    return _user_page(form, None, roles, problem=problem, status=400 if form.is_submitted() else 200)
+    return _user_page(
+        form, None, roles, problem=problem, status=400 if form.is_submitted() else 200
+    )
 
 
 @bp.route("/users/<id:user_id>/edit", methods=["GET", "POST"])
@@ -78,12 +95,21 @@ def edit_user(user_id: int):
     problem = None
     if form.validate_on_submit():
         try:
-            changes = accounts.edit_user(db.session, current_user, user, _details(form), phone_region(),
-                                         keep_session=sessions.current_token())
+            changes = accounts.edit_user(
+                db.session,
+                current_user,
+                user,
+                _details(form),
+                phone_region(),
+                keep_session=sessions.current_token(),
+            )
         except FieldError as error:
             problem = field_error(form, error)
         else:
-            flash(f"{user.full_name} saved." if changes else f"{user.full_name}: nothing changed.", "info")
+            flash(
+                f"{user.full_name} saved." if changes else f"{user.full_name}: nothing changed.",
+                "info",
+            )
             return redirect(url_for("admin.users"))
     return _user_page(form, user, roles, problem=problem, status=400)
 
@@ -97,7 +123,9 @@ def deactivate_user(user_id: int):
         accounts.deactivate_user(db.session, current_user, user)
     except FieldError as error:
         roles = accounts.all_roles(db.session)
-        return _user_page(_filled_form(user, roles), user, roles, status_problem=error.message, status=400)
+        return _user_page(
+            _filled_form(user, roles), user, roles, status_problem=error.message, status=400
+        )
     flash(f"{user.full_name} is deactivated and can no longer sign in.", "info")
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
@@ -120,22 +148,37 @@ def temporary_password(user_id: int):
     password_form = TemporaryPasswordForm()
     if password_form.validate_on_submit():
         try:
-            accounts.set_temporary_password(db.session, current_user, user, password_form.password.data,
-                                            keep_session=sessions.current_token())
+            accounts.set_temporary_password(
+                db.session,
+                current_user,
+                user,
+                password_form.password.data,
+                keep_session=sessions.current_token(),
+            )
         except FieldError as error:
             field_error(password_form, error)
         else:
-            flash(f"{user.full_name} has a new temporary password and must change it when they "
-                  "next sign in.", "info")
+            flash(
+                f"{user.full_name} has a new temporary password and must change it when they "
+                "next sign in.",
+                "info",
+            )
             return redirect(url_for("admin.edit_user", user_id=user.id))
     roles = accounts.all_roles(db.session)
-    return _user_page(_filled_form(user, roles), user, roles, password_form=password_form, status=400)
+    return _user_page(
+        _filled_form(user, roles), user, roles, password_form=password_form, status=400
+    )
 
 
 def _details(form: UserForm) -> UserDetails:
-    return UserDetails(username=form.username.data, full_name=form.full_name.data,
-                       email=form.email.data, mobile=form.mobile.data, office=form.office.data,
-                       roles=tuple(form.roles.data or ()))
+    return UserDetails(
+        username=form.username.data,
+        full_name=form.full_name.data,
+        email=form.email.data,
+        mobile=form.mobile.data,
+        office=form.office.data,
+        roles=tuple(form.roles.data or ()),
+    )
 
 
 def _filled_form(user: User, roles: list[Role]) -> UserForm:
@@ -145,12 +188,26 @@ def _filled_form(user: User, roles: list[Role]) -> UserForm:
     return form
 
 
-def _user_page(form: UserForm, user: User | None, roles: list[Role], *, problem: str | None = None,
-               status_problem: str | None = None, password_form: TemporaryPasswordForm | None = None,
-               status: int = 200):
-    return render("admin/user.html", status=status, form=form, user=user, roles=roles, problem=problem,
-                  status_problem=status_problem,
-                  password_form=password_form or TemporaryPasswordForm(formdata=None))
+def _user_page(
+    form: UserForm,
+    user: User | None,
+    roles: list[Role],
+    *,
+    problem: str | None = None,
+    status_problem: str | None = None,
+    password_form: TemporaryPasswordForm | None = None,
+    status: int = 200,
+):
+    return render(
+        "admin/user.html",
+        status=status,
+        form=form,
+        user=user,
+        roles=roles,
+        problem=problem,
+        status_problem=status_problem,
+        password_form=password_form or TemporaryPasswordForm(formdata=None),
+    )
 
 
 @bp.route("/roles", methods=["GET", "POST"])
@@ -176,8 +233,14 @@ def roles():
         else:
             flash(_roles_message(changed), "info")
             return redirect(url_for("admin.roles"))
-    return render("admin/roles.html", status=400 if problem else 200, roles=roles,
-                  permissions=permissions, granted=granted, problem=problem)
+    return render(
+        "admin/roles.html",
+        status=400 if problem else 200,
+        roles=roles,
+        permissions=permissions,
+        granted=granted,
+        problem=problem,
+    )
 
 
 def _roles_message(changed: dict[str, dict[str, list[str]]]) -> str:
@@ -185,6 +248,8 @@ def _roles_message(changed: dict[str, dict[str, list[str]]]) -> str:
         return "Roles unchanged."
     parts = []
     for role_name, change in changed.items():
-        words = [f"+{name}" for name in change["added"]] + [f"−{name}" for name in change["removed"]]
+        words = [f"+{name}" for name in change["added"]] + [
+            f"−{name}" for name in change["removed"]
+        ]
         parts.append(f"{role_name} ({', '.join(words)})")
     return "Roles saved: " + "; ".join(parts) + "."

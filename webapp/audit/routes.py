@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import request, url_for
 
+from webapp import audit_log
 from webapp.audit import bp
 from webapp.audit.forms import AuditFilterForm
 from webapp.extensions import db
-from webapp import audit_log
 from webapp.web.access import permission_required
 from webapp.web.rendering import render
 
@@ -52,8 +52,15 @@ def index():
         return url_for("audit.index", page=number, **filters.params())
 
     return render(
-        "audit/index.html", blocks=["results"], status=400 if errors else 200, filters=filters,
-        results=results, errors=errors, page_url=page_url, actions=audit_log.actions(db.session),
-        actors=audit_log.actors(db.session), person_kinds=audit_log.PERSON_KINDS,
+        "audit/index.html",
+        blocks=["results"],
+        status=400 if errors else 200,
+        filters=filters,
+        results=results,
+        errors=errors,
+        page_url=page_url,
+        actions=audit_log.actions(db.session),
+        actors=audit_log.actors(db.session),
+        person_kinds=audit_log.PERSON_KINDS,
         action_labels=ACTION_LABELS,
     )

@@ -55,11 +55,11 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out (POST only, so a link or image cannot sign anyone out), ending the session on the server."""
+    """Sign out (POST only, so a link or image cannot sign anyone out), ending the session on the
+    server."""
     sessions.end_this_session()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))
-
 
 
 @functools.cache

@@ -33,12 +33,18 @@ def show(batch_id: int):
     state = request.args.get("state")
     if state not in batches.STATE_ORDER:
         state = None
-    return render("batches/batch.html", blocks=["progress"], batch=batch, state_filter=state,
-                  kind=KINDS.by_segment(batch.kind),
-                  progress=batches.progress(db.session, batch), left_out=batches.left_out(batch),
-                  messages=batches.messages(db.session, batch, state=state),
-                  resendable=batches.resendable_counts(db.session, batch),
-                  checking=batches.checking(db.session, batch))
+    return render(
+        "batches/batch.html",
+        blocks=["progress"],
+        batch=batch,
+        state_filter=state,
+        kind=KINDS.by_segment(batch.kind),
+        progress=batches.progress(db.session, batch),
+        left_out=batches.left_out(batch),
+        messages=batches.messages(db.session, batch, state=state),
+        resendable=batches.resendable_counts(db.session, batch),
+        checking=batches.checking(db.session, batch),
+    )
 
 
 @bp.route("/batches/<id:batch_id>/resend", methods=["GET", "POST"])
@@ -57,41 +63,98 @@ def resend(batch_id: int):
         abort(403, description="You do not have permission to ignore SMS opt-outs.")
     states = tuple(request.form.getlist("states"))
     if not states:
-        return _resend_page(batch, counts, needing_ignore, checking, status=400, ignore=ignore,
-                            reason=reason, chosen=states,
-                            errors={"states": "Choose which messages to resend."})
+        return _resend_page(
+            batch,
+            counts,
+            needing_ignore,
+            checking,
+            status=400,
+            ignore=ignore,
+            reason=reason,
+            chosen=states,
+            errors={"states": "Choose which messages to resend."},
+        )
     if "unknown" in states and not counts["unknown"] and checking.count:
         # Resend is not offered for them yet (a page opened earlier, or a crafted form).
-        return _resend_page(batch, counts, needing_ignore, checking, status=400, ignore=ignore,
-                            reason=reason, chosen=states, errors={"states": (
-                                "The unknown messages are still being checked with the gateway; "
-                                "they cannot be resent yet.")})
+        return _resend_page(
+            batch,
+            counts,
+            needing_ignore,
+            checking,
+            status=400,
+            ignore=ignore,
+            reason=reason,
+            chosen=states,
+            errors={
+                "states": (
+                    "The unknown messages are still being checked with the gateway; "
+                    "they cannot be resent yet."
+                )
+            },
+        )
     try:
-        resent = batches.resend(db.session, batch, current_user, states, ignore=ignore, reason=reason)
+        resent = batches.resend(
+            db.session, batch, current_user, states, ignore=ignore, reason=reason
+        )
     except FieldError as error:
         db.session.rollback()
         if error.status == 403:
             abort(403, description=error.message)
         errors: dict[str, str] = {}
         field_error(errors, error)
-        return _resend_page(batch, counts, needing_ignore, checking, status=error.status,
-                            ignore=ignore, reason=reason, chosen=states, errors=errors)
+        return _resend_page(
+            batch,
+            counts,
+            needing_ignore,
+            checking,
+            status=error.status,
+            ignore=ignore,
+            reason=reason,
+            chosen=states,
+            errors=errors,
+        )
     worker.wake()
-    flash(f"{resent.queued} message{'s' if resent.queued != 1 else ''} queued again." if resent.queued
-          else "Nothing was resent.", "info")
+    flash(
+        f"{resent.queued} message{'s' if resent.queued != 1 else ''} queued again."
+        if resent.queued
+        else "Nothing was resent.",
+        "info",
+    )
     if resent.skipped:
-        flash(f"{resent.skipped} {'was' if resent.skipped == 1 else 'were'} skipped: sent under Ignore to "
-              f"{'a person who has' if resent.skipped == 1 else 'people who have'} still not ticked SMS. "
-              "Resending to them needs Ignore again, with a reason, by someone allowed to ignore "
-              "opt-outs.", "warning")
+        flash(
+            f"{resent.skipped} {'was' if resent.skipped == 1 else 'were'} skipped: sent under "
+            f"Ignore to {'a person who has' if resent.skipped == 1 else 'people who have'} still "
+            "not ticked SMS. Resending to them needs Ignore again, with a reason, by someone "
+            "allowed to ignore opt-outs.",
+            "warning",
+        )
     return redirect(url_for("batches.show", batch_id=batch.id), 303)
 
 
-def _resend_page(batch, counts, needing_ignore, checking, *, status: int = 200, ignore: bool = False,
-                 reason: str = "", chosen: tuple[str, ...] = ("failed",),
-                 errors: dict[str, str] | None = None):
+def _resend_page(
+    batch,
+    counts,
+    needing_ignore,
+    checking,
+    *,
+    status: int = 200,
+    ignore: bool = False,
+    reason: str = "",
+    chosen: tuple[str, ...] = ("failed",),
+    errors: dict[str, str] | None = None,
+):
     """The confirmation; a refused one keeps what was ticked and typed."""
-    return render("batches/resend.html", status=status, batch=batch, counts=counts, chosen=chosen,
-                  checking=checking,
-                  needing_ignore=needing_ignore, ignore=ignore, reason=reason, errors=errors or {},
-                  can_ignore=current_user.can("sms.ignore_opt_out"), max_reason=MAX_REASON)
+    return render(
+        "batches/resend.html",
+        status=status,
+        batch=batch,
+        counts=counts,
+        chosen=chosen,
+        checking=checking,
+        needing_ignore=needing_ignore,
+        ignore=ignore,
+        reason=reason,
+        errors=errors or {},
+        can_ignore=current_user.can("sms.ignore_opt_out"),
+        max_reason=MAX_REASON,
+    )

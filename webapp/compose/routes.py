@@ -21,28 +21,39 @@ from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, wants_fragment
 
+
 @bp.route("/compose", methods=["GET", "POST"])
 @permission_required("sms.send")
 def compose():
-    """Open the SMS screen for one person (GET ?candidate= / ?contact=) or a search selection (POST)."""
+    """Open the SMS screen for one person (GET ?candidate= / ?contact=) or a search
+    selection (POST)."""
     try:
         if request.method == "GET":
             kind, ids = selection.from_link(request.args)
         else:
             kind, ids = selection.from_form(
-                request.form, db.session, sms_settings.default_region(db.session, current_app.config))
+                request.form,
+                db.session,
+                sms_settings.default_region(db.session, current_app.config),
+            )
         draft = sms_compose.create_draft(db.session, current_user, kind, ids)
     except FieldError as error:
-        return render("compose/compose.html", blocks=["compose"], status=error.status,
-                      problem=error.message, back=_back_url())
+        return render(
+            "compose/compose.html",
+            blocks=["compose"],
+            status=error.status,
+            problem=error.message,
+            back=_back_url(),
+        )
     return _screen(draft, ComposeForm(formdata=None), focus="template")
 
 
-
 def _back_url() -> str:
-    """The search the SMS screen was opened from: the form's kind, or the one a record link names."""
+    """The search the SMS screen was opened from: the form's kind, or the one a record link
+    names."""
     named = request.values.get("kind") or next(
-        (kind.segment for kind in KINDS if kind.singular in request.args), "")
+        (kind.segment for kind in KINDS if kind.singular in request.args), ""
+    )
     kind = KINDS.by_segment(named) if named in KINDS.segments else CANDIDATES
     return url_for(kind.search_endpoint)
 
@@ -94,10 +105,14 @@ def update(token: str):
         elif as_id(request.form.get("restore")):
             sms_compose.set_removed(db.session, draft, as_id(request.form["restore"]), False)
             focus = "recipients"
-        elif request.form.get("action") == "use_template" or request.headers.get("HX-Trigger-Name") == "template_id":
+        elif (
+            request.form.get("action") == "use_template"
+            or request.headers.get("HX-Trigger-Name") == "template_id"
+        ):
             if as_id(form.template_id.data):
-                template = sms_compose.template_for(db.session, current_user, draft.kind,
-                                                    as_id(form.template_id.data))
+                template = sms_compose.template_for(
+                    db.session, current_user, draft.kind, as_id(form.template_id.data)
+                )
                 form.message.data = template.body
             if wants_fragment() and request.headers.get("HX-Trigger-Name") == "template_id":
                 # Picking from the list swaps only the Message; focus stays on the list.
@@ -109,7 +124,11 @@ def update(token: str):
             form.merge_field.data = ""
             focus = "message"
         else:
-            focus = "ignore" if "ignore" in request.form or request.form.get("action") == "refresh" else None
+            focus = (
+                "ignore"
+                if "ignore" in request.form or request.form.get("action") == "refresh"
+                else None
+            )
     except FieldError as error:
         field_error(errors, error)
     return _screen(draft, form, errors=errors, focus=focus, status=400 if errors else 200)
@@ -127,8 +146,14 @@ def counter(token: str):
 def preview(token: str):
     """The message as each recipient will get it, stepping through them."""
     # The counter rides along out of band: the swap itself replaces only #preview.
-    return _screen(_draft(token), ComposeForm(), blocks=("preview", "counter"), preview=True,
-                   focus="preview", counter_oob=True)
+    return _screen(
+        _draft(token),
+        ComposeForm(),
+        blocks=("preview", "counter"),
+        preview=True,
+        focus="preview",
+        counter_oob=True,
+    )
 
 
 @bp.route("/compose/<token>/list/<outcome>")
@@ -145,13 +170,22 @@ def outcome_list(token: str, outcome: str):
         people = [(person, False) for person in state.removed]
     elif outcome == recipients.OPTED_OUT:
         # Opted out whether or not Ignore now includes them: the list FastTrack360 users know.
-        people = [(o.person, o.overridden) for o in state.analysis.outcomes
-                  if o.outcome == recipients.OPTED_OUT or o.overridden]
+        people = [
+            (o.person, o.overridden)
+            for o in state.analysis.outcomes
+            if o.outcome == recipients.OPTED_OUT or o.overridden
+        ]
     else:
         people = [(o.person, o.overridden) for o in state.analysis.of(outcome)]
-    return render("compose/outcome_list.html", blocks=["outcome_list"], draft=draft,
-                  outcome=outcome, label=OUTCOME_LABELS.get(outcome, "Taken off this SMS"),
-                  people=people, region_names=region_names())
+    return render(
+        "compose/outcome_list.html",
+        blocks=["outcome_list"],
+        draft=draft,
+        outcome=outcome,
+        label=OUTCOME_LABELS.get(outcome, "Taken off this SMS"),
+        people=people,
+        region_names=region_names(),
+    )
 
 
 @bp.route("/compose/<token>/send", methods=["POST"])
@@ -166,14 +200,23 @@ def send(token: str):
     if comment_type not in sms.comment_types:
         comment_type = sms.comment_types[0]
     send_request = SendRequest(
-        body=form.message.data, ignore=form.ignore.data, ignore_reason=form.ignore_reason.data,
+        body=form.message.data,
+        ignore=form.ignore.data,
+        ignore_reason=form.ignore_reason.data,
         template_id=as_id(form.template_id.data),
-        comment=form.comment.data and not sms.suppress_add_comment, comment_type=comment_type,
+        comment=form.comment.data and not sms.suppress_add_comment,
+        comment_type=comment_type,
         comment_text=form.comment_text.data.strip() or None,
     )
     try:
-        batch = sms_compose.send(db.session, draft, current_user, send_request,
-                                 provider=current_app.config["SMS_PROVIDER"], blocked=blocked())
+        batch = sms_compose.send(
+            db.session,
+            draft,
+            current_user,
+            send_request,
+            provider=current_app.config["SMS_PROVIDER"],
+            blocked=blocked(),
+        )
     except FieldError as error:
         db.session.rollback()
         if error.status == 403:
@@ -186,4 +229,3 @@ def send(token: str):
     if wants_fragment():
         return "", 204, {"HX-Redirect": target}
     return redirect(target, 303)
-

@@ -75,12 +75,19 @@ class ComposeScreen:
         state = sms_compose.analyse_draft(db.session, draft, blocked(), form.ignore.data)
         items = sms_compose.render_all(state, message, current_user)
         return cls(
-            draft=draft, kind=KINDS.by_segment(draft.kind), form=form, state=state, items=items,
-            worst=sms_compose.worst_count(items, message), parsed=merge.parse(message),
+            draft=draft,
+            kind=KINDS.by_segment(draft.kind),
+            form=form,
+            state=state,
+            items=items,
+            worst=sms_compose.worst_count(items, message),
+            parsed=merge.parse(message),
             templates=sms_compose.visible_templates(db.session, current_user, draft.kind),
-            sms=sms_settings.load(db.session, current_app.config), region_names=region_names(),
+            sms=sms_settings.load(db.session, current_app.config),
+            region_names=region_names(),
             can_ignore=current_user.can("sms.ignore_opt_out"),
-            preview_index=min(form.preview_index.data, max(len(items) - 1, 0)), **flags,
+            preview_index=min(form.preview_index.data, max(len(items) - 1, 0)),
+            **flags,
         )
 
     def context(self) -> dict[str, Any]:

@@ -39,8 +39,11 @@ def from_link(args: Mapping[str, str]) -> tuple[str, list[int]]:
 
 def _shown_search(form: MultiDict) -> dict[str, str]:
     """The search the results (and so the ticks) were rendered for, from the Bulk SMS form."""
-    return {key[len(CRITERIA_PREFIX):]: value for key, value in form.items()
-            if key.startswith(CRITERIA_PREFIX)}
+    return {
+        key[len(CRITERIA_PREFIX) :]: value
+        for key, value in form.items()
+        if key.startswith(CRITERIA_PREFIX)
+    }
 
 
 def _list_changed(kind: str, form: MultiDict) -> bool:
@@ -67,7 +70,9 @@ def from_form(form: MultiDict, session, default_region: str) -> tuple[str, list[
     if form.get("select_matching"):
         criteria, _page, errors = people_search.parse(kind, _shown_search(form))
         if errors:
-            raise FieldError("The search could not be repeated: " + " ".join(errors.values()), "ids")
+            raise FieldError(
+                "The search could not be repeated: " + " ".join(errors.values()), "ids"
+            )
         ids = people_search.matching_ids(session, criteria, default_region, MAX_RECIPIENTS + 1)
         if not ids:
             raise FieldError("Nobody matches that search any more.", "ids")

@@ -24,13 +24,29 @@ OPTIONAL = {
     "contacts": ("client", "position"),
 }
 CONSENT_WORDS = {
-    "yes": True, "y": True, "true": True, "1": True, "ticked": True,
-    "no": False, "n": False, "false": False, "0": False, "unticked": False,
+    "yes": True,
+    "y": True,
+    "true": True,
+    "1": True,
+    "ticked": True,
+    "no": False,
+    "n": False,
+    "false": False,
+    "0": False,
+    "unticked": False,
 }
 EMAIL = re.compile(EMAIL_PATTERN)
 CHUNK = 5_000
-MAX_LENGTHS = {"first_name": 100, "last_name": 100, "email": 254, "mobile": 40,
-               "job_title": 120, "location": 120, "client": 200, "position": 120}
+MAX_LENGTHS = {
+    "first_name": 100,
+    "last_name": 100,
+    "email": 254,
+    "mobile": 40,
+    "job_title": 120,
+    "location": 120,
+    "client": 200,
+    "position": 120,
+}
 
 
 @dataclass
@@ -45,8 +61,13 @@ class ImportReport:
         return not self.errors
 
 
-def import_people(session: so.Session, kind: str, source: Path | bytes, default_region: str,
-                  progress: Callable[[int], None] | None = None) -> ImportReport:
+def import_people(
+    session: so.Session,
+    kind: str,
+    source: Path | bytes,
+    default_region: str,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Check every line of `source`; write all rows in one transaction only if none is bad."""
     if kind not in KINDS.segments:
         raise ValueError(f"kind must be candidates or contacts, not {kind!r}")
@@ -81,7 +102,7 @@ def import_people(session: so.Session, kind: str, source: Path | bytes, default_
         if len(fields) != len(header):
             report.errors.append((line, f"{len(fields)} values where the header has {len(header)}"))
             continue
-        record = {name: value.strip() for name, value in zip(header, fields)}
+        record = {name: value.strip() for name, value in zip(header, fields, strict=True)}
         problem = _check(record)
         if problem:
             report.errors.append((line, problem))
@@ -92,9 +113,12 @@ def import_people(session: so.Session, kind: str, source: Path | bytes, default_
         # The kind's own columns go in as they are; a client is looked up or created by name.
         extra = {name: record.get(name) or None for name in OPTIONAL[kind] if name != "client"}
         values = person_values(
-            first_name=record["first_name"], last_name=record["last_name"],
-            email=record["email"], mobile=mobile,
-            sms_consent=CONSENT_WORDS[record["sms_consent"].lower()], **extra,
+            first_name=record["first_name"],
+            last_name=record["last_name"],
+            email=record["email"],
+            mobile=mobile,
+            sms_consent=CONSENT_WORDS[record["sms_consent"].lower()],
+            **extra,
         )
         if of_kind.has_client:
             client = record.get("client") or ""
@@ -115,7 +139,7 @@ def import_people(session: so.Session, kind: str, source: Path | bytes, default_
                 values["client_id"] = client_ids[key] if key else None
         table = of_kind.model.__table__
         for start in range(0, len(rows), CHUNK):
-            session.execute(sa.insert(table), rows[start:start + CHUNK])
+            session.execute(sa.insert(table), rows[start : start + CHUNK])
         session.commit()
     except BaseException:
         session.rollback()
@@ -161,9 +185,15 @@ def _check(record: dict[str, str]) -> str | None:
 
 def _client_ids(session: so.Session, names: dict[str, str]) -> dict[str, int]:
     """Ids of the named clients, creating those that do not exist yet."""
-    ids = dict(session.execute(
-        sa.select(Client.name_key, Client.id).where(Client.name_key.in_(list(names)))
-    ).all()) if names else {}
+    ids = (
+        dict(
+            session.execute(
+                sa.select(Client.name_key, Client.id).where(Client.name_key.in_(list(names)))
+            ).all()
+        )
+        if names
+        else {}
+    )
     for key, name in names.items():
         if key not in ids:
             client = Client(name=name)

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
-from datetime import datetime, timedelta, timezone
 
 import phonenumbers
 import sqlalchemy as sa
@@ -46,30 +46,106 @@ LAST_NAMES = (
     "Zhang Kaur Müller García Rossi Novak Kowalski Fitzgerald Murphy Byrne Campbell Stewart Young"
 ).split()
 LOCATIONS = (
-    "Sydney", "Melbourne", "Brisbane", "Perth", "Adelaide", "Canberra", "Hobart", "Darwin",
-    "Newcastle", "Geelong", "Auckland", "Wellington", "Christchurch", "London", "Manchester",
+    "Sydney",
+    "Melbourne",
+    "Brisbane",
+    "Perth",
+    "Adelaide",
+    "Canberra",
+    "Hobart",
+    "Darwin",
+    "Newcastle",
+    "Geelong",
+    "Auckland",
+    "Wellington",
+    "Christchurch",
+    "London",
+    "Manchester",
 )
 JOB_TITLES = (
-    "Registered Nurse", "Forklift Driver", "Accountant", "Civil Engineer", "Electrician",
-    "Software Developer", "Warehouse Operator", "Project Manager", "Receptionist", "Chef",
-    "Payroll Officer", "Truck Driver", "Aged Care Worker", "Business Analyst", "Plumber",
-    "Site Supervisor", "Customer Service Officer", "Data Analyst", "Carpenter", "Teacher",
+    "Registered Nurse",
+    "Forklift Driver",
+    "Accountant",
+    "Civil Engineer",
+    "Electrician",
+    "Software Developer",
+    "Warehouse Operator",
+    "Project Manager",
+    "Receptionist",
+    "Chef",
+    "Payroll Officer",
+    "Truck Driver",
+    "Aged Care Worker",
+    "Business Analyst",
+    "Plumber",
+    "Site Supervisor",
+    "Customer Service Officer",
+    "Data Analyst",
+    "Carpenter",
+    "Teacher",
 )
 SKILLS = (
-    "Excel", "SAP", "MYOB", "Python", "first aid", "forklift licence", "white card", "HR licence",
-    "customer service", "rostering", "AutoCAD", "Xero", "leadership", "RSA", "manual handling",
+    "Excel",
+    "SAP",
+    "MYOB",
+    "Python",
+    "first aid",
+    "forklift licence",
+    "white card",
+    "HR licence",
+    "customer service",
+    "rostering",
+    "AutoCAD",
+    "Xero",
+    "leadership",
+    "RSA",
+    "manual handling",
 )
 POSITIONS = (
-    "HR Manager", "Talent Acquisition Lead", "Operations Manager", "Site Manager", "Director",
-    "Payroll Manager", "Recruitment Coordinator", "Hiring Manager", "CFO", "Office Manager",
+    "HR Manager",
+    "Talent Acquisition Lead",
+    "Operations Manager",
+    "Site Manager",
+    "Director",
+    "Payroll Manager",
+    "Recruitment Coordinator",
+    "Hiring Manager",
+    "CFO",
+    "Office Manager",
 )
 CLIENT_WORDS = (
-    "Harbour", "Southern", "Pacific", "Summit", "Redgum", "Coastal", "Ironbark", "Blue", "Metro",
-    "Outback", "Kauri", "Tasman", "Golden", "Northern", "Silver", "Eucalypt", "Wattle", "Anchor",
+    "Harbour",
+    "Southern",
+    "Pacific",
+    "Summit",
+    "Redgum",
+    "Coastal",
+    "Ironbark",
+    "Blue",
+    "Metro",
+    "Outback",
+    "Kauri",
+    "Tasman",
+    "Golden",
+    "Northern",
+    "Silver",
+    "Eucalypt",
+    "Wattle",
+    "Anchor",
 )
 CLIENT_KINDS = (
-    "Mining", "Logistics", "Health", "Construction", "Foods", "Engineering", "Retail", "Energy",
-    "Hospitality", "Finance", "Care", "Freight",
+    "Mining",
+    "Logistics",
+    "Health",
+    "Construction",
+    "Foods",
+    "Engineering",
+    "Retail",
+    "Energy",
+    "Hospitality",
+    "Finance",
+    "Care",
+    "Freight",
 )
 CLIENT_SUFFIXES = ("Pty Ltd", "Group", "Ltd", "Holdings", "Services")
 
@@ -77,32 +153,60 @@ AU_PREFIXES = ("040", "041", "042", "043", "046")
 # Valid mobile numbers in countries SMS Central will not serve, chosen where the calling code is
 # shared with a served country so the demo shows region-based blocking at work.
 BLOCKED_NUMBERS = (
-    "+358 18 123456", "+7 701 123 4567", "+262 692 12 34 56", "+262 639 01 23 45",
-    "+39 06 698 12345", "+1 441 777 1234", "+1 268 464 1234", "+1 869 765 2917",
-    "+383 43 201 234", "+599 9 518 1234", "+880 1812 345678",
+    "+358 18 123456",
+    "+7 701 123 4567",
+    "+262 692 12 34 56",
+    "+262 639 01 23 45",
+    "+39 06 698 12345",
+    "+1 441 777 1234",
+    "+1 268 464 1234",
+    "+1 869 765 2917",
+    "+383 43 201 234",
+    "+599 9 518 1234",
+    "+880 1812 345678",
 )
 INVALID_NUMBERS = ("0412 345", "call me", "04123456789012", "12345", "+61 4", "n/a")
 
 DEMO_TEMPLATES = (
     # folder, name, record type, body
-    ("Candidates", "Job alert", "candidate",
-     "Hi {{first_name}}, a new {{job_title}} role in {{location}} has come up that fits you. "
-     "Reply YES if you'd like the details. {{sender_first_name}}, {{sender_office}}"),
-    ("Candidates", "Interview reminder", "candidate",
-     "Hi {{first_name}}, a reminder of your interview tomorrow. Call me on {{sender_mobile}} "
-     "if anything changes. {{sender_full_name}}"),
-    ("Candidates", "Timesheet reminder", "candidate",
-     "Hi {{first_name}}, please submit this week's timesheet by 5pm Friday. Thanks!"),
-    ("Clients", "Catch-up", "contact",
-     "Hi {{first_name}}, it's {{sender_first_name}} from SMS Desk Recruitment. Have you got 10 "
-     "minutes this week to talk about {{client_name}}'s hiring plans?"),
-    ("General", "Office closed", "both",
-     "Our {{sender_office}} office is closed on Monday for the public holiday. Urgent? Call "
-     "{{sender_mobile}}."),
+    (
+        "Candidates",
+        "Job alert",
+        "candidate",
+        "Hi {{first_name}}, a new {{job_title}} role in {{location}} has come up that fits you. "
+        "Reply YES if you'd like the details. {{sender_first_name}}, {{sender_office}}",
+    ),
+    (
+        "Candidates",
+        "Interview reminder",
+        "candidate",
+        "Hi {{first_name}}, a reminder of your interview tomorrow. Call me on {{sender_mobile}} "
+        "if anything changes. {{sender_full_name}}",
+    ),
+    (
+        "Candidates",
+        "Timesheet reminder",
+        "candidate",
+        "Hi {{first_name}}, please submit this week's timesheet by 5pm Friday. Thanks!",
+    ),
+    (
+        "Clients",
+        "Catch-up",
+        "contact",
+        "Hi {{first_name}}, it's {{sender_first_name}} from SMS Desk Recruitment. Have you got 10 "
+        "minutes this week to talk about {{client_name}}'s hiring plans?",
+    ),
+    (
+        "General",
+        "Office closed",
+        "both",
+        "Our {{sender_office}} office is closed on Monday for the public holiday. Urgent? Call "
+        "{{sender_mobile}}.",
+    ),
 )
 
 # Fixed, so the same command gives the same rows on any day.
-EPOCH = datetime(2023, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2023, 1, 1, tzinfo=UTC)
 SPAN_SECONDS = int(timedelta(days=3 * 365).total_seconds())
 CHUNK = 20_000
 BULK_LOAD = 50_000  # rows from which seeding uses all cores and builds indexes at the end
@@ -162,14 +266,17 @@ class _Mobiles:
         if country < 0.93:
             national = f"2{rng.choice('127')}{rng.randrange(10**3):03d}{rng.randrange(10**4):04d}"
             return _made(f"+64 {national[:2]} {national[2:5]} {national[5:]}", 64, national)
-        national = (f"7{rng.choice(('40', '41', '51', '71', '80', '90'))}"
-                    f"{rng.randrange(10**3):03d}{rng.randrange(10**4):04d}")
+        national = (
+            f"7{rng.choice(('40', '41', '51', '71', '80', '90'))}"
+            f"{rng.randrange(10**3):03d}{rng.randrange(10**4):04d}"
+        )
         return _made(f"+44 {national[:3]}{national[3:6]} {national[6:]}", 44, national)
 
 
 def _made(raw: str, country_code: int, national: str) -> ParsedNumber:
-    return describe(raw, phonenumbers.PhoneNumber(country_code=country_code,
-                                                  national_number=int(national)))
+    return describe(
+        raw, phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+    )
 
 
 def _created(rng: random.Random) -> datetime:
@@ -206,13 +313,21 @@ def _candidate_chunk(job: tuple[int, int, int, str, int]) -> list[dict]:
     for n in range(start + 1, start + size + 1):
         first, last = _name(rng)
         created = _created(rng)
-        rows.append(person_values(
-            first_name=first, last_name=last, email=_email(rng, first, last, n),
-            mobile=mobiles.draw(),
-            status=rng.choice(CANDIDATE_STATUSES), location=rng.choice(LOCATIONS),
-            job_title=rng.choice(JOB_TITLES), skills=", ".join(rng.sample(SKILLS, 3)),
-            created_at=created, updated_at=created, **_consents(rng),
-        ))
+        rows.append(
+            person_values(
+                first_name=first,
+                last_name=last,
+                email=_email(rng, first, last, n),
+                mobile=mobiles.draw(),
+                status=rng.choice(CANDIDATE_STATUSES),
+                location=rng.choice(LOCATIONS),
+                job_title=rng.choice(JOB_TITLES),
+                skills=", ".join(rng.sample(SKILLS, 3)),
+                created_at=created,
+                updated_at=created,
+                **_consents(rng),
+            )
+        )
     return rows
 
 
@@ -224,19 +339,28 @@ def _contact_chunk(job: tuple[int, int, int, str, int, tuple[int, ...]]) -> list
     for n in range(start + 1, start + size + 1):
         first, last = _name(rng)
         created = _created(rng)
-        rows.append(person_values(
-            first_name=first, last_name=last, email=_email(rng, first, last, n),
-            mobile=mobiles.draw(),
-            status=rng.choice(CONTACT_STATUSES), position=rng.choice(POSITIONS),
-            client_id=rng.choice(client_ids) if client_ids else None,
-            created_at=created, updated_at=created, **_consents(rng),
-        ))
+        rows.append(
+            person_values(
+                first_name=first,
+                last_name=last,
+                email=_email(rng, first, last, n),
+                mobile=mobiles.draw(),
+                status=rng.choice(CONTACT_STATUSES),
+                position=rng.choice(POSITIONS),
+                client_id=rng.choice(client_ids) if client_ids else None,
+                created_at=created,
+                updated_at=created,
+                **_consents(rng),
+            )
+        )
     return rows
 
 
 def _jobs(count: int, *extra) -> list[tuple]:
-    return [(i, start, min(CHUNK, count - start), *extra)
-            for i, start in enumerate(range(0, count, CHUNK))]
+    return [
+        (i, start, min(CHUNK, count - start), *extra)
+        for i, start in enumerate(range(0, count, CHUNK))
+    ]
 
 
 def candidate_rows(count: int, region: str, seed: int = 2026) -> Iterator[dict]:
@@ -244,7 +368,9 @@ def candidate_rows(count: int, region: str, seed: int = 2026) -> Iterator[dict]:
         yield from _candidate_chunk(job)
 
 
-def contact_rows(count: int, client_ids: list[int], region: str, seed: int = 3036) -> Iterator[dict]:
+def contact_rows(
+    count: int, client_ids: list[int], region: str, seed: int = 3036
+) -> Iterator[dict]:
     for job in _jobs(count, region, seed, tuple(client_ids)):
         yield from _contact_chunk(job)
 
@@ -254,7 +380,9 @@ def client_names(count: int, seed: int = 4046) -> list[str]:
     names: list[str] = []
     seen: set[str] = set()
     while len(names) < count:
-        name = f"{rng.choice(CLIENT_WORDS)} {rng.choice(CLIENT_KINDS)} {rng.choice(CLIENT_SUFFIXES)}"
+        name = (
+            f"{rng.choice(CLIENT_WORDS)} {rng.choice(CLIENT_KINDS)} {rng.choice(CLIENT_SUFFIXES)}"
+        )
         if name in seen:
             name = f"{name} ({len(names) + 1})"
         seen.add(name)
@@ -271,9 +399,14 @@ def seed_users(session: so.Session, region: str) -> int:
         if username in existing:
             continue
         parsed = normalise(mobile, region)
-        user = User(username=username, full_name=full_name, email=f"{username}@example.com",
-                    mobile=parsed.e164 if parsed.valid else None, office=office,
-                    roles=[roles[role]])
+        user = User(
+            username=username,
+            full_name=full_name,
+            email=f"{username}@example.com",
+            mobile=parsed.e164 if parsed.valid else None,
+            office=office,
+            roles=[roles[role]],
+        )
         user.set_password(DEMO_PASSWORD)
         session.add(user)
         created += 1
@@ -286,13 +419,28 @@ def seed_templates(session: so.Session) -> int:
         return 0
     owner = session.scalar(sa.select(User).where(User.username == "lead"))
     for folder, name, record_type, body in DEMO_TEMPLATES:
-        session.add(SmsTemplate(folder=folder, name=name, record_type=record_type, body=body,
-                                shared=True, owner=owner))
+        session.add(
+            SmsTemplate(
+                folder=folder,
+                name=name,
+                record_type=record_type,
+                body=body,
+                shared=True,
+                owner=owner,
+            )
+        )
     return len(DEMO_TEMPLATES)
 
 
-def seed(session: so.Session, *, candidates: int, contacts: int, clients: int, region: str,
-         progress: Callable[[str, int, int], None] | None = None) -> SeedReport:
+def seed(
+    session: so.Session,
+    *,
+    candidates: int,
+    contacts: int,
+    clients: int,
+    region: str,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> SeedReport:
     """Insert demo data in bulk, in one transaction per table, the same rows every time."""
     report = SeedReport(users=seed_users(session, region))
     session.flush()
@@ -301,32 +449,55 @@ def seed(session: so.Session, *, candidates: int, contacts: int, clients: int, r
 
     client_table = Client.__table__
     names = client_names(clients)
-    session.execute(sa.insert(client_table), [
-        {"name": name, "name_key": name_key(name), "created_at": EPOCH} for name in names
-    ])
+    session.execute(
+        sa.insert(client_table),
+        [{"name": name, "name_key": name_key(name), "created_at": EPOCH} for name in names],
+    )
     client_ids = list(session.scalars(sa.select(Client.id).order_by(Client.id)))
     report.clients = len(names)
     session.commit()
 
-    report.candidates = _insert(session, Candidate.__table__, _candidate_chunk,
-                                _jobs(candidates, region, 2026), candidates, "candidates", progress)
-    report.contacts = _insert(session, ClientContact.__table__, _contact_chunk,
-                              _jobs(contacts, region, 3036, tuple(client_ids)), contacts, "contacts",
-                              progress)
+    report.candidates = _insert(
+        session,
+        Candidate.__table__,
+        _candidate_chunk,
+        _jobs(candidates, region, 2026),
+        candidates,
+        "candidates",
+        progress,
+    )
+    report.contacts = _insert(
+        session,
+        ClientContact.__table__,
+        _contact_chunk,
+        _jobs(contacts, region, 3036, tuple(client_ids)),
+        contacts,
+        "contacts",
+        progress,
+    )
     return report
 
 
-def _insert(session: so.Session, table: sa.Table, make_chunk: Callable[[tuple], list[dict]],
-            jobs: list[tuple], total: int, label: str,
-            progress: Callable[[str, int, int], None] | None) -> int:
+def _insert(
+    session: so.Session,
+    table: sa.Table,
+    make_chunk: Callable[[tuple], list[dict]],
+    jobs: list[tuple],
+    total: int,
+    label: str,
+    progress: Callable[[str, int, int], None] | None,
+) -> int:
     """Insert chunk by chunk; large seeds make chunks in other processes while this one writes."""
     done = 0
     bulk = total >= BULK_LOAD and not session.scalar(sa.select(sa.exists().select_from(table)))
     prepare = partial(_prepared_chunk, make_chunk, table.name, session.get_bind().dialect.name)
     with ExitStack() as stack:
         if bulk:
-            pool = stack.enter_context(ProcessPoolExecutor(
-                max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("spawn")))
+            pool = stack.enter_context(
+                ProcessPoolExecutor(
+                    max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("spawn")
+                )
+            )
             chunks = pool.map(prepare, jobs)
             # Building the indexes once at the end is several times faster than keeping them
             # up to date row by row; they are the model's (and so the migrations') own indexes.
@@ -347,13 +518,15 @@ def _insert(session: so.Session, table: sa.Table, make_chunk: Callable[[tuple], 
     return done
 
 
-def _prepared_chunk(make_chunk: Callable[[tuple], list[dict]], table_name: str, dialect_name: str,
-                    job: tuple) -> tuple[list[str], list[list]]:
+def _prepared_chunk(
+    make_chunk: Callable[[tuple], list[dict]], table_name: str, dialect_name: str, job: tuple
+) -> tuple[list[str], list[list]]:
     """A chunk's rows as the driver takes them, made where the chunk is made so the one writing
     process only writes."""
     with _collector_paused():
-        return bound_values(Base.metadata.tables[table_name], make_chunk(job),
-                            _DIALECTS[dialect_name]())
+        return bound_values(
+            Base.metadata.tables[table_name], make_chunk(job), _DIALECTS[dialect_name]()
+        )
 
 
 @contextmanager
@@ -373,5 +546,7 @@ _DIALECTS = {"sqlite": sqlite_dialect.dialect, "postgresql": psycopg_dialect.dia
 
 
 def has_people(session: so.Session) -> bool:
-    return any(session.scalar(sa.select(sa.exists().where(model.id.is_not(None))))
-               for model in (Candidate, ClientContact))
+    return any(
+        session.scalar(sa.select(sa.exists().where(model.id.is_not(None))))
+        for model in (Candidate, ClientContact)
+    )

@@ -3,15 +3,51 @@
 from webapp.models.activity import AuditEvent, Comment, audit
 from webapp.models.base import Base, utcnow
 from webapp.models.messaging import (
-    Batch, BlockedRegion, ComposeDraft, Email, InboundPart, Message, Setting, SmsTemplate,
+    Batch,
+    BlockedRegion,
+    ComposeDraft,
+    Email,
+    InboundPart,
+    Message,
+    Setting,
+    SmsTemplate,
 )
 from webapp.models.people import Candidate, Client, ClientContact, name_key
-from webapp.models.users import PERMISSIONS, ROLES, LoginFailure, Permission, Role, User, UserSession
+from webapp.models.users import (
+    PERMISSIONS,
+    ROLES,
+    LoginFailure,
+    Permission,
+    Role,
+    User,
+    UserSession,
+)
 from webapp.models.workers import WorkerHeartbeat
 
 __all__ = [
-    "AuditEvent", "Base", "Batch", "BlockedRegion", "ComposeDraft", "Email", "InboundPart", "Message", "Setting",
-    "SmsTemplate", "Candidate", "Client", "ClientContact", "Comment", "PERMISSIONS",
-    "LoginFailure", "Permission", "ROLES", "Role", "User", "UserSession", "WorkerHeartbeat", "audit", "name_key",
+    "AuditEvent",
+    "Base",
+    "Batch",
+    "BlockedRegion",
+    "ComposeDraft",
+    "Email",
+    "InboundPart",
+    "Message",
+    "Setting",
+    "SmsTemplate",
+    "Candidate",
+    "Client",
+    "ClientContact",
+    "Comment",
+    "PERMISSIONS",
+    "LoginFailure",
+    "Permission",
+    "ROLES",
+    "Role",
+    "User",
+    "UserSession",
+    "WorkerHeartbeat",
+    "audit",
+    "name_key",
     "utcnow",
 ]

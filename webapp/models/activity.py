@@ -15,9 +15,7 @@ from webapp.models.users import User
 class Comment(Base):
     __tablename__ = "comments"
     __table_args__ = (
-        sa.CheckConstraint(
-            "(candidate_id IS NULL) <> (contact_id IS NULL)", name="one_person"
-        ),
+        sa.CheckConstraint("(candidate_id IS NULL) <> (contact_id IS NULL)", name="one_person"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -62,8 +60,9 @@ def subject_name(subject: Any) -> str | None:
     return SUBJECT_NAMES.get(name, name.lower())
 
 
-def audit(session: so.Session, actor: User | None, action: str, subject: Any = None,
-          **details: Any) -> AuditEvent:
+def audit(
+    session: so.Session, actor: User | None, action: str, subject: Any = None, **details: Any
+) -> AuditEvent:
     """Add an audit event to the session; the caller's transaction commits it with the change."""
     event = AuditEvent(
         actor_id=actor.id if actor is not None else None,

@@ -12,14 +12,26 @@ import sqlalchemy.orm as so
 from webapp.models.base import Base, UTCDateTime, utcnow
 from webapp.models.users import User
 
-RECORD_TYPES = {"both": "Candidates and contacts", "candidate": "Candidates", "contact": "Client contacts"}
+RECORD_TYPES = {
+    "both": "Candidates and contacts",
+    "candidate": "Candidates",
+    "contact": "Client contacts",
+}
 
 # Outbound states in rank order: a receipt may move a message forwards, never backwards.
 QUEUED, SENDING, SENT, DELIVERED = "queued", "sending", "sent", "delivered"
 FAILED, REJECTED, UNDELIVERED, UNKNOWN = "failed", "rejected", "undelivered", "unknown"
 RECEIVED = "received"
-STATE_RANK = {QUEUED: 0, SENDING: 1, UNKNOWN: 2, SENT: 3, FAILED: 4, REJECTED: 4, UNDELIVERED: 4,
-              DELIVERED: 5}
+STATE_RANK = {
+    QUEUED: 0,
+    SENDING: 1,
+    UNKNOWN: 2,
+    SENT: 3,
+    FAILED: 4,
+    REJECTED: 4,
+    UNDELIVERED: 4,
+    DELIVERED: 5,
+}
 FINAL_STATES = frozenset({DELIVERED, FAILED, REJECTED, UNDELIVERED, UNKNOWN})
 
 
@@ -78,7 +90,9 @@ class ComposeDraft(Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     token: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
-    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     kind: so.Mapped[str] = so.mapped_column(sa.String(20))
     person_ids: so.Mapped[list[int]] = so.mapped_column(sa.JSON)
     removed_ids: so.Mapped[list[int]] = so.mapped_column(sa.JSON, default=list)
@@ -90,10 +104,13 @@ class Batch(Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     draft_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("compose_drafts.id", ondelete="SET NULL"), unique=True)
+        sa.ForeignKey("compose_drafts.id", ondelete="SET NULL"), unique=True
+    )
     sender_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     kind: so.Mapped[str] = so.mapped_column(sa.String(20))
-    template_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("sms_templates.id", ondelete="SET NULL"))
+    template_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("sms_templates.id", ondelete="SET NULL")
+    )
     body: so.Mapped[str] = so.mapped_column(sa.Text)
     ignore_opt_out: so.Mapped[bool] = so.mapped_column(default=False)
     comment_type: so.Mapped[str | None] = so.mapped_column(sa.String(60))
@@ -123,12 +140,20 @@ class Message(Base):
     # The gateway reference (SMS Central's REFERENCE): the uuid, except that a resend of an
     # `unknown` message reuses the original's, so the gateway refuses it if the first one went.
     reference: so.Mapped[str | None] = so.mapped_column(sa.String(36), index=True)
-    batch_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("batches.id", ondelete="CASCADE"))
+    batch_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("batches.id", ondelete="CASCADE")
+    )
     direction: so.Mapped[str] = so.mapped_column(sa.String(3), default="out")
-    candidate_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("candidates.id", ondelete="SET NULL"))
-    contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("client_contacts.id", ondelete="SET NULL"))
+    candidate_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("candidates.id", ondelete="SET NULL")
+    )
+    contact_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("client_contacts.id", ondelete="SET NULL")
+    )
     sender_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
-    in_reply_to_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("messages.id"), index=True)
+    in_reply_to_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("messages.id"), index=True
+    )
     to_e164: so.Mapped[str] = so.mapped_column(sa.String(20))
     # Kept so the send-time country check needs no parsing (numbers are parsed once, when written).
     to_region: so.Mapped[str | None] = so.mapped_column(sa.String(2))
@@ -192,7 +217,9 @@ class Email(Base):
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     last_error: so.Mapped[str | None] = so.mapped_column(sa.String(300))
-    message_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("messages.id", ondelete="SET NULL"))
+    message_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("messages.id", ondelete="SET NULL")
+    )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 

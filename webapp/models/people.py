@@ -1,4 +1,5 @@
-"""Clients, Candidates and Client Contacts: the people an SMS is sent to, with their Privacy consents."""
+"""Clients, Candidates and Client Contacts: the people an SMS is sent to, with their Privacy
+consents."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ PRIVACY_FIELDS = {
     "mail_consent": "Mail",
     "privacy_statement_read": "Privacy statement read",
 }
-# Deliberately loose: one @, something either side, a dot in the domain. Mail servers decide the rest.
+# Deliberately loose: one @, something either side, a dot in the domain.
+# Mail servers decide the rest.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
@@ -95,8 +97,9 @@ class Person:
             last = self.last_name_key or ""
             self.full_name_key = f"{first} {last}"
             self.reverse_name_key = f"{last} {first}"
-        self.email_other_key = other_email_key(self.email_key, self.first_name_key or "",
-                                               self.last_name_key or "")
+        self.email_other_key = other_email_key(
+            self.email_key, self.first_name_key or "", self.last_name_key or ""
+        )
         return value
 
     @property
@@ -117,7 +120,9 @@ def _person_indexes(table: str) -> tuple:
         sa.Index(f"ix_{table}_last_first", "last_name_key", "first_name_key", "id"),
         sa.Index(f"ix_{table}_first_last", "first_name_key", "last_name_key", "id"),
         sa.Index(f"ix_{table}_email_key", "email_key"),
-        sa.Index(f"ix_{table}_email_other", "email_other_key", "last_name_key", "first_name_key", "id"),
+        sa.Index(
+            f"ix_{table}_email_other", "email_other_key", "last_name_key", "first_name_key", "id"
+        ),
         sa.Index(f"ix_{table}_mobile_e164", "mobile_e164"),
         sa.Index(f"ix_{table}_created_at", "created_at", "id"),
         sa.Index(f"ix_{table}_full_name_key", "full_name_key"),
@@ -155,8 +160,9 @@ class ClientContact(Person, Base):
     client: so.Mapped[Client | None] = so.relationship(lazy="joined")
 
 
-def person_values(*, first_name: str, last_name: str, email: str | None, mobile: ParsedNumber,
-                  **other) -> dict:
+def person_values(
+    *, first_name: str, last_name: str, email: str | None, mobile: ParsedNumber, **other
+) -> dict:
     """Column values for a bulk insert, with the derived keys the ORM validators would set."""
     email = (email or "").strip() or None
     first_key, last_key = name_key(first_name), name_key(last_name)

@@ -10,7 +10,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.models.base import Base, UTCDateTime, utcnow
 
-# scrypt, werkzeug's default; the test suite swaps in a cheap method to keep thousands of sign-ins fast.
+# scrypt, werkzeug's default; the test suite swaps in a cheap method to keep thousands of sign-ins
+# fast.
 PASSWORD_HASH_METHOD = "scrypt"
 
 PERMISSIONS: dict[str, str] = {
@@ -37,7 +38,9 @@ role_permissions = sa.Table(
     "role_permissions",
     Base.metadata,
     sa.Column("role_id", sa.ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("permission_id", sa.ForeignKey("permissions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "permission_id", sa.ForeignKey("permissions.id", ondelete="CASCADE"), primary_key=True
+    ),
 )
 
 user_roles = sa.Table(
@@ -131,7 +134,9 @@ class UserSession(Base):
     __tablename__ = "user_sessions"
 
     id: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)  # sha256 of the token
-    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)

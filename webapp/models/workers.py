@@ -1,4 +1,5 @@
-"""Worker heartbeats: each process running the dispatcher says, every few seconds, that it is alive."""
+"""Worker heartbeats: each process running the dispatcher says, every few seconds, that it is
+alive."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The two kinds of person an SMS goes to, each named once: ask a Kind, never branch on a spelling."""
+"""The two kinds of person an SMS goes to, each named once: ask a Kind, never branch on a
+spelling."""
 
 from __future__ import annotations
 

@@ -23,15 +23,24 @@ def get_person(session: so.Session, kind: str, person_id: int) -> Candidate | Cl
 
 
 # A new record starts with these ticked or not (the Privacy section changes them afterwards).
-NEW_PERSON_PRIVACY = {"sms_consent": True, "email_consent": True, "mail_consent": True,
-                      "privacy_statement_read": False}
+NEW_PERSON_PRIVACY = {
+    "sms_consent": True,
+    "email_consent": True,
+    "mail_consent": True,
+    "privacy_statement_read": False,
+}
 # Audit sources of an SMS withdrawal that came from the person: their STOP reply (typed on /sandbox
 # in a demo), or the gateway reporting their number as unsubscribed. → what ticking SMS overrides.
 SELF_WITHDRAWALS = {"reply": "stop", "sandbox": "stop", "gateway": "gateway opt-out"}
 # Every audit action whose changes can tick or untick a person's SMS box: a STOP or opt-out and its
 # undoing (webapp.sms.consent), the Privacy section, and the record's creation or edit (snapshots).
-SMS_CONSENT_ACTIONS = ("consent.sms_withdrawn", "consent.sms_given", "privacy.changed",
-                       "person.created", "person.edited")
+SMS_CONSENT_ACTIONS = (
+    "consent.sms_withdrawn",
+    "consent.sms_given",
+    "privacy.changed",
+    "person.created",
+    "person.edited",
+)
 
 
 class PrivacyConflict(FieldError):
@@ -39,10 +48,15 @@ class PrivacyConflict(FieldError):
 
     def __init__(self, moved: list[str], current: dict[str, bool]):
         labels = ", ".join(PRIVACY_FIELDS[field] for field in moved)
-        now = ", ".join(f"{label} {'ticked' if current[field] else 'not ticked'}"
-                        for field, label in PRIVACY_FIELDS.items())
-        super().__init__(f"Not saved: {labels} changed after you opened this page. Now: {now}. "
-                         "Nothing was changed; check the boxes and save again.", status=409)
+        now = ", ".join(
+            f"{label} {'ticked' if current[field] else 'not ticked'}"
+            for field, label in PRIVACY_FIELDS.items()
+        )
+        super().__init__(
+            f"Not saved: {labels} changed after you opened this page. Now: {now}. "
+            "Nothing was changed; check the boxes and save again.",
+            status=409,
+        )
         self.moved = moved
         self.current = current
 
@@ -52,8 +66,11 @@ class RestoreReasonRequired(FieldError):
 
     def __init__(self, withdrawal: Withdrawal):
         how = "replied STOP" if withdrawal.overrides == "stop" else "unsubscribed at the gateway"
-        super().__init__(f"This person {how}: say why SMS may be ticked again (for example, when "
-                         "and how they asked for SMS again).", "sms_consent_reason")
+        super().__init__(
+            f"This person {how}: say why SMS may be ticked again (for example, when "
+            "and how they asked for SMS again).",
+            "sms_consent_reason",
+        )
         self.withdrawal = withdrawal
 
 
@@ -78,37 +95,59 @@ def self_withdrawal(session: so.Session, person: Candidate | ClientContact) -> W
         return None
     event = session.scalars(
         sa.select(AuditEvent)
-        .where(AuditEvent.subject_type == subject_name(person), AuditEvent.subject_id == person.id,
-               AuditEvent.action.in_(SMS_CONSENT_ACTIONS),
-               # A Privacy save or an edit may leave the SMS box alone.
-               AuditEvent.details[("changes", "sms_consent")].as_string().is_not(None))
-        .order_by(AuditEvent.id.desc()).limit(1)).first()
+        .where(
+            AuditEvent.subject_type == subject_name(person),
+            AuditEvent.subject_id == person.id,
+            AuditEvent.action.in_(SMS_CONSENT_ACTIONS),
+            # A Privacy save or an edit may leave the SMS box alone.
+            AuditEvent.details[("changes", "sms_consent")].as_string().is_not(None),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
     if event is None:
         return None
     details = event.details
     change = details["changes"]["sms_consent"]
     source = details.get("source")
-    if (not (isinstance(change, list) and len(change) == 2 and change[1] is False)
-            or event.action != "consent.sms_withdrawn" or source not in SELF_WITHDRAWALS):
+    if (
+        not (isinstance(change, list) and len(change) == 2 and change[1] is False)
+        or event.action != "consent.sms_withdrawn"
+        or source not in SELF_WITHDRAWALS
+    ):
         return None
     code = details.get("code")
-    return Withdrawal(source=source, at=event.created_at, overrides=SELF_WITHDRAWALS[source],
-                      code=str(code) if code is not None else None)
+    return Withdrawal(
+        source=source,
+        at=event.created_at,
+        overrides=SELF_WITHDRAWALS[source],
+        code=str(code) if code is not None else None,
+    )
 
 
-def change_privacy(session: so.Session, person: Candidate | ClientContact, actor: User,
-                   loaded: dict[str, bool], submitted: dict[str, bool], *, restore_reason: str = "",
-                   reason: str = "edited on the record") -> dict:
+def change_privacy(
+    session: so.Session,
+    person: Candidate | ClientContact,
+    actor: User,
+    loaded: dict[str, bool],
+    submitted: dict[str, bool],
+    *,
+    restore_reason: str = "",
+    reason: str = "edited on the record",
+) -> dict:
     """Apply the boxes the user changed (`submitted` differs from `loaded`, the values their form
     was opened with), audited; return what changed ({field: [old, new]}).
 
     A box left as loaded is never written, so a form opened before a STOP cannot undo it. Raises,
     changing nothing: PrivacyConflict when a changed box's stored value is no longer the loaded one;
-    RestoreReasonRequired when SMS would be ticked again over the person's own STOP (or the gateway's
-    opt-out) without `restore_reason`, which is otherwise audited with what it overrides.
+    RestoreReasonRequired when SMS would be ticked again over the person's own STOP (or the
+    gateway's opt-out) without `restore_reason`, which is otherwise audited with what it overrides.
     """
-    changed = [field for field in PRIVACY_FIELDS
-               if field in submitted and field in loaded and submitted[field] != loaded[field]]
+    changed = [
+        field
+        for field in PRIVACY_FIELDS
+        if field in submitted and field in loaded and submitted[field] != loaded[field]
+    ]
     if not changed:
         return {}
     # Read the stored values under a write lock, so a STOP that lands while we decide waits for us
@@ -146,8 +185,14 @@ class PersonData:
     client_name: str | None = None
 
 
-def save_person(session: so.Session, kind: str, person: Candidate | ClientContact | None,
-                data: PersonData, actor: User, default_region: str) -> Candidate | ClientContact:
+def save_person(
+    session: so.Session,
+    kind: str,
+    person: Candidate | ClientContact | None,
+    data: PersonData,
+    actor: User,
+    default_region: str,
+) -> Candidate | ClientContact:
     """Create (person None) or update a person from form data, audited, in one transaction."""
     created = person is None
     of_kind = KINDS.by_segment(kind)
@@ -183,8 +228,15 @@ def _client_named(session: so.Session, name: str | None) -> Client | None:
     return client or Client(name=name.strip())
 
 
-def comments_for(session: so.Session, person: Candidate | ClientContact, limit: int = 100) -> list[Comment]:
+def comments_for(
+    session: so.Session, person: Candidate | ClientContact, limit: int = 100
+) -> list[Comment]:
     column = getattr(Comment, KINDS.of(person).person_column)
-    return list(session.scalars(
-        sa.select(Comment).where(column == person.id).order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            sa.select(Comment)
+            .where(column == person.id)
+            .order_by(Comment.created_at.desc(), Comment.id.desc())
+            .limit(limit)
+        )
+    )

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models.people import Candidate, Client, ClientContact, name_key
 from webapp.ids import as_id
+from webapp.models.people import Candidate, Client, ClientContact, name_key
 from webapp.people.kinds import KINDS, Kind
 from webapp.phones import search_key
 from webapp.text import filter_value
@@ -23,10 +23,20 @@ from webapp.text import filter_value
 PAGE_SIZE = 50
 MAX_PAGE = 2_000
 MAX_TEXT = 200
-TEXT_LABELS = {"q": "Search", "location": "Location", "job": "Job title / skills", "client": "Client",
-               "position": "Position"}
+TEXT_LABELS = {
+    "q": "Search",
+    "location": "Location",
+    "job": "Job title / skills",
+    "client": "Client",
+    "position": "Position",
+}
 COUNT_CAP = 1_000
-SORTS = {"name": "Name A–Z", "-name": "Name Z–A", "-created": "Newest first", "created": "Oldest first"}
+SORTS = {
+    "name": "Name A–Z",
+    "-name": "Name Z–A",
+    "-created": "Newest first",
+    "created": "Oldest first",
+}
 CONSENT_CHOICES = {"any": "Any", "yes": "Ticked", "no": "Not ticked"}
 # Above every character a name can hold, so [key, key + TOP) is exactly "starts with key".
 TOP = "\U0010ffff"
@@ -87,8 +97,10 @@ def parse(kind: str, args: Mapping[str, str]) -> tuple[Criteria, int, dict[str, 
         raise ValueError(f"unknown kind {kind!r}")
     of_kind = KINDS.by_segment(kind)
     errors: dict[str, str] = {}
-    text = {key: (args.get(key) or "").strip() for key in
-            ("q", "status", "location", "job", "consent", "client", "position", "sort")}
+    text = {
+        key: (args.get(key) or "").strip()
+        for key in ("q", "status", "location", "job", "consent", "client", "position", "sort")
+    }
     values: dict = {"kind": kind}
     # Location and job are checked on either kind's page: a bad one is answered with 400 on both.
     for key in dict.fromkeys(("q", "location", "job", *of_kind.filters)):
@@ -119,7 +131,11 @@ def parse(kind: str, args: Mapping[str, str]) -> tuple[Criteria, int, dict[str, 
             except ValueError:
                 errors[key] = f"{label} must be a date like 2026-01-31."
     criteria = Criteria(**values)
-    if criteria.created_from and criteria.created_to and criteria.created_from > criteria.created_to:
+    if (
+        criteria.created_from
+        and criteria.created_to
+        and criteria.created_from > criteria.created_to
+    ):
         errors["created_to"] = "Created to is before Created from."
         criteria = replace(criteria, created_to=None)
 
@@ -128,7 +144,9 @@ def parse(kind: str, args: Mapping[str, str]) -> tuple[Criteria, int, dict[str, 
     if raw_page:
         number = as_id(raw_page)
         if number is None or number > MAX_PAGE:
-            errors["page"] = f"Page must be a number from 1 to {MAX_PAGE:,}; narrow the search to see more."
+            errors["page"] = (
+                f"Page must be a number from 1 to {MAX_PAGE:,}; narrow the search to see more."
+            )
         else:
             page = number
     return criteria, page, errors
@@ -147,21 +165,39 @@ def _text_condition(model, q: str, default_region: str, dialect: str):
         return _prefix(model.email_key, q)
     words = q.split()
     if len(words) == 1:
-        return sa.or_(_prefix(model.first_name_key, q), _prefix(model.last_name_key, q),
-                      _prefix(model.email_key, q))
+        return sa.or_(
+            _prefix(model.first_name_key, q),
+            _prefix(model.last_name_key, q),
+            _prefix(model.email_key, q),
+        )
     first, rest = words[0], " ".join(words[1:])
     last, before = words[-1], " ".join(words[:-1])
     return sa.or_(
         # "ada love", "lovelace ada", or one name of several words ("van der Berg"): each is one
         # range on an indexed key.
-        _prefix(model.full_name_key, q), _prefix(model.reverse_name_key, q),
-        _prefix(model.last_name_key, q), _prefix(model.first_name_key, q),
+        _prefix(model.full_name_key, q),
+        _prefix(model.reverse_name_key, q),
+        _prefix(model.last_name_key, q),
+        _prefix(model.first_name_key, q),
         # Both words shortened ("ad lo", "love a") or a middle name skipped ("Mary Watson"): a
         # range on one name with the other checked inside the same composite index.
-        *_both_names(model, (first, rest), (before, last), (first, last), dialect=dialect,
-                     first_column=model.first_name_key, second_column=model.last_name_key),
-        *_both_names(model, (first, rest), (first, last), dialect=dialect,
-                     first_column=model.last_name_key, second_column=model.first_name_key),
+        *_both_names(
+            model,
+            (first, rest),
+            (before, last),
+            (first, last),
+            dialect=dialect,
+            first_column=model.first_name_key,
+            second_column=model.last_name_key,
+        ),
+        *_both_names(
+            model,
+            (first, rest),
+            (first, last),
+            dialect=dialect,
+            first_column=model.last_name_key,
+            second_column=model.first_name_key,
+        ),
     )
 
 
@@ -172,12 +208,13 @@ def _both_names(model, *pairs: tuple[str, str], dialect: str, first_column, seco
     together). SQLite would read every table row the first range finds, so there the same test
     is a subquery of ids, which it answers from the index alone.
     """
-    terms = [sa.and_(_prefix(first_column, a), _prefix(second_column, b))
-             for a, b in dict.fromkeys(pairs)]
+    terms = [
+        sa.and_(_prefix(first_column, a), _prefix(second_column, b))
+        for a, b in dict.fromkeys(pairs)
+    ]
     if dialect == "postgresql":
         return terms
     return [model.id.in_(sa.select(model.id).where(sa.or_(*terms)))]
-
 
 
 def conditions(criteria: Criteria, default_region: str, dialect: str = "sqlite") -> list:
@@ -199,11 +236,18 @@ def conditions(criteria: Criteria, default_region: str, dialect: str = "sqlite")
     if criteria.location and "location" in applies:
         where.append(_prefix(Candidate.location_key, criteria.location))
     if criteria.job and "job" in applies:
-        where.append(sa.or_(_contains(Candidate.job_title, criteria.job),
-                            _contains(Candidate.skills, criteria.job)))
+        where.append(
+            sa.or_(
+                _contains(Candidate.job_title, criteria.job),
+                _contains(Candidate.skills, criteria.job),
+            )
+        )
     if criteria.client and "client" in applies:
-        where.append(ClientContact.client_id.in_(
-            sa.select(Client.id).where(_prefix(Client.name_key, criteria.client))))
+        where.append(
+            ClientContact.client_id.in_(
+                sa.select(Client.id).where(_prefix(Client.name_key, criteria.client))
+            )
+        )
     if criteria.position and "position" in applies:
         where.append(_contains(ClientContact.position, criteria.position))
     return where
@@ -215,7 +259,7 @@ def _contains(column, text: str):
 
 
 def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _order(criteria: Criteria, model=None) -> list:
@@ -253,13 +297,25 @@ class ResultRow(NamedTuple):
 
 def _row_query(model, entity) -> sa.Select:
     """SELECT of ResultRow's columns from `entity` (the model or an alias of it)."""
-    columns = [entity.id, entity.first_name, entity.last_name, entity.mobile_raw, entity.mobile_e164,
-               entity.mobile_valid, entity.sms_consent, entity.status]
+    columns = [
+        entity.id,
+        entity.first_name,
+        entity.last_name,
+        entity.mobile_raw,
+        entity.mobile_e164,
+        entity.mobile_valid,
+        entity.sms_consent,
+        entity.status,
+    ]
     if model is Candidate:
         return sa.select(*columns, entity.job_title, entity.location)
-    return (sa.select(*columns, sa.null().label("job_title"), sa.null().label("location"),
-                      entity.position, Client.name.label("client_name"))
-            .outerjoin(Client, Client.id == entity.client_id))
+    return sa.select(
+        *columns,
+        sa.null().label("job_title"),
+        sa.null().label("location"),
+        entity.position,
+        Client.name.label("client_name"),
+    ).outerjoin(Client, Client.id == entity.client_id)
 
 
 @dataclass
@@ -313,8 +369,9 @@ def _filters(criteria: Criteria, default_region: str, dialect: str) -> list:
     return conditions(replace(criteria, q=""), default_region, dialect)
 
 
-def _ranked_by_name(criteria: Criteria, branches: list, filters: list, top: int,
-                    dialect: str) -> sa.Subquery:
+def _ranked_by_name(
+    criteria: Criteria, branches: list, filters: list, top: int, dialect: str
+) -> sa.Subquery:
     """(id, last, first) of the `top` first people by name in each branch, as one subquery.
 
     The surname branch reads its index in order and stops at `top`; the others read their
@@ -330,11 +387,17 @@ def _ranked_by_name(criteria: Criteria, branches: list, filters: list, top: int,
         if n == 1 and dialect == "postgresql":
             ranked = _by_each_first_name(criteria, branch, filters, top)
         elif n and dialect == "postgresql":
-            matched = (_name_keys(model).where(branch, *filters)
-                       .cte(f"branch_{n}").prefix_with("MATERIALIZED"))
+            matched = (
+                _name_keys(model)
+                .where(branch, *filters)
+                .cte(f"branch_{n}")
+                .prefix_with("MATERIALIZED")
+            )
             ranked = sa.select(matched).order_by(*_ranked_order(criteria, matched)).limit(top)
         else:
-            ranked = _name_keys(model).where(branch, *filters).order_by(*_order(criteria)).limit(top)
+            ranked = (
+                _name_keys(model).where(branch, *filters).order_by(*_order(criteria)).limit(top)
+            )
         parts.append(sa.select(ranked.subquery()))
     return sa.union_all(*parts).subquery("ranked")
 
@@ -346,21 +409,39 @@ def _by_each_first_name(criteria: Criteria, branch, filters: list, top: int) -> 
     model = criteria.model
     column = model.first_name_key
     key = name_key(criteria.q)
-    names = (sa.select(sa.func.min(column).label("name"))
-             .where(column >= key, column < key + TOP).cte("first_names", recursive=True))
-    following = (sa.select(sa.select(sa.func.min(column))
-                           .where(column > names.c.name, column < key + TOP).scalar_subquery())
-                 .where(names.c.name.is_not(None)))
+    names = (
+        sa.select(sa.func.min(column).label("name"))
+        .where(column >= key, column < key + TOP)
+        .cte("first_names", recursive=True)
+    )
+    following = sa.select(
+        sa.select(sa.func.min(column))
+        .where(column > names.c.name, column < key + TOP)
+        .scalar_subquery()
+    ).where(names.c.name.is_not(None))
     names = names.union_all(following)
-    each = (_name_keys(model).where(column == names.c.name, branch, *filters)
-            .order_by(*_order(criteria)).limit(top).lateral("each_name"))
-    return (sa.select(each).select_from(names).join(each, sa.true())
-            .order_by(*_ranked_order(criteria, each)).limit(top))
+    each = (
+        _name_keys(model)
+        .where(column == names.c.name, branch, *filters)
+        .order_by(*_order(criteria))
+        .limit(top)
+        .lateral("each_name")
+    )
+    return (
+        sa.select(each)
+        .select_from(names)
+        .join(each, sa.true())
+        .order_by(*_ranked_order(criteria, each))
+        .limit(top)
+    )
 
 
 def _name_keys(model) -> sa.Select:
-    return sa.select(model.id.label("id"), model.last_name_key.label("last_key"),
-                     model.first_name_key.label("first_key"))
+    return sa.select(
+        model.id.label("id"),
+        model.last_name_key.label("last_key"),
+        model.first_name_key.label("first_key"),
+    )
 
 
 def _ranked_order(criteria: Criteria, ranked: sa.Subquery) -> list:
@@ -368,8 +449,9 @@ def _ranked_order(criteria: Criteria, ranked: sa.Subquery) -> list:
     return keys if criteria.sort == "name" else [key.desc() for key in keys]
 
 
-def _page_query(criteria: Criteria, default_region: str, dialect: str, limit: int,
-                offset: int = 0) -> sa.Select:
+def _page_query(
+    criteria: Criteria, default_region: str, dialect: str, limit: int, offset: int = 0
+) -> sa.Select:
     """The results in order, `limit` of them from `offset`.
 
     A one-word search sorted by name merges its ranked branches (see _word_branches). Other
@@ -381,10 +463,14 @@ def _page_query(criteria: Criteria, default_region: str, dialect: str, limit: in
     model = criteria.model
     branches = _word_branches(criteria, default_region)
     if branches and criteria.sort in ("name", "-name"):
-        ranked = _ranked_by_name(criteria, branches, _filters(criteria, default_region, dialect),
-                                 offset + limit, dialect)
-        query = (_row_query(model, model).join(ranked, model.id == ranked.c.id)
-                 .order_by(*_ranked_order(criteria, ranked)))
+        ranked = _ranked_by_name(
+            criteria, branches, _filters(criteria, default_region, dialect), offset + limit, dialect
+        )
+        query = (
+            _row_query(model, model)
+            .join(ranked, model.id == ranked.c.id)
+            .order_by(*_ranked_order(criteria, ranked))
+        )
         return query.limit(limit).offset(offset)
     where = conditions(criteria, default_region, dialect)
     if len(criteria.q.strip()) < 3:
@@ -402,12 +488,18 @@ def _dialect(session: so.Session) -> str:
 
 def search(session: so.Session, criteria: Criteria, page: int, default_region: str) -> ResultPage:
     """One page of results and a count bounded at COUNT_CAP (so a broad search stays fast)."""
-    query = _page_query(criteria, default_region, _dialect(session),
-                        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    query = _page_query(
+        criteria,
+        default_region,
+        _dialect(session),
+        limit=PAGE_SIZE + 1,
+        offset=(page - 1) * PAGE_SIZE,
+    )
     rows = [ResultRow(*row) for row in session.execute(query)]
     total, capped = count(session, criteria, default_region)
-    return ResultPage(rows=rows[:PAGE_SIZE], page=page, total=total, capped=capped,
-                      has_next=len(rows) > PAGE_SIZE)
+    return ResultPage(
+        rows=rows[:PAGE_SIZE], page=page, total=total, capped=capped, has_next=len(rows) > PAGE_SIZE
+    )
 
 
 def count_query(criteria: Criteria, default_region: str, dialect: str, cap: int) -> sa.Select:
@@ -421,33 +513,46 @@ def count_query(criteria: Criteria, default_region: str, dialect: str, cap: int)
     branches = _word_branches(criteria, default_region)
     if branches:
         filters = _filters(criteria, default_region, dialect)
-        parts = [sa.select(model.id).where(branch, *filters).limit(cap + 1).subquery()
-                 for branch in branches]
+        parts = [
+            sa.select(model.id).where(branch, *filters).limit(cap + 1).subquery()
+            for branch in branches
+        ]
         counted = sa.union_all(*(sa.select(part) for part in parts)).limit(cap + 1).subquery()
     else:
-        counted = (sa.select(model.id).where(*conditions(criteria, default_region, dialect))
-                   .limit(cap + 1).subquery())
+        counted = (
+            sa.select(model.id)
+            .where(*conditions(criteria, default_region, dialect))
+            .limit(cap + 1)
+            .subquery()
+        )
     return sa.select(sa.func.count()).select_from(counted)
 
 
-def count(session: so.Session, criteria: Criteria, default_region: str,
-          cap: int = COUNT_CAP) -> tuple[int, bool]:
+def count(
+    session: so.Session, criteria: Criteria, default_region: str, cap: int = COUNT_CAP
+) -> tuple[int, bool]:
     """How many match, counting no further than `cap` (returns (cap, True) beyond it)."""
     n = session.scalar(count_query(criteria, default_region, _dialect(session), cap)) or 0
     return (cap, True) if n > cap else (n, False)
 
 
-def matching_ids(session: so.Session, criteria: Criteria, default_region: str,
-                 limit: int) -> list[int]:
+def matching_ids(
+    session: so.Session, criteria: Criteria, default_region: str, limit: int
+) -> list[int]:
     """Ids of everyone matching, in the search's order, at most `limit` of them."""
     model = criteria.model
     dialect = _dialect(session)
     branches = _word_branches(criteria, default_region)
     if branches and criteria.sort in ("name", "-name"):
-        ranked = _ranked_by_name(criteria, branches, _filters(criteria, default_region, dialect),
-                                 limit, dialect)
+        ranked = _ranked_by_name(
+            criteria, branches, _filters(criteria, default_region, dialect), limit, dialect
+        )
         query = sa.select(ranked.c.id).order_by(*_ranked_order(criteria, ranked)).limit(limit)
     else:
-        query = (sa.select(model.id).where(*conditions(criteria, default_region, dialect))
-                 .order_by(*_order(criteria)).limit(limit))
+        query = (
+            sa.select(model.id)
+            .where(*conditions(criteria, default_region, dialect))
+            .order_by(*_order(criteria))
+            .limit(limit)
+        )
     return list(session.scalars(query))

@@ -26,9 +26,14 @@ class PrivacyForm(FlaskForm):
     was_email_consent = HiddenField(validators=[AnyOf(LOADED_VALUES)])
     was_mail_consent = HiddenField(validators=[AnyOf(LOADED_VALUES)])
     was_privacy_statement_read = HiddenField(validators=[AnyOf(LOADED_VALUES)])
-    sms_consent_reason = StringField("Reason for ticking SMS again", validators=[
-        Optional(), Length(max=REASON_MAX, message=f"Keep the reason to {REASON_MAX} characters or fewer."),
-        PlainText()])
+    sms_consent_reason = StringField(
+        "Reason for ticking SMS again",
+        validators=[
+            Optional(),
+            Length(max=REASON_MAX, message=f"Keep the reason to {REASON_MAX} characters or fewer."),
+            PlainText(),
+        ],
+    )
 
     @classmethod
     def of(cls, person) -> PrivacyForm:
@@ -51,14 +56,22 @@ class PrivacyForm(FlaskForm):
 
 
 class PersonForm(FlaskForm):
-    first_name = StringField("First name", validators=[
-        DataRequired("Enter a first name."), Length(max=100), PlainText()])
-    last_name = StringField("Last name", validators=[
-        DataRequired("Enter a last name."), Length(max=100), PlainText()])
+    first_name = StringField(
+        "First name", validators=[DataRequired("Enter a first name."), Length(max=100), PlainText()]
+    )
+    last_name = StringField(
+        "Last name", validators=[DataRequired("Enter a last name."), Length(max=100), PlainText()]
+    )
     mobile = StringField("Mobile", validators=[Optional(), Length(max=40), PlainText()])
-    email = EmailField("Email", validators=[
-        Optional(), PlainText(),
-        Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.com."), Length(max=254)])
+    email = EmailField(
+        "Email",
+        validators=[
+            Optional(),
+            PlainText(),
+            Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.com."),
+            Length(max=254),
+        ],
+    )
 
     def __init__(self, *args, default_region: str = "AU", **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,14 +84,18 @@ class PersonForm(FlaskForm):
                 raise ValidationError(
                     f"“{field.data.strip()}” is not a valid mobile number. Use a national number "
                     f"for {self.default_region} (like 0412 345 678) or an international one "
-                    "starting with + (like +64 21 123 4567).")
+                    "starting with + (like +64 21 123 4567)."
+                )
 
 
 class CandidateForm(PersonForm):
     status = SelectField("Status", choices=list(CANDIDATE_STATUSES), default="Active")
     job_title = StringField("Job title", validators=[Optional(), Length(max=120), PlainText()])
-    skills = TextAreaField("Skills", filters=[line_breaks],
-                           validators=[Optional(), Length(max=2000), PlainText(multiline=True)])
+    skills = TextAreaField(
+        "Skills",
+        filters=[line_breaks],
+        validators=[Optional(), Length(max=2000), PlainText(multiline=True)],
+    )
     location = StringField("Location", validators=[Optional(), Length(max=120), PlainText()])
 
 

@@ -41,18 +41,36 @@ def show(kind: str, person_id: int):
     return _record_page(kind, person, "history", tab=tab)
 
 
-def _record_page(kind: str, person, block: str, *, tab: str = "sent", status: int = 200,
-                 privacy_form: PrivacyForm | None = None, **privacy):
+def _record_page(
+    kind: str,
+    person,
+    block: str,
+    *,
+    tab: str = "sent",
+    status: int = 200,
+    privacy_form: PrivacyForm | None = None,
+    **privacy,
+):
     """The record page, or just `block` of it (history, privacy) for an htmx request."""
     context = {"comments": [], "history": None}
     if not wants_fragment() or block == "history":
-        context = {"comments": records.comments_for(db.session, person),
-                   "history": history.for_person(db.session, person)}
+        context = {
+            "comments": records.comments_for(db.session, person),
+            "history": history.for_person(db.session, person),
+        }
     return render(
-        "records/person.html", blocks=[block], status=status, kind=KINDS.by_segment(kind),
-        person=person, tab=tab,
-        privacy_form=privacy_form or PrivacyForm.of(person), privacy_fields=PRIVACY_FIELDS,
-        withdrawal=records.self_withdrawal(db.session, person), **context, **privacy)
+        "records/person.html",
+        blocks=[block],
+        status=status,
+        kind=KINDS.by_segment(kind),
+        person=person,
+        tab=tab,
+        privacy_form=privacy_form or PrivacyForm.of(person),
+        privacy_fields=PRIVACY_FIELDS,
+        withdrawal=records.self_withdrawal(db.session, person),
+        **context,
+        **privacy,
+    )
 
 
 @bp.route(f"/{KIND}/<id:person_id>/privacy", methods=["POST"])
@@ -64,16 +82,24 @@ def privacy(kind: str, person_id: int):
     form = PrivacyForm()
     if not form.validate_on_submit():
         if form.incomplete or form.csrf_token.errors:
-            abort(400, description="The Privacy form was incomplete; reload the page and try again.")
+            abort(
+                400, description="The Privacy form was incomplete; reload the page and try again."
+            )
         return _record_page(kind, person, "privacy", status=400, privacy_form=form)
     try:
-        changes = records.change_privacy(db.session, person, current_user, form.loaded(),
-                                         form.submitted(),
-                                         restore_reason=form.sms_consent_reason.data or "")
+        changes = records.change_privacy(
+            db.session,
+            person,
+            current_user,
+            form.loaded(),
+            form.submitted(),
+            restore_reason=form.sms_consent_reason.data or "",
+        )
     except records.PrivacyConflict as conflict:
         # The form is drawn afresh, showing the boxes as they are now.
-        return _record_page(kind, person, "privacy", status=conflict.status,
-                            privacy_conflict=conflict.message)
+        return _record_page(
+            kind, person, "privacy", status=conflict.status, privacy_conflict=conflict.message
+        )
     except records.RestoreReasonRequired as refused:
         field_error(form, refused)
         return _record_page(kind, person, "privacy", status=refused.status, privacy_form=form)
@@ -87,8 +113,10 @@ def privacy(kind: str, person_id: int):
 def _privacy_message(changes: dict) -> str:
     if not changes:
         return "Privacy unchanged."
-    parts = [f"{PRIVACY_FIELDS[field]} {'ticked' if new else 'unticked'}"
-             for field, (_old, new) in changes.items()]
+    parts = [
+        f"{PRIVACY_FIELDS[field]} {'ticked' if new else 'unticked'}"
+        for field, (_old, new) in changes.items()
+    ]
     return "Privacy saved: " + ", ".join(parts) + "."
 
 
@@ -118,15 +146,21 @@ def _edit(segment: str, person):
     else:
         form = form_class(default_region=region)
     if form.validate_on_submit():
-        values = {name: field.data for name, field in form._fields.items()
-                  if name not in {"csrf_token", "mobile", "client"}}
+        values = {
+            name: field.data
+            for name, field in form._fields.items()
+            if name not in {"csrf_token", "mobile", "client"}
+        }
         for name in ("email", "job_title", "skills", "location", "position"):
             if name in values:
                 values[name] = (values[name] or "").strip() or None
         values["first_name"] = values["first_name"].strip()
         values["last_name"] = values["last_name"].strip()
-        data = PersonData(values=values, mobile=form.mobile.data,
-                          client_name=form.client.data if kind.has_client else None)
+        data = PersonData(
+            values=values,
+            mobile=form.mobile.data,
+            client_name=form.client.data if kind.has_client else None,
+        )
         saved = records.save_person(db.session, segment, person, data, current_user, region)
         flash(f"{saved.full_name} {'added' if person is None else 'saved'}.", "info")
         return redirect(url_for("records.show", **kind.record_args(saved.id)))

@@ -1,4 +1,5 @@
-"""The unmatched-reply inbox: list replies nobody could be matched to, and attach one to a person."""
+"""The unmatched-reply inbox: list replies nobody could be matched to, and attach one to a
+person."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from webapp.web.rendering import render
 @permission_required("audit.view")
 def unmatched():
     """List replies that matched no record, newest first."""
-    return render("replies/unmatched.html", replies=replies.unmatched(db.session), errors={},
-                  kinds=KINDS)
+    return render(
+        "replies/unmatched.html", replies=replies.unmatched(db.session), errors={}, kinds=KINDS
+    )
 
 
 @bp.route("/<id:reply_id>/attach", methods=["POST"])
@@ -36,9 +38,13 @@ def attach(reply_id: int):
     person_id = as_id(raw_id)
     person = records.get_person(db.session, kind, person_id) if person_id else None
     if person is None:
-        return render("replies/unmatched.html", status=400, replies=replies.unmatched(db.session),
-                      errors={reply.id: "Choose candidate or contact and give the id of an existing record."},
-                      kinds=KINDS)
+        return render(
+            "replies/unmatched.html",
+            status=400,
+            replies=replies.unmatched(db.session),
+            errors={reply.id: "Choose candidate or contact and give the id of an existing record."},
+            kinds=KINDS,
+        )
     replies.attach(db.session, reply, person, current_user)
     flash(f"Reply filed on {person.full_name}'s record.", "info")
     record = KINDS.of(person).record_args(person.id)

@@ -37,19 +37,44 @@ def index():
     return _page()
 
 
-def _page(errors: dict[int, str] | None = None, typed: dict[int, str] | None = None, status: int = 200):
+def _page(
+    errors: dict[int, str] | None = None, typed: dict[int, str] | None = None, status: int = 200
+):
     """The page; `errors` and `typed` by message id, for a reply refused beside its field."""
-    sent = list(db.session.scalars(
-        sa.select(Message).where(Message.provider == "sandbox", Message.direction == "out",
-                                 Message.state.not_in(("queued", "rejected")))
-        .order_by(Message.id.desc()).limit(SHOWN)))
-    emails = list(db.session.scalars(
-        sa.select(Email).join(Message, Email.message_id == Message.id)
-        .where(Message.provider == "sandbox").order_by(Email.id.desc()).limit(SHOWN)))
+    sent = list(
+        db.session.scalars(
+            sa.select(Message)
+            .where(
+                Message.provider == "sandbox",
+                Message.direction == "out",
+                Message.state.not_in(("queued", "rejected")),
+            )
+            .order_by(Message.id.desc())
+            .limit(SHOWN)
+        )
+    )
+    emails = list(
+        db.session.scalars(
+            sa.select(Email)
+            .join(Message, Email.message_id == Message.id)
+            .where(Message.provider == "sandbox")
+            .order_by(Email.id.desc())
+            .limit(SHOWN)
+        )
+    )
     links = {email.id: _link(email) for email in emails}
-    return render("sandbox/index.html", sent=sent, shown=SHOWN, emails=emails, links=links,
-                  mail_kept=bool(current_app.config.get("MAIL_KEEP")), errors=errors or {},
-                  typed=typed or {}, max_reply=MAX_REPLY, status=status)
+    return render(
+        "sandbox/index.html",
+        sent=sent,
+        shown=SHOWN,
+        emails=emails,
+        links=links,
+        mail_kept=bool(current_app.config.get("MAIL_KEEP")),
+        errors=errors or {},
+        typed=typed or {},
+        max_reply=MAX_REPLY,
+        status=status,
+    )
 
 
 def _link(email: Email) -> tuple[str, str] | None:
@@ -66,7 +91,8 @@ def _link(email: Email) -> tuple[str, str] | None:
 @bp.route("/sandbox/reply", methods=["POST"])
 @login_required
 def reply():
-    """Reply as the recipient of a sent message, through the same pipeline as a real gateway's push."""
+    """Reply as the recipient of a sent message, through the same pipeline as a real gateway's
+    push."""
     message_id = as_id(request.form.get("message_id"))
     original = db.session.get(Message, message_id) if message_id else None
     text = request.form.get("text", "").strip()
@@ -77,12 +103,27 @@ def reply():
         return redirect(url_for("sandbox.index"), 303)
     if len(text) > MAX_REPLY:
         # Refused, not cut: a shortened reply would be a different one (a STOP at its end, lost).
-        return _page(errors={original.id: f"The reply is {len(text):,} characters; an SMS carries at "
-                                          f"most {MAX_REPLY:,}. Shorten it and reply again."},
-                     typed={original.id: text}, status=400)
-    replies.receive(db.session, replies.InboundSms(
-        provider="sandbox", provider_message_id=f"sandbox-in-{uuid.uuid4()}",
-        from_number=original.to_e164, to_number=None, body=text, reference=original.uuid),
-        reply_settings(db.session, current_app.config), actor=current_user, source="sandbox")
+        return _page(
+            errors={
+                original.id: f"The reply is {len(text):,} characters; an SMS carries at "
+                f"most {MAX_REPLY:,}. Shorten it and reply again."
+            },
+            typed={original.id: text},
+            status=400,
+        )
+    replies.receive(
+        db.session,
+        replies.InboundSms(
+            provider="sandbox",
+            provider_message_id=f"sandbox-in-{uuid.uuid4()}",
+            from_number=original.to_e164,
+            to_number=None,
+            body=text,
+            reference=original.uuid,
+        ),
+        reply_settings(db.session, current_app.config),
+        actor=current_user,
+        source="sandbox",
+    )
     flash(f"Reply from {original.to_e164} received.", "info")
     return redirect(url_for("sandbox.index"), 303)

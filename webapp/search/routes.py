@@ -8,9 +8,9 @@ from flask_login import login_required
 from webapp.extensions import db
 from webapp.people import search as people_search
 from webapp.people.kinds import KINDS
-from webapp.sms import settings as sms_settings
 from webapp.search import bp
 from webapp.search.forms import SearchForm
+from webapp.sms import settings as sms_settings
 from webapp.web.rendering import render
 
 
@@ -40,9 +40,15 @@ def _search(segment: str):
         return url_for(kind.search_endpoint, page=number, **criteria.params())
 
     return render(
-        "search/people.html", blocks=["results"], status=400 if errors else 200,
-        kind=kind, criteria=criteria, results=results,
-        errors=errors, page_url=page_url, sorts=people_search.SORTS,
+        "search/people.html",
+        blocks=["results"],
+        status=400 if errors else 200,
+        kind=kind,
+        criteria=criteria,
+        results=results,
+        errors=errors,
+        page_url=page_url,
+        sorts=people_search.SORTS,
         filter_labels=people_search.TEXT_LABELS,
         consent_choices=people_search.CONSENT_CHOICES,
     )

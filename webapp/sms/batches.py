@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import Batch, Candidate, ClientContact, Message, User, audit
-from webapp.database import begin_write
 from webapp.models.base import utcnow
 from webapp.models.messaging import FINAL_STATES, UNKNOWN
 from webapp.people.kinds import KINDS
@@ -19,7 +19,16 @@ from webapp.sms.providers.smscentral import SmsCentral
 from webapp.sms.providers.twilio import Twilio
 from webapp.sms.reconcile import ReconcileSettings
 
-STATE_ORDER = ("queued", "sending", "sent", "delivered", "failed", "rejected", "undelivered", "unknown")
+STATE_ORDER = (
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "failed",
+    "rejected",
+    "undelivered",
+    "unknown",
+)
 
 
 def visible_batch(session: so.Session, batch_id: int, user: User) -> Batch | None:
@@ -66,8 +75,12 @@ class Progress:
         return 100 if not self.total else int(100 * self.finished / self.total)
 
 
-def progress(session: so.Session, batch: Batch, now: datetime | None = None,
-             reconcile: ReconcileSettings | None = None) -> Progress:
+def progress(
+    session: so.Session,
+    batch: Batch,
+    now: datetime | None = None,
+    reconcile: ReconcileSettings | None = None,
+) -> Progress:
     rows = session.execute(
         sa.select(Message.state, sa.func.count())
         .where(Message.batch_id == batch.id, Message.superseded.is_(False))
@@ -78,22 +91,41 @@ def progress(session: so.Session, batch: Batch, now: datetime | None = None,
     if counts[UNKNOWN]:
         since = (now or utcnow()) - checking_window(reconcile or ReconcileSettings())
         # updated_at is when it went unknown: reconciliation keeps it while the message stays so.
-        checking = session.scalar(
-            sa.select(sa.func.count()).select_from(Message)
-            .where(Message.batch_id == batch.id, Message.superseded.is_(False),
-                   Message.state == UNKNOWN, Message.updated_at >= since)) or 0
+        checking = (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Message)
+                .where(
+                    Message.batch_id == batch.id,
+                    Message.superseded.is_(False),
+                    Message.state == UNKNOWN,
+                    Message.updated_at >= since,
+                )
+            )
+            or 0
+        )
     return Progress(counts=counts, total=sum(counts.values()), checking=checking)
 
 
-def messages(session: so.Session, batch: Batch, *, state: str | None = None, limit: int = 200,
-             offset: int = 0) -> list[tuple[Message, str]]:
+def messages(
+    session: so.Session,
+    batch: Batch,
+    *,
+    state: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[tuple[Message, str]]:
     """Messages with the recipient's name, problems first (failed, unknown), then by id."""
     person = sa.case(
-        (Message.candidate_id.is_not(None),
-         sa.select(Candidate.first_name + " " + Candidate.last_name)
-         .where(Candidate.id == Message.candidate_id).scalar_subquery()),
+        (
+            Message.candidate_id.is_not(None),
+            sa.select(Candidate.first_name + " " + Candidate.last_name)
+            .where(Candidate.id == Message.candidate_id)
+            .scalar_subquery(),
+        ),
         else_=sa.select(ClientContact.first_name + " " + ClientContact.last_name)
-        .where(ClientContact.id == Message.contact_id).scalar_subquery(),
+        .where(ClientContact.id == Message.contact_id)
+        .scalar_subquery(),
     )
     query = sa.select(Message, person).where(Message.batch_id == batch.id)
     if state:
@@ -102,9 +134,14 @@ def messages(session: so.Session, batch: Batch, *, state: str | None = None, lim
     return [(message, name or "") for message, name in session.execute(query).all()]
 
 
-LEFT_OUT = (("opted_out", "opted out"), ("blocked_country", "in a blocked country"),
-            ("invalid_number", "invalid number"), ("no_mobile", "no mobile"),
-            ("duplicate", "same number as another recipient"), ("removed", "taken off by the sender"))
+LEFT_OUT = (
+    ("opted_out", "opted out"),
+    ("blocked_country", "in a blocked country"),
+    ("invalid_number", "invalid number"),
+    ("no_mobile", "no mobile"),
+    ("duplicate", "same number as another recipient"),
+    ("removed", "taken off by the sender"),
+)
 
 
 def left_out(batch: Batch) -> list[tuple[int, str]]:
@@ -118,8 +155,10 @@ RESENDABLE = ("failed", "unknown")
 # refusal, as SMS Central's 513): their unknown messages are left to reconciliation until it gives
 # up on them. The sandbox sends nothing, so a second copy reaches nobody.
 CHECKED_BEFORE_RESEND = frozenset(
-    provider.name for provider in (SmsCentral, Twilio)
-    if not getattr(provider, "same_reference_is_refused", False))
+    provider.name
+    for provider in (SmsCentral, Twilio)
+    if not getattr(provider, "same_reference_is_refused", False)
+)
 
 
 @dataclass(frozen=True)
@@ -133,40 +172,71 @@ class Checking:
 def _held_back(now: datetime, settings: ReconcileSettings):
     """The condition of an unknown message reconciliation may still settle: a Resend now could
     deliver it twice (it was unknown for less than `give_up`, at a gateway without protection)."""
-    return sa.and_(Message.state == UNKNOWN, Message.provider.in_(sorted(CHECKED_BEFORE_RESEND)),
-                   Message.updated_at > now - settings.give_up)
+    return sa.and_(
+        Message.state == UNKNOWN,
+        Message.provider.in_(sorted(CHECKED_BEFORE_RESEND)),
+        Message.updated_at > now - settings.give_up,
+    )
 
 
-def checking(session: so.Session, batch: Batch, now: datetime | None = None,
-             settings: ReconcileSettings | None = None) -> Checking:
+def checking(
+    session: so.Session,
+    batch: Batch,
+    now: datetime | None = None,
+    settings: ReconcileSettings | None = None,
+) -> Checking:
     """How many of the batch's unknown messages are held back from Resend, and until when."""
     settings = settings or ReconcileSettings()
     count, last = session.execute(
-        sa.select(sa.func.count(), sa.func.max(Message.updated_at))
-        .where(Message.batch_id == batch.id, Message.superseded.is_(False),
-               _held_back(now or utcnow(), settings))).one()
+        sa.select(sa.func.count(), sa.func.max(Message.updated_at)).where(
+            Message.batch_id == batch.id,
+            Message.superseded.is_(False),
+            _held_back(now or utcnow(), settings),
+        )
+    ).one()
     return Checking(count, last + settings.give_up if count and last is not None else None)
 
 
-def resendable_counts(session: so.Session, batch: Batch, now: datetime | None = None,
-                      settings: ReconcileSettings | None = None) -> dict[str, int]:
+def resendable_counts(
+    session: so.Session,
+    batch: Batch,
+    now: datetime | None = None,
+    settings: ReconcileSettings | None = None,
+) -> dict[str, int]:
     """Per state, how many messages Resend may queue again now (see `checking` for the rest)."""
     held = _held_back(now or utcnow(), settings or ReconcileSettings())
     rows = session.execute(
         sa.select(Message.state, sa.func.count())
-        .where(Message.batch_id == batch.id, Message.state.in_(RESENDABLE), Message.superseded.is_(False),
-               sa.not_(held))
-        .group_by(Message.state)).all()
+        .where(
+            Message.batch_id == batch.id,
+            Message.state.in_(RESENDABLE),
+            Message.superseded.is_(False),
+            sa.not_(held),
+        )
+        .group_by(Message.state)
+    ).all()
     return dict.fromkeys(RESENDABLE, 0) | dict(rows)
 
 
-def _resendable(session: so.Session, batch: Batch, states: tuple[str, ...],
-                lock: bool = False, now: datetime | None = None,
-                settings: ReconcileSettings | None = None) -> list[Message]:
+def _resendable(
+    session: so.Session,
+    batch: Batch,
+    states: tuple[str, ...],
+    lock: bool = False,
+    now: datetime | None = None,
+    settings: ReconcileSettings | None = None,
+) -> list[Message]:
     held = _held_back(now or utcnow(), settings or ReconcileSettings())
-    query = (sa.select(Message).where(Message.batch_id == batch.id, Message.state.in_(states),
-                                      Message.superseded.is_(False), sa.not_(held))
-             .order_by(Message.id))
+    query = (
+        sa.select(Message)
+        .where(
+            Message.batch_id == batch.id,
+            Message.state.in_(states),
+            Message.superseded.is_(False),
+            sa.not_(held),
+        )
+        .order_by(Message.id)
+    )
     if lock:
         # Reconciliation may queue an `unknown` message again at this very moment: holding the rows
         # (SQLite: the write lock) means either it sees them superseded or we see them queued.
@@ -174,9 +244,11 @@ def _resendable(session: so.Session, batch: Batch, states: tuple[str, ...],
     return list(session.scalars(query))
 
 
-def _still_opted_out(session: so.Session, originals: list[Message]) -> dict[int, tuple[str, int, str]]:
-    """Of the messages sent under Ignore, those whose person has still not ticked SMS, by message id,
-    with who they are (kind, id, name) for the audit log."""
+def _still_opted_out(
+    session: so.Session, originals: list[Message]
+) -> dict[int, tuple[str, int, str]]:
+    """Of the messages sent under Ignore, those whose person has still not ticked SMS, by message
+    id, with who they are (kind, id, name) for the audit log."""
     overridden = [m for m in originals if m.override_opt_out]
     out: dict[int, tuple[str, int, str]] = {}
     for kind in KINDS:
@@ -184,9 +256,14 @@ def _still_opted_out(session: so.Session, originals: list[Message]) -> dict[int,
         ids = {getattr(m, column) for m in overridden if getattr(m, column)}
         if not ids:
             continue
-        opted_out = {row.id: f"{row.first_name} {row.last_name}".strip() for row in session.execute(
-            sa.select(model.id, model.first_name, model.last_name)
-            .where(model.id.in_(ids), model.sms_consent.is_(False)))}
+        opted_out = {
+            row.id: f"{row.first_name} {row.last_name}".strip()
+            for row in session.execute(
+                sa.select(model.id, model.first_name, model.last_name).where(
+                    model.id.in_(ids), model.sms_consent.is_(False)
+                )
+            )
+        }
         for message in overridden:
             person = getattr(message, column)
             if person in opted_out:
@@ -213,8 +290,15 @@ class Resent:
     skipped: int
 
 
-def resend(session: so.Session, batch: Batch, actor: User, states: tuple[str, ...], *,
-           ignore: bool = False, reason: str = "") -> Resent:
+def resend(
+    session: so.Session,
+    batch: Batch,
+    actor: User,
+    states: tuple[str, ...],
+    *,
+    ignore: bool = False,
+    reason: str = "",
+) -> Resent:
     """Queue a fresh copy of each failed (and, if asked, unknown) message; audited.
 
     Unknown messages reconciliation may still settle (see `checking`) are left alone.
@@ -237,22 +321,44 @@ def resend(session: so.Session, batch: Batch, actor: User, states: tuple[str, ..
     now = utcnow()
     for original in chosen:
         original.superseded = True
-        session.add(Message(
-            batch_id=batch.id, direction="out", candidate_id=original.candidate_id,
-            contact_id=original.contact_id, sender_id=actor.id, to_e164=original.to_e164,
-            to_region=original.to_region, body=original.body, segments=original.segments,
-            encoding=original.encoding, state="queued", override_opt_out=original.id in still_out,
-            provider=batch.provider, resend_of_id=original.id, next_attempt_at=now,
-            # An unknown one may have arrived: the same reference lets SMS Central refuse the
-            # copy (513, "duplicate") instead of delivering it twice. A failed one never went.
-            reference=original.reference if original.state == "unknown" else None))
+        session.add(
+            Message(
+                batch_id=batch.id,
+                direction="out",
+                candidate_id=original.candidate_id,
+                contact_id=original.contact_id,
+                sender_id=actor.id,
+                to_e164=original.to_e164,
+                to_region=original.to_region,
+                body=original.body,
+                segments=original.segments,
+                encoding=original.encoding,
+                state="queued",
+                override_opt_out=original.id in still_out,
+                provider=batch.provider,
+                resend_of_id=original.id,
+                next_attempt_at=now,
+                # An unknown one may have arrived: the same reference lets SMS Central refuse the
+                # copy (513, "duplicate") instead of delivering it twice. A failed one never went.
+                reference=original.reference if original.state == "unknown" else None,
+            )
+        )
     overridden = [m for m in chosen if m.id in still_out]
     if overridden:
-        audit(session, actor, "sms.ignore_opt_out", batch, reason=reason, resend=True,
-              **overridden_people(batch.kind, [(still_out[m.id][1], m.to_e164) for m in overridden]))
+        audit(
+            session,
+            actor,
+            "sms.ignore_opt_out",
+            batch,
+            reason=reason,
+            resend=True,
+            **overridden_people(batch.kind, [(still_out[m.id][1], m.to_e164) for m in overridden]),
+        )
     if originals:
-        details = {"messages": len(chosen),
-                   "states": {state: sum(1 for m in chosen if m.state == state) for state in states}}
+        details = {
+            "messages": len(chosen),
+            "states": {state: sum(1 for m in chosen if m.state == state) for state in states},
+        }
         if skipped:
             details["skipped_opted_out"] = len(skipped)
         audit(session, actor, "sms.resent", batch, **details)

@@ -1,4 +1,5 @@
-"""The regions SMS Central refuses to deliver to, kept as data so a migration can seed the blocked-countries table."""
+"""The regions SMS Central refuses to deliver to, kept as data so a migration can seed the
+blocked-countries table."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The SMS screen's work: drafts of who is chosen, analysis, preview, and Send in one transaction."""
+"""The SMS screen's work: drafts of who is chosen, analysis, preview, and Send in one
+transaction."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 import sqlalchemy.orm as so
 
-from webapp.errors import FieldError
-from webapp.models import Batch, Comment, ComposeDraft, SmsTemplate, User, audit
 from webapp.bulk import insert_rows
 from webapp.database import begin_write
+from webapp.errors import FieldError
+from webapp.models import Batch, Comment, ComposeDraft, SmsTemplate, User, audit
 from webapp.models.base import utcnow
 from webapp.people.kinds import KINDS
 from webapp.sms import merge, segments
@@ -42,16 +43,26 @@ def create_draft(session: so.Session, user: User, kind: str, ids: Sequence[int])
     if not wanted:
         raise FieldError("Tick at least one person (or Select all) before Bulk SMS.", "ids")
     if len(wanted) > MAX_RECIPIENTS:
-        raise FieldError(f"At most {MAX_RECIPIENTS:,} people can be sent one SMS at a time; "
-                           "narrow the search.", "ids")
+        raise FieldError(
+            f"At most {MAX_RECIPIENTS:,} people can be sent one SMS at a time; narrow the search.",
+            "ids",
+        )
     begin_write(session)
     people = load(session, kind, wanted)
     missing = len(wanted) - len(people)
     if missing:
-        raise FieldError(f"{missing:,} of the chosen people no longer exist. Search again and "
-                           "tick them afresh.", "ids", status=409)
-    draft = ComposeDraft(token=secrets.token_urlsafe(24), user_id=user.id, kind=kind,
-                         person_ids=wanted, removed_ids=[])
+        raise FieldError(
+            f"{missing:,} of the chosen people no longer exist. Search again and tick them afresh.",
+            "ids",
+            status=409,
+        )
+    draft = ComposeDraft(
+        token=secrets.token_urlsafe(24),
+        user_id=user.id,
+        kind=kind,
+        person_ids=wanted,
+        removed_ids=[],
+    )
     session.add(draft)
     session.commit()
     return draft
@@ -61,11 +72,17 @@ def get_draft(session: so.Session, token: str, user: User) -> ComposeDraft:
     """The user's own, unexpired draft; anything else is a stale or forged token."""
     draft = session.scalar(sa.select(ComposeDraft).where(ComposeDraft.token == token))
     if draft is None or draft.user_id != user.id:
-        raise FieldError("This SMS screen is not known (it may be someone else's, or have been "
-                           "cleared). Start again from the search.", status=404)
+        raise FieldError(
+            "This SMS screen is not known (it may be someone else's, or have been "
+            "cleared). Start again from the search.",
+            status=404,
+        )
     if draft.created_at < utcnow() - DRAFT_LIFETIME:
-        raise FieldError("This SMS screen was opened more than a day ago and has expired. "
-                           "Start again from the search.", status=410)
+        raise FieldError(
+            "This SMS screen was opened more than a day ago and has expired. "
+            "Start again from the search.",
+            status=410,
+        )
     return draft
 
 
@@ -103,25 +120,36 @@ class ComposeState:
         return self.analysis.opted_out
 
 
-def analyse_draft(session: so.Session, draft: ComposeDraft, blocked: frozenset[str],
-                  ignore: bool) -> ComposeState:
+def analyse_draft(
+    session: so.Session, draft: ComposeDraft, blocked: frozenset[str], ignore: bool
+) -> ComposeState:
     everyone = load(session, draft.kind, draft.person_ids)
     removed_ids = set(draft.removed_ids)
     people = [p for p in everyone if p.id not in removed_ids]
     removed = [p for p in everyone if p.id in removed_ids]
     analysis = analyse(people, blocked, ignore_opt_out=ignore)
-    return ComposeState(draft=draft, people=people, removed=removed, analysis=analysis,
-                        ignore=ignore, missing=len(draft.person_ids) - len(everyone),
-                        counts=analysis.counts())
+    return ComposeState(
+        draft=draft,
+        people=people,
+        removed=removed,
+        analysis=analysis,
+        ignore=ignore,
+        missing=len(draft.person_ids) - len(everyone),
+        counts=analysis.counts(),
+    )
 
 
 def visible_templates(session: so.Session, user: User, kind: str) -> list[SmsTemplate]:
     """Active templates this user may pick for `kind`: shared ones and their own."""
-    query = (sa.select(SmsTemplate)
-             .where(SmsTemplate.active.is_(True),
-                    sa.or_(SmsTemplate.shared.is_(True), SmsTemplate.owner_id == user.id),
-                    SmsTemplate.record_type.in_(("both", KINDS.by_segment(kind).singular)))
-             .order_by(SmsTemplate.folder, SmsTemplate.name))
+    query = (
+        sa.select(SmsTemplate)
+        .where(
+            SmsTemplate.active.is_(True),
+            sa.or_(SmsTemplate.shared.is_(True), SmsTemplate.owner_id == user.id),
+            SmsTemplate.record_type.in_(("both", KINDS.by_segment(kind).singular)),
+        )
+        .order_by(SmsTemplate.folder, SmsTemplate.name)
+    )
     return list(session.scalars(query))
 
 
@@ -144,8 +172,12 @@ def render_all(state: ComposeState, body: str, sender: User) -> list[PreviewItem
     """The message as each included recipient will get it."""
     parsed = merge.parse(body)
     return [
-        PreviewItem(o.person, rendered := merge.render(parsed, o.person, sender),
-                    segments.count(rendered.text), o.overridden)
+        PreviewItem(
+            o.person,
+            rendered := merge.render(parsed, o.person, sender),
+            segments.count(rendered.text),
+            o.overridden,
+        )
         for o in state.analysis.included()
     ]
 
@@ -161,29 +193,42 @@ def check_message(body: str, items: Sequence[PreviewItem]) -> None:
     unknown = merge.unknown_fields(body)
     if unknown:
         names = ", ".join("{{" + name + "}}" for name in unknown)
-        raise FieldError(f"Unknown merge field(s): {names}. Use “Insert merge field” to pick "
-                           "one, or write \\{{ for literal braces.", "message")
+        raise FieldError(
+            f"Unknown merge field(s): {names}. Use “Insert merge field” to pick "
+            "one, or write \\{{ for literal braces.",
+            "message",
+        )
     broken = next((item for item in items if item.rendered.leftover), None)
     if broken is not None:
         names = ", ".join("{{" + name + "}}" for name in broken.rendered.leftover)
-        raise FieldError(f"For {broken.person.full_name} the message would contain {names} as "
-                           "text: check the braces around the merge fields.", "message")
+        raise FieldError(
+            f"For {broken.person.full_name} the message would contain {names} as "
+            "text: check the braces around the merge fields.",
+            "message",
+        )
     longest = max(items, key=lambda item: item.count.characters, default=None)
     if longest is not None and longest.count.characters > MAX_CHARACTERS:
         raise FieldError(
             f"The message for {longest.person.full_name} is {longest.count.characters:,} "
-            f"characters; the gateway takes at most {MAX_CHARACTERS:,}.", "message")
+            f"characters; the gateway takes at most {MAX_CHARACTERS:,}.",
+            "message",
+        )
 
 
 def ignore_reason(text: str) -> str:
     """The typed reason for overriding opt-outs, trimmed; refused when blank or too long."""
     reason = text.strip()
     if not reason:
-        raise FieldError("Type the reason for ignoring opt-outs: it goes in the audit log with "
-                           "the people it lets through.", "ignore_reason")
+        raise FieldError(
+            "Type the reason for ignoring opt-outs: it goes in the audit log with "
+            "the people it lets through.",
+            "ignore_reason",
+        )
     if len(reason) > MAX_REASON:
-        raise FieldError(f"The reason is {len(reason):,} characters; shorten it to at most "
-                           f"{MAX_REASON:,}.", "ignore_reason")
+        raise FieldError(
+            f"The reason is {len(reason):,} characters; shorten it to at most {MAX_REASON:,}.",
+            "ignore_reason",
+        )
     problem = plain_text_problem("The reason", reason)
     if problem:  # it goes into the audit log, read (and exported) one line per entry
         raise FieldError(problem, "ignore_reason")
@@ -194,19 +239,24 @@ def check_comment(text: str | None, recipients: int) -> None:
     """Refuse a Comment text too long for one record, or for the whole batch's records together."""
     length = len(text or "")
     if length > MAX_COMMENT:
-        raise FieldError(f"The comment is {length:,} characters; shorten it to at most "
-                           f"{MAX_COMMENT:,}.", "comment_text")
+        raise FieldError(
+            f"The comment is {length:,} characters; shorten it to at most {MAX_COMMENT:,}.",
+            "comment_text",
+        )
     if length * recipients > MAX_COMMENT_TOTAL:
         fits = MAX_COMMENT_TOTAL // recipients
         raise FieldError(
             f"This comment would be copied onto {recipients:,} records, {length * recipients:,} "
-            f"characters in all; one SMS may file at most {MAX_COMMENT_TOTAL:,}. Shorten the comment "
-            f"to {fits:,} characters or fewer, untick Comment, or send to fewer people at a time.",
-            "comment_text")
+            f"characters in all; one SMS may file at most {MAX_COMMENT_TOTAL:,}. Shorten the "
+            f"comment to {fits:,} characters or fewer, untick Comment, or send to fewer people "
+            "at a time.",
+            "comment_text",
+        )
 
 
 def overridden_people(kind: str, people: Sequence[tuple[int, str | None]]) -> dict:
-    """The people an Ignore let through, as its audit entry records them: bounded whatever their number.
+    """The people an Ignore let through, as its audit entry records them: bounded whatever their
+    number.
 
     Up to MAX_AUDIT_PEOPLE each is [id, number] (the audit page names them as their records are
     named now); beyond that, their count and ids as ranges ("3-9,12"): a row for 50,000 people named
@@ -239,8 +289,15 @@ class SendRequest:
     comment_text: str | None
 
 
-def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRequest, *,
-         provider: str, blocked: frozenset[str]) -> Batch:
+def send(
+    session: so.Session,
+    draft: ComposeDraft,
+    sender: User,
+    request: SendRequest,
+    *,
+    provider: str,
+    blocked: frozenset[str],
+) -> Batch:
     """Write the Batch, its queued Messages, Comments and audit events in one transaction.
 
     The draft can become one batch only; sending it again returns that batch.
@@ -256,18 +313,26 @@ def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRe
     if not sender.can("sms.send"):
         raise FieldError("You do not have permission to send SMS.", status=403)
     if request.template_id is not None:
-        template_for(session, sender, draft.kind, request.template_id)  # refuses one they may not use
+        template_for(
+            session, sender, draft.kind, request.template_id
+        )  # refuses one they may not use
     state = analyse_draft(session, draft, blocked, request.ignore)
     if state.missing:
         draft.person_ids = [p.id for p in state.people + state.removed]
         session.commit()
-        raise FieldError(f"{state.missing:,} of the chosen people no longer exist and have been "
-                           "taken off this SMS. Check the list and send again.", "recipients", 409)
+        raise FieldError(
+            f"{state.missing:,} of the chosen people no longer exist and have been "
+            "taken off this SMS. Check the list and send again.",
+            "recipients",
+            409,
+        )
     items = render_all(state, request.body, sender)
     check_message(request.body, items)
     if not items:
-        raise FieldError("Nobody on this SMS can receive it: see the reasons listed for each "
-                           "person.", "recipients")
+        raise FieldError(
+            "Nobody on this SMS can receive it: see the reasons listed for each person.",
+            "recipients",
+        )
     overridden = [item.person for item in items if item.overridden]
     # Required whenever Ignore is ticked, even when it turns out to let nobody through (everyone
     # opted out was blocked, invalid or taken off): whoever ticks it must say why, every time.
@@ -275,13 +340,19 @@ def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRe
     if request.comment:
         check_comment(request.comment_text, len(items))
 
-    batch = Batch(draft_id=draft.id, sender_id=sender.id, kind=draft.kind,
-                  template_id=request.template_id, body=request.body,
-                  ignore_opt_out=bool(overridden),
-                  comment_type=request.comment_type if request.comment else None,
-                  comment_text=request.comment_text if request.comment else None,
-                  provider=provider, message_count=len(items),
-                  outcome_counts=state.counts | {"removed": len(state.removed)})
+    batch = Batch(
+        draft_id=draft.id,
+        sender_id=sender.id,
+        kind=draft.kind,
+        template_id=request.template_id,
+        body=request.body,
+        ignore_opt_out=bool(overridden),
+        comment_type=request.comment_type if request.comment else None,
+        comment_text=request.comment_text if request.comment else None,
+        provider=provider,
+        message_count=len(items),
+        outcome_counts=state.counts | {"removed": len(state.removed)},
+    )
     session.add(batch)
     try:
         session.flush()
@@ -292,15 +363,40 @@ def send(session: so.Session, draft: ComposeDraft, sender: User, request: SendRe
         if existing is None:
             raise
         return existing
-    enqueue(session, batch, [Outgoing(item.person, item.rendered.text, item.count.segments,
-                                      item.count.encoding, item.overridden) for item in items])
+    enqueue(
+        session,
+        batch,
+        [
+            Outgoing(
+                item.person,
+                item.rendered.text,
+                item.count.segments,
+                item.count.encoding,
+                item.overridden,
+            )
+            for item in items
+        ],
+    )
     if request.comment:
         _add_comments(session, batch, items)
     if overridden:
-        audit(session, sender, "sms.ignore_opt_out", batch, reason=reason,
-              **overridden_people(draft.kind, [(p.id, p.mobile_e164) for p in overridden]))
-    audit(session, sender, "sms.sent", batch, messages=len(items), kind=draft.kind,
-          counts=batch.outcome_counts)
+        audit(
+            session,
+            sender,
+            "sms.ignore_opt_out",
+            batch,
+            reason=reason,
+            **overridden_people(draft.kind, [(p.id, p.mobile_e164) for p in overridden]),
+        )
+    audit(
+        session,
+        sender,
+        "sms.sent",
+        batch,
+        messages=len(items),
+        kind=draft.kind,
+        counts=batch.outcome_counts,
+    )
     session.commit()
     return batch
 
@@ -309,9 +405,17 @@ def _add_comments(session: so.Session, batch: Batch, items: Sequence[PreviewItem
     column = KINDS.by_segment(batch.kind).person_column
     now = utcnow()
     # Without typed text, each record gets the message as that person received it.
-    insert_rows(session, Comment.__table__, [
-        {column: item.person.id, "author_id": batch.sender_id, "type": batch.comment_type,
-         "text": batch.comment_text or item.rendered.text, "created_at": now}
-        for item in items
-    ])
-
+    insert_rows(
+        session,
+        Comment.__table__,
+        [
+            {
+                column: item.person.id,
+                "author_id": batch.sender_id,
+                "type": batch.comment_type,
+                "text": batch.comment_text or item.rendered.text,
+                "created_at": now,
+            }
+            for item in items
+        ],
+    )

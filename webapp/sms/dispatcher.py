@@ -17,8 +17,16 @@ from webapp.models.base import utcnow
 from webapp.sms import consent, mailer, metrics, outbox, reconcile, status
 from webapp.sms.mailer import MailSettings
 from webapp.sms.outbox import Claimed
+from webapp.sms.providers import (
+    Accepted,
+    OutboundSms,
+    Provider,
+    Rejected,
+    SendResult,
+    Transient,
+    Unknown,
+)
 from webapp.sms.reconcile import ReconcileSettings
-from webapp.sms.providers import Accepted, OutboundSms, Provider, Rejected, SendResult, Transient, Unknown
 from webapp.sms.settings import blocked_regions
 
 log = logging.getLogger(__name__)
@@ -32,17 +40,22 @@ Outcome = tuple[Claimed, SendResult]
 def _database_away(exc: Exception) -> bool:
     """The database cannot be reached (so try again later), as opposed to refusing this data."""
     return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)) or bool(
-        getattr(exc, "connection_invalidated", False))
+        getattr(exc, "connection_invalidated", False)
+    )
 
 
 def _unexpected(exc: Exception) -> Unknown:
-    return Unknown(f"Sending failed unexpectedly ({type(exc).__name__}); it may or may not have gone.")
+    return Unknown(
+        f"Sending failed unexpectedly ({type(exc).__name__}); it may or may not have gone."
+    )
 
 
 class TokenBucket:
     """At most `rate` sends a second on average, with bursts of up to `burst`; rate 0 = no limit."""
 
-    def __init__(self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
+    ):
         self.rate = rate
         # No burst by default: a limit of 10/s means 10 in any second, not 20 in the first.
         self.capacity = burst if burst is not None else 1.0
@@ -119,7 +132,8 @@ class Pipeline:
         return bool(self.finished) and (
             len(self.finished) >= max(RECORD_GROUP, self.width // 2)
             or time.monotonic() - self.recorded_at >= RECORD_EVERY
-            or not self.inflight)
+            or not self.inflight
+        )
 
 
 class Dispatcher:
@@ -141,14 +155,17 @@ class Dispatcher:
             self.housekeeping.append(Step("sandbox deliveries", self._deliver_sandbox, poll))
         if settings.mail is not None:
             self.housekeeping.append(Step("sending reply emails", self._send_emails, poll))
-        self.housekeeping.append(Step("reconciling unknown messages", self._reconcile,
-                                      settings.reconcile.every))
+        self.housekeeping.append(
+            Step("reconciling unknown messages", self._reconcile, settings.reconcile.every)
+        )
         self.reconciler: ThreadPoolExecutor | None = None  # its own thread while run() runs
         self.reconciling: Future | None = None
         # A sign of life for /readyz: written by the loop itself, so a stuck loop stops beating.
         self.name, self.started_at = status.worker_name(), utcnow()
         self.housekeeping.append(Step("writing the heartbeat", self._beat, status.HEARTBEAT_EVERY))
-        self.claiming = Step("claiming messages", lambda limit, lease: outbox.claim(engine, limit, lease))
+        self.claiming = Step(
+            "claiming messages", lambda limit, lease: outbox.claim(engine, limit, lease)
+        )
 
     def wake(self) -> None:
         """Look for work now rather than at the next poll (called after Send)."""
@@ -248,7 +265,8 @@ class Dispatcher:
 
     def _failed(self, step: Step, now: float) -> float:
         step.failures += 1
-        # Never sooner than the step would run anyway; never longer than the cap (or its own interval).
+        # Never sooner than the step would run anyway;
+        # never longer than the cap (or its own interval).
         base = max(step.every, self.settings.poll_seconds)
         delay = min(base * 2 ** (step.failures - 1), max(self.settings.max_backoff, step.every))
         step.next_at = now + delay
@@ -262,7 +280,9 @@ class Dispatcher:
         with self.sessionmaker() as session:
             expired = outbox.expire_leases(session)
         if expired:
-            log.warning("%d message(s) were left mid-send by a stopped worker: now unknown", expired)
+            log.warning(
+                "%d message(s) were left mid-send by a stopped worker: now unknown", expired
+            )
 
     def _deliver_sandbox(self) -> None:
         with self.sessionmaker() as session:
@@ -292,29 +312,39 @@ class Dispatcher:
             self.reconciling = None
             last.result()  # what the last run raised is logged here, and this step backs off
         self.reconciling = self.reconciler.submit(
-            reconcile.reconcile, self.engine, self.provider, self.settings.reconcile)
+            reconcile.reconcile, self.engine, self.provider, self.settings.reconcile
+        )
 
     def _claim(self, limit: int, finished: list[Outcome]) -> list[Claimed]:
-        """Claim due messages and re-check them; what cannot be re-checked goes back to the queue."""
+        """Claim due messages and re-check them; what cannot be re-checked goes back to the
+        queue."""
         started = time.perf_counter()
         claimed = self._attempt(self.claiming, limit, self._lease(limit)) or []
         if not claimed:
             return []  # an idle worker logs nothing: one line a poll would drown the rest
         try:
             with self.sessionmaker() as session:
-                refused = outbox.recheck(session, claimed,
-                                         blocked_regions(session, self.settings.provider_name))
+                refused = outbox.recheck(
+                    session, claimed, blocked_regions(session, self.settings.provider_name)
+                )
                 outbox.reject(session, refused)
         except Exception:
             # Not sent unchecked, and not left leased to turn `unknown`: back to the queue, written
             # with the other outcomes (so a database outage keeps them until it is back).
             delay = self._failed(self.claiming, time.monotonic())
-            log.exception("Re-checking messages %s failed; back to the queue, next claim in %.1f s",
-                          ", ".join(message.uuid for message in claimed), delay)
+            log.exception(
+                "Re-checking messages %s failed; back to the queue, next claim in %.1f s",
+                ", ".join(message.uuid for message in claimed),
+                delay,
+            )
             finished += [(message, outbox.NOT_SENT) for message in claimed]
             return []
-        log.info("Claimed %d message(s); %d refused by the send-time re-check; took %.0f ms",
-                 len(claimed), len(refused), (time.perf_counter() - started) * 1000)
+        log.info(
+            "Claimed %d message(s); %d refused by the send-time re-check; took %.0f ms",
+            len(claimed),
+            len(refused),
+            (time.perf_counter() - started) * 1000,
+        )
         return [message for message in claimed if message.id not in refused]
 
     def _lease(self, limit: int) -> timedelta:
@@ -332,12 +362,15 @@ class Dispatcher:
                 # if never claimed (the attempt is not counted).
                 return outbox.NOT_SENT
             if message.lease_until is not None and utcnow() >= message.lease_until:
-                # It waited past its lease (a stalled process): it may be `unknown` by now and
-                # queued again by reconciliation, so calling could send it twice. Not sent, not counted.
+                # It waited past its lease (a stalled process): it may be `unknown` by now
+                # and queued again by reconciliation, so calling could send it twice.
+                # Not sent, not counted.
                 return outbox.NOT_SENT
             callback = None
             if self.settings.public_base_url:
-                callback = f"{self.settings.public_base_url}/webhooks/twilio/status?m={message.uuid}"
+                callback = (
+                    f"{self.settings.public_base_url}/webhooks/twilio/status?m={message.uuid}"
+                )
             outbound = OutboundSms(message.reference, message.to_e164, message.body, callback)
         except Exception as exc:  # before the gateway call, so surely not sent: try again later
             log.exception("Preparing message %s failed; it will be tried again", message.uuid)
@@ -345,15 +378,22 @@ class Dispatcher:
         started = time.perf_counter()
         try:
             result = self.provider.send(outbound)
-        except Exception as exc:  # a provider bug must not kill the loop or lose track of the message
+        except (
+            Exception
+        ) as exc:  # a provider bug must not kill the loop or lose track of the message
             log.exception("Provider %s raised while sending %s", self.provider.name, message.uuid)
             result = _unexpected(exc)
         metrics.observe_send(self.provider.name, result, time.perf_counter() - started)
         if isinstance(result, (Rejected, Transient, Unknown)):
-            # Ids and codes only: the number and the text are personal data and stay in the database.
-            log.warning("Gateway error for message %s: provider %s, %s, code %s", message.uuid,
-                        self.provider.name, type(result).__name__.lower(),
-                        getattr(result, "code", None) or "none")
+            # Ids and codes only: the number and the text are personal data and stay in the
+            # database.
+            log.warning(
+                "Gateway error for message %s: provider %s, %s, code %s",
+                message.uuid,
+                self.provider.name,
+                type(result).__name__.lower(),
+                getattr(result, "code", None) or "none",
+            )
         return result
 
     def _outcome(self, future: Future, message: Claimed) -> SendResult:
@@ -374,8 +414,9 @@ class Dispatcher:
                 return finished
             # One outcome the database refuses (an IntegrityError is a DBAPIError too) must not
             # hold the others back, or the whole group is retried, and refused, forever.
-            log.exception("Could not record %d outcome(s) together; recording them one by one",
-                          len(finished))
+            log.exception(
+                "Could not record %d outcome(s) together; recording them one by one", len(finished)
+            )
         kept = []
         for message, result in finished:
             try:
@@ -385,8 +426,11 @@ class Dispatcher:
                     kept.append((message, result))
                 elif not self._record_without_id(message, result):
                     # Left under lease, so it turns `unknown`: true, as we cannot say what happened.
-                    log.exception("Could not record the outcome of message %s (%s)", message.uuid,
-                                  type(result).__name__)
+                    log.exception(
+                        "Could not record the outcome of message %s (%s)",
+                        message.uuid,
+                        type(result).__name__,
+                    )
         return kept
 
     def _record_without_id(self, message: Claimed, result: SendResult) -> bool:
@@ -397,10 +441,15 @@ class Dispatcher:
         try:
             self._record([(message, Accepted(None))])
         except Exception:
-            log.exception("Could not record message %s as sent without its gateway id", message.uuid)
+            log.exception(
+                "Could not record message %s as sent without its gateway id", message.uuid
+            )
             return False
-        log.warning("Message %s was accepted by the gateway; its id could not be stored, so it is "
-                    "recorded as sent without one", message.uuid)
+        log.warning(
+            "Message %s was accepted by the gateway; its id could not be stored, so it is "
+            "recorded as sent without one",
+            message.uuid,
+        )
         return True
 
     def _record(self, results: list[Outcome]) -> None:
@@ -411,15 +460,25 @@ class Dispatcher:
                 # The outcomes are committed already; one number that cannot be updated is logged.
                 try:
                     begin_write(session)
-                    consent.set_for_number(session, message.to_e164, False, actor=None,
-                                           cause={"source": "gateway", "code": rejection.code,
-                                                  "message_uuid": message.uuid})
+                    consent.set_for_number(
+                        session,
+                        message.to_e164,
+                        False,
+                        actor=None,
+                        cause={
+                            "source": "gateway",
+                            "code": rejection.code,
+                            "message_uuid": message.uuid,
+                        },
+                    )
                     session.commit()
                 except Exception as exc:
                     if _database_away(exc):
                         raise
                     session.rollback()
-                    log.exception("Could not withdraw SMS consent for message %s's number", message.uuid)
+                    log.exception(
+                        "Could not withdraw SMS consent for message %s's number", message.uuid
+                    )
         self.sent += len(results)
 
 

@@ -1,4 +1,5 @@
-"""Consent keywords in replies: STOP-type words withdraw SMS consent, START and UNSTOP restore it."""
+"""Consent keywords in replies: STOP-type words withdraw SMS consent, START and UNSTOP restore
+it."""
 
 from __future__ import annotations
 

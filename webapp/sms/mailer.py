@@ -1,4 +1,5 @@
-"""Send the email outbox over SMTP, retrying until it goes: an SMTP outage delays mail, loses none."""
+"""Send the email outbox over SMTP, retrying until it goes: an SMTP outage delays mail, loses
+none."""
 
 from __future__ import annotations
 
@@ -36,21 +37,27 @@ class MailSettings:
     use_ssl: bool = False  # SMTPS: TLS from the first byte (port 465), instead of STARTTLS
 
     @classmethod
-    def from_config(cls, config) -> "MailSettings | None":
+    def from_config(cls, config) -> MailSettings | None:
         if not config.get("MAIL_SERVER") or not config.get("MAIL_PORT"):
             return None
-        return cls(config["MAIL_SERVER"], int(config["MAIL_PORT"]), bool(config.get("MAIL_USE_TLS")),
-                   config.get("MAIL_USERNAME", ""), config.get("MAIL_PASSWORD", ""),
-                   config.get("MAIL_FROM") or "sms-desk@localhost",
-                   use_ssl=bool(config.get("MAIL_USE_SSL")))
+        return cls(
+            config["MAIL_SERVER"],
+            int(config["MAIL_PORT"]),
+            bool(config.get("MAIL_USE_TLS")),
+            config.get("MAIL_USERNAME", ""),
+            config.get("MAIL_PASSWORD", ""),
+            config.get("MAIL_FROM") or "sms-desk@localhost",
+            use_ssl=bool(config.get("MAIL_USE_SSL")),
+        )
 
 
 def retry_delay(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), RETRY_CAP)
 
 
-def send_due(session: so.Session, settings: MailSettings, now: datetime | None = None,
-             limit: int = 50) -> int:
+def send_due(
+    session: so.Session, settings: MailSettings, now: datetime | None = None, limit: int = 50
+) -> int:
     """Send queued emails that are due. A server that cannot be reached delays them all; a
     refusal concerns one email only: permanent (5xx) marks it failed, temporary (4xx) retries it.
     An email that cannot be built or sent at all (a bad address, a header that will not encode)
@@ -58,9 +65,14 @@ def send_due(session: so.Session, settings: MailSettings, now: datetime | None =
     email is sent counts against that email only (failed after MAX_ATTEMPTS); the rest wait for
     the next round without a penalty."""
     now = now or utcnow()
-    due = list(session.scalars(
-        sa.select(Email).where(Email.state == "queued", Email.next_attempt_at <= now)
-        .order_by(Email.id).limit(limit)))
+    due = list(
+        session.scalars(
+            sa.select(Email)
+            .where(Email.state == "queued", Email.next_attempt_at <= now)
+            .order_by(Email.id)
+            .limit(limit)
+        )
+    )
     if not due:
         return 0
     reply_to = _consultants(session, due)
@@ -82,8 +94,11 @@ def send_due(session: so.Session, settings: MailSettings, now: datetime | None =
                 sending = email
                 try:
                     smtp.send_message(message)
-                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
-                        smtplib.SMTPDataError) as refusal:
+                except (
+                    smtplib.SMTPRecipientsRefused,
+                    smtplib.SMTPSenderRefused,
+                    smtplib.SMTPDataError,
+                ) as refusal:
                     _refused(email, refusal, now)
                 except (smtplib.SMTPNotSupportedError, ValueError, MessageError) as error:
                     # Raised before the server saw a command (e.g. a non-ASCII address that the
@@ -100,17 +115,24 @@ def send_due(session: so.Session, settings: MailSettings, now: datetime | None =
             # The connection dropped while this email was on the wire: perhaps because of it. The
             # attempt counts against it alone, so it cannot hold back the ones after it for ever;
             # they go next round (it has moved back in the queue).
-            log.warning("The mail server dropped the connection while sending email %s (%s)",
-                        sending.id, type(error).__name__)
+            log.warning(
+                "The mail server dropped the connection while sending email %s (%s)",
+                sending.id,
+                type(error).__name__,
+            )
             if sending.attempts + 1 >= MAX_ATTEMPTS:
                 sending.attempts += 1
-                _failed(sending, f"Gave up after {sending.attempts} attempts, the connection dropping "
-                                 f"each time: {error}")
+                _failed(
+                    sending,
+                    f"Gave up after {sending.attempts} attempts, the connection dropping "
+                    f"each time: {error}",
+                )
             else:
                 _postpone(sending, str(error), now, error)
         else:
-            log.warning("The mail server could not be reached (%s); emails will retry",
-                        type(error).__name__)
+            log.warning(
+                "The mail server could not be reached (%s); emails will retry", type(error).__name__
+            )
             for email in due:
                 if email.id not in done:
                     _postpone(email, str(error), now, error)
@@ -122,20 +144,28 @@ def _failed(email: Email, reason: str) -> None:
     email.state = "failed"
     email.last_error = one_line(reason)[:300]
     # The log names the email by id, never by address (personal data; the Status page shows it).
-    log.error("Email %s failed for good: %s", email.id,
-              email.last_error.replace(email.to_address, "<address>") if email.to_address
-              else email.last_error)
+    log.error(
+        "Email %s failed for good: %s",
+        email.id,
+        email.last_error.replace(email.to_address, "<address>")
+        if email.to_address
+        else email.last_error,
+    )
 
 
 def _refused(email: Email, refusal: smtplib.SMTPException, now: datetime) -> None:
-    codes = [code for code, _ in getattr(refusal, "recipients", {}).values()] or \
-        [getattr(refusal, "smtp_code", 0)]
+    codes = [code for code, _ in getattr(refusal, "recipients", {}).values()] or [
+        getattr(refusal, "smtp_code", 0)
+    ]
     if all(500 <= code < 600 for code in codes):
         email.state = "failed"
         email.last_error = f"Refused by the mail server: {refusal}"[:300]
         # The codes, not the refusal: its text lists the refused addresses.
-        log.error("Email %s refused for good by the mail server (%s)", email.id,
-                  ", ".join(str(code) for code in codes))
+        log.error(
+            "Email %s refused for good by the mail server (%s)",
+            email.id,
+            ", ".join(str(code) for code in codes),
+        )
     else:
         _postpone(email, str(refusal), now, refusal)
 
@@ -144,8 +174,13 @@ def _postpone(email: Email, error: str, now: datetime, cause: Exception) -> None
     email.attempts += 1
     email.last_error = error[:300]
     email.next_attempt_at = now + retry_delay(email.attempts)
-    log.warning("Email %s not sent (%s, attempt %d); next try at %s", email.id, type(cause).__name__,
-                email.attempts, email.next_attempt_at.isoformat(timespec="seconds"))
+    log.warning(
+        "Email %s not sent (%s, attempt %d); next try at %s",
+        email.id,
+        type(cause).__name__,
+        email.attempts,
+        email.next_attempt_at.isoformat(timespec="seconds"),
+    )
 
 
 def _connect(settings: MailSettings) -> smtplib.SMTP:
@@ -153,8 +188,9 @@ def _connect(settings: MailSettings) -> smtplib.SMTP:
     # smtplib's own default would take any certificate, and with it any server in the middle.
     context = ssl.create_default_context() if settings.use_ssl or settings.use_tls else None
     if settings.use_ssl:
-        smtp = smtplib.SMTP_SSL(settings.server, settings.port, timeout=settings.timeout,
-                                context=context)
+        smtp = smtplib.SMTP_SSL(
+            settings.server, settings.port, timeout=settings.timeout, context=context
+        )
     else:
         smtp = smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout)
     try:
@@ -176,8 +212,10 @@ def _consultants(session: so.Session, emails: list[Email]) -> dict[int, tuple[st
     if not ids:
         return {}
     rows = session.execute(
-        sa.select(Message.id, User.full_name, User.email).join(User, User.id == Message.sender_id)
-        .where(Message.id.in_(ids), User.email.is_not(None), User.email != ""))
+        sa.select(Message.id, User.full_name, User.email)
+        .join(User, User.id == Message.sender_id)
+        .where(Message.id.in_(ids), User.email.is_not(None), User.email != "")
+    )
     found = {message_id: (name or "", address) for message_id, name, address in rows}
     return {email.id: found[email.message_id] for email in emails if email.message_id in found}
 
@@ -196,8 +234,9 @@ def _reply_to(consultant: tuple[str, str] | None) -> str | None:
     return formataddr((one_line(name), address.strip()))
 
 
-def _compose(email: Email, settings: MailSettings,
-             consultant: tuple[str, str] | None = None) -> EmailMessage:
+def _compose(
+    email: Email, settings: MailSettings, consultant: tuple[str, str] | None = None
+) -> EmailMessage:
     """The message, every header on one line: a header that data could split would let that data
     add headers (a Bcc) or, as EmailMessage refuses it, stop the email. Reply-To is the consultant,
     so answering the email reaches a person rather than the app's sender address."""

@@ -9,7 +9,6 @@ from types import MappingProxyType
 from typing import Any
 
 
-
 @dataclass(frozen=True, slots=True)
 class MergeField:
     """One field a message body may refer to, and how to read it."""
@@ -46,34 +45,72 @@ def _first_word(text: str | None) -> str | None:
 _RECIPIENT, _CLIENT, _SENDER = "Recipient", "Client", "Sender"
 
 CATALOGUE: tuple[MergeField, ...] = (
-    MergeField("first_name", "First name", _RECIPIENT, "The recipient's first name.",
-               lambda p, s: p.first_name),
-    MergeField("last_name", "Last name", _RECIPIENT, "The recipient's last name.",
-               lambda p, s: p.last_name),
-    MergeField("full_name", "Full name", _RECIPIENT, "The recipient's first and last name.",
-               lambda p, s: _full_name(p)),
+    MergeField(
+        "first_name",
+        "First name",
+        _RECIPIENT,
+        "The recipient's first name.",
+        lambda p, s: p.first_name,
+    ),
+    MergeField(
+        "last_name", "Last name", _RECIPIENT, "The recipient's last name.", lambda p, s: p.last_name
+    ),
+    MergeField(
+        "full_name",
+        "Full name",
+        _RECIPIENT,
+        "The recipient's first and last name.",
+        lambda p, s: _full_name(p),
+    ),
     # As typed: formatting it would mean parsing every recipient's number again at send time.
-    MergeField("mobile", "Mobile", _RECIPIENT, "The recipient's mobile number, as on the record.",
-               lambda p, s: p.mobile_raw),
-    MergeField("email", "Email", _RECIPIENT, "The recipient's email address.",
-               lambda p, s: p.email),
-    MergeField("job_title", "Job title", _RECIPIENT,
-               "A candidate's job title, or a client contact's position.",
-               lambda p, s: _job_title(p)),
-    MergeField("location", "Location", _RECIPIENT, "Where the recipient is based.",
-               lambda p, s: getattr(p, "location", None)),
-    MergeField("client_name", "Client name", _CLIENT, "The client a contact works for.",
-               lambda p, s: _client_name(p)),
-    MergeField("sender_first_name", "Your first name", _SENDER, "Your first name.",
-               lambda p, s: _first_word(s.full_name)),
-    MergeField("sender_full_name", "Your full name", _SENDER, "Your full name.",
-               lambda p, s: s.full_name),
-    MergeField("sender_mobile", "Your mobile", _SENDER, "Your mobile number.",
-               lambda p, s: s.mobile),
-    MergeField("sender_email", "Your email", _SENDER, "Your email address.",
-               lambda p, s: s.email),
-    MergeField("sender_office", "Your office", _SENDER, "The office you work from.",
-               lambda p, s: s.office),
+    MergeField(
+        "mobile",
+        "Mobile",
+        _RECIPIENT,
+        "The recipient's mobile number, as on the record.",
+        lambda p, s: p.mobile_raw,
+    ),
+    MergeField(
+        "email", "Email", _RECIPIENT, "The recipient's email address.", lambda p, s: p.email
+    ),
+    MergeField(
+        "job_title",
+        "Job title",
+        _RECIPIENT,
+        "A candidate's job title, or a client contact's position.",
+        lambda p, s: _job_title(p),
+    ),
+    MergeField(
+        "location",
+        "Location",
+        _RECIPIENT,
+        "Where the recipient is based.",
+        lambda p, s: getattr(p, "location", None),
+    ),
+    MergeField(
+        "client_name",
+        "Client name",
+        _CLIENT,
+        "The client a contact works for.",
+        lambda p, s: _client_name(p),
+    ),
+    MergeField(
+        "sender_first_name",
+        "Your first name",
+        _SENDER,
+        "Your first name.",
+        lambda p, s: _first_word(s.full_name),
+    ),
+    MergeField(
+        "sender_full_name", "Your full name", _SENDER, "Your full name.", lambda p, s: s.full_name
+    ),
+    MergeField(
+        "sender_mobile", "Your mobile", _SENDER, "Your mobile number.", lambda p, s: s.mobile
+    ),
+    MergeField("sender_email", "Your email", _SENDER, "Your email address.", lambda p, s: s.email),
+    MergeField(
+        "sender_office", "Your office", _SENDER, "The office you work from.", lambda p, s: s.office
+    ),
 )
 
 FIELDS: Mapping[str, MergeField] = MappingProxyType({field.name: field for field in CATALOGUE})
@@ -111,7 +148,7 @@ def parse(body: str) -> Template:
     literal: list[str] = []
     pos = 0
     for match in _TOKEN.finditer(body):
-        literal.append(body[pos:match.start()])
+        literal.append(body[pos : match.start()])
         pos = match.end()
         name = match.group(1)
         if name is None:
@@ -160,6 +197,7 @@ def render(template: Template, person: Any, sender: Any) -> Rendered:
     text = "".join([p if isinstance(p, str) else values[p.name] for p in template.parts])
     leftover = ()
     if "{{" in text and template.fields:
-        leftover = tuple(dict.fromkeys(
-            m.group(1) for m in _TOKEN.finditer(text) if m.group(1) in FIELDS))
+        leftover = tuple(
+            dict.fromkeys(m.group(1) for m in _TOKEN.finditer(text) if m.group(1) in FIELDS)
+        )
     return Rendered(text=text, empty=tuple(empty), unknown=template.unknown, leftover=leftover)

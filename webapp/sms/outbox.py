@@ -1,4 +1,5 @@
-"""The outbox: queued messages written in bulk, claimed by workers, and moved through their states."""
+"""The outbox: queued messages written in bulk, claimed by workers, and moved through their
+states."""
 
 from __future__ import annotations
 
@@ -16,13 +17,20 @@ from webapp.database import begin_write
 from webapp.models import Batch, Message
 from webapp.models.base import UTCDateTime, utcnow
 from webapp.models.messaging import (
-    DELIVERED, FAILED, QUEUED, REJECTED, SENDING, SENT, STATE_RANK, UNKNOWN, new_uuid,
+    DELIVERED,
+    FAILED,
+    QUEUED,
+    REJECTED,
+    SENDING,
+    SENT,
+    STATE_RANK,
+    UNKNOWN,
+    new_uuid,
 )
 from webapp.people.kinds import KINDS, Kind
 from webapp.sms.people import PersonRow
 from webapp.sms.providers import Accepted, Receipt, Rejected, SendResult, Transient, Unknown
 from webapp.text import one_line
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,18 +50,29 @@ def enqueue(session: so.Session, batch: Batch, items: Sequence[Outgoing]) -> int
     person_column = KINDS.by_segment(batch.kind).person_column
     rows = [
         {
-            "uuid": (uuid := new_uuid()), "reference": uuid, "batch_id": batch.id, "direction": "out",
-            person_column: item.person.id, "sender_id": batch.sender_id,
-            "to_e164": item.person.mobile_e164, "to_region": item.person.mobile_region, "body": item.body, "segments": item.segments,
-            "encoding": item.encoding, "state": QUEUED, "override_opt_out": item.override_opt_out,
-            "provider": batch.provider, "attempts": 0, "next_attempt_at": now,
-            "created_at": now, "updated_at": now,
+            "uuid": (uuid := new_uuid()),
+            "reference": uuid,
+            "batch_id": batch.id,
+            "direction": "out",
+            person_column: item.person.id,
+            "sender_id": batch.sender_id,
+            "to_e164": item.person.mobile_e164,
+            "to_region": item.person.mobile_region,
+            "body": item.body,
+            "segments": item.segments,
+            "encoding": item.encoding,
+            "state": QUEUED,
+            "override_opt_out": item.override_opt_out,
+            "provider": batch.provider,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
         }
         for item in items
     ]
     insert_rows(session, Message.__table__, rows)
     return len(rows)
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,18 +112,22 @@ class Claimed:
     lease_until: datetime | None = None  # after this the message may be someone else's: no call
 
 
-def claim(engine: sa.Engine, limit: int, lease: timedelta, now: datetime | None = None) -> list[Claimed]:
+def claim(
+    engine: sa.Engine, limit: int, lease: timedelta, now: datetime | None = None
+) -> list[Claimed]:
     """Take up to `limit` due messages: queued → sending, with a lease, in one short transaction.
 
     PostgreSQL skips rows other workers hold (FOR UPDATE SKIP LOCKED); SQLite takes the write
     lock first (BEGIN IMMEDIATE), so two workers never claim the same message.
     """
     now = now or utcnow()
-    due = (sa.select(messages.c.id)
-           .where(messages.c.state == QUEUED, messages.c.next_attempt_at <= now)
-           .order_by(messages.c.next_attempt_at, messages.c.id)
-           .limit(limit)
-           .with_for_update(skip_locked=True))
+    due = (
+        sa.select(messages.c.id)
+        .where(messages.c.state == QUEUED, messages.c.next_attempt_at <= now)
+        .order_by(messages.c.next_attempt_at, messages.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     # Two statements, not UPDATE … WHERE id IN (SELECT … LIMIT): PostgreSQL may re-run such a
     # subquery per row and claim far more than `limit`.
     with engine.connect().execution_options(sqlite_immediate=True) as connection:
@@ -115,13 +138,26 @@ def claim(engine: sa.Engine, limit: int, lease: timedelta, now: datetime | None 
             rows = connection.execute(
                 sa.update(messages)
                 .where(messages.c.id.in_(ids), messages.c.state == QUEUED)
-                .values(state=SENDING, lease_until=now + lease, attempts=messages.c.attempts + 1,
-                        updated_at=now)
-                .returning(messages.c.id, messages.c.reference, messages.c.uuid,
-                           messages.c.to_e164, messages.c.to_region, messages.c.body,
-                           messages.c.candidate_id, messages.c.contact_id,
-                           messages.c.override_opt_out, messages.c.attempts,
-                           messages.c.lease_until)).all()
+                .values(
+                    state=SENDING,
+                    lease_until=now + lease,
+                    attempts=messages.c.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(
+                    messages.c.id,
+                    messages.c.reference,
+                    messages.c.uuid,
+                    messages.c.to_e164,
+                    messages.c.to_region,
+                    messages.c.body,
+                    messages.c.candidate_id,
+                    messages.c.contact_id,
+                    messages.c.override_opt_out,
+                    messages.c.attempts,
+                    messages.c.lease_until,
+                )
+            ).all()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
@@ -134,29 +170,37 @@ def expire_leases(session: so.Session, now: datetime | None = None) -> int:
     result = session.execute(
         sa.update(messages)
         .where(messages.c.state == SENDING, messages.c.lease_until < now)
-        .values(state=UNKNOWN, lease_until=None, updated_at=now,
-                error_text="The worker stopped while sending; the message may or may not have "
-                           "been delivered.")
+        .values(
+            state=UNKNOWN,
+            lease_until=None,
+            updated_at=now,
+            error_text="The worker stopped while sending; the message may or may not have "
+            "been delivered.",
+        )
     )
     session.commit()
     return result.rowcount
 
 
-def recheck(session: so.Session, claimed: Sequence[Claimed],
-            blocked_regions: frozenset[str]) -> dict[int, str]:
+def recheck(
+    session: so.Session, claimed: Sequence[Claimed], blocked_regions: frozenset[str]
+) -> dict[int, str]:
     """Messages that must not go after all, with the reason: consent withdrawn, country blocked."""
     refused: dict[int, str] = {}
     consent = _consents(session, claimed)
     for message in claimed:
         if message.to_region in blocked_regions:
-            refused[message.id] = (f"The gateway no longer serves this country ({message.to_region}); "
-                                   "not sent.")
+            refused[message.id] = (
+                f"The gateway no longer serves this country ({message.to_region}); not sent."
+            )
             continue
         person = _person(message)
         if person is None:
             refused[message.id] = "The person's record was removed; not sent."
         elif not message.override_opt_out and not consent.get(person, False):
-            refused[message.id] = "The person opted out of SMS after the message was queued; not sent."
+            refused[message.id] = (
+                "The person opted out of SMS after the message was queued; not sent."
+            )
     return refused
 
 
@@ -175,8 +219,9 @@ def _consents(session: so.Session, claimed: Sequence[Claimed]) -> dict[tuple[Kin
         ids = [pid for message in claimed if (pid := getattr(message, kind.person_column))]
         if ids:
             model = kind.model
-            for pid, ok in session.execute(sa.select(model.id, model.sms_consent)
-                                           .where(model.id.in_(ids))):
+            for pid, ok in session.execute(
+                sa.select(model.id, model.sms_consent).where(model.id.in_(ids))
+            ):
                 consent[(kind, pid)] = ok
     return consent
 
@@ -188,15 +233,23 @@ def reject(session: so.Session, refused: dict[int, str], now: datetime | None = 
     now = now or utcnow()
     begin_write(session)  # recheck() read in this session; writing now could fail on SQLite
     session.execute(
-        sa.update(messages).where(messages.c.id == sa.bindparam("m_id"), messages.c.state == SENDING)
-        .values(state=REJECTED, error_code="recheck", error_text=sa.bindparam("m_text"),
-                lease_until=None, updated_at=now),
+        sa.update(messages)
+        .where(messages.c.id == sa.bindparam("m_id"), messages.c.state == SENDING)
+        .values(
+            state=REJECTED,
+            error_code="recheck",
+            error_text=sa.bindparam("m_text"),
+            lease_until=None,
+            updated_at=now,
+        ),
         [{"m_id": mid, "m_text": text} for mid, text in refused.items()],
     )
     session.commit()
 
 
-def backoff(attempts: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
+def backoff(
+    attempts: int, retry_after: float | None = None, rng: random.Random | None = None
+) -> float:
     """Seconds before the next try: exponential with jitter, or what the gateway asked for."""
     if retry_after is not None:
         return min(max(retry_after, 1.0), BACKOFF_CAP)
@@ -228,24 +281,32 @@ _released = {"lease_until": None, "updated_at": _now}
 # What each transition writes: one statement, executed once for all the messages it concerns (in
 # this order), and only while the guard on state and claim holds.
 UPDATES: dict[Transition, sa.Update] = {
-    Transition.SENT: sa.update(messages).where(_by_id).values(
-        provider_message_id=sa.func.coalesce(messages.c.provider_message_id,
-                                             sa.bindparam("m_pid")),
+    Transition.SENT: sa.update(messages)
+    .where(_by_id)
+    .values(
+        provider_message_id=sa.func.coalesce(messages.c.provider_message_id, sa.bindparam("m_pid")),
         state=sa.case((_in_flight, SENT), else_=messages.c.state),
-        sent_at=sa.func.coalesce(messages.c.sent_at, _now), **_released),
-    Transition.FAILED: sa.update(messages).where(_by_id, _this_claim, _in_flight).values(
-        state=FAILED, **_error, **_released),
-    Transition.RETRY: sa.update(messages).where(_by_id, _this_claim, _sending).values(
-        state=QUEUED, **_error, next_attempt_at=sa.bindparam("m_next"), **_released),
-    Transition.UNKNOWN: sa.update(messages).where(_by_id, _this_claim, _sending).values(
-        state=UNKNOWN, error_text=sa.bindparam("m_text"), **_released),
-    Transition.NOT_SENT: sa.update(messages).where(_by_id, _this_claim, _sending).values(
-        state=QUEUED, attempts=messages.c.attempts - 1, next_attempt_at=_now, **_released),
+        sent_at=sa.func.coalesce(messages.c.sent_at, _now),
+        **_released,
+    ),
+    Transition.FAILED: sa.update(messages)
+    .where(_by_id, _this_claim, _in_flight)
+    .values(state=FAILED, **_error, **_released),
+    Transition.RETRY: sa.update(messages)
+    .where(_by_id, _this_claim, _sending)
+    .values(state=QUEUED, **_error, next_attempt_at=sa.bindparam("m_next"), **_released),
+    Transition.UNKNOWN: sa.update(messages)
+    .where(_by_id, _this_claim, _sending)
+    .values(state=UNKNOWN, error_text=sa.bindparam("m_text"), **_released),
+    Transition.NOT_SENT: sa.update(messages)
+    .where(_by_id, _this_claim, _sending)
+    .values(state=QUEUED, attempts=messages.c.attempts - 1, next_attempt_at=_now, **_released),
 }
 
 
-def record(session: so.Session, results: Iterable[tuple[Claimed, SendResult]],
-           now: datetime | None = None) -> list[tuple[Claimed, Rejected]]:
+def record(
+    session: so.Session, results: Iterable[tuple[Claimed, SendResult]], now: datetime | None = None
+) -> list[tuple[Claimed, Rejected]]:
     """Store what the gateway said for each message; returns the opt-out rejections to act on."""
     now = now or utcnow()
     groups: dict[Transition, list[dict[str, object]]] = {change: [] for change in Transition}
@@ -263,15 +324,19 @@ def record(session: so.Session, results: Iterable[tuple[Claimed, SendResult]],
     return opted_out
 
 
-def _transition(message: Claimed, result: SendResult,
-                now: datetime) -> tuple[Transition, dict[str, object]] | None:
+def _transition(
+    message: Claimed, result: SendResult, now: datetime
+) -> tuple[Transition, dict[str, object]] | None:
     """The transition one outcome causes, with this message's parameters for its statement."""
     claim = {"m_id": message.id, "m_attempts": message.attempts, "m_now": now}
     if isinstance(result, NotSent):
         return Transition.NOT_SENT, claim
     if isinstance(result, Accepted):
-        return Transition.SENT, {"m_id": message.id, "m_now": now,
-                                 "m_pid": gateway_id(result.provider_message_id)}
+        return Transition.SENT, {
+            "m_id": message.id,
+            "m_now": now,
+            "m_pid": gateway_id(result.provider_message_id),
+        }
     if isinstance(result, Rejected):
         return Transition.FAILED, {**claim, **_error_params(result.code, result.text)}
     if isinstance(result, Transient) and message.attempts >= MAX_ATTEMPTS:
@@ -279,8 +344,11 @@ def _transition(message: Claimed, result: SendResult,
         return Transition.FAILED, {**claim, **_error_params(result.code, gave_up)}
     if isinstance(result, Transient):
         later = now + timedelta(seconds=backoff(message.attempts, result.retry_after))
-        return Transition.RETRY, {**claim, **_error_params(result.code, result.text),
-                                  "m_next": later}
+        return Transition.RETRY, {
+            **claim,
+            **_error_params(result.code, result.text),
+            "m_next": later,
+        }
     if isinstance(result, Unknown):
         return Transition.UNKNOWN, {**claim, "m_text": result.text[:300]}
     return None
@@ -298,19 +366,26 @@ def find_for_receipt(session: so.Session, provider: str, receipt: Receipt) -> Me
         if message is not None and not message.superseded:
             return message
         message = session.scalar(
-            sa.select(Message).where(Message.reference == receipt.reference,
-                                     Message.superseded.is_(False))
-            .order_by(Message.id.desc()).limit(1))
+            sa.select(Message)
+            .where(Message.reference == receipt.reference, Message.superseded.is_(False))
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
         if message is not None:
             return message
     if receipt.provider_message_id:
-        return session.scalar(sa.select(Message).where(
-            Message.provider == provider, Message.provider_message_id == receipt.provider_message_id))
+        return session.scalar(
+            sa.select(Message).where(
+                Message.provider == provider,
+                Message.provider_message_id == receipt.provider_message_id,
+            )
+        )
     return None
 
 
-def apply_receipt(session: so.Session, message: Message, receipt: Receipt,
-                  now: datetime | None = None) -> bool:
+def apply_receipt(
+    session: so.Session, message: Message, receipt: Receipt, now: datetime | None = None
+) -> bool:
     """Move a message forward by a delivery receipt; a late or repeated receipt changes nothing."""
     now = now or utcnow()
     if STATE_RANK[receipt.state] <= STATE_RANK.get(message.state, 0):
@@ -334,8 +409,12 @@ def deliver_sandbox(session: so.Session, after: timedelta, now: datetime | None 
     now = now or utcnow()
     result = session.execute(
         sa.update(messages)
-        .where(messages.c.provider == "sandbox", messages.c.state == SENT,
-               messages.c.sent_at <= now - after)
-        .values(state=DELIVERED, delivered_at=now, updated_at=now))
+        .where(
+            messages.c.provider == "sandbox",
+            messages.c.state == SENT,
+            messages.c.sent_at <= now - after,
+        )
+        .values(state=DELIVERED, delivered_at=now, updated_at=now)
+    )
     session.commit()
     return result.rowcount

@@ -1,4 +1,5 @@
-"""Load the people on an SMS as light rows, in the order they were chosen, in one query per chunk."""
+"""Load the people on an SMS as light rows, in the order they were chosen, in one query per
+chunk."""
 
 from __future__ import annotations
 
@@ -47,8 +48,17 @@ class PersonRow(NamedTuple):
         return f"{self.first_name} {self.last_name}".strip()
 
 
-_COMMON = ("id", "first_name", "last_name", "email", "mobile_raw", "mobile_e164", "mobile_region",
-           "mobile_valid", "sms_consent")
+_COMMON = (
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "mobile_raw",
+    "mobile_e164",
+    "mobile_region",
+    "mobile_valid",
+    "sms_consent",
+)
 
 
 def _id_in(column, ids: list[int], dialect: str):
@@ -64,11 +74,14 @@ def _query(kind: str, ids: list[int], dialect: str) -> sa.Select:
     model = of_kind.model
     columns = [getattr(model, name) for name in _COMMON]
     if of_kind.has_client:
-        return (sa.select(*columns, ClientContact.position, Client.name.label("client_name"))
-                .outerjoin(Client, ClientContact.client_id == Client.id)
-                .where(_id_in(model.id, ids, dialect)))
-    return (sa.select(*columns, Candidate.job_title, Candidate.location)
-            .where(_id_in(model.id, ids, dialect)))
+        return (
+            sa.select(*columns, ClientContact.position, Client.name.label("client_name"))
+            .outerjoin(Client, ClientContact.client_id == Client.id)
+            .where(_id_in(model.id, ids, dialect))
+        )
+    return sa.select(*columns, Candidate.job_title, Candidate.location).where(
+        _id_in(model.id, ids, dialect)
+    )
 
 
 def load(session: so.Session, kind: str, ids: Iterable[int]) -> list[PersonRow]:
@@ -80,11 +93,12 @@ def load(session: so.Session, kind: str, ids: Iterable[int]) -> list[PersonRow]:
     for start in range(0, len(wanted), CHUNK):
         # Rows by position, in _query's column order: a mapping and keywords per row were a
         # third of loading 10,000 people.
-        for row in session.execute(_query(kind, wanted[start:start + CHUNK], dialect)):
+        for row in session.execute(_query(kind, wanted[start : start + CHUNK], dialect)):
             if has_client:
                 *common, position, name = row
-                person = PersonRow(kind, *common, None, None, position,
-                                   ClientRef(name) if name else None)
+                person = PersonRow(
+                    kind, *common, None, None, position, ClientRef(name) if name else None
+                )
             else:
                 person = PersonRow(kind, *row)
             found[person.id] = person

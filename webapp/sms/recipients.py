@@ -19,7 +19,8 @@ OUTCOMES = (OK, OPTED_OUT, BLOCKED_COUNTRY, INVALID_NUMBER, NO_MOBILE, DUPLICATE
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """One person's result. `overridden` means they opted out but Ignore let them past that check."""
+    """One person's result. `overridden` means they opted out but Ignore let them past that
+    check."""
 
     person: Any
     outcome: str
@@ -55,9 +56,11 @@ class Analysis:
 def analyse(
     people: Iterable[Any], blocked_regions: frozenset[str], *, ignore_opt_out: bool = False
 ) -> Analysis:
-    """Give each person exactly one outcome, checking in a fixed order so the reason shown is stable.
+    """Give each person exactly one outcome, checking in a fixed order so the reason shown is
+    stable.
 
-    Relies on the mobile_* fields computed by `phones.normalise` at write time, so nothing is parsed here.
+    Relies on the mobile_* fields computed by `phones.normalise` at write time, so nothing is
+    parsed here.
     """
     seen: set[str] = set()
     outcomes: list[Outcome] = []

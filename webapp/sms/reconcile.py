@@ -1,4 +1,5 @@
-"""Reconciliation: settle `unknown` messages by asking the gateway, and send again only what it never took.
+"""Reconciliation: settle `unknown` messages by asking the gateway, and send again only what it
+never took.
 
 A message is `unknown` when its gateway call timed out or its worker died mid-call. Once it has
 been unknown for `after` (a late answer, receipt or callback usually settles it first), the
@@ -65,8 +66,9 @@ class _Row:
     attempts: int
 
 
-def reconcile(engine: sa.Engine, provider: Provider, settings: ReconcileSettings,
-              now: datetime | None = None) -> Report:
+def reconcile(
+    engine: sa.Engine, provider: Provider, settings: ReconcileSettings, now: datetime | None = None
+) -> Report:
     """Look up the `unknown` messages of this provider that are due, and settle what can be."""
     now = now or utcnow()
     resend_safe = bool(getattr(provider, "same_reference_is_refused", False))
@@ -74,8 +76,10 @@ def reconcile(engine: sa.Engine, provider: Provider, settings: ReconcileSettings
     rows, taken = _take(engine, provider.name, settings, now, resend_safe, limit)
     if not rows:
         return Report()
-    enquiries = [Enquiry(row.uuid, row.reference or row.uuid, row.to_e164, row.body, row.created_at)
-                 for row in rows]
+    enquiries = [
+        Enquiry(row.uuid, row.reference or row.uuid, row.to_e164, row.body, row.created_at)
+        for row in rows
+    ]
     # No transaction is open during the call: a slow gateway must not hold database locks.
     try:
         results = provider.lookup(enquiries, taken)
@@ -85,40 +89,67 @@ def reconcile(engine: sa.Engine, provider: Provider, settings: ReconcileSettings
     return _settle(engine, rows, results, settings, now, resend_safe)
 
 
-def _take(engine: sa.Engine, provider_name: str, settings: ReconcileSettings, now: datetime,
-          resend_safe: bool, limit: int) -> tuple[list[_Row], frozenset[str]]:
+def _take(
+    engine: sa.Engine,
+    provider_name: str,
+    settings: ReconcileSettings,
+    now: datetime,
+    resend_safe: bool,
+    limit: int,
+) -> tuple[list[_Row], frozenset[str]]:
     """The due messages, each given its next lookup time first, so other workers skip them; and
     the gateway ids already recorded for their numbers (never to be matched to them)."""
-    due = (sa.select(messages.c.id, messages.c.uuid, messages.c.reference, messages.c.to_e164,
-                     messages.c.body, messages.c.created_at, messages.c.updated_at,
-                     messages.c.attempts)
-           .where(messages.c.state == UNKNOWN, messages.c.provider == provider_name,
-                  messages.c.direction == "out", messages.c.superseded.is_(False),
-                  messages.c.updated_at <= now - settings.after,
-                  sa.or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now))
-           .order_by(messages.c.next_attempt_at, messages.c.id)
-           .limit(limit)
-           .with_for_update(skip_locked=True))
+    due = (
+        sa.select(
+            messages.c.id,
+            messages.c.uuid,
+            messages.c.reference,
+            messages.c.to_e164,
+            messages.c.body,
+            messages.c.created_at,
+            messages.c.updated_at,
+            messages.c.attempts,
+        )
+        .where(
+            messages.c.state == UNKNOWN,
+            messages.c.provider == provider_name,
+            messages.c.direction == "out",
+            messages.c.superseded.is_(False),
+            messages.c.updated_at <= now - settings.after,
+            sa.or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now),
+        )
+        .order_by(messages.c.next_attempt_at, messages.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     with engine.connect().execution_options(sqlite_immediate=True) as connection:
         with connection.begin():
             rows = [_Row(*row) for row in connection.execute(due)]
             if not rows:
                 return [], frozenset()
             connection.execute(
-                sa.update(messages).where(messages.c.id == sa.bindparam("m_id"))
+                sa.update(messages)
+                .where(messages.c.id == sa.bindparam("m_id"))
                 # updated_at stays: it says since when the message has been unknown.
                 .values(next_attempt_at=sa.bindparam("m_next"), updated_at=messages.c.updated_at),
-                [{"m_id": row.id, "m_next": _next_lookup(row, settings, now, resend_safe)}
-                 for row in rows])
+                [
+                    {"m_id": row.id, "m_next": _next_lookup(row, settings, now, resend_safe)}
+                    for row in rows
+                ],
+            )
             taken = connection.execute(
-                sa.select(messages.c.provider_message_id)
-                .where(messages.c.provider == provider_name,
-                       messages.c.to_e164.in_(sorted({row.to_e164 for row in rows})),
-                       messages.c.provider_message_id.is_not(None))).scalars()
+                sa.select(messages.c.provider_message_id).where(
+                    messages.c.provider == provider_name,
+                    messages.c.to_e164.in_(sorted({row.to_e164 for row in rows})),
+                    messages.c.provider_message_id.is_not(None),
+                )
+            ).scalars()
             return rows, frozenset(taken)
 
 
-def _next_lookup(row: _Row, settings: ReconcileSettings, now: datetime, resend_safe: bool) -> datetime:
+def _next_lookup(
+    row: _Row, settings: ReconcileSettings, now: datetime, resend_safe: bool
+) -> datetime:
     """Half as long again as it has been unknown, between `after` and `longest_wait`; for Twilio,
     never later than the moment it may be declared never created."""
     wait = min(max((now - row.updated_at) / 2, settings.after), settings.longest_wait)
@@ -129,11 +160,20 @@ def _next_lookup(row: _Row, settings: ReconcileSettings, now: datetime, resend_s
     return at
 
 
-def _settle(engine: sa.Engine, rows: list[_Row], results: dict[str, LookupResult],
-            settings: ReconcileSettings, now: datetime, resend_safe: bool) -> Report:
+def _settle(
+    engine: sa.Engine,
+    rows: list[_Row],
+    results: dict[str, LookupResult],
+    settings: ReconcileSettings,
+    now: datetime,
+    resend_safe: bool,
+) -> Report:
     report = Report()
-    still = sa.and_(messages.c.id == sa.bindparam("m_id"), messages.c.state == UNKNOWN,
-                    messages.c.attempts == sa.bindparam("m_attempts"))
+    still = sa.and_(
+        messages.c.id == sa.bindparam("m_id"),
+        messages.c.state == UNKNOWN,
+        messages.c.attempts == sa.bindparam("m_attempts"),
+    )
     with engine.connect().execution_options(sqlite_immediate=True) as connection:
         with connection.begin():
             for row in rows:
@@ -141,30 +181,48 @@ def _settle(engine: sa.Engine, rows: list[_Row], results: dict[str, LookupResult
                 key = {"m_id": row.id, "m_attempts": row.attempts}
                 if isinstance(result, Found):
                     report.found += connection.execute(
-                        sa.update(messages).where(still).values(**_found_values(result, now)),
-                        key).rowcount
+                        sa.update(messages).where(still).values(**_found_values(result, now)), key
+                    ).rowcount
                 elif isinstance(result, NotFound) and (
-                        resend_safe or now - row.updated_at >= settings.give_up):
+                    resend_safe or now - row.updated_at >= settings.give_up
+                ):
                     report.queued_again += connection.execute(
-                        sa.update(messages).where(still, messages.c.superseded.is_(False)).values(
-                            state=QUEUED, next_attempt_at=now, error_code=None, error_text=None,
-                            lease_until=None, updated_at=now),
-                        key).rowcount
+                        sa.update(messages)
+                        .where(still, messages.c.superseded.is_(False))
+                        .values(
+                            state=QUEUED,
+                            next_attempt_at=now,
+                            error_code=None,
+                            error_text=None,
+                            lease_until=None,
+                            updated_at=now,
+                        ),
+                        key,
+                    ).rowcount
                 else:
                     report.waiting += 1
     if report:
-        log.info("Reconciled unknown messages: %d found at the gateway, %d queued again, %d still "
-                 "unknown", report.found, report.queued_again, report.waiting)
+        log.info(
+            "Reconciled unknown messages: %d found at the gateway, %d queued again, %d still "
+            "unknown",
+            report.found,
+            report.queued_again,
+            report.waiting,
+        )
     return report
 
 
 def _found_values(found: Found, now: datetime) -> dict:
     failed = found.state in ("failed", "undelivered")
     values: dict = {
-        "state": found.state, "sent_at": sa.func.coalesce(messages.c.sent_at, now),
+        "state": found.state,
+        "sent_at": sa.func.coalesce(messages.c.sent_at, now),
         "error_code": (found.error_code or "")[:20] or None if failed else None,
-        "error_text": (found.error_text or "The gateway could not deliver it.")[:300] if failed else None,
-        "lease_until": None, "updated_at": now,
+        "error_text": (found.error_text or "The gateway could not deliver it.")[:300]
+        if failed
+        else None,
+        "lease_until": None,
+        "updated_at": now,
     }
     if found.state == DELIVERED:
         values["delivered_at"] = now
@@ -174,8 +232,13 @@ def _found_values(found: Found, now: datetime) -> dict:
         # One row per gateway id (a unique index): never take an id another message already has.
         values["provider_message_id"] = sa.case(
             (messages.c.provider_message_id.is_not(None), messages.c.provider_message_id),
-            (sa.exists().where(other.c.provider == messages.c.provider,
-                               other.c.provider_message_id == gateway_id),
-             messages.c.provider_message_id),
-            else_=gateway_id)
+            (
+                sa.exists().where(
+                    other.c.provider == messages.c.provider,
+                    other.c.provider_message_id == gateway_id,
+                ),
+                messages.c.provider_message_id,
+            ),
+            else_=gateway_id,
+        )
     return values

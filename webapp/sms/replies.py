@@ -14,10 +14,9 @@ from webapp.models import Candidate, ClientContact, Email, InboundPart, Message,
 from webapp.models.base import utcnow
 from webapp.models.messaging import RECEIVED
 from webapp.people.kinds import KINDS
-from webapp.sms import consent, keywords, segments
 from webapp.phones import normalise
+from webapp.sms import consent, keywords, segments
 from webapp.text import clean_multiline, one_line
-
 
 PART_LIFETIME = timedelta(days=1)
 KEPT_EMAIL = "kept"  # an Email state beside queued/sent/failed: no mail server, so not sent
@@ -89,7 +88,7 @@ def parse_udh(udh_hex: str) -> Part | None:
     pos = 1
     while pos + 2 <= len(data):
         iei, length = data[pos], data[pos + 1]
-        value = data[pos + 2: pos + 2 + length]
+        value = data[pos + 2 : pos + 2 + length]
         if iei == 0x00 and length == 3 and len(value) == 3:
             return _part(value[0], value[1], value[2])
         if iei == 0x08 and length == 4 and len(value) == 4:
@@ -102,48 +101,77 @@ def _part(ref: int, total: int, seq: int) -> Part | None:
     return Part(ref, total, seq) if 1 <= seq <= total else None
 
 
-def assemble(session: so.Session, provider: str, originator: str, part: Part, text: str,
-             provider_message_id: str,
-             reference: str | None) -> tuple[InboundSms | None, list[int]]:
+def assemble(
+    session: so.Session,
+    provider: str,
+    originator: str,
+    part: Part,
+    text: str,
+    provider_message_id: str,
+    reference: str | None,
+) -> tuple[InboundSms | None, list[int]]:
     """Keep one part; once all have arrived, return the whole message and the parts' row ids
     (to delete after the message is stored). Returns (None, []) while parts are missing."""
     # Kept as InboundSms keeps a whole reply: without the control characters a database refuses.
     originator, provider_message_id = one_line(originator), one_line(provider_message_id)
     text, reference = clean_multiline(text), one_line(reference) or None
-    session.add(InboundPart(provider=provider, originator=originator, concat_ref=part.concat_ref,
-                            total=part.total, seq=part.seq, text=text,
-                            provider_message_id=provider_message_id, reference=reference))
+    session.add(
+        InboundPart(
+            provider=provider,
+            originator=originator,
+            concat_ref=part.concat_ref,
+            total=part.total,
+            seq=part.seq,
+            text=text,
+            provider_message_id=provider_message_id,
+            reference=reference,
+        )
+    )
     try:
         session.commit()
     except sqlalchemy.exc.IntegrityError:
         session.rollback()  # this part (by its gateway id) was pushed before
         return None, []
     # Phones recycle the 8-bit reference, so only fresh parts not yet used for a message count.
-    parts = list(session.scalars(
-        sa.select(InboundPart).where(InboundPart.provider == provider,
-                                     InboundPart.originator == originator,
-                                     InboundPart.concat_ref == part.concat_ref,
-                                     InboundPart.total == part.total,
-                                     InboundPart.used.is_(False),
-                                     InboundPart.received_at > utcnow() - PART_LIFETIME)
-        .order_by(InboundPart.seq, InboundPart.id.desc())))
+    parts = list(
+        session.scalars(
+            sa.select(InboundPart)
+            .where(
+                InboundPart.provider == provider,
+                InboundPart.originator == originator,
+                InboundPart.concat_ref == part.concat_ref,
+                InboundPart.total == part.total,
+                InboundPart.used.is_(False),
+                InboundPart.received_at > utcnow() - PART_LIFETIME,
+            )
+            .order_by(InboundPart.seq, InboundPart.id.desc())
+        )
+    )
     latest = {p.seq: p for p in reversed(parts)}  # newest part for each position
     parts = [latest[seq] for seq in sorted(latest)]
     if len(parts) < part.total:
         return None, []
     # The parts' own gateway ids name the whole: unique even when the 8-bit reference recycles.
-    whole_id = hashlib.sha1("+".join(p.provider_message_id or "" for p in parts).encode()).hexdigest()
-    inbound = InboundSms(provider=provider, provider_message_id=f"parts-{whole_id}",
-                         from_number=originator, to_number=None,
-                         body="".join(p.text for p in parts),
-                         reference=next((p.reference for p in parts if p.reference), None))
+    whole_id = hashlib.sha1(
+        "+".join(p.provider_message_id or "" for p in parts).encode()
+    ).hexdigest()
+    inbound = InboundSms(
+        provider=provider,
+        provider_message_id=f"parts-{whole_id}",
+        from_number=originator,
+        to_number=None,
+        body="".join(p.text for p in parts),
+        reference=next((p.reference for p in parts if p.reference), None),
+    )
     return inbound, [p.id for p in parts]
 
 
 def mark_parts_used(session: so.Session, part_ids: list[int]) -> None:
     """Keep the parts (a late repeat is then recognised by its id) but never join them again."""
     if part_ids:
-        session.execute(sa.update(InboundPart).where(InboundPart.id.in_(part_ids)).values(used=True))
+        session.execute(
+            sa.update(InboundPart).where(InboundPart.id.in_(part_ids)).values(used=True)
+        )
         session.commit()
 
 
@@ -157,21 +185,31 @@ def match(session: so.Session, from_e164: str | None, reference: str | None) -> 
     """Who sent this reply: by our reference, else our latest message to the number, else the
     only person with that number; otherwise nobody (the unmatched inbox)."""
     if reference:
-        answered = session.scalar(sa.select(Message).where(Message.uuid == reference,
-                                                           Message.direction == "out"))
+        answered = session.scalar(
+            sa.select(Message).where(Message.uuid == reference, Message.direction == "out")
+        )
         if answered is not None:
             return Match(_person_of(session, answered), answered)
     if not from_e164:
         return Match(None, None)
     # Only messages that left us can have been answered; one still queued cannot.
     answered = session.scalar(
-        sa.select(Message).where(Message.direction == "out", Message.to_e164 == from_e164,
-                                 Message.sent_at.is_not(None))
-        .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1))
+        sa.select(Message)
+        .where(
+            Message.direction == "out", Message.to_e164 == from_e164, Message.sent_at.is_not(None)
+        )
+        .order_by(Message.sent_at.desc(), Message.id.desc())
+        .limit(1)
+    )
     if answered is not None:
         return Match(_person_of(session, answered), answered)
-    people = [person for kind in KINDS for person in session.scalars(
-        sa.select(kind.model).where(kind.model.mobile_e164 == from_e164).limit(2))]
+    people = [
+        person
+        for kind in KINDS
+        for person in session.scalars(
+            sa.select(kind.model).where(kind.model.mobile_e164 == from_e164).limit(2)
+        )
+    ]
     return Match(people[0] if len(people) == 1 else None, None)
 
 
@@ -182,9 +220,15 @@ def _person_of(session: so.Session, message: Message) -> Candidate | ClientConta
     return None
 
 
-def receive(session: so.Session, inbound: InboundSms, settings: ReplySettings,
-            now: datetime | None = None, *, actor: User | None = None,
-            source: str = "reply") -> Message:
+def receive(
+    session: so.Session,
+    inbound: InboundSms,
+    settings: ReplySettings,
+    now: datetime | None = None,
+    *,
+    actor: User | None = None,
+    source: str = "reply",
+) -> Message:
     """Store a reply once (a repeated push returns the stored one) with everything it causes:
     the consent change for STOP/START, its audit entries, and the email to the consultant.
 
@@ -199,14 +243,22 @@ def receive(session: so.Session, inbound: InboundSms, settings: ReplySettings,
     found = match(session, from_e164, inbound.reference)
     count = segments.count(inbound.body)
     reply = Message(
-        direction="in", state=RECEIVED, provider=inbound.provider,
+        direction="in",
+        state=RECEIVED,
+        provider=inbound.provider,
         provider_message_id=inbound.provider_message_id[:64],
-        from_e164=from_e164 or inbound.from_number[:20], to_e164=(inbound.to_number or "")[:20],
-        body=inbound.body, segments=max(count.segments, 1), encoding=count.encoding,
+        from_e164=from_e164 or inbound.from_number[:20],
+        to_e164=(inbound.to_number or "")[:20],
+        body=inbound.body,
+        segments=max(count.segments, 1),
+        encoding=count.encoding,
         **KINDS.person_columns(found.person),
         in_reply_to_id=found.answers.id if found.answers else None,
         sender_id=found.answers.sender_id if found.answers else None,
-        created_at=now, sent_at=now, updated_at=now)
+        created_at=now,
+        sent_at=now,
+        updated_at=now,
+    )
     session.add(reply)
     try:
         session.flush()
@@ -215,18 +267,25 @@ def receive(session: so.Session, inbound: InboundSms, settings: ReplySettings,
         return _stored(session, inbound)
     wanted = keywords.consent_change(inbound.body)
     if wanted is not None and from_e164:
-        consent.set_for_number(session, from_e164, wanted, actor=actor,
-                               cause={"source": source, "reply_id": reply.id,
-                                      "text": inbound.body[:160]})
+        consent.set_for_number(
+            session,
+            from_e164,
+            wanted,
+            actor=actor,
+            cause={"source": source, "reply_id": reply.id, "text": inbound.body[:160]},
+        )
     _queue_email(session, reply, found, settings)
     session.commit()
     return reply
 
 
 def _stored(session: so.Session, inbound: InboundSms) -> Message | None:
-    return session.scalar(sa.select(Message).where(
-        Message.provider == inbound.provider,
-        Message.provider_message_id == inbound.provider_message_id[:64]))
+    return session.scalar(
+        sa.select(Message).where(
+            Message.provider == inbound.provider,
+            Message.provider_message_id == inbound.provider_message_id[:64],
+        )
+    )
 
 
 def _international(number: str) -> str:
@@ -236,9 +295,13 @@ def _international(number: str) -> str:
     return f"+{number}" if international else number
 
 
-def _queue_email(session: so.Session, reply: Message, found: Match, settings: ReplySettings) -> None:
+def _queue_email(
+    session: so.Session, reply: Message, found: Match, settings: ReplySettings
+) -> None:
     consultant = session.get(User, found.answers.sender_id) if found.answers else None
-    to_address = consultant.email if consultant and consultant.email else settings.unmatched_reply_address
+    to_address = (
+        consultant.email if consultant and consultant.email else settings.unmatched_reply_address
+    )
     if not to_address:
         return
     person = found.person
@@ -253,11 +316,21 @@ def _queue_email(session: so.Session, reply: Message, found: Match, settings: Re
         lines.append(f"{UNMATCHED_LINK}{settings.public_base_url}/replies/unmatched")
     change = keywords.consent_change(reply.body)
     if change is not None:
-        lines += ["", "SMS consent was " + ("ticked again (START)." if change else "withdrawn (STOP).")]
+        lines += [
+            "",
+            "SMS consent was " + ("ticked again (START)." if change else "withdrawn (STOP)."),
+        ]
     # A name or sender with a line break would split the Subject header (and stop the email).
     subject = one_line(f"SMS reply from {who}")[:300]
-    session.add(Email(to_address=to_address, subject=subject, body="\n".join(lines),
-                      message_id=reply.id, state=KEPT_EMAIL if settings.keep_emails else "queued"))
+    session.add(
+        Email(
+            to_address=to_address,
+            subject=subject,
+            body="\n".join(lines),
+            message_id=reply.id,
+            state=KEPT_EMAIL if settings.keep_emails else "queued",
+        )
+    )
 
 
 def email_link(body: str) -> str | None:
@@ -273,7 +346,9 @@ def email_link(body: str) -> str | None:
     return None
 
 
-def attach(session: so.Session, reply: Message, person: Candidate | ClientContact, actor: User) -> None:
+def attach(
+    session: so.Session, reply: Message, person: Candidate | ClientContact, actor: User
+) -> None:
     """File an unmatched reply on a person's record (audited)."""
     for column, person_id in KINDS.person_columns(person).items():
         setattr(reply, column, person_id)
@@ -282,7 +357,15 @@ def attach(session: so.Session, reply: Message, person: Candidate | ClientContac
 
 
 def unmatched(session: so.Session, limit: int = 200) -> list[Message]:
-    return list(session.scalars(
-        sa.select(Message).where(Message.direction == "in", Message.candidate_id.is_(None),
-                                 Message.contact_id.is_(None))
-        .order_by(Message.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            sa.select(Message)
+            .where(
+                Message.direction == "in",
+                Message.candidate_id.is_(None),
+                Message.contact_id.is_(None),
+            )
+            .order_by(Message.id.desc())
+            .limit(limit)
+        )
+    )

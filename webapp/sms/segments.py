@@ -11,7 +11,8 @@ UCS_2 = "UCS-2"
 GSM_SINGLE, GSM_MULTI = 160, 153
 UCS_SINGLE, UCS_MULTI = 70, 67
 
-# GSM 03.38 default alphabet; ESC (0x1B) is left out because it only ever prefixes the extension table.
+# GSM 03.38 default alphabet; ESC (0x1B) is left out because it only ever prefixes the extension
+# table.
 GSM_BASIC: frozenset[str] = frozenset(
     "\n\r !\"#$%&'()*+,-./0123456789:;<=>?@"
     "ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
@@ -35,7 +36,9 @@ class SegmentCount:
     per_part: int
 
 
-EMPTY = SegmentCount(characters=0, units=0, segments=0, encoding=GSM_7, forcing=(), per_part=GSM_SINGLE)
+EMPTY = SegmentCount(
+    characters=0, units=0, segments=0, encoding=GSM_7, forcing=(), per_part=GSM_SINGLE
+)
 
 
 def count(text: str) -> SegmentCount:
@@ -51,7 +54,9 @@ def count(text: str) -> SegmentCount:
     bad = chars - GSM_ALL
     forcing = tuple(dict.fromkeys(c for c in text if c in bad))
     wide = sum(text.count(c) for c in chars if c > "\uffff")
-    return _result(text, len(text) + wide, wide, UCS_2, forcing, UCS_SINGLE, UCS_MULTI, _utf16_width)
+    return _result(
+        text, len(text) + wide, wide, UCS_2, forcing, UCS_SINGLE, UCS_MULTI, _utf16_width
+    )
 
 
 def worst(counts: Iterable[SegmentCount]) -> SegmentCount | None:

@@ -1,4 +1,5 @@
-"""SMS settings kept in the database (changed on the admin page), falling back to the environment."""
+"""SMS settings kept in the database (changed on the admin page), falling back to the
+environment."""
 
 from __future__ import annotations
 
@@ -37,14 +38,17 @@ def load(session: so.Session, config: Mapping[str, Any]) -> SmsSettings:
         comment_types=tuple(stored.get("comment_types") or DEFAULT_COMMENT_TYPES),
         default_region=stored.get("default_region") or config.get("SMS_DEFAULT_REGION", "AU"),
         originator=stored.get("originator") or config.get("SMSCENTRAL_ORIGINATOR", ""),
-        unmatched_reply_address=stored.get("unmatched_reply_address") or config.get("MAIL_FROM", ""),
+        unmatched_reply_address=stored.get("unmatched_reply_address")
+        or config.get("MAIL_FROM", ""),
     )
 
 
 def default_region(session: so.Session, config: Mapping[str, Any]) -> str:
     """The region for national-format numbers: the admin's setting, else SMS_DEFAULT_REGION."""
     row = session.get(Setting, "default_region")
-    return (row.value if row is not None and row.value else None) or config.get("SMS_DEFAULT_REGION", "AU")
+    return (row.value if row is not None and row.value else None) or config.get(
+        "SMS_DEFAULT_REGION", "AU"
+    )
 
 
 def blocked_list_provider(provider: str) -> str:
@@ -55,31 +59,43 @@ def blocked_list_provider(provider: str) -> str:
 def blocked_regions(session: so.Session, provider: str) -> frozenset[str]:
     """Region codes the configured gateway will not deliver to."""
     owner = blocked_list_provider(provider)
-    return frozenset(session.scalars(
-        sa.select(BlockedRegion.region).where(BlockedRegion.provider == owner)))
+    return frozenset(
+        session.scalars(sa.select(BlockedRegion.region).where(BlockedRegion.provider == owner))
+    )
 
 
 def blocked_region_names(session: so.Session, provider: str) -> dict[str, str]:
     owner = blocked_list_provider(provider)
-    return dict(session.execute(
-        sa.select(BlockedRegion.region, BlockedRegion.name).where(BlockedRegion.provider == owner)
-    ).all())
+    return dict(
+        session.execute(
+            sa.select(BlockedRegion.region, BlockedRegion.name).where(
+                BlockedRegion.provider == owner
+            )
+        ).all()
+    )
 
 
 def reply_settings(session: so.Session, config: Mapping[str, Any]) -> ReplySettings:
     """What inbound handling needs: the parse region, link base, the unmatched inbox address, and
     whether reply emails are kept rather than sent (MAIL_KEEP)."""
     sms = load(session, config)
-    return ReplySettings(default_region=sms.default_region,
-                         public_base_url=config.get("PUBLIC_BASE_URL", ""),
-                         unmatched_reply_address=sms.unmatched_reply_address,
-                         keep_emails=bool(config.get("MAIL_KEEP")))
+    return ReplySettings(
+        default_region=sms.default_region,
+        public_base_url=config.get("PUBLIC_BASE_URL", ""),
+        unmatched_reply_address=sms.unmatched_reply_address,
+        keep_emails=bool(config.get("MAIL_KEEP")),
+    )
 
 
 # --- changing the settings (the admin page) ------------------------------------------------------
 
-SETTING_KEYS = ("suppress_add_comment", "comment_types", "default_region", "originator",
-                "unmatched_reply_address")
+SETTING_KEYS = (
+    "suppress_add_comment",
+    "comment_types",
+    "default_region",
+    "originator",
+    "unmatched_reply_address",
+)
 # Gateways with a blocked-country list of their own (the sandbox borrows SMS Central's).
 BLOCKLIST_PROVIDERS = {"smscentral": "SMS Central", "twilio": "Twilio"}
 MAX_COMMENT_TYPE = 60
@@ -96,8 +112,9 @@ def parse_comment_types(text: str) -> tuple[str, ...]:
     seen: set[str] = set()
     for name in types:
         if len(name) > MAX_COMMENT_TYPE:
-            raise FieldError(f"“{name[:20]}…” is longer than {MAX_COMMENT_TYPE} characters.",
-                                "comment_types")
+            raise FieldError(
+                f"“{name[:20]}…” is longer than {MAX_COMMENT_TYPE} characters.", "comment_types"
+            )
         if name.casefold() in seen:
             raise FieldError(f"“{name}” is listed more than once.", "comment_types")
         seen.add(name.casefold())
@@ -123,16 +140,21 @@ def check_originator(text: str | None) -> str:
     number = value.replace(" ", "")
     if NUMERIC_SENDER.fullmatch(number):
         return number
-    raise FieldError("Use up to 11 letters and digits (like SMSDesk), or a phone number like "
-                        "+61412345678; leave it empty for the server's setting.", "originator")
+    raise FieldError(
+        "Use up to 11 letters and digits (like SMSDesk), or a phone number like "
+        "+61412345678; leave it empty for the server's setting.",
+        "originator",
+    )
 
 
 def check_reply_address(text: str | None) -> str:
     """The inbox for replies nobody can be matched to: an email address, or empty."""
     address = (text or "").strip()
     if address and (len(address) > 254 or not re.fullmatch(EMAIL_PATTERN, address)):
-        raise FieldError("Enter an email address like replies@example.com, or leave it empty.",
-                            "unmatched_reply_address")
+        raise FieldError(
+            "Enter an email address like replies@example.com, or leave it empty.",
+            "unmatched_reply_address",
+        )
     return address
 
 
@@ -148,8 +170,16 @@ def stored(session: so.Session) -> dict[str, Any]:
     }
 
 
-def save(session: so.Session, actor: User | None, *, suppress_add_comment: bool, comment_types: str,
-         default_region: str, originator: str, unmatched_reply_address: str) -> dict[str, list[Any]]:
+def save(
+    session: so.Session,
+    actor: User | None,
+    *,
+    suppress_add_comment: bool,
+    comment_types: str,
+    default_region: str,
+    originator: str,
+    unmatched_reply_address: str,
+) -> dict[str, list[Any]]:
     """Store the settings; returns {key: [old, new]} for those that changed, audited together.
 
     An empty region, sender ID or address removes the row, so the environment's value applies again.
@@ -181,8 +211,10 @@ def save(session: so.Session, actor: User | None, *, suppress_add_comment: bool,
 
 # --- blocked countries ---------------------------------------------------------------------------
 
+
 def blocked_list(session: so.Session, provider: str) -> list[BlockedRegion]:
-    """The blocked regions kept for `provider`'s list, by name ("Åland" beside "Aland", not after "Z")."""
+    """The blocked regions kept for `provider`'s list, by name
+    ("Åland" beside "Aland", not after "Z")."""
     owner = blocked_list_provider(provider)
     rows = session.scalars(sa.select(BlockedRegion).where(BlockedRegion.provider == owner))
     return sorted(rows, key=lambda row: (_alphabetical(row.name), row.region))
@@ -206,9 +238,15 @@ def region_name(region: str) -> str:
     return (geocoder.country_name_for_number(example, "en") if example else "") or region
 
 
-def add_blocked_region(session: so.Session, actor: User | None, provider: str, region: str,
-                       reason: str, name: str | None = None,
-                       effective: date | None = None) -> BlockedRegion:
+def add_blocked_region(
+    session: so.Session,
+    actor: User | None,
+    provider: str,
+    region: str,
+    reason: str,
+    name: str | None = None,
+    effective: date | None = None,
+) -> BlockedRegion:
     """Stop sending to `region` through `provider` from now on; audited with the reason."""
     if provider not in BLOCKLIST_PROVIDERS:
         raise FieldError("Choose SMS Central or Twilio.", "provider")
@@ -218,30 +256,57 @@ def add_blocked_region(session: so.Session, actor: User | None, provider: str, r
         raise FieldError("Say why this country is blocked.", "reason")
     if len(reason) > MAX_REASON:
         raise FieldError(f"Keep the reason to {MAX_REASON} characters.", "reason")
-    existing = session.scalar(sa.select(BlockedRegion).where(
-        BlockedRegion.provider == provider, BlockedRegion.region == code))
+    existing = session.scalar(
+        sa.select(BlockedRegion).where(
+            BlockedRegion.provider == provider, BlockedRegion.region == code
+        )
+    )
     if existing is not None:
-        raise FieldError(f"{existing.name} ({code}) is already blocked for "
-                            f"{BLOCKLIST_PROVIDERS[provider]}.", "region")
-    row = BlockedRegion(provider=provider, region=code, reason=reason,
-                        name=((name or "").strip() or region_name(code))[:120],
-                        effective_date=effective or date.today())
+        raise FieldError(
+            f"{existing.name} ({code}) is already blocked for {BLOCKLIST_PROVIDERS[provider]}.",
+            "region",
+        )
+    row = BlockedRegion(
+        provider=provider,
+        region=code,
+        reason=reason,
+        name=((name or "").strip() or region_name(code))[:120],
+        effective_date=effective or date.today(),
+    )
     session.add(row)
     session.flush()
-    audit(session, actor, "blocked_region.added", row, provider=provider, region=code, name=row.name,
-          reason=reason)
+    audit(
+        session,
+        actor,
+        "blocked_region.added",
+        row,
+        provider=provider,
+        region=code,
+        name=row.name,
+        reason=reason,
+    )
     session.commit()
     return row
 
 
-def remove_blocked_region(session: so.Session, actor: User | None, row: BlockedRegion, reason: str) -> None:
+def remove_blocked_region(
+    session: so.Session, actor: User | None, row: BlockedRegion, reason: str
+) -> None:
     """Allow sending to a blocked region again; audited with the reason."""
     reason = (reason or "").strip()
     if not reason:
         raise FieldError("Say why this country is no longer blocked.", "reason")
     if len(reason) > MAX_REASON:
         raise FieldError(f"Keep the reason to {MAX_REASON} characters.", "reason")
-    audit(session, actor, "blocked_region.removed", row, provider=row.provider, region=row.region,
-          name=row.name, reason=reason)
+    audit(
+        session,
+        actor,
+        "blocked_region.removed",
+        row,
+        provider=row.provider,
+        region=row.region,
+        name=row.name,
+        reason=reason,
+    )
     session.delete(row)
     session.commit()

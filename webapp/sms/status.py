@@ -1,5 +1,6 @@
 """How SMS Desk is doing, for operators: worker heartbeats, the readiness of each part (/readyz and
-the Status page), the figures /metrics exports, and what an administrator may do with a failed email."""
+the Status page), the figures /metrics exports, and what an administrator may do with a failed
+email."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from webapp.models import Email, Message, User, WorkerHeartbeat, audit
 from webapp.models.base import utcnow
 from webapp.models.messaging import QUEUED
 
-# A beat every few seconds is one tiny write; READY_WORKER_STALE_SECONDS (60) allows many missed ones.
+# A beat every few seconds is one tiny write;
+# READY_WORKER_STALE_SECONDS (60) allows many missed ones.
 HEARTBEAT_EVERY = 5.0
 # Rows of processes that stopped are dropped after this, so the table stays a handful of rows.
 HEARTBEAT_KEEP = timedelta(days=1)
@@ -35,16 +37,23 @@ def beat(session: so.Session, name: str, started_at: datetime, now: datetime | N
     now = now or utcnow()
     begin_write(session)
     updated = session.execute(
-        sa.update(WorkerHeartbeat).where(WorkerHeartbeat.name == name).values(last_seen=now)
-        .execution_options(synchronize_session=False)).rowcount
+        sa.update(WorkerHeartbeat)
+        .where(WorkerHeartbeat.name == name)
+        .values(last_seen=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not updated:
         session.add(WorkerHeartbeat(name=name, started_at=started_at, last_seen=now))
-    session.execute(sa.delete(WorkerHeartbeat).where(WorkerHeartbeat.last_seen < now - HEARTBEAT_KEEP)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        sa.delete(WorkerHeartbeat)
+        .where(WorkerHeartbeat.last_seen < now - HEARTBEAT_KEEP)
+        .execution_options(synchronize_session=False)
+    )
     try:
         session.commit()
     except sqlalchemy.exc.IntegrityError:
-        session.rollback()  # a second dispatcher in this process wrote the row first: alive all the same
+        # A second dispatcher in this process wrote the row first: alive all the same.
+        session.rollback()
 
 
 @dataclass(frozen=True)
@@ -56,10 +65,12 @@ class Thresholds:
     email_failed: int = 0
 
     @classmethod
-    def from_config(cls, config) -> "Thresholds":
-        return cls(float(config.get("READY_WORKER_STALE_SECONDS", 60)),
-                   float(config.get("READY_QUEUE_AGE_SECONDS", 300)),
-                   int(config.get("READY_EMAIL_FAILED", 0)))
+    def from_config(cls, config) -> Thresholds:
+        return cls(
+            float(config.get("READY_WORKER_STALE_SECONDS", 60)),
+            float(config.get("READY_QUEUE_AGE_SECONDS", 300)),
+            int(config.get("READY_EMAIL_FAILED", 0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -82,29 +93,49 @@ class Figures:
 
 def figures(session: so.Session, now: datetime | None = None) -> Figures:
     now = now or utcnow()
-    workers = [Worker(*row) for row in session.execute(
-        sa.select(WorkerHeartbeat.name, WorkerHeartbeat.started_at, WorkerHeartbeat.last_seen)
-        .order_by(WorkerHeartbeat.last_seen.desc()))]
+    workers = [
+        Worker(*row)
+        for row in session.execute(
+            sa.select(
+                WorkerHeartbeat.name, WorkerHeartbeat.started_at, WorkerHeartbeat.last_seen
+            ).order_by(WorkerHeartbeat.last_seen.desc())
+        )
+    ]
     # Both served by the claim index (state, next_attempt_at, id). A message waiting for its retry
     # backoff or a later send time is not late: only due ones count towards the age.
-    queued = session.scalar(sa.select(sa.func.count()).select_from(Message)
-                            .where(Message.state == QUEUED)) or 0
-    oldest_due = session.scalar(sa.select(sa.func.min(Message.next_attempt_at))
-                                .where(Message.state == QUEUED, Message.next_attempt_at <= now))
-    emails = dict(session.execute(sa.select(Email.state, sa.func.count()).group_by(Email.state)).all())
-    return Figures(workers, queued, oldest_due, emails.get("queued", 0), emails.get(FAILED_EMAIL, 0))
+    queued = (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(Message).where(Message.state == QUEUED)
+        )
+        or 0
+    )
+    oldest_due = session.scalar(
+        sa.select(sa.func.min(Message.next_attempt_at)).where(
+            Message.state == QUEUED, Message.next_attempt_at <= now
+        )
+    )
+    emails = dict(
+        session.execute(sa.select(Email.state, sa.func.count()).group_by(Email.state)).all()
+    )
+    return Figures(
+        workers, queued, oldest_due, emails.get("queued", 0), emails.get(FAILED_EMAIL, 0)
+    )
 
 
 def message_counts(session: so.Session) -> dict[tuple[str, str], int]:
     """Messages (outbound and inbound) per (state, gateway)."""
-    rows = session.execute(sa.select(Message.state, Message.provider, sa.func.count())
-                           .group_by(Message.state, Message.provider))
+    rows = session.execute(
+        sa.select(Message.state, Message.provider, sa.func.count()).group_by(
+            Message.state, Message.provider
+        )
+    )
     return {(state, provider): count for state, provider, count in rows}
 
 
 @dataclass
 class Readiness:
-    """Each part's state, the JSON /readyz answers, and the same in sentences for the Status page."""
+    """Each part's state, the JSON /readyz answers, and the same in sentences for the Status
+    page."""
 
     version: str
     database_ok: bool
@@ -127,16 +158,23 @@ class Readiness:
             "version": self.version,
             "database": {"ok": self.database_ok},
             "worker": {"ok": self.worker_ok, "last_seen_s": self.last_seen_s},
-            "queue": {"ok": self.queue_ok, "queued": known.queued if known else None,
-                      "oldest_queued_s": self.oldest_queued_s},
-            "email": {"ok": self.email_ok, "pending": known.emails_pending if known else None,
-                      "failed": known.emails_failed if known else None},
+            "queue": {
+                "ok": self.queue_ok,
+                "queued": known.queued if known else None,
+                "oldest_queued_s": self.oldest_queued_s,
+            },
+            "email": {
+                "ok": self.email_ok,
+                "pending": known.emails_pending if known else None,
+                "failed": known.emails_failed if known else None,
+            },
             "problems": list(self.problems),
         }
 
 
-def readiness(engine: sa.Engine, thresholds: Thresholds, version: str,
-              now: datetime | None = None) -> Readiness:
+def readiness(
+    engine: sa.Engine, thresholds: Thresholds, version: str, now: datetime | None = None
+) -> Readiness:
     """Ask the database how each part is doing; never raises for a database that is away."""
     now = now or utcnow()
     try:
@@ -149,22 +187,30 @@ def readiness(engine: sa.Engine, thresholds: Thresholds, version: str,
         state.last_seen_s = round(max((now - found.workers[0].last_seen).total_seconds(), 0.0), 1)
         state.worker_ok = state.last_seen_s <= thresholds.worker_stale_seconds
         if not state.worker_ok:
-            state.problems.append(f"No worker has been seen for {state.last_seen_s:.0f} s (more than "
-                                  f"{thresholds.worker_stale_seconds:.0f} s): nothing is sending SMS.")
+            state.problems.append(
+                f"No worker has been seen for {state.last_seen_s:.0f} s (more than "
+                f"{thresholds.worker_stale_seconds:.0f} s): nothing is sending SMS."
+            )
     else:
-        state.problems.append("No worker has ever been seen: nothing is sending SMS "
-                              "(start `flask --app webapp sms worker`, or the embedded worker).")
+        state.problems.append(
+            "No worker has ever been seen: nothing is sending SMS "
+            "(start `flask --app webapp sms worker`, or the embedded worker)."
+        )
     if found.oldest_due is not None:
         state.oldest_queued_s = round(max((now - found.oldest_due).total_seconds(), 0.0), 1)
     state.queue_ok = (state.oldest_queued_s or 0.0) <= thresholds.queue_age_seconds
     if not state.queue_ok:
-        state.problems.append(f"The oldest queued message has waited {state.oldest_queued_s:.0f} s "
-                              f"(more than {thresholds.queue_age_seconds:.0f} s).")
+        state.problems.append(
+            f"The oldest queued message has waited {state.oldest_queued_s:.0f} s "
+            f"(more than {thresholds.queue_age_seconds:.0f} s)."
+        )
     state.email_ok = found.emails_failed <= thresholds.email_failed
     if not state.email_ok:
-        state.problems.append(f"{_emails(found.emails_failed)} failed for good (more than "
-                              f"{thresholds.email_failed} allowed): retry or discard them on the "
-                              "Status page.")
+        state.problems.append(
+            f"{_emails(found.emails_failed)} failed for good (more than "
+            f"{thresholds.email_failed} allowed): retry or discard them on the "
+            "Status page."
+        )
     return state
 
 
@@ -172,15 +218,24 @@ def _emails(count: int) -> str:
     return f"{count} reply email" + ("" if count == 1 else "s")
 
 
-# --- failed emails ----------------------------------------------------------------------------------
+# --- failed emails --------------------------------------------------------------------------------
+
 
 def failed_emails(session: so.Session, limit: int = 200) -> list[Email]:
     """Emails that will not be tried again unless someone says so, newest first."""
-    return list(session.scalars(sa.select(Email).where(Email.state == FAILED_EMAIL)
-                                .order_by(Email.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            sa.select(Email)
+            .where(Email.state == FAILED_EMAIL)
+            .order_by(Email.id.desc())
+            .limit(limit)
+        )
+    )
 
 
-def retry_email(session: so.Session, email: Email, actor: User, now: datetime | None = None) -> bool:
+def retry_email(
+    session: so.Session, email: Email, actor: User, now: datetime | None = None
+) -> bool:
     """Queue a failed email again, from its first attempt (audited); False if it is not failed."""
     if email.state != FAILED_EMAIL:
         return False

@@ -1,4 +1,5 @@
-"""SMS templates: who may see and change which, saving them with their merge fields checked, audited."""
+"""SMS templates: who may see and change which, saving them with their merge fields checked,
+audited."""
 
 from __future__ import annotations
 
@@ -35,15 +36,20 @@ class TemplateData:
     shared: bool = False
     active: bool = True
 
-    def cleaned(self) -> "TemplateData":
+    def cleaned(self) -> TemplateData:
         # Surrounding spaces in a name or folder only make near-duplicates in the picker.
-        return TemplateData(name=" ".join(self.name.split()),
-                            folder=" ".join(self.folder.split()) or DEFAULT_FOLDER,
-                            body=self.body.replace("\r\n", "\n"), record_type=self.record_type,
-                            shared=self.shared, active=self.active)
+        return TemplateData(
+            name=" ".join(self.name.split()),
+            folder=" ".join(self.folder.split()) or DEFAULT_FOLDER,
+            body=self.body.replace("\r\n", "\n"),
+            record_type=self.record_type,
+            shared=self.shared,
+            active=self.active,
+        )
 
 
 # --- who may do what ------------------------------------------------------------------------------
+
 
 def may_see(user: User, template: SmsTemplate) -> bool:
     """Shared templates are everyone's; a personal one is its owner's alone."""
@@ -69,9 +75,11 @@ def get_visible(session: so.Session, user: User, template_id: int) -> SmsTemplat
 
 # --- listing --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Listing:
-    """What the template list shows: a text search, one folder, and whether to include inactive ones."""
+    """What the template list shows: a text search, one folder, and whether to include inactive
+    ones."""
 
     q: str = ""
     folder: str = ""
@@ -96,18 +104,27 @@ def listing(session: so.Session, user: User, wanted: Listing) -> list[SmsTemplat
     if wanted.q:
         text = wanted.q.lower()
         # lower() is Unicode-aware on SQLite too (database.py), so "ÜBER" finds "über".
-        query = query.where(sa.or_(sa.func.lower(SmsTemplate.name).contains(text, autoescape=True),
-                                   sa.func.lower(SmsTemplate.body).contains(text, autoescape=True)))
-    return list(session.scalars(query.order_by(SmsTemplate.folder, SmsTemplate.name, SmsTemplate.id)))
+        query = query.where(
+            sa.or_(
+                sa.func.lower(SmsTemplate.name).contains(text, autoescape=True),
+                sa.func.lower(SmsTemplate.body).contains(text, autoescape=True),
+            )
+        )
+    return list(
+        session.scalars(query.order_by(SmsTemplate.folder, SmsTemplate.name, SmsTemplate.id))
+    )
 
 
 def folders(session: so.Session, user: User) -> list[str]:
     """The folders of the templates `user` may see, for the folder filter and the folder box."""
-    query = sa.select(SmsTemplate.folder).where(_visible(user)).distinct().order_by(SmsTemplate.folder)
+    query = (
+        sa.select(SmsTemplate.folder).where(_visible(user)).distinct().order_by(SmsTemplate.folder)
+    )
     return list(session.scalars(query))
 
 
 # --- saving ---------------------------------------------------------------------------------------
+
 
 def check(data: TemplateData) -> None:
     """Refuse a template that breaks a rule; the first broken rule is named with its field."""
@@ -120,8 +137,9 @@ def check(data: TemplateData) -> None:
     if not data.body.strip():
         raise FieldError("Enter the text of the template.", "body")
     if len(data.body) > MAX_BODY:
-        raise FieldError(f"The text can be at most {MAX_BODY:,} characters; it is "
-                            f"{len(data.body):,}.", "body")
+        raise FieldError(
+            f"The text can be at most {MAX_BODY:,} characters; it is {len(data.body):,}.", "body"
+        )
     if data.record_type not in RECORD_TYPES:
         raise FieldError("Choose candidates, client contacts, or both.", "record_type")
     unknown = merge.unknown_fields(data.body)
@@ -131,24 +149,42 @@ def check(data: TemplateData) -> None:
 
 def unknown_message(unknown: Sequence[str]) -> str:
     names = ", ".join("{{" + name + "}}" for name in unknown)
-    return (f"Unknown merge field(s): {names}. Use “Insert merge field” to pick one, or write "
-            "\\{{ for literal braces.")
+    return (
+        f"Unknown merge field(s): {names}. Use “Insert merge field” to pick one, or write "
+        "\\{{ for literal braces."
+    )
 
 
 def create(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate:
     """Save a new template owned by `actor`; only template managers may make it shared."""
     data = data.cleaned()
     if data.shared and not may_share(actor):
-        raise FieldError("Only users who manage templates can make a shared template.",
-                            "shared", 403)
+        raise FieldError(
+            "Only users who manage templates can make a shared template.", "shared", 403
+        )
     check(data)
-    template = SmsTemplate(name=data.name, folder=data.folder, body=data.body,
-                           record_type=data.record_type, shared=data.shared, active=data.active,
-                           owner_id=actor.id)
+    template = SmsTemplate(
+        name=data.name,
+        folder=data.folder,
+        body=data.body,
+        record_type=data.record_type,
+        shared=data.shared,
+        active=data.active,
+        owner_id=actor.id,
+    )
     session.add(template)
     session.flush()
-    audit(session, actor, "template.created", template, name=template.name, folder=template.folder,
-          record_type=template.record_type, shared=template.shared, active=template.active)
+    audit(
+        session,
+        actor,
+        "template.created",
+        template,
+        name=template.name,
+        folder=template.folder,
+        record_type=template.record_type,
+        shared=template.shared,
+        active=template.active,
+    )
     session.commit()
     return template
 
@@ -159,8 +195,9 @@ def update(session: so.Session, actor: User, template: SmsTemplate, data: Templa
     if not may_change(actor, template):
         raise FieldError(_not_yours(template), status=403)
     if data.shared != template.shared and not may_share(actor):
-        raise FieldError("Only users who manage templates can share or unshare a template.",
-                            "shared", 403)
+        raise FieldError(
+            "Only users who manage templates can share or unshare a template.", "shared", 403
+        )
     check(data)
     before = {field: getattr(template, field) for field in FIELDS}
     template.name, template.folder, template.body = data.name, data.folder, data.body
@@ -168,8 +205,11 @@ def update(session: so.Session, actor: User, template: SmsTemplate, data: Templa
     if before["shared"] and not data.shared:
         # A personal template must have an owner who can see it: whoever made it personal.
         template.owner_id = actor.id
-    changes = {field: [before[field], getattr(template, field)] for field in FIELDS
-               if before[field] != getattr(template, field)}
+    changes = {
+        field: [before[field], getattr(template, field)]
+        for field in FIELDS
+        if before[field] != getattr(template, field)
+    }
     if changes:
         audit(session, actor, "template.edited", template, name=template.name, changes=changes)
     if data.active != template.active:
@@ -191,8 +231,13 @@ def set_active(session: so.Session, actor: User, template: SmsTemplate, active: 
 
 def _set_active(session: so.Session, actor: User, template: SmsTemplate, active: bool) -> None:
     template.active = active
-    audit(session, actor, "template.reactivated" if active else "template.deactivated", template,
-          name=template.name)
+    audit(
+        session,
+        actor,
+        "template.reactivated" if active else "template.deactivated",
+        template,
+        name=template.name,
+    )
 
 
 def _not_yours(template: SmsTemplate) -> str:
@@ -202,6 +247,7 @@ def _not_yours(template: SmsTemplate) -> str:
 
 
 # --- preview and counting -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Preview:
@@ -218,6 +264,9 @@ def preview(body: str, person, sender) -> Preview:
 
 
 def template_text(body: str) -> str:
-    """The body with escapes resolved and merge tags as typed: what a counter without a person counts."""
-    return "".join(part if isinstance(part, str) else "{{" + part.name + "}}"
-                   for part in merge.parse(body).parts)
+    """The body with escapes resolved and merge tags as typed: what a counter without a person
+    counts."""
+    return "".join(
+        part if isinstance(part, str) else "{{" + part.name + "}}"
+        for part in merge.parse(body).parts
+    )

@@ -1,4 +1,5 @@
-"""Template pages: the list by folder, the add/edit form with preview and counter, (de)activation."""
+"""Template pages: the list by folder, the add/edit form with preview and counter,
+(de)activation."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ PREVIEW_KINDS = {kind.singular: kind.label for kind in KINDS}
 
 
 def template_or_404(template_id: int) -> SmsTemplate:
-    """The template if this user may see it: another user's personal template does not exist for them."""
+    """The template if this user may see it: another user's personal template does not exist for
+    them."""
     template = sms_templates.get_visible(db.session, current_user, template_id)
     if template is None:
         abort(404, description="There is no such template, or it is someone else's personal one.")
@@ -40,10 +42,14 @@ def index():
     form.validate()  # a filter left out is named beside its box; the rest still filter
     wanted, errors = form.filters, form.problems
     return render(
-        "templates_admin/index.html", blocks=["results"], wanted=wanted, errors=errors,
+        "templates_admin/index.html",
+        blocks=["results"],
+        wanted=wanted,
+        errors=errors,
         status=400 if errors else 200,
         templates=sms_templates.listing(db.session, current_user, wanted),
-        folders=sms_templates.folders(db.session, current_user), record_types=RECORD_TYPES,
+        folders=sms_templates.folders(db.session, current_user),
+        record_types=RECORD_TYPES,
         may_change=lambda template: sms_templates.may_change(current_user, template),
     )
 
@@ -65,8 +71,14 @@ def edit(template_id: int):
         abort(403, description="Only users who manage templates can change a shared template.")
     if not may_change:
         count = segments.count(sms_templates.template_text(template.body))
-        return render("templates_admin/edit.html", sms_template=template, readonly=True,
-                      record_types=RECORD_TYPES, count=count, max_characters=sms_templates.MAX_BODY)
+        return render(
+            "templates_admin/edit.html",
+            sms_template=template,
+            readonly=True,
+            record_types=RECORD_TYPES,
+            count=count,
+            max_characters=sms_templates.MAX_BODY,
+        )
     return _form(template)
 
 
@@ -82,7 +94,8 @@ def _form(template: SmsTemplate | None) -> Response:
     if action == "preview":
         return _page(form, template, blocks=["preview", "counter"], preview=True)
     if action == "insert_field":
-        # Without JavaScript the picker appends its tag; with it, shortcuts.js inserts at the cursor.
+        # Without JavaScript the picker appends its tag;
+        # with it, shortcuts.js inserts at the cursor.
         field = merge.FIELDS.get(request.form.get("merge_field", ""))
         if field is not None:
             form.body.data = (form.body.data or "") + field.tag()
@@ -112,9 +125,16 @@ def _preview_choice() -> tuple[Kind, str]:
     return kind, request.form.get("preview_id", "").strip()[:20]
 
 
-def _page(form: TemplateForm, template: SmsTemplate | None, *, status: int = 200,
-          blocks: Sequence[str] = (), preview: bool = False, focus: str | None = None,
-          form_error: str | None = None) -> Response:
+def _page(
+    form: TemplateForm,
+    template: SmsTemplate | None,
+    *,
+    status: int = 200,
+    blocks: Sequence[str] = (),
+    preview: bool = False,
+    focus: str | None = None,
+    form_error: str | None = None,
+) -> Response:
     body = form.body.data or ""
     kind, raw_id = _preview_choice()
     person, preview_errors = None, {}
@@ -124,9 +144,13 @@ def _page(form: TemplateForm, template: SmsTemplate | None, *, status: int = 200
         if found:
             person = found[0]
         elif not raw_id:
-            preview_errors["preview_id"] = "Give the id of a candidate or client contact to preview for."
+            preview_errors["preview_id"] = (
+                "Give the id of a candidate or client contact to preview for."
+            )
         elif person_id is None:
-            preview_errors["preview_id"] = f"Record id must be a whole number like 42, not “{raw_id}”."
+            preview_errors["preview_id"] = (
+                f"Record id must be a whole number like 42, not “{raw_id}”."
+            )
         else:
             preview_errors["preview_id"] = f"There is no {kind.noun} with id {person_id}."
     shown = sms_templates.preview(body, person, current_user) if person is not None else None
@@ -134,15 +158,32 @@ def _page(form: TemplateForm, template: SmsTemplate | None, *, status: int = 200
     if preview and preview_errors:
         status = 400
     return render(
-        "templates_admin/edit.html", blocks=list(blocks), status=status, sms_template=template,
-        readonly=False, form=form, form_error=form_error, record_types=RECORD_TYPES,
-        folders=sms_templates.folders(db.session, current_user), catalogue=merge.CATALOGUE,
-        can_share=sms_templates.may_share(current_user), unknown=merge.unknown_fields(body),
-        count=count, counted_for=person, preview=preview, person=person, shown=shown,
-        preview_kind=kind.singular, preview_id=raw_id, preview_kinds=PREVIEW_KINDS,
-        preview_errors=preview_errors if preview else {}, counter_oob=preview, focus=focus,
+        "templates_admin/edit.html",
+        blocks=list(blocks),
+        status=status,
+        sms_template=template,
+        readonly=False,
+        form=form,
+        form_error=form_error,
+        record_types=RECORD_TYPES,
+        folders=sms_templates.folders(db.session, current_user),
+        catalogue=merge.CATALOGUE,
+        can_share=sms_templates.may_share(current_user),
+        unknown=merge.unknown_fields(body),
+        count=count,
+        counted_for=person,
+        preview=preview,
+        person=person,
+        shown=shown,
+        preview_kind=kind.singular,
+        preview_id=raw_id,
+        preview_kinds=PREVIEW_KINDS,
+        preview_errors=preview_errors if preview else {},
+        counter_oob=preview,
+        focus=focus,
         max_characters=sms_templates.MAX_BODY,
-        form_url=url_for("templates_admin.edit", template_id=template.id) if template
+        form_url=url_for("templates_admin.edit", template_id=template.id)
+        if template
         else url_for("templates_admin.new"),
     )
 
@@ -169,8 +210,12 @@ def _set_active(template_id: int, active: bool) -> Response:
         db.session.rollback()
         abort(error.status, description=error.message)
     state = "reactivated" if active else "deactivated"
-    flash(f"Template “{template.name}” {state}." if changed
-          else f"Template “{template.name}” was already {state}.", "info")
+    flash(
+        f"Template “{template.name}” {state}."
+        if changed
+        else f"Template “{template.name}” was already {state}.",
+        "info",
+    )
     # Back to the list as it was filtered (a filter left out there is left out here too).
     listing = ListingForm(request.form)
     listing.validate()

@@ -1,4 +1,5 @@
-"""Users, roles and each user's own profile: added, edited, switched off, re-granted; every change audited."""
+"""Users, roles and each user's own profile: added, edited, switched off, re-granted; every change
+audited."""
 
 from __future__ import annotations
 
@@ -20,23 +21,56 @@ from webapp.users import sessions as user_sessions
 
 MANAGE = "users.manage"
 USERNAME_PATTERN = r"^[A-Za-z0-9._@-]+$"
-OWN_MANAGE = (f"You cannot take “{MANAGE}” away from yourself: ask another administrator to do it, "
-              "so someone who can manage users always remains.")
-LAST_MANAGE = (f"At least one active user must keep “{MANAGE}”, or nobody could manage users "
-               "any more. Give it to someone else first.")
+OWN_MANAGE = (
+    f"You cannot take “{MANAGE}” away from yourself: ask another administrator to do it, "
+    "so someone who can manage users always remains."
+)
+LAST_MANAGE = (
+    f"At least one active user must keep “{MANAGE}”, or nobody could manage users "
+    "any more. Give it to someone else first."
+)
 
 MIN_PASSWORD_LENGTH = 12
 
 # Long enough to pass the length rule, yet near the top of every cracking list.
-COMMON_PASSWORDS = frozenset({
-    "password1234", "password12345", "password123456", "password123!", "passw0rd1234",
-    "qwertyuiop12", "qwertyuiop123", "qwerty123456", "qwertyuiop1!", "1q2w3e4r5t6y",
-    "1qaz2wsx3edc", "123456789012", "1234567890ab", "abcdefghijkl", "abc123456789",
-    "iloveyou1234", "letmein12345", "welcome12345", "welcome123456", "admin1234567",
-    "administrator", "changeme1234", "trustno12345", "football1234", "baseball1234",
-    "sunshine1234", "princess1234", "monkey123456", "dragon123456", "superman1234",
-    "starwars1234", "masterkey123", "qazwsxedcrfv", "zaq12wsxcde3",
-})
+COMMON_PASSWORDS = frozenset(
+    {
+        "password1234",
+        "password12345",
+        "password123456",
+        "password123!",
+        "passw0rd1234",
+        "qwertyuiop12",
+        "qwertyuiop123",
+        "qwerty123456",
+        "qwertyuiop1!",
+        "1q2w3e4r5t6y",
+        "1qaz2wsx3edc",
+        "123456789012",
+        "1234567890ab",
+        "abcdefghijkl",
+        "abc123456789",
+        "iloveyou1234",
+        "letmein12345",
+        "welcome12345",
+        "welcome123456",
+        "admin1234567",
+        "administrator",
+        "changeme1234",
+        "trustno12345",
+        "football1234",
+        "baseball1234",
+        "sunshine1234",
+        "princess1234",
+        "monkey123456",
+        "dragon123456",
+        "superman1234",
+        "starwars1234",
+        "masterkey123",
+        "qazwsxedcrfv",
+        "zaq12wsxcde3",
+    }
+)
 
 
 def password_problem(password: str) -> str | None:
@@ -64,6 +98,7 @@ class UserDetails:
 
 # --- reading -------------------------------------------------------------------------------------
 
+
 def find_users(session: so.Session, q: str = "") -> list[User]:
     """Users whose name, username or email contains `q` (any case), active ones first."""
     query = sa.select(User).order_by(User.active.desc(), sa.func.lower(User.full_name), User.id)
@@ -71,8 +106,14 @@ def find_users(session: so.Session, q: str = "") -> list[User]:
     if text:
         # The search box is free text: % and _ are letters there, not wildcards.
         pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
-        query = query.where(sa.or_(*(sa.func.lower(column).like(pattern, escape="\\")
-                                     for column in (User.full_name, User.username, User.email))))
+        query = query.where(
+            sa.or_(
+                *(
+                    sa.func.lower(column).like(pattern, escape="\\")
+                    for column in (User.full_name, User.username, User.email)
+                )
+            )
+        )
     return list(session.scalars(query))
 
 
@@ -90,15 +131,27 @@ def all_permissions(session: so.Session) -> list[Permission]:
 
 def managers(session: so.Session) -> set[int]:
     """Ids of the active users who hold users.manage through any of their roles."""
-    return set(session.scalars(
-        sa.select(User.id).join(User.roles).join(Role.permissions)
-        .where(User.active.is_(True), Permission.name == MANAGE).distinct()))
+    return set(
+        session.scalars(
+            sa.select(User.id)
+            .join(User.roles)
+            .join(Role.permissions)
+            .where(User.active.is_(True), Permission.name == MANAGE)
+            .distinct()
+        )
+    )
 
 
 # --- administrators' changes ---------------------------------------------------------------------
 
-def create_user(session: so.Session, actor: User | None, details: UserDetails, password: str,
-                default_region: str) -> User:
+
+def create_user(
+    session: so.Session,
+    actor: User | None,
+    details: UserDetails,
+    password: str,
+    default_region: str,
+) -> User:
     """Add a user with a temporary password they must change at their first sign-in."""
     problem = password_problem(password)
     if problem:
@@ -113,8 +166,15 @@ def create_user(session: so.Session, actor: User | None, details: UserDetails, p
     return user
 
 
-def edit_user(session: so.Session, actor: User | None, user: User, details: UserDetails,
-              default_region: str, *, keep_session: str | None = None) -> dict[str, list[Any]]:
+def edit_user(
+    session: so.Session,
+    actor: User | None,
+    user: User,
+    details: UserDetails,
+    default_region: str,
+    *,
+    keep_session: str | None = None,
+) -> dict[str, list[Any]]:
     """Change a user's details and roles; returns {field: [old, new]} (audited when not empty).
 
     A change of roles ends the user's sessions (but the one with token `keep_session`, the
@@ -162,8 +222,14 @@ def reactivate_user(session: so.Session, actor: User | None, user: User) -> None
     session.commit()
 
 
-def set_temporary_password(session: so.Session, actor: User | None, user: User, password: str, *,
-                           keep_session: str | None = None) -> None:
+def set_temporary_password(
+    session: so.Session,
+    actor: User | None,
+    user: User,
+    password: str,
+    *,
+    keep_session: str | None = None,
+) -> None:
     """Give a user a new password that they must replace when they next sign in.
 
     Every session of the user ends (but the one with token `keep_session`, the administrator's
@@ -179,9 +245,11 @@ def set_temporary_password(session: so.Session, actor: User | None, user: User, 
     session.commit()
 
 
-def set_role_permissions(session: so.Session, actor: User | None,
-                         grants: Mapping[str, Collection[str]]) -> dict[str, dict[str, list[str]]]:
-    """Give each role named in `grants` exactly those permissions (roles not named stay as they are).
+def set_role_permissions(
+    session: so.Session, actor: User | None, grants: Mapping[str, Collection[str]]
+) -> dict[str, dict[str, list[str]]]:
+    """Give each role named in `grants` exactly those permissions
+    (roles not named stay as they are).
 
     Returns {role: {"added": [...], "removed": [...]}} for the roles that changed, each audited.
     """
@@ -205,18 +273,33 @@ def set_role_permissions(session: so.Session, actor: User | None,
             changed[role_name] = {"added": added, "removed": removed}
     _refuse_losing_managers(session, actor, before_managers)
     for role_name, change in changed.items():
-        audit(session, actor, "role.permissions_changed", roles[role_name], role=role_name, **change)
+        audit(
+            session, actor, "role.permissions_changed", roles[role_name], role=role_name, **change
+        )
     session.commit()
     return changed
 
 
 # --- a user's own profile ------------------------------------------------------------------------
 
-def edit_profile(session: so.Session, user: User, *, email: str, mobile: str | None,
-                 office: str | None, default_region: str) -> dict[str, list[Any]]:
-    """Change one's own email, mobile and office; returns {field: [old, new]} (audited when not empty)."""
+
+def edit_profile(
+    session: so.Session,
+    user: User,
+    *,
+    email: str,
+    mobile: str | None,
+    office: str | None,
+    default_region: str,
+) -> dict[str, list[Any]]:
+    """Change one's own email, mobile and office;
+    returns {field: [old, new]} (audited when not empty)."""
     before = {"email": user.email, "mobile": user.mobile, "office": user.office}
-    after = {"email": _email(email), "mobile": _mobile(mobile, default_region), "office": _optional(office)}
+    after = {
+        "email": _email(email),
+        "mobile": _mobile(mobile, default_region),
+        "office": _optional(office),
+    }
     user.email, user.mobile, user.office = after["email"], after["mobile"], after["office"]
     changes = {key: [before[key], value] for key, value in after.items() if before[key] != value}
     if changes:
@@ -225,8 +308,9 @@ def edit_profile(session: so.Session, user: User, *, email: str, mobile: str | N
     return changes
 
 
-def change_password(session: so.Session, user: User, current: str, new: str, *,
-                    keep_session: str | None = None) -> None:
+def change_password(
+    session: so.Session, user: User, current: str, new: str, *, keep_session: str | None = None
+) -> None:
     """Replace one's own password: the current one must be right, the new one good and different.
 
     The user's other sessions end; the one with token `keep_session` (where they changed it) stays.
@@ -256,14 +340,18 @@ def sign_out_everywhere(session: so.Session, user: User) -> int:
 
 # --- helpers -------------------------------------------------------------------------------------
 
+
 def _apply(session: so.Session, user: User, details: UserDetails, default_region: str) -> None:
     """Check every field first and only then change the user, so a refusal leaves them untouched."""
     username = details.username.strip()
     if not username or not re.fullmatch(USERNAME_PATTERN, username):
         raise FieldError("Use letters, digits and . _ @ - only, with no spaces.", "username")
     # Case-insensitively, so "Admin" and "admin" cannot be two people.
-    taken = session.scalar(sa.select(User.id).where(
-        sa.func.lower(User.username) == username.lower(), User.id != (user.id or 0)))
+    taken = session.scalar(
+        sa.select(User.id).where(
+            sa.func.lower(User.username) == username.lower(), User.id != (user.id or 0)
+        )
+    )
     if taken is not None:
         raise FieldError(f"The username “{username}” is taken; choose another.", "username")
     full_name = details.full_name.strip()
@@ -295,8 +383,10 @@ def mobile_problem(text: str | None, default_region: str) -> str | None:
     parsed = normalise(text, default_region)
     if not parsed.present or parsed.valid:
         return None
-    return (f"“{parsed.raw}” is not a valid mobile number. Use a national number for {default_region} "
-            "(like 0412 345 678) or an international one starting with + (like +64 21 123 4567).")
+    return (
+        f"“{parsed.raw}” is not a valid mobile number. Use a national number for {default_region} "
+        "(like 0412 345 678) or an international one starting with + (like +64 21 123 4567)."
+    )
 
 
 def _mobile(text: str | None, default_region: str) -> str | None:
@@ -311,8 +401,14 @@ def _optional(text: str | None) -> str | None:
 
 
 def _snapshot(user: User) -> dict[str, Any]:
-    return {"username": user.username, "full_name": user.full_name, "email": user.email,
-            "mobile": user.mobile, "office": user.office, "roles": sorted(r.name for r in user.roles)}
+    return {
+        "username": user.username,
+        "full_name": user.full_name,
+        "email": user.email,
+        "mobile": user.mobile,
+        "office": user.office,
+        "roles": sorted(r.name for r in user.roles),
+    }
 
 
 def _lock_managers(session: so.Session) -> None:
@@ -325,8 +421,9 @@ def _lock_managers(session: so.Session) -> None:
     session.execute(sa.select(Permission.id).where(Permission.name == MANAGE).with_for_update())
 
 
-def _refuse_losing_managers(session: so.Session, actor: User | None, before: set[int],
-                            field: str = "form") -> None:
+def _refuse_losing_managers(
+    session: so.Session, actor: User | None, before: set[int], field: str = "form"
+) -> None:
     """Undo the pending change when it would take users.manage from the actor or from everyone."""
     session.flush()
     after = managers(session)

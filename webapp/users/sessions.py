@@ -1,4 +1,5 @@
-"""Signed-in sessions kept on the server, so that sign-out and account changes end them in every process.
+"""Signed-in sessions kept on the server, so that sign-out and account changes end them in every
+process.
 
 The browser's signed cookie holds a random token; the database holds only its SHA-256, so a copy of
 the table (a backup, a read-only leak) opens no session. A session is valid while its row exists,
@@ -31,16 +32,23 @@ def start(session: so.Session, user_id: int, moment: datetime, *, forget_before:
     The user's own revoked sessions, and those started before `forget_before` (past the absolute
     limit), are deleted here: the table stays as small as the sessions that can still be in use.
     """
-    session.execute(sa.delete(UserSession).where(
-        UserSession.user_id == user_id,
-        sa.or_(UserSession.revoked_at.is_not(None), UserSession.created_at < forget_before)))
+    session.execute(
+        sa.delete(UserSession).where(
+            UserSession.user_id == user_id,
+            sa.or_(UserSession.revoked_at.is_not(None), UserSession.created_at < forget_before),
+        )
+    )
     token = secrets.token_urlsafe(32)
-    session.add(UserSession(id=digest(token), user_id=user_id, created_at=moment, last_seen_at=moment))
+    session.add(
+        UserSession(id=digest(token), user_id=user_id, created_at=moment, last_seen_at=moment)
+    )
     session.flush()
     return token
 
 
-def find(session: so.Session, token: str | None, user_id: int | None) -> tuple[UserSession, User] | None:
+def find(
+    session: so.Session, token: str | None, user_id: int | None
+) -> tuple[UserSession, User] | None:
     """The live session with this token and its user (one query), or None when it was ended.
 
     The user is loaded without its roles, as the request's user loader wants it: that loader then
@@ -49,10 +57,15 @@ def find(session: so.Session, token: str | None, user_id: int | None) -> tuple[U
     if not token or user_id is None:
         return None
     row = session.execute(
-        sa.select(UserSession, User).join(User, User.id == UserSession.user_id)
-        .where(UserSession.id == digest(token), UserSession.user_id == user_id,
-               UserSession.revoked_at.is_(None))
-        .options(so.lazyload(User.roles))).first()
+        sa.select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(
+            UserSession.id == digest(token),
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+        )
+        .options(so.lazyload(User.roles))
+    ).first()
     return None if row is None else (row[0], row[1])
 
 
@@ -63,17 +76,21 @@ def touch_due(user_session: UserSession, moment: datetime) -> bool:
 
 def touch(session: so.Session, user_session: UserSession, moment: datetime) -> None:
     """Note that the user was active in this session; the caller commits."""
-    session.execute(sa.update(UserSession).where(UserSession.id == user_session.id)
-                    .values(last_seen_at=moment))
+    session.execute(
+        sa.update(UserSession).where(UserSession.id == user_session.id).values(last_seen_at=moment)
+    )
 
 
 def end(session: so.Session, token: str | None, moment: datetime) -> bool:
-    """Revoke the session with this token (sign-out); True when there was a live one. The caller commits."""
+    """Revoke the session with this token (sign-out); True when there was a live one.
+    The caller commits."""
     if not token:
         return False
-    result = session.execute(sa.update(UserSession)
-                             .where(UserSession.id == digest(token), UserSession.revoked_at.is_(None))
-                             .values(revoked_at=moment))
+    result = session.execute(
+        sa.update(UserSession)
+        .where(UserSession.id == digest(token), UserSession.revoked_at.is_(None))
+        .values(revoked_at=moment)
+    )
     return result.rowcount > 0
 
 
@@ -82,7 +99,9 @@ def end_all(session: so.Session, user_id: int, moment: datetime, *, keep: str | 
 
     The caller commits (with the account change that called for it, so both or neither happen).
     """
-    query = sa.update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    query = sa.update(UserSession).where(
+        UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
+    )
     if keep:
         query = query.where(UserSession.id != digest(keep))
     return session.execute(query.values(revoked_at=moment)).rowcount
@@ -98,9 +117,12 @@ def load_signed_in(session: so.Session, user_id: int) -> User | None:
     user = session.get(User, user_id, options=[so.lazyload(User.roles)])
     if user is None or not user.active:
         return None
-    user.granted = frozenset(session.scalars(
-        sa.select(Permission.name)
-        .join(role_permissions, role_permissions.c.permission_id == Permission.id)
-        .join(user_roles, user_roles.c.role_id == role_permissions.c.role_id)
-        .where(user_roles.c.user_id == user_id)))
+    user.granted = frozenset(
+        session.scalars(
+            sa.select(Permission.name)
+            .join(role_permissions, role_permissions.c.permission_id == Permission.id)
+            .join(user_roles, user_roles.c.role_id == role_permissions.c.role_id)
+            .where(user_roles.c.user_id == user_id)
+        )
+    )
     return user

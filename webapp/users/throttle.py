@@ -1,4 +1,5 @@
-"""Login throttling: failed sign-ins per account and per address, and the growing delay they earn."""
+"""Login throttling: failed sign-ins per account and per address, and the growing delay they
+earn."""
 
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ class Attempt:
 
     def keys(self) -> tuple[tuple[str, str], tuple[str, str]]:
         # Case-folded, so "Admin" and "admin" share one count whichever exists.
-        return ((ACCOUNT, self.username.strip().casefold()[:MAX_KEY]),
-                (ADDRESS, (self.address or "unknown")[:MAX_KEY]))
+        return (
+            (ACCOUNT, self.username.strip().casefold()[:MAX_KEY]),
+            (ADDRESS, (self.address or "unknown")[:MAX_KEY]),
+        )
 
 
 def now() -> datetime:
@@ -39,17 +42,23 @@ def now() -> datetime:
 
 
 def delay_after(failures: int) -> timedelta:
-    """How long to refuse attempts after `failures` recent failures: 2^(n-5) s, at most MAX_DELAY."""
+    """How long to refuse attempts after `failures` recent failures: 2^(n-5) s, at most
+    MAX_DELAY."""
     if failures < FREE_FAILURES:
         return timedelta(0)
     return min(timedelta(seconds=2 ** min(failures - FREE_FAILURES, 20)), MAX_DELAY)
 
 
-def _recent(session: so.Session, kind: str, key: str, moment: datetime) -> tuple[int, datetime | None]:
+def _recent(
+    session: so.Session, kind: str, key: str, moment: datetime
+) -> tuple[int, datetime | None]:
     count, last = session.execute(
-        sa.select(sa.func.count(LoginFailure.id), sa.func.max(LoginFailure.failed_at))
-        .where(LoginFailure.kind == kind, LoginFailure.key == key,
-               LoginFailure.failed_at > moment - WINDOW)).one()
+        sa.select(sa.func.count(LoginFailure.id), sa.func.max(LoginFailure.failed_at)).where(
+            LoginFailure.kind == kind,
+            LoginFailure.key == key,
+            LoginFailure.failed_at > moment - WINDOW,
+        )
+    ).one()
     return count, last
 
 
@@ -67,7 +76,8 @@ def locked_until(session: so.Session, attempt: Attempt, moment: datetime) -> dat
 
 
 def record_failure(session: so.Session, attempt: Attempt, moment: datetime) -> datetime | None:
-    """Note a failed sign-in (audited); returns when the next attempt is allowed if that is now locked.
+    """Note a failed sign-in (audited); returns when the next attempt is allowed if that is now
+    locked.
 
     The caller commits.
     """
@@ -83,6 +93,9 @@ def record_failure(session: so.Session, attempt: Attempt, moment: datetime) -> d
 
 
 def record_success(session: so.Session, attempt: Attempt) -> None:
-    """Forget the account's failures (not the address's: one good password does not vouch for it)."""
+    """Forget the account's failures
+    (not the address's: one good password does not vouch for it)."""
     kind, key = attempt.keys()[0]
-    session.execute(sa.delete(LoginFailure).where(LoginFailure.kind == kind, LoginFailure.key == key))
+    session.execute(
+        sa.delete(LoginFailure).where(LoginFailure.kind == kind, LoginFailure.key == key)
+    )

@@ -54,7 +54,8 @@ def load_user(user_id: str) -> User | None:
 
 @login_manager.unauthorized_handler
 def unauthorized():
-    """Send the visitor to sign in; an htmx request gets 401 and HX-Redirect, never a swapped page."""
+    """Send the visitor to sign in; an htmx request gets 401 and HX-Redirect, never a swapped
+    page."""
     target = request.full_path if request.method == "GET" else request.referrer or "/"
     if request.htmx:
         current = request.htmx.current_url or target

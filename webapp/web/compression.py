@@ -1,4 +1,5 @@
-"""Gzip for text responses (pages, CSS, JS), so a recruiter's first page stays small on a slow link."""
+"""Gzip for text responses (pages, CSS, JS), so a recruiter's first page stays small on a slow
+link."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ from functools import lru_cache
 
 from flask import Flask, Response, request
 
-COMPRESSIBLE = {"text/html", "text/css", "text/javascript", "application/javascript", "text/plain",
-                "application/json"}
+COMPRESSIBLE = {
+    "text/html",
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "text/plain",
+    "application/json",
+}
 MIN_SIZE = 600
 
 
@@ -23,10 +30,13 @@ def _gzip_static(etag: str, body: bytes) -> bytes:
 
 
 def compress(response: Response) -> Response:
-    if (response.status_code != 200 or response.mimetype not in COMPRESSIBLE
-            or "Content-Encoding" in response.headers
-            or "gzip" not in request.headers.get("Accept-Encoding", "").lower()
-            or request.method == "HEAD"):
+    if (
+        response.status_code != 200
+        or response.mimetype not in COMPRESSIBLE
+        or "Content-Encoding" in response.headers
+        or "gzip" not in request.headers.get("Accept-Encoding", "").lower()
+        or request.method == "HEAD"
+    ):
         return response
     response.vary.add("Accept-Encoding")
     response.direct_passthrough = False

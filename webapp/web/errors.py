@@ -18,9 +18,14 @@ def csrf_error(error: CSRFError):
     """A stale or missing form token: htmx reloads the page to get a fresh one."""
     if request.htmx:
         return "The form had expired; the page has been reloaded.", 400, {"HX-Refresh": "true"}
-    return render("errors/error.html", status=400, title="The form had expired",
-                  message="The page was open too long or the form was not sent from this site. "
-                          "Go back, reload the page and try again.", as_alert=False)
+    return render(
+        "errors/error.html",
+        status=400,
+        title="The form had expired",
+        message="The page was open too long or the form was not sent from this site. "
+        "Go back, reload the page and try again.",
+        as_alert=False,
+    )
 
 
 def http_error(error: HTTPException):
@@ -28,8 +33,14 @@ def http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
     fragment = wants_fragment()
-    response = render("errors/error.html", blocks=["alert"], status=error.code, as_alert=fragment,
-                      title=f"{error.code} {error.name}", message=error.description or error.name)
+    response = render(
+        "errors/error.html",
+        blocks=["alert"],
+        status=error.code,
+        as_alert=fragment,
+        title=f"{error.code} {error.name}",
+        message=error.description or error.name,
+    )
     if fragment:
         # Fragments go to the alert live region whatever the element asked for.
         response.headers["HX-Retarget"] = "#live-alert"
@@ -37,4 +48,3 @@ def http_error(error: HTTPException):
     if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
-

@@ -1,4 +1,5 @@
-"""Response headers every page carries: the Content-Security-Policy and friends, Vary, and no-store."""
+"""Response headers every page carries: the Content-Security-Policy and friends, Vary, and
+no-store."""
 
 from __future__ import annotations
 
@@ -31,4 +32,3 @@ def add_headers(response: Response) -> Response:
         # so a new page or download is covered without anyone remembering to.
         headers["Cache-Control"] = "no-store"
     return response
-

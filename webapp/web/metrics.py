@@ -1,5 +1,6 @@
-"""/metrics for Prometheus: who may read it, what it holds (this process's or, under several gunicorn
-workers, every process's histograms, plus the database's figures), and the web request histogram."""
+"""/metrics for Prometheus: who may read it, what it holds (this process's or, under several
+gunicorn workers, every process's histograms, plus the database's figures), and the web request
+histogram."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import os
 import time
 
 from flask import Flask, Response, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from webapp.sms.metrics import DatabaseCollector
@@ -22,9 +29,11 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 REQUEST_SECONDS = Histogram(
-    "smsdesk_http_request_seconds", "Time to answer a web request, by endpoint and method.",
+    "smsdesk_http_request_seconds",
+    "Time to answer a web request, by endpoint and method.",
     ["endpoint", "method"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 
 
 def init_app(app: Flask) -> None:
@@ -45,7 +54,9 @@ def _observe(response: Response) -> Response:
         # The endpoint, never the path: paths hold ids, and a scanner's random URLs would each
         # become a series of their own.
         method = request.method if request.method in METHODS else "other"
-        REQUEST_SECONDS.labels(request.endpoint or "none", method).observe(time.perf_counter() - started)
+        REQUEST_SECONDS.labels(request.endpoint or "none", method).observe(
+            time.perf_counter() - started
+        )
     except Exception:  # a metrics folder that is missing must not cost the user their page
         log.exception("Could not record the request in the metrics")
     return response
@@ -58,7 +69,8 @@ def allowed() -> int | None:
     through a proxy we were not told to trust: then "loopback" is only the proxy's own address."""
     token = current_app.config.get("METRICS_TOKEN") or ""
     proxied = not current_app.config.get("TRUSTED_PROXIES") and (
-        "X-Forwarded-For" in request.headers or "Forwarded" in request.headers)
+        "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
+    )
     if request.remote_addr in LOOPBACK and not proxied:
         return None
     if not token:
@@ -78,8 +90,9 @@ def exposition() -> Response:
     else:
         registry.register(_Process())
     registry.register(DatabaseCollector(current_app.extensions["database"].engine))
-    return Response(generate_latest(registry), mimetype=None,
-                    headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return Response(
+        generate_latest(registry), mimetype=None, headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
 
 
 class _Process:

@@ -32,8 +32,11 @@ def init_app(app: Flask) -> None:
 
 def _registered() -> list[tuple[str, str, str | None]]:
     views, config = current_app.view_functions, current_app.config
-    return [entry for entry in MAIN_NAVIGATION
-            if entry[0] in views and SWITCHED.get(entry[0], _always)(config)]
+    return [
+        entry
+        for entry in MAIN_NAVIGATION
+        if entry[0] in views and SWITCHED.get(entry[0], _always)(config)
+    ]
 
 
 def _always(_config: Mapping) -> bool:

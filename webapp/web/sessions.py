@@ -1,10 +1,10 @@
-"""Session lifetime: each sign-in is a session held in the database, ended by sign-out, by an account
-change, or after SESSION_IDLE_MINUTES idle or SESSION_ABSOLUTE_HOURS in all."""
+"""Session lifetime: each sign-in is a session held in the database, ended by sign-out, by an
+account change, or after SESSION_IDLE_MINUTES idle or SESSION_ABSOLUTE_HOURS in all."""
 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy.exc
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
@@ -21,8 +21,10 @@ SIGNED_IN_AT = "signed_in_at"
 LAST_SEEN_AT = "last_seen_at"
 TOKEN = SESSION_TOKEN
 EXPIRED_MESSAGE = "Your session has expired. Please sign in again."
-ENDED_MESSAGE = ("You are signed out: this session was ended (by signing out, signing out everywhere, "
-                 "or a change to your password or account). Please sign in again.")
+ENDED_MESSAGE = (
+    "You are signed out: this session was ended (by signing out, signing out everywhere, "
+    "or a change to your password or account). Please sign in again."
+)
 POLLING = frozenset({"progress"})  # ids of elements that poll with hx-trigger="every …"
 
 
@@ -32,7 +34,7 @@ def now() -> float:
 
 
 def _as_datetime(moment: float) -> datetime:
-    return datetime.fromtimestamp(moment, timezone.utc)
+    return datetime.fromtimestamp(moment, UTC)
 
 
 def init_app(app: Flask) -> None:
@@ -44,9 +46,12 @@ def init_app(app: Flask) -> None:
 def stamp_sign_in(_app: Flask, user, **_extra) -> None:
     """Open the server-side session of a sign-in; the login view commits it with the sign-in."""
     moment = now()
-    forget_before = _as_datetime(moment) - timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])
-    session[TOKEN] = user_sessions.start(db.session, user.id, _as_datetime(moment),
-                                         forget_before=forget_before)
+    forget_before = _as_datetime(moment) - timedelta(
+        hours=current_app.config["SESSION_ABSOLUTE_HOURS"]
+    )
+    session[TOKEN] = user_sessions.start(
+        db.session, user.id, _as_datetime(moment), forget_before=forget_before
+    )
     session[SIGNED_IN_AT] = moment
     session[LAST_SEEN_AT] = moment
 
@@ -57,7 +62,8 @@ def current_token() -> str | None:
 
 
 def end_this_session() -> None:
-    """Sign out here: the session is revoked on the server, so a copy of the cookie opens nothing."""
+    """Sign out here: the session is revoked on the server, so a copy of the cookie opens
+    nothing."""
     user_sessions.end(db.session, session.get(TOKEN), _as_datetime(now()))
     db.session.commit()
     forget_this_session()
@@ -69,15 +75,18 @@ def forget_this_session() -> None:
     session.clear()
 
 
-def expired(signed_in_at: float, last_seen_at: float, moment: float, idle_minutes: int,
-            absolute_hours: int) -> bool:
+def expired(
+    signed_in_at: float, last_seen_at: float, moment: float, idle_minutes: int, absolute_hours: int
+) -> bool:
     """Whether a session signed in and last seen at these times has run out at `moment`."""
-    return (moment - last_seen_at > idle_minutes * 60
-            or moment - signed_in_at > absolute_hours * 3600)
+    return (
+        moment - last_seen_at > idle_minutes * 60 or moment - signed_in_at > absolute_hours * 3600
+    )
 
 
 def enforce_lifetime() -> ResponseReturnValue | None:
-    """Sign out an ended or expired session before the view runs; otherwise note that the user was here."""
+    """Sign out an ended or expired session before the view runs; otherwise note that the user
+    was here."""
     if "_user_id" not in session:
         return None
     if not current_user.is_authenticated:
@@ -94,10 +103,17 @@ def enforce_lifetime() -> ResponseReturnValue | None:
         # the row does not. The earlier of the two counts; last_seen_at is written at most once a
         # minute, so it may lag the user's last request by up to that.
         signed_in_at = min(signed_in_at, live[0].created_at.timestamp())
-        last_seen_at = min(last_seen_at, (live[0].last_seen_at + user_sessions.TOUCH_EVERY).timestamp())
+        last_seen_at = min(
+            last_seen_at, (live[0].last_seen_at + user_sessions.TOUCH_EVERY).timestamp()
+        )
     config = current_app.config
-    if expired(signed_in_at, last_seen_at, moment, config["SESSION_IDLE_MINUTES"],
-               config["SESSION_ABSOLUTE_HOURS"]):
+    if expired(
+        signed_in_at,
+        last_seen_at,
+        moment,
+        config["SESSION_IDLE_MINUTES"],
+        config["SESSION_ABSOLUTE_HOURS"],
+    ):
         user_sessions.end(db.session, session.get(TOKEN), _as_datetime(moment))
         db.session.commit()
         return _signed_out(EXPIRED_MESSAGE)
@@ -132,7 +148,8 @@ def _signed_out(message: str) -> ResponseReturnValue:
         return None  # already where the user is sent (or a stylesheet): no redirect to itself
     target = request.full_path if request.method == "GET" else request.referrer or "/"
     if request.htmx:
-        # Like Flask-Login's unauthorized handler: the whole page moves, never a login form in a panel.
+        # Like Flask-Login's unauthorized handler: the whole page moves, never a login form in a
+        # panel.
         current = request.htmx.current_url or target
         return "", 401, {"HX-Redirect": url_for("auth.login", next=local_path(current) or None)}
     return redirect(url_for("auth.login", next=local_path(target) or None))

@@ -9,8 +9,10 @@ from wtforms.validators import StopValidation
 
 from webapp.text import normalise_newlines, plain_text_problem
 
-NUL_MESSAGE = ("The request held a NUL character (a zero byte, never part of real text), which "
-               "cannot be stored. Remove it (retype the value rather than pasting it) and try again.")
+NUL_MESSAGE = (
+    "The request held a NUL character (a zero byte, never part of real text), which "
+    "cannot be stored. Remove it (retype the value rather than pasting it) and try again."
+)
 # Gateways push replies we must keep whatever they hold: these views drop the byte and store.
 UNGUARDED_BLUEPRINTS = frozenset({"webhooks"})
 
@@ -28,8 +30,9 @@ class PlainText:
 
     def __call__(self, _form, field: Field) -> None:
         label = field.label.text if field.label else "This field"
-        problem = plain_text_problem(label, field.data if isinstance(field.data, str) else "",
-                                     multiline=self.multiline)
+        problem = plain_text_problem(
+            label, field.data if isinstance(field.data, str) else "", multiline=self.multiline
+        )
         if problem:
             raise StopValidation(problem)
 

@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 csrf.exempt(bp)
 
 SMSCENTRAL_OK = "0"  # what SMS Central must read, or it pushes again (up to ten times)
-MESSAGE_FIELDS = frozenset({"MESSAGE_TEXT", "Body"})  # the reply's text, which keeps its line breaks
+MESSAGE_FIELDS = frozenset(
+    {"MESSAGE_TEXT", "Body"}
+)  # the reply's text, which keeps its line breaks
 
 
 def _plain(text: str, status: int = 200) -> Response:
@@ -30,8 +32,10 @@ def _plain(text: str, status: int = 200) -> Response:
 def _cleaned(values) -> dict[str, str]:
     """The pushed fields without control characters: a NUL, which PostgreSQL refuses in text, would
     otherwise lose the reply or receipt (and the gateway would push it again, in vain)."""
-    return {key: clean_multiline(value) if key in MESSAGE_FIELDS else one_line(value)
-            for key, value in values.items()}
+    return {
+        key: clean_multiline(value) if key in MESSAGE_FIELDS else one_line(value)
+        for key, value in values.items()
+    }
 
 
 def _smscentral_params() -> dict[str, str]:
@@ -41,8 +45,10 @@ def _smscentral_params() -> dict[str, str]:
     begin_write(db.session)  # pushes come as GET too, and each one reads then writes
     params = request.values.to_dict()
     if not smscentral.check_webhook_credentials(
-            params, current_app.config["SMSCENTRAL_WEBHOOK_USERNAME"],
-            current_app.config["SMSCENTRAL_WEBHOOK_PASSWORD"]):
+        params,
+        current_app.config["SMSCENTRAL_WEBHOOK_USERNAME"],
+        current_app.config["SMSCENTRAL_WEBHOOK_PASSWORD"],
+    ):
         log.warning("SMS Central webhook refused: wrong credentials from %s", request.remote_addr)
         abort(_plain("wrong credentials", 403))
     return _cleaned(params)
@@ -74,8 +80,12 @@ def twilio_verified_form() -> dict[str, str]:
     base = current_app.config.get("PUBLIC_BASE_URL")
     # Behind a proxy the URL Twilio signed is the public one, not the one we were reached on.
     url = f"{base}{request.full_path.rstrip('?')}" if base else request.url
-    if not twilio.valid_signature(token, url, request.form, request.headers.get("X-Twilio-Signature")):
-        log.warning("Twilio webhook refused: bad signature for %s from %s", url, request.remote_addr)
+    if not twilio.valid_signature(
+        token, url, request.form, request.headers.get("X-Twilio-Signature")
+    ):
+        log.warning(
+            "Twilio webhook refused: bad signature for %s from %s", url, request.remote_addr
+        )
         abort(_plain("bad signature", 403))
     return _cleaned(request.form.to_dict())
 
@@ -85,7 +95,9 @@ def twilio_status():
     """Apply a Twilio status callback; our message uuid travels in the callback URL (?m=)."""
     form = twilio_verified_form()
     try:
-        receipt = twilio.parse_status_callback(form, reference=one_line(request.args.get("m")) or None)
+        receipt = twilio.parse_status_callback(
+            form, reference=one_line(request.args.get("m")) or None
+        )
     except ValueError as error:
         log.warning("Twilio status ignored: %s", error)
         return _plain("", 204)
@@ -111,16 +123,26 @@ def smscentral_inbound():
     part = replies.parse_udh(params["UDH"]) if params.get("UDH") else None
     settings = reply_settings(db.session, current_app.config)
     if part is not None and part.total > 1:
-        inbound, part_ids = replies.assemble(db.session, "smscentral", originator, part, text or "",
-                                             message_id, reference)
+        inbound, part_ids = replies.assemble(
+            db.session, "smscentral", originator, part, text or "", message_id, reference
+        )
         if inbound is None:
             return _plain(SMSCENTRAL_OK)
         replies.receive(db.session, replace(inbound, to_number=params.get("RECIPIENT")), settings)
         replies.mark_parts_used(db.session, part_ids)
         return _plain(SMSCENTRAL_OK)
-    replies.receive(db.session, replies.InboundSms(
-        provider="smscentral", provider_message_id=message_id, from_number=originator,
-        to_number=params.get("RECIPIENT"), body=text or "", reference=reference), settings)
+    replies.receive(
+        db.session,
+        replies.InboundSms(
+            provider="smscentral",
+            provider_message_id=message_id,
+            from_number=originator,
+            to_number=params.get("RECIPIENT"),
+            body=text or "",
+            reference=reference,
+        ),
+        settings,
+    )
     return _plain(SMSCENTRAL_OK)
 
 
@@ -132,9 +154,17 @@ def twilio_inbound():
     sender = (form.get("From") or "").strip()
     if not sid or not sender:
         return _plain("MessageSid and From are required", 400)
-    replies.receive(db.session, replies.InboundSms(
-        provider="twilio", provider_message_id=sid, from_number=sender,
-        to_number=form.get("To"), body=form.get("Body") or ""),
-        reply_settings(db.session, current_app.config))
-    return Response("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
-                    mimetype="text/xml")
+    replies.receive(
+        db.session,
+        replies.InboundSms(
+            provider="twilio",
+            provider_message_id=sid,
+            from_number=sender,
+            to_number=form.get("To"),
+            body=form.get("Body") or "",
+        ),
+        reply_settings(db.session, current_app.config),
+    )
+    return Response(
+        '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', mimetype="text/xml"
+    )

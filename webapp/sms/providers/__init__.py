@@ -147,8 +147,9 @@ class Provider(Protocol):
 
     def send(self, message: OutboundSms) -> SendResult: ...
 
-    def lookup(self, enquiries: Sequence[Enquiry],
-               taken: Collection[str] = ()) -> dict[str, LookupResult]:
+    def lookup(
+        self, enquiries: Sequence[Enquiry], taken: Collection[str] = ()
+    ) -> dict[str, LookupResult]:
         """What the gateway knows of each message, by uuid; never raises for network trouble.
 
         `taken`: gateway ids already recorded on our other messages, never to be matched again.

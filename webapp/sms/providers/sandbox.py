@@ -27,8 +27,9 @@ class Sandbox:
             return Unknown("Sandbox: numbers ending 9999 time out")
         return Accepted(provider_message_id=f"sandbox-{message.uuid}")
 
-    def lookup(self, enquiries: Sequence[Enquiry],
-               taken: Collection[str] = ()) -> dict[str, LookupResult]:
+    def lookup(
+        self, enquiries: Sequence[Enquiry], taken: Collection[str] = ()
+    ) -> dict[str, LookupResult]:
         return {e.uuid: Found("sent", f"sandbox-{e.uuid}") for e in enquiries}
 
     def close(self) -> None:

@@ -127,23 +127,31 @@ class SmsCentral:
             )
         return interpret_answer(response.content.decode("utf-8", "replace"))
 
-    def lookup(self, enquiries: Sequence[Enquiry],
-               taken: Collection[str] = ()) -> dict[str, LookupResult]:
+    def lookup(
+        self, enquiries: Sequence[Enquiry], taken: Collection[str] = ()
+    ) -> dict[str, LookupResult]:
         """Ask for the status of each message by REFERENCE, up to 100 in one request."""
         results: dict[str, LookupResult] = {}
         for start in range(0, len(enquiries), LOOKUP_BATCH):
-            chunk = enquiries[start:start + LOOKUP_BATCH]
+            chunk = enquiries[start : start + LOOKUP_BATCH]
             answer = self._status(sorted({e.reference for e in chunk}))
             for enquiry in chunk:
-                results[enquiry.uuid] = (answer if isinstance(answer, LookupFailed)
-                                         else answer.get(enquiry.reference, NotFound()))
+                results[enquiry.uuid] = (
+                    answer
+                    if isinstance(answer, LookupFailed)
+                    else answer.get(enquiry.reference, NotFound())
+                )
         return results
 
     def _status(self, references: list[str]) -> dict[str, Found] | LookupFailed:
-        form = {"USERNAME": self.username, "PASSWORD": self.password,
-                "REFERENCE": ",".join(references)}
-        response = post_form(self._session, self.status_url, form, timeout=self.lookup_timeout,
-                             gateway=GATEWAY)
+        form = {
+            "USERNAME": self.username,
+            "PASSWORD": self.password,
+            "REFERENCE": ",".join(references),
+        }
+        response = post_form(
+            self._session, self.status_url, form, timeout=self.lookup_timeout, gateway=GATEWAY
+        )
         if isinstance(response, SendResult):
             return LookupFailed(getattr(response, "text", "SMS Central could not be asked."))
         if response.status_code != 200:
@@ -169,13 +177,17 @@ def parse_status(text: str) -> dict[str, Found]:
     match = _ANSWER.fullmatch(text)
     if match:
         meaning = PERMANENT_CODES.get(match.group(1), (None, match.group(2) or ""))[1]
-        raise ValueError(f"SMS Central refused the status check ({match.group(1)}): {meaning}".strip())
+        raise ValueError(
+            f"SMS Central refused the status check ({match.group(1)}): {meaning}".strip()
+        )
     if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
         raise ValueError("SMS Central's status answer declares a DOCTYPE; not read.")
     try:
         root = ElementTree.fromstring(text)
     except ElementTree.ParseError as error:
-        raise ValueError(f"SMS Central's status answer is not XML ({error}): {text[:200]!r}.") from None
+        raise ValueError(
+            f"SMS Central's status answer is not XML ({error}): {text[:200]!r}."
+        ) from None
     found: dict[str, Found] = {}
     for element in root.iter():
         fields = {_local(name).upper(): value.strip() for name, value in element.attrib.items()}
@@ -189,9 +201,11 @@ def parse_status(text: str) -> dict[str, Found]:
         state = RECEIPT_STATES.get(status, "sent")
         failed = state in ("undelivered", "failed")
         found[reference] = Found(
-            state, fields.get("ID") or None,
+            state,
+            fields.get("ID") or None,
             error_code=(fields.get("RESULT") or status) if failed else None,
-            error_text=(fields.get("STATUSDESCRIPTION") or None) if failed else None)
+            error_text=(fields.get("STATUSDESCRIPTION") or None) if failed else None,
+        )
     return found
 
 

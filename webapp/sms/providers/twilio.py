@@ -1,4 +1,5 @@
-"""The Twilio Programmable Messaging gateway: send, look up, read status callbacks, check signatures."""
+"""The Twilio Programmable Messaging gateway: send, look up, read status callbacks, check
+signatures."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
@@ -144,8 +145,9 @@ class Twilio:
             return response
         return interpret_response(response)
 
-    def lookup(self, enquiries: Sequence[Enquiry],
-               taken: Collection[str] = ()) -> dict[str, LookupResult]:
+    def lookup(
+        self, enquiries: Sequence[Enquiry], taken: Collection[str] = ()
+    ) -> dict[str, LookupResult]:
         """Find each message in Twilio's list of messages to its number, created since its `since`.
 
         Twilio takes no reference, and the resource does not echo the StatusCallback URL that
@@ -185,12 +187,19 @@ class Twilio:
         listed: list[dict[str, Any]] = []
         for _ in range(LOOKUP_PAGES):
             try:
-                response = self._session.get(url, params=params, auth=(self.account_sid, self.auth_token),
-                                             timeout=self.lookup_timeout, allow_redirects=False)
+                response = self._session.get(
+                    url,
+                    params=params,
+                    auth=(self.account_sid, self.auth_token),
+                    timeout=self.lookup_timeout,
+                    allow_redirects=False,
+                )
             except requests.RequestException as error:
                 return LookupFailed(f"Could not list Twilio's messages ({type(error).__name__}).")
             if response.status_code != 200:
-                return LookupFailed(f"Twilio answered HTTP {response.status_code} to the message list.")
+                return LookupFailed(
+                    f"Twilio answered HTTP {response.status_code} to the message list."
+                )
             page = _json(response)
             messages = page.get("messages")
             if not isinstance(messages, list):
@@ -201,20 +210,23 @@ class Twilio:
             if not next_page or (created and all(c is not None and c < since for c in created)):
                 return [m for m in listed if (_created(m) or since) >= since]
             url, params = self.api_base + str(next_page), None
-        return LookupFailed(f"Over {LOOKUP_PAGES * LOOKUP_PAGE_SIZE} recent messages to one number; "
-                            "cannot tell which is ours.")
+        return LookupFailed(
+            f"Over {LOOKUP_PAGES * LOOKUP_PAGE_SIZE} recent messages to one number; "
+            "cannot tell which is ours."
+        )
 
     def close(self) -> None:
         self._session.close()
 
 
 def _created(message: Mapping[str, Any]) -> datetime | None:
-    """date_created (RFC 2822, e.g. "Mon, 30 Nov 2026 09:00:00 +0000"), aware; None if unreadable."""
+    """date_created (RFC 2822, e.g. "Mon, 30 Nov 2026 09:00:00 +0000"), aware; None if
+    unreadable."""
     try:
         created = email.utils.parsedate_to_datetime(str(message.get("date_created") or ""))
     except (TypeError, ValueError):
         return None
-    return created if created.tzinfo is not None else created.replace(tzinfo=timezone.utc)
+    return created if created.tzinfo is not None else created.replace(tzinfo=UTC)
 
 
 def _match(listed: list[dict[str, Any]], enquiry: Enquiry, used: set[str]) -> dict[str, Any] | None:
@@ -241,7 +253,8 @@ def _match(listed: list[dict[str, Any]], enquiry: Enquiry, used: set[str]) -> di
 
 
 def _callback_uuid(message: Mapping[str, Any]) -> str | None:
-    """Our uuid from a status_callback field, should the resource carry one (ours puts it in ?m=)."""
+    """Our uuid from a status_callback field, should the resource carry one
+    (ours puts it in ?m=)."""
     url = message.get("status_callback")
     if not isinstance(url, str) or not url:
         return None
@@ -253,8 +266,8 @@ _WORD = re.compile(r"[^0-9A-Za-z]+")
 
 
 def _same_text(listed: str, ours: str) -> bool:
-    """Equal, or equal in letters and digits: Twilio's Smart Encoding may have replaced curly quotes,
-    dashes or ellipses before it stored the body."""
+    """Equal, or equal in letters and digits: Twilio's Smart Encoding may have replaced curly
+    quotes, dashes or ellipses before it stored the body."""
     return listed == ours or (_WORD.sub("", listed) == _WORD.sub("", ours) != "")
 
 
@@ -264,9 +277,16 @@ def _found(message: Mapping[str, Any]) -> Found:
     state = CALLBACK_STATES.get(status, "sent")
     error_code = str(message["error_code"]) if message.get("error_code") not in (None, "") else None
     failed = state in ("undelivered", "failed")
-    return Found(state, str(message["sid"]), error_code=error_code if failed else None,
-                 error_text=(DELIVERY_ERRORS.get(error_code or "")
-                             or str(message.get("error_message") or "") or None) if failed else None)
+    return Found(
+        state,
+        str(message["sid"]),
+        error_code=error_code if failed else None,
+        error_text=(
+            DELIVERY_ERRORS.get(error_code or "") or str(message.get("error_message") or "") or None
+        )
+        if failed
+        else None,
+    )
 
 
 def interpret_response(response: requests.Response) -> SendResult:
