@@ -70,6 +70,31 @@ def _setting_rule(check: Callable[[str], object]) -> Callable[[FlaskForm, Field]
     return validate
 
 
+def _email_field(missing: str) -> EmailField:
+    return EmailField(
+        "Email",
+        filters=[_strip],
+        validators=[
+            DataRequired(missing),
+            Length(max=254),
+            PlainText(),
+            Regexp(EMAIL_PATTERN, message=EMAIL_MESSAGE),
+        ],
+    )
+
+
+def _mobile_field() -> StringField:
+    return StringField(
+        "Mobile", filters=[_strip], validators=[Optional(), Length(max=40), PlainText()]
+    )
+
+
+def _office_field() -> StringField:
+    return StringField(
+        "Office", filters=[_strip], validators=[Optional(), Length(max=120), PlainText()]
+    )
+
+
 class UserForm(MobileRegionMixin, FlaskForm):
     username = StringField(
         "Username",
@@ -88,22 +113,9 @@ class UserForm(MobileRegionMixin, FlaskForm):
         filters=[_strip],
         validators=[DataRequired("Enter the full name."), Length(max=120), PlainText()],
     )
-    email = EmailField(
-        "Email",
-        filters=[_strip],
-        validators=[
-            DataRequired("Enter an email address."),
-            Length(max=254),
-            PlainText(),
-            Regexp(EMAIL_PATTERN, message=EMAIL_MESSAGE),
-        ],
-    )
-    mobile = StringField(
-        "Mobile", filters=[_strip], validators=[Optional(), Length(max=40), PlainText()]
-    )
-    office = StringField(
-        "Office", filters=[_strip], validators=[Optional(), Length(max=120), PlainText()]
-    )
+    email = _email_field("Enter an email address.")
+    mobile = _mobile_field()
+    office = _office_field()
     roles = SelectMultipleField("Roles", validators=[DataRequired("Choose at least one role.")])
 
     def __init__(self, *args, role_names: Sequence[str] = (), **kwargs):
@@ -126,22 +138,9 @@ class TemporaryPasswordForm(FlaskForm):
 
 
 class ProfileForm(MobileRegionMixin, FlaskForm):
-    email = EmailField(
-        "Email",
-        filters=[_strip],
-        validators=[
-            DataRequired("Enter your email address."),
-            Length(max=254),
-            PlainText(),
-            Regexp(EMAIL_PATTERN, message=EMAIL_MESSAGE),
-        ],
-    )
-    mobile = StringField(
-        "Mobile", filters=[_strip], validators=[Optional(), Length(max=40), PlainText()]
-    )
-    office = StringField(
-        "Office", filters=[_strip], validators=[Optional(), Length(max=120), PlainText()]
-    )
+    email = _email_field("Enter your email address.")
+    mobile = _mobile_field()
+    office = _office_field()
 
 
 class PasswordForm(FlaskForm):

@@ -36,21 +36,20 @@ def status_page():
 @permission_required("settings.manage")
 def retry_email(email_id: int):
     """Send a failed reply email again, from its first attempt (audited)."""
-    email = email_or_404(email_id)
-    if status.retry_email(db.session, email, current_user):
-        flash(f"The email to {email.to_address} is queued again.", "info")
-    else:
-        flash(f"The email to {email.to_address} had already been retried or discarded.", "info")
-    return redirect(url_for("admin.status", _anchor="failed-emails"), 303)
+    return _settle_email(email_id, status.retry_email, "is queued again")
 
 
 @bp.route("/status/emails/<id:email_id>/discard", methods=["POST"])
 @permission_required("settings.manage")
 def discard_email(email_id: int):
     """Give up on a failed reply email (audited)."""
+    return _settle_email(email_id, status.discard_email, "was discarded")
+
+
+def _settle_email(email_id: int, action, done: str):
     email = email_or_404(email_id)
-    if status.discard_email(db.session, email, current_user):
-        flash(f"The email to {email.to_address} was discarded.", "info")
+    if action(db.session, email, current_user):
+        flash(f"The email to {email.to_address} {done}.", "info")
     else:
         flash(f"The email to {email.to_address} had already been retried or discarded.", "info")
     return redirect(url_for("admin.status", _anchor="failed-emails"), 303)

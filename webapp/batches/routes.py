@@ -62,20 +62,16 @@ def resend(batch_id: int):
     if ignore and not current_user.can("sms.ignore_opt_out"):
         abort(403, description="You do not have permission to ignore SMS opt-outs.")
     states = tuple(request.form.getlist("states"))
+    problem = None
     if not states:
-        return _resend_page(
-            batch,
-            counts,
-            needing_ignore,
-            checking,
-            status=400,
-            ignore=ignore,
-            reason=reason,
-            chosen=states,
-            errors={"states": "Choose which messages to resend."},
-        )
-    if "unknown" in states and not counts["unknown"] and checking.count:
+        problem = "Choose which messages to resend."
+    elif "unknown" in states and not counts["unknown"] and checking.count:
         # Resend is not offered for them yet (a page opened earlier, or a crafted form).
+        problem = (
+            "The unknown messages are still being checked with the gateway; "
+            "they cannot be resent yet."
+        )
+    if problem:
         return _resend_page(
             batch,
             counts,
@@ -85,12 +81,7 @@ def resend(batch_id: int):
             ignore=ignore,
             reason=reason,
             chosen=states,
-            errors={
-                "states": (
-                    "The unknown messages are still being checked with the gateway; "
-                    "they cannot be resent yet."
-                )
-            },
+            errors={"states": problem},
         )
     try:
         resent = batches.resend(
