@@ -242,8 +242,12 @@ class Dispatcher:
         pipeline.handled += written - len(pipeline.finished)
         if pipeline.finished:
             # The database is away: the outcomes stay in memory and are written when it is back;
-            # if this process dies first, their leases expire (`unknown`).
-            self.stop_event.wait(self.settings.poll_seconds)
+            # if this process dies first, their leases expire (`unknown`). While stopping, wait()
+            # returns at once: sleep, so the retries keep their pace instead of spinning.
+            if self.stop_event.is_set():
+                time.sleep(self.settings.poll_seconds)
+            else:
+                self.stop_event.wait(self.settings.poll_seconds)
             return
         pipeline.recorded_at = time.monotonic()
 
