@@ -1,6 +1,6 @@
 """`make bench`: build (once) the benchmark databases, then print every figure with its goal.
 
-BENCH_ONLY=search,compose,dispatch,memory,load,weight,reliability runs a subset;
+BENCH_ONLY=search,compose,conversations,dispatch,memory,load,weight,reliability runs a subset;
 BENCH_RESTART_POSTGRES=1 lets the reliability run restart the PostgreSQL server mid-run;
 BENCH_CANDIDATES sets the size (default 1,000,000); PostgreSQL figures need BENCH_DATABASE_URL or
 TEST_DATABASE_URL.
@@ -11,10 +11,19 @@ from __future__ import annotations
 import os
 import time
 
-from bench import compose, data, dispatch, load, search
+from bench import compose, conversations, data, dispatch, load, search
 from bench.report import Figure, show
 
-SECTIONS = ("search", "compose", "dispatch", "memory", "load", "weight", "reliability")
+SECTIONS = (
+    "search",
+    "compose",
+    "conversations",
+    "dispatch",
+    "memory",
+    "load",
+    "weight",
+    "reliability",
+)
 
 
 def main() -> None:
@@ -25,7 +34,7 @@ def main() -> None:
     print(f"SMS Desk benchmarks — {data.CANDIDATES:,} candidates; databases: {', '.join(kinds)}")
     print(f"{'figure':<58} {'value':>12} {'unit':<7} goal")
     urls = {}
-    if {"search", "compose", "load"} & set(wanted):
+    if {"search", "compose", "conversations", "load"} & set(wanted):
         for kind in kinds:
             url, seconds, built = data.database(kind)
             urls[kind] = url
@@ -40,6 +49,8 @@ def main() -> None:
             search.run(kind, url)
         if "compose" in wanted:
             compose.run(kind, url)
+        if "conversations" in wanted:
+            conversations.run(kind, url)
     if "dispatch" in wanted or "memory" in wanted:
         data.CACHE.mkdir(exist_ok=True)  # a dispatch-only run has not made it yet
         sqlite_url = f"sqlite:///{data.CACHE / 'dispatch.sqlite3'}"

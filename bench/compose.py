@@ -71,12 +71,8 @@ def run(kind: str, url: str) -> list[Figure]:
     request = SendRequest(
         body="Hi {{first_name}}, a new {{job_title}} role in {{location}}. "
         "Reply YES for details. {{sender_first_name}}",
-        ignore=False,
-        ignore_reason="",
-        template_id=None,
         comment=True,
         comment_type="SMS",
-        comment_text=None,
     )
     started = time.perf_counter()
     batch = compose.send(session, draft, user, request, provider="sandbox", blocked=blocked)

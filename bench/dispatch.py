@@ -204,18 +204,7 @@ def _workers(url: str, fake, count: int, processes: int) -> tuple[float, float]:
     engine = make_engine(url)
     queue(engine, count)
     engine.dispose()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SECRET_KEY": "bench",
-        "SMS_PROVIDER": "smscentral",
-        "SMSCENTRAL_API_URL": fake.api_url,
-        "SMSCENTRAL_USERNAME": "bench",
-        "SMSCENTRAL_PASSWORD": "secret",
-        "SMSCENTRAL_ORIGINATOR": "SMSDesk",
-        "DISPATCH_CONCURRENCY": str(CONCURRENCY),
-        "EMBEDDED_WORKER": "0",
-    }
+    env = _worker_env(url, fake, CONCURRENCY)
     start_at = time.time() + 4  # both start together once imported
     children = [
         subprocess.Popen(
@@ -238,6 +227,22 @@ def _workers(url: str, fake, count: int, processes: int) -> tuple[float, float]:
     return handled / elapsed, 100 * busy / max(total, 1)
 
 
+def _worker_env(url: str, fake, concurrency: int) -> dict[str, str]:
+    """The environment of a worker child (bench.worker_child) sending through `fake` from `url`."""
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench",
+        "SMS_PROVIDER": "smscentral",
+        "SMSCENTRAL_API_URL": fake.api_url,
+        "SMSCENTRAL_USERNAME": "bench",
+        "SMSCENTRAL_PASSWORD": "secret",
+        "SMSCENTRAL_ORIGINATOR": "SMSDesk",
+        "DISPATCH_CONCURRENCY": str(concurrency),
+        "EMBEDDED_WORKER": "0",
+    }
+
+
 def _cpu_ticks() -> tuple[int, int]:
     """(busy, total) CPU ticks of the whole machine so far, from /proc/stat."""
     with open("/proc/stat") as stat:
@@ -254,22 +259,10 @@ def memory(url: str, count: int = 100_000) -> list[Figure]:
     queue(engine, count)
     engine.dispose()
     with FakeSmsCentral(username="bench", password="secret") as fake:
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench",
-            "SMS_PROVIDER": "smscentral",
-            "SMSCENTRAL_API_URL": fake.api_url,
-            "SMSCENTRAL_USERNAME": "bench",
-            "SMSCENTRAL_PASSWORD": "secret",
-            "SMSCENTRAL_ORIGINATOR": "SMSDesk",
-            "DISPATCH_CONCURRENCY": "16",
-            "EMBEDDED_WORKER": "0",
-        }
         child = subprocess.run(
             [sys.executable, "-m", "bench.worker_child", "0", "--memory"],
             cwd=ROOT,
-            env=env,
+            env=_worker_env(url, fake, 16),
             capture_output=True,
             text=True,
             timeout=1800,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Figure:
+class Figure(NamedTuple):
+    """One measured figure, its unit, and the goal it is held to (if any)."""
+
     name: str
     value: float
     unit: str

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
-from tests import delivery
+from tests import delivery, replying
 from tests.fakes import FakeSmsCentral, FakeTwilio
 from tests.fakes.smtp import SmtpServer
 from webapp import create_app, migrate
@@ -195,6 +195,13 @@ def client(app) -> Browser:
     return app.test_client()
 
 
+def saved(session, row):
+    """`row` added and committed."""
+    session.add(row)
+    session.commit()
+    return row
+
+
 @pytest.fixture
 def make_user(session):
     def make(username: str | None = None, role: str = "consultant", **fields) -> User:
@@ -205,9 +212,7 @@ def make_user(session):
         fields.setdefault("email", f"{username}@example.com")
         user = User(username=username, roles=roles, **fields)
         user.set_password(password)
-        session.add(user)
-        session.commit()
-        return user
+        return saved(session, user)
 
     return make
 
@@ -225,28 +230,23 @@ def login(client, make_user):
     return sign_in
 
 
-def _saved(session, person, mobile: str | None, region: str):
-    """`person` with the mobile set as the record form sets it, committed."""
-    person.set_mobile(mobile, region)
-    session.add(person)
-    session.commit()
-    return person
+def _person_factory(session, app, model, first_name: str, last_name: str, mobile: str | None):
+    """A factory that saves a `model` person with the mobile set as the record form sets it; the
+    names and mobile default to the ones given here."""
+    region = app.config["SMS_DEFAULT_REGION"]
+
+    def make(first_name=first_name, last_name=last_name, mobile=mobile, **fields):
+        person = model(first_name=first_name, last_name=last_name, **fields)
+        person.set_mobile(mobile, region)
+        return saved(session, person)
+
+    return make
 
 
 @pytest.fixture
 def make_candidate(session, app):
-    region = app.config["SMS_DEFAULT_REGION"]
-
-    def make(
-        first_name: str = "Ada",
-        last_name: str = "Lovelace",
-        mobile: str | None = "0412 345 678",
-        **fields,
-    ) -> Candidate:
-        candidate = Candidate(first_name=first_name, last_name=last_name, **fields)
-        return _saved(session, candidate, mobile, region)
-
-    return make
+    """Save a candidate: Ada Lovelace on 0412 345 678 unless told."""
+    return _person_factory(session, app, Candidate, "Ada", "Lovelace", "0412 345 678")
 
 
 @pytest.fixture
@@ -256,23 +256,57 @@ def ada(make_candidate) -> Candidate:
 
 
 @pytest.fixture
-def make_contact(session, app):
-    region = app.config["SMS_DEFAULT_REGION"]
+def three_people(make_candidate) -> list[Candidate]:
+    """Ada, Bob and Cy: through the sandbox one will be sent, one fail (…0000), one time out
+    (…9999)."""
+    return [
+        make_candidate("Ada", "Lovelace", "0412 345 678"),
+        make_candidate("Bob", "Brown", "0412 340 000"),
+        make_candidate("Cy", "Young", "0412 349 999"),
+    ]
 
-    def make(
-        first_name: str = "Grace",
-        last_name: str = "Hopper",
-        mobile: str | None = "0413 222 333",
-        client: str | None = "Harbour Mining Pty Ltd",
-        **fields,
-    ) -> ClientContact:
+
+@pytest.fixture
+def make_contact(session, app):
+    """Save a client contact: Grace Hopper on 0413 222 333 unless told, at the client company
+    named `client` (found by name, or created)."""
+    save = _person_factory(session, app, ClientContact, "Grace", "Hopper", "0413 222 333")
+
+    def make(*args, client: str | None = "Harbour Mining Pty Ltd", **fields) -> ClientContact:
         if client is not None:
             existing = session.scalar(sa.select(Client).where(Client.name == client))
             fields["client"] = existing or Client(name=client)
-        contact = ClientContact(first_name=first_name, last_name=last_name, **fields)
-        return _saved(session, contact, mobile, region)
+        return save(*args, **fields)
 
     return make
+
+
+@pytest.fixture
+def make_template(session):
+    """Save an SMS template: shared, for both record types, active, in General unless told."""
+
+    def add(
+        name: str = "Welcome",
+        body: str = "Welcome {{first_name}}",
+        *,
+        owner: User | None = None,
+        shared: bool = True,
+        record_type: str = "both",
+        active: bool = True,
+        folder: str = "General",
+    ) -> SmsTemplate:
+        template = SmsTemplate(
+            name=name,
+            body=body,
+            owner_id=owner.id if owner else None,
+            shared=shared,
+            record_type=record_type,
+            active=active,
+            folder=folder,
+        )
+        return saved(session, template)
+
+    return add
 
 
 @pytest.fixture
@@ -303,9 +337,7 @@ def audit_event(session):
             details=details,
             created_at=at or datetime(2026, 3, 1, 9, tzinfo=UTC),
         )
-        session.add(event)
-        session.commit()
-        return event
+        return saved(session, event)
 
     return add
 
@@ -353,35 +385,22 @@ def sender(make_user):
 
 
 @pytest.fixture
-def world(session, make_user, make_candidate, make_contact) -> dict[str, int | str]:
+def world(
+    app, session, make_user, make_candidate, make_contact, make_template
+) -> dict[str, int | str]:
     """Objects the route walks' URLs point at, owned by someone other than the caller."""
     owner = make_user(role="administrator")
     candidate = make_candidate()
     contact = make_contact()
     batch = delivery.queue(session, owner, [candidate], provider="sandbox")
     message = session.scalar(sa.select(Message).where(Message.batch_id == batch.id))
-    template = SmsTemplate(
-        name="Shared",
-        body="Hi {{first_name}}",
-        owner_id=None,
-        shared=True,
-        record_type="both",
-        active=True,
-        folder="General",
+    template = make_template("Shared", "Hi {{first_name}}")
+    # From a number nobody has: an unmatched reply, which replies.attach files.
+    reply = replying.receive(app, session, "Who?", from_number="61499999999", provider="sandbox")
+    email = saved(
+        session,
+        Email(to_address="casey@example.com", subject="SMS reply", body="Hi", state="failed"),
     )
-    reply = Message(
-        direction="in",
-        to_e164="+61400000000",
-        from_e164="+61499999999",
-        body="Who?",
-        provider="sandbox",
-        state="received",
-    )
-    session.add_all([template, reply])
-    session.commit()
-    email = Email(to_address="casey@example.com", subject="SMS reply", body="Hi", state="failed")
-    session.add(email)
-    session.commit()
     blocked = session.scalar(sa.select(BlockedRegion.id).limit(1))
     target = make_user(role="viewer")
     return {

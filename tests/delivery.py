@@ -1,6 +1,6 @@
 """Helpers for the delivery tests (dispatcher, worker processes, webhooks, batch page): queue
 messages through the real Send path, build dispatchers and providers against the loopback fakes,
-run worker processes, and read small pieces of HTML."""
+run a dispatcher in a thread and workers in processes, and read small pieces of HTML."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -21,11 +22,12 @@ from tests.fakes import FakeSmsCentral, FakeTwilio, timeout
 from webapp.models import Batch, Candidate, Message, User, utcnow
 from webapp.models.people import person_values
 from webapp.phones import normalise
-from webapp.sms import compose, settings
+from webapp.sms import batches, compose, settings
 from webapp.sms.compose import SendRequest
 from webapp.sms.dispatcher import Dispatcher, DispatchSettings
 from webapp.sms.providers.smscentral import SmsCentral
 from webapp.sms.providers.twilio import Twilio
+from webapp.sms.reconcile import ReconcileSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGINATOR = "SMSDesk"
@@ -37,17 +39,7 @@ TWILIO_FROM = "+61400000001"
 
 
 def send_request(body: str = "Hi {{first_name}}, new roles this week.", **fields) -> SendRequest:
-    values = dict(
-        body=body,
-        ignore=False,
-        ignore_reason="",
-        template_id=None,
-        comment=False,
-        comment_type=None,
-        comment_text=None,
-    )
-    values.update(fields)
-    return SendRequest(**values)
+    return SendRequest(body=body, **fields)
 
 
 def queue(
@@ -92,6 +84,52 @@ def insert_candidates(session, count: int, *, first: int = 0) -> list[int]:
             sa.select(Candidate.id).where(Candidate.last_name == "Bulk").order_by(Candidate.id)
         )
     )[-count:]
+
+
+def queue_under_ignore(
+    session, sender: User, make_candidate, *, olive_mobile: str, provider: str
+) -> tuple[Batch, Candidate, Candidate]:
+    """Ada, who consents, and Olive, opted out and let through by Ignore, queued in one batch:
+    the batch, Ada and Olive."""
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    olive = make_candidate("Olive", "Out", olive_mobile, sms_consent=False)
+    batch = queue(
+        session,
+        sender,
+        [ada, olive],
+        provider=provider,
+        ignore=True,
+        ignore_reason="Site closed today",
+    )
+    return batch, ada, olive
+
+
+def unknown_batch(session, sender: User, people: Sequence, provider: str, ago: timedelta) -> Batch:
+    """A batch queued to `people` whose messages went `unknown` on their first attempt `ago`."""
+    batch = queue(session, sender, people, provider=provider)
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == batch.id)
+        .values(state="unknown", attempts=1, updated_at=utcnow() - ago)
+    )
+    session.commit()
+    return batch
+
+
+def no_longer_checked(session, batch: Batch) -> None:
+    """Make the batch's unknown messages older than the batch page's checking window."""
+    long_ago = utcnow() - batches.checking_window(ReconcileSettings()) - timedelta(minutes=1)
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == batch.id, Message.state == "unknown")
+        .values(updated_at=long_ago)
+    )
+    session.commit()
+
+
+def queue_to_new_candidates(session, sender: User, count: int, *, provider: str) -> Batch:
+    """One batch queued to `count` new candidates (see insert_candidates)."""
+    return queue(session, sender, insert_candidates(session, count), provider=provider)
 
 
 def messages(session, batch: Batch | int | None = None) -> list[Message]:
@@ -155,10 +193,50 @@ def dispatcher(app, provider, **overrides) -> Dispatcher:
     return Dispatcher(app.extensions["database"].engine, provider, DispatchSettings(**values))
 
 
+def run_once(app, provider, **overrides) -> int:
+    """One pass of a dispatcher: the number of messages it handled."""
+    return dispatcher(app, provider, **overrides).run(once=True)
+
+
+class Running:
+    """A dispatcher's run() in a thread, stopped and joined on exit; `handled` is what it returned,
+    `error` what it raised."""
+
+    def __init__(self, dispatcher: Dispatcher):
+        self.dispatcher = dispatcher
+        self.handled: int | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.handled = self.dispatcher.run()
+        except BaseException as error:  # reported by the test, not lost in a thread
+            self.error = error
+
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def ended_cleanly(self) -> bool:
+        return self.error is None and not self.alive()
+
+    def __enter__(self) -> Running:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.dispatcher.stop()
+        self.thread.join(10)
+
+
 def unknown_after_a_late_answer(
-    app, session, sender: User, person, provider_name: str, fake, make_provider
+    app, session, sender: User, person, fake: FakeSmsCentral | FakeTwilio
 ) -> tuple[Batch, Message]:
     """Send one message whose gateway takes it but answers after our read timeout: `unknown`."""
+    if isinstance(fake, FakeSmsCentral):
+        provider_name, make_provider = "smscentral", smscentral
+    else:
+        provider_name, make_provider = "twilio", twilio
     fake.inject(timeout(3.0))
     batch = queue(session, sender, [person], provider=provider_name)
     impatient = make_provider(fake, read_timeout=0.3)

@@ -1,5 +1,6 @@
 """Helpers for page tests: a response's text, the main navigation, a form control and its error,
-every start tag of a page, and what the database holds once the requests are done."""
+every start tag of a page, what the database holds once the requests are done, and the forms a
+browser posts."""
 
 from __future__ import annotations
 
@@ -53,6 +54,12 @@ def assert_invalid(page: str, name: str, message: str) -> None:
     assert message in said, said
 
 
+def assert_refused(response, name: str, message: str) -> None:
+    """The form came back refused (400) with `message` beside the field named `name`."""
+    assert response.status_code == 400
+    assert_invalid(text(response), name, message)
+
+
 class Tags(HTMLParser):
     """Every start tag of a page as (tag, attributes), to ask which controls a page offers."""
 
@@ -84,6 +91,7 @@ def rows(session, model, *where, order=None) -> list:
     """What is committed now, oldest first (ends the session's read transaction first, so what
     the requests wrote is seen)."""
     session.rollback()
+    session.expire_all()  # objects committed before are not expired by the rollback
     return list(session.scalars(sa.select(model).where(*where).order_by(order or model.id)))
 
 
@@ -96,6 +104,27 @@ def fresh(session, model, ident: int):
     """The row as committed now, not as the session last loaded it."""
     session.rollback()
     return session.get(model, ident, populate_existing=True)
+
+
+def posted(fields: dict[str, str], overrides: dict) -> dict[str, str]:
+    """A form as a browser posts it: `fields` with `overrides`, an override of None leaving its
+    field out."""
+    return {key: value for key, value in (fields | overrides).items() if value is not None}
+
+
+def candidate_form(**overrides) -> dict[str, str]:
+    """The add or edit candidate form as a browser posts it, with `overrides` (None: left out)."""
+    fields = {
+        "first_name": "Zoë",
+        "last_name": "Müller",
+        "mobile": "0412 345 678",
+        "email": "",
+        "status": "Available",
+        "job_title": "Registered Nurse",
+        "skills": "Triage",
+        "location": "Sydney",
+    }
+    return posted(fields, overrides)
 
 
 def details_of(user, **overrides) -> dict:

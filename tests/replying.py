@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-import sqlalchemy as sa
-
 from tests import delivery
+from tests.pages import audits as audits  # the reply tests import it from here
+from tests.pages import rows
 from webapp.models import AuditEvent, Email, InboundPart, Message, User
 from webapp.sms import replies
 from webapp.sms.providers.sandbox import Sandbox
@@ -69,20 +69,22 @@ def receive(
 receive.counter = 0
 
 
-def rows(session, model, *where, order=None) -> list:
-    """What is committed now (ends the session's read transaction first)."""
-    session.rollback()
-    session.expire_all()
-    return list(session.scalars(sa.select(model).where(*where).order_by(order or model.id)))
+def twilio_inbound_form(**fields: str) -> dict[str, str]:
+    """A reply as Twilio posts it to our inbound webhook, with `fields` changed."""
+    form = {
+        "MessageSid": "SM" + "a" * 32,
+        "AccountSid": "AC" + "0" * 32,
+        "From": "+61412345678",
+        "To": "+61400000001",
+        "Body": "Yes, Tuesday suits",
+        "NumSegments": "1",
+        "NumMedia": "0",
+    }
+    return form | fields
 
 
 def inbound(session) -> list[Message]:
     return rows(session, Message, Message.direction == "in")
-
-
-def audits(session, action: str | None = None) -> list[AuditEvent]:
-    where = [AuditEvent.action == action] if action else []
-    return rows(session, AuditEvent, *where)
 
 
 def consent_audits(session) -> list[AuditEvent]:

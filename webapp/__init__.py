@@ -83,10 +83,12 @@ def register_blueprints(app: Flask) -> None:
     from webapp.batches import bp as batches_bp
     from webapp.compose import bp as compose_bp
     from webapp.health import bp as health_bp
+    from webapp.inbox import bp as inbox_bp
     from webapp.records import bp as records_bp
     from webapp.replies import bp as replies_bp
     from webapp.sandbox import bp as sandbox_bp
     from webapp.search import bp as search_bp
+    from webapp.sent import bp as sent_bp
     from webapp.templates_admin import bp as templates_admin_bp
     from webapp.webhooks import bp as webhooks_bp
 
@@ -97,6 +99,8 @@ def register_blueprints(app: Flask) -> None:
         records_bp,
         compose_bp,
         batches_bp,
+        sent_bp,
+        inbox_bp,
         webhooks_bp,
         sandbox_bp,
         replies_bp,

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp.filters import date_range, page_number, query_params, read_text
 from webapp.ids import as_id
 from webapp.models.activity import AuditEvent
 from webapp.models.messaging import Message
-from webapp.models.people import PRIVACY_FIELDS, name_key
+from webapp.models.people import PRIVACY_FIELDS, name_key, person_name
 from webapp.models.users import User
 from webapp.people.kinds import KINDS, Kind
 from webapp.people.search import TOP
-from webapp.text import filter_value
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
@@ -65,15 +65,8 @@ class Filters:
 
     def params(self) -> dict[str, str]:
         """The filters in force, as query-string values (for page links)."""
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "person_kind" and self.person_id is None:
-                continue
-            if value in (None, "", f.default):
-                continue
-            out[f.name] = value.isoformat() if isinstance(value, date) else str(value)
-        return out
+        # The record type narrows nothing without a record id.
+        return query_params(self, leave_out=("person_kind",) if self.person_id is None else ())
 
     @property
     def is_filtered(self) -> bool:
@@ -86,12 +79,7 @@ def parse(session: so.Session, args: Mapping[str, str]) -> tuple[Filters, int, d
     Returns (filters, page, errors): a bad value is left out (the log is still shown without it) and
     its field named in `errors` with a message for the form.
     """
-    errors: dict[str, str] = {}
-    text: dict[str, str] = {}
-    for key, label in TEXT_LABELS.items():
-        text[key], problem = filter_value(label, args.get(key), MAX_TEXT)
-        if problem:
-            errors[key] = problem
+    text, errors = read_text(args, TEXT_LABELS, MAX_TEXT)
     values: dict[str, Any] = {"person": text["person"]}
 
     if text["actor"]:
@@ -118,27 +106,8 @@ def parse(session: so.Session, args: Mapping[str, str]) -> tuple[Filters, int, d
             )
         elif "person_kind" not in errors:
             values["person_id"] = number
-    for key, label in (("date_from", "From"), ("date_to", "To")):
-        if text[key]:
-            try:
-                values[key] = date.fromisoformat(text[key])
-            except ValueError:
-                errors[key] = f"{label} must be a date like 2026-01-31, not “{text[key]}”."
-    if (
-        values.get("date_from")
-        and values.get("date_to")
-        and values["date_from"] > values["date_to"]
-    ):
-        errors["date_to"] = "To is before From."
-        del values["date_to"]
-
-    page = 1
-    if text["page"]:
-        number = as_id(text["page"])
-        if number is None or number > MAX_PAGE:
-            errors["page"] = f"Page must be a number from 1 to {MAX_PAGE:,}."
-        else:
-            page = number
+    values.update(date_range(text, TEXT_LABELS, errors))
+    page = page_number(text["page"], MAX_PAGE, errors)
     return Filters(**values), page, errors
 
 
@@ -284,12 +253,7 @@ def _name_people(session: so.Session, described: list[Details]) -> list[Details]
                     model.id.in_(ids[start : start + 1_000])
                 )
             )
-            names.update(
-                {
-                    (kind.segment, row.id): f"{row.first_name} {row.last_name}".strip()
-                    for row in rows
-                }
-            )
+            names.update({(kind.segment, row.id): person_name(row) for row in rows})
 
     def named(person: PersonRef) -> PersonRef:
         if person.named or not person.id:
@@ -314,9 +278,7 @@ def _subject_names(session: so.Session, events: list[AuditEvent]) -> dict[tuple[
             rows = session.execute(
                 sa.select(model.id, model.first_name, model.last_name).where(model.id.in_(ids))
             )
-            names.update(
-                {(subject, row.id): f"{row.first_name} {row.last_name}".strip() for row in rows}
-            )
+            names.update({(subject, row.id): person_name(row) for row in rows})
     return names
 
 
@@ -399,53 +361,48 @@ def describe(action: str, details: Any) -> Details:
     if not isinstance(details, dict):
         return Details(lines=(("details", as_text(details)),) if details not in (None, {}) else ())
     rest = dict(details)
-    people: list[PersonRef] = []
-    reason = None
-    changes: list[Change] = []
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    overridden = False
-    people_count, person_ids = 0, ""
+    # Each part takes its keys out of `rest`; what no part understood is shown as key: value.
+    parts: dict[str, Any] = {}
     if action == "sms.ignore_opt_out" and (
         isinstance(rest.get("people"), list) or _is_id(rest.get("people_count"))
     ):
-        overridden = True
-        # Stored logs hold both shapes: the kind once and each person as [id, number] (the size
-        # cap's), or each person in full.
-        kind = RECORD_KINDS.get(rest.pop("kind")) if isinstance(rest.get("kind"), str) else None
-        if isinstance(rest.get("people"), list):
-            people = [_person(item, kind) for item in rest.pop("people")]
-        count = rest.pop("people_count", None)
-        people_count = count if _is_id(count) else len(people)
-        if isinstance(rest.get("ids"), str):
-            noun = RECORD_NOUNS.get(kind, "Person")
-            person_ids = f"{noun} ids " + rest.pop("ids").replace("-", "–").replace(",", ", ")
-        given = rest.pop("reason", None)
-        reason = as_text(given).strip() if given else ""
+        parts.update(_overridden(rest))
     if isinstance(rest.get("changes"), dict) and all(
         isinstance(pair, list) and len(pair) == 2 for pair in rest["changes"].values()
     ):
-        changes = [
+        parts["changes"] = tuple(
             Change(_label(str(field)), _value(field, old), _value(field, new))
             for field, (old, new) in rest.pop("changes").items()
-        ]
+        )
     if action == "role.permissions_changed":
-        if "added" in rest:
-            added = _names(rest.pop("added"))
-        if "removed" in rest:
-            removed = _names(rest.pop("removed"))
+        for key in ("added", "removed"):
+            if key in rest:
+                parts[key] = _names(rest.pop(key))
     lines = tuple((str(key).replace("_", " "), as_text(value)) for key, value in rest.items())
-    return Details(
-        people=tuple(people),
-        reason=reason,
-        changes=tuple(changes),
-        added=added,
-        removed=removed,
-        lines=lines,
-        overridden=overridden,
-        people_count=people_count,
-        person_ids=person_ids,
-    )
+    return Details(lines=lines, **parts)
+
+
+def _overridden(rest: dict) -> dict[str, Any]:
+    """The people an Ignore was used for, how many, and why."""
+    # Stored logs hold both shapes: the kind once and each person as [id, number] (the size cap's),
+    # or each person in full.
+    kind = RECORD_KINDS.get(rest.pop("kind")) if isinstance(rest.get("kind"), str) else None
+    people = ()
+    if isinstance(rest.get("people"), list):
+        people = tuple(_person(item, kind) for item in rest.pop("people"))
+    count = rest.pop("people_count", None)
+    person_ids = ""
+    if isinstance(rest.get("ids"), str):
+        noun = RECORD_NOUNS.get(kind, "Person")
+        person_ids = f"{noun} ids " + rest.pop("ids").replace("-", "–").replace(",", ", ")
+    given = rest.pop("reason", None)
+    return {
+        "overridden": True,
+        "people": people,
+        "people_count": count if _is_id(count) else len(people),
+        "person_ids": person_ids,
+        "reason": as_text(given).strip() if given else "",
+    }
 
 
 def _value(field: Any, value: Any) -> str:

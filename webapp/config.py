@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -23,24 +24,27 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     return value.strip().lower() in TRUE_WORDS
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+Number = TypeVar("Number", int, float)
+
+
+def _number(
+    env: Mapping[str, str], name: str, default: Number, kind: Callable[[str], Number], what: str
+) -> Number:
     value = env.get(name, "").strip()
     if not value:
         return default
     try:
-        return int(value)
+        return kind(value)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {value!r}.") from None
+        raise ConfigError(f"{name} must be {what}, not {value!r}.") from None
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _number(env, name, default, int, "a whole number")
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    value = env.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {value!r}.") from None
+    return _number(env, name, default, float, "a number")
 
 
 def development_secret(instance_path: Path) -> str:

@@ -51,7 +51,8 @@
     announce("The list is still loading: tick people once it is in.");
   }
 
-  // The results on screen, and a message kept from an SMS screen closed because they changed.
+  // The results on screen (a swap that replaces them is a new list), and a message typed on an
+  // SMS screen closed because the list changed: it waits for the next Bulk SMS, whoever is ticked.
   var shownResults = null;
   var keptMessage = "";
 
@@ -63,7 +64,8 @@
   }
 
   // The SMS screen lists only people who are listed: when the results change under it, it closes
-  // (its requests cancelled) and says so; the typed message waits for the next Bulk SMS.
+  // (its requests cancelled) and says so. The typed message is also in the server's draft (a Bulk
+  // SMS for the same people opens it again); kept here, it fills an empty Message for others.
   function resultsChanged() {
     var panel = document.getElementById("compose-panel");
     if (!panel || !panel.firstElementChild) return;
@@ -81,30 +83,125 @@
     if (status) status.textContent = (status.textContent + " " + notice.textContent).trim();
   }
 
-  function restoreKeptMessage() {
-    var message = document.getElementById("message");
-    if (!keptMessage || !message || message.value) return;
-    message.value = keptMessage;
-    keptMessage = "";
-    message.dispatchEvent(new Event("input", { bubbles: true }));
-  }
-
-  function insertAtCursor(textarea, text) {
-    var start = textarea.selectionStart, end = textarea.selectionEnd;
-    if (typeof start !== "number") { start = end = textarea.value.length; }
-    textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
-    textarea.focus();
-    textarea.setSelectionRange(start + text.length, start + text.length);
-    textarea.dispatchEvent(new Event("input", { bubbles: true }));
-  }
-
   function closeCompose() {
     var panel = document.getElementById("compose-panel");
     if (!panel || !panel.firstElementChild) return false;
     panel.innerHTML = "";
-    var button = document.getElementById("bulk-sms-button");
-    if (button) button.focus();
+    syncLayout();
+    var opener = composeOpener && document.contains(composeOpener) ? composeOpener : null;
+    composeOpener = null;
+    var back = opener || document.getElementById("bulk-sms-button");
+    if (back) back.focus();
     return true;
+  }
+
+  // The results table is one Tab stop walked with the arrow keys: the ARIA grid pattern, so that a
+  // screen reader passes the keys on (it leaves browse mode in a grid). One control at a time is in
+  // the Tab order (a roving tabindex); without this script every control is a Tab stop.
+  var CONTROLS = "input, a[href], button";
+
+  function resultsGrid() { return document.getElementById("results-table"); }
+
+  function cellControl(cell) {
+    var control = cell.querySelector(CONTROLS);
+    if (control) return control;
+    cell.tabIndex = -1;
+    return cell;
+  }
+
+  function makeStop(table, target) {
+    var current = table.querySelector('[tabindex="0"]');
+    if (current && current !== target) current.tabIndex = -1;
+    target.tabIndex = 0;
+  }
+
+  function initGrid() {
+    var table = resultsGrid();
+    // A table put back by Back/Forward comes with its roles and stops already set.
+    if (!table || table.getAttribute("role") === "grid") return;
+    table.setAttribute("role", "grid");
+    Array.prototype.forEach.call(table.querySelectorAll(CONTROLS), function (control) {
+      control.tabIndex = -1;
+    });
+    var first = table.tBodies[0] && table.tBodies[0].rows[0];
+    if (first) cellControl(first.cells[0]).tabIndex = 0;
+  }
+
+  function enterGrid() {
+    var table = resultsGrid();
+    if (!table) return false;
+    initGrid();
+    var stop = table.querySelector('[tabindex="0"]');
+    if (stop) stop.focus();
+    return !!stop;
+  }
+
+  function focusCell(table, rowIndex, column) {
+    var row = table.rows[Math.max(0, Math.min(rowIndex, table.rows.length - 1))];
+    var target = cellControl(row.cells[Math.max(0, Math.min(column, row.cells.length - 1))]);
+    makeStop(table, target);
+    target.focus();
+  }
+
+  function tick(box) {
+    // Disabled while a search or another page is on its way (hx-disabled-elt).
+    if (box.disabled) explainListLoading();
+    else box.click();
+  }
+
+  // Who opened the SMS screen: the focus goes back there when it closes.
+  var composeOpener = null;
+
+  function openRowSms(row, opener) {
+    var box = row.querySelector(".row-select");
+    if (box && box.disabled) { explainListLoading(); return; }
+    var url = row.getAttribute("data-sms-url");
+    if (!window.htmx) { window.location.assign(url); return; }
+    composeOpener = opener;
+    window.htmx.ajax("GET", url, { source: row, target: "#compose-panel", swap: "innerHTML" });
+  }
+
+  // A key pressed on a cell of the results: true when it was the grid's to handle.
+  function gridKey(event) {
+    var table = resultsGrid();
+    var cell = table && table.getAttribute("role") === "grid" && event.target.closest("td, th");
+    if (!cell || !table.contains(cell) || event.altKey || event.metaKey || event.shiftKey) return false;
+    var key = event.key;
+    if (event.ctrlKey && key !== "Home" && key !== "End") return false;
+    var row = cell.parentElement;
+    var firstRow = table.tHead ? table.tHead.rows.length : 0;
+    var inBody = row.rowIndex >= firstRow;
+    if (key === "ArrowDown" || key === "j") focusCell(table, row.rowIndex + 1, cell.cellIndex);
+    else if (key === "ArrowUp" || key === "k") focusCell(table, row.rowIndex - 1, cell.cellIndex);
+    else if (key === "ArrowRight") focusCell(table, row.rowIndex, cell.cellIndex + 1);
+    else if (key === "ArrowLeft") focusCell(table, row.rowIndex, cell.cellIndex - 1);
+    else if (key === "Home") focusCell(table, firstRow, cell.cellIndex);
+    else if (key === "End") focusCell(table, table.rows.length - 1, cell.cellIndex);
+    else if (key === "x" || key === " ") {
+      var box = row.querySelector("input[type=checkbox]");
+      if (!box) return false;
+      if (key === " " && event.target === box) return true;  // the box ticks itself
+      tick(box);
+    } else if (key === "Enter" && inBody) {
+      if (event.target.tagName === "A") return true;  // the link opens itself
+      var link = row.querySelector(".name a");
+      if (link) link.click();
+    } else if (key === "s" && inBody && row.hasAttribute("data-sms-url")) {
+      openRowSms(row, event.target);
+    } else return false;
+    event.preventDefault();
+    return true;
+  }
+
+  // With JS on a wide screen the SMS screen sits beside the list (app.css), so both stay in view.
+  function syncLayout() {
+    var panel = document.getElementById("compose-panel");
+    var layout = document.getElementById("search-layout");
+    if (!panel || !layout) return;
+    var open = !!panel.firstElementChild;
+    layout.classList.toggle("panel-open", open);
+    var main = document.getElementById("main");
+    if (main) main.classList.toggle("with-side-panel", open);
   }
 
   function toggleHelp(show) {
@@ -122,11 +219,6 @@
       updateSelection();
     } else if (target.classList.contains("row-select") || target.id === "select-matching") {
       updateSelection();
-    } else if (target.classList.contains("merge-field-picker") && target.value) {
-      var option = target.options[target.selectedIndex];
-      var textarea = document.getElementById(target.getAttribute("data-target"));
-      if (textarea) insertAtCursor(textarea, option.getAttribute("data-tag"));
-      target.value = "";
     }
   });
 
@@ -139,10 +231,22 @@
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
-    if (elt && elt.id === "bulk-sms" && nothingSelected()) {
-      event.preventDefault();
-      explainEmptySelection();
+    if (elt && elt.id === "bulk-sms") {
+      if (nothingSelected()) {
+        event.preventDefault();
+        explainEmptySelection();
+      } else {
+        composeOpener = null;  // back to Bulk SMS when it closes
+      }
     }
+  });
+
+  // An SMS screen just opened (Bulk SMS or s): the focus goes to its heading, which says who it is
+  // for; later swaps inside it keep their own focus.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "compose-panel") return;
+    var heading = document.getElementById("compose-heading");
+    if (heading) heading.focus();
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
@@ -152,15 +256,21 @@
       resultsChanged();
     }
     if (event.detail.target && event.detail.target.id === "compose-panel") restoreKeptMessage();
+    syncLayout();
+    initGrid();
     updateSelection();
-    // A template just swapped in: typing or inserting a merge field carries on at its end, not
-    // before its first word, whether or not the Message box has the focus yet.
-    var message = document.getElementById("message");
-    var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
-    if (message && trigger && trigger.id === "template_id") {
-      message.setSelectionRange(message.value.length, message.value.length);
-    }
   });
+
+  function restoreKeptMessage() {
+    var message = document.getElementById("message");
+    if (!keptMessage || !message) return;
+    if (!message.value) {
+      message.value = keptMessage;
+      // The counter's request carries the form: the new draft keeps the message too.
+      message.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    keptMessage = "";
+  }
 
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
@@ -168,7 +278,17 @@
       toggleHelp(false);
       return;
     }
+    if (gridKey(event)) return;
+    var plain = !(event.ctrlKey || event.metaKey || event.altKey || event.shiftKey);
+    if (plain && event.key === "ArrowDown" && event.target.id === "q") {
+      if (enterGrid()) event.preventDefault();
+      return;
+    }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if ((event.key === "j" || event.key === "k") && enterGrid()) {
+      event.preventDefault();
+      return;
+    }
     if (event.key === "/") {
       var search = document.getElementById("q");
       if (search) { event.preventDefault(); search.focus(); search.select(); }
@@ -203,8 +323,16 @@
     });
   }
 
+  document.addEventListener("focusin", function (event) {
+    var table = resultsGrid();
+    if (!table || table.getAttribute("role") !== "grid" || !table.contains(event.target)) return;
+    if (event.target.matches(CONTROLS) || event.target.matches("td, th")) makeStop(table, event.target);
+  });
+
   document.addEventListener("htmx:historyRestore", function () {
     shownResults = document.getElementById("results");
+    initGrid();
+    syncLayout();
     fillSearchFromUrl();
   });
 
@@ -212,6 +340,7 @@
     shownResults = document.getElementById("results");
     var toggle = document.querySelector(".shortcuts-toggle");
     if (toggle) toggle.hidden = false;
+    initGrid();
     updateSelection();
   });
 })();

@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.db.property_settings import ON_A_DATABASE
 from webapp.bulk import insert_rows
 from webapp.models import Batch, Candidate, ClientContact, Comment, Message
 from webapp.models.base import UTCDateTime
@@ -61,16 +62,7 @@ ZONES = [
 ]
 # Every character UTF-8 can carry except NUL, which PostgreSQL refuses in text whatever the path.
 CHARACTERS = st.characters(codec="utf-8", exclude_characters="\x00")
-PROPERTY = settings(
-    max_examples=25,
-    deadline=None,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+PROPERTY = settings(ON_A_DATABASE, max_examples=25)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from tests.delivery import send_request
 from webapp import audit_log
 from webapp.errors import FieldError
 from webapp.models import AuditEvent, Batch, Candidate, Comment, ComposeDraft, Message, SmsTemplate
@@ -20,33 +21,28 @@ from webapp.sms.compose import SendRequest
 # --- small helpers -------------------------------------------------------------------------------
 
 
-def request(body: str = "Hi {{first_name}}, new roles this week.", **fields) -> SendRequest:
-    values = dict(
-        body=body,
-        ignore=False,
-        ignore_reason="",
-        template_id=None,
-        comment=False,
-        comment_type=None,
-        comment_text=None,
-    )
-    values.update(fields)
-    return SendRequest(**values)
-
-
 def blocked(session) -> frozenset[str]:
     return settings.blocked_regions(session, "sandbox")
 
 
-def send(session, draft, user, send_request: SendRequest | None = None):
+def send(session, draft, user, what: SendRequest | None = None):
     return compose.send(
         session,
         draft,
         user,
-        send_request or request(),
+        what or send_request(),
         provider="sandbox",
         blocked=blocked(session),
     )
+
+
+def refused(app, session, draft, user, what: SendRequest | None = None, *, error=FieldError):
+    """Send fails with `error` and leaves nothing written: the exception."""
+    with pytest.raises(error) as caught:
+        send(session, draft, user, what)
+    session.rollback()
+    assert written(app) == NOTHING
+    return caught.value
 
 
 def count(session, model, *where) -> int:
@@ -195,7 +191,7 @@ def test_send_to_contacts_fills_contact_id(app, session, make_user, make_contact
     user = make_user()
     grace = make_contact("Grace", "Hopper", "0413 222 333", client="Harbour Mining Pty Ltd")
     draft = compose.create_draft(session, user, "contacts", [grace.id])
-    send(session, draft, user, request("Hello {{first_name}} at {{client_name}}"))
+    send(session, draft, user, send_request("Hello {{first_name}} at {{client_name}}"))
     with app.extensions["database"].sessionmaker() as fresh:
         message = fresh.scalar(sa.select(Message))
         assert (message.candidate_id, message.contact_id) == (None, grace.id)
@@ -246,7 +242,7 @@ def test_comments_are_written_with_the_batch(app, session, make_user, make_candi
         session,
         draft,
         user,
-        request("Interview tomorrow", comment=True, comment_type="SMS", comment_text=None),
+        send_request("Interview tomorrow", comment=True, comment_type="SMS", comment_text=None),
     )
     with app.extensions["database"].sessionmaker() as fresh:
         comments = fresh.scalars(sa.select(Comment).order_by(Comment.candidate_id)).all()
@@ -266,12 +262,10 @@ def test_a_failure_late_in_send_leaves_nothing_behind(app, session, make_user, m
     user = make_user()
     a = make_candidate("Ada", "Lovelace", "0412 345 678")
     draft = compose.create_draft(session, user, "candidates", [a.id])
-    with pytest.raises(sa.exc.IntegrityError):
-        send(session, draft, user, request("Hello", comment=True, comment_type=None))
-    session.rollback()
-    assert written(app) == NOTHING
+    failing = send_request("Hello", comment=True, comment_type=None)
+    refused(app, session, draft, user, failing, error=sa.exc.IntegrityError)
     # And the draft can still be sent afterwards.
-    batch = send(session, draft, user, request("Hello"))
+    batch = send(session, draft, user, send_request("Hello"))
     assert written(app) == ONE_SENT
     assert batch.draft_id == draft.id
 
@@ -287,17 +281,14 @@ def test_a_failure_late_in_send_leaves_nothing_behind(app, session, make_user, m
 )
 def test_a_refused_message_writes_nothing(app, session, make_user, make_candidate, body, expected):
     user, draft = draft_to_one(session, make_user, make_candidate)
-    with pytest.raises(FieldError) as caught:
-        send(session, draft, user, request(body))
-    assert expected in caught.value.message
-    assert caught.value.status == 400
-    session.rollback()
-    assert written(app) == NOTHING
+    error = refused(app, session, draft, user, send_request(body))
+    assert expected in error.message
+    assert error.status == 400
 
 
 def test_a_message_of_exactly_1600_characters_is_accepted(app, session, make_user, make_candidate):
     user, draft = draft_to_one(session, make_user, make_candidate)
-    send(session, draft, user, request("x" * 1_600))
+    send(session, draft, user, send_request("x" * 1_600))
     with app.extensions["database"].sessionmaker() as fresh:
         message = fresh.scalar(sa.select(Message))
         assert len(message.body) == 1_600
@@ -311,11 +302,7 @@ def test_nobody_eligible_writes_nothing(app, session, make_user, make_candidate)
         make_candidate("No", "Mobile", None),
     ]
     draft = compose.create_draft(session, user, "candidates", [p.id for p in people])
-    with pytest.raises(FieldError) as caught:
-        send(session, draft, user)
-    assert "Nobody on this SMS can receive it" in caught.value.message
-    session.rollback()
-    assert written(app) == NOTHING
+    assert "Nobody on this SMS can receive it" in refused(app, session, draft, user).message
 
 
 def test_a_person_deleted_after_the_draft_stops_send_and_is_taken_off(
@@ -327,11 +314,7 @@ def test_a_person_deleted_after_the_draft_stops_send_and_is_taken_off(
     draft = compose.create_draft(session, user, "candidates", [a.id, b.id])
     session.delete(b)
     session.commit()
-    with pytest.raises(FieldError) as caught:
-        send(session, draft, user)
-    assert caught.value.status == 409
-    session.rollback()
-    assert written(app) == NOTHING
+    assert refused(app, session, draft, user).status == 409
     session.refresh(draft)
     assert draft.person_ids == [a.id]
 
@@ -349,47 +332,51 @@ def test_a_template_the_sender_may_not_use_is_refused_and_nothing_written(
     a = make_candidate()
     draft = compose.create_draft(session, sender, "candidates", [a.id])
     for template in (private, contacts_only):
-        with pytest.raises(FieldError) as caught:
-            send(session, draft, sender, request("Hello", template_id=template.id))
-        assert caught.value.field == "template"
-        session.rollback()
-    assert written(app) == NOTHING
+        error = refused(app, session, draft, sender, send_request("Hello", template_id=template.id))
+        assert error.field == "template"
 
 
 # --- Ignore --------------------------------------------------------------------------------------
 
 
+# Opted-out people (first, last, mobile): one Ignore lets through, one blocked, one invalid.
+BOB = ("Bob", "Brown", "0412 345 679")
+BLOCKED = ("Kaz", "Out", "+7 701 123 4567")
+INVALID = ("Bad", "Out", "12345")
+
+
+@pytest.fixture
+def draft_with_opted_out(session, make_candidate):
+    """A draft by `user` to Ada, who consents, and to these opted-out people: draft, people."""
+
+    def make(user, *opted_out: tuple[str, str, str]):
+        people = [make_candidate("Ada", "Lovelace", "0412 345 678")]
+        people += [make_candidate(*person, sms_consent=False) for person in opted_out]
+        return compose.create_draft(session, user, "candidates", [p.id for p in people]), people
+
+    return make
+
+
 def test_ignore_without_the_permission_is_refused_and_writes_nothing(
-    app, session, make_user, make_candidate
+    app, session, make_user, draft_with_opted_out
 ):
     consultant = make_user(role="consultant")
-    a = make_candidate("Ada", "Lovelace", "0412 345 678")
-    b = make_candidate("Bob", "Brown", "0412 345 679", sms_consent=False)
-    draft = compose.create_draft(session, consultant, "candidates", [a.id, b.id])
-    with pytest.raises(FieldError) as caught:
-        send(session, draft, consultant, request(ignore=True, ignore_reason="urgent"))
-    assert caught.value.status == 403
-    session.rollback()
-    assert written(app) == NOTHING
+    draft, _ = draft_with_opted_out(consultant, BOB)
+    ignoring = send_request(ignore=True, ignore_reason="urgent")
+    assert refused(app, session, draft, consultant, ignoring).status == 403
 
 
 def test_ignore_with_the_permission_sends_to_opted_out_people_and_audits_them(
-    app, session, make_user, make_candidate
+    app, session, make_user, draft_with_opted_out
 ):
     lead = make_user(role="team-leader")
-    a = make_candidate("Ada", "Lovelace", "0412 345 678")
-    b = make_candidate("Bob", "Brown", "0412 345 679", sms_consent=False)
-    blocked_out = make_candidate("Kaz", "Out", "+7 701 123 4567", sms_consent=False)
-    invalid_out = make_candidate("Bad", "Out", "12345", sms_consent=False)
-    draft = compose.create_draft(
-        session, lead, "candidates", [a.id, b.id, blocked_out.id, invalid_out.id]
-    )
+    draft, (a, b, _blocked, _invalid) = draft_with_opted_out(lead, BOB, BLOCKED, INVALID)
 
     batch = send(
         session,
         draft,
         lead,
-        request("Shift change", ignore=True, ignore_reason="  Client emergency  "),
+        send_request("Shift change", ignore=True, ignore_reason="  Client emergency  "),
     )
 
     with app.extensions["database"].sessionmaker() as fresh:
@@ -399,7 +386,7 @@ def test_ignore_with_the_permission_sends_to_opted_out_people_and_audits_them(
         assert messages[b.id].override_opt_out is True
         stored = fresh.get(Batch, batch.id)
         assert stored.ignore_opt_out is True
-        event = fresh.scalar(sa.select(AuditEvent).where(AuditEvent.action == "sms.ignore_opt_out"))
+        event = ignore_event(fresh)
         assert event.actor_id == lead.id
         assert event.subject_id == batch.id
         assert event.details["reason"] == "Client emergency"
@@ -412,61 +399,57 @@ def test_ignore_with_the_permission_sends_to_opted_out_people_and_audits_them(
 
 def assert_reason_refused(app, session, draft, lead, reason: str) -> None:
     """Send with Ignore and `reason` is refused beside the reason field, and writes nothing."""
-    with pytest.raises(FieldError) as caught:
-        send(session, draft, lead, request(ignore=True, ignore_reason=reason))
-    assert (caught.value.field, caught.value.status) == ("ignore_reason", 400)
-    session.rollback()
-    assert written(app) == NOTHING
+    error = refused(app, session, draft, lead, send_request(ignore=True, ignore_reason=reason))
+    assert (error.field, error.status) == ("ignore_reason", 400)
 
 
 @pytest.mark.parametrize("reason", ["", "  \t ", "r" * 501], ids=["empty", "blank", "too-long"])
 def test_ignore_that_lets_someone_through_needs_a_reason_of_at_most_500_characters(
-    app, session, make_user, make_candidate, reason
+    app, session, make_user, draft_with_opted_out, reason
 ):
     lead = make_user(role="team-leader")
-    a = make_candidate("Ada", "Lovelace", "0412 345 678")
-    b = make_candidate("Bob", "Brown", "0412 345 679", sms_consent=False)
-    draft = compose.create_draft(session, lead, "candidates", [a.id, b.id])
+    draft, _ = draft_with_opted_out(lead, BOB)
 
     assert_reason_refused(app, session, draft, lead, reason)
 
 
 @pytest.mark.parametrize("reason", ["", "  \t "], ids=["empty", "blank"])
 def test_ignore_that_lets_nobody_through_still_needs_a_reason(
-    app, session, make_user, make_candidate, reason
+    app, session, make_user, draft_with_opted_out, reason
 ):
     # "Required whenever Ignore is ticked", even when everyone opted out turns
     # out to be blocked or invalid, so the Ignore overrides nobody.
     lead = make_user(role="team-leader")
-    a = make_candidate("Ada", "Lovelace", "0412 345 678")
-    blocked_out = make_candidate("Kaz", "Out", "+7 701 123 4567", sms_consent=False)
-    draft = compose.create_draft(session, lead, "candidates", [a.id, blocked_out.id])
+    draft, _ = draft_with_opted_out(lead, BLOCKED)
 
     assert_reason_refused(app, session, draft, lead, reason)
-    batch = send(session, draft, lead, request(ignore=True, ignore_reason="Roster change"))
+    batch = send(session, draft, lead, send_request(ignore=True, ignore_reason="Roster change"))
     assert batch.ignore_opt_out is False
     assert written(app) == ONE_SENT  # no override
+
+
+def send_ignoring_opt_outs(session, lead, count: int) -> tuple[list[int], Batch]:
+    """Send with Ignore to `count` opted-out candidates inserted one after another: ids, batch."""
+    ids = insert_candidates(
+        session, [("Olive", f"Out{i:05d}", f"+614{i:08d}", False) for i in range(count)]
+    )
+    draft = compose.create_draft(session, lead, "candidates", ids)
+    ignoring = send_request("Site closed today", ignore=True, ignore_reason="Safety notice")
+    return ids, send(session, draft, lead, ignoring)
+
+
+def ignore_event(session) -> AuditEvent:
+    return session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "sms.ignore_opt_out"))
 
 
 def test_ignore_audit_entry_stays_small_however_many_it_lets_through(app, session, make_user):
     # One Ignore over thousands of people must not write a multi-MB audit row. Up to the cap each
     # person is [id, number]; beyond it the entry holds their count and id ranges.
-    lead = make_user(role="team-leader")
     many = compose.MAX_AUDIT_PEOPLE + 1_000
-    ids = insert_candidates(
-        session, [("Olive", f"Out{i:05d}", f"+614{i:08d}", False) for i in range(many)]
-    )
-    draft = compose.create_draft(session, lead, "candidates", ids)
-
-    batch = send(
-        session,
-        draft,
-        lead,
-        request("Site closed today", ignore=True, ignore_reason="Safety notice"),
-    )
+    ids, batch = send_ignoring_opt_outs(session, make_user(role="team-leader"), many)
 
     with app.extensions["database"].sessionmaker() as fresh:
-        event = fresh.scalar(sa.select(AuditEvent).where(AuditEvent.action == "sms.ignore_opt_out"))
+        event = ignore_event(fresh)
         assert event.subject_id == batch.id
         assert len(json.dumps(event.details)) < 1_000  # the ids were inserted one after another
         assert event.details == {
@@ -482,22 +465,12 @@ def test_ignore_audit_entry_stays_small_however_many_it_lets_through(app, sessio
 
 
 def test_ignore_audit_entry_names_each_person_compactly_up_to_the_cap(app, session, make_user):
-    lead = make_user(role="team-leader")
-    ids = insert_candidates(
-        session,
-        [("Olive", f"Out{i:05d}", f"+614{i:08d}", False) for i in range(compose.MAX_AUDIT_PEOPLE)],
-    )
-    draft = compose.create_draft(session, lead, "candidates", ids)
-
-    send(
-        session,
-        draft,
-        lead,
-        request("Site closed today", ignore=True, ignore_reason="Safety notice"),
+    ids, _ = send_ignoring_opt_outs(
+        session, make_user(role="team-leader"), compose.MAX_AUDIT_PEOPLE
     )
 
     with app.extensions["database"].sessionmaker() as fresh:
-        event = fresh.scalar(sa.select(AuditEvent).where(AuditEvent.action == "sms.ignore_opt_out"))
+        event = ignore_event(fresh)
         assert event.details["people"][:2] == [[ids[0], "+61400000000"], [ids[1], "+61400000001"]]
         assert len(event.details["people"]) == compose.MAX_AUDIT_PEOPLE
         assert len(json.dumps(event.details)) < 30 * compose.MAX_AUDIT_PEOPLE  # was ~75 a person
@@ -514,7 +487,7 @@ def test_id_ranges_are_sorted_runs():
 def test_sending_the_same_draft_twice_gives_one_batch(app, session, make_user, make_candidate):
     user, draft = draft_to_one(session, make_user, make_candidate)
     first = send(session, draft, user)
-    second = send(session, draft, user, request("A different text the second time"))
+    second = send(session, draft, user, send_request("A different text the second time"))
     assert second.id == first.id
     assert written(app) == ONE_SENT
 
@@ -631,7 +604,7 @@ def test_two_thousand_recipients_are_queued_once_each(app, session, make_user):
     ids = insert_candidates(session, rows)
     draft = compose.create_draft(session, user, "candidates", ids)
 
-    batch = send(session, draft, user, request("Hi {{first_name}} {{last_name}}"))
+    batch = send(session, draft, user, send_request("Hi {{first_name}} {{last_name}}"))
 
     with app.extensions["database"].sessionmaker() as fresh:
         stored = fresh.get(Batch, batch.id)

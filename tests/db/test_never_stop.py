@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import delivery
-from tests.delivery import messages, queue, wait_until
+from tests.delivery import Running, messages, queue, wait_until
 from tests.fakes.smtp import SmtpServer
 from tests.replying import receive, rows, send_sms
 from webapp import create_app, worker
@@ -57,32 +57,6 @@ def fail_once(monkeypatch, owner, name: str) -> list[int]:
 
     monkeypatch.setattr(owner, name, wrapper)
     return calls
-
-
-class Running:
-    """A dispatcher's run() in a thread, stopped and joined on exit; `error` is what it raised."""
-
-    def __init__(self, dispatcher: Dispatcher):
-        self.dispatcher = dispatcher
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self.dispatcher.run()
-        except BaseException as error:  # reported by the test, not lost in a thread
-            self.error = error
-
-    def alive(self) -> bool:
-        return self.thread.is_alive()
-
-    def __enter__(self) -> Running:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.dispatcher.stop()
-        self.thread.join(10)
 
 
 def all_delivered(session, batch) -> bool:
@@ -215,7 +189,7 @@ def test_a_fault_in_any_step_is_logged_and_queued_sms_still_go_out(
             f"{what} to run again after its fault",
         )
         assert running.alive(), f"the dispatcher ended after a fault in {what}: {running.error!r}"
-    assert running.error is None and not running.alive()
+    assert running.ended_cleanly()
 
     # The fault happened, and the step ran again after it (one email is built only once).
     assert len(calls) >= (1 if name == "_compose" else 2)

@@ -15,9 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from tests.db.property_settings import ON_A_DATABASE
 from webapp.models import Candidate, ClientContact
 from webapp.models.people import CANDIDATE_STATUSES, CONTACT_STATUSES, name_key
 from webapp.people import search as ps
@@ -35,16 +36,7 @@ NAMES = st.lists(st.sampled_from(LETTERS + [" "]), max_size=3).map("".join)
 COMMON = st.sampled_from(["ab", "Ab", "aba", "Bo", "bob"])
 LOCAL_PARTS = st.lists(st.sampled_from(LETTERS + ["."]), min_size=1, max_size=5).map("".join)
 DAYS = [date(2025, 1, day) for day in range(1, 5)]
-PROPERTY = settings(
-    max_examples=40,
-    deadline=None,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+PROPERTY = settings(ON_A_DATABASE, max_examples=40)
 
 
 @st.composite

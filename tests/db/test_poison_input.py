@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from tests.conftest import PASSWORD
 from tests.fakes import FakeTwilio
 from tests.html_tree import Node, html
-from tests.replying import inbound, rows
+from tests.replying import inbound, rows, twilio_inbound_form
 from tests.web.test_route_walk import (  # noqa: F401  (fixtures: webhooks live)
     app_settings,
     fill,
@@ -76,6 +76,16 @@ QUERY_ARGS = (
 SIGNING_OUT = ("/logout", "sign-out")
 HOOK = {"USER_NAME": "gateway", "PASSWORD": "gateway-secret"}  # the route walk's app's settings
 signer = FakeTwilio(auth_token="twilio-token")
+
+
+def twilio_post(client, url: str, form: dict[str, str]):
+    """`form` posted to `url` as Twilio posts it: signed for the URL the app sees."""
+    return client.post(
+        url,
+        data=form,
+        csrf=False,
+        headers={"X-Twilio-Signature": signer.sign("http://localhost" + url, form)},
+    )
 
 
 class Walk:
@@ -263,23 +273,8 @@ def test_a_long_smscentral_reply_whose_parts_hold_nul_is_stored_whole(client, se
 
 
 def test_a_twilio_reply_with_a_nul_and_a_line_break_in_the_sender_is_stored(client, session, ada):
-    form = {
-        "MessageSid": "SM" + "b" * 32,
-        "AccountSid": "AC" + "0" * 32,
-        "From": "+61412345678\r\n",
-        "To": "+61400000001",
-        "Body": "STOP\x00 please",
-        "NumSegments": "1",
-        "NumMedia": "0",
-    }
-    response = client.post(
-        "/webhooks/twilio/inbound",
-        data=form,
-        csrf=False,
-        headers={
-            "X-Twilio-Signature": signer.sign("http://localhost/webhooks/twilio/inbound", form)
-        },
-    )
+    form = twilio_inbound_form(From="+61412345678\r\n", Body="STOP\x00 please")
+    response = twilio_post(client, "/webhooks/twilio/inbound", form)
 
     assert response.status_code == 200
     [reply] = inbound(session)
@@ -302,16 +297,6 @@ def test_receipts_with_a_nul_in_their_reference_are_answered_not_failed(client, 
         "MessageStatus": "delivered\x00",
         "AccountSid": "AC" + "0" * 32,
     }
-    url = "/webhooks/twilio/status?m=ab%00cd"
-    twilio = client.post(
-        url,
-        data=form,
-        csrf=False,
-        headers={
-            "X-Twilio-Signature": signer.sign(
-                "http://localhost/webhooks/twilio/status?m=ab%00cd", form
-            )
-        },
-    )
+    twilio = twilio_post(client, "/webhooks/twilio/status?m=ab%00cd", form)
     assert twilio.status_code == 204
     assert session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0

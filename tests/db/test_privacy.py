@@ -135,6 +135,17 @@ def test_a_stop_committed_while_the_save_waits_for_the_row_is_seen(app, session,
 
 # --- ticking SMS again over the person's own withdrawal ------------------------------------------
 
+# The form as loaded once SMS is unticked.
+UNTICKED = {**LOADED, "sms_consent": False}
+
+
+def tick_sms_again(session, person, user, restore_reason: str = "", **also: bool) -> dict:
+    """Save the form loaded with SMS unticked, with SMS ticked and `also` as given: the changes."""
+    submitted = {**UNTICKED, "sms_consent": True, **also}
+    return records.change_privacy(
+        session, person, user, UNTICKED, submitted, restore_reason=restore_reason
+    )
+
 
 @pytest.mark.parametrize(
     "source, overrides", [("reply", "stop"), ("sandbox", "stop"), ("gateway", "gateway opt-out")]
@@ -144,31 +155,18 @@ def test_re_ticking_a_self_withdrawal_needs_a_reason_and_audits_it(
 ):
     consent.set_for_number(session, ADA_E164, False, actor=None, cause={"source": source})
     session.commit()
-    loaded = {**LOADED, "sms_consent": False}
     withdrawal = records.self_withdrawal(session, session.get(Candidate, ada.id))
     assert (withdrawal.source, withdrawal.overrides) == (source, overrides)
 
     for reason in ("", "   "):
         with pytest.raises(records.RestoreReasonRequired) as refused:
-            records.change_privacy(
-                session,
-                session.get(Candidate, ada.id),
-                casey,
-                loaded,
-                {**loaded, "sms_consent": True, "mail_consent": False},
-                restore_reason=reason,
+            tick_sms_again(
+                session, session.get(Candidate, ada.id), casey, reason, mail_consent=False
             )
         assert refused.value.withdrawal.overrides == overrides
-        assert stored(session, ada.id) == loaded
+        assert stored(session, ada.id) == UNTICKED
 
-    changes = records.change_privacy(
-        session,
-        session.get(Candidate, ada.id),
-        casey,
-        loaded,
-        {**loaded, "sms_consent": True},
-        restore_reason=" They rang ",
-    )
+    changes = tick_sms_again(session, session.get(Candidate, ada.id), casey, " They rang ")
 
     assert changes == {"sms_consent": [False, True]}
     assert stored(session, ada.id)["sms_consent"] is True
@@ -188,24 +186,16 @@ def test_self_withdrawal_is_the_latest_untick_only(app, session, casey, ada):
     receive(app, session, "STOP", from_number="61412345678")
     assert records.self_withdrawal(session, session.get(Candidate, ada.id)).source == "reply"
 
-    loaded = {**LOADED, "sms_consent": False}
-    records.change_privacy(
-        session,
-        session.get(Candidate, ada.id),
-        casey,
-        loaded,
-        {**loaded, "sms_consent": True},
-        restore_reason="Asked again",
-    )
+    tick_sms_again(session, session.get(Candidate, ada.id), casey, "Asked again")
     assert records.self_withdrawal(session, session.get(Candidate, ada.id)) is None
     # A user unticks it: ticking it again is theirs to undo, no reason needed.
     records.change_privacy(
         session, session.get(Candidate, ada.id), casey, LOADED, {**LOADED, "sms_consent": False}
     )
     assert records.self_withdrawal(session, session.get(Candidate, ada.id)) is None
-    assert records.change_privacy(
-        session, session.get(Candidate, ada.id), casey, loaded, {**loaded, "sms_consent": True}
-    ) == {"sms_consent": [False, True]}
+    assert tick_sms_again(session, session.get(Candidate, ada.id), casey) == {
+        "sms_consent": [False, True]
+    }
 
 
 def test_a_person_imported_unticked_needs_no_reason(app, session, casey, make_candidate):
@@ -220,10 +210,7 @@ def test_a_person_imported_unticked_needs_no_reason(app, session, casey, make_ca
     )
     session.commit()
     assert records.self_withdrawal(session, person) is None
-    loaded = {**LOADED, "sms_consent": False}
-    assert records.change_privacy(
-        session, person, casey, loaded, {**loaded, "sms_consent": True}
-    ) == {"sms_consent": [False, True]}
+    assert tick_sms_again(session, person, casey) == {"sms_consent": [False, True]}
 
 
 def test_a_stop_under_many_later_events_still_needs_the_reason(app, session, casey, ada):
@@ -254,9 +241,6 @@ def test_a_stop_under_many_later_events_still_needs_the_reason(app, session, cas
     session.commit()
 
     assert records.self_withdrawal(session, session.get(Candidate, ada.id)).source == "reply"
-    loaded = {**LOADED, "sms_consent": False}
     with pytest.raises(records.RestoreReasonRequired):
-        records.change_privacy(
-            session, session.get(Candidate, ada.id), casey, loaded, {**loaded, "sms_consent": True}
-        )
+        tick_sms_again(session, session.get(Candidate, ada.id), casey)
     assert stored(session, ada.id)["sms_consent"] is False

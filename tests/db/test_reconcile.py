@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import delivery
-from tests.delivery import messages, queue, references, unknown_after_a_late_answer
+from tests.delivery import messages, queue, references, run_once, unknown_after_a_late_answer
 from tests.fakes import body, http_status, timeout, twilio_error
 from webapp.models import Message, utcnow
 from webapp.sms import batches, outbox, reconcile
@@ -34,10 +34,6 @@ def make_due(session) -> None:
     """Queued messages due now: reconciliation queued them at its own (later) `now`."""
     session.rollback()
     delivery.make_due(session)
-
-
-def run_once(app, provider, **settings) -> int:
-    return delivery.dispatcher(app, provider, **settings).run(once=True)
 
 
 def reconcile_at(app, provider, later: timedelta = LATER, settings: ReconcileSettings = SETTINGS):
@@ -60,9 +56,7 @@ def unknown_before_the_call(app, session, sender, person, provider_name):
 def test_an_unknown_message_that_smscentral_holds_becomes_sent_without_a_second_send(
     app, session, sender, ada, sms_central, sms_central_provider
 ):
-    batch, message = unknown_after_a_late_answer(
-        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
-    )
+    batch, message = unknown_after_a_late_answer(app, session, sender, ada, sms_central)
 
     report = reconcile_at(app, sms_central_provider)
 
@@ -88,9 +82,7 @@ def test_an_unknown_message_that_smscentral_holds_becomes_sent_without_a_second_
 def test_the_status_smscentral_reports_is_the_state_the_unknown_message_takes(
     app, session, sender, ada, sms_central, sms_central_provider, status, state
 ):
-    batch, message = unknown_after_a_late_answer(
-        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
-    )
+    batch, message = unknown_after_a_late_answer(app, session, sender, ada, sms_central)
     sms_central.statuses[message.uuid] = status
 
     reconcile_at(app, sms_central_provider)
@@ -129,9 +121,7 @@ def test_when_the_status_check_misses_a_message_the_resend_is_refused_513_and_it
 ):
     """The status answer lags (or its layout is not what we read): the message is sent again with
     its reference, SMS Central refuses it as a duplicate, and Ada still gets one SMS."""
-    batch, message = unknown_after_a_late_answer(
-        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
-    )
+    batch, message = unknown_after_a_late_answer(app, session, sender, ada, sms_central)
     sms_central.inject(body('<?xml version="1.0"?><messages></messages>'))
 
     assert reconcile_at(app, sms_central_provider).queued_again == 1
@@ -156,9 +146,7 @@ def test_when_the_status_check_misses_a_message_the_resend_is_refused_513_and_it
 def test_when_smscentral_cannot_be_asked_the_message_stays_unknown_and_is_asked_again_later(
     app, session, sender, ada, sms_central, sms_central_provider, fault
 ):
-    batch, message = unknown_after_a_late_answer(
-        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
-    )
+    batch, message = unknown_after_a_late_answer(app, session, sender, ada, sms_central)
     sms_central.inject(fault)
 
     report = reconcile_at(app, sms_central_provider)
@@ -177,9 +165,7 @@ def test_when_smscentral_cannot_be_asked_the_message_stays_unknown_and_is_asked_
 
 
 def test_an_unreachable_gateway_leaves_the_message_unknown(app, session, sender, ada, sms_central):
-    batch, _message = unknown_after_a_late_answer(
-        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
-    )
+    batch, _message = unknown_after_a_late_answer(app, session, sender, ada, sms_central)
     sms_central.stop()  # connections are refused from now on
     provider = delivery.smscentral(sms_central)
     try:
@@ -194,9 +180,7 @@ def test_an_unreachable_gateway_leaves_the_message_unknown(app, session, sender,
 def test_a_message_is_not_looked_up_before_it_has_been_unknown_for_a_while(
     app, session, sender, ada, sms_central, sms_central_provider
 ):
-    batch, _message = unknown_after_a_late_answer(
-        app, session, sender, ada, "smscentral", sms_central, delivery.smscentral
-    )
+    batch, _message = unknown_after_a_late_answer(app, session, sender, ada, sms_central)
 
     assert not reconcile_at(app, sms_central_provider, timedelta(seconds=30))
 
@@ -207,8 +191,7 @@ def test_a_message_is_not_looked_up_before_it_has_been_unknown_for_a_while(
 def test_up_to_100_references_go_in_one_status_check(
     app, session, sender, sms_central, sms_central_provider
 ):
-    people = delivery.insert_candidates(session, 120)
-    batch = queue(session, sender, people, provider="smscentral")
+    batch = delivery.queue_to_new_candidates(session, sender, 120, provider="smscentral")
     outbox.claim(engine_of(app), 120, timedelta(0))
     outbox.expire_leases(session)
 
@@ -298,9 +281,7 @@ def test_a_queued_again_message_goes_back_to_the_queue_only_once_per_unknown_att
 def test_an_unknown_message_twilio_created_is_found_in_its_list_and_gets_its_sid(
     app, session, sender, ada, fake_twilio, twilio_provider
 ):
-    batch, message = unknown_after_a_late_answer(
-        app, session, sender, ada, "twilio", fake_twilio, delivery.twilio
-    )
+    batch, message = unknown_after_a_late_answer(app, session, sender, ada, fake_twilio)
     [created] = fake_twilio.messages
 
     report = reconcile_at(app, twilio_provider)
@@ -320,9 +301,7 @@ def test_an_unknown_message_twilio_created_is_found_in_its_list_and_gets_its_sid
 def test_the_status_in_twilios_list_is_the_state_the_message_takes(
     app, session, sender, ada, fake_twilio, twilio_provider
 ):
-    batch, _ = unknown_after_a_late_answer(
-        app, session, sender, ada, "twilio", fake_twilio, delivery.twilio
-    )
+    batch, _ = unknown_after_a_late_answer(app, session, sender, ada, fake_twilio)
     fake_twilio.set_status(fake_twilio.messages[0]["sid"], "undelivered", error_code=30003)
 
     reconcile_at(app, twilio_provider)
@@ -365,9 +344,7 @@ def test_a_twilio_message_created_after_a_long_queue_is_still_found_not_sent_aga
     app, session, sender, ada, fake_twilio, twilio_provider
 ):
     """Found past the give-up time too: listed means created, whatever its status."""
-    batch, _ = unknown_after_a_late_answer(
-        app, session, sender, ada, "twilio", fake_twilio, delivery.twilio
-    )
+    batch, _ = unknown_after_a_late_answer(app, session, sender, ada, fake_twilio)
 
     report = reconcile_at(app, twilio_provider, SETTINGS.give_up + timedelta(minutes=1))
 
@@ -394,12 +371,8 @@ def test_when_twilios_list_cannot_be_read_the_message_stays_unknown_even_past_th
 def test_two_unknown_messages_with_the_same_text_to_one_number_get_one_sid_each(
     app, session, sender, ada, fake_twilio, twilio_provider
 ):
-    first, _ = unknown_after_a_late_answer(
-        app, session, sender, ada, "twilio", fake_twilio, delivery.twilio
-    )
-    second, _ = unknown_after_a_late_answer(
-        app, session, sender, ada, "twilio", fake_twilio, delivery.twilio
-    )
+    first, _ = unknown_after_a_late_answer(app, session, sender, ada, fake_twilio)
+    second, _ = unknown_after_a_late_answer(app, session, sender, ada, fake_twilio)
     # And a third, sent normally, whose sid is ours already: never matched to the others.
     third = queue(session, sender, [ada], provider="twilio")
     run_once(app, twilio_provider)
@@ -531,17 +504,6 @@ def test_a_resend_and_reconciliation_at_the_same_moment_queue_the_message_once(
 # --- Resend of unknown messages while reconciliation may still settle them -----------------------
 
 
-def _unknown_since(session, sender, person, provider: str, ago: timedelta):
-    batch = queue(session, sender, [person], provider=provider)
-    session.execute(
-        sa.update(Message)
-        .where(Message.batch_id == batch.id)
-        .values(state="unknown", attempts=1, updated_at=utcnow() - ago)
-    )
-    session.commit()
-    return batch
-
-
 @pytest.mark.parametrize(
     "provider, ago, held",
     [
@@ -553,7 +515,7 @@ def _unknown_since(session, sender, person, provider: str, ago: timedelta):
 def test_an_unknown_twilio_message_is_not_resent_before_reconciliation_gives_up(
     app, session, sender, ada, provider, ago, held
 ):
-    batch = _unknown_since(session, sender, ada, provider, ago)
+    batch = delivery.unknown_batch(session, sender, [ada], provider, ago)
     [original] = messages(session, batch)
 
     checking = batches.checking(session, batch)

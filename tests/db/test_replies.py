@@ -233,45 +233,27 @@ OPT_OUT_REPLIES = [
 ]
 
 
-def test_every_opt_out_keyword_in_any_case_and_punctuation_unticks_sms(
-    app, session, make_candidate, make_contact
+OPT_IN_REPLIES = ["START", "UNSTOP", "start", " Start! ", "Unstop."]
+
+
+@pytest.mark.parametrize(
+    "texts, before, action",
+    [
+        (OPT_OUT_REPLIES, True, "consent.sms_withdrawn"),
+        (OPT_IN_REPLIES, False, "consent.sms_given"),
+    ],
+    ids=["opt-out-unticks", "opt-in-ticks-again"],
+)
+def test_every_keyword_in_any_case_and_punctuation_sets_sms_and_audits_it(
+    app, session, make_candidate, make_contact, texts, before, action
 ):
     outcome, ids = consent_after_replies(
-        app, session, make_candidate, make_contact, OPT_OUT_REPLIES, consent=True
+        app, session, make_candidate, make_contact, texts, consent=before
     )
 
+    after = not before
     assert outcome == {
-        text: (
-            False,
-            False,
-            [
-                ("consent.sms_withdrawn", "candidate", candidate_id),
-                ("consent.sms_withdrawn", "contact", contact_id),
-            ],
-        )
-        for text, (candidate_id, contact_id) in ids.items()
-    }
-
-
-def test_every_opt_in_keyword_ticks_sms_again(app, session, make_candidate, make_contact):
-    outcome, ids = consent_after_replies(
-        app,
-        session,
-        make_candidate,
-        make_contact,
-        ["START", "UNSTOP", "start", " Start! ", "Unstop."],
-        consent=False,
-    )
-
-    assert outcome == {
-        text: (
-            True,
-            True,
-            [
-                ("consent.sms_given", "candidate", candidate_id),
-                ("consent.sms_given", "contact", contact_id),
-            ],
-        )
+        text: (after, after, [(action, "candidate", candidate_id), (action, "contact", contact_id)])
         for text, (candidate_id, contact_id) in ids.items()
     }
 

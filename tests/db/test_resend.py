@@ -8,10 +8,11 @@ import pytest
 import sqlalchemy as sa
 
 from tests import delivery
-from tests.delivery import messages, queue
+from tests.delivery import messages, run_once
 from tests.fakes import FakeSmsCentral
+from tests.pages import audits
 from webapp.errors import FieldError
-from webapp.models import AuditEvent, Candidate
+from webapp.models import Candidate
 from webapp.sms import batches
 
 ADA, OLIVE = "61412345678", "61412000111"
@@ -33,15 +34,8 @@ def lead(make_user):
 def failed_under_ignore(app, session, lead, make_candidate, sms_central, sms_central_provider):
     """Ada (consenting) and Olive (opted out, let through by Ignore): both failed for lack of
     credit; then the credit is topped up."""
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
-    olive = make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)
-    batch = queue(
-        session,
-        lead,
-        [ada, olive],
-        provider="smscentral",
-        ignore=True,
-        ignore_reason="Site closed today",
+    batch, ada, olive = delivery.queue_under_ignore(
+        session, lead, make_candidate, olive_mobile="0412 000 111", provider="smscentral"
     )
     run_once(app, sms_central_provider)
     assert [(m.state, m.override_opt_out) for m in messages(session, batch)] == [
@@ -52,21 +46,8 @@ def failed_under_ignore(app, session, lead, make_candidate, sms_central, sms_cen
     return batch, ada, olive
 
 
-def run_once(app, provider) -> None:
-    delivery.dispatcher(app, provider).run(once=True)
-
-
 def recipients(fake: FakeSmsCentral) -> list[str]:
     return sorted(m["RECIPIENT"] for m in fake.messages)
-
-
-def audits(session, action: str) -> list[AuditEvent]:
-    session.rollback()
-    return list(
-        session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        )
-    )
 
 
 def test_without_a_new_ignore_the_person_still_opted_out_is_skipped_and_never_sent_to(

@@ -4,12 +4,15 @@ gateway, the embedded dispatcher) driven by Debian's Chromium through Playwright
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,9 +59,10 @@ class LiveServer:
     def __init__(self, workdir: Path):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.database = workdir / "e2e.sqlite3"
         self.env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{workdir / 'e2e.sqlite3'}",
+            "DATABASE_URL": f"sqlite:///{self.database}",
             "SECRET_KEY": "e2e-secret-key",
             "SMS_PROVIDER": "sandbox",
             "SANDBOX": "1",  # the journeys reply as recipients on /sandbox
@@ -116,6 +120,15 @@ class LiveServer:
                 time.sleep(0.2)
         raise RuntimeError("the server did not start in 30 s")
 
+    def forget_drafts(self) -> None:
+        """Clear the SMS screens left open and unsent: Bulk SMS for the same people would reopen
+        one, with what an earlier test typed in it."""
+        with sqlite3.connect(self.database) as connection:
+            connection.execute(
+                "DELETE FROM compose_drafts WHERE id NOT IN "
+                "(SELECT draft_id FROM batches WHERE draft_id IS NOT NULL)"
+            )
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -131,6 +144,13 @@ def live_server(tmp_path_factory):
     server = LiveServer(tmp_path_factory.mktemp("e2e"))
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_open_drafts(request):
+    """Each browser test starts with no unsent SMS screen to reopen (see forget_drafts)."""
+    if "live_server" in request.fixturenames:
+        request.getfixturevalue("live_server").forget_drafts()
 
 
 @pytest.fixture(scope="session")
@@ -167,16 +187,28 @@ def page_errors():
     return lambda errors: errors
 
 
-@pytest.fixture
-def page(context, page_errors):
+@contextmanager
+def watched_page(context, *, allowed: re.Pattern | None = None, unexpected=lambda errors: errors):
+    """A new page of `context` that fails the test, on leaving, if it reported a script error or a
+    console error: bar the console lines `allowed` matches (Chromium logs every 4xx answer as one),
+    and bar what `unexpected` leaves out of the list."""
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
+
+    def console(message) -> None:
+        if message.type == "error" and not (allowed and allowed.search(message.text)):
+            errors.append(f"{message.text} @ {message.location} on {page.url}")
+
+    page.on("console", console)
     yield page
-    assert not page_errors(errors), f"the page reported errors: {errors}"
+    assert not unexpected(errors), f"the page reported errors: {errors}"
+
+
+@pytest.fixture
+def page(context, page_errors):
+    with watched_page(context, unexpected=page_errors) as page:
+        yield page
 
 
 def sign_in(page, username: str) -> None:

@@ -93,11 +93,16 @@ def find_and_tick(page, surname: str, full_name: str) -> None:
 
 
 def bulk_sms_by_b(page) -> None:
-    """b opens the SMS screen with the focus on Template."""
+    """b opens the SMS screen with the focus on its heading (who it is for)."""
     page.keyboard.press("b")
     expect(page.locator("#compose-panel #compose")).to_be_visible()
-    expect(page.get_by_label("Template", exact=True)).to_be_focused()
-    assert_focus(page, id="template_id")
+    expect(page.locator("#compose-heading")).to_be_focused()
+    assert_focus(page, id="compose-heading")
+
+
+def tab_to_template(page) -> None:
+    """From the SMS screen's heading, Tab on to the Template list."""
+    tab_until(page, lambda f: f["id"] == "template_id")
 
 
 def test_keyboard_only_bulk_sms(page):
@@ -105,27 +110,34 @@ def test_keyboard_only_bulk_sms(page):
     assert_focus(page, id="q")  # autofocus on an unfiltered search
     find_and_tick(page, "Lovelace", "Ada Lovelace")
 
-    page.keyboard.press("Tab")  # out of the box, onto the row's name link
+    page.keyboard.press("ArrowRight")  # along the row, onto its name link
     assert_focus(page, tag="A", text="Ada Lovelace")
     page.keyboard.press("b")
     compose = page.locator("#compose-panel #compose")
-    expect(compose.get_by_role("heading", name=re.compile(r"SMS to 1 person"))).to_be_visible()
+    expect(compose.get_by_role("heading", name=re.compile(r"SMS to 1 person"))).to_be_focused()
+    tab_to_template(page)
     expect(page.get_by_label("Template", exact=True)).to_be_focused()
     assert_focus(page, id="template_id")
 
-    page.keyboard.press("j")  # type-ahead: "Job alert"
     message = page.get_by_label("Message", exact=True)
-    expect(message).to_have_value(re.compile(r"\{\{first_name\}\}"))
+    kept = message.input_value()  # what this person's unsent draft of today holds, if anything
+    page.keyboard.press("j")  # type-ahead: "Job alert", only highlighted
     expect(page.get_by_label("Template", exact=True)).to_have_value(
         page.locator("#template_id option", has_text="Job alert").get_attribute("value")
     )
-    expect(page.get_by_label("Template", exact=True)).to_be_focused()
-    assert_focus(page, id="template_id")  # only the Message changed; the list keeps focus
+    expect(message).to_have_value(kept)
+    assert_focus(page, id="template_id")
+    page.keyboard.press("Enter")  # commits: the text comes in, the focus goes where one types
+    expect(message).to_have_value(re.compile(r"\{\{first_name\}\}"))
+    expect(message).to_be_focused()
+    assert_focus(page, id="message")
 
     before = message.input_value()
-    page.keyboard.press("Tab")
+    tab_until(page, lambda f: f["id"] == "merge_field", key="Shift+Tab", limit=4)
+    page.keyboard.press("f")  # type-ahead: "First name", only highlighted
     assert_focus(page, id="merge_field")
-    page.keyboard.press("f")  # "First name"
+    expect(message).to_have_value(before)
+    page.keyboard.press("Enter")
     expect(message).to_be_focused()  # on to where the user types
     assert_focus(page, id="message")
     # The user never put the cursor in the Message, so the field goes after the template's text
@@ -153,9 +165,8 @@ def test_keyboard_only_bulk_sms(page):
 def test_escape_closes_the_panel_and_b_reopens_it(page):
     keyboard_sign_in(page, "consultant")
     find_and_tick(page, "Turing", "Alan Turing")
-    page.keyboard.press("Tab")
-    page.keyboard.press("b")
-    expect(page.get_by_label("Template", exact=True)).to_be_focused()
+    page.keyboard.press("ArrowRight")  # onto the row's name link: b works from there too
+    bulk_sms_by_b(page)
     page.keyboard.press("Escape")
     expect(page.locator("#compose-panel #compose")).to_have_count(0)
     expect(page.get_by_role("button", name="Bulk SMS")).to_be_focused()
@@ -190,19 +201,24 @@ def test_arrow_keys_step_through_templates(page):
     """Arrowing through the Template list must not move the focus away (WCAG 3.2.2 On Input)."""
     keyboard_sign_in(page, "consultant")
     find_and_tick(page, "Lovelace", "Ada Lovelace")
-    page.keyboard.press("Tab")
-    page.keyboard.press("b")
+    page.keyboard.press("ArrowRight")  # onto the row's name link: b works from there too
+    bulk_sms_by_b(page)
+    tab_to_template(page)
     template = page.get_by_label("Template", exact=True)
     expect(template).to_be_focused()
     values = page.locator("#template_id option").evaluate_all(
         "options => options.map(o => o.value)"
     )
     message = page.get_by_label("Message", exact=True)
-    arm_settle(page)
-    page.keyboard.press("ArrowDown")  # the first template
-    wait_settled(page)  # its text is in, the focus is wherever it goes
+    kept = message.input_value()  # what this person's unsent draft of today holds, if anything
+    page.keyboard.press("ArrowDown")  # the first template: highlighted, nothing else changes
     expect(template).to_have_value(values[1])
-    expect(message).not_to_have_value("")
     page.keyboard.press("ArrowDown")  # on to the second
     expect(template).to_have_value(values[2])
     expect(template).to_be_focused()
+    expect(message).to_have_value(kept)
+    arm_settle(page)
+    page.keyboard.press("Enter")  # only now is it used
+    wait_settled(page)
+    expect(message).not_to_have_value("")
+    expect(message).to_be_focused()

@@ -69,7 +69,17 @@ def reset() -> Fault:
     return Fault("reset")
 
 
-class FakeServer:
+class Loopback:
+    """A server on 127.0.0.1 with start() and stop(); as a context manager, `with` does both."""
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class FakeServer(Loopback):
     """Base of the fakes: subclasses implement `respond`. Use as a context manager.
 
     `latency` delays every answer; `inject(...)` queues faults for the next requests, in order;
@@ -142,12 +152,6 @@ class FakeServer:
         assert self._thread is not None
         self._thread.join()
         self._httpd = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _record(self, request: Recorded) -> Fault | None:
         with self._lock:

@@ -15,6 +15,8 @@ from typing import Self
 
 from aiosmtpd.controller import Controller
 
+from .server import Loopback
+
 
 @dataclass(frozen=True)
 class Received:
@@ -71,7 +73,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class SmtpServer:
+class SmtpServer(Loopback):
     """aiosmtpd on 127.0.0.1; `messages` in the order received; `refuse` answers 550 to RCPT TO;
     `drop` closes the connection, unanswered, on RCPT TO one of these addresses (`dropped` lists
     each time it did); `smtputf8=False` makes it a server that takes ASCII addresses only (as many
@@ -128,12 +130,6 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 def self_signed_certificate(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:

@@ -92,6 +92,8 @@ def test_the_record_urls_accept_exactly_the_segments(tmp_path):
             "records.privacy",
             "records.new",
             "records.edit",
+            "records.quick_reply_send",
+            "records.quick_reply_counter",
         }
         for rule in rules:
             assert set(rule._converters["kind"].items) == set(KINDS.segments)

@@ -1,5 +1,5 @@
-"""Fixtures for the page tests: a clock for the session timestamps (webapp.web.sessions.now), and
-the settings that switch both gateways' webhooks on."""
+"""Fixtures for the page tests: a clock for the session timestamps (webapp.web.sessions.now), the
+settings that switch both gateways' webhooks on, and posting to a webhook as Twilio does."""
 
 from __future__ import annotations
 
@@ -32,3 +32,15 @@ def clock(monkeypatch):
         state["now"] = START + seconds_after_start
 
     return move_to
+
+
+def twilio_post(client, path: str, form: dict[str, str], signature: str | None):
+    """`form` posted to `path` as Twilio posts it: `signature` as X-Twilio-Signature (no header
+    when None), and no CSRF token."""
+    headers = {"X-Twilio-Signature": signature} if signature is not None else {}
+    return client.post(path, data=form, headers=headers, csrf=False)
+
+
+def signed_twilio_post(client, path: str, form: dict[str, str]):
+    """`form` posted to `path` as Twilio posts it, signed for the public URL of `path`."""
+    return twilio_post(client, path, form, signer.sign(PUBLIC + path, form))

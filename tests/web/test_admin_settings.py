@@ -8,7 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.pages import assert_invalid, audits, nav, text
+from tests.pages import assert_refused, audits, nav, text
 from webapp.models import AuditEvent, BlockedRegion, Setting
 
 NON_ADMINS = ("viewer", "consultant", "team-leader")
@@ -197,8 +197,7 @@ def test_bad_settings_are_refused_on_the_form_and_nothing_is_stored(
     client, admin, session, overrides, field, message
 ):
     response = client.post("/admin/settings", data=settings_form(**overrides))
-    assert response.status_code == 400
-    assert_invalid(text(response), field, message)
+    assert_refused(response, field, message)
     assert stored(session) == {}
     assert audits(session, "settings.changed") == []
 
@@ -301,8 +300,7 @@ def test_the_twilio_list_does_not_apply_to_the_sandbox(client, admin, session, m
 )
 def test_bad_blocked_country_is_refused_on_its_form(client, admin, session, form, field, message):
     response = client.post("/admin/settings/blocked", data=form)
-    assert response.status_code == 400
-    assert_invalid(text(response), field, message)
+    assert_refused(response, field, message)
     assert blocked_row(session, "smscentral", "FI") is None
     assert audits(session, "blocked_region.added") == []
 
@@ -310,8 +308,7 @@ def test_bad_blocked_country_is_refused_on_its_form(client, admin, session, form
 def test_removing_needs_a_reason(client, admin, session):
     kz = blocked_row(session, "smscentral", "KZ")
     response = client.post(f"/admin/settings/blocked/{kz.id}/remove", data={"reason": "  "})
-    assert response.status_code == 400
-    assert_invalid(text(response), "reason", "Say why")
+    assert_refused(response, "reason", "Say why")
     assert blocked_row(session, "smscentral", "KZ") is not None
     assert audits(session, "blocked_region.removed") == []
 

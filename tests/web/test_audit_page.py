@@ -163,7 +163,9 @@ def test_an_ignore_override_shows_its_recipients_linked_and_the_reason(
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     olive = make_candidate("Olive", "<b>Out</b>", "0412 000 111", sms_consent=False)
     opened = client.post(
-        "/sms/compose", data={"kind": "candidates", "ids": [str(ada.id), str(olive.id)]}
+        "/sms/compose",
+        data={"kind": "candidates", "ids": [str(ada.id), str(olive.id)]},
+        follow_redirects=True,
     )
     token = TOKEN.search(text(opened)).group(1)
     sent = client.post(

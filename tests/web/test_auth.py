@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 
 def test_login_page_has_the_named_fields(client):
     page = client.get("/login").get_data(as_text=True)
@@ -91,12 +93,15 @@ def test_anonymous_page_request_redirects_to_login_with_next(client):
     assert response.headers["Location"].startswith("/login?next=")
 
 
-def test_expired_session_on_htmx_request_gets_401_and_hx_redirect(client):
+def test_expired_session_on_htmx_request_gets_401_and_hx_redirect_back_to_the_page(client):
     response = client.get(
-        "/candidates?q=smith",
+        "/candidates?q=ada",
         htmx=True,
-        headers={"HX-Current-URL": "http://localhost/candidates?q=smith"},
+        headers={"HX-Current-URL": "http://localhost/candidates?q=ad"},
     )
     assert response.status_code == 401
-    assert response.headers["HX-Redirect"].startswith("/login?next=")
-    assert "candidates" in response.headers["HX-Redirect"]
+    assert "Location" not in response.headers
+    target = urlsplit(response.headers["HX-Redirect"])
+    assert target.path == "/login"
+    # The page the user was on (htmx's current URL), not the fragment's own URL.
+    assert parse_qs(target.query)["next"] == ["/candidates?q=ad"]

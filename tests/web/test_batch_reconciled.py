@@ -14,7 +14,7 @@ from webapp.sms import reconcile
 from webapp.sms.providers.sandbox import Sandbox
 from webapp.sms.reconcile import ReconcileSettings
 
-STATE_COUNT = re.compile(r'<span class="state state-(\w+)">\1</span> ([\d,]+)</a>')
+STATE_COUNT = re.compile(r'<span class="pill state state-(\w+)">\1</span> ([\d,]+)</a>')
 
 
 def state_counts(html: str) -> dict[str, int]:

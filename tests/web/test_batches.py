@@ -14,30 +14,21 @@ from tests import delivery
 from tests.conftest import Browser
 from tests.delivery import element, elements, messages, queue
 from tests.html_tree import html as tree
+from tests.pages import audits
 from webapp import config as settings
 from webapp import create_app
-from webapp.models import AuditEvent, Message, Permission, Role, utcnow
-from webapp.sms import batches, outbox
+from webapp.models import Permission, Role
+from webapp.sms import outbox
 from webapp.sms.providers.sandbox import Sandbox
 from webapp.sms.reconcile import ReconcileSettings
 
-STATE_COUNT = re.compile(r'<span class="state state-(\w+)">\1</span> ([\d,]+)</a>')
+STATE_COUNT = re.compile(r'<span class="pill state state-(\w+)">\1</span> ([\d,]+)</a>')
 
 
 def dispatch(app, **settings_) -> None:
     delivery.dispatcher(app, Sandbox(), sandbox_delivery_after=timedelta(hours=1), **settings_).run(
         once=True
     )
-
-
-@pytest.fixture
-def three_people(make_candidate):
-    """Through the sandbox: one will be sent, one fail (…0000), one time out (…9999)."""
-    return [
-        make_candidate("Ada", "Lovelace", "0412 345 678"),
-        make_candidate("Bob", "Brown", "0412 340 000"),
-        make_candidate("Cy", "Young", "0412 349 999"),
-    ]
 
 
 @pytest.fixture
@@ -121,23 +112,12 @@ def test_while_messages_are_unfinished_the_progress_section_polls_every_2s(app, 
     assert section["hx-swap"] == "outerHTML"
 
 
-def no_longer_checked(session, batch) -> None:
-    """Make the batch's unknown messages older than the page's checking window."""
-    long_ago = utcnow() - batches.checking_window(ReconcileSettings()) - timedelta(minutes=1)
-    session.execute(
-        sa.update(Message)
-        .where(Message.batch_id == batch.id, Message.state == "unknown")
-        .values(updated_at=long_ago)
-    )
-    session.commit()
-
-
 def test_once_every_message_is_final_the_progress_section_stops_polling(
     app, client, session, my_batch
 ):
     dispatch(app)
     outbox.deliver_sandbox(session, timedelta(0))
-    no_longer_checked(session, my_batch)
+    delivery.no_longer_checked(session, my_batch)
 
     html = page(client, my_batch)
 
@@ -213,7 +193,7 @@ def test_a_batch_with_every_message_final_and_none_unknown_does_not_poll(
 def test_the_last_poll_announces_the_finished_batch_out_of_band(app, client, session, my_batch):
     dispatch(app)
     outbox.deliver_sandbox(session, timedelta(0))
-    no_longer_checked(session, my_batch)
+    delivery.no_longer_checked(session, my_batch)
 
     html = client.get(f"/sms/batches/{my_batch.id}", htmx=True).get_data(as_text=True)
 
@@ -267,7 +247,7 @@ def test_resending_the_failed_messages_queues_new_ones_and_marks_the_originals(
         failed.body,
         failed.candidate_id,
     )
-    [event] = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "sms.resent")).all()
+    [event] = audits(session, "sms.resent")
     assert (event.subject_type, event.subject_id) == ("batch", my_batch.id)
     assert event.actor_id == my_batch.sender_id
     assert event.details["messages"] == 1
@@ -284,14 +264,13 @@ def test_resending_with_nothing_chosen_is_400_and_queues_nothing(app, client, se
     assert response.status_code == 400
     assert "Choose which messages to resend" in response.get_data(as_text=True)
     assert marks(session, my_batch) == before
-    assert (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.action == "sms.resent")
-        )
-        == 0
-    )
+    assert audits(session, "sms.resent") == []
+
+
+def resend_statuses(client, batch) -> tuple[int, int]:
+    """What the Resend page, and a Resend of the failed messages, answer."""
+    url = f"/sms/batches/{batch.id}/resend"
+    return client.get(url).status_code, client.post(url, data={"states": "failed"}).status_code
 
 
 def test_a_viewer_cannot_resend(app, client, session, login, make_user, three_people):
@@ -299,10 +278,7 @@ def test_a_viewer_cannot_resend(app, client, session, login, make_user, three_pe
     login("viewer")
     before = marks(session, batch)
 
-    assert client.get(f"/sms/batches/{batch.id}/resend").status_code == 403
-    assert (
-        client.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"}).status_code == 403
-    )
+    assert resend_statuses(client, batch) == (403, 403)
     assert marks(session, batch) == before
 
 
@@ -315,10 +291,7 @@ def test_a_consultant_cannot_see_or_resend_another_consultants_batch(
 
     assert client.get(f"/sms/batches/{batch.id}").status_code == 404
     assert client.get(f"/sms/batches/{batch.id}", htmx=True).status_code == 404
-    assert client.get(f"/sms/batches/{batch.id}/resend").status_code == 404
-    assert (
-        client.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"}).status_code == 404
-    )
+    assert resend_statuses(client, batch) == (404, 404)
     assert marks(session, batch) == before
 
 
@@ -349,15 +322,8 @@ def under_ignore(app, session, make_candidate):
     Ignore, fails at the sandbox (…0000)."""
 
     def send(sender):
-        ada = make_candidate("Ada", "Lovelace", "0412 345 678")
-        olive = make_candidate("Olive", "Out", "0412 340 000", sms_consent=False)
-        batch = queue(
-            session,
-            sender,
-            [ada, olive],
-            provider="sandbox",
-            ignore=True,
-            ignore_reason="Site closed today",
+        batch, ada, olive = delivery.queue_under_ignore(
+            session, sender, make_candidate, olive_mobile="0412 340 000", provider="sandbox"
         )
         dispatch(app)
         assert [
@@ -416,7 +382,7 @@ def test_resending_without_a_new_ignore_skips_them_and_the_batch_page_says_so(
     assert "1 was skipped: sent under Ignore to a person who has still not ticked SMS" in said
     assert "needs Ignore again, with a reason" in said
     assert resend_copies(session, batch) == []
-    [event] = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "sms.resent")).all()
+    [event] = audits(session, "sms.resent")
     assert (event.details["messages"], event.details["skipped_opted_out"]) == (0, 1)
 
 
@@ -464,11 +430,7 @@ def test_a_new_ignore_with_a_reason_resends_with_the_override_and_audits_it(
     assert response.status_code == 303
     [copy] = resend_copies(session, batch)
     assert (copy.candidate_id, copy.override_opt_out, copy.state) == (olive.id, True, "queued")
-    event = session.scalars(
-        sa.select(AuditEvent)
-        .where(AuditEvent.action == "sms.ignore_opt_out")
-        .order_by(AuditEvent.id.desc())
-    ).first()
+    event = audits(session, "sms.ignore_opt_out")[-1]
     assert (event.actor_id, event.subject_id, event.details["reason"]) == (
         lead.id,
         batch.id,
@@ -553,22 +515,11 @@ def test_the_sandbox_page_is_there_with_the_sandbox_gateway(app, client, login):
 # --- unknown Twilio messages wait for reconciliation before Resend is offered ---------------------
 
 
-def _unknown_batch(session, user, people, provider: str, ago: timedelta):
-    batch = queue(session, user, people, provider=provider)
-    session.execute(
-        sa.update(Message)
-        .where(Message.batch_id == batch.id)
-        .values(state="unknown", attempts=1, updated_at=utcnow() - ago)
-    )
-    session.commit()
-    return batch
-
-
 def test_resend_is_not_offered_for_unknown_twilio_messages_reconciliation_may_still_settle(
     app, client, session, login, three_people
 ):
     user = login("consultant")
-    batch = _unknown_batch(session, user, three_people[:2], "twilio", timedelta(minutes=2))
+    batch = delivery.unknown_batch(session, user, three_people[:2], "twilio", timedelta(minutes=2))
     until = (
         max(m.updated_at for m in messages(session, batch)) + ReconcileSettings().give_up
     ).strftime("%d %b %H:%M")
@@ -594,7 +545,7 @@ def test_resend_is_offered_for_unknown_twilio_messages_once_reconciliation_gave_
     app, client, session, login, three_people
 ):
     user = login("consultant")
-    batch = _unknown_batch(
+    batch = delivery.unknown_batch(
         session,
         user,
         three_people[:1],
@@ -613,7 +564,9 @@ def test_unknown_sms_central_messages_may_be_resent_at_once(
 ):
     """The copy keeps the reference: SMS Central refuses it (513) if the first one got through."""
     user = login("consultant")
-    batch = _unknown_batch(session, user, three_people[:1], "smscentral", timedelta(minutes=2))
+    batch = delivery.unknown_batch(
+        session, user, three_people[:1], "smscentral", timedelta(minutes=2)
+    )
 
     html = page(client, batch)
     assert (

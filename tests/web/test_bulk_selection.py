@@ -28,7 +28,10 @@ def post_bulk(client, *, typed: dict | None = None, **form):
     data = {"kind": "candidates", **form}
     if typed is not None:
         data |= {"search_as_typed": "1", **SEARCH_FORM, **typed}
-    return client.post("/sms/compose", data=data, htmx=typed is not None)
+    # Without JS a good selection redirects to the SMS screen (post/redirect/get): followed.
+    return client.post(
+        "/sms/compose", data=data, htmx=typed is not None, follow_redirects=typed is None
+    )
 
 
 def drafts(session) -> int:

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.pages import text
-from webapp.models import ComposeDraft, Message, SmsTemplate
+from webapp.models import ComposeDraft, Message
 
 TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
 COUNT = re.compile(r'<li class="outcome outcome-(\w+)">\s*<span class="count">([\d,]+)</span>')
@@ -29,8 +29,12 @@ OUTPUT = re.compile(r'<output id="sms-counter"[^>]*>')
 
 def open_sms(client, people, kind: str = "candidates", *, htmx: bool = False):
     """Bulk SMS from the search page with these people ticked; returns (response, token)."""
+    # Without JS the POST redirects to the screen's own address (post/redirect/get).
     response = client.post(
-        "/sms/compose", data={"kind": kind, "ids": [str(p.id) for p in people]}, htmx=htmx
+        "/sms/compose",
+        data={"kind": kind, "ids": [str(p.id) for p in people]},
+        htmx=htmx,
+        follow_redirects=not htmx,
     )
     assert response.status_code == 200, text(response)
     return response, token_of(response)
@@ -64,7 +68,10 @@ def counter(page: str) -> dict[str, str]:
 
 
 def update(client, token: str, *, _htmx: bool = False, **form):
-    return client.post(f"/sms/compose/{token}/update", data=form, htmx=_htmx)
+    """A change on the screen; without JS, followed to the screen it redirects to."""
+    return client.post(
+        f"/sms/compose/{token}/update", data=form, htmx=_htmx, follow_redirects=not _htmx
+    )
 
 
 def template_options(page: str) -> list[str]:
@@ -417,6 +424,7 @@ def test_select_page_adds_every_row_of_the_page(client, consultant, make_candida
     response = client.post(
         "/sms/compose",
         data={"kind": "candidates", "select_page": "1", "page_ids": [str(ada.id), str(bob.id)]},
+        follow_redirects=True,
     )
     assert response.status_code == 200
     assert [name for name, _ in recipients(text(response))] == ["Ada Lovelace", "Bob Brown"]
@@ -429,6 +437,7 @@ def test_select_all_matching_carries_the_search_not_the_ids(client, consultant, 
     response = client.post(
         "/sms/compose",
         data={"kind": "candidates", "select_matching": "1", "criteria-q": "Lovelace"},
+        follow_redirects=True,
     )
     assert response.status_code == 200
     assert sorted(name for name, _ in recipients(text(response))) == [
@@ -517,38 +526,17 @@ def test_an_id_that_is_not_a_number_is_refused(client, consultant):
 # --- templates -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def templates(session, make_user):
-    def add(
-        name, body, *, owner=None, shared=True, record_type="both", active=True, folder="General"
-    ):
-        template = SmsTemplate(
-            name=name,
-            body=body,
-            owner_id=owner.id if owner else None,
-            shared=shared,
-            record_type=record_type,
-            active=active,
-            folder=folder,
-        )
-        session.add(template)
-        session.commit()
-        return template
-
-    return add
-
-
 def test_template_picker_offers_active_templates_for_the_record_type(
-    client, login, make_user, make_candidate, make_contact, templates
+    client, login, make_user, make_candidate, make_contact, make_template
 ):
     me = login("consultant")
     someone = make_user()
-    templates("Interview", "Interview at 10", record_type="candidate")
-    templates("Timesheets", "Timesheets due", record_type="contact")
-    templates("Welcome", "Welcome {{first_name}}", record_type="both")
-    templates("Retired", "Old text", active=False)
-    templates("Theirs", "Their private text", owner=someone, shared=False)
-    templates("Mine", "My private text", owner=me, shared=False)
+    make_template("Interview", "Interview at 10", record_type="candidate")
+    make_template("Timesheets", "Timesheets due", record_type="contact")
+    make_template("Welcome", "Welcome {{first_name}}", record_type="both")
+    make_template("Retired", "Old text", active=False)
+    make_template("Theirs", "Their private text", owner=someone, shared=False)
+    make_template("Mine", "My private text", owner=me, shared=False)
 
     response, _ = open_sms(client, [make_candidate()])
     assert sorted(template_options(text(response))) == ["Interview", "Mine", "Welcome"]
@@ -558,12 +546,12 @@ def test_template_picker_offers_active_templates_for_the_record_type(
 
 
 def test_choosing_a_template_without_js_puts_its_text_in_the_message(
-    client, consultant, make_candidate, templates
+    client, consultant, make_candidate, make_template
 ):
-    interview = templates("Interview", "Hi {{first_name}}, interview at 10 <sharp>")
+    interview = make_template("Interview", "Hi {{first_name}}, interview at 10 <sharp>")
     _, token = open_sms(client, [make_candidate()])
     response = update(
-        client, token, template_id=str(interview.id), action="use_template", message="typed before"
+        client, token, template_id=str(interview.id), action="use_template", message=""
     )
     assert response.status_code == 200
     page = text(response)
@@ -572,22 +560,18 @@ def test_choosing_a_template_without_js_puts_its_text_in_the_message(
     assert re.search(rf'<option value="{interview.id}" selected>Interview</option>', page)
 
 
-def test_choosing_a_template_with_htmx_swaps_its_text_in(
-    client, consultant, make_candidate, templates
+def test_using_a_template_with_htmx_swaps_its_text_in(
+    client, consultant, make_candidate, make_template
 ):
-    interview = templates("Interview", "Interview at 10")
+    interview = make_template("Interview", "Interview at 10")
     _, token = open_sms(client, [make_candidate()])
-    response = client.post(
-        f"/sms/compose/{token}/update",
-        data={"template_id": str(interview.id)},
-        htmx=True,
-        headers={"HX-Trigger-Name": "template_id"},
+    response = update(
+        client, token, template_id=str(interview.id), action="use_template", _htmx=True
     )
     assert response.status_code == 200
-    # Only the Message field and (out of band) the counter: focus stays on the Template list.
-    assert text(response).lstrip().startswith('<p class="field" id="message-field">')
-    assert '<section id="compose"' not in text(response)
-    assert 'id="sms-counter" class="counter" aria-live="off" hx-swap-oob="true"' in text(response)
+    # The screen again, with the focus on the Message to carry on typing.
+    assert text(response).lstrip().startswith('<section id="compose"')
+    assert re.search(r'<textarea id="message" name="message" rows="6" autofocus', text(response))
     assert message_box(text(response)) == "Interview at 10"
 
 
@@ -595,15 +579,15 @@ def test_choosing_a_template_with_htmx_swaps_its_text_in(
     "case", ["another user's private", "inactive", "for contacts only", "missing"]
 )
 def test_a_template_the_user_cannot_pick_is_refused(
-    client, login, make_user, make_candidate, templates, case
+    client, login, make_user, make_candidate, make_template, case
 ):
     login("consultant")
     if case == "another user's private":
-        template_id = templates("Theirs", "Secret text", owner=make_user(), shared=False).id
+        template_id = make_template("Theirs", "Secret text", owner=make_user(), shared=False).id
     elif case == "inactive":
-        template_id = templates("Retired", "Secret text", active=False).id
+        template_id = make_template("Retired", "Secret text", active=False).id
     elif case == "for contacts only":
-        template_id = templates("Timesheets", "Secret text", record_type="contact").id
+        template_id = make_template("Timesheets", "Secret text", record_type="contact").id
     else:
         template_id = 424242
     _, token = open_sms(client, [make_candidate()])
@@ -636,8 +620,15 @@ def test_insert_merge_field_ignores_a_field_not_in_the_catalogue(
     assert message_box(text(response)) == "Hi "
 
 
-def test_merge_field_picker_lists_the_catalogue(client, consultant, make_candidate):
-    response, _ = open_sms(client, [make_candidate()])
+@pytest.mark.parametrize(
+    "kind, own, other",
+    [("candidates", "location", "client_name"), ("contacts", "client_name", "location")],
+)
+def test_merge_field_picker_lists_the_fields_for_the_recipients_kind(
+    client, consultant, make_candidate, make_contact, kind, own, other
+):
+    person = make_candidate() if kind == "candidates" else make_contact()
+    response, _ = open_sms(client, [person], kind=kind)
     page = text(response)
     assert '<label for="merge_field">Insert merge field</label>' in page
     for name in (
@@ -647,8 +638,7 @@ def test_merge_field_picker_lists_the_catalogue(client, consultant, make_candida
         "mobile",
         "email",
         "job_title",
-        "location",
-        "client_name",
+        own,
         "sender_first_name",
         "sender_full_name",
         "sender_mobile",
@@ -656,6 +646,7 @@ def test_merge_field_picker_lists_the_catalogue(client, consultant, make_candida
         "sender_office",
     ):
         assert f'<option value="{name}" data-tag="{{{{{name}}}}}"' in page
+    assert f'<option value="{other}"' not in page
 
 
 def bubble(page: str) -> str:
@@ -698,7 +689,11 @@ def test_preview_renders_the_message_for_each_recipient_in_turn(client, consulta
 
 def test_preview_without_js_is_a_full_page_with_the_preview(client, consultant, two_people):
     _, token = open_sms(client, two_people)
-    response = client.post(f"/sms/compose/{token}/preview", data={"message": "Hi {{first_name}}"})
+    response = client.post(
+        f"/sms/compose/{token}/preview",
+        data={"message": "Hi {{first_name}}"},
+        follow_redirects=True,
+    )
     assert response.status_code == 200
     assert "<html" in text(response)
     assert bubble(text(response)) == "Hi Ada"
@@ -840,17 +835,17 @@ def test_counter_counts_the_rendered_text_not_the_template(client, consultant, m
 
 # --- tokens belong to their user -----------------------------------------------------------------
 
+# A request of each kind the SMS screen makes, after /sms/compose/{token}.
+SCREEN_REQUESTS = [
+    ("GET", ""),
+    ("POST", "/update"),
+    ("POST", "/counter"),
+    ("POST", "/preview"),
+    ("GET", "/list/ok"),
+]
 
-@pytest.mark.parametrize(
-    "method, path",
-    [
-        ("GET", ""),
-        ("POST", "/update"),
-        ("POST", "/counter"),
-        ("POST", "/preview"),
-        ("GET", "/list/ok"),
-    ],
-)
+
+@pytest.mark.parametrize("method, path", SCREEN_REQUESTS)
 def test_another_users_sms_screen_is_404(client, login, make_candidate, method, path):
     login("consultant")
     _, token = open_sms(client, [make_candidate()])
@@ -860,16 +855,7 @@ def test_another_users_sms_screen_is_404(client, login, make_candidate, method, 
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize(
-    "method, path",
-    [
-        ("GET", ""),
-        ("POST", "/update"),
-        ("POST", "/counter"),
-        ("POST", "/preview"),
-        ("GET", "/list/ok"),
-    ],
-)
+@pytest.mark.parametrize("method, path", SCREEN_REQUESTS)
 def test_a_forged_token_is_404(client, consultant, method, path):
     response = client.open(
         f"/sms/compose/not-a-real-token{path}", method=method, data={"message": "x"}

@@ -40,7 +40,11 @@ def text(response) -> str:
 
 
 def open_sms(client, people, kind: str = "candidates") -> str:
-    response = client.post("/sms/compose", data={"kind": kind, "ids": [str(p.id) for p in people]})
+    response = client.post(
+        "/sms/compose",
+        data={"kind": kind, "ids": [str(p.id) for p in people]},
+        follow_redirects=True,
+    )
     assert response.status_code == 200, text(response)
     return TOKEN.search(text(response)).group(1)
 
@@ -320,7 +324,9 @@ def test_team_leader_ignore_sends_to_opted_out_people_and_audits_it(
     lead = login("team-leader")
     ada, olive = with_opt_out
     token = open_sms(client, with_opt_out)
-    ticked = client.post(f"/sms/compose/{token}/update", data={"ignore": "1"})
+    ticked = client.post(
+        f"/sms/compose/{token}/update", data={"ignore": "1"}, follow_redirects=True
+    )
     assert ("Olive Out", "+61412000111") in recipients(text(ticked))
 
     response = send(client, token, ignore="1", ignore_reason="Site closed today, safety notice")
@@ -505,7 +511,9 @@ def test_a_comment_may_not_put_more_than_a_million_characters_on_the_records(
     # 600 records × 2,000 characters is 1.2 million: the text is copied onto each.
     ids = insert_candidates(session, 600)
     response = client.post(
-        "/sms/compose", data={"kind": "candidates", "ids": [str(i) for i in ids]}
+        "/sms/compose",
+        data={"kind": "candidates", "ids": [str(i) for i in ids]},
+        follow_redirects=True,
     )
     token = TOKEN.search(text(response)).group(1)
 
@@ -757,7 +765,7 @@ def test_batch_page_lists_the_messages_and_their_states(
     page = text(response)
     assert f'<a href="/candidates/{ada.id}">Ada Lovelace</a>' in page
     assert "+61412345678" in page
-    assert '<span class="state state-queued">queued</span>' in page
+    assert '<span class="pill state state-queued">queued</span>' in page
     assert "Olive Out" not in page
     assert "1 opted out" in page  # who was left out, and why
     assert "Hi {{first_name}}, new roles this week." in html.unescape(page)

@@ -8,21 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.html_tree import html
+from tests.pages import candidate_form
 from webapp.models import AuditEvent, Candidate
-
-
-def candidate_form(**overrides) -> dict[str, str]:
-    data = {
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "mobile": "0412 345 678",
-        "email": "",
-        "status": "Available",
-        "job_title": "",
-        "skills": "",
-        "location": "",
-    }
-    return data | overrides
 
 
 def candidates(session) -> list[Candidate]:

@@ -1,6 +1,7 @@
 """The inbound-SMS webhooks through the Flask test client: SMS Central's credentials and Twilio's
 signature, what each gateway must read back, idempotency under repeated pushes, long messages in
-parts (UDH / BINARY) and malformed pushes."""
+parts (UDH / BINARY) and malformed pushes; and abuse of every webhook: oversize bodies, bodies that
+are not forms, and a replay that differs only in the credentials' spelling."""
 
 from __future__ import annotations
 
@@ -9,16 +10,27 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 
 from tests.fakes import FakeTwilio
-from tests.replying import audits, inbound, rows, send_sms, stored
-from tests.web.conftest import HOOK_PASSWORD, HOOK_USER, PUBLIC, WEBHOOKS, signer
+from tests.replying import audits, inbound, rows, send_sms, stored, twilio_inbound_form
+from tests.web.conftest import (
+    HOOK_PASSWORD,
+    HOOK_USER,
+    PUBLIC,
+    WEBHOOKS,
+    signed_twilio_post,
+    signer,
+    twilio_post,
+)
 from webapp import create_app
 from webapp.config import testing_config as config_for
 from webapp.models import Email, InboundPart
 
 SMSC = "/webhooks/smscentral/inbound"
+SMSC_RECEIPT = "/webhooks/smscentral/receipt"
 TWILIO = "/webhooks/twilio/inbound"
+TWILIO_STATUS = "/webhooks/twilio/status"
 ADA_DIGITS = "61412345678"
 NOTHING = {"inbound": 0, "emails": 0, "audit": 0, "parts": 0}
+TWO_MB = 2 * 1024 * 1024
 
 
 @pytest.fixture
@@ -27,7 +39,9 @@ def app_settings():
     return WEBHOOKS
 
 
-def smscentral_push(client, method: str = "GET", credentials: bool = True, **fields):
+def smscentral_fields(credentials: bool = True, **fields) -> dict[str, str]:
+    """A reply as SMS Central pushes it, with our credentials unless told, and `fields` changed
+    (None: left out)."""
     params = {"USER_NAME": HOOK_USER, "PASSWORD": HOOK_PASSWORD} if credentials else {}
     params.update(
         {
@@ -38,29 +52,14 @@ def smscentral_push(client, method: str = "GET", credentials: bool = True, **fie
         }
     )
     params.update(fields)
-    params = {k: v for k, v in params.items() if v is not None}
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def smscentral_push(client, method: str = "GET", credentials: bool = True, **fields):
+    params = smscentral_fields(credentials, **fields)
     if method == "GET":
         return client.get(SMSC, query_string=params)
     return client.post(SMSC, data=params, csrf=False)
-
-
-def twilio_form(**fields) -> dict[str, str]:
-    form = {
-        "MessageSid": "SM" + "a" * 32,
-        "AccountSid": "AC" + "0" * 32,
-        "From": "+61412345678",
-        "To": "+61400000001",
-        "Body": "Yes, Tuesday suits",
-        "NumSegments": "1",
-        "NumMedia": "0",
-    }
-    form.update(fields)
-    return form
-
-
-def twilio_push(client, form: dict[str, str], signature: str | None, query: str = ""):
-    headers = {"X-Twilio-Signature": signature} if signature is not None else {}
-    return client.post(TWILIO + query, data=form, headers=headers, csrf=False)
 
 
 # --- SMS Central: credentials --------------------------------------------------------------------
@@ -154,9 +153,9 @@ def test_smscentral_reply_answers_the_message_named_by_its_reference(
 def test_twilio_reply_correctly_signed_is_stored_and_answered_with_empty_twiml(
     client, session, ada
 ):
-    form = twilio_form()
+    form = twilio_inbound_form()
 
-    response = twilio_push(client, form, signer.sign(PUBLIC + TWILIO, form))
+    response = signed_twilio_post(client, TWILIO, form)
 
     assert response.status_code == 200
     assert response.mimetype == "text/xml"
@@ -171,21 +170,20 @@ def test_twilio_reply_correctly_signed_is_stored_and_answered_with_empty_twiml(
 
 
 def test_twilio_signature_covers_the_query_string_of_the_public_url(client, session, ada):
-    form = twilio_form()
+    form = twilio_inbound_form()
 
-    refused = twilio_push(client, form, signer.sign(PUBLIC + TWILIO, form), query="?office=syd")
+    with_query = TWILIO + "?office=syd"
+    refused = twilio_post(client, with_query, form, signer.sign(PUBLIC + TWILIO, form))
     assert refused.status_code == 403
     assert stored(session) == NOTHING
 
-    accepted = twilio_push(
-        client, form, signer.sign(PUBLIC + TWILIO + "?office=syd", form), query="?office=syd"
-    )
+    accepted = signed_twilio_post(client, with_query, form)
     assert accepted.status_code == 200
     assert len(inbound(session)) == 1
 
 
 def _signed_then(change: str):
-    form = twilio_form(Body="STOP")
+    form = twilio_inbound_form(Body="STOP")
     signature = signer.sign(PUBLIC + TWILIO, form)
     if change == "wrong-token":
         other = FakeTwilio(auth_token="not-our-token")
@@ -196,6 +194,8 @@ def _signed_then(change: str):
         form = dict(form, OptOutType="STOP")
     elif change == "other-url":
         signature = signer.sign("http://localhost" + TWILIO, form)
+    elif change == "status-url":
+        signature = signer.sign(PUBLIC + TWILIO_STATUS, form)
     elif change == "missing":
         signature = None
     elif change == "empty":
@@ -204,14 +204,23 @@ def _signed_then(change: str):
 
 
 @pytest.mark.parametrize(
-    "change", ["wrong-token", "tampered-body", "added-parameter", "other-url", "missing", "empty"]
+    "change",
+    [
+        "wrong-token",
+        "tampered-body",
+        "added-parameter",
+        "other-url",
+        "status-url",
+        "missing",
+        "empty",
+    ],
 )
 def test_twilio_push_without_a_valid_signature_is_refused_and_stores_nothing(
     client, session, ada, change
 ):
     form, signature = _signed_then(change)
 
-    response = twilio_push(client, form, signature)
+    response = twilio_post(client, TWILIO, form, signature)
 
     assert response.status_code == 403
     assert stored(session) == NOTHING
@@ -221,7 +230,7 @@ def test_twilio_push_without_a_valid_signature_is_refused_and_stores_nothing(
 def test_twilio_inbound_is_not_found_while_no_auth_token_is_configured(database_url):
     app = create_app(config_for(database_url, PUBLIC_BASE_URL=PUBLIC))
     try:
-        form = twilio_form()
+        form = twilio_inbound_form()
         response = app.test_client().post(
             TWILIO, data=form, headers={"X-Twilio-Signature": signer.sign(PUBLIC + TWILIO, form)}
         )
@@ -256,11 +265,10 @@ def test_the_same_stop_pushed_ten_times_is_one_message_one_email_one_audit_entry
 
 
 def test_the_same_twilio_reply_delivered_twice_is_stored_once(client, session, ada):
-    form = twilio_form(Body="STOP")
-    signature = signer.sign(PUBLIC + TWILIO, form)
+    form = twilio_inbound_form(Body="STOP")
 
-    first = twilio_push(client, form, signature)
-    second = twilio_push(client, form, signature)
+    first = signed_twilio_post(client, TWILIO, form)
+    second = signed_twilio_post(client, TWILIO, form)
 
     assert (first.status_code, second.status_code) == (200, 200)
     assert len(inbound(session)) == 1
@@ -391,10 +399,99 @@ def test_smscentral_push_without_originator_or_id_is_a_400_and_stores_nothing(
 def test_twilio_push_without_message_sid_or_from_is_a_400_and_stores_nothing(
     client, session, ada, missing
 ):
-    form = twilio_form(Body="STOP")
+    form = twilio_inbound_form(Body="STOP")
     del form[missing]
 
-    response = twilio_push(client, form, signer.sign(PUBLIC + TWILIO, form))
+    response = signed_twilio_post(client, TWILIO, form)
 
     assert response.status_code == 400
     assert stored(session) == NOTHING
+
+
+# --- abuse: oversize bodies, bodies that are not forms, a replay ----------------------------------
+
+
+@pytest.mark.parametrize("path", [SMSC, SMSC_RECEIPT])
+def test_a_2mb_smscentral_push_is_413_and_stores_nothing(client, session, ada, path):
+    form = smscentral_fields(MESSAGE_TEXT="x" * TWO_MB)
+
+    response = client.post(path, data=form, csrf=False)
+
+    assert response.status_code == 413
+    assert stored(session) == NOTHING
+
+
+@pytest.mark.parametrize("path", [TWILIO, TWILIO_STATUS])
+def test_a_2mb_twilio_push_even_correctly_signed_is_413_and_stores_nothing(
+    client, session, ada, path
+):
+    response = signed_twilio_post(client, path, twilio_inbound_form(Body="x" * TWO_MB))
+
+    assert response.status_code == 413
+    assert stored(session) == NOTHING
+
+
+def test_a_2mb_raw_body_without_a_form_type_is_413_too(client, session, ada):
+    response = client.post(
+        SMSC, data=b"\0" * TWO_MB, content_type="application/octet-stream", csrf=False
+    )
+
+    assert response.status_code == 413
+    assert stored(session) == NOTHING
+
+
+def test_a_body_just_under_the_limit_is_still_read(client, session, ada):
+    form = smscentral_fields(MESSAGE_TEXT="y" * (900 * 1024))
+
+    response = client.post(SMSC, data=form, csrf=False)
+
+    assert response.status_code == 200
+    assert stored(session)["inbound"] == 1
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"MESSAGE_TEXT": None, "BINARY": "zz-not-hex"},
+        {"MESSAGE_TEXT": None, "BINARY": "00D"},
+        {"UDH": "garbage"},
+        {"UDH": "050003"},
+        {"UDH": "0500030A0003"},
+    ],
+    ids=[
+        "binary-not-hex",
+        "binary-odd-length",
+        "udh-not-hex",
+        "udh-truncated",
+        "udh-part-past-total",
+    ],
+)
+def test_a_malformed_smscentral_push_is_answered_without_a_server_error(
+    client, session, ada, fields
+):
+    response = client.post(SMSC, data=smscentral_fields(**fields), csrf=False)
+
+    assert response.status_code < 500, response.get_data(as_text=True)[:300]
+
+
+def test_a_json_body_to_twilio_is_refused_as_unsigned(client, session, ada):
+    response = client.post(
+        TWILIO,
+        json=twilio_inbound_form(),
+        csrf=False,
+        headers={"X-Twilio-Signature": signer.sign(PUBLIC + TWILIO, {})},
+    )
+
+    assert response.status_code in {400, 403}
+    assert stored(session) == NOTHING
+
+
+def test_a_replayed_push_with_different_credentials_casing_is_refused_and_stored_once(
+    client, session, ada
+):
+    assert client.post(SMSC, data=smscentral_fields(), csrf=False).status_code == 200
+    assert client.post(SMSC, data=smscentral_fields(), csrf=False).status_code == 200
+    forged = client.post(SMSC, data=smscentral_fields(PASSWORD=HOOK_PASSWORD.upper()), csrf=False)
+
+    assert forged.status_code == 403
+    assert stored(session)["inbound"] == 1

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tests.conftest import PASSWORD, Browser
 from tests.delivery import queue
-from webapp.models import Message, SmsTemplate
+from webapp.models import Message
 from webapp.sms import compose as sms_compose
 
 ROLES = ("anonymous", "viewer", "consultant", "team-leader", "administrator")
@@ -49,6 +49,16 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
     "records.show": (Call("GET", "/candidates/{candidate}"), expect(LOGIN, 200, 200, 200, 200)),
     "records.new": (Call("GET", "/contacts/new"), expect(LOGIN, 403, 200, 200, 200)),
     "records.edit": (Call("POST", "/contacts/{contact}/edit"), expect(LOGIN, 403, 400, 400, 400)),
+    # A Quick reply without its form's token is not one our page sent.
+    "records.quick_reply_send": (
+        Call("POST", "/candidates/{candidate}/reply", {"message": "Hi"}),
+        expect(LOGIN, 403, 400, 400, 400),
+    ),
+    # Only htmx asks for the counter: a plain post goes back to the record.
+    "records.quick_reply_counter": (
+        Call("POST", "/candidates/{candidate}/reply/counter", {"message": "Hi"}),
+        expect(LOGIN, 403, 303, 303, 303),
+    ),
     # A Privacy form without the values it was loaded with is not one our page sent.
     "records.privacy": (
         Call("POST", "/candidates/{candidate}/privacy"),
@@ -59,9 +69,14 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
         expect(LOGIN, 403, 200, 200, 200),
     ),
     "compose.show": (Call("GET", "/sms/compose/{token}"), expect(LOGIN, 403, 200, 200, 200)),
+    # Without JS a step on the SMS screen redirects back to it (post/redirect/get).
     "compose.update": (
         Call("POST", "/sms/compose/{token}/update"),
-        expect(LOGIN, 403, 200, 200, 200),
+        expect(LOGIN, 403, 303, 303, 303),
+    ),
+    "compose.save": (
+        Call("POST", "/sms/compose/{token}/save", {"message": "Hi"}),
+        expect(LOGIN, 403, 204, 204, 204),
     ),
     "compose.counter": (
         Call("POST", "/sms/compose/{token}/counter", {"message": "Hi"}),
@@ -69,7 +84,7 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
     ),
     "compose.preview": (
         Call("POST", "/sms/compose/{token}/preview", {"message": "Hi"}),
-        expect(LOGIN, 403, 200, 200, 200),
+        expect(LOGIN, 403, 303, 303, 303),
     ),
     "compose.outcome_list": (
         Call("GET", "/sms/compose/{token}/list/opted_out"),
@@ -102,6 +117,24 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
     ),
     "replies.unmatched": (Call("GET", "/replies/unmatched"), expect(LOGIN, 403, 403, 200, 200)),
     "replies.attach": (Call("POST", "/replies/{reply}/attach"), expect(LOGIN, 403, 403, 400, 400)),
+    # Sent and Replies are for those who send or may see everyone's (audit.view).
+    "sent.index": (Call("GET", "/sms/sent"), expect(LOGIN, 403, 200, 200, 200)),
+    "inbox.index": (Call("GET", "/sms/replies"), expect(LOGIN, 403, 200, 200, 200)),
+    # The navigation's poll: without htmx it only points to the inbox.
+    "inbox.unread": (Call("GET", "/sms/replies/unread"), expect(LOGIN, 403, 302, 302, 302)),
+    # The world's reply answers nobody's message: audit.view sees it, another consultant does not.
+    "inbox.open_reply": (
+        Call("POST", "/sms/replies/{reply}/open"),
+        expect(LOGIN, 403, 404, 303, 303),
+    ),
+    "inbox.mark_read": (
+        Call("POST", "/sms/replies/{reply}/read"),
+        expect(LOGIN, 403, 404, 303, 303),
+    ),
+    "inbox.mark_unread": (
+        Call("POST", "/sms/replies/{reply}/unread"),
+        expect(LOGIN, 403, 404, 303, 303),
+    ),
     "sandbox.index": (Call("GET", "/sandbox"), expect(LOGIN, 200, 200, 200, 200)),
     "sandbox.reply": (
         Call("POST", "/sandbox/reply", {"message_id": "{message}"}),
@@ -197,6 +230,12 @@ def fill(text: str, world: dict) -> str:
     return text.format(**world)
 
 
+def request(client: Browser, call: Call, world: dict):
+    """Make `call` with the world's ids filled into its URL and form."""
+    data = {key: fill(value, world) for key, value in (call.data or {}).items()}
+    return client.open(fill(call.url, world), method=call.method, data=data)
+
+
 def test_every_route_has_an_entry(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
     assert endpoints == set(TABLE), "a route was added or removed: declare who may use it in TABLE"
@@ -220,9 +259,8 @@ class _Ids(dict):
 def test_each_role_gets_the_declared_status(client, session, make_user, world, endpoint, role):
     call, expected = TABLE[endpoint]
     sign_in(client, session, make_user, role, world)
-    data = {key: fill(value, world) for key, value in (call.data or {}).items()}
 
-    response = client.open(fill(call.url, world), method=call.method, data=data)
+    response = request(client, call, world)
 
     wanted = expected[role]
     if wanted == LOGIN:
@@ -288,19 +326,10 @@ def test_another_consultants_batch_is_404(client, session, make_user, make_candi
 
 
 @pytest.mark.parametrize("role", ("consultant", "administrator"))
-def test_another_users_personal_template_is_404(client, session, make_user, world, role):
-    other = make_user(role="consultant")
-    personal = SmsTemplate(
-        name="Mine",
-        body="Hi",
-        owner_id=other.id,
-        shared=False,
-        record_type="both",
-        active=True,
-        folder="General",
-    )
-    session.add(personal)
-    session.commit()
+def test_another_users_personal_template_is_404(
+    client, session, make_user, make_template, world, role
+):
+    personal = make_template("Mine", "Hi", owner=make_user(role="consultant"), shared=False)
     sign_in(client, session, make_user, role, world)
 
     assert client.get(f"/templates/{personal.id}").status_code == 404
@@ -320,9 +349,7 @@ def test_every_answer_but_the_health_check_and_static_files_says_no_store(
     # Sign-outs last, so every other route is asked as the signed-in user.
     signing_out = {"auth.logout", "profile.sign_out_everywhere"}
     for endpoint in sorted(TABLE, key=lambda name: (name in signing_out, name)):
-        call = TABLE[endpoint][0]
-        data = {key: fill(value, world) for key, value in (call.data or {}).items()}
-        response = client.open(fill(call.url, world), method=call.method, data=data)
+        response = request(client, TABLE[endpoint][0], world)
         cache_control = response.headers.get("Cache-Control", "")
         if endpoint == "health.healthz":
             assert "no-store" not in cache_control, endpoint

@@ -43,6 +43,12 @@ def form_values(**fields) -> dict[str, str]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+def preview(client, kind: str, record_id, *, htmx: bool = False, **fields):
+    """Preview on the new-template form for the `kind` record `record_id`, `fields` changed."""
+    data = form_values(action="preview", preview_kind=kind, preview_id=str(record_id), **fields)
+    return client.post("/templates/new", data=data, htmx=htmx)
+
+
 def counter(page: str) -> dict[str, str]:
     tag = re.search(r'<output id="sms-counter"[^>]*>', page)
     assert tag, "no counter"
@@ -65,34 +71,6 @@ def template_options(page: str) -> list[str]:
     ]
 
 
-@pytest.fixture
-def add_template(session):
-    def add(
-        name: str = "Welcome",
-        body: str = "Welcome {{first_name}}",
-        *,
-        owner=None,
-        shared=True,
-        record_type: str = "both",
-        active: bool = True,
-        folder: str = "General",
-    ) -> SmsTemplate:
-        template = SmsTemplate(
-            name=name,
-            body=body,
-            owner_id=owner.id if owner else None,
-            shared=shared,
-            record_type=record_type,
-            active=active,
-            folder=folder,
-        )
-        session.add(template)
-        session.commit()
-        return template
-
-    return add
-
-
 ROLES_WITH_SEND = ("consultant", "team-leader", "administrator")
 MANAGERS = ("team-leader", "administrator")
 
@@ -100,9 +78,11 @@ MANAGERS = ("team-leader", "administrator")
 # --- the permission gate -------------------------------------------------------------------------
 
 
-def test_viewer_has_no_templates_link_and_gets_403_everywhere(client, login, add_template, session):
+def test_viewer_has_no_templates_link_and_gets_403_everywhere(
+    client, login, make_template, session
+):
     login("viewer")
-    shared = add_template("Shared one", "Hello")
+    shared = make_template("Shared one", "Hello")
     assert 'href="/templates"' not in text(client.get("/candidates"))
     for method, url in (
         ("GET", "/templates"),
@@ -127,9 +107,9 @@ def test_everyone_who_sends_sees_the_templates_link_and_page(client, login, role
     assert tags(response).find("a", href="/templates/new")
 
 
-def test_consultant_sees_a_shared_template_read_only(client, login, add_template):
+def test_consultant_sees_a_shared_template_read_only(client, login, make_template):
     login("consultant")
-    shared = add_template("Shared one", "Hello {{first_name}}")
+    shared = make_template("Shared one", "Hello {{first_name}}")
     listing = client.get("/templates")
     assert listed(listing) == ["Shared one"]
     page = tags(listing)
@@ -146,10 +126,10 @@ def test_consultant_sees_a_shared_template_read_only(client, login, add_template
 
 @pytest.mark.parametrize("url", ["", "/deactivate"])
 def test_consultant_changing_a_shared_template_gets_403_and_nothing_changes(
-    client, login, add_template, session, url
+    client, login, make_template, session, url
 ):
     login("consultant")
-    shared = add_template("Shared one", "Hello")
+    shared = make_template("Shared one", "Hello")
     response = client.post(f"/templates/{shared.id}{url}", data=form_values(name="Hijacked"))
     assert response.status_code == 403
     stored = fresh(session, SmsTemplate, shared.id)
@@ -157,9 +137,9 @@ def test_consultant_changing_a_shared_template_gets_403_and_nothing_changes(
     assert rows(session, AuditEvent) == []
 
 
-def test_consultant_reactivating_a_shared_template_gets_403(client, login, add_template, session):
+def test_consultant_reactivating_a_shared_template_gets_403(client, login, make_template, session):
     login("consultant")
-    retired = add_template("Retired", "Old", active=False)
+    retired = make_template("Retired", "Old", active=False)
     assert client.post(f"/templates/{retired.id}/reactivate").status_code == 403
     assert fresh(session, SmsTemplate, retired.id).active is False
 
@@ -172,9 +152,9 @@ def test_consultant_is_not_offered_shared_and_posting_it_gets_403(client, login,
     assert rows(session, SmsTemplate) == []
 
 
-def test_consultant_cannot_share_their_own_personal_template(client, login, add_template, session):
+def test_consultant_cannot_share_their_own_personal_template(client, login, make_template, session):
     me = login("consultant")
-    mine = add_template("Mine", "Hi", owner=me, shared=False)
+    mine = make_template("Mine", "Hi", owner=me, shared=False)
     response = client.post(
         f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi", shared="y")
     )
@@ -184,10 +164,10 @@ def test_consultant_cannot_share_their_own_personal_template(client, login, add_
 
 @pytest.mark.parametrize("role", MANAGERS)
 def test_template_managers_are_offered_and_may_change_shared_templates(
-    client, login, add_template, session, role
+    client, login, make_template, session, role
 ):
     login(role)
-    shared = add_template("Shared one", "Hello", folder="Alerts")
+    shared = make_template("Shared one", "Hello", folder="Alerts")
     listing = tags(client.get("/templates"))
     assert listing.find("form", action=f"/templates/{shared.id}/deactivate")
     assert listing.find("a", aria_label="Edit Shared one")
@@ -219,10 +199,10 @@ def test_template_managers_create_shared_templates(client, login, session, role)
 
 @pytest.mark.parametrize("role", ROLES_WITH_SEND)
 def test_someone_elses_personal_template_is_invisible_even_to_managers(
-    client, login, make_user, add_template, session, role
+    client, login, make_user, make_template, session, role
 ):
     login(role)
-    theirs = add_template("Their private one", "Secret text", owner=make_user(), shared=False)
+    theirs = make_template("Their private one", "Secret text", owner=make_user(), shared=False)
     listing = client.get("/templates?inactive=1")
     assert "Their private one" not in text(listing)
     assert "Secret text" not in text(listing)
@@ -272,10 +252,10 @@ def test_consultant_creates_edits_deactivates_and_reactivates_a_personal_templat
 
 
 def test_a_manager_unsharing_a_template_makes_it_their_personal_one(
-    client, login, make_user, add_template, session
+    client, login, make_user, make_template, session
 ):
     lead = login("team-leader")
-    shared = add_template("Shared one", "Hello", owner=make_user())
+    shared = make_template("Shared one", "Hello", owner=make_user())
     response = client.post(
         f"/templates/{shared.id}", data=form_values(name="Shared one", body="Hello")
     )
@@ -307,10 +287,10 @@ def test_unknown_merge_fields_are_refused_with_their_names_and_nothing_is_saved(
 
 
 def test_an_edit_with_an_unknown_merge_field_leaves_the_template_as_it_was(
-    client, login, add_template, session
+    client, login, make_template, session
 ):
     me = login("consultant")
-    mine = add_template("Mine", "Hi {{first_name}}", owner=me, shared=False)
+    mine = make_template("Mine", "Hi {{first_name}}", owner=me, shared=False)
     response = client.post(
         f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi {{firstname}}")
     )
@@ -392,10 +372,10 @@ def test_a_blank_folder_is_filed_under_general_and_spaces_are_tidied(client, log
     assert (saved.name, saved.folder) == ("Two spaces", "General")
 
 
-def test_the_form_offers_existing_folders_and_the_merge_field_picker(client, login, add_template):
+def test_the_form_offers_existing_folders_and_the_merge_field_picker(client, login, make_template):
     me = login("consultant")
-    add_template("A", "a", folder="Interviews")
-    add_template("B", "b", folder="Timesheets", owner=me, shared=False)
+    make_template("A", "a", folder="Interviews")
+    make_template("B", "b", folder="Timesheets", owner=me, shared=False)
     response = client.get("/templates/new")
     page = tags(response)
     [folder] = page.find("input", name="folder")
@@ -426,9 +406,9 @@ def test_insert_merge_field_without_js_appends_the_tag(client, login, session):
     assert rows(session, SmsTemplate) == []
 
 
-def test_pages_have_no_inline_scripts_or_styles(client, login, add_template):
+def test_pages_have_no_inline_scripts_or_styles(client, login, make_template):
     me = login("team-leader")
-    template = add_template("Mine", "Hi", owner=me, shared=False)
+    template = make_template("Mine", "Hi", owner=me, shared=False)
     for url in ("/templates", "/templates/new", f"/templates/{template.id}"):
         page = text(client.get(url))
         assert "style=" not in page and "<style" not in page, url
@@ -449,12 +429,7 @@ def test_preview_renders_a_candidates_values_and_flags_empty_ones(
 ):
     login("consultant", full_name="Casey Consultant")
     ada = make_candidate("Ada", "Lovelace", location=None)
-    response = client.post(
-        "/templates/new",
-        data=form_values(
-            body=PREVIEW_BODY, action="preview", preview_kind="candidate", preview_id=str(ada.id)
-        ),
-    )
+    response = preview(client, "candidate", ada.id, body=PREVIEW_BODY)
     assert response.status_code == 200
     page = text(response)
     assert "<html" in page  # without JavaScript, the whole form comes back with the preview in it
@@ -471,14 +446,8 @@ def test_preview_for_a_client_contact_fills_the_client_name(client, login, make_
     grace = make_contact(
         "Grace", "Hopper", client="Harbour Mining Pty Ltd", position="Site manager"
     )
-    response = client.post(
-        "/templates/new",
-        data=form_values(
-            body="{{first_name}}, {{job_title}} at {{client_name}}",
-            action="preview",
-            preview_kind="contact",
-            preview_id=str(grace.id),
-        ),
+    response = preview(
+        client, "contact", grace.id, body="{{first_name}}, {{job_title}} at {{client_name}}"
     )
     assert response.status_code == 200
     assert bubble(text(response)) == "Grace, Site manager at Harbour Mining Pty Ltd"
@@ -490,16 +459,7 @@ def test_preview_with_htmx_returns_the_preview_and_the_counter_out_of_band(
 ):
     login("consultant")
     ada = make_candidate("Ada", "Lovelace")
-    response = client.post(
-        "/templates/new",
-        htmx=True,
-        data=form_values(
-            body="Hi {{first_name}}",
-            action="preview",
-            preview_kind="candidate",
-            preview_id=str(ada.id),
-        ),
-    )
+    response = preview(client, "candidate", ada.id, body="Hi {{first_name}}", htmx=True)
     assert response.status_code == 200
     page = text(response)
     assert "<html" not in page
@@ -523,9 +483,7 @@ def test_preview_for_a_record_that_is_not_there_is_refused_on_the_form(
     client, login, kind, raw, message
 ):
     login("consultant")
-    response = client.post(
-        "/templates/new", data=form_values(action="preview", preview_kind=kind, preview_id=raw)
-    )
+    response = preview(client, kind, raw)
     assert response.status_code == 400
     assert f'<span class="error" id="preview_id-error">{message}</span>' in text(response)
     [box] = tags(response).find("input", id="preview_id")
@@ -538,12 +496,7 @@ def test_preview_of_a_candidate_is_not_confused_with_the_contact_of_the_same_id(
     login("consultant")
     ada = make_candidate("Ada", "Lovelace")
     make_contact("Grace", "Hopper")
-    response = client.post(
-        "/templates/new",
-        data=form_values(
-            body="{{full_name}}", action="preview", preview_kind="contact", preview_id=str(ada.id)
-        ),
-    )
+    response = preview(client, "contact", ada.id, body="{{full_name}}")
     assert bubble(text(response)) == "Grace Hopper"
 
 
@@ -607,9 +560,9 @@ def test_counter_names_the_character_that_forces_unicode(client, login):
     assert "Unicode because of: <code>’</code>" in text(response)
 
 
-def test_counter_on_the_edit_page_posts_to_the_edit_address(client, login, add_template):
+def test_counter_on_the_edit_page_posts_to_the_edit_address(client, login, make_template):
     me = login("consultant")
-    mine = add_template("Mine", "Hi", owner=me, shared=False)
+    mine = make_template("Mine", "Hi", owner=me, shared=False)
     [body] = tags(client.get(f"/templates/{mine.id}")).find("textarea", name="body")
     assert body["hx-post"] == f"/templates/{mine.id}"
     response = client.post(
@@ -618,9 +571,9 @@ def test_counter_on_the_edit_page_posts_to_the_edit_address(client, login, add_t
     assert counter(text(response))["characters"] == "9"
 
 
-def test_read_only_page_shows_the_counter_of_the_stored_text(client, login, add_template):
+def test_read_only_page_shows_the_counter_of_the_stored_text(client, login, make_template):
     login("consultant")
-    shared = add_template("Shared one", "Hello world")
+    shared = make_template("Shared one", "Hello world")
     assert counter(text(client.get(f"/templates/{shared.id}"))) == {
         "characters": "11",
         "segments": "1",
@@ -632,13 +585,13 @@ def test_read_only_page_shows_the_counter_of_the_stored_text(client, login, add_
 
 
 @pytest.fixture
-def library(login, add_template):
+def library(login, make_template):
     me = login("consultant")
-    add_template("Interview reminder", "See you at the INTERVIEW", folder="Interviews")
-    add_template("Interview feedback", "How did it go?", folder="Interviews")
-    add_template("Timesheet chase", "Please send your timesheet", folder="Timesheets")
-    add_template("Old promo", "Interview season is here", folder="Marketing", active=False)
-    add_template(
+    make_template("Interview reminder", "See you at the INTERVIEW", folder="Interviews")
+    make_template("Interview feedback", "How did it go?", folder="Interviews")
+    make_template("Timesheet chase", "Please send your timesheet", folder="Timesheets")
+    make_template("Old promo", "Interview season is here", folder="Marketing", active=False)
+    make_template(
         "My note", "Call me about the interview", folder="Personal", owner=me, shared=False
     )
     return me
@@ -668,7 +621,7 @@ def test_search_matches_name_or_text_ignoring_case(client, library):
 def test_folder_filter_shows_one_folder(client, library):
     response = client.get("/templates?folder=Interviews")
     assert listed(response) == ["Interview feedback", "Interview reminder"]
-    assert re.search(r"<option selected>Interviews</option>", text(response))
+    assert re.search(r'<option value="Interviews" selected>Interviews</option>', text(response))
 
 
 def test_inactive_templates_are_shown_only_when_asked(client, library):
@@ -740,13 +693,13 @@ def test_deactivating_keeps_the_filters_of_the_list(client, library, session):
 
 
 def test_inactive_templates_are_not_offered_on_the_sms_screen(
-    client, login, add_template, make_candidate
+    client, login, make_template, make_candidate
 ):
     me = login("consultant")
     ada = make_candidate()
-    add_template("Live one", "Hello")
-    add_template("Retired one", "Old text", active=False)
-    mine = add_template("My own", "Mine", owner=me, shared=False)
+    make_template("Live one", "Hello")
+    make_template("Retired one", "Old text", active=False)
+    mine = make_template("My own", "Mine", owner=me, shared=False)
     page = text(client.get(f"/sms/compose?candidate={ada.id}"))
     assert sorted(template_options(page)) == ["Live one", "My own"]
     assert "Retired one" not in page
@@ -796,9 +749,9 @@ def test_each_change_is_audited_with_who_and_what(client, login, session):
     }
 
 
-def test_saving_without_changes_writes_no_edit_entry(client, login, add_template, session):
+def test_saving_without_changes_writes_no_edit_entry(client, login, make_template, session):
     me = login("consultant")
-    mine = add_template("Mine", "Hi", owner=me, shared=False, folder="General")
+    mine = make_template("Mine", "Hi", owner=me, shared=False, folder="General")
     response = client.post(
         f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi", folder="General")
     )
@@ -807,10 +760,10 @@ def test_saving_without_changes_writes_no_edit_entry(client, login, add_template
 
 
 def test_unticking_active_on_the_form_is_audited_as_a_deactivation(
-    client, login, add_template, session
+    client, login, make_template, session
 ):
     me = login("consultant")
-    mine = add_template("Mine", "Hi", owner=me, shared=False, folder="General")
+    mine = make_template("Mine", "Hi", owner=me, shared=False, folder="General")
     response = client.post(
         f"/templates/{mine.id}",
         data=form_values(name="Mine", body="Hi", folder="General", active=None),

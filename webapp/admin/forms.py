@@ -191,6 +191,15 @@ class SettingsForm(FlaskForm):
     )
 
 
+def _reason_field(label: str, missing: str) -> StringField:
+    """The reason a change to a blocked list needs, as the audit log keeps it."""
+    return StringField(
+        label,
+        filters=[_strip],
+        validators=[DataRequired(missing), Length(max=sms_settings.MAX_REASON), PlainText()],
+    )
+
+
 class BlockedRegionForm(FlaskForm):
     # Plain values: the template writes the options with the gateways' names.
     provider = SelectField("Gateway", choices=list(sms_settings.BLOCKLIST_PROVIDERS))
@@ -202,27 +211,11 @@ class BlockedRegionForm(FlaskForm):
     name = StringField(
         "Country name", filters=[_strip], validators=[Optional(), Length(max=120), PlainText()]
     )
-    reason = StringField(
-        "Reason",
-        filters=[_strip],
-        validators=[
-            DataRequired("Say why this country is blocked."),
-            Length(max=sms_settings.MAX_REASON),
-            PlainText(),
-        ],
-    )
+    reason = _reason_field("Reason", "Say why this country is blocked.")
 
 
 class RemoveBlockedRegionForm(FlaskForm):
-    reason = StringField(
-        "Reason for removing",
-        filters=[_strip],
-        validators=[
-            DataRequired("Say why this country is no longer blocked."),
-            Length(max=sms_settings.MAX_REASON),
-            PlainText(),
-        ],
-    )
+    reason = _reason_field("Reason for removing", "Say why this country is no longer blocked.")
 
 
 class RolesForm(FlaskForm):

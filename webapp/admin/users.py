@@ -24,7 +24,7 @@ from webapp.users.accounts import UserDetails
 from webapp.web import sessions
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
-from webapp.web.rendering import render
+from webapp.web.rendering import render, render_list
 
 
 def phone_region() -> str:
@@ -32,29 +32,13 @@ def phone_region() -> str:
     return sms_settings.load(db.session, current_app.config).default_region
 
 
-def user_or_404(user_id: int) -> User:
-    """The user, or 404: the one place that decides whether an account exists."""
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404, description="There is no such user.")
-    return user
-
-
 @bp.route("/users")
 @permission_required("users.manage")
 def users():
     """List the users, searched by name, username or email."""
-    form = UserSearchForm(request.args)
-    form.validate()  # a search left out is named beside its box; the list shows everyone
-    q, errors = form.filters, form.problems
-    return render(
-        "admin/users.html",
-        blocks=["results"],
-        q=q,
-        users=accounts.find_users(db.session, q),
-        errors=errors,
-        status=400 if errors else 200,
-    )
+    form = UserSearchForm.read(request.args)
+    q = form.filters
+    return render_list("admin/users.html", form, q=q, users=accounts.find_users(db.session, q))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -81,6 +65,14 @@ def new_user():
     return _user_page(
         form, None, roles, problem=problem, status=400 if form.is_submitted() else 200
     )
+
+
+def user_or_404(user_id: int) -> User:
+    """The user, or 404: the one place that decides whether an account exists."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404, description="There is no such user.")
+    return user
 
 
 @bp.route("/users/<id:user_id>/edit", methods=["GET", "POST"])
@@ -126,8 +118,7 @@ def deactivate_user(user_id: int):
         return _user_page(
             _filled_form(user, roles), user, roles, status_problem=error.message, status=400
         )
-    flash(f"{user.full_name} is deactivated and can no longer sign in.", "info")
-    return redirect(url_for("admin.edit_user", user_id=user.id))
+    return _back_to(user, f"{user.full_name} is deactivated and can no longer sign in.")
 
 
 @bp.route("/users/<id:user_id>/reactivate", methods=["POST"])
@@ -136,8 +127,7 @@ def reactivate_user(user_id: int):
     """Let a deactivated user sign in again."""
     user = user_or_404(user_id)
     accounts.reactivate_user(db.session, current_user, user)
-    flash(f"{user.full_name} is active again and can sign in.", "info")
-    return redirect(url_for("admin.edit_user", user_id=user.id))
+    return _back_to(user, f"{user.full_name} is active again and can sign in.")
 
 
 @bp.route("/users/<id:user_id>/password", methods=["POST"])
@@ -158,16 +148,21 @@ def temporary_password(user_id: int):
         except FieldError as error:
             field_error(password_form, error)
         else:
-            flash(
+            return _back_to(
+                user,
                 f"{user.full_name} has a new temporary password and must change it when they "
                 "next sign in.",
-                "info",
             )
-            return redirect(url_for("admin.edit_user", user_id=user.id))
     roles = accounts.all_roles(db.session)
     return _user_page(
         _filled_form(user, roles), user, roles, password_form=password_form, status=400
     )
+
+
+def _back_to(user: User, message: str):
+    """Back to the user's page (post/redirect/get), saying what was done."""
+    flash(message, "info")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 def _details(form: UserForm) -> UserDetails:
@@ -202,11 +197,11 @@ def _user_page(
         "admin/user.html",
         status=status,
         form=form,
+        password_form=password_form or TemporaryPasswordForm(formdata=None),
         user=user,
         roles=roles,
         problem=problem,
         status_problem=status_problem,
-        password_form=password_form or TemporaryPasswordForm(formdata=None),
     )
 
 

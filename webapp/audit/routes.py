@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import request
 
 from webapp import audit_log
 from webapp.audit import bp
 from webapp.audit.forms import AuditFilterForm
 from webapp.extensions import db
 from webapp.web.access import permission_required
-from webapp.web.rendering import render
+from webapp.web.rendering import render_list
 
 ACTION_LABELS = {
     "sms.sent": "SMS sent",
@@ -43,22 +43,13 @@ ACTION_LABELS = {
 @permission_required("audit.view")
 def index():
     """Show the audit log, newest first, 50 a page, filtered by actor, action, person and dates."""
-    form = AuditFilterForm(db.session, request.args)
-    form.validate()  # a wrong value is left out and named beside its field; the rest still filter
-    filters, page, errors = form.filters, form.page_number, form.problems
-    results = audit_log.search(db.session, filters, page)
-
-    def page_url(number: int) -> str:
-        return url_for("audit.index", page=number, **filters.params())
-
-    return render(
+    form = AuditFilterForm.read(db.session, request.args)
+    return render_list(
         "audit/index.html",
-        blocks=["results"],
-        status=400 if errors else 200,
-        filters=filters,
-        results=results,
-        errors=errors,
-        page_url=page_url,
+        form,
+        filters=form.filters,
+        results=audit_log.search(db.session, form.filters, form.page_number),
+        page_url=form.page_url("audit.index"),
         actions=audit_log.actions(db.session),
         actors=audit_log.actors(db.session),
         person_kinds=audit_log.PERSON_KINDS,

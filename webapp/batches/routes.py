@@ -1,4 +1,5 @@
-"""The batch page: progress that updates itself, each message's state, and Resend."""
+"""The batch page: progress that updates itself (htmx, or a reload without JS), each message's
+state, and Resend."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ from webapp.people.kinds import KINDS
 from webapp.sms import batches
 from webapp.sms.compose import MAX_REASON
 from webapp.web.access import permission_required
-from webapp.web.forms import field_error
+from webapp.web.forms import refused
 from webapp.web.rendering import render
+
+# Without JavaScript the page reloads itself (a <noscript> meta refresh) while htmx would poll:
+# seconds between reloads while messages are on their way, then while only unknown ones are still
+# being checked. Slower than htmx's 2 s and 10 s, since each reload is the whole page.
+RELOAD_SECONDS = (5, 15)
 
 
 def batch_or_404(batch_id: int):
@@ -33,13 +39,21 @@ def show(batch_id: int):
     state = request.args.get("state")
     if state not in batches.STATE_ORDER:
         state = None
+    progress = batches.progress(db.session, batch)
+    # A reader may stop the reloads (WCAG 2.2.1): each one moves focus and speech to the top.
+    stopped = request.args.get("refresh") == "off"
+    reload_after = None
+    if progress.polling and not stopped:
+        reload_after = RELOAD_SECONDS[progress.done]
     return render(
         "batches/batch.html",
         blocks=["progress"],
         batch=batch,
         state_filter=state,
+        refresh="off" if stopped else None,
+        reload_after=reload_after,
         kind=KINDS.by_segment(batch.kind),
-        progress=batches.progress(db.session, batch),
+        progress=progress,
         left_out=batches.left_out(batch),
         messages=batches.messages(db.session, batch, state=state),
         resendable=batches.resendable_counts(db.session, batch),
@@ -52,58 +66,37 @@ def show(batch_id: int):
 def resend(batch_id: int):
     """Confirm, then queue failed (and optionally unknown) messages again as new messages."""
     batch = batch_or_404(batch_id)
-    counts = batches.resendable_counts(db.session, batch)
-    needing_ignore = batches.needing_ignore(db.session, batch)
-    checking = batches.checking(db.session, batch)
+    offer = batches.resend_offer(db.session, batch)
     if request.method == "GET":
-        return _resend_page(batch, counts, needing_ignore, checking)
+        return _resend_page(batch, offer)
     ignore = request.form.get("ignore") == "1"
     reason = request.form.get("ignore_reason", "")
     if ignore and not current_user.can("sms.ignore_opt_out"):
         abort(403, description="You do not have permission to ignore SMS opt-outs.")
     states = tuple(request.form.getlist("states"))
+
+    def refused_page(status: int, errors: dict[str, str]):
+        return _resend_page(
+            batch, offer, status=status, ignore=ignore, reason=reason, chosen=states, errors=errors
+        )
+
     problem = None
     if not states:
         problem = "Choose which messages to resend."
-    elif "unknown" in states and not counts["unknown"] and checking.count:
+    elif "unknown" in states and not offer.counts["unknown"] and offer.checking.count:
         # Resend is not offered for them yet (a page opened earlier, or a crafted form).
         problem = (
             "The unknown messages are still being checked with the gateway; "
             "they cannot be resent yet."
         )
     if problem:
-        return _resend_page(
-            batch,
-            counts,
-            needing_ignore,
-            checking,
-            status=400,
-            ignore=ignore,
-            reason=reason,
-            chosen=states,
-            errors={"states": problem},
-        )
+        return refused_page(400, {"states": problem})
     try:
         resent = batches.resend(
             db.session, batch, current_user, states, ignore=ignore, reason=reason
         )
     except FieldError as error:
-        db.session.rollback()
-        if error.status == 403:
-            abort(403, description=error.message)
-        errors: dict[str, str] = {}
-        field_error(errors, error)
-        return _resend_page(
-            batch,
-            counts,
-            needing_ignore,
-            checking,
-            status=error.status,
-            ignore=ignore,
-            reason=reason,
-            chosen=states,
-            errors=errors,
-        )
+        return refused_page(error.status, refused(error))
     worker.wake()
     flash(
         f"{resent.queued} message{'s' if resent.queued != 1 else ''} queued again."
@@ -124,9 +117,7 @@ def resend(batch_id: int):
 
 def _resend_page(
     batch,
-    counts,
-    needing_ignore,
-    checking,
+    offer: batches.ResendOffer,
     *,
     status: int = 200,
     ignore: bool = False,
@@ -139,10 +130,10 @@ def _resend_page(
         "batches/resend.html",
         status=status,
         batch=batch,
-        counts=counts,
+        counts=offer.counts,
+        checking=offer.checking,
+        needing_ignore=offer.needing_ignore,
         chosen=chosen,
-        checking=checking,
-        needing_ignore=needing_ignore,
         ignore=ignore,
         reason=reason,
         errors=errors or {},

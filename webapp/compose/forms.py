@@ -3,10 +3,14 @@ receives it: the recipients come from the draft)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 
 from webapp.ids import as_id
+from webapp.models import ComposeDraft
+from webapp.sms.compose import DraftInput, draft_input
 from webapp.text import clean_multiline
 from webapp.web.forms import TickField
 
@@ -16,7 +20,7 @@ def _page_index(value) -> int:
 
 
 class ComposeForm(FlaskForm):
-    """The field names are the contract with compose.html, shortcuts.js and the tests.
+    """The field names are the contract with compose.html, compose.js and the tests.
 
     The domain (webapp.sms.compose) judges the values and raises a FieldError naming the field;
     this form only reads them, so it is never `validate()`d (CSRFProtect checks every POST).
@@ -25,6 +29,7 @@ class ComposeForm(FlaskForm):
     # The message and the comment keep their line breaks ("\r\n" as "\n"); any other control
     # character goes: a stray escape or tab pasted from elsewhere is never meant to be sent.
     message = TextAreaField("Message", default="", filters=[clean_multiline])
+    # The template highlighted in the list; the one put into the Message is the draft's.
     template_id = StringField("Template", default="")
     merge_field = StringField("Insert merge field", default="")
     ignore = TickField("Ignore")
@@ -34,3 +39,31 @@ class ComposeForm(FlaskForm):
     comment_type = StringField("Comment type", default="")
     comment_text = TextAreaField("Comment text", default="", filters=[clean_multiline])
     preview_index = HiddenField(default=0, filters=[_page_index])
+
+    @classmethod
+    def over(cls, draft: ComposeDraft, *, posted: bool, can_ignore: bool) -> ComposeForm:
+        """The form as posted, over what the draft remembers (all of it when nothing is posted).
+
+        A tick box missing from a post is unticked; a text field missing keeps the draft's text.
+        Ignore remembered for someone no longer allowed it comes back unticked.
+        """
+        typed = draft_input(draft)
+        kept = asdict(typed) | {
+            "ignore": typed.ignore and can_ignore,
+            "comment_type": typed.comment_type or "",
+            "template_id": str(draft.template_id or ""),
+        }
+        return cls(data=kept) if posted else cls(formdata=None, data=kept)
+
+    def typed(self, comment_types: tuple[str, ...] | list[str]) -> DraftInput:
+        """What the draft keeps of this form; a comment type not on offer is not kept."""
+        return DraftInput(
+            message=self.message.data or "",
+            ignore=bool(self.ignore.data),
+            ignore_reason=self.ignore_reason.data or "",
+            comment=bool(self.comment.data),
+            comment_type=self.comment_type.data
+            if self.comment_type.data in comment_types
+            else None,
+            comment_text=self.comment_text.data or "",
+        )

@@ -1,4 +1,9 @@
-"""The SMS screen's views: thin wrappers that read the form, call webapp.sms.compose, and render."""
+"""The SMS screen's views: thin wrappers that read the form, call webapp.sms.compose, and render.
+
+Every POST keeps what the screen holds on its draft first, so closing, Back or a reload lose
+nothing; without JavaScript each step that succeeds then redirects to a GET of the screen (or of
+the list it asked for), so Back never offers to resubmit a form.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from webapp.compose.screen import OUTCOME_LABELS, ComposeScreen, blocked, region
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.ids import as_id
+from webapp.models import ComposeDraft
 from webapp.people.kinds import CANDIDATES, KINDS
 from webapp.sms import compose as sms_compose
 from webapp.sms import merge, recipients
@@ -21,12 +27,16 @@ from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, wants_fragment
 
+# What a redirect back to the screen may put the focus on (?focus=), by the template's names.
+FOCUS = frozenset({"template", "message", "recipients", "ignore", "preview"})
+LISTS = frozenset(recipients.OUTCOMES) | {"removed"}
+
 
 @bp.route("/compose", methods=["GET", "POST"])
 @permission_required("sms.send")
 def compose():
     """Open the SMS screen for one person (GET ?candidate= / ?contact=) or a search
-    selection (POST)."""
+    selection (POST); the same selection's unsent draft of today comes back as it was left."""
     try:
         if request.method == "GET":
             kind, ids = selection.from_link(request.args)
@@ -36,7 +46,7 @@ def compose():
                 db.session,
                 sms_settings.default_region(db.session, current_app.config),
             )
-        draft = sms_compose.create_draft(db.session, current_user, kind, ids)
+        draft = sms_compose.open_draft(db.session, current_user, kind, ids)
     except FieldError as error:
         return render(
             "compose/compose.html",
@@ -45,7 +55,9 @@ def compose():
             problem=error.message,
             back=_back_url(),
         )
-    return _screen(draft, ComposeForm(formdata=None), focus="template")
+    if request.method == "POST" and not wants_fragment():
+        return _back_to_screen(draft)
+    return _screen(draft, _form(draft, posted=False), focus="template")
 
 
 def _back_url() -> str:
@@ -58,7 +70,7 @@ def _back_url() -> str:
     return url_for(kind.search_endpoint)
 
 
-def _draft(token: str):
+def _draft(token: str) -> ComposeDraft:
     try:
         return sms_compose.get_draft(db.session, token, current_user)
     except FieldError as error:
@@ -71,6 +83,24 @@ def _require_ignore_permission(form: ComposeForm) -> None:
         abort(403, description="You do not have permission to ignore SMS opt-outs.")
 
 
+def _form(draft: ComposeDraft, *, posted: bool = True) -> ComposeForm:
+    return ComposeForm.over(draft, posted=posted, can_ignore=current_user.can("sms.ignore_opt_out"))
+
+
+def _keep(draft: ComposeDraft, form: ComposeForm) -> None:
+    """Keep what the form holds on the draft (refused first when it carries a forbidden Ignore)."""
+    _require_ignore_permission(form)
+    sms = sms_settings.load(db.session, current_app.config)
+    sms_compose.save_input(db.session, draft, form.typed(sms.comment_types))
+
+
+def _posted(draft: ComposeDraft) -> ComposeForm:
+    """The posted form over the draft, kept on it."""
+    form = _form(draft)
+    _keep(draft, form)
+    return form
+
+
 def _screen(draft, form: ComposeForm, *, status: int = 200, blocks=("compose",), **flags):
     """The SMS screen (or the named blocks of it); `flags` as ComposeScreen takes them."""
     _require_ignore_permission(form)
@@ -78,26 +108,46 @@ def _screen(draft, form: ComposeForm, *, status: int = 200, blocks=("compose",),
     return render("compose/compose.html", blocks=list(blocks), status=status, **screen.context())
 
 
+def _back_to_screen(draft: ComposeDraft, **args):
+    """303 to the screen as the draft now holds it: post/redirect/get without JavaScript."""
+    return redirect(url_for("compose.show", token=draft.token, **args), 303)
+
+
 @bp.route("/compose/<token>", methods=["GET"])
 @permission_required("sms.send")
 def show(token: str):
-    """Show an SMS screen again (after Cancel, or a bookmark within the day)."""
+    """Show an SMS screen as its draft holds it (after a step without JavaScript, Back, a reload,
+    or a bookmark within the day); ?focus=, ?ask= and ?preview= say what the step left open."""
     draft = _draft(token)
     batch = sms_compose.batch_for(db.session, draft)
     if batch is not None:
         return redirect(url_for("batches.show", batch_id=batch.id))
-    return _screen(draft, ComposeForm(formdata=None))
+    form = _form(draft, posted=False)
+    focus = request.args.get("focus")
+    flags = {"focus": focus if focus in FOCUS else "template"}
+    if (asked := as_id(request.args.get("ask"))) is not None:
+        try:
+            flags["asking"] = sms_compose.template_for(db.session, current_user, draft.kind, asked)
+            form.template_id.data = str(asked)
+            flags["focus"] = "replace"
+        except FieldError:
+            pass  # a template gone since: nothing to ask about
+    if (shown := as_id(request.args.get("preview")) or 0) or "preview" in request.args:
+        flags |= {"preview": True, "preview_index": shown, "focus": "preview"}
+    return _screen(draft, form, **flags)
 
 
 @bp.route("/compose/<token>/update", methods=["POST"])
 @permission_required("sms.send")
 def update(token: str):
-    """Apply one change to the screen: remove or restore a person, Ignore, template, merge field."""
+    """Apply one change to the screen: remove or restore a person, Ignore, template (asking before
+    it replaces typed text), merge field, or open a list; and keep what was typed."""
     draft = _draft(token)
-    form = ComposeForm()
+    form = _form(draft)
     _require_ignore_permission(form)
     errors: dict[str, str] = {}
     focus = None
+    asking = None
     try:
         if as_id(request.form.get("remove")):
             sms_compose.set_removed(db.session, draft, as_id(request.form["remove"]), True)
@@ -105,24 +155,34 @@ def update(token: str):
         elif as_id(request.form.get("restore")):
             sms_compose.set_removed(db.session, draft, as_id(request.form["restore"]), False)
             focus = "recipients"
-        elif (
-            request.form.get("action") == "use_template"
-            or request.headers.get("HX-Trigger-Name") == "template_id"
-        ):
-            if as_id(form.template_id.data):
-                template = sms_compose.template_for(
-                    db.session, current_user, draft.kind, as_id(form.template_id.data)
-                )
-                form.message.data = template.body
-            if wants_fragment() and request.headers.get("HX-Trigger-Name") == "template_id":
-                # Picking from the list swaps only the Message; focus stays on the list.
-                return _screen(draft, form, blocks=("message_field", "counter"), counter_oob=True)
+        elif request.form.get("replace_template"):
+            _use_template(draft, form, as_id(request.form["replace_template"]))
             focus = "message"
+        elif request.form.get("action") == "use_template":
+            chosen = as_id(form.template_id.data)
+            if chosen is not None and sms_compose.would_lose_text(
+                db.session, draft, form.message.data
+            ):
+                asking = sms_compose.template_for(db.session, current_user, draft.kind, chosen)
+                focus = "replace"
+            else:
+                _use_template(draft, form, chosen)
+                focus = "message"
+        elif request.form.get("action") == "keep_message":
+            form.template_id.data = str(draft.template_id or "")
+            focus = "template"
         elif request.form.get("action") == "insert_field":
-            if form.merge_field.data in merge.FIELDS:
+            # Without JavaScript the tag goes at the end; compose.js puts it at the cursor.
+            offered = {
+                field.name for field in merge.offered(KINDS.by_segment(draft.kind).merge_fields)
+            }
+            if form.merge_field.data in offered:
                 form.message.data += merge.FIELDS[form.merge_field.data].tag()
             form.merge_field.data = ""
             focus = "message"
+        elif request.form.get("show_list") in LISTS:
+            _keep(draft, form)
+            return redirect(_list_url(draft, request.form["show_list"], form.ignore.data), 303)
         else:
             focus = (
                 "ignore"
@@ -131,24 +191,59 @@ def update(token: str):
             )
     except FieldError as error:
         field_error(errors, error)
-    return _screen(draft, form, errors=errors, focus=focus, status=400 if errors else 200)
+    _keep(draft, form)
+    if errors:
+        return _screen(draft, form, errors=errors, focus=focus, status=400)
+    if not wants_fragment():
+        return _back_to_screen(
+            draft, focus=None if asking else focus, ask=asking.id if asking else None
+        )
+    return _screen(draft, form, focus=focus, asking=asking)
+
+
+def _use_template(draft: ComposeDraft, form: ComposeForm, template_id: int | None) -> None:
+    template = sms_compose.use_template(db.session, draft, current_user, template_id)
+    form.template_id.data = str(draft.template_id or "")
+    if template is not None:
+        form.message.data = template.body
+
+
+def _list_url(draft: ComposeDraft, outcome: str, ignore: bool) -> str:
+    return url_for(
+        "compose.outcome_list", token=draft.token, outcome=outcome, ignore="1" if ignore else None
+    )
+
+
+@bp.route("/compose/<token>/save", methods=["POST"])
+@permission_required("sms.send")
+def save(token: str):
+    """Keep what the screen holds on its draft (compose.js: a field changed, or the screen is
+    closing); nothing to show."""
+    _posted(_draft(token))
+    return "", 204
 
 
 @bp.route("/compose/<token>/counter", methods=["POST"])
 @permission_required("sms.send")
 def counter(token: str):
-    """The live counter: characters, segments and encoding of the worst-case recipient."""
-    return _screen(_draft(token), ComposeForm(), blocks=("counter",))
+    """The live counter: characters, segments and encoding of the worst-case recipient; the
+    message typed so far is kept on the draft."""
+    draft = _draft(token)
+    return _screen(draft, _posted(draft), blocks=("counter",))
 
 
 @bp.route("/compose/<token>/preview", methods=["POST"])
 @permission_required("sms.send")
 def preview(token: str):
     """The message as each recipient will get it, stepping through them."""
+    draft = _draft(token)
+    form = _posted(draft)
+    if not wants_fragment():
+        return _back_to_screen(draft, preview=form.preview_index.data, _anchor="preview")
     # The counter rides along out of band: the swap itself replaces only #preview.
     return _screen(
-        _draft(token),
-        ComposeForm(),
+        draft,
+        form,
         blocks=("preview", "counter"),
         preview=True,
         focus="preview",
@@ -160,7 +255,7 @@ def preview(token: str):
 @permission_required("sms.send")
 def outcome_list(token: str, outcome: str):
     """Who got one outcome (e.g. the Opt Out Recipient List), as a fragment or a page."""
-    if outcome not in recipients.OUTCOMES and outcome != "removed":
+    if outcome not in LISTS:
         abort(404, description="There is no such list.")
     draft = _draft(token)
     form = ComposeForm(formdata=request.args)
@@ -193,8 +288,10 @@ def outcome_list(token: str, outcome: str):
 def send(token: str):
     """Send: write the batch and its queued messages once, then show the batch's progress."""
     draft = _draft(token)
-    form = ComposeForm()
+    form = _form(draft)
     _require_ignore_permission(form)
+    if sms_compose.batch_for(db.session, draft) is None:
+        _keep(draft, form)  # a refused Send keeps what was typed for the next try
     sms = sms_settings.load(db.session, current_app.config)
     comment_type = form.comment_type.data
     if comment_type not in sms.comment_types:

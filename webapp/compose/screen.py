@@ -58,19 +58,35 @@ class ComposeScreen:
     preview: bool = False
     preview_index: int = 0
     counter_oob: bool = False
-    catalogue: tuple[merge.MergeField, ...] = merge.CATALOGUE
+    # A template chosen over typed text, waiting for Replace or Keep.
+    asking: SmsTemplate | None = None
     outcome_labels: dict[str, str] = field(default_factory=lambda: OUTCOME_LABELS)
     inline: int = INLINE_RECIPIENTS
     max_characters: int = sms_compose.MAX_CHARACTERS
     max_reason: int = sms_compose.MAX_REASON
     max_comment: int = sms_compose.MAX_COMMENT
 
+    @property
+    def catalogue(self) -> tuple[merge.MergeField, ...]:
+        """The merge fields that mean something for these recipients, and the sender's."""
+        return merge.offered(self.kind.merge_fields)
+
     @classmethod
-    def build(cls, draft: ComposeDraft, form: ComposeForm, **flags: Any) -> ComposeScreen:
+    def build(
+        cls,
+        draft: ComposeDraft,
+        form: ComposeForm,
+        *,
+        preview_index: int | None = None,
+        **flags: Any,
+    ) -> ComposeScreen:
         """Analyse the draft's recipients and render the message for each, once.
 
-        `flags` are the remaining fields as the view sets them: errors, focus, preview, counter_oob.
+        `flags` are the remaining fields as the view sets them: errors, focus, preview, counter_oob,
+        asking. The recipient previewed is the form's unless `preview_index` says.
         """
+        if preview_index is None:
+            preview_index = form.preview_index.data
         message = form.message.data
         state = sms_compose.analyse_draft(db.session, draft, blocked(), form.ignore.data)
         items = sms_compose.render_all(state, message, current_user)
@@ -86,10 +102,10 @@ class ComposeScreen:
             sms=sms_settings.load(db.session, current_app.config),
             region_names=region_names(),
             can_ignore=current_user.can("sms.ignore_opt_out"),
-            preview_index=min(form.preview_index.data, max(len(items) - 1, 0)),
+            preview_index=min(preview_index, max(len(items) - 1, 0)),
             **flags,
         )
 
     def context(self) -> dict[str, Any]:
         """The template's variables."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {"catalogue": self.catalogue}

@@ -167,8 +167,8 @@ BLOCKED_NUMBERS = (
 )
 INVALID_NUMBERS = ("0412 345", "call me", "04123456789012", "12345", "+61 4", "n/a")
 
+TEMPLATE_COLUMNS = ("folder", "name", "record_type", "body")  # of each row of DEMO_TEMPLATES
 DEMO_TEMPLATES = (
-    # folder, name, record type, body
     (
         "Candidates",
         "Job alert",
@@ -303,57 +303,60 @@ def _consents(rng: random.Random) -> dict:
     }
 
 
-def _candidate_chunk(job: tuple[int, int, int, str, int]) -> list[dict]:
+def _people_chunk(
+    name: str,
+    statuses: tuple[str, ...],
+    details: Callable[[random.Random], dict],
+    job: tuple[int, int, int, str, int],
+) -> list[dict]:
     """Rows start+1 … start+size; each chunk has its own seeded generator, so chunks can be made
-    in parallel processes and still give the same rows."""
+    in parallel processes and still give the same rows. `details` draws what only this kind has."""
     index, start, size, region, seed = job
-    rng = random.Random(f"candidates-{seed}-{index}")
+    rng = random.Random(f"{name}-{seed}-{index}")
     mobiles = _Mobiles(rng, region)
     rows = []
     for n in range(start + 1, start + size + 1):
         first, last = _name(rng)
         created = _created(rng)
+        # Keyword arguments are drawn left to right: this order is what makes the rows the same.
         rows.append(
             person_values(
                 first_name=first,
                 last_name=last,
                 email=_email(rng, first, last, n),
                 mobile=mobiles.draw(),
-                status=rng.choice(CANDIDATE_STATUSES),
-                location=rng.choice(LOCATIONS),
-                job_title=rng.choice(JOB_TITLES),
-                skills=", ".join(rng.sample(SKILLS, 3)),
+                status=rng.choice(statuses),
+                **details(rng),
                 created_at=created,
                 updated_at=created,
                 **_consents(rng),
             )
         )
     return rows
+
+
+def _candidate_details(rng: random.Random) -> dict:
+    return {
+        "location": rng.choice(LOCATIONS),
+        "job_title": rng.choice(JOB_TITLES),
+        "skills": ", ".join(rng.sample(SKILLS, 3)),
+    }
+
+
+def _candidate_chunk(job: tuple[int, int, int, str, int]) -> list[dict]:
+    return _people_chunk("candidates", CANDIDATE_STATUSES, _candidate_details, job)
 
 
 def _contact_chunk(job: tuple[int, int, int, str, int, tuple[int, ...]]) -> list[dict]:
-    index, start, size, region, seed, client_ids = job
-    rng = random.Random(f"contacts-{seed}-{index}")
-    mobiles = _Mobiles(rng, region)
-    rows = []
-    for n in range(start + 1, start + size + 1):
-        first, last = _name(rng)
-        created = _created(rng)
-        rows.append(
-            person_values(
-                first_name=first,
-                last_name=last,
-                email=_email(rng, first, last, n),
-                mobile=mobiles.draw(),
-                status=rng.choice(CONTACT_STATUSES),
-                position=rng.choice(POSITIONS),
-                client_id=rng.choice(client_ids) if client_ids else None,
-                created_at=created,
-                updated_at=created,
-                **_consents(rng),
-            )
-        )
-    return rows
+    *person_job, client_ids = job
+
+    def details(rng: random.Random) -> dict:
+        return {
+            "position": rng.choice(POSITIONS),
+            "client_id": rng.choice(client_ids) if client_ids else None,
+        }
+
+    return _people_chunk("contacts", CONTACT_STATUSES, details, tuple(person_job))
 
 
 def _jobs(count: int, *extra) -> list[tuple]:
@@ -418,17 +421,10 @@ def seed_templates(session: so.Session) -> int:
     if session.scalar(sa.select(sa.func.count()).select_from(SmsTemplate)):
         return 0
     owner = session.scalar(sa.select(User).where(User.username == "lead"))
-    for folder, name, record_type, body in DEMO_TEMPLATES:
-        session.add(
-            SmsTemplate(
-                folder=folder,
-                name=name,
-                record_type=record_type,
-                body=body,
-                shared=True,
-                owner=owner,
-            )
-        )
+    session.add_all(
+        SmsTemplate(**dict(zip(TEMPLATE_COLUMNS, row, strict=True)), shared=True, owner=owner)
+        for row in DEMO_TEMPLATES
+    )
     return len(DEMO_TEMPLATES)
 
 

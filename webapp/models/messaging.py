@@ -33,6 +33,15 @@ STATE_RANK = {
     DELIVERED: 5,
 }
 FINAL_STATES = frozenset({DELIVERED, FAILED, REJECTED, UNDELIVERED, UNKNOWN})
+# The conditions of the partial indexes the Replies inbox reads, as SQL text: a query uses such an
+# index only when its WHERE holds the same terms (SQLite needs them literally, not as parameters).
+REPLIES_ONLY = "direction = 'in'"
+UNREAD_ONLY = "direction = 'in' AND read_at IS NULL"
+
+
+def partial_index(name: str, *columns: str, where: str) -> sa.Index:
+    """An index of only the rows `where` holds, on SQLite and PostgreSQL alike."""
+    return sa.Index(name, *columns, sqlite_where=sa.text(where), postgresql_where=sa.text(where))
 
 
 def new_uuid() -> str:
@@ -81,12 +90,15 @@ class Setting(Base):
 
 
 class ComposeDraft(Base):
-    """The people chosen for one SMS screen, kept server-side so the form carries only a token.
+    """One SMS screen kept server-side: who was chosen, and what the user has typed and ticked so
+    far, so the form carries only a token and closing, Back or a reload lose nothing.
 
     A draft becomes at most one Batch (unique draft_id there): that is what makes Send idempotent.
     """
 
     __tablename__ = "compose_drafts"
+    # Bulk SMS for a selection already open today reopens its draft: found by this pair.
+    __table_args__ = (sa.Index("ix_compose_drafts_user_selection", "user_id", "selection"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     token: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
@@ -95,18 +107,34 @@ class ComposeDraft(Base):
     )
     kind: so.Mapped[str] = so.mapped_column(sa.String(20))
     person_ids: so.Mapped[list[int]] = so.mapped_column(sa.JSON)
+    # A digest of kind and person_ids in order, so the same selection is found without reading
+    # every draft's (up to 50,000) ids.
+    selection: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     removed_ids: so.Mapped[list[int]] = so.mapped_column(sa.JSON, default=list)
+    message: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # The template last put into the Message (its text is what "unchanged" is measured against).
+    template_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("sms_templates.id", ondelete="SET NULL")
+    )
+    ignore: so.Mapped[bool] = so.mapped_column(default=False)
+    ignore_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    comment: so.Mapped[bool] = so.mapped_column(default=False)
+    comment_type: so.Mapped[str | None] = so.mapped_column(sa.String(60))
+    comment_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
 
 class Batch(Base):
     __tablename__ = "batches"
+    # The Sent page: a sender's batches newest first, read in index order.
+    __table_args__ = (sa.Index("ix_batches_sender_created", "sender_id", "created_at", "id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     draft_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("compose_drafts.id", ondelete="SET NULL"), unique=True
     )
-    sender_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    sender_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     kind: so.Mapped[str] = so.mapped_column(sa.String(20))
     template_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("sms_templates.id", ondelete="SET NULL")
@@ -127,12 +155,22 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         sa.Index("ix_messages_claim", "state", "next_attempt_at", "id"),
-        sa.Index("ix_messages_batch_state", "batch_id", "state"),
+        # A batch's messages counted by state (its page, the Sent page) from the index alone.
+        sa.Index("ix_messages_batch_state", "batch_id", "state", "superseded"),
         sa.Index("ix_messages_candidate", "candidate_id", "created_at"),
         sa.Index("ix_messages_contact", "contact_id", "created_at"),
         sa.Index("ix_messages_to_e164", "to_e164", "created_at"),
         # Gateways retry their pushes: one row per gateway message id is what makes them idempotent.
         sa.Index("ux_messages_provider_message_id", "provider", "provider_message_id", unique=True),
+        # The Replies inbox holds replies only: a user's newest first, everyone's newest first, and
+        # the unread count, which reads only the (few) unread replies' index entries.
+        partial_index(
+            "ix_messages_replies_to", "sender_id", "created_at", "id", where=REPLIES_ONLY
+        ),
+        partial_index("ix_messages_replies", "created_at", "id", where=REPLIES_ONLY),
+        # read_at (always null here) too, so SQLite picks it without statistics: it then
+        # matches two terms of the count's WHERE, where ix_messages_replies_to matches one.
+        partial_index("ix_messages_unread", "sender_id", "read_at", where=UNREAD_ONLY),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -150,6 +188,7 @@ class Message(Base):
     contact_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("client_contacts.id", ondelete="SET NULL")
     )
+    # Outbound: who sent it. Inbound: the sender of the message it answers (whose reply it is).
     sender_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     in_reply_to_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("messages.id"), index=True
@@ -176,6 +215,8 @@ class Message(Base):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     delivered_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # A reply (inbound) is unread until the consultant it is addressed to opens it or marks it read.
+    read_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     batch: so.Mapped[Batch | None] = so.relationship()
 

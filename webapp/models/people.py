@@ -26,6 +26,12 @@ PRIVACY_FIELDS = {
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
+def person_name(person) -> str:
+    """A person's name as every page, message and audit entry shows it: first and last name (a
+    record, a light row, or a result row of both columns)."""
+    return f"{person.first_name} {person.last_name}".strip()
+
+
 def name_key(text: str | None) -> str:
     """The form searched by prefix, kept in its own indexed column: one Unicode spelling (NFKC,
     so a decomposed "Zoë" matches a composed one), case folded, single spaces."""
@@ -102,9 +108,7 @@ class Person:
         )
         return value
 
-    @property
-    def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+    full_name = property(person_name)
 
     def set_mobile(self, raw: str | None, default_region: str) -> ParsedNumber:
         parsed = normalise(raw, default_region)

@@ -27,6 +27,9 @@ class Kind:
     fields: tuple[str, ...]  # the record's own columns, saved and audited
     filters: tuple[str, ...]  # search filters that apply only to this kind
     has_client: bool  # works for a Client (a record's client name, a search by client)
+    # The recipient merge fields that mean something for this kind (a candidate has no client);
+    # the sender's fields suit every kind. Names from webapp.sms.merge's catalogue.
+    merge_fields: tuple[str, ...]
 
     @property
     def search_endpoint(self) -> str:
@@ -49,6 +52,15 @@ CANDIDATES = Kind(
     fields=("first_name", "last_name", "email", "status", "job_title", "skills", "location"),
     filters=("location", "job"),
     has_client=False,
+    merge_fields=(
+        "first_name",
+        "last_name",
+        "full_name",
+        "mobile",
+        "email",
+        "job_title",
+        "location",
+    ),
 )
 CONTACTS = Kind(
     segment="contacts",
@@ -62,6 +74,15 @@ CONTACTS = Kind(
     fields=("first_name", "last_name", "email", "status", "position"),
     filters=("client", "position"),
     has_client=True,
+    merge_fields=(
+        "first_name",
+        "last_name",
+        "full_name",
+        "mobile",
+        "email",
+        "job_title",
+        "client_name",
+    ),
 )
 
 
@@ -92,6 +113,12 @@ class Kinds:
     def by_singular(self, singular: str) -> Kind:
         """The kind named "candidate" or "contact"; KeyError for anything else."""
         return self._by_singular[singular]
+
+    def merge_fields(self, singular: str | None) -> frozenset[str]:
+        """The recipient merge fields for one kind ("candidate"), or for any kind (a template for
+        "both", or None)."""
+        kinds = [self._by_singular[singular]] if singular in self._by_singular else self._all
+        return frozenset(name for kind in kinds for name in kind.merge_fields)
 
     def of(self, person: object) -> Kind:
         """The kind of a Candidate or ClientContact (an instance or the class)."""

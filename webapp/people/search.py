@@ -7,15 +7,15 @@ criteria is re-run on the server and never carried as a list of names or numbers
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.ids import as_id
-from webapp.models.people import Candidate, Client, ClientContact, name_key
+from webapp.filters import page_number, query_params
+from webapp.models.people import Candidate, Client, ClientContact, name_key, person_name
 from webapp.people.kinds import KINDS, Kind
 from webapp.phones import search_key
 from webapp.text import filter_value
@@ -71,16 +71,9 @@ class Criteria:
         return self.of_kind.statuses
 
     def params(self) -> dict[str, str]:
-        """The non-default criteria as query-string values (for links and hidden fields)."""
-        out = {}
-        for f in fields(self):
-            if f.name == "kind":
-                continue
-            value = getattr(self, f.name)
-            if value in (None, "", f.default):
-                continue
-            out[f.name] = value.isoformat() if isinstance(value, date) else str(value)
-        return out
+        """The non-default criteria as query-string values (for links and hidden fields); the
+        kind is in the path."""
+        return query_params(self, leave_out=("kind",))
 
     @property
     def is_filtered(self) -> bool:
@@ -139,16 +132,9 @@ def parse(kind: str, args: Mapping[str, str]) -> tuple[Criteria, int, dict[str, 
         errors["created_to"] = "Created to is before Created from."
         criteria = replace(criteria, created_to=None)
 
-    page = 1
-    raw_page = (args.get("page") or "").strip()
-    if raw_page:
-        number = as_id(raw_page)
-        if number is None or number > MAX_PAGE:
-            errors["page"] = (
-                f"Page must be a number from 1 to {MAX_PAGE:,}; narrow the search to see more."
-            )
-        else:
-            page = number
+    page = page_number(
+        (args.get("page") or "").strip(), MAX_PAGE, errors, "; narrow the search to see more"
+    )
     return criteria, page, errors
 
 
@@ -290,22 +276,13 @@ class ResultRow(NamedTuple):
     position: str | None = None
     client_name: str | None = None
 
-    @property
-    def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+    full_name = property(person_name)
 
 
 def _row_query(model, entity) -> sa.Select:
-    """SELECT of ResultRow's columns from `entity` (the model or an alias of it)."""
+    """SELECT of ResultRow's columns, in its order, from `entity` (the model or an alias of it)."""
     columns = [
-        entity.id,
-        entity.first_name,
-        entity.last_name,
-        entity.mobile_raw,
-        entity.mobile_e164,
-        entity.mobile_valid,
-        entity.sms_consent,
-        entity.status,
+        getattr(entity, name) for name in ResultRow._fields[: ResultRow._fields.index("job_title")]
     ]
     if model is Candidate:
         return sa.select(*columns, entity.job_title, entity.location)

@@ -1,4 +1,4 @@
-"""Forms on the record pages: add/edit a person, and the Privacy boxes."""
+"""Forms on the record pages: add/edit a person, the Privacy boxes, and the Quick reply."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, Va
 
 from webapp.models.people import CANDIDATE_STATUSES, CONTACT_STATUSES, EMAIL_PATTERN, PRIVACY_FIELDS
 from webapp.phones import normalise
+from webapp.text import clean_multiline
 from webapp.web.validators import PlainText, line_breaks
 
 LOADED_VALUES = ("1", "0")
@@ -103,3 +104,16 @@ class ContactForm(PersonForm):
     status = SelectField("Status", choices=list(CONTACT_STATUSES), default="Active")
     client = StringField("Client", validators=[Optional(), Length(max=200), PlainText()])
     position = StringField("Position", validators=[Optional(), Length(max=120), PlainText()])
+
+
+class QuickReplyForm(FlaskForm):
+    """The Quick reply under a record's conversation. Like the SMS screen's form it only reads the
+    values (webapp.sms.quick_reply judges them, raising a FieldError that names the field); the
+    token makes the form's SMS one, however often it is posted."""
+
+    # Line breaks kept ("\r\n" as "\n"); any other control character goes, as on the SMS screen.
+    message = TextAreaField("Quick reply", default="", filters=[clean_multiline])
+    # Never cut here: a reason over the limit is refused with a message, not silently shortened.
+    ignore_reason = StringField("Reason for ignoring opt-outs", default="")
+    reply_token = HiddenField(default="")
+    tab = HiddenField(default="")

@@ -1,25 +1,30 @@
-"""Record pages: show a person, edit their Privacy inline, add and edit people."""
+"""Record pages: show a person with their conversation, edit their Privacy inline, send a Quick
+reply, add and edit people."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from webapp import worker
+from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models.people import PRIVACY_FIELDS
 from webapp.people import records
 from webapp.people.kinds import KINDS
 from webapp.people.records import PersonData
 from webapp.records import bp
-from webapp.records.forms import CandidateForm, ContactForm, PrivacyForm
-from webapp.sms import history
+from webapp.records.forms import CandidateForm, ContactForm, PrivacyForm, QuickReplyForm
+from webapp.sms import history, quick_reply, segments
 from webapp.sms import settings as sms_settings
+from webapp.sms.compose import MAX_CHARACTERS, MAX_REASON
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, wants_fragment
 
 KIND = f"<any({', '.join(KINDS.segments)}):kind>"
-HISTORY_TABS = ("sent", "received")
 
 
 def person_or_404(kind: str, person_id: int):
@@ -33,12 +38,83 @@ def person_or_404(kind: str, person_id: int):
 @bp.route(f"/{KIND}/<id:person_id>")
 @login_required
 def show(kind: str, person_id: int):
-    """Show a person's details, Privacy, Comments and Communications History."""
+    """Show a person's details, Privacy, Comments and Communications History (the conversation,
+    or one side of it), with the Quick reply under it for those who may send."""
     person = person_or_404(kind, person_id)
-    tab = request.args.get("tab", "sent")
-    if tab not in HISTORY_TABS:
-        tab = "sent"
-    return _record_page(kind, person, "history", tab=tab)
+    tab = _tab(request.args.get("tab"))
+    # The thread alone: what htmx polls while a message shown is still on its way.
+    block = "thread" if request.args.get("part") == "thread" else "history"
+    return _record_page(kind, person, block, tab=tab)
+
+
+def _tab(value: str | None) -> str:
+    return value if value in history.TABS else history.ALL
+
+
+@dataclass
+class QuickReply:
+    """What the Quick reply form shows: the form as typed, whether the SMS would reach the person
+    (and if not, why), the live counter, and what the last post did."""
+
+    form: QuickReplyForm
+    reach: quick_reply.Reach
+    notice: str | None
+    count: segments.SegmentCount
+    can_ignore: bool
+    errors: dict[str, str] = field(default_factory=dict)
+    sent: str | None = None
+    focus: bool = False
+    max_characters: int = MAX_CHARACTERS
+    max_reason: int = MAX_REASON
+
+    @property
+    def open(self) -> bool:
+        """Whether the box is offered: the SMS can go (past an opt-out only for a user who may
+        Ignore), or it holds text typed before the person became unreachable (kept, not lost)."""
+        return (
+            self.reach.ok
+            or (self.reach.opted_out and self.can_ignore)
+            or bool(self.form.message.data)
+        )
+
+
+def _blocked() -> frozenset[str]:
+    return sms_settings.blocked_regions(db.session, current_app.config["SMS_PROVIDER"])
+
+
+def _region_names() -> dict[str, str]:
+    return sms_settings.blocked_region_names(db.session, current_app.config["SMS_PROVIDER"])
+
+
+def _quick_reply(kind: str, person, withdrawal, form: QuickReplyForm | None = None, **flags):
+    """The Quick reply for this user, or None for one who may not send SMS."""
+    if not current_user.can("sms.send"):
+        return None
+    found = quick_reply.reach(db.session, kind, person.id, _blocked())
+    if found is None:
+        return None
+    if form is None:
+        form = QuickReplyForm(formdata=None)
+    if not form.reply_token.data:
+        form.reply_token.data = quick_reply.new_token()
+    can_ignore = current_user.can("sms.ignore_opt_out")
+    notice = None
+    if not found.ok:
+        region = found.person.mobile_region or ""
+        notice = quick_reply.refusal(
+            found,
+            can_ignore=can_ignore,
+            self_withdrawn=withdrawal is not None,
+            region_name=_region_names().get(region) if region else None,
+        )
+    return QuickReply(
+        form=form,
+        reach=found,
+        notice=notice,
+        count=quick_reply.count(found.person, form.message.data or "", current_user),
+        can_ignore=can_ignore,
+        **flags,
+    )
 
 
 def _record_page(
@@ -46,17 +122,27 @@ def _record_page(
     person,
     block: str,
     *,
-    tab: str = "sent",
+    tab: str = history.ALL,
     status: int = 200,
     privacy_form: PrivacyForm | None = None,
+    reply_form: QuickReplyForm | None = None,
+    reply: dict | None = None,
     **privacy,
 ):
-    """The record page, or just `block` of it (history, privacy) for an htmx request."""
-    context = {"comments": [], "history": None}
-    if not wants_fragment() or block == "history":
+    """The record page, or just `block` of it (history, thread, privacy) for an htmx request.
+
+    `reply_form` and `reply` (QuickReply's errors, sent, focus) say how the Quick reply was left.
+    """
+    fragment = wants_fragment()
+    withdrawal = records.self_withdrawal(db.session, person)
+    context = {"comments": [], "history": None, "quick": None}
+    if not fragment or block in ("history", "thread"):
         context = {
-            "comments": records.comments_for(db.session, person),
-            "history": history.for_person(db.session, person),
+            "comments": [] if fragment else records.comments_for(db.session, person),
+            "history": history.for_person(db.session, person, current_user, tab),
+            "quick": None
+            if fragment and block == "thread"
+            else _quick_reply(kind, person, withdrawal, reply_form, **(reply or {})),
         }
     return render(
         "records/person.html",
@@ -67,7 +153,7 @@ def _record_page(
         tab=tab,
         privacy_form=privacy_form or PrivacyForm.of(person),
         privacy_fields=PRIVACY_FIELDS,
-        withdrawal=records.self_withdrawal(db.session, person),
+        withdrawal=withdrawal,
         **context,
         **privacy,
     )
@@ -118,6 +204,73 @@ def _privacy_message(changes: dict) -> str:
         for field, (_old, new) in changes.items()
     ]
     return "Privacy saved: " + ", ".join(parts) + "."
+
+
+@bp.route(f"/{KIND}/<id:person_id>/reply", methods=["POST"])
+@permission_required("sms.send")
+def quick_reply_send(kind: str, person_id: int):
+    """Send the Quick reply: one SMS to this person through Send's own path, once per form."""
+    person = person_or_404(kind, person_id)
+    form = QuickReplyForm()
+    tab = _tab(form.tab.data)
+    try:
+        sent = quick_reply.send(
+            db.session,
+            current_user,
+            kind,
+            person.id,
+            quick_reply.ReplyRequest(
+                token=form.reply_token.data or "",
+                body=form.message.data or "",
+                ignore_reason=form.ignore_reason.data or "",
+            ),
+            provider=current_app.config["SMS_PROVIDER"],
+            blocked=_blocked(),
+            self_withdrawn=records.self_withdrawal(db.session, person) is not None,
+            region_names=_region_names(),
+        )
+    except FieldError as error:
+        db.session.rollback()
+        if error.status == 403:
+            abort(403, description=error.message)
+        if error.status == 409:
+            form.reply_token.data = ""  # the next press sends with a token of its own
+        errors: dict[str, str] = {}
+        field_error(errors, error)
+        return _record_page(
+            kind,
+            person,
+            "history",
+            tab=tab,
+            status=error.status,
+            reply_form=form,
+            reply={"errors": errors, "focus": True},
+        )
+    if not sent.repeated:
+        worker.wake()
+    message = f"Reply to {person.full_name} queued: it shows in the conversation as it goes."
+    if wants_fragment():
+        # A fresh, empty form (a new token) under the thread that now holds the reply.
+        return _record_page(kind, person, "history", reply={"sent": message, "focus": True})
+    flash(message, "info")
+    return redirect(url_for("records.show", kind=kind, person_id=person.id, _anchor="history"), 303)
+
+
+@bp.route(f"/{KIND}/<id:person_id>/reply/counter", methods=["POST"])
+@permission_required("sms.send")
+def quick_reply_counter(kind: str, person_id: int):
+    """The Quick reply's live counter: the message as this person would get it."""
+    person = person_or_404(kind, person_id)
+    if not wants_fragment():  # only htmx asks; a page without JS counts on Send reply
+        return redirect(url_for("records.show", kind=kind, person_id=person.id), 303)
+    form = QuickReplyForm()
+    found = quick_reply.reach(db.session, kind, person.id, frozenset())
+    return render(
+        "records/person.html",
+        blocks=["reply_counter"],
+        count=quick_reply.count(found.person, form.message.data or "", current_user),
+        max_characters=MAX_CHARACTERS,
+    )
 
 
 @bp.route(f"/{KIND}/new", methods=["GET", "POST"])

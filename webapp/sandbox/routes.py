@@ -62,13 +62,13 @@ def _page(
             .limit(SHOWN)
         )
     )
-    links = {email.id: _link(email) for email in emails}
+    email_links = {email.id: _link(email) for email in emails}
     return render(
         "sandbox/index.html",
         sent=sent,
         shown=SHOWN,
         emails=emails,
-        links=links,
+        email_links=email_links,
         mail_kept=bool(current_app.config.get("MAIL_KEEP")),
         errors=errors or {},
         typed=typed or {},
@@ -113,14 +113,7 @@ def reply():
         )
     replies.receive(
         db.session,
-        replies.InboundSms(
-            provider="sandbox",
-            provider_message_id=f"sandbox-in-{uuid.uuid4()}",
-            from_number=original.to_e164,
-            to_number=None,
-            body=text,
-            reference=original.uuid,
-        ),
+        replies.answer_to(original, text, f"sandbox-in-{uuid.uuid4()}"),
         reply_settings(db.session, current_app.config),
         actor=current_user,
         source="sandbox",

@@ -13,11 +13,7 @@ from webapp.web.forms import FilterForm
 class SearchForm(FilterForm):
     """Criteria for one kind of person; `filters` is the Criteria the search runs with."""
 
-    q = StringField(people_search.TEXT_LABELS["q"])
-    location = StringField(people_search.TEXT_LABELS["location"])
-    job = StringField(people_search.TEXT_LABELS["job"])
-    client = StringField(people_search.TEXT_LABELS["client"])
-    position = StringField(people_search.TEXT_LABELS["position"])
+    labels = people_search.TEXT_LABELS
     status = StringField("Status")
     consent = StringField("SMS consent")
     sort = StringField("Sort")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 from flask_login import login_required
 
 from webapp.extensions import db
@@ -11,7 +11,10 @@ from webapp.people.kinds import KINDS
 from webapp.search import bp
 from webapp.search.forms import SearchForm
 from webapp.sms import settings as sms_settings
-from webapp.web.rendering import render
+from webapp.web.rendering import render_list
+
+# The filters always in view; the others fold under "More filters".
+UNFOLDED = {"q", "status"}
 
 
 @bp.route("/candidates")
@@ -30,24 +33,20 @@ def contacts():
 
 def _search(segment: str):
     kind = KINDS.by_segment(segment)
-    form = SearchForm(segment, request.args)
-    form.validate()  # a wrong value is left out and named beside its field; the rest still search
-    criteria, page, errors = form.filters, form.page_number, form.problems
+    form = SearchForm.read(segment, request.args)
+    criteria = form.filters
     region = sms_settings.default_region(db.session, current_app.config)
-    results = people_search.search(db.session, criteria, page, region)
-
-    def page_url(number: int) -> str:
-        return url_for(kind.search_endpoint, page=number, **criteria.params())
-
-    return render(
+    # "More filters" folds everything but Search and Status, so Tab reaches the list quickly; it
+    # is open whenever one of its fields holds a value or a problem, so nothing set is hidden.
+    folded = (set(criteria.params()) | set(form.problems)) - UNFOLDED - {"page"}
+    return render_list(
         "search/people.html",
-        blocks=["results"],
-        status=400 if errors else 200,
+        form,
         kind=kind,
         criteria=criteria,
-        results=results,
-        errors=errors,
-        page_url=page_url,
+        results=people_search.search(db.session, criteria, form.page_number, region),
+        page_url=form.page_url(kind.search_endpoint),
+        more_filters_open=bool(folded),
         sorts=people_search.SORTS,
         filter_labels=people_search.TEXT_LABELS,
         consent_choices=people_search.CONSENT_CHOICES,

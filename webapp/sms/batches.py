@@ -13,6 +13,7 @@ from webapp.errors import FieldError
 from webapp.models import Batch, Candidate, ClientContact, Message, User, audit
 from webapp.models.base import utcnow
 from webapp.models.messaging import FINAL_STATES, UNKNOWN
+from webapp.models.people import person_name
 from webapp.people.kinds import KINDS
 from webapp.sms.compose import ignore_reason, overridden_people
 from webapp.sms.providers.smscentral import SmsCentral
@@ -31,10 +32,16 @@ STATE_ORDER = (
 )
 
 
+def may_see(user: User, sender_id: int | None) -> bool:
+    """Whether `user` may open a batch sent by `sender_id`: its sender, or anyone who may read the
+    audit log. The one rule for the batch page and every link to it."""
+    return sender_id == user.id or user.can("audit.view")
+
+
 def visible_batch(session: so.Session, batch_id: int, user: User) -> Batch | None:
-    """The batch if this user may see it: its sender, or anyone who may read the audit log."""
+    """The batch if this user may see it (see may_see)."""
     batch = session.get(Batch, batch_id)
-    if batch is None or (batch.sender_id != user.id and not user.can("audit.view")):
+    if batch is None or not may_see(user, batch.sender_id):
         return None
     return batch
 
@@ -151,6 +158,8 @@ def left_out(batch: Batch) -> list[tuple[int, str]]:
 
 
 RESENDABLE = ("failed", "unknown")
+# What a resent copy keeps of its original: the recipient and the text as it was sent.
+COPIED = ("candidate_id", "contact_id", "to_e164", "to_region", "body", "segments", "encoding")
 # Gateways that would deliver a second copy of a message they already took (no same-reference
 # refusal, as SMS Central's 513): their unknown messages are left to reconciliation until it gives
 # up on them. The sandbox sends nothing, so a second copy reaches nobody.
@@ -197,6 +206,23 @@ def checking(
     return Checking(count, last + settings.give_up if count and last is not None else None)
 
 
+def _resendable_now(
+    batch: Batch,
+    states: tuple[str, ...],
+    now: datetime | None,
+    settings: ReconcileSettings | None,
+):
+    """The condition of the batch's messages in `states` that Resend may queue again now: not
+    resent already, and not held back while reconciliation may still settle them."""
+    held = _held_back(now or utcnow(), settings or ReconcileSettings())
+    return sa.and_(
+        Message.batch_id == batch.id,
+        Message.state.in_(states),
+        Message.superseded.is_(False),
+        sa.not_(held),
+    )
+
+
 def resendable_counts(
     session: so.Session,
     batch: Batch,
@@ -204,15 +230,9 @@ def resendable_counts(
     settings: ReconcileSettings | None = None,
 ) -> dict[str, int]:
     """Per state, how many messages Resend may queue again now (see `checking` for the rest)."""
-    held = _held_back(now or utcnow(), settings or ReconcileSettings())
     rows = session.execute(
         sa.select(Message.state, sa.func.count())
-        .where(
-            Message.batch_id == batch.id,
-            Message.state.in_(RESENDABLE),
-            Message.superseded.is_(False),
-            sa.not_(held),
-        )
+        .where(_resendable_now(batch, RESENDABLE, now, settings))
         .group_by(Message.state)
     ).all()
     return dict.fromkeys(RESENDABLE, 0) | dict(rows)
@@ -226,16 +246,8 @@ def _resendable(
     now: datetime | None = None,
     settings: ReconcileSettings | None = None,
 ) -> list[Message]:
-    held = _held_back(now or utcnow(), settings or ReconcileSettings())
     query = (
-        sa.select(Message)
-        .where(
-            Message.batch_id == batch.id,
-            Message.state.in_(states),
-            Message.superseded.is_(False),
-            sa.not_(held),
-        )
-        .order_by(Message.id)
+        sa.select(Message).where(_resendable_now(batch, states, now, settings)).order_by(Message.id)
     )
     if lock:
         # Reconciliation may queue an `unknown` message again at this very moment: holding the rows
@@ -257,7 +269,7 @@ def _still_opted_out(
         if not ids:
             continue
         opted_out = {
-            row.id: f"{row.first_name} {row.last_name}".strip()
+            row.id: person_name(row)
             for row in session.execute(
                 sa.select(model.id, model.first_name, model.last_name).where(
                     model.id.in_(ids), model.sms_consent.is_(False)
@@ -281,6 +293,42 @@ def needing_ignore(session: so.Session, batch: Batch) -> dict[str, int]:
         if message.id in still_out:
             counts[message.state] += 1
     return counts
+
+
+def _copy(
+    original: Message, batch: Batch, actor: User, now: datetime, *, override_opt_out: bool
+) -> Message:
+    """A new queued message in `batch` with `original`'s recipient and text, sent by `actor`."""
+    return Message(
+        **{column: getattr(original, column) for column in COPIED},
+        batch_id=batch.id,
+        direction="out",
+        sender_id=actor.id,
+        state="queued",
+        override_opt_out=override_opt_out,
+        provider=batch.provider,
+        resend_of_id=original.id,
+        next_attempt_at=now,
+        # An unknown one may have arrived: the same reference lets SMS Central refuse the copy
+        # (513, "duplicate") instead of delivering it twice. A failed one never went.
+        reference=original.reference if original.state == "unknown" else None,
+    )
+
+
+@dataclass(frozen=True)
+class ResendOffer:
+    """What the Resend confirmation offers: per state, how many it may queue again now, how many
+    of those need a new Ignore, and the unknown ones held back while the gateway is asked."""
+
+    counts: dict[str, int]
+    needing_ignore: dict[str, int]
+    checking: Checking
+
+
+def resend_offer(session: so.Session, batch: Batch) -> ResendOffer:
+    return ResendOffer(
+        resendable_counts(session, batch), needing_ignore(session, batch), checking(session, batch)
+    )
 
 
 @dataclass(frozen=True)
@@ -321,28 +369,7 @@ def resend(
     now = utcnow()
     for original in chosen:
         original.superseded = True
-        session.add(
-            Message(
-                batch_id=batch.id,
-                direction="out",
-                candidate_id=original.candidate_id,
-                contact_id=original.contact_id,
-                sender_id=actor.id,
-                to_e164=original.to_e164,
-                to_region=original.to_region,
-                body=original.body,
-                segments=original.segments,
-                encoding=original.encoding,
-                state="queued",
-                override_opt_out=original.id in still_out,
-                provider=batch.provider,
-                resend_of_id=original.id,
-                next_attempt_at=now,
-                # An unknown one may have arrived: the same reference lets SMS Central refuse the
-                # copy (513, "duplicate") instead of delivering it twice. A failed one never went.
-                reference=original.reference if original.state == "unknown" else None,
-            )
-        )
+        session.add(_copy(original, batch, actor, now, override_opt_out=original.id in still_out))
     overridden = [m for m in chosen if m.id in still_out]
     if overridden:
         audit(

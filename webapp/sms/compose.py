@@ -3,10 +3,11 @@ transaction."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.exc
@@ -35,8 +36,8 @@ MAX_COMMENT_TOTAL = 1_000_000
 DRAFT_LIFETIME = timedelta(hours=24)
 
 
-def create_draft(session: so.Session, user: User, kind: str, ids: Sequence[int]) -> ComposeDraft:
-    """Remember who was chosen; refuse ids that do not exist, and oversized selections."""
+def _chosen(session: so.Session, kind: str, ids: Sequence[int]) -> list[int]:
+    """The ids chosen, each once and in order; refused when empty, too many, or gone."""
     if kind not in KINDS.segments:
         raise FieldError("Choose candidates or client contacts.", "kind")
     wanted = list(dict.fromkeys(ids))
@@ -56,11 +57,21 @@ def create_draft(session: so.Session, user: User, kind: str, ids: Sequence[int])
             "ids",
             status=409,
         )
+    return wanted
+
+
+def selection_key(kind: str, ids: Sequence[int]) -> str:
+    """A digest naming one selection: the kind and its ids in order."""
+    return hashlib.sha256(f"{kind}:{','.join(map(str, ids))}".encode()).hexdigest()
+
+
+def _new_draft(session: so.Session, user: User, kind: str, wanted: list[int]) -> ComposeDraft:
     draft = ComposeDraft(
         token=secrets.token_urlsafe(24),
         user_id=user.id,
         kind=kind,
         person_ids=wanted,
+        selection=selection_key(kind, wanted),
         removed_ids=[],
     )
     session.add(draft)
@@ -68,9 +79,130 @@ def create_draft(session: so.Session, user: User, kind: str, ids: Sequence[int])
     return draft
 
 
+def create_draft(session: so.Session, user: User, kind: str, ids: Sequence[int]) -> ComposeDraft:
+    """Remember who was chosen on a new draft; refuse ids that do not exist, and oversized
+    selections."""
+    return _new_draft(session, user, kind, _chosen(session, kind, ids))
+
+
+def start_of_today(now: datetime | None = None) -> datetime:
+    """Midnight at the start of `now`'s day (UTC: the organisation's time zone is not kept yet)."""
+    now = now or utcnow()
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def open_draft(
+    session: so.Session,
+    user: User,
+    kind: str,
+    ids: Sequence[int],
+    *,
+    since: datetime | None = None,
+) -> ComposeDraft:
+    """The user's unsent draft for exactly this selection opened since `since` (the start of
+    today), with all it remembers; a new draft when there is none.
+
+    So Esc, Cancel or a reload followed by Bulk SMS for the same people loses nothing typed.
+    """
+    wanted = _chosen(session, kind, ids)
+    key = selection_key(kind, wanted)
+    since = max(since or start_of_today(), utcnow() - DRAFT_LIFETIME)
+    found = session.scalar(
+        sa.select(ComposeDraft)
+        .outerjoin(Batch, Batch.draft_id == ComposeDraft.id)
+        .where(
+            ComposeDraft.user_id == user.id,
+            ComposeDraft.selection == key,
+            ComposeDraft.created_at >= since,
+            Batch.id.is_(None),
+        )
+        .order_by(ComposeDraft.id.desc())
+        .limit(1)
+    )
+    if found is not None and found.kind == kind and found.person_ids == wanted:
+        session.commit()  # ends the write transaction _chosen began
+        return found
+    return _new_draft(session, user, kind, wanted)
+
+
+@dataclass(frozen=True)
+class DraftInput:
+    """What the user has typed and ticked on an SMS screen, as its draft keeps it."""
+
+    message: str = ""
+    ignore: bool = False
+    ignore_reason: str = ""
+    comment: bool = False
+    comment_type: str | None = None
+    comment_text: str = ""
+
+
+def draft_input(draft: ComposeDraft) -> DraftInput:
+    return DraftInput(
+        message=draft.message or "",
+        ignore=bool(draft.ignore),
+        ignore_reason=draft.ignore_reason or "",
+        comment=bool(draft.comment),
+        comment_type=draft.comment_type,
+        comment_text=draft.comment_text or "",
+    )
+
+
+def save_input(session: so.Session, draft: ComposeDraft, typed: DraftInput) -> None:
+    """Keep what the screen holds now on its draft (a write only when something changed).
+
+    Kept as typed, refusals and all: a reason or comment too long is refused at Send, never cut
+    here. Only a NUL goes, which PostgreSQL cannot store in text.
+    """
+    typed = replace(
+        typed,
+        **{
+            name: getattr(typed, name).replace("\x00", "")
+            for name in ("message", "ignore_reason", "comment_text")
+        },
+    )
+    if typed == draft_input(draft):
+        return
+    for name, value in asdict(typed).items():
+        setattr(draft, name, value)
+    draft.updated_at = utcnow()
+    session.commit()
+
+
+def template_text(session: so.Session, draft: ComposeDraft) -> str | None:
+    """The text of the template last put into this draft's Message, if it is still there."""
+    if draft.template_id is None:
+        return None
+    template = session.get(SmsTemplate, draft.template_id)
+    return template.body if template is not None else None
+
+
+def would_lose_text(session: so.Session, draft: ComposeDraft, message: str) -> bool:
+    """True when `message` holds text the user typed: not blank, and not exactly the text of the
+    template last put in. Replacing it then needs their word first."""
+    return bool(message.strip()) and message != template_text(session, draft)
+
+
+def use_template(
+    session: so.Session, draft: ComposeDraft, user: User, template_id: int | None
+) -> SmsTemplate | None:
+    """Put a template's text into the draft's Message (None: "No template", the text stays)."""
+    template = None if template_id is None else template_for(session, user, draft.kind, template_id)
+    draft.template_id = template.id if template is not None else None
+    if template is not None:
+        draft.message = template.body
+    draft.updated_at = utcnow()
+    session.commit()
+    return template
+
+
+def draft_by_token(session: so.Session, token: str) -> ComposeDraft | None:
+    return session.scalar(sa.select(ComposeDraft).where(ComposeDraft.token == token))
+
+
 def get_draft(session: so.Session, token: str, user: User) -> ComposeDraft:
     """The user's own, unexpired draft; anything else is a stale or forged token."""
-    draft = session.scalar(sa.select(ComposeDraft).where(ComposeDraft.token == token))
+    draft = draft_by_token(session, token)
     if draft is None or draft.user_id != user.id:
         raise FieldError(
             "This SMS screen is not known (it may be someone else's, or have been "
@@ -281,12 +413,20 @@ def id_ranges(ids: Iterable[int]) -> str:
 @dataclass(frozen=True)
 class SendRequest:
     body: str
-    ignore: bool
-    ignore_reason: str
-    template_id: int | None
-    comment: bool
-    comment_type: str | None
-    comment_text: str | None
+    ignore: bool = False
+    ignore_reason: str = ""
+    template_id: int | None = None
+    comment: bool = False
+    comment_type: str | None = None
+    comment_text: str | None = None
+
+
+def require_permission(sender: User, ignore: bool) -> None:
+    """Refuse (403) a sender who may not send SMS, or may not ignore opt-outs when asking to."""
+    if ignore and not sender.can("sms.ignore_opt_out"):
+        raise FieldError("You do not have permission to ignore SMS opt-outs.", "ignore", 403)
+    if not sender.can("sms.send"):
+        raise FieldError("You do not have permission to send SMS.", status=403)
 
 
 def send(
@@ -308,10 +448,7 @@ def send(
     existing = batch_for(session, draft)
     if existing is not None:
         return existing
-    if request.ignore and not sender.can("sms.ignore_opt_out"):
-        raise FieldError("You do not have permission to ignore SMS opt-outs.", "ignore", 403)
-    if not sender.can("sms.send"):
-        raise FieldError("You do not have permission to send SMS.", status=403)
+    require_permission(sender, request.ignore)
     if request.template_id is not None:
         template_for(
             session, sender, draft.kind, request.template_id

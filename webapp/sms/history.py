@@ -1,4 +1,5 @@
-"""A person's Communications History: what we sent them (with their replies) and what they sent."""
+"""A person's Communications History: the conversation (what we sent them and what they sent, in
+one thread in time order), or either side alone."""
 
 from __future__ import annotations
 
@@ -8,43 +9,117 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models import Candidate, ClientContact, Message
+from webapp.models import Batch, Candidate, ClientContact, Message, User
+from webapp.models.messaging import QUEUED, SENDING
 from webapp.people.kinds import KINDS
+from webapp.sms.batches import may_see
 
 SHOWN = 100
+ALL, SENT, RECEIVED = "all", "sent", "received"
+TABS = (ALL, SENT, RECEIVED)
+_DIRECTION = {SENT: "out", RECEIVED: "in"}
 
 
-@dataclass
+@dataclass(frozen=True)
+class Entry:
+    """One message of the thread, with what the page says beside it."""
+
+    message: Message
+    sender_name: str | None  # outbound: the user who sent it
+    batch_id: int | None  # outbound: its batch, only when the viewer may open that batch
+    answers: Message | None  # inbound: the message it answers, when known
+    replies: tuple[Message, ...] = ()  # outbound, on the Sent tab: the replies to it
+
+    @property
+    def outbound(self) -> bool:
+        return self.message.direction == "out"
+
+
+@dataclass(frozen=True)
 class History:
-    sent: list[tuple[Message, list[Message]]]  # each outbound message with the replies to it
-    received: list[tuple[Message, Message | None]]  # each reply with the message it answers
+    tab: str
+    entries: list[Entry]  # oldest first, the latest SHOWN of them
+    earlier: bool  # older messages exist than those shown
+
+    @property
+    def in_flight(self) -> bool:
+        """Whether a message shown is still on its way to the gateway (its state will change)."""
+        return any(e.outbound and e.message.state in (QUEUED, SENDING) for e in self.entries)
 
 
-def for_person(session: so.Session, person: Candidate | ClientContact) -> History:
+def for_person(
+    session: so.Session, person: Candidate | ClientContact, viewer: User, tab: str = ALL
+) -> History:
+    """The latest SHOWN messages to and from `person` (one side only for the Sent and Received
+    tabs), oldest first, as `viewer` may see them: a batch link only where the batch page would
+    open for them.
+
+    Three queries at most, whatever the person's history: the messages with their batch's sender
+    and their own sender's name (by the person's index on created_at), the messages replies answer
+    that are not among them, and on the Sent tab the replies to the messages shown.
+    """
+    tab = tab if tab in TABS else ALL
     column = getattr(Message, KINDS.of(person).person_column)
-    rows = list(
-        session.scalars(
-            sa.select(Message)
-            .where(column == person.id, Message.superseded.is_(False))
-            .order_by(Message.created_at.desc(), Message.id.desc())
-            .limit(2 * SHOWN)
-        )
+    query = (
+        sa.select(Message, Batch.sender_id, User.full_name)
+        .outerjoin(Batch, Batch.id == Message.batch_id)
+        .outerjoin(User, User.id == Message.sender_id)
+        .where(column == person.id, Message.superseded.is_(False))
     )
-    outbound = [m for m in rows if m.direction == "out"][:SHOWN]
-    inbound = [m for m in rows if m.direction == "in"][:SHOWN]
-    by_id = {m.id: m for m in outbound}
-    missing = {
-        m.in_reply_to_id for m in inbound if m.in_reply_to_id and m.in_reply_to_id not in by_id
-    }
+    if tab in _DIRECTION:
+        query = query.where(Message.direction == _DIRECTION[tab])
+    rows = session.execute(
+        query.order_by(Message.created_at.desc(), Message.id.desc()).limit(SHOWN + 1)
+    ).all()
+    earlier = len(rows) > SHOWN
+    rows = rows[:SHOWN][::-1]
+    shown = {message.id: message for message, _, _ in rows}
+    answered = _answered(session, [m for m in shown.values() if m.direction == "in"], shown)
+    replies = _replies(session, column, person.id, list(shown)) if tab == SENT else {}
+    entries = []
+    for message, batch_sender_id, sender_name in rows:
+        if message.direction == "out":
+            visible = message.batch_id is not None and may_see(viewer, batch_sender_id)
+            entries.append(
+                Entry(
+                    message,
+                    sender_name,
+                    message.batch_id if visible else None,
+                    None,
+                    tuple(replies.get(message.id, ())),
+                )
+            )
+        else:
+            entries.append(Entry(message, None, None, answered.get(message.in_reply_to_id)))
+    return History(tab=tab, entries=entries, earlier=earlier)
+
+
+def _answered(
+    session: so.Session, inbound: list[Message], shown: dict[int, Message]
+) -> dict[int, Message]:
+    """The messages these replies answer, by id: those shown already, and the rest in one query."""
+    wanted = {m.in_reply_to_id for m in inbound if m.in_reply_to_id}
+    found = {i: shown[i] for i in wanted if i in shown}
+    missing = wanted - found.keys()
     if missing:
-        by_id.update(
+        found.update(
             {m.id: m for m in session.scalars(sa.select(Message).where(Message.id.in_(missing)))}
         )
+    return found
+
+
+def _replies(session: so.Session, column, person_id: int, ids: list[int]) -> dict[int, list]:
+    """The person's replies to these messages, by the id of the message each answers."""
     replies: dict[int, list[Message]] = defaultdict(list)
-    for reply in inbound:
-        if reply.in_reply_to_id:
+    if ids:
+        for reply in session.scalars(
+            sa.select(Message)
+            .where(
+                Message.in_reply_to_id.in_(ids),
+                Message.direction == "in",
+                column == person_id,
+            )
+            .order_by(Message.id)
+        ):
             replies[reply.in_reply_to_id].append(reply)
-    return History(
-        sent=[(m, sorted(replies[m.id], key=lambda r: r.id)) for m in outbound],
-        received=[(r, by_id.get(r.in_reply_to_id)) for r in inbound],
-    )
+    return replies

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -114,6 +114,13 @@ CATALOGUE: tuple[MergeField, ...] = (
 )
 
 FIELDS: Mapping[str, MergeField] = MappingProxyType({field.name: field for field in CATALOGUE})
+
+
+def offered(recipient_fields: Collection[str]) -> tuple[MergeField, ...]:
+    """What a picker offers, in catalogue order: the recipient fields named (those that mean
+    something for the recipients' kind) and every sender field."""
+    return tuple(f for f in CATALOGUE if f.group == _SENDER or f.name in recipient_fields)
+
 
 # One pass finds both escapes and tags, so an escaped `{{` can never start a tag. Anything else in
 # braces is left alone on purpose: bodies are plain text, never a template language.

@@ -12,6 +12,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql
 
 from webapp.models import Candidate, Client, ClientContact
+from webapp.models.people import person_name
 from webapp.people.kinds import KINDS
 
 CHUNK = 5_000
@@ -43,22 +44,12 @@ class PersonRow(NamedTuple):
     position: str | None = None
     client: ClientRef | None = None
 
-    @property
-    def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+    full_name = property(person_name)
 
 
-_COMMON = (
-    "id",
-    "first_name",
-    "last_name",
-    "email",
-    "mobile_raw",
-    "mobile_e164",
-    "mobile_region",
-    "mobile_valid",
-    "sms_consent",
-)
+# Read by position into a PersonRow (see load): the columns both kinds have are its own fields, in
+# its order, after the kind.
+_COMMON = PersonRow._fields[1 : PersonRow._fields.index("job_title")]
 
 
 def _id_in(column, ids: list[int], dialect: str):

@@ -189,14 +189,7 @@ def _settle(
                     report.queued_again += connection.execute(
                         sa.update(messages)
                         .where(still, messages.c.superseded.is_(False))
-                        .values(
-                            state=QUEUED,
-                            next_attempt_at=now,
-                            error_code=None,
-                            error_text=None,
-                            lease_until=None,
-                            updated_at=now,
-                        ),
+                        .values(**_queued_again_values(now)),
                         key,
                     ).rowcount
                 else:
@@ -210,6 +203,18 @@ def _settle(
             report.waiting,
         )
     return report
+
+
+def _queued_again_values(now: datetime) -> dict:
+    """The gateway does not hold it: back in the queue, due now, its last error cleared."""
+    return {
+        "state": QUEUED,
+        "next_attempt_at": now,
+        "error_code": None,
+        "error_text": None,
+        "lease_until": None,
+        "updated_at": now,
+    }
 
 
 def _found_values(found: Found, now: datetime) -> dict:

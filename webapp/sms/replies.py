@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import re
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -20,8 +21,13 @@ from webapp.text import clean_multiline, one_line
 
 PART_LIFETIME = timedelta(days=1)
 KEPT_EMAIL = "kept"  # an Email state beside queued/sent/failed: no mail server, so not sent
-RECORD_LINK = "Record: "
+CONVERSATION_LINK = "Conversation: "
+RECORD_LINK = "Record: "  # how emails queued before the conversation link named it
 UNMATCHED_LINK = "No record matched this number; see the unmatched replies: "
+# A name in the Subject is cut to this many characters: the number after it must stay in view.
+SUBJECT_NAME_MAX = 60
+# Bidirectional controls: invisible, yet one (U+202E) shows the rest of a Subject reversed.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,18 @@ class ReplySettings:
     public_base_url: str
     unmatched_reply_address: str
     keep_emails: bool = False  # a demo without a mail server: kept (listed on /sandbox), never sent
+
+
+def answer_to(message: Message, body: str, provider_message_id: str) -> InboundSms:
+    """A reply to `message` as its gateway pushes one: from its recipient, naming it."""
+    return InboundSms(
+        provider=message.provider,
+        provider_message_id=provider_message_id,
+        from_number=message.to_e164,
+        to_number=None,
+        body=body,
+        reference=message.uuid,
+    )
 
 
 @dataclass(frozen=True)
@@ -117,11 +135,9 @@ def assemble(
     text, reference = clean_multiline(text), one_line(reference) or None
     session.add(
         InboundPart(
+            **asdict(part),
             provider=provider,
             originator=originator,
-            concat_ref=part.concat_ref,
-            total=part.total,
-            seq=part.seq,
             text=text,
             provider_message_id=provider_message_id,
             reference=reference,
@@ -310,8 +326,11 @@ def _queue_email(
     if found.answers is not None:
         lines += ["In reply to your message:", "", found.answers.body, ""]
     if person is not None:
+        # The record's page is the conversation; the anchor is this reply in its thread.
         kind = KINDS.of(person).segment
-        lines.append(f"{RECORD_LINK}{settings.public_base_url}/{kind}/{person.id}")
+        lines.append(
+            f"{CONVERSATION_LINK}{settings.public_base_url}/{kind}/{person.id}#message-{reply.id}"
+        )
     else:
         lines.append(f"{UNMATCHED_LINK}{settings.public_base_url}/replies/unmatched")
     change = keywords.consent_change(reply.body)
@@ -320,12 +339,10 @@ def _queue_email(
             "",
             "SMS consent was " + ("ticked again (START)." if change else "withdrawn (STOP)."),
         ]
-    # A name or sender with a line break would split the Subject header (and stop the email).
-    subject = one_line(f"SMS reply from {who}")[:300]
     session.add(
         Email(
             to_address=to_address,
-            subject=subject,
+            subject=reply_subject(person.full_name if person else None, reply.from_e164 or ""),
             body="\n".join(lines),
             message_id=reply.id,
             state=KEPT_EMAIL if settings.keep_emails else "queued",
@@ -333,14 +350,34 @@ def _queue_email(
     )
 
 
+def subject_name(name: str) -> str:
+    """A name as a Subject may hold it: on one line (no control character), without bidirectional
+    controls, and cut to SUBJECT_NAME_MAX characters (an ellipsis says so)."""
+    name = " ".join(_BIDI_CONTROLS.sub("", one_line(name)).split())
+    if len(name) > SUBJECT_NAME_MAX:
+        name = name[: SUBJECT_NAME_MAX - 1].rstrip() + "…"
+    return name
+
+
+def reply_subject(name: str | None, number: str) -> str:
+    """The reply email's Subject: who replied (by name when a record matched) and from which
+    number. Names come from records and numbers from the gateway: a line break in either would
+    split the header (and stop the email), so neither reaches it as it is."""
+    number = subject_name(number)[:20]
+    shown = subject_name(name or "")
+    who = f"{shown} ({number})" if shown else number
+    return f"SMS reply from {who}"[:300]
+
+
 def email_link(body: str) -> str | None:
-    """The record (or unmatched replies) link a reply email carries, as _queue_email wrote it.
+    """The conversation (or unmatched replies) link a reply email carries, as _queue_email wrote
+    it.
 
     Read from the last line that starts like ours: the reply's own text comes before that line,
     so an SMS holding "Record: http://elsewhere" is never taken for it.
     """
     for line in reversed(body.splitlines()):
-        for start in (RECORD_LINK, UNMATCHED_LINK):
+        for start in (CONVERSATION_LINK, RECORD_LINK, UNMATCHED_LINK):
             if line.startswith(start):
                 return line.removeprefix(start).strip() or None
     return None

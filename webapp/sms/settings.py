@@ -251,11 +251,7 @@ def add_blocked_region(
     if provider not in BLOCKLIST_PROVIDERS:
         raise FieldError("Choose SMS Central or Twilio.", "provider")
     code = check_region(region, "region", required=True)
-    reason = (reason or "").strip()
-    if not reason:
-        raise FieldError("Say why this country is blocked.", "reason")
-    if len(reason) > MAX_REASON:
-        raise FieldError(f"Keep the reason to {MAX_REASON} characters.", "reason")
+    reason = _reason(reason, "Say why this country is blocked.")
     existing = session.scalar(
         sa.select(BlockedRegion).where(
             BlockedRegion.provider == provider, BlockedRegion.region == code
@@ -275,16 +271,7 @@ def add_blocked_region(
     )
     session.add(row)
     session.flush()
-    audit(
-        session,
-        actor,
-        "blocked_region.added",
-        row,
-        provider=provider,
-        region=code,
-        name=row.name,
-        reason=reason,
-    )
+    _audit_blocked(session, actor, "blocked_region.added", row, reason)
     session.commit()
     return row
 
@@ -293,20 +280,37 @@ def remove_blocked_region(
     session: so.Session, actor: User | None, row: BlockedRegion, reason: str
 ) -> None:
     """Allow sending to a blocked region again; audited with the reason."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise FieldError("Say why this country is no longer blocked.", "reason")
-    if len(reason) > MAX_REASON:
-        raise FieldError(f"Keep the reason to {MAX_REASON} characters.", "reason")
-    audit(
+    _audit_blocked(
         session,
         actor,
         "blocked_region.removed",
+        row,
+        _reason(reason, "Say why this country is no longer blocked."),
+    )
+    session.delete(row)
+    session.commit()
+
+
+def _reason(reason: str | None, missing: str) -> str:
+    """The reason for a change to a blocked list, required and at most MAX_REASON characters."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldError(missing, "reason")
+    if len(reason) > MAX_REASON:
+        raise FieldError(f"Keep the reason to {MAX_REASON} characters.", "reason")
+    return reason
+
+
+def _audit_blocked(
+    session: so.Session, actor: User | None, action: str, row: BlockedRegion, reason: str
+) -> None:
+    audit(
+        session,
+        actor,
+        action,
         row,
         provider=row.provider,
         region=row.region,
         name=row.name,
         reason=reason,
     )
-    session.delete(row)
-    session.commit()

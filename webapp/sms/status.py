@@ -8,6 +8,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.exc
@@ -73,8 +74,9 @@ class Thresholds:
         )
 
 
-@dataclass(frozen=True)
-class Worker:
+class Worker(NamedTuple):
+    """A worker process as its heartbeat row has it."""
+
     name: str
     started_at: datetime
     last_seen: datetime

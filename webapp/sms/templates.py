@@ -4,7 +4,7 @@ audited."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -38,13 +38,11 @@ class TemplateData:
 
     def cleaned(self) -> TemplateData:
         # Surrounding spaces in a name or folder only make near-duplicates in the picker.
-        return TemplateData(
+        return replace(
+            self,
             name=" ".join(self.name.split()),
             folder=" ".join(self.folder.split()) or DEFAULT_FOLDER,
             body=self.body.replace("\r\n", "\n"),
-            record_type=self.record_type,
-            shared=self.shared,
-            active=self.active,
         )
 
 
@@ -163,27 +161,16 @@ def create(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate:
             "Only users who manage templates can make a shared template.", "shared", 403
         )
     check(data)
-    template = SmsTemplate(
-        name=data.name,
-        folder=data.folder,
-        body=data.body,
-        record_type=data.record_type,
-        shared=data.shared,
-        active=data.active,
-        owner_id=actor.id,
-    )
+    template = SmsTemplate(**asdict(data), owner_id=actor.id)
     session.add(template)
     session.flush()
+    # All but the text, which the template itself keeps.
     audit(
         session,
         actor,
         "template.created",
         template,
-        name=template.name,
-        folder=template.folder,
-        record_type=template.record_type,
-        shared=template.shared,
-        active=template.active,
+        **{field: value for field, value in asdict(data).items() if field != "body"},
     )
     session.commit()
     return template

@@ -20,7 +20,7 @@ from webapp.templates_admin import bp
 from webapp.templates_admin.forms import ListingForm, TemplateForm
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
-from webapp.web.rendering import render
+from webapp.web.rendering import render, render_list
 
 PREVIEW_KINDS = {kind.singular: kind.label for kind in KINDS}
 
@@ -38,17 +38,18 @@ def template_or_404(template_id: int) -> SmsTemplate:
 @permission_required("sms.send")
 def index():
     """List the shared templates and this user's own, by folder, with search and filters."""
-    form = ListingForm(request.args)
-    form.validate()  # a filter left out is named beside its box; the rest still filter
-    wanted, errors = form.filters, form.problems
-    return render(
+    form = ListingForm.read(request.args)
+    wanted = form.filters
+    folders = sms_templates.folders(db.session, current_user)
+    if wanted.folder and wanted.folder not in folders:
+        # A folder asked for stays chosen in the filter, though no template is in it.
+        folders.append(wanted.folder)
+    return render_list(
         "templates_admin/index.html",
-        blocks=["results"],
+        form,
         wanted=wanted,
-        errors=errors,
-        status=400 if errors else 200,
         templates=sms_templates.listing(db.session, current_user, wanted),
-        folders=sms_templates.folders(db.session, current_user),
+        folders=folders,
         record_types=RECORD_TYPES,
         may_change=lambda template: sms_templates.may_change(current_user, template),
     )
@@ -71,14 +72,7 @@ def edit(template_id: int):
         abort(403, description="Only users who manage templates can change a shared template.")
     if not may_change:
         count = segments.count(sms_templates.template_text(template.body))
-        return render(
-            "templates_admin/edit.html",
-            sms_template=template,
-            readonly=True,
-            record_types=RECORD_TYPES,
-            count=count,
-            max_characters=sms_templates.MAX_BODY,
-        )
+        return _editor(template, count, readonly=True)
     return _form(template)
 
 
@@ -94,10 +88,9 @@ def _form(template: SmsTemplate | None) -> Response:
     if action == "preview":
         return _page(form, template, blocks=["preview", "counter"], preview=True)
     if action == "insert_field":
-        # Without JavaScript the picker appends its tag;
-        # with it, shortcuts.js inserts at the cursor.
+        # Without JavaScript the picker appends its tag; with it, compose.js inserts at the cursor.
         field = merge.FIELDS.get(request.form.get("merge_field", ""))
-        if field is not None:
+        if field in _offered(form):
             form.body.data = (form.body.data or "") + field.tag()
         return _page(form, template, focus="body")
     if form.validate_on_submit():
@@ -117,6 +110,11 @@ def _form(template: SmsTemplate | None) -> Response:
         flash(message, "info")
         return redirect(url_for("templates_admin.index", folder=saved.folder), 303)
     return _page(form, template, status=400)
+
+
+def _offered(form: TemplateForm) -> tuple[merge.MergeField, ...]:
+    """The merge fields for the template's record type (every kind's when it is for both)."""
+    return merge.offered(KINDS.merge_fields(form.record_type.data))
 
 
 def _preview_choice() -> tuple[Kind, str]:
@@ -157,20 +155,18 @@ def _page(
     count = shown.count if shown is not None else segments.count(sms_templates.template_text(body))
     if preview and preview_errors:
         status = 400
-    return render(
-        "templates_admin/edit.html",
-        blocks=list(blocks),
-        status=status,
-        sms_template=template,
+    return _editor(
+        template,
+        count,
         readonly=False,
+        blocks=blocks,
+        status=status,
         form=form,
         form_error=form_error,
-        record_types=RECORD_TYPES,
         folders=sms_templates.folders(db.session, current_user),
-        catalogue=merge.CATALOGUE,
+        catalogue=_offered(form),
         can_share=sms_templates.may_share(current_user),
         unknown=merge.unknown_fields(body),
-        count=count,
         counted_for=person,
         preview=preview,
         person=person,
@@ -181,10 +177,32 @@ def _page(
         preview_errors=preview_errors if preview else {},
         counter_oob=preview,
         focus=focus,
-        max_characters=sms_templates.MAX_BODY,
         form_url=url_for("templates_admin.edit", template_id=template.id)
         if template
         else url_for("templates_admin.new"),
+    )
+
+
+def _editor(
+    template: SmsTemplate | None,
+    count: segments.SegmentCount,
+    *,
+    readonly: bool,
+    blocks: Sequence[str] = (),
+    status: int = 200,
+    **context,
+) -> Response:
+    """The template page, read-only or as the form, with the segment count of its text."""
+    return render(
+        "templates_admin/edit.html",
+        blocks=list(blocks),
+        status=status,
+        sms_template=template,
+        readonly=readonly,
+        record_types=RECORD_TYPES,
+        count=count,
+        max_characters=sms_templates.MAX_BODY,
+        **context,
     )
 
 
@@ -217,6 +235,5 @@ def _set_active(template_id: int, active: bool) -> Response:
         "info",
     )
     # Back to the list as it was filtered (a filter left out there is left out here too).
-    listing = ListingForm(request.form)
-    listing.validate()
+    listing = ListingForm.read(request.form)
     return redirect(url_for("templates_admin.index", **listing.filters.params()), 303)

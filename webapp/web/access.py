@@ -78,17 +78,19 @@ def local_path(url: str | None) -> str | None:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
-def permission_required(permission: str):
-    """Require a signed-in user holding `permission`; anyone else gets 403."""
-    if permission not in PERMISSIONS:
-        raise ValueError(f"unknown permission {permission!r}")
+def permission_required(*permissions: str):
+    """Require a signed-in user holding `permission` (of several, any one); anyone else gets 403."""
+    for permission in permissions:
+        if permission not in PERMISSIONS:
+            raise ValueError(f"unknown permission {permission!r}")
+    needed = " or ".join(f"“{permission}”" for permission in permissions)
 
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapped(*args, **kwargs):
-            if not current_user.can(permission):
-                abort(403, description=f"You need the permission “{permission}” for this.")
+            if not any(current_user.can(permission) for permission in permissions):
+                abort(403, description=f"You need the permission {needed} for this.")
             return view(*args, **kwargs)
 
         return wrapped

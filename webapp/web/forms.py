@@ -1,16 +1,18 @@
-"""The form idiom every blueprint shares: show a FieldError beside its field, a tick box posted as
-"1", and the base class of the GET filter forms (people search, audit log, template and user
-lists)."""
+"""The form idiom every blueprint shares: show a FieldError beside its field (and roll back the
+write it refused), a tick box posted as "1", and the base class of the GET filter forms (people
+search, audit log, template and user lists)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
-from typing import Any
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any, Self
 
+from flask import abort, url_for
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Form
+from wtforms import BooleanField, Form, StringField
 
 from webapp.errors import FieldError
+from webapp.extensions import db
 
 
 def field_error(target: Form | MutableMapping[str, str], error: FieldError) -> str | None:
@@ -28,6 +30,17 @@ def field_error(target: Form | MutableMapping[str, str], error: FieldError) -> s
         return None
     target[error.field] = error.message
     return None
+
+
+def refused(error: FieldError) -> dict[str, str]:
+    """The domain refused a write: roll it back, answer 403 when it was not this user's to do, and
+    otherwise return the {field: message} for a page that reads `errors[name]`."""
+    db.session.rollback()
+    if error.status == 403:
+        abort(403, description=error.message)
+    errors: dict[str, str] = {}
+    field_error(errors, error)
+    return errors
 
 
 class TickField(BooleanField):
@@ -48,12 +61,28 @@ class FilterForm(FlaskForm):
     class Meta:
         csrf = False
 
+    # Text filters named by the domain's own labels ({name: label}): a field each, added below.
+    labels: Mapping[str, str] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, label in cls.__dict__.get("labels", {}).items():
+            setattr(cls, name, StringField(label))
+
     def __init__(self, args: Mapping[str, str]):
         super().__init__(formdata=args)
         self.args = args
         self.filters: Any = None
         self.page_number = 1
         self.problems: dict[str, str] = {}
+
+    @classmethod
+    def read(cls, *args) -> Self:
+        """The form over these arguments, validated: a wrong value is named beside its field and
+        left out, and the rest still filter."""
+        form = cls(*args)
+        form.validate()
+        return form
 
     def parse(self) -> tuple[Any, int, dict[str, str]]:
         """(filters, page number, {field: message}) from `self.args`."""
@@ -65,3 +94,8 @@ class FilterForm(FlaskForm):
         for name, message in self.problems.items():
             field_error(self, FieldError(message, name))
         return not self.problems
+
+    def page_url(self, endpoint: str) -> Callable[[int], str]:
+        """The link to another page of these results, the filters kept (after `validate()`)."""
+        params = self.filters.params()
+        return lambda number: url_for(endpoint, page=number, **params)

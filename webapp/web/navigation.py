@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from flask import Flask, current_app
+import sqlalchemy.exc
+from flask import Flask, current_app, g
+from flask_login import current_user
 
 from webapp.config import sandbox_enabled
+from webapp.extensions import db
+from webapp.sms import inbox
 
-# (endpoint, label, permission needed or None); an endpoint not registered yet is left out.
+# (endpoint, label, who sees it: None for everyone signed in, else a permission or a tuple of which
+# any one will do); an endpoint not registered yet is left out.
 MAIN_NAVIGATION = (
     ("search.candidates", "Candidates", None),
     ("search.contacts", "Client Contacts", None),
+    ("sent.index", "Sent", inbox.PAGE_PERMISSIONS),
+    ("inbox.index", "Replies", inbox.PAGE_PERMISSIONS),
     ("templates_admin.index", "Templates", "sms.send"),
     ("replies.unmatched", "Unmatched replies", "audit.view"),
     ("admin.users", "Users", "users.manage"),
@@ -27,16 +34,38 @@ SWITCHED: dict[str, Callable[[Mapping], bool]] = {"sandbox.index": sandbox_enabl
 
 
 def init_app(app: Flask) -> None:
-    app.context_processor(lambda: {"main_navigation": _registered()})
+    app.context_processor(lambda: {"main_navigation": _shown(), "unread_replies": unread_replies})
 
 
-def _registered() -> list[tuple[str, str, str | None]]:
+def _shown() -> list[tuple[str, str]]:
+    """(endpoint, label) of each link the signed-in user sees."""
     views, config = current_app.view_functions, current_app.config
     return [
-        entry
-        for entry in MAIN_NAVIGATION
-        if entry[0] in views and SWITCHED.get(entry[0], _always)(config)
+        (endpoint, label)
+        for endpoint, label, permission in MAIN_NAVIGATION
+        if endpoint in views and SWITCHED.get(endpoint, _always)(config) and _may(permission)
     ]
+
+
+def _may(permission: str | tuple[str, ...] | None) -> bool:
+    if permission is None:
+        return True
+    wanted = (permission,) if isinstance(permission, str) else permission
+    return any(current_user.can(name) for name in wanted)
+
+
+def unread_replies() -> int | None:
+    """The signed-in user's unread replies, for the Replies link (None where there is no link):
+    asked once per page, and only by a page that shows the navigation."""
+    if "unread_replies" not in g:
+        g.unread_replies = None
+        if current_user.is_authenticated and _may(inbox.PAGE_PERMISSIONS):
+            try:
+                g.unread_replies = inbox.unread_count(db.session, current_user.id)
+            except sqlalchemy.exc.SQLAlchemyError:
+                # An error page drawn after the database failed must still be drawn.
+                current_app.logger.warning("could not count unread replies", exc_info=True)
+    return g.unread_replies
 
 
 def _always(_config: Mapping) -> bool:

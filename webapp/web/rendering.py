@@ -1,4 +1,5 @@
-"""render(): a whole page, or only its named blocks when htmx asks for a part of it."""
+"""render(): a whole page, or only its named blocks when htmx asks for a part of it; render_list()
+for the list pages."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Sequence
 
 from flask import Response, make_response, render_template, request
 from jinja2_fragments.flask import render_blocks
+
+from webapp.web.forms import FilterForm
 
 
 def wants_fragment() -> bool:
@@ -25,3 +28,12 @@ def render(template: str, *, blocks: Sequence[str] = (), status: int = 200, **co
     response = make_response(html, status)
     response.vary.add("HX-Request")
     return response
+
+
+def render_list(template: str, form: FilterForm, **context) -> Response:
+    """A list page under its GET filters (`form`, validated): only the results block for htmx, and
+    400 when a value was left out (named beside its field and in the summary above the list)."""
+    errors = form.problems
+    return render(
+        template, blocks=["results"], status=400 if errors else 200, errors=errors, **context
+    )

@@ -25,7 +25,8 @@ ENDED_MESSAGE = (
     "You are signed out: this session was ended (by signing out, signing out everywhere, "
     "or a change to your password or account). Please sign in again."
 )
-POLLING = frozenset({"progress"})  # ids of elements that poll with hx-trigger="every …"
+# Ids of elements that poll with hx-trigger="every …": the batch progress, the unread count.
+POLLING = frozenset({"progress", "unread-poll"})
 
 
 def now() -> float:

@@ -108,6 +108,11 @@ def twilio_status():
     return _plain("", 204)
 
 
+def _receive(inbound: replies.InboundSms) -> None:
+    """File an inbound SMS with the reply settings now in force."""
+    replies.receive(db.session, inbound, reply_settings(db.session, current_app.config))
+
+
 @bp.route("/smscentral/inbound", methods=["GET", "POST"])
 def smscentral_inbound():
     """Store a reply pushed by SMS Central (long ones arrive in parts, reassembled here)."""
@@ -121,18 +126,16 @@ def smscentral_inbound():
     if text is None and params.get("BINARY"):
         text = replies.decode_binary(params["BINARY"])
     part = replies.parse_udh(params["UDH"]) if params.get("UDH") else None
-    settings = reply_settings(db.session, current_app.config)
     if part is not None and part.total > 1:
         inbound, part_ids = replies.assemble(
             db.session, "smscentral", originator, part, text or "", message_id, reference
         )
         if inbound is None:
             return _plain(SMSCENTRAL_OK)
-        replies.receive(db.session, replace(inbound, to_number=params.get("RECIPIENT")), settings)
+        _receive(replace(inbound, to_number=params.get("RECIPIENT")))
         replies.mark_parts_used(db.session, part_ids)
         return _plain(SMSCENTRAL_OK)
-    replies.receive(
-        db.session,
+    _receive(
         replies.InboundSms(
             provider="smscentral",
             provider_message_id=message_id,
@@ -140,8 +143,7 @@ def smscentral_inbound():
             to_number=params.get("RECIPIENT"),
             body=text or "",
             reference=reference,
-        ),
-        settings,
+        )
     )
     return _plain(SMSCENTRAL_OK)
 
@@ -154,16 +156,14 @@ def twilio_inbound():
     sender = (form.get("From") or "").strip()
     if not sid or not sender:
         return _plain("MessageSid and From are required", 400)
-    replies.receive(
-        db.session,
+    _receive(
         replies.InboundSms(
             provider="twilio",
             provider_message_id=sid,
             from_number=sender,
             to_number=form.get("To"),
             body=form.get("Body") or "",
-        ),
-        reply_settings(db.session, current_app.config),
+        )
     )
     return Response(
         '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', mimetype="text/xml"

@@ -1,0 +1,210 @@
+// The SMS screen and the template editor: pickers that act on Enter or their button (never on an
+// arrow key), merge fields at the cursor, and the draft kept on the server as the user works.
+// Every page works without it: the buttons post the form and the server does the same work.
+(function () {
+  "use strict";
+
+  // --- pickers: Template and Insert merge field ---------------------------------------------
+
+  function insertAtCursor(textarea, text) {
+    var start = textarea.selectionStart, end = textarea.selectionEnd;
+    if (typeof start !== "number") { start = end = textarea.value.length; }
+    textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
+    textarea.focus();
+    textarea.setSelectionRange(start + text.length, start + text.length);
+    // The counter (and with it the draft) follows what was typed.
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function insertMergeField(select) {
+    var option = select.options[select.selectedIndex];
+    var textarea = document.getElementById(select.getAttribute("data-target"));
+    if (!option || !option.value || !textarea) return;
+    insertAtCursor(textarea, option.getAttribute("data-tag"));
+    select.value = "";
+  }
+
+  // Enter on a picker presses its button; a closed list's arrow keys only move the highlight.
+  document.addEventListener("keydown", function (event) {
+    var select = event.target;
+    if (event.key !== "Enter" || select.tagName !== "SELECT" || !select.hasAttribute("data-commit")) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || event.shiftKey) return;
+    var button = document.getElementById(select.getAttribute("data-commit"));
+    if (!button) return;
+    event.preventDefault();
+    button.click();
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-picker]");
+    if (!button) return;
+    // Inserted here, at the cursor, rather than posted: the server could only append it.
+    event.preventDefault();
+    var select = document.getElementById(button.getAttribute("data-picker"));
+    if (select) insertMergeField(select);
+  });
+
+  // A template just put in: typing or a merge field carries on at its end, not before its first
+  // word, whether or not the Message has the focus yet.
+  function caretToEnd(root) {
+    var message = root && root.querySelector ? root.querySelector("#message") : null;
+    if (message) message.setSelectionRange(message.value.length, message.value.length);
+  }
+
+  // --- Comment: folded until ticked (CSS :has does it; this serves browsers without it) ----------
+
+  var hasSelector = window.CSS && CSS.supports && CSS.supports("selector(:has(*))");
+
+  function foldComment() {
+    if (hasSelector) return;
+    var box = document.getElementById("comment");
+    var fields = document.getElementById("comment-fields");
+    if (box && fields) fields.hidden = !box.checked;
+  }
+
+  // --- the draft on the server -----------------------------------------------------------------
+
+  var dirty = false;
+  var pendingSave = null;
+  var saveTimer = null;
+
+  function composeForm() { return document.getElementById("compose-form"); }
+
+  function save() {
+    var form = composeForm();
+    clearTimeout(saveTimer);
+    if (!form || !form.getAttribute("data-save")) return;
+    dirty = false;
+    var request;
+    try {
+      // keepalive: the save survives the page going away (a reload, a link followed).
+      request = fetch(form.getAttribute("data-save"), {
+        method: "POST", body: new FormData(form), credentials: "same-origin", keepalive: true
+      });
+    } catch (error) {
+      request = fetch(form.getAttribute("data-save"), {
+        method: "POST", body: new FormData(form), credentials: "same-origin"
+      });
+    }
+    var done = function () { if (pendingSave === saving) pendingSave = null; };
+    var saving = request.then(done, done);
+    pendingSave = saving;
+  }
+
+  function flush() { if (dirty) save(); }
+
+  // Kept as they change: the Comment fields and Ignore's reason. The Message rides on the counter's
+  // requests, Ignore redraws the screen, and the pickers change nothing until committed.
+  var KEPT = { comment: true, comment_type: true, comment_text: true, ignore_reason: true };
+
+  document.addEventListener("input", function (event) {
+    if (!event.target.closest || !event.target.closest("#compose-form")) return;
+    dirty = true;
+    if (KEPT[event.target.id]) {
+      clearTimeout(saveTimer);
+      saveTimer = setTimeout(save, 800);
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!target.closest || !target.closest("#compose-form")) return;
+    if (target.id === "comment") foldComment();
+    if (target.hasAttribute("data-commit")) return;
+    dirty = true;
+    if (KEPT[target.id]) save();
+  });
+
+  // A request from the screen carries the whole form, and the server keeps it.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var verb = event.detail.requestConfig && event.detail.requestConfig.verb;
+    if (verb === "post" && elt && elt.closest && elt.closest("#compose-form")) dirty = false;
+  });
+
+  // Closing the screen (Esc, Cancel, a new list, another Bulk SMS) keeps what was typed first.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && composeForm()) flush();
+  }, true);
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest(".compose-cancel")) flush();
+  }, true);
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!(target && target.closest && target.closest("#compose"))) flush();
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") flush();
+  });
+
+  // A reload or a link followed: the page's next request can reach the server before the save
+  // sent on the way out, so the typed text also waits in this tab's storage, and comes back
+  // once the same screen is shown again (its save then brings the draft up to date).
+  var TEXTS = ["message", "comment_text", "ignore_reason"];
+
+  function storageKey(form) { return "sms-desk-screen:" + form.getAttribute("data-save"); }
+
+  function leaving() {
+    var form = composeForm();
+    if (!form || !form.getAttribute("data-save")) return;
+    var texts = {};
+    TEXTS.forEach(function (id) {
+      var field = document.getElementById(id);
+      if (field) texts[id] = field.value;
+    });
+    try { sessionStorage.setItem(storageKey(form), JSON.stringify(texts)); } catch (error) { /* full or off */ }
+    flush();
+  }
+
+  function comeBack() {
+    var form = composeForm();
+    if (!form || !form.getAttribute("data-save")) return;
+    var stored = null;
+    try {
+      stored = JSON.parse(sessionStorage.getItem(storageKey(form)) || "null");
+      sessionStorage.removeItem(storageKey(form));
+    } catch (error) { return; }
+    if (!stored) return;
+    var changed = false;
+    TEXTS.forEach(function (id) {
+      var field = document.getElementById(id);
+      if (field && typeof stored[id] === "string" && field.value !== stored[id]) {
+        field.value = stored[id];
+        changed = true;
+      }
+    });
+    if (!changed) return;
+    var message = document.getElementById("message");
+    // The counter's request carries the whole form: the draft is brought up to date with it.
+    if (message) message.dispatchEvent(new Event("input", { bubbles: true }));
+    dirty = true;
+    save();
+  }
+
+  window.addEventListener("beforeunload", leaving);
+  window.addEventListener("pagehide", leaving);
+
+  // A request sent while a save is on its way waits for it: Bulk SMS right after Esc must find
+  // the draft with its text.
+  document.addEventListener("htmx:confirm", function (event) {
+    if (!pendingSave) return;
+    event.preventDefault();
+    pendingSave.then(function () { event.detail.issueRequest(true); });
+  });
+
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail.elt;
+    if (elt && (elt.id === "compose" || elt.id === "message-field")) {
+      dirty = false;
+      comeBack();
+      caretToEnd(elt);
+      foldComment();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    comeBack();
+    caretToEnd(document);
+    foldComment();
+  });
+})();

@@ -1,0 +1,95 @@
+"""Without JavaScript the batch page reloads itself while its messages are on their way (or still
+being checked with the gateway), lets the reader stop that, and stops by itself once every message
+is final: a <noscript> meta refresh that only a browser without JavaScript obeys."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import sign_in
+
+REFRESH = "head meta[http-equiv=refresh]"
+
+
+@pytest.fixture
+def js() -> bool:
+    return False
+
+
+def reload_after(page) -> str | None:
+    """The delay of the page's meta refresh, if it has one (JavaScript off: <noscript> counts)."""
+    meta = page.locator(REFRESH)
+    return meta.get_attribute("content") if meta.count() else None
+
+
+def send_from_record(page, name: str, mobile: str, text: str) -> None:
+    """From `name`'s record, the SMS link, `text` typed, Send: the batch page."""
+    page.goto("/candidates?q=" + name.replace(" ", "+"))
+    page.locator("#results").get_by_role("link", name=name, exact=True).click()
+    page.get_by_role("link", name=f"SMS {mobile}", exact=True).click()
+    page.get_by_label("Message", exact=True).press_sequentially(text)
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/sms/batches/\d+$"))
+
+
+def add_candidate(page, first: str, last: str, mobile: str) -> None:
+    page.goto("/candidates/new")
+    page.get_by_label("First name", exact=True).press_sequentially(first)
+    page.get_by_label("Last name", exact=True).press_sequentially(last)
+    page.get_by_label("Mobile", exact=True).press_sequentially(mobile)
+    page.get_by_role("button", name="Add candidate").click()
+    expect(page.get_by_role("heading", level=1, name=f"{first} {last}")).to_be_visible()
+
+
+def test_a_batch_still_in_flight_reloads_itself_until_the_reader_stops_it(page):
+    sign_in(page, "lead")
+    # The sandbox times out on numbers ending 9999: the message stays unknown while the gateway
+    # is asked about it, so the page has something to wait for throughout this test.
+    add_candidate(page, "Tim", "Timeout", "0412 349 999")
+    send_from_record(page, "Tim Timeout", "0412 349 999", "Hi {{first_name}}, still there?")
+
+    assert reload_after(page) in ("5", "15"), page.content()[:2000]
+    progress = page.locator("#progress")
+    expect(progress).to_contain_text("updating by itself")
+    notice = progress.get_by_text(re.compile(r"This page reloads every (5|15) seconds"))
+    expect(notice).to_be_visible()
+
+    stop = progress.get_by_role("link", name="Stop reloading")
+    stop.focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"\?refresh=off$"))
+    assert reload_after(page) is None
+    expect(progress).not_to_contain_text("updating by itself")
+    expect(progress).to_contain_text("not finished yet")
+    expect(progress.get_by_role("link", name="Reload", exact=True)).to_be_visible()
+
+
+def test_a_batch_reloads_itself_to_the_end_and_then_stops(page):
+    sign_in(page, "consultant")
+    loads: list[str] = []
+    page.on("load", lambda loaded: loads.append(loaded.url))
+    # The sandbox delivers a second or two after sending: the page opens while the message is on
+    # its way, unless this machine is slow enough to miss that (then try again, at most twice).
+    for _ in range(3):
+        send_from_record(page, "Grace Hopper", "0412 345 680", "Hi {{first_name}}, no script")
+        in_flight = reload_after(page)
+        if in_flight:
+            break
+    assert in_flight == "5", "each batch was delivered before its page opened"
+    expect(page.locator("#progress")).to_contain_text("updating by itself")
+    opened = len(loads)
+
+    # Only the page's own reloads can bring this in: the test never reloads it.
+    expect(page.locator("#progress")).to_contain_text("— done", timeout=20_000)
+    assert len(loads) > opened, loads
+    expect(page.get_by_role("table").locator(".state")).to_have_text("delivered")
+    assert reload_after(page) is None
+    expect(page.locator("#progress")).not_to_contain_text("updating by itself")
+    expect(page.get_by_role("link", name="Stop reloading")).to_have_count(0)
+    # Once final it stays put: no further reload within twice the reload interval.
+    settled = len(loads)
+    page.wait_for_timeout(10_000)
+    assert len(loads) == settled, loads

@@ -1,0 +1,214 @@
+"""The Sent page and the Replies inbox in a real browser, with JavaScript on and off: a consultant
+finds their batch and filters by keyboard, reads, marks and opens replies while the count beside
+the Replies link follows; a team leader switches to everyone's; a viewer has neither page."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ROOT, screenshot, sign_in
+from tests.e2e.test_accessibility import check
+
+
+def seed(live_server, *args: str) -> dict:
+    """Run tests/e2e/conversation_seed.py against the live server's database."""
+    env = {**live_server.env, "EMBEDDED_WORKER": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.conversation_seed", *args],
+        cwd=ROOT,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+SETUPS = itertools.count()
+
+
+@pytest.fixture
+def desk(live_server, js):
+    """A consultant of this test's own, a batch of theirs to two candidates, and Nina's reply."""
+    made = seed(live_server, "setup", "js" if js else "nojs", str(next(SETUPS)))
+    nina = made["people"][0]
+    made["reply"] = seed(live_server, "reply", str(nina["message"]), "YES, Friday works")["reply"]
+    return made
+
+
+def replies_link(page):
+    return page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name=re.compile(r"^Replies")
+    )
+
+
+def reload_until(page, locator, text: str, tries: int = 30) -> None:
+    """Without JS nothing refreshes by itself: reload (bounded) until `locator` says `text`."""
+    for _ in range(tries):
+        if text in locator.inner_text():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    expect(locator).to_contain_text(text)
+
+
+def type_filter(page, js: bool, text: str) -> None:
+    """Replace the text filter's words by typing; without JS, Enter submits the filters."""
+    page.get_by_label("Message or template", exact=True).focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    if not js:
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(r"text=" + text.replace(" ", r"\+")))
+
+
+def choose_state(page, js: bool, key: str, times: int) -> None:
+    """Arrow through the State list; without JS, Tab on to Filter and press Enter."""
+    page.get_by_label("State", exact=True).focus()
+    for _ in range(times):
+        page.keyboard.press(key)
+    if not js:
+        page.keyboard.press("Tab")  # the text filter
+        page.keyboard.press("Tab")  # Filter
+        expect(page.get_by_role("button", name="Filter", exact=True)).to_be_focused()
+        page.keyboard.press("Enter")
+
+
+def test_a_consultant_finds_their_batch_on_sent_and_filters_it_by_keyboard(page, js, desk):
+    sign_in(page, desk["username"])
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sent", exact=True).click()
+    expect(page.get_by_role("heading", level=1, name="Sent")).to_be_visible()
+    row = page.locator(f"#batch-{desk['batch']}")
+    expect(row).to_contain_text("Hi {{first_name}}, night shift this Friday")
+    expect(row.locator("td").nth(2)).to_have_text("2")
+    # The sandbox delivers in about a second; the bar and its words follow.
+    reload_until(page, row, "2 delivered")
+    expect(row.locator("svg rect[data-state=delivered]")).to_have_attribute("width", "100.0%")
+    if js:
+        screenshot(page, "sent")
+        check(page, "the Sent page")  # axe: WCAG A and AA
+
+    # Text: typed; with JS the list follows as you type, without it Enter submits the filters.
+    type_filter(page, js, "no such words")
+    expect(page.locator("#results")).to_contain_text("No batches match")
+    type_filter(page, js, "night shift")
+    expect(row).to_be_visible()
+
+    # State: arrowed to on the list, then applied (JS: as it changes; without: Enter on Filter).
+    choose_state(page, js, "ArrowDown", 4)  # Any state → queued → sending → sent → delivered
+    expect(page).to_have_url(re.compile(r"state=delivered"))
+    expect(row).to_be_visible()
+    choose_state(page, js, "ArrowUp", 1)  # → sent: none of ours stopped at sent
+    expect(page).to_have_url(re.compile(r"state=sent"))
+    expect(page.locator("#results")).to_contain_text("No batches match")
+
+    page.goto("/sms/sent")
+    row.get_by_role("link", name=re.compile("night shift")).click()
+    expect(page).to_have_url(re.compile(rf"/sms/batches/{desk['batch']}$"))
+
+
+def test_a_consultant_reads_marks_and_opens_a_reply(page, js, desk, live_server):
+    nina = desk["people"][0]
+    sign_in(page, desk["username"])
+    expect(replies_link(page)).to_have_text("Replies 1")
+    replies_link(page).click()
+    row = page.locator(f"#reply-{desk['reply']}")
+    expect(row).to_contain_text(nina["name"])
+    expect(row).to_contain_text("YES, Friday works")
+    expect(row).to_contain_text("night shift this Friday")
+    expect(row.locator("td").nth(2)).to_have_css("font-weight", "700")
+    if js:
+        screenshot(page, "replies")
+        check(page, "the Replies inbox")
+
+    # Mark read from the keyboard: with JS the row and the count change in place, and focus stays
+    # on the button (now "Mark unread"); without JS the form posts and the list comes back.
+    mark = row.get_by_role("button", name=f"Mark read the reply from {nina['name']}")
+    mark.focus()
+    page.keyboard.press("Enter")
+    unmark = page.locator(f"#reply-{desk['reply']}").get_by_role(
+        "button", name=f"Mark unread the reply from {nina['name']}"
+    )
+    expect(unmark).to_be_visible()
+    expect(replies_link(page)).to_have_text("Replies")
+    expect(page.locator(f"#reply-{desk['reply']} td").nth(2)).to_have_css("font-weight", "400")
+    if js:
+        expect(unmark).to_be_focused()
+        expect(page).to_have_url(re.compile(r"/sms/replies$"))
+    else:
+        expect(page).to_have_url(re.compile(rf"/sms/replies#reply-{desk['reply']}$"))
+    page.keyboard.press("Enter") if js else unmark.click()
+    expect(replies_link(page)).to_have_text("Replies 1")
+
+    page.locator(f"#reply-{desk['reply']}").get_by_role(
+        "button", name=f"Open the reply from {nina['name']}"
+    ).click()
+    expect(page).to_have_url(re.compile(rf"/candidates/{nina['id']}#message-{desk['reply']}$"))
+    expect(page.get_by_role("heading", level=1, name=nina["name"])).to_be_visible()
+    expect(replies_link(page)).to_have_text("Replies")
+    assert seed(live_server, "read", str(desk["reply"]))["read_at"] is not None
+
+
+def test_the_count_follows_new_replies_every_minute_with_javascript(page, js, desk, live_server):
+    if not js:
+        pytest.skip("without JavaScript the count is fresh on each page load (the other tests)")
+    page.clock.install()
+    sign_in(page, desk["username"])
+    expect(replies_link(page)).to_have_text("Replies 1")
+    omar = desk["people"][1]
+    seed(live_server, "reply", str(omar["message"]), "Can't, sorry")
+
+    # The page's clock is faked (and also runs on by itself): a minute on, the poll has asked.
+    expect(replies_link(page)).to_have_text("Replies 1")
+    page.clock.run_for(61_000)
+    expect(replies_link(page)).to_have_text("Replies 2")
+    # Both copies of the navigation (the folded one too) are refreshed.
+    expect(page.locator(".unread-count")).to_have_text(["2", "2"])
+
+
+def test_a_team_leader_sees_everyones_and_opening_leaves_the_reply_unread(
+    page, js, desk, live_server
+):
+    nina = desk["people"][0]
+    sign_in(page, "lead")
+    page.goto("/sms/sent")
+    everyone = page.get_by_label("Everyone’s", exact=True)
+    page.get_by_label("Mine", exact=True).focus()
+    page.keyboard.press("ArrowDown")  # a radio group is arrowed through
+    expect(everyone).to_be_checked()
+    if not js:
+        page.get_by_role("button", name="Filter", exact=True).click()
+    expect(page).to_have_url(re.compile(r"who=everyone"))
+    row = page.locator(f"#batch-{desk['batch']}")
+    expect(row).to_contain_text(desk["full_name"])
+
+    page.goto("/sms/replies")
+    page.get_by_role("navigation", name="Whose replies").get_by_role(
+        "link", name="Everyone’s"
+    ).click()
+    reply = page.locator(f"#reply-{desk['reply']}")
+    expect(reply).to_contain_text(desk["full_name"])
+    reply.get_by_role("button", name=f"Open the reply from {nina['name']}").click()
+    expect(page.get_by_role("heading", level=1, name=nina["name"])).to_be_visible()
+    # It was meant for the consultant: still unread for them.
+    assert seed(live_server, "read", str(desk["reply"]))["read_at"] is None
+
+
+def test_a_viewer_has_no_sent_or_replies(page, js):
+    sign_in(page, "viewer")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Candidates", exact=True)).to_be_visible()
+    expect(nav.get_by_role("link", name="Sent", exact=True)).to_have_count(0)
+    expect(nav.get_by_role("link", name=re.compile("^Replies"))).to_have_count(0)
+    # Asked with the viewer's cookies (a page showing the 403 would report it as an error).
+    assert page.request.get("/sms/replies").status == 403
+    assert page.request.get("/sms/sent").status == 403

@@ -1,0 +1,301 @@
+"""The Replies inbox: replies to my messages newest first with the person, the reply, the message it
+answers and when; unread in bold and counted beside the Replies link (refreshed by a poll that is
+not activity); mark read / unread (POST, then back to the list; a fragment for htmx); opening one
+marks it read and goes to the person's record; everyone's for audit.view only. As consultant,
+team leader and viewer."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.html_tree import html
+from tests.replying import receive, rows, send_sms
+from webapp.models import Message
+from webapp.sms import inbox
+
+MINUTE = 60
+
+
+@pytest.fixture
+def bob(make_candidate):
+    return make_candidate("Bob", "Brown", "0400 111 222")
+
+
+@pytest.fixture
+def conversation(app, session, casey, ada, bob):
+    """Casey texted Ada and Bob; Ada answered, then Bob (a minute later): both unread."""
+    first, second = send_sms(
+        app, session, casey, [ada, bob], body="Hi {{first_name}}, free Monday?"
+    )
+    from_ada = receive(app, session, "Yes, Monday works", reference=first.uuid)
+    from_bob = receive(app, session, "Not this week", from_number="61400111222")
+    at = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+    for reply, when in ((from_ada, at), (from_bob, at + timedelta(minutes=1))):
+        session.get(Message, reply.id).created_at = when
+    session.commit()
+    return {"ada": from_ada.id, "bob": from_bob.id, "answered": first.id}
+
+
+def as_casey(client):
+    assert client.login("casey").status_code == 302
+
+
+def listed(response) -> list:
+    bodies = html(response).one("section", id="results").all("tbody")
+    return bodies[0].all("tr") if bodies else []
+
+
+def listed_ids(response) -> list[int]:
+    return [int(row.get("id").removeprefix("reply-")) for row in listed(response)]
+
+
+def replies_link(response) -> str:
+    """The Replies link's text in the wide navigation, e.g. "Replies 2"."""
+    nav = html(response).one("nav", aria_label="Main")
+    [link] = [a for a in nav.all("a") if a.get("href") == "/sms/replies"]
+    return link.text
+
+
+def read_at(session, reply_id: int):
+    return rows(session, Message, Message.id == reply_id)[0].read_at
+
+
+def test_my_replies_newest_first_with_person_reply_answered_message_and_when(
+    client, session, conversation, make_user, make_candidate, app, ada
+):
+    other = make_user(role="consultant")
+    [theirs] = send_sms(app, session, other, [make_candidate("Cy", "Dee", "0400 333 444")])
+    receive(app, session, "Not for Casey", reference=theirs.uuid)
+    receive(app, session, "Who is this?", from_number="61499888777")  # matches nobody
+    as_casey(client)
+
+    response = client.get("/sms/replies")
+
+    assert response.status_code == 200
+    assert listed_ids(response) == [conversation["bob"], conversation["ada"]]
+    ada_row = listed(response)[1]
+    cells = ada_row.all("td")
+    assert cells[0].text == "02 Mar 2026 09:15"
+    assert cells[0].one("time").get("datetime") == "2026-03-02T09:15:00+00:00"
+    assert cells[1].text.startswith("Ada Lovelace (candidate)")
+    assert cells[2].one("span", class_="sms-text").text == "Yes, Monday works"
+    assert cells[3].text == "“Hi Ada, free Monday?”"
+    # Unread: in bold (the row's class) and said in words for a screen reader.
+    assert ada_row.get("class") == "unread"
+    assert cells[2].one("span", class_="visually-hidden").text == "Unread:"
+    page = response.get_data(as_text=True)
+    assert "Not for Casey" not in page and "Who is this?" not in page
+
+
+def test_the_replies_link_shows_my_unread_count_on_every_page(client, session, conversation):
+    as_casey(client)
+
+    assert replies_link(client.get("/candidates")) == "Replies 2"
+    client.post(f"/sms/replies/{conversation['ada']}/read")
+    assert replies_link(client.get("/candidates")) == "Replies 1"
+    client.post(f"/sms/replies/{conversation['bob']}/read")
+    assert replies_link(client.get("/sms/sent")) == "Replies"
+
+
+def test_mark_read_and_unread_without_javascript_post_then_redirect(client, session, conversation):
+    as_casey(client)
+    reply = conversation["ada"]
+    form = listed(client.get("/sms/replies"))[1].one("form", action=f"/sms/replies/{reply}/read")
+    assert form.get("method") == "post"
+    assert form.one("button").text == "Mark read the reply from Ada Lovelace"
+
+    response = client.post(form.get("action"))
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/sms/replies#reply-{reply}"
+    assert read_at(session, reply) is not None
+    row = listed(client.get("/sms/replies"))[1]
+    assert row.get("class") is None
+    assert (
+        row.one("form", action=f"/sms/replies/{reply}/unread")
+        .one("button")
+        .text.startswith("Mark unread")
+    )
+
+    assert client.post(f"/sms/replies/{reply}/unread").status_code == 303
+    assert read_at(session, reply) is None
+
+
+def test_mark_read_with_htmx_answers_the_list_and_the_new_count(client, session, conversation):
+    as_casey(client)
+
+    response = client.post(
+        f"/sms/replies/{conversation['bob']}/read", htmx=True, follow_redirects=True
+    )
+
+    assert response.status_code == 200
+    doc = html(response)
+    assert [(n.tag, n.get("id") or n.get("class")) for n in doc.elements] == [
+        ("span", "unread-count"),
+        ("section", "results"),
+    ]
+    count = doc.elements[0]
+    assert count.get("hx-swap-oob") == "outerHTML:.unread-count"
+    assert count.text == "1"
+    bob_row = doc.one("tr", id=f"reply-{conversation['bob']}")
+    assert bob_row.get("class") is None
+
+
+def test_marking_keeps_the_page_and_whose_list(client, session, login, conversation):
+    login("team-leader")
+
+    response = client.post(
+        f"/sms/replies/{conversation['ada']}/read", data={"who": "everyone", "page": "2"}
+    )
+
+    assert (
+        response.headers["Location"]
+        == f"/sms/replies?who=everyone&page=2#reply-{conversation['ada']}"
+    )
+
+
+def test_opening_my_reply_marks_it_read_and_goes_to_the_persons_record(
+    client, session, conversation, ada
+):
+    as_casey(client)
+    form = listed(client.get("/sms/replies"))[1].one(
+        "form", action=f"/sms/replies/{conversation['ada']}/open"
+    )
+    assert form.one("button").text == "Open the reply from Ada Lovelace"
+
+    response = client.post(form.get("action"))
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/candidates/{ada.id}#message-{conversation['ada']}"
+    assert read_at(session, conversation["ada"]) is not None
+    assert read_at(session, conversation["bob"]) is None
+    record = client.get(response.headers["Location"])
+    assert record.status_code == 200
+    assert "Yes, Monday works" in record.get_data(as_text=True)
+
+
+def test_a_team_leader_sees_everyones_replies_and_opening_one_leaves_it_unread(
+    client, session, login, conversation, ada
+):
+    login("team-leader")
+
+    mine = client.get("/sms/replies")
+    assert listed_ids(mine) == []
+    assert replies_link(mine) == "Replies"
+    response = client.get("/sms/replies?who=everyone")
+
+    assert response.status_code == 200
+    assert listed_ids(response) == [conversation["bob"], conversation["ada"]]
+    doc = html(response)
+    assert [a.text for a in doc.one("nav", aria_label="Whose replies").all("a")] == [
+        "Mine",
+        "Everyone’s",
+    ]
+    assert doc.one("main").one("a", href="/replies/unmatched").text == "Unmatched replies"
+    headers = [th.text for th in doc.one("section", id="results").all("th")]
+    assert "To" in headers
+    assert listed(response)[0].all("td")[4].text == "Casey Jones"
+
+    opened = client.post(f"/sms/replies/{conversation['ada']}/open")
+    assert opened.headers["Location"] == f"/candidates/{ada.id}#message-{conversation['ada']}"
+    # Addressed to Casey: a team leader looking does not hide it from her.
+    assert read_at(session, conversation["ada"]) is None
+    # Marking is deliberate, and allowed.
+    assert client.post(f"/sms/replies/{conversation['ada']}/read").status_code == 303
+    assert read_at(session, conversation["ada"]) is not None
+
+
+def test_a_consultant_sees_only_replies_to_their_own_messages(client, session, login, conversation):
+    login("consultant")
+
+    assert listed_ids(client.get("/sms/replies")) == []
+    assert "Whose replies" not in client.get("/sms/replies").get_data(as_text=True)
+    assert client.get("/sms/replies?who=everyone").status_code == 403
+    for action in ("open", "read", "unread"):
+        assert client.post(f"/sms/replies/{conversation['ada']}/{action}").status_code == 404
+    assert read_at(session, conversation["ada"]) is None
+
+
+def test_a_viewer_gets_403_everywhere_in_the_inbox(client, session, login, conversation):
+    login("viewer")
+
+    assert client.get("/sms/replies").status_code == 403
+    assert client.get("/sms/replies/unread", htmx=True).status_code == 403
+    for action in ("open", "read", "unread"):
+        assert client.post(f"/sms/replies/{conversation['ada']}/{action}").status_code == 403
+    assert "unread-poll" not in client.get("/candidates").get_data(as_text=True)
+
+
+def test_an_outbound_message_is_no_reply(client, session, conversation):
+    as_casey(client)
+    assert client.post(f"/sms/replies/{conversation['answered']}/read").status_code == 404
+
+
+def test_the_mark_forms_need_the_csrf_token(client, session, conversation):
+    as_casey(client)
+    assert client.post(f"/sms/replies/{conversation['ada']}/read", csrf=False).status_code == 400
+    assert read_at(session, conversation["ada"]) is None
+
+
+def test_the_navigation_polls_the_count_once_a_minute(client, session, conversation):
+    as_casey(client)
+    doc = html(client.get("/candidates"))
+
+    [poll] = doc.all("span", id="unread-poll")
+    assert poll.get("hx-get") == "/sms/replies/unread"
+    assert poll.get("hx-trigger") == "every 60s"
+    assert poll.get("hx-swap") == "none"
+    # Both copies of the navigation (wide and folded) carry the count the poll replaces.
+    assert [s.text for s in doc.all("span", class_="unread-count")] == ["2", "2"]
+
+    session.rollback()  # no read snapshot older than the requests' writes
+    receive(client.application, session, "Also Tuesday", from_number="61412345678")
+    response = client.get("/sms/replies/unread", htmx=True, headers={"HX-Trigger": "unread-poll"})
+
+    assert response.status_code == 200
+    [count] = html(response).elements
+    assert (count.tag, count.get("class"), count.text) == ("span", "unread-count", "3")
+    assert count.get("hx-swap-oob") == "outerHTML:.unread-count"
+    # Without htmx the address is only a way to the inbox.
+    assert client.get("/sms/replies/unread").headers["Location"] == "/sms/replies"
+
+
+def test_the_poll_does_not_keep_an_idle_session_alive(client, session, conversation, clock):
+    as_casey(client)
+    for minutes in (30, 59):
+        clock(minutes * MINUTE)
+        polled = client.get("/sms/replies/unread", htmx=True, headers={"HX-Trigger": "unread-poll"})
+        assert polled.status_code == 200
+    clock(61 * MINUTE)
+
+    response = client.get("/sms/replies/unread", htmx=True, headers={"HX-Trigger": "unread-poll"})
+
+    assert response.status_code == 401 and "HX-Redirect" in response.headers
+
+
+def test_the_unread_count_is_one_query_on_the_partial_index(app, session, conversation, casey):
+    statements = []
+    engine = app.extensions["database"].engine
+    casey_id = casey.id
+
+    def seen(_conn, _cursor, statement, _parameters, _context, _many):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert inbox.unread_count(session, casey_id) == 2
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert len(statements) == 1
+    with engine.connect() as connection:
+        plan = " ".join(
+            str(row)
+            for row in connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statements[0], (casey_id,)
+            )
+        )
+    assert re.search(r"USING (COVERING )?INDEX ix_messages_unread", plan), plan

@@ -1,0 +1,365 @@
+"""The Quick reply under a record's conversation, with plain POSTs (JavaScript off) and htmx: one
+SMS through Send's own path (consent, country, merge fields, length, audit, a batch of one), once
+per form, refused with the reason where it cannot go, and offered only to those who may send."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from tests.html_tree import html
+from tests.pages import assert_invalid, text
+from tests.replying import rows
+from webapp.models import AuditEvent, Batch, Message
+
+QUICK = "Hi {{first_name}}, can you start at 8?"
+SENT_TEXT = "Hi Ada, can you start at 8?"
+
+
+@pytest.fixture
+def ada(make_candidate):
+    return make_candidate("Ada", "Lovelace", "0412 345 678")
+
+
+@pytest.fixture
+def olive(make_candidate):
+    """A candidate who has not ticked SMS."""
+    return make_candidate("Olive", "Optout", "0412 345 681", sms_consent=False)
+
+
+def record(client, person, kind: str = "candidates", **params):
+    return client.get(f"/{kind}/{person.id}", query_string=params)
+
+
+def quick_form(response):
+    return html(response).one("form", id="quick-reply")
+
+
+def token_of(response) -> str:
+    return quick_form(response).one("input", name="reply_token").get("value")
+
+
+def reply(
+    client, person, message: str = QUICK, *, token: str, kind="candidates", htmx=False, **fields
+):
+    """Press Send reply on the form with `token` (a plain POST, or htmx's)."""
+    data = {"message": message, "reply_token": token, **fields}
+    return client.post(f"/{kind}/{person.id}/reply", data=data, htmx=htmx)
+
+
+def outbound(session) -> list[Message]:
+    return rows(session, Message, Message.direction == "out")
+
+
+def batches(session) -> list[Batch]:
+    return rows(session, Batch)
+
+
+def actions(session) -> list[str]:
+    return [event.action for event in rows(session, AuditEvent)]
+
+
+# --- who is offered the box ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["consultant", "team-leader"])
+def test_a_sender_gets_the_quick_reply_box_under_the_conversation(client, login, ada, role):
+    login(role)
+    response = record(client, ada)
+    assert response.status_code == 200
+    history = html(response).one("section", id="history")
+    form = history.one("form", id="quick-reply")
+    assert (form.get("action"), form.get("method")) == (f"/candidates/{ada.id}/reply", "post")
+    assert form.get("hx-post") == f"/candidates/{ada.id}/reply"
+    assert history.one("label", for_="quick-reply-message").text == "Quick reply"
+    textarea = form.one("textarea", id="quick-reply-message")
+    assert textarea.get("name") == "message"
+    assert textarea.get("hx-post") == f"/candidates/{ada.id}/reply/counter"
+    assert [b.text for b in form.all("button")] == ["Send reply"]
+    counter = form.one("output", id="quick-reply-counter")
+    assert counter.get("data-characters") == "0" and counter.get("data-encoding") == "GSM-7"
+    assert len(token_of(response)) == 32
+    # Under the thread: the thread comes first in the section.
+    children = [node.get("id") for node in history.elements]
+    assert children.index("thread") < children.index("quick-reply")
+    # Each page load is a new form, with a token of its own.
+    assert token_of(record(client, ada)) != token_of(response)
+
+
+def test_a_viewer_sees_the_conversation_but_no_quick_reply_and_cannot_post_one(
+    client, login, session, ada
+):
+    login("viewer")
+    history = html(record(client, ada)).one("section", id="history")
+    assert history.one("h2").text == "Communications History"
+    assert not history.all("form")
+    assert "Quick reply" not in history.text
+    assert reply(client, ada, token="a" * 32).status_code == 403
+    counter = client.post(f"/candidates/{ada.id}/reply/counter", data={"message": "x"}, htmx=True)
+    assert counter.status_code == 403
+    assert outbound(session) == [] and batches(session) == []
+
+
+# --- sending -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["candidates", "contacts"])
+def test_without_javascript_a_quick_reply_sends_one_sms_and_shows_it_in_the_conversation(
+    client, login, session, make_candidate, make_contact, kind
+):
+    casey = login("consultant", full_name="Casey Jones")
+    person = (
+        make_candidate("Ada", "Lovelace", "0412 345 678")
+        if kind == "candidates"
+        else make_contact("Ada", "Lovelace", "0412 345 678")
+    )
+    token = token_of(record(client, person, kind))
+
+    response = reply(client, person, token=token, kind=kind)
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/{kind}/{person.id}#history"
+    [batch] = batches(session)
+    assert (batch.sender_id, batch.kind, batch.message_count) == (casey.id, kind, 1)
+    assert batch.body == QUICK
+    [message] = outbound(session)
+    assert (message.to_e164, message.body, message.state) == ("+61412345678", SENT_TEXT, "queued")
+    assert message.sender_id == casey.id and message.batch_id == batch.id
+    assert actions(session) == ["sms.sent"]
+
+    page = client.get(f"/{kind}/{person.id}")
+    assert "Reply to Ada Lovelace queued" in html(page).one("ul", class_="flashes").text
+    item = html(page).one("li", id=f"message-{message.id}")
+    assert "Sent by Casey Jones" in item.text
+    assert SENT_TEXT in item.text
+    assert item.one("a").get("href") == f"/sms/batches/{batch.id}"
+    # A fresh form: empty, and a new token for the next reply.
+    assert quick_form(page).one("textarea").text == ""
+    assert token_of(page) != token
+
+
+def test_a_double_submit_sends_one_sms(client, login, session, ada):
+    login("consultant")
+    token = token_of(record(client, ada))
+
+    first = reply(client, ada, token=token)
+    second = reply(client, ada, token=token)
+
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert len(batches(session)) == 1
+    assert len(outbound(session)) == 1
+    assert actions(session) == ["sms.sent"]
+
+
+def test_the_next_form_sends_the_next_sms(client, login, session, ada):
+    login("consultant")
+    reply(client, ada, "First", token=token_of(record(client, ada)))
+    reply(client, ada, "Second", token=token_of(record(client, ada)))
+    assert [m.body for m in outbound(session)] == ["First", "Second"]
+    assert len(batches(session)) == 2
+
+
+def test_a_sent_form_posted_again_with_other_text_is_refused_not_dropped(
+    client, login, session, ada
+):
+    """Back to the page the reply was sent from, the text edited, Send reply: the new text is
+    neither lost nor sent under the old form's token; pressing again sends it."""
+    login("consultant")
+    token = token_of(record(client, ada))
+    reply(client, ada, "First", token=token)
+
+    refused = reply(client, ada, "Second, edited", token=token)
+
+    assert refused.status_code == 409
+    page = text(refused)
+    assert_invalid(page, "message", "has sent its reply already")
+    assert quick_form(refused).one("textarea").text == "Second, edited"
+    fresh = token_of(refused)
+    assert fresh != token
+    assert [m.body for m in outbound(session)] == ["First"]
+    assert reply(client, ada, "Second, edited", token=fresh).status_code == 303
+    assert [m.body for m in outbound(session)] == ["First", "Second, edited"]
+
+
+def test_with_htmx_the_reply_swaps_the_history_with_the_sms_and_a_fresh_form(
+    client, login, session, ada
+):
+    login("consultant", full_name="Casey Jones")
+    token = token_of(record(client, ada))
+
+    response = reply(client, ada, token=token, htmx=True)
+
+    assert response.status_code == 200
+    doc = html(response)
+    assert [(n.tag, n.get("id")) for n in doc.elements] == [("section", "history")]
+    [message] = outbound(session)
+    assert "Sent by Casey Jones" in doc.one("li", id=f"message-{message.id}").text
+    form = doc.one("form", id="quick-reply")
+    assert form.one("p", role="status").text.startswith("Reply to Ada Lovelace queued")
+    textarea = form.one("textarea")
+    assert textarea.text == "" and "autofocus" in textarea.attrs
+    assert token_of(response) != token
+    # The thread refreshes itself while the SMS is on its way.
+    thread = doc.one("div", id="thread")
+    assert thread.get("hx-get") == f"/candidates/{ada.id}?tab=all&part=thread"
+    assert thread.get("hx-trigger") == "every 3s"
+
+
+def test_the_counter_counts_the_message_as_the_person_gets_it(client, login, ada):
+    login("consultant")
+    response = client.post(
+        f"/candidates/{ada.id}/reply/counter", data={"message": "Hi {{first_name}} €"}, htmx=True
+    )
+    assert response.status_code == 200
+    [counter] = html(response).elements
+    assert counter.get("id") == "quick-reply-counter"
+    # "Hi Ada €": 8 characters, the € costing two septets.
+    assert (counter.get("data-characters"), counter.get("data-segments")) == ("8", "1")
+    assert counter.get("data-encoding") == "GSM-7"
+    # Without JavaScript nothing asks for it: a stray post goes back to the record.
+    plain = client.post(f"/candidates/{ada.id}/reply/counter", data={"message": "Hi"})
+    assert plain.status_code == 303
+
+
+@pytest.mark.parametrize(
+    "message, problem",
+    [
+        ("   ", "Type a message"),
+        ("Hi {{frist_name}}", "Unknown merge field"),
+        ("x" * 1601, "the gateway takes at most 1,600"),
+    ],
+    ids=["empty", "unknown-merge-field", "too-long"],
+)
+def test_a_message_that_cannot_go_is_refused_beside_the_field_and_kept(
+    client, login, session, ada, message, problem
+):
+    login("consultant")
+    response = reply(client, ada, message, token=token_of(record(client, ada)))
+    assert response.status_code == 400
+    assert_invalid(text(response), "message", problem)
+    assert quick_form(response).one("textarea").text == message.strip()
+    assert outbound(session) == [] and actions(session) == []
+
+
+def test_a_token_that_is_not_this_forms_is_refused(client, login, session, ada, make_candidate):
+    login("consultant")
+    bob = make_candidate("Bob", "Brown", "0400 111 222")
+    token = token_of(record(client, ada))
+    reply(client, ada, "For Ada", token=token)
+
+    assert reply(client, bob, "For Bob", token=token).status_code == 409
+    assert reply(client, ada, token="not-a-token").status_code == 400
+    assert [m.to_e164 for m in outbound(session)] == ["+61412345678"]
+
+
+def test_another_users_token_sends_nothing(client, login, session, ada):
+    login("consultant")
+    token = token_of(record(client, ada))
+    reply(client, ada, "Mine", token=token)
+    client.post("/logout")
+    login("consultant")  # a second consultant, with the first one's form
+    assert reply(client, ada, "Mine", token=token).status_code == 409
+    assert len(outbound(session)) == 1
+
+
+# --- who cannot get it ---------------------------------------------------------------------------
+
+
+def test_a_consultant_is_told_why_an_opted_out_person_cannot_get_it_and_is_refused(
+    client, login, session, olive
+):
+    login("consultant")
+    page = record(client, olive)
+    form = quick_form(page)
+    assert "Olive Optout has opted out of SMS" in form.one("p", id="quick-reply-notice").text
+    assert "Only a user allowed to ignore opt-outs" in form.text
+    assert not form.all("textarea") and not form.all("input", name="ignore_reason")
+
+    refused = reply(client, olive, token=token_of(page))
+    assert refused.status_code == 400
+    alert = quick_form(refused).one("p", role="alert")
+    assert "Olive Optout has opted out of SMS (SMS is not ticked in their Privacy)" in alert.text
+    # A reason posted by someone who may not ignore opt-outs: 403, nothing sent.
+    forged = reply(client, olive, token=token_of(page), ignore_reason="They asked me to")
+    assert forged.status_code == 403
+    assert outbound(session) == [] and batches(session) == []
+
+
+def test_a_team_leader_sends_to_an_opted_out_person_only_with_a_reason(
+    client, login, session, olive
+):
+    lead = login("team-leader")
+    page = record(client, olive)
+    form = quick_form(page)
+    assert "To send anyway, give a reason for ignoring opt-outs" in form.text
+    assert html(page).one("label", for_="quick-reply-reason").text == (
+        "Reason for ignoring opt-outs"
+    )
+    token = token_of(page)
+
+    without = reply(client, olive, token=token)
+    assert without.status_code == 400
+    assert_invalid(text(without), "ignore_reason", "Olive Optout has opted out of SMS")
+    assert outbound(session) == []
+
+    sent = reply(client, olive, token=token, ignore_reason="Asked by phone to text the roster")
+    assert sent.status_code == 303
+    [message] = outbound(session)
+    assert message.override_opt_out is True
+    [event] = rows(session, AuditEvent, AuditEvent.action == "sms.ignore_opt_out")
+    assert event.actor_id == lead.id
+    assert event.details["reason"] == "Asked by phone to text the roster"
+    assert event.details["people"] == [[olive.id, "+61412345681"]]
+
+
+@pytest.mark.parametrize(
+    "mobile, reason",
+    [
+        (None, "has no mobile number"),
+        ("0412 345", "is not a valid number"),
+        ("+7 701 123 4567", "which the SMS gateway will not serve"),
+    ],
+    ids=["no-mobile", "invalid", "blocked-country"],
+)
+def test_a_person_the_sms_cannot_reach_is_told_why_and_refused(
+    client, login, session, make_candidate, mobile, reason
+):
+    login("team-leader")
+    kaz = make_candidate("Kaz", "Nowhere", mobile)
+    page = record(client, kaz)
+    form = quick_form(page)
+    assert reason in form.one("p", id="quick-reply-notice").text
+    assert not form.all("textarea")
+    refused = reply(client, kaz, token=token_of(page), ignore_reason="Even so")
+    assert refused.status_code == 400
+    assert reason in quick_form(refused).one("p", role="alert").text
+    assert outbound(session) == []
+
+
+def test_the_blocked_country_is_named(client, login, make_candidate):
+    login("consultant")
+    kaz = make_candidate("Kaz", "Blocked", "+7 701 123 4567")
+    notice = quick_form(record(client, kaz)).one("p", id="quick-reply-notice").text
+    assert "Kaz Blocked's mobile number is in Kazakhstan" in notice
+
+
+def test_a_quick_reply_is_checked_again_when_sent(client, login, session, ada):
+    """Opted out between the page and the press: refused, and the typed text kept."""
+    login("consultant")
+    token = token_of(record(client, ada))
+    ada.sms_consent = False
+    session.commit()
+    refused = reply(client, ada, "Still there?", token=token)
+    assert refused.status_code == 400
+    assert quick_form(refused).one("textarea").text == "Still there?"
+    assert outbound(session) == []
+
+
+def test_a_quick_reply_post_without_the_csrf_token_is_refused(client, login, session, ada):
+    login("consultant")
+    token = token_of(record(client, ada))
+    response = client.post(
+        f"/candidates/{ada.id}/reply", data={"message": "Hi", "reply_token": token}, csrf=False
+    )
+    assert response.status_code == 400
+    assert session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0

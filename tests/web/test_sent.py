@@ -1,0 +1,291 @@
+"""The Sent page: my batches newest first with when, title, recipients, a stacked bar and counts by
+state; filters by date, state and text; pages; everyone's for audit.view only; the link in the
+navigation, as consultant, team leader and viewer, whole page and htmx fragment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from tests.delivery import queue
+from tests.html_tree import html, parse
+from tests.pages import nav
+from webapp.models import Batch, Message, SmsTemplate
+from webapp.sms import sent_log
+
+
+def sent_batch(session, sender, people, *, at=None, states=(), **fields) -> Batch:
+    """A batch sent through the Send path; its messages then put in `states` (in order), and its
+    time set to `at`."""
+    batch = queue(session, sender, people, provider="sandbox", **fields)
+    messages = session.scalars(
+        sa.select(Message).where(Message.batch_id == batch.id).order_by(Message.id)
+    ).all()
+    for message, state in zip(messages, states, strict=False):
+        message.state = state
+    if at is not None:
+        batch.created_at = at
+    session.commit()
+    return batch
+
+
+def rows(response) -> list:
+    bodies = html(response).one("section", id="results").all("tbody")
+    return bodies[0].all("tr") if bodies else []
+
+
+def counts_of(node) -> list[str]:
+    """The counts by state a row says in words, e.g. ["2 delivered", "1 failed"]."""
+    return [span.text for span in node.all("span", class_="bar-count")]
+
+
+def batch_ids(response) -> list[int]:
+    return [int(row.get("id").removeprefix("batch-")) for row in rows(response)]
+
+
+def test_my_batches_newest_first_with_when_title_recipients_bar_and_counts(
+    client, session, login, make_user, three_people
+):
+    me = login("consultant")
+    other = make_user(role="consultant")
+    template = SmsTemplate(name="Monday roles", body="Hi {{first_name}}", folder="General")
+    session.add(template)
+    session.commit()
+    older = sent_batch(
+        session,
+        me,
+        three_people,
+        body="Hi {{first_name}}, a nurse role in Wollongong starts Monday, are you free to talk?",
+        at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
+        states=("delivered", "delivered", "failed"),
+    )
+    newer = sent_batch(
+        session,
+        me,
+        three_people[:1],
+        template_id=template.id,
+        at=datetime(2026, 3, 5, 14, 5, tzinfo=UTC),
+    )
+    theirs = sent_batch(session, other, three_people, body="Not mine")
+
+    response = client.get("/sms/sent")
+
+    assert response.status_code == 200
+    assert batch_ids(response) == [newer.id, older.id]
+    assert theirs.id not in batch_ids(response)
+    first, second = rows(response)
+    cells = second.all("td")
+    assert cells[0].text == "02 Mar 2026 09:30"
+    assert cells[0].one("time").get("datetime") == "2026-03-02T09:30:00+00:00"
+    link = cells[1].one("a")
+    assert link.get("href") == f"/sms/batches/{older.id}"
+    assert link.text == "Hi {{first_name}}, a nurse role in Wollongong starts …"
+    assert cells[2].text == "3"
+    assert counts_of(cells[3]) == ["2 delivered", "1 failed"]
+    bar = {r.get("data-state"): r for r in cells[3].one("svg").all("rect")}
+    assert list(bar) == ["delivered", "failed"]
+    assert (bar["delivered"].get("x"), bar["delivered"].get("width")) == ("0.0%", "66.6667%")
+    assert (bar["failed"].get("x"), bar["failed"].get("width")) == ("66.6667%", "33.3333%")
+    newest = first.all("td")
+    assert newest[1].text == "Template Monday roles"
+    assert newest[1].one("a").get("href") == f"/sms/batches/{newer.id}"
+    assert counts_of(newest[3]) == ["1 queued"]
+    # No style attribute anywhere (the Content-Security-Policy forbids them).
+    assert "style=" not in response.get_data(as_text=True)
+
+
+def test_the_bar_has_no_gaps_and_ends_at_exactly_100_percent(app):
+    """Sevenths round; the rectangles still meet and fill the bar."""
+    counts = {"delivered": 1, "sent": 1, "sending": 1, "queued": 1, "failed": 3}
+    with app.test_request_context():
+        macro = app.jinja_env.get_template("macros/progress.html").module.stacked_bar
+        svg = parse(str(macro(counts))).one("svg")
+    rects = svg.all("rect")
+    left = 0.0
+    for rect in rects:
+        x, width = float(rect.get("x").rstrip("%")), float(rect.get("width").rstrip("%"))
+        assert x == pytest.approx(left, abs=1e-9)
+        left = x + width
+    assert left == pytest.approx(100, abs=1e-9)
+    # Each within the rounding of its exact share (1/7, 3/7 of the bar).
+    for rect, n in zip(rects, counts.values(), strict=True):
+        assert float(rect.get("width").rstrip("%")) == pytest.approx(100 * n / 7, abs=2e-4)
+
+
+def test_the_results_come_as_a_fragment_for_htmx(client, session, login, three_people):
+    me = login("consultant")
+    batch = sent_batch(session, me, three_people)
+
+    response = client.get("/sms/sent", htmx=True)
+
+    assert response.status_code == 200
+    assert "HX-Request" in response.headers["Vary"]
+    doc = html(response)
+    assert [(n.tag, n.get("id")) for n in doc.elements] == [("section", "results")]
+    assert batch_ids(response) == [batch.id]
+
+
+@pytest.mark.parametrize("role", ["consultant", "team-leader"])
+def test_sent_and_replies_are_in_the_navigation_of_those_who_send(client, login, role):
+    login(role)
+    page = client.get("/candidates").get_data(as_text=True)
+    labels = nav(page)
+    assert "Sent" in labels
+    doc = html(client.get("/candidates"))
+    links = {a.get("href") for a in doc.one("nav", aria_label="Main").all("a")}
+    assert {"/sms/sent", "/sms/replies"} <= links
+
+
+def test_a_viewer_has_neither_page_nor_link(client, login):
+    login("viewer")
+    doc = html(client.get("/candidates"))
+    links = {a.get("href") for a in doc.all("a")}
+    assert "/sms/sent" not in links and "/sms/replies" not in links
+    assert client.get("/sms/sent").status_code == 403
+    assert client.get("/sms/replies").status_code == 403
+
+
+def test_a_team_leader_switches_to_everyones_batches(
+    client, session, login, make_user, three_people
+):
+    lead = login("team-leader")
+    casey = make_user(role="consultant", full_name="Casey Jones")
+    mine = sent_batch(session, lead, three_people[:1], at=datetime(2026, 3, 1, tzinfo=UTC))
+    hers = sent_batch(session, casey, three_people, at=datetime(2026, 3, 2, tzinfo=UTC))
+
+    assert batch_ids(client.get("/sms/sent")) == [mine.id]
+    response = client.get("/sms/sent?who=everyone")
+
+    assert response.status_code == 200
+    assert batch_ids(response) == [hers.id, mine.id]
+    doc = html(response)
+    headers = [th.text for th in doc.one("section", id="results").all("th")]
+    assert "Sent by" in headers
+    assert rows(response)[0].all("td")[1].text == "Casey Jones"
+    radios = {i.get("value"): i for i in doc.all("input", type="radio", name="who")}
+    assert "checked" in radios["everyone"].attrs
+
+
+def test_a_consultant_may_not_see_everyones_batches(
+    client, session, login, make_user, three_people
+):
+    login("consultant")
+    sent_batch(session, make_user(role="consultant"), three_people)
+
+    page = client.get("/sms/sent")
+    assert html(page).all("input", name="who") == []
+    assert "Everyone" not in page.get_data(as_text=True)
+    assert client.get("/sms/sent?who=everyone").status_code == 403
+
+
+def test_filter_by_dates_read_as_whole_utc_days(client, session, login, three_people):
+    me = login("consultant")
+    before = sent_batch(session, me, three_people, at=datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC))
+    first = sent_batch(session, me, three_people, at=datetime(2026, 3, 1, 0, 0, tzinfo=UTC))
+    last = sent_batch(session, me, three_people, at=datetime(2026, 3, 3, 23, 59, 59, tzinfo=UTC))
+    after = sent_batch(session, me, three_people, at=datetime(2026, 3, 4, 0, 0, tzinfo=UTC))
+
+    response = client.get("/sms/sent?date_from=2026-03-01&date_to=2026-03-03")
+
+    assert batch_ids(response) == [last.id, first.id]
+    assert batch_ids(client.get("/sms/sent?date_from=2026-03-04")) == [after.id]
+    assert batch_ids(client.get("/sms/sent?date_to=2026-02-28")) == [before.id]
+
+
+def test_filter_by_state_keeps_batches_with_a_message_in_it(client, session, login, three_people):
+    me = login("consultant")
+    clean = sent_batch(session, me, three_people, states=("delivered", "delivered", "delivered"))
+    failing = sent_batch(session, me, three_people, states=("delivered", "failed", "sent"))
+    resent = sent_batch(session, me, three_people[:1], states=("failed",))
+    # The failed message was resent: its new copy counts, the superseded original does not.
+    original = session.scalar(sa.select(Message).where(Message.batch_id == resent.id))
+    original.superseded = True
+    session.add(
+        Message(
+            batch_id=resent.id,
+            direction="out",
+            candidate_id=original.candidate_id,
+            sender_id=me.id,
+            to_e164=original.to_e164,
+            body=original.body,
+            state="delivered",
+            provider="sandbox",
+        )
+    )
+    session.commit()
+
+    assert batch_ids(client.get("/sms/sent?state=failed")) == [failing.id]
+    delivered = batch_ids(client.get("/sms/sent?state=delivered"))
+    assert delivered == [resent.id, failing.id, clean.id]
+    assert counts_of(rows(client.get("/sms/sent?state=delivered"))[0]) == ["1 delivered"]
+
+
+def test_filter_by_text_in_the_message_or_the_template_name(client, session, login, three_people):
+    me = login("consultant")
+    template = SmsTemplate(name="Night shift 50%", body="Hi {{first_name}}", folder="General")
+    session.add(template)
+    session.commit()
+    nurse = sent_batch(session, me, three_people, body="A NURSE role in Sydney")
+    shift = sent_batch(session, me, three_people, template_id=template.id, body="Hi {{first_name}}")
+    sent_batch(session, me, three_people, body="A developer role")
+
+    assert batch_ids(client.get("/sms/sent?text=nurse")) == [nurse.id]
+    assert batch_ids(client.get("/sms/sent?text=night+shift")) == [shift.id]
+    # % and _ are letters here, not wildcards.
+    assert batch_ids(client.get("/sms/sent?text=50%25")) == [shift.id]
+    assert batch_ids(client.get("/sms/sent?text=role_in")) == []
+    assert batch_ids(client.get("/sms/sent?text=role+in")) == [nurse.id]
+
+
+def test_a_bad_filter_is_named_beside_its_field_and_the_rest_still_filter(
+    client, session, login, three_people
+):
+    me = login("consultant")
+    nurse = sent_batch(session, me, three_people, body="A nurse role")
+    sent_batch(session, me, three_people, body="A developer role")
+
+    response = client.get("/sms/sent?date_from=31/01/2026&state=lost&text=nurse")
+
+    assert response.status_code == 400
+    doc = html(response)
+    date_from = doc.one("input", id="date_from")
+    assert date_from.get("aria-invalid") == "true"
+    assert date_from.get("value") == "31/01/2026"
+    assert "Sent from must be a date like 2026-01-31" in doc.one("span", id="date_from-error").text
+    assert doc.one("select", id="state").get("aria-invalid") == "true"
+    assert "Choose a state from the list." in doc.one("span", id="state-error").text
+    assert batch_ids(response) == [nurse.id]
+
+
+def test_pages_of_25_newest_first(client, session, login, three_people):
+    me = login("consultant")
+    made = [
+        sent_batch(session, me, three_people[:1], at=datetime(2026, 3, 1, 9, n, tzinfo=UTC)).id
+        for n in range(sent_log.PAGE_SIZE + 1)
+    ]
+
+    first = client.get("/sms/sent?text=Hi")
+    assert batch_ids(first) == made[::-1][: sent_log.PAGE_SIZE]
+    pager = html(first).one("nav", aria_label="Pages")
+    older = pager.one("a", rel="next")
+    assert older.get("href") == "/sms/sent?page=2&text=Hi"
+    assert pager.all("a", rel="prev") == []
+
+    second = client.get(older.get("href"))
+    assert batch_ids(second) == [made[0]]
+    pager = html(second).one("nav", aria_label="Pages")
+    assert pager.one("a", rel="prev").get("href") == "/sms/sent?page=1&text=Hi"
+    assert pager.all("a", rel="next") == []
+    assert "There is no page 3" in client.get("/sms/sent?page=3").get_data(as_text=True)
+
+
+def test_the_batch_each_row_links_to_opens_for_its_sender(client, session, login, three_people):
+    me = login("consultant")
+    batch = sent_batch(session, me, three_people)
+
+    href = rows(client.get("/sms/sent"))[0].one("a").get("href")
+
+    assert client.get(href).status_code == 200
+    assert f"SMS batch {batch.id}" in client.get(href).get_data(as_text=True)

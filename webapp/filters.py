@@ -1,0 +1,67 @@
+"""What the GET filters of the list pages share: reading text, a date range and a page number as
+typed, and the filters in force (a frozen dataclass) as query-string values for page links."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import fields
+from datetime import date
+from typing import Any
+
+from webapp.ids import as_id
+from webapp.text import filter_value
+
+
+def query_params(filters: Any, leave_out: Collection[str] = ()) -> dict[str, str]:
+    """The fields of `filters` that differ from their defaults, as query-string values (a date in
+    ISO form); `leave_out` names fields that never go in a link."""
+    out = {}
+    for f in fields(filters):
+        value = getattr(filters, f.name)
+        if f.name in leave_out or value in (None, "", f.default):
+            continue
+        out[f.name] = value.isoformat() if isinstance(value, date) else str(value)
+    return out
+
+
+def read_text(
+    args: Mapping[str, str], labels: Mapping[str, str], most: int
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Each labelled filter as typed (see filter_value), and the problem of each one that is wrong:
+    (text, errors)."""
+    text: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for key, label in labels.items():
+        text[key], problem = filter_value(label, args.get(key), most)
+        if problem:
+            errors[key] = problem
+    return text, errors
+
+
+def date_range(
+    text: Mapping[str, str], labels: Mapping[str, str], errors: dict[str, str]
+) -> dict[str, date]:
+    """The `date_from` and `date_to` filters (ISO dates as typed) as dates; one that is not a date,
+    or a To before the From, is named in `errors` and left out."""
+    dates = {}
+    for key in ("date_from", "date_to"):
+        if text[key]:
+            try:
+                dates[key] = date.fromisoformat(text[key])
+            except ValueError:
+                errors[key] = f"{labels[key]} must be a date like 2026-01-31, not “{text[key]}”."
+    if "date_from" in dates and "date_to" in dates and dates["date_from"] > dates["date_to"]:
+        errors["date_to"] = f"{labels['date_to']} is before {labels['date_from']}."
+        del dates["date_to"]
+    return dates
+
+
+def page_number(text: str, most: int, errors: dict[str, str], advice: str = "") -> int:
+    """The page asked for (1 when none is); one that is not 1 to `most` is named in `errors`."""
+    if not text:
+        return 1
+    number = as_id(text)
+    if number is None or number > most:
+        errors["page"] = f"Page must be a number from 1 to {most:,}{advice}."
+        return 1
+    return number

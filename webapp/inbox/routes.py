@@ -1,0 +1,108 @@
+"""The Replies inbox: list replies, open one (read, then its person's record), mark read or
+unread, and the unread count the navigation refreshes."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+
+from webapp.extensions import db
+from webapp.ids import as_id
+from webapp.inbox import bp
+from webapp.sms import inbox
+from webapp.web.access import permission_required
+from webapp.web.rendering import render, wants_fragment
+
+EVERYONE = "everyone"
+
+
+def reply_or_404(reply_id: int):
+    """The reply, if it exists and this user may see it (it answers their message, or
+    audit.view)."""
+    reply = inbox.visible_reply(db.session, reply_id, current_user)
+    if reply is None:
+        abort(404, description="There is no such reply, or it is not yours to see.")
+    return reply
+
+
+def _listing() -> tuple[bool, int]:
+    """Whose replies (everyone's or mine) and which page, from the query string or the form."""
+    values = request.values
+    everyone = values.get("who") == EVERYONE
+    if everyone and not current_user.can("audit.view"):
+        abort(403, description="You need the permission “audit.view” to see everyone’s replies.")
+    return everyone, as_id(values.get("page")) or 1
+
+
+def _list_url(everyone: bool, page: int) -> str:
+    return url_for(
+        "inbox.index", who=EVERYONE if everyone else None, page=page if page > 1 else None
+    )
+
+
+@bp.route("/replies")
+@permission_required(*inbox.PAGE_PERMISSIONS)
+def index():
+    """List replies to my messages (or everyone's, with audit.view), newest first; unread in
+    bold."""
+    everyone, page = _listing()
+    results = inbox.search(db.session, None if everyone else current_user.id, page)
+    return render(
+        "replies/inbox.html",
+        blocks=["results"],
+        results=results,
+        everyone=everyone,
+        may_see_everyone=current_user.can("audit.view"),
+        list_url=_list_url,
+        page_url=lambda number: _list_url(everyone, number),
+        unread=inbox.unread_count(db.session, current_user.id),
+    )
+
+
+@bp.route("/replies/unread")
+@permission_required(*inbox.PAGE_PERMISSIONS)
+def unread():
+    """The unread count beside the Replies link, for the navigation's poll (htmx only)."""
+    if not wants_fragment():
+        return redirect(url_for("inbox.index"))
+    return render(
+        "replies/inbox.html",
+        blocks=["unread"],
+        unread=inbox.unread_count(db.session, current_user.id),
+    )
+
+
+@bp.route("/replies/<id:reply_id>/open", methods=["POST"])
+@permission_required(*inbox.PAGE_PERMISSIONS)
+def open_reply(reply_id: int):
+    """Open a reply: read (when it is mine), then the conversation on its person's record."""
+    reply = reply_or_404(reply_id)
+    inbox.opened(db.session, reply, current_user)
+    kind = inbox.kind_of(reply)
+    if kind is None:
+        # Its record was removed since: the list is all there is to go back to.
+        return redirect(_list_url(*_listing()), 303)
+    record = kind.record_args(getattr(reply, kind.person_column))
+    return redirect(url_for("records.show", **record) + f"#message-{reply.id}", 303)
+
+
+@bp.route("/replies/<id:reply_id>/read", methods=["POST"])
+@permission_required(*inbox.PAGE_PERMISSIONS)
+def mark_read(reply_id: int):
+    """Mark a reply read, then back to the list where it was."""
+    return _mark(reply_id, True)
+
+
+@bp.route("/replies/<id:reply_id>/unread", methods=["POST"])
+@permission_required(*inbox.PAGE_PERMISSIONS)
+def mark_unread(reply_id: int):
+    """Mark a reply unread again, then back to the list where it was."""
+    return _mark(reply_id, False)
+
+
+def _mark(reply_id: int, read: bool):
+    reply = reply_or_404(reply_id)
+    everyone, page = _listing()
+    inbox.mark(db.session, reply, read)
+    # With htmx the redirect is followed by the same request: the list comes back as a fragment.
+    return redirect(_list_url(everyone, page) + f"#reply-{reply.id}", 303)

@@ -1,0 +1,158 @@
+"""The Replies inbox: replies to a user's messages (or everyone's), newest first, each read or
+unread, and the unread count the navigation shows.
+
+A reply belongs to the consultant who sent the message it answers (its sender_id): only they
+make it read by opening it, so a team leader looking through everyone's replies never hides one
+from the consultant it was meant for. Marking read or unread is deliberate, by anyone who sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.models import Message, User
+from webapp.models.base import utcnow
+from webapp.models.messaging import REPLIES_ONLY, UNREAD_ONLY
+from webapp.people.kinds import KINDS, Kind
+
+PAGE_SIZE = 50
+
+
+# Literal SQL with the very terms of the partial indexes' WHERE (messaging.REPLIES_ONLY): SQLite
+# uses a partial index only when the query states them, and not as bound parameters.
+REPLY = sa.text(f"messages.{REPLIES_ONLY}")
+UNREAD = sa.text(f"messages.{UNREAD_ONLY.replace('read_at', 'messages.read_at')}")
+
+
+# Who has the Sent and Replies pages: whoever sends SMS, or may look at everyone's (any one).
+PAGE_PERMISSIONS = ("sms.send", "audit.view")
+
+
+def unread_count(session: so.Session, user_id: int) -> int:
+    """How many replies to this user's messages are unread: one probe of a partial index that
+    holds only unread replies."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Message)
+            .where(Message.sender_id == user_id, UNREAD)
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One reply as the inbox shows it."""
+
+    reply: Message
+    person_name: str | None
+    kind: Kind | None  # the person's kind; None when the reply is on no record
+    answered: str | None  # the text of the message it answers
+    addressee: str | None  # the full name of the consultant it is addressed to
+
+    @property
+    def unread(self) -> bool:
+        return self.reply.read_at is None
+
+    @property
+    def person_id(self) -> int | None:
+        return getattr(self.reply, self.kind.person_column) if self.kind else None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[InboxRow]
+    page: int
+    has_next: bool
+
+
+def search(session: so.Session, user_id: int | None, page: int = 1) -> Page:
+    """One page of replies newest first: to `user_id`'s messages, or everyone's (None), where
+    everyone's leaves out the replies no record matched (they have their own page)."""
+    mine = [Message.sender_id == user_id] if user_id is not None else []
+    everyone = (
+        [] if mine else [sa.or_(Message.candidate_id.is_not(None), Message.contact_id.is_not(None))]
+    )
+    newest_first = (Message.created_at.desc(), Message.id.desc())
+    # The page's ids first; names and answered messages then only for them (PostgreSQL otherwise
+    # looked them up for every row it skipped on the way to page 20 too).
+    shown = (
+        sa.select(Message.id)
+        .where(REPLY, *mine, *everyone)
+        .order_by(*newest_first)
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE + 1)
+        .subquery()
+    )
+    answered = so.aliased(Message)
+    addressee = so.aliased(User)
+    rows = session.execute(
+        sa.select(Message, _person_name(), answered.body, addressee.full_name)
+        .join(shown, shown.c.id == Message.id)
+        .outerjoin(answered, answered.id == Message.in_reply_to_id)
+        .outerjoin(addressee, addressee.id == Message.sender_id)
+        .order_by(*newest_first)
+    ).all()
+    return Page(
+        rows=[
+            InboxRow(reply, name, kind_of(reply), body, who)
+            for reply, name, body, who in rows[:PAGE_SIZE]
+        ],
+        page=page,
+        has_next=len(rows) > PAGE_SIZE,
+    )
+
+
+def _person_name():
+    """The full name of the reply's candidate or contact, as a column of the inbox query."""
+    return sa.case(
+        *[
+            (
+                getattr(Message, kind.person_column).is_not(None),
+                sa.select(kind.model.first_name + " " + kind.model.last_name)
+                .where(kind.model.id == getattr(Message, kind.person_column))
+                .scalar_subquery(),
+            )
+            for kind in KINDS
+        ],
+        else_=sa.null(),
+    )
+
+
+def kind_of(reply: Message) -> Kind | None:
+    """The kind of person the reply is filed on; None when it is on no record."""
+    for kind in KINDS:
+        if getattr(reply, kind.person_column):
+            return kind
+    return None
+
+
+def visible_reply(session: so.Session, reply_id: int, user: User) -> Message | None:
+    """The reply if this user may see it in the inbox: it answers their message, or they may see
+    everyone's (audit.view)."""
+    reply = session.get(Message, reply_id)
+    if reply is None or reply.direction != "in":
+        return None
+    if reply.sender_id != user.id and not user.can("audit.view"):
+        return None
+    return reply
+
+
+def mark(session: so.Session, reply: Message, read: bool, now: datetime | None = None) -> None:
+    """Mark a reply read (keeping when it was first read) or unread again."""
+    if read and reply.read_at is None:
+        reply.read_at = now or utcnow()
+    elif not read:
+        reply.read_at = None
+    session.commit()
+
+
+def opened(session: so.Session, reply: Message, user: User, now: datetime | None = None) -> None:
+    """The user opened the reply: read, when it is addressed to them."""
+    if reply.sender_id == user.id and reply.read_at is None:
+        mark(session, reply, True, now)

@@ -1,0 +1,201 @@
+"""The Quick reply under a record's conversation: one SMS to that one person, through the SMS
+screen's own path (a draft, its recipient analysis, Send's batch and audit), once per form."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy.exc
+import sqlalchemy.orm as so
+
+from webapp.database import begin_write
+from webapp.errors import FieldError
+from webapp.models import Batch, ComposeDraft, User
+from webapp.sms import compose, merge, recipients, segments
+from webapp.sms.people import PersonRow, load
+
+# What new_token makes (24 random bytes, URL-safe base64); anything else was not our form's.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
+def new_token() -> str:
+    """The token a fresh Quick reply form carries: the form's one SMS, however often it is
+    posted."""
+    return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whether an SMS typed now would reach the person, and if not why (an outcome of the SMS
+    screen's recipient analysis)."""
+
+    person: PersonRow
+    outcome: str
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == recipients.OK
+
+    @property
+    def opted_out(self) -> bool:
+        return self.outcome == recipients.OPTED_OUT
+
+    @property
+    def possible(self) -> bool:
+        """Whether some user could send it: only an opt-out can be overridden (Ignore)."""
+        return self.ok or self.opted_out
+
+
+def reach(session: so.Session, kind: str, person_id: int, blocked: frozenset[str]) -> Reach | None:
+    """The person's outcome as the SMS screen would decide it; None when there is no such person."""
+    people = load(session, kind, [person_id])
+    if not people:
+        return None
+    [outcome] = recipients.analyse(people, blocked).outcomes
+    return Reach(outcome.person, outcome.outcome)
+
+
+def refusal(
+    found: Reach, *, can_ignore: bool, self_withdrawn: bool, region_name: str | None = None
+) -> str:
+    """Why the SMS cannot go to this person, as the form says it (and what would let it)."""
+    person = found.person
+    name = person.full_name
+    if found.outcome == recipients.NO_MOBILE:
+        return f"{name} has no mobile number. Add one on their record to send them an SMS."
+    if found.outcome == recipients.INVALID_NUMBER:
+        return (
+            f"{name}'s mobile number “{(person.mobile_raw or '').strip()}” is not a valid number. "
+            "Correct it on their record to send them an SMS."
+        )
+    if found.outcome == recipients.BLOCKED_COUNTRY:
+        where = region_name or person.mobile_region or "a country"
+        return f"{name}'s mobile number is in {where}, which the SMS gateway will not serve."
+    why = "they opted out themselves" if self_withdrawn else "SMS is not ticked in their Privacy"
+    if can_ignore:
+        return (
+            f"{name} has opted out of SMS ({why}). To send anyway, give a reason for ignoring "
+            "opt-outs: it goes in the audit log."
+        )
+    return (
+        f"{name} has opted out of SMS ({why}). Only a user allowed to ignore opt-outs can send "
+        "to them."
+    )
+
+
+def count(person: PersonRow, body: str, sender: User) -> segments.SegmentCount:
+    """The live counter: the message as this person would get it (merge fields filled in)."""
+    return segments.count(merge.render(merge.parse(body), person, sender).text)
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    token: str
+    body: str
+    ignore_reason: str  # typed only to send to an opted-out person: its presence means Ignore
+
+
+@dataclass(frozen=True)
+class Sent:
+    batch: Batch
+    repeated: bool  # this form had sent it already (a double click, a resubmitted page)
+
+
+def send(
+    session: so.Session,
+    sender: User,
+    kind: str,
+    person_id: int,
+    request: ReplyRequest,
+    *,
+    provider: str,
+    blocked: frozenset[str],
+    self_withdrawn: bool = False,
+    region_names: dict[str, str] | None = None,
+) -> Sent:
+    """Queue the reply as a batch of one through compose.send (permissions, consent, country,
+    merge fields, length, the Ignore audit, "sms.sent"), or return the batch this form's token
+    made already.
+
+    Raises FieldError (403 for a permission, 409 for a token that is not this form's) with nothing
+    written but the draft.
+    """
+    if not _TOKEN.fullmatch(request.token or ""):
+        raise FieldError("This reply form is incomplete: reload the page and try again.")
+    ignore = bool(request.ignore_reason.strip())
+    compose.require_permission(sender, ignore)
+    draft = _draft(session, sender, kind, person_id, request.token)
+    existing = compose.batch_for(session, draft)
+    if existing is not None:
+        if existing.body != request.body:
+            # Back to a page already sent from, its text edited: never drop the new text quietly.
+            raise FieldError(
+                "This form has sent its reply already, so this text was not sent. Press Send "
+                "reply again to send it as another SMS.",
+                "message",
+                status=409,
+            )
+        return Sent(existing, repeated=True)
+    state = compose.analyse_draft(session, draft, blocked, ignore)
+    if not state.people:
+        raise FieldError("This person no longer exists.", status=409)
+    [outcome] = state.analysis.outcomes
+    if not outcome.included:
+        found = Reach(outcome.person, outcome.outcome)
+        raise FieldError(
+            refusal(
+                found,
+                can_ignore=sender.can("sms.ignore_opt_out"),
+                self_withdrawn=self_withdrawn,
+                region_name=(region_names or {}).get(outcome.person.mobile_region or ""),
+            ),
+            "ignore_reason" if found.opted_out and sender.can("sms.ignore_opt_out") else "form",
+        )
+    batch = compose.send(
+        session,
+        draft,
+        sender,
+        compose.SendRequest(body=request.body, ignore=ignore, ignore_reason=request.ignore_reason),
+        provider=provider,
+        blocked=blocked,
+    )
+    return Sent(batch, repeated=False)
+
+
+def _draft(
+    session: so.Session, sender: User, kind: str, person_id: int, token: str
+) -> ComposeDraft:
+    """The draft this form's token names: on the form's first post, a new one from
+    compose.create_draft (which refuses a person who no longer exists) that takes the token.
+
+    It keeps no selection digest, so Bulk SMS for this person never reopens it as an SMS screen.
+    The token is unique: of two posts racing with one token, one names its draft with it and the
+    other drops its own and reads that one.
+    """
+    begin_write(session)
+    draft = compose.draft_by_token(session, token)
+    if draft is None:
+        made = compose.create_draft(session, sender, kind, [person_id])
+        made.token, made.selection = token, None
+        try:
+            session.commit()
+        except sqlalchemy.exc.IntegrityError:
+            session.rollback()
+            session.delete(made)
+            session.commit()
+        begin_write(session)
+        draft = compose.draft_by_token(session, token)
+    if (
+        draft is None
+        or draft.user_id != sender.id
+        or draft.kind != kind
+        or draft.person_ids != [person_id]
+    ):
+        raise FieldError(
+            "This reply form belongs to another record or user: reload the page and type the "
+            "reply again.",
+            status=409,
+        )
+    return draft

@@ -1,0 +1,189 @@
+"""The Sent page read from the database: a user's batches (or everyone's) newest first, filtered
+by date, state and text, each with its message counts by state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.filters import date_range, page_number, read_text
+from webapp.models import Batch, Message, SmsTemplate
+from webapp.sms.batches import STATE_ORDER
+
+PAGE_SIZE = 25
+MAX_PAGE = 10_000
+MAX_TEXT = 200
+FIRST_WORDS = 8
+EVERYONE = "everyone"  # the `who` value that asks for everyone's batches (audit.view only)
+# The stacked bar's order: what arrived, what left, what is on its way, then what went wrong.
+BAR_STATES = (
+    "delivered",
+    "sent",
+    "sending",
+    "queued",
+    "failed",
+    "rejected",
+    "undelivered",
+    "unknown",
+)
+LABELS = {
+    "date_from": "Sent from",
+    "date_to": "Sent to",
+    "state": "State",
+    "text": "Message or template",
+    "page": "Page",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the Sent page asks for; empty means "any". Dates are whole days in UTC."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    state: str = ""
+    text: str = ""
+    everyone: bool = False
+
+    def params(self) -> dict[str, str]:
+        """The filters in force as query-string values, for page links."""
+        out = {}
+        if self.everyone:
+            out["who"] = EVERYONE
+        for name in ("date_from", "date_to"):
+            if value := getattr(self, name):
+                out[name] = value.isoformat()
+        if self.state:
+            out["state"] = self.state
+        if self.text:
+            out["text"] = self.text
+        return out
+
+    @property
+    def is_filtered(self) -> bool:
+        """Whether anything narrows the list (which batches are mine or everyone's does not)."""
+        return bool(self.date_from or self.date_to or self.state or self.text)
+
+
+def parse(args: Mapping[str, str]) -> tuple[Filters, int, dict[str, str]]:
+    """Read filters and the page number from request arguments: (filters, page, errors).
+
+    A value that cannot be used is left out (the list is still shown without it) and its field is
+    named in `errors` with a message for beside it.
+    """
+    text, errors = read_text(args, LABELS, MAX_TEXT)
+    values: dict = {"text": text["text"], "everyone": args.get("who") == EVERYONE}
+    values.update(date_range(text, LABELS, errors))
+    if text["state"]:
+        if text["state"] in STATE_ORDER:
+            values["state"] = text["state"]
+        else:
+            errors["state"] = "Choose a state from the list."
+    page = page_number(text["page"], MAX_PAGE, errors)
+    return Filters(**values), page, errors
+
+
+@dataclass(frozen=True)
+class SentBatch:
+    """One row of the Sent page: the batch, and its messages counted by state (bar order)."""
+
+    batch: Batch
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def title(self) -> str:
+        """The template's name, else the message's first words."""
+        if self.batch.template is not None:
+            return self.batch.template.name
+        return first_words(self.batch.body)
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[SentBatch]
+    page: int
+    has_next: bool
+
+
+def first_words(text: str, count: int = FIRST_WORDS) -> str:
+    """The first `count` words of `text` on one line, with an ellipsis when there is more."""
+    words = text.split()
+    return " ".join(words[:count]) + (" …" if len(words) > count else "")
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def conditions(filters: Filters, sender_id: int | None) -> list:
+    """The WHERE conditions on batches for `filters`; `sender_id` None means everyone's."""
+    where = []
+    if sender_id is not None:
+        where.append(Batch.sender_id == sender_id)
+    if filters.date_from:
+        where.append(Batch.created_at >= _start_of(filters.date_from))
+    if filters.date_to:
+        where.append(Batch.created_at < _start_of(filters.date_to + timedelta(days=1)))
+    if filters.state:
+        where.append(
+            sa.exists().where(
+                Message.batch_id == Batch.id,
+                Message.state == filters.state,
+                Message.superseded.is_(False),
+            )
+        )
+    if filters.text:
+        named = sa.select(SmsTemplate.id).where(
+            SmsTemplate.name.icontains(filters.text, autoescape=True)
+        )
+        where.append(
+            sa.or_(
+                Batch.body.icontains(filters.text, autoescape=True), Batch.template_id.in_(named)
+            )
+        )
+    return where
+
+
+def search(session: so.Session, sender_id: int | None, filters: Filters, page: int = 1) -> Page:
+    """One page of batches newest first: `sender_id`'s, or everyone's when it is None."""
+    batches = list(
+        session.scalars(
+            sa.select(Batch)
+            .where(*conditions(filters, sender_id))
+            .order_by(Batch.created_at.desc(), Batch.id.desc())
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE + 1)
+        )
+    )
+    shown = batches[:PAGE_SIZE]
+    counts = state_counts(session, [batch.id for batch in shown])
+    return Page(
+        rows=[SentBatch(batch, counts[batch.id]) for batch in shown],
+        page=page,
+        has_next=len(batches) > PAGE_SIZE,
+    )
+
+
+def state_counts(session: so.Session, batch_ids: list[int]) -> dict[int, dict[str, int]]:
+    """For each batch, its messages counted by state in the bar's order (a resent message counts
+    once, as its new copy)."""
+    counts = {batch_id: dict.fromkeys(BAR_STATES, 0) for batch_id in batch_ids}
+    if not batch_ids:
+        return counts
+    rows = session.execute(
+        sa.select(Message.batch_id, Message.state, sa.func.count())
+        .where(Message.batch_id.in_(batch_ids), Message.superseded.is_(False))
+        .group_by(Message.batch_id, Message.state)
+    )
+    for batch_id, state, n in rows:
+        if state in counts[batch_id]:
+            counts[batch_id][state] = n
+    return counts
