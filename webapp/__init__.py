@@ -53,6 +53,7 @@ def register_extensions(app: Flask) -> None:
         phone_numbers,
         row_urls,
         sessions,
+        times,
         validators,
     )
 
@@ -65,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     navigation.init_app(app)
     row_urls.init_app(app)
     phone_numbers.init_app(app)
+    times.init_app(app)
     compression.init_app(app)
     sessions.init_app(app)
     validators.init_app(app)

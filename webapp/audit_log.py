@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.filters import date_range, page_number, query_params, read_text
+from webapp.filters import date_range, day_bounds, page_number, query_params, read_text, zone_field
 from webapp.ids import as_id
 from webapp.models.activity import AuditEvent
 from webapp.models.messaging import Message
@@ -45,6 +45,7 @@ NAMED_SUBJECTS = {
     "role": ("Role", "role"),
     "user": ("User", "username"),
 }
+ISO_MOMENT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$")
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
 
@@ -62,6 +63,7 @@ class Filters:
     person: str = ""
     date_from: date | None = None
     date_to: date | None = None
+    zone: tzinfo = zone_field()  # the dates are whole days here (the reader's zone)
 
     def params(self) -> dict[str, str]:
         """The filters in force, as query-string values (for page links)."""
@@ -73,14 +75,19 @@ class Filters:
         return bool(self.params())
 
 
-def parse(session: so.Session, args: Mapping[str, str]) -> tuple[Filters, int, dict[str, str]]:
-    """Read filters and the page number from request arguments.
+def parse(
+    session: so.Session, args: Mapping[str, str], zone: tzinfo | None = None
+) -> tuple[Filters, int, dict[str, str]]:
+    """Read filters and the page number from request arguments (the dates as days in `zone`, the
+    reader's; UTC when none is given).
 
     Returns (filters, page, errors): a bad value is left out (the log is still shown without it) and
     its field named in `errors` with a message for the form.
     """
     text, errors = read_text(args, TEXT_LABELS, MAX_TEXT)
     values: dict[str, Any] = {"person": text["person"]}
+    if zone is not None:
+        values["zone"] = zone
 
     if text["actor"]:
         if session.scalar(
@@ -160,10 +167,6 @@ def _about(people: dict[Kind, sa.Select | list[int]]):
     )
 
 
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def conditions(filters: Filters) -> list:
     """The WHERE conditions for `filters`."""
     where = []
@@ -179,10 +182,11 @@ def conditions(filters: Filters) -> list:
         where.append(_about({KINDS.by_singular(filters.person_kind): [filters.person_id]}))
     if filters.person and name_key(filters.person):
         where.append(_about({kind: _named(kind.model, filters.person) for kind in KINDS}))
-    if filters.date_from:
-        where.append(AuditEvent.created_at >= _start_of(filters.date_from))
-    if filters.date_to:
-        where.append(AuditEvent.created_at < _start_of(filters.date_to + timedelta(days=1)))
+    start, end = day_bounds(filters.date_from, filters.date_to, filters.zone)
+    if start:
+        where.append(AuditEvent.created_at >= start)
+    if end:
+        where.append(AuditEvent.created_at < end)
     return where
 
 
@@ -333,7 +337,7 @@ class Details:
     changes: tuple[Change, ...] = ()
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
-    lines: tuple[tuple[str, str], ...] = ()
+    lines: tuple[tuple[str, str | datetime], ...] = ()  # a time as a datetime, for the page
     overridden: bool = False
     people_count: int = 0  # may exceed len(people): beyond a cap an entry records ids only
     person_ids: str = ""  # those ids, as ranges ("Candidate ids 1–40, 52")
@@ -378,8 +382,22 @@ def describe(action: str, details: Any) -> Details:
         for key in ("added", "removed"):
             if key in rest:
                 parts[key] = _names(rest.pop(key))
-    lines = tuple((str(key).replace("_", " "), as_text(value)) for key, value in rest.items())
+    lines = tuple(
+        (str(key).replace("_", " "), _moment(value) or as_text(value))
+        for key, value in rest.items()
+    )
     return Details(lines=lines, **parts)
+
+
+def _moment(value: Any) -> datetime | None:
+    """A time the details hold in ISO form with its offset (a lock's `until`), as an aware datetime
+    for the page to show in the reader's zone; None for anything else."""
+    if not isinstance(value, str) or not ISO_MOMENT.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _overridden(rest: dict) -> dict[str, Any]:

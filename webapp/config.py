@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
+from webapp.times import DEFAULT_ZONE, zone_problem
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
@@ -96,6 +98,10 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
             "Set MAIL_USE_SSL (SMTPS, port 465) or MAIL_USE_TLS (STARTTLS, port 587), not both."
         )
 
+    timezone = _text(env, "TIMEZONE", DEFAULT_ZONE)
+    if problem := zone_problem(timezone):
+        raise ConfigError(f"TIMEZONE: {problem}")
+
     # A demo's links follow the PORT it serves on (`make run` passes it);
     # a server needs its URL set.
     default_base_url = f"http://127.0.0.1:{_int(env, 'PORT', 5000)}" if development else ""
@@ -110,6 +116,8 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         # tool, so it is there only when asked for, never merely because no gateway is set up.
         "SANDBOX": _flag(env, "SANDBOX", False),
         "SMS_DEFAULT_REGION": _text(env, "SMS_DEFAULT_REGION", "AU").upper(),
+        # The organisation's time zone: every time is shown in it unless a user picks their own.
+        "TIMEZONE": timezone,
         "SMSCENTRAL_API_URL": _text(
             env, "SMSCENTRAL_API_URL", "https://my.smscentral.com.au/api/v3.2"
         ),
@@ -193,6 +201,7 @@ def testing_config(database_url: str, **overrides) -> dict:
         "SMS_PROVIDER": "sandbox",
         "SANDBOX": False,  # a test that uses /sandbox says so
         "SMS_DEFAULT_REGION": "AU",
+        "TIMEZONE": "Australia/Sydney",
         "PUBLIC_BASE_URL": "http://localhost",
         "EMBEDDED_WORKER": False,
         "DISPATCH_CONCURRENCY": 4,

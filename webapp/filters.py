@@ -1,15 +1,37 @@
 """What the GET filters of the list pages share: reading text, a date range and a page number as
-typed, and the filters in force (a frozen dataclass) as query-string values for page links."""
+typed, the reader's time zone the dates are days of, and the filters in force (a frozen dataclass)
+as query-string values for page links."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import fields
-from datetime import date
+from dataclasses import field, fields
+from datetime import date, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from webapp.ids import as_id
 from webapp.text import filter_value
+from webapp.times import end_of, start_of
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def zone_field() -> Any:
+    """The zone a filter's dates are days in (the reader's): never in a link, since the page that
+    reads the link reads it in its own reader's zone."""
+    return field(default=UTC_ZONE, metadata={"in_link": False})
+
+
+def day_bounds(
+    first: date | None, last: date | None, zone: tzinfo
+) -> tuple[datetime | None, datetime | None]:
+    """The UTC moments from the start of `first` to the end of `last` in `zone` (the end not
+    included); None for a day not given."""
+    return (
+        start_of(first, zone) if first else None,
+        end_of(last, zone) if last else None,
+    )
 
 
 def query_params(filters: Any, leave_out: Collection[str] = ()) -> dict[str, str]:
@@ -18,7 +40,9 @@ def query_params(filters: Any, leave_out: Collection[str] = ()) -> dict[str, str
     out = {}
     for f in fields(filters):
         value = getattr(filters, f.name)
-        if f.name in leave_out or value in (None, "", f.default):
+        if f.name in leave_out or not f.metadata.get("in_link", True):
+            continue
+        if value in (None, "", f.default):
             continue
         out[f.name] = value.isoformat() if isinstance(value, date) else str(value)
     return out

@@ -242,9 +242,25 @@
   });
 
   // An SMS screen just opened (Bulk SMS or s): the focus goes to its heading, which says who it is
-  // for; later swaps inside it keep their own focus.
+  // for; later swaps inside it keep their own focus. Someone quick who went into one of its fields
+  // before it settled stays there (htmx's autofocus would take them away mid-word, and their next
+  // keys would become shortcuts).
+  var openingPanel = false;
+  var enteredField = null;
+
+  document.addEventListener("focusin", function (event) {
+    var panel = document.getElementById("compose-panel");
+    var target = event.target;
+    if (!openingPanel || !panel || !panel.contains(target)) return;
+    if (target.id !== "compose-heading" && !target.hasAttribute("autofocus")) enteredField = target;
+  });
+
   document.addEventListener("htmx:afterSettle", function (event) {
     if (!event.detail.target || event.detail.target.id !== "compose-panel") return;
+    var field = enteredField;
+    openingPanel = false;
+    enteredField = null;
+    if (field && document.contains(field)) { field.focus(); return; }
     var heading = document.getElementById("compose-heading");
     if (heading) heading.focus();
   });
@@ -255,7 +271,11 @@
       shownResults = results;
       resultsChanged();
     }
-    if (event.detail.target && event.detail.target.id === "compose-panel") restoreKeptMessage();
+    if (event.detail.target && event.detail.target.id === "compose-panel") {
+      openingPanel = true;
+      enteredField = null;
+      restoreKeptMessage();
+    }
     syncLayout();
     initGrid();
     updateSelection();

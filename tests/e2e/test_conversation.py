@@ -17,8 +17,8 @@ pytestmark = pytest.mark.e2e
 # People of this module's own (numbers apart from people.csv's and the other modules'), one set
 # per JavaScript setting so the two runs never see each other's messages.
 PEOPLE = {
-    "js": {"reply": ("Quinn", "Quickreply"), "optout": ("Otto", "Optoutreply")},
-    "nojs": {"reply": ("Quentin", "Quickreply"), "optout": ("Olga", "Optoutreply")},
+    "js": {"reply": ("Quinn", "Quickreply"), "optout": ("Otto", "Declinedreply")},
+    "nojs": {"reply": ("Quentin", "Quickreply"), "optout": ("Olga", "Declinedreply")},
 }
 NUMBERS = {"js": ("0413 777 001", "0413 777 002"), "nojs": ("0413 777 011", "0413 777 012")}
 

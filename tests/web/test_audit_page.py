@@ -129,9 +129,10 @@ def test_filter_by_person_id_and_by_name(client, lead, audit_event, make_candida
 
 
 def test_filter_by_dates(client, lead, audit_event):
-    audit_event(at=utc(2026, 1, 31, 23, 59))
-    inside = audit_event(at=utc(2026, 2, 14, 12))
-    audit_event(at=utc(2026, 3, 1, 0, 0))
+    # Whole days in the reader's zone (the organisation's, Australia/Sydney: AEDT, UTC+11).
+    audit_event(at=utc(2026, 1, 31, 12, 59))  # 31 Jan, 11:59 pm AEDT
+    inside = audit_event(at=utc(2026, 1, 31, 13, 0))  # 1 Feb, 12:00 am AEDT
+    audit_event(at=utc(2026, 2, 28, 13, 0))  # 1 Mar, 12:00 am AEDT
     response = client.get("/audit?date_from=2026-02-01&date_to=2026-02-28")
     assert shown(response) == [inside.id]
     assert 'value="2026-02-01"' in text(response) and 'value="2026-02-28"' in text(response)

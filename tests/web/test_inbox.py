@@ -79,7 +79,7 @@ def test_my_replies_newest_first_with_person_reply_answered_message_and_when(
     assert listed_ids(response) == [conversation["bob"], conversation["ada"]]
     ada_row = listed(response)[1]
     cells = ada_row.all("td")
-    assert cells[0].text == "02 Mar 2026 09:15"
+    assert cells[0].text == "2 Mar 2026, 8:15 pm AEDT"  # 09:15 UTC, in Sydney
     assert cells[0].one("time").get("datetime") == "2026-03-02T09:15:00+00:00"
     assert cells[1].text.startswith("Ada Lovelace (candidate)")
     assert cells[2].one("span", class_="sms-text").text == "Yes, Monday works"

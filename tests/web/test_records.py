@@ -180,7 +180,7 @@ def test_comments_are_listed_newest_first_with_author(client, login, ada, sessio
     items = [li.text for li in section.all("li")]
     assert len(items) == 2
     assert items[0].startswith("Note Prefers mornings — system")
-    assert items[1].startswith("SMS Asked about Monday shift — Casey Consultant, 01 Feb 2025")
+    assert items[1] == "SMS Asked about Monday shift — Casey Consultant, 1 Feb 2025, 8:00 pm AEDT"
 
 
 def test_a_record_without_comments_says_so(client, login, ada):

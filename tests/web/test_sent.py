@@ -77,7 +77,7 @@ def test_my_batches_newest_first_with_when_title_recipients_bar_and_counts(
     assert theirs.id not in batch_ids(response)
     first, second = rows(response)
     cells = second.all("td")
-    assert cells[0].text == "02 Mar 2026 09:30"
+    assert cells[0].text == "2 Mar 2026, 8:30 pm AEDT"  # 09:30 UTC, in Sydney
     assert cells[0].one("time").get("datetime") == "2026-03-02T09:30:00+00:00"
     link = cells[1].one("a")
     assert link.get("href") == f"/sms/batches/{older.id}"
@@ -180,8 +180,8 @@ def test_a_consultant_may_not_see_everyones_batches(
     assert client.get("/sms/sent?who=everyone").status_code == 403
 
 
-def test_filter_by_dates_read_as_whole_utc_days(client, session, login, three_people):
-    me = login("consultant")
+def test_filter_by_dates_read_as_whole_days_of_a_user_in_utc(client, session, login, three_people):
+    me = login("consultant", timezone="UTC")
     before = sent_batch(session, me, three_people, at=datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC))
     first = sent_batch(session, me, three_people, at=datetime(2026, 3, 1, 0, 0, tzinfo=UTC))
     last = sent_batch(session, me, three_people, at=datetime(2026, 3, 3, 23, 59, 59, tzinfo=UTC))
@@ -192,6 +192,30 @@ def test_filter_by_dates_read_as_whole_utc_days(client, session, login, three_pe
     assert batch_ids(response) == [last.id, first.id]
     assert batch_ids(client.get("/sms/sent?date_from=2026-03-04")) == [after.id]
     assert batch_ids(client.get("/sms/sent?date_to=2026-02-28")) == [before.id]
+
+
+def test_filter_dates_are_whole_days_in_the_users_zone_on_a_daylight_saving_day(
+    client, session, login, three_people
+):
+    # Sydney's 5 April 2026 lasts 25 hours: from 13:00 UTC on the 4th (00:00 AEDT) to 14:00 UTC on
+    # the 5th (00:00 AEST on the 6th), the clocks going back from 03:00 AEDT to 02:00 AEST.
+    me = login("consultant")  # no zone of their own: the organisation's, Australia/Sydney
+    at = [
+        datetime(2026, 4, 4, 12, 59, 59, tzinfo=UTC),  # 4 Apr, 11:59:59 pm AEDT
+        datetime(2026, 4, 4, 13, 0, tzinfo=UTC),  # 5 Apr, 12:00 am AEDT
+        datetime(2026, 4, 5, 13, 59, 59, tzinfo=UTC),  # 5 Apr, 11:59:59 pm AEST
+        datetime(2026, 4, 5, 14, 0, tzinfo=UTC),  # 6 Apr, 12:00 am AEST
+    ]
+    before, first, last, after = [sent_batch(session, me, three_people, at=t) for t in at]
+
+    day = client.get("/sms/sent?date_from=2026-04-05&date_to=2026-04-05")
+
+    assert batch_ids(day) == [last.id, first.id]
+    assert batch_ids(client.get("/sms/sent?date_from=2026-04-06")) == [after.id]
+    assert batch_ids(client.get("/sms/sent?date_to=2026-04-04")) == [before.id]
+    times = [row.all("td")[0].text for row in rows(day)]
+    assert times == ["5 Apr 2026, 11:59 pm AEST", "5 Apr 2026, 12:00 am AEDT"]
+    assert "Dates and times are in your time zone, Australia/Sydney" in day.get_data(as_text=True)
 
 
 def test_filter_by_state_keeps_batches_with_a_message_in_it(client, session, login, three_people):

@@ -22,6 +22,7 @@ from webapp.errors import FieldError
 from webapp.models.people import EMAIL_PATTERN
 from webapp.sms import settings as sms_settings
 from webapp.text import filter_value
+from webapp.times import check_zone
 from webapp.users.accounts import USERNAME_PATTERN, mobile_problem, password_problem
 from webapp.web.forms import FilterForm
 from webapp.web.validators import PlainText, line_breaks
@@ -137,10 +138,19 @@ class TemporaryPasswordForm(FlaskForm):
     )
 
 
+def _zone_field() -> StringField:
+    return StringField(
+        "Time zone",
+        filters=[_strip],
+        validators=[Length(max=64), PlainText(), _setting_rule(check_zone)],
+    )
+
+
 class ProfileForm(MobileRegionMixin, FlaskForm):
     email = _email_field("Enter your email address.")
     mobile = _mobile_field()
     office = _office_field()
+    timezone = _zone_field()
 
 
 class PasswordForm(FlaskForm):
@@ -189,6 +199,7 @@ class SettingsForm(FlaskForm):
         filters=[_strip],
         validators=[Length(max=254), PlainText(), _setting_rule(sms_settings.check_reply_address)],
     )
+    timezone = _zone_field()
 
 
 def _reason_field(label: str, missing: str) -> StringField:

@@ -17,6 +17,7 @@ from webapp.web import sessions
 from webapp.web.access import local_path
 from webapp.web.forms import field_error
 from webapp.web.rendering import render
+from webapp.web.times import organisation_zone
 
 # What a user with a temporary password may still reach: the page to change it, and the way out.
 OPEN_WHILE_TEMPORARY = frozenset({"profile.password", "auth.logout", "static"})
@@ -53,6 +54,7 @@ def index():
                 email=form.email.data,
                 mobile=form.mobile.data,
                 office=form.office.data,
+                timezone=form.timezone.data,
                 default_region=phone_region(),
             )
         except FieldError as error:
@@ -64,7 +66,13 @@ def index():
 
 
 def _page(form: ProfileForm, status: int = 200):
-    return render("admin/profile.html", status=status, form=form, user=current_user)
+    return render(
+        "admin/profile.html",
+        status=status,
+        form=form,
+        user=current_user,
+        organisation_zone=organisation_zone(),
+    )
 
 
 @profile_bp.route("/profile/password", methods=["GET", "POST"])

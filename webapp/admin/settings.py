@@ -13,6 +13,7 @@ from webapp.extensions import db
 from webapp.models import BlockedRegion
 from webapp.sms import settings as sms_settings
 from webapp.sms.settings import BLOCKLIST_PROVIDERS, SETTING_KEYS
+from webapp.times import DEFAULT_ZONE
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render
@@ -133,5 +134,6 @@ def _page(
             "default_region": config.get("SMS_DEFAULT_REGION", "AU"),
             "originator": config.get("SMSCENTRAL_ORIGINATOR", ""),
             "unmatched_reply_address": config.get("MAIL_FROM", ""),
+            "timezone": config.get("TIMEZONE", DEFAULT_ZONE),
         },
     )

@@ -8,6 +8,7 @@ import sqlalchemy.orm as so
 
 from webapp import audit_log
 from webapp.web.forms import FilterForm
+from webapp.web.times import user_zone
 
 
 class AuditFilterForm(FilterForm):
@@ -21,4 +22,4 @@ class AuditFilterForm(FilterForm):
         super().__init__(args)
 
     def parse(self):
-        return audit_log.parse(self.session, self.args)
+        return audit_log.parse(self.session, self.args, user_zone())

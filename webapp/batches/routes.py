@@ -54,6 +54,8 @@ def show(batch_id: int):
         reload_after=reload_after,
         kind=KINDS.by_segment(batch.kind),
         progress=progress,
+        bar_labels=batches.BAR_LABELS,
+        receipt_wait_hours=int(batches.RECEIPT_WAIT.total_seconds() // 3600),
         left_out=batches.left_out(batch),
         messages=batches.messages(db.session, batch, state=state),
         resendable=batches.resendable_counts(db.session, batch),

@@ -11,6 +11,7 @@ from webapp.ids import as_id
 from webapp.people import search as people_search
 from webapp.people.kinds import KINDS
 from webapp.sms.compose import MAX_RECIPIENTS
+from webapp.web.times import user_zone
 
 CRITERIA_PREFIX = "criteria-"
 # Sent (with the search form's fields as they are now) only by the htmx request: without JS the
@@ -55,8 +56,8 @@ def _list_changed(kind: str, form: MultiDict) -> bool:
     """
     if not form.get(SEARCH_AS_TYPED):
         return False
-    shown, _page, _errors = people_search.parse(kind, _shown_search(form))
-    typed, _page, _errors = people_search.parse(kind, form)
+    shown, _page, _errors = people_search.parse(kind, _shown_search(form), user_zone())
+    typed, _page, _errors = people_search.parse(kind, form, user_zone())
     return shown != typed
 
 
@@ -68,7 +69,8 @@ def from_form(form: MultiDict, session, default_region: str) -> tuple[str, list[
     if _list_changed(kind, form):
         raise FieldError(LIST_CHANGED, "ids", status=409)
     if form.get("select_matching"):
-        criteria, _page, errors = people_search.parse(kind, _shown_search(form))
+        # The created dates are read in the same zone as on the search page the ticks came from.
+        criteria, _page, errors = people_search.parse(kind, _shown_search(form), user_zone())
         if errors:
             raise FieldError(
                 "The search could not be repeated: " + " ".join(errors.values()), "ids"

@@ -79,6 +79,8 @@ class User(Base):
     email: so.Mapped[str] = so.mapped_column(sa.String(254))
     mobile: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     office: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    # An IANA zone name; None: the organisation's (webapp.times shows every time in one).
+    timezone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     active: so.Mapped[bool] = so.mapped_column(default=True)
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
     must_change_password: so.Mapped[bool] = so.mapped_column(default=False)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, tzinfo
 from typing import NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.filters import page_number, query_params
+from webapp.filters import day_bounds, page_number, query_params, zone_field
 from webapp.models.people import Candidate, Client, ClientContact, name_key, person_name
 from webapp.people.kinds import KINDS, Kind
 from webapp.phones import search_key
@@ -57,6 +57,7 @@ class Criteria:
     client: str = ""
     position: str = ""
     sort: str = "name"
+    zone: tzinfo = zone_field()  # the created dates are whole days here (the reader's zone)
 
     @property
     def of_kind(self) -> Kind:
@@ -80,8 +81,11 @@ class Criteria:
         return any(key != "sort" for key in self.params())
 
 
-def parse(kind: str, args: Mapping[str, str]) -> tuple[Criteria, int, dict[str, str]]:
-    """Read criteria and the page number from request arguments.
+def parse(
+    kind: str, args: Mapping[str, str], zone: tzinfo | None = None
+) -> tuple[Criteria, int, dict[str, str]]:
+    """Read criteria and the page number from request arguments (the created dates as days in
+    `zone`, the reader's; UTC when none is given).
 
     Returns (criteria, page, errors): a bad value is dropped (the search still runs without it)
     and its field named in `errors` with a message for the form.
@@ -95,6 +99,8 @@ def parse(kind: str, args: Mapping[str, str]) -> tuple[Criteria, int, dict[str, 
         for key in ("q", "status", "location", "job", "consent", "client", "position", "sort")
     }
     values: dict = {"kind": kind}
+    if zone is not None:
+        values["zone"] = zone
     # Location and job are checked on either kind's page: a bad one is answered with 400 on both.
     for key in dict.fromkeys(("q", "location", "job", *of_kind.filters)):
         value, problem = filter_value(TEXT_LABELS[key], args.get(key), MAX_TEXT)
@@ -213,10 +219,11 @@ def conditions(criteria: Criteria, default_region: str, dialect: str = "sqlite")
         where.append(model.status == criteria.status)
     if criteria.consent != "any":
         where.append(model.sms_consent.is_(criteria.consent == "yes"))
-    if criteria.created_from:
-        where.append(model.created_at >= _start_of(criteria.created_from))
-    if criteria.created_to:
-        where.append(model.created_at < _start_of(criteria.created_to + timedelta(days=1)))
+    start, end = day_bounds(criteria.created_from, criteria.created_to, criteria.zone)
+    if start:
+        where.append(model.created_at >= start)
+    if end:
+        where.append(model.created_at < end)
     # Each kind's own filters; a value given for the other kind's (location on contacts) is ignored.
     applies = criteria.of_kind.filters
     if criteria.location and "location" in applies:
@@ -242,10 +249,6 @@ def conditions(criteria: Criteria, default_region: str, dialect: str = "sqlite")
 def _contains(column, text: str):
     """Case-insensitive substring match (SQLite's lower() is made Unicode-aware in database.py)."""
     return sa.func.lower(column).contains(text.lower(), autoescape=True)
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _order(criteria: Criteria, model=None) -> list:

@@ -8,6 +8,7 @@ from wtforms import StringField
 
 from webapp.people import search as people_search
 from webapp.web.forms import FilterForm
+from webapp.web.times import user_zone
 
 
 class SearchForm(FilterForm):
@@ -26,4 +27,4 @@ class SearchForm(FilterForm):
         super().__init__(args)
 
     def parse(self):
-        return people_search.parse(self.kind, self.args)
+        return people_search.parse(self.kind, self.args, user_zone())

@@ -6,6 +6,7 @@ from wtforms import StringField
 
 from webapp.sms import sent_log
 from webapp.web.forms import FilterForm
+from webapp.web.times import user_zone
 
 
 class SentFilterForm(FilterForm):
@@ -18,4 +19,4 @@ class SentFilterForm(FilterForm):
     page = StringField(sent_log.LABELS["page"])
 
     def parse(self):
-        return sent_log.parse(self.args)
+        return sent_log.parse(self.args, user_zone())

@@ -1,4 +1,5 @@
-"""Read a batch's progress: counts per state and its messages, for the batch page."""
+"""Read a batch's progress for the batch page (counts per state, messages a second, the time
+left, receipts that never came) and its messages; and resend what failed."""
 
 from __future__ import annotations
 
@@ -57,12 +58,47 @@ def checking_window(settings: ReconcileSettings) -> timedelta:
     return settings.after + settings.give_up + settings.longest_wait
 
 
+# Sent without a receipt for this long, a message is taken as final ("sent, no receipt"): receipts
+# come within minutes, so after a day one is not coming, and a page left open stops refreshing.
+# (A late receipt still moves the message on; the page shows it when next opened.)
+RECEIPT_WAIT = timedelta(hours=24)
+NO_RECEIPT = "no_receipt"
+# The stacked bar's segments in order: what arrived, what left (final, then awaiting a receipt),
+# what is on its way, then what went wrong.
+BAR_ORDER = (
+    "delivered",
+    NO_RECEIPT,
+    "sent",
+    "sending",
+    "queued",
+    "failed",
+    "rejected",
+    "undelivered",
+    "unknown",
+)
+BAR_LABELS = {
+    NO_RECEIPT: "sent, no receipt",
+    "sent": "sent, awaiting receipt",
+    "sending": "in flight",
+}
+# States whose messages left for the gateway: they count as sent ("N of M sent").
+LEFT_STATES = ("sent", "delivered", "undelivered")
+# Messages a second are measured over this window (or since the first message went, if later).
+RATE_WINDOW = timedelta(minutes=1)
+
+
 @dataclass
 class Progress:
-    counts: dict[str, int]
+    counts: dict[str, int]  # by stored state, in STATE_ORDER
     total: int
     # Unknown messages reconciliation is still checking with the gateway (see checking_window).
     checking: int = 0
+    # Of counts["sent"], those sent longer than RECEIPT_WAIT ago: final, as if a receipt had come.
+    no_receipt: int = 0
+    # Messages leaving the queue a second while some are still to go; None before the first.
+    rate: float | None = None
+    # A message sent before this with no receipt is "sent, no receipt" (see RECEIPT_WAIT).
+    no_receipt_before: datetime | None = None
 
     @property
     def polling(self) -> bool:
@@ -71,7 +107,8 @@ class Progress:
 
     @property
     def finished(self) -> int:
-        return sum(n for state, n in self.counts.items() if state in FINAL_STATES)
+        final = sum(n for state, n in self.counts.items() if state in FINAL_STATES)
+        return final + self.no_receipt
 
     @property
     def done(self) -> bool:
@@ -81,6 +118,99 @@ class Progress:
     def percent(self) -> int:
         return 100 if not self.total else int(100 * self.finished / self.total)
 
+    @property
+    def sent(self) -> int:
+        """Messages the gateway took: progress, whether or not a receipt came."""
+        return sum(self.counts[state] for state in LEFT_STATES)
+
+    @property
+    def to_send(self) -> int:
+        """Messages not yet handed to the gateway: queued, or being handed over now."""
+        return self.counts["queued"] + self.counts["sending"]
+
+    @property
+    def bar(self) -> dict[str, int]:
+        """The counts as the stacked bar shows them (BAR_ORDER): sent split by receipt wait."""
+        split = self.counts | {"sent": self.counts["sent"] - self.no_receipt}
+        return {key: self.no_receipt if key == NO_RECEIPT else split[key] for key in BAR_ORDER}
+
+    @property
+    def seconds_left(self) -> float | None:
+        """At the current rate, how long until every message has left; None if it cannot say."""
+        if not self.to_send or not self.rate:
+            return None
+        return self.to_send / self.rate
+
+    @property
+    def rate_text(self) -> str:
+        return rate_words(self.rate or 0)
+
+    @property
+    def time_left_text(self) -> str:
+        seconds = self.seconds_left
+        return "no telling how long" if seconds is None else duration_words(seconds)
+
+
+def rate_words(rate: float) -> str:
+    """Messages a second as a reader wants it: whole numbers from 10 up, one decimal below, and
+    "1 message every N seconds" below one a second."""
+    if 0 < rate < 1 and round(1 / rate) > 1:
+        return f"1 message every {round(1 / rate):,} seconds"
+    value = f"{rate:,.0f}" if rate >= 10 else f"{rate:.1f}".removesuffix(".0")
+    return f"{value} {'message' if value == '1' else 'messages'} a second"
+
+
+def duration_words(seconds: float) -> str:
+    """Roughly how long: "less than a minute", "about 3 minutes", "about 2 hours 5 minutes"."""
+    minutes = round(seconds / 60)
+    if seconds < 60 or not minutes:
+        return "less than a minute"
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if minutes:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return "about " + " ".join(parts)
+
+
+def _left_at():
+    """When a message left the queue: sent, or else when it last changed (failed, unknown…)."""
+    return sa.func.coalesce(Message.sent_at, Message.updated_at)
+
+
+def _no_receipt(session: so.Session, batch: Batch, now: datetime) -> int:
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Message)
+            .where(
+                Message.batch_id == batch.id,
+                Message.state == "sent",
+                Message.superseded.is_(False),
+                _left_at() < now - RECEIPT_WAIT,
+            )
+        )
+        or 0
+    )
+
+
+def _rate(session: so.Session, batch: Batch, now: datetime) -> float | None:
+    """Messages leaving the queue a second over the last RATE_WINDOW, or since the first left if
+    that is more recent; None while none has left."""
+    since = now - RATE_WINDOW
+    left_at = _left_at()
+    recent, first = session.execute(
+        sa.select(sa.func.sum(sa.case((left_at >= since, 1), else_=0)), sa.func.min(left_at)).where(
+            Message.batch_id == batch.id,
+            Message.superseded.is_(False),
+            Message.state.not_in(("queued", "sending")),
+        )
+    ).one()
+    if first is None:
+        return None
+    # At least a second, so the first few messages do not promise thousands a second.
+    seconds = max((now - max(first, since)).total_seconds(), 1.0)
+    return (recent or 0) / seconds
+
 
 def progress(
     session: so.Session,
@@ -88,6 +218,7 @@ def progress(
     now: datetime | None = None,
     reconcile: ReconcileSettings | None = None,
 ) -> Progress:
+    now = now or utcnow()
     rows = session.execute(
         sa.select(Message.state, sa.func.count())
         .where(Message.batch_id == batch.id, Message.superseded.is_(False))
@@ -96,7 +227,7 @@ def progress(
     counts = dict.fromkeys(STATE_ORDER, 0) | {state: n for state, n in rows}
     checking = 0
     if counts[UNKNOWN]:
-        since = (now or utcnow()) - checking_window(reconcile or ReconcileSettings())
+        since = now - checking_window(reconcile or ReconcileSettings())
         # updated_at is when it went unknown: reconciliation keeps it while the message stays so.
         checking = (
             session.scalar(
@@ -111,7 +242,19 @@ def progress(
             )
             or 0
         )
-    return Progress(counts=counts, total=sum(counts.values()), checking=checking)
+    # The reads below cost a row per message: only when they can change what is shown. None of a
+    # batch's messages was sent before the batch was made, so a newer batch has none past the wait.
+    stale = counts["sent"] and batch.created_at <= now - RECEIPT_WAIT
+    no_receipt = _no_receipt(session, batch, now) if stale else 0
+    to_send = counts["queued"] + counts["sending"]
+    return Progress(
+        counts=counts,
+        total=sum(counts.values()),
+        checking=checking,
+        no_receipt=no_receipt,
+        rate=_rate(session, batch, now) if to_send else None,
+        no_receipt_before=now - RECEIPT_WAIT,
+    )
 
 
 def messages(

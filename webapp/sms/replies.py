@@ -18,6 +18,7 @@ from webapp.people.kinds import KINDS
 from webapp.phones import normalise
 from webapp.sms import consent, keywords, segments
 from webapp.text import clean_multiline, one_line
+from webapp.times import DEFAULT_ZONE, when, zone
 
 PART_LIFETIME = timedelta(days=1)
 KEPT_EMAIL = "kept"  # an Email state beside queued/sent/failed: no mail server, so not sent
@@ -58,6 +59,7 @@ class ReplySettings:
     public_base_url: str
     unmatched_reply_address: str
     keep_emails: bool = False  # a demo without a mail server: kept (listed on /sandbox), never sent
+    timezone: str = DEFAULT_ZONE  # the organisation's: times in an email to someone without one
 
 
 def answer_to(message: Message, body: str, provider_message_id: str) -> InboundSms:
@@ -322,7 +324,9 @@ def _queue_email(
         return
     person = found.person
     who = f"{person.full_name} ({reply.from_e164})" if person else reply.from_e164
-    lines = [f"{who} replied by SMS:", "", reply.body, ""]
+    # In the zone of the consultant it goes to (the organisation's for the unmatched inbox).
+    shown_in = zone(consultant.timezone if consultant else None, settings.timezone)
+    lines = [f"{who} replied by SMS on {when(reply.created_at, shown_in)}:", "", reply.body, ""]
     if found.answers is not None:
         lines += ["In reply to your message:", "", found.answers.body, ""]
     if person is not None:

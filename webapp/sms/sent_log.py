@@ -5,31 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, tzinfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.filters import date_range, page_number, read_text
+from webapp.filters import date_range, day_bounds, page_number, read_text, zone_field
 from webapp.models import Batch, Message, SmsTemplate
-from webapp.sms.batches import STATE_ORDER
+from webapp.sms.batches import BAR_ORDER, NO_RECEIPT, STATE_ORDER
 
 PAGE_SIZE = 25
 MAX_PAGE = 10_000
 MAX_TEXT = 200
 FIRST_WORDS = 8
 EVERYONE = "everyone"  # the `who` value that asks for everyone's batches (audit.view only)
-# The stacked bar's order: what arrived, what left, what is on its way, then what went wrong.
-BAR_STATES = (
-    "delivered",
-    "sent",
-    "sending",
-    "queued",
-    "failed",
-    "rejected",
-    "undelivered",
-    "unknown",
-)
+# The batch page's bar order; a list of batches does not split "sent" by the receipt wait.
+BAR_STATES = tuple(state for state in BAR_ORDER if state != NO_RECEIPT)
 LABELS = {
     "date_from": "Sent from",
     "date_to": "Sent to",
@@ -41,13 +32,14 @@ LABELS = {
 
 @dataclass(frozen=True)
 class Filters:
-    """What the Sent page asks for; empty means "any". Dates are whole days in UTC."""
+    """What the Sent page asks for; empty means "any". Dates are whole days in `zone`."""
 
     date_from: date | None = None
     date_to: date | None = None
     state: str = ""
     text: str = ""
     everyone: bool = False
+    zone: tzinfo = zone_field()
 
     def params(self) -> dict[str, str]:
         """The filters in force as query-string values, for page links."""
@@ -69,14 +61,19 @@ class Filters:
         return bool(self.date_from or self.date_to or self.state or self.text)
 
 
-def parse(args: Mapping[str, str]) -> tuple[Filters, int, dict[str, str]]:
-    """Read filters and the page number from request arguments: (filters, page, errors).
+def parse(
+    args: Mapping[str, str], zone: tzinfo | None = None
+) -> tuple[Filters, int, dict[str, str]]:
+    """Read filters and the page number from request arguments: (filters, page, errors); the
+    dates are days in `zone` (the reader's; UTC when none is given).
 
     A value that cannot be used is left out (the list is still shown without it) and its field is
     named in `errors` with a message for beside it.
     """
     text, errors = read_text(args, LABELS, MAX_TEXT)
     values: dict = {"text": text["text"], "everyone": args.get("who") == EVERYONE}
+    if zone is not None:
+        values["zone"] = zone
     values.update(date_range(text, LABELS, errors))
     if text["state"]:
         if text["state"] in STATE_ORDER:
@@ -119,19 +116,16 @@ def first_words(text: str, count: int = FIRST_WORDS) -> str:
     return " ".join(words[:count]) + (" …" if len(words) > count else "")
 
 
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def conditions(filters: Filters, sender_id: int | None) -> list:
     """The WHERE conditions on batches for `filters`; `sender_id` None means everyone's."""
     where = []
     if sender_id is not None:
         where.append(Batch.sender_id == sender_id)
-    if filters.date_from:
-        where.append(Batch.created_at >= _start_of(filters.date_from))
-    if filters.date_to:
-        where.append(Batch.created_at < _start_of(filters.date_to + timedelta(days=1)))
+    start, end = day_bounds(filters.date_from, filters.date_to, filters.zone)
+    if start:
+        where.append(Batch.created_at >= start)
+    if end:
+        where.append(Batch.created_at < end)
     if filters.state:
         where.append(
             sa.exists().where(

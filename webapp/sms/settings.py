@@ -18,6 +18,7 @@ from webapp.errors import FieldError
 from webapp.models import BlockedRegion, Setting, User, audit
 from webapp.models.people import EMAIL_PATTERN
 from webapp.sms.replies import ReplySettings
+from webapp.times import DEFAULT_ZONE, check_zone
 
 DEFAULT_COMMENT_TYPES = ("SMS",)
 
@@ -48,6 +49,14 @@ def default_region(session: so.Session, config: Mapping[str, Any]) -> str:
     row = session.get(Setting, "default_region")
     return (row.value if row is not None and row.value else None) or config.get(
         "SMS_DEFAULT_REGION", "AU"
+    )
+
+
+def organisation_zone(session: so.Session, config: Mapping[str, Any]) -> str:
+    """The organisation's time zone name: the admin's setting, else TIMEZONE."""
+    row = session.get(Setting, "timezone")
+    return (row.value if row is not None and row.value else None) or config.get(
+        "TIMEZONE", DEFAULT_ZONE
     )
 
 
@@ -84,6 +93,7 @@ def reply_settings(session: so.Session, config: Mapping[str, Any]) -> ReplySetti
         public_base_url=config.get("PUBLIC_BASE_URL", ""),
         unmatched_reply_address=sms.unmatched_reply_address,
         keep_emails=bool(config.get("MAIL_KEEP")),
+        timezone=organisation_zone(session, config),
     )
 
 
@@ -95,6 +105,7 @@ SETTING_KEYS = (
     "default_region",
     "originator",
     "unmatched_reply_address",
+    "timezone",
 )
 # Gateways with a blocked-country list of their own (the sandbox borrows SMS Central's).
 BLOCKLIST_PROVIDERS = {"smscentral": "SMS Central", "twilio": "Twilio"}
@@ -167,6 +178,7 @@ def stored(session: so.Session) -> dict[str, Any]:
         "default_region": rows.get("default_region") or "",
         "originator": rows.get("originator") or "",
         "unmatched_reply_address": rows.get("unmatched_reply_address") or "",
+        "timezone": rows.get("timezone") or "",
     }
 
 
@@ -179,10 +191,12 @@ def save(
     default_region: str,
     originator: str,
     unmatched_reply_address: str,
+    timezone: str = "",
 ) -> dict[str, list[Any]]:
     """Store the settings; returns {key: [old, new]} for those that changed, audited together.
 
-    An empty region, sender ID or address removes the row, so the environment's value applies again.
+    An empty region, sender ID, address or time zone removes the row, so the environment's value
+    applies again.
     """
     wanted: dict[str, Any] = {
         "suppress_add_comment": bool(suppress_add_comment),
@@ -190,6 +204,7 @@ def save(
         "default_region": check_region(default_region),
         "originator": check_originator(originator),
         "unmatched_reply_address": check_reply_address(unmatched_reply_address),
+        "timezone": check_zone(timezone),
     }
     current = stored(session)
     changes = {key: [current[key], value] for key, value in wanted.items() if current[key] != value}

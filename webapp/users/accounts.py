@@ -17,6 +17,7 @@ from webapp.models.base import utcnow
 from webapp.models.people import EMAIL_PATTERN
 from webapp.models.users import PERMISSIONS, Permission, Role, User
 from webapp.phones import normalise
+from webapp.times import check_zone
 from webapp.users import sessions as user_sessions
 
 MANAGE = "users.manage"
@@ -291,16 +292,24 @@ def edit_profile(
     mobile: str | None,
     office: str | None,
     default_region: str,
+    timezone: str | None = None,
 ) -> dict[str, list[Any]]:
-    """Change one's own email, mobile and office;
+    """Change one's own email, mobile, office and time zone (empty: the organisation's);
     returns {field: [old, new]} (audited when not empty)."""
-    before = {"email": user.email, "mobile": user.mobile, "office": user.office}
+    before = {
+        "email": user.email,
+        "mobile": user.mobile,
+        "office": user.office,
+        "timezone": user.timezone,
+    }
     after = {
         "email": _email(email),
         "mobile": _mobile(mobile, default_region),
         "office": _optional(office),
+        "timezone": check_zone(timezone) or None,
     }
     user.email, user.mobile, user.office = after["email"], after["mobile"], after["office"]
+    user.timezone = after["timezone"]
     changes = {key: [before[key], value] for key, value in after.items() if before[key] != value}
     if changes:
         audit(session, user, "profile.edited", user, changes=changes)

@@ -1,0 +1,71 @@
+"""The batch page's progress in a real browser, with JavaScript on and off: the stacked bar and its
+legend in words, and a message sent with no receipt after the wait shown as "sent, no receipt",
+after which the page neither polls (htmx) nor reloads itself (no JavaScript)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import UTC, datetime
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import sign_in
+from tests.e2e.helpers import send_single_from_record
+from webapp.sms.batches import RECEIPT_WAIT
+
+# People of this module's own, one for each run (numbers apart from people.csv's and others').
+PEOPLE = {True: ("Petra Pending", "0412 345 780"), False: ("Paul Pending", "0412 345 781")}
+
+
+def add_candidate(page, name: str, mobile: str) -> None:
+    first, last = name.split()
+    page.goto("/candidates/new")
+    page.get_by_label("First name", exact=True).press_sequentially(first)
+    page.get_by_label("Last name", exact=True).press_sequentially(last)
+    page.get_by_label("Mobile", exact=True).press_sequentially(mobile)
+    page.get_by_role("button", name="Add candidate").click()
+    expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
+
+
+def no_receipt_for_a_day(live_server, batch_id: int) -> None:
+    """Make the batch's message one the gateway took (and the batch one made) over RECEIPT_WAIT
+    ago, never confirmed.
+
+    At another gateway: the sandbox would deliver a `sent` message of its own at once."""
+    long_ago = datetime.now(UTC) - RECEIPT_WAIT
+    stored = long_ago.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    with sqlite3.connect(live_server.database) as connection:
+        connection.execute(
+            "UPDATE messages SET state = 'sent', provider = 'smscentral', sent_at = ?, "
+            "delivered_at = NULL, updated_at = ? WHERE batch_id = ?",
+            (stored, stored, batch_id),
+        )
+        connection.execute("UPDATE batches SET created_at = ? WHERE id = ?", (stored, batch_id))
+
+
+def test_a_message_with_no_receipt_after_the_wait_stops_the_page(page, js, live_server):
+    name, mobile = PEOPLE[js]
+    sign_in(page, "consultant")
+    add_candidate(page, name, mobile)
+    send_single_from_record(page, js, name, mobile, "Hi {{first_name}}, any news?")
+    batch_id = int(re.search(r"/sms/batches/(\d+)", page.url).group(1))
+    legend = page.locator("#progress .bar-legend")
+    expect(legend).to_have_text("1 delivered")
+
+    no_receipt_for_a_day(live_server, batch_id)
+    page.reload()
+
+    progress = page.locator("#progress")
+    expect(progress).to_contain_text("1 of 1 sent; 1 of 1 finished — done")
+    expect(legend).to_have_text("1 sent, no receipt")
+    expect(page.locator("#no-receipt")).to_contain_text("no receipt has come")
+    expect(page.get_by_role("table").locator(".state")).to_have_text("sent, no receipt")
+    expect(page.get_by_role("progressbar").locator("rect")).to_have_attribute("width", "100.0%")
+    # Nothing can change now: no poll with JavaScript, no reload without it.
+    expect(progress).not_to_have_attribute("hx-trigger", re.compile("."))
+    assert page.locator("head meta[http-equiv=refresh]").count() == 0
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.wait_for_timeout(6_000)  # longer than htmx's 2 s and the reload's 5 s
+    assert not [url for url in asked if f"/sms/batches/{batch_id}" in url], asked
