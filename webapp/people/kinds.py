@@ -40,6 +40,8 @@ class Kind:
         return {"kind": self.segment, "person_id": person_id}
 
 
+# The recipient's own merge fields for either kind (merge.offered adds the sender's).
+PERSON_MERGE_FIELDS = ("first_name", "last_name", "full_name", "mobile", "email", "job_title")
 CANDIDATES = Kind(
     segment="candidates",
     singular="candidate",
@@ -52,15 +54,7 @@ CANDIDATES = Kind(
     fields=("first_name", "last_name", "email", "status", "job_title", "skills", "location"),
     filters=("location", "job"),
     has_client=False,
-    merge_fields=(
-        "first_name",
-        "last_name",
-        "full_name",
-        "mobile",
-        "email",
-        "job_title",
-        "location",
-    ),
+    merge_fields=(*PERSON_MERGE_FIELDS, "location"),
 )
 CONTACTS = Kind(
     segment="contacts",
@@ -74,15 +68,7 @@ CONTACTS = Kind(
     fields=("first_name", "last_name", "email", "status", "position"),
     filters=("client", "position"),
     has_client=True,
-    merge_fields=(
-        "first_name",
-        "last_name",
-        "full_name",
-        "mobile",
-        "email",
-        "job_title",
-        "client_name",
-    ),
+    merge_fields=(*PERSON_MERGE_FIELDS, "client_name"),
 )
 
 
