@@ -37,6 +37,7 @@ FINAL_STATES = frozenset({DELIVERED, FAILED, REJECTED, UNDELIVERED, UNKNOWN})
 # index only when its WHERE holds the same terms (SQLite needs them literally, not as parameters).
 REPLIES_ONLY = "direction = 'in'"
 UNREAD_ONLY = "direction = 'in' AND read_at IS NULL"
+OUTBOUND_ONLY = "direction = 'out'"
 
 
 def partial_index(name: str, *columns: str, where: str) -> sa.Index:
@@ -58,6 +59,8 @@ class SmsTemplate(Base):
     owner_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     shared: so.Mapped[bool] = so.mapped_column(default=True)
     record_type: so.Mapped[str] = so.mapped_column(sa.String(20), default="both")
+    # A job alert or marketing text: the SMS screen appends the organisation's opt-out line.
+    commercial: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     active: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -121,6 +124,8 @@ class ComposeDraft(Base):
     comment: so.Mapped[bool] = so.mapped_column(default=False)
     comment_type: so.Mapped[str | None] = so.mapped_column(sa.String(60))
     comment_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # Ticked "Commercial message" (or its template is commercial): the opt-out line is appended.
+    commercial: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
@@ -144,6 +149,9 @@ class Batch(Base):
     comment_type: so.Mapped[str | None] = so.mapped_column(sa.String(60))
     comment_text: so.Mapped[str | None] = so.mapped_column(sa.Text)
     provider: so.Mapped[str] = so.mapped_column(sa.String(20))
+    # Marked commercial (by its template or its sender); the opt-out line its messages carried.
+    commercial: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    opt_out_line: so.Mapped[str | None] = so.mapped_column(sa.String(300))
     message_count: so.Mapped[int] = so.mapped_column(default=0)
     outcome_counts: so.Mapped[dict[str, int]] = so.mapped_column(sa.JSON, default=dict)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -171,6 +179,11 @@ class Message(Base):
         # read_at (always null here) too, so SQLite picks it without statistics: it then
         # matches two terms of the count's WHERE, where ix_messages_replies_to matches one.
         partial_index("ix_messages_unread", "sender_id", "read_at", where=UNREAD_ONLY),
+        # Sending limits and volume alerts count outbound messages by sender, by time and by
+        # destination country (webapp.sms.limits, webapp.sms.alerts).
+        partial_index("ix_messages_out_sender", "sender_id", "created_at", where=OUTBOUND_ONLY),
+        partial_index("ix_messages_out_created", "created_at", where=OUTBOUND_ONLY),
+        partial_index("ix_messages_out_region", "to_region", "created_at", where=OUTBOUND_ONLY),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -72,6 +72,7 @@ class Role(Base):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (sa.Index("ux_users_oidc_subject", "oidc_subject", unique=True),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     username: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
@@ -84,6 +85,15 @@ class User(Base):
     active: so.Mapped[bool] = so.mapped_column(default=True)
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
     must_change_password: so.Mapped[bool] = so.mapped_column(default=False)
+    # Two-factor sign-in (webapp.users.two_factor): the base32 TOTP key, set at enrolment and on
+    # once totp_enabled_at is; the last time step a code was accepted for, so none works twice.
+    totp_secret: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    totp_enabled_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    totp_last_step: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    # The `sub` claim of the organisation's OpenID provider, once the user has signed in with it.
+    oidc_subject: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    # Messages in any rolling 24 hours; None: the default of the user's roles (webapp.sms.limits).
+    daily_limit: so.Mapped[int | None] = so.mapped_column()
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     roles: so.Mapped[list[Role]] = so.relationship(
         secondary=user_roles, lazy="selectin", order_by=Role.name
@@ -96,6 +106,10 @@ class User(Base):
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @property
+    def two_factor_on(self) -> bool:
+        return self.totp_enabled_at is not None
 
     def get_id(self) -> str:
         return str(self.id)
@@ -124,6 +138,20 @@ class User(Base):
     @property
     def first_name(self) -> str:
         return self.full_name.split()[0] if self.full_name.strip() else ""
+
+
+class RecoveryCode(Base):
+    """One of a user's ten one-time two-factor recovery codes, kept as a SHA-256 digest."""
+
+    __tablename__ = "recovery_codes"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    used_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
 
 # Failed sign-ins are filed under a key this long at most (a username as typed, or an address).
