@@ -2,9 +2,9 @@
 
 Users gain a TOTP key (on once totp_enabled_at is set), the last time step a code was accepted
 for (so no code works twice), one-time recovery codes, the subject their OpenID provider knows
-them by, and an optional daily sending limit of their own. Templates and batches can be marked
-commercial, and so can a draft; a batch keeps the opt-out line it carried. Outbound messages are indexed by sender,
-by time and by destination country, which the sending limits and volume alerts count.
+them by, and an optional daily sending limit of their own. Templates, drafts and batches can be
+marked commercial; a batch keeps the opt-out line it carried. Outbound messages are indexed by
+sender, by time and by destination country, which the sending limits and volume alerts count.
 
 Revision ID: 0014
 Revises: 0013
