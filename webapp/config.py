@@ -66,6 +66,17 @@ def _text(env: Mapping[str, str], name: str, default: str = "") -> str:
     return env.get(name, "").strip() or default
 
 
+def _role_names(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    """A comma list of role names; None when unset or blank (the built-in default applies), and
+    no roles at all for "none"."""
+    value = _text(env, name)
+    if not value:
+        return None
+    if value.lower() == "none":
+        return ()
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
 def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
     """Build the Flask config mapping from environment variables."""
     development = _flag(env, "FLASK_DEBUG", False) or _flag(env, "DEMO_MODE", False)
@@ -101,6 +112,9 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
     timezone = _text(env, "TIMEZONE", DEFAULT_ZONE)
     if problem := zone_problem(timezone):
         raise ConfigError(f"TIMEZONE: {problem}")
+    confirm_over = _int(env, "SMS_CONFIRM_OVER", 100)
+    if confirm_over < 0:
+        raise ConfigError(f"SMS_CONFIRM_OVER must be 0 or more, not {confirm_over}.")
 
     # A demo's links follow the PORT it serves on (`make run` passes it);
     # a server needs its URL set.
@@ -116,6 +130,9 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         # tool, so it is there only when asked for, never merely because no gateway is set up.
         "SANDBOX": _flag(env, "SANDBOX", False),
         "SMS_DEFAULT_REGION": _text(env, "SMS_DEFAULT_REGION", "AU").upper(),
+        # A Send to more people than this is confirmed first (the admin Settings page can say
+        # otherwise); 0: every Send.
+        "SMS_CONFIRM_OVER": confirm_over,
         # The organisation's time zone: every time is shown in it unless a user picks their own.
         "TIMEZONE": timezone,
         "SMSCENTRAL_API_URL": _text(
@@ -162,8 +179,79 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         "READY_EMAIL_FAILED": _int(env, "READY_EMAIL_FAILED", 0),
         "SESSION_IDLE_MINUTES": _int(env, "SESSION_IDLE_MINUTES", 60),
         "SESSION_ABSOLUTE_HOURS": _int(env, "SESSION_ABSOLUTE_HOURS", 12),
+        **sending_safeguards(env),
+        # Roles that must use two-factor sign-in unless the admin Settings page says otherwise;
+        # None: those holding sms.ignore_opt_out or users.manage (webapp.users.two_factor).
+        "TWO_FACTOR_ROLES": _role_names(env, "TWO_FACTOR_ROLES"),
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         "WTF_CSRF_TIME_LIMIT": None,
+        **single_sign_on(env),
+    }
+
+
+def single_sign_on(env: Mapping[str, str]) -> dict:
+    """The OIDC_* settings and LOCAL_PASSWORDS (docs/configuration.md, "Single sign-on"),
+    refused whole when they could lock everyone out or grant the wrong roles."""
+    from webapp.users.oidc import DEFAULT_NAME, DEFAULT_ROLE_CLAIM, issuer_problem, parse_role_map
+
+    issuer = _text(env, "OIDC_ISSUER")
+    client_id = _text(env, "OIDC_CLIENT_ID")
+    try:
+        role_map = parse_role_map(_text(env, "OIDC_ROLE_MAP"))
+    except ValueError as error:
+        raise ConfigError(f"OIDC_ROLE_MAP: {error}.") from None
+    create_users = _flag(env, "OIDC_CREATE_USERS", False)
+    local_passwords = _flag(env, "LOCAL_PASSWORDS", True)
+    if issuer:
+        if problem := issuer_problem(issuer):
+            raise ConfigError(f"OIDC_ISSUER: {problem}.")
+        if not client_id:
+            raise ConfigError("OIDC_ISSUER is set but OIDC_CLIENT_ID is not: set both.")
+        if create_users and not role_map:
+            raise ConfigError(
+                "OIDC_CREATE_USERS needs OIDC_ROLE_MAP: a user made at first sign-in gets the "
+                "roles their groups map to (e.g. sms-users=consultant)."
+            )
+    elif client_id or role_map or create_users:
+        raise ConfigError("OIDC_CLIENT_ID, OIDC_ROLE_MAP or OIDC_CREATE_USERS need OIDC_ISSUER.")
+    if not local_passwords and not issuer:
+        raise ConfigError(
+            "LOCAL_PASSWORDS=0 switches passwords off, but OIDC_ISSUER is not set: "
+            "nobody could sign in."
+        )
+    return {
+        "OIDC_ISSUER": issuer,
+        "OIDC_CLIENT_ID": client_id,
+        "OIDC_CLIENT_SECRET": _text(env, "OIDC_CLIENT_SECRET"),
+        "OIDC_NAME": _text(env, "OIDC_NAME", DEFAULT_NAME),
+        "OIDC_ROLE_CLAIM": _text(env, "OIDC_ROLE_CLAIM", DEFAULT_ROLE_CLAIM),
+        "OIDC_ROLE_MAP": role_map,
+        "OIDC_CREATE_USERS": create_users,
+        "LOCAL_PASSWORDS": local_passwords,
+    }
+
+
+def sending_safeguards(env: Mapping[str, str]) -> dict:
+    """SMS_DAILY_LIMIT, SMS_ALERT_RATE and SECURITY_ALERT_EMAIL (SECURITY.md, "Sending limits"
+    and "Volume alerts"); a rate or address that cannot be meant is refused at start."""
+    from webapp.sms.alerts import parse_rate
+
+    # The default of the role defaults: messages a user may send in any 24 hours; 0: no limit.
+    daily_limit = _int(env, "SMS_DAILY_LIMIT", 0)
+    if daily_limit < 0:
+        raise ConfigError(f"SMS_DAILY_LIMIT must be 0 (no limit) or more, not {daily_limit}.")
+    rate = _text(env, "SMS_ALERT_RATE")
+    try:
+        parse_rate(rate)
+    except ValueError as error:
+        raise ConfigError(f"SMS_ALERT_RATE: {error}") from None
+    alert_email = _text(env, "SECURITY_ALERT_EMAIL")
+    if alert_email and (alert_email.count("@") != 1 or any(c.isspace() for c in alert_email)):
+        raise ConfigError(f"SECURITY_ALERT_EMAIL must be one email address, not {alert_email!r}.")
+    return {
+        "SMS_DAILY_LIMIT": daily_limit,
+        "SMS_ALERT_RATE": rate,
+        "SECURITY_ALERT_EMAIL": alert_email,
     }
 
 
@@ -219,6 +307,9 @@ def testing_config(database_url: str, **overrides) -> dict:
         "SESSION_COOKIE_SECURE": False,
         "SESSION_IDLE_MINUTES": 60,
         "SESSION_ABSOLUTE_HOURS": 12,
+        # Tests and benchmarks sign administrators and team leaders in with a password alone; the
+        # two-factor tests ask for TWO_FACTOR_ROLES=None (the built-in default) themselves.
+        "TWO_FACTOR_ROLES": (),
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         "WTF_CSRF_TIME_LIMIT": None,
     }

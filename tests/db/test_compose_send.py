@@ -487,8 +487,32 @@ def test_id_ranges_are_sorted_runs():
 def test_sending_the_same_draft_twice_gives_one_batch(app, session, make_user, make_candidate):
     user, draft = draft_to_one(session, make_user, make_candidate)
     first = send(session, draft, user)
-    second = send(session, draft, user, send_request("A different text the second time"))
+    second = send(session, draft, user)
     assert second.id == first.id
+    assert written(app) == ONE_SENT
+
+
+def test_a_commercial_draft_sent_twice_gives_one_batch(app, session, make_user, make_candidate):
+    # The batch keeps the text with the opt-out line after it; the second Send posts it without.
+    user, draft = draft_to_one(session, make_user, make_candidate)
+    first = send(session, draft, user, send_request(commercial=True))
+    second = send(session, draft, user, send_request(commercial=True))
+    assert second.id == first.id
+    assert written(app) == ONE_SENT
+
+
+def test_other_text_sent_on_a_sent_draft_is_refused_not_dropped(
+    app, session, make_user, make_candidate
+):
+    # The SMS screen open in two tabs: the second tab's Send must not answer "sent" for text that
+    # never went.
+    user, draft = draft_to_one(session, make_user, make_candidate)
+    first = send(session, draft, user)
+    with pytest.raises(FieldError) as caught:
+        send(session, draft, user, send_request("A different text the second time"))
+    assert (caught.value.field, caught.value.status) == ("message", 409)
+    assert f"already sent, from another tab or window, as batch {first.id}" in str(caught.value)
+    session.rollback()
     assert written(app) == ONE_SENT
 
 
@@ -565,7 +589,7 @@ def test_a_send_racing_an_uncommitted_batch_for_the_same_draft_returns_it(
                 draft_id=first.id,
                 sender_id=user.id,
                 kind="candidates",
-                body="first",
+                body=send_request().body,  # a double click: the same text as the second send
                 provider="sandbox",
                 message_count=0,
                 outcome_counts={},

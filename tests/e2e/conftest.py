@@ -56,7 +56,7 @@ def _free_port() -> int:
 class LiveServer:
     """The app served by waitress in a child process, with demo users and a known set of people."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, env: dict[str, str] | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database = workdir / "e2e.sqlite3"
@@ -70,6 +70,10 @@ class LiveServer:
             "PUBLIC_BASE_URL": self.url,
             "MAIL_PORT": "0",
             "SMS_DESK_LOG_LEVEL": "WARNING",
+            # The journeys sign in as admin and lead with passwords alone (test_two_factor.py
+            # starts a server of its own that requires two-factor sign-in as by default).
+            "TWO_FACTOR_ROLES": "none",
+            **(env or {}),
         }
         self.env.pop("FLASK_DEBUG", None)
         self.env.pop("DEMO_MODE", None)

@@ -505,6 +505,7 @@ def test_a_comment_text_over_2000_characters_is_refused_beside_the_field(
     assert {len(c.text) for c in rows(session, Comment)} == {2000}
 
 
+@pytest.mark.parametrize("app_settings", [{"SMS_CONFIRM_OVER": 600}])  # no confirmation step
 def test_a_comment_may_not_put_more_than_a_million_characters_on_the_records(
     client, consultant, session
 ):
@@ -587,6 +588,21 @@ def test_reopening_a_sent_screen_goes_to_its_batch(client, consultant, people):
     response = client.get(f"/sms/compose/{token}")
     assert response.status_code == 302
     assert response.headers["Location"] == location
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_other_text_sent_from_a_second_tab_is_refused_on_the_form(
+    client, consultant, people, session, htmx
+):
+    token = open_sms(client, people)
+    first = batch_id_of(send(client, token))
+    response = send(client, token, htmx=htmx, message="Other text, typed in the second tab")
+    assert response.status_code == 409
+    page = text(response)
+    assert f"already sent, from another tab or window, as batch {first}" in page
+    assert 'id="message-error"' in page
+    assert "Other text, typed in the second tab</textarea>" in page  # still there to copy
+    assert written(session)["batches"] == 1
 
 
 # --- nothing written on failure, and the error shown on the form ---------------------------------

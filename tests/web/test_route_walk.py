@@ -147,6 +147,25 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
         Call("POST", "/profile/sign-out-everywhere"),
         expect(LOGIN, 302, 302, 302, 302),
     ),
+    "profile.two_factor": (Call("GET", "/profile/two-factor"), expect(LOGIN, 200, 200, 200, 200)),
+    # The code step is only for a sign-in waiting for its code: none here, so back to the start.
+    "auth.two_factor": (Call("GET", "/login/code"), expect(LOGIN, 302, 302, 302, 302)),
+    # Single sign-on is not set up in the walk's world: its routes are not there for anyone
+    # (tests/web/test_sso.py walks them with a provider).
+    "auth.sso": (Call("GET", "/login/sso"), expect(404, 404, 404, 404, 404)),
+    "auth.sso_callback": (
+        Call("GET", "/login/sso/callback?code=x&state=y"),
+        expect(404, 404, 404, 404, 404),
+    ),
+    "admin.reset_two_factor": (
+        Call("GET", "/admin/users/{user}/two-factor/reset"),
+        expect(LOGIN, 403, 403, 403, 200),
+    ),
+    # No box ticked is a valid choice: no role must use two-factor sign-in.
+    "admin.two_factor_roles": (
+        Call("POST", "/admin/settings/two-factor"),
+        expect(LOGIN, 403, 403, 403, 302),
+    ),
     "admin.users": (Call("GET", "/admin/users"), expect(LOGIN, 403, 403, 403, 200)),
     "admin.new_user": (Call("POST", "/admin/users/new"), expect(LOGIN, 403, 403, 403, 400)),
     "admin.edit_user": (Call("GET", "/admin/users/{user}/edit"), expect(LOGIN, 403, 403, 403, 200)),
@@ -165,6 +184,15 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
     "admin.roles": (Call("GET", "/admin/roles"), expect(LOGIN, 403, 403, 403, 200)),
     # Blank settings are valid: each falls back to its default.
     "admin.settings": (Call("POST", "/admin/settings"), expect(LOGIN, 403, 403, 403, 302)),
+    "admin.confirmation_settings": (
+        Call("POST", "/admin/settings/confirmation"),
+        expect(LOGIN, 403, 403, 403, 302),
+    ),
+    # Every field empty is valid: no cap, and each role falls back to SMS_DAILY_LIMIT.
+    "admin.sending_limits": (
+        Call("POST", "/admin/settings/limits"),
+        expect(LOGIN, 403, 403, 403, 302),
+    ),
     "admin.status": (Call("GET", "/admin/status"), expect(LOGIN, 403, 403, 403, 200)),
     "admin.retry_email": (
         Call("POST", "/admin/status/emails/{email}/retry"),

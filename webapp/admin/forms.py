@@ -20,6 +20,8 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 
 from webapp.errors import FieldError
 from webapp.models.people import EMAIL_PATTERN
+from webapp.sms import confirmation, limits
+from webapp.sms import opt_out_line as opt_out
 from webapp.sms import settings as sms_settings
 from webapp.text import filter_value
 from webapp.times import check_zone
@@ -117,6 +119,10 @@ class UserForm(MobileRegionMixin, FlaskForm):
     email = _email_field("Enter an email address.")
     mobile = _mobile_field()
     office = _office_field()
+    # Empty: the user's roles' default (webapp.sms.limits); 0: no limit of their own.
+    daily_limit = StringField(
+        "Daily SMS limit", filters=[_strip], validators=[_setting_rule(limits.parse_limit)]
+    )
     roles = SelectMultipleField("Roles", validators=[DataRequired("Choose at least one role.")])
 
     def __init__(self, *args, role_names: Sequence[str] = (), **kwargs):
@@ -200,6 +206,16 @@ class SettingsForm(FlaskForm):
         validators=[Length(max=254), PlainText(), _setting_rule(sms_settings.check_reply_address)],
     )
     timezone = _zone_field()
+    opt_out_line = StringField(
+        "Opt-out line",
+        filters=[_strip],
+        validators=[PlainText(), _setting_rule(opt_out.check_line)],
+        description=(
+            "Added on its own line to every commercial SMS (job alerts, marketing): plain letters, "
+            f"at most {opt_out.MAX_LINE} characters, naming a reply that opts out (STOP, "
+            f"UNSUBSCRIBE…). Empty: “{opt_out.DEFAULT_LINE}”."
+        ),
+    )
 
 
 def _reason_field(label: str, missing: str) -> StringField:
@@ -229,8 +245,50 @@ class RemoveBlockedRegionForm(FlaskForm):
     reason = _reason_field("Reason for removing", "Say why this country is no longer blocked.")
 
 
+class LimitsForm(FlaskForm):
+    """The sending limits (Settings page): the organisation's cap here; each role's default is
+    read as `role-<name>` (webapp.sms.limits.save_limits judges them all)."""
+
+    org_daily_limit = StringField("Organisation daily SMS limit", filters=[_strip])
+
+
+class ConfirmationSettingsForm(FlaskForm):
+    """Confirmation before big sends (Settings page): how many people make a send big, and the
+    price of one SMS part per country for its estimated cost (webapp.sms.confirmation)."""
+
+    confirm_over = StringField(
+        "Confirm a send to more than",
+        filters=[_strip],
+        validators=[PlainText(), _setting_rule(confirmation.check_confirm_over)],
+    )
+    part_prices = TextAreaField(
+        "Price per SMS part",
+        filters=[line_breaks],
+        validators=[
+            Length(max=4_000, message="Keep the prices to 4,000 characters."),
+            PlainText(multiline=True),
+            _setting_rule(confirmation.parse_part_prices),
+        ],
+    )
+    price_currency = StringField(
+        "Currency",
+        filters=[_strip],
+        validators=[PlainText(), _setting_rule(confirmation.check_currency)],
+    )
+
+
 class RolesForm(FlaskForm):
     """Only the token: the matrix's boxes are read as `grant` = "role:permission" pairs."""
+
+
+class TwoFactorRolesForm(FlaskForm):
+    """The roles that must use two-factor sign-in (Settings page); no box ticked: none."""
+
+    roles = SelectMultipleField("Roles that must use two-factor sign-in", validate_choice=False)
+
+
+class TwoFactorResetForm(FlaskForm):
+    """Only the token: the confirmation page's button resets a user's two-factor sign-in."""
 
 
 class UserSearchForm(FilterForm):

@@ -3,7 +3,7 @@ first."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.admin import profile_bp
@@ -12,6 +12,7 @@ from webapp.admin.users import phone_region
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.phones import display
+from webapp.sms import limits
 from webapp.users import accounts
 from webapp.web import sessions
 from webapp.web.access import local_path
@@ -72,6 +73,9 @@ def _page(form: ProfileForm, status: int = 200):
         form=form,
         user=current_user,
         organisation_zone=organisation_zone(),
+        allowance=limits.allowance(
+            db.session, current_user, limits.LimitSettings.from_config(current_app.config)
+        ),
     )
 
 

@@ -3,19 +3,27 @@ and each gateway's blocked-country list."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from webapp.admin import bp
-from webapp.admin.forms import BlockedRegionForm, RemoveBlockedRegionForm, SettingsForm
+from webapp.admin.forms import (
+    BlockedRegionForm,
+    ConfirmationSettingsForm,
+    LimitsForm,
+    RemoveBlockedRegionForm,
+    SettingsForm,
+)
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import BlockedRegion
+from webapp.sms import confirmation, limits
 from webapp.sms import settings as sms_settings
 from webapp.sms.settings import BLOCKLIST_PROVIDERS, SETTING_KEYS
 from webapp.times import DEFAULT_ZONE
+from webapp.users import accounts
 from webapp.web.access import permission_required
-from webapp.web.forms import field_error
+from webapp.web.forms import field_error, refused
 from webapp.web.rendering import render
 
 
@@ -106,13 +114,45 @@ def remove_blocked(row_id: int):
     )
 
 
+@bp.route("/settings/confirmation", methods=["POST"])
+@permission_required("settings.manage")
+def confirmation_settings():
+    """Change which sends are confirmed first and the prices their cost is estimated with
+    (audited)."""
+    form = ConfirmationSettingsForm()
+    if form.validate_on_submit():
+        try:
+            changes = confirmation.save(
+                db.session,
+                current_user,
+                **{key: form[key].data for key in confirmation.SETTING_KEYS},
+            )
+        except FieldError as error:
+            field_error(form, error)
+        else:
+            flash(
+                f"Settings saved: {', '.join(form[key].label.text for key in changes)}."
+                if changes
+                else "Settings unchanged.",
+                "info",
+            )
+            return redirect(url_for("admin.settings", _anchor="big-sends"))
+    return _page(confirm_form=form, status=400)
+
+
 def _page(
     *,
     form: SettingsForm | None = None,
     blocked_form: BlockedRegionForm | None = None,
+    confirm_form: ConfirmationSettingsForm | None = None,
+    two_factor_form=None,
+    limits_section: dict | None = None,
     problem: str | None = None,
     status: int = 200,
 ):
+    # Imported here: webapp.admin.two_factor renders this page too (its form's errors).
+    from webapp.admin import two_factor
+
     config = current_app.config
     if form is None:
         stored = sms_settings.stored(db.session)
@@ -130,10 +170,54 @@ def _page(
         },
         providers=BLOCKLIST_PROVIDERS,
         in_use=sms_settings.blocked_list_provider(config["SMS_PROVIDER"]),
+        confirm_form=confirm_form
+        or ConfirmationSettingsForm(formdata=None, data=confirmation.stored(db.session)),
+        confirm_over_default=config.get("SMS_CONFIRM_OVER", confirmation.DEFAULT_CONFIRM_OVER),
         environment={
             "default_region": config.get("SMS_DEFAULT_REGION", "AU"),
             "originator": config.get("SMSCENTRAL_ORIGINATOR", ""),
             "unmatched_reply_address": config.get("MAIL_FROM", ""),
             "timezone": config.get("TIMEZONE", DEFAULT_ZONE),
         },
+        **two_factor.roles_section(two_factor_form),
+        **(limits_section or _limits_section()),
     )
+
+
+@bp.route("/settings/limits", methods=["POST"])
+@permission_required("settings.manage")
+def sending_limits():
+    """Change the organisation's daily cap and each role's default daily limit (audited)."""
+    roles = accounts.all_roles(db.session)
+    form = LimitsForm()
+    typed = {role.name: request.form.get(f"role-{role.name}", "") for role in roles}
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        try:
+            changes = limits.save_limits(db.session, current_user, form.org_daily_limit.data, typed)
+        except FieldError as error:
+            errors = refused(error)
+        else:
+            flash("Sending limits saved." if changes else "Sending limits unchanged.", "info")
+            return redirect(url_for("admin.settings", _anchor="limits"))
+    return _page(limits_section=_limits_section(form, typed, errors), status=400)
+
+
+def _limits_section(
+    form: LimitsForm | None = None,
+    typed: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict:
+    """The Sending limits section: as stored, or as typed with what was wrong."""
+    stored = limits.stored_limits(db.session)
+    if form is None:
+        form = LimitsForm(formdata=None, data={"org_daily_limit": stored.organisation or ""})
+    if typed is None:
+        typed = {name: str(limit) for name, limit in stored.roles.items()}
+    return {
+        "limits_form": form,
+        "limit_roles": accounts.all_roles(db.session),
+        "role_limit_values": typed,
+        "limit_errors": errors or {},
+        "server_daily_limit": current_app.config.get("SMS_DAILY_LIMIT") or None,
+    }

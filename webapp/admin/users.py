@@ -18,6 +18,7 @@ from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import Role, User
 from webapp.phones import display
+from webapp.sms import limits as sending_limits
 from webapp.sms import settings as sms_settings
 from webapp.users import accounts
 from webapp.users.accounts import UserDetails
@@ -53,6 +54,7 @@ def new_user():
             user = accounts.create_user(
                 db.session, current_user, _details(form), form.password.data, phone_region()
             )
+            _set_daily_limit(user, form)
         except FieldError as error:
             problem = field_error(form, error)
         else:
@@ -95,6 +97,7 @@ def edit_user(user_id: int):
                 phone_region(),
                 keep_session=sessions.current_token(),
             )
+            changes = _set_daily_limit(user, form) or changes
         except FieldError as error:
             problem = field_error(form, error)
         else:
@@ -165,6 +168,23 @@ def _back_to(user: User, message: str):
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
+def _set_daily_limit(user: User, form: UserForm) -> bool:
+    """Save the Daily SMS limit typed (empty: the roles' default); audited. True if it changed."""
+    limit = sending_limits.parse_limit(form.daily_limit.data)
+    return sending_limits.set_user_limit(db.session, current_user, user, limit)
+
+
+def _limit_hint(user: User | None) -> str:
+    """The hint under Daily SMS limit: what an empty field means for this user now."""
+    if user is None:
+        return "Messages in any 24 hours. Empty: the default of the user’s roles; 0: no limit."
+    default = sending_limits.role_default(
+        db.session, user, sending_limits.LimitSettings.from_config(current_app.config)
+    )
+    shown = f"{default.limit:,} a day" if default.limit is not None else "no limit"
+    return f"Messages in any 24 hours. Empty: the default of their roles ({shown}); 0: no limit."
+
+
 def _details(form: UserForm) -> UserDetails:
     return UserDetails(
         username=form.username.data,
@@ -202,6 +222,7 @@ def _user_page(
         roles=roles,
         problem=problem,
         status_problem=status_problem,
+        daily_limit_hint=_limit_hint(user),
     )
 
 

@@ -9,8 +9,9 @@ from flask import flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp.auth import bp
+from webapp.auth import bp, two_factor_routes
 from webapp.auth.forms import LoginForm
+from webapp.auth.oidc import passwords_off
 from webapp.extensions import db
 from webapp.models import User
 from webapp.users import throttle
@@ -28,6 +29,9 @@ def login():
     if current_user.is_authenticated:
         return redirect(next_path or url_for("health.home"))
     form = LoginForm()
+    if passwords_off():
+        # LOCAL_PASSWORDS=0: only the single sign-on button; a posted password is not even read.
+        return render("auth/login.html", form=form, status=403 if request.method == "POST" else 200)
     if form.validate_on_submit():
         attempt = throttle.Attempt(form.username.data, request.remote_addr or "unknown")
         moment = throttle.now()
@@ -37,10 +41,14 @@ def login():
         if user is None or locked:
             _spend_hash_time(form.password.data)
         elif user.check_password(form.password.data) and user.active:
+            if user.two_factor_on:
+                # Not signed in yet, and the failures not forgiven: the code comes first.
+                return two_factor_routes.ask_for_code(user, next_path)
             throttle.record_success(db.session, attempt)
             # A fresh session at sign-in, so a session id planted before it is worthless.
             session.clear()
             login_user(user)  # also opens the server-side session (webapp.web.sessions)
+            two_factor_routes.mark_password_sign_in()
             db.session.commit()
             return redirect(next_path or url_for("health.home"))
         if not locked:

@@ -3,7 +3,7 @@ state, and Resend."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from webapp import worker
@@ -12,7 +12,9 @@ from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.people.kinds import KINDS
 from webapp.sms import batches
+from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import MAX_REASON
+from webapp.sms.limits import LimitSettings
 from webapp.web.access import permission_required
 from webapp.web.forms import refused
 from webapp.web.rendering import render
@@ -95,7 +97,14 @@ def resend(batch_id: int):
         return refused_page(400, {"states": problem})
     try:
         resent = batches.resend(
-            db.session, batch, current_user, states, ignore=ignore, reason=reason
+            db.session,
+            batch,
+            current_user,
+            states,
+            ignore=ignore,
+            reason=reason,
+            limit_settings=LimitSettings.from_config(current_app.config),
+            alert_settings=AlertSettings.from_config(current_app.config),
         )
     except FieldError as error:
         return refused_page(error.status, refused(error))

@@ -38,6 +38,9 @@ class ComposeForm(FlaskForm):
     comment = TickField("Comment")
     comment_type = StringField("Comment type", default="")
     comment_text = TextAreaField("Comment text", default="", filters=[clean_multiline])
+    # Adds the opt-out line; the server ticks it whatever is posted while a commercial template
+    # is in use.
+    commercial = TickField("Commercial message")
     preview_index = HiddenField(default=0, filters=[_page_index])
 
     @classmethod
@@ -66,4 +69,5 @@ class ComposeForm(FlaskForm):
             if self.comment_type.data in comment_types
             else None,
             comment_text=self.comment_text.data or "",
+            commercial=bool(self.commercial.data),
         )

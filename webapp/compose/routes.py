@@ -20,15 +20,17 @@ from webapp.ids import as_id
 from webapp.models import ComposeDraft
 from webapp.people.kinds import CANDIDATES, KINDS
 from webapp.sms import compose as sms_compose
-from webapp.sms import merge, recipients
+from webapp.sms import confirmation, merge, recipients
 from webapp.sms import settings as sms_settings
+from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import SendRequest
+from webapp.sms.limits import LimitSettings
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, wants_fragment
 
 # What a redirect back to the screen may put the focus on (?focus=), by the template's names.
-FOCUS = frozenset({"template", "message", "recipients", "ignore", "preview"})
+FOCUS = frozenset({"template", "message", "recipients", "ignore", "preview", "commercial"})
 LISTS = frozenset(recipients.OUTCOMES) | {"removed"}
 
 
@@ -117,7 +119,8 @@ def _back_to_screen(draft: ComposeDraft, **args):
 @permission_required("sms.send")
 def show(token: str):
     """Show an SMS screen as its draft holds it (after a step without JavaScript, Back, a reload,
-    or a bookmark within the day); ?focus=, ?ask= and ?preview= say what the step left open."""
+    or a bookmark within the day); ?focus=, ?ask=, ?preview= and ?confirm= say what the step left
+    open."""
     draft = _draft(token)
     batch = sms_compose.batch_for(db.session, draft)
     if batch is not None:
@@ -134,6 +137,8 @@ def show(token: str):
             pass  # a template gone since: nothing to ask about
     if (shown := as_id(request.args.get("preview")) or 0) or "preview" in request.args:
         flags |= {"preview": True, "preview_index": shown, "focus": "preview"}
+    if "confirm" in request.args:  # Send without JavaScript, for more people than confirm_over
+        flags |= {"confirming": True, "focus": "confirm"}
     return _screen(draft, form, **flags)
 
 
@@ -168,6 +173,9 @@ def update(token: str):
             else:
                 _use_template(draft, form, chosen)
                 focus = "message"
+        elif request.form.get("action") == "commercial":
+            # "Commercial message" ticked or unticked: the screen shows (or drops) the line.
+            focus = "commercial"
         elif request.form.get("action") == "keep_message":
             form.template_id.data = str(draft.template_id or "")
             focus = "template"
@@ -229,7 +237,15 @@ def counter(token: str):
     """The live counter: characters, segments and encoding of the worst-case recipient; the
     message typed so far is kept on the draft."""
     draft = _draft(token)
-    return _screen(draft, _posted(draft), blocks=("counter",))
+    # The opt-out line rides along out of band: typing it into the text stops it being added.
+    # So do the totals beside Send (N messages · M SMS parts).
+    return _screen(
+        draft,
+        _posted(draft),
+        blocks=("counter", "opt_out_line", "send_totals"),
+        line_oob=True,
+        totals_oob=True,
+    )
 
 
 @bp.route("/compose/<token>/preview", methods=["POST"])
@@ -244,10 +260,11 @@ def preview(token: str):
     return _screen(
         draft,
         form,
-        blocks=("preview", "counter"),
+        blocks=("preview", "counter", "send_totals"),
         preview=True,
         focus="preview",
         counter_oob=True,
+        totals_oob=True,
     )
 
 
@@ -286,11 +303,15 @@ def outcome_list(token: str, outcome: str):
 @bp.route("/compose/<token>/send", methods=["POST"])
 @permission_required("sms.send")
 def send(token: str):
-    """Send: write the batch and its queued messages once, then show the batch's progress."""
+    """Send: write the batch and its queued messages once, then show the batch's progress; a big
+    send shows its confirmation first, whose "Send N messages" comes back here."""
     draft = _draft(token)
-    form = _form(draft)
+    # The confirmation posts only its digest: what goes is the draft as Send kept it, and only
+    # while it is still what the confirmation showed (webapp.sms.confirmation).
+    confirmed = request.form.get("confirmed")
+    form = _form(draft, posted=confirmed is None)
     _require_ignore_permission(form)
-    if sms_compose.batch_for(db.session, draft) is None:
+    if confirmed is None and sms_compose.batch_for(db.session, draft) is None:
         _keep(draft, form)  # a refused Send keeps what was typed for the next try
     sms = sms_settings.load(db.session, current_app.config)
     comment_type = form.comment_type.data
@@ -304,6 +325,8 @@ def send(token: str):
         comment=form.comment.data and not sms.suppress_add_comment,
         comment_type=comment_type,
         comment_text=form.comment_text.data.strip() or None,
+        commercial=form.commercial.data,
+        confirmed=confirmed,
     )
     try:
         batch = sms_compose.send(
@@ -313,7 +336,16 @@ def send(token: str):
             send_request,
             provider=current_app.config["SMS_PROVIDER"],
             blocked=blocked(),
+            limit_settings=LimitSettings.from_config(current_app.config),
+            alert_settings=AlertSettings.from_config(current_app.config),
+            confirm_over=confirmation.threshold(db.session, current_app.config),
         )
+    except confirmation.ConfirmationNeeded as needed:
+        db.session.rollback()
+        if not needed.changed and not wants_fragment():
+            return _back_to_screen(draft, confirm=1)
+        errors = {"confirm": needed.message} if needed.changed else {}
+        return _screen(draft, form, status=needed.status, errors=errors, confirming=True)
     except FieldError as error:
         db.session.rollback()
         if error.status == 403:

@@ -13,7 +13,7 @@ from webapp.extensions import db
 from webapp.models import ComposeDraft, SmsTemplate
 from webapp.people.kinds import KINDS, Kind
 from webapp.sms import compose as sms_compose
-from webapp.sms import merge, recipients
+from webapp.sms import confirmation, merge, opt_out_line, recipients
 from webapp.sms import settings as sms_settings
 from webapp.sms.compose import ComposeState, PreviewItem
 from webapp.sms.segments import SegmentCount
@@ -38,6 +38,15 @@ def region_names() -> dict[str, str]:
     return sms_settings.blocked_region_names(db.session, current_app.config["SMS_PROVIDER"])
 
 
+def _confirmation(items: list[PreviewItem]) -> confirmation.Confirmation:
+    """What the confirmation of a big send shows, priced as the admin Settings page says."""
+    return confirmation.confirmation(
+        items,
+        confirmation.prices_per_part(db.session),
+        confirmation.currency_label(db.session),
+    )
+
+
 @dataclass(frozen=True)
 class ComposeScreen:
     """Everything compose.html reads, by the names it reads them."""
@@ -53,6 +62,12 @@ class ComposeScreen:
     sms: sms_settings.SmsSettings
     region_names: dict[str, str]
     can_ignore: bool
+    # "N messages · M SMS parts" beside Send: M sums each recipient's own parts.
+    totals: confirmation.Totals
+    # Send asked for a confirmation first: what it shows (None: the screen as usual).
+    confirm: confirmation.Confirmation | None = None
+    # The totals ride out of band on the counter's and the preview's responses.
+    totals_oob: bool = False
     errors: dict[str, str] = field(default_factory=dict)
     focus: str | None = None
     preview: bool = False
@@ -60,6 +75,10 @@ class ComposeScreen:
     counter_oob: bool = False
     # A template chosen over typed text, waiting for Replace or Keep.
     asking: SmsTemplate | None = None
+    # A commercial template is in use: "Commercial message" is ticked and cannot be unticked.
+    commercial_forced: bool = False
+    # The opt-out line rides out of band on the counter's response (it may now be in the text).
+    line_oob: bool = False
     outcome_labels: dict[str, str] = field(default_factory=lambda: OUTCOME_LABELS)
     inline: int = INLINE_RECIPIENTS
     max_characters: int = sms_compose.MAX_CHARACTERS
@@ -71,6 +90,12 @@ class ComposeScreen:
         """The merge fields that mean something for these recipients, and the sender's."""
         return merge.offered(self.kind.merge_fields)
 
+    @property
+    def line_in_text(self) -> bool:
+        """The typed Message already holds the opt-out line, so it is not added again."""
+        line = self.state.opt_out_line
+        return bool(line) and opt_out_line.holds(self.form.message.data or "", line)
+
     @classmethod
     def build(
         cls,
@@ -78,17 +103,26 @@ class ComposeScreen:
         form: ComposeForm,
         *,
         preview_index: int | None = None,
+        confirming: bool = False,
         **flags: Any,
     ) -> ComposeScreen:
         """Analyse the draft's recipients and render the message for each, once.
 
         `flags` are the remaining fields as the view sets them: errors, focus, preview, counter_oob,
-        asking. The recipient previewed is the form's unless `preview_index` says.
+        asking. The recipient previewed is the form's unless `preview_index` says; `confirming`
+        shows the confirmation of a big send instead of the form.
         """
         if preview_index is None:
             preview_index = form.preview_index.data
         message = form.message.data
-        state = sms_compose.analyse_draft(db.session, draft, blocked(), form.ignore.data)
+        forced = opt_out_line.forced(db.session, draft)
+        state = sms_compose.analyse_draft(
+            db.session,
+            draft,
+            blocked(),
+            form.ignore.data,
+            commercial=bool(form.commercial.data) or forced,
+        )
         items = sms_compose.render_all(state, message, current_user)
         return cls(
             draft=draft,
@@ -96,16 +130,22 @@ class ComposeScreen:
             form=form,
             state=state,
             items=items,
-            worst=sms_compose.worst_count(items, message),
+            worst=sms_compose.worst_count(items, state.body(message)),
             parsed=merge.parse(message),
             templates=sms_compose.visible_templates(db.session, current_user, draft.kind),
             sms=sms_settings.load(db.session, current_app.config),
             region_names=region_names(),
             can_ignore=current_user.can("sms.ignore_opt_out"),
+            totals=confirmation.totals(items),
+            confirm=_confirmation(items) if confirming and items else None,
+            commercial_forced=forced,
             preview_index=min(preview_index, max(len(items) - 1, 0)),
             **flags,
         )
 
     def context(self) -> dict[str, Any]:
         """The template's variables."""
-        return {f.name: getattr(self, f.name) for f in fields(self)} | {"catalogue": self.catalogue}
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {
+            "catalogue": self.catalogue,
+            "line_in_text": self.line_in_text,
+        }

@@ -19,7 +19,9 @@ from webapp.records import bp
 from webapp.records.forms import CandidateForm, ContactForm, PrivacyForm, QuickReplyForm
 from webapp.sms import history, quick_reply, segments
 from webapp.sms import settings as sms_settings
+from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import MAX_CHARACTERS, MAX_REASON
+from webapp.sms.limits import LimitSettings
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, wants_fragment
@@ -228,6 +230,8 @@ def quick_reply_send(kind: str, person_id: int):
             blocked=_blocked(),
             self_withdrawn=records.self_withdrawal(db.session, person) is not None,
             region_names=_region_names(),
+            limit_settings=LimitSettings.from_config(current_app.config),
+            alert_settings=AlertSettings.from_config(current_app.config),
         )
     except FieldError as error:
         db.session.rollback()

@@ -16,6 +16,7 @@ from webapp.models.base import utcnow
 from webapp.models.messaging import FINAL_STATES, UNKNOWN
 from webapp.models.people import person_name
 from webapp.people.kinds import KINDS
+from webapp.sms import alerts, limits
 from webapp.sms.compose import ignore_reason, overridden_people
 from webapp.sms.providers.smscentral import SmsCentral
 from webapp.sms.providers.twilio import Twilio
@@ -489,8 +490,13 @@ def resend(
     *,
     ignore: bool = False,
     reason: str = "",
+    limit_settings: limits.LimitSettings | None = None,
+    alert_settings: alerts.AlertSettings | None = None,
 ) -> Resent:
     """Queue a fresh copy of each failed (and, if asked, unknown) message; audited.
+
+    The copies count against the actor's and the organisation's daily limits like a Send (refused
+    whole when they would pass one) and can raise volume alerts (webapp.sms.limits, .alerts).
 
     Unknown messages reconciliation may still settle (see `checking`) are left alone.
 
@@ -509,6 +515,9 @@ def resend(
         reason = ignore_reason(reason)
     skipped = [] if ignore else [m for m in originals if m.id in still_out]
     chosen = [m for m in originals if ignore or m.id not in still_out]
+    if chosen:
+        limit_settings = limit_settings or limits.LimitSettings()
+        limits.check(session, actor, len(chosen), limit_settings, resend=True)
     now = utcnow()
     for original in chosen:
         original.superseded = True
@@ -532,5 +541,10 @@ def resend(
         if skipped:
             details["skipped_opted_out"] = len(skipped)
         audit(session, actor, "sms.resent", batch, **details)
+    if chosen:
+        regions = (m.to_region for m in chosen)
+        alerts.after_send(
+            session, actor, batch, regions, alert_settings or alerts.AlertSettings(), started=now
+        )
     session.commit()
     return Resent(queued=len(chosen), skipped=len(skipped))

@@ -13,7 +13,7 @@ import sqlalchemy.orm as so
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import Batch, ComposeDraft, User
-from webapp.sms import compose, merge, recipients, segments
+from webapp.sms import alerts, compose, limits, merge, recipients, segments
 from webapp.sms.people import PersonRow, load
 
 # What new_token makes (24 random bytes, URL-safe base64); anything else was not our form's.
@@ -114,6 +114,8 @@ def send(
     blocked: frozenset[str],
     self_withdrawn: bool = False,
     region_names: dict[str, str] | None = None,
+    limit_settings: limits.LimitSettings | None = None,
+    alert_settings: alerts.AlertSettings | None = None,
 ) -> Sent:
     """Queue the reply as a batch of one through compose.send (permissions, consent, country,
     merge fields, length, the Ignore audit, "sms.sent"), or return the batch this form's token
@@ -160,6 +162,8 @@ def send(
         compose.SendRequest(body=request.body, ignore=ignore, ignore_reason=request.ignore_reason),
         provider=provider,
         blocked=blocked,
+        limit_settings=limit_settings,  # a reply counts against the daily limits like any Send
+        alert_settings=alert_settings,
     )
     return Sent(batch, repeated=False)
 

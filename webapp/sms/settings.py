@@ -17,6 +17,7 @@ import sqlalchemy.orm as so
 from webapp.errors import FieldError
 from webapp.models import BlockedRegion, Setting, User, audit
 from webapp.models.people import EMAIL_PATTERN
+from webapp.sms.opt_out_line import check_line
 from webapp.sms.replies import ReplySettings
 from webapp.times import DEFAULT_ZONE, check_zone
 
@@ -106,6 +107,7 @@ SETTING_KEYS = (
     "originator",
     "unmatched_reply_address",
     "timezone",
+    "opt_out_line",
 )
 # Gateways with a blocked-country list of their own (the sandbox borrows SMS Central's).
 BLOCKLIST_PROVIDERS = {"smscentral": "SMS Central", "twilio": "Twilio"}
@@ -179,6 +181,7 @@ def stored(session: so.Session) -> dict[str, Any]:
         "originator": rows.get("originator") or "",
         "unmatched_reply_address": rows.get("unmatched_reply_address") or "",
         "timezone": rows.get("timezone") or "",
+        "opt_out_line": rows.get("opt_out_line") or "",
     }
 
 
@@ -192,11 +195,12 @@ def save(
     originator: str,
     unmatched_reply_address: str,
     timezone: str = "",
+    opt_out_line: str = "",
 ) -> dict[str, list[Any]]:
     """Store the settings; returns {key: [old, new]} for those that changed, audited together.
 
     An empty region, sender ID, address or time zone removes the row, so the environment's value
-    applies again.
+    applies again; an empty opt-out line brings back the default one.
     """
     wanted: dict[str, Any] = {
         "suppress_add_comment": bool(suppress_add_comment),
@@ -205,6 +209,7 @@ def save(
         "originator": check_originator(originator),
         "unmatched_reply_address": check_reply_address(unmatched_reply_address),
         "timezone": check_zone(timezone),
+        "opt_out_line": check_line(opt_out_line),
     }
     current = stored(session)
     changes = {key: [current[key], value] for key, value in wanted.items() if current[key] != value}

@@ -22,7 +22,7 @@ MAX_QUERY = 200
 DEFAULT_FOLDER = "General"
 MANAGE = "templates.manage"
 # The fields an edit may change, in the order the audit entry lists them.
-FIELDS = ("name", "folder", "body", "record_type", "shared", "owner_id")
+FIELDS = ("name", "folder", "body", "record_type", "shared", "owner_id", "commercial")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class TemplateData:
     record_type: str = "both"
     shared: bool = False
     active: bool = True
+    # A job alert or marketing text: the SMS screen adds the organisation's opt-out line.
+    commercial: bool = False
 
     def cleaned(self) -> TemplateData:
         # Surrounding spaces in a name or folder only make near-duplicates in the picker.
@@ -189,6 +191,7 @@ def update(session: so.Session, actor: User, template: SmsTemplate, data: Templa
     before = {field: getattr(template, field) for field in FIELDS}
     template.name, template.folder, template.body = data.name, data.folder, data.body
     template.record_type, template.shared = data.record_type, data.shared
+    template.commercial = data.commercial
     if before["shared"] and not data.shared:
         # A personal template must have an owner who can see it: whoever made it personal.
         template.owner_id = actor.id

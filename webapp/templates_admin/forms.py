@@ -1,5 +1,5 @@
-"""The SMS template form (name, folder, message, record type, shared and active), and the
-list's filters."""
+"""The SMS template form (name, folder, message, record type, shared, active and commercial), and
+the list's filters."""
 
 from __future__ import annotations
 
@@ -70,6 +70,9 @@ class TemplateForm(FlaskForm):
     )
     shared = BooleanField("Shared with everyone who sends SMS")
     active = BooleanField("Active (offered on the SMS screen)", default=True)
+    commercial = BooleanField(
+        "Commercial", description="job alerts and marketing: adds the opt-out line"
+    )
 
     def data_for_save(self) -> TemplateData:
         return TemplateData(
@@ -79,6 +82,7 @@ class TemplateForm(FlaskForm):
             record_type=self.record_type.data or "",
             shared=bool(self.shared.data),
             active=bool(self.active.data),
+            commercial=bool(self.commercial.data),
         )
 
 

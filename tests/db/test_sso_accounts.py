@@ -1,0 +1,85 @@
+"""Single sign-on's accounts on every database (webapp.users.oidc.sign_in): matched by email in
+any case among active users, linked by a subject no two users share, created with a free
+username and the mapped roles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+import sqlalchemy.exc
+
+from webapp.models import AuditEvent, User
+from webapp.users import oidc
+from webapp.users import sessions as user_sessions
+
+ISSUER = "https://login.example.com"
+SETTINGS = oidc.Settings(
+    issuer=ISSUER,
+    client_id="sms-desk",
+    name="Contoso",
+    role_map={"sms-users": "consultant", "sms-leads": "team-leader"},
+    create_users=True,
+)
+
+
+def claims(sub: str = "idp-1", **more) -> dict:
+    return {"sub": sub, "iss": ISSUER, "groups": ["sms-users"], **more}
+
+
+def test_email_is_matched_in_any_case_and_only_among_active_users(session, make_user):
+    make_user("old-pat", email="PAT@example.com", active=False)
+    pat = make_user("pat", email="Pat@Example.com")
+
+    user = oidc.sign_in(session, SETTINGS, claims(email="pat@EXAMPLE.com"))
+    session.commit()
+
+    assert user.id == pat.id
+    assert session.scalar(sa.select(User.oidc_subject).where(User.id == pat.id)) == "idp-1"
+
+
+def test_two_active_users_with_the_email_are_refused(session, make_user):
+    make_user("pat", email="pat@example.com")
+    make_user("pat2", email="PAT@example.com")
+
+    with pytest.raises(oidc.Refused) as refused:
+        oidc.sign_in(session, SETTINGS, claims(email="pat@example.com"))
+    assert refused.value.reason == "ambiguous_email"
+
+
+def test_a_created_user_gets_a_free_username_and_the_mapped_roles(session, make_user):
+    make_user("pat", email="someone@example.com")
+
+    user = oidc.sign_in(
+        session,
+        SETTINGS,
+        claims(email="pat@example.org", preferred_username="Pat", groups=["sms-leads", "x"]),
+    )
+    session.commit()
+
+    assert user.username == "Pat-2"
+    assert [role.name for role in user.roles] == ["team-leader"]
+    assert user.password_hash.startswith(oidc.UNUSABLE_PASSWORD_PREFIX)
+    actions = session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["user.created"]
+
+
+def test_no_two_users_share_a_subject(session, make_user):
+    make_user("pat", oidc_subject="idp-1")
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        make_user("sam", oidc_subject="idp-1")
+
+
+def test_roles_are_replaced_by_the_mapped_ones_and_other_sessions_end(session, make_user):
+    pat = make_user("pat", role="consultant", oidc_subject="idp-1")
+    moment = datetime.now(UTC)
+    token = user_sessions.start(session, pat.id, moment, forget_before=moment - timedelta(days=1))
+    session.commit()
+
+    oidc.sign_in(session, SETTINGS, claims(groups=["sms-leads"]))
+    session.commit()
+
+    session.refresh(pat)
+    assert [role.name for role in pat.roles] == ["team-leader"]
+    assert user_sessions.find(session, token, pat.id) is None

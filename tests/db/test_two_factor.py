@@ -1,0 +1,131 @@
+"""Two-factor sign-in in the database, on SQLite and PostgreSQL: a code or recovery code is
+accepted once even by two sessions at a time, and who must use it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+
+from webapp.database import begin_write
+from webapp.errors import FieldError
+from webapp.models import AuditEvent, RecoveryCode, Setting, User
+from webapp.users import two_factor
+
+MOMENT = datetime(2026, 12, 2, 9, 30, 10, tzinfo=UTC)
+
+
+def code_at(secret: str, steps: int = 0) -> str:
+    return pyotp.TOTP(secret).at(MOMENT + timedelta(seconds=30 * steps))
+
+
+@pytest.fixture
+def other_session(app):
+    """A second session of the same database: another request, another process."""
+    session = app.extensions["database"].sessionmaker()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def enrolled(session, make_user):
+    user = make_user(role="consultant")
+    two_factor.key_for_enrolment(session, user)
+    codes = two_factor.turn_on(session, user, code_at(user.totp_secret), MOMENT)
+    return user, codes
+
+
+def test_turning_on_keeps_only_digests_of_ten_codes(session, enrolled):
+    user, codes = enrolled
+    stored = list(session.scalars(sa.select(RecoveryCode.code_hash)))
+    assert len(codes) == len(stored) == 10
+    assert not set(codes) & set(stored)
+    assert user.two_factor_on and user.totp_last_step == two_factor.step_at(MOMENT)
+
+
+def test_two_sessions_cannot_both_spend_one_code(session, other_session, enrolled):
+    user, _codes = enrolled
+    code = code_at(user.totp_secret, steps=1)
+    # Both requests loaded the user before either accepted the code.
+    mine = session.get(User, user.id)
+    theirs = other_session.get(User, user.id)
+    assert two_factor.verify(session, mine, code, MOMENT) == "code"
+    session.commit()
+    # As every form post starts (webapp.extensions); on PostgreSQL nothing, so `theirs` still
+    # holds the step before: the refusal comes from the database, not from that copy.
+    begin_write(other_session)
+    assert two_factor.verify(other_session, theirs, code, MOMENT) is None
+    other_session.commit()
+
+
+def test_an_earlier_step_is_refused_after_a_later_one(session, enrolled):
+    user, _codes = enrolled
+    assert two_factor.verify(session, user, code_at(user.totp_secret, steps=1), MOMENT) == "code"
+    # The code of the current step was not used, but it is older than one that was.
+    assert two_factor.verify(session, user, code_at(user.totp_secret, steps=0), MOMENT) is None
+    # Two steps ahead is outside the window.
+    assert two_factor.verify(session, user, code_at(user.totp_secret, steps=2), MOMENT) is None
+
+
+def test_two_sessions_cannot_both_spend_one_recovery_code(session, other_session, enrolled):
+    user, codes = enrolled
+    mine = session.get(User, user.id)
+    theirs = other_session.get(User, user.id)
+    assert two_factor.verify(session, mine, codes[0], MOMENT) == "recovery"
+    session.commit()
+    begin_write(other_session)
+    assert two_factor.verify(other_session, theirs, codes[0], MOMENT) is None
+    other_session.commit()
+    assert two_factor.recovery_codes_left(session, user) == 9
+
+
+def test_a_failed_code_is_audited(session, enrolled):
+    user, _codes = enrolled
+    assert two_factor.verify(session, user, "000000", MOMENT) is None
+    session.commit()
+    event = session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "user.two_factor_failed")
+    )
+    assert event.subject_id == user.id
+
+
+def test_reset_clears_the_key_and_codes_and_is_audited(session, make_user, enrolled):
+    user, codes = enrolled
+    admin = make_user(role="administrator")
+    two_factor.reset(session, admin, user)
+    assert not user.two_factor_on and user.totp_secret is None and user.totp_last_step is None
+    assert not session.scalar(sa.select(sa.func.count(RecoveryCode.id)))
+    event = session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "user.two_factor_reset")
+    )
+    assert (event.actor_id, event.subject_id, event.details) == (
+        admin.id,
+        user.id,
+        {"was_on": True},
+    )
+    assert two_factor.verify(session, user, codes[1], MOMENT) is None
+
+
+def test_by_default_roles_that_ignore_opt_outs_or_manage_users_must_use_it(session):
+    required = two_factor.required_roles(session, {})
+    assert required == two_factor.RequiredRoles(
+        frozenset({"administrator", "team-leader"}), "default"
+    )
+
+
+def test_the_setting_wins_over_the_environment(session, make_user):
+    lead = make_user(role="team-leader")
+    config = {"TWO_FACTOR_ROLES": ()}
+    assert not two_factor.is_required(session, config, lead)
+    assert two_factor.save_required_roles(session, None, config, ["team-leader"])
+    assert session.get(Setting, "two_factor_roles").value == ["team-leader"]
+    assert two_factor.is_required(session, config, lead)
+    assert not two_factor.save_required_roles(session, None, config, ["team-leader"])
+
+
+def test_an_unknown_role_is_refused(session):
+    with pytest.raises(FieldError) as refused:
+        two_factor.save_required_roles(session, None, {}, ["root"])
+    assert refused.value.field == "roles"

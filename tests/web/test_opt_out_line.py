@@ -1,0 +1,318 @@
+"""The opt-out line of commercial messages through the web: the SMS screen shows it under the
+Message as fixed text and counts it, the preview and Send carry it whatever the post says, a
+commercial template forces it, the template editor marks templates commercial, and the
+administrator sets the line on the Settings page (refused when it would not work; audited)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.html_tree import html as tree
+from tests.html_tree import parse
+from tests.pages import assert_refused, audits, rows, text
+from webapp.models import Batch, Message, Setting, SmsTemplate
+
+LINE = "Reply STOP to opt out"
+TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
+ONE_PART = "x" * 150  # one part alone (160 at most); 172 characters with the line: two parts
+
+
+@pytest.fixture
+def consultant(login):
+    return login("consultant")
+
+
+@pytest.fixture
+def alert(make_template, session) -> SmsTemplate:
+    """A shared commercial template, "Job alert"."""
+    template = make_template("Job alert", "New roles near you, {{first_name}}.")
+    template.commercial = True
+    session.commit()
+    return template
+
+
+def open_sms(client, person) -> str:
+    response = client.get(f"/sms/compose?candidate={person.id}")
+    assert response.status_code == 200, text(response)
+    return TOKEN.search(text(response)).group(1)
+
+
+def screen(client, token: str):
+    response = client.get(f"/sms/compose/{token}")
+    assert response.status_code == 200, text(response)
+    return tree(response)
+
+
+def counter_of(node) -> tuple[int, int]:
+    output = node.one("output", id="sms-counter")
+    return int(output.get("data-characters")), int(output.get("data-segments"))
+
+
+def tick_commercial(client, token: str, message: str = ONE_PART, **form):
+    """ "Commercial message" ticked without JavaScript: Update message, then the screen."""
+    response = client.post(
+        f"/sms/compose/{token}/update",
+        data={"message": message, "commercial": "1", "action": "commercial", **form},
+    )
+    assert response.status_code == 303, text(response)
+    assert response.headers["Location"].endswith("focus=commercial")
+    return screen(client, token)
+
+
+def send(client, token: str, **form):
+    response = client.post(f"/sms/compose/{token}/send", data=form)
+    assert response.status_code == 303, text(response)
+    return response
+
+
+def sent(session) -> tuple[Batch, list[str]]:
+    [batch] = rows(session, Batch)
+    return batch, [m.body for m in rows(session, Message)]
+
+
+# --- the SMS screen ------------------------------------------------------------------------------
+
+
+def test_the_line_shows_under_the_message_as_fixed_text_outside_the_textarea(
+    client, consultant, ada
+):
+    token = open_sms(client, ada)
+    before = screen(client, token)
+    assert before.one("p", id="opt-out-line").text == ""
+    assert counter_of(before) == (0, 0)
+
+    page = tick_commercial(client, token, "New roles this week.")
+
+    box = page.one("input", id="commercial")
+    assert "checked" in box.attrs and "disabled" not in box.attrs
+    assert box.parent.text == "Commercial message"
+    line = page.one("p", id="opt-out-line")
+    assert line.one("span", **{"class": "fixed-line"}).text == LINE
+    assert page.one("textarea", id="message").text == "New roles this week."
+    assert "opt-out-line" in page.one("textarea", id="message").get("aria-describedby").split()
+    assert counter_of(page) == (len("New roles this week.\n" + LINE), 1)
+
+
+def test_the_line_counts_a_one_part_text_as_two_parts(client, consultant, ada):
+    token = open_sms(client, ada)
+    plain = client.post(f"/sms/compose/{token}/counter", data={"message": ONE_PART}, htmx=True)
+    assert counter_of(parse(text(plain))) == (150, 1)
+
+    response = client.post(
+        f"/sms/compose/{token}/counter", data={"message": ONE_PART, "commercial": "1"}, htmx=True
+    )
+
+    fragment = parse(text(response))
+    assert counter_of(fragment) == (172, 2)
+    # The line rides along out of band, so typing it into the text updates the note too.
+    line = fragment.one("p", id="opt-out-line")
+    assert line.get("hx-swap-oob") == "true"
+    assert LINE in line.text
+
+
+def test_the_preview_shows_the_line_after_the_text(client, consultant, ada):
+    token = open_sms(client, ada)
+    response = client.post(
+        f"/sms/compose/{token}/preview",
+        data={"message": "Hi {{first_name}}", "commercial": "1"},
+        htmx=True,
+    )
+    assert response.status_code == 200
+    bubble = parse(text(response)).one("blockquote", **{"class": "sms-bubble"})
+    assert bubble.text == f"Hi Ada {LINE}"  # the tree reader joins the two lines with a space
+    assert f"Hi Ada\n{LINE}" in text(response)
+
+
+def test_typing_the_line_yourself_does_not_double_it(client, consultant, ada, session):
+    token = open_sms(client, ada)
+    typed = "New roles. reply  stop to OPT OUT"
+    page = tick_commercial(client, token, typed)
+    assert "already holds the opt-out line" in page.one("p", id="opt-out-line").text
+    assert counter_of(page) == (len(typed), 1)
+
+    send(client, token, message=typed, commercial="1")
+
+    batch, bodies = sent(session)
+    assert bodies == [typed]
+    assert (batch.commercial, batch.opt_out_line) == (True, LINE)
+
+
+# --- Send ----------------------------------------------------------------------------------------
+
+
+def test_send_appends_the_line_and_the_batch_records_it(client, consultant, ada, session):
+    token = open_sms(client, ada)
+    send(client, token, message="Hi {{first_name}}", commercial="1")
+    batch, bodies = sent(session)
+    assert bodies == [f"Hi Ada\n{LINE}"]
+    assert (batch.commercial, batch.opt_out_line) == (True, LINE)
+
+
+def test_a_send_not_marked_commercial_has_no_line(client, consultant, ada, session):
+    token = open_sms(client, ada)
+    send(client, token, message="Hi {{first_name}}")
+    batch, bodies = sent(session)
+    assert bodies == ["Hi Ada"]
+    assert (batch.commercial, batch.opt_out_line) == (False, None)
+
+
+def test_the_administrators_line_is_the_one_shown_and_sent(client, consultant, ada, session):
+    session.add(Setting(key="opt_out_line", value="Text QUIT to stop these"))
+    session.commit()
+    token = open_sms(client, ada)
+    page = tick_commercial(client, token, "Hi")
+    assert page.one("span", **{"class": "fixed-line"}).text == "Text QUIT to stop these"
+    send(client, token, message="Hi", commercial="1")
+    assert sent(session)[1] == ["Hi\nText QUIT to stop these"]
+
+
+# --- a commercial template -----------------------------------------------------------------------
+
+
+def use_template(client, token: str, template: SmsTemplate):
+    response = client.post(
+        f"/sms/compose/{token}/update",
+        data={"message": "", "template_id": str(template.id), "action": "use_template"},
+    )
+    assert response.status_code == 303, text(response)
+    return screen(client, token)
+
+
+def test_a_commercial_template_ticks_the_box_for_good(client, consultant, ada, alert):
+    token = open_sms(client, ada)
+    page = use_template(client, token, alert)
+    box = page.one("input", id="commercial")
+    assert "checked" in box.attrs and "disabled" in box.attrs
+    # A disabled box posts nothing: the hidden field posts it, and the server insists anyway.
+    assert page.all("input", type="hidden", name="commercial", value="1")
+    assert "template in use is commercial" in page.one(id="commercial-hint").text
+    assert LINE in page.one("p", id="opt-out-line").text
+    message = "New roles near you, {{first_name}}."
+    assert counter_of(page)[0] == len(f"New roles near you, Ada.\n{LINE}")
+    assert page.one("textarea", id="message").text == message
+
+
+def test_unticking_while_a_commercial_template_is_in_use_changes_nothing(
+    client, consultant, ada, alert
+):
+    token = open_sms(client, ada)
+    use_template(client, token, alert)
+    response = client.post(
+        f"/sms/compose/{token}/update",
+        data={"message": "New roles near you, {{first_name}}.", "action": "commercial"},
+    )
+    assert response.status_code == 303
+    page = screen(client, token)
+    assert "checked" in page.one("input", id="commercial").attrs
+    assert LINE in page.one("p", id="opt-out-line").text
+
+
+def test_a_post_that_drops_the_tick_still_sends_the_line_with_a_commercial_template(
+    client, consultant, ada, alert, session
+):
+    token = open_sms(client, ada)
+    use_template(client, token, alert)
+
+    # Unticked by a crafted post: no "commercial" field at all.
+    send(client, token, message="New roles near you, {{first_name}}.", template_id=str(alert.id))
+
+    batch, bodies = sent(session)
+    assert bodies == [f"New roles near you, Ada.\n{LINE}"]
+    assert (batch.commercial, batch.opt_out_line, batch.template_id) == (True, LINE, alert.id)
+
+
+def test_the_draft_keeps_the_tick_through_save(client, consultant, ada, session):
+    token = open_sms(client, ada)
+    response = client.post(
+        f"/sms/compose/{token}/save", data={"message": "Hi", "commercial": "1"}, htmx=True
+    )
+    assert response.status_code == 204
+    page = screen(client, token)
+    assert "checked" in page.one("input", id="commercial").attrs
+    assert LINE in page.one("p", id="opt-out-line").text
+
+
+# --- the template editor -------------------------------------------------------------------------
+
+
+def template_form(**fields) -> dict[str, str]:
+    return {
+        "name": "Job alert",
+        "folder": "Alerts",
+        "body": "New roles near you, {{first_name}}.",
+        "record_type": "both",
+        "active": "y",
+        **fields,
+    }
+
+
+def test_a_template_marked_commercial_is_saved_audited_and_listed(client, login, session):
+    login("team-leader")
+    page = tree(client.get("/templates/new"))
+    box = page.one("input", id="commercial")
+    assert box.parent.text == "Commercial"
+    assert page.one(id=box.get("aria-describedby")).text == (
+        "job alerts and marketing: adds the opt-out line"
+    )
+
+    response = client.post("/templates/new", data=template_form(commercial="y"))
+
+    assert response.status_code == 303, text(response)
+    [template] = rows(session, SmsTemplate)
+    assert template.commercial is True
+    assert audits(session, "template.created")[0].details["commercial"] is True
+    listing = tree(client.get("/templates"))
+    [row] = [tr for tr in listing.all("tr") if "Job alert" in tr.text]
+    assert "Commercial" in row.text
+
+    client.post(f"/templates/{template.id}", data=template_form())
+    assert rows(session, SmsTemplate)[0].commercial is False
+    assert audits(session, "template.edited")[0].details["changes"] == {"commercial": [True, False]}
+
+
+# --- the setting ---------------------------------------------------------------------------------
+
+
+def settings_form(**overrides) -> dict[str, str]:
+    return {
+        "comment_types": "SMS",
+        "default_region": "",
+        "originator": "",
+        "unmatched_reply_address": "",
+        **overrides,
+    }
+
+
+def test_the_administrator_sets_the_line_audited(client, login, session):
+    login("administrator")
+    page = tree(client.get("/admin/settings"))
+    field = page.one("input", id="opt_out_line")
+    assert "Reply STOP to opt out" in page.one(id="opt_out_line-hint").text
+    assert field.get("value") in (None, "")
+
+    response = client.post(
+        "/admin/settings", data=settings_form(opt_out_line="  Text UNSUBSCRIBE to stop ")
+    )
+
+    assert response.status_code == 302, text(response)
+    assert session.get(Setting, "opt_out_line").value == "Text UNSUBSCRIBE to stop"
+    [event] = audits(session, "settings.changed")
+    assert event.details["changes"] == {"opt_out_line": ["", "Text UNSUBSCRIBE to stop"]}
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("Reply NO to opt out", "must name a reply that opts out"),
+        ("Reply STOP to opt out ✋", "remove ✋"),
+        ("Reply STOP to opt out of all of these messages from our agency", "at most 60"),
+    ],
+)
+def test_a_line_that_would_not_work_is_refused_beside_its_field(client, login, session, line, says):
+    login("administrator")
+    response = client.post("/admin/settings", data=settings_form(opt_out_line=line))
+    assert_refused(response, "opt_out_line", says)
+    session.rollback()
+    assert session.get(Setting, "opt_out_line") is None

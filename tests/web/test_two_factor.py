@@ -1,0 +1,387 @@
+"""Two-factor sign-in through the pages: enrolment, the code after the password, recovery codes,
+throttling, the enrolment required of some roles, and an administrator's reset."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import PASSWORD
+from tests.html_tree import parse
+from tests.pages import fresh
+from webapp.models import AuditEvent, LoginFailure, RecoveryCode, Setting, User
+from webapp.users import throttle, two_factor
+from webapp.web import sessions
+
+CODE_PATTERN = re.compile(r"<code>([2-9a-z]{4}-[2-9a-z]{4})</code>")
+# A fixed clock, mid-step, so a test knows which codes are current.
+MOMENT = datetime(2026, 12, 2, 9, 30, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def app_settings():
+    """As a real server: the default roles must use two-factor sign-in (the suite turns it off)."""
+    return {"TWO_FACTOR_ROLES": None}
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    """Every view reads the time of a code through throttle.now; fixed here, movable by tests."""
+    state = {"moment": MOMENT}
+    monkeypatch.setattr(throttle, "now", lambda: state["moment"])
+    return state
+
+
+def code_at(secret: str, moment: datetime, steps: int = 0) -> str:
+    return pyotp.TOTP(secret).at(moment + timedelta(seconds=30 * steps))
+
+
+@pytest.fixture
+def enrolled(session, make_user):
+    """A consultant with two-factor sign-in on (as enrolment leaves it), and their recovery
+    codes."""
+
+    def make(role: str = "consultant", **fields) -> tuple[User, list[str]]:
+        user = make_user(role=role, **fields)
+        user.totp_secret = pyotp.random_base32()
+        session.commit()
+        codes = two_factor.turn_on(session, user, code_at(user.totp_secret, MOMENT), MOMENT)
+        return user, codes
+
+    return make
+
+
+def sign_in_with_code(client, user, code, next_path=None):
+    url = "/login" + (f"?next={next_path}" if next_path else "")
+    first = client.post(url, data={"username": user.username, "password": PASSWORD})
+    assert first.status_code == 302 and first.location.endswith("/login/code"), first.data
+    return client.post("/login/code", data={"code": code})
+
+
+def field(page, label: str):
+    """The control labelled `label` (a <label for>), or None."""
+    for node in page.all("label"):
+        if node.text == label and node.get("for"):
+            found = page.all(id=node.get("for"))
+            return found[0] if found else None
+    return None
+
+
+def button(page, name: str):
+    return next((node for node in page.all("button") if node.text == name), None)
+
+
+def link(page, name: str):
+    return next((node for node in page.all("a") if node.text == name), None)
+
+
+def checkbox(page, name: str):
+    """The tick box whose label reads `name` (the box inside its label)."""
+    for node in page.all("label"):
+        if node.text == name:
+            boxes = node.all("input", type="checkbox")
+            if boxes:
+                return boxes[0]
+    return None
+
+
+def signed_in(client) -> bool:
+    return client.get("/profile").status_code == 200
+
+
+# --- enrolment -----------------------------------------------------------------------------------
+
+
+def test_profile_links_to_two_factor_page(client, login):
+    login()
+    page = parse(client.get("/profile").get_data(as_text=True))
+    assert link(page, "Two-factor sign-in").get("href") == "/profile/two-factor"
+
+
+def test_enrolment_page_shows_key_as_text_and_qr_code_without_style(client, login, session):
+    user = login()
+    response = client.get("/profile/two-factor")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', html).group(1)
+    user = fresh(session, User, user.id)
+    assert secret == user.totp_secret and not user.two_factor_on
+    svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
+    assert "style" not in svg and "<script" not in svg
+    page = parse(html)
+    assert field(page, "Authentication code") is not None
+    assert button(page, "Turn on two-factor") is not None
+    # A reload shows the same key (the app already scanned it).
+    assert secret in client.get("/profile/two-factor").get_data(as_text=True)
+
+
+def test_turning_on_shows_ten_recovery_codes_once(client, login, session):
+    user = login()
+    client.get("/profile/two-factor")
+    user = fresh(session, User, user.id)
+    response = client.post("/profile/two-factor", data={"code": code_at(user.totp_secret, MOMENT)})
+    assert response.status_code == 200
+    codes = CODE_PATTERN.findall(response.get_data(as_text=True))
+    assert len(codes) == len(set(codes)) == 10
+    user = fresh(session, User, user.id)
+    assert user.two_factor_on
+    stored = set(session.scalars(sa.select(RecoveryCode.code_hash)))
+    assert stored == {hashlib.sha256(code.replace("-", "").encode()).hexdigest() for code in codes}
+    assert session.scalar(
+        sa.select(AuditEvent).where(
+            AuditEvent.action == "user.two_factor_on", AuditEvent.subject_id == user.id
+        )
+    )
+    again = client.get("/profile/two-factor").get_data(as_text=True)
+    assert not CODE_PATTERN.search(again) and "10 unused recovery codes" in again
+
+
+def test_a_wrong_code_does_not_turn_it_on(client, login, session):
+    user = login()
+    client.get("/profile/two-factor")
+    user = fresh(session, User, user.id)
+    wrong = code_at(user.totp_secret, MOMENT, steps=5)
+    response = client.post("/profile/two-factor", data={"code": wrong})
+    assert response.status_code == 400
+    assert "That code is not right" in response.get_data(as_text=True)
+    user = fresh(session, User, user.id)
+    assert not user.two_factor_on
+
+
+def test_new_recovery_codes_replace_the_old(client, session, enrolled):
+    user, old = enrolled()
+    assert sign_in_with_code(client, user, old[0]).status_code == 302
+    response = client.post(
+        "/profile/two-factor",
+        data={"code": code_at(user.totp_secret, MOMENT, steps=1), "action": "renew"},
+    )
+    new = CODE_PATTERN.findall(response.get_data(as_text=True))
+    assert response.status_code == 200 and len(new) == 10 and not set(new) & set(old)
+    client.post("/logout")
+    assert sign_in_with_code(client, user, old[1]).status_code == 401
+
+
+def test_turning_off_needs_a_current_code(client, session, enrolled):
+    user, codes = enrolled()
+    sign_in_with_code(client, user, codes[0])
+    refused = client.post("/profile/two-factor", data={"code": "000000", "action": "off"})
+    assert refused.status_code == 400
+    response = client.post(
+        "/profile/two-factor",
+        data={"code": code_at(user.totp_secret, MOMENT, steps=1), "action": "off"},
+    )
+    assert response.status_code == 302
+    user = fresh(session, User, user.id)
+    assert not user.two_factor_on and user.totp_secret is None
+    assert not session.scalar(sa.select(sa.func.count(RecoveryCode.id)))
+
+
+# --- signing in ----------------------------------------------------------------------------------
+
+
+def test_sign_in_asks_for_the_code_after_the_password(client, enrolled):
+    user, _codes = enrolled()
+    first = client.post(
+        "/login?next=/contacts", data={"username": user.username, "password": PASSWORD}
+    )
+    assert first.status_code == 302 and first.location.endswith("/login/code")
+    assert not signed_in(client)
+    page = client.get("/login/code")
+    assert page.status_code == 200
+    assert field(parse(page.get_data(as_text=True)), "Authentication code") is not None
+    response = client.post("/login/code", data={"code": code_at(user.totp_secret, MOMENT, steps=1)})
+    assert response.status_code == 302 and response.location == "/contacts"
+    assert signed_in(client)
+
+
+def test_a_code_is_never_accepted_twice(client, enrolled):
+    user, _codes = enrolled()
+    code = code_at(user.totp_secret, MOMENT, steps=1)
+    assert sign_in_with_code(client, user, code).status_code == 302
+    client.post("/logout")
+    again = sign_in_with_code(client, user, code)
+    assert again.status_code == 401
+    assert "used already" in again.get_data(as_text=True)
+    assert not signed_in(client)
+
+
+def test_the_enrolment_code_does_not_sign_in(client, enrolled):
+    user, _codes = enrolled()
+    # Enrolment used the current step: that code, and any before it, is spent.
+    assert sign_in_with_code(client, user, code_at(user.totp_secret, MOMENT)).status_code == 401
+    refused = client.post("/login/code", data={"code": code_at(user.totp_secret, MOMENT, -1)})
+    assert refused.status_code == 401
+
+
+def test_a_recovery_code_signs_in_once(client, session, enrolled):
+    user, codes = enrolled()
+    response = sign_in_with_code(client, user, codes[3].upper().replace("-", " "))
+    assert response.status_code == 302
+    assert signed_in(client)
+    client.post("/logout")
+    assert sign_in_with_code(client, user, codes[3]).status_code == 401
+    assert (
+        session.scalar(
+            sa.select(sa.func.count(RecoveryCode.id)).where(RecoveryCode.used_at.is_not(None))
+        )
+        == 1
+    )
+    assert session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "user.recovery_code_used")
+    ).details == {"left": 9}
+
+
+def test_wrong_codes_are_throttled_like_passwords(client, session, enrolled):
+    user, _codes = enrolled()
+    client.post("/login", data={"username": user.username, "password": PASSWORD})
+    for _ in range(throttle.FREE_FAILURES):
+        wrong = client.post("/login/code", data={"code": "123456"})
+        assert wrong.status_code == 401
+    failures = session.scalars(
+        sa.select(LoginFailure.kind).where(LoginFailure.key == user.username)
+    )
+    assert list(failures) == ["account"] * throttle.FREE_FAILURES
+    # Now locked: even the right code is refused, with the reason on the form.
+    locked = client.post("/login/code", data={"code": code_at(user.totp_secret, MOMENT, 1)})
+    assert locked.status_code == 401
+    assert "Too many wrong codes" in locked.get_data(as_text=True)
+    assert not signed_in(client)
+    # The same lock holds for the password form.
+    assert client.login(user.username).status_code == 401
+
+
+def test_the_code_step_expires(client, monkeypatch, enrolled):
+    user, codes = enrolled()
+    client.post("/login", data={"username": user.username, "password": PASSWORD})
+    later = sessions.now() + 6 * 60
+    monkeypatch.setattr(sessions, "now", lambda: later)
+    response = client.post("/login/code", data={"code": codes[0]})
+    assert response.status_code == 302 and response.location.endswith("/login")
+    assert not signed_in(client)
+
+
+def test_code_step_needs_a_password_first(client):
+    response = client.get("/login/code")
+    assert response.status_code == 302 and response.location.endswith("/login")
+
+
+# --- required for some roles ---------------------------------------------------------------------
+
+
+def test_a_team_leader_must_enrol_before_anything_else(client, login, session):
+    user = login("team-leader")
+    for path in ("/candidates", "/", "/profile", "/sms/compose?candidate=1"):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.location.startswith("/profile/two-factor"), path
+    htmx = client.get("/candidates", htmx=True)
+    assert htmx.status_code == 401 and htmx.headers["HX-Redirect"] == "/profile/two-factor"
+    assert client.post("/profile", data={"email": "x@example.com"}).status_code == 302
+    page = client.get("/profile/two-factor")
+    assert page.status_code == 200
+    assert "Your role requires two-factor sign-in" in page.get_data(as_text=True)
+    user = fresh(session, User, user.id)
+    client.post("/profile/two-factor", data={"code": code_at(user.totp_secret, MOMENT)})
+    assert client.get("/candidates").status_code == 200
+
+
+def test_sign_out_stays_open_to_a_user_who_must_enrol(client, login):
+    login("administrator")
+    assert client.post("/logout").status_code == 302
+    assert not signed_in(client)
+
+
+def test_a_consultant_need_not_enrol_by_default(client, login):
+    login("consultant")
+    assert client.get("/candidates").status_code == 200
+
+
+def test_a_required_role_cannot_turn_it_off(client, enrolled):
+    user, codes = enrolled("team-leader")
+    sign_in_with_code(client, user, codes[0])
+    page = parse(client.get("/profile/two-factor").get_data(as_text=True))
+    assert button(page, "Turn off two-factor") is None
+    response = client.post("/profile/two-factor", data={"code": codes[1], "action": "off"})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("app_settings", [{"TWO_FACTOR_ROLES": ("consultant",)}])
+def test_the_environment_chooses_the_roles(client, login):
+    login("consultant")
+    assert client.get("/candidates").location.startswith("/profile/two-factor")
+
+
+def test_the_settings_page_chooses_the_roles(client, session, make_user, enrolled):
+    admin, codes = enrolled("administrator")
+    sign_in_with_code(client, admin, codes[0])
+    page = parse(client.get("/admin/settings").get_data(as_text=True))
+    assert "checked" in checkbox(page, "administrator").attrs
+    assert "checked" in checkbox(page, "team-leader").attrs
+    assert "checked" not in checkbox(page, "consultant").attrs
+    response = client.post("/admin/settings/two-factor", data={"roles": ["consultant"]})
+    assert response.status_code == 302
+    assert session.get(Setting, "two_factor_roles").value == ["consultant"]
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "settings.changed"))
+    assert event.details == {
+        "changes": {"two_factor_roles": [["administrator", "team-leader"], ["consultant"]]}
+    }
+    lead = make_user(role="team-leader")
+    consultant = make_user(role="consultant")
+    client.post("/logout")
+    client.login(lead.username)
+    assert client.get("/candidates").status_code == 200
+    client.post("/logout")
+    client.login(consultant.username)
+    assert client.get("/candidates").location.startswith("/profile/two-factor")
+
+
+def test_the_settings_refuse_an_unknown_role(client, session, enrolled):
+    admin, codes = enrolled("administrator")
+    sign_in_with_code(client, admin, codes[0])
+    response = client.post("/admin/settings/two-factor", data={"roles": ["nobody"]})
+    assert response.status_code == 400
+    assert "There is no role called “nobody”." in response.get_data(as_text=True)
+    assert session.get(Setting, "two_factor_roles") is None
+
+
+# --- an administrator's reset --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("app_settings", [{"TWO_FACTOR_ROLES": ()}])
+def test_an_administrator_resets_a_users_two_factor(client, login, session, enrolled):
+    user, codes = enrolled()
+    admin = login("administrator")
+    page = parse(client.get(f"/admin/users/{user.id}/edit").get_data(as_text=True))
+    reset = link(page, f"Reset two-factor sign-in of {user.full_name}")
+    assert reset.get("href") == f"/admin/users/{user.id}/two-factor/reset"
+    confirm = client.get(reset.get("href"))
+    assert confirm.status_code == 200
+    assert button(parse(confirm.get_data(as_text=True)), "Reset two-factor sign-in") is not None
+    response = client.post(reset.get("href"))
+    assert response.status_code == 302
+    user = fresh(session, User, user.id)
+    assert not user.two_factor_on and user.totp_secret is None
+    assert not session.scalar(sa.select(sa.func.count(RecoveryCode.id)))
+    event = session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "user.two_factor_reset")
+    )
+    assert (event.actor_id, event.subject_id) == (admin.id, user.id)
+    client.post("/logout")
+    # Their password alone signs them in now; an old recovery code is nothing.
+    assert client.login(user.username).status_code == 302
+    assert signed_in(client)
+    assert codes  # kept only to show they were issued
+
+
+@pytest.mark.parametrize("app_settings", [{"TWO_FACTOR_ROLES": ()}])
+def test_only_user_managers_reset_two_factor(client, login, enrolled):
+    user, _codes = enrolled()
+    login("team-leader")
+    assert client.get(f"/admin/users/{user.id}/two-factor/reset").status_code == 403
+    assert client.post(f"/admin/users/{user.id}/two-factor/reset").status_code == 403

@@ -1,0 +1,166 @@
+"""Two-factor sign-in pages: one's own enrolment (Profile), the roles that must use it (Settings),
+an administrator's reset (a user's page), and the rule that sends those roles to enrol first."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required
+
+from webapp.admin import bp, profile_bp
+from webapp.admin import settings as settings_views
+from webapp.admin.forms import TwoFactorResetForm, TwoFactorRolesForm
+from webapp.admin.users import user_or_404
+from webapp.auth.forms import CodeForm
+from webapp.auth.two_factor_routes import PASSWORD_SIGN_IN
+from webapp.errors import FieldError
+from webapp.extensions import db
+from webapp.users import accounts, throttle, two_factor
+from webapp.web.access import local_path, permission_required
+from webapp.web.forms import field_error
+from webapp.web.rendering import render
+
+# What a user who must enrol may still reach: the enrolment page, and the way out.
+OPEN_WHILE_ENROLLING = frozenset({"profile.two_factor", "auth.logout", "static"})
+
+
+@profile_bp.before_app_request
+def require_two_factor():
+    """Send a user whose role requires two-factor sign-in, signed in with a password but not
+    enrolled, to enrolment, whatever they asked for."""
+    if request.endpoint in OPEN_WHILE_ENROLLING:
+        return None
+    if not current_user.is_authenticated or current_user.two_factor_on:
+        return None
+    # A temporary password is changed first (require_own_password); single sign-on leaves the
+    # second factor to the organisation's provider.
+    if current_user.must_change_password or not session.get(PASSWORD_SIGN_IN):
+        return None
+    if not two_factor.is_required(db.session, current_app.config, current_user):
+        return None
+    if request.htmx:
+        # Like an expired session: the whole page moves, never a page swapped into a panel.
+        return "", 401, {"HX-Redirect": url_for("profile.two_factor")}
+    wanted = local_path(request.full_path) if request.method == "GET" else None
+    return redirect(url_for("profile.two_factor", next=wanted if wanted != "/" else None))
+
+
+# Endpoint "profile.two_factor" (the name "two_factor" is the domain module's here).
+@profile_bp.route("/profile/two-factor", methods=["GET", "POST"], endpoint="two_factor")
+@login_required
+def two_factor_page():
+    """Turn two-factor sign-in on (the key as a QR code and as text, then a current code); when
+    on, make new recovery codes or turn it off."""
+    next_path = local_path(request.args.get("next"))
+    required = two_factor.is_required(db.session, current_app.config, current_user)
+    form = CodeForm()
+    problem = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            if not current_user.two_factor_on:
+                codes = two_factor.turn_on(db.session, current_user, form.code.data, throttle.now())
+                return _page(form, codes=codes, required=required, next_path=next_path)
+            if request.form.get("action") == "off":
+                two_factor.turn_off(
+                    db.session, current_user, form.code.data, throttle.now(), required=required
+                )
+                flash("Two-factor sign-in is off: you sign in with your password alone.", "info")
+                return redirect(url_for("profile.index"))
+            codes = two_factor.renew_recovery_codes(
+                db.session, current_user, form.code.data, throttle.now()
+            )
+            return _page(form, codes=codes, required=required, next_path=next_path)
+        except FieldError as error:
+            problem = field_error(form, error)
+            status = error.status
+    elif form.is_submitted():
+        status = 400
+    return _page(form, required=required, next_path=next_path, problem=problem, status=status)
+
+
+def _page(
+    form: CodeForm,
+    *,
+    required: bool,
+    next_path: str | None,
+    codes: list[str] | None = None,
+    problem: str | None = None,
+    status: int = 200,
+):
+    secret = svg = None
+    if not current_user.two_factor_on:
+        secret = two_factor.key_for_enrolment(db.session, current_user)
+        svg = two_factor.qr_svg(two_factor.provisioning_uri(secret, current_user.username))
+    # Secrets on the page: like every page, it is sent with Cache-Control: no-store
+    # (webapp.web.headers).
+    return render(
+        "admin/two_factor.html",
+        status=status,
+        form=form,
+        user=current_user,
+        required=required,
+        next_path=next_path,
+        codes=codes,
+        problem=problem,
+        secret=secret,
+        qr_svg=svg,
+        codes_left=two_factor.recovery_codes_left(db.session, current_user)
+        if current_user.two_factor_on
+        else 0,
+    )
+
+
+@bp.route("/settings/two-factor", methods=["POST"])
+@permission_required("settings.manage")
+def two_factor_roles():
+    """Choose the roles that must use two-factor sign-in (audited)."""
+    form = TwoFactorRolesForm()
+    if form.validate_on_submit():
+        try:
+            changed = two_factor.save_required_roles(
+                db.session, current_user, current_app.config, form.roles.data or ()
+            )
+        except FieldError as error:
+            field_error(form, error)
+        else:
+            flash(
+                "Two-factor sign-in roles saved." if changed else "Two-factor roles unchanged.",
+                "info",
+            )
+            return redirect(url_for("admin.settings", _anchor="two-factor"))
+    return settings_views._page(two_factor_form=form, status=400)
+
+
+def roles_section(form: TwoFactorRolesForm | None) -> dict:
+    """What the Settings page's two-factor section shows."""
+    required = two_factor.required_roles(db.session, current_app.config)
+    if form is None:
+        form = TwoFactorRolesForm(formdata=None, data={"roles": sorted(required.names)})
+    return {
+        "two_factor_form": form,
+        "two_factor_required": required,
+        "two_factor_all_roles": accounts.all_roles(db.session),
+        "two_factor_default": sorted(two_factor.default_roles(db.session)),
+    }
+
+
+@bp.route("/users/<id:user_id>/two-factor/reset", methods=["GET", "POST"])
+@permission_required("users.manage")
+def reset_two_factor(user_id: int):
+    """Ask to confirm, then reset a user's two-factor sign-in (audited): they enrol again."""
+    user = user_or_404(user_id)
+    form = TwoFactorResetForm()
+    if form.validate_on_submit():
+        two_factor.reset(db.session, current_user, user)
+        flash(
+            f"Two-factor sign-in of {user.full_name} is reset: their key and recovery codes no "
+            "longer work, and they enrol again from their profile.",
+            "info",
+        )
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    return render(
+        "admin/two_factor_reset.html",
+        status=400 if form.is_submitted() else 200,
+        user=user,
+        form=form,
+    )

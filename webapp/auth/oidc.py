@@ -1,0 +1,140 @@
+"""Single sign-on views: off to the OpenID provider, and back with a code that signs the user in."""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy.exc
+from flask import abort, current_app, redirect, request, session, url_for
+from flask_login import current_user, login_user
+
+from webapp.auth import bp
+from webapp.database import begin_write
+from webapp.extensions import db
+from webapp.models import User
+from webapp.models.activity import audit
+from webapp.users import oidc
+from webapp.web.access import local_path
+from webapp.web.headers import CONTENT_SECURITY_POLICY
+from webapp.web.rendering import render
+
+PENDING = "sso_pending"  # the session's key for the sign-in under way (webapp.users.oidc.Pending)
+_provider_lock = threading.Lock()
+
+
+def provider() -> oidc.Provider:
+    """This app's provider (one per app, so discovery and keys are cached across requests);
+    404 when single sign-on is not set up."""
+    settings = oidc.Settings.from_config(current_app.config)
+    if settings is None:
+        abort(404)
+    with _provider_lock:
+        found = current_app.extensions.get("oidc_provider")
+        if found is None or found.settings != settings:
+            found = current_app.extensions["oidc_provider"] = oidc.Provider(settings)
+    return found
+
+
+def passwords_off() -> bool:
+    """Whether passwords are switched off (LOCAL_PASSWORDS=0): single sign-on only."""
+    return not current_app.config.get("LOCAL_PASSWORDS", True)
+
+
+def callback_url() -> str:
+    """Where the provider sends the user back: registered with it, so built from
+    PUBLIC_BASE_URL when that is set (behind a proxy the request's own host may differ)."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    path = url_for("auth.sso_callback")
+    return base + path if base else url_for("auth.sso_callback", _external=True)
+
+
+@bp.route("/login/sso")
+def sso():
+    """Send the user to the organisation's sign-in service (state, nonce and PKCE kept here)."""
+    found = provider()
+    next_path = local_path(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_path or url_for("health.home"))
+    try:
+        url, pending = found.start(callback_url(), next_path)
+    except oidc.ProviderUnavailable as error:
+        return _unavailable(found, error)
+    session[PENDING] = pending.as_dict()
+    return redirect(url, 303)
+
+
+@bp.route("/login/sso/callback")
+def sso_callback():
+    """Sign in the user the provider vouches for, once every check on its ID token holds."""
+    found = provider()
+    # Popped first: whatever happens next, this state can never be used again.
+    pending = oidc.Pending.from_dict(session.pop(PENDING, None))
+    try:
+        claims = found.finish(pending, request.args, callback_url())
+        user = _sign_in(found.settings, claims)
+    except oidc.ProviderUnavailable as error:
+        return _unavailable(found, error)
+    except oidc.Refused as refusal:
+        db.session.rollback()
+        audit(
+            db.session,
+            None,
+            "auth.sso_refused",
+            reason=refusal.reason,
+            sub=refusal.subject,
+            iss=refusal.issuer or found.settings.issuer,
+        )
+        db.session.commit()
+        current_app.logger.warning("single sign-on refused: %s", refusal.reason)
+        return render(
+            "auth/sso_refused.html",
+            status=403,
+            title="Sign-in refused",
+            message=refusal.message,
+        )
+    # A fresh session at sign-in, as with a password: a session id planted before it is worthless.
+    session.clear()
+    login_user(user)  # also opens the server-side session (webapp.web.sessions)
+    audit(db.session, user, "auth.sso_signed_in", user, sub=claims["sub"], iss=claims["iss"])
+    db.session.commit()
+    return redirect((pending.next_path if pending else None) or url_for("health.home"))
+
+
+@bp.after_request
+def let_the_sign_in_form_reach_the_provider(response):
+    """The login page's "Sign in with …" form is answered with a redirect to the provider, and
+    browsers check CSP form-action along redirects: there it must name the provider too."""
+    if request.endpoint == "auth.login" and oidc.Settings.from_config(current_app.config):
+        allowed = " ".join(["'self'", *provider().origins()])
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action {allowed}"
+        )
+    return response
+
+
+def _sign_in(settings: oidc.Settings, claims: dict) -> User:
+    """The user the claims sign in, in a write transaction; tried twice, because one person's
+    first sign-in in two tabs at once can collide on the new account's subject or username."""
+    try:
+        return _sign_in_once(settings, claims)
+    except sqlalchemy.exc.IntegrityError:
+        db.session.rollback()
+        return _sign_in_once(settings, claims)
+
+
+def _sign_in_once(settings: oidc.Settings, claims: dict) -> User:
+    db.session.commit()  # ends the reading transaction: the sign-in writes
+    begin_write(db.session)
+    user = oidc.sign_in(db.session, settings, claims)
+    db.session.flush()
+    return user
+
+
+def _unavailable(found: oidc.Provider, error: oidc.ProviderUnavailable):
+    current_app.logger.warning("single sign-on provider unavailable: %s", error.message)
+    return render(
+        "auth/sso_refused.html",
+        status=error.status,
+        title=f"{found.settings.name} is unavailable",
+        message=error.message,
+    )

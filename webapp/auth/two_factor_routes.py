@@ -1,0 +1,99 @@
+"""The second step of a password sign-in for a user with two-factor sign-in on: the code."""
+
+from __future__ import annotations
+
+from flask import Response, flash, redirect, request, session, url_for
+from flask_login import current_user, login_user
+
+from webapp.auth import bp
+from webapp.auth.forms import CodeForm
+from webapp.extensions import db
+from webapp.models import User
+from webapp.users import throttle, two_factor
+from webapp.web import sessions
+from webapp.web.access import local_path
+from webapp.web.rendering import render
+
+# In the (signed) session cookie between the password and the code: who, since when, going where.
+PENDING = "two_factor_pending"
+# Long enough to find the phone and type a code; a stolen half-done sign-in soon expires.
+PENDING_SECONDS = 5 * 60
+# Set by a password sign-in: the enrolment rule (webapp.admin.two_factor) applies to those only,
+# since single sign-on leaves the second factor to the organisation's provider.
+PASSWORD_SIGN_IN = "password_sign_in"
+LOCKED = "Too many wrong codes. Wait a few minutes, then try again."
+EXPIRED = "Please sign in again: the sign-in waited too long for the authentication code."
+
+
+def ask_for_code(user: User, next_path: str | None) -> Response:
+    """After a right password: hold the sign-in and ask for the code (nobody is signed in yet)."""
+    # A fresh session here too, so nothing planted before the sign-in outlives it.
+    session.clear()
+    session[PENDING] = {"user": user.id, "at": sessions.now(), "next": next_path}
+    return redirect(url_for("auth.two_factor"))
+
+
+def mark_password_sign_in() -> None:
+    """Note in the session that this sign-in was with a password (see PASSWORD_SIGN_IN)."""
+    session[PASSWORD_SIGN_IN] = True
+
+
+def _pending() -> tuple[User | None, str | None]:
+    """The user whose sign-in waits for a code, and where to go after; (None, None) when none
+    waits, it waited too long, or the account changed meanwhile."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict):
+        return None, None
+    started = pending.get("at")
+    if not isinstance(started, int | float) or sessions.now() - started > PENDING_SECONDS:
+        return None, None
+    user_id = pending.get("user")
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active or not user.two_factor_on:
+        return None, None
+    return user, local_path(pending.get("next"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"], endpoint="two_factor")
+def second_step():
+    """Ask for the authentication code (or a recovery code) and finish a password sign-in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("health.home"))
+    user, next_path = _pending()
+    if user is None:
+        had_pending = session.pop(PENDING, None) is not None
+        if had_pending:
+            flash(EXPIRED, "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        attempt = throttle.Attempt(user.username, request.remote_addr or "unknown")
+        moment = throttle.now()
+        # Wrong codes count with wrong passwords, under the same keys and the same lockout.
+        if throttle.locked_until(db.session, attempt, moment) is not None:
+            form.code.errors.append(LOCKED)
+            return _page(form, 401)
+        how = two_factor.verify(db.session, user, form.code.data, moment)
+        if how is None:
+            throttle.record_failure(db.session, attempt, moment)
+            db.session.commit()
+            form.code.errors.append(two_factor.WRONG_CODE)
+            return _page(form, 401)
+        throttle.record_success(db.session, attempt)
+        session.clear()
+        login_user(user)  # also opens the server-side session (webapp.web.sessions)
+        mark_password_sign_in()
+        db.session.commit()
+        if how == "recovery":
+            left = two_factor.recovery_codes_left(db.session, user)
+            flash(
+                f"You signed in with a recovery code, which cannot be used again; {left} left. "
+                "Lost your phone? Make new recovery codes or enrol again on your profile.",
+                "warning",
+            )
+        return redirect(next_path or url_for("health.home"))
+    return _page(form, 400 if form.is_submitted() else 200)
+
+
+def _page(form: CodeForm, status: int):
+    return render("auth/two_factor.html", form=form, status=status)

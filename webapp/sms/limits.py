@@ -1,0 +1,315 @@
+"""Sending limits: how many messages a user, and the whole organisation, may send in any rolling
+24 hours, and the check that refuses a Send (or a resend) that would pass either."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.database import is_sqlite
+from webapp.errors import FieldError
+from webapp.models import Message, Role, Setting, User, audit
+from webapp.models.base import utcnow
+from webapp.models.messaging import OUTBOUND_ONLY
+
+# "Daily" is any rolling 24 hours, not a calendar day: a limit cannot be doubled by sending just
+# before and just after midnight.
+WINDOW = timedelta(hours=24)
+ROLE_LIMITS_KEY = "role_daily_limits"  # {role name: limit} (the Settings page)
+ORGANISATION_LIMIT_KEY = "org_daily_limit"  # a whole number; absent: no organisation cap
+# Users.daily_limit is a 32-bit integer; no organisation sends near this in a day.
+MAX_LIMIT = 10_000_000
+# pg_advisory_xact_lock(class, key): the class is ours alone; the key is the sender's user id for
+# the user limit, 0 (no user has it) for the organisation cap.
+LOCK_CLASS = 1_919
+ORGANISATION_KEY = 0
+REFUSED = 429  # Too Many Requests: the form shows the message; a later Send may pass
+HOW_COUNTED = "(limits count any 24 hours)"
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """What the environment says: SMS_DAILY_LIMIT, the default when no role has one (None: none)."""
+
+    default: int | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> LimitSettings:
+        return cls(config.get("SMS_DAILY_LIMIT") or None)
+
+
+@dataclass(frozen=True)
+class DailyLimit:
+    """A user's limit and where it comes from: "user" (their own), "role" (the highest default
+    of their roles), "server" (SMS_DAILY_LIMIT) or "none"."""
+
+    limit: int | None
+    source: str
+
+
+def parse_limit(text: str | None, field: str = "daily_limit") -> int | None:
+    """A limit as typed: empty is None (the next default applies), else a whole number from 0 to
+    MAX_LIMIT ("1,000" and "1 000" too). 0 means no limit."""
+    value = (text or "").strip().replace(",", "").replace(" ", "")
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or int(value) > MAX_LIMIT:
+        raise FieldError(
+            f"Enter a whole number of messages from 0 to {MAX_LIMIT:,} (0: no limit), "
+            "or leave it empty.",
+            field,
+        )
+    return int(value)
+
+
+def _stored(session: so.Session, key: str) -> Any:
+    row = session.get(Setting, key)
+    return None if row is None else row.value
+
+
+def role_limits(session: so.Session) -> dict[str, int]:
+    """Each role's default limit ({name: limit}); roles without one are absent."""
+    stored = _stored(session, ROLE_LIMITS_KEY) or {}
+    return {name: int(limit) for name, limit in stored.items() if limit is not None}
+
+
+def organisation_limit(session: so.Session) -> int | None:
+    """The organisation's cap on messages in any 24 hours; None (or a stored 0): none."""
+    return _stored(session, ORGANISATION_LIMIT_KEY) or None
+
+
+def role_default(session: so.Session, user: User, settings: LimitSettings) -> DailyLimit:
+    """What a user without a limit of their own gets: the highest default among their roles (0,
+    no limit, is the highest of all), else SMS_DAILY_LIMIT."""
+    defaults = role_limits(session)
+    found = [defaults[role.name] for role in user.roles if role.name in defaults]
+    if found:
+        limit = 0 if 0 in found else max(found)
+        return DailyLimit(limit or None, "role")
+    if settings.default:
+        return DailyLimit(settings.default, "server")
+    return DailyLimit(None, "none")
+
+
+def daily_limit(session: so.Session, user: User, settings: LimitSettings) -> DailyLimit:
+    """The user's limit: their own (0: none), else their roles' default (see role_default)."""
+    if user.daily_limit is not None:
+        return DailyLimit(user.daily_limit or None, "user")
+    return role_default(session, user, settings)
+
+
+def _outbound_since(since: datetime):
+    # The literal condition, so SQLite (which will not match a parameter) uses the partial indexes.
+    return sa.select(sa.func.count()).where(sa.text(OUTBOUND_ONLY), Message.created_at >= since)
+
+
+def sent_by(session: so.Session, user_id: int, since: datetime) -> int:
+    """Outbound messages `user_id` sent since `since` (ix_messages_out_sender)."""
+    return session.scalar(_outbound_since(since).where(Message.sender_id == user_id)) or 0
+
+
+def sent_by_everyone(session: so.Session, since: datetime) -> int:
+    """Outbound messages anyone sent since `since` (ix_messages_out_created)."""
+    return session.scalar(_outbound_since(since)) or 0
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What a user may still send now: their limit, what they sent in the last 24 hours, and the
+    organisation's cap and use, for their profile."""
+
+    limit: DailyLimit
+    used: int
+    organisation_limit: int | None = None
+    organisation_used: int = 0
+
+    @property
+    def left(self) -> int | None:
+        if self.limit.limit is None:
+            return None
+        return max(self.limit.limit - self.used, 0)
+
+    @property
+    def organisation_left(self) -> int | None:
+        if self.organisation_limit is None:
+            return None
+        return max(self.organisation_limit - self.organisation_used, 0)
+
+
+def allowance(
+    session: so.Session, user: User, settings: LimitSettings, now: datetime | None = None
+) -> Allowance:
+    since = (now or utcnow()) - WINDOW
+    cap = organisation_limit(session)
+    return Allowance(
+        daily_limit(session, user, settings),
+        sent_by(session, user.id, since),
+        cap,
+        sent_by_everyone(session, since) if cap is not None else 0,
+    )
+
+
+def _lock(session: so.Session, key: int) -> None:
+    """Hold a transaction-long lock on PostgreSQL, so the count and the insert after it are one
+    step for every Send under the same limit. (SQLite: the caller holds the write lock already.)"""
+    if not is_sqlite(session):
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_CLASS, key)))
+
+
+def _people(count: int, resend: bool) -> str:
+    if resend:
+        return f"This resend is {count:,} message{'s' if count != 1 else ''}"
+    return f"This SMS is for {count:,} {'person' if count == 1 else 'people'}"
+
+
+def _left(left: int) -> str:
+    return f"{left:,}" if left else "none"
+
+
+def check(
+    session: so.Session,
+    sender: User,
+    count: int,
+    settings: LimitSettings,
+    *,
+    resend: bool = False,
+    now: datetime | None = None,
+) -> None:
+    """Refuse (429) `count` more messages from `sender` when they would pass the sender's daily
+    limit or the organisation's; the refusal is audited (committed, everything else rolled back).
+
+    Call it in the transaction that then writes the messages, after `begin_write` (SQLite holds
+    the write lock from there): on PostgreSQL it takes advisory locks held to the commit, so two
+    Sends at once cannot both pass on the same count.
+    """
+    limit = daily_limit(session, sender, settings)
+    cap = organisation_limit(session)
+    if limit.limit is None and cap is None:
+        return
+    since = (now or utcnow()) - WINDOW
+    if limit.limit is not None:
+        _lock(session, sender.id)  # always before the organisation's: no deadlock
+        used = sent_by(session, sender.id, since)
+        left = max(limit.limit - used, 0)
+        if count > left:
+            _refuse(
+                session,
+                sender,
+                f"{_people(count, resend)}, but your daily limit is {limit.limit:,} and you "
+                f"have {_left(left)} left {HOW_COUNTED}.",
+                scope="user",
+                source=limit.source,
+                limit=limit.limit,
+                used=used,
+                left=left,
+                requested=count,
+                resend=resend,
+            )
+    if cap is not None:
+        _lock(session, ORGANISATION_KEY)
+        used = sent_by_everyone(session, since)
+        left = max(cap - used, 0)
+        if count > left:
+            _refuse(
+                session,
+                sender,
+                f"{_people(count, resend)}, but the organisation's daily limit is {cap:,} and "
+                f"{_left(left)} {'is' if left == 1 else 'are'} left {HOW_COUNTED}.",
+                scope="organisation",
+                limit=cap,
+                used=used,
+                left=left,
+                requested=count,
+                resend=resend,
+            )
+
+
+def _refuse(session: so.Session, sender: User, message: str, **details: Any) -> None:
+    # Nothing of the Send is kept, but the refusal is: a stolen account probing its limit shows.
+    session.rollback()
+    audit(session, sender, "sms.limit_refused", sender, **details)
+    session.commit()
+    raise FieldError(message, "form", REFUSED)
+
+
+# --- changing the limits (the admin pages) -------------------------------------------------------
+
+
+def set_user_limit(session: so.Session, actor: User | None, user: User, limit: int | None) -> bool:
+    """Give `user` a limit of their own (None: their roles' default again); audited. True when it
+    changed. Commits."""
+    if user.daily_limit == limit:
+        return False
+    audit(
+        session,
+        actor,
+        "user.daily_limit_changed",
+        user,
+        username=user.username,
+        old=user.daily_limit,
+        new=limit,
+    )
+    user.daily_limit = limit
+    session.commit()
+    return True
+
+
+@dataclass(frozen=True)
+class StoredLimits:
+    """The limits as the Settings page edits them: the organisation cap and each role's default."""
+
+    organisation: int | None
+    roles: dict[str, int]
+
+
+def stored_limits(session: so.Session) -> StoredLimits:
+    return StoredLimits(_stored(session, ORGANISATION_LIMIT_KEY), role_limits(session))
+
+
+def save_limits(
+    session: so.Session,
+    actor: User | None,
+    organisation: str | None,
+    roles: Mapping[str, str | None],
+) -> dict[str, list[Any]]:
+    """Store the organisation cap and the role defaults as typed (see parse_limit; empty removes
+    one); returns {what: [old, new]} for what changed, audited together. Commits."""
+    cap = parse_limit(organisation, "org_daily_limit") or None  # 0 and empty alike: no cap
+    known = set(session.scalars(sa.select(Role.name)))
+    wanted: dict[str, int] = {}
+    for name, text in roles.items():
+        if name not in known:
+            raise FieldError(f"There is no role “{name}”.")
+        value = parse_limit(text, f"role-{name}")
+        if value is not None:
+            wanted[name] = value
+    before = stored_limits(session)
+    changes: dict[str, list[Any]] = {}
+    if before.organisation != cap:
+        changes[ORGANISATION_LIMIT_KEY] = [before.organisation, cap]
+        _store(session, ORGANISATION_LIMIT_KEY, cap)
+    # Roles not on the form keep theirs (a role added since the page was opened).
+    merged = {name: limit for name, limit in before.roles.items() if name not in roles} | wanted
+    if merged != before.roles:
+        changes[ROLE_LIMITS_KEY] = [before.roles, merged]
+        _store(session, ROLE_LIMITS_KEY, merged or None)
+    if changes:
+        audit(session, actor, "settings.changed", changes=changes)
+    session.commit()
+    return changes
+
+
+def _store(session: so.Session, key: str, value: Any) -> None:
+    row = session.get(Setting, key)
+    if value is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(Setting(key=key, value=value))
+    else:
+        row.value = value

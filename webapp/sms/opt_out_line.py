@@ -1,0 +1,95 @@
+"""The opt-out line a commercial SMS carries (Australia's Spam Act): the organisation's setting, its
+rules, and the one function that puts it after the typed text."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy.orm as so
+
+from webapp.errors import FieldError
+from webapp.models import ComposeDraft, Setting, SmsTemplate
+from webapp.sms import keywords, segments
+from webapp.text import plain_text_problem
+
+SETTING_KEY = "opt_out_line"
+DEFAULT_LINE = "Reply STOP to opt out"
+# Short enough to leave a one-part message room for its text: 160 - 60 = 100 characters.
+MAX_LINE = 60
+_WORDS = re.compile(r"[A-Za-z]+")
+
+
+def check_line(text: str | None) -> str:
+    """The opt-out line as it will be stored: one line of GSM-7 letters, at most MAX_LINE
+    characters, holding a keyword that webapp.sms.keywords honours; "" (the default) when blank.
+
+    Only the default alphabet: `{ } \\ [ ] ~ | ^ €` cost two characters each and braces would be
+    read as merge fields; any other character would make every commercial message UCS-2 (70 per
+    part instead of 160).
+    """
+    problem = plain_text_problem("The opt-out line", text)
+    if problem:
+        raise FieldError(problem, SETTING_KEY)
+    line = " ".join((text or "").split())
+    if not line:
+        return ""
+    if len(line) > MAX_LINE:
+        raise FieldError(
+            f"The opt-out line is {len(line)} characters; keep it to at most {MAX_LINE}.",
+            SETTING_KEY,
+        )
+    outside = sorted(set(line) - segments.GSM_BASIC)
+    if outside:
+        raise FieldError(
+            "The opt-out line must use plain letters, digits and punctuation an SMS carries at "
+            f"one character each: remove {' '.join(outside)}.",
+            SETTING_KEY,
+        )
+    if not any(word.upper() in keywords.OPT_OUT for word in _WORDS.findall(line)):
+        raise FieldError(
+            "The opt-out line must name a reply that opts out, such as "
+            f"{', '.join(sorted(keywords.OPT_OUT)[:4])}… — for example “{DEFAULT_LINE}”.",
+            SETTING_KEY,
+        )
+    return line
+
+
+def current_line(session: so.Session) -> str:
+    """The organisation's opt-out line: the administrator's setting, else DEFAULT_LINE."""
+    row = session.get(Setting, SETTING_KEY)
+    return (row.value if row is not None and row.value else None) or DEFAULT_LINE
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def holds(text: str, line: str) -> bool:
+    """True when `text` already holds `line` (case and spacing aside)."""
+    return _normalised(line) in _normalised(text)
+
+
+def with_line(text: str, commercial: bool, line: str | None) -> str:
+    """The message as it is sent: the typed `text` and, when it is `commercial`, the opt-out
+    `line` on a line of its own after it, unless the text already holds it.
+
+    The one place the line is added: the counter, the preview, compose.render_all (and so the
+    confirmation's sum of parts) and Send all go through it.
+    """
+    if not commercial or not line or holds(text, line):
+        return text
+    typed = text.rstrip()
+    return f"{typed}\n{line}" if typed else line
+
+
+def template_is_commercial(session: so.Session, template_id: int | None) -> bool:
+    template = session.get(SmsTemplate, template_id) if template_id is not None else None
+    return template is not None and template.commercial
+
+
+def forced(session: so.Session, draft: ComposeDraft, template_id: int | None = None) -> bool:
+    """True when a commercial template is in use on the draft (put into its Message, or named by
+    the Send): the message is then commercial whatever the tick box says."""
+    return template_is_commercial(session, draft.template_id) or (
+        template_id != draft.template_id and template_is_commercial(session, template_id)
+    )

@@ -1,0 +1,349 @@
+"""Two-factor sign-in: TOTP keys (RFC 6238), one-time recovery codes, and which roles must use
+them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyotp
+import segno
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.errors import FieldError
+from webapp.models import Permission, RecoveryCode, Role, Setting, User, audit
+from webapp.models.users import role_permissions
+
+ISSUER = "SMS Desk"
+STEP_SECONDS = 30
+# A code of the step before or after the current one is accepted too (pyotp's valid_window=1):
+# a phone's clock a few seconds off, or a code typed as it rolled over, still works.
+VALID_WINDOW = 1
+RECOVERY_CODES = 10
+# Letters and digits nobody misreads (no 0/o, 1/l/i): 31 symbols, 8 of them ≈ 40 bits a code.
+RECOVERY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+SETTING_KEY = "two_factor_roles"
+# Without a setting: the roles that can override opt-outs or manage users must use it (issue 19).
+DEFAULT_PERMISSIONS = ("sms.ignore_opt_out", "users.manage")
+WRONG_CODE = (
+    "That code is not right, or it was used already. Enter the current code from your "
+    "authenticator app, or one of your recovery codes."
+)
+WRONG_TOTP = (
+    "That code is not right, or it was used already. Enter the current six-digit code from your "
+    "authenticator app."
+)
+
+
+# --- keys and codes ------------------------------------------------------------------------------
+
+
+def new_secret() -> str:
+    """A fresh random TOTP key, base32 (160 bits)."""
+    return pyotp.random_base32(32)
+
+
+def provisioning_uri(secret: str, username: str) -> str:
+    """The otpauth:// URI an authenticator app reads from the QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
+
+
+def qr_svg(uri: str) -> str:
+    """The URI as an inline SVG QR code: paths and presentation attributes only, no style, so it
+    passes a Content-Security-Policy without 'unsafe-inline'."""
+    out = io.BytesIO()
+    segno.make(uri, error="m").save(
+        out,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        nl=False,
+        scale=4,
+        border=4,
+        dark="#000",
+        light="#fff",
+        svgclass="qr",
+        lineclass=None,
+        title="QR code of your two-factor key",
+    )
+    return out.getvalue().decode()
+
+
+def step_at(moment: datetime) -> int:
+    """The TOTP time step (30-second interval since the epoch) `moment` falls in."""
+    return int(moment.timestamp()) // STEP_SECONDS
+
+
+def _digits(code: str | None) -> str:
+    return "".join((code or "").split())
+
+
+def _matching_step(secret: str, code: str, moment: datetime) -> int | None:
+    """The time step within the window whose code `code` is, or None.
+
+    The same check as pyotp's verify(code, valid_window=1), but saying which step matched, so
+    that step and every earlier one can be refused from then on.
+    """
+    code = _digits(code)
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = step_at(moment)
+    for step in range(now - VALID_WINDOW, now + VALID_WINDOW + 1):
+        if hmac.compare_digest(totp.at(step * STEP_SECONDS), code):
+            return step
+    return None
+
+
+def _spend_code(session: so.Session, user: User, code: str, moment: datetime) -> bool:
+    """Accept a TOTP code once: True, and its step remembered, when it is current and of a later
+    step than any accepted before (so the same code never works twice, even within its 30 s)."""
+    if not user.totp_secret:
+        return False
+    step = _matching_step(user.totp_secret, code, moment)
+    if step is None:
+        return False
+    # One conditional UPDATE, so two requests racing with one code cannot both win.
+    result = session.execute(
+        sa.update(User)
+        .where(
+            User.id == user.id,
+            sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    session.refresh(user, ["totp_last_step"])
+    return True
+
+
+def _recovery_digest(code: str) -> str:
+    normal = "".join(ch for ch in (code or "").casefold() if ch.isalnum())
+    return hashlib.sha256(normal.encode()).hexdigest()
+
+
+def _looks_like_recovery_code(code: str) -> bool:
+    normal = "".join(ch for ch in (code or "").casefold() if ch.isalnum())
+    return len(normal) == 8 and all(ch in RECOVERY_ALPHABET for ch in normal)
+
+
+def _new_recovery_code() -> str:
+    letters = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(8))
+    return f"{letters[:4]}-{letters[4:]}"
+
+
+def _spend_recovery_code(session: so.Session, user: User, code: str, moment: datetime) -> bool:
+    """Use up a recovery code: True when it is one of the user's and was not used before."""
+    if not _looks_like_recovery_code(code):
+        return False
+    result = session.execute(
+        sa.update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _recovery_digest(code),
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def recovery_codes_left(session: so.Session, user: User) -> int:
+    return session.scalar(
+        sa.select(sa.func.count(RecoveryCode.id)).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+        )
+    )
+
+
+def _write_recovery_codes(session: so.Session, user: User, moment: datetime) -> list[str]:
+    """Replace the user's recovery codes with ten new ones; returns them (only their digests are
+    kept)."""
+    session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
+    session.add_all(
+        RecoveryCode(user_id=user.id, code_hash=_recovery_digest(code), created_at=moment)
+        for code in codes
+    )
+    return codes
+
+
+# --- enrolment and sign-in ------------------------------------------------------------------------
+
+
+def key_for_enrolment(session: so.Session, user: User) -> str:
+    """The key the user is to enrol: kept from an earlier visit (so a reload shows the same QR
+    code), else a new one, stored but not on until a code from it is entered."""
+    if user.two_factor_on:
+        raise FieldError("Two-factor sign-in is already on.", "form", 409)
+    if not user.totp_secret:
+        user.totp_secret = new_secret()
+        user.totp_last_step = None
+        session.commit()
+    return user.totp_secret
+
+
+def turn_on(session: so.Session, user: User, code: str, moment: datetime) -> list[str]:
+    """Turn two-factor sign-in on with a current code from the new key; returns the ten recovery
+    codes, to be shown once."""
+    if user.two_factor_on:
+        raise FieldError("Two-factor sign-in is already on.", "form", 409)
+    if not user.totp_secret:
+        raise FieldError("Load the page again to get a key, then enter its code.", "code", 409)
+    if not _spend_code(session, user, code, moment):
+        audit(session, user, "user.two_factor_failed", user, step="enrol")
+        session.commit()
+        raise FieldError(WRONG_TOTP, "code")
+    user.totp_enabled_at = moment
+    codes = _write_recovery_codes(session, user, moment)
+    audit(session, user, "user.two_factor_on", user)
+    session.commit()
+    return codes
+
+
+def verify(session: so.Session, user: User, code: str, moment: datetime) -> str | None:
+    """Check the second factor at sign-in: "code" or "recovery" when accepted (and used up), None
+    when refused (audited). The caller commits."""
+    if not user.two_factor_on:
+        return None
+    if _spend_code(session, user, code, moment):
+        return "code"
+    if _spend_recovery_code(session, user, code, moment):
+        audit(
+            session,
+            user,
+            "user.recovery_code_used",
+            user,
+            left=recovery_codes_left(session, user),
+        )
+        return "recovery"
+    audit(session, None, "user.two_factor_failed", user, step="sign-in")
+    return None
+
+
+def renew_recovery_codes(session: so.Session, user: User, code: str, moment: datetime) -> list[str]:
+    """Replace the recovery codes, after a current code (or a recovery code); returns the new
+    ones."""
+    if not user.two_factor_on:
+        raise FieldError("Two-factor sign-in is off.", "form", 409)
+    if verify(session, user, code, moment) is None:
+        session.commit()
+        raise FieldError(WRONG_CODE, "code")
+    codes = _write_recovery_codes(session, user, moment)
+    audit(session, user, "user.recovery_codes_renewed", user)
+    session.commit()
+    return codes
+
+
+def turn_off(
+    session: so.Session, user: User, code: str, moment: datetime, *, required: bool
+) -> None:
+    """Turn two-factor sign-in off, after a current code (or a recovery code); refused for a user
+    whose role requires it."""
+    if not user.two_factor_on:
+        raise FieldError("Two-factor sign-in is already off.", "form", 409)
+    if required:
+        raise FieldError(
+            "Your role requires two-factor sign-in, so it cannot be turned off. Lost your phone? "
+            "Sign in with a recovery code and enrol again, or ask an administrator to reset it.",
+            "form",
+            403,
+        )
+    if verify(session, user, code, moment) is None:
+        session.commit()
+        raise FieldError(WRONG_CODE, "code")
+    _clear(session, user)
+    audit(session, user, "user.two_factor_off", user)
+    session.commit()
+
+
+def reset(session: so.Session, admin: User | None, user: User) -> None:
+    """An administrator's reset: the key and recovery codes are gone, the user enrols again."""
+    had = user.two_factor_on
+    _clear(session, user)
+    audit(session, admin, "user.two_factor_reset", user, was_on=had)
+    session.commit()
+
+
+def _clear(session: so.Session, user: User) -> None:
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+
+
+# --- who must use it ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequiredRoles:
+    """The roles that must use two-factor sign-in, and where that choice comes from."""
+
+    names: frozenset[str]
+    source: str  # "setting" (the admin page), "environment" (TWO_FACTOR_ROLES) or "default"
+
+
+def default_roles(session: so.Session) -> frozenset[str]:
+    """The roles holding a permission in DEFAULT_PERMISSIONS."""
+    return frozenset(
+        session.scalars(
+            sa.select(Role.name)
+            .join(role_permissions, role_permissions.c.role_id == Role.id)
+            .join(Permission, Permission.id == role_permissions.c.permission_id)
+            .where(Permission.name.in_(DEFAULT_PERMISSIONS))
+        )
+    )
+
+
+def required_roles(session: so.Session, config: Mapping[str, Any]) -> RequiredRoles:
+    """The admin's setting, else TWO_FACTOR_ROLES from the environment, else the default."""
+    row = session.get(Setting, SETTING_KEY)
+    if row is not None and row.value is not None:
+        return RequiredRoles(frozenset(row.value), "setting")
+    configured = config.get("TWO_FACTOR_ROLES")
+    if configured is not None:
+        return RequiredRoles(frozenset(configured), "environment")
+    return RequiredRoles(default_roles(session), "default")
+
+
+def is_required(session: so.Session, config: Mapping[str, Any], user: User) -> bool:
+    """True when one of the user's roles must use two-factor sign-in."""
+    names = required_roles(session, config).names
+    return any(role.name in names for role in user.roles)
+
+
+def save_required_roles(
+    session: so.Session, actor: User | None, config: Mapping[str, Any], names: Iterable[str]
+) -> bool:
+    """Store the roles that must use two-factor sign-in (audited); True when that changed."""
+    known = set(session.scalars(sa.select(Role.name)))
+    wanted = sorted(set(names))
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise FieldError(f"There is no role called “{unknown[0]}”.", "roles")
+    before = required_roles(session, config)
+    row = session.get(Setting, SETTING_KEY)
+    if before.source == "setting" and sorted(before.names) == wanted:
+        return False
+    if row is None:
+        session.add(Setting(key=SETTING_KEY, value=wanted))
+    else:
+        row.value = wanted
+    audit(
+        session,
+        actor,
+        "settings.changed",
+        changes={SETTING_KEY: [sorted(before.names), wanted]},
+    )
+    session.commit()
+    return True
