@@ -30,6 +30,7 @@ from webapp.models import (
     ClientContact,
     Email,
     Message,
+    Office,
     Role,
     SmsTemplate,
     User,
@@ -202,6 +203,12 @@ def saved(session, row):
     return row
 
 
+def office_named(session, name: str, **fields) -> Office:
+    """The office called `name`, added (with `fields`: timezone, region) when there is none."""
+    office = session.scalar(sa.select(Office).where(Office.name == name))
+    return office or saved(session, Office(name=name, **fields))
+
+
 @pytest.fixture
 def make_user(session):
     def make(username: str | None = None, role: str = "consultant", **fields) -> User:
@@ -210,6 +217,8 @@ def make_user(session):
         roles = [session.scalar(sa.select(Role).where(Role.name == role))] if role else []
         fields.setdefault("full_name", username.replace("-", " ").title())
         fields.setdefault("email", f"{username}@example.com")
+        if isinstance(fields.get("office"), str):
+            fields["office"] = office_named(session, fields["office"])
         user = User(username=username, roles=roles, **fields)
         user.set_password(password)
         return saved(session, user)

@@ -134,7 +134,7 @@ def details_of(user, **overrides) -> dict:
         "full_name": user.full_name,
         "email": user.email,
         "mobile": user.mobile or "",
-        "office": user.office or "",
+        "office": str(user.office_id or ""),
         "roles": [role.name for role in user.roles],
     }
     form.update(overrides)

@@ -44,6 +44,7 @@ NAMED_SUBJECTS = {
     "smstemplate": ("Template", "name"),
     "role": ("Role", "role"),
     "user": ("User", "username"),
+    "smsaccount": ("SMS account", "name"),
 }
 ISO_MOMENT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$")
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")

@@ -19,8 +19,10 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_upgrade)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
+    app.cli.add_command(office_group)
     app.cli.add_command(import_command)
     app.cli.add_command(sms_group)
+    app.cli.add_command(sms_account_group)
 
 
 @click.command("db-upgrade")
@@ -88,13 +90,20 @@ def _print_demo_logins() -> None:
 @click.option("--email", required=True)
 @click.option("--mobile", default=None)
 @click.option("--full-name", default=None, help="Defaults to the username.")
+@click.option("--office", default=None, help="The name of an office (see `office add`).")
 def create_user(
-    username: str, role: str, email: str, mobile: str | None, full_name: str | None
+    username: str,
+    role: str,
+    email: str,
+    mobile: str | None,
+    full_name: str | None,
+    office: str | None,
 ) -> None:
     """Create a user; the password is read from standard input."""
     from webapp.models import Role, User
     from webapp.phones import normalise
     from webapp.text import plain_text_problem
+    from webapp.users import offices
     from webapp.users.accounts import password_problem
 
     username = username.strip()
@@ -111,7 +120,13 @@ def create_user(
         problem = plain_text_problem(f"The {label}", value)
         if problem:  # the web forms refuse these too: a line break would reach an email's header
             raise click.ClickException(problem)
-    parsed = normalise(mobile, _region())
+    office_row = offices.find_by_name(session, office) if office is not None else None
+    if office is not None and office_row is None:
+        raise click.ClickException(
+            f"There is no office called {office.strip()!r}; add it first with `office add NAME`."
+        )
+    # Read as the web forms read it for this user: in their office's region, if it has one.
+    parsed = normalise(mobile, offices.office_region(office_row, _region()))
     if mobile and not parsed.valid:
         raise click.ClickException(f"{mobile!r} is not a valid mobile number.")
 
@@ -128,12 +143,40 @@ def create_user(
         full_name=full_name or username,
         email=email,
         mobile=parsed.e164 if parsed.valid else None,
+        office=office_row,
         roles=[role_row],
     )
     user.set_password(password)
     session.add(user)
     session.commit()
     click.echo(f"Created {username} ({role}).")
+
+
+@click.group("office")
+def office_group() -> None:
+    """Offices: their users' default time zone and phone region."""
+
+
+@office_group.command("add")
+@click.argument("name")
+@click.option("--timezone", default="", help="An IANA zone name, like Australia/Perth.")
+@click.option("--region", default="", help="A country code for typed numbers, like AU or NZ.")
+@with_appcontext
+def office_add(name: str, timezone: str, region: str) -> None:
+    """Add an office (audited, with no user as the actor)."""
+    from webapp.errors import FieldError
+    from webapp.users import offices
+
+    details = offices.OfficeDetails(name=name, timezone=timezone, region=region)
+    try:
+        office = offices.add_office(db.session, None, details)
+    except FieldError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    click.echo(
+        f"Added office {office.name} (time zone: {office.timezone or 'the organisation’s'}, "
+        f"phone region: {office.region or 'the organisation’s'})."
+    )
 
 
 @click.command("import")
@@ -211,3 +254,95 @@ def sms_worker(once: bool, concurrency: int | None, rate: float | None) -> None:
     finally:
         dispatcher.provider.close()
     click.echo(f"SMS worker stopped after handling {handled} message(s).", err=True)
+
+
+@click.group("sms-account")
+def sms_account_group() -> None:
+    """SMS accounts per office and destination country (the admin SMS accounts page's records)."""
+
+
+@sms_account_group.command("add")
+@click.argument("name")
+@click.option("--provider", required=True, type=click.Choice(["smscentral", "twilio"]))
+@click.option("--api-url", default="", help="SMS Central API (default SMSCENTRAL_API_URL).")
+@click.option("--username", default="", help="SMS Central username.")
+@click.option("--originator", default="", help="SMS Central sender ID.")
+@click.option("--account-sid", default="", help="Twilio Account SID.")
+@click.option("--from", "from_number", default="", help="Twilio From number.")
+@click.option("--messaging-service-sid", default="", help="Twilio Messaging Service SID.")
+@click.option("--webhook-username", default="", help="SMS Central webhook user name.")
+@click.option("--office", "offices", multiple=True, help="An office it serves (repeatable).")
+@click.option("--countries", default="", help="Destination countries it serves: NZ,FJ.")
+@click.option("--rate", default="", help="Messages per second at most (default: no own limit).")
+@with_appcontext
+def sms_account_add(name: str, provider: str, **options) -> None:
+    """Add an SMS account; its secrets are read from standard input, one a line (SMS Central:
+    the API password, then the webhook password; Twilio: the auth token)."""
+    from webapp.errors import FieldError
+    from webapp.sms import account_secrets, accounts
+
+    names = accounts.SECRET_NAMES[provider]
+    if provider == "smscentral" and not options["webhook_username"]:
+        names = ("password",)  # no webhook user: no webhook password to read
+    secrets = {}
+    for secret in names:
+        label = accounts.SECRET_LABELS[secret]
+        if sys.stdin.isatty():
+            secrets[secret] = click.prompt(label, hide_input=True)
+        else:
+            secrets[secret] = sys.stdin.readline().rstrip("\r\n")
+    details = accounts.AccountDetails(
+        name=name,
+        provider=provider,
+        api_url=options["api_url"],
+        username=options["username"],
+        originator=options["originator"],
+        account_sid=options["account_sid"],
+        from_number=options["from_number"],
+        messaging_service_sid=options["messaging_service_sid"],
+        webhook_username=options["webhook_username"],
+        rate_per_second=options["rate"],
+        offices=tuple(options["offices"]),
+        countries=options["countries"],
+        secrets=secrets,
+    )
+    try:
+        account = accounts.add_account(
+            db.session,
+            None,
+            details,
+            account_secrets.key_material(current_app.config),
+            default_api_url=current_app.config.get("SMSCENTRAL_API_URL", ""),
+        )
+    except FieldError as error:
+        raise click.ClickException(f"{error.field}: {error.message}") from None
+    click.echo(
+        f"Added {account.name} ({accounts.PROVIDERS[provider]}), webhook name {account.slug}."
+    )
+    base = current_app.config.get("PUBLIC_BASE_URL", "")
+    for _purpose, url in accounts.webhook_urls(account, base):
+        click.echo(f"  webhook: {url}")
+
+
+@sms_account_group.command("list")
+@with_appcontext
+def sms_account_list() -> None:
+    """List the SMS accounts (never their secrets)."""
+    from webapp.sms import accounts
+
+    provider = current_app.config.get("SMS_PROVIDER", "sandbox")
+    click.echo(f"default\tDefault account (from the environment)\tSMS_PROVIDER={provider}")
+    for account in accounts.all_accounts(db.session):
+        click.echo(
+            "\t".join(
+                [
+                    account.slug,
+                    account.name,
+                    accounts.PROVIDERS[account.provider],
+                    accounts.sender(account) or "-",
+                    "offices: " + (", ".join(o.name for o in account.offices) or "-"),
+                    "countries: " + (",".join(r.region for r in account.countries) or "-"),
+                    "active" if account.active else "off",
+                ]
+            )
+        )

@@ -123,6 +123,9 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
 
     return {
         "SECRET_KEY": secret_key,
+        # SMS accounts' secrets are sealed under a key derived from this (blank: SECRET_KEY);
+        # changing it makes the saved ones unreadable (webapp.sms.account_secrets).
+        "ACCOUNTS_KEY": _text(env, "ACCOUNTS_KEY"),
         "DEMO_MODE": development,
         "DATABASE_URL": database_url,
         "SMS_PROVIDER": provider,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from webapp.errors import FieldError
@@ -43,6 +44,14 @@ def zone(name: str | None, fallback: str = DEFAULT_ZONE) -> ZoneInfo:
         if candidate and zone_problem(candidate) is None:
             return ZoneInfo(candidate)
     raise ZoneInfoNotFoundError("UTC")  # pragma: no cover - every system has UTC
+
+
+def user_zone(user: Any, organisation: str) -> ZoneInfo:
+    """The zone `user`'s times are shown in: their own, else their office's, else `organisation`
+    (the organisation's zone name). The one place that chain is decided: pages and reply emails."""
+    office = getattr(user, "office", None)
+    own = getattr(user, "timezone", None) or getattr(office, "timezone", None)
+    return zone(own, organisation)
 
 
 def when(moment: datetime | None, where: tzinfo, *, seconds: bool = False) -> str:

@@ -29,7 +29,7 @@ def _partial(where: str) -> dict:
 
 def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("totp_secret", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("totp_enabled_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("oidc_subject", sa.String(length=255), nullable=True))

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import office_named
 from tests.pages import audits
 from webapp.errors import FieldError
 from webapp.models import BlockedRegion, Permission, Role, Setting, User
@@ -36,7 +37,7 @@ def details(
         "full_name": "Jo Bloggs",
         "email": "jo@example.com",
         "mobile": "0412 345 678",
-        "office": "Sydney",
+        "office_id": None,
     }
     values.update(fields)
     return UserDetails(username=username, roles=roles, **values)
@@ -58,12 +59,17 @@ def admin(make_user) -> User:
 
 
 def test_new_user_is_stored_with_e164_mobile_roles_and_a_temporary_password(session, admin):
+    sydney = office_named(session, "Sydney")
     user = accounts.create_user(
-        session, admin, details(roles=("consultant", "viewer")), GOOD_PASSWORD, "AU"
+        session,
+        admin,
+        details(roles=("consultant", "viewer"), office_id=sydney.id),
+        GOOD_PASSWORD,
+        "AU",
     )
     stored = fresh(session, user)
     assert stored.mobile == "+61412345678"
-    assert stored.office == "Sydney"
+    assert stored.office_name == "Sydney"
     assert sorted(r.name for r in stored.roles) == ["consultant", "viewer"]
     assert stored.must_change_password is True and stored.active is True
     assert stored.check_password(GOOD_PASSWORD)
@@ -138,8 +144,9 @@ def test_edit_returns_and_audits_exactly_what_changed(session, admin, make_user)
     jo = make_user(
         "jo", full_name="Jo Bloggs", email="jo@example.com", mobile="+61412345678", office="Sydney"
     )
+    perth = office_named(session, "Perth")
     changes = accounts.edit_user(
-        session, admin, jo, details("jo", roles=("team-leader",), office="Perth"), "AU"
+        session, admin, jo, details("jo", roles=("team-leader",), office_id=perth.id), "AU"
     )
     assert changes == {"office": ["Sydney", "Perth"], "roles": [["consultant"], ["team-leader"]]}
     [event] = audits(session, "user.edited")
@@ -149,7 +156,7 @@ def test_edit_returns_and_audits_exactly_what_changed(session, admin, make_user)
             session,
             admin,
             fresh(session, jo),
-            details("jo", roles=("team-leader",), office="Perth"),
+            details("jo", roles=("team-leader",), office_id=perth.id),
             "AU",
         )
         == {}
@@ -295,12 +302,13 @@ def test_unknown_role_or_permission_is_refused(session, admin):
 
 def test_profile_edit_normalises_the_mobile_and_audits_the_changes(session, make_user):
     jo = make_user("jo", email="jo@example.com")
+    auckland = office_named(session, "Auckland")
     changes = accounts.edit_profile(
         session,
         jo,
         email="jo@new.example",
         mobile="+64 21 123 4567",
-        office=" Auckland ",
+        office_id=auckland.id,
         default_region="AU",
     )
     assert changes == {
@@ -315,7 +323,7 @@ def test_profile_edit_normalises_the_mobile_and_audits_the_changes(session, make
         fresh(session, jo),
         email="jo@new.example",
         mobile="",
-        office="Auckland",
+        office_id=auckland.id,
         default_region="AU",
     )
     assert fresh(session, jo).mobile is None
@@ -325,7 +333,7 @@ def test_profile_refuses_an_invalid_mobile_and_changes_nothing(session, make_use
     jo = make_user("jo", email="jo@example.com")
     with pytest.raises(FieldError) as refused:
         accounts.edit_profile(
-            session, jo, email="new@example.com", mobile="0412", office=None, default_region="AU"
+            session, jo, email="new@example.com", mobile="0412", office_id=None, default_region="AU"
         )
     assert refused.value.field == "mobile"
     assert fresh(session, jo).email == "jo@example.com"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tests.db.property_settings import ON_A_DATABASE
 from webapp.bulk import insert_rows
-from webapp.models import Batch, Candidate, ClientContact, Comment, Message
+from webapp.models import Batch, Candidate, ClientContact, Comment, Message, SmsAccount
 from webapp.models.base import UTCDateTime
 
 TABLES = {
@@ -71,7 +71,8 @@ def parents(session, make_user, make_candidate, make_contact) -> dict[str, list[
     sender = make_user()
     other = make_user()
     batch = Batch(sender_id=sender.id, kind="candidates", body="Hi", provider="smscentral")
-    session.add(batch)
+    account = SmsAccount(name="Perth SMS", slug="perth-sms", provider="smscentral")
+    session.add_all([batch, account])
     session.commit()
     candidates = [make_candidate(first_name=f"Ca{i}", mobile=None).id for i in range(2)]
     contacts = [make_contact(first_name=f"Co{i}", mobile=None) for i in range(2)]
@@ -79,6 +80,7 @@ def parents(session, make_user, make_candidate, make_contact) -> dict[str, list[
         "clients": [contacts[0].client_id],
         "users": [sender.id, other.id],
         "batches": [batch.id],
+        "sms_accounts": [account.id],
         "candidates": candidates,
         "client_contacts": [contact.id for contact in contacts],
     }

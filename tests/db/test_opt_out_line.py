@@ -43,10 +43,25 @@ def test_a_message_that_is_not_commercial_is_sent_as_typed():
         "New roles. Reply STOP to opt out",
         "New roles.\nreply stop to OPT OUT.",
         "New roles.  Reply   STOP\nto opt out",
+        "New roles (Reply STOP to opt out)!  \n",
+        "Reply STOP to opt out",
     ],
 )
 def test_the_line_is_not_added_twice_when_the_text_already_holds_it(typed):
     assert with_line(typed, True, LINE) == typed
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Do not reply STOP to opt out of anything.",
+        "Reply STOP to opt out, or reply YES for more roles.",
+        "Do not reply STOP to opt out",
+        "New roles.\nDo not Reply STOP to opt out.",
+    ],
+)
+def test_the_words_anywhere_but_as_the_closing_line_do_not_count_as_the_line(typed):
+    assert with_line(typed, True, LINE) == f"{typed}\n{LINE}"
 
 
 def test_an_empty_message_is_the_line_alone():

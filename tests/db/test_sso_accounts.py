@@ -4,6 +4,7 @@ username and the mapped roles."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,7 +26,9 @@ SETTINGS = oidc.Settings(
 
 
 def claims(sub: str = "idp-1", **more) -> dict:
-    return {"sub": sub, "iss": ISSUER, "groups": ["sms-users"], **more}
+    """Claims of a verified token; an email in them is one the provider has verified."""
+    verified = {"email_verified": True} if "email" in more else {}
+    return {"sub": sub, "iss": ISSUER, "groups": ["sms-users"], **verified, **more}
 
 
 def test_email_is_matched_in_any_case_and_only_among_active_users(session, make_user):
@@ -83,3 +86,29 @@ def test_roles_are_replaced_by_the_mapped_ones_and_other_sessions_end(session, m
     session.refresh(pat)
     assert [role.name for role in pat.roles] == ["team-leader"]
     assert user_sessions.find(session, token, pat.id) is None
+
+
+@pytest.mark.parametrize("verified", [None, False, "true", "false", 1], ids=repr)
+def test_an_email_not_verified_with_the_json_true_matches_nobody(session, make_user, verified):
+    make_user("boss", role="administrator", email="boss@example.com")
+    token = {"sub": "idp-2", "iss": ISSUER, "groups": ["sms-users"], "email": "boss@example.com"}
+    if verified is not None:
+        token["email_verified"] = verified
+    settings = dataclasses.replace(SETTINGS, create_users=False)
+
+    with pytest.raises(oidc.Refused) as refused:
+        oidc.sign_in(session, settings, token)
+    assert refused.value.reason == "no_account"
+    # With creation on, it makes no account either (one with the administrator's address).
+    with pytest.raises(oidc.Refused) as refused:
+        oidc.sign_in(session, SETTINGS, token)
+    assert refused.value.reason == "no_email"
+    assert session.scalar(sa.select(sa.func.count(User.id))) == 1
+
+
+def test_a_verified_email_is_the_one_given_trimmed():
+    assert oidc.verified_email({"email": " Pat@Example.com ", "email_verified": True}) == (
+        "Pat@Example.com"
+    )
+    assert oidc.verified_email({"email": "   ", "email_verified": True}) is None
+    assert oidc.verified_email({"email": ["pat@example.com"], "email_verified": True}) is None

@@ -3,21 +3,25 @@ accepted once even by two sessions at a time, and who must use it."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
 import sqlalchemy as sa
 
+from webapp import sealing
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import AuditEvent, RecoveryCode, Setting, User
 from webapp.users import two_factor
 
 MOMENT = datetime(2026, 12, 2, 9, 30, 10, tzinfo=UTC)
+MATERIAL = "key-material-of-the-tests"
 
 
-def code_at(secret: str, steps: int = 0) -> str:
+def code_at(user: User, steps: int = 0) -> str:
+    secret = two_factor.secret_of(user, MATERIAL)
     return pyotp.TOTP(secret).at(MOMENT + timedelta(seconds=30 * steps))
 
 
@@ -32,8 +36,8 @@ def other_session(app):
 @pytest.fixture
 def enrolled(session, make_user):
     user = make_user(role="consultant")
-    two_factor.key_for_enrolment(session, user)
-    codes = two_factor.turn_on(session, user, code_at(user.totp_secret), MOMENT)
+    two_factor.key_for_enrolment(session, user, MATERIAL)
+    codes = two_factor.turn_on(session, user, code_at(user), MOMENT, MATERIAL)
     return user, codes
 
 
@@ -47,43 +51,43 @@ def test_turning_on_keeps_only_digests_of_ten_codes(session, enrolled):
 
 def test_two_sessions_cannot_both_spend_one_code(session, other_session, enrolled):
     user, _codes = enrolled
-    code = code_at(user.totp_secret, steps=1)
+    code = code_at(user, steps=1)
     # Both requests loaded the user before either accepted the code.
     mine = session.get(User, user.id)
     theirs = other_session.get(User, user.id)
-    assert two_factor.verify(session, mine, code, MOMENT) == "code"
+    assert two_factor.verify(session, mine, code, MOMENT, MATERIAL) == "code"
     session.commit()
     # As every form post starts (webapp.extensions); on PostgreSQL nothing, so `theirs` still
     # holds the step before: the refusal comes from the database, not from that copy.
     begin_write(other_session)
-    assert two_factor.verify(other_session, theirs, code, MOMENT) is None
+    assert two_factor.verify(other_session, theirs, code, MOMENT, MATERIAL) is None
     other_session.commit()
 
 
 def test_an_earlier_step_is_refused_after_a_later_one(session, enrolled):
     user, _codes = enrolled
-    assert two_factor.verify(session, user, code_at(user.totp_secret, steps=1), MOMENT) == "code"
+    assert two_factor.verify(session, user, code_at(user, steps=1), MOMENT, MATERIAL) == "code"
     # The code of the current step was not used, but it is older than one that was.
-    assert two_factor.verify(session, user, code_at(user.totp_secret, steps=0), MOMENT) is None
+    assert two_factor.verify(session, user, code_at(user, steps=0), MOMENT, MATERIAL) is None
     # Two steps ahead is outside the window.
-    assert two_factor.verify(session, user, code_at(user.totp_secret, steps=2), MOMENT) is None
+    assert two_factor.verify(session, user, code_at(user, steps=2), MOMENT, MATERIAL) is None
 
 
 def test_two_sessions_cannot_both_spend_one_recovery_code(session, other_session, enrolled):
     user, codes = enrolled
     mine = session.get(User, user.id)
     theirs = other_session.get(User, user.id)
-    assert two_factor.verify(session, mine, codes[0], MOMENT) == "recovery"
+    assert two_factor.verify(session, mine, codes[0], MOMENT, MATERIAL) == "recovery"
     session.commit()
     begin_write(other_session)
-    assert two_factor.verify(other_session, theirs, codes[0], MOMENT) is None
+    assert two_factor.verify(other_session, theirs, codes[0], MOMENT, MATERIAL) is None
     other_session.commit()
     assert two_factor.recovery_codes_left(session, user) == 9
 
 
 def test_a_failed_code_is_audited(session, enrolled):
     user, _codes = enrolled
-    assert two_factor.verify(session, user, "000000", MOMENT) is None
+    assert two_factor.verify(session, user, "000000", MOMENT, MATERIAL) is None
     session.commit()
     event = session.scalar(
         sa.select(AuditEvent).where(AuditEvent.action == "user.two_factor_failed")
@@ -105,7 +109,7 @@ def test_reset_clears_the_key_and_codes_and_is_audited(session, make_user, enrol
         user.id,
         {"was_on": True},
     )
-    assert two_factor.verify(session, user, codes[1], MOMENT) is None
+    assert two_factor.verify(session, user, codes[1], MOMENT, MATERIAL) is None
 
 
 def test_by_default_roles_that_ignore_opt_outs_or_manage_users_must_use_it(session):
@@ -129,3 +133,59 @@ def test_an_unknown_role_is_refused(session):
     with pytest.raises(FieldError) as refused:
         two_factor.save_required_roles(session, None, {}, ["root"])
     assert refused.value.field == "roles"
+
+
+# --- kept so that a copy of the database alone is no use ------------------------------------------
+
+
+def test_the_key_is_sealed_and_fits_its_column(app, session, enrolled):
+    user, _codes = enrolled
+    # Read back through another connection: the database kept all of it (varchar(255) on
+    # PostgreSQL would refuse a longer value).
+    other = app.extensions["database"].sessionmaker()
+    stored = other.scalar(sa.select(User.totp_secret).where(User.id == user.id))
+    other.close()
+    secret = two_factor.secret_of(user, MATERIAL)
+    assert len(secret) == 32 and secret not in stored
+    assert len(stored) <= User.__table__.c.totp_secret.type.length
+    assert sealing.unseal(MATERIAL, two_factor.KEY_PURPOSE, stored).decode() == secret
+
+
+def test_recovery_codes_are_keyed_digests(session, enrolled):
+    user, codes = enrolled
+    stored = set(session.scalars(sa.select(RecoveryCode.code_hash)))
+    assert stored == {two_factor.recovery_digest(MATERIAL, code) for code in codes}
+    plain = {hashlib.sha256(code.replace("-", "").encode()).hexdigest() for code in codes}
+    assert not stored & plain
+    # Under other key material neither a code nor a recovery code matches.
+    assert two_factor.verify(session, user, codes[0], MOMENT, "other material") is None
+    assert two_factor.verify(session, user, code_at(user, 1), MOMENT, "other material") is None
+    assert two_factor.recovery_codes_left(session, user) == 10
+
+
+def test_a_key_sealed_under_other_material_is_refused_and_audited(session, enrolled):
+    user, _codes = enrolled
+    assert two_factor.secret_of(user, "other material") is None
+    assert two_factor.verify(session, user, code_at(user, 1), MOMENT, "other material") is None
+    session.commit()
+    event = session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "user.two_factor_failed")
+    )
+    assert event.details == {"step": "sign-in", "key": "unreadable"}
+
+
+def test_enrolment_after_the_material_changed_gets_a_new_key(session, make_user):
+    user = make_user(role="consultant")
+    first = two_factor.key_for_enrolment(session, user, MATERIAL)
+    assert two_factor.key_for_enrolment(session, user, MATERIAL) == first
+    second = two_factor.key_for_enrolment(session, user, "other material")
+    assert second != first
+    assert two_factor.secret_of(user, "other material") == second
+
+
+@pytest.mark.parametrize("code", ["١٢٣٤٥٦", "１２３４５６"])
+def test_codes_outside_ascii_are_refused_not_an_error(session, enrolled, code):
+    user, _codes = enrolled
+    assert two_factor.verify(session, user, code, MOMENT, MATERIAL) is None
+    with pytest.raises(two_factor.WrongCode):
+        two_factor.renew_recovery_codes(session, user, code, MOMENT, MATERIAL)

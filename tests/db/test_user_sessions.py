@@ -140,7 +140,7 @@ def test_a_temporary_password_deactivation_and_role_change_each_end_the_users_se
             full_name="Jo",
             email="jo@example.com",
             mobile=None,
-            office="Perth",
+            office_id=None,
             roles=roles,
         )
         accounts.edit_user(session, admin, jo, details, "AU", keep_session=admins)

@@ -231,6 +231,7 @@ OPTIONAL_PAGES = [
     "/templates/new",
     "/admin/users",
     "/admin/settings",
+    "/admin/offices",
     "/audit",
     "/replies/unmatched",
     "/profile",

@@ -58,6 +58,7 @@ def test_enter_on_the_provider_button_signs_in_through_the_provider(sso_page, id
     idp.claims = {
         "sub": f"e2e-pat-{js}",
         "email": f"pat.{js}@example.com",
+        "email_verified": True,
         "name": "Pat Example",
         "groups": ["sms-users"],
     }

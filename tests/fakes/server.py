@@ -6,6 +6,7 @@ import socket
 import socketserver
 import struct
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,6 +27,8 @@ class Recorded:
     headers: Message  # case-insensitive: headers["authorization"]
     pairs: list[tuple[str, str]]  # the form, in order, repeats kept
     body: bytes
+    # time.monotonic() when it arrived: rate-limit tests measure the gaps between sends.
+    received_at: float = field(default_factory=time.monotonic)
 
     @property
     def form(self) -> dict[str, str]:

@@ -36,7 +36,7 @@ SENDER = SimpleNamespace(
     full_name="Sam  Consultant Smith",
     mobile="+61 400 000 000",
     email="sam@agency.example",
-    office="Melbourne",
+    office_name="Melbourne",
 )
 
 

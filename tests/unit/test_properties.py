@@ -79,7 +79,7 @@ def person(**values) -> SimpleNamespace:
         "position",
         "full_name",
         "mobile",
-        "office",
+        "office_name",
     )
     namespace = SimpleNamespace(**{name: values.get(name) for name in fields})
     namespace.client = None
@@ -100,7 +100,9 @@ def person(**values) -> SimpleNamespace:
             "location": VALUE,
         }
     ),
-    st.fixed_dictionaries({"full_name": VALUE, "email": VALUE, "mobile": VALUE, "office": VALUE}),
+    st.fixed_dictionaries(
+        {"full_name": VALUE, "email": VALUE, "mobile": VALUE, "office_name": VALUE}
+    ),
 )
 def test_render_never_raises_and_resolves_every_known_tag(body, recipient, sender):
     template = merge.parse(body)

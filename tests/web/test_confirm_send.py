@@ -542,6 +542,13 @@ def test_zero_confirms_every_send(client, login, four, session):
     assert send(client, token).headers["Location"] == f"/sms/compose/{token}?confirm=1"
 
 
+@pytest.mark.parametrize("typed", ["1,500", "1 500", " 001500 "])
+def test_the_threshold_is_read_like_every_whole_number_setting(client, login, session, typed):
+    login("administrator")
+    assert confirmation_settings(client, confirm_over=typed).status_code == 302
+    assert stored(session) == {"confirm_over": 1500}
+
+
 def test_emptied_settings_fall_back_to_the_server(client, login, session):
     login("administrator")
     confirmation_settings(client, confirm_over="5", part_prices="AU 0.08", price_currency="AUD")
@@ -558,6 +565,11 @@ def test_emptied_settings_fall_back_to_the_server(client, login, session):
         ("confirm_over", "-1", "Enter a whole number from 0"),
         ("confirm_over", "1.5", "Enter a whole number from 0"),
         ("confirm_over", "lots", "Enter a whole number from 0"),
+        # Digits to str.isdigit(), not to int(): refused beside the field, never a 500.
+        ("confirm_over", "²", "Enter a whole number from 0"),
+        ("confirm_over", "1²", "Enter a whole number from 0"),
+        ("confirm_over", "٣", "Enter a whole number from 0"),
+        ("confirm_over", "9" * 5000, "Enter a whole number from 0"),
         ("confirm_over", "2000000", "Enter a whole number from 0"),
         ("part_prices", "AU", "Line 1: write a country code and a price"),
         ("part_prices", "AU 0.08\nZZ 0.1", "Line 2: “ZZ” is not a two-letter region code"),

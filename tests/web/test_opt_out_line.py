@@ -139,6 +139,18 @@ def test_typing_the_line_yourself_does_not_double_it(client, consultant, ada, se
     assert (batch.commercial, batch.opt_out_line) == (True, LINE)
 
 
+def test_the_words_inside_the_text_are_not_the_line(client, consultant, ada, session):
+    token = open_sms(client, ada)
+    typed = "Do not reply STOP to opt out of anything."
+    page = tick_commercial(client, token, typed)
+    assert "already holds" not in page.one("p", id="opt-out-line").text
+    assert counter_of(page)[0] == len(f"{typed}\n{LINE}")
+
+    send(client, token, message=typed, commercial="1")
+
+    assert sent(session)[1] == [f"{typed}\n{LINE}"]
+
+
 # --- Send ----------------------------------------------------------------------------------------
 
 
@@ -221,6 +233,59 @@ def test_a_post_that_drops_the_tick_still_sends_the_line_with_a_commercial_templ
     batch, bodies = sent(session)
     assert bodies == [f"New roles near you, Ada.\n{LINE}"]
     assert (batch.commercial, batch.opt_out_line, batch.template_id) == (True, LINE, alert.id)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_no_template_after_a_commercial_one_keeps_its_text_commercial(
+    client, consultant, ada, alert, session, htmx
+):
+    token = open_sms(client, ada)
+    use_template(client, token, alert)
+    body = "New roles near you, {{first_name}}."
+
+    # "No template": the text stays, and so does the template it came from.
+    chosen = client.post(
+        f"/sms/compose/{token}/update",
+        data={"message": body, "template_id": "", "action": "use_template", "commercial": "1"},
+        htmx=htmx,
+    )
+    assert chosen.status_code == (200 if htmx else 303), text(chosen)
+    # Then the box unticked (a crafted post: the screen keeps it disabled).
+    client.post(
+        f"/sms/compose/{token}/update", data={"message": body, "action": "commercial"}, htmx=htmx
+    )
+    page = screen(client, token)
+    assert page.one("textarea", id="message").text == body
+    box = page.one("input", id="commercial")
+    assert "checked" in box.attrs and "disabled" in box.attrs
+    assert "selected" in page.one("option", value=str(alert.id)).attrs
+    assert LINE in page.one("p", id="opt-out-line").text
+
+    send(client, token, message=body, template_id="")
+
+    batch, bodies = sent(session)
+    assert bodies == [f"New roles near you, Ada.\n{LINE}"]
+    assert (batch.commercial, batch.opt_out_line) == (True, LINE)
+
+
+def test_another_templates_text_in_its_place_lets_the_box_be_unticked(
+    client, consultant, ada, alert, make_template, session
+):
+    thanks = make_template("Thanks", "Thanks for coming in, {{first_name}}.")
+    token = open_sms(client, ada)
+    use_template(client, token, alert)
+    use_template(client, token, thanks)  # its text in place of the alert's
+
+    client.post(
+        f"/sms/compose/{token}/update",
+        data={"message": thanks.body, "action": "commercial", "template_id": str(thanks.id)},
+    )
+    assert "checked" not in screen(client, token).one("input", id="commercial").attrs
+    send(client, token, message=thanks.body, template_id=str(thanks.id))
+
+    batch, bodies = sent(session)
+    assert bodies == ["Thanks for coming in, Ada."]
+    assert (batch.commercial, batch.opt_out_line) == (False, None)
 
 
 def test_the_draft_keeps_the_tick_through_save(client, consultant, ada, session):

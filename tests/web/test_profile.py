@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import office_named
 from tests.pages import assert_refused, audits, fresh, nav, text
 from webapp.models import ComposeDraft, User
 
@@ -63,13 +64,14 @@ def test_signed_out_visitor_is_sent_to_sign_in(client):
 
 def test_profile_changes_are_saved_normalised_and_audited(client, login, session):
     user = login("consultant", email="old@example.com")
+    brisbane = office_named(session, "Brisbane")
     response = client.post(
         "/profile",
-        data={"email": "new@example.com", "mobile": "0412 345 678", "office": "Brisbane"},
+        data={"email": "new@example.com", "mobile": "0412 345 678", "office": str(brisbane.id)},
     )
     assert response.status_code == 302 and response.headers["Location"] == "/profile"
     stored = fresh(session, User, user.id)
-    assert (stored.email, stored.mobile, stored.office) == (
+    assert (stored.email, stored.mobile, stored.office_name) == (
         "new@example.com",
         "+61412345678",
         "Brisbane",
@@ -97,9 +99,14 @@ def test_mobile_may_be_emptied(client, login, session):
         ({"email": "not an email", "mobile": "", "office": ""}, "email", "name@example.com"),
         ({"email": "", "mobile": "", "office": ""}, "email", "Enter your email address."),
         (
-            {"email": "new@example.com", "mobile": "", "office": "Syd\x1bney"},
+            {"email": "new@example.com", "mobile": "", "office": "Sydney"},
             "office",
-            "Office must be one line of plain text: remove the U+001B.",
+            "Choose an office from the list.",
+        ),
+        (
+            {"email": "new@example.com", "mobile": "", "office": "999999"},
+            "office",
+            "There is no such office; choose one from the list.",
         ),
     ],
 )

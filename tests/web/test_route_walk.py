@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PASSWORD, Browser
+from tests.conftest import PASSWORD, Browser, office_named
 from tests.delivery import queue
-from webapp.models import Message
+from webapp.models import Message, SmsAccount
 from webapp.sms import compose as sms_compose
+from webapp.sms.account_secrets import key_material, seal
 
 ROLES = ("anonymous", "viewer", "consultant", "team-leader", "administrator")
 LOGIN = "login"  # a 302 to the sign-in page
@@ -194,6 +195,22 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
         expect(LOGIN, 403, 403, 403, 302),
     ),
     "admin.status": (Call("GET", "/admin/status"), expect(LOGIN, 403, 403, 403, 200)),
+    # An empty form: no name.
+    "admin.offices": (Call("POST", "/admin/offices"), expect(LOGIN, 403, 403, 403, 400)),
+    "admin.edit_office": (
+        Call("GET", "/admin/offices/{office}"),
+        expect(LOGIN, 403, 403, 403, 200),
+    ),
+    "admin.sms_accounts": (Call("GET", "/admin/sms-accounts"), expect(LOGIN, 403, 403, 403, 200)),
+    # An empty form: no name, no gateway's fields.
+    "admin.new_sms_account": (
+        Call("POST", "/admin/sms-accounts/new"),
+        expect(LOGIN, 403, 403, 403, 400),
+    ),
+    "admin.edit_sms_account": (
+        Call("GET", "/admin/sms-accounts/{sms_account}/edit"),
+        expect(LOGIN, 403, 403, 403, 200),
+    ),
     "admin.retry_email": (
         Call("POST", "/admin/status/emails/{email}/retry"),
         expect(LOGIN, 403, 403, 403, 303),
@@ -227,6 +244,23 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
         Call("POST", "/webhooks/twilio/status"),
         expect(403, 403, 403, 403, 403),
     ),
+    # An SMS account's own webhooks: the same, checked with that account's credentials.
+    "webhooks.account_smscentral_inbound": (
+        Call("POST", "/webhooks/smscentral/{smscentral_slug}/inbound"),
+        expect(403, 403, 403, 403, 403),
+    ),
+    "webhooks.account_smscentral_receipt": (
+        Call("GET", "/webhooks/smscentral/{smscentral_slug}/receipt"),
+        expect(403, 403, 403, 403, 403),
+    ),
+    "webhooks.account_twilio_inbound": (
+        Call("POST", "/webhooks/twilio/{twilio_slug}/inbound"),
+        expect(403, 403, 403, 403, 403),
+    ),
+    "webhooks.account_twilio_status": (
+        Call("POST", "/webhooks/twilio/{twilio_slug}/status"),
+        expect(403, 403, 403, 403, 403),
+    ),
 }
 
 
@@ -239,6 +273,31 @@ def app_settings():
         "TWILIO_AUTH_TOKEN": "twilio-token",
         "SANDBOX": True,
     }
+
+
+@pytest.fixture
+def world(world, app, session):
+    """The shared world, plus an SMS Central and a Twilio account with live webhooks."""
+    material = key_material(app.config)
+    for name, provider, secrets in (
+        ("Walk SMS Central", "smscentral", {"password": "p", "webhook_password": "hook"}),
+        ("Walk Twilio", "twilio", {"auth_token": "walk-token"}),
+    ):
+        slug = name.lower().replace(" ", "-")
+        session.add(
+            SmsAccount(
+                name=name,
+                slug=slug,
+                provider=provider,
+                webhook_username="walk" if provider == "smscentral" else None,
+                secrets=seal(material, secrets),
+            )
+        )
+        world[f"{provider}_slug"] = slug
+    session.commit()
+    world["sms_account"] = session.scalar(sa.select(SmsAccount.id).order_by(SmsAccount.id))
+    world["office"] = office_named(session, "Walk office").id
+    return world
 
 
 def sign_in(client: Browser, session, make_user, role: str, world: dict) -> None:

@@ -18,6 +18,7 @@ from tests.fakes.oidc import CLIENT_ID, CLIENT_SECRET, REMOVE, FakeOpenIDProvide
 from tests.pages import text
 from webapp.config import single_sign_on
 from webapp.models import AuditEvent, User
+from webapp.web import sessions
 from webapp.web.headers import CONTENT_SECURITY_POLICY
 
 ROLE_MAP = "sms-admins=administrator,sms-leads=team-leader,sms-users=consultant"
@@ -101,7 +102,12 @@ def test_the_login_page_lets_its_form_go_to_the_provider_and_nowhere_else(client
 
 def test_existing_user_is_matched_by_email_in_any_case_and_linked(client, session, idp, make_user):
     pat = make_user("pat", role="consultant", email="Pat.Smith@Example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat.smith@example.COM", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat.smith@example.COM",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
 
     response = dance(client)
 
@@ -117,7 +123,12 @@ def test_existing_user_is_matched_by_email_in_any_case_and_linked(client, sessio
 
 def test_linked_user_is_found_by_subject_when_the_email_changes(client, session, idp, make_user):
     pat = make_user("pat", role="consultant", email="pat@example.com", oidc_subject="idp-pat")
-    idp.claims = {"sub": "idp-pat", "email": "pat.new@example.org", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat.new@example.org",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
 
     assert dance(client).status_code == 302
 
@@ -129,7 +140,12 @@ def test_linked_user_is_found_by_subject_when_the_email_changes(client, session,
 
 def test_sign_in_follows_a_local_next_and_not_another_site(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
 
     assert dance(client, "/login/sso?next=/contacts").headers["Location"] == "/contacts"
     client.post("/logout")
@@ -170,7 +186,12 @@ def test_first_sign_in_creates_the_user_with_the_mapped_roles(client, session, i
 
 def test_roles_follow_the_groups_at_each_sign_in(client, session, idp, make_user):
     pat = make_user("pat", role="consultant", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-admins"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-admins"],
+    }
 
     assert dance(client).status_code == 302
 
@@ -193,7 +214,12 @@ def test_single_sign_on_is_not_asked_for_a_two_factor_code(client, idp, make_use
     assert client.get("/candidates").status_code == 302
     client.post("/logout")
     make_user("pat", role="administrator", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-admins"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-admins"],
+    }
 
     assert dance(client).status_code == 302
 
@@ -202,7 +228,12 @@ def test_single_sign_on_is_not_asked_for_a_two_factor_code(client, idp, make_use
 
 def test_a_token_for_several_audiences_needs_us_as_the_authorized_party(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
     idp.overrides = {"aud": [CLIENT_ID, "another-app"], "azp": CLIENT_ID}
 
     assert dance(client).status_code == 302
@@ -211,7 +242,12 @@ def test_a_token_for_several_audiences_needs_us_as_the_authorized_party(client, 
 
 def test_the_code_is_exchanged_with_pkce_and_the_client_secret(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
 
     dance(client)
 
@@ -232,7 +268,12 @@ def test_the_code_is_exchanged_with_pkce_and_the_client_secret(client, idp, make
 
 def test_discovery_and_keys_are_fetched_once_for_many_sign_ins(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
     for _ in range(3):
         assert dance(client).status_code == 302
         client.post("/logout")
@@ -243,7 +284,12 @@ def test_discovery_and_keys_are_fetched_once_for_many_sign_ins(client, idp, make
 
 def test_a_rotated_key_is_found_by_fetching_the_keys_again(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
     assert dance(client).status_code == 302
     client.post("/logout")
     rotated = rsa_key("fake-key-2")
@@ -300,7 +346,12 @@ REFUSED_TOKENS = {
 def test_a_token_failing_a_check_is_refused_and_audited(client, session, idp, make_user, tamper):
     change, reason = tamper
     make_user("pat", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
     change(idp)
 
     response = dance(client)
@@ -321,7 +372,12 @@ def test_a_token_failing_a_check_is_refused_and_audited(client, session, idp, ma
 
 def test_an_unknown_kid_makes_one_more_fetch_of_the_keys_then_a_refusal(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
     _unknown_kid(idp)
 
     assert dance(client).status_code == 403
@@ -330,7 +386,12 @@ def test_an_unknown_kid_makes_one_more_fetch_of_the_keys_then_a_refusal(client, 
 
 def test_a_wrong_state_is_refused_and_audited(client, session, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
 
     response = dance(client, state="forged-state")
 
@@ -343,7 +404,12 @@ def test_a_wrong_state_is_refused_and_audited(client, session, idp, make_user):
 
 def test_a_callback_replayed_is_refused(client, session, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
     going = client.get("/login/sso")
     back = requests.get(going.headers["Location"], allow_redirects=False, timeout=5)
     assert client.get(back.headers["Location"]).status_code == 302
@@ -357,7 +423,12 @@ def test_a_callback_replayed_is_refused(client, session, idp, make_user):
 @pytest.mark.parametrize("sso_env", [{"OIDC_CLIENT_SECRET": "not-the-secret"}])
 def test_a_code_the_provider_will_not_exchange_is_refused(client, session, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
 
     assert dance(client).status_code == 403
 
@@ -378,7 +449,12 @@ def test_a_sign_in_cancelled_at_the_provider_is_refused(client, session, idp):
 
 def test_a_user_whose_groups_map_to_no_role_is_refused(client, session, idp, make_user):
     pat = make_user("pat", role="consultant", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["finance"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["finance"],
+    }
 
     response = dance(client)
 
@@ -388,6 +464,61 @@ def test_a_user_whose_groups_map_to_no_role_is_refused(client, session, idp, mak
     assert event.details == {"reason": "no_role", "sub": "idp-pat", "iss": idp.issuer}
     session.refresh(pat)
     assert (pat.oidc_subject, [r.name for r in pat.roles]) == (None, ["consultant"])
+
+
+# Only the JSON true vouches for an address: anything else could be typed by anyone into an
+# account at the provider.
+NOT_VERIFIED = {
+    "claim missing": {},
+    "false": {"email_verified": False},
+    "the string false": {"email_verified": "false"},
+    "the string true": {"email_verified": "true"},
+    "one": {"email_verified": 1},
+    "null": {"email_verified": None},
+}
+
+
+@pytest.mark.parametrize("verified", NOT_VERIFIED.values(), ids=NOT_VERIFIED.keys())
+def test_an_unverified_email_does_not_take_an_administrators_account(
+    client, session, idp, make_user, verified
+):
+    boss = make_user("boss", role="administrator", email="boss@example.com")
+    idp.claims = {"sub": "idp-mallory", "email": "Boss@example.com", "groups": ["sms-admins"]}
+    idp.claims.update(verified)
+
+    response = dance(client)
+
+    assert response.status_code == 403
+    assert "no SMS Desk account for you" in text(response)
+    assert not signed_in(client)
+    session.refresh(boss)
+    assert boss.oidc_subject is None
+    assert [e.details["reason"] for e in events(session, "auth.sso_refused")] == ["no_account"]
+    assert events(session, "auth.sso_signed_in") == []
+
+
+@pytest.mark.parametrize("sso_env", [{"OIDC_CREATE_USERS": "1"}])
+@pytest.mark.parametrize("verified", NOT_VERIFIED.values(), ids=NOT_VERIFIED.keys())
+def test_an_unverified_email_makes_no_account(client, session, idp, make_user, verified):
+    make_user("boss", role="administrator", email="boss@example.com")
+    idp.claims = {"sub": "idp-mallory", "email": "boss@example.com", "groups": ["sms-users"]}
+    idp.claims.update(verified)
+
+    assert dance(client).status_code == 403
+
+    assert not signed_in(client)
+    assert session.scalar(sa.select(sa.func.count(User.id))) == 1
+    assert [e.details["reason"] for e in events(session, "auth.sso_refused")] == ["no_email"]
+
+
+def test_a_session_remembers_it_signed_in_through_the_provider(client, idp, make_user):
+    make_user("pat", email="pat@example.com", oidc_subject="idp-pat")
+    idp.claims = {"sub": "idp-pat", "groups": ["sms-users"]}
+
+    assert dance(client).status_code == 302
+
+    with client.session_transaction() as cookie:
+        assert cookie[sessions.SIGNED_IN_WITH] == sessions.SSO
 
 
 @pytest.mark.parametrize(
@@ -413,7 +544,12 @@ def test_without_an_account_and_without_creation_the_user_is_refused(
 
 def test_a_switched_off_user_is_refused(client, session, idp, make_user):
     make_user("pat", email="pat@example.com", oidc_subject="idp-pat", active=False)
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
 
     assert dance(client).status_code == 403
     assert [e.details["reason"] for e in events(session, "auth.sso_refused")] == ["inactive"]
@@ -421,7 +557,12 @@ def test_a_switched_off_user_is_refused(client, session, idp, make_user):
 
 def test_an_account_linked_to_another_subject_is_not_taken_over(client, session, idp, make_user):
     make_user("pat", email="pat@example.com", oidc_subject="idp-pat")
-    idp.claims = {"sub": "idp-impostor", "email": "pat@example.com", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-impostor",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
 
     assert dance(client).status_code == 403
     assert [e.details["reason"] for e in events(session, "auth.sso_refused")] == [
@@ -483,7 +624,12 @@ def test_with_passwords_off_a_right_password_is_refused(client, session, make_us
 @pytest.mark.parametrize("sso_env", [{"LOCAL_PASSWORDS": "0"}])
 def test_with_passwords_off_sso_still_signs_in(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {"sub": "idp-pat", "email": "pat@example.com", "groups": ["sms-users"]}
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
 
     assert dance(client).status_code == 302
     assert signed_in(client)

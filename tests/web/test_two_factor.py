@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from tests.conftest import PASSWORD
 from tests.html_tree import parse
 from tests.pages import fresh
+from webapp import sealing
 from webapp.models import AuditEvent, LoginFailure, RecoveryCode, Setting, User
 from webapp.users import throttle, two_factor
 from webapp.web import sessions
@@ -37,20 +38,33 @@ def clock(monkeypatch):
     return state
 
 
-def code_at(secret: str, moment: datetime, steps: int = 0) -> str:
-    return pyotp.TOTP(secret).at(moment + timedelta(seconds=30 * steps))
+@pytest.fixture
+def material(app) -> str:
+    """What the app seals two-factor keys and recovery codes under."""
+    return sealing.key_material(app.config)
 
 
 @pytest.fixture
-def enrolled(session, make_user):
+def code_at(session, material):
+    """The code of `user`'s key (read as the app reads it) at `moment`, `steps` steps away."""
+
+    def code(user: User, moment: datetime, steps: int = 0) -> str:
+        session.refresh(user)
+        secret = two_factor.secret_of(user, material)
+        return pyotp.TOTP(secret).at(moment + timedelta(seconds=30 * steps))
+
+    return code
+
+
+@pytest.fixture
+def enrolled(session, make_user, material, code_at):
     """A consultant with two-factor sign-in on (as enrolment leaves it), and their recovery
     codes."""
 
     def make(role: str = "consultant", **fields) -> tuple[User, list[str]]:
         user = make_user(role=role, **fields)
-        user.totp_secret = pyotp.random_base32()
-        session.commit()
-        codes = two_factor.turn_on(session, user, code_at(user.totp_secret, MOMENT), MOMENT)
+        two_factor.key_for_enrolment(session, user, material)
+        codes = two_factor.turn_on(session, user, code_at(user, MOMENT), MOMENT, material)
         return user, codes
 
     return make
@@ -103,7 +117,9 @@ def test_profile_links_to_two_factor_page(client, login):
     assert link(page, "Two-factor sign-in").get("href") == "/profile/two-factor"
 
 
-def test_enrolment_page_shows_key_as_text_and_qr_code_without_style(client, login, session):
+def test_enrolment_page_shows_key_as_text_and_qr_code_without_style(
+    client, login, session, material
+):
     user = login()
     response = client.get("/profile/two-factor")
     assert response.status_code == 200
@@ -111,7 +127,7 @@ def test_enrolment_page_shows_key_as_text_and_qr_code_without_style(client, logi
     html = response.get_data(as_text=True)
     secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', html).group(1)
     user = fresh(session, User, user.id)
-    assert secret == user.totp_secret and not user.two_factor_on
+    assert secret == two_factor.secret_of(user, material) and not user.two_factor_on
     svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
     assert "style" not in svg and "<script" not in svg
     page = parse(html)
@@ -121,18 +137,18 @@ def test_enrolment_page_shows_key_as_text_and_qr_code_without_style(client, logi
     assert secret in client.get("/profile/two-factor").get_data(as_text=True)
 
 
-def test_turning_on_shows_ten_recovery_codes_once(client, login, session):
+def test_turning_on_shows_ten_recovery_codes_once(client, login, session, material, code_at):
     user = login()
     client.get("/profile/two-factor")
     user = fresh(session, User, user.id)
-    response = client.post("/profile/two-factor", data={"code": code_at(user.totp_secret, MOMENT)})
+    response = client.post("/profile/two-factor", data={"code": code_at(user, MOMENT)})
     assert response.status_code == 200
     codes = CODE_PATTERN.findall(response.get_data(as_text=True))
     assert len(codes) == len(set(codes)) == 10
     user = fresh(session, User, user.id)
     assert user.two_factor_on
     stored = set(session.scalars(sa.select(RecoveryCode.code_hash)))
-    assert stored == {hashlib.sha256(code.replace("-", "").encode()).hexdigest() for code in codes}
+    assert stored == {two_factor.recovery_digest(material, code) for code in codes}
     assert session.scalar(
         sa.select(AuditEvent).where(
             AuditEvent.action == "user.two_factor_on", AuditEvent.subject_id == user.id
@@ -142,11 +158,11 @@ def test_turning_on_shows_ten_recovery_codes_once(client, login, session):
     assert not CODE_PATTERN.search(again) and "10 unused recovery codes" in again
 
 
-def test_a_wrong_code_does_not_turn_it_on(client, login, session):
+def test_a_wrong_code_does_not_turn_it_on(client, login, session, code_at):
     user = login()
     client.get("/profile/two-factor")
     user = fresh(session, User, user.id)
-    wrong = code_at(user.totp_secret, MOMENT, steps=5)
+    wrong = code_at(user, MOMENT, steps=5)
     response = client.post("/profile/two-factor", data={"code": wrong})
     assert response.status_code == 400
     assert "That code is not right" in response.get_data(as_text=True)
@@ -154,12 +170,12 @@ def test_a_wrong_code_does_not_turn_it_on(client, login, session):
     assert not user.two_factor_on
 
 
-def test_new_recovery_codes_replace_the_old(client, session, enrolled):
+def test_new_recovery_codes_replace_the_old(client, session, enrolled, code_at):
     user, old = enrolled()
     assert sign_in_with_code(client, user, old[0]).status_code == 302
     response = client.post(
         "/profile/two-factor",
-        data={"code": code_at(user.totp_secret, MOMENT, steps=1), "action": "renew"},
+        data={"code": code_at(user, MOMENT, steps=1), "action": "renew"},
     )
     new = CODE_PATTERN.findall(response.get_data(as_text=True))
     assert response.status_code == 200 and len(new) == 10 and not set(new) & set(old)
@@ -167,14 +183,14 @@ def test_new_recovery_codes_replace_the_old(client, session, enrolled):
     assert sign_in_with_code(client, user, old[1]).status_code == 401
 
 
-def test_turning_off_needs_a_current_code(client, session, enrolled):
+def test_turning_off_needs_a_current_code(client, session, enrolled, code_at):
     user, codes = enrolled()
     sign_in_with_code(client, user, codes[0])
     refused = client.post("/profile/two-factor", data={"code": "000000", "action": "off"})
     assert refused.status_code == 400
     response = client.post(
         "/profile/two-factor",
-        data={"code": code_at(user.totp_secret, MOMENT, steps=1), "action": "off"},
+        data={"code": code_at(user, MOMENT, steps=1), "action": "off"},
     )
     assert response.status_code == 302
     user = fresh(session, User, user.id)
@@ -185,7 +201,7 @@ def test_turning_off_needs_a_current_code(client, session, enrolled):
 # --- signing in ----------------------------------------------------------------------------------
 
 
-def test_sign_in_asks_for_the_code_after_the_password(client, enrolled):
+def test_sign_in_asks_for_the_code_after_the_password(client, enrolled, code_at):
     user, _codes = enrolled()
     first = client.post(
         "/login?next=/contacts", data={"username": user.username, "password": PASSWORD}
@@ -195,14 +211,14 @@ def test_sign_in_asks_for_the_code_after_the_password(client, enrolled):
     page = client.get("/login/code")
     assert page.status_code == 200
     assert field(parse(page.get_data(as_text=True)), "Authentication code") is not None
-    response = client.post("/login/code", data={"code": code_at(user.totp_secret, MOMENT, steps=1)})
+    response = client.post("/login/code", data={"code": code_at(user, MOMENT, steps=1)})
     assert response.status_code == 302 and response.location == "/contacts"
     assert signed_in(client)
 
 
-def test_a_code_is_never_accepted_twice(client, enrolled):
+def test_a_code_is_never_accepted_twice(client, enrolled, code_at):
     user, _codes = enrolled()
-    code = code_at(user.totp_secret, MOMENT, steps=1)
+    code = code_at(user, MOMENT, steps=1)
     assert sign_in_with_code(client, user, code).status_code == 302
     client.post("/logout")
     again = sign_in_with_code(client, user, code)
@@ -211,11 +227,11 @@ def test_a_code_is_never_accepted_twice(client, enrolled):
     assert not signed_in(client)
 
 
-def test_the_enrolment_code_does_not_sign_in(client, enrolled):
+def test_the_enrolment_code_does_not_sign_in(client, enrolled, code_at):
     user, _codes = enrolled()
     # Enrolment used the current step: that code, and any before it, is spent.
-    assert sign_in_with_code(client, user, code_at(user.totp_secret, MOMENT)).status_code == 401
-    refused = client.post("/login/code", data={"code": code_at(user.totp_secret, MOMENT, -1)})
+    assert sign_in_with_code(client, user, code_at(user, MOMENT)).status_code == 401
+    refused = client.post("/login/code", data={"code": code_at(user, MOMENT, -1)})
     assert refused.status_code == 401
 
 
@@ -237,7 +253,7 @@ def test_a_recovery_code_signs_in_once(client, session, enrolled):
     ).details == {"left": 9}
 
 
-def test_wrong_codes_are_throttled_like_passwords(client, session, enrolled):
+def test_wrong_codes_are_throttled_like_passwords(client, session, enrolled, code_at):
     user, _codes = enrolled()
     client.post("/login", data={"username": user.username, "password": PASSWORD})
     for _ in range(throttle.FREE_FAILURES):
@@ -248,7 +264,7 @@ def test_wrong_codes_are_throttled_like_passwords(client, session, enrolled):
     )
     assert list(failures) == ["account"] * throttle.FREE_FAILURES
     # Now locked: even the right code is refused, with the reason on the form.
-    locked = client.post("/login/code", data={"code": code_at(user.totp_secret, MOMENT, 1)})
+    locked = client.post("/login/code", data={"code": code_at(user, MOMENT, 1)})
     assert locked.status_code == 401
     assert "Too many wrong codes" in locked.get_data(as_text=True)
     assert not signed_in(client)
@@ -274,7 +290,7 @@ def test_code_step_needs_a_password_first(client):
 # --- required for some roles ---------------------------------------------------------------------
 
 
-def test_a_team_leader_must_enrol_before_anything_else(client, login, session):
+def test_a_team_leader_must_enrol_before_anything_else(client, login, session, code_at):
     user = login("team-leader")
     for path in ("/candidates", "/", "/profile", "/sms/compose?candidate=1"):
         response = client.get(path)
@@ -287,7 +303,7 @@ def test_a_team_leader_must_enrol_before_anything_else(client, login, session):
     assert page.status_code == 200
     assert "Your role requires two-factor sign-in" in page.get_data(as_text=True)
     user = fresh(session, User, user.id)
-    client.post("/profile/two-factor", data={"code": code_at(user.totp_secret, MOMENT)})
+    client.post("/profile/two-factor", data={"code": code_at(user, MOMENT)})
     assert client.get("/candidates").status_code == 200
 
 
@@ -385,3 +401,109 @@ def test_only_user_managers_reset_two_factor(client, login, enrolled):
     login("team-leader")
     assert client.get(f"/admin/users/{user.id}/two-factor/reset").status_code == 403
     assert client.post(f"/admin/users/{user.id}/two-factor/reset").status_code == 403
+
+
+# --- review fixes: the profile's code checks throttled, foreign digits, old sessions -----------
+
+# Arabic-Indic digits: str.isdigit() holds for them, but no authenticator shows them.
+FOREIGN_DIGITS = "١٢٣٤٥٦"
+
+
+@pytest.mark.parametrize("action", ["renew", "off"])
+def test_wrong_codes_on_the_profile_are_throttled_like_sign_in(
+    client, session, enrolled, code_at, action
+):
+    user, codes = enrolled()
+    sign_in_with_code(client, user, codes[0])
+    for _ in range(throttle.FREE_FAILURES):
+        wrong = client.post("/profile/two-factor", data={"code": "123456", "action": action})
+        assert wrong.status_code == 400
+    kinds = session.scalars(sa.select(LoginFailure.kind).where(LoginFailure.key == user.username))
+    assert list(kinds) == ["account"] * throttle.FREE_FAILURES
+    # Now locked: the right code is refused too, and nothing changed.
+    locked = client.post(
+        "/profile/two-factor", data={"code": code_at(user, MOMENT, 1), "action": action}
+    )
+    assert locked.status_code == 429
+    assert "Too many wrong codes" in locked.get_data(as_text=True)
+    user = fresh(session, User, user.id)
+    assert user.two_factor_on and two_factor.recovery_codes_left(session, user) == 9
+    # One lock for every place a code or password is typed.
+    client.post("/logout")
+    assert client.login(user.username).status_code == 401
+
+
+def test_wrong_codes_at_enrolment_are_throttled(client, login, session, code_at):
+    user = login()
+    client.get("/profile/two-factor")
+    for _ in range(throttle.FREE_FAILURES):
+        assert client.post("/profile/two-factor", data={"code": "123456"}).status_code == 400
+    locked = client.post("/profile/two-factor", data={"code": code_at(user, MOMENT)})
+    assert locked.status_code == 429
+    assert not fresh(session, User, user.id).two_factor_on
+
+
+def test_a_right_code_on_the_profile_forgives_earlier_failures(client, session, enrolled, code_at):
+    user, codes = enrolled()
+    sign_in_with_code(client, user, codes[0])
+    client.post("/profile/two-factor", data={"code": "123456", "action": "renew"})
+    right = client.post(
+        "/profile/two-factor", data={"code": code_at(user, MOMENT, 1), "action": "renew"}
+    )
+    assert right.status_code == 200
+    session.commit()  # a fresh read: this session's transaction began before the post
+    failures = session.scalar(
+        sa.select(sa.func.count(LoginFailure.id)).where(LoginFailure.key == user.username)
+    )
+    assert failures == 0
+
+
+def test_foreign_digits_are_a_wrong_code_at_sign_in_not_an_error(client, enrolled):
+    user, _codes = enrolled()
+    response = sign_in_with_code(client, user, FOREIGN_DIGITS)
+    assert response.status_code == 401
+    assert "That code is not right" in response.get_data(as_text=True)
+    assert not signed_in(client)
+
+
+@pytest.mark.parametrize("action", [None, "renew", "off"])
+def test_foreign_digits_are_a_wrong_code_on_the_profile(client, login, enrolled, action, code_at):
+    if action is None:
+        login()
+        client.get("/profile/two-factor")
+        data = {"code": FOREIGN_DIGITS}
+    else:
+        user, codes = enrolled()
+        sign_in_with_code(client, user, codes[0])
+        data = {"code": FOREIGN_DIGITS, "action": action}
+    response = client.post("/profile/two-factor", data=data)
+    assert response.status_code == 400
+    assert "That code is not right" in response.get_data(as_text=True)
+
+
+def test_a_session_without_a_sign_in_mark_must_enrol_too(client, login):
+    # A session from before sign-ins were marked, or from any way in but single sign-on.
+    login("team-leader")
+    with client.session_transaction() as cookie:
+        # Both marks: this code's (webapp.web.sessions), and the one that exempted the rest.
+        cookie.pop("signed_in_with", None)
+        cookie.pop("password_sign_in", None)
+    response = client.get("/candidates")
+    assert response.status_code == 302
+    assert response.location.startswith("/profile/two-factor")
+
+
+def test_keys_and_recovery_codes_are_not_kept_in_the_clear(
+    client, login, session, material, code_at
+):
+    user = login()
+    html = client.get("/profile/two-factor").get_data(as_text=True)
+    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', html).group(1)
+    stored = fresh(session, User, user.id).totp_secret
+    assert secret not in stored and len(stored) <= 255
+    response = client.post("/profile/two-factor", data={"code": code_at(user, MOMENT)})
+    codes = CODE_PATTERN.findall(response.get_data(as_text=True))
+    session.commit()  # a fresh read: this session's transaction began before the post
+    digests = set(session.scalars(sa.select(RecoveryCode.code_hash)))
+    plain = {hashlib.sha256(code.replace("-", "").encode()).hexdigest() for code in codes}
+    assert len(digests) == 10 and not digests & plain

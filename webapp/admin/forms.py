@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from webapp.errors import FieldError
+from webapp.ids import as_id
 from webapp.models.people import EMAIL_PATTERN
 from webapp.sms import confirmation, limits
 from webapp.sms import opt_out_line as opt_out
@@ -92,10 +93,33 @@ def _mobile_field() -> StringField:
     )
 
 
-def _office_field() -> StringField:
-    return StringField(
-        "Office", filters=[_strip], validators=[Optional(), Length(max=120), PlainText()]
-    )
+NO_OFFICE = "No office"
+
+
+class OfficeField(SelectField):
+    """The Office choice: "No office" (posted as "") or an office's id. An id that is no longer
+    in the list is left for the domain to refuse (webapp.users.offices.chosen), with the field
+    named."""
+
+    def __init__(self, label: str = "Office", **kwargs):
+        super().__init__(label, validate_choice=False, **kwargs)
+
+    def set_offices(self, offices: Sequence[tuple[int, str]]) -> None:
+        """The choices: "No office", then each office (id, name) in the order given."""
+        self.choices = [("", NO_OFFICE), *((str(ident), name) for ident, name in offices)]
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        if (self.data or "") and as_id(str(self.data)) is None:
+            raise ValidationError("Choose an office from the list.")
+
+    @property
+    def office_id(self) -> int | None:
+        """The chosen office's id, None for "No office"."""
+        return as_id(str(self.data)) if self.data else None
+
+
+def _office_field() -> OfficeField:
+    return OfficeField("Office", default="")
 
 
 class UserForm(MobileRegionMixin, FlaskForm):
@@ -125,9 +149,16 @@ class UserForm(MobileRegionMixin, FlaskForm):
     )
     roles = SelectMultipleField("Roles", validators=[DataRequired("Choose at least one role.")])
 
-    def __init__(self, *args, role_names: Sequence[str] = (), **kwargs):
+    def __init__(
+        self,
+        *args,
+        role_names: Sequence[str] = (),
+        offices: Sequence[tuple[int, str]] = (),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.roles.choices = list(role_names)
+        self.office.set_offices(offices)
 
 
 class NewUserForm(UserForm):
@@ -157,6 +188,10 @@ class ProfileForm(MobileRegionMixin, FlaskForm):
     mobile = _mobile_field()
     office = _office_field()
     timezone = _zone_field()
+
+    def __init__(self, *args, offices: Sequence[tuple[int, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.office.set_offices(offices)
 
 
 class PasswordForm(FlaskForm):
@@ -216,6 +251,7 @@ class SettingsForm(FlaskForm):
             f"UNSUBSCRIBE…). Empty: “{opt_out.DEFAULT_LINE}”."
         ),
     )
+    team_views_by_office = BooleanField("Team views by office")
 
 
 def _reason_field(label: str, missing: str) -> StringField:

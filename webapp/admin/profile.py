@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from webapp.admin import profile_bp
 from webapp.admin.forms import PasswordForm, ProfileForm
-from webapp.admin.users import phone_region
+from webapp.admin.users import office_choices, phone_region
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.phones import display
@@ -41,12 +41,13 @@ def require_own_password():
 @profile_bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def index():
-    """Show one's own account, and change one's email, mobile and office."""
+    """Show one's own account, and change one's email, mobile, office and time zone."""
     if request.method == "GET":
-        form = ProfileForm(obj=current_user)
+        form = ProfileForm(obj=current_user, offices=office_choices())
         form.mobile.data = display(current_user.mobile)
+        form.office.data = str(current_user.office_id or "")
         return _page(form)
-    form = ProfileForm(default_region=phone_region())
+    form = ProfileForm(offices=office_choices(), default_region=phone_region())
     if form.validate_on_submit():
         try:
             changes = accounts.edit_profile(
@@ -54,7 +55,7 @@ def index():
                 current_user,
                 email=form.email.data,
                 mobile=form.mobile.data,
-                office=form.office.data,
+                office_id=form.office.office_id,
                 timezone=form.timezone.data,
                 default_region=phone_region(),
             )

@@ -11,10 +11,11 @@ from webapp.admin import settings as settings_views
 from webapp.admin.forms import TwoFactorResetForm, TwoFactorRolesForm
 from webapp.admin.users import user_or_404
 from webapp.auth.forms import CodeForm
-from webapp.auth.two_factor_routes import PASSWORD_SIGN_IN
+from webapp.auth.two_factor_routes import check_code, key_material
 from webapp.errors import FieldError
 from webapp.extensions import db
-from webapp.users import accounts, throttle, two_factor
+from webapp.users import accounts, two_factor
+from webapp.web import sessions
 from webapp.web.access import local_path, permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render
@@ -25,15 +26,16 @@ OPEN_WHILE_ENROLLING = frozenset({"profile.two_factor", "auth.logout", "static"}
 
 @profile_bp.before_app_request
 def require_two_factor():
-    """Send a user whose role requires two-factor sign-in, signed in with a password but not
-    enrolled, to enrolment, whatever they asked for."""
+    """Send a user whose role requires two-factor sign-in, not enrolled and not signed in through
+    single sign-on, to enrolment, whatever they asked for."""
     if request.endpoint in OPEN_WHILE_ENROLLING:
         return None
     if not current_user.is_authenticated or current_user.two_factor_on:
         return None
     # A temporary password is changed first (require_own_password); single sign-on leaves the
-    # second factor to the organisation's provider.
-    if current_user.must_change_password or not session.get(PASSWORD_SIGN_IN):
+    # second factor to the organisation's provider. Every other session is held to it, those
+    # from before the mark existed too.
+    if current_user.must_change_password or session.get(sessions.SIGNED_IN_WITH) == sessions.SSO:
         return None
     if not two_factor.is_required(db.session, current_app.config, current_user):
         return None
@@ -56,18 +58,29 @@ def two_factor_page():
     problem = None
     status = 200
     if form.validate_on_submit():
+        user, code, material = current_user._get_current_object(), form.code.data, key_material()
+        # Each action checks a code: under the sign-in lockout (check_code), like /login/code.
         try:
-            if not current_user.two_factor_on:
-                codes = two_factor.turn_on(db.session, current_user, form.code.data, throttle.now())
+            if not user.two_factor_on:
+                codes = check_code(
+                    user,
+                    lambda moment: two_factor.turn_on(db.session, user, code, moment, material),
+                )
                 return _page(form, codes=codes, required=required, next_path=next_path)
             if request.form.get("action") == "off":
-                two_factor.turn_off(
-                    db.session, current_user, form.code.data, throttle.now(), required=required
+                check_code(
+                    user,
+                    lambda moment: two_factor.turn_off(
+                        db.session, user, code, moment, material, required=required
+                    ),
                 )
                 flash("Two-factor sign-in is off: you sign in with your password alone.", "info")
                 return redirect(url_for("profile.index"))
-            codes = two_factor.renew_recovery_codes(
-                db.session, current_user, form.code.data, throttle.now()
+            codes = check_code(
+                user,
+                lambda moment: two_factor.renew_recovery_codes(
+                    db.session, user, code, moment, material
+                ),
             )
             return _page(form, codes=codes, required=required, next_path=next_path)
         except FieldError as error:
@@ -89,7 +102,7 @@ def _page(
 ):
     secret = svg = None
     if not current_user.two_factor_on:
-        secret = two_factor.key_for_enrolment(db.session, current_user)
+        secret = two_factor.key_for_enrolment(db.session, current_user, key_material())
         svg = two_factor.qr_svg(two_factor.provisioning_uri(secret, current_user.username))
     # Secrets on the page: like every page, it is sent with Cache-Control: no-store
     # (webapp.web.headers).

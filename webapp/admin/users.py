@@ -19,18 +19,23 @@ from webapp.extensions import db
 from webapp.models import Role, User
 from webapp.phones import display
 from webapp.sms import limits as sending_limits
-from webapp.sms import settings as sms_settings
-from webapp.users import accounts
+from webapp.users import accounts, offices
 from webapp.users.accounts import UserDetails
-from webapp.web import sessions
+from webapp.web import phone_numbers, sessions
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, render_list
 
 
 def phone_region() -> str:
-    """The region national numbers are read in: the admin setting, else the environment's."""
-    return sms_settings.load(db.session, current_app.config).default_region
+    """The region national numbers are read in: the reader's office's, else the admin setting,
+    else the environment's (webapp.web.phone_numbers.default_region)."""
+    return phone_numbers.default_region()
+
+
+def office_choices() -> list[tuple[int, str]]:
+    """(id, name) of every office, for an Office choice."""
+    return [(office.id, office.name) for office in offices.all_offices(db.session)]
 
 
 @bp.route("/users")
@@ -47,7 +52,11 @@ def users():
 def new_user():
     """Add a user with a temporary password, which they must change when they first sign in."""
     roles = accounts.all_roles(db.session)
-    form = NewUserForm(role_names=[role.name for role in roles], default_region=phone_region())
+    form = NewUserForm(
+        role_names=[role.name for role in roles],
+        offices=office_choices(),
+        default_region=phone_region(),
+    )
     problem = None
     if form.validate_on_submit():
         try:
@@ -85,7 +94,11 @@ def edit_user(user_id: int):
     roles = accounts.all_roles(db.session)
     if request.method == "GET":
         return _user_page(_filled_form(user, roles), user, roles)
-    form = UserForm(role_names=[role.name for role in roles], default_region=phone_region())
+    form = UserForm(
+        role_names=[role.name for role in roles],
+        offices=office_choices(),
+        default_region=phone_region(),
+    )
     problem = None
     if form.validate_on_submit():
         try:
@@ -191,14 +204,20 @@ def _details(form: UserForm) -> UserDetails:
         full_name=form.full_name.data,
         email=form.email.data,
         mobile=form.mobile.data,
-        office=form.office.data,
+        office_id=form.office.office_id,
         roles=tuple(form.roles.data or ()),
     )
 
 
 def _filled_form(user: User, roles: list[Role]) -> UserForm:
-    form = UserForm(formdata=None, obj=user, role_names=[role.name for role in roles])
+    form = UserForm(
+        formdata=None,
+        obj=user,
+        role_names=[role.name for role in roles],
+        offices=office_choices(),
+    )
     form.roles.data = [role.name for role in user.roles]
+    form.office.data = str(user.office_id or "")
     form.mobile.data = display(user.mobile)
     return form
 

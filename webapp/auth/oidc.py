@@ -6,7 +6,7 @@ import threading
 
 import sqlalchemy.exc
 from flask import abort, current_app, redirect, request, session, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from webapp.auth import bp
 from webapp.database import begin_write
@@ -14,6 +14,7 @@ from webapp.extensions import db
 from webapp.models import User
 from webapp.models.activity import audit
 from webapp.users import oidc
+from webapp.web import sessions
 from webapp.web.access import local_path
 from webapp.web.headers import CONTENT_SECURITY_POLICY
 from webapp.web.rendering import render
@@ -92,11 +93,8 @@ def sso_callback():
             title="Sign-in refused",
             message=refusal.message,
         )
-    # A fresh session at sign-in, as with a password: a session id planted before it is worthless.
-    session.clear()
-    login_user(user)  # also opens the server-side session (webapp.web.sessions)
     audit(db.session, user, "auth.sso_signed_in", user, sub=claims["sub"], iss=claims["iss"])
-    db.session.commit()
+    sessions.sign_in(user, sessions.SSO)
     return redirect((pending.next_path if pending else None) or url_for("health.home"))
 
 

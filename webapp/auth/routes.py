@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 
 import sqlalchemy as sa
-from flask import flash, redirect, request, session, url_for
-from flask_login import current_user, login_required, login_user
+from flask import flash, redirect, request, url_for
+from flask_login import current_user, login_required
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.auth import bp, two_factor_routes
@@ -45,11 +45,7 @@ def login():
                 # Not signed in yet, and the failures not forgiven: the code comes first.
                 return two_factor_routes.ask_for_code(user, next_path)
             throttle.record_success(db.session, attempt)
-            # A fresh session at sign-in, so a session id planted before it is worthless.
-            session.clear()
-            login_user(user)  # also opens the server-side session (webapp.web.sessions)
-            two_factor_routes.mark_password_sign_in()
-            db.session.commit()
+            sessions.sign_in(user, sessions.PASSWORD)
             return redirect(next_path or url_for("health.home"))
         if not locked:
             throttle.record_failure(db.session, attempt, moment)

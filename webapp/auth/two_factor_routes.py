@@ -1,12 +1,19 @@
-"""The second step of a password sign-in for a user with two-factor sign-in on: the code."""
+"""The second step of a password sign-in for a user with two-factor sign-in on (the code), and
+the lockout every code check shares with passwords."""
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, request, session, url_for
-from flask_login import current_user, login_user
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
 
+from flask import Response, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user
+
+from webapp import sealing
 from webapp.auth import bp
 from webapp.auth.forms import CodeForm
+from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import User
 from webapp.users import throttle, two_factor
@@ -18,9 +25,6 @@ from webapp.web.rendering import render
 PENDING = "two_factor_pending"
 # Long enough to find the phone and type a code; a stolen half-done sign-in soon expires.
 PENDING_SECONDS = 5 * 60
-# Set by a password sign-in: the enrolment rule (webapp.admin.two_factor) applies to those only,
-# since single sign-on leaves the second factor to the organisation's provider.
-PASSWORD_SIGN_IN = "password_sign_in"
 LOCKED = "Too many wrong codes. Wait a few minutes, then try again."
 EXPIRED = "Please sign in again: the sign-in waited too long for the authentication code."
 
@@ -33,9 +37,32 @@ def ask_for_code(user: User, next_path: str | None) -> Response:
     return redirect(url_for("auth.two_factor"))
 
 
-def mark_password_sign_in() -> None:
-    """Note in the session that this sign-in was with a password (see PASSWORD_SIGN_IN)."""
-    session[PASSWORD_SIGN_IN] = True
+T = TypeVar("T")
+
+
+def key_material() -> str:
+    """What two-factor keys and recovery codes are sealed under (ACCOUNTS_KEY, else SECRET_KEY)."""
+    return sealing.key_material(current_app.config, "two-factor keys")
+
+
+def check_code(user: User, check: Callable[[datetime], T]) -> T:
+    """Run a code check for `user` (`check(moment)`, raising two_factor.WrongCode on a wrong
+    code) under the password lockout, wherever a code is typed: refused while the account or
+    address is locked, a wrong code counted as a failed sign-in, a right one forgiving the
+    account's failures. So the profile page is no side door for guessing codes."""
+    attempt = throttle.Attempt(user.username, request.remote_addr or "unknown")
+    moment = throttle.now()
+    if throttle.locked_until(db.session, attempt, moment) is not None:
+        raise FieldError(LOCKED, "code", 429)
+    try:
+        result = check(moment)
+    except two_factor.WrongCode:
+        throttle.record_failure(db.session, attempt, moment)
+        db.session.commit()
+        raise
+    throttle.record_success(db.session, attempt)
+    db.session.commit()
+    return result
 
 
 def _pending() -> tuple[User | None, str | None]:
@@ -67,23 +94,19 @@ def second_step():
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
-        attempt = throttle.Attempt(user.username, request.remote_addr or "unknown")
-        moment = throttle.now()
-        # Wrong codes count with wrong passwords, under the same keys and the same lockout.
-        if throttle.locked_until(db.session, attempt, moment) is not None:
-            form.code.errors.append(LOCKED)
+        material = key_material()
+        try:
+            how = check_code(
+                user,
+                lambda moment: two_factor.require(
+                    db.session, user, form.code.data, moment, material
+                ),
+            )
+        except FieldError as error:
+            # Not signed in, locked or not: 401, as for a wrong password.
+            form.code.errors.append(error.message)
             return _page(form, 401)
-        how = two_factor.verify(db.session, user, form.code.data, moment)
-        if how is None:
-            throttle.record_failure(db.session, attempt, moment)
-            db.session.commit()
-            form.code.errors.append(two_factor.WRONG_CODE)
-            return _page(form, 401)
-        throttle.record_success(db.session, attempt)
-        session.clear()
-        login_user(user)  # also opens the server-side session (webapp.web.sessions)
-        mark_password_sign_in()
-        db.session.commit()
+        sessions.sign_in(user, sessions.PASSWORD)
         if how == "recovery":
             left = two_factor.recovery_codes_left(db.session, user)
             flash(

@@ -25,6 +25,7 @@ from webapp.sms import settings as sms_settings
 from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import SendRequest
 from webapp.sms.limits import LimitSettings
+from webapp.web import phone_numbers
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, wants_fragment
@@ -46,7 +47,7 @@ def compose():
             kind, ids = selection.from_form(
                 request.form,
                 db.session,
-                sms_settings.default_region(db.session, current_app.config),
+                phone_numbers.default_region(),
             )
         draft = sms_compose.open_draft(db.session, current_user, kind, ids)
     except FieldError as error:
@@ -297,6 +298,8 @@ def outcome_list(token: str, outcome: str):
         label=OUTCOME_LABELS.get(outcome, "Taken off this SMS"),
         people=people,
         region_names=region_names(),
+        # An SMS account's block names the account ("Sent through NZ SMS, which …").
+        blocked_by=blocked().refusal,
     )
 
 

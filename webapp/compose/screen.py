@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from flask_login import current_user
 
 from webapp.compose.forms import ComposeForm
@@ -13,7 +13,7 @@ from webapp.extensions import db
 from webapp.models import ComposeDraft, SmsTemplate
 from webapp.people.kinds import KINDS, Kind
 from webapp.sms import compose as sms_compose
-from webapp.sms import confirmation, merge, opt_out_line, recipients
+from webapp.sms import confirmation, merge, opt_out_line, recipients, routing
 from webapp.sms import settings as sms_settings
 from webapp.sms.compose import ComposeState, PreviewItem
 from webapp.sms.segments import SegmentCount
@@ -29,13 +29,21 @@ OUTCOME_LABELS = {
 }
 
 
-def blocked() -> frozenset[str]:
-    """The regions the gateway in use will not serve."""
-    return sms_settings.blocked_regions(db.session, current_app.config["SMS_PROVIDER"])
+def account_book() -> routing.AccountBook:
+    """The SMS accounts and the default one, loaded once per request."""
+    if "account_book" not in g:
+        g.account_book = routing.load(db.session, current_app.config)
+    return g.account_book
+
+
+def blocked() -> routing.Routes:
+    """Where the signed-in user's messages go: each destination's account and what it will not
+    serve (stands where the gateway's blocked set did)."""
+    return account_book().routes(current_user.office_id)
 
 
 def region_names() -> dict[str, str]:
-    return sms_settings.blocked_region_names(db.session, current_app.config["SMS_PROVIDER"])
+    return dict(account_book().region_names)
 
 
 def _confirmation(items: list[PreviewItem]) -> confirmation.Confirmation:
@@ -64,6 +72,9 @@ class ComposeScreen:
     can_ignore: bool
     # "N messages · M SMS parts" beside Send: M sums each recipient's own parts.
     totals: confirmation.Totals
+    # The accounts the messages go through, as (label, messages), most first; empty without
+    # accounts (webapp.sms.routing).
+    through: list[tuple[str, int]]
     # Send asked for a confirmation first: what it shows (None: the screen as usual).
     confirm: confirmation.Confirmation | None = None
     # The totals ride out of band on the counter's and the preview's responses.
@@ -116,14 +127,21 @@ class ComposeScreen:
             preview_index = form.preview_index.data
         message = form.message.data
         forced = opt_out_line.forced(db.session, draft)
+        routes = blocked()
         state = sms_compose.analyse_draft(
             db.session,
             draft,
-            blocked(),
+            routes,
             form.ignore.data,
             commercial=bool(form.commercial.data) or forced,
         )
         items = sms_compose.render_all(state, message, current_user)
+        # Only once an account exists: without, the screen is as it always was.
+        through = (
+            [(a.label, n) for a, n in routes.usage(i.person.mobile_region for i in items)]
+            if routes.has_accounts
+            else []
+        )
         return cls(
             draft=draft,
             kind=KINDS.by_segment(draft.kind),
@@ -137,6 +155,7 @@ class ComposeScreen:
             region_names=region_names(),
             can_ignore=current_user.can("sms.ignore_opt_out"),
             totals=confirmation.totals(items),
+            through=through,
             confirm=_confirmation(items) if confirming and items else None,
             commercial_forced=forced,
             preview_index=min(preview_index, max(len(items) - 1, 0)),

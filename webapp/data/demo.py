@@ -20,7 +20,16 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
 from webapp.bulk import bound_values, write_rows
-from webapp.models import Base, Candidate, Client, ClientContact, Role, SmsTemplate, User
+from webapp.models import (
+    Base,
+    Candidate,
+    Client,
+    ClientContact,
+    Office,
+    Role,
+    SmsTemplate,
+    User,
+)
 from webapp.models.people import CANDIDATE_STATUSES, CONTACT_STATUSES, name_key, person_values
 from webapp.phones import NO_NUMBER, ParsedNumber, describe, normalise
 
@@ -29,8 +38,14 @@ DEMO_USERS = (
     # username, full name, role, office, mobile
     ("admin", "Alex Administrator", "administrator", "Sydney", "0400 100 001"),
     ("lead", "Lee Teamleader", "team-leader", "Sydney", "0400 100 002"),
-    ("consultant", "Casey Consultant", "consultant", "Melbourne", "0400 100 003"),
-    ("viewer", "Vic Viewer", "viewer", "Brisbane", None),
+    ("consultant", "Casey Consultant", "consultant", "Perth", "0400 100 003"),
+    ("viewer", "Vic Viewer", "viewer", "Auckland", None),
+)
+DEMO_OFFICES = (
+    # name, time zone, phone region
+    ("Sydney", "Australia/Sydney", "AU"),
+    ("Perth", "Australia/Perth", "AU"),
+    ("Auckland", "Pacific/Auckland", "NZ"),
 )
 
 FIRST_NAMES = (
@@ -394,8 +409,14 @@ def client_names(count: int, seed: int = 4046) -> list[str]:
 
 
 def seed_users(session: so.Session, region: str) -> int:
-    """Create the four demo users that do not exist yet; return how many were created."""
+    """Create the demo offices and the four demo users that do not exist yet; return how many
+    users were created."""
     roles = {role.name: role for role in session.scalars(sa.select(Role))}
+    offices = {office.name: office for office in session.scalars(sa.select(Office))}
+    for name, timezone, office_region in DEMO_OFFICES:
+        if name not in offices:
+            offices[name] = Office(name=name, timezone=timezone, region=office_region)
+            session.add(offices[name])
     existing = set(session.scalars(sa.select(User.username)))
     created = 0
     for username, full_name, role, office, mobile in DEMO_USERS:
@@ -407,7 +428,7 @@ def seed_users(session: so.Session, region: str) -> int:
             full_name=full_name,
             email=f"{username}@example.com",
             mobile=parsed.e164 if parsed.valid else None,
-            office=office,
+            office=offices[office],
             roles=[roles[role]],
         )
         user.set_password(DEMO_PASSWORD)

@@ -10,6 +10,7 @@ from webapp.extensions import db
 from webapp.ids import as_id
 from webapp.inbox import bp
 from webapp.sms import inbox
+from webapp.users import offices
 from webapp.web.access import permission_required
 from webapp.web.rendering import render, wants_fragment
 
@@ -19,7 +20,9 @@ EVERYONE = "everyone"
 def reply_or_404(reply_id: int):
     """The reply, if it exists and this user may see it (it answers their message, or
     audit.view)."""
-    reply = inbox.visible_reply(db.session, reply_id, current_user)
+    reply = inbox.visible_reply(
+        db.session, reply_id, current_user, offices.team_of(db.session, current_user)
+    )
     if reply is None:
         abort(404, description="There is no such reply, or it is not yours to see.")
     return reply
@@ -46,7 +49,12 @@ def index():
     """List replies to my messages (or everyone's, with audit.view), newest first; unread in
     bold."""
     everyone, page = _listing()
-    results = inbox.search(db.session, None if everyone else current_user.id, page)
+    results = inbox.search(
+        db.session,
+        None if everyone else current_user.id,
+        page,
+        team=offices.team_of(db.session, current_user),
+    )
     return render(
         "replies/inbox.html",
         blocks=["results"],

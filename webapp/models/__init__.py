@@ -12,6 +12,13 @@ from webapp.models.messaging import (
     Setting,
     SmsTemplate,
 )
+from webapp.models.offices import (
+    Office,
+    SmsAccount,
+    SmsAccountBlocked,
+    SmsAccountCountry,
+    sms_account_offices,
+)
 from webapp.models.people import Candidate, Client, ClientContact, name_key
 from webapp.models.users import (
     PERMISSIONS,
@@ -26,6 +33,11 @@ from webapp.models.users import (
 from webapp.models.workers import WorkerHeartbeat
 
 __all__ = [
+    "Office",
+    "SmsAccount",
+    "SmsAccountBlocked",
+    "SmsAccountCountry",
+    "sms_account_offices",
     "AuditEvent",
     "Base",
     "Batch",

@@ -219,6 +219,8 @@ class Message(Base):
     superseded: so.Mapped[bool] = so.mapped_column(default=False)
     resend_of_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("messages.id"))
     provider: so.Mapped[str] = so.mapped_column(sa.String(20))
+    # The SMS account it was queued for (or a reply came in through); None: the default account.
+    account_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("sms_accounts.id"))
     provider_message_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     error_code: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     error_text: so.Mapped[str | None] = so.mapped_column(sa.String(300))

@@ -9,6 +9,7 @@ import sqlalchemy.orm as so
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.models.base import Base, UTCDateTime, utcnow
+from webapp.models.offices import Office
 
 # scrypt, werkzeug's default; the test suite swaps in a cheap method to keep thousands of sign-ins
 # fast.
@@ -79,15 +80,18 @@ class User(Base):
     full_name: so.Mapped[str] = so.mapped_column(sa.String(120))
     email: so.Mapped[str] = so.mapped_column(sa.String(254))
     mobile: so.Mapped[str | None] = so.mapped_column(sa.String(40))
-    office: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    office_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("offices.id", ondelete="SET NULL"), index=True
+    )
     # An IANA zone name; None: the organisation's (webapp.times shows every time in one).
     timezone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     active: so.Mapped[bool] = so.mapped_column(default=True)
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
     must_change_password: so.Mapped[bool] = so.mapped_column(default=False)
-    # Two-factor sign-in (webapp.users.two_factor): the base32 TOTP key, set at enrolment and on
-    # once totp_enabled_at is; the last time step a code was accepted for, so none works twice.
-    totp_secret: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    # Two-factor sign-in (webapp.users.two_factor): the TOTP key sealed (webapp.sealing), set at
+    # enrolment and on once totp_enabled_at is; the last time step a code was accepted for, so
+    # none works twice.
+    totp_secret: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     totp_enabled_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     totp_last_step: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     # The `sub` claim of the organisation's OpenID provider, once the user has signed in with it.
@@ -98,6 +102,7 @@ class User(Base):
     roles: so.Mapped[list[Role]] = so.relationship(
         secondary=user_roles, lazy="selectin", order_by=Role.name
     )
+    office: so.Mapped[Office | None] = so.relationship(lazy="joined")
 
     # Flask-Login reads these four; defined here so the model need not import Flask.
     is_authenticated = True
@@ -106,6 +111,11 @@ class User(Base):
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @property
+    def office_name(self) -> str:
+        """The office's name, for the Sender office merge field; empty without one."""
+        return self.office.name if self.office is not None else ""
 
     @property
     def two_factor_on(self) -> bool:
@@ -141,7 +151,8 @@ class User(Base):
 
 
 class RecoveryCode(Base):
-    """One of a user's ten one-time two-factor recovery codes, kept as a SHA-256 digest."""
+    """One of a user's ten one-time two-factor recovery codes, kept as a keyed (HMAC-SHA256)
+    digest."""
 
     __tablename__ = "recovery_codes"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from webapp import worker
@@ -17,11 +17,11 @@ from webapp.people.kinds import KINDS
 from webapp.people.records import PersonData
 from webapp.records import bp
 from webapp.records.forms import CandidateForm, ContactForm, PrivacyForm, QuickReplyForm
-from webapp.sms import history, quick_reply, segments
-from webapp.sms import settings as sms_settings
+from webapp.sms import history, quick_reply, routing, segments
 from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import MAX_CHARACTERS, MAX_REASON
 from webapp.sms.limits import LimitSettings
+from webapp.web import phone_numbers
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, wants_fragment
@@ -80,12 +80,21 @@ class QuickReply:
         )
 
 
-def _blocked() -> frozenset[str]:
-    return sms_settings.blocked_regions(db.session, current_app.config["SMS_PROVIDER"])
+def _account_book() -> routing.AccountBook:
+    """The SMS accounts and the default one, loaded once per request."""
+    if "account_book" not in g:
+        g.account_book = routing.load(db.session, current_app.config)
+    return g.account_book
+
+
+def _blocked() -> routing.Routes:
+    """Where the signed-in user's quick reply goes, by destination, and what each account
+    refuses (stands where the gateway's blocked set did)."""
+    return _account_book().routes(current_user.office_id)
 
 
 def _region_names() -> dict[str, str]:
-    return sms_settings.blocked_region_names(db.session, current_app.config["SMS_PROVIDER"])
+    return dict(_account_book().region_names)
 
 
 def _quick_reply(kind: str, person, withdrawal, form: QuickReplyForm | None = None, **flags):
@@ -108,6 +117,7 @@ def _quick_reply(kind: str, person, withdrawal, form: QuickReplyForm | None = No
             can_ignore=can_ignore,
             self_withdrawn=withdrawal is not None,
             region_name=_region_names().get(region) if region else None,
+            blocked_by=_blocked().refusal(region),
         )
     return QuickReply(
         form=form,
@@ -293,7 +303,7 @@ def edit(kind: str, person_id: int):
 
 def _edit(segment: str, person):
     kind = KINDS.by_segment(segment)
-    region = sms_settings.default_region(db.session, current_app.config)
+    region = phone_numbers.default_region()
     form_class = ContactForm if kind.has_client else CandidateForm
     if person is not None and request.method == "GET":
         form = form_class(obj=person, default_region=region)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask_login import login_required
 
 from webapp.extensions import db
@@ -10,7 +10,7 @@ from webapp.people import search as people_search
 from webapp.people.kinds import KINDS
 from webapp.search import bp
 from webapp.search.forms import SearchForm
-from webapp.sms import settings as sms_settings
+from webapp.web import phone_numbers
 from webapp.web.rendering import render_list
 
 # The filters always in view; the others fold under "More filters".
@@ -35,7 +35,7 @@ def _search(segment: str):
     kind = KINDS.by_segment(segment)
     form = SearchForm.read(segment, request.args)
     criteria = form.filters
-    region = sms_settings.default_region(db.session, current_app.config)
+    region = phone_numbers.default_region()
     # "More filters" folds everything but Search and Status, so Tab reaches the list quickly; it
     # is open whenever one of its fields holds a value or a problem, so nothing set is hidden.
     folded = (set(criteria.params()) | set(form.problems)) - UNFOLDED - {"page"}

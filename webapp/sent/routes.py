@@ -10,6 +10,7 @@ from webapp.sent import bp
 from webapp.sent.forms import SentFilterForm
 from webapp.sms import inbox, sent_log
 from webapp.sms.batches import STATE_ORDER
+from webapp.users import offices
 from webapp.web.access import permission_required
 from webapp.web.rendering import render
 
@@ -26,7 +27,11 @@ def index():
     if filters.everyone and not may_see_everyone:
         abort(403, description="You need the permission “audit.view” to see everyone’s batches.")
     results = sent_log.search(
-        db.session, None if filters.everyone else current_user.id, filters, page
+        db.session,
+        None if filters.everyone else current_user.id,
+        filters,
+        page,
+        team=offices.team_of(db.session, current_user),
     )
 
     def page_url(number: int) -> str:

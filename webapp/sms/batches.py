@@ -450,7 +450,9 @@ def _copy(
         sender_id=actor.id,
         state="queued",
         override_opt_out=override_opt_out,
-        provider=batch.provider,
+        # Through the account the original was queued for: its sender, and its reference below.
+        provider=original.provider,
+        account_id=original.account_id,
         resend_of_id=original.id,
         next_attempt_at=now,
         # An unknown one may have arrived: the same reference lets SMS Central refuse the copy

@@ -19,7 +19,7 @@ from webapp.errors import FieldError
 from webapp.models import Batch, Comment, ComposeDraft, SmsTemplate, User, audit
 from webapp.models.base import utcnow
 from webapp.people.kinds import KINDS
-from webapp.sms import alerts, confirmation, limits, merge, opt_out_line, segments
+from webapp.sms import alerts, confirmation, limits, merge, opt_out_line, routing, segments
 from webapp.sms.outbox import Outgoing, enqueue
 from webapp.sms.people import PersonRow, load
 from webapp.sms.recipients import Analysis, analyse
@@ -190,9 +190,15 @@ def would_lose_text(session: so.Session, draft: ComposeDraft, message: str) -> b
 def use_template(
     session: so.Session, draft: ComposeDraft, user: User, template_id: int | None
 ) -> SmsTemplate | None:
-    """Put a template's text into the draft's Message (None: "No template", the text stays)."""
+    """Put a template's text into the draft's Message (None: "No template", the text stays).
+
+    "No template" keeps a commercial template in use: its text stays in the Message, so the
+    message stays commercial (else an untick after it would send that text without the opt-out
+    line). Only another template's text, put in its place, ends it.
+    """
     template = None if template_id is None else template_for(session, user, draft.kind, template_id)
-    draft.template_id = template.id if template is not None else None
+    if template is not None or not opt_out_line.forced(session, draft):
+        draft.template_id = template.id if template is not None else None
     if template is not None:
         draft.message = template.body
         draft.commercial = draft.commercial or template.commercial
@@ -267,13 +273,16 @@ class ComposeState:
 def analyse_draft(
     session: so.Session,
     draft: ComposeDraft,
-    blocked: frozenset[str],
+    blocked: frozenset[str] | routing.Routes,
     ignore: bool,
     *,
     commercial: bool | None = None,
 ) -> ComposeState:
     """Who gets the draft's SMS, and whether it is commercial: as `commercial` says (the draft's
-    tick when None), and always when a commercial template is in use."""
+    tick when None), and always when a commercial template is in use.
+
+    `blocked` is the gateway's blocked set, or the sender's routing.Routes: each recipient is
+    then checked against the account their message goes through."""
     if commercial is None:
         commercial = bool(draft.commercial)
     commercial = commercial or opt_out_line.forced(session, draft)
@@ -281,7 +290,7 @@ def analyse_draft(
     removed_ids = set(draft.removed_ids)
     people = [p for p in everyone if p.id not in removed_ids]
     removed = [p for p in everyone if p.id in removed_ids]
-    analysis = analyse(people, blocked, ignore_opt_out=ignore)
+    analysis = analyse(people, routing.check(blocked), ignore_opt_out=ignore)
     return ComposeState(
         draft=draft,
         people=people,
@@ -473,7 +482,7 @@ def send(
     request: SendRequest,
     *,
     provider: str,
-    blocked: frozenset[str],
+    blocked: frozenset[str] | routing.Routes,
     confirm_over: int | None = None,
     limit_settings: limits.LimitSettings | None = None,
     alert_settings: alerts.AlertSettings | None = None,
@@ -487,6 +496,9 @@ def send(
 
     A Send to more than `confirm_over` people (None: no limit) is first refused with
     ConfirmationNeeded unless `request.confirmed` is the digest of exactly these messages.
+
+    Each message is queued for the account `blocked` (the sender's routing.Routes) chooses for
+    its destination; a bare blocked set sends everything through the default account.
 
     The draft can become one batch only; sending it again returns that batch, or refuses other
     text (see already_sent).
@@ -564,6 +576,7 @@ def send(
         if existing is None:
             raise
         return already_sent(existing, request)
+    routes = routing.as_routes(blocked, provider)
     enqueue(
         session,
         batch,
@@ -574,6 +587,8 @@ def send(
                 item.count.segments,
                 item.count.encoding,
                 item.overridden,
+                (account := routes.choose(item.person.mobile_region)).id,
+                account.provider,
             )
             for item in items
         ],

@@ -13,8 +13,10 @@ from typing import Any, Protocol
 
 import sqlalchemy.orm as so
 
+from webapp import settings_store
 from webapp.errors import FieldError
-from webapp.models import Setting, User, audit
+from webapp.models import Setting, User
+from webapp.settings_store import whole_number
 from webapp.sms.settings import check_region
 from webapp.text import plain_text_problem
 
@@ -201,16 +203,13 @@ def currency_label(session: so.Session) -> str:
 
 def check_confirm_over(text: str | None) -> int | None:
     """A whole number from 0 up, or None (empty: SMS_CONFIRM_OVER applies)."""
-    value = (text or "").strip().replace(",", "")
-    if not value:
-        return None
-    if not value.isdigit() or int(value) > MAX_CONFIRM_OVER:
-        raise FieldError(
-            f"Enter a whole number from 0 to {MAX_CONFIRM_OVER:,} (0: confirm every send), or "
-            "leave it empty for the server's setting.",
-            CONFIRM_OVER,
-        )
-    return int(value)
+    return whole_number(
+        text,
+        CONFIRM_OVER,
+        MAX_CONFIRM_OVER,
+        f"Enter a whole number from 0 to {MAX_CONFIRM_OVER:,} (0: confirm every send), or "
+        "leave it empty for the server's setting.",
+    )
 
 
 _PRICE_LINE = re.compile(r"([A-Za-z]{2})\s*[\s=:]\s*(\S+)")
@@ -305,27 +304,4 @@ def save(
         PART_PRICES: parse_part_prices(part_prices),
         CURRENCY: check_currency(price_currency),
     }
-    changes: dict[str, list[Any]] = {}
-    for key, value in wanted.items():
-        row = session.get(Setting, key)
-        old = _unset(row.value if row is not None else None)
-        value = _unset(value)
-        if old == value:
-            continue
-        changes[key] = [old, value]
-        if value is None:
-            if row is not None:
-                session.delete(row)
-        elif row is None:
-            session.add(Setting(key=key, value=value))
-        else:
-            row.value = value
-    if changes:
-        audit(session, actor, "settings.changed", changes=changes)
-    session.commit()
-    return changes
-
-
-def _unset(value: Any) -> Any:
-    """None for a setting that is not set ("" or {}); 0 stays 0."""
-    return None if value in ("", {}) or value is None else value
+    return settings_store.save(session, actor, wanted)

@@ -13,8 +13,16 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from webapp.database import begin_write, make_sessionmaker
+from webapp.models import Message
 from webapp.models.base import utcnow
 from webapp.sms import consent, mailer, metrics, outbox, reconcile, status
+from webapp.sms.account_providers import (
+    AccountGateways,
+    Gateway,
+    deliver_sandboxed,
+    reserve_slot,
+)
+from webapp.sms.account_secrets import key_material
 from webapp.sms.mailer import MailSettings
 from webapp.sms.outbox import Claimed
 from webapp.sms.providers import (
@@ -95,6 +103,7 @@ class DispatchSettings:
     mail: MailSettings | None = None  # reply emails go out from the same loop
     max_backoff: float = 60.0  # seconds: a failing step waits poll_seconds, doubling up to this
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)  # `unknown` messages
+    accounts_key: str = ""  # what SMS accounts' secrets are sealed under (account_secrets)
 
 
 @dataclass
@@ -145,6 +154,11 @@ class Dispatcher:
         self.provider = provider
         self.settings = settings
         self.bucket = TokenBucket(settings.rate_per_second)
+        # Each message goes through its SMS account's gateway (None: `provider`, the default).
+        self.accounts = AccountGateways(
+            provider, settings.accounts_key, pool_size=max(settings.concurrency, 1)
+        )
+        self.routes: dict[int, Gateway] = {}  # claimed message id → its gateway, until sent
         self.stop_event = threading.Event()
         self.wake_event = threading.Event()
         self.sent = 0
@@ -164,7 +178,7 @@ class Dispatcher:
         self.name, self.started_at = status.worker_name(), utcnow()
         self.housekeeping.append(Step("writing the heartbeat", self._beat, status.HEARTBEAT_EVERY))
         self.claiming = Step(
-            "claiming messages", lambda limit, lease: outbox.claim(engine, limit, lease)
+            "claiming messages", lambda limit: outbox.claim(engine, limit, self._lease(limit))
         )
 
     def wake(self) -> None:
@@ -193,6 +207,7 @@ class Dispatcher:
             # A run in progress is waited for: its lookup's answers are written before we return.
             self.reconciler.shutdown(wait=True)
             self.reconciler, self.reconciling = None, None
+            self.accounts.close()
 
     def _loop(self, once: bool) -> int:
         """Round after round: housekeeping, refill the pipeline, wait for sends, record outcomes."""
@@ -216,7 +231,8 @@ class Dispatcher:
         room = pipeline.room()
         if room and not self.stop_event.is_set():
             for message in self._claim(room, pipeline.finished):
-                pipeline.inflight[pool.submit(self._send, message)] = message
+                gateway = self.routes.pop(message.id, None)
+                pipeline.inflight[pool.submit(self._send, message, gateway)] = message
 
     def _wait_for_work(self) -> None:
         """Nothing in flight or to write: sleep until the next poll, or until Send wakes us."""
@@ -291,6 +307,8 @@ class Dispatcher:
     def _deliver_sandbox(self) -> None:
         with self.sessionmaker() as session:
             outbox.deliver_sandbox(session, self.settings.sandbox_delivery_after)
+            # SMS accounts' messages send through the sandbox too, under their own gateway's name.
+            deliver_sandboxed(session, self.settings.sandbox_delivery_after)
 
     def _send_emails(self) -> None:
         assert self.settings.mail is not None
@@ -307,7 +325,7 @@ class Dispatcher:
         A lookup may take several pages of HTTP, each with its network timeout; in the loop that
         would stop claiming and recording, and let the leases of messages in flight run out."""
         if self.reconciler is None:  # outside run() (a test calling a step): in this thread
-            reconcile.reconcile(self.engine, self.provider, self.settings.reconcile)
+            self._reconcile_all()
             return
         last = self.reconciling
         if last is not None:
@@ -315,22 +333,40 @@ class Dispatcher:
                 return
             self.reconciling = None
             last.result()  # what the last run raised is logged here, and this step backs off
-        self.reconciling = self.reconciler.submit(
-            reconcile.reconcile, self.engine, self.provider, self.settings.reconcile
-        )
+        self.reconciling = self.reconciler.submit(self._reconcile_all)
+
+    def _reconcile_all(self) -> None:
+        """Look up the default gateway's `unknown` messages, then each SMS account's at its own."""
+        reconcile.reconcile(self.engine, self.provider, self.settings.reconcile)
+        with self.sessionmaker() as session:
+            gateways = self.accounts.with_unknown_messages(session)
+        for gateway in gateways.values():
+            if gateway.provider is not None:  # one that cannot send cannot look up either
+                reconcile.reconcile(
+                    self.engine,
+                    gateway.provider,
+                    self.settings.reconcile,
+                    account_id=gateway.account_id,
+                )
 
     def _claim(self, limit: int, finished: list[Outcome]) -> list[Claimed]:
         """Claim due messages and re-check them; what cannot be re-checked goes back to the
         queue."""
         started = time.perf_counter()
-        claimed = self._attempt(self.claiming, limit, self._lease(limit)) or []
+        claimed = self._attempt(self.claiming, limit) or []
         if not claimed:
             return []  # an idle worker logs nothing: one line a poll would drown the rest
         try:
             with self.sessionmaker() as session:
-                refused = outbox.recheck(
-                    session, claimed, blocked_regions(session, self.settings.provider_name)
-                )
+                routes = self._route(session, claimed)
+                refused: dict[int, str] = {}
+                for gateway, group in _by_gateway(claimed, routes, self.accounts.default):
+                    if gateway.provider is None:
+                        continue  # failed below, with the reason its account cannot send
+                    blocked = gateway.blocked
+                    if blocked is None:
+                        blocked = blocked_regions(session, self.settings.provider_name)
+                    refused.update(outbox.recheck(session, group, blocked))
                 outbox.reject(session, refused)
         except Exception:
             # Not sent unchecked, and not left leased to turn `unknown`: back to the queue, written
@@ -343,28 +379,65 @@ class Dispatcher:
             )
             finished += [(message, outbox.NOT_SENT) for message in claimed]
             return []
+        unsendable = {mid for mid, gateway in routes.items() if gateway.provider is None}
+        # Failed, loudly, rather than sent through another account under another sender ID.
+        finished += [
+            (message, Rejected("account", routes[message.id].problem, "failed"))
+            for message in claimed
+            if message.id in unsendable
+        ]
         log.info(
             "Claimed %d message(s); %d refused by the send-time re-check; took %.0f ms",
             len(claimed),
-            len(refused),
+            len(refused) + len(unsendable),
             (time.perf_counter() - started) * 1000,
         )
-        return [message for message in claimed if message.id not in refused]
+        going = [m for m in claimed if m.id not in refused and m.id not in unsendable]
+        self.routes.update({m.id: routes[m.id] for m in going if m.id in routes})
+        return going
+
+    def _route(self, session, claimed: list[Claimed]) -> dict[int, Gateway]:
+        """Each claimed message's SMS account's gateway, for those queued for an account."""
+        account_of = dict(
+            session.execute(
+                sa.select(Message.id, Message.account_id).where(
+                    Message.id.in_([message.id for message in claimed]),
+                    Message.account_id.is_not(None),
+                )
+            ).all()
+        )
+        if not account_of:
+            return {}
+        gateways = self.accounts.resolve(session, account_of.values())
+        return {message_id: gateways[account_id] for message_id, account_id in account_of.items()}
 
     def _lease(self, limit: int) -> timedelta:
         lease = self.settings.lease
-        if self.settings.rate_per_second > 0:
-            # A claimed message may wait for its token; its lease must outlast the wait.
-            waiting = timedelta(seconds=2 * limit / self.settings.rate_per_second)
+        rates = [self.settings.rate_per_second]
+        with self.sessionmaker() as session:
+            rates.append(self.accounts.slowest_rate(session) or 0.0)
+        rate = min((r for r in rates if r > 0), default=0.0)
+        if rate > 0:
+            # A claimed message may wait for its token (or its account's slot, which other
+            # workers share too); its lease must outlast the wait.
+            waiting = timedelta(seconds=2 * limit / rate)
             lease = max(lease, waiting + self.settings.lease)
         return lease
 
-    def _send(self, message: Claimed) -> SendResult:
+    def _send(self, message: Claimed, gateway: Gateway | None = None) -> SendResult:
+        """Send one message through its gateway (its SMS account's; None: the default)."""
+        provider = gateway.provider if gateway is not None and gateway.provider else self.provider
         try:
             if not self.bucket.acquire(self.stop_event):
                 # Stopping before the call began: nothing left us, so it goes back to the queue as
                 # if never claimed (the attempt is not counted).
                 return outbox.NOT_SENT
+            if gateway is not None and gateway.account_id and gateway.rate_per_second:
+                # The account's rate holds across all workers: wait for a slot they all share.
+                slot = reserve_slot(self.engine, gateway.account_id, gateway.rate_per_second)
+                pause = (slot - utcnow()).total_seconds()
+                if pause > 0 and self.stop_event.wait(pause):
+                    return outbox.NOT_SENT
             if message.lease_until is not None and utcnow() >= message.lease_until:
                 # It waited past its lease (a stalled process): it may be `unknown` by now
                 # and queued again by reconciliation, so calling could send it twice.
@@ -372,8 +445,11 @@ class Dispatcher:
                 return outbox.NOT_SENT
             callback = None
             if self.settings.public_base_url:
+                # An account's status callbacks come to its own URL, checked with its own token.
+                account = f"{gateway.slug}/" if gateway is not None and gateway.slug else ""
                 callback = (
-                    f"{self.settings.public_base_url}/webhooks/twilio/status?m={message.uuid}"
+                    f"{self.settings.public_base_url}/webhooks/twilio/{account}status"
+                    f"?m={message.uuid}"
                 )
             outbound = OutboundSms(message.reference, message.to_e164, message.body, callback)
         except Exception as exc:  # before the gateway call, so surely not sent: try again later
@@ -381,20 +457,20 @@ class Dispatcher:
             return Transient("worker", f"Not sent: preparing it failed ({type(exc).__name__}).")
         started = time.perf_counter()
         try:
-            result = self.provider.send(outbound)
+            result = provider.send(outbound)
         except (
             Exception
         ) as exc:  # a provider bug must not kill the loop or lose track of the message
-            log.exception("Provider %s raised while sending %s", self.provider.name, message.uuid)
+            log.exception("Provider %s raised while sending %s", provider.name, message.uuid)
             result = _unexpected(exc)
-        metrics.observe_send(self.provider.name, result, time.perf_counter() - started)
+        metrics.observe_send(provider.name, result, time.perf_counter() - started)
         if isinstance(result, (Rejected, Transient, Unknown)):
             # Ids and codes only: the number and the text are personal data and stay in the
             # database.
             log.warning(
                 "Gateway error for message %s: provider %s, %s, code %s",
                 message.uuid,
-                self.provider.name,
+                provider.name,
                 type(result).__name__.lower(),
                 getattr(result, "code", None) or "none",
             )
@@ -518,10 +594,26 @@ def supervise(dispatcher: Dispatcher, once: bool = False) -> int:
 
 
 def settings_from_config(config) -> DispatchSettings:
+    try:
+        accounts_key = key_material(config)
+    except ValueError:  # no key: an account with secrets then fails with the reason
+        accounts_key = ""
     return DispatchSettings(
         provider_name=config["SMS_PROVIDER"],
         concurrency=int(config.get("DISPATCH_CONCURRENCY") or 8),
         rate_per_second=float(config.get("DISPATCH_RATE_PER_SECOND") or 0.0),
         public_base_url=config.get("PUBLIC_BASE_URL", ""),
         mail=MailSettings.from_config(config),
+        accounts_key=accounts_key,
     )
+
+
+def _by_gateway(
+    claimed: list[Claimed], routes: dict[int, Gateway], default: Gateway
+) -> list[tuple[Gateway, list[Claimed]]]:
+    """The claimed messages grouped by gateway, for the re-check."""
+    groups: dict[int | None, tuple[Gateway, list[Claimed]]] = {}
+    for message in claimed:
+        gateway = routes.get(message.id, default)
+        groups.setdefault(gateway.account_id, (gateway, []))[1].append(message)
+    return list(groups.values())

@@ -18,6 +18,7 @@ from webapp.models import Message, User
 from webapp.models.base import utcnow
 from webapp.models.messaging import REPLIES_ONLY, UNREAD_ONLY
 from webapp.people.kinds import KINDS, Kind
+from webapp.users.offices import Team
 
 PAGE_SIZE = 50
 
@@ -71,13 +72,18 @@ class Page:
     has_next: bool
 
 
-def search(session: so.Session, user_id: int | None, page: int = 1) -> Page:
-    """One page of replies newest first: to `user_id`'s messages, or everyone's (None), where
-    everyone's leaves out the replies no record matched (they have their own page)."""
+def search(
+    session: so.Session, user_id: int | None, page: int = 1, *, team: Team | None = None
+) -> Page:
+    """One page of replies newest first: to `user_id`'s messages, or everyone's (None; only the
+    `team`'s when given), where everyone's leaves out the replies no record matched (they have
+    their own page)."""
     mine = [Message.sender_id == user_id] if user_id is not None else []
     everyone = (
         [] if mine else [sa.or_(Message.candidate_id.is_not(None), Message.contact_id.is_not(None))]
     )
+    if not mine and team is not None:
+        everyone.append(Message.sender_id.in_(team.members()))
     newest_first = (Message.created_at.desc(), Message.id.desc())
     # The page's ids first; names and answered messages then only for them (PostgreSQL otherwise
     # looked them up for every row it skipped on the way to page 20 too).
@@ -132,14 +138,20 @@ def kind_of(reply: Message) -> Kind | None:
     return None
 
 
-def visible_reply(session: so.Session, reply_id: int, user: User) -> Message | None:
+def visible_reply(
+    session: so.Session, reply_id: int, user: User, team: Team | None = None
+) -> Message | None:
     """The reply if this user may see it in the inbox: it answers their message, or they may see
-    everyone's (audit.view)."""
+    everyone's (audit.view) — only their `team`'s, when given."""
     reply = session.get(Message, reply_id)
     if reply is None or reply.direction != "in":
         return None
     if reply.sender_id != user.id and not user.can("audit.view"):
         return None
+    if reply.sender_id != user.id and team is not None:
+        member = session.scalar(team.members().where(User.id == reply.sender_id))
+        if member is None:
+            return None
     return reply
 
 

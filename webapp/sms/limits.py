@@ -11,11 +11,13 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp import settings_store
 from webapp.database import is_sqlite
 from webapp.errors import FieldError
 from webapp.models import Message, Role, Setting, User, audit
 from webapp.models.base import utcnow
 from webapp.models.messaging import OUTBOUND_ONLY
+from webapp.settings_store import whole_number
 
 # "Daily" is any rolling 24 hours, not a calendar day: a limit cannot be doubled by sending just
 # before and just after midnight.
@@ -55,16 +57,13 @@ class DailyLimit:
 def parse_limit(text: str | None, field: str = "daily_limit") -> int | None:
     """A limit as typed: empty is None (the next default applies), else a whole number from 0 to
     MAX_LIMIT ("1,000" and "1 000" too). 0 means no limit."""
-    value = (text or "").strip().replace(",", "").replace(" ", "")
-    if not value:
-        return None
-    if not value.isascii() or not value.isdigit() or int(value) > MAX_LIMIT:
-        raise FieldError(
-            f"Enter a whole number of messages from 0 to {MAX_LIMIT:,} (0: no limit), "
-            "or leave it empty.",
-            field,
-        )
-    return int(value)
+    return whole_number(
+        text,
+        field,
+        MAX_LIMIT,
+        f"Enter a whole number of messages from 0 to {MAX_LIMIT:,} (0: no limit), "
+        "or leave it empty.",
+    )
 
 
 def _stored(session: so.Session, key: str) -> Any:
@@ -289,27 +288,11 @@ def save_limits(
         if value is not None:
             wanted[name] = value
     before = stored_limits(session)
-    changes: dict[str, list[Any]] = {}
-    if before.organisation != cap:
-        changes[ORGANISATION_LIMIT_KEY] = [before.organisation, cap]
-        _store(session, ORGANISATION_LIMIT_KEY, cap)
     # Roles not on the form keep theirs (a role added since the page was opened).
     merged = {name: limit for name, limit in before.roles.items() if name not in roles} | wanted
-    if merged != before.roles:
-        changes[ROLE_LIMITS_KEY] = [before.roles, merged]
-        _store(session, ROLE_LIMITS_KEY, merged or None)
-    if changes:
-        audit(session, actor, "settings.changed", changes=changes)
-    session.commit()
-    return changes
-
-
-def _store(session: so.Session, key: str, value: Any) -> None:
-    row = session.get(Setting, key)
-    if value is None:
-        if row is not None:
-            session.delete(row)
-    elif row is None:
-        session.add(Setting(key=key, value=value))
-    else:
-        row.value = value
+    return settings_store.save(
+        session,
+        actor,
+        {ORGANISATION_LIMIT_KEY: cap, ROLE_LIMITS_KEY: merged},
+        {ORGANISATION_LIMIT_KEY: before.organisation, ROLE_LIMITS_KEY: before.roles},
+    )

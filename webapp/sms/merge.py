@@ -109,7 +109,11 @@ CATALOGUE: tuple[MergeField, ...] = (
     ),
     MergeField("sender_email", "Your email", _SENDER, "Your email address.", lambda p, s: s.email),
     MergeField(
-        "sender_office", "Your office", _SENDER, "The office you work from.", lambda p, s: s.office
+        "sender_office",
+        "Your office",
+        _SENDER,
+        "The office you work from.",
+        lambda p, s: s.office_name,
     ),
 )
 

@@ -60,13 +60,28 @@ def current_line(session: so.Session) -> str:
     return (row.value if row is not None and row.value else None) or DEFAULT_LINE
 
 
-def _normalised(text: str) -> str:
-    return " ".join(text.split()).casefold()
+# What may follow the line at the very end of a message: full stops, "!", closing brackets…
+_TRAILING = ".!?;:,)]'\"’”"
 
 
 def holds(text: str, line: str) -> bool:
-    """True when `text` already holds `line` (case and spacing aside)."""
-    return _normalised(line) in _normalised(text)
+    """True when `text` ends with `line` (case, spacing and closing punctuation aside), after the
+    start, a line break or punctuation.
+
+    Only at the end, and never straight after a word: "Do not reply STOP to opt out of
+    anything." holds the words, and "Do not reply STOP to opt out" ends with them, but neither is
+    a way to unsubscribe.
+    """
+    words = line.strip().rstrip(_TRAILING).split()
+    if not words:
+        return False
+    ending = re.compile(
+        r"(?:\A|\n|[^\w\s])\s*"
+        + r"\s+".join(map(re.escape, words))
+        + f"[{re.escape(_TRAILING)}\\s]*\\Z",
+        re.IGNORECASE,
+    )
+    return ending.search(text) is not None
 
 
 def with_line(text: str, commercial: bool, line: str | None) -> str:

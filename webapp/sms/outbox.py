@@ -42,6 +42,10 @@ class Outgoing:
     segments: int
     encoding: str
     override_opt_out: bool
+    # The SMS account routing chose (webapp.sms.routing); None: the default account, whose
+    # provider is the batch's.
+    account_id: int | None = None
+    provider: str | None = None
 
 
 def enqueue(session: so.Session, batch: Batch, items: Sequence[Outgoing]) -> int:
@@ -63,7 +67,8 @@ def enqueue(session: so.Session, batch: Batch, items: Sequence[Outgoing]) -> int
             "encoding": item.encoding,
             "state": QUEUED,
             "override_opt_out": item.override_opt_out,
-            "provider": batch.provider,
+            "provider": item.provider or batch.provider,
+            "account_id": item.account_id,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,

@@ -13,7 +13,7 @@ import sqlalchemy.orm as so
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import Batch, ComposeDraft, User
-from webapp.sms import alerts, compose, limits, merge, recipients, segments
+from webapp.sms import alerts, compose, limits, merge, recipients, routing, segments
 from webapp.sms.people import PersonRow, load
 
 # What new_token makes (24 random bytes, URL-safe base64); anything else was not our form's.
@@ -48,7 +48,9 @@ class Reach:
         return self.ok or self.opted_out
 
 
-def reach(session: so.Session, kind: str, person_id: int, blocked: frozenset[str]) -> Reach | None:
+def reach(
+    session: so.Session, kind: str, person_id: int, blocked: frozenset[str] | routing.Routes
+) -> Reach | None:
     """The person's outcome as the SMS screen would decide it; None when there is no such person."""
     people = load(session, kind, [person_id])
     if not people:
@@ -58,9 +60,16 @@ def reach(session: so.Session, kind: str, person_id: int, blocked: frozenset[str
 
 
 def refusal(
-    found: Reach, *, can_ignore: bool, self_withdrawn: bool, region_name: str | None = None
+    found: Reach,
+    *,
+    can_ignore: bool,
+    self_withdrawn: bool,
+    region_name: str | None = None,
+    blocked_by: str | None = None,
 ) -> str:
-    """Why the SMS cannot go to this person, as the form says it (and what would let it)."""
+    """Why the SMS cannot go to this person, as the form says it (and what would let it).
+
+    `blocked_by`: an SMS account's refusal of the country (routing.Routes.refusal)."""
     person = found.person
     name = person.full_name
     if found.outcome == recipients.NO_MOBILE:
@@ -71,6 +80,8 @@ def refusal(
             "Correct it on their record to send them an SMS."
         )
     if found.outcome == recipients.BLOCKED_COUNTRY:
+        if blocked_by:
+            return f"{name} cannot be sent an SMS: {blocked_by[:1].lower()}{blocked_by[1:]}."
         where = region_name or person.mobile_region or "a country"
         return f"{name}'s mobile number is in {where}, which the SMS gateway will not serve."
     why = "they opted out themselves" if self_withdrawn else "SMS is not ticked in their Privacy"
@@ -111,7 +122,7 @@ def send(
     request: ReplyRequest,
     *,
     provider: str,
-    blocked: frozenset[str],
+    blocked: frozenset[str] | routing.Routes,
     self_withdrawn: bool = False,
     region_names: dict[str, str] | None = None,
     limit_settings: limits.LimitSettings | None = None,
@@ -152,6 +163,9 @@ def send(
                 can_ignore=sender.can("sms.ignore_opt_out"),
                 self_withdrawn=self_withdrawn,
                 region_name=(region_names or {}).get(outcome.person.mobile_region or ""),
+                blocked_by=blocked.refusal(outcome.person.mobile_region)
+                if isinstance(blocked, routing.Routes)
+                else None,
             ),
             "ignore_reason" if found.opted_out and sender.can("sms.ignore_opt_out") else "form",
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,10 +54,13 @@ class Analysis:
 
 
 def analyse(
-    people: Iterable[Any], blocked_regions: frozenset[str], *, ignore_opt_out: bool = False
+    people: Iterable[Any], blocked_regions: Container[str], *, ignore_opt_out: bool = False
 ) -> Analysis:
     """Give each person exactly one outcome, checking in a fixed order so the reason shown is
     stable.
+
+    `blocked_regions` is the gateway's blocked set, or routing.Routes: each region then checked
+    against the blocked list of the account its message would go through.
 
     Relies on the mobile_* fields computed by `phones.normalise` at write time, so nothing is
     parsed here.

@@ -67,13 +67,22 @@ class _Row:
 
 
 def reconcile(
-    engine: sa.Engine, provider: Provider, settings: ReconcileSettings, now: datetime | None = None
+    engine: sa.Engine,
+    provider: Provider,
+    settings: ReconcileSettings,
+    now: datetime | None = None,
+    *,
+    account_id: int | None = None,
 ) -> Report:
-    """Look up the `unknown` messages of this provider that are due, and settle what can be."""
+    """Look up the `unknown` messages of this provider that are due, and settle what can be.
+
+    `account_id`: the SMS account whose gateway `provider` is; None, the default gateway's."""
     now = now or utcnow()
     resend_safe = bool(getattr(provider, "same_reference_is_refused", False))
     limit = min(settings.limit, getattr(provider, "lookup_limit", settings.limit))
-    rows, taken = _take(engine, provider.name, settings, now, resend_safe, limit)
+    rows, taken = _take(
+        engine, provider.name, settings, now, resend_safe, limit, account_id=account_id
+    )
     if not rows:
         return Report()
     enquiries = [
@@ -89,6 +98,14 @@ def reconcile(
     return _settle(engine, rows, results, settings, now, resend_safe)
 
 
+def _whose(provider_name: str, account_id: int | None) -> sa.ColumnElement[bool]:
+    """The messages one gateway sent: an account's by its id (whatever gateway it names, as a
+    demo's accounts all send through the sandbox), the default gateway's by its name."""
+    if account_id is not None:
+        return messages.c.account_id == account_id
+    return sa.and_(messages.c.provider == provider_name, messages.c.account_id.is_(None))
+
+
 def _take(
     engine: sa.Engine,
     provider_name: str,
@@ -96,9 +113,12 @@ def _take(
     now: datetime,
     resend_safe: bool,
     limit: int,
+    *,
+    account_id: int | None = None,
 ) -> tuple[list[_Row], frozenset[str]]:
     """The due messages, each given its next lookup time first, so other workers skip them; and
     the gateway ids already recorded for their numbers (never to be matched to them)."""
+    whose = _whose(provider_name, account_id)
     due = (
         sa.select(
             messages.c.id,
@@ -112,7 +132,7 @@ def _take(
         )
         .where(
             messages.c.state == UNKNOWN,
-            messages.c.provider == provider_name,
+            whose,
             messages.c.direction == "out",
             messages.c.superseded.is_(False),
             messages.c.updated_at <= now - settings.after,
@@ -139,7 +159,7 @@ def _take(
             )
             taken = connection.execute(
                 sa.select(messages.c.provider_message_id).where(
-                    messages.c.provider == provider_name,
+                    whose,
                     messages.c.to_e164.in_(sorted({row.to_e164 for row in rows})),
                     messages.c.provider_message_id.is_not(None),
                 )

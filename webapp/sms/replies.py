@@ -18,7 +18,7 @@ from webapp.people.kinds import KINDS
 from webapp.phones import normalise
 from webapp.sms import consent, keywords, segments
 from webapp.text import clean_multiline, one_line
-from webapp.times import DEFAULT_ZONE, when, zone
+from webapp.times import DEFAULT_ZONE, user_zone, when
 
 PART_LIFETIME = timedelta(days=1)
 KEPT_EMAIL = "kept"  # an Email state beside queued/sent/failed: no mail server, so not sent
@@ -41,6 +41,7 @@ class InboundSms:
     to_number: str | None
     body: str
     reference: str | None = None  # the uuid of our message it answers, when the gateway says
+    account_id: int | None = None  # the SMS account it came in through; None: the default
 
     def __post_init__(self):
         # Whatever a gateway pushes is kept: PostgreSQL refuses a NUL in text, so a reply holding
@@ -71,6 +72,7 @@ def answer_to(message: Message, body: str, provider_message_id: str) -> InboundS
         to_number=None,
         body=body,
         reference=message.uuid,
+        account_id=message.account_id,
     )
 
 
@@ -199,12 +201,25 @@ class Match:
     answers: Message | None
 
 
-def match(session: so.Session, from_e164: str | None, reference: str | None) -> Match:
+def match(
+    session: so.Session,
+    from_e164: str | None,
+    reference: str | None,
+    account_id: int | None = None,
+) -> Match:
     """Who sent this reply: by our reference, else our latest message to the number, else the
-    only person with that number; otherwise nobody (the unmatched inbox)."""
+    only person with that number; otherwise nobody (the unmatched inbox).
+
+    Only messages of the SMS account the reply came in through (`account_id`; None: the default
+    account) can be what it answers: the person replied to that account's sender ID."""
+    same_account = (
+        Message.account_id.is_(None) if account_id is None else Message.account_id == account_id
+    )
     if reference:
         answered = session.scalar(
-            sa.select(Message).where(Message.uuid == reference, Message.direction == "out")
+            sa.select(Message).where(
+                Message.uuid == reference, Message.direction == "out", same_account
+            )
         )
         if answered is not None:
             return Match(_person_of(session, answered), answered)
@@ -214,7 +229,10 @@ def match(session: so.Session, from_e164: str | None, reference: str | None) -> 
     answered = session.scalar(
         sa.select(Message)
         .where(
-            Message.direction == "out", Message.to_e164 == from_e164, Message.sent_at.is_not(None)
+            Message.direction == "out",
+            Message.to_e164 == from_e164,
+            Message.sent_at.is_not(None),
+            same_account,
         )
         .order_by(Message.sent_at.desc(), Message.id.desc())
         .limit(1)
@@ -258,12 +276,13 @@ def receive(
     now = now or utcnow()
     sender_number = normalise(_international(inbound.from_number), settings.default_region)
     from_e164 = sender_number.e164 if sender_number.valid else None
-    found = match(session, from_e164, inbound.reference)
+    found = match(session, from_e164, inbound.reference, inbound.account_id)
     count = segments.count(inbound.body)
     reply = Message(
         direction="in",
         state=RECEIVED,
         provider=inbound.provider,
+        account_id=inbound.account_id,
         provider_message_id=inbound.provider_message_id[:64],
         from_e164=from_e164 or inbound.from_number[:20],
         to_e164=(inbound.to_number or "")[:20],
@@ -325,7 +344,7 @@ def _queue_email(
     person = found.person
     who = f"{person.full_name} ({reply.from_e164})" if person else reply.from_e164
     # In the zone of the consultant it goes to (the organisation's for the unmatched inbox).
-    shown_in = zone(consultant.timezone if consultant else None, settings.timezone)
+    shown_in = user_zone(consultant, settings.timezone)
     lines = [f"{who} replied by SMS on {when(reply.created_at, shown_in)}:", "", reply.body, ""]
     if found.answers is not None:
         lines += ["In reply to your message:", "", found.answers.body, ""]

@@ -13,6 +13,7 @@ import sqlalchemy.orm as so
 from webapp.filters import date_range, day_bounds, page_number, read_text, zone_field
 from webapp.models import Batch, Message, SmsTemplate
 from webapp.sms.batches import BAR_ORDER, NO_RECEIPT, STATE_ORDER
+from webapp.users.offices import Team
 
 PAGE_SIZE = 25
 MAX_PAGE = 10_000
@@ -116,11 +117,14 @@ def first_words(text: str, count: int = FIRST_WORDS) -> str:
     return " ".join(words[:count]) + (" …" if len(words) > count else "")
 
 
-def conditions(filters: Filters, sender_id: int | None) -> list:
-    """The WHERE conditions on batches for `filters`; `sender_id` None means everyone's."""
+def conditions(filters: Filters, sender_id: int | None, team: Team | None = None) -> list:
+    """The WHERE conditions on batches for `filters`; `sender_id` None means everyone's, or the
+    `team`'s when one is given (a team leader limited to their office)."""
     where = []
     if sender_id is not None:
         where.append(Batch.sender_id == sender_id)
+    elif team is not None:
+        where.append(Batch.sender_id.in_(team.members()))
     start, end = day_bounds(filters.date_from, filters.date_to, filters.zone)
     if start:
         where.append(Batch.created_at >= start)
@@ -146,12 +150,20 @@ def conditions(filters: Filters, sender_id: int | None) -> list:
     return where
 
 
-def search(session: so.Session, sender_id: int | None, filters: Filters, page: int = 1) -> Page:
-    """One page of batches newest first: `sender_id`'s, or everyone's when it is None."""
+def search(
+    session: so.Session,
+    sender_id: int | None,
+    filters: Filters,
+    page: int = 1,
+    *,
+    team: Team | None = None,
+) -> Page:
+    """One page of batches newest first: `sender_id`'s, or everyone's (the `team`'s, when given)
+    when it is None."""
     batches = list(
         session.scalars(
             sa.select(Batch)
-            .where(*conditions(filters, sender_id))
+            .where(*conditions(filters, sender_id, team))
             .order_by(Batch.created_at.desc(), Batch.id.desc())
             .offset((page - 1) * PAGE_SIZE)
             .limit(PAGE_SIZE + 1)

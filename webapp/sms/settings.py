@@ -14,6 +14,7 @@ import phonenumbers
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp import settings_store
 from webapp.errors import FieldError
 from webapp.models import BlockedRegion, Setting, User, audit
 from webapp.models.people import EMAIL_PATTERN
@@ -108,6 +109,7 @@ SETTING_KEYS = (
     "unmatched_reply_address",
     "timezone",
     "opt_out_line",
+    "team_views_by_office",
 )
 # Gateways with a blocked-country list of their own (the sandbox borrows SMS Central's).
 BLOCKLIST_PROVIDERS = {"smscentral": "SMS Central", "twilio": "Twilio"}
@@ -182,6 +184,7 @@ def stored(session: so.Session) -> dict[str, Any]:
         "unmatched_reply_address": rows.get("unmatched_reply_address") or "",
         "timezone": rows.get("timezone") or "",
         "opt_out_line": rows.get("opt_out_line") or "",
+        "team_views_by_office": bool(rows.get("team_views_by_office", False)),
     }
 
 
@@ -196,6 +199,7 @@ def save(
     unmatched_reply_address: str,
     timezone: str = "",
     opt_out_line: str = "",
+    team_views_by_office: bool = False,
 ) -> dict[str, list[Any]]:
     """Store the settings; returns {key: [old, new]} for those that changed, audited together.
 
@@ -210,23 +214,9 @@ def save(
         "unmatched_reply_address": check_reply_address(unmatched_reply_address),
         "timezone": check_zone(timezone),
         "opt_out_line": check_line(opt_out_line),
+        "team_views_by_office": bool(team_views_by_office),
     }
-    current = stored(session)
-    changes = {key: [current[key], value] for key, value in wanted.items() if current[key] != value}
-    for key in changes:
-        row = session.get(Setting, key)
-        value = wanted[key]
-        if value == "":
-            if row is not None:
-                session.delete(row)
-        elif row is None:
-            session.add(Setting(key=key, value=value))
-        else:
-            row.value = value
-    if changes:
-        audit(session, actor, "settings.changed", changes=changes)
-    session.commit()
-    return changes
+    return settings_store.save(session, actor, wanted, stored(session))
 
 
 # --- blocked countries ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from webapp.models.people import EMAIL_PATTERN
 from webapp.models.users import PERMISSIONS, Permission, Role, User
 from webapp.phones import normalise
 from webapp.times import check_zone
+from webapp.users import offices
 from webapp.users import sessions as user_sessions
 
 MANAGE = "users.manage"
@@ -93,7 +94,7 @@ class UserDetails:
     full_name: str
     email: str
     mobile: str | None
-    office: str | None
+    office_id: int | None
     roles: tuple[str, ...]
 
 
@@ -290,25 +291,26 @@ def edit_profile(
     *,
     email: str,
     mobile: str | None,
-    office: str | None,
+    office_id: int | None,
     default_region: str,
     timezone: str | None = None,
 ) -> dict[str, list[Any]]:
-    """Change one's own email, mobile, office and time zone (empty: the organisation's);
-    returns {field: [old, new]} (audited when not empty)."""
+    """Change one's own email, mobile, office (by id; None: no office) and time zone (empty: the
+    organisation's); returns {field: [old, new]}, the office by name (audited when not empty)."""
     before = {
         "email": user.email,
         "mobile": user.mobile,
-        "office": user.office,
+        "office": user.office_name or None,
         "timezone": user.timezone,
     }
+    office = offices.chosen(session, office_id)
     after = {
         "email": _email(email),
         "mobile": _mobile(mobile, default_region),
-        "office": _optional(office),
+        "office": office.name if office is not None else None,
         "timezone": check_zone(timezone) or None,
     }
-    user.email, user.mobile, user.office = after["email"], after["mobile"], after["office"]
+    user.email, user.mobile, user.office = after["email"], after["mobile"], office
     user.timezone = after["timezone"]
     changes = {key: [before[key], value] for key, value in after.items() if before[key] != value}
     if changes:
@@ -368,6 +370,7 @@ def _apply(session: so.Session, user: User, details: UserDetails, default_region
         raise FieldError("Enter the full name.", "full_name")
     email = _email(details.email)
     mobile = _mobile(details.mobile, default_region)
+    office = offices.chosen(session, details.office_id)
     wanted = set(details.roles)
     roles = list(session.scalars(sa.select(Role).where(Role.name.in_(wanted)).order_by(Role.name)))
     if not roles or len(roles) != len(wanted):
@@ -376,7 +379,7 @@ def _apply(session: so.Session, user: User, details: UserDetails, default_region
     user.full_name = full_name
     user.email = email
     user.mobile = mobile
-    user.office = _optional(details.office)
+    user.office = office
     user.roles = roles
 
 
@@ -405,17 +408,13 @@ def _mobile(text: str | None, default_region: str) -> str | None:
     return normalise(text, default_region).e164
 
 
-def _optional(text: str | None) -> str | None:
-    return (text or "").strip() or None
-
-
 def _snapshot(user: User) -> dict[str, Any]:
     return {
         "username": user.username,
         "full_name": user.full_name,
         "email": user.email,
         "mobile": user.mobile,
-        "office": user.office,
+        "office": user.office_name or None,
         "roles": sorted(r.name for r in user.roles),
     }
 

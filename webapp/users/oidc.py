@@ -427,8 +427,9 @@ def mapped_roles(settings: Settings, claims: Mapping[str, Any]) -> list[str]:
 
 
 def sign_in(session: so.Session, settings: Settings, claims: Mapping[str, Any]) -> User:
-    """The user these verified claims sign in: linked by subject, else matched by email, else
-    created (OIDC_CREATE_USERS); with the mapped roles applied. Refused otherwise. Not committed.
+    """The user these verified claims sign in: linked by subject, else matched by a verified
+    email (verified_email), else created (OIDC_CREATE_USERS); with the mapped roles applied.
+    Refused otherwise. Not committed.
 
     With a role map set, the provider decides the roles on every sign-in, and a user whose
     groups map to no role is refused. Without one, roles are managed in SMS Desk.
@@ -447,7 +448,7 @@ def sign_in(session: so.Session, settings: Settings, claims: Mapping[str, Any]) 
         )
     user = session.scalar(sa.select(User).where(User.oidc_subject == subject))
     if user is None:
-        user = _match_by_email(session, settings, claims, refuse)
+        user = _match_by_email(session, settings, verified_email(claims), refuse)
     if user is None:
         if not settings.create_users:
             raise refuse(
@@ -466,17 +467,28 @@ def sign_in(session: so.Session, settings: Settings, claims: Mapping[str, Any]) 
     return user
 
 
-def _match_by_email(session, settings, claims, refuse) -> User | None:
-    """The one active user with the token's email (any case), not linked to another subject."""
+def verified_email(claims: Mapping[str, Any]) -> str | None:
+    """The token's email address when the provider vouches for it (`email_verified` is the JSON
+    true), else None.
+
+    Only such an address may match or make an account: single sign-on skips our two-factor
+    sign-in, so an address anyone could put on a provider account (a missing claim, "false",
+    "true" as a string) would hand them the account that has it, an administrator's too.
+    """
     email = claims.get("email")
-    # An address the provider says it has not verified could be anyone's: never matched on.
-    if not isinstance(email, str) or not email.strip() or claims.get("email_verified") is False:
+    if claims.get("email_verified") is not True or not isinstance(email, str):
+        return None
+    return email.strip()[:254] or None
+
+
+def _match_by_email(session, settings, email: str | None, refuse) -> User | None:
+    """The one active user with this verified email (any case), not linked to another
+    subject."""
+    if email is None:
         return None
     found = list(
         session.scalars(
-            sa.select(User).where(
-                sa.func.lower(User.email) == email.strip().lower(), User.active.is_(True)
-            )
+            sa.select(User).where(sa.func.lower(User.email) == email.lower(), User.active.is_(True))
         )
     )
     if len(found) > 1:
@@ -494,15 +506,14 @@ def _match_by_email(session, settings, claims, refuse) -> User | None:
 
 
 def _create(session: so.Session, claims: Mapping[str, Any], roles: list[str]) -> User:
-    email = claims.get("email")
-    if not isinstance(email, str) or not email.strip() or claims.get("email_verified") is False:
+    email = verified_email(claims)
+    if email is None:
         raise Refused(
             "no_email",
             "The sign-in service gave no verified email address, so no account was made.",
             claims["sub"],
             claims["iss"],
         )
-    email = email.strip()[:254]
     username = _free_username(session, claims.get("preferred_username"), email)
     name = claims.get("name")
     if not isinstance(name, str) or not name.strip():

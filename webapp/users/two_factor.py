@@ -1,9 +1,13 @@
 """Two-factor sign-in: TOTP keys (RFC 6238), one-time recovery codes, and which roles must use
-them."""
+them.
+
+Both are kept so that a copy of the database alone is no use: the keys sealed (webapp.sealing),
+the recovery codes as keyed digests. The key material (ACCOUNTS_KEY, else SECRET_KEY) is passed
+in as `material` by the views.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import io
 import secrets
@@ -17,6 +21,7 @@ import segno
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp import sealing, settings_store
 from webapp.errors import FieldError
 from webapp.models import Permission, RecoveryCode, Role, Setting, User, audit
 from webapp.models.users import role_permissions
@@ -29,6 +34,10 @@ VALID_WINDOW = 1
 RECOVERY_CODES = 10
 # Letters and digits nobody misreads (no 0/o, 1/l/i): 31 symbols, 8 of them ≈ 40 bits a code.
 RECOVERY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+RECOVERY_LENGTH = 8
+# Part of the keys, not settings: changing one makes every stored key (or code) unreadable.
+KEY_PURPOSE = b"sms-desk two-factor keys v1"
+RECOVERY_PURPOSE = b"sms-desk two-factor recovery codes v1"
 SETTING_KEY = "two_factor_roles"
 # Without a setting: the roles that can override opt-outs or manage users must use it (issue 19).
 DEFAULT_PERMISSIONS = ("sms.ignore_opt_out", "users.manage")
@@ -40,6 +49,13 @@ WRONG_TOTP = (
     "That code is not right, or it was used already. Enter the current six-digit code from your "
     "authenticator app."
 )
+
+
+class WrongCode(FieldError):
+    """A code refused (wrong, used, or unreadable key): what counts as a failed sign-in."""
+
+    def __init__(self, message: str = WRONG_CODE):
+        super().__init__(message, "code")
 
 
 # --- keys and codes ------------------------------------------------------------------------------
@@ -76,13 +92,34 @@ def qr_svg(uri: str) -> str:
     return out.getvalue().decode()
 
 
+def seal_secret(material: str, secret: str) -> str:
+    """The TOTP key as stored in users.totp_secret: sealed (a 32-character key takes 140)."""
+    return sealing.seal(material, KEY_PURPOSE, secret.encode())
+
+
+def secret_of(user: User, material: str) -> str | None:
+    """The user's TOTP key in the clear; None without one, or when it was sealed under another
+    key (ACCOUNTS_KEY or SECRET_KEY changed: the user enrols again)."""
+    if not user.totp_secret:
+        return None
+    try:
+        return sealing.unseal(material, KEY_PURPOSE, user.totp_secret).decode()
+    except sealing.Unreadable:
+        return None
+
+
 def step_at(moment: datetime) -> int:
     """The TOTP time step (30-second interval since the epoch) `moment` falls in."""
     return int(moment.timestamp()) // STEP_SECONDS
 
 
-def _digits(code: str | None) -> str:
-    return "".join((code or "").split())
+def _normal(code: str | None) -> str:
+    """The code as typed, without spaces or dashes and in lower case: ASCII only, since other
+    scripts' digits pass isdigit() but are not what any authenticator shows ("" for those)."""
+    text = code or ""
+    if not text.isascii():
+        return ""
+    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 def _matching_step(secret: str, code: str, moment: datetime) -> int | None:
@@ -91,7 +128,7 @@ def _matching_step(secret: str, code: str, moment: datetime) -> int | None:
     The same check as pyotp's verify(code, valid_window=1), but saying which step matched, so
     that step and every earlier one can be refused from then on.
     """
-    code = _digits(code)
+    code = _normal(code)
     if len(code) != 6 or not code.isdigit():
         return None
     totp = pyotp.TOTP(secret)
@@ -102,12 +139,15 @@ def _matching_step(secret: str, code: str, moment: datetime) -> int | None:
     return None
 
 
-def _spend_code(session: so.Session, user: User, code: str, moment: datetime) -> bool:
+def _spend_code(
+    session: so.Session, user: User, code: str, moment: datetime, material: str
+) -> bool:
     """Accept a TOTP code once: True, and its step remembered, when it is current and of a later
     step than any accepted before (so the same code never works twice, even within its 30 s)."""
-    if not user.totp_secret:
+    secret = secret_of(user, material)
+    if secret is None:
         return False
-    step = _matching_step(user.totp_secret, code, moment)
+    step = _matching_step(secret, code, moment)
     if step is None:
         return False
     # One conditional UPDATE, so two requests racing with one code cannot both win.
@@ -126,30 +166,32 @@ def _spend_code(session: so.Session, user: User, code: str, moment: datetime) ->
     return True
 
 
-def _recovery_digest(code: str) -> str:
-    normal = "".join(ch for ch in (code or "").casefold() if ch.isalnum())
-    return hashlib.sha256(normal.encode()).hexdigest()
-
-
-def _looks_like_recovery_code(code: str) -> bool:
-    normal = "".join(ch for ch in (code or "").casefold() if ch.isalnum())
-    return len(normal) == 8 and all(ch in RECOVERY_ALPHABET for ch in normal)
+def recovery_digest(material: str, code: str) -> str | None:
+    """What is stored of a recovery code: HMAC-SHA256 under a key derived from `material`, since
+    ~40 bits would fall to a plain hash's guesses. None when `code` cannot be a recovery code."""
+    normal = _normal(code)
+    if len(normal) != RECOVERY_LENGTH or any(ch not in RECOVERY_ALPHABET for ch in normal):
+        return None
+    return sealing.digest(material, RECOVERY_PURPOSE, normal)
 
 
 def _new_recovery_code() -> str:
-    letters = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(8))
+    letters = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
     return f"{letters[:4]}-{letters[4:]}"
 
 
-def _spend_recovery_code(session: so.Session, user: User, code: str, moment: datetime) -> bool:
+def _spend_recovery_code(
+    session: so.Session, user: User, code: str, moment: datetime, material: str
+) -> bool:
     """Use up a recovery code: True when it is one of the user's and was not used before."""
-    if not _looks_like_recovery_code(code):
+    digest = recovery_digest(material, code)
+    if digest is None:
         return False
     result = session.execute(
         sa.update(RecoveryCode)
         .where(
             RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == _recovery_digest(code),
+            RecoveryCode.code_hash == digest,
             RecoveryCode.used_at.is_(None),
         )
         .values(used_at=moment)
@@ -166,13 +208,15 @@ def recovery_codes_left(session: so.Session, user: User) -> int:
     )
 
 
-def _write_recovery_codes(session: so.Session, user: User, moment: datetime) -> list[str]:
+def _write_recovery_codes(
+    session: so.Session, user: User, moment: datetime, material: str
+) -> list[str]:
     """Replace the user's recovery codes with ten new ones; returns them (only their digests are
     kept)."""
     session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
     session.add_all(
-        RecoveryCode(user_id=user.id, code_hash=_recovery_digest(code), created_at=moment)
+        RecoveryCode(user_id=user.id, code_hash=recovery_digest(material, code), created_at=moment)
         for code in codes
     )
     return codes
@@ -181,44 +225,50 @@ def _write_recovery_codes(session: so.Session, user: User, moment: datetime) -> 
 # --- enrolment and sign-in ------------------------------------------------------------------------
 
 
-def key_for_enrolment(session: so.Session, user: User) -> str:
+def key_for_enrolment(session: so.Session, user: User, material: str) -> str:
     """The key the user is to enrol: kept from an earlier visit (so a reload shows the same QR
     code), else a new one, stored but not on until a code from it is entered."""
     if user.two_factor_on:
         raise FieldError("Two-factor sign-in is already on.", "form", 409)
-    if not user.totp_secret:
-        user.totp_secret = new_secret()
+    secret = secret_of(user, material)
+    if secret is None:
+        secret = new_secret()
+        user.totp_secret = seal_secret(material, secret)
         user.totp_last_step = None
         session.commit()
-    return user.totp_secret
+    return secret
 
 
-def turn_on(session: so.Session, user: User, code: str, moment: datetime) -> list[str]:
+def turn_on(
+    session: so.Session, user: User, code: str, moment: datetime, material: str
+) -> list[str]:
     """Turn two-factor sign-in on with a current code from the new key; returns the ten recovery
     codes, to be shown once."""
     if user.two_factor_on:
         raise FieldError("Two-factor sign-in is already on.", "form", 409)
     if not user.totp_secret:
         raise FieldError("Load the page again to get a key, then enter its code.", "code", 409)
-    if not _spend_code(session, user, code, moment):
+    if not _spend_code(session, user, code, moment, material):
         audit(session, user, "user.two_factor_failed", user, step="enrol")
         session.commit()
-        raise FieldError(WRONG_TOTP, "code")
+        raise WrongCode(WRONG_TOTP)
     user.totp_enabled_at = moment
-    codes = _write_recovery_codes(session, user, moment)
+    codes = _write_recovery_codes(session, user, moment, material)
     audit(session, user, "user.two_factor_on", user)
     session.commit()
     return codes
 
 
-def verify(session: so.Session, user: User, code: str, moment: datetime) -> str | None:
+def verify(
+    session: so.Session, user: User, code: str, moment: datetime, material: str
+) -> str | None:
     """Check the second factor at sign-in: "code" or "recovery" when accepted (and used up), None
     when refused (audited). The caller commits."""
     if not user.two_factor_on:
         return None
-    if _spend_code(session, user, code, moment):
+    if _spend_code(session, user, code, moment, material):
         return "code"
-    if _spend_recovery_code(session, user, code, moment):
+    if _spend_recovery_code(session, user, code, moment, material):
         audit(
             session,
             user,
@@ -227,26 +277,39 @@ def verify(session: so.Session, user: User, code: str, moment: datetime) -> str 
             left=recovery_codes_left(session, user),
         )
         return "recovery"
-    audit(session, None, "user.two_factor_failed", user, step="sign-in")
+    if secret_of(user, material) is None:
+        # Sealed under another key: no code can match until an administrator resets it.
+        audit(session, None, "user.two_factor_failed", user, step="sign-in", key="unreadable")
+    else:
+        audit(session, None, "user.two_factor_failed", user, step="sign-in")
     return None
 
 
-def renew_recovery_codes(session: so.Session, user: User, code: str, moment: datetime) -> list[str]:
+def require(session: so.Session, user: User, code: str, moment: datetime, material: str) -> str:
+    """As verify, but a refusal is committed (its audit event) and raised as WrongCode."""
+    how = verify(session, user, code, moment, material)
+    if how is None:
+        session.commit()
+        raise WrongCode()
+    return how
+
+
+def renew_recovery_codes(
+    session: so.Session, user: User, code: str, moment: datetime, material: str
+) -> list[str]:
     """Replace the recovery codes, after a current code (or a recovery code); returns the new
     ones."""
     if not user.two_factor_on:
         raise FieldError("Two-factor sign-in is off.", "form", 409)
-    if verify(session, user, code, moment) is None:
-        session.commit()
-        raise FieldError(WRONG_CODE, "code")
-    codes = _write_recovery_codes(session, user, moment)
+    require(session, user, code, moment, material)
+    codes = _write_recovery_codes(session, user, moment, material)
     audit(session, user, "user.recovery_codes_renewed", user)
     session.commit()
     return codes
 
 
 def turn_off(
-    session: so.Session, user: User, code: str, moment: datetime, *, required: bool
+    session: so.Session, user: User, code: str, moment: datetime, material: str, *, required: bool
 ) -> None:
     """Turn two-factor sign-in off, after a current code (or a recovery code); refused for a user
     whose role requires it."""
@@ -259,9 +322,7 @@ def turn_off(
             "form",
             403,
         )
-    if verify(session, user, code, moment) is None:
-        session.commit()
-        raise FieldError(WRONG_CODE, "code")
+    require(session, user, code, moment, material)
     _clear(session, user)
     audit(session, user, "user.two_factor_off", user)
     session.commit()
@@ -331,19 +392,7 @@ def save_required_roles(
     unknown = [name for name in wanted if name not in known]
     if unknown:
         raise FieldError(f"There is no role called “{unknown[0]}”.", "roles")
-    before = required_roles(session, config)
-    row = session.get(Setting, SETTING_KEY)
-    if before.source == "setting" and sorted(before.names) == wanted:
-        return False
-    if row is None:
-        session.add(Setting(key=SETTING_KEY, value=wanted))
-    else:
-        row.value = wanted
-    audit(
-        session,
-        actor,
-        "settings.changed",
-        changes={SETTING_KEY: [sorted(before.names), wanted]},
-    )
-    session.commit()
-    return True
+    # Compared with the roles in force, wherever they come from: saving what applies already
+    # changes nothing. An empty list is kept: no role must use it.
+    before = sorted(required_roles(session, config).names)
+    return bool(settings_store.save(session, actor, {SETTING_KEY: wanted}, {SETTING_KEY: before}))

@@ -23,6 +23,7 @@ MAIN_NAVIGATION = (
     ("replies.unmatched", "Unmatched replies", "audit.view"),
     ("admin.users", "Users", "users.manage"),
     ("admin.settings", "Settings", "settings.manage"),
+    ("admin.sms_accounts", "SMS accounts", "settings.manage"),
     ("admin.status", "Status", "settings.manage"),
     ("audit.index", "Audit log", "audit.view"),
     ("profile.index", "Profile", None),

@@ -5,11 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from flask import Flask, current_app, g
+from flask_login import current_user
 from markupsafe import Markup, escape
 
 from webapp import phones
 from webapp.extensions import db
 from webapp.sms import settings
+from webapp.users import offices
 
 
 def init_app(app: Flask) -> None:
@@ -35,8 +37,11 @@ def _shown(e164: str, region: str) -> Markup:
 
 
 def default_region() -> str:
-    """The admin's phone region (else SMS_DEFAULT_REGION), read once per request and only by a
-    page that shows a number."""
+    """The reader's phone region: their office's, else the admin's (else SMS_DEFAULT_REGION); read
+    once per request and only by a page that shows or reads a number."""
     if "phone_region" not in g:
-        g.phone_region = settings.default_region(db.session, current_app.config)
+        reader = current_user if current_user.is_authenticated else None
+        g.phone_region = offices.phone_region(
+            reader, settings.default_region(db.session, current_app.config)
+        )
     return g.phone_region

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy.exc
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, logout_user, user_logged_in
+from flask_login import current_user, login_user, logout_user, user_logged_in
 
 from webapp import config as settings
 from webapp.database import begin_write
@@ -18,6 +18,12 @@ from webapp.users import sessions as user_sessions
 from webapp.web.access import SESSION_TOKEN, local_path
 
 SIGNED_IN_AT = "signed_in_at"
+# How this session signed in. Only single sign-on is spared our two-factor enrolment
+# (webapp.admin.two_factor), so a session without the mark (older than it, or from any other
+# way in) is held to it.
+SIGNED_IN_WITH = "signed_in_with"
+SSO = "sso"
+PASSWORD = "password"
 LAST_SEEN_AT = "last_seen_at"
 TOKEN = SESSION_TOKEN
 EXPIRED_MESSAGE = "Your session has expired. Please sign in again."
@@ -55,6 +61,15 @@ def stamp_sign_in(_app: Flask, user, **_extra) -> None:
     )
     session[SIGNED_IN_AT] = moment
     session[LAST_SEEN_AT] = moment
+
+
+def sign_in(user, how: str) -> None:
+    """Sign `user` in on a fresh session (so a session id planted before it is worthless), note
+    `how` (SSO or PASSWORD), and commit it with the server-side session it opens."""
+    session.clear()
+    login_user(user)  # also opens the server-side session (stamp_sign_in)
+    session[SIGNED_IN_WITH] = how
+    db.session.commit()
 
 
 def current_token() -> str | None:

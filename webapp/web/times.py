@@ -47,8 +47,8 @@ def organisation_zone() -> str:
 
 
 def user_zone() -> ZoneInfo:
-    """The signed-in user's zone, else the organisation's."""
+    """The signed-in user's zone, else their office's, else the organisation's."""
     if "user_zone" not in g:
-        own = current_user.timezone if current_user.is_authenticated else None
-        g.user_zone = times.zone(own, organisation_zone())
+        reader = current_user if current_user.is_authenticated else None
+        g.user_zone = times.user_zone(reader, organisation_zone())
     return g.user_zone

@@ -1,4 +1,8 @@
-"""Webhook views: check the caller is the gateway, then hand the push to the domain."""
+"""Webhook views: check the caller is the gateway, then hand the push to the domain.
+
+The URLs without a slug serve the default account (the gateway configured in the environment);
+/webhooks/<gateway>/<slug>/… serve one SMS account, checked with that account's credentials, and
+touch only that account's messages."""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from flask import Response, abort, current_app, request
 
 from webapp.database import begin_write
 from webapp.extensions import csrf, db
-from webapp.sms import outbox, replies
+from webapp.models import Message, SmsAccount
+from webapp.sms import account_providers, outbox, replies
+from webapp.sms.account_secrets import SecretsUnreadable, key_material, unseal
 from webapp.sms.providers import smscentral, twilio
 from webapp.sms.settings import reply_settings
 from webapp.text import clean_multiline, one_line
@@ -38,33 +44,61 @@ def _cleaned(values) -> dict[str, str]:
     }
 
 
-def _smscentral_params() -> dict[str, str]:
-    """SMS Central pushes with GET; some setups POST the same fields as a form."""
-    if not current_app.config.get("SMSCENTRAL_WEBHOOK_USERNAME"):
+def _account(gateway: str, slug: str | None) -> tuple[SmsAccount | None, dict[str, str]]:
+    """The SMS account a URL's slug names (404 when none is active) and its secrets; for a URL
+    without a slug, the default account: (None, {})."""
+    if slug is None:
+        return None, {}
+    account = account_providers.for_webhook(db.session, gateway, slug)
+    if account is None:
         abort(404)
+    try:
+        secrets = unseal(key_material(current_app.config), account.secrets)
+    except (SecretsUnreadable, ValueError) as error:
+        # Not the caller's fault: 503, so the gateway pushes again once the secrets are re-entered.
+        log.error("SMS account %s cannot check its webhooks: %s", account.name, error)
+        abort(_plain("this account's webhook secrets cannot be read", 503))
+    return account, secrets
+
+
+def _smscentral_params(slug: str | None = None) -> tuple[dict[str, str], int | None]:
+    """SMS Central pushes with GET; some setups POST the same fields as a form. Returns them
+    with the SMS account they came for (None: the default)."""
     begin_write(db.session)  # pushes come as GET too, and each one reads then writes
+    account, secrets = _account("smscentral", slug)
+    if account is None:
+        username = current_app.config.get("SMSCENTRAL_WEBHOOK_USERNAME")
+        password = current_app.config.get("SMSCENTRAL_WEBHOOK_PASSWORD")
+    else:
+        username, password = account.webhook_username, secrets.get("webhook_password")
+    if not username:
+        abort(404)
     params = request.values.to_dict()
-    if not smscentral.check_webhook_credentials(
-        params,
-        current_app.config["SMSCENTRAL_WEBHOOK_USERNAME"],
-        current_app.config["SMSCENTRAL_WEBHOOK_PASSWORD"],
-    ):
+    if not smscentral.check_webhook_credentials(params, username, password or ""):
         log.warning("SMS Central webhook refused: wrong credentials from %s", request.remote_addr)
         abort(_plain("wrong credentials", 403))
-    return _cleaned(params)
+    return _cleaned(params), account.id if account else None
+
+
+def _ours(message: Message | None, account_id: int | None) -> Message | None:
+    """The message, if it went through the account whose URL the receipt came to."""
+    return message if message is not None and message.account_id == account_id else None
 
 
 @bp.route("/smscentral/receipt", methods=["GET", "POST"])
-def smscentral_receipt():
+@bp.route(
+    "/smscentral/<slug>/receipt", methods=["GET", "POST"], endpoint="account_smscentral_receipt"
+)
+def smscentral_receipt(slug: str | None = None):
     """Apply an SMS Central delivery receipt (per message part; repeats change nothing)."""
-    params = _smscentral_params()
+    params, account_id = _smscentral_params(slug)
     try:
         receipt = smscentral.parse_receipt(params)
     except ValueError as error:
         # Answering anything but 0 makes SMS Central retry a receipt we will never understand.
         log.warning("SMS Central receipt ignored: %s (%s)", error, params.get("REFERENCE"))
         return _plain(SMSCENTRAL_OK)
-    message = outbox.find_for_receipt(db.session, "smscentral", receipt)
+    message = _ours(outbox.find_for_receipt(db.session, "smscentral", receipt), account_id)
     if message is None:
         log.info("SMS Central receipt for an unknown message: %s", receipt.reference)
         return _plain(SMSCENTRAL_OK)
@@ -72,9 +106,11 @@ def smscentral_receipt():
     return _plain(SMSCENTRAL_OK)
 
 
-def twilio_verified_form() -> dict[str, str]:
-    """The POSTed form (cleaned), if X-Twilio-Signature matches our public URL; else 403."""
-    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+def twilio_verified_form(slug: str | None = None) -> tuple[dict[str, str], int | None]:
+    """The POSTed form (cleaned), if X-Twilio-Signature matches our public URL, with the SMS
+    account it came for (None: the default); else 403."""
+    account, secrets = _account("twilio", slug)
+    token = secrets.get("auth_token") if account else current_app.config.get("TWILIO_AUTH_TOKEN")
     if not token:
         abort(404)
     base = current_app.config.get("PUBLIC_BASE_URL")
@@ -87,13 +123,14 @@ def twilio_verified_form() -> dict[str, str]:
             "Twilio webhook refused: bad signature for %s from %s", url, request.remote_addr
         )
         abort(_plain("bad signature", 403))
-    return _cleaned(request.form.to_dict())
+    return _cleaned(request.form.to_dict()), account.id if account else None
 
 
 @bp.route("/twilio/status", methods=["POST"])
-def twilio_status():
+@bp.route("/twilio/<slug>/status", methods=["POST"], endpoint="account_twilio_status")
+def twilio_status(slug: str | None = None):
     """Apply a Twilio status callback; our message uuid travels in the callback URL (?m=)."""
-    form = twilio_verified_form()
+    form, account_id = twilio_verified_form(slug)
     try:
         receipt = twilio.parse_status_callback(
             form, reference=one_line(request.args.get("m")) or None
@@ -102,7 +139,7 @@ def twilio_status():
         log.warning("Twilio status ignored: %s", error)
         return _plain("", 204)
     if receipt is not None:
-        message = outbox.find_for_receipt(db.session, "twilio", receipt)
+        message = _ours(outbox.find_for_receipt(db.session, "twilio", receipt), account_id)
         if message is not None:
             outbox.apply_receipt(db.session, message, receipt)
     return _plain("", 204)
@@ -114,9 +151,12 @@ def _receive(inbound: replies.InboundSms) -> None:
 
 
 @bp.route("/smscentral/inbound", methods=["GET", "POST"])
-def smscentral_inbound():
+@bp.route(
+    "/smscentral/<slug>/inbound", methods=["GET", "POST"], endpoint="account_smscentral_inbound"
+)
+def smscentral_inbound(slug: str | None = None):
     """Store a reply pushed by SMS Central (long ones arrive in parts, reassembled here)."""
-    params = _smscentral_params()
+    params, account_id = _smscentral_params(slug)
     originator = (params.get("ORIGINATOR") or "").strip()
     message_id = (params.get("ID") or "").strip()
     if not originator or not message_id:
@@ -132,7 +172,7 @@ def smscentral_inbound():
         )
         if inbound is None:
             return _plain(SMSCENTRAL_OK)
-        _receive(replace(inbound, to_number=params.get("RECIPIENT")))
+        _receive(replace(inbound, to_number=params.get("RECIPIENT"), account_id=account_id))
         replies.mark_parts_used(db.session, part_ids)
         return _plain(SMSCENTRAL_OK)
     _receive(
@@ -143,15 +183,17 @@ def smscentral_inbound():
             to_number=params.get("RECIPIENT"),
             body=text or "",
             reference=reference,
+            account_id=account_id,
         )
     )
     return _plain(SMSCENTRAL_OK)
 
 
 @bp.route("/twilio/inbound", methods=["POST"])
-def twilio_inbound():
+@bp.route("/twilio/<slug>/inbound", methods=["POST"], endpoint="account_twilio_inbound")
+def twilio_inbound(slug: str | None = None):
     """Store a reply Twilio forwarded; answer an empty TwiML so Twilio sends nothing back."""
-    form = twilio_verified_form()
+    form, account_id = twilio_verified_form(slug)
     sid = (form.get("MessageSid") or form.get("SmsSid") or "").strip()
     sender = (form.get("From") or "").strip()
     if not sid or not sender:
@@ -163,6 +205,7 @@ def twilio_inbound():
             from_number=sender,
             to_number=form.get("To"),
             body=form.get("Body") or "",
+            account_id=account_id,
         )
     )
     return Response(

@@ -1,4 +1,5 @@
-"""Build the configured gateway (SMS_PROVIDER and its settings, DESIGN.md section 6)."""
+"""Build the gateways: the one configured in the environment (SMS_PROVIDER and its settings,
+DESIGN.md section 6) and each SMS account's own."""
 
 from __future__ import annotations
 
@@ -58,3 +59,51 @@ def make_provider(config: Mapping[str, Any]) -> Provider:
             pool_size=pool_size,
         )
     raise ValueError(f"SMS_PROVIDER must be sandbox, smscentral or twilio, not {name!r}.")
+
+
+def make_account_provider(
+    account: Any,
+    secrets: Mapping[str, str],
+    *,
+    sandbox: bool = False,
+    pool_size: int = DEFAULT_POOL_SIZE,
+) -> Provider:
+    """The gateway of one SMS account (a webapp.models.SmsAccount row) with its unsealed secrets
+    ("password" for SMS Central, "auth_token" for Twilio); ValueError names what it lacks.
+
+    With `sandbox` (the environment's gateway is the sandbox) every account sends through the
+    sandbox, so a demo with accounts set up works without reaching any gateway."""
+    if sandbox:
+        return Sandbox()
+
+    def required(value: str | None, what: str) -> str:
+        value = (value or "").strip()
+        if not value:
+            raise ValueError(f"The SMS account {account.name} has no {what}.")
+        return value
+
+    if account.provider == "smscentral":
+        return SmsCentral(
+            (account.api_url or "").strip() or DEFAULT_SMSCENTRAL_API_URL,
+            required(account.username, "user name"),
+            required(secrets.get("password"), "API password"),
+            required(account.originator, "originator (sender ID)"),
+            pool_size=pool_size,
+        )
+    if account.provider == "twilio":
+        from_number = (account.from_number or "").strip()
+        service_sid = (account.messaging_service_sid or "").strip()
+        if not from_number and not service_sid:
+            raise ValueError(
+                f"The SMS account {account.name} has neither a From number nor a Messaging "
+                "Service SID."
+            )
+        return Twilio(
+            (account.api_url or "").strip() or DEFAULT_TWILIO_API_BASE,
+            required(account.account_sid, "Account SID"),
+            required(secrets.get("auth_token"), "auth token"),
+            from_number=from_number or None,
+            messaging_service_sid=service_sid or None,
+            pool_size=pool_size,
+        )
+    raise ValueError(f"The SMS account {account.name} has an unknown gateway {account.provider!r}.")

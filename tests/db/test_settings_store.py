@@ -1,0 +1,118 @@
+"""The one way administrator settings are stored (webapp.settings_store) on a real database: rows
+written and removed, one audit event for what changed, nothing for what did not; and the one
+reading of a whole number that every such setting shares."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from webapp import settings_store
+from webapp.errors import FieldError
+from webapp.models import AuditEvent, Setting
+from webapp.sms import confirmation, limits
+from webapp.users import two_factor
+
+# Every settings field typed as a whole number, with the field each names in a refusal.
+WHOLE_NUMBER_FIELDS = [
+    (limits.parse_limit, "daily_limit"),
+    (confirmation.check_confirm_over, confirmation.CONFIRM_OVER),
+]
+
+
+def audits(session) -> list[dict]:
+    return [
+        event.details["changes"]
+        for event in session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action == "settings.changed")
+            .order_by(AuditEvent.id)
+        )
+    ]
+
+
+def rows(session) -> dict:
+    session.expire_all()
+    return {row.key: row.value for row in session.scalars(sa.select(Setting))}
+
+
+# --- whole numbers -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("parse", "field"), WHOLE_NUMBER_FIELDS)
+@pytest.mark.parametrize(
+    ("typed", "number"),
+    [
+        (None, None),
+        ("", None),
+        ("  ", None),
+        ("0", 0),
+        ("1,500", 1500),
+        ("1 500", 1500),
+        ("007", 7),
+    ],
+)
+def test_every_whole_number_setting_reads_a_number_the_same_way(parse, field, typed, number):
+    assert parse(typed) == number
+
+
+@pytest.mark.parametrize(("parse", "field"), WHOLE_NUMBER_FIELDS)
+@pytest.mark.parametrize("typed", ["²", "1²", "٣", "１２", "1.5", "-1", "+1", "lots", "9" * 5000])
+def test_every_whole_number_setting_refuses_what_is_not_ascii_digits_beside_its_field(
+    parse, field, typed
+):
+    # "²", "٣" and "１２" pass str.isdigit(); int() refuses the first (a 500 on the Settings page).
+    with pytest.raises(FieldError) as refused:
+        parse(typed)
+    assert refused.value.field == field
+    assert "Enter a whole number" in refused.value.message
+
+
+def test_a_number_over_the_maximum_is_refused_and_zeros_in_front_do_not_count():
+    assert settings_store.whole_number("0" * 5000 + "12", "n", 12, "No.") == 12
+    with pytest.raises(FieldError):
+        settings_store.whole_number("13", "n", 12, "No.")
+
+
+# --- saving --------------------------------------------------------------------------------------
+
+
+def test_values_are_stored_and_audited_together_once(session, make_user):
+    admin = make_user(role="administrator")
+    changes = settings_store.save(session, admin, {"a": 5, "b": ["x"], "c": ""})
+    assert changes == {"a": [None, 5], "b": [None, ["x"]]}
+    assert rows(session) == {"a": 5, "b": ["x"]}
+    [event] = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "settings.changed"))
+    assert event.actor_id == admin.id and event.details["changes"] == changes
+
+
+def test_saving_the_same_values_changes_and_audits_nothing(session):
+    settings_store.save(session, None, {"a": 5})
+    assert settings_store.save(session, None, {"a": 5, "b": "", "c": None, "d": {}}) == {}
+    assert len(audits(session)) == 1
+
+
+def test_an_unset_value_removes_its_row_but_zero_false_and_empty_list_are_values(session):
+    settings_store.save(session, None, {"a": 5, "b": "text", "c": {"AU": "1"}})
+    changes = settings_store.save(
+        session, None, {"a": None, "b": "", "c": {}, "zero": 0, "off": False, "none": []}
+    )
+    assert rows(session) == {"zero": 0, "off": False, "none": []}
+    assert changes["a"] == [5, None] and changes["c"] == [{"AU": "1"}, None]
+
+
+def test_before_is_compared_and_audited_as_the_page_showed_it(session):
+    changes = settings_store.save(session, None, {"a": "x", "b": ""}, {"a": "", "b": ""})
+    assert changes == {"a": ["", "x"]}
+    assert rows(session) == {"a": "x"}
+
+
+def test_saving_the_two_factor_roles_already_in_force_changes_nothing(session):
+    in_force = sorted(two_factor.required_roles(session, {}).names)
+    assert not two_factor.save_required_roles(session, None, {}, in_force)
+    assert session.get(Setting, two_factor.SETTING_KEY) is None
+    assert audits(session) == []
+    # No role at all is a choice of its own, kept (not "not set").
+    assert two_factor.save_required_roles(session, None, {}, [])
+    assert session.get(Setting, two_factor.SETTING_KEY).value == []
+    assert audits(session) == [{two_factor.SETTING_KEY: [in_force, []]}]

@@ -1,0 +1,79 @@
+"""A consultant chooses their Office on Profile from the keyboard alone, JavaScript on and off: the
+choice is saved, shown chosen, and its time zone becomes the one the Time zone field falls back
+to."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import PASSWORD, ROOT, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def flask(live_server, *args: str, stdin: str | None = None) -> None:
+    """A `flask --app wsgi` command against the live server's database."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env={**live_server.env, "EMBEDDED_WORKER": "0"},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def tab_to(page, target, limit: int = 20) -> None:
+    """Press Tab until `target` (a locator) has the focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            return
+    raise AssertionError(f"Tab never reached {target}")
+
+
+def arrow_to(page, select, label: str, limit: int = 30) -> None:
+    """Press ArrowDown on the focused <select> until the option `label` is chosen."""
+    for _ in range(limit):
+        if select.locator("option:checked").inner_text() == label:
+            return
+        page.keyboard.press("ArrowDown")
+    raise AssertionError(f"ArrowDown never reached {label!r}")
+
+
+def test_a_consultant_chooses_their_office_on_profile_with_the_keyboard(page, js, live_server):
+    variant = "js" if js else "nojs"
+    office, username = f"Darwin {variant}", f"darwin-{variant}"
+    flask(live_server, "office", "add", office, "--timezone", "Australia/Darwin", "--region", "AU")
+    flask(
+        live_server,
+        "create-user",
+        username,
+        "--role",
+        "consultant",
+        "--email",
+        f"{username}@example.com",
+        stdin=f"{PASSWORD}\n",
+    )
+    sign_in(page, username)
+    page.goto("/profile")
+
+    choice = page.get_by_label("Office", exact=True)
+    expect(choice.locator("option:checked")).to_have_text("No office")
+    page.get_by_text("Mobile", exact=True).click()
+    page.keyboard.press("Tab")
+    expect(choice).to_be_focused()
+    arrow_to(page, choice, office)
+    tab_to(page, page.get_by_role("button", name="Save profile"))
+    page.keyboard.press("Enter")
+
+    expect(page.locator(".flashes")).to_contain_text("Your profile is saved.")
+    expect(page.get_by_label("Office", exact=True).locator("option:checked")).to_have_text(office)
+    expect(page.locator("#timezone-hint")).to_contain_text("your office’s (Australia/Darwin)")

@@ -1,0 +1,73 @@
+"""Administrator settings kept in the `settings` table: saving a page's values with one audit
+event, and reading the whole numbers typed for them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy.orm as so
+
+from webapp.errors import FieldError
+from webapp.models import Setting, User, audit
+
+
+def is_unset(value: Any) -> bool:
+    """True for a value that means "not set" (None, "", {}): its row is removed, so the default
+    applies again. False, 0 and [] are values (0 is "no limit", [] is "no roles")."""
+    return value is None or value == "" or value == {}
+
+
+def save(
+    session: so.Session,
+    actor: User | None,
+    wanted: Mapping[str, Any],
+    before: Mapping[str, Any] | None = None,
+) -> dict[str, list[Any]]:
+    """Store `wanted` ({key: value}), removing the rows of unset values; returns {key: [old,
+    new]} for the keys that changed, audited together as one "settings.changed". Commits.
+
+    `before` is each value as the page showed it, compared and audited as it is; without it the
+    stored value is, with None for "not set" on both sides.
+    """
+    changes: dict[str, list[Any]] = {}
+    for key, value in wanted.items():
+        row = session.get(Setting, key)
+        if before is not None:
+            old = before[key]
+        else:
+            old = None if row is None or is_unset(row.value) else row.value
+            value = None if is_unset(value) else value
+        if old == value:
+            continue
+        changes[key] = [old, value]
+        if is_unset(value):
+            if row is not None:
+                session.delete(row)
+        elif row is None:
+            session.add(Setting(key=key, value=value))
+        else:
+            row.value = value
+    if changes:
+        audit(session, actor, "settings.changed", changes=changes)
+    session.commit()
+    return changes
+
+
+def whole_number(text: str | None, field: str, maximum: int, refusal: str) -> int | None:
+    """A whole number from 0 to `maximum` as typed ("1,000" and "1 000" too), or None when empty;
+    anything else raises FieldError(`refusal`, `field`).
+
+    ASCII digits only: str.isdigit() also accepts "²" and "٣", which int() refuses or reads as
+    another number.
+    """
+    value = (text or "").strip().replace(",", "").replace(" ", "")
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()):
+        raise FieldError(refusal, field)
+    # Leading zeros off and the length checked first: int() refuses over 4,300 digits (ValueError).
+    value = value.lstrip("0") or "0"
+    if len(value) > len(str(maximum)) or int(value) > maximum:
+        raise FieldError(refusal, field)
+    return int(value)

@@ -1,0 +1,157 @@
+"""Offices as records: added, edited and listed, each change audited; the office a user chooses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.errors import FieldError
+from webapp.models.activity import audit
+from webapp.models.messaging import Setting
+from webapp.models.offices import Office
+from webapp.models.users import User
+from webapp.sms.settings import check_region
+from webapp.text import plain_text_problem
+from webapp.times import check_zone
+
+MAX_NAME = 120
+NO_SUCH_OFFICE = "There is no such office; choose one from the list."
+# The Settings page's "Team views by office" (a bool in the settings table).
+TEAM_VIEWS_SETTING = "team_views_by_office"
+
+
+@dataclass(frozen=True)
+class OfficeDetails:
+    """What the office form (or `office add`) submits: the texts as typed."""
+
+    name: str
+    timezone: str = ""
+    region: str = ""
+
+
+def all_offices(session: so.Session) -> list[Office]:
+    """Every office, by name (any case)."""
+    return list(session.scalars(sa.select(Office).order_by(sa.func.lower(Office.name), Office.id)))
+
+
+def member_counts(session: so.Session) -> dict[int, int]:
+    """{office id: how many users belong to it}, offices without users left out."""
+    rows = session.execute(
+        sa.select(User.office_id, sa.func.count(User.id))
+        .where(User.office_id.is_not(None))
+        .group_by(User.office_id)
+    )
+    return {office_id: count for office_id, count in rows}
+
+
+def find_by_name(session: so.Session, name: str) -> Office | None:
+    """The office called `name` (any case, spaces around ignored), or None."""
+    wanted = (name or "").strip().lower()
+    return session.scalar(sa.select(Office).where(sa.func.lower(Office.name) == wanted))
+
+
+def chosen(session: so.Session, office_id: int | None, field: str = "office") -> Office | None:
+    """The office a form chose by id (None: no office); a FieldError for an id that is not one."""
+    if office_id is None:
+        return None
+    office = session.get(Office, office_id)
+    if office is None:
+        raise FieldError(NO_SUCH_OFFICE, field)
+    return office
+
+
+def add_office(session: so.Session, actor: User | None, details: OfficeDetails) -> Office:
+    """Add an office (audited `office.added`); a FieldError names the field that is wrong."""
+    office = Office()
+    _apply(session, office, details)
+    session.add(office)
+    session.flush()
+    audit(session, actor, "office.added", office, **_snapshot(office))
+    session.commit()
+    return office
+
+
+def edit_office(
+    session: so.Session, actor: User | None, office: Office, details: OfficeDetails
+) -> dict[str, list[Any]]:
+    """Change an office; returns {field: [old, new]}, audited `office.changed` when not empty."""
+    before = _snapshot(office)
+    _apply(session, office, details)
+    after = _snapshot(office)
+    changes = {key: [before[key], value] for key, value in after.items() if before[key] != value}
+    if changes:
+        audit(session, actor, "office.changed", office, changes=changes)
+    session.commit()
+    return changes
+
+
+def phone_region(user: User | None, organisation_region: str) -> str:
+    """The region national numbers `user` types are read in: their office's, else the
+    organisation's."""
+    return office_region(user.office if user is not None else None, organisation_region)
+
+
+def office_region(office: Office | None, organisation_region: str) -> str:
+    """`office`'s phone region, else the organisation's."""
+    return (office.region if office is not None else None) or organisation_region
+
+
+@dataclass(frozen=True)
+class Team:
+    """Whose work a team leader's "everyone's" views show when they are limited to an office: the
+    users of `office_id` (None: the users with no office, like the leader)."""
+
+    office_id: int | None
+
+    def members(self) -> sa.Select:
+        """The ids of the users in the team, for an IN condition."""
+        if self.office_id is None:
+            return sa.select(User.id).where(User.office_id.is_(None))
+        return sa.select(User.id).where(User.office_id == self.office_id)
+
+
+def team_of(session: so.Session, user: User) -> Team | None:
+    """The team `user`'s "everyone's" views (Sent, Replies) are limited to, or None for everyone:
+    limited only when "Team views by office" is on and the user cannot manage users (team
+    leaders); administrators always see all."""
+    if user.can("users.manage") or not team_views_by_office(session):
+        return None
+    return Team(user.office_id)
+
+
+def team_views_by_office(session: so.Session) -> bool:
+    """Whether team leaders' "everyone's" views show only their own office (off by default)."""
+    row = session.get(Setting, TEAM_VIEWS_SETTING)
+    return bool(row is not None and row.value)
+
+
+def _apply(session: so.Session, office: Office, details: OfficeDetails) -> None:
+    """Check every field first and only then change the office, so a refusal leaves it as it was."""
+    name = (details.name or "").strip()
+    if not name:
+        raise FieldError("Enter the office’s name.", "name")
+    if len(name) > MAX_NAME:
+        raise FieldError(f"The name can be at most {MAX_NAME} characters.", "name")
+    problem = plain_text_problem("The name", name)
+    if problem:
+        raise FieldError(problem, "name")
+    # Case-insensitively, so "Perth" and "perth" cannot be two offices.
+    taken = session.scalar(
+        sa.select(Office.id).where(
+            sa.func.lower(Office.name) == name.lower(), Office.id != (office.id or 0)
+        )
+    )
+    if taken is not None:
+        raise FieldError(f"There is already an office called “{name}”.", "name")
+    timezone = check_zone(details.timezone)
+    region = check_region(details.region, "region")
+    office.name = name
+    office.timezone = timezone or None
+    office.region = region or None
+
+
+def _snapshot(office: Office) -> dict[str, Any]:
+    return {"name": office.name, "timezone": office.timezone, "region": office.region}
