@@ -5,7 +5,8 @@ An SMS account keeps its gateway, sender and webhook user name in the clear and 
 encrypted (webapp.sms.account_secrets); it serves offices and destination countries (a country
 served by one account at most) and has its own blocked countries. next_send_at is the account's
 next free sending slot, shared by all workers (its rate limit); a message records the account it
-was queued for (empty: the default account, the gateway configured in the environment).
+was queued for (empty: the default account, the gateway configured in the environment), and a
+part of a long reply the account it came through, so parts are joined within one account.
 
 Revision ID: 0015
 Revises: 0014
@@ -100,9 +101,17 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             "fk_messages_account_id", "sms_accounts", ["account_id"], ["id"]
         )
+    with op.batch_alter_table("inbound_parts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("account_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            "fk_inbound_parts_account_id", "sms_accounts", ["account_id"], ["id"]
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("inbound_parts", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_inbound_parts_account_id", type_="foreignkey")
+        batch_op.drop_column("account_id")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_constraint("fk_messages_account_id", type_="foreignkey")
         batch_op.drop_column("account_id")

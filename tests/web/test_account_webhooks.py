@@ -373,3 +373,38 @@ def test_the_default_url_matches_replies_among_the_default_accounts_messages_as_
         defaults.id,
         dana.id,
     )
+
+
+# --- long replies in parts ------------------------------------------------------------------------
+
+PARTS = {  # UDH IEI 00 (8-bit reference A8), 2 parts
+    1: ("050003A80201", "I can start on Monday "),
+    2: ("050003A80202", "if the role is still open."),
+}
+
+
+def push_part(client, url: str, user: str, password: str, seq: int, part_id: str):
+    udh, text = PARTS[seq]
+    params = smscentral_reply(user, password, ID=part_id, UDH=udh, MESSAGE_TEXT=text)
+    response = client.post(url, data=params, csrf=False)
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "0")
+
+
+def test_parts_of_a_long_reply_join_only_within_the_account_they_came_through(
+    client, session, ada, perth
+):
+    # The same phone, the same 8-bit reference: part 1 through Perth, part 2 through the default
+    # account. They are two different messages and must not be joined.
+    push_part(
+        client, "/webhooks/smscentral/perth-sms/inbound", "perth-hook", "perth-hook-pw", 1, "P1"
+    )
+    push_part(client, "/webhooks/smscentral/inbound", HOOK_USER, HOOK_PASSWORD, 2, "D2")
+    assert inbound(session) == NOTHING_STORED
+
+    push_part(
+        client, "/webhooks/smscentral/perth-sms/inbound", "perth-hook", "perth-hook-pw", 2, "P2"
+    )
+
+    [reply] = inbound(session)
+    assert reply.body == "I can start on Monday if the role is still open."
+    assert reply.account_id == perth.id

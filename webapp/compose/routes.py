@@ -13,7 +13,7 @@ from flask_login import current_user
 from webapp import worker
 from webapp.compose import bp, selection
 from webapp.compose.forms import ComposeForm
-from webapp.compose.screen import OUTCOME_LABELS, ComposeScreen, blocked, region_names
+from webapp.compose.screen import OUTCOME_LABELS, ComposeScreen
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.ids import as_id
@@ -29,6 +29,7 @@ from webapp.web import phone_numbers
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, wants_fragment
+from webapp.web.sms_routes import blocked, region_names
 
 # What a redirect back to the screen may put the focus on (?focus=), by the template's names.
 FOCUS = frozenset({"template", "message", "recipients", "ignore", "preview", "commercial"})

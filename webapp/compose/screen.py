@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app
 from flask_login import current_user
 
 from webapp.compose.forms import ComposeForm
@@ -13,10 +13,11 @@ from webapp.extensions import db
 from webapp.models import ComposeDraft, SmsTemplate
 from webapp.people.kinds import KINDS, Kind
 from webapp.sms import compose as sms_compose
-from webapp.sms import confirmation, merge, opt_out_line, recipients, routing
+from webapp.sms import confirmation, merge, opt_out_line, recipients
 from webapp.sms import settings as sms_settings
 from webapp.sms.compose import ComposeState, PreviewItem
 from webapp.sms.segments import SegmentCount
+from webapp.web.sms_routes import blocked, region_names
 
 INLINE_RECIPIENTS = 50
 OUTCOME_LABELS = {
@@ -27,23 +28,6 @@ OUTCOME_LABELS = {
     recipients.NO_MOBILE: "No mobile number",
     recipients.DUPLICATE: "Same number as someone above (sent once)",
 }
-
-
-def account_book() -> routing.AccountBook:
-    """The SMS accounts and the default one, loaded once per request."""
-    if "account_book" not in g:
-        g.account_book = routing.load(db.session, current_app.config)
-    return g.account_book
-
-
-def blocked() -> routing.Routes:
-    """Where the signed-in user's messages go: each destination's account and what it will not
-    serve (stands where the gateway's blocked set did)."""
-    return account_book().routes(current_user.office_id)
-
-
-def region_names() -> dict[str, str]:
-    return dict(account_book().region_names)
 
 
 def _confirmation(items: list[PreviewItem]) -> confirmation.Confirmation:

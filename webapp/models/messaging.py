@@ -247,6 +247,8 @@ class InboundPart(Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     provider: so.Mapped[str] = so.mapped_column(sa.String(20))
+    # The SMS account it came through (None: the default): parts join only within one account.
+    account_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("sms_accounts.id"))
     originator: so.Mapped[str] = so.mapped_column(sa.String(20))
     concat_ref: so.Mapped[int]
     total: so.Mapped[int]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from webapp import worker
@@ -17,7 +17,7 @@ from webapp.people.kinds import KINDS
 from webapp.people.records import PersonData
 from webapp.records import bp
 from webapp.records.forms import CandidateForm, ContactForm, PrivacyForm, QuickReplyForm
-from webapp.sms import history, quick_reply, routing, segments
+from webapp.sms import history, quick_reply, segments
 from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import MAX_CHARACTERS, MAX_REASON
 from webapp.sms.limits import LimitSettings
@@ -25,6 +25,7 @@ from webapp.web import phone_numbers
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, wants_fragment
+from webapp.web.sms_routes import blocked, region_names
 
 KIND = f"<any({', '.join(KINDS.segments)}):kind>"
 
@@ -80,28 +81,11 @@ class QuickReply:
         )
 
 
-def _account_book() -> routing.AccountBook:
-    """The SMS accounts and the default one, loaded once per request."""
-    if "account_book" not in g:
-        g.account_book = routing.load(db.session, current_app.config)
-    return g.account_book
-
-
-def _blocked() -> routing.Routes:
-    """Where the signed-in user's quick reply goes, by destination, and what each account
-    refuses (stands where the gateway's blocked set did)."""
-    return _account_book().routes(current_user.office_id)
-
-
-def _region_names() -> dict[str, str]:
-    return dict(_account_book().region_names)
-
-
 def _quick_reply(kind: str, person, withdrawal, form: QuickReplyForm | None = None, **flags):
     """The Quick reply for this user, or None for one who may not send SMS."""
     if not current_user.can("sms.send"):
         return None
-    found = quick_reply.reach(db.session, kind, person.id, _blocked())
+    found = quick_reply.reach(db.session, kind, person.id, blocked())
     if found is None:
         return None
     if form is None:
@@ -116,8 +100,8 @@ def _quick_reply(kind: str, person, withdrawal, form: QuickReplyForm | None = No
             found,
             can_ignore=can_ignore,
             self_withdrawn=withdrawal is not None,
-            region_name=_region_names().get(region) if region else None,
-            blocked_by=_blocked().refusal(region),
+            region_name=region_names().get(region) if region else None,
+            blocked_by=blocked().refusal(region),
         )
     return QuickReply(
         form=form,
@@ -237,9 +221,9 @@ def quick_reply_send(kind: str, person_id: int):
                 ignore_reason=form.ignore_reason.data or "",
             ),
             provider=current_app.config["SMS_PROVIDER"],
-            blocked=_blocked(),
+            blocked=blocked(),
             self_withdrawn=records.self_withdrawal(db.session, person) is not None,
-            region_names=_region_names(),
+            region_names=region_names(),
             limit_settings=LimitSettings.from_config(current_app.config),
             alert_settings=AlertSettings.from_config(current_app.config),
         )

@@ -131,9 +131,13 @@ def assemble(
     text: str,
     provider_message_id: str,
     reference: str | None,
+    account_id: int | None = None,
 ) -> tuple[InboundSms | None, list[int]]:
     """Keep one part; once all have arrived, return the whole message and the parts' row ids
-    (to delete after the message is stored). Returns (None, []) while parts are missing."""
+    (to delete after the message is stored). Returns (None, []) while parts are missing.
+
+    Parts join only with parts that came through the same SMS account (`account_id`; None: the
+    default): two accounts may hear from one phone with the same 8-bit reference."""
     # Kept as InboundSms keeps a whole reply: without the control characters a database refuses.
     originator, provider_message_id = one_line(originator), one_line(provider_message_id)
     text, reference = clean_multiline(text), one_line(reference) or None
@@ -141,6 +145,7 @@ def assemble(
         InboundPart(
             **asdict(part),
             provider=provider,
+            account_id=account_id,
             originator=originator,
             text=text,
             provider_message_id=provider_message_id,
@@ -158,6 +163,9 @@ def assemble(
             sa.select(InboundPart)
             .where(
                 InboundPart.provider == provider,
+                InboundPart.account_id.is_(None)
+                if account_id is None
+                else InboundPart.account_id == account_id,
                 InboundPart.originator == originator,
                 InboundPart.concat_ref == part.concat_ref,
                 InboundPart.total == part.total,
@@ -182,6 +190,7 @@ def assemble(
         to_number=None,
         body="".join(p.text for p in parts),
         reference=next((p.reference for p in parts if p.reference), None),
+        account_id=account_id,
     )
     return inbound, [p.id for p in parts]
 

@@ -168,11 +168,18 @@ def smscentral_inbound(slug: str | None = None):
     part = replies.parse_udh(params["UDH"]) if params.get("UDH") else None
     if part is not None and part.total > 1:
         inbound, part_ids = replies.assemble(
-            db.session, "smscentral", originator, part, text or "", message_id, reference
+            db.session,
+            "smscentral",
+            originator,
+            part,
+            text or "",
+            message_id,
+            reference,
+            account_id=account_id,
         )
         if inbound is None:
             return _plain(SMSCENTRAL_OK)
-        _receive(replace(inbound, to_number=params.get("RECIPIENT"), account_id=account_id))
+        _receive(replace(inbound, to_number=params.get("RECIPIENT")))
         replies.mark_parts_used(db.session, part_ids)
         return _plain(SMSCENTRAL_OK)
     _receive(
