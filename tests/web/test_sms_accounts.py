@@ -134,7 +134,7 @@ def test_editing_with_secrets_left_empty_keeps_them_and_a_refusal_never_echoes_o
         ),
     )
     assert refused.status_code == 400
-    assert_invalid(text(refused), "rate_per_second", "above 0")
+    assert_invalid(text(refused), "rate_per_second", "from 0.01 to 1,000")
     assert "pw-new-Rt55-api" not in text(refused) and PASSWORD not in text(refused)
 
     saved = client.post(

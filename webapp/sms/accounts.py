@@ -40,6 +40,8 @@ WEBHOOK_PATHS = {"smscentral": ("inbound", "receipt"), "twilio": ("inbound", "st
 MAX_NAME = 120
 MAX_SECRET = 256
 MAX_RATE = 1_000.0
+# One message a hundred seconds at the slowest (see parse_rate).
+MIN_RATE = 0.01
 ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 PHONE_SENDER = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -414,7 +416,10 @@ def _twilio_sender(
 
 
 def parse_rate(value: str | float | None) -> float | None:
-    """Messages per second: a number above 0, or None for empty (the workers' own limit)."""
+    """Messages per second: MIN_RATE to MAX_RATE, or None for empty (the workers' own limit).
+
+    The floor matters: the dispatcher leases claimed messages for as long as the slowest
+    account's slots take, and a rate like 1e-10 would overflow the date and stop every send."""
     text = str(value if value is not None else "").strip()
     if not text:
         return None
@@ -422,9 +427,9 @@ def parse_rate(value: str | float | None) -> float | None:
         rate = float(text)
     except ValueError:
         rate = float("nan")
-    if not (0 < rate <= MAX_RATE):
+    if not (MIN_RATE <= rate <= MAX_RATE):
         raise FieldError(
-            f"Enter messages per second as a number above 0 and at most {MAX_RATE:,.0f}, like 5 "
+            f"Enter messages per second as a number from {MIN_RATE} to {MAX_RATE:,.0f}, like 5 "
             "or 0.5; leave it empty for the workers' own limit.",
             "rate_per_second",
         )
