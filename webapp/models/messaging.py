@@ -38,6 +38,8 @@ FINAL_STATES = frozenset({DELIVERED, FAILED, REJECTED, UNDELIVERED, UNKNOWN})
 REPLIES_ONLY = "direction = 'in'"
 UNREAD_ONLY = "direction = 'in' AND read_at IS NULL"
 OUTBOUND_ONLY = "direction = 'out'"
+# A batch due later that has neither gone nor been cancelled (ix_batches_due).
+WAITING_TO_GO = "send_at IS NOT NULL AND released_at IS NULL AND cancelled_at IS NULL"
 
 
 def partial_index(name: str, *columns: str, where: str) -> sa.Index:
@@ -126,6 +128,8 @@ class ComposeDraft(Base):
     comment_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     # Ticked "Commercial message" (or its template is commercial): the opt-out line is appended.
     commercial: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    # "Send at" as typed on the SMS screen, in UTC (None: send now).
+    send_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
@@ -133,7 +137,11 @@ class ComposeDraft(Base):
 class Batch(Base):
     __tablename__ = "batches"
     # The Sent page: a sender's batches newest first, read in index order.
-    __table_args__ = (sa.Index("ix_batches_sender_created", "sender_id", "created_at", "id"),)
+    __table_args__ = (
+        sa.Index("ix_batches_sender_created", "sender_id", "created_at", "id"),
+        # The worker's look for scheduled batches now due reads only those still waiting.
+        partial_index("ix_batches_due", "send_at", where=WAITING_TO_GO),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     draft_id: so.Mapped[int | None] = so.mapped_column(
@@ -154,9 +162,20 @@ class Batch(Base):
     opt_out_line: so.Mapped[str | None] = so.mapped_column(sa.String(300))
     message_count: so.Mapped[int] = so.mapped_column(default=0)
     outcome_counts: so.Mapped[dict[str, int]] = so.mapped_column(sa.JSON, default=dict)
+    # Send later: due at send_at (None: sent at once). Its messages wait queued with no
+    # next_attempt_at until the worker releases the batch, or its sender cancels it.
+    send_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    released_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    cancelled_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    cancelled_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
-    sender: so.Mapped[User] = so.relationship(lazy="joined")
+    sender: so.Mapped[User] = so.relationship(lazy="joined", foreign_keys=[sender_id])
     template: so.Mapped[SmsTemplate | None] = so.relationship(lazy="joined")
+
+    @property
+    def scheduled(self) -> bool:
+        """Due later and still waiting: neither released nor cancelled."""
+        return self.send_at is not None and self.released_at is None and self.cancelled_at is None
 
 
 class Message(Base):
@@ -226,6 +245,8 @@ class Message(Base):
     error_text: so.Mapped[str | None] = so.mapped_column(sa.String(300))
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     next_attempt_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Held by quiet hours: when the window ends for its recipient (None: not held).
+    quiet_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     lease_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
