@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,10 +48,29 @@ class Outgoing:
     provider: str | None = None
 
 
-def enqueue(session: so.Session, batch: Batch, items: Sequence[Outgoing]) -> int:
-    """Add one queued Message per item to the session's transaction (bulk insert, no commit)."""
+# When quiet hours end for a number, given the moment a message would go (None: not quiet then).
+QuietUntil = Callable[[str, datetime], datetime | None]
+
+
+def enqueue(
+    session: so.Session,
+    batch: Batch,
+    items: Sequence[Outgoing],
+    *,
+    hold: bool = False,
+    quiet: QuietUntil | None = None,
+) -> int:
+    """Add one queued Message per item to the session's transaction (bulk insert, no commit).
+
+    `hold`: queued with no next_attempt_at, so no worker claims them until the batch is released
+    (Send later). `quiet`: a message due in its recipient's quiet hours is due when they end, and
+    keeps that time in quiet_until.
+    """
     now = utcnow()
     person_column = KINDS.by_segment(batch.kind).person_column
+    waits = [
+        None if hold or quiet is None else quiet(item.person.mobile_e164, now) for item in items
+    ]
     rows = [
         {
             "uuid": (uuid := new_uuid()),
@@ -70,11 +89,12 @@ def enqueue(session: so.Session, batch: Batch, items: Sequence[Outgoing]) -> int
             "provider": item.provider or batch.provider,
             "account_id": item.account_id,
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": None if hold else (until or now),
+            "quiet_until": until,
             "created_at": now,
             "updated_at": now,
         }
-        for item in items
+        for item, until in zip(items, waits, strict=True)
     ]
     insert_rows(session, Message.__table__, rows)
     return len(rows)
