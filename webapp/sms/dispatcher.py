@@ -23,6 +23,7 @@ from webapp.sms.account_providers import (
     reserve_slot,
 )
 from webapp.sms.account_secrets import key_material
+from webapp.sms.limits import LimitSettings
 from webapp.sms.mailer import MailSettings
 from webapp.sms.outbox import Claimed
 from webapp.sms.providers import (
@@ -34,6 +35,7 @@ from webapp.sms.providers import (
     Transient,
     Unknown,
 )
+from webapp.sms.quiet_hours import QuietSettings
 from webapp.sms.reconcile import ReconcileSettings
 from webapp.sms.settings import blocked_regions
 
@@ -104,6 +106,9 @@ class DispatchSettings:
     max_backoff: float = 60.0  # seconds: a failing step waits poll_seconds, doubling up to this
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)  # `unknown` messages
     accounts_key: str = ""  # what SMS accounts' secrets are sealed under (account_secrets)
+    # Scheduled batches are released under the daily limits and quiet hours (webapp.sms.schedule).
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    quiet: QuietSettings = field(default_factory=QuietSettings)
 
 
 @dataclass
@@ -605,6 +610,8 @@ def settings_from_config(config) -> DispatchSettings:
         public_base_url=config.get("PUBLIC_BASE_URL", ""),
         mail=MailSettings.from_config(config),
         accounts_key=accounts_key,
+        limits=LimitSettings.from_config(config),
+        quiet=QuietSettings.from_config(config),
     )
 
 
