@@ -84,6 +84,8 @@ def register_blueprints(app: Flask) -> None:
     from webapp.auth import bp as auth_bp
     from webapp.batches import bp as batches_bp
     from webapp.compose import bp as compose_bp
+    from webapp.dashboard import bp as dashboard_bp
+    from webapp.exports import bp as exports_bp
     from webapp.health import bp as health_bp
     from webapp.inbox import bp as inbox_bp
     from webapp.records import bp as records_bp
@@ -102,6 +104,8 @@ def register_blueprints(app: Flask) -> None:
         compose_bp,
         batches_bp,
         sent_bp,
+        exports_bp,
+        dashboard_bp,
         inbox_bp,
         webhooks_bp,
         sandbox_bp,

@@ -1,0 +1,1 @@
+"""The dashboard's page (being written for issue 21)."""

@@ -1,0 +1,1 @@
+"""The CSV downloads' routes (being written for issue 21)."""
