@@ -1,6 +1,7 @@
 """`make bench`: build (once) the benchmark databases, then print every figure with its goal.
 
-BENCH_ONLY=search,compose,conversations,dispatch,memory,load,weight,reliability runs a subset;
+BENCH_ONLY=search,compose,conversations,dashboard,dispatch,memory,exports,load,weight,reliability
+runs a subset;
 BENCH_RESTART_POSTGRES=1 lets the reliability run restart the PostgreSQL server mid-run;
 BENCH_CANDIDATES sets the size (default 1,000,000); PostgreSQL figures need BENCH_DATABASE_URL or
 TEST_DATABASE_URL.
@@ -11,15 +12,17 @@ from __future__ import annotations
 import os
 import time
 
-from bench import compose, conversations, data, dispatch, load, search
+from bench import compose, conversations, dashboard, data, dispatch, load, search
 from bench.report import Figure, show
 
 SECTIONS = (
     "search",
     "compose",
     "conversations",
+    "dashboard",
     "dispatch",
     "memory",
+    "exports",
     "load",
     "weight",
     "reliability",
@@ -34,7 +37,7 @@ def main() -> None:
     print(f"SMS Desk benchmarks — {data.CANDIDATES:,} candidates; databases: {', '.join(kinds)}")
     print(f"{'figure':<58} {'value':>12} {'unit':<7} goal")
     urls = {}
-    if {"search", "compose", "conversations", "load"} & set(wanted):
+    if {"search", "compose", "conversations", "dashboard", "load"} & set(wanted):
         for kind in kinds:
             url, seconds, built = data.database(kind)
             urls[kind] = url
@@ -51,6 +54,8 @@ def main() -> None:
             compose.run(kind, url)
         if "conversations" in wanted:
             conversations.run(kind, url)
+        if "dashboard" in wanted:
+            dashboard.run(kind, url)
     if "dispatch" in wanted or "memory" in wanted:
         data.CACHE.mkdir(exist_ok=True)  # a dispatch-only run has not made it yet
         sqlite_url = f"sqlite:///{data.CACHE / 'dispatch.sqlite3'}"
@@ -59,6 +64,10 @@ def main() -> None:
             dispatch.run(sqlite_url, postgres_url)
         if "memory" in wanted:
             dispatch.memory(postgres_url or sqlite_url)
+    if "exports" in wanted:
+        from bench import exports
+
+        exports.run_all()  # its own databases, on SQLite and (when configured) PostgreSQL
     if "reliability" in wanted:
         postgres_url = _dispatch_postgres()  # SIGKILLs and a PostgreSQL restart: PostgreSQL only
         if postgres_url is None:

@@ -238,6 +238,7 @@ def sending_safeguards(env: Mapping[str, str]) -> dict:
     """SMS_DAILY_LIMIT, SMS_ALERT_RATE and SECURITY_ALERT_EMAIL (SECURITY.md, "Sending limits"
     and "Volume alerts"); a rate or address that cannot be meant is refused at start."""
     from webapp.sms.alerts import parse_rate
+    from webapp.sms.quiet_hours import parse_window
 
     # The default of the role defaults: messages a user may send in any 24 hours; 0: no limit.
     daily_limit = _int(env, "SMS_DAILY_LIMIT", 0)
@@ -251,7 +252,14 @@ def sending_safeguards(env: Mapping[str, str]) -> dict:
     alert_email = _text(env, "SECURITY_ALERT_EMAIL")
     if alert_email and (alert_email.count("@") != 1 or any(c.isspace() for c in alert_email)):
         raise ConfigError(f"SECURITY_ALERT_EMAIL must be one email address, not {alert_email!r}.")
+    # Off unless set (the admin Settings page can say otherwise): "20:00-08:00", in each
+    # recipient's local time (webapp.sms.quiet_hours).
+    try:
+        quiet = parse_window(_text(env, "QUIET_HOURS"))
+    except ValueError as error:
+        raise ConfigError(f"QUIET_HOURS: {error}") from None
     return {
+        "QUIET_HOURS": str(quiet) if quiet else "",
         "SMS_DAILY_LIMIT": daily_limit,
         "SMS_ALERT_RATE": rate,
         "SECURITY_ALERT_EMAIL": alert_email,

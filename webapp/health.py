@@ -56,5 +56,5 @@ def prometheus_metrics():
 @bp.route("/", endpoint="home")
 @login_required
 def home():
-    """Start where recruiters start: the candidate search."""
-    return redirect(url_for("search.candidates"))
+    """Start on the dashboard: the last 30 days of sending at a glance."""
+    return redirect(url_for("dashboard.index"))

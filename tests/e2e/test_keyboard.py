@@ -73,7 +73,8 @@ def keyboard_sign_in(page, username: str) -> None:
     assert_focus(page, id="password")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
-    page.wait_for_url("**/candidates**")
+    page.wait_for_url("**/dashboard**")  # the landing page; the journeys start from the search
+    page.goto("/candidates")
 
 
 def find_and_tick(page, surname: str, full_name: str) -> None:

@@ -69,7 +69,7 @@ def test_enter_on_the_provider_button_signs_in_through_the_provider(sso_page, id
 
     sso_page.keyboard.press("Enter")
 
-    sso_page.wait_for_url("**/candidates**")
+    sso_page.wait_for_url("**/dashboard**")
     expect(sso_page.locator(".whoami")).to_have_text("Pat Example")
     assert len(idp.requests_to("/authorize")) >= 1
 

@@ -95,7 +95,7 @@ def test_enrol_then_sign_in_with_a_code_and_a_recovery_code(page, js, live_serve
     password_step(page, username)
     expect(page).to_have_url(re.compile(r"/login/code"))
     enter_code(page, next_code)
-    expect(page.get_by_role("heading", level=1, name="Candidates")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="Dashboard")).to_be_visible()
     sign_out(page)
 
     # The same code again: refused, on the form.
@@ -107,7 +107,7 @@ def test_enrol_then_sign_in_with_a_code_and_a_recovery_code(page, js, live_serve
     # A recovery code works, once.
     page.get_by_label("Authentication code").fill("")
     enter_code(page, recovery)
-    expect(page.get_by_role("heading", level=1, name="Candidates")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="Dashboard")).to_be_visible()
     expect(page.get_by_text("You signed in with a recovery code")).to_be_visible()
     sign_out(page)
     password_step(page, username)

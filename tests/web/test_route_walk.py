@@ -45,6 +45,7 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
     # The test client calls from 127.0.0.1: loopback needs no METRICS_TOKEN.
     "health.metrics": (Call("GET", "/metrics"), expect(200, 200, 200, 200, 200)),
     "health.home": (Call("GET", "/"), expect(LOGIN, 302, 302, 302, 302)),
+    "dashboard.index": (Call("GET", "/dashboard"), expect(LOGIN, 200, 200, 200, 200)),
     "search.candidates": (Call("GET", "/candidates"), expect(LOGIN, 200, 200, 200, 200)),
     "search.contacts": (Call("GET", "/contacts"), expect(LOGIN, 200, 200, 200, 200)),
     "records.show": (Call("GET", "/candidates/{candidate}"), expect(LOGIN, 200, 200, 200, 200)),
@@ -101,6 +102,15 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
         Call("GET", "/sms/batches/{batch}/resend"),
         expect(LOGIN, 403, 404, 200, 200),
     ),
+    # Send later: only the batch's sender may cancel it or edit its text; audit.view only sees it.
+    "batches.cancel": (
+        Call("GET", "/sms/batches/{batch}/cancel"),
+        expect(LOGIN, 404, 404, 403, 403),
+    ),
+    "batches.edit": (
+        Call("POST", "/sms/batches/{batch}/edit", {"message": "Hi"}),
+        expect(LOGIN, 404, 404, 403, 403),
+    ),
     "templates_admin.index": (Call("GET", "/templates"), expect(LOGIN, 403, 200, 200, 200)),
     "templates_admin.new": (Call("POST", "/templates/new"), expect(LOGIN, 403, 400, 400, 400)),
     # A shared template: those without templates.manage see it read-only and may not change it.
@@ -120,6 +130,12 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
     "replies.attach": (Call("POST", "/replies/{reply}/attach"), expect(LOGIN, 403, 403, 400, 400)),
     # Sent and Replies are for those who send or may see everyone's (audit.view).
     "sent.index": (Call("GET", "/sms/sent"), expect(LOGIN, 403, 200, 200, 200)),
+    # The downloads follow their pages' rules: the batch's for its sender and audit.view.
+    "exports.batch_messages": (
+        Call("GET", "/sms/batches/{batch}/messages.csv"),
+        expect(LOGIN, 404, 404, 200, 200),
+    ),
+    "exports.sent": (Call("GET", "/sms/sent.csv"), expect(LOGIN, 403, 200, 200, 200)),
     "inbox.index": (Call("GET", "/sms/replies"), expect(LOGIN, 403, 200, 200, 200)),
     # The navigation's poll: without htmx it only points to the inbox.
     "inbox.unread": (Call("GET", "/sms/replies/unread"), expect(LOGIN, 403, 302, 302, 302)),
@@ -187,6 +203,11 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
     "admin.settings": (Call("POST", "/admin/settings"), expect(LOGIN, 403, 403, 403, 302)),
     "admin.confirmation_settings": (
         Call("POST", "/admin/settings/confirmation"),
+        expect(LOGIN, 403, 403, 403, 302),
+    ),
+    # Empty is valid: the server's QUIET_HOURS.
+    "admin.quiet_hours_settings": (
+        Call("POST", "/admin/settings/quiet-hours"),
         expect(LOGIN, 403, 403, 403, 302),
     ),
     # Every field empty is valid: no cap, and each role falls back to SMS_DAILY_LIMIT.

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 from webapp.errors import FieldError
 from webapp.ids import as_id
 from webapp.models.people import EMAIL_PATTERN
-from webapp.sms import confirmation, limits
+from webapp.sms import confirmation, limits, quiet_hours
 from webapp.sms import opt_out_line as opt_out
 from webapp.sms import settings as sms_settings
 from webapp.text import filter_value
@@ -310,6 +310,21 @@ class ConfirmationSettingsForm(FlaskForm):
         "Currency",
         filters=[_strip],
         validators=[PlainText(), _setting_rule(confirmation.check_currency)],
+    )
+
+
+class QuietHoursForm(FlaskForm):
+    """Quiet hours (Settings page): the window, "off", or empty for the server's QUIET_HOURS
+    (webapp.sms.quiet_hours)."""
+
+    quiet_hours = StringField(
+        "Quiet hours",
+        filters=[_strip],
+        validators=[
+            Length(max=40, message="Enter two times like 20:00-08:00, or off."),
+            PlainText(),
+            _setting_rule(quiet_hours.check_setting),
+        ],
     )
 
 

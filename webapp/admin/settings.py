@@ -11,13 +11,14 @@ from webapp.admin.forms import (
     BlockedRegionForm,
     ConfirmationSettingsForm,
     LimitsForm,
+    QuietHoursForm,
     RemoveBlockedRegionForm,
     SettingsForm,
 )
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import BlockedRegion
-from webapp.sms import confirmation, limits
+from webapp.sms import confirmation, limits, quiet_hours
 from webapp.sms import settings as sms_settings
 from webapp.sms.settings import BLOCKLIST_PROVIDERS, SETTING_KEYS
 from webapp.times import DEFAULT_ZONE
@@ -140,11 +141,28 @@ def confirmation_settings():
     return _page(confirm_form=form, status=400)
 
 
+@bp.route("/settings/quiet-hours", methods=["POST"])
+@permission_required("settings.manage")
+def quiet_hours_settings():
+    """Change the organisation's quiet hours, which win over QUIET_HOURS (audited)."""
+    form = QuietHoursForm()
+    if form.validate_on_submit():
+        try:
+            changes = quiet_hours.save(db.session, current_user, form.quiet_hours.data)
+        except FieldError as error:
+            field_error(form, error)
+        else:
+            flash("Quiet hours saved." if changes else "Quiet hours unchanged.", "info")
+            return redirect(url_for("admin.settings", _anchor="quiet-hours"))
+    return _page(quiet_form=form, status=400)
+
+
 def _page(
     *,
     form: SettingsForm | None = None,
     blocked_form: BlockedRegionForm | None = None,
     confirm_form: ConfirmationSettingsForm | None = None,
+    quiet_form: QuietHoursForm | None = None,
     two_factor_form=None,
     limits_section: dict | None = None,
     problem: str | None = None,
@@ -173,6 +191,9 @@ def _page(
         confirm_form=confirm_form
         or ConfirmationSettingsForm(formdata=None, data=confirmation.stored(db.session)),
         confirm_over_default=config.get("SMS_CONFIRM_OVER", confirmation.DEFAULT_CONFIRM_OVER),
+        quiet_form=quiet_form
+        or QuietHoursForm(formdata=None, data={"quiet_hours": quiet_hours.stored(db.session)}),
+        quiet_hours_default=config.get("QUIET_HOURS") or quiet_hours.OFF,
         environment={
             "default_region": config.get("SMS_DEFAULT_REGION", "AU"),
             "originator": config.get("SMSCENTRAL_ORIGINATOR", ""),

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("batches", __name__, url_prefix="/sms")
 
-from webapp.batches import routes  # noqa: E402,F401
+from webapp.batches import routes, schedule_routes  # noqa: E402,F401

@@ -10,11 +10,13 @@ from webapp import worker
 from webapp.batches import bp
 from webapp.errors import FieldError
 from webapp.extensions import db
+from webapp.models.base import utcnow
 from webapp.people.kinds import KINDS
-from webapp.sms import batches
+from webapp.sms import batches, sent_log
 from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import MAX_REASON
 from webapp.sms.limits import LimitSettings
+from webapp.sms.quiet_hours import QuietSettings, waiting_in_batch
 from webapp.web.access import permission_required
 from webapp.web.forms import refused
 from webapp.web.rendering import render
@@ -45,8 +47,9 @@ def show(batch_id: int):
     # A reader may stop the reloads (WCAG 2.2.1): each one moves focus and speech to the top.
     stopped = request.args.get("refresh") == "off"
     reload_after = None
-    if progress.polling and not stopped:
+    if progress.polling and not stopped and not batch.scheduled:
         reload_after = RELOAD_SECONDS[progress.done]
+    now = utcnow()
     return render(
         "batches/batch.html",
         blocks=["progress"],
@@ -62,6 +65,10 @@ def show(batch_id: int):
         messages=batches.messages(db.session, batch, state=state),
         resendable=batches.resendable_counts(db.session, batch),
         checking=batches.checking(db.session, batch),
+        cancelled_by=sent_log.cancellers(db.session, [batch]).get(batch.id),
+        # Messages queued for the end of their recipient's quiet hours (webapp.sms.quiet_hours).
+        quiet_waiting=waiting_in_batch(db.session, batch.id, now),
+        quiet_now=now,
     )
 
 
@@ -70,6 +77,8 @@ def show(batch_id: int):
 def resend(batch_id: int):
     """Confirm, then queue failed (and optionally unknown) messages again as new messages."""
     batch = batch_or_404(batch_id)
+    if batch.scheduled:
+        abort(409, description="This SMS is scheduled and nothing has gone yet: nothing to resend.")
     offer = batches.resend_offer(db.session, batch)
     if request.method == "GET":
         return _resend_page(batch, offer)
@@ -105,6 +114,7 @@ def resend(batch_id: int):
             reason=reason,
             limit_settings=LimitSettings.from_config(current_app.config),
             alert_settings=AlertSettings.from_config(current_app.config),
+            quiet=QuietSettings.from_config(current_app.config),
         )
     except FieldError as error:
         return refused_page(error.status, refused(error))

@@ -4,6 +4,7 @@ receives it: the recipients come from the draft)."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime, tzinfo
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
@@ -13,10 +14,30 @@ from webapp.models import ComposeDraft
 from webapp.sms.compose import DraftInput, draft_input
 from webapp.text import clean_multiline
 from webapp.web.forms import TickField
+from webapp.web.times import user_zone
+
+# What a datetime-local field shows: minutes, no zone (the user's zone is said beside it).
+LOCAL_MINUTES = "%Y-%m-%dT%H:%M"
 
 
 def _page_index(value) -> int:
     return as_id(value) or 0
+
+
+def local_text(moment: datetime | None, zone: tzinfo) -> str:
+    """`moment` as a datetime-local field shows it in `zone`; "" for none."""
+    return moment.astimezone(zone).strftime(LOCAL_MINUTES) if moment is not None else ""
+
+
+def typed_moment(text: str | None, zone: tzinfo) -> datetime | None:
+    """The UTC moment a datetime-local value names in `zone`, read leniently for the draft: a time
+    in the past or too far ahead is kept as typed (Send refuses it with the reason, through
+    schedule.parse_send_at); only what names no moment at all is not kept."""
+    try:
+        local = datetime.fromisoformat((text or "").strip())
+        return None if local.tzinfo is not None else local.replace(tzinfo=zone).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 class ComposeForm(FlaskForm):
@@ -41,6 +62,8 @@ class ComposeForm(FlaskForm):
     # Adds the opt-out line; the server ticks it whatever is posted while a commercial template
     # is in use.
     commercial = TickField("Commercial message")
+    # Send later: a datetime-local value read in the user's zone; empty sends now.
+    send_at = StringField("Send at", default="")
     preview_index = HiddenField(default=0, filters=[_page_index])
 
     @classmethod
@@ -55,6 +78,7 @@ class ComposeForm(FlaskForm):
             "ignore": typed.ignore and can_ignore,
             "comment_type": typed.comment_type or "",
             "template_id": str(draft.template_id or ""),
+            "send_at": local_text(typed.send_at, user_zone()),
         }
         return cls(data=kept) if posted else cls(formdata=None, data=kept)
 
@@ -70,4 +94,5 @@ class ComposeForm(FlaskForm):
             else None,
             comment_text=self.comment_text.data or "",
             commercial=bool(self.commercial.data),
+            send_at=typed_moment(self.send_at.data, user_zone()),
         )

@@ -7,6 +7,8 @@ the list it asked for), so Back never offers to resubmit a form.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
@@ -20,16 +22,18 @@ from webapp.ids import as_id
 from webapp.models import ComposeDraft
 from webapp.people.kinds import CANDIDATES, KINDS
 from webapp.sms import compose as sms_compose
-from webapp.sms import confirmation, merge, recipients
+from webapp.sms import confirmation, merge, recipients, schedule
 from webapp.sms import settings as sms_settings
 from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import SendRequest
 from webapp.sms.limits import LimitSettings
+from webapp.sms.quiet_hours import QuietSettings
 from webapp.web import phone_numbers
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, wants_fragment
 from webapp.web.sms_routes import blocked, region_names
+from webapp.web.times import user_zone
 
 # What a redirect back to the screen may put the focus on (?focus=), by the template's names.
 FOCUS = frozenset({"template", "message", "recipients", "ignore", "preview", "commercial"})
@@ -321,6 +325,8 @@ def send(token: str):
     comment_type = form.comment_type.data
     if comment_type not in sms.comment_types:
         comment_type = sms.comment_types[0]
+    # "Send at" as the sender saw it: typed, or as the confirmation showed it (its hidden field).
+    send_at_text = request.form.get("send_at", "") if confirmed is not None else form.send_at.data
     send_request = SendRequest(
         body=form.message.data,
         ignore=form.ignore.data,
@@ -333,6 +339,12 @@ def send(token: str):
         confirmed=confirmed,
     )
     try:
+        if confirmed is not None and send_at_text != form.send_at.data:
+            # Another tab changed the time after the confirmation was shown: confirm it anew.
+            raise confirmation.ConfirmationNeeded(changed=True)
+        send_request = replace(
+            send_request, send_at=schedule.parse_send_at(send_at_text, user_zone())
+        )
         batch = sms_compose.send(
             db.session,
             draft,
@@ -343,6 +355,7 @@ def send(token: str):
             limit_settings=LimitSettings.from_config(current_app.config),
             alert_settings=AlertSettings.from_config(current_app.config),
             confirm_over=confirmation.threshold(db.session, current_app.config),
+            quiet=QuietSettings.from_config(current_app.config),
         )
     except confirmation.ConfirmationNeeded as needed:
         db.session.rollback()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -11,9 +12,10 @@ from flask_login import current_user
 from webapp.compose.forms import ComposeForm
 from webapp.extensions import db
 from webapp.models import ComposeDraft, SmsTemplate
+from webapp.models.base import utcnow
 from webapp.people.kinds import KINDS, Kind
 from webapp.sms import compose as sms_compose
-from webapp.sms import confirmation, merge, opt_out_line, recipients
+from webapp.sms import confirmation, merge, opt_out_line, quiet_hours, recipients
 from webapp.sms import settings as sms_settings
 from webapp.sms.compose import ComposeState, PreviewItem
 from webapp.sms.segments import SegmentCount
@@ -39,6 +41,12 @@ def _confirmation(items: list[PreviewItem]) -> confirmation.Confirmation:
     )
 
 
+def _going_at(draft: ComposeDraft) -> datetime:
+    """When a Send of `draft` would go: its Send at while still ahead, else now."""
+    now = utcnow()
+    return max(draft.send_at, now) if draft.send_at else now
+
+
 @dataclass(frozen=True)
 class ComposeScreen:
     """Everything compose.html reads, by the names it reads them."""
@@ -59,6 +67,8 @@ class ComposeScreen:
     # The accounts the messages go through, as (label, messages), most first; empty without
     # accounts (webapp.sms.routing).
     through: list[tuple[str, int]]
+    # Messages that would wait for quiet hours, at the draft's Send at or now (None: none).
+    quiet: quiet_hours.Forecast | None = None
     # Send asked for a confirmation first: what it shows (None: the screen as usual).
     confirm: confirmation.Confirmation | None = None
     # The totals ride out of band on the counter's and the preview's responses.
@@ -140,6 +150,13 @@ class ComposeScreen:
             can_ignore=current_user.can("sms.ignore_opt_out"),
             totals=confirmation.totals(items),
             through=through,
+            quiet=quiet_hours.forecast(
+                db.session,
+                current_user,
+                quiet_hours.QuietSettings.from_config(current_app.config),
+                (item.person.mobile_e164 for item in items),
+                _going_at(draft),
+            ),
             confirm=_confirmation(items) if confirming and items else None,
             commercial_forced=forced,
             preview_index=min(preview_index, max(len(items) - 1, 0)),

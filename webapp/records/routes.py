@@ -21,6 +21,7 @@ from webapp.sms import history, quick_reply, segments
 from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import MAX_CHARACTERS, MAX_REASON
 from webapp.sms.limits import LimitSettings
+from webapp.sms.quiet_hours import QuietSettings
 from webapp.web import phone_numbers
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
@@ -226,6 +227,7 @@ def quick_reply_send(kind: str, person_id: int):
             region_names=region_names(),
             limit_settings=LimitSettings.from_config(current_app.config),
             alert_settings=AlertSettings.from_config(current_app.config),
+            quiet=QuietSettings.from_config(current_app.config),
         )
     except FieldError as error:
         db.session.rollback()

@@ -16,7 +16,7 @@ from webapp.models.base import utcnow
 from webapp.models.messaging import FINAL_STATES, UNKNOWN
 from webapp.models.people import person_name
 from webapp.people.kinds import KINDS
-from webapp.sms import alerts, limits
+from webapp.sms import alerts, limits, quiet_hours
 from webapp.sms.compose import ignore_reason, overridden_people
 from webapp.sms.providers.smscentral import SmsCentral
 from webapp.sms.providers.twilio import Twilio
@@ -440,9 +440,17 @@ def needing_ignore(session: so.Session, batch: Batch) -> dict[str, int]:
 
 
 def _copy(
-    original: Message, batch: Batch, actor: User, now: datetime, *, override_opt_out: bool
+    original: Message,
+    batch: Batch,
+    actor: User,
+    now: datetime,
+    *,
+    override_opt_out: bool,
+    quiet: quiet_hours.QuietUntil | None = None,
 ) -> Message:
-    """A new queued message in `batch` with `original`'s recipient and text, sent by `actor`."""
+    """A new queued message in `batch` with `original`'s recipient and text, sent by `actor`;
+    due at the end of the recipient's quiet hours if `now` is in them."""
+    until = quiet(original.to_e164, now) if quiet is not None else None
     return Message(
         **{column: getattr(original, column) for column in COPIED},
         batch_id=batch.id,
@@ -454,7 +462,8 @@ def _copy(
         provider=original.provider,
         account_id=original.account_id,
         resend_of_id=original.id,
-        next_attempt_at=now,
+        next_attempt_at=until or now,
+        quiet_until=until,
         # An unknown one may have arrived: the same reference lets SMS Central refuse the copy
         # (513, "duplicate") instead of delivering it twice. A failed one never went.
         reference=original.reference if original.state == "unknown" else None,
@@ -494,6 +503,7 @@ def resend(
     reason: str = "",
     limit_settings: limits.LimitSettings | None = None,
     alert_settings: alerts.AlertSettings | None = None,
+    quiet: quiet_hours.QuietSettings | None = None,
 ) -> Resent:
     """Queue a fresh copy of each failed (and, if asked, unknown) message; audited.
 
@@ -521,9 +531,19 @@ def resend(
         limit_settings = limit_settings or limits.LimitSettings()
         limits.check(session, actor, len(chosen), limit_settings, resend=True)
     now = utcnow()
+    quiet_until = quiet_hours.planner(session, actor, quiet) if chosen else None
     for original in chosen:
         original.superseded = True
-        session.add(_copy(original, batch, actor, now, override_opt_out=original.id in still_out))
+        session.add(
+            _copy(
+                original,
+                batch,
+                actor,
+                now,
+                override_opt_out=original.id in still_out,
+                quiet=quiet_until,
+            )
+        )
     overridden = [m for m in chosen if m.id in still_out]
     if overridden:
         audit(

@@ -19,7 +19,16 @@ from webapp.errors import FieldError
 from webapp.models import Batch, Comment, ComposeDraft, SmsTemplate, User, audit
 from webapp.models.base import utcnow
 from webapp.people.kinds import KINDS
-from webapp.sms import alerts, confirmation, limits, merge, opt_out_line, routing, segments
+from webapp.sms import (
+    alerts,
+    confirmation,
+    limits,
+    merge,
+    opt_out_line,
+    quiet_hours,
+    routing,
+    segments,
+)
 from webapp.sms.outbox import Outgoing, enqueue
 from webapp.sms.people import PersonRow, load
 from webapp.sms.recipients import Analysis, analyse
@@ -136,6 +145,9 @@ class DraftInput:
     comment_type: str | None = None
     comment_text: str = ""
     commercial: bool = False
+    # Send later: the "Send at" typed, as a UTC moment (None: send now). Kept as typed, in the
+    # past or not; schedule.parse_send_at judges it at Send.
+    send_at: datetime | None = None
 
 
 def draft_input(draft: ComposeDraft) -> DraftInput:
@@ -147,6 +159,7 @@ def draft_input(draft: ComposeDraft) -> DraftInput:
         comment_type=draft.comment_type,
         comment_text=draft.comment_text or "",
         commercial=bool(draft.commercial),
+        send_at=draft.send_at,
     )
 
 
@@ -465,6 +478,8 @@ class SendRequest:
     commercial: bool = False
     # The digest of the confirmation the sender saw (confirmation.digest), for a big send.
     confirmed: str | None = None
+    # Send later: when it is due (aware, UTC; schedule.parse_send_at). None: now.
+    send_at: datetime | None = None
 
 
 def require_permission(sender: User, ignore: bool) -> None:
@@ -486,8 +501,12 @@ def send(
     confirm_over: int | None = None,
     limit_settings: limits.LimitSettings | None = None,
     alert_settings: alerts.AlertSettings | None = None,
+    quiet: quiet_hours.QuietSettings | None = None,
 ) -> Batch:
     """Write the Batch, its queued Messages, Comments and audit events in one transaction.
+
+    A message due in its recipient's quiet hours (`quiet`, or the Settings page's window) is
+    queued for their end (webapp.sms.quiet_hours); a scheduled batch's get theirs at release.
 
     A Send that would pass the sender's or the organisation's daily limit is refused whole (429,
     the refusal audited; webapp.sms.limits); one that passes the alert rate or goes to a new
@@ -565,6 +584,7 @@ def send(
         provider=provider,
         message_count=len(items),
         outcome_counts=state.counts | {"removed": len(state.removed)},
+        send_at=request.send_at,
     )
     session.add(batch)
     try:
@@ -592,8 +612,12 @@ def send(
             )
             for item in items
         ],
+        # Send later: held until the worker releases the batch (webapp.sms.schedule).
+        hold=request.send_at is not None,
+        quiet=None if request.send_at is not None else quiet_hours.planner(session, sender, quiet),
     )
-    if request.comment:
+    # A scheduled batch's Comments are written at its release, with the text as it goes then.
+    if request.comment and request.send_at is None:
         _add_comments(session, batch, items)
     if overridden:
         audit(
@@ -604,15 +628,27 @@ def send(
             reason=reason,
             **overridden_people(draft.kind, [(p.id, p.mobile_e164) for p in overridden]),
         )
-    audit(
-        session,
-        sender,
-        "sms.sent",
-        batch,
-        messages=len(items),
-        kind=draft.kind,
-        counts=batch.outcome_counts,
-    )
+    if request.send_at is not None:
+        audit(
+            session,
+            sender,
+            "sms.scheduled",
+            batch,
+            messages=len(items),
+            kind=draft.kind,
+            counts=batch.outcome_counts,
+            send_at=request.send_at.isoformat(),
+        )
+    else:
+        audit(
+            session,
+            sender,
+            "sms.sent",
+            batch,
+            messages=len(items),
+            kind=draft.kind,
+            counts=batch.outcome_counts,
+        )
     alerts.after_send(
         session,
         sender,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from webapp.database import begin_write, make_sessionmaker
 from webapp.models import Message
 from webapp.models.base import utcnow
-from webapp.sms import consent, mailer, metrics, outbox, reconcile, status
+from webapp.sms import consent, mailer, metrics, outbox, reconcile, schedule, status
 from webapp.sms.account_providers import (
     AccountGateways,
     Gateway,
@@ -170,6 +170,8 @@ class Dispatcher:
         poll = settings.poll_seconds
         # Housekeeping jobs, run every poll and each guarded on its own: adding one is one line.
         self.housekeeping: list[Step] = [Step("expiring leases", self._expire_leases, poll)]
+        # Before the claim in the same round: a batch due now goes in this round (Send later).
+        self.housekeeping.append(Step("releasing scheduled sends", self._release_scheduled, poll))
         if provider.name == "sandbox":
             self.housekeeping.append(Step("sandbox deliveries", self._deliver_sandbox, poll))
         if settings.mail is not None:
@@ -308,6 +310,15 @@ class Dispatcher:
             log.warning(
                 "%d message(s) were left mid-send by a stopped worker: now unknown", expired
             )
+
+    def _release_scheduled(self) -> None:
+        with self.sessionmaker() as session:
+            released = schedule.release_due(
+                session, limit_settings=self.settings.limits, quiet_settings=self.settings.quiet
+            )
+        if released:
+            log.info("Released %d scheduled batch(es): %s", len(released), released)
+            self.wake_event.set()
 
     def _deliver_sandbox(self) -> None:
         with self.sessionmaker() as session:

@@ -170,6 +170,83 @@ def _left(left: int) -> str:
     return f"{left:,}" if left else "none"
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why `count` more messages may not go: the sentence for the sender, and the details the
+    audit event records."""
+
+    message: str
+    details: dict[str, Any]
+
+
+def refusal(
+    session: so.Session,
+    sender: User,
+    count: int,
+    settings: LimitSettings,
+    *,
+    resend: bool = False,
+    now: datetime | None = None,
+    batch_id: int | None = None,
+) -> Refusal | None:
+    """What `check` refuses, without refusing: None when `count` more messages from `sender`
+    fit both the sender's daily limit and the organisation's.
+
+    `batch_id`: a scheduled batch being released, whose own held messages are already among the
+    counted (queued when it was scheduled) and must not be counted twice. Takes the same locks
+    as `check`.
+    """
+    limit = daily_limit(session, sender, settings)
+    cap = organisation_limit(session)
+    if limit.limit is None and cap is None:
+        return None
+    since = (now or utcnow()) - WINDOW
+    own = _own(session, batch_id, since)
+    if limit.limit is not None:
+        _lock(session, sender.id)  # always before the organisation's: no deadlock
+        used = sent_by(session, sender.id, since) - own
+        left = max(limit.limit - used, 0)
+        if count > left:
+            return Refusal(
+                f"{_people(count, resend)}, but your daily limit is {limit.limit:,} and you "
+                f"have {_left(left)} left {HOW_COUNTED}.",
+                dict(
+                    scope="user",
+                    source=limit.source,
+                    limit=limit.limit,
+                    used=used,
+                    left=left,
+                    requested=count,
+                    resend=resend,
+                ),
+            )
+    if cap is not None:
+        _lock(session, ORGANISATION_KEY)
+        used = sent_by_everyone(session, since) - own
+        left = max(cap - used, 0)
+        if count > left:
+            return Refusal(
+                f"{_people(count, resend)}, but the organisation's daily limit is {cap:,} and "
+                f"{_left(left)} {'is' if left == 1 else 'are'} left {HOW_COUNTED}.",
+                dict(
+                    scope="organisation",
+                    limit=cap,
+                    used=used,
+                    left=left,
+                    requested=count,
+                    resend=resend,
+                ),
+            )
+    return None
+
+
+def _own(session: so.Session, batch_id: int | None, since: datetime) -> int:
+    """The messages of `batch_id` the counts since `since` include (0 for no batch)."""
+    if batch_id is None:
+        return 0
+    return session.scalar(_outbound_since(since).where(Message.batch_id == batch_id)) or 0
+
+
 def check(
     session: so.Session,
     sender: User,
@@ -186,46 +263,9 @@ def check(
     the write lock from there): on PostgreSQL it takes advisory locks held to the commit, so two
     Sends at once cannot both pass on the same count.
     """
-    limit = daily_limit(session, sender, settings)
-    cap = organisation_limit(session)
-    if limit.limit is None and cap is None:
-        return
-    since = (now or utcnow()) - WINDOW
-    if limit.limit is not None:
-        _lock(session, sender.id)  # always before the organisation's: no deadlock
-        used = sent_by(session, sender.id, since)
-        left = max(limit.limit - used, 0)
-        if count > left:
-            _refuse(
-                session,
-                sender,
-                f"{_people(count, resend)}, but your daily limit is {limit.limit:,} and you "
-                f"have {_left(left)} left {HOW_COUNTED}.",
-                scope="user",
-                source=limit.source,
-                limit=limit.limit,
-                used=used,
-                left=left,
-                requested=count,
-                resend=resend,
-            )
-    if cap is not None:
-        _lock(session, ORGANISATION_KEY)
-        used = sent_by_everyone(session, since)
-        left = max(cap - used, 0)
-        if count > left:
-            _refuse(
-                session,
-                sender,
-                f"{_people(count, resend)}, but the organisation's daily limit is {cap:,} and "
-                f"{_left(left)} {'is' if left == 1 else 'are'} left {HOW_COUNTED}.",
-                scope="organisation",
-                limit=cap,
-                used=used,
-                left=left,
-                requested=count,
-                resend=resend,
-            )
+    refused = refusal(session, sender, count, settings, resend=resend, now=now)
+    if refused is not None:
+        _refuse(session, sender, refused.message, **refused.details)
 
 
 def _refuse(session: so.Session, sender: User, message: str, **details: Any) -> None:

@@ -13,7 +13,7 @@ import sqlalchemy.orm as so
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import Batch, ComposeDraft, User
-from webapp.sms import alerts, compose, limits, merge, recipients, routing, segments
+from webapp.sms import alerts, compose, limits, merge, quiet_hours, recipients, routing, segments
 from webapp.sms.people import PersonRow, load
 
 # What new_token makes (24 random bytes, URL-safe base64); anything else was not our form's.
@@ -127,6 +127,7 @@ def send(
     region_names: dict[str, str] | None = None,
     limit_settings: limits.LimitSettings | None = None,
     alert_settings: alerts.AlertSettings | None = None,
+    quiet: quiet_hours.QuietSettings | None = None,
 ) -> Sent:
     """Queue the reply as a batch of one through compose.send (permissions, consent, country,
     merge fields, length, the Ignore audit, "sms.sent"), or return the batch this form's token
@@ -178,6 +179,7 @@ def send(
         blocked=blocked,
         limit_settings=limit_settings,  # a reply counts against the daily limits like any Send
         alert_settings=alert_settings,
+        quiet=quiet,  # a reply in the person's night waits for their morning too
     )
     return Sent(batch, repeated=False)
 

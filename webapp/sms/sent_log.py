@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.filters import date_range, day_bounds, page_number, read_text, zone_field
-from webapp.models import Batch, Message, SmsTemplate
+from webapp.models import Batch, Message, SmsTemplate, User
 from webapp.sms.batches import BAR_ORDER, NO_RECEIPT, STATE_ORDER
 from webapp.users.offices import Team
 
@@ -91,6 +91,8 @@ class SentBatch:
 
     batch: Batch
     counts: dict[str, int] = field(default_factory=dict)
+    # Send later: who cancelled it, when it was (None otherwise).
+    cancelled_by: str | None = None
 
     @property
     def total(self) -> int:
@@ -171,8 +173,9 @@ def search(
     )
     shown = batches[:PAGE_SIZE]
     counts = state_counts(session, [batch.id for batch in shown])
+    names = cancellers(session, shown)
     return Page(
-        rows=[SentBatch(batch, counts[batch.id]) for batch in shown],
+        rows=[SentBatch(batch, counts[batch.id], names.get(batch.id)) for batch in shown],
         page=page,
         has_next=len(batches) > PAGE_SIZE,
     )
@@ -193,3 +196,13 @@ def state_counts(session: so.Session, batch_ids: list[int]) -> dict[int, dict[st
         if state in counts[batch_id]:
             counts[batch_id][state] = n
     return counts
+
+
+def cancellers(session: so.Session, batches: list[Batch]) -> dict[int, str]:
+    """For each cancelled scheduled batch among `batches`, the full name of who cancelled it."""
+    by = {batch.id: batch.cancelled_by_id for batch in batches if batch.cancelled_by_id}
+    if not by:
+        return {}
+    rows = session.execute(sa.select(User.id, User.full_name).where(User.id.in_(set(by.values()))))
+    names = {user_id: name for user_id, name in rows}
+    return {batch_id: names.get(user_id, "someone") for batch_id, user_id in by.items()}

@@ -15,6 +15,7 @@ from webapp.sms import inbox
 # (endpoint, label, who sees it: None for everyone signed in, else a permission or a tuple of which
 # any one will do); an endpoint not registered yet is left out.
 MAIN_NAVIGATION = (
+    ("dashboard.index", "Dashboard", None),
     ("search.candidates", "Candidates", None),
     ("search.contacts", "Client Contacts", None),
     ("sent.index", "Sent", inbox.PAGE_PERMISSIONS),

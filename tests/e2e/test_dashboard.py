@@ -1,0 +1,167 @@
+"""The dashboard in a real browser, with JavaScript on and off: signing in lands on it, a keyboard
+user reaches and opens "Show data", its numbers match the messages seeded for the last few days,
+a phone's 390 px never scroll sideways, axe finds nothing; and the user guide's screenshot.
+
+Run as a module (`python -m tests.e2e.test_dashboard VARIANT`) it seeds that consultant's days
+into the live server's database and prints what it made as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import PASSWORD, ROOT, screenshot
+from tests.e2e.test_accessibility import check
+
+# Per day back from today: (delivered, sent, failed, parts per message); one reply and a STOP.
+DAYS = ((6, 1, 0, 1), (9, 0, 1, 2), (4, 2, 2, 1), (7, 1, 0, 1), (3, 0, 1, 3))
+
+
+def seed(variant: str) -> dict:
+    """A consultant of the variant's own with five days of messages, replies and an opt-out."""
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from webapp.database import begin_write
+    from webapp.extensions import db
+    from webapp.models import AuditEvent, Message, Role, User
+
+    session = db.session
+    begin_write(session)
+    role = session.scalar(sa.select(Role).where(Role.name == "consultant"))
+    user = User(
+        username=f"dash-{variant}",
+        full_name=f"Dana Dashboard{variant.title()}",
+        email=f"dash-{variant}@example.com",
+        roles=[role],
+    )
+    user.set_password(PASSWORD)
+    session.add(user)
+    session.flush()
+    # Two hours ago, in UTC, is on the same local day as now for all but the first hours of a day;
+    # whole days back from it fall on the days before, whatever the server's zone.
+    base = datetime.now(UTC) - timedelta(hours=2)
+    total = 0
+    last = None
+    for back, (delivered, sent, failed, parts) in enumerate(DAYS):
+        at = base - timedelta(days=back)
+        states = ["delivered"] * delivered + ["sent"] * sent + ["failed"] * failed
+        for state in states:
+            last = Message(
+                sender_id=user.id,
+                to_e164="+61412000999",
+                body="Hi there, a night shift this Friday?",
+                provider="sandbox",
+                state=state,
+                segments=parts,
+                error_text="Handset unreachable" if state == "failed" else None,
+                created_at=at,
+            )
+            session.add(last)
+            total += 1
+    session.flush()
+    stop = Message(
+        direction="in",
+        sender_id=user.id,
+        in_reply_to_id=last.id,
+        from_e164="+61412000999",
+        to_e164="+61400000000",
+        body="STOP",
+        provider="sandbox",
+        state="received",
+        created_at=base,
+    )
+    session.add(stop)
+    session.flush()
+    session.add(
+        AuditEvent(
+            action="consent.sms_withdrawn",
+            subject_type="candidate",
+            subject_id=1,
+            details={"reply_id": stop.id, "source": "reply"},
+            created_at=base,
+        )
+    )
+    session.commit()
+    return {"username": user.username, "messages": total}
+
+
+def seeded(live_server, variant: str) -> dict:
+    env = {**live_server.env, "EMBEDDED_WORKER": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.test_dashboard", variant],
+        cwd=ROOT,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def keyboard_sign_in(page, username: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").press_sequentially(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+
+
+def tab_to(page, name: str, limit: int = 80) -> None:
+    """Press Tab until the focused element's text is `name`."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == name:
+            return
+    raise AssertionError(f"Tab never reached “{name}”")
+
+
+def test_the_dashboard_from_the_keyboard(page, live_server, js):
+    made = seeded(live_server, "js" if js else "nojs")
+    keyboard_sign_in(page, made["username"])
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    expect(page.get_by_role("heading", level=1, name="Dashboard")).to_be_visible()
+    expect(page.locator("#total-messages")).to_have_text(str(made["messages"]))
+    expect(page.locator("#total-opt-outs")).to_have_text("1")
+    chart = page.get_by_role("img", name="Messages per day, by final state")
+    expect(chart).to_be_visible()
+
+    if js:
+        screenshot(page, "dashboard")  # for docs/user-guide.md, its tables closed
+
+    table = page.locator("#messages-data")
+    expect(table).to_be_hidden()
+    tab_to(page, "Show data: messages per day")
+    page.keyboard.press("Enter")
+    expect(table).to_be_visible()
+    expect(table.locator("tfoot td").last).to_have_text(str(made["messages"]))
+    delivered = sum(day[0] for day in DAYS)
+    expect(table.locator("tfoot td").first).to_have_text(str(delivered))
+    # The bars drawn add up to the same numbers.
+    values = page.locator("#messages-chart rect[data-series=delivered]").evaluate_all(
+        "rects => rects.map(r => Number(r.dataset.value))"
+    )
+    assert sum(values) == delivered
+    if js:  # axe runs in the page: only where scripts run
+        check(page, "the dashboard")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect(page.get_by_role("heading", level=1, name="Dashboard")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the dashboard is {width} px wide on a phone"
+
+
+if __name__ == "__main__":
+    from webapp import create_app
+
+    with create_app().app_context():
+        print(json.dumps(seed(sys.argv[1])))

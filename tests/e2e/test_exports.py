@@ -1,0 +1,57 @@
+"""The CSV downloads in a real browser, with JavaScript on and off: a consultant saves a batch's
+messages and the Sent log filtered by what they typed, each from the keyboard, and opens the
+files as a spreadsheet program would."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import sign_in
+from tests.e2e.test_sent_replies import seed, type_filter
+
+
+def download_by_keyboard(page, scope) -> tuple[str, list[dict[str, str]]]:
+    """Tab to "Download CSV" in `scope` and press Enter: the file's name and its rows."""
+    link = scope.get_by_role("link", name="Download CSV", exact=True)
+    link.focus()
+    expect(link).to_be_focused()
+    with page.expect_download() as info:
+        page.keyboard.press("Enter")
+    download = info.value
+    data = Path(download.path()).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    return download.suggested_filename, rows
+
+
+def test_a_consultant_downloads_a_batch_and_their_filtered_sent_log(page, js, live_server):
+    # Numbers of their own (the seed's n), apart from the Sent and Replies tests' people.
+    made = seed(live_server, "setup", "csvjs" if js else "csvnojs", "100" if js else "101")
+    batch = made["batch"]
+    sign_in(page, made["username"])
+
+    page.goto(f"/sms/batches/{batch}")
+    name, rows = download_by_keyboard(page, page.locator("main"))
+
+    assert name == f"batch-{batch}-messages.csv"
+    assert sorted(row["Person"] for row in rows) == sorted(p["name"] for p in made["people"])
+    assert all(re.fullmatch(r"'\+614\d{8}", row["Number"]) for row in rows)
+    assert page.url.endswith(f"/sms/batches/{batch}")  # the page stays; the file is saved
+
+    page.goto("/sms/sent")
+    type_filter(page, js, "night shift")
+    results = page.locator("#results")
+    expect(results.get_by_role("link", name="Download CSV", exact=True)).to_have_attribute(
+        "href", re.compile(r"text=night\+shift")
+    )
+    name, rows = download_by_keyboard(page, results)
+
+    assert re.fullmatch(r"sent-\d{4}-\d{2}-\d{2}\.csv", name)
+    assert [row["Batch"] for row in rows] == [str(batch)]
+    assert "night shift this Friday" in rows[0]["Message"]
+    assert rows[0]["Messages"] == "2"

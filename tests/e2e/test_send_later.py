@@ -1,0 +1,187 @@
+"""Send later in a real browser, JavaScript on and off, from the keyboard: a message typed, Tab to
+"Send at", the date and time typed segment by segment into Chromium's datetime-local control, Send;
+the batch page and the Sent row say "Scheduled for …"; "Cancel scheduled send" asks first, then
+withdraws it. And the Sent row on a 390 px phone."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import sign_in, watched_page
+from tests.e2e.helpers import compose_panel, select_people
+from tests.e2e.test_accessibility import REFUSED, check
+
+WOLLONGONG_DEVELOPERS = "/candidates?job=Software+Developer&location=Wollongong"
+PERSON = "Grace Hopper"
+TEXT = "Hi {{first_name}}, your shift tomorrow starts at 7."
+PHONE = {"width": 390, "height": 844}
+# The page says the zone its times are in: "… in your time zone, Australia/Sydney; …".
+ZONE = re.compile(r"your time zone, ([A-Za-z_+\-/0-9]+);")
+# Elements wider than the viewport: what makes a page scroll sideways.
+TOO_WIDE = """() => {
+  const width = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('body *')].filter(e => {
+    const box = e.getBoundingClientRect();
+    return box.width > 0 && box.right > width + 0.5;
+  }).map(e => e.outerHTML.slice(0, 120));
+}"""
+
+
+def tab_to(page, locator, presses: int = 25) -> None:
+    """Press Tab (bounded) until `locator` has the focus."""
+    for _ in range(presses):
+        if locator.evaluate("e => e === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    expect(locator).to_be_focused()
+
+
+def type_send_at(page, day) -> None:
+    """Tab to Send at and type 9:30 am on `day` into it, segment by segment."""
+    send_at = page.get_by_label("Send at", exact=True)
+    tab_to(page, send_at)
+    # Chromium's control takes digits per segment (month, day, year in en-US), Tab to the time.
+    send_at.press_sequentially(f"{day.month:02d}{day.day:02d}{day.year}")
+    page.keyboard.press("Tab")
+    send_at.press_sequentially("0930AM")
+    expect(send_at).to_have_value(f"{day.isoformat()}T09:30")
+
+
+def users_zone(page) -> ZoneInfo:
+    return ZoneInfo(ZONE.search(page.locator("#send-at-hint").inner_text()).group(1))
+
+
+def schedule_from_the_keyboard(page) -> tuple[str, str]:
+    """As the consultant: one person ticked, TEXT typed, 9:30 am tomorrow (their zone) typed into
+    Send at, Enter on Send. Returns the batch page's path and the time as the pages show it."""
+    sign_in(page, "consultant")
+    page.goto(WOLLONGONG_DEVELOPERS)
+    select_people(page, [PERSON])
+    page.get_by_role("button", name="Bulk SMS").press("Enter")
+    expect(compose_panel(page).get_by_role("heading", name="SMS to 1 person")).to_be_visible()
+
+    message = page.get_by_label("Message", exact=True)
+    message.focus()
+    message.press_sequentially(TEXT)
+    day = (datetime.now(UTC).astimezone(users_zone(page)) + timedelta(days=1)).date()
+    type_send_at(page, day)
+
+    send = page.get_by_role("button", name="Send", exact=True)
+    tab_to(page, send)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/sms/batches/\d+$"))
+    shown = f"{day.day} {day.strftime('%b %Y')}, 9:30 am"
+    return re.search(r"/sms/batches/\d+$", page.url).group(0), shown
+
+
+def test_schedule_then_cancel_from_the_keyboard(page, js):
+    batch_path, shown = schedule_from_the_keyboard(page)
+    batch_id = batch_path.rsplit("/", 1)[1]
+
+    banner = page.locator("#scheduled-for")
+    expect(banner).to_contain_text(f"Scheduled for {shown}")
+    expect(page.get_by_role("progressbar")).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit text")).to_be_visible()
+    if js:  # axe needs the page's scripts
+        check(page, "a scheduled batch's page")
+
+    # Edit text: the Message box has the focus; the new text replaces the old from the keyboard.
+    page.get_by_role("link", name="Edit text").press("Enter")
+    box = page.get_by_label("Message", exact=True)
+    expect(box).to_be_focused()
+    expect(box).to_have_value(TEXT)
+    if js:
+        check(page, "the text of a scheduled send")
+    page.keyboard.press("Control+A")
+    box.press_sequentially("{{first_name}}, the shift moved to 8.")
+    save = page.get_by_role("button", name="Save text")
+    tab_to(page, save)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"{batch_path}$"))
+    expect(page.locator(".flashes")).to_contain_text(f"go with it at {shown}")
+    expect(page.locator("blockquote.sms-bubble")).to_have_text(
+        "{{first_name}}, the shift moved to 8."
+    )
+
+    page.goto("/sms/sent")
+    row = page.locator(f"#batch-{batch_id}")
+    expect(row).to_contain_text(f"Scheduled for {shown}")
+    if js:
+        check(page, "Sent with a scheduled batch")
+    cancel = row.get_by_role("button", name="Cancel scheduled send")
+    cancel.focus()
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(re.compile(rf"/sms/batches/{batch_id}/cancel"))
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(
+        re.compile(rf"^Cancel the send of 1 message scheduled for {re.escape(shown)} \w+\?$")
+    )
+    if js:
+        check(page, "the question before cancelling a scheduled send")
+    confirm = page.get_by_role("main").get_by_role("button", name="Cancel scheduled send")
+    tab_to(page, confirm)
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(re.compile(r"/sms/sent$"))
+    expect(page.locator(".flashes")).to_contain_text(
+        "Scheduled send cancelled: 1 message withdrawn; nothing was sent."
+    )
+    row = page.locator(f"#batch-{batch_id}")
+    expect(row).to_contain_text("Cancelled by")
+    expect(row).to_contain_text("nothing was sent")
+    expect(row.get_by_role("button")).to_have_count(0)
+
+
+def test_the_scheduled_row_on_a_phone(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE)
+    context.set_default_timeout(10_000)
+    try:
+        with watched_page(context) as page:
+            batch_path, shown = schedule_from_the_keyboard(page)
+            batch_id = batch_path.rsplit("/", 1)[1]
+            page.goto("/sms/sent")
+            row = page.locator(f"#batch-{batch_id}")
+            expect(row).to_contain_text(f"Scheduled for {shown}")
+            # The page never scrolls sideways; the table may, in its own region.
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], page.evaluate(TOO_WIDE)
+            cancel = row.get_by_role("button", name="Cancel scheduled send")
+            tab_to(page, cancel)  # in the table's own scrolling region: focus brings it into view
+            box = cancel.bounding_box()
+            assert box["height"] >= 24 and box["width"] >= 24, box
+            assert 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"], box
+            # Tidy up: this test's batch is withdrawn, as a user would.
+            page.keyboard.press("Enter")
+            page.get_by_role("main").get_by_role("button", name="Cancel scheduled send").press(
+                "Enter"
+            )
+            expect(page.locator(".flashes")).to_contain_text("Scheduled send cancelled")
+    finally:
+        context.close()
+
+
+def test_a_time_that_has_passed_is_refused_on_the_field(context, js):
+    with watched_page(context, allowed=REFUSED) as page:
+        sign_in(page, "consultant")
+        page.goto(WOLLONGONG_DEVELOPERS)
+        select_people(page, [PERSON])
+        page.get_by_role("button", name="Bulk SMS").press("Enter")
+        message = page.get_by_label("Message", exact=True)
+        message.focus()
+        message.press_sequentially(TEXT)
+        yesterday = (datetime.now(UTC).astimezone(users_zone(page)) - timedelta(days=1)).date()
+        type_send_at(page, yesterday)
+        tab_to(page, page.get_by_role("button", name="Send", exact=True))
+        page.keyboard.press("Enter")
+
+        send_at = page.get_by_label("Send at", exact=True)
+        expect(send_at).to_be_focused()
+        expect(send_at).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#send-at-error")).to_contain_text("has passed")
+        expect(send_at).to_have_value(f"{yesterday.isoformat()}T09:30")  # kept, to correct
+        expect(page).not_to_have_url(re.compile(r"/sms/batches/"))

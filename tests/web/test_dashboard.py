@@ -1,0 +1,220 @@
+"""The dashboard page: the landing page, whose figures each role sees (and may ask for), each
+chart's bars against its data table and the seeded messages, patterns for greyscale, no styles."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.db.test_dashboard import add_message, add_opt_out
+from tests.html_tree import html
+from webapp import charts
+from webapp.dashboard import routes
+
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 2 pm on 30 Nov in Sydney
+
+
+@pytest.fixture(autouse=True)
+def fixed_day(monkeypatch):
+    monkeypatch.setattr(routes, "now", lambda: NOW)
+
+
+def at(day: int, hour: int = 1) -> datetime:
+    """A moment on `day` November 2026 (Sydney's day for hours 0–12 UTC)."""
+    return datetime(2026, 11, day, hour, tzinfo=UTC)
+
+
+@pytest.fixture
+def seeded(session, make_user):
+    """Two consultants' messages over a few days, replies and a STOP, as in a real month."""
+    ann = make_user("ann-dash", full_name="Ann Dash", office="Perth")
+    bob = make_user("bob-dash", full_name="Bob Dash", office="Sydney")
+    for _ in range(3):
+        add_message(session, ann, at(28), segments=2)
+    add_message(session, ann, at(28), state="failed", error_text="Handset unreachable")
+    add_message(session, ann, at(29), state="sent")
+    add_message(session, ann, at(29), state="undelivered", error_text="Handset unreachable")
+    add_message(session, ann, at(29), state="rejected", error_text="=HYPERLINK(1)")
+    sent = add_message(session, ann, at(30))
+    stop = add_message(session, ann, at(30, 2), state="received", direction="in")
+    add_message(session, ann, at(30, 2), state="received", direction="in", in_reply_to_id=sent.id)
+    add_opt_out(session, at(30, 2), stop)
+    for _ in range(5):
+        add_message(session, bob, at(29), segments=3)
+    bob_reply = add_message(session, bob, at(29, 2), state="received", direction="in")
+    add_opt_out(session, at(29, 2), bob_reply)
+    return {"ann": ann, "bob": bob}
+
+
+def sign_in(client, user) -> None:
+    assert client.login(user.username).status_code == 302
+
+
+def table(page, table_id: str) -> dict[str, dict[str, str]]:
+    """{row heading: {column heading: cell text}} of a data table."""
+    node = page.one("table", id=table_id)
+    headings = [th.text for th in node.one("thead").all("th")]
+    rows = {}
+    for tr in node.one("tbody").all("tr"):
+        cells = [cell.text for cell in tr.all() if cell.tag in {"th", "td"}]
+        rows[cells[0]] = dict(zip(headings[1:], cells[1:], strict=True))
+    return rows
+
+
+def bars(page, chart_id: str) -> dict[tuple[str, str], dict]:
+    """{(label, series): the <rect>'s attributes} of a chart."""
+    svg = page.one("svg", id=f"{chart_id}-chart")
+    return {(r.get("data-label"), r.get("data-series")): r.attrs for r in svg.all("rect")}
+
+
+def test_signing_in_lands_on_the_dashboard(client, login):
+    login("consultant")
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
+    page = html(client.get("/dashboard"))
+    assert page.one("h1").text == "Dashboard"
+    assert "Dashboard" in [a.text for a in page.one("nav").all("a")]
+
+
+def test_a_consultant_sees_only_their_own_figures(client, seeded):
+    sign_in(client, seeded["ann"])
+    page = html(client.get("/dashboard"))
+    assert page.one("h2", id="results-heading").text == "Your last 30 days"
+    assert page.one("dd", id="total-messages").text == "8"  # not Bob's 5
+    assert page.one("dd", id="total-replies").text == "2"
+    assert page.one("dd", id="total-opt-outs").text == "1"  # Bob's STOP is his
+    assert page.all("select") == []  # no filter of whose figures
+    assert page.all("table", id="senders-data") == []
+
+
+@pytest.mark.parametrize("query", ["user={bob}", "office={office}", "user={bob}&office={office}"])
+def test_a_consultant_asking_for_someone_elses_figures_is_refused(client, seeded, query):
+    sign_in(client, seeded["ann"])
+    url = "/dashboard?" + query.format(bob=seeded["bob"].id, office=seeded["bob"].office_id)
+    response = client.get(url)
+    assert response.status_code == 403
+    assert "Bob Dash" not in response.get_data(as_text=True)
+
+
+def test_a_consultant_may_name_themselves(client, seeded):
+    sign_in(client, seeded["ann"])
+    response = client.get(f"/dashboard?user={seeded['ann'].id}")
+    assert response.status_code == 200
+    assert html(response).one("dd", id="total-messages").text == "8"
+
+
+def test_audit_view_sees_everyone_and_filters_by_user_and_office(client, login, seeded):
+    login("team-leader")
+    page = html(client.get("/dashboard"))
+    assert page.one("h2", id="results-heading").text == "Everyone’s last 30 days"
+    assert page.one("dd", id="total-messages").text == "13"
+    assert page.one("dd", id="total-opt-outs").text == "2"
+    senders = table(page, "senders-data")
+    assert senders["Bob Dash"] == {"Messages": "5", "Parts": "15"}
+    assert senders["Ann Dash"] == {"Messages": "8", "Parts": "11"}
+    assert bars(page, "senders")[("Bob Dash", "parts")]["data-value"] == "15"
+
+    bob = html(client.get(f"/dashboard?user={seeded['bob'].id}"))
+    assert bob.one("h2", id="results-heading").text == "Bob Dash’s last 30 days"
+    assert bob.one("dd", id="total-messages").text == "5"
+    chosen = [o.text for o in bob.all("option") if "selected" in o.attrs]
+    assert chosen == ["Bob Dash"]
+
+    perth = html(client.get(f"/dashboard?office={seeded['ann'].office_id}"))
+    assert perth.one("h2", id="results-heading").text == "The Perth office’s last 30 days"
+    assert perth.one("dd", id="total-messages").text == "8"
+
+
+def test_a_filter_that_is_not_an_id_is_named_beside_its_field(client, login, seeded):
+    login("team-leader")
+    response = client.get("/dashboard?user=ann")
+    assert response.status_code == 400
+    page = html(response)
+    assert "Choose a user from the list." in page.text
+    assert page.one("dd", id="total-messages").text == "13"  # the rest still shown
+
+
+def test_each_chart_matches_its_table_and_the_messages(client, seeded):
+    sign_in(client, seeded["ann"])
+    page = html(client.get("/dashboard"))
+
+    messages = table(page, "messages-data")
+    assert messages["28 Nov"]["Delivered"] == "3" and messages["28 Nov"]["Failed"] == "1"
+    assert messages["29 Nov"]["Sent, awaiting receipt"] == "1"
+    assert messages["29 Nov"]["Undelivered"] == "1" and messages["29 Nov"]["Rejected"] == "1"
+    assert messages["30 Nov"]["All"] == "1" and messages["1 Nov"]["All"] == "0"
+    names = {"delivered": "Delivered", "sent": "Sent, awaiting receipt", "failed": "Failed"}
+    names |= {"undelivered": "Undelivered", "rejected": "Rejected", "unknown": "Unknown"}
+    names |= {"queued": "Still queued"}
+    drawn = bars(page, "messages")
+    for day, row in messages.items():
+        for series, name in names.items():
+            rect = drawn.get((day, series))
+            assert (rect["data-value"] if rect else "0") == row[name], (day, name)
+    # Heights on one scale: the tallest day (4 messages) is the scale's top, 4.
+    top = charts.nice_top(4)
+    plot = charts.HEIGHT - charts.TOP - charts.BOTTOM
+    for rect in drawn.values():
+        assert float(rect["height"]) == pytest.approx(int(rect["data-value"]) / top * plot, 0.01)
+
+    rate = table(page, "rate-data")
+    assert rate["28 Nov"] == {"Delivered": "3", "Finished": "4", "Rate": "75.0 %"}
+    assert rate["29 Nov"] == {"Delivered": "0", "Finished": "2", "Rate": "0.0 %"}
+    assert rate["27 Nov"]["Rate"] == "—"
+    assert bars(page, "rate")[("28 Nov", "rate")]["data-value"] == "75"
+    assert page.one("dd", id="delivery-rate").text == "57.1 %"  # 4 of the 7 that finished
+
+    failures = table(page, "failures-data")
+    assert failures == {
+        "Handset unreachable": {"Messages": "2"},
+        "=HYPERLINK(1)": {"Messages": "1"},
+    }
+    assert bars(page, "failures")[("Handset unreachable", "reasons")]["data-value"] == "2"
+
+    replies = table(page, "replies-data")
+    assert replies["30 Nov"] == {"Replies": "2", "Opt-outs": "1"}
+    drawn = bars(page, "replies")
+    assert drawn[("30 Nov", "replies")]["data-value"] == "2"
+    assert drawn[("30 Nov", "opt_outs")]["data-value"] == "1"
+
+    parts = table(page, "parts-data")
+    assert parts["28 Nov"] == {"Parts": "7"} and parts["29 Nov"] == {"Parts": "3"}
+    assert bars(page, "parts")[("28 Nov", "parts")]["data-value"] == "7"
+
+
+def test_charts_are_labelled_images_with_patterns_for_greyscale(client, seeded):
+    sign_in(client, seeded["ann"])
+    response = client.get("/dashboard")
+    text = response.get_data(as_text=True)
+    page = html(response)
+    patterns = {node.get("id") for node in page.all("pattern")}
+    charts_drawn = page.all("svg", role="img")
+    assert len(charts_drawn) == 5
+    for svg in charts_drawn:
+        title = svg.one("title")
+        assert svg.get("aria-labelledby") == title.get("id") and title.text
+        assert svg.one("desc").get("id") == svg.get("aria-describedby")
+        for rect in svg.all("rect"):
+            assert rect.get("fill")[len("url(#") : -1] in patterns
+    # Each final state has a pattern of its own, and a name in the legend.
+    fills = {rect.get("fill") for rect in page.one("svg", id="messages-chart").all("rect")}
+    assert len(fills) == 5  # delivered, sent, failed, undelivered, rejected were drawn
+    legend = [li.text for li in page.all("ul", class_="legend")[0].all("li")]
+    assert legend[:2] == ["Delivered", "Sent, awaiting receipt"]
+    # Data behind a "Show data" that works without JavaScript.
+    shown = [d.one("summary").text for d in page.all("details", class_="chart-data")]
+    assert shown[0] == "Show data: messages per day" and len(shown) == 5
+    # Strict CSP: no inline styles or scripts.
+    assert not re.search(r"\sstyle=", text) and "<style" not in text
+    assert "<script>" not in text and not re.search(r"<script(?![^>]*\ssrc=)", text)
+
+
+def test_htmx_asks_for_the_results_only(client, login, seeded):
+    login("team-leader")
+    response = client.get(f"/dashboard?user={seeded['bob'].id}", htmx=True)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
+    assert body.lstrip().startswith('<section id="results"') and "<h1>" not in body
+    assert html(response).one("dd", id="total-messages").text == "5"

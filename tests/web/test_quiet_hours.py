@@ -1,0 +1,161 @@
+"""Quiet hours on the pages, on a fixed clock: the SMS screen says how many messages will wait and
+until when, the batch page shows them waiting, and the Settings page's value (checked, audited)
+wins over QUIET_HOURS."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from tests.pages import assert_refused, audits, text
+from webapp.batches import routes as batch_routes
+from webapp.compose import screen
+from webapp.models import ComposeDraft, Setting
+from webapp.sms import outbox
+
+# 23:00 in Sydney (AEDT), 01:00 in Auckland, noon in London.
+NIGHT_IN_SYDNEY = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+TOKEN = re.compile(r'action="/sms/compose/([\w-]+)/send"')
+WAITING = (
+    "2 messages will wait for quiet hours (20:00–08:00 in each recipient’s time) and go from "
+    "6 Jan 2026, 6:00 am AEDT to 6 Jan 2026, 8:00 am AEDT your time."
+)
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {"QUIET_HOURS": "20:00-08:00"}
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    for module in (screen, outbox, batch_routes):
+        monkeypatch.setattr(module, "utcnow", lambda: NIGHT_IN_SYDNEY)
+    return NIGHT_IN_SYDNEY
+
+
+@pytest.fixture
+def people(make_candidate):
+    return [
+        make_candidate("Ada", "Lovelace", "0412 345 678"),  # Sydney: 08:00 AEDT is 21:00 UTC
+        make_candidate("Kiri", "Tane", "+64 21 123 4567"),  # Auckland and Chatham: 19:00 UTC
+        make_candidate("Bob", "Brown", "+44 7400 123456"),  # London: noon, not quiet
+    ]
+
+
+def words(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def open_sms(client, people) -> tuple[str, str]:
+    response = client.post(
+        "/sms/compose",
+        data={"kind": "candidates", "ids": [str(p.id) for p in people]},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200, text(response)
+    return TOKEN.search(text(response)).group(1), text(response)
+
+
+def test_the_sms_screen_says_how_many_will_wait_and_until_when(client, login, people, clock):
+    login("consultant")
+    _token, page = open_sms(client, people)
+
+    assert WAITING in words(page)
+    assert 'id="quiet-hours-note"' in page
+
+
+def test_the_sms_screen_counts_at_the_drafts_send_at(client, login, session, people, clock):
+    login("consultant")
+    token, _ = open_sms(client, people)
+    draft = session.scalar(sa.select(ComposeDraft).where(ComposeDraft.token == token))
+    draft.send_at = datetime(2026, 1, 6, 2, 0, tzinfo=UTC)  # 13:00 in Sydney, 02:00 in London
+    session.commit()
+
+    page = words(text(client.get(f"/sms/compose/{token}")))
+
+    assert (
+        "1 message will wait for quiet hours (20:00–08:00 in each recipient’s time) and go at "
+        "6 Jan 2026, 7:00 pm AEDT your time." in page
+    )
+
+
+@pytest.mark.parametrize("app_settings", [{"QUIET_HOURS": "20:00-08:00", "SMS_CONFIRM_OVER": 0}])
+def test_the_confirmation_says_it_too(client, login, people, clock):
+    login("consultant")
+    token, _ = open_sms(client, people)
+    asked = client.post(f"/sms/compose/{token}/send", data={"message": "Hi {{first_name}}"})
+    assert asked.status_code == 303
+
+    page = words(text(client.get(asked.headers["Location"])))
+
+    assert (
+        "Quiet hours 2 will wait for quiet hours (20:00–08:00 in each recipient’s time), going "
+        "from 6 Jan 2026, 6:00 am AEDT to 6 Jan 2026, 8:00 am AEDT your time" in page
+    )
+
+
+@pytest.mark.parametrize("app_settings", [{}])
+def test_with_quiet_hours_off_the_screen_says_nothing_of_them(client, login, people, clock):
+    login("consultant")
+    _token, page = open_sms(client, people)
+
+    assert "quiet hours" not in page
+
+
+def test_the_batch_page_shows_the_messages_waiting(client, login, people, clock):
+    login("consultant")
+    token, _ = open_sms(client, people)
+    sent = client.post(f"/sms/compose/{token}/send", data={"message": "Hi {{first_name}}"})
+    assert sent.status_code == 303, text(sent)
+
+    page = words(text(client.get(sent.headers["Location"])))
+
+    assert "2 waiting for quiet hours, until 6 Jan 2026, 8:00 am AEDT your time" in page
+    assert "Ada Lovelace 0412 345 678 queued Waiting until 6 Jan 2026, 8:00 am AEDT" in page
+    assert "Kiri Tane +64 21 123 4567 queued Waiting until 6 Jan 2026, 6:00 am AEDT" in page
+    assert "Bob Brown +44 7400 123456 queued" in page
+    assert "Bob Brown +44 7400 123456 queued Waiting" not in page
+
+
+def test_the_setting_is_checked_audited_and_wins_over_the_environment(
+    client, login, session, people, clock
+):
+    admin = login("administrator")
+    for typed, problem in [
+        ("20:00-20:00", "starts and ends at the same time"),
+        ("evenings", "is not a window"),
+    ]:
+        response = client.post("/admin/settings/quiet-hours", data={"quiet_hours": typed})
+        assert_refused(response, "quiet_hours", problem)
+    assert session.get(Setting, "quiet_hours") is None
+
+    saved = client.post("/admin/settings/quiet-hours", data={"quiet_hours": "off"})
+    assert saved.status_code == 302
+    assert saved.headers["Location"].endswith("/admin/settings#quiet-hours")
+    session.rollback()
+    assert session.get(Setting, "quiet_hours").value == "off"
+    [event] = audits(session, "settings.changed")
+    assert (event.actor_id, event.details["changes"]) == (admin.id, {"quiet_hours": [None, "off"]})
+    settings_page = text(client.get("/admin/settings"))
+    assert 'value="off"' in settings_page
+    assert "the server’s QUIET_HOURS (20:00-08:00)" in settings_page
+
+    # Off on the page, on in the environment: nobody waits.
+    _token, page = open_sms(client, people)
+    assert "quiet hours" not in page
+
+    client.post("/admin/settings/quiet-hours", data={"quiet_hours": ""})
+    _token, page = open_sms(client, people)
+    assert WAITING in words(page)
+
+
+@pytest.mark.parametrize("role", ["consultant", "team-leader"])
+def test_only_settings_managers_may_change_quiet_hours(client, login, session, role):
+    login(role)
+    response = client.post("/admin/settings/quiet-hours", data={"quiet_hours": "off"})
+    assert response.status_code == 403
+    assert session.get(Setting, "quiet_hours") is None

@@ -1,0 +1,457 @@
+"""Send later on the pages: the "Send at" field of the SMS screen (kept on the draft, read in the
+user's zone, refused with its reason), a scheduled batch on the batch page and on Sent, the big
+send's confirmation carrying the time, "Cancel scheduled send" after its confirmation (409 from a
+second tab), the text edited until it goes, and who may do each."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from tests.html_tree import html as tree
+from tests.pages import assert_refused, audits, control, text
+from webapp.models import Batch, ComposeDraft, Message, utcnow
+from webapp.sms import schedule
+from webapp.sms.limits import LimitSettings
+from webapp.times import when
+
+TOKEN = re.compile(r'/sms/compose/([^/"?]+)/update')
+DIGEST = re.compile(r'<input type="hidden" name="confirmed" value="([0-9a-f]+)">')
+BATCH_URL = re.compile(r"^/sms/batches/(\d+)$")
+AUCKLAND = ZoneInfo("Pacific/Auckland")
+PERTH = ZoneInfo("Australia/Perth")
+CONFIRM_OVER = 2
+
+
+@pytest.fixture
+def app_settings():
+    """Three people need a confirmation first; one or two do not."""
+    return {"SMS_CONFIRM_OVER": CONFIRM_OVER}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def local_tomorrow(zone: ZoneInfo, hour: int = 9, minute: int = 30) -> tuple[str, datetime]:
+    """Tomorrow at hour:minute in `zone`: as a datetime-local field posts it, and as UTC."""
+    day = (utcnow().astimezone(zone) + timedelta(days=1)).date()
+    local = datetime(day.year, day.month, day.day, hour, minute)
+    return local.strftime("%Y-%m-%dT%H:%M"), local.replace(tzinfo=zone).astimezone(UTC)
+
+
+def open_sms(client, people) -> str:
+    response = client.post(
+        "/sms/compose",
+        data={"kind": "candidates", "ids": [str(p.id) for p in people]},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200, text(response)
+    return TOKEN.search(text(response)).group(1)
+
+
+def send(client, token: str, *, htmx: bool = False, **form):
+    form.setdefault("message", "Hi {{first_name}}, your shift starts at 7.")
+    return client.post(f"/sms/compose/{token}/send", data=form, htmx=htmx)
+
+
+def batch_id_of(response) -> int:
+    match = BATCH_URL.match(response.headers["Location"])
+    assert match, response.headers["Location"]
+    return int(match.group(1))
+
+
+def fresh(session, model, ident):
+    session.rollback()  # see what the requests committed
+    return session.get(model, ident, populate_existing=True)
+
+
+def messages_of(session, batch_id: int) -> list[Message]:
+    session.rollback()
+    return list(
+        session.scalars(sa.select(Message).where(Message.batch_id == batch_id).order_by(Message.id))
+    )
+
+
+def batches(session) -> list[Batch]:
+    session.rollback()
+    return list(session.scalars(sa.select(Batch)))
+
+
+def schedule_one(client, people, zone: ZoneInfo, **form) -> tuple[int, datetime]:
+    """Send to `people` at 9:30 tomorrow in `zone` (the signed-in user's): the batch id and its
+    moment."""
+    typed, moment = local_tomorrow(zone)
+    response = send(client, open_sms(client, people), send_at=typed, **form)
+    assert response.status_code == 303, text(response)
+    return batch_id_of(response), moment
+
+
+def sent_row(client, batch_id: int, **args):
+    page = client.get("/sms/sent", query_string=args)
+    assert page.status_code == 200
+    return tree(page).one("tr", id=f"batch-{batch_id}")
+
+
+def buttons(node) -> list[str]:
+    return [button.text for button in node.all("button")]
+
+
+def release(session, batch_id: int) -> None:
+    """The worker's release of the batch, at its time."""
+    batch = fresh(session, Batch, batch_id)
+    released = schedule.release_due(
+        session,
+        batch.send_at + timedelta(seconds=1),
+        limit_settings=LimitSettings(),
+        quiet_settings=None,
+    )
+    assert batch_id in released
+
+
+# --- the field on the SMS screen -----------------------------------------------------------------
+
+
+def test_send_at_is_an_optional_datetime_local_field_labelled_in_the_users_zone(client, login, ada):
+    login(timezone="Pacific/Auckland")
+    token = open_sms(client, [ada])
+
+    page = tree(client.get(f"/sms/compose/{token}"))
+
+    field = page.one("input", name="send_at")
+    assert field.get("type") == "datetime-local"
+    assert "required" not in field.attrs
+    assert page.one("label", for_="send_at").text == "Send at"
+    hint = page.one(id=field.get("aria-describedby"))
+    assert "leave it empty to send now" in hint.text
+    assert "Pacific/Auckland" in hint.text
+
+
+def test_send_at_is_kept_on_the_draft_and_shown_back_in_the_users_zone(client, login, session, ada):
+    login(timezone="Pacific/Auckland")
+    token = open_sms(client, [ada])
+    typed, moment = local_tomorrow(AUCKLAND, 7, 45)
+
+    assert client.post(f"/sms/compose/{token}/save", data={"send_at": typed}).status_code == 204
+
+    draft = session.scalar(sa.select(ComposeDraft).where(ComposeDraft.token == token))
+    assert draft.send_at == moment  # stored as UTC
+    shown = control(text(client.get(f"/sms/compose/{token}")), "send_at")
+    assert f'value="{typed}"' in shown
+
+
+@pytest.mark.parametrize(
+    ("when_typed", "says"),
+    [
+        (lambda now: (now - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"), "has passed"),
+        (lambda now: (now + timedelta(days=91)).strftime("%Y-%m-%dT%H:%M"), "at most 90 days"),
+        (lambda now: "next tuesday", "is not a date and time"),
+    ],
+    ids=["past", "over-90-days", "garbage"],
+)
+def test_a_time_in_the_past_too_far_ahead_or_unreadable_is_refused_and_nothing_queued(
+    client, login, session, ada, when_typed, says
+):
+    login(timezone="Australia/Perth")
+    token = open_sms(client, [ada])
+    typed = when_typed(utcnow().astimezone(PERTH))
+
+    response = send(client, token, send_at=typed)
+
+    assert_refused(response, "send_at", says)
+    assert "autofocus" in control(text(response), "send_at")
+    assert batches(session) == []
+    assert session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0
+
+
+def test_a_refused_time_is_answered_on_the_field_for_htmx_too(client, login, session, ada):
+    login(timezone="Australia/Perth")
+    token = open_sms(client, [ada])
+
+    response = send(client, token, htmx=True, send_at="2020-01-01T09:00")
+
+    assert_refused(response, "send_at", "has passed")
+    assert "<html" not in text(response)  # the SMS screen's block, swapped in place
+    assert batches(session) == []
+
+
+def test_empty_send_at_sends_now(client, login, session, ada):
+    login()
+    response = send(client, open_sms(client, [ada]), send_at="")
+
+    assert response.status_code == 303
+    batch = fresh(session, Batch, batch_id_of(response))
+    assert batch.send_at is None
+    assert all(m.next_attempt_at is not None for m in messages_of(session, batch.id))
+
+
+# --- a scheduled Send ----------------------------------------------------------------------------
+
+
+def test_a_scheduled_send_waits_and_says_so_in_the_users_zone(client, login, session, ada):
+    login(timezone="Pacific/Auckland")
+    batch_id, moment = schedule_one(client, [ada], AUCKLAND)
+
+    batch = fresh(session, Batch, batch_id)
+    assert batch.send_at == moment and batch.scheduled
+    held = messages_of(session, batch_id)
+    assert [(m.state, m.next_attempt_at) for m in held] == [("queued", None)]
+    assert [e.details["send_at"] for e in audits(session, "sms.scheduled")] == [moment.isoformat()]
+
+    page = client.get(f"/sms/batches/{batch_id}")
+    shown = tree(page).one(id="scheduled-for").text
+    assert f"Scheduled for {when(moment, AUCKLAND)}" in shown
+    assert "NZ" in when(moment, AUCKLAND)  # NZDT or NZST: the reader's zone, not the server's
+    assert 'role="progressbar"' not in text(page)
+    assert "Resend" not in text(page)
+    assert 'http-equiv="refresh"' not in text(page)  # nothing to watch until it goes
+
+    row = sent_row(client, batch_id)
+    assert f"Scheduled for {when(moment, AUCKLAND)}" in row.text
+    assert row.all("svg") == []  # no 0 % bar
+    assert buttons(row) == ["Cancel scheduled send"]
+
+
+def test_a_scheduled_send_with_htmx_goes_to_its_batch_page(client, login, session, ada):
+    login(timezone="Australia/Perth")
+    typed, moment = local_tomorrow(PERTH)
+
+    response = send(client, open_sms(client, [ada]), htmx=True, send_at=typed)
+
+    assert response.status_code == 204
+    [batch] = batches(session)
+    assert response.headers["HX-Redirect"] == f"/sms/batches/{batch.id}"
+    assert batch.send_at == moment
+
+
+def test_the_confirmation_of_a_big_send_says_and_carries_the_time(
+    client, login, session, three_people
+):
+    login(timezone="Pacific/Auckland")
+    token = open_sms(client, three_people)
+    typed, moment = local_tomorrow(AUCKLAND, 8, 0)
+
+    asked = send(client, token, send_at=typed)
+    assert asked.status_code == 303
+    page = client.get(asked.headers["Location"])
+    assert f"Scheduled for {when(moment, AUCKLAND)}" in tree(page).one(id="confirm-send-at").text
+    form = tree(page).one("form", hx_target="#compose")
+    assert form.one("input", name="send_at").get("value") == typed
+    assert batches(session) == []
+
+    digest = DIGEST.search(text(page)).group(1)
+    response = client.post(
+        f"/sms/compose/{token}/send", data={"confirmed": digest, "send_at": typed}
+    )
+
+    assert response.status_code == 303, text(response)
+    batch = fresh(session, Batch, batch_id_of(response))
+    assert batch.send_at == moment
+    assert all(m.next_attempt_at is None for m in messages_of(session, batch.id))
+
+
+def test_a_time_changed_in_another_tab_after_the_confirmation_is_confirmed_anew(
+    client, login, session, three_people
+):
+    login(timezone="Pacific/Auckland")
+    token = open_sms(client, three_people)
+    typed, _ = local_tomorrow(AUCKLAND, 8, 0)
+    page = client.get(send(client, token, send_at=typed).headers["Location"])
+    digest = DIGEST.search(text(page)).group(1)
+    later, _ = local_tomorrow(AUCKLAND, 18, 0)
+    client.post(f"/sms/compose/{token}/save", data={"send_at": later})  # the other tab
+
+    response = client.post(
+        f"/sms/compose/{token}/send", data={"confirmed": digest, "send_at": typed}
+    )
+
+    assert response.status_code == 409
+    assert "changed after you saw the confirmation" in text(response)
+    assert batches(session) == []
+
+
+# --- cancel --------------------------------------------------------------------------------------
+
+
+def test_cancel_asks_first_then_withdraws_everything_and_says_who(
+    client, login, session, three_people
+):
+    user = login(timezone="Pacific/Auckland", full_name="Casey Jones")
+    batch_id, moment = schedule_one(client, three_people[:2], AUCKLAND)
+
+    # The Sent row's button is a GET form: it only opens the question.
+    form = sent_row(client, batch_id).one("form")
+    assert (form.get("method"), form.get("action")) == ("get", f"/sms/batches/{batch_id}/cancel")
+    question = client.get(form.get("action"))
+    assert question.status_code == 200
+    heading = tree(question).one("h1").text
+    assert heading == f"Cancel the send of 2 messages scheduled for {when(moment, AUCKLAND)}?"
+    posting = tree(question).one("form", action=f"/sms/batches/{batch_id}/cancel")
+    assert buttons(posting) == ["Cancel scheduled send"]
+    assert len(messages_of(session, batch_id)) == 2  # asking changed nothing
+
+    response = client.post(f"/sms/batches/{batch_id}/cancel")
+
+    assert (response.status_code, response.headers["Location"]) == (303, "/sms/sent")
+    sent = client.get("/sms/sent")
+    assert "Scheduled send cancelled: 2 messages withdrawn; nothing was sent." in text(sent)
+    batch = fresh(session, Batch, batch_id)
+    assert (batch.cancelled_by_id, batch.scheduled) == (user.id, False)
+    assert messages_of(session, batch_id) == []
+    row = tree(sent).one("tr", id=f"batch-{batch_id}")
+    assert (
+        f"Cancelled by Casey Jones at {when(batch.cancelled_at, AUCKLAND)}; nothing was sent"
+        in row.text
+    )
+    assert buttons(row) == []
+    assert (
+        "Cancelled by Casey Jones"
+        in tree(client.get(f"/sms/batches/{batch_id}")).one(id="scheduled-for").text
+    )
+
+
+def test_cancel_from_a_second_tab_is_409_and_says_what_happened(client, login, session, ada):
+    login(full_name="Casey Jones")
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+    client.get(f"/sms/batches/{batch_id}/cancel")  # both tabs show the question
+    assert client.post(f"/sms/batches/{batch_id}/cancel").status_code == 303
+
+    again = client.post(f"/sms/batches/{batch_id}/cancel")
+
+    assert again.status_code == 409
+    assert "Casey Jones cancelled it" in tree(again).one("p", role="alert").text
+    assert client.get(f"/sms/batches/{batch_id}/cancel").status_code == 409
+    assert len(audits(session, "sms.schedule_cancelled")) == 1
+
+
+def test_a_released_batch_can_no_longer_be_cancelled_or_edited(client, login, session, ada):
+    login()
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+    release(session, batch_id)
+
+    for path in ("cancel", "edit"):
+        page = client.get(f"/sms/batches/{batch_id}/{path}")
+        assert page.status_code == 409, path
+        assert "it went at" in text(page)
+    assert client.post(f"/sms/batches/{batch_id}/cancel").status_code == 409
+    edited = client.post(f"/sms/batches/{batch_id}/edit", data={"message": "Changed"})
+    assert edited.status_code == 409
+    assert ">Changed</textarea>" in text(edited)  # kept, to be copied
+    assert [m.body for m in messages_of(session, batch_id)] == ["Hi Ada, your shift starts at 7."]
+    # Released: the batch page shows its progress again.
+    assert 'role="progressbar"' in text(client.get(f"/sms/batches/{batch_id}"))
+
+
+def test_resend_is_not_offered_while_scheduled(client, login, ada):
+    login()
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+
+    assert client.get(f"/sms/batches/{batch_id}/resend").status_code == 409
+
+
+# --- edit ----------------------------------------------------------------------------------------
+
+
+def test_edit_text_remakes_each_persons_message_until_it_goes(client, login, session, three_people):
+    login(timezone="Australia/Perth")
+    batch_id, moment = schedule_one(client, three_people[:2], PERTH)
+    page = client.get(f"/sms/batches/{batch_id}")
+    link = tree(page).one("a", href=f"/sms/batches/{batch_id}/edit")
+    assert link.text == "Edit text"
+
+    form = client.get(link.get("href"))
+    assert form.status_code == 200
+    assert tree(form).one("label", for_="message").text == "Message"
+    assert ">Hi {{first_name}}, your shift starts at 7.</textarea>" in text(form)
+    assert buttons(tree(form).one("form", action=f"/sms/batches/{batch_id}/edit")) == ["Save text"]
+
+    response = client.post(
+        f"/sms/batches/{batch_id}/edit", data={"message": "{{first_name}}: shift moved to 8."}
+    )
+
+    assert (response.status_code, response.headers["Location"]) == (
+        303,
+        f"/sms/batches/{batch_id}",
+    )
+    assert [m.body for m in messages_of(session, batch_id)] == [
+        "Ada: shift moved to 8.",
+        "Bob: shift moved to 8.",
+    ]
+    after = client.get(f"/sms/batches/{batch_id}")
+    assert f"go with it at {when(moment, PERTH)}" in text(after)
+    assert fresh(session, Batch, batch_id).scheduled
+
+
+def test_edit_text_refused_is_shown_on_the_field_and_changes_nothing(client, login, session, ada):
+    login()
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+
+    response = client.post(f"/sms/batches/{batch_id}/edit", data={"message": "Hi {{nickname}}"})
+
+    assert_refused(response, "message", "Unknown merge field")
+    assert ">Hi {{nickname}}</textarea>" in text(response)
+    assert [m.body for m in messages_of(session, batch_id)] == ["Hi Ada, your shift starts at 7."]
+
+
+def test_edit_text_of_a_commercial_send_keeps_its_opt_out_line_out_of_the_box(
+    client, login, session, ada
+):
+    login()
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"), commercial="1")
+    batch = fresh(session, Batch, batch_id)
+    line = batch.opt_out_line
+    assert batch.body.endswith("\n" + line)
+
+    form = text(client.get(f"/sms/batches/{batch_id}/edit"))
+    assert ">Hi {{first_name}}, your shift starts at 7.</textarea>" in form
+    assert (
+        client.post(
+            f"/sms/batches/{batch_id}/edit", data={"message": "New roles, {{first_name}}."}
+        ).status_code
+        == 303
+    )
+    assert [m.body for m in messages_of(session, batch_id)] == [f"New roles, Ada.\n{line}"]
+
+
+# --- who may -------------------------------------------------------------------------------------
+
+
+def test_only_the_sender_may_cancel_or_edit(client, login, make_user, session, ada):
+    sender = make_user(role="consultant", full_name="Casey Jones")
+    client.login(sender.username)
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+    client.post("/logout")
+
+    # A team leader sees everyone's batches (audit.view), but may not change another's.
+    login(role="team-leader")
+    page = client.get(f"/sms/batches/{batch_id}")
+    assert page.status_code == 200 and "Scheduled for" in text(page)
+    assert "Cancel scheduled send" not in text(page) and "Edit text" not in text(page)
+    row = sent_row(client, batch_id, who="everyone")
+    assert "Scheduled for" in row.text and buttons(row) == []
+    for method in ("GET", "POST"):
+        for path in ("cancel", "edit"):
+            response = client.open(
+                f"/sms/batches/{batch_id}/{path}", method=method, data={"message": "x"}
+            )
+            assert response.status_code == 403, (method, path)
+            assert "Only Casey Jones" in text(response)
+    client.post("/logout")
+
+    # Another consultant does not see it at all.
+    login(role="consultant")
+    assert client.get(f"/sms/batches/{batch_id}").status_code == 404
+    for path in ("cancel", "edit"):
+        assert client.get(f"/sms/batches/{batch_id}/{path}").status_code == 404
+        assert client.post(f"/sms/batches/{batch_id}/{path}").status_code == 404
+    client.post("/logout")
+
+    login(role="viewer")
+    assert client.get(f"/sms/batches/{batch_id}/cancel").status_code == 404
+    assert client.post(f"/sms/batches/{batch_id}/cancel").status_code == 404
+
+    assert fresh(session, Batch, batch_id).scheduled
+    assert len(messages_of(session, batch_id)) == 1

@@ -1,0 +1,122 @@
+"""Send later on the batch pages: cancel a scheduled send (after a confirmation) and edit its text
+until it goes; the work is webapp.sms.schedule's, these views read the form and render."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from webapp.batches import bp
+from webapp.batches.forms import ScheduledTextForm
+from webapp.batches.routes import batch_or_404
+from webapp.errors import FieldError
+from webapp.extensions import db
+from webapp.models import Batch
+from webapp.sms import compose, opt_out_line, schedule, segments, sent_log
+from webapp.web.forms import refused
+from webapp.web.rendering import render
+from webapp.web.times import when
+
+
+def _sender_only(batch: Batch, doing: str) -> None:
+    """403 for anyone but the batch's sender: audit.view may see the batch, not change it."""
+    if batch.sender_id != current_user.id:
+        abort(403, description=f"Only {batch.sender.full_name}, who scheduled it, can {doing}.")
+
+
+def no_longer_scheduled(batch: Batch) -> str:
+    """Why a batch can no longer be cancelled or edited: it went, or someone cancelled it."""
+    if batch.cancelled_at is not None:
+        name = sent_log.cancellers(db.session, [batch]).get(batch.id, "someone")
+        return (
+            f"This SMS is no longer scheduled: {name} cancelled it at "
+            f"{when(batch.cancelled_at)}, and nothing was sent."
+        )
+    if batch.released_at is not None:
+        return f"This SMS is no longer scheduled: it went at {when(batch.released_at)}."
+    return "This SMS was not scheduled: it went when it was sent."
+
+
+def typed_text(batch: Batch) -> str:
+    """The batch's text as its sender typed it: without the opt-out line Send put after it
+    (schedule.edit_text puts it back)."""
+    line = batch.opt_out_line
+    if batch.commercial and line and batch.body.endswith("\n" + line):
+        return batch.body[: -len(line) - 1]
+    return batch.body
+
+
+@bp.route("/batches/<id:batch_id>/cancel", methods=["GET", "POST"])
+@login_required
+def cancel(batch_id: int):
+    """Ask, then cancel a scheduled send: its messages are withdrawn before any of them goes."""
+    batch = batch_or_404(batch_id)
+    _sender_only(batch, "cancel its send")
+    if request.method == "GET":
+        if not batch.scheduled:
+            return _cancel_page(batch, problem=no_longer_scheduled(batch), status=409)
+        return _cancel_page(batch)
+    try:
+        withdrawn = schedule.cancel(db.session, batch, current_user)
+    except FieldError as error:
+        refused(error)  # rolled back; a 403 ends here
+        db.session.refresh(batch)
+        # 409: it went, or another tab cancelled it, meanwhile.
+        problem = no_longer_scheduled(batch) if error.status == 409 else error.message
+        return _cancel_page(batch, problem=problem, status=error.status)
+    flash(
+        f"Scheduled send cancelled: {withdrawn:,} message{'' if withdrawn == 1 else 's'} "
+        "withdrawn; nothing was sent.",
+        "info",
+    )
+    return redirect(url_for("sent.index"), 303)
+
+
+def _cancel_page(batch: Batch, *, problem: str | None = None, status: int = 200):
+    return render("batches/cancel.html", status=status, batch=batch, problem=problem)
+
+
+@bp.route("/batches/<id:batch_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(batch_id: int):
+    """Change a scheduled send's text until it goes; each person's message is made again."""
+    batch = batch_or_404(batch_id)
+    _sender_only(batch, "edit its text")
+    form = ScheduledTextForm()
+    if request.method == "GET":
+        form.message.data = typed_text(batch)
+        if not batch.scheduled:
+            return _edit_page(batch, form, {"form": no_longer_scheduled(batch)}, status=409)
+        return _edit_page(batch, form)
+    try:
+        schedule.edit_text(db.session, batch, current_user, form.message.data or "")
+    except FieldError as error:
+        errors = refused(error)  # rolled back; a 403 ends here
+        db.session.refresh(batch)
+        if error.status == 409:
+            errors = {"form": no_longer_scheduled(batch)}
+        # What was typed stays in the box, to be copied when it can no longer be saved.
+        return _edit_page(batch, form, errors, status=error.status)
+    flash(
+        f"Text saved: the {batch.message_count:,} message{'' if batch.message_count == 1 else 's'} "
+        f"go with it at {when(batch.send_at)}.",
+        "info",
+    )
+    return redirect(url_for("batches.show", batch_id=batch.id), 303)
+
+
+def _edit_page(
+    batch: Batch, form: ScheduledTextForm, errors: dict[str, str] | None = None, status: int = 200
+):
+    text = form.message.data or ""
+    return render(
+        "batches/edit.html",
+        status=status,
+        batch=batch,
+        form=form,
+        errors=errors or {},
+        # The typed text's own count: merge fields change it per person, as on the SMS screen.
+        count=segments.count(opt_out_line.with_line(text, batch.commercial, batch.opt_out_line)),
+        line=batch.opt_out_line if batch.commercial else None,
+        max_characters=compose.MAX_CHARACTERS,
+    )
