@@ -1,20 +1,28 @@
 """The dashboard's figures (webapp.sms.dashboard) against messages, replies and opt-outs written
-straight into the database: whole days in a zone (DST too), scopes, failure reasons, parts."""
+straight into the database: whole days in a zone (DST too, with no SQLite 3.38), scopes, failure
+reasons, parts sent, receipts that never came, and one opt-out per STOP."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from webapp.models import AuditEvent, Message
-from webapp.sms import dashboard
+import sqlalchemy as sa
+
+from webapp.models import AuditEvent, Batch, Message
+from webapp.sms import batches, dashboard
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 TODAY = date(2026, 11, 30)
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 2 pm on TODAY in Sydney
+# States in which a message has reached a gateway (so it has a sent_at).
+LEFT = ("sent", "delivered", "undelivered")
 
 
 def add_message(session, sender, at: datetime, state: str = "delivered", **fields) -> Message:
-    """An outbound message (or, with direction="in", a reply addressed to `sender`) at `at`."""
+    """An outbound message (or, with direction="in", a reply addressed to `sender`) at `at`; sent
+    at `at` too if its state says it reached a gateway (unless `sent_at` is given)."""
+    fields.setdefault("sent_at", at if state in LEFT else None)
     message = Message(
         sender_id=sender.id if sender is not None else None,
         to_e164="+61412345678",
@@ -29,15 +37,18 @@ def add_message(session, sender, at: datetime, state: str = "delivered", **field
     return message
 
 
-def add_opt_out(session, at: datetime, reply: Message | None) -> AuditEvent:
-    """A consent.sms_withdrawn event, caused by `reply` (a STOP) or by nothing (a gateway list)."""
-    details = {"changes": {"sms_consent": [True, False]}, "number": "+61412345678"}
+def add_opt_out(
+    session, at: datetime, reply: Message | None, subject_id: int = 1, **cause
+) -> AuditEvent:
+    """A consent.sms_withdrawn event of one record, caused by `reply` (a STOP) or by `cause` (a
+    gateway's refusal: source and message_uuid) or by nothing said (an opt-out list)."""
+    details = {"changes": {"sms_consent": [True, False]}, "number": "+61412345678"} | cause
     if reply is not None:
         details.update(source="reply", reply_id=reply.id)
     event = AuditEvent(
         action="consent.sms_withdrawn",
         subject_type="candidate",
-        subject_id=1,
+        subject_id=subject_id,
         details=details,
         created_at=at,
     )
@@ -50,9 +61,9 @@ def utc(*parts) -> datetime:
     return datetime(*parts, tzinfo=UTC)
 
 
-def figures(session, scope=None, today=TODAY, zone=SYDNEY) -> dashboard.Dashboard:
+def figures(session, scope=None, today=TODAY, zone=SYDNEY, now=NOW) -> dashboard.Dashboard:
     return dashboard.figures(
-        session, today=today, zone=zone, scope=scope or dashboard.Scope(), days=30
+        session, today=today, zone=zone, scope=scope or dashboard.Scope(), days=30, now=now
     )
 
 
@@ -103,22 +114,86 @@ def test_the_same_messages_fall_on_other_days_in_another_zone(session, make_user
 def test_final_states_delivery_rate_and_parts(session, make_user):
     sender = make_user()
     at = utc(2026, 11, 25, 1)
+    recently = NOW - dashboard.RECEIPT_WAIT + timedelta(minutes=1)  # still awaiting a receipt
     for state, count in (("delivered", 6), ("sent", 2), ("failed", 1), ("undelivered", 1)):
         for _ in range(count):
-            add_message(session, sender, at, state=state, segments=2)
+            extra = {"sent_at": recently} if state == "sent" else {}
+            add_message(session, sender, at, state=state, segments=2, **extra)
     add_message(session, sender, at, state="sending")  # counted as still queued
     add_message(session, sender, at, state="queued", segments=3)
     # A resent message: its parts were sent, but only its copy counts for a state.
-    add_message(session, sender, at, state="unknown", superseded=True, segments=1)
+    add_message(session, sender, at, state="unknown", superseded=True, segments=1, sent_at=at)
     result = figures(session)
     today = day(result, date(2026, 11, 25))
     assert today.states == {"delivered": 6, "sent": 2, "failed": 1, "undelivered": 1, "queued": 2}
     assert today.finished == 8
     assert today.delivery_rate == 75.0
     assert result.delivery_rate == 75.0
-    assert today.parts == 10 * 2 + 1 + 3 + 1
-    assert result.total("parts") == 25
+    # Parts that reached a gateway, as billed: not the failed one's (refused before any gateway
+    # took it), nor the queued or sending ones'.
+    assert today.parts == 6 * 2 + 2 * 2 + 2 + 1
+    assert result.total("parts") == 19
+    assert [(s.messages, s.parts) for s in result.senders] == [(12, 19)]
     assert day(result, date(2026, 11, 24)).delivery_rate is None
+
+
+def test_a_message_with_no_receipt_after_the_wait_is_finished_as_on_the_batch_page(
+    session, make_user
+):
+    sender = make_user()
+    batch = Batch(
+        sender_id=sender.id,
+        kind="candidates",
+        provider="sandbox",
+        body="Hi",
+        message_count=5,
+        created_at=utc(2026, 11, 28),
+    )
+    session.add(batch)
+    session.commit()
+    at = utc(2026, 11, 28, 1)
+    wait = dashboard.RECEIPT_WAIT
+    for state, sent_at in (
+        ("delivered", at),
+        ("sent", NOW - wait - timedelta(seconds=1)),  # no receipt: final
+        ("sent", NOW - wait - timedelta(hours=5)),
+        ("sent", NOW - wait + timedelta(seconds=1)),  # may still come
+        ("failed", None),
+    ):
+        add_message(session, sender, at, state=state, sent_at=sent_at, batch_id=batch.id)
+    result = figures(session)
+    shown = day(result, date(2026, 11, 28))
+    assert shown.states == {"delivered": 1, "no_receipt": 2, "sent": 1, "failed": 1}
+    assert shown.finished == 4 and result.delivery_rate == 25.0
+    # The batch page says the same of the same messages at the same moment.
+    progress = batches.progress(session, session.get(Batch, batch.id), now=NOW)
+    assert progress.no_receipt == 2 and progress.finished == shown.finished
+    assert dashboard.STATE_NAMES["no_receipt"] == "Sent, no receipt"
+    # A day later the last one has waited long enough too.
+    later = figures(session, now=NOW + timedelta(days=1))
+    assert day(later, date(2026, 11, 28)).states["no_receipt"] == 3
+
+
+def test_days_need_no_unixepoch_and_fractions_of_a_second_stay_on_their_day(session, make_user):
+    sender = make_user()
+    # 11:59:59.999 pm on the 20th in Sydney, and a microsecond after midnight on the 21st.
+    add_message(session, sender, datetime(2026, 11, 20, 12, 59, 59, 999_999, tzinfo=UTC))
+    add_message(session, sender, datetime(2026, 11, 20, 13, 0, 0, 1, tzinfo=UTC), state="failed")
+    # The window's last moment: 11:59:59.9999 pm today.
+    add_message(session, sender, datetime(2026, 11, 30, 12, 59, 59, 999_900, tzinfo=UTC))
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # As on SQLite before 3.38 (Ubuntu 22.04, RHEL 9): no unixepoch(). An application's
+        # function of that name stands in for the built-in one, and fails.
+        def unixepoch(*args):
+            raise RuntimeError("no such function: unixepoch")
+
+        connection.connection.driver_connection.create_function("unixepoch", -1, unixepoch)
+    result = figures(session)
+    assert day(result, date(2026, 11, 20)).states == {"delivered": 1}
+    assert day(result, date(2026, 11, 21)).states == {"failed": 1}
+    assert day(result, TODAY).states == {"delivered": 1}
+    assert result.total("messages") == 3
 
 
 def test_failures_by_reason_top_and_other(session, make_user):
@@ -132,10 +207,13 @@ def test_failures_by_reason_top_and_other(session, make_user):
     add_message(session, sender, at, state="delivered", error_text="not a failure")
     reasons = figures(session).failures
     assert reasons[:3] == [("Reason 8", 9), ("Reason 7", 8), ("Reason 6", 7)]
-    assert len(reasons) == dashboard.TOP_REASONS
-    # Left out of the top 7: Reason 1 (2), Reason 0 (1), Code 77 (1), no reason (1).
-    assert reasons[-1] == (dashboard.OTHER, 5)
+    # The 8 commonest, then the rest: Reason 0 (1), Code 77 (1) and no reason (1), ties by name.
+    assert len(reasons) == dashboard.TOP_REASONS + 1 == 9
+    assert reasons[dashboard.TOP_REASONS - 1] == ("Reason 1", 2)
+    assert reasons[-1] == (dashboard.OTHER, 3)
     assert sum(n for _, n in reasons) == 47
+    # With exactly 8 reasons, all 8 are named and none is "Other".
+    assert dashboard.top_reasons({f"R{n}": n + 1 for n in range(8)})[-1] == ("R0", 1)
 
 
 def test_reason_labels():
@@ -186,3 +264,25 @@ def test_replies_and_opt_outs_count_for_whom_they_answer(session, make_user):
     everyone = figures(session)
     assert everyone.total("replies") == 3
     assert everyone.total("opt_outs") == 3
+
+
+def test_a_stop_from_a_number_on_two_records_is_one_opt_out(session, make_user):
+    mine = make_user()
+    at = utc(2026, 11, 25, 1)
+    sent = add_message(session, mine, at)
+    stop = add_message(session, mine, at, state="received", direction="in", in_reply_to_id=sent.id)
+    # consent.set_for_number writes an event a record: a candidate and a contact share the number.
+    add_opt_out(session, at, stop, subject_id=1)
+    add_opt_out(session, at + timedelta(microseconds=300), stop, subject_id=2)
+    # A gateway's refusal of one message (Twilio 21610), also on two records: one opt-out.
+    refused = {"source": "gateway", "message_uuid": "5f0c-one"}
+    add_opt_out(session, at, None, subject_id=3, **refused)
+    add_opt_out(session, at, None, subject_id=4, **refused)
+    add_opt_out(session, at, None, subject_id=5, source="gateway", message_uuid="5f0c-two")
+    # With nothing to tell them apart: once per number and minute.
+    add_opt_out(session, at + timedelta(hours=1), None, subject_id=6)
+    add_opt_out(session, at + timedelta(hours=1, seconds=2), None, subject_id=7)
+    add_opt_out(session, at + timedelta(hours=2), None, subject_id=6)
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 8
+    assert figures(session, dashboard.Scope(user_id=mine.id)).total("opt_outs") == 1
+    assert day(figures(session), date(2026, 11, 25)).opt_outs == 1 + 2 + 2

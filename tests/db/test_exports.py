@@ -31,6 +31,12 @@ def read(pieces) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
+@pytest.fixture
+def sessions(app):
+    """What the exports open a session with, one for each chunk they read."""
+    return app.extensions["database"].sessionmaker
+
+
 def messages_of(session, batch) -> list[Message]:
     return list(
         session.scalars(sa.select(Message).where(Message.batch_id == batch.id).order_by(Message.id))
@@ -77,8 +83,10 @@ def mixed_batch(session, make_user, make_candidate, make_contact):
     return batch
 
 
-def test_a_batchs_messages_with_names_numbers_account_state_error_and_times(session, mixed_batch):
-    rows = read(exports.csv_text(exports.batch_rows(session, mixed_batch.id, AUCKLAND, now=NOW)))
+def test_a_batchs_messages_with_names_numbers_account_state_error_and_times(
+    session, sessions, mixed_batch
+):
+    rows = read(exports.csv_text(exports.batch_rows(sessions, mixed_batch.id, AUCKLAND, now=NOW)))
 
     assert list(rows[0]) == [
         "Person",
@@ -114,14 +122,14 @@ def test_a_batchs_messages_with_names_numbers_account_state_error_and_times(sess
     assert grace["State"] == "sent, no receipt"  # as the batch page shows it
 
 
-def test_the_same_batch_read_in_perth_time(session, mixed_batch):
-    zoe = read(exports.batch_csv(session, mixed_batch.id, PERTH))[0]
+def test_the_same_batch_read_in_perth_time(session, sessions, mixed_batch):
+    zoe = read(exports.batch_csv(sessions, mixed_batch.id, PERTH))[0]
 
     assert zoe["Queued (Australia/Perth)"] == "2026-03-02 06:00:00"  # AWST, UTC+8
     assert zoe["Delivered (Australia/Perth)"] == "2026-03-02 06:00:09"
 
 
-def test_a_resent_message_is_marked_and_its_copy_has_a_row(session, mixed_batch):
+def test_a_resent_message_is_marked_and_its_copy_has_a_row(session, sessions, mixed_batch):
     failed = messages_of(session, mixed_batch)[1]
     failed.superseded = True
     session.add(
@@ -138,7 +146,7 @@ def test_a_resent_message_is_marked_and_its_copy_has_a_row(session, mixed_batch)
     )
     session.commit()
 
-    rows = read(exports.batch_csv(session, mixed_batch.id, PERTH))
+    rows = read(exports.batch_csv(sessions, mixed_batch.id, PERTH))
 
     assert [(row["State"], row["Resent"]) for row in rows] == [
         ("delivered", ""),
@@ -213,7 +221,7 @@ def listed(session, sender_id, filters, team=None) -> list[int]:
     ],
 )
 def test_the_sent_log_has_exactly_the_rows_the_sent_page_lists_on_all_its_pages(
-    session, log, monkeypatch, arguments
+    session, sessions, log, monkeypatch, arguments
 ):
     casey = log[0]
     monkeypatch.setattr(sent_log, "PAGE_SIZE", 2)  # four pages of Casey's seven
@@ -223,18 +231,18 @@ def test_the_sent_log_has_exactly_the_rows_the_sent_page_lists_on_all_its_pages(
     expected = listed(session, sender_id, filters)
     assert expected  # every case lists something
 
-    rows = read(exports.sent_csv(session, sender_id, filters, AUCKLAND, chunk=3))
+    rows = read(exports.sent_csv(sessions, sender_id, filters, AUCKLAND, chunk=3))
 
     assert [int(row["Batch"]) for row in rows] == expected
     assert exports.sent_row_count(session, sender_id, filters) == len(expected)
 
 
-def test_a_sent_log_row_says_when_who_what_and_how_many_in_each_state(session, log):
+def test_a_sent_log_row_says_when_who_what_and_how_many_in_each_state(session, sessions, log):
     casey, _other, made, _theirs = log
     filters, _page, _errors = sent_log.parse({}, PERTH)
 
     rows = {
-        int(row["Batch"]): row for row in read(exports.sent_csv(session, casey.id, filters, PERTH))
+        int(row["Batch"]): row for row in read(exports.sent_csv(sessions, casey.id, filters, PERTH))
     }
 
     day5, day3, day6 = rows[made[5].id], rows[made[3].id], rows[made[6].id]
@@ -255,12 +263,12 @@ def test_a_sent_log_row_says_when_who_what_and_how_many_in_each_state(session, l
     assert day6["Cancelled (Australia/Perth)"] == ""
 
 
-def test_a_team_leader_limited_to_an_office_gets_only_its_batches(session, log):
+def test_a_team_leader_limited_to_an_office_gets_only_its_batches(session, sessions, log):
     _casey, other, _made, theirs = log
     filters, _page, _errors = sent_log.parse({"who": "everyone"}, PERTH)
     team = Team(other.office_id)
 
-    rows = read(exports.sent_csv(session, None, filters, PERTH, team=team))
+    rows = read(exports.sent_csv(sessions, None, filters, PERTH, team=team))
 
     assert (
         [int(row["Batch"]) for row in rows] == [theirs.id] == listed(session, None, filters, team)
@@ -312,7 +320,7 @@ def big_batch(session, make_user, ada, count: int) -> Batch:
 
 
 def test_the_heading_is_ready_before_any_query_and_rows_come_a_chunk_at_a_time(
-    session, make_user, ada
+    session, sessions, make_user, ada
 ):
     batch = big_batch(session, make_user, ada, 25)
     statements = []
@@ -322,7 +330,7 @@ def test_the_heading_is_ready_before_any_query_and_rows_come_a_chunk_at_a_time(
 
     sa.event.listen(session.get_bind(), "before_cursor_execute", count)
     try:
-        pieces = exports.batch_csv(session, batch.id, PERTH, chunk=10)
+        pieces = exports.batch_csv(sessions, batch.id, PERTH, chunk=10)
         heading = next(pieces)
         assert statements == []
         rest = list(pieces)
@@ -332,7 +340,7 @@ def test_the_heading_is_ready_before_any_query_and_rows_come_a_chunk_at_a_time(
     assert [piece.count("\r\n") for piece in rest] == [10, 10, 5]
 
 
-def exported(session, batch) -> tuple[int, int]:
+def exported(session, sessions, batch) -> tuple[int, int]:
     """(characters of CSV, peak bytes Python held) for the batch's export, read and dropped.
 
     The second of two runs: the first pays for compiled queries, caches and reloading the batch
@@ -343,7 +351,7 @@ def exported(session, batch) -> tuple[int, int]:
         tracemalloc.start()
         try:
             size = sum(
-                len(piece) for piece in exports.batch_csv(session, batch_id, PERTH, chunk=200)
+                len(piece) for piece in exports.batch_csv(sessions, batch_id, PERTH, chunk=200)
             )
             _now, peak = tracemalloc.get_traced_memory()
         finally:
@@ -351,9 +359,9 @@ def exported(session, batch) -> tuple[int, int]:
     return size, peak
 
 
-def test_memory_stays_flat_however_many_rows_are_exported(session, make_user, ada):
-    small_size, small_peak = exported(session, big_batch(session, make_user, ada, 1_000))
-    big_size, big_peak = exported(session, big_batch(session, make_user, ada, 15_000))
+def test_memory_stays_flat_however_many_rows_are_exported(session, sessions, make_user, ada):
+    small_size, small_peak = exported(session, sessions, big_batch(session, make_user, ada, 1_000))
+    big_size, big_peak = exported(session, sessions, big_batch(session, make_user, ada, 15_000))
 
     assert big_size > 14 * small_size
     # Fifteen times the rows, about the same memory: pieces are dropped as they go. A list of the
@@ -362,3 +370,62 @@ def test_memory_stays_flat_however_many_rows_are_exported(session, make_user, ad
         f"{small_peak:,} bytes for 1,000 rows, {big_peak:,} for 15,000"
     )
     assert big_peak < big_size / 2
+
+
+def test_a_batch_read_in_whole_chunks_has_every_row_once(session, sessions, make_user, ada):
+    batch = big_batch(session, make_user, ada, 20)
+
+    pieces = list(exports.batch_csv(sessions, batch.id, PERTH, chunk=10))
+
+    assert [piece.count("\r\n") for piece in pieces] == [1, 10, 10]  # no empty piece at the end
+    assert len(read(pieces)) == 20
+
+
+def test_sent_log_batches_made_at_the_same_moment_are_each_listed_once(
+    session, sessions, make_user, ada
+):
+    me = make_user(role="consultant")
+    at = datetime(2026, 3, 2, 1, tzinfo=UTC)
+    made = [sent_batch(session, me, [ada], at=at) for _ in range(5)]
+    older = sent_batch(session, me, [ada], at=at - timedelta(seconds=1))
+    filters, _page, _errors = sent_log.parse({}, PERTH)
+
+    # Chunks of two: a chunk ends between batches of the same time twice.
+    rows = read(exports.sent_csv(sessions, me.id, filters, PERTH, chunk=2))
+
+    assert [int(row["Batch"]) for row in rows] == [b.id for b in reversed(made)] + [older.id]
+
+
+def idle_in_transaction(session) -> int:
+    """How many connections to this PostgreSQL database other than `session`'s are idle in an
+    open transaction (0 on SQLite, which has no server)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    return session.scalar(
+        sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+        )
+    )
+
+
+def test_a_download_half_read_holds_no_connection_and_no_transaction(
+    app, session, sessions, make_user, ada, log
+):
+    batch_id, casey_id = big_batch(session, make_user, ada, 25).id, log[0].id
+    filters, _page, _errors = sent_log.parse({}, PERTH)
+    session.close()
+    pool = app.extensions["database"].engine.pool
+    downloads = [
+        exports.batch_csv(sessions, batch_id, PERTH, chunk=10),
+        exports.sent_csv(sessions, casey_id, filters, PERTH, chunk=3),
+    ]
+
+    for pieces, first_chunk in zip(downloads, (10, 3), strict=True):
+        assert next(pieces).startswith("\ufeff")  # the heading
+        assert next(pieces).count("\r\n") == first_chunk
+        # A client stalled here: between chunks the download keeps nothing open.
+        assert pool.checkedout() == 0
+    assert idle_in_transaction(session) == 0
+    session.close()
+    assert [len(list(pieces)) for pieces in downloads] == [2, 2]  # and reading on still works

@@ -352,6 +352,7 @@ def test_two_sends_at_once_cannot_both_pass_the_limit(app, session, make_user, p
                         body="first",
                         provider="sandbox",
                         created_at=utcnow(),
+                        next_attempt_at=utcnow(),  # queued to go now, as enqueue does
                     )
                 )
             first.flush()

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from tests.delivery import messages, run_once, send_request
 from webapp.models import AuditEvent, BlockedRegion, Message, Setting
 from webapp.sms import batches, compose, outbox, quick_reply, quiet_hours, settings
+from webapp.sms import dispatcher as dispatcher_module
 from webapp.sms.quiet_hours import QuietSettings
 
 # 23:00 in Sydney (AEDT, +11), noon in London: Ada's Australian mobile is in its quiet hours,
@@ -202,3 +203,79 @@ def test_a_batch_page_counts_those_still_waiting(app, session, sender, people, c
     found = quiet_hours.waiting_in_batch(session, batch.id, now=clock)
     assert (found.count, found.first, found.last) == (1, SYDNEY_MORNING, SYDNEY_MORNING)
     assert quiet_hours.waiting_in_batch(session, batch.id, now=SYDNEY_MORNING) is None
+
+
+# --- the worker heeds quiet hours when it takes a message, not only when it is queued ----------
+
+# 19:30 AEDT, 08:30 in London: in nobody's quiet hours.
+DAY_IN_SYDNEY = NIGHT_IN_SYDNEY - timedelta(hours=3, minutes=30)
+
+
+@pytest.fixture
+def worker_clock(monkeypatch):
+    """Queue at DAY_IN_SYDNEY; the returned function moves the worker's clock."""
+    for module in (outbox, batches):
+        monkeypatch.setattr(module, "utcnow", lambda: DAY_IN_SYDNEY)
+
+    def set_to(moment: datetime) -> None:
+        for module in (outbox, dispatcher_module):
+            monkeypatch.setattr(module, "utcnow", lambda: moment)
+
+    return set_to
+
+
+def test_a_message_the_worker_takes_in_its_recipients_night_goes_back_until_their_morning(
+    app, session, sender, people, worker_clock, sms_central, sms_central_provider
+):
+    # Queued by day (a big batch still going, or a worker away since): taken at 23:00 in Sydney.
+    batch = send(app, session, sender, people, provider="smscentral")
+    assert timing(session, batch) == [(DAY_IN_SYDNEY, None)] * 2
+    worker_clock(NIGHT_IN_SYDNEY)
+
+    run_once(app, sms_central_provider, quiet=QuietSettings.from_config(app.config))
+
+    ada_message, bob_message = messages(session, batch)
+    assert (ada_message.state, ada_message.attempts) == ("queued", 0)  # the attempt uncounted
+    assert (ada_message.next_attempt_at, ada_message.quiet_until) == (SYDNEY_MORNING,) * 2
+    assert ada_message.lease_until is None
+    assert bob_message.state == "sent"  # noon in London
+    assert [m["RECIPIENT"] for m in sms_central.messages] == ["447400123456"]
+    # Not taken again in the night; in the morning it goes.
+    assert claimed_at(app, SYDNEY_MORNING - timedelta(seconds=1)) == []
+    worker_clock(SYDNEY_MORNING)
+    run_once(app, sms_central_provider, quiet=QuietSettings.from_config(app.config))
+    assert messages(session, batch)[0].state == "sent"
+
+
+def test_a_retry_whose_back_off_lands_in_the_night_waits_for_the_morning(
+    app, session, sender, people, worker_clock, sms_central, sms_central_provider
+):
+    batch = send(app, session, sender, people[:1], provider="smscentral")
+    # The gateway said "try later" by day; the back-off ran into the night.
+    session.execute(
+        sa.update(Message).values(attempts=2, error_code="busy", next_attempt_at=NIGHT_IN_SYDNEY)
+    )
+    session.commit()
+    worker_clock(NIGHT_IN_SYDNEY + timedelta(hours=2))  # 01:00 AEDT
+
+    run_once(app, sms_central_provider, quiet=QuietSettings.from_config(app.config))
+
+    [message] = messages(session, batch)
+    assert (message.state, message.attempts, message.next_attempt_at) == (
+        "queued",
+        2,
+        SYDNEY_MORNING,
+    )
+    assert sms_central.messages == []
+
+
+def test_the_stored_setting_alone_turns_the_workers_check_on_and_off(
+    app, session, sender, people, worker_clock, sms_central, sms_central_provider
+):
+    batch = send(app, session, sender, people[:1], provider="smscentral")
+    quiet_hours.save(session, sender, "off")  # wins over QUIET_HOURS
+    worker_clock(NIGHT_IN_SYDNEY)
+
+    run_once(app, sms_central_provider, quiet=QuietSettings.from_config(app.config))
+
+    assert [m.state for m in messages(session, batch)] == ["sent"]

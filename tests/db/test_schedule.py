@@ -571,3 +571,121 @@ def heartbeats(session) -> int:
     count = session.scalar(sa.select(sa.func.count()).select_from(WorkerHeartbeat))
     session.rollback()
     return count
+
+
+# --- review fixes: what held and refused messages count, a cancelled draft, a failing release ----
+
+
+def allowance_used(session, user) -> int:
+    session.rollback()
+    return limits.allowance(session, user, NO_LIMITS).used
+
+
+def test_held_messages_do_not_count_against_todays_limit(session, make_user):
+    casey = make_user(daily_limit=3)
+    people = insert_candidates(session, 5)
+    schedule_send(session, casey, people[:2], utcnow() + timedelta(hours=20))
+    assert allowance_used(session, casey) == 0
+
+    # Today's 3 still go: the 2 for tomorrow are counted when they are released.
+    draft = compose.create_draft(session, casey, "candidates", people[2:5])
+    sent_now = compose.send(
+        session, draft, casey, send_request(), provider="sandbox", blocked=frozenset()
+    )
+    assert states(session, sent_now) == Counter(queued=3)
+    assert allowance_used(session, casey) == 3
+
+
+def test_messages_refused_at_release_keep_their_time_and_are_not_counted(session, make_user):
+    casey = make_user(daily_limit=3)
+    people = insert_candidates(session, 6)
+    batch = schedule_send(session, casey, people[:3], utcnow() + timedelta(minutes=5))
+    scheduled_at = messages(session, batch)[0].created_at
+    draft = compose.create_draft(session, casey, "candidates", people[3:5])
+    compose.send(session, draft, casey, send_request(), provider="sandbox", blocked=frozenset())
+
+    assert release_due(session, batch.send_at) == [batch.id]  # 3 more, 1 left: refused
+
+    refused = messages(session, batch)
+    assert [(m.state, m.error_code) for m in refused] == [("failed", "limit")] * 3
+    assert {m.created_at for m in refused} == {scheduled_at}
+    # They never reached a gateway: Casey has sent 2, and may send 1 more.
+    assert allowance_used(session, casey) == 2
+    draft = compose.create_draft(session, casey, "candidates", [people[5]])
+    compose.send(session, draft, casey, send_request(), provider="sandbox", blocked=frozenset())
+    assert allowance_used(session, casey) == 3
+
+
+def test_a_cancelled_scheduled_draft_can_be_sent_again(session, sender, ada, bob):
+    draft = compose.create_draft(session, sender, "candidates", [ada.id, bob.id])
+    later = send_request(send_at=utcnow() + HOUR)
+    cancelled = compose.send(session, draft, sender, later, provider="sandbox", blocked=frozenset())
+    schedule.cancel(session, cancelled, sender)
+
+    # The SMS screen finds the same draft for the same people, and its Send goes now.
+    assert compose.open_draft(session, sender, "candidates", [ada.id, bob.id]).id == draft.id
+    again = compose.send(
+        session, draft, sender, send_request(), provider="sandbox", blocked=frozenset()
+    )
+
+    assert again.id != cancelled.id
+    assert states(session, again) == Counter(queued=2)
+    assert fresh(session, cancelled).cancelled_at is not None
+    assert messages(session, cancelled) == []
+
+
+@pytest.mark.parametrize("first_later", [True, False], ids=["scheduled-then-now", "now-then-later"])
+def test_the_same_text_for_another_time_from_a_second_tab_is_refused(
+    session, sender, ada, first_later
+):
+    draft = compose.create_draft(session, sender, "candidates", [ada.id])
+    later = send_request(send_at=utcnow() + HOUR)
+    first, second = (later, send_request()) if first_later else (send_request(), later)
+    batch = compose.send(session, draft, sender, first, provider="sandbox", blocked=frozenset())
+
+    with pytest.raises(FieldError) as caught:
+        compose.send(session, draft, sender, second, provider="sandbox", blocked=frozenset())
+
+    session.rollback()
+    assert (caught.value.status, caught.value.field) == (409, "send_at")
+    assert f"batch {batch.id}" in caught.value.message
+    if first_later:
+        assert "already scheduled" in caught.value.message
+        assert "not sent now" in caught.value.message
+    else:
+        assert "already sent" in caught.value.message
+    assert session.scalar(sa.select(sa.func.count()).select_from(Batch)) == 1
+    assert states(session, batch) == Counter(queued=1)
+
+
+def test_a_batch_whose_release_fails_backs_off_and_does_not_hold_back_later_ones(
+    session, sender, ada, bob, monkeypatch, caplog
+):
+    poisoned = schedule_send(
+        session, sender, [ada], utcnow() + timedelta(minutes=1), comment=True, comment_type="SMS"
+    )
+    good = schedule_send(session, sender, [bob], utcnow() + timedelta(minutes=2))
+    # A batch whose kind no longer exists: writing its Comments raises, every time.
+    session.execute(sa.update(Batch).where(Batch.id == poisoned.id).values(kind="vanished"))
+    session.commit()
+    monkeypatch.setattr(schedule, "RELEASE_GROUP", 1)  # the poisoned one fills a group
+    retries = schedule.Retries()
+    now = good.send_at
+
+    def release(at):
+        return schedule.release_due(
+            session, at, limit_settings=NO_LIMITS, quiet_settings=None, retries=retries
+        )
+
+    assert release(now) == []  # the poisoned one failed, and rolled back
+    assert fresh(session, poisoned).released_at is None
+    assert release(now) == [good.id]  # skipped while it waits: the later one goes
+    assert states(session, good) == Counter(queued=1)
+    assert release(now + timedelta(seconds=1)) == []
+    failures = [r for r in caplog.records if "Releasing scheduled batch" in r.getMessage()]
+    assert len(failures) == 1  # once per try, not once per poll
+    # Tried again after its back-off (and then waits twice as long).
+    assert release(now + schedule.RETRY_FIRST) == []
+    assert retries.next_try[poisoned.id] == now + 3 * schedule.RETRY_FIRST
+    assert fresh(session, poisoned).scheduled
+    assert states(session, poisoned) == Counter(queued=1)

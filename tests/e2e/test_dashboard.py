@@ -57,11 +57,15 @@ def seed(variant: str) -> dict:
                 sender_id=user.id,
                 to_e164="+61412000999",
                 body="Hi there, a night shift this Friday?",
-                provider="sandbox",
+                # Not the sandbox, whose stand-in receipts would deliver the "sent" ones.
+                provider="twilio",
                 state=state,
                 segments=parts,
                 error_text="Handset unreachable" if state == "failed" else None,
                 created_at=at,
+                # The gateway took all but the failed ones (their parts count); a message still
+                # "sent" from an earlier day is shown as "Sent, no receipt".
+                sent_at=None if state == "failed" else at,
             )
             session.add(last)
             total += 1
@@ -150,6 +154,10 @@ def test_the_dashboard_from_the_keyboard(page, live_server, js):
         "rects => rects.map(r => Number(r.dataset.value))"
     )
     assert sum(values) == delivered
+    no_receipt = sum(day[1] for day in DAYS[1:])  # sent a day or more ago, no receipt since
+    expect(table.locator("tfoot td").nth(1)).to_have_text(str(no_receipt))
+    parts = sum((day[0] + day[1]) * day[3] for day in DAYS)  # the failed ones' never went
+    expect(page.locator("#total-parts")).to_have_text(str(parts))
     if js:  # axe runs in the page: only where scripts run
         check(page, "the dashboard")
 

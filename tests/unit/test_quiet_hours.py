@@ -22,6 +22,7 @@ from webapp.sms.quiet_hours import (
     plan,
     quiet_end,
 )
+from webapp.times import DEFAULT_ZONE
 
 NIGHT = Window(time(20, 0), time(8, 0))
 SYDNEY = "Australia/Sydney"
@@ -242,3 +243,14 @@ def test_ten_thousand_mobiles_cost_at_most_a_thousand_lookups():
     for _ in range(10_000):
         quiet(f"+614{rng.randrange(10**8):08d}", EVENING)
     assert len(quiet_hours._ZONES) <= 1_000
+
+
+def test_a_moment_whose_end_would_be_past_the_last_date_is_not_quiet():
+    # 23:00 on 31 Dec 9999 in Sydney: quiet, but its end (08:00 on 1 Jan 10000) cannot be named.
+    last_night = datetime(9999, 12, 31, 12, 0, tzinfo=UTC)
+    assert quiet_end(NIGHT, ZoneInfo(SYDNEY), last_night) is None
+    assert quiet_hours.plan(NIGHT, None, SYDNEY)(AU_MOBILE, last_night) is None
+
+
+def test_the_default_organisation_zone_is_the_apps():
+    assert QuietSettings().organisation_zone == DEFAULT_ZONE

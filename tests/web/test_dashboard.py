@@ -1,5 +1,6 @@
-"""The dashboard page: the landing page, whose figures each role sees (and may ask for), each
-chart's bars against its data table and the seeded messages, patterns for greyscale, no styles."""
+"""The dashboard page: the landing page, whose figures each role sees (and may ask for, a team
+leader's team only with "Team views by office" on), each chart's bars against its data table and
+the seeded messages (a receipt that never came too), patterns for greyscale, no styles."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tests.db.test_dashboard import add_message, add_opt_out
 from tests.html_tree import html
 from webapp import charts
 from webapp.dashboard import routes
+from webapp.models import Setting
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 2 pm on 30 Nov in Sydney
 
@@ -34,7 +36,8 @@ def seeded(session, make_user):
     for _ in range(3):
         add_message(session, ann, at(28), segments=2)
     add_message(session, ann, at(28), state="failed", error_text="Handset unreachable")
-    add_message(session, ann, at(29), state="sent")
+    add_message(session, ann, at(28), state="sent")  # more than a day ago: no receipt is coming
+    add_message(session, ann, at(29, 12), state="sent")  # 11 pm on the 29th: still awaited
     add_message(session, ann, at(29), state="undelivered", error_text="Handset unreachable")
     add_message(session, ann, at(29), state="rejected", error_text="=HYPERLINK(1)")
     sent = add_message(session, ann, at(30))
@@ -82,7 +85,7 @@ def test_a_consultant_sees_only_their_own_figures(client, seeded):
     sign_in(client, seeded["ann"])
     page = html(client.get("/dashboard"))
     assert page.one("h2", id="results-heading").text == "Your last 30 days"
-    assert page.one("dd", id="total-messages").text == "8"  # not Bob's 5
+    assert page.one("dd", id="total-messages").text == "9"  # not Bob's 5
     assert page.one("dd", id="total-replies").text == "2"
     assert page.one("dd", id="total-opt-outs").text == "1"  # Bob's STOP is his
     assert page.all("select") == []  # no filter of whose figures
@@ -102,18 +105,20 @@ def test_a_consultant_may_name_themselves(client, seeded):
     sign_in(client, seeded["ann"])
     response = client.get(f"/dashboard?user={seeded['ann'].id}")
     assert response.status_code == 200
-    assert html(response).one("dd", id="total-messages").text == "8"
+    assert html(response).one("dd", id="total-messages").text == "9"
 
 
 def test_audit_view_sees_everyone_and_filters_by_user_and_office(client, login, seeded):
     login("team-leader")
     page = html(client.get("/dashboard"))
     assert page.one("h2", id="results-heading").text == "Everyone’s last 30 days"
-    assert page.one("dd", id="total-messages").text == "13"
+    assert page.one("dd", id="total-messages").text == "14"
     assert page.one("dd", id="total-opt-outs").text == "2"
     senders = table(page, "senders-data")
     assert senders["Bob Dash"] == {"Messages": "5", "Parts": "15"}
-    assert senders["Ann Dash"] == {"Messages": "8", "Parts": "11"}
+    # Parts that reached a gateway: not the failed or the rejected message's.
+    assert senders["Ann Dash"] == {"Messages": "9", "Parts": "10"}
+    assert page.one("dd", id="total-parts").text == "25"
     assert bars(page, "senders")[("Bob Dash", "parts")]["data-value"] == "15"
 
     bob = html(client.get(f"/dashboard?user={seeded['bob'].id}"))
@@ -124,7 +129,7 @@ def test_audit_view_sees_everyone_and_filters_by_user_and_office(client, login, 
 
     perth = html(client.get(f"/dashboard?office={seeded['ann'].office_id}"))
     assert perth.one("h2", id="results-heading").text == "The Perth office’s last 30 days"
-    assert perth.one("dd", id="total-messages").text == "8"
+    assert perth.one("dd", id="total-messages").text == "9"
 
 
 def test_a_filter_that_is_not_an_id_is_named_beside_its_field(client, login, seeded):
@@ -133,7 +138,7 @@ def test_a_filter_that_is_not_an_id_is_named_beside_its_field(client, login, see
     assert response.status_code == 400
     page = html(response)
     assert "Choose a user from the list." in page.text
-    assert page.one("dd", id="total-messages").text == "13"  # the rest still shown
+    assert page.one("dd", id="total-messages").text == "14"  # the rest still shown
 
 
 def test_each_chart_matches_its_table_and_the_messages(client, seeded):
@@ -142,29 +147,33 @@ def test_each_chart_matches_its_table_and_the_messages(client, seeded):
 
     messages = table(page, "messages-data")
     assert messages["28 Nov"]["Delivered"] == "3" and messages["28 Nov"]["Failed"] == "1"
+    assert messages["28 Nov"]["Sent, no receipt"] == "1"
+    assert messages["28 Nov"]["Sent, awaiting receipt"] == "0"
     assert messages["29 Nov"]["Sent, awaiting receipt"] == "1"
     assert messages["29 Nov"]["Undelivered"] == "1" and messages["29 Nov"]["Rejected"] == "1"
     assert messages["30 Nov"]["All"] == "1" and messages["1 Nov"]["All"] == "0"
     names = {"delivered": "Delivered", "sent": "Sent, awaiting receipt", "failed": "Failed"}
     names |= {"undelivered": "Undelivered", "rejected": "Rejected", "unknown": "Unknown"}
-    names |= {"queued": "Still queued"}
+    names |= {"queued": "Still queued", "no_receipt": "Sent, no receipt"}
     drawn = bars(page, "messages")
     for day, row in messages.items():
         for series, name in names.items():
             rect = drawn.get((day, series))
             assert (rect["data-value"] if rect else "0") == row[name], (day, name)
-    # Heights on one scale: the tallest day (4 messages) is the scale's top, 4.
-    top = charts.nice_top(4)
+    # Heights on one scale: the tallest day (5 messages) sets the scale's top.
+    top = charts.nice_top(5)
     plot = charts.HEIGHT - charts.TOP - charts.BOTTOM
     for rect in drawn.values():
         assert float(rect["height"]) == pytest.approx(int(rect["data-value"]) / top * plot, 0.01)
 
     rate = table(page, "rate-data")
-    assert rate["28 Nov"] == {"Delivered": "3", "Finished": "4", "Rate": "75.0 %"}
+    # The message with no receipt after a day has finished, as on the batch page.
+    assert rate["28 Nov"] == {"Delivered": "3", "Finished": "5", "Rate": "60.0 %"}
     assert rate["29 Nov"] == {"Delivered": "0", "Finished": "2", "Rate": "0.0 %"}
     assert rate["27 Nov"]["Rate"] == "—"
-    assert bars(page, "rate")[("28 Nov", "rate")]["data-value"] == "75"
-    assert page.one("dd", id="delivery-rate").text == "57.1 %"  # 4 of the 7 that finished
+    assert bars(page, "rate")[("28 Nov", "rate")]["data-value"] == "60"
+    assert page.one("dd", id="delivery-rate").text == "50.0 %"  # 4 of the 8 that finished
+    assert "(1 still awaits a receipt)" in page.one("p", class_="rate-figure").text
 
     failures = table(page, "failures-data")
     assert failures == {
@@ -180,7 +189,7 @@ def test_each_chart_matches_its_table_and_the_messages(client, seeded):
     assert drawn[("30 Nov", "opt_outs")]["data-value"] == "1"
 
     parts = table(page, "parts-data")
-    assert parts["28 Nov"] == {"Parts": "7"} and parts["29 Nov"] == {"Parts": "3"}
+    assert parts["28 Nov"] == {"Parts": "7"} and parts["29 Nov"] == {"Parts": "2"}
     assert bars(page, "parts")[("28 Nov", "parts")]["data-value"] == "7"
 
 
@@ -200,9 +209,9 @@ def test_charts_are_labelled_images_with_patterns_for_greyscale(client, seeded):
             assert rect.get("fill")[len("url(#") : -1] in patterns
     # Each final state has a pattern of its own, and a name in the legend.
     fills = {rect.get("fill") for rect in page.one("svg", id="messages-chart").all("rect")}
-    assert len(fills) == 5  # delivered, sent, failed, undelivered, rejected were drawn
+    assert len(fills) == 6  # delivered, no receipt, sent, failed, undelivered, rejected drawn
     legend = [li.text for li in page.all("ul", class_="legend")[0].all("li")]
-    assert legend[:2] == ["Delivered", "Sent, awaiting receipt"]
+    assert legend[:3] == ["Delivered", "Sent, no receipt", "Sent, awaiting receipt"]
     # Data behind a "Show data" that works without JavaScript.
     shown = [d.one("summary").text for d in page.all("details", class_="chart-data")]
     assert shown[0] == "Show data: messages per day" and len(shown) == 5
@@ -218,3 +227,64 @@ def test_htmx_asks_for_the_results_only(client, login, seeded):
     assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
     assert body.lstrip().startswith('<section id="results"') and "<h1>" not in body
     assert html(response).one("dd", id="total-messages").text == "5"
+
+
+def team_views(session, on: bool) -> None:
+    session.merge(Setting(key="team_views_by_office", value=on))
+    session.commit()
+
+
+def options(page, name: str) -> list[str]:
+    return [option.text for option in page.one("select", id=name).all("option")]
+
+
+def test_a_team_limited_leader_sees_and_may_ask_for_their_own_office_only(
+    client, login, session, seeded
+):
+    ann, bob = seeded["ann"], seeded["bob"]
+    login("team-leader", full_name="Lee Perth", office="Perth")
+    team_views(session, True)
+    page = html(client.get("/dashboard"))
+    assert page.one("h2", id="results-heading").text == "Your team’s last 30 days"
+    assert page.one("dd", id="total-messages").text == "9"  # Ann's, not Bob's in Sydney
+    assert options(page, "user") == ["Everyone", "Ann Dash", "Lee Perth"]
+    assert options(page, "office") == ["Every office", "Perth"]
+
+    for query in (
+        f"user={bob.id}",
+        f"office={bob.office_id}",
+        f"user={ann.id}&office={bob.office_id}",
+    ):
+        response = client.get(f"/dashboard?{query}")
+        assert response.status_code == 403, query
+        body = response.get_data(as_text=True)
+        assert "Bob Dash" not in body and "Sydney" not in body
+
+    mine = html(client.get(f"/dashboard?user={ann.id}&office={ann.office_id}"))
+    assert mine.one("dd", id="total-messages").text == "9"
+
+    team_views(session, False)  # off: everyone's again
+    assert client.get(f"/dashboard?user={bob.id}").status_code == 200
+
+
+def test_an_id_that_is_no_user_or_office_is_named_beside_its_field(client, login, seeded):
+    login("team-leader")
+    response = client.get("/dashboard?user=999999&office=888888")
+    assert response.status_code == 400
+    page = html(response)
+    assert (
+        page.one("span", id="user-error").text == "There is no such user; choose one from the list."
+    )
+    assert page.one("span", id="office-error").text.startswith("There is no such office")
+    assert page.one("select", id="user").get("aria-describedby") == "user-error"
+    assert page.one("h2", id="results-heading").text == "Everyone’s last 30 days"
+    assert "No such user" not in page.text
+
+
+@pytest.mark.parametrize("query", ["user=abc", "office=abc", "office=", "user=0"])
+def test_a_consultant_may_not_filter_at_all(client, seeded, query):
+    sign_in(client, seeded["ann"])
+    response = client.get(f"/dashboard?{query}")
+    expected = 200 if query == "office=" else 403  # an empty field is no filter
+    assert response.status_code == expected
+    assert "Choose a" not in response.get_data(as_text=True)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from tests.delivery import queue
 from tests.html_tree import html
 from webapp.models import AuditEvent, Batch, Message
+from webapp.sms import exports
 
 
 def table(response) -> list[dict[str, str]]:
@@ -201,3 +202,53 @@ def test_the_link_asks_for_everyones_when_the_page_shows_them(client, session, l
 
     assert download_link(page) == {"who": ["everyone"]}
     assert client.get("/sms/sent.csv?who=everyone").status_code == 200
+
+
+def test_a_head_request_is_not_written_to_the_audit_log(client, session, login, ada):
+    me = login("consultant")
+    batch = queue(session, me, [ada], provider="sandbox")
+
+    heads = [client.head(f"/sms/batches/{batch.id}/messages.csv"), client.head("/sms/sent.csv")]
+
+    assert [response.status_code for response in heads] == [200, 200]
+    assert heads[0].headers["Content-Disposition"].startswith("attachment;")
+    assert heads[0].data == b""
+
+    def exported() -> int:
+        session.rollback()  # a fresh look at what requests committed
+        return session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "sms.exported"))
+
+    assert exported() == 0  # a link checker or a download manager asking the size copied nothing
+    client.get(f"/sms/batches/{batch.id}/messages.csv").close()
+    assert exported() == 1
+
+
+def test_a_download_half_read_holds_no_database_connection(app, client, session, login, ada):
+    me = login("consultant")
+    batch = queue(session, me, [ada], provider="sandbox")
+    copy = {
+        "batch_id": batch.id,
+        "direction": "out",
+        "candidate_id": ada.id,
+        "sender_id": me.id,
+        "to_e164": "+61412345678",
+        "body": "Hi Ada",
+        "provider": "sandbox",
+        "state": "delivered",
+    }
+    count = 2 * exports.CHUNK + 1  # three chunks of rows
+    session.execute(
+        sa.insert(Message), [copy | {"uuid": f"{batch.id}-{n}"} for n in range(count - 1)]
+    )
+    session.commit()
+    session.close()
+
+    response = client.get(f"/sms/batches/{batch.id}/messages.csv", buffered=False)
+    pieces = iter(response.response)
+    next(pieces)  # the heading
+    assert next(pieces).count(b"\r\n") == exports.CHUNK
+
+    # The client stalls here, mid-download: no connection is taken from the pool meanwhile.
+    assert app.extensions["database"].engine.pool.checkedout() == 0
+    assert sum(piece.count(b"\r\n") for piece in pieces) == count - exports.CHUNK
+    response.close()

@@ -455,3 +455,66 @@ def test_only_the_sender_may_cancel_or_edit(client, login, make_user, session, a
 
     assert fresh(session, Batch, batch_id).scheduled
     assert len(messages_of(session, batch_id)) == 1
+
+
+# --- review fixes --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "app_settings", [{"SMS_CONFIRM_OVER": CONFIRM_OVER, "QUIET_HOURS": "20:00-08:00"}]
+)
+def test_a_send_at_far_beyond_the_limit_is_refused_and_the_screen_still_opens(
+    client, login, session, ada
+):
+    login(timezone="Australia/Sydney")
+    token = open_sms(client, [ada])
+    far = "9999-12-31T23:00"
+    assert client.post(f"/sms/compose/{token}/save", data={"send_at": far}).status_code == 204
+
+    response = send(client, token, send_at=far)
+
+    assert_refused(response, "send_at", "at most 90 days")
+    assert batches(session) == []
+    # Kept on the draft as typed, it does not break the screen (quiet hours are planned for now).
+    draft = session.scalar(sa.select(ComposeDraft).where(ComposeDraft.token == token))
+    assert draft.send_at.year == 9999
+    again = client.get(f"/sms/compose/{token}")
+    assert again.status_code == 200, text(again)
+    assert 'value="9999-12-31T23:00"' in control(text(again), "send_at")
+
+
+def test_a_batch_due_but_not_yet_released_says_it_is_going_out_now(client, login, session, ada):
+    login(timezone="Australia/Sydney")
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+    assert "Scheduled for" in sent_row(client, batch_id).text
+    due = utcnow().replace(microsecond=0) - timedelta(seconds=30)
+    session.execute(sa.update(Batch).where(Batch.id == batch_id).values(send_at=due))
+    session.commit()
+
+    row = sent_row(client, batch_id).text
+
+    assert f"Due at {when(due, ZoneInfo('Australia/Sydney'))} — going out now" in row
+    assert "Scheduled for" not in row
+
+
+def test_a_released_batch_on_sent_mentions_its_send_time(client, login, session, ada):
+    login(timezone="Australia/Sydney")
+    batch_id, moment = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+    release(session, batch_id)
+
+    row = sent_row(client, batch_id).text
+
+    assert f"sent at its time, {when(moment, ZoneInfo('Australia/Sydney'))}" in row
+
+
+def test_a_cancel_by_someone_without_a_full_name_names_them_by_username(
+    client, login, session, ada
+):
+    user = login(full_name="")
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+    assert client.post(f"/sms/batches/{batch_id}/cancel").status_code == 303
+
+    row = sent_row(client, batch_id).text
+
+    assert f"Cancelled by {user.username} at" in row
+    assert "Cancelled by  at" not in row

@@ -48,7 +48,9 @@ def show(batch_id: int):
     stopped = request.args.get("refresh") == "off"
     reload_after = None
     if progress.polling and not stopped and not batch.scheduled:
-        reload_after = RELOAD_SECONDS[progress.done]
+        # Only waiting messages left (quiet hours, a back-off): as slowly as htmx then polls.
+        waiting = progress.poll_seconds == batches.WAITING_POLL
+        reload_after = batches.WAITING_POLL if waiting else RELOAD_SECONDS[progress.done]
     now = utcnow()
     return render(
         "batches/batch.html",

@@ -15,7 +15,7 @@ from webapp.models import ComposeDraft, SmsTemplate
 from webapp.models.base import utcnow
 from webapp.people.kinds import KINDS, Kind
 from webapp.sms import compose as sms_compose
-from webapp.sms import confirmation, merge, opt_out_line, quiet_hours, recipients
+from webapp.sms import confirmation, merge, opt_out_line, quiet_hours, recipients, schedule
 from webapp.sms import settings as sms_settings
 from webapp.sms.compose import ComposeState, PreviewItem
 from webapp.sms.segments import SegmentCount
@@ -42,9 +42,12 @@ def _confirmation(items: list[PreviewItem]) -> confirmation.Confirmation:
 
 
 def _going_at(draft: ComposeDraft) -> datetime:
-    """When a Send of `draft` would go: its Send at while still ahead, else now."""
+    """When a Send of `draft` would go: its Send at while still ahead, else now. A Send at
+    beyond what may be scheduled (kept on the draft, refused at Send) is not a time to plan for."""
     now = utcnow()
-    return max(draft.send_at, now) if draft.send_at else now
+    if draft.send_at is None or draft.send_at > now + schedule.MAX_AHEAD:
+        return now
+    return max(draft.send_at, now)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from webapp.web.rendering import render
 from webapp.web.times import user_zone
 
 REFUSED = "You need the permission “audit.view” to see another user’s or an office’s figures."
+OUTSIDE_TEAM = "With “Team views by office” on, you see the figures of your own office only."
+NO_SUCH_USER = "There is no such user; choose one from the list."
 
 
 def now() -> datetime:
@@ -32,33 +34,35 @@ def index():
     """Show the last 30 days of sending: messages by final state, delivery rate, failures by
     reason, replies and opt-outs, SMS parts; mine, or (with audit.view) anyone's or an office's."""
     form = DashboardFilterForm.read(request.args)
-    wanted = form.filters
+    wanted, problems = dict(form.filters), dict(form.problems)
     may_see_everyone = current_user.can("audit.view")
+    team = None
     if not may_see_everyone:
-        # Asking for someone else's figures is refused rather than quietly ignored, so a shared
-        # link never shows a consultant their own figures under another person's name.
-        if wanted["office"] is not None or wanted["user"] not in (None, current_user.id):
+        # Asking for someone else's figures (or filtering at all: a consultant has no filter) is
+        # refused rather than quietly ignored, so a shared link never shows a consultant their
+        # own figures under another person's name.
+        typed = {name: (request.args.get(name) or "").strip() for name in wanted}
+        if typed["office"] or (typed["user"] and wanted["user"] != current_user.id):
             abort(403, description=REFUSED)
         scope = dashboard.Scope(user_id=current_user.id)
     else:
-        scope = dashboard.Scope(
-            user_id=wanted["user"],
-            office_id=wanted["office"],
-            team=offices.team_of(db.session, current_user),
-        )
+        team = offices.team_of(db.session, current_user)
+        _check_filters(wanted, problems, team)
+        scope = dashboard.Scope(user_id=wanted["user"], office_id=wanted["office"], team=team)
     zone = user_zone()
+    moment = now()
     figures = dashboard.figures(
-        db.session, today=now().astimezone(zone).date(), zone=zone, scope=scope
+        db.session, today=moment.astimezone(zone).date(), zone=zone, scope=scope, now=moment
     )
-    users, office_list = ([], [])
+    users, office_list = {}, {}
     if may_see_everyone:
-        users = list(db.session.scalars(_users(scope.team)))
-        office_list = offices.all_offices(db.session)
+        users = {user.id: user.full_name for user in db.session.scalars(_users(team))}
+        office_list = {office.id: office.name for office in _offices(team)}
     return render(
         "dashboard/index.html",
         blocks=["results"],
-        status=400 if form.problems else 200,
-        errors=form.problems,
+        status=400 if problems else 200,
+        errors=problems,
         board=figures,
         views=_views(figures),
         wanted=wanted,
@@ -66,9 +70,34 @@ def index():
         may_see_everyone=may_see_everyone,
         users=users,
         offices=office_list,
-        subject=_subject(wanted, may_see_everyone),
+        subject=_subject(wanted, may_see_everyone, team),
         state_names=dashboard.STATE_NAMES,
     )
+
+
+def _check_filters(wanted: dict, problems: dict, team: offices.Team | None) -> None:
+    """Refuse (403) a user or office outside a team-limited leader's team; name an id that is no
+    user or office beside its field (and leave it out)."""
+    if wanted["user"] is not None:
+        user = db.session.get(User, wanted["user"])
+        if user is None:
+            problems["user"], wanted["user"] = NO_SUCH_USER, None
+        elif team is not None and user.office_id != team.office_id:
+            abort(403, description=OUTSIDE_TEAM)
+    if wanted["office"] is not None:
+        office = db.session.get(Office, wanted["office"])
+        if office is None:
+            problems["office"], wanted["office"] = offices.NO_SUCH_OFFICE, None
+        elif team is not None and office.id != team.office_id:
+            abort(403, description=OUTSIDE_TEAM)
+
+
+def _offices(team: offices.Team | None) -> list[Office]:
+    """The offices to choose from: every one, or a team-limited leader's own (if any)."""
+    if team is None:
+        return offices.all_offices(db.session)
+    office = db.session.get(Office, team.office_id) if team.office_id is not None else None
+    return [office] if office is not None else []
 
 
 def _users(team: offices.Team | None) -> sa.Select:
@@ -76,19 +105,17 @@ def _users(team: offices.Team | None) -> sa.Select:
     return query.where(User.id.in_(team.members())) if team is not None else query
 
 
-def _subject(wanted: dict, may_see_everyone: bool) -> str:
+def _subject(wanted: dict, may_see_everyone: bool, team: offices.Team | None) -> str:
     """Whose figures the page shows, in words."""
     if not may_see_everyone:
         return "Your"
     parts = []
     if wanted["user"] is not None:
-        user = db.session.get(User, wanted["user"])
-        parts.append(f"{user.full_name}’s" if user else "No such user’s")
+        parts.append(f"{db.session.get(User, wanted['user']).full_name}’s")
     if wanted["office"] is not None:
-        office = db.session.get(Office, wanted["office"])
-        parts.append(f"the {office.name} office’s" if office else "no such office’s")
+        parts.append(f"the {db.session.get(Office, wanted['office']).name} office’s")
     if not parts:
-        return "Everyone’s"
+        return "Everyone’s" if team is None else "Your team’s"
     said = " and ".join(parts)
     return said[0].upper() + said[1:]
 

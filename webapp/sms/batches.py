@@ -86,6 +86,12 @@ BAR_LABELS = {
 LEFT_STATES = ("sent", "delivered", "undelivered")
 # Messages a second are measured over this window (or since the first message went, if later).
 RATE_WINDOW = timedelta(minutes=1)
+# A queued message due later than this is waiting (quiet hours, a schedule, a retry's back-off):
+# while only such messages are left, the page refreshes every WAITING_POLL seconds, not every 2.
+DUE_SOON = timedelta(seconds=5)
+POLL_SECONDS = 2  # while something is on its way
+CHECKING_POLL = 10  # while unknown messages are still being checked
+WAITING_POLL = 60
 
 
 @dataclass
@@ -100,11 +106,26 @@ class Progress:
     rate: float | None = None
     # A message sent before this with no receipt is "sent, no receipt" (see RECEIPT_WAIT).
     no_receipt_before: datetime | None = None
+    # Of counts["queued"], those not due within DUE_SOON (quiet hours, a schedule, a back-off);
+    # only counted when nothing else is on its way (else it cannot change how often to poll).
+    waiting: int = 0
 
     @property
     def polling(self) -> bool:
         """Whether the page refreshes itself: something is on its way, or still being checked."""
         return not self.done or self.checking > 0
+
+    @property
+    def moving(self) -> bool:
+        """Whether something may change within seconds: unfinished messages that are not waiting."""
+        return self.total - self.finished - self.waiting > 0
+
+    @property
+    def poll_seconds(self) -> int:
+        """How often the page refreshes while polling: often only while something is moving."""
+        if self.moving:
+            return POLL_SECONDS
+        return CHECKING_POLL if self.checking else WAITING_POLL
 
     @property
     def finished(self) -> int:
@@ -248,6 +269,8 @@ def progress(
     stale = counts["sent"] and batch.created_at <= now - RECEIPT_WAIT
     no_receipt = _no_receipt(session, batch, now) if stale else 0
     to_send = counts["queued"] + counts["sending"]
+    # Messages in flight or awaiting a receipt keep the page polling often whatever else waits.
+    on_their_way = counts["sending"] or counts["sent"] > no_receipt
     return Progress(
         counts=counts,
         total=sum(counts.values()),
@@ -255,6 +278,25 @@ def progress(
         no_receipt=no_receipt,
         rate=_rate(session, batch, now) if to_send else None,
         no_receipt_before=now - RECEIPT_WAIT,
+        waiting=_waiting(session, batch, now) if counts["queued"] and not on_their_way else 0,
+    )
+
+
+def _waiting(session: so.Session, batch: Batch, now: datetime) -> int:
+    """Queued messages not due within DUE_SOON: held (no next attempt) or due later."""
+    later = sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at > now + DUE_SOON)
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Message)
+            .where(
+                Message.batch_id == batch.id,
+                Message.superseded.is_(False),
+                Message.state == "queued",
+                later,
+            )
+        )
+        or 0
     )
 
 

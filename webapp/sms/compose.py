@@ -663,14 +663,37 @@ def send(
 
 def already_sent(batch: Batch, request: SendRequest) -> Batch:
     """The draft's `batch` for a Send of its text again (a double click, Back and Send); a Send
-    of other text, from the screen open in a second tab, is refused (409), never dropped unsaid."""
-    if batch.body in (request.body, opt_out_line.with_line(request.body, True, batch.opt_out_line)):
+    of other text, or for another time (now rather than later, or later rather than now), from
+    the screen open in a second tab, is refused (409), never dropped unsaid."""
+    same_text = batch.body in (
+        request.body,
+        opt_out_line.with_line(request.body, True, batch.opt_out_line),
+    )
+    if same_text and batch.send_at == request.send_at:
         return batch
+    if same_text:
+        raise FieldError(_other_time(batch, request), "send_at", 409)
     raise FieldError(
         f"This SMS was already sent, from another tab or window, as batch {batch.id} with other "
         "text: the text here was not sent. Copy it, then open the SMS screen again to send it.",
         "message",
         409,
+    )
+
+
+def _other_time(batch: Batch, request: SendRequest) -> str:
+    """Why the same text for another time was not sent: the draft's batch went (or waits) at
+    its own time, which this Send does not change."""
+    if batch.send_at is None:
+        return (
+            f"This SMS was already sent, from another tab or window, as batch {batch.id}: it was "
+            "not scheduled again."
+        )
+    then = "sent now" if request.send_at is None else "scheduled for the time here"
+    return (
+        f"This SMS was already scheduled, from another tab or window, as batch {batch.id} for "
+        f"another time: it was not {then}. To change its time, cancel that scheduled send on "
+        "the Sent page, then send this again."
     )
 
 

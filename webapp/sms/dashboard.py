@@ -7,6 +7,9 @@ once and puts each row in its day by arithmetic on its UTC seconds (SQLite has n
 whole 24-hour days from the window's start, with the days the clocks change counted apart. That is
 about twice as fast as a CASE over the 30 boundaries (measured on a million messages), and the
 result holds at most a few thousand rows.
+
+A message still `sent` RECEIPT_WAIT after it went is "sent, no receipt" and finished, as on the
+batch page and in its CSV (webapp.sms.batches).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sqlalchemy.orm as so
 
 from webapp import times
 from webapp.models import AuditEvent, Message, User
+from webapp.models.base import utcnow
 from webapp.models.messaging import (
     DELIVERED,
     FAILED,
@@ -32,6 +36,7 @@ from webapp.models.messaging import (
     UNDELIVERED,
     UNKNOWN,
 )
+from webapp.sms.batches import BAR_LABELS, NO_RECEIPT, RECEIPT_WAIT
 from webapp.users.offices import Team
 
 DAYS = 30
@@ -41,7 +46,8 @@ OPTED_OUT = "consent.sms_withdrawn"
 # The stack's order, bottom up, and each state's name on the page; `sending` counts as queued.
 STATES = (
     (DELIVERED, "Delivered"),
-    (SENT, "Sent, awaiting receipt"),
+    (NO_RECEIPT, BAR_LABELS[NO_RECEIPT].capitalize()),
+    (SENT, BAR_LABELS[SENT].capitalize()),
     (UNKNOWN, "Unknown"),
     (UNDELIVERED, "Undelivered"),
     (REJECTED, "Rejected"),
@@ -49,7 +55,7 @@ STATES = (
     (QUEUED, "Still queued"),
 )
 STATE_NAMES = dict(STATES)
-FINISHED = (DELIVERED, FAILED, REJECTED, UNDELIVERED, UNKNOWN)
+FINISHED = (DELIVERED, NO_RECEIPT, FAILED, REJECTED, UNDELIVERED, UNKNOWN)
 FAILURES = (FAILED, REJECTED, UNDELIVERED)
 NO_REASON = "No reason given"
 OTHER = "Other reasons"
@@ -86,8 +92,8 @@ class Day:
     """One day's figures."""
 
     day: date
-    states: Counter = field(default_factory=Counter)  # final state → messages
-    parts: int = 0
+    states: Counter = field(default_factory=Counter)  # final state (or NO_RECEIPT) → messages
+    parts: int = 0  # the parts of the messages that reached a gateway
     replies: int = 0
     opt_outs: int = 0
 
@@ -112,7 +118,7 @@ class Sender:
     user_id: int
     name: str
     messages: int
-    parts: int
+    parts: int  # of the messages that reached a gateway
 
 
 @dataclass(frozen=True)
@@ -155,9 +161,17 @@ def window(today: date, zone: tzinfo, days: int = DAYS) -> list[tuple[date, date
 
 
 def figures(
-    session: so.Session, *, today: date, zone: tzinfo, scope: Scope, days: int = DAYS
+    session: so.Session,
+    *,
+    today: date,
+    zone: tzinfo,
+    scope: Scope,
+    days: int = DAYS,
+    now: datetime | None = None,
 ) -> Dashboard:
-    """The dashboard for `scope` over the `days` whole days in `zone` ending with `today`."""
+    """The dashboard for `scope` over the `days` whole days in `zone` ending with `today`; `now`
+    (default: the clock) says which `sent` messages have waited too long for a receipt."""
+    no_receipt_before = (now or utcnow()) - RECEIPT_WAIT
     bounds = window(today, zone, days)
     start, end = bounds[0][1], bounds[-1][1]
     by_day = [Day(day) for day, _ in bounds[:-1]]
@@ -171,16 +185,22 @@ def figures(
     reason_text = sa.case((failing, Message.error_text))
     reason_code = sa.case((failing, Message.error_code))
     day = day_of(Message.created_at).label("day")
+    # The batch page's rule: it left (sent, else last changed) before the wait began.
+    stale = sa.func.coalesce(Message.sent_at, Message.updated_at) < no_receipt_before
+    shown = sa.case((sa.and_(Message.state == SENT, stale), NO_RECEIPT), else_=Message.state)
+    shown = shown.label("shown")
+    # Parts are billed when a gateway takes them: not those still queued or failed before one.
+    billed = sa.case((Message.sent_at.is_not(None), Message.segments), else_=0)
     rows = session.execute(
         sa.select(
             day,
-            Message.state,
+            shown,
             Message.sender_id,
             Message.superseded,
             reason_text,
             reason_code,
             sa.func.count(),
-            sa.func.coalesce(sa.func.sum(Message.segments), 0),
+            sa.func.coalesce(sa.func.sum(billed), 0),
         )
         .where(
             sa.text(OUTBOUND_ONLY),
@@ -190,7 +210,7 @@ def figures(
         )
         .group_by(
             day,
-            Message.state,
+            shown,
             Message.sender_id,
             Message.superseded,
             reason_text,
@@ -206,8 +226,7 @@ def figures(
         sent_by[sender_id][1] += parts
         if superseded:
             continue
-        shown = QUEUED if state == SENDING else state
-        entry.states[shown] += count
+        entry.states[QUEUED if state == SENDING else state] += count
         sent_by[sender_id][0] += count
         if state in FAILURES:
             reasons[reason_label(text, code)] += count
@@ -225,8 +244,14 @@ def figures(
     ):
         by_day[index].replies += count
 
-    opted = day_of(AuditEvent.created_at).label("day")
-    query = sa.select(opted, sa.func.count()).where(
+    reply_id = AuditEvent.details["reply_id"].as_integer()
+    query = sa.select(
+        day_of(AuditEvent.created_at),
+        reply_id,
+        AuditEvent.details["message_uuid"].as_string(),
+        AuditEvent.details["number"].as_string(),
+        AuditEvent.created_at,
+    ).where(
         AuditEvent.action == OPTED_OUT, AuditEvent.created_at >= start, AuditEvent.created_at < end
     )
     if not scope.everyone:
@@ -235,9 +260,13 @@ def figures(
         answered = sa.select(Message.id).where(
             sa.text(REPLIES_ONLY), *scope.conditions(Message.sender_id)
         )
-        query = query.where(AuditEvent.details["reply_id"].as_integer().in_(answered))
-    for index, count in session.execute(query.group_by(opted)):
-        by_day[index].opt_outs += count
+        query = query.where(reply_id.in_(answered))
+    counted = set()
+    for index, reply, message_uuid, number, at in session.execute(query.order_by(AuditEvent.id)):
+        key = opt_out_key(reply, message_uuid, number, at)
+        if key not in counted:
+            counted.add(key)
+            by_day[index].opt_outs += 1
 
     return Dashboard(
         days=by_day,
@@ -246,6 +275,19 @@ def figures(
         start=start,
         end=end,
     )
+
+
+def opt_out_key(
+    reply_id: int | None, message_uuid: str | None, number: str | None, at: datetime
+) -> tuple:
+    """What one opt-out is, so it counts once: the number is withdrawn on every record that has it
+    (webapp.sms.consent.set_for_number), an audit event each, for one STOP (its reply id) or one
+    gateway refusal (its message); an event with neither counts once per number and minute."""
+    if reply_id is not None:
+        return ("reply", reply_id)
+    if message_uuid:
+        return ("message", message_uuid)
+    return ("number", number, at.replace(second=0, microsecond=0))
 
 
 def day_index(column, bounds: list[datetime], postgres: bool) -> sa.ColumnElement:
@@ -258,7 +300,12 @@ def day_index(column, bounds: list[datetime], postgres: bool) -> sa.ColumnElemen
     if postgres:
         seconds = sa.extract("epoch", column)
     else:
-        seconds = sa.func.unixepoch(column)
+        # Not unixepoch(), which needs SQLite 3.38 (Ubuntu 22.04 has 3.37, RHEL 9 3.34). The
+        # fraction is cut off the stored text ("YYYY-MM-DD HH:MM:SS.ffffff") first, as SQLite
+        # would round 23:59:59.9996 up to the next day; the bounds being whole seconds, a moment
+        # is before one exactly when its whole second is.
+        whole_second = sa.func.substr(column, 1, 19)
+        seconds = sa.cast(sa.func.strftime("%s", whole_second), sa.Integer)
     branches = []
     first = 0
     for n in range(len(bounds) - 1):
@@ -288,11 +335,11 @@ def reason_label(text: str | None, code: str | None) -> str:
 
 
 def top_reasons(reasons: Counter, count: int = TOP_REASONS) -> list[tuple[str, int]]:
-    """The `count` commonest reasons, most first (ties by name), the rest summed as OTHER."""
+    """The `count` commonest reasons, most first (ties by name), then the rest summed as OTHER."""
     ordered = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
     if len(ordered) <= count:
         return ordered
-    return ordered[: count - 1] + [(OTHER, sum(n for _, n in ordered[count - 1 :]))]
+    return ordered[:count] + [(OTHER, sum(n for _, n in ordered[count:]))]
 
 
 def _senders(session: so.Session, sent_by: dict[int | None, list[int]]) -> list[Sender]:

@@ -8,14 +8,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from webapp.database import begin_write, make_sessionmaker
 from webapp.models import Message
 from webapp.models.base import utcnow
-from webapp.sms import consent, mailer, metrics, outbox, reconcile, schedule, status
+from webapp.sms import consent, mailer, metrics, outbox, quiet_hours, reconcile, schedule, status
 from webapp.sms.account_providers import (
     AccountGateways,
     Gateway,
@@ -172,6 +172,7 @@ class Dispatcher:
         self.housekeeping: list[Step] = [Step("expiring leases", self._expire_leases, poll)]
         # Before the claim in the same round: a batch due now goes in this round (Send later).
         self.housekeeping.append(Step("releasing scheduled sends", self._release_scheduled, poll))
+        self.release_retries = schedule.Retries()  # scheduled batches whose release failed
         if provider.name == "sandbox":
             self.housekeeping.append(Step("sandbox deliveries", self._deliver_sandbox, poll))
         if settings.mail is not None:
@@ -314,7 +315,10 @@ class Dispatcher:
     def _release_scheduled(self) -> None:
         with self.sessionmaker() as session:
             released = schedule.release_due(
-                session, limit_settings=self.settings.limits, quiet_settings=self.settings.quiet
+                session,
+                limit_settings=self.settings.limits,
+                quiet_settings=self.settings.quiet,
+                retries=self.release_retries,
             )
         if released:
             log.info("Released %d scheduled batch(es): %s", len(released), released)
@@ -384,6 +388,7 @@ class Dispatcher:
                         blocked = blocked_regions(session, self.settings.provider_name)
                     refused.update(outbox.recheck(session, group, blocked))
                 outbox.reject(session, refused)
+                quiet = self._quiet(session, [m for m in claimed if m.id not in refused])
         except Exception:
             # Not sent unchecked, and not left leased to turn `unknown`: back to the queue, written
             # with the other outcomes (so a database outage keeps them until it is back).
@@ -403,14 +408,35 @@ class Dispatcher:
             if message.id in unsendable
         ]
         log.info(
-            "Claimed %d message(s); %d refused by the send-time re-check; took %.0f ms",
+            "Claimed %d message(s); %d refused by the send-time re-check, %d back in the queue "
+            "for their recipients' quiet hours; took %.0f ms",
             len(claimed),
             len(refused) + len(unsendable),
+            len(quiet),
             (time.perf_counter() - started) * 1000,
         )
-        going = [m for m in claimed if m.id not in refused and m.id not in unsendable]
+        going = [
+            m
+            for m in claimed
+            if m.id not in refused and m.id not in unsendable and m.id not in quiet
+        ]
         self.routes.update({m.id: routes[m.id] for m in going if m.id in routes})
         return going
+
+    def _quiet(self, session, claimed: list[Claimed]) -> dict[int, datetime]:
+        """Those of `claimed` now inside their recipient's quiet hours, put back in the queue
+        until those end: a batch still sending when they start, a worker back after an outage in
+        the night, a retry whose back-off lands in it. Quiet hours off: one read of the setting.
+        """
+        planners = quiet_hours.planners(
+            session, {m.sender_id for m in claimed}, self.settings.quiet
+        )
+        if planners is None or not claimed:
+            return {}
+        now = utcnow()
+        waits = outbox.quiet_claimed(claimed, planners, now)
+        outbox.hold_for_quiet(session, claimed, waits, now)
+        return waits
 
     def _route(self, session, claimed: list[Claimed]) -> dict[int, Gateway]:
         """Each claimed message's SMS account's gateway, for those queued for an account."""

@@ -4,7 +4,7 @@ under its filters, as text a spreadsheet opens with accents right and never runs
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, tzinfo
 
 import sqlalchemy as sa
@@ -39,6 +39,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 TEXT_MARK = "'"
 # Rows read from the database (and written out) at a time: the most held in memory at once.
 CHUNK = 500
+# Opens a session: each chunk is read in a session of its own, closed before the chunk is handed
+# on, so a download read slowly (or left unread) holds no connection and no open transaction.
+Sessions = Callable[[], so.Session]
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 DEFAULT_ACCOUNT = "Default"
 
@@ -112,7 +115,7 @@ def batch_heading(zone: tzinfo) -> list[str]:
 
 
 def batch_rows(
-    session: so.Session,
+    sessions: Sessions,
     batch_id: int,
     zone: tzinfo,
     *,
@@ -120,7 +123,7 @@ def batch_rows(
     chunk: int = CHUNK,
 ) -> Iterator[list]:
     """The heading, then one row per message of the batch in the order they were queued, read
-    `chunk` rows at a time (a server-side cursor on PostgreSQL).
+    `chunk` rows at a time, each chunk after the last one's id in a session of its own.
 
     The state is the batch page's: a message sent more than RECEIPT_WAIT ago with no receipt is
     "sent, no receipt". A resent message is listed with "Resent" (its new copy has its own row).
@@ -128,35 +131,12 @@ def batch_rows(
     """
     yield batch_heading(zone)
     no_receipt_before = (now or utcnow()) - RECEIPT_WAIT
-    query = (
-        sa.select(
-            Candidate.first_name,
-            Candidate.last_name,
-            ClientContact.first_name,
-            ClientContact.last_name,
-            Message.to_e164,
-            SmsAccount.name,
-            Message.state,
-            Message.error_text,
-            Message.error_code,
-            Message.superseded,
-            Message.created_at,
-            Message.quiet_until,
-            Message.sent_at,
-            Message.delivered_at,
-            Message.updated_at,
-        )
-        .outerjoin(Candidate, Candidate.id == Message.candidate_id)
-        .outerjoin(ClientContact, ClientContact.id == Message.contact_id)
-        .outerjoin(SmsAccount, SmsAccount.id == Message.account_id)
-        .where(Message.batch_id == batch_id)
-        .order_by(Message.id)
-        .execution_options(yield_per=chunk)
-    )
-    for part in session.execute(query).partitions():
+    query, after = _batch_chunk(batch_id, chunk), 0
+    while True:
+        part = _read(sessions, query, after=after)
         for row in part:
-            (first, last, contact_first, contact_last, number, account, state) = row[:7]
-            error_text, error_code, superseded, queued, quiet, sent, delivered, updated = row[7:]
+            (first, last, contact_first, contact_last, number, account, state) = row[1:8]
+            error_text, error_code, superseded, queued, quiet, sent, delivered, updated = row[8:]
             if first is None and last is None:
                 first, last = contact_first, contact_last
             if state == SENT and (sent or updated or no_receipt_before) < no_receipt_before:
@@ -173,13 +153,79 @@ def batch_rows(
                 moment(sent, zone),
                 moment(delivered, zone),
             ]
+        if len(part) < chunk:
+            return
+        after = part[-1][0]
+
+
+def _batch_chunk(batch_id: int, chunk: int) -> sa.Select:
+    """The batch's next `chunk` messages after the id given as "after", with names and account.
+
+    The messages are picked (in order of id) before anything is joined to them: joined first, a
+    planner without statistics (a batch just queued) joined the whole rest of the batch for every
+    chunk. The statement is made once for all the chunks: one made afresh for each leaves garbage
+    (SQLAlchemy's constructs hold cycles) that grows with the number of rows.
+    """
+    picked = (
+        sa.select(
+            Message.id,
+            Message.candidate_id,
+            Message.contact_id,
+            Message.account_id,
+            Message.to_e164,
+            Message.state,
+            Message.error_text,
+            Message.error_code,
+            Message.superseded,
+            Message.created_at,
+            Message.quiet_until,
+            Message.sent_at,
+            Message.delivered_at,
+            Message.updated_at,
+        )
+        .where(Message.batch_id == batch_id, Message.id > sa.bindparam("after"))
+        .order_by(Message.id)
+        .limit(chunk)
+        .subquery()
+    )
+    return (
+        sa.select(
+            picked.c.id,
+            Candidate.first_name,
+            Candidate.last_name,
+            ClientContact.first_name,
+            ClientContact.last_name,
+            picked.c.to_e164,
+            SmsAccount.name,
+            picked.c.state,
+            picked.c.error_text,
+            picked.c.error_code,
+            picked.c.superseded,
+            picked.c.created_at,
+            picked.c.quiet_until,
+            picked.c.sent_at,
+            picked.c.delivered_at,
+            picked.c.updated_at,
+        )
+        .outerjoin(Candidate, Candidate.id == picked.c.candidate_id)
+        .outerjoin(ClientContact, ClientContact.id == picked.c.contact_id)
+        .outerjoin(SmsAccount, SmsAccount.id == picked.c.account_id)
+        .order_by(picked.c.id)
+    )
+
+
+def _read(sessions: Sessions, query: sa.Select, **values) -> list[sa.Row]:
+    """The rows of `query` with these bound `values`, read in a session of its own that is closed
+    (its transaction ended and its connection back in the pool) before they are returned."""
+    with sessions() as session:
+        return list(session.execute(query, values))
 
 
 def batch_csv(
-    session: so.Session, batch_id: int, zone: tzinfo, *, chunk: int = CHUNK
+    sessions: Sessions, batch_id: int, zone: tzinfo, *, chunk: int = CHUNK
 ) -> Iterator[str]:
     """A batch's messages as CSV text, streamed (see batch_rows and csv_text)."""
-    return csv_text(batch_rows(session, batch_id, zone, chunk=chunk), chunk)
+    return csv_text(batch_rows(sessions, batch_id, zone, chunk=chunk), chunk)
 
 
 def batch_filename(batch_id: int) -> str:
@@ -214,7 +260,7 @@ def sent_heading(zone: tzinfo) -> list[str]:
 
 
 def sent_rows(
-    session: so.Session,
+    sessions: Sessions,
     sender_id: int | None,
     filters: sent_log.Filters,
     zone: tzinfo,
@@ -223,7 +269,8 @@ def sent_rows(
     chunk: int = CHUNK,
 ) -> Iterator[list]:
     """The heading, then one row per batch the Sent page lists for these arguments (every page
-    of it, newest first), with its messages counted by state, read `chunk` batches at a time.
+    of it, newest first), with its messages counted by state, read `chunk` batches at a time,
+    each chunk after the last one's (time, id) in a session of its own.
 
     The conditions are the Sent page's own (sent_log.conditions). "Message" is the batch's text
     in full (the page shows its first words); "Send at" is the time it was scheduled for.
@@ -245,10 +292,23 @@ def sent_rows(
         .outerjoin(SmsTemplate, SmsTemplate.id == Batch.template_id)
         .where(*sent_log.conditions(filters, sender_id, team))
         .order_by(Batch.created_at.desc(), Batch.id.desc())
-        .execution_options(yield_per=chunk)
+        .limit(chunk)
     )
-    for part in session.execute(query).partitions():
-        counts = sent_log.state_counts(session, [row[0] for row in part])
+    # The first chunk, then the next after the last one's (time, id): both statements made once.
+    later = query.where(
+        sa.or_(
+            Batch.created_at < sa.bindparam("created", type_=Batch.created_at.type),
+            sa.and_(
+                Batch.created_at == sa.bindparam("created", type_=Batch.created_at.type),
+                Batch.id < sa.bindparam("last_id"),
+            ),
+        )
+    )
+    page, values = query, {}
+    while True:
+        with sessions() as session:
+            part = list(session.execute(page, values))
+            counts = sent_log.state_counts(session, [row[0] for row in part])
         for batch_id, created, sender, template, body, kind, total, send_at, cancelled in part:
             yield [
                 batch_id,
@@ -262,10 +322,13 @@ def sent_rows(
                 moment(send_at, zone),
                 moment(cancelled, zone),
             ]
+        if len(part) < chunk:
+            return
+        page, values = later, {"last_id": part[-1][0], "created": part[-1][1]}
 
 
 def sent_csv(
-    session: so.Session,
+    sessions: Sessions,
     sender_id: int | None,
     filters: sent_log.Filters,
     zone: tzinfo,
@@ -274,7 +337,7 @@ def sent_csv(
     chunk: int = CHUNK,
 ) -> Iterator[str]:
     """The Sent log as CSV text, streamed (see sent_rows and csv_text)."""
-    return csv_text(sent_rows(session, sender_id, filters, zone, team=team, chunk=chunk), chunk)
+    return csv_text(sent_rows(sessions, sender_id, filters, zone, team=team, chunk=chunk), chunk)
 
 
 def sent_filename(today: date) -> str:

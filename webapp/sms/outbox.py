@@ -135,6 +135,7 @@ class Claimed:
     override_opt_out: bool
     attempts: int  # this claim's number: an outcome is written only while it is still the latest
     lease_until: datetime | None = None  # after this the message may be someone else's: no call
+    sender_id: int | None = None  # whose office zone decides the recipient's quiet hours
 
 
 def claim(
@@ -181,6 +182,7 @@ def claim(
                     messages.c.override_opt_out,
                     messages.c.attempts,
                     messages.c.lease_until,
+                    messages.c.sender_id,
                 )
             ).all()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
@@ -268,6 +270,47 @@ def reject(session: so.Session, refused: dict[int, str], now: datetime | None = 
             updated_at=now,
         ),
         [{"m_id": mid, "m_text": text} for mid, text in refused.items()],
+    )
+    session.commit()
+
+
+def quiet_claimed(
+    claimed: Iterable[Claimed], planners: dict[int | None, QuietUntil], now: datetime
+) -> dict[int, datetime]:
+    """Of claimed messages, those now inside their recipient's quiet hours, with when they end
+    (`planners`: each sender's, quiet_hours.planners)."""
+    waits: dict[int, datetime] = {}
+    for message in claimed:
+        quiet = planners.get(message.sender_id) or planners[None]
+        if (until := quiet(message.to_e164, now)) is not None:
+            waits[message.id] = until
+    return waits
+
+
+def hold_for_quiet(
+    session: so.Session, claimed: Sequence[Claimed], waits: dict[int, datetime], now: datetime
+) -> None:
+    """Put claimed messages due in their recipient's quiet hours back in the queue until those
+    end (and say so in quiet_until); the attempt is not counted, as nothing was tried."""
+    if not waits:
+        return
+    begin_write(session)
+    session.execute(
+        sa.update(messages)
+        .where(_by_id, _this_claim, _sending)
+        .values(
+            state=QUEUED,
+            attempts=messages.c.attempts - 1,
+            next_attempt_at=sa.bindparam("m_next"),
+            quiet_until=sa.bindparam("m_next"),
+            lease_until=None,
+            updated_at=_now,
+        ),
+        [
+            {"m_id": m.id, "m_attempts": m.attempts, "m_next": waits[m.id], "m_now": now}
+            for m in claimed
+            if m.id in waits
+        ],
     )
     session.commit()
 

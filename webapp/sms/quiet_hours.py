@@ -32,6 +32,7 @@ from webapp.models import Message, Setting, User
 from webapp.models.base import utcnow
 from webapp.models.messaging import QUEUED
 from webapp.sms.outbox import QuietUntil
+from webapp.sms.settings import organisation_zone
 from webapp.times import DEFAULT_ZONE, zone_problem
 
 SETTING_KEY = "quiet_hours"
@@ -84,7 +85,7 @@ class QuietSettings:
     """What the environment says: QUIET_HOURS (None: off) and the organisation's zone."""
 
     window: Window | None = None
-    organisation_zone: str = "Australia/Sydney"
+    organisation_zone: str = DEFAULT_ZONE
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> QuietSettings:
@@ -126,11 +127,6 @@ def window(session: so.Session, settings: QuietSettings | None) -> Window | None
     if value:
         return parse_window(value)
     return settings.window if settings is not None else None
-
-
-def _organisation_zone(session: so.Session, settings: QuietSettings) -> str:
-    row = session.get(Setting, "timezone")
-    return (row.value if row is not None and row.value else None) or settings.organisation_zone
 
 
 # --- each number's zones ------------------------------------------------------------------------
@@ -177,8 +173,16 @@ def quiet_end(window: Window, zone: ZoneInfo, moment: datetime) -> datetime | No
 
     The end is a wall-clock time on the right local day, so a night when the clocks change is
     as long as it really is. An end the clocks skip (02:30 the night they go forward) is the
-    moment they jump.
+    moment they jump. A moment whose end would be past the last date there is (a Send at of
+    9999-12-31 kept on a draft) is not quiet: there is no end to wait for.
     """
+    try:
+        return _quiet_end(window, zone, moment)
+    except OverflowError:
+        return None
+
+
+def _quiet_end(window: Window, zone: ZoneInfo, moment: datetime) -> datetime | None:
     local = moment.astimezone(zone)
     clock = local.time().replace(tzinfo=None)
     if not window.covers(clock):
@@ -275,7 +279,30 @@ def planner(session: so.Session, sender: User, settings: QuietSettings | None) -
     if found is None:
         return None
     office = sender.office.timezone if sender.office is not None else None
-    return plan(found, office, _organisation_zone(session, settings))
+    return plan(found, office, organisation_zone(session, {"TIMEZONE": settings.organisation_zone}))
+
+
+def planners(
+    session: so.Session, sender_ids: Iterable[int | None], settings: QuietSettings | None
+) -> dict[int | None, QuietUntil] | None:
+    """`planner` for each of several senders at once (the worker's claim: one read of the
+    setting, one of the senders and their offices); None when quiet hours are off. A message
+    without a sender (or whose sender was removed) is planned with no office zone."""
+    settings = settings or QuietSettings()
+    found = window(session, settings)
+    if found is None:
+        return None
+    organisation = organisation_zone(session, {"TIMEZONE": settings.organisation_zone})
+    wanted = {sender_id for sender_id in sender_ids if sender_id is not None}
+    offices = {
+        user.id: user.office.timezone if user.office is not None else None
+        for user in (session.scalars(sa.select(User).where(User.id.in_(wanted))) if wanted else ())
+    }
+    # One plan per office zone: its memo then serves every sender of that office.
+    plans: dict[str | None, QuietUntil] = {}
+    for office in {None, *offices.values()}:
+        plans[office] = plan(found, office, organisation)
+    return {sender_id: plans[offices.get(sender_id)] for sender_id in {None, *wanted}}
 
 
 # --- what the pages say -------------------------------------------------------------------------

@@ -4,7 +4,8 @@ wait for it."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
 import sqlalchemy as sa
@@ -28,8 +29,9 @@ MAX_AHEAD = timedelta(days=90)
 # them); a space for the T is what a browser without the input type may send, typed by hand.
 _FORMATS = tuple(f"%Y-%m-%d{t}%H:%M{rest}" for t in ("T", " ") for rest in ("", ":%S", ":%S.%f"))
 RELEASE_GROUP = 100  # due batches looked up at once; the rest wait for the next poll
-LIMIT_ERROR = "limit"  # the error_code of a message refused at release by a daily limit
-SENDER_ERROR = "sender"  # … because its sender was deactivated or lost sms.send meanwhile
+# The error_code of a message refused at release by a daily limit, and because its sender was
+# deactivated or lost sms.send meanwhile: the limits do not count either (it never left).
+LIMIT_ERROR, SENDER_ERROR = limits.NEVER_LEFT_CODES
 messages = Message.__table__
 batches = Batch.__table__
 
@@ -159,10 +161,12 @@ def cancel(session: so.Session, batch: Batch, actor: User) -> int:
     _still_waiting(session, batch, actor)
     now = utcnow()
     withdrawn = session.execute(sa.delete(messages).where(_held(batch.id))).rowcount
+    # The draft is free again: a Send of it from the SMS screen makes a new batch rather than
+    # finding this cancelled one (compose.batch_for).
     session.execute(
         sa.update(batches)
         .where(batches.c.id == batch.id)
-        .values(cancelled_at=now, cancelled_by_id=actor.id)
+        .values(cancelled_at=now, cancelled_by_id=actor.id, draft_id=None)
     )
     audit(
         session,
@@ -239,18 +243,52 @@ def edit_text(session: so.Session, batch: Batch, actor: User, body: str) -> None
 # --- the worker's release -----------------------------------------------------------------------
 
 
-def due(session: so.Session, now: datetime) -> list[int]:
-    """Scheduled batches due by `now`, earliest first (read through ix_batches_due)."""
+def due(session: so.Session, now: datetime, skipping: Iterable[int] = ()) -> list[int]:
+    """Scheduled batches due by `now`, earliest first (read through ix_batches_due), but for
+    those in `skipping` (failing, waiting for their next try)."""
+    query = sa.select(batches.c.id).where(sa.text(WAITING_TO_GO), batches.c.send_at <= now)
+    if skipped := sorted(skipping):
+        query = query.where(batches.c.id.not_in(skipped))
     ids = list(
-        session.scalars(
-            sa.select(batches.c.id)
-            .where(sa.text(WAITING_TO_GO), batches.c.send_at <= now)
-            .order_by(batches.c.send_at, batches.c.id)
-            .limit(RELEASE_GROUP)
-        )
+        session.scalars(query.order_by(batches.c.send_at, batches.c.id).limit(RELEASE_GROUP))
     )
     session.rollback()  # a read only: no transaction held open across the releases
     return ids
+
+
+RETRY_FIRST = timedelta(seconds=5)
+RETRY_CAP = timedelta(minutes=10)
+
+
+@dataclass
+class Retries:
+    """Batches whose release failed, and when each is tried again: the first failure waits
+    RETRY_FIRST, each next one twice as long, up to RETRY_CAP. Kept by the worker for as long as
+    it runs: a batch that always fails is logged once a try, not every poll, and never holds
+    back the ones due after it."""
+
+    next_try: dict[int, datetime] = field(default_factory=dict)
+    failures: dict[int, int] = field(default_factory=dict)
+
+    def waiting(self, now: datetime) -> list[int]:
+        return [batch_id for batch_id, at in self.next_try.items() if at > now]
+
+    def failed(self, batch_id: int, now: datetime) -> tuple[int, datetime]:
+        count = self.failures.get(batch_id, 0) + 1
+        self.failures[batch_id] = count
+        self.next_try[batch_id] = now + min(RETRY_FIRST * 2 ** (count - 1), RETRY_CAP)
+        return count, self.next_try[batch_id]
+
+    def forget(self, batch_id: int) -> None:
+        self.next_try.pop(batch_id, None)
+        self.failures.pop(batch_id, None)
+
+    def forget_gone(self, now: datetime, due_ids: Iterable[int]) -> None:
+        """Drop those whose try is due but which are due no more (cancelled, or released by
+        another worker)."""
+        listed = set(due_ids)
+        for batch_id in [b for b, at in self.next_try.items() if at <= now and b not in listed]:
+            self.forget(batch_id)
 
 
 def release_due(
@@ -259,15 +297,20 @@ def release_due(
     *,
     limit_settings: limits.LimitSettings,
     quiet_settings: quiet_hours.QuietSettings | None,
+    retries: Retries | None = None,
 ) -> list[int]:
     """Release every scheduled batch due by `now`, each in its own short transaction; returns
     the ids of the batches released (or refused at release for passing a daily limit).
 
-    One batch that cannot be released is logged and left waiting for the next call; the others
-    still go. Commits."""
+    One batch that cannot be released is logged and left waiting, skipped until its next try
+    (`retries`, the worker's; None: tried again at the next call); the others still go.
+    Commits."""
     now = now or utcnow()
+    retries = retries if retries is not None else Retries()
+    ids = due(session, now, retries.waiting(now))
+    retries.forget_gone(now, ids)
     done = []
-    for batch_id in due(session, now):
+    for batch_id in ids:
         try:
             if release(
                 session,
@@ -277,9 +320,16 @@ def release_due(
                 quiet_settings=quiet_settings,
             ):
                 done.append(batch_id)
+            retries.forget(batch_id)
         except Exception:
             session.rollback()
-            log.exception("Releasing scheduled batch %s failed; it will be tried again", batch_id)
+            count, again = retries.failed(batch_id, now)
+            log.exception(
+                "Releasing scheduled batch %s failed (%d time(s)); it will be tried again at %s",
+                batch_id,
+                count,
+                again.isoformat(timespec="seconds"),
+            )
     return done
 
 
@@ -383,7 +433,8 @@ def _refuse(
             state=FAILED,
             error_code=code,
             error_text=text,
-            created_at=now,
+            # created_at stays the scheduling time: they never left, and the daily limits do
+            # not count them (limits.NEVER_LEFT_CODES).
             updated_at=now,
         )
     )

@@ -12,6 +12,7 @@ import sqlalchemy.orm as so
 
 from webapp.filters import date_range, day_bounds, page_number, read_text, zone_field
 from webapp.models import Batch, Message, SmsTemplate, User
+from webapp.models.base import utcnow
 from webapp.sms.batches import BAR_ORDER, NO_RECEIPT, STATE_ORDER
 from webapp.users.offices import Team
 
@@ -97,6 +98,12 @@ class SentBatch:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def due(self) -> bool:
+        """Scheduled, and its time has come: the worker is releasing it (within seconds)."""
+        batch = self.batch
+        return batch.scheduled and batch.send_at is not None and batch.send_at <= utcnow()
 
     @property
     def title(self) -> str:
@@ -199,10 +206,13 @@ def state_counts(session: so.Session, batch_ids: list[int]) -> dict[int, dict[st
 
 
 def cancellers(session: so.Session, batches: list[Batch]) -> dict[int, str]:
-    """For each cancelled scheduled batch among `batches`, the full name of who cancelled it."""
+    """For each cancelled scheduled batch among `batches`, the name of who cancelled it (their
+    full name, else their username)."""
     by = {batch.id: batch.cancelled_by_id for batch in batches if batch.cancelled_by_id}
     if not by:
         return {}
-    rows = session.execute(sa.select(User.id, User.full_name).where(User.id.in_(set(by.values()))))
-    names = {user_id: name for user_id, name in rows}
+    rows = session.execute(
+        sa.select(User.id, User.full_name, User.username).where(User.id.in_(set(by.values())))
+    )
+    names = {user_id: name or username for user_id, name, username in rows}
     return {batch_id: names.get(user_id, "someone") for batch_id, user_id in by.items()}
