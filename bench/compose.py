@@ -20,7 +20,7 @@ SIZE = 10_000
 def run(kind: str, url: str) -> list[Figure]:
     from tests.conftest import Browser
 
-    app = create_app(testing_config(url))
+    app = create_app(testing_config(url, LOG_LEVEL="WARNING"))
     app.test_client_class = Browser
     engine = app.extensions["database"].engine
     session = app.extensions["database"].sessionmaker()
@@ -74,20 +74,27 @@ def run(kind: str, url: str) -> list[Figure]:
         comment=True,
         comment_type="SMS",
     )
-    started = time.perf_counter()
-    batch = compose.send(session, draft, user, request, provider="sandbox", blocked=blocked)
-    seconds = time.perf_counter() - started
+    # The median of three Sends, each of a fresh draft of the same people: one Send alone varied
+    # by half between runs (the commit's wait for the disk, the machine's other work).
+    send_samples = []
+    for _ in range(3):
+        started = time.perf_counter()
+        batch = compose.send(session, draft, user, request, provider="sandbox", blocked=blocked)
+        send_samples.append((time.perf_counter() - started) * 1000)
+        _remove(session, batch, draft)
+        draft = compose.create_draft(session, user, "candidates", ids)
     figures.append(
         show(
             Figure(
-                f"compose [{kind}] Send of {len(state.included):,} messages (+ comments)",
-                seconds * 1000,
+                f"compose [{kind}] Send of {len(state.included):,} messages (+ comments), median",
+                median(send_samples),
                 "ms",
                 "≤ 1,000",
             )
         )
     )
-    _remove(session, batch, draft)
+    session.execute(sa.delete(ComposeDraft).where(ComposeDraft.id == draft.id))
+    session.commit()
     session.close()
     engine.dispose()
     return figures

@@ -205,6 +205,8 @@ def _message(
         "provider_message_id": None,
         "error_text": "Handset unreachable" if state in {"failed", "undelivered"} else None,
         "created_at": at,
+        # Every outbound message has one from its Send on (only a held, scheduled one has none).
+        "next_attempt_at": at,
         "sent_at": at + timedelta(seconds=1),
         "delivered_at": at + timedelta(seconds=5) if state == "delivered" else None,
         "read_at": None,

@@ -139,7 +139,7 @@ def _download(client, path: str) -> int:
 
 def run(kind: str, url: str) -> list[Figure]:
     batch_id = _seed(url)
-    app = create_app(testing_config(url))
+    app = create_app(testing_config(url, LOG_LEVEL="WARNING"))
     app.config["WTF_CSRF_ENABLED"] = False  # the bench signs in with a plain form post
     client = app.test_client()
     signed_in = client.post("/login", data={"username": "exporter", "password": PASSWORD})

@@ -61,7 +61,7 @@ def _time_raw(engine: sa.Engine, statements: list[str]) -> list[float]:
 def run(kind: str, url: str) -> list[Figure]:
     from tests.conftest import Browser
 
-    app = create_app(testing_config(url))
+    app = create_app(testing_config(url, LOG_LEVEL="WARNING"))
     app.test_client_class = Browser
     client = app.test_client()
     assert client.login("consultant", "sms-desk-demo").status_code == 302

@@ -236,7 +236,8 @@ class Message(Base):
     override_opt_out: so.Mapped[bool] = so.mapped_column(default=False)
     # Set when a consultant resent this message: the new copy counts for the batch instead.
     superseded: so.Mapped[bool] = so.mapped_column(default=False)
-    resend_of_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("messages.id"))
+    # Indexed, as every column that refers to a message: deleting one looks for its referrers.
+    resend_of_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("messages.id"), index=True)
     provider: so.Mapped[str] = so.mapped_column(sa.String(20))
     # The SMS account it was queued for (or a reply came in through); None: the default account.
     account_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("sms_accounts.id"))
@@ -297,7 +298,7 @@ class Email(Base):
     next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     last_error: so.Mapped[str | None] = so.mapped_column(sa.String(300))
     message_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("messages.id", ondelete="SET NULL")
+        sa.ForeignKey("messages.id", ondelete="SET NULL"), index=True
     )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
