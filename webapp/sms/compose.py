@@ -628,27 +628,17 @@ def send(
             reason=reason,
             **overridden_people(draft.kind, [(p.id, p.mobile_e164) for p in overridden]),
         )
-    if request.send_at is not None:
-        audit(
-            session,
-            sender,
-            "sms.scheduled",
-            batch,
-            messages=len(items),
-            kind=draft.kind,
-            counts=batch.outcome_counts,
-            send_at=request.send_at.isoformat(),
-        )
-    else:
-        audit(
-            session,
-            sender,
-            "sms.sent",
-            batch,
-            messages=len(items),
-            kind=draft.kind,
-            counts=batch.outcome_counts,
-        )
+    scheduled = {} if request.send_at is None else {"send_at": request.send_at.isoformat()}
+    audit(
+        session,
+        sender,
+        "sms.scheduled" if scheduled else "sms.sent",
+        batch,
+        messages=len(items),
+        kind=draft.kind,
+        counts=batch.outcome_counts,
+        **scheduled,
+    )
     alerts.after_send(
         session,
         sender,
