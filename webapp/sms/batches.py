@@ -199,20 +199,25 @@ def _left_at():
     return sa.func.coalesce(Message.sent_at, Message.updated_at)
 
 
-def _no_receipt(session: so.Session, batch: Batch, now: datetime) -> int:
+def _counted(session: so.Session, batch: Batch, state: str, *conditions) -> int:
+    """The batch's current messages (not superseded) in `state` that meet `conditions`."""
     return (
         session.scalar(
             sa.select(sa.func.count())
             .select_from(Message)
             .where(
                 Message.batch_id == batch.id,
-                Message.state == "sent",
+                Message.state == state,
                 Message.superseded.is_(False),
-                _left_at() < now - RECEIPT_WAIT,
+                *conditions,
             )
         )
         or 0
     )
+
+
+def _no_receipt(session: so.Session, batch: Batch, now: datetime) -> int:
+    return _counted(session, batch, "sent", _left_at() < now - RECEIPT_WAIT)
 
 
 def _rate(session: so.Session, batch: Batch, now: datetime) -> float | None:
@@ -285,19 +290,7 @@ def progress(
 def _waiting(session: so.Session, batch: Batch, now: datetime) -> int:
     """Queued messages not due within DUE_SOON: held (no next attempt) or due later."""
     later = sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at > now + DUE_SOON)
-    return (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Message)
-            .where(
-                Message.batch_id == batch.id,
-                Message.superseded.is_(False),
-                Message.state == "queued",
-                later,
-            )
-        )
-        or 0
-    )
+    return _counted(session, batch, "queued", later)
 
 
 def messages(
