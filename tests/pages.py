@@ -139,3 +139,19 @@ def details_of(user, **overrides) -> dict:
     }
     form.update(overrides)
     return form
+
+
+COMPOSE_TOKEN = re.compile(r'/sms/compose/([^/"?]+)/update')
+
+
+def open_sms_screen(client, people, kind: str = "candidates") -> tuple[str, str]:
+    """Bulk SMS with these people ticked, as the search page posts it: the SMS screen's draft
+    token and its page as text."""
+    response = client.post(
+        "/sms/compose",
+        data={"kind": kind, "ids": [str(p.id) for p in people]},
+        follow_redirects=True,
+    )
+    page = text(response)
+    assert response.status_code == 200, page
+    return COMPOSE_TOKEN.search(page).group(1), page

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import ROOT, sign_in
 
 # Outcome keys as the SMS screen marks them (class="outcome outcome-<key>").
 OUTCOMES = ("ok", "opted_out", "blocked_country", "invalid_number", "no_mobile", "duplicate")
@@ -166,3 +169,20 @@ def sms_from_record(page: Page, name: str, mobile: str, text: str) -> tuple[str,
     batch = page.url
     page.get_by_role("table").get_by_role("link", name=name).click()
     return batch, page.url
+
+
+def run_seed(live_server, module: str, *args: str) -> dict:
+    """Run a seeding module (`python -m module args…`) against the live server's database, with
+    no worker of its own; the JSON on its last line of output."""
+    env = {**live_server.env, "EMBEDDED_WORKER": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])

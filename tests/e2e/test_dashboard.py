@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD, ROOT, screenshot
+from tests.e2e.conftest import PASSWORD, screenshot
+from tests.e2e.helpers import run_seed
 from tests.e2e.test_accessibility import check
 
 # Per day back from today: (delivered, sent, failed, parts per message); one reply and a STOP.
@@ -97,18 +97,7 @@ def seed(variant: str) -> dict:
 
 
 def seeded(live_server, variant: str) -> dict:
-    env = {**live_server.env, "EMBEDDED_WORKER": "0"}
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.test_dashboard", variant],
-        cwd=ROOT,
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_seed(live_server, "tests.e2e.test_dashboard", variant)
 
 
 def keyboard_sign_in(page, username: str) -> None:

@@ -1,7 +1,7 @@
 """Send later in a real browser, JavaScript on and off, from the keyboard: a message typed, Tab to
 "Send at", the date and time typed segment by segment into Chromium's datetime-local control, Send;
 the batch page and the Sent row say "Scheduled for …"; "Cancel scheduled send" asks first, then
-withdraws it. And the Sent row on a 390 px phone."""
+withdraws it, once, from two tabs on a slow network. And the Sent row on a 390 px phone."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import sign_in, watched_page
 from tests.e2e.helpers import compose_panel, select_people
 from tests.e2e.test_accessibility import REFUSED, check
+from tests.e2e.test_slow_network import throttle
 
 WOLLONGONG_DEVELOPERS = "/candidates?job=Software+Developer&location=Wollongong"
 PERSON = "Grace Hopper"
@@ -185,3 +186,33 @@ def test_a_time_that_has_passed_is_refused_on_the_field(context, js):
         expect(page.locator("#send-at-error")).to_contain_text("has passed")
         expect(send_at).to_have_value(f"{yesterday.isoformat()}T09:30")  # kept, to correct
         expect(page).not_to_have_url(re.compile(r"/sms/batches/"))
+
+
+def test_two_tabs_on_a_slow_network_cancel_once_and_the_other_is_told_why(page, js):
+    """The question open in two tabs, each request 1.5 s slow, Enter pressed in both before
+    either answers: one cancels (its flash on Sent), the other says it was already cancelled and
+    nothing was sent; never a 500, never a second withdrawal."""
+    batch_path, _shown = schedule_from_the_keyboard(page)
+    batch_id = batch_path.rsplit("/", 1)[1]
+    other = page.context.new_page()
+    tabs = (page, other)
+    for tab in tabs:
+        tab.goto(f"/sms/batches/{batch_id}/cancel")
+        throttle(tab)
+        tab.get_by_role("main").get_by_role("button", name="Cancel scheduled send").focus()
+    for tab in tabs:
+        tab.keyboard.press("Enter")
+
+    withdrawn = re.compile(r"1 message withdrawn; nothing was sent")
+    told = re.compile(r"no longer scheduled: .+ cancelled it at .+ nothing was sent")
+    outcomes = []
+    for tab in tabs:
+        expect(tab.locator("main")).to_contain_text(
+            re.compile(f"{withdrawn.pattern}|{told.pattern}"), timeout=20_000
+        )
+        shown = tab.locator("main").inner_text()
+        outcomes.append("cancelled" if withdrawn.search(shown) else "told")
+    assert sorted(outcomes) == ["cancelled", "told"]
+    told_tab = tabs[outcomes.index("told")]
+    expect(told_tab.get_by_role("alert")).to_contain_text("nothing was sent")
+    other.close()

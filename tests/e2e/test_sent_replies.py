@@ -5,32 +5,19 @@ the Replies link follows; a team leader switches to everyone's; a viewer has nei
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ROOT, screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.helpers import run_seed
 from tests.e2e.test_accessibility import check
 
 
 def seed(live_server, *args: str) -> dict:
     """Run tests/e2e/conversation_seed.py against the live server's database."""
-    env = {**live_server.env, "EMBEDDED_WORKER": "0"}
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.conversation_seed", *args],
-        cwd=ROOT,
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_seed(live_server, "tests.e2e.conversation_seed", *args)
 
 
 SETUPS = itertools.count()

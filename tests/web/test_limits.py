@@ -13,11 +13,19 @@ import sqlalchemy as sa
 
 from tests.delivery import queue
 from tests.html_tree import html as tree
-from tests.pages import assert_invalid, assert_refused, audits, details_of, fresh, rows, text
+from tests.pages import (
+    assert_invalid,
+    assert_refused,
+    audits,
+    details_of,
+    fresh,
+    open_sms_screen,
+    rows,
+    text,
+)
 from webapp.models import Batch, Message, Setting, User
 from webapp.sms import limits
 
-TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
 OVER = (
     "This SMS is for 2 people, but your daily limit is 1 and you have 1 left "
     "(limits count any 24 hours)."
@@ -39,13 +47,7 @@ def people(make_candidate):
 
 
 def open_sms(client, people) -> str:
-    response = client.post(
-        "/sms/compose",
-        data={"kind": "candidates", "ids": [str(p.id) for p in people]},
-        follow_redirects=True,
-    )
-    assert response.status_code == 200, text(response)
-    return TOKEN.search(text(response)).group(1)
+    return open_sms_screen(client, people)[0]
 
 
 def send(client, token: str, *, htmx: bool = False):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from tests.pages import assert_refused, audits, text
+from tests.pages import assert_refused, audits, open_sms_screen, text
 from webapp.batches import routes as batch_routes
 from webapp.compose import screen
 from webapp.models import ComposeDraft, Setting
@@ -18,7 +18,6 @@ from webapp.sms import outbox
 
 # 23:00 in Sydney (AEDT), 01:00 in Auckland, noon in London.
 NIGHT_IN_SYDNEY = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
-TOKEN = re.compile(r'action="/sms/compose/([\w-]+)/send"')
 WAITING = (
     "2 messages will wait for quiet hours (20:00–08:00 in each recipient’s time) and go from "
     "6 Jan 2026, 6:00 am AEDT to 6 Jan 2026, 8:00 am AEDT your time."
@@ -51,13 +50,7 @@ def words(html: str) -> str:
 
 
 def open_sms(client, people) -> tuple[str, str]:
-    response = client.post(
-        "/sms/compose",
-        data={"kind": "candidates", "ids": [str(p.id) for p in people]},
-        follow_redirects=True,
-    )
-    assert response.status_code == 200, text(response)
-    return TOKEN.search(text(response)).group(1), text(response)
+    return open_sms_screen(client, people)
 
 
 def test_the_sms_screen_says_how_many_will_wait_and_until_when(client, login, people, clock):

@@ -4,15 +4,12 @@ refused by their account's blocked list is listed with that account's name."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.db.test_routing import AU, NZ, UK, add_account, add_office
 from tests.html_tree import html, parse
-from tests.pages import text
+from tests.pages import open_sms_screen, text
 
-TOKEN = re.compile(r'/sms/compose/([^/"?]+)/update')
 SENDER = "DeskSender"
 
 
@@ -35,13 +32,8 @@ def perth(app, session):
 
 def open_sms(client, people) -> tuple[str, str]:
     """Bulk SMS with these people ticked: the screen's page and its token."""
-    response = client.post(
-        "/sms/compose",
-        data={"kind": "candidates", "ids": [str(p.id) for p in people]},
-        follow_redirects=True,
-    )
-    assert response.status_code == 200, text(response)
-    return text(response), TOKEN.search(text(response)).group(1)
+    token, page = open_sms_screen(client, people)
+    return page, token
 
 
 def sent_through(page: str) -> str | None:

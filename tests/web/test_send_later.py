@@ -13,13 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 from tests.html_tree import html as tree
-from tests.pages import assert_refused, audits, control, text
+from tests.pages import assert_refused, audits, control, open_sms_screen, text
 from webapp.models import Batch, ComposeDraft, Message, utcnow
 from webapp.sms import schedule
 from webapp.sms.limits import LimitSettings
 from webapp.times import when
 
-TOKEN = re.compile(r'/sms/compose/([^/"?]+)/update')
 DIGEST = re.compile(r'<input type="hidden" name="confirmed" value="([0-9a-f]+)">')
 BATCH_URL = re.compile(r"^/sms/batches/(\d+)$")
 AUCKLAND = ZoneInfo("Pacific/Auckland")
@@ -44,13 +43,7 @@ def local_tomorrow(zone: ZoneInfo, hour: int = 9, minute: int = 30) -> tuple[str
 
 
 def open_sms(client, people) -> str:
-    response = client.post(
-        "/sms/compose",
-        data={"kind": "candidates", "ids": [str(p.id) for p in people]},
-        follow_redirects=True,
-    )
-    assert response.status_code == 200, text(response)
-    return TOKEN.search(text(response)).group(1)
+    return open_sms_screen(client, people)[0]
 
 
 def send(client, token: str, *, htmx: bool = False, **form):

@@ -37,15 +37,6 @@ def no_longer_scheduled(batch: Batch) -> str:
     return "This SMS was not scheduled: it went when it was sent."
 
 
-def typed_text(batch: Batch) -> str:
-    """The batch's text as its sender typed it: without the opt-out line Send put after it
-    (schedule.edit_text puts it back)."""
-    line = batch.opt_out_line
-    if batch.commercial and line and batch.body.endswith("\n" + line):
-        return batch.body[: -len(line) - 1]
-    return batch.body
-
-
 @bp.route("/batches/<id:batch_id>/cancel", methods=["GET", "POST"])
 @login_required
 def cancel(batch_id: int):
@@ -84,7 +75,9 @@ def edit(batch_id: int):
     _sender_only(batch, "edit its text")
     form = ScheduledTextForm()
     if request.method == "GET":
-        form.message.data = typed_text(batch)
+        form.message.data = opt_out_line.without_line(
+            batch.body, batch.commercial, batch.opt_out_line
+        )
         if not batch.scheduled:
             return _edit_page(batch, form, {"form": no_longer_scheduled(batch)}, status=409)
         return _edit_page(batch, form)

@@ -97,6 +97,14 @@ def with_line(text: str, commercial: bool, line: str | None) -> str:
     return f"{typed}\n{line}" if typed else line
 
 
+def without_line(text: str, commercial: bool, line: str | None) -> str:
+    """The text as its sender typed it: a sent `text` without the opt-out `line` that with_line
+    put on a line of its own after it (a scheduled batch's text, edited before it goes)."""
+    if commercial and line and text.endswith("\n" + line):
+        return text[: -len(line) - 1]
+    return text
+
+
 def template_is_commercial(session: so.Session, template_id: int | None) -> bool:
     template = session.get(SmsTemplate, template_id) if template_id is not None else None
     return template is not None and template.commercial
