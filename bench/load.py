@@ -187,7 +187,14 @@ def run(kind: str, url: str) -> list[Figure]:
             show(
                 Figure(f"{name}, {CLIENTS} clients: p99", percentile(latencies, 99), "ms", "≤ 300")
             ),
-            show(Figure(f"{name}: web CPU per request", cpu * 1000 / max(len(latencies), 1), "ms")),
+            show(
+                Figure(
+                    f"{name}: web CPU per request",
+                    cpu * 1000 / max(len(latencies), 1),
+                    "ms",
+                    "≤ 8",
+                )
+            ),
             show(Figure(f"load [{kind}] errors", errors, "", "0")),
             show(
                 Figure(

@@ -1,15 +1,41 @@
-"""Administrator settings kept in the `settings` table: saving a page's values with one audit
-event, and reading the whole numbers typed for them."""
+"""Administrator settings kept in the `settings` table: reading them, saving a page's values with
+one audit event, and reading the whole numbers typed for them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.errors import FieldError
 from webapp.models import Setting, User, audit
+
+_READ = "settings_store.read"  # session.info key: {key: value} read in this transaction
+_ALL = sa.select(Setting.key, Setting.value)  # built once: every page runs it
+
+
+def value(session: so.Session, key: str) -> Any:
+    """A setting's stored value, None when there is none.
+
+    Every page reads two or three settings (the region, the time zone, who needs two-factor
+    sign-in): the first read fetches the whole table, a few rows, in one query, and later reads
+    in the same transaction use it.
+    """
+    read = session.info.get(_READ)
+    if read is None:
+        read = session.info[_READ] = dict(
+            session.execute(sa.select(Setting.key, Setting.value)).all()
+        )
+    return read.get(key)
+
+
+@sa.event.listens_for(so.Session, "after_flush")
+@sa.event.listens_for(so.Session, "after_transaction_end")
+def _forget_read(session: so.Session, *_args) -> None:
+    # A flush may have written a setting, and another transaction may since have changed one.
+    session.info.pop(_READ, None)
 
 
 def is_unset(value: Any) -> bool:

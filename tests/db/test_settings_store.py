@@ -116,3 +116,55 @@ def test_saving_the_two_factor_roles_already_in_force_changes_nothing(session):
     assert two_factor.save_required_roles(session, None, {}, [])
     assert session.get(Setting, two_factor.SETTING_KEY).value == []
     assert audits(session) == [{two_factor.SETTING_KEY: [in_force, []]}]
+
+
+# --- reading: the whole table once per transaction -----------------------------------------------
+
+
+def settings_queries(session, read) -> int:
+    """How many queries of the settings table `read()` runs."""
+    seen = []
+
+    def note(_connection, _cursor, statement, *_args):
+        if "FROM settings" in statement:
+            seen.append(statement)
+
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        read()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    return len(seen)
+
+
+def test_settings_read_in_one_transaction_take_one_query(session):
+    session.add_all([Setting(key="default_region", value="NZ"), Setting(key="timezone", value="")])
+    session.commit()
+
+    def read_three():
+        assert settings_store.value(session, "default_region") == "NZ"
+        assert settings_store.value(session, "timezone") == ""
+        assert settings_store.value(session, "two_factor_roles") is None
+
+    assert settings_queries(session, read_three) == 1
+    assert settings_queries(session, read_three) == 0
+
+
+def test_a_setting_changed_elsewhere_is_read_in_the_next_transaction(app, session):
+    assert settings_store.value(session, "default_region") is None
+    other = app.extensions["database"].sessionmaker()
+    settings_store.save(other, None, {"default_region": "GB"})
+    other.close()
+
+    session.commit()  # a new transaction: a fresh reading
+
+    assert settings_store.value(session, "default_region") == "GB"
+
+
+def test_a_setting_written_in_this_transaction_is_read_back(session):
+    assert settings_store.value(session, "default_region") is None
+    session.add(Setting(key="default_region", value="IE"))
+    session.flush()
+
+    assert settings_store.value(session, "default_region") == "IE"

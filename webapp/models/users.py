@@ -133,6 +133,13 @@ class User(Base):
     # Set by webapp.users.sessions.load_signed_in (one query) for the user of a request;
     # otherwise read from the roles.
     granted = None  # frozenset[str] | None; not a column
+    granted_roles = None  # frozenset[str] | None; the names of the roles, likewise
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        if self.granted_roles is not None:
+            return self.granted_roles
+        return frozenset(role.name for role in self.roles)
 
     @property
     def permissions(self) -> frozenset[str]:

@@ -33,17 +33,18 @@ UNREAD = sa.text(f"messages.{UNREAD_ONLY.replace('read_at', 'messages.read_at')}
 PAGE_PERMISSIONS = ("sms.send", "audit.view")
 
 
+# Built once: every page with the navigation runs it.
+_UNREAD_COUNT = (
+    sa.select(sa.func.count())
+    .select_from(Message)
+    .where(Message.sender_id == sa.bindparam("user_id"), UNREAD)
+)
+
+
 def unread_count(session: so.Session, user_id: int) -> int:
     """How many replies to this user's messages are unread: one probe of a partial index that
     holds only unread replies."""
-    return (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Message)
-            .where(Message.sender_id == user_id, UNREAD)
-        )
-        or 0
-    )
+    return session.scalar(_UNREAD_COUNT, {"user_id": user_id}) or 0
 
 
 @dataclass(frozen=True)

@@ -48,16 +48,14 @@ def load(session: so.Session, config: Mapping[str, Any]) -> SmsSettings:
 
 def default_region(session: so.Session, config: Mapping[str, Any]) -> str:
     """The region for national-format numbers: the admin's setting, else SMS_DEFAULT_REGION."""
-    row = session.get(Setting, "default_region")
-    return (row.value if row is not None and row.value else None) or config.get(
+    return settings_store.value(session, "default_region") or config.get(
         "SMS_DEFAULT_REGION", "AU"
     )
 
 
 def organisation_zone(session: so.Session, config: Mapping[str, Any]) -> str:
     """The organisation's time zone name: the admin's setting, else TIMEZONE."""
-    row = session.get(Setting, "timezone")
-    return (row.value if row is not None and row.value else None) or config.get(
+    return settings_store.value(session, "timezone") or config.get(
         "TIMEZONE", DEFAULT_ZONE
     )
 

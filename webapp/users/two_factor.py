@@ -23,7 +23,7 @@ import sqlalchemy.orm as so
 
 from webapp import sealing, settings_store
 from webapp.errors import FieldError
-from webapp.models import Permission, RecoveryCode, Role, Setting, User, audit
+from webapp.models import Permission, RecoveryCode, Role, User, audit
 from webapp.models.users import role_permissions
 
 ISSUER = "SMS Desk"
@@ -368,9 +368,9 @@ def default_roles(session: so.Session) -> frozenset[str]:
 
 def required_roles(session: so.Session, config: Mapping[str, Any]) -> RequiredRoles:
     """The admin's setting, else TWO_FACTOR_ROLES from the environment, else the default."""
-    row = session.get(Setting, SETTING_KEY)
-    if row is not None and row.value is not None:
-        return RequiredRoles(frozenset(row.value), "setting")
+    value = settings_store.value(session, SETTING_KEY)
+    if value is not None:
+        return RequiredRoles(frozenset(value), "setting")
     configured = config.get("TWO_FACTOR_ROLES")
     if configured is not None:
         return RequiredRoles(frozenset(configured), "environment")
@@ -379,8 +379,7 @@ def required_roles(session: so.Session, config: Mapping[str, Any]) -> RequiredRo
 
 def is_required(session: so.Session, config: Mapping[str, Any], user: User) -> bool:
     """True when one of the user's roles must use two-factor sign-in."""
-    names = required_roles(session, config).names
-    return any(role.name in names for role in user.roles)
+    return not required_roles(session, config).names.isdisjoint(user.role_names)
 
 
 def save_required_roles(

@@ -44,7 +44,9 @@ def compress(response: Response) -> Response:
     if len(body) < MIN_SIZE:
         return response
     etag, _weak = response.get_etag()
-    compressed = _gzip_static(etag, body) if etag else gzip.compress(body, compresslevel=6, mtime=0)
+    # Level 1 for pages: a 46 KB results page takes 0.06 ms instead of 0.22 ms at level 6, for
+    # 6.9 KB instead of 6.2 KB (measured); every page is compressed on every request.
+    compressed = _gzip_static(etag, body) if etag else gzip.compress(body, compresslevel=1, mtime=0)
     response.set_data(compressed)
     response.headers["Content-Encoding"] = "gzip"
     if etag:
