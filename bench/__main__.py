@@ -35,7 +35,7 @@ def main() -> None:
     started = time.perf_counter()
     kinds = ["sqlite"] + (["postgresql"] if data.postgres_url() else [])
     print(f"SMS Desk benchmarks — {data.CANDIDATES:,} candidates; databases: {', '.join(kinds)}")
-    print(f"{'figure':<58} {'value':>12} {'unit':<7} goal")
+    print(f"{'figure':<76} {'value':>12} {'unit':<7} goal")
     urls = {}
     if {"search", "compose", "conversations", "dashboard", "load"} & set(wanted):
         for kind in kinds:

@@ -17,7 +17,7 @@ class Figure(NamedTuple):
     def line(self) -> str:
         value = f"{self.value:,.0f}" if abs(self.value) >= 100 else f"{self.value:,.2f}"
         goal = ("goal " + self.goal) if self.goal else ""
-        return f"{self.name:<58} {value:>12} {self.unit:<7} {goal}"
+        return f"{self.name:<76} {value:>12} {self.unit:<7} {goal}"
 
 
 def show(figure: Figure) -> Figure:
