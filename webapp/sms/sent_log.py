@@ -176,6 +176,12 @@ def search(
             .order_by(Batch.created_at.desc(), Batch.id.desc())
             .offset((page - 1) * PAGE_SIZE)
             .limit(PAGE_SIZE + 1)
+            # The page shows the names of senders and template owners, not their roles (two
+            # queries more each).
+            .options(
+                so.defaultload(Batch.sender).lazyload(User.roles),
+                so.defaultload(Batch.template).defaultload(SmsTemplate.owner).lazyload(User.roles),
+            )
         )
     )
     shown = batches[:PAGE_SIZE]

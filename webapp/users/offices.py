@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp import settings_store
 from webapp.errors import FieldError
 from webapp.models.activity import audit
-from webapp.models.messaging import Setting
 from webapp.models.offices import Office
 from webapp.models.users import User
 from webapp.sms.settings import check_region
@@ -124,8 +124,7 @@ def team_of(session: so.Session, user: User) -> Team | None:
 
 def team_views_by_office(session: so.Session) -> bool:
     """Whether team leaders' "everyone's" views show only their own office (off by default)."""
-    row = session.get(Setting, TEAM_VIEWS_SETTING)
-    return bool(row is not None and row.value)
+    return bool(settings_store.value(session, TEAM_VIEWS_SETTING))
 
 
 def _apply(session: so.Session, office: Office, details: OfficeDetails) -> None:
