@@ -8,13 +8,17 @@ from alembic import context
 
 from webapp.database import make_engine
 from webapp.models import Base
+from webapp.people import trigrams
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Leave PostgreSQL-only trigram indexes (created in 0005) out of model comparisons."""
+    """Leave PostgreSQL-only trigram indexes (created in 0005) and SQLite-only trigram tables
+    (0018) out of model comparisons."""
+    if type_ == "table" and trigrams.is_index_table(name):
+        return False
     return not (type_ == "index" and name and name.endswith("_trgm"))
 
 

@@ -16,6 +16,7 @@ import sqlalchemy.orm as so
 
 from webapp.filters import day_bounds, page_number, query_params, zone_field
 from webapp.models.people import Candidate, Client, ClientContact, name_key, person_name
+from webapp.people import trigrams
 from webapp.people.kinds import KINDS, Kind
 from webapp.phones import search_key
 from webapp.text import filter_value
@@ -31,6 +32,9 @@ TEXT_LABELS = {
     "position": "Position",
 }
 COUNT_CAP = 1_000
+# A contains-term the trigram table finds this often is common enough that a walk in the sort
+# order meets a page of matches within a few thousand rows; a rarer one is collected and sorted.
+DENSE = 20_000
 SORTS = {
     "name": "Name A–Z",
     "-name": "Name Z–A",
@@ -209,8 +213,14 @@ def _both_names(model, *pairs: tuple[str, str], dialect: str, first_column, seco
     return [model.id.in_(sa.select(model.id).where(sa.or_(*terms)))]
 
 
-def conditions(criteria: Criteria, default_region: str, dialect: str = "sqlite") -> list:
-    """The WHERE conditions for `criteria`, written so indexes can serve the common ones."""
+def conditions(
+    criteria: Criteria, default_region: str, dialect: str = "sqlite", scan: bool = False
+) -> list:
+    """The WHERE conditions for `criteria`, written so indexes can serve the common ones.
+
+    `scan` tests a contains-filter on each row read instead of collecting its matches from the
+    trigram table first (better when the rows are walked in order and matches are common).
+    """
     model = criteria.model
     where = []
     if criteria.q:
@@ -230,10 +240,9 @@ def conditions(criteria: Criteria, default_region: str, dialect: str = "sqlite")
         where.append(_prefix(Candidate.location_key, criteria.location))
     if criteria.job and "job" in applies:
         where.append(
-            sa.or_(
-                _contains(Candidate.job_title, criteria.job),
-                _contains(Candidate.skills, criteria.job),
-            )
+            _contains_any(Candidate, (Candidate.job_title, Candidate.skills), criteria.job, dialect)
+            if not scan
+            else _scan_any((Candidate.job_title, Candidate.skills), criteria.job)
         )
     if criteria.client and "client" in applies:
         where.append(
@@ -242,13 +251,65 @@ def conditions(criteria: Criteria, default_region: str, dialect: str = "sqlite")
             )
         )
     if criteria.position and "position" in applies:
-        where.append(_contains(ClientContact.position, criteria.position))
+        where.append(
+            _contains_any(ClientContact, (ClientContact.position,), criteria.position, dialect)
+            if not scan
+            else _scan_any((ClientContact.position,), criteria.position)
+        )
     return where
 
 
 def _contains(column, text: str):
     """Case-insensitive substring match (SQLite's lower() is made Unicode-aware in database.py)."""
     return sa.func.lower(column).contains(text.lower(), autoescape=True)
+
+
+def _scan_any(columns, text: str):
+    return sa.or_(*(_contains(column, text) for column in columns))
+
+
+def _trigram_match(model, text: str) -> sa.Select:
+    """Ids whose searched columns contain `text`, from the SQLite trigram table (see trigrams)."""
+    name = trigrams.table_for(model.__tablename__)
+    table = sa.table(name, sa.column("rowid"))
+    return sa.select(table.c.rowid).where(
+        sa.literal_column(name).op("MATCH")(trigrams.match_phrase(text))
+    )
+
+
+def _contains_any(model, columns, text: str, dialect: str):
+    """Any of `columns` contains `text`: from the trigram table on SQLite when it has one and
+    the text is long enough for it, else as LIKE on each row (PostgreSQL's pg_trgm indexes serve
+    that)."""
+    if dialect == "sqlite" and trigrams.usable(text):
+        return model.id.in_(_trigram_match(model, text))
+    return _scan_any(columns, text)
+
+
+def _contains_text(criteria: Criteria) -> str:
+    """The contains-filter's text that applies to this kind, or ''."""
+    applies = criteria.of_kind.filters
+    if "job" in applies:
+        return criteria.job
+    if "position" in applies:
+        return criteria.position
+    return ""
+
+
+def _only_contains(criteria: Criteria) -> bool:
+    """Whether the contains-filter is the only criterion (so the trigram table alone counts)."""
+    c = criteria
+    others = [getattr(c, key) for key in c.of_kind.filters if key not in ("job", "position")]
+    return not any((c.q, c.status, c.consent != "any", c.created_from, c.created_to, *others))
+
+
+def _dense(session: so.Session, criteria: Criteria, dialect: str) -> bool:
+    """Whether the trigram table finds the contains-filter's text at least DENSE times."""
+    text = _contains_text(criteria)
+    if dialect != "sqlite" or not text or not trigrams.usable(text):
+        return False
+    matched = _trigram_match(criteria.model, text).limit(DENSE).subquery()
+    return (session.scalar(sa.select(sa.func.count()).select_from(matched)) or 0) >= DENSE
 
 
 def _order(criteria: Criteria, model=None) -> list:
@@ -374,6 +435,15 @@ def _ranked_by_name(
                 .prefix_with("MATERIALIZED")
             )
             ranked = sa.select(matched).order_by(*_ranked_order(criteria, matched)).limit(top)
+        elif n == 3:
+            # The few people named by a shorter part of the word: with table statistics SQLite
+            # would walk the whole name index in order for them (~300 ms at a million) rather
+            # than look both names up and sort the handful; a key that is an expression keeps
+            # the index out of the ordering.
+            keys = _name_keys(model).where(branch, *filters).subquery()
+            ranked = (
+                sa.select(keys).order_by(*_ranked_order(criteria, keys, unindexed=True)).limit(top)
+            )
         else:
             ranked = (
                 _name_keys(model).where(branch, *filters).order_by(*_order(criteria)).limit(top)
@@ -424,15 +494,22 @@ def _name_keys(model) -> sa.Select:
     )
 
 
-def _ranked_order(criteria: Criteria, ranked: sa.Subquery) -> list:
+def _ranked_order(criteria: Criteria, ranked: sa.Subquery, unindexed: bool = False) -> list:
     keys = [ranked.c.last_key, ranked.c.first_key, ranked.c.id]
+    if unindexed:
+        keys = [keys[0].concat(""), keys[1].concat(""), keys[2] + 0]
     return keys if criteria.sort == "name" else [key.desc() for key in keys]
 
 
 def _page_query(
-    criteria: Criteria, default_region: str, dialect: str, limit: int, offset: int = 0
+    criteria: Criteria,
+    default_region: str,
+    dialect: str,
+    limit: int,
+    offset: int = 0,
+    dense: bool = False,
 ) -> sa.Select:
-    """The results in order, `limit` of them from `offset`.
+    """The results in order, `limit` of them from `offset` (`dense`: see _dense).
 
     A one-word search sorted by name merges its ranked branches (see _word_branches). Other
     names, emails and numbers of three or more characters match few people: collect them first
@@ -452,7 +529,9 @@ def _page_query(
             .order_by(*_ranked_order(criteria, ranked))
         )
         return query.limit(limit).offset(offset)
-    where = conditions(criteria, default_region, dialect)
+    where = conditions(criteria, default_region, dialect, scan=dense)
+    # Location + status sorted by name is served by ix_candidates_status_location: SQLite
+    # sorts its index entries (status, location, name keys) and reads the rows of one page.
     if len(criteria.q.strip()) < 3:
         query = _row_query(model, model).where(*where).order_by(*_order(criteria))
     else:
@@ -463,17 +542,24 @@ def _page_query(
 
 
 def _dialect(session: so.Session) -> str:
-    return session.get_bind().dialect.name
+    """The database's dialect name; "sqlite-scan" for SQLite without the trigram tables."""
+    name = session.get_bind().dialect.name
+    if name != "sqlite":
+        return name
+    connection = session.connection()
+    return "sqlite" if trigrams.present(connection.info, connection) else "sqlite-scan"
 
 
 def search(session: so.Session, criteria: Criteria, page: int, default_region: str) -> ResultPage:
     """One page of results and a count bounded at COUNT_CAP (so a broad search stays fast)."""
+    dialect = _dialect(session)
     query = _page_query(
         criteria,
         default_region,
-        _dialect(session),
+        dialect,
         limit=PAGE_SIZE + 1,
         offset=(page - 1) * PAGE_SIZE,
+        dense=_dense(session, criteria, dialect),
     )
     rows = [ResultRow(*row) for row in session.execute(query)]
     total, capped = count(session, criteria, default_region)
@@ -491,7 +577,11 @@ def count_query(criteria: Criteria, default_region: str, dialect: str, cap: int)
     """
     model = criteria.model
     branches = _word_branches(criteria, default_region)
-    if branches:
+    text = _contains_text(criteria)
+    if dialect == "sqlite" and text and trigrams.usable(text) and _only_contains(criteria):
+        # Straight from the trigram table, which stops after cap + 1.
+        counted = _trigram_match(model, text).limit(cap + 1).subquery()
+    elif branches:
         filters = _filters(criteria, default_region, dialect)
         parts = [
             sa.select(model.id).where(branch, *filters).limit(cap + 1).subquery()
@@ -529,9 +619,10 @@ def matching_ids(
         )
         query = sa.select(ranked.c.id).order_by(*_ranked_order(criteria, ranked)).limit(limit)
     else:
+        scan = _dense(session, criteria, dialect)
         query = (
             sa.select(model.id)
-            .where(*conditions(criteria, default_region, dialect))
+            .where(*conditions(criteria, default_region, dialect, scan=scan))
             .order_by(*_order(criteria))
             .limit(limit)
         )
