@@ -48,16 +48,12 @@ def load(session: so.Session, config: Mapping[str, Any]) -> SmsSettings:
 
 def default_region(session: so.Session, config: Mapping[str, Any]) -> str:
     """The region for national-format numbers: the admin's setting, else SMS_DEFAULT_REGION."""
-    return settings_store.value(session, "default_region") or config.get(
-        "SMS_DEFAULT_REGION", "AU"
-    )
+    return settings_store.value(session, "default_region") or config.get("SMS_DEFAULT_REGION", "AU")
 
 
 def organisation_zone(session: so.Session, config: Mapping[str, Any]) -> str:
     """The organisation's time zone name: the admin's setting, else TIMEZONE."""
-    return settings_store.value(session, "timezone") or config.get(
-        "TIMEZONE", DEFAULT_ZONE
-    )
+    return settings_store.value(session, "timezone") or config.get("TIMEZONE", DEFAULT_ZONE)
 
 
 def blocked_list_provider(provider: str) -> str:
