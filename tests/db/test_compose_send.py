@@ -256,6 +256,53 @@ def test_comments_are_written_with_the_batch(app, session, make_user, make_candi
         assert fresh.scalar(sa.select(Batch.comment_text)) is None
 
 
+def test_each_comment_holds_the_message_its_person_was_sent(
+    app, session, make_user, make_candidate
+):
+    # Merged text differs person by person: each record's comment is its own message, also in
+    # the order the messages were queued.
+    user = make_user()
+    people = [make_candidate(name, "Smith", f"0412 345 67{n}") for n, name in enumerate("ABC")]
+    draft = compose.create_draft(session, user, "candidates", [p.id for p in reversed(people)])
+    send(session, draft, user, send_request("Hi {{first_name}}", comment=True, comment_type="Note"))
+    with app.extensions["database"].sessionmaker() as fresh:
+        sent = fresh.execute(sa.select(Message.candidate_id, Message.body).order_by(Message.id))
+        comments = fresh.execute(
+            sa.select(Comment.candidate_id, Comment.text, Comment.type, Comment.author_id).order_by(
+                Comment.id
+            )
+        ).all()
+        assert [(c.candidate_id, c.text) for c in comments] == [tuple(row) for row in sent]
+        assert [c.text for c in comments] == ["Hi C", "Hi B", "Hi A"]
+        assert {(c.type, c.author_id) for c in comments} == {("Note", user.id)}
+        created = fresh.scalars(sa.select(Comment.created_at)).all()
+        assert len(set(created)) == 1 and created[0].tzinfo is not None
+
+
+def test_a_typed_comment_goes_on_each_contact_record(app, session, make_user, make_contact):
+    user = make_user()
+    a = make_contact("Grace", "Hopper", "0413 222 333")
+    b = make_contact("Alan", "Turing", "0413 222 334")
+    draft = compose.create_draft(session, user, "contacts", [a.id, b.id])
+    typed = "Told them about the {{closure}}"  # kept as typed: never merged
+    send(
+        session,
+        draft,
+        user,
+        send_request("Hi {{first_name}}", comment=True, comment_type="SMS", comment_text=typed),
+    )
+    with app.extensions["database"].sessionmaker() as fresh:
+        comments = fresh.execute(
+            sa.select(Comment.candidate_id, Comment.contact_id, Comment.text).order_by(
+                Comment.contact_id
+            )
+        ).all()
+        assert [tuple(c) for c in comments] == [
+            (None, a.id, typed),
+            (None, b.id, typed),
+        ]
+
+
 def test_a_failure_late_in_send_leaves_nothing_behind(app, session, make_user, make_candidate):
     # Comments are written after the batch and its messages; a comment row the database refuses
     # (type is NOT NULL) must take the batch, the messages and the audit with it.

@@ -3,9 +3,12 @@ transaction."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -13,10 +16,9 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 import sqlalchemy.orm as so
 
-from webapp.bulk import insert_rows
 from webapp.database import begin_write
 from webapp.errors import FieldError
-from webapp.models import Batch, Comment, ComposeDraft, SmsTemplate, User, audit
+from webapp.models import Batch, Comment, ComposeDraft, Message, SmsTemplate, User, audit
 from webapp.models.base import utcnow
 from webapp.people.kinds import KINDS
 from webapp.sms import (
@@ -490,6 +492,37 @@ def require_permission(sender: User, ignore: bool) -> None:
         raise FieldError("You do not have permission to send SMS.", status=403)
 
 
+_pause_lock = threading.Lock()
+_pauses = 0  # Sends running with the cyclic garbage collector paused
+_resume = False  # whether the collector was on when the first of them paused it
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the block runs (reference counting still
+    frees everything else); it is back on when the last of the threads pausing it is done.
+
+    A Send of 10,000 makes some 100,000 objects that live until it ends (rows, rendered texts,
+    bound values): enough to set off two or three full collections of the whole heap, each
+    walking those objects too, a fifth to a quarter of the Send's time. Once the Send is done
+    they are gone, and the collection after it has only the usual heap to walk.
+    """
+    global _pauses, _resume
+    with _pause_lock:
+        if _pauses == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _resume:
+                gc.enable()
+
+
+@collection_paused()
 def send(
     session: so.Session,
     draft: ComposeDraft,
@@ -618,7 +651,7 @@ def send(
     )
     # A scheduled batch's Comments are written at its release, with the text as it goes then.
     if request.comment and request.send_at is None:
-        _add_comments(session, batch, items)
+        _add_comments(session, batch)
     if overridden:
         audit(
             session,
@@ -687,21 +720,26 @@ def _other_time(batch: Batch, request: SendRequest) -> str:
     )
 
 
-def _add_comments(session: so.Session, batch: Batch, items: Sequence[PreviewItem]) -> None:
+def _add_comments(session: so.Session, batch: Batch) -> None:
+    """A Comment on each recipient's record, made from the batch's messages just queued: one
+    INSERT … SELECT, with no text sent to the database a second time."""
+    messages = Message.__table__
     column = KINDS.by_segment(batch.kind).person_column
-    now = utcnow()
-    # Without typed text, each record gets the message as that person received it.
-    insert_rows(
-        session,
-        Comment.__table__,
-        [
-            {
-                column: item.person.id,
-                "author_id": batch.sender_id,
-                "type": batch.comment_type,
-                "text": batch.comment_text or item.rendered.text,
-                "created_at": now,
-            }
-            for item in items
-        ],
+    comments = Comment.__table__
+    session.execute(
+        comments.insert().from_select(
+            [column, "author_id", "type", "text", "created_at"],
+            sa.select(
+                messages.c[column],
+                sa.bindparam("author_id", batch.sender_id, comments.c.author_id.type),
+                sa.bindparam("type", batch.comment_type, comments.c.type.type),
+                # Without typed text, each record gets the message as that person received it.
+                sa.bindparam("text", batch.comment_text, comments.c.text.type)
+                if batch.comment_text
+                else messages.c.body,
+                sa.bindparam("created_at", utcnow(), comments.c.created_at.type),
+            )
+            .where(messages.c.batch_id == batch.id)
+            .order_by(messages.c.id),
+        )
     )

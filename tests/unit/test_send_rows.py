@@ -1,0 +1,140 @@
+"""Unit tests for what Send's bulk writes are made of: rows bound column by column, UUIDs made in
+bulk, and the garbage collector paused while a Send runs."""
+
+import gc
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import psycopg
+
+from webapp.bulk import bound_values
+from webapp.models import Comment, Message
+from webapp.sms import compose
+from webapp.sms.outbox import bind_columns, new_uuids
+
+DIALECTS = [sqlite.dialect(), psycopg.dialect()]
+
+
+def test_new_uuids_are_distinct_version_4_uuids_as_text():
+    made = new_uuids(2_000)
+    assert len(set(made)) == 2_000
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text  # lower-case, hyphenated, as str(uuid4()) is
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    assert new_uuids(0) == []
+
+
+MOMENT = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+messages = st.fixed_dictionaries(
+    {
+        "to_e164": st.sampled_from(["+61412345678", "+447700900123"]),
+        "to_region": st.sampled_from(["AU", "GB", None]),
+        "body": st.text(max_size=20),
+        "override_opt_out": st.booleans(),
+        "next_attempt_at": st.sampled_from([None, MOMENT, datetime(2026, 12, 3, tzinfo=UTC)]),
+        "account_id": st.sampled_from([None, 1, 2]),
+    }
+)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS, ids=lambda d: d.name)
+@given(rows=st.lists(messages, min_size=1, max_size=12))
+def test_bind_columns_gives_what_bound_values_gives_for_the_same_rows(dialect, rows):
+    same = {"batch_id": 7, "state": "queued", "created_at": MOMENT, "updated_at": MOMENT}
+    table = Message.__table__
+    uuids = new_uuids(len(rows))
+    varying = {"uuid": uuids, "reference": uuids} | {
+        name: [row[name] for row in rows] for name in rows[0]
+    }
+    columns, values = bind_columns(table, dialect, same, varying)
+    dicts = [{name: column[i] for name, column in varying.items()} | same for i in range(len(rows))]
+    expected_columns, expected = bound_values(table, dicts, dialect)
+    assert columns == expected_columns
+    assert [list(row) for row in values] == expected
+
+
+@pytest.mark.parametrize("dialect", DIALECTS, ids=lambda d: d.name)
+def test_bind_columns_fills_in_scalar_defaults_and_binds_times(dialect):
+    columns, values = bind_columns(
+        Comment.__table__,
+        dialect,
+        {"author_id": 1, "type": "SMS", "created_at": MOMENT},
+        {"candidate_id": [1, 2], "text": ["a", "b"]},
+    )
+    assert columns[:2] == ["candidate_id", "text"]
+    row = dict(zip(columns, values[1], strict=True))
+    assert row["candidate_id"] == 2 and row["text"] == "b"
+    processed = Comment.__table__.c.created_at.type.bind_processor(dialect)(MOMENT)
+    assert row["created_at"] == processed
+    assert set(columns) >= {"author_id", "type", "created_at"}
+
+
+def test_bind_columns_refuses_columns_of_different_lengths():
+    with pytest.raises(ValueError):
+        bind_columns(Comment.__table__, DIALECTS[0], {}, {"candidate_id": [1], "text": ["a", "b"]})
+
+
+def test_collection_is_paused_inside_and_back_on_after():
+    assert gc.isenabled()
+    with compose.collection_paused():
+        assert not gc.isenabled()
+        with compose.collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer pause still holds
+    assert gc.isenabled()
+
+
+def test_collection_is_back_on_after_an_error():
+    with pytest.raises(RuntimeError), compose.collection_paused():
+        raise RuntimeError("refused")
+    assert gc.isenabled()
+
+
+def test_collection_left_off_stays_off():
+    gc.disable()
+    try:
+        with compose.collection_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_collection_resumes_when_the_last_of_two_threads_is_done():
+    inside, release = threading.Event(), threading.Event()
+
+    def other_send():
+        with compose.collection_paused():
+            inside.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=other_send)
+    with compose.collection_paused():
+        thread.start()
+        inside.wait(5)
+    assert not gc.isenabled()  # the other thread's Send is still running
+    release.set()
+    thread.join(5)
+    assert gc.isenabled()
+
+
+def test_send_runs_with_the_collection_paused(monkeypatch):
+    seen = []
+
+    def refuse(*args, **kwargs):
+        seen.append(gc.isenabled())
+        raise sa.exc.InvalidRequestError("stop here")
+
+    monkeypatch.setattr(compose, "begin_write", refuse)
+    with pytest.raises(sa.exc.InvalidRequestError):
+        compose.send(None, None, None, None, provider="sandbox", blocked=frozenset())
+    assert seen == [False]
+    assert gc.isenabled()
