@@ -36,9 +36,10 @@ def main() -> None:
     if memory:
         threading.Thread(target=sample, daemon=True).start()
     time.sleep(max(0.0, start_at - time.time()))
-    started = time.time()
+    started, cpu = time.time(), time.process_time()
     handled = dispatcher.run(once=True)
-    ended = time.time()
+    # User + system CPU of the whole process (every thread) while it sent, startup excluded.
+    ended, cpu = time.time(), time.process_time() - cpu
     done.set()
     dispatcher.provider.close()
     print(
@@ -47,6 +48,7 @@ def main() -> None:
                 "handled": handled,
                 "start": started,
                 "end": ended,
+                "cpu": cpu,
                 "rss": samples + [(dispatcher.sent, rss_mb())],
             }
         )

@@ -23,17 +23,29 @@ per message:
 from __future__ import annotations
 
 import email.utils
-import http.cookiejar
+import json
+import os
 import ssl
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol, get_args, runtime_checkable
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
+from urllib.parse import urlencode, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, SSLError
+import urllib3
+from urllib3 import BaseHTTPResponse, HTTPConnectionPool
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.util import parse_url
 
 Reason = Literal[
     "failed",  # the gateway refused the message for another reason; its text says why
@@ -159,60 +171,179 @@ class Provider(Protocol):
     def close(self) -> None: ...
 
 
-def make_session(pool_size: int = DEFAULT_POOL_SIZE) -> requests.Session:
-    """A pooled session for one provider, shared by the dispatcher's worker threads."""
-    session = requests.Session()
-    # max_retries=0: urllib3 must never resend a POST on its own; deciding to retry is ours.
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1), max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    # Worker threads share the session; a cookie jar would be shared mutable state, and
-    # neither API uses cookies.
-    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    session.headers["User-Agent"] = "sms-desk"
-    return session
+USER_AGENT = "sms-desk"
+FORM = "application/x-www-form-urlencoded"
+
+# urllib3 used directly, not through `requests`: its sessions, hooks, cookie jars and header
+# merging cost more CPU per message than the rest of a send (issue #22). What requests did for
+# us is done here: the same CA bundle and proxy variables, never a retry, never a redirect.
+ROUTES = 8  # fixed gateway URLs (send, status check) whose pool is looked up once
+
+
+class Http:
+    """One provider's connections, pooled per gateway host and shared by the worker threads."""
+
+    def __init__(self, pool_size: int = DEFAULT_POOL_SIZE, url: str | None = None) -> None:
+        options: dict[str, Any] = {
+            "maxsize": max(pool_size, 1),
+            # Never resend on our own: a POST that may have left is `unknown`, not sent twice.
+            "retries": False,
+            "ca_certs": _ca_bundle(),
+        }
+        # `url`: the gateway's, sent through the proxy the environment names for it, as
+        # requests did (HTTPS_PROXY, NO_PROXY...).
+        proxy = _proxy_for(url) if url else None
+        # More pools than ROUTES, so a remembered pool is never evicted (closed) while in use.
+        self.manager: urllib3.PoolManager = (
+            urllib3.ProxyManager(proxy, num_pools=2 * ROUTES, **options)
+            if proxy
+            else urllib3.PoolManager(num_pools=2 * ROUTES, **options)
+        )
+        self._direct = proxy is None
+        self._routes: dict[str, tuple[HTTPConnectionPool, str]] = {}
+
+    def urlopen(
+        self, method: str, url: str, *, remember: bool = False, **options: Any
+    ) -> BaseHTTPResponse:
+        """One request, never redirected. `remember`: a fixed URL, whose pool is looked up once
+        (parsing the URL and finding its pool is a fair part of a send's CPU)."""
+        if not self._direct:
+            return self.manager.urlopen(method, url, redirect=False, **options)
+        route = self._routes.get(url)
+        if route is None:
+            parsed = parse_url(url)
+            pool = self.manager.connection_from_host(parsed.host, parsed.port, parsed.scheme)
+            route = (pool, parsed.request_uri)
+            if remember and len(self._routes) < ROUTES:
+                self._routes[url] = route
+        pool, path = route
+        return pool.urlopen(method, path, redirect=False, assert_same_host=False, **options)
+
+    def close(self) -> None:
+        self._routes.clear()
+        self.manager.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """A gateway's answer, read in full (so its connection is back in the pool)."""
+
+    status_code: int
+    headers: Mapping[str, str]  # case-insensitive
+    content: bytes
+
+    def json(self) -> Any:
+        """The body as JSON; ValueError if it is not."""
+        return json.loads(self.content)
+
+
+def make_session(pool_size: int = DEFAULT_POOL_SIZE, url: str | None = None) -> Http:
+    """A connection pool for one provider (for `url`'s host), shared by the worker threads."""
+    return Http(pool_size, url)
+
+
+def _ca_bundle() -> str | None:
+    """The CAs requests trusted: its environment overrides, else certifi's bundle."""
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        return bundle
+    try:
+        import certifi
+    except ImportError:  # the system's store, as for email
+        return None
+    return certifi.where()
+
+
+def _proxy_for(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.hostname and proxy_bypass(parts.hostname):
+        return None
+    return getproxies().get(parts.scheme) or None
+
+
+def basic_auth(username: str, password: str) -> str:
+    """An Authorization header value, encoded as requests did (latin-1)."""
+    return urllib3.make_headers(basic_auth=f"{username}:{password}")["authorization"]
+
+
+def http_call(
+    session: Http,
+    method: str,
+    url: str,
+    *,
+    timeout: tuple[float, float],
+    body: str | None = None,
+    authorization: str | None = None,
+    remember: bool = False,
+) -> HttpAnswer:
+    """One request, no retry and no redirect; raises urllib3's errors (see transport_failure)."""
+    headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
+    if body is not None:
+        headers["Content-Type"] = FORM
+    if authorization:
+        headers["Authorization"] = authorization
+    response = session.urlopen(
+        method,
+        url,
+        body=body.encode() if body is not None else None,
+        headers=headers,
+        retries=False,
+        remember=remember,
+        timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
+    )
+    return HttpAnswer(response.status, response.headers, response.data)
 
 
 def post_form(
-    session: requests.Session,
+    session: Http,
     url: str,
-    data: Mapping[str, str],
+    data: Mapping[str, str] | str,
     *,
     timeout: tuple[float, float],
     gateway: str,
-    auth: tuple[str, str] | None = None,
-) -> requests.Response | SendResult:
-    """POST a form; a transport failure comes back as the `SendResult` it amounts to."""
+    authorization: str | None = None,
+) -> HttpAnswer | SendResult:
+    """POST a form (or one already encoded); a transport failure comes back as the `SendResult`
+    it amounts to."""
+    body = data if isinstance(data, str) else urlencode(data)
     try:
-        return session.post(url, data=data, auth=auth, timeout=timeout, allow_redirects=False)
-    except requests.RequestException as exc:
+        return http_call(
+            session,
+            "POST",
+            url,
+            timeout=timeout,
+            body=body,
+            authorization=authorization,
+            remember=True,
+        )
+    except (HTTPError, OSError) as exc:
         return transport_failure(exc, gateway)
 
 
-def transport_failure(exc: requests.RequestException, gateway: str) -> SendResult:
+def transport_failure(exc: Exception, gateway: str) -> SendResult:
     """Transient when the request cannot have left us; Unknown when it may have been sent."""
-    if isinstance(exc, requests.ConnectTimeout):
+    if isinstance(exc, MaxRetryError) and exc.reason is not None:
+        exc = exc.reason  # should a Retry ever wrap it: what happened is the reason
+    # NewConnectionError (refused, no route, no such host) is a ConnectTimeoutError too.
+    if isinstance(exc, NewConnectionError):
+        return Transient("connect_error", f"Could not connect to {gateway}.")
+    if isinstance(exc, ConnectTimeoutError):
         return Transient("connect_timeout", f"Could not connect to {gateway} in time.")
-    if isinstance(exc, requests.ConnectionError):
-        # requests raises ConnectionError both for a refused connection (nothing sent) and for a
-        # connection dropped after the request was written (maybe sent); urllib3 tells them apart.
-        cause = exc.args[0] if exc.args else None
-        if isinstance(cause, MaxRetryError):
-            cause = cause.reason
-        if isinstance(cause, (NewConnectionError, ConnectTimeoutError)):
-            return Transient("connect_error", f"Could not connect to {gateway}.")
-        if isinstance(cause, SSLError) and isinstance(
-            cause.args[0] if cause.args else None, ssl.SSLCertVerificationError
-        ):
-            # Verification happens in the handshake, before a byte of the request is sent.
-            return Transient("certificate", f"{gateway}'s TLS certificate was not accepted.")
+    if isinstance(exc, SSLError) and isinstance(
+        exc.args[0] if exc.args else None, ssl.SSLCertVerificationError
+    ):
+        # Verification happens in the handshake, before a byte of the request is sent.
+        return Transient("certificate", f"{gateway}'s TLS certificate was not accepted.")
+    if isinstance(exc, ReadTimeoutError):
+        return Unknown(
+            f"{gateway} did not answer in time; the message may or may not have been sent."
+        )
+    if isinstance(exc, (ProtocolError, SSLError, OSError)):
+        # A connection dropped after the request was written, TLS trouble mid-stream: it may
+        # have been sent.
         return Unknown(
             f"The connection to {gateway} was lost after the message was handed over; "
             "it may or may not have been sent."
-        )
-    if isinstance(exc, requests.ReadTimeout):
-        return Unknown(
-            f"{gateway} did not answer in time; the message may or may not have been sent."
         )
     return Unknown(
         f"Sending through {gateway} failed ({type(exc).__name__}); "
@@ -237,7 +368,7 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def check_base_url(url: str, setting: str) -> str:
-    """Reject a URL requests could not even try, so `send` never fails on configuration."""
+    """Reject a URL we could not even try, so `send` never fails on configuration."""
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"{setting} must be an http:// or https:// URL, not {url!r}.")
     return url

@@ -6,6 +6,7 @@ import hmac
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Collection, Mapping, Sequence
+from urllib.parse import urlencode
 
 from . import (
     DEFAULT_POOL_SIZE,
@@ -100,20 +101,26 @@ class SmsCentral:
         self.password = password
         self.originator = originator
         self.timeout = timeout
-        self._session = make_session(pool_size)
+        self._session = make_session(pool_size, self.api_url)
+        # The fields every send repeats, encoded once: encoding is a fair part of a send's CPU.
+        self._send_fields = urlencode(
+            {"USERNAME": username, "PASSWORD": password, "ACTION": "send", "ORIGINATOR": originator}
+        )
 
     def send(self, message: OutboundSms) -> SendResult:
-        form = {
-            "USERNAME": self.username,
-            "PASSWORD": self.password,
-            "ACTION": "send",
-            "ORIGINATOR": self.originator,
-            "RECIPIENT": message.to_e164.removeprefix("+"),
-            "MESSAGE_TEXT": message.body,
-            "REFERENCE": message.uuid,
-        }
+        form = urlencode(
+            {
+                "RECIPIENT": message.to_e164.removeprefix("+"),
+                "MESSAGE_TEXT": message.body,
+                "REFERENCE": message.uuid,
+            }
+        )
         response = post_form(
-            self._session, self.api_url, form, timeout=self.timeout, gateway=GATEWAY
+            self._session,
+            self.api_url,
+            f"{self._send_fields}&{form}",
+            timeout=self.timeout,
+            gateway=GATEWAY,
         )
         if isinstance(response, SendResult):
             return response

@@ -11,9 +11,9 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
-import requests
+from urllib3.exceptions import HTTPError
 
 from . import (
     DEFAULT_POOL_SIZE,
@@ -22,6 +22,7 @@ from . import (
     Accepted,
     Enquiry,
     Found,
+    HttpAnswer,
     LookupFailed,
     LookupResult,
     NotFound,
@@ -33,7 +34,9 @@ from . import (
     SendResult,
     Transient,
     Unknown,
+    basic_auth,
     check_base_url,
+    http_call,
     make_session,
     post_form,
     retry_after,
@@ -120,7 +123,8 @@ class Twilio:
         self.validity_period = validity_period
         self.timeout = timeout
         self.lookup_timeout = lookup_timeout
-        self._session = make_session(pool_size)
+        self._authorization = basic_auth(account_sid, auth_token)
+        self._session = make_session(pool_size, base)
 
     def send(self, message: OutboundSms) -> SendResult:
         form = {"To": message.to_e164, "Body": message.body}
@@ -139,7 +143,7 @@ class Twilio:
             form,
             timeout=self.timeout,
             gateway=GATEWAY,
-            auth=(self.account_sid, self.auth_token),
+            authorization=self._authorization,
         )
         if isinstance(response, SendResult):
             return response
@@ -182,19 +186,19 @@ class Twilio:
 
     def _list_to(self, number: str, since: datetime) -> list[dict[str, Any]] | LookupFailed:
         """Outbound messages to `number` created since `since`, newest first."""
-        url: str | None = self.messages_url
-        params: dict[str, str] | None = {"To": number, "PageSize": str(LOOKUP_PAGE_SIZE)}
+        query = urlencode({"To": number, "PageSize": str(LOOKUP_PAGE_SIZE)})
+        url = f"{self.messages_url}?{query}"
         listed: list[dict[str, Any]] = []
         for _ in range(LOOKUP_PAGES):
             try:
-                response = self._session.get(
+                response = http_call(
+                    self._session,
+                    "GET",
                     url,
-                    params=params,
-                    auth=(self.account_sid, self.auth_token),
                     timeout=self.lookup_timeout,
-                    allow_redirects=False,
+                    authorization=self._authorization,
                 )
-            except requests.RequestException as error:
+            except (HTTPError, OSError) as error:
                 return LookupFailed(f"Could not list Twilio's messages ({type(error).__name__}).")
             if response.status_code != 200:
                 return LookupFailed(
@@ -209,7 +213,7 @@ class Twilio:
             next_page = page.get("next_page_uri")
             if not next_page or (created and all(c is not None and c < since for c in created)):
                 return [m for m in listed if (_created(m) or since) >= since]
-            url, params = self.api_base + str(next_page), None
+            url = self.api_base + str(next_page)
         return LookupFailed(
             f"Over {LOOKUP_PAGES * LOOKUP_PAGE_SIZE} recent messages to one number; "
             "cannot tell which is ours."
@@ -289,7 +293,7 @@ def _found(message: Mapping[str, Any]) -> Found:
     )
 
 
-def interpret_response(response: requests.Response) -> SendResult:
+def interpret_response(response: HttpAnswer) -> SendResult:
     """Map Twilio's answer (201 with a Message, or an error JSON) to a send result."""
     status = response.status_code
     payload = _json(response)
@@ -321,7 +325,7 @@ def interpret_response(response: requests.Response) -> SendResult:
     return Unknown(f"Twilio answered HTTP {status}, which we do not understand.")
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
+def _json(response: HttpAnswer) -> dict[str, Any]:
     try:
         payload = response.json()
     except ValueError:
