@@ -80,6 +80,7 @@ def main() -> None:
                 postgres_url, restart_postgres=os.environ.get("BENCH_RESTART_POSTGRES") == "1"
             )
     if "load" in wanted:
+        load.floor()
         for kind, url in urls.items():
             load.run(kind, url)
     if "weight" in wanted:

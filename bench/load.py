@@ -1,4 +1,5 @@
-"""A load test of the search page: 50 concurrent clients against gunicorn on 127.0.0.1.
+"""A load test of the search page: 50 concurrent clients against gunicorn on 127.0.0.1, and the
+same load on a bare Flask page (its floor).
 
 gunicorn runs one worker per core, `-k gthread --threads 4` unless BENCH_GUNICORN says otherwise.
 """
@@ -70,7 +71,13 @@ def _signed_in_session(base: str) -> requests.Session:
 
 
 async def _client(
-    port: int, cookie: str, n: int, stop_at: float, latencies: list[float], errors: list[str]
+    port: int,
+    path: str,
+    cookie: str,
+    n: int,
+    stop_at: float,
+    latencies: list[float],
+    errors: list[str],
 ) -> None:
     """One keep-alive connection asking for search pages one after another, as a browser would.
 
@@ -85,7 +92,7 @@ async def _client(
             i += 1
             started = time.perf_counter()
             writer.write(
-                f"GET /candidates?q={q} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"GET {path.format(q=q)} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                 f"Cookie: session={cookie}\r\nAccept-Encoding: gzip\r\n\r\n".encode()
             )
             head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
@@ -102,13 +109,18 @@ async def _client(
         writer.close()
 
 
-async def _drive(port: int, cookies: list[str], seconds: float) -> tuple[list[float], int, float]:
+async def _drive(
+    port: int, path: str, cookies: list[str], seconds: float
+) -> tuple[list[float], int, float]:
     latencies: list[float] = []
     errors: list[str] = []
     started = time.monotonic()
     stop_at = started + seconds
     outcomes = await asyncio.gather(
-        *(_client(port, cookie, n, stop_at, latencies, errors) for n, cookie in enumerate(cookies)),
+        *(
+            _client(port, path, cookie, n, stop_at, latencies, errors)
+            for n, cookie in enumerate(cookies)
+        ),
         return_exceptions=True,
     )
     failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
@@ -117,95 +129,113 @@ async def _drive(port: int, cookies: list[str], seconds: float) -> tuple[list[fl
     return latencies, len(errors) + len(failures), time.monotonic() - started
 
 
-def run(kind: str, url: str) -> list[Figure]:
+def _gunicorn(app: str, env: dict[str, str], ready: str) -> tuple[subprocess.Popen, int]:
+    """gunicorn serving `app` on a free port as the bench configures it, once `ready` answers."""
     port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    workers = str(os.cpu_count() or 2)
-    # Quiet like gunicorn's own --log-level: an access line per request would flood the console.
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SECRET_KEY": "bench",
-        "EMBEDDED_WORKER": "0",
-        "LOG_LEVEL": "WARNING",
-    }
     server = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
             "-w",
-            workers,
+            str(os.cpu_count() or 2),
             *os.environ.get("BENCH_GUNICORN", "-k gthread --threads 4").split(),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "wsgi:app",
+            app,
         ],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **env},
     )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}{ready}", timeout=1).status_code == 200:
+                return server, port
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                server.terminate()
+                raise
+            time.sleep(0.2)
+
+
+def _measure(server: subprocess.Popen, port: int, path: str, cookies: list[str]) -> dict:
+    """A one-client baseline, then CLIENTS clients for SECONDS, with the workers' CPU and memory."""
+    workers_pids = subprocess.run(
+        ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
+    ).stdout.split()
+    # Baseline: one client at a time, so the server is never queued.
+    alone, _errors, alone_elapsed = asyncio.run(_drive(port, path, cookies[:1], seconds=5))
+    cpu_before = _cpu_seconds(workers_pids)
+    latencies, errors, elapsed = asyncio.run(_drive(port, path, cookies, seconds=SECONDS))
+    cpu = _cpu_seconds(workers_pids) - cpu_before
+    return {
+        "alone": len(alone) / alone_elapsed,
+        "alone_p50": percentile(alone, 50),
+        "throughput": len(latencies) / elapsed,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "cpu": cpu * 1000 / max(len(latencies), 1),
+        "errors": errors,
+        "requests": len(latencies) + len(alone),
+        "rss": max((_rss_mb(int(pid)) for pid in workers_pids), default=0.0),
+    }
+
+
+def floor() -> list[Figure]:
+    """The same load on a bare Flask page (bench.floor.bare_app) under the same gunicorn: what
+    two cores give when the page costs the framework alone."""
+    server, port = _gunicorn("bench.floor:bare_app()", {}, "/login")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        cookies = [_signed_in_session(base).cookies.get("session") for _ in range(CLIENTS)]
-        workers_pids = subprocess.run(
-            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
-        ).stdout.split()
-        # Baseline: one client at a time, so the server is never queued.
-        alone, _errors, alone_elapsed = asyncio.run(_drive(port, cookies[:1], seconds=5))
-        cpu_before = _cpu_seconds(workers_pids)
-        latencies, errors, elapsed = asyncio.run(_drive(port, cookies, seconds=SECONDS))
-        cpu = _cpu_seconds(workers_pids) - cpu_before
-        rss = max((_rss_mb(int(pid)) for pid in workers_pids), default=0.0)
-        throughput = len(latencies) / elapsed
-        name = f"load [{kind}] search page"
-        return [
-            show(
-                Figure(
-                    f"{name}, 1 client: throughput (baseline)", len(alone) / alone_elapsed, "req/s"
-                )
-            ),
-            show(Figure(f"{name}, 1 client: p50", percentile(alone, 50), "ms")),
-            show(Figure(f"{name}, {CLIENTS} clients: throughput", throughput, "req/s", "≥ 200")),
-            show(
-                Figure(
-                    f"{name}, {CLIENTS} clients ÷ 1 client",
-                    throughput * alone_elapsed / max(len(alone), 1),
-                    "×",
-                )
-            ),
-            show(Figure(f"{name}, {CLIENTS} clients: p50", percentile(latencies, 50), "ms")),
-            show(
-                Figure(f"{name}, {CLIENTS} clients: p99", percentile(latencies, 99), "ms", "≤ 300")
-            ),
-            show(
-                Figure(
-                    f"{name}: web CPU per request",
-                    cpu * 1000 / max(len(latencies), 1),
-                    "ms",
-                    "≤ 8",
-                )
-            ),
-            show(Figure(f"load [{kind}] errors", errors, "", "0")),
-            show(
-                Figure(
-                    f"load [{kind}] web worker memory after "
-                    f"{len(latencies) + len(alone):,} requests",
-                    rss,
-                    "MB",
-                    "≤ 120",
-                )
-            ),
-        ]
+        cookie = requests.get(f"http://127.0.0.1:{port}/login", timeout=10).cookies["session"]
+        got = _measure(server, port, "/people?q={q}", [cookie] * CLIENTS)
     finally:
         server.terminate()
         server.wait(timeout=20)
+    name = "load floor: bare Flask page, same gunicorn"
+    return [
+        show(Figure(f"{name}, {CLIENTS} clients: throughput", got["throughput"], "req/s")),
+        show(Figure(f"{name}, {CLIENTS} clients: p99", got["p99"], "ms")),
+        show(Figure(f"{name}: web CPU per request", got["cpu"], "ms")),
+    ]
+
+
+def run(kind: str, url: str) -> list[Figure]:
+    # Quiet like gunicorn's own --log-level: an access line per request would flood the console.
+    env = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench",
+        "EMBEDDED_WORKER": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    server, port = _gunicorn("wsgi:app", env, "/healthz")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        cookies = [_signed_in_session(base).cookies.get("session") for _ in range(CLIENTS)]
+        got = _measure(server, port, "/candidates?q={q}", cookies)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    name = f"load [{kind}] search page"
+    return [
+        show(Figure(f"{name}, 1 client: throughput (baseline)", got["alone"], "req/s")),
+        show(Figure(f"{name}, 1 client: p50", got["alone_p50"], "ms")),
+        show(Figure(f"{name}, {CLIENTS} clients: throughput", got["throughput"], "req/s", "≥ 200")),
+        show(
+            Figure(f"{name}, {CLIENTS} clients ÷ 1 client", got["throughput"] / got["alone"], "×")
+        ),
+        show(Figure(f"{name}, {CLIENTS} clients: p50", got["p50"], "ms")),
+        show(Figure(f"{name}, {CLIENTS} clients: p99", got["p99"], "ms", "≤ 300")),
+        show(Figure(f"{name}: web CPU per request", got["cpu"], "ms", "≤ 8")),
+        show(Figure(f"load [{kind}] errors", got["errors"], "", "0")),
+        show(
+            Figure(
+                f"load [{kind}] web worker memory after {got['requests']:,} requests",
+                got["rss"],
+                "MB",
+                "≤ 120",
+            )
+        ),
+    ]
