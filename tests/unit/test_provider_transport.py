@@ -12,6 +12,7 @@ from urllib3.exceptions import (
     DecodeError,
     NewConnectionError,
     ProtocolError,
+    ProxyError,
     ReadTimeoutError,
     SSLError,
 )
@@ -72,6 +73,10 @@ def sms(text: str = "Hello Ada", uuid: str = "u-1") -> OutboundSms:
                 "The connection to G was lost after the message was handed over; "
                 "it may or may not have been sent."
             ),
+        ),
+        (
+            ProxyError("Unable to connect to proxy", OSError("refused")),
+            Transient("proxy", "Could not reach G through the proxy."),
         ),
         (
             DecodeError("bad gzip"),
@@ -136,3 +141,47 @@ def test_twilio_sends_basic_auth_on_every_request():
             assert isinstance(provider.send(sms(uuid="u-2")), Accepted)
         assert len(fake.requests) == 2
         assert len({r.headers["Authorization"] for r in fake.requests}) == 1
+
+
+def no_proxy_settings(monkeypatch) -> None:
+    for name in ("no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_credentials_in_the_proxys_url_go_with_each_request(gateway, monkeypatch):
+    no_proxy_settings(monkeypatch)
+    # As requests read it: the credentials percent-encoded in the URL.
+    monkeypatch.setenv("http_proxy", gateway.url.replace("http://", "http://relay:p%40ss@"))
+    with closing(
+        SmsCentral("http://smscentral.invalid/api/v3.2", "desk", "s3cret", "SMSDesk")
+    ) as provider:
+        assert provider.send(sms()) == Accepted(None)
+    expected = urllib3.make_headers(proxy_basic_auth="relay:p@ss")["proxy-authorization"]
+    assert gateway.requests[0].headers["Proxy-Authorization"] == expected
+
+
+def test_all_proxy_is_used_and_no_proxy_address_ranges_are_honoured(gateway, monkeypatch):
+    no_proxy_settings(monkeypatch)
+    monkeypatch.setenv("ALL_PROXY", gateway.url.removeprefix("http://"))  # no scheme: http
+    with closing(
+        SmsCentral("http://smscentral.invalid/api/v3.2", "desk", "s3cret", "SMSDesk")
+    ) as provider:
+        assert provider.send(sms()) == Accepted(None)
+    assert [r.path for r in gateway.requests] == ["/api/v3.2"]
+
+    # The gateway itself is on 127.0.0.1: a range that holds it goes direct, past the proxy.
+    monkeypatch.setenv("ALL_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.0/8")
+    with closing(SmsCentral(gateway.api_url, "desk", "s3cret", "SMSDesk")) as provider:
+        assert provider.send(sms(uuid="u-2")) == Accepted(None)
+
+
+def test_a_ca_folder_is_used_as_a_folder_and_a_missing_bundle_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path))
+    with closing(SmsCentral("https://gateway.example/api", "d", "s", "O")) as provider:
+        options = provider._session.manager.connection_pool_kw
+        assert (options.get("ca_cert_dir"), options.get("ca_certs")) == (str(tmp_path), None)
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    with pytest.raises(ValueError, match="does not exist"):
+        SmsCentral("https://gateway.example/api", "d", "s", "O")

@@ -31,10 +31,15 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
-from urllib.parse import urlencode, urlsplit
-from urllib.request import getproxies, proxy_bypass
+from urllib.parse import urlencode
 
 import urllib3
+from requests.utils import (
+    get_auth_from_url,
+    get_environ_proxies,
+    prepend_scheme_if_needed,
+    select_proxy,
+)
 from urllib3 import BaseHTTPResponse, HTTPConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -42,6 +47,7 @@ from urllib3.exceptions import (
     MaxRetryError,
     NewConnectionError,
     ProtocolError,
+    ProxyError,
     ReadTimeoutError,
     SSLError,
 )
@@ -188,14 +194,20 @@ class Http:
             "maxsize": max(pool_size, 1),
             # Never resend on our own: a POST that may have left is `unknown`, not sent twice.
             "retries": False,
-            "ca_certs": _ca_bundle(),
+            **_ca_options(),
         }
         # `url`: the gateway's, sent through the proxy the environment names for it, as
-        # requests did (HTTPS_PROXY, NO_PROXY...).
-        proxy = _proxy_for(url) if url else None
+        # requests did (HTTPS_PROXY, ALL_PROXY, NO_PROXY with its address ranges, credentials
+        # in the proxy's URL): worked out once, with requests' own functions.
+        proxy = select_proxy(url, get_environ_proxies(url)) if url else None
         # More pools than ROUTES, so a remembered pool is never evicted (closed) while in use.
         self.manager: urllib3.PoolManager = (
-            urllib3.ProxyManager(proxy, num_pools=2 * ROUTES, **options)
+            urllib3.ProxyManager(
+                prepend_scheme_if_needed(proxy, "http"),
+                proxy_headers=_proxy_headers(proxy),
+                num_pools=2 * ROUTES,
+                **options,
+            )
             if proxy
             else urllib3.PoolManager(num_pools=2 * ROUTES, **options)
         )
@@ -242,23 +254,29 @@ def make_session(pool_size: int = DEFAULT_POOL_SIZE, url: str | None = None) -> 
     return Http(pool_size, url)
 
 
-def _ca_bundle() -> str | None:
-    """The CAs requests trusted: its environment overrides, else certifi's bundle."""
+def _ca_options() -> dict[str, str]:
+    """The CAs requests trusted: its environment overrides (a file or a folder), else certifi's
+    bundle; a path that does not exist is refused here rather than failing every send."""
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if bundle:
-        return bundle
+        if os.path.isdir(bundle):
+            return {"ca_cert_dir": bundle}
+        if not os.path.isfile(bundle):
+            raise ValueError(f"The CA bundle {bundle!r} (REQUESTS_CA_BUNDLE) does not exist.")
+        return {"ca_certs": bundle}
     try:
         import certifi
     except ImportError:  # the system's store, as for email
-        return None
-    return certifi.where()
+        return {}
+    return {"ca_certs": certifi.where()}
 
 
-def _proxy_for(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.hostname and proxy_bypass(parts.hostname):
-        return None
-    return getproxies().get(parts.scheme) or None
+def _proxy_headers(proxy: str) -> dict[str, str]:
+    """Basic credentials for a proxy whose URL holds them, as requests sent them."""
+    username, password = get_auth_from_url(prepend_scheme_if_needed(proxy, "http"))
+    if not username:
+        return {}
+    return urllib3.make_headers(proxy_basic_auth=f"{username}:{password}")
 
 
 def basic_auth(username: str, password: str) -> str:
@@ -327,6 +345,9 @@ def transport_failure(exc: Exception, gateway: str) -> SendResult:
     # NewConnectionError (refused, no route, no such host) is a ConnectTimeoutError too.
     if isinstance(exc, NewConnectionError):
         return Transient("connect_error", f"Could not connect to {gateway}.")
+    if isinstance(exc, ProxyError):
+        # urllib3 raises it only before the proxy (or its tunnel) was reached: nothing was sent.
+        return Transient("proxy", f"Could not reach {gateway} through the proxy.")
     if isinstance(exc, ConnectTimeoutError):
         return Transient("connect_timeout", f"Could not connect to {gateway} in time.")
     if isinstance(exc, SSLError) and isinstance(
