@@ -186,7 +186,7 @@ def _check_one_search(session, monkeypatch, kind: str, data, population: list[di
     criteria, _page, errors = ps.parse(kind, {**args, "q": q, "sort": sort})
     assert errors == {} and criteria.q == q
     # The case under test: a one-word query, which the search ranks by branches.
-    assert ps._word_branches(criteria, REGION) is not None
+    assert ps._word_branches(ps._bind(criteria, REGION, "sqlite")[0]) is not None
 
     plain = reference(model, args, q, sort)
     expected = list(session.scalars(plain))

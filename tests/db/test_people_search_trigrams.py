@@ -71,17 +71,11 @@ TERMS = [
 
 
 def contains_sql(model, text: str, dialect: str) -> sa.Select:
-    return (
-        sa.select(model.id)
-        .where(ps._contains_any(model, _columns(model), text, dialect))
-        .order_by(model.id)
-    )
-
-
-def _columns(model) -> tuple:
     if model is Candidate:
-        return (Candidate.job_title, Candidate.skills)
-    return (ClientContact.position,)
+        criteria = ps.Criteria(kind="candidates", job=text)
+    else:
+        criteria = ps.Criteria(kind="contacts", position=text)
+    return sa.select(model.id).where(*ps.conditions(criteria, REGION, dialect)).order_by(model.id)
 
 
 def by_trigrams(session, model, text: str) -> list[int]:
@@ -214,7 +208,7 @@ def test_common_and_rare_terms_page_and_count_like_the_scan(session, on_sqlite, 
     insert_candidates(session, _job_rows(80, "Chef") + _job_rows(5, "Baker"))
     for job, dense in (("chef", True), ("bake", False)):
         criteria, _page, _errors = ps.parse("candidates", {"job": job, "sort": sort})
-        assert ps._dense(session, criteria, "sqlite") is dense
+        assert ps._dense(session, *ps._bind(criteria, REGION, "sqlite")) is dense
         scanned = list(
             session.scalars(
                 sa.select(Candidate.id)

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, tzinfo
+from functools import lru_cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.sql import visitors
 
 from webapp.filters import day_bounds, page_number, query_params, zone_field
 from webapp.models.people import Candidate, Client, ClientContact, name_key, person_name
@@ -148,142 +150,255 @@ def parse(
     return criteria, page, errors
 
 
-def _prefix(column, text: str):
-    key = name_key(text)
-    return sa.and_(column >= key, column < key + TOP)
+# Each statement is built once per *shape* and reused. SQLAlchemy caches the compiled SQL, but
+# building the Select and generating its cache key on every request cost about as much CPU as
+# the rest of the search. So no value (a name key, a status, a date, a LIMIT) is written into a
+# statement: each is a named sa.bindparam, and the statements are cached (lru_cache) by a Shape,
+# everything that changes their structure (the kind, which filters are present, the sort, the
+# dialect, the class of q: a number, an address, one word, two or more). _bind() reads the shape
+# and the values from the criteria in one pass, so the two cannot disagree, and the statement is
+# executed with the values as its parameters (a value missing from them is an error, not a
+# stale one). The cached statements are never changed, so threads can share them.
+class Shape(NamedTuple):
+    """What a search's SQL depends on besides its values."""
+
+    kind: str
+    dialect: str
+    sort: str
+    q: str  # "", "mobile", "email", "word", "two" or "many" (words)
+    short_q: bool  # q has fewer than three characters (read in index order)
+    short_key: bool  # a word whose key has no shorter part (one character)
+    status: bool
+    consent: str
+    start: bool
+    end: bool
+    location: bool
+    client: bool
+    contains: bool  # the kind's contains-filter (job / position)
+    usable: bool  # ...long enough for the trigram table
+    only_contains: bool  # ...and nothing else
+    dense: bool = False  # see _dense
+
+    @property
+    def model(self) -> type[Candidate] | type[ClientContact]:
+        return KINDS.by_segment(self.kind).model
 
 
-def _text_condition(model, q: str, default_region: str, dialect: str):
-    e164 = search_key(q, default_region)
-    if e164:
-        return model.mobile_e164 == e164
-    if "@" in q:
-        return _prefix(model.email_key, q)
+def _bind(criteria: Criteria, default_region: str, dialect: str) -> tuple[Shape, dict]:
+    """The shape of `criteria`'s statements and the values of their parameters."""
+    values: dict = {}
+
+    def prefix(name: str, text: str) -> None:
+        values[name] = key = name_key(text)
+        values[f"{name}_top"] = key + TOP
+
+    q = criteria.q
     words = q.split()
-    if len(words) == 1:
+    q_class = ""
+    if q:
+        e164 = search_key(q, default_region)
+        if e164:
+            q_class, values["e164"] = "mobile", e164
+        elif "@" in q:
+            q_class = "email"
+        elif len(words) == 1:
+            q_class = "word"
+        else:
+            q_class = "two" if len(words) == 2 else "many"
+            prefix("first", words[0])
+            prefix("rest", " ".join(words[1:]))
+            prefix("before", " ".join(words[:-1]))
+            prefix("last", words[-1])
+        if q_class != "mobile":
+            prefix("q", q)
+    key = values.get("q", "")
+    if q_class == "word":
+        values["shorter"] = [key[:n] for n in range(1, len(key))]
+        values["q_length"] = len(key)
+    if criteria.status:
+        values["status"] = criteria.status
+    values["start"], values["end"] = day_bounds(
+        criteria.created_from, criteria.created_to, criteria.zone
+    )
+    applies = criteria.of_kind.filters
+    location = bool(criteria.location) and "location" in applies
+    if location:
+        prefix("location", criteria.location)
+    client = bool(criteria.client) and "client" in applies
+    if client:
+        prefix("client", criteria.client)
+    text = _contains_text(criteria)
+    if text:
+        # What contains(text.lower(), autoescape=True) would bind, escaped here instead.
+        escaped = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+        values["contains"] = escaped
+        values["phrase"] = trigrams.match_phrase(text)
+    shape = Shape(
+        kind=criteria.kind,
+        dialect=dialect,
+        sort=criteria.sort,
+        q=q_class,
+        short_q=len(q.strip()) < 3,
+        short_key=q_class == "word" and len(key) < 2,
+        status=bool(criteria.status),
+        consent=criteria.consent,
+        start=values["start"] is not None,
+        end=values["end"] is not None,
+        location=location,
+        client=client,
+        contains=bool(text),
+        usable=bool(text) and trigrams.usable(text),
+        only_contains=_only_contains(criteria),
+    )
+    return shape, values
+
+
+def _param(name: str, type_=None) -> sa.BindParameter:
+    """A placeholder for the value _bind gives `name` (typed like the column it is compared
+    with unless told)."""
+    return sa.bindparam(name, type_=type_)
+
+
+def _prefix(column, name: str):
+    """`column` starts with the text bound as `name` (see _bind's prefix)."""
+    return sa.and_(column >= _param(name), column < _param(f"{name}_top"))
+
+
+def _text_condition(s: Shape):
+    model = s.model
+    if s.q == "mobile":
+        return model.mobile_e164 == _param("e164")
+    if s.q == "email":
+        return _prefix(model.email_key, "q")
+    if s.q == "word":
         return sa.or_(
-            _prefix(model.first_name_key, q),
-            _prefix(model.last_name_key, q),
-            _prefix(model.email_key, q),
+            _prefix(model.first_name_key, "q"),
+            _prefix(model.last_name_key, "q"),
+            _prefix(model.email_key, "q"),
         )
-    first, rest = words[0], " ".join(words[1:])
-    last, before = words[-1], " ".join(words[:-1])
+    # Two words: "rest" is "last" and "before" is "first"; more give three distinct pairs.
+    pairs = [("first", "last")] if s.q == "two" else [("first", "rest"), ("before", "last")]
     return sa.or_(
         # "ada love", "lovelace ada", or one name of several words ("van der Berg"): each is one
         # range on an indexed key.
-        _prefix(model.full_name_key, q),
-        _prefix(model.reverse_name_key, q),
-        _prefix(model.last_name_key, q),
-        _prefix(model.first_name_key, q),
+        _prefix(model.full_name_key, "q"),
+        _prefix(model.reverse_name_key, "q"),
+        _prefix(model.last_name_key, "q"),
+        _prefix(model.first_name_key, "q"),
         # Both words shortened ("ad lo", "love a") or a middle name skipped ("Mary Watson"): a
         # range on one name with the other checked inside the same composite index.
         *_both_names(
-            model,
-            (first, rest),
-            (before, last),
-            (first, last),
-            dialect=dialect,
+            s,
+            dict.fromkeys([*pairs, ("first", "last")]),
             first_column=model.first_name_key,
             second_column=model.last_name_key,
         ),
         *_both_names(
-            model,
-            (first, rest),
-            (first, last),
-            dialect=dialect,
+            s,
+            dict.fromkeys([pairs[0], ("first", "last")]),
             first_column=model.last_name_key,
             second_column=model.first_name_key,
         ),
     )
 
 
-def _both_names(model, *pairs: tuple[str, str], dialect: str, first_column, second_column) -> list:
-    """`first_column` starts with a and `second_column` with b, for each distinct (a, b).
+def _both_names(s: Shape, pairs, first_column, second_column) -> list:
+    """`first_column` starts with a and `second_column` with b, for each (a, b) of `pairs`
+    (names of bound texts).
 
     PostgreSQL checks the second range inside the index by itself (and can OR such scans
     together). SQLite would read every table row the first range finds, so there the same test
     is a subquery of ids, which it answers from the index alone.
     """
-    terms = [
-        sa.and_(_prefix(first_column, a), _prefix(second_column, b))
-        for a, b in dict.fromkeys(pairs)
-    ]
-    if dialect == "postgresql":
+    terms = [sa.and_(_prefix(first_column, a), _prefix(second_column, b)) for a, b in pairs]
+    if s.dialect == "postgresql":
         return terms
+    model = s.model
     return [model.id.in_(sa.select(model.id).where(sa.or_(*terms)))]
 
 
 def conditions(
     criteria: Criteria, default_region: str, dialect: str = "sqlite", scan: bool = False
 ) -> list:
-    """The WHERE conditions for `criteria`, written so indexes can serve the common ones.
+    """The WHERE conditions for `criteria`, with its values (for a query of one's own; the
+    search's statements are built from _conditions and cached)."""
+    shape, values = _bind(criteria, default_region, dialect)
+
+    def fill(bind: sa.BindParameter) -> None:
+        bind.value, bind.required = values[bind.key], False
+
+    return [
+        visitors.cloned_traverse(condition, {}, {"bindparam": fill})
+        for condition in _conditions(shape, scan)
+    ]
+
+
+def _conditions(s: Shape, scan: bool = False) -> list:
+    """The WHERE conditions of a search of shape `s`, written so indexes can serve the common
+    ones.
 
     `scan` tests a contains-filter on each row read instead of collecting its matches from the
     trigram table first (better when the rows are walked in order and matches are common).
     """
-    model = criteria.model
+    model = s.model
     where = []
-    if criteria.q:
-        where.append(_text_condition(model, criteria.q, default_region, dialect))
-    if criteria.status:
-        where.append(model.status == criteria.status)
-    if criteria.consent != "any":
-        where.append(model.sms_consent.is_(criteria.consent == "yes"))
-    start, end = day_bounds(criteria.created_from, criteria.created_to, criteria.zone)
-    if start:
-        where.append(model.created_at >= start)
-    if end:
-        where.append(model.created_at < end)
-    # Each kind's own filters; a value given for the other kind's (location on contacts) is ignored.
-    applies = criteria.of_kind.filters
-    if criteria.location and "location" in applies:
-        where.append(_prefix(Candidate.location_key, criteria.location))
-    if criteria.job and "job" in applies:
-        where.append(
-            _contains_any(Candidate, (Candidate.job_title, Candidate.skills), criteria.job, dialect)
-            if not scan
-            else _scan_any((Candidate.job_title, Candidate.skills), criteria.job)
-        )
-    if criteria.client and "client" in applies:
+    if s.q:
+        where.append(_text_condition(s))
+    if s.status:
+        where.append(model.status == _param("status"))
+    if s.consent != "any":
+        where.append(model.sms_consent.is_(s.consent == "yes"))
+    if s.start:
+        where.append(model.created_at >= _param("start"))
+    if s.end:
+        where.append(model.created_at < _param("end"))
+    # Each kind's own filters, location or client then the contains-filter (job or position);
+    # _bind leaves out a value given for the other kind's (location on contacts).
+    if s.location:
+        where.append(_prefix(Candidate.location_key, "location"))
+    if s.client:
         where.append(
             ClientContact.client_id.in_(
-                sa.select(Client.id).where(_prefix(Client.name_key, criteria.client))
+                sa.select(Client.id).where(_prefix(Client.name_key, "client"))
             )
         )
-    if criteria.position and "position" in applies:
-        where.append(
-            _contains_any(ClientContact, (ClientContact.position,), criteria.position, dialect)
-            if not scan
-            else _scan_any((ClientContact.position,), criteria.position)
-        )
+    if s.contains:
+        where.append(_contains_any(s) if not scan else _scan_any(s))
     return where
 
 
-def _contains(column, text: str):
-    """Case-insensitive substring match (SQLite's lower() is made Unicode-aware in database.py)."""
-    return sa.func.lower(column).contains(text.lower(), autoescape=True)
+def _contains_columns(s: Shape) -> tuple:
+    if s.model is Candidate:
+        return (Candidate.job_title, Candidate.skills)
+    return (ClientContact.position,)
 
 
-def _scan_any(columns, text: str):
-    return sa.or_(*(_contains(column, text) for column in columns))
-
-
-def _trigram_match(model, text: str) -> sa.Select:
-    """Ids whose searched columns contain `text`, from the SQLite trigram table (see trigrams)."""
-    name = trigrams.table_for(model.__tablename__)
-    table = sa.table(name, sa.column("rowid"))
-    return sa.select(table.c.rowid).where(
-        sa.literal_column(name).op("MATCH")(trigrams.match_phrase(text))
+def _scan_any(s: Shape):
+    """Case-insensitive substring match on any of the columns (SQLite's lower() is made
+    Unicode-aware in database.py); the bound text is lower-cased and LIKE-escaped by _bind."""
+    return sa.or_(
+        *(
+            sa.func.lower(column).contains(_param("contains"), escape="/")
+            for column in _contains_columns(s)
+        )
     )
 
 
-def _contains_any(model, columns, text: str, dialect: str):
-    """Any of `columns` contains `text`: from the trigram table on SQLite when it has one and
-    the text is long enough for it, else as LIKE on each row (PostgreSQL's pg_trgm indexes serve
-    that)."""
-    if dialect == "sqlite" and trigrams.usable(text):
-        return model.id.in_(_trigram_match(model, text))
-    return _scan_any(columns, text)
+def _trigram_match(model) -> sa.Select:
+    """Ids whose searched columns contain the bound phrase, from the SQLite trigram table (see
+    trigrams)."""
+    name = trigrams.table_for(model.__tablename__)
+    table = sa.table(name, sa.column("rowid"))
+    return sa.select(table.c.rowid).where(sa.literal_column(name).op("MATCH")(_param("phrase")))
+
+
+def _contains_any(s: Shape):
+    """Any of the columns contains the text: from the trigram table on SQLite when it has one
+    and the text is long enough for it, else as LIKE on each row (PostgreSQL's pg_trgm indexes
+    serve that)."""
+    if s.dialect == "sqlite" and s.usable:
+        return s.model.id.in_(_trigram_match(s.model))
+    return _scan_any(s)
 
 
 def _contains_text(criteria: Criteria) -> str:
@@ -303,16 +418,21 @@ def _only_contains(criteria: Criteria) -> bool:
     return not any((c.q, c.status, c.consent != "any", c.created_from, c.created_to, *others))
 
 
-def _dense(session: so.Session, criteria: Criteria, dialect: str) -> bool:
+@lru_cache(maxsize=64)
+def _dense_statement(model) -> sa.Select:
+    matched = _trigram_match(model).limit(_param("dense", sa.Integer)).subquery()
+    return sa.select(sa.func.count()).select_from(matched)
+
+
+def _dense(session: so.Session, s: Shape, values: dict) -> bool:
     """Whether the trigram table finds the contains-filter's text at least DENSE times."""
-    text = _contains_text(criteria)
-    if dialect != "sqlite" or not text or not trigrams.usable(text):
+    if s.dialect != "sqlite" or not s.usable:
         return False
-    matched = _trigram_match(criteria.model, text).limit(DENSE).subquery()
-    return (session.scalar(sa.select(sa.func.count()).select_from(matched)) or 0) >= DENSE
+    found = session.scalar(_dense_statement(s.model), {**values, "dense": DENSE})
+    return (found or 0) >= DENSE
 
 
-def _order(criteria: Criteria, model=None) -> list:
+def _order(criteria: Criteria | Shape, model=None) -> list:
     model = model if model is not None else criteria.model
     if criteria.sort == "name":
         return [model.last_name_key, model.first_name_key, model.id]
@@ -372,7 +492,7 @@ class ResultPage:
         return max(1, -(-self.total // PAGE_SIZE))
 
 
-def _word_branches(criteria: Criteria, default_region: str) -> list | None:
+def _word_branches(s: Shape) -> list | None:
     """A one-word search as disjoint conditions: surname, first name, then email prefix.
 
     Each can be ranked by name from an index that holds both name keys and the id (the surname
@@ -382,37 +502,32 @@ def _word_branches(criteria: Criteria, default_region: str) -> list | None:
     Most addresses start with their owner's name ("olivia.smith@…"), so "oli" would read every
     Olivia's address again only to find her already matched. Such an address can match a word
     its owner's name does not only when that name is a shorter part of the word ("kel" for Ke
-    Zed, kelpie@…): those few are looked up by name, and the rest of the addresses are read from
-    email_other_key, which leaves out the ones starting with the owner's name. None when the
-    query is not a single word.
+    Zed, kelpie@…): those few are looked up by name (the bound "shorter" parts), and the rest of
+    the addresses are read from email_other_key, which leaves out the ones starting with the
+    owner's name. None when the query is not a single word.
     """
-    q = criteria.q
-    if len(q.split()) != 1 or "@" in q or search_key(q, default_region):
+    if s.q != "word":
         return None
-    model = criteria.model
-    key = name_key(q)
-    last = _prefix(model.last_name_key, q)
-    first = _prefix(model.first_name_key, q)
+    model = s.model
+    last = _prefix(model.last_name_key, "q")
+    first = _prefix(model.first_name_key, "q")
     neither = [sa.not_(first), sa.not_(last)]
     branches = [last, sa.and_(first, sa.not_(last))]
-    shorter = [key[:n] for n in range(1, len(key))]
-    if not shorter:
-        return branches + [sa.and_(_prefix(model.email_other_key, q), *neither)]
+    if s.short_key:
+        return branches + [sa.and_(_prefix(model.email_other_key, "q"), *neither)]
+    shorter = sa.bindparam("shorter", expanding=True)
     named_shorter = sa.or_(model.first_name_key.in_(shorter), model.last_name_key.in_(shorter))
+    starts = sa.func.substr(model.email_key, 1, _param("q_length", sa.Integer)) == _param(
+        "q", sa.String
+    )
     return branches + [
-        sa.and_(_prefix(model.email_other_key, q), sa.not_(named_shorter), *neither),
+        sa.and_(_prefix(model.email_other_key, "q"), sa.not_(named_shorter), *neither),
         # Not a range on email_key: the planner must reach these few rows by their names.
-        sa.and_(named_shorter, sa.func.substr(model.email_key, 1, len(key)) == key, *neither),
+        sa.and_(named_shorter, starts, *neither),
     ]
 
 
-def _filters(criteria: Criteria, default_region: str, dialect: str) -> list:
-    return conditions(replace(criteria, q=""), default_region, dialect)
-
-
-def _ranked_by_name(
-    criteria: Criteria, branches: list, filters: list, top: int, dialect: str
-) -> sa.Subquery:
+def _ranked_by_name(s: Shape, branches: list, filters: list, top) -> sa.Subquery:
     """(id, last, first) of the `top` first people by name in each branch, as one subquery.
 
     The surname branch reads its index in order and stops at `top`; the others read their
@@ -422,58 +537,53 @@ def _ranked_by_name(
     rows): there the first-name branch goes one first name at a time, each in index order
     (see _by_each_first_name), and the email branches are collected first (a materialized CTE).
     """
-    model = criteria.model
+    model = s.model
     parts = []
     for n, branch in enumerate(branches):
-        if n == 1 and dialect == "postgresql":
-            ranked = _by_each_first_name(criteria, branch, filters, top)
-        elif n and dialect == "postgresql":
+        if n == 1 and s.dialect == "postgresql":
+            ranked = _by_each_first_name(s, branch, filters, top)
+        elif n and s.dialect == "postgresql":
             matched = (
                 _name_keys(model)
                 .where(branch, *filters)
                 .cte(f"branch_{n}")
                 .prefix_with("MATERIALIZED")
             )
-            ranked = sa.select(matched).order_by(*_ranked_order(criteria, matched)).limit(top)
+            ranked = sa.select(matched).order_by(*_ranked_order(s, matched)).limit(top)
         elif n == 3:
             # The few people named by a shorter part of the word: with table statistics SQLite
             # would walk the whole name index in order for them (~300 ms at a million) rather
             # than look both names up and sort the handful; a key that is an expression keeps
             # the index out of the ordering.
             keys = _name_keys(model).where(branch, *filters).subquery()
-            ranked = (
-                sa.select(keys).order_by(*_ranked_order(criteria, keys, unindexed=True)).limit(top)
-            )
+            ranked = sa.select(keys).order_by(*_ranked_order(s, keys, unindexed=True)).limit(top)
         else:
-            ranked = (
-                _name_keys(model).where(branch, *filters).order_by(*_order(criteria)).limit(top)
-            )
+            ranked = _name_keys(model).where(branch, *filters).order_by(*_order(s)).limit(top)
         parts.append(sa.select(ranked.subquery()))
     return sa.union_all(*parts).subquery("ranked")
 
 
-def _by_each_first_name(criteria: Criteria, branch, filters: list, top: int) -> sa.Select:
+def _by_each_first_name(s: Shape, branch, filters: list, top) -> sa.Select:
     """The first-name branch on PostgreSQL: the distinct first names starting with the word
     (one index probe each, a "loose index scan"), and for each the `top` first people in index
     order. A common first name is then ~50 index entries rather than all of its ~16,000."""
-    model = criteria.model
+    model = s.model
     column = model.first_name_key
-    key = name_key(criteria.q)
     names = (
         sa.select(sa.func.min(column).label("name"))
-        .where(column >= key, column < key + TOP)
+        .where(column >= _param("q"), column < _param("q_top"))
         .cte("first_names", recursive=True)
     )
     following = sa.select(
         sa.select(sa.func.min(column))
-        .where(column > names.c.name, column < key + TOP)
+        .where(column > names.c.name, column < _param("q_top"))
         .scalar_subquery()
     ).where(names.c.name.is_not(None))
     names = names.union_all(following)
     each = (
         _name_keys(model)
         .where(column == names.c.name, branch, *filters)
-        .order_by(*_order(criteria))
+        .order_by(*_order(s))
         .limit(top)
         .lateral("each_name")
     )
@@ -481,7 +591,7 @@ def _by_each_first_name(criteria: Criteria, branch, filters: list, top: int) -> 
         sa.select(each)
         .select_from(names)
         .join(each, sa.true())
-        .order_by(*_ranked_order(criteria, each))
+        .order_by(*_ranked_order(s, each))
         .limit(top)
     )
 
@@ -494,22 +604,20 @@ def _name_keys(model) -> sa.Select:
     )
 
 
-def _ranked_order(criteria: Criteria, ranked: sa.Subquery, unindexed: bool = False) -> list:
+def _ranked_order(s: Shape, ranked: sa.Subquery, unindexed: bool = False) -> list:
     keys = [ranked.c.last_key, ranked.c.first_key, ranked.c.id]
     if unindexed:
         keys = [keys[0].concat(""), keys[1].concat(""), keys[2] + 0]
-    return keys if criteria.sort == "name" else [key.desc() for key in keys]
+    return keys if s.sort == "name" else [key.desc() for key in keys]
 
 
-def _page_query(
-    criteria: Criteria,
-    default_region: str,
-    dialect: str,
-    limit: int,
-    offset: int = 0,
-    dense: bool = False,
-) -> sa.Select:
-    """The results in order, `limit` of them from `offset` (`dense`: see _dense).
+def _filters(s: Shape) -> list:
+    return _conditions(s._replace(q=""))
+
+
+@lru_cache(maxsize=512)
+def _page_query(s: Shape) -> sa.Select:
+    """The results in order, the bound `limit` of them from `offset` (`top` is their sum).
 
     A one-word search sorted by name merges its ranked branches (see _word_branches). Other
     names, emails and numbers of three or more characters match few people: collect them first
@@ -517,27 +625,25 @@ def _page_query(
     order, hoping to meet matches early. A broad search (no text, or one or two letters of
     several words) is read in index order.
     """
-    model = criteria.model
-    branches = _word_branches(criteria, default_region)
-    if branches and criteria.sort in ("name", "-name"):
-        ranked = _ranked_by_name(
-            criteria, branches, _filters(criteria, default_region, dialect), offset + limit, dialect
-        )
+    model = s.model
+    limit, offset = _param("limit", sa.Integer), _param("offset", sa.Integer)
+    if _ranked(s):
+        ranked = _ranked_by_name(s, _word_branches(s), _filters(s), _param("top", sa.Integer))
         query = (
             _row_query(model, model)
             .join(ranked, model.id == ranked.c.id)
-            .order_by(*_ranked_order(criteria, ranked))
+            .order_by(*_ranked_order(s, ranked))
         )
         return query.limit(limit).offset(offset)
-    where = conditions(criteria, default_region, dialect, scan=dense)
+    where = _conditions(s, scan=s.dense)
     # Location + status sorted by name is served by ix_candidates_status_location: SQLite
     # sorts its index entries (status, location, name keys) and reads the rows of one page.
-    if len(criteria.q.strip()) < 3:
-        query = _row_query(model, model).where(*where).order_by(*_order(criteria))
+    if s.short_q:
+        query = _row_query(model, model).where(*where).order_by(*_order(s))
     else:
         matched = sa.select(model).where(*where).cte("matched").prefix_with("MATERIALIZED")
         entity = so.aliased(model, matched)
-        query = _row_query(model, entity).order_by(*_order(criteria, entity))
+        query = _row_query(model, entity).order_by(*_order(s, entity))
     return query.limit(limit).offset(offset)
 
 
@@ -550,80 +656,86 @@ def _dialect(session: so.Session) -> str:
     return "sqlite" if trigrams.present(connection.info, connection) else "sqlite-scan"
 
 
+def _ranked(s: Shape) -> bool:
+    """Whether the results are the one-word branches merged by name (see _word_branches)."""
+    return s.q == "word" and s.sort in ("name", "-name")
+
+
+def _prepare(session: so.Session, criteria: Criteria, default_region: str) -> tuple[Shape, dict]:
+    shape, values = _bind(criteria, default_region, _dialect(session))
+    if not _ranked(shape):
+        shape = shape._replace(dense=_dense(session, shape, values))
+    return shape, values
+
+
 def search(session: so.Session, criteria: Criteria, page: int, default_region: str) -> ResultPage:
     """One page of results and a count bounded at COUNT_CAP (so a broad search stays fast)."""
-    dialect = _dialect(session)
-    query = _page_query(
-        criteria,
-        default_region,
-        dialect,
-        limit=PAGE_SIZE + 1,
-        offset=(page - 1) * PAGE_SIZE,
-        dense=_dense(session, criteria, dialect),
-    )
-    rows = [ResultRow(*row) for row in session.execute(query)]
-    total, capped = count(session, criteria, default_region)
+    shape, values = _prepare(session, criteria, default_region)
+    offset = (page - 1) * PAGE_SIZE
+    limit = PAGE_SIZE + 1
+    page_values = {**values, "limit": limit, "offset": offset, "top": offset + limit}
+    rows = [ResultRow(*row) for row in session.execute(_page_query(shape), page_values)]
+    total, capped = _count(session, shape, values, COUNT_CAP)
     return ResultPage(
         rows=rows[:PAGE_SIZE], page=page, total=total, capped=capped, has_next=len(rows) > PAGE_SIZE
     )
 
 
-def count_query(criteria: Criteria, default_region: str, dialect: str, cap: int) -> sa.Select:
-    """SELECT of how many match, counting no further than cap + 1.
+@lru_cache(maxsize=512)
+def _count_query(s: Shape) -> sa.Select:
+    """SELECT of how many match, counting no further than the bound `cap` (the cap + 1).
 
     A one-word search counts its disjoint branches one after another inside its own index, and
     the LIMIT on the whole stops before a later branch is read once the cap is passed (a common
     surname never reads the first-name or email index at all).
     """
-    model = criteria.model
-    branches = _word_branches(criteria, default_region)
-    text = _contains_text(criteria)
-    if dialect == "sqlite" and text and trigrams.usable(text) and _only_contains(criteria):
+    model = s.model
+    cap = _param("cap", sa.Integer)
+    branches = _word_branches(s)
+    if s.dialect == "sqlite" and s.usable and s.only_contains:
         # Straight from the trigram table, which stops after cap + 1.
-        counted = _trigram_match(model, text).limit(cap + 1).subquery()
+        counted = _trigram_match(model).limit(cap).subquery()
     elif branches:
-        filters = _filters(criteria, default_region, dialect)
+        filters = _filters(s)
         parts = [
-            sa.select(model.id).where(branch, *filters).limit(cap + 1).subquery()
-            for branch in branches
+            sa.select(model.id).where(branch, *filters).limit(cap).subquery() for branch in branches
         ]
-        counted = sa.union_all(*(sa.select(part) for part in parts)).limit(cap + 1).subquery()
+        counted = sa.union_all(*(sa.select(part) for part in parts)).limit(cap).subquery()
     else:
-        counted = (
-            sa.select(model.id)
-            .where(*conditions(criteria, default_region, dialect))
-            .limit(cap + 1)
-            .subquery()
-        )
+        counted = sa.select(model.id).where(*_conditions(s)).limit(cap).subquery()
     return sa.select(sa.func.count()).select_from(counted)
+
+
+def _count(session: so.Session, s: Shape, values: dict, cap: int) -> tuple[int, bool]:
+    # The count does not depend on the order or on how the page is read.
+    statement = _count_query(s._replace(sort="name", dense=False))
+    n = session.scalar(statement, {**values, "cap": cap + 1}) or 0
+    return (cap, True) if n > cap else (n, False)
 
 
 def count(
     session: so.Session, criteria: Criteria, default_region: str, cap: int = COUNT_CAP
 ) -> tuple[int, bool]:
     """How many match, counting no further than `cap` (returns (cap, True) beyond it)."""
-    n = session.scalar(count_query(criteria, default_region, _dialect(session), cap)) or 0
-    return (cap, True) if n > cap else (n, False)
+    shape, values = _bind(criteria, default_region, _dialect(session))
+    return _count(session, shape, values, cap)
+
+
+@lru_cache(maxsize=512)
+def _ids_query(s: Shape) -> sa.Select:
+    """Ids of everyone matching, in the search's order, at most the bound `limit` of them."""
+    limit = _param("limit", sa.Integer)
+    if _ranked(s):
+        ranked = _ranked_by_name(s, _word_branches(s), _filters(s), limit)
+        return sa.select(ranked.c.id).order_by(*_ranked_order(s, ranked)).limit(limit)
+    return (
+        sa.select(s.model.id).where(*_conditions(s, scan=s.dense)).order_by(*_order(s)).limit(limit)
+    )
 
 
 def matching_ids(
     session: so.Session, criteria: Criteria, default_region: str, limit: int
 ) -> list[int]:
     """Ids of everyone matching, in the search's order, at most `limit` of them."""
-    model = criteria.model
-    dialect = _dialect(session)
-    branches = _word_branches(criteria, default_region)
-    if branches and criteria.sort in ("name", "-name"):
-        ranked = _ranked_by_name(
-            criteria, branches, _filters(criteria, default_region, dialect), limit, dialect
-        )
-        query = sa.select(ranked.c.id).order_by(*_ranked_order(criteria, ranked)).limit(limit)
-    else:
-        scan = _dense(session, criteria, dialect)
-        query = (
-            sa.select(model.id)
-            .where(*conditions(criteria, default_region, dialect, scan=scan))
-            .order_by(*_order(criteria))
-            .limit(limit)
-        )
-    return list(session.scalars(query))
+    shape, values = _prepare(session, criteria, default_region)
+    return list(session.scalars(_ids_query(shape), {**values, "limit": limit}))
