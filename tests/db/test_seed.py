@@ -8,6 +8,8 @@ import sqlalchemy as sa
 
 from webapp.data import demo
 from webapp.models import Candidate, Client, ClientContact, User
+from webapp.people import search as ps
+from webapp.people import trigrams
 from webapp.phones import normalise
 from webapp.sms.blocked_countries import SMSCENTRAL_BLOCKED
 
@@ -220,6 +222,144 @@ def test_search_keys_are_filled_in_by_the_bulk_insert(session):
     assert candidate.last_name_key == candidate.last_name.casefold()
     assert candidate.email_key == candidate.email.casefold()
     assert candidate.location_key == candidate.location.casefold()
+
+
+# --- the bulk load and SQLite's trigram tables ---------------------------------------------------
+
+FTS_TABLES = {"candidates": ("job_title", "skills"), "client_contacts": ("position",)}
+
+
+@pytest.fixture
+def with_trigram_tables(database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the trigram tables are SQLite's (PostgreSQL has pg_trgm indexes)")
+    if not trigrams.AVAILABLE:
+        pytest.skip("this SQLite has no trigram tokenizer")
+
+
+def triggers(session) -> dict[str, str]:
+    """Each trigger's name and its CREATE statement, as SQLite keeps them."""
+    rows = session.execute(
+        sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+    )
+    return {name: sql for name, sql in rows}
+
+
+def fts_rows(session, table: str) -> list[tuple]:
+    fts = trigrams.table_for(table)
+    names = ", ".join(FTS_TABLES[table])
+    return [
+        tuple(row)
+        for row in session.execute(sa.text(f"SELECT rowid, {names} FROM {fts} ORDER BY rowid"))
+    ]
+
+
+def what_the_triggers_write(session, table: str) -> list[tuple]:
+    lowered = ", ".join(f"lower({column})" for column in FTS_TABLES[table])
+    query = f"SELECT id, {lowered} FROM {table} ORDER BY id"
+    return [tuple(row) for row in session.execute(sa.text(query))]
+
+
+def found_by_search(session, kind: str, term: str) -> list[int]:
+    """Who the people search finds for a job (or position) term: from the trigram table."""
+    key = "job" if kind == "candidates" else "position"
+    criteria, _page, _errors = ps.parse(kind, {key: term})
+    return sorted(ps.matching_ids(session, criteria, "AU", limit=10 * N_CANDIDATES))
+
+
+def found_by_like(session, table: str, term: str) -> list[int]:
+    """Who a plain LIKE on the columns finds (`term` has no wildcard characters)."""
+    where = " OR ".join(f"lower({column}) LIKE :pattern" for column in FTS_TABLES[table])
+    query = sa.text(f"SELECT id FROM {table} WHERE {where} ORDER BY id")
+    return list(session.scalars(query, {"pattern": f"%{term.lower()}%"}))
+
+
+def test_a_bulk_seed_fills_the_trigram_tables_as_the_triggers_would(
+    session, with_trigram_tables, monkeypatch
+):
+    """The bulk load writes the rows with the triggers dropped, then fills the tables with the
+    text the triggers write and puts back the triggers exactly as migration 0018 made them."""
+    monkeypatch.setattr(demo, "BULK_LOAD", N_CONTACTS)  # both tables take the bulk path
+    migrated = triggers(session)
+    assert len(migrated) == 6
+    seen_while_writing: dict[str, set] = {}
+
+    def watch(_connection, cursor, statement, _parameters, _context, _executemany):
+        for table in FTS_TABLES:
+            if statement.startswith(f"INSERT INTO {table} ("):
+                names = cursor.connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+                    (table,),
+                ).fetchall()
+                seen_while_writing.setdefault(table, set()).update(name for (name,) in names)
+
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", watch)
+    try:
+        seed(session)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", watch)
+
+    assert seen_while_writing == {"candidates": set(), "client_contacts": set()}
+    assert triggers(session) == migrated
+    for table in FTS_TABLES:
+        assert fts_rows(session, table) == what_the_triggers_write(session, table)
+        fts = trigrams.table_for(table)
+        session.execute(sa.text(f"INSERT INTO {fts} ({fts}) VALUES ('integrity-check')"))
+    assert count(session) == N_CANDIDATES
+    for term in ("nurse", "FORKLIFT", "card", "t dr", "xcel, "):
+        assert (
+            found_by_search(session, "candidates", term)
+            == found_by_like(session, "candidates", term)
+            != []
+        )
+    found = found_by_search(session, "contacts", "manager")
+    assert found == found_by_like(session, "client_contacts", "manager") != []
+
+    # The triggers are back at work: later changes are indexed as they happen.
+    first = session.scalar(sa.select(sa.func.min(Candidate.id)))
+    session.execute(sa.update(Candidate).where(Candidate.id == first).values(skills="Zookeeping"))
+    session.execute(sa.delete(ClientContact).where(ClientContact.id == found[0]))
+    session.commit()
+    assert found_by_search(session, "candidates", "zookeep") == [first]
+    for table in FTS_TABLES:
+        assert fts_rows(session, table) == what_the_triggers_write(session, table)
+
+
+def test_a_bulk_seed_indexes_the_same_text_as_a_seed_through_the_triggers(
+    session, with_trigram_tables, monkeypatch
+):
+    seed(session)  # below BULK_LOAD: a row at a time through the triggers
+    by_triggers = {table: fts_rows(session, table) for table in FTS_TABLES}
+    for model in (ClientContact, Candidate, Client):
+        session.execute(sa.delete(model))
+    session.commit()
+    assert all(fts_rows(session, table) == [] for table in FTS_TABLES)
+
+    monkeypatch.setattr(demo, "BULK_LOAD", N_CONTACTS)
+    seed(session)
+    for table, rows in by_triggers.items():
+        bulk = fts_rows(session, table)
+        assert [row[1:] for row in bulk] == [row[1:] for row in rows]
+        assert bulk == what_the_triggers_write(session, table)
+
+
+def test_triggers_dropped_for_a_bulk_load_come_back_when_it_fails(session, with_trigram_tables):
+    migrated = triggers(session)
+    with pytest.raises(RuntimeError):
+        with trigrams.suspended(session.connection(), "candidates"):
+            assert [name for name in triggers(session) if "candidates" in name] == []
+            raise RuntimeError("the insert failed")
+    session.rollback()
+    assert triggers(session) == migrated
+
+
+def test_suspending_the_triggers_on_postgresql_changes_nothing(session, database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no trigram tables to suspend")
+    with trigrams.suspended(session.connection(), "candidates"):
+        session.execute(sa.text("SELECT 1"))
+    session.rollback()
 
 
 # --- users and clients ---------------------------------------------------------------------------
