@@ -19,6 +19,7 @@ TABLES = {
     "candidates": ("candidates_fts", ("job_title", "skills")),
     "client_contacts": ("client_contacts_fts", ("position",)),
 }
+TRIGGER_EVENTS = ("insert", "update", "delete")  # each table's triggers: <table>_<event>
 # A trigram index finds nothing shorter than three characters.
 MIN_LENGTH = 3
 
@@ -57,13 +58,17 @@ def match_phrase(text: str) -> str:
 
 
 def present(dbapi_info: dict, connection) -> bool:
-    """Whether this SQLite database has the tables (checked once per connection: a database
-    migrated where the tokenizer was missing has none, and its searches scan instead)."""
+    """Whether this SQLite database has the tables and the triggers that keep them in step
+    (checked once per connection). A database migrated where the tokenizer was missing has
+    none, and a later migration that rebuilt a people table (SQLite's batch mode) would have
+    dropped its triggers: either way its searches scan instead, rather than miss new rows."""
     if "trigram_tables" not in dbapi_info:
-        names = {table for table, _columns in TABLES.values()}
+        names = [table for table, _columns in TABLES.values()]
+        names += [f"{table}_{event}" for table in names for event in TRIGGER_EVENTS]
         found = connection.exec_driver_sql(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
-            tuple(sorted(names)),
+            "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'trigger') "
+            f"AND name IN ({', '.join('?' * len(names))})",
+            tuple(names),
         ).scalar()
         dbapi_info["trigram_tables"] = AVAILABLE and found == len(names)
     return dbapi_info["trigram_tables"]
