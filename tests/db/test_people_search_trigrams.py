@@ -349,3 +349,29 @@ def test_a_status_without_a_location_walks_the_name_order_on_sqlite(session, dat
         for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
     )
     assert "ix_candidates_last_first" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_the_conditions_of_a_status_search_bind_on_every_database(session, database_url):
+    # The status expression SQLite gets carries no value of its own to bind.
+    insert_candidates(
+        session,
+        [{"first_name": "Ann", "last_name": "Lee", "status": s} for s in ("Placed", "Active")],
+    )
+    dialect = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    where = ps.conditions(ps.Criteria(kind="candidates", status="Placed"), REGION, dialect)
+    found = session.scalars(sa.select(Candidate.status).where(*where)).all()
+    assert found == ["Placed"]
+
+
+def test_a_bulk_load_leaves_a_database_missing_a_trigger_as_it_was(session, on_sqlite):
+    session.execute(sa.text("DROP TRIGGER candidates_fts_update"))
+    connection = session.connection()
+    with trigrams.suspended(connection, "candidates"):
+        insert_candidates(session, [{"first_name": "Bo", "last_name": "Ek", "job_title": "Chef"}])
+    triggers = set(
+        session.scalars(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+    )
+    assert "candidates_fts_insert" in triggers and "candidates_fts_update" not in triggers
+    assert trigrams.present({}, session.connection()) is False  # so searches scan, and find Bo
+    criteria, _page, _errors = ps.parse("candidates", {"job": "chef"})
+    assert [row.first_name for row in ps.search(session, criteria, 1, REGION).rows] == ["Bo"]

@@ -99,12 +99,13 @@ def suspended(connection, table_name: str) -> Iterator[None]:
     and put the triggers back. Indexing a row at a time through the triggers made the demo seed
     ~50 % slower; one statement over all the new rows costs a fraction of that. Rows must only
     be added meanwhile, not updated or deleted. Does nothing where the database has no trigram
-    table (PostgreSQL, or SQLite without the tokenizer).
+    tables in use (PostgreSQL, SQLite without the tokenizer, or a trigger missing).
 
     The DDL is in the transaction: if the insert fails, rolling back brings the triggers back.
     """
     fts, columns = TABLES[table_name]
-    if connection.dialect.name != "sqlite" or not _has_table(connection, fts):
+    # Without the tables, or with a trigger missing (see present), searches scan: nothing to keep.
+    if connection.dialect.name != "sqlite" or not present({}, connection):
         yield
         return
     last_id = connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table_name}").scalar()
@@ -119,10 +120,3 @@ def suspended(connection, table_name: str) -> Iterator[None]:
     )
     for statement in trigger_statements(table_name):
         connection.exec_driver_sql(statement)
-
-
-def _has_table(connection, name: str) -> bool:
-    found = connection.exec_driver_sql(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    )
-    return found.first() is not None
