@@ -231,8 +231,7 @@ FTS_TABLES = {"candidates": ("job_title", "skills"), "client_contacts": ("positi
 
 @pytest.fixture
 def with_trigram_tables(database_url):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the trigram tables are SQLite's (PostgreSQL has pg_trgm indexes)")
+    """The test is SQLite's alone (tests/conftest.py makes it for SQLite only)."""
     if not trigrams.AVAILABLE:
         pytest.skip("this SQLite has no trigram tokenizer")
 
