@@ -25,9 +25,7 @@ def value(session: so.Session, key: str) -> Any:
     """
     read = session.info.get(_READ)
     if read is None:
-        read = session.info[_READ] = dict(
-            session.execute(sa.select(Setting.key, Setting.value)).all()
-        )
+        read = session.info[_READ] = dict(session.execute(_ALL).all())
     return read.get(key)
 
 
