@@ -310,3 +310,34 @@ def test_axe_finds_nothing_on_the_walked_list_and_the_open_sms_screen(page, widt
     page.keyboard.press("b")
     expect(page.locator("#compose-heading")).to_be_focused()
     check(page, f"the search page with the SMS screen open, at {width} px")
+
+
+# What a quick hand does the moment a new list is on the screen: ticks its first row and presses
+# Bulk SMS in the very next task after the swap, before any timer of htmx's has run.
+QUICK_BULK_SMS = """() => new Promise(resolve => {
+  document.body.addEventListener("htmx:afterSwap", function once(event) {
+    if (document.querySelectorAll("#results-table .row-select").length !== 1) return;
+    document.body.removeEventListener("htmx:afterSwap", once);
+    setTimeout(() => {
+      document.querySelector("#results-table .row-select").click();
+      document.getElementById("bulk-sms-button").click();
+      resolve();
+    }, 0);
+  });
+  const q = document.getElementById("q");
+  q.value = "Lovelace";
+  q.dispatchEvent(new Event("input", {bubbles: true}));
+})"""
+
+
+@pytest.mark.parametrize("width", [WIDE], ids=["1280px"])
+def test_bulk_sms_pressed_the_moment_a_new_list_arrives_opens_beside_it(page):
+    # The list's own Bulk SMS form is ready as soon as it is shown: pressed at once, it opens the
+    # SMS screen beside the list rather than leaving the page for the no-JavaScript one.
+    sign_in(page, "consultant")
+    url = page.url
+    page.evaluate(QUICK_BULK_SMS)
+    expect(page.locator("#compose-heading")).to_be_focused()
+    expect(page.locator("#compose-heading")).to_contain_text("SMS to 1 person")
+    assert page.url.split("?")[0] == url.split("?")[0]
+    expect(page.locator("#search-layout")).to_have_class(re.compile(r"\bpanel-open\b"))
