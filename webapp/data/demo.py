@@ -541,7 +541,7 @@ def _insert(
 
 def _prepared_chunk(
     make_chunk: Callable[[tuple], list[dict]], table_name: str, dialect_name: str, job: tuple
-) -> tuple[list[str], list[list]]:
+) -> tuple[list[str], list[tuple]]:
     """A chunk's rows as the driver takes them, made where the chunk is made so the one writing
     process only writes."""
     with _collector_paused():
