@@ -64,7 +64,7 @@ def index():
         may_see_everyone=current_user.can("audit.view"),
         list_url=_list_url,
         page_url=lambda number: _list_url(everyone, number),
-        unread=navigation.count_unread_replies(),
+        unread=navigation.unread_replies(errors_raised=True),
     )
 
 
@@ -77,7 +77,7 @@ def unread():
     return render(
         "replies/inbox.html",
         blocks=["unread"],
-        unread=navigation.count_unread_replies(),
+        unread=navigation.unread_replies(errors_raised=True),
     )
 
 

@@ -56,24 +56,20 @@ def _may(permission: str | tuple[str, ...] | None) -> bool:
     return any(current_user.can(name) for name in wanted)
 
 
-def unread_replies() -> int | None:
+def unread_replies(*, errors_raised: bool = False) -> int | None:
     """The signed-in user's unread replies, for the Replies link (None where there is no link):
-    asked once per page, and only by a page that shows the navigation."""
+    asked once per page, and only by a page that shows it. `errors_raised`: for a page that
+    shows the count itself (Replies), whose own error a database error then is; otherwise an
+    error page drawn after the database failed must still be drawn, without the count."""
     if "unread_replies" not in g:
         g.unread_replies = None
         if current_user.is_authenticated and _may(inbox.PAGE_PERMISSIONS):
             try:
                 g.unread_replies = inbox.unread_count(db.session, current_user.id)
             except sqlalchemy.exc.SQLAlchemyError:
-                # An error page drawn after the database failed must still be drawn.
+                if errors_raised:
+                    raise
                 current_app.logger.warning("could not count unread replies", exc_info=True)
-    return g.unread_replies
-
-
-def count_unread_replies() -> int:
-    """The unread count for a page that shows it itself (Replies): counted as unread_replies()
-    would, so the link beside it asks no second time, but a database error is the page's."""
-    g.unread_replies = inbox.unread_count(db.session, current_user.id)
     return g.unread_replies
 
 
