@@ -21,12 +21,18 @@ def value(session: so.Session, key: str) -> Any:
 
     Every page reads two or three settings (the region, the time zone, who needs two-factor
     sign-in): the first read fetches the whole table, a few rows, in one query, and later reads
-    in the same transaction use it.
+    in the same transaction use it. A setting changed but not yet flushed is read as a query
+    reads it: flushed first (autoflush), the reading made again.
     """
     read = session.info.get(_READ)
-    if read is None:
+    if read is None or _unflushed_setting(session):
         read = session.info[_READ] = dict(session.execute(_ALL).all())
     return read.get(key)
+
+
+def _unflushed_setting(session: so.Session) -> bool:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    return any(isinstance(instance, Setting) for instance in changed)
 
 
 @sa.event.listens_for(so.Session, "after_flush")

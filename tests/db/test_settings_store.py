@@ -168,3 +168,14 @@ def test_a_setting_written_in_this_transaction_is_read_back(session):
     session.flush()
 
     assert settings_store.value(session, "default_region") == "IE"
+
+
+def test_a_setting_written_but_not_yet_flushed_is_read_back(session):
+    # As a query of the table would: it flushes the session's pending changes first.
+    assert settings_store.value(session, "default_region") is None
+    session.add(Setting(key="default_region", value="IE"))
+    assert settings_store.value(session, "default_region") == "IE"
+    session.get(Setting, "default_region").value = "GB"
+    assert settings_store.value(session, "default_region") == "GB"
+    session.delete(session.get(Setting, "default_region"))
+    assert settings_store.value(session, "default_region") is None
