@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import random
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +22,7 @@ from webapp.bulk import insert_rows
 from webapp.config import testing_config
 from webapp.database import make_engine, make_sessionmaker
 from webapp.models import Batch, Candidate, Message, Role, SmsTemplate, User
+from webapp.models.messaging import new_uuids
 from webapp.sms import inbox, limits
 
 # Smaller with BENCH_MESSAGES / BENCH_REPLIES, to try the benchmark itself quickly.
@@ -128,10 +128,11 @@ def _fill(session) -> None:
     states, weights = zip(*STATES, strict=True)
     for batch in batches:
         at = batch["created_at"]
+        uuids = iter(new_uuids(batch["message_count"], at, rng.randbytes))
         for state in rng.choices(states, weights, k=batch["message_count"]):
             candidate = rng.randint(low, high)
             number = f"+6141{candidate % 10_000_000:07d}"
-            message_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            message_uuid = next(uuids)
             body = batch["body"].replace("{{first_name}}", "there")
             rows.append(_message(next_message, message_uuid, batch, candidate, number, state, at))
             rows[-1]["body"] = body
@@ -147,7 +148,7 @@ def _fill(session) -> None:
             {
                 **_message(
                     next_message,
-                    str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    new_uuids(1, received, rng.randbytes)[0],
                     {"id": None, "sender_id": sender},
                     candidate,
                     "+61400000000",

@@ -15,21 +15,37 @@ from sqlalchemy.dialects.postgresql import psycopg
 
 from webapp.bulk import bound_columns, bound_values
 from webapp.models import Comment, Message
+from webapp.models.messaging import new_uuid, new_uuids
 from webapp.sms import compose
-from webapp.sms.outbox import new_uuids
 
 DIALECTS = [sqlite.dialect(), psycopg.dialect()]
 
 
-def test_new_uuids_are_distinct_version_4_uuids_as_text():
-    made = new_uuids(2_000)
+def test_new_uuids_are_distinct_version_7_uuids_of_their_time_as_text():
+    at = datetime(2026, 12, 2, 9, 30, 15, 123_000, tzinfo=UTC)
+    made = new_uuids(2_000, at)
     assert len(set(made)) == 2_000
     for text in made:
         parsed = uuid.UUID(text)
-        assert str(parsed) == text  # lower-case, hyphenated, as str(uuid4()) is
-        assert parsed.version == 4
+        assert str(parsed) == text  # lower-case, hyphenated, as str(UUID) is
+        assert parsed.version == 7
         assert parsed.variant == uuid.RFC_4122
+        assert parsed.int >> 80 == int(at.timestamp() * 1000)  # the time, to the millisecond
     assert new_uuids(0) == []
+
+
+def test_uuids_made_later_sort_after_earlier_ones_as_text():
+    # What keeps a Send's messages together at the end of the uuid and reference indexes.
+    earlier = new_uuids(50, datetime(2026, 12, 2, 9, 30, tzinfo=UTC))
+    later = new_uuids(50, datetime(2026, 12, 2, 9, 30, 0, 1_000, tzinfo=UTC))
+    assert max(earlier) < min(later)
+    assert uuid.UUID(new_uuid()).version == 7
+
+
+def test_the_random_part_comes_from_the_source_given():
+    zeros = new_uuids(2, datetime(2026, 12, 2, tzinfo=UTC), random_bytes=bytes)
+    assert zeros[0] == zeros[1]
+    assert zeros[0].endswith("-7000-8000-000000000000")
 
 
 MOMENT = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import uuid as uuid_module
-from datetime import date, datetime
+import os
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,8 +48,33 @@ def partial_index(name: str, *columns: str, where: str) -> sa.Index:
     return sa.Index(name, *columns, sqlite_where=sa.text(where), postgresql_where=sa.text(where))
 
 
+def new_uuids(
+    count: int, at: datetime | None = None, random_bytes: Callable[[int], bytes] = os.urandom
+) -> list[str]:
+    """`count` time-ordered UUIDs (version 7, RFC 9562) as text: the Unix time in milliseconds
+    (now, or `at`), then 74 random bits.
+
+    Messages written together then sit together in the uuid and reference indexes. With random
+    (version 4) UUIDs each of a Send's messages went to its own page of both indexes: with a
+    million messages, every INSERT read and rewrote two pages nowhere near the last one's. The
+    random bits come from one read of `random_bytes` (the system's random source).
+    """
+    stamp = int((at or datetime.now(UTC)).timestamp() * 1000).to_bytes(6, "big")
+    raw = bytearray(random_bytes(16 * count))
+    for position, byte in enumerate(stamp):
+        raw[position::16] = bytes((byte,)) * count
+    raw[6::16] = bytes(byte & 0x0F | 0x70 for byte in raw[6::16])  # the version: 7
+    raw[8::16] = bytes(byte & 0x3F | 0x80 for byte in raw[8::16])  # the variant: RFC 9562's
+    text = raw.hex()
+    return [
+        f"{text[i : i + 8]}-{text[i + 8 : i + 12]}-{text[i + 12 : i + 16]}-"
+        f"{text[i + 16 : i + 20]}-{text[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
+
+
 def new_uuid() -> str:
-    return str(uuid_module.uuid4())
+    return new_uuids(1)[0]
 
 
 class SmsTemplate(Base):

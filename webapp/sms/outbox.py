@@ -4,7 +4,6 @@ states."""
 from __future__ import annotations
 
 import enum
-import os
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from webapp.models.messaging import (
     SENT,
     STATE_RANK,
     UNKNOWN,
+    new_uuids,
 )
 from webapp.people.kinds import KINDS, Kind
 from webapp.sms.people import PersonRow
@@ -70,7 +70,7 @@ def enqueue(
     waits = [
         None if hold or quiet is None else quiet(item.person.mobile_e164, now) for item in items
     ]
-    uuids = new_uuids(len(items))
+    uuids = new_uuids(len(items), now)
     columns, values = bound_columns(
         Message.__table__,
         session.get_bind().dialect,
@@ -101,20 +101,6 @@ def enqueue(
     )
     write_rows(session, Message.__table__, columns, values)
     return len(values)
-
-
-def new_uuids(count: int) -> list[str]:
-    """`count` random (version 4) UUIDs as text, as models.messaging.new_uuid makes them one by
-    one: from one read of the system's random source rather than one each."""
-    raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = bytes(byte & 0x0F | 0x40 for byte in raw[6::16])  # the version: 4
-    raw[8::16] = bytes(byte & 0x3F | 0x80 for byte in raw[8::16])  # the variant: RFC 4122
-    text = raw.hex()
-    return [
-        f"{text[i : i + 8]}-{text[i + 8 : i + 12]}-{text[i + 12 : i + 16]}-"
-        f"{text[i + 16 : i + 20]}-{text[i + 20 : i + 32]}"
-        for i in range(0, 32 * count, 32)
-    ]
 
 
 @dataclass(frozen=True, slots=True)
