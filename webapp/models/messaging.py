@@ -54,10 +54,10 @@ def new_uuids(
     """`count` time-ordered UUIDs (version 7, RFC 9562) as text: the Unix time in milliseconds
     (now, or `at`), then 74 random bits.
 
-    Messages written together then sit together in the uuid and reference indexes. With random
-    (version 4) UUIDs each of a Send's messages went to its own page of both indexes: with a
-    million messages, every INSERT read and rewrote two pages nowhere near the last one's. The
-    random bits come from one read of `random_bytes` (the system's random source).
+    Messages written together then sit together in the uuid and reference indexes, on a few
+    pages, where random (version 4) UUIDs put each of a Send's messages on a page of its own;
+    PostgreSQL writes each page first changed after a checkpoint whole to its log. The random
+    bits come from one read of `random_bytes` (the system's random source).
     """
     stamp = int((at or datetime.now(UTC)).timestamp() * 1000).to_bytes(6, "big")
     raw = bytearray(random_bytes(16 * count))
