@@ -228,8 +228,7 @@ def run(kind: str, url: str) -> list[Figure]:
         server.wait(timeout=20)
     # The same clients, each worker holding an equal share of their kept-alive connections: a
     # worker keeps every connection it accepted, and the clients of the one that accepted more
-    # wait longer (the p99 above). A proxy in front (nginx's upstream keepalive) hands each request
-    # to a connection just freed, which shares them out in much the same way.
+    # wait longer (the p99 above).
     share = CLIENTS // (os.cpu_count() or 2)
     server, port = _gunicorn("wsgi:app", env, "/healthz", ("--worker-connections", str(share)))
     try:
