@@ -8,7 +8,7 @@ import os
 import shutil
 import uuid
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -37,6 +37,7 @@ from webapp.models import (
     users,
 )
 from webapp.sms import compose as sms_compose
+from webapp.users import sessions as user_sessions
 
 # Hashing strength is not under test here, and scrypt for every test user costs minutes.
 users.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
@@ -232,6 +233,24 @@ def make_user(session):
         return saved(session, user)
 
     return make
+
+
+@pytest.fixture
+def signed_in(session):
+    """Load a user as each request does (webapp.users.sessions.find): through a live session of
+    theirs, with the names of their roles and what those grant; None when not loaded."""
+
+    def load(user: User) -> User | None:
+        moment = datetime.now(UTC)
+        token = user_sessions.start(
+            session, user.id, moment, forget_before=moment - timedelta(days=1)
+        )
+        session.commit()
+        session.expunge_all()
+        found = user_sessions.find(session, token, user.id)
+        return None if found is None else found[1]
+
+    return load
 
 
 @pytest.fixture

@@ -10,10 +10,11 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
+from tests.statements import recorded
 from webapp import sealing
 from webapp.database import begin_write
 from webapp.errors import FieldError
-from webapp.models import AuditEvent, RecoveryCode, Setting, User
+from webapp.models import AuditEvent, Permission, RecoveryCode, Role, Setting, User
 from webapp.users import two_factor
 
 MOMENT = datetime(2026, 12, 2, 9, 30, 10, tzinfo=UTC)
@@ -117,6 +118,31 @@ def test_by_default_roles_that_ignore_opt_outs_or_manage_users_must_use_it(sessi
     assert required == two_factor.RequiredRoles(
         frozenset({"administrator", "team-leader"}), "default"
     )
+
+
+@pytest.mark.parametrize("role", ["administrator", "team-leader", "consultant", "viewer", None])
+def test_by_default_a_signed_in_user_is_held_to_it_without_a_query(
+    session, make_user, signed_in, role
+):
+    """The page-by-page check reads the default from the user's loaded permissions; it must agree
+    with the default roles as the Settings page lists them."""
+    user = signed_in(make_user(role=role))
+    expected = role in two_factor.default_roles(session)
+    with recorded(session.get_bind()) as statements:
+        assert two_factor.is_required(session, {}, user) is expected
+    assert not [s for s in statements if "role_permissions" in s]
+
+
+def test_by_default_a_role_given_a_default_permission_must_use_it(session, make_user, signed_in):
+    viewer = make_user(role="viewer")
+    assert not two_factor.is_required(session, {}, viewer)
+    role = session.scalar(sa.select(Role).where(Role.name == "viewer"))
+    role.permissions.append(
+        session.scalar(sa.select(Permission).where(Permission.name == "users.manage"))
+    )
+    session.commit()
+    assert two_factor.is_required(session, {}, signed_in(viewer))
+    assert "viewer" in two_factor.required_roles(session, {}).names
 
 
 def test_the_setting_wins_over_the_environment(session, make_user):

@@ -366,20 +366,34 @@ def default_roles(session: so.Session) -> frozenset[str]:
     )
 
 
-def required_roles(session: so.Session, config: Mapping[str, Any]) -> RequiredRoles:
-    """The admin's setting, else TWO_FACTOR_ROLES from the environment, else the default."""
+def _chosen_roles(session: so.Session, config: Mapping[str, Any]) -> RequiredRoles | None:
+    """The admin's setting, else TWO_FACTOR_ROLES from the environment; None when neither is."""
     value = settings_store.value(session, SETTING_KEY)
     if value is not None:
         return RequiredRoles(frozenset(value), "setting")
     configured = config.get("TWO_FACTOR_ROLES")
     if configured is not None:
         return RequiredRoles(frozenset(configured), "environment")
-    return RequiredRoles(default_roles(session), "default")
+    return None
+
+
+def required_roles(session: so.Session, config: Mapping[str, Any]) -> RequiredRoles:
+    """The admin's setting, else TWO_FACTOR_ROLES from the environment, else the default."""
+    chosen = _chosen_roles(session, config)
+    return chosen if chosen is not None else RequiredRoles(default_roles(session), "default")
 
 
 def is_required(session: so.Session, config: Mapping[str, Any], user: User) -> bool:
-    """True when one of the user's roles must use two-factor sign-in."""
-    return not required_roles(session, config).names.isdisjoint(user.role_names)
+    """True when one of the user's roles must use two-factor sign-in.
+
+    Asked before every page, so the default is answered from the user's own permissions, which
+    the request has loaded already: a role of theirs is a default role exactly when it grants
+    them a permission in DEFAULT_PERMISSIONS. That spares a query a page.
+    """
+    chosen = _chosen_roles(session, config)
+    if chosen is None:
+        return not user.permissions.isdisjoint(DEFAULT_PERMISSIONS)
+    return not chosen.names.isdisjoint(user.role_names)
 
 
 def save_required_roles(
