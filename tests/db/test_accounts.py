@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from tests.conftest import office_named
 from tests.pages import audits
+from tests.statements import recorded, selects
 from webapp.errors import FieldError
 from webapp.models import BlockedRegion, Permission, Role, Setting, User
 from webapp.sms import settings as sms_settings
@@ -529,31 +530,33 @@ def test_removed_blocked_region_is_audited_with_the_reason(session, admin):
     )
 
 
-def test_signed_in_user_gets_every_permission_of_all_their_roles_in_one_load(session, make_user):
-    from webapp.users.sessions import load_signed_in
-
+def test_signed_in_user_gets_every_permission_of_all_their_roles_in_one_query(
+    session, make_user, signed_in
+):
     user = make_user("two-roles", role="consultant")
     user.roles.append(session.scalar(sa.select(Role).where(Role.name == "team-leader")))
     session.commit()
     from_roles = user.permissions
-    session.expunge_all()
-    loaded = load_signed_in(session, user.id)
+    with recorded(session.get_bind()) as statements:
+        loaded = signed_in(user)
     assert (
         loaded.permissions
         == from_roles
         == {"sms.send", "sms.ignore_opt_out", "templates.manage", "records.edit", "audit.view"}
     )
+    assert loaded.role_names == {"consultant", "team-leader"}
     assert loaded.can("sms.ignore_opt_out") and not loaded.can("users.manage")
+    assert len(selects(statements)) == 1, statements
 
 
 def test_signed_in_user_without_roles_may_do_nothing_and_an_inactive_one_is_not_loaded(
-    session, make_user
+    session, make_user, signed_in
 ):
-    from webapp.users.sessions import load_signed_in
-
     nobody = make_user("no-roles", role=None)
+    viewer = make_user("looks-only", role="viewer")
     gone = make_user("gone", active=False)
-    session.expunge_all()
-    assert load_signed_in(session, nobody.id).permissions == frozenset()
-    assert load_signed_in(session, gone.id) is None
-    assert load_signed_in(session, 999_999) is None
+    loaded = signed_in(nobody)
+    assert (loaded.permissions, loaded.role_names) == (frozenset(), frozenset())
+    loaded = signed_in(viewer)
+    assert (loaded.permissions, loaded.role_names) == (frozenset(), {"viewer"})
+    assert signed_in(gone) is None

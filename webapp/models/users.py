@@ -130,7 +130,7 @@ class User(Base):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    # Set by webapp.users.sessions.load_signed_in (one query) for the user of a request;
+    # Set by webapp.users.sessions.find (with the session, one query) for the user of a request;
     # otherwise read from the roles.
     granted = None  # frozenset[str] | None; not a column
     granted_roles = None  # frozenset[str] | None; the names of the roles, likewise

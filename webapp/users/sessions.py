@@ -3,8 +3,8 @@ process.
 
 The browser's signed cookie holds a random token; the database holds only its SHA-256, so a copy of
 the table (a backup, a read-only leak) opens no session. A session is valid while its row exists,
-is not revoked and belongs to the user the cookie names. Each request then loads that user
-and what their roles grant (`load_signed_in`).
+is not revoked and belongs to the user the cookie names. Each request loads it, that user and
+what their roles grant in one query (`find`).
 """
 
 from __future__ import annotations
@@ -53,40 +53,47 @@ def start(session: so.Session, user_id: int, moment: datetime, *, forget_before:
     return token
 
 
-# The queries every request runs, built once: building a statement (and its cache key) costs more
-# CPU than SQLite takes to answer it. Values go in as bound parameters.
+# The query every request runs, built once: building a statement (and its cache key) costs more
+# CPU than SQLite takes to answer it. Values go in as bound parameters. A row per permission of
+# each of the user's roles (one, with NULLs, for a user without any), each with the session and
+# the user, which the ORM makes into one object each.
 _FIND = (
-    sa.select(UserSession, User)
+    sa.select(UserSession, User, Role.name, Permission.name)
     .join(User, User.id == UserSession.user_id)
+    .outerjoin(user_roles, user_roles.c.user_id == User.id)
+    .outerjoin(Role, Role.id == user_roles.c.role_id)
+    .outerjoin(role_permissions, role_permissions.c.role_id == Role.id)
+    .outerjoin(Permission, Permission.id == role_permissions.c.permission_id)
     .where(
         UserSession.id == sa.bindparam("id"),
         UserSession.user_id == sa.bindparam("user_id"),
         UserSession.revoked_at.is_(None),
+        User.active,
     )
     .options(so.lazyload(User.roles))
-)
-_ROLES_AND_PERMISSIONS = (
-    sa.select(Role.name, Permission.name)
-    .select_from(user_roles)
-    .join(Role, Role.id == user_roles.c.role_id)
-    .outerjoin(role_permissions, role_permissions.c.role_id == Role.id)
-    .outerjoin(Permission, Permission.id == role_permissions.c.permission_id)
-    .where(user_roles.c.user_id == sa.bindparam("user_id"))
 )
 
 
 def find(
     session: so.Session, token: str | None, user_id: int | None
 ) -> tuple[UserSession, User] | None:
-    """The live session with this token and its user (one query), or None when it was ended.
+    """The live session with this token and its user, or None when it was ended or the user is
+    switched off.
 
-    The user is loaded without its roles, as the request's user loader wants it: that loader then
-    finds it in the identity map and needs no query of its own.
+    One query, as every request asks it: it also loads the names of the user's roles and the
+    permissions those grant (`User.role_names`, `User.permissions`), without the roles as objects
+    (two more queries, which cost more than a results page's own search). A role changed later in
+    the same request shows from the next request on.
     """
     if not token or user_id is None:
         return None
-    row = session.execute(_FIND, {"id": digest(token), "user_id": user_id}).first()
-    return None if row is None else (row[0], row[1])
+    rows = session.execute(_FIND, {"id": digest(token), "user_id": user_id}).all()
+    if not rows:
+        return None
+    user_session, user = rows[0][0], rows[0][1]
+    user.granted_roles = frozenset(role for _s, _u, role, _p in rows if role is not None)
+    user.granted = frozenset(permission for *_, permission in rows if permission is not None)
+    return user_session, user
 
 
 def touch_due(user_session: UserSession, moment: datetime) -> bool:
@@ -125,20 +132,3 @@ def end_all(session: so.Session, user_id: int, moment: datetime, *, keep: str | 
     if keep:
         query = query.where(UserSession.id != digest(keep))
     return session.execute(query.values(revoked_at=moment)).rowcount
-
-
-def load_signed_in(session: so.Session, user_id: int) -> User | None:
-    """The active user with this id, the names of their roles and the permissions those grant:
-    two small queries.
-
-    Every request loads its user; loading the roles and their permissions as objects (two more
-    queries) cost more than a results page's own search. A role changed later in the same
-    request shows from the next request on.
-    """
-    user = session.get(User, user_id, options=[so.lazyload(User.roles)])
-    if user is None or not user.active:
-        return None
-    pairs = session.execute(_ROLES_AND_PERMISSIONS, {"user_id": user_id}).all()
-    user.granted_roles = frozenset(role for role, _permission in pairs)
-    user.granted = frozenset(permission for _role, permission in pairs if permission is not None)
-    return user

@@ -12,7 +12,6 @@ from webapp.extensions import db, login_manager
 from webapp.ids import as_id
 from webapp.models import PERMISSIONS, User
 from webapp.users import sessions as user_sessions
-from webapp.users.sessions import load_signed_in
 
 SESSION_TOKEN = "session_token"  # the cookie's key for the token of the server-side session
 
@@ -47,9 +46,8 @@ def load_user(user_id: str) -> User | None:
     live = user_sessions.find(db.session, session.get(SESSION_TOKEN), number)
     if live is None:
         return None
-    # Held for the request: the user is then in the identity map, and load_signed_in needs no query.
-    g.live_session = live
-    return load_signed_in(db.session, number)
+    g.live_session = live  # for the session's lifetime (webapp.web.sessions)
+    return live[1]
 
 
 @login_manager.unauthorized_handler
