@@ -21,6 +21,7 @@ from tests.search_people import (
     bulk_candidates,
     insert_candidates,
 )
+from tests.statements import recorded, selects
 from webapp.models import Candidate
 from webapp.people import search as ps
 
@@ -656,6 +657,20 @@ def test_more_than_10000_matches_are_counted_as_capped(session):
         True,
         50,
     )
+
+
+def test_the_last_page_is_counted_from_its_rows_and_only_an_earlier_page_asks_a_count(session):
+    bulk_candidates(session, ps.PAGE_SIZE + 7)
+    engine = session.get_bind()
+    shown = {}
+    for page in (1, 2, 3):
+        with recorded(engine) as statements:
+            result = ps.search(session, criteria(), page, REGION)
+        counts = [s for s in selects(statements) if "count(*) AS count_1" in s]
+        shown[page] = (result.total, result.capped, len(result.rows), len(counts))
+    # Page 2 holds the last 7: 57 in all, known without a count. Page 3 is past the end, so only
+    # a count can tell how many there are.
+    assert shown == {1: (57, False, 50, 1), 2: (57, False, 7, 0), 3: (57, False, 0, 1)}
 
 
 def test_exactly_10000_matches_are_not_capped(session):

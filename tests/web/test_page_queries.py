@@ -3,38 +3,30 @@ user and of the settings are few and fixed, whatever settings are stored."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+import pytest
 
+from tests.statements import recorded, selects
 from webapp.models import Setting
 
 
 def statements_of(app, fetch) -> list[str]:
-    seen = []
-
-    def note(_connection, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    engine = app.extensions["database"].engine
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
+    with recorded(app.extensions["database"].engine) as seen:
         response = fetch()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
     assert response.status_code == 200
-    return seen
+    return selects(seen)
 
 
-def test_a_search_page_reads_the_user_and_the_settings_in_three_queries(
-    app, session, client, login, ada
+@pytest.mark.parametrize("two_factor_roles", [["admin"], None], ids=["chosen", "by default"])
+def test_a_search_page_reads_the_user_and_the_settings_in_two_queries(
+    app, session, client, login, ada, two_factor_roles
 ):
-    session.add_all(
-        [
-            Setting(key="default_region", value="AU"),
-            Setting(key="timezone", value="Australia/Sydney"),
-            Setting(key="two_factor_roles", value=["admin"]),
-        ]
-    )
+    settings = [
+        Setting(key="default_region", value="AU"),
+        Setting(key="timezone", value="Australia/Sydney"),
+    ]
+    if two_factor_roles is not None:
+        settings.append(Setting(key="two_factor_roles", value=two_factor_roles))
+    session.add_all(settings)
     session.commit()
     login("consultant")
     client.get("/candidates?q=ada")
@@ -43,10 +35,12 @@ def test_a_search_page_reads_the_user_and_the_settings_in_three_queries(
 
     about_user = [s for s in seen if "user_sessions" in s or "user_roles" in s]
     about_settings = [s for s in seen if "FROM settings" in s]
-    # The session with its user, the user's roles with their permissions; all settings at once.
-    assert (len(about_user), len(about_settings)) == (2, 1), seen
-    # With the search's page and count and the unread replies beside Replies: six in all.
-    assert len(seen) == 6, seen
+    # The session with its user, the user's roles and their permissions; all settings at once.
+    # Who must use two-factor sign-in by default is read from those permissions, not asked.
+    assert (len(about_user), len(about_settings)) == (1, 1), seen
+    assert not [s for s in seen if "role_permissions" in s and "user_sessions" not in s], seen
+    # With the search's one page (its last: no count) and the unread replies beside Replies.
+    assert len(seen) == 4, seen
 
 
 def test_the_sent_page_reads_no_roles_of_the_senders_it_lists(

@@ -676,13 +676,18 @@ def _prepare(session: so.Session, criteria: Criteria, default_region: str) -> tu
 
 
 def search(session: so.Session, criteria: Criteria, page: int, default_region: str) -> ResultPage:
-    """One page of results and a count bounded at COUNT_CAP (so a broad search stays fast)."""
+    """One page of results and a count bounded at COUNT_CAP (so a broad search stays fast): one
+    query on the last page, two on any other."""
     shape, values = _prepare(session, criteria, default_region)
     offset = (page - 1) * PAGE_SIZE
     limit = PAGE_SIZE + 1
     page_values = {**values, "limit": limit, "offset": offset, "top": offset + limit}
     rows = [ResultRow(*row) for row in session.execute(_page_query(shape), page_values)]
-    total, capped = _count(session, shape, values, COUNT_CAP)
+    if rows and len(rows) <= PAGE_SIZE and offset + len(rows) <= COUNT_CAP:
+        # The last page is in hand: how many match is known without counting them again.
+        total, capped = offset + len(rows), False
+    else:
+        total, capped = _count(session, shape, values, COUNT_CAP)
     return ResultPage(
         rows=rows[:PAGE_SIZE], page=page, total=total, capped=capped, has_next=len(rows) > PAGE_SIZE
     )
