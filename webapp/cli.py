@@ -7,10 +7,12 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from webapp import migrate
+from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.people.kinds import KINDS
 
@@ -112,8 +114,7 @@ def create_user(
     if role_row is None:
         names = ", ".join(session.scalars(sa.select(Role.name).order_by(Role.name)))
         raise click.ClickException(f"No role {role!r}; choose one of: {names}.")
-    if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
-        raise click.ClickException(f"A user named {username!r} already exists.")
+    _refuse_taken(session, username)
     if "@" not in email:
         raise click.ClickException(f"{email!r} is not an email address.")
     for label, value in (("username", username), ("email", email), ("full name", full_name or "")):
@@ -147,9 +148,21 @@ def create_user(
         roles=[role_row],
     )
     user.set_password(password)
+    # Read, then written: on SQLite a write by the running app since the reads above (a worker's
+    # heartbeat, a sign-in) would fail the INSERT at once. Take the write lock now, after the
+    # slow hashing and the prompt, and ask again under it whether the name is free.
+    begin_write(session)
+    _refuse_taken(session, username)
     session.add(user)
     session.commit()
     click.echo(f"Created {username} ({role}).")
+
+
+def _refuse_taken(session: so.Session, username: str) -> None:
+    from webapp.models import User
+
+    if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
+        raise click.ClickException(f"A user named {username!r} already exists.")
 
 
 @click.group("office")

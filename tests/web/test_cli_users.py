@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from webapp.models import User
+from webapp.models import Setting, User
 
 PASSWORD = "a-long-password-123"
 
@@ -136,6 +136,60 @@ def test_duplicate_username_is_refused_and_the_first_user_kept(runner, users):
     assert [role.name for role in robin.roles] == ["viewer"]
     assert robin.email == "robin@example.com"
     assert robin.check_password(PASSWORD)
+
+
+@pytest.fixture
+def while_hashing(app, monkeypatch):
+    """Run `write` on a connection of its own, committed, while create-user hashes the password:
+    the running app writing (a worker's heartbeat, a sign-in) between the command's reads and
+    its INSERT."""
+
+    def arrange(write) -> None:
+        hash_password = User.set_password
+
+        def set_password(user, password):
+            hash_password(user, password)
+            with app.extensions["database"].engine.begin() as connection:
+                write(connection)
+
+        monkeypatch.setattr(User, "set_password", set_password)
+
+    return arrange
+
+
+def test_a_write_by_the_running_app_while_the_password_is_hashed_does_not_fail_it(
+    runner, users, while_hashing
+):
+    while_hashing(
+        lambda connection: connection.execute(
+            sa.insert(Setting).values(key="default_region", value="NZ")
+        )
+    )
+    result = create(runner, "robin", "--role", "consultant", "--email", "robin@example.com")
+    assert result.exit_code == 0, result.output
+    assert "robin" in users()
+
+
+def test_a_name_taken_while_the_password_is_hashed_is_refused_as_taken(
+    runner, users, while_hashing
+):
+    while_hashing(
+        lambda connection: connection.execute(
+            sa.insert(User).values(
+                username="robin",
+                full_name="The Other Robin",
+                email="other@example.com",
+                password_hash="x",
+                active=True,
+                must_change_password=False,
+                created_at=sa.func.current_timestamp(),
+            )
+        )
+    )
+    result = create(runner, "robin", "--role", "consultant", "--email", "robin@example.com")
+    assert result.exit_code != 0
+    assert "A user named 'robin' already exists." in result.output
+    assert users()["robin"].full_name == "The Other Robin"
 
 
 @pytest.mark.parametrize("password", ["short-pass1", "", "aaaaaaaaaaaaaaaa"])
