@@ -209,6 +209,22 @@ def test_enrolment_after_the_material_changed_gets_a_new_key(session, make_user)
     assert two_factor.secret_of(user, "other material") == second
 
 
+def test_enrolment_waits_for_a_write_made_since_its_reading_and_keeps_a_key_stored_meanwhile(
+    session, other_session, make_user
+):
+    """The enrolment page is a GET that reads the user, then stores a new key: another
+    connection's commit in between (a worker's heartbeat, a second tab) must not fail it."""
+    user = make_user(role="team-leader")
+    session.commit()
+    # The page's reading transaction: the user, read before the key is stored.
+    assert session.scalar(sa.select(User.totp_secret).where(User.id == user.id)) is None
+    theirs = other_session.get(User, user.id)
+    begin_write(other_session)
+    kept = two_factor.key_for_enrolment(other_session, theirs, MATERIAL)  # the other tab
+    assert two_factor.key_for_enrolment(session, user, MATERIAL) == kept
+    assert two_factor.secret_of(user, MATERIAL) == kept
+
+
 @pytest.mark.parametrize("code", ["١٢٣٤٥٦", "１２３４５６"])
 def test_codes_outside_ascii_are_refused_not_an_error(session, enrolled, code):
     user, _codes = enrolled

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp import sealing, settings_store
+from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import Permission, RecoveryCode, Role, User, audit
 from webapp.models.users import role_permissions
@@ -231,6 +232,13 @@ def key_for_enrolment(session: so.Session, user: User, material: str) -> str:
     if user.two_factor_on:
         raise FieldError("Two-factor sign-in is already on.", "form", 409)
     secret = secret_of(user, material)
+    if secret is None:
+        # Read, then written (on a GET): on SQLite a write by another connection since the read
+        # would fail this at once, so take the write lock first and read the user again under it;
+        # a key another tab stored meanwhile is kept.
+        begin_write(session)
+        session.refresh(user)
+        secret = secret_of(user, material)
     if secret is None:
         secret = new_secret()
         user.totp_secret = seal_secret(material, secret)
