@@ -20,6 +20,8 @@ WOLLONGONG_DEVELOPERS = "/candidates?job=Software+Developer&location=Wollongong"
 PERSON = "Grace Hopper"
 TEXT = "Hi {{first_name}}, your shift tomorrow starts at 7."
 PHONE = {"width": 390, "height": 844}
+# Chromium logs the 409 of the tab that lost a race as a console error.
+CONFLICT = re.compile(r"status of 409")
 # The page says the zone its times are in: "… in your time zone, Australia/Sydney; …".
 ZONE = re.compile(r"your time zone, ([A-Za-z_+\-/0-9]+);")
 # Elements wider than the viewport: what makes a page scroll sideways.
@@ -188,31 +190,33 @@ def test_a_time_that_has_passed_is_refused_on_the_field(context, js):
         expect(page).not_to_have_url(re.compile(r"/sms/batches/"))
 
 
-def test_two_tabs_on_a_slow_network_cancel_once_and_the_other_is_told_why(page, js):
+def test_two_tabs_on_a_slow_network_cancel_once_and_the_other_is_told_why(context, js):
     """The question open in two tabs, each request 1.5 s slow, Enter pressed in both before
     either answers: one cancels (its flash on Sent), the other says it was already cancelled and
-    nothing was sent; never a 500, never a second withdrawal."""
-    batch_path, _shown = schedule_from_the_keyboard(page)
-    batch_id = batch_path.rsplit("/", 1)[1]
-    other = page.context.new_page()
-    tabs = (page, other)
-    for tab in tabs:
-        tab.goto(f"/sms/batches/{batch_id}/cancel")
-        throttle(tab)
-        tab.get_by_role("main").get_by_role("button", name="Cancel scheduled send").focus()
-    for tab in tabs:
-        tab.keyboard.press("Enter")
+    nothing was sent; never a 500, never a second withdrawal. Which tab is told (a 409) is the
+    race's to decide: either may be, so a 409 is no fault of this page."""
+    with watched_page(context, allowed=CONFLICT) as page:
+        batch_path, _shown = schedule_from_the_keyboard(page)
+        batch_id = batch_path.rsplit("/", 1)[1]
+        other = page.context.new_page()
+        tabs = (page, other)
+        for tab in tabs:
+            tab.goto(f"/sms/batches/{batch_id}/cancel")
+            throttle(tab)
+            tab.get_by_role("main").get_by_role("button", name="Cancel scheduled send").focus()
+        for tab in tabs:
+            tab.keyboard.press("Enter")
 
-    withdrawn = re.compile(r"1 message withdrawn; nothing was sent")
-    told = re.compile(r"no longer scheduled: .+ cancelled it at .+ nothing was sent")
-    outcomes = []
-    for tab in tabs:
-        expect(tab.locator("main")).to_contain_text(
-            re.compile(f"{withdrawn.pattern}|{told.pattern}"), timeout=20_000
-        )
-        shown = tab.locator("main").inner_text()
-        outcomes.append("cancelled" if withdrawn.search(shown) else "told")
-    assert sorted(outcomes) == ["cancelled", "told"]
-    told_tab = tabs[outcomes.index("told")]
-    expect(told_tab.get_by_role("alert")).to_contain_text("nothing was sent")
-    other.close()
+        withdrawn = re.compile(r"1 message withdrawn; nothing was sent")
+        told = re.compile(r"no longer scheduled: .+ cancelled it at .+ nothing was sent")
+        outcomes = []
+        for tab in tabs:
+            expect(tab.locator("main")).to_contain_text(
+                re.compile(f"{withdrawn.pattern}|{told.pattern}"), timeout=20_000
+            )
+            shown = tab.locator("main").inner_text()
+            outcomes.append("cancelled" if withdrawn.search(shown) else "told")
+        assert sorted(outcomes) == ["cancelled", "told"]
+        told_tab = tabs[outcomes.index("told")]
+        expect(told_tab.get_by_role("alert")).to_contain_text("nothing was sent")
+        other.close()
