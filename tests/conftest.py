@@ -235,17 +235,22 @@ def make_user(session):
     return make
 
 
+def started_session(session, user: User, moment: datetime) -> str:
+    """The token of a server-side session of `user` opened at `moment`, committed."""
+    token = user_sessions.start(
+        session, user.id, moment, forget_before=moment - timedelta(hours=12)
+    )
+    session.commit()
+    return token
+
+
 @pytest.fixture
 def signed_in(session):
     """Load a user as each request does (webapp.users.sessions.find): through a live session of
     theirs, with the names of their roles and what those grant; None when not loaded."""
 
     def load(user: User) -> User | None:
-        moment = datetime.now(UTC)
-        token = user_sessions.start(
-            session, user.id, moment, forget_before=moment - timedelta(days=1)
-        )
-        session.commit()
+        token = started_session(session, user, datetime.now(UTC))
         session.expunge_all()
         found = user_sessions.find(session, token, user.id)
         return None if found is None else found[1]

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.delivery import queue
+from tests.statements import recorded
 from webapp.models import AuditEvent, Batch, Message, SmsAccount, SmsTemplate
 from webapp.sms import exports, sent_log
 from webapp.sms.batches import RECEIPT_WAIT
@@ -323,19 +324,11 @@ def test_the_heading_is_ready_before_any_query_and_rows_come_a_chunk_at_a_time(
     session, sessions, make_user, ada
 ):
     batch = big_batch(session, make_user, ada, 25)
-    statements = []
-
-    def count(*_args) -> None:
-        statements.append(1)
-
-    sa.event.listen(session.get_bind(), "before_cursor_execute", count)
-    try:
+    with recorded(session.get_bind()) as statements:
         pieces = exports.batch_csv(sessions, batch.id, PERTH, chunk=10)
         heading = next(pieces)
         assert statements == []
         rest = list(pieces)
-    finally:
-        sa.event.remove(session.get_bind(), "before_cursor_execute", count)
     assert heading.startswith("\ufeffPerson,Number")
     assert [piece.count("\r\n") for piece in rest] == [10, 10, 5]
 

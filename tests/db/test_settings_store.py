@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from tests.statements import recorded
 from webapp import settings_store
 from webapp.errors import FieldError
 from webapp.models import AuditEvent, Setting
@@ -123,19 +124,9 @@ def test_saving_the_two_factor_roles_already_in_force_changes_nothing(session):
 
 def settings_queries(session, read) -> int:
     """How many queries of the settings table `read()` runs."""
-    seen = []
-
-    def note(_connection, _cursor, statement, *_args):
-        if "FROM settings" in statement:
-            seen.append(statement)
-
-    engine = session.get_bind()
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
+    with recorded(session.get_bind()) as statements:
         read()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
-    return len(seen)
+    return len([statement for statement in statements if "FROM settings" in statement])
 
 
 def test_settings_read_in_one_transaction_take_one_query(session):

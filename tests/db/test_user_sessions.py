@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from tests.conftest import started_session
 from webapp import config as settings
 from webapp import create_app
 from webapp.models import AuditEvent, User, UserSession
@@ -21,11 +22,7 @@ PASSWORD = "correct-horse-battery"
 
 
 def start(session, user, moment=T0) -> str:
-    token = user_sessions.start(
-        session, user.id, moment, forget_before=moment - timedelta(hours=12)
-    )
-    session.commit()
-    return token
+    return started_session(session, user, moment)
 
 
 def live(session, token: str, user) -> bool:

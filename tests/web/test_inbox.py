@@ -10,10 +10,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from tests.html_tree import html
 from tests.replying import receive, rows, send_sms
+from tests.statements import recorded
 from webapp.models import Message
 from webapp.sms import inbox
 
@@ -278,18 +278,10 @@ def test_the_poll_does_not_keep_an_idle_session_alive(client, session, conversat
 
 
 def test_the_unread_count_is_one_query_on_the_partial_index(app, session, conversation, casey):
-    statements = []
     engine = app.extensions["database"].engine
     casey_id = casey.id
-
-    def seen(_conn, _cursor, statement, _parameters, _context, _many):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with recorded(engine) as statements:
         assert inbox.unread_count(session, casey_id) == 2
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
     assert len(statements) == 1
     with engine.connect() as connection:
         plan = " ".join(

@@ -91,7 +91,7 @@ def find(
     if not rows:
         return None
     user_session, user = rows[0][0], rows[0][1]
-    user.granted_roles = frozenset(role for _s, _u, role, _p in rows if role is not None)
+    user.granted_roles = frozenset(role for *_, role, _permission in rows if role is not None)
     user.granted = frozenset(permission for *_, permission in rows if permission is not None)
     return user_session, user
 
