@@ -58,6 +58,14 @@ class Database:
         return g.db_session
 
     @staticmethod
+    def roll_back() -> None:
+        """Roll back the open session, if this context has one: after a failed flush or, on
+        PostgreSQL, a failed statement, it refuses every read until then (an error page reads)."""
+        session = g.get("db_session")
+        if session is not None:
+            session.rollback()
+
+    @staticmethod
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
         if session is not None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+import sqlalchemy
+from flask import Flask, current_app, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from webapp.extensions import db, login_manager
 from webapp.web.rendering import render, wants_fragment
 
 
@@ -28,10 +31,36 @@ def csrf_error(error: CSRFError):
     )
 
 
+DATABASE_DOWN = (
+    "The database could not be reached or did not answer in time. Try again in a minute; if this "
+    "goes on, tell your administrator."
+)
+# What the driver raises when the database cannot be reached or the connection dropped.
+_UNREACHABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+
+
+def _recover_database() -> None:
+    """Make an error page drawable after the request's database work failed: that work is rolled
+    back (a session holding a failed flush, or PostgreSQL's aborted transaction, refuses every
+    read until then), and where the user cannot be read at all (the database is down) the page is
+    drawn as for a visitor rather than failing again into the WSGI server's bare 500."""
+    try:
+        db.roll_back()
+        current_user.full_name  # noqa: B018 — loads or re-reads the signed-in user now
+    except sqlalchemy.exc.SQLAlchemyError:
+        current_app.logger.warning("error page drawn without the database", exc_info=True)
+        login_manager._update_request_context_with_user(None)  # Flask-Login's own way to g
+
+
 def http_error(error: HTTPException):
     """Any 4xx/5xx, including an unhandled exception outside tests (Flask turns it into a 500)."""
     if error.code is None or error.code < 400:
         return error
+    message = error.description or error.name
+    if error.code >= 500:
+        _recover_database()
+        if isinstance(getattr(error, "original_exception", None), _UNREACHABLE):
+            message = DATABASE_DOWN
     fragment = wants_fragment()
     response = render(
         "errors/error.html",
@@ -39,7 +68,7 @@ def http_error(error: HTTPException):
         status=error.code,
         as_alert=fragment,
         title=f"{error.code} {error.name}",
-        message=error.description or error.name,
+        message=message,
     )
     if fragment:
         # Fragments go to the alert live region whatever the element asked for.
