@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from webapp.data import csv_import
 from webapp.data.csv_import import import_people
-from webapp.models import Candidate, Client, ClientContact
+from webapp.models import Candidate, Client, ClientContact, Setting, name_key, utcnow
 
 CANDIDATE_HEADER = "first_name,last_name,mobile,email,sms_consent,job_title,location"
 CONTACT_HEADER = "first_name,last_name,mobile,email,sms_consent,client,position"
@@ -393,3 +394,56 @@ def test_import_command_refuses_an_unknown_kind_or_missing_file(app, tmp_path):
     path = write(tmp_path, GOOD_CANDIDATES)
     assert cli(app, "import", "clients", str(path)).exit_code == 2
     assert cli(app, "import", "candidates", str(tmp_path / "missing.csv")).exit_code == 2
+
+
+@pytest.fixture
+def while_checking(app, monkeypatch):
+    """Run `write` once on a connection of its own, committed, while the import checks its lines:
+    the running app writing (a worker's heartbeat, a sign-in) between the command's first read
+    (the organisation's phone region) and its INSERTs."""
+
+    def arrange(write) -> None:
+        check = csv_import._check
+        done = []
+
+        def checked(record):
+            if not done:
+                done.append(True)
+                with app.extensions["database"].engine.begin() as connection:
+                    write(connection)
+            return check(record)
+
+        monkeypatch.setattr(csv_import, "_check", checked)
+
+    return arrange
+
+
+def test_a_write_by_the_running_app_while_lines_are_checked_does_not_fail_the_import(
+    app, session, tmp_path, while_checking
+):
+    while_checking(
+        lambda connection: connection.execute(
+            sa.insert(Setting).values(key="sms_alert_rate", value=50, updated_at=utcnow())
+        )
+    )
+    result = cli(app, "import", "candidates", str(write(tmp_path, GOOD_CANDIDATES)))
+    assert result.exit_code == 0, result.output
+    assert len(candidates(session)) == 4
+
+
+def test_a_client_added_while_lines_are_checked_is_the_one_the_contacts_join(
+    app, session, tmp_path, while_checking
+):
+    text = f"{CONTACT_HEADER}\nGrace,Hopper,0413 222 333,,yes,Harbour Mining,Site manager\n"
+    while_checking(
+        lambda connection: connection.execute(
+            sa.insert(Client).values(
+                name="Harbour Mining", name_key=name_key("Harbour Mining"), created_at=utcnow()
+            )
+        )
+    )
+    result = cli(app, "import", "contacts", str(write(tmp_path, text)))
+    assert result.exit_code == 0, result.output
+    (grace,) = contacts(session)
+    (client,) = session.scalars(sa.select(Client)).all()
+    assert grace.client_id == client.id

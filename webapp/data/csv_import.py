@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp.database import begin_write
 from webapp.models import Client, name_key
 from webapp.models.people import EMAIL_PATTERN, person_values
 from webapp.people.kinds import KINDS
@@ -132,6 +133,10 @@ def import_people(
         return report
 
     try:
+        # Checking a large file takes a while: on SQLite, a write by the running app since this
+        # transaction's first read (a worker's heartbeat) would fail the INSERTs at once. Take the
+        # write lock now, before the clients are looked up.
+        begin_write(session)
         if of_kind.has_client:
             client_ids = _client_ids(session, client_names)
             for values in rows:
