@@ -77,3 +77,11 @@ def test_the_database_down_after_sign_in_gets_a_page_that_says_so(
     assert "500 Internal Server Error" in text
     assert errors.DATABASE_DOWN in text
     assert "Casey Stranded" not in text  # drawn as for a visitor: the user could not be read
+
+
+def test_a_visitor_not_signed_in_gets_the_500_page_too(failing, client):
+    response = client.get("/test-failing/statement")
+    assert response.status_code == 500
+    text = response.get_data(as_text=True)
+    assert "500 Internal Server Error" in text
+    assert "Sign out" not in text

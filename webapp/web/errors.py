@@ -46,7 +46,9 @@ def _recover_database() -> None:
     drawn as for a visitor rather than failing again into the WSGI server's bare 500."""
     try:
         db.roll_back()
-        current_user.full_name  # noqa: B018 — loads or re-reads the signed-in user now
+        user = current_user._get_current_object()  # the signed-in user loaded, or the visitor
+        if user.is_authenticated:
+            user.full_name  # noqa: B018 — read again after the rollback, as the page will
     except sqlalchemy.exc.SQLAlchemyError:
         current_app.logger.warning("error page drawn without the database", exc_info=True)
         login_manager._update_request_context_with_user(None)  # Flask-Login's own way to g
