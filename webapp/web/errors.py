@@ -32,10 +32,11 @@ def csrf_error(error: CSRFError):
 
 
 DATABASE_DOWN = (
-    "The database could not be reached or did not answer in time. Try again in a minute; if this "
-    "goes on, tell your administrator."
+    "The database did not answer as expected: it may be unreachable or busy. Try again in a "
+    "minute; if this goes on, tell your administrator."
 )
-# What the driver raises when the database cannot be reached or the connection dropped.
+# What the driver raises when the database cannot be reached, the connection dropped or it was
+# too busy (SQLite's lock); also some errors of the database's own, which the words above allow.
 _UNREACHABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
 
 
