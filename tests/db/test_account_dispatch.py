@@ -304,7 +304,9 @@ def test_an_accounts_rate_limit_spaces_its_sends(
     assert [m.state for m in messages(session, batch)] == ["sent"] * 8
     times = sorted(r.received_at for r in perth_gateway.sends)
     # 8 sends at 5 a second: the first at once, the others 0.2 s apart (1.4 s), never bunched.
-    assert times[-1] - times[0] >= 1.3
+    # The times are when the fake gateway got each request: on a busy machine one can arrive up to
+    # a slot late (measured once: 1.28 s in all), while eight unlimited sends take ~0.05 s.
+    assert times[-1] - times[0] >= 1.2
     assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.1
     session.refresh(perth)
     assert perth.next_send_at is not None
