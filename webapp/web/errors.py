@@ -37,7 +37,7 @@ DATABASE_DOWN = (
 )
 # What the driver raises when the database cannot be reached, the connection dropped or it was
 # too busy (SQLite's lock); also some errors of the database's own, which the words above allow.
-_UNREACHABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+_DATABASE_FAILURES = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
 
 
 def _recover_database() -> None:
@@ -62,7 +62,7 @@ def http_error(error: HTTPException):
     message = error.description or error.name
     if error.code >= 500:
         _recover_database()
-        if isinstance(getattr(error, "original_exception", None), _UNREACHABLE):
+        if isinstance(getattr(error, "original_exception", None), _DATABASE_FAILURES):
             message = DATABASE_DOWN
     fragment = wants_fragment()
     response = render(
