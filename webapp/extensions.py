@@ -11,7 +11,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
-from webapp.database import begin_write, make_engine, make_sessionmaker
+from webapp.database import make_engine, make_sessionmaker
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -24,6 +24,8 @@ htmx = Htmx()
 class _DatabaseState:
     engine: sa.Engine
     sessionmaker: so.sessionmaker[so.Session]
+    # For form posts: every transaction begins as a writer (BEGIN IMMEDIATE on SQLite).
+    writer_sessionmaker: so.sessionmaker[so.Session]
 
 
 class Database:
@@ -31,7 +33,11 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         engine = make_engine(app.config["DATABASE_URL"])
-        app.extensions["database"] = _DatabaseState(engine, make_sessionmaker(engine))
+        app.extensions["database"] = _DatabaseState(
+            engine,
+            make_sessionmaker(engine),
+            make_sessionmaker(engine.execution_options(sqlite_immediate=True)),
+        )
         app.teardown_appcontext(self._close_session)
 
     @staticmethod
@@ -49,12 +55,15 @@ class Database:
     @property
     def session(self) -> so.Session:
         if "db_session" not in g:
-            session = self._state().sessionmaker()
+            state = self._state()
             if has_request_context() and request.method not in SAFE_METHODS:
-                # A form post reads, then writes; on SQLite it must hold the write lock from
-                # the start or it can fail outright when a worker writes in between.
-                begin_write(session)
-            g.db_session = session
+                # A form post reads, then writes, and may commit a step and go on (a template
+                # applied, then the screen kept): on SQLite each of its transactions must hold
+                # the write lock from the start, or it fails outright when a worker writes between
+                # its read and its write.
+                g.db_session = state.writer_sessionmaker()
+            else:
+                g.db_session = state.sessionmaker()
         return g.db_session
 
     @staticmethod

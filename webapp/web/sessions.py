@@ -13,7 +13,7 @@ from flask_login import current_user, login_user, logout_user, user_logged_in
 
 from webapp import config as settings
 from webapp.database import begin_write
-from webapp.extensions import SAFE_METHODS, db
+from webapp.extensions import db
 from webapp.users import sessions as user_sessions
 from webapp.web.access import SESSION_TOKEN, local_path
 
@@ -152,9 +152,6 @@ def _touch(user_session: user_sessions.UserSession, moment: datetime) -> None:
         # Only a note of activity: a busy database must not fail the user's request over it.
         current_app.logger.warning("could not note activity of a session", exc_info=True)
         db.session.rollback()
-    if request.method not in SAFE_METHODS:
-        # The view reads then writes, and expects to hold the write lock from the start (SQLite).
-        begin_write(db.session)
 
 
 def _signed_out(message: str) -> ResponseReturnValue:
