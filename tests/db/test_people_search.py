@@ -311,6 +311,24 @@ def test_a_full_name_needs_both_words_to_match_the_same_person(session, people):
     assert found(session, q="Grace Lovelace") == set()
 
 
+def test_three_words_are_tried_as_each_split_between_first_and_last_name(session, make_candidate):
+    # Each is found by one split of "ada mary love" alone (SQLite reads each split through the
+    # distinct first names of its range, one index range per name).
+    make_candidate("Adam", "Mary Lovell", "0413 000 011")  # first "ada", last "mary love"
+    make_candidate("Ada Maryanne", "Lovelace", "0413 000 012")  # first "ada mary", last "love"
+    make_candidate("Adam", "Lovejoy", "0413 000 013")  # a middle name skipped
+    make_candidate("Lovell", "Adams", "0413 000 014")  # last name first
+    make_candidate("Adam", "Smith", "0413 000 015")
+    make_candidate("Mary", "Lovell", "0413 000 016")
+    make_candidate("Lovell", "Smith", "0413 000 017")
+    assert found(session, q="ada mary love") == {
+        "Adam Mary Lovell",
+        "Ada Maryanne Lovelace",
+        "Adam Lovejoy",
+        "Lovell Adams",
+    }
+
+
 # --- free text: email and mobile -----------------------------------------------------------------
 
 

@@ -307,14 +307,23 @@ def _both_names(s: Shape, pairs, first_column, second_column) -> list:
     (names of bound texts).
 
     PostgreSQL checks the second range inside the index by itself (and can OR such scans
-    together). SQLite would read every table row the first range finds, so there the same test
-    is a subquery of ids, which it answers from the index alone.
+    together). SQLite would read every entry of the first range ("olivia": 16,000 at a million)
+    to test the second, so there the same test is a subquery of ids: each distinct value of the
+    first range (_distinct_values), then one range of the composite index within it.
     """
     terms = [sa.and_(_prefix(first_column, a), _prefix(second_column, b)) for a, b in pairs]
     if s.dialect == "postgresql":
         return terms
     model = s.model
-    return [model.id.in_(sa.select(model.id).where(sa.or_(*terms)))]
+    distinct = {a: _distinct_values(first_column, a) for a, _b in pairs}
+    ids = [
+        sa.select(model.id)
+        .select_from(distinct[a])
+        .join(model, first_column == distinct[a].c.value)
+        .where(_prefix(second_column, b))
+        for a, b in pairs
+    ]
+    return [model.id.in_(sa.union_all(*ids) if len(ids) > 1 else ids[0])]
 
 
 def conditions(
@@ -537,18 +546,21 @@ def _word_branches(s: Shape) -> list | None:
 def _ranked_by_name(s: Shape, branches: list, filters: list, top) -> sa.Subquery:
     """(id, last, first) of the `top` first people by name in each branch, as one subquery.
 
-    The surname branch reads its index in order and stops at `top`; the others read their
-    covering index and keep the best `top`. SQLite plans these well by itself. PostgreSQL,
-    left to itself, walks the surname index in order hoping to meet the other branches'
-    matches early, and when there are none that is the whole table (seconds at a million
-    rows): there the first-name branch goes one first name at a time, each in index order
-    (see _by_each_first_name), and the email branches are collected first (a materialized CTE).
+    The surname branch reads its index in order and stops at `top`. The first-name branch goes
+    one first name at a time, each in index order (see _by_each_first_name and
+    _up_to_each_first_name): sorting every match of a common first name cost 2-5 ms on SQLite.
+    The email branches read their covering index and keep the best `top`, which SQLite plans
+    well by itself. PostgreSQL, left to itself, walks the surname index in order hoping to meet
+    the other branches' matches early, and when there are none that is the whole table (seconds
+    at a million rows): there the email branches are collected first (a materialized CTE).
     """
     model = s.model
     parts = []
     for n, branch in enumerate(branches):
         if n == 1 and s.dialect == "postgresql":
             ranked = _by_each_first_name(s, branch, filters, top)
+        elif n == 1:
+            ranked = _up_to_each_first_name(s, branch, filters, top)
         elif n and s.dialect == "postgresql":
             matched = (
                 _name_keys(model)
@@ -570,26 +582,30 @@ def _ranked_by_name(s: Shape, branches: list, filters: list, top) -> sa.Subquery
     return sa.union_all(*parts).subquery("ranked")
 
 
-def _by_each_first_name(s: Shape, branch, filters: list, top) -> sa.Select:
-    """The first-name branch on PostgreSQL: the distinct first names starting with the word
-    (one index probe each, a "loose index scan"), and for each the `top` first people in index
-    order. A common first name is then ~50 index entries rather than all of its ~16,000."""
-    model = s.model
-    column = model.first_name_key
-    names = (
-        sa.select(sa.func.min(column).label("name"))
-        .where(column >= _param("q"), column < _param("q_top"))
-        .cte("first_names", recursive=True)
+def _distinct_values(column, name: str) -> sa.CTE:
+    """The distinct values of `column` starting with the text bound as `name`, one index probe
+    each (a "loose index scan"), and a NULL after the last: a common value is then one step
+    rather than all of its rows."""
+    low, high = _param(name), _param(f"{name}_top")
+    values = (
+        sa.select(sa.func.min(column).label("value"))
+        .where(column >= low, column < high)
+        .cte(f"{column.key}_{name}", recursive=True)
     )
-    following = sa.select(
-        sa.select(sa.func.min(column))
-        .where(column > names.c.name, column < _param("q_top"))
-        .scalar_subquery()
-    ).where(names.c.name.is_not(None))
-    names = names.union_all(following)
+    after = sa.select(sa.func.min(column)).where(column > values.c.value, column < high)
+    following = sa.select(after.scalar_subquery()).where(values.c.value.is_not(None))
+    return values.union_all(following)
+
+
+def _by_each_first_name(s: Shape, branch, filters: list, top) -> sa.Select:
+    """The first-name branch on PostgreSQL: the distinct first names starting with the word,
+    and for each the `top` first people in index order. A common first name is then ~50 index
+    entries rather than all of its ~16,000."""
+    model = s.model
+    names = _distinct_values(model.first_name_key, "q")
     each = (
         _name_keys(model)
-        .where(column == names.c.name, branch, *filters)
+        .where(model.first_name_key == names.c.value, branch, *filters)
         .order_by(*_order(s))
         .limit(top)
         .lateral("each_name")
@@ -599,6 +615,46 @@ def _by_each_first_name(s: Shape, branch, filters: list, top) -> sa.Select:
         .select_from(names)
         .join(each, sa.true())
         .order_by(*_ranked_order(s, each))
+        .limit(top)
+    )
+
+
+def _up_to_each_first_name(s: Shape, branch, filters: list, top) -> sa.Select:
+    """The first-name branch on SQLite, which has no LATERAL: for each distinct first name
+    starting with the word, the surname of its `top`-th person in order (or of its last, when
+    it has fewer), read in index order; then that name's people up to that surname, one range
+    of the same index. The best `top` of those are the branch's: ties on the bounding surname
+    are read too, and the LIMIT drops them."""
+    model = s.model
+    first, last = model.first_name_key, model.last_name_key
+    names = _distinct_values(first, "q")
+    backwards = _order(s._replace(sort="-name" if s.sort == "name" else "name"))
+
+    def surname(order: list, offset) -> sa.ScalarSelect:
+        return (
+            sa.select(last)
+            .where(first == names.c.value, branch, *filters)
+            .order_by(*order)
+            .limit(1)
+            .offset(offset)
+            .scalar_subquery()
+        )
+
+    bounds = (
+        sa.select(
+            names.c.value.label("name"),
+            sa.func.coalesce(surname(_order(s), top - 1), surname(backwards, 0)).label("surname"),
+        )
+        .where(names.c.value.is_not(None))
+        .cte(f"{first.key}_bounds")
+    )
+    within = last <= bounds.c.surname if s.sort == "name" else last >= bounds.c.surname
+    return (
+        _name_keys(model)
+        .select_from(bounds)
+        .join(model, sa.and_(first == bounds.c.name, within))
+        .where(branch, *filters)
+        .order_by(*_order(s))
         .limit(top)
     )
 
