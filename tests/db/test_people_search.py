@@ -245,7 +245,7 @@ ONE_PERSON_FOUND_BY = {
     ),
     "case-folded name": (["Strauß", "strauss", "STRAUSS"], "Johann Strauß"),
     "first then last name": (
-        ["Ada Lovelace", "ada lovelace", "ADA LOVE", "Ad Lo", "  Ada   Lovelace  "],
+        ["Ada Lovelace", "ada lovelace", "ADA LOVE", "Ad Lo", "A Love", "  Ada   Lovelace  "],
         "Ada Lovelace",
     ),
     "last then first name": (["Lovelace Ada", "lovelace ada", "Love A"], "Ada Lovelace"),

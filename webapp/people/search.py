@@ -167,7 +167,7 @@ class Shape(NamedTuple):
     sort: str
     q: str  # "", "mobile", "email", "word", "two" or "many" (words)
     short_q: bool  # q has fewer than three characters (read in index order)
-    short_key: bool  # a word whose key has no shorter part (one character)
+    short_key: bool  # the (first) word's key is one character: it has no shorter part
     status: bool
     consent: str
     start: bool
@@ -239,7 +239,7 @@ def _bind(criteria: Criteria, default_region: str, dialect: str) -> tuple[Shape,
         sort=criteria.sort,
         q=q_class,
         short_q=len(q.strip()) < 3,
-        short_key=q_class == "word" and len(key) < 2,
+        short_key=q_class in ("word", "two", "many") and len(name_key(words[0])) < 2,
         status=bool(criteria.status),
         consent=criteria.consent,
         start=values["start"] is not None,
@@ -315,6 +315,10 @@ def _both_names(s: Shape, pairs, first_column, second_column) -> list:
     if s.dialect == "postgresql":
         return terms
     model = s.model
+    if s.short_key:
+        # One letter starts hundreds of first names in a real list: a probe for each would cost
+        # more than reading the other name's range.
+        return [model.id.in_(sa.select(model.id).where(sa.or_(*terms)))]
     distinct = {a: _distinct_values(first_column, a) for a, _b in pairs}
     ids = [
         sa.select(model.id)
@@ -549,17 +553,19 @@ def _ranked_by_name(s: Shape, branches: list, filters: list, top) -> sa.Subquery
     The surname branch reads its index in order and stops at `top`. The first-name branch goes
     one first name at a time, each in index order (see _by_each_first_name and
     _up_to_each_first_name): sorting every match of a common first name cost 2-5 ms on SQLite.
-    The email branches read their covering index and keep the best `top`, which SQLite plans
-    well by itself. PostgreSQL, left to itself, walks the surname index in order hoping to meet
-    the other branches' matches early, and when there are none that is the whole table (seconds
-    at a million rows): there the email branches are collected first (a materialized CTE).
+    The email branches, and on SQLite the first names of a one-letter word, read their covering
+    index and keep the best `top`, which SQLite plans well by itself. PostgreSQL, left to
+    itself, walks the surname index in order hoping to meet the other branches' matches early,
+    and when there are none that is the whole table (seconds at a million rows): there the email
+    branches are collected first (a materialized CTE).
     """
     model = s.model
     parts = []
     for n, branch in enumerate(branches):
         if n == 1 and s.dialect == "postgresql":
             ranked = _by_each_first_name(s, branch, filters, top)
-        elif n == 1:
+        elif n == 1 and not s.short_key:
+            # (One letter starts too many first names for a probe each; those are sorted.)
             ranked = _up_to_each_first_name(s, branch, filters, top)
         elif n and s.dialect == "postgresql":
             matched = (
