@@ -307,17 +307,18 @@ def _both_names(s: Shape, pairs, first_column, second_column) -> list:
     (names of bound texts).
 
     PostgreSQL checks the second range inside the index by itself (and can OR such scans
-    together). SQLite would read every entry of the first range ("olivia": 16,000 at a million)
-    to test the second, so there the same test is a subquery of ids: each distinct value of the
-    first range (_distinct_values), then one range of the composite index within it.
+    together). SQLite would read every table row the first range finds, so there the same test
+    is a subquery of ids, which it answers from the index alone. From a first name it would read
+    every entry of that range ("olivia": 16,000 at a million) to test the surname: first names
+    repeat, so there the subquery takes each distinct first name of the range
+    (_distinct_values) and one range of the composite index within it. Surnames are too varied
+    for a probe each, and so is the start of a first name of one letter.
     """
     terms = [sa.and_(_prefix(first_column, a), _prefix(second_column, b)) for a, b in pairs]
     if s.dialect == "postgresql":
         return terms
     model = s.model
-    if s.short_key:
-        # One letter starts hundreds of first names in a real list: a probe for each would cost
-        # more than reading the other name's range.
+    if s.short_key or first_column is not model.first_name_key:
         return [model.id.in_(sa.select(model.id).where(sa.or_(*terms)))]
     distinct = {a: _distinct_values(first_column, a) for a, _b in pairs}
     ids = [
