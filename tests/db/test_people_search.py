@@ -312,8 +312,8 @@ def test_a_full_name_needs_both_words_to_match_the_same_person(session, people):
 
 
 def test_three_words_are_tried_as_each_split_between_first_and_last_name(session, make_candidate):
-    # Each is found by one split of "ada mary love" alone (SQLite reads each split through the
-    # distinct first names of its range, one index range per name).
+    # Each is found by one split of "ada mary love" alone (on SQLite a split read from the first
+    # name goes through the distinct first names of its range, one from the surname does not).
     make_candidate("Adam", "Mary Lovell", "0413 000 011")  # first "ada", last "mary love"
     make_candidate("Ada Maryanne", "Lovelace", "0413 000 012")  # first "ada mary", last "love"
     make_candidate("Adam", "Lovejoy", "0413 000 013")  # a middle name skipped
