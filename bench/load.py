@@ -96,7 +96,8 @@ async def _client(
     latencies: list[float],
     errors: list[str],
 ) -> None:
-    """One keep-alive connection asking for search pages one after another, as a browser would.
+    """One keep-alive connection asking for search pages one after another, keeping the session
+    cookie the server sets, as a browser would.
 
     Raw HTTP/1.1 on asyncio rather than requests in threads: the load generator shares the two
     cores with the server, and requests spends more CPU per request than the page does.
@@ -119,6 +120,10 @@ async def _client(
             status = head.split(" ", 2)[1]
             if status != "200":
                 errors.append(status)
+            # As a browser does: the next request sends the cookie the server last set.
+            renewed = re.search(r"(?im)^set-cookie:\s*session=([^;\r\n]*)", head)
+            if renewed:
+                cookie = renewed.group(1)
             if re.search(r"(?im)^connection:\s*close", head):
                 writer.close()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)

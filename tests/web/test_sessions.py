@@ -98,6 +98,53 @@ def test_timestamps_set_directly_in_the_session_are_enforced(client, login):
     assert signed_out_to_login(client.get("/candidates"))
 
 
+# --- the cookie is signed and sent again only when it changes ------------------------------------
+
+STEP = sessions.LAST_SEEN_STEP
+
+
+def test_a_page_that_changes_nothing_sends_no_new_cookie(client, login, clock):
+    login("viewer")
+    client.get("/candidates")  # the first page keeps its form token in the session
+    cookie_before = client.get_cookie("session").value
+
+    for seconds in (1, STEP / 2, STEP - 1):
+        clock(seconds)
+        response = client.get("/candidates?q=ada")
+        assert response.status_code == 200 and "Set-Cookie" not in response.headers
+
+    assert client.get_cookie("session").value == cookie_before
+
+
+def test_the_cookie_notes_activity_again_once_its_last_seen_is_a_step_old(client, login, clock):
+    login("viewer")
+    client.get("/candidates")
+    clock(STEP)
+
+    response = client.get("/candidates")
+
+    assert "Set-Cookie" in response.headers
+    with client.session_transaction() as session:
+        assert session[sessions.LAST_SEEN_AT] == START + STEP
+
+
+def test_activity_the_cookie_did_not_note_does_not_shorten_the_idle_limit(client, login, clock):
+    login("viewer")
+    clock(STEP - 1)  # active, but the cookie keeps its last-seen time from sign-in
+    assert client.get("/candidates").status_code == 200
+
+    clock(STEP - 1 + 60 * MINUTE)  # an hour after that request
+
+    assert client.get("/candidates").status_code == 200
+
+
+def test_an_idle_session_ends_at_most_a_step_after_the_idle_limit(client, login, clock):
+    login("viewer")
+    clock(60 * MINUTE + STEP + 1)
+
+    assert signed_out_to_login(client.get("/candidates"))
+
+
 @pytest.mark.parametrize(
     ("signed_in", "last_seen", "moment", "out"),
     [

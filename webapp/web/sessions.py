@@ -33,6 +33,10 @@ ENDED_MESSAGE = (
 )
 # Ids of elements that poll with hx-trigger="every …": the batch progress, the unread count.
 POLLING = frozenset({"progress", "unread-poll"})
+# The cookie's last-seen time is written again only once it is this many seconds old, and read as
+# up to that much later (as the row's is, webapp.users.sessions.TOUCH_EVERY). A cookie that has not
+# changed is not signed and sent again: a search typed a letter at a time is many requests.
+LAST_SEEN_STEP = 15.0
 
 
 def now() -> float:
@@ -113,11 +117,12 @@ def enforce_lifetime() -> ResponseReturnValue | None:
     moment = now()
     # Both are stamped at sign-in; a cookie missing one starts that clock now rather than failing.
     signed_in_at = float(session.setdefault(SIGNED_IN_AT, moment))
-    last_seen_at = float(session.get(LAST_SEEN_AT, moment))
+    cookie_seen_at = session.get(LAST_SEEN_AT)
+    last_seen_at = moment if cookie_seen_at is None else float(cookie_seen_at) + LAST_SEEN_STEP
     if live is not None:
         # The server's row is the authority: a copied cookie carries (and refreshes) its own clock,
-        # the row does not. The earlier of the two counts; last_seen_at is written at most once a
-        # minute, so it may lag the user's last request by up to that.
+        # the row does not. The earlier of the two counts; the row's last_seen_at is written at
+        # most once a minute, so it may lag the user's last request by up to that.
         signed_in_at = min(signed_in_at, live[0].created_at.timestamp())
         last_seen_at = min(
             last_seen_at, (live[0].last_seen_at + user_sessions.TOUCH_EVERY).timestamp()
@@ -135,7 +140,8 @@ def enforce_lifetime() -> ResponseReturnValue | None:
         return _signed_out(EXPIRED_MESSAGE)
     # A page polling by itself (the batch progress) is not the user being active.
     if request.headers.get("HX-Trigger") not in POLLING:
-        session[LAST_SEEN_AT] = moment
+        if cookie_seen_at is None or moment - float(cookie_seen_at) >= LAST_SEEN_STEP:
+            session[LAST_SEEN_AT] = moment
         if live is not None and user_sessions.touch_due(live[0], _as_datetime(moment)):
             _touch(live[0], _as_datetime(moment))
     return None

@@ -1,0 +1,47 @@
+"""The load test's clients keep the session cookie the server sets, as a browser does, so a page
+that signs the cookie again only when it changes is measured as browsers would make it."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+from bench import load
+
+
+def test_a_client_sends_the_cookie_the_server_last_set():
+    seen: list[str] = []
+    served = asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+            except asyncio.IncompleteReadError:
+                break
+            seen.append(re.search(r"(?im)^cookie:\s*session=(\S*)", head).group(1))
+            # A new cookie on the second answer only: the third request must carry it.
+            renewed = "Set-Cookie: session=renewed; HttpOnly; Path=/\r\n" if len(seen) == 2 else ""
+            writer.write(f"HTTP/1.1 200 OK\r\n{renewed}Content-Length: 2\r\n\r\nok".encode())
+            await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        served.set()
+
+    async def run() -> None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        latencies: list[float] = []
+        errors: list[str] = []
+        stop_at = time.monotonic() + 0.3
+        await load._client(port, "/?q={q}", "signed-in", 0, stop_at, latencies, errors)
+        await served.wait()  # the client hung up and the server closed its end
+        server.close()
+        await server.wait_closed()
+        assert errors == [] and len(latencies) == len(seen) >= 3
+
+    asyncio.run(run())
+
+    assert seen[:2] == ["signed-in", "signed-in"]
+    assert set(seen[2:]) == {"renewed"}
