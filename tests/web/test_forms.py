@@ -87,6 +87,12 @@ def test_a_search_that_parses_is_valid(request_context):
     assert (form.filters.client, form.page_number, form.problems) == ("Acme", 2, {})
 
 
+def test_a_filter_given_twice_in_the_query_string_uses_its_first_value(request_context):
+    form = SearchForm("candidates", MultiDict([("q", "ada"), ("q", "grace"), ("status", "Active")]))
+    assert form.validate() is True
+    assert (form.filters.q, form.filters.status) == ("ada", "Active")
+
+
 def test_an_audit_filter_that_does_not_parse_is_named_beside_its_field(request_context, session):
     form = AuditFilterForm(
         session, MultiDict({"actor": "nobody", "date_to": "2026-13-01", "person": "Ada"})

@@ -71,7 +71,10 @@ class FilterForm(FlaskForm):
 
     def __init__(self, args: Mapping[str, str]):
         super().__init__(formdata=args)
-        self.args = args
+        # A plain dict of each name's first value for the domain's parse: Werkzeug's MultiDict
+        # builds and catches a BadRequestKeyError for every name missing from the query string
+        # (about 9 µs each, and a search reads fourteen names).
+        self.args = dict(args.items())
         self.filters: Any = None
         self.page_number = 1
         self.problems: dict[str, str] = {}
