@@ -1,11 +1,13 @@
-"""The load test's clients keep the session cookie the server sets, as a browser does, so a page
-that signs the cookie again only when it changes is measured as browsers would make it."""
+"""The load bench's own parts: its clients keep the session cookie the server sets, as a browser
+does (so a page that signs the cookie again only when it changes is measured as browsers would
+make it), and a page's CPU is shown over the bare page's."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from bench import load
 
@@ -41,7 +43,21 @@ def test_a_client_sends_the_cookie_the_server_last_set():
         await server.wait_closed()
         assert errors == [] and len(latencies) == len(seen) >= 3
 
-    asyncio.run(run())
+    # In a thread of its own: in a test process that has run a browser test, Playwright's event
+    # loop is running in the main thread, and asyncio.run() refuses to start there.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
     assert seen[:2] == ["signed-in", "signed-in"]
     assert set(seen[2:]) == {"renewed"}
+
+
+def test_the_page_cpu_is_shown_over_the_bare_pages_once_the_floor_ran(monkeypatch):
+    monkeypatch.setattr(load, "_floor", {})
+    assert load.against_the_floor("load [sqlite] search page", 9.0) == []
+
+    monkeypatch.setitem(load._floor, "cpu", 1.5)
+    [figure] = load.against_the_floor("load [sqlite] search page", 9.0)
+
+    assert (figure.value, figure.unit) == (6.0, "×")
+    assert figure.name == "load [sqlite] search page: web CPU ÷ the bare page's"
