@@ -287,7 +287,7 @@ def run(kind: str, url: str) -> list[Figure]:
         show(Figure(f"{name}, {CLIENTS} clients: p50", got["p50"], "ms")),
         show(Figure(f"{name}, {CLIENTS} clients: p99", got["p99"], "ms", "≤ 300")),
         show(Figure(f"{name}: web CPU per request", got["cpu"], "ms", "≤ 8")),
-        *against_the_floor(name, got["cpu"]),
+        *_against_the_floor(name, got["cpu"]),
         *_where_the_cpu_goes(kind, name, got),
         show(Figure(f"{shared}: throughput", balanced["throughput"], "req/s")),
         show(Figure(f"{shared}: p99", balanced["p99"], "ms")),
@@ -303,7 +303,7 @@ def run(kind: str, url: str) -> list[Figure]:
     ]
 
 
-def against_the_floor(name: str, cpu: float) -> list[Figure]:
+def _against_the_floor(name: str, cpu: float) -> list[Figure]:
     """The page's web CPU per request over the bare page's, when floor() has run: a ratio that
     holds better than milliseconds as a machine's speed drifts (one machine's bare page went from
     1.40 to 1.92 ms within the hour)."""

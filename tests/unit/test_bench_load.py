@@ -54,10 +54,10 @@ def test_a_client_sends_the_cookie_the_server_last_set():
 
 def test_the_page_cpu_is_shown_over_the_bare_pages_once_the_floor_ran(monkeypatch):
     monkeypatch.setattr(load, "_floor", {})
-    assert load.against_the_floor("load [sqlite] search page", 9.0) == []
+    assert load._against_the_floor("load [sqlite] search page", 9.0) == []
 
     monkeypatch.setitem(load._floor, "cpu", 1.5)
-    [figure] = load.against_the_floor("load [sqlite] search page", 9.0)
+    [figure] = load._against_the_floor("load [sqlite] search page", 9.0)
 
     assert (figure.value, figure.unit) == (6.0, "×")
     assert figure.name == "load [sqlite] search page: web CPU ÷ the bare page's"

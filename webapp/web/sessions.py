@@ -117,8 +117,9 @@ def enforce_lifetime() -> ResponseReturnValue | None:
     moment = now()
     # Both are stamped at sign-in; a cookie missing one starts that clock now rather than failing.
     signed_in_at = float(session.setdefault(SIGNED_IN_AT, moment))
-    cookie_seen_at = session.get(LAST_SEEN_AT)
-    last_seen_at = moment if cookie_seen_at is None else float(cookie_seen_at) + LAST_SEEN_STEP
+    stored = session.get(LAST_SEEN_AT)
+    cookie_seen_at = None if stored is None else float(stored)
+    last_seen_at = moment if cookie_seen_at is None else cookie_seen_at + LAST_SEEN_STEP
     if live is not None:
         # The server's row is the authority: a copied cookie carries (and refreshes) its own clock,
         # the row does not. The earlier of the two counts; the row's last_seen_at is written at
@@ -140,7 +141,7 @@ def enforce_lifetime() -> ResponseReturnValue | None:
         return _signed_out(EXPIRED_MESSAGE)
     # A page polling by itself (the batch progress) is not the user being active.
     if request.headers.get("HX-Trigger") not in POLLING:
-        if cookie_seen_at is None or moment - float(cookie_seen_at) >= LAST_SEEN_STEP:
+        if cookie_seen_at is None or moment - cookie_seen_at >= LAST_SEEN_STEP:
             session[LAST_SEEN_AT] = moment
         if live is not None and user_sessions.touch_due(live[0], _as_datetime(moment)):
             _touch(live[0], _as_datetime(moment))
