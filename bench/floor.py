@@ -3,7 +3,6 @@ SQL replayed on a raw database cursor (the database's), timed the same way as th
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,15 +13,11 @@ from flask import Flask, abort, render_template, session
 from jinja2 import DictLoader
 
 from bench.report import Figure, percentile, show
+from webapp.database import is_read
 
 RUNS = 30
 WARMUP = 3
 RATIO_GOAL = "≤ 2"
-
-# Only reads are replayed: BEGIN, the session's last_seen_at touch or an audit row would change
-# the database (or, on SQLite, take its write lock) on every run.
-_READ = re.compile(r"^\s*(\(\s*)*(select|with)\b", re.IGNORECASE)
-_WRITE = re.compile(r"\b(insert|update|delete)\b", re.IGNORECASE)
 
 Statement = tuple[str, Any]
 
@@ -39,17 +34,12 @@ def timed(fetch: Callable[[], object], runs: int = RUNS) -> list[float]:
     return samples
 
 
-def is_read(statement: str) -> bool:
-    """Whether a statement only reads (SELECT, or WITH … SELECT with no writing part)."""
-    if not _READ.match(statement):
-        return False
-    return not (statement.lstrip()[:4].lower() == "with" and _WRITE.search(statement))
-
-
 @contextmanager
 def recording(engine: sa.Engine) -> Iterator[list[Statement]]:
     """The reading statements and their parameters `engine` sends while the block runs, exactly
-    as they reach the driver (SQLAlchemy's before_cursor_execute event)."""
+    as they reach the driver (SQLAlchemy's before_cursor_execute event). Only reads are replayed:
+    BEGIN, the session's last_seen_at touch or an audit row would change the database (or, on
+    SQLite, take its write lock) on every run."""
     statements: list[Statement] = []
 
     def before(_conn, _cursor, statement, parameters, _context, executemany):

@@ -3,15 +3,24 @@ them."""
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy import event
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
+# A connection's info key: True while its transaction has sent only reads (PostgreSQL only).
+ONLY_READ = "only_read"
+_READ = re.compile(r"^\s*(\(\s*)*(select|with)\b", re.IGNORECASE)
+_WRITE = re.compile(r"\b(insert|update|delete)\b", re.IGNORECASE)
+
 
 def make_engine(url: str, **kwargs) -> sa.Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout, foreign keys and explicit BEGINs."""
+    """Create an engine; SQLite gets WAL, a busy timeout, foreign keys and explicit BEGINs;
+    PostgreSQL a pinged pool whose connections note whether their transaction only read (for
+    close_session)."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
@@ -23,7 +32,62 @@ def make_engine(url: str, **kwargs) -> sa.Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    _note_reads(engine)
+    return engine
+
+
+def is_read(statement: str) -> bool:
+    """Whether a statement only reads (SELECT, or WITH … SELECT with no writing part)."""
+    if not _READ.match(statement):
+        return False
+    return not (statement.lstrip()[:4].lower() == "with" and _WRITE.search(statement))
+
+
+def _note_reads(engine: sa.Engine) -> None:
+    """Keep ONLY_READ in each connection's info: set when its transaction begins, cleared by any
+    statement that is not a read or that fails. close_session() reads it."""
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.info[ONLY_READ] = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def on_execute(connection, _cursor, statement, _parameters, _context, _executemany):
+        if not is_read(statement):
+            connection.info[ONLY_READ] = False
+
+    @event.listens_for(engine, "handle_error")
+    def on_error(context):
+        if context.connection is not None:
+            context.connection.info[ONLY_READ] = False
+
+
+def close_session(session: so.Session, failed: bool = False) -> None:
+    """Close `session`, ending a transaction that only read with COMMIT rather than ROLLBACK.
+
+    To the server the two are the same for a transaction that wrote nothing; but psycopg forgets
+    every prepared statement on a ROLLBACK, and a page ends its transaction that way, so without
+    this PostgreSQL would parse and plan each page's queries afresh, never reaching psycopg's
+    prepare threshold (five runs on a connection). Anything else is rolled back as before: a
+    failed request, a statement that wrote or failed, ORM changes not yet flushed, and every
+    transaction on SQLite (which has no such cache to keep).
+    """
+    transaction = session.get_transaction()
+    if (
+        not failed
+        and transaction is not None
+        and transaction.is_active  # not after a failed flush, which must be rolled back
+        and not (session.new or session.dirty or session.deleted)
+        and session.connection().info.get(ONLY_READ)
+    ):
+        try:
+            session.commit()
+        except sa.exc.DBAPIError:
+            # It only read, so nothing is lost (a connection dropped, say): close() below ends
+            # the session as it would have.
+            pass
+    session.close()
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

@@ -11,7 +11,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
-from webapp.database import make_engine, make_sessionmaker
+from webapp.database import close_session, make_engine, make_sessionmaker
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -75,10 +75,10 @@ class Database:
             session.rollback()
 
     @staticmethod
-    def _close_session(_exc: BaseException | None) -> None:
+    def _close_session(exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
         if session is not None:
-            session.close()
+            close_session(session, failed=exc is not None)
 
 
 db = Database()

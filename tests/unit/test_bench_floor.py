@@ -71,23 +71,6 @@ def test_the_replay_runs_the_reads_each_time_and_writes_nothing(engine):
     assert _visits(engine) == 1
 
 
-@pytest.mark.parametrize(
-    "statement, read",
-    [
-        ("SELECT 1", True),
-        ("  select id FROM people", True),
-        ("(SELECT 1) UNION (SELECT 2)", True),
-        ("WITH c AS (SELECT 1) SELECT * FROM c", True),
-        ("WITH c AS (SELECT 1) DELETE FROM people WHERE id IN (SELECT * FROM c)", False),
-        ("BEGIN", False),
-        ("UPDATE user_sessions SET last_seen_at = ?", False),
-        ("INSERT INTO audit_events (kind) VALUES (?)", False),
-    ],
-)
-def test_what_counts_as_a_read(statement, read):
-    assert floor.is_read(statement) is read
-
-
 def test_the_framework_floor_renders_the_fifty_rows_for_the_signed_in_user():
     client = floor.bare_app().test_client()
     assert client.get("/people").status_code == 403

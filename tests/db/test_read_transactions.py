@@ -1,0 +1,167 @@
+"""How a request's transaction ends (webapp.database.close_session): one that only read is
+committed on PostgreSQL, so that psycopg keeps the statements it prepared; anything a request left
+unfinished is rolled back, on every database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.database import close_session, is_read
+from webapp.models import Office
+
+
+@contextmanager
+def endings(engine: sa.Engine) -> Iterator[list[str]]:
+    """How each transaction on `engine` ends while the block runs: "commit" or "rollback"."""
+    seen: list[str] = []
+    listeners = {
+        name: lambda _connection, name=name: seen.append(name) for name in ("commit", "rollback")
+    }
+    for name, listener in listeners.items():
+        sa.event.listen(engine, name, listener)
+    try:
+        yield seen
+    finally:
+        for name, listener in listeners.items():
+            sa.event.remove(engine, name, listener)
+
+
+@pytest.fixture
+def database(app):
+    return app.extensions["database"]
+
+
+@pytest.fixture
+def postgres_only(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("psycopg's prepared statements are PostgreSQL's")
+    return database_url
+
+
+def offices_named_left(session) -> int:
+    session.rollback()
+    return session.scalar(sa.select(sa.func.count()).where(Office.name == "Left"))
+
+
+def test_a_transaction_that_only_read_is_committed_on_postgresql_only(database, database_url):
+    work = database.sessionmaker()
+    with endings(database.engine) as seen:
+        work.scalar(sa.select(sa.func.count()).select_from(Office))
+        work.execute(sa.text("WITH o AS (SELECT id FROM offices) SELECT count(*) FROM o"))
+        close_session(work)
+    assert seen == (["commit"] if database_url.startswith("postgresql") else ["rollback"])
+
+
+def test_a_request_that_failed_is_rolled_back_though_it_only_read(database):
+    work = database.sessionmaker()
+    with endings(database.engine) as seen:
+        work.scalar(sa.select(sa.func.count()).select_from(Office))
+        close_session(work, failed=True)
+    assert seen == ["rollback"]
+
+
+def _added(work) -> None:
+    work.add(Office(name="Left"))
+
+
+def _read_then_added(work) -> None:
+    work.scalar(sa.select(sa.func.count()).select_from(Office))
+    work.add(Office(name="Left"))
+
+
+def _flushed(work) -> None:
+    work.add(Office(name="Left"))
+    work.flush()
+
+
+def _inserted_then_read(work) -> None:
+    work.execute(sa.insert(Office).values(name="Left"))
+    work.scalar(sa.select(sa.func.count()).select_from(Office))
+
+
+def _inserted_as_text(work) -> None:
+    work.execute(sa.text("INSERT INTO offices (name, created_at) VALUES ('Left', '2026-12-03')"))
+
+
+@pytest.mark.parametrize(
+    "unfinished",
+    [_added, _read_then_added, _flushed, _inserted_then_read, _inserted_as_text],
+    ids=["added", "read, then added", "flushed", "inserted, then read", "inserted as text"],
+)
+def test_what_a_request_left_unfinished_is_rolled_back(database, session, unfinished):
+    work = database.sessionmaker()
+    unfinished(work)
+    with endings(database.engine) as seen:
+        close_session(work)
+    assert "commit" not in seen  # an object added but never flushed began no transaction
+    assert offices_named_left(session) == 0
+
+
+def test_a_failed_statement_is_rolled_back_without_a_second_error(database, session):
+    work = database.sessionmaker()
+    with pytest.raises(sa.exc.DBAPIError):
+        work.execute(sa.text("SELECT no_such_column FROM offices"))
+    with endings(database.engine) as seen:
+        close_session(work)
+    assert seen == ["rollback"]
+    work.scalar(sa.select(sa.func.count()).select_from(Office))  # the session is usable again
+    close_session(work)
+
+
+def test_a_failed_flush_is_rolled_back_without_a_second_error(database, session):
+    session.add(Office(name="Taken"))
+    session.commit()
+    work = database.sessionmaker()
+    work.add(Office(name="Taken"))
+    with pytest.raises(sa.exc.IntegrityError):
+        work.flush()
+    with endings(database.engine) as seen:
+        close_session(work)  # the flush rolled the database back; the session still must be
+    assert seen == []
+    assert work.scalar(sa.select(sa.func.count()).where(Office.name == "Taken")) == 1
+    close_session(work)
+
+
+def test_a_connection_lost_before_the_commit_raises_nothing(postgres_only, database, session):
+    work = database.sessionmaker()
+    backend = work.scalar(sa.text("SELECT pg_backend_pid()"))
+    session.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    session.commit()
+    close_session(work)
+    assert work.scalar(sa.text("SELECT pg_backend_pid()")) != backend  # a new connection
+    close_session(work)
+
+
+def test_postgresql_keeps_the_statements_pages_prepared(postgres_only, database, client, login):
+    login()
+    # psycopg prepares a statement run five times on a connection; the pool may hand the pages
+    # out over two or three connections.
+    for _ in range(18):
+        assert client.get("/candidates").status_code == 200
+    with database.engine.connect() as connection:
+        prepared = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements")
+        statements = prepared.scalars().all()
+    assert any("FROM user_sessions" in statement for statement in statements), statements
+
+
+@pytest.mark.parametrize(
+    "statement, read",
+    [
+        ("SELECT 1", True),
+        ("  select id FROM people", True),
+        ("(SELECT 1) UNION (SELECT 2)", True),
+        ("WITH c AS (SELECT 1) SELECT * FROM c", True),
+        ("WITH c AS (SELECT 1) DELETE FROM people WHERE id IN (SELECT * FROM c)", False),
+        ("BEGIN", False),
+        ("SAVEPOINT sa_savepoint_1", False),
+        ("SET statement_timeout = 0", False),
+        ("UPDATE user_sessions SET last_seen_at = ?", False),
+        ("INSERT INTO audit_events (kind) VALUES (?)", False),
+    ],
+)
+def test_what_counts_as_a_read(statement, read):
+    assert is_read(statement) is read
