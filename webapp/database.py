@@ -70,17 +70,10 @@ def close_session(session: so.Session, failed: bool = False) -> None:
     every prepared statement on a ROLLBACK, and a page ends its transaction that way, so without
     this PostgreSQL would parse and plan each page's queries afresh, never reaching psycopg's
     prepare threshold (five runs on a connection). Anything else is rolled back as before: a
-    failed request, a statement that wrote or failed, ORM changes not yet flushed, and every
-    transaction on SQLite (which has no such cache to keep).
+    failed request, a statement that wrote or failed, a connection lost, ORM changes not yet
+    flushed, and every transaction on SQLite (which has no such cache to keep).
     """
-    transaction = session.get_transaction()
-    if (
-        not failed
-        and transaction is not None
-        and transaction.is_active  # not after a failed flush, which must be rolled back
-        and not (session.new or session.dirty or session.deleted)
-        and session.connection().info.get(ONLY_READ)
-    ):
+    if not failed and _only_read(session):
         try:
             session.commit()
         except sa.exc.DBAPIError:
@@ -88,6 +81,17 @@ def close_session(session: so.Session, failed: bool = False) -> None:
             # the session as it would have.
             pass
     session.close()
+
+
+def _only_read(session: so.Session) -> bool:
+    transaction = session.get_transaction()
+    if transaction is None or not transaction.is_active:  # none, or a failed flush's
+        return False
+    if session.new or session.dirty or session.deleted:
+        return False
+    connection = session.connection()
+    # A connection lost mid-transaction is invalidated; reading its info would raise.
+    return not connection.invalidated and connection.info.get(ONLY_READ) is True
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

@@ -136,6 +136,20 @@ def test_a_connection_lost_before_the_commit_raises_nothing(postgres_only, datab
     close_session(work)
 
 
+def test_a_connection_lost_during_the_request_is_rolled_back_without_a_second_error(
+    postgres_only, database, session
+):
+    work = database.sessionmaker()
+    backend = work.scalar(sa.text("SELECT pg_backend_pid()"))
+    session.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    session.commit()
+    with pytest.raises(sa.exc.DBAPIError):
+        work.execute(sa.text("SELECT 1"))  # a page that caught the error and went on
+    close_session(work)
+    assert work.scalar(sa.text("SELECT pg_backend_pid()")) != backend
+    close_session(work)
+
+
 def test_postgresql_keeps_the_statements_pages_prepared(postgres_only, database, client, login):
     login()
     # psycopg prepares a statement run five times on a connection; the pool may hand the pages
