@@ -17,6 +17,7 @@ import urllib.parse
 from pathlib import Path
 
 import requests
+import sqlalchemy as sa
 
 from bench.report import Figure, percentile, show
 
@@ -79,11 +80,25 @@ def _machine_busy_seconds() -> float:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
-def _database_server_pids() -> list[str]:
-    """The PostgreSQL server's processes on this machine (none when the database is SQLite)."""
-    return subprocess.run(
-        ["pgrep", "-x", "postgres"], capture_output=True, text=True
-    ).stdout.split()
+def _database_server_pids(url: str | None) -> list[str]:
+    """The PostgreSQL server processes of the connections to `url`'s database (none for SQLite):
+    what the web workers' queries cost the server. Other databases' connections on the same server
+    (a test run's, say) and its background processes (autovacuum after an earlier section's
+    writes) are not counted."""
+    if not url or not url.startswith("postgresql"):
+        return []
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            pids = connection.execute(
+                sa.text(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+            return [str(pid) for pid in pids]
+    finally:
+        engine.dispose()
 
 
 def _signed_in_session(base: str) -> requests.Session:
@@ -201,9 +216,15 @@ def _gunicorn(
 
 
 def _measure(
-    server: subprocess.Popen, port: int, path: str, cookies: list[str], baseline: bool = True
+    server: subprocess.Popen,
+    port: int,
+    path: str,
+    cookies: list[str],
+    baseline: bool = True,
+    database_url: str | None = None,
 ) -> dict:
-    """A one-client baseline, then CLIENTS clients for SECONDS, with the workers' CPU and memory."""
+    """A one-client baseline, then CLIENTS clients for SECONDS, with the workers' CPU and memory
+    (and the database server's, for the connections to `database_url`)."""
     workers_pids = subprocess.run(
         ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
     ).stdout.split()
@@ -212,13 +233,13 @@ def _measure(
     if baseline:
         alone, _errors, alone_elapsed = asyncio.run(_drive(port, path, cookies[:1], seconds=5))
     cpu_before = _cpu_seconds(workers_pids)
-    database_before = _cpu_ticks(_database_server_pids())
+    database_before = _cpu_ticks(_database_server_pids(database_url))
     machine_before = _machine_busy_seconds()
     own_before = time.process_time()
     latencies, errors, elapsed = asyncio.run(_drive(port, path, cookies, seconds=SECONDS))
     own = time.process_time() - own_before
     machine = _machine_busy_seconds() - machine_before
-    database = _cpu_since(database_before, _database_server_pids())
+    database = _cpu_since(database_before, _database_server_pids(database_url))
     cpu = _cpu_seconds(workers_pids) - cpu_before
     served = max(len(latencies), 1)
     return {
@@ -273,7 +294,7 @@ def run(kind: str, url: str) -> list[Figure]:
     try:
         base = f"http://127.0.0.1:{port}"
         cookies = [_signed_in_session(base).cookies.get("session") for _ in range(CLIENTS)]
-        got = _measure(server, port, "/candidates?q={q}", cookies)
+        got = _measure(server, port, "/candidates?q={q}", cookies, database_url=url)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -283,7 +304,9 @@ def run(kind: str, url: str) -> list[Figure]:
     share = CLIENTS // (os.cpu_count() or 2)
     server, port = _gunicorn("wsgi:app", env, "/healthz", ("--worker-connections", str(share)))
     try:
-        balanced = _measure(server, port, "/candidates?q={q}", cookies, baseline=False)
+        balanced = _measure(
+            server, port, "/candidates?q={q}", cookies, baseline=False, database_url=url
+        )
     finally:
         server.terminate()
         server.wait(timeout=20)

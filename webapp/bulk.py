@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp.database import ONLY_READ
+
 
 def bound_values(
     table: sa.Table, rows: Sequence[dict], dialect: sa.Dialect
@@ -83,6 +85,7 @@ def write_rows(
         )
         return
     statement = f"COPY {table.name} ({names}) FROM STDIN"
+    connection.info[ONLY_READ] = False  # on the driver's cursor, unseen by the engine's events
     error = connection.dialect.loaded_dbapi.Error
     try:
         with connection.connection.driver_connection.cursor().copy(statement) as copy:

@@ -13,6 +13,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 # A connection's info key: True while its transaction has sent only reads (PostgreSQL only).
 ONLY_READ = "only_read"
+_BEGUN = "database.begun"  # session.info key: (its transaction, the connection it began on)
 _READ = re.compile(r"^\s*(\(\s*)*(select|with)\b", re.IGNORECASE)
 _WRITE = re.compile(r"\b(insert|update|delete)\b", re.IGNORECASE)
 
@@ -68,9 +69,9 @@ def close_session(session: so.Session, failed: bool = False) -> None:
 
     To the server the two are the same for a transaction that wrote nothing; but psycopg forgets
     every prepared statement on a ROLLBACK, and a page ends its transaction that way, so without
-    this PostgreSQL would parse and plan each page's queries afresh, never reaching psycopg's
-    prepare threshold (five runs on a connection). Anything else is rolled back as before: a
-    failed request, a statement that wrote or failed, a connection lost, ORM changes not yet
+    this PostgreSQL would parse and plan each page's queries afresh: psycopg prepares a statement
+    only once it has run five times on a connection. Anything else is rolled back as before: a
+    request that raised, a statement that wrote or failed, a connection lost, ORM changes not yet
     flushed, and every transaction on SQLite (which has no such cache to keep).
     """
     if not failed and _only_read(session):
@@ -89,9 +90,21 @@ def _only_read(session: so.Session) -> bool:
         return False
     if session.new or session.dirty or session.deleted:
         return False
-    connection = session.connection()
+    # The connection this transaction began on, if it began on one: session.connection() would
+    # check one out (and connect, or on SQLite take the write lock) for a transaction that has
+    # none yet.
+    begun, connection = session.info.get(_BEGUN, (None, None))
+    if begun is not transaction:
+        return False
     # A connection lost mid-transaction is invalidated; reading its info would raise.
     return not connection.invalidated and connection.info.get(ONLY_READ) is True
+
+
+def _note_connection(
+    session: so.Session, transaction: so.SessionTransaction, connection: sa.Connection
+) -> None:
+    if transaction.parent is None:
+        session.info[_BEGUN] = (transaction, connection)
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:
@@ -124,7 +137,9 @@ def _lower(value):
 
 
 def make_sessionmaker(engine: sa.Engine) -> so.sessionmaker[so.Session]:
-    return so.sessionmaker(engine, expire_on_commit=False)
+    sessionmaker = so.sessionmaker(engine, expire_on_commit=False)
+    event.listen(sessionmaker, "after_begin", _note_connection)
+    return sessionmaker
 
 
 def begin_write(session: so.Session) -> None:

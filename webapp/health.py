@@ -20,6 +20,7 @@ def healthz():
     try:
         with db.engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
+            connection.commit()  # not a rollback, which would clear psycopg's prepared statements
     except sa.exc.SQLAlchemyError:
         return jsonify(status="error", database="unreachable"), 503
     return jsonify(status="ok", database="ok")

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
+from webapp.bulk import insert_rows
 from webapp.database import close_session, is_read
 from webapp.models import Office
 
@@ -30,6 +32,9 @@ def endings(engine: sa.Engine) -> Iterator[list[str]]:
             sa.event.remove(engine, name, listener)
 
 
+T0 = datetime(2026, 12, 3, tzinfo=UTC)
+
+
 @pytest.fixture
 def database(app):
     return app.extensions["database"]
@@ -40,6 +45,13 @@ def postgres_only(database_url):
     if not database_url.startswith("postgresql"):
         pytest.skip("psycopg's prepared statements are PostgreSQL's")
     return database_url
+
+
+def saved_office(session, name: str) -> int:
+    office = Office(name=name)
+    session.add(office)
+    session.commit()
+    return office.id
 
 
 def offices_named_left(session) -> int:
@@ -87,10 +99,23 @@ def _inserted_as_text(work) -> None:
     work.execute(sa.text("INSERT INTO offices (name, created_at) VALUES ('Left', '2026-12-03')"))
 
 
+def _copied(work) -> None:
+    # COPY on PostgreSQL: through the driver's own cursor, which the engine's events do not see.
+    work.scalar(sa.select(sa.func.count()).select_from(Office))
+    insert_rows(work, Office.__table__, [{"name": "Left", "created_at": T0}])
+
+
 @pytest.mark.parametrize(
     "unfinished",
-    [_added, _read_then_added, _flushed, _inserted_then_read, _inserted_as_text],
-    ids=["added", "read, then added", "flushed", "inserted, then read", "inserted as text"],
+    [_added, _read_then_added, _flushed, _inserted_then_read, _inserted_as_text, _copied],
+    ids=[
+        "added",
+        "read, then added",
+        "flushed",
+        "inserted, then read",
+        "inserted as text",
+        "copied",
+    ],
 )
 def test_what_a_request_left_unfinished_is_rolled_back(database, session, unfinished):
     work = database.sessionmaker()
@@ -112,9 +137,27 @@ def test_a_failed_statement_is_rolled_back_without_a_second_error(database, sess
     close_session(work)
 
 
+def test_a_transaction_begun_on_no_connection_takes_none_to_end(database, session):
+    kept = saved_office(session, "Kept")
+    work = database.sessionmaker()
+    office = work.get(Office, kept)
+    work.commit()
+    work.add(office)  # begins a transaction, with nothing to write and so on no connection
+    checkouts = []
+
+    def checked_out(*_args) -> None:
+        checkouts.append(1)
+
+    sa.event.listen(database.engine.pool, "checkout", checked_out)
+    try:
+        close_session(work)
+    finally:
+        sa.event.remove(database.engine.pool, "checkout", checked_out)
+    assert checkouts == []
+
+
 def test_a_failed_flush_is_rolled_back_without_a_second_error(database, session):
-    session.add(Office(name="Taken"))
-    session.commit()
+    saved_office(session, "Taken")
     work = database.sessionmaker()
     work.add(Office(name="Taken"))
     with pytest.raises(sa.exc.IntegrityError):
@@ -129,7 +172,7 @@ def test_a_failed_flush_is_rolled_back_without_a_second_error(database, session)
 def test_a_connection_lost_before_the_commit_raises_nothing(postgres_only, database, session):
     work = database.sessionmaker()
     backend = work.scalar(sa.text("SELECT pg_backend_pid()"))
-    session.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    session.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
     session.commit()
     close_session(work)
     assert work.scalar(sa.text("SELECT pg_backend_pid()")) != backend  # a new connection
@@ -141,7 +184,7 @@ def test_a_connection_lost_during_the_request_is_rolled_back_without_a_second_er
 ):
     work = database.sessionmaker()
     backend = work.scalar(sa.text("SELECT pg_backend_pid()"))
-    session.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    session.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
     session.commit()
     with pytest.raises(sa.exc.DBAPIError):
         work.execute(sa.text("SELECT 1"))  # a page that caught the error and went on
@@ -160,6 +203,13 @@ def test_postgresql_keeps_the_statements_pages_prepared(postgres_only, database,
         prepared = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements")
         statements = prepared.scalars().all()
     assert any("FROM user_sessions" in statement for statement in statements), statements
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_the_probes_end_their_reads_with_commit(postgres_only, database, client, path):
+    with endings(database.engine) as seen:
+        client.get(path)
+    assert seen and set(seen) == {"commit"}
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,14 @@
 """The load bench's own parts: its clients keep the session cookie the server sets, as a browser
 does (so a page that signs the cookie again only when it changes is measured as browsers would
-make it), and a page's CPU is shown over the bare page's."""
+make it), a page's CPU is shown over the bare page's, and a server process started under the load
+is counted in full."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -61,3 +64,27 @@ def test_the_page_cpu_is_shown_over_the_bare_pages_once_the_floor_ran(monkeypatc
 
     assert (figure.value, figure.unit) == (6.0, "×")
     assert figure.name == "load [sqlite] search page: web CPU ÷ the bare page's"
+
+
+def test_a_process_started_under_the_load_is_counted_in_full():
+    """As a database connection the web workers open under the load is: its server process did
+    not exist when the load began."""
+    before = load._cpu_ticks([])
+    busy = "import sys, time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+    child = subprocess.Popen(
+        [sys.executable, "-c", busy + "sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while load._cpu_seconds([str(child.pid)]) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert load._cpu_since(before, [str(child.pid)]) >= 0.3
+        # A process already running is counted from where it was.
+        assert load._cpu_since(load._cpu_ticks([str(child.pid)]), [str(child.pid)]) < 0.1
+    finally:
+        child.communicate(b"")
+
+
+def test_no_database_server_processes_are_counted_for_sqlite(tmp_path):
+    assert load._database_server_pids(f"sqlite:///{tmp_path / 'x.sqlite3'}") == []
+    assert load._database_server_pids(None) == []

@@ -11,7 +11,7 @@ import sqlalchemy.exc
 from prometheus_client import Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from webapp.database import make_sessionmaker
+from webapp.database import close_session, make_sessionmaker
 from webapp.models.base import utcnow
 from webapp.sms import status
 from webapp.sms.providers import SendResult
@@ -55,6 +55,7 @@ class DatabaseCollector:
             with self.sessionmaker() as session:
                 found = status.figures(session, now)
                 counts = status.message_counts(session)
+                close_session(session)
         except sqlalchemy.exc.SQLAlchemyError as error:
             log.warning("Metrics: the database cannot be reached (%s)", type(error).__name__)
             yield GaugeMetricFamily(

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 import sqlalchemy.orm as so
 
-from webapp.database import begin_write, make_sessionmaker
+from webapp.database import begin_write, close_session, make_sessionmaker
 from webapp.models import Email, Message, User, WorkerHeartbeat, audit
 from webapp.models.base import utcnow
 from webapp.models.messaging import QUEUED
@@ -182,6 +182,7 @@ def readiness(
     try:
         with make_sessionmaker(engine)() as session:
             found = figures(session, now)
+            close_session(session)
     except sqlalchemy.exc.SQLAlchemyError:
         return Readiness(version, database_ok=False, problems=["The database cannot be reached."])
     state = Readiness(version, database_ok=True, figures=found)
