@@ -100,6 +100,9 @@ def _only_read(session: so.Session) -> bool:
     return not connection.invalidated and connection.info.get(ONLY_READ) is True
 
 
+# On the Session class, once: a listener per sessionmaker (readiness makes one per call) would
+# stay in SQLAlchemy's event registry after the sessionmaker is gone.
+@event.listens_for(so.Session, "after_begin")
 def _note_connection(
     session: so.Session, transaction: so.SessionTransaction, connection: sa.Connection
 ) -> None:
@@ -137,9 +140,7 @@ def _lower(value):
 
 
 def make_sessionmaker(engine: sa.Engine) -> so.sessionmaker[so.Session]:
-    sessionmaker = so.sessionmaker(engine, expire_on_commit=False)
-    event.listen(sessionmaker, "after_begin", _note_connection)
-    return sessionmaker
+    return so.sessionmaker(engine, expire_on_commit=False)
 
 
 def begin_write(session: so.Session) -> None:

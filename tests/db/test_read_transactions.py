@@ -4,15 +4,17 @@ unfinished is rolled back, on every database."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.event import registry
 
 from webapp.bulk import insert_rows
-from webapp.database import close_session, is_read
+from webapp.database import close_session, is_read, make_engine, make_sessionmaker
 from webapp.models import Office
 
 
@@ -210,6 +212,22 @@ def test_the_probes_end_their_reads_with_commit(postgres_only, database, client,
     with endings(database.engine) as seen:
         client.get(path)
     assert seen and set(seen) == {"commit"}
+
+
+def test_a_sessionmaker_made_per_call_leaves_nothing_behind(tmp_path):
+    # readiness() makes one per /readyz; a listener added to each stayed in SQLAlchemy's registry.
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+
+    def listeners() -> int:
+        gc.collect()
+        return len(registry._key_to_collection)
+
+    before = listeners()
+    for _ in range(200):
+        with make_sessionmaker(engine)() as work:
+            work.execute(sa.text("SELECT 1"))
+    assert listeners() == before
+    engine.dispose()
 
 
 @pytest.mark.parametrize(
