@@ -45,7 +45,7 @@ def database(app):
 @pytest.fixture
 def postgres_only(database_url):
     if not database_url.startswith("postgresql"):
-        pytest.skip("psycopg's prepared statements are PostgreSQL's")
+        pytest.skip("about PostgreSQL alone: psycopg's prepared statements, a backend terminated")
     return database_url
 
 
