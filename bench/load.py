@@ -57,15 +57,10 @@ def _cpu_ticks(pids: list[str]) -> dict[str, int]:
     return ticks
 
 
-def _cpu_seconds(pids: list[str]) -> float:
-    """User + system CPU the processes have used so far."""
-    return sum(_cpu_ticks(pids).values()) / os.sysconf("SC_CLK_TCK")
-
-
 def _cpu_since(before: dict[str, int], pids: list[str]) -> float:
-    """CPU seconds `pids` used since `before` (from _cpu_ticks), all of it for a process that
-    started since: the workers open most of their database connections under the load, and each
-    is a new server process."""
+    """CPU seconds `pids` used since `before` (from _cpu_ticks; {} for all they have used), all of
+    it for a process that started since: the workers open most of their database connections
+    under the load, and each is a new server process."""
     now = _cpu_ticks(pids)
     return sum(ticks - before.get(pid, 0) for pid, ticks in now.items()) / os.sysconf("SC_CLK_TCK")
 
@@ -232,7 +227,7 @@ def _measure(
     alone, alone_elapsed = [], 1.0
     if baseline:
         alone, _errors, alone_elapsed = asyncio.run(_drive(port, path, cookies[:1], seconds=5))
-    cpu_before = _cpu_seconds(workers_pids)
+    cpu_before = _cpu_ticks(workers_pids)
     database_before = _cpu_ticks(_database_server_pids(database_url))
     machine_before = _machine_busy_seconds()
     own_before = time.process_time()
@@ -240,7 +235,7 @@ def _measure(
     own = time.process_time() - own_before
     machine = _machine_busy_seconds() - machine_before
     database = _cpu_since(database_before, _database_server_pids(database_url))
-    cpu = _cpu_seconds(workers_pids) - cpu_before
+    cpu = _cpu_since(cpu_before, workers_pids)
     served = max(len(latencies), 1)
     return {
         "alone": len(alone) / alone_elapsed,
