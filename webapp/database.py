@@ -4,6 +4,7 @@ them."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -38,6 +39,9 @@ def make_engine(url: str, **kwargs) -> sa.Engine:
     return engine
 
 
+# Asked of every statement on PostgreSQL; a page sends the same few strings each time, and the
+# search's are long enough (several KB) for the WITH scan to show in a profile of the page.
+@lru_cache(maxsize=1024)
 def is_read(statement: str) -> bool:
     """Whether a statement only reads (SELECT, or WITH … SELECT with no writing part)."""
     if not _READ.match(statement):

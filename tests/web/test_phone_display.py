@@ -57,3 +57,25 @@ def test_text_that_is_not_a_number_is_shown_as_text(app):
     with app.test_request_context():
         assert str(phone('<b>"x"</b>')) == "&lt;b&gt;&#34;x&#34;&lt;/b&gt;"
         assert str(phone(AU)) == '<span title="+61412345678">0412 345 678</span>'
+
+
+def test_a_mobile_is_markup_only_where_the_page_made_it(app):
+    # The `mobile` filter builds its cell in Python: what was typed, and the link, are escaped.
+    from types import SimpleNamespace
+
+    from webapp.web.phone_numbers import mobile
+
+    def person(raw, valid=False, e164=None):
+        return SimpleNamespace(mobile_raw=raw, mobile_valid=valid, mobile_e164=e164)
+
+    with app.test_request_context():
+        assert str(mobile(person(None))) == '<span class="muted">No mobile</span>'
+        assert str(mobile(person('<b>"1"</b>'))) == (
+            '&lt;b&gt;&#34;1&#34;&lt;/b&gt; <span class="badge badge-bad">invalid number</span>'
+        )
+        number = '<span title="+61412345678">0412 345 678</span>'
+        assert str(mobile(person("0412345678", True, AU))) == number
+        assert str(mobile(person("0412345678", True, AU), '/sms?a=1&b="2"')) == (
+            '<a href="/sms?a=1&amp;b=&#34;2&#34;"><span class="visually-hidden">SMS </span>'
+            f"{number}</a>"
+        )

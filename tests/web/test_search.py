@@ -483,6 +483,24 @@ def test_name_links_to_the_record(client, login, crowd):
     assert doc.one("a", href=f"/candidates/{crowd['ada'].id}").text == "Ada Lovelace"
 
 
+def test_row_links_are_url_for_with_the_id_placed_once(app):
+    # The row links are built once per page as a `format` template; a `%` that url_for encoded
+    # stays as it was, and a URL the id cannot be placed in exactly once is refused.
+    from flask import url_for
+
+    from webapp.ids import MAX_ID
+    from webapp.web.row_urls import id_url
+
+    with app.test_request_context():
+        record = id_url("records.show", "person_id", kind="candidates")
+        assert record % 42 == url_for("records.show", kind="candidates", person_id=42)
+        sms = id_url("compose.compose", "candidate", note="50% off")
+        assert "%25" in sms % 7
+        assert sms % 7 == url_for("compose.compose", note="50% off", candidate=7)
+        with pytest.raises(ValueError, match="cannot place an id"):
+            id_url("compose.compose", "candidate", contact=MAX_ID)
+
+
 def test_missing_and_invalid_mobiles_are_shown_without_a_link(client, login, make_candidate):
     make_candidate("Nomo", "Bile", None)
     bad = make_candidate("Inva", "Lid", "12345")
