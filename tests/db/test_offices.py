@@ -224,6 +224,12 @@ def test_the_sent_log_and_inbox_of_a_team_hold_only_its_members_work(
         replies[pat.id]
     ]
     assert len(inbox.search(session, None).rows) == 2  # no team: everyone's
+    # The inbox builds its statement once for each team: another team's is its own.
+    sydney = offices.Team(session.scalar(sa.select(Office.id).where(Office.name == "Sydney")))
+    assert [row.reply.id for row in inbox.search(session, None, team=sydney).rows] == [
+        replies[sam.id]
+    ]
+    assert [row.reply.id for row in inbox.search(session, pat.id).rows] == [replies[pat.id]]
     lead = make_user(role="team-leader", office="Perth")
     assert inbox.visible_reply(session, replies[sam.id], lead, team) is None
     assert inbox.visible_reply(session, replies[pat.id], lead, team) is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -79,31 +80,10 @@ def search(
     """One page of replies newest first: to `user_id`'s messages, or everyone's (None; only the
     `team`'s when given), where everyone's leaves out the replies no record matched (they have
     their own page)."""
-    mine = [Message.sender_id == user_id] if user_id is not None else []
-    everyone = (
-        [] if mine else [sa.or_(Message.candidate_id.is_not(None), Message.contact_id.is_not(None))]
-    )
-    if not mine and team is not None:
-        everyone.append(Message.sender_id.in_(team.members()))
-    newest_first = (Message.created_at.desc(), Message.id.desc())
-    # The page's ids first; names and answered messages then only for them (PostgreSQL otherwise
-    # looked them up for every row it skipped on the way to page 20 too).
-    shown = (
-        sa.select(Message.id)
-        .where(REPLY, *mine, *everyone)
-        .order_by(*newest_first)
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE + 1)
-        .subquery()
-    )
-    answered = so.aliased(Message)
-    addressee = so.aliased(User)
+    mine = user_id is not None
     rows = session.execute(
-        sa.select(Message, _person_name(), answered.body, addressee.full_name)
-        .join(shown, shown.c.id == Message.id)
-        .outerjoin(answered, answered.id == Message.in_reply_to_id)
-        .outerjoin(addressee, addressee.id == Message.sender_id)
-        .order_by(*newest_first)
+        _page_query(mine, None if mine else team),
+        {"user_id": user_id, "offset": (page - 1) * PAGE_SIZE, "limit": PAGE_SIZE + 1},
     ).all()
     return Page(
         rows=[
@@ -112,6 +92,38 @@ def search(
         ],
         page=page,
         has_next=len(rows) > PAGE_SIZE,
+    )
+
+
+@lru_cache(maxsize=64)
+def _page_query(mine: bool, team: Team | None) -> sa.Select:
+    """The statement of an inbox page, built once for each whose-replies it lists: building it
+    (two aliases adapted to the page's subquery) cost a fifth of the page's CPU."""
+    if mine:
+        whose = [Message.sender_id == sa.bindparam("user_id")]
+    else:
+        whose = [sa.or_(Message.candidate_id.is_not(None), Message.contact_id.is_not(None))]
+        if team is not None:
+            whose.append(Message.sender_id.in_(team.members()))
+    newest_first = (Message.created_at.desc(), Message.id.desc())
+    # The page's ids first; names and answered messages then only for them (PostgreSQL otherwise
+    # looked them up for every row it skipped on the way to page 20 too).
+    shown = (
+        sa.select(Message.id)
+        .where(REPLY, *whose)
+        .order_by(*newest_first)
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .subquery()
+    )
+    answered = so.aliased(Message)
+    addressee = so.aliased(User)
+    return (
+        sa.select(Message, _person_name(), answered.body, addressee.full_name)
+        .join(shown, shown.c.id == Message.id)
+        .outerjoin(answered, answered.id == Message.in_reply_to_id)
+        .outerjoin(addressee, addressee.id == Message.sender_id)
+        .order_by(*newest_first)
     )
 
 

@@ -176,11 +176,13 @@ def search(
             .order_by(Batch.created_at.desc(), Batch.id.desc())
             .offset((page - 1) * PAGE_SIZE)
             .limit(PAGE_SIZE + 1)
-            # The page shows the names of senders and template owners, not their roles (two
-            # queries more each).
+            # The page shows the names of senders and templates: not the senders' roles (two
+            # queries more each) nor offices, nor the templates' owners, whose rows the ORM
+            # merged into the same few objects again for every row (6 % of the page's CPU).
             .options(
                 so.defaultload(Batch.sender).lazyload(User.roles),
-                so.defaultload(Batch.template).defaultload(SmsTemplate.owner).lazyload(User.roles),
+                so.defaultload(Batch.sender).lazyload(User.office),
+                so.defaultload(Batch.template).lazyload(SmsTemplate.owner),
             )
         )
     )
