@@ -61,6 +61,30 @@ def test_the_sent_page_reads_no_roles_of_the_senders_it_lists(
     assert lead.id != casey.id
 
 
+def test_the_sent_page_asks_as_much_for_many_senders_and_templates_as_for_one(
+    app, session, client, login, make_user, make_template, three_people
+):
+    # Nothing a row shows is loaded a row at a time: not the senders' offices, nor the owners of
+    # the templates (which the page does not show).
+    from tests.web.test_sent import sent_batch
+
+    login("team-leader")
+
+    def another_batch(office):
+        sender = make_user(role="consultant", office=office)
+        owner = make_user(role="consultant", office=office)
+        sent_batch(session, sender, three_people, template_id=make_template(owner=owner).id)
+
+    another_batch("Perth")
+    client.get("/sms/sent?who=everyone")
+    one = statements_of(app, lambda: client.get("/sms/sent?who=everyone"))
+    another_batch("Sydney")
+    another_batch("Hobart")
+    three = statements_of(app, lambda: client.get("/sms/sent?who=everyone"))
+
+    assert len(three) == len(one), three
+
+
 def test_the_replies_page_counts_the_unread_once(app, client, login):
     login("consultant")
     client.get("/sms/replies")

@@ -180,8 +180,9 @@ def search(
             # queries more each) nor offices, nor the templates' owners, whose rows the ORM
             # merged into the same few objects again for every row (6 % of the page's CPU).
             .options(
-                so.defaultload(Batch.sender).lazyload(User.roles),
-                so.defaultload(Batch.sender).lazyload(User.office),
+                so.defaultload(Batch.sender).options(
+                    so.lazyload(User.roles), so.lazyload(User.office)
+                ),
                 so.defaultload(Batch.template).lazyload(SmsTemplate.owner),
             )
         )
