@@ -1,11 +1,11 @@
-"""The main navigation: which pages appear in the header, and for whom."""
+"""The page header: which pages its main navigation shows, and for whom, and the URLs it links."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
 import sqlalchemy.exc
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request, url_for
 from flask_login import current_user
 
 from webapp.config import sandbox_enabled
@@ -35,15 +35,55 @@ MAIN_NAVIGATION = (
 SWITCHED: dict[str, Callable[[Mapping], bool]] = {"sandbox.index": sandbox_enabled}
 
 
+# The header's other links, by the name base.html uses: (endpoint, its values).
+HEADER_LINKS = {
+    "home": ("health.home", {}),
+    "logout": ("auth.logout", {}),
+    "favicon": ("static", {"filename": "favicon.svg"}),
+    "stylesheet": ("static", {"filename": "css/app.css"}),
+    "htmx": ("static", {"filename": "vendor/htmx-2.0.11.min.js"}),
+    "shortcuts": ("static", {"filename": "js/shortcuts.js"}),
+    "compose": ("static", {"filename": "js/compose.js"}),
+}
+
+
 def init_app(app: Flask) -> None:
-    app.context_processor(lambda: {"main_navigation": _shown(), "unread_replies": unread_replies})
+    app.context_processor(_header)
 
 
-def _shown() -> list[tuple[str, str]]:
-    """(endpoint, label) of each link the signed-in user sees."""
+def _header() -> dict:
+    urls = header_urls()
+    return {
+        "main_navigation": _shown(urls),
+        "header_urls": urls,
+        "unread_replies": unread_replies,
+    }
+
+
+def header_urls() -> dict[str, str]:
+    """The header's URLs, each navigation link's by its endpoint and the others by their
+    HEADER_LINKS name: built once per script root (the one part of them a request can change).
+
+    Every page links the same twenty or so; url_for costs more per link than drawing it."""
+    cache = current_app.extensions.setdefault("header_urls", {})
+    root = request.script_root
+    if root not in cache:
+        views = current_app.view_functions
+        built = {
+            name: url_for(endpoint, **values) for name, (endpoint, values) in HEADER_LINKS.items()
+        }
+        built |= {
+            endpoint: url_for(endpoint) for endpoint, *_ in MAIN_NAVIGATION if endpoint in views
+        }
+        cache[root] = built
+    return cache[root]
+
+
+def _shown(urls: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(endpoint, label, URL) of each link the signed-in user sees."""
     views, config = current_app.view_functions, current_app.config
     return [
-        (endpoint, label)
+        (endpoint, label, urls[endpoint])
         for endpoint, label, permission in MAIN_NAVIGATION
         if endpoint in views and SWITCHED.get(endpoint, _always)(config) and _may(permission)
     ]
