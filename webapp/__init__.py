@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
     from webapp.extensions import csrf, db, htmx, login_manager
     from webapp.web import (
         access,
+        bars,
         compression,
         headers,
         metrics,
@@ -64,6 +65,7 @@ def register_extensions(app: Flask) -> None:
     access.init_app(app)
     headers.init_app(app)
     navigation.init_app(app)
+    bars.init_app(app)
     row_urls.init_app(app)
     phone_numbers.init_app(app)
     times.init_app(app)
