@@ -92,3 +92,18 @@ def test_the_replies_page_counts_the_unread_once(app, client, login):
     seen = statements_of(app, lambda: client.get("/sms/replies"))
 
     assert len([s for s in seen if "read_at IS NULL" in s]) == 1, seen
+
+
+@pytest.mark.parametrize("accounts", [False, True], ids=["default gateway", "with an account"])
+def test_a_record_page_reads_the_blocked_lists_once(app, session, client, login, ada, accounts):
+    if accounts:
+        from tests.db.test_routing import add_account
+
+        add_account(app, session, "Perth SMS", blocked=("GB",))
+    login("consultant")
+    client.get(f"/candidates/{ada.id}")
+
+    seen = statements_of(app, lambda: client.get(f"/candidates/{ada.id}"))
+
+    # The codes each gateway refuses and their names (to say so) are one query.
+    assert len([s for s in seen if "FROM blocked_regions" in s]) == 1, seen

@@ -182,15 +182,15 @@ def load(session: so.Session, config: Mapping[str, Any]) -> AccountBook:
     rows: Sequence[SmsAccount] = session.scalars(
         sa.select(SmsAccount).where(SmsAccount.active.is_(True)).order_by(SmsAccount.name)
     ).all()
-    names = sms_settings.blocked_region_names(session, provider)
+    # Every gateway's blocked list in one query (a few dozen rows): the default gateway's codes
+    # and names, and names for what an account blocks beyond them.
+    every = session.execute(
+        sa.select(BlockedRegion.provider, BlockedRegion.region, BlockedRegion.name)
+    ).all()
+    owner = sms_settings.blocked_list_provider(provider)
+    names = {region: name for gateway, region, name in every if gateway == owner}
     sender = default_sender(provider, session, config) if rows else ""
-    default = Account(
-        None,
-        DEFAULT_NAME,
-        provider,
-        sender,
-        sms_settings.blocked_regions(session, provider),
-    )
+    default = Account(None, DEFAULT_NAME, provider, sender, frozenset(names))
     if not rows:
         return AccountBook(default, region_names=names)
     accounts: list[Account] = []
@@ -210,11 +210,10 @@ def load(session: so.Session, config: Mapping[str, Any]) -> AccountBook:
         for office in row.offices:
             offices.setdefault(office.id, account)
     # Accounts may block countries outside the default gateway's list: name them from every list.
-    every = session.execute(sa.select(BlockedRegion.region, BlockedRegion.name)).all()
     return AccountBook(
         default,
         tuple(accounts),
         countries,
         offices,
-        {region: name for region, name in every} | names,
+        {region: name for _, region, name in every} | names,
     )

@@ -69,17 +69,6 @@ def blocked_regions(session: so.Session, provider: str) -> frozenset[str]:
     )
 
 
-def blocked_region_names(session: so.Session, provider: str) -> dict[str, str]:
-    owner = blocked_list_provider(provider)
-    return dict(
-        session.execute(
-            sa.select(BlockedRegion.region, BlockedRegion.name).where(
-                BlockedRegion.provider == owner
-            )
-        ).all()
-    )
-
-
 def reply_settings(session: so.Session, config: Mapping[str, Any]) -> ReplySettings:
     """What inbound handling needs: the parse region, link base, the unmatched inbox address, and
     whether reply emails are kept rather than sent (MAIL_KEEP)."""
