@@ -211,3 +211,18 @@ def test_the_reply_email_subject_names_the_person_sanitised_and_cut(
     assert "\u202e" not in subject and "\r" not in subject and "\n" not in subject
     name = subject.removeprefix("SMS reply from ").removesuffix(" (+61412345678)")
     assert len(name) == SUBJECT_NAME_MAX
+
+
+@pytest.mark.parametrize("tab", ["all", "sent"])
+def test_a_candidate_and_a_contact_with_the_same_id_each_show_their_own_messages(
+    app, session, client, login, casey, ada, make_contact, tab
+):
+    # A record's statements are built once per kind of person: each must keep to its own kind.
+    grace = make_contact()
+    assert grace.id == ada.id
+    [to_ada] = send_sms(app, session, casey, [ada], body="Hi Ada")
+    [to_grace] = send_sms(app, session, casey, [grace], kind="contacts", body="Hi Grace")
+    login("consultant")
+    for path, mine in ((f"/contacts/{grace.id}", to_grace), (f"/candidates/{ada.id}", to_ada)):
+        shown = history_of(client.get(f"{path}?tab={tab}"))
+        assert [li.get("id") for li in items(shown)] == [f"message-{mine.id}"], path

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -59,22 +60,14 @@ def for_person(
     that are not among them, and on the Sent tab the replies to the messages shown.
     """
     tab = tab if tab in TABS else ALL
-    column = getattr(Message, KINDS.of(person).person_column)
-    query = (
-        sa.select(Message, Batch.sender_id, User.full_name)
-        .outerjoin(Batch, Batch.id == Message.batch_id)
-        .outerjoin(User, User.id == Message.sender_id)
-        .where(column == person.id, Message.superseded.is_(False))
-    )
-    if tab in _DIRECTION:
-        query = query.where(Message.direction == _DIRECTION[tab])
-    rows = session.execute(
-        query.order_by(Message.created_at.desc(), Message.id.desc()).limit(SHOWN + 1)
-    ).all()
+    person_column = KINDS.of(person).person_column
+    query = _latest(person_column, _DIRECTION.get(tab))
+    rows = session.execute(query, {"person_id": person.id}).all()
     earlier = len(rows) > SHOWN
     rows = rows[:SHOWN][::-1]
     shown = {message.id: message for message, _, _ in rows}
     answered = _answered(session, [m for m in shown.values() if m.direction == "in"], shown)
+    column = getattr(Message, person_column)
     replies = _replies(session, column, person.id, list(shown)) if tab == SENT else {}
     entries = []
     for message, batch_sender_id, sender_name in rows:
@@ -92,6 +85,23 @@ def for_person(
         else:
             entries.append(Entry(message, None, None, answered.get(message.in_reply_to_id)))
     return History(tab=tab, entries=entries, earlier=earlier)
+
+
+@cache
+def _latest(person_column: str, direction: str | None) -> sa.Select:
+    """The statement of a person's latest messages (bound: person_id), built once for each kind
+    of person and tab: building a statement and its cache key cost more than SQLite's running it
+    (measured)."""
+    column = getattr(Message, person_column)
+    query = (
+        sa.select(Message, Batch.sender_id, User.full_name)
+        .outerjoin(Batch, Batch.id == Message.batch_id)
+        .outerjoin(User, User.id == Message.sender_id)
+        .where(column == sa.bindparam("person_id"), Message.superseded.is_(False))
+    )
+    if direction is not None:
+        query = query.where(Message.direction == direction)
+    return query.order_by(Message.created_at.desc(), Message.id.desc()).limit(SHOWN + 1)
 
 
 def _answered(

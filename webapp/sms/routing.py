@@ -176,17 +176,21 @@ def account_sender(row: SmsAccount) -> str:
     return row.originator or ""
 
 
+# Built once: a record page and the SMS screen load the book on every request, and building a
+# statement and its cache key costs more than SQLite's running these.
+_ACTIVE_ACCOUNTS = (
+    sa.select(SmsAccount).where(SmsAccount.active.is_(True)).order_by(SmsAccount.name)
+)
+_BLOCKED = sa.select(BlockedRegion.provider, BlockedRegion.region, BlockedRegion.name)
+
+
 def load(session: so.Session, config: Mapping[str, Any]) -> AccountBook:
     """The book as the database holds it now: a few queries, however many recipients."""
     provider = config.get("SMS_PROVIDER", "sandbox")
-    rows: Sequence[SmsAccount] = session.scalars(
-        sa.select(SmsAccount).where(SmsAccount.active.is_(True)).order_by(SmsAccount.name)
-    ).all()
+    rows: Sequence[SmsAccount] = session.scalars(_ACTIVE_ACCOUNTS).all()
     # Every gateway's blocked list in one query (a few dozen rows): the default gateway's codes
     # and names, and names for what an account blocks beyond them.
-    every = session.execute(
-        sa.select(BlockedRegion.provider, BlockedRegion.region, BlockedRegion.name)
-    ).all()
+    every = session.execute(_BLOCKED).all()
     owner = sms_settings.blocked_list_provider(provider)
     names = {region: name for gateway, region, name in every if gateway == owner}
     sender = default_sender(provider, session, config) if rows else ""
