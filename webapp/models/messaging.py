@@ -201,7 +201,14 @@ class Batch(Base):
     @property
     def scheduled(self) -> bool:
         """Due later and still waiting: neither released nor cancelled."""
-        return self.send_at is not None and self.released_at is None and self.cancelled_at is None
+        return is_scheduled(self.send_at, self.released_at, self.cancelled_at)
+
+
+def is_scheduled(
+    send_at: datetime | None, released_at: datetime | None, cancelled_at: datetime | None
+) -> bool:
+    """Whether a batch with these times is due later and still waiting (Batch.scheduled)."""
+    return send_at is not None and released_at is None and cancelled_at is None
 
 
 class Message(Base):
