@@ -107,3 +107,20 @@ def test_a_record_page_reads_the_blocked_lists_once(app, session, client, login,
 
     # The codes each gateway refuses and their names (to say so) are one query.
     assert len([s for s in seen if "FROM blocked_regions" in s]) == 1, seen
+
+
+def test_the_sms_screen_reads_nothing_of_the_templates_owners(
+    app, client, login, make_user, make_template, ada
+):
+    owner = make_user(role="team-leader")
+    make_template(owner=owner)
+    make_template(name="Shift reminder", owner=make_user(role="consultant"))
+    login("consultant")
+    client.get(f"/sms/compose?candidate={ada.id}")
+
+    seen = statements_of(app, lambda: client.get(f"/sms/compose?candidate={ada.id}"))
+
+    # The template list shows names and folders: not their owners, nor the owners' roles.
+    templates = [s for s in seen if "FROM sms_templates" in s]
+    assert len(templates) == 1 and "JOIN users" not in templates[0], templates
+    assert not [s for s in seen if "FROM user_roles" in s or "FROM role_permissions" in s], seen

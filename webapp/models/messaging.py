@@ -92,7 +92,9 @@ class SmsTemplate(Base):
     active: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    owner: so.Mapped[User | None] = so.relationship(lazy="joined")
+    # Loaded only if read (no page shows it): joined, every list of templates (the SMS screen's,
+    # the Templates page) also loaded each owner's roles and their permissions, two queries more.
+    owner: so.Mapped[User | None] = so.relationship()
 
 
 class BlockedRegion(Base):
