@@ -124,3 +124,15 @@ def test_the_sms_screen_reads_nothing_of_the_templates_owners(
     templates = [s for s in seen if "FROM sms_templates" in s]
     assert len(templates) == 1 and "JOIN users" not in templates[0], templates
     assert not [s for s in seen if "FROM user_roles" in s or "FROM role_permissions" in s], seen
+
+
+def test_the_dashboard_lists_the_users_names_without_their_roles(app, client, login, make_user):
+    login("team-leader")
+    make_user(role="consultant", full_name="Casey Jones", office="Perth")
+    client.get("/dashboard?who=everyone")
+
+    seen = statements_of(app, lambda: client.get("/dashboard?who=everyone"))
+
+    # Its user filter needs each user's id and name: not their offices, roles or permissions.
+    assert not [s for s in seen if "FROM user_roles" in s or "FROM role_permissions" in s], seen
+    assert len([s for s in seen if "FROM users" in s and "user_sessions" not in s]) <= 2, seen
