@@ -8,6 +8,7 @@ import re
 from flask import url_for
 
 from tests.pages import Tags, text
+from webapp.web.navigation import MAX_ROOTS
 
 ASSETS = ("favicon.svg", "css/app.css", "vendor/htmx-2.0.11.min.js", "js/shortcuts.js")
 ASSETS += ("js/compose.js",)
@@ -61,6 +62,15 @@ def test_the_header_links_the_apps_own_urls_under_each_script_root(app, client, 
         response = client.get(url)
         assert response.status_code == 200, url
         response.close()
+
+
+def test_past_a_few_script_roots_the_links_are_built_but_not_kept(app, client):
+    # A proxy that passes a client's SCRIPT_NAME header on lets each request choose its root.
+    roots = [f"/site{n}" for n in range(MAX_ROOTS + 4)]
+    for root in roots + roots[::-1]:
+        page = text(client.get("/login", base_url=f"http://localhost{root}"))
+        assert all(url.startswith(f"{root}/") for url in header_links(page)["assets"]), root
+    assert len(app.extensions["header_urls"]) == MAX_ROOTS
 
 
 def test_the_current_pages_link_is_marked_in_both_copies_of_the_navigation(client, login):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 import sqlalchemy.exc
 from flask import Flask, current_app, g, request, url_for
@@ -35,6 +36,9 @@ MAIN_NAVIGATION = (
 SWITCHED: dict[str, Callable[[Mapping], bool]] = {"sandbox.index": sandbox_enabled}
 
 
+# Script roots whose header URLs are kept (see header_urls).
+MAX_ROOTS = 8
+
 # The header's other links, by the name base.html uses: (endpoint, its values).
 HEADER_LINKS = {
     "home": ("health.home", {}),
@@ -60,23 +64,24 @@ def _header() -> dict:
     }
 
 
-def header_urls() -> dict[str, str]:
+def header_urls() -> Mapping[str, str]:
     """The header's URLs, each navigation link's by its endpoint and the others by their
     HEADER_LINKS name: built once per script root (the one part of them a request can change).
 
-    Every page links the same twenty or so; url_for costs more per link than drawing it."""
+    Every page links the same twenty or so; url_for costs more per link than drawing it. A site
+    has a root or two; past MAX_ROOTS (a proxy that passes a client's SCRIPT_NAME header on could
+    send any number) they are built for the request and not kept."""
     cache = current_app.extensions.setdefault("header_urls", {})
     root = request.script_root
-    if root not in cache:
-        views = current_app.view_functions
-        built = {
-            name: url_for(endpoint, **values) for name, (endpoint, values) in HEADER_LINKS.items()
-        }
-        built |= {
-            endpoint: url_for(endpoint) for endpoint, *_ in MAIN_NAVIGATION if endpoint in views
-        }
-        cache[root] = built
-    return cache[root]
+    if root in cache:
+        return cache[root]
+    views = current_app.view_functions
+    built = {name: url_for(endpoint, **values) for name, (endpoint, values) in HEADER_LINKS.items()}
+    built |= {endpoint: url_for(endpoint) for endpoint, *_ in MAIN_NAVIGATION if endpoint in views}
+    urls = MappingProxyType(built)  # shared by every request: read-only
+    if len(cache) < MAX_ROOTS:
+        cache[root] = urls
+    return urls
 
 
 def _shown(urls: Mapping[str, str]) -> list[tuple[str, str, str]]:
