@@ -288,8 +288,7 @@ def sent_rows(
             Batch.send_at,
             Batch.cancelled_at,
         )
-        .join(User, User.id == Batch.sender_id)
-        .outerjoin(SmsTemplate, SmsTemplate.id == Batch.template_id)
+        .select_from(sent_log.WITH_NAMES)
         .where(*sent_log.conditions(filters, sender_id, team))
         .order_by(Batch.created_at.desc(), Batch.id.desc())
         .limit(chunk)

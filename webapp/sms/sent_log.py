@@ -109,24 +109,25 @@ class BatchRow(NamedTuple):
         return is_scheduled(self.send_at, self.released_at, self.cancelled_at)
 
 
-_ROW = (
-    sa.select(
-        Batch.id,
-        Batch.created_at,
-        Batch.send_at,
-        Batch.released_at,
-        Batch.cancelled_at,
-        Batch.cancelled_by_id,
-        Batch.sender_id,
-        User.full_name,
-        Batch.message_count,
-        Batch.body,
-        SmsTemplate.name,
-    )
-    .select_from(Batch)
-    .join(User, User.id == Batch.sender_id)
-    .outerjoin(SmsTemplate, SmsTemplate.id == Batch.template_id)
+# A batch with its sender (every batch has one) and its template (if any), for their names: the
+# Sent page's rows and its export.
+WITH_NAMES = sa.join(Batch, User, User.id == Batch.sender_id).outerjoin(
+    SmsTemplate, SmsTemplate.id == Batch.template_id
 )
+
+_ROW = sa.select(
+    Batch.id,
+    Batch.created_at,
+    Batch.send_at,
+    Batch.released_at,
+    Batch.cancelled_at,
+    Batch.cancelled_by_id,
+    Batch.sender_id,
+    User.full_name,
+    Batch.message_count,
+    Batch.body,
+    SmsTemplate.name,
+).select_from(WITH_NAMES)
 
 
 @dataclass(frozen=True)
