@@ -1,7 +1,9 @@
 """A load test of the search page: 50 concurrent clients against gunicorn on 127.0.0.1, and the
 same load on a bare Flask page (its floor).
 
-gunicorn runs one worker per core, `-k gthread --threads 4` unless BENCH_GUNICORN says otherwise.
+gunicorn runs one worker per core, `-k gthread --threads 4` unless BENCH_GUNICORN says otherwise;
+the search page is also measured under sync workers, one a core and one more, to show how much of
+the slowest answers is gthread's scheduling rather than the page.
 """
 
 from __future__ import annotations
@@ -174,20 +176,35 @@ async def _drive(
     return latencies, len(errors) + len(failures), time.monotonic() - started
 
 
+def _workers() -> tuple[str, ...]:
+    """The bench's gunicorn workers: one a core, BENCH_GUNICORN's kind (gthread, 4 threads)."""
+    cores = str(os.cpu_count() or 2)
+    return ("-w", cores, *os.environ.get("BENCH_GUNICORN", "-k gthread --threads 4").split())
+
+
+def _sync_workers() -> tuple[str, ...]:
+    """Sync workers, one a core and one more: each answers one request at a time, taking the
+    next connection from the kernel's queue, first come first served. (`--threads 1`: with more,
+    gunicorn would run gthread instead.)"""
+    return ("-w", str((os.cpu_count() or 2) + 1), "-k", "sync", "--threads", "1")
+
+
 def _gunicorn(
-    app: str, env: dict[str, str], ready: str, extra: tuple[str, ...] = ()
+    app: str,
+    env: dict[str, str],
+    ready: str,
+    extra: tuple[str, ...] = (),
+    workers: tuple[str, ...] | None = None,
 ) -> tuple[subprocess.Popen, int]:
-    """gunicorn serving `app` on a free port as the bench configures it (and `extra` options),
-    once `ready` answers."""
+    """gunicorn serving `app` on a free port with `workers` (the bench's, _workers(), unless
+    given) and `extra` options, once `ready` answers."""
     port = _free_port()
     server = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
-            "-w",
-            str(os.cpu_count() or 2),
-            *os.environ.get("BENCH_GUNICORN", "-k gthread --threads 4").split(),
+            *(workers or _workers()),
             *extra,
             "-b",
             f"127.0.0.1:{port}",
@@ -297,14 +314,10 @@ def run(kind: str, url: str) -> list[Figure]:
     # worker keeps every connection it accepted, and the clients of the one that accepted more
     # wait longer (the p99 above).
     share = CLIENTS // (os.cpu_count() or 2)
-    server, port = _gunicorn("wsgi:app", env, "/healthz", ("--worker-connections", str(share)))
-    try:
-        balanced = _measure(
-            server, port, "/candidates?q={q}", cookies, baseline=False, database_url=url
-        )
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    balanced = _again(env, cookies, url, extra=("--worker-connections", str(share)))
+    # And under sync workers, which take requests in the order they came: how much of the p99
+    # comes from the way a gthread worker shares itself among its connections.
+    in_turn = _again(env, cookies, url, workers=_sync_workers())
     name = f"load [{kind}] search page"
     shared = f"{name}, {CLIENTS} clients, {share} a worker"
     return [
@@ -316,12 +329,21 @@ def run(kind: str, url: str) -> list[Figure]:
         ),
         show(Figure(f"{name}, {CLIENTS} clients: p50", got["p50"], "ms")),
         show(Figure(f"{name}, {CLIENTS} clients: p99", got["p99"], "ms", "≤ 300")),
+        show(Figure(f"{name}, {CLIENTS} clients: p99 ÷ p50", _spread(got), "×")),
         show(Figure(f"{name}: web CPU per request", got["cpu"], "ms", "≤ 8")),
         *_against_the_floor(name, got["cpu"]),
         *_where_the_cpu_goes(kind, name, got),
         show(Figure(f"{shared}: throughput", balanced["throughput"], "req/s")),
         show(Figure(f"{shared}: p99", balanced["p99"], "ms")),
-        show(Figure(f"load [{kind}] errors", got["errors"] + balanced["errors"], "", "0")),
+        *_in_turn(name, in_turn),
+        show(
+            Figure(
+                f"load [{kind}] errors",
+                got["errors"] + balanced["errors"] + in_turn["errors"],
+                "",
+                "0",
+            )
+        ),
         show(
             Figure(
                 f"load [{kind}] web worker memory after {got['requests']:,} requests",
@@ -330,6 +352,41 @@ def run(kind: str, url: str) -> list[Figure]:
                 "≤ 120",
             )
         ),
+    ]
+
+
+def _again(
+    env: dict[str, str],
+    cookies: list[str],
+    url: str,
+    extra: tuple[str, ...] = (),
+    workers: tuple[str, ...] | None = None,
+) -> dict:
+    """The 50 clients again (no one-client baseline) against a fresh gunicorn with other options."""
+    server, port = _gunicorn("wsgi:app", env, "/healthz", extra, workers)
+    try:
+        return _measure(
+            server, port, "/candidates?q={q}", cookies, baseline=False, database_url=url
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def _spread(got: dict) -> float:
+    """The slowest answers over the typical one: 1 when every request waits alike."""
+    return got["p99"] / max(got["p50"], 0.001)
+
+
+def _in_turn(name: str, got: dict) -> list[Figure]:
+    """The sync workers' figures: their p99 over their p50 is the spread of the waits when every
+    request waits its turn."""
+    label = f"{name}, {CLIENTS} clients, {(os.cpu_count() or 2) + 1} sync workers"
+    return [
+        show(Figure(f"{label}: throughput", got["throughput"], "req/s")),
+        show(Figure(f"{label}: p99", got["p99"], "ms")),
+        show(Figure(f"{label}: p99 ÷ p50", _spread(got), "×")),
+        show(Figure(f"{label}: web CPU per request", got["cpu"], "ms")),
     ]
 
 

@@ -6,11 +6,14 @@ is counted in full."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+import requests
 
 from bench import load
 
@@ -88,3 +91,32 @@ def test_a_process_started_under_the_load_is_counted_in_full():
 def test_no_database_server_processes_are_counted_for_sqlite(tmp_path):
     assert load._database_server_pids(f"sqlite:///{tmp_path / 'x.sqlite3'}") == []
     assert load._database_server_pids(None) == []
+
+
+def test_the_sync_workers_answer_one_request_a_connection_and_the_clients_come_back():
+    """With more than one thread gunicorn would quietly run gthread workers instead of sync ones;
+    sync workers close each connection, and a client opens a new one and goes on."""
+    server, port = load._gunicorn(
+        "bench.floor:bare_app()", {}, "/login", workers=load._sync_workers()
+    )
+    try:
+        workers = subprocess.run(
+            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
+        ).stdout.split()
+        head = requests.get(f"http://127.0.0.1:{port}/login", timeout=10)
+        cookie = head.cookies["session"]
+        latencies: list[float] = []
+        errors: list[str] = []
+        stop_at = time.monotonic() + 0.5
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(
+                asyncio.run,
+                load._client(port, "/people?q={q}", cookie, 0, stop_at, latencies, errors),
+            ).result()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+    assert len(workers) == (os.cpu_count() or 2) + 1
+    assert head.headers["Connection"] == "close"
+    assert errors == [] and len(latencies) >= 3
