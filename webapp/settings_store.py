@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp import database
 from webapp.errors import FieldError
 from webapp.models import Setting, User, audit
 
@@ -26,7 +27,7 @@ def value(session: so.Session, key: str) -> Any:
     """
     read = session.info.get(_READ)
     if read is None or _unflushed_setting(session):
-        read = session.info[_READ] = dict(session.execute(_ALL).all())
+        read = session.info[_READ] = dict(database.read(session, _ALL).all())
     return read.get(key)
 
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.sql import visitors
 
+from webapp import database
 from webapp.filters import day_bounds, page_number, query_params, zone_field
 from webapp.models.people import Candidate, Client, ClientContact, name_key, person_name
 from webapp.people import trigrams
@@ -449,7 +450,7 @@ def _dense(session: so.Session, s: Shape, values: dict) -> bool:
     """Whether the trigram table finds the contains-filter's text at least DENSE times."""
     if s.dialect != "sqlite" or not s.usable:
         return False
-    found = session.scalar(_dense_statement(s.model), {**values, "dense": DENSE})
+    found = database.read(session, _dense_statement(s.model), {**values, "dense": DENSE}).scalar()
     return (found or 0) >= DENSE
 
 
@@ -745,7 +746,7 @@ def search(session: so.Session, criteria: Criteria, page: int, default_region: s
     offset = (page - 1) * PAGE_SIZE
     limit = PAGE_SIZE + 1
     page_values = {**values, "limit": limit, "offset": offset, "top": offset + limit}
-    rows = [ResultRow(*row) for row in session.execute(_page_query(shape), page_values)]
+    rows = [ResultRow(*row) for row in database.read(session, _page_query(shape), page_values)]
     if rows and len(rows) <= PAGE_SIZE and offset + len(rows) <= COUNT_CAP:
         # The last page is in hand: how many match is known without counting them again.
         total, capped = offset + len(rows), False
@@ -784,7 +785,7 @@ def _count_query(s: Shape) -> sa.Select:
 def _count(session: so.Session, s: Shape, values: dict, cap: int) -> tuple[int, bool]:
     # The count does not depend on the order or on how the page is read.
     statement = _count_query(s._replace(sort="name", dense=False))
-    n = session.scalar(statement, {**values, "cap": cap + 1}) or 0
+    n = database.read(session, statement, {**values, "cap": cap + 1}).scalar() or 0
     return (cap, True) if n > cap else (n, False)
 
 

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp import database
 from webapp.models import Message, User
 from webapp.models.base import utcnow
 from webapp.models.messaging import REPLIES_ONLY, UNREAD_ONLY
@@ -46,7 +47,7 @@ _UNREAD_COUNT = (
 def unread_count(session: so.Session, user_id: int) -> int:
     """How many replies to this user's messages are unread: one probe of a partial index that
     holds only unread replies."""
-    return session.scalar(_UNREAD_COUNT, {"user_id": user_id}) or 0
+    return database.read(session, _UNREAD_COUNT, {"user_id": user_id}).scalar() or 0
 
 
 class ReplyRow(NamedTuple):
