@@ -26,6 +26,7 @@ from bench.report import Figure, percentile, show
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 50
 SECONDS = 15
+SEARCH = "/candidates?q={q}"  # the page under load, each client's next query filled in
 QUERIES = ["smi", "olivia smith", "jon", "lee", "ng", "wil", "patel", "zoë", "mason", "ruby kel"]
 
 
@@ -182,11 +183,15 @@ def _workers() -> tuple[str, ...]:
     return ("-w", cores, *os.environ.get("BENCH_GUNICORN", "-k gthread --threads 4").split())
 
 
+# Sync workers: one a core and one more.
+SYNC_WORKERS = (os.cpu_count() or 2) + 1
+
+
 def _sync_workers() -> tuple[str, ...]:
-    """Sync workers, one a core and one more: each answers one request at a time, taking the
-    next connection from the kernel's queue, first come first served. (`--threads 1`: with more,
-    gunicorn would run gthread instead.)"""
-    return ("-w", str((os.cpu_count() or 2) + 1), "-k", "sync", "--threads", "1")
+    """SYNC_WORKERS sync workers: each answers one request at a time, taking the next connection
+    from the kernel's queue, first come first served. (`--threads 1`: with more, gunicorn would
+    run gthread instead.)"""
+    return ("-w", str(SYNC_WORKERS), "-k", "sync", "--threads", "1")
 
 
 def _gunicorn(
@@ -306,7 +311,7 @@ def run(kind: str, url: str) -> list[Figure]:
     try:
         base = f"http://127.0.0.1:{port}"
         cookies = [_signed_in_session(base).cookies.get("session") for _ in range(CLIENTS)]
-        got = _measure(server, port, "/candidates?q={q}", cookies, database_url=url)
+        got = _measure(server, port, SEARCH, cookies, database_url=url)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -365,9 +370,7 @@ def _again(
     """The 50 clients again (no one-client baseline) against a fresh gunicorn with other options."""
     server, port = _gunicorn("wsgi:app", env, "/healthz", extra, workers)
     try:
-        return _measure(
-            server, port, "/candidates?q={q}", cookies, baseline=False, database_url=url
-        )
+        return _measure(server, port, SEARCH, cookies, baseline=False, database_url=url)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -381,7 +384,7 @@ def _spread(got: dict) -> float:
 def _in_turn(name: str, got: dict) -> list[Figure]:
     """The sync workers' figures: their p99 over their p50 is the spread of the waits when every
     request waits its turn."""
-    label = f"{name}, {CLIENTS} clients, {(os.cpu_count() or 2) + 1} sync workers"
+    label = f"{name}, {CLIENTS} clients, {SYNC_WORKERS} sync workers"
     return [
         show(Figure(f"{label}: throughput", got["throughput"], "req/s")),
         show(Figure(f"{label}: p99", got["p99"], "ms")),

@@ -6,7 +6,6 @@ is counted in full."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
 import sys
@@ -100,7 +99,7 @@ def test_the_sync_workers_answer_one_request_a_connection_and_the_clients_come_b
         "bench.floor:bare_app()", {}, "/login", workers=load._sync_workers()
     )
     try:
-        wanted, deadline = (os.cpu_count() or 2) + 1, time.monotonic() + 20
+        wanted, deadline = load.SYNC_WORKERS, time.monotonic() + 20
         while True:  # gunicorn starts its workers a little apart; one answering is not all
             workers = subprocess.run(
                 ["pgrep", "-P", str(server.pid)], capture_output=True, text=True

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql
 
+from webapp import database
 from webapp.models import Candidate, Client, ClientContact
 from webapp.models.people import person_name
 from webapp.people.kinds import KINDS
@@ -93,15 +94,12 @@ def load(session: so.Session, kind: str, ids: Iterable[int]) -> list[PersonRow]:
     found: dict[int, PersonRow] = {}
     dialect = session.get_bind().dialect.name
     has_client = KINDS.by_segment(kind).has_client
-    if session.autoflush:
-        session.flush()  # read on the session's connection below, which does not flush itself
-    connection = session.connection()
     for start in range(0, len(wanted), CHUNK):
         # Rows by position, in _query's column order, straight from the connection: a mapping
         # and keywords per row were a third of loading 10,000 people, the ORM's own pass over
         # the rows a fifth of what was left.
         chunk = _ids_parameter(wanted[start : start + CHUNK], dialect)
-        for row in connection.execute(_query(kind, dialect), {"ids": chunk}):
+        for row in database.read(session, _query(kind, dialect), {"ids": chunk}):
             if has_client:
                 *common, position, name = row
                 person = PersonRow(
