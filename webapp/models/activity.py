@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models.base import Base, UTCDateTime, utcnow
+from webapp.models.base import Base, UTCDateTime, index_where_set, utcnow
 from webapp.models.users import User
 
 
@@ -16,14 +16,17 @@ class Comment(Base):
     __tablename__ = "comments"
     __table_args__ = (
         sa.CheckConstraint("(candidate_id IS NULL) <> (contact_id IS NULL)", name="one_person"),
+        # Each comment is about one person, so each of these holds only its own kind's rows.
+        index_where_set("ix_comments_candidate_id", "candidate_id"),
+        index_where_set("ix_comments_contact_id", "contact_id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     candidate_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("candidates.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("candidates.id", ondelete="CASCADE")
     )
     contact_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("client_contacts.id", ondelete="CASCADE"), index=True
+        sa.ForeignKey("client_contacts.id", ondelete="CASCADE")
     )
     author_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     type: so.Mapped[str] = so.mapped_column(sa.String(60), default="SMS")

@@ -16,6 +16,26 @@ NAMING_CONVENTION = {
 }
 
 
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> sa.Index:
+    """An index of only the rows `where` holds, on SQLite and PostgreSQL alike."""
+    return sa.Index(
+        name,
+        *columns,
+        unique=unique,
+        sqlite_where=sa.text(where),
+        postgresql_where=sa.text(where),
+    )
+
+
+def index_where_set(name: str, *columns: str, unique: bool = False) -> sa.Index:
+    """An index of the rows whose first column is set.
+
+    For a column most rows leave empty (a message's person of the other kind, the message a reply
+    answers): those rows then cost no index write, and a lookup `column = value` still uses the
+    index on both databases, as it cannot match an empty column."""
+    return partial_index(name, *columns, where=f"{columns[0]} IS NOT NULL", unique=unique)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models.base import Base, UTCDateTime, utcnow
+from webapp.models.base import Base, UTCDateTime, index_where_set, partial_index, utcnow
 from webapp.models.users import User
 
 RECORD_TYPES = {
@@ -41,11 +41,6 @@ UNREAD_ONLY = "direction = 'in' AND read_at IS NULL"
 OUTBOUND_ONLY = "direction = 'out'"
 # A batch due later that has neither gone nor been cancelled (ix_batches_due).
 WAITING_TO_GO = "send_at IS NOT NULL AND released_at IS NULL AND cancelled_at IS NULL"
-
-
-def partial_index(name: str, *columns: str, where: str) -> sa.Index:
-    """An index of only the rows `where` holds, on SQLite and PostgreSQL alike."""
-    return sa.Index(name, *columns, sqlite_where=sa.text(where), postgresql_where=sa.text(where))
 
 
 def new_uuids(
@@ -219,11 +214,23 @@ class Message(Base):
         sa.Index("ix_messages_claim", "state", "next_attempt_at", "id"),
         # A batch's messages counted by state (its page, the Sent page) from the index alone.
         sa.Index("ix_messages_batch_state", "batch_id", "state", "superseded"),
-        sa.Index("ix_messages_candidate", "candidate_id", "created_at"),
-        sa.Index("ix_messages_contact", "contact_id", "created_at"),
+        # A message is about a candidate or a contact (or nobody): each of these two indexes, and
+        # those below of the columns that are empty until a gateway answers or for all but a
+        # reply or a resend, holds only the rows that have a value (migration 0019).
+        index_where_set("ix_messages_candidate", "candidate_id", "created_at"),
+        index_where_set("ix_messages_contact", "contact_id", "created_at"),
         sa.Index("ix_messages_to_e164", "to_e164", "created_at"),
         # Gateways retry their pushes: one row per gateway message id is what makes them idempotent.
-        sa.Index("ux_messages_provider_message_id", "provider", "provider_message_id", unique=True),
+        partial_index(
+            "ux_messages_provider_message_id",
+            "provider",
+            "provider_message_id",
+            where="provider_message_id IS NOT NULL",
+            unique=True,
+        ),
+        # Deleting a message (a cancelled scheduled send) looks for the rows that refer to it.
+        index_where_set("ix_messages_in_reply_to_id", "in_reply_to_id"),
+        index_where_set("ix_messages_resend_of_id", "resend_of_id"),
         # The Replies inbox holds replies only: a user's newest first, everyone's newest first, and
         # the unread count, which reads only the (few) unread replies' index entries.
         partial_index(
@@ -257,9 +264,7 @@ class Message(Base):
     )
     # Outbound: who sent it. Inbound: the sender of the message it answers (whose reply it is).
     sender_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
-    in_reply_to_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("messages.id"), index=True
-    )
+    in_reply_to_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("messages.id"))
     to_e164: so.Mapped[str] = so.mapped_column(sa.String(20))
     # Kept so the send-time country check needs no parsing (numbers are parsed once, when written).
     to_region: so.Mapped[str | None] = so.mapped_column(sa.String(2))
@@ -271,8 +276,8 @@ class Message(Base):
     override_opt_out: so.Mapped[bool] = so.mapped_column(default=False)
     # Set when a consultant resent this message: the new copy counts for the batch instead.
     superseded: so.Mapped[bool] = so.mapped_column(default=False)
-    # Indexed, as every column that refers to a message: deleting one looks for its referrers.
-    resend_of_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("messages.id"), index=True)
+    # Indexed (above), as every column that refers to a message.
+    resend_of_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("messages.id"))
     provider: so.Mapped[str] = so.mapped_column(sa.String(20))
     # The SMS account it was queued for (or a reply came in through); None: the default account.
     account_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("sms_accounts.id"))
