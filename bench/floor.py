@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from flask import Flask, abort, render_template, session
+from flask import Flask, abort, before_render_template, render_template, session, template_rendered
 from jinja2 import DictLoader
 
 from bench.report import Figure, percentile, show
@@ -60,6 +60,42 @@ def record(engine: sa.Engine, fetch: Callable[[], object]) -> list[Statement]:
     return list(statements)
 
 
+@contextmanager
+def rendering(clock: Callable[[], float] = time.perf_counter) -> Iterator[list[float]]:
+    """Milliseconds each whole page's Jinja render took while the block runs (from Flask's
+    before_render_template signal to its template_rendered): the template's own work, without
+    the view's queries or the context processors, which run before it."""
+    durations: list[float] = []
+    started: list[float] = []  # a stack, should a template's render render another
+
+    def before(_app, **_extra) -> None:
+        started.append(clock())
+
+    def after(_app, **_extra) -> None:
+        durations.append((clock() - started.pop()) * 1000)
+
+    before_render_template.connect(before)
+    template_rendered.connect(after)
+    try:
+        yield durations
+    finally:
+        template_rendered.disconnect(after)
+        before_render_template.disconnect(before)
+
+
+def rendering_p50(
+    fetch: Callable[[], object], runs: int = RUNS, clock: Callable[[], float] = time.perf_counter
+) -> float:
+    """The p50 of the time a page's template takes to render, over `runs` calls of `fetch` (its
+    whole page; a page that renders no template counts 0)."""
+    per_page = []
+    for _ in range(runs):
+        with rendering(clock) as durations:
+            fetch()
+        per_page.append(sum(durations))
+    return percentile(per_page, 50)
+
+
 def replay(engine: sa.Engine, statements: list[Statement], runs: int = RUNS) -> list[float]:
     """Milliseconds to run `statements` one after another on a raw driver cursor, fetching every
     row, per run (after WARMUP untimed runs): what the database costs the page, without
@@ -83,30 +119,50 @@ def replay(engine: sa.Engine, statements: list[Statement], runs: int = RUNS) -> 
 
 
 class Floor(NamedTuple):
-    """A page's floors, p50 in milliseconds."""
+    """A page's floors, p50 in milliseconds; its own template's render, and the part of the
+    framework's floor that is the bare page's render of its small table."""
 
     framework: float
     sql: float
     statements: int
+    rendering: float = 0.0
+    framework_rendering: float = 0.0
 
     @property
     def total(self) -> float:
         return self.framework + self.sql
 
+    @property
+    def with_rendering(self) -> float:
+        """The floors with the bare page's render swapped for this page's: the least the page
+        could cost while it renders what it does, were all else as cheap as the floors."""
+        return self.total - self.framework_rendering + self.rendering
+
 
 def page_floor(engine: sa.Engine, fetch: Callable[[], object], runs: int = RUNS) -> Floor:
-    """The framework's floor and the p50 of replaying the SQL that one `fetch` runs."""
+    """The framework's floor, the p50 of replaying the SQL that one `fetch` runs, and the p50s of
+    its template's render and of the bare page's."""
     statements = record(engine, fetch)
-    return Floor(framework_p50(), percentile(replay(engine, statements, runs), 50), len(statements))
+    sql = percentile(replay(engine, statements, runs), 50)
+    return Floor(
+        framework_p50(),
+        sql,
+        len(statements),
+        rendering_p50(fetch, runs),
+        framework_rendering_p50(),
+    )
 
 
 def page_figures(
     prefix: str, samples: list[float], floor: Floor, p95_goal: str
 ) -> tuple[list[Figure], float]:
-    """Print a page's p50, p95 (held to `p95_goal`), its floors and page ÷ floors; return the
-    figures and that ratio."""
+    """Print a page's p50, p95 (held to `p95_goal`), its floors and page ÷ floors, then its
+    template's render and what the ratio would be were the page nothing but its floors with that
+    render in place of the bare page's (over 2 there, the goal is out of reach while the page
+    renders what it does at that cost); return the figures and the page's ratio."""
     p50, p95 = percentile(samples, 50), percentile(samples, 95)
     ratio = p50 / max(floor.total, 0.01)
+    bound = floor.with_rendering / max(floor.total, 0.01)
     name = (
         f"{prefix}: floor p50 (framework {floor.framework:.1f} + "
         f"{floor.statements} SQL {floor.sql:.1f})"
@@ -116,6 +172,8 @@ def page_figures(
         show(Figure(f"{prefix}: p95", p95, "ms", p95_goal)),
         show(Figure(name, floor.total, "ms")),
         show(Figure(f"{prefix}: page ÷ floor p50", ratio, "×", RATIO_GOAL)),
+        show(Figure(f"{prefix}: its template's render p50", floor.rendering, "ms")),
+        show(Figure(f"{prefix}: (floor − bare render + its render) ÷ floor", bound, "×")),
     ]
     return figures, ratio
 
@@ -179,8 +237,8 @@ def bare_app() -> Flask:
     return app
 
 
-def framework_samples(runs: int = RUNS) -> list[float]:
-    """Milliseconds per request of the bare page through Flask's test client."""
+def _bare_page() -> Callable[[], None]:
+    """A signed-in request of the bare page through Flask's test client."""
     client = bare_app().test_client()
     client.get("/login")
 
@@ -189,7 +247,12 @@ def framework_samples(runs: int = RUNS) -> list[float]:
         assert response.status_code == 200, response.status_code
         response.get_data()
 
-    return timed(fetch, runs)
+    return fetch
+
+
+def framework_samples(runs: int = RUNS) -> list[float]:
+    """Milliseconds per request of the bare page through Flask's test client."""
+    return timed(_bare_page(), runs)
 
 
 def framework_p50() -> float:
@@ -199,3 +262,12 @@ def framework_p50() -> float:
         _framework["p50"], _framework["p95"] = percentile(samples, 50), percentile(samples, 95)
         show(Figure("framework floor (bare Flask page, 50 rows): p50", _framework["p50"], "ms"))
     return _framework["p50"]
+
+
+def framework_rendering_p50() -> float:
+    """How much of the framework's floor is its own small template's render, measured once."""
+    if "rendering" not in _framework:
+        _framework["rendering"] = rendering_p50(_bare_page())
+        name = "framework floor: its template's render p50"
+        show(Figure(name, _framework["rendering"], "ms"))
+    return _framework["rendering"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask, render_template
+from jinja2 import DictLoader
 
 from bench import floor
 from webapp.database import make_engine
@@ -79,3 +81,68 @@ def test_the_framework_floor_renders_the_fifty_rows_for_the_signed_in_user():
     page = client.get("/people").get_data(as_text=True)
 
     assert page.count('name="ids"') == 50 and "Casey Consultant" in page
+
+
+class _Clock:
+    """Seconds that move only when told, so a render's measured length is exact."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> str:
+        self.now += seconds
+        return ""
+
+
+def _rendering_app(clock: _Clock) -> Flask:
+    app = Flask("bench_rendering")
+    app.jinja_loader = DictLoader({"page.html": "<p>{{ work(0.005) }}{{ work(0.002) }}</p>"})
+
+    @app.get("/page")
+    def page():
+        clock.advance(0.030)  # the view's own work before it renders
+        html = render_template("page.html", work=clock.advance)
+        clock.advance(0.040)  # and after
+        return html
+
+    @app.get("/plain")
+    def plain():
+        clock.advance(0.010)
+        return "no template"
+
+    return app
+
+
+def test_a_pages_render_is_timed_from_the_templates_start_to_its_end():
+    clock = _Clock()
+    client = _rendering_app(clock).test_client()
+
+    assert floor.rendering_p50(lambda: client.get("/page"), runs=3, clock=clock) == pytest.approx(7)
+    assert floor.rendering_p50(lambda: client.get("/plain"), runs=3, clock=clock) == 0
+
+
+def test_renders_after_the_block_are_not_counted():
+    clock = _Clock()
+    client = _rendering_app(clock).test_client()
+    with floor.rendering(clock) as durations:
+        client.get("/page")
+    client.get("/page")
+
+    assert durations == [pytest.approx(7)]
+
+
+def test_the_bound_swaps_the_bare_pages_render_for_the_pages_own(capsys):
+    page_floor = floor.Floor(
+        framework=1.0, sql=0.5, statements=3, rendering=2.0, framework_rendering=0.4
+    )
+
+    figures, ratio = floor.page_figures("page", [4.5] * 10, page_floor, "≤ 50")
+
+    by_name = {figure.name: figure.value for figure in figures}
+    assert ratio == pytest.approx(3.0)  # 4.5 ÷ (1.0 + 0.5)
+    assert by_name["page: its template's render p50"] == 2.0
+    assert by_name["page: (floor − bare render + its render) ÷ floor"] == pytest.approx(3.1 / 1.5)
+    assert "page: (floor − bare render + its render) ÷ floor" in capsys.readouterr().out
