@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
         headers,
         metrics,
         navigation,
+        numbers,
         phone_numbers,
         row_urls,
         sessions,
@@ -65,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     access.init_app(app)
     headers.init_app(app)
     navigation.init_app(app)
+    numbers.init_app(app)
     bars.init_app(app)
     row_urls.init_app(app)
     phone_numbers.init_app(app)

@@ -146,3 +146,29 @@ def test_the_bound_swaps_the_bare_pages_render_for_the_pages_own(capsys):
     assert by_name["page: its template's render p50"] == 2.0
     assert by_name["page: (floor − bare render + its render) ÷ floor"] == pytest.approx(3.1 / 1.5)
     assert "page: (floor − bare render + its render) ÷ floor" in capsys.readouterr().out
+
+
+def test_statements_a_template_runs_are_taken_out_of_its_render(engine):
+    clock = _Clock()
+    # Each statement "takes" 3 ms on the clock (moved when the driver has answered), as a lazy
+    # read in a template would.
+    sa.event.listen(engine, "after_cursor_execute", lambda *_args: clock.advance(0.003))
+    app = Flask("bench_lazy_read")
+    app.jinja_loader = DictLoader({"page.html": "{{ work(0.005) }}{{ count() }}"})
+
+    def count() -> int:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql("SELECT count(*) FROM people").scalar()
+
+    @app.get("/page")
+    def page():
+        count()  # the view's own read, before the render
+        return render_template("page.html", work=clock.advance, count=count)
+
+    client = app.test_client()
+    fetch = lambda: client.get("/page")  # noqa: E731
+
+    assert client.get("/page").get_data(as_text=True) == "5"
+    # Without the engine the read's 3 ms (and any statement the connection adds) count.
+    assert floor.rendering_p50(fetch, runs=3, clock=clock) >= 8
+    assert floor.rendering_p50(fetch, runs=3, clock=clock, engine=engine) == pytest.approx(5)

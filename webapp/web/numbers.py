@@ -1,0 +1,26 @@
+"""The `number` and `percent` template filters: counts with thousands separators ("12,345") and
+rates to one decimal ("97.5 %", "—" for none), as the dashboard shows several hundred a page.
+
+Filters rather than Jinja macros: a macro call costs several times the formatting it wraps
+(measured on the dashboard, which formats about 440 numbers a page).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(number, "number")
+    app.add_template_filter(percent, "percent")
+
+
+def number(value: int) -> str:
+    """`value` with thousands separators: 12345 → "12,345"."""
+    return f"{value:,}"
+
+
+def percent(value: float | None) -> str:
+    """`value` (already a percentage) to one decimal place, "97.5 %"; "—" when there is none (no
+    message finished, say)."""
+    return "—" if value is None else f"{value:.1f} %"
