@@ -165,16 +165,18 @@ class Floor(NamedTuple):
 
 
 def page_floor(engine: sa.Engine, fetch: Callable[[], object], runs: int = RUNS) -> Floor:
-    """The framework's floor, the p50 of replaying the SQL that one `fetch` runs, and the p50s of
-    its template's render and of the bare page's."""
+    """The framework's floor and the bare page's render, measured now (just after the page's own
+    samples), the p50 of replaying the SQL that one `fetch` runs, and the p50 of its template's
+    render."""
+    framework, framework_rendering = framework_now(runs)
     statements = record(engine, fetch)
     sql = percentile(replay(engine, statements, runs), 50)
     return Floor(
-        framework_p50(),
+        framework,
         sql,
         len(statements),
         rendering_p50(fetch, runs, engine=engine),
-        framework_rendering_p50(),
+        framework_rendering,
     )
 
 
@@ -224,7 +226,8 @@ _TEMPLATE = """<!doctype html>
 </tbody></table></main></body></html>
 """
 
-_framework: dict[str, float] = {}
+_bare: list[Callable[[], None]] = []  # one signed-in client of the bare page, made once
+_first: dict[str, float] = {}
 
 
 def bare_app() -> Flask:
@@ -275,24 +278,16 @@ def _bare_page() -> Callable[[], None]:
     return fetch
 
 
-def framework_samples(runs: int = RUNS) -> list[float]:
-    """Milliseconds per request of the bare page through Flask's test client."""
-    return timed(_bare_page(), runs)
-
-
-def framework_p50() -> float:
-    """The framework's floor, measured once per bench run (it does not depend on a database)."""
-    if "p50" not in _framework:
-        samples = framework_samples()
-        _framework["p50"], _framework["p95"] = percentile(samples, 50), percentile(samples, 95)
-        show(Figure("framework floor (bare Flask page, 50 rows): p50", _framework["p50"], "ms"))
-    return _framework["p50"]
-
-
-def framework_rendering_p50() -> float:
-    """How much of the framework's floor is its own small template's render, measured once."""
-    if "rendering" not in _framework:
-        _framework["rendering"] = rendering_p50(_bare_page())
-        name = "framework floor: its template's render p50"
-        show(Figure(name, _framework["rendering"], "ms"))
-    return _framework["rendering"]
+def framework_now(runs: int = RUNS) -> tuple[float, float]:
+    """The framework's floor and the bare page's render, p50s measured now. Each page's floor is
+    measured beside it, not once a run: some machines drift by half within minutes, and the
+    ratio should not move with them. The first is printed."""
+    if not _bare:
+        _bare.append(_bare_page())
+    fetch = _bare[0]
+    framework, rendering = percentile(timed(fetch, runs), 50), rendering_p50(fetch, runs)
+    if not _first:
+        _first.update(p50=framework, rendering=rendering)
+        show(Figure("framework floor (bare Flask page, 50 rows): p50, first", framework, "ms"))
+        show(Figure("framework floor: its template's render p50, first", rendering, "ms"))
+    return framework, rendering

@@ -172,3 +172,27 @@ def test_statements_a_template_runs_are_taken_out_of_its_render(engine):
     # Without the engine the read's 3 ms (and any statement the connection adds) count.
     assert floor.rendering_p50(fetch, runs=3, clock=clock) >= 8
     assert floor.rendering_p50(fetch, runs=3, clock=clock, engine=engine) == pytest.approx(5)
+
+
+def test_the_framework_floor_is_measured_again_beside_each_page_and_printed_once(
+    monkeypatch, capsys
+):
+    client = floor.bare_app().test_client()
+    client.get("/login")
+    requests = []
+
+    def fetch() -> None:
+        requests.append(client.get("/people").status_code)
+
+    monkeypatch.setattr(floor, "_bare", [fetch])
+    monkeypatch.setattr(floor, "_first", {})
+
+    first = floor.framework_now(runs=3)
+    second = floor.framework_now(runs=3)
+
+    # Each call times the page (after its warm-up) and then its render: nothing is reused.
+    assert requests == [200] * 2 * ((3 + floor.WARMUP) + 3)
+    assert all(ms > 0 for ms in (*first, *second))
+    printed = capsys.readouterr().out
+    assert printed.count("framework floor (bare Flask page, 50 rows): p50, first") == 1
+    assert printed.count("framework floor: its template's render p50, first") == 1
