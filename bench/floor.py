@@ -80,7 +80,8 @@ def rendering(
 
     def after(_app, **_extra) -> None:
         elapsed = clock() - started.pop() - queried.pop()
-        durations.append(elapsed * 1000)
+        if not started:  # an inner render's time is in the outer one's already
+            durations.append(elapsed * 1000)
 
     def before_statement(*_args) -> None:
         statement_started.append(clock())

@@ -196,3 +196,25 @@ def test_the_framework_floor_is_measured_again_beside_each_page_and_printed_once
     printed = capsys.readouterr().out
     assert printed.count("framework floor (bare Flask page, 50 rows): p50, first") == 1
     assert printed.count("framework floor: its template's render p50, first") == 1
+
+
+def test_a_render_inside_a_render_is_counted_once():
+    clock = _Clock()
+    app = Flask("bench_nested")
+    app.jinja_loader = DictLoader(
+        {"outer.html": "{{ work(0.002) }}[{{ inner() }}]", "inner.html": "{{ work(0.003) }}"}
+    )
+
+    @app.get("/page")
+    def page():
+        return render_template(
+            "outer.html",
+            work=clock.advance,
+            inner=lambda: render_template("inner.html", work=clock.advance),
+        )
+
+    client = app.test_client()
+    with floor.rendering(clock) as durations:
+        client.get("/page")
+
+    assert durations == [pytest.approx(5)]
