@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -227,8 +228,7 @@ _TEMPLATE = """<!doctype html>
 </tbody></table></main></body></html>
 """
 
-_bare: list[Callable[[], None]] = []  # one signed-in client of the bare page, made once
-_first: dict[str, float] = {}
+_first_printed = False  # the framework floor's figures are printed for the first page only
 
 
 def bare_app() -> Flask:
@@ -266,8 +266,9 @@ def bare_app() -> Flask:
     return app
 
 
+@cache
 def _bare_page() -> Callable[[], None]:
-    """A signed-in request of the bare page through Flask's test client."""
+    """A signed-in request of the bare page through Flask's test client (one client, made once)."""
     client = bare_app().test_client()
     client.get("/login")
 
@@ -283,12 +284,11 @@ def framework_now(runs: int = RUNS) -> tuple[float, float]:
     """The framework's floor and the bare page's render, p50s measured now. Each page's floor is
     measured beside it, not once a run: some machines drift by half within minutes, and the
     ratio should not move with them. The first is printed."""
-    if not _bare:
-        _bare.append(_bare_page())
-    fetch = _bare[0]
+    global _first_printed
+    fetch = _bare_page()
     framework, rendering = percentile(timed(fetch, runs), 50), rendering_p50(fetch, runs)
-    if not _first:
-        _first.update(p50=framework, rendering=rendering)
+    if not _first_printed:
+        _first_printed = True
         show(Figure("framework floor (bare Flask page, 50 rows): p50, first", framework, "ms"))
         show(Figure("framework floor: its template's render p50, first", rendering, "ms"))
     return framework, rendering

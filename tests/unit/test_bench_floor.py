@@ -184,8 +184,8 @@ def test_the_framework_floor_is_measured_again_beside_each_page_and_printed_once
     def fetch() -> None:
         requests.append(client.get("/people").status_code)
 
-    monkeypatch.setattr(floor, "_bare", [fetch])
-    monkeypatch.setattr(floor, "_first", {})
+    monkeypatch.setattr(floor, "_bare_page", lambda: fetch)
+    monkeypatch.setattr(floor, "_first_printed", False)
 
     first = floor.framework_now(runs=3)
     second = floor.framework_now(runs=3)

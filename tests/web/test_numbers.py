@@ -1,8 +1,11 @@
-"""The dashboard's number formats (webapp.web.numbers): counts with thousands separators, rates to
+"""The pages' number formats (webapp.web.numbers): counts with thousands separators, rates to
 one decimal with a dash for none, and both registered as template filters."""
 
 from __future__ import annotations
 
+from flask import Flask
+
+from webapp.web import numbers
 from webapp.web.numbers import number, percent
 
 
@@ -20,6 +23,8 @@ def test_rates_have_one_decimal_and_a_dash_for_none():
     ]
 
 
-def test_templates_format_through_the_filters(app):
+def test_templates_format_through_the_filters():
+    app = Flask("numbers")
+    numbers.init_app(app)
     template = app.jinja_env.from_string("{{ n|number }} / {{ r|percent }} / {{ none|percent }}")
     assert template.render(n=12345, r=12.345, none=None) == "12,345 / 12.3 % / —"

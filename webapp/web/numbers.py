@@ -1,5 +1,5 @@
-"""The `number` and `percent` template filters: counts with thousands separators ("12,345") and
-rates to one decimal ("97.5 %", "—" for none), as the dashboard shows several hundred a page.
+"""The `number` and `percent` template filters: counts with thousands separators ("12,345"), as
+every page writes them, and rates to one decimal ("97.5 %", "—" for none).
 
 Filters rather than Jinja macros: the dashboard formats about 440 numbers a page, and with macros
 its page took a fifth more instructions (measured: 106.4 M against 88.0 M).
@@ -15,7 +15,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(percent, "percent")
 
 
-def number(value: int) -> str:
+def number(value: float) -> str:
     """`value` with thousands separators: 12345 → "12,345"."""
     return f"{value:,}"
 
