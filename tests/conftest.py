@@ -21,7 +21,7 @@ from tests.fakes import FakeSmsCentral, FakeTwilio
 from tests.fakes.smtp import SmtpServer
 from webapp import create_app, migrate
 from webapp.config import testing_config
-from webapp.database import make_engine
+from webapp.database import begin_write, make_engine
 from webapp.models import (
     AuditEvent,
     BlockedRegion,
@@ -206,7 +206,13 @@ def client(app) -> Browser:
 
 
 def saved(session, row):
-    """`row` added and committed."""
+    """`row` added and committed.
+
+    A transaction begun here takes SQLite's write lock first: an insert into candidates reads
+    the full-text index's settings before it writes, so with deferred BEGIN it fails at once if a
+    running worker holds the lock, rather than waiting its turn."""
+    if not session.in_transaction():
+        begin_write(session)
     session.add(row)
     session.commit()
     return row
@@ -314,6 +320,8 @@ def make_contact(session, app):
     save = _person_factory(session, app, ClientContact, "Grace", "Hopper", "0413 222 333")
 
     def make(*args, client: str | None = "Harbour Mining Pty Ltd", **fields) -> ClientContact:
+        if not session.in_transaction():
+            begin_write(session)  # it reads, then writes: as saved() does, wait for the lock
         if client is not None:
             existing = session.scalar(sa.select(Client).where(Client.name == client))
             fields["client"] = existing or Client(name=client)
