@@ -205,14 +205,22 @@ def client(app) -> Browser:
     return app.test_client()
 
 
-def saved(session, row):
-    """`row` added and committed.
+def writing(session) -> None:
+    """Begin the session's next transaction with SQLite's write lock, unless one is open (whose
+    unflushed changes begin_write would roll back).
 
-    A transaction begun here takes SQLite's write lock first: an insert into candidates reads
-    the full-text index's settings before it writes, so with deferred BEGIN it fails at once if a
-    running worker holds the lock, rather than waiting its turn."""
+    A helper that reads, or inserts into candidates or client contacts (whose full-text trigger
+    reads the index's settings first), then writes would otherwise fail at once with "database is
+    locked" while a running worker holds the lock, rather than wait its turn. Only for a helper
+    that commits: the lock is held until the transaction ends (a lookup that may not write, such as
+    office_named, would keep every request out)."""
     if not session.in_transaction():
         begin_write(session)
+
+
+def saved(session, row):
+    """`row` added and committed."""
+    writing(session)
     session.add(row)
     session.commit()
     return row
@@ -320,8 +328,7 @@ def make_contact(session, app):
     save = _person_factory(session, app, ClientContact, "Grace", "Hopper", "0413 222 333")
 
     def make(*args, client: str | None = "Harbour Mining Pty Ltd", **fields) -> ClientContact:
-        if not session.in_transaction():
-            begin_write(session)  # it reads, then writes: as saved() does, wait for the lock
+        writing(session)  # it reads the client, then writes
         if client is not None:
             existing = session.scalar(sa.select(Client).where(Client.name == client))
             fields["client"] = existing or Client(name=client)
