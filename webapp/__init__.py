@@ -8,8 +8,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from webapp import collector, logs, version
 from webapp import config as settings
-from webapp import logs, version
 from webapp.folders import folder
 from webapp.ids import IdConverter
 
@@ -39,6 +39,10 @@ def create_app(config: Mapping | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    if not app.testing:
+        # Last, so what start-up made is frozen out of the collector's full passes (a test run
+        # builds many apps in one process and keeps Python's defaults).
+        collector.settle()
     return app
 
 
