@@ -16,7 +16,10 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import requests
 import sqlalchemy as sa
@@ -121,9 +124,11 @@ async def _client(
     stop_at: float,
     latencies: list[float],
     errors: list[str],
+    ports: list[int] | None = None,
 ) -> None:
     """One keep-alive connection asking for search pages one after another, keeping the session
-    cookie the server sets, as a browser would.
+    cookie the server sets, as a browser would. With `ports`, the connection's own port is noted
+    beside each latency: it tells which worker answered (_held_by).
 
     Raw HTTP/1.1 on asyncio rather than requests in threads: the load generator shares the two
     cores with the server, and requests spends more CPU per request than the page does.
@@ -143,6 +148,8 @@ async def _client(
             length = int(re.search(r"(?im)^content-length:\s*(\d+)", head).group(1))
             await reader.readexactly(length)
             latencies.append((time.perf_counter() - started) * 1000)
+            if ports is not None:
+                ports.append(writer.get_extra_info("sockname")[1])
             status = head.split(" ", 2)[1]
             if status != "200":
                 errors.append(status)
@@ -157,16 +164,43 @@ async def _client(
         writer.close()
 
 
+class Run(NamedTuple):
+    """What the clients saw: each answer's milliseconds and the client port it came on, how many
+    failed, the seconds the run took, and which worker held each client's connection halfway
+    through (client port → worker pid; empty unless asked)."""
+
+    latencies: list[float]
+    ports: list[int]
+    errors: int
+    elapsed: float
+    held: dict[int, str]
+
+
 async def _drive(
-    port: int, path: str, cookies: list[str], seconds: float
-) -> tuple[list[float], int, float]:
+    port: int,
+    path: str,
+    cookies: list[str],
+    seconds: float,
+    holders: Callable[[], dict[int, str]] | None = None,
+) -> Run:
+    """The clients, one a cookie, for `seconds`; halfway through, `holders` (a _held_by) notes
+    which worker holds each connection, once they have all been accepted."""
     latencies: list[float] = []
+    ports: list[int] = []
     errors: list[str] = []
+    held: dict[int, str] = {}
     started = time.monotonic()
     stop_at = started + seconds
+
+    async def note_holders() -> None:
+        await asyncio.sleep(seconds / 2)
+        if holders is not None:
+            held.update(holders())
+
     outcomes = await asyncio.gather(
+        note_holders(),
         *(
-            _client(port, path, cookie, n, stop_at, latencies, errors)
+            _client(port, path, cookie, n, stop_at, latencies, errors, ports)
             for n, cookie in enumerate(cookies)
         ),
         return_exceptions=True,
@@ -174,7 +208,52 @@ async def _drive(
     failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     if errors or failures:
         print(f"  load errors: statuses {sorted(set(errors))}, connections lost {failures[:3]}")
-    return latencies, len(errors) + len(failures), time.monotonic() - started
+    return Run(latencies, ports, len(errors) + len(failures), time.monotonic() - started, held)
+
+
+ESTABLISHED = "01"  # a connection's state in /proc/net/tcp
+
+
+def _held_by(port: int, pids: list[str]) -> dict[int, str]:
+    """{client port: pid} for each open connection to 127.0.0.1:`port` whose server end one of
+    `pids` holds: a gunicorn worker keeps every connection it accepted, so this is how the
+    clients are shared among the workers. From /proc/net/tcp (a socket's ports and inode) and
+    each process's file descriptors (which inodes it holds)."""
+    owner = {}
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if target.startswith("socket:["):
+                    owner[target[8:-1]] = pid
+        except OSError:
+            continue
+    held = {}
+    with open("/proc/net/tcp") as table:
+        next(table)  # the heading
+        for line in table:
+            fields = line.split()
+            local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+            if state == ESTABLISHED and int(local.split(":")[1], 16) == port and inode in owner:
+                held[int(remote.split(":")[1], 16)] = owner[inode]
+    return held
+
+
+def _per_worker(run: Run) -> list[tuple[int, float]]:
+    """(connections held, p99 of the answers on them) for each worker that held any, the one
+    holding most first: how unevenly the workers shared the clients, and what that did to each
+    share's slowest answers."""
+    by_worker: dict[str, list[float]] = {}
+    for client_port, latency in zip(run.ports, run.latencies, strict=True):
+        worker = run.held.get(client_port)
+        if worker is not None:
+            by_worker.setdefault(worker, []).append(latency)
+    held = Counter(run.held.values())
+    shares = [(held[worker], percentile(samples, 99)) for worker, samples in by_worker.items()]
+    return sorted(shares, key=lambda share: (-share[0], -share[1]))
 
 
 def _workers() -> tuple[str, ...]:
@@ -248,12 +327,16 @@ def _measure(
     # Baseline: one client at a time, so the server is never queued.
     alone, alone_elapsed = [], 1.0
     if baseline:
-        alone, _errors, alone_elapsed = asyncio.run(_drive(port, path, cookies[:1], seconds=5))
+        first = asyncio.run(_drive(port, path, cookies[:1], seconds=5))
+        alone, alone_elapsed = first.latencies, first.elapsed
     cpu_before = _cpu_ticks(workers_pids)
     database_before = _cpu_ticks(_database_server_pids(database_url))
     machine_before = _machine_busy_seconds()
     own_before = time.process_time()
-    latencies, errors, elapsed = asyncio.run(_drive(port, path, cookies, seconds=SECONDS))
+    run = asyncio.run(
+        _drive(port, path, cookies, SECONDS, holders=lambda: _held_by(port, workers_pids))
+    )
+    latencies, errors, elapsed = run.latencies, run.errors, run.elapsed
     own = time.process_time() - own_before
     machine = _machine_busy_seconds() - machine_before
     database = _cpu_since(database_before, _database_server_pids(database_url))
@@ -273,6 +356,7 @@ def _measure(
         "errors": errors,
         "requests": len(latencies) + len(alone),
         "rss": max((_rss_mb(int(pid)) for pid in workers_pids), default=0.0),
+        "per_worker": _per_worker(run),
     }
 
 
@@ -335,11 +419,13 @@ def run(kind: str, url: str) -> list[Figure]:
         show(Figure(f"{name}, {CLIENTS} clients: p50", got["p50"], "ms")),
         show(Figure(f"{name}, {CLIENTS} clients: p99", got["p99"], "ms", "≤ 300")),
         show(Figure(f"{name}, {CLIENTS} clients: p99 ÷ p50", _spread(got), "×")),
+        *_shares(f"{name}, {CLIENTS} clients", got),
         show(Figure(f"{name}: web CPU per request", got["cpu"], "ms", "≤ 8")),
         *_against_the_floor(name, got["cpu"]),
         *_where_the_cpu_goes(kind, name, got),
         show(Figure(f"{shared}: throughput", balanced["throughput"], "req/s")),
         show(Figure(f"{shared}: p99", balanced["p99"], "ms")),
+        *_shares(shared, balanced),
         *_in_turn(name, in_turn),
         show(
             Figure(
@@ -379,6 +465,18 @@ def _again(
 def _spread(got: dict) -> float:
     """The slowest answers over the typical one: 1 when every request waits alike."""
     return got["p99"] / max(got["p50"], 0.001)
+
+
+def _shares(label: str, got: dict) -> list[Figure]:
+    """For gthread workers, which keep the connections they accepted: how many of the clients
+    each worker held and the p99 of the answers they got. Fifty clients that never pause wait,
+    on a worker, about its clients over its pages a second, so the p99 above is the p99 of the
+    worker that took the most of them."""
+    shares = got["per_worker"]
+    return [
+        show(Figure(f"{label}: worker {n} of {len(shares)}, holding {held}: p99", p99, "ms"))
+        for n, (held, p99) in enumerate(shares, 1)
+    ]
 
 
 def _in_turn(name: str, got: dict) -> list[Figure]:

@@ -1,12 +1,14 @@
 """The load bench's own parts: its clients keep the session cookie the server sets, as a browser
 does (so a page that signs the cookie again only when it changes is measured as browsers would
-make it), a page's CPU is shown over the bare page's, and a server process started under the load
-is counted in full."""
+make it), a page's CPU is shown over the bare page's, a server process started under the load
+is counted in full, and each worker's share of the clients is read from the connections it holds."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -124,3 +126,87 @@ def test_the_sync_workers_answer_one_request_a_connection_and_the_clients_come_b
     assert len(workers) == wanted
     assert head.headers["Connection"] == "close"
     assert errors == [] and len(latencies) >= 3
+
+
+def test_each_connection_is_put_to_the_process_holding_its_server_end():
+    """The server ends a child process accepted are its; this process's client ends of the same
+    connections, whose own port is not the server's, are nobody's."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import socket, sys\n"
+            "listener = socket.create_server(('127.0.0.1', 0))\n"
+            "print(listener.getsockname()[1], flush=True)\n"
+            "held = [listener.accept()[0] for _ in range(3)]\n"
+            "print('accepted', flush=True)\n"
+            "sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    clients = []
+    try:
+        port = int(child.stdout.readline())
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        assert child.stdout.readline().strip() == "accepted"
+
+        held = load._held_by(port, [str(child.pid), str(os.getpid())])
+
+        assert held == {client.getsockname()[1]: str(child.pid) for client in clients}
+        assert load._held_by(port, [str(os.getpid())]) == {}
+    finally:
+        for client in clients:
+            client.close()
+        child.communicate("")
+
+
+def test_each_workers_share_is_its_connections_and_the_p99_of_the_answers_on_them():
+    run = load.Run(
+        latencies=[10.0, 20.0, 30.0, 400.0, 500.0, 600.0, 999.0],
+        ports=[1, 2, 1, 3, 4, 5, 6],  # port 6 closed before the workers were counted
+        errors=0,
+        elapsed=1.0,
+        held={1: "101", 2: "101", 3: "202", 4: "202", 5: "202"},
+    )
+
+    shares = load._per_worker(run)
+
+    assert shares == [(3, 600.0), (2, 30.0)]
+    figures = load._shares("load [sqlite] search page, 50 clients", {"per_worker": shares})
+    assert [(figure.name, figure.value) for figure in figures] == [
+        ("load [sqlite] search page, 50 clients: worker 1 of 2, holding 3: p99", 600.0),
+        ("load [sqlite] search page, 50 clients: worker 2 of 2, holding 2: p99", 30.0),
+    ]
+
+
+def test_every_client_of_a_gthread_server_is_put_to_one_of_its_workers():
+    server, port = load._gunicorn("bench.floor:bare_app()", {}, "/login")
+    try:
+        workers, deadline = [], time.monotonic() + 20
+        while len(workers) < 2 and time.monotonic() < deadline:
+            workers = subprocess.run(
+                ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
+            ).stdout.split()
+            time.sleep(0.1)
+        cookie = requests.get(f"http://127.0.0.1:{port}/login", timeout=10).cookies["session"]
+        with ThreadPoolExecutor(1) as pool:
+            run = pool.submit(
+                asyncio.run,
+                load._drive(
+                    port,
+                    "/people?q={q}",
+                    [cookie] * 6,
+                    1.0,
+                    holders=lambda: load._held_by(port, workers),
+                ),
+            ).result()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+    assert run.errors == 0 and len(run.latencies) == len(run.ports) > 6
+    assert len(run.held) == 6 and set(run.held.values()) <= set(workers)
+    assert set(run.ports) == set(run.held)  # kept alive: each client on one connection throughout
+    assert sum(held for held, _p99 in load._per_worker(run)) == 6
