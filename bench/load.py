@@ -192,13 +192,12 @@ async def _drive(
     started = time.monotonic()
     stop_at = started + seconds
 
-    async def note_holders() -> None:
+    async def note_holders(holders: Callable[[], dict[int, str]]) -> None:
         await asyncio.sleep(seconds / 2)
-        if holders is not None:
-            held.update(holders())
+        held.update(holders())
 
     outcomes = await asyncio.gather(
-        note_holders(),
+        *([note_holders(holders)] if holders is not None else []),
         *(
             _client(port, path, cookie, n, stop_at, latencies, errors, ports)
             for n, cookie in enumerate(cookies)
@@ -273,6 +272,13 @@ def _sync_workers() -> tuple[str, ...]:
     return ("-w", str(SYNC_WORKERS), "-k", "sync", "--threads", "1")
 
 
+def workers_of(server: subprocess.Popen) -> list[str]:
+    """The pids of gunicorn's workers: the processes `server` (its master) started."""
+    return subprocess.run(
+        ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
+    ).stdout.split()
+
+
 def _gunicorn(
     app: str,
     env: dict[str, str],
@@ -321,9 +327,7 @@ def _measure(
 ) -> dict:
     """A one-client baseline, then CLIENTS clients for SECONDS, with the workers' CPU and memory
     (and the database server's, for the connections to `database_url`)."""
-    workers_pids = subprocess.run(
-        ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
-    ).stdout.split()
+    workers_pids = workers_of(server)
     # Baseline: one client at a time, so the server is never queued.
     alone, alone_elapsed = [], 1.0
     if baseline:

@@ -103,9 +103,7 @@ def test_the_sync_workers_answer_one_request_a_connection_and_the_clients_come_b
     try:
         wanted, deadline = load.SYNC_WORKERS, time.monotonic() + 20
         while True:  # gunicorn starts its workers a little apart; one answering is not all
-            workers = subprocess.run(
-                ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
-            ).stdout.split()
+            workers = load.workers_of(server)
             if len(workers) >= wanted or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
@@ -186,9 +184,7 @@ def test_every_client_of_a_gthread_server_is_put_to_one_of_its_workers():
     try:
         workers, deadline = [], time.monotonic() + 20
         while len(workers) < 2 and time.monotonic() < deadline:
-            workers = subprocess.run(
-                ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
-            ).stdout.split()
+            workers = load.workers_of(server)
             time.sleep(0.1)
         cookie = requests.get(f"http://127.0.0.1:{port}/login", timeout=10).cookies["session"]
         with ThreadPoolExecutor(1) as pool:
