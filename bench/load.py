@@ -1,9 +1,10 @@
 """A load test of the search page: 50 concurrent clients against gunicorn on 127.0.0.1, and the
 same load on a bare Flask page (its floor).
 
-gunicorn runs one worker per core, `-k gthread --threads 4` unless BENCH_GUNICORN says otherwise;
-the search page is also measured under sync workers, one a core and one more, to show how much of
-the slowest answers is gthread's scheduling rather than the page.
+gunicorn runs one worker per core as the deployment guide has it (SMS Desk's gthread worker, which
+shares the clients evenly among the workers, 4 threads) unless BENCH_GUNICORN says otherwise; the
+search page is also measured under gunicorn's own gthread worker, which lets one worker take most of
+the clients, and under sync workers, one a core and one more, which take requests in turn.
 """
 
 from __future__ import annotations
@@ -255,10 +256,17 @@ def _per_worker(run: Run) -> list[tuple[int, float]]:
     return sorted(shares, key=lambda share: (-share[0], -share[1]))
 
 
-def _workers() -> tuple[str, ...]:
-    """The bench's gunicorn workers: one a core, BENCH_GUNICORN's kind (gthread, 4 threads)."""
+# The deployment guide's workers: gthread, each taking new connections only while it has no more
+# requests in hand than the average (webapp.gunicorn_worker).
+BALANCED = "-k webapp.gunicorn_worker.BalancedThreadWorker --threads 4"
+# gunicorn's own gthread worker, which takes every connection it is woken for.
+GTHREAD = "-k gthread --threads 4"
+
+
+def _workers(kind: str | None = None) -> tuple[str, ...]:
+    """The bench's gunicorn workers: one a core, of `kind` (BENCH_GUNICORN's, or BALANCED)."""
     cores = str(os.cpu_count() or 2)
-    return ("-w", cores, *os.environ.get("BENCH_GUNICORN", "-k gthread --threads 4").split())
+    return ("-w", cores, *(kind or os.environ.get("BENCH_GUNICORN", BALANCED)).split())
 
 
 # Sync workers: one a core and one more.
@@ -279,23 +287,47 @@ def workers_of(server: subprocess.Popen) -> list[str]:
     ).stdout.split()
 
 
+def _serving(pid: str) -> bool:
+    """Whether a gunicorn worker has entered its loop: each turn of it touches the worker's
+    heartbeat file (an unlinked `wgunicorn-…` file), setting its time to the monotonic clock, far
+    below the time the file was made with."""
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            path = f"/proc/{pid}/fd/{fd}"
+            if "wgunicorn-" in os.readlink(path):
+                return os.stat(path).st_mtime < 1_000_000_000
+    except OSError:
+        pass
+    return False
+
+
+def _all_serving(server: subprocess.Popen, wanted: int, deadline: float) -> None:
+    """Wait until `wanted` workers are serving (or the deadline): gunicorn starts them a little
+    apart and each loads the app first, so one answering is not all, and clients that came before
+    the others were up would all be held by the first for good."""
+    while time.monotonic() < deadline:
+        pids = workers_of(server)
+        if len(pids) >= wanted and all(_serving(pid) for pid in pids):
+            return
+        time.sleep(0.1)
+
+
 def _gunicorn(
     app: str,
     env: dict[str, str],
     ready: str,
-    extra: tuple[str, ...] = (),
     workers: tuple[str, ...] | None = None,
 ) -> tuple[subprocess.Popen, int]:
     """gunicorn serving `app` on a free port with `workers` (the bench's, _workers(), unless
-    given) and `extra` options, once `ready` answers."""
+    given), once `ready` answers and all the workers are serving."""
+    workers = workers or _workers()
     port = _free_port()
     server = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
-            *(workers or _workers()),
-            *extra,
+            *workers,
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -309,6 +341,7 @@ def _gunicorn(
     while True:
         try:
             if requests.get(f"http://127.0.0.1:{port}{ready}", timeout=1).status_code == 200:
+                _all_serving(server, int(workers[workers.index("-w") + 1]), deadline)
                 return server, port
         except requests.RequestException:
             if time.monotonic() > deadline:
@@ -403,16 +436,15 @@ def run(kind: str, url: str) -> list[Figure]:
     finally:
         server.terminate()
         server.wait(timeout=20)
-    # The same clients, each worker holding an equal share of their kept-alive connections: a
-    # worker keeps every connection it accepted, and the clients of the one that accepted more
-    # wait longer (the p99 above).
-    share = CLIENTS // (os.cpu_count() or 2)
-    balanced = _again(env, cookies, url, extra=("--worker-connections", str(share)))
+    # The same clients under gunicorn's own gthread worker: a worker keeps every connection it
+    # accepted, takes every one it is woken for, and the clients of the one that took more wait
+    # longer.
+    unbalanced = _again(env, cookies, url, workers=_workers(GTHREAD))
     # And under sync workers, which take requests in the order they came: how much of the p99
     # comes from the way a gthread worker shares itself among its connections.
     in_turn = _again(env, cookies, url, workers=_sync_workers())
     name = f"load [{kind}] search page"
-    shared = f"{name}, {CLIENTS} clients, {share} a worker"
+    own = f"{name}, {CLIENTS} clients, gunicorn's gthread"
     return [
         show(Figure(f"{name}, 1 client: throughput (baseline)", got["alone"], "req/s")),
         show(Figure(f"{name}, 1 client: p50", got["alone_p50"], "ms")),
@@ -427,14 +459,14 @@ def run(kind: str, url: str) -> list[Figure]:
         show(Figure(f"{name}: web CPU per request", got["cpu"], "ms", "≤ 8")),
         *_against_the_floor(name, got["cpu"]),
         *_where_the_cpu_goes(kind, name, got),
-        show(Figure(f"{shared}: throughput", balanced["throughput"], "req/s")),
-        show(Figure(f"{shared}: p99", balanced["p99"], "ms")),
-        *_shares(shared, balanced),
+        show(Figure(f"{own}: throughput", unbalanced["throughput"], "req/s")),
+        show(Figure(f"{own}: p99", unbalanced["p99"], "ms")),
+        *_shares(own, unbalanced),
         *_in_turn(name, in_turn),
         show(
             Figure(
                 f"load [{kind}] errors",
-                got["errors"] + balanced["errors"] + in_turn["errors"],
+                got["errors"] + unbalanced["errors"] + in_turn["errors"],
                 "",
                 "0",
             )
@@ -454,11 +486,10 @@ def _again(
     env: dict[str, str],
     cookies: list[str],
     url: str,
-    extra: tuple[str, ...] = (),
-    workers: tuple[str, ...] | None = None,
+    workers: tuple[str, ...],
 ) -> dict:
-    """The 50 clients again (no one-client baseline) against a fresh gunicorn with other options."""
-    server, port = _gunicorn("wsgi:app", env, "/healthz", extra, workers)
+    """The 50 clients again (no one-client baseline) against a fresh gunicorn with other workers."""
+    server, port = _gunicorn("wsgi:app", env, "/healthz", workers)
     try:
         return _measure(server, port, SEARCH, cookies, baseline=False, database_url=url)
     finally:

@@ -203,10 +203,15 @@ def test_the_wheel_installs_and_runs_from_an_empty_folder(installed, app_env, tm
             "--call",
             "webapp:create_app",
         ],
+        # As the deployment guide runs it, with SMS Desk's worker class from the installed wheel.
         "gunicorn": lambda port: [
             venv / "bin/gunicorn",
             "-w",
-            "1",
+            "2",
+            "-k",
+            "webapp.gunicorn_worker.BalancedThreadWorker",
+            "--threads",
+            "4",
             "-b",
             f"127.0.0.1:{port}",
             "webapp:create_app()",

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from bench import load
+from tests.bare_gunicorn import PAGE, bare_gunicorn, drive
 
 
 def test_a_client_sends_the_cookie_the_server_last_set():
@@ -97,16 +98,7 @@ def test_no_database_server_processes_are_counted_for_sqlite(tmp_path):
 def test_the_sync_workers_answer_one_request_a_connection_and_the_clients_come_back():
     """With more than one thread gunicorn would quietly run gthread workers instead of sync ones;
     sync workers close each connection, and a client opens a new one and goes on."""
-    server, port = load._gunicorn(
-        "bench.floor:bare_app()", {}, "/login", workers=load._sync_workers()
-    )
-    try:
-        wanted, deadline = load.SYNC_WORKERS, time.monotonic() + 20
-        while True:  # gunicorn starts its workers a little apart; one answering is not all
-            workers = load.workers_of(server)
-            if len(workers) >= wanted or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
+    with bare_gunicorn(load._sync_workers()) as (port, workers):
         head = requests.get(f"http://127.0.0.1:{port}/login", timeout=10)
         cookie = head.cookies["session"]
         latencies: list[float] = []
@@ -114,14 +106,10 @@ def test_the_sync_workers_answer_one_request_a_connection_and_the_clients_come_b
         stop_at = time.monotonic() + 0.5
         with ThreadPoolExecutor(1) as pool:
             pool.submit(
-                asyncio.run,
-                load._client(port, "/people?q={q}", cookie, 0, stop_at, latencies, errors),
+                asyncio.run, load._client(port, PAGE, cookie, 0, stop_at, latencies, errors)
             ).result()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
-    assert len(workers) == wanted
+    assert len(workers) == load.SYNC_WORKERS
     assert head.headers["Connection"] == "close"
     assert errors == [] and len(latencies) >= 3
 
@@ -180,27 +168,12 @@ def test_each_workers_share_is_its_connections_and_the_p99_of_the_answers_on_the
 
 
 def test_every_client_of_a_gthread_server_is_put_to_one_of_its_workers():
-    server, port = load._gunicorn("bench.floor:bare_app()", {}, "/login")
-    try:
-        workers, deadline = [], time.monotonic() + 20
-        while len(workers) < 2 and time.monotonic() < deadline:
-            workers = load.workers_of(server)
-            time.sleep(0.1)
-        cookie = requests.get(f"http://127.0.0.1:{port}/login", timeout=10).cookies["session"]
-        with ThreadPoolExecutor(1) as pool:
-            run = pool.submit(
-                asyncio.run,
-                load._drive(
-                    port,
-                    "/people?q={q}",
-                    [cookie] * 6,
-                    1.0,
-                    holders=lambda: load._held_by(port, workers),
-                ),
-            ).result()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with bare_gunicorn() as (port, workers):
+        # Started as every load run's server is: with each worker in its loop before a client
+        # comes (its heartbeat touched), which this process, no gunicorn worker, is not.
+        assert len(workers) == (os.cpu_count() or 2) and all(map(load._serving, workers))
+        assert not load._serving(str(os.getpid()))
+        run = drive(port, workers, 6, 1.0)
 
     assert run.errors == 0 and len(run.latencies) == len(run.ports) > 6
     assert len(run.held) == 6 and set(run.held.values()) <= set(workers)
