@@ -95,9 +95,8 @@ class BalancedThreadWorker(ThreadWorker):
     def enqueue_req(self, conn) -> None:
         super().enqueue_req(conn)
         self._count(1)
-        if self._accepting and not self.may_accept():
-            self._holding_back = True
-            super().set_accept_enabled(False)
+        if self._accepting:  # the request just taken may put it above the average
+            self.set_accept_enabled(True)
 
     def finish_request(self, conn, fs) -> None:
         self._count(-1)
