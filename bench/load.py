@@ -4,7 +4,9 @@ same load on a bare Flask page (its floor).
 gunicorn runs one worker per core as the deployment guide has it (SMS Desk's gthread worker, which
 shares the clients evenly among the workers, 4 threads) unless BENCH_GUNICORN says otherwise; the
 search page is also measured under gunicorn's own gthread worker, which lets one worker take most of
-the clients, and under sync workers, one a core and one more, which take requests in turn.
+the clients, and under sync workers, one a core and one more, which take requests in turn. Each
+server's first page is timed on its own, and the clients come once, uncounted, before any figure
+is taken: a worker's first page costs several times a warm one's, once in its life.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bench.report import Figure, percentile, show
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 50
 SECONDS = 15
+WARM_UP_SECONDS = 2
 SEARCH = "/candidates?q={q}"  # the page under load, each client's next query filled in
 QUERIES = ["smi", "olivia smith", "jon", "lee", "ng", "wil", "patel", "zoë", "mason", "ruby kel"]
 
@@ -358,9 +361,16 @@ def _measure(
     baseline: bool = True,
     database_url: str | None = None,
 ) -> dict:
-    """A one-client baseline, then CLIENTS clients for SECONDS, with the workers' CPU and memory
+    """The first page a worker just started answers, the clients once to warm every worker, a
+    one-client baseline, then CLIENTS clients for SECONDS, with the workers' CPU and memory
     (and the database server's, for the connections to `database_url`)."""
     workers_pids = workers_of(server)
+    first_page = _first_answer(port, path, cookies[0])
+    # Every worker's first pages cost it several times a warm one's (its templates compiled, its
+    # statements' SQL cached, its database connections opened): once in its life, not under a
+    # load that lasts, so the clients come once first to warm them all, and what they get is not
+    # counted. The first page of all is timed above.
+    asyncio.run(_drive(port, path, cookies, WARM_UP_SECONDS))
     # Baseline: one client at a time, so the server is never queued.
     alone, alone_elapsed = [], 1.0
     if baseline:
@@ -380,6 +390,7 @@ def _measure(
     cpu = _cpu_since(cpu_before, workers_pids)
     served = max(len(latencies), 1)
     return {
+        "first": first_page,
         "alone": len(alone) / alone_elapsed,
         "alone_p50": percentile(alone, 50),
         "throughput": len(latencies) / elapsed,
@@ -395,6 +406,20 @@ def _measure(
         "rss": max((_rss_mb(int(pid)) for pid in workers_pids), default=0.0),
         "per_worker": _per_worker(run),
     }
+
+
+def _first_answer(port: int, path: str, cookie: str) -> float:
+    """Milliseconds of one request on a new connection: on a server just started, what the first
+    person to ask waits."""
+    started = time.perf_counter()
+    response = requests.get(
+        f"http://127.0.0.1:{port}{path.format(q=QUERIES[0])}",
+        cookies={"session": cookie},
+        timeout=30,
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, response.status_code
+    return elapsed
 
 
 # The bare page's web CPU per request, once floor() has measured it in this run.
@@ -446,6 +471,7 @@ def run(kind: str, url: str) -> list[Figure]:
     name = f"load [{kind}] search page"
     own = f"{name}, {CLIENTS} clients, gunicorn's gthread"
     return [
+        show(Figure(f"{name}, a worker just started: its first page", got["first"], "ms")),
         show(Figure(f"{name}, 1 client: throughput (baseline)", got["alone"], "req/s")),
         show(Figure(f"{name}, 1 client: p50", got["alone_p50"], "ms")),
         show(Figure(f"{name}, {CLIENTS} clients: throughput", got["throughput"], "req/s", "≥ 200")),

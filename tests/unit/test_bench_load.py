@@ -1,7 +1,8 @@
 """The load bench's own parts: its clients keep the session cookie the server sets, as a browser
 does (so a page that signs the cookie again only when it changes is measured as browsers would
 make it), a page's CPU is shown over the bare page's, a server process started under the load
-is counted in full, and each worker's share of the clients is read from the connections it holds."""
+is counted in full, each worker's share of the clients is read from the connections it holds, and
+the first page a server just started answers is timed only when it was served."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from bench import load
@@ -179,3 +181,15 @@ def test_every_client_of_a_gthread_server_is_put_to_one_of_its_workers():
     assert len(run.held) == 6 and set(run.held.values()) <= set(workers)
     assert set(run.ports) == set(run.held)  # kept alive: each client on one connection throughout
     assert sum(held for held, _p99 in load._per_worker(run)) == 6
+
+
+def test_the_first_answer_is_timed_on_a_signed_in_page_and_a_refused_one_stops_the_run():
+    with bare_gunicorn() as (port, _workers):
+        cookie = requests.get(f"http://127.0.0.1:{port}/login", timeout=10).cookies["session"]
+        first = load._first_answer(port, PAGE, cookie)
+        # The bare page refuses a request that is not signed in: a run that measured refusals
+        # would report a page it never served.
+        with pytest.raises(AssertionError, match="403"):
+            load._first_answer(port, PAGE, "not-a-session")
+
+    assert 0 < first < 10_000
