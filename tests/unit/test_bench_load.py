@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from bench import load
-from tests.bare_gunicorn import PAGE, bare_gunicorn, drive
+from tests.bare_gunicorn import PAGE, bare_gunicorn, drive, signed_in_cookie
 
 
 def test_a_client_sends_the_cookie_the_server_last_set():
@@ -185,8 +185,7 @@ def test_every_client_of_a_gthread_server_is_put_to_one_of_its_workers():
 
 def test_the_first_answer_is_timed_on_a_signed_in_page_and_a_refused_one_stops_the_run():
     with bare_gunicorn() as (port, _workers):
-        cookie = requests.get(f"http://127.0.0.1:{port}/login", timeout=10).cookies["session"]
-        first = load._first_answer(port, PAGE, cookie)
+        first = load._first_answer(port, PAGE, signed_in_cookie(port))
         # The bare page refuses a request that is not signed in: a run that measured refusals
         # would report a page it never served.
         with pytest.raises(AssertionError, match="403"):
