@@ -1,7 +1,7 @@
 """`make bench`: build (once) the benchmark databases, then print every figure with its goal.
 
-BENCH_ONLY=search,compose,conversations,dashboard,dispatch,memory,exports,load,weight,reliability
-runs a subset;
+BENCH_ONLY=search,compose,conversations,dashboard,anatomy,dispatch,memory,exports,load,weight,
+reliability runs a subset;
 BENCH_RESTART_POSTGRES=1 lets the reliability run restart the PostgreSQL server mid-run;
 BENCH_CANDIDATES sets the size (default 1,000,000); PostgreSQL figures need BENCH_DATABASE_URL or
 TEST_DATABASE_URL.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 
-from bench import compose, conversations, dashboard, data, dispatch, load, search
+from bench import anatomy, compose, conversations, dashboard, data, dispatch, load, search
 from bench.report import Figure, show
 
 SECTIONS = (
@@ -20,6 +20,7 @@ SECTIONS = (
     "compose",
     "conversations",
     "dashboard",
+    "anatomy",
     "dispatch",
     "memory",
     "exports",
@@ -37,7 +38,7 @@ def main() -> None:
     print(f"SMS Desk benchmarks — {data.CANDIDATES:,} candidates; databases: {', '.join(kinds)}")
     print(f"{'figure':<76} {'value':>12} {'unit':<7} goal")
     urls = {}
-    if {"search", "compose", "conversations", "dashboard", "load"} & set(wanted):
+    if {"search", "compose", "conversations", "dashboard", "anatomy", "load"} & set(wanted):
         for kind in kinds:
             url, seconds, built = data.database(kind)
             urls[kind] = url
@@ -56,6 +57,8 @@ def main() -> None:
             conversations.run(kind, url)
         if "dashboard" in wanted:
             dashboard.run(kind, url)
+        if "anatomy" in wanted:
+            anatomy.run(kind, url)
     if "dispatch" in wanted or "memory" in wanted:
         data.CACHE.mkdir(exist_ok=True)  # a dispatch-only run has not made it yet
         sqlite_url = f"sqlite:///{data.CACHE / 'dispatch.sqlite3'}"

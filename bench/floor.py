@@ -267,9 +267,11 @@ def bare_app() -> Flask:
 
 
 @cache
-def _bare_page() -> Callable[[], None]:
-    """A signed-in request of the bare page through Flask's test client (one client, made once)."""
-    client = bare_app().test_client()
+def bare_page() -> tuple[Flask, Callable[[], None]]:
+    """The bare app, and a signed-in request of its page through Flask's test client (one client,
+    made once)."""
+    app = bare_app()
+    client = app.test_client()
     client.get("/login")
 
     def fetch() -> None:
@@ -277,7 +279,7 @@ def _bare_page() -> Callable[[], None]:
         assert response.status_code == 200, response.status_code
         response.get_data()
 
-    return fetch
+    return app, fetch
 
 
 def framework_now(runs: int = RUNS) -> tuple[float, float]:
@@ -285,7 +287,7 @@ def framework_now(runs: int = RUNS) -> tuple[float, float]:
     measured beside it, not once a run: some machines drift by half within minutes, and the
     ratio should not move with them. The first is printed."""
     global _first_printed
-    fetch = _bare_page()
+    _app, fetch = bare_page()
     framework, rendering = percentile(timed(fetch, runs), 50), rendering_p50(fetch, runs)
     if not _first_printed:
         _first_printed = True

@@ -177,14 +177,15 @@ def test_statements_a_template_runs_are_taken_out_of_its_render(engine):
 def test_the_framework_floor_is_measured_again_beside_each_page_and_printed_once(
     monkeypatch, capsys
 ):
-    client = floor.bare_app().test_client()
+    app = floor.bare_app()
+    client = app.test_client()
     client.get("/login")
     requests = []
 
     def fetch() -> None:
         requests.append(client.get("/people").status_code)
 
-    monkeypatch.setattr(floor, "_bare_page", lambda: fetch)
+    monkeypatch.setattr(floor, "bare_page", lambda: (app, fetch))
     monkeypatch.setattr(floor, "_first_printed", False)
 
     first = floor.framework_now(runs=3)
