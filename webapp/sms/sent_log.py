@@ -11,6 +11,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp import database
 from webapp.filters import date_range, day_bounds, page_number, read_text, zone_field
 from webapp.models import Batch, Message, SmsTemplate, User
 from webapp.models.base import utcnow
@@ -232,17 +233,24 @@ def search(
     )
 
 
+# Built once, as every Sent page runs it; the page's batch ids are expanded into it per call.
+_STATE_COUNTS = (
+    sa.select(Message.batch_id, Message.state, sa.func.count())
+    .where(
+        Message.batch_id.in_(sa.bindparam("batch_ids", expanding=True)),
+        Message.superseded.is_(False),
+    )
+    .group_by(Message.batch_id, Message.state)
+)
+
+
 def state_counts(session: so.Session, batch_ids: list[int]) -> dict[int, dict[str, int]]:
     """For each batch, its messages counted by state in the bar's order (a resent message counts
     once, as its new copy)."""
     counts = {batch_id: dict.fromkeys(BAR_STATES, 0) for batch_id in batch_ids}
     if not batch_ids:
         return counts
-    rows = session.execute(
-        sa.select(Message.batch_id, Message.state, sa.func.count())
-        .where(Message.batch_id.in_(batch_ids), Message.superseded.is_(False))
-        .group_by(Message.batch_id, Message.state)
-    )
+    rows = database.read(session, _STATE_COUNTS, {"batch_ids": batch_ids})
     for batch_id, state, n in rows:
         if state in counts[batch_id]:
             counts[batch_id][state] = n
