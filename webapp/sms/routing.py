@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp import database
 from webapp.models import BlockedRegion, SmsAccount
 from webapp.sms import settings as sms_settings
 
@@ -190,7 +191,7 @@ def load(session: so.Session, config: Mapping[str, Any]) -> AccountBook:
     rows: Sequence[SmsAccount] = session.scalars(_ACTIVE_ACCOUNTS).all()
     # Every gateway's blocked list in one query (a few dozen rows): the default gateway's codes
     # and names, and names for what an account blocks beyond them.
-    every = session.execute(_BLOCKED).all()
+    every = database.read(session, _BLOCKED).all()
     owner = sms_settings.blocked_list_provider(provider)
     names = {region: name for gateway, region, name in every if gateway == owner}
     sender = default_sender(provider, session, config) if rows else ""
