@@ -53,7 +53,6 @@ def marking(
     time at each mark and the driver's SQL seconds on `engine` by then."""
     marks: Marks = {}
     spent = [0.0]  # the SQL's seconds so far in this request
-    began: list[float] = []
 
     def mark(name: str) -> Callable[..., None]:
         def at(*_args, **_extra) -> None:
@@ -61,11 +60,8 @@ def marking(
 
         return at
 
-    def before_statement(*_args) -> None:
-        began.append(clock())
-
-    def after_statement(*_args) -> None:
-        spent[0] += clock() - began.pop()
+    def statement(elapsed: float) -> None:
+        spent[0] += elapsed
 
     receivers = {name: mark(name) for name in _SIGNALS}
     for name, signal in _SIGNALS.items():
@@ -73,9 +69,6 @@ def marking(
     at_view = mark("view")
     hooks = app.before_request_funcs.setdefault(None, [])
     hooks.append(at_view)  # after the app's own hooks: signing in is done when it runs
-    if engine is not None:
-        sa.event.listen(engine, "before_cursor_execute", before_statement)
-        sa.event.listen(engine, "after_cursor_execute", after_statement)
 
     def request(fetch: Callable[[], object]) -> Marks:
         marks.clear()
@@ -86,11 +79,9 @@ def marking(
         return dict(marks)
 
     try:
-        yield request
+        with floor.timing_statements(engine, statement, clock):
+            yield request
     finally:
-        if engine is not None:
-            sa.event.remove(engine, "after_cursor_execute", after_statement)
-            sa.event.remove(engine, "before_cursor_execute", before_statement)
         hooks.remove(at_view)
         for name, signal in _SIGNALS.items():
             signal.disconnect(receivers[name], app)
@@ -174,10 +165,7 @@ def run(kind: str, url: str) -> list[str]:
     app = create_app(testing_config(url, LOG_LEVEL="WARNING"))
     app.test_client_class = Browser
     engine = app.extensions["database"].engine
-    clients = {}
-    for username in ("consultant", "lead"):
-        clients[username] = app.test_client()
-        assert clients[username].login(username, "sms-desk-demo").status_code == 302
+    clients = conversations.signed_in_clients(app)
     pages = (
         ("consultant", "search: name prefix", "/candidates?q=smi"),
         ("consultant", "Sent: my batches", "/sms/sent"),

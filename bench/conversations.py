@@ -276,6 +276,16 @@ PAGES = (
 )
 
 
+def signed_in_clients(app) -> dict:
+    """A test client signed in as each of the demo's consultant and team leader, by username
+    (the app's test_client_class is the tests' Browser)."""
+    clients = {}
+    for username in ("consultant", "lead"):
+        clients[username] = app.test_client()
+        assert clients[username].login(username, "sms-desk-demo").status_code == 302
+    return clients
+
+
 def _busiest_record(app) -> str:
     """The record page of the candidate with the most messages: the longest conversation."""
     session = app.extensions["database"].sessionmaker()
@@ -301,10 +311,7 @@ def run(kind: str, url: str) -> list[Figure]:
         figures.append(show(Figure(f"conversations [{kind}] adding the messages", seconds, "s")))
     app = create_app(testing_config(url, LOG_LEVEL="WARNING"))
     app.test_client_class = Browser
-    clients = {}
-    for username in ("consultant", "lead"):
-        clients[username] = app.test_client()
-        assert clients[username].login(username, "sms-desk-demo").status_code == 302
+    clients = signed_in_clients(app)
     engine = app.extensions["database"].engine
     worst, worst_ratio = 0.0, 0.0
     for username, label, page in (*PAGES, ("consultant", "Conversation", _busiest_record(app))):

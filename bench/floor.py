@@ -73,7 +73,6 @@ def rendering(
     durations: list[float] = []
     started: list[float] = []  # a stack, should a template's render render another
     queried: list[float] = []  # seconds of SQL inside each open render
-    statement_started: list[float] = []
 
     def before(_app, **_extra) -> None:
         started.append(clock())
@@ -84,27 +83,47 @@ def rendering(
         if not started:  # an inner render's time is in the outer one's already
             durations.append(elapsed * 1000)
 
-    def before_statement(*_args) -> None:
-        statement_started.append(clock())
-
-    def after_statement(*_args) -> None:
-        elapsed = clock() - statement_started.pop()
+    def statement(elapsed: float) -> None:
         for n in range(len(queried)):  # an outer render holds an inner one's time too
             queried[n] += elapsed
 
     before_render_template.connect(before)
     template_rendered.connect(after)
-    if engine is not None:
-        sa.event.listen(engine, "before_cursor_execute", before_statement)
-        sa.event.listen(engine, "after_cursor_execute", after_statement)
     try:
-        yield durations
+        with timing_statements(engine, statement, clock):
+            yield durations
     finally:
-        if engine is not None:
-            sa.event.remove(engine, "after_cursor_execute", after_statement)
-            sa.event.remove(engine, "before_cursor_execute", before_statement)
         template_rendered.disconnect(after)
         before_render_template.disconnect(before)
+
+
+@contextmanager
+def timing_statements(
+    engine: sa.Engine | None,
+    spent: Callable[[float], None],
+    clock: Callable[[], float] = time.perf_counter,
+) -> Iterator[None]:
+    """While the block runs, call `spent` with the seconds of each statement run on `engine`
+    (the driver's execute, from SQLAlchemy's before_cursor_execute to its after_cursor_execute);
+    with no engine, nothing."""
+    if engine is None:
+        yield
+        return
+    began: list[float] = []
+
+    def before(*_args) -> None:
+        began.append(clock())
+
+    def after(*_args) -> None:
+        spent(clock() - began.pop())
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", after)
+        sa.event.remove(engine, "before_cursor_execute", before)
 
 
 def rendering_p50(

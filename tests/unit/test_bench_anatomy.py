@@ -9,24 +9,11 @@ from flask import Flask, render_template
 from jinja2 import DictLoader
 
 from bench import anatomy, floor
+from tests.clock import ManualClock
 from webapp.database import make_engine
 
 
-class _Clock:
-    """Seconds that move only when told."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> str:
-        self.now += seconds
-        return ""
-
-
-def _app(clock: _Clock, engine: sa.Engine) -> Flask:
+def _app(clock: ManualClock, engine: sa.Engine) -> Flask:
     """A page that spends 2 ms signing in, 3 ms in its view besides a 4 ms read, 5 ms rendering
     and 1 ms on its response."""
     app = Flask("bench_anatomy")
@@ -52,7 +39,7 @@ def _app(clock: _Clock, engine: sa.Engine) -> Flask:
 
 
 def test_each_part_of_a_request_and_the_sql_in_it(tmp_path):
-    clock = _Clock()
+    clock = ManualClock()
     engine = make_engine(f"sqlite:///{tmp_path / 'anatomy.sqlite3'}")
     # The read "takes" 4 ms on the clock, moved before the anatomy's own listener reads it (the
     # BEGIN the engine sends first takes none).
@@ -80,7 +67,7 @@ def test_each_part_of_a_request_and_the_sql_in_it(tmp_path):
 
 
 def test_every_mark_is_taken_away_after_the_block(tmp_path):
-    clock = _Clock()
+    clock = ManualClock()
     engine = make_engine(f"sqlite:///{tmp_path / 'anatomy.sqlite3'}")
     app = _app(clock, engine)
     client = app.test_client()

@@ -9,6 +9,7 @@ from flask import Flask, render_template
 from jinja2 import DictLoader
 
 from bench import floor
+from tests.clock import ManualClock
 from webapp.database import make_engine
 
 
@@ -83,21 +84,7 @@ def test_the_framework_floor_renders_the_fifty_rows_for_the_signed_in_user():
     assert page.count('name="ids"') == 50 and "Casey Consultant" in page
 
 
-class _Clock:
-    """Seconds that move only when told, so a render's measured length is exact."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> str:
-        self.now += seconds
-        return ""
-
-
-def _rendering_app(clock: _Clock) -> Flask:
+def _rendering_app(clock: ManualClock) -> Flask:
     app = Flask("bench_rendering")
     app.jinja_loader = DictLoader({"page.html": "<p>{{ work(0.005) }}{{ work(0.002) }}</p>"})
 
@@ -117,7 +104,7 @@ def _rendering_app(clock: _Clock) -> Flask:
 
 
 def test_a_pages_render_is_timed_from_the_templates_start_to_its_end():
-    clock = _Clock()
+    clock = ManualClock()
     client = _rendering_app(clock).test_client()
 
     assert floor.rendering_p50(lambda: client.get("/page"), runs=3, clock=clock) == pytest.approx(7)
@@ -125,7 +112,7 @@ def test_a_pages_render_is_timed_from_the_templates_start_to_its_end():
 
 
 def test_renders_after_the_block_are_not_counted():
-    clock = _Clock()
+    clock = ManualClock()
     client = _rendering_app(clock).test_client()
     with floor.rendering(clock) as durations:
         client.get("/page")
@@ -149,7 +136,7 @@ def test_the_bound_swaps_the_bare_pages_render_for_the_pages_own(capsys):
 
 
 def test_statements_a_template_runs_are_taken_out_of_its_render(engine):
-    clock = _Clock()
+    clock = ManualClock()
     # Each statement "takes" 3 ms on the clock (moved when the driver has answered), as a lazy
     # read in a template would.
     sa.event.listen(engine, "after_cursor_execute", lambda *_args: clock.advance(0.003))
@@ -200,7 +187,7 @@ def test_the_framework_floor_is_measured_again_beside_each_page_and_printed_once
 
 
 def test_a_render_inside_a_render_is_counted_once():
-    clock = _Clock()
+    clock = ManualClock()
     app = Flask("bench_nested")
     app.jinja_loader = DictLoader(
         {"outer.html": "{{ work(0.002) }}[{{ inner() }}]", "inner.html": "{{ work(0.003) }}"}
