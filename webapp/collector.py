@@ -7,8 +7,8 @@ import gc
 # The youngest generation is collected after this many new container objects, not CPython's 700.
 # Under load a web worker's threads keep their requests' objects alive across the young passes,
 # which promote them; with 700 a worker ran ~90 young passes a second, at 3,000 about a tenth as
-# many, promoting less (docs/testing.md, the sixteenth machine). Larger thresholds made each young
-# pass slower than the passes they saved.
+# many, promoting less (docs/bench-history.md, the sixteenth machine). Larger thresholds made each
+# young pass slower than the passes they saved.
 YOUNG_THRESHOLD = 3_000
 
 _settled = False
