@@ -66,7 +66,10 @@ def wait_settled(page) -> None:
 
 
 def keyboard_sign_in(page, username: str) -> None:
+    # The browser applies `autofocus` when it next renders, which may come after the load event
+    # that goto waits for: wait for the focus to land, as a person waits to see it, before keys.
     page.goto("/login")
+    expect(page.locator("#username")).to_be_focused()
     assert_focus(page, id="username")
     page.keyboard.type(username)
     page.keyboard.press("Tab")
@@ -75,6 +78,7 @@ def keyboard_sign_in(page, username: str) -> None:
     page.keyboard.press("Enter")
     page.wait_for_url("**/dashboard**")  # the landing page; the journeys start from the search
     page.goto("/candidates")
+    expect(page.locator("#q")).to_be_focused()  # the unfiltered search autofocuses Search
 
 
 def find_and_tick(page, surname: str, full_name: str) -> None:
