@@ -15,6 +15,10 @@ from webapp.text import filter_value
 from webapp.times import end_of, start_of
 
 UTC_ZONE = ZoneInfo("UTC")
+# The days a date filter takes. Python's dates end at years 1 and 9999, and a day's bounds in a
+# zone far from UTC (or the day after the last, for an end) would pass them; no record is dated
+# outside these.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def zone_field() -> Any:
@@ -62,18 +66,31 @@ def read_text(
     return text, errors
 
 
+def filter_day(typed: str, label: str) -> tuple[date | None, str | None]:
+    """A date filter as typed (ISO, "2026-01-31") as a day from FIRST_DAY to LAST_DAY, or the
+    problem with it: (day, None) or (None, problem)."""
+    try:
+        day = date.fromisoformat(typed)
+    except ValueError:
+        return None, f"{label} must be a date like 2026-01-31, not “{typed}”."
+    if not FIRST_DAY <= day <= LAST_DAY:
+        return None, f"{label} must be a day from {FIRST_DAY.year} to {LAST_DAY.year}."
+    return day, None
+
+
 def date_range(
     text: Mapping[str, str], labels: Mapping[str, str], errors: dict[str, str]
 ) -> dict[str, date]:
-    """The `date_from` and `date_to` filters (ISO dates as typed) as dates; one that is not a date,
-    or a To before the From, is named in `errors` and left out."""
+    """The `date_from` and `date_to` filters (ISO dates as typed) as dates; one that is not a day
+    filter_day takes, or a To before the From, is named in `errors` and left out."""
     dates = {}
     for key in ("date_from", "date_to"):
         if text[key]:
-            try:
-                dates[key] = date.fromisoformat(text[key])
-            except ValueError:
-                errors[key] = f"{labels[key]} must be a date like 2026-01-31, not “{text[key]}”."
+            day, problem = filter_day(text[key], labels[key])
+            if problem:
+                errors[key] = problem
+            else:
+                dates[key] = day
     if "date_from" in dates and "date_to" in dates and dates["date_from"] > dates["date_to"]:
         errors["date_to"] = f"{labels['date_to']} is before {labels['date_from']}."
         del dates["date_to"]

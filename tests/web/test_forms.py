@@ -72,7 +72,9 @@ def test_a_search_filter_that_does_not_parse_is_named_beside_its_field_and_left_
 
     assert form.validate() is False
     assert form.status.errors == ["Status must be one of Active, Available, Placed, Inactive."]
-    assert form.created_from.errors == ["Created from must be a date like 2026-01-31."]
+    assert form.created_from.errors == [
+        "Created from must be a date like 2026-01-31, not “yesterday”."
+    ]
     assert form.problems == {
         "status": form.status.errors[0],
         "created_from": form.created_from.errors[0],

@@ -17,7 +17,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.sql import visitors
 
 from webapp import database
-from webapp.filters import day_bounds, page_number, query_params, zone_field
+from webapp.filters import day_bounds, filter_day, page_number, query_params, zone_field
 from webapp.models.people import Candidate, Client, ClientContact, name_key, person_name
 from webapp.people import trigrams
 from webapp.people.kinds import KINDS, Kind
@@ -132,10 +132,11 @@ def parse(
     for key, label in (("created_from", "Created from"), ("created_to", "Created to")):
         raw = (args.get(key) or "").strip()
         if raw:
-            try:
-                values[key] = date.fromisoformat(raw)
-            except ValueError:
-                errors[key] = f"{label} must be a date like 2026-01-31."
+            day, problem = filter_day(raw, label)
+            if problem:
+                errors[key] = problem
+            else:
+                values[key] = day
     criteria = Criteria(**values)
     if (
         criteria.created_from
