@@ -476,6 +476,34 @@ def test_a_send_at_far_beyond_the_limit_is_refused_and_the_screen_still_opens(
     assert 'value="9999-12-31T23:00"' in control(text(again), "send_at")
 
 
+@pytest.mark.parametrize(
+    ("typed", "zone", "shown", "refusal"),
+    [
+        # Kept as typed in Sydney; Los Angeles, west of it, has no local time for year 1's first
+        # hours, and Kiritimati (UTC+14) none for year 9999's last.
+        ("0001-01-01T11:00", "America/Los_Angeles", "0001-01-01T00:00", "has passed"),
+        ("9999-12-31T23:00", "Pacific/Kiritimati", "9999-12-31T23:59", "at most 90 days"),
+    ],
+)
+def test_a_send_at_at_the_calendars_end_still_opens_the_screen_in_another_zone(
+    client, login, session, ada, typed, zone, shown, refusal
+):
+    me = login(timezone="Australia/Sydney")
+    token = open_sms(client, [ada])
+    assert client.post(f"/sms/compose/{token}/save", data={"send_at": typed}).status_code == 204
+    # Shown back in the zone it was typed in, with its four-digit year.
+    assert f'value="{typed}"' in control(text(client.get(f"/sms/compose/{token}")), "send_at")
+    me.timezone = zone  # as Profile saves it
+    session.commit()
+
+    again = client.get(f"/sms/compose/{token}")
+
+    assert again.status_code == 200, text(again)
+    assert f'value="{shown}"' in control(text(again), "send_at")
+    assert_refused(send(client, token, send_at=shown), "send_at", refusal)
+    assert batches(session) == []
+
+
 def test_a_batch_due_but_not_yet_released_says_it_is_going_out_now(client, login, session, ada):
     login(timezone="Australia/Sydney")
     batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))

@@ -16,17 +16,26 @@ from webapp.text import clean_multiline
 from webapp.web.forms import TickField
 from webapp.web.times import user_zone
 
-# What a datetime-local field shows: minutes, no zone (the user's zone is said beside it).
-LOCAL_MINUTES = "%Y-%m-%dT%H:%M"
-
 
 def _page_index(value) -> int:
     return as_id(value) or 0
 
 
 def local_text(moment: datetime | None, zone: tzinfo) -> str:
-    """`moment` as a datetime-local field shows it in `zone`; "" for none."""
-    return moment.astimezone(zone).strftime(LOCAL_MINUTES) if moment is not None else ""
+    """`moment` as a datetime-local field shows it in `zone`: minutes, no zone (the user's zone is
+    said beside it), "2026-12-03T09:30"; "" for none.
+
+    A moment kept as typed at the calendar's ends (year 1 or 9999) in another zone may have no
+    local time in this one: it shows as the nearest the calendar has, which Send still refuses
+    with the reason, where an empty field would send at once. (isoformat, not strftime: glibc's
+    %Y writes year 1 as "1", which the field does not take.)"""
+    if moment is None:
+        return ""
+    try:
+        local = moment.astimezone(zone).replace(tzinfo=None)
+    except OverflowError:
+        local = datetime.max if moment.year > 1 else datetime.min
+    return local.isoformat(timespec="minutes")
 
 
 def typed_moment(text: str | None, zone: tzinfo) -> datetime | None:
