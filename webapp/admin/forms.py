@@ -27,6 +27,7 @@ from webapp.sms import settings as sms_settings
 from webapp.text import filter_value
 from webapp.times import check_zone
 from webapp.users.accounts import USERNAME_PATTERN, mobile_problem, password_problem
+from webapp.web.edit_merge import loaded_field
 from webapp.web.forms import FilterForm
 from webapp.web.validators import PlainText, line_breaks
 
@@ -148,6 +149,7 @@ class UserForm(MobileRegionMixin, FlaskForm):
         "Daily SMS limit", filters=[_strip], validators=[_setting_rule(limits.parse_limit)]
     )
     roles = SelectMultipleField("Roles", validators=[DataRequired("Choose at least one role.")])
+    loaded = loaded_field()  # the values the form was opened with (webapp.web.edit_merge)
 
     def __init__(
         self,

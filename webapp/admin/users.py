@@ -21,7 +21,7 @@ from webapp.phones import display
 from webapp.sms import limits as sending_limits
 from webapp.users import accounts, offices
 from webapp.users.accounts import UserDetails
-from webapp.web import phone_numbers, sessions
+from webapp.web import edit_merge, phone_numbers, sessions
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, render_list
@@ -93,7 +93,7 @@ def edit_user(user_id: int):
     user = user_or_404(user_id)
     roles = accounts.all_roles(db.session)
     if request.method == "GET":
-        return _user_page(_filled_form(user, roles), user, roles)
+        return _user_page(edit_merge.stamp(_filled_form(user, roles)), user, roles)
     form = UserForm(
         role_names=[role.name for role in roles],
         offices=office_choices(),
@@ -101,6 +101,12 @@ def edit_user(user_id: int):
     )
     problem = None
     if form.validate_on_submit():
+        # A form opened before someone else's save (roles taken away, say) applies only what
+        # its user changed.
+        accounts.lock_to_edit(db.session, user)
+        problem = edit_merge.merge(form, _filled_form(user, roles))
+        if problem:
+            return _user_page(form, user, roles, problem=problem, status=409)
         try:
             changes = accounts.edit_user(
                 db.session,

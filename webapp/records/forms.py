@@ -9,6 +9,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, Va
 from webapp.models.people import CANDIDATE_STATUSES, CONTACT_STATUSES, EMAIL_PATTERN, PRIVACY_FIELDS
 from webapp.phones import normalise
 from webapp.text import clean_multiline
+from webapp.web.edit_merge import loaded_field
 from webapp.web.validators import PlainText, line_breaks
 
 LOADED_VALUES = ("1", "0")
@@ -73,6 +74,7 @@ class PersonForm(FlaskForm):
             Length(max=254),
         ],
     )
+    loaded = loaded_field()  # the values the form was opened with (webapp.web.edit_merge)
 
     def __init__(self, *args, default_region: str = "AU", **kwargs):
         super().__init__(*args, **kwargs)

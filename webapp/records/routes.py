@@ -22,7 +22,7 @@ from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import MAX_CHARACTERS, MAX_REASON
 from webapp.sms.limits import LimitSettings
 from webapp.sms.quiet_hours import QuietSettings
-from webapp.web import phone_numbers
+from webapp.web import edit_merge, phone_numbers
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, wants_fragment
@@ -290,19 +290,21 @@ def edit(kind: str, person_id: int):
 def _edit(segment: str, person):
     kind = KINDS.by_segment(segment)
     region = phone_numbers.default_region()
-    form_class = ContactForm if kind.has_client else CandidateForm
     if person is not None and request.method == "GET":
-        form = form_class(obj=person, default_region=region)
-        form.mobile.data = person.mobile_raw
-        if kind.has_client:
-            form.client.data = person.client.name if person.client else ""
+        form = edit_merge.stamp(_stored_form(kind, person, region))
     else:
-        form = form_class(default_region=region)
-    if form.validate_on_submit():
+        form = _form_class(kind)(default_region=region)
+    conflict = None
+    saving = form.validate_on_submit()
+    if saving and person is not None:
+        # A form opened before someone else's save applies only what its user changed.
+        edit_merge.lock(db.session, person)
+        conflict = edit_merge.merge(form, _stored_form(kind, person, region))
+    if saving and conflict is None:
         values = {
             name: field.data
             for name, field in form._fields.items()
-            if name not in {"csrf_token", "mobile", "client"}
+            if name not in {"csrf_token", edit_merge.LOADED, "mobile", "client"}
         }
         for name in ("email", "job_title", "skills", "location", "position"):
             if name in values:
@@ -317,5 +319,20 @@ def _edit(segment: str, person):
         saved = records.save_person(db.session, segment, person, data, current_user, region)
         flash(f"{saved.full_name} {'added' if person is None else 'saved'}.", "info")
         return redirect(url_for("records.show", **kind.record_args(saved.id)))
-    status = 400 if form.is_submitted() else 200
-    return render("records/edit.html", status=status, kind=kind, person=person, form=form)
+    status = 409 if conflict else 400 if form.is_submitted() else 200
+    return render(
+        "records/edit.html", status=status, kind=kind, person=person, form=form, conflict=conflict
+    )
+
+
+def _form_class(kind) -> type[CandidateForm] | type[ContactForm]:
+    return ContactForm if kind.has_client else CandidateForm
+
+
+def _stored_form(kind, person, region: str) -> CandidateForm | ContactForm:
+    """The edit form filled from `person` as stored."""
+    form = _form_class(kind)(formdata=None, obj=person, default_region=region)
+    form.mobile.data = person.mobile_raw
+    if kind.has_client:
+        form.client.data = person.client.name if person.client else ""
+    return form

@@ -18,6 +18,7 @@ from webapp.sms.templates import (
     TemplateData,
 )
 from webapp.text import filter_value
+from webapp.web.edit_merge import loaded_field
 from webapp.web.forms import FilterForm, TickField
 from webapp.web.validators import PlainText, line_breaks
 
@@ -73,6 +74,7 @@ class TemplateForm(FlaskForm):
     commercial = BooleanField(
         "Commercial", description="job alerts and marketing: adds the opt-out line"
     )
+    loaded = loaded_field()  # the values the form was opened with (webapp.web.edit_merge)
 
     def data_for_save(self) -> TemplateData:
         return TemplateData(

@@ -18,6 +18,7 @@ from webapp.sms import merge, people, segments
 from webapp.sms import templates as sms_templates
 from webapp.templates_admin import bp
 from webapp.templates_admin.forms import ListingForm, TemplateForm
+from webapp.web import edit_merge
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, render_list
@@ -77,9 +78,9 @@ def edit(template_id: int):
 
 
 def _form(template: SmsTemplate | None) -> Response:
-    form = TemplateForm(obj=template) if request.method == "GET" else TemplateForm()
     if request.method == "GET":
-        return _page(form, template)
+        return _page(edit_merge.stamp(TemplateForm(obj=template)), template)
+    form = TemplateForm()
     if form.shared.data and not sms_templates.may_share(current_user):
         abort(403, description="Only users who manage templates can make a template shared.")
     action = request.form.get("action", "save")
@@ -94,6 +95,13 @@ def _form(template: SmsTemplate | None) -> Response:
             form.body.data = (form.body.data or "") + field.tag()
         return _page(form, template, focus="body")
     if form.validate_on_submit():
+        if template is not None:
+            # A form opened before someone else's save (or Deactivate) applies only what its
+            # user changed.
+            edit_merge.lock(db.session, template)
+            conflict = edit_merge.merge(form, TemplateForm(formdata=None, obj=template))
+            if conflict:
+                return _page(form, template, status=409, form_error=conflict)
         try:
             if template is None:
                 saved = sms_templates.create(db.session, current_user, form.data_for_save())

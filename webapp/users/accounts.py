@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models.activity import audit
 from webapp.models.base import utcnow
@@ -417,6 +418,14 @@ def _snapshot(user: User) -> dict[str, Any]:
         "office": user.office_name or None,
         "roles": sorted(r.name for r in user.roles),
     }
+
+
+def lock_to_edit(session: so.Session, user: User) -> None:
+    """Read `user` afresh under the locks edit_user takes, in its order (the users.manage row's,
+    then the user's; SQLite's write lock), so no other save lands before this one."""
+    begin_write(session)
+    _lock_managers(session)
+    session.refresh(user, with_for_update={"of": User})  # not the eagerly joined office's row
 
 
 def _lock_managers(session: so.Session) -> None:

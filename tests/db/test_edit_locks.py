@@ -1,0 +1,69 @@
+"""The locks an edit form's save compares under (webapp.web.edit_merge): the row is read afresh,
+with what another save committed since, and another save of it waits until this one ends, on
+SQLite (its write lock) and PostgreSQL (the row's, FOR UPDATE)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from webapp.database import begin_write
+from webapp.models import Candidate, SmsTemplate, User
+from webapp.users import accounts
+from webapp.web import edit_merge
+
+
+def _user_lock(session, row) -> None:
+    accounts.lock_to_edit(session, row)
+
+
+@pytest.mark.parametrize(
+    ("model", "lock", "field"),
+    [
+        (Candidate, edit_merge.lock, "email"),
+        (User, _user_lock, "email"),
+        (SmsTemplate, edit_merge.lock, "name"),
+    ],
+    ids=["record", "user", "template"],
+)
+def test_the_row_is_read_afresh_and_another_save_waits(
+    app, session, make_candidate, make_user, make_template, model, lock, field
+):
+    made = {Candidate: make_candidate, User: lambda: make_user("jo"), SmsTemplate: make_template}
+    ident = made[model]().id
+    sessions = app.extensions["database"].sessionmaker
+    editing = sessions()
+    mine = editing.get(model, ident)
+    before = getattr(mine, field)
+    setattr(session.get(model, ident), field, "theirs@example.com")  # a save from another tab
+    session.commit()
+    assert getattr(mine, field) == before  # this session still holds what it read
+
+    lock(editing, mine)
+
+    assert getattr(mine, field) == "theirs@example.com"
+    saved = threading.Event()
+
+    def another_save() -> None:  # as a form post saves: on SQLite, with the write lock first
+        other = sessions()
+        try:
+            begin_write(other)
+            setattr(other.get(model, ident), field, "third@example.com")
+            other.commit()
+        finally:
+            other.close()
+            saved.set()
+
+    thread = threading.Thread(target=another_save)
+    thread.start()
+    try:
+        assert not saved.wait(0.5), "another save landed while the row was held"
+        setattr(mine, field, "mine@example.com")
+        editing.commit()
+    finally:
+        thread.join(30)
+        editing.close()
+    assert saved.is_set()
+    session.expire_all()
+    assert getattr(session.get(model, ident), field) == "third@example.com"  # after, not lost

@@ -1,0 +1,62 @@
+"""Two tabs on one record's Edit form, typed from the keyboard, with JavaScript on and off: a save
+from the tab opened first keeps what the other tab saved since, and a field both tabs changed is
+refused with what it holds now, the typed value kept for a second Save."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import sign_in
+
+
+def retype(page: Page, label: str, value: str) -> None:
+    """Put the focus in the field labelled `label`, select what it holds and type `value`."""
+    page.get_by_label(label, exact=True).focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(value)
+
+
+def test_the_tab_opened_first_keeps_the_other_tabs_save(context):
+    first = context.new_page()
+    sign_in(first, "consultant")
+    # A person of this test's own: the server is shared by the browser tests.
+    surname = f"Tabs{uuid.uuid4().hex[:6]}"
+    first.goto("/candidates/new")
+    retype(first, "First name", "Edith")
+    retype(first, "Last name", surname)
+    retype(first, "Mobile", "0412 345 600")
+    first.keyboard.press("Enter")
+    expect(first.get_by_role("heading", level=1)).to_have_text(f"Edith {surname}")
+    edit = re.sub(r"(/candidates/\d+).*", r"\1/edit", first.url)
+    first.goto(edit)
+    second = context.new_page()
+    second.goto(edit)
+
+    retype(second, "Mobile", "0499 111 222")
+    second.keyboard.press("Enter")
+    expect(second.get_by_role("heading", level=1)).to_have_text(f"Edith {surname}")
+    retype(first, "Job title", "Welder")
+    first.keyboard.press("Enter")
+
+    details = first.locator("main")
+    expect(details).to_contain_text("0499 111 222")
+    expect(details).to_contain_text("Welder")
+
+    # Both tabs change the email: the later save is refused, naming what it holds now.
+    first.goto(edit)
+    second.goto(edit)
+    retype(second, "Email", "theirs@example.com")
+    second.keyboard.press("Enter")
+    expect(second.get_by_role("heading", level=1)).to_have_text(f"Edith {surname}")
+    retype(first, "Email", "mine@example.com")
+    first.keyboard.press("Enter")
+
+    expect(first.get_by_role("alert")).to_contain_text("Email is now “theirs@example.com”")
+    expect(first.get_by_label("Email", exact=True)).to_have_value("mine@example.com")
+    first.get_by_label("Email", exact=True).focus()
+    first.keyboard.press("Enter")
+    expect(first.get_by_role("heading", level=1)).to_have_text(f"Edith {surname}")
+    expect(first.locator("main")).to_contain_text("mine@example.com")

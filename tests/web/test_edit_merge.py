@@ -1,0 +1,221 @@
+"""An edit form left open in one tab never silently undoes a save made since in another: the
+person, user and template forms carry the values they were opened with, a save applies only the
+fields its user changed, and a field both changed differently is refused (409) with what it holds
+now, the user's values kept for a second, knowing Save."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.html_tree import Node, html
+from tests.pages import audits, fresh, text
+from webapp.models import Candidate, ClientContact, SmsTemplate, User
+
+
+def opened(client, url: str) -> dict[str, str | list[str]]:
+    """The edit form at `url` as the page holds it (its form posting to `url`): what a browser
+    posts when Save is pressed with nothing changed."""
+    return held(html(client.get(url)), url)
+
+
+def held(page: Node, url: str) -> dict[str, str | list[str]]:
+    [form] = [form for form in page.all("form") if form.get("action") == url]
+    values: dict[str, str | list[str]] = {}
+
+    def add(name: str, value: str) -> None:
+        if name in values:  # several boxes of one name: a list, as a browser posts them
+            earlier = values[name]
+            values[name] = [*earlier, value] if isinstance(earlier, list) else [earlier, value]
+        else:
+            values[name] = value
+
+    for node in form.iter():
+        name = node.get("name")
+        if not name or node.tag not in {"input", "select", "textarea"}:
+            continue
+        kind = node.get("type", "text")
+        if node.tag == "input" and kind in {"checkbox", "radio"}:
+            if "checked" in node.attrs:
+                add(name, node.get("value", "on"))
+        elif node.tag == "input" and kind not in {"submit", "button"}:
+            add(name, node.get("value", ""))
+        elif node.tag == "select":
+            chosen = [option for option in node.all("option") if "selected" in option.attrs]
+            add(name, chosen[0].get("value", "") if chosen else "")
+        elif node.tag == "textarea":
+            raw = "".join(child for child in node.children if isinstance(child, str))
+            # The one line break after <textarea> is markup, not the value.
+            add(
+                name, raw.removeprefix("\r\n") if raw.startswith("\r\n") else raw.removeprefix("\n")
+            )
+    return values
+
+
+def changed(form: dict, **fields) -> dict:
+    return {**form, **fields}
+
+
+# --- a person's record -------------------------------------------------------------------------
+
+
+def test_a_save_from_an_older_tab_keeps_what_another_tab_saved_since(client, login, ada, session):
+    login("consultant")
+    url = f"/candidates/{ada.id}/edit"
+    first, second = opened(client, url), opened(client, url)
+
+    assert client.post(url, data=changed(second, email="new@example.com", mobile="0499 111 222"))
+    response = client.post(url, data=changed(first, job_title="Senior Nurse"))
+
+    assert response.status_code == 302
+    saved = fresh(session, Candidate, ada.id)
+    assert (saved.email, saved.mobile_raw, saved.job_title) == (
+        "new@example.com",
+        "0499 111 222",
+        "Senior Nurse",
+    )
+    # The older tab's save audits only the change its user made.
+    assert audits(session, "person.edited")[-1].details["changes"] == {
+        "job_title": [None, "Senior Nurse"]
+    }
+
+
+def test_a_field_both_tabs_changed_is_refused_with_what_it_holds_now(client, login, ada, session):
+    login("consultant")
+    url = f"/candidates/{ada.id}/edit"
+    first, second = opened(client, url), opened(client, url)
+    client.post(url, data=changed(second, email="theirs@example.com"))
+
+    refused = client.post(url, data=changed(first, email="mine@example.com", skills="Triage"))
+
+    assert refused.status_code == 409
+    page = html(refused)
+    alert = page.one("p", role="alert").text
+    assert "Someone else saved this after you opened it" in alert
+    assert "Email is now “theirs@example.com”" in alert and "Skills" not in alert
+    # Nothing was saved, and the user's values are still in the form.
+    assert fresh(session, Candidate, ada.id).email == "theirs@example.com"
+    assert fresh(session, Candidate, ada.id).skills is None
+    again = held(page, url)
+    assert (again["email"], again["skills"]) == ("mine@example.com", "Triage")
+    # The form is loaded afresh: a second Save keeps the user's values, knowingly.
+    assert json.loads(again["loaded"])["email"] == "theirs@example.com"
+    assert client.post(url, data=again).status_code == 302
+    saved = fresh(session, Candidate, ada.id)
+    assert (saved.email, saved.skills) == ("mine@example.com", "Triage")
+
+
+def test_the_same_change_in_both_tabs_is_no_conflict(client, login, ada, session):
+    login("consultant")
+    url = f"/candidates/{ada.id}/edit"
+    first, second = opened(client, url), opened(client, url)
+    client.post(url, data=changed(second, location="Perth"))
+
+    assert client.post(url, data=changed(first, location="Perth ")).status_code == 302
+    assert fresh(session, Candidate, ada.id).location == "Perth"
+
+
+def test_a_contacts_client_changed_in_another_tab_is_kept(client, login, make_contact, session):
+    login("consultant")
+    grace = make_contact()
+    url = f"/contacts/{grace.id}/edit"
+    first, second = opened(client, url), opened(client, url)
+    client.post(url, data=changed(second, client="Globex"))
+
+    assert client.post(url, data=changed(first, position="Director")).status_code == 302
+    saved = fresh(session, ClientContact, grace.id)
+    assert (saved.client.name, saved.position) == ("Globex", "Director")
+
+
+@pytest.mark.parametrize("loaded", [None, "", "not json", "[1, 2]"])
+def test_a_post_without_loaded_values_is_saved_as_posted(client, login, ada, session, loaded):
+    """A form from no page of ours (a script, say) has nothing to merge against."""
+    login("consultant")
+    url = f"/candidates/{ada.id}/edit"
+    form = opened(client, url)
+    client.post(url, data=changed(form, email="theirs@example.com"))
+    posted = changed(form, job_title="Senior Nurse")
+    if loaded is None:
+        del posted["loaded"]
+    else:
+        posted["loaded"] = loaded
+
+    assert client.post(url, data=posted).status_code == 302
+    saved = fresh(session, Candidate, ada.id)
+    assert (saved.email, saved.job_title) == (None, "Senior Nurse")
+
+
+# --- a user ------------------------------------------------------------------------------------
+
+
+def test_a_role_removed_in_another_tab_is_not_given_back(client, login, make_user, session):
+    login("administrator")
+    jo = make_user("jo", role="viewer")
+    url = f"/admin/users/{jo.id}/edit"
+    client.post(url, data=changed(opened(client, url), roles=["viewer", "consultant"]))
+    first, second = opened(client, url), opened(client, url)
+    assert first["roles"] == ["consultant", "viewer"] or first["roles"] == ["viewer", "consultant"]
+
+    assert client.post(url, data=changed(second, roles="viewer")).status_code == 302
+    assert client.post(url, data=changed(first, email="jo@elsewhere.example")).status_code == 302
+
+    saved = fresh(session, User, jo.id)
+    assert ([role.name for role in saved.roles], saved.email) == (
+        ["viewer"],
+        "jo@elsewhere.example",
+    )
+
+
+def test_a_users_field_both_tabs_changed_is_refused(client, login, make_user, session):
+    login("administrator")
+    jo = make_user("jo", role="viewer")
+    url = f"/admin/users/{jo.id}/edit"
+    first, second = opened(client, url), opened(client, url)
+    client.post(url, data=changed(second, daily_limit="50", office=""))
+
+    refused = client.post(url, data=changed(first, daily_limit="10"))
+
+    assert refused.status_code == 409
+    assert "Daily SMS limit is now “50”" in html(refused).one("p", role="alert").text
+    assert fresh(session, User, jo.id).daily_limit == 50
+    assert held(html(refused), url)["daily_limit"] == "10"
+
+
+# --- a template --------------------------------------------------------------------------------
+
+
+def test_a_template_deactivated_in_another_tab_stays_inactive(client, login, session):
+    me = login("consultant")
+    template = SmsTemplate(
+        name="Reminder", body="Hi {{first_name}}, see you at 10.", owner_id=me.id, shared=False
+    )
+    session.add(template)
+    session.commit()
+    url = f"/templates/{template.id}"
+    form = opened(client, url)
+    assert form["active"] == "y"
+
+    assert client.post(f"/templates/{template.id}/deactivate").status_code == 303
+    fixed = changed(form, body="Hi {{first_name}}, see you at 11.")
+    assert client.post(url, data=fixed).status_code == 303
+
+    saved = fresh(session, SmsTemplate, template.id)
+    assert (saved.active, saved.body) == (False, "Hi {{first_name}}, see you at 11.")
+
+
+def test_a_template_body_both_tabs_changed_is_refused(client, login, session):
+    me = login("consultant")
+    template = SmsTemplate(name="Reminder", body="See you at 10.", owner_id=me.id, shared=False)
+    session.add(template)
+    session.commit()
+    url = f"/templates/{template.id}"
+    first, second = opened(client, url), opened(client, url)
+    client.post(url, data=changed(second, body="See you at 11."))
+
+    refused = client.post(url, data=changed(first, body="See you at 12."))
+
+    assert refused.status_code == 409
+    assert "Message is now “See you at 11.”" in text(refused)
+    assert fresh(session, SmsTemplate, template.id).body == "See you at 11."
+    assert held(html(refused), url)["body"] == "See you at 12."

@@ -1,0 +1,120 @@
+"""Edit forms that never silently undo someone else's save: each carries the values it was opened
+with (a hidden `loaded` field, JSON), and a save applies only the fields its user changed there,
+taking everyone else's from the record as stored now. A field both changed, to different values,
+is refused (409) with what it holds now, the user's values kept in the form for a second Save."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import Field, HiddenField
+
+from webapp.database import begin_write
+
+LOADED = "loaded"
+# Fields no record holds: the CSRF token and the loaded values themselves.
+_NOT_VALUES = frozenset({"csrf_token", LOADED})
+
+
+def loaded_field() -> HiddenField:
+    """The hidden field an edit form carries its loaded values in."""
+    return HiddenField()
+
+
+def stamp(form: FlaskForm) -> FlaskForm:
+    """Set `form`'s loaded values to what it holds (a form filled from the stored record)."""
+    form[LOADED].data = json.dumps(values(form))
+    return form
+
+
+def values(form: FlaskForm) -> dict[str, Any]:
+    """Each of the record's fields in `form`, in a form two reads of it compare equal in: text
+    stripped, nothing as "", a choice of many as a sorted list, a tick box as a bool."""
+    return {name: _plain(field.data) for name, field in _fields(form)}
+
+
+def lock(session, row) -> None:
+    """Read `row` afresh under the lock its save will hold (SQLite's write lock; the row's, FOR
+    UPDATE, on PostgreSQL), so no other save lands between the comparison and this one."""
+    begin_write(session)
+    # OF its own table: a row read with an eager outer join (a user's office) cannot lock the
+    # join's nullable side on PostgreSQL.
+    session.refresh(row, with_for_update={"of": type(row)})
+
+
+def merge(form: FlaskForm, stored: FlaskForm) -> str | None:
+    """Make `form` (as posted) what its save should write over `stored` (the form filled from the
+    record as it is now, under lock()): the fields its user changed since it was loaded, the
+    stored values for the rest. Return the refusal when a field its user changed was changed
+    since by someone else to another value, `form` then left as typed and loaded afresh, so that
+    a second Save keeps the user's values knowingly; None to go on and save.
+
+    A post without loaded values (from no page of ours) is saved as posted, as before forms
+    carried them."""
+    loaded = _read(form[LOADED].data)
+    now = values(stored)
+    form[LOADED].data = json.dumps(now)
+    if loaded is None:
+        return None
+    typed = values(form)
+    clashes = []
+    for name, field in _fields(form):
+        mine, theirs = typed[name] != loaded.get(name), now[name] != loaded.get(name)
+        if mine and theirs and typed[name] != now[name]:
+            clashes.append(f"{field.label.text} is now {_shown(stored[name], now[name])}")
+        elif theirs and not mine:
+            field.data = stored[name].data
+    if not clashes:
+        return None
+    return (
+        "Someone else saved this after you opened it: "
+        + "; ".join(clashes)
+        + ". Your changes are still below: Save again to keep them, or change them."
+    )
+
+
+def _fields(form: FlaskForm) -> Iterable[tuple[str, Field]]:
+    return ((name, field) for name, field in form._fields.items() if name not in _NOT_VALUES)
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        return sorted(str(item) for item in value)
+    return str(value).strip()
+
+
+def _read(text: str | None) -> dict | None:
+    try:
+        loaded = json.loads(text or "")
+    except ValueError:
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def _shown(field: Field, value: Any) -> str:
+    """A stored value as its field offers it: a choice by its label, a tick box in words."""
+    if isinstance(value, bool):
+        return "ticked" if value else "not ticked"
+    labels = _choice_labels(field)
+    if isinstance(value, list):
+        return "“" + ", ".join(labels.get(item, item) for item in value) + "”" if value else "empty"
+    shown = labels.get(value, value)
+    return f"“{shown}”" if shown else "empty"
+
+
+def _choice_labels(field: Field) -> dict[str, str]:
+    if not hasattr(field, "iter_choices"):
+        return {}
+    labels = {}
+    for choice in field.iter_choices():
+        # WTForms 3.3 gives Choice objects; earlier releases (value, label, selected, ...) tuples.
+        value, label = (choice.value, choice.label) if hasattr(choice, "label") else choice[:2]
+        labels[str(value)] = str(label)
+    return labels
