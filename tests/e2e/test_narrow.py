@@ -151,6 +151,45 @@ def test_every_page_in_the_menu_fits_a_phone(phones, js):
     assert not too_wide, f"pages wider than {PHONE['width']} px: {too_wide}"
 
 
+# A real surname of 35 letters, and one word as long as a name may be (100 characters).
+LONG_NAMES = [
+    ("Hubert", "Wolfeschlegelsteinhausenbergerdorff", "0412 345 661"),
+    (
+        "Zed",
+        "Z" + "wolfeschlegelsteinhausenbergerdorff" * 2 + "welchevoralternwarengewisse",
+        "0412 345 662",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def long_named(browser, live_server):
+    """The record, its edit form, the SMS screen and the batch page of each long-named person,
+    sent an SMS by the administrator."""
+    urls = []
+    with signed_in(browser, live_server.url, "admin", timeout=15_000) as page:
+        for first, last, mobile in LONG_NAMES:
+            page.goto("/candidates/new")
+            for label, value in (("First name", first), ("Last name", last), ("Mobile", mobile)):
+                page.get_by_label(label, exact=True).fill(value)
+            page.get_by_role("button", name="Add candidate").click()
+            expect(page.get_by_role("heading", level=1)).to_have_text(f"{first} {last}")
+            batch, record = sms_from_record(page, f"{first} {last}", mobile, MESSAGE)
+            path = re.compile(r"^https?://[^/]+")
+            record, batch = path.sub("", record), path.sub("", batch)
+            person = record.rsplit("/", 1)[1]
+            urls += [record, record + "/edit", f"/sms/compose?candidate={person}", batch]
+    return urls
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_a_long_name_does_not_make_a_page_scroll_sideways(phones, long_named, js):
+    page = phones[js]
+    for url in long_named:
+        assert page.goto(url).status == 200, url
+        assert_fits(page, url)
+
+
 def test_the_sign_in_page_fits_a_phone(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport=PHONE)
     try:
