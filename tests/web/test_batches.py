@@ -93,6 +93,19 @@ def test_a_new_batch_shows_every_message_queued_and_an_empty_progressbar(client,
     assert "0 of 3 finished" in html
 
 
+@pytest.mark.parametrize(("people", "to"), [(1, "1 candidate"), (3, "3 candidates")])
+def test_the_batch_says_how_many_it_went_to_in_words_that_agree(
+    client, login, session, three_people, people, to
+):
+    batch = queue(session, login("consultant"), three_people[:people], provider="sandbox")
+
+    details = tree(client.get(f"/sms/batches/{batch.id}")).one("dl", class_="details")
+
+    items = details.elements  # each <dt>, then its <dd>
+    [shown] = [items[n + 1].text for n, dt in enumerate(items) if (dt.tag, dt.text) == ("dt", "To")]
+    assert shown == to
+
+
 def test_the_batch_page_shows_the_count_per_state_and_the_share_finished(app, client, my_batch):
     dispatch(app)
 

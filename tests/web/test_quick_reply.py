@@ -224,7 +224,7 @@ def test_the_counter_counts_the_message_as_the_person_gets_it(client, login, ada
 @pytest.mark.parametrize(
     "message, problem",
     [
-        ("   ", "Type a message"),
+        ("   ", "Type a reply."),  # not "or pick a template": the box has no picker
         ("Hi {{frist_name}}", "Unknown merge field"),
         ("x" * 1601, "the gateway takes at most 1,600"),
     ],

@@ -140,6 +140,9 @@ def send(
         raise FieldError("This reply form is incomplete: reload the page and try again.")
     ignore = bool(request.ignore_reason.strip())
     compose.require_permission(sender, ignore)
+    if not request.body.strip():
+        # Said here, not by Send's check, whose message offers a template: this box has no picker.
+        raise FieldError("Type a reply.", "message")
     draft = _draft(session, sender, kind, person_id, request.token)
     existing = compose.batch_for(session, draft)
     if existing is not None:
