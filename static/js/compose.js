@@ -35,6 +35,15 @@
     button.click();
   });
 
+  // Enter in a one-line field of the SMS screen (Send at, a reason) does nothing: without this
+  // it would press the form's first button, and Send is a button pressed on purpose.
+  document.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (event.key !== "Enter" || field.tagName !== "INPUT" || !field.form) return;
+    if (field.form.id !== "compose-form" || /^(submit|button|checkbox|radio)$/.test(field.type)) return;
+    event.preventDefault();
+  });
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("button[data-picker]");
     if (!button) return;

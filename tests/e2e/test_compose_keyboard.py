@@ -214,3 +214,38 @@ def test_the_comment_fields_stay_folded_until_comment_is_ticked(page, js):
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Space")
     expect(comment_text).to_be_hidden()
+
+
+def test_enter_in_send_at_neither_removes_anyone_nor_opens_a_list(page, js):
+    """Enter in a one-line field used to press the form's first button: a recipient's Remove
+    with JavaScript, Show list without. Now it does nothing (without JavaScript the screen comes
+    back as typed), and the person is still to get the SMS."""
+    single_sms(page, "Turing", "Alan Turing")
+    type_message(page, "See you Monday")
+    tab_to(page, "send_at")
+    page.keyboard.type("01022027")
+    page.keyboard.press("Tab")
+    page.keyboard.type("0930A")
+    sent = updates(page)
+
+    page.keyboard.press("Enter")
+
+    if js:
+        page.wait_for_timeout(500)  # time for a post, had Enter made one
+        assert sent == []
+    else:
+        expect(page).to_have_url(re.compile(r"/sms/compose/[^/]+$"))
+    expect(page.locator("#compose-heading")).to_contain_text("SMS to 1 person")
+    expect(page.locator("li.outcome-ok .count")).to_have_text("1")
+    expect(page.get_by_label("Send at", exact=True)).to_have_value("2027-01-02T09:30")
+    expect(page.get_by_label("Message", exact=True)).to_have_value("See you Monday")
+
+
+def test_the_pickers_hints_offer_enter_only_where_it_works(page, js):
+    """Enter on a picker acts through compose.js; without it, only the button does."""
+    single_sms(page, "Turing", "Alan Turing")
+    enter = "Enter or " if js else ""
+    shown = {"use_inner_text": True}  # the text as rendered: the CSS hides "Enter or " unscripted
+    template, field = page.locator("#template-hint"), page.locator("#merge-field-hint")
+    expect(template).to_have_text(f"Arrow to one, then {enter}Use template.", **shown)
+    expect(field).to_have_text(f"Arrow to one, then {enter}Insert.", **shown)

@@ -1,6 +1,7 @@
-"""Two tabs on one record's Edit form, typed from the keyboard, with JavaScript on and off: a save
-from the tab opened first keeps what the other tab saved since, and a field both tabs changed is
-refused with what it holds now, the typed value kept for a second Save."""
+"""Edit forms from the keyboard, with JavaScript on and off. Two tabs on one record's Edit form: a
+save from the tab opened first keeps what the other tab saved since, and a field both tabs changed
+is refused with what it holds now, the typed value kept for a second Save. Enter in a template's
+Name saves it."""
 
 from __future__ import annotations
 
@@ -60,3 +61,18 @@ def test_the_tab_opened_first_keeps_the_other_tabs_save(context):
     first.keyboard.press("Enter")
     expect(first.get_by_role("heading", level=1)).to_have_text(f"Edith {surname}")
     expect(first.locator("main")).to_contain_text("mine@example.com")
+
+
+def test_enter_in_a_templates_name_saves_it(context):
+    """The template form's first button was the merge field picker's Insert: Enter in Name did
+    nothing with JavaScript and, without, showed the form again unsaved with no word why."""
+    page = context.new_page()
+    sign_in(page, "consultant")
+    name = f"Enter {uuid.uuid4().hex[:6]}"
+    page.goto("/templates/new")
+    retype(page, "Message", "See you at 10")
+    retype(page, "Name", name)
+
+    page.keyboard.press("Enter")
+
+    expect(page.locator(".flashes")).to_contain_text(f"Template “{name}” added.")
