@@ -67,3 +67,31 @@ def test_the_row_is_read_afresh_and_another_save_waits(
     assert saved.is_set()
     session.expire_all()
     assert getattr(session.get(model, ident), field) == "third@example.com"  # after, not lost
+
+
+def test_the_roles_page_changes_only_its_boxes_over_the_grants_stored_since(
+    app, session, make_user
+):
+    admin = make_user("root", role="administrator")
+    sessions = app.extensions["database"].sessionmaker
+    editing = sessions()
+    page = {(r.name, p.name) for r in accounts.all_roles(editing) for p in r.permissions}
+    assert ("team-leader", "audit.view") in page  # read, as the page was opened
+    # Another administrator takes audit.view from team leaders meanwhile.
+    accounts.set_role_permissions(
+        session,
+        None,
+        {"team-leader": {p for r, p in page if r == "team-leader"} - {"audit.view"}},
+    )
+
+    try:
+        changed = accounts.change_role_permissions(
+            editing, editing.get(User, admin.id), page, page | {("consultant", "audit.view")}
+        )
+    finally:
+        editing.close()
+
+    assert changed == {"consultant": {"added": ["audit.view"], "removed": []}}
+    session.expire_all()
+    now = {(r.name, p.name) for r in accounts.all_roles(session) for p in r.permissions}
+    assert ("team-leader", "audit.view") not in now and ("consultant", "audit.view") in now

@@ -1,17 +1,19 @@
 """An edit form left open in one tab never silently undoes a save made since in another: the
 person, user and template forms carry the values they were opened with, a save applies only the
 fields its user changed, and a field both changed differently is refused (409) with what it holds
-now, the user's values kept for a second, knowing Save."""
+now, the user's values kept for a second, knowing Save. The roles page applies only the boxes
+changed on it."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from tests.html_tree import Node, html
 from tests.pages import audits, fresh, text
-from webapp.models import Candidate, ClientContact, SmsTemplate, User
+from webapp.models import Candidate, ClientContact, Role, SmsTemplate, User
 
 
 def opened(client, url: str) -> dict[str, str | list[str]]:
@@ -219,3 +221,48 @@ def test_a_template_body_both_tabs_changed_is_refused(client, login, session):
     assert "Message is now “See you at 11.”" in text(refused)
     assert fresh(session, SmsTemplate, template.id).body == "See you at 11."
     assert held(html(refused), url)["body"] == "See you at 12."
+
+
+# --- the roles page ----------------------------------------------------------------------------
+
+
+def grants(session) -> set[tuple[str, str]]:
+    session.expire_all()
+    return {
+        (role.name, permission.name)
+        for role in session.scalars(sa.select(Role))
+        for permission in role.permissions
+    }
+
+
+def test_a_roles_page_left_open_changes_only_its_own_boxes(client, login, session):
+    login("administrator")
+    first, second = opened(client, "/admin/roles"), opened(client, "/admin/roles")
+    assert "team-leader:audit.view" in first["grant"]
+    assert "consultant:templates.manage" not in first["grant"]
+
+    # Another administrator takes audit.view from team leaders...
+    taken = [box for box in second["grant"] if box != "team-leader:audit.view"]
+    assert client.post("/admin/roles", data=changed(second, grant=taken)).status_code == 302
+    # ...and this page, opened before, gives consultants templates.manage.
+    given = [*first["grant"], "consultant:templates.manage"]
+    assert client.post("/admin/roles", data=changed(first, grant=given)).status_code == 302
+
+    now = grants(session)
+    assert ("team-leader", "audit.view") not in now  # not given back
+    assert ("consultant", "templates.manage") in now
+    assert audits(session, "role.permissions_changed")[-1].details == {
+        "role": "consultant",
+        "added": ["templates.manage"],
+        "removed": [],
+    }
+
+
+def test_a_roles_post_without_loaded_boxes_sets_every_role_as_posted(client, login, session):
+    login("administrator")
+    page = opened(client, "/admin/roles")
+    client.post("/admin/roles", data=changed(page, grant=[*page["grant"], "viewer:audit.view"]))
+    del page["loaded"]  # a post from no page of ours: the boxes are the whole truth
+
+    assert client.post("/admin/roles", data=page).status_code == 302
+    assert ("viewer", "audit.view") not in grants(session)

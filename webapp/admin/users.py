@@ -3,6 +3,8 @@ and grant permissions to roles."""
 
 from __future__ import annotations
 
+import json
+
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
@@ -259,18 +261,27 @@ def roles():
     permissions = accounts.all_permissions(db.session)
     granted = {(role.name, permission.name) for role in roles for permission in role.permissions}
     form = RolesForm()
+    loaded = _grants(granted)  # the boxes as this page shows them now
     problem = None
     if form.validate_on_submit():
-        # Every role is in the form, so a role with no box ticked is asked to have no permissions.
-        wanted: dict[str, set[str]] = {role.name: set() for role in roles}
-        for value in request.form.getlist("grant"):
-            role_name, _, permission = value.partition(":")
-            wanted.setdefault(role_name, set()).add(permission)
+        submitted = {_grant(value) for value in request.form.getlist("grant")}
+        opened = _loaded_grants(request.form.get("loaded"))
         try:
-            changed = accounts.set_role_permissions(db.session, current_user, wanted)
+            if opened is None:
+                # A post from no page of ours: every role is in the form, so a role with no box
+                # ticked is asked to have no permissions.
+                wanted: dict[str, set[str]] = {role.name: set() for role in roles}
+                for role_name, permission in submitted:
+                    wanted.setdefault(role_name, set()).add(permission)
+                changed = accounts.set_role_permissions(db.session, current_user, wanted)
+            else:
+                # Only the boxes changed on this page: one left open undoes nobody's change.
+                changed = accounts.change_role_permissions(
+                    db.session, current_user, opened, submitted
+                )
         except FieldError as error:
             problem = field_error(form, error)
-            granted = {(role_name, name) for role_name, names in wanted.items() for name in names}
+            granted, loaded = submitted, request.form.get("loaded", "")
         else:
             flash(_roles_message(changed), "info")
             return redirect(url_for("admin.roles"))
@@ -280,8 +291,30 @@ def roles():
         roles=roles,
         permissions=permissions,
         granted=granted,
+        loaded=loaded,
         problem=problem,
     )
+
+
+def _grant(value: str) -> accounts.Grant:
+    role_name, _, permission = value.partition(":")
+    return role_name, permission
+
+
+def _grants(granted: set[accounts.Grant]) -> str:
+    """The boxes ticked, as the page carries them (`loaded`): JSON, "role:permission" each."""
+    return json.dumps(sorted(f"{role}:{permission}" for role, permission in granted))
+
+
+def _loaded_grants(text: str | None) -> set[accounts.Grant] | None:
+    """The boxes the page was opened with; None when the post carries none (or not a list)."""
+    try:
+        values = json.loads(text or "")
+    except ValueError:
+        return None
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        return None
+    return {_grant(value) for value in values}
 
 
 def _roles_message(changed: dict[str, dict[str, list[str]]]) -> str:

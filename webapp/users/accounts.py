@@ -283,6 +283,32 @@ def set_role_permissions(
     return changed
 
 
+Grant = tuple[str, str]  # (role name, permission name)
+
+
+def change_role_permissions(
+    session: so.Session, actor: User | None, loaded: Collection[Grant], submitted: Collection[Grant]
+) -> dict[str, dict[str, list[str]]]:
+    """Apply the boxes the user changed on the roles page (`submitted` differs from `loaded`, the
+    grants it was opened with) to the grants as stored now, through set_role_permissions.
+
+    A box left as loaded is never written, so a page left open cannot give back a permission
+    another administrator took away meanwhile (nor take back one they gave). A box is on or off:
+    two administrators who both changed it agree, so nothing here can clash.
+    """
+    begin_write(session)
+    _lock_managers(session)  # the lock set_role_permissions takes: no save lands in between
+    session.expire_all()  # the grants read before the lock may be older than the ones stored
+    roles = all_roles(session)
+    held = {(role.name, permission.name) for role in roles for permission in role.permissions}
+    ticked, unticked = set(submitted) - set(loaded), set(loaded) - set(submitted)
+    wanted = (held | ticked) - unticked
+    grants: dict[str, set[str]] = {role.name: set() for role in roles}
+    for role_name, permission in wanted:
+        grants.setdefault(role_name, set()).add(permission)
+    return set_role_permissions(session, actor, grants)
+
+
 # --- a user's own profile ------------------------------------------------------------------------
 
 
