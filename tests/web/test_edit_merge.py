@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from tests.html_tree import Node, html
 from tests.pages import audits, fresh, text
-from webapp.models import Candidate, ClientContact, Role, SmsTemplate, User
+from webapp.models import Candidate, ClientContact, Office, Role, SmsTemplate, User
 
 
 def opened(client, url: str) -> dict[str, str | list[str]]:
@@ -266,3 +266,24 @@ def test_a_roles_post_without_loaded_boxes_sets_every_role_as_posted(client, log
 
     assert client.post("/admin/roles", data=page).status_code == 302
     assert ("viewer", "audit.view") not in grants(session)
+
+
+# --- an office ---------------------------------------------------------------------------------
+
+
+def test_an_office_form_left_open_keeps_the_other_tabs_save(client, login, session):
+    login("administrator")
+    office = Office(name="Perth", timezone="Australia/Perth", region="AU")
+    session.add(office)
+    session.commit()
+    url = f"/admin/offices/{office.id}"
+    first, second = opened(client, url), opened(client, url)
+    assert client.post(url, data=changed(second, timezone="Australia/Sydney")).status_code == 302
+
+    assert client.post(url, data=changed(first, name="Perth CBD")).status_code == 302
+    saved = fresh(session, Office, office.id)
+    assert (saved.name, saved.timezone) == ("Perth CBD", "Australia/Sydney")
+
+    refused = client.post(url, data=changed(first, timezone="Pacific/Auckland"))
+    assert refused.status_code == 409
+    assert "Time zone is now “Australia/Sydney”" in html(refused).one("p", role="alert").text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -13,7 +13,9 @@ from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import Office
 from webapp.users import offices
+from webapp.web import edit_merge
 from webapp.web.access import permission_required
+from webapp.web.edit_merge import loaded_field
 from webapp.web.forms import field_error
 from webapp.web.rendering import render
 from webapp.web.validators import PlainText
@@ -38,6 +40,7 @@ class OfficeForm(FlaskForm):
     )
     timezone = StringField("Time zone", filters=[_strip], validators=[Length(max=64), PlainText()])
     region = StringField("Phone region", filters=[_strip], validators=[Length(max=2), PlainText()])
+    loaded = loaded_field()  # the values the form was opened with (webapp.web.edit_merge)
 
     def details(self) -> offices.OfficeDetails:
         return offices.OfficeDetails(
@@ -78,9 +81,16 @@ def offices_page():
 def edit_office(office_id: int):
     """Change an office's name, time zone or phone region (audited)."""
     office = office_or_404(office_id)
-    form = OfficeForm(obj=office)
+    if request.method == "GET":
+        return _page(edit_merge.stamp(OfficeForm(obj=office)), office, problem=None, status=200)
+    form = OfficeForm()
     problem = None
     if form.validate_on_submit():
+        # A form opened before someone else's save applies only what its user changed.
+        edit_merge.lock(db.session, office)
+        problem = edit_merge.merge(form, OfficeForm(formdata=None, obj=office))
+        if problem:
+            return _page(form, office, problem=problem, status=409)
         try:
             changes = offices.edit_office(db.session, current_user, office, form.details())
         except FieldError as error:
