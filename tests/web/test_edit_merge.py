@@ -287,3 +287,54 @@ def test_an_office_form_left_open_keeps_the_other_tabs_save(client, login, sessi
     refused = client.post(url, data=changed(first, timezone="Pacific/Auckland"))
     assert refused.status_code == 409
     assert "Time zone is now “Australia/Sydney”" in html(refused).one("p", role="alert").text
+
+
+# --- the Settings page -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "mine", "theirs", "clash", "says"),
+    [
+        (
+            "/admin/settings",
+            {"originator": "SMSDesk"},
+            {"timezone": "Pacific/Auckland"},
+            {"timezone": "Australia/Perth"},
+            "Time zone is now “Pacific/Auckland”",
+        ),
+        (
+            "/admin/settings/confirmation",
+            {"price_currency": "AUD"},
+            {"confirm_over": "25"},
+            {"confirm_over": "75"},
+            "is now “25”",
+        ),
+        (
+            "/admin/settings/quiet-hours",
+            None,
+            {"quiet_hours": "21:00-07:00"},
+            {"quiet_hours": "22:00-06:00"},
+            "Quiet hours is now “21:00-07:00”",
+        ),
+    ],
+    ids=["sms", "confirmation", "quiet-hours"],
+)
+def test_a_settings_section_left_open_keeps_the_other_tabs_save(
+    client, login, session, url, mine, theirs, clash, says
+):
+    login("administrator")
+    first = held(html(client.get("/admin/settings")), url)
+    second = held(html(client.get("/admin/settings")), url)
+    assert client.post(url, data=changed(second, **theirs)).status_code == 302
+
+    if mine is not None:  # a change of another field keeps theirs
+        assert client.post(url, data=changed(first, **mine)).status_code == 302
+        page = held(html(client.get("/admin/settings")), url)
+        assert {key: page[key] for key in {**mine, **theirs}} == {**mine, **theirs}
+
+    refused = client.post(url, data=changed(first, **clash))
+    assert refused.status_code == 409
+    assert says in text(refused)
+    [(key, typed)] = clash.items()
+    assert held(html(refused), url)[key] == typed  # kept as typed
+    assert held(html(client.get("/admin/settings")), url)[key] == theirs[key]  # not saved

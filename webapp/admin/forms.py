@@ -254,6 +254,7 @@ class SettingsForm(FlaskForm):
         ),
     )
     team_views_by_office = BooleanField("Team views by office")
+    loaded = loaded_field()  # the values the form was opened with (webapp.web.edit_merge)
 
 
 def _reason_field(label: str, missing: str) -> StringField:
@@ -313,6 +314,7 @@ class ConfirmationSettingsForm(FlaskForm):
         filters=[_strip],
         validators=[PlainText(), _setting_rule(confirmation.check_currency)],
     )
+    loaded = loaded_field()
 
 
 class QuietHoursForm(FlaskForm):
@@ -328,6 +330,7 @@ class QuietHoursForm(FlaskForm):
             _setting_rule(quiet_hours.check_setting),
         ],
     )
+    loaded = loaded_field()
 
 
 class RolesForm(FlaskForm):

@@ -3,8 +3,11 @@ and each gateway's blocked-country list."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from webapp.admin import bp
 from webapp.admin.forms import (
@@ -15,6 +18,7 @@ from webapp.admin.forms import (
     RemoveBlockedRegionForm,
     SettingsForm,
 )
+from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import BlockedRegion
@@ -23,6 +27,7 @@ from webapp.sms import settings as sms_settings
 from webapp.sms.settings import BLOCKLIST_PROVIDERS, SETTING_KEYS
 from webapp.times import DEFAULT_ZONE
 from webapp.users import accounts
+from webapp.web import edit_merge
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error, refused
 from webapp.web.rendering import render
@@ -39,11 +44,14 @@ def blocked_or_404(row_id: int) -> BlockedRegion:
 @permission_required("settings.manage")
 def settings():
     """Show and change the SMS settings; the blocked-country lists are below them."""
-    stored = sms_settings.stored(db.session)
-    stored["comment_types"] = "\n".join(stored["comment_types"])
-    form = SettingsForm(data=stored)
+    if request.method == "GET":
+        return _page()
+    form = SettingsForm(data=_settings_values())  # a field not posted keeps its value
     problem = None
     if form.validate_on_submit():
+        problem = _merged(form, _stored_settings)
+        if problem:
+            return _page(form=form, problem=problem, status=409)
         try:
             changes = sms_settings.save(
                 db.session, current_user, **{key: form[key].data for key in SETTING_KEYS}
@@ -122,6 +130,9 @@ def confirmation_settings():
     (audited)."""
     form = ConfirmationSettingsForm()
     if form.validate_on_submit():
+        problem = _merged(form, _stored_confirmation)
+        if problem:
+            return _page(confirm_form=form, confirm_problem=problem, status=409)
         try:
             changes = confirmation.save(
                 db.session,
@@ -147,6 +158,9 @@ def quiet_hours_settings():
     """Change the organisation's quiet hours, which win over QUIET_HOURS (audited)."""
     form = QuietHoursForm()
     if form.validate_on_submit():
+        problem = _merged(form, _stored_quiet_hours)
+        if problem:
+            return _page(quiet_form=form, quiet_problem=problem, status=409)
         try:
             changes = quiet_hours.save(db.session, current_user, form.quiet_hours.data)
         except FieldError as error:
@@ -155,6 +169,33 @@ def quiet_hours_settings():
             flash("Quiet hours saved." if changes else "Quiet hours unchanged.", "info")
             return redirect(url_for("admin.settings", _anchor="quiet-hours"))
     return _page(quiet_form=form, status=400)
+
+
+def _settings_values() -> dict:
+    stored = sms_settings.stored(db.session)
+    stored["comment_types"] = "\n".join(stored["comment_types"])
+    return stored
+
+
+def _stored_settings() -> SettingsForm:
+    return SettingsForm(formdata=None, data=_settings_values())
+
+
+def _stored_confirmation() -> ConfirmationSettingsForm:
+    return ConfirmationSettingsForm(formdata=None, data=confirmation.stored(db.session))
+
+
+def _stored_quiet_hours() -> QuietHoursForm:
+    return QuietHoursForm(formdata=None, data={"quiet_hours": quiet_hours.stored(db.session)})
+
+
+def _merged(form, stored: Callable[[], FlaskForm]) -> str | None:
+    """A section's form left open applies only what its user changed (webapp.web.edit_merge):
+    compared with the settings as stored now, read under SQLite's write lock. (Settings are rows
+    of a table, not one row: on PostgreSQL two saves in the same few milliseconds are not held
+    apart, a tab left open is.)"""
+    begin_write(db.session)
+    return edit_merge.merge(form, stored())
 
 
 def _page(
@@ -166,21 +207,21 @@ def _page(
     two_factor_form=None,
     limits_section: dict | None = None,
     problem: str | None = None,
+    confirm_problem: str | None = None,
+    quiet_problem: str | None = None,
     status: int = 200,
 ):
     # Imported here: webapp.admin.two_factor renders this page too (its form's errors).
     from webapp.admin import two_factor
 
     config = current_app.config
-    if form is None:
-        stored = sms_settings.stored(db.session)
-        stored["comment_types"] = "\n".join(stored["comment_types"])
-        form = SettingsForm(formdata=None, data=stored)
     return render(
         "admin/settings.html",
         status=status,
-        form=form,
+        form=form or edit_merge.stamp(_stored_settings()),
         problem=problem,
+        confirm_problem=confirm_problem,
+        quiet_problem=quiet_problem,
         blocked_form=blocked_form or BlockedRegionForm(formdata=None),
         lists={
             provider: sms_settings.blocked_list(db.session, provider)
@@ -188,11 +229,9 @@ def _page(
         },
         providers=BLOCKLIST_PROVIDERS,
         in_use=sms_settings.blocked_list_provider(config["SMS_PROVIDER"]),
-        confirm_form=confirm_form
-        or ConfirmationSettingsForm(formdata=None, data=confirmation.stored(db.session)),
+        confirm_form=confirm_form or edit_merge.stamp(_stored_confirmation()),
         confirm_over_default=config.get("SMS_CONFIRM_OVER", confirmation.DEFAULT_CONFIRM_OVER),
-        quiet_form=quiet_form
-        or QuietHoursForm(formdata=None, data={"quiet_hours": quiet_hours.stored(db.session)}),
+        quiet_form=quiet_form or edit_merge.stamp(_stored_quiet_hours()),
         quiet_hours_default=config.get("QUIET_HOURS") or quiet_hours.OFF,
         environment={
             "default_region": config.get("SMS_DEFAULT_REGION", "AU"),
