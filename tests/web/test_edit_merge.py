@@ -55,6 +55,12 @@ def held(page: Node, url: str) -> dict[str, str | list[str]]:
     return values
 
 
+def ticked(form: dict, name: str) -> list[str]:
+    """The values of the boxes called `name` ticked in `form` (none, one or several)."""
+    value = form.get(name, [])
+    return value if isinstance(value, list) else [value]
+
+
 def changed(form: dict, **fields) -> dict:
     return {**form, **fields}
 
@@ -338,3 +344,24 @@ def test_a_settings_section_left_open_keeps_the_other_tabs_save(
     [(key, typed)] = clash.items()
     assert held(html(refused), url)[key] == typed  # kept as typed
     assert held(html(client.get("/admin/settings")), url)[key] == theirs[key]  # not saved
+
+
+def test_the_two_factor_roles_left_open_do_not_undo_another_choice(client, login, session):
+    login("administrator")
+    url = "/admin/settings/two-factor"
+    first = held(html(client.get("/admin/settings")), url)
+    second = held(html(client.get("/admin/settings")), url)
+    opened_with = ticked(first, "roles")
+    assert "consultant" not in opened_with
+    # Another administrator adds consultants.
+    assert client.post(url, data=changed(second, roles=[*opened_with, "consultant"])).status_code
+    # This page, opened before, saved unchanged: consultants stay.
+    assert client.post(url, data=first).status_code == 302
+    assert "consultant" in ticked(held(html(client.get("/admin/settings")), url), "roles")
+
+    refused = client.post(url, data=changed(first, roles=[*opened_with, "viewer"]))
+
+    assert refused.status_code == 409
+    assert "Someone else saved this after you opened it" in text(refused)
+    assert "viewer" in ticked(held(html(refused), url), "roles")  # kept as ticked
+    assert "viewer" not in ticked(held(html(client.get("/admin/settings")), url), "roles")

@@ -341,6 +341,7 @@ class TwoFactorRolesForm(FlaskForm):
     """The roles that must use two-factor sign-in (Settings page); no box ticked: none."""
 
     roles = SelectMultipleField("Roles that must use two-factor sign-in", validate_choice=False)
+    loaded = loaded_field()  # the roles ticked when the page was opened (webapp.web.edit_merge)
 
 
 class TwoFactorResetForm(FlaskForm):

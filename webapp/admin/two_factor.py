@@ -12,10 +12,11 @@ from webapp.admin.forms import TwoFactorResetForm, TwoFactorRolesForm
 from webapp.admin.users import user_or_404
 from webapp.auth.forms import CodeForm
 from webapp.auth.two_factor_routes import check_code, key_material
+from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.users import accounts, two_factor
-from webapp.web import sessions
+from webapp.web import edit_merge, sessions
 from webapp.web.access import local_path, permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render
@@ -129,6 +130,12 @@ def two_factor_roles():
     """Choose the roles that must use two-factor sign-in (audited)."""
     form = TwoFactorRolesForm()
     if form.validate_on_submit():
+        # A page left open does not undo another administrator's choice (webapp.web.edit_merge).
+        begin_write(db.session)
+        problem = edit_merge.merge(form, _stored_roles_form())
+        if problem:
+            form.roles.errors = [problem]
+            return settings_views._page(two_factor_form=form, status=409)
         try:
             changed = two_factor.save_required_roles(
                 db.session, current_user, current_app.config, form.roles.data or ()
@@ -144,11 +151,16 @@ def two_factor_roles():
     return settings_views._page(two_factor_form=form, status=400)
 
 
+def _stored_roles_form() -> TwoFactorRolesForm:
+    required = two_factor.required_roles(db.session, current_app.config)
+    return TwoFactorRolesForm(formdata=None, data={"roles": sorted(required.names)})
+
+
 def roles_section(form: TwoFactorRolesForm | None) -> dict:
     """What the Settings page's two-factor section shows."""
     required = two_factor.required_roles(db.session, current_app.config)
     if form is None:
-        form = TwoFactorRolesForm(formdata=None, data={"roles": sorted(required.names)})
+        form = edit_merge.stamp(_stored_roles_form())
     return {
         "two_factor_form": form,
         "two_factor_required": required,
