@@ -365,3 +365,25 @@ def test_the_two_factor_roles_left_open_do_not_undo_another_choice(client, login
     assert "Someone else saved this after you opened it" in text(refused)
     assert "viewer" in ticked(held(html(refused), url), "roles")  # kept as ticked
     assert "viewer" not in ticked(held(html(client.get("/admin/settings")), url), "roles")
+
+
+def test_the_sending_limits_left_open_keep_the_other_tabs_save(client, login, session):
+    login("administrator")
+    url = "/admin/settings/limits"
+    first = held(html(client.get("/admin/settings")), url)
+    second = held(html(client.get("/admin/settings")), url)
+    assert client.post(url, data=changed(second, **{"role-consultant": "300"})).status_code == 302
+
+    assert client.post(url, data=changed(first, org_daily_limit="5000")).status_code == 302
+    page = held(html(client.get("/admin/settings")), url)
+    assert (page["org_daily_limit"], page["role-consultant"]) == ("5000", "300")
+
+    refused = client.post(url, data=changed(first, **{"role-consultant": "100"}))
+    assert refused.status_code == 409
+    assert "The daily limit of consultant is now “300”" in text(refused)
+    assert held(html(refused), url)["role-consultant"] == "100"  # kept as typed
+    again = held(html(client.get("/admin/settings")), url)
+    assert again["role-consultant"] == "300"
+    # Saved again from the refused page: the user's value, knowingly.
+    assert client.post(url, data=held(html(refused), url)).status_code == 302
+    assert held(html(client.get("/admin/settings")), url)["role-consultant"] == "100"

@@ -3,6 +3,7 @@ and each gateway's blocked-country list."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from flask import abort, current_app, flash, redirect, request, url_for
@@ -253,6 +254,10 @@ def sending_limits():
     typed = {role.name: request.form.get(f"role-{role.name}", "") for role in roles}
     errors: dict[str, str] = {}
     if form.validate_on_submit():
+        problem = _merged_limits(form, typed)
+        if problem:
+            section = _limits_section(form, typed, {"form": problem}, loaded=_stored_limits())
+            return _page(limits_section=section, status=409)
         try:
             changes = limits.save_limits(db.session, current_user, form.org_daily_limit.data, typed)
         except FieldError as error:
@@ -260,15 +265,61 @@ def sending_limits():
         else:
             flash("Sending limits saved." if changes else "Sending limits unchanged.", "info")
             return redirect(url_for("admin.settings", _anchor="limits"))
-    return _page(limits_section=_limits_section(form, typed, errors), status=400)
+    section = _limits_section(form, typed, errors, loaded=request.form.get("loaded", ""))
+    return _page(limits_section=section, status=400)
+
+
+def _limit_values(organisation: str | None, roles: dict[str, str]) -> dict[str, str]:
+    """The section's fields by name, as the page carries its loaded values."""
+    values = {"org_daily_limit": (organisation or "").strip()}
+    values |= {f"role-{name}": (text or "").strip() for name, text in roles.items()}
+    return values
+
+
+def _stored_limits() -> dict[str, str]:
+    stored = limits.stored_limits(db.session)
+    roles = {
+        role.name: str(stored.roles.get(role.name, "")) for role in accounts.all_roles(db.session)
+    }
+    return _limit_values(str(stored.organisation or ""), roles)
+
+
+def _merged_limits(form: LimitsForm, typed: dict[str, str]) -> str | None:
+    """The limits as a page left open should save them (webapp.web.edit_merge): its user's
+    changes over the limits stored now, `form` and `typed` changed to that; or the refusal when
+    a limit both changed differently."""
+    begin_write(db.session)
+    loaded = edit_merge.read(request.form.get("loaded"))
+    if loaded is None:
+        return None
+    now = _stored_limits()
+    theirs, clashes = edit_merge.three_way(
+        loaded, _limit_values(form.org_daily_limit.data, typed), now
+    )
+    for name in theirs:
+        if name == "org_daily_limit":
+            form.org_daily_limit.data = now[name]
+        else:
+            typed[name.removeprefix("role-")] = now[name]
+    return edit_merge.refusal(
+        f"{_limit_label(form, name)} is now {edit_merge.shown(now[name])}" for name in clashes
+    )
+
+
+def _limit_label(form: LimitsForm, name: str) -> str:
+    if name == "org_daily_limit":
+        return form.org_daily_limit.label.text
+    return f"The daily limit of {name.removeprefix('role-')}"
 
 
 def _limits_section(
     form: LimitsForm | None = None,
     typed: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    loaded: str | dict[str, str] | None = None,
 ) -> dict:
-    """The Sending limits section: as stored, or as typed with what was wrong."""
+    """The Sending limits section: as stored, or as typed with what was wrong; `loaded`, the
+    values its form carries as loaded (as stored now unless given)."""
     stored = limits.stored_limits(db.session)
     if form is None:
         form = LimitsForm(formdata=None, data={"org_daily_limit": stored.organisation or ""})
@@ -279,5 +330,8 @@ def _limits_section(
         "limit_roles": accounts.all_roles(db.session),
         "role_limit_values": typed,
         "limit_errors": errors or {},
+        "limits_loaded": loaded
+        if isinstance(loaded, str)
+        else json.dumps(loaded or _stored_limits()),
         "server_daily_limit": current_app.config.get("SMS_DAILY_LIMIT") or None,
     }

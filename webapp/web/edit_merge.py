@@ -54,24 +54,44 @@ def merge(form: FlaskForm, stored: FlaskForm) -> str | None:
 
     A post without loaded values (from no page of ours) is saved as posted, as before forms
     carried them."""
-    loaded = _read(form[LOADED].data)
+    loaded = read(form[LOADED].data)
     now = values(stored)
     form[LOADED].data = json.dumps(now)
     if loaded is None:
         return None
     typed = values(form)
-    clashes = []
-    for name, field in _fields(form):
-        mine, theirs = typed[name] != loaded.get(name), now[name] != loaded.get(name)
-        if mine and theirs and typed[name] != now[name]:
-            clashes.append(f"{field.label.text} is now {_shown(stored[name], now[name])}")
-        elif theirs and not mine:
-            field.data = stored[name].data
-    if not clashes:
+    theirs, clashes = three_way(loaded, typed, now)
+    for name in theirs:
+        form[name].data = stored[name].data
+    return refusal(
+        f"{form[name].label.text} is now {shown(now[name], stored[name])}" for name in clashes
+    )
+
+
+def three_way(
+    loaded: dict[str, Any], typed: dict[str, Any], now: dict[str, Any]
+) -> tuple[list[str], list[str]]:
+    """Of the fields in `typed` (as posted by a form opened with `loaded`), against `now` (as
+    stored): the ones to take from `now` (changed by someone else, not by this user), and the
+    ones changed by both to different values. A field its user changed keeps its typed value."""
+    theirs, clashes = [], []
+    for name, value in typed.items():
+        mine, changed = value != loaded.get(name), now.get(name) != loaded.get(name)
+        if mine and changed and value != now.get(name):
+            clashes.append(name)
+        elif changed and not mine:
+            theirs.append(name)
+    return theirs, clashes
+
+
+def refusal(clashes: Iterable[str]) -> str | None:
+    """The message refusing a save for these clashes ("Email is now “…”" each); None for none."""
+    said = list(clashes)
+    if not said:
         return None
     return (
         "Someone else saved this after you opened it: "
-        + "; ".join(clashes)
+        + "; ".join(said)
         + ". Your changes are still below: Save again to keep them, or change them."
     )
 
@@ -90,7 +110,8 @@ def _plain(value: Any) -> Any:
     return str(value).strip()
 
 
-def _read(text: str | None) -> dict | None:
+def read(text: str | None) -> dict | None:
+    """The loaded values a form posted; None when it posted none (or not a JSON object)."""
     try:
         loaded = json.loads(text or "")
     except ValueError:
@@ -98,11 +119,11 @@ def _read(text: str | None) -> dict | None:
     return loaded if isinstance(loaded, dict) else None
 
 
-def _shown(field: Field, value: Any) -> str:
-    """A stored value as its field offers it: a choice by its label, a tick box in words."""
+def shown(value: Any, field: Field | None = None) -> str:
+    """A stored value in a refusal: quoted, a choice by its field's label, a tick box in words."""
     if isinstance(value, bool):
         return "ticked" if value else "not ticked"
-    labels = _choice_labels(field)
+    labels = _choice_labels(field) if field is not None else {}
     if isinstance(value, list):
         return "“" + ", ".join(labels.get(item, item) for item in value) + "”" if value else "empty"
     shown = labels.get(value, value)
