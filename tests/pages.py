@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 
 import sqlalchemy as sa
 
+from tests import html_tree
 from webapp.models import AuditEvent
 
 
@@ -155,3 +156,59 @@ def open_sms_screen(client, people, kind: str = "candidates") -> tuple[str, str]
     page = text(response)
     assert response.status_code == 200, page
     return COMPOSE_TOKEN.search(page).group(1), page
+
+
+# --- a form as its page holds it -----------------------------------------------------------------
+
+
+def opened(client, url: str) -> dict[str, str | list[str]]:
+    """The form posting to `url`, on the page at `url`, as the page holds it: what a browser posts
+    when its Save is pressed with nothing changed."""
+    return held(html_tree.html(client.get(url)), url)
+
+
+def held(page: html_tree.Node, url: str) -> dict[str, str | list[str]]:
+    """The values of `page`'s form posting to `url`, as a browser posts them: ticked boxes and
+    chosen options only, several of one name as a list."""
+    [form] = [form for form in page.all("form") if form.get("action") == url]
+    values: dict[str, str | list[str]] = {}
+
+    def add(name: str, value: str) -> None:
+        if name in values:
+            earlier = values[name]
+            values[name] = [*earlier, value] if isinstance(earlier, list) else [earlier, value]
+        else:
+            values[name] = value
+
+    for node in form.iter():
+        name = node.get("name")
+        if not name or node.tag not in {"input", "select", "textarea"}:
+            continue
+        kind = node.get("type", "text")
+        if node.tag == "input" and kind in {"checkbox", "radio"}:
+            if "checked" in node.attrs:
+                add(name, node.get("value", "on"))
+        elif node.tag == "input" and kind not in {"submit", "button"}:
+            add(name, node.get("value", ""))
+        elif node.tag == "select":
+            chosen = [option for option in node.all("option") if "selected" in option.attrs]
+            for option in chosen if "multiple" in node.attrs else chosen[:1]:
+                add(name, option.get("value", ""))
+            if not chosen and "multiple" not in node.attrs:
+                add(name, "")
+        elif node.tag == "textarea":
+            raw = "".join(child for child in node.children if isinstance(child, str))
+            # The one line break after <textarea> is markup, not the value.
+            add(name, raw[2:] if raw.startswith("\r\n") else raw.removeprefix("\n"))
+    return values
+
+
+def ticked(form: dict, name: str) -> list[str]:
+    """The values of the boxes called `name` ticked in `form` (none, one or several)."""
+    value = form.get(name, [])
+    return value if isinstance(value, list) else [value]
+
+
+def changed(form: dict, **fields) -> dict:
+    """`form` with `fields` changed, as a user changes them before Save."""
+    return {**form, **fields}

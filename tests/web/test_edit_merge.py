@@ -11,59 +11,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from tests.html_tree import Node, html
-from tests.pages import audits, fresh, text
+from tests.html_tree import html
+from tests.pages import audits, changed, fresh, held, opened, text, ticked
 from webapp.models import Candidate, ClientContact, Office, Role, SmsTemplate, User
-
-
-def opened(client, url: str) -> dict[str, str | list[str]]:
-    """The edit form at `url` as the page holds it (its form posting to `url`): what a browser
-    posts when Save is pressed with nothing changed."""
-    return held(html(client.get(url)), url)
-
-
-def held(page: Node, url: str) -> dict[str, str | list[str]]:
-    [form] = [form for form in page.all("form") if form.get("action") == url]
-    values: dict[str, str | list[str]] = {}
-
-    def add(name: str, value: str) -> None:
-        if name in values:  # several boxes of one name: a list, as a browser posts them
-            earlier = values[name]
-            values[name] = [*earlier, value] if isinstance(earlier, list) else [earlier, value]
-        else:
-            values[name] = value
-
-    for node in form.iter():
-        name = node.get("name")
-        if not name or node.tag not in {"input", "select", "textarea"}:
-            continue
-        kind = node.get("type", "text")
-        if node.tag == "input" and kind in {"checkbox", "radio"}:
-            if "checked" in node.attrs:
-                add(name, node.get("value", "on"))
-        elif node.tag == "input" and kind not in {"submit", "button"}:
-            add(name, node.get("value", ""))
-        elif node.tag == "select":
-            chosen = [option for option in node.all("option") if "selected" in option.attrs]
-            add(name, chosen[0].get("value", "") if chosen else "")
-        elif node.tag == "textarea":
-            raw = "".join(child for child in node.children if isinstance(child, str))
-            # The one line break after <textarea> is markup, not the value.
-            add(
-                name, raw.removeprefix("\r\n") if raw.startswith("\r\n") else raw.removeprefix("\n")
-            )
-    return values
-
-
-def ticked(form: dict, name: str) -> list[str]:
-    """The values of the boxes called `name` ticked in `form` (none, one or several)."""
-    value = form.get(name, [])
-    return value if isinstance(value, list) else [value]
-
-
-def changed(form: dict, **fields) -> dict:
-    return {**form, **fields}
-
 
 # --- a person's record -------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.pages import Tags, assert_invalid, audits, fresh, nav, rows, text
+from tests.pages import Tags, assert_invalid, audits, changed, fresh, nav, opened, rows, text
 from tests.web.test_cli_users import Runner
 from webapp.config import from_environment
 from webapp.models import Office, SmsAccount
@@ -304,3 +304,37 @@ def test_an_office_that_is_no_id_is_refused_on_the_form(client, admin, session, 
     assert response.status_code == 400
     assert "There is no such office" in text(response)
     assert rows(session, SmsAccount) == []
+
+
+def test_an_account_form_left_open_keeps_the_other_tabs_save(client, admin, session, app):
+    client.post("/admin/sms-accounts/new", data=central_form())
+    [account] = rows(session, SmsAccount)
+    url = f"/admin/sms-accounts/{account.id}/edit"
+    first, second = opened(client, url), opened(client, url)
+    assert "password" not in first or first["password"] == ""  # never sent back
+    assert client.post(url, data=changed(second, rate_per_second="2")).status_code == 302
+
+    # This tab, opened before, changes the sender and a secret: the rate stays as saved.
+    saved = client.post(url, data=changed(first, originator="PerthDesk", password="pw-Qz81-new"))
+    assert saved.status_code == 302
+    account = fresh(session, SmsAccount, account.id)
+    assert (account.originator, account.rate_per_second) == ("PerthDesk", 2)
+    material = account_secrets.key_material(app.config)
+    assert accounts.credentials(account, material)["password"] == "pw-Qz81-new"
+
+    refused = client.post(url, data=changed(first, rate_per_second="9"))
+    assert refused.status_code == 409
+    assert "is now “2”" in text(refused)
+    assert fresh(session, SmsAccount, account.id).rate_per_second == 2
+
+
+def test_the_edit_page_saves_as_it_posts_without_a_gateway_field(client, admin, session):
+    """The Gateway cannot change, so the edit page has no field for it: its posts carry none."""
+    client.post("/admin/sms-accounts/new", data=central_form())
+    [account] = rows(session, SmsAccount)
+    url = f"/admin/sms-accounts/{account.id}/edit"
+    form = opened(client, url)
+    assert "provider" not in form
+
+    assert client.post(url, data=changed(form, name="Perth")).status_code == 302
+    assert fresh(session, SmsAccount, account.id).name == "Perth"

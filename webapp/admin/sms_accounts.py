@@ -17,7 +17,9 @@ from webapp.models import Office, SmsAccount
 from webapp.sms import account_secrets, accounts
 from webapp.sms.providers.factory import DEFAULT_SMSCENTRAL_API_URL
 from webapp.users.offices import all_offices
+from webapp.web import edit_merge
 from webapp.web.access import permission_required
+from webapp.web.edit_merge import loaded_field
 from webapp.web.forms import field_error
 from webapp.web.rendering import render
 from webapp.web.validators import PlainText
@@ -57,6 +59,8 @@ class SmsAccountForm(FlaskForm):
     offices = SelectMultipleField("Offices it serves", validate_choice=False)
     countries = _text("Destination countries it serves", 400)
     blocked = _text("Blocked countries", 1_000)
+    loaded = loaded_field()  # the values the form was opened with (webapp.web.edit_merge)
+    write_only = ("password", "webhook_password", "auth_token")  # never merged: see edit_merge
 
     def details(self, provider: str, *, new: bool = False) -> accounts.AccountDetails:
         """The values typed; on a new account an empty Blocked countries means the gateway's
@@ -154,10 +158,17 @@ def edit_sms_account(account_id: int):
     """Change an SMS account; a secret left empty keeps the saved one (audited)."""
     account = account_or_404(account_id)
     if request.method != "POST":
-        return _account_page(_filled_form(account), account)
-    form = SmsAccountForm()
+        return _account_page(edit_merge.stamp(_filled_form(account)), account)
+    # The page has no Gateway field once the account exists (it cannot change): without this
+    # every save from the page was refused, "Please correct the fields marked below", none marked.
+    form = SmsAccountForm(data={"provider": account.provider})
     problem, status = None, 400
     if form.validate_on_submit():
+        # A form opened before someone else's save applies only what its user changed.
+        edit_merge.lock(db.session, account)
+        problem = edit_merge.merge(form, _filled_form(account))
+        if problem:
+            return _account_page(form, account, problem=problem, status=409)
         try:
             changes = accounts.edit_account(
                 db.session,

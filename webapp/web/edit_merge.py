@@ -97,7 +97,10 @@ def refusal(clashes: Iterable[str]) -> str | None:
 
 
 def _fields(form: FlaskForm) -> Iterable[tuple[str, Field]]:
-    return ((name, field) for name, field in form._fields.items() if name not in _NOT_VALUES)
+    # A form's `write_only` fields (secrets, never shown again) are left out: one typed is
+    # always meant, and one left empty keeps the saved one anyway.
+    skipped = _NOT_VALUES | frozenset(getattr(form, "write_only", ()))
+    return ((name, field) for name, field in form._fields.items() if name not in skipped)
 
 
 def _plain(value: Any) -> Any:
