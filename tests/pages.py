@@ -191,11 +191,12 @@ def held(page: html_tree.Node, url: str) -> dict[str, str | list[str]]:
         elif node.tag == "input" and kind not in {"submit", "button"}:
             add(name, node.get("value", ""))
         elif node.tag == "select":
-            chosen = [option for option in node.all("option") if "selected" in option.attrs]
-            for option in chosen if "multiple" in node.attrs else chosen[:1]:
-                add(name, option.get("value", ""))
-            if not chosen and "multiple" not in node.attrs:
-                add(name, "")
+            options = node.all("option")
+            chosen = [option for option in options if "selected" in option.attrs]
+            if "multiple" not in node.attrs:
+                chosen = chosen[:1] or options[:1]  # none chosen: a browser posts the first
+            for option in chosen:
+                add(name, option.get("value", option.text))
         elif node.tag == "textarea":
             raw = "".join(child for child in node.children if isinstance(child, str))
             # The one line break after <textarea> is markup, not the value.
