@@ -398,3 +398,53 @@ def test_unknown_role_or_permission_in_the_matrix_is_refused(client, admin, sess
     grants = matrix(text(client.get("/admin/roles"))) | {"viewer:sms.fly"}
     assert client.post("/admin/roles", data={"grant": sorted(grants)}).status_code == 400
     assert audits(session, "role.permissions_changed") == []
+
+
+# --- a national number is read in the user's own office's region ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("office", "stored"),
+    [
+        ("Auckland", "+64271234567"),  # NZ: not a number in the administrator's AU at all
+        (None, "+61412345678"),  # no office: the organisation's region (AU)
+    ],
+)
+def test_a_users_mobile_is_read_in_their_offices_region_not_the_administrators(
+    client, login, session, office, stored
+):
+    sydney = office_named(session, "Sydney", region="AU")
+    auckland = office_named(session, "Auckland", region="NZ", timezone="Pacific/Auckland")
+    login("administrator", office=sydney)
+    typed = "027 123 4567" if office else "0412 345 678"
+    chosen = str(auckland.id) if office else ""
+
+    added = client.post("/admin/users/new", data=user_form(office=chosen, mobile=typed))
+    assert added.status_code == 302, text(added)
+    jo = session.scalar(sa.select(User).where(User.username == "jo"))
+    assert jo.mobile == stored
+    # Editing keeps reading it so, and so does the user's own profile.
+    assert (
+        client.post(f"/admin/users/{jo.id}/edit", data=details_of(jo, mobile=typed)).status_code
+        == 302
+    )
+    assert fresh(session, User, jo.id).mobile == stored
+
+
+def test_ones_own_profile_reads_a_mobile_in_the_office_chosen_there(client, login, session):
+    office_named(session, "Sydney", region="AU")
+    auckland = office_named(session, "Auckland", region="NZ", timezone="Pacific/Auckland")
+    me = login("consultant", office="Sydney")
+
+    response = client.post(
+        "/profile",
+        data={
+            "email": me.email,
+            "mobile": "027 123 4567",
+            "office": str(auckland.id),
+            "timezone": "",
+        },
+    )
+
+    assert response.status_code == 302, text(response)
+    assert fresh(session, User, me.id).mobile == "+64271234567"

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from webapp.admin import profile_bp
 from webapp.admin.forms import PasswordForm, ProfileForm
-from webapp.admin.users import office_choices, phone_region
+from webapp.admin.users import office_choices, organisation_region, read_mobile_for_office
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.phones import display
@@ -47,8 +47,8 @@ def index():
         form.mobile.data = display(current_user.mobile)
         form.office.data = str(current_user.office_id or "")
         return _page(form)
-    form = ProfileForm(offices=office_choices(), default_region=phone_region())
-    if form.validate_on_submit():
+    form = ProfileForm(offices=office_choices())
+    if read_mobile_for_office(form).validate_on_submit():
         try:
             changes = accounts.edit_profile(
                 db.session,
@@ -57,7 +57,7 @@ def index():
                 mobile=form.mobile.data,
                 office_id=form.office.office_id,
                 timezone=form.timezone.data,
-                default_region=phone_region(),
+                default_region=organisation_region(),
             )
         except FieldError as error:
             field_error(form, error)

@@ -4,6 +4,7 @@ and grant permissions to roles."""
 from __future__ import annotations
 
 import json
+from typing import TypeVar
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
@@ -11,6 +12,7 @@ from flask_login import current_user
 from webapp.admin import bp
 from webapp.admin.forms import (
     NewUserForm,
+    ProfileForm,
     RolesForm,
     TemporaryPasswordForm,
     UserForm,
@@ -18,21 +20,32 @@ from webapp.admin.forms import (
 )
 from webapp.errors import FieldError
 from webapp.extensions import db
-from webapp.models import Role, User
+from webapp.models import Office, Role, User
 from webapp.phones import display
 from webapp.sms import limits as sending_limits
+from webapp.sms import settings as sms_settings
 from webapp.users import accounts, offices
 from webapp.users.accounts import UserDetails
-from webapp.web import edit_merge, phone_numbers, sessions
+from webapp.web import edit_merge, sessions
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, render_list
 
+WithOffice = TypeVar("WithOffice", UserForm, ProfileForm)  # a form with Office and Mobile
 
-def phone_region() -> str:
-    """The region national numbers are read in: the reader's office's, else the admin setting,
-    else the environment's (webapp.web.phone_numbers.default_region)."""
-    return phone_numbers.default_region()
+
+def organisation_region() -> str:
+    """The organisation's phone region (the admin setting, else SMS_DEFAULT_REGION)."""
+    return sms_settings.default_region(db.session, current_app.config)
+
+
+def read_mobile_for_office(form: WithOffice) -> WithOffice:
+    """Check the form's Mobile in the region of the office chosen on it, else the organisation's:
+    the region accounts.create_user, edit_user and edit_profile read it in, not the reader's."""
+    office_id = form.office.office_id
+    office = db.session.get(Office, office_id) if office_id is not None else None
+    form.default_region = offices.office_region(office, organisation_region())
+    return form
 
 
 def office_choices() -> list[tuple[int, str]]:
@@ -54,16 +67,12 @@ def users():
 def new_user():
     """Add a user with a temporary password, which they must change when they first sign in."""
     roles = accounts.all_roles(db.session)
-    form = NewUserForm(
-        role_names=[role.name for role in roles],
-        offices=office_choices(),
-        default_region=phone_region(),
-    )
+    form = NewUserForm(role_names=[role.name for role in roles], offices=office_choices())
     problem = None
-    if form.validate_on_submit():
+    if read_mobile_for_office(form).validate_on_submit():
         try:
             user = accounts.create_user(
-                db.session, current_user, _details(form), form.password.data, phone_region()
+                db.session, current_user, _details(form), form.password.data, organisation_region()
             )
             _set_daily_limit(user, form)
         except FieldError as error:
@@ -96,13 +105,9 @@ def edit_user(user_id: int):
     roles = accounts.all_roles(db.session)
     if request.method == "GET":
         return _user_page(edit_merge.stamp(_filled_form(user, roles)), user, roles)
-    form = UserForm(
-        role_names=[role.name for role in roles],
-        offices=office_choices(),
-        default_region=phone_region(),
-    )
+    form = UserForm(role_names=[role.name for role in roles], offices=office_choices())
     problem = None
-    if form.validate_on_submit():
+    if read_mobile_for_office(form).validate_on_submit():
         # A form opened before someone else's save (roles taken away, say) applies only what
         # its user changed.
         accounts.lock_to_edit(db.session, user)
@@ -115,7 +120,7 @@ def edit_user(user_id: int):
                 current_user,
                 user,
                 _details(form),
-                phone_region(),
+                organisation_region(),
                 keep_session=sessions.current_token(),
             )
             changes = _set_daily_limit(user, form) or changes

@@ -333,7 +333,7 @@ def edit_profile(
     office = offices.chosen(session, office_id)
     after = {
         "email": _email(email),
-        "mobile": _mobile(mobile, default_region),
+        "mobile": _mobile(mobile, offices.office_region(office, default_region)),  # as _apply
         "office": office.name if office is not None else None,
         "timezone": check_zone(timezone) or None,
     }
@@ -396,8 +396,10 @@ def _apply(session: so.Session, user: User, details: UserDetails, default_region
     if not full_name:
         raise FieldError("Enter the full name.", "full_name")
     email = _email(details.email)
-    mobile = _mobile(details.mobile, default_region)
     office = offices.chosen(session, details.office_id)
+    # A national number is the user's own: read in their office's region, else `default_region`
+    # (the organisation's), as `flask create-user` reads it; never in the reader's.
+    mobile = _mobile(details.mobile, offices.office_region(office, default_region))
     wanted = set(details.roles)
     roles = list(session.scalars(sa.select(Role).where(Role.name.in_(wanted)).order_by(Role.name)))
     if not roles or len(roles) != len(wanted):
