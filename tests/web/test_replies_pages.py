@@ -9,6 +9,7 @@ import pytest
 from tests.html_tree import html
 from tests.replying import audits, inbound, receive, rows, send_sms
 from webapp.models import Candidate, ClientContact, Message
+from webapp.sms.replies import UNMATCHED_PAGE_SIZE
 
 ADA_MOBILE = "0412 345 678"
 
@@ -129,6 +130,46 @@ def test_unmatched_inbox_is_forbidden_to_a_consultant_and_absent_from_their_navi
     nav = page.one("nav", aria_label="Main")
     assert "Unmatched replies" not in nav.text
     assert not page.all("a", href="/replies/unmatched")
+
+
+def test_every_unmatched_reply_is_reachable_a_page_at_a_time(app, client, session, login):
+    """The page once stopped at 200 with no word of more: the oldest were out of reach."""
+    login("team-leader")
+    for n in range(UNMATCHED_PAGE_SIZE + 5):
+        receive(app, session, f"Stray {n}", from_number=f"614998{n:05d}")
+
+    first = html(client.get("/replies/unmatched"))
+
+    shown = [row.all("td")[2].text for row in first.one("tbody").all("tr")]
+    assert shown == [f"Stray {n}" for n in range(UNMATCHED_PAGE_SIZE + 4, 4, -1)]
+    assert f"{UNMATCHED_PAGE_SIZE + 5} unmatched, newest first; page 1." in first.text
+    older = first.one("nav", aria_label="Pages").one("a", rel="next")
+    assert older.get("href") == "/replies/unmatched?page=2"
+    second = html(client.get(older.get("href")))
+    shown = [row.all("td")[2].text for row in second.one("tbody").all("tr")]
+    assert shown == [f"Stray {n}" for n in range(4, -1, -1)]
+    assert second.one("nav", aria_label="Pages").one("a", rel="prev").get("href") == (
+        "/replies/unmatched"
+    )
+    assert client.get("/replies/unmatched?page=x").status_code == 400
+
+
+def test_a_refused_filing_keeps_what_was_typed_with_the_focus_in_it(app, client, session, login):
+    login("team-leader")
+    stray = receive(app, session, "Who is this?", from_number="61499888777")
+
+    response = client.post(
+        f"/replies/{stray.id}/attach", data={"kind": "contacts", "person_id": "12x"}
+    )
+
+    assert response.status_code == 400
+    row = html(response).one("tbody").one("tr")
+    box = row.one("input", id=f"person-{stray.id}")
+    assert box.get("value") == "12x" and "autofocus" in box.attrs
+    assert box.get("aria-invalid") == "true"
+    chosen = [o.get("value") for o in row.one("select").all("option") if "selected" in o.attrs]
+    assert chosen == ["contacts"]
+    assert "give the id of an existing record" in row.one("span", class_="error").text
 
 
 # --- filing a reply on a record ------------------------------------------------------------------

@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from webapp.extensions import db
+from webapp.filters import page_number
 from webapp.ids import as_id
 from webapp.models import Message
 from webapp.people import records
@@ -16,14 +17,16 @@ from webapp.sms import replies
 from webapp.web.access import permission_required
 from webapp.web.rendering import render
 
+MAX_PAGE = 10_000
+
 
 @bp.route("/unmatched")
 @permission_required("audit.view")
 def unmatched():
-    """List replies that matched no record, newest first."""
-    return render(
-        "replies/unmatched.html", replies=replies.unmatched(db.session), errors={}, kinds=KINDS
-    )
+    """List replies that matched no record, newest first, a page at a time."""
+    errors: dict[str, str] = {}
+    page = page_number((request.args.get("page") or "").strip(), MAX_PAGE, errors)
+    return _page(page, status=400 if errors else 200, page_error=errors.get("page"))
 
 
 @bp.route("/<id:reply_id>/attach", methods=["POST"])
@@ -38,14 +41,30 @@ def attach(reply_id: int):
     person_id = as_id(raw_id)
     person = records.get_person(db.session, kind, person_id) if person_id else None
     if person is None:
-        return render(
-            "replies/unmatched.html",
+        # The list again, on the page it was filed from, with what was typed kept beside the
+        # reason and the focus in the id.
+        page = as_id(request.form.get("page", "")) or 1
+        return _page(
+            min(page, MAX_PAGE),
             status=400,
-            replies=replies.unmatched(db.session),
-            errors={reply.id: "Choose candidate or contact and give the id of an existing record."},
-            kinds=KINDS,
+            refused=(reply.id, kind, raw_id[:40]),
         )
     replies.attach(db.session, reply, person, current_user)
     flash(f"Reply filed on {person.full_name}'s record.", "info")
     record = KINDS.of(person).record_args(person.id)
     return redirect(url_for("records.show", **record, tab="received"), 303)
+
+
+def _page(page: int, *, status: int = 200, page_error=None, refused=None):
+    """The unmatched replies' page `page`; `refused`: (reply id, record type, id) as typed for a
+    reply whose filing was refused."""
+    return render(
+        "replies/unmatched.html",
+        status=status,
+        results=replies.unmatched(db.session, page),
+        kinds=KINDS,
+        page_error=page_error,
+        refused=refused,
+        refusal="Choose candidate or contact and give the id of an existing record.",
+        page_url=lambda number: url_for("replies.unmatched", page=number if number > 1 else None),
+    )

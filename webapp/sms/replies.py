@@ -425,16 +425,37 @@ def attach(
     session.commit()
 
 
-def unmatched(session: so.Session, limit: int = 200) -> list[Message]:
-    return list(
+UNMATCHED_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class UnmatchedPage:
+    """One page of the replies no record matched, newest first, and how many there are."""
+
+    rows: list[Message]
+    page: int
+    has_next: bool
+    total: int
+
+
+def unmatched(session: so.Session, page: int = 1) -> UnmatchedPage:
+    """Page `page` of the replies nobody could be matched to (every one reachable: the page once
+    stopped at 200, the rest out of sight until newer ones were filed)."""
+    nobody = (
+        Message.direction == "in",
+        Message.candidate_id.is_(None),
+        Message.contact_id.is_(None),
+    )
+    rows = list(
         session.scalars(
             sa.select(Message)
-            .where(
-                Message.direction == "in",
-                Message.candidate_id.is_(None),
-                Message.contact_id.is_(None),
-            )
+            .where(*nobody)
             .order_by(Message.id.desc())
-            .limit(limit)
+            .offset((page - 1) * UNMATCHED_PAGE_SIZE)
+            .limit(UNMATCHED_PAGE_SIZE + 1)
         )
+    )
+    total = session.scalar(sa.select(sa.func.count()).select_from(Message).where(*nobody))
+    return UnmatchedPage(
+        rows[:UNMATCHED_PAGE_SIZE], page, len(rows) > UNMATCHED_PAGE_SIZE, total or 0
     )
