@@ -201,6 +201,99 @@
     pendingSave.then(function () { event.detail.issueRequest(true); });
   });
 
+  // --- typing while a redraw is on its way ---------------------------------------------------
+  // A redraw of the SMS screen (Commercial, Ignore, Remove) or a Quick reply's send replaces the
+  // fields with the server's copy of what the request took: what was typed after it left would
+  // go with them, and the focus to the redraw's own [autofocus]. Both are put back.
+
+  var SCREEN_TEXTS = ["message", "comment_text", "ignore_reason"];
+  var screenSent = null;  // the screen's texts as a redraw's request took them
+  var screenTyped = null;  // what was typed since, kept over the redraw, and the caret
+  var replySent = null;  // the Quick reply as its send took it
+  var replyTyped = null;
+
+  function valuesOf(ids) {
+    var values = {};
+    ids.forEach(function (id) {
+      var field = document.getElementById(id);
+      if (field) values[id] = field.value;
+    });
+    return values;
+  }
+
+  function caretOf(field) {
+    return document.activeElement === field
+      ? { start: field.selectionStart, end: field.selectionEnd } : null;
+  }
+
+  function putBack(field, value, caret) {
+    field.value = value;
+    if (caret) {
+      field.focus();
+      field.setSelectionRange(caret.start, caret.end);
+    }
+    // The counter (and with it the draft) follows, as after any typing.
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (!target) return;
+    if (target.id === "compose") {
+      screenSent = valuesOf(SCREEN_TEXTS);
+    } else if (target.id === "history" && event.detail.elt.id === "quick-reply") {
+      var box = document.getElementById("quick-reply-message");
+      replySent = box ? box.value : null;
+    }
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target) return;
+    if (target.id === "compose" && screenSent) {
+      screenTyped = {};
+      SCREEN_TEXTS.forEach(function (id) {
+        var field = document.getElementById(id);
+        if (field && field.value !== screenSent[id]) {
+          screenTyped[id] = { value: field.value, sent: screenSent[id], caret: caretOf(field) };
+        }
+      });
+      screenSent = null;
+    } else if (target.id === "history" && replySent !== null) {
+      var box = document.getElementById("quick-reply-message");
+      replyTyped = box && box.value !== replySent
+        ? { value: box.value, sent: replySent, caret: caretOf(box) } : null;
+      replySent = null;
+    }
+  });
+
+  function keepScreenTyping() {
+    var typed = screenTyped;
+    screenTyped = null;
+    if (!typed) return;
+    Object.keys(typed).forEach(function (id) {
+      var field = document.getElementById(id);
+      // Only over the text the request took: a redraw that changed it (a template put in) wins.
+      if (field && field.value === typed[id].sent) putBack(field, typed[id].value, typed[id].caret);
+    });
+  }
+
+  function keepReplyTyping() {
+    var typed = replyTyped;
+    replyTyped = null;
+    var box = document.getElementById("quick-reply-message");
+    if (!typed || !box) return;
+    var text = typed.value;
+    if (box.value === "") {
+      // Sent: what was added after the sent text is the start of the next reply.
+      if (text.indexOf(typed.sent) === 0) text = text.slice(typed.sent.length).replace(/^\s+/, "");
+    } else if (box.value !== typed.sent) {
+      return;
+    }
+    var caret = typed.caret && { start: text.length, end: text.length };
+    putBack(box, text, caret);
+  }
+
   document.addEventListener("htmx:load", function (event) {
     var elt = event.detail.elt;
     if (elt && (elt.id === "compose" || elt.id === "message-field")) {
@@ -208,6 +301,9 @@
       comeBack();
       caretToEnd(elt);
       foldComment();
+      if (elt.id === "compose") keepScreenTyping();
+    } else if (elt && elt.id === "history") {
+      keepReplyTyping();
     }
   });
 

@@ -263,3 +263,58 @@ def test_back_to_an_earlier_search_then_bulk_sms(page):
     page.keyboard.press("b")
     expect(page.locator("#compose-panel #compose")).to_be_visible()
     assert sms_screen_names(page) == ["Alan Turing"]
+
+
+def test_typing_while_the_sms_screen_redraws_is_kept(page):
+    """Commercial ticked redraws the screen; what is typed in the Message meanwhile stays, and so
+    does the focus. (It went: the redraw put back the text the request took, and the focus on
+    Commercial.)"""
+    sign_in(page, "consultant")
+    page.goto("/candidates?q=Turing")
+    link = page.locator("#results a[href*='/sms/compose?candidate=']").first
+    page.goto(link.get_attribute("href"))
+    message = page.get_by_label("Message", exact=True)
+    message.focus()
+    page.keyboard.type("Hello {{first_name}},")
+    in_flight = InFlight(page)
+    throttle(page, 1200)
+
+    page.get_by_label("Commercial message", exact=True).focus()
+    page.keyboard.press("Space")
+    message.focus()  # straight back to the Message (a click), while the redraw is on its way
+    page.keyboard.press("Control+End")
+    page.keyboard.type(" the roster is out")
+    in_flight.wait_quiet()
+
+    expect(page.get_by_label("Commercial message", exact=True)).to_be_checked()
+    expect(message).to_have_value("Hello {{first_name}}, the roster is out")
+    expect(message).to_be_focused()
+    page.reload()  # and the draft kept it
+    expect(page.get_by_label("Message", exact=True)).to_have_value(
+        "Hello {{first_name}}, the roster is out"
+    )
+
+
+def test_a_quick_reply_typed_while_one_is_sending_is_kept_for_the_next(page):
+    """The box typed in after Send reply is pressed keeps what was added: it came back empty."""
+    sign_in(page, "consultant")
+    page.goto("/candidates?q=Turing")
+    page.locator("#results").get_by_role("link", name="Alan Turing", exact=True).click()
+    box = page.get_by_label("Quick reply", exact=True)
+    box.focus()
+    page.keyboard.type("First note: running 10 min late")
+    in_flight = InFlight(page)
+    throttle(page, 1200)
+
+    page.keyboard.press("Tab")  # the counter is not a stop: Send reply
+    expect(page.get_by_role("button", name="Send reply")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("End")
+    page.keyboard.type(" Second: bring your ID")
+    in_flight.wait_quiet()
+
+    history = page.locator("#history")
+    expect(history).to_contain_text("First note: running 10 min late")
+    expect(page.get_by_label("Quick reply", exact=True)).to_have_value("Second: bring your ID")
+    expect(page.get_by_label("Quick reply", exact=True)).to_be_focused()
