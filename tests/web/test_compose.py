@@ -376,6 +376,9 @@ def test_removing_a_recipient_takes_them_off_and_restore_puts_them_back(
     page = text(removed)
     assert recipients(page) == [("Ada Lovelace", "+61412345678")]
     assert f'name="restore" value="{bob.id}"' in page
+    # Named with the number, as in Mobile Number: two people may share a name.
+    assert 'Bob Brown &lt;<span title="+61412345679">0412 345 679</span>&gt;' in page
+    assert 'aria-label="Put back Bob Brown (0412 345 679)"' in page
     assert "SMS to 1 person" in page
     assert message_box(page) == "Hello"  # what was typed survives the change
     listed = text(client.get(f"/sms/compose/{token}/list/removed", htmx=True))
@@ -753,6 +756,8 @@ def test_worst_case_counts_a_recipient_whose_name_forces_unicode(
     )  # 71 chars each: 1 GSM-7 part for Ann, 2 UCS-2 parts for Zoë
     body = text(client.post(f"/sms/compose/{token}/counter", data={"message": message}, htmx=True))
     assert counter(body) == {"characters": "71", "segments": "2", "encoding": "UCS-2"}
+    # The costliest message, not the longest: a longer one may take fewer parts.
+    assert "(the recipient's message with the most SMS parts)" in body
 
 
 @pytest.mark.parametrize(

@@ -374,8 +374,18 @@ def test_edit_text_remakes_each_persons_message_until_it_goes(client, login, ses
         "Bob: shift moved to 8.",
     ]
     after = client.get(f"/sms/batches/{batch_id}")
-    assert f"go with it at {when(moment, PERTH)}" in text(after)
+    assert f"the 2 messages go with it at {when(moment, PERTH)}" in text(after)
     assert fresh(session, Batch, batch_id).scheduled
+
+
+def test_edit_text_of_one_message_says_it_goes(client, login, session, ada):
+    login(timezone="Australia/Perth")
+    batch_id, moment = schedule_one(client, [ada], PERTH)
+
+    client.post(f"/sms/batches/{batch_id}/edit", data={"message": "Shift moved to 8."})
+
+    page = text(client.get(f"/sms/batches/{batch_id}"))
+    assert f"Text saved: the 1 message goes with it at {when(moment, PERTH)}." in page
 
 
 def test_edit_text_refused_is_shown_on_the_field_and_changes_nothing(client, login, session, ada):

@@ -91,8 +91,9 @@ def edit(batch_id: int):
         # What was typed stays in the box, to be copied when it can no longer be saved.
         return _edit_page(batch, form, errors, status=error.status)
     flash(
-        f"Text saved: the {batch.message_count:,} message{'' if batch.message_count == 1 else 's'} "
-        f"go with it at {when(batch.send_at)}.",
+        f"Text saved: the {batch.message_count:,} "
+        f"{'message goes' if batch.message_count == 1 else 'messages go'} with it at "
+        f"{when(batch.send_at)}.",
         "info",
     )
     return redirect(url_for("batches.show", batch_id=batch.id), 303)
