@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from tests.html_tree import html as tree
 from tests.pages import assert_refused, audits, control, open_sms_screen, text
+from tests.replying import receive
 from webapp.models import Batch, ComposeDraft, Message, utcnow
 from webapp.sms import schedule
 from webapp.sms.limits import LimitSettings
@@ -549,3 +550,26 @@ def test_a_cancel_by_someone_without_a_full_name_names_them_by_username(
 
     assert f"Cancelled by {user.username} at" in row
     assert "Cancelled by  at" not in row
+
+
+def test_the_conversation_shows_a_scheduled_sms_as_scheduled_after_what_came_in(
+    app, client, login, session, ada
+):
+    """It said "Sent …, queued" at the time it was written, listed replies after it, and fetched
+    the thread every 3 s for as long as it waited (up to 90 days)."""
+    me = login(timezone="Australia/Perth")
+    batch_id, moment = schedule_one(client, [ada], PERTH)
+    reply = receive(app, session, "See you then", from_number="61412345678")
+
+    page = tree(client.get(f"/candidates/{ada.id}"))
+
+    thread = page.one("div", id="thread")
+    assert "hx-trigger" not in thread.attrs  # nothing shown is on its way now
+    items = thread.one("ol").all("li")
+    assert [item.get("id") for item in items][-2:] == [
+        f"message-{reply.id}",
+        f"message-{messages_of(session, batch_id)[0].id}",
+    ]
+    meta = items[-1].one("p", class_="history-meta").text
+    assert meta.startswith(f"Scheduled by {me.full_name} for {when(moment, PERTH)} to ")
+    assert "queued" not in meta

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ class Entry:
     batch_id: int | None  # outbound: its batch, only when the viewer may open that batch
     answers: Message | None  # inbound: the message it answers, when known
     replies: tuple[Message, ...] = ()  # outbound, on the Sent tab: the replies to it
+    scheduled_for: datetime | None = None  # outbound: its batch waits to go then (Send later)
 
     @property
     def outbound(self) -> bool:
@@ -44,8 +46,13 @@ class History:
 
     @property
     def in_flight(self) -> bool:
-        """Whether a message shown is still on its way to the gateway (its state will change)."""
-        return any(e.outbound and e.message.state in (QUEUED, SENDING) for e in self.entries)
+        """Whether a message shown is on its way to the gateway now (its state is about to
+        change). One scheduled for later is not: it may wait for days, and the thread is not
+        fetched again every few seconds for it."""
+        return any(
+            e.outbound and e.scheduled_for is None and e.message.state in (QUEUED, SENDING)
+            for e in self.entries
+        )
 
 
 def for_person(
@@ -65,26 +72,28 @@ def for_person(
     rows = session.execute(query, {"person_id": person.id}).all()
     earlier = len(rows) > SHOWN
     rows = rows[:SHOWN][::-1]
-    shown = {message.id: message for message, _, _ in rows}
+    shown = {message.id: message for message, _, _, _ in rows}
     answered = _answered(session, [m for m in shown.values() if m.direction == "in"], shown)
     column = getattr(Message, person_column)
     replies = _replies(session, column, person.id, list(shown)) if tab == SENT else {}
-    entries = []
-    for message, batch_sender_id, sender_name in rows:
+    entries, waiting = [], []
+    for message, batch_sender_id, sender_name, scheduled_for in rows:
         if message.direction == "out":
             visible = message.batch_id is not None and may_see(viewer, batch_sender_id)
-            entries.append(
-                Entry(
-                    message,
-                    sender_name,
-                    message.batch_id if visible else None,
-                    None,
-                    tuple(replies.get(message.id, ())),
-                )
+            entry = Entry(
+                message,
+                sender_name,
+                message.batch_id if visible else None,
+                None,
+                tuple(replies.get(message.id, ())),
+                scheduled_for,
             )
+            # Not yet gone, it comes after everything shown, in the order the batches go.
+            (waiting if scheduled_for is not None else entries).append(entry)
         else:
             entries.append(Entry(message, None, None, answered.get(message.in_reply_to_id)))
-    return History(tab=tab, entries=entries, earlier=earlier)
+    waiting.sort(key=lambda entry: (entry.scheduled_for, entry.message.id))
+    return History(tab=tab, entries=entries + waiting, earlier=earlier)
 
 
 @cache
@@ -93,8 +102,13 @@ def _latest(person_column: str, direction: str | None) -> sa.Select:
     of person and tab: building a statement and its cache key cost more than SQLite's running it
     (measured)."""
     column = getattr(Message, person_column)
+    # The batch's send time while it waits to go (Send later), else nothing.
+    waiting = sa.and_(
+        Batch.send_at.is_not(None), Batch.released_at.is_(None), Batch.cancelled_at.is_(None)
+    )
+    scheduled_for = sa.case((waiting, Batch.send_at), else_=None)
     query = (
-        sa.select(Message, Batch.sender_id, User.full_name)
+        sa.select(Message, Batch.sender_id, User.full_name, scheduled_for)
         .outerjoin(Batch, Batch.id == Message.batch_id)
         .outerjoin(User, User.id == Message.sender_id)
         .where(column == sa.bindparam("person_id"), Message.superseded.is_(False))
