@@ -396,6 +396,27 @@ def test_an_administrator_resets_a_users_two_factor(client, login, session, enro
 
 
 @pytest.mark.parametrize("app_settings", [{"TWO_FACTOR_ROLES": ()}])
+def test_resetting_a_user_who_never_turned_it_on_says_so_and_changes_nothing(
+    client, login, session, make_user
+):
+    """It said their key and codes no longer worked, and wrote a reset to the audit log."""
+    jo = make_user("jo", role="consultant")
+    login("administrator")
+    url = f"/admin/users/{jo.id}/two-factor/reset"
+
+    page = parse(client.get(url).get_data(as_text=True))
+    assert button(page, "Reset two-factor sign-in") is None
+    response = client.post(url)
+
+    assert response.status_code == 302
+    said = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Jo has not turned on two-factor sign-in: there is nothing to reset." in said
+    assert not session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "user.two_factor_reset")
+    )
+
+
+@pytest.mark.parametrize("app_settings", [{"TWO_FACTOR_ROLES": ()}])
 def test_only_user_managers_reset_two_factor(client, login, enrolled):
     user, _codes = enrolled()
     login("team-leader")

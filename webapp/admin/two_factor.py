@@ -169,12 +169,21 @@ def roles_section(form: TwoFactorRolesForm | None) -> dict:
     }
 
 
+_NOTHING_TO_RESET = "{name} has not turned on two-factor sign-in: there is nothing to reset."
+
+
 @bp.route("/users/<id:user_id>/two-factor/reset", methods=["GET", "POST"])
 @permission_required("users.manage")
 def reset_two_factor(user_id: int):
     """Ask to confirm, then reset a user's two-factor sign-in (audited): they enrol again."""
     user = user_or_404(user_id)
     form = TwoFactorResetForm()
+    if not user.two_factor_on and user.totp_secret is None:
+        # Never enrolled (nor half-way): nothing to reset, and nothing to write to the audit log.
+        if request.method == "POST":
+            flash(_NOTHING_TO_RESET.format(name=user.full_name), "info")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
+        return render("admin/two_factor_reset.html", user=user, form=form, nothing=True)
     if form.validate_on_submit():
         two_factor.reset(db.session, current_user, user)
         flash(
