@@ -328,18 +328,25 @@
   });
 
   // Back and Forward put a page back from htmx's history cache: its results and SMS panel belong
-  // together (nothing to close), but the search fields hold what they held when the page was first
-  // loaded. The URL is the search the results were made by, so Search shows that again, and a Bulk
-  // SMS from this list is not refused as ticked on another search.
-  function fillSearchFromUrl() {
-    var form = document.getElementById("search");
-    if (!form) return;
+  // together (nothing to close), but the filter fields hold what they held when the page was first
+  // loaded. The URL is the filter the results were made by, so each filter form (lists.html's
+  // filter_form: the search, Sent, the Dashboard, the audit log, users, templates) shows that
+  // again, and a Bulk SMS from this list is not refused as ticked on another search. A hidden
+  // field is the form's own, never the URL's.
+  function fillFiltersFromUrl() {
     var params = new URLSearchParams(window.location.search);
-    Array.prototype.forEach.call(form.elements, function (field) {
-      if (!field.name || field.type === "submit") return;
-      var value = params.get(field.name);
-      if (field.tagName === "SELECT" && value === null) field.selectedIndex = 0;
-      else field.value = value === null ? "" : value;
+    Array.prototype.forEach.call(document.querySelectorAll("form.filters"), function (form) {
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (!field.name || /^(submit|button|hidden|reset)$/.test(field.type)) return;
+        var value = params.get(field.name);
+        if (field.type === "checkbox" || field.type === "radio") {
+          field.checked = value === field.value;
+        } else if (field.tagName === "SELECT" && value === null) {
+          field.selectedIndex = 0;
+        } else {
+          field.value = value === null ? "" : value;
+        }
+      });
     });
   }
 
@@ -353,7 +360,7 @@
     shownResults = document.getElementById("results");
     initGrid();
     syncLayout();
-    fillSearchFromUrl();
+    fillFiltersFromUrl();
   });
 
   document.addEventListener("DOMContentLoaded", function () {

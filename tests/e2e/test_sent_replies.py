@@ -199,3 +199,26 @@ def test_a_viewer_has_no_sent_or_replies(page, js):
     # Asked with the viewer's cookies (a page showing the 403 would report it as an error).
     assert page.request.get("/sms/replies").status == 403
     assert page.request.get("/sms/sent").status == 403
+
+
+@pytest.mark.parametrize("js", [True])
+def test_back_puts_the_filters_as_the_url_has_them(page, js):
+    """Back restores the list from htmx's history, and the filters with it: Sent's State showed
+    the first page's choice while the list and the URL were for another."""
+    sign_in(page, "consultant")
+    page.goto("/sms/sent")
+    state = page.get_by_label("State", exact=True)
+    state.focus()
+    page.keyboard.press("ArrowDown")
+    expect(page).to_have_url(re.compile(r"[?&]state=\w+"))
+    first = re.search(r"state=(\w+)", page.url).group(1)
+    page.keyboard.press("ArrowDown")
+    expect(page).not_to_have_url(re.compile(rf"state={first}\b"))
+
+    page.go_back()
+
+    expect(page).to_have_url(re.compile(rf"state={first}\b"))
+    expect(state).to_have_value(first)
+    page.go_back()
+    expect(page).not_to_have_url(re.compile(r"state="))
+    expect(state).to_have_value("")
