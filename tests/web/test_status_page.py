@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from tests.html_tree import html
 from tests.replying import audits, rows
 from webapp.models import Email, utcnow
 from webapp.sms import status
@@ -107,6 +108,25 @@ def test_discard_gives_up_on_the_email_and_is_audited(client, login, session):
     page = client.get("/admin/status").get_data(as_text=True)
     assert "was discarded" in page and "None: every reply email was sent" in page
     assert client.get("/readyz").get_json()["email"] == {"ok": True, "pending": 0, "failed": 0}
+
+
+def test_discard_asks_first_on_a_page_of_its_own(client, login, session):
+    """A discarded email can never be retried: Discard on the Status page only asks."""
+    email = failed_email(session)
+    login("administrator")
+    url = f"/admin/status/emails/{email.id}/discard"
+    status_page = html(client.get("/admin/status"))
+    [asks] = [form for form in status_page.all("form") if form.get("action") == url]
+    assert asks.get("method") == "get"  # opens the question, discards nothing
+
+    question = html(client.get(url))
+
+    assert question.one("h1").text == "Discard the email to casey@example.com?"
+    [form] = [form for form in question.all("form") if form.get("action") == url]
+    assert form.get("method") == "post" and form.one("button").text == "Discard the email"
+    assert rows(session, Email)[0].state == "failed" and audits(session, "email.discarded") == []
+    client.post(url)
+    assert "It is no longer a failed email" in html(client.get(url)).text
 
 
 def test_a_second_retry_or_discard_changes_nothing_and_audits_nothing(client, login, session):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from webapp import version
@@ -39,10 +39,16 @@ def retry_email(email_id: int):
     return _settle_email(email_id, status.retry_email, "is queued again")
 
 
-@bp.route("/status/emails/<id:email_id>/discard", methods=["POST"])
+@bp.route("/status/emails/<id:email_id>/discard", methods=["GET", "POST"])
 @permission_required("settings.manage")
 def discard_email(email_id: int):
-    """Give up on a failed reply email (audited)."""
+    """Ask first, then give up on a failed reply email for good (audited): a discarded email is
+    listed nowhere and cannot be retried."""
+    if request.method == "GET":
+        email = email_or_404(email_id)
+        return render(
+            "admin/email_discard.html", email=email, failed=email.state == status.FAILED_EMAIL
+        )
     return _settle_email(email_id, status.discard_email, "was discarded")
 
 
