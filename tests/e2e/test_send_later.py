@@ -101,11 +101,14 @@ def test_schedule_then_cancel_from_the_keyboard(page, js):
         check(page, "the text of a scheduled send")
     page.keyboard.press("Control+A")
     box.press_sequentially("{{first_name}}, the shift moved to 8.")
+    if js:  # the counter follows the typing
+        typed = len("{{first_name}}, the shift moved to 8.")
+        expect(page.locator("#sms-counter")).to_have_attribute("data-characters", str(typed))
     save = page.get_by_role("button", name="Save text")
     tab_to(page, save)
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(rf"{batch_path}$"))
-    expect(page.locator(".flashes")).to_contain_text(f"go with it at {shown}")
+    expect(page.locator(".flashes")).to_contain_text(f"the 1 message goes with it at {shown}")
     expect(page.locator("blockquote.sms-bubble")).to_have_text(
         "{{first_name}}, the shift moved to 8."
     )

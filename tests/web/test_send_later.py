@@ -16,7 +16,7 @@ from tests.html_tree import html as tree
 from tests.pages import assert_refused, audits, control, open_sms_screen, text
 from tests.replying import receive
 from webapp.models import Batch, ComposeDraft, Message, utcnow
-from webapp.sms import schedule
+from webapp.sms import schedule, segments
 from webapp.sms.limits import LimitSettings
 from webapp.times import when
 
@@ -573,3 +573,27 @@ def test_the_conversation_shows_a_scheduled_sms_as_scheduled_after_what_came_in(
     meta = items[-1].one("p", class_="history-meta").text
     assert meta.startswith(f"Scheduled by {me.full_name} for {when(moment, PERTH)} to ")
     assert "queued" not in meta
+
+
+def test_edit_texts_counter_follows_the_typing_and_saves_nothing(client, login, session, ada):
+    """It was drawn once: an emoji added did not make it say UCS-2, as the saved text is."""
+    login(timezone="Australia/Perth")
+    batch_id, _moment = schedule_one(client, [ada], PERTH)
+    url = f"/sms/batches/{batch_id}/edit"
+    textarea = tree(client.get(url)).one("textarea", id="message")
+    assert (textarea.get("hx-post"), textarea.get("hx-target")) == (url, "#sms-counter")
+
+    counted = client.post(url, data={"action": "counter", "message": "Bring ID 🙂"}, htmx=True)
+
+    output = tree(counted).one("output", id="sms-counter")
+    expected = segments.count("Bring ID 🙂")
+    assert expected.encoding == "UCS-2"
+    assert (output.get("data-characters"), output.get("data-encoding")) == (
+        str(expected.characters),
+        "UCS-2",
+    )
+    assert "<form" not in text(counted)
+    before = [m.body for m in messages_of(session, batch_id)]
+    plain = client.post(url, data={"action": "counter", "message": "Changed"})
+    assert (plain.status_code, plain.headers["Location"]) == (303, url)
+    assert [m.body for m in messages_of(session, batch_id)] == before

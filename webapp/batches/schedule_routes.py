@@ -14,7 +14,7 @@ from webapp.extensions import db
 from webapp.models import Batch
 from webapp.sms import compose, opt_out_line, schedule, segments, sent_log
 from webapp.web.forms import refused
-from webapp.web.rendering import render
+from webapp.web.rendering import render, wants_fragment
 from webapp.web.times import when
 
 
@@ -81,6 +81,11 @@ def edit(batch_id: int):
         if not batch.scheduled:
             return _edit_page(batch, form, {"form": no_longer_scheduled(batch)}, status=409)
         return _edit_page(batch, form)
+    if request.form.get("action") == "counter":
+        # The live counter as one types (htmx only): nothing is saved.
+        if not wants_fragment():
+            return redirect(url_for("batches.edit", batch_id=batch.id), 303)
+        return _edit_page(batch, form, blocks=["counter"])
     try:
         schedule.edit_text(db.session, batch, current_user, form.message.data or "")
     except FieldError as error:
@@ -100,11 +105,16 @@ def edit(batch_id: int):
 
 
 def _edit_page(
-    batch: Batch, form: ScheduledTextForm, errors: dict[str, str] | None = None, status: int = 200
+    batch: Batch,
+    form: ScheduledTextForm,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    blocks: list[str] | None = None,
 ):
     text = form.message.data or ""
     return render(
         "batches/edit.html",
+        blocks=blocks or (),
         status=status,
         batch=batch,
         form=form,
