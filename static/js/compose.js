@@ -36,12 +36,22 @@
   });
 
   // Enter in a one-line field of the SMS screen (Send at, a reason) does nothing: without this
-  // it would press the form's first button, and Send is a button pressed on purpose.
+  // it would press the form's first button, and Send is a button pressed on purpose. In the
+  // template editor it presses the field's own button: Preview in Record id, else Save.
   document.addEventListener("keydown", function (event) {
     var field = event.target;
     if (event.key !== "Enter" || field.tagName !== "INPUT" || !field.form) return;
-    if (field.form.id !== "compose-form" || /^(submit|button|checkbox|radio)$/.test(field.type)) return;
-    event.preventDefault();
+    if (/^(submit|button|checkbox|radio)$/.test(field.type)) return;
+    if (field.form.id === "compose-form") {
+      event.preventDefault();
+    } else if (field.form.id === "template-form") {
+      var own = field.id === "preview_id"
+        ? document.getElementById("preview-button")
+        : field.form.querySelector("button[name='action'][value='save']");
+      if (!own) return;
+      event.preventDefault();
+      own.click();
+    }
   });
 
   document.addEventListener("click", function (event) {
@@ -285,8 +295,10 @@
     if (!typed || !box) return;
     var text = typed.value;
     if (box.value === "") {
-      // Sent: what was added after the sent text is the start of the next reply.
-      if (text.indexOf(typed.sent) === 0) text = text.slice(typed.sent.length).replace(/^\s+/, "");
+      // Sent: what was added after the sent text is the start of the next reply. Text changed
+      // within what was sent is not put back: a second Send reply would send that again.
+      if (text.indexOf(typed.sent) !== 0) return;
+      text = text.slice(typed.sent.length).replace(/^\s+/, "");
     } else if (box.value !== typed.sent) {
       return;
     }

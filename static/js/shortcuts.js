@@ -339,8 +339,11 @@
       Array.prototype.forEach.call(form.elements, function (field) {
         if (!field.name || /^(submit|button|hidden|reset)$/.test(field.type)) return;
         var value = params.get(field.name);
-        if (field.type === "checkbox" || field.type === "radio") {
+        if (field.type === "checkbox") {
           field.checked = value === field.value;
+        } else if (field.type === "radio") {
+          // Not in the URL: the choice whose value is empty (Sent's Mine), as the server reads it.
+          field.checked = value === null ? field.value === "" : value === field.value;
         } else if (field.tagName === "SELECT" && value === null) {
           field.selectedIndex = 0;
         } else {

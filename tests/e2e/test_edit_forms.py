@@ -55,7 +55,8 @@ def test_the_tab_opened_first_keeps_the_other_tabs_save(context):
     retype(first, "Email", "mine@example.com")
     first.keyboard.press("Enter")
 
-    expect(first.get_by_role("alert")).to_contain_text("Email is now “theirs@example.com”")
+    refusal = first.locator("p.error[role=alert]")  # not the page's empty live region
+    expect(refusal).to_contain_text("Email is now “theirs@example.com”")
     expect(first.get_by_label("Email", exact=True)).to_have_value("mine@example.com")
     first.get_by_label("Email", exact=True).focus()
     first.keyboard.press("Enter")
@@ -76,3 +77,21 @@ def test_enter_in_a_templates_name_saves_it(context):
     page.keyboard.press("Enter")
 
     expect(page.locator(".flashes")).to_contain_text(f"Template “{name}” added.")
+
+
+def test_enter_in_the_preview_record_id_previews_and_adds_nothing(context, live_server):
+    """The hidden first Save took Enter in every one-line field, Record id too: it added the
+    template its user only meant to try on a record."""
+    page = context.new_page()
+    sign_in(page, "consultant")
+    name = f"Try {uuid.uuid4().hex[:6]}"
+    page.goto("/templates/new")
+    retype(page, "Message", "Hi {{first_name}}")
+    retype(page, "Name", name)
+    retype(page, "Record id", "1")
+
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#preview blockquote.sms-bubble")).to_contain_text("Hi ")
+    page.goto(f"/templates?q={name}")
+    expect(page.locator("main")).not_to_contain_text(name)

@@ -204,9 +204,12 @@ def test_a_viewer_has_no_sent_or_replies(page, js):
 @pytest.mark.parametrize("js", [True])
 def test_back_puts_the_filters_as_the_url_has_them(page, js):
     """Back restores the list from htmx's history, and the filters with it: Sent's State showed
-    the first page's choice while the list and the URL were for another."""
-    sign_in(page, "consultant")
+    the first page's choice while the list and the URL were for another. (A team leader, for the
+    Whose choice: Mine is the one with no value in the URL.)"""
+    sign_in(page, "lead")
     page.goto("/sms/sent")
+    mine = page.get_by_role("radio", name="Mine")
+    expect(mine).to_be_checked()
     state = page.get_by_label("State", exact=True)
     state.focus()
     page.keyboard.press("ArrowDown")
@@ -222,3 +225,4 @@ def test_back_puts_the_filters_as_the_url_has_them(page, js):
     page.go_back()
     expect(page).not_to_have_url(re.compile(r"state="))
     expect(state).to_have_value("")
+    expect(mine).to_be_checked()

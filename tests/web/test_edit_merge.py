@@ -86,7 +86,7 @@ def test_a_contacts_client_changed_in_another_tab_is_kept(client, login, make_co
     assert (saved.client.name, saved.position) == ("Globex", "Director")
 
 
-@pytest.mark.parametrize("loaded", [None, "", "not json", "[1, 2]"])
+@pytest.mark.parametrize("loaded", [None, "", "not json", "[1, 2]", "[" * 100_000])
 def test_a_post_without_loaded_values_is_saved_as_posted(client, login, ada, session, loaded):
     """A form from no page of ours (a script, say) has nothing to merge against."""
     login("consultant")
@@ -214,11 +214,18 @@ def test_a_roles_page_left_open_changes_only_its_own_boxes(client, login, sessio
     }
 
 
-def test_a_roles_post_without_loaded_boxes_sets_every_role_as_posted(client, login, session):
+@pytest.mark.parametrize("loaded", [None, "[" * 100_000], ids=["none", "too-deep"])
+def test_a_roles_post_without_loaded_boxes_sets_every_role_as_posted(
+    client, login, session, loaded
+):
     login("administrator")
     page = opened(client, "/admin/roles")
     client.post("/admin/roles", data=changed(page, grant=[*page["grant"], "viewer:audit.view"]))
-    del page["loaded"]  # a post from no page of ours: the boxes are the whole truth
+    # A post from no page of ours: the boxes are the whole truth.
+    if loaded is None:
+        del page["loaded"]
+    else:
+        page["loaded"] = loaded
 
     assert client.post("/admin/roles", data=page).status_code == 302
     assert ("viewer", "audit.view") not in grants(session)
@@ -304,7 +311,8 @@ def test_the_two_factor_roles_left_open_do_not_undo_another_choice(client, login
     opened_with = ticked(first, "roles")
     assert "consultant" not in opened_with
     # Another administrator adds consultants.
-    assert client.post(url, data=changed(second, roles=[*opened_with, "consultant"])).status_code
+    added = client.post(url, data=changed(second, roles=[*opened_with, "consultant"]))
+    assert added.status_code == 302
     # This page, opened before, saved unchanged: consultants stay.
     assert client.post(url, data=first).status_code == 302
     assert "consultant" in ticked(held(html(client.get("/admin/settings")), url), "roles")

@@ -145,6 +145,8 @@ def test_every_unmatched_reply_is_reachable_a_page_at_a_time(app, client, sessio
     assert f"{UNMATCHED_PAGE_SIZE + 5} unmatched, newest first; page 1." in first.text
     older = first.one("nav", aria_label="Pages").one("a", rel="next")
     assert older.get("href") == "/replies/unmatched?page=2"
+    # A plain link: the page has no #results block for htmx to swap the next page into.
+    assert not [name for name in older.attrs if name.startswith("hx-")]
     second = html(client.get(older.get("href")))
     shown = [row.all("td")[2].text for row in second.one("tbody").all("tr")]
     assert shown == [f"Stray {n}" for n in range(4, -1, -1)]
@@ -170,6 +172,23 @@ def test_a_refused_filing_keeps_what_was_typed_with_the_focus_in_it(app, client,
     chosen = [o.get("value") for o in row.one("select").all("option") if "selected" in o.attrs]
     assert chosen == ["contacts"]
     assert "give the id of an existing record" in row.one("span", class_="error").text
+
+
+def test_a_refused_filing_shows_the_page_the_reply_is_on_now(app, client, session, login):
+    """Newer replies push a reply onto a later page: the refusal is shown where it is now."""
+    login("team-leader")
+    stray = receive(app, session, "Who is this?", from_number="61499888777")
+    for n in range(UNMATCHED_PAGE_SIZE):
+        receive(app, session, f"Newer {n}", from_number=f"614998{n:05d}")
+
+    response = client.post(
+        f"/replies/{stray.id}/attach", data={"kind": "contacts", "person_id": "x"}
+    )
+
+    assert response.status_code == 400
+    page = html(response)
+    assert "page 2." in page.text
+    assert page.one("input", id=f"person-{stray.id}").get("value") == "x"
 
 
 # --- filing a reply on a record ------------------------------------------------------------------

@@ -781,3 +781,22 @@ def test_a_refused_save_puts_the_focus_on_the_first_refused_field(client, login)
     assert "autofocus" in page.find("textarea", name="body")[0]
     assert "autofocus" not in page.find("input", name="name")[0]
     assert "autofocus" in tags(client.get("/templates/new")).find("input", name="name")[0]
+
+
+@pytest.mark.parametrize(
+    ("preview_id", "saved"), [("", True), ("  ", True), ("12", False)], ids=["none", "blank", "id"]
+)
+def test_enter_without_javascript_saves_unless_a_record_id_is_typed(
+    client, login, session, make_candidate, preview_id, saved
+):
+    """The form's hidden first button (action=enter) is what Enter presses without JavaScript:
+    a record id typed means Preview, which loses nothing; else Save."""
+    login("consultant")
+    make_candidate()
+
+    response = client.post(
+        "/templates/new", data=form_values(action="enter", preview_id=preview_id)
+    )
+
+    assert (response.status_code == 303) is saved
+    assert len(rows(session, SmsTemplate)) == (1 if saved else 0)

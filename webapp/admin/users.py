@@ -315,7 +315,7 @@ def _loaded_grants(text: str | None) -> set[accounts.Grant] | None:
     """The boxes the page was opened with; None when the post carries none (or not a list)."""
     try:
         values = json.loads(text or "")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" posted by hand
         return None
     if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
         return None

@@ -41,11 +41,10 @@ def attach(reply_id: int):
     person_id = as_id(raw_id)
     person = records.get_person(db.session, kind, person_id) if person_id else None
     if person is None:
-        # The list again, on the page it was filed from, with what was typed kept beside the
-        # reason and the focus in the id.
-        page = as_id(request.form.get("page", "")) or 1
+        # The list again, on the page that shows this reply now (newer ones may have moved it),
+        # with what was typed kept beside the reason and the focus in the id.
         return _page(
-            min(page, MAX_PAGE),
+            replies.unmatched_page_of(db.session, reply.id),
             status=400,
             refused=(reply.id, kind, raw_id[:40]),
         )

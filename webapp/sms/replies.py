@@ -438,24 +438,35 @@ class UnmatchedPage:
     total: int
 
 
+_NOBODY = (
+    Message.direction == "in",
+    Message.candidate_id.is_(None),
+    Message.contact_id.is_(None),
+)
+
+
+def unmatched_page_of(session: so.Session, reply_id: int) -> int:
+    """The page of unmatched() that shows the unmatched reply `reply_id` now (newer replies push
+    it onto later pages)."""
+    newer = session.scalar(
+        sa.select(sa.func.count()).select_from(Message).where(*_NOBODY, Message.id > reply_id)
+    )
+    return (newer or 0) // UNMATCHED_PAGE_SIZE + 1
+
+
 def unmatched(session: so.Session, page: int = 1) -> UnmatchedPage:
     """Page `page` of the replies nobody could be matched to (every one reachable: the page once
     stopped at 200, the rest out of sight until newer ones were filed)."""
-    nobody = (
-        Message.direction == "in",
-        Message.candidate_id.is_(None),
-        Message.contact_id.is_(None),
-    )
     rows = list(
         session.scalars(
             sa.select(Message)
-            .where(*nobody)
+            .where(*_NOBODY)
             .order_by(Message.id.desc())
             .offset((page - 1) * UNMATCHED_PAGE_SIZE)
             .limit(UNMATCHED_PAGE_SIZE + 1)
         )
     )
-    total = session.scalar(sa.select(sa.func.count()).select_from(Message).where(*nobody))
+    total = session.scalar(sa.select(sa.func.count()).select_from(Message).where(*_NOBODY))
     return UnmatchedPage(
         rows[:UNMATCHED_PAGE_SIZE], page, len(rows) > UNMATCHED_PAGE_SIZE, total or 0
     )

@@ -84,6 +84,12 @@ def _form(template: SmsTemplate | None) -> Response:
     if form.shared.data and not sms_templates.may_share(current_user):
         abort(403, description="Only users who manage templates can make a template shared.")
     action = request.form.get("action", "save")
+    if action == "enter":
+        # Enter in a one-line field without JavaScript (the form's hidden first button): Preview
+        # when a record id to preview for is typed, else Save. Erring to Preview loses nothing;
+        # erring to Save would add a template its user only meant to try. (compose.js tells the
+        # fields apart when it runs.)
+        action = "preview" if (request.form.get("preview_id") or "").strip() else "save"
     if action == "counter":
         return _page(form, template, blocks=["counter"])
     if action == "preview":

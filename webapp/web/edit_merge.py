@@ -49,8 +49,9 @@ def merge(form: FlaskForm, stored: FlaskForm) -> str | None:
     """Make `form` (as posted) what its save should write over `stored` (the form filled from the
     record as it is now, under lock()): the fields its user changed since it was loaded, the
     stored values for the rest. Return the refusal when a field its user changed was changed
-    since by someone else to another value, `form` then left as typed and loaded afresh, so that
-    a second Save keeps the user's values knowingly; None to go on and save.
+    since by someone else to another value, `form` then holding its user's values where they
+    changed a field (the stored ones elsewhere) and loaded afresh, so that a second Save keeps
+    the user's values knowingly; None to go on and save.
 
     A post without loaded values (from no page of ours) is saved as posted, as before forms
     carried them."""
@@ -117,7 +118,7 @@ def read(text: str | None) -> dict | None:
     """The loaded values a form posted; None when it posted none (or not a JSON object)."""
     try:
         loaded = json.loads(text or "")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" posted by hand
         return None
     return loaded if isinstance(loaded, dict) else None
 
