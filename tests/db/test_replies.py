@@ -104,7 +104,7 @@ def test_with_no_message_sent_the_only_person_with_that_number_is_matched(
     reply = receive(app, session, "Hello?")
 
     assert answers(reply) == (("contact", grace.id), None, None)
-    assert reply.id not in [r.id for r in replies.unmatched(session)]
+    assert reply.id not in [r.id for r in replies.unmatched(session).rows]
 
 
 @pytest.mark.parametrize("second", ["candidate", "contact"])
@@ -121,7 +121,7 @@ def test_two_people_with_the_number_and_no_message_sent_leave_the_reply_unmatche
 
     assert person_of(reply) == (None, None)
     assert reply.in_reply_to_id is None and reply.sender_id is None
-    assert [r.id for r in replies.unmatched(session)] == [reply.id]
+    assert [r.id for r in replies.unmatched(session).rows] == [reply.id]
 
 
 def test_a_number_nobody_has_leaves_the_reply_unmatched(app, session, make_candidate):
@@ -131,7 +131,7 @@ def test_a_number_nobody_has_leaves_the_reply_unmatched(app, session, make_candi
 
     assert person_of(reply) == (None, None)
     assert reply.from_e164 == "+61499888777"
-    assert [r.id for r in replies.unmatched(session)] == [reply.id]
+    assert [r.id for r in replies.unmatched(session).rows] == [reply.id]
 
 
 @pytest.mark.parametrize("sender_number", [ADA_DIGITS, ADA_E164, "0412345678"])
@@ -348,7 +348,7 @@ def test_attaching_an_unmatched_reply_files_it_on_the_person_and_is_audited(
 
     stored = rows(session, Message, Message.id == reply.id)[0]
     assert person_of(stored) == ("candidate", ada.id)
-    assert replies.unmatched(session) == []
+    assert replies.unmatched(session).rows == []
     [event] = audits(session, "reply.attached")
     assert event.actor_id == casey.id
     assert (event.subject_type, event.subject_id) == ("candidate", ada.id)
