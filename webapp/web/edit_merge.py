@@ -130,8 +130,8 @@ def shown(value: Any, field: Field | None = None) -> str:
     labels = _choice_labels(field) if field is not None else {}
     if isinstance(value, list):
         return "“" + ", ".join(labels.get(item, item) for item in value) + "”" if value else "empty"
-    shown = labels.get(value, value)
-    return f"“{shown}”" if shown else "empty"
+    label = labels.get(value, value)
+    return f"“{label}”" if label else "empty"
 
 
 def _choice_labels(field: Field) -> dict[str, str]:
