@@ -164,6 +164,15 @@ def begin_write(session: so.Session) -> None:
     session.connection(execution_options={"sqlite_immediate": True})
 
 
+def reread_for_update(session: so.Session, row) -> None:
+    """Read `row` afresh under the lock its save will hold (SQLite's write lock; FOR UPDATE on
+    PostgreSQL), so no other save lands between a comparison with it and this one. FOR UPDATE OF
+    its own table: a row read with an eager outer join (a user's office) cannot lock the join's
+    nullable side on PostgreSQL."""
+    begin_write(session)
+    session.refresh(row, with_for_update={"of": type(row)})
+
+
 def read(
     session: so.Session, statement: sa.Executable, parameters: dict | None = None
 ) -> sa.CursorResult:

@@ -1,6 +1,6 @@
-"""The locks an edit form's save compares under (webapp.web.edit_merge): the row is read afresh,
-with what another save committed since, and another save of it waits until this one ends, on
-SQLite (its write lock) and PostgreSQL (the row's, FOR UPDATE)."""
+"""The locks an edit form's save compares under (webapp.database.reread_for_update): the row is
+read afresh, with what another save committed since, and another save of it waits until this one
+ends, on SQLite (its write lock) and PostgreSQL (the row's, FOR UPDATE)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import threading
 
 import pytest
 
-from webapp.database import begin_write
+from webapp.database import begin_write, reread_for_update
 from webapp.models import Candidate, SmsTemplate, User
 from webapp.users import accounts
-from webapp.web import edit_merge
 
 
 def _user_lock(session, row) -> None:
@@ -21,9 +20,9 @@ def _user_lock(session, row) -> None:
 @pytest.mark.parametrize(
     ("model", "lock", "field"),
     [
-        (Candidate, edit_merge.lock, "email"),
+        (Candidate, reread_for_update, "email"),
         (User, _user_lock, "email"),
-        (SmsTemplate, edit_merge.lock, "name"),
+        (SmsTemplate, reread_for_update, "name"),
     ],
     ids=["record", "user", "template"],
 )

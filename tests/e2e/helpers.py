@@ -186,3 +186,20 @@ def run_seed(live_server, module: str, *args: str) -> dict:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def retype(page: Page, label: str, value: str) -> None:
+    """Put the focus in the field labelled `label`, select what it holds and type `value`."""
+    page.get_by_label(label, exact=True).focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(value)
+
+
+def add_candidate(page: Page, first: str, last: str, mobile: str) -> None:
+    """Add a candidate from the keyboard (typed, then Enter) and wait for their record."""
+    page.goto("/candidates/new")
+    retype(page, "First name", first)
+    retype(page, "Last name", last)
+    retype(page, "Mobile", mobile)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"{first} {last}")

@@ -1,7 +1,7 @@
 """Edit forms from the keyboard, with JavaScript on and off. Two tabs on one record's Edit form: a
 save from the tab opened first keeps what the other tab saved since, and a field both tabs changed
 is refused with what it holds now, the typed value kept for a second Save. Enter in a template's
-Name saves it."""
+Name saves it; in its Record id, it previews."""
 
 from __future__ import annotations
 
@@ -11,13 +11,19 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.helpers import add_candidate, retype
 
 
-def retype(page: Page, label: str, value: str) -> None:
-    """Put the focus in the field labelled `label`, select what it holds and type `value`."""
-    page.get_by_label(label, exact=True).focus()
-    page.keyboard.press("Control+A")
-    page.keyboard.type(value)
+def new_template(context, message: str, prefix: str) -> tuple[Page, str]:
+    """A consultant's page on a new template, its Message and a Name of this test's own typed
+    (the server is shared by the browser tests): the page, and the name."""
+    page = context.new_page()
+    sign_in(page, "consultant")
+    name = f"{prefix} {uuid.uuid4().hex[:6]}"
+    page.goto("/templates/new")
+    retype(page, "Message", message)
+    retype(page, "Name", name)
+    return page, name
 
 
 def test_the_tab_opened_first_keeps_the_other_tabs_save(context):
@@ -25,12 +31,7 @@ def test_the_tab_opened_first_keeps_the_other_tabs_save(context):
     sign_in(first, "consultant")
     # A person of this test's own: the server is shared by the browser tests.
     surname = f"Tabs{uuid.uuid4().hex[:6]}"
-    first.goto("/candidates/new")
-    retype(first, "First name", "Edith")
-    retype(first, "Last name", surname)
-    retype(first, "Mobile", "0412 345 600")
-    first.keyboard.press("Enter")
-    expect(first.get_by_role("heading", level=1)).to_have_text(f"Edith {surname}")
+    add_candidate(first, "Edith", surname, "0412 345 600")
     edit = re.sub(r"(/candidates/\d+).*", r"\1/edit", first.url)
     first.goto(edit)
     second = context.new_page()
@@ -67,27 +68,17 @@ def test_the_tab_opened_first_keeps_the_other_tabs_save(context):
 def test_enter_in_a_templates_name_saves_it(context):
     """The template form's first button was the merge field picker's Insert: Enter in Name did
     nothing with JavaScript and, without, showed the form again unsaved with no word why."""
-    page = context.new_page()
-    sign_in(page, "consultant")
-    name = f"Enter {uuid.uuid4().hex[:6]}"
-    page.goto("/templates/new")
-    retype(page, "Message", "See you at 10")
-    retype(page, "Name", name)
+    page, name = new_template(context, "See you at 10", "Enter")
 
     page.keyboard.press("Enter")
 
     expect(page.locator(".flashes")).to_contain_text(f"Template “{name}” added.")
 
 
-def test_enter_in_the_preview_record_id_previews_and_adds_nothing(context, live_server):
+def test_enter_in_the_preview_record_id_previews_and_adds_nothing(context):
     """The hidden first Save took Enter in every one-line field, Record id too: it added the
     template its user only meant to try on a record."""
-    page = context.new_page()
-    sign_in(page, "consultant")
-    name = f"Try {uuid.uuid4().hex[:6]}"
-    page.goto("/templates/new")
-    retype(page, "Message", "Hi {{first_name}}")
-    retype(page, "Name", name)
+    page, name = new_template(context, "Hi {{first_name}}", "Try")
     retype(page, "Record id", "1")
 
     page.keyboard.press("Enter")

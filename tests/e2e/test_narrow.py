@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import signed_in, sms_from_record
+from tests.e2e.helpers import add_candidate, signed_in, sms_from_record
 from tests.e2e.test_accessibility import check
 
 PHONE = {"width": 390, "height": 844}
@@ -169,11 +169,7 @@ def long_named(browser, live_server):
     urls = []
     with signed_in(browser, live_server.url, "admin", timeout=15_000) as page:
         for first, last, mobile in LONG_NAMES:
-            page.goto("/candidates/new")
-            for label, value in (("First name", first), ("Last name", last), ("Mobile", mobile)):
-                page.get_by_label(label, exact=True).fill(value)
-            page.get_by_role("button", name="Add candidate").click()
-            expect(page.get_by_role("heading", level=1)).to_have_text(f"{first} {last}")
+            add_candidate(page, first, last, mobile)
             # Not MESSAGE: the pills test finds Axel's SMS on /sandbox by its text.
             batch, record = sms_from_record(page, f"{first} {last}", mobile, "Hi, long name")
             path = re.compile(r"^https?://[^/]+")

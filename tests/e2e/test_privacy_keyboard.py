@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
-from tests.e2e.helpers import send_single_from_record
+from tests.e2e.helpers import add_candidate, send_single_from_record
 
 
 @pytest.fixture
@@ -20,21 +20,6 @@ def page_errors():
     not a fault."""
     refused = re.compile(r"status of 400 .*/privacy")
     return lambda errors: [error for error in errors if not refused.search(error)]
-
-
-def retype(page: Page, label: str, value: str) -> None:
-    page.get_by_label(label, exact=True).focus()
-    page.keyboard.press("Control+A")
-    page.keyboard.type(value)
-
-
-def added(page: Page, first: str, last: str, mobile: str) -> None:
-    page.goto("/candidates/new")
-    retype(page, "First name", first)
-    retype(page, "Last name", last)
-    retype(page, "Mobile", mobile)
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"{first} {last}")
 
 
 def replies_stop(page: Page, e164: str) -> None:
@@ -51,7 +36,7 @@ def test_the_focus_follows_save_privacy(page, js):
     digits = f"{random.randrange(10**6):06d}"
     last = f"Privacy{digits}"
     mobile = f"0413 {digits[:3]} {digits[3:]}"
-    added(page, "Kim", last, mobile)
+    add_candidate(page, "Kim", last, mobile)
     send_single_from_record(page, js, f"Kim {last}", mobile, "Hi {{first_name}}")
     replies_stop(page, f"+61413{digits}")
     page.goto("/candidates")

@@ -9,6 +9,7 @@ from wtforms import StringField
 from wtforms.validators import Length
 
 from webapp.admin import bp
+from webapp.database import reread_for_update
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import Office
@@ -87,7 +88,7 @@ def edit_office(office_id: int):
     problem = None
     if form.validate_on_submit():
         # A form opened before someone else's save applies only what its user changed.
-        edit_merge.lock(db.session, office)
+        reread_for_update(db.session, office)
         problem = edit_merge.merge(form, OfficeForm(formdata=None, obj=office))
         if problem:
             return _page(form, office, problem=problem, status=409)

@@ -22,7 +22,7 @@ from webapp.admin.forms import (
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.extensions import db
-from webapp.models import BlockedRegion
+from webapp.models import BlockedRegion, Role
 from webapp.sms import confirmation, limits, quiet_hours
 from webapp.sms import settings as sms_settings
 from webapp.sms.settings import BLOCKLIST_PROVIDERS, SETTING_KEYS
@@ -50,7 +50,7 @@ def settings():
     form = SettingsForm(data=_settings_values())  # a field not posted keeps its value
     problem = None
     if form.validate_on_submit():
-        problem = _merged(form, _stored_settings)
+        problem = merged(form, _stored_settings)
         if problem:
             return _page(form=form, problem=problem, status=409)
         try:
@@ -131,7 +131,7 @@ def confirmation_settings():
     (audited)."""
     form = ConfirmationSettingsForm()
     if form.validate_on_submit():
-        problem = _merged(form, _stored_confirmation)
+        problem = merged(form, _stored_confirmation)
         if problem:
             return _page(confirm_form=form, confirm_problem=problem, status=409)
         try:
@@ -159,7 +159,7 @@ def quiet_hours_settings():
     """Change the organisation's quiet hours, which win over QUIET_HOURS (audited)."""
     form = QuietHoursForm()
     if form.validate_on_submit():
-        problem = _merged(form, _stored_quiet_hours)
+        problem = merged(form, _stored_quiet_hours)
         if problem:
             return _page(quiet_form=form, quiet_problem=problem, status=409)
         try:
@@ -190,7 +190,7 @@ def _stored_quiet_hours() -> QuietHoursForm:
     return QuietHoursForm(formdata=None, data={"quiet_hours": quiet_hours.stored(db.session)})
 
 
-def _merged(form, stored: Callable[[], FlaskForm]) -> str | None:
+def merged(form, stored: Callable[[], FlaskForm]) -> str | None:
     """A section's form left open applies only what its user changed (webapp.web.edit_merge):
     compared with the settings as stored now, read under SQLite's write lock. (Settings are rows
     of a table, not one row: on PostgreSQL two saves in the same few milliseconds are not held
@@ -256,7 +256,8 @@ def sending_limits():
     if form.validate_on_submit():
         problem = _merged_limits(form, typed)
         if problem:
-            section = _limits_section(form, typed, {"form": problem}, loaded=_stored_limits())
+            # Loaded afresh (the section's default): a second Save keeps the typed limits.
+            section = _limits_section(form, typed, {"form": problem})
             return _page(limits_section=section, status=409)
         try:
             changes = limits.save_limits(db.session, current_user, form.org_daily_limit.data, typed)
@@ -276,12 +277,14 @@ def _limit_values(organisation: str | None, roles: dict[str, str]) -> dict[str, 
     return values
 
 
-def _stored_limits() -> dict[str, str]:
-    stored = limits.stored_limits(db.session)
-    roles = {
-        role.name: str(stored.roles.get(role.name, "")) for role in accounts.all_roles(db.session)
-    }
-    return _limit_values(str(stored.organisation or ""), roles)
+def _stored_limits(
+    stored: limits.StoredLimits | None = None, roles: list[Role] | None = None
+) -> dict[str, str]:
+    """The limits as stored (read now unless given), by field name."""
+    stored = stored or limits.stored_limits(db.session)
+    roles = roles if roles is not None else accounts.all_roles(db.session)
+    typed = {role.name: str(stored.roles.get(role.name, "")) for role in roles}
+    return _limit_values(str(stored.organisation or ""), typed)
 
 
 def _merged_limits(form: LimitsForm, typed: dict[str, str]) -> str | None:
@@ -316,22 +319,23 @@ def _limits_section(
     form: LimitsForm | None = None,
     typed: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    loaded: str | dict[str, str] | None = None,
+    loaded: str | None = None,
 ) -> dict:
     """The Sending limits section: as stored, or as typed with what was wrong; `loaded`, the
-    values its form carries as loaded (as stored now unless given)."""
+    values its form carries as loaded, as posted (as stored now unless given)."""
     stored = limits.stored_limits(db.session)
+    roles = accounts.all_roles(db.session)
     if form is None:
         form = LimitsForm(formdata=None, data={"org_daily_limit": stored.organisation or ""})
     if typed is None:
         typed = {name: str(limit) for name, limit in stored.roles.items()}
     return {
         "limits_form": form,
-        "limit_roles": accounts.all_roles(db.session),
+        "limit_roles": roles,
         "role_limit_values": typed,
         "limit_errors": errors or {},
         "limits_loaded": loaded
-        if isinstance(loaded, str)
-        else json.dumps(loaded or _stored_limits()),
+        if loaded is not None
+        else json.dumps(_stored_limits(stored, roles)),
         "server_daily_limit": current_app.config.get("SMS_DAILY_LIMIT") or None,
     }

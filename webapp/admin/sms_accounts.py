@@ -10,6 +10,7 @@ from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleFiel
 from wtforms.validators import Length
 
 from webapp.admin import bp
+from webapp.database import reread_for_update
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.ids import as_id
@@ -165,7 +166,7 @@ def edit_sms_account(account_id: int):
     problem, status = None, 400
     if form.validate_on_submit():
         # A form opened before someone else's save applies only what its user changed.
-        edit_merge.lock(db.session, account)
+        reread_for_update(db.session, account)
         problem = edit_merge.merge(form, _filled_form(account))
         if problem:
             return _account_page(form, account, problem=problem, status=409)

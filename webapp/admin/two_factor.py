@@ -12,7 +12,6 @@ from webapp.admin.forms import TwoFactorResetForm, TwoFactorRolesForm
 from webapp.admin.users import user_or_404
 from webapp.auth.forms import CodeForm
 from webapp.auth.two_factor_routes import check_code, key_material
-from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.users import accounts, two_factor
@@ -131,8 +130,7 @@ def two_factor_roles():
     form = TwoFactorRolesForm()
     if form.validate_on_submit():
         # A page left open does not undo another administrator's choice (webapp.web.edit_merge).
-        begin_write(db.session)
-        problem = edit_merge.merge(form, _stored_roles_form())
+        problem = settings_views.merged(form, _stored_roles_form)
         if problem:
             form.roles.errors = [problem]
             return settings_views._page(two_factor_form=form, status=409)

@@ -9,6 +9,7 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from webapp import worker
+from webapp.database import reread_for_update
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models.people import PRIVACY_FIELDS
@@ -298,7 +299,7 @@ def _edit(segment: str, person):
     saving = form.validate_on_submit()
     if saving and person is not None:
         # A form opened before someone else's save applies only what its user changed.
-        edit_merge.lock(db.session, person)
+        reread_for_update(db.session, person)
         conflict = edit_merge.merge(form, _stored_form(kind, person, region))
     if saving and conflict is None:
         values = {

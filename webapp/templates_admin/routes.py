@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from webapp.database import reread_for_update
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.ids import as_id
@@ -104,7 +105,7 @@ def _form(template: SmsTemplate | None) -> Response:
         if template is not None:
             # A form opened before someone else's save (or Deactivate) applies only what its
             # user changed.
-            edit_merge.lock(db.session, template)
+            reread_for_update(db.session, template)
             conflict = edit_merge.merge(form, TemplateForm(formdata=None, obj=template))
             if conflict:
                 return _page(form, template, status=409, form_error=conflict)

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.database import begin_write
+from webapp.database import begin_write, reread_for_update
 from webapp.errors import FieldError
 from webapp.models.activity import audit
 from webapp.models.base import utcnow
@@ -453,7 +453,7 @@ def lock_to_edit(session: so.Session, user: User) -> None:
     then the user's; SQLite's write lock), so no other save lands before this one."""
     begin_write(session)
     _lock_managers(session)
-    session.refresh(user, with_for_update={"of": User})  # not the eagerly joined office's row
+    reread_for_update(session, user)
 
 
 def _lock_managers(session: so.Session) -> None:

@@ -12,8 +12,6 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField
 
-from webapp.database import begin_write
-
 LOADED = "loaded"
 # Fields no record holds: the CSRF token and the loaded values themselves.
 _NOT_VALUES = frozenset({"csrf_token", LOADED})
@@ -36,22 +34,13 @@ def values(form: FlaskForm) -> dict[str, Any]:
     return {name: _plain(field.data) for name, field in _fields(form)}
 
 
-def lock(session, row) -> None:
-    """Read `row` afresh under the lock its save will hold (SQLite's write lock; the row's, FOR
-    UPDATE, on PostgreSQL), so no other save lands between the comparison and this one."""
-    begin_write(session)
-    # OF its own table: a row read with an eager outer join (a user's office) cannot lock the
-    # join's nullable side on PostgreSQL.
-    session.refresh(row, with_for_update={"of": type(row)})
-
-
 def merge(form: FlaskForm, stored: FlaskForm) -> str | None:
     """Make `form` (as posted) what its save should write over `stored` (the form filled from the
-    record as it is now, under lock()): the fields its user changed since it was loaded, the
-    stored values for the rest. Return the refusal when a field its user changed was changed
-    since by someone else to another value, `form` then holding its user's values where they
-    changed a field (the stored ones elsewhere) and loaded afresh, so that a second Save keeps
-    the user's values knowingly; None to go on and save.
+    record as it is now, read under webapp.database.reread_for_update): the fields its user changed
+    since it was loaded, the stored values for the rest. Return the refusal when a field its user
+    changed was changed since by someone else to another value, `form` then holding its user's
+    values where they changed a field (the stored ones elsewhere) and loaded afresh, so that a
+    second Save keeps the user's values knowingly; None to go on and save.
 
     A post without loaded values (from no page of ours) is saved as posted, as before forms
     carried them."""
