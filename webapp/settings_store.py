@@ -43,6 +43,26 @@ def _forget_read(session: so.Session, *_args) -> None:
     session.info.pop(_READ, None)
 
 
+# pg_advisory_xact_lock(class, key) for a save of settings; webapp.sms.limits has class 1,919.
+_LOCK = sa.select(sa.func.pg_advisory_xact_lock(1_920, 0))
+
+
+def lock_to_save(session: so.Session) -> None:
+    """Take the lock a save of settings compares under, and forget what this transaction has read
+    of them, so the comparison reads them as stored now and no other save lands between it and
+    this one: SQLite's write lock; on PostgreSQL a transaction-long advisory lock, since a setting
+    may have no row yet for FOR UPDATE to hold. Another save's lock waits until this one ends."""
+    database.begin_write(session)
+    if database.is_sqlite(session):
+        return  # begin_write began a new transaction: nothing read before it is kept
+    session.flush()
+    session.connection().execute(_LOCK)
+    session.info.pop(_READ, None)
+    for instance in list(session.identity_map.values()):
+        if isinstance(instance, Setting):
+            session.expire(instance)
+
+
 def is_unset(value: Any) -> bool:
     """True for a value that means "not set" (None, "", {}): its row is removed, so the default
     applies again. False, 0 and [] are values (0 is "no limit", [] is "no roles")."""

@@ -8,8 +8,10 @@ import threading
 
 import pytest
 
+from webapp import settings_store
 from webapp.database import begin_write, reread_for_update
-from webapp.models import Candidate, SmsTemplate, User
+from webapp.models import Candidate, Setting, SmsTemplate, User
+from webapp.sms import quiet_hours
 from webapp.users import accounts
 
 
@@ -94,3 +96,42 @@ def test_the_roles_page_changes_only_its_boxes_over_the_grants_stored_since(
     session.expire_all()
     now = {(r.name, p.name) for r in accounts.all_roles(session) for p in r.permissions}
     assert ("team-leader", "audit.view") not in now and ("consultant", "audit.view") in now
+
+
+def test_a_settings_save_reads_them_afresh_and_another_waits(app, session):
+    """Settings are rows that may not exist yet: their saves hold one lock of their own
+    (settings_store.lock_to_save) rather than a row's."""
+    quiet_hours.save(session, None, "20:00-08:00")
+    sessions = app.extensions["database"].sessionmaker
+    editing = sessions()
+    assert settings_store.value(editing, quiet_hours.SETTING_KEY) == "20:00-08:00"
+    row = editing.get(Setting, quiet_hours.SETTING_KEY)  # held, as the page was opened
+    assert quiet_hours.stored(editing) == row.value == "20:00-08:00"
+    quiet_hours.save(session, None, "21:00-07:00")  # a save from another tab
+
+    settings_store.lock_to_save(editing)
+
+    assert quiet_hours.stored(editing) == row.value == "21:00-07:00"
+    assert settings_store.value(editing, quiet_hours.SETTING_KEY) == "21:00-07:00"
+    saved = threading.Event()
+
+    def another_save() -> None:
+        other = sessions()
+        try:
+            settings_store.lock_to_save(other)
+            settings_store.save(other, None, {quiet_hours.SETTING_KEY: "23:00-06:00"})
+        finally:
+            other.close()
+            saved.set()
+
+    thread = threading.Thread(target=another_save)
+    thread.start()
+    try:
+        assert not saved.wait(0.5), "another save landed while the settings were held"
+        settings_store.save(editing, None, {quiet_hours.SETTING_KEY: "22:00-07:00"})
+    finally:
+        thread.join(30)
+        editing.close()
+    assert saved.is_set()
+    session.expire_all()
+    assert quiet_hours.stored(session) == "23:00-06:00"  # after, not lost

@@ -10,6 +10,7 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from webapp import settings_store
 from webapp.admin import bp
 from webapp.admin.forms import (
     BlockedRegionForm,
@@ -19,7 +20,6 @@ from webapp.admin.forms import (
     RemoveBlockedRegionForm,
     SettingsForm,
 )
-from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import BlockedRegion, Role
@@ -192,10 +192,8 @@ def _stored_quiet_hours() -> QuietHoursForm:
 
 def merged(form, stored: Callable[[], FlaskForm]) -> str | None:
     """A section's form left open applies only what its user changed (webapp.web.edit_merge):
-    compared with the settings as stored now, read under SQLite's write lock. (Settings are rows
-    of a table, not one row: on PostgreSQL two saves in the same few milliseconds are not held
-    apart, a tab left open is.)"""
-    begin_write(db.session)
+    compared with the settings as stored now, under the lock their saves take."""
+    settings_store.lock_to_save(db.session)
     return edit_merge.merge(form, stored())
 
 
@@ -291,7 +289,7 @@ def _merged_limits(form: LimitsForm, typed: dict[str, str]) -> str | None:
     """The limits as a page left open should save them (webapp.web.edit_merge): its user's
     changes over the limits stored now, `form` and `typed` changed to that; or the refusal when
     a limit both changed differently."""
-    begin_write(db.session)
+    settings_store.lock_to_save(db.session)
     loaded = edit_merge.read(request.form.get("loaded"))
     if loaded is None:
         return None
