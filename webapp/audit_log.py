@@ -12,7 +12,16 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.filters import date_range, day_bounds, page_number, query_params, read_text, zone_field
+from webapp.filters import (
+    FIRST_DAY,
+    LAST_DAY,
+    date_range,
+    day_bounds,
+    page_number,
+    query_params,
+    read_text,
+    zone_field,
+)
 from webapp.ids import as_id
 from webapp.models.activity import AuditEvent
 from webapp.models.messaging import Message
@@ -392,13 +401,17 @@ def describe(action: str, details: Any) -> Details:
 
 def _moment(value: Any) -> datetime | None:
     """A time the details hold in ISO form with its offset (a lock's `until`), as an aware datetime
-    for the page to show in the reader's zone; None for anything else."""
+    for the page to show in the reader's zone; None for anything else.
+
+    Details hold text anyone typed (the username of a failed sign-in): a year at Python's ends,
+    "0001-01-01T00:00+14:00", would overflow in the reader's zone, so it stays text."""
     if not isinstance(value, str) or not ISO_MOMENT.match(value):
         return None
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         return None
+    return moment if FIRST_DAY.year <= moment.year <= LAST_DAY.year else None
 
 
 def _overridden(rest: dict) -> dict[str, Any]:

@@ -281,6 +281,18 @@
     updateSelection();
   });
 
+  // A pager link (lists.html's pager) swaps in the list it is part of, and goes with the old one:
+  // the focus would fall back to the top of the page. It goes to the new list's heading instead,
+  // which says what is shown, and the next Tab goes on from there.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var link = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!link || !link.closest || !link.closest(".pager") || document.contains(link)) return;
+    var heading = document.getElementById("results-heading");
+    if (!heading) return;
+    if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  });
+
   function restoreKeptMessage() {
     var message = document.getElementById("message");
     if (!keptMessage || !message) return;

@@ -1,6 +1,7 @@
 """The batch page's progress in a real browser, with JavaScript on and off: the stacked bar and its
 legend in words, and a message sent with no receipt after the wait shown as "sent, no receipt",
-after which the page neither polls (htmx) nor reloads itself (no JavaScript)."""
+after which the page neither polls (htmx) nor reloads itself (no JavaScript); while it polls, a
+keyboard user's focus stays on the link they were on."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 import sqlite3
 from datetime import UTC, datetime
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
@@ -69,3 +71,43 @@ def test_a_message_with_no_receipt_after_the_wait_stops_the_page(page, js, live_
     page.on("request", lambda request: asked.append(request.url))
     page.wait_for_timeout(6_000)  # longer than htmx's 2 s and the reload's 5 s
     assert not [url for url in asked if f"/sms/batches/{batch_id}" in url], asked
+
+
+def awaiting_receipt(live_server, batch_id: int) -> None:
+    """Make the batch's message one a gateway took a moment ago and has not confirmed yet, so the
+    page polls every 2 seconds (at another gateway: the sandbox would deliver it at once)."""
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    with sqlite3.connect(live_server.database) as connection:
+        connection.execute(
+            "UPDATE messages SET state = 'sent', provider = 'smscentral', sent_at = ?, "
+            "delivered_at = NULL, updated_at = ? WHERE batch_id = ?",
+            (now, now, batch_id),
+        )
+
+
+@pytest.mark.parametrize("js", [True])
+def test_the_focus_stays_on_its_link_while_the_progress_refreshes(page, js, live_server):
+    name, mobile = "Fiona Focus", "0412 345 782"
+    sign_in(page, "consultant")
+    add_candidate(page, name, mobile)
+    send_single_from_record(page, js, name, mobile, "Hi {{first_name}}, still there?")
+    batch_id = int(re.search(r"/sms/batches/(\d+)", page.url).group(1))
+    awaiting_receipt(live_server, batch_id)
+    page.reload()
+    progress = page.locator("#progress")
+    expect(progress).to_have_attribute("hx-trigger", "every 2s")
+
+    # A keyboard user on their way through the list: the state's link, then the person's.
+    for link in (
+        progress.locator(".state-counts").get_by_role("link", name="sent 1", exact=True),
+        progress.get_by_role("table").get_by_role("link", name=name),
+    ):
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            if link.evaluate("element => element === document.activeElement"):
+                break
+        expect(link).to_be_focused()
+        # Wait for the next refresh to replace the section, then look again.
+        progress.evaluate("section => { section.dataset.before = 'yes'; }")
+        expect(page.locator("#progress[data-before]")).to_have_count(0, timeout=5_000)
+        expect(link).to_be_focused()

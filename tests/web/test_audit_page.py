@@ -117,6 +117,19 @@ def test_filter_by_action_offers_the_actions_present(client, lead, audit_event):
     assert '<option value="sms.sent" selected>' in text(response)
 
 
+def test_status_page_and_sign_in_actions_are_named_in_words(client, lead, audit_event):
+    for action in ("email.retried", "email.discarded", "auth.login_failed", "user.two_factor_on"):
+        audit_event(action)
+    page = text(client.get("/audit"))
+    select = re.search(r'<select id="action".*?</select>', page, re.S).group(0)
+    assert dict(re.findall(r'<option value="([^"]+)">([^<]+)</option>', select)) == {
+        "auth.login_failed": "Sign-in failed",
+        "email.discarded": "Failed reply email discarded",
+        "email.retried": "Failed reply email retried",
+        "user.two_factor_on": "Two-factor turned on",
+    }
+
+
 def test_filter_by_person_id_and_by_name(client, lead, audit_event, make_candidate, make_contact):
     ada = make_candidate("Ada", "Lovelace")
     grace = make_contact("Grace", "Hopper")
@@ -149,6 +162,8 @@ def test_paging_fifty_to_a_page_keeps_the_filters(client, lead, audit_event):
     assert older, "no link to the next page"
     link = html.unescape(older.group(1))
     assert "action=sms.sent" in link and "page=2" in link
+    # Older shares the filters' sync point: dropped while a filter is on its way (as on Sent).
+    assert 'hx-sync="#audit-filters:drop"' in older.group(0)
     second = client.get(link)
     assert shown(second) == list(reversed(ids))[50:]
     assert 'rel="next"' not in text(second)
@@ -281,6 +296,19 @@ def test_other_details_are_key_value_lines_never_evaluated(client, lead, audit_e
     assert "limits rate: 5; on: yes" in words
 
 
+@pytest.mark.parametrize("typed", ["0001-01-01T00:00+14:00", "9999-12-31T23:59-12:00"])
+def test_a_username_typed_as_a_time_past_the_calendars_ends_is_shown_as_typed(
+    app, client, lead, typed
+):
+    # Anyone may type this at sign-in; the failure is audited with the username as typed, and read
+    # as a time it would not fit the reader's zone (a 500 for every reader of the log).
+    stranger = app.test_client()
+    assert stranger.login(typed, "wrong password").status_code == 401
+    response = client.get("/audit?action=auth.login_failed")
+    assert response.status_code == 200
+    assert f"username {typed}" in row(response, shown(response)[0])
+
+
 # --- bad values, fragments -----------------------------------------------------------------------
 
 
@@ -314,6 +342,14 @@ def test_a_bad_filter_is_answered_400_on_the_form(client, lead, audit_event, que
 def test_a_bad_date_keeps_what_was_typed_in_the_box(client, lead):
     response = client.get("/audit?date_from=31%2F01%2F2026")
     assert Tags(text(response)).one("input", id="date_from")["value"] == "31/01/2026"
+
+
+def test_a_name_left_out_as_too_long_stays_in_its_box(client, lead):
+    typed = "Lovelace " * 30  # 270 characters: more than a filter takes
+    response = client.get("/audit", query_string={"person": typed})
+    assert response.status_code == 400
+    assert "Name can be at most 200 characters" in text(response)
+    assert Tags(text(response)).one("input", id="person")["value"] == typed
 
 
 def test_a_bad_filter_with_htmx_answers_400_with_the_results_block(client, lead):

@@ -400,6 +400,31 @@ def test_edit_text_refused_is_shown_on_the_field_and_changes_nothing(client, log
     assert [m.body for m in messages_of(session, batch_id)] == ["Hi Ada, your shift starts at 7."]
 
 
+def test_edit_text_saved_in_another_tab_meanwhile_is_not_lost_unseen(client, login, session, ada):
+    login()
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+    url = f"/sms/batches/{batch_id}/edit"
+    first_tab = tree(client.get(url)).one("input", type="hidden", name="shown").get("value")
+    assert first_tab == "Hi {{first_name}}, your shift starts at 7."
+    # Another tab, opened at the same time, saves first.
+    other = {"message": "Shift moved to 8.\r\nBring boots.", "shown": first_tab}
+    assert client.post(url, data=other).status_code == 303
+
+    response = client.post(url, data={"message": "Shift moved to 9.", "shown": first_tab})
+
+    assert response.status_code == 409
+    page = text(response)
+    assert "changed and saved elsewhere" in page
+    assert "It now reads: “Shift moved to 8.\nBring boots.”" in page
+    assert ">Shift moved to 9.</textarea>" in page  # what was typed stays
+    now_shown = tree(response).one("input", type="hidden", name="shown").get("value")
+    assert [m.body for m in messages_of(session, batch_id)] == ["Shift moved to 8.\nBring boots."]
+    # Saved again, knowingly: it replaces the other tab's text.
+    again = client.post(url, data={"message": "Shift moved to 9.", "shown": now_shown})
+    assert again.status_code == 303
+    assert [m.body for m in messages_of(session, batch_id)] == ["Shift moved to 9."]
+
+
 def test_edit_text_of_a_commercial_send_keeps_its_opt_out_line_out_of_the_box(
     client, login, session, ada
 ):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
+from wtforms import HiddenField, TextAreaField
 
 from webapp.text import clean_multiline
 
@@ -14,3 +14,5 @@ class ScheduledTextForm(FlaskForm):
 
     # Line breaks kept ("\r\n" as "\n"); other control characters go, as on the SMS screen.
     message = TextAreaField("Message", default="", filters=[clean_multiline])
+    # The text as the form showed it: a save over a text changed since (in another tab) is refused.
+    shown = HiddenField(filters=[clean_multiline])

@@ -13,9 +13,15 @@ from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import Batch
 from webapp.sms import compose, opt_out_line, schedule, segments, sent_log
+from webapp.text import clean_multiline
 from webapp.web.forms import refused
 from webapp.web.rendering import render, wants_fragment
 from webapp.web.times import when
+
+CHANGED_MEANWHILE = (
+    "This text was changed and saved elsewhere (another tab?) since you opened it, so yours was "
+    "not saved. It now reads: “{text}”. Yours is below: press Save text again to replace it."
+)
 
 
 def _sender_only(batch: Batch, doing: str) -> None:
@@ -74,10 +80,11 @@ def edit(batch_id: int):
     batch = batch_or_404(batch_id)
     _sender_only(batch, "edit its text")
     form = ScheduledTextForm()
+    stored = clean_multiline(
+        opt_out_line.without_line(batch.body, batch.commercial, batch.opt_out_line)
+    )
     if request.method == "GET":
-        form.message.data = opt_out_line.without_line(
-            batch.body, batch.commercial, batch.opt_out_line
-        )
+        form.message.data = form.shown.data = stored
         if not batch.scheduled:
             return _edit_page(batch, form, {"form": no_longer_scheduled(batch)}, status=409)
         return _edit_page(batch, form)
@@ -86,6 +93,12 @@ def edit(batch_id: int):
         if not wants_fragment():
             return redirect(url_for("batches.edit", batch_id=batch.id), 303)
         return _edit_page(batch, form, blocks=["counter"])
+    if "shown" in request.form and form.shown.data != stored and batch.scheduled:
+        # Saved from another tab since this form was opened: saving over it would lose that text
+        # unseen. What was typed stays in the box; the form now holds the stored text, so a second
+        # Save replaces it on purpose.
+        form.shown.data = stored
+        return _edit_page(batch, form, {"form": CHANGED_MEANWHILE.format(text=stored)}, status=409)
     try:
         schedule.edit_text(db.session, batch, current_user, form.message.data or "")
     except FieldError as error:

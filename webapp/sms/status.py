@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 import sqlalchemy.orm as so
 
-from webapp.database import begin_write, close_session, make_sessionmaker
+from webapp.database import begin_write, close_session, make_sessionmaker, reread_for_update
 from webapp.models import Email, Message, User, WorkerHeartbeat, audit
 from webapp.models.base import utcnow
 from webapp.models.messaging import QUEUED
@@ -239,8 +239,12 @@ def failed_emails(session: so.Session, limit: int = 200) -> list[Email]:
 def retry_email(
     session: so.Session, email: Email, actor: User, now: datetime | None = None
 ) -> bool:
-    """Queue a failed email again, from its first attempt (audited); False if it is not failed."""
+    """Queue a failed email again, from its first attempt (audited); False if it is not failed
+    (read afresh under the row's lock: a Retry and a Discard pressed at once, in two tabs or by
+    two administrators, settle it once, and the second one is told)."""
+    reread_for_update(session, email)
     if email.state != FAILED_EMAIL:
+        session.rollback()
         return False
     email.state, email.attempts, email.next_attempt_at = "queued", 0, now or utcnow()
     audit(session, actor, "email.retried", email, to=email.to_address, error=email.last_error)
@@ -249,8 +253,11 @@ def retry_email(
 
 
 def discard_email(session: so.Session, email: Email, actor: User) -> bool:
-    """Give up on a failed email for good (audited); False if it is not failed."""
+    """Give up on a failed email for good (audited); False if it is not failed (read afresh under
+    the row's lock, as retry_email does)."""
+    reread_for_update(session, email)
     if email.state != FAILED_EMAIL:
+        session.rollback()
         return False
     email.state = DISCARDED_EMAIL
     audit(session, actor, "email.discarded", email, to=email.to_address, error=email.last_error)

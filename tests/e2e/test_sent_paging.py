@@ -1,0 +1,104 @@
+"""Paging the Sent page from the keyboard in a real browser: with JavaScript, Older and Newer swap
+the list in place, and the focus goes to the new list's heading, which says which page it is (not
+back to the top of the document, as when the link pressed went with the list it was in); on a slow
+network, Older pressed while a filter is on its way is dropped (its link is the old filters'), so
+the list and the address both say the filter.
+
+Run as a module (`python -m tests.e2e.test_sent_paging`) it seeds a consultant with one batch more
+than a page holds into the live server's database and prints what it made as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import sign_in
+from tests.e2e.helpers import run_seed
+from tests.e2e.test_dashboard import tab_to
+
+
+def seed() -> dict:
+    """A consultant of this module's own with one batch more than the Sent page shows at once."""
+    import sqlalchemy as sa
+
+    from tests.delivery import queue
+    from webapp.database import begin_write
+    from webapp.extensions import db
+    from webapp.models import Candidate, Role, User
+    from webapp.sms.sent_log import PAGE_SIZE
+
+    session = db.session
+    begin_write(session)  # the server's worker writes too: take the lock before reading
+    role = session.scalar(sa.select(Role).where(Role.name == "consultant"))
+    user = User(username="pager", full_name="Paige Pager", email="pager@example.com", roles=[role])
+    user.set_password("sms-desk-demo")
+    person = Candidate(first_name="Percy", last_name="Paged", sms_consent=True)
+    person.set_mobile("0412 345 790", "AU")
+    session.add_all([user, person])
+    session.commit()
+    for n in range(PAGE_SIZE + 1):
+        queue(session, user, [person], provider="sandbox", body=f"Paging {n}: any news?")
+    return {"username": user.username, "batches": PAGE_SIZE + 1}
+
+
+@pytest.fixture(scope="module")
+def pager(live_server) -> dict:
+    return run_seed(live_server, "tests.e2e.test_sent_paging")
+
+
+@pytest.mark.parametrize("js", [True])
+def test_older_and_newer_leave_the_focus_on_the_new_lists_heading(page, js, pager):
+    sign_in(page, pager["username"])
+    page.goto("/sms/sent")
+    heading = page.locator("#results-heading")
+    expect(heading).to_have_text("Your batches")
+
+    tab_to(page, "Older")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/sms/sent\?page=2$"))
+    expect(heading).to_have_text("Your batches, page 2")
+    expect(heading).to_be_focused()
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+
+    # The next Tab goes on from the list, not from the top of the page.
+    page.keyboard.press("Tab")
+    expect(page.locator("#results").get_by_role("link", name="Download CSV")).to_be_focused()
+
+    tab_to(page, "Newer")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/sms/sent\?page=1$"))
+    expect(heading).to_have_text("Your batches")
+    expect(heading).to_be_focused()
+
+
+@pytest.mark.parametrize("js", [True])
+def test_older_pressed_while_a_filter_is_on_its_way_is_dropped(page, js, pager):
+    sign_in(page, pager["username"])
+    page.goto("/sms/sent")
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    slow = {"latency": 1500, "downloadThroughput": 50_000, "uploadThroughput": 50_000}
+    network.send("Network.emulateNetworkConditions", {"offline": False, **slow})
+    page.get_by_label("Message or template", exact=True).focus()
+    page.keyboard.type("Paging 1")
+    page.wait_for_timeout(700)  # the filter has gone (400 ms after the last key), not yet back
+    tab_to(page, "Older")
+    page.keyboard.press("Enter")
+
+    heading = page.locator("#results-heading")
+    expect(heading).to_have_text("Your batches that match", timeout=15_000)
+    page.wait_for_timeout(4_000)  # time for the page Older asked for, had it been sent
+    expect(heading).to_have_text("Your batches that match")
+    expect(page).to_have_url(re.compile(r"text=Paging(\+|%20)1"))
+    expect(page.locator("#results tbody tr")).to_have_count(11)  # 1, 10 to 19 of 0 to 25
+
+
+if __name__ == "__main__":
+    from webapp import create_app
+
+    with create_app().app_context():
+        print(json.dumps(seed()))
