@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import sqlalchemy.orm as so
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from webapp import config as settings
 from webapp import migrate
 from webapp.database import begin_write
 from webapp.extensions import db
@@ -27,10 +29,44 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(sms_account_group)
 
 
+def _unreachable(error: sa.exc.DatabaseError) -> click.ClickException:
+    reason = (str(error.orig or error).strip().splitlines() or ["no answer"])[0]
+    return click.ClickException(
+        f"The database did not answer ({reason}): check DATABASE_URL and that the database "
+        "server is running."
+    )
+
+
+def _database_ready() -> None:
+    """Stop with a message, not a traceback, when the database cannot be reached or does not
+    have this version's tables (`db-upgrade` not run yet, or not since an upgrade)."""
+    try:
+        # Read directly: Alembic's own reader logs two lines at INFO on every command.
+        with db.engine.connect() as connection:
+            current = (
+                connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                if sa.inspect(connection).has_table("alembic_version")
+                else None
+            )
+    except sa.exc.DatabaseError as error:  # OperationalError, or a file that is not one
+        raise _unreachable(error) from None
+    head = migrate.head_revision()
+    if current != head:
+        raise click.ClickException(
+            f"The database is at revision {current or 'none (empty)'} and this version of SMS "
+            f"Desk needs {head}: run `flask db-upgrade` first."
+        )
+
+
 @click.command("db-upgrade")
 @with_appcontext
 def db_upgrade() -> None:
     """Apply all database migrations."""
+    try:
+        with db.engine.connect():
+            pass
+    except sa.exc.DatabaseError as error:  # OperationalError, or a file that is not one
+        raise _unreachable(error) from None
     migrate.upgrade(db.engine)
     click.echo(f"Database at revision {migrate.current_revision(db.engine)}.")
 
@@ -43,6 +79,7 @@ def db_upgrade() -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has people.")
 def seed_demo(candidates: int, contacts: int, clients: int, if_empty: bool) -> None:
     """Fill an empty database with deterministic demo data and the four demo users."""
+    _database_ready()
     from webapp.data import demo
 
     session = db.session
@@ -103,24 +140,40 @@ def create_user(
 ) -> None:
     """Create a user; the password is read from standard input."""
     from webapp.models import Role, User
+    from webapp.models.people import EMAIL_PATTERN
     from webapp.phones import normalise
     from webapp.text import plain_text_problem
     from webapp.users import offices
-    from webapp.users.accounts import password_problem
+    from webapp.users.accounts import USERNAME_PATTERN, password_problem
 
-    username = username.strip()
+    _database_ready()
+    username, email = username.strip(), email.strip()
     session = db.session
     role_row = session.scalar(sa.select(Role).where(Role.name == role))
     if role_row is None:
         names = ", ".join(session.scalars(sa.select(Role.name).order_by(Role.name)))
         raise click.ClickException(f"No role {role!r}; choose one of: {names}.")
     _refuse_taken(session, username)
-    if "@" not in email:
+    if not re.fullmatch(EMAIL_PATTERN, email):
         raise click.ClickException(f"{email!r} is not an email address.")
     for label, value in (("username", username), ("email", email), ("full name", full_name or "")):
         problem = plain_text_problem(f"The {label}", value)
         if problem:  # the web forms refuse these too: a line break would reach an email's header
             raise click.ClickException(problem)
+    # As the user form has them: a name it would refuse could never be saved there again.
+    if not re.fullmatch(USERNAME_PATTERN, username):
+        raise click.ClickException(
+            f"{username!r} is not a username: use letters, digits and . _ @ - only, with no spaces."
+        )
+    for label, value, column in (
+        ("username", username, User.username),
+        ("email", email, User.email),
+        ("full name", full_name or "", User.full_name),
+    ):
+        if len(value) > column.type.length:
+            raise click.ClickException(
+                f"The {label} can be at most {column.type.length} characters."
+            )
     office_row = offices.find_by_name(session, office) if office is not None else None
     if office is not None and office_row is None:
         raise click.ClickException(
@@ -161,8 +214,12 @@ def create_user(
 def _refuse_taken(session: so.Session, username: str) -> None:
     from webapp.models import User
 
-    if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
-        raise click.ClickException(f"A user named {username!r} already exists.")
+    # Any case, as the user form decides it: "Admin" beside "admin" would leave neither editable.
+    taken = session.scalar(
+        sa.select(User.username).where(sa.func.lower(User.username) == username.lower())
+    )
+    if taken is not None:
+        raise click.ClickException(f"A user named {taken!r} already exists.")
 
 
 @click.group("office")
@@ -180,7 +237,11 @@ def office_add(name: str, timezone: str, region: str) -> None:
     from webapp.errors import FieldError
     from webapp.users import offices
 
+    _database_ready()
     details = offices.OfficeDetails(name=name, timezone=timezone, region=region)
+    # Reads (is the name free?), then writes: on SQLite with the app running, take the write lock
+    # first, or a write of the app's in between fails the INSERT at once ("database is locked").
+    begin_write(db.session)
     try:
         office = offices.add_office(db.session, None, details)
     except FieldError as error:
@@ -199,6 +260,8 @@ def office_add(name: str, timezone: str, region: str) -> None:
 def import_command(kind: str, file: Path) -> None:
     """Import candidates or contacts from FILE.csv: every row, or none if any line is bad."""
     from webapp.data.csv_import import import_people
+
+    _database_ready()
 
     def progress(rows: int) -> None:
         click.echo(f"\r  {rows:,} rows read", nl=False, err=True)
@@ -225,11 +288,21 @@ def sms_group() -> None:
     """SMS sending."""
 
 
+def _worker_rate(rate: float | None) -> float | None:
+    """0 (no limit) or at least an SMS account's lowest rate: a claimed message is leased for as
+    long as its wait, and a rate like 1e-12 overflowed the date, so every claim failed."""
+    from webapp.sms.accounts import MIN_RATE
+
+    if rate is not None and not (rate == 0 or rate >= MIN_RATE):  # NaN is neither
+        raise click.BadParameter(f"use 0 for no limit, or {MIN_RATE} or more (not {rate:g}).")
+    return rate
+
+
 @sms_group.command("worker")
 @click.option("--once", is_flag=True, help="Send what is due, then stop.")
 @click.option(
     "--concurrency",
-    type=click.IntRange(1, 256),
+    type=click.IntRange(1, settings.MAX_CONCURRENCY),
     default=None,
     help="Parallel gateway calls (default DISPATCH_CONCURRENCY).",
 )
@@ -237,6 +310,7 @@ def sms_group() -> None:
     "--rate",
     type=click.FloatRange(0),
     default=None,
+    callback=lambda _ctx, _param, value: _worker_rate(value),
     help="Messages per second at most, 0 for no limit (default DISPATCH_RATE_PER_SECOND).",
 )
 @with_appcontext
@@ -294,6 +368,7 @@ def sms_account_add(name: str, provider: str, **options) -> None:
     from webapp.errors import FieldError
     from webapp.sms import account_secrets, accounts
 
+    _database_ready()
     names = accounts.SECRET_NAMES[provider]
     if provider == "smscentral" and not options["webhook_username"]:
         names = ("password",)  # no webhook user: no webhook password to read
@@ -319,6 +394,7 @@ def sms_account_add(name: str, provider: str, **options) -> None:
         countries=options["countries"],
         secrets=secrets,
     )
+    begin_write(db.session)  # as `office add`: reads, then writes
     try:
         account = accounts.add_account(
             db.session,
@@ -343,6 +419,7 @@ def sms_account_list() -> None:
     """List the SMS accounts (never their secrets)."""
     from webapp.sms import accounts
 
+    _database_ready()
     provider = current_app.config.get("SMS_PROVIDER", "sandbox")
     click.echo(f"default\tDefault account (from the environment)\tSMS_PROVIDER={provider}")
     for account in accounts.all_accounts(db.session):

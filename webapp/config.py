@@ -13,6 +13,7 @@ from webapp.times import DEFAULT_ZONE, zone_problem
 TRUE_WORDS = {"1", "true", "yes", "on"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
+MAX_CONCURRENCY = 256  # parallel gateway calls a worker makes at most (`sms worker` too)
 
 
 class ConfigError(RuntimeError):
@@ -115,6 +116,20 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
     confirm_over = _int(env, "SMS_CONFIRM_OVER", 100)
     if confirm_over < 0:
         raise ConfigError(f"SMS_CONFIRM_OVER must be 0 or more, not {confirm_over}.")
+    # As `sms worker --concurrency` and `--rate` allow: a rate like 1e-12 leases each claimed
+    # message past the last date there is, so every claim fails and nothing is sent.
+    concurrency = _int(env, "DISPATCH_CONCURRENCY", 8)
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ConfigError(
+            f"DISPATCH_CONCURRENCY must be 1 to {MAX_CONCURRENCY}, not {concurrency}."
+        )
+    from webapp.sms.accounts import MIN_RATE  # an SMS account's rate has the same floor
+
+    rate = _float(env, "DISPATCH_RATE_PER_SECOND", 0.0)
+    if not (rate == 0 or MIN_RATE <= rate < float("inf")):  # NaN is none of them
+        raise ConfigError(
+            f"DISPATCH_RATE_PER_SECOND must be 0 (no limit) or {MIN_RATE} or more, not {rate:g}."
+        )
 
     # A demo's links follow the PORT it serves on (`make run` passes it);
     # a server needs its URL set.
@@ -164,8 +179,8 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         "MAIL_USERNAME": _text(env, "MAIL_USERNAME"),
         "MAIL_PASSWORD": _text(env, "MAIL_PASSWORD"),
         "MAIL_FROM": _text(env, "MAIL_FROM", "sms-desk@localhost"),
-        "DISPATCH_CONCURRENCY": _int(env, "DISPATCH_CONCURRENCY", 8),
-        "DISPATCH_RATE_PER_SECOND": _float(env, "DISPATCH_RATE_PER_SECOND", 0.0),
+        "DISPATCH_CONCURRENCY": concurrency,
+        "DISPATCH_RATE_PER_SECOND": rate,
         "EMBEDDED_WORKER": _flag(env, "EMBEDDED_WORKER", database_url.startswith("sqlite")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -22,6 +22,7 @@ class ParsedNumber:
 
 
 NO_NUMBER = ParsedNumber(raw=None, e164=None, region=None, valid=False)
+MAX_E164 = 16  # "+" and at most 15 digits (ITU-T E.164)
 
 
 def normalise(raw: str | None, default_region: str) -> ParsedNumber:
@@ -45,9 +46,14 @@ def describe(raw: str, number: phonenumbers.PhoneNumber) -> ParsedNumber:
     generator that knows them, which spares parsing its own text back)."""
     # is_valid_number() would look the region up again; seeding a million rows notices.
     region = phonenumbers.region_code_for_number(number)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if len(e164) > MAX_E164:
+        # phonenumbers reads up to 17 national digits after a 3-digit code ("+263 1234…"): no
+        # number at all, and too long for the columns that hold E.164 (PostgreSQL refused it).
+        return ParsedNumber(raw=raw, e164=None, region=None, valid=False)
     return ParsedNumber(
         raw=raw,
-        e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        e164=e164,
         region=region,
         valid=region is not None and phonenumbers.is_valid_number_for_region(number, region),
     )

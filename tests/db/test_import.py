@@ -184,6 +184,23 @@ def test_unknown_and_repeated_columns_are_reported(session):
     )
 
 
+def test_columns_without_a_name_are_named_by_number(session):
+    # A spreadsheet saves a column once formatted, even empty, as a trailing "," on every line:
+    # the header's was reported as "unknown column(s): " and nothing more.
+    data = (CANDIDATE_HEADER + ",,\nAda,Lovelace,,,yes,,,,\n").encode()
+    report = import_people(session, "candidates", data, "AU")
+    assert report.errors == [(1, "column(s) 8, 9 have no name: name them or delete them")]
+    assert candidates(session) == []
+
+
+def test_a_file_separated_by_semicolons_says_so(session):
+    data = "\ufefffirst_name;last_name;mobile;email;sms_consent\nAda;Lovelace;;;yes\n".encode()
+    report = import_people(session, "candidates", data, "AU")
+    assert (
+        "the columns are separated by ; — save the file as CSV with commas" in report.errors[0][1]
+    )
+
+
 def test_contact_columns_are_not_accepted_in_a_candidates_file(session):
     report = import_people(session, "candidates", f"{CONTACT_HEADER}\n".encode(), "AU")
     assert not report.ok
@@ -230,6 +247,55 @@ def test_too_long_value_is_reported(session):
     report = import_people(session, "candidates", data, "AU")
     assert [line for line, _ in report.errors] == [2]
     assert "last_name" in report.errors[0][1]
+
+
+@pytest.mark.parametrize(
+    "first_name, client",
+    [("ß" * 100, "Acme"), ("Ada", "ﷺ" * 12)],
+    ids=["sharp-s-doubles", "ligature-spells-out"],
+)
+def test_a_value_too_long_for_its_search_key_is_reported_and_nothing_is_imported(
+    session, first_name, client
+):
+    # Within the limit as typed, beyond it as name_key() writes it: PostgreSQL refused the INSERT
+    # with a traceback (value too long for type character varying).
+    data = (
+        f"{CONTACT_HEADER}\nGrace,Hopper,,,yes,Acme,\n{first_name},Lovelace,,,yes,{client},\n"
+    ).encode()
+    report = import_people(session, "contacts", data, "AU")
+    [(line, problem)] = report.errors
+    assert line == 3
+    assert "once written out for searching" in problem
+    assert contacts(session) == [] and clients(session) == []
+
+
+def test_a_quote_never_closed_is_reported_on_its_line_not_a_crash(session):
+    # The open quote swallows the rest of the file into one cell, past the csv module's limit.
+    data = (
+        CANDIDATE_HEADER
+        + '\nAda,Lovelace,,,yes,,\n"Bob,Jones,,,yes,,\n'
+        + "Cat,Smith,0412 345 678,,yes,Chef,Perth\n" * 5_000
+    ).encode()
+    report = import_people(session, "candidates", data, "AU")
+    [(line, problem)] = report.errors
+    assert line == 3
+    assert "quote" in problem and "never closed" in problem
+    assert candidates(session) == []
+
+
+def test_a_number_too_long_for_e164_imports_as_unreadable(session):
+    # phonenumbers reads 17 national digits after +263; no E.164 number is that long, and the
+    # column holding E.164 refused it on PostgreSQL.
+    data = (CANDIDATE_HEADER + "\nAda,Lovelace,+263 12345678901234567,,yes,,\n").encode()
+    report = import_people(session, "candidates", data, "AU")
+    assert report.ok
+    assert report.unparseable_mobiles == [(2, "+263 12345678901234567")]
+    [ada] = candidates(session)
+    assert (ada.mobile_raw, ada.mobile_e164, ada.mobile_valid) == (
+        "+263 12345678901234567",
+        None,
+        False,
+    )
 
 
 POISONED_CANDIDATES = (
@@ -310,6 +376,28 @@ def test_contacts_file_reuses_an_existing_client_by_case_insensitive_name(sessio
     assert alan.client_id == existing.id
 
 
+def test_a_contacts_file_naming_more_clients_than_a_statement_can_list_imports(session):
+    # One IN list of every name passed PostgreSQL's 65,535 parameters: a traceback, nothing in.
+    # (SQLite's limit is 250,000: there, a file past one lookup's 1,000 names is enough.)
+    count = 66_000 if session.get_bind().dialect.name == "postgresql" else 2_500
+    rows = "".join(f"P{i},Q,,,yes,Firm {i},\n" for i in range(count))
+    existing = Client(name="Firm 7")
+    session.add(existing)
+    session.commit()
+    existing_id = existing.id
+
+    report = import_people(session, "contacts", f"{CONTACT_HEADER}\n{rows}".encode(), "AU")
+
+    assert (report.errors, report.created) == ([], count)
+    assert len(clients(session)) == count  # each once, the one already there reused
+    firm_7 = session.scalar(sa.select(ClientContact).where(ClientContact.first_name == "P7"))
+    assert firm_7.client_id == existing_id
+    last = session.scalar(
+        sa.select(ClientContact).where(ClientContact.first_name == f"P{count - 1}")
+    )
+    assert last.client.name == f"Firm {count - 1}"
+
+
 def test_bad_contacts_file_creates_no_client(session):
     data = (
         CONTACT_HEADER + "\nGrace,Hopper,,,yes,New Client Ltd,\nAlan,,,,yes,New Client Ltd,\n"
@@ -366,6 +454,15 @@ def test_import_command_rejects_non_utf8_naming_the_line(app, session, tmp_path)
     result = cli(app, "import", "candidates", str(path))
     assert result.exit_code == 1
     assert "line 2: not UTF-8" in result.stderr
+    assert candidates(session) == []
+
+
+def test_import_command_reports_a_quote_never_closed_with_exit_one(app, session, tmp_path):
+    text = CANDIDATE_HEADER + '\n"Ada,Lovelace,,,yes,,\n' + "Bob,Jones,,,yes,,\n" * 10_000
+    result = cli(app, "import", "candidates", str(write(tmp_path, text)))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "line 2: a value runs on for more than 131,072 characters" in result.stderr
     assert candidates(session) == []
 
 

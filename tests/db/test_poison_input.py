@@ -20,6 +20,9 @@ from webapp.sms import compose as sms_compose
 NUL = "\x00"
 CONTROLS = "a\r\nb\tc\x1b[2J\x7f\x85\u2028d"
 OVERLONG = "x" * 5_000
+# 100 characters typed, 200 once case-folded for searching ("ss"): fits a field of 100, and its
+# search key must fit too.
+WIDE = "ß" * 100
 # Pages whose forms and query arguments are walked, signed in as an administrator.
 PAGES = (
     "/candidates",
@@ -76,6 +79,23 @@ QUERY_ARGS = (
 SIGNING_OUT = ("/logout", "sign-out")
 HOOK = {"USER_NAME": "gateway", "PASSWORD": "gateway-secret"}  # the route walk's app's settings
 signer = FakeTwilio(auth_token="twilio-token")
+
+
+def push_parts(client, reference: str, texts: dict[int, str], fields: dict[int, dict]) -> None:
+    """A long reply's parts as SMS Central pushes them (concatenation `reference`, a hex byte),
+    each with its own `fields` over the usual ones; each must be taken."""
+    for seq, text in texts.items():
+        answer = client.get(
+            "/webhooks/smscentral/inbound",
+            query_string={
+                **HOOK,
+                "ORIGINATOR": "61412345678",
+                "UDH": f"050003{reference}{len(texts):02X}{seq:02X}",
+                "MESSAGE_TEXT": text,
+                **fields[seq],
+            },
+        )
+        assert (answer.status_code, answer.data) == (200, b"0")
 
 
 def twilio_post(client, url: str, form: dict[str, str]):
@@ -195,7 +215,7 @@ def test_no_form_field_or_query_argument_answers_500_whatever_it_holds(
                 if status not in (400, None):  # refused before it can reach the database
                     walk.failures.append((method, target, "every field NUL", status))
                 for name in editable:
-                    for poison in (NUL, CONTROLS, OVERLONG) if number == 0 else (CONTROLS,):
+                    for poison in (NUL, CONTROLS, OVERLONG, WIDE) if number == 0 else (CONTROLS,):
                         walk.send(
                             method,
                             target,
@@ -254,22 +274,26 @@ def test_an_smscentral_reply_with_a_nul_and_control_characters_is_stored_without
 
 def test_a_long_smscentral_reply_whose_parts_hold_nul_is_stored_whole(client, session, ada):
     texts = {1: "Can start\x00 Monday ", 2: "if still\x00 open."}
-    for seq, text in texts.items():
-        answer = client.get(
-            "/webhooks/smscentral/inbound",
-            query_string={
-                **HOOK,
-                "ORIGINATOR": "61412345678",
-                "ID": f"SC-P{seq}",
-                "UDH": f"050003B702{seq:02X}",
-                "MESSAGE_TEXT": text,
-            },
-        )
-        assert (answer.status_code, answer.data) == (200, b"0")
+    push_parts(client, "B7", texts, {seq: {"ID": f"SC-P{seq}"} for seq in texts})
 
     [reply] = inbound(session)
     assert reply.body == "Can start Monday if still open."
     assert all("\x00" not in part.text for part in rows(session, InboundPart))
+
+
+def test_a_long_reply_whose_parts_carry_overlong_fields_is_stored_whole(client, session, ada):
+    # Longer than the part's columns: PostgreSQL refused the part (a 500, pushed again in vain).
+    fields = {
+        1: {"ID": "SC-" + "1" * 100, "REFERENCE": "r" * 150},
+        2: {"ID": "SC-" + "2" * 100, "ORIGINATOR": "61412345678" + " " * 30},
+    }
+    push_parts(client, "B8", {1: "Can start Monday ", 2: "if still open."}, fields)
+
+    [reply] = inbound(session)
+    assert (reply.body, reply.candidate_id) == ("Can start Monday if still open.", ada.id)
+    parts = rows(session, InboundPart)
+    assert [len(part.provider_message_id) for part in parts] == [64, 64]
+    assert all(len(part.reference or "") <= 100 for part in parts)
 
 
 def test_a_twilio_reply_with_a_nul_and_a_line_break_in_the_sender_is_stored(client, session, ada):

@@ -218,6 +218,9 @@ def test_offices_are_chosen_by_name(session, material):
         (central(rate_per_second="1e-10"), "rate_per_second"),
         (central(rate_per_second="0.009"), "rate_per_second"),
         (central(countries="NZ, XX"), "countries"),
+        # urlsplit raises ValueError for these: a traceback on the CLI, a 500 on the page.
+        (central(api_url="http://[::1"), "api_url"),
+        (central(api_url="https://sms.example.com:port/api"), "api_url"),
         (twilio(account_sid="AC123"), "account_sid"),
         (twilio(from_number=""), "from_number"),
         (twilio(messaging_service_sid="MG" + "2" * 32), "from_number"),

@@ -282,6 +282,29 @@ def test_non_numeric_dispatch_rate_is_refused(tmp_path):
         from_environment({**SECRET, "DISPATCH_RATE_PER_SECOND": "fast"}, tmp_path)
 
 
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        # Each claimed message is leased for its wait: a year of it overflows the date.
+        ("DISPATCH_RATE_PER_SECOND", "1e-12"),
+        ("DISPATCH_RATE_PER_SECOND", "nan"),
+        ("DISPATCH_RATE_PER_SECOND", "inf"),
+        ("DISPATCH_RATE_PER_SECOND", "-1"),
+        ("DISPATCH_CONCURRENCY", "0"),
+        ("DISPATCH_CONCURRENCY", "257"),
+    ],
+)
+def test_a_dispatch_setting_no_worker_could_send_with_is_refused(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=name):
+        from_environment({**SECRET, name: value}, tmp_path)
+
+
+@pytest.mark.parametrize("rate", ["0", "0.01", "1000000"])
+def test_no_rate_limit_or_any_rate_from_the_lowest_is_taken(tmp_path, rate):
+    config = from_environment({**SECRET, "DISPATCH_RATE_PER_SECOND": rate}, tmp_path)
+    assert config["DISPATCH_RATE_PER_SECOND"] == float(rate)
+
+
 # --- create_app ----------------------------------------------------------------------------------
 
 

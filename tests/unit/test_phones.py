@@ -39,6 +39,13 @@ def test_a_number_that_is_not_one_is_invalid_but_keeps_raw(raw, unknown):
     assert parsed.present
 
 
+@pytest.mark.parametrize("raw", ["+263 12345678901234567", "+1 2345678901234567", "0" + "9" * 17])
+def test_digits_beyond_what_e164_holds_are_no_number(raw):
+    # phonenumbers reads up to 17 national digits; E.164 holds 15 in all (the stored columns 20).
+    parsed = normalise(raw, "AU")
+    assert (parsed.e164, parsed.region, parsed.valid, parsed.raw) == (None, None, False, raw)
+
+
 def test_raw_is_stripped():
     assert normalise("  0412 345 678 ", "AU").raw == "0412 345 678"
 

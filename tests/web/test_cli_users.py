@@ -256,3 +256,52 @@ def test_a_control_character_in_a_name_is_refused(runner, users, args, message):
     assert result.exit_code == 1
     assert message in result.output
     assert users() == {}
+
+
+def test_a_username_taken_in_another_case_is_refused(runner, users):
+    # The user form treats "Robin" and "robin" as one name: with both, neither could be edited.
+    assert (
+        create(runner, "robin", "--role", "viewer", "--email", "robin@example.com").exit_code == 0
+    )
+    result = create(runner, "Robin", "--role", "viewer", "--email", "other@example.com")
+    assert result.exit_code == 1
+    assert "A user named 'robin' already exists." in result.output
+    assert set(users()) == {"robin"}
+
+
+@pytest.mark.parametrize(
+    "username, message",
+    [
+        ("", "'' is not a username"),
+        ("   ", "'' is not a username"),
+        ("robin reyes", "'robin reyes' is not a username: use letters, digits and . _ @ - only"),
+        ("r" * 65, "The username can be at most 64 characters."),
+    ],
+    ids=["empty", "blank", "space", "too-long"],
+)
+def test_a_username_the_user_form_would_refuse_is_refused(runner, users, username, message):
+    result = create(runner, username, "--role", "viewer", "--email", "robin@example.com")
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert users() == {}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--email", "robin@localhost"], "'robin@localhost' is not an email address."),
+        (["--email", f"{'r' * 250}@example.com"], "The email can be at most 254 characters."),
+        (
+            ["--email", "robin@example.com", "--full-name", "R" * 121],
+            "The full name can be at most 120 characters.",
+        ),
+    ],
+    ids=["email-without-a-dot", "email-too-long", "full-name-too-long"],
+)
+def test_an_email_or_full_name_the_user_form_would_refuse_is_refused(runner, users, args, message):
+    # PostgreSQL refused the INSERT of a value too long with a traceback.
+    result = create(runner, "robin", "--role", "viewer", *args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert users() == {}

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from tests.html_tree import html
-from tests.replying import rows, send_sms
+from tests.replying import inbound, rows, send_sms
 from webapp import create_app
 from webapp.config import from_environment
 from webapp.models import Email
@@ -73,8 +73,10 @@ def test_a_demo_without_a_mail_server_keeps_the_reply_email_and_lists_it_on_the_
     # The link the email carries, on PUBLIC_BASE_URL as the demo's PORT gives it, and clickable
     # here.
     [anchor] = link.all("a")
-    assert anchor.text.strip().startswith(f"http://127.0.0.1:{PORT}/candidates/{ada.id}#message-")
-    assert anchor.get("href") == f"/candidates/{ada.id}"
+    [reply] = inbound(session)
+    assert anchor.text.strip() == f"http://127.0.0.1:{PORT}/candidates/{ada.id}#message-{reply.id}"
+    # On this server, opening on the reply in the conversation as the email's link does.
+    assert anchor.get("href") == f"/candidates/{ada.id}#message-{reply.id}"
     assert state.text.strip() == "kept"
 
 
@@ -87,7 +89,8 @@ def test_the_sandbox_link_is_the_one_the_email_was_given_not_one_typed_in_the_re
 
     [[_, _, body, link, _]] = email_rows(client)
     assert "https://phish.example/candidates/1" in body.text  # shown as text, as the email says it
-    assert [a.get("href") for a in link.all("a")] == [f"/candidates/{ada.id}"]
+    [reply] = inbound(session)
+    assert [a.get("href") for a in link.all("a")] == [f"/candidates/{ada.id}#message-{reply.id}"]
 
 
 def test_with_a_mail_server_the_demo_sends_the_reply_email_as_before(

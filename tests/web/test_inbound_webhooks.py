@@ -23,6 +23,7 @@ from tests.web.conftest import (
 from webapp import create_app
 from webapp.config import testing_config as config_for
 from webapp.models import Email, InboundPart
+from webapp.sms import replies
 
 SMSC = "/webhooks/smscentral/inbound"
 SMSC_RECEIPT = "/webhooks/smscentral/receipt"
@@ -374,6 +375,34 @@ def test_a_part_pushed_again_after_its_message_was_assembled_does_not_spoil_the_
         "Thanks for the call today. I can start on Monday if the role is still open.",
         "Second thoughts: Wednesday is better for me.",
     ]
+
+
+def test_the_last_part_pushed_again_after_a_failed_push_files_the_whole_reply(client, session, ada):
+    push_part(client, 1)
+    push_part(client, 2)
+    # The push of part 3 stored it, then failed before the reply was filed (a 500, a killed
+    # process): what is left is part 3 stored, and no reply. SMS Central pushes part 3 again.
+    replies.assemble(
+        session,
+        "smscentral",
+        ADA_DIGITS,
+        replies.parse_udh(PARTS[3][0]),
+        PARTS[3][1],
+        "SC-P3",
+        None,
+    )
+    assert inbound(session) == []
+
+    assert push_part(client, 3).data == b"0"
+
+    [reply] = inbound(session)
+    assert reply.body == (
+        "Thanks for the call today. I can start on Monday if the role is still open."
+    )
+    assert len(rows(session, Email)) == 1
+    # Filed once: a further repeat changes nothing.
+    assert push_part(client, 3).data == b"0"
+    assert len(inbound(session)) == 1 and len(rows(session, Email)) == 1
 
 
 # --- malformed pushes ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.html_tree import Node, html
-from tests.pages import audits, candidate_form, fresh
+from tests.pages import assert_refused, audits, candidate_form, fresh
 from tests.replying import receive
 from webapp.models import Candidate, Client, ClientContact, Comment, Message
 
@@ -1101,3 +1101,13 @@ def test_viewer_cannot_edit(client, login, ada, session):
     assert response.status_code == 403
     assert fresh(session, Candidate, ada.id).last_name == "Lovelace"
     assert audits(session, "person.edited") == []
+
+
+def test_a_name_or_email_too_long_once_written_out_for_searching_is_refused(client, login, session):
+    # Each fits its field as typed; its search key ("ß" as "ss") would not fit its column.
+    login("consultant")
+    for name, value in (("first_name", "ß" * 60), ("email", "ß" * 200 + "@example.com")):
+        response = client.post("/candidates/new", data=candidate_form(**{name: value}))
+        assert_refused(response, name, "written out for searching")
+    session.rollback()
+    assert session.scalars(sa.select(Candidate)).all() == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +38,7 @@ CONSENT_WORDS = {
 }
 EMAIL = re.compile(EMAIL_PATTERN)
 CHUNK = 5_000
+LOOKUP_CHUNK = 1_000
 MAX_LENGTHS = {
     "first_name": 100,
     "last_name": 100,
@@ -48,6 +49,8 @@ MAX_LENGTHS = {
     "client": 200,
     "position": 120,
 }
+# The columns whose name_key() is stored beside them, in a column of the same length.
+KEYED = frozenset({"first_name", "last_name", "email", "location", "client"})
 
 
 @dataclass
@@ -80,24 +83,33 @@ def import_people(
         return report
 
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = [name.strip().lower() for name in next(reader, [])]
+    try:
+        header = [name.strip().lower() for name in next(reader, [])]
+    except csv.Error as error:
+        report.errors.append((1, _unreadable(error)))
+        return report
     missing = [name for name in REQUIRED if name not in header]
-    unknown = [name for name in header if name not in REQUIRED + OPTIONAL[kind]]
+    unknown = [name for name in header if name and name not in REQUIRED + OPTIONAL[kind]]
+    unnamed = [number for number, name in enumerate(header, start=1) if not name]
     if missing:
-        report.errors.append((1, f"missing column(s): {', '.join(missing)}"))
+        semicolons = len(header) == 1 and ";" in header[0]
+        hint = " (the columns are separated by ; — save the file as CSV with commas)"
+        report.errors.append((1, f"missing column(s): {', '.join(missing)}{hint * semicolons}"))
     if unknown:
         report.errors.append((1, f"unknown column(s): {', '.join(unknown)}"))
-    if len(set(header)) != len(header):
+    if unnamed:
+        # A spreadsheet saves a column once formatted, even empty, as a trailing "," on each line.
+        columns = ", ".join(str(number) for number in unnamed)
+        report.errors.append((1, f"column(s) {columns} have no name: name them or delete them"))
+    named = [name for name in header if name]
+    if len(set(named)) != len(named):
         report.errors.append((1, "a column name appears twice"))
     if report.errors:
         return report
 
     rows: list[dict] = []
     client_names: dict[str, str] = {}
-    last_line = reader.line_num
-    for fields in reader:
-        # Where the record starts: a quoted cell holding a line break runs on over the next lines.
-        line, last_line = last_line + 1, reader.line_num
+    for line, fields in _records(reader, report):
         if not any(value.strip() for value in fields):
             continue
         if len(fields) != len(header):
@@ -155,6 +167,28 @@ def import_people(
     return report
 
 
+def _records(reader, report: ImportReport) -> Iterator[tuple[int, list[str]]]:
+    """Each record of `reader` with the line it starts on (a quoted cell holding a line break runs
+    on over the next lines). A record the csv module cannot read (a quote opened and never closed
+    runs on to the end of the file, past its limit of a cell) ends the reading, reported."""
+    last_line = reader.line_num
+    try:
+        for fields in reader:
+            line, last_line = last_line + 1, reader.line_num
+            yield line, fields
+    except csv.Error as error:
+        report.errors.append((last_line + 1, _unreadable(error)))
+
+
+def _unreadable(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        return (
+            f"a value runs on for more than {csv.field_size_limit():,} characters: is a quote "
+            '(") opened here and never closed?'
+        )
+    return f"not readable as CSV ({error})"
+
+
 def _decode(data: bytes, report: ImportReport) -> str | None:
     try:
         return data.decode("utf-8-sig")
@@ -181,6 +215,12 @@ def _check(record: dict[str, str]) -> str | None:
     for name, limit in MAX_LENGTHS.items():
         if len(record.get(name, "")) > limit:
             return f"{name} is longer than {limit} characters"
+        # Its search key (name_key) is kept in a column as long: "ß" is "ss" there, "ﬃ" is "ffi".
+        if name in KEYED and len(name_key(record.get(name, ""))) > limit:
+            return (
+                f"{name} is longer than {limit} characters once written out for searching "
+                "(ß as ss, ligatures as their letters)"
+            )
     if record["sms_consent"].lower() not in CONSENT_WORDS:
         return f"sms_consent {record['sms_consent']!r} is not yes or no"
     if record["email"] and not EMAIL.match(record["email"]):
@@ -190,19 +230,28 @@ def _check(record: dict[str, str]) -> str | None:
 
 def _client_ids(session: so.Session, names: dict[str, str]) -> dict[str, int]:
     """Ids of the named clients, creating those that do not exist yet."""
-    ids = (
-        dict(
+    ids = _existing_client_ids(session, list(names))
+    missing = [key for key in names if key not in ids]
+    if missing:
+        # In bulk, their ids returned: a file may name tens of thousands of new clients.
+        ids.update(
             session.execute(
-                sa.select(Client.name_key, Client.id).where(Client.name_key.in_(list(names)))
+                sa.insert(Client).returning(Client.name_key, Client.id),
+                [{"name": names[key], "name_key": key} for key in missing],
             ).all()
         )
-        if names
-        else {}
-    )
-    for key, name in names.items():
-        if key not in ids:
-            client = Client(name=name)
-            session.add(client)
-            session.flush()
-            ids[key] = client.id
+    return ids
+
+
+def _existing_client_ids(session: so.Session, keys: list[str]) -> dict[str, int]:
+    """Ids of the clients with these name keys, asked LOOKUP_CHUNK at a time: one IN list of
+    them all would pass a statement's limit of parameters (PostgreSQL's is 65,535)."""
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        chunk = keys[start : start + LOOKUP_CHUNK]
+        ids.update(
+            session.execute(
+                sa.select(Client.name_key, Client.id).where(Client.name_key.in_(chunk))
+            ).all()
+        )
     return ids

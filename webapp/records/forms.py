@@ -6,7 +6,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
-from webapp.models.people import CANDIDATE_STATUSES, CONTACT_STATUSES, EMAIL_PATTERN, PRIVACY_FIELDS
+from webapp.models.people import (
+    CANDIDATE_STATUSES,
+    CONTACT_STATUSES,
+    EMAIL_PATTERN,
+    PRIVACY_FIELDS,
+    name_key,
+)
 from webapp.phones import normalise
 from webapp.text import clean_multiline
 from webapp.web.edit_merge import loaded_field
@@ -57,12 +63,36 @@ class PrivacyForm(FlaskForm):
         return {field: bool(self[field].data) for field in PRIVACY_FIELDS}
 
 
+class KeyFits:
+    """Refuses a value whose search key (name_key) would not fit beside it, in a column as long as
+    its own: "ß" is "ss" there and "ﬃ" is "ffi", so 100 characters typed can be more (PostgreSQL
+    would refuse the row; SQLite would keep it)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+
+    def __call__(self, _form, field) -> None:
+        written = len(name_key(field.data)) if isinstance(field.data, str) else 0
+        if written > self.limit:
+            raise ValidationError(
+                f"Keep this to {self.limit} characters or fewer: written out for searching (ß as "
+                f"ss, ligatures as their letters) it is {written:,}."
+            )
+
+
 class PersonForm(FlaskForm):
     first_name = StringField(
-        "First name", validators=[DataRequired("Enter a first name."), Length(max=100), PlainText()]
+        "First name",
+        validators=[
+            DataRequired("Enter a first name."),
+            Length(max=100),
+            KeyFits(100),
+            PlainText(),
+        ],
     )
     last_name = StringField(
-        "Last name", validators=[DataRequired("Enter a last name."), Length(max=100), PlainText()]
+        "Last name",
+        validators=[DataRequired("Enter a last name."), Length(max=100), KeyFits(100), PlainText()],
     )
     mobile = StringField("Mobile", validators=[Optional(), Length(max=40), PlainText()])
     email = EmailField(
@@ -72,6 +102,7 @@ class PersonForm(FlaskForm):
             PlainText(),
             Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.com."),
             Length(max=254),
+            KeyFits(254),
         ],
     )
     loaded = loaded_field()  # the values the form was opened with (webapp.web.edit_merge)
@@ -99,12 +130,16 @@ class CandidateForm(PersonForm):
         filters=[line_breaks],
         validators=[Optional(), Length(max=2000), PlainText(multiline=True)],
     )
-    location = StringField("Location", validators=[Optional(), Length(max=120), PlainText()])
+    location = StringField(
+        "Location", validators=[Optional(), Length(max=120), KeyFits(120), PlainText()]
+    )
 
 
 class ContactForm(PersonForm):
     status = SelectField("Status", choices=list(CONTACT_STATUSES), default="Active")
-    client = StringField("Client", validators=[Optional(), Length(max=200), PlainText()])
+    client = StringField(
+        "Client", validators=[Optional(), Length(max=200), KeyFits(200), PlainText()]
+    )
     position = StringField("Position", validators=[Optional(), Length(max=120), PlainText()])
 
 

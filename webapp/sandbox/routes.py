@@ -4,7 +4,7 @@ reply emails those replies caused (a demo without a mail server keeps them here,
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, url_for
@@ -83,9 +83,13 @@ def _link(email: Email) -> tuple[str, str] | None:
     url = replies.email_link(email.body)
     if url is None:
         return None
-    path = urlsplit(url).path
+    parts = urlsplit(url)
+    path = parts.path
     # "//host/…" would leave this server: a link here only ever goes to a page of ours.
-    return (url, path) if path.startswith("/") and not path.startswith("//") else None
+    if not path.startswith("/") or path.startswith("//"):
+        return None
+    # With its #message-<id>, as the email has it: the record opens on the reply in its thread.
+    return url, urlunsplit(("", "", path, parts.query, parts.fragment))
 
 
 @bp.route("/sandbox/reply", methods=["POST"])

@@ -364,7 +364,11 @@ def _not_this(account: SmsAccount):
 
 def _api_url(value: str | None) -> str:
     url = _text("The API URL", value, "api_url", 300)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - read to check it: "http://[::1" or a port "x" raise ValueError
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise FieldError(
             "Enter the SMS Central API address, like https://my.smscentral.com.au/api/v3.2.",

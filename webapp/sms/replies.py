@@ -139,8 +139,12 @@ def assemble(
     Parts join only with parts that came through the same SMS account (`account_id`; None: the
     default): two accounts may hear from one phone with the same 8-bit reference."""
     # Kept as InboundSms keeps a whole reply: without the control characters a database refuses.
-    originator, provider_message_id = one_line(originator), one_line(provider_message_id)
-    text, reference = clean_multiline(text), one_line(reference) or None
+    # ...and cut to its columns, as receive() cuts a whole reply's: PostgreSQL refuses a longer
+    # value, and the part would be pushed again in vain. (Nothing real is that long: a number,
+    # a gateway id, our uuid.)
+    originator = one_line(originator)[:20]
+    provider_message_id = one_line(provider_message_id)[:64]
+    text, reference = clean_multiline(text), one_line(reference)[:100] or None
     session.add(
         InboundPart(
             **asdict(part),
@@ -155,8 +159,10 @@ def assemble(
     try:
         session.commit()
     except sqlalchemy.exc.IntegrityError:
-        session.rollback()  # this part (by its gateway id) was pushed before
-        return None, []
+        # This part (by its gateway id) was pushed before. Still look for the whole: the push
+        # that stored it may have failed before the reply was filed (a 500, a killed process),
+        # and this retry is then its only chance. Once filed, its parts are used and not found.
+        session.rollback()
     # Phones recycle the 8-bit reference, so only fresh parts not yet used for a message count.
     parts = list(
         session.scalars(
