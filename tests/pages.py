@@ -158,6 +158,15 @@ def open_sms_screen(client, people, kind: str = "candidates") -> tuple[str, str]
     return COMPOSE_TOKEN.search(page).group(1), page
 
 
+def unread_poll(client, page: str):
+    """The unread count's poll as htmx sends it every minute from `page` (a path)."""
+    return client.get(
+        "/sms/replies/unread",
+        htmx=True,
+        headers={"HX-Trigger": "unread-poll", "HX-Current-URL": "http://localhost" + page},
+    )
+
+
 # --- a form as its page holds it -----------------------------------------------------------------
 
 

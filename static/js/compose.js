@@ -319,9 +319,108 @@
     }
   });
 
+
+  // --- what was typed when the session ended ---------------------------------------------------
+  // A session that ends while a page is open (idle too long, signed out in another tab) sends the
+  // page to the sign-in page at its next request (a counter as the user types, the unread count's
+  // poll) or refuses its form ("You are signed out"), and what was typed went with it. It waits in
+  // this tab's storage instead, through the pages on the way back (signing in, the refusal), and
+  // is put back when the same page opens again. (The SMS screen keeps its own, above.)
+
+  var TYPED = "sms-desk-typed";
+  var SIGN_IN_STEPS = /^\/(login|login\/code|profile\/password|profile\/two-factor)$/;
+  var TEXT_TYPES = /^(text|email|tel|url|search|number)$/;
+
+  function here() { return location.pathname + location.search; }
+
+  // Who is signed in on this page (the header's Sign out form says): typing is put back only for
+  // the same user, never for the next person to sign in at a shared computer.
+  function signedIn() {
+    var form = document.querySelector("form.signout[data-user]");
+    return form ? form.getAttribute("data-user") : null;
+  }
+
+  function onTheWay() {
+    return SIGN_IN_STEPS.test(location.pathname) || !!document.querySelector("[data-keep-typed]");
+  }
+
+  function keepTyped(forms, how) {
+    if (onTheWay() || !signedIn()) return;
+    var fields = {};
+    forms.forEach(function (form) {
+      if (form.id === "compose-form" || (form.getAttribute("method") || "").toLowerCase() !== "post") return;
+      Array.prototype.forEach.call(form.elements, function (field) {
+        var typed = field.tagName === "TEXTAREA" || (field.tagName === "INPUT" && TEXT_TYPES.test(field.type));
+        if (typed && field.id && field.value !== field.defaultValue) fields[field.id] = field.value;
+      });
+    });
+    try {
+      if (Object.keys(fields).length) {
+        var active = document.activeElement && document.activeElement.id;
+        sessionStorage.setItem(TYPED, JSON.stringify({
+          page: here(), user: signedIn(), how: how, fields: fields,
+          focus: Object.prototype.hasOwnProperty.call(fields, active) ? active : null
+        }));
+      } else {
+        sessionStorage.removeItem(TYPED);
+      }
+    } catch (error) { /* full or off */ }
+  }
+
+  // An htmx request answered with a move to the sign-in page (401 and HX-Redirect), or with a
+  // reload for a fresh form token (400 and HX-Refresh).
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail.xhr;
+    if ((xhr.status === 401 && xhr.getResponseHeader("HX-Redirect")) ||
+        xhr.getResponseHeader("HX-Refresh") === "true") {
+      keepTyped(Array.prototype.slice.call(document.forms), "kept");
+    }
+  });
+
+  // A form posted without htmx (htmx prevents the default of its own): kept until the next page
+  // shows whether it was taken.
+  document.addEventListener("submit", function (event) {
+    if (!event.defaultPrevented && event.target.tagName === "FORM") keepTyped([event.target], "sent");
+  });
+
+  function putBackTyped() {
+    var kept = null;
+    try {
+      kept = JSON.parse(sessionStorage.getItem(TYPED) || "null");
+      if (!kept) return;
+      if (onTheWay()) {
+        // Signing in again, or told the form was refused: the page it belongs to comes next.
+        kept.how = "kept";
+        sessionStorage.setItem(TYPED, JSON.stringify(kept));
+        return;
+      }
+      sessionStorage.removeItem(TYPED);
+    } catch (error) { return; }
+    // Any other page (the post was taken, or refused on its own page): drawn as the server drew it.
+    if (kept.how !== "kept" || kept.page !== here() || kept.user !== signedIn() || !kept.fields) return;
+    var first = null;
+    Object.keys(kept.fields).forEach(function (id) {
+      var field = document.getElementById(id);
+      if (!field || typeof kept.fields[id] !== "string" || field.value !== field.defaultValue) return;
+      field.value = kept.fields[id];
+      // Its counter follows, as after any typing.
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+      first = first || field;
+    });
+    if (!first) return;
+    // Typing carries on where it stopped.
+    var was = kept.focus && document.getElementById(kept.focus);
+    if (was && was.value === kept.fields[kept.focus]) first = was;
+    first.focus();
+    try { first.setSelectionRange(first.value.length, first.value.length); } catch (error) { /* not text */ }
+    var status = document.getElementById("live-status");
+    if (status) status.textContent = "What you typed is back: check it, then carry on.";
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     comeBack();
     caretToEnd(document);
     foldComment();
+    putBackTyped();
   });
 })();

@@ -8,6 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from tests.html_tree import parse
 from tests.pages import assert_refused, audits, nav, text
 from webapp.models import AuditEvent, BlockedRegion, Setting
 
@@ -319,3 +320,33 @@ def test_removing_an_unknown_row_is_404(client, admin):
         client.post("/admin/settings/blocked/999999/remove", data={"reason": "x"}).status_code
         == 404
     )
+
+
+@pytest.mark.parametrize(
+    "url, data, section",
+    [
+        ("/admin/settings", settings_form(default_region="ZZ"), "SMS"),
+        ("/admin/settings/two-factor", {"roles": "no-such-role"}, "Two-factor sign-in"),
+        ("/admin/settings/limits", {"org_daily_limit": "lots"}, "Sending limits"),
+        ("/admin/settings/confirmation", {"confirm_over": "lots"}, "Confirmation before big sends"),
+        ("/admin/settings/quiet-hours", {"quiet_hours": "25:00-08:00"}, "Quiet hours"),
+        (
+            "/admin/settings/blocked",
+            {"provider": "smscentral", "region": "ZZ", "reason": "x"},
+            "Block a country",
+        ),
+    ],
+)
+def test_a_refused_section_takes_the_focus_on_the_long_page(client, admin, url, data, section):
+    """The page came back at its top, the refusal thousands of pixels below with nothing in view
+    saying so: the refused section's message now takes the focus, so it scrolls into view."""
+    response = client.post(url, data=data)
+    assert response.status_code == 400
+    page = parse(text(response))
+    [focused] = [node for node in page.iter() if "autofocus" in node.attrs]
+    assert focused.get("role") == "alert" and focused.get("tabindex") == "-1"
+    heading = focused
+    while heading.tag != "section" or heading.get("aria-labelledby") is None:
+        heading = heading.parent
+    assert page.one(id=heading.get("aria-labelledby")).text.startswith(section)
+    assert "autofocus" not in text(client.get("/admin/settings"))

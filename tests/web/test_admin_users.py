@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
+from tests import html_tree
 from tests.conftest import office_named
-from tests.pages import assert_refused, audits, details_of, fresh, nav, text
+from tests.pages import assert_refused, audits, changed, details_of, fresh, held, nav, opened, text
 from webapp.models import AuditEvent, Role, User
 
 NON_ADMINS = ("viewer", "consultant", "team-leader")
@@ -315,11 +316,41 @@ def test_temporary_password_is_set_audited_and_must_be_changed(
     assert urlsplit(theirs.get("/candidates").headers["Location"]).path == "/profile/password"
 
 
+def test_the_user_form_under_a_refused_temporary_password_still_saves_only_its_changes(
+    app, client, admin, make_user, session
+):
+    """The page a refused temporary password came back on held the user's form without its
+    loaded values, so its Save was taken as posted: a role another administrator took away
+    meanwhile came back."""
+    jo = make_user("jo", role="team-leader")
+    url = f"/admin/users/{jo.id}/edit"
+    refused = client.post(f"/admin/users/{jo.id}/password", data={"password": "aaaaaaaaaaaaaaa"})
+    assert refused.status_code == 400
+    form = held(html_tree.html(refused), url)
+    other = make_user(role="administrator")
+    theirs = app.test_client()  # another administrator demotes Jo meanwhile
+    assert theirs.login(other.username).status_code == 302
+    demoted = changed(opened(theirs, url), roles="consultant")
+    assert theirs.post(url, data=demoted).status_code == 302
+
+    response = client.post(url, data=changed(form, email="jo@example.org"))
+
+    assert response.status_code == 302
+    stored = fresh(session, User, jo.id)
+    assert stored.email == "jo@example.org"
+    assert [role.name for role in stored.roles] == ["consultant"]
+
+
 def test_weak_temporary_password_is_refused_on_its_form(client, admin, make_user, session):
     jo = make_user("jo")
     response = client.post(f"/admin/users/{jo.id}/password", data={"password": "aaaaaaaaaaaaaaa"})
     assert_refused(response, "password", "must not repeat")
     assert fresh(session, User, jo.id).must_change_password is False
+    # Its form is at the foot of the page: the refusal takes the focus, so it is in view.
+    assert (
+        '<p class="error" role="alert" tabindex="-1" autofocus>The password was not changed'
+        in text(response)
+    )
 
 
 # --- roles ---------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+from tests.conftest import PASSWORD
+
 
 def test_login_page_has_the_named_fields(client):
     page = client.get("/login").get_data(as_text=True)
@@ -105,3 +107,100 @@ def test_expired_session_on_htmx_request_gets_401_and_hx_redirect_back_to_the_pa
     assert target.path == "/login"
     # The page the user was on (htmx's current URL), not the fragment's own URL.
     assert parse_qs(target.query)["next"] == ["/candidates?q=ad"]
+
+
+def test_a_username_is_found_whatever_its_case(client, make_user):
+    """A phone's keyboard capitalises the first letter; usernames are unique in any case."""
+    make_user("casey.jones")
+    assert client.login("Casey.Jones").status_code == 302
+
+
+def _stale_token(client) -> str:
+    """A form token of this browser's session as it is now, before it changes (signed out or in
+    again in another tab: a new session, and with it a new token)."""
+    client.get("/login")
+    return client.csrf_token()
+
+
+def _new_session(client) -> None:
+    with client.session_transaction() as session:
+        session["csrf_token"] = "another-tab-started-a-new-session"
+
+
+def test_a_stale_sign_in_form_comes_back_with_its_username(client, make_user):
+    make_user("casey")
+    stale = _stale_token(client)
+    _new_session(client)
+    response = client.post(
+        "/login?next=/candidates",
+        data={"username": "casey", "password": "correct-horse-battery", "csrf_token": stale},
+        csrf=False,
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "This sign-in form had expired" in page
+    assert 'value="casey"' in page and "correct-horse-battery" not in page
+    assert 'action="/login?next=/candidates"' in page
+    # The form it shows signs in, to the page asked for.
+    again = client.post("/login?next=/candidates", data={"username": "casey", "password": PASSWORD})
+    assert again.status_code == 302 and again.headers["Location"] == "/candidates"
+
+
+def test_a_stale_sign_in_form_after_signing_in_elsewhere_says_so(client, make_user):
+    make_user("casey")
+    stale = _stale_token(client)
+    assert client.login("casey").status_code == 302  # in another tab
+    response = client.post(
+        "/login", data={"username": "casey", "password": PASSWORD, "csrf_token": stale}, csrf=False
+    )
+    assert response.status_code == 400
+    assert "you signed in (perhaps in another tab)" in response.get_data(as_text=True)
+
+
+def test_a_form_posted_after_signing_out_in_another_tab_says_signed_out(client, login):
+    login()
+    stale = client.csrf_token()
+    client.post("/logout")  # in another tab, whose sign-in page gave the browser a new token
+    client.get("/login")
+    response = client.post(
+        "/templates/new",
+        data={"name": "Reminder", "body": "See you at 10", "csrf_token": stale},
+        headers={"Referer": "http://localhost/templates/new"},
+        csrf=False,
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "You are signed out" in page and "The page was open too long" not in page
+    assert 'href="/login?next=/templates/new">Sign in again</a>' in page
+    assert "data-keep-typed" in page  # what was typed waits in the tab (compose.js)
+    # By htmx: the page reloads, to the sign-in page, which says why.
+    response = client.post(
+        "/templates/new",
+        data={"action": "counter", "body": "See", "csrf_token": stale},
+        csrf=False,
+        htmx=True,
+    )
+    assert response.status_code == 400 and response.headers["HX-Refresh"] == "true"
+    assert "You were signed out" in client.get("/login").get_data(as_text=True)
+
+
+def test_a_form_from_before_signing_in_again_says_to_open_the_page_again(client, login):
+    login()
+    stale = client.csrf_token()
+    _new_session(client)  # signed out and in again in another tab
+    response = client.post(
+        "/profile",
+        data={"email": "x@example.com", "csrf_token": stale},
+        headers={"Referer": "http://localhost/profile"},
+        csrf=False,
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Nothing was done" in page
+    assert '<a href="/profile">Open the page again</a>' in page
+    # By htmx: the page reloads, saying why.
+    response = client.post(
+        "/profile", data={"email": "x@example.com", "csrf_token": stale}, csrf=False, htmx=True
+    )
+    assert response.status_code == 400 and response.headers["HX-Refresh"] == "true"
+    assert "This page was reloaded" in client.get("/profile").get_data(as_text=True)

@@ -112,6 +112,8 @@ def test_a_bad_office_is_refused_on_the_form_with_the_field_named(
     assert_refused(response, field, message)
     assert [o.name for o in session.scalars(sa.select(Office))] == ["Perth"]
     assert audits(session, "office.added") == []
+    # The form is below the list of offices: the refusal takes the focus, so it is in view.
+    assert '<p class="error" role="alert" tabindex="-1" autofocus>' in text(response)
 
 
 def test_an_office_is_edited_and_only_its_changes_audited(client, login, session):

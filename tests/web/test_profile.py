@@ -3,14 +3,16 @@ temporary password before anything else can be done."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import office_named
-from tests.pages import assert_refused, audits, fresh, nav, text
-from webapp.models import ComposeDraft, User
+from tests.pages import assert_refused, audits, fresh, nav, rows, text, unread_poll
+from webapp.models import ComposeDraft, LoginFailure, User
+from webapp.users import throttle
 
 ROLES = ("viewer", "consultant", "team-leader", "administrator")
 PASSWORD = "correct-horse-battery"
@@ -229,3 +231,40 @@ def test_the_temporary_password_cannot_be_kept(client, temporary, session):
 def test_offsite_next_is_not_followed_after_the_change(client, temporary):
     response = change(client, url="/profile/password?next=https://evil.example/")
     assert response.status_code == 302 and "evil" not in response.headers["Location"]
+
+
+def test_the_unread_count_polling_does_not_reload_the_password_page(client, temporary):
+    """The page a temporary password holds the user on polls the unread count every minute (a
+    consultant sends SMS): answered by a move to that very page, it reloaded itself, and what was
+    typed in the three password boxes went with it."""
+    assert 'id="unread-poll"' in text(client.get("/profile/password"))
+    response = unread_poll(client, "/profile/password")
+    assert response.status_code == 204 and "HX-Redirect" not in response.headers
+
+
+def test_wrong_current_passwords_are_throttled_like_sign_in(client, login, session, monkeypatch):
+    """An open session was a way round the sign-in lockout: the password page took any number of
+    guesses at the current password."""
+    monkeypatch.setattr(throttle, "now", lambda: datetime(2026, 12, 2, 9, 30, tzinfo=UTC))
+    user = login("viewer")
+    for _ in range(throttle.FREE_FAILURES):
+        assert_refused(change(client, "wrong-password-1"), "current_password", "not your current")
+    assert len(audits(session, "auth.login_failed")) == throttle.FREE_FAILURES
+    # Now locked: the right password is refused too, and nothing changed.
+    locked = change(client)
+    assert locked.status_code == 429
+    assert "Too many wrong passwords" in text(locked)
+    assert fresh(session, User, user.id).check_password(PASSWORD)
+    # One lock for every place a password is typed.
+    client.post("/logout")
+    assert client.login(user.username).status_code == 401
+
+
+def test_a_right_current_password_forgives_earlier_failures(client, login, session):
+    user = login("viewer")
+    for _ in range(throttle.FREE_FAILURES - 1):
+        change(client, "wrong-password-1")
+    failures = rows(session, LoginFailure, LoginFailure.key == user.username)
+    assert len(failures) == throttle.FREE_FAILURES - 1
+    assert change(client).status_code == 302
+    assert rows(session, LoginFailure, LoginFailure.key == user.username) == []

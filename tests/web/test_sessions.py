@@ -44,6 +44,22 @@ def test_a_polling_page_does_not_keep_an_idle_session_alive(client, login, clock
     assert response.status_code == 401 and "HX-Redirect" in response.headers
 
 
+def test_a_records_thread_polling_does_not_keep_an_idle_session_alive(
+    client, login, clock, make_candidate
+):
+    login("consultant")
+    ada = make_candidate()
+    thread = f"/candidates/{ada.id}?part=thread"
+    for minutes in (30, 59):  # refetched every 3 s while a message is queued (all night in quiet
+        clock(minutes * MINUTE)  # hours)
+        assert client.get(thread, htmx=True, headers={"HX-Trigger": "thread"}).status_code == 200
+    clock(61 * MINUTE)
+
+    response = client.get(thread, htmx=True, headers={"HX-Trigger": "thread"})
+
+    assert response.status_code == 401 and "HX-Redirect" in response.headers
+
+
 def test_an_idle_session_is_signed_out_with_a_message(client, login, clock):
     login("viewer")
     clock(61 * MINUTE)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from tests.conftest import PASSWORD
 from tests.html_tree import parse
-from tests.pages import fresh
+from tests.pages import fresh, unread_poll
 from webapp import sealing
 from webapp.models import AuditEvent, LoginFailure, RecoveryCode, Setting, User
 from webapp.users import throttle, two_factor
@@ -181,6 +181,39 @@ def test_new_recovery_codes_replace_the_old(client, session, enrolled, code_at):
     assert response.status_code == 200 and len(new) == 10 and not set(new) & set(old)
     client.post("/logout")
     assert sign_in_with_code(client, user, old[1]).status_code == 401
+
+
+def test_enter_in_the_code_box_neither_renews_the_codes_nor_turns_it_off(
+    client, session, enrolled, code_at
+):
+    # Enter presses a form's first button: the page's first is a hidden one that asks which.
+    user, old = enrolled()
+    sign_in_with_code(client, user, old[0])
+    page = parse(client.get("/profile/two-factor").get_data(as_text=True))
+    [form] = [f for f in page.all("form") if f.get("action") == "/profile/two-factor"]
+    first = form.all("button")[0]
+    assert (first.get("value"), "hidden" in first.attrs) == ("enter", True)
+
+    response = client.post(
+        "/profile/two-factor", data={"code": code_at(user, MOMENT, steps=1), "action": "enter"}
+    )
+
+    assert response.status_code == 400
+    assert "Enter alone does nothing here" in response.get_data(as_text=True)
+    user = fresh(session, User, user.id)
+    assert user.two_factor_on
+    client.post("/logout")
+    assert (
+        sign_in_with_code(client, user, old[1]).status_code == 302
+    )  # the printed codes still work
+
+
+def test_with_one_action_enter_presses_it(client, enrolled):
+    user, codes = enrolled(role="team-leader")  # required of the role: no Turn off
+    sign_in_with_code(client, user, codes[0])
+    page = parse(client.get("/profile/two-factor").get_data(as_text=True))
+    [form] = [f for f in page.all("form") if f.get("action") == "/profile/two-factor"]
+    assert [b.get("value") for b in form.all("button")] == ["renew"]
 
 
 def test_turning_off_needs_a_current_code(client, session, enrolled, code_at):
@@ -528,3 +561,22 @@ def test_keys_and_recovery_codes_are_not_kept_in_the_clear(
     digests = set(session.scalars(sa.select(RecoveryCode.code_hash)))
     plain = {hashlib.sha256(code.replace("-", "").encode()).hexdigest() for code in codes}
     assert len(digests) == 10 and not digests & plain
+
+
+def test_the_unread_count_polling_does_not_reload_the_enrolment_page(client, login):
+    """The enrolment page a team leader is held on polls the unread count every minute: answered
+    by a move to that very page, it reloaded itself (its next= gone), and the code being typed
+    went with it."""
+    login("team-leader")
+    assert 'id="unread-poll"' in client.get("/profile/two-factor?next=/sent").get_data(as_text=True)
+    response = unread_poll(client, "/profile/two-factor?next=/sent")
+    assert response.status_code == 204 and "HX-Redirect" not in response.headers
+    # Anything the user does still leads there, and back to the page after.
+    assert client.get("/candidates", htmx=True).headers["HX-Redirect"] == "/profile/two-factor"
+    response = client.post(
+        "/templates/new",
+        data={"action": "counter", "body": "Hi"},
+        htmx=True,
+        headers={"HX-Current-URL": "http://localhost/templates/new"},
+    )
+    assert response.headers["HX-Redirect"] == "/profile/two-factor?next=/templates/new"

@@ -13,13 +13,14 @@ from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.phones import display
 from webapp.sms import limits
-from webapp.users import accounts
+from webapp.users import accounts, throttle
 from webapp.web import sessions
 from webapp.web.access import local_path
 from webapp.web.forms import field_error
 from webapp.web.rendering import render
 from webapp.web.times import organisation_zone
 
+LOCKED = "Too many wrong passwords or codes. Wait a few minutes, then try again."
 # What a user with a temporary password may still reach: the page to change it, and the way out.
 OPEN_WHILE_TEMPORARY = frozenset({"profile.password", "auth.logout", "static"})
 
@@ -32,8 +33,15 @@ def require_own_password():
     if not current_user.is_authenticated or not current_user.must_change_password:
         return None
     if request.htmx:
-        # Like an expired session: the whole page moves, never a page swapped into a panel.
-        return "", 401, {"HX-Redirect": url_for("profile.password")}
+        if request.headers.get("HX-Trigger") in sessions.POLLING:
+            # A page polling by itself (the unread count, on this password page too) stays put:
+            # moving it reloaded the page every minute, wiping the passwords being typed.
+            return "", 204
+        # Like an expired session: the whole page moves, never a page swapped into a panel; and
+        # back to it afterwards (where what was typed there comes back, static/js/compose.js).
+        page = local_path(request.htmx.current_url)
+        target = url_for("profile.password", next=page if page != "/" else None)
+        return "", 401, {"HX-Redirect": target}
     wanted = local_path(request.full_path) if request.method == "GET" else None
     return redirect(url_for("profile.password", next=wanted if wanted != "/" else None))
 
@@ -87,17 +95,13 @@ def password():
     next_path = local_path(request.args.get("next"))
     forced = current_user.must_change_password
     form = PasswordForm()
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
-            accounts.change_password(
-                db.session,
-                current_user,
-                form.current_password.data,
-                form.new_password.data,
-                keep_session=sessions.current_token(),
-            )
+            _change_password(form)
         except FieldError as error:
             field_error(form, error)
+            status = error.status
         else:
             flash(
                 "Your password is changed. Any other place you were signed in is signed out.",
@@ -106,11 +110,38 @@ def password():
             return redirect(next_path or url_for("health.home" if forced else "profile.index"))
     return render(
         "admin/password.html",
-        status=400 if form.is_submitted() else 200,
+        status=status,
         form=form,
         forced=forced,
         next_path=next_path,
     )
+
+
+def _change_password(form: PasswordForm) -> None:
+    """Change the password under the sign-in lockout, as a code is checked on the profile
+    (webapp.auth.two_factor_routes.check_code): refused while the account or address is locked, a
+    wrong current password counted as a failed sign-in, a right one forgiving the account's
+    failures. So a session left open is no way to guess the password unthrottled."""
+    user = current_user._get_current_object()
+    attempt = throttle.Attempt(user.username, request.remote_addr or "unknown")
+    moment = throttle.now()
+    if throttle.locked_until(db.session, attempt, moment) is not None:
+        raise FieldError(LOCKED, "current_password", 429)
+    try:
+        accounts.change_password(
+            db.session,
+            user,
+            form.current_password.data,
+            form.new_password.data,
+            keep_session=sessions.current_token(),
+        )
+    except FieldError as error:
+        if error.field == "current_password":
+            throttle.record_failure(db.session, attempt, moment)
+            db.session.commit()
+        raise
+    throttle.record_success(db.session, attempt)
+    db.session.commit()
 
 
 @profile_bp.route("/profile/sign-out-everywhere", methods=["POST"])

@@ -40,10 +40,24 @@ def require_two_factor():
     if not two_factor.is_required(db.session, current_app.config, current_user):
         return None
     if request.htmx:
-        # Like an expired session: the whole page moves, never a page swapped into a panel.
-        return "", 401, {"HX-Redirect": url_for("profile.two_factor")}
+        if request.headers.get("HX-Trigger") in sessions.POLLING:
+            # A page polling by itself (the unread count, on the enrolment page too) stays put:
+            # moving it reloaded the page every minute, wiping the code being typed (and next=).
+            return "", 204
+        # Like an expired session: the whole page moves, never a page swapped into a panel; and
+        # back to it afterwards (where what was typed there comes back, static/js/compose.js).
+        page = local_path(request.htmx.current_url)
+        target = url_for("profile.two_factor", next=page if page != "/" else None)
+        return "", 401, {"HX-Redirect": target}
     wanted = local_path(request.full_path) if request.method == "GET" else None
     return redirect(url_for("profile.two_factor", next=wanted if wanted != "/" else None))
+
+
+ENTER = "enter"  # the page's hidden first button: what Enter in the code box presses
+ENTER_ALONE = (
+    "Enter alone does nothing here: press Make new recovery codes, or Turn off two-factor, "
+    "after typing the code."
+)
 
 
 # Endpoint "profile.two_factor" (the name "two_factor" is the domain module's here).
@@ -57,7 +71,11 @@ def two_factor_page():
     form = CodeForm()
     problem = None
     status = 200
-    if form.validate_on_submit():
+    if current_user.two_factor_on and request.form.get("action") == ENTER:
+        # Enter in the code box, with both buttons on the page: neither is guessed (the first
+        # would void the printed recovery codes of someone who meant Turn off).
+        problem, status = ENTER_ALONE, 400
+    elif form.validate_on_submit():
         user, code, material = current_user._get_current_object(), form.code.data, key_material()
         # Each action checks a code: under the sign-in lockout (check_code), like /login/code.
         try:

@@ -145,7 +145,11 @@ def deactivate_user(user_id: int):
     except FieldError as error:
         roles = accounts.all_roles(db.session)
         return _user_page(
-            _filled_form(user, roles), user, roles, status_problem=error.message, status=400
+            edit_merge.stamp(_filled_form(user, roles)),
+            user,
+            roles,
+            status_problem=error.message,
+            status=400,
         )
     return _back_to(user, f"{user.full_name} is deactivated and can no longer sign in.")
 
@@ -183,8 +187,13 @@ def temporary_password(user_id: int):
                 "next sign in.",
             )
     roles = accounts.all_roles(db.session)
+    # Stamped, as on the page's GET: its Save must still apply only what is changed there.
     return _user_page(
-        _filled_form(user, roles), user, roles, password_form=password_form, status=400
+        edit_merge.stamp(_filled_form(user, roles)),
+        user,
+        roles,
+        password_form=password_form,
+        status=400,
     )
 
 

@@ -20,6 +20,11 @@ from webapp.web.access import local_path
 from webapp.web.rendering import render
 
 BAD_CREDENTIALS = "Wrong username or password, or the account is switched off."
+EXPIRED_FORM = (
+    "This sign-in form had expired: someone signed in or out in this browser (perhaps in another "
+    "tab) after it was opened. Enter your password again and press Sign in. If this happens every "
+    "time, check that your browser accepts cookies from this site."
+)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -37,7 +42,7 @@ def login():
         moment = throttle.now()
         # A locked account or address gets the bad-password answer, unknown usernames alike.
         locked = throttle.locked_until(db.session, attempt, moment) is not None
-        user = db.session.scalar(sa.select(User).where(User.username == form.username.data.strip()))
+        user = _user_named(form.username.data)
         if user is None or locked:
             _spend_hash_time(form.password.data)
         elif user.check_password(form.password.data) and user.active:
@@ -56,6 +61,24 @@ def login():
     return render("auth/login.html", form=form, status=status)
 
 
+def expired_sign_in():
+    """The sign-in form posted with a token this browser's session did not give (a CSRFError):
+    nothing is checked or counted, and the form comes back with its username and a fresh token;
+    one signed in meanwhile (in another tab) is told so."""
+    if current_user.is_authenticated:
+        return render(
+            "errors/error.html",
+            status=400,
+            title="You are signed in",
+            message="This sign-in form had expired: you signed in (perhaps in another tab) after "
+            "it was opened, and you still are.",
+            as_alert=False,
+        )
+    form = LoginForm()  # as posted: the username comes back, never the password
+    form.password.errors = [EXPIRED_FORM]
+    return render("auth/login.html", form=form, status=400)
+
+
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
@@ -64,6 +87,19 @@ def logout():
     sessions.end_this_session()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+def _user_named(typed: str) -> User | None:
+    """The account a typed username names: exactly, else in any case. Usernames are unique in any
+    case, and a phone's keyboard may have capitalised the first letter ("Consultant")."""
+    name = typed.strip()
+    user = db.session.scalar(sa.select(User).where(User.username == name))
+    if user is None:
+        found = db.session.scalars(
+            sa.select(User).where(sa.func.lower(User.username) == name.lower()).limit(2)
+        ).all()
+        user = found[0] if len(found) == 1 else None
+    return user
 
 
 @functools.cache

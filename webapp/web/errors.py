@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy
-from flask import Flask, current_app, request
+from flask import Flask, current_app, flash, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import db, login_manager
+from webapp.web.access import local_path
 from webapp.web.rendering import render, wants_fragment
 
 
@@ -17,17 +18,61 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, http_error)
 
 
+# A form token has no time limit: a page's goes stale when the session it was drawn in ends (signed
+# out, or in again, here or in another tab), or the post came from another site. Back would not
+# help (pages are not kept: no-store); with JavaScript, what was typed waits in the tab and comes
+# back when the page is opened again (static/js/compose.js).
+EXPIRED = (
+    "Nothing was done: this page was opened before you last signed in or out (here or in another "
+    "tab), or the form was not sent from this site. Open the page again and retry."
+)
+SIGNED_OUT = (
+    "Nothing was done: you were signed out (here or in another tab) after this page was opened, "
+    "so its form had expired. Sign in again, then retry."
+)
+# Said on the page an htmx request's reload draws: the sign-in page, or the page again.
+SIGNED_OUT_WHILE_OPEN = (
+    "You were signed out (here or in another tab) while a page was open. Sign in again to go "
+    "back to it."
+)
+RELOADED = (
+    "This page was reloaded: it was opened before you last signed in or out (here or in another "
+    "tab), so what you last did on it was not done. Check it, then try again."
+)
+
+
 def csrf_error(error: CSRFError):
-    """A stale or missing form token: htmx reloads the page to get a fresh one."""
+    """A form token this browser's session did not give: nothing is done, and the answer says
+    why. htmx reloads the page (a signed-out one then goes to the sign-in page, saying so); the
+    sign-in form comes back with its username."""
+    signed_in = current_user.is_authenticated
     if request.htmx:
+        flash(RELOADED if signed_in else SIGNED_OUT_WHILE_OPEN, "info")
         return "The form had expired; the page has been reloaded.", 400, {"HX-Refresh": "true"}
+    if request.endpoint == "auth.login":
+        # Imported here: the sign-in views import this package.
+        from webapp.auth.routes import expired_sign_in
+
+        return expired_sign_in()
+    back = local_path(request.referrer)
+    if not signed_in:
+        return render(
+            "errors/error.html",
+            status=400,
+            title="You are signed out",
+            message=SIGNED_OUT,
+            as_alert=False,
+            keep_typed=True,
+            link=(url_for("auth.login", next=back), "Sign in again"),
+        )
     return render(
         "errors/error.html",
         status=400,
         title="The form had expired",
-        message="The page was open too long or the form was not sent from this site. "
-        "Go back, reload the page and try again.",
+        message=EXPIRED,
         as_alert=False,
+        keep_typed=True,
+        link=(back, "Open the page again") if back else None,
     )
 
 
