@@ -55,6 +55,10 @@ NAMED_SUBJECTS = {
     "user": ("User", "username"),
     "smsaccount": ("SMS account", "name"),
 }
+# The details the app writes as times (a lock's `until`, a scheduled send's `send_at`): only these
+# are shown as times. Any other may hold text someone typed (a failed sign-in's username), shown
+# as typed even when it looks like a time.
+MOMENT_KEYS = frozenset({"until", "send_at"})
 ISO_MOMENT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$")
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
@@ -393,7 +397,7 @@ def describe(action: str, details: Any) -> Details:
             if key in rest:
                 parts[key] = _names(rest.pop(key))
     lines = tuple(
-        (str(key).replace("_", " "), _moment(value) or as_text(value))
+        (str(key).replace("_", " "), (key in MOMENT_KEYS and _moment(value)) or as_text(value))
         for key, value in rest.items()
     )
     return Details(lines=lines, **parts)
@@ -401,10 +405,8 @@ def describe(action: str, details: Any) -> Details:
 
 def _moment(value: Any) -> datetime | None:
     """A time the details hold in ISO form with its offset (a lock's `until`), as an aware datetime
-    for the page to show in the reader's zone; None for anything else.
-
-    Details hold text anyone typed (the username of a failed sign-in): a year at Python's ends,
-    "0001-01-01T00:00+14:00", would overflow in the reader's zone, so it stays text."""
+    for the page to show in the reader's zone; None for anything else (a year outside 1900-2999
+    too: at Python's ends, "0001-01-01T00:00+14:00" would overflow in the reader's zone)."""
     if not isinstance(value, str) or not ISO_MOMENT.match(value):
         return None
     try:

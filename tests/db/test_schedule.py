@@ -31,7 +31,7 @@ from tests.delivery import (
 from tests.fakes import FakeSmsCentral
 from webapp.database import begin_write
 from webapp.errors import FieldError
-from webapp.models import AuditEvent, Batch, Comment, Message, Setting, utcnow
+from webapp.models import AuditEvent, Batch, Comment, Message, Setting, User, utcnow
 from webapp.models.workers import WorkerHeartbeat
 from webapp.sms import compose, consent, limits, outbox, schedule, settings
 from webapp.sms.limits import LimitSettings
@@ -418,6 +418,27 @@ def test_edit_renders_each_persons_message_again(session, sender, ada, bob):
     # Released as edited, and the Comment carries the edited text.
     release_due(session, batch.send_at)
     assert comments(session) == ["Ada: shift moved to 7am 🙂", "Bob: shift moved to 7am 🙂"]
+
+
+def test_an_edit_over_a_text_saved_since_compares_under_the_lock(app, session, sender, ada):
+    """Two tabs opened on one text: the second Save compares what its form showed with the text
+    as stored now, read under the row's lock, not as its request first read the batch."""
+    batch = schedule_send(session, sender, [ada], utcnow() + HOUR)
+    shown = schedule.editable_text(batch)
+    other = app.extensions["database"].sessionmaker()
+    try:  # the first tab's Save, committed after this request read the batch
+        schedule.edit_text(other, other.get(Batch, batch.id), other.get(User, sender.id), "Tab one")
+    finally:
+        other.close()
+    assert batch.body == BODY  # as this request read it
+
+    with pytest.raises(schedule.ChangedMeanwhile) as refused:
+        schedule.edit_text(session, batch, sender, "Tab two", shown)
+
+    assert (refused.value.status, refused.value.stored) == (409, "Tab one")
+    assert fresh(session, batch).body == "Tab one"
+    schedule.edit_text(session, batch, sender, "Tab two", refused.value.stored)  # on purpose
+    assert fresh(session, batch).body == "Tab two"
 
 
 def test_edit_of_a_commercial_batch_keeps_its_opt_out_line(session, sender, ada):

@@ -296,12 +296,20 @@ def test_other_details_are_key_value_lines_never_evaluated(client, lead, audit_e
     assert "limits rate: 5; on: yes" in words
 
 
-@pytest.mark.parametrize("typed", ["0001-01-01T00:00+14:00", "9999-12-31T23:59-12:00"])
-def test_a_username_typed_as_a_time_past_the_calendars_ends_is_shown_as_typed(
-    app, client, lead, typed
-):
-    # Anyone may type this at sign-in; the failure is audited with the username as typed, and read
-    # as a time it would not fit the reader's zone (a 500 for every reader of the log).
+def test_a_lock_until_a_time_is_shown_in_the_readers_zone(client, lead, audit_event):
+    event = audit_event("auth.locked", until="2026-03-01T09:30:00+00:00", username="jo")
+    words = row(client.get("/audit"), event.id)
+    assert "2026-03-01T09:30" not in words and "username jo" in words
+    assert "until 1 Mar 2026, 8:30 pm" in words  # Sydney, in daylight saving then
+
+
+@pytest.mark.parametrize(
+    "typed", ["0001-01-01T00:00+14:00", "9999-12-31T23:59-12:00", "2026-01-01T00:00+00:00"]
+)
+def test_a_username_typed_as_a_time_is_shown_as_typed(app, client, lead, typed):
+    # Anyone may type this at sign-in; the failure is audited with the username as typed. Read as
+    # a time, it would show as another text (a misleading entry), or not fit the reader's zone
+    # at the calendar's ends (a 500 for every reader of the log).
     stranger = app.test_client()
     assert stranger.login(typed, "wrong password").status_code == 401
     response = client.get("/audit?action=auth.login_failed")

@@ -93,6 +93,26 @@ def test_the_sandbox_link_is_the_one_the_email_was_given_not_one_typed_in_the_re
     assert [a.get("href") for a in link.all("a")] == [f"/candidates/{ada.id}#message-{reply.id}"]
 
 
+@pytest.mark.parametrize("path", ["//elsewhere.example/x", "/\\elsewhere.example/x"])
+def test_an_email_link_that_would_leave_this_server_is_not_made_a_link(
+    app, client, session, login, make_candidate, path
+):
+    reply_on_the_sandbox(app, client, session, login, make_candidate, "Yes")
+    run_worker(app)
+    [email] = rows(session, Email)
+    line = next(
+        line for line in email.body.splitlines() if line.startswith(replies.CONVERSATION_LINK)
+    )
+    email.body = email.body.replace(
+        line, f"{replies.CONVERSATION_LINK}http://127.0.0.1:{PORT}{path}"
+    )
+    session.commit()
+
+    [[_, _, _, link, _]] = email_rows(client)
+
+    assert link.all("a") == []  # browsers read "/\\host" as "//host": another site
+
+
 def test_with_a_mail_server_the_demo_sends_the_reply_email_as_before(
     app, client, session, login, make_candidate, smtp
 ):

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from webapp.admin import profile_bp
 from webapp.admin.forms import PasswordForm, ProfileForm
 from webapp.admin.users import office_choices, organisation_region, read_mobile_for_office
+from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.phones import display
@@ -125,6 +126,10 @@ def _change_password(form: PasswordForm) -> None:
     user = current_user._get_current_object()
     attempt = throttle.Attempt(user.username, request.remote_addr or "unknown")
     moment = throttle.now()
+    # Reads, checks slowly, then writes (a failure, or the new hash): on SQLite, hold the write
+    # lock from the start, or an embedded worker's write meanwhile fails it ("database is
+    # locked"), and guesses sent at once are counted one after another.
+    begin_write(db.session)
     if throttle.locked_until(db.session, attempt, moment) is not None:
         raise FieldError(LOCKED, "current_password", 429)
     try:

@@ -53,7 +53,7 @@ def require_two_factor():
     return redirect(url_for("profile.two_factor", next=wanted if wanted != "/" else None))
 
 
-ENTER = "enter"  # the page's hidden first button: what Enter in the code box presses
+BOTH = ("renew", "off")  # the page's buttons once it is on and the role does not require it
 ENTER_ALONE = (
     "Enter alone does nothing here: press Make new recovery codes, or Turn off two-factor, "
     "after typing the code."
@@ -71,9 +71,15 @@ def two_factor_page():
     form = CodeForm()
     problem = None
     status = 200
-    if current_user.two_factor_on and request.form.get("action") == ENTER:
-        # Enter in the code box, with both buttons on the page: neither is guessed (the first
-        # would void the printed recovery codes of someone who meant Turn off).
+    if (
+        request.method == "POST"
+        and current_user.two_factor_on
+        and not required
+        and request.form.get("action") not in BOTH
+    ):
+        # Enter in the code box (the hidden first button), or no button at all, with both on
+        # the page: neither is guessed (new codes would void the printed ones of someone who
+        # meant Turn off). With one button, Enter presses it.
         problem, status = ENTER_ALONE, 400
     elif form.validate_on_submit():
         user, code, material = current_user._get_current_object(), form.code.data, key_material()

@@ -13,15 +13,9 @@ from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import Batch
 from webapp.sms import compose, opt_out_line, schedule, segments, sent_log
-from webapp.text import clean_multiline
 from webapp.web.forms import refused
 from webapp.web.rendering import render, wants_fragment
 from webapp.web.times import when
-
-CHANGED_MEANWHILE = (
-    "This text was changed and saved elsewhere (another tab?) since you opened it, so yours was "
-    "not saved. It now reads: “{text}”. Yours is below: press Save text again to replace it."
-)
 
 
 def _sender_only(batch: Batch, doing: str) -> None:
@@ -80,11 +74,8 @@ def edit(batch_id: int):
     batch = batch_or_404(batch_id)
     _sender_only(batch, "edit its text")
     form = ScheduledTextForm()
-    stored = clean_multiline(
-        opt_out_line.without_line(batch.body, batch.commercial, batch.opt_out_line)
-    )
     if request.method == "GET":
-        form.message.data = form.shown.data = stored
+        form.message.data = form.shown.data = schedule.editable_text(batch)
         if not batch.scheduled:
             return _edit_page(batch, form, {"form": no_longer_scheduled(batch)}, status=409)
         return _edit_page(batch, form)
@@ -93,14 +84,16 @@ def edit(batch_id: int):
         if not wants_fragment():
             return redirect(url_for("batches.edit", batch_id=batch.id), 303)
         return _edit_page(batch, form, blocks=["counter"])
-    if "shown" in request.form and form.shown.data != stored and batch.scheduled:
-        # Saved from another tab since this form was opened: saving over it would lose that text
-        # unseen. What was typed stays in the box; the form now holds the stored text, so a second
-        # Save replaces it on purpose.
-        form.shown.data = stored
-        return _edit_page(batch, form, {"form": CHANGED_MEANWHILE.format(text=stored)}, status=409)
+    # The text the form was opened with (none from a script's post: saved as posted).
+    shown = form.shown.data if "shown" in request.form else None
     try:
-        schedule.edit_text(db.session, batch, current_user, form.message.data or "")
+        schedule.edit_text(db.session, batch, current_user, form.message.data or "", shown)
+    except schedule.ChangedMeanwhile as error:
+        # What was typed stays in the box; the form now holds the stored text, so a second Save
+        # replaces it on purpose.
+        db.session.refresh(batch)
+        form.shown.data = error.stored
+        return _edit_page(batch, form, {"form": error.message}, status=409)
     except FieldError as error:
         errors = refused(error)  # rolled back; a 403 ends here
         db.session.refresh(batch)

@@ -17,6 +17,7 @@ from webapp.models import Email, Message
 from webapp.sandbox import bp
 from webapp.sms import replies
 from webapp.sms.settings import reply_settings
+from webapp.web.access import local_path
 from webapp.web.rendering import render
 
 SHOWN = 100
@@ -84,12 +85,13 @@ def _link(email: Email) -> tuple[str, str] | None:
     if url is None:
         return None
     parts = urlsplit(url)
-    path = parts.path
-    # "//host/…" would leave this server: a link here only ever goes to a page of ours.
-    if not path.startswith("/") or path.startswith("//"):
+    # Its path on this server, checked as every local link is ("//host/…" or "/\\host" would
+    # leave it), whatever host the email names.
+    path = local_path(urlunsplit(("", "", parts.path, parts.query, "")))
+    if path is None:
         return None
     # With its #message-<id>, as the email has it: the record opens on the reply in its thread.
-    return url, urlunsplit(("", "", path, parts.query, parts.fragment))
+    return url, path + (f"#{parts.fragment}" if parts.fragment else "")
 
 
 @bp.route("/sandbox/reply", methods=["POST"])

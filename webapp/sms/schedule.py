@@ -20,6 +20,7 @@ from webapp.models.messaging import FAILED, QUEUED, WAITING_TO_GO
 from webapp.people.kinds import KINDS
 from webapp.sms import compose, limits, merge, opt_out_line, quiet_hours, segments
 from webapp.sms.people import load
+from webapp.text import clean_multiline
 from webapp.times import when
 
 log = logging.getLogger(__name__)
@@ -120,9 +121,10 @@ def _held(batch_id: int):
     )
 
 
-def _still_waiting(session: so.Session, batch: Batch, actor: User) -> None:
+def _still_waiting(session: so.Session, batch: Batch, actor: User) -> str:
     """Refuse anyone but the sender (403), then lock the batch row and refuse (409) when it is
-    no longer waiting; ends with the transaction open and the row locked until its commit.
+    no longer waiting; ends with the transaction open and the row locked until its commit, and
+    returns its text as stored now.
 
     The lock (FOR UPDATE on PostgreSQL; SQLite's write lock, begin_write) is what a release
     takes too, so a cancel or an edit and a release never both go ahead."""
@@ -130,7 +132,7 @@ def _still_waiting(session: so.Session, batch: Batch, actor: User) -> None:
         raise FieldError("Only the person who scheduled this SMS can change it.", status=403)
     begin_write(session)
     waiting = session.execute(
-        sa.select(batches.c.released_at, batches.c.cancelled_at, batches.c.send_at)
+        sa.select(batches.c.released_at, batches.c.cancelled_at, batches.c.send_at, batches.c.body)
         .where(batches.c.id == batch.id)
         .with_for_update()
     ).one_or_none()
@@ -150,6 +152,7 @@ def _still_waiting(session: so.Session, batch: Batch, actor: User) -> None:
             "it can no longer be changed or cancelled.",
             status=409,
         )
+    return waiting.body
 
 
 def cancel(session: so.Session, batch: Batch, actor: User) -> int:
@@ -181,15 +184,46 @@ def cancel(session: so.Session, batch: Batch, actor: User) -> int:
     return withdrawn
 
 
-def edit_text(session: so.Session, batch: Batch, actor: User, body: str) -> None:
+class ChangedMeanwhile(FieldError):
+    """The text was saved elsewhere (another tab) since the form showed it (409): saving over it
+    would lose that text unseen. `stored` is the text as the form shows it now."""
+
+    def __init__(self, stored: str):
+        super().__init__(
+            "This text was changed and saved elsewhere (another tab?) since you opened it, so "
+            f"yours was not saved. It now reads: “{stored}”. Yours is below: press Save text "
+            "again to replace it.",
+            status=409,
+        )
+        self.stored = stored
+
+
+def editable_text(batch: Batch, body: str | None = None) -> str:
+    """A batch's text (`body`, else its own) as Edit text shows it: without the opt-out line the
+    Send added, line breaks as "\n"."""
+    return clean_multiline(
+        opt_out_line.without_line(
+            batch.body if body is None else body, batch.commercial, batch.opt_out_line
+        )
+    )
+
+
+def edit_text(
+    session: so.Session, batch: Batch, actor: User, body: str, shown: str | None = None
+) -> None:
     """Change a scheduled batch's text (`body` as typed: the batch's opt-out line is added again
     when commercial): each held message is rendered again for its person. Audited
     "sms.schedule_edited".
 
     Refused as compose.check_message refuses (400 on "message"); 403 unless `actor` sent it;
-    409 when it is no longer scheduled. Commits."""
+    409 when it is no longer scheduled, and (ChangedMeanwhile) when `shown`, the text the form
+    was opened with, is no longer the stored text, compared under the row's lock so two saves at
+    once cannot both pass. Commits."""
     body = body.replace("\x00", "")
-    _still_waiting(session, batch, actor)
+    stored = editable_text(batch, _still_waiting(session, batch, actor))
+    if shown is not None and shown != stored:
+        session.rollback()
+        raise ChangedMeanwhile(stored)
     column = KINDS.by_segment(batch.kind).person_column
     held = session.execute(
         sa.select(messages.c.id, messages.c[column], messages.c.override_opt_out).where(
