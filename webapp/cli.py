@@ -143,7 +143,7 @@ def create_user(
     from webapp.models.people import EMAIL_PATTERN
     from webapp.phones import normalise
     from webapp.text import plain_text_problem
-    from webapp.users import offices
+    from webapp.users import accounts, offices
     from webapp.users.accounts import USERNAME_PATTERN, password_problem
 
     _database_ready()
@@ -207,6 +207,7 @@ def create_user(
     begin_write(session)
     _refuse_taken(session, username)
     session.add(user)
+    accounts.audit_created(session, None, user)  # no user did it: as `office add`
     session.commit()
     click.echo(f"Created {username} ({role}).")
 

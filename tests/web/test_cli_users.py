@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from webapp.models import Setting, User
+from webapp.models import AuditEvent, Setting, User
 
 PASSWORD = "a-long-password-123"
 
@@ -73,6 +73,16 @@ def test_creates_the_user_with_the_role_and_a_hashed_password(runner, users):
     assert robin.active
     assert robin.password_hash != PASSWORD
     assert robin.check_password(PASSWORD)
+
+
+def test_the_new_user_is_audited_as_the_user_page_audits_one_with_no_actor(app, runner, users):
+    assert create(runner, "robin", "--role", "viewer", "--email", "r@example.com").exit_code == 0
+    with app.extensions["database"].sessionmaker() as session:
+        [event] = session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "user.created")
+        ).all()
+        assert (event.actor_id, event.subject_id) == (None, users()["robin"].id)
+        assert event.details["roles"] == ["viewer"] and PASSWORD not in str(event.details)
 
 
 def test_full_name_defaults_to_the_username_and_mobile_is_optional(runner, users):

@@ -163,10 +163,15 @@ def create_user(
     _apply(session, user, details, default_region)
     user.set_password(password)
     session.add(user)
-    session.flush()
-    audit(session, actor, "user.created", user, **_snapshot(user))
+    audit_created(session, actor, user)
     session.commit()
     return user
+
+
+def audit_created(session: so.Session, actor: User | None, user: User) -> None:
+    """Audit a new user ("user.created", with who they are): flushed first, for its id."""
+    session.flush()
+    audit(session, actor, "user.created", user, **_snapshot(user))
 
 
 def edit_user(
