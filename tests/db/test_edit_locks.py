@@ -5,6 +5,7 @@ ends, on SQLite (its write lock) and PostgreSQL (the row's, FOR UPDATE)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -13,6 +14,29 @@ from webapp.database import begin_write, reread_for_update
 from webapp.models import Candidate, Setting, SmsTemplate, User
 from webapp.sms import quiet_hours
 from webapp.users import accounts
+
+
+def waits_for_mine(sessions, another: Callable, mine: Callable[[], None], held: str) -> None:
+    """Start another save (`another(session)`, in a thread, on a session of its own) while this
+    one holds its lock; it must not land until `mine` has saved and committed, then land."""
+    saved = threading.Event()
+
+    def another_save() -> None:
+        other = sessions()
+        try:
+            another(other)
+        finally:
+            other.close()
+            saved.set()
+
+    thread = threading.Thread(target=another_save)
+    thread.start()
+    try:
+        assert not saved.wait(0.5), f"another save landed while {held} held"
+        mine()
+    finally:
+        thread.join(30)
+    assert saved.is_set()
 
 
 def _user_lock(session, row) -> None:
@@ -44,28 +68,20 @@ def test_the_row_is_read_afresh_and_another_save_waits(
     lock(editing, mine)
 
     assert getattr(mine, field) == "theirs@example.com"
-    saved = threading.Event()
 
-    def another_save() -> None:  # as a form post saves: on SQLite, with the write lock first
-        other = sessions()
-        try:
-            begin_write(other)
-            setattr(other.get(model, ident), field, "third@example.com")
-            other.commit()
-        finally:
-            other.close()
-            saved.set()
+    def another_save(other) -> None:  # as a form post saves: on SQLite, with the write lock first
+        begin_write(other)
+        setattr(other.get(model, ident), field, "third@example.com")
+        other.commit()
 
-    thread = threading.Thread(target=another_save)
-    thread.start()
-    try:
-        assert not saved.wait(0.5), "another save landed while the row was held"
+    def my_save() -> None:
         setattr(mine, field, "mine@example.com")
         editing.commit()
+
+    try:
+        waits_for_mine(sessions, another_save, my_save, "the row was")
     finally:
-        thread.join(30)
         editing.close()
-    assert saved.is_set()
     session.expire_all()
     assert getattr(session.get(model, ident), field) == "third@example.com"  # after, not lost
 
@@ -113,25 +129,19 @@ def test_a_settings_save_reads_them_afresh_and_another_waits(app, session):
 
     assert quiet_hours.stored(editing) == row.value == "21:00-07:00"
     assert settings_store.value(editing, quiet_hours.SETTING_KEY) == "21:00-07:00"
-    saved = threading.Event()
 
-    def another_save() -> None:
-        other = sessions()
-        try:
-            settings_store.lock_to_save(other)
-            settings_store.save(other, None, {quiet_hours.SETTING_KEY: "23:00-06:00"})
-        finally:
-            other.close()
-            saved.set()
+    def another_save(other) -> None:
+        settings_store.lock_to_save(other)
+        settings_store.save(other, None, {quiet_hours.SETTING_KEY: "23:00-06:00"})
 
-    thread = threading.Thread(target=another_save)
-    thread.start()
     try:
-        assert not saved.wait(0.5), "another save landed while the settings were held"
-        settings_store.save(editing, None, {quiet_hours.SETTING_KEY: "22:00-07:00"})
+        waits_for_mine(
+            sessions,
+            another_save,
+            lambda: settings_store.save(editing, None, {quiet_hours.SETTING_KEY: "22:00-07:00"}),
+            "the settings were",
+        )
     finally:
-        thread.join(30)
         editing.close()
-    assert saved.is_set()
     session.expire_all()
     assert quiet_hours.stored(session) == "23:00-06:00"  # after, not lost

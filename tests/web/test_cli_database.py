@@ -22,9 +22,10 @@ COMMANDS = {
 
 
 def run(app, tmp_path, name: str):
+    """Command `name` (of COMMANDS, or db-upgrade) as `flask` runs it, in an app context."""
     path = tmp_path / "people.csv"
     path.write_text("first_name,last_name,mobile,email,sms_consent\nAda,Lovelace,,,yes\n")
-    args, stdin = COMMANDS[name]
+    args, stdin = COMMANDS.get(name, ([name], None))
     with app.app_context():
         return app.test_cli_runner().invoke(
             args=[arg.replace("{csv}", str(path)) for arg in args],
@@ -32,13 +33,18 @@ def run(app, tmp_path, name: str):
         )
 
 
+def run_on(url: str, tmp_path, name: str):
+    """Command `name` run by an app of its own on the database at `url`."""
+    app = create_app(settings.testing_config(url))
+    try:
+        return run(app, tmp_path, name)
+    finally:
+        app.extensions["database"].engine.dispose()
+
+
 @pytest.mark.parametrize("name", [*COMMANDS, "db-upgrade"])
 def test_a_command_on_an_unreachable_database_says_so(app_without_database, tmp_path, name):
-    if name == "db-upgrade":
-        with app_without_database.app_context():
-            result = app_without_database.test_cli_runner().invoke(args=["db-upgrade"])
-    else:
-        result = run(app_without_database, tmp_path, name)
+    result = run(app_without_database, tmp_path, name)
 
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit), result.exception
@@ -48,11 +54,7 @@ def test_a_command_on_an_unreachable_database_says_so(app_without_database, tmp_
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_a_command_on_a_database_without_its_tables_asks_for_db_upgrade(tmp_path, name):
-    app = create_app(settings.testing_config(f"sqlite:///{tmp_path / 'new.sqlite3'}"))
-    try:
-        result = run(app, tmp_path, name)
-    finally:
-        app.extensions["database"].engine.dispose()
+    result = run_on(f"sqlite:///{tmp_path / 'new.sqlite3'}", tmp_path, name)
 
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit), result.exception
@@ -64,15 +66,7 @@ def test_a_command_on_a_database_without_its_tables_asks_for_db_upgrade(tmp_path
 def test_a_command_on_a_file_that_is_no_database_says_so(tmp_path, name):
     path = tmp_path / "people.sqlite3"
     path.write_bytes(b"first_name,last_name\n" * 400)  # a CSV given as DATABASE_URL by mistake
-    app = create_app(settings.testing_config(f"sqlite:///{path}"))
-    try:
-        if name == "db-upgrade":
-            with app.app_context():
-                result = app.test_cli_runner().invoke(args=["db-upgrade"])
-        else:
-            result = run(app, tmp_path, name)
-    finally:
-        app.extensions["database"].engine.dispose()
+    result = run_on(f"sqlite:///{path}", tmp_path, name)
 
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit), result.exception

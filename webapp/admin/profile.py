@@ -33,18 +33,7 @@ def require_own_password():
         return None
     if not current_user.is_authenticated or not current_user.must_change_password:
         return None
-    if request.htmx:
-        if request.headers.get("HX-Trigger") in sessions.POLLING:
-            # A page polling by itself (the unread count, on this password page too) stays put:
-            # moving it reloaded the page every minute, wiping the passwords being typed.
-            return "", 204
-        # Like an expired session: the whole page moves, never a page swapped into a panel; and
-        # back to it afterwards (where what was typed there comes back, static/js/compose.js).
-        page = local_path(request.htmx.current_url)
-        target = url_for("profile.password", next=page if page != "/" else None)
-        return "", 401, {"HX-Redirect": target}
-    wanted = local_path(request.full_path) if request.method == "GET" else None
-    return redirect(url_for("profile.password", next=wanted if wanted != "/" else None))
+    return sessions.hold_on("profile.password")
 
 
 @profile_bp.route("/profile", methods=["GET", "POST"])

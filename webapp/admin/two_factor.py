@@ -39,18 +39,7 @@ def require_two_factor():
         return None
     if not two_factor.is_required(db.session, current_app.config, current_user):
         return None
-    if request.htmx:
-        if request.headers.get("HX-Trigger") in sessions.POLLING:
-            # A page polling by itself (the unread count, on the enrolment page too) stays put:
-            # moving it reloaded the page every minute, wiping the code being typed (and next=).
-            return "", 204
-        # Like an expired session: the whole page moves, never a page swapped into a panel; and
-        # back to it afterwards (where what was typed there comes back, static/js/compose.js).
-        page = local_path(request.htmx.current_url)
-        target = url_for("profile.two_factor", next=page if page != "/" else None)
-        return "", 401, {"HX-Redirect": target}
-    wanted = local_path(request.full_path) if request.method == "GET" else None
-    return redirect(url_for("profile.two_factor", next=wanted if wanted != "/" else None))
+    return sessions.hold_on("profile.two_factor")
 
 
 BOTH = ("renew", "off")  # the page's buttons once it is on and the role does not require it

@@ -162,6 +162,24 @@ def _touch(user_session: user_sessions.UserSession, moment: datetime) -> None:
         db.session.rollback()
 
 
+def hold_on(endpoint: str) -> ResponseReturnValue:
+    """Send the user to the page at `endpoint` (enrolment, a forced password change) whatever they
+    asked for, with next= back to where they were.
+
+    An htmx request moves the whole page, as an expired session does (401 and HX-Redirect), never
+    a page swapped into a panel; but a page polling by itself (the unread count, on the held page
+    too) stays put: moving it reloaded the page every minute, wiping what was being typed there.
+    """
+    if request.htmx:
+        if request.headers.get("HX-Trigger") in POLLING:
+            return "", 204
+        page = local_path(request.htmx.current_url)
+        # What was typed on the page left comes back there afterwards (static/js/compose.js).
+        return "", 401, {"HX-Redirect": url_for(endpoint, next=page if page != "/" else None)}
+    wanted = local_path(request.full_path) if request.method == "GET" else None
+    return redirect(url_for(endpoint, next=wanted if wanted != "/" else None))
+
+
 def _signed_out(message: str) -> ResponseReturnValue:
     forget_this_session()
     flash(message, "info")
