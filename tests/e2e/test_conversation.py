@@ -94,6 +94,29 @@ def test_a_quick_reply_typed_and_sent_by_keyboard_goes_once(page, js, people):
     expect(sent_items(page, sent_text)).to_have_count(1)
 
 
+def test_a_history_tab_chosen_by_keyboard_keeps_the_quick_reply_typed(page, js, people):
+    name = people[variant(js)]["reply"]
+    sign_in(page, "consultant")
+    open_record(page, js, name)
+    type_into(page, "Quick reply", "Half typed, not sent")
+    received = page.locator("#history-tab-received")
+    for _ in range(40):  # back through the thread's links to the tabs above it
+        page.keyboard.press("Shift+Tab")
+        if received.evaluate("link => link === document.activeElement"):
+            break
+    expect(received).to_be_focused()
+
+    page.keyboard.press("Enter")
+
+    expect(received).to_have_attribute("aria-current", "page")
+    expect(page).to_have_url(re.compile(r"\?tab=received"))
+    if js:  # only the tabs and the thread are fetched: the box and the focus stay as they were
+        expect(page.get_by_label("Quick reply", exact=True)).to_have_value("Half typed, not sent")
+        expect(received).to_be_focused()
+        # The tab a Quick reply now comes back to.
+        expect(page.locator("input[name=tab][form=quick-reply]")).to_have_value("received")
+
+
 def test_the_reply_in_the_conversation_after_the_sms_it_answers(page, js, people, live_server):
     """A Quick reply, the person's answer through the sandbox, and both in one thread."""
     name = people[variant(js)]["reply"]

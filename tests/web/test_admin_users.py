@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,8 +14,10 @@ import sqlalchemy as sa
 
 from tests import html_tree
 from tests.conftest import office_named
+from tests.delivery import queue
 from tests.pages import assert_refused, audits, changed, details_of, fresh, held, nav, opened, text
 from webapp.models import AuditEvent, Role, User
+from webapp.models.base import utcnow
 
 NON_ADMINS = ("viewer", "consultant", "team-leader")
 TEMPORARY = "temporary-pass-123"
@@ -262,6 +265,40 @@ def test_users_are_never_deleted_only_deactivated(client, admin, make_user):
     assert "Deactivate Jo" in page
     assert "Delete" not in page
     assert client.post(f"/admin/users/{jo.id}/delete").status_code == 404
+
+
+def test_deactivating_is_confirmed_first_on_a_page_of_its_own(
+    client, admin, make_user, make_candidate, session
+):
+    jo = make_user("jo", full_name="Jo Bloggs")
+    person = make_candidate("Ada", "Lovelace", "0412 345 678")
+    queue(session, jo, [person], provider="sandbox", send_at=utcnow() + timedelta(days=1))
+    user_page = html_tree.html(client.get(f"/admin/users/{jo.id}/edit"))
+    # The user page only asks: a GET form (no JavaScript needed), so nothing changes yet.
+    form = user_page.one("form", action=f"/admin/users/{jo.id}/deactivate")
+    assert form.get("method") == "get" and "Deactivate Jo Bloggs" in form.text
+
+    confirm = client.get(f"/admin/users/{jo.id}/deactivate")
+
+    assert confirm.status_code == 200
+    page = html_tree.html(confirm).text
+    assert "Deactivate Jo Bloggs?" in page and "signed out at once" in page
+    assert "1 scheduled send of theirs is waiting" in page
+    assert fresh(session, User, jo.id).active is True and audits(session, "user.deactivated") == []
+    action = f"/admin/users/{jo.id}/deactivate"
+    button = html_tree.html(confirm).one("form", method="post", action=action).one("button")
+    assert button.text == "Deactivate Jo Bloggs"
+
+    assert client.post(f"/admin/users/{jo.id}/deactivate").status_code == 302
+    assert fresh(session, User, jo.id).active is False
+    # Opened again (another tab, the back button): nothing left to confirm.
+    again = html_tree.html(client.get(f"/admin/users/{jo.id}/deactivate")).text
+    assert "already deactivated" in again and "Deactivate Jo Bloggs?" not in again
+    own = client.get(f"/admin/users/{admin.id}/deactivate")
+    assert "cannot deactivate your own account" in html_tree.html(own).text
+    assert not html_tree.html(own).all(
+        "form", method="post", action=f"/admin/users/{admin.id}/deactivate"
+    )
 
 
 def test_deactivated_user_cannot_sign_in_and_their_open_session_ends(

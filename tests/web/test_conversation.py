@@ -14,6 +14,7 @@ from tests.replying import receive, rows, send_sms
 from webapp.models import Email, Message
 from webapp.sms import history
 from webapp.sms.replies import SUBJECT_NAME_MAX
+from webapp.web import sessions
 
 PUBLIC = "https://desk.example.com"
 
@@ -130,7 +131,19 @@ def test_the_all_tab_is_the_default_and_the_sent_and_received_tabs_filter_it(
     everything = history_of(client.get(f"/candidates/{ada.id}?tab=all", htmx=htmx))
     tabs = {a.text: a for a in everything.one("nav").all("a")}
     assert tabs["All"].get("aria-current") == "page"
-    assert tabs["All"].get("hx-get") == f"/candidates/{ada.id}?tab=all"
+    # A tab fetches the tabs and the thread alone: the Quick reply under them, which may hold
+    # typed text, stays as it is; the link keeps its id, so the focus stays on it.
+    assert tabs["All"].get("hx-get") == f"/candidates/{ada.id}?tab=all&part=thread"
+    assert tabs["All"].get("hx-target") == "#conversation"
+    assert tabs["All"].get("hx-push-url") == f"/candidates/{ada.id}?tab=all"
+    assert tabs["All"].get("id") == "history-tab-all"
+    fetched = html(client.get(tabs["Sent"].get("hx-get"), htmx=True))
+    [conversation] = fetched.elements
+    assert conversation.get("id") == "conversation" and not conversation.all("form")
+    current = conversation.one("nav").one("a", aria_current="page")
+    assert current.text == "Sent"
+    # The tab a Quick reply comes back to, outside the form it belongs to.
+    assert conversation.one("input", name="tab", form="quick-reply").get("value") == "sent"
     sent = history_of(client.get(f"/candidates/{ada.id}?tab=sent", htmx=htmx))
     assert [li.get("id") for li in sent.all("li", class_="sms-out")] == [
         f"message-{first.id}",
@@ -149,18 +162,22 @@ def test_the_thread_refreshes_itself_only_while_an_sms_is_on_its_way(
 ):
     login("consultant")
     [queued] = send_sms(app, session, casey, [ada], body="On its way", dispatch=False)
-    thread = html(client.get(f"/candidates/{ada.id}")).one("div", id="thread")
-    assert thread.get("hx-trigger") == "every 3s"
-    assert thread.get("hx-get") == f"/candidates/{ada.id}?tab=all&part=thread"
+    polling = html(client.get(f"/candidates/{ada.id}")).one("div", id="conversation")
+    assert polling.get("hx-trigger") == "every 3s"
+    assert polling.get("hx-get") == f"/candidates/{ada.id}?tab=all&part=thread"
+    # A poll that does not count as the user's doing (an idle session still ends).
+    assert polling.get("id") in sessions.POLLING
 
-    # What the poll gets: the thread alone (never the Quick reply, which may hold typed text).
+    # What the poll gets: the tabs and the thread alone (never the Quick reply, which may hold
+    # typed text).
     session.get(Message, queued.id).state = "delivered"
     session.commit()
     polled = client.get(f"/candidates/{ada.id}?tab=all&part=thread", htmx=True)
     [only] = html(polled).elements
-    assert (only.tag, only.get("id")) == ("div", "thread")
+    assert (only.tag, only.get("id")) == ("div", "conversation")
     assert "hx-trigger" not in only.attrs
-    assert pill(only, "delivered").text == "delivered"
+    assert not only.all("form") and not only.all("textarea")
+    assert pill(only.one("div", id="thread"), "delivered").text == "delivered"
 
 
 def test_a_long_history_shows_the_latest_messages_oldest_first(

@@ -321,6 +321,29 @@ def test_with_team_views_by_office_a_team_leader_sees_only_their_office(
     assert client.post(f"/sms/replies/{perth_reply.id}/open").status_code == 303
 
 
+def test_a_team_leader_limited_to_their_office_opens_only_its_batches(
+    client, login, session, two_offices
+):
+    login("team-leader", office="Perth")
+    perth, sydney = two_offices["pat"], two_offices["sam"]
+    sydney_person = f"/candidates/{sydney.candidate_id}"
+    batch_link = f'href="/sms/batches/{sydney.batch_id}"'
+    # Off: every batch opens, and is linked from the record and the audit log.
+    assert client.get(f"/sms/batches/{sydney.batch_id}").status_code == 200
+    assert batch_link in text(client.get(sydney_person))
+    assert batch_link in text(client.get("/audit"))
+
+    team_views(session, True)
+
+    for path in ("", "/messages.csv", "/resend"):
+        assert client.get(f"/sms/batches/{sydney.batch_id}{path}").status_code == 404, path
+        assert client.get(f"/sms/batches/{perth.batch_id}{path}").status_code == 200, path
+    # Nor linked where it would not open; the record and the event are still shown.
+    record, log = text(client.get(sydney_person)), text(client.get("/audit"))
+    assert "From Sam Sydney" in record and batch_link not in record
+    assert f'href="/sms/batches/{perth.batch_id}"' in log and batch_link not in log
+
+
 def test_administrators_always_see_every_office(client, login, session, two_offices):
     login("administrator", office="Perth")
     team_views(session, True)

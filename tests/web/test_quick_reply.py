@@ -81,7 +81,7 @@ def test_a_sender_gets_the_quick_reply_box_under_the_conversation(client, login,
     assert len(token_of(response)) == 32
     # Under the thread: the thread comes first in the section.
     children = [node.get("id") for node in history.elements]
-    assert children.index("thread") < children.index("quick-reply")
+    assert children.index("conversation") < children.index("quick-reply")
     # Each page load is a new form, with a token of its own.
     assert token_of(record(client, ada)) != token_of(response)
 
@@ -200,9 +200,9 @@ def test_with_htmx_the_reply_swaps_the_history_with_the_sms_and_a_fresh_form(
     assert textarea.text == "" and "autofocus" in textarea.attrs
     assert token_of(response) != token
     # The thread refreshes itself while the SMS is on its way.
-    thread = doc.one("div", id="thread")
-    assert thread.get("hx-get") == f"/candidates/{ada.id}?tab=all&part=thread"
-    assert thread.get("hx-trigger") == "every 3s"
+    polling = doc.one("div", id="conversation")
+    assert polling.get("hx-get") == f"/candidates/{ada.id}?tab=all&part=thread"
+    assert polling.get("hx-trigger") == "every 3s"
 
 
 def test_the_counter_counts_the_message_as_the_person_gets_it(client, login, ada):

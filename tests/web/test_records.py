@@ -208,7 +208,7 @@ def test_communications_history_has_all_sent_and_received_tabs(client, login, ad
     assert set(tabs) == {"All", "Sent", "Received"}
     assert tabs["All"].get("aria-current") == "page"
     assert "aria-current" not in tabs["Received"].attrs
-    assert tabs["Received"].get("hx-get") == f"/candidates/{ada.id}?tab=received"
+    assert tabs["Received"].get("hx-get") == f"/candidates/{ada.id}?tab=received&part=thread"
     assert tabs["Received"].get("href") == f"/candidates/{ada.id}?tab=received#history"
 
 

@@ -23,6 +23,7 @@ from webapp.extensions import db
 from webapp.models import Office, Role, User
 from webapp.phones import display
 from webapp.sms import limits as sending_limits
+from webapp.sms import schedule
 from webapp.sms import settings as sms_settings
 from webapp.users import accounts, offices
 from webapp.users.accounts import UserDetails
@@ -135,11 +136,19 @@ def edit_user(user_id: int):
     return _user_page(form, user, roles, problem=problem, status=400)
 
 
-@bp.route("/users/<id:user_id>/deactivate", methods=["POST"])
+@bp.route("/users/<id:user_id>/deactivate", methods=["GET", "POST"])
 @permission_required("users.manage")
 def deactivate_user(user_id: int):
-    """Switch a user off (never delete: their messages and audit entries keep their name)."""
+    """Ask, then switch a user off (never delete: their messages and audit entries keep their
+    name). It ends their sessions at once, so it is confirmed first, on a page of its own."""
     user = user_or_404(user_id)
+    if request.method == "GET":
+        return render(
+            "admin/deactivate.html",
+            user=user,
+            own=user.id == current_user.id,
+            scheduled=schedule.waiting_of(db.session, user.id),
+        )
     try:
         accounts.deactivate_user(db.session, current_user, user)
     except FieldError as error:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from flask import request
+from flask_login import current_user
 
 from webapp import audit_log
 from webapp.audit import bp
 from webapp.audit.forms import AuditFilterForm
 from webapp.extensions import db
+from webapp.sms import batches
+from webapp.users import offices
 from webapp.web.access import permission_required
 from webapp.web.rendering import render_list
 
@@ -72,11 +75,17 @@ ACTION_LABELS = {
 def index():
     """Show the audit log, newest first, 50 a page, filtered by actor, action, person and dates."""
     form = AuditFilterForm.read(db.session, request.args)
+    results = audit_log.search(db.session, form.filters, form.page_number)
+    # A team leader limited to their office reads the whole log, but opens only its batches.
+    events = [entry.event for entry in results.entries]
+    batch_ids = {e.subject_id for e in events if e.subject_type == "batch" and e.subject_id}
+    team = offices.team_of(db.session, current_user)
     return render_list(
         "audit/index.html",
         form,
         filters=form.filters,
-        results=audit_log.search(db.session, form.filters, form.page_number),
+        results=results,
+        openable_batches=batches.openable(db.session, current_user, team, batch_ids),
         page_url=form.page_url("audit.index"),
         actions=audit_log.actions(db.session),
         actors=audit_log.actors(db.session),

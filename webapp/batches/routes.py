@@ -10,6 +10,7 @@ from webapp import worker
 from webapp.batches import bp
 from webapp.errors import FieldError
 from webapp.extensions import db
+from webapp.ids import as_id
 from webapp.models.base import utcnow
 from webapp.people.kinds import KINDS
 from webapp.sms import batches, sent_log
@@ -17,6 +18,7 @@ from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import MAX_REASON
 from webapp.sms.limits import LimitSettings
 from webapp.sms.quiet_hours import QuietSettings, waiting_in_batch
+from webapp.users import offices
 from webapp.web.access import permission_required
 from webapp.web.forms import refused
 from webapp.web.rendering import render
@@ -28,8 +30,11 @@ RELOAD_SECONDS = (5, 15)
 
 
 def batch_or_404(batch_id: int):
-    """The batch, if it exists and this user may see it (its sender, or audit.view)."""
-    batch = batches.visible_batch(db.session, batch_id, current_user)
+    """The batch, if it exists and this user may see it (its sender, or audit.view: their office's
+    only, with Team views by office on)."""
+    batch = batches.visible_batch(
+        db.session, batch_id, current_user, offices.team_of(db.session, current_user)
+    )
     if batch is None:
         abort(404, description="There is no such batch, or it is not yours to see.")
     return batch
@@ -64,7 +69,10 @@ def show(batch_id: int):
         bar_labels=batches.BAR_LABELS,
         receipt_wait_hours=int(batches.RECEIPT_WAIT.total_seconds() // 3600),
         left_out=batches.left_out(batch),
-        messages=batches.messages(db.session, batch, state=state),
+        per_page=batches.MESSAGES_PAGE,
+        messages=batches.message_page(
+            db.session, batch, state, as_id(request.args.get("page")) or 1
+        ),
         resendable=batches.resendable_counts(db.session, batch),
         checking=batches.checking(db.session, batch),
         cancelled_by=sent_log.cancellers(db.session, [batch]).get(batch.id),

@@ -9,10 +9,11 @@ from datetime import datetime
 from flask import Response, abort, request
 from flask_login import current_user, login_required
 
+from webapp.batches.routes import batch_or_404
 from webapp.exports import bp
 from webapp.extensions import db
 from webapp.sent.forms import SentFilterForm
-from webapp.sms import batches, exports, inbox, sent_log
+from webapp.sms import exports, inbox, sent_log
 from webapp.users import offices
 from webapp.web.access import permission_required
 from webapp.web.times import user_zone
@@ -41,9 +42,7 @@ def record(what: str, rows: int, subject: object = None, **details) -> None:
 @login_required
 def batch_messages(batch_id: int):
     """Download a batch's messages as CSV: whoever may open the batch page may download it."""
-    batch = batches.visible_batch(db.session, batch_id, current_user)
-    if batch is None:
-        abort(404, description="There is no such batch, or it is not yours to see.")
+    batch = batch_or_404(batch_id)
     zone = user_zone()
     record("batch messages", exports.batch_row_count(db.session, batch.id), batch)
     text = exports.batch_csv(db.sessionmaker, batch.id, zone)

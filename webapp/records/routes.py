@@ -23,6 +23,7 @@ from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import MAX_CHARACTERS, MAX_REASON
 from webapp.sms.limits import LimitSettings
 from webapp.sms.quiet_hours import QuietSettings
+from webapp.users import offices
 from webapp.web import edit_merge, phone_numbers
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
@@ -137,7 +138,9 @@ def _record_page(
     if not fragment or block in ("history", "thread"):
         context = {
             "comments": [] if fragment else records.comments_for(db.session, person),
-            "history": history.for_person(db.session, person, current_user, tab),
+            "history": history.for_person(
+                db.session, person, current_user, tab, offices.team_of(db.session, current_user)
+            ),
             "quick": None
             if fragment and block == "thread"
             else _quick_reply(kind, person, withdrawal, reply_form, **(reply or {})),

@@ -21,6 +21,7 @@ from webapp.sms.compose import ignore_reason, overridden_people
 from webapp.sms.providers.smscentral import SmsCentral
 from webapp.sms.providers.twilio import Twilio
 from webapp.sms.reconcile import ReconcileSettings
+from webapp.users.offices import Team
 
 STATE_ORDER = (
     "queued",
@@ -34,16 +35,50 @@ STATE_ORDER = (
 )
 
 
-def may_see(user: User, sender_id: int | None) -> bool:
+def may_see(user: User, sender_id: int | None, team_ids: frozenset[int] | None = None) -> bool:
     """Whether `user` may open a batch sent by `sender_id`: its sender, or anyone who may read the
-    audit log. The one rule for the batch page and every link to it."""
-    return sender_id == user.id or user.can("audit.view")
+    audit log — only their team's batches (`team_ids`, see offices.team_of) when given. The one
+    rule for the batch page and every link to it."""
+    if sender_id == user.id:
+        return True
+    if not user.can("audit.view"):
+        return False
+    return team_ids is None or sender_id in team_ids
 
 
-def visible_batch(session: so.Session, batch_id: int, user: User) -> Batch | None:
-    """The batch if this user may see it (see may_see)."""
+def team_ids(session: so.Session, user: User, team: Team | None) -> frozenset[int] | None:
+    """The users whose batches `user` may open besides their own, for may_see: None for everyone
+    (no team, or nobody's but their own: may_see does not read it then)."""
+    if team is None or not user.can("audit.view"):
+        return None
+    return team.member_ids(session)
+
+
+def openable(
+    session: so.Session, user: User, team: Team | None, batch_ids: set[int]
+) -> set[int] | None:
+    """Which of these batches `user` may open (see may_see), to link only those: None for all of
+    them (no team to limit them to)."""
+    members = team_ids(session, user, team)
+    if members is None or not batch_ids:
+        return None
+    query = sa.select(Batch.id).where(
+        Batch.id.in_(batch_ids), Batch.sender_id.in_(members | {user.id})
+    )
+    return set(session.scalars(query))
+
+
+def visible_batch(
+    session: so.Session, batch_id: int, user: User, team: Team | None = None
+) -> Batch | None:
+    """The batch if this user may see it (see may_see); another office's is not opened by a team
+    leader limited to their `team`."""
     batch = session.get(Batch, batch_id)
-    if batch is None or not may_see(user, batch.sender_id):
+    if batch is None:
+        return None
+    if batch.sender_id != user.id and not may_see(
+        user, batch.sender_id, team_ids(session, user, team)
+    ):
         return None
     return batch
 
@@ -293,15 +328,57 @@ def _waiting(session: so.Session, batch: Batch, now: datetime) -> int:
     return _counted(session, batch, "queued", later)
 
 
+# Messages a page of the batch page lists.
+MESSAGES_PAGE = 200
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    rows: list[tuple[Message, str]]  # each message with its recipient's name
+    page: int
+    total: int  # the batch's messages (in the state chosen)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // MESSAGES_PAGE))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first(self) -> int:
+        """The number of the page's first message in the list (1-based)."""
+        return (self.page - 1) * MESSAGES_PAGE + 1
+
+
+def message_page(session: so.Session, batch: Batch, state: str | None, page: int) -> MessagePage:
+    """One page of the batch's messages (in `state`, when chosen), resent ones included: a page
+    past the last is the last (the list got shorter, say as messages moved to another state)."""
+    page = max(page, 1)
+    rows = messages(session, batch, state=state, offset=(page - 1) * MESSAGES_PAGE)
+    if page == 1 and len(rows) < MESSAGES_PAGE:
+        return MessagePage(rows, 1, len(rows))  # all of them: no need to count
+    query = sa.select(sa.func.count()).select_from(Message).where(Message.batch_id == batch.id)
+    if state:
+        query = query.where(Message.state == state)
+    total = session.scalar(query) or 0
+    last = max(1, -(-total // MESSAGES_PAGE))
+    if page > last:
+        page = last
+        rows = messages(session, batch, state=state, offset=(page - 1) * MESSAGES_PAGE)
+    return MessagePage(rows, page, total)
+
+
 def messages(
     session: so.Session,
     batch: Batch,
     *,
     state: str | None = None,
-    limit: int = 200,
+    limit: int = MESSAGES_PAGE,
     offset: int = 0,
 ) -> list[tuple[Message, str]]:
-    """Messages with the recipient's name, problems first (failed, unknown), then by id."""
+    """Messages with the recipient's name, by id."""
     person = sa.case(
         (
             Message.candidate_id.is_not(None),

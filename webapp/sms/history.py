@@ -14,7 +14,8 @@ import sqlalchemy.orm as so
 from webapp.models import Batch, Candidate, ClientContact, Message, User
 from webapp.models.messaging import QUEUED, SENDING
 from webapp.people.kinds import KINDS
-from webapp.sms.batches import may_see
+from webapp.sms.batches import may_see, team_ids
+from webapp.users.offices import Team
 
 SHOWN = 100
 ALL, SENT, RECEIVED = "all", "sent", "received"
@@ -56,11 +57,15 @@ class History:
 
 
 def for_person(
-    session: so.Session, person: Candidate | ClientContact, viewer: User, tab: str = ALL
+    session: so.Session,
+    person: Candidate | ClientContact,
+    viewer: User,
+    tab: str = ALL,
+    team: Team | None = None,
 ) -> History:
     """The latest SHOWN messages to and from `person` (one side only for the Sent and Received
     tabs), oldest first, as `viewer` may see them: a batch link only where the batch page would
-    open for them.
+    open for them (their `team`'s batches, when they are limited to one).
 
     Three queries at most, whatever the person's history: the messages with their batch's sender
     and their own sender's name (by the person's index on created_at), the messages replies answer
@@ -77,9 +82,12 @@ def for_person(
     column = getattr(Message, person_column)
     replies = _replies(session, column, person.id, list(shown)) if tab == SENT else {}
     entries, waiting = [], []
+    # Read only when another's batch is shown (a query the record page otherwise saves).
+    others = any(sender not in (None, viewer.id) for _, sender, _, _ in rows)
+    members = team_ids(session, viewer, team) if others else None
     for message, batch_sender_id, sender_name, scheduled_for in rows:
         if message.direction == "out":
-            visible = message.batch_id is not None and may_see(viewer, batch_sender_id)
+            visible = message.batch_id is not None and may_see(viewer, batch_sender_id, members)
             entry = Entry(
                 message,
                 sender_name,

@@ -290,6 +290,15 @@ def due(session: so.Session, now: datetime, skipping: Iterable[int] = ()) -> lis
     return ids
 
 
+def waiting_of(session: so.Session, sender_id: int) -> int:
+    """How many of this sender's scheduled sends are still waiting to go (shown before they are
+    deactivated: each is refused at its time while they are)."""
+    query = sa.select(sa.func.count()).where(
+        sa.text(WAITING_TO_GO), batches.c.sender_id == sender_id
+    )
+    return session.scalar(query) or 0
+
+
 RETRY_FIRST = timedelta(seconds=5)
 RETRY_CAP = timedelta(minutes=10)
 

@@ -112,6 +112,10 @@ class Team:
             return sa.select(User.id).where(User.office_id.is_(None))
         return sa.select(User.id).where(User.office_id == self.office_id)
 
+    def member_ids(self, session: so.Session) -> frozenset[int]:
+        """The ids of the users in the team (an office's users: a few dozen)."""
+        return frozenset(session.scalars(self.members()))
+
 
 def team_of(session: so.Session, user: User) -> Team | None:
     """The team `user`'s "everyone's" views (Sent, Replies) are limited to, or None for everyone:

@@ -33,7 +33,7 @@ ENDED_MESSAGE = (
 )
 # Ids of elements that poll with hx-trigger="every …": the batch progress, the unread count, a
 # record's thread while a message in it is on its way (which may wait all night in quiet hours).
-POLLING = frozenset({"progress", "unread-poll", "thread"})
+POLLING = frozenset({"progress", "unread-poll", "conversation"})
 # The cookie's last-seen time is written again only once it is this many seconds old, and read as
 # up to that much later (as the row's is, webapp.users.sessions.TOUCH_EVERY). A cookie that has not
 # changed is not signed and sent again: a search typed a letter at a time is many requests.
