@@ -230,6 +230,15 @@ OPT_OUT_REPLIES = [
     "Stop!",
     " stop. ",
     "sToP",
+    # As phones and keyboards of other languages type them: a narrow or no-break space, full-width
+    # letters, an invisible zero-width space or emoji selector, the ideographic full stop.
+    "Stop\u202f!",
+    "STOP\u00a0",
+    "ＳＴＯＰ",
+    "\u200bSTOP",
+    "STOP\ufe0f",
+    "stop。",
+    "¡Stop!",
 ]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.html_tree import html
+from tests.pages import fresh
 from tests.replying import audits, inbound, receive, rows, send_sms
 from webapp.models import Candidate, ClientContact, Message
 from webapp.sms.replies import UNMATCHED_PAGE_SIZE
@@ -266,6 +267,42 @@ def test_attaching_a_reply_redirects_to_the_record_where_it_now_appears(
     [event] = audits(session, "reply.attached")
     assert event.actor_id == lead.id
     assert event.subject_id == person.id
+
+
+def test_a_stop_filed_on_a_record_unticks_sms_as_the_persons_own_opt_out(
+    app, client, session, login, ada
+):
+    lead = login("team-leader")
+    stop = receive(app, session, "Stop\u00a0!", from_number="61499888777")  # a phone of theirs
+
+    response = client.post(
+        f"/replies/{stop.id}/attach", data={"kind": "candidates", "person_id": ada.id}
+    )
+    assert response.status_code == 303, response.data
+
+    assert fresh(session, Candidate, ada.id).sms_consent is False
+    [event] = audits(session, "consent.sms_withdrawn")
+    assert (event.actor_id, event.subject_id) == (lead.id, ada.id)
+    assert (event.details["source"], event.details["reply_id"]) == ("reply", stop.id)
+    page = html(client.get(f"/candidates/{ada.id}?tab=received"))
+    assert "SMS box is unticked, as their own opt-out" in page.one("ul", class_="flashes").text
+    # Their own: ticking SMS again on the record asks why (as for a STOP from their number).
+    assert "stop" in page.one("section", id="privacy").text.lower()
+
+
+def test_a_start_filed_on_a_record_leaves_sms_unticked_and_says_so(
+    app, client, session, login, make_candidate
+):
+    login("team-leader")
+    person = make_candidate("Bo", "Unticked", "0412 000 111", sms_consent=False)
+    start = receive(app, session, "START", from_number="61499888777")
+
+    client.post(f"/replies/{start.id}/attach", data={"kind": "candidates", "person_id": person.id})
+
+    assert fresh(session, Candidate, person.id).sms_consent is False
+    assert audits(session, "consent.sms_given") == []
+    flashes = html(client.get(f"/candidates/{person.id}")).one("ul", class_="flashes").text
+    assert "It says START" in flashes and "stays unticked" in flashes
 
 
 # --- the sandbox's reply form --------------------------------------------------------------------

@@ -48,8 +48,19 @@ def attach(reply_id: int):
             status=400,
             refused=(reply.id, kind, raw_id[:40]),
         )
-    replies.attach(db.session, reply, person, current_user)
+    change = replies.attach(db.session, reply, person, current_user)
     flash(f"Reply filed on {person.full_name}'s record.", "info")
+    if change is False:
+        flash(
+            f"It says STOP: {person.full_name}'s SMS box is unticked, as their own opt-out.",
+            "warning",
+        )
+    elif change is True and not person.sms_consent:
+        flash(
+            "It says START, from a number not on the record: SMS stays unticked. If "
+            f"{person.full_name} asked for SMS again, tick SMS in their Privacy section.",
+            "warning",
+        )
     record = KINDS.of(person).record_args(person.id)
     return redirect(url_for("records.show", **record, tab="received"), 303)
 

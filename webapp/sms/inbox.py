@@ -24,6 +24,8 @@ from webapp.people.kinds import KINDS, Kind
 from webapp.users.offices import Team
 
 PAGE_SIZE = 50
+# The furthest page read, as on Sent and the audit log: 500,000 replies back.
+MAX_PAGE = 10_000
 
 
 # Literal SQL with the very terms of the partial indexes' WHERE (messaging.REPLIES_ONLY): SQLite
@@ -99,6 +101,10 @@ def search(
     """One page of replies newest first: to `user_id`'s messages, or everyone's (None; only the
     `team`'s when given), where everyone's leaves out the replies no record matched (they have
     their own page)."""
+    if page > MAX_PAGE:
+        # Past any inbox (an address typed): said to be empty, without an offset PostgreSQL's
+        # integers cannot hold.
+        return Page(rows=[], page=page, has_next=False)
     mine = user_id is not None
     rows = session.execute(
         _page_query(mine, None if mine else team),

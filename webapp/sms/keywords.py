@@ -4,11 +4,14 @@ it."""
 from __future__ import annotations
 
 import string
+import unicodedata
 
 OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
 # Not YES: consultants ask "Reply YES if you're interested", and that answer is not consent.
 OPT_IN = frozenset({"START", "UNSTOP"})
-_TRIM = string.whitespace + string.punctuation + "¡¿“”‘’…"
+_ASCII_TRIM = frozenset(string.whitespace + string.punctuation)
+# Emoji presentation selectors: a phone may put one after a word.
+_SELECTORS = frozenset(chr(code) for code in range(0xFE00, 0xFE10))
 
 
 def consent_change(body: str) -> bool | None:
@@ -16,9 +19,28 @@ def consent_change(body: str) -> bool | None:
 
     The keyword must be the whole message ("Stop!" counts, "please stop by" does not).
     """
-    word = body.strip(_TRIM).upper()
+    word = keyword(body)
     if word in OPT_OUT:
         return False
     if word in OPT_IN:
         return True
     return None
+
+
+def keyword(body: str) -> str:
+    """The reply as the one word it may be, upper case: compatibility forms folded (full-width
+    "ＳＴＯＰ" is STOP), invisible characters dropped (a zero-width space), and the spaces and
+    punctuation of any script around it cut off (a no-break space, "。", "¡")."""
+    text = unicodedata.normalize("NFKC", body)
+    text = "".join(ch for ch in text if ch not in _SELECTORS and unicodedata.category(ch) != "Cf")
+    start, end = 0, len(text)
+    while start < end and _around(text[start]):
+        start += 1
+    while end > start and _around(text[end - 1]):
+        end -= 1
+    return text[start:end].upper()
+
+
+def _around(ch: str) -> bool:
+    """Whether `ch` may stand around a keyword: a space or punctuation."""
+    return ch in _ASCII_TRIM or ch.isspace() or unicodedata.category(ch)[0] in "PZ"

@@ -423,12 +423,33 @@ def email_link(body: str) -> str | None:
 
 def attach(
     session: so.Session, reply: Message, person: Candidate | ClientContact, actor: User
-) -> None:
-    """File an unmatched reply on a person's record (audited)."""
+) -> bool | None:
+    """File an unmatched reply on a person's record (audited); returns what its keyword, if any,
+    did to their SMS box (see keywords.consent_change): False, unticked; True, a START left alone.
+
+    A STOP filed on someone is theirs, as if it had matched their number: their SMS box is
+    unticked, audited as their own withdrawal (ticking it again then needs a reason). A START is
+    not taken as their consent: it came from a number not on their record, so whoever files it
+    ticks SMS on the record themselves if the person asked."""
     for column, person_id in KINDS.person_columns(person).items():
         setattr(reply, column, person_id)
     audit(session, actor, "reply.attached", person, reply_id=reply.id, number=reply.from_e164)
+    change = keywords.consent_change(reply.body)
+    if change is False and person.sms_consent:
+        person.sms_consent = False
+        audit(
+            session,
+            actor,
+            "consent.sms_withdrawn",
+            person,
+            changes={"sms_consent": [True, False]},
+            number=reply.from_e164,
+            source="reply",
+            reply_id=reply.id,
+            text=reply.body[:160],
+        )
     session.commit()
+    return change
 
 
 UNMATCHED_PAGE_SIZE = 50
