@@ -213,30 +213,48 @@
 
   // --- typing while a redraw is on its way ---------------------------------------------------
   // A redraw of the SMS screen (Commercial, Ignore, Remove) or a Quick reply's send replaces the
-  // fields with the server's copy of what the request took: what was typed after it left would
-  // go with them, and the focus to the redraw's own [autofocus]. Both are put back.
+  // fields with the server's copy of what the request took: what was typed, ticked or chosen after
+  // it left would go with them (a Send at typed meanwhile lost would send the SMS now), and the
+  // focus to the redraw's own [autofocus]. Both are put back.
 
-  var SCREEN_TEXTS = ["message", "comment_text", "ignore_reason"];
-  var screenSent = null;  // the screen's texts as a redraw's request took them
-  var screenTyped = null;  // what was typed since, kept over the redraw, and the caret
+  var SCREEN_TEXTS = ["message", "comment_text", "ignore_reason", "send_at"];
+  // Choices the redraw does not make itself (Commercial and Ignore ask for it: theirs is the
+  // server's answer).
+  var SCREEN_CHOICES = ["comment", "comment_type"];
+  var SCREEN_FIELDS = SCREEN_TEXTS.concat(SCREEN_CHOICES);
+  var screenSent = null;  // the screen's fields as a redraw's request took them, and the focus
+  var screenTyped = null;  // what was changed since, kept over the redraw, and where the focus is
   var replySent = null;  // the Quick reply as its send took it
   var replyTyped = null;
+
+  function valueOf(field) { return field.type === "checkbox" ? field.checked : field.value; }
 
   function valuesOf(ids) {
     var values = {};
     ids.forEach(function (id) {
       var field = document.getElementById(id);
-      if (field) values[id] = field.value;
+      if (field) values[id] = valueOf(field);
     });
     return values;
   }
 
+  function focusedId() {
+    var active = document.activeElement;
+    return active && active !== document.body ? active.id : "";
+  }
+
   function caretOf(field) {
-    return document.activeElement === field
+    return document.activeElement === field && field.setSelectionRange && field.type !== "datetime-local"
       ? { start: field.selectionStart, end: field.selectionEnd } : null;
   }
 
   function putBack(field, value, caret) {
+    if (field.type === "checkbox") {
+      field.checked = value;
+      // Its folding (Comment) and the draft follow, as after a tick by hand.
+      field.dispatchEvent(new Event("change", { bubbles: true }));
+      return;
+    }
     field.value = value;
     if (caret) {
       field.focus();
@@ -244,13 +262,14 @@
     }
     // The counter (and with it the draft) follows, as after any typing.
     field.dispatchEvent(new Event("input", { bubbles: true }));
+    if (field.tagName === "SELECT") field.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     var target = event.detail.target;
     if (!target) return;
     if (target.id === "compose") {
-      screenSent = valuesOf(SCREEN_TEXTS);
+      screenSent = { values: valuesOf(SCREEN_FIELDS), focus: focusedId() };
     } else if (target.id === "history" && event.detail.elt.id === "quick-reply") {
       var box = document.getElementById("quick-reply-message");
       replySent = box ? box.value : null;
@@ -261,13 +280,17 @@
     var target = event.detail.target;
     if (!target) return;
     if (target.id === "compose" && screenSent) {
-      screenTyped = {};
-      SCREEN_TEXTS.forEach(function (id) {
+      var sent = screenSent.values;
+      var fields = {};
+      SCREEN_FIELDS.forEach(function (id) {
         var field = document.getElementById(id);
-        if (field && field.value !== screenSent[id]) {
-          screenTyped[id] = { value: field.value, sent: screenSent[id], caret: caretOf(field) };
+        if (field && id in sent && valueOf(field) !== sent[id]) {
+          fields[id] = { value: valueOf(field), sent: sent[id], caret: caretOf(field) };
         }
       });
+      // Moved on since the request left (Tab to Comment, say): the focus goes back there.
+      var focus = focusedId();
+      screenTyped = { fields: fields, focus: focus !== screenSent.focus ? focus : "" };
       screenSent = null;
     } else if (target.id === "history" && replySent !== null) {
       var box = document.getElementById("quick-reply-message");
@@ -281,11 +304,19 @@
     var typed = screenTyped;
     screenTyped = null;
     if (!typed) return;
-    Object.keys(typed).forEach(function (id) {
+    var fields = typed.fields;
+    Object.keys(fields).forEach(function (id) {
       var field = document.getElementById(id);
-      // Only over the text the request took: a redraw that changed it (a template put in) wins.
-      if (field && field.value === typed[id].sent) putBack(field, typed[id].value, typed[id].caret);
+      // Only over what the request took: a redraw that changed it (a template put in) wins.
+      if (field && valueOf(field) === fields[id].sent) {
+        putBack(field, fields[id].value, fields[id].caret);
+      }
     });
+    // Not over a refusal, whose own focus is on what it says.
+    var compose = document.getElementById("compose");
+    var refused = compose && compose.querySelector("[aria-invalid='true'], [role='alert']");
+    var moved = typed.focus && document.getElementById(typed.focus);
+    if (moved && !refused && !(fields[typed.focus] && fields[typed.focus].caret)) moved.focus();
   }
 
   function keepReplyTyping() {

@@ -63,12 +63,47 @@
     });
   }
 
+  // A Send on its way: the server may have sent it already, so it is never cancelled (the page
+  // would say "not sent", and sending again would send twice). The list changing meanwhile closes
+  // the screen only if the Send comes back refused, rather than going to the batch page.
+  var sending = null;
+  var changedWhileSending = false;
+
+  function isSend(event) {
+    var config = event.detail.requestConfig;
+    return !!config && /\/send$/.test(config.path || "");
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (isSend(event)) { sending = event.detail.elt; changedWhileSending = false; }
+  });
+
+  function sendEnded(event) {
+    if (!sending || !isSend(event)) return;
+    sending = null;
+    var redirected = event.detail.xhr && event.detail.xhr.getResponseHeader("HX-Redirect");
+    if (changedWhileSending && !redirected) {
+      changedWhileSending = false;
+      // Once the refusal is drawn: the screen it shows is for a list that is gone.
+      setTimeout(resultsChanged, 0);
+    }
+  }
+
+  // A refusal redraws the screen (the form that sent it is gone before htmx:afterRequest, which
+  // then never reaches the document); an answer with nothing to draw ends in htmx:afterRequest.
+  document.addEventListener("htmx:beforeSwap", sendEnded);
+  document.addEventListener("htmx:afterRequest", sendEnded);
+
   // The SMS screen lists only people who are listed: when the results change under it, it closes
   // (its requests cancelled) and says so. The typed message is also in the server's draft (a Bulk
   // SMS for the same people opens it again); kept here, it fills an empty Message for others.
   function resultsChanged() {
     var panel = document.getElementById("compose-panel");
     if (!panel || !panel.firstElementChild) return;
+    if (sending && document.contains(sending) && panel.contains(sending)) {
+      changedWhileSending = true;
+      return;
+    }
     if (!panel.querySelector("#compose")) { panel.innerHTML = ""; return; }
     var message = panel.querySelector("#message");
     if (message && message.value.trim()) keptMessage = message.value;

@@ -9,12 +9,13 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in, watched_page
 from tests.e2e.helpers import compose_panel, select_people
 from tests.e2e.test_accessibility import REFUSED, check
-from tests.e2e.test_slow_network import throttle
+from tests.e2e.test_slow_network import InFlight, throttle
 
 WOLLONGONG_DEVELOPERS = "/candidates?job=Software+Developer&location=Wollongong"
 PERSON = "Grace Hopper"
@@ -34,12 +35,12 @@ TOO_WIDE = """() => {
 }"""
 
 
-def tab_to(page, locator, presses: int = 25) -> None:
-    """Press Tab (bounded) until `locator` has the focus."""
+def tab_to(page, locator, presses: int = 25, key: str = "Tab") -> None:
+    """Press Tab (or `key`: Shift+Tab) a bounded number of times until `locator` has the focus."""
     for _ in range(presses):
         if locator.evaluate("e => e === document.activeElement"):
             return
-        page.keyboard.press("Tab")
+        page.keyboard.press(key)
     expect(locator).to_be_focused()
 
 
@@ -223,3 +224,53 @@ def test_two_tabs_on_a_slow_network_cancel_once_and_the_other_is_told_why(contex
         told_tab = tabs[outcomes.index("told")]
         expect(told_tab.get_by_role("alert")).to_contain_text("nothing was sent")
         other.close()
+
+
+@pytest.mark.parametrize("js", [True], ids=["js"])
+def test_send_at_and_comment_set_while_the_screen_redraws_still_hold_at_send(page, js):
+    """Commercial ticked redraws the screen; Comment ticked and Send at typed while that redraw is
+    on its way are still there when it lands, and the Send schedules. (They went: the redraw put
+    back the empty Send at, so Send sent at once, with no comment.)"""
+    sign_in(page, "consultant")
+    page.goto(WOLLONGONG_DEVELOPERS)
+    select_people(page, [PERSON])
+    page.get_by_role("button", name="Bulk SMS").press("Enter")
+    expect(compose_panel(page).get_by_role("heading", name="SMS to 1 person")).to_be_visible()
+    page.get_by_label("Message", exact=True).focus()
+    page.keyboard.type("Hi {{first_name}}, rosters are out.")
+    day = (datetime.now(UTC).astimezone(users_zone(page)) + timedelta(days=2)).date()
+    in_flight = InFlight(page)
+    cdp = throttle(page, 2500)
+
+    commercial = page.get_by_label("Commercial message", exact=True)
+    tab_to(page, commercial, key="Shift+Tab")  # it is above the Message
+    page.keyboard.press("Space")  # the redraw leaves
+    comment = page.get_by_label("Comment", exact=True)
+    tab_to(page, comment)
+    page.keyboard.press("Space")
+    type_send_at(page, day)
+    assert in_flight.open > 0, "the redraw landed before the test was done typing"
+    in_flight.wait_quiet()
+
+    send_at = page.get_by_label("Send at", exact=True)
+    expect(commercial).to_be_checked()
+    expect(comment).to_be_checked()
+    expect(send_at).to_have_value(f"{day.isoformat()}T09:30")
+    expect(send_at).to_be_focused()  # where the keyboard user was, not back on Commercial
+
+    send = page.get_by_role("button", name="Send", exact=True)
+    tab_to(page, send)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/sms/batches/\d+$"), timeout=20_000)
+    expect(page.locator("#scheduled-for")).to_contain_text("Scheduled for")
+    # Withdrawn again, so the other journeys find Grace as they left her.
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    page.get_by_role("button", name="Cancel scheduled send").press("Enter")
+    expect(page).to_have_url(re.compile(r"/sms/batches/\d+/cancel"))
+    confirm = page.get_by_role("main").get_by_role("button", name="Cancel scheduled send")
+    tab_to(page, confirm)
+    page.keyboard.press("Enter")
+    expect(page.locator(".flashes")).to_contain_text("1 message withdrawn")
