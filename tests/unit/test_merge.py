@@ -183,6 +183,21 @@ def test_only_the_backslash_next_to_the_braces_is_consumed():
     assert fill(r"\\{{first_name}}").text == r"\{{first_name}}"
 
 
+def test_an_escaped_tag_beside_a_field_is_text_not_a_tag_left_over():
+    # The escape is the documented way to send "{{first_name}}" as it is: with a field elsewhere
+    # in the message it was taken for a tag formed across a field, and the message refused.
+    result = fill(r"Reply \{{first_name}} literally, {{first_name}}")
+    assert result.text == "Reply {{first_name}} literally, Ada"
+    assert result.leftover == ()
+
+
+def test_a_tag_formed_across_an_empty_field_is_still_left_over():
+    person = SimpleNamespace(**{**vars(CANDIDATE), "location": ""})
+    result = fill("{{fir{{location}}st_name}} and \\{{last_name}}", person)
+    assert result.text == "{{first_name}} and {{last_name}}"
+    assert result.leftover == ("first_name",)
+
+
 def test_escaped_unknown_tag_is_not_reported():
     result = fill(r"\{{nickname}}")
     assert result.text == "{{nickname}}"

@@ -11,7 +11,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.pages import text
+from tests import html_tree
+from tests.pages import held, text
 from webapp.models import ComposeDraft, Message
 
 TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
@@ -58,7 +59,8 @@ def recipients(page: str) -> list[tuple[str, str]]:
 def message_box(page: str) -> str:
     match = re.search(r'<textarea id="message"[^>]*>(.*?)</textarea>', page, re.S)
     assert match, "no Message field"
-    return html.unescape(match.group(1))
+    # As a browser reads it: the one line break after <textarea> is markup, not the value.
+    return html.unescape(match.group(1).removeprefix("\n"))
 
 
 def counter(page: str) -> dict[str, str]:
@@ -361,6 +363,20 @@ def test_a_refused_update_changes_nothing(client, consultant, with_opt_out, sess
 
 
 # --- removing and restoring recipients -----------------------------------------------------------
+
+
+def test_a_message_that_starts_with_a_blank_line_keeps_it_through_a_redraw(
+    client, consultant, make_candidate
+):
+    # The HTML parser takes the one line break straight after <textarea> as markup: the page
+    # writes one of its own there, or the message's first blank line went at every redraw.
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    bob = make_candidate("Bob", "Brown", "0412 345 679")
+    _, token = open_sms(client, [ada, bob])
+    removed = update(client, token, remove=str(bob.id), message="\nHi {{first_name}}")
+    assert message_box(text(removed)) == "\nHi {{first_name}}"
+    form = held(html_tree.html(removed), f"/sms/compose/{token}/update")
+    assert form["message"] == "\nHi {{first_name}}"
 
 
 def test_removing_a_recipient_takes_them_off_and_restore_puts_them_back(

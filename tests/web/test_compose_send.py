@@ -4,6 +4,7 @@ Comments, idempotency, nothing written on failure, and the batch page it leads t
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import timedelta
 
@@ -218,6 +219,11 @@ def test_template_used_is_recorded_on_the_batch(client, consultant, make_candida
     session.add(template)
     session.commit()
     token = open_sms(client, [make_candidate()])
+    used = client.post(
+        f"/sms/compose/{token}/update",
+        data={"message": "", "template_id": str(template.id), "action": "use_template"},
+    )
+    assert used.status_code == 303, text(used)
     response = send(client, token, template_id=str(template.id), message="Interview at 10 sharp")
     [batch] = rows(session, Batch)
     assert batch.template_id == template.id
@@ -225,19 +231,32 @@ def test_template_used_is_recorded_on_the_batch(client, consultant, make_candida
     assert "Interview" in page
 
 
-def test_send_with_a_template_id_that_does_not_exist_is_refused_on_the_form(
+def test_a_template_only_highlighted_in_the_list_is_not_what_is_sent(
     client, consultant, make_candidate, session
 ):
+    # Arrowing through the list (the select's value) puts nothing in the Message: a commercial
+    # template highlighted at Send adds no opt-out line the counter never showed, and is not
+    # recorded as the batch's template.
+    alert = SmsTemplate(
+        name="Job alert", body="New roles", shared=True, record_type="both", commercial=True
+    )
+    session.add(alert)
+    session.commit()
     token = open_sms(client, [make_candidate()])
-    response = send(client, token, template_id="987654", message="Hello")
-    assert response.status_code == 400
-    assert "That template is not available for this SMS." in text(response)
-    assert written(session) == NOTHING
+
+    response = send(client, token, template_id=str(alert.id), message="Free for a call at 3?")
+
+    assert response.status_code == 303, text(response)
+    [batch] = rows(session, Batch)
+    assert (batch.template_id, batch.commercial, batch.opt_out_line) == (None, False, None)
+    assert [m.body for m in rows(session, Message)] == ["Free for a call at 3?"]
 
 
-def test_send_refuses_a_template_the_sender_may_not_see(
+def test_a_template_id_posted_with_send_is_never_read(
     client, login, make_user, make_candidate, session
 ):
+    # Send takes the template the draft has in its Message: a crafted id (one that does not exist,
+    # another user's personal template) neither refuses the Send nor names that template anywhere.
     other = make_user()
     secret = SmsTemplate(
         name="Secret pay rises", body="x", owner_id=other.id, shared=False, record_type="both"
@@ -245,12 +264,12 @@ def test_send_refuses_a_template_the_sender_may_not_see(
     session.add(secret)
     session.commit()
     login("consultant")
-    token = open_sms(client, [make_candidate()])
-    response = send(client, token, template_id=str(secret.id), message="Hello")
-    assert response.status_code == 400
-    assert "That template is not available for this SMS." in text(response)
-    assert "Secret pay rises" not in text(response)
-    assert written(session) == NOTHING
+    for crafted in ("987654", str(secret.id)):
+        token = open_sms(client, [make_candidate()])
+        response = send(client, token, template_id=crafted, message="Hello")
+        assert response.status_code == 303, text(response)
+        assert "Secret pay rises" not in text(client.get(response.headers["Location"]))
+    assert [batch.template_id for batch in rows(session, Batch)] == [None, None]
 
 
 # --- removed recipients --------------------------------------------------------------------------
@@ -666,9 +685,9 @@ def test_a_failed_send_keeps_what_was_typed(client, consultant, people):
     token = open_sms(client, people)
     response = send(client, token, message="Hi {{nope}} there", comment="1", comment_text="note")
     page = text(response)
-    assert re.search(r'<textarea id="message"[^>]*>Hi \{\{nope\}\} there</textarea>', page, re.S)
+    assert re.search(r'<textarea id="message"[^>]*>\nHi \{\{nope\}\} there</textarea>', page, re.S)
     assert '<input type="checkbox" id="comment" name="comment" value="1" checked>' in page
-    assert ">note</textarea>" in page
+    assert ">\nnote</textarea>" in page
 
 
 def test_a_failed_send_with_htmx_answers_the_compose_fragment(client, consultant, people, session):
@@ -741,6 +760,27 @@ def test_an_expired_draft_is_refused_and_nothing_is_written(client, consultant, 
     assert response.status_code == 410
     assert "expired" in text(response)
     assert written(session) == NOTHING
+
+
+def test_an_expired_draft_over_htmx_is_said_in_the_alert_region(
+    client, consultant, people, session
+):
+    # The answer goes to the alert region, and htmx swaps it in: it did nothing at all (410 was
+    # not among the statuses the page's htmx-config swaps), so Send seemed dead.
+    token = open_sms(client, people)
+    meta = tree(client.get("/candidates")).one("meta", name="htmx-config")
+    rules = json.loads(meta.get("content"))["responseHandling"]
+    session.execute(sa.update(ComposeDraft).values(created_at=utcnow() - timedelta(hours=25)))
+    session.commit()
+
+    response = send(client, token, htmx=True)
+
+    assert response.status_code == 410
+    assert response.headers["HX-Retarget"] == "#live-alert"
+    assert "expired" in text(response)
+    # htmx takes the first rule whose code (a regular expression) matches the status.
+    rule = next(r for r in rules if re.search(r["code"], str(response.status_code)))
+    assert rule["swap"] is True
 
 
 def test_another_users_token_is_404_and_nothing_is_written(client, login, people, session):

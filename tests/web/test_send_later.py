@@ -333,7 +333,7 @@ def test_a_released_batch_can_no_longer_be_cancelled_or_edited(client, login, se
     assert client.post(f"/sms/batches/{batch_id}/cancel").status_code == 409
     edited = client.post(f"/sms/batches/{batch_id}/edit", data={"message": "Changed"})
     assert edited.status_code == 409
-    assert ">Changed</textarea>" in text(edited)  # kept, to be copied
+    assert ">\nChanged</textarea>" in text(edited)  # kept, to be copied
     assert [m.body for m in messages_of(session, batch_id)] == ["Hi Ada, your shift starts at 7."]
     # Released: the batch page shows its progress again.
     assert 'role="progressbar"' in text(client.get(f"/sms/batches/{batch_id}"))
@@ -359,7 +359,7 @@ def test_edit_text_remakes_each_persons_message_until_it_goes(client, login, ses
     form = client.get(link.get("href"))
     assert form.status_code == 200
     assert tree(form).one("label", for_="message").text == "Message"
-    assert ">Hi {{first_name}}, your shift starts at 7.</textarea>" in text(form)
+    assert ">\nHi {{first_name}}, your shift starts at 7.</textarea>" in text(form)
     assert buttons(tree(form).one("form", action=f"/sms/batches/{batch_id}/edit")) == ["Save text"]
 
     response = client.post(
@@ -396,7 +396,7 @@ def test_edit_text_refused_is_shown_on_the_field_and_changes_nothing(client, log
     response = client.post(f"/sms/batches/{batch_id}/edit", data={"message": "Hi {{nickname}}"})
 
     assert_refused(response, "message", "Unknown merge field")
-    assert ">Hi {{nickname}}</textarea>" in text(response)
+    assert ">\nHi {{nickname}}</textarea>" in text(response)
     assert [m.body for m in messages_of(session, batch_id)] == ["Hi Ada, your shift starts at 7."]
 
 
@@ -416,7 +416,7 @@ def test_edit_text_saved_in_another_tab_meanwhile_is_not_lost_unseen(client, log
     page = text(response)
     assert "changed and saved elsewhere" in page
     assert "It now reads: “Shift moved to 8.\nBring boots.”" in page
-    assert ">Shift moved to 9.</textarea>" in page  # what was typed stays
+    assert ">\nShift moved to 9.</textarea>" in page  # what was typed stays
     now_shown = tree(response).one("input", type="hidden", name="shown").get("value")
     assert [m.body for m in messages_of(session, batch_id)] == ["Shift moved to 8.\nBring boots."]
     # Saved again, knowingly: it replaces the other tab's text.
@@ -435,7 +435,7 @@ def test_edit_text_of_a_commercial_send_keeps_its_opt_out_line_out_of_the_box(
     assert batch.body.endswith("\n" + line)
 
     form = text(client.get(f"/sms/batches/{batch_id}/edit"))
-    assert ">Hi {{first_name}}, your shift starts at 7.</textarea>" in form
+    assert ">\nHi {{first_name}}, your shift starts at 7.</textarea>" in form
     assert (
         client.post(
             f"/sms/batches/{batch_id}/edit", data={"message": "New roles, {{first_name}}."}

@@ -331,7 +331,9 @@ def send(token: str):
         body=form.message.data,
         ignore=form.ignore.data,
         ignore_reason=form.ignore_reason.data,
-        template_id=as_id(form.template_id.data),
+        # The template put into the Message, never the one only highlighted in the list: arrowing
+        # through it changes nothing, so it must not make the SMS commercial or be recorded.
+        template_id=draft.template_id,
         comment=form.comment.data and not sms.suppress_add_comment,
         comment_type=comment_type,
         comment_text=form.comment_text.data.strip() or None,

@@ -138,6 +138,16 @@ class FieldRef:
     name: str
 
 
+class Escaped(str):
+    """The `{{` an escape (`\\{{`) stands for: text like any other, but never the start of a
+    tag a recipient's values formed (see Rendered.leftover)."""
+
+    __slots__ = ()
+
+
+ESCAPED = Escaped("{{")
+
+
 @dataclass(frozen=True, slots=True)
 class Template:
     """A message body parsed once, so it can be rendered for many recipients cheaply."""
@@ -163,7 +173,10 @@ def parse(body: str) -> Template:
         pos = match.end()
         name = match.group(1)
         if name is None:
-            literal.append("{{")
+            if text := "".join(literal):
+                parts.append(text)
+            literal = []
+            parts.append(ESCAPED)
         elif name in FIELDS:
             if text := "".join(literal):
                 parts.append(text)
@@ -205,10 +218,13 @@ def render(template: Template, person: Any, sender: Any) -> Rendered:
         values[name] = value
         if not value:
             empty.append(name)
-    text = "".join([p if isinstance(p, str) else values[p.name] for p in template.parts])
+    filled = [p if isinstance(p, str) else values[p.name] for p in template.parts]
+    text = "".join(filled)
     leftover = ()
     if "{{" in text and template.fields:
+        # Read with each escape's braces left out: "\\{{first_name}}" is text as typed.
+        scanned = "".join("" if p is ESCAPED else p for p in filled)
         leftover = tuple(
-            dict.fromkeys(m.group(1) for m in _TOKEN.finditer(text) if m.group(1) in FIELDS)
+            dict.fromkeys(m.group(1) for m in _TOKEN.finditer(scanned) if m.group(1) in FIELDS)
         )
     return Rendered(text=text, empty=tuple(empty), unknown=template.unknown, leftover=leftover)
