@@ -4,6 +4,8 @@ every app process, the same answer for unknown usernames, reset by a success, an
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -162,6 +164,33 @@ def test_throttling_holds_across_two_app_processes_on_one_database(database_url,
     finally:
         for app in apps:
             app.extensions["database"].engine.dispose()
+
+
+def test_guesses_sent_in_parallel_cannot_all_pass_before_the_first_failure_counts(
+    app, session, make_user, clock
+):
+    # Each guess used to read the count, check the password, and only then write its failure:
+    # twelve at once all read "no failures" and were all checked against the password.
+    user = make_user(role="viewer")
+    app.test_client_class = Browser
+    clients = [app.test_client() for _ in range(12)]
+    for client in clients:
+        client.get("/login")  # each its own browser, with its own form token
+    start = threading.Barrier(len(clients))
+
+    def guess(client) -> int:
+        start.wait()
+        return sign_in(client, user.username, "wrong-password-123").status_code
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        answers = list(pool.map(guess, clients))
+
+    assert answers == [401] * len(clients)
+    checked = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "auth.login_failed")
+    ).all()
+    assert len(checked) == throttle.FREE_FAILURES  # the rest found the account locked
+    assert session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "auth.locked")) == 1
 
 
 def test_a_success_resets_the_count(client, session, make_user, clock):

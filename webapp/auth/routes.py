@@ -39,22 +39,23 @@ def login():
         return render("auth/login.html", form=form, status=403 if request.method == "POST" else 200)
     if form.validate_on_submit():
         attempt = throttle.Attempt(form.username.data, request.remote_addr or "unknown")
-        moment = throttle.now()
-        # A locked account or address gets the bad-password answer, unknown usernames alike.
-        locked = throttle.locked_until(db.session, attempt, moment) is not None
-        user = _user_named(form.username.data)
-        if user is None or locked:
-            _spend_hash_time(form.password.data)
-        elif user.check_password(form.password.data) and user.active:
-            if user.two_factor_on:
-                # Not signed in yet, and the failures not forgiven: the code comes first.
-                return two_factor_routes.ask_for_code(user, next_path)
-            throttle.record_success(db.session, attempt)
-            sessions.sign_in(user, sessions.PASSWORD)
-            return redirect(next_path or url_for("health.home"))
-        if not locked:
-            throttle.record_failure(db.session, attempt, moment)
-            db.session.commit()
+        with throttle.one_at_a_time(db.session, attempt):
+            moment = throttle.now()
+            # A locked account or address gets the bad-password answer, unknown usernames alike.
+            locked = throttle.locked_until(db.session, attempt, moment) is not None
+            user = _user_named(form.username.data)
+            if user is None or locked:
+                _spend_hash_time(form.password.data)
+            elif user.check_password(form.password.data) and user.active:
+                if user.two_factor_on:
+                    # Not signed in yet, and the failures not forgiven: the code comes first.
+                    return two_factor_routes.ask_for_code(user, next_path)
+                throttle.record_success(db.session, attempt)
+                sessions.sign_in(user, sessions.PASSWORD)
+                return redirect(next_path or url_for("health.home"))
+            if not locked:
+                throttle.record_failure(db.session, attempt, moment)
+            db.session.commit()  # the failure counted; the account's lock let go
         form.password.errors.append(BAD_CREDENTIALS)
         return render("auth/login.html", form=form, status=401)
     status = 400 if form.is_submitted() else 200

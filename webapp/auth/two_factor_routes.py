@@ -51,18 +51,21 @@ def check_code(user: User, check: Callable[[datetime], T]) -> T:
     address is locked, a wrong code counted as a failed sign-in, a right one forgiving the
     account's failures. So the profile page is no side door for guessing codes."""
     attempt = throttle.Attempt(user.username, request.remote_addr or "unknown")
-    moment = throttle.now()
-    if throttle.locked_until(db.session, attempt, moment) is not None:
-        raise FieldError(LOCKED, "code", 429)
-    try:
-        result = check(moment)
-    except two_factor.WrongCode:
-        throttle.record_failure(db.session, attempt, moment)
+    # Codes sent in parallel wait their turn: each sees the failures of those before it.
+    with throttle.one_at_a_time(db.session, attempt):
+        moment = throttle.now()
+        if throttle.locked_until(db.session, attempt, moment) is not None:
+            db.session.rollback()
+            raise FieldError(LOCKED, "code", 429)
+        try:
+            result = check(moment)
+        except two_factor.WrongCode:
+            throttle.record_failure(db.session, attempt, moment)
+            db.session.commit()
+            raise
+        throttle.record_success(db.session, attempt)
         db.session.commit()
-        raise
-    throttle.record_success(db.session, attempt)
-    db.session.commit()
-    return result
+        return result
 
 
 def _pending() -> tuple[User | None, str | None]:

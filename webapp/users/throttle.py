@@ -3,12 +3,17 @@ earn."""
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp.database import is_sqlite
 from webapp.models.activity import audit
 from webapp.models.base import utcnow
 from webapp.models.users import LOGIN_KEY_LENGTH, LoginFailure
@@ -34,6 +39,34 @@ class Attempt:
             (ACCOUNT, self.username.strip().casefold()[:MAX_KEY]),
             (ADDRESS, (self.address or "unknown")[:MAX_KEY]),
         )
+
+
+# PostgreSQL: one transaction-long advisory lock per account (class 1921; settings use 1920).
+_ACCOUNT_LOCK = sa.text("SELECT pg_advisory_xact_lock(1921, hashtext(:key))")
+_process_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+_process_locks_guard = threading.Lock()
+
+
+@contextmanager
+def one_at_a_time(session: so.Session, attempt: Attempt) -> Iterator[None]:
+    """Hold the account's attempts in line from the lockout check to the failure's record, so
+    guesses sent in parallel cannot all pass the check before the first failure counts.
+
+    PostgreSQL: an advisory lock on the account, released when the transaction ends (the
+    caller's commit), so every web process waits its turn. SQLite (one server, a few processes):
+    a lock in this process; another process's guess is not held by it. Only attempts on the same
+    account wait; another account's sign-in never does."""
+    kind, key = attempt.keys()[0]
+    if not is_sqlite(session):
+        session.connection().execute(_ACCOUNT_LOCK, {"key": f"{kind}:{key}"})
+        yield
+        return
+    with _process_locks_guard:
+        lock = _process_locks.get(key)
+        if lock is None:
+            lock = _process_locks[key] = threading.Lock()
+    with lock:
+        yield
 
 
 def now() -> datetime:
