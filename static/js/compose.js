@@ -337,8 +337,57 @@
     putBack(box, text, caret);
   }
 
+  // A template's Preview (on its edit page) redraws the preview box, Record id in it, and the
+  // counter (counted for that person). A record id typed meanwhile is put back, and so is the
+  // focus; a counter request for later typing went to the counter the preview replaced, so the
+  // Message is counted again whenever it changed since the Preview left.
+  var previewSent = null;  // the Message and Record id as the Preview took them, and the focus
+  var previewTyped = null;
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "preview") return;
+    var body = document.getElementById("body");
+    var id = document.getElementById("preview_id");
+    previewSent = { body: body ? body.value : null, id: id ? id.value : null, focus: focusedId() };
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "preview" || !previewSent) return;
+    var id = document.getElementById("preview_id");
+    var focus = focusedId();
+    previewTyped = {
+      sent: previewSent,
+      id: id && id.value !== previewSent.id ? { value: id.value, caret: caretOf(id) } : null,
+      focus: focus !== previewSent.focus ? focus : "",
+      caret: document.activeElement ? caretOf(document.activeElement) : null
+    };
+    previewSent = null;
+  });
+
+  function keepPreviewTyping() {
+    var typed = previewTyped;
+    previewTyped = null;
+    if (!typed) return;
+    var id = document.getElementById("preview_id");
+    if (typed.id && id && id.value === typed.sent.id) putBack(id, typed.id.value, typed.id.caret);
+    var body = document.getElementById("body");
+    if (body && typed.sent.body !== null && body.value !== typed.sent.body) {
+      body.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    // Moved on since the Preview left (back to the Message, say): the focus stays there, not on
+    // the preview's heading.
+    var moved = typed.focus && document.getElementById(typed.focus);
+    if (moved && !(typed.id && typed.id.caret && typed.focus === "preview_id")) {
+      moved.focus();
+      if (typed.caret) moved.setSelectionRange(typed.caret.start, typed.caret.end);
+    }
+  }
+
   document.addEventListener("htmx:load", function (event) {
     var elt = event.detail.elt;
+    if (elt && elt.id === "preview") keepPreviewTyping();
     if (elt && (elt.id === "compose" || elt.id === "message-field")) {
       dirty = false;
       comeBack();

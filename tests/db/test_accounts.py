@@ -530,6 +530,24 @@ def test_removed_blocked_region_is_audited_with_the_reason(session, admin):
     )
 
 
+def test_a_seeded_territory_phonenumbers_does_not_know_can_be_blocked_again(session, admin):
+    # UM is on SMS Central's list but has no numbers of its own in phonenumbers: once removed it
+    # was refused as "not a two-letter region code", and the removal could not be undone.
+    row = session.scalar(
+        sa.select(BlockedRegion).where(
+            BlockedRegion.provider == "smscentral", BlockedRegion.region == "UM"
+        )
+    )
+    sms_settings.remove_blocked_region(session, admin, row, "Checking the list")
+
+    again = sms_settings.add_blocked_region(session, admin, "smscentral", "um", "Put back")
+
+    assert (again.region, again.name) == ("UM", "United States Minor Outlying Islands")
+    assert "UM" in sms_settings.blocked_regions(session, "smscentral")
+    with pytest.raises(FieldError):  # any other code phonenumbers does not know is still refused
+        sms_settings.add_blocked_region(session, admin, "smscentral", "QQ", "x")
+
+
 def test_signed_in_user_gets_every_permission_of_all_their_roles_in_one_query(
     session, make_user, signed_in
 ):

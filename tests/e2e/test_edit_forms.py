@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
 from tests.e2e.helpers import add_candidate, retype
+from tests.e2e.test_slow_network import InFlight, throttle
 
 
 def new_template(context, message: str, prefix: str) -> tuple[Page, str]:
@@ -86,3 +88,47 @@ def test_enter_in_the_preview_record_id_previews_and_adds_nothing(context):
     expect(page.locator("#preview blockquote.sms-bubble")).to_contain_text("Hi ")
     page.goto(f"/templates?q={name}")
     expect(page.locator("main")).not_to_contain_text(name)
+
+
+@pytest.mark.parametrize("js", [True], ids=["js"])  # without it, no race: each is a page
+def test_a_record_id_typed_while_a_preview_is_on_its_way_is_kept(context, js):
+    """On a slow network: the id typed after Enter stays, and the focus with it (the preview put
+    back the id it took, and sent the focus to its heading)."""
+    page, _ = new_template(context, "Hi {{first_name}}", "Slow id")
+    retype(page, "Record id", "1")
+    in_flight = InFlight(page)
+    throttle(page, 1500)
+
+    page.keyboard.press("Enter")  # the Preview leaves
+    page.keyboard.type("23")
+    assert in_flight.open > 0, "the preview landed before the test was done typing"
+    in_flight.wait_quiet()
+
+    record_id = page.get_by_label("Record id", exact=True)
+    expect(record_id).to_have_value("123")
+    expect(record_id).to_be_focused()
+
+
+@pytest.mark.parametrize("js", [True], ids=["js"])
+def test_the_message_typed_while_a_preview_is_on_its_way_is_what_is_counted(context, js):
+    """The preview brings its own count, of the text it took; the counter's request for the
+    typing since went to the counter it replaced. The counter ended on the older text's count."""
+    page, _ = new_template(context, "Hi {{first_name}}", "Slow count")
+    retype(page, "Record id", "1")
+    in_flight = InFlight(page)
+    throttle(page, 1500)
+
+    page.keyboard.press("Enter")  # the Preview leaves
+    message = page.get_by_label("Message", exact=True)
+    message.focus()  # back up to the Message (a click) while it is on its way
+    page.keyboard.press("Control+End")
+    page.keyboard.type(", your shift starts at 7 tomorrow and runs until 3 in the afternoon")
+    assert in_flight.open > 0, "the preview landed before the test was done typing"
+    in_flight.wait_quiet()
+
+    expect(message).to_be_focused()  # not on the preview's heading
+    counter = page.locator("#sms-counter")
+    shown = counter.get_attribute("data-characters")
+    message.dispatch_event("input")  # counted again from scratch: the same figure
+    in_flight.wait_quiet()
+    expect(counter).to_have_attribute("data-characters", shown)

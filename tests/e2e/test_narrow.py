@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.helpers import add_candidate, signed_in, sms_from_record
 from tests.e2e.test_accessibility import check
+from tests.e2e.test_offices import flask
 
 PHONE = {"width": 390, "height": 844}
 AXEL = ("Axel Axe", "0412 345 698")
@@ -130,6 +131,24 @@ def test_no_page_scrolls_sideways_on_a_phone(phones, sent, name, js):
     response = page.goto(url)
     assert response.status == 200, f"{url} answered {response.status}"
     expect(page.locator("header summary", has_text="Menu")).to_be_visible()  # the nav is folded
+    assert_fits(page, url)
+
+
+# As agencies name offices; a list is as wide as its longest choice unless the page holds it in.
+LONG_OFFICE = "Zz Sydney CBD Permanent and Executive Recruitment (Finance, Legal and Technology)"
+
+
+@pytest.fixture(scope="module")
+def long_office(live_server):
+    flask(live_server, "office", "add", LONG_OFFICE)
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+@pytest.mark.parametrize("url", ["/dashboard", "/profile", "/admin/users/new"])
+def test_a_list_with_a_long_choice_fits_a_phone(phones, long_office, url, js):
+    page = phones[js]
+    assert page.goto(url).status == 200
+    expect(page.locator("select option", has_text=LONG_OFFICE).first).to_be_attached()
     assert_fits(page, url)
 
 

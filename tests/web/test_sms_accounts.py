@@ -338,3 +338,20 @@ def test_the_edit_page_saves_as_it_posts_without_a_gateway_field(client, admin, 
 
     assert client.post(url, data=changed(form, name="Perth")).status_code == 302
     assert fresh(session, SmsAccount, account.id).name == "Perth"
+
+
+@pytest.mark.parametrize("rate", ["0.123456789", "0.01666667", "5", "1000"])
+def test_a_rate_is_shown_as_saved_and_a_save_of_other_fields_leaves_it(
+    client, admin, session, rate
+):
+    client.post("/admin/sms-accounts/new", data=central_form(rate_per_second=rate))
+    [account] = rows(session, SmsAccount)
+    url = f"/admin/sms-accounts/{account.id}/edit"
+    form = opened(client, url)
+    assert form["rate_per_second"] == rate  # every figure (":g" showed six, and saved them)
+
+    assert client.post(url, data=changed(form, name="Perth")).status_code == 302
+
+    assert fresh(session, SmsAccount, account.id).rate_per_second == float(rate)
+    [edit] = audits(session, "sms_account.changed")
+    assert "rate_per_second" not in edit.details["changes"]

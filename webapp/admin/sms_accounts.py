@@ -195,7 +195,7 @@ def _filled_form(account: SmsAccount) -> SmsAccountForm:
     form.countries.data = ", ".join(row.region for row in account.countries)
     form.blocked.data = ", ".join(row.region for row in account.blocked)
     form.rate_per_second.data = (
-        f"{account.rate_per_second:g}" if account.rate_per_second is not None else ""
+        accounts.rate_text(account.rate_per_second) if account.rate_per_second is not None else ""
     )
     return form
 

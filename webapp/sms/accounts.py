@@ -419,6 +419,13 @@ def _twilio_sender(
     return number or None, service or None
 
 
+def rate_text(rate: float) -> str:
+    """A rate as the form shows it: the shortest text that parse_rate reads back as the same
+    number ("5", "0.123456789"). Six figures (":g") changed a rate saved with more, unasked."""
+    text = repr(float(rate))
+    return text.removesuffix(".0")
+
+
 def parse_rate(value: str | float | None) -> float | None:
     """Messages per second: MIN_RATE to MAX_RATE, or None for empty (the workers' own limit).
 

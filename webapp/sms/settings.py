@@ -18,6 +18,7 @@ from webapp import settings_store
 from webapp.errors import FieldError
 from webapp.models import BlockedRegion, Setting, User, audit
 from webapp.models.people import EMAIL_PATTERN
+from webapp.sms.blocked_countries import SMSCENTRAL_BLOCKED
 from webapp.sms.opt_out_line import check_line
 from webapp.sms.replies import ReplySettings
 from webapp.times import DEFAULT_ZONE, check_zone
@@ -243,7 +244,12 @@ def add_blocked_region(
     """Stop sending to `region` through `provider` from now on; audited with the reason."""
     if provider not in BLOCKLIST_PROVIDERS:
         raise FieldError("Choose SMS Central or Twilio.", "provider")
-    code = check_region(region, "region", required=True)
+    typed = (region or "").strip().upper()
+    # A gateway's own list may name a territory phonenumbers has no numbers for (UM): blocked as
+    # seeded, it can be blocked again after a removal.
+    unknown = typed not in phonenumbers.SUPPORTED_REGIONS
+    listed = typed if unknown and typed in SMSCENTRAL_BLOCKED else None
+    code = listed or check_region(region, "region", required=True)
     reason = _reason(reason, "Say why this country is blocked.")
     existing = session.scalar(
         sa.select(BlockedRegion).where(
@@ -255,11 +261,12 @@ def add_blocked_region(
             f"{existing.name} ({code}) is already blocked for {BLOCKLIST_PROVIDERS[provider]}.",
             "region",
         )
+    shown = (name or "").strip() or (SMSCENTRAL_BLOCKED[code] if listed else region_name(code))
     row = BlockedRegion(
         provider=provider,
         region=code,
         reason=reason,
-        name=((name or "").strip() or region_name(code))[:120],
+        name=shown[:120],
         effective_date=effective or date.today(),
     )
     session.add(row)
