@@ -244,7 +244,8 @@
   }
 
   function caretOf(field) {
-    return document.activeElement === field && field.setSelectionRange && field.type !== "datetime-local"
+    // Only a field with a caret: a tick box's selectionStart is null.
+    return document.activeElement === field && typeof field.selectionStart === "number"
       ? { start: field.selectionStart, end: field.selectionEnd } : null;
   }
 
@@ -312,9 +313,10 @@
         putBack(field, fields[id].value, fields[id].caret);
       }
     });
-    // Not over a refusal, whose own focus is on what it says.
+    // Not over a refusal or a question (Replace the typed text?), whose own focus is on it.
     var compose = document.getElementById("compose");
-    var refused = compose && compose.querySelector("[aria-invalid='true'], [role='alert']");
+    var refused = compose && compose.querySelector(
+      "[aria-invalid='true'], [role='alert'], #template-question");
     var moved = typed.focus && document.getElementById(typed.focus);
     if (moved && !refused && !(fields[typed.focus] && fields[typed.focus].caret)) moved.focus();
   }

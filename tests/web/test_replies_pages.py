@@ -4,12 +4,14 @@ form going through the same pipeline as a gateway's push."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.html_tree import html
 from tests.pages import fresh
 from tests.replying import audits, inbound, receive, rows, send_sms
-from webapp.models import Candidate, ClientContact, Message
+from webapp.models import AuditEvent, Candidate, ClientContact, Message
 from webapp.sms.replies import UNMATCHED_PAGE_SIZE
 
 ADA_MOBILE = "0412 345 678"
@@ -288,6 +290,48 @@ def test_a_stop_filed_on_a_record_unticks_sms_as_the_persons_own_opt_out(
     assert "SMS box is unticked, as their own opt-out" in page.one("ul", class_="flashes").text
     # Their own: ticking SMS again on the record asks why (as for a STOP from their number).
     assert "stop" in page.one("section", id="privacy").text.lower()
+
+
+def test_a_stop_older_than_the_last_change_of_sms_leaves_it_as_it_is(
+    app, client, session, login, ada
+):
+    # A STOP left in Unmatched replies for weeks, filed after the person ticked SMS again: their
+    # later word stands.
+    login("team-leader")
+    stop = receive(app, session, "STOP", from_number="61499888777")
+    stop = session.get(Message, stop.id)
+    stop.created_at = stop.created_at - timedelta(days=30)
+    session.add(
+        AuditEvent(
+            actor_id=None,
+            action="consent.sms_given",
+            subject_type="candidate",
+            subject_id=ada.id,
+            details={"changes": {"sms_consent": [False, True]}, "source": "reply"},
+        )
+    )
+    session.commit()
+
+    client.post(f"/replies/{stop.id}/attach", data={"kind": "candidates", "person_id": ada.id})
+
+    assert fresh(session, Candidate, ada.id).sms_consent is True
+    assert audits(session, "consent.sms_withdrawn") == []
+    flashes = html(client.get(f"/candidates/{ada.id}")).one("ul", class_="flashes").text
+    assert "was changed after it came: it is left as it is" in flashes
+
+
+def test_a_stop_filed_on_someone_already_unticked_says_nothing_changed(
+    app, client, session, login, make_candidate
+):
+    login("team-leader")
+    person = make_candidate("Bo", "Off", "0412 000 222", sms_consent=False)
+    stop = receive(app, session, "STOP", from_number="61499888777")
+
+    client.post(f"/replies/{stop.id}/attach", data={"kind": "candidates", "person_id": person.id})
+
+    assert audits(session, "consent.sms_withdrawn") == []
+    flashes = html(client.get(f"/candidates/{person.id}")).one("ul", class_="flashes").text
+    assert "It says STOP" not in flashes and "filed on Bo Off" in flashes
 
 
 def test_a_start_filed_on_a_record_leaves_sms_unticked_and_says_so(

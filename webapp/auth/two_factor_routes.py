@@ -51,18 +51,27 @@ def check_code(user: User, check: Callable[[datetime], T]) -> T:
     address is locked, a wrong code counted as a failed sign-in, a right one forgiving the
     account's failures. So the profile page is no side door for guessing codes."""
     attempt = throttle.Attempt(user.username, request.remote_addr or "unknown")
-    # Codes sent in parallel wait their turn: each sees the failures of those before it.
+    # Codes sent in parallel wait their turn, and each is counted as failed before it is checked:
+    # a check commits its own steps (letting the turn go), and the next guess must see this one.
     with throttle.one_at_a_time(db.session, attempt):
         moment = throttle.now()
         if throttle.locked_until(db.session, attempt, moment) is not None:
             db.session.rollback()
             raise FieldError(LOCKED, "code", 429)
+        counted = throttle.count_attempt(db.session, attempt, moment)
         try:
             result = check(moment)
         except two_factor.WrongCode:
-            throttle.record_failure(db.session, attempt, moment)
+            throttle.audit_failure(db.session, attempt, moment)
             db.session.commit()
             raise
+        except Exception:
+            # Refused for another reason (already on, a stale page): no guess was made.
+            db.session.rollback()
+            throttle.forget(db.session, counted)
+            db.session.commit()
+            raise
+        throttle.forget(db.session, counted)
         throttle.record_success(db.session, attempt)
         db.session.commit()
         return result

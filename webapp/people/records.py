@@ -117,6 +117,15 @@ def self_withdrawal(session: so.Session, person: Candidate | ClientContact) -> W
 
 
 @cache
+def consent_changed_at(session: so.Session, person: Candidate | ClientContact) -> datetime | None:
+    """When the person's SMS box last changed (by anyone, any way), or None if it never did."""
+    if person.id is None:
+        return None
+    query = _latest_consent_change(subject_name(person))
+    event = session.scalars(query, {"subject_id": person.id}).first()
+    return event.created_at if event is not None else None
+
+
 def _latest_consent_change(subject_type: str) -> sa.Select:
     """The statement of a person's latest audit event that changed their SMS box (bound:
     subject_id), built once for each kind of person: building a statement and its cache key cost

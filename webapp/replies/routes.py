@@ -29,6 +29,16 @@ def unmatched():
     return _page(page, status=400 if errors else 200, page_error=errors.get("page"))
 
 
+# What a keyword in a reply filed by hand did, as the record page says it.
+FILED_KEYWORD = {
+    replies.WITHDRAWN: "It says STOP: {name}'s SMS box is unticked, as their own opt-out.",
+    replies.CHANGED_SINCE: "It says STOP, but {name}'s SMS box was changed after it came: it is "
+    "left as it is. Untick SMS in their Privacy section if they still want no SMS.",
+    replies.START_LEFT: "It says START, from a number not on the record: SMS stays unticked. If "
+    "{name} asked for SMS again, tick SMS in their Privacy section.",
+}
+
+
 @bp.route("/<id:reply_id>/attach", methods=["POST"])
 @permission_required("audit.view")
 def attach(reply_id: int):
@@ -48,19 +58,10 @@ def attach(reply_id: int):
             status=400,
             refused=(reply.id, kind, raw_id[:40]),
         )
-    change = replies.attach(db.session, reply, person, current_user)
+    outcome = replies.attach(db.session, reply, person, current_user)
     flash(f"Reply filed on {person.full_name}'s record.", "info")
-    if change is False:
-        flash(
-            f"It says STOP: {person.full_name}'s SMS box is unticked, as their own opt-out.",
-            "warning",
-        )
-    elif change is True and not person.sms_consent:
-        flash(
-            "It says START, from a number not on the record: SMS stays unticked. If "
-            f"{person.full_name} asked for SMS again, tick SMS in their Privacy section.",
-            "warning",
-        )
+    if said := FILED_KEYWORD.get(outcome):
+        flash(said.format(name=person.full_name), "warning")
     record = KINDS.of(person).record_args(person.id)
     return redirect(url_for("records.show", **record, tab="received"), 303)
 

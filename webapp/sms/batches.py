@@ -355,16 +355,17 @@ class MessagePage:
 def message_page(session: so.Session, batch: Batch, state: str | None, page: int) -> MessagePage:
     """One page of the batch's messages (in `state`, when chosen), resent ones included: a page
     past the last is the last (the list got shorter, say as messages moved to another state)."""
-    if page <= 1:
-        rows = messages(session, batch, state=state)
-        if len(rows) < MESSAGES_PAGE:
-            return MessagePage(rows, 1, len(rows))  # all of them: no need to count
+    first = messages(session, batch, state=state) if page <= 1 else None
+    if first is not None and len(first) < MESSAGES_PAGE:
+        return MessagePage(first, 1, len(first))  # all of them: no need to count
     query = sa.select(sa.func.count()).select_from(Message).where(Message.batch_id == batch.id)
     if state:
         query = query.where(Message.state == state)
     total = session.scalar(query) or 0
+    if first is not None:
+        return MessagePage(first, 1, total)
     # Counted first: an offset past PostgreSQL's integers (a page number typed) is never asked.
-    page = min(max(page, 1), max(1, -(-total // MESSAGES_PAGE)))
+    page = min(page, max(1, -(-total // MESSAGES_PAGE)))
     rows = messages(session, batch, state=state, offset=(page - 1) * MESSAGES_PAGE)
     return MessagePage(rows, page, total)
 

@@ -14,6 +14,7 @@ import sqlalchemy.orm as so
 from webapp.models import Candidate, ClientContact, Email, InboundPart, Message, User, audit
 from webapp.models.base import utcnow
 from webapp.models.messaging import RECEIVED
+from webapp.people import records
 from webapp.people.kinds import KINDS
 from webapp.phones import normalise
 from webapp.sms import consent, keywords, segments
@@ -421,35 +422,58 @@ def email_link(body: str) -> str | None:
     return None
 
 
+# What filing a reply did to the person's SMS box (see attach).
+WITHDRAWN = "withdrawn"  # a STOP: unticked
+ALREADY_OFF = "already off"  # a STOP: unticked already, nothing to do
+CHANGED_SINCE = "changed since"  # a STOP older than the box's last change: left as it is
+START_LEFT = "start left"  # a START, SMS unticked: not taken as consent
+
+
 def attach(
     session: so.Session, reply: Message, person: Candidate | ClientContact, actor: User
-) -> bool | None:
-    """File an unmatched reply on a person's record (audited); returns what its keyword, if any,
-    did to their SMS box (see keywords.consent_change): False, unticked; True, a START left alone.
+) -> str | None:
+    """File an unmatched reply on a person's record (audited); returns what its keyword did to
+    their SMS box (one of the names above), or None for a reply that is no keyword.
 
     A STOP filed on someone is theirs, as if it had matched their number: their SMS box is
-    unticked, audited as their own withdrawal (ticking it again then needs a reason). A START is
-    not taken as their consent: it came from a number not on their record, so whoever files it
-    ticks SMS on the record themselves if the person asked."""
+    unticked, audited as their own withdrawal (ticking it again then needs a reason), unless the
+    box changed after the reply came (they opted in again since: a STOP filed months late must not
+    undo that). A START is not taken as their consent: it came from a number not on their record,
+    so whoever files it ticks SMS on the record themselves if the person asked."""
     for column, person_id in KINDS.person_columns(person).items():
         setattr(reply, column, person_id)
     audit(session, actor, "reply.attached", person, reply_id=reply.id, number=reply.from_e164)
-    change = keywords.consent_change(reply.body)
-    if change is False and person.sms_consent:
-        person.sms_consent = False
-        audit(
-            session,
-            actor,
-            "consent.sms_withdrawn",
-            person,
-            changes={"sms_consent": [True, False]},
-            number=reply.from_e164,
-            source="reply",
-            reply_id=reply.id,
-            text=reply.body[:160],
-        )
+    outcome = _consent_on_filing(session, reply, person, actor)
     session.commit()
-    return change
+    return outcome
+
+
+def _consent_on_filing(
+    session: so.Session, reply: Message, person: Candidate | ClientContact, actor: User
+) -> str | None:
+    change = keywords.consent_change(reply.body)
+    if change is None:
+        return None
+    if change:
+        return START_LEFT if not person.sms_consent else None
+    if not person.sms_consent:
+        return ALREADY_OFF
+    changed = records.consent_changed_at(session, person)
+    if changed is not None and changed > reply.created_at:
+        return CHANGED_SINCE
+    person.sms_consent = False
+    audit(
+        session,
+        actor,
+        "consent.sms_withdrawn",
+        person,
+        changes={"sms_consent": [True, False]},
+        number=reply.from_e164,
+        source="reply",
+        reply_id=reply.id,
+        text=reply.body[:160],
+    )
+    return WITHDRAWN
 
 
 UNMATCHED_PAGE_SIZE = 50

@@ -245,10 +245,11 @@ def add_blocked_region(
     if provider not in BLOCKLIST_PROVIDERS:
         raise FieldError("Choose SMS Central or Twilio.", "provider")
     typed = (region or "").strip().upper()
-    # A gateway's own list may name a territory phonenumbers has no numbers for (UM): blocked as
+    # SMS Central's own list names a territory phonenumbers has no numbers for (UM): blocked as
     # seeded, it can be blocked again after a removal.
     unknown = typed not in phonenumbers.SUPPORTED_REGIONS
-    listed = typed if unknown and typed in SMSCENTRAL_BLOCKED else None
+    seeded = provider == "smscentral" and typed in SMSCENTRAL_BLOCKED
+    listed = typed if unknown and seeded else None
     code = listed or check_region(region, "region", required=True)
     reason = _reason(reason, "Say why this country is blocked.")
     existing = session.scalar(

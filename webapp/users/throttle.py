@@ -3,8 +3,6 @@ earn."""
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,8 +41,6 @@ class Attempt:
 
 # PostgreSQL: one transaction-long advisory lock per account (class 1921; settings use 1920).
 _ACCOUNT_LOCK = sa.text("SELECT pg_advisory_xact_lock(1921, hashtext(:key))")
-_process_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
-_process_locks_guard = threading.Lock()
 
 
 @contextmanager
@@ -52,21 +48,14 @@ def one_at_a_time(session: so.Session, attempt: Attempt) -> Iterator[None]:
     """Hold the account's attempts in line from the lockout check to the failure's record, so
     guesses sent in parallel cannot all pass the check before the first failure counts.
 
-    PostgreSQL: an advisory lock on the account, released when the transaction ends (the
-    caller's commit), so every web process waits its turn. SQLite (one server, a few processes):
-    a lock in this process; another process's guess is not held by it. Only attempts on the same
-    account wait; another account's sign-in never does."""
+    PostgreSQL: an advisory lock on the account, released when the transaction ends (every web
+    process waits its turn). SQLite needs none: a form post's transaction holds the database's
+    write lock from its first statement (webapp.extensions), so attempts already go one by one.
+    A check that commits on its way (a two-factor code) lets go early: count_attempt first."""
     kind, key = attempt.keys()[0]
     if not is_sqlite(session):
         session.connection().execute(_ACCOUNT_LOCK, {"key": f"{kind}:{key}"})
-        yield
-        return
-    with _process_locks_guard:
-        lock = _process_locks.get(key)
-        if lock is None:
-            lock = _process_locks[key] = threading.Lock()
-    with lock:
-        yield
+    yield
 
 
 def now() -> datetime:
@@ -114,9 +103,29 @@ def record_failure(session: so.Session, attempt: Attempt, moment: datetime) -> d
 
     The caller commits.
     """
+    count_attempt(session, attempt, moment)
+    return audit_failure(session, attempt, moment)
+
+
+def count_attempt(session: so.Session, attempt: Attempt, moment: datetime) -> list[int]:
+    """Count an attempt as failed before it is checked, for a check that may commit on its way
+    (a lock held to the transaction's end would let the next guess in before the failure was
+    written); returns the rows' ids, for forget when it turns out right."""
+    rows = [LoginFailure(kind=kind, key=key, failed_at=moment) for kind, key in attempt.keys()]
+    session.add_all(rows)
+    session.flush()
+    return [row.id for row in rows]
+
+
+def forget(session: so.Session, ids: list[int]) -> None:
+    """Take back the failures count_attempt wrote for an attempt that was right after all."""
+    session.execute(sa.delete(LoginFailure).where(LoginFailure.id.in_(ids)))
+
+
+def audit_failure(session: so.Session, attempt: Attempt, moment: datetime) -> datetime | None:
+    """Audit a failed attempt already counted (and the lock it brings, if any); returns when the
+    next attempt is allowed if that is now locked. The caller commits."""
     details = {"username": attempt.username[:MAX_KEY], "address": attempt.address}
-    for kind, key in attempt.keys():
-        session.add(LoginFailure(kind=kind, key=key, failed_at=moment))
     audit(session, None, "auth.login_failed", **details)
     session.flush()
     until = locked_until(session, attempt, moment)
