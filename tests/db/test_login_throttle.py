@@ -193,6 +193,32 @@ def test_guesses_sent_in_parallel_cannot_all_pass_before_the_first_failure_count
     assert session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "auth.locked")) == 1
 
 
+def test_wrong_current_passwords_sent_in_parallel_count_one_by_one(app, session, make_user, clock):
+    # A session left open is no way round the lockout, whatever the number of tabs guessing.
+    user = make_user(role="viewer")
+    app.test_client_class = Browser
+    clients = [app.test_client() for _ in range(12)]
+    for client in clients:
+        assert client.login(user.username).status_code == 302
+    start = threading.Barrier(len(clients))
+    new = "my-very-own-password"
+
+    def guess(client) -> int:
+        start.wait()
+        form = {"current_password": "wrong-password-123", "new_password": new}
+        return client.post("/profile/password", data=form | {"repeat_password": new}).status_code
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        answers = list(pool.map(guess, clients))
+
+    assert set(answers) <= {400, 429} and answers.count(429) == len(clients) - 5, answers
+    session.rollback()
+    counted = session.scalar(
+        sa.select(sa.func.count()).select_from(LoginFailure).where(LoginFailure.kind == "account")
+    )
+    assert counted == throttle.FREE_FAILURES
+
+
 def test_a_success_resets_the_count(client, session, make_user, clock):
     user = make_user(role="viewer")
     for _ in range(4):

@@ -119,23 +119,25 @@ def _change_password(form: PasswordForm) -> None:
     # lock from the start, or an embedded worker's write meanwhile fails it ("database is
     # locked"), and guesses sent at once are counted one after another.
     begin_write(db.session)
-    if throttle.locked_until(db.session, attempt, moment) is not None:
-        raise FieldError(LOCKED, "current_password", 429)
-    try:
-        accounts.change_password(
-            db.session,
-            user,
-            form.current_password.data,
-            form.new_password.data,
-            keep_session=sessions.current_token(),
-        )
-    except FieldError as error:
-        if error.field == "current_password":
-            throttle.record_failure(db.session, attempt, moment)
-            db.session.commit()
-        raise
-    throttle.record_success(db.session, attempt)
-    db.session.commit()
+    # On PostgreSQL, guesses sent at once take their turn too (the check commits only when right).
+    with throttle.one_at_a_time(db.session, attempt):
+        if throttle.locked_until(db.session, attempt, moment) is not None:
+            raise FieldError(LOCKED, "current_password", 429)
+        try:
+            accounts.change_password(
+                db.session,
+                user,
+                form.current_password.data,
+                form.new_password.data,
+                keep_session=sessions.current_token(),
+            )
+        except FieldError as error:
+            if error.field == "current_password":
+                throttle.record_failure(db.session, attempt, moment)
+                db.session.commit()
+            raise
+        throttle.record_success(db.session, attempt)
+        db.session.commit()
 
 
 @profile_bp.route("/profile/sign-out-everywhere", methods=["POST"])
