@@ -50,12 +50,13 @@ def test_a_records_thread_polling_does_not_keep_an_idle_session_alive(
     login("consultant")
     ada = make_candidate()
     thread = f"/candidates/{ada.id}?part=thread"
+    poll = {"HX-Trigger": "conversation"}  # the element that polls: tabs and thread
     for minutes in (30, 59):  # refetched every 3 s while a message is queued (all night in quiet
         clock(minutes * MINUTE)  # hours)
-        assert client.get(thread, htmx=True, headers={"HX-Trigger": "conversation"}).status_code == 200
+        assert client.get(thread, htmx=True, headers=poll).status_code == 200
     clock(61 * MINUTE)
 
-    response = client.get(thread, htmx=True, headers={"HX-Trigger": "conversation"})
+    response = client.get(thread, htmx=True, headers=poll)
 
     assert response.status_code == 401 and "HX-Redirect" in response.headers
 
