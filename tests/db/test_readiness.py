@@ -49,7 +49,7 @@ def test_all_well_is_200_with_every_part_and_the_version(client, session):
     assert body["version"] == version.version() != "unknown"
     assert body["database"]["ok"] is True
     assert body["worker"]["ok"] is True and 1 <= body["worker"]["last_seen_s"] < 30
-    assert body["queue"] == {"ok": True, "queued": 0, "oldest_queued_s": None}
+    assert body["queue"] == {"ok": True, "queued": 0, "held": 0, "oldest_queued_s": None}
     assert body["email"] == {"ok": True, "pending": 0, "failed": 0}
 
 
@@ -108,7 +108,26 @@ def test_a_message_waiting_for_its_retry_time_is_not_late(
     code, body = readyz(client)
 
     assert code == 200, body
-    assert body["queue"] == {"ok": True, "queued": 1, "oldest_queued_s": None}
+    assert body["queue"] == {"ok": True, "queued": 1, "held": 0, "oldest_queued_s": None}
+
+
+def test_a_message_held_for_a_scheduled_send_is_counted_apart_and_not_late(
+    client, session, make_user, make_candidate
+):
+    """Queued with no attempt time until its batch's time comes: held as asked, not a backlog."""
+    beat(session)
+    message = queued_message(session, make_user, make_candidate, waited=timedelta(days=-1))
+    session.execute(
+        sa.update(Message)
+        .where(Message.id == message.id)
+        .values(next_attempt_at=None, created_at=utcnow() - timedelta(hours=1))
+    )
+    session.commit()
+
+    code, body = readyz(client)
+
+    assert code == 200, body
+    assert body["queue"] == {"ok": True, "queued": 1, "held": 1, "oldest_queued_s": None}
 
 
 def test_failed_emails_are_503_on_their_own(client, session):

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from tests.delivery import queue
 from tests.html_tree import html
 from tests.replying import audits, rows
 from webapp.models import Email, utcnow
@@ -164,3 +165,18 @@ def test_the_failed_email_rows_only_hold_failed_emails(client, login, session):
 
     assert "casey@example.com" in page and "pending@example.com" not in page
     assert session.scalar(sa.select(sa.func.count()).select_from(Email)) == 2
+
+
+def test_messages_held_for_a_scheduled_send_are_said_apart(client, login, session, make_candidate):
+    sender = login("administrator")
+    queue(
+        session,
+        sender,
+        [make_candidate()],
+        provider="sandbox",
+        send_at=utcnow() + timedelta(days=1),
+    )
+
+    page = html(client.get("/admin/status")).text
+
+    assert "1 message queued (1 of them held for scheduled sends, going at their time)" in page

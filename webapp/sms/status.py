@@ -87,10 +87,13 @@ class Figures:
     """What the database says, read in one go."""
 
     workers: list[Worker]
-    queued: int
+    queued: int  # every outbound message queued, held ones included
     oldest_due: datetime | None  # the next attempt time of the message waiting longest
     emails_pending: int
     emails_failed: int
+    # Of `queued`, those held for a scheduled send's time (no attempt time until it is released):
+    # waiting as asked, not a backlog.
+    held: int = 0
 
 
 def figures(session: so.Session, now: datetime | None = None) -> Figures:
@@ -111,6 +114,14 @@ def figures(session: so.Session, now: datetime | None = None) -> Figures:
         )
         or 0
     )
+    held = (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Message)
+            .where(Message.state == QUEUED, Message.next_attempt_at.is_(None))
+        )
+        or 0
+    )
     oldest_due = session.scalar(
         sa.select(sa.func.min(Message.next_attempt_at)).where(
             Message.state == QUEUED, Message.next_attempt_at <= now
@@ -120,7 +131,7 @@ def figures(session: so.Session, now: datetime | None = None) -> Figures:
         session.execute(sa.select(Email.state, sa.func.count()).group_by(Email.state)).all()
     )
     return Figures(
-        workers, queued, oldest_due, emails.get("queued", 0), emails.get(FAILED_EMAIL, 0)
+        workers, queued, oldest_due, emails.get("queued", 0), emails.get(FAILED_EMAIL, 0), held
     )
 
 
@@ -163,6 +174,7 @@ class Readiness:
             "queue": {
                 "ok": self.queue_ok,
                 "queued": known.queued if known else None,
+                "held": known.held if known else None,
                 "oldest_queued_s": self.oldest_queued_s,
             },
             "email": {
