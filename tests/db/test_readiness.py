@@ -92,18 +92,23 @@ def test_an_old_queued_message_is_503_on_its_own(client, session, make_user, mak
     assert body["database"]["ok"] and body["worker"]["ok"] and body["email"]["ok"]
 
 
+def queued_an_hour_ago(session, message: Message, **values) -> None:
+    """Make `message` one queued an hour ago (and set `values` on it)."""
+    session.execute(
+        sa.update(Message)
+        .where(Message.id == message.id)
+        .values(created_at=utcnow() - timedelta(hours=1), **values)
+    )
+    session.commit()
+
+
 def test_a_message_waiting_for_its_retry_time_is_not_late(
     client, session, make_user, make_candidate
 ):
     """A message backing off (next attempt in the future) is queued but not due: nobody is late."""
     beat(session)
     message = queued_message(session, make_user, make_candidate, waited=timedelta(minutes=-10))
-    session.execute(
-        sa.update(Message)
-        .where(Message.id == message.id)
-        .values(created_at=utcnow() - timedelta(hours=1))
-    )
-    session.commit()
+    queued_an_hour_ago(session, message)
 
     code, body = readyz(client)
 
@@ -117,12 +122,7 @@ def test_a_message_held_for_a_scheduled_send_is_counted_apart_and_not_late(
     """Queued with no attempt time until its batch's time comes: held as asked, not a backlog."""
     beat(session)
     message = queued_message(session, make_user, make_candidate, waited=timedelta(days=-1))
-    session.execute(
-        sa.update(Message)
-        .where(Message.id == message.id)
-        .values(next_attempt_at=None, created_at=utcnow() - timedelta(hours=1))
-    )
-    session.commit()
+    queued_an_hour_ago(session, message, next_attempt_at=None)
 
     code, body = readyz(client)
 

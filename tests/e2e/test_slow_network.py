@@ -320,35 +320,49 @@ def test_a_quick_reply_typed_while_one_is_sending_is_kept_for_the_next(page):
     expect(page.get_by_label("Quick reply", exact=True)).to_be_focused()
 
 
-def test_a_search_while_send_is_on_its_way_lets_the_send_finish(page):
-    """Send pressed, then a search before its answer came: the Send is not cancelled (the server
-    may have sent it; the page said "not sent", and sending again sent it twice), and its answer
-    still opens the batch page."""
+def sms_screen_for_turing(page) -> None:
+    """Signed in as a consultant, Alan Turing found, ticked and the SMS screen open (a, b)."""
     sign_in(page, "consultant")
     keyboard_search(page, "Turing", 1)
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("a")
     page.keyboard.press("b")
     expect(page.locator("#compose-panel #compose")).to_be_visible()
-    page.get_by_label("Message", exact=True).focus()
-    page.keyboard.type("Are you free for a call at 3?")
-    held = []  # the Send, held in the browser until the search has landed
+
+
+def send_held(page):
+    """Enter on Send, its request held in the browser (its answer not asked for) until the test
+    fulfils it: the route."""
+    held = []
     page.route("**/send", lambda route: held.append(route))
-    send = page.get_by_role("button", name="Send", exact=True)
-    send.focus()
+    page.get_by_role("button", name="Send", exact=True).focus()
     page.keyboard.press("Enter")
     for _ in range(100):
         if held:
-            break
+            return held[0]
         page.wait_for_timeout(50)
-    assert held, "the Send never left"
+    raise AssertionError("the Send never left")
 
-    keyboard_search(page, "Lovelace", 1)  # the list changes under the SMS screen
+
+def search_for_lovelace(page) -> None:
+    """A search by keyboard for Lovelace, landed: Alan Turing is no longer listed."""
+    keyboard_search(page, "Lovelace", 1)
     expect(page.locator("#results")).to_contain_text("Ada Lovelace")
     expect(page.locator("#results")).not_to_contain_text("Alan Turing")
 
+
+def test_a_search_while_send_is_on_its_way_lets_the_send_finish(page):
+    """Send pressed, then a search before its answer came: the Send is not cancelled (the server
+    may have sent it; the page said "not sent", and sending again sent it twice), and its answer
+    still opens the batch page."""
+    sms_screen_for_turing(page)
+    page.get_by_label("Message", exact=True).focus()
+    page.keyboard.type("Are you free for a call at 3?")
+    send = send_held(page)
+    search_for_lovelace(page)  # under the SMS screen
+
     expect(page.locator("#compose-panel")).not_to_contain_text("SMS screen was closed")
-    held[0].fulfill(response=held[0].fetch())
+    send.fulfill(response=send.fetch())
     expect(page).to_have_url(re.compile(r"/sms/batches/\d+$"))
     expect(page.locator("main")).to_contain_text("Are you free for a call at 3?")
 
@@ -362,25 +376,12 @@ def refusal_expected(errors: list[str]) -> list[str]:
 def test_a_send_refused_after_the_list_changed_closes_the_screen_then(page):
     """The Send held while the list changed comes back refused (no message): the screen it would
     redraw is for a list that is gone, so it closes then, as it would have at once."""
-    sign_in(page, "consultant")
-    keyboard_search(page, "Turing", 1)
-    page.keyboard.press("Shift+Tab")
-    page.keyboard.press("a")
-    page.keyboard.press("b")
-    expect(page.locator("#compose-panel #compose")).to_be_visible()
-    held = []
-    page.route("**/send", lambda route: held.append(route))
-    page.get_by_role("button", name="Send", exact=True).focus()
-    page.keyboard.press("Enter")  # with no message: refused
-    for _ in range(100):
-        if held:
-            break
-        page.wait_for_timeout(50)
-    keyboard_search(page, "Lovelace", 1)
-    expect(page.locator("#results")).not_to_contain_text("Alan Turing")
+    sms_screen_for_turing(page)
+    send = send_held(page)  # with no message: refused
+    search_for_lovelace(page)
     expect(page.locator("#compose-panel #compose")).to_be_visible()  # still waiting for the Send
 
-    held[0].fulfill(response=held[0].fetch())
+    send.fulfill(response=send.fetch())
 
     expect(page.locator("#compose-panel")).to_contain_text("SMS screen was closed")
     expect(page.locator("#compose-panel #compose")).to_have_count(0)

@@ -106,22 +106,15 @@ def figures(session: so.Session, now: datetime | None = None) -> Figures:
             ).order_by(WorkerHeartbeat.last_seen.desc())
         )
     ]
-    # Both served by the claim index (state, next_attempt_at, id). A message waiting for its retry
-    # backoff or a later send time is not late: only due ones count towards the age.
-    queued = (
-        session.scalar(
-            sa.select(sa.func.count()).select_from(Message).where(Message.state == QUEUED)
-        )
-        or 0
-    )
-    held = (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Message)
-            .where(Message.state == QUEUED, Message.next_attempt_at.is_(None))
-        )
-        or 0
-    )
+    # Both served by the claim index (state, next_attempt_at, id); the held (a scheduled send's,
+    # no attempt time yet) counted in the same pass. A message waiting for its retry backoff or a
+    # later send time is not late: only due ones count towards the age.
+    not_timed = sa.case((Message.next_attempt_at.is_(None), 1))
+    queued, held = session.execute(
+        sa.select(sa.func.count(), sa.func.count(not_timed))
+        .select_from(Message)
+        .where(Message.state == QUEUED)
+    ).one()
     oldest_due = session.scalar(
         sa.select(sa.func.min(Message.next_attempt_at)).where(
             Message.state == QUEUED, Message.next_attempt_at <= now
