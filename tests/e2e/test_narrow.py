@@ -33,6 +33,7 @@ PAGES = [
     "/audit",
     "/admin/users",
     "user",
+    "user deactivate",
     "/admin/users/new",
     "/admin/roles",
     "/admin/settings",
@@ -77,6 +78,7 @@ def sent(browser, live_server):
         page.goto("/admin/users")
         user = page.locator("#results table a").first.get_attribute("href")
         cookies = page.context.cookies()
+    assert user.endswith("/edit"), user
     path = re.compile(r"^https?://[^/]+")
     batch, record = path.sub("", batch), path.sub("", record)
     urls = {name: name for name in PAGES} | {
@@ -87,6 +89,7 @@ def sent(browser, live_server):
         "resend": batch + "/resend",
         "template": template,
         "user": user,
+        "user deactivate": user.removesuffix("/edit") + "/deactivate",
     }
     return {"cookies": cookies, "urls": urls}
 
