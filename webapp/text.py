@@ -4,6 +4,7 @@ hold, and how to make text from outside (webhooks, email headers) safe to store 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # C0 (NUL..US, which includes TAB, LF and CR), DEL and C1, plus the Unicode line and paragraph
 # separators: each of them breaks a line somewhere (an email header, a CSV cell, a log line), and
@@ -13,6 +14,16 @@ _CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029"
 _CONTROL_RE = re.compile(f"[{_CONTROL}]")
 _CONTROL_RUN_RE = re.compile(f"[{_CONTROL}]+")
 _CONTROL_BUT_NEWLINE_RE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def is_blank(text: str | None) -> bool:
+    """True when `text` shows nothing: only spaces and invisible characters (a zero-width space, a
+    byte-order mark, an emoji presentation selector), which str.strip() keeps. An SMS of them
+    arrives looking empty."""
+    return all(
+        ch.isspace() or unicodedata.category(ch) == "Cf" or "\ufe00" <= ch <= "\ufe0f"
+        for ch in text or ""
+    )
 
 
 def _names(chars: set[str]) -> str:

@@ -4,13 +4,14 @@ typed text only when nothing typed would be lost."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from tests.delivery import send_request
-from webapp.models import Batch, ComposeDraft
+from webapp.models import Batch, ComposeDraft, utcnow
 from webapp.sms import compose, settings
 from webapp.sms.compose import DraftInput
 
@@ -125,6 +126,38 @@ def test_a_draft_opened_before_today_is_not_reopened(app, session, lead, people)
     session.commit()
     again = opened(session, lead, people)
     assert again.id != draft.id and again.message == ""
+
+
+def test_today_begins_at_the_users_midnight():
+    sydney = ZoneInfo("Australia/Sydney")
+    half_past_midnight_utc = datetime(2026, 12, 6, 0, 30, tzinfo=UTC)  # 11:30 am in Sydney
+    assert compose.start_of_today(sydney, half_past_midnight_utc) == datetime(
+        2026, 12, 5, 13, 0, tzinfo=UTC
+    )
+    assert compose.start_of_today(now=half_past_midnight_utc) == datetime(2026, 12, 6, tzinfo=UTC)
+
+
+def test_a_draft_is_reopened_the_same_day_in_the_users_zone_not_utcs(app, session, lead, people):
+    """ "The same day" is the user's: a Sydney morning's draft was forgotten at UTC's midnight,
+    11 am there. The zone is one where it is about noon now, so its day began hours before UTC's
+    or after it, never at it."""
+    now = utcnow()
+    offset = 12 - now.hour or 1
+    zone = ZoneInfo(f"Etc/GMT{-offset:+d}")  # POSIX signs: Etc/GMT-5 is five hours ahead
+    start = compose.start_of_today(zone)
+    assert start != now.replace(hour=0, minute=0, second=0, microsecond=0)
+    ids = [p.id for p in people]
+    draft = compose.open_draft(session, lead, "candidates", ids, zone=zone)
+    compose.save_input(session, draft, DraftInput(message="This morning's words"))
+
+    for created, reopened in (
+        (start + timedelta(minutes=1), True),
+        (start - timedelta(minutes=1), False),
+    ):
+        draft.created_at = created
+        session.commit()
+        again = compose.open_draft(session, lead, "candidates", ids, zone=zone)
+        assert (again.id == draft.id) is reopened, created
 
 
 def test_using_a_template_puts_its_text_in_and_remembers_it(

@@ -31,7 +31,7 @@ from tests.delivery import (
 from tests.fakes import FakeSmsCentral
 from webapp.database import begin_write
 from webapp.errors import FieldError
-from webapp.models import AuditEvent, Batch, Comment, Message, Setting, User, utcnow
+from webapp.models import AuditEvent, Batch, Comment, Message, Role, Setting, User, utcnow
 from webapp.models.workers import WorkerHeartbeat
 from webapp.sms import compose, consent, limits, outbox, schedule, settings
 from webapp.sms.limits import LimitSettings
@@ -334,6 +334,36 @@ def test_a_sender_deactivated_while_waiting_has_their_batch_refused(session, sen
         "Not sent at its scheduled time: Casey Jones can no longer send SMS."
     )
     assert event(session, "sms.schedule_refused").details["scope"] == "sender"
+
+
+def test_an_ignore_whose_sender_lost_the_permission_while_waiting_lets_nobody_through(
+    app, session, make_user, make_candidate, bob, sms_central, sms_central_provider
+):
+    """Scheduled under Ignore by a team leader made a consultant meanwhile: the opted-out person
+    was sent it at its time."""
+    lead = make_user(role="team-leader", full_name="Lee Lead")
+    olive = make_candidate("Olive", "Optout", "0412 345 681", sms_consent=False)
+    batch = schedule_send(
+        session,
+        lead,
+        [olive, bob],
+        utcnow() + timedelta(seconds=0.5),
+        provider="smscentral",
+        ignore=True,
+        ignore_reason="Site closed",
+    )
+    lead.roles = [session.scalar(sa.select(Role).where(Role.name == "consultant"))]
+    session.commit()
+
+    wait_until(lambda: utcnow() >= batch.send_at, 5, "the time")
+    run_once(app, sms_central_provider)
+
+    by_person = {m.candidate_id: m for m in messages(session, batch)}
+    assert by_person[olive.id].state != "sent" and not by_person[olive.id].override_opt_out
+    assert "opted out" in by_person[olive.id].error_text
+    assert by_person[bob.id].state == "sent"
+    assert [r.form["RECIPIENT"] for r in sms_central.sends] == ["61412345679"]
+    assert event(session, "sms.released").details["ignore_withdrawn"] == 1
 
 
 # --- cancel --------------------------------------------------------------------------------------

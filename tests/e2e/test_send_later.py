@@ -59,18 +59,23 @@ def users_zone(page) -> ZoneInfo:
     return ZoneInfo(ZONE.search(page.locator("#send-at-hint").inner_text()).group(1))
 
 
-def schedule_from_the_keyboard(page) -> tuple[str, str]:
-    """As the consultant: one person ticked, TEXT typed, 9:30 am tomorrow (their zone) typed into
-    Send at, Enter on Send. Returns the batch page's path and the time as the pages show it."""
+def sms_screen_with_text(page):
+    """As the consultant, the SMS screen for PERSON with TEXT typed in its Message: the box."""
     sign_in(page, "consultant")
     page.goto(WOLLONGONG_DEVELOPERS)
     select_people(page, [PERSON])
     page.get_by_role("button", name="Bulk SMS").press("Enter")
-    expect(compose_panel(page).get_by_role("heading", name="SMS to 1 person")).to_be_visible()
-
     message = page.get_by_label("Message", exact=True)
     message.focus()
     message.press_sequentially(TEXT)
+    return message
+
+
+def schedule_from_the_keyboard(page) -> tuple[str, str]:
+    """As the consultant: one person ticked, TEXT typed, 9:30 am tomorrow (their zone) typed into
+    Send at, Enter on Send. Returns the batch page's path and the time as the pages show it."""
+    sms_screen_with_text(page)
+    expect(compose_panel(page).get_by_role("heading", name="SMS to 1 person")).to_be_visible()
     day = (datetime.now(UTC).astimezone(users_zone(page)) + timedelta(days=1)).date()
     type_send_at(page, day)
 
@@ -174,13 +179,7 @@ def test_the_scheduled_row_on_a_phone(browser, live_server):
 
 def test_a_time_that_has_passed_is_refused_on_the_field(context, js):
     with watched_page(context, allowed=REFUSED) as page:
-        sign_in(page, "consultant")
-        page.goto(WOLLONGONG_DEVELOPERS)
-        select_people(page, [PERSON])
-        page.get_by_role("button", name="Bulk SMS").press("Enter")
-        message = page.get_by_label("Message", exact=True)
-        message.focus()
-        message.press_sequentially(TEXT)
+        sms_screen_with_text(page)
         yesterday = (datetime.now(UTC).astimezone(users_zone(page)) - timedelta(days=1)).date()
         type_send_at(page, yesterday)
         tab_to(page, page.get_by_role("button", name="Send", exact=True))
@@ -192,6 +191,33 @@ def test_a_time_that_has_passed_is_refused_on_the_field(context, js):
         expect(page.locator("#send-at-error")).to_contain_text("has passed")
         expect(send_at).to_have_value(f"{yesterday.isoformat()}T09:30")  # kept, to correct
         expect(page).not_to_have_url(re.compile(r"/sms/batches/"))
+
+
+def test_a_time_typed_without_am_or_pm_holds_send_back_on_the_field(page, js):
+    """Unfinished, the control posts an empty Send at, which sends now: the browser keeps Send
+    from posting it, JavaScript or not, and the rest of the screen still works."""
+    message = sms_screen_with_text(page)
+    day = (datetime.now(UTC).astimezone(users_zone(page)) + timedelta(days=1)).date()
+    send_at = page.get_by_label("Send at", exact=True)
+    tab_to(page, send_at)
+    send_at.press_sequentially(f"{day.month:02d}{day.day:02d}{day.year}")
+    page.keyboard.press("Tab")
+    send_at.press_sequentially("0930")  # no A or P
+    assert send_at.evaluate("e => e.validity.badInput")
+    send = page.get_by_role("button", name="Send", exact=True)
+    tab_to(page, send)
+    page.keyboard.press("Enter")
+
+    expect(send_at).to_be_focused()  # where the browser points
+    page.wait_for_timeout(500)
+    expect(page).not_to_have_url(re.compile(r"/sms/batches/"))
+    expect(message).to_have_value(TEXT)
+
+    type_send_at(page, day)  # from the field's first part, as the browser focused it
+    tab_to(page, send)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/sms/batches/\d+$"))
+    expect(page.locator("#scheduled-for")).to_contain_text("9:30 am")
 
 
 def test_two_tabs_on_a_slow_network_cancel_once_and_the_other_is_told_why(context, js):

@@ -8,6 +8,7 @@ from webapp.text import (
     clean_multiline,
     control_characters,
     filter_value,
+    is_blank,
     normalise_newlines,
     one_line,
     plain_text_problem,
@@ -94,3 +95,13 @@ def test_plain_text_problem_names_what_to_remove():
     assert plain_text_problem("Skills", "a\x00b", multiline=True) == (
         "Skills cannot hold control characters: remove the NUL."
     )
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\u200b\u200b", "\ufeff", " \u2060\u200d\n", "\ufe0f"])
+def test_text_of_spaces_and_invisible_characters_is_blank(text):
+    assert is_blank(text)
+
+
+@pytest.mark.parametrize("text", ["Hi", " .", "\u200bHi", "👩\u200d💻", "\u0301"])
+def test_text_showing_anything_is_not_blank(text):
+    assert not is_blank(text)

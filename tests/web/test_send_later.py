@@ -267,6 +267,90 @@ def test_a_time_changed_in_another_tab_after_the_confirmation_is_confirmed_anew(
     assert batches(session) == []
 
 
+def by_hand(typed: str) -> str:
+    """A datetime-local value as one types it where the browser has no date-time field: a space
+    for the T, the hour without its zero ("2026-12-07 8:00")."""
+    day, clock = typed.split("T")
+    hour, minute = clock.split(":")
+    return f"{day} {int(hour)}:{minute}"
+
+
+def test_a_time_typed_by_hand_is_kept_through_a_big_sends_confirmation(
+    client, login, session, three_people
+):
+    """Send read it, the draft did not: the confirmation came back without the time, and its
+    button sent at once."""
+    login(timezone="Pacific/Auckland")
+    token = open_sms(client, three_people)
+    typed, moment = local_tomorrow(AUCKLAND, 8, 0)
+
+    asked = send(client, token, send_at=by_hand(typed))
+
+    assert asked.status_code == 303
+    page = client.get(asked.headers["Location"])
+    assert f"Scheduled for {when(moment, AUCKLAND)}" in tree(page).one(id="confirm-send-at").text
+    carried = tree(page).one("form", hx_target="#compose").one("input", name="send_at")
+    assert carried.get("value") == typed
+    digest = DIGEST.search(text(page)).group(1)
+    response = client.post(
+        f"/sms/compose/{token}/send", data={"confirmed": digest, "send_at": typed}
+    )
+    assert response.status_code == 303, text(response)
+    assert fresh(session, Batch, batch_id_of(response)).send_at == moment
+
+
+def test_a_time_typed_by_hand_and_confirmed_with_htmx_is_not_taken_for_another_tabs(
+    client, login, session, three_people
+):
+    login(timezone="Pacific/Auckland")
+    token = open_sms(client, three_people)
+    typed, moment = local_tomorrow(AUCKLAND, 8, 0)
+    asked = send(client, token, htmx=True, send_at=by_hand(typed))
+    carried = tree(asked).one("form", hx_target="#compose").one("input", name="send_at")
+    digest = DIGEST.search(text(asked)).group(1)
+
+    response = client.post(
+        f"/sms/compose/{token}/send",
+        data={"confirmed": digest, "send_at": carried.get("value")},
+        htmx=True,
+    )
+
+    assert response.status_code == 204, text(response)
+    [batch] = batches(session)
+    assert batch.send_at == moment
+
+
+def test_a_send_at_that_names_no_time_is_kept_as_typed_and_refused_never_sent_now(
+    client, login, session, ada
+):
+    """Kept as nothing, it came back empty after Preview, and Send then sent at once."""
+    login(timezone="Pacific/Auckland")
+    token = open_sms(client, [ada])
+    assert (
+        client.post(f"/sms/compose/{token}/save", data={"send_at": "tomorrow 9am"}).status_code
+        == 204
+    )
+
+    shown = control(text(client.get(f"/sms/compose/{token}")), "send_at")
+    assert 'value="tomorrow 9am"' in shown
+    assert_refused(send(client, token, send_at="tomorrow 9am"), "send_at", "is not a date and time")
+    assert batches(session) == []
+
+
+def test_only_send_asks_the_browser_to_check_the_form(client, login, ada):
+    """A Send at typed in part (no AM/PM) posts as empty, which sends now: the browser holds Send
+    back on the field. Every other button posts as it is, so the server keeps what was typed."""
+    login()
+    page = tree(client.get(f"/sms/compose/{open_sms(client, [ada])}"))
+    form = page.one("form", id="compose-form")
+    assert "novalidate" not in form.attrs
+    buttons = [b for b in form.all("button") if b.get("type") == "submit"]
+    unchecked = [b.get("id") or b.text for b in buttons if "formnovalidate" not in b.attrs]
+    assert unchecked == ["send-button"]
+    # No browser check but the time's: the server says what is missing, in its own words.
+    assert not [f for f in form.all("input") if "required" in f.attrs]
+
+
 # --- cancel --------------------------------------------------------------------------------------
 
 
@@ -425,6 +509,23 @@ def test_edit_text_saved_in_another_tab_meanwhile_is_not_lost_unseen(client, log
     assert [m.body for m in messages_of(session, batch_id)] == ["Shift moved to 9."]
 
 
+def test_save_text_pressed_twice_is_saved_not_refused_as_changed_elsewhere(
+    client, login, session, ada
+):
+    login()
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+    url = f"/sms/batches/{batch_id}/edit"
+    shown = tree(client.get(url)).one("input", type="hidden", name="shown").get("value")
+    form = {"message": "Shift moved to 8.", "shown": shown}
+
+    assert client.post(url, data=form).status_code == 303
+    again = client.post(url, data=form)  # the second press, on a slow network
+
+    assert again.status_code == 303, text(again)
+    assert [m.body for m in messages_of(session, batch_id)] == ["Shift moved to 8."]
+    assert len(audits(session, "sms.schedule_edited")) == 1
+
+
 def test_edit_text_of_a_commercial_send_keeps_its_opt_out_line_out_of_the_box(
     client, login, session, ada
 ):
@@ -515,10 +616,11 @@ def test_a_send_at_far_beyond_the_limit_is_refused_and_the_screen_still_opens(
 @pytest.mark.parametrize(
     ("typed", "zone", "shown", "refusal"),
     [
-        # Kept as typed in Sydney; Los Angeles, west of it, has no local time for year 1's first
-        # hours, and Kiritimati (UTC+14) none for year 9999's last.
-        ("0001-01-01T11:00", "America/Los_Angeles", "0001-01-01T00:00", "has passed"),
-        ("9999-12-31T23:00", "Pacific/Kiritimati", "9999-12-31T23:59", "at most 90 days"),
+        # Typed in Sydney, shown as typed in Los Angeles, whose clocks named no moment before
+        # year 1's first hours in Sydney, and in Kiritimati (UTC+14), whose clocks name none after
+        # year 9999's last; Send reads it in the zone of the day.
+        ("0001-01-01T11:00", "America/Los_Angeles", "0001-01-01T11:00", "has passed"),
+        ("9999-12-31T23:00", "Pacific/Kiritimati", "9999-12-31T23:00", "at most 90 days"),
     ],
 )
 def test_a_send_at_at_the_calendars_end_still_opens_the_screen_in_another_zone(
@@ -561,7 +663,7 @@ def test_a_released_batch_on_sent_mentions_its_send_time(client, login, session,
 
     row = sent_row(client, batch_id).text
 
-    assert f"sent at its time, {when(moment, ZoneInfo('Australia/Sydney'))}" in row
+    assert f"released at its time, {when(moment, ZoneInfo('Australia/Sydney'))}" in row
 
 
 def test_a_cancel_by_someone_without_a_full_name_names_them_by_username(

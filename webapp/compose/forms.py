@@ -11,6 +11,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 
 from webapp.ids import as_id
 from webapp.models import ComposeDraft
+from webapp.sms import schedule
 from webapp.sms.compose import DraftInput, draft_input
 from webapp.text import clean_multiline
 from webapp.web.forms import TickField
@@ -39,14 +40,22 @@ def local_text(moment: datetime | None, zone: tzinfo) -> str:
 
 
 def typed_moment(text: str | None, zone: tzinfo) -> datetime | None:
-    """The UTC moment a datetime-local value names in `zone`, read leniently for the draft: a time
-    in the past or too far ahead is kept as typed (Send refuses it with the reason, through
-    schedule.parse_send_at); only what names no moment at all is not kept."""
+    """The UTC moment a "Send at" as typed names in `zone`, read as Send reads it but leniently,
+    for planning: a time in the past, too far ahead or in a clock change still names one (Send
+    refuses it with the reason, through schedule.parse_send_at); None when it names none."""
+    local = schedule.read_local(text)
     try:
-        local = datetime.fromisoformat((text or "").strip())
-        return None if local.tzinfo is not None else local.replace(tzinfo=zone).astimezone(UTC)
+        return None if local is None else local.replace(tzinfo=zone).astimezone(UTC)
     except (ValueError, OverflowError):
         return None
+
+
+def as_shown(text: str | None) -> str:
+    """A "Send at" as typed, as the field shows it back: a time Send can read in the form a
+    datetime-local field takes ("2026-12-07 9:30" as "2026-12-07T09:30"; the field would empty any
+    other form of it, and an empty Send at sends now), anything else as it was typed."""
+    local = schedule.read_local(text)
+    return (text or "").strip() if local is None else local.isoformat(timespec="minutes")
 
 
 class ComposeForm(FlaskForm):
@@ -87,7 +96,10 @@ class ComposeForm(FlaskForm):
             "ignore": typed.ignore and can_ignore,
             "comment_type": typed.comment_type or "",
             "template_id": str(draft.template_id or ""),
-            "send_at": local_text(typed.send_at, user_zone()),
+            # As typed; a draft from before that was kept shows its moment.
+            "send_at": as_shown(typed.send_at_typed)
+            if typed.send_at_typed
+            else local_text(typed.send_at, user_zone()),
         }
         return cls(data=kept) if posted else cls(formdata=None, data=kept)
 
@@ -103,5 +115,6 @@ class ComposeForm(FlaskForm):
             else None,
             comment_text=self.comment_text.data or "",
             commercial=bool(self.commercial.data),
+            send_at_typed=(self.send_at.data or "").strip(),
             send_at=typed_moment(self.send_at.data, user_zone()),
         )

@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from webapp import worker
 from webapp.compose import bp, selection
-from webapp.compose.forms import ComposeForm
+from webapp.compose.forms import ComposeForm, as_shown
 from webapp.compose.screen import OUTCOME_LABELS, ComposeScreen
 from webapp.errors import FieldError
 from webapp.extensions import db
@@ -54,7 +54,7 @@ def compose():
                 db.session,
                 phone_numbers.default_region(),
             )
-        draft = sms_compose.open_draft(db.session, current_user, kind, ids)
+        draft = sms_compose.open_draft(db.session, current_user, kind, ids, zone=user_zone())
     except FieldError as error:
         return render(
             "compose/compose.html",
@@ -341,7 +341,7 @@ def send(token: str):
         confirmed=confirmed,
     )
     try:
-        if confirmed is not None and send_at_text != form.send_at.data:
+        if confirmed is not None and as_shown(send_at_text) != as_shown(form.send_at.data):
             # Another tab changed the time after the confirmation was shown: confirm it anew.
             raise confirmation.ConfirmationNeeded(changed=True)
         send_request = replace(

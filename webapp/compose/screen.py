@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app
 from flask_login import current_user
 
-from webapp.compose.forms import ComposeForm
+from webapp.compose.forms import ComposeForm, typed_moment
 from webapp.extensions import db
 from webapp.models import ComposeDraft, SmsTemplate
 from webapp.models.base import utcnow
@@ -20,6 +20,7 @@ from webapp.sms import settings as sms_settings
 from webapp.sms.compose import ComposeState, PreviewItem
 from webapp.sms.segments import SegmentCount
 from webapp.web.sms_routes import blocked, region_names
+from webapp.web.times import user_zone
 
 INLINE_RECIPIENTS = 50
 OUTCOME_LABELS = {
@@ -43,11 +44,13 @@ def _confirmation(items: list[PreviewItem]) -> confirmation.Confirmation:
 
 def _going_at(draft: ComposeDraft) -> datetime:
     """When a Send of `draft` would go: its Send at while still ahead, else now. A Send at
-    beyond what may be scheduled (kept on the draft, refused at Send) is not a time to plan for."""
+    beyond what may be scheduled (kept on the draft, refused at Send) is not a time to plan for.
+    Read as Send will read it, in the user's zone now."""
     now = utcnow()
-    if draft.send_at is None or draft.send_at > now + schedule.MAX_AHEAD:
+    going = typed_moment(draft.send_at_typed, user_zone()) if draft.send_at_typed else draft.send_at
+    if going is None or going > now + schedule.MAX_AHEAD:
         return now
-    return max(draft.send_at, now)
+    return max(going, now)
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,9 @@ class ComposeDraft(Base):
     comment_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     # Ticked "Commercial message" (or its template is commercial): the opt-out line is appended.
     commercial: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
-    # "Send at" as typed on the SMS screen, in UTC (None: send now).
+    # "Send at" as typed on the SMS screen ("": send now), shown back and judged at Send as it is;
+    # and the moment it names, in UTC, for planning (None when it names none).
+    send_at_typed: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
     send_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)

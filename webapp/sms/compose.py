@@ -10,12 +10,13 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import sqlalchemy as sa
 import sqlalchemy.exc
 import sqlalchemy.orm as so
 
+from webapp import times
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import Batch, Comment, ComposeDraft, Message, SmsTemplate, User, audit
@@ -34,7 +35,7 @@ from webapp.sms import (
 from webapp.sms.outbox import Outgoing, enqueue
 from webapp.sms.people import PersonRow, load
 from webapp.sms.recipients import Analysis, analyse
-from webapp.text import plain_text_problem
+from webapp.text import is_blank, plain_text_problem
 
 MAX_RECIPIENTS = 50_000
 MAX_CHARACTERS = 1_600  # Twilio's limit for one message body; SMS Central joins parts up to it too.
@@ -96,10 +97,11 @@ def create_draft(session: so.Session, user: User, kind: str, ids: Sequence[int])
     return _new_draft(session, user, kind, _chosen(session, kind, ids))
 
 
-def start_of_today(now: datetime | None = None) -> datetime:
-    """Midnight at the start of `now`'s day (UTC: the organisation's time zone is not kept yet)."""
+def start_of_today(zone: tzinfo = UTC, now: datetime | None = None) -> datetime:
+    """The moment `now`'s day began in `zone` (the user's: their morning's draft is today's until
+    their midnight, not until UTC's), in UTC."""
     now = now or utcnow()
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return times.start_of(now.astimezone(zone).date(), zone)
 
 
 def open_draft(
@@ -108,16 +110,17 @@ def open_draft(
     kind: str,
     ids: Sequence[int],
     *,
+    zone: tzinfo = UTC,
     since: datetime | None = None,
 ) -> ComposeDraft:
     """The user's unsent draft for exactly this selection opened since `since` (the start of
-    today), with all it remembers; a new draft when there is none.
+    today in `zone`, the user's), with all it remembers; a new draft when there is none.
 
     So Esc, Cancel or a reload followed by Bulk SMS for the same people loses nothing typed.
     """
     wanted = _chosen(session, kind, ids)
     key = selection_key(kind, wanted)
-    since = max(since or start_of_today(), utcnow() - DRAFT_LIFETIME)
+    since = max(since or start_of_today(zone), utcnow() - DRAFT_LIFETIME)
     found = session.scalar(
         sa.select(ComposeDraft)
         .outerjoin(Batch, Batch.draft_id == ComposeDraft.id)
@@ -147,8 +150,9 @@ class DraftInput:
     comment_type: str | None = None
     comment_text: str = ""
     commercial: bool = False
-    # Send later: the "Send at" typed, as a UTC moment (None: send now). Kept as typed, in the
-    # past or not; schedule.parse_send_at judges it at Send.
+    # Send later: the "Send at" as typed ("": send now), kept whatever it is, in the past or not
+    # read at all (schedule.parse_send_at judges it at Send); and the UTC moment it names, if any.
+    send_at_typed: str = ""
     send_at: datetime | None = None
 
 
@@ -161,6 +165,7 @@ def draft_input(draft: ComposeDraft) -> DraftInput:
         comment_type=draft.comment_type,
         comment_text=draft.comment_text or "",
         commercial=bool(draft.commercial),
+        send_at_typed=draft.send_at_typed or "",
         send_at=draft.send_at,
     )
 
@@ -175,7 +180,7 @@ def save_input(session: so.Session, draft: ComposeDraft, typed: DraftInput) -> N
         typed,
         **{
             name: getattr(typed, name).replace("\x00", "")
-            for name in ("message", "ignore_reason", "comment_text")
+            for name in ("message", "ignore_reason", "comment_text", "send_at_typed")
         },
         # A draft whose template is commercial is commercial, whatever the tick box posted.
         commercial=typed.commercial or opt_out_line.forced(session, draft),
@@ -377,7 +382,7 @@ def worst_count(items: Sequence[PreviewItem], body: str) -> segments.SegmentCoun
 
 
 def check_message(body: str, items: Sequence[PreviewItem]) -> None:
-    if not body.strip():
+    if is_blank(body):
         raise FieldError("Type a message, or pick a template.", "message")
     unknown = merge.unknown_fields(body)
     if unknown:

@@ -86,13 +86,23 @@ def parse_send_at(text: str | None, zone: tzinfo, now: datetime | None = None) -
     return moment
 
 
-def _parse(typed: str) -> datetime:
+def read_local(typed: str | None) -> datetime | None:
+    """The local date and time (naive) a "Send at" as typed names, as Send reads it; None when
+    it names none. The draft reads it the same way, so whatever Send would take, it keeps."""
+    typed = (typed or "").strip()
     for pattern in _FORMATS:
         try:
             return datetime.strptime(typed, pattern)
         except ValueError:
             continue
-    raise FieldError(_example(f"“{typed[:40]}” is not a date and time."), "send_at")
+    return None
+
+
+def _parse(typed: str) -> datetime:
+    local = read_local(typed)
+    if local is None:
+        raise FieldError(_example(f"“{typed[:40]}” is not a date and time."), "send_at")
+    return local
 
 
 def _example(problem: str) -> str:
@@ -218,9 +228,13 @@ def edit_text(
     Refused as compose.check_message refuses (400 on "message"); 403 unless `actor` sent it;
     409 when it is no longer scheduled, and (ChangedMeanwhile) when `shown`, the text the form
     was opened with, is no longer the stored text, compared under the row's lock so two saves at
-    once cannot both pass. Commits."""
+    once cannot both pass. Text already stored is saved already (Save pressed twice, or the same
+    text saved in another tab): nothing changes and nothing is refused. Commits."""
     body = body.replace("\x00", "")
     stored = editable_text(batch, _still_waiting(session, batch, actor))
+    if clean_multiline(body) == stored:
+        session.rollback()
+        return
     if shown is not None and shown != stored:
         session.rollback()
         raise ChangedMeanwhile(stored)
@@ -426,6 +440,15 @@ def release(
     if refused is not None:
         _refuse(session, batch, refused, len(held), now)
         return True
+    withdrawn = 0
+    if not sender.can("sms.ignore_opt_out"):
+        # Ignore was theirs to give, and is no longer: the consent check at sending decides, so
+        # whoever is still opted out gets nothing (and whoever ticked SMS since, an ordinary SMS).
+        withdrawn = session.execute(
+            sa.update(messages)
+            .where(_held(batch_id), messages.c.override_opt_out.is_(True))
+            .values(override_opt_out=False)
+        ).rowcount
     quiet = quiet_hours.planner(session, batch.sender, quiet_settings)
     waits = {m.id: until for m in held if quiet and (until := quiet(m.to_e164, now))}
     # Queued now: created_at is what the daily limits count, and they count from the release.
@@ -452,6 +475,7 @@ def release(
         messages=len(held),
         quiet=len(waits),
         send_at=batch.send_at.isoformat() if batch.send_at else None,
+        **({"ignore_withdrawn": withdrawn} if withdrawn else {}),
     )
     session.commit()
     return True

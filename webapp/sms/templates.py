@@ -14,6 +14,7 @@ from webapp.models import SmsTemplate, User, audit
 from webapp.models.messaging import RECORD_TYPES
 from webapp.sms import merge, segments
 from webapp.sms.compose import MAX_CHARACTERS
+from webapp.text import is_blank
 
 MAX_NAME = 100
 MAX_FOLDER = 100
@@ -134,7 +135,7 @@ def check(data: TemplateData) -> None:
         raise FieldError(f"The name can be at most {MAX_NAME} characters.", "name")
     if len(data.folder) > MAX_FOLDER:
         raise FieldError(f"The folder can be at most {MAX_FOLDER} characters.", "folder")
-    if not data.body.strip():
+    if is_blank(data.body):
         raise FieldError("Enter the text of the template.", "body")
     if len(data.body) > MAX_BODY:
         raise FieldError(
