@@ -270,6 +270,34 @@ def test_resending_the_failed_messages_queues_new_ones_and_marks_the_originals(
     assert state_counts(page(client, my_batch)) == {"queued": 1, "sent": 1, "unknown": 1}
 
 
+def test_resend_pressed_twice_resends_once_even_when_the_copies_failed_meanwhile(
+    app, client, session, my_batch
+):
+    """The second press found the first press's copies failed already (a slow network), and
+    queued them again: one confirmation, two resends."""
+    dispatch(app)
+    url = f"/sms/batches/{my_batch.id}/resend"
+    offered = tree(client.get(url)).one("input", name="upto").get("value")
+    form = {"states": "failed", "upto": offered}
+
+    assert client.post(url, data=form).status_code == 303
+    dispatch(app)  # the copy fails as its original did
+    again = client.post(url, data=form)
+
+    assert again.status_code == 303
+    rows = messages(session, my_batch)
+    assert len(rows) == 4  # three originals and one copy
+    [copy] = [m for m in rows if m.resend_of_id is not None]
+    assert (copy.state, copy.superseded) == ("failed", False)
+    assert len(audits(session, "sms.resent")) == 1
+    assert "Nothing was resent" in client.get(again.headers["Location"]).get_data(as_text=True)
+    # Resend opened afresh offers the copy.
+    newer = tree(client.get(url)).one("input", name="upto").get("value")
+    assert int(newer) == copy.id
+    assert client.post(url, data={"states": "failed", "upto": newer}).status_code == 303
+    assert len(messages(session, my_batch)) == 5
+
+
 def test_resending_with_nothing_chosen_is_400_and_queues_nothing(app, client, session, my_batch):
     dispatch(app)
     before = marks(session, my_batch)

@@ -125,6 +125,7 @@ def resend(batch_id: int):
             limit_settings=LimitSettings.from_config(current_app.config),
             alert_settings=AlertSettings.from_config(current_app.config),
             quiet=QuietSettings.from_config(current_app.config),
+            upto=as_id(request.form.get("upto")),
         )
     except FieldError as error:
         return refused_page(error.status, refused(error))
@@ -132,7 +133,8 @@ def resend(batch_id: int):
     flash(
         f"{resent.queued} message{'s' if resent.queued != 1 else ''} queued again."
         if resent.queued
-        else "Nothing was resent.",
+        else "Nothing was resent: the messages this page offered were resent or settled "
+        "meanwhile (a second press of Resend, or another tab).",
         "info",
     )
     if resent.skipped:
@@ -164,6 +166,7 @@ def _resend_page(
         counts=offer.counts,
         checking=offer.checking,
         needing_ignore=offer.needing_ignore,
+        upto=offer.upto,
         chosen=chosen,
         ignore=ignore,
         reason=reason,

@@ -501,10 +501,13 @@ def _resendable(
     lock: bool = False,
     now: datetime | None = None,
     settings: ReconcileSettings | None = None,
+    upto: int | None = None,
 ) -> list[Message]:
     query = (
         sa.select(Message).where(_resendable_now(batch, states, now, settings)).order_by(Message.id)
     )
+    if upto is not None:
+        query = query.where(Message.id <= upto)
     if lock:
         # Reconciliation may queue an `unknown` message again at this very moment: holding the rows
         # (SQLite: the write lock) means either it sees them superseded or we see them queued.
@@ -590,11 +593,17 @@ class ResendOffer:
     counts: dict[str, int]
     needing_ignore: dict[str, int]
     checking: Checking
+    # The batch's newest message id as offered: the page posts it back, so a second press (or
+    # another tab's same page) cannot resend the copies the first press made, failed meanwhile.
+    upto: int | None = None
 
 
 def resend_offer(session: so.Session, batch: Batch) -> ResendOffer:
     return ResendOffer(
-        resendable_counts(session, batch), needing_ignore(session, batch), checking(session, batch)
+        resendable_counts(session, batch),
+        needing_ignore(session, batch),
+        checking(session, batch),
+        session.scalar(sa.select(sa.func.max(Message.id)).where(Message.batch_id == batch.id)),
     )
 
 
@@ -616,8 +625,11 @@ def resend(
     limit_settings: limits.LimitSettings | None = None,
     alert_settings: alerts.AlertSettings | None = None,
     quiet: quiet_hours.QuietSettings | None = None,
+    upto: int | None = None,
 ) -> Resent:
-    """Queue a fresh copy of each failed (and, if asked, unknown) message; audited.
+    """Queue a fresh copy of each failed (and, if asked, unknown) message; audited. With `upto`
+    (ResendOffer.upto, as the confirmation offered), only messages that existed then: a copy
+    made since is another offer's.
 
     The copies count against the actor's and the organisation's daily limits like a Send (refused
     whole when they would pass one) and can raise volume alerts (webapp.sms.limits, .alerts).
@@ -633,7 +645,7 @@ def resend(
         raise FieldError("You do not have permission to ignore SMS opt-outs.", "ignore", 403)
     states = tuple(state for state in states if state in RESENDABLE)
     begin_write(session)
-    originals = _resendable(session, batch, states, lock=True)
+    originals = _resendable(session, batch, states, lock=True, upto=upto)
     still_out = _still_opted_out(session, originals)
     if ignore:
         reason = ignore_reason(reason)
