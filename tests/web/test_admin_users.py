@@ -162,6 +162,8 @@ def test_added_user_has_e164_mobile_roles_and_must_change_the_password(client, a
         ({"username": ""}, "username", "Enter a username."),
         ({"username": "jo bloggs"}, "username", "no spaces"),
         ({"full_name": ""}, "full_name", "Enter the full name."),
+        ({"full_name": "\u200b\u200b"}, "full_name", "Enter the full name."),
+        ({"daily_limit": "lots"}, "daily_limit", "whole number"),
         ({"email": "jo-at-example"}, "email", "name@example.com"),
         ({"mobile": "0412"}, "mobile", "is not a valid mobile number"),
         ({"roles": []}, "roles", "Choose at least one role."),

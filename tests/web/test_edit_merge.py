@@ -140,6 +140,69 @@ def test_a_users_field_both_tabs_changed_is_refused(client, login, make_user, se
     assert held(html(refused), url)["daily_limit"] == "10"
 
 
+def test_a_users_limit_set_in_another_tab_is_kept_when_this_tab_saves_another_field(
+    client, login, make_user, session
+):
+    """The other tab's limit came into this tab's form as a number, not as typed text: a 500,
+    after the name was saved."""
+    login("administrator")
+    jo = make_user("jo", role="viewer")
+    url = f"/admin/users/{jo.id}/edit"
+    first, second = opened(client, url), opened(client, url)
+    assert client.post(url, data=changed(second, daily_limit="250")).status_code == 302
+
+    response = client.post(url, data=changed(first, full_name="Jo Jones"))
+
+    assert response.status_code == 302, text(response)
+    saved = fresh(session, User, jo.id)
+    assert (saved.full_name, saved.daily_limit) == ("Jo Jones", 250)
+
+
+def test_a_limit_refused_saves_nothing_else_of_the_user(client, login, make_user, session):
+    login("administrator")
+    jo = make_user("jo", role="viewer")
+    url = f"/admin/users/{jo.id}/edit"
+    before = fresh(session, User, jo.id).full_name
+
+    response = client.post(
+        url, data=changed(opened(client, url), full_name="Jo Jones", daily_limit="lots")
+    )
+
+    assert response.status_code == 400
+    assert fresh(session, User, jo.id).full_name == before
+
+
+def test_ones_profile_saved_in_two_tabs_keeps_both_changes(client, login, session):
+    """The second tab's Save put the first tab's email back, silently."""
+    me = login("consultant")
+    first, second = opened(client, "/profile"), opened(client, "/profile")
+    assert client.post("/profile", data=changed(first, email="new@example.com")).status_code == 302
+
+    response = client.post("/profile", data=changed(second, timezone="Australia/Perth"))
+
+    assert response.status_code == 302
+    saved = fresh(session, User, me.id)
+    assert (saved.email, saved.timezone) == ("new@example.com", "Australia/Perth")
+
+
+def test_ones_profile_field_changed_in_both_tabs_is_refused_with_what_it_holds(
+    client, login, session
+):
+    me = login("consultant")
+    first, second = opened(client, "/profile"), opened(client, "/profile")
+    client.post("/profile", data=changed(first, email="first@example.com"))
+
+    refused = client.post("/profile", data=changed(second, email="second@example.com"))
+
+    assert refused.status_code == 409
+    assert "Email is now “first@example.com”" in html(refused).one("p", role="alert").text
+    assert fresh(session, User, me.id).email == "first@example.com"
+    again = held(html(refused), "/profile")
+    assert again["email"] == "second@example.com"
+    assert client.post("/profile", data=again).status_code == 302
+    assert fresh(session, User, me.id).email == "second@example.com"
+
+
 # --- a template --------------------------------------------------------------------------------
 
 

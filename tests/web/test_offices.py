@@ -321,6 +321,36 @@ def test_with_team_views_by_office_a_team_leader_sees_only_their_office(
     assert client.post(f"/sms/replies/{perth_reply.id}/open").status_code == 303
 
 
+def test_a_team_leader_limited_to_their_office_cannot_move_to_another_on_their_profile(
+    client, login, session, two_offices
+):
+    """Choosing Sydney on their own Profile opened Sydney's batches, replies and dashboard."""
+    lead = login("team-leader", office="Perth")
+    sydney = office_named(session, "Sydney")
+    team_views(session, True)
+
+    page = text(client.get("/profile"))
+    assert re.search(
+        r'<select [^>]*disabled[^>]* id="office"|<select [^>]*id="office"[^>]*disabled', page
+    )
+    assert "an administrator changes it" in page
+    response = client.post(
+        "/profile",
+        data={"email": "lead@perth.example", "mobile": "", "office": str(sydney.id)},
+    )
+
+    assert response.status_code == 302
+    saved = fresh(session, User, lead.id)
+    assert (saved.office_name, saved.email) == ("Perth", "lead@perth.example")
+    sydney_batch = two_offices["sam"].batch_id
+    assert client.get(f"/sms/batches/{sydney_batch}").status_code == 404
+    # With team views off, the office is theirs to choose again.
+    team_views(session, False)
+    assert "disabled" not in re.search(
+        r"<select [^>]*id=\"office\"[^>]*>", text(client.get("/profile"))
+    ).group(0)
+
+
 def test_a_team_leader_limited_to_their_office_opens_only_its_batches(
     client, login, session, two_offices
 ):

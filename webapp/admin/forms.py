@@ -186,6 +186,7 @@ def _zone_field() -> StringField:
 
 
 class ProfileForm(MobileRegionMixin, FlaskForm):
+    loaded = loaded_field()  # the values the form was opened with (webapp.web.edit_merge)
     email = _email_field("Enter your email address.")
     mobile = _mobile_field()
     office = _office_field()

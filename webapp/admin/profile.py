@@ -9,13 +9,13 @@ from flask_login import current_user, login_required
 from webapp.admin import profile_bp
 from webapp.admin.forms import PasswordForm, ProfileForm
 from webapp.admin.users import office_choices, organisation_region, read_mobile_for_office
-from webapp.database import begin_write
+from webapp.database import begin_write, reread_for_update
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.phones import display
 from webapp.sms import limits
-from webapp.users import accounts, throttle
-from webapp.web import sessions
+from webapp.users import accounts, offices, throttle
+from webapp.web import edit_merge, sessions
 from webapp.web.access import local_path
 from webapp.web.forms import field_error
 from webapp.web.rendering import render
@@ -41,12 +41,17 @@ def require_own_password():
 def index():
     """Show one's own account, and change one's email, mobile, office and time zone."""
     if request.method == "GET":
-        form = ProfileForm(obj=current_user, offices=office_choices())
-        form.mobile.data = display(current_user.mobile)
-        form.office.data = str(current_user.office_id or "")
-        return _page(form)
+        return _page(edit_merge.stamp(_filled_form()))
     form = ProfileForm(offices=office_choices())
+    if _office_locked():
+        # Whatever was posted: choosing another office would open its messages.
+        form.office.data = str(current_user.office_id or "")
     if read_mobile_for_office(form).validate_on_submit():
+        # Saved meanwhile from another tab: only what this one changed is applied over it.
+        reread_for_update(db.session, current_user._get_current_object())
+        problem = edit_merge.merge(form, _filled_form())
+        if problem:
+            return _page(form, status=409, problem=problem)
         try:
             changes = accounts.edit_profile(
                 db.session,
@@ -65,11 +70,27 @@ def index():
     return _page(form, status=400)
 
 
-def _page(form: ProfileForm, status: int = 200):
+def _filled_form() -> ProfileForm:
+    """The form as the signed-in user's record holds it now."""
+    form = ProfileForm(formdata=None, obj=current_user, offices=office_choices())
+    form.mobile.data = display(current_user.mobile)
+    form.office.data = str(current_user.office_id or "")
+    return form
+
+
+def _office_locked() -> bool:
+    """While "Team views by office" limits what the user sees to their office's messages, their
+    office is an administrator's to change, not theirs."""
+    return offices.team_of(db.session, current_user) is not None
+
+
+def _page(form: ProfileForm, status: int = 200, problem: str | None = None):
     return render(
         "admin/profile.html",
         status=status,
         form=form,
+        problem=problem,
+        office_locked=_office_locked(),
         user=current_user,
         organisation_zone=organisation_zone(),
         allowance=limits.allowance(

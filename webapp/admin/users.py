@@ -72,10 +72,11 @@ def new_user():
     problem = None
     if read_mobile_for_office(form).validate_on_submit():
         try:
+            limit = sending_limits.parse_limit(form.daily_limit.data)  # refused before adding
             user = accounts.create_user(
                 db.session, current_user, _details(form), form.password.data, organisation_region()
             )
-            _set_daily_limit(user, form)
+            sending_limits.set_user_limit(db.session, current_user, user, limit)
         except FieldError as error:
             problem = field_error(form, error)
         else:
@@ -116,6 +117,8 @@ def edit_user(user_id: int):
         if problem:
             return _user_page(form, user, roles, problem=problem, status=409)
         try:
+            # Read before anything is saved: a limit refused must not leave the rest half saved.
+            limit = sending_limits.parse_limit(form.daily_limit.data)
             changes = accounts.edit_user(
                 db.session,
                 current_user,
@@ -124,7 +127,9 @@ def edit_user(user_id: int):
                 organisation_region(),
                 keep_session=sessions.current_token(),
             )
-            changes = _set_daily_limit(user, form) or changes
+            changes = (
+                sending_limits.set_user_limit(db.session, current_user, user, limit) or changes
+            )
         except FieldError as error:
             problem = field_error(form, error)
         else:
@@ -212,12 +217,6 @@ def _back_to(user: User, message: str):
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
-def _set_daily_limit(user: User, form: UserForm) -> bool:
-    """Save the Daily SMS limit typed (empty: the roles' default); audited. True if it changed."""
-    limit = sending_limits.parse_limit(form.daily_limit.data)
-    return sending_limits.set_user_limit(db.session, current_user, user, limit)
-
-
 def _limit_hint(user: User | None) -> str:
     """The hint under Daily SMS limit: what an empty field means for this user now."""
     if user is None:
@@ -250,6 +249,8 @@ def _filled_form(user: User, roles: list[Role]) -> UserForm:
     form.roles.data = [role.name for role in user.roles]
     form.office.data = str(user.office_id or "")
     form.mobile.data = display(user.mobile)
+    # As the field holds it, typed: a text (another admin's limit, merged in, is read again).
+    form.daily_limit.data = "" if user.daily_limit is None else str(user.daily_limit)
     return form
 
 

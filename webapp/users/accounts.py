@@ -18,6 +18,7 @@ from webapp.models.base import utcnow
 from webapp.models.people import EMAIL_PATTERN
 from webapp.models.users import PERMISSIONS, Permission, Role, User
 from webapp.phones import normalise
+from webapp.text import is_blank
 from webapp.times import check_zone
 from webapp.users import offices
 from webapp.users import sessions as user_sessions
@@ -398,7 +399,7 @@ def _apply(session: so.Session, user: User, details: UserDetails, default_region
     if taken is not None:
         raise FieldError(f"The username “{username}” is taken; choose another.", "username")
     full_name = details.full_name.strip()
-    if not full_name:
+    if is_blank(full_name):  # zero-width characters alone name nobody, on any page or log
         raise FieldError("Enter the full name.", "full_name")
     email = _email(details.email)
     office = offices.chosen(session, details.office_id)
