@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.helpers import add_candidate, signed_in, sms_from_record
 from tests.e2e.test_accessibility import check
-from tests.e2e.test_offices import flask
+from tests.e2e.test_offices import PASSWORD, flask
 
 PHONE = {"width": 390, "height": 844}
 AXEL = ("Axel Axe", "0412 345 698")
@@ -201,10 +201,29 @@ def long_named(browser, live_server):
     return urls
 
 
+@pytest.fixture(scope="module")
+def one_word_admin_pages(live_server, phones):
+    """A user and an office each named with one 100-letter word: the user's page (its
+    "Deactivate <name>…" button) and the new SMS account's (its "Offices it serves" choices)."""
+    flask(live_server, "office", "add", "O" * 100)
+    flask(
+        live_server,
+        *("create-user", "oneword", "--role", "consultant", "--email", "oneword@example.com"),
+        *("--full-name", "W" * 100),
+        stdin=f"{PASSWORD}\n",
+    )
+    page = phones[True]
+    page.goto("/admin/users?q=oneword")
+    user = page.locator("#results table a").first.get_attribute("href")
+    return [re.sub(r"^https?://[^/]+", "", user), "/admin/sms-accounts/new"]
+
+
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
-def test_a_long_name_does_not_make_a_page_scroll_sideways(phones, long_named, js):
+def test_a_long_name_does_not_make_a_page_scroll_sideways(
+    phones, long_named, one_word_admin_pages, js
+):
     page = phones[js]
-    for url in long_named:
+    for url in long_named + one_word_admin_pages:
         assert page.goto(url).status == 200, url
         assert_fits(page, url)
 

@@ -162,6 +162,26 @@ def test_the_count_follows_new_replies_every_minute_with_javascript(page, js, de
     expect(page.locator(".unread-count")).to_have_text(["2", "2"])
 
 
+# A link pasted into a reply: one word, as wide as the table would let it be.
+LONG_LINK = "https://jobs.example.com/apply?ref=" + "x7Q" * 100
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_replys_buttons_stay_in_view_beside_a_long_link(page, js, desk, live_server, width):
+    """The Actions column sat past the screen's edge on a phone, and past any screen's once one
+    reply was a long link (3,500 px to the right)."""
+    seed(live_server, "reply", str(desk["people"][1]["message"]), LONG_LINK)
+    page.set_viewport_size({"width": width, "height": 844})
+    sign_in(page, desk["username"])
+    page.goto("/sms/replies")
+    buttons = page.locator("#results table button")
+    expect(buttons).to_have_count(4)  # Open and Mark read, for each of the two replies
+    for button in buttons.all():
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (button.inner_text(), box)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
 def test_a_team_leader_sees_everyones_and_opening_leaves_the_reply_unread(
     page, js, desk, live_server
 ):
@@ -179,9 +199,11 @@ def test_a_team_leader_sees_everyones_and_opening_leaves_the_reply_unread(
     expect(row).to_contain_text(desk["full_name"])
 
     page.goto("/sms/replies")
-    page.get_by_role("navigation", name="Whose replies").get_by_role(
-        "link", name="Everyone’s"
-    ).click()
+    tabs = page.get_by_role("navigation", name="Whose replies")
+    tabs.get_by_role("link", name="Everyone’s").click()
+    # The tab marked current is the list shown (htmx swaps the list and the tabs).
+    expect(tabs.get_by_role("link", name="Everyone’s")).to_have_attribute("aria-current", "page")
+    expect(tabs.get_by_role("link", name="Mine")).not_to_have_attribute("aria-current", "page")
     reply = page.locator(f"#reply-{desk['reply']}")
     expect(reply).to_contain_text(desk["full_name"])
     reply.get_by_role("button", name=f"Open the reply from {nina['name']}").click()

@@ -209,6 +209,19 @@ def test_a_team_leader_sees_everyones_replies_and_opening_one_leaves_it_unread(
     assert read_at(session, conversation["ada"]) is not None
 
 
+@pytest.mark.parametrize("who", ["everyone", ""])
+def test_the_whose_tab_shown_with_htmx_is_the_one_marked_current(client, login, conversation, who):
+    """Swapping the list alone left "Mine" marked current over everyone's replies."""
+    login("team-leader")
+    response = client.get("/sms/replies", query_string={"who": who}, htmx=True)
+
+    assert response.status_code == 200
+    tabs = html(response).one("nav", id="whose-tabs")
+    assert tabs.get("hx-swap-oob") == "true"
+    current = [a.text for a in tabs.all("a") if a.get("aria-current") == "page"]
+    assert current == (["Everyone’s"] if who else ["Mine"])
+
+
 def test_a_consultant_sees_only_replies_to_their_own_messages(client, session, login, conversation):
     login("consultant")
 

@@ -205,6 +205,22 @@ def test_with_htmx_the_reply_swaps_the_history_with_the_sms_and_a_fresh_form(
     assert polling.get("hx-trigger") == "every 3s"
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["nojs", "htmx"])
+def test_a_reply_sent_from_a_history_tab_comes_back_on_that_tab(client, login, session, ada, htmx):
+    login("consultant")
+    token = token_of(record(client, ada, tab="sent"))
+
+    response = reply(client, ada, token=token, htmx=htmx, tab="sent")
+
+    if not htmx:
+        assert response.status_code == 303
+        assert response.headers["Location"] == f"/candidates/{ada.id}?tab=sent#history"
+        response = client.get(response.headers["Location"])
+    tabs = html(response).one("nav", aria_label="Communications History")
+    assert tabs.one("a", aria_current="page").text.startswith("Sent")
+    assert len(outbound(session)) == 1
+
+
 def test_the_counter_counts_the_message_as_the_person_gets_it(client, login, ada):
     login("consultant")
     response = client.post(
@@ -225,10 +241,23 @@ def test_the_counter_counts_the_message_as_the_person_gets_it(client, login, ada
     "message, problem",
     [
         ("   ", "Type a reply."),  # not "or pick a template": the box has no picker
+        ("\u200b\u200b", "Type a reply."),  # an SMS that arrives looking empty
+        ("\ufeff", "Type a reply."),
         ("Hi {{frist_name}}", "Unknown merge field"),
         ("x" * 1601, "the gateway takes at most 1,600"),
+        # No preview shows the gap: sent as "Hi " before.
+        ("Hi {{client_name}}", "{{client_name}} is empty for Ada Lovelace"),  # a contact's field
+        ("In {{location}} at {{job_title}}?", "{{location}}, {{job_title}} are empty for Ada"),
     ],
-    ids=["empty", "unknown-merge-field", "too-long"],
+    ids=[
+        "empty",
+        "zero-width",
+        "byte-order-mark",
+        "unknown-merge-field",
+        "too-long",
+        "empty-merge-field",
+        "two-empty-merge-fields",
+    ],
 )
 def test_a_message_that_cannot_go_is_refused_beside_the_field_and_kept(
     client, login, session, ada, message, problem

@@ -230,17 +230,39 @@ def test_attaching_with_a_bad_record_is_a_400_with_a_message_and_files_nothing(
     assert audits(session, "reply.attached") == []
 
 
-def test_attaching_a_reply_that_is_not_unmatched_is_a_404(app, client, session, login, casey, ada):
+def test_attaching_what_is_no_reply_is_a_404(app, client, session, login, casey, ada):
     login("team-leader")
     [sent] = send_sms(app, session, casey, [ada])
-    matched = receive(app, session, "Matched", reference=sent.uuid)
 
-    for reply_id in (matched.id, sent.id, 987654):
+    for message_id in (sent.id, 987654):
         response = client.post(
-            f"/replies/{reply_id}/attach", data={"kind": "candidates", "person_id": str(ada.id)}
+            f"/replies/{message_id}/attach", data={"kind": "candidates", "person_id": str(ada.id)}
         )
         assert response.status_code == 404
     assert audits(session, "reply.attached") == []
+
+
+def test_a_reply_filed_already_leads_to_the_record_it_is_on_and_is_not_filed_again(
+    app, client, session, login, make_candidate, ada
+):
+    """The same unmatched reply filed from a second tab: a bare 404 said there was no such
+    reply."""
+    login("team-leader")
+    bob = make_candidate("Bob", "Brown", "0412 345 679")
+    stray = receive(app, session, "It's me, new number", from_number="61499888777")
+    form = {"kind": "candidates", "person_id": str(ada.id)}
+    assert client.post(f"/replies/{stray.id}/attach", data=form).status_code == 303
+
+    again = client.post(
+        f"/replies/{stray.id}/attach", data={"kind": "candidates", "person_id": str(bob.id)}
+    )
+
+    assert again.status_code == 303
+    assert again.headers["Location"] == f"/candidates/{ada.id}?tab=received"
+    flashes = html(client.get(again.headers["Location"])).one("ul", class_="flashes").text
+    assert "filed already, on Ada Lovelace's record" in flashes
+    assert rows(session, Message, Message.id == stray.id)[0].candidate_id == ada.id
+    assert len(audits(session, "reply.attached")) == 1
 
 
 @pytest.mark.parametrize("kind", ["candidates", "contacts"])

@@ -255,9 +255,15 @@ def quick_reply_send(kind: str, person_id: int):
     message = f"Reply to {person.full_name} queued: it shows in the conversation as it goes."
     if wants_fragment():
         # A fresh, empty form (a new token) under the thread that now holds the reply.
-        return _record_page(kind, person, "history", reply={"sent": message, "focus": True})
+        return _record_page(
+            kind, person, "history", tab=tab, reply={"sent": message, "focus": True}
+        )
     flash(message, "info")
-    return redirect(url_for("records.show", kind=kind, person_id=person.id, _anchor="history"), 303)
+    # Back on the tab it was sent from (All needs no ?tab=).
+    shown = {} if tab == history.ALL else {"tab": tab}
+    return redirect(
+        url_for("records.show", kind=kind, person_id=person.id, _anchor="history", **shown), 303
+    )
 
 
 @bp.route(f"/{KIND}/<id:person_id>/reply/counter", methods=["POST"])

@@ -44,7 +44,14 @@ FILED_KEYWORD = {
 def attach(reply_id: int):
     """File an unmatched reply on a candidate's or contact's record (audited)."""
     reply = db.session.get(Message, reply_id)
-    if reply is None or reply.direction != "in" or reply.candidate_id or reply.contact_id:
+    if reply is None or reply.direction != "in":
+        abort(404, description="There is no such unmatched reply.")
+    if (filed := replies.person_of(db.session, reply)) is not None:
+        # Filed meanwhile (from another tab, or by a colleague): where it is, not a bare 404.
+        flash(f"This reply was filed already, on {filed.full_name}'s record.", "info")
+        record = KINDS.of(filed).record_args(filed.id)
+        return redirect(url_for("records.show", **record, tab="received"), 303)
+    if reply.candidate_id or reply.contact_id:
         abort(404, description="There is no such unmatched reply.")
     kind = request.form.get("kind", "")
     raw_id = request.form.get("person_id", "").strip()

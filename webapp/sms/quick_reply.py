@@ -15,6 +15,7 @@ from webapp.errors import FieldError
 from webapp.models import Batch, ComposeDraft, User
 from webapp.sms import alerts, compose, limits, merge, quiet_hours, recipients, routing, segments
 from webapp.sms.people import PersonRow, load
+from webapp.text import is_blank
 
 # What new_token makes (24 random bytes, URL-safe base64); anything else was not our form's.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
@@ -101,6 +102,22 @@ def count(person: PersonRow, body: str, sender: User) -> segments.SegmentCount:
     return segments.count(merge.render(merge.parse(body), person, sender).text)
 
 
+def gaps(person: PersonRow, body: str, sender: User) -> str | None:
+    """Why a reply would reach its one person with a gap: a merge field with nothing in it for
+    them ({{location}} on a record without one, {{client_name}} for a candidate). The SMS screen
+    shows such gaps in its preview; this box has none, and the person is known, so the words are
+    asked for instead. None when every field is filled (unknown ones are Send's to refuse)."""
+    rendered = merge.render(merge.parse(body), person, sender)
+    if not rendered.empty or rendered.unknown:
+        return None
+    names = ", ".join("{{" + name + "}}" for name in rendered.empty)
+    verb = "is" if len(rendered.empty) == 1 else "are"
+    return (
+        f"{names} {verb} empty for {person.full_name}, so the SMS would have a gap there: type "
+        "the words instead."
+    )
+
+
 @dataclass(frozen=True)
 class ReplyRequest:
     token: str
@@ -140,7 +157,7 @@ def send(
         raise FieldError("This reply form is incomplete: reload the page and try again.")
     ignore = bool(request.ignore_reason.strip())
     compose.require_permission(sender, ignore)
-    if not request.body.strip():
+    if is_blank(request.body):
         # Said here, not by Send's check, whose message offers a template: this box has no picker.
         raise FieldError("Type a reply.", "message")
     draft = _draft(session, sender, kind, person_id, request.token)
@@ -173,6 +190,8 @@ def send(
             ),
             "ignore_reason" if found.opted_out and sender.can("sms.ignore_opt_out") else "form",
         )
+    if problem := gaps(outcome.person, request.body, sender):
+        raise FieldError(problem, "message")
     batch = compose.send(
         session,
         draft,

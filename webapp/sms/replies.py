@@ -238,7 +238,7 @@ def match(
             )
         )
         if answered is not None:
-            return Match(_person_of(session, answered), answered)
+            return Match(person_of(session, answered), answered)
     if not from_e164:
         return Match(None, None)
     # Only messages that left us can have been answered; one still queued cannot.
@@ -254,7 +254,7 @@ def match(
         .limit(1)
     )
     if answered is not None:
-        return Match(_person_of(session, answered), answered)
+        return Match(person_of(session, answered), answered)
     people = [
         person
         for kind in KINDS
@@ -265,7 +265,8 @@ def match(
     return Match(people[0] if len(people) == 1 else None, None)
 
 
-def _person_of(session: so.Session, message: Message) -> Candidate | ClientContact | None:
+def person_of(session: so.Session, message: Message) -> Candidate | ClientContact | None:
+    """The candidate or contact a message is about, if any (and still there)."""
     for kind in KINDS:
         if person_id := getattr(message, kind.person_column):
             return session.get(kind.model, person_id)
