@@ -211,6 +211,23 @@
     pendingSave.then(function () { event.detail.issueRequest(true); });
   });
 
+  // --- a Send at typed in part -----------------------------------------------------------------
+  // Typed without its AM/PM, the field posts as empty, which sends now. The browser keeps the
+  // form from being submitted; htmx's own posts from its buttons (Preview) and the redraws its
+  // tick boxes ask for (Ignore, Commercial) would save or bring the field back empty just the
+  // same, so they wait too: a tick is taken back and the browser points at the field.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var sendAt = document.getElementById("send_at");
+    if (!sendAt || !sendAt.validity.badInput) return;
+    var target = event.detail.target;
+    var elt = event.detail.elt;
+    var button = elt && elt.tagName === "BUTTON" && elt.form === sendAt.form;
+    if (!button && !(target && target.id === "compose")) return;
+    event.preventDefault();
+    if (elt.type === "checkbox") elt.checked = !elt.checked;
+    sendAt.reportValidity();
+  });
+
   // --- typing while a redraw is on its way ---------------------------------------------------
   // A redraw of the SMS screen (Commercial, Ignore, Remove) or a Quick reply's send replaces the
   // fields with the server's copy of what the request took: what was typed, ticked or chosen after

@@ -212,6 +212,20 @@ def test_a_time_typed_without_am_or_pm_holds_send_back_on_the_field(page, js):
     page.wait_for_timeout(500)
     expect(page).not_to_have_url(re.compile(r"/sms/batches/"))
     expect(message).to_have_value(TEXT)
+    # Nor does anything else redraw the screen with the field emptied for Send: Preview…
+    preview = page.get_by_role("button", name="Preview", exact=True)
+    tab_to(page, preview)
+    page.keyboard.press("Enter")
+    expect(send_at).to_be_focused()
+    assert send_at.evaluate("e => e.validity.badInput")  # still as typed, unfinished
+    # …or, with JavaScript, a tick box's redraw: the tick is taken back.
+    if js:
+        commercial = page.get_by_label("Commercial message", exact=True)
+        tab_to(page, commercial, presses=40, key="Shift+Tab")
+        page.keyboard.press("Space")
+        expect(send_at).to_be_focused()
+        expect(commercial).not_to_be_checked()
+        assert send_at.evaluate("e => e.validity.badInput")
 
     type_send_at(page, day)  # from the field's first part, as the browser focused it
     tab_to(page, send)

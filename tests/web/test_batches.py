@@ -290,7 +290,9 @@ def test_resend_pressed_twice_resends_once_even_when_the_copies_failed_meanwhile
     [copy] = [m for m in rows if m.resend_of_id is not None]
     assert (copy.state, copy.superseded) == ("failed", False)
     assert len(audits(session, "sms.resent")) == 1
-    assert "Nothing was resent" in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "resent or settled meanwhile" in client.get(again.headers["Location"]).get_data(
+        as_text=True
+    )
     # Resend opened afresh offers the copy.
     newer = tree(client.get(url)).one("input", name="upto").get("value")
     assert int(newer) == copy.id
@@ -424,6 +426,9 @@ def test_resending_without_a_new_ignore_skips_them_and_the_batch_page_says_so(
     said = " ".join(li.text for li in tree(response).all("li", class_="flash flash-warning"))
     assert "1 was skipped: sent under Ignore to a person who has still not ticked SMS" in said
     assert "needs Ignore again, with a reason" in said
+    # Not blamed on a second press: the warning says why.
+    info = " ".join(li.text for li in tree(response).all("li", class_="flash flash-info"))
+    assert "Nothing was resent." in info and "meanwhile" not in info
     assert resend_copies(session, batch) == []
     [event] = audits(session, "sms.resent")
     assert (event.details["messages"], event.details["skipped_opted_out"]) == (0, 1)

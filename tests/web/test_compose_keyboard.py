@@ -293,7 +293,7 @@ def test_a_list_button_without_js_keeps_the_typed_message(client, consultant, pe
     page = screen(client, token)
     # The list is a button without JS (in <noscript>) and a link with it.
     assert (
-        '<noscript><button type="submit" formnovalidate class="link-button" name="show_list" '
+        '<noscript><button type="submit" class="link-button" name="show_list" '
         'value="opted_out">Opt Out Recipient List</button></noscript>'
     ) in page
     assert re.search(r'<a href="[^"]+/list/opted_out" class="needs-script"', page)

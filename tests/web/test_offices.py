@@ -319,13 +319,19 @@ def test_with_team_views_by_office_a_team_leader_sees_only_their_office(
     )
     assert client.post(f"/sms/replies/{sydney_reply.id}/open").status_code == 404
     assert client.post(f"/sms/replies/{perth_reply.id}/open").status_code == 303
+    # Nor learn whose record it is on by trying to file it.
+    form = {"kind": "candidates", "person_id": "1"}
+    assert client.post(f"/replies/{sydney_reply.id}/attach", data=form).status_code == 404
+    assert client.post(f"/replies/{perth_reply.id}/attach", data=form).status_code == 303
 
 
-def test_a_team_leader_limited_to_their_office_cannot_move_to_another_on_their_profile(
-    client, login, session, two_offices
+@pytest.mark.parametrize("role", ["team-leader", "consultant"])
+def test_a_user_limited_to_their_office_cannot_move_to_another_on_their_profile(
+    client, login, session, two_offices, role
 ):
-    """Choosing Sydney on their own Profile opened Sydney's batches, replies and dashboard."""
-    lead = login("team-leader", office="Perth")
+    """Choosing Sydney on their own Profile opened Sydney's batches, replies and dashboard to a
+    team leader (and would move a consultant's out of their own leader's sight)."""
+    lead = login(role, office="Perth")
     sydney = office_named(session, "Sydney")
     team_views(session, True)
 
@@ -342,10 +348,14 @@ def test_a_team_leader_limited_to_their_office_cannot_move_to_another_on_their_p
     assert response.status_code == 302
     saved = fresh(session, User, lead.id)
     assert (saved.office_name, saved.email) == ("Perth", "lead@perth.example")
+    assert "Your office was not changed" in text(client.get("/profile"))
     sydney_batch = two_offices["sam"].batch_id
     assert client.get(f"/sms/batches/{sydney_batch}").status_code == 404
-    # With team views off, the office is theirs to choose again.
+    # With team views off, the office is theirs to choose again; the locked (disabled) list of a
+    # page opened before posts none, which keeps it.
     team_views(session, False)
+    client.post("/profile", data={"email": "lead@perth.example", "mobile": ""})
+    assert fresh(session, User, lead.id).office_name == "Perth"
     assert "disabled" not in re.search(
         r"<select [^>]*id=\"office\"[^>]*>", text(client.get("/profile"))
     ).group(0)

@@ -248,6 +248,7 @@ def test_the_counter_counts_the_message_as_the_person_gets_it(client, login, ada
         # No preview shows the gap: sent as "Hi " before.
         ("Hi {{client_name}}", "{{client_name}} is empty for Ada Lovelace"),  # a contact's field
         ("In {{location}} at {{job_title}}?", "{{location}}, {{job_title}} are empty for Ada"),
+        ("Call {{sender_mobile}}", "{{sender_mobile}} is empty on your Profile"),  # the sender's
     ],
     ids=[
         "empty",
@@ -257,6 +258,7 @@ def test_the_counter_counts_the_message_as_the_person_gets_it(client, login, ada
         "too-long",
         "empty-merge-field",
         "two-empty-merge-fields",
+        "senders-empty-merge-field",
     ],
 )
 def test_a_message_that_cannot_go_is_refused_beside_the_field_and_kept(

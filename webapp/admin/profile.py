@@ -22,6 +22,10 @@ from webapp.web.rendering import render
 from webapp.web.times import organisation_zone
 
 LOCKED = "Too many wrong passwords or codes. Wait a few minutes, then try again."
+LOCKED_OFFICE = (
+    "Your office was not changed: while Team views by office is on, it decides who sees whose "
+    "messages, so an administrator changes it."
+)
 # What a user with a temporary password may still reach: the page to change it, and the way out.
 OPEN_WHILE_TEMPORARY = frozenset({"profile.password", "auth.logout", "static"})
 
@@ -43,9 +47,13 @@ def index():
     if request.method == "GET":
         return _page(edit_merge.stamp(_filled_form()))
     form = ProfileForm(offices=office_choices())
-    if _office_locked():
-        # Whatever was posted: choosing another office would open its messages.
-        form.office.data = str(current_user.office_id or "")
+    office_now = str(current_user.office_id or "")
+    # While locked, another office posted is not taken (it would open that office's messages);
+    # a locked list (disabled) posts none at all, and that keeps the office too, locked or not by
+    # the time of the Save.
+    office_kept = "office" in request.form and _office_locked() and form.office.data != office_now
+    if "office" not in request.form or office_kept:
+        form.office.data = office_now
     if read_mobile_for_office(form).validate_on_submit():
         # Saved meanwhile from another tab: only what this one changed is applied over it.
         reread_for_update(db.session, current_user._get_current_object())
@@ -66,6 +74,8 @@ def index():
             field_error(form, error)
         else:
             flash("Your profile is saved." if changes else "Your profile is unchanged.", "info")
+            if office_kept:
+                flash(LOCKED_OFFICE, "warning")
             return redirect(url_for("profile.index"))
     return _page(form, status=400)
 
@@ -79,8 +89,9 @@ def _filled_form() -> ProfileForm:
 
 
 def _office_locked() -> bool:
-    """While "Team views by office" limits what the user sees to their office's messages, their
-    office is an administrator's to change, not theirs."""
+    """While "Team views by office" is on, a user's office is an administrator's to change (for
+    everyone but administrators): it decides which office's messages a team leader sees, and
+    which team leaders see a consultant's."""
     return offices.team_of(db.session, current_user) is not None
 
 

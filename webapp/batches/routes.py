@@ -130,13 +130,16 @@ def resend(batch_id: int):
     except FieldError as error:
         return refused_page(error.status, refused(error))
     worker.wake()
-    flash(
-        f"{resent.queued} message{'s' if resent.queued != 1 else ''} queued again."
-        if resent.queued
-        else "Nothing was resent: the messages this page offered were resent or settled "
-        "meanwhile (a second press of Resend, or another tab).",
-        "info",
-    )
+    if resent.queued:
+        done = f"{resent.queued} message{'s' if resent.queued != 1 else ''} queued again."
+    elif resent.skipped:
+        done = "Nothing was resent."  # the warning below says why
+    else:
+        done = (
+            "Nothing was resent: the messages this page offered were resent or settled meanwhile "
+            "(a second press of Resend, or another tab)."
+        )
+    flash(done, "info")
     if resent.skipped:
         flash(
             f"{resent.skipped} {'was' if resent.skipped == 1 else 'were'} skipped: sent under "

@@ -97,6 +97,20 @@ class ComposeScreen:
     max_comment: int = sms_compose.MAX_COMMENT
 
     @property
+    def scheduled_for(self) -> datetime | None:
+        """When Send would schedule it, as the confirmation says: the Send at shown, read as Send
+        reads it, in the user's zone now (None: now, or no time it can read)."""
+        return typed_moment(self.form.send_at.data, user_zone())
+
+    @property
+    def send_at_unreadable(self) -> bool:
+        """A Send at typed that names no time (where the browser has no date-time field): a
+        date-time field would show it empty, and post it empty, which sends now; a text field
+        shows it as typed, for Send to refuse."""
+        typed = self.form.send_at.data
+        return bool(typed) and schedule.read_local(typed) is None
+
+    @property
     def catalogue(self) -> tuple[merge.MergeField, ...]:
         """The merge fields that mean something for these recipients, and the sender's."""
         return merge.offered(self.kind.merge_fields)
@@ -174,4 +188,6 @@ class ComposeScreen:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {
             "catalogue": self.catalogue,
             "line_in_text": self.line_in_text,
+            "scheduled_for": self.scheduled_for,
+            "send_at_unreadable": self.send_at_unreadable,
         }

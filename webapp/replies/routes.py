@@ -13,7 +13,8 @@ from webapp.models import Message
 from webapp.people import records
 from webapp.people.kinds import KINDS
 from webapp.replies import bp
-from webapp.sms import replies
+from webapp.sms import inbox, replies
+from webapp.users import offices
 from webapp.web.access import permission_required
 from webapp.web.rendering import render
 
@@ -46,7 +47,8 @@ def attach(reply_id: int):
     reply = db.session.get(Message, reply_id)
     if reply is None or reply.direction != "in":
         abort(404, description="There is no such unmatched reply.")
-    if (filed := replies.person_of(db.session, reply)) is not None:
+    filed = replies.person_of(db.session, reply)
+    if filed is not None and _may_see_filed(reply):
         # Filed meanwhile (from another tab, or by a colleague): where it is, not a bare 404.
         flash(f"This reply was filed already, on {filed.full_name}'s record.", "info")
         record = KINDS.of(filed).record_args(filed.id)
@@ -71,6 +73,16 @@ def attach(reply_id: int):
         flash(said.format(name=person.full_name), "warning")
     record = KINDS.of(person).record_args(person.id)
     return redirect(url_for("records.show", **record, tab="received"), 303)
+
+
+def _may_see_filed(reply: Message) -> bool:
+    """Whether saying where a reply is filed tells this user nothing they may not see: one filed
+    by hand (unmatched, it answered nobody: every user here saw it on Unmatched replies), or one
+    their inbox shows (with Team views by office on, not another office's)."""
+    if reply.sender_id is None:
+        return True
+    team = offices.team_of(db.session, current_user)
+    return inbox.visible_reply(db.session, reply.id, current_user, team) is not None
 
 
 def _page(page: int, *, status: int = 200, page_error=None, refused=None):

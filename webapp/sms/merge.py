@@ -22,6 +22,11 @@ class MergeField:
     def tag(self) -> str:
         return "{{" + self.name + "}}"
 
+    @property
+    def is_sender(self) -> bool:
+        """Filled from the sender (their name, mobile…), not the recipient."""
+        return self.group == _SENDER
+
 
 def _full_name(person: Any) -> str:
     return f"{person.first_name or ''} {person.last_name or ''}".strip()
@@ -123,7 +128,7 @@ FIELDS: Mapping[str, MergeField] = MappingProxyType({field.name: field for field
 def offered(recipient_fields: Collection[str]) -> tuple[MergeField, ...]:
     """What a picker offers, in catalogue order: the recipient fields named (those that mean
     something for the recipients' kind) and every sender field."""
-    return tuple(f for f in CATALOGUE if f.group == _SENDER or f.name in recipient_fields)
+    return tuple(f for f in CATALOGUE if f.is_sender or f.name in recipient_fields)
 
 
 # One pass finds both escapes and tags, so an escaped `{{` can never start a tag. Anything else in

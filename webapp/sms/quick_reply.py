@@ -110,11 +110,13 @@ def gaps(person: PersonRow, body: str, sender: User) -> str | None:
     rendered = merge.render(merge.parse(body), person, sender)
     if not rendered.empty or rendered.unknown:
         return None
-    names = ", ".join("{{" + name + "}}" for name in rendered.empty)
-    verb = "is" if len(rendered.empty) == 1 else "are"
+    yours = [name for name in rendered.empty if merge.FIELDS[name].is_sender]
+    theirs = [name for name in rendered.empty if name not in yours]
+    named = ", ".join("{{" + name + "}}" for name in theirs or yours)
+    verb = "is" if len(theirs or yours) == 1 else "are"
+    where = f"for {person.full_name}" if theirs else "on your Profile"
     return (
-        f"{names} {verb} empty for {person.full_name}, so the SMS would have a gap there: type "
-        "the words instead."
+        f"{named} {verb} empty {where}, so the SMS would have a gap there: type the words instead."
     )
 
 
