@@ -277,6 +277,17 @@ def test_the_navigation_polls_the_count_once_a_minute(client, session, conversat
     assert client.get("/sms/replies/unread").headers["Location"] == "/sms/replies"
 
 
+def test_the_inbox_counts_its_unread_only_where_the_poll_refreshes_it(
+    client, session, conversation
+):
+    """The list's own "You have 2 unread" stayed 2 while the polled navigation said 3."""
+    as_casey(client)
+    page = html(client.get("/sms/replies"))
+    counted = [node.text for node in page.all(class_="unread-count")]
+    assert set(counted) == {"2"}  # both copies of the navigation
+    assert "unread." not in page.one("section", id="results").text
+
+
 def test_the_poll_does_not_keep_an_idle_session_alive(client, session, conversation, clock):
     as_casey(client)
     for minutes in (30, 59):
