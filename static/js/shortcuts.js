@@ -24,6 +24,7 @@
       pageBox.indeterminate = ticked > 0 && ticked < boxes.length;
     }
     var matching = document.getElementById("select-matching");
+    // data-total is the count as the label shows it ("1,000+" when there are more to count).
     var count = matching && matching.checked ? output.getAttribute("data-total") + " (all matching)" : String(ticked);
     output.hidden = false;
     output.textContent = count + " selected";
@@ -314,6 +315,41 @@
     syncLayout();
     initGrid();
     updateSelection();
+  });
+
+  // A search typed and ↓ pressed before it answered: the focus went into the old list, which the
+  // answer then replaces (its boxes disabled meanwhile, which already drops the focus), and would
+  // fall to the page, the next x ticking nothing. It moves to the same place in the new list.
+  var lastInGrid = null;  // the cell the focus is in, while it is in the list
+  var gridFocus = null;
+
+  document.addEventListener("focusin", function (event) {
+    var table = resultsGrid();
+    var cell = table && table.contains(event.target) && event.target.closest("td, th");
+    lastInGrid = cell ? { row: cell.parentElement.rowIndex, column: cell.cellIndex } : null;
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    var active = document.activeElement;
+    var table = resultsGrid();
+    var lost = !active || active === document.body || (table && table.contains(active));
+    gridFocus = target && target.id === "results" && lost ? lastInGrid : null;
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var place = gridFocus;
+    gridFocus = null;
+    var table = resultsGrid();
+    var active = document.activeElement;
+    if (!place || !table || (active && active !== document.body && document.contains(active))) return;
+    if (!table.tBodies[0] || !table.tBodies[0].rows.length) {
+      var heading = document.getElementById("results-heading");  // "No matches": say so
+      if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
+      return;
+    }
+    initGrid();
+    focusCell(table, place.row, place.column);
   });
 
   // A pager link (lists.html's pager) swaps in the list it is part of, and goes with the old one:

@@ -205,6 +205,42 @@ def test_a_commercial_template_in_use_makes_the_send_commercial_whatever_is_aske
     assert batch.commercial is True
 
 
+@pytest.mark.parametrize("change", ["deactivated", "unshared", "for contacts only"])
+def test_a_template_withdrawn_after_its_text_was_put_in_still_sends_that_text(
+    session, make_user, make_candidate, change
+):
+    """Someone deactivates, unshares or re-targets the template while it is open on an SMS
+    screen: the text it put there is still sent, commercial with its line, and the batch names it
+    (it was refused as "not available", with no way out but replacing the typed text)."""
+    owner, user = make_user(), make_user()
+    alert = SmsTemplate(
+        name="Job alert", body="New roles", commercial=True, shared=True, owner_id=owner.id
+    )
+    session.add(alert)
+    session.commit()
+    draft = compose.create_draft(session, user, "candidates", [make_candidate().id])
+    compose.use_template(session, draft, user, alert.id)
+    if change == "deactivated":
+        alert.active = False
+    elif change == "unshared":
+        alert.shared = False
+    else:
+        alert.record_type = "contact"
+    session.commit()
+    with pytest.raises(FieldError):  # no longer offered to anyone new
+        compose.template_for(session, user, "candidates", alert.id)
+    batch = compose.send(
+        session,
+        draft,
+        user,
+        compose.SendRequest(body="New roles, call me", template_id=alert.id),
+        provider="sandbox",
+        blocked=frozenset(),
+    )
+    assert sent(session, batch) == ["New roles, call me\nReply STOP to opt out"]
+    assert (batch.template_id, batch.commercial) == (alert.id, True)
+
+
 def test_render_all_counts_the_line_for_each_recipient(session, make_user, make_candidate):
     user = make_user()
     draft = compose.create_draft(session, user, "candidates", [make_candidate().id])

@@ -228,6 +228,35 @@ def test_a_long_name_does_not_make_a_page_scroll_sideways(
         assert_fits(page, url)
 
 
+# A template named as people name them, near the 100-character limit: the SMS screen's Template
+# list was as wide as it (755 px), and one of 100 letters with no space made the page 1,648 px.
+LONG_TEMPLATES = (
+    "Follow-up after second interview with the hiring manager at the client's Sydney office, "
+    "Friday",
+    "T" * 100,
+)
+
+
+@pytest.fixture(scope="module")
+def long_templates(phones):
+    page = phones[True]
+    for name in LONG_TEMPLATES:
+        page.goto("/templates/new")
+        page.get_by_label("Name", exact=True).fill(name)
+        page.get_by_label("Message", exact=True).fill("Hi {{first_name}}, thanks for coming in.")
+        page.get_by_role("button", name="Add template").click()
+        expect(page).not_to_have_url(re.compile(r"/templates/new$"))  # added
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_a_long_template_name_does_not_widen_the_sms_screen(phones, sent, long_templates, js):
+    page = phones[js]
+    assert page.goto(sent["urls"]["compose"]).status == 200
+    for name in LONG_TEMPLATES:
+        expect(page.locator("#template_id option", has_text=name)).to_be_attached()
+    assert_fits(page, "the SMS screen")
+
+
 def test_the_sign_in_page_fits_a_phone(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport=PHONE)
     try:

@@ -99,3 +99,18 @@ def test_a_batch_reloads_itself_to_the_end_and_then_stops(page):
     settled = len(loads)
     page.wait_for_timeout(10_000)
     assert len(loads) == settled, loads
+
+
+def test_the_search_shows_no_keyboard_shortcuts_that_need_javascript(page):
+    """The shortcuts are shortcuts.js's: without it their button (a dead Tab stop) and the key
+    hints beside Search and Bulk SMS stay hidden (a class's display once outdid `hidden`)."""
+    sign_in(page, "consultant")
+    page.goto("/candidates")
+    expect(page.get_by_role("button", name=re.compile("Keyboard shortcuts"))).to_be_hidden()
+    expect(page.get_by_role("region", name="Keyboard shortcuts")).to_be_hidden()
+    expect(page.locator("kbd", has_text="/").first).to_be_hidden()
+    expect(page.get_by_role("button", name="Bulk SMS").locator("kbd")).to_be_hidden()
+    page.get_by_label("Search", exact=True).focus()
+    page.keyboard.press("Shift+Tab")  # the button sat just before Search
+    focused = page.evaluate("document.activeElement.textContent")
+    assert "Keyboard shortcuts" not in focused

@@ -300,6 +300,24 @@ def test_a_new_list_closes_the_sms_screen_and_the_same_people_get_the_message_ba
     expect(page.locator("#search-layout")).to_have_class(re.compile(r"\bpanel-open\b"))
 
 
+@pytest.mark.parametrize("width", [WIDE], ids=["1280px"])
+def test_down_pressed_before_the_search_answers_lands_in_the_new_list(page):
+    """↓ straight after typing, inside the search's 350 ms wait: the focus goes into the list on
+    the screen, which the answer then replaces. It lands on the new list's first row (it fell to
+    the page, and the next x ticked nothing)."""
+    sign_in(page, "consultant")
+    expect(page.get_by_label("Search", exact=True)).to_be_focused()
+    page.keyboard.type("Lovelace")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#results-heading")).to_have_text(results_heading(1))
+    [name] = row_names(page)
+    box = page.get_by_label(f"Select {name}", exact=True)
+    expect(box).to_be_focused()
+    page.keyboard.press("x")
+    expect(box).to_be_checked()
+    expect(page.locator("#selected-count")).to_have_text("1 selected")
+
+
 def test_axe_finds_nothing_on_the_walked_list_and_the_open_sms_screen(page, width):
     from tests.e2e.test_accessibility import check
 

@@ -324,6 +324,8 @@ def test_more_than_the_cap_of_matches_show_a_bounded_count(client, login, sessio
     doc = html(response)
     assert heading(doc) == f"More than {COUNT_CAP:,} matching"
     assert f"Select all {COUNT_CAP:,}+ matching" in doc.one("form", id="bulk-sms").text
+    # What "N selected" says once Select all matching is ticked (shortcuts.js): the same bound.
+    assert doc.one("output", id="selected-count").get("data-total") == f"{COUNT_CAP:,}+"
     pager = doc.one("nav", aria_label="Pages")
     assert " of " not in pager.text
     assert pager.one("a", rel="next")
@@ -334,6 +336,7 @@ def test_exactly_the_cap_of_matches_are_counted_exactly(client, login, session):
     login("consultant")
     doc = html(client.get("/candidates"))
     assert heading(doc) == f"{COUNT_CAP:,} matching"
+    assert doc.one("output", id="selected-count").get("data-total") == f"{COUNT_CAP:,}"
     assert f"Page 1 of {COUNT_CAP // 50}" in doc.one("nav", aria_label="Pages").text
 
 

@@ -567,10 +567,10 @@ def send(
     if existing is not None:
         return already_sent(existing, request)
     require_permission(sender, request.ignore)
-    if request.template_id is not None:
-        template_for(
-            session, sender, draft.kind, request.template_id
-        )  # refuses one they may not use
+    if request.template_id is not None and request.template_id != draft.template_id:
+        template_for(session, sender, draft.kind, request.template_id)  # one they may not use
+    # The draft's own was checked when its text was put in: deactivated or unshared since, that
+    # text is still the sender's to send (and a commercial one's opt-out line still goes).
     # Commercial as ticked, or by its template: never dropped on the client's word.
     state = analyse_draft(
         session,
