@@ -6,10 +6,11 @@ reply."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from tests import delivery
 from tests.replying import audits, consent_audits, inbound, receive, rows, send_sms
-from webapp.models import Candidate, ClientContact, Message
+from webapp.models import Candidate, ClientContact, Email, Message
 from webapp.sms import replies
 from webapp.sms.providers.sandbox import Sandbox
 
@@ -189,6 +190,70 @@ def test_a_stop_unticks_sms_on_every_record_with_the_number_audited_with_the_rep
         assert event.details["text"] == "STOP"
         assert event.details["changes"] == {"sms_consent": [True, False]}
     assert audits(session, "consent.sms_given") == []
+
+
+def emailed(session, reply: Message) -> str:
+    """The body of the email a reply sent its consultant."""
+    return session.scalar(sa.select(Email.body).where(Email.message_id == reply.id))
+
+
+def test_a_stop_unticks_the_person_it_answers_whose_number_changed_since_and_says_who(
+    app, session, casey, make_candidate
+):
+    """The message went to Ada's old number; she changed it, and Anika has that number now. The
+    STOP unticks Ada, whom it answers (it changed nobody it answered), and Anika, whose messages
+    would go to the phone that said STOP; the email names both."""
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    [to_ada] = send_sms(app, session, casey, [ada])
+    ada.set_mobile("0400 111 222", "AU")
+    anika = make_candidate("Anika", "Anderson", ADA_MOBILE)
+    session.commit()
+
+    reply = receive(app, session, "STOP", reference=to_ada.uuid)
+
+    assert answers(reply) == (("candidate", ada.id), to_ada.id, casey.id)
+    assert [
+        p.sms_consent for p in rows(session, Candidate, Candidate.id.in_([ada.id, anika.id]))
+    ] == [
+        False,
+        False,
+    ]
+    assert sorted(e.subject_id for e in audits(session, "consent.sms_withdrawn")) == sorted(
+        [ada.id, anika.id]
+    )
+    assert "SMS consent was withdrawn (STOP) on: Anika Anderson, Ada Lovelace." in emailed(
+        session, reply
+    )
+
+
+def test_a_start_ticks_only_records_with_the_number_not_one_that_changed_it(
+    app, session, casey, make_candidate
+):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    [to_ada] = send_sms(app, session, casey, [ada])
+    ada.sms_consent = False  # she opted out since
+    ada.set_mobile("0400 111 222", "AU")  # and her new number never asked for anything
+    session.commit()
+
+    reply = receive(app, session, "START", reference=to_ada.uuid)
+
+    assert rows(session, Candidate, Candidate.id == ada.id)[0].sms_consent is False
+    assert audits(session, "consent.sms_given") == []
+    assert emailed(session, reply).endswith(
+        "SMS consent was not changed: no record has this number now."
+    )
+
+
+def test_the_email_says_when_a_stop_changed_nothing(app, session, casey, make_candidate):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    [to_ada] = send_sms(app, session, casey, [ada])
+    first = receive(app, session, "STOP", reference=to_ada.uuid)
+    again = receive(app, session, "Stop", reference=to_ada.uuid)
+    assert emailed(session, first).endswith("SMS consent was withdrawn (STOP).")
+    assert emailed(session, again).endswith(
+        "SMS consent was not changed: it was withdrawn already."
+    )
+    assert len(audits(session, "consent.sms_withdrawn")) == 1
 
 
 def consent_after_replies(app, session, make_candidate, make_contact, texts, *, consent: bool):

@@ -4,6 +4,8 @@ it."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import Browser
 from tests.html_tree import html
 from tests.replying import consent_audits, inbound, rows, send_sms
@@ -107,3 +109,44 @@ def test_a_sandbox_reply_over_1600_characters_is_refused_beside_its_field_not_cu
     ok = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": "y" * 1_600})
     assert ok.status_code == 303
     assert [reply.body for reply in inbound(session)] == ["y" * 1_600]
+
+
+@pytest.mark.parametrize("text", ["\u200b", " \u200b\ufe0f ", "\x01\x02", "\t\r\n"])
+def test_a_sandbox_reply_that_shows_nothing_is_refused(
+    app, client, session, login, make_candidate, text
+):
+    """Spaces, invisible characters or control characters alone: stored, the reply was empty and
+    its email said nothing."""
+    app.config["SANDBOX"] = True
+    user = login("consultant")
+    [sent] = send_sms(app, session, user, [make_candidate("Ada", "Lovelace", "0412 345 678")])
+
+    response = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": text})
+
+    assert response.status_code == 303
+    assert "Type the reply text first." in html(client.get("/sandbox")).one("main").text
+    assert inbound(session) == []
+
+
+@pytest.mark.parametrize("state", ["failed", "rejected", "undelivered"])
+def test_a_message_that_never_reached_its_recipient_takes_no_sandbox_reply(
+    app, client, session, login, make_candidate, state
+):
+    app.config["SANDBOX"] = True
+    user = login("consultant")
+    [sent] = send_sms(
+        app, session, user, [make_candidate("Ada", "Lovelace", "0412 340 000")], dispatch=False
+    )
+    sent.state = state
+    session.commit()
+
+    page = html(client.get("/sandbox"))
+    shown = [tr for tr in page.all("tr") if "0412 340 000" in tr.text]
+    assert len(shown) == (0 if state == "rejected" else 1)  # a rejected one is not listed
+    for row in shown:  # listed with what became of it, but no reply box
+        assert "Not received: nothing to reply to" in row.text
+        assert row.all("form") == []
+    response = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": "STOP"})
+    assert response.status_code == 409
+    assert inbound(session) == []
+    assert rows(session, Candidate)[0].sms_consent is True

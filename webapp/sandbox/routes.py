@@ -14,14 +14,18 @@ from webapp.config import sandbox_enabled
 from webapp.extensions import db
 from webapp.ids import as_id
 from webapp.models import Email, Message
+from webapp.models.messaging import FAILED, QUEUED, REJECTED, UNDELIVERED
 from webapp.sandbox import bp
 from webapp.sms import replies
 from webapp.sms.settings import reply_settings
+from webapp.text import clean_multiline, is_blank
 from webapp.web.access import local_path
 from webapp.web.rendering import render
 
 SHOWN = 100
 MAX_REPLY = 1_600  # what one SMS can carry (a gateway joins the parts up to this)
+# A message in one of these states never reached a phone: nobody could have replied to it.
+NEVER_RECEIVED = frozenset({QUEUED, REJECTED, FAILED, UNDELIVERED})
 
 
 @bp.before_request
@@ -74,6 +78,7 @@ def _page(
         errors=errors or {},
         typed=typed or {},
         max_reply=MAX_REPLY,
+        never_received=NEVER_RECEIVED,
         status=status,
     )
 
@@ -101,10 +106,13 @@ def reply():
     push."""
     message_id = as_id(request.form.get("message_id"))
     original = db.session.get(Message, message_id) if message_id else None
-    text = request.form.get("text", "").strip()
+    # As the reply will be stored: control characters dropped, so "\x01" is as empty as " ".
+    text = clean_multiline(request.form.get("text", "")).strip()
     if original is None or original.provider != "sandbox" or original.direction != "out":
         abort(404, description="There is no such sandbox message.")
-    if not text:
+    if original.state in NEVER_RECEIVED:
+        abort(409, description="That message never reached its recipient, so nobody can reply.")
+    if is_blank(text):
         flash("Type the reply text first.", "error")
         return redirect(url_for("sandbox.index"), 303)
     if len(text) > MAX_REPLY:

@@ -10,28 +10,46 @@ import sqlalchemy.orm as so
 from webapp.models import Candidate, ClientContact, User, audit
 
 
+def holders(session: so.Session, e164: str) -> list[Candidate | ClientContact]:
+    """Every record whose mobile is this number now."""
+    people: list[Candidate | ClientContact] = []
+    for model in (Candidate, ClientContact):
+        people += session.scalars(sa.select(model).where(model.mobile_e164 == e164))
+    return people
+
+
 def set_for_number(
-    session: so.Session, e164: str, consent: bool, *, actor: User | None, cause: dict[str, Any]
+    session: so.Session,
+    e164: str,
+    consent: bool,
+    *,
+    actor: User | None,
+    cause: dict[str, Any],
+    answered: Candidate | ClientContact | None = None,
 ) -> list[Candidate | ClientContact]:
     """Tick or untick the SMS box on every record with this mobile; returns those changed.
 
-    The caller commits, so the change and its audit entries land together.
+    A STOP also unticks `answered`, the person whose message it replies to, though their record
+    may hold another number by now (they changed it after that message went). A START ticks only
+    records with the number: a record's new number never asked for anything. The caller commits,
+    so the change and its audit entries land together.
     """
+    people = holders(session, e164)
+    if not consent and answered is not None and answered not in people:
+        people.append(answered)
     changed = []
-    for model in (Candidate, ClientContact):
-        people = session.scalars(
-            sa.select(model).where(model.mobile_e164 == e164, model.sms_consent.is_(not consent))
+    for person in people:
+        if person.sms_consent == consent:
+            continue
+        person.sms_consent = consent
+        audit(
+            session,
+            actor,
+            "consent.sms_given" if consent else "consent.sms_withdrawn",
+            person,
+            changes={"sms_consent": [not consent, consent]},
+            number=e164,
+            **cause,
         )
-        for person in people:
-            person.sms_consent = consent
-            audit(
-                session,
-                actor,
-                "consent.sms_given" if consent else "consent.sms_withdrawn",
-                person,
-                changes={"sms_consent": [not consent, consent]},
-                number=e164,
-                **cause,
-            )
-            changed.append(person)
+        changed.append(person)
     return changed

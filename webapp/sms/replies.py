@@ -320,15 +320,17 @@ def receive(
         session.rollback()  # the same push arrived twice at once; the other request stored it
         return _stored(session, inbound)
     wanted = keywords.consent_change(inbound.body)
+    changed: list[Candidate | ClientContact] = []
     if wanted is not None and from_e164:
-        consent.set_for_number(
+        changed = consent.set_for_number(
             session,
             from_e164,
             wanted,
             actor=actor,
             cause={"source": source, "reply_id": reply.id, "text": inbound.body[:160]},
+            answered=found.person,
         )
-    _queue_email(session, reply, found, settings)
+    _queue_email(session, reply, found, settings, changed)
     session.commit()
     return reply
 
@@ -350,7 +352,11 @@ def _international(number: str) -> str:
 
 
 def _queue_email(
-    session: so.Session, reply: Message, found: Match, settings: ReplySettings
+    session: so.Session,
+    reply: Message,
+    found: Match,
+    settings: ReplySettings,
+    changed: list[Candidate | ClientContact],
 ) -> None:
     consultant = session.get(User, found.answers.sender_id) if found.answers else None
     to_address = (
@@ -375,10 +381,7 @@ def _queue_email(
         lines.append(f"{UNMATCHED_LINK}{settings.public_base_url}/replies/unmatched")
     change = keywords.consent_change(reply.body)
     if change is not None:
-        lines += [
-            "",
-            "SMS consent was " + ("ticked again (START)." if change else "withdrawn (STOP)."),
-        ]
+        lines += ["", _consent_line(session, reply, person, change, changed)]
     session.add(
         Email(
             to_address=to_address,
@@ -388,6 +391,29 @@ def _queue_email(
             state=KEPT_EMAIL if settings.keep_emails else "queued",
         )
     )
+
+
+def _consent_line(
+    session: so.Session,
+    reply: Message,
+    person: Candidate | ClientContact | None,
+    change: bool,
+    changed: list[Candidate | ClientContact],
+) -> str:
+    """What a STOP or START did, as it happened: the email must not say a box moved when none did
+    (nobody has the number now, or the box was that way already)."""
+    done = "ticked again (START)" if change else "withdrawn (STOP)"
+    if changed == [person]:
+        return f"SMS consent was {done}."
+    if changed:
+        return f"SMS consent was {done} on: " + ", ".join(p.full_name for p in changed) + "."
+    considered = bool(reply.from_e164 and consent.holders(session, reply.from_e164)) or (
+        not change and person is not None
+    )
+    if not considered:
+        return "SMS consent was not changed: no record has this number now."
+    already = "given" if change else "withdrawn"
+    return f"SMS consent was not changed: it was {already} already."
 
 
 def subject_name(name: str) -> str:
