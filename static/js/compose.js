@@ -63,11 +63,13 @@
     if (select) insertMergeField(select);
   });
 
-  // A template just put in: typing or a merge field carries on at its end, not before its first
-  // word, whether or not the Message has the focus yet.
+  // A template just put in, or one opened to edit: typing or a merge field carries on at the
+  // text's end, not before its first word, whether or not the box has the focus yet.
   function caretToEnd(root) {
-    var message = root && root.querySelector ? root.querySelector("#message") : null;
-    if (message) message.setSelectionRange(message.value.length, message.value.length);
+    if (!root || !root.querySelectorAll) return;
+    Array.prototype.forEach.call(root.querySelectorAll("#message, textarea#body"), function (box) {
+      box.setSelectionRange(box.value.length, box.value.length);
+    });
   }
 
   // --- Comment: folded until ticked (CSS :has does it; this serves browsers without it) ----------

@@ -4,6 +4,8 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -237,3 +239,80 @@ def test_0007_fills_email_other_key_as_the_model_would(engine):
         None,
         None,
     ]
+
+
+def test_0021_rewrites_the_keys_of_names_with_curly_apostrophes_as_the_model_would(engine):
+    """Rows written before it keep their old keys until it runs: then a record typed on a phone
+    ("O’Brien") has the keys a new one gets, and the others are left as they were."""
+    from webapp.models.people import name_key, other_email_key
+
+    def old_key(text):
+        return " ".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
+
+    people = [
+        ("Siobhán", "O\u2019Brien", "s.obrien@example.com", "Coff\u2019s Harbour"),
+        ("D\u2018Arcy", "Smith\u2011Jones", None, None),
+        ("Ada", "Lovelace", "ada@example.com", "Sydney"),
+    ]
+    migrate.downgrade(engine, "0020")
+    with engine.begin() as connection:
+        for first, last, email, location in people:
+            fk, lk = old_key(first), old_key(last)
+            ek = old_key(email) if email else None
+            connection.execute(
+                sa.text(
+                    "INSERT INTO candidates (first_name, last_name, first_name_key, "
+                    "last_name_key, full_name_key, reverse_name_key, email, email_key, "
+                    "email_other_key, location, location_key, status, mobile_valid, sms_consent, "
+                    "email_consent, mail_consent, privacy_statement_read, created_at, updated_at) "
+                    "VALUES (:first, :last, :fk, :lk, :full, :reverse, :email, :ek, :eo, "
+                    ":location, :lok, 'Active', false, true, true, true, false, "
+                    "'2025-01-01 00:00:00', '2025-01-01 00:00:00')"
+                ),
+                {
+                    "first": first,
+                    "last": last,
+                    "fk": fk,
+                    "lk": lk,
+                    "full": f"{fk} {lk}",
+                    "reverse": f"{lk} {fk}",
+                    "email": email,
+                    "ek": ek,
+                    "eo": other_email_key(ek, fk, lk),
+                    "location": location,
+                    "lok": old_key(location) or None,
+                },
+            )
+        connection.execute(
+            sa.text(
+                "INSERT INTO clients (name, name_key, created_at) VALUES "
+                "('Dunn\u2019s Pharmacy', :key, '2025-01-01 00:00:00')"
+            ),
+            {"key": old_key("Dunn\u2019s Pharmacy")},
+        )
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT first_name, last_name, email, location, first_name_key, last_name_key, "
+                "full_name_key, reverse_name_key, email_key, email_other_key, location_key "
+                "FROM candidates ORDER BY id"
+            )
+        ).all()
+        client_key = connection.scalar(sa.text("SELECT name_key FROM clients"))
+    for first, last, email, location, *keys in rows:
+        fk, lk = name_key(first), name_key(last)
+        ek = name_key(email) if email else None
+        assert keys == [
+            fk,
+            lk,
+            f"{fk} {lk}",
+            f"{lk} {fk}",
+            ek,
+            other_email_key(ek, fk, lk),
+            name_key(location) or None,
+        ]
+    assert [row[5] for row in rows] == ["o'brien", "smith-jones", "lovelace"]
+    assert rows[0][10] == "coff's harbour"
+    assert rows[1][4] == "d'arcy"
+    assert client_key == "dunn's pharmacy"

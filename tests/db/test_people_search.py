@@ -292,6 +292,25 @@ def test_a_name_typed_in_decomposed_unicode_still_finds_the_person(session, peop
     assert found(session, q="Mu\u0308ller") == {"Zoë Müller"}
 
 
+@pytest.mark.parametrize("typed", ["O'Brien", "O\u2019Brien", "o\u02bcbrien", "O\u2018B"])
+@pytest.mark.parametrize("stored", ["O'Brien", "O\u2019Brien"])
+def test_an_apostrophe_typed_either_way_finds_the_name_stored_either_way(
+    session, make_candidate, stored, typed
+):
+    """A phone's smart punctuation types ’ for ': a name saved or searched from one found only
+    names typed the same way."""
+    make_candidate("Noah", stored, "0413 000 010")
+    make_candidate("Noah", "Obrien", "0413 000 011")
+    assert found(session, q=typed) == {f"Noah {stored}"}
+    assert found(session, q=f"Noah {typed}") == {f"Noah {stored}"}
+
+
+def test_a_unicode_hyphen_finds_a_hyphenated_name(session, make_candidate):
+    make_candidate("Ann", "Smith-Jones", "0413 000 012")
+    assert found(session, q="Smith\u2011Jones") == {"Ann Smith-Jones"}
+    assert found(session, q="smith\u2010j") == {"Ann Smith-Jones"}
+
+
 def test_an_accentless_spelling_does_not_match_an_accented_name(session, people):
     assert found(session, q="Zoe") == set()
 

@@ -77,6 +77,24 @@ def test_enter_in_a_templates_name_saves_it(context):
     expect(page.locator(".flashes")).to_contain_text(f"Template “{name}” added.")
 
 
+@pytest.mark.parametrize("js", [True], ids=["js"])  # without it, Insert appends on the server
+def test_a_merge_field_inserted_on_an_opened_template_goes_at_its_texts_end(context, js):
+    """Opened to edit, the Message had its caret at the start: Insert merge field by keyboard,
+    before clicking into it, glued the tag to its first word."""
+    page, name = new_template(context, "See you at 10", "Caret")
+    page.keyboard.press("Enter")
+    expect(page.locator(".flashes")).to_contain_text(f"Template “{name}” added.")
+    page.goto(f"/templates?q={name}")
+    page.get_by_role("link", name=f"Edit {name}").click()
+    message = page.get_by_label("Message", exact=True)
+    expect(message).to_have_value("See you at 10")
+    page.get_by_label("Insert merge field", exact=True).focus()
+    page.keyboard.press("ArrowDown")  # First name
+    page.keyboard.press("Enter")
+    expect(message).to_have_value("See you at 10{{first_name}}")
+    expect(message).to_be_focused()
+
+
 def test_enter_in_the_preview_record_id_previews_and_adds_nothing(context):
     """The hidden first Save took Enter in every one-line field, Record id too: it added the
     template its user only meant to try on a record."""

@@ -208,24 +208,33 @@ def test_escaped_unknown_tag_is_not_reported():
 
 
 @pytest.mark.parametrize(
-    "body",
+    "body, unknown",
     [
-        "{{ 7*7 }}",
-        "{% if 1 %}x{% endif %}",
-        "{{ ''.__class__ }}",
-        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-        "${7*7}",
-        "#{7*7}",
-        "{first_name}",
-        "{0} {name!r} %s %(first_name)s",
-        "{{First_Name}} {{1st}} {{first-name}} {{first_name}",
-        "{{{{}}}}",
+        ("{{ 7*7 }}", ("7*7",)),
+        ("{% if 1 %}x{% endif %}", ()),
+        ("{{ ''.__class__ }}", ("''.__class__",)),
+        (
+            "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+            ("''.__class__.__mro__[1].__subclasses__()",),
+        ),
+        ("${7*7}", ()),
+        ("#{7*7}", ()),
+        ("{first_name}", ()),
+        ("{0} {name!r} %s %(first_name)s", ()),
+        # Near misses of a field are typos to report, never sent as typed without a word.
+        (
+            "{{First_Name}} {{1st}} {{first-name}} {{ first name }} {{first_name}",
+            ("First_Name", "1st", "first-name", "first name"),
+        ),
+        ("{{{{}}}}", ()),
+        ("{{}} {{ }}", ()),
+        ("{{first_name\n}}", ()),  # a tag is on one line
     ],
 )
-def test_template_language_syntax_stays_literal(body):
+def test_template_language_syntax_stays_literal_and_braces_are_reported(body, unknown):
     result = fill(body)
     assert result.text == body
-    assert result.unknown == ()
+    assert result.unknown == unknown
 
 
 def test_config_matches_the_grammar_so_is_an_unknown_field():

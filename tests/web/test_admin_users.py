@@ -137,6 +137,7 @@ def test_a_search_too_long_or_with_control_characters_is_left_out_with_a_message
     page = text(response)
     assert why in html.unescape(page) and 'id="q-error"' in page and 'aria-invalid="true"' in page
     assert "Pat Lee" in page and "Zoe Muller" in page  # the search was left out, not cut
+    assert f'value="{html.escape(q)}"' in page  # and is back in its box as typed
 
 
 # --- adding users --------------------------------------------------------------------------------

@@ -199,17 +199,36 @@ def test_send_merges_sender_fields(client, login, make_candidate, session):
 
 
 @pytest.mark.parametrize(
-    "message",
+    "message, queued_as",
     [
-        "Hi {{first_name}} {{ 7*7 }} and {% for x in y %}{% endfor %}",
-        "{{ ''.__class__ }} {{7*'7'}} <b>bold</b> ${7*7} #{7*7}",
+        (
+            "Hi {{first_name}} \\{{ 7*7 }} and {% for x in y %}{% endfor %}",
+            "Hi Ada {{ 7*7 }} and {% for x in y %}{% endfor %}",
+        ),
+        (
+            "\\{{ ''.__class__ }} \\{{7*'7'}} <b>bold</b> ${7*7} #{7*7}",
+            "{{ ''.__class__ }} {{7*'7'}} <b>bold</b> ${7*7} #{7*7}",
+        ),
     ],
 )
-def test_hostile_text_is_queued_literally(client, consultant, make_candidate, session, message):
+def test_hostile_text_is_queued_literally(
+    client, consultant, make_candidate, session, message, queued_as
+):
     token = open_sms(client, [make_candidate()])
     assert send(client, token, message=message).status_code == 303
     [queued] = rows(session, Message)
-    assert queued.body == message.replace("{{first_name}}", "Ada")
+    assert queued.body == queued_as
+
+
+def test_template_syntax_in_double_braces_is_refused_as_unknown_fields_never_run(
+    client, consultant, make_candidate, session
+):
+    token = open_sms(client, [make_candidate()])
+    refused = send(client, token, message="Hi {{ 7*7 }} {{ ''.__class__ }} {{First_Name}}")
+    assert refused.status_code == 400
+    shown = html.unescape(text(refused))
+    assert "Unknown merge field(s): {{7*7}}, {{''.__class__}}, {{First_Name}}." in shown
+    assert rows(session, Message) == []
 
 
 def test_template_used_is_recorded_on_the_batch(client, consultant, make_candidate, session):

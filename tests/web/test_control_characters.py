@@ -4,6 +4,8 @@ textarea's line breaks are kept as "\\n"."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 import pytest
 import sqlalchemy as sa
 
@@ -129,6 +131,8 @@ def test_a_search_value_that_cannot_be_used_is_named_beside_its_box(
     assert box.get("aria-invalid") == "true"
     assert f"{field}-error" in box.get("aria-describedby").split()
     assert page.one("span", id=f"{field}-error").text == message
+    # Back in its box as typed (it came back empty), to be shortened rather than typed again.
+    assert box.get("value") == parse_qs(args)[field][0]
     # The rest of the search still runs: Ada is listed.
     assert "Lovelace" in page.one("section", id="results").text
 

@@ -322,6 +322,8 @@ def test_an_escaped_tag_is_accepted_and_kept_as_typed(client, login, session):
     "fields, field_id, message",
     [
         ({"name": ""}, "name", "Enter a name for the template."),
+        ({"name": "\u200b"}, "name", "Enter a name for the template."),
+        ({"name": " \ufeff\u200d "}, "name", "Enter a name for the template."),
         ({"name": "x" * 101}, "name", "The name can be at most 100 characters."),
         ({"folder": "f" * 101}, "folder", "The folder can be at most 100 characters."),
         (
@@ -364,7 +366,7 @@ def test_a_blank_folder_is_filed_under_general_and_spaces_are_tidied(client, log
     login("consultant")
     assert (
         client.post(
-            "/templates/new", data=form_values(name="  Two   spaces ", folder="  ")
+            "/templates/new", data=form_values(name="  Two   spaces ", folder=" \u200b ")
         ).status_code
         == 303
     )
@@ -664,6 +666,9 @@ def test_a_filter_too_long_or_with_control_characters_is_left_out_with_a_message
         assert tags(response).find(
             "input" if name == "q" else "select", id=name, aria_invalid="true"
         )
+        if name == "q":  # back in its box as typed, to be shortened rather than typed again
+            [box] = tags(response).find("input", id="q")
+            assert box["value"] == value
 
 
 def test_active_search_returns_only_the_results_block(client, library):

@@ -32,10 +32,19 @@ def person_name(person) -> str:
     return f"{person.first_name} {person.last_name}".strip()
 
 
+# Typed for ' and - by phones and word processors ("smart punctuation": O’Brien), and by nobody
+# searching at a desk; NFKC keeps them apart.
+SAME_AS_ASCII = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u201b": "'", "\u02bc": "'", "\u2032": "'", "\u2010": "-"}
+)
+
+
 def name_key(text: str | None) -> str:
     """The form searched by prefix, kept in its own indexed column: one Unicode spelling (NFKC,
-    so a decomposed "Zoë" matches a composed one), case folded, single spaces."""
-    return " ".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
+    so a decomposed "Zoë" matches a composed one), case folded, single spaces, and a curly
+    apostrophe or Unicode hyphen as the plain one (migration 0021 has a copy)."""
+    key = " ".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
+    return key if key.isascii() else key.translate(SAME_AS_ASCII)
 
 
 def other_email_key(email_key: str | None, first_key: str, last_key: str) -> str | None:

@@ -131,9 +131,11 @@ def offered(recipient_fields: Collection[str]) -> tuple[MergeField, ...]:
     return tuple(f for f in CATALOGUE if f.is_sender or f.name in recipient_fields)
 
 
-# One pass finds both escapes and tags, so an escaped `{{` can never start a tag. Anything else in
-# braces is left alone on purpose: bodies are plain text, never a template language.
-_TOKEN = re.compile(r"\\\{\{|\{\{ *([a-z][a-z0-9_]*) *\}\}")
+# One pass finds both escapes and tags, so an escaped `{{` can never start a tag. Whatever else is
+# between double braces on one line is a tag too, and unknown unless it names a field: "{{First
+# Name}}" or "{{first-name}}" is a typo to report, not text to send as typed. Bodies are plain
+# text, never a template language: an unknown tag stays as typed.
+_TOKEN = re.compile(r"\\\{\{|\{\{([^{}\n]*)\}\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +184,9 @@ def parse(body: str) -> Template:
                 parts.append(text)
             literal = []
             parts.append(ESCAPED)
-        elif name in FIELDS:
+            continue
+        name = name.strip(" ")
+        if name in FIELDS:
             if text := "".join(literal):
                 parts.append(text)
             literal = []
@@ -190,7 +194,8 @@ def parse(body: str) -> Template:
             fields[name] = None
         else:
             literal.append(match.group(0))
-            unknown[name] = None
+            if name.strip():  # "{{}}" names nothing
+                unknown[name] = None
     literal.append(body[pos:])
     if text := "".join(literal):
         parts.append(text)
@@ -230,6 +235,10 @@ def render(template: Template, person: Any, sender: Any) -> Rendered:
         # Read with each escape's braces left out: "\\{{first_name}}" is text as typed.
         scanned = "".join("" if p is ESCAPED else p for p in filled)
         leftover = tuple(
-            dict.fromkeys(m.group(1) for m in _TOKEN.finditer(scanned) if m.group(1) in FIELDS)
+            dict.fromkeys(
+                name
+                for m in _TOKEN.finditer(scanned)
+                if (name := (m.group(1) or "").strip(" ")) in FIELDS
+            )
         )
     return Rendered(text=text, empty=tuple(empty), unknown=template.unknown, leftover=leftover)

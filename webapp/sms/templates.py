@@ -44,7 +44,7 @@ class TemplateData:
         return replace(
             self,
             name=" ".join(self.name.split()),
-            folder=" ".join(self.folder.split()) or DEFAULT_FOLDER,
+            folder=DEFAULT_FOLDER if is_blank(self.folder) else " ".join(self.folder.split()),
             body=self.body.replace("\r\n", "\n"),
         )
 
@@ -129,7 +129,7 @@ def folders(session: so.Session, user: User) -> list[str]:
 
 def check(data: TemplateData) -> None:
     """Refuse a template that breaks a rule; the first broken rule is named with its field."""
-    if not data.name:
+    if is_blank(data.name):  # a zero-width space alone is an empty link in every list
         raise FieldError("Enter a name for the template.", "name")
     if len(data.name) > MAX_NAME:
         raise FieldError(f"The name can be at most {MAX_NAME} characters.", "name")
