@@ -13,10 +13,27 @@ from webapp.errors import FieldError
 DEFAULT_ZONE = "Australia/Sydney"
 
 
+# What the system's zone folder holds beside the zones: "localtime" (a link to the server's own,
+# so times would follow the server), "Factory" ("-00"), and copies under other rules.
+_NOT_ZONES = ("localtime", "Factory", "posixrules")
+_NOT_ZONE_FOLDERS = ("posix/", "right/")
+
+
 @cache
 def zone_names() -> tuple[str, ...]:
     """Every IANA zone name this machine knows, sorted (for the Profile and Settings pickers)."""
-    return tuple(sorted(available_timezones()))
+    return tuple(
+        sorted(
+            name
+            for name in available_timezones()
+            if name not in _NOT_ZONES and not name.startswith(_NOT_ZONE_FOLDERS)
+        )
+    )
+
+
+@cache
+def _by_folded_name() -> dict[str, str]:
+    return {name.casefold(): name for name in zone_names()}
 
 
 def zone_problem(name: str) -> str | None:
@@ -31,6 +48,7 @@ def check_zone(text: str | None, field: str = "timezone") -> str:
     """An IANA time zone name as typed ("Australia/Perth"), or "" for the default; a FieldError
     for `field` names any other text."""
     name = (text or "").strip()
+    name = _by_folded_name().get(name.casefold(), name)  # "utc", "australia/perth" as named
     if name and (problem := zone_problem(name)):
         raise FieldError(problem, field)
     return name

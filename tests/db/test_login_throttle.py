@@ -250,3 +250,19 @@ def test_failures_and_locks_are_audited_with_username_and_address(
     )
     assert len(locked) == 1
     assert locked[0].details["until"] == (T0 + timedelta(seconds=1)).isoformat()
+
+
+@pytest.mark.parametrize(
+    "seconds, said",
+    [
+        (0.2, "about 1 second"),
+        (1, "about 1 second"),
+        (8, "about 8 seconds"),
+        (89, "about 89 seconds"),
+        (256, "about 4 minutes"),
+        (900, "about 15 minutes"),
+    ],
+)
+def test_a_refusal_says_how_long_the_wait_is(seconds, said):
+    moment = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    assert throttle.wait_text(moment + timedelta(seconds=seconds), moment) == said

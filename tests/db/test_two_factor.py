@@ -231,3 +231,16 @@ def test_codes_outside_ascii_are_refused_not_an_error(session, enrolled, code):
     assert two_factor.verify(session, user, code, MOMENT, MATERIAL) is None
     with pytest.raises(two_factor.WrongCode):
         two_factor.renew_recovery_codes(session, user, code, MOMENT, MATERIAL)
+
+
+@pytest.mark.parametrize("gap", ["\u00a0", "\u202f", "\u2009", "\u2007", " \u2011 ", "\u2212"])
+def test_a_code_copied_with_a_unicode_space_or_dash_between_its_halves_is_taken(
+    session, enrolled, gap
+):
+    """ "Spaces are ignored", the enrolment page says; a no-break or thin space, as apps and pages
+    write one between a code's halves, was refused and counted as a wrong code."""
+    user, codes = enrolled
+    code = code_at(user, steps=1)
+    assert two_factor.verify(session, user, code[:3] + gap + code[3:], MOMENT, MATERIAL) == "code"
+    recovery = codes[2].replace("-", gap)
+    assert two_factor.verify(session, user, recovery, MOMENT, MATERIAL) == "recovery"

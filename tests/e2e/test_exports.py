@@ -55,3 +55,30 @@ def test_a_consultant_downloads_a_batch_and_their_filtered_sent_log(page, js, li
     assert [row["Batch"] for row in rows] == [str(batch)]
     assert "night shift this Friday" in rows[0]["Message"]
     assert rows[0]["Messages"] == "2"
+
+
+def test_download_after_the_session_ended_shows_the_sign_in_page_then_saves_the_file(
+    page, js, live_server
+):
+    """Signed out in another tab, then Download CSV: the sign-in page was saved as login.html
+    without a word (the link's `download` attribute saved whatever answered). It is shown, and
+    signing in saves the file."""
+    made = seed(live_server, "setup", "csvoutjs" if js else "csvoutnojs", "102" if js else "103")
+    batch = made["batch"]
+    sign_in(page, made["username"])
+    page.goto(f"/sms/batches/{batch}")
+    other = page.context.new_page()
+    other.goto("/dashboard")
+    other.get_by_role("button", name="Sign out").click()
+    expect(other.get_by_role("button", name="Sign in")).to_be_visible()
+    other.close()
+
+    link = page.locator("main").get_by_role("link", name="Download CSV", exact=True)
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/login\?next=/sms/batches/{batch}/messages\.csv$"))
+    page.get_by_label("Username").press_sequentially(made["username"])
+    page.get_by_label("Password").press_sequentially("sms-desk-demo")
+    with page.expect_download() as info:
+        page.get_by_label("Password").press("Enter")
+    assert info.value.suggested_filename == f"batch-{batch}-messages.csv"

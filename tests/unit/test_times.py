@@ -11,7 +11,7 @@ import pytest
 
 from webapp.config import ConfigError, from_environment
 from webapp.errors import FieldError
-from webapp.times import check_zone, day, end_of, start_of, when, zone
+from webapp.times import check_zone, day, end_of, start_of, when, zone, zone_names
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 AUCKLAND = ZoneInfo("Pacific/Auckland")
@@ -125,3 +125,16 @@ def test_an_unknown_timezone_stops_the_start_naming_the_variable(tmp_path):
     assert str(refused.value) == (
         "TIMEZONE: “AEST” is not a time zone name like Australia/Sydney, Pacific/Auckland or UTC."
     )
+
+
+@pytest.mark.parametrize("name", ["localtime", "Factory", "posixrules", "posix/UTC", "right/UTC"])
+def test_names_beside_the_zones_are_not_offered_or_taken(name):
+    """ "localtime" showed every time in the server's zone, and "Factory" as "-00"."""
+    assert name not in zone_names()
+    with pytest.raises(FieldError):
+        check_zone(name)
+
+
+@pytest.mark.parametrize("typed, kept", [("utc", "UTC"), (" australia/PERTH ", "Australia/Perth")])
+def test_a_zone_typed_in_another_case_is_kept_as_named(typed, kept):
+    assert check_zone(typed) == kept

@@ -50,7 +50,7 @@ def test_a_field_both_tabs_changed_is_refused_with_what_it_holds_now(client, log
     assert refused.status_code == 409
     page = html(refused)
     alert = page.one("p", role="alert").text
-    assert "Someone else saved this after you opened it" in alert
+    assert "This was saved from another tab or by someone else after you opened it" in alert
     assert "Email is now “theirs@example.com”" in alert and "Skills" not in alert
     # Nothing was saved, and the user's values are still in the form.
     assert fresh(session, Candidate, ada.id).email == "theirs@example.com"
@@ -369,7 +369,7 @@ def test_the_two_factor_roles_left_open_do_not_undo_another_choice(client, login
     refused = client.post(url, data=changed(first, roles=[*opened_with, "viewer"]))
 
     assert refused.status_code == 409
-    assert "Someone else saved this after you opened it" in text(refused)
+    assert "This was saved from another tab or by someone else after you opened it" in text(refused)
     assert "viewer" in ticked(held(html(refused), url), "roles")  # kept as ticked
     assert "viewer" not in ticked(held(html(client.get("/admin/settings")), url), "roles")
 

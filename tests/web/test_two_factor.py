@@ -201,6 +201,9 @@ def test_enter_in_the_code_box_neither_renews_the_codes_nor_turns_it_off(
 
         assert response.status_code == 400
         assert "Enter alone does nothing here" in response.get_data(as_text=True)
+        # The focus back in the code box, not at the top of the page.
+        [box] = parse(response.get_data(as_text=True)).all("input", id="code")
+        assert "autofocus" in box.attrs
     user = fresh(session, User, user.id)
     assert user.two_factor_on
     client.post("/logout")
@@ -300,7 +303,8 @@ def test_wrong_codes_are_throttled_like_passwords(client, session, enrolled, cod
     # Now locked: even the right code is refused, with the reason on the form.
     locked = client.post("/login/code", data={"code": code_at(user, MOMENT, 1)})
     assert locked.status_code == 401
-    assert "Too many wrong codes" in locked.get_data(as_text=True)
+    # For as long as it is, not "a few minutes": a second after the fifth wrong code.
+    assert "Too many wrong codes. Try again in about 1 second:" in locked.get_data(as_text=True)
     assert not signed_in(client)
     # The same lock holds for the password form.
     assert client.login(user.username).status_code == 401
@@ -314,6 +318,18 @@ def test_the_code_step_expires(client, monkeypatch, enrolled):
     response = client.post("/login/code", data={"code": codes[0]})
     assert response.status_code == 302 and response.location.endswith("/login")
     assert not signed_in(client)
+
+
+def test_a_code_step_that_expired_keeps_where_the_sign_in_was_going(client, monkeypatch, enrolled):
+    """Signed out while typing on Profile, then too slow with the code: the sign-in page lost its
+    ?next=, and with it the way back to the page whose typed text waits to come back."""
+    user, codes = enrolled()
+    client.post("/login?next=/profile", data={"username": user.username, "password": PASSWORD})
+    later = sessions.now() + 6 * 60
+    monkeypatch.setattr(sessions, "now", lambda: later)
+    response = client.post("/login/code", data={"code": codes[0]})
+    assert response.status_code == 302 and response.location == "/login?next=/profile"
+    assert "waited too long" in client.get(response.location).get_data(as_text=True)
 
 
 def test_code_step_needs_a_password_first(client):

@@ -25,7 +25,7 @@ from webapp.web.rendering import render
 PENDING = "two_factor_pending"
 # Long enough to find the phone and type a code; a stolen half-done sign-in soon expires.
 PENDING_SECONDS = 5 * 60
-LOCKED = "Too many wrong codes. Wait a few minutes, then try again."
+LOCKED = "Too many wrong codes. Try again in {wait}: each wrong code makes the wait longer."
 EXPIRED = "Please sign in again: the sign-in waited too long for the authentication code."
 
 
@@ -55,9 +55,9 @@ def check_code(user: User, check: Callable[[datetime], T]) -> T:
     # a check commits its own steps (letting the turn go), and the next guess must see this one.
     with throttle.one_at_a_time(db.session, attempt):
         moment = throttle.now()
-        if throttle.locked_until(db.session, attempt, moment) is not None:
+        if (until := throttle.locked_until(db.session, attempt, moment)) is not None:
             db.session.rollback()
-            raise FieldError(LOCKED, "code", 429)
+            raise FieldError(LOCKED.format(wait=throttle.wait_text(until, moment)), "code", 429)
         counted = throttle.count_attempt(db.session, attempt, moment)
         try:
             result = check(moment)
@@ -100,10 +100,12 @@ def second_step():
         return redirect(url_for("health.home"))
     user, next_path = _pending()
     if user is None:
-        had_pending = session.pop(PENDING, None) is not None
-        if had_pending:
+        pending = session.pop(PENDING, None)
+        if pending is not None:
             flash(EXPIRED, "info")
-        return redirect(url_for("auth.login"))
+        # Where the sign-in was going, kept: a page whose typed text waits to come back.
+        going = local_path(pending.get("next")) if isinstance(pending, dict) else None
+        return redirect(url_for("auth.login", next=going))
     form = CodeForm()
     if form.validate_on_submit():
         material = key_material()

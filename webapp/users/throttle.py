@@ -97,6 +97,15 @@ def locked_until(session: so.Session, attempt: Attempt, moment: datetime) -> dat
     return until
 
 
+def wait_text(until: datetime, moment: datetime) -> str:
+    """How long until `until`, as a refusal says it ("about 8 seconds", "about 4 minutes"): the
+    wait doubles with each failure, from a second to MAX_DELAY."""
+    seconds = max(1, round((until - moment).total_seconds()))
+    if seconds < 90:
+        return f"about {seconds} second{'' if seconds == 1 else 's'}"
+    return f"about {round(seconds / 60)} minutes"
+
+
 def record_failure(session: so.Session, attempt: Attempt, moment: datetime) -> datetime | None:
     """Note a failed sign-in (audited); returns when the next attempt is allowed if that is now
     locked.

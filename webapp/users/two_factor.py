@@ -114,10 +114,15 @@ def step_at(moment: datetime) -> int:
     return int(moment.timestamp()) // STEP_SECONDS
 
 
+# Dashes as apps and web pages write them between a code's halves (a recovery code's too).
+_DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+
+
 def _normal(code: str | None) -> str:
     """The code as typed, without spaces or dashes and in lower case: ASCII only, since other
-    scripts' digits pass isdigit() but are not what any authenticator shows ("" for those)."""
-    text = code or ""
+    scripts' digits pass isdigit() but are not what any authenticator shows ("" for those). Any
+    space goes first, a no-break or thin one too: a code copied from an app or a page has them."""
+    text = "".join(ch for ch in code or "" if not ch.isspace() and ch not in _DASHES)
     if not text.isascii():
         return ""
     return "".join(ch for ch in text.lower() if ch.isalnum())

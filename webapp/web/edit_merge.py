@@ -80,7 +80,7 @@ def refusal(clashes: Iterable[str]) -> str | None:
     if not said:
         return None
     return (
-        "Someone else saved this after you opened it: "
+        "This was saved from another tab or by someone else after you opened it: "
         + "; ".join(said)
         + ". Your changes are still below: Save again to keep them, or change them."
     )
