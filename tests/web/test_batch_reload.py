@@ -68,6 +68,12 @@ def test_while_unknown_messages_are_checked_it_reloads_every_15s(app, client, se
 
     assert reloads(page) == ["15"]
     assert "being checked with the gateway" in page.one("section", id="progress").text
+    # Every message is final: the line says what it waits for, not "not finished yet".
+    text = progress_text(page)
+    assert text.endswith("— unknown ones still being checked, updating by itself"), text
+    stopped = progress_text(get(client, batch, "?refresh=off"))
+    assert "unknown ones still being checked: Reload to see what is found" in stopped, stopped
+    assert "not finished yet" not in stopped
 
 
 def test_once_every_message_is_final_the_page_stops_reloading(app, client, session, batch):
