@@ -358,8 +358,9 @@ class Details:
 
 
 def as_text(value: Any) -> str:
-    """Any JSON value as plain text: never markup, never code."""
-    if value is None:
+    """Any JSON value as plain text: never markup, never code. Nothing ("", None) is "—", so a
+    change from an empty setting reads "originator: — → +61400000000"."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"

@@ -127,7 +127,28 @@ def test_discard_asks_first_on_a_page_of_its_own(client, login, session):
     assert form.get("method") == "post" and form.one("button").text == "Discard the email"
     assert rows(session, Email)[0].state == "failed" and audits(session, "email.discarded") == []
     client.post(url)
-    assert "It is no longer a failed email" in html(client.get(url)).text
+    assert "It has been discarded already." in html(client.get(url)).text
+
+
+@pytest.mark.parametrize(
+    "state, said",
+    [
+        ("sent", "It has been sent."),
+        ("kept", "It was kept here, not sent: no mail server is set."),
+        ("queued", "It is waiting to be sent."),
+    ],
+)
+def test_the_discard_page_of_an_email_not_failed_says_what_became_of_it(
+    client, login, session, state, said
+):
+    """It said "retried or discarded already" of an email sent, kept or never failed."""
+    email = failed_email(session)
+    email.state = state
+    session.commit()
+    login("administrator")
+    page = html(client.get(f"/admin/status/emails/{email.id}/discard")).text
+    assert said in page and "Only a failed email can be discarded." in page
+    assert "retried or discarded" not in page
 
 
 def test_a_second_retry_or_discard_changes_nothing_and_audits_nothing(client, login, session):
