@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
         access,
         bars,
         compression,
+        forms,
         headers,
         metrics,
         navigation,
@@ -78,6 +79,7 @@ def register_extensions(app: Flask) -> None:
     compression.init_app(app)
     sessions.init_app(app)
     validators.init_app(app)
+    forms.init_app(app)
     metrics.init_app(app)
     if app.testing:
         from jinja2 import StrictUndefined

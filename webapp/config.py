@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from webapp.times import DEFAULT_ZONE, zone_problem
+from webapp.times import DEFAULT_ZONE, canonical_zone, zone_problem
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -110,7 +110,7 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
             "Set MAIL_USE_SSL (SMTPS, port 465) or MAIL_USE_TLS (STARTTLS, port 587), not both."
         )
 
-    timezone = _text(env, "TIMEZONE", DEFAULT_ZONE)
+    timezone = canonical_zone(_text(env, "TIMEZONE", DEFAULT_ZONE))
     if problem := zone_problem(timezone):
         raise ConfigError(f"TIMEZONE: {problem}")
     confirm_over = _int(env, "SMS_CONFIRM_OVER", 100)

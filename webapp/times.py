@@ -36,6 +36,13 @@ def _by_folded_name() -> dict[str, str]:
     return {name.casefold(): name for name in zone_names()}
 
 
+def canonical_zone(text: str | None) -> str:
+    """A zone name as typed, trimmed, and spelled as the zone is ("utc" is UTC, "australia/perth"
+    Australia/Perth); any other text as it is, for zone_problem to name."""
+    name = (text or "").strip()
+    return _by_folded_name().get(name.casefold(), name)
+
+
 def zone_problem(name: str) -> str | None:
     """Why `name` is not a time zone, or None when it is one."""
     if name in zone_names():
@@ -47,8 +54,7 @@ def zone_problem(name: str) -> str | None:
 def check_zone(text: str | None, field: str = "timezone") -> str:
     """An IANA time zone name as typed ("Australia/Perth"), or "" for the default; a FieldError
     for `field` names any other text."""
-    name = (text or "").strip()
-    name = _by_folded_name().get(name.casefold(), name)  # "utc", "australia/perth" as named
+    name = canonical_zone(text)
     if name and (problem := zone_problem(name)):
         raise FieldError(problem, field)
     return name

@@ -26,8 +26,21 @@ depends_on = None
 SAME_AS_ASCII = str.maketrans(
     {"\u2019": "'", "\u2018": "'", "\u201b": "'", "\u02bc": "'", "\u2032": "'", "\u2010": "-"}
 )
-# What a column may hold for them before NFKC: the same, and the non-breaking hyphen.
-AFFECTED = ("\u2019", "\u2018", "\u201b", "\u02bc", "\u2032", "\u2010", "\u2011")
+# What a column may hold that NFKC and case folding make one of them: the same, the non-breaking
+# hyphen (‐), ŉ (ʼn), and the double, triple and quadruple primes (runs of ′).
+AFFECTED = (
+    "\u2019",
+    "\u2018",
+    "\u201b",
+    "\u02bc",
+    "\u2032",
+    "\u2010",
+    "\u2011",
+    "\u0149",
+    "\u2033",
+    "\u2034",
+    "\u2057",
+)
 PEOPLE = {
     "candidates": ("first_name", "last_name", "email", "location"),
     "client_contacts": ("first_name", "last_name", "email"),

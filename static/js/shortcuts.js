@@ -329,6 +329,13 @@
     lastInGrid = cell ? { row: cell.parentElement.rowIndex, column: cell.cellIndex } : null;
   });
 
+  // A press elsewhere may leave the focus on the page without a focusin (a click on the page's
+  // background; Safari focuses no clicked box or link): the list is not where the user is then.
+  document.addEventListener("pointerdown", function (event) {
+    var table = resultsGrid();
+    if (!table || !table.contains(event.target)) lastInGrid = null;
+  });
+
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
     var active = document.activeElement;
@@ -340,12 +347,11 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     var place = gridFocus;
     gridFocus = null;
-    var table = resultsGrid();
     var active = document.activeElement;
-    if (!place || !table || (active && active !== document.body && document.contains(active))) return;
-    if (!table.tBodies[0] || !table.tBodies[0].rows.length) {
-      var heading = document.getElementById("results-heading");  // "No matches": say so
-      if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
+    if (!place || (active && active !== document.body && document.contains(active))) return;
+    var table = resultsGrid();
+    if (!table || !table.tBodies[0] || !table.tBodies[0].rows.length) {
+      focusResultsHeading();  // nobody found (no list at all): the heading says so
       return;
     }
     initGrid();
@@ -358,11 +364,15 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     var link = event.detail.requestConfig && event.detail.requestConfig.elt;
     if (!link || !link.closest || !link.closest(".pager") || document.contains(link)) return;
+    focusResultsHeading();
+  });
+
+  function focusResultsHeading() {
     var heading = document.getElementById("results-heading");
     if (!heading) return;
     if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
     heading.focus();
-  });
+  }
 
   function restoreKeptMessage() {
     var message = document.getElementById("message");

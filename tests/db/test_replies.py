@@ -256,6 +256,27 @@ def test_the_email_says_when_a_stop_changed_nothing(app, session, casey, make_ca
     assert len(audits(session, "consent.sms_withdrawn")) == 1
 
 
+def test_a_stop_from_a_number_that_cannot_be_read_unticks_the_person_it_answers(
+    app, session, casey, make_candidate
+):
+    """Matched by its reference, the reply says who it answers even when the gateway's "from"
+    is garbled: a STOP unticks them (the email said "withdrawn already" of a ticked box); a START
+    from such a number ticks nobody, and the email says why."""
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    [to_ada] = send_sms(app, session, casey, [ada])
+
+    start = receive(app, session, "START", reference=to_ada.uuid, from_number="12")
+    assert emailed(session, start).endswith(
+        "SMS consent was not changed: the number it came from could not be read."
+    )
+    stop = receive(app, session, "STOP", reference=to_ada.uuid, from_number="12")
+
+    assert rows(session, Candidate, Candidate.id == ada.id)[0].sms_consent is False
+    [event] = audits(session, "consent.sms_withdrawn")
+    assert (event.subject_id, event.details["reply_id"]) == (ada.id, stop.id)
+    assert emailed(session, stop).endswith("SMS consent was withdrawn (STOP).")
+
+
 def consent_after_replies(app, session, make_candidate, make_contact, texts, *, consent: bool):
     """Each text is replied from a number of its own, shared by a candidate and a contact whose
     SMS box starts as `consent`. For each text: both boxes afterwards, and the consent audit

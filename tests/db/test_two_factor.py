@@ -233,7 +233,9 @@ def test_codes_outside_ascii_are_refused_not_an_error(session, enrolled, code):
         two_factor.renew_recovery_codes(session, user, code, MOMENT, MATERIAL)
 
 
-@pytest.mark.parametrize("gap", ["\u00a0", "\u202f", "\u2009", "\u2007", " \u2011 ", "\u2212"])
+@pytest.mark.parametrize(
+    "gap", ["\u00a0", "\u202f", "\u2009", "\u2007", " \u2011 ", "\u2212", "\u200b", "\u00ad"]
+)
 def test_a_code_copied_with_a_unicode_space_or_dash_between_its_halves_is_taken(
     session, enrolled, gap
 ):

@@ -318,6 +318,17 @@ def test_down_pressed_before_the_search_answers_lands_in_the_new_list(page):
     expect(page.locator("#selected-count")).to_have_text("1 selected")
 
 
+@pytest.mark.parametrize("width", [WIDE], ids=["1280px"])
+def test_down_pressed_before_a_search_that_finds_nobody_lands_on_its_heading(page):
+    sign_in(page, "consultant")
+    expect(page.get_by_label("Search", exact=True)).to_be_focused()
+    page.keyboard.type("Zzqxnobody")
+    page.keyboard.press("ArrowDown")
+    heading = page.locator("#results-heading")
+    expect(heading).to_have_text(results_heading(0))
+    expect(heading).to_be_focused()  # not the page: "0 matching" is read out
+
+
 def test_axe_finds_nothing_on_the_walked_list_and_the_open_sms_screen(page, width):
     from tests.e2e.test_accessibility import check
 

@@ -119,6 +119,8 @@ def test_client_name_is_empty_when_client_is_none():
 
 def test_tags_may_have_inner_spaces():
     assert fill("Hi {{ first_name }}, {{first_name  }}!").text == "Hi Ada, Ada!"
+    # A no-break space, as pasted from a phone or a word processor, too.
+    assert fill("Hi {{\u00a0first_name\u00a0}}!").text == "Hi Ada!"
 
 
 def test_template_records_known_fields_once_in_order():

@@ -116,6 +116,11 @@ def test_timezone_defaults_to_sydney_and_may_be_set(tmp_path):
     env = {"SECRET_KEY": "a-fixed-secret-for-the-test"}
     assert from_environment(env, tmp_path)["TIMEZONE"] == "Australia/Sydney"
     assert from_environment({**env, "TIMEZONE": "Asia/Tokyo"}, tmp_path)["TIMEZONE"] == "Asia/Tokyo"
+    # In any case, as the forms take it, kept as the zone is named.
+    assert from_environment({**env, "TIMEZONE": "utc"}, tmp_path)["TIMEZONE"] == "UTC"
+    assert (
+        from_environment({**env, "TIMEZONE": " asia/TOKYO"}, tmp_path)["TIMEZONE"] == "Asia/Tokyo"
+    )
 
 
 def test_an_unknown_timezone_stops_the_start_naming_the_variable(tmp_path):

@@ -57,5 +57,9 @@ def _settle_email(email_id: int, action, done: str):
     if action(db.session, email, current_user):
         flash(f"The email to {email.to_address} {done}.", "info")
     else:
-        flash(f"The email to {email.to_address} had already been retried or discarded.", "info")
+        # Retried or discarded from another tab, or sent meanwhile: the Status page shows which.
+        flash(
+            f"The email to {email.to_address} is no longer a failed email: nothing was done.",
+            "info",
+        )
     return redirect(url_for("admin.status", _anchor="failed-emails"), 303)

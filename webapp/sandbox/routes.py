@@ -52,7 +52,7 @@ def _page(
             .where(
                 Message.provider == "sandbox",
                 Message.direction == "out",
-                Message.state.not_in(("queued", "rejected")),
+                Message.state.not_in((QUEUED, REJECTED)),
             )
             .order_by(Message.id.desc())
             .limit(SHOWN)

@@ -1,4 +1,5 @@
-"""Change SMS consent for everyone with a number (a STOP reply, a gateway opt-out), audited."""
+"""Change SMS consent for the people a STOP or START reply names, or for everyone with a number (a
+gateway's opt-out), audited."""
 
 from __future__ import annotations
 
@@ -18,25 +19,33 @@ def holders(session: so.Session, e164: str) -> list[Candidate | ClientContact]:
     return people
 
 
-def set_for_number(
+def targets(
     session: so.Session,
-    e164: str,
+    e164: str | None,
     consent: bool,
-    *,
-    actor: User | None,
-    cause: dict[str, Any],
     answered: Candidate | ClientContact | None = None,
 ) -> list[Candidate | ClientContact]:
-    """Tick or untick the SMS box on every record with this mobile; returns those changed.
-
-    A STOP also unticks `answered`, the person whose message it replies to, though their record
-    may hold another number by now (they changed it after that message went). A START ticks only
-    records with the number: a record's new number never asked for anything. The caller commits,
-    so the change and its audit entries land together.
-    """
-    people = holders(session, e164)
+    """Whose SMS box a STOP (`consent` False) or START from this number moves: every record with
+    the number, and for a STOP also `answered`, the person whose message it replies to, though
+    their record may hold another number by now (they changed it after that message went). A
+    START ticks only records with the number: a record's new number never asked for anything."""
+    people = holders(session, e164) if e164 else []
     if not consent and answered is not None and answered not in people:
         people.append(answered)
+    return people
+
+
+def set_for(
+    session: so.Session,
+    people: list[Candidate | ClientContact],
+    consent: bool,
+    *,
+    number: str | None,
+    actor: User | None,
+    cause: dict[str, Any],
+) -> list[Candidate | ClientContact]:
+    """Tick or untick the SMS box of each of `people` not so already, audited; returns those
+    changed. The caller commits, so the change and its audit entries land together."""
     changed = []
     for person in people:
         if person.sms_consent == consent:
@@ -48,8 +57,17 @@ def set_for_number(
             "consent.sms_given" if consent else "consent.sms_withdrawn",
             person,
             changes={"sms_consent": [not consent, consent]},
-            number=e164,
+            number=number,
             **cause,
         )
         changed.append(person)
     return changed
+
+
+def set_for_number(
+    session: so.Session, e164: str, consent: bool, *, actor: User | None, cause: dict[str, Any]
+) -> list[Candidate | ClientContact]:
+    """Tick or untick the SMS box on every record with this mobile (a gateway's opt-out); returns
+    those changed."""
+    people = targets(session, e164, consent)
+    return set_for(session, people, consent, number=e164, actor=actor, cause=cause)

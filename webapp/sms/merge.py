@@ -185,7 +185,7 @@ def parse(body: str) -> Template:
             literal = []
             parts.append(ESCAPED)
             continue
-        name = name.strip(" ")
+        name = name.strip()  # a no-break space pasted in too: "{{\u00a0first_name}}"
         if name in FIELDS:
             if text := "".join(literal):
                 parts.append(text)
@@ -238,7 +238,7 @@ def render(template: Template, person: Any, sender: Any) -> Rendered:
             dict.fromkeys(
                 name
                 for m in _TOKEN.finditer(scanned)
-                if (name := (m.group(1) or "").strip(" ")) in FIELDS
+                if (name := (m.group(1) or "").strip()) in FIELDS
             )
         )
     return Rendered(text=text, empty=tuple(empty), unknown=template.unknown, leftover=leftover)

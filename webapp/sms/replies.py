@@ -320,17 +320,19 @@ def receive(
         session.rollback()  # the same push arrived twice at once; the other request stored it
         return _stored(session, inbound)
     wanted = keywords.consent_change(inbound.body)
-    changed: list[Candidate | ClientContact] = []
-    if wanted is not None and from_e164:
-        changed = consent.set_for_number(
+    moved = None
+    if wanted is not None:
+        people = consent.targets(session, from_e164, wanted, found.person)
+        changed = consent.set_for(
             session,
-            from_e164,
+            people,
             wanted,
+            number=from_e164,
             actor=actor,
             cause={"source": source, "reply_id": reply.id, "text": inbound.body[:160]},
-            answered=found.person,
         )
-    _queue_email(session, reply, found, settings, changed)
+        moved = ConsentMoved(wanted, people, changed, number_read=from_e164 is not None)
+    _queue_email(session, reply, found, settings, moved)
     session.commit()
     return reply
 
@@ -351,12 +353,37 @@ def _international(number: str) -> str:
     return f"+{number}" if international else number
 
 
+@dataclass(frozen=True)
+class ConsentMoved:
+    """What a STOP or START did: whose box it was for, and whose it changed."""
+
+    consent: bool
+    people: list[Candidate | ClientContact]
+    changed: list[Candidate | ClientContact]
+    number_read: bool
+
+    def line(self, person: Candidate | ClientContact | None) -> str:
+        """As the email says it, true to what happened: never that a box moved when none did."""
+        done = "ticked again (START)" if self.consent else "withdrawn (STOP)"
+        if self.changed == [person]:
+            return f"SMS consent was {done}."
+        if self.changed:
+            names = ", ".join(p.full_name for p in self.changed)
+            return f"SMS consent was {done} on: {names}."
+        if self.people:
+            already = "given" if self.consent else "withdrawn"
+            return f"SMS consent was not changed: it was {already} already."
+        if not self.number_read:
+            return "SMS consent was not changed: the number it came from could not be read."
+        return "SMS consent was not changed: no record has this number now."
+
+
 def _queue_email(
     session: so.Session,
     reply: Message,
     found: Match,
     settings: ReplySettings,
-    changed: list[Candidate | ClientContact],
+    moved: ConsentMoved | None,
 ) -> None:
     consultant = session.get(User, found.answers.sender_id) if found.answers else None
     to_address = (
@@ -379,9 +406,8 @@ def _queue_email(
         )
     else:
         lines.append(f"{UNMATCHED_LINK}{settings.public_base_url}/replies/unmatched")
-    change = keywords.consent_change(reply.body)
-    if change is not None:
-        lines += ["", _consent_line(session, reply, person, change, changed)]
+    if moved is not None:
+        lines += ["", moved.line(person)]
     session.add(
         Email(
             to_address=to_address,
@@ -391,29 +417,6 @@ def _queue_email(
             state=KEPT_EMAIL if settings.keep_emails else "queued",
         )
     )
-
-
-def _consent_line(
-    session: so.Session,
-    reply: Message,
-    person: Candidate | ClientContact | None,
-    change: bool,
-    changed: list[Candidate | ClientContact],
-) -> str:
-    """What a STOP or START did, as it happened: the email must not say a box moved when none did
-    (nobody has the number now, or the box was that way already)."""
-    done = "ticked again (START)" if change else "withdrawn (STOP)"
-    if changed == [person]:
-        return f"SMS consent was {done}."
-    if changed:
-        return f"SMS consent was {done} on: " + ", ".join(p.full_name for p in changed) + "."
-    considered = bool(reply.from_e164 and consent.holders(session, reply.from_e164)) or (
-        not change and person is not None
-    )
-    if not considered:
-        return "SMS consent was not changed: no record has this number now."
-    already = "given" if change else "withdrawn"
-    return f"SMS consent was not changed: it was {already} already."
 
 
 def subject_name(name: str) -> str:

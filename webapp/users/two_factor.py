@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import io
 import secrets
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -121,8 +122,13 @@ _DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
 def _normal(code: str | None) -> str:
     """The code as typed, without spaces or dashes and in lower case: ASCII only, since other
     scripts' digits pass isdigit() but are not what any authenticator shows ("" for those). Any
-    space goes first, a no-break or thin one too: a code copied from an app or a page has them."""
-    text = "".join(ch for ch in code or "" if not ch.isspace() and ch not in _DASHES)
+    space, dash or invisible character goes first (a no-break or thin space, a zero-width one, a
+    soft hyphen): a code copied from an app or a page has them."""
+    text = "".join(
+        ch
+        for ch in code or ""
+        if not ch.isspace() and ch not in _DASHES and unicodedata.category(ch) != "Cf"
+    )
     if not text.isascii():
         return ""
     return "".join(ch for ch in text.lower() if ch.isalnum())

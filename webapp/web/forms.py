@@ -7,12 +7,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, Self
 
-from flask import abort, url_for
+from flask import Flask, abort, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Form, StringField
 
 from webapp.errors import FieldError
 from webapp.extensions import db
+
+
+def as_typed(errors: Mapping[str, str], name: str, value: Any) -> Any:
+    """A GET filter box's value: as parsed, or as typed when it was left out (too long, a control
+    character), so it comes back to be corrected rather than empty to be typed again."""
+    if errors.get(name):
+        return request.args.get(name, "")
+    return "" if value is None else value
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_global(as_typed)
 
 
 def field_error(target: Form | MutableMapping[str, str], error: FieldError) -> str | None:
