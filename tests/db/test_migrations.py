@@ -316,3 +316,17 @@ def test_0021_rewrites_the_keys_of_names_with_curly_apostrophes_as_the_model_wou
     assert rows[0][10] == "coff's harbour"
     assert rows[1][4] == "d'arcy"
     assert client_key == "dunn's pharmacy"
+    # Down again: the keys as 0020 wrote them.
+    migrate.downgrade(engine, "0020")
+    with engine.connect() as connection:
+        keys = connection.execute(
+            sa.text("SELECT last_name_key, location_key FROM candidates ORDER BY id")
+        ).all()
+        client_key = connection.scalar(sa.text("SELECT name_key FROM clients"))
+    assert [tuple(row) for row in keys] == [
+        ("o\u2019brien", "coff\u2019s harbour"),
+        ("smith\u2010jones", None),
+        ("lovelace", "sydney"),
+    ]
+    assert client_key == "dunn\u2019s pharmacy"
+    migrate.upgrade(engine)

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 
+from tests.conftest import PASSWORD
 from tests.delivery import queue
 from tests.html_tree import html
 from webapp.models import AuditEvent, Batch, Message
@@ -254,3 +255,26 @@ def test_a_download_half_read_holds_no_database_connection(app, client, session,
     assert app.extensions["database"].engine.pool.checkedout() == 0
     assert sum(piece.count(b"\r\n") for piece in pieces) == count - exports.CHUNK
     response.close()
+
+
+def test_signing_in_on_the_way_to_a_download_lands_on_its_page(client, session, make_user, ada):
+    """The session had ended when Download CSV was pressed: signing in saved the file while the
+    tab stayed on the sign-in form. It goes back to the page, which says to press it again."""
+    me = make_user(role="consultant")
+    batch = queue(session, me, [ada], provider="sandbox")
+    cases = [
+        (f"/sms/batches/{batch.id}/messages.csv", f"/sms/batches/{batch.id}"),
+        ("/sms/sent.csv?text=night+shift&state=failed", "/sms/sent?text=night+shift&state=failed"),
+        ("/sms/sent?text=x", "/sms/sent?text=x"),  # not a download: where it was going
+    ]
+    for going, lands in cases:
+        client.post("/logout")
+        response = client.post(
+            "/login",
+            query_string={"next": going},
+            data={"username": me.username, "password": PASSWORD},
+        )
+        assert response.status_code == 302 and response.location == lands, going
+        page = client.get(lands).get_data(as_text=True)
+        said = "You are signed in: press Download CSV again to save the file."
+        assert (said in page) == going.split("?")[0].endswith(".csv")

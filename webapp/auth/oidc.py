@@ -15,7 +15,7 @@ from webapp.models import User
 from webapp.models.activity import audit
 from webapp.users import oidc
 from webapp.web import sessions
-from webapp.web.access import local_path
+from webapp.web.access import landing, local_path
 from webapp.web.headers import CONTENT_SECURITY_POLICY
 from webapp.web.rendering import render
 
@@ -55,7 +55,7 @@ def sso():
     found = provider()
     next_path = local_path(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(next_path or url_for("health.home"))
+        return redirect(landing(next_path))
     try:
         url, pending = found.start(callback_url(), next_path)
     except oidc.ProviderUnavailable as error:
@@ -95,7 +95,7 @@ def sso_callback():
         )
     audit(db.session, user, "auth.sso_signed_in", user, sub=claims["sub"], iss=claims["iss"])
     sessions.sign_in(user, sessions.SSO)
-    return redirect((pending.next_path if pending else None) or url_for("health.home"))
+    return redirect(landing(pending.next_path if pending else None))
 
 
 @bp.after_request

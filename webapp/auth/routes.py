@@ -16,7 +16,7 @@ from webapp.extensions import db
 from webapp.models import User
 from webapp.users import throttle
 from webapp.web import sessions
-from webapp.web.access import local_path
+from webapp.web.access import landing, local_path
 from webapp.web.rendering import render
 
 BAD_CREDENTIALS = "Wrong username or password, or the account is switched off."
@@ -32,7 +32,7 @@ def login():
     """Show the sign-in form and sign the user in."""
     next_path = local_path(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(next_path or url_for("health.home"))
+        return redirect(landing(next_path))
     form = LoginForm()
     if passwords_off():
         # LOCAL_PASSWORDS=0: only the single sign-on button; a posted password is not even read.
@@ -52,7 +52,7 @@ def login():
                     return two_factor_routes.ask_for_code(user, next_path)
                 throttle.record_success(db.session, attempt)
                 sessions.sign_in(user, sessions.PASSWORD)
-                return redirect(next_path or url_for("health.home"))
+                return redirect(landing(next_path))
             if not locked:
                 throttle.record_failure(db.session, attempt, moment)
             db.session.commit()  # the failure counted; the account's lock let go

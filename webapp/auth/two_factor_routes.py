@@ -18,7 +18,7 @@ from webapp.extensions import db
 from webapp.models import User
 from webapp.users import throttle, two_factor
 from webapp.web import sessions
-from webapp.web.access import local_path
+from webapp.web.access import landing, local_path
 from webapp.web.rendering import render
 
 # In the (signed) session cookie between the password and the code: who, since when, going where.
@@ -128,7 +128,7 @@ def second_step():
                 "Lost your phone? Make new recovery codes or enrol again on your profile.",
                 "warning",
             )
-        return redirect(next_path or url_for("health.home"))
+        return redirect(landing(next_path))
     return _page(form, 400 if form.is_submitted() else 200)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from urllib.parse import urlsplit
 
-from flask import Response, abort, request
+from flask import Response, abort, current_app, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.exceptions import HTTPException
 
 from webapp.batches.routes import batch_or_404
 from webapp.exports import bp
@@ -17,6 +19,21 @@ from webapp.sms import exports, inbox, sent_log
 from webapp.users import offices
 from webapp.web.access import permission_required
 from webapp.web.times import user_zone
+
+
+def page_of_download(path: str) -> str | None:
+    """The page whose Download CSV link is `path` (a path and query of this site), or None when
+    `path` is not a download."""
+    parts = urlsplit(path)
+    try:
+        endpoint, args = current_app.url_map.bind("localhost").match(parts.path, method="GET")
+    except HTTPException:
+        return None
+    if endpoint == "exports.batch_messages":
+        return url_for("batches.show", **args)
+    if endpoint == "exports.sent":
+        return url_for("sent.index") + (f"?{parts.query}" if parts.query else "")
+    return None
 
 
 def csv_response(text: Iterator[str], filename: str) -> Response:

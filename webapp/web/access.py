@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import AnonymousUserMixin, current_user, login_required
 
 from webapp.extensions import db, login_manager
@@ -74,6 +74,18 @@ def local_path(url: str | None) -> str | None:
     if not path.startswith("/") or path.startswith("//") or "\\" in path:
         return None
     return path + (f"?{parts.query}" if parts.query else "")
+
+
+def landing(next_path: str | None) -> str:
+    """Where a sign-in goes: `next_path`, else the home page. A CSV download asked for when the
+    session had ended goes to the page with its link instead, saying to press it again: the file
+    would save while the tab stayed on the sign-in form, signed in but not looking it."""
+    from webapp.exports.routes import page_of_download  # the exports know their pages
+
+    if next_path and (page := page_of_download(next_path)) is not None:
+        flash("You are signed in: press Download CSV again to save the file.", "info")
+        return page
+    return next_path or url_for("health.home")
 
 
 def permission_required(*permissions: str):
