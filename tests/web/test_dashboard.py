@@ -131,6 +131,13 @@ def test_audit_view_sees_everyone_and_filters_by_user_and_office(client, login, 
     assert perth.one("h2", id="results-heading").text == "The Perth office’s last 30 days"
     assert perth.one("dd", id="total-messages").text == "9"
 
+    # Both: the user's figures within the office, as the heading says (not "X’s and the office’s").
+    both = f"/dashboard?user={seeded['bob'].id}&office={seeded['bob'].office_id}"
+    page = html(client.get(both))
+    heading = page.one("h2", id="results-heading").text
+    assert heading == "Bob Dash’s (in the Sydney office) last 30 days"
+    assert page.one("dd", id="total-messages").text == "5"
+
 
 def test_a_filter_that_is_not_an_id_is_named_beside_its_field(client, login, seeded):
     login("team-leader")

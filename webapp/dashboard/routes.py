@@ -111,15 +111,14 @@ def _subject(wanted: dict, may_see_everyone: bool, team: offices.Team | None) ->
     """Whose figures the page shows, in words."""
     if not may_see_everyone:
         return "Your"
-    parts = []
+    office = db.session.get(Office, wanted["office"]) if wanted["office"] is not None else None
     if wanted["user"] is not None:
-        parts.append(f"{db.session.get(User, wanted['user']).full_name}’s")
-    if wanted["office"] is not None:
-        parts.append(f"the {db.session.get(Office, wanted['office']).name} office’s")
-    if not parts:
-        return "Everyone’s" if team is None else "Your team’s"
-    said = " and ".join(parts)
-    return said[0].upper() + said[1:]
+        name = db.session.get(User, wanted["user"]).full_name
+        # Both chosen: that user's figures while in that office (not the two added together).
+        return f"{name}’s (in the {office.name} office)" if office else f"{name}’s"
+    if office is not None:
+        return f"The {office.name} office’s"
+    return "Everyone’s" if team is None else "Your team’s"
 
 
 def _views(figures: dashboard.Dashboard) -> dict:
