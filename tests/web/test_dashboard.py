@@ -137,6 +137,12 @@ def test_audit_view_sees_everyone_and_filters_by_user_and_office(client, login, 
     heading = page.one("h2", id="results-heading").text
     assert heading == "Bob Dash’s (in the Sydney office) last 30 days"
     assert page.one("dd", id="total-messages").text == "5"
+    elsewhere = f"/dashboard?user={seeded['bob'].id}&office={seeded['ann'].office_id}"
+    page = html(client.get(elsewhere))
+    assert (
+        page.one("h2", id="results-heading").text == "Bob Dash’s (in the Perth office) last 30 days"
+    )
+    assert page.one("dd", id="total-messages").text == "0"  # Bob is not in Perth
 
 
 def test_a_filter_that_is_not_an_id_is_named_beside_its_field(client, login, seeded):

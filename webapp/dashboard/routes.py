@@ -114,7 +114,7 @@ def _subject(wanted: dict, may_see_everyone: bool, team: offices.Team | None) ->
     office = db.session.get(Office, wanted["office"]) if wanted["office"] is not None else None
     if wanted["user"] is not None:
         name = db.session.get(User, wanted["user"]).full_name
-        # Both chosen: that user's figures while in that office (not the two added together).
+        # Both chosen: that user's figures if they belong to that office (not the two added).
         return f"{name}’s (in the {office.name} office)" if office else f"{name}’s"
     if office is not None:
         return f"The {office.name} office’s"
