@@ -142,12 +142,19 @@ def create_user(
     from webapp.models import Role, User
     from webapp.models.people import EMAIL_PATTERN
     from webapp.phones import normalise
-    from webapp.text import plain_text_problem
+    from webapp.text import is_blank, plain_text_problem
     from webapp.users import accounts, offices
     from webapp.users.accounts import USERNAME_PATTERN, password_problem
 
     _database_ready()
     username, email = username.strip(), email.strip()
+    if full_name is not None:
+        # As the user form takes it: trimmed, and never blank (no name wherever names show).
+        full_name = full_name.strip()
+        if is_blank(full_name):
+            raise click.ClickException(
+                "The full name is blank: leave --full-name out, or give one."
+            )
     session = db.session
     role_row = session.scalar(sa.select(Role).where(Role.name == role))
     if role_row is None:
@@ -181,7 +188,7 @@ def create_user(
         )
     # Read as the web forms read it for this user: in their office's region, if it has one.
     parsed = normalise(mobile, offices.office_region(office_row, _region()))
-    if mobile and not parsed.valid:
+    if (mobile or "").strip() and not parsed.valid:
         raise click.ClickException(f"{mobile!r} is not a valid mobile number.")
 
     if sys.stdin.isatty():

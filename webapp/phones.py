@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import phonenumbers
 
@@ -23,6 +24,20 @@ class ParsedNumber:
 
 NO_NUMBER = ParsedNumber(raw=None, e164=None, region=None, valid=False)
 MAX_E164 = 16  # "+" and at most 15 digits (ITU-T E.164)
+
+
+@cache
+def examples(region: str) -> tuple[str, str]:
+    """A mobile of `region` as people there type it ("0412 345 678" in AU), and one of another
+    country in international form, for the hints and refusals of a mobile field."""
+    region = region.upper()
+    number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    national = (
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        if number is not None
+        else "0412 345 678"
+    )
+    return national, "+61 412 345 678" if region == "NZ" else "+64 21 123 4567"
 
 
 def normalise(raw: str | None, default_region: str) -> ParsedNumber:

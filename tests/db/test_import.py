@@ -157,6 +157,24 @@ def test_bad_file_writes_nothing_and_lists_every_bad_line_by_number(session, tmp
     assert candidates(session) == []
 
 
+def test_a_value_past_the_csv_limit_is_reported_and_the_other_bad_lines_too(session):
+    """One long unquoted value ended the reading: no line after it was checked, and the message
+    blamed a quote that was not there."""
+    text = (
+        CANDIDATE_HEADER
+        + "\nAda,"
+        + "B" * 140_000
+        + ",,,yes,,\n"
+        + "Bob,Jones,,,maybe,,\n"
+        + "Cy,Young,,not-an-email,yes,,\n"
+    )
+    report = import_people(session, "candidates", text.encode(), "AU")
+    assert [line for line, _problem in report.errors] == [2, 3, 4]
+    problems = dict(report.errors)
+    assert problems[2].startswith("a value runs on for more than 131,072 characters: shorten it")
+    assert candidates(session) == []
+
+
 def test_line_numbers_count_blank_lines_and_the_header(session):
     data = (
         CANDIDATE_HEADER + "\nAda,Lovelace,,,yes,,\n\n,,,,yes,,\n  \nBob,Jones,,,nope,,\n"
@@ -279,7 +297,7 @@ def test_a_quote_never_closed_is_reported_on_its_line_not_a_crash(session):
     report = import_people(session, "candidates", data, "AU")
     [(line, problem)] = report.errors
     assert line == 3
-    assert "quote" in problem and "never closed" in problem
+    assert "quote" in problem and "left open" in problem
     assert candidates(session) == []
 
 

@@ -92,6 +92,19 @@ def test_full_name_defaults_to_the_username_and_mobile_is_optional(runner, users
     assert sam.permissions == frozenset()
 
 
+def test_a_blank_full_name_is_refused_and_spaces_around_one_are_trimmed(runner, users):
+    """The user form trims a name and refuses a blank one: "   " made a user with no name."""
+    for blank in ("   ", "\u200b"):
+        result = create(
+            runner, "sam", "--role", "viewer", "--email", "sam@example.com", "--full-name", blank
+        )
+        assert result.exit_code != 0 and "The full name is blank" in result.output
+    assert "sam" not in users()
+    args = ("--role", "viewer", "--email", "sam@example.com", "--full-name", " Sam Smith ")
+    assert create(runner, "sam", *args, "--mobile", "  ").exit_code == 0  # a blank mobile: none
+    assert (users()["sam"].full_name, users()["sam"].mobile) == ("Sam Smith", None)
+
+
 def test_created_user_can_sign_in(runner, client):
     assert (
         create(runner, "robin", "--role", "consultant", "--email", "robin@example.com").exit_code

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import office_named
 from tests.html_tree import Node, html
 from tests.pages import assert_refused, audits, candidate_form, fresh
 from tests.replying import receive
@@ -105,6 +106,15 @@ def test_candidate_record_shows_the_details(client, login, ada):
         shown["Location"],
     ) == ("ada@example.com", "Available", "Analyst", "Python, SQL", "Sydney")
     assert shown["Created"] == "15 Jan 2025"
+
+
+def test_skills_show_with_their_line_breaks(client, login, make_candidate):
+    """Kept as typed, one a line, but shown run together on one line."""
+    person = make_candidate("Ada", "Lovelace", "0412 345 678", skills="Triage\nICU")
+    login("consultant")
+    doc = html(client.get(f"/candidates/{person.id}"))
+    [skills] = [dd for dd in doc.all("dd") if dd.children == ["Triage\nICU"]]
+    assert "lines" in skills.get("class").split()  # white-space: pre-line (app.css)
 
 
 def test_contact_record_shows_position_and_client(client, login, grace):
@@ -402,6 +412,31 @@ def test_privacy_post_over_htmx_returns_the_privacy_fragment(client, login, ada,
     }
     assert boxes["sms_consent"] is False and boxes["email_consent"] is True
     assert fresh(session, Candidate, ada.id).sms_consent is False
+
+
+def test_a_privacy_save_over_htmx_redraws_the_quick_reply_as_typed(client, login, ada, session):
+    """The Quick reply said the person had opted out after SMS was ticked again beside it (and
+    offered its box after SMS was unticked) until a reload: it comes back with the Privacy, out of
+    band, keeping what was typed in it (posted with the Privacy form)."""
+    login("consultant")
+    typed = {"message": "See you at ten", "reply_token": "t-1", "ignore_reason": ""}
+    response = client.post(
+        f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False) | typed, htmx=True
+    )
+    doc = html(response)
+    form = doc.one("form", id="quick-reply")
+    assert form.get("hx-swap-oob") == "true"
+    assert "opted out" in form.one(id="quick-reply-notice").text
+    assert form.one("textarea", id="quick-reply-message").text == "See you at ten"  # kept
+
+    ticked_again = privacy_data(
+        loaded={"sms_consent": False}, reason="Asked by phone", sms_consent=True
+    )
+    response = client.post(f"/candidates/{ada.id}/privacy", data=ticked_again | typed, htmx=True)
+    form = html(response).one("form", id="quick-reply")
+    assert form.all(id="quick-reply-notice") == []  # reachable again: no opt-out notice
+    assert form.one("textarea", id="quick-reply-message").text == "See you at ten"
+    assert fresh(session, Candidate, ada.id).sms_consent is True
 
 
 def test_privacy_change_is_audited_with_the_changed_fields_only(client, login, ada, session):
@@ -1013,6 +1048,33 @@ def edit_form(person, **overrides) -> dict[str, str]:
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+@pytest.mark.parametrize("stored", ["0412 345 678", "n/a"], ids=["au-national", "invalid"])
+def test_an_edit_from_another_countrys_office_keeps_an_untouched_mobile_as_it_was(
+    client, login, make_candidate, session, stored
+):
+    """In an Auckland office, a record whose mobile was typed in Australian national form (or kept
+    invalid by an import) could not be saved at all: the untouched number was read again as a New
+    Zealand one and refused, with an Australian example."""
+    person = make_candidate("Ada", "Lovelace", stored, job_title="Analyst")
+    before = (person.mobile_raw, person.mobile_e164, person.mobile_region, person.mobile_valid)
+    login("consultant", office=office_named(session, "Auckland", region="NZ"))
+
+    response = client.post(
+        f"/candidates/{person.id}/edit", data=edit_form(person, job_title="Data Scientist")
+    )
+
+    assert response.status_code == 302
+    saved = fresh(session, Candidate, person.id)
+    assert saved.job_title == "Data Scientist"
+    assert (saved.mobile_raw, saved.mobile_e164, saved.mobile_region, saved.mobile_valid) == before
+    # A number typed anew is read in the office's country, and refused with its example.
+    refused = client.post(
+        f"/candidates/{person.id}/edit", data=edit_form(person, mobile="0412 345 67")
+    )
+    assert refused.status_code == 400
+    assert "national number for NZ (like 021 123 4567)" in refused.get_data(as_text=True)
 
 
 def test_editing_saves_the_changes_and_audits_them(client, login, make_candidate, session):

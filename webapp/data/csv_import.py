@@ -169,22 +169,30 @@ def import_people(
 
 def _records(reader, report: ImportReport) -> Iterator[tuple[int, list[str]]]:
     """Each record of `reader` with the line it starts on (a quoted cell holding a line break runs
-    on over the next lines). A record the csv module cannot read (a quote opened and never closed
-    runs on to the end of the file, past its limit of a cell) ends the reading, reported."""
+    on over the next lines). A record the csv module cannot read (a cell past its limit, or a quote
+    opened and never closed, which runs on to the end of the file) is reported, and the reading
+    goes on after it, so every other bad line is listed too."""
     last_line = reader.line_num
-    try:
-        for fields in reader:
-            line, last_line = last_line + 1, reader.line_num
-            yield line, fields
-    except csv.Error as error:
-        report.errors.append((last_line + 1, _unreadable(error)))
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            report.errors.append((last_line + 1, _unreadable(error)))
+            if reader.line_num == last_line:  # nothing read: nothing more can be
+                return
+            last_line = reader.line_num
+            continue
+        line, last_line = last_line + 1, reader.line_num
+        yield line, fields
 
 
 def _unreadable(error: csv.Error) -> str:
     if "field larger than field limit" in str(error):
         return (
-            f"a value runs on for more than {csv.field_size_limit():,} characters: is a quote "
-            '(") opened here and never closed?'
+            f"a value runs on for more than {csv.field_size_limit():,} characters: shorten it, or "
+            'close the quote (") opened in it if one was left open'
         )
     return f"not readable as CSV ({error})"
 

@@ -222,7 +222,9 @@ def save_person(
     before = _snapshot(person, of_kind) if not created else {}
     for field, value in data.values.items():
         setattr(person, field, value)
-    person.set_mobile(data.mobile, default_region)
+    if created or (data.mobile or "").strip() != (person.mobile_raw or "").strip():
+        # Unchanged, the stored number stands as it was read (in the region of whoever typed it).
+        person.set_mobile(data.mobile, default_region)
     if of_kind.has_client:
         person.client = _client_named(session, data.client_name)
     session.flush()

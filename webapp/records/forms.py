@@ -13,7 +13,7 @@ from webapp.models.people import (
     PRIVACY_FIELDS,
     name_key,
 )
-from webapp.phones import normalise
+from webapp.phones import examples, normalise
 from webapp.text import clean_multiline
 from webapp.web.edit_merge import loaded_field
 from webapp.web.validators import PlainText, line_breaks
@@ -107,19 +107,29 @@ class PersonForm(FlaskForm):
     )
     loaded = loaded_field()  # the values the form was opened with (webapp.web.edit_merge)
 
-    def __init__(self, *args, default_region: str = "AU", **kwargs):
+    def __init__(
+        self, *args, default_region: str = "AU", stored_mobile: str | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.default_region = default_region
+        # The record's mobile as stored: saved again untouched, it is not read again in this
+        # user's region (a national number of another country's office would be refused, and
+        # an invalid one kept by an import would block every other change).
+        self.stored_mobile = (stored_mobile or "").strip()
 
     def validate_mobile(self, field) -> None:
-        if field.data and field.data.strip():
-            parsed = normalise(field.data, self.default_region)
-            if not parsed.valid:
-                raise ValidationError(
-                    f"“{field.data.strip()}” is not a valid mobile number. Use a national number "
-                    f"for {self.default_region} (like 0412 345 678) or an international one "
-                    "starting with + (like +64 21 123 4567)."
-                )
+        typed = (field.data or "").strip()
+        if (
+            typed
+            and typed != self.stored_mobile
+            and not normalise(typed, self.default_region).valid
+        ):
+            national, international = examples(self.default_region)
+            raise ValidationError(
+                f"“{typed}” is not a valid mobile number. Use a national number for "
+                f"{self.default_region} (like {national}) or an international one starting with + "
+                f"(like {international})."
+            )
 
 
 class CandidateForm(PersonForm):

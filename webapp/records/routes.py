@@ -135,7 +135,14 @@ def _record_page(
     fragment = wants_fragment()
     withdrawal = records.self_withdrawal(db.session, person)
     context = {"comments": [], "history": None, "quick": None}
-    if not fragment or block in ("history", "thread"):
+    blocks = [block]
+    if fragment and block == "privacy" and reply_form is not None:
+        # A Privacy save may have opened or closed the Quick reply: it comes too, as typed.
+        context["quick"] = _quick_reply(kind, person, withdrawal, reply_form)
+        if context["quick"] is not None:
+            blocks.append("quick_reply")
+            context["quick_oob"] = True
+    elif not fragment or block in ("history", "thread"):
         context = {
             "comments": [] if fragment else records.comments_for(db.session, person),
             "history": history.for_person(
@@ -147,7 +154,7 @@ def _record_page(
         }
     return render(
         "records/person.html",
-        blocks=[block],
+        blocks=blocks,
         status=status,
         kind=KINDS.by_segment(kind),
         person=person,
@@ -192,7 +199,10 @@ def privacy(kind: str, person_id: int):
         return _record_page(kind, person, "privacy", status=refused.status, privacy_form=form)
     message = _privacy_message(changes)
     if wants_fragment():
-        return _record_page(kind, person, "privacy", privacy_message=message)
+        # The Quick reply as posted beside it (hx-include), drawn again for the consent now.
+        return _record_page(
+            kind, person, "privacy", reply_form=QuickReplyForm(), privacy_message=message
+        )
     flash(message, "info")
     return redirect(url_for("records.show", kind=kind, person_id=person.id))
 
@@ -303,7 +313,8 @@ def _edit(segment: str, person):
     if person is not None and request.method == "GET":
         form = edit_merge.stamp(_stored_form(kind, person, region))
     else:
-        form = _form_class(kind)(default_region=region)
+        stored = person.mobile_raw if person is not None else None
+        form = _form_class(kind)(default_region=region, stored_mobile=stored)
     conflict = None
     saving = form.validate_on_submit()
     if saving and person is not None:

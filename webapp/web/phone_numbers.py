@@ -18,6 +18,7 @@ from webapp.users import offices
 def init_app(app: Flask) -> None:
     app.add_template_filter(phone, "phone")
     app.add_template_filter(mobile, "mobile")
+    app.add_template_global(phones.examples, "mobile_examples")
 
 
 def phone(e164: str | None) -> Markup:
