@@ -253,6 +253,7 @@ def test_0021_rewrites_the_keys_of_names_with_curly_apostrophes_as_the_model_wou
         ("Siobhán", "O\u2019Brien", "s.obrien@example.com", "Coff\u2019s Harbour"),
         ("D\u2018Arcy", "Smith\u2011Jones", None, None),
         ("Ada", "Lovelace", "ada@example.com", "Sydney"),
+        ("\u0149a", "Tall", None, "6\u2033 Street"),  # ŉ is ʼn, and ″ is ′′, once normalised
     ]
     migrate.downgrade(engine, "0020")
     with engine.begin() as connection:
@@ -312,7 +313,8 @@ def test_0021_rewrites_the_keys_of_names_with_curly_apostrophes_as_the_model_wou
             other_email_key(ek, fk, lk),
             name_key(location) or None,
         ]
-    assert [row[5] for row in rows] == ["o'brien", "smith-jones", "lovelace"]
+    assert [row[5] for row in rows] == ["o'brien", "smith-jones", "lovelace", "tall"]
+    assert (rows[3][4], rows[3][10]) == ("'na", "6'' street")
     assert rows[0][10] == "coff's harbour"
     assert rows[1][4] == "d'arcy"
     assert client_key == "dunn's pharmacy"
@@ -327,6 +329,7 @@ def test_0021_rewrites_the_keys_of_names_with_curly_apostrophes_as_the_model_wou
         ("o\u2019brien", "coff\u2019s harbour"),
         ("smith\u2010jones", None),
         ("lovelace", "sydney"),
+        ("tall", "6\u2032\u2032 street"),
     ]
     assert client_key == "dunn\u2019s pharmacy"
     migrate.upgrade(engine)

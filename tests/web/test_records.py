@@ -428,6 +428,7 @@ def test_a_privacy_save_over_htmx_redraws_the_quick_reply_as_typed(client, login
     assert form.get("hx-swap-oob") == "true"
     assert "opted out" in form.one(id="quick-reply-notice").text
     assert form.one("textarea", id="quick-reply-message").text == "See you at ten"  # kept
+    assert form.one("input", name="reply_token").get("value") == "t-1"  # a resend stays one
 
     ticked_again = privacy_data(
         loaded={"sms_consent": False}, reason="Asked by phone", sms_consent=True
@@ -1075,6 +1076,31 @@ def test_an_edit_from_another_countrys_office_keeps_an_untouched_mobile_as_it_wa
     )
     assert refused.status_code == 400
     assert "national number for NZ (like 021 123 4567)" in refused.get_data(as_text=True)
+
+
+def test_an_untouched_mobile_that_another_tab_changed_meanwhile_does_not_block_the_save(
+    client, login, make_candidate, session
+):
+    """Opened with an Australian national number, which a colleague then changed: the posted (old)
+    number is as the form was opened, so it is not read as a New Zealand one; the merge keeps
+    the colleague's."""
+    person = make_candidate("Ada", "Lovelace", "0412 345 678", job_title="Analyst")
+    login("consultant", office=office_named(session, "Auckland", region="NZ"))
+    page = html(client.get(f"/candidates/{person.id}/edit"))
+    opened = page.one("input", name="loaded").get("value")
+    theirs = fresh(session, Candidate, person.id)
+    theirs.set_mobile("+61 400 111 222", "AU")
+    session.commit()
+
+    response = client.post(
+        f"/candidates/{person.id}/edit",
+        data=edit_form(person, job_title="Data Scientist", mobile="0412 345 678")
+        | {"loaded": opened},
+    )
+
+    assert response.status_code == 302
+    saved = fresh(session, Candidate, person.id)
+    assert (saved.job_title, saved.mobile_e164) == ("Data Scientist", "+61400111222")
 
 
 def test_editing_saves_the_changes_and_audits_them(client, login, make_candidate, session):

@@ -15,6 +15,7 @@ from webapp.models.people import (
 )
 from webapp.phones import examples, normalise
 from webapp.text import clean_multiline
+from webapp.web import edit_merge
 from webapp.web.edit_merge import loaded_field
 from webapp.web.validators import PlainText, line_breaks
 
@@ -112,18 +113,23 @@ class PersonForm(FlaskForm):
     ):
         super().__init__(*args, **kwargs)
         self.default_region = default_region
-        # The record's mobile as stored: saved again untouched, it is not read again in this
-        # user's region (a national number of another country's office would be refused, and
-        # an invalid one kept by an import would block every other change).
-        self.stored_mobile = (stored_mobile or "").strip()
+        # On Edit, the record's mobile as stored ("" for none; None on Add).
+        self.stored_mobile = stored_mobile.strip() if stored_mobile is not None else None
+
+    def _untouched(self, typed: str) -> bool:
+        """Whether an Edit posts the mobile as stored, or as the form was opened with (another
+        tab changed it since: the merge then keeps theirs). Such a number is not read again in
+        this user's region: a national number of another country's office would be refused, and
+        one an import kept as invalid would block every other change."""
+        if self.stored_mobile is None:
+            return False
+        loaded = (edit_merge.read(self.loaded.data) or {}).get("mobile")
+        opened = loaded.strip() if isinstance(loaded, str) else None
+        return typed in (self.stored_mobile, opened)
 
     def validate_mobile(self, field) -> None:
         typed = (field.data or "").strip()
-        if (
-            typed
-            and typed != self.stored_mobile
-            and not normalise(typed, self.default_region).valid
-        ):
+        if typed and not self._untouched(typed) and not normalise(typed, self.default_region).valid:
             national, international = examples(self.default_region)
             raise ValidationError(
                 f"“{typed}” is not a valid mobile number. Use a national number for "

@@ -313,7 +313,7 @@ def _edit(segment: str, person):
     if person is not None and request.method == "GET":
         form = edit_merge.stamp(_stored_form(kind, person, region))
     else:
-        stored = person.mobile_raw if person is not None else None
+        stored = (person.mobile_raw or "") if person is not None else None
         form = _form_class(kind)(default_region=region, stored_mobile=stored)
     conflict = None
     saving = form.validate_on_submit()
