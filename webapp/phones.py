@@ -40,6 +40,19 @@ def examples(region: str) -> tuple[str, str]:
     return national, "+61 412 345 678" if region == "NZ" else "+64 21 123 4567"
 
 
+def mobile_problem(text: str | None, default_region: str) -> str | None:
+    """Why `text` is not a usable mobile number (empty is fine), or None; the refusal names a
+    number of `default_region` as people there type it."""
+    parsed = normalise(text, default_region)
+    if not parsed.present or parsed.valid:
+        return None
+    national, international = examples(default_region)
+    return (
+        f"“{parsed.raw}” is not a valid mobile number. Use a national number for {default_region} "
+        f"(like {national}) or an international one starting with + (like {international})."
+    )
+
+
 def normalise(raw: str | None, default_region: str) -> ParsedNumber:
     """Parse `raw` with `default_region` for national formats ("0412 345 678" in AU).
 

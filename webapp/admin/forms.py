@@ -21,12 +21,13 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 from webapp.errors import FieldError
 from webapp.ids import as_id
 from webapp.models.people import EMAIL_PATTERN
+from webapp.phones import mobile_problem
 from webapp.sms import confirmation, limits, quiet_hours
 from webapp.sms import opt_out_line as opt_out
 from webapp.sms import settings as sms_settings
 from webapp.text import filter_value
 from webapp.times import check_zone
-from webapp.users.accounts import USERNAME_PATTERN, mobile_problem, password_problem
+from webapp.users.accounts import USERNAME_PATTERN, password_problem
 from webapp.web.edit_merge import loaded_field
 from webapp.web.forms import FilterForm
 from webapp.web.validators import PlainText, line_breaks

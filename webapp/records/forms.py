@@ -13,7 +13,7 @@ from webapp.models.people import (
     PRIVACY_FIELDS,
     name_key,
 )
-from webapp.phones import examples, normalise
+from webapp.phones import mobile_problem
 from webapp.text import clean_multiline
 from webapp.web import edit_merge
 from webapp.web.edit_merge import loaded_field
@@ -129,13 +129,8 @@ class PersonForm(FlaskForm):
 
     def validate_mobile(self, field) -> None:
         typed = (field.data or "").strip()
-        if typed and not self._untouched(typed) and not normalise(typed, self.default_region).valid:
-            national, international = examples(self.default_region)
-            raise ValidationError(
-                f"“{typed}” is not a valid mobile number. Use a national number for "
-                f"{self.default_region} (like {national}) or an international one starting with + "
-                f"(like {international})."
-            )
+        if not self._untouched(typed) and (problem := mobile_problem(typed, self.default_region)):
+            raise ValidationError(problem)
 
 
 class CandidateForm(PersonForm):

@@ -17,7 +17,7 @@ from webapp.models.activity import audit
 from webapp.models.base import utcnow
 from webapp.models.people import EMAIL_PATTERN
 from webapp.models.users import PERMISSIONS, Permission, Role, User
-from webapp.phones import normalise
+from webapp.phones import mobile_problem, normalise
 from webapp.text import is_blank
 from webapp.times import check_zone
 from webapp.users import offices
@@ -423,17 +423,6 @@ def _email(text: str) -> str:
     if not re.fullmatch(EMAIL_PATTERN, email):
         raise FieldError("Enter an email address like name@example.com.", "email")
     return email
-
-
-def mobile_problem(text: str | None, default_region: str) -> str | None:
-    """Why `text` is not a usable mobile number (empty is fine), or None."""
-    parsed = normalise(text, default_region)
-    if not parsed.present or parsed.valid:
-        return None
-    return (
-        f"“{parsed.raw}” is not a valid mobile number. Use a national number for {default_region} "
-        "(like 0412 345 678) or an international one starting with + (like +64 21 123 4567)."
-    )
 
 
 def _mobile(text: str | None, default_region: str) -> str | None:
