@@ -332,6 +332,19 @@ def test_a_code_step_that_expired_keeps_where_the_sign_in_was_going(client, monk
     assert "waited too long" in client.get(response.location).get_data(as_text=True)
 
 
+def test_a_code_on_the_way_to_a_download_lands_on_its_page(client, enrolled, code_at):
+    """As after a password alone (webapp.web.access.landing): not the file saved behind a
+    sign-in form, but the page with the link, saying to press it again."""
+    user, _codes = enrolled()
+    client.post(
+        "/login?next=/sms/sent.csv?text=shift",
+        data={"username": user.username, "password": PASSWORD},
+    )
+    response = client.post("/login/code", data={"code": code_at(user, MOMENT, steps=1)})
+    assert response.status_code == 302 and response.location == "/sms/sent?text=shift"
+    assert "press Download CSV again" in client.get(response.location).get_data(as_text=True)
+
+
 def test_code_step_needs_a_password_first(client):
     response = client.get("/login/code")
     assert response.status_code == 302 and response.location.endswith("/login")
