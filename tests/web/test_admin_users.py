@@ -519,3 +519,18 @@ def test_ones_own_profile_reads_a_mobile_in_the_office_chosen_there(client, logi
 
     assert response.status_code == 302, text(response)
     assert fresh(session, User, me.id).mobile == "+64271234567"
+
+
+def test_the_mobile_hint_gives_an_example_of_the_users_office_country(
+    client, admin, make_user, session
+):
+    """As its refusal does: an Australian number was the example for everyone."""
+    kiwi = make_user("kiwi", office=office_named(session, "Auckland", region="NZ"))
+    page = html_tree.html(client.get(f"/admin/users/{kiwi.id}/edit"))
+    hint = page.one("span", id="mobile-hint").text
+    assert hint == "Like 021 123 4567, or +61 412 345 678 for another country; may be empty"
+    refused = client.post(
+        f"/admin/users/{kiwi.id}/edit", data=details_of(kiwi, mobile="0412 345 67")
+    )
+    assert refused.status_code == 400
+    assert "national number for NZ (like 021 123 4567)" in refused.get_data(as_text=True)

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import office_named
+from tests.html_tree import html
 from tests.pages import assert_refused, audits, fresh, nav, rows, text, unread_poll
 from webapp.models import ComposeDraft, LoginFailure, User
 from webapp.users import throttle
@@ -268,3 +269,10 @@ def test_a_right_current_password_forgives_earlier_failures(client, login, sessi
     assert len(failures) == throttle.FREE_FAILURES - 1
     assert change(client).status_code == 302
     assert rows(session, LoginFailure, LoginFailure.key == user.username) == []
+
+
+def test_the_mobile_hint_gives_an_example_of_ones_office_country(client, login, session):
+    login("consultant", office=office_named(session, "Auckland", region="NZ"))
+    page = html(client.get("/profile"))
+    hint = page.one("span", id="mobile-hint").text
+    assert hint == "Like 021 123 4567, or +61 412 345 678 for another country; may be empty"

@@ -47,7 +47,7 @@ def require_own_password():
 def index():
     """Show one's own account, and change one's email, mobile, office and time zone."""
     if request.method == "GET":
-        return _page(edit_merge.stamp(_filled_form()))
+        return _page(read_mobile_for_office(edit_merge.stamp(_filled_form())))
     form = ProfileForm(offices=office_choices())
     office_now = str(current_user.office_id or "")
     # While locked, another office posted is not taken (it would open that office's messages);

@@ -106,7 +106,9 @@ def edit_user(user_id: int):
     user = user_or_404(user_id)
     roles = accounts.all_roles(db.session)
     if request.method == "GET":
-        return _user_page(edit_merge.stamp(_filled_form(user, roles)), user, roles)
+        # Read for the office's region on the page too: the Mobile's hint gives its example.
+        form = read_mobile_for_office(edit_merge.stamp(_filled_form(user, roles)))
+        return _user_page(form, user, roles)
     form = UserForm(role_names=[role.name for role in roles], offices=office_choices())
     problem = None
     if read_mobile_for_office(form).validate_on_submit():
