@@ -185,6 +185,27 @@ def test_migrated_schema_enforces_unique_usernames(engine):
             session.commit()
 
 
+def insert_candidate(connection, **columns) -> None:
+    """A candidate row written as an older revision's schema holds it (no model: the models move
+    on), with `columns` and the rest as a new record has them."""
+    values = {
+        "status": "Active",
+        "mobile_valid": False,
+        "sms_consent": True,
+        "email_consent": True,
+        "mail_consent": True,
+        "privacy_statement_read": False,
+        "created_at": "2025-01-01 00:00:00",
+        "updated_at": "2025-01-01 00:00:00",
+        **columns,
+    }
+    names = ", ".join(values)
+    connection.execute(
+        sa.text(f"INSERT INTO candidates ({names}) VALUES ({', '.join(':' + n for n in values)})"),
+        values,
+    )
+
+
 def test_0007_fills_email_other_key_as_the_model_would(engine):
     """The backfill is SQL and the model's rule is Python: both must agree on existing rows."""
     from webapp.models.people import name_key, other_email_key
@@ -202,23 +223,16 @@ def test_0007_fills_email_other_key_as_the_model_would(engine):
     migrate.downgrade(engine, "0006")
     with engine.begin() as connection:
         for first, last, email in people:
-            connection.execute(
-                sa.text(
-                    "INSERT INTO candidates (first_name, last_name, first_name_key, "
-                    "last_name_key, full_name_key, reverse_name_key, email, email_key, status, "
-                    "mobile_valid, sms_consent, email_consent, mail_consent, "
-                    "privacy_statement_read, created_at, updated_at) VALUES "
-                    "(:first, :last, :fk, :lk, '', '', :email, :ek, 'Active', false, true, true, "
-                    "true, false, '2025-01-01 00:00:00', '2025-01-01 00:00:00')"
-                ),
-                {
-                    "first": first,
-                    "last": last,
-                    "fk": name_key(first),
-                    "lk": name_key(last),
-                    "email": email,
-                    "ek": name_key(email) if email else None,
-                },
+            insert_candidate(
+                connection,
+                first_name=first,
+                last_name=last,
+                first_name_key=name_key(first),
+                last_name_key=name_key(last),
+                full_name_key="",
+                reverse_name_key="",
+                email=email,
+                email_key=name_key(email) if email else None,
             )
     migrate.upgrade(engine)
     with engine.connect() as connection:
@@ -260,29 +274,19 @@ def test_0021_rewrites_the_keys_of_names_with_curly_apostrophes_as_the_model_wou
         for first, last, email, location in people:
             fk, lk = old_key(first), old_key(last)
             ek = old_key(email) if email else None
-            connection.execute(
-                sa.text(
-                    "INSERT INTO candidates (first_name, last_name, first_name_key, "
-                    "last_name_key, full_name_key, reverse_name_key, email, email_key, "
-                    "email_other_key, location, location_key, status, mobile_valid, sms_consent, "
-                    "email_consent, mail_consent, privacy_statement_read, created_at, updated_at) "
-                    "VALUES (:first, :last, :fk, :lk, :full, :reverse, :email, :ek, :eo, "
-                    ":location, :lok, 'Active', false, true, true, true, false, "
-                    "'2025-01-01 00:00:00', '2025-01-01 00:00:00')"
-                ),
-                {
-                    "first": first,
-                    "last": last,
-                    "fk": fk,
-                    "lk": lk,
-                    "full": f"{fk} {lk}",
-                    "reverse": f"{lk} {fk}",
-                    "email": email,
-                    "ek": ek,
-                    "eo": other_email_key(ek, fk, lk),
-                    "location": location,
-                    "lok": old_key(location) or None,
-                },
+            insert_candidate(
+                connection,
+                first_name=first,
+                last_name=last,
+                first_name_key=fk,
+                last_name_key=lk,
+                full_name_key=f"{fk} {lk}",
+                reverse_name_key=f"{lk} {fk}",
+                email=email,
+                email_key=ek,
+                email_other_key=other_email_key(ek, fk, lk),
+                location=location,
+                location_key=old_key(location) or None,
             )
         connection.execute(
             sa.text(
