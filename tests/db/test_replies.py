@@ -325,10 +325,15 @@ OPT_OUT_REPLIES = [
     "STOP\ufe0f",
     "stop。",
     "¡Stop!",
+    # With the emoji a phone's keyboard suggests beside the word, a skin tone or a joined one too.
+    "STOP 🛑",
+    "✋Stop",
+    "stop 👍🏽",
+    "Stop 🙅\u200d♀️",
 ]
 
 
-OPT_IN_REPLIES = ["START", "UNSTOP", "start", " Start! ", "Unstop."]
+OPT_IN_REPLIES = ["START", "UNSTOP", "start", " Start! ", "Unstop.", "START 😊"]
 
 
 @pytest.mark.parametrize(
@@ -378,6 +383,8 @@ NOT_KEYWORDS = [
     "Yes, start Monday",
     "unstoppable",
     "STOP.ME",
+    "STOP 🛑 STOP",
+    "🛑",
     "",
 ]
 

@@ -30,7 +30,8 @@ def consent_change(body: str) -> bool | None:
 def keyword(body: str) -> str:
     """The reply as the one word it may be, upper case: compatibility forms folded (full-width
     "ＳＴＯＰ" is STOP), invisible characters dropped (a zero-width space), and the spaces and
-    punctuation of any script around it cut off (a no-break space, "。", "¡")."""
+    punctuation of any script around it cut off (a no-break space, "。", "¡"), and so are emoji and
+    other symbols ("STOP 🛑", "Stop 👍🏽"): a phone's keyboard offers them beside the word."""
     text = unicodedata.normalize("NFKC", body)
     text = "".join(ch for ch in text if ch not in _SELECTORS and unicodedata.category(ch) != "Cf")
     start, end = 0, len(text)
@@ -42,5 +43,6 @@ def keyword(body: str) -> str:
 
 
 def _around(ch: str) -> bool:
-    """Whether `ch` may stand around a keyword: a space or punctuation."""
-    return ch in _ASCII_TRIM or ch.isspace() or unicodedata.category(ch)[0] in "PZ"
+    """Whether `ch` may stand around a keyword: a space, punctuation or a symbol (an emoji, its
+    skin tone)."""
+    return ch in _ASCII_TRIM or ch.isspace() or unicodedata.category(ch)[0] in "PZS"
