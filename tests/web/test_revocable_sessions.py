@@ -1,5 +1,6 @@
 """Sessions are held on the server: sign-out, a password change or reset, deactivation, a role
-change and "Sign out everywhere" end them, for a copied cookie and in another web process alike."""
+change and "Sign out everywhere" end them, for a copied cookie and in another web process alike
+(a two-factor reset's are in test_two_factor)."""
 
 from __future__ import annotations
 

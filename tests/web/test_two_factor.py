@@ -458,6 +458,45 @@ def test_an_administrator_resets_a_users_two_factor(client, login, session, enro
     assert codes  # kept only to show they were issued
 
 
+def sent_to_sign_in(response) -> bool:
+    return response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("app_settings", [{"TWO_FACTOR_ROLES": ()}])
+def test_a_reset_signs_the_user_out_wherever_they_are_signed_in(app, client, login, enrolled):
+    """A reset is for a lost phone: whoever holds it may hold a session on it too."""
+    user, codes = enrolled()
+    theirs = app.test_client()
+    assert sign_in_with_code(theirs, user, codes[0]).status_code == 302
+    assert theirs.get("/candidates").status_code == 200
+    login("administrator")
+
+    response = client.post(f"/admin/users/{user.id}/two-factor/reset")
+
+    assert response.status_code == 302
+    said = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "they are signed out, and they enrol again from their profile." in said
+    assert sent_to_sign_in(theirs.get("/candidates"))
+    assert client.get("/admin/users").status_code == 200
+
+
+@pytest.mark.parametrize("app_settings", [{"TWO_FACTOR_ROLES": ()}])
+def test_an_administrator_resetting_their_own_stays_signed_in_here_only(app, client, enrolled):
+    admin, codes = enrolled("administrator")
+    assert sign_in_with_code(client, admin, codes[0]).status_code == 302
+    elsewhere = app.test_client()
+    assert sign_in_with_code(elsewhere, admin, codes[1]).status_code == 302
+    url = f"/admin/users/{admin.id}/two-factor/reset"
+    assert "they are signed out everywhere but here." in client.get(url).get_data(as_text=True)
+
+    response = client.post(url)
+
+    assert response.status_code == 302
+    said = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "your other sessions are ended, and you enrol again from your profile." in said
+    assert sent_to_sign_in(elsewhere.get("/candidates"))
+
+
 @pytest.mark.parametrize("app_settings", [{"TWO_FACTOR_ROLES": ()}])
 def test_resetting_a_user_who_never_turned_it_on_says_so_and_changes_nothing(
     client, login, session, make_user

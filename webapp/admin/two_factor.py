@@ -196,12 +196,18 @@ def reset_two_factor(user_id: int):
             return redirect(url_for("admin.edit_user", user_id=user.id))
         return render("admin/two_factor_reset.html", user=user, form=form, nothing=True)
     if form.validate_on_submit():
-        two_factor.reset(db.session, current_user, user)
-        flash(
-            f"Two-factor sign-in of {user.full_name} is reset: their key and recovery codes no "
-            "longer work, and they enrol again from their profile.",
-            "info",
-        )
+        two_factor.reset(db.session, current_user, user, keep_session=sessions.current_token())
+        if user.id == current_user.id:
+            done = (
+                "Your two-factor sign-in is reset: your key and recovery codes no longer work, "
+                "your other sessions are ended, and you enrol again from your profile."
+            )
+        else:
+            done = (
+                f"Two-factor sign-in of {user.full_name} is reset: their key and recovery codes no "
+                "longer work, they are signed out, and they enrol again from their profile."
+            )
+        flash(done, "info")
         return redirect(url_for("admin.edit_user", user_id=user.id))
     return render(
         "admin/two_factor_reset.html",

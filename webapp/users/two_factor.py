@@ -26,7 +26,9 @@ from webapp import sealing, settings_store
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import Permission, RecoveryCode, Role, User, audit
+from webapp.models.base import utcnow
 from webapp.models.users import role_permissions
+from webapp.users import sessions as user_sessions
 
 ISSUER = "SMS Desk"
 STEP_SECONDS = 30
@@ -347,11 +349,18 @@ def turn_off(
     session.commit()
 
 
-def reset(session: so.Session, admin: User | None, user: User) -> None:
-    """An administrator's reset: the key and recovery codes are gone, the user enrols again."""
+def reset(
+    session: so.Session, admin: User | None, user: User, *, keep_session: str | None = None
+) -> None:
+    """An administrator's reset: the key and recovery codes are gone, the user enrols again.
+
+    Their sessions end too (but `keep_session`, the administrator's own when they reset
+    themselves): a reset is for a lost phone, and whoever holds it may hold a session as well.
+    """
     had = user.two_factor_on
     _clear(session, user)
     audit(session, admin, "user.two_factor_reset", user, was_on=had)
+    user_sessions.end_all(session, user.id, utcnow(), keep=keep_session)
     session.commit()
 
 
