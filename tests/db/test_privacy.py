@@ -244,3 +244,15 @@ def test_a_stop_under_many_later_events_still_needs_the_reason(app, session, cas
     with pytest.raises(records.RestoreReasonRequired):
         tick_sms_again(session, session.get(Candidate, ada.id), casey)
     assert stored(session, ada.id)["sms_consent"] is False
+
+
+def test_when_sms_last_changed_is_read_afresh_each_time(app, session, casey, ada):
+    # It was remembered for the session and the person object: a second look in the same session
+    # kept the first answer (and every person asked about was held for the life of the process).
+    person = session.get(Candidate, ada.id)
+    assert records.consent_changed_at(session, person) is None
+
+    records.change_privacy(session, person, casey, LOADED, {**LOADED, "sms_consent": False})
+    [event] = audits(session, "privacy.changed")
+
+    assert records.consent_changed_at(session, person) == event.created_at

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from tests.html_tree import html
-from tests.pages import fresh
+from tests.pages import candidate_form, fresh
 from tests.replying import audits, inbound, receive, rows, send_sms
 from webapp.models import AuditEvent, Candidate, ClientContact, Message
 from webapp.sms.replies import UNMATCHED_PAGE_SIZE
@@ -346,6 +347,23 @@ def test_a_stop_older_than_the_last_change_of_sms_leaves_it_as_it_is(
     assert fresh(session, Candidate, ada.id).sms_consent is True
     assert audits(session, "consent.sms_withdrawn") == []
     assert "was changed after it came: it is left as it is" in flashes
+
+
+def test_a_stop_filed_on_a_record_added_after_it_came_unticks_sms(app, client, session, login):
+    # The record's creation ticked SMS as it does for everyone: nobody changed the box since the
+    # STOP came, so it is still the person's own opt-out.
+    login("team-leader")
+    stop = receive(app, session, "STOP", from_number="61412345678")
+    added = client.post("/candidates/new", data=candidate_form(mobile="0412 345 678"))
+    assert added.status_code == 302
+    person = session.scalars(sa.select(Candidate).where(Candidate.first_name == "Zoë")).one()
+    assert person.sms_consent is True
+    assert [e.subject_id for e in audits(session, "person.created")] == [person.id]
+
+    flashes = filed(client, stop, person)
+
+    assert fresh(session, Candidate, person.id).sms_consent is False
+    assert "SMS box is unticked, as their own opt-out" in flashes
 
 
 def test_a_stop_filed_on_someone_already_unticked_says_nothing_changed(

@@ -116,26 +116,35 @@ def self_withdrawal(session: so.Session, person: Candidate | ClientContact) -> W
     )
 
 
-@cache
 def consent_changed_at(session: so.Session, person: Candidate | ClientContact) -> datetime | None:
-    """When the person's SMS box last changed (by anyone, any way), or None if it never did."""
+    """When someone last changed the person's SMS box on their record (by any means), or None if
+    nobody did. The record's creation is no change: its box was ticked or not from the start."""
     if person.id is None:
         return None
-    query = _latest_consent_change(subject_name(person))
+    query = _latest_consent_change(subject_name(person), CHANGES_AFTER_CREATION)
     event = session.scalars(query, {"subject_id": person.id}).first()
     return event.created_at if event is not None else None
 
 
-def _latest_consent_change(subject_type: str) -> sa.Select:
-    """The statement of a person's latest audit event that changed their SMS box (bound:
-    subject_id), built once for each kind of person: building a statement and its cache key cost
-    more than running it (measured). Without the actor, which a withdrawal does not show."""
+CHANGES_AFTER_CREATION = tuple(
+    action for action in SMS_CONSENT_ACTIONS if action != "person.created"
+)
+
+
+@cache
+def _latest_consent_change(
+    subject_type: str, actions: tuple[str, ...] = SMS_CONSENT_ACTIONS
+) -> sa.Select:
+    """The statement of a person's latest audit event of `actions` that changed their SMS box
+    (bound: subject_id), built once for each kind of person: building a statement and its cache
+    key cost more than running it (measured). Without the actor, which a withdrawal does not
+    show."""
     return (
         sa.select(AuditEvent)
         .where(
             AuditEvent.subject_type == subject_type,
             AuditEvent.subject_id == sa.bindparam("subject_id"),
-            AuditEvent.action.in_(SMS_CONSENT_ACTIONS),
+            AuditEvent.action.in_(actions),
             # A Privacy save or an edit may leave the SMS box alone.
             AuditEvent.details[("changes", "sms_consent")].as_string().is_not(None),
         )
