@@ -144,6 +144,12 @@ def test_with_a_mail_server_the_demo_sends_the_reply_email_as_before(
             "http://h/replies/unmatched",
             "http://h/replies/unmatched",
         ),
+        (
+            "+61412345678 replied by SMS:\n\nHi\n\n"
+            "More than one record has this number; file the reply on the right one: "
+            "http://h/replies/unmatched",
+            "http://h/replies/unmatched",
+        ),
         ("No link at all", None),
     ],
 )

@@ -182,6 +182,26 @@ def test_an_unmatched_reply_goes_to_the_configured_unmatched_address(
     assert reply.candidate_id is None and reply.contact_id is None
 
 
+def test_a_reply_from_a_number_two_records_share_says_so_not_that_none_matched(
+    app, client, session, smtp, mail, make_candidate, make_contact
+):
+    make_candidate("Archie", "Johnson", "0412 345 678")
+    make_contact("Lucas", "White", "0412 345 678")
+
+    push_reply(client, "Stop", originator="61412345678")
+    send_due(session, mail)
+
+    [received] = smtp.messages
+    assert "No record matched" not in received.body
+    assert (
+        "More than one record has this number; file the reply on the right one: "
+        f"{PUBLIC}/replies/unmatched"
+    ) in received.body
+    assert "SMS consent was withdrawn (STOP) on: Archie Johnson, Lucas White." in received.body
+    [reply] = inbound(session)
+    assert reply.candidate_id is None and reply.contact_id is None
+
+
 def test_without_an_unmatched_address_unmatched_replies_go_to_mail_from(
     app, client, session, smtp, mail
 ):

@@ -26,6 +26,7 @@ KEPT_EMAIL = "kept"  # an Email state beside queued/sent/failed: no mail server,
 CONVERSATION_LINK = "Conversation: "
 RECORD_LINK = "Record: "  # how emails queued before the conversation link named it
 UNMATCHED_LINK = "No record matched this number; see the unmatched replies: "
+SHARED_LINK = "More than one record has this number; file the reply on the right one: "
 # A name in the Subject is cut to this many characters: the number after it must stay in view.
 SUBJECT_NAME_MAX = 60
 # Bidirectional controls: invisible, yet one (U+202E) shows the rest of a Subject reversed.
@@ -215,6 +216,7 @@ def mark_parts_used(session: so.Session, part_ids: list[int]) -> None:
 class Match:
     person: Candidate | ClientContact | None
     answers: Message | None
+    shared: bool = False  # unmatched because more than one record has the number
 
 
 def match(
@@ -262,7 +264,7 @@ def match(
             sa.select(kind.model).where(kind.model.mobile_e164 == from_e164).limit(2)
         )
     ]
-    return Match(people[0] if len(people) == 1 else None, None)
+    return Match(people[0] if len(people) == 1 else None, None, shared=len(people) > 1)
 
 
 def person_of(session: so.Session, message: Message) -> Candidate | ClientContact | None:
@@ -405,7 +407,8 @@ def _queue_email(
             f"{CONVERSATION_LINK}{settings.public_base_url}/{kind}/{person.id}#message-{reply.id}"
         )
     else:
-        lines.append(f"{UNMATCHED_LINK}{settings.public_base_url}/replies/unmatched")
+        start = SHARED_LINK if found.shared else UNMATCHED_LINK
+        lines.append(f"{start}{settings.public_base_url}/replies/unmatched")
     if moved is not None:
         lines += ["", moved.line(person)]
     session.add(
@@ -446,7 +449,7 @@ def email_link(body: str) -> str | None:
     so an SMS holding "Record: http://elsewhere" is never taken for it.
     """
     for line in reversed(body.splitlines()):
-        for start in (CONVERSATION_LINK, RECORD_LINK, UNMATCHED_LINK):
+        for start in (CONVERSATION_LINK, RECORD_LINK, UNMATCHED_LINK, SHARED_LINK):
             if line.startswith(start):
                 return line.removeprefix(start).strip() or None
     return None
