@@ -82,13 +82,26 @@ def test_my_replies_newest_first_with_person_reply_answered_message_and_when(
     assert cells[0].text == "2 Mar 2026, 8:15 pm AEDT"  # 09:15 UTC, in Sydney
     assert cells[0].one("time").get("datetime") == "2026-03-02T09:15:00+00:00"
     assert cells[1].text.startswith("Ada Lovelace (candidate)")
-    assert cells[2].one("span", class_="sms-text").text == "Yes, Monday works"
+    assert cells[2].one("span", class_="sms-text lines").text == "Yes, Monday works"
     assert cells[3].text == "“Hi Ada, free Monday?”"
     # Unread: in bold (the row's class) and said in words for a screen reader.
     assert ada_row.get("class") == "unread"
     assert cells[2].one("span", class_="visually-hidden").text == "Unread:"
     page = response.get_data(as_text=True)
     assert "Not for Casey" not in page and "Who is this?" not in page
+
+
+def test_a_reply_keeps_its_line_breaks_on_the_replies_page(client, session, app, casey, ada):
+    [sent] = send_sms(app, session, casey, [ada])
+    receive(app, session, "Call me please\nMon: busy\nTue: free", reference=sent.uuid)
+    as_casey(client)
+
+    [row] = listed(client.get("/sms/replies"))
+
+    # .lines keeps them (white-space: pre-line); they showed as one run-on line.
+    assert row.one("span", class_="sms-text lines").children == [
+        "Call me please\nMon: busy\nTue: free"
+    ]
 
 
 def test_the_replies_link_shows_my_unread_count_on_every_page(client, session, conversation):

@@ -193,6 +193,18 @@ def test_comments_are_listed_newest_first_with_author(client, login, ada, sessio
     assert items[1] == "SMS Asked about Monday shift — Casey Consultant, 1 Feb 2025, 8:00 pm AEDT"
 
 
+def test_a_comment_keeps_its_line_breaks(client, login, session, ada):
+    session.add(Comment(candidate_id=ada.id, type="Note", text="Called.\nLeft voicemail."))
+    session.commit()
+    login("consultant")
+
+    section = html(client.get(f"/candidates/{ada.id}")).one(
+        "section", aria_labelledby="comments-heading"
+    )
+
+    assert section.one("span", class_="lines").children == ["Called.\nLeft voicemail."]
+
+
 def test_a_record_without_comments_says_so(client, login, ada):
     login("consultant")
     section = html(client.get(f"/candidates/{ada.id}")).one(

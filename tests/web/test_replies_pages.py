@@ -294,6 +294,15 @@ def test_attaching_a_reply_redirects_to_the_record_where_it_now_appears(
     assert event.subject_id == person.id
 
 
+def test_an_unmatched_reply_keeps_its_line_breaks(app, client, session, login):
+    login("team-leader")
+    receive(app, session, "line one\nline two", from_number="61499888777")
+
+    row = html(client.get("/replies/unmatched")).one("tbody").one("tr")
+
+    assert row.one("span", class_="lines").children == ["line one\nline two"]
+
+
 def filed(client, reply, person) -> str:
     """File `reply` on the candidate `person` from Unmatched replies, as the form does; the flashes
     their record then shows."""
