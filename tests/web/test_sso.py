@@ -555,6 +555,30 @@ def test_a_switched_off_user_is_refused(client, session, idp, make_user):
     assert [e.details["reason"] for e in events(session, "auth.sso_refused")] == ["inactive"]
 
 
+@pytest.mark.parametrize("sso_env", [{}, {"OIDC_CREATE_USERS": "0"}], ids=["create", "no-create"])
+def test_a_switched_off_user_never_linked_is_refused_not_given_a_new_account(
+    client, session, idp, make_user
+):
+    """Matched by email only among active users, they got a new active account (creation on) or
+    were told they had none (creation off)."""
+    make_user("pat", email="Pat@example.com", active=False)
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
+
+    response = dance(client)
+
+    assert response.status_code == 403
+    assert "Your SMS Desk account is switched off." in text(response)
+    assert not signed_in(client)
+    assert [e.details["reason"] for e in events(session, "auth.sso_refused")] == ["inactive"]
+    assert session.scalars(sa.select(User.username).order_by(User.id)).all() == ["pat"]
+    assert events(session, "user.created") == []
+
+
 def test_an_account_linked_to_another_subject_is_not_taken_over(client, session, idp, make_user):
     make_user("pat", email="pat@example.com", oidc_subject="idp-pat")
     idp.claims = {

@@ -426,6 +426,9 @@ def mapped_roles(settings: Settings, claims: Mapping[str, Any]) -> list[str]:
     return sorted({settings.role_map[group] for group in groups if group in settings.role_map})
 
 
+INACTIVE = "Your SMS Desk account is switched off."
+
+
 def sign_in(session: so.Session, settings: Settings, claims: Mapping[str, Any]) -> User:
     """The user these verified claims sign in: linked by subject, else matched by a verified
     email (verified_email), else created (OIDC_CREATE_USERS); with the mapped roles applied.
@@ -458,7 +461,7 @@ def sign_in(session: so.Session, settings: Settings, claims: Mapping[str, Any]) 
             )
         user = _create(session, claims, roles)
     elif not user.active:
-        raise refuse("inactive", "Your SMS Desk account is switched off.")
+        raise refuse("inactive", INACTIVE)
     if user.oidc_subject is None:
         user.oidc_subject = subject
         audit(session, user, "auth.sso_linked", user, sub=subject, iss=issuer)
@@ -483,14 +486,14 @@ def verified_email(claims: Mapping[str, Any]) -> str | None:
 
 def _match_by_email(session, settings, email: str | None, refuse) -> User | None:
     """The one active user with this verified email (any case), not linked to another
-    subject."""
+    subject. When only switched-off accounts have it, refused as one: deactivating someone must
+    not leave the provider to make them a new account (or to say they have none)."""
     if email is None:
         return None
-    found = list(
-        session.scalars(
-            sa.select(User).where(sa.func.lower(User.email) == email.lower(), User.active.is_(True))
-        )
-    )
+    users = list(session.scalars(sa.select(User).where(sa.func.lower(User.email) == email.lower())))
+    found = [user for user in users if user.active]
+    if users and not found:
+        raise refuse("inactive", INACTIVE)
     if len(found) > 1:
         raise refuse(
             "ambiguous_email",
