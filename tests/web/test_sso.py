@@ -623,6 +623,33 @@ def test_without_a_provider_there_is_no_button_and_no_route(client):
     assert client.get("/login/sso/callback?code=x&state=y").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "sso_env", [{}, {"LOCAL_PASSWORDS": "0"}], ids=["passwords", "no-passwords"]
+)
+def test_a_temporary_password_does_not_hold_a_single_sign_on_session(client, idp, make_user):
+    """An administrator made the account with a temporary password; signed in through the
+    provider, the user was held on "Change your password", with passwords off too."""
+    make_user("pat", email="pat@example.com", must_change_password=True)
+    idp.claims = {
+        "sub": "idp-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
+    assert dance(client).status_code == 302
+
+    assert client.get("/candidates").status_code == 200
+
+
+def test_a_temporary_password_still_holds_a_password_sign_in(client, make_user):
+    make_user("pat", must_change_password=True)
+    assert client.login("pat").status_code == 302
+
+    held = client.get("/candidates")
+
+    assert held.status_code == 302 and held.headers["Location"].startswith("/profile/password")
+
+
 # --- passwords switched off ------------------------------------------------------------------
 
 
