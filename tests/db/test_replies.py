@@ -149,6 +149,18 @@ def test_international_digits_e164_and_national_format_match_the_same_person(
     assert reply.in_reply_to_id == to_ada.id
 
 
+def test_a_reply_loses_the_controls_that_would_show_it_in_another_order(
+    app, session, make_candidate
+):
+    # U+202E showed "0000 123 4140" as "0414 321 0000", on every page and in the email; a
+    # right-to-left mark (U+200F), which Hebrew and Arabic writing needs, stays.
+    make_candidate("Ada", "Lovelace", ADA_MOBILE)
+
+    reply = receive(app, session, "Call me on \u202e0000 123 4140\u202c \u2067שלום\u2069 \u200f!")
+
+    assert reply.body == "Call me on 0000 123 4140 שלום \u200f!"
+
+
 def test_a_reply_stored_twice_under_one_gateway_id_is_one_message(app, session, make_candidate):
     make_candidate("Ada", "Lovelace", ADA_MOBILE)
 

@@ -31,6 +31,11 @@ SHARED_LINK = "More than one record has this number; file the reply on the right
 SUBJECT_NAME_MAX = 60
 # Bidirectional controls: invisible, yet one (U+202E) shows the rest of a Subject reversed.
 _BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Of those, the ones that reorder what follows them (embeddings, overrides, isolates): a reply
+# "Call me on <U+202E>0000 123 4140" would show a number the sender never typed. The marks
+# (U+200E, U+200F, U+061C) stay in a body: right-to-left writing needs them, and they only
+# steer the punctuation beside them.
+_BIDI_REORDERING = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -48,12 +53,13 @@ class InboundSms:
     def __post_init__(self):
         # Whatever a gateway pushes is kept: PostgreSQL refuses a NUL in text, so a reply holding
         # one would be lost (and retried in vain), and a line break in the sender would split the
-        # email's Subject. Control characters go; the body keeps its line breaks.
+        # email's Subject. Control characters go; the body keeps its line breaks, but not the
+        # controls that would show its text in another order than it was typed.
         for name in ("provider_message_id", "from_number", "to_number", "reference"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, one_line(value))
-        object.__setattr__(self, "body", clean_multiline(self.body))
+        object.__setattr__(self, "body", _BIDI_REORDERING.sub("", clean_multiline(self.body)))
 
 
 @dataclass(frozen=True)
