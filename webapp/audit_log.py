@@ -386,6 +386,14 @@ def describe(action: str, details: Any) -> Details:
         isinstance(rest.get("people"), list) or _is_id(rest.get("people_count"))
     ):
         parts.update(_overridden(rest))
+    if isinstance(rest.get("changes"), dict) and "secrets_changed" in rest["changes"]:
+        # Events written before the names of changed secrets were kept beside the changes.
+        changes = dict(rest["changes"])
+        rest["secrets_changed"] = changes.pop("secrets_changed")
+        if changes:
+            rest["changes"] = changes
+        else:
+            del rest["changes"]
     if isinstance(rest.get("changes"), dict) and all(
         isinstance(pair, list) and len(pair) == 2 for pair in rest["changes"].values()
     ):

@@ -412,6 +412,43 @@ def test_consent_and_privacy_changes_read_old_to_new():
     assert edited.changes == (Change("job title", "—", "Analyst"),)
 
 
+@pytest.mark.parametrize(
+    "details",
+    [
+        # As written now, and as written before: inside the changes, where two names read as
+        # "password → webhook_password" and beside a real change turned it all into raw text.
+        {
+            "name": "Perth",
+            "changes": {"name": ["Perth", "Perth Two"]},
+            "secrets_changed": ["password"],
+        },
+        {
+            "name": "Perth",
+            "changes": {"name": ["Perth", "Perth Two"], "secrets_changed": ["password"]},
+        },
+    ],
+    ids=["now", "before"],
+)
+def test_an_sms_accounts_changed_secrets_read_as_names_beside_its_changes(details):
+    described = audit_log.describe("sms_account.changed", details)
+
+    assert described.changes == (Change("name", "Perth", "Perth Two"),)
+    assert described.lines == (("name", "Perth"), ("secrets changed", "password"))
+
+
+def test_an_sms_accounts_two_changed_secrets_are_no_old_and_new():
+    for details in (
+        {"secrets_changed": ["password", "webhook_password"]},
+        {"changes": {"secrets_changed": ["password", "webhook_password"]}},
+    ):
+        described = audit_log.describe("sms_account.changed", {"name": "Perth", **details})
+        assert described.changes == ()
+        assert described.lines == (
+            ("name", "Perth"),
+            ("secrets changed", "password, webhook_password"),
+        )
+
+
 def test_permission_changes_read_as_added_and_removed():
     details = audit_log.describe(
         "role.permissions_changed",

@@ -88,7 +88,7 @@ def test_the_audit_names_the_secrets_set_or_changed_but_never_holds_them(
     events = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
     assert [event.action for event in events] == ["sms_account.added", "sms_account.changed"]
     assert events[0].details["secrets_set"] == ["password", "webhook_password"]
-    assert events[1].details["changes"] == {"secrets_changed": ["password"]}
+    assert events[1].details == {"name": account.name, "secrets_changed": ["password"]}
     everything = str([event.details for event in events])
     for secret in (PASSWORD, HOOK_PASSWORD, "pw-new-Rt55-api"):
         assert secret not in everything

@@ -236,12 +236,20 @@ def edit_account(
     changes: dict[str, Any] = {
         key: [before[key], after[key]] for key in after if before[key] != after[key]
     }
-    if secrets_changed:
-        changes["secrets_changed"] = sorted(secrets_changed)
-    if changes:
-        audit(session, actor, "sms_account.changed", account, name=account.name, changes=changes)
+    # Beside the changes, not among them: those are [old, new] pairs, and this is a list of names.
+    secrets = {"secrets_changed": sorted(secrets_changed)} if secrets_changed else {}
+    if changes or secrets:
+        audit(
+            session,
+            actor,
+            "sms_account.changed",
+            account,
+            name=account.name,
+            **({"changes": changes} if changes else {}),
+            **secrets,
+        )
     _commit(session, account)
-    return changes
+    return {**changes, **secrets}
 
 
 def _default_api_url(configured: str) -> str:
