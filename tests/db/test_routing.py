@@ -123,6 +123,16 @@ def test_country_beats_office_beats_default(app, session, office, account, make_
     assert book(app, session).choose("AU", perth.id).id == perth_sms.id
 
 
+def test_the_first_by_name_ignores_case_as_the_accounts_list_does(app, session, office, account):
+    # By the name's bytes (SQLite's order), "Zeta SMS" came before "perth backup", which the
+    # list of accounts shows first.
+    perth = office("Perth")
+    account("Zeta SMS", originator="ZetaSMS", offices=(perth,))
+    backup = account("perth backup", originator="PerthBack", offices=(perth,))
+
+    assert book(app, session).choose("AU", perth.id).id == backup.id
+
+
 def test_an_inactive_account_serves_nobody(app, session, office, account):
     perth = office("Perth")
     account("NZ SMS", countries=("NZ",), offices=(perth,), active=False)

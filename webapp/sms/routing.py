@@ -180,7 +180,9 @@ def account_sender(row: SmsAccount) -> str:
 # Built once: a record page and the SMS screen load the book on every request, and building a
 # statement and its cache key costs more than SQLite's running these.
 _ACTIVE_ACCOUNTS = (
-    sa.select(SmsAccount).where(SmsAccount.active.is_(True)).order_by(SmsAccount.name)
+    sa.select(SmsAccount)
+    .where(SmsAccount.active.is_(True))
+    .order_by(sa.func.lower(SmsAccount.name), SmsAccount.id)
 )
 _BLOCKED = sa.select(BlockedRegion.provider, BlockedRegion.region, BlockedRegion.name)
 
