@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from webapp.errors import FieldError
 from webapp.models import AuditEvent, BlockedRegion, Office, SmsAccount
 from webapp.sms import account_secrets, accounts
+from webapp.sms.settings import check_originator
 
 PASSWORD = "pw-Zq81-unguessable-api"
 HOOK_PASSWORD = "pw-hook-77Kx-unguessable"
@@ -217,6 +218,8 @@ def test_offices_are_chosen_by_name(session, material):
         # So slow the dispatcher's lease for it would overflow the date and stop every send.
         (central(rate_per_second="1e-10"), "rate_per_second"),
         (central(rate_per_second="0.009"), "rate_per_second"),
+        (central(rate_per_second="1,5"), "rate_per_second"),  # 1.5, or 15? Not guessed.
+        (central(rate_per_second="1,001"), "rate_per_second"),
         (central(countries="NZ, XX"), "countries"),
         # urlsplit raises ValueError for these: a traceback on the CLI, a 500 on the page.
         (central(api_url="http://[::1"), "api_url"),
@@ -234,6 +237,25 @@ def test_each_wrong_value_is_refused_naming_its_field(session, material, details
 
     assert refused.value.field == field
     assert session.scalar(sa.select(sa.func.count()).select_from(SmsAccount)) == 0
+
+
+@pytest.mark.parametrize("typed, rate", [("1,000", 1000.0), ("1 000", 1000.0), ("2.5", 2.5)])
+def test_a_rate_is_read_as_the_refusal_writes_it(session, material, typed, rate):
+    # The refusal says "from 0.01 to 1,000": "1,000" was then refused itself.
+    assert add(session, material, central(rate_per_second=typed)).rate_per_second == rate
+
+
+def test_a_sender_id_refused_on_an_account_is_not_told_to_be_left_empty(session, material):
+    with pytest.raises(FieldError) as refused:
+        add(session, material, central(originator="Perth Jobs!"))
+
+    assert str(refused.value) == (
+        "Use up to 11 letters and digits (like SMSDesk), or a phone number like +61412345678."
+    )
+    # On the Settings page, where it may be left empty, it still says so.
+    with pytest.raises(FieldError) as refused:
+        check_originator("Perth Jobs!")
+    assert str(refused.value).endswith("+61412345678; leave it empty for the server's setting.")
 
 
 def test_a_twilio_account_may_send_through_a_messaging_service(session, material):

@@ -300,7 +300,7 @@ def _apply(session: so.Session, account: SmsAccount, details: AccountDetails) ->
         if not account.username:
             raise FieldError("Enter the SMS Central username of the account.", "username")
         # Required, as SMSCENTRAL_ORIGINATOR is for the default account: SMS Central needs one.
-        account.originator = check_originator(details.originator) or None
+        account.originator = check_originator(details.originator, blank="") or None
         if not account.originator:
             raise FieldError(
                 "Enter the sender ID: up to 11 letters and digits (like PerthJobs), or a phone "
@@ -434,6 +434,10 @@ def rate_text(rate: float) -> str:
     return text.removesuffix(".0")
 
 
+# A number with its thousands grouped: "1,000", "1 000.5".
+_GROUPED = re.compile(r"\d{1,3}(?:[, ]\d{3})+(?:\.\d*)?")
+
+
 def parse_rate(value: str | float | None) -> float | None:
     """Messages per second: MIN_RATE to MAX_RATE, or None for empty (the workers' own limit).
 
@@ -442,6 +446,8 @@ def parse_rate(value: str | float | None) -> float | None:
     text = str(value if value is not None else "").strip()
     if not text:
         return None
+    if _GROUPED.fullmatch(text):  # "1,000" as the refusal writes it; never "1,5"
+        text = text.replace(",", "").replace(" ", "")
     try:
         rate = float(text)
     except ValueError:

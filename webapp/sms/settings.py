@@ -131,8 +131,11 @@ def check_region(text: str | None, field: str = "default_region", *, required: b
     return code
 
 
-def check_originator(text: str | None) -> str:
-    """The sender ID: up to 11 letters and digits, or a phone number (spaces dropped), or empty."""
+def check_originator(
+    text: str | None, *, blank: str = "leave it empty for the server's setting"
+) -> str:
+    """The sender ID: up to 11 letters and digits, or a phone number (spaces dropped), or empty.
+    A refusal ends with `blank`, what leaving it empty does ("" where it cannot be left empty)."""
     value = (text or "").strip()
     if not value or ALPHANUMERIC_SENDER.fullmatch(value):
         return value
@@ -140,8 +143,8 @@ def check_originator(text: str | None) -> str:
     if NUMERIC_SENDER.fullmatch(number):
         return number
     raise FieldError(
-        "Use up to 11 letters and digits (like SMSDesk), or a phone number like "
-        "+61412345678; leave it empty for the server's setting.",
+        "Use up to 11 letters and digits (like SMSDesk), or a phone number like +61412345678"
+        + (f"; {blank}." if blank else "."),
         "originator",
     )
 
