@@ -381,6 +381,29 @@ def test_a_consultant_need_not_enrol_by_default(client, login):
     assert client.get("/candidates").status_code == 200
 
 
+def test_saving_the_default_roles_as_they_stand_keeps_them(client, session, enrolled):
+    """The page says the default applies "until saved here": saved unchanged, it was not stored,
+    so a permission given to another role later made that role need it too."""
+    admin, codes = enrolled("administrator")
+    sign_in_with_code(client, admin, codes[0])
+
+    response = client.post(
+        "/admin/settings/two-factor", data={"roles": ["administrator", "team-leader"]}
+    )
+
+    assert response.status_code == 302
+    said = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Two-factor sign-in roles saved." in said
+    assert "Until saved here" not in said
+    assert session.get(Setting, "two_factor_roles").value == ["administrator", "team-leader"]
+    again = client.post(
+        "/admin/settings/two-factor", data={"roles": ["administrator", "team-leader"]}
+    )
+    assert "Two-factor roles unchanged." in client.get(again.headers["Location"]).get_data(
+        as_text=True
+    )
+
+
 def test_a_required_role_cannot_turn_it_off(client, enrolled):
     user, codes = enrolled("team-leader")
     sign_in_with_code(client, user, codes[0])

@@ -433,7 +433,12 @@ def save_required_roles(
     unknown = [name for name in wanted if name not in known]
     if unknown:
         raise FieldError(f"There is no role called “{unknown[0]}”.", "roles")
-    # Compared with the roles in force, wherever they come from: saving what applies already
-    # changes nothing. An empty list is kept: no role must use it.
-    before = sorted(required_roles(session, config).names)
+    # Compared with the roles in force: saving what applies already changes nothing, once saved
+    # here. Until then it is stored all the same (from "not set"): the page promises that the
+    # default, or TWO_FACTOR_ROLES, applies only until this is saved, and a default that moves
+    # with the permissions must then stop moving. An empty list is kept: no role must use it.
+    in_force = required_roles(session, config)
+    before = sorted(in_force.names)
+    if in_force.source != "setting" and before == wanted:
+        before = None  # audited as set from "not set"
     return bool(settings_store.save(session, actor, {SETTING_KEY: wanted}, {SETTING_KEY: before}))
