@@ -54,6 +54,8 @@ NAMED_SUBJECTS = {
     "role": ("Role", "role"),
     "user": ("User", "username"),
     "smsaccount": ("SMS account", "name"),
+    "office": ("Office", "name"),
+    "blockedregion": ("Blocked country", "name"),
 }
 # The details the app writes as times (a lock's `until`, a scheduled send's `send_at`): only these
 # are shown as times. Any other may hold text someone typed (a failed sign-in's username), shown

@@ -309,6 +309,15 @@ def test_subjects_are_named(session, audit_event, make_candidate, make_contact):
         "role.permissions_changed", subject=("role", 2), role="consultant", at=utc(2026, 3, 1, 6)
     )
     audit_event("user.reactivated", subject=("user", 5), at=utc(2026, 3, 1, 6, 30))
+    audit_event("office.added", subject=("office", 4), name="Zürich", at=utc(2026, 3, 1, 6, 40))
+    audit_event(
+        "blocked_region.added",
+        subject=("blockedregion", 39),
+        provider="twilio",
+        region="IR",
+        name="Iran",
+        at=utc(2026, 3, 1, 6, 50),
+    )
     audit_event("settings.changed", at=utc(2026, 3, 1, 7))
     entries = audit_log.search(session, Filters(), 1).entries
     assert [(e.subject, e.record_kind) for e in reversed(entries)] == [
@@ -319,6 +328,8 @@ def test_subjects_are_named(session, audit_event, make_candidate, make_contact):
         ("Template “Welcome”", None),
         ("Role “consultant”", None),
         ("User 5", None),
+        ("Office “Zürich”", None),
+        ("Blocked country “Iran”", None),
         (None, None),
     ]
 

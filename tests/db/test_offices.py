@@ -113,7 +113,7 @@ def test_an_edit_returns_and_audits_only_what_changed(session):
         == {}
     )
     [event] = audits(session, "office.changed")
-    assert event.details == {"changes": changes}
+    assert event.details == {"name": "Perth", "changes": changes}
     # Its own name in another case is no clash with itself.
     assert offices.edit_office(
         session, None, perth, OfficeDetails("PERTH", "Australia/Perth", "AU")

@@ -126,7 +126,10 @@ def test_an_office_is_edited_and_only_its_changes_audited(client, login, session
     assert response.status_code == 302
     assert fresh(session, Office, perth.id).timezone == "Australia/Perth"
     [event] = audits(session, "office.changed")
-    assert event.details == {"changes": {"timezone": ["Australia/Sydney", "Australia/Perth"]}}
+    assert event.details == {
+        "name": "Perth",
+        "changes": {"timezone": ["Australia/Sydney", "Australia/Perth"]},
+    }
 
     client.post(f"/admin/offices/{perth.id}", data=office_form())
     assert len(audits(session, "office.changed")) == 1  # nothing changed: nothing audited

@@ -83,7 +83,7 @@ def edit_office(
     after = _snapshot(office)
     changes = {key: [before[key], value] for key, value in after.items() if before[key] != value}
     if changes:
-        audit(session, actor, "office.changed", office, changes=changes)
+        audit(session, actor, "office.changed", office, name=office.name, changes=changes)
     session.commit()
     return changes
 
