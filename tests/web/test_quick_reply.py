@@ -243,7 +243,12 @@ def test_the_counter_counts_the_message_as_the_person_gets_it(client, login, ada
         ("   ", "Type a reply."),  # not "or pick a template": the box has no picker
         ("\u200b\u200b", "Type a reply."),  # an SMS that arrives looking empty
         ("\ufeff", "Type a reply."),
-        ("Hi {{frist_name}}", "Unknown merge field"),
+        # Not "Use “Insert merge field”": the box has no picker.
+        (
+            "Hi {{frist_name}}",
+            "Unknown merge field(s): {{frist_name}}. Correct the name (merge fields are like "
+            "{{first_name}}), or write \\{{ for literal braces.",
+        ),
         ("x" * 1601, "the gateway takes at most 1,600"),
         # No preview shows the gap: sent as "Hi " before.
         ("Hi {{client_name}}", "{{client_name}} is empty for Ada Lovelace"),  # a contact's field
