@@ -97,6 +97,14 @@ def test_the_totals_sum_each_recipients_own_parts(session, draft_of_three):
     )
 
 
+def test_a_price_typed_with_an_exponent_is_kept_as_a_price_is_written():
+    assert confirmation.parse_part_prices("AU 1e2\nNZ 5E-2\nGB 0.080") == {
+        "AU": "100",
+        "NZ": "0.05",
+        "GB": "0.080",
+    }
+
+
 def test_the_settings_keep_their_values_and_are_audited(app, session, make_user):
     admin = make_user(role="administrator")
     assert confirmation.threshold(session, {"SMS_CONFIRM_OVER": 7}) == 7

@@ -257,7 +257,7 @@ def _price(text: str, number: int) -> str:
             f"at most {MAX_PRICE_PLACES} decimal places, like 0.08.",
             PART_PRICES,
         )
-    return str(price)
+    return format(price, "f")  # as a price is written: "1e2" is "100", never "1E+2"
 
 
 def check_currency(text: str | None) -> str:
