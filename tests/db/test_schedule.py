@@ -31,7 +31,17 @@ from tests.delivery import (
 from tests.fakes import FakeSmsCentral
 from webapp.database import begin_write
 from webapp.errors import FieldError
-from webapp.models import AuditEvent, Batch, Comment, Message, Role, Setting, User, utcnow
+from webapp.models import (
+    AuditEvent,
+    Batch,
+    Comment,
+    ComposeDraft,
+    Message,
+    Role,
+    Setting,
+    User,
+    utcnow,
+)
 from webapp.models.workers import WorkerHeartbeat
 from webapp.sms import compose, consent, limits, outbox, schedule, settings
 from webapp.sms.limits import LimitSettings
@@ -683,6 +693,29 @@ def test_a_cancelled_scheduled_draft_can_be_sent_again(session, sender, ada, bob
     assert states(session, again) == Counter(queued=2)
     assert fresh(session, cancelled).cancelled_at is not None
     assert messages(session, cancelled) == []
+
+
+def test_a_send_scheduled_days_ago_and_cancelled_reopens_with_its_text(session, sender, ada):
+    # Drafts opened before today are not reopened, and one a day old has expired: cancelled on a
+    # later day than it was scheduled, the SMS screen opened empty, the text lost.
+    draft = compose.create_draft(session, sender, "candidates", [ada.id])
+    draft.message = "Hi {{first_name}}, the Friday shift is on."  # as the screen keeps it
+    session.commit()
+    later = send_request(draft.message, send_at=utcnow() + 3 * 24 * HOUR)
+    batch = compose.send(session, draft, sender, later, provider="sandbox", blocked=frozenset())
+    session.execute(
+        sa.update(ComposeDraft).values(created_at=utcnow() - timedelta(days=2, hours=1))
+    )
+    session.commit()
+
+    schedule.cancel(session, fresh(session, batch), sender)
+
+    reopened = compose.open_draft(session, sender, "candidates", [ada.id])
+    assert (reopened.id, reopened.message) == (
+        draft.id,
+        "Hi {{first_name}}, the Friday shift is on.",
+    )
+    assert compose.get_draft(session, reopened.token, sender).id == draft.id  # not expired
 
 
 @pytest.mark.parametrize("first_later", [True, False], ids=["scheduled-then-now", "now-then-later"])

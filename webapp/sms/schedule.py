@@ -14,7 +14,7 @@ import sqlalchemy.orm as so
 from webapp.bulk import insert_rows
 from webapp.database import begin_write
 from webapp.errors import FieldError
-from webapp.models import Batch, Comment, Message, User, audit
+from webapp.models import Batch, Comment, ComposeDraft, Message, User, audit
 from webapp.models.base import utcnow
 from webapp.models.messaging import FAILED, QUEUED, WAITING_TO_GO
 from webapp.people.kinds import KINDS
@@ -175,7 +175,15 @@ def cancel(session: so.Session, batch: Batch, actor: User) -> int:
     now = utcnow()
     withdrawn = session.execute(sa.delete(messages).where(_held(batch.id))).rowcount
     # The draft is free again: a Send of it from the SMS screen makes a new batch rather than
-    # finding this cancelled one (compose.batch_for).
+    # finding this cancelled one (compose.batch_for). It is as if opened now, so Bulk SMS for the
+    # same people finds it, text and all, however long ago it was scheduled (drafts from before
+    # today, or a day old, are not reopened).
+    if batch.draft_id is not None:
+        session.execute(
+            sa.update(ComposeDraft)
+            .where(ComposeDraft.id == batch.draft_id)
+            .values(created_at=now, updated_at=now)
+        )
     session.execute(
         sa.update(batches)
         .where(batches.c.id == batch.id)
