@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +13,16 @@ import sqlalchemy as sa
 from tests.delivery import send_request
 from webapp import audit_log
 from webapp.errors import FieldError
-from webapp.models import AuditEvent, Batch, Candidate, Comment, ComposeDraft, Message, SmsTemplate
+from webapp.models import (
+    AuditEvent,
+    Batch,
+    Candidate,
+    Comment,
+    ComposeDraft,
+    Message,
+    SmsTemplate,
+    utcnow,
+)
 from webapp.models.people import person_values
 from webapp.phones import normalise
 from webapp.sms import compose, settings
@@ -561,6 +571,24 @@ def test_other_text_sent_on_a_sent_draft_is_refused_not_dropped(
     assert f"already sent, from another tab or window, as batch {first.id}" in str(caught.value)
     session.rollback()
     assert written(app) == ONE_SENT
+
+
+def test_other_text_sent_on_a_scheduled_draft_says_scheduled_not_sent(
+    app, session, make_user, make_candidate
+):
+    # Nothing has gone: "already sent" had the sender believe the first tab's text went.
+    user, draft = draft_to_one(session, make_user, make_candidate)
+    tomorrow = utcnow() + timedelta(days=1)
+    first = send(session, draft, user, send_request(send_at=tomorrow))
+    with pytest.raises(FieldError) as caught:
+        send(session, draft, user, send_request("A different text", send_at=tomorrow))
+
+    assert (caught.value.field, caught.value.status) == ("message", 409)
+    assert str(caught.value) == (
+        f"This SMS was already scheduled, from another tab or window, as batch {first.id} with "
+        "other text: the text here was not sent. To send it instead, cancel that scheduled send "
+        "on the Sent page, then send this again."
+    )
 
 
 def test_sending_again_from_another_session_returns_the_first_batch(

@@ -710,6 +710,15 @@ def already_sent(batch: Batch, request: SendRequest) -> Batch:
         return batch
     if same_text:
         raise FieldError(_other_time(batch, request), "send_at", 409)
+    if batch.scheduled:
+        # Nothing has gone yet: "sent" would have the sender believe it had.
+        raise FieldError(
+            f"This SMS was already scheduled, from another tab or window, as batch {batch.id} "
+            "with other text: the text here was not sent. To send it instead, cancel that "
+            "scheduled send on the Sent page, then send this again.",
+            "message",
+            409,
+        )
     raise FieldError(
         f"This SMS was already sent, from another tab or window, as batch {batch.id} with other "
         "text: the text here was not sent. Copy it, then open the SMS screen again to send it.",
