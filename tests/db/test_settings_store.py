@@ -108,15 +108,19 @@ def test_before_is_compared_and_audited_as_the_page_showed_it(session):
     assert rows(session) == {"a": "x"}
 
 
-def test_saving_the_two_factor_roles_already_in_force_changes_nothing(session):
+def test_saving_the_two_factor_roles_in_force_stores_them_once(session):
+    # Until saved, the default applies (and moves with the roles' permissions): saving it as it
+    # stands stores it, from "not set"; saving it again changes nothing.
     in_force = sorted(two_factor.required_roles(session, {}).names)
+    assert two_factor.save_required_roles(session, None, {}, in_force)
+    assert session.get(Setting, two_factor.SETTING_KEY).value == in_force
+    assert audits(session) == [{two_factor.SETTING_KEY: [None, in_force]}]
     assert not two_factor.save_required_roles(session, None, {}, in_force)
-    assert session.get(Setting, two_factor.SETTING_KEY) is None
-    assert audits(session) == []
+    assert len(audits(session)) == 1
     # No role at all is a choice of its own, kept (not "not set").
     assert two_factor.save_required_roles(session, None, {}, [])
     assert session.get(Setting, two_factor.SETTING_KEY).value == []
-    assert audits(session) == [{two_factor.SETTING_KEY: [in_force, []]}]
+    assert audits(session)[-1] == {two_factor.SETTING_KEY: [in_force, []]}
 
 
 # --- reading: the whole table once per transaction -----------------------------------------------
