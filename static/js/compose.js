@@ -119,11 +119,19 @@
   var KEPT = { comment: true, comment_type: true, comment_text: true, ignore_reason: true };
 
   document.addEventListener("input", function (event) {
-    if (!event.target.closest || !event.target.closest("#compose-form")) return;
+    var target = event.target;
+    if (!target.closest || !target.closest("#compose-form")) return;
     dirty = true;
-    if (KEPT[event.target.id]) {
+    if (KEPT[target.id]) {
       clearTimeout(saveTimer);
       saveTimer = setTimeout(save, 800);
+    }
+    // A Send at typed runs the counter, as typing the Message does (its delay lets the segments
+    // be typed): its answer redraws the quiet-hours note for that time, and the draft keeps it.
+    // A half-typed one posts empty: it waits until it names a time.
+    if (target.id === "send_at" && !target.validity.badInput) {
+      var message = document.getElementById("message");
+      if (message) message.dispatchEvent(new Event("input", { bubbles: true }));
     }
   });
 

@@ -5,7 +5,9 @@ withdraws it, once, from two tabs on a slow network. And the Sent row on a 390 p
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -147,6 +149,53 @@ def test_schedule_then_cancel_from_the_keyboard(page, js):
     expect(row).to_contain_text("Cancelled by")
     expect(row).to_contain_text("nothing was sent")
     expect(row.get_by_role("button")).to_have_count(0)
+
+
+def type_moment(page, send_at, moment: datetime) -> None:
+    """Tab into Send at from the Message and type `moment` (in the user's zone) segment by
+    segment, its hour on the 12-hour clock Chromium shows in en-US."""
+    page.get_by_label("Message", exact=True).focus()
+    tab_to(page, send_at)
+    send_at.press_sequentially(f"{moment.month:02d}{moment.day:02d}{moment.year}")
+    page.keyboard.press("Tab")
+    hour = moment.hour % 12 or 12
+    send_at.press_sequentially(f"{hour:02d}{moment.minute:02d}{'AM' if moment.hour < 12 else 'PM'}")
+    expect(send_at).to_have_value(moment.strftime("%Y-%m-%dT%H:%M"))
+
+
+@pytest.mark.parametrize("js", [True], ids=["js"])
+def test_the_quiet_hours_note_follows_the_send_at_typed(page, js, live_server):
+    """It was the note the screen opened with (none, by day): a time typed into the recipient's
+    night said nothing of the wait until a reload. Grace's Australian mobile spans several zones:
+    it is read in the consultant's office's, the zone Send at is typed in."""
+    sms_screen_with_text(page)
+    note = page.locator("#quiet-hours-note")
+    zone = users_zone(page)
+    start = (datetime.now(zone).hour + 12) % 24  # far from now: the screen opened without it
+    window = f"{start:02d}:00-{(start + 2) % 24:02d}:00"
+    with sqlite3.connect(live_server.database) as connection:
+        connection.execute(
+            "INSERT OR REPLACE INTO settings (key, value, updated_at) "
+            "VALUES ('quiet_hours', ?, CURRENT_TIMESTAMP)",
+            (json.dumps(window),),
+        )
+    try:
+        expect(note).to_be_hidden()
+        tomorrow = datetime.now(zone).date() + timedelta(days=1)
+        at_night = datetime(tomorrow.year, tomorrow.month, tomorrow.day, start, 30, tzinfo=zone)
+        send_at = page.get_by_label("Send at", exact=True)
+
+        type_moment(page, send_at, at_night)
+
+        expect(note).to_be_visible()
+        expect(note).to_contain_text(
+            f"1 message will wait for quiet hours ({window.replace('-', '–')} in each recipient’s"
+        )
+        type_moment(page, send_at, at_night + timedelta(hours=6))
+        expect(note).to_be_hidden()
+    finally:
+        with sqlite3.connect(live_server.database) as connection:
+            connection.execute("DELETE FROM settings WHERE key = 'quiet_hours'")
 
 
 def test_the_scheduled_row_on_a_phone(browser, live_server):

@@ -76,6 +76,39 @@ def test_the_sms_screen_counts_at_the_drafts_send_at(client, login, session, peo
     )
 
 
+@pytest.mark.parametrize("step", ["counter", "preview"])
+def test_a_send_at_typed_with_javascript_redraws_the_note_out_of_band(
+    client, login, people, clock, step
+):
+    """compose.js runs the counter when Send at changes: its answer (and Preview's) carries the
+    note worked out for the time posted. The note was the draft's as the page first showed it."""
+    login("consultant")
+    ada, _kiri, bob = people  # Sydney and London: both awake only from 19:00 to 20:00 in Sydney
+    token, _ = open_sms(client, [ada, bob])
+    url = f"/sms/compose/{token}/{step}"
+
+    def note(send_at: str):
+        response = client.post(
+            url,
+            data={"message": "Hi {{first_name}}", "send_at": send_at},
+            headers={"HX-Request": "true"},
+        )
+        assert response.status_code == 200
+        found = re.search(r'<p id="quiet-hours-note"([^>]*)>(.*?)</p>', text(response), re.S)
+        return found.group(1), words(found.group(2))
+
+    attributes, said = note("2026-01-06T13:00")  # 02:00 in London
+    assert 'hx-swap-oob="true"' in attributes and "hidden" not in attributes
+    assert said == (
+        "1 message will wait for quiet hours (20:00–08:00 in each recipient’s time) and go at "
+        "6 Jan 2026, 7:00 pm AEDT your time."
+    )
+    attributes, said = note("2026-01-06T21:00")  # 21:00 in Sydney, 10:00 in London
+    assert said.endswith("go at 7 Jan 2026, 8:00 am AEDT your time.")
+    attributes, said = note("2026-01-06T19:30")  # 08:30 in London
+    assert 'hx-swap-oob="true"' in attributes and "hidden" in attributes and said == ""
+
+
 @pytest.mark.parametrize("app_settings", [{"QUIET_HOURS": "20:00-08:00", "SMS_CONFIRM_OVER": 0}])
 def test_the_confirmation_says_it_too(client, login, people, clock):
     login("consultant")

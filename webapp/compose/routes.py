@@ -244,11 +244,12 @@ def counter(token: str):
     message typed so far is kept on the draft."""
     draft = _draft(token)
     # The opt-out line rides along out of band: typing it into the text stops it being added.
-    # So do the totals beside Send (N messages · M SMS parts).
+    # So do the totals beside Send (N messages · M SMS parts) and the quiet-hours note, worked out
+    # for the Send at posted with it.
     return _screen(
         draft,
         _posted(draft),
-        blocks=("counter", "opt_out_line", "send_totals"),
+        blocks=("counter", "opt_out_line", "send_totals", "quiet_note"),
         line_oob=True,
         totals_oob=True,
     )
@@ -266,7 +267,7 @@ def preview(token: str):
     return _screen(
         draft,
         form,
-        blocks=("preview", "counter", "send_totals"),
+        blocks=("preview", "counter", "send_totals", "quiet_note"),
         preview=True,
         focus="preview",
         counter_oob=True,

@@ -77,7 +77,8 @@ class ComposeScreen:
     quiet: quiet_hours.Forecast | None = None
     # Send asked for a confirmation first: what it shows (None: the screen as usual).
     confirm: confirmation.Confirmation | None = None
-    # The totals ride out of band on the counter's and the preview's responses.
+    # The totals and the quiet-hours note ride out of band on the counter's and the preview's
+    # responses.
     totals_oob: bool = False
     errors: dict[str, str] = field(default_factory=dict)
     focus: str | None = None
