@@ -89,6 +89,21 @@ def test_messages_count_on_their_local_day(session, make_user):
     assert result.total("messages") == 3
 
 
+def test_a_scheduled_message_counts_on_the_day_it_goes_not_while_held(session, make_user):
+    # Counted on the day it was written while held, it moved to the day it went once released:
+    # a past day's figures changed. Held, it is on Sent as scheduled; it counts when it goes.
+    sender = make_user()
+    held = add_message(session, sender, utc(2026, 11, 20, 1), state="queued", next_attempt_at=None)
+    add_message(session, sender, utc(2026, 11, 20, 2), state="queued", next_attempt_at=NOW)
+
+    assert day(figures(session), date(2026, 11, 20)).states == {"queued": 1}
+    held.created_at = held.next_attempt_at = utc(2026, 11, 29, 1)  # released on the 29th
+    session.commit()
+    result = figures(session)
+    assert day(result, date(2026, 11, 20)).states == {"queued": 1}
+    assert day(result, date(2026, 11, 29)).states == {"queued": 1}
+
+
 def test_a_day_when_the_clocks_go_forward_is_23_hours(session, make_user):
     sender = make_user()
     # Sydney went to daylight time at 2 am on 4 Oct 2026: that day began at 14:00 UTC on the 3rd
@@ -120,7 +135,7 @@ def test_final_states_delivery_rate_and_parts(session, make_user):
             extra = {"sent_at": recently} if state == "sent" else {}
             add_message(session, sender, at, state=state, segments=2, **extra)
     add_message(session, sender, at, state="sending")  # counted as still queued
-    add_message(session, sender, at, state="queued", segments=3)
+    add_message(session, sender, at, state="queued", segments=3, next_attempt_at=at)
     # A resent message: its parts were sent, but only its copy counts for a state.
     add_message(session, sender, at, state="unknown", superseded=True, segments=1, sent_at=at)
     result = figures(session)

@@ -206,6 +206,9 @@ def figures(
             sa.text(OUTBOUND_ONLY),
             Message.created_at >= start,
             Message.created_at < end,
+            # Not a scheduled one still held for its time (queued, never due): it is queued, and
+            # counts, on the day it goes, when its release dates it anew (webapp.sms.schedule).
+            sa.or_(Message.state != QUEUED, Message.next_attempt_at.is_not(None)),
             *scope.conditions(Message.sender_id),
         )
         .group_by(
