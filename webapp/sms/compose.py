@@ -381,25 +381,10 @@ def worst_count(items: Sequence[PreviewItem], body: str) -> segments.SegmentCoun
     return segments.worst(item.count for item in items) or segments.count(body)
 
 
-def unknown_fields_problem(body: str, *, picker: bool = True) -> str | None:
-    """What to say of the unknown merge fields in `body`, or None; `picker` when the box has
-    “Insert merge field” beside it to pick one from."""
-    unknown = merge.unknown_fields(body)
-    if not unknown:
-        return None
-    names = ", ".join("{{" + name + "}}" for name in unknown)
-    fix = (
-        "Use “Insert merge field” to pick one"
-        if picker
-        else "Correct the name (merge fields are like {{first_name}})"
-    )
-    return f"Unknown merge field(s): {names}. {fix}, or write " + "\\{{ for literal braces."
-
-
 def check_message(body: str, items: Sequence[PreviewItem]) -> None:
     if is_blank(body):
         raise FieldError("Type a message, or pick a template.", "message")
-    if problem := unknown_fields_problem(body):
+    if problem := merge.unknown_problem(body):
         raise FieldError(problem, "message")
     broken = next((item for item in items if item.rendered.leftover), None)
     if broken is not None:

@@ -207,6 +207,21 @@ def unknown_fields(body: str) -> tuple[str, ...]:
     return parse(body).unknown
 
 
+def unknown_problem(body: str, *, picker: bool = True) -> str | None:
+    """What to say of the unknown merge fields in `body`, or None when it has none; `picker` when
+    the box has “Insert merge field” beside it to pick one from."""
+    unknown = unknown_fields(body)
+    if not unknown:
+        return None
+    names = ", ".join("{{" + name + "}}" for name in unknown)
+    fix = (
+        "Use “Insert merge field” to pick one"
+        if picker
+        else "Correct the name (merge fields are like {{first_name}})"
+    )
+    return f"Unknown merge field(s): {names}. {fix}, or write " + "\\{{ for literal braces."
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """A message as one recipient will get it, and what could not be filled in."""

@@ -162,7 +162,7 @@ def send(
     if is_blank(request.body):
         # Said here, not by Send's check, whose message offers a template: this box has no picker.
         raise FieldError("Type a reply.", "message")
-    if problem := compose.unknown_fields_problem(request.body, picker=False):
+    if problem := merge.unknown_problem(request.body, picker=False):
         raise FieldError(problem, "message")
     draft = _draft(session, sender, kind, person_id, request.token)
     existing = compose.batch_for(session, draft)

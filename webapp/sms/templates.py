@@ -3,7 +3,6 @@ audited."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 import sqlalchemy as sa
@@ -143,17 +142,8 @@ def check(data: TemplateData) -> None:
         )
     if data.record_type not in RECORD_TYPES:
         raise FieldError("Choose candidates, client contacts, or both.", "record_type")
-    unknown = merge.unknown_fields(data.body)
-    if unknown:
-        raise FieldError(unknown_message(unknown), "body")
-
-
-def unknown_message(unknown: Sequence[str]) -> str:
-    names = ", ".join("{{" + name + "}}" for name in unknown)
-    return (
-        f"Unknown merge field(s): {names}. Use “Insert merge field” to pick one, or write "
-        "\\{{ for literal braces."
-    )
+    if problem := merge.unknown_problem(data.body):
+        raise FieldError(problem, "body")
 
 
 def create(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate:
