@@ -235,6 +235,62 @@ def test_a_post_that_drops_the_tick_still_sends_the_line_with_a_commercial_templ
     assert (batch.commercial, batch.opt_out_line, batch.template_id) == (True, LINE, alert.id)
 
 
+def shown_fields(page) -> dict[str, str]:
+    """What the screen says it showed: the template in use, and whether the line was shown."""
+    return {
+        name: page.one("input", type="hidden", name=name).get("value")
+        for name in ("template_used", "line_shown")
+    }
+
+
+def test_a_template_made_commercial_after_the_screen_showed_it_is_not_sent_unseen(
+    client, consultant, ada, alert, make_template, session
+):
+    """An administrator ticked Commercial on the template in use, in another tab: Send added
+    the opt-out line the screen never showed. It asks first now, showing it."""
+    reminder = make_template("Timesheet reminder", "Timesheets are due, {{first_name}}.")
+    token = open_sms(client, ada)
+    page = use_template(client, token, reminder)
+    shown = shown_fields(page)
+    assert shown == {"template_used": str(reminder.id), "line_shown": "0"}
+    reminder.commercial = True
+    session.commit()
+
+    body = "Timesheets are due, {{first_name}}."
+    refused = client.post(f"/sms/compose/{token}/send", data={"message": body, **shown})
+
+    assert refused.status_code == 409
+    page = tree(refused)
+    assert "made commercial since this screen was shown" in page.one(id="message-error").text
+    assert LINE in page.one("p", id="opt-out-line").text
+    assert rows(session, Batch) == []
+    send(client, token, message=body, commercial="1", **shown_fields(page))
+    assert sent(session)[1] == [f"Timesheets are due, Ada.\n{LINE}"]
+
+
+def test_another_template_put_in_from_a_second_tab_is_not_sent_under_this_ones_text(
+    client, consultant, ada, alert, make_template, session
+):
+    """Tab 1 showed the reminder; tab 2 put in the commercial Job alert. Tab 1's Send went with
+    the reminder's text, the line it never showed, and the batch naming Job alert."""
+    reminder = make_template("Timesheet reminder", "Timesheets are due, {{first_name}}.")
+    token = open_sms(client, ada)
+    first_tab = shown_fields(use_template(client, token, reminder))
+    use_template(client, token, alert)  # the second tab
+
+    refused = client.post(
+        f"/sms/compose/{token}/send",
+        data={"message": "Timesheets are due, {{first_name}}.", **first_tab},
+    )
+
+    assert refused.status_code == 409
+    assert (
+        "Another tab or window put “Job alert” in this SMS meanwhile: check the message, then "
+        "press Send again." in tree(refused).one(id="message-error").text
+    )
+    assert rows(session, Batch) == []
+
+
 @pytest.mark.parametrize("htmx", [False, True])
 def test_no_template_after_a_commercial_one_keeps_its_text_commercial(
     client, consultant, ada, alert, session, htmx

@@ -19,10 +19,10 @@ from webapp.compose.screen import OUTCOME_LABELS, ComposeScreen
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.ids import as_id
-from webapp.models import ComposeDraft
+from webapp.models import ComposeDraft, SmsTemplate
 from webapp.people.kinds import CANDIDATES, KINDS
 from webapp.sms import compose as sms_compose
-from webapp.sms import confirmation, merge, recipients, schedule
+from webapp.sms import confirmation, merge, opt_out_line, recipients, schedule
 from webapp.sms import settings as sms_settings
 from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import SendRequest
@@ -309,6 +309,33 @@ def outcome_list(token: str, outcome: str):
     )
 
 
+def _as_shown(draft: ComposeDraft, form: ComposeForm) -> None:
+    """Refuse (409) a Send whose screen showed another template in use, or showed no opt-out line
+    where the template in use has been made commercial since: it would send what it never showed.
+    A post without these fields (a crafted one) is not refused: the line is added all the same."""
+    used = request.form.get("template_used")
+    if used is not None and as_id(used) != draft.template_id:
+        template = draft.template_id and db.session.get(SmsTemplate, draft.template_id)
+        now = f"“{template.name}”" if template else "no template"
+        raise FieldError(
+            f"Another tab or window put {now} in this SMS meanwhile: check the message, then "
+            "press Send again.",
+            "message",
+            409,
+        )
+    if (
+        request.form.get("line_shown") == "0"
+        and not form.commercial.data
+        and opt_out_line.forced(db.session, draft)
+    ):
+        raise FieldError(
+            "The template in use has been made commercial since this screen was shown: the "
+            "opt-out line below is added to the message. Check it, then press Send again.",
+            "message",
+            409,
+        )
+
+
 @bp.route("/compose/<token>/send", methods=["POST"])
 @permission_required("sms.send")
 def send(token: str):
@@ -342,6 +369,8 @@ def send(token: str):
         confirmed=confirmed,
     )
     try:
+        if confirmed is None:
+            _as_shown(draft, form)
         if confirmed is not None and as_shown(send_at_text) != as_shown(form.send_at.data):
             # Another tab changed the time after the confirmation was shown: confirm it anew.
             raise confirmation.ConfirmationNeeded(changed=True)
