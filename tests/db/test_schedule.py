@@ -657,11 +657,10 @@ def test_held_messages_do_not_count_against_todays_limit(session, make_user):
     assert allowance_used(session, casey) == 3
 
 
-def test_messages_refused_at_release_keep_their_time_and_are_not_counted(session, make_user):
+def test_messages_refused_at_release_are_dated_then_and_are_not_counted(session, make_user):
     casey = make_user(daily_limit=3)
     people = insert_candidates(session, 6)
     batch = schedule_send(session, casey, people[:3], utcnow() + timedelta(minutes=5))
-    scheduled_at = messages(session, batch)[0].created_at
     draft = compose.create_draft(session, casey, "candidates", people[3:5])
     compose.send(session, draft, casey, send_request(), provider="sandbox", blocked=frozenset())
 
@@ -669,7 +668,8 @@ def test_messages_refused_at_release_keep_their_time_and_are_not_counted(session
 
     refused = messages(session, batch)
     assert [(m.state, m.error_code) for m in refused] == [("failed", "limit")] * 3
-    assert {m.created_at for m in refused} == {scheduled_at}
+    # Dated when they were due, as the ones that go are: the dashboard counts them on that day.
+    assert {m.created_at for m in refused} == {batch.send_at}
     # They never reached a gateway: Casey has sent 2, and may send 1 more.
     assert allowance_used(session, casey) == 2
     draft = compose.create_draft(session, casey, "candidates", [people[5]])
@@ -716,6 +716,22 @@ def test_a_send_scheduled_days_ago_and_cancelled_reopens_with_its_text(session, 
         "Hi {{first_name}}, the Friday shift is on.",
     )
     assert compose.get_draft(session, reopened.token, sender).id == draft.id  # not expired
+
+
+def test_a_send_whose_text_was_edited_reopens_with_the_edited_text_once_cancelled(
+    session, sender, ada
+):
+    draft = compose.create_draft(session, sender, "candidates", [ada.id])
+    draft.message = "Original text"
+    session.commit()
+    later = send_request("Original text", send_at=utcnow() + HOUR)
+    batch = compose.send(session, draft, sender, later, provider="sandbox", blocked=frozenset())
+    schedule.edit_text(session, fresh(session, batch), sender, "Edited text, {{first_name}}")
+
+    schedule.cancel(session, fresh(session, batch), sender)
+
+    reopened = compose.open_draft(session, sender, "candidates", [ada.id])
+    assert (reopened.id, reopened.message) == (draft.id, "Edited text, {{first_name}}")
 
 
 @pytest.mark.parametrize("first_later", [True, False], ids=["scheduled-then-now", "now-then-later"])

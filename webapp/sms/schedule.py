@@ -171,18 +171,18 @@ def cancel(session: so.Session, batch: Batch, actor: User) -> int:
 
     403 unless `actor` sent it; 409 when it is no longer scheduled (released or cancelled).
     Commits."""
-    _still_waiting(session, batch, actor)
+    stored = _still_waiting(session, batch, actor)
     now = utcnow()
     withdrawn = session.execute(sa.delete(messages).where(_held(batch.id))).rowcount
     # The draft is free again: a Send of it from the SMS screen makes a new batch rather than
     # finding this cancelled one (compose.batch_for). It is as if opened now, so Bulk SMS for the
-    # same people finds it, text and all, however long ago it was scheduled (drafts from before
-    # today, or a day old, are not reopened).
+    # same people finds it, with the text as it was to go (Edit text may have changed it since),
+    # however long ago it was scheduled (drafts from before today, or a day old, are not reopened).
     if batch.draft_id is not None:
         session.execute(
             sa.update(ComposeDraft)
             .where(ComposeDraft.id == batch.draft_id)
-            .values(created_at=now, updated_at=now)
+            .values(message=editable_text(batch, stored), created_at=now, updated_at=now)
         )
     session.execute(
         sa.update(batches)
@@ -508,8 +508,10 @@ def _refuse(
             state=FAILED,
             error_code=code,
             error_text=text,
-            # created_at stays the scheduling time: they never left, and the daily limits do
-            # not count them (limits.NEVER_LEFT_CODES).
+            # Dated their release, as the messages that go are: the dashboard counts a scheduled
+            # message on the day it was due, never on the day it was written. They never left,
+            # so the daily limits do not count them (limits.NEVER_LEFT_CODES).
+            created_at=now,
             updated_at=now,
         )
     )
