@@ -555,7 +555,7 @@ def test_a_switched_off_user_is_refused(client, session, idp, make_user):
     assert [e.details["reason"] for e in events(session, "auth.sso_refused")] == ["inactive"]
 
 
-@pytest.mark.parametrize("sso_env", [{}, {"OIDC_CREATE_USERS": "0"}], ids=["create", "no-create"])
+@pytest.mark.parametrize("sso_env", [{"OIDC_CREATE_USERS": "1"}, {}], ids=["create", "no-create"])
 def test_a_switched_off_user_never_linked_is_refused_not_given_a_new_account(
     client, session, idp, make_user
 ):
@@ -577,6 +577,24 @@ def test_a_switched_off_user_never_linked_is_refused_not_given_a_new_account(
     assert [e.details["reason"] for e in events(session, "auth.sso_refused")] == ["inactive"]
     assert session.scalars(sa.select(User.username).order_by(User.id)).all() == ["pat"]
     assert events(session, "user.created") == []
+
+
+@pytest.mark.parametrize("sso_env", [{"OIDC_CREATE_USERS": "1"}])
+def test_a_switched_off_account_linked_to_someone_else_does_not_refuse_a_new_person(
+    client, session, idp, make_user
+):
+    # An address given anew: the old account, switched off, is linked to its own subject.
+    make_user("pat", email="pat@example.com", oidc_subject="idp-old-pat", active=False)
+    idp.claims = {
+        "sub": "idp-new-pat",
+        "email": "pat@example.com",
+        "email_verified": True,
+        "groups": ["sms-users"],
+    }
+
+    assert dance(client).status_code == 302
+    assert signed_in(client)
+    assert [e.details["via"] for e in events(session, "user.created")] == ["sso"]
 
 
 def test_an_account_linked_to_another_subject_is_not_taken_over(client, session, idp, make_user):
@@ -624,11 +642,15 @@ def test_without_a_provider_there_is_no_button_and_no_route(client):
 
 
 @pytest.mark.parametrize(
-    "sso_env", [{}, {"LOCAL_PASSWORDS": "0"}], ids=["passwords", "no-passwords"]
+    "sso_env, held",
+    [({}, True), ({"LOCAL_PASSWORDS": "0"}, False)],
+    ids=["passwords", "no-passwords"],
 )
-def test_a_temporary_password_does_not_hold_a_single_sign_on_session(client, idp, make_user):
-    """An administrator made the account with a temporary password; signed in through the
-    provider, the user was held on "Change your password", with passwords off too."""
+def test_a_temporary_password_holds_a_single_sign_on_session_only_while_it_works(
+    client, idp, make_user, held
+):
+    """With passwords off, the user was held on "Change your password" on every page, with no
+    password to change. With them on, the temporary one opens the account: it must be replaced."""
     make_user("pat", email="pat@example.com", must_change_password=True)
     idp.claims = {
         "sub": "idp-pat",
@@ -638,7 +660,12 @@ def test_a_temporary_password_does_not_hold_a_single_sign_on_session(client, idp
     }
     assert dance(client).status_code == 302
 
-    assert client.get("/candidates").status_code == 200
+    page = client.get("/candidates")
+
+    if held:
+        assert page.status_code == 302 and page.headers["Location"].startswith("/profile/password")
+    else:
+        assert page.status_code == 200
 
 
 def test_a_temporary_password_still_holds_a_password_sign_in(client, make_user):

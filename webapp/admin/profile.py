@@ -3,7 +3,7 @@ first."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.admin import profile_bp
@@ -35,12 +35,14 @@ OPEN_WHILE_TEMPORARY = frozenset({"profile.password", "auth.logout", "static"})
 @profile_bp.before_app_request
 def require_own_password():
     """Send a user who must change their password to the password page, whatever they asked for
-    (not when they signed in through single sign-on: they used no password, and may have none)."""
+    (not while passwords are switched off: nobody can sign in with one, nor change it). One who
+    signed in through single sign-on is held too: the temporary password still opens the account
+    until replaced."""
     if request.endpoint in OPEN_WHILE_TEMPORARY:
         return None
     if not current_user.is_authenticated or not current_user.must_change_password:
         return None
-    if session.get(sessions.SIGNED_IN_WITH) == sessions.SSO:
+    if not current_app.config.get("LOCAL_PASSWORDS", True):
         return None
     return sessions.hold_on("profile.password")
 

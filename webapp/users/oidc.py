@@ -486,13 +486,15 @@ def verified_email(claims: Mapping[str, Any]) -> str | None:
 
 def _match_by_email(session, settings, email: str | None, refuse) -> User | None:
     """The one active user with this verified email (any case), not linked to another
-    subject. When only switched-off accounts have it, refused as one: deactivating someone must
-    not leave the provider to make them a new account (or to say they have none)."""
+    subject. When only switched-off accounts have it, one of them not linked to another subject,
+    refused as switched off: deactivating someone must not leave the provider to make them a new
+    account (or to say they have none)."""
     if email is None:
         return None
     users = list(session.scalars(sa.select(User).where(sa.func.lower(User.email) == email.lower())))
     found = [user for user in users if user.active]
-    if users and not found:
+    # Not one linked to another subject: someone else's old account, its address given anew.
+    if not found and any(user.oidc_subject is None for user in users):
         raise refuse("inactive", INACTIVE)
     if len(found) > 1:
         raise refuse(
