@@ -388,7 +388,11 @@ def describe(action: str, details: Any) -> Details:
         isinstance(rest.get("people"), list) or _is_id(rest.get("people_count"))
     ):
         parts.update(_overridden(rest))
-    if isinstance(rest.get("changes"), dict) and "secrets_changed" in rest["changes"]:
+    if (
+        action == "sms_account.changed"
+        and isinstance(rest.get("changes"), dict)
+        and "secrets_changed" in rest["changes"]
+    ):
         # Events written before the names of changed secrets were kept beside the changes.
         changes = dict(rest["changes"])
         rest["secrets_changed"] = changes.pop("secrets_changed")

@@ -12,6 +12,7 @@ import sqlalchemy.orm as so
 from webapp import database
 from webapp.errors import FieldError
 from webapp.models import Setting, User, audit
+from webapp.text import ungrouped
 
 _READ = "settings_store.read"  # session.info key: {key: value} read in this transaction
 _ALL = sa.select(Setting.key, Setting.value)  # built once: every page runs it
@@ -106,13 +107,14 @@ def save(
 
 
 def whole_number(text: str | None, field: str, maximum: int, refusal: str) -> int | None:
-    """A whole number from 0 to `maximum` as typed ("1,000" and "1 000" too), or None when empty;
+    """A whole number from 0 to `maximum` as typed ("1,000" and "1 000" too, not "1,5"), or None
+    when empty;
     anything else raises FieldError(`refusal`, `field`).
 
     ASCII digits only: str.isdigit() also accepts "²" and "٣", which int() refuses or reads as
     another number.
     """
-    value = (text or "").strip().replace(",", "").replace(" ", "")
+    value = ungrouped((text or "").strip())
     if not value:
         return None
     if not (value.isascii() and value.isdigit()):

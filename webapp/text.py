@@ -11,6 +11,8 @@ import unicodedata
 # PostgreSQL refuses NUL in text outright, so one of them in a name could stop sending or lose a
 # reply.
 _CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029"
+# A number with its thousands grouped by commas or spaces: "1,000", "1 000.5".
+_GROUPED_RE = re.compile(r"\d{1,3}(?:[, ]\d{3})+(?:\.\d*)?")
 _CONTROL_RE = re.compile(f"[{_CONTROL}]")
 _CONTROL_RUN_RE = re.compile(f"[{_CONTROL}]+")
 _CONTROL_BUT_NEWLINE_RE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
@@ -105,3 +107,9 @@ def filter_value(
     if found:
         return "", f"{label} cannot hold control characters ({found}); it was left out."
     return value, None
+
+
+def ungrouped(text: str) -> str:
+    """A number typed with its thousands grouped ("1,000", "1 000") without the grouping; any other
+    text as it is. "1,5" is no grouped number: whether 1.5 or 15 was meant is not guessed."""
+    return text.replace(",", "").replace(" ", "") if _GROUPED_RE.fullmatch(text) else text

@@ -181,7 +181,7 @@ def test_an_administrator_sets_a_users_daily_limit_audited(client, admin, make_u
     assert fresh(session, User, target.id).daily_limit is None  # the roles' default again
 
 
-@pytest.mark.parametrize("typed", ["lots", "-5", "2.5", "99999999999"])
+@pytest.mark.parametrize("typed", ["lots", "-5", "2.5", "99999999999", "1,5"])  # 1,5: 1.5 or 15?
 def test_a_daily_limit_that_is_not_a_whole_number_is_refused_beside_the_field(
     client, admin, make_user, session, typed
 ):

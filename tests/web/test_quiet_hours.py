@@ -59,6 +59,9 @@ def test_the_sms_screen_says_how_many_will_wait_and_until_when(client, login, pe
 
     assert WAITING in words(page)
     assert 'id="quiet-hours-note"' in page
+    # Said with Send at, whose time it follows (a screen reader hears it there).
+    send_at = re.search(r'<input id="send_at"[^>]*aria-describedby="([^"]*)"', page).group(1)
+    assert "quiet-hours-note" in send_at.split()
 
 
 def test_the_sms_screen_counts_at_the_drafts_send_at(client, login, session, people, clock):

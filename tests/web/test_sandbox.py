@@ -150,3 +150,17 @@ def test_a_message_that_never_reached_its_recipient_takes_no_sandbox_reply(
     assert response.status_code == 409
     assert inbound(session) == []
     assert rows(session, Candidate)[0].sms_consent is True
+
+
+def test_a_message_keeps_its_line_breaks_on_the_sandbox(
+    app, client, session, login, make_candidate
+):
+    app.config["SANDBOX"] = True
+    user = login("consultant")
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    send_sms(app, session, user, [ada], body="Hi {{first_name}},\nyour shift is at 7.")
+
+    shown = html(client.get("/sandbox")).all("span", class_="sms-text lines")
+
+    # .lines (white-space: pre-line): the break showed as a space.
+    assert ["Hi Ada,\nyour shift is at 7."] in [span.children for span in shown]

@@ -18,9 +18,9 @@ from webapp.errors import FieldError
 from webapp.models import BlockedRegion, Office, SmsAccount, SmsAccountBlocked, SmsAccountCountry
 from webapp.models.activity import audit
 from webapp.models.users import User
-from webapp.sms import account_secrets
+from webapp.sms import account_secrets, routing
 from webapp.sms.settings import check_originator, check_region
-from webapp.text import plain_text_problem
+from webapp.text import plain_text_problem, ungrouped
 
 PROVIDERS = {"smscentral": "SMS Central", "twilio": "Twilio"}
 # The secrets each gateway needs, by the names every part of the app uses for them.
@@ -80,11 +80,7 @@ def slug_for(name: str) -> str:
 
 def all_accounts(session: so.Session) -> list[SmsAccount]:
     """Every account, by name (any case)."""
-    return list(
-        session.scalars(
-            sa.select(SmsAccount).order_by(sa.func.lower(SmsAccount.name), SmsAccount.id)
-        )
-    )
+    return list(session.scalars(sa.select(SmsAccount).order_by(*routing.BY_NAME)))
 
 
 def find(session: so.Session, name_or_slug: str) -> SmsAccount | None:
@@ -434,10 +430,6 @@ def rate_text(rate: float) -> str:
     return text.removesuffix(".0")
 
 
-# A number with its thousands grouped: "1,000", "1 000.5".
-_GROUPED = re.compile(r"\d{1,3}(?:[, ]\d{3})+(?:\.\d*)?")
-
-
 def parse_rate(value: str | float | None) -> float | None:
     """Messages per second: MIN_RATE to MAX_RATE, or None for empty (the workers' own limit).
 
@@ -446,10 +438,8 @@ def parse_rate(value: str | float | None) -> float | None:
     text = str(value if value is not None else "").strip()
     if not text:
         return None
-    if _GROUPED.fullmatch(text):  # "1,000" as the refusal writes it; never "1,5"
-        text = text.replace(",", "").replace(" ", "")
     try:
-        rate = float(text)
+        rate = float(ungrouped(text))  # "1,000" as the refusal writes it
     except ValueError:
         rate = float("nan")
     if not (MIN_RATE <= rate <= MAX_RATE):

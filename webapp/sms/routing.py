@@ -179,11 +179,10 @@ def account_sender(row: SmsAccount) -> str:
 
 # Built once: a record page and the SMS screen load the book on every request, and building a
 # statement and its cache key costs more than SQLite's running these.
-_ACTIVE_ACCOUNTS = (
-    sa.select(SmsAccount)
-    .where(SmsAccount.active.is_(True))
-    .order_by(sa.func.lower(SmsAccount.name), SmsAccount.id)
-)
+# The order accounts are listed in, and an office served by several chooses the first of: by
+# name in any case (ASCII's on SQLite, the collation's on PostgreSQL), then as added.
+BY_NAME = (sa.func.lower(SmsAccount.name), SmsAccount.id)
+_ACTIVE_ACCOUNTS = sa.select(SmsAccount).where(SmsAccount.active.is_(True)).order_by(*BY_NAME)
 _BLOCKED = sa.select(BlockedRegion.provider, BlockedRegion.region, BlockedRegion.name)
 
 
