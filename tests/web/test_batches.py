@@ -15,10 +15,11 @@ from tests import delivery
 from tests.conftest import Browser
 from tests.delivery import element, elements, messages, queue
 from tests.html_tree import html as tree
+from tests.html_tree import parse
 from tests.pages import audits
 from webapp import config as settings
 from webapp import create_app
-from webapp.models import Permission, Role
+from webapp.models import Message, Permission, Role
 from webapp.sms import outbox
 from webapp.sms.providers.sandbox import Sandbox
 from webapp.sms.reconcile import ReconcileSettings
@@ -268,6 +269,27 @@ def test_resending_the_failed_messages_queues_new_ones_and_marks_the_originals(
     assert event.details["messages"] == 1
     # The page counts the new copy instead of the superseded original.
     assert state_counts(page(client, my_batch)) == {"queued": 1, "sent": 1, "unknown": 1}
+
+
+def test_a_states_list_leaves_out_the_messages_resent_as_its_count_does(
+    app, client, session, my_batch
+):
+    """ "failed 1" listed the resent original too once its copy had failed again: 2 rows."""
+    dispatch(app)
+    client.post(f"/sms/batches/{my_batch.id}/resend", data={"states": "failed"})
+    session.rollback()
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == my_batch.id, Message.state == "queued")
+        .values(state="failed")
+    )
+    session.commit()
+    assert state_counts(page(client, my_batch))["failed"] == 1
+
+    listed = parse(page(client, my_batch, query_string={"state": "failed"}))
+
+    [row] = listed.one("table", class_="messages").one("tbody").all("tr")
+    assert "(resent)" not in row.text
 
 
 def test_resend_pressed_twice_resends_once_even_when_the_copies_failed_meanwhile(

@@ -353,14 +353,15 @@ class MessagePage:
 
 
 def message_page(session: so.Session, batch: Batch, state: str | None, page: int) -> MessagePage:
-    """One page of the batch's messages (in `state`, when chosen), resent ones included: a page
-    past the last is the last (the list got shorter, say as messages moved to another state)."""
+    """One page of the batch's messages, resent ones included; in `state`, when chosen, as the
+    progress counts them: resent ones left out, their copies in. A page past the last is the last
+    (the list got shorter, say as messages moved to another state)."""
     first = messages(session, batch, state=state) if page <= 1 else None
     if first is not None and len(first) < MESSAGES_PAGE:
         return MessagePage(first, 1, len(first))  # all of them: no need to count
     query = sa.select(sa.func.count()).select_from(Message).where(Message.batch_id == batch.id)
     if state:
-        query = query.where(Message.state == state)
+        query = query.where(Message.state == state, Message.superseded.is_(False))
     total = session.scalar(query) or 0
     if first is not None:
         return MessagePage(first, 1, total)
@@ -378,7 +379,7 @@ def messages(
     limit: int = MESSAGES_PAGE,
     offset: int = 0,
 ) -> list[tuple[Message, str]]:
-    """Messages with the recipient's name, by id."""
+    """Messages with the recipient's name, by id (in `state`: not those resent, as it counts them)."""
     person = sa.case(
         (
             Message.candidate_id.is_not(None),
@@ -392,7 +393,7 @@ def messages(
     )
     query = sa.select(Message, person).where(Message.batch_id == batch.id)
     if state:
-        query = query.where(Message.state == state)
+        query = query.where(Message.state == state, Message.superseded.is_(False))
     query = query.order_by(Message.id).limit(limit).offset(offset)
     return [(message, name or "") for message, name in session.execute(query).all()]
 
