@@ -292,6 +292,16 @@ def test_a_states_list_leaves_out_the_messages_resent_as_its_count_does(
     assert "(resent)" not in row.text
 
 
+def test_a_state_with_no_message_in_it_says_so_not_an_empty_table(client, my_batch):
+    # Followed from "unknown 4" after they settled, or typed: a table of headings and no rows.
+    shown = parse(page(client, my_batch, query_string={"state": "rejected"}))
+
+    assert shown.all("table", class_="messages") == []
+    said = shown.one("p", id="no-messages")
+    assert said.text == "No message is rejected now. Show all"
+    assert said.one("a").get("href") == f"/sms/batches/{my_batch.id}"
+
+
 def test_resend_pressed_twice_resends_once_even_when_the_copies_failed_meanwhile(
     app, client, session, my_batch
 ):
