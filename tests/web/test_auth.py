@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from tests.conftest import PASSWORD
 
 
@@ -95,9 +97,20 @@ def test_anonymous_page_request_redirects_to_login_with_next(client):
     assert response.headers["Location"].startswith("/login?next=")
 
 
-def test_expired_session_on_htmx_request_gets_401_and_hx_redirect_back_to_the_page(client):
+@pytest.mark.parametrize(
+    "asked, back_to",
+    [
+        # A filter form's GET of the page itself: back to it with what was typed (it was lost).
+        ("/candidates?q=ada", "/candidates?q=ada"),
+        # Any other fragment: back to the page the user was on (htmx's current URL).
+        ("/sms/replies/unread", "/candidates?q=ad"),
+    ],
+)
+def test_expired_session_on_htmx_request_gets_401_and_hx_redirect_back_to_the_page(
+    client, asked, back_to
+):
     response = client.get(
-        "/candidates?q=ada",
+        asked,
         htmx=True,
         headers={"HX-Current-URL": "http://localhost/candidates?q=ad"},
     )
@@ -105,8 +118,7 @@ def test_expired_session_on_htmx_request_gets_401_and_hx_redirect_back_to_the_pa
     assert "Location" not in response.headers
     target = urlsplit(response.headers["HX-Redirect"])
     assert target.path == "/login"
-    # The page the user was on (htmx's current URL), not the fragment's own URL.
-    assert parse_qs(target.query)["next"] == ["/candidates?q=ad"]
+    assert parse_qs(target.query)["next"] == [back_to]
 
 
 def test_a_username_is_found_whatever_its_case(client, make_user):

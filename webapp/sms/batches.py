@@ -379,7 +379,8 @@ def messages(
     limit: int = MESSAGES_PAGE,
     offset: int = 0,
 ) -> list[tuple[Message, str]]:
-    """Messages with the recipient's name, by id (in `state`: not those resent, as it counts them)."""
+    """Messages with the recipient's name, by id; in `state`, not those resent, as it counts
+    them."""
     person = sa.case(
         (
             Message.candidate_id.is_not(None),

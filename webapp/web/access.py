@@ -54,11 +54,19 @@ def load_user(user_id: str) -> User | None:
 def unauthorized():
     """Send the visitor to sign in; an htmx request gets 401 and HX-Redirect, never a swapped
     page."""
+    return to_sign_in()
+
+
+def to_sign_in():
+    """The way to the sign-in page, with next= back to the page asked for: for an htmx request,
+    the page it was made from (the whole page moves, never a login form in a panel), or the page
+    a filter form asks for (its GET of the same path, with what was typed)."""
     target = request.full_path if request.method == "GET" else request.referrer or "/"
     if request.htmx:
         current = request.htmx.current_url or target
-        login_url = url_for("auth.login", next=local_path(current) or None)
-        return "", 401, {"HX-Redirect": login_url}
+        if request.method == "GET" and urlsplit(current).path == request.path:
+            current = request.full_path
+        return "", 401, {"HX-Redirect": url_for("auth.login", next=local_path(current) or None)}
     return redirect(url_for("auth.login", next=local_path(target) or None))
 
 

@@ -15,7 +15,7 @@ from webapp import config as settings
 from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.users import sessions as user_sessions
-from webapp.web.access import SESSION_TOKEN, local_path
+from webapp.web.access import SESSION_TOKEN, local_path, to_sign_in
 
 SIGNED_IN_AT = "signed_in_at"
 # How this session signed in. Only single sign-on is spared our two-factor enrolment
@@ -185,10 +185,4 @@ def _signed_out(message: str) -> ResponseReturnValue:
     flash(message, "info")
     if request.endpoint in {"auth.login", "static"}:
         return None  # already where the user is sent (or a stylesheet): no redirect to itself
-    target = request.full_path if request.method == "GET" else request.referrer or "/"
-    if request.htmx:
-        # Like Flask-Login's unauthorized handler: the whole page moves, never a login form in a
-        # panel.
-        current = request.htmx.current_url or target
-        return "", 401, {"HX-Redirect": url_for("auth.login", next=local_path(current) or None)}
-    return redirect(url_for("auth.login", next=local_path(target) or None))
+    return to_sign_in()
