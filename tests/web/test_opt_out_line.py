@@ -235,6 +235,59 @@ def test_a_post_that_drops_the_tick_still_sends_the_line_with_a_commercial_templ
     assert (batch.commercial, batch.opt_out_line, batch.template_id) == (True, LINE, alert.id)
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+def test_another_template_after_a_commercial_one_takes_its_tick_away_too(
+    client, consultant, ada, alert, make_template, htmx
+):
+    """The reminder's text went in, but Commercial stayed ticked, the line with it."""
+    reminder = make_template("Interview reminder", "Your interview is at 10, {{first_name}}.")
+    token = open_sms(client, ada)
+    use_template(client, token, alert)
+
+    chosen = client.post(
+        f"/sms/compose/{token}/update",
+        data={
+            "message": "New roles near you, {{first_name}}.",
+            "template_id": str(reminder.id),
+            "action": "use_template",
+            "commercial": "1",  # the hidden field the commercial template's screen posts
+        },
+        htmx=htmx,
+    )
+
+    assert chosen.status_code == (200 if htmx else 303), text(chosen)
+    page = screen(client, token)
+    box = page.one("input", id="commercial")
+    assert "checked" not in box.attrs and "disabled" not in box.attrs
+    assert (
+        page.all("p", id="opt-out-line") == [] or LINE not in page.one("p", id="opt-out-line").text
+    )
+
+
+def test_a_tick_of_ones_own_stays_when_another_template_is_put_in(
+    client, consultant, ada, make_template
+):
+    first = make_template("Shift reminder", "Your shift is at 7, {{first_name}}.")
+    second = make_template("Interview reminder", "Your interview is at 10, {{first_name}}.")
+    token = open_sms(client, ada)
+    use_template(client, token, first)
+    tick_commercial(client, token, message="Your shift is at 7, {{first_name}}.")
+
+    client.post(
+        f"/sms/compose/{token}/update",
+        data={
+            "message": "Your shift is at 7, {{first_name}}.",
+            "template_id": str(second.id),
+            "action": "use_template",
+            "commercial": "1",
+        },
+    )
+
+    page = screen(client, token)
+    assert "checked" in page.one("input", id="commercial").attrs
+    assert LINE in page.one("p", id="opt-out-line").text
+
+
 def shown_fields(page) -> dict[str, str]:
     """What the screen says it showed: the template in use, and whether the line was shown."""
     return {

@@ -220,6 +220,7 @@ def _use_template(draft: ComposeDraft, form: ComposeForm, template_id: int | Non
     form.template_id.data = str(draft.template_id or "")
     if template is not None:
         form.message.data = template.body
+        form.commercial.data = draft.commercial  # the posted tick may be the last template's
 
 
 def _list_url(draft: ComposeDraft, outcome: str, ignore: bool) -> str:

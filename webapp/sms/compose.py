@@ -214,14 +214,16 @@ def use_template(
 
     "No template" keeps a commercial template in use: its text stays in the Message, so the
     message stays commercial (else an untick after it would send that text without the opt-out
-    line). Only another template's text, put in its place, ends it.
+    line). Only another template's text, put in its place, ends it, and the tick it made.
     """
     template = None if template_id is None else template_for(session, user, draft.kind, template_id)
-    if template is not None or not opt_out_line.forced(session, draft):
+    forced = opt_out_line.forced(session, draft)
+    if template is not None or not forced:
         draft.template_id = template.id if template is not None else None
     if template is not None:
         draft.message = template.body
-        draft.commercial = draft.commercial or template.commercial
+        # A tick the commercial template in use made goes with its text; the sender's own stays.
+        draft.commercial = template.commercial or (draft.commercial and not forced)
     draft.updated_at = utcnow()
     session.commit()
     return template
