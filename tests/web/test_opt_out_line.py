@@ -446,6 +446,52 @@ def test_a_template_marked_commercial_is_saved_audited_and_listed(client, login,
     assert audits(session, "template.edited")[0].details["changes"] == {"commercial": [True, False]}
 
 
+def test_the_template_editor_counts_and_previews_a_commercial_template_with_its_line(
+    client, login, ada
+):
+    """It counted and showed the text alone: 150 characters as one SMS, that go as two."""
+    login("team-leader")
+    for commercial, characters, segments in ((None, 150, 1), ("y", 150 + 1 + len(LINE), 2)):
+        counted = tree(
+            client.post(
+                "/templates/new",
+                data=template_form(body=ONE_PART, action="counter", commercial=commercial),
+                htmx=True,
+            )
+        )
+        assert counter_of(counted) == (characters, segments)
+    # The box itself asks for the count again (with JavaScript).
+    box = tree(client.get("/templates/new")).one("input", id="commercial")
+    assert (box.get("hx-trigger"), box.get("hx-vals")) == ("change", '{"action": "counter"}')
+
+    shown = tree(
+        client.post(
+            "/templates/new",
+            data=template_form(
+                action="preview", preview_kind="candidate", preview_id=str(ada.id), commercial="y"
+            ),
+        )
+    )
+    assert shown.one("blockquote", class_="sms-bubble").children == [
+        f"New roles near you, Ada.\n{LINE}"
+    ]
+
+
+def test_a_commercial_template_too_long_with_its_line_is_refused_not_saved(client, login, session):
+    """Saved at 1,600 characters, it could never be sent: 1,622 with the line."""
+    login("team-leader")
+    response = client.post("/templates/new", data=template_form(body="x" * 1600, commercial="y"))
+
+    assert_refused(
+        response,
+        "body",
+        f"With the opt-out line a commercial message carries, the text is {1601 + len(LINE):,} "
+        "characters; the gateway takes at most 1,600.",
+    )
+    assert rows(session, SmsTemplate) == []
+    assert client.post("/templates/new", data=template_form(body="x" * 1600)).status_code == 303
+
+
 # --- the setting ---------------------------------------------------------------------------------
 
 

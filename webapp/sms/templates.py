@@ -11,7 +11,7 @@ import sqlalchemy.orm as so
 from webapp.errors import FieldError
 from webapp.models import SmsTemplate, User, audit
 from webapp.models.messaging import RECORD_TYPES
-from webapp.sms import merge, segments
+from webapp.sms import merge, opt_out_line, segments
 from webapp.sms.compose import MAX_CHARACTERS
 from webapp.text import is_blank
 
@@ -126,8 +126,9 @@ def folders(session: so.Session, user: User) -> list[str]:
 # --- saving ---------------------------------------------------------------------------------------
 
 
-def check(data: TemplateData) -> None:
-    """Refuse a template that breaks a rule; the first broken rule is named with its field."""
+def check(data: TemplateData, line: str | None = None) -> None:
+    """Refuse a template that breaks a rule; the first broken rule is named with its field.
+    `line`: the opt-out line a commercial template's text goes with (it counts in the length)."""
     if is_blank(data.name):  # a zero-width space alone is an empty link in every list
         raise FieldError("Enter a name for the template.", "name")
     if len(data.name) > MAX_NAME:
@@ -140,6 +141,15 @@ def check(data: TemplateData) -> None:
         raise FieldError(
             f"The text can be at most {MAX_BODY:,} characters; it is {len(data.body):,}.", "body"
         )
+    if data.commercial and line:
+        full = len(opt_out_line.with_line(data.body, True, line))
+        if full > MAX_BODY:
+            raise FieldError(
+                f"With the opt-out line a commercial message carries, the text is {full:,} "
+                f"characters; the gateway takes at most {MAX_BODY:,}. Shorten it by "
+                f"{full - MAX_BODY:,}.",
+                "body",
+            )
     if data.record_type not in RECORD_TYPES:
         raise FieldError("Choose candidates, client contacts, or both.", "record_type")
     if problem := merge.unknown_problem(data.body):
@@ -153,7 +163,7 @@ def create(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate:
         raise FieldError(
             "Only users who manage templates can make a shared template.", "shared", 403
         )
-    check(data)
+    check(data, opt_out_line.current_line(session))
     template = SmsTemplate(**asdict(data), owner_id=actor.id)
     session.add(template)
     session.flush()
@@ -178,7 +188,7 @@ def update(session: so.Session, actor: User, template: SmsTemplate, data: Templa
         raise FieldError(
             "Only users who manage templates can share or unshare a template.", "shared", 403
         )
-    check(data)
+    check(data, opt_out_line.current_line(session))
     before = {field: getattr(template, field) for field in FIELDS}
     template.name, template.folder, template.body = data.name, data.folder, data.body
     template.record_type, template.shared = data.record_type, data.shared
@@ -238,10 +248,18 @@ class Preview:
     count: segments.SegmentCount
 
 
-def preview(body: str, person, sender) -> Preview:
-    """Render `body` for `person` (a PersonRow) from `sender`, with its segment count."""
+def preview(body: str, person, sender, line: str | None = None) -> Preview:
+    """Render `body` for `person` (a PersonRow) from `sender`, with its segment count; with the
+    opt-out `line` after it, for a commercial template (None: none)."""
     rendered = merge.render(merge.parse(body), person, sender)
-    return Preview(rendered, segments.count(rendered.text))
+    text = opt_out_line.with_line(rendered.text, line is not None, line)
+    return Preview(replace(rendered, text=text), segments.count(text))
+
+
+def counted(body: str, line: str | None = None) -> segments.SegmentCount:
+    """What the template's text costs with no one to fill it for (merge tags counted as typed),
+    with the opt-out `line` after it, for a commercial template."""
+    return segments.count(opt_out_line.with_line(template_text(body), line is not None, line))
 
 
 def template_text(body: str) -> str:

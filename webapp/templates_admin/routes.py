@@ -15,7 +15,7 @@ from webapp.ids import as_id
 from webapp.models import SmsTemplate
 from webapp.models.messaging import RECORD_TYPES
 from webapp.people.kinds import CANDIDATES, KINDS, Kind
-from webapp.sms import merge, people, segments
+from webapp.sms import merge, opt_out_line, people, segments
 from webapp.sms import templates as sms_templates
 from webapp.templates_admin import bp
 from webapp.templates_admin.forms import ListingForm, TemplateForm
@@ -73,8 +73,8 @@ def edit(template_id: int):
     if request.method == "POST" and not may_change:
         abort(403, description="Only users who manage templates can change a shared template.")
     if not may_change:
-        count = segments.count(sms_templates.template_text(template.body))
-        return _editor(template, count, readonly=True)
+        count = sms_templates.counted(template.body, _line(template.commercial))
+        return _editor(template, count, readonly=True, with_line=template.commercial)
     return _form(template)
 
 
@@ -127,6 +127,11 @@ def _form(template: SmsTemplate | None) -> Response:
     return _page(form, template, status=400)
 
 
+def _line(commercial: bool) -> str | None:
+    """The opt-out line a commercial template's text is sent with (it counts), else None."""
+    return opt_out_line.current_line(db.session) if commercial else None
+
+
 def _offered(form: TemplateForm) -> tuple[merge.MergeField, ...]:
     """The merge fields for the template's record type (every kind's when it is for both)."""
     return merge.offered(KINDS.merge_fields(form.record_type.data))
@@ -166,8 +171,9 @@ def _page(
             )
         else:
             preview_errors["preview_id"] = f"There is no {kind.noun} with id {person_id}."
-    shown = sms_templates.preview(body, person, current_user) if person is not None else None
-    count = shown.count if shown is not None else segments.count(sms_templates.template_text(body))
+    line = _line(form.commercial.data)
+    shown = sms_templates.preview(body, person, current_user, line) if person else None
+    count = shown.count if shown is not None else sms_templates.counted(body, line)
     if preview and preview_errors:
         status = 400
     return _editor(
@@ -183,6 +189,7 @@ def _page(
         can_share=sms_templates.may_share(current_user),
         unknown=merge.unknown_fields(body),
         counted_for=person,
+        with_line=line is not None,
         preview=preview,
         person=person,
         shown=shown,
