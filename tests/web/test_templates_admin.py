@@ -374,6 +374,32 @@ def test_a_blank_folder_is_filed_under_general_and_spaces_are_tidied(client, log
     assert (saved.name, saved.folder) == ("Two spaces", "General")
 
 
+def test_a_folder_typed_in_other_capitals_files_the_template_in_the_folder_there_is(
+    client, login, session, make_template
+):
+    """ "candidates" beside "Candidates" was listed under one heading and the picker's group, but
+    the Folder filter offered both, and "Candidates" did not show it."""
+    make_template("Welcome", folder="Candidates")
+    login("team-leader")
+
+    assert client.post("/templates/new", data=form_values(folder="candidates")).status_code == 303
+
+    assert {t.folder for t in rows(session, SmsTemplate)} == {"Candidates"}
+    shown = listed(client.get("/templates", query_string={"folder": "Candidates"}))
+    assert "Interview reminder" in shown
+
+
+def test_a_templates_own_folder_can_be_renamed_in_other_capitals(
+    client, login, session, make_template
+):
+    template = make_template("Welcome", folder="candidates")
+    login("team-leader")
+    form = form_values(name="Welcome", folder="Candidates", body="Welcome {{first_name}}")
+    assert client.post(f"/templates/{template.id}", data=form).status_code == 303
+
+    assert rows(session, SmsTemplate)[0].folder == "Candidates"
+
+
 def test_the_form_offers_existing_folders_and_the_merge_field_picker(client, login, make_template):
     me = login("consultant")
     make_template("A", "a", folder="Interviews")

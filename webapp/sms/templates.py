@@ -156,9 +156,28 @@ def check(data: TemplateData, line: str | None = None) -> None:
         raise FieldError(problem, "body")
 
 
+def _as_filed(
+    session: so.Session, user: User, data: TemplateData, editing: SmsTemplate | None = None
+) -> TemplateData:
+    """`data` with its folder spelled as a folder the user sees already is (on other templates
+    than the one `editing`), when it is that one in other capitals ("candidates" for
+    "Candidates"): one folder in the list, the filter and the picker, not two."""
+    folder = data.folder
+    if folder == DEFAULT_FOLDER:
+        return data
+    others = SmsTemplate.id != editing.id if editing is not None else sa.true()
+    same = session.scalars(
+        sa.select(SmsTemplate.folder)
+        .where(_visible(user), others, sa.func.lower(SmsTemplate.folder) == folder.lower())
+        .order_by(SmsTemplate.id)
+        .limit(1)
+    ).first()
+    return replace(data, folder=same) if same is not None else data
+
+
 def create(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate:
     """Save a new template owned by `actor`; only template managers may make it shared."""
-    data = data.cleaned()
+    data = _as_filed(session, actor, data.cleaned())
     if data.shared and not may_share(actor):
         raise FieldError(
             "Only users who manage templates can make a shared template.", "shared", 403
@@ -181,7 +200,7 @@ def create(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate:
 
 def update(session: so.Session, actor: User, template: SmsTemplate, data: TemplateData) -> dict:
     """Apply an edit; audit what changed ({field: [old, new]}) and return it."""
-    data = data.cleaned()
+    data = _as_filed(session, actor, data.cleaned(), template)
     if not may_change(actor, template):
         raise FieldError(_not_yours(template), status=403)
     if data.shared != template.shared and not may_share(actor):
