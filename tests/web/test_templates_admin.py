@@ -505,6 +505,10 @@ def test_preview_with_htmx_returns_the_preview_and_the_counter_out_of_band(
         ("candidate", "abc", "Record id must be a whole number like 42, not “abc”."),
         ("candidate", "999999", "There is no candidate with id 999999."),
         ("contact", "999999", "There is no client contact with id 999999."),
+        # Whole numbers, though no id: they were "not a whole number".
+        ("candidate", "0", "There is no candidate with id 0."),
+        ("candidate", "99999999999", "There is no candidate with id 99999999999."),
+        ("candidate", "١٢", "Record id must be a whole number like 42, not “١٢”."),
     ],
 )
 def test_preview_for_a_record_that_is_not_there_is_refused_on_the_form(

@@ -165,12 +165,12 @@ def _page(
             preview_errors["preview_id"] = (
                 "Give the id of a candidate or client contact to preview for."
             )
-        elif person_id is None:
+        elif person_id is None and not (raw_id.isascii() and raw_id.isdigit()):
             preview_errors["preview_id"] = (
                 f"Record id must be a whole number like 42, not “{raw_id}”."
             )
-        else:
-            preview_errors["preview_id"] = f"There is no {kind.noun} with id {person_id}."
+        else:  # 0, or past any id there can be, is a whole number too: just nobody's
+            preview_errors["preview_id"] = f"There is no {kind.noun} with id {raw_id}."
     line = _line(form.commercial.data)
     shown = sms_templates.preview(body, person, current_user, line) if person else None
     count = shown.count if shown is not None else sms_templates.counted(body, line)
