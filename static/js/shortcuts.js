@@ -95,6 +95,49 @@
   document.addEventListener("htmx:beforeSwap", sendEnded);
   document.addEventListener("htmx:afterRequest", sendEnded);
 
+  // --- a list's filter errors follow its results ------------------------------------------------
+  // A filter form refreshes only the results, where the summary of the values left out is: each
+  // field's own error and aria-invalid are put in step with it, so a value corrected by typing
+  // stops being marked wrong, and one wrong now is marked.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    // The element that asked (the event's own elt is the content swapped in).
+    var config = event.detail.requestConfig;
+    var elt = config && config.elt;
+    var form = elt && elt.closest ? elt.closest("form.filters") : null;
+    var target = event.detail.target;
+    if (!form || !target || target.id !== "results") return;
+    var wrong = {};
+    // The results now on the page (an outerHTML swap's target is the element it replaced).
+    var results = document.getElementById("results");
+    if (!results) return;
+    results.querySelectorAll(".error-summary li[data-field]").forEach(function (item) {
+      wrong[item.getAttribute("data-field")] = item.textContent;
+    });
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || field.type === "hidden" || field.type === "submit") return;
+      var errorId = field.name + "-error";
+      var said = document.getElementById(errorId);
+      var described = (field.getAttribute("aria-describedby") || "").split(/\s+/)
+        .filter(function (id) { return id && id !== errorId; });
+      if (Object.prototype.hasOwnProperty.call(wrong, field.name)) {
+        if (!said) {
+          said = document.createElement("span");
+          said.className = "error";
+          said.id = errorId;
+          field.parentNode.appendChild(said);
+        }
+        said.textContent = wrong[field.name];
+        field.setAttribute("aria-invalid", "true");
+        described.push(errorId);
+      } else {
+        if (said && form.contains(said)) said.remove();
+        field.removeAttribute("aria-invalid");
+      }
+      if (described.length) field.setAttribute("aria-describedby", described.join(" "));
+      else field.removeAttribute("aria-describedby");
+    });
+  });
+
   // The SMS screen lists only people who are listed: when the results change under it, it closes
   // (its requests cancelled) and says so. The typed message is also in the server's draft (a Bulk
   // SMS for the same people opens it again); kept here, it fills an empty Message for others.

@@ -10,9 +10,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in, watched_page
 from tests.e2e.helpers import run_seed
-from tests.e2e.test_accessibility import check
+from tests.e2e.test_accessibility import REFUSED, check
 
 
 def seed(live_server, *args: str) -> dict:
@@ -248,3 +248,34 @@ def test_back_puts_the_filters_as_the_url_has_them(page, js):
     expect(page).not_to_have_url(re.compile(r"state="))
     expect(state).to_have_value("")
     expect(mine).to_be_checked()
+
+
+@pytest.mark.parametrize("js", [True], ids=["js"])
+def test_a_filter_corrected_by_typing_stops_saying_it_is_wrong(context, js):
+    """The list came back for the dates typed, but "Sent to is before Sent from." stayed under
+    the field, marked invalid: a filter form refreshes only the results."""
+    with watched_page(context, allowed=REFUSED) as page:
+        filter_corrected_by_typing(page)
+
+
+def filter_corrected_by_typing(page) -> None:
+    sign_in(page, "consultant")
+    page.goto("/sms/sent?date_from=2026-12-07&date_to=2026-12-01")
+    sent_to = page.get_by_label("Sent to", exact=True)
+    expect(page.locator("#date_to-error")).to_have_text("Sent to is before Sent from.")
+
+    sent_to.focus()
+    sent_to.press_sequentially("12082026")
+
+    expect(page).to_have_url(re.compile(r"date_to=2026-12-08"))
+    expect(page.locator("#date_to-error")).to_have_count(0)
+    expect(sent_to).not_to_have_attribute("aria-invalid", "true")
+
+    sent_to.focus()
+    for _ in range(2):  # back to the month, from the year typed last
+        page.keyboard.press("ArrowLeft")
+    sent_to.press_sequentially("11302026")  # before Sent from again
+
+    expect(page.locator("#date_to-error")).to_have_text("Sent to is before Sent from.")
+    expect(sent_to).to_have_attribute("aria-invalid", "true")
+    expect(sent_to).to_have_attribute("aria-describedby", re.compile(r"\bdate_to-error\b"))
