@@ -119,9 +119,11 @@ def test_send_at_is_an_optional_datetime_local_field_labelled_in_the_users_zone(
     assert field.get("type") == "datetime-local"
     assert "required" not in field.attrs
     assert page.one("label", for_="send_at").text == "Send at"
-    hint = page.one(id=field.get("aria-describedby"))
+    hint_id, note_id = field.get("aria-describedby").split()
+    hint = page.one(id=hint_id)
     assert "leave it empty to send now" in hint.text
     assert "Pacific/Auckland" in hint.text
+    assert note_id == "quiet-hours-note"  # the quiet-hours note follows the time typed
 
 
 def test_send_at_is_kept_on_the_draft_and_shown_back_in_the_users_zone(client, login, session, ada):
