@@ -337,3 +337,23 @@ def test_0021_rewrites_the_keys_of_names_with_curly_apostrophes_as_the_model_wou
     ]
     assert client_key == "dunn\u2019s pharmacy"
     migrate.upgrade(engine)
+
+
+def test_0022_names_the_subjects_written_as_localproxy_user(engine):
+    """Events about the signed-in user were written with "localproxy" for their subject type."""
+    migrate.downgrade(engine, "0021")
+    with engine.begin() as connection:
+        for subject_type in ("localproxy", "candidate"):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO audit_events (action, subject_type, subject_id, details, "
+                    "created_at) VALUES ('profile.edited', :type, 3, '{}', '2026-12-01 00:00:00')"
+                ),
+                {"type": subject_type},
+            )
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        types = connection.scalars(
+            sa.text("SELECT subject_type FROM audit_events ORDER BY id")
+        ).all()
+    assert types == ["user", "candidate"]

@@ -81,6 +81,7 @@ def test_profile_changes_are_saved_normalised_and_audited(client, login, session
     )
     [event] = audits(session, "profile.edited")
     assert event.actor_id == user.id and event.subject_id == user.id
+    assert event.subject_type == "user"  # was "localproxy": the web's stand-in for the user
     assert event.details["changes"]["mobile"] == [None, "+61412345678"]
     assert 'value="+61 412 345 678"' in text(client.get("/profile"))
 

@@ -193,6 +193,7 @@ def test_sign_out_everywhere_ends_every_session_this_one_included(client, login,
         sa.select(AuditEvent).where(AuditEvent.action == "profile.signed_out_everywhere")
     ).all()
     assert (event.actor_id, event.details["sessions"]) == (user.id, 2)
+    assert (event.subject_type, event.subject_id) == ("user", user.id)
     # Signing in again works, and opens a fresh session.
     assert client.login(user.username).status_code == 302
     assert client.get("/candidates").status_code == 200

@@ -59,6 +59,8 @@ def subject_name(subject: Any) -> str | None:
     """The audit log's name for what an event is about: candidate, contact, batch, user…"""
     if subject is None:
         return None
+    # Behind a proxy (the web's signed-in user), the object it stands for: its type is the name.
+    subject = getattr(subject, "_get_current_object", lambda: subject)()
     name = type(subject).__name__
     return SUBJECT_NAMES.get(name, name.lower())
 
