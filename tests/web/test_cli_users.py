@@ -105,6 +105,18 @@ def test_a_blank_full_name_is_refused_and_spaces_around_one_are_trimmed(runner, 
     assert (users()["sam"].full_name, users()["sam"].mobile) == ("Sam Smith", None)
 
 
+def test_a_password_the_sign_in_form_would_not_take_is_refused(runner, client, users):
+    """At 305 characters it was taken: the sign-in form refuses over 256, so the account could
+    never be opened."""
+    long = "a" * 300 + "bcdef"
+    result = create(runner, "bob", "--role", "viewer", "--email", "b@example.com", password=long)
+
+    assert result.exit_code != 0 and "The password can be at most 256 characters." in result.output
+    assert "bob" not in users()
+    refused = client.post("/login", data={"username": "bob", "password": long})
+    assert "A password is at most 256 characters." in refused.get_data(as_text=True)
+
+
 def test_created_user_can_sign_in(runner, client):
     assert (
         create(runner, "robin", "--role", "consultant", "--email", "robin@example.com").exit_code

@@ -27,7 +27,12 @@ from webapp.sms import opt_out_line as opt_out
 from webapp.sms import settings as sms_settings
 from webapp.text import filter_value
 from webapp.times import check_zone
-from webapp.users.accounts import USERNAME_PATTERN, password_problem
+from webapp.users.accounts import (
+    MAX_PASSWORD,
+    MAX_USERNAME,
+    USERNAME_PATTERN,
+    password_problem,
+)
 from webapp.web.edit_merge import loaded_field
 from webapp.web.forms import FilterForm
 from webapp.web.validators import PlainText, line_breaks
@@ -35,7 +40,6 @@ from webapp.web.validators import PlainText, line_breaks
 MAX_QUERY = 200  # as every search box (webapp.text.filter_value)
 EMAIL_MESSAGE = "Enter an email address like name@example.com."
 MAX_COMMENT_TYPES = 2_000  # the whole list; each type is at most sms_settings.MAX_COMMENT_TYPE
-MAX_PASSWORD = 256  # hashing a longer one would only cost time; no one types more
 PASSWORD_LENGTH = Length(
     max=MAX_PASSWORD, message=f"The password can be at most {MAX_PASSWORD} characters."
 )
@@ -46,6 +50,7 @@ def _strip(value):
 
 
 def _good_password(_form: FlaskForm, field: Field) -> None:
+    """The rules of webapp.users.accounts.password_problem, its length at most among them."""
     problem = password_problem(field.data or "")
     if problem:
         raise ValidationError(problem)
@@ -130,7 +135,7 @@ class UserForm(MobileRegionMixin, FlaskForm):
         filters=[_strip],
         validators=[
             DataRequired("Enter a username."),
-            Length(max=64),
+            Length(max=MAX_USERNAME, message=f"A username is at most {MAX_USERNAME} characters."),
             PlainText(),
             Regexp(
                 USERNAME_PATTERN, message="Use letters, digits and . _ @ - only, with no spaces."
@@ -167,14 +172,14 @@ class UserForm(MobileRegionMixin, FlaskForm):
 class NewUserForm(UserForm):
     password = PasswordField(
         "Temporary password",
-        validators=[DataRequired("Enter a temporary password."), PASSWORD_LENGTH, _good_password],
+        validators=[DataRequired("Enter a temporary password."), _good_password],
     )
 
 
 class TemporaryPasswordForm(FlaskForm):
     password = PasswordField(
         "New temporary password",
-        validators=[DataRequired("Enter a temporary password."), PASSWORD_LENGTH, _good_password],
+        validators=[DataRequired("Enter a temporary password."), _good_password],
     )
 
 
@@ -205,7 +210,7 @@ class PasswordForm(FlaskForm):
     )
     new_password = PasswordField(
         "New password",
-        validators=[DataRequired("Enter a new password."), PASSWORD_LENGTH, _good_password],
+        validators=[DataRequired("Enter a new password."), _good_password],
     )
     repeat_password = PasswordField(
         "Repeat new password",

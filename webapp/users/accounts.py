@@ -77,10 +77,17 @@ COMMON_PASSWORDS = frozenset(
 )
 
 
+MAX_PASSWORD = 256  # hashing a longer one would only cost time; no one types more
+MAX_USERNAME = 64
+
+
 def password_problem(password: str) -> str | None:
     """Why `password` is not acceptable, or None when it is."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"The password must be at least {MIN_PASSWORD_LENGTH} characters long."
+    if len(password) > MAX_PASSWORD:
+        # The sign-in form takes no longer one: an account given it could never be opened.
+        return f"The password can be at most {MAX_PASSWORD} characters."
     if len(set(password)) < 4:
         return "The password must not repeat the same few characters."
     if password.casefold() in COMMON_PASSWORDS:
