@@ -76,7 +76,9 @@ def db_upgrade() -> None:
 @click.option("--candidates", default=5_000, show_default=True, type=click.IntRange(0))
 @click.option("--contacts", default=1_000, show_default=True, type=click.IntRange(0))
 @click.option("--clients", default=200, show_default=True, type=click.IntRange(1))
-@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has people.")
+@click.option(
+    "--if-empty", is_flag=True, help="Do nothing when the database already has people or clients."
+)
 def seed_demo(candidates: int, contacts: int, clients: int, if_empty: bool) -> None:
     """Fill an empty database with deterministic demo data and the four demo users."""
     _database_ready()
@@ -85,10 +87,12 @@ def seed_demo(candidates: int, contacts: int, clients: int, if_empty: bool) -> N
     session = db.session
     if demo.has_people(session):
         if if_empty:
-            click.echo("The database already has people; demo data not added.")
+            click.echo("The database already has people or clients; demo data not added.")
             _print_demo_logins()
             return
-        raise click.ClickException("The database already has people; seed an empty database.")
+        raise click.ClickException(
+            "The database already has people or clients; seed an empty database."
+        )
 
     def progress(label: str, done: int, total: int) -> None:
         click.echo(f"\r  {label}: {done:,} of {total:,}", nl=done >= total, err=True)

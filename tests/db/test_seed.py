@@ -464,6 +464,16 @@ def test_seed_demo_if_empty_does_nothing_on_a_seeded_database(app, session):
     assert count(session, model=Client) == 5
 
 
+def test_a_seed_of_no_people_is_not_made_again(app, session):
+    """Each run of no people added the demo clients again: 600 of them after three runs."""
+    none = ["seed-demo", "--candidates", "0", "--contacts", "0", "--clients", "5"]
+    assert cli(app, *none).exit_code == 0
+
+    assert cli(app, *none, "--if-empty").exit_code == 0
+    assert cli(app, *none).exit_code != 0
+    assert count(session, model=Client) == 5
+
+
 def test_seed_demo_if_empty_seeds_an_empty_database(app, session):
     result = cli(app, *SMALL, "--if-empty")
     assert result.exit_code == 0, result.output

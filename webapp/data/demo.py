@@ -567,7 +567,9 @@ _DIALECTS = {"sqlite": sqlite_dialect.dialect, "postgresql": psycopg_dialect.dia
 
 
 def has_people(session: so.Session) -> bool:
+    """Whether the database has records already: people, or the clients a seed made (a seed of
+    no people makes those, and a second one would make them again)."""
     return any(
         session.scalar(sa.select(sa.exists().where(model.id.is_not(None))))
-        for model in (Candidate, ClientContact)
+        for model in (Candidate, ClientContact, Client)
     )
