@@ -301,6 +301,26 @@ def test_a_quote_never_closed_is_reported_on_its_line_not_a_crash(session):
     assert candidates(session) == []
 
 
+def test_a_quote_never_closed_in_a_small_file_is_named_on_its_line(session):
+    """Under the csv module's limit, the open quote read the rest of the file as one value: the
+    message said "1 values where the header has 7", and nothing of a quote."""
+    data = (
+        CANDIDATE_HEADER + '\nAda,Lovelace,,,maybe,,\n"Unclosed,C,,,yes,,\nD,,,,yes,,\n'
+    ).encode()
+
+    report = import_people(session, "candidates", data, "AU")
+
+    assert report.errors == [
+        (2, "sms_consent 'maybe' is not yes or no"),
+        (
+            3,
+            'a quote (") opened in this line is not closed where it should be: the lines after '
+            "it were read as part of one value; close it and import again",
+        ),
+    ]
+    assert candidates(session) == []
+
+
 def test_a_number_too_long_for_e164_imports_as_unreadable(session):
     # phonenumbers reads 17 national digits after +263; no E.164 number is that long, and the
     # column holding E.164 refused it on PostgreSQL.

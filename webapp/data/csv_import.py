@@ -113,7 +113,7 @@ def import_people(
         if not any(value.strip() for value in fields):
             continue
         if len(fields) != len(header):
-            report.errors.append((line, f"{len(fields)} values where the header has {len(header)}"))
+            report.errors.append((line, _miscounted(fields, len(header))))
             continue
         record = {name: value.strip() for name, value in zip(header, fields, strict=True)}
         problem = _check(record)
@@ -186,6 +186,17 @@ def _records(reader, report: ImportReport) -> Iterator[tuple[int, list[str]]]:
             continue
         line, last_line = last_line + 1, reader.line_num
         yield line, fields
+
+
+def _miscounted(fields: list[str], columns: int) -> str:
+    """Why a record has another number of values than the header has columns."""
+    if any("\n" in value for value in fields):
+        # A quote left open reads on over the next lines, to the end of the file if never closed.
+        return (
+            'a quote (") opened in this line is not closed where it should be: the lines after it '
+            "were read as part of one value; close it and import again"
+        )
+    return f"{len(fields)} values where the header has {columns}"
 
 
 def _unreadable(error: csv.Error) -> str:
