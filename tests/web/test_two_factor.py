@@ -566,6 +566,14 @@ def test_wrong_codes_on_the_profile_are_throttled_like_sign_in(
         assert wrong.status_code == 400
     kinds = session.scalars(sa.select(LoginFailure.kind).where(LoginFailure.key == user.username))
     assert list(kinds) == ["account"] * throttle.FREE_FAILURES
+    # Audited as the signed-in user's, on the profile (it read "sign-in", by "system").
+    failed = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "user.two_factor_failed")
+    ).all()
+    step = {"renew": "renew codes", "off": "turn off"}[action]
+    assert {(e.actor_id, e.subject_id, e.details["step"]) for e in failed} == {
+        (user.id, user.id, step)
+    }
     # Now locked: the right code is refused too, and nothing changed.
     locked = client.post(
         "/profile/two-factor", data={"code": code_at(user, MOMENT, 1), "action": action}

@@ -281,10 +281,17 @@ def turn_on(
 
 
 def verify(
-    session: so.Session, user: User, code: str, moment: datetime, material: str
+    session: so.Session,
+    user: User,
+    code: str,
+    moment: datetime,
+    material: str,
+    *,
+    step: str = "sign-in",
 ) -> str | None:
-    """Check the second factor at sign-in: "code" or "recovery" when accepted (and used up), None
-    when refused (audited). The caller commits."""
+    """Check the second factor: "code" or "recovery" when accepted (and used up), None when
+    refused (audited as at `step`: at sign-in by nobody yet, on the profile by the user signed
+    in). The caller commits."""
     if not user.two_factor_on:
         return None
     if _spend_code(session, user, code, moment, material):
@@ -298,17 +305,26 @@ def verify(
             left=recovery_codes_left(session, user),
         )
         return "recovery"
+    actor = None if step == "sign-in" else user
     if secret_of(user, material) is None:
         # Sealed under another key: no code can match until an administrator resets it.
-        audit(session, None, "user.two_factor_failed", user, step="sign-in", key="unreadable")
+        audit(session, actor, "user.two_factor_failed", user, step=step, key="unreadable")
     else:
-        audit(session, None, "user.two_factor_failed", user, step="sign-in")
+        audit(session, actor, "user.two_factor_failed", user, step=step)
     return None
 
 
-def require(session: so.Session, user: User, code: str, moment: datetime, material: str) -> str:
+def require(
+    session: so.Session,
+    user: User,
+    code: str,
+    moment: datetime,
+    material: str,
+    *,
+    step: str = "sign-in",
+) -> str:
     """As verify, but a refusal is committed (its audit event) and raised as WrongCode."""
-    how = verify(session, user, code, moment, material)
+    how = verify(session, user, code, moment, material, step=step)
     if how is None:
         session.commit()
         raise WrongCode()
@@ -322,7 +338,7 @@ def renew_recovery_codes(
     ones."""
     if not user.two_factor_on:
         raise FieldError("Two-factor sign-in is off.", "form", 409)
-    require(session, user, code, moment, material)
+    require(session, user, code, moment, material, step="renew codes")
     codes = _write_recovery_codes(session, user, moment, material)
     audit(session, user, "user.recovery_codes_renewed", user)
     session.commit()
@@ -343,7 +359,7 @@ def turn_off(
             "form",
             403,
         )
-    require(session, user, code, moment, material)
+    require(session, user, code, moment, material, step="turn off")
     _clear(session, user)
     audit(session, user, "user.two_factor_off", user)
     session.commit()
