@@ -158,7 +158,7 @@ def test_re_ticking_a_self_withdrawal_needs_a_reason_and_audits_it(
     withdrawal = records.self_withdrawal(session, session.get(Candidate, ada.id))
     assert (withdrawal.source, withdrawal.overrides) == (source, overrides)
 
-    for reason in ("", "   "):
+    for reason in ("", "   ", "\u200b"):  # a zero-width space alone is no reason either
         with pytest.raises(records.RestoreReasonRequired) as refused:
             tick_sms_again(
                 session, session.get(Candidate, ada.id), casey, reason, mail_consent=False

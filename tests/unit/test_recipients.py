@@ -177,8 +177,22 @@ def test_ignore_opt_out_never_unblocks_blocked_or_invalid():
     assert not any(o.overridden for o in result.outcomes)
 
 
-def test_overridden_people_take_part_in_duplicate_detection():
-    first, second = person(consent=False), person()
+@pytest.mark.parametrize("opted_out_first", [True, False], ids=["opted-out-first", "second"])
+def test_a_number_goes_to_the_one_who_consented_before_anyone_ignore_lets_through(opted_out_first):
+    """The opted-out first of two on a number took it under Ignore, and the consenting second
+    became the duplicate: an override nobody needed, and the SMS to the wrong person."""
+    out, fine = person(consent=False), person()
+    people = [out, fine] if opted_out_first else [fine, out]
+    result = analyse(people, BLOCKED, ignore_opt_out=True)
+
+    by_person = {id(o.person): (o.outcome, o.overridden) for o in result.outcomes}
+    assert by_person == {id(fine): (OK, False), id(out): (DUPLICATE, False)}
+    # Not counted as an opt-out let through: it is not sent at all.
+    assert result.opted_out == []
+
+
+def test_people_ignore_lets_through_take_part_in_duplicate_detection():
+    first, second = person(consent=False), person(consent=False)
     result = analyse([first, second], BLOCKED, ignore_opt_out=True)
     assert [(o.outcome, o.overridden) for o in result.outcomes] == [(OK, True), (DUPLICATE, False)]
 

@@ -306,9 +306,10 @@ def test_bad_blocked_country_is_refused_on_its_form(client, admin, session, form
     assert audits(session, "blocked_region.added") == []
 
 
-def test_removing_needs_a_reason(client, admin, session):
+@pytest.mark.parametrize("reason", ["  ", "\u200b"], ids=["spaces", "zero-width"])
+def test_removing_needs_a_reason(client, admin, session, reason):
     kz = blocked_row(session, "smscentral", "KZ")
-    response = client.post(f"/admin/settings/blocked/{kz.id}/remove", data={"reason": "  "})
+    response = client.post(f"/admin/settings/blocked/{kz.id}/remove", data={"reason": reason})
     assert_refused(response, "reason", "Say why")
     assert blocked_row(session, "smscentral", "KZ") is not None
     assert audits(session, "blocked_region.removed") == []

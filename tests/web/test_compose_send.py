@@ -431,7 +431,9 @@ def test_ignore_that_lets_nobody_through_still_needs_its_reason_beside_the_field
     assert [m.candidate_id for m in rows(session, Message)] == [ada.id]
 
 
-@pytest.mark.parametrize("reason", [None, "", "   "], ids=["absent", "empty", "spaces"])
+@pytest.mark.parametrize(
+    "reason", [None, "", "   ", "\u200b \ufeff"], ids=["absent", "empty", "spaces", "invisible"]
+)
 @pytest.mark.parametrize("htmx", [False, True], ids=["js-off", "htmx"])
 def test_ignore_without_a_reason_is_refused_beside_the_field_and_nothing_is_queued(
     client, login, with_opt_out, session, reason, htmx

@@ -15,6 +15,7 @@ from webapp.models.activity import AuditEvent, Comment, audit, subject_name
 from webapp.models.people import PRIVACY_FIELDS, Candidate, Client, ClientContact, name_key
 from webapp.models.users import User
 from webapp.people.kinds import KINDS, Kind
+from webapp.text import is_blank
 
 
 def get_person(session: so.Session, kind: str, person_id: int) -> Candidate | ClientContact | None:
@@ -192,7 +193,7 @@ def change_privacy(
     if "sms_consent" in changed and submitted["sms_consent"]:
         withdrawal = self_withdrawal(session, person)
         if withdrawal is not None:
-            if not restore_reason.strip():
+            if is_blank(restore_reason):
                 session.rollback()
                 raise RestoreReasonRequired(withdrawal)
             details = {"reason": restore_reason.strip(), "overrides": withdrawal.overrides}

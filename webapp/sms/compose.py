@@ -408,7 +408,7 @@ def check_message(body: str, items: Sequence[PreviewItem]) -> None:
 def ignore_reason(text: str) -> str:
     """The typed reason for overriding opt-outs, trimmed; refused when blank or too long."""
     reason = text.strip()
-    if not reason:
+    if is_blank(reason):  # spaces, or a zero-width one alone: an empty reason in the log
         raise FieldError(
             "Type the reason for ignoring opt-outs: it goes in the audit log with "
             "the people it lets through.",

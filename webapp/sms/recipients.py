@@ -66,9 +66,12 @@ def analyse(
     parsed here.
     """
     seen: set[str] = set()
-    outcomes: list[Outcome] = []
+    outcomes: list[Outcome | None] = []
+    # Let through by Ignore, by their place in `outcomes`: they claim a number only after
+    # everyone who consented has, so Ignore adds people and never takes an SMS from one who said
+    # yes (the opted-out first of two on a number made the consenting second a duplicate).
+    overridden: list[tuple[int, Any]] = []
     for person in people:
-        overridden = False
         if not (person.mobile_raw or "").strip():
             result = NO_MOBILE
         elif not person.mobile_valid or not person.mobile_e164:
@@ -76,16 +79,24 @@ def analyse(
         elif person.mobile_region in blocked_regions:
             # Blocked and invalid come before consent: Ignore may override consent, never delivery.
             result = BLOCKED_COUNTRY
-        elif not person.sms_consent and not ignore_opt_out:
-            result = OPTED_OUT
-        else:
-            overridden = not person.sms_consent
-            # Only people who would actually be sent to claim a number, so an opted-out first
-            # person never turns a consenting second one into a duplicate.
-            if person.mobile_e164 in seen:
-                result = DUPLICATE
+        elif not person.sms_consent:
+            if not ignore_opt_out:
+                result = OPTED_OUT
             else:
-                seen.add(person.mobile_e164)
-                result = OK
-        outcomes.append(Outcome(person, result, overridden))
+                overridden.append((len(outcomes), person))
+                outcomes.append(None)
+                continue
+        # Only people who would actually be sent to claim a number, so an opted-out first
+        # person never turns a consenting second one into a duplicate.
+        elif person.mobile_e164 in seen:
+            result = DUPLICATE
+        else:
+            seen.add(person.mobile_e164)
+            result = OK
+        outcomes.append(Outcome(person, result, False))
+    for place, person in overridden:
+        # One whose number went to someone else is a duplicate, not an opt-out let through.
+        taken = person.mobile_e164 in seen
+        seen.add(person.mobile_e164)
+        outcomes[place] = Outcome(person, DUPLICATE, False) if taken else Outcome(person, OK, True)
     return Analysis(tuple(outcomes))

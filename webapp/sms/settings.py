@@ -21,6 +21,7 @@ from webapp.models.people import EMAIL_PATTERN
 from webapp.sms.blocked_countries import SMSCENTRAL_BLOCKED
 from webapp.sms.opt_out_line import check_line
 from webapp.sms.replies import ReplySettings
+from webapp.text import is_blank
 from webapp.times import DEFAULT_ZONE, check_zone
 
 DEFAULT_COMMENT_TYPES = ("SMS",)
@@ -298,7 +299,7 @@ def remove_blocked_region(
 def _reason(reason: str | None, missing: str) -> str:
     """The reason for a change to a blocked list, required and at most MAX_REASON characters."""
     reason = (reason or "").strip()
-    if not reason:
+    if is_blank(reason):
         raise FieldError(missing, "reason")
     if len(reason) > MAX_REASON:
         raise FieldError(f"Keep the reason to {MAX_REASON} characters.", "reason")
