@@ -386,6 +386,8 @@ def test_removing_a_recipient_takes_them_off_and_restore_puts_them_back(
     bob = make_candidate("Bob", "Brown", "0412 345 679")
     response, token = open_sms(client, [ada, bob])
     assert f'name="remove" value="{bob.id}"' in text(response)
+    # With the number, as Put back is: two people may share a name.
+    assert 'aria-label="Remove Bob Brown (0412 345 679)"' in text(response)
 
     removed = update(client, token, remove=str(bob.id), message="Hello")
     assert removed.status_code == 200
