@@ -13,6 +13,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from tests.conftest import PASSWORD
 from tests.fakes import refused_url
 from tests.fakes.oidc import CLIENT_ID, CLIENT_SECRET, REMOVE, FakeOpenIDProvider, rsa_key
 from tests.pages import text
@@ -642,15 +643,14 @@ def test_without_a_provider_there_is_no_button_and_no_route(client):
 
 
 @pytest.mark.parametrize(
-    "sso_env, held",
-    [({}, True), ({"LOCAL_PASSWORDS": "0"}, False)],
-    ids=["passwords", "no-passwords"],
+    "sso_env", [{}, {"LOCAL_PASSWORDS": "0"}], ids=["passwords", "no-passwords"]
 )
-def test_a_temporary_password_holds_a_single_sign_on_session_only_while_it_works(
-    client, idp, make_user, held
+def test_a_single_sign_on_voids_a_temporary_password_instead_of_holding_the_session(
+    client, session, idp, make_user
 ):
-    """With passwords off, the user was held on "Change your password" on every page, with no
-    password to change. With them on, the temporary one opens the account: it must be replaced."""
+    """Held on "Change your password" on every page, asked for a temporary password the user may
+    never have been given (with passwords off, with no password to change at all); and left
+    alone, that password would go on opening the account."""
     make_user("pat", email="pat@example.com", must_change_password=True)
     idp.claims = {
         "sub": "idp-pat",
@@ -660,12 +660,11 @@ def test_a_temporary_password_holds_a_single_sign_on_session_only_while_it_works
     }
     assert dance(client).status_code == 302
 
-    page = client.get("/candidates")
-
-    if held:
-        assert page.status_code == 302 and page.headers["Location"].startswith("/profile/password")
-    else:
-        assert page.status_code == 200
+    assert client.get("/candidates").status_code == 200
+    pat = session.scalars(sa.select(User).where(User.username == "pat")).one()
+    session.refresh(pat)
+    assert not pat.must_change_password and not pat.check_password(PASSWORD)
+    assert [e.subject_id for e in events(session, "auth.sso_temporary_password_voided")] == [pat.id]
 
 
 def test_a_temporary_password_still_holds_a_password_sign_in(client, make_user):

@@ -35,9 +35,8 @@ OPEN_WHILE_TEMPORARY = frozenset({"profile.password", "auth.logout", "static"})
 @profile_bp.before_app_request
 def require_own_password():
     """Send a user who must change their password to the password page, whatever they asked for
-    (not while passwords are switched off: nobody can sign in with one, nor change it). One who
-    signed in through single sign-on is held too: the temporary password still opens the account
-    until replaced."""
+    (not while passwords are switched off: nobody can sign in with one, nor change it). A single
+    sign-on voids the temporary password instead (webapp.users.oidc.sign_in)."""
     if request.endpoint in OPEN_WHILE_TEMPORARY:
         return None
     if not current_user.is_authenticated or not current_user.must_change_password:

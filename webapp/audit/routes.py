@@ -55,6 +55,7 @@ ACTION_LABELS = {
     "auth.locked": "Sign-in locked after failures",
     "auth.sso_signed_in": "Signed in with single sign-on",
     "auth.sso_linked": "Single sign-on linked to a user",
+    "auth.sso_temporary_password_voided": "Temporary password voided by a single sign-on",
     "auth.sso_refused": "Single sign-on refused",
     "profile.signed_out_everywhere": "Signed out everywhere",
     "user.two_factor_on": "Two-factor turned on",

@@ -465,6 +465,13 @@ def sign_in(session: so.Session, settings: Settings, claims: Mapping[str, Any]) 
     if user.oidc_subject is None:
         user.oidc_subject = subject
         audit(session, user, "auth.sso_linked", user, sub=subject, iss=issuer)
+    if user.must_change_password:
+        # A temporary password an administrator set: the provider has signed them in instead, so
+        # it opens nothing from now on, and they are not held to change a password they may never
+        # have been given (an administrator can set them another, as for any account).
+        user.password_hash = UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(16)
+        user.must_change_password = False
+        audit(session, user, "auth.sso_temporary_password_voided", user)
     if roles:
         _apply_roles(session, user, roles)
     return user
