@@ -599,7 +599,7 @@ def test_select_all_matching_reaches_beyond_the_first_page(client, login, sessio
     doc = html(response)
     # All 75 share one mobile, so one is sent and 74 are duplicates; all 75 were selected.
     counts = doc.one("section", class_="outcomes").text
-    assert "74 Same number as someone above" in counts
+    assert "74 Same number as another recipient" in counts
     assert "Not Included" not in response.get_data(as_text=True)
 
 

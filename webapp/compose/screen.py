@@ -29,7 +29,7 @@ OUTCOME_LABELS = {
     recipients.BLOCKED_COUNTRY: "Country the gateway will not serve",
     recipients.INVALID_NUMBER: "Invalid mobile number",
     recipients.NO_MOBILE: "No mobile number",
-    recipients.DUPLICATE: "Same number as someone above (sent once)",
+    recipients.DUPLICATE: "Same number as another recipient (sent once)",
 }
 
 

@@ -157,7 +157,7 @@ def send(
     """
     if not _TOKEN.fullmatch(request.token or ""):
         raise FieldError("This reply form is incomplete: reload the page and try again.")
-    ignore = bool(request.ignore_reason.strip())
+    ignore = not is_blank(request.ignore_reason)  # a zero-width space alone is no reason
     compose.require_permission(sender, ignore)
     if is_blank(request.body):
         # Said here, not by Send's check, whose message offers a template: this box has no picker.
