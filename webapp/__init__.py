@@ -60,6 +60,7 @@ def register_extensions(app: Flask) -> None:
         phone_numbers,
         row_urls,
         sessions,
+        template_folders,
         times,
         validators,
     )
@@ -75,6 +76,7 @@ def register_extensions(app: Flask) -> None:
     bars.init_app(app)
     row_urls.init_app(app)
     phone_numbers.init_app(app)
+    template_folders.init_app(app)
     times.init_app(app)
     compression.init_app(app)
     sessions.init_app(app)

@@ -319,6 +319,11 @@ def test_a_quote_never_closed_in_a_small_file_is_named_on_its_line(session):
         ),
     ]
     assert candidates(session) == []
+    # A quoted value with a line break in a record of too many values is only miscounted.
+    data = (CANDIDATE_HEADER + '\nAda,Lovelace,,,yes,"Senior\nEngineer",Perth,extra\n').encode()
+    assert import_people(session, "candidates", data, "AU").errors == [
+        (2, "8 values where the header has 7")
+    ]
 
 
 def test_a_number_too_long_for_e164_imports_as_unreadable(session):

@@ -389,6 +389,26 @@ def test_a_folder_typed_in_other_capitals_files_the_template_in_the_folder_there
     assert "Interview reminder" in shown
 
 
+def test_folders_are_listed_alphabetically_whatever_their_capitals(client, login, make_template):
+    for name, folder in (("One", "Zeta"), ("Two", "alpha"), ("Three", "Beta"), ("Four", "beta")):
+        make_template(name, folder=folder)
+    login("team-leader")
+
+    # Two folders differing in capitals alone stay two, as the Folder filter has them.
+    assert folder_headings(client.get("/templates")) == ["alpha", "Beta", "beta", "Zeta"]
+
+
+def test_a_folder_with_letters_beyond_ascii_is_found_in_other_capitals(
+    client, login, session, make_template
+):
+    make_template("Welcome", folder="Été")
+    login("team-leader")
+
+    assert client.post("/templates/new", data=form_values(folder="été")).status_code == 303
+
+    assert {t.folder for t in rows(session, SmsTemplate)} == {"Été"}
+
+
 def test_a_templates_own_folder_can_be_renamed_in_other_capitals(
     client, login, session, make_template
 ):

@@ -190,8 +190,10 @@ def _records(reader, report: ImportReport) -> Iterator[tuple[int, list[str]]]:
 
 def _miscounted(fields: list[str], columns: int) -> str:
     """Why a record has another number of values than the header has columns."""
-    if any("\n" in value for value in fields):
-        # A quote left open reads on over the next lines, to the end of the file if never closed.
+    if len(fields) < columns and "\n" in fields[-1]:
+        # A quote left open reads on over the next lines, to the end of the file if never closed:
+        # the record ends in one value holding all of them. (A quoted value with a line break
+        # among the right number of values is a record of its own, refused for the break.)
         return (
             'a quote (") opened in this line is not closed where it should be: the lines after it '
             "were read as part of one value; close it and import again"

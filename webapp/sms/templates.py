@@ -161,18 +161,15 @@ def _as_filed(
 ) -> TemplateData:
     """`data` with its folder spelled as a folder the user sees already is (on other templates
     than the one `editing`), when it is that one in other capitals ("candidates" for
-    "Candidates"): one folder in the list, the filter and the picker, not two."""
-    folder = data.folder
-    if folder == DEFAULT_FOLDER:
-        return data
+    "Candidates"): one folder in the list, the filter and the picker, not two. Compared here, not
+    in SQL: SQLite's lower() knows only ASCII letters ("été" is "Été" in any case)."""
+    wanted = data.folder.casefold()
     others = SmsTemplate.id != editing.id if editing is not None else sa.true()
-    same = session.scalars(
-        sa.select(SmsTemplate.folder)
-        .where(_visible(user), others, sa.func.lower(SmsTemplate.folder) == folder.lower())
-        .order_by(SmsTemplate.id)
-        .limit(1)
-    ).first()
-    return replace(data, folder=same) if same is not None else data
+    found = session.scalars(
+        sa.select(SmsTemplate.folder).where(_visible(user), others).distinct()
+    ).all()
+    same = sorted(folder for folder in found if folder.casefold() == wanted)
+    return replace(data, folder=same[0]) if same and data.folder not in same else data
 
 
 def create(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate:
