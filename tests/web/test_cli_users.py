@@ -114,7 +114,7 @@ def test_a_password_the_sign_in_form_would_not_take_is_refused(runner, client, u
     assert result.exit_code != 0 and "The password can be at most 256 characters." in result.output
     assert "bob" not in users()
     refused = client.post("/login", data={"username": "bob", "password": long})
-    assert "A password is at most 256 characters." in refused.get_data(as_text=True)
+    assert "The password can be at most 256 characters." in refused.get_data(as_text=True)
 
 
 def test_created_user_can_sign_in(runner, client):

@@ -30,7 +30,9 @@ from webapp.times import check_zone
 from webapp.users.accounts import (
     MAX_PASSWORD,
     MAX_USERNAME,
+    PASSWORD_TOO_LONG,
     USERNAME_PATTERN,
+    USERNAME_TOO_LONG,
     password_problem,
 )
 from webapp.web.edit_merge import loaded_field
@@ -40,9 +42,7 @@ from webapp.web.validators import PlainText, line_breaks
 MAX_QUERY = 200  # as every search box (webapp.text.filter_value)
 EMAIL_MESSAGE = "Enter an email address like name@example.com."
 MAX_COMMENT_TYPES = 2_000  # the whole list; each type is at most sms_settings.MAX_COMMENT_TYPE
-PASSWORD_LENGTH = Length(
-    max=MAX_PASSWORD, message=f"The password can be at most {MAX_PASSWORD} characters."
-)
+PASSWORD_LENGTH = Length(max=MAX_PASSWORD, message=PASSWORD_TOO_LONG)
 
 
 def _strip(value):
@@ -135,7 +135,7 @@ class UserForm(MobileRegionMixin, FlaskForm):
         filters=[_strip],
         validators=[
             DataRequired("Enter a username."),
-            Length(max=MAX_USERNAME, message=f"A username is at most {MAX_USERNAME} characters."),
+            Length(max=MAX_USERNAME, message=USERNAME_TOO_LONG),
             PlainText(),
             Regexp(
                 USERNAME_PATTERN, message="Use letters, digits and . _ @ - only, with no spaces."

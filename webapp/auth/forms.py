@@ -4,7 +4,12 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from webapp.users.accounts import MAX_PASSWORD, MAX_USERNAME
+from webapp.users.accounts import (
+    MAX_PASSWORD,
+    MAX_USERNAME,
+    PASSWORD_TOO_LONG,
+    USERNAME_TOO_LONG,
+)
 from webapp.web.validators import PlainText
 
 
@@ -13,7 +18,7 @@ class LoginForm(FlaskForm):
         "Username",
         validators=[
             DataRequired(),
-            Length(max=MAX_USERNAME, message=f"A username is at most {MAX_USERNAME} characters."),
+            Length(max=MAX_USERNAME, message=USERNAME_TOO_LONG),
             PlainText(),
         ],
     )
@@ -21,7 +26,7 @@ class LoginForm(FlaskForm):
         "Password",
         validators=[
             DataRequired(),
-            Length(max=MAX_PASSWORD, message=f"A password is at most {MAX_PASSWORD} characters."),
+            Length(max=MAX_PASSWORD, message=PASSWORD_TOO_LONG),
         ],
     )
 

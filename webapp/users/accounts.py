@@ -78,7 +78,9 @@ COMMON_PASSWORDS = frozenset(
 
 
 MAX_PASSWORD = 256  # hashing a longer one would only cost time; no one types more
-MAX_USERNAME = 64
+MAX_USERNAME = User.__table__.c.username.type.length
+PASSWORD_TOO_LONG = f"The password can be at most {MAX_PASSWORD} characters."
+USERNAME_TOO_LONG = f"The username can be at most {MAX_USERNAME} characters."
 
 
 def password_problem(password: str) -> str | None:
@@ -87,7 +89,7 @@ def password_problem(password: str) -> str | None:
         return f"The password must be at least {MIN_PASSWORD_LENGTH} characters long."
     if len(password) > MAX_PASSWORD:
         # The sign-in form takes no longer one: an account given it could never be opened.
-        return f"The password can be at most {MAX_PASSWORD} characters."
+        return PASSWORD_TOO_LONG
     if len(set(password)) < 4:
         return "The password must not repeat the same few characters."
     if password.casefold() in COMMON_PASSWORDS:
