@@ -310,7 +310,7 @@ def outcome_list(token: str, outcome: str):
     )
 
 
-def _as_shown(draft: ComposeDraft, form: ComposeForm) -> None:
+def _refuse_what_was_not_shown(draft: ComposeDraft, form: ComposeForm) -> None:
     """Refuse (409) a Send whose screen showed another template in use, or showed no opt-out line
     where the template in use has been made commercial since: it would send what it never showed.
     A post without these fields (a crafted one) is not refused: the line is added all the same."""
@@ -371,7 +371,7 @@ def send(token: str):
     )
     try:
         if confirmed is None:
-            _as_shown(draft, form)
+            _refuse_what_was_not_shown(draft, form)
         if confirmed is not None and as_shown(send_at_text) != as_shown(form.send_at.data):
             # Another tab changed the time after the confirmation was shown: confirm it anew.
             raise confirmation.ConfirmationNeeded(changed=True)
