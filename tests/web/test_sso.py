@@ -57,6 +57,19 @@ def app_settings(idp, sso_env, more_settings):
     return {**single_sign_on(env), **more_settings}
 
 
+def verified_claims(
+    sub: str = "idp-pat", email: str = "pat@example.com", groups: list[str] | None = None
+) -> dict:
+    """An ID token's claims for someone whose email the provider vouches for, in `groups`
+    (default: the group that maps to consultant)."""
+    return {
+        "sub": sub,
+        "email": email,
+        "email_verified": True,
+        "groups": groups if groups is not None else ["sms-users"],
+    }
+
+
 def dance(client, start: str = "/login/sso", *, state: str | None = None):
     """Click the button, let the provider send the browser back, and follow it: the app's answer
     to the callback (`state` replaces the one the provider sends back)."""
@@ -103,12 +116,7 @@ def test_the_login_page_lets_its_form_go_to_the_provider_and_nowhere_else(client
 
 def test_existing_user_is_matched_by_email_in_any_case_and_linked(client, session, idp, make_user):
     pat = make_user("pat", role="consultant", email="Pat.Smith@Example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat.smith@example.COM",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims(email="pat.smith@example.COM")
 
     response = dance(client)
 
@@ -124,12 +132,7 @@ def test_existing_user_is_matched_by_email_in_any_case_and_linked(client, sessio
 
 def test_linked_user_is_found_by_subject_when_the_email_changes(client, session, idp, make_user):
     pat = make_user("pat", role="consultant", email="pat@example.com", oidc_subject="idp-pat")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat.new@example.org",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims(email="pat.new@example.org")
 
     assert dance(client).status_code == 302
 
@@ -141,12 +144,7 @@ def test_linked_user_is_found_by_subject_when_the_email_changes(client, session,
 
 def test_sign_in_follows_a_local_next_and_not_another_site(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
 
     assert dance(client, "/login/sso?next=/contacts").headers["Location"] == "/contacts"
     client.post("/logout")
@@ -187,12 +185,7 @@ def test_first_sign_in_creates_the_user_with_the_mapped_roles(client, session, i
 
 def test_roles_follow_the_groups_at_each_sign_in(client, session, idp, make_user):
     pat = make_user("pat", role="consultant", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-admins"],
-    }
+    idp.claims = verified_claims(groups=["sms-admins"])
 
     assert dance(client).status_code == 302
 
@@ -215,12 +208,7 @@ def test_single_sign_on_is_not_asked_for_a_two_factor_code(client, idp, make_use
     assert client.get("/candidates").status_code == 302
     client.post("/logout")
     make_user("pat", role="administrator", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-admins"],
-    }
+    idp.claims = verified_claims(groups=["sms-admins"])
 
     assert dance(client).status_code == 302
 
@@ -229,12 +217,7 @@ def test_single_sign_on_is_not_asked_for_a_two_factor_code(client, idp, make_use
 
 def test_a_token_for_several_audiences_needs_us_as_the_authorized_party(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
     idp.overrides = {"aud": [CLIENT_ID, "another-app"], "azp": CLIENT_ID}
 
     assert dance(client).status_code == 302
@@ -243,12 +226,7 @@ def test_a_token_for_several_audiences_needs_us_as_the_authorized_party(client, 
 
 def test_the_code_is_exchanged_with_pkce_and_the_client_secret(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
 
     dance(client)
 
@@ -269,12 +247,7 @@ def test_the_code_is_exchanged_with_pkce_and_the_client_secret(client, idp, make
 
 def test_discovery_and_keys_are_fetched_once_for_many_sign_ins(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
     for _ in range(3):
         assert dance(client).status_code == 302
         client.post("/logout")
@@ -285,12 +258,7 @@ def test_discovery_and_keys_are_fetched_once_for_many_sign_ins(client, idp, make
 
 def test_a_rotated_key_is_found_by_fetching_the_keys_again(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
     assert dance(client).status_code == 302
     client.post("/logout")
     rotated = rsa_key("fake-key-2")
@@ -347,12 +315,7 @@ REFUSED_TOKENS = {
 def test_a_token_failing_a_check_is_refused_and_audited(client, session, idp, make_user, tamper):
     change, reason = tamper
     make_user("pat", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
     change(idp)
 
     response = dance(client)
@@ -373,12 +336,7 @@ def test_a_token_failing_a_check_is_refused_and_audited(client, session, idp, ma
 
 def test_an_unknown_kid_makes_one_more_fetch_of_the_keys_then_a_refusal(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
     _unknown_kid(idp)
 
     assert dance(client).status_code == 403
@@ -387,12 +345,7 @@ def test_an_unknown_kid_makes_one_more_fetch_of_the_keys_then_a_refusal(client, 
 
 def test_a_wrong_state_is_refused_and_audited(client, session, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
 
     response = dance(client, state="forged-state")
 
@@ -405,12 +358,7 @@ def test_a_wrong_state_is_refused_and_audited(client, session, idp, make_user):
 
 def test_a_callback_replayed_is_refused(client, session, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
     going = client.get("/login/sso")
     back = requests.get(going.headers["Location"], allow_redirects=False, timeout=5)
     assert client.get(back.headers["Location"]).status_code == 302
@@ -424,12 +372,7 @@ def test_a_callback_replayed_is_refused(client, session, idp, make_user):
 @pytest.mark.parametrize("sso_env", [{"OIDC_CLIENT_SECRET": "not-the-secret"}])
 def test_a_code_the_provider_will_not_exchange_is_refused(client, session, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
 
     assert dance(client).status_code == 403
 
@@ -450,12 +393,7 @@ def test_a_sign_in_cancelled_at_the_provider_is_refused(client, session, idp):
 
 def test_a_user_whose_groups_map_to_no_role_is_refused(client, session, idp, make_user):
     pat = make_user("pat", role="consultant", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["finance"],
-    }
+    idp.claims = verified_claims(groups=["finance"])
 
     response = dance(client)
 
@@ -545,12 +483,7 @@ def test_without_an_account_and_without_creation_the_user_is_refused(
 
 def test_a_switched_off_user_is_refused(client, session, idp, make_user):
     make_user("pat", email="pat@example.com", oidc_subject="idp-pat", active=False)
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
 
     assert dance(client).status_code == 403
     assert [e.details["reason"] for e in events(session, "auth.sso_refused")] == ["inactive"]
@@ -563,12 +496,7 @@ def test_a_switched_off_user_never_linked_is_refused_not_given_a_new_account(
     """Matched by email only among active users, they got a new active account (creation on) or
     were told they had none (creation off)."""
     make_user("pat", email="Pat@example.com", active=False)
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
 
     response = dance(client)
 
@@ -586,12 +514,7 @@ def test_a_switched_off_account_linked_to_someone_else_does_not_refuse_a_new_per
 ):
     # An address given anew: the old account, switched off, is linked to its own subject.
     make_user("pat", email="pat@example.com", oidc_subject="idp-old-pat", active=False)
-    idp.claims = {
-        "sub": "idp-new-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims(sub="idp-new-pat")
 
     assert dance(client).status_code == 302
     assert signed_in(client)
@@ -600,12 +523,7 @@ def test_a_switched_off_account_linked_to_someone_else_does_not_refuse_a_new_per
 
 def test_an_account_linked_to_another_subject_is_not_taken_over(client, session, idp, make_user):
     make_user("pat", email="pat@example.com", oidc_subject="idp-pat")
-    idp.claims = {
-        "sub": "idp-impostor",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims(sub="idp-impostor")
 
     assert dance(client).status_code == 403
     assert [e.details["reason"] for e in events(session, "auth.sso_refused")] == [
@@ -652,12 +570,7 @@ def test_a_single_sign_on_voids_a_temporary_password_instead_of_holding_the_sess
     never have been given (with passwords off, with no password to change at all); and left
     alone, that password would go on opening the account."""
     make_user("pat", email="pat@example.com", must_change_password=True)
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
     assert dance(client).status_code == 302
 
     assert client.get("/candidates").status_code == 200
@@ -701,12 +614,7 @@ def test_with_passwords_off_a_right_password_is_refused(client, session, make_us
 @pytest.mark.parametrize("sso_env", [{"LOCAL_PASSWORDS": "0"}])
 def test_with_passwords_off_sso_still_signs_in(client, idp, make_user):
     make_user("pat", email="pat@example.com")
-    idp.claims = {
-        "sub": "idp-pat",
-        "email": "pat@example.com",
-        "email_verified": True,
-        "groups": ["sms-users"],
-    }
+    idp.claims = verified_claims()
 
     assert dance(client).status_code == 302
     assert signed_in(client)

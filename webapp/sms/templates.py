@@ -126,6 +126,11 @@ def folders(session: so.Session, user: User) -> list[str]:
 # --- saving ---------------------------------------------------------------------------------------
 
 
+def line_for(session: so.Session, commercial: bool) -> str | None:
+    """The opt-out line a commercial template's text is sent with (it counts), else None."""
+    return opt_out_line.current_line(session) if commercial else None
+
+
 def check(data: TemplateData, line: str | None = None) -> None:
     """Refuse a template that breaks a rule; the first broken rule is named with its field.
     `line`: the opt-out line a commercial template's text goes with (it counts in the length)."""
@@ -179,7 +184,7 @@ def create(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate:
         raise FieldError(
             "Only users who manage templates can make a shared template.", "shared", 403
         )
-    check(data, opt_out_line.current_line(session))
+    check(data, line_for(session, data.commercial))
     template = SmsTemplate(**asdict(data), owner_id=actor.id)
     session.add(template)
     session.flush()
@@ -204,7 +209,7 @@ def update(session: so.Session, actor: User, template: SmsTemplate, data: Templa
         raise FieldError(
             "Only users who manage templates can share or unshare a template.", "shared", 403
         )
-    check(data, opt_out_line.current_line(session))
+    check(data, line_for(session, data.commercial))
     before = {field: getattr(template, field) for field in FIELDS}
     template.name, template.folder, template.body = data.name, data.folder, data.body
     template.record_type, template.shared = data.record_type, data.shared

@@ -15,7 +15,7 @@ from webapp.ids import as_id
 from webapp.models import SmsTemplate
 from webapp.models.messaging import RECORD_TYPES
 from webapp.people.kinds import CANDIDATES, KINDS, Kind
-from webapp.sms import merge, opt_out_line, people, segments
+from webapp.sms import merge, people, segments
 from webapp.sms import templates as sms_templates
 from webapp.templates_admin import bp
 from webapp.templates_admin.forms import ListingForm, TemplateForm
@@ -73,7 +73,8 @@ def edit(template_id: int):
     if request.method == "POST" and not may_change:
         abort(403, description="Only users who manage templates can change a shared template.")
     if not may_change:
-        count = sms_templates.counted(template.body, _line(template.commercial))
+        line = sms_templates.line_for(db.session, template.commercial)
+        count = sms_templates.counted(template.body, line)
         return _editor(template, count, readonly=True, with_line=template.commercial)
     return _form(template)
 
@@ -127,11 +128,6 @@ def _form(template: SmsTemplate | None) -> Response:
     return _page(form, template, status=400)
 
 
-def _line(commercial: bool) -> str | None:
-    """The opt-out line a commercial template's text is sent with (it counts), else None."""
-    return opt_out_line.current_line(db.session) if commercial else None
-
-
 def _offered(form: TemplateForm) -> tuple[merge.MergeField, ...]:
     """The merge fields for the template's record type (every kind's when it is for both)."""
     return merge.offered(KINDS.merge_fields(form.record_type.data))
@@ -171,7 +167,7 @@ def _page(
             )
         else:  # 0, or past any id there can be, is a whole number too: just nobody's
             preview_errors["preview_id"] = f"There is no {kind.noun} with id {raw_id}."
-    line = _line(form.commercial.data)
+    line = sms_templates.line_for(db.session, form.commercial.data)
     shown = sms_templates.preview(body, person, current_user, line) if person else None
     count = shown.count if shown is not None else sms_templates.counted(body, line)
     if preview and preview_errors:
