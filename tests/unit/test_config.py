@@ -3,7 +3,11 @@ errors."""
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -331,6 +335,28 @@ def clean_environment(monkeypatch):
 def test_app_refuses_to_start_without_a_secret_key(clean_environment):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app()
+
+
+def test_the_command_line_without_a_secret_key_says_so_in_one_line_and_stops(tmp_path):
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in CONFIG_VARIABLES and not name.startswith("FLASK_")
+    }
+    environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'never.sqlite3'}"
+    finished = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db-upgrade"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # 3 is gunicorn's "worker failed to boot": its master stops instead of respawning the worker.
+    assert finished.returncode == 3
+    assert finished.stderr.startswith("SMS Desk cannot start: SECRET_KEY is not set.")
+    assert "Traceback" not in finished.stderr
+    assert not (tmp_path / "never.sqlite3").exists()
 
 
 def test_app_reads_the_environment_when_no_mapping_is_given(clean_environment, tmp_path):
