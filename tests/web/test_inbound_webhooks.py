@@ -341,6 +341,35 @@ def test_a_ucs2_part_sent_as_binary_utf16_hex_is_decoded(client, session, ada):
     assert reply.encoding == "UCS-2"
 
 
+@pytest.mark.parametrize("order", [(1, 2), (2, 1)])
+def test_an_emoji_split_between_two_binary_parts_is_whole_again(client, session, ada, order):
+    whole = ucs2("Can do Monday 😀 see you")
+    cut = whole.index(ucs2("😀")) + 4  # after the first of the emoji's two UTF-16 halves
+    halves = {1: whole[:cut], 2: whole[cut:]}
+    for seq in order:
+        answer = smscentral_push(
+            client,
+            ID=f"SC-E{seq}",
+            UDH=f"050003B702{seq:02X}",
+            MESSAGE_TEXT=None,
+            BINARY=halves[seq],
+        )
+        assert answer.data == b"0"
+
+    [reply] = inbound(session)
+    assert reply.body == "Can do Monday 😀 see you"
+
+
+def test_a_lone_half_of_a_character_in_a_binary_reply_is_stored_as_a_replacement(
+    client, session, ada
+):
+    half = ucs2("Yes 😀")[:-4]
+    assert smscentral_push(client, ID="SC-H1", MESSAGE_TEXT=None, BINARY=half).data == b"0"
+
+    [reply] = inbound(session)
+    assert reply.body == "Yes \ufffd"
+
+
 def test_a_part_carrying_our_reference_links_the_whole_reply_to_that_message(
     app, client, session, make_user, ada
 ):

@@ -36,6 +36,11 @@ _BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # (U+200E, U+200F, U+061C) stay in a body: right-to-left writing needs them, and they only
 # steer the punctuation beside them.
 _BIDI_REORDERING = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Half of a UTF-16 character, and the private-use stand-in a part keeps for it (a lone half cannot
+# be stored: neither database's UTF-8 takes one). Nobody types characters from that far corner.
+_LONE_HALF = re.compile("[\ud800-\udfff]")
+_STAND_IN_SHIFT = 0x10F000 - 0xD800
+_STAND_IN = re.compile("[\U0010f000-\U0010f7ff]")
 
 
 @dataclass(frozen=True)
@@ -94,17 +99,26 @@ class Part:
 
 
 def decode_binary(binary_hex: str) -> str:
-    """The text of a part sent as hex bytes: UCS-2 (UTF-16BE) when it decodes so, else UTF-8."""
+    """The text of a part sent as hex bytes: UCS-2 (UTF-16BE) when it decodes so, else UTF-8.
+
+    A phone may split a message between the two halves of a character (an emoji): each half at
+    the part's edge is kept as a stand-in, which `joined` makes whole again with its other half."""
     try:
         data = bytes.fromhex(binary_hex.strip())
     except ValueError:
         return ""
     if len(data) % 2 == 0:
-        try:
-            return data.decode("utf-16-be")
-        except UnicodeDecodeError:
-            pass
+        # A lone half is the only thing "surrogatepass" lets through that "strict" would refuse.
+        text = data.decode("utf-16-be", errors="surrogatepass")
+        return _LONE_HALF.sub(lambda half: chr(ord(half[0]) + _STAND_IN_SHIFT), text)
     return data.decode("utf-8", errors="replace")
+
+
+def joined(texts: list[str]) -> str:
+    """Parts' texts as one: a character split between two parts whole again, and a half whose
+    other half never came as "\ufffd"."""
+    text = _STAND_IN.sub(lambda half: chr(ord(half[0]) - _STAND_IN_SHIFT), "".join(texts))
+    return text.encode("utf-16-be", errors="surrogatepass").decode("utf-16-be", errors="replace")
 
 
 def parse_udh(udh_hex: str) -> Part | None:
@@ -202,7 +216,7 @@ def assemble(
         provider_message_id=f"parts-{whole_id}",
         from_number=originator,
         to_number=None,
-        body="".join(p.text for p in parts),
+        body=joined([p.text for p in parts]),
         reference=next((p.reference for p in parts if p.reference), None),
         account_id=account_id,
     )

@@ -188,7 +188,7 @@ def smscentral_inbound(slug: str | None = None):
             provider_message_id=message_id,
             from_number=originator,
             to_number=params.get("RECIPIENT"),
-            body=text or "",
+            body=replies.joined([text or ""]),
             reference=reference,
             account_id=account_id,
         )
