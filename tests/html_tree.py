@@ -88,3 +88,8 @@ def without_live_status(fragment: str) -> str:
     return re.sub(
         r'^\s*<div id="live-status" hx-swap-oob="innerHTML">.*?</div>\s*', "", fragment, flags=re.S
     )
+
+
+def section_notices(page: Node, section: str) -> list[Node]:
+    """The messages a redirect left in the section with id `section`, focused on arrival."""
+    return [p for p in page.one("section", id=section).all("p") if "autofocus" in p.attrs]

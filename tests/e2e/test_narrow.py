@@ -416,3 +416,19 @@ def test_sent_states_are_pills_on_the_batch_page_and_in_the_record_history(
         assert_pill(page.locator("tbody tr", has_text=text).locator(".state"), "delivered")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_a_saved_setting_is_said_in_its_section_on_screen_with_the_focus_on_it(phones, js):
+    page = phones[js]
+    page.goto("/admin/settings")
+    page.get_by_role("textbox", name="Quiet hours").focus()
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")  # saved as it was: said all the same
+    page.wait_for_url("**/admin/settings")
+
+    notice = page.locator("#quiet-hours .flash")
+    expect(notice).to_have_text("Quiet hours unchanged.")
+    expect(notice).to_be_focused()
+    expect(notice).to_be_in_viewport()
+    expect(page.locator("ul.flashes")).to_have_count(0)

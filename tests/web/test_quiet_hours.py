@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from tests.html_tree import html, section_notices
 from tests.pages import assert_refused, audits, open_sms_screen, text
 from webapp.batches import routes as batch_routes
 from webapp.compose import screen
@@ -164,12 +165,16 @@ def test_the_setting_is_checked_audited_and_wins_over_the_environment(
 
     saved = client.post("/admin/settings/quiet-hours", data={"quiet_hours": "off"})
     assert saved.status_code == 302
-    assert saved.headers["Location"].endswith("/admin/settings#quiet-hours")
+    assert saved.headers["Location"].endswith("/admin/settings")
     session.rollback()
     assert session.get(Setting, "quiet_hours").value == "off"
     [event] = audits(session, "settings.changed")
     assert (event.actor_id, event.details["changes"]) == (admin.id, {"quiet_hours": [None, "off"]})
-    settings_page = text(client.get("/admin/settings"))
+    answer = client.get("/admin/settings")
+    # Said in the section saved, focused: at the top of the long page nobody would see it.
+    [notice] = section_notices(html(answer), "quiet-hours")
+    assert notice.text == "Quiet hours saved."
+    settings_page = text(answer)
     assert 'value="off"' in settings_page
     assert "the server’s QUIET_HOURS (20:00-08:00)" in settings_page
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -31,6 +31,7 @@ from webapp.users import accounts
 from webapp.web import edit_merge
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error, refused
+from webapp.web.notices import flash_in
 from webapp.web.rendering import render
 
 
@@ -60,11 +61,11 @@ def settings():
         except FieldError as error:
             problem = field_error(form, error)
         else:
-            flash(
+            flash_in(
+                "sms-settings",
                 f"Settings saved: {', '.join(form[key].label.text for key in changes)}."
                 if changes
                 else "Settings unchanged.",
-                "info",
             )
             return redirect(url_for("admin.settings"))
     return _page(form=form, problem=problem, status=400 if form.is_submitted() else 200)
@@ -88,12 +89,12 @@ def add_blocked():
         except FieldError as error:
             field_error(form, error)
         else:
-            flash(
+            flash_in(
+                "blocked",
                 f"{row.name} ({row.region}) is now blocked for "
                 f"{BLOCKLIST_PROVIDERS[row.provider]}.",
-                "info",
             )
-            return redirect(url_for("admin.settings", _anchor="blocked"))
+            return redirect(url_for("admin.settings"))
     return _page(blocked_form=form, status=400)
 
 
@@ -110,11 +111,11 @@ def remove_blocked(row_id: int):
         except FieldError as error:
             field_error(form, error)
         else:
-            flash(
+            flash_in(
+                "blocked",
                 f"{name} ({region}) is no longer blocked for {BLOCKLIST_PROVIDERS[provider]}.",
-                "info",
             )
-            return redirect(url_for("admin.settings", _anchor="blocked"))
+            return redirect(url_for("admin.settings"))
     return render(
         "admin/blocked_remove.html",
         status=400 if form.is_submitted() else 200,
@@ -143,13 +144,13 @@ def confirmation_settings():
         except FieldError as error:
             field_error(form, error)
         else:
-            flash(
+            flash_in(
+                "big-sends",
                 f"Settings saved: {', '.join(form[key].label.text for key in changes)}."
                 if changes
                 else "Settings unchanged.",
-                "info",
             )
-            return redirect(url_for("admin.settings", _anchor="big-sends"))
+            return redirect(url_for("admin.settings"))
     return _page(confirm_form=form, status=400)
 
 
@@ -167,8 +168,8 @@ def quiet_hours_settings():
         except FieldError as error:
             field_error(form, error)
         else:
-            flash("Quiet hours saved." if changes else "Quiet hours unchanged.", "info")
-            return redirect(url_for("admin.settings", _anchor="quiet-hours"))
+            flash_in("quiet-hours", "Quiet hours saved." if changes else "Quiet hours unchanged.")
+            return redirect(url_for("admin.settings"))
     return _page(quiet_form=form, status=400)
 
 
@@ -262,8 +263,8 @@ def sending_limits():
         except FieldError as error:
             errors = refused(error)
         else:
-            flash("Sending limits saved." if changes else "Sending limits unchanged.", "info")
-            return redirect(url_for("admin.settings", _anchor="limits"))
+            flash_in("limits", "Sending limits saved." if changes else "Sending limits unchanged.")
+            return redirect(url_for("admin.settings"))
     section = _limits_section(form, typed, errors, loaded=request.form.get("loaded", ""))
     return _page(limits_section=section, status=400)
 
