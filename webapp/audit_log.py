@@ -299,6 +299,12 @@ def _subject_names(session: so.Session, events: list[AuditEvent]) -> dict[tuple[
                 sa.select(model.id, model.first_name, model.last_name).where(model.id.in_(ids))
             )
             names.update({(subject, row.id): person_name(row) for row in rows})
+    # Most user events keep no username (an edit, two-factor, a password change): they are named
+    # as the user is now, with one query for the page.
+    users = {e.subject_id for e in events if e.subject_type == "user" and e.subject_id is not None}
+    if users:
+        rows = session.execute(sa.select(User.id, User.username).where(User.id.in_(users)))
+        names.update({("user", row.id): row.username for row in rows})
     return names
 
 
@@ -308,15 +314,18 @@ def _subject_label(event: AuditEvent, names: dict[tuple[str, int], str]) -> str 
         return None
     if number is None:
         return kind
+    if kind in NAMED_SUBJECTS:
+        # Named as they were when the event was written: a later rename does not rewrite history.
+        # An event that kept no name is named as its subject is now, when that was looked up.
+        noun, key = NAMED_SUBJECTS[kind]
+        name = event.details.get(key) if isinstance(event.details, dict) else None
+        if not (isinstance(name, str) and name):
+            name = names.get((kind, number))
+        return f"{noun} “{name}”" if name else f"{noun} {number}"
     if (kind, number) in names:
         return names[(kind, number)]
     if kind == "batch":
         return f"SMS batch {number}"
-    if kind in NAMED_SUBJECTS:
-        # Named as they were when the event was written: a later rename does not rewrite history.
-        noun, key = NAMED_SUBJECTS[kind]
-        name = event.details.get(key) if isinstance(event.details, dict) else None
-        return f"{noun} “{name}”" if isinstance(name, str) and name else f"{noun} {number}"
     if kind in PERSON_KINDS:
         return f"{PERSON_KINDS[kind]} {number} (removed)"
     return f"{kind} {number}"

@@ -18,14 +18,22 @@ _CONTROL_RUN_RE = re.compile(f"[{_CONTROL}]+")
 _CONTROL_BUT_NEWLINE_RE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+def _invisible(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cf" or "\ufe00" <= ch <= "\ufe0f"
+
+
 def is_blank(text: str | None) -> bool:
     """True when `text` shows nothing: only spaces and invisible characters (a zero-width space, a
     byte-order mark, an emoji presentation selector), which str.strip() keeps. An SMS of them
     arrives looking empty."""
-    return all(
-        ch.isspace() or unicodedata.category(ch) == "Cf" or "\ufe00" <= ch <= "\ufe0f"
-        for ch in text or ""
-    )
+    return all(ch.isspace() or _invisible(ch) for ch in text or "")
+
+
+def as_seen(text: str | None) -> str:
+    """`text` as a reader sees it, to tell whether two names are one: invisible characters
+    dropped, runs of spaces as one, in any case ("Perth" + a zero-width space is "perth")."""
+    visible = "".join(ch for ch in text or "" if not _invisible(ch))
+    return " ".join(visible.split()).casefold()
 
 
 def _names(chars: set[str]) -> str:

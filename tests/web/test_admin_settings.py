@@ -306,6 +306,17 @@ def test_bad_blocked_country_is_refused_on_its_form(client, admin, session, form
     assert audits(session, "blocked_region.added") == []
 
 
+@pytest.mark.parametrize("name", ["", "\u200b", " \ufeff\u200b "], ids=["empty", "zw", "mixed"])
+def test_a_country_name_that_shows_nothing_is_the_usual_name(client, admin, session, name):
+    response = client.post(
+        "/admin/settings/blocked",
+        data={"provider": "smscentral", "region": "FI", "reason": "Fraud", "name": name},
+    )
+    assert response.status_code == 302
+    assert blocked_row(session, "smscentral", "FI").name == "Finland"
+    assert "Finland (FI)" in text(client.get("/admin/settings"))
+
+
 @pytest.mark.parametrize("reason", ["  ", "\u200b"], ids=["spaces", "zero-width"])
 def test_removing_needs_a_reason(client, admin, session, reason):
     kz = blocked_row(session, "smscentral", "KZ")

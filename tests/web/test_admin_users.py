@@ -116,8 +116,18 @@ def test_htmx_search_answers_only_the_results(client, admin, make_user):
     page = text(response)
     assert response.status_code == 200
     assert "HX-Request" in response.headers["Vary"]
-    assert page.lstrip().startswith('<section id="results"') and "<html" not in page
-    assert "Pat Lee" in page
+    assert html_tree.without_live_status(page).startswith('<section id="results"')
+    assert "<html" not in page and "Pat Lee" in page
+
+
+@pytest.mark.parametrize("q, found", [("pat", "1 user found"), ("", "3 users found")])
+def test_htmx_search_says_how_many_users_it_found(client, admin, make_user, q, found):
+    make_user("plee", full_name="Pat Lee")
+    make_user("zm", full_name="Zoë Müller")
+    page = text(client.get("/admin/users", query_string={"q": q}, htmx=True))
+    # Out of band into the page's polite status region, so a screen reader hears it.
+    assert page.lstrip().startswith(f'<div id="live-status" hx-swap-oob="innerHTML">{found}</div>')
+    assert 'id="live-status" hx-swap-oob' not in text(client.get("/admin/users"))
 
 
 @pytest.mark.parametrize(
@@ -191,6 +201,31 @@ def test_taken_username_is_refused_whatever_its_case(client, admin, make_user):
     make_user("jo")
     response = client.post("/admin/users/new", data=user_form(username="JO"))
     assert_refused(response, "username", "is taken")
+
+
+def test_a_refused_add_asks_for_the_password_again_and_never_writes_it_back(
+    client, admin, make_user, session
+):
+    make_user("jo")
+    response = client.post("/admin/users/new", data=user_form(username="JO"))
+    assert_refused(response, "username", "is taken")
+    assert_refused(response, "password", "Type the temporary password again")
+    page = text(response)
+    assert TEMPORARY not in page
+    # The form is long: its summary takes the focus, as on the other refused admin forms.
+    summary = html_tree.parse(page).one("p", role="alert")
+    assert (summary.attrs.get("tabindex"), "autofocus" in summary.attrs) == ("-1", True)
+
+    added = client.post("/admin/users/new", data=user_form(username="jo2"))
+    assert added.status_code == 302
+    assert session.scalar(sa.select(User).where(User.username == "jo2")) is not None
+
+
+def test_a_password_refused_for_itself_says_only_why(client, admin):
+    response = client.post("/admin/users/new", data=user_form(password="short"))
+    assert_refused(response, "password", "at least 12 characters")
+    assert "Type the temporary password again" not in text(response)
+    assert "Type the temporary password again" not in text(client.get("/admin/users/new"))
 
 
 def test_user_form_controls_have_accessible_names(client, admin):

@@ -12,6 +12,7 @@ import pytest
 
 from tests.html_tree import without_live_status
 from tests.pages import Tags, linked_page, text
+from tests.statements import recorded
 
 TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
 ROW = re.compile(r'<tr id="event-(\d+)">')
@@ -294,6 +295,26 @@ def test_other_details_are_key_value_lines_never_evaluated(client, lead, audit_e
     words = row(response, event.id)
     assert "template {{ config }}" in words
     assert "limits rate: 5; on: yes" in words
+
+
+def test_user_events_without_a_username_name_the_user_as_they_are_now(
+    client, lead, audit_event, make_user, session
+):
+    mia = make_user("mia.w")
+    edited = audit_event("user.edited", actor=lead, subject=("user", mia.id), changes={})
+    two_factor = audit_event("user.two_factor_on", actor=mia, subject=("user", mia.id))
+    # One that kept the username it had then is named as it was, not as it is now.
+    renamed = audit_event("user.deactivated", subject=("user", mia.id), username="mia.old")
+    gone = audit_event("user.two_factor_reset", subject=("user", 999999))
+
+    with recorded(session.get_bind()) as statements:
+        response = client.get("/audit")
+    assert row(response, edited.id).count("User “mia.w”") == 1
+    assert "User “mia.w”" in row(response, two_factor.id)
+    assert "User “mia.old”" in row(response, renamed.id)
+    assert "User 999999" in row(response, gone.id)
+    # Every user on the page in one query, whichever events name them.
+    assert len([s for s in statements if s.startswith("SELECT users.id, users.username")]) == 1
 
 
 def test_a_lock_until_a_time_is_shown_in_the_readers_zone(client, lead, audit_event):

@@ -216,3 +216,59 @@ def test_a_form_from_before_signing_in_again_says_to_open_the_page_again(client,
     )
     assert response.status_code == 400 and response.headers["HX-Refresh"] == "true"
     assert "This page was reloaded" in client.get("/profile").get_data(as_text=True)
+
+
+def test_signing_in_again_from_a_refused_settings_form_lands_on_a_page(client, login, app):
+    """A refused form leaves its POST-only address in the address bar; when the session has ended
+    by the next press, signing in again went back to it: a dead-end 405."""
+    admin = login("administrator")
+    typo = {"quiet_hours": "banana"}
+    assert client.post("/admin/settings/quiet-hours", data=typo).status_code == 400
+    elsewhere = app.test_client()  # a Browser too: the client fixture made it the class
+    assert elsewhere.login(admin.username).status_code == 302
+    assert elsewhere.post("/profile/sign-out-everywhere").status_code == 302
+
+    response = client.post(
+        "/admin/settings/quiet-hours",
+        data={"quiet_hours": "20:00-08:00"},
+        headers={"Referer": "http://localhost/admin/settings/quiet-hours"},
+    )
+    sign_in = urlsplit(response.headers["Location"])
+    assert parse_qs(sign_in.query)["next"] == ["/admin/settings/quiet-hours"]
+    response = client.post(
+        f"{sign_in.path}?{sign_in.query}", data={"username": admin.username, "password": PASSWORD}
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get("/", follow_redirects=True).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "next_path, lands_on",
+    [
+        ("/admin/settings", "/admin/settings"),
+        ("/users/{id}/password", "/"),  # POST only
+        ("/admin/settings/blocked", "/"),
+        ("/no/such/page", "/"),
+        ("/candidates?q=ada", "/candidates?q=ada"),
+    ],
+)
+def test_sign_in_follows_next_only_to_an_address_that_answers_get(
+    client, make_user, next_path, lands_on
+):
+    user = make_user("casey", role="administrator")
+    next_path = next_path.format(id=user.id)
+    response = client.post(
+        f"/login?next={next_path}", data={"username": "casey", "password": PASSWORD}
+    )
+    assert response.status_code == 302 and response.headers["Location"] == lands_on
+
+
+def test_behind_a_path_prefix_sign_in_still_follows_next_to_a_page(client, make_user):
+    make_user("casey", role="administrator")
+    response = client.post(
+        "/login?next=/desk/admin/settings",
+        data={"username": "casey", "password": PASSWORD},
+        environ_overrides={"SCRIPT_NAME": "/desk"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/desk/admin/settings"

@@ -96,6 +96,9 @@ def test_empty_zone_and_region_mean_the_organisations(client, login, session):
     "overrides, field, message",
     [
         ({"name": ""}, "name", "Enter the office’s name."),
+        ({"name": "\u200b\ufeff "}, "name", "Enter the office’s name."),
+        ({"name": "Perth\u200b"}, "name", "There is already an office called “Perth\u200b”."),
+        ({"name": " p\u200berth "}, "name", "There is already an office called “p\u200berth”."),
         ({"name": "PERTH"}, "name", "There is already an office called “PERTH”."),
         ({"name": "P" * 121}, "name", "At most 120 characters."),
         ({"name": "Perth\tWA"}, "name", "Name must be one line of plain text: remove the tab."),

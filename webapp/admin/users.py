@@ -32,6 +32,7 @@ from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, render_list
 
+RETYPE_PASSWORD = "Type the temporary password again: it is not kept when the form is refused."
 WithOffice = TypeVar("WithOffice", UserForm, ProfileForm)  # a form with Office and Mobile
 
 
@@ -86,6 +87,10 @@ def new_user():
                 "info",
             )
             return redirect(url_for("admin.users"))
+    if form.is_submitted() and form.password.data and not form.password.errors:
+        # A password is never written back into the page (it would sit in its HTML and the
+        # browser's cache), so the box comes back empty: say so, or the next Add is refused again.
+        form.password.errors = [*form.password.errors, RETYPE_PASSWORD]
     return _user_page(
         form, None, roles, problem=problem, status=400 if form.is_submitted() else 200
     )

@@ -266,7 +266,10 @@ def add_blocked_region(
             f"{existing.name} ({code}) is already blocked for {BLOCKLIST_PROVIDERS[provider]}.",
             "region",
         )
-    shown = (name or "").strip() or (SMSCENTRAL_BLOCKED[code] if listed else region_name(code))
+    # A name of invisible characters alone would be a blank row in the list: the usual name then.
+    typed_name = (name or "").strip()
+    default = SMSCENTRAL_BLOCKED[code] if listed else region_name(code)
+    shown = default if is_blank(typed_name) else typed_name
     row = BlockedRegion(
         provider=provider,
         region=code,

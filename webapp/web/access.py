@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import wraps
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from flask import Flask, abort, flash, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import AnonymousUserMixin, current_user, login_required
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from webapp.extensions import db, login_manager
 from webapp.ids import as_id
@@ -85,15 +87,34 @@ def local_path(url: str | None) -> str | None:
 
 
 def landing(next_path: str | None) -> str:
-    """Where a sign-in goes: `next_path`, else the home page. A CSV download asked for when the
-    session had ended goes to the page with its link instead, saying to press it again: the file
-    would save while the tab stayed on the sign-in form, signed in but not looking it."""
+    """Where a sign-in goes: `next_path` when it is a page, else the home page. A CSV download
+    asked for when the session had ended goes to the page with its link instead, saying to press it
+    again: the file would save while the tab stayed on the sign-in form, signed in but not looking
+    it."""
     from webapp.exports.routes import page_of_download  # the exports know their pages
 
     if next_path and (page := page_of_download(next_path)) is not None:
         flash("You are signed in: press Download CSV again to save the file.", "info")
         return page
-    return next_path or url_for("health.home")
+    return next_path if next_path and _is_a_page(next_path) else url_for("health.home")
+
+
+def _is_a_page(path: str) -> bool:
+    """Whether a GET of `path` would find a page. The sign-in after a session ends goes back to
+    the address the browser showed, and a form refused with a 400 leaves its POST-only action
+    there (/admin/settings/quiet-hours): followed, it would be a dead-end 405."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    path = unquote(urlsplit(path).path)
+    root = request.script_root  # url_for's addresses start with it; the map's rules do not
+    if root and (path == root or path.startswith(f"{root}/")):
+        path = path[len(root) :] or "/"
+    try:
+        adapter.match(path, method="GET")
+    except RequestRedirect:  # the same page with or without its trailing slash
+        return True
+    except HTTPException:
+        return False
+    return True
 
 
 def permission_required(*permissions: str):
