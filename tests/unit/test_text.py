@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from webapp.text import (
+    as_seen,
     clean_multiline,
     control_characters,
     filter_value,
@@ -105,3 +106,13 @@ def test_text_of_spaces_and_invisible_characters_is_blank(text):
 @pytest.mark.parametrize("text", ["Hi", " .", "\u200bHi", "👩\u200d💻", "\u0301"])
 def test_text_showing_anything_is_not_blank(text):
     assert not is_blank(text)
+
+
+@pytest.mark.parametrize("text", ["Perth\u200b", " PERTH ", "\ufeffPe\u200brth", "perth\ufe0f"])
+def test_names_that_look_the_same_are_the_same_as_seen(text):
+    assert as_seen(text) == as_seen("Perth") == "perth"
+
+
+def test_names_that_look_different_stay_different_as_seen():
+    assert as_seen("Port Perth") != as_seen("PortPerth")
+    assert as_seen("Port  Perth") == as_seen("Port Perth")
