@@ -222,6 +222,20 @@
     target.focus();
   }
 
+  // The browser scrolls a focused row only until it is in the window, which may leave it under
+  // the Bulk SMS bar stuck to the window's foot (app.css): x would tick a box nobody can see.
+  // Called as the focus arrives (focusin), before the browser's own scroll, which then has
+  // nothing left to do for a row below; a row above is still scrolled to the top by the browser.
+  // Only for the keyboard: a click's focus comes between its press and release, and a scroll
+  // then would move what is clicked from under the pointer.
+  function clearOfBar(target) {
+    var bar = document.querySelector(".selection-bar");
+    var row = target.closest("tr");
+    if (!bar || !row || !target.matches(":focus-visible")) return;
+    var hidden = row.getBoundingClientRect().bottom - bar.getBoundingClientRect().top;
+    if (hidden > 0) window.scrollBy(0, hidden);
+  }
+
   function tick(box) {
     // Disabled while a search or another page is on its way (hx-disabled-elt).
     if (box.disabled) explainListLoading();
@@ -493,6 +507,7 @@
     var table = resultsGrid();
     if (!table || table.getAttribute("role") !== "grid" || !table.contains(event.target)) return;
     if (event.target.matches(CONTROLS) || event.target.matches("td, th")) makeStop(table, event.target);
+    clearOfBar(event.target);
   });
 
   document.addEventListener("htmx:historyRestore", function () {
@@ -500,6 +515,7 @@
     initGrid();
     syncLayout();
     fillFiltersFromUrl();
+    updateSelection();  // the count was saved with the page; the ticks may not have been
   });
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -509,4 +525,9 @@
     initGrid();
     updateSelection();
   });
+
+  // Back to a page (pages are not kept: it loads again) gets its ticks back from the browser
+  // after DOMContentLoaded and load, with no change event: the count is made again, or it would
+  // say "0 selected" while Bulk SMS sends everyone still ticked.
+  window.addEventListener("pageshow", updateSelection);
 })();

@@ -249,9 +249,20 @@ ONE_PERSON_FOUND_BY = {
         "Ada Lovelace",
     ),
     "last then first name": (["Lovelace Ada", "lovelace ada", "Love A"], "Ada Lovelace"),
+    "last name, comma, first name": (
+        ["Lovelace, Ada", "lovelace,ada", "Love , A", "Lovelace,", ",Lovelace"],
+        "Ada Lovelace",
+    ),
     "non-ascii full name either way round": (["Zoë Müller", "müller zoë", "ZOË MÜ"], "Zoë Müller"),
     "two-word first name": (
-        ["Mary Jane Watson", "Mary Jane W", "Mary Watson", "Watson Mary Jane", "Watson Mary"],
+        [
+            "Mary Jane Watson",
+            "Mary Jane W",
+            "Mary Watson",
+            "Watson Mary Jane",
+            "Watson Mary",
+            "Watson, Mary Jane",
+        ],
         "Mary Jane Watson",
     ),
     "an email or its start in any case": (
@@ -284,6 +295,12 @@ ONE_PERSON_FOUND_BY = {
 )
 def test_free_text_finds_exactly_the_person_it_names(session, people, q, who):
     assert found(session, q=q) == {who}
+
+
+def test_commas_alone_are_no_search_at_all(session, people):
+    """A comma parts words as a space does, so commas alone search for nothing, as spaces do."""
+    assert found(session, q=", ,") == found(session, q="") == found(session)
+    assert len(found(session, q=",")) == 6
 
 
 def test_a_name_typed_in_decomposed_unicode_still_finds_the_person(session, people):

@@ -4,6 +4,8 @@ results were rendered for, and with JavaScript also the search as typed now; the
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 import sqlalchemy as sa
 
 from tests.html_tree import html
@@ -118,3 +120,36 @@ def test_pager_shares_the_search_sync_and_disables_the_ticks(client, login, make
     link = doc.one("a", rel="prev")
     assert link.get("hx-sync") == "#search:drop"
     assert link.get("hx-disabled-elt") == doc.one("form", id="search").get("hx-disabled-elt")
+
+
+def test_back_to_the_search_from_a_refusal_keeps_the_search_and_its_filters(
+    client, login, make_contact
+):
+    """Without JavaScript a Bulk SMS with nothing ticked is refused on a page of its own: its
+    Back to the search goes to the list as it was, not to everyone."""
+    make_contact("Jo", "Smith", "0412 345 678", position="Site manager", status="Active")
+    make_contact("Al", "Smith", "0412 345 679", position="Driver", status="Active")
+    login("consultant")
+    search = {"q": "smith", "status": "Active", "position": "manager", "sort": "-created"}
+    doc = html(client.get("/contacts", query_string=search))
+    bulk = doc.one("form", id="bulk-sms")
+    # The form as the browser posts it with nothing ticked: its hidden fields only.
+    posted = {field.get("name"): field.get("value") for field in bulk.all("input", type="hidden")}
+    posted.pop("page_ids")
+
+    response = client.post("/sms/compose", data=posted)
+    assert response.status_code == 400
+    back = html(response).one("a", class_="compose-cancel").get("href")
+    url = urlsplit(back)
+    assert url.path == "/contacts"
+    assert dict(parse_qsl(url.query)) == search
+
+
+def test_back_to_the_search_leaves_out_a_value_the_search_would_drop(client, login):
+    login("consultant")
+    response = client.post(
+        "/sms/compose",
+        data={"kind": "candidates", "criteria-q": "ada", "criteria-status": "Nonsense"},
+    )
+    back = html(response).one("a", class_="compose-cancel").get("href")
+    assert back == "/candidates?q=ada"

@@ -20,6 +20,7 @@ from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.ids import as_id
 from webapp.models import ComposeDraft, SmsTemplate
+from webapp.people import search as people_search
 from webapp.people.kinds import CANDIDATES, KINDS
 from webapp.sms import compose as sms_compose
 from webapp.sms import confirmation, merge, opt_out_line, recipients, schedule
@@ -69,13 +70,17 @@ def compose():
 
 
 def _back_url() -> str:
-    """The search the SMS screen was opened from: the form's kind, or the one a record link
-    names."""
+    """The search the SMS screen was opened from: the form's kind and the search its list was
+    made by, or the kind a record link names."""
     named = request.values.get("kind") or next(
         (kind.segment for kind in KINDS if kind.singular in request.args), ""
     )
     kind = KINDS.by_segment(named) if named in KINDS.segments else CANDIDATES
-    return url_for(kind.search_endpoint)
+    # Read as the search page reads it, so a value it would drop is not carried back.
+    criteria, _page, _errors = people_search.parse(
+        kind.segment, selection.shown_search(request.form), user_zone()
+    )
+    return url_for(kind.search_endpoint, **criteria.params())
 
 
 def _draft(token: str) -> ComposeDraft:

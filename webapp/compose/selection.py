@@ -38,7 +38,7 @@ def from_link(args: Mapping[str, str]) -> tuple[str, list[int]]:
     raise FieldError("Open the SMS screen from a search or from a person's mobile number.", "ids")
 
 
-def _shown_search(form: MultiDict) -> dict[str, str]:
+def shown_search(form: MultiDict) -> dict[str, str]:
     """The search the results (and so the ticks) were rendered for, from the Bulk SMS form."""
     return {
         key[len(CRITERIA_PREFIX) :]: value
@@ -56,7 +56,7 @@ def _list_changed(kind: str, form: MultiDict) -> bool:
     """
     if not form.get(SEARCH_AS_TYPED):
         return False
-    shown, _page, _errors = people_search.parse(kind, _shown_search(form), user_zone())
+    shown, _page, _errors = people_search.parse(kind, shown_search(form), user_zone())
     typed, _page, _errors = people_search.parse(kind, form, user_zone())
     return shown != typed
 
@@ -70,7 +70,7 @@ def from_form(form: MultiDict, session, default_region: str) -> tuple[str, list[
         raise FieldError(LIST_CHANGED, "ids", status=409)
     if form.get("select_matching"):
         # The created dates are read in the same zone as on the search page the ticks came from.
-        criteria, _page, errors = people_search.parse(kind, _shown_search(form), user_zone())
+        criteria, _page, errors = people_search.parse(kind, shown_search(form), user_zone())
         if errors:
             raise FieldError(
                 "The search could not be repeated: " + " ".join(errors.values()), "ids"

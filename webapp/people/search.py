@@ -194,7 +194,8 @@ def _bind(criteria: Criteria, default_region: str, dialect: str) -> tuple[Shape,
         values[name] = key = name_key(text)
         values[f"{name}_top"] = key + TOP
 
-    q = criteria.q
+    # "Lovelace, Ada" as a list or a letter writes it: the comma parts words as a space does.
+    q = " ".join(criteria.q.replace(",", " ").split())
     words = q.split()
     q_class = ""
     if q:
@@ -240,7 +241,7 @@ def _bind(criteria: Criteria, default_region: str, dialect: str) -> tuple[Shape,
         dialect=dialect,
         sort=criteria.sort,
         q=q_class,
-        short_q=len(q.strip()) < 3,
+        short_q=len(q) < 3,
         short_key=q_class in ("word", "two", "many") and len(values.get("first", key)) < 2,
         status=bool(criteria.status),
         consent=criteria.consent,
