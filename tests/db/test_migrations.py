@@ -339,6 +339,97 @@ def test_0021_rewrites_the_keys_of_names_with_curly_apostrophes_as_the_model_wou
     migrate.upgrade(engine)
 
 
+def test_0023_rewrites_the_keys_of_names_beyond_ascii_without_accents_as_the_model_would(engine):
+    """Rows written before it keep their accented keys until it runs: then "Jose" finds José as it
+    finds a record added since, and an ASCII name's keys are left as they were."""
+    from webapp.models.people import name_key, other_email_key
+
+    curly = str.maketrans({"\u2019": "'", "\u2010": "-"})
+
+    def old_key(text):
+        return (
+            " ".join(unicodedata.normalize("NFKC", text or "").split()).casefold().translate(curly)
+        )
+
+    people = [
+        ("José", "García", "jose.garcia@example.com", "Zürich"),
+        ("Ann", "Te\u2013Rangi", "ann@exämple.com", None),
+        ("Ada", "Lovelace", "ada@example.com", "Sydney"),
+        ("Søren", "O\u2019Brien", None, "Łódź"),
+    ]
+    migrate.downgrade(engine, "0022")
+    with engine.begin() as connection:
+        for first, last, email, location in people:
+            fk, lk = old_key(first), old_key(last)
+            ek = old_key(email) if email else None
+            insert_candidate(
+                connection,
+                first_name=first,
+                last_name=last,
+                first_name_key=fk,
+                last_name_key=lk,
+                full_name_key=f"{fk} {lk}",
+                reverse_name_key=f"{lk} {fk}",
+                email=email,
+                email_key=ek,
+                email_other_key=other_email_key(ek, fk, lk),
+                location=location,
+                location_key=old_key(location) or None,
+            )
+        connection.execute(
+            sa.text(
+                "INSERT INTO clients (name, name_key, created_at) VALUES "
+                "('Société Générale', :key, '2025-01-01 00:00:00')"
+            ),
+            {"key": old_key("Société Générale")},
+        )
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT first_name, last_name, email, location, first_name_key, last_name_key, "
+                "full_name_key, reverse_name_key, email_key, email_other_key, location_key "
+                "FROM candidates ORDER BY id"
+            )
+        ).all()
+        client_key = connection.scalar(sa.text("SELECT name_key FROM clients"))
+    for first, last, email, location, *keys in rows:
+        fk, lk = name_key(first), name_key(last)
+        ek = name_key(email) if email else None
+        assert keys == [
+            fk,
+            lk,
+            f"{fk} {lk}",
+            f"{lk} {fk}",
+            ek,
+            other_email_key(ek, fk, lk),
+            name_key(location) or None,
+        ]
+    assert [row[6] for row in rows] == [
+        "jose garcia",
+        "ann te-rangi",
+        "ada lovelace",
+        "soren o'brien",
+    ]
+    assert [row[10] for row in rows] == ["zurich", None, "sydney", "lodz"]
+    assert client_key == "societe generale"
+    # Down again: the keys as 0022 left them.
+    migrate.downgrade(engine, "0022")
+    with engine.connect() as connection:
+        keys = connection.execute(
+            sa.text("SELECT full_name_key, location_key FROM candidates ORDER BY id")
+        ).all()
+        client_key = connection.scalar(sa.text("SELECT name_key FROM clients"))
+    assert [tuple(row) for row in keys] == [
+        ("josé garcía", "zürich"),
+        ("ann te\u2013rangi", None),
+        ("ada lovelace", "sydney"),
+        ("søren o'brien", "łódź"),
+    ]
+    assert client_key == "société générale"
+    migrate.upgrade(engine)
+
+
 def test_0022_names_the_subjects_written_as_localproxy_user(engine):
     """Events about the signed-in user were written with "localproxy" for their subject type."""
     migrate.downgrade(engine, "0021")

@@ -3,6 +3,7 @@ consents."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime
 
@@ -32,19 +33,37 @@ def person_name(person) -> str:
     return f"{person.first_name} {person.last_name}".strip()
 
 
-# Typed for ' and - by phones and word processors ("smart punctuation": O’Brien), and by nobody
-# searching at a desk; NFKC keeps them apart.
+# Typed for ' and - by phones and word processors ("smart punctuation": O’Brien, Te–Rangi), and
+# by nobody searching at a desk; NFKC keeps them apart.
 SAME_AS_ASCII = str.maketrans(
-    {"\u2019": "'", "\u2018": "'", "\u201b": "'", "\u02bc": "'", "\u2032": "'", "\u2010": "-"}
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u201b": "'",
+        "\u02bc": "'",
+        "\u2032": "'",
+        "\u2010": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+    }
 )
+# Letters people type without their mark ("Lodz" for Łódź) that Unicode does not decompose into a
+# letter and an accent; the rest lose their accent as a combining mark (U+0300 to U+036F).
+PLAIN_LETTERS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i"})
+_ACCENTS = re.compile("[\u0300-\u036f]")
 
 
 def name_key(text: str | None) -> str:
     """The form searched by prefix, kept in its own indexed column: one Unicode spelling (NFKC,
-    so a decomposed "Zoë" matches a composed one), case folded, single spaces, and a curly
-    apostrophe or Unicode hyphen as the plain one (migration 0021 has a copy)."""
+    so a decomposed "Zoë" matches a composed one), case folded, single spaces, a curly apostrophe
+    or a Unicode hyphen or dash as the plain one, and letters without their accents, so "Jose"
+    finds José and "José" finds Jose (migration 0023 has a copy)."""
     key = " ".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
-    return key if key.isascii() else key.translate(SAME_AS_ASCII)
+    if key.isascii():
+        return key
+    # Recomposed after: only the accents go, not the parts of a Hangul syllable.
+    plain = _ACCENTS.sub("", unicodedata.normalize("NFD", key.translate(SAME_AS_ASCII)))
+    return unicodedata.normalize("NFC", plain).translate(PLAIN_LETTERS)
 
 
 def other_email_key(email_key: str | None, first_key: str, last_key: str) -> str | None:
