@@ -239,10 +239,11 @@
   });
 
   // --- typing while a redraw is on its way ---------------------------------------------------
-  // A redraw of the SMS screen (Commercial, Ignore, Remove) or a Quick reply's send replaces the
-  // fields with the server's copy of what the request took: what was typed, ticked or chosen after
-  // it left would go with them (a Send at typed meanwhile lost would send the SMS now), and the
-  // focus to the redraw's own [autofocus]. Both are put back.
+  // A redraw of the SMS screen (Commercial, Ignore, Remove), a Quick reply's send or a Privacy
+  // save (which brings the Quick reply back out of band) replaces the fields with the server's
+  // copy of what the request took: what was typed, ticked or chosen after it left would go with
+  // them (a Send at typed meanwhile lost would send the SMS now), and the focus to the redraw's
+  // own [autofocus]. Both are put back.
 
   var SCREEN_TEXTS = ["message", "comment_text", "ignore_reason", "send_at"];
   // Choices the redraw does not make itself (Commercial and Ignore ask for it: theirs is the
@@ -251,8 +252,10 @@
   var SCREEN_FIELDS = SCREEN_TEXTS.concat(SCREEN_CHOICES);
   var screenSent = null;  // the screen's fields as a redraw's request took them, and the focus
   var screenTyped = null;  // what was changed since, kept over the redraw, and where the focus is
-  var replySent = null;  // the Quick reply as its send took it
+  var replySent = null;  // the Quick reply as its send (or a Privacy save) took it
   var replyTyped = null;
+  var privacyLeft = null;  // what had the focus when a Privacy save left
+  var privacyFocus = null;  // where the user went while it was out
 
   function valueOf(field) { return field.type === "checkbox" ? field.checked : field.value; }
 
@@ -298,9 +301,11 @@
     if (!target) return;
     if (target.id === "compose") {
       screenSent = { values: valuesOf(SCREEN_FIELDS), focus: focusedId() };
-    } else if (target.id === "history" && event.detail.elt.id === "quick-reply") {
+    } else if ((target.id === "history" && event.detail.elt.id === "quick-reply") ||
+               target.id === "privacy") {
       var box = document.getElementById("quick-reply-message");
-      replySent = box ? box.value : null;
+      replySent = box ? { value: box.value, privacy: target.id === "privacy" } : null;
+      if (target.id === "privacy") privacyLeft = document.activeElement;
     }
   });
 
@@ -320,11 +325,20 @@
       var focus = focusedId();
       screenTyped = { fields: fields, focus: focus !== screenSent.focus ? focus : "" };
       screenSent = null;
-    } else if (target.id === "history" && replySent !== null) {
+    } else if ((target.id === "history" || target.id === "privacy") && replySent !== null) {
       var box = document.getElementById("quick-reply-message");
-      replyTyped = box && box.value !== replySent
-        ? { value: box.value, sent: replySent, caret: caretOf(box) } : null;
+      replyTyped = box && box.value !== replySent.value
+        ? { value: box.value, sent: replySent.value, caret: caretOf(box), privacy: replySent.privacy }
+        : null;
       replySent = null;
+    }
+    if (target.id === "privacy") {
+      // Moved on since the save left (into the Quick reply, say): the focus stays there, not on
+      // the Save Privacy the answer focuses for a user still on it.
+      var active = document.activeElement;
+      privacyFocus = active && active !== document.body && active !== privacyLeft
+        ? { elt: active, id: active.id, caret: caretOf(active) } : null;
+      privacyLeft = null;
     }
   });
 
@@ -354,6 +368,11 @@
     var box = document.getElementById("quick-reply-message");
     if (!typed || !box) return;
     var text = typed.value;
+    if (typed.privacy) {
+      // Drawn again as the save took it: what was typed since goes back over it, caret and all.
+      if (box.value === typed.sent) putBack(box, text, typed.caret);
+      return;
+    }
     if (box.value === "") {
       // Sent: what was added after the sent text is the start of the next reply. Text changed
       // within what was sent is not put back: a second Send reply would send that again.
@@ -364,6 +383,22 @@
     }
     var caret = typed.caret && { start: text.length, end: text.length };
     putBack(box, text, caret);
+  }
+
+  function keepPrivacyFocus() {
+    var was = privacyFocus;
+    privacyFocus = null;
+    if (!was) return;
+    // Not over a refusal (the reason needed to tick SMS again, a conflict), whose own focus is
+    // on what it asks for.
+    var privacy = document.getElementById("privacy");
+    if (privacy && privacy.querySelector("[aria-invalid='true'], [role='alert']")) return;
+    // The element itself when the save left it in place, else its copy drawn again (the Quick
+    // reply's box, a Privacy box).
+    var elt = was.elt.isConnected ? was.elt : was.id && document.getElementById(was.id);
+    if (!elt || elt === document.activeElement) return;
+    elt.focus();
+    if (was.caret) elt.setSelectionRange(was.caret.start, was.caret.end);
   }
 
   // A template's Preview (on its edit page) redraws the preview box, Record id in it, and the
@@ -425,6 +460,9 @@
       if (elt.id === "compose") keepScreenTyping();
     } else if (elt && elt.id === "history") {
       keepReplyTyping();
+    } else if (elt && elt.id === "privacy") {
+      keepReplyTyping();
+      keepPrivacyFocus();
     }
   });
 

@@ -5,6 +5,7 @@ a batch to them, and replies. Prints what it made as JSON.
     python -m tests.e2e.conversation_seed setup VARIANT N   (js or nojs, and a number of its own)
     python -m tests.e2e.conversation_seed reply MESSAGE_ID TEXT
     python -m tests.e2e.conversation_seed read REPLY_ID
+    python -m tests.e2e.conversation_seed hold MESSAGE_ID   (queued again, its next try a day off)
 """
 
 from __future__ import annotations
@@ -96,6 +97,25 @@ def read(reply_id: int) -> dict:
     return {"read_at": read_at.isoformat() if read_at else None}
 
 
+def hold(message_id: int) -> dict:
+    """The message queued, its next try a day away (as after a gateway's back-off): the record
+    page's thread refreshes itself while it shows, and no worker sends it meanwhile."""
+    from datetime import timedelta
+
+    from webapp.database import begin_write
+    from webapp.extensions import db
+    from webapp.models import Message
+    from webapp.models.base import utcnow
+
+    session = db.session
+    begin_write(session)
+    message = session.get(Message, message_id)
+    message.state = "queued"
+    message.next_attempt_at = utcnow() + timedelta(days=1)
+    session.commit()
+    return {"held": message.id}
+
+
 def main(argv: list[str]) -> None:
     from webapp import create_app
 
@@ -106,6 +126,8 @@ def main(argv: list[str]) -> None:
             result = setup(args[0], int(args[1]))
         elif command == "reply":
             result = reply(int(args[0]), args[1])
+        elif command == "hold":
+            result = hold(int(args[0]))
         else:
             result = read(int(args[0]))
     print(json.dumps(result))

@@ -15,7 +15,7 @@ from tests.html_tree import html
 from tests.replying import receive, rows, send_sms
 from tests.statements import recorded
 from webapp.models import Message
-from webapp.sms import inbox
+from webapp.sms import history, inbox
 
 MINUTE = 60
 
@@ -191,6 +191,33 @@ def test_opening_my_reply_marks_it_read_and_goes_to_the_persons_record(
     assert "Yes, Monday works" in record.get_data(as_text=True)
 
 
+def test_opening_a_reply_older_than_the_thread_shows_goes_to_the_received_tab(
+    app, client, session, conversation, ada, casey, monkeypatch
+):
+    """All shows the latest SHOWN messages: a reply older than those was linked on All, where its
+    anchor found nothing."""
+    monkeypatch.setattr(history, "SHOWN", 2)
+    reply_id = conversation["ada"]
+    for n in range(2):  # two SMS since the reply: All no longer shows it
+        send_sms(app, session, casey, [ada], body=f"Later note {n}", dispatch=False)
+    as_casey(client)
+
+    response = client.post(f"/sms/replies/{reply_id}/open")
+
+    location = response.headers["Location"]
+    assert location == f"/candidates/{ada.id}?tab=received#message-{reply_id}"
+    record = html(client.get(location))
+    assert record.one("li", id=f"message-{reply_id}").one("blockquote").text == "Yes, Monday works"
+
+    # Two replies since as well: too old for Received too, it goes to the thread, All.
+    answered = session.get(Message, conversation["answered"]).uuid
+    session.commit()  # the read ends: the replies are written from the app
+    for n in range(2):
+        receive(app, session, f"Later reply {n}", reference=answered)
+    response = client.post(f"/sms/replies/{reply_id}/open")
+    assert response.headers["Location"] == f"/candidates/{ada.id}#message-{reply_id}"
+
+
 def test_a_team_leader_sees_everyones_replies_and_opening_one_leaves_it_unread(
     client, session, login, conversation, ada
 ):
@@ -233,6 +260,19 @@ def test_the_whose_tab_shown_with_htmx_is_the_one_marked_current(client, login, 
     assert tabs.get("hx-swap-oob") == "true"
     current = [a.text for a in tabs.all("a") if a.get("aria-current") == "page"]
     assert current == (["Everyone’s"] if who else ["Mine"])
+
+
+def test_the_whose_tabs_have_ids_so_the_focus_survives_their_redraw(client, login, conversation):
+    """htmx puts the focus back only on an element with an id: without them a tab chosen from
+    the keyboard dropped it to the page's start when the tabs came back out of band."""
+    login("team-leader")
+    for response in (
+        client.get("/sms/replies"),
+        client.get("/sms/replies", query_string={"who": "everyone"}, htmx=True),
+    ):
+        tabs = html(response).one("nav", id="whose-tabs")
+        ids = {a.text: a.get("id") for a in tabs.all("a")}
+        assert ids == {"Mine": "whose-tab-mine", "Everyone’s": "whose-tab-everyone"}
 
 
 def test_a_consultant_sees_only_replies_to_their_own_messages(client, session, login, conversation):

@@ -4,6 +4,9 @@ per form, refused with the reason where it cannot go, and offered only to those 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 import sqlalchemy as sa
 
@@ -400,3 +403,53 @@ def test_a_quick_reply_post_without_the_csrf_token_is_refused(client, login, ses
     )
     assert response.status_code == 400
     assert session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0
+
+
+# --- held for quiet hours ------------------------------------------------------------------------
+
+
+def quiet_now_in_sydney() -> str:
+    """A QUIET_HOURS window around this moment in Sydney (Ada's number), whenever the test runs."""
+    hour = datetime.now(ZoneInfo("Australia/Sydney")).hour
+    return f"{(hour - 1) % 24:02d}:00-{(hour + 2) % 24:02d}:00"
+
+
+@pytest.mark.parametrize("app_settings", [{"QUIET_HOURS": quiet_now_in_sydney()}])
+def test_a_reply_held_for_quiet_hours_says_so_and_the_thread_does_not_poll(
+    client, login, session, ada, app_settings
+):
+    """It read "Sent …, queued" and refreshed the thread every 3 s all night."""
+    login("consultant")
+    token = token_of(record(client, ada))
+
+    response = reply(client, ada, token=token, htmx=True)
+
+    assert response.status_code == 200
+    [message] = outbound(session)
+    assert message.state == "queued" and message.quiet_until is not None
+    doc = html(response)
+    said = doc.one("form", id="quick-reply").one("p", role="status").text
+    assert said.startswith("Reply to Ada Lovelace queued: it waits for their quiet hours, until ")
+    item = doc.one("li", id=f"message-{message.id}")
+    assert "waiting for quiet hours, until" in item.one("span", class_="quiet-until").text
+    assert "hx-trigger" not in doc.one("div", id="conversation").attrs
+    # Without JavaScript the flash says it too.
+    page = reply(client, ada, "Another", token=token_of(record(client, ada)))
+    assert (
+        "waits for their quiet hours"
+        in html(client.get(page.headers["Location"])).one("ul", class_="flashes").text
+    )
+
+
+def test_a_reply_no_longer_held_polls_again(client, login, session, ada):
+    """A hold that has ended is no reason to stop: the worker is about to send it."""
+    login("consultant")
+    reply(client, ada, token=token_of(record(client, ada)))
+    [message] = outbound(session)
+    message.quiet_until = datetime.now(UTC) - timedelta(minutes=1)
+    session.commit()
+
+    doc = html(record(client, ada))
+
+    assert doc.one("div", id="conversation").get("hx-trigger") == "every 3s"
+    assert not doc.one("li", id=f"message-{message.id}").all("span", class_="quiet-until")

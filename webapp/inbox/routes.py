@@ -9,7 +9,7 @@ from flask_login import current_user
 from webapp.extensions import db
 from webapp.ids import as_id
 from webapp.inbox import bp
-from webapp.sms import inbox
+from webapp.sms import history, inbox
 from webapp.users import offices
 from webapp.web import navigation
 from webapp.web.access import permission_required
@@ -92,7 +92,11 @@ def open_reply(reply_id: int):
         # Its record was removed since: the list is all there is to go back to.
         return redirect(_list_url(*_listing()), 303)
     record = kind.record_args(getattr(reply, kind.person_column))
-    return redirect(url_for("records.show", **record) + f"#message-{reply.id}", 303)
+    # On All while the reply is among the latest messages it shows, else on Received: the anchor
+    # must find it.
+    tab = history.tab_showing(db.session, kind.person_column, reply)
+    shown = {} if tab == history.ALL else {"tab": tab}
+    return redirect(url_for("records.show", **record, **shown, _anchor=f"message-{reply.id}"), 303)
 
 
 @bp.route("/replies/<id:reply_id>/read", methods=["POST"])

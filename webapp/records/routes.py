@@ -22,13 +22,14 @@ from webapp.sms import history, quick_reply, segments
 from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import MAX_CHARACTERS, MAX_REASON
 from webapp.sms.limits import LimitSettings
-from webapp.sms.quiet_hours import QuietSettings
+from webapp.sms.quiet_hours import QuietSettings, waiting_in_batch
 from webapp.users import offices
 from webapp.web import edit_merge, phone_numbers
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
 from webapp.web.rendering import render, wants_fragment
 from webapp.web.sms_routes import blocked, region_names
+from webapp.web.times import when
 
 KIND = f"<any({', '.join(KINDS.segments)}):kind>"
 
@@ -262,7 +263,7 @@ def quick_reply_send(kind: str, person_id: int):
         )
     if not sent.repeated:
         worker.wake()
-    message = f"Reply to {person.full_name} queued: it shows in the conversation as it goes."
+    message = _sent_message(person.full_name, sent.batch.id)
     if wants_fragment():
         # A fresh, empty form (a new token) under the thread that now holds the reply.
         return _record_page(
@@ -274,6 +275,18 @@ def quick_reply_send(kind: str, person_id: int):
     return redirect(
         url_for("records.show", kind=kind, person_id=person.id, _anchor="history", **shown), 303
     )
+
+
+def _sent_message(name: str, batch_id: int) -> str:
+    """The confirmation: said plainly when the reply is held for the person's quiet hours, which
+    may be all night, rather than left to look as if it were about to go."""
+    held = waiting_in_batch(db.session, batch_id)
+    if held is not None:
+        return (
+            f"Reply to {name} queued: it waits for their quiet hours, until {when(held.last)} "
+            "your time, and shows in the conversation as it goes."
+        )
+    return f"Reply to {name} queued: it shows in the conversation as it goes."
 
 
 @bp.route(f"/{KIND}/<id:person_id>/reply/counter", methods=["POST"])

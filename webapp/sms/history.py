@@ -12,6 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.models import Batch, Candidate, ClientContact, Message, User
+from webapp.models.base import utcnow
 from webapp.models.messaging import QUEUED, SENDING
 from webapp.people.kinds import KINDS
 from webapp.sms.batches import may_see, team_ids
@@ -33,6 +34,7 @@ class Entry:
     answers: Message | None  # inbound: the message it answers, when known
     replies: tuple[Message, ...] = ()  # outbound, on the Sent tab: the replies to it
     scheduled_for: datetime | None = None  # outbound: its batch waits to go then (Send later)
+    quiet_until: datetime | None = None  # outbound, queued: held for the person's quiet hours
 
     @property
     def outbound(self) -> bool:
@@ -48,10 +50,14 @@ class History:
     @property
     def in_flight(self) -> bool:
         """Whether a message shown is on its way to the gateway now (its state is about to
-        change). One scheduled for later is not: it may wait for days, and the thread is not
-        fetched again every few seconds for it."""
+        change). One scheduled for later, or held until the person's quiet hours end, is not: it
+        may wait all night or for days, and the thread is not fetched again every few seconds for
+        it."""
         return any(
-            e.outbound and e.scheduled_for is None and e.message.state in (QUEUED, SENDING)
+            e.outbound
+            and e.scheduled_for is None
+            and e.quiet_until is None
+            and e.message.state in (QUEUED, SENDING)
             for e in self.entries
         )
 
@@ -85,6 +91,7 @@ def for_person(
     # Read only when another's batch is shown (a query the record page otherwise saves).
     others = any(sender not in (None, viewer.id) for _, sender, _, _ in rows)
     members = team_ids(session, viewer, team) if others else None
+    now = utcnow()
     for message, batch_sender_id, sender_name, scheduled_for in rows:
         if message.direction == "out":
             visible = message.batch_id is not None and may_see(viewer, batch_sender_id, members)
@@ -95,6 +102,7 @@ def for_person(
                 None,
                 tuple(replies.get(message.id, ())),
                 scheduled_for,
+                _held(message, now),
             )
             # Not yet gone, it comes after everything shown, in the order the batches go.
             (waiting if scheduled_for is not None else entries).append(entry)
@@ -102,6 +110,43 @@ def for_person(
             entries.append(Entry(message, None, None, answered.get(message.in_reply_to_id)))
     waiting.sort(key=lambda entry: (entry.scheduled_for, entry.message.id))
     return History(tab=tab, entries=entries + waiting, earlier=earlier)
+
+
+def tab_showing(session: so.Session, person_column: str, message: Message) -> str:
+    """The tab whose thread shows `message` of a person, for a link to it: All while it is among
+    their latest SHOWN messages, else its own side's tab (Received for a reply), where fewer compete
+    for the places; All again when it is too old even for that, the thread it belongs to."""
+    column = getattr(Message, person_column)
+
+    def newer(*where) -> int:
+        """How many of the person's messages come before it on a tab, counted up to SHOWN."""
+        ahead = (
+            sa.select(Message.id)
+            .where(
+                column == getattr(message, person_column),
+                Message.superseded.is_(False),
+                sa.or_(
+                    Message.created_at > message.created_at,
+                    sa.and_(Message.created_at == message.created_at, Message.id > message.id),
+                ),
+                *where,
+            )
+            .limit(SHOWN)
+            .subquery()
+        )
+        return session.scalar(sa.select(sa.func.count()).select_from(ahead))
+
+    if newer() < SHOWN:
+        return ALL
+    if newer(Message.direction == message.direction) < SHOWN:
+        return SENT if message.direction == "out" else RECEIVED
+    return ALL
+
+
+def _held(message: Message, now: datetime) -> datetime | None:
+    """When a queued message's quiet-hours hold ends, while it is still ahead."""
+    until = message.quiet_until
+    return until if message.state == QUEUED and until is not None and until > now else None
 
 
 @cache

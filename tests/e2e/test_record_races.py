@@ -1,0 +1,103 @@
+"""A record page on a slow network, JavaScript on: what the user does while a request is on its
+way wins over the request's answer. Typing in the Quick reply while Save Privacy is out stays
+typed, with the focus; a tab chosen while the thread's own refresh is out is the tab shown."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import sign_in
+from tests.e2e.helpers import add_candidate, run_seed
+from tests.e2e.test_slow_network import InFlight, throttle, unexpected
+
+pytestmark = pytest.mark.e2e
+
+SETUPS = itertools.count(50)  # apart from test_sent_replies.py's setups in the same database
+
+
+@pytest.fixture
+def js() -> bool:
+    """Races between requests exist only with JavaScript on (without it the form posts its page)."""
+    return True
+
+
+@pytest.fixture
+def page_errors():
+    """The thread's refresh that a tab replaces is aborted on purpose: not an error."""
+    return unexpected
+
+
+def test_typing_in_the_quick_reply_while_privacy_saves_is_kept_with_the_focus(page):
+    """The save carries the Quick reply and draws it again for the consent it leaves: the text
+    typed after it left was wiped, and the focus went to Save Privacy."""
+    sign_in(page, "consultant")
+    digits = f"{random.randrange(10**6):06d}"
+    add_candidate(page, "Pat", f"Racing{digits}", f"0413 {digits[:3]} {digits[3:]}")
+    privacy = page.locator("#privacy")
+    in_flight = InFlight(page)
+    throttle(page, 1500)
+
+    privacy.get_by_label("Mail", exact=True).focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    while not privacy.get_by_role("button", name="Save Privacy").evaluate(
+        "button => button === document.activeElement"
+    ):
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.get_by_text("Quick reply", exact=True).click()  # its label: into the box
+    page.keyboard.type("Typed while Privacy saves")
+    in_flight.wait_quiet()
+
+    expect(page.locator("#privacy").get_by_role("status")).to_have_text(re.compile("Mail unticked"))
+    box = page.get_by_label("Quick reply", exact=True)
+    expect(box).to_have_value("Typed while Privacy saves")
+    expect(box).to_be_focused()
+    page.keyboard.type(", and more")  # the caret where typing stopped
+    expect(box).to_have_value("Typed while Privacy saves, and more")
+
+
+def test_a_tab_chosen_while_the_thread_refreshes_is_the_tab_shown(page, live_server):
+    """The refresh (every 3 s while an SMS is queued) and the tab both replace the thread: the
+    refresh's answer landed first and the tab's was dropped, leaving All under ?tab=sent."""
+    made = run_seed(live_server, "tests.e2e.conversation_seed", "setup", "js", str(next(SETUPS)))
+    nina = made["people"][0]
+    run_seed(live_server, "tests.e2e.conversation_seed", "reply", str(nina["message"]), "Yes")
+    run_seed(live_server, "tests.e2e.conversation_seed", "hold", str(nina["message"]))
+    sign_in(page, made["username"])
+    page.goto(f"/candidates/{nina['id']}")
+    conversation = page.locator("#conversation")
+    expect(conversation).to_have_attribute("hx-trigger", "every 3s")
+    sent = page.locator("#history-tab-sent")
+    sent.focus()
+    throttle(page, 1000)
+    refreshes = []
+    page.on(
+        "request",
+        lambda request: (
+            "part=thread" in request.url and "tab=all" in request.url and refreshes.append(request)
+        ),
+    )
+    for _ in range(80):  # until a refresh has left
+        if refreshes:
+            break
+        page.wait_for_timeout(50)
+    assert refreshes, "the thread never refreshed itself"
+
+    page.wait_for_timeout(300)
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(re.compile(r"\?tab=sent"))
+    expect(sent).to_have_attribute("aria-current", "page", timeout=5000)
+    expect(page.locator("#history-tab-all")).not_to_have_attribute("aria-current", "page")
+    expect(page.locator("input[name=tab][form=quick-reply]")).to_have_value("sent")
+    # The thread refreshes itself on the tab chosen from now on.
+    expect(conversation).to_have_attribute("hx-get", re.compile(r"tab=sent&part=thread"))
+    page.wait_for_timeout(4500)  # a refresh or more later
+    expect(sent).to_have_attribute("aria-current", "page")
+    expect(sent).to_be_focused()
