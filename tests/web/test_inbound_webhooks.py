@@ -360,6 +360,18 @@ def test_an_emoji_split_between_two_binary_parts_is_whole_again(client, session,
     assert reply.body == "Can do Monday 😀 see you"
 
 
+@pytest.mark.parametrize("text", ["مرحبا", "سلام", "ممنون", "OKب"])
+def test_a_binary_reply_in_arabic_script_utf8_is_read_as_utf8(client, session, ada, text):
+    """UTF-8 of Arabic script reads as UTF-16 with halves of characters in it: halves in the
+    middle, or UTF-8 that reads without a NUL, say it is not UCS-2 split between parts."""
+    utf8 = text.encode().hex().upper()
+    assert len(utf8) % 4 == 0  # even in bytes: it could have been UCS-2
+    assert smscentral_push(client, ID="SC-8", MESSAGE_TEXT=None, BINARY=utf8).data == b"0"
+
+    [reply] = inbound(session)
+    assert reply.body == text
+
+
 def test_a_lone_half_of_a_character_in_a_binary_reply_is_stored_as_a_replacement(
     client, session, ada
 ):

@@ -110,8 +110,26 @@ def decode_binary(binary_hex: str) -> str:
     if len(data) % 2 == 0:
         # A lone half is the only thing "surrogatepass" lets through that "strict" would refuse.
         text = data.decode("utf-16-be", errors="surrogatepass")
-        return _LONE_HALF.sub(lambda half: chr(ord(half[0]) + _STAND_IN_SHIFT), text)
+        halves = [i for i, ch in enumerate(text) if _LONE_HALF.match(ch)]
+        if not halves:
+            return text
+        # Halves only where a split leaves them: a second half first, a first half last. UTF-8
+        # (Arabic, say) reads as UTF-16 with halves too, but as UTF-8 without a NUL, which UCS-2
+        # of Latin letters always has.
+        edges = all(
+            (i == 0 and text[i] >= "\udc00") or (i == len(text) - 1 and text[i] < "\udc00")
+            for i in halves
+        )
+        if edges and not _reads_as_utf8(data):
+            return _LONE_HALF.sub(lambda half: chr(ord(half[0]) + _STAND_IN_SHIFT), text)
     return data.decode("utf-8", errors="replace")
+
+
+def _reads_as_utf8(data: bytes) -> bool:
+    try:
+        return "\x00" not in data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
 
 
 def joined(texts: list[str]) -> str:
