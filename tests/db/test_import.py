@@ -407,6 +407,22 @@ def test_contacts_file_creates_each_client_once(session):
     assert (grace.position, grace.mobile_e164) == ("HR Manager", "+61413222333")
 
 
+def test_of_clients_sharing_a_key_a_file_joins_the_one_spelled_as_it_is(session, make_contact):
+    """ "Müller AG" and "Muller AG" share a search key: a contact goes to the one the file spells,
+    and to the oldest when it spells neither."""
+    older = make_contact("Hans", "Muller", "0413 222 340", client="Müller AG").client
+    newer = make_contact("Greta", "Muller", "0413 222 341", client="Muller AG").client
+    for line in (
+        "Alan,Turing,0413 222 334,,yes,Muller AG,",
+        "Edsger,Dijkstra,0413 222 335,,yes,MÜLLER ag,",
+    ):
+        report = import_people(session, "contacts", f"{CONTACT_HEADER}\n{line}\n".encode(), "AU")
+        assert report.ok, report.errors
+    alan, edsger = contacts(session)[-2:]
+    assert (alan.client_id, edsger.client_id) == (newer.id, older.id)
+    assert len(clients(session)) == 2
+
+
 def test_contacts_file_reuses_an_existing_client_by_case_insensitive_name(session, make_contact):
     existing = make_contact(client="Harbour Mining Pty Ltd").client
     data = (

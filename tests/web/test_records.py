@@ -1048,6 +1048,34 @@ def test_contact_edit_form_shows_the_client_name(client, login, grace):
     assert form.one("input", name="client").get("value") == "Harbour Mining Pty Ltd"
 
 
+@pytest.mark.parametrize("typed", ["Muller AG", "Müller AG", "MULLER AG"])
+def test_a_contact_stays_at_its_client_when_another_has_the_same_key(
+    client, login, make_contact, session, typed
+):
+    """ "Müller AG" and "Muller AG" share a search key: an edit keeps a contact at the client typed
+    as spelled, else at its own, never at whichever the database returns first."""
+    older = make_contact("Hans", "Muller", "0413 222 340", client="Müller AG").client
+    grace = make_contact(client="Muller AG")
+    assert older.id < grace.client_id
+    login("consultant")
+    response = client.post(
+        f"/contacts/{grace.id}/edit",
+        data={
+            "first_name": grace.first_name,
+            "last_name": grace.last_name,
+            "mobile": grace.mobile_raw,
+            "email": "",
+            "status": grace.status,
+            "position": "CFO",
+            "client": typed,
+        },
+    )
+    assert response.status_code == 302
+    saved = fresh(session, ClientContact, grace.id)
+    expected = older.id if typed == "Müller AG" else grace.client_id
+    assert saved.client_id == expected
+
+
 def edit_form(person, **overrides) -> dict[str, str]:
     data = {
         "first_name": person.first_name,

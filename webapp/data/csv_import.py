@@ -251,7 +251,7 @@ def _check(record: dict[str, str]) -> str | None:
 
 def _client_ids(session: so.Session, names: dict[str, str]) -> dict[str, int]:
     """Ids of the named clients, creating those that do not exist yet."""
-    ids = _existing_client_ids(session, list(names))
+    ids = _existing_client_ids(session, names)
     missing = [key for key in names if key not in ids]
     if missing:
         # In bulk, their ids returned: a file may name tens of thousands of new clients.
@@ -264,15 +264,25 @@ def _client_ids(session: so.Session, names: dict[str, str]) -> dict[str, int]:
     return ids
 
 
-def _existing_client_ids(session: so.Session, keys: list[str]) -> dict[str, int]:
+def _existing_client_ids(session: so.Session, names: dict[str, str]) -> dict[str, int]:
     """Ids of the clients with these name keys, asked LOOKUP_CHUNK at a time: one IN list of
-    them all would pass a statement's limit of parameters (PostgreSQL's is 65,535)."""
+    them all would pass a statement's limit of parameters (PostgreSQL's is 65,535). Of several
+    with a key ("Müller AG" and "Muller AG"), the one spelled as the file does, else the oldest."""
+    keys = list(names)
     ids: dict[str, int] = {}
+    spelled_alike: set[str] = set()
     for start in range(0, len(keys), LOOKUP_CHUNK):
-        chunk = keys[start : start + LOOKUP_CHUNK]
-        ids.update(
-            session.execute(
-                sa.select(Client.name_key, Client.id).where(Client.name_key.in_(chunk))
-            ).all()
+        rows = session.execute(
+            sa.select(Client.name_key, Client.name, Client.id)
+            .where(Client.name_key.in_(keys[start : start + LOOKUP_CHUNK]))
+            .order_by(Client.id)
         )
+        for key, name, client_id in rows:
+            if key in spelled_alike:
+                continue
+            if name == names[key]:
+                ids[key] = client_id
+                spelled_alike.add(key)
+            else:
+                ids.setdefault(key, client_id)
     return ids

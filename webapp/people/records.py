@@ -236,7 +236,7 @@ def save_person(
         # Unchanged, the stored number stands as it was read (in the region of whoever typed it).
         person.set_mobile(data.mobile, default_region)
     if of_kind.has_client:
-        person.client = _client_named(session, data.client_name)
+        person.client = _client_named(session, data.client_name, person.client)
     session.flush()
     after = _snapshot(person, of_kind)
     changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
@@ -253,11 +253,24 @@ def _snapshot(person, kind: Kind) -> dict:
     return snap
 
 
-def _client_named(session: so.Session, name: str | None) -> Client | None:
+def _client_named(
+    session: so.Session, name: str | None, current: Client | None = None
+) -> Client | None:
+    """The client a contact's typed Client names: one of that name and key, else of that key
+    (its spelling may differ, "Muller AG" for "Müller AG"), else a new one. Of several with the
+    key, the one spelled as typed, then the contact's own, then the oldest: an edit of another
+    field never moves a contact to another client."""
     if not name or not name.strip():
         return None
-    client = session.scalar(sa.select(Client).where(Client.name_key == name_key(name)).limit(1))
-    return client or Client(name=name.strip())
+    typed = name.strip()
+    mine = current.id if current is not None and current.id is not None else 0
+    client = session.scalar(
+        sa.select(Client)
+        .where(Client.name_key == name_key(typed))
+        .order_by(sa.case((Client.name == typed, 0), (Client.id == mine, 1), else_=2), Client.id)
+        .limit(1)
+    )
+    return client or Client(name=typed)
 
 
 def comments_for(
