@@ -99,6 +99,18 @@ def test_retry_queues_the_email_again_from_its_first_attempt_and_is_audited(clie
     assert page.all("ul", class_="flashes") == []
 
 
+def test_a_section_message_another_page_opens_first_shows_at_its_top(client, login, session):
+    """Another tab may load a page before the redirect's: the message is not lost there."""
+    email = failed_email(session)
+    login("administrator")
+    client.post(f"/admin/status/emails/{email.id}/retry")
+
+    page = html(client.get("/admin/users"))
+    [listed] = page.all("ul", class_="flashes")
+    assert listed.text == "The email to casey@example.com is queued again."
+    assert section_notices(html(client.get("/admin/status")), "failed-emails") == []
+
+
 def test_discard_gives_up_on_the_email_and_is_audited(client, login, session):
     email = failed_email(session)
     admin = login("administrator")

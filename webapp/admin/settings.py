@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, current_app, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -31,7 +31,7 @@ from webapp.users import accounts
 from webapp.web import edit_merge
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error, refused
-from webapp.web.notices import flash_in
+from webapp.web.notices import back_to_section
 from webapp.web.rendering import render
 
 
@@ -61,13 +61,13 @@ def settings():
         except FieldError as error:
             problem = field_error(form, error)
         else:
-            flash_in(
+            return back_to_section(
+                "admin.settings",
                 "sms-settings",
                 f"Settings saved: {', '.join(form[key].label.text for key in changes)}."
                 if changes
                 else "Settings unchanged.",
             )
-            return redirect(url_for("admin.settings"))
     return _page(form=form, problem=problem, status=400 if form.is_submitted() else 200)
 
 
@@ -89,12 +89,12 @@ def add_blocked():
         except FieldError as error:
             field_error(form, error)
         else:
-            flash_in(
+            return back_to_section(
+                "admin.settings",
                 "blocked",
                 f"{row.name} ({row.region}) is now blocked for "
                 f"{BLOCKLIST_PROVIDERS[row.provider]}.",
             )
-            return redirect(url_for("admin.settings"))
     return _page(blocked_form=form, status=400)
 
 
@@ -111,11 +111,11 @@ def remove_blocked(row_id: int):
         except FieldError as error:
             field_error(form, error)
         else:
-            flash_in(
+            return back_to_section(
+                "admin.settings",
                 "blocked",
                 f"{name} ({region}) is no longer blocked for {BLOCKLIST_PROVIDERS[provider]}.",
             )
-            return redirect(url_for("admin.settings"))
     return render(
         "admin/blocked_remove.html",
         status=400 if form.is_submitted() else 200,
@@ -144,13 +144,13 @@ def confirmation_settings():
         except FieldError as error:
             field_error(form, error)
         else:
-            flash_in(
+            return back_to_section(
+                "admin.settings",
                 "big-sends",
                 f"Settings saved: {', '.join(form[key].label.text for key in changes)}."
                 if changes
                 else "Settings unchanged.",
             )
-            return redirect(url_for("admin.settings"))
     return _page(confirm_form=form, status=400)
 
 
@@ -168,8 +168,11 @@ def quiet_hours_settings():
         except FieldError as error:
             field_error(form, error)
         else:
-            flash_in("quiet-hours", "Quiet hours saved." if changes else "Quiet hours unchanged.")
-            return redirect(url_for("admin.settings"))
+            return back_to_section(
+                "admin.settings",
+                "quiet-hours",
+                "Quiet hours saved." if changes else "Quiet hours unchanged.",
+            )
     return _page(quiet_form=form, status=400)
 
 
@@ -263,8 +266,11 @@ def sending_limits():
         except FieldError as error:
             errors = refused(error)
         else:
-            flash_in("limits", "Sending limits saved." if changes else "Sending limits unchanged.")
-            return redirect(url_for("admin.settings"))
+            return back_to_section(
+                "admin.settings",
+                "limits",
+                "Sending limits saved." if changes else "Sending limits unchanged.",
+            )
     section = _limits_section(form, typed, errors, loaded=request.form.get("loaded", ""))
     return _page(limits_section=section, status=400)
 

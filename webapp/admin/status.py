@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, current_app, request
 from flask_login import current_user
 
 from webapp import version
@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.models import Email
 from webapp.sms import status
 from webapp.web.access import permission_required
-from webapp.web.notices import flash_in
+from webapp.web.notices import back_to_section
 from webapp.web.rendering import render
 
 
@@ -56,11 +56,8 @@ def discard_email(email_id: int):
 def _settle_email(email_id: int, action, done: str):
     email = email_or_404(email_id)
     if action(db.session, email, current_user):
-        flash_in("failed-emails", f"The email to {email.to_address} {done}.")
+        said = f"The email to {email.to_address} {done}."
     else:
         # Retried or discarded from another tab, or sent meanwhile: the Status page shows which.
-        flash_in(
-            "failed-emails",
-            f"The email to {email.to_address} is no longer a failed email: nothing was done.",
-        )
-    return redirect(url_for("admin.status"), 303)
+        said = f"The email to {email.to_address} is no longer a failed email: nothing was done."
+    return back_to_section("admin.status", "failed-emails", said, 303)

@@ -18,7 +18,7 @@ from webapp.users import accounts, two_factor
 from webapp.web import edit_merge, sessions
 from webapp.web.access import local_path, permission_required
 from webapp.web.forms import field_error
-from webapp.web.notices import flash_in
+from webapp.web.notices import back_to_section
 from webapp.web.rendering import render
 
 # What a user who must enrol may still reach: the enrolment page, and the way out.
@@ -155,11 +155,11 @@ def two_factor_roles():
         except FieldError as error:
             field_error(form, error)
         else:
-            flash_in(
+            return back_to_section(
+                "admin.settings",
                 "two-factor",
                 "Two-factor sign-in roles saved." if changed else "Two-factor roles unchanged.",
             )
-            return redirect(url_for("admin.settings"))
     return settings_views._page(two_factor_form=form, status=400)
 
 
