@@ -30,9 +30,10 @@ def is_blank(text: str | None) -> bool:
 
 
 def as_seen(text: str | None) -> str:
-    """`text` as a reader sees it, to tell whether two names are one: invisible characters
-    dropped, runs of spaces as one, in any case ("Perth" + a zero-width space is "perth")."""
-    visible = "".join(ch for ch in text or "" if not _invisible(ch))
+    """`text` as a reader sees it, to tell whether two names are one: one Unicode spelling
+    (NFKC), invisible characters dropped, runs of spaces as one, in any case ("Perth" + a
+    zero-width space is "perth")."""
+    visible = "".join(ch for ch in unicodedata.normalize("NFKC", text or "") if not _invisible(ch))
     return " ".join(visible.split()).casefold()
 
 

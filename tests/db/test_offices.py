@@ -82,6 +82,17 @@ def test_an_office_is_added_with_its_zone_and_region_and_audited(session, make_u
     assert offices.find_by_name(session, "AUCKLAND ").id == office.id
 
 
+@pytest.mark.parametrize("typed", ["ZÜRICH", "zu\u0308rich", "Zürich\u200b", " zürich "])
+def test_an_office_is_found_by_its_name_as_it_looks(session, make_user, typed):
+    """As offices are told apart when saved: any case of any letter (SQLite's lower() folds only
+    ASCII), either Unicode spelling of an accent, invisible characters aside."""
+    admin = make_user(role="administrator")
+    office = offices.add_office(session, admin, OfficeDetails("Zürich", "Europe/Zurich", "CH"))
+    assert offices.find_by_name(session, typed).id == office.id
+    assert offices.find_by_name(session, "Zurich") is None
+    assert offices.find_by_name(session, "\u200b") is None
+
+
 @pytest.mark.parametrize(
     "details, field",
     [

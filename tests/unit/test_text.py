@@ -113,6 +113,10 @@ def test_names_that_look_the_same_are_the_same_as_seen(text):
     assert as_seen(text) == as_seen("Perth") == "perth"
 
 
+def test_either_unicode_spelling_of_an_accent_is_one_name_as_seen():
+    assert as_seen("Zu\u0308rich") == as_seen("ZÜRICH") == "zürich"
+
+
 def test_names_that_look_different_stay_different_as_seen():
     assert as_seen("Port Perth") != as_seen("PortPerth")
     assert as_seen("Port  Perth") == as_seen("Port Perth")

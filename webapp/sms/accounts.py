@@ -21,6 +21,7 @@ from webapp.models.users import User
 from webapp.sms import account_secrets, routing
 from webapp.sms.settings import check_originator, check_region
 from webapp.text import plain_text_problem, ungrouped
+from webapp.users.offices import find_by_name
 
 PROVIDERS = {"smscentral": "SMS Central", "twilio": "Twilio"}
 # The secrets each gateway needs, by the names every part of the app uses for them.
@@ -503,9 +504,7 @@ def _offices(session: so.Session, names: Iterable[str]) -> list[Office]:
         wanted = (name or "").strip()
         if not wanted:
             continue
-        office = session.scalar(
-            sa.select(Office).where(sa.func.lower(Office.name) == wanted.lower())
-        )
+        office = find_by_name(session, wanted)
         if office is None:
             raise FieldError(f"There is no office “{wanted}”.", "offices")
         if office not in offices:

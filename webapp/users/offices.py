@@ -48,9 +48,13 @@ def member_counts(session: so.Session) -> dict[int, int]:
 
 
 def find_by_name(session: so.Session, name: str) -> Office | None:
-    """The office called `name` (any case, spaces around ignored), or None."""
-    wanted = (name or "").strip().lower()
-    return session.scalar(sa.select(Office).where(sa.func.lower(Office.name) == wanted))
+    """The office called `name` as a reader sees it (any case, spaces and invisible characters
+    aside: as_seen), or None. Compared in Python, as names are when an office is saved: SQLite's
+    lower() knows only ASCII letters, and an organisation has a few dozen offices."""
+    wanted = as_seen(name)
+    if not wanted:
+        return None
+    return next((o for o in session.scalars(sa.select(Office)) if as_seen(o.name) == wanted), None)
 
 
 def chosen(session: so.Session, office_id: int | None, field: str = "office") -> Office | None:
