@@ -356,6 +356,14 @@ def test_accents_and_dashes_typed_either_way_find_the_name_stored_either_way(
     assert found(session, q=f"Alex {typed}") == {f"Alex {stored}"}
 
 
+def test_a_word_of_accents_alone_is_no_word(session, make_candidate):
+    """It has no key once accents are dropped: as a second word, a last name of any letters."""
+    make_candidate("Ada", "Lovelace", "0413 000 030")
+    make_candidate("Grace", "Hopper", "0413 000 031", email="ada.fan@example.com")
+    assert found(session, q="Ada \u0301\u0308") == {"Ada Lovelace", "Grace Hopper"}
+    assert found(session, q="\u0301") == found(session, q="")
+
+
 def test_a_name_in_a_script_without_accents_keeps_its_letters(session, make_candidate):
     make_candidate("민준", "김", "0413 000 022")
     assert found(session, q="김") == {"민준 김"}

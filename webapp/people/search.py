@@ -194,9 +194,10 @@ def _bind(criteria: Criteria, default_region: str, dialect: str) -> tuple[Shape,
         values[name] = key = name_key(text)
         values[f"{name}_top"] = key + TOP
 
-    # "Lovelace, Ada" as a list or a letter writes it: the comma parts words as a space does.
-    q = " ".join(criteria.q.replace(",", " ").split())
-    words = q.split()
+    # "Lovelace, Ada" as a list or a letter writes it: the comma parts words as a space does. A
+    # word that is only accents has no key: as a prefix it would match everyone.
+    words = [word for word in criteria.q.replace(",", " ").split() if name_key(word)]
+    q = " ".join(words)
     q_class = ""
     if q:
         e164 = search_key(q, default_region)
