@@ -231,9 +231,14 @@
   function clearOfBar(target) {
     var bar = document.querySelector(".selection-bar");
     var row = target.closest("tr");
-    if (!bar || !row || !target.matches(":focus-visible")) return;
+    if (!bar || !row || !byKeyboard(target)) return;
     var hidden = row.getBoundingClientRect().bottom - bar.getBoundingClientRect().top;
     if (hidden > 0) window.scrollBy(0, hidden);
+  }
+
+  function byKeyboard(target) {
+    // A browser without :focus-visible (Safari before 15.4) throws: take it as the keyboard's.
+    try { return target.matches(":focus-visible"); } catch (error) { return true; }
   }
 
   function tick(box) {
