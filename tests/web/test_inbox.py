@@ -192,15 +192,20 @@ def test_opening_my_reply_marks_it_read_and_goes_to_the_persons_record(
 
 
 def test_opening_a_reply_older_than_the_thread_shows_goes_to_the_received_tab(
-    app, client, session, conversation, ada, casey, monkeypatch
+    app, client, session, conversation, ada, casey, monkeypatch, request
 ):
     """All shows the latest SHOWN messages: a reply older than those was linked on All, where its
     anchor found nothing."""
     monkeypatch.setattr(history, "SHOWN", 2)
+    # The thread's statements are built once, with the limit in them: built again for the test's
+    # and again after it (monkeypatch's undoing comes after this finalizer: last in, first out).
+    history._latest.cache_clear()
+    request.addfinalizer(history._latest.cache_clear)
     reply_id = conversation["ada"]
     for n in range(2):  # two SMS since the reply: All no longer shows it
         send_sms(app, session, casey, [ada], body=f"Later note {n}", dispatch=False)
     as_casey(client)
+    assert html(client.get(f"/candidates/{ada.id}")).all("li", id=f"message-{reply_id}") == []
 
     response = client.post(f"/sms/replies/{reply_id}/open")
 
