@@ -254,6 +254,10 @@
   var screenTyped = null;  // what was changed since, kept over the redraw, and where the focus is
   var replySent = null;  // the Quick reply as its send (or a Privacy save) took it
   var replyTyped = null;
+  // The Quick reply's other text a Privacy save draws again as it took it (the box has its own).
+  var REPLY_TEXTS = ["quick-reply-reason"];
+  var replyOthersSent = null;
+  var replyOthersTyped = null;
   var privacyLeft = null;  // what had the focus when a Privacy save left
   var privacyFocus = null;  // where the user went while it was out
 
@@ -305,7 +309,10 @@
                target.id === "privacy") {
       var box = document.getElementById("quick-reply-message");
       replySent = box ? { value: box.value, privacy: target.id === "privacy" } : null;
-      if (target.id === "privacy") privacyLeft = document.activeElement;
+      if (target.id === "privacy") {
+        privacyLeft = document.activeElement;
+        replyOthersSent = valuesOf(REPLY_TEXTS);
+      }
     }
   });
 
@@ -331,6 +338,16 @@
         ? { value: box.value, sent: replySent.value, caret: caretOf(box), privacy: replySent.privacy }
         : null;
       replySent = null;
+    }
+    if (target.id === "privacy" && replyOthersSent) {
+      replyOthersTyped = {};
+      REPLY_TEXTS.forEach(function (id) {
+        var field = document.getElementById(id);
+        if (field && id in replyOthersSent && field.value !== replyOthersSent[id]) {
+          replyOthersTyped[id] = { value: field.value, sent: replyOthersSent[id], caret: caretOf(field) };
+        }
+      });
+      replyOthersSent = null;
     }
     if (target.id === "privacy") {
       // Moved on since the save left (into the Quick reply, say): the focus stays there, not on
@@ -383,6 +400,16 @@
     }
     var caret = typed.caret && { start: text.length, end: text.length };
     putBack(box, text, caret);
+  }
+
+  function keepReplyOthers() {
+    var typed = replyOthersTyped;
+    replyOthersTyped = null;
+    if (!typed) return;
+    Object.keys(typed).forEach(function (id) {
+      var field = document.getElementById(id);
+      if (field && field.value === typed[id].sent) putBack(field, typed[id].value, typed[id].caret);
+    });
   }
 
   function keepPrivacyFocus() {
@@ -462,6 +489,7 @@
       keepReplyTyping();
     } else if (elt && elt.id === "privacy") {
       keepReplyTyping();
+      keepReplyOthers();
       keepPrivacyFocus();
     }
   });

@@ -62,6 +62,32 @@ def test_typing_in_the_quick_reply_while_privacy_saves_is_kept_with_the_focus(pa
     expect(box).to_have_value("Typed while Privacy saves, and more")
 
 
+def test_a_reason_typed_in_the_quick_reply_while_privacy_saves_is_kept(page):
+    """The Quick reply's reason for ignoring an opt-out is drawn again by the save too."""
+    sign_in(page, "lead")  # may ignore opt-outs
+    digits = f"{random.randrange(10**6):06d}"
+    add_candidate(page, "Sam", f"Optout{digits}", f"0413 {digits[:3]} {digits[3:]}")
+    privacy = page.locator("#privacy")
+    privacy.get_by_label("SMS", exact=True).uncheck()  # not what is under test: opts them out
+    privacy.get_by_role("button", name="Save Privacy").click()
+    reason = page.get_by_label("Reason for ignoring opt-outs")
+    expect(reason).to_be_visible()
+    in_flight = InFlight(page)
+    throttle(page, 1500)
+
+    privacy.get_by_label("Mail", exact=True).focus()
+    page.keyboard.press("Space")
+    privacy.get_by_role("button", name="Save Privacy").focus()
+    page.keyboard.press("Enter")
+    reason.focus()
+    page.keyboard.type("They asked by phone")
+    in_flight.wait_quiet()
+
+    expect(page.locator("#privacy").get_by_role("status")).to_have_text(re.compile("Mail unticked"))
+    expect(reason).to_have_value("They asked by phone")
+    expect(reason).to_be_focused()
+
+
 def test_a_tab_chosen_while_the_thread_refreshes_is_the_tab_shown(page, live_server):
     """The refresh (every 3 s while an SMS is queued) and the tab both replace the thread: the
     refresh's answer landed first and the tab's was dropped, leaving All under ?tab=sent."""
