@@ -239,6 +239,36 @@ def test_template_language_syntax_stays_literal_and_braces_are_reported(body, un
     assert result.unknown == unknown
 
 
+@pytest.mark.parametrize(
+    "body, unfinished",
+    [
+        (
+            "Hi {{first_name}, at 10. {{sender_first_name}",
+            ("{{first_name}", "{{sender_first_name}"),
+        ),
+        ("Hi {first_name}} and { last_name }", ("{first_name}}", "{ last_name }")),
+        ("Hi {{ first_name }", ("{{ first_name }",)),
+        ("Hi {{first_name}}, {{first_name}} again", ()),
+        (r"Hi \{{first_name}}", ()),  # escaped: braces on purpose
+        ("Hi {{{first_name}}}", ()),  # a whole tag, in braces of its own
+        ("Hi {nickname} {{first_name", ()),  # not a field; not closed
+    ],
+)
+def test_a_field_with_a_brace_too_few_or_too_many_is_unfinished(body, unfinished):
+    assert merge.unfinished_fields(body) == unfinished
+    problem = merge.unknown_problem(body)
+    if unfinished:
+        assert problem.startswith(f"Unfinished merge field(s): {', '.join(unfinished)}.")
+    else:
+        assert problem is None
+
+
+def test_unknown_and_unfinished_fields_are_both_said():
+    problem = merge.unknown_problem("{{nope}} {first_name}")
+    assert problem.startswith("Unknown merge field(s): {{nope}}.")
+    assert "Unfinished merge field(s): {first_name}." in problem
+
+
 def test_config_matches_the_grammar_so_is_an_unknown_field():
     result = fill("{{ config }}")
     assert result.text == "{{ config }}"

@@ -657,6 +657,7 @@ def test_other_text_sent_from_a_second_tab_is_refused_on_the_form(
         ("", "Type a message, or pick a template."),
         ("   ", "Type a message, or pick a template."),
         ("Hi {{nope}}", "Unknown merge field(s): {{nope}}"),
+        ("Hi {{first_name}, see you", "Unfinished merge field(s): {{first_name}."),
         ("x" * 1_601, "the gateway takes at most 1,600"),
     ],
 )

@@ -136,6 +136,11 @@ def offered(recipient_fields: Collection[str]) -> tuple[MergeField, ...]:
 # Name}}" or "{{first-name}}" is a typo to report, not text to send as typed. Bodies are plain
 # text, never a template language: an unknown tag stays as typed.
 _TOKEN = re.compile(r"\\\{\{|\{\{([^{}\n]*)\}\}")
+# Left in the text once the tags are found: a known field's name with one brace or more on each
+# side, which a whole tag would have taken (a brace missing, or one alone, each side).
+_UNFINISHED = re.compile(
+    r"\{+\s*(?:" + "|".join(sorted(FIELDS, key=len, reverse=True)) + r")\s*\}+"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,19 +212,38 @@ def unknown_fields(body: str) -> tuple[str, ...]:
     return parse(body).unknown
 
 
+def unfinished_fields(body: str) -> tuple[str, ...]:
+    """Distinct field names written with a brace too few or too many ("{{first_name}",
+    "{first_name}"), as typed, in order of appearance: sent as they are, they would reach the
+    recipient as braces and a name."""
+    found: dict[str, None] = {}
+    for part in parse(body).parts:
+        if isinstance(part, str) and not isinstance(part, Escaped):
+            found.update(dict.fromkeys(m.group(0) for m in _UNFINISHED.finditer(part)))
+    return tuple(found)
+
+
 def unknown_problem(body: str, *, picker: bool = True) -> str | None:
-    """What to say of the unknown merge fields in `body`, or None when it has none; `picker` when
-    the box has “Insert merge field” beside it to pick one from."""
-    unknown = unknown_fields(body)
-    if not unknown:
+    """What to say of the unknown or unfinished merge fields in `body`, or None when it has
+    none; `picker` when the box has “Insert merge field” beside it to pick one from."""
+    unknown, unfinished = unknown_fields(body), unfinished_fields(body)
+    if not unknown and not unfinished:
         return None
-    names = ", ".join("{{" + name + "}}" for name in unknown)
-    fix = (
-        "Use “Insert merge field” to pick one"
-        if picker
-        else "Correct the name (merge fields are like {{first_name}})"
-    )
-    return f"Unknown merge field(s): {names}. {fix}, or write " + "\\{{ for literal braces."
+    said = []
+    if unknown:
+        names = ", ".join("{{" + name + "}}" for name in unknown)
+        fix = (
+            "Use “Insert merge field” to pick one"
+            if picker
+            else "Correct the name (merge fields are like {{first_name}})"
+        )
+        said.append(f"Unknown merge field(s): {names}. {fix}, or write \\{{{{ for literal braces.")
+    if unfinished:
+        said.append(
+            f"Unfinished merge field(s): {', '.join(unfinished)}. A merge field has two braces "
+            "each side, like {{first_name}}; write \\{{ for literal braces."
+        )
+    return " ".join(said)
 
 
 @dataclass(frozen=True, slots=True)
