@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     from webapp.web import (
         access,
         bars,
+        characters,
         compression,
         forms,
         headers,
@@ -73,6 +74,7 @@ def register_extensions(app: Flask) -> None:
     headers.init_app(app)
     navigation.init_app(app)
     numbers.init_app(app)
+    characters.init_app(app)
     bars.init_app(app)
     row_urls.init_app(app)
     phone_numbers.init_app(app)

@@ -838,6 +838,25 @@ def test_counter_names_the_character_that_forces_unicode(client, consultant, mak
     assert "Unicode because of: <code>\u201c</code> <code>\u201d</code>" in body
 
 
+def test_counter_names_an_invisible_character_that_forces_unicode(
+    client, consultant, make_candidate
+):
+    """A no-break space pasted from Word shows as a blank: it is named, with its code point."""
+    _, token = open_sms(client, [make_candidate()])
+    body = text(
+        client.post(
+            f"/sms/compose/{token}/counter",
+            data={"message": "Hi Amelia,\u00a0your interview\u200b is at 10"},
+            htmx=True,
+        )
+    )
+    assert counter(body)["encoding"] == "UCS-2"
+    assert (
+        "Unicode because of: <code>no-break space (U+00A0)</code> "
+        "<code>zero width space (U+200B)</code>"
+    ) in body
+
+
 def test_counter_warns_when_the_message_is_too_long(client, consultant, make_candidate):
     _, token = open_sms(client, [make_candidate()])
     body = text(
