@@ -660,6 +660,20 @@ def test_list_is_grouped_by_folder(client, library):
     ]
 
 
+def test_templates_in_a_folder_are_in_alphabetical_order_whatever_their_capitals(
+    client, library, make_template
+):
+    make_template("brace reminder", "Hi", folder="Interviews")
+    make_template("Zeta check", "Hi", folder="Interviews")
+    response = client.get("/templates?folder=Interviews")
+    assert listed(response) == [
+        "brace reminder",
+        "Interview feedback",
+        "Interview reminder",
+        "Zeta check",
+    ]
+
+
 def test_search_matches_name_or_text_ignoring_case(client, library):
     assert listed(client.get("/templates?q=interview")) == [
         "Interview feedback",

@@ -1,5 +1,5 @@
-"""The `by_folder` template filter: SMS templates grouped under their folders, in alphabetical
-order whatever the capitals, for the template list and the SMS screen's picker.
+"""The `by_folder` template filter: SMS templates grouped under their folders, folders and names in
+alphabetical order whatever the capitals, for the template list and the SMS screen's picker.
 
 Jinja's groupby would either merge folders that differ in capitals alone (listing a template under
 a folder the Folder filter does not show it in) or, told to keep them apart, sort "alpha" after
@@ -21,7 +21,10 @@ def init_app(app: Flask) -> None:
 
 
 def by_folder(templates: Iterable[SmsTemplate]) -> list[tuple[str, list[SmsTemplate]]]:
-    """Each folder by its exact name with its templates in the order given, folders sorted as a
-    reader sorts them (by the name in any case, then as written)."""
-    ordered = sorted(templates, key=lambda t: (t.folder.casefold(), t.folder))
+    """Each folder by its exact name with its templates, folders and the templates in each sorted
+    as a reader sorts them (by the name in any case, then as written): the database's order puts
+    "Zeta" before "alpha"."""
+    ordered = sorted(
+        templates, key=lambda t: (t.folder.casefold(), t.folder, t.name.casefold(), t.name)
+    )
     return [(name, list(group)) for name, group in groupby(ordered, key=lambda t: t.folder)]
