@@ -454,6 +454,43 @@ def test_insert_merge_field_without_js_appends_the_tag(client, login, session):
     assert rows(session, SmsTemplate) == []
 
 
+def test_a_field_the_chosen_record_type_has_not_is_not_inserted_and_says_why(
+    client, login, session
+):
+    """The picker was drawn for "both"; For was changed to Candidates before Insert."""
+    login("consultant")
+    response = client.post(
+        "/templates/new",
+        data=form_values(
+            body="Hi ", record_type="candidate", merge_field="client_name", action="insert_field"
+        ),
+    )
+    assert response.status_code == 200
+    page = text(response)
+    assert re.search(r'<textarea[^>]*name="body"[^>]*>\s*Hi </textarea>', page)
+    assert "{{client_name}} was not put in: it is empty for the candidates" in page
+
+
+@pytest.mark.parametrize(
+    "record_type, body, saved",
+    [
+        ("candidate", "Hi {{first_name}} at {{client_name}}", False),
+        ("contact", "Hi {{first_name}}, in {{location}}", False),
+        ("contact", "Hi {{first_name}} at {{client_name}}, from {{sender_office}}", True),
+        ("both", "Hi {{first_name}} at {{client_name}}", True),
+    ],
+)
+def test_a_template_may_use_only_the_fields_its_record_type_has(
+    client, login, session, record_type, body, saved
+):
+    login("consultant")
+    response = client.post("/templates/new", data=form_values(record_type=record_type, body=body))
+    assert (response.status_code == 303) is saved
+    if not saved:
+        assert "is empty for every one of the" in text(response)
+        assert rows(session, SmsTemplate) == []
+
+
 def test_pages_have_no_inline_scripts_or_styles(client, login, make_template):
     me = login("team-leader")
     template = make_template("Mine", "Hi", owner=me, shared=False)

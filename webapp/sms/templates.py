@@ -11,6 +11,7 @@ import sqlalchemy.orm as so
 from webapp.errors import FieldError
 from webapp.models import SmsTemplate, User, audit
 from webapp.models.messaging import RECORD_TYPES
+from webapp.people.kinds import KINDS
 from webapp.sms import merge, opt_out_line, segments
 from webapp.sms.compose import MAX_CHARACTERS
 from webapp.text import is_blank
@@ -159,6 +160,24 @@ def check(data: TemplateData, line: str | None = None) -> None:
         raise FieldError("Choose candidates, client contacts, or both.", "record_type")
     if problem := merge.unknown_problem(data.body):
         raise FieldError(problem, "body")
+    if foreign := not_for(data.record_type, data.body):
+        raise FieldError(
+            f"{', '.join(merge.FIELDS[name].tag() for name in foreign)} is empty for every one of "
+            f"the {RECORD_TYPES[data.record_type].lower()} this template is for: remove it, or "
+            "make the template for another kind of person.",
+            "body",
+        )
+
+
+def not_for(record_type: str, body: str) -> tuple[str, ...]:
+    """The recipient merge fields in `body` that no person of `record_type` has ({{client_name}}
+    for a candidate), which a picker for that type does not offer."""
+    offered = KINDS.merge_fields(record_type)
+    return tuple(
+        name
+        for name in merge.parse(body).fields
+        if not merge.FIELDS[name].is_sender and name not in offered
+    )
 
 
 def _as_filed(

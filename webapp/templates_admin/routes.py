@@ -101,6 +101,13 @@ def _form(template: SmsTemplate | None) -> Response:
         field = merge.FIELDS.get(request.form.get("merge_field", ""))
         if field in _offered(form):
             form.body.data = (form.body.data or "") + field.tag()
+        elif field is not None:
+            # The picker was drawn for the type chosen before: say why nothing went in.
+            form.body.errors = [
+                f"{field.tag()} was not put in: it is empty for the "
+                f"{RECORD_TYPES.get(form.record_type.data, 'people').lower()} this template is "
+                "for. The picker offers the fields they have."
+            ]
         return _page(form, template, focus="body")
     if form.validate_on_submit():
         if template is not None:
