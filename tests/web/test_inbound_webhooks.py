@@ -372,6 +372,22 @@ def test_a_binary_reply_in_arabic_script_utf8_is_read_as_utf8(client, session, a
     assert reply.body == text
 
 
+def test_a_part_starting_with_an_emojis_second_half_then_arabic_is_ucs2(client, session, ada):
+    """The half (DE80) and the Arabic after it (06 xx) read as UTF-8 too, but with controls."""
+    whole = ucs2("🚀شكرا")
+    halves = {1: whole[:4], 2: whole[4:]}
+    for seq in (1, 2):
+        smscentral_push(
+            client,
+            ID=f"SC-R{seq}",
+            UDH=f"050003B802{seq:02X}",
+            MESSAGE_TEXT=None,
+            BINARY=halves[seq],
+        )
+    [reply] = inbound(session)
+    assert reply.body == "🚀شكرا"
+
+
 def test_a_lone_half_of_a_character_in_a_binary_reply_is_stored_as_a_replacement(
     client, session, ada
 ):

@@ -41,6 +41,7 @@ _BIDI_REORDERING = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _LONE_HALF = re.compile("[\ud800-\udfff]")
 _STAND_IN_SHIFT = 0x10F000 - 0xD800
 _STAND_IN = re.compile("[\U0010f000-\U0010f7ff]")
+_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,8 @@ def decode_binary(binary_hex: str) -> str:
         if not halves:
             return text
         # Halves only where a split leaves them: a second half first, a first half last. UTF-8
-        # (Arabic, say) reads as UTF-16 with halves too, but as UTF-8 without a NUL, which UCS-2
-        # of Latin letters always has.
+        # (Arabic, say) reads as UTF-16 with halves too, but also as plain UTF-8, which UCS-2
+        # does not (_reads_as_utf8).
         edges = all(
             (i == 0 and text[i] >= "\udc00") or (i == len(text) - 1 and text[i] < "\udc00")
             for i in halves
@@ -126,10 +127,14 @@ def decode_binary(binary_hex: str) -> str:
 
 
 def _reads_as_utf8(data: bytes) -> bool:
+    """Whether `data` is plainly UTF-8: it decodes, holds a letter beyond ASCII, and no control
+    character but line breaks and tabs. UCS-2 of Latin letters has NULs, of Arabic or Cyrillic
+    its page's byte (06, 04) before each letter: both are controls read as UTF-8."""
     try:
-        return "\x00" not in data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return False
+    return not text.isascii() and not _CONTROL_BUT_LINES.search(text)
 
 
 def joined(texts: list[str]) -> str:
