@@ -136,10 +136,11 @@ def offered(recipient_fields: Collection[str]) -> tuple[MergeField, ...]:
 # Name}}" or "{{first-name}}" is a typo to report, not text to send as typed. Bodies are plain
 # text, never a template language: an unknown tag stays as typed.
 _TOKEN = re.compile(r"\\\{\{|\{\{([^{}\n]*)\}\}")
-# Left in the text once the tags are found: a known field's name with one brace or more on each
-# side, which a whole tag would have taken (a brace missing, or one alone, each side).
+# Left in the text once the tags are found: a known field's name, in any case, after one brace or
+# more, which a whole tag would have taken (a brace missing or one alone, each side, or no end).
 _UNFINISHED = re.compile(
-    r"\{+\s*(?:" + "|".join(sorted(FIELDS, key=len, reverse=True)) + r")\s*\}+"
+    r"\{+\s*(?:" + "|".join(sorted(FIELDS, key=len, reverse=True)) + r")\b\s*\}*",
+    re.IGNORECASE,
 )
 
 
@@ -212,21 +213,25 @@ def unknown_fields(body: str) -> tuple[str, ...]:
     return parse(body).unknown
 
 
-def unfinished_fields(body: str) -> tuple[str, ...]:
-    """Distinct field names written with a brace too few or too many ("{{first_name}",
-    "{first_name}"), as typed, in order of appearance: sent as they are, they would reach the
-    recipient as braces and a name."""
+def unfinished_fields(body: str | Template) -> tuple[str, ...]:
+    """Distinct field names written with a brace too few or too many, or never closed
+    ("{{first_name}", "{first_name}", "{{first_name"), as typed, in order of appearance: sent as
+    they are, they would reach the recipient as braces and a name."""
+    template = parse(body) if isinstance(body, str) else body
     found: dict[str, None] = {}
-    for part in parse(body).parts:
+    for part in template.parts:
         if isinstance(part, str) and not isinstance(part, Escaped):
-            found.update(dict.fromkeys(m.group(0) for m in _UNFINISHED.finditer(part)))
+            typed = (m.group(0) for m in _UNFINISHED.finditer(part))
+            # A whole tag in other letters ("{{First_Name}}") is an unknown one, said as such.
+            found.update(dict.fromkeys(t for t in typed if not _TOKEN.fullmatch(t)))
     return tuple(found)
 
 
 def unknown_problem(body: str, *, picker: bool = True) -> str | None:
     """What to say of the unknown or unfinished merge fields in `body`, or None when it has
     none; `picker` when the box has “Insert merge field” beside it to pick one from."""
-    unknown, unfinished = unknown_fields(body), unfinished_fields(body)
+    template = parse(body)
+    unknown, unfinished = template.unknown, unfinished_fields(template)
     if not unknown and not unfinished:
         return None
     said = []
