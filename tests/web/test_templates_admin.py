@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.html_tree import without_live_status
-from tests.pages import Tags, audits, fresh, linked_page, rows, text
+from tests.pages import Tags, audits, fresh, linked_page, opened, rows, text
 from webapp.models import AuditEvent, SmsTemplate
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -418,6 +418,24 @@ def test_a_templates_own_folder_can_be_renamed_in_other_capitals(
     assert client.post(f"/templates/{template.id}", data=form).status_code == 303
 
     assert rows(session, SmsTemplate)[0].folder == "Candidates"
+
+
+def test_a_template_saved_before_a_merge_field_rule_can_still_be_renamed(
+    client, login, session, make_template
+):
+    """Its text was accepted when saved: a rename or a move must not be refused for it. A change
+    of the text is judged by today's rules."""
+    body = "Hi {first_name}, about {{client_name}}"  # unfinished, and empty for candidates
+    template = make_template("Old one", body, record_type="candidate")
+    login("team-leader")
+    url = f"/templates/{template.id}"
+    form = {**opened(client, url), "name": "Old one, renamed"}
+    assert client.post(url, data=form).status_code == 303
+    assert rows(session, SmsTemplate)[0].name == "Old one, renamed"
+
+    refused = client.post(url, data={**opened(client, url), "body": body + "!"})
+    assert refused.status_code == 400
+    assert "Unfinished merge field(s): {first_name}." in text(refused)
 
 
 def test_the_form_offers_existing_folders_and_the_merge_field_picker(client, login, make_template):

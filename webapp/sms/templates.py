@@ -132,9 +132,11 @@ def line_for(session: so.Session, commercial: bool) -> str | None:
     return opt_out_line.current_line(session) if commercial else None
 
 
-def check(data: TemplateData, line: str | None = None) -> None:
+def check(data: TemplateData, line: str | None = None, stored: SmsTemplate | None = None) -> None:
     """Refuse a template that breaks a rule; the first broken rule is named with its field.
-    `line`: the opt-out line a commercial template's text goes with (it counts in the length)."""
+    `line`: the opt-out line a commercial template's text goes with (it counts in the length);
+    `stored`: the template edited, whose merge fields are not judged again while its text and
+    record type stay as they are (a rule added since must not stop a rename or a move)."""
     if is_blank(data.name):  # a zero-width space alone is an empty link in every list
         raise FieldError("Enter a name for the template.", "name")
     if len(data.name) > MAX_NAME:
@@ -158,13 +160,17 @@ def check(data: TemplateData, line: str | None = None) -> None:
             )
     if data.record_type not in RECORD_TYPES:
         raise FieldError("Choose candidates, client contacts, or both.", "record_type")
+    if stored is not None and (data.body, data.record_type) == (stored.body, stored.record_type):
+        return
     if problem := merge.unknown_problem(data.body):
         raise FieldError(problem, "body")
     if foreign := not_for(data.record_type, data.body):
+        tags = ", ".join(merge.FIELDS[name].tag() for name in foreign)
         raise FieldError(
-            f"{', '.join(merge.FIELDS[name].tag() for name in foreign)} is empty for every one of "
-            f"the {RECORD_TYPES[data.record_type].lower()} this template is for: remove it, or "
-            "make the template for another kind of person.",
+            f"{tags} {'is' if len(foreign) == 1 else 'are'} empty for every one of the "
+            f"{RECORD_TYPES[data.record_type].lower()} this template is for: remove "
+            f"{'it' if len(foreign) == 1 else 'them'}, or make the template for another kind of "
+            "person.",
             "body",
         )
 
@@ -228,7 +234,7 @@ def update(session: so.Session, actor: User, template: SmsTemplate, data: Templa
         raise FieldError(
             "Only users who manage templates can share or unshare a template.", "shared", 403
         )
-    check(data, line_for(session, data.commercial))
+    check(data, line_for(session, data.commercial), template)
     before = {field: getattr(template, field) for field in FIELDS}
     template.name, template.folder, template.body = data.name, data.folder, data.body
     template.record_type, template.shared = data.record_type, data.shared
