@@ -412,15 +412,21 @@ def test_of_clients_sharing_a_key_a_file_joins_the_one_spelled_as_it_is(session,
     and to the oldest when it spells neither."""
     older = make_contact("Hans", "Muller", "0413 222 340", client="Müller AG").client
     newer = make_contact("Greta", "Muller", "0413 222 341", client="Muller AG").client
-    for line in (
-        "Alan,Turing,0413 222 334,,yes,Muller AG,",
-        "Edsger,Dijkstra,0413 222 335,,yes,MÜLLER ag,",
-    ):
-        report = import_people(session, "contacts", f"{CONTACT_HEADER}\n{line}\n".encode(), "AU")
-        assert report.ok, report.errors
-    alan, edsger = contacts(session)[-2:]
-    assert (alan.client_id, edsger.client_id) == (newer.id, older.id)
-    assert len(clients(session)) == 2
+    data = (
+        f"{CONTACT_HEADER}\n"
+        "Alan,Turing,0413 222 334,,yes,Muller AG,\n"
+        "Edsger,Dijkstra,0413 222 335,,yes,MÜLLER ag,\n"
+        "Barbara,Liskov,0413 222 336,,yes,Müller AG,\n"
+        "Ada,Byron,0413 222 337,,yes,ACME gmbh,\n"
+        "Grace,Brewster,0413 222 338,,yes,Acme GmbH,\n"
+    ).encode()
+    report = import_people(session, "contacts", data, "AU")
+    assert report.ok, report.errors
+    alan, edsger, barbara, ada, grace = contacts(session)[-5:]
+    assert (alan.client_id, edsger.client_id, barbara.client_id) == (newer.id, older.id, older.id)
+    # A new name in two spellings is one client, named as the file first spells it.
+    assert ada.client_id == grace.client_id and ada.client.name == "ACME gmbh"
+    assert len(clients(session)) == 3
 
 
 def test_contacts_file_reuses_an_existing_client_by_case_insensitive_name(session, make_contact):

@@ -136,8 +136,8 @@ def import_people(
         if of_kind.has_client:
             client = record.get("client") or ""
             if client:
-                client_names.setdefault(name_key(client), client)
-            values["client_key"] = name_key(client) if client else None
+                client_names.setdefault(client, name_key(client))
+            values["client_name"] = client or None
         rows.append(values)
         if progress and len(rows) % 10_000 == 0:
             progress(len(rows))
@@ -152,8 +152,8 @@ def import_people(
         if of_kind.has_client:
             client_ids = _client_ids(session, client_names)
             for values in rows:
-                key = values.pop("client_key")
-                values["client_id"] = client_ids[key] if key else None
+                name = values.pop("client_name")
+                values["client_id"] = client_ids[name] if name else None
         table = of_kind.model.__table__
         for start in range(0, len(rows), CHUNK):
             session.execute(sa.insert(table), rows[start : start + CHUNK])
@@ -250,27 +250,35 @@ def _check(record: dict[str, str]) -> str | None:
 
 
 def _client_ids(session: so.Session, names: dict[str, str]) -> dict[str, int]:
-    """Ids of the named clients, creating those that do not exist yet."""
-    ids = _existing_client_ids(session, names)
-    missing = [key for key in names if key not in ids]
+    """Ids of the named clients ({name as the file spells it: its key}), creating those that do
+    not exist yet. Names that share a key ("Müller AG", "Muller AG") are one client, unless one
+    exists spelled as the file spells it: a name goes to that one, else to the oldest of its key,
+    else to the one made for its key's first spelling in the file."""
+    spelled, oldest = _existing_client_ids(session, names)
+    missing: dict[str, str] = {}  # {key: its first spelling}, in the file's order
+    for name, key in names.items():
+        if key not in oldest:
+            missing.setdefault(key, name)
     if missing:
         # In bulk, their ids returned: a file may name tens of thousands of new clients.
-        ids.update(
+        oldest.update(
             session.execute(
                 sa.insert(Client).returning(Client.name_key, Client.id),
-                [{"name": names[key], "name_key": key} for key in missing],
+                [{"name": name, "name_key": key} for key, name in missing.items()],
             ).all()
         )
-    return ids
+    return {name: spelled.get(name) or oldest[key] for name, key in names.items()}
 
 
-def _existing_client_ids(session: so.Session, names: dict[str, str]) -> dict[str, int]:
-    """Ids of the clients with these name keys, asked LOOKUP_CHUNK at a time: one IN list of
-    them all would pass a statement's limit of parameters (PostgreSQL's is 65,535). Of several
-    with a key ("Müller AG" and "Muller AG"), the one spelled as the file does, else the oldest."""
-    keys = list(names)
-    ids: dict[str, int] = {}
-    spelled_alike: set[str] = set()
+def _existing_client_ids(
+    session: so.Session, names: dict[str, str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Of the clients with these names' keys, asked LOOKUP_CHUNK keys at a time (one IN list of
+    them all would pass a statement's limit of parameters, PostgreSQL's 65,535): the id of each
+    spelled as named, and the oldest's id for each key."""
+    keys = list(dict.fromkeys(names.values()))
+    spelled: dict[str, int] = {}
+    oldest: dict[str, int] = {}
     for start in range(0, len(keys), LOOKUP_CHUNK):
         rows = session.execute(
             sa.select(Client.name_key, Client.name, Client.id)
@@ -278,11 +286,7 @@ def _existing_client_ids(session: so.Session, names: dict[str, str]) -> dict[str
             .order_by(Client.id)
         )
         for key, name, client_id in rows:
-            if key in spelled_alike:
-                continue
-            if name == names[key]:
-                ids[key] = client_id
-                spelled_alike.add(key)
-            else:
-                ids.setdefault(key, client_id)
-    return ids
+            oldest.setdefault(key, client_id)
+            if name in names:
+                spelled.setdefault(name, client_id)
+    return spelled, oldest
