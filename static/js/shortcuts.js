@@ -236,9 +236,13 @@
     if (hidden > 0) window.scrollBy(0, hidden);
   }
 
+  // What moved the focus last, for a browser without :focus-visible (Safari before 15.4).
+  var pointerLast = false;
+  document.addEventListener("pointerdown", function () { pointerLast = true; }, true);
+  document.addEventListener("keydown", function () { pointerLast = false; }, true);
+
   function byKeyboard(target) {
-    // A browser without :focus-visible (Safari before 15.4) throws: take it as the keyboard's.
-    try { return target.matches(":focus-visible"); } catch (error) { return true; }
+    try { return target.matches(":focus-visible"); } catch (error) { return !pointerLast; }
   }
 
   function tick(box) {

@@ -108,7 +108,6 @@ def test_a_section_message_another_page_opens_first_shows_at_its_top(client, log
     page = html(client.get("/admin/users"))
     [listed] = page.all("ul", class_="flashes")
     assert listed.text == "The email to casey@example.com is queued again."
-    assert section_notices(html(client.get("/admin/status")), "failed-emails") == []
 
 
 def test_discard_gives_up_on_the_email_and_is_audited(client, login, session):

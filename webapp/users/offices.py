@@ -54,7 +54,9 @@ def find_by_name(session: so.Session, name: str) -> Office | None:
     wanted = as_seen(name)
     if not wanted:
         return None
-    return next((o for o in session.scalars(sa.select(Office)) if as_seen(o.name) == wanted), None)
+    # The oldest first: two saved before names were compared so may look alike.
+    offices = session.scalars(sa.select(Office).order_by(Office.id))
+    return next((office for office in offices if as_seen(office.name) == wanted), None)
 
 
 def chosen(session: so.Session, office_id: int | None, field: str = "office") -> Office | None:

@@ -11,6 +11,7 @@ from flask import Flask
 # Spaces other than " ", format characters (zero-width space, soft hyphen), controls, and marks
 # that sit on whatever comes before them.
 _UNSEEN = {"Zs", "Zl", "Zp", "Cf", "Cc", "Mn", "Me"}
+CONTROL_NAMES = {"\t": "tab", "\x0b": "vertical tab", "\x0c": "form feed"}
 
 
 def init_app(app: Flask) -> None:
@@ -22,5 +23,6 @@ def character(ch: str) -> str:
     "no-break space (U+00A0)"."""
     if ch == " " or unicodedata.category(ch) not in _UNSEEN:
         return ch
-    name = unicodedata.name(ch, "").lower() or "character"
+    # Controls have no name in Unicode's table.
+    name = unicodedata.name(ch, "").lower() or CONTROL_NAMES.get(ch, "control character")
     return f"{name} (U+{ord(ch):04X})"
