@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import writing
 from tests.html_tree import html as tree
 from tests.pages import assert_refused, audits, control, open_sms_screen, text
 from tests.replying import receive
-from webapp.models import Batch, ComposeDraft, Message, utcnow
+from webapp.models import Batch, ComposeDraft, Message, User, utcnow
 from webapp.sms import schedule, segments
 from webapp.sms.limits import LimitSettings
 from webapp.times import when
@@ -392,6 +393,24 @@ def test_cancel_asks_first_then_withdraws_everything_and_says_who(
         "Cancelled by Casey Jones"
         in tree(client.get(f"/sms/batches/{batch_id}")).one(id="scheduled-for").text
     )
+
+
+def test_a_batch_refused_at_its_time_says_so_when_cancelled_or_edited(client, login, session, ada):
+    """It was released and refused (a daily limit), so nothing went: not "it went at"."""
+    user = login()
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+    for active in (False, True):  # switched off at its time, so it is refused; back on since
+        writing(session)
+        fresh(session, User, user.id).active = active
+        session.commit()
+        if not active:
+            release(session, batch_id)
+    assert {m.state for m in messages_of(session, batch_id)} == {"failed"}
+
+    page = client.get(f"/sms/batches/{batch_id}/cancel")
+    assert page.status_code == 409
+    assert "was released at" in text(page) and "refused then, so nothing was sent" in text(page)
+    assert "it went at" not in text(page)
 
 
 def test_cancel_from_a_second_tab_is_409_and_says_what_happened(client, login, session, ada):

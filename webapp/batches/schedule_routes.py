@@ -32,6 +32,11 @@ def no_longer_scheduled(batch: Batch) -> str:
             f"This SMS is no longer scheduled: {name} cancelled it at "
             f"{when(batch.cancelled_at)}, and nothing was sent."
         )
+    if batch.released_at is not None and schedule.refused_at_release(db.session, batch):
+        return (
+            f"This SMS is no longer scheduled: it was released at {when(batch.released_at)} and "
+            "refused then, so nothing was sent (the batch page says why)."
+        )
     if batch.released_at is not None:
         return f"This SMS is no longer scheduled: it went at {when(batch.released_at)}."
     return "This SMS was not scheduled: it went when it was sent."

@@ -489,6 +489,15 @@ def release(
     return True
 
 
+def refused_at_release(session: so.Session, batch: Batch) -> bool:
+    """Whether the batch was refused at its time (a daily limit, or a sender who may no longer
+    send), so that none of it went."""
+    refused = sa.select(messages.c.id).where(
+        messages.c.batch_id == batch.id, messages.c.error_code.in_(limits.NEVER_LEFT_CODES)
+    )
+    return session.scalar(refused.limit(1)) is not None
+
+
 def _refuse(
     session: so.Session,
     batch: Batch,
