@@ -237,6 +237,21 @@ def test_reason_labels():
     assert dashboard.reason_label(" ", None) == dashboard.NO_REASON
 
 
+def test_batches_refused_at_their_time_share_one_reason_for_each_cause():
+    """Their texts name each batch's own numbers: as they are, every batch would be a bar."""
+    labels = {
+        dashboard.reason_label(
+            f"Not sent at its scheduled time: This SMS is for {n} people, but your daily limit is "
+            f"40 and you have {n - 1} left",
+            "limit",
+        )
+        for n in (2, 3)
+    }
+    assert labels == {"Not sent at its scheduled time: a daily limit was reached"}
+    sender = dashboard.reason_label("Not sent at its scheduled time: Casey can no longer", "sender")
+    assert sender == "Not sent at its scheduled time: its sender could no longer send"
+
+
 def test_scopes_by_user_office_and_team(session, make_user):
     perth = make_user(office="Perth")
     sydney = make_user(office="Sydney")

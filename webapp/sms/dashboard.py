@@ -36,6 +36,7 @@ from webapp.models.messaging import (
     UNDELIVERED,
     UNKNOWN,
 )
+from webapp.sms import limits
 from webapp.sms.batches import BAR_LABELS, NO_RECEIPT, RECEIPT_WAIT
 from webapp.users.offices import Team
 
@@ -59,6 +60,12 @@ FINISHED = (DELIVERED, NO_RECEIPT, FAILED, REJECTED, UNDELIVERED, UNKNOWN)
 FAILURES = (FAILED, REJECTED, UNDELIVERED)
 NO_REASON = "No reason given"
 OTHER = "Other reasons"
+# By the error code webapp.sms.schedule gives the messages of a batch refused at its time.
+_LIMIT_ERROR, _SENDER_ERROR = limits.NEVER_LEFT_CODES
+NOT_SENT_AT_ITS_TIME = {
+    _LIMIT_ERROR: "Not sent at its scheduled time: a daily limit was reached",
+    _SENDER_ERROR: "Not sent at its scheduled time: its sender could no longer send",
+}
 
 
 @dataclass(frozen=True)
@@ -330,7 +337,11 @@ def _length(bounds: list[datetime], n: int) -> float:
 
 
 def reason_label(text: str | None, code: str | None) -> str:
-    """A failure's reason as shown: the gateway's text, else its code, else NO_REASON."""
+    """A failure's reason as shown: the gateway's text, else its code, else NO_REASON; for a
+    scheduled batch refused at its time, one label for each cause (its text names the batch's own
+    numbers, and each batch would be a bar of its own)."""
+    if code in NOT_SENT_AT_ITS_TIME:
+        return NOT_SENT_AT_ITS_TIME[code]
     text, code = (text or "").strip(), (code or "").strip()
     if text and code:
         return f"{text} (code {code})"
