@@ -508,6 +508,8 @@ def test_edit_refuses_what_send_refuses_and_changes_nothing(session, sender, ada
     assert caught.value.status == 400
     assert caught.value.field == "message"
     assert says in caught.value.message
+    # Edit text has no template picker and no “Insert merge field” to point to.
+    assert "template" not in caught.value.message and "Insert" not in caught.value.message
     assert [m.body for m in messages(session, batch)] == ["Hi Ada, new roles this week."]
     assert "sms.schedule_edited" not in actions(session)
 

@@ -383,10 +383,15 @@ def worst_count(items: Sequence[PreviewItem], body: str) -> segments.SegmentCoun
     return segments.worst(item.count for item in items) or segments.count(body)
 
 
-def check_message(body: str, items: Sequence[PreviewItem]) -> None:
+def check_message(body: str, items: Sequence[PreviewItem], *, screen: bool = True) -> None:
+    """Refuse a message that cannot go as it is; `screen`: on the SMS screen, whose template
+    picker and “Insert merge field” the messages may point to (a scheduled batch's Edit text
+    has neither)."""
     if is_blank(body):
-        raise FieldError("Type a message, or pick a template.", "message")
-    if problem := merge.unknown_problem(body):
+        raise FieldError(
+            "Type a message, or pick a template." if screen else "Type a message.", "message"
+        )
+    if problem := merge.unknown_problem(body, picker=screen):
         raise FieldError(problem, "message")
     broken = next((item for item in items if item.rendered.leftover), None)
     if broken is not None:

@@ -276,7 +276,7 @@ def edit_text(
             }
         )
     try:
-        compose.check_message(body, items)
+        compose.check_message(body, items, screen=False)
     except FieldError:
         session.rollback()
         raise
