@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import office_named
+from tests.html_tree import html as tree
 from tests.pages import assert_refused, audits, candidate_form, details_of, fresh, text
 from tests.replying import receive, send_sms
 from webapp.models import Candidate, Message, Office, Setting, User
@@ -313,8 +314,13 @@ def test_with_team_views_by_office_a_team_leader_sees_only_their_office(
     both = {"Pat Perth", "Sam Sydney"}
     assert seen(client) == (both, both)  # off by default
 
+    assert "Everyone’s batches" in text(client.get("/sms/sent?who=everyone"))
+
     team_views(session, True)
     assert seen(client) == ({"Pat Perth"}, {"Pat Perth"})
+    # Said as the dashboard says it: their team's, not everyone's.
+    sent = tree(client.get("/sms/sent?who=everyone"))
+    assert sent.one("h2", id="results-heading").text == "Your team’s batches"
 
     # Nor can they open the other office's reply by its id.
     sydney_reply = session.scalar(

@@ -26,12 +26,9 @@ def index():
     may_see_everyone = current_user.can("audit.view")
     if filters.everyone and not may_see_everyone:
         abort(403, description="You need the permission “audit.view” to see everyone’s batches.")
+    team = offices.team_of(db.session, current_user)
     results = sent_log.search(
-        db.session,
-        None if filters.everyone else current_user.id,
-        filters,
-        page,
-        team=offices.team_of(db.session, current_user),
+        db.session, None if filters.everyone else current_user.id, filters, page, team=team
     )
 
     def page_url(number: int) -> str:
@@ -47,4 +44,6 @@ def index():
         page_url=page_url,
         states=STATE_ORDER,
         may_see_everyone=may_see_everyone,
+        # A team leader limited to their office sees only its batches as "everyone's".
+        team_only=team is not None,
     )
