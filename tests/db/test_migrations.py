@@ -255,25 +255,15 @@ def test_0007_fills_email_other_key_as_the_model_would(engine):
     ]
 
 
-def test_0021_rewrites_the_keys_of_names_with_curly_apostrophes_as_the_model_would(engine):
-    """Rows written before it keep their old keys until it runs: then a record typed on a phone
-    ("O’Brien") has the keys a new one gets, and the others are left as they were."""
-    from webapp.models.people import name_key, other_email_key
+def insert_people_with_keys(engine, people, key, client: str) -> None:
+    """Candidates (first, last, email, location) and a client, with their search keys as `key`
+    wrote them: rows a revision finds already there."""
+    from webapp.models.people import other_email_key
 
-    def old_key(text):
-        return " ".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
-
-    people = [
-        ("Siobhán", "O\u2019Brien", "s.obrien@example.com", "Coff\u2019s Harbour"),
-        ("D\u2018Arcy", "Smith\u2011Jones", None, None),
-        ("Ada", "Lovelace", "ada@example.com", "Sydney"),
-        ("\u0149a", "Tall", None, "6\u2033 Street"),  # ŉ is ʼn, and ″ is ′′, once normalised
-    ]
-    migrate.downgrade(engine, "0020")
     with engine.begin() as connection:
         for first, last, email, location in people:
-            fk, lk = old_key(first), old_key(last)
-            ek = old_key(email) if email else None
+            fk, lk = key(first), key(last)
+            ek = key(email) if email else None
             insert_candidate(
                 connection,
                 first_name=first,
@@ -286,16 +276,22 @@ def test_0021_rewrites_the_keys_of_names_with_curly_apostrophes_as_the_model_wou
                 email_key=ek,
                 email_other_key=other_email_key(ek, fk, lk),
                 location=location,
-                location_key=old_key(location) or None,
+                location_key=key(location) or None,
             )
         connection.execute(
             sa.text(
-                "INSERT INTO clients (name, name_key, created_at) VALUES "
-                "('Dunn\u2019s Pharmacy', :key, '2025-01-01 00:00:00')"
+                "INSERT INTO clients (name, name_key, created_at) "
+                "VALUES (:name, :key, '2025-01-01 00:00:00')"
             ),
-            {"key": old_key("Dunn\u2019s Pharmacy")},
+            {"name": client, "key": key(client)},
         )
-    migrate.upgrade(engine)
+
+
+def keys_as_the_model_writes_them(engine) -> tuple[list, str]:
+    """The candidates' rows (names, then keys), each asserted to hold the keys a record saved now
+    gets, and the client's key."""
+    from webapp.models.people import name_key, other_email_key
+
     with engine.connect() as connection:
         rows = connection.execute(
             sa.text(
@@ -317,6 +313,26 @@ def test_0021_rewrites_the_keys_of_names_with_curly_apostrophes_as_the_model_wou
             other_email_key(ek, fk, lk),
             name_key(location) or None,
         ]
+    return rows, client_key
+
+
+def test_0021_rewrites_the_keys_of_names_with_curly_apostrophes_as_the_model_would(engine):
+    """Rows written before it keep their old keys until it runs: then a record typed on a phone
+    ("O’Brien") has the keys a new one gets, and the others are left as they were."""
+
+    def old_key(text):
+        return " ".join(unicodedata.normalize("NFKC", text or "").split()).casefold()
+
+    people = [
+        ("Siobhán", "O\u2019Brien", "s.obrien@example.com", "Coff\u2019s Harbour"),
+        ("D\u2018Arcy", "Smith\u2011Jones", None, None),
+        ("Ada", "Lovelace", "ada@example.com", "Sydney"),
+        ("\u0149a", "Tall", None, "6\u2033 Street"),  # ŉ is ʼn, and ″ is ′′, once normalised
+    ]
+    migrate.downgrade(engine, "0020")
+    insert_people_with_keys(engine, people, old_key, "Dunn\u2019s Pharmacy")
+    migrate.upgrade(engine)
+    rows, client_key = keys_as_the_model_writes_them(engine)
     assert [row[5] for row in rows] == ["o'brien", "smith-jones", "lovelace", "tall"]
     assert (rows[3][4], rows[3][10]) == ("'na", "6'' street")
     assert rows[0][10] == "coff's harbour"
@@ -342,8 +358,6 @@ def test_0021_rewrites_the_keys_of_names_with_curly_apostrophes_as_the_model_wou
 def test_0023_rewrites_the_keys_of_names_beyond_ascii_without_accents_as_the_model_would(engine):
     """Rows written before it keep their accented keys until it runs: then "Jose" finds José as it
     finds a record added since, and an ASCII name's keys are left as they were."""
-    from webapp.models.people import name_key, other_email_key
-
     curly = str.maketrans({"\u2019": "'", "\u2010": "-"})
 
     def old_key(text):
@@ -358,53 +372,9 @@ def test_0023_rewrites_the_keys_of_names_beyond_ascii_without_accents_as_the_mod
         ("Søren", "O\u2019Brien", None, "Łódź"),
     ]
     migrate.downgrade(engine, "0022")
-    with engine.begin() as connection:
-        for first, last, email, location in people:
-            fk, lk = old_key(first), old_key(last)
-            ek = old_key(email) if email else None
-            insert_candidate(
-                connection,
-                first_name=first,
-                last_name=last,
-                first_name_key=fk,
-                last_name_key=lk,
-                full_name_key=f"{fk} {lk}",
-                reverse_name_key=f"{lk} {fk}",
-                email=email,
-                email_key=ek,
-                email_other_key=other_email_key(ek, fk, lk),
-                location=location,
-                location_key=old_key(location) or None,
-            )
-        connection.execute(
-            sa.text(
-                "INSERT INTO clients (name, name_key, created_at) VALUES "
-                "('Société Générale', :key, '2025-01-01 00:00:00')"
-            ),
-            {"key": old_key("Société Générale")},
-        )
+    insert_people_with_keys(engine, people, old_key, "Société Générale")
     migrate.upgrade(engine)
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.text(
-                "SELECT first_name, last_name, email, location, first_name_key, last_name_key, "
-                "full_name_key, reverse_name_key, email_key, email_other_key, location_key "
-                "FROM candidates ORDER BY id"
-            )
-        ).all()
-        client_key = connection.scalar(sa.text("SELECT name_key FROM clients"))
-    for first, last, email, location, *keys in rows:
-        fk, lk = name_key(first), name_key(last)
-        ek = name_key(email) if email else None
-        assert keys == [
-            fk,
-            lk,
-            f"{fk} {lk}",
-            f"{lk} {fk}",
-            ek,
-            other_email_key(ek, fk, lk),
-            name_key(location) or None,
-        ]
+    rows, client_key = keys_as_the_model_writes_them(engine)
     assert [row[6] for row in rows] == [
         "jose garcia",
         "ann te-rangi",

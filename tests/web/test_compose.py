@@ -825,36 +825,25 @@ def test_counter_reports_characters_segments_and_encoding(
     }
 
 
-def test_counter_names_the_character_that_forces_unicode(client, consultant, make_candidate):
-    _, token = open_sms(client, [make_candidate()])
-    body = text(
-        client.post(
-            f"/sms/compose/{token}/counter",
-            data={"message": "Caf\u00e9 is fine but \u201cquotes\u201d are not"},
-            htmx=True,
-        )
-    )
-    assert counter(body)["encoding"] == "UCS-2"
-    assert "Unicode because of: <code>\u201c</code> <code>\u201d</code>" in body
-
-
-def test_counter_names_an_invisible_character_that_forces_unicode(
-    client, consultant, make_candidate
+@pytest.mark.parametrize(
+    "message, named",
+    [
+        ("Caf\u00e9 is fine but \u201cquotes\u201d are not", "\u201c</code> <code>\u201d"),
+        # A no-break space pasted from Word shows as a blank: named, with its code point.
+        (
+            "Hi Amelia,\u00a0your interview\u200b is at 10",
+            "no-break space (U+00A0)</code> <code>zero width space (U+200B)",
+        ),
+    ],
+    ids=["quotes", "invisible"],
+)
+def test_counter_names_the_characters_that_force_unicode(
+    client, consultant, make_candidate, message, named
 ):
-    """A no-break space pasted from Word shows as a blank: it is named, with its code point."""
     _, token = open_sms(client, [make_candidate()])
-    body = text(
-        client.post(
-            f"/sms/compose/{token}/counter",
-            data={"message": "Hi Amelia,\u00a0your interview\u200b is at 10"},
-            htmx=True,
-        )
-    )
+    body = text(client.post(f"/sms/compose/{token}/counter", data={"message": message}, htmx=True))
     assert counter(body)["encoding"] == "UCS-2"
-    assert (
-        "Unicode because of: <code>no-break space (U+00A0)</code> "
-        "<code>zero width space (U+200B)</code>"
-    ) in body
+    assert f"Unicode because of: <code>{named}</code>" in body
 
 
 def test_counter_warns_when_the_message_is_too_long(client, consultant, make_candidate):
