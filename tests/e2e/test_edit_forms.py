@@ -86,6 +86,8 @@ def test_a_merge_field_inserted_on_an_opened_template_goes_at_its_texts_end(cont
     expect(page.locator(".flashes")).to_contain_text(f"Template “{name}” added.")
     page.goto(f"/templates?q={name}")
     page.get_by_role("link", name=f"Edit {name}").click()
+    # The box shows before the deferred compose.js runs: Enter pressed sooner does nothing.
+    page.wait_for_load_state("load")
     message = page.get_by_label("Message", exact=True)
     expect(message).to_have_value("See you at 10")
     page.get_by_label("Insert merge field", exact=True).focus()
