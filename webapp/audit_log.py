@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import date, datetime, tzinfo
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from webapp.models.people import PRIVACY_FIELDS, name_key, person_name
 from webapp.models.users import User
 from webapp.people.kinds import KINDS, Kind
 from webapp.people.search import TOP
+from webapp.sms.limits import ORGANISATION_LIMIT_KEY, ROLE_LIMITS_KEY
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
@@ -42,6 +43,8 @@ TEXT_LABELS = {
     "date_from": "From",
     "date_to": "To",
     "page": "Page",
+    "older": "Older",
+    "newer": "Newer",
 }
 PERSON_KINDS = {kind.singular: kind.label for kind in KINDS}
 # Where a person's record lives, by the kind an audit subject or a PersonRow names.
@@ -69,6 +72,38 @@ ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
 
 @dataclass(frozen=True)
+class Cursor:
+    """Where a page of the log starts: an event's (created_at, id), the log's order. Older and
+    Newer carry one, so a page follows from the one the reader saw even while events are added
+    (an offset would show the page's last rows again on Older)."""
+
+    created_at: datetime
+    id: int
+
+    @property
+    def token(self) -> str:
+        """As a link carries it: "20260101T005400000000-55" (UTC to the microsecond, the id)."""
+        return f"{self.created_at.astimezone(UTC):%Y%m%dT%H%M%S%f}-{self.id}"
+
+    @classmethod
+    def read(cls, token: str) -> Cursor | None:
+        """The cursor a link carries; None when it is not one."""
+        moment, _, number = token.partition("-")
+        event_id = as_id(number)
+        if event_id is None or len(moment) != 21:
+            return None
+        try:
+            created_at = datetime.strptime(moment, "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        return cls(created_at, event_id)
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> Cursor:
+        return cls(event.created_at, event.id)
+
+
+@dataclass(frozen=True)
 class Filters:
     """What the audit page asks for; every field is optional and empty means "any"."""
 
@@ -80,6 +115,9 @@ class Filters:
     date_from: date | None = None
     date_to: date | None = None
     zone: tzinfo = zone_field()  # the dates are whole days here (the reader's zone)
+    # The page: the events just older, or just newer, than this one (from Older and Newer links).
+    older: Cursor | None = field(default=None, metadata={"in_link": False})
+    newer: Cursor | None = field(default=None, metadata={"in_link": False})
 
     def params(self) -> dict[str, str]:
         """The filters in force, as query-string values (for page links)."""
@@ -131,6 +169,14 @@ def parse(
             values["person_id"] = number
     values.update(date_range(text, TEXT_LABELS, errors))
     page = page_number(text["page"], MAX_PAGE, errors)
+    for direction in ("older", "newer"):
+        if text[direction]:
+            cursor = Cursor.read(text[direction])
+            if cursor is None:
+                errors[direction] = "That page link is not one of this log’s: the newest are shown."
+            else:
+                values[direction] = cursor
+                break  # a link carries one of them
     return Filters(**values), page, errors
 
 
@@ -218,9 +264,18 @@ class Entry:
 
 @dataclass(frozen=True)
 class Page:
+    """One page of the log: its entries, where they start among all `total` matching events now
+    (`start`, from 0), and the cursors of the pages beside it (None: there is none)."""
+
     entries: list[Entry]
-    page: int
     total: int
+    start: int = 0
+    older: Cursor | None = None
+    newer: Cursor | None = None
+
+    @property
+    def page(self) -> int:
+        return self.start // PAGE_SIZE + 1
 
     @property
     def pages(self) -> int:
@@ -228,21 +283,90 @@ class Page:
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.older is not None
+
+    @property
+    def first(self) -> int:
+        """The first entry's place among the matching events, from 1 (as "51–100 of 120" says)."""
+        return self.start + 1
+
+    @property
+    def last(self) -> int:
+        return self.start + len(self.entries)
+
+
+def _older_than(cursor: Cursor):
+    return sa.or_(
+        AuditEvent.created_at < cursor.created_at,
+        sa.and_(AuditEvent.created_at == cursor.created_at, AuditEvent.id < cursor.id),
+    )
+
+
+def _newer_than(cursor: Cursor):
+    return sa.or_(
+        AuditEvent.created_at > cursor.created_at,
+        sa.and_(AuditEvent.created_at == cursor.created_at, AuditEvent.id > cursor.id),
+    )
+
+
+NEWEST_FIRST = (AuditEvent.created_at.desc(), AuditEvent.id.desc())
+OLDEST_FIRST = (AuditEvent.created_at.asc(), AuditEvent.id.asc())
 
 
 def search(session: so.Session, filters: Filters, page: int = 1) -> Page:
-    """One page of matching events, newest first."""
+    """One page of matching events, newest first: those just older (or newer) than the cursor
+    filters.older (filters.newer) when a link carries one, else page `page`.
+
+    Older and Newer page by (created_at, id) as exports.sent_rows does, so events added or
+    removed meanwhile neither repeat nor skip a row; where the page starts is counted now.
+    """
     where = conditions(filters)
-    total = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*where)) or 0
-    query = (
-        sa.select(AuditEvent)
-        .where(*where)
-        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-    )
-    events = list(session.scalars(query))
+
+    def count(*more) -> int:
+        query = sa.select(sa.func.count()).select_from(AuditEvent).where(*where, *more)
+        return session.scalar(query) or 0
+
+    total = count()
+    events: list[AuditEvent]
+    select = sa.select(AuditEvent).where(*where)
+    # One more than a page is read, to know whether there is a page beyond it.
+    if filters.older is not None:
+        events = list(
+            session.scalars(
+                select.where(_older_than(filters.older))
+                .order_by(*NEWEST_FIRST)
+                .limit(PAGE_SIZE + 1)
+            )
+        )
+        start = count(sa.not_(_older_than(filters.older)))
+        more_older = len(events) > PAGE_SIZE
+    else:
+        events = []
+        if filters.newer is not None:
+            events = list(
+                session.scalars(
+                    select.where(_newer_than(filters.newer))
+                    .order_by(*OLDEST_FIRST)
+                    .limit(PAGE_SIZE + 1)
+                )
+            )
+            events.reverse()
+        if len(events) > PAGE_SIZE:
+            # More than a page is newer: the page just newer than the cursor, and the events
+            # newer still counted before it.
+            events = events[1:]
+            start = count(_newer_than(Cursor.of(events[0])))
+            more_older = True  # the page the reader came from, at least
+        else:
+            # The newest page (a Newer that reaches the top shows the whole first page), or the
+            # page a number names (a bookmark).
+            offset = 0 if filters.newer is not None else (page - 1) * PAGE_SIZE
+            events = list(
+                session.scalars(select.order_by(*NEWEST_FIRST).offset(offset).limit(PAGE_SIZE + 1))
+            )
+            start = offset
+            more_older = len(events) > PAGE_SIZE
+    events = events[:PAGE_SIZE]
     names = _subject_names(session, events)
     described = _name_people(session, [describe(event.action, event.details) for event in events])
     # Only a record that still exists is linked; a removed one would be a link to a 404.
@@ -257,7 +381,13 @@ def search(session: so.Session, filters: Filters, page: int = 1) -> Page:
         )
         for event, details in zip(events, described, strict=True)
     ]
-    return Page(entries=entries, page=page, total=total)
+    return Page(
+        entries=entries,
+        total=total,
+        start=start,
+        older=Cursor.of(events[-1]) if events and more_older else None,
+        newer=Cursor.of(events[0]) if events and start > 0 else None,
+    )
 
 
 def _name_people(session: so.Session, described: list[Details]) -> list[Details]:
@@ -391,6 +521,8 @@ def describe(action: str, details: Any) -> Details:
     if not isinstance(details, dict):
         return Details(lines=(("details", as_text(details)),) if details not in (None, {}) else ())
     rest = dict(details)
+    # An Add form's one-time token (webapp.people.records.add_person) means nothing to a reader.
+    rest.pop("form_token", None)
     # Each part takes its keys out of `rest`; what no part understood is shown as key: value.
     parts: dict[str, Any] = {}
     if action == "sms.ignore_opt_out" and (
@@ -420,6 +552,11 @@ def describe(action: str, details: Any) -> Details:
         for key in ("added", "removed"):
             if key in rest:
                 parts[key] = _names(rest.pop(key))
+    if action == "user.daily_limit_changed":
+        # A user's own limit: 0 is no limit; none (—) is their roles' default.
+        for key in ("old", "new"):
+            if key in rest and rest[key] == 0 and not isinstance(rest[key], bool):
+                rest[key] = "no limit"
     lines = tuple(
         (str(key).replace("_", " "), (key in MOMENT_KEYS and _moment(value)) or as_text(value))
         for key, value in rest.items()
@@ -466,6 +603,17 @@ def _overridden(rest: dict) -> dict[str, Any]:
 def _value(field: Any, value: Any) -> str:
     if field in PRIVACY_FIELDS and isinstance(value, bool):
         return "ticked" if value else "not ticked"
+    if field == ROLE_LIMITS_KEY and isinstance(value, dict):
+        return "; ".join(f"{role}: {_limit(limit)}" for role, limit in value.items()) or "—"
+    if field == ORGANISATION_LIMIT_KEY:
+        return _limit(value)
+    return as_text(value)
+
+
+def _limit(value: Any) -> str:
+    """A daily limit as the pages say it: 0 is "no limit", not a limit of nothing."""
+    if isinstance(value, int) and not isinstance(value, bool) and value == 0:
+        return "no limit"
     return as_text(value)
 
 

@@ -24,11 +24,13 @@ def build(app: Flask, **overrides) -> Dispatcher:
             setattr(settings, name, value)
     engine = app.extensions["database"].engine
     config = dict(app.config)
-    with make_sessionmaker(engine)() as session:
-        # The sender ID set on the admin page wins over SMSCENTRAL_ORIGINATOR (read at start).
-        originator = sms_settings.load(session, config).originator
-    if originator:
-        config["SMSCENTRAL_ORIGINATOR"] = originator
+    gateway = str(config.get("SMS_PROVIDER") or "").strip().lower()
+    if gateway == "smscentral" and not str(config.get("SMSCENTRAL_ORIGINATOR") or "").strip():
+        # Without SMSCENTRAL_ORIGINATOR the gateway is built with the admin's sender ID. Either
+        # way the dispatcher reads the setting again with each claim, so a change on the
+        # settings page applies without a restart (Dispatcher._follow_sender).
+        with make_sessionmaker(engine)() as session:
+            config["SMSCENTRAL_ORIGINATOR"] = sms_settings.sender_id(session, "")
     return Dispatcher(engine, make_provider(config), settings)
 
 

@@ -153,7 +153,7 @@
 
   // Closing the screen (Esc, Cancel, a new list, another Bulk SMS) keeps what was typed first.
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && composeForm()) flush();
+    if (event.key === "Escape" && !event.isComposing && event.keyCode !== 229 && composeForm()) flush();
   }, true);
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest(".compose-cancel")) flush();

@@ -263,12 +263,24 @@
     window.htmx.ajax("GET", url, { source: row, target: "#compose-panel", swap: "innerHTML" });
   }
 
+  // The key a shortcut reads: event.key, but with another alphabet's layout on (Russian "ч" on
+  // the X key, Greek "χ") the Latin letter of the key's place (event.code "KeyX" → "x"), so the
+  // letter shortcuts work whichever layout the recruiter types in.
+  function shortcutKey(event) {
+    var key = event.key;
+    var code = event.code || "";
+    if (key && key.length === 1 && key.charCodeAt(0) > 127 && /^Key[A-Z]$/.test(code)) {
+      return code.charAt(3).toLowerCase();
+    }
+    return key;
+  }
+
   // A key pressed on a cell of the results: true when it was the grid's to handle.
   function gridKey(event) {
     var table = resultsGrid();
     var cell = table && table.getAttribute("role") === "grid" && event.target.closest("td, th");
     if (!cell || !table.contains(cell) || event.altKey || event.metaKey || event.shiftKey) return false;
-    var key = event.key;
+    var key = shortcutKey(event);
     if (event.ctrlKey && key !== "Home" && key !== "End") return false;
     var row = cell.parentElement;
     var firstRow = table.tHead ? table.tHead.rows.length : 0;
@@ -452,6 +464,9 @@
   }
 
   document.addEventListener("keydown", function (event) {
+    // A key an input method is composing with (Esc cancelling a Japanese or Chinese word, Enter
+    // choosing one) is the input method's: the SMS screen must not close mid-word.
+    if (event.isComposing || event.keyCode === 229) return;
     if (event.key === "Escape") {
       if (closeCompose()) { event.preventDefault(); return; }
       toggleHelp(false);
@@ -464,23 +479,24 @@
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
-    if ((event.key === "j" || event.key === "k") && enterGrid()) {
+    var key = shortcutKey(event);
+    if ((key === "j" || key === "k") && enterGrid()) {
       event.preventDefault();
       return;
     }
-    if (event.key === "/") {
+    if (key === "/") {
       var search = document.getElementById("q");
       if (search) { event.preventDefault(); search.focus(); search.select(); }
-    } else if (event.key === "a" || event.key === "b") {
-      var control = document.getElementById(event.key === "a" ? "select-page" : "bulk-sms-button");
+    } else if (key === "a" || key === "b") {
+      var control = document.getElementById(key === "a" ? "select-page" : "bulk-sms-button");
       if (!control) return;
       event.preventDefault();
       // While a search (or another page) is on its way, htmx disables the tick boxes and Bulk SMS
       // (hx-disabled-elt on #search and the pager): ticks made now would be for a list about to go.
       if (control.disabled) { explainListLoading(); return; }
       control.click();
-      if (event.key === "a") control.focus();
-    } else if (event.key === "?") {
+      if (key === "a") control.focus();
+    } else if (key === "?") {
       event.preventDefault();
       toggleHelp();
     }

@@ -81,6 +81,36 @@ def test_events_come_newest_first_fifty_to_a_page(session, audit_event):
     assert audit_log.search(session, Filters(), 4).entries == []
 
 
+def test_older_and_newer_page_from_the_events_shown_as_events_are_written(session, audit_event):
+    start = utc(2026, 1, 1)
+    ids = [audit_event(at=start + timedelta(seconds=i / 7)).id for i in range(120)]
+    newest_first = list(reversed(ids))
+    first = audit_log.search(session, Filters())
+    assert (first.first, first.last, first.newer) == (1, 50, None)
+    added = [audit_event(at=start + timedelta(days=1)).id for _ in range(5)]
+
+    # The link's cursor, read back as a link carries it.
+    older, _, errors = audit_log.parse(session, {"older": first.older.token})
+    assert errors == {} and older.older == first.older
+    second = audit_log.search(session, older)
+    assert [e.event.id for e in second.entries] == newest_first[50:100]
+    assert (second.first, second.last, second.total) == (56, 105, 125)
+
+    newer, _, _ = audit_log.parse(session, {"newer": second.newer.token})
+    back = audit_log.search(session, newer)
+    assert [e.event.id for e in back.entries] == newest_first[:50]
+    assert back.first == 6 and back.newer is not None
+    top = audit_log.search(session, Filters(newer=back.newer))
+    assert [e.event.id for e in top.entries] == list(reversed(added)) + newest_first[:45]
+    assert top.newer is None
+
+
+@pytest.mark.parametrize("token", ["x", "20260101T000000000000", "20261301T000000000000-5", "-5"])
+def test_a_page_link_that_is_not_one_is_named_and_left_out(session, token):
+    filters, _, errors = audit_log.parse(session, {"older": token})
+    assert filters.older is None and set(errors) == {"older"}
+
+
 def test_events_at_the_same_moment_keep_a_stable_order(session, audit_event):
     moment = utc(2026, 2, 2, 12)
     ids = [audit_event(at=moment).id for _ in range(3)]

@@ -158,17 +158,90 @@ def test_paging_fifty_to_a_page_keeps_the_filters(client, lead, audit_event):
     audit_event("privacy.changed", at=start + timedelta(days=1))
     first = client.get("/audit?action=sms.sent")
     assert shown(first) == list(reversed(ids))[:50]
-    assert "Page 1 of 2" in text(first)
+    assert "<span>1–50 of 55</span>" in text(first)
     older = re.search(r'<a href="([^"]+)"[^>]*rel="next">Older</a>', text(first))
     assert older, "no link to the next page"
     link = html.unescape(older.group(1))
-    assert "action=sms.sent" in link and "page=2" in link
+    assert "action=sms.sent" in link and f"older=20260101T000500000000-{ids[5]}" in link
     # Older shares the filters' sync point: dropped while a filter is on its way (as on Sent).
     assert 'hx-sync="#audit-filters:drop"' in older.group(0)
+    assert f'hx-get="{older.group(1)}"' in older.group(0)
     second = client.get(link)
     assert shown(second) == list(reversed(ids))[50:]
+    assert "<span>51–55 of 55</span>" in text(second)
     assert 'rel="next"' not in text(second)
     assert 'rel="prev"' in text(second)
+
+
+def older_link(response) -> str:
+    found = re.search(r'<a href="([^"]+)"[^>]*rel="next">Older</a>', text(response))
+    assert found, "no Older link"
+    return html.unescape(found.group(1))
+
+
+def newer_link(response) -> str:
+    found = re.search(r'<a href="([^"]+)"[^>]*rel="prev">Newer</a>', text(response))
+    assert found, "no Newer link"
+    return html.unescape(found.group(1))
+
+
+def test_older_and_newer_neither_repeat_nor_skip_events_written_meanwhile(
+    client, lead, audit_event
+):
+    start = utc(2026, 1, 1)
+    ids = [audit_event("sms.sent", at=start + timedelta(minutes=i)).id for i in range(120)]
+    newest_first = list(reversed(ids))
+    first = client.get("/audit")
+    assert shown(first) == newest_first[:50]
+
+    # Ten events are written while the reader looks at the first page.
+    later = [audit_event("sms.sent", at=start + timedelta(days=1, minutes=i)).id for i in range(10)]
+    second = client.get(older_link(first))
+    assert shown(second) == newest_first[50:100]  # not the first page's last ten again
+    # Where it is among the events now: ten more are newer than it.
+    assert "<span>61–110 of 130</span>" in text(second)
+    third = client.get(older_link(second))
+    assert shown(third) == newest_first[100:]
+    assert 'rel="next"' not in text(third)
+
+    # Newer goes back to the events just newer than those shown, then to the newest page.
+    back = client.get(newer_link(third))
+    assert shown(back) == newest_first[50:100]
+    assert "<span>61–110 of 130</span>" in text(back)
+    nearer = client.get(newer_link(back))
+    assert shown(nearer) == newest_first[:50]
+    assert "<span>11–60 of 130</span>" in text(nearer)
+    top = client.get(newer_link(nearer))  # fewer than a page newer: the newest page
+    assert shown(top) == list(reversed(later)) + newest_first[:40]
+    assert "<span>1–50 of 130</span>" in text(top) and 'rel="prev"' not in text(top)
+
+
+def test_newer_from_the_second_page_is_the_first_page_when_nothing_changed(
+    client, lead, audit_event
+):
+    start = utc(2026, 1, 1)
+    ids = [audit_event("sms.sent", at=start + timedelta(minutes=i)).id for i in range(120)]
+    second = client.get(older_link(client.get("/audit")))
+    third = client.get(older_link(second))
+    assert shown(client.get(newer_link(third))) == shown(second)
+    assert shown(client.get(newer_link(second))) == list(reversed(ids))[:50]
+
+
+def test_events_at_the_same_moment_page_by_id(client, lead, audit_event):
+    # Sixty events in one moment: Older goes on by id, none twice and none left out.
+    moment = utc(2026, 3, 3, 9)
+    ids = [audit_event("sms.sent", at=moment).id for _ in range(60)]
+    first = client.get("/audit?action=sms.sent")
+    second = client.get(older_link(first))
+    assert shown(first) + shown(second) == sorted(ids, reverse=True)
+
+
+def test_a_broken_page_link_shows_the_newest_with_the_problem(client, lead, audit_event):
+    event = audit_event("sms.sent")
+    response = client.get("/audit?older=yesterday")
+    assert response.status_code == 400
+    assert shown(response) == [event.id]
+    assert "That page link is not one of this log’s" in html.unescape(text(response))
 
 
 # --- details in words ----------------------------------------------------------------------------

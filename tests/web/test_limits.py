@@ -23,7 +23,7 @@ from tests.pages import (
     rows,
     text,
 )
-from webapp.models import Batch, Message, Setting, User
+from webapp.models import Batch, Message, Role, Setting, User
 from webapp.sms import limits
 
 OVER = (
@@ -226,6 +226,51 @@ def test_an_administrator_sets_role_defaults_and_the_organisation_cap(client, ad
     client.post("/admin/settings/limits", data={"org_daily_limit": "", "role-consultant": "500"})
     assert stored(session, limits.ORGANISATION_LIMIT_KEY) is None
     assert stored(session, limits.ROLE_LIMITS_KEY) == {"consultant": 500}
+
+
+def test_the_role_defaults_hint_says_an_empty_role_gives_way_to_the_users_other_roles(
+    client, admin, session, make_user
+):
+    # The hint says what limits.role_default does: consultant empty and team-leader 5 give 5,
+    # not SMS_DAILY_LIMIT (1 here), which only users none of whose roles has a limit get.
+    hint = " ".join(
+        tree(client.get("/admin/settings")).one("p", id="role-limits-hint").text.split()
+    )
+    assert "a user with several roles gets the highest of their roles’ limits" in hint
+    assert "Empty: the role has no limit of its own." in hint
+    assert "Users none of whose roles has one get the server’s SMS_DAILY_LIMIT (1 a day)." in hint
+    assert "Empty: the server’s SMS_DAILY_LIMIT" not in hint
+
+    client.post("/admin/settings/limits", data={"org_daily_limit": "", "role-team-leader": "5"})
+    both = make_user(role="consultant")
+    both.roles.append(session.scalar(sa.select(Role).where(Role.name == "team-leader")))
+    session.commit()
+    settings = limits.LimitSettings(default=1)
+    assert limits.daily_limit(session, both, settings) == limits.DailyLimit(5, "role")
+    only_consultant = make_user(role="consultant")
+    assert limits.daily_limit(session, only_consultant, settings) == limits.DailyLimit(1, "server")
+
+
+def test_the_audit_log_shows_a_limit_of_0_as_no_limit(client, admin, session, make_user):
+    client.post(
+        "/admin/settings/limits",
+        data={"org_daily_limit": "", "role-consultant": "100", "role-team-leader": "5"},
+    )
+    client.post(
+        "/admin/settings/limits",
+        data={"org_daily_limit": "", "role-consultant": "0", "role-team-leader": "5"},
+    )
+    target = make_user(role="consultant")
+    client.post(f"/admin/users/{target.id}/edit", data=details_of(target, daily_limit="0"))
+
+    page = html.unescape(text(client.get("/audit")))
+
+    changes = re.findall(r"<li>role daily limits: ([^<]*)</li>", page)
+    assert "team-leader: 5; consultant: 100 → team-leader: 5; consultant: no limit" in changes
+    assert "consultant: 0" not in page
+    [event] = audits(session, "user.daily_limit_changed")
+    assert event.details["new"] == 0  # stored as the number; shown in words
+    assert re.search(r"<dt>new</dt><dd>no limit</dd>", page)
 
 
 def test_a_role_default_that_is_not_a_whole_number_is_refused_and_nothing_saved(

@@ -15,7 +15,7 @@ from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.ids import as_id
 from webapp.models import Office, SmsAccount
-from webapp.sms import account_secrets, accounts
+from webapp.sms import account_secrets, accounts, routing
 from webapp.sms.providers.factory import DEFAULT_SMSCENTRAL_API_URL
 from webapp.users.offices import all_offices
 from webapp.web import edit_merge
@@ -234,12 +234,13 @@ def _default_account() -> dict:
     config = current_app.config
     provider = config.get("SMS_PROVIDER", "sandbox")
     base = config.get("PUBLIC_BASE_URL", "")
+    # The sender its messages go out under: the settings page's sender ID, else the environment's.
+    sender = routing.default_sender(provider, db.session, config)
     if provider == "smscentral":
-        gateway, sender = "SMS Central", config.get("SMSCENTRAL_ORIGINATOR", "")
+        gateway = "SMS Central"
         paths = accounts.WEBHOOK_PATHS["smscentral"]
     elif provider == "twilio":
         gateway = "Twilio"
-        sender = config.get("TWILIO_FROM") or config.get("TWILIO_MESSAGING_SERVICE_SID", "")
         paths = accounts.WEBHOOK_PATHS["twilio"]
     else:
         gateway, sender, paths = "Sandbox (nothing leaves the server)", "", ()

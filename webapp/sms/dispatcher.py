@@ -37,7 +37,7 @@ from webapp.sms.providers import (
 )
 from webapp.sms.quiet_hours import QuietSettings
 from webapp.sms.reconcile import ReconcileSettings
-from webapp.sms.settings import blocked_regions
+from webapp.sms.settings import blocked_regions, sender_id
 
 log = logging.getLogger(__name__)
 RECORD_GROUP = 16  # outcomes written in one transaction
@@ -188,6 +188,9 @@ class Dispatcher:
         self.claiming = Step(
             "claiming messages", lambda limit: outbox.claim(engine, limit, self._lease(limit))
         )
+        # The default gateway's sender ID as built (SMSCENTRAL_ORIGINATOR): used while the
+        # settings page has none. None: a gateway whose sender is not a setting (Twilio's From).
+        self.built_sender: str | None = getattr(provider, "originator", None)
 
     def wake(self) -> None:
         """Look for work now rather than at the next poll (called after Send)."""
@@ -378,6 +381,7 @@ class Dispatcher:
             return []  # an idle worker logs nothing: one line a poll would drown the rest
         try:
             with self.sessionmaker() as session:
+                self._follow_sender(session)
                 routes = self._route(session, claimed)
                 refused: dict[int, str] = {}
                 for gateway, group in _by_gateway(claimed, routes, self.accounts.default):
@@ -422,6 +426,18 @@ class Dispatcher:
         ]
         self.routes.update({m.id: routes[m.id] for m in going if m.id in routes})
         return going
+
+    def _follow_sender(self, session) -> None:
+        """Send the claimed messages under the sender ID saved on the settings page now, so a
+        change there applies from the next claim without a restart. Read with each claim that
+        found work, not each message: the settings table, a few rows, which the claim's other
+        settings (quiet hours) then read without a query of their own."""
+        if self.built_sender is None:
+            return
+        wanted = sender_id(session, self.built_sender)
+        if wanted != self.provider.originator:  # type: ignore[attr-defined]
+            log.info("Sending under the sender ID %s from now on", wanted)
+            self.provider.originator = wanted  # type: ignore[attr-defined]
 
     def _quiet(self, session, claimed: list[Claimed]) -> dict[int, datetime]:
         """Those of `claimed` now inside their recipient's quiet hours, put back in the queue

@@ -48,6 +48,12 @@ def load(session: so.Session, config: Mapping[str, Any]) -> SmsSettings:
     )
 
 
+def sender_id(session: so.Session, fallback: str) -> str:
+    """The SMS Central sender ID: the admin's setting, else `fallback` (SMSCENTRAL_ORIGINATOR).
+    The settings table is read once a transaction, for every setting read in it."""
+    return settings_store.value(session, "originator") or fallback
+
+
 def default_region(session: so.Session, config: Mapping[str, Any]) -> str:
     """The region for national-format numbers: the admin's setting, else SMS_DEFAULT_REGION."""
     return settings_store.value(session, "default_region") or config.get("SMS_DEFAULT_REGION", "AU")

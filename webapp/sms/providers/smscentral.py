@@ -99,13 +99,29 @@ class SmsCentral:
         self.lookup_timeout = lookup_timeout
         self.username = username
         self.password = password
-        self.originator = originator
         self.timeout = timeout
         self._session = make_session(pool_size, self.api_url)
+        self.originator = originator
+
+    @property
+    def originator(self) -> str:
+        """The sender ID every send goes out under."""
+        return self._originator
+
+    @originator.setter
+    def originator(self, value: str) -> None:
+        # The worker changes it when the sender ID setting changes, while sends are in flight:
+        # each send reads the fields once, and both are swapped whole.
         # The fields every send repeats, encoded once: encoding is a fair part of a send's CPU.
         self._send_fields = urlencode(
-            {"USERNAME": username, "PASSWORD": password, "ACTION": "send", "ORIGINATOR": originator}
+            {
+                "USERNAME": self.username,
+                "PASSWORD": self.password,
+                "ACTION": "send",
+                "ORIGINATOR": value,
+            }
         )
+        self._originator = value
 
     def send(self, message: OutboundSms) -> SendResult:
         form = urlencode(
