@@ -67,7 +67,7 @@ def test_login_without_csrf_token_is_rejected(client, make_user):
 
 def test_csrf_failure_on_htmx_request_asks_for_a_refresh(client, login):
     login()
-    response = client.post("/logout", csrf=False, htmx=True)
+    response = client.post("/profile", data={"email": "x@example.com"}, csrf=False, htmx=True)
     assert response.status_code == 400
     assert response.headers["HX-Refresh"] == "true"
 
@@ -216,6 +216,68 @@ def test_a_form_from_before_signing_in_again_says_to_open_the_page_again(client,
     )
     assert response.status_code == 400 and response.headers["HX-Refresh"] == "true"
     assert "This page was reloaded" in client.get("/profile").get_data(as_text=True)
+
+
+def test_sign_out_from_a_page_opened_before_signing_in_again_signs_out(client, login):
+    """Tab A open on a page; in tab B, sign out and in again; Sign out in tab A. Refused as an
+    expired form, it left a shared computer signed in."""
+    user = login()
+    stale = client.csrf_token()
+    client.post("/logout")  # in tab B
+    assert client.login(user.username).status_code == 302
+    response = client.post(
+        "/logout",
+        data={"csrf_token": stale},
+        headers={"Referer": "http://localhost/profile"},
+        csrf=False,
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    page = client.get("/login").get_data(as_text=True)
+    assert "You have signed out." in page and "Nothing was done" not in page
+    assert client.get("/profile").status_code == 302
+    # By htmx too (no Sign out button uses it; a form that did would not be refused either).
+    assert client.login(user.username).status_code == 302
+    response = client.post("/logout", csrf=False, htmx=True)
+    assert response.headers["HX-Redirect"] == "/login"
+    assert client.get("/profile").status_code == 302
+
+
+@pytest.mark.parametrize("target", ["http://%5B", "//%5B", "http://%5Bx/profile"])
+def test_an_unreadable_next_is_no_next(client, make_user, target):
+    """An address like http://[ cannot be read (urlsplit raises ValueError): it was a 500, now as
+    if none was given."""
+    make_user("casey")
+    assert client.get(f"/login?next={target}").status_code == 200
+    typed = {"username": "casey", "password": PASSWORD}
+    response = client.post(f"/login?next={target}", data=typed)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_an_unreadable_referer_on_an_expired_form_is_no_way_back(client, login):
+    login()
+    stale = client.csrf_token()
+    _new_session(client)  # signed out and in again in another tab
+    response = client.post(
+        "/profile",
+        data={"email": "x@example.com", "csrf_token": stale},
+        headers={"Referer": "http://[x/profile"},
+        csrf=False,
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Nothing was done" in page and "Open the page again</a>" not in page
+
+
+def test_an_unreadable_htmx_current_url_is_no_way_back(client, make_user):
+    unreadable = {"HX-Current-URL": "http://[x/candidates"}
+    # Signed out: to the sign-in page, with no way back to a page it cannot read.
+    response = client.get("/profile", htmx=True, headers=unreadable)
+    assert response.status_code == 401 and response.headers["HX-Redirect"] == "/login"
+    # Held on the password page (a temporary password): there, likewise.
+    user = make_user(must_change_password=True)
+    assert client.login(user.username).status_code == 302
+    response = client.get("/candidates", htmx=True, headers=unreadable)
+    assert response.status_code == 401 and response.headers["HX-Redirect"] == "/profile/password"
 
 
 def test_signing_in_again_from_a_refused_settings_form_lands_on_a_page(client, login, app):

@@ -255,7 +255,7 @@ def test_wrong_current_passwords_are_throttled_like_sign_in(client, login, sessi
     # Now locked: the right password is refused too, and nothing changed.
     locked = change(client)
     assert locked.status_code == 429
-    assert "Too many wrong passwords" in text(locked)
+    assert "Too many failed attempts from this account or network" in text(locked)
     assert fresh(session, User, user.id).check_password(PASSWORD)
     # One lock for every place a password is typed.
     client.post("/logout")

@@ -304,7 +304,11 @@ def test_wrong_codes_are_throttled_like_passwords(client, session, enrolled, cod
     locked = client.post("/login/code", data={"code": code_at(user, MOMENT, 1)})
     assert locked.status_code == 401
     # For as long as it is, not "a few minutes": a second after the fifth wrong code.
-    assert "Too many wrong codes. Try again in about 1 second:" in locked.get_data(as_text=True)
+    # Without blaming the codes: a colleague at the same address may have caused the lock.
+    assert (
+        "Too many failed attempts from this account or network. Try again in about 1 second:"
+        in locked.get_data(as_text=True)
+    )
     assert not signed_in(client)
     # The same lock holds for the password form.
     assert client.login(user.username).status_code == 401
@@ -330,6 +334,53 @@ def test_a_code_step_that_expired_keeps_where_the_sign_in_was_going(client, monk
     response = client.post("/login/code", data={"code": codes[0]})
     assert response.status_code == 302 and response.location == "/login?next=/profile"
     assert "waited too long" in client.get(response.location).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("app_settings", [{"TWO_FACTOR_ROLES": ()}])
+def test_a_code_step_after_a_reset_says_the_account_changed(app, client, make_user, enrolled):
+    """Reset by an administrator while the user was on the code page: not "waited too long"."""
+    user, codes = enrolled()
+    client.post("/login?next=/profile", data={"username": user.username, "password": PASSWORD})
+    admin = app.test_client()
+    assert admin.login(make_user(role="administrator").username).status_code == 302
+    assert admin.post(f"/admin/users/{user.id}/two-factor/reset").status_code == 302
+
+    response = client.post("/login/code", data={"code": codes[0]})
+
+    assert response.status_code == 302 and response.location == "/login?next=/profile"
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Please sign in again: your account changed meanwhile." in page
+    assert "waited too long" not in page
+    assert not signed_in(client)
+
+
+def test_start_again_keeps_where_the_sign_in_was_going(client, enrolled):
+    user, _codes = enrolled()
+    client.post("/login?next=/profile", data={"username": user.username, "password": PASSWORD})
+    for response in (client.get("/login/code"), client.post("/login/code", data={"code": "1"})):
+        start_again = link(parse(response.get_data(as_text=True)), "Start again")
+        assert start_again.get("href") == "/login?next=/profile"
+
+
+@pytest.mark.parametrize(
+    "role, advice",
+    [
+        ("consultant", "Make new recovery codes or enrol again on your profile."),
+        # Two-factor cannot be turned off, so enrolling again takes an administrator's reset.
+        (
+            "team-leader",
+            "Make new recovery codes on your profile, or ask an administrator to reset your "
+            "two-factor sign-in, then enrol again.",
+        ),
+    ],
+)
+def test_a_recovery_code_sign_in_says_what_to_do_about_the_phone(client, enrolled, role, advice):
+    user, codes = enrolled(role)
+    response = sign_in_with_code(client, user, codes[0])
+    assert response.status_code == 302
+    page = client.get(response.location, follow_redirects=True).get_data(as_text=True)
+    assert "You signed in with a recovery code, which cannot be used again; 9 left." in page
+    assert f"Lost your phone? {advice}" in page
 
 
 def test_a_code_on_the_way_to_a_download_lands_on_its_page(client, enrolled, code_at):
@@ -579,7 +630,7 @@ def test_wrong_codes_on_the_profile_are_throttled_like_sign_in(
         "/profile/two-factor", data={"code": code_at(user, MOMENT, 1), "action": action}
     )
     assert locked.status_code == 429
-    assert "Too many wrong codes" in locked.get_data(as_text=True)
+    assert "Too many failed attempts from this account or network" in locked.get_data(as_text=True)
     user = fresh(session, User, user.id)
     assert user.two_factor_on and two_factor.recovery_codes_left(session, user) == 9
     # One lock for every place a code or password is typed.

@@ -21,9 +21,6 @@ from webapp.web.forms import field_error
 from webapp.web.rendering import render
 from webapp.web.times import organisation_zone
 
-LOCKED = (
-    "Too many wrong passwords or codes. Try again in {wait}: each wrong one makes the wait longer."
-)
 LOCKED_OFFICE = (
     "Your office was not changed: while Team views by office is on, it decides who sees whose "
     "messages, so an administrator changes it."
@@ -160,8 +157,7 @@ def _change_password(form: PasswordForm) -> None:
     # On PostgreSQL, guesses sent at once take their turn too (the check commits only when right).
     with throttle.one_at_a_time(db.session, attempt):
         if (until := throttle.locked_until(db.session, attempt, moment)) is not None:
-            wait = throttle.wait_text(until, moment)
-            raise FieldError(LOCKED.format(wait=wait), "current_password", 429)
+            raise FieldError(throttle.locked_text(until, moment), "current_password", 429)
         try:
             accounts.change_password(
                 db.session,

@@ -85,6 +85,13 @@ def expired_sign_in():
 def logout():
     """Sign out (POST only, so a link or image cannot sign anyone out), ending the session on the
     server."""
+    return signed_out()
+
+
+def signed_out():
+    """End this browser's session and say so on the sign-in page. Also the answer to a Sign out
+    whose form token had expired (a tab opened before signing out and in again elsewhere): on a
+    shared computer, refusing it would leave the next person signed in as this user."""
     sessions.end_this_session()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))

@@ -25,8 +25,9 @@ from webapp.web.rendering import render
 PENDING = "two_factor_pending"
 # Long enough to find the phone and type a code; a stolen half-done sign-in soon expires.
 PENDING_SECONDS = 5 * 60
-LOCKED = "Too many wrong codes. Try again in {wait}: each wrong code makes the wait longer."
 EXPIRED = "Please sign in again: the sign-in waited too long for the authentication code."
+# Switched off, removed, or its two-factor reset by an administrator between password and code.
+CHANGED = "Please sign in again: your account changed meanwhile."
 
 
 def ask_for_code(user: User, next_path: str | None) -> Response:
@@ -57,7 +58,7 @@ def check_code(user: User, check: Callable[[datetime], T]) -> T:
         moment = throttle.now()
         if (until := throttle.locked_until(db.session, attempt, moment)) is not None:
             db.session.rollback()
-            raise FieldError(LOCKED.format(wait=throttle.wait_text(until, moment)), "code", 429)
+            raise FieldError(throttle.locked_text(until, moment), "code", 429)
         counted = throttle.count_attempt(db.session, attempt, moment)
         try:
             result = check(moment)
@@ -77,20 +78,24 @@ def check_code(user: User, check: Callable[[datetime], T]) -> T:
         return result
 
 
-def _pending() -> tuple[User | None, str | None]:
-    """The user whose sign-in waits for a code, and where to go after; (None, None) when none
-    waits, it waited too long, or the account changed meanwhile."""
+def _pending() -> tuple[User | None, str | None, str | None]:
+    """The user whose sign-in waits for a code, where to go after, and when it cannot go on, why:
+    EXPIRED (it waited too long) or CHANGED (the account changed meanwhile); the reason is None
+    too when no sign-in waits at all."""
     pending = session.get(PENDING)
+    if pending is None:
+        return None, None, None
     if not isinstance(pending, dict):
-        return None, None
+        return None, None, EXPIRED
+    next_path = local_path(pending.get("next"))
     started = pending.get("at")
     if not isinstance(started, int | float) or sessions.now() - started > PENDING_SECONDS:
-        return None, None
+        return None, next_path, EXPIRED
     user_id = pending.get("user")
     user = db.session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None or not user.active or not user.two_factor_on:
-        return None, None
-    return user, local_path(pending.get("next"))
+        return None, next_path, CHANGED
+    return user, next_path, None
 
 
 @bp.route("/login/code", methods=["GET", "POST"], endpoint="two_factor")
@@ -98,14 +103,13 @@ def second_step():
     """Ask for the authentication code (or a recovery code) and finish a password sign-in."""
     if current_user.is_authenticated:
         return redirect(url_for("health.home"))
-    user, next_path = _pending()
+    user, next_path, refusal = _pending()
     if user is None:
-        pending = session.pop(PENDING, None)
-        if pending is not None:
-            flash(EXPIRED, "info")
+        session.pop(PENDING, None)
+        if refusal is not None:
+            flash(refusal, "info")
         # Where the sign-in was going, kept: a page whose typed text waits to come back.
-        going = local_path(pending.get("next")) if isinstance(pending, dict) else None
-        return redirect(url_for("auth.login", next=going))
+        return redirect(url_for("auth.login", next=next_path))
     form = CodeForm()
     if form.validate_on_submit():
         material = key_material()
@@ -119,18 +123,31 @@ def second_step():
         except FieldError as error:
             # Not signed in, locked or not: 401, as for a wrong password.
             form.code.errors.append(error.message)
-            return _page(form, 401)
+            return _page(form, next_path, 401)
         sessions.sign_in(user, sessions.PASSWORD)
         if how == "recovery":
-            left = two_factor.recovery_codes_left(db.session, user)
-            flash(
-                f"You signed in with a recovery code, which cannot be used again; {left} left. "
-                "Lost your phone? Make new recovery codes or enrol again on your profile.",
-                "warning",
-            )
+            flash(_recovery_code_used(user), "warning")
         return redirect(landing(next_path))
-    return _page(form, 400 if form.is_submitted() else 200)
+    return _page(form, next_path, 400 if form.is_submitted() else 200)
 
 
-def _page(form: CodeForm, status: int):
-    return render("auth/two_factor.html", form=form, status=status)
+def _recovery_code_used(user: User) -> str:
+    """What a sign-in with a recovery code says: how many are left, and what to do about the lost
+    phone. A role that requires two-factor sign-in cannot turn it off to enrol again on the
+    profile: an administrator resets it first."""
+    left = two_factor.recovery_codes_left(db.session, user)
+    if two_factor.is_required(db.session, current_app.config, user):
+        advice = (
+            "Make new recovery codes on your profile, or ask an administrator to reset your "
+            "two-factor sign-in, then enrol again."
+        )
+    else:
+        advice = "Make new recovery codes or enrol again on your profile."
+    return (
+        f"You signed in with a recovery code, which cannot be used again; {left} left. "
+        f"Lost your phone? {advice}"
+    )
+
+
+def _page(form: CodeForm, next_path: str | None, status: int):
+    return render("auth/two_factor.html", form=form, next_path=next_path, status=status)

@@ -106,6 +106,16 @@ def wait_text(until: datetime, moment: datetime) -> str:
     return f"about {round(seconds / 60)} minutes"
 
 
+def locked_text(until: datetime, moment: datetime) -> str:
+    """The refusal while attempts are locked. It blames nobody: the lock counts failures on the
+    account and from the address alike, so a colleague behind the same address mistyping their
+    password locks out someone who typed nothing wrong."""
+    return (
+        f"Too many failed attempts from this account or network. Try again in "
+        f"{wait_text(until, moment)}: each failure makes the wait longer."
+    )
+
+
 def record_failure(session: so.Session, attempt: Attempt, moment: datetime) -> datetime | None:
     """Note a failed sign-in (audited); returns when the next attempt is allowed if that is now
     locked.

@@ -66,7 +66,7 @@ def to_sign_in():
     target = request.full_path if request.method == "GET" else request.referrer or "/"
     if request.htmx:
         current = request.htmx.current_url or target
-        if request.method == "GET" and urlsplit(current).path == request.path:
+        if request.method == "GET" and _path_of(current) == request.path:
             current = request.full_path
         return "", 401, {"HX-Redirect": url_for("auth.login", next=local_path(current) or None)}
     return redirect(url_for("auth.login", next=local_path(target) or None))
@@ -76,7 +76,10 @@ def local_path(url: str | None) -> str | None:
     """The path-and-query of `url` when it stays on this site, else None (no open redirects)."""
     if not url:
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[x/": the browser sends what it was given; no page of ours
+        return None
     if parts.scheme or parts.netloc:
         if parts.netloc != request.host:
             return None
@@ -84,6 +87,14 @@ def local_path(url: str | None) -> str | None:
     if not path.startswith("/") or path.startswith("//") or "\\" in path:
         return None
     return path + (f"?{parts.query}" if parts.query else "")
+
+
+def _path_of(url: str) -> str | None:
+    """The path of `url`, or None when it cannot be read ("http://[x/")."""
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return None
 
 
 def landing(next_path: str | None) -> str:

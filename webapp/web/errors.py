@@ -44,7 +44,17 @@ RELOADED = (
 def csrf_error(error: CSRFError):
     """A form token this browser's session did not give: nothing is done, and the answer says
     why. htmx reloads the page (a signed-out one then goes to the sign-in page, saying so); the
-    sign-in form comes back with its username."""
+    sign-in form comes back with its username; a Sign out signs out all the same."""
+    if request.endpoint == "auth.logout":
+        # Signed out all the same: refusing a stale one left a shared computer signed in, while
+        # another site's post carries no session cookie (SameSite=Lax) to sign anyone out of.
+        # Imported here: the sign-in views import this package.
+        from webapp.auth.routes import signed_out
+
+        response = signed_out()
+        if request.htmx:
+            return "", 200, {"HX-Redirect": response.location}
+        return response
     signed_in = current_user.is_authenticated
     if request.htmx:
         flash(RELOADED if signed_in else SIGNED_OUT_WHILE_OPEN, "info")
