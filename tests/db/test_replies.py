@@ -5,10 +5,14 @@ reply."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import sqlalchemy as sa
 
 from tests import delivery
+from tests.conftest import Browser
 from tests.replying import audits, consent_audits, inbound, receive, rows, send_sms
 from webapp.models import Candidate, ClientContact, Email, Message
 from webapp.sms import replies
@@ -133,6 +137,18 @@ def test_a_number_nobody_has_leaves_the_reply_unmatched(app, session, make_candi
     assert person_of(reply) == (None, None)
     assert reply.from_e164 == "+61499888777"
     assert [r.id for r in replies.unmatched(session).rows] == [reply.id]
+
+
+def test_a_reply_from_a_landline_keeps_its_number_and_finds_the_one_person_with_it(
+    app, session, make_candidate
+):
+    # A landline is no mobile to send to, but a carrier's landline SMS still comes from it.
+    lana = make_candidate("Lana", "Line", "02 9374 4000")
+
+    reply = receive(app, session, "Hello?", from_number="61293744000")
+
+    assert reply.from_e164 == "+61293744000"
+    assert person_of(reply) == ("candidate", lana.id)
 
 
 @pytest.mark.parametrize("sender_number", [ADA_DIGITS, ADA_E164, "0412345678"])
@@ -481,3 +497,59 @@ def test_an_unmatched_reply_can_be_filed_on_a_client_contact(app, session, casey
     assert [(e.subject_type, e.subject_id) for e in audits(session, "reply.attached")] == [
         ("contact", grace.id)
     ]
+
+
+def test_two_people_filing_one_stop_at_once_file_it_once(app, session, make_user, make_candidate):
+    """Two administrators, each in their own browser, press Attach on the same unmatched STOP at
+    the same moment, each for another record: one files it, the other is told where it went,
+    and only the record it ends on has its SMS box unticked. Several rounds, as one race may
+    happen to run one after the other."""
+    app.test_client_class = Browser
+    browsers = []
+    for name in ("alex", "blair"):
+        user = make_user(name, role="administrator")
+        browser = app.test_client()
+        assert browser.login(user.username).status_code == 302
+        browsers.append(browser)
+
+    for round_ in range(5):
+        people = [
+            make_candidate("Ada", f"Lovelace {round_}", ADA_MOBILE),
+            make_candidate("Bob", f"Babbage {round_}", "0412 000 111"),
+        ]
+        reply = receive(app, session, "STOP", from_number=f"6149988877{round_}")
+        assert person_of(reply) == (None, None)
+        start = threading.Barrier(2)
+
+        def press(browser, person, reply_id=reply.id, start=start):
+            start.wait()
+            response = browser.post(
+                f"/replies/{reply_id}/attach", data={"kind": "candidates", "person_id": person.id}
+            )
+            with browser.session_transaction() as cookie:
+                said = [text for _, text in cookie.pop("_flashes", [])]
+            return response.status_code, response.headers.get("Location", ""), said
+
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(press, browsers, people))
+
+        assert [status for status, _, _ in answers] == [303, 303], answers
+        stored = rows(session, Message, Message.id == reply.id)[0]
+        [winner] = [p for p in people if p.id == stored.candidate_id]
+        told = sorted(said[0] for _, _, said in answers)
+        assert told == [
+            f"Reply filed on {winner.full_name}'s record.",
+            f"This reply was filed already, on {winner.full_name}'s record.",
+        ], answers
+        assert all(location.endswith(f"/{winner.id}?tab=received") for _, location, _ in answers)
+        filed = [e for e in audits(session, "reply.attached") if e.details["reply_id"] == reply.id]
+        assert [(e.subject_type, e.subject_id) for e in filed] == [("candidate", winner.id)]
+        withdrawn = [
+            e.subject_id
+            for e in audits(session, "consent.sms_withdrawn")
+            if e.details.get("reply_id") == reply.id
+        ]
+        assert withdrawn == [winner.id]
+        ids = [p.id for p in people]
+        consent = {c.id: c.sms_consent for c in rows(session, Candidate, Candidate.id.in_(ids))}
+        assert consent == {p.id: p.id != winner.id for p in people}

@@ -2,7 +2,7 @@
 the domain (in a process of its own, with the server's environment): a consultant, two candidates,
 a batch to them, and replies. Prints what it made as JSON.
 
-    python -m tests.e2e.conversation_seed setup VARIANT N   (js or nojs, and a number of its own)
+    python -m tests.e2e.conversation_seed setup VARIANT N [BODY]   (js or nojs, a number of its own)
     python -m tests.e2e.conversation_seed reply MESSAGE_ID TEXT
     python -m tests.e2e.conversation_seed read REPLY_ID
     python -m tests.e2e.conversation_seed hold MESSAGE_ID   (queued again, its next try a day off)
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 PASSWORD = "sms-desk-demo"
 
 
-def setup(variant: str, n: int) -> dict:
+def setup(variant: str, n: int, body: str | None = None) -> dict:
     from tests.delivery import queue
     from webapp.database import begin_write
     from webapp.extensions import db
@@ -49,7 +49,7 @@ def setup(variant: str, n: int) -> dict:
         user,
         people,
         provider="sandbox",
-        body=f"Hi {{{{first_name}}}}, night shift this Friday ({suffix})? Reply YES",
+        body=body or f"Hi {{{{first_name}}}}, night shift this Friday ({suffix})? Reply YES",
     )
     messages = session.scalars(
         sa.select(Message).where(Message.batch_id == batch.id).order_by(Message.id)
@@ -123,7 +123,7 @@ def main(argv: list[str]) -> None:
     with app.app_context():
         command, *args = argv
         if command == "setup":
-            result = setup(args[0], int(args[1]))
+            result = setup(args[0], int(args[1]), *args[2:3])
         elif command == "reply":
             result = reply(int(args[0]), args[1])
         elif command == "hold":

@@ -372,6 +372,18 @@ def test_a_binary_reply_in_arabic_script_utf8_is_read_as_utf8(client, session, a
     assert reply.body == text
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_binary_reply_beside_an_empty_message_text_is_read_from_binary(
+    client, session, ada, method
+):
+    """`MESSAGE_TEXT=&BINARY=00480069`: the empty text is no body, the BINARY is."""
+    answer = smscentral_push(client, method, ID="SC-E1", MESSAGE_TEXT="", BINARY=ucs2("Hi"))
+    assert answer.data == b"0"
+
+    [reply] = inbound(session)
+    assert reply.body == "Hi"
+
+
 def test_a_part_starting_with_an_emojis_second_half_then_arabic_is_ucs2(client, session, ada):
     """The half (DE80) and the Arabic after it (06 xx) read as UTF-8 too, but with controls."""
     whole = ucs2("🚀شكرا")

@@ -116,6 +116,32 @@ def test_unmatched_inbox_lists_unmatched_replies_for_a_team_leader(
     ]
 
 
+def test_each_unmatched_replys_controls_are_named_for_that_reply(app, client, session, login):
+    """Every row's Attach, Record type and Record id were named alike: a screen reader's list of
+    buttons read "Attach, Attach, Attach" and the table had no caption."""
+    login("team-leader")
+    strays = [
+        receive(app, session, "Who is this?", from_number="61499888777"),
+        receive(app, session, "Wrong number?", from_number="61499111222"),
+    ]
+
+    doc = html(client.get("/replies/unmatched"))
+
+    assert doc.one("table").one("caption").text == "Unmatched replies, newest first"
+    names = {}
+    for stray, number in zip(strays, ["0499 888 777", "0499 111 222"], strict=True):
+        form = doc.one("form", action=f"/replies/{stray.id}/attach")
+        button = form.one("button").text
+        kind = form.one("label", for_=f"kind-{stray.id}").text
+        record_id = form.one("label", for_=f"person-{stray.id}").text
+        assert button.startswith(f"Attach for the reply from {number}, "), button
+        # The labels name the same reply as the button does.
+        assert kind == button.replace("Attach", "Record type", 1)
+        assert record_id == button.replace("Attach", "Record id", 1)
+        names[stray.id] = button
+    assert len(set(names.values())) == 2
+
+
 def test_unmatched_inbox_is_forbidden_to_a_consultant_and_absent_from_their_navigation(
     app, client, session, login, ada
 ):
@@ -468,12 +494,10 @@ def test_an_empty_sandbox_reply_is_refused_with_a_message(
     consultant = login("consultant")
     [sent] = send_sms(app, session, consultant, [ada])
 
-    response = client.post(
-        "/sandbox/reply", data={"message_id": str(sent.id), "text": text}, follow_redirects=True
-    )
+    response = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": text})
 
-    assert response.status_code == 200
-    assert "Type the reply text first." in html(response).one("ul", class_="flashes").text
+    assert response.status_code == 400
+    assert html(response).one(id=f"reply-{sent.id}-error").text == "Type the reply text first."
     assert inbound(session) == []
 
 

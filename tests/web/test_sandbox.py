@@ -123,8 +123,13 @@ def test_a_sandbox_reply_that_shows_nothing_is_refused(
 
     response = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": text})
 
-    assert response.status_code == 303
-    assert "Type the reply text first." in html(client.get("/sandbox")).one("main").text
+    assert response.status_code == 400
+    page = html(response)
+    field = page.one("input", id=f"reply-{sent.id}")
+    # Said beside the field, which is marked and takes the focus, as for a reply too long.
+    assert field.get("aria-invalid") == "true" and "autofocus" in field.attrs
+    assert field.get("aria-describedby") == f"reply-{sent.id}-error"
+    assert page.one(id=f"reply-{sent.id}-error").text == "Type the reply text first."
     assert inbound(session) == []
 
 

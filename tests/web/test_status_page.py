@@ -216,3 +216,91 @@ def test_messages_held_for_a_scheduled_send_are_said_apart(client, login, sessio
     page = html(client.get("/admin/status")).text
 
     assert "1 message queued (1 of them held for scheduled sends, going at their time)" in page
+
+
+def many_failed_emails(session, count: int) -> None:
+    """`count` failed emails, to failed-1@… (the oldest) up to failed-`count`@… (the newest)."""
+    session.add_all(
+        Email(
+            to_address=f"failed-{n}@example.com",
+            subject="SMS reply",
+            body="Yes",
+            state="failed",
+            attempts=3,
+            last_error="Refused",
+        )
+        for n in range(1, count + 1)
+    )
+    session.commit()
+
+
+def failed_rows(response) -> list[str]:
+    section = html(response).one("section", id="failed-emails")
+    return [row.all("td")[1].text for row in section.one("tbody").all("tr")]
+
+
+def test_more_failed_emails_than_a_page_are_said_and_reached_a_page_at_a_time(
+    client, login, session
+):
+    """250 failed showed as 200 rows with no word of the other 50, nor a way to them."""
+    many_failed_emails(session, 250)
+    login("administrator")
+
+    first = client.get("/admin/status")
+
+    assert "250 failed for good" in html(first).text
+    section = html(first).one("section", id="failed-emails")
+    assert section.one("p", id="failed-shown").text == "Showing the newest 200 of 250."
+    shown = failed_rows(first)
+    assert shown[0] == "failed-250@example.com" and shown[-1] == "failed-51@example.com"
+    assert len(shown) == 200
+    older = section.one("a", rel="next")
+    assert older.text == "Older"
+
+    second = client.get(older.get("href"))
+
+    assert second.status_code == 200
+    section = html(second).one("section", id="failed-emails")
+    assert section.one("p", id="failed-shown").text == "Showing 201 to 250 of 250, newest first."
+    assert failed_rows(second) == [f"failed-{n}@example.com" for n in range(50, 0, -1)]
+    assert section.one("a", rel="prev").text == "Newer"
+    assert not section.all("a", rel="next")
+
+
+def test_a_page_of_failed_emails_that_is_no_number_is_a_400_saying_so(client, login, session):
+    login("administrator")
+
+    response = client.get("/admin/status?page=x")
+
+    assert response.status_code == 400
+    assert "Page must be a number" in html(response).one("section", id="failed-emails").text
+
+
+def test_a_page_of_failed_emails_is_unsaid_when_all_fit(client, login, session):
+    many_failed_emails(session, 3)
+    login("administrator")
+
+    section = html(client.get("/admin/status")).one("section", id="failed-emails")
+
+    assert len(section.one("tbody").all("tr")) == 3
+    assert not section.all("p", id="failed-shown") and not section.all("nav")
+
+
+def test_a_second_worker_silent_for_hours_is_marked_and_warned_of(client, login, session):
+    """The page said "Worker: OK" from the newest heartbeat and listed a worker silent for 3½
+    hours like a live one."""
+    now = utcnow()
+    status.beat(session, "desk-1:77", now - timedelta(hours=4), now=now)
+    status.beat(session, "desk-2:88", now - timedelta(hours=5), now=now - timedelta(hours=3.5))
+    login("administrator")
+
+    page = html(client.get("/admin/status"))
+
+    # Still ready: one worker sends. But said, and the silent one's row marked.
+    assert "Not ready" not in page.text
+    [warning] = page.one("ul", class_="problems").all("li")
+    assert warning.text.startswith("Warning: A worker process is silent for more than 60 s")
+    assert "desk-2:88" in warning.text and "desk-1:77" not in warning.text
+    rows_shown = {row.all("td")[0].text: row.all("td")[2].text for row in page.all("tr")[1:]}
+    assert rows_shown["desk-2:88"].startswith("Silent since ")
+    assert not rows_shown["desk-1:77"].startswith("Silent")

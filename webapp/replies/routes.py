@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from webapp.database import reread_for_update
 from webapp.extensions import db
 from webapp.filters import page_number
 from webapp.ids import as_id
@@ -47,6 +48,10 @@ def attach(reply_id: int):
     reply = db.session.get(Message, reply_id)
     if reply is None or reply.direction != "in":
         abort(404, description="There is no such unmatched reply.")
+    # Locked before the check: two people filing it at once both passed an unlocked one and
+    # both were told "filed" (22 of 30 races), a STOP unticking both people's SMS. The second
+    # now waits for the first's commit and finds it filed.
+    reread_for_update(db.session, reply)
     filed = replies.person_of(db.session, reply)
     if filed is not None and _may_see_filed(reply):
         # Filed meanwhile (from another tab, or by a colleague): where it is, not a bare 404.

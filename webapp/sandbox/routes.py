@@ -113,8 +113,9 @@ def reply():
     if original.state in NEVER_RECEIVED:
         abort(409, description="That message never reached its recipient, so nobody can reply.")
     if is_blank(text):
-        flash("Type the reply text first.", "error")
-        return redirect(url_for("sandbox.index"), 303)
+        # Beside its field, as a reply too long is: a flash at the top of the page left the
+        # focus on the page and the field unmarked.
+        return _page(errors={original.id: "Type the reply text first."}, status=400)
     if len(text) > MAX_REPLY:
         # Refused, not cut: a shortened reply would be a different one (a STOP at its end, lost).
         return _page(

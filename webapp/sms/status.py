@@ -152,6 +152,10 @@ class Readiness:
     queue_ok: bool = False
     email_ok: bool = False
     problems: list[str] = field(default_factory=list)
+    # Said on the Status page, but not enough for "Not ready": one worker alive is enough to send.
+    warnings: list[str] = field(default_factory=list)
+    # The workers silent for longer than the threshold, by name (a stopped or hung process).
+    silent_workers: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -176,6 +180,7 @@ class Readiness:
                 "failed": known.emails_failed if known else None,
             },
             "problems": list(self.problems),
+            "warnings": list(self.warnings),
         }
 
 
@@ -194,10 +199,22 @@ def readiness(
     if found.workers:
         state.last_seen_s = round(max((now - found.workers[0].last_seen).total_seconds(), 0.0), 1)
         state.worker_ok = state.last_seen_s <= thresholds.worker_stale_seconds
+        stale_before = now - timedelta(seconds=thresholds.worker_stale_seconds)
+        state.silent_workers = frozenset(
+            worker.name for worker in found.workers if worker.last_seen < stale_before
+        )
         if not state.worker_ok:
             state.problems.append(
                 f"No worker has been seen for {state.last_seen_s:.0f} s (more than "
                 f"{thresholds.worker_stale_seconds:.0f} s): nothing is sending SMS."
+            )
+        elif state.silent_workers:
+            # The newest alone was looked at: a second worker silent for hours read as "OK".
+            names = ", ".join(sorted(state.silent_workers))
+            state.warnings.append(
+                f"{_processes(len(state.silent_workers))} silent for more than "
+                f"{thresholds.worker_stale_seconds:.0f} s ({names}): stopped or hung. Another "
+                "is sending SMS; a stopped one's row goes after a day."
             )
     else:
         state.problems.append(
@@ -222,6 +239,10 @@ def readiness(
     return state
 
 
+def _processes(count: int) -> str:
+    return "A worker process is" if count == 1 else f"{count} worker processes are"
+
+
 def _emails(count: int) -> str:
     return f"{count} reply email" + ("" if count == 1 else "s")
 
@@ -229,14 +250,16 @@ def _emails(count: int) -> str:
 # --- failed emails --------------------------------------------------------------------------------
 
 
-def failed_emails(session: so.Session, limit: int = 200) -> list[Email]:
-    """Emails that will not be tried again unless someone says so, newest first."""
+def failed_emails(session: so.Session, limit: int = 200, offset: int = 0) -> list[Email]:
+    """Emails that will not be tried again unless someone says so, newest first; `limit` of them
+    after the newest `offset`."""
     return list(
         session.scalars(
             sa.select(Email)
             .where(Email.state == FAILED_EMAIL)
             .order_by(Email.id.desc())
             .limit(limit)
+            .offset(offset)
         )
     )
 

@@ -163,7 +163,8 @@ def smscentral_inbound(slug: str | None = None):
         return _plain("ORIGINATOR and ID are required", 400)
     reference = (params.get("REFERENCE") or "").strip() or None
     text = params.get("MESSAGE_TEXT")
-    if text is None and params.get("BINARY"):
+    # An empty MESSAGE_TEXT beside BINARY is no text: the body is in BINARY (it was stored empty).
+    if not text and params.get("BINARY"):
         text = replies.decode_binary(params["BINARY"])
     part = replies.parse_udh(params["UDH"]) if params.get("UDH") else None
     if part is not None and part.total > 1:
