@@ -3,6 +3,7 @@ silent, a queued message waiting too long, failed reply emails), and the heartbe
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -219,3 +220,23 @@ def test_a_beat_updates_its_own_row_and_forgets_workers_silent_for_a_day(session
     ).all()
     assert name == "here:2"
     assert abs((last_seen - now).total_seconds()) < 0.01
+
+
+def test_a_worker_stopped_as_told_leaves_the_heartbeat_table_and_one_that_died_stays(app, session):
+    """Every restart left the stopped process's row for a day, which Status listed as silent and
+    warned of; only a process that died without stopping (no sign-off) stays listed."""
+    beat(session, seconds_ago=600, name="died:1")
+    dispatcher = delivery.dispatcher(app, Sandbox())
+    running = threading.Thread(target=dispatcher.run, daemon=True)
+    running.start()
+
+    def names():
+        session.rollback()  # a new snapshot: the worker writes from its own connection
+        return set(session.scalars(sa.select(WorkerHeartbeat.name)))
+
+    delivery.wait_until(lambda: dispatcher.name in names(), 30, "its first heartbeat")
+    dispatcher.stop()
+    running.join(timeout=30)
+
+    assert not running.is_alive()
+    assert names() == {"died:1"}

@@ -219,6 +219,16 @@ class Dispatcher:
             self.reconciler.shutdown(wait=True)
             self.reconciler, self.reconciling = None, None
             self.accounts.close()
+            self._sign_off()
+
+    def _sign_off(self) -> None:
+        """A worker stopping as told leaves the heartbeat table: Status would otherwise list it as
+        silent, and warn of it, for a day after every restart."""
+        try:
+            with self.sessionmaker() as session:
+                status.forget(session, self.name)
+        except Exception:  # the database gone too: the row then goes after a day
+            log.warning("Could not remove this worker's heartbeat on stopping", exc_info=True)
 
     def _loop(self, once: bool) -> int:
         """Round after round: housekeeping, refill the pipeline, wait for sends, record outcomes."""

@@ -57,6 +57,18 @@ def beat(session: so.Session, name: str, started_at: datetime, now: datetime | N
         session.rollback()
 
 
+def forget(session: so.Session, name: str) -> None:
+    """Drop the row of the worker `name`, which stopped when told to: only a process that died or
+    hung stays listed (and warned of) until its row is a day old."""
+    begin_write(session)
+    session.execute(
+        sa.delete(WorkerHeartbeat)
+        .where(WorkerHeartbeat.name == name)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Beyond these, /readyz answers 503 (READY_* settings; see the README's Operating section)."""
@@ -218,7 +230,7 @@ def readiness(
             )
     else:
         state.problems.append(
-            "No worker has ever been seen: nothing is sending SMS "
+            "No worker is running: nothing is sending SMS "
             "(start `flask --app webapp sms worker`, or the embedded worker)."
         )
     if found.oldest_due is not None:
