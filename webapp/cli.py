@@ -192,7 +192,9 @@ def create_user(
         )
     # Read as the web forms read it for this user: in their office's region, if it has one.
     parsed = normalise(mobile, offices.office_region(office_row, _region()))
-    if (mobile or "").strip() and not parsed.valid:
+    # As the user forms take it: any real number, in digits (shown in messages as the sender's
+    # mobile, never texted).
+    if (mobile or "").strip() and not parsed.real:
         raise click.ClickException(f"{mobile!r} is not a valid mobile number.")
 
     if sys.stdin.isatty():
@@ -207,7 +209,7 @@ def create_user(
         username=username,
         full_name=full_name or username,
         email=email,
-        mobile=parsed.e164 if parsed.valid else None,
+        mobile=parsed.e164 if parsed.real else None,
         office=office_row,
         roles=[role_row],
     )
@@ -286,6 +288,13 @@ def import_command(kind: str, file: Path) -> None:
             click.echo(f"  line {line}: {problem}", err=True)
         raise SystemExit(1)
     click.echo(f"Imported {report.created:,} {kind}.")
+    if report.skipped:
+        click.echo(
+            f"{len(report.skipped):,} line(s) skipped, the person being there already "
+            "(same name and mobile):"
+        )
+        for line, why in report.skipped:
+            click.echo(f"  line {line}: {why}")
     if report.unparseable_mobiles:
         click.echo(
             f"{len(report.unparseable_mobiles)} mobile number(s) could not be read "
@@ -293,6 +302,13 @@ def import_command(kind: str, file: Path) -> None:
         )
         for line, raw in report.unparseable_mobiles:
             click.echo(f"  line {line}: {raw}")
+    if report.not_mobiles:
+        click.echo(
+            f"{len(report.not_mobiles)} number(s) are not mobiles "
+            "(imported, shown as not a mobile; they will not be sent to):"
+        )
+        for line, raw, kind in report.not_mobiles:
+            click.echo(f"  line {line}: {raw} is {kind}")
 
 
 @click.group("sms")

@@ -260,6 +260,36 @@ def test_unparseable_mobile_is_imported_and_reported_with_its_line(session):
     assert (cat.mobile_raw, cat.mobile_valid) == ("0412 345", False)
 
 
+@pytest.mark.parametrize("column", ["first_name", "last_name"])
+def test_a_name_of_invisible_characters_alone_is_empty_and_nothing_is_imported(session, column):
+    names = {"first_name": "Ada", "last_name": "Lovelace", column: "\u200b\ufeff"}
+    data = f"{CANDIDATE_HEADER}\n{names['first_name']},{names['last_name']},0412 111 221,,yes,,\n"
+    report = import_people(session, "candidates", data.encode(), "AU")
+    assert report.errors == [(2, f"{column} is empty")]
+    assert candidates(session) == []
+
+
+def test_a_landline_or_a_service_number_is_imported_as_no_mobile_and_reported(session):
+    data = (
+        CANDIDATE_HEADER + "\nAda,Lovelace,02 9374 4000,,yes,,\nBob,Jones,1800 123 456,,yes,,\n"
+        "Cat,Smith,0412 FLOWER,,yes,,\nDan,Wu,0412 345 678,,yes,,\n"
+    ).encode()
+    report = import_people(session, "candidates", data, "AU")
+    assert report.ok
+    assert report.created == 4
+    assert report.not_mobiles == [
+        (2, "02 9374 4000", "a landline"),
+        (3, "1800 123 456", "a freecall service number"),
+    ]
+    assert report.unparseable_mobiles == [(4, "0412 FLOWER")]
+    assert [(c.mobile_e164, c.mobile_valid) for c in candidates(session)] == [
+        ("+61293744000", False),
+        ("+611800123456", False),
+        (None, False),
+        ("+61412345678", True),
+    ]
+
+
 def test_too_long_value_is_reported(session):
     data = (CANDIDATE_HEADER + f"\nAda,{'L' * 101},,,yes,,\n").encode()
     report = import_people(session, "candidates", data, "AU")
@@ -542,6 +572,15 @@ def test_import_command_lists_unreadable_mobiles_after_importing(app, session, t
     assert "1 mobile number(s) could not be read" in result.stdout
     assert "line 3: call me" in result.stdout
     assert len(candidates(session)) == 2
+
+
+def test_import_command_lists_landlines_as_no_mobiles_after_importing(app, session, tmp_path):
+    path = write(tmp_path, CANDIDATE_HEADER + "\nAda,Lovelace,1300 655 506,,yes,,\n")
+    result = cli(app, "import", "candidates", str(path))
+    assert result.exit_code == 0, result.output
+    assert "Imported 1 candidates." in result.stdout
+    assert "1 number(s) are not mobiles" in result.stdout
+    assert "line 2: 1300 655 506 is a local-rate service number" in result.stdout
 
 
 def test_import_command_imports_contacts(app, session, tmp_path):

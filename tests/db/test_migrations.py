@@ -400,6 +400,48 @@ def test_0023_rewrites_the_keys_of_names_beyond_ascii_without_accents_as_the_mod
     migrate.upgrade(engine)
 
 
+def test_0024_marks_stored_landlines_and_service_numbers_as_no_valid_mobile(engine):
+    """Saved as valid mobiles before 0024 (valid in their region): a landline, freecall and
+    local-rate numbers; mobiles, and numbers already invalid, stay as they were."""
+    numbers = [
+        ("+61293744000", True, False),  # 02 9374 4000, a Sydney landline
+        ("+611800123456", True, False),  # 1800 123 456
+        ("+611300655506", True, False),  # 1300 655 506
+        ("+61131313", True, False),  # 13 13 13
+        ("+6493771234", True, False),  # an Auckland landline
+        ("+61412345678", True, True),
+        ("+447400123456", True, True),
+        ("+12015550123", True, True),  # the US: a landline or a mobile, the number cannot tell
+        ("+6112345", False, False),
+    ]
+    migrate.downgrade(engine, "0023")
+    with engine.begin() as connection:
+        for number, (e164, valid, _) in enumerate(numbers):
+            insert_candidate(
+                connection,
+                first_name="Pat",
+                last_name=f"Number{number}",
+                first_name_key="pat",
+                last_name_key=f"number{number}",
+                full_name_key=f"pat number{number}",
+                reverse_name_key=f"number{number} pat",
+                mobile_raw=e164,
+                mobile_e164=e164,
+                mobile_valid=valid,
+            )
+
+    def valid() -> list[bool]:
+        with engine.connect() as connection:
+            flags = connection.scalars(sa.text("SELECT mobile_valid FROM candidates ORDER BY id"))
+            return [bool(flag) for flag in flags]
+
+    migrate.upgrade(engine)
+    assert valid() == [after for _, _, after in numbers]
+    migrate.downgrade(engine, "0023")
+    assert valid() == [before for _, before, _ in numbers]
+    migrate.upgrade(engine)
+
+
 def test_0022_names_the_subjects_written_as_localproxy_user(engine):
     """Events about the signed-in user were written with "localproxy" for their subject type."""
     migrate.downgrade(engine, "0021")

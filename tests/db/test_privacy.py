@@ -1,6 +1,7 @@
 """Privacy saves on a real database (SQLite and PostgreSQL): only the boxes the user changed are
-written, a box that changed after the form was loaded refuses the save, and ticking SMS again over
-the person's own STOP (or the gateway's opt-out) needs a reason, audited as overriding it."""
+written, a box someone else already set the same way after the form was loaded is neither written
+nor a clash, and ticking SMS again over the person's own STOP (or the gateway's opt-out) needs a
+reason, audited as overriding it."""
 
 from __future__ import annotations
 
@@ -59,20 +60,32 @@ def test_only_the_boxes_the_user_changed_are_written(app, session, casey, ada):
     assert len(audits(session, "privacy.changed")) == 1
 
 
-def test_a_changed_box_whose_stored_value_moved_refuses_the_whole_save(app, session, casey, ada):
-    receive(app, session, "STOP", from_number="61412345678")
-    before = len(audits(session))
+def test_a_box_already_set_the_same_way_is_no_clash_and_the_rest_is_saved(app, session, casey, ada):
+    receive(app, session, "STOP", from_number="61412345678")  # after the form was loaded
     person = session.get(Candidate, ada.id)
 
-    with pytest.raises(records.PrivacyConflict) as refused:
-        records.change_privacy(
-            session, person, casey, LOADED, {**LOADED, "sms_consent": False, "mail_consent": False}
-        )
+    # The stale form unticks SMS (the STOP did so already) and Mail.
+    changes = records.change_privacy(
+        session, person, casey, LOADED, {**LOADED, "sms_consent": False, "mail_consent": False}
+    )
 
-    assert refused.value.moved == ["sms_consent"]
-    assert refused.value.current == {**LOADED, "sms_consent": False}
-    assert stored(session, ada.id) == {**LOADED, "sms_consent": False}
-    assert len(audits(session)) == before
+    assert changes == {"mail_consent": [True, False]}
+    assert stored(session, ada.id) == {**LOADED, "sms_consent": False, "mail_consent": False}
+    [event] = audits(session, "privacy.changed")
+    assert event.details["changes"] == {"mail_consent": [True, False]}
+
+
+def test_the_same_change_saved_from_two_tabs_is_written_and_audited_once(session, casey, ada):
+    unticked = {**LOADED, "email_consent": False}
+    first = records.change_privacy(session, session.get(Candidate, ada.id), casey, LOADED, unticked)
+    # The second tab was loaded before the first saved: it asks for what is stored already.
+    second = records.change_privacy(
+        session, session.get(Candidate, ada.id), casey, LOADED, unticked
+    )
+
+    assert (first, second) == ({"email_consent": [True, False]}, {})
+    assert stored(session, ada.id) == unticked
+    assert len(audits(session, "privacy.changed")) == 1
 
 
 def test_the_stored_values_are_read_again_not_taken_from_a_stale_object(app, session, casey, ada):
@@ -82,11 +95,13 @@ def test_the_stored_values_are_read_again_not_taken_from_a_stale_object(app, ses
         consent.set_for_number(other, ADA_E164, False, actor=None, cause={"source": "reply"})
         other.commit()
 
-    with pytest.raises(records.PrivacyConflict):
-        records.change_privacy(
-            session, person, casey, LOADED, {**LOADED, "sms_consent": False, "email_consent": False}
-        )
-    assert stored(session, ada.id)["email_consent"] is True
+    changes = records.change_privacy(
+        session, person, casey, LOADED, {**LOADED, "sms_consent": False, "email_consent": False}
+    )
+    # Read as stored, SMS is unticked already: only Email is written (a stale read would have
+    # written and audited SMS too).
+    assert changes == {"email_consent": [True, False]}
+    assert stored(session, ada.id)["email_consent"] is False
 
 
 def test_a_stop_committed_while_the_save_waits_for_the_row_is_seen(app, session, casey, ada):
@@ -129,8 +144,9 @@ def test_a_stop_committed_while_the_save_waits_for_the_row_is_seen(app, session,
     saver.join(15)
 
     assert not saver.is_alive()
-    assert "conflict" in outcome, outcome
-    assert stored(session, ada.id)["email_consent"] is True
+    # Seen: SMS is already unticked, so only Email is written (and SMS is not audited twice).
+    assert outcome == {"changes": {"email_consent": [True, False]}}, outcome
+    assert stored(session, ada.id)["email_consent"] is False
 
 
 # --- ticking SMS again over the person's own withdrawal ------------------------------------------

@@ -1,8 +1,20 @@
 """Unit tests for parsing, search keys and display of phone numbers."""
 
+import phonenumbers
 import pytest
 
-from webapp.phones import NO_NUMBER, display, normalise, search_key
+from webapp.phones import (
+    NO_NUMBER,
+    NOT_MOBILE,
+    SMS_TYPES,
+    _number_type,
+    display,
+    mobile_problem,
+    normalise,
+    search_key,
+    stored_problem,
+    what_number,
+)
 
 
 @pytest.mark.parametrize(
@@ -103,3 +115,84 @@ def test_display_of_nothing_is_empty(e164):
 
 def test_display_of_unparseable_returns_it_unchanged():
     assert display("garbage") == "garbage"
+
+
+# --- only a mobile is one: landlines, service numbers and letters ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "what"),
+    [
+        ("02 9374 4000", "a landline"),
+        ("+64 9 377 1234", "a landline"),
+        ("1800 123 456", "a freecall service number"),
+        ("+1 800 555 0199", "a freecall service number"),
+        ("1300 655 506", "a local-rate service number"),
+        ("13 13 13", "a local-rate service number"),
+        ("1900 123 456", "a premium-rate service number"),
+        ("+44 76 2345 6789", "a pager number"),
+        ("+44 56 1234 5678", "an internet (VoIP) number"),
+    ],
+)
+def test_a_real_number_no_sms_reaches_is_not_a_valid_mobile_and_says_what_it_is(raw, what):
+    parsed = normalise(raw, "AU")
+    assert (parsed.valid, parsed.not_mobile, parsed.real) == (False, what, True)
+    assert parsed.e164 is not None  # kept, so the record can say what it is
+    assert mobile_problem(raw, "AU") == (
+        f"“{raw}” is {what}, not a mobile: an SMS reaches mobile numbers only. Use a mobile "
+        "number (like 0412 345 678, or +64 21 123 4567 for another country)."
+    )
+    assert what_number(parsed.e164) == what
+    assert stored_problem(parsed.e164) == f"{what[0].upper()}{what[1:]}, not a mobile"
+    # A user's own number is shown in messages, never texted: any real number does.
+    assert mobile_problem(raw, "AU", for_sms=False) is None
+
+
+@pytest.mark.parametrize(
+    "raw", ["0412 345 678", "+64 21 123 4567", "+1 201 555 0123", "+1 604 555 0199"]
+)
+def test_a_mobile_or_a_number_that_may_be_one_is_valid(raw):
+    # The US and Canada do not tell a mobile from a landline by the number: the gateway decides.
+    parsed = normalise(raw, "AU")
+    assert (parsed.valid, parsed.not_mobile) == (True, None)
+    assert mobile_problem(raw, "AU") is None
+
+
+@pytest.mark.parametrize("raw", ["0412 FLOWER", "0412 345 678 ext 2", "0412 345 678 x2"])
+def test_letters_are_refused_never_read_as_a_keypads_digits(raw):
+    parsed = normalise(raw, "AU")
+    assert (parsed.valid, parsed.e164, parsed.real) == (False, None, False)
+    assert mobile_problem(raw, "AU") == (
+        f"“{raw}” has letters in it: type the mobile number in digits only (like 0412 345 678, "
+        "or +64 21 123 4567 for another country)."
+    )
+    assert mobile_problem(raw, "AU", for_sms=False) is not None
+
+
+def test_a_stored_number_that_is_no_number_says_so():
+    assert stored_problem(None) == "Not a valid mobile number"
+    assert stored_problem("+6112345") == "Not a valid mobile number"
+
+
+def test_search_finds_a_stored_landline_by_its_number():
+    assert search_key("(02) 9374 4000", "AU") == "+61293744000"
+
+
+def test_the_type_read_with_the_region_found_is_phonenumbers_own():
+    """describe() reads a number's type through phonenumbers' helper, with the region it has
+    already found, to spare number_type() looking it up again: it must agree with number_type()
+    for every kind of number, in regions sharing a calling code and outside any region."""
+    samples = [
+        phonenumbers.example_number_for_type(region, kind)
+        for region in ("AU", "CX", "NZ", "GB", "JE", "US", "CA", "DE", "IN", "SG")
+        for kind in NOT_MOBILE.keys() | SMS_TYPES
+    ]
+    samples += [phonenumbers.parse("+80012345678"), phonenumbers.parse("+61 2 1234")]
+    checked = 0
+    for number in filter(None, samples):
+        region = phonenumbers.region_code_for_number(number)
+        if region is None:
+            continue
+        assert _number_type(number, region) == phonenumbers.number_type(number), number
+        checked += 1
+    assert checked > 40

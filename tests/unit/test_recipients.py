@@ -24,7 +24,8 @@ from webapp.sms.recipients import (
 BLOCKED = frozenset(SMSCENTRAL_BLOCKED)
 AU_MOBILE = "0412 345 678"
 OTHER_AU_MOBILE = "0413 345 678"
-ALAND = "+358 18 123456"
+# A mobile of a blocked region that shares its calling code (+7) with a served one (Russia).
+KAZAKH = "+7 701 123 4567"
 
 _ids = itertools.count(1)
 
@@ -96,7 +97,7 @@ def test_valid_flag_with_no_e164_is_invalid_number():
 
 
 def test_person_in_blocked_region_is_blocked_country():
-    assert outcomes_of([person(ALAND)]) == [BLOCKED_COUNTRY]
+    assert outcomes_of([person(KAZAKH)]) == [BLOCKED_COUNTRY]
 
 
 def test_person_without_consent_is_opted_out():
@@ -106,8 +107,8 @@ def test_person_without_consent_is_opted_out():
 
 
 def test_blocked_regions_come_from_the_argument_not_the_module():
-    assert outcomes_of([person(ALAND)]) == [BLOCKED_COUNTRY]
-    assert [o.outcome for o in analyse([person(ALAND)], frozenset()).outcomes] == [OK]
+    assert outcomes_of([person(KAZAKH)]) == [BLOCKED_COUNTRY]
+    assert [o.outcome for o in analyse([person(KAZAKH)], frozenset()).outcomes] == [OK]
     assert [o.outcome for o in analyse([person()], frozenset({"AU"})).outcomes] == [BLOCKED_COUNTRY]
 
 
@@ -123,11 +124,11 @@ def test_invalid_and_opted_out_is_invalid_number():
 
 
 def test_blocked_and_opted_out_is_blocked_country():
-    assert outcomes_of([person(ALAND, consent=False)]) == [BLOCKED_COUNTRY]
+    assert outcomes_of([person(KAZAKH, consent=False)]) == [BLOCKED_COUNTRY]
 
 
 def test_blocked_duplicate_is_blocked_country_not_duplicate():
-    assert outcomes_of([person(ALAND), person(ALAND)]) == [BLOCKED_COUNTRY, BLOCKED_COUNTRY]
+    assert outcomes_of([person(KAZAKH), person(KAZAKH)]) == [BLOCKED_COUNTRY, BLOCKED_COUNTRY]
 
 
 def test_opted_out_duplicate_is_opted_out():
@@ -168,7 +169,7 @@ def test_ignore_opt_out_includes_opted_out_person_as_overridden():
 
 def test_ignore_opt_out_never_unblocks_blocked_or_invalid():
     people = [
-        person(ALAND, consent=False),
+        person(KAZAKH, consent=False),
         person("call me", consent=False),
         person(None, consent=False),
     ]
@@ -216,7 +217,7 @@ def test_one_outcome_per_person_in_input_order():
         person(),
         person(None),
         person("call me"),
-        person(ALAND),
+        person(KAZAKH),
         person(OTHER_AU_MOBILE, consent=False),
         person(),
     ]
@@ -263,12 +264,12 @@ def test_included_and_of_filter_outcomes():
 @pytest.mark.parametrize(
     ("raw", "region", "outcome"),
     [
-        ("+358 18 123456", "AX", BLOCKED_COUNTRY),
+        # Åland's and the Vatican's mobiles are in Finland's and Italy's ranges, so phonenumbers
+        # resolves them to FI and IT; their own ranges hold landlines, which are no mobiles (below).
         ("+358 457 3123456", "FI", OK),
         ("+7 701 123 4567", "KZ", BLOCKED_COUNTRY),
         ("+7 912 345 6789", "RU", OK),
-        ("+39 06 698 12345", "VA", BLOCKED_COUNTRY),
-        ("+39 06 1234 5678", "IT", OK),
+        ("+39 312 345 6789", "IT", OK),
         ("+262 692 12 34 56", "RE", BLOCKED_COUNTRY),
         ("+262 639 01 23 45", "YT", BLOCKED_COUNTRY),
         ("+1 441 777 1234", "BM", BLOCKED_COUNTRY),
@@ -279,7 +280,7 @@ def test_included_and_of_filter_outcomes():
         ("+1 604 555 0199", "CA", OK),
         ("+383 43 201 234", "XK", BLOCKED_COUNTRY),
         ("+599 9 518 1234", "CW", BLOCKED_COUNTRY),
-        ("+599 7 15 1234", "BQ", BLOCKED_COUNTRY),
+        ("+599 318 1234", "BQ", BLOCKED_COUNTRY),
         ("+44 7911 123456", "GG", OK),
     ],
 )
@@ -289,6 +290,25 @@ def test_blocking_is_by_region_not_calling_code(raw, region, outcome):
     assert outcomes_of([someone]) == [outcome]
 
 
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("+358 18 123456", "AX"),
+        ("+39 06 698 12345", "VA"),
+        ("+39 06 1234 5678", "IT"),
+        ("02 9374 4000", "AU"),
+        ("1800 123 456", "AU"),
+        ("1300 655 506", "AU"),
+        ("13 13 13", "AU"),
+    ],
+)
+def test_a_landline_or_service_number_is_an_invalid_number_in_any_region(raw, region):
+    """Checked before the region: a landline of a blocked region is no mobile either."""
+    someone = person(raw)
+    assert (someone.mobile_valid, someone.mobile_region) == (False, region)
+    assert outcomes_of([someone]) == [INVALID_NUMBER]
+
+
 # --- properties ---------------------------------------------------------------------------------
 
 _POOL = [
@@ -296,7 +316,7 @@ _POOL = [
     "+61 412 345 678",
     OTHER_AU_MOBILE,
     "+64 21 123 4567",
-    ALAND,
+    KAZAKH,
     "+1 441 777 1234",
     "call me",
     None,

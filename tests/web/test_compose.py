@@ -213,22 +213,58 @@ def test_opt_out_list_for_contacts_links_to_the_contact_record(client, consultan
     assert f'<a href="/contacts/{out.id}">Olive Out</a>' in body
 
 
+def test_a_landline_or_service_number_is_not_sent_and_the_list_says_what_it_is(
+    client, consultant, make_candidate
+):
+    landline = make_candidate("Lana", "Line", "02 9374 4000")
+    freecall = make_candidate("Fred", "Free", "1800 123 456")
+    garbled = make_candidate("Ivan", "Invalid", "12345")
+    keen = make_candidate("Kim", "Keen", "0412 345 678")
+    response, token = open_sms(client, [landline, freecall, garbled, keen])
+    page = text(response)
+    assert outcome_counts(page) == {"ok": 1, "invalid_number": 3}
+    assert "Invalid mobile number" in page
+    assert recipients(page) == [("Kim Keen", "+61412345678")]
+
+    listed = text(client.get(f"/sms/compose/{token}/list/invalid_number", htmx=True))
+    rows = re.findall(
+        r">([A-Z][a-z]+ [A-Z][a-z]+)</a></td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", listed
+    )
+    assert [(name, why) for name, _number, why in rows] == [
+        ("Lana Line", "A landline, not a mobile"),
+        ("Fred Free", "A freecall service number, not a mobile"),
+        ("Ivan Invalid", "Not a valid mobile number"),
+    ]
+
+
 # --- blocked regions: decided by region, never by calling code -----------------------------------
 
 
 @pytest.mark.parametrize(
     "blocked_number, country, allowed_number, allowed_e164",
     [
-        ("+358 18 123456", "Åland Islands", "+358 457 3123456", "+3584573123456"),
+        # Åland's and the Vatican's own ranges hold only landlines (their mobiles are Finland's and
+        # Italy's): no mobile of theirs can be blocked, and their landlines are no mobiles at all.
+        (
+            "+1 721 520 1234",
+            "Sint Maarten (Netherlands Antilles)",
+            "+1 604 555 0199",
+            "+16045550199",
+        ),
         ("+7 701 123 4567", "Kazakhstan", "+7 912 345 6789", "+79123456789"),
-        ("+39 06 698 12345", "Holy See (Vatican City State)", "+39 06 1234 5678", "+390612345678"),
+        (
+            "+599 318 1234",
+            "Caribbean Netherlands (Netherlands Antilles)",
+            "+39 312 345 6789",
+            "+393123456789",
+        ),
         ("+262 639 01 23 45", "Mayotte", "0412 345 678", "+61412345678"),
         ("+1 441 777 1234", "Bermuda", "+1 201 555 0123", "+12015550123"),
     ],
     ids=[
-        "aland-vs-finland",
+        "sint-maarten-vs-canada",
         "kazakhstan-vs-russia",
-        "vatican-vs-italy",
+        "bonaire-vs-italy",
         "mayotte",
         "bermuda-vs-us",
     ],

@@ -79,3 +79,18 @@ def test_a_mobile_is_markup_only_where_the_page_made_it(app):
             '<a href="/sms?a=1&amp;b=&#34;2&#34;"><span class="visually-hidden">SMS </span>'
             f"{number}</a>"
         )
+
+
+def test_a_stored_landline_shows_as_typed_with_what_it_is(app):
+    # Kept from before mobiles were checked for what they are (migration 0024), or imported.
+    from types import SimpleNamespace
+
+    from webapp.web.phone_numbers import mobile
+
+    landline = SimpleNamespace(
+        mobile_raw="02 9374 4000", mobile_valid=False, mobile_e164="+61293744000"
+    )
+    with app.test_request_context():
+        assert str(mobile(landline, "/sms")) == (
+            '02 9374 4000 <span class="badge badge-bad">landline, not a mobile</span>'
+        )

@@ -64,7 +64,8 @@ class MobileRegionMixin:
         self.default_region = default_region
 
     def validate_mobile(self, field: Field) -> None:
-        problem = mobile_problem(field.data, self.default_region)
+        # A user's own number: shown in messages as the sender's mobile, never texted.
+        problem = mobile_problem(field.data, self.default_region, for_sms=False)
         if problem:
             raise ValidationError(problem)
 

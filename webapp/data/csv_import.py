@@ -16,8 +16,8 @@ from webapp.database import begin_write
 from webapp.models import Client, name_key
 from webapp.models.people import EMAIL_PATTERN, person_values
 from webapp.people.kinds import KINDS
-from webapp.phones import normalise
-from webapp.text import control_characters
+from webapp.phones import ParsedNumber, normalise
+from webapp.text import control_characters, is_blank
 
 REQUIRED = ("first_name", "last_name", "mobile", "email", "sms_consent")
 OPTIONAL = {
@@ -59,6 +59,11 @@ class ImportReport:
     created: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
     unparseable_mobiles: list[tuple[int, str]] = field(default_factory=list)
+    # Real numbers no SMS reaches: (line, as typed, what it is: "a landline").
+    not_mobiles: list[tuple[int, str, str]] = field(default_factory=list)
+    # Lines not imported, the person being there already: (line, "already there" or "repeats
+    # line N"), so that importing a file again adds nobody twice.
+    skipped: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -108,6 +113,8 @@ def import_people(
         return report
 
     rows: list[dict] = []
+    lines: list[int] = []  # each row's line
+    first_lines: dict[tuple[str, str], int] = {}  # each person's first line (_identity)
     client_names: dict[str, str] = {}
     for line, fields in _records(reader, report):
         if not any(value.strip() for value in fields):
@@ -121,7 +128,13 @@ def import_people(
             report.errors.append((line, problem))
             continue
         mobile = normalise(record["mobile"], default_region)
-        if mobile.present and not mobile.valid:
+        first_line = first_lines.setdefault(_identity_of(record, mobile), line)
+        if first_line != line:
+            report.skipped.append((line, f"repeats line {first_line}"))
+            continue
+        if mobile.not_mobile:
+            report.not_mobiles.append((line, record["mobile"], mobile.not_mobile))
+        elif mobile.present and not mobile.valid:
             report.unparseable_mobiles.append((line, record["mobile"]))
         # The kind's own columns go in as they are; a client is looked up or created by name.
         extra = {name: record.get(name) or None for name in OPTIONAL[kind] if name != "client"}
@@ -139,6 +152,7 @@ def import_people(
                 client_names.setdefault(client, name_key(client))
             values["client_name"] = client or None
         rows.append(values)
+        lines.append(line)
         if progress and len(rows) % 10_000 == 0:
             progress(len(rows))
     if report.errors:
@@ -149,7 +163,10 @@ def import_people(
         # transaction's first read (a worker's heartbeat) would fail the INSERTs at once. Take the
         # write lock now, before the clients are looked up.
         begin_write(session)
+        rows = _not_there(session, of_kind.model, rows, lines, report)
         if of_kind.has_client:
+            named = {values["client_name"] for values in rows}
+            client_names = {name: key for name, key in client_names.items() if name in named}
             client_ids = _client_ids(session, client_names)
             for values in rows:
                 name = values.pop("client_name")
@@ -165,6 +182,54 @@ def import_people(
     if progress:
         progress(len(rows))
     return report
+
+
+# The columns _identity reads, in its order.
+IDENTITY_COLUMNS = ("full_name_key", "mobile_e164", "mobile_raw", "email_key")
+
+
+def _identity(
+    full_name_key: str, e164: str | None, raw: str | None, email_key: str | None
+) -> tuple[str, str]:
+    """Who a line or a stored person is, to import nobody twice: the name as searched (its key)
+    and the mobile in E.164 (as typed when it cannot be read; with no mobile, the email)."""
+    if e164:
+        return (full_name_key, e164)
+    return (full_name_key, f"typed {raw}" if raw else f"email {email_key or ''}")
+
+
+def _identity_of(record: dict[str, str], mobile: ParsedNumber) -> tuple[str, str]:
+    full_name_key = f"{name_key(record['first_name'])} {name_key(record['last_name'])}"
+    email = record["email"]
+    return _identity(full_name_key, mobile.e164, mobile.raw, name_key(email) if email else None)
+
+
+def _not_there(
+    session: so.Session, model: type, rows: list[dict], lines: list[int], report: ImportReport
+) -> list[dict]:
+    """The rows whose person is not stored yet (_identity); each other one's line is reported
+    skipped, "already there", and dropped from the report's lists of numbers. People are looked up
+    by name key, LOOKUP_CHUNK keys a statement (under the import's write lock)."""
+    keys = list(dict.fromkeys(values["full_name_key"] for values in rows))
+    stored: set[tuple[str, str]] = set()
+    columns = [getattr(model, column) for column in IDENTITY_COLUMNS]
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        found = session.execute(
+            sa.select(*columns).where(model.full_name_key.in_(keys[start : start + LOOKUP_CHUNK]))
+        )
+        stored.update(_identity(*person) for person in found)
+    if not stored:
+        return rows
+    kept, there = [], set()
+    for values, line in zip(rows, lines, strict=True):
+        if _identity(*(values[column] for column in IDENTITY_COLUMNS)) in stored:
+            there.add(line)
+        else:
+            kept.append(values)
+    report.skipped = sorted(report.skipped + [(line, "already there") for line in there])
+    report.unparseable_mobiles = [row for row in report.unparseable_mobiles if row[0] not in there]
+    report.not_mobiles = [row for row in report.not_mobiles if row[0] not in there]
+    return kept
 
 
 def _records(reader, report: ImportReport) -> Iterator[tuple[int, list[str]]]:
@@ -229,9 +294,10 @@ def _check(record: dict[str, str]) -> str | None:
         found = control_characters(value)
         if found:
             return f"{name} holds control characters ({found}); each value must be one line of text"
-    if not record["first_name"]:
+    # A zero-width space alone survives strip() and shows nothing: an empty heading, a blank link.
+    if is_blank(record["first_name"]):
         return "first_name is empty"
-    if not record["last_name"]:
+    if is_blank(record["last_name"]):
         return "last_name is empty"
     for name, limit in MAX_LENGTHS.items():
         if len(record.get(name, "")) > limit:

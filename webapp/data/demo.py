@@ -167,13 +167,14 @@ CLIENT_SUFFIXES = ("Pty Ltd", "Group", "Ltd", "Holdings", "Services")
 
 AU_PREFIXES = ("040", "041", "042", "043", "046")
 # Valid mobile numbers in countries SMS Central will not serve, chosen where the calling code is
-# shared with a served country so the demo shows region-based blocking at work.
+# shared with a served country so the demo shows region-based blocking at work. (Åland's and the
+# Vatican's own ranges hold landlines only: their mobiles resolve to Finland and Italy.)
 BLOCKED_NUMBERS = (
-    "+358 18 123456",
+    "+1 721 520 1234",
     "+7 701 123 4567",
     "+262 692 12 34 56",
     "+262 639 01 23 45",
-    "+39 06 698 12345",
+    "+599 318 1234",
     "+1 441 777 1234",
     "+1 268 464 1234",
     "+1 869 765 2917",

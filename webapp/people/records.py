@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -15,6 +17,7 @@ from webapp.models.activity import AuditEvent, Comment, audit, subject_name
 from webapp.models.people import PRIVACY_FIELDS, Candidate, Client, ClientContact, name_key
 from webapp.models.users import User
 from webapp.people.kinds import KINDS, Kind
+from webapp.phones import normalise
 from webapp.text import is_blank
 
 
@@ -168,10 +171,12 @@ def change_privacy(
     """Apply the boxes the user changed (`submitted` differs from `loaded`, the values their form
     was opened with), audited; return what changed ({field: [old, new]}).
 
-    A box left as loaded is never written, so a form opened before a STOP cannot undo it. Raises,
-    changing nothing: PrivacyConflict when a changed box's stored value is no longer the loaded one;
-    RestoreReasonRequired when SMS would be ticked again over the person's own STOP (or the
-    gateway's opt-out) without `restore_reason`, which is otherwise audited with what it overrides.
+    A box left as loaded is never written, so a form opened before a STOP cannot undo it. A box
+    already stored as submitted (another tab made the same change) is no change and no clash: only
+    one stored as neither loaded nor submitted clashes, as on the Edit form (edit_merge.three_way).
+    Raises, changing nothing: PrivacyConflict for such a clash; RestoreReasonRequired when SMS would
+    be ticked again over the person's own STOP (or the gateway's opt-out) without
+    `restore_reason`, which is otherwise audited with what it overrides.
     """
     changed = [
         field
@@ -184,11 +189,21 @@ def change_privacy(
     # (or we for it) instead of being overwritten.
     begin_write(session)
     session.refresh(person, with_for_update=True)
-    moved = [field for field in changed if getattr(person, field) != loaded[field]]
+    # A box holds one of two values, so a box this user changed is stored either as loaded (apply
+    # it) or as submitted (already so): the rule is the Edit form's, kept general all the same.
+    moved = [
+        field
+        for field in changed
+        if getattr(person, field) not in (loaded[field], submitted[field])
+    ]
     if moved:
         current = {field: getattr(person, field) for field in PRIVACY_FIELDS}
         session.rollback()
         raise PrivacyConflict(moved, current)
+    changed = [field for field in changed if getattr(person, field) != submitted[field]]
+    if not changed:
+        session.rollback()
+        return {}
     details: dict = {"reason": reason}
     if "sms_consent" in changed and submitted["sms_consent"]:
         withdrawal = self_withdrawal(session, person)
@@ -215,6 +230,115 @@ class PersonData:
     client_name: str | None = None
 
 
+# How many people already stored an Add refused for names (more are rare: one is enough to stop).
+SAME_PEOPLE_SHOWN = 5
+# The audit detail of "person.created" that holds the Add form's one-time token, and the form of
+# the tokens new_form_token makes (anything else posted is no token of ours, and ignored).
+FORM_TOKEN = "form_token"
+_FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
+def new_form_token() -> str:
+    """The one-time token a fresh Add form carries (as the Quick reply's does)."""
+    return secrets.token_urlsafe(24)
+
+
+class AlreadyStored(FieldError):
+    """An Add of someone whose mobile or email a person of the same kind already has (409): refused
+    once, naming them, until the user confirms they are someone else."""
+
+    def __init__(self, noun: str, people: list[Candidate | ClientContact]):
+        names = ", ".join(person.full_name for person in people)
+        super().__init__(
+            f"Not added: a {noun} with this mobile or email is already stored ({names}). "
+            "Open them, or press Add anyway if this is someone else.",
+            status=409,
+        )
+        self.people = people
+
+
+@dataclass(frozen=True)
+class Added:
+    """What an Add did: the person it added, or the one this form's token added before
+    (`repeated`: the same submission sent again, nothing new written)."""
+
+    person: Candidate | ClientContact
+    repeated: bool = False
+
+
+def add_person(
+    session: so.Session,
+    kind: str,
+    data: PersonData,
+    actor: User,
+    default_region: str,
+    *,
+    token: str = "",
+    confirmed: bool = False,
+) -> Added:
+    """Add a person from the Add form, once per form: a repeat of a submission (its `token`, kept
+    in the creation's audit event, already added someone) returns that person instead. Unless
+    `confirmed`, raises AlreadyStored, writing nothing, when a person of the kind already has the
+    mobile (E.164) or email typed.
+
+    The token is looked up and the person added under one lock (SQLite's write lock; on
+    PostgreSQL the actor's row, FOR UPDATE), so two posts of one form racing add one person."""
+    of_kind = KINDS.by_segment(kind)
+    begin_write(session)
+    session.execute(sa.select(User.id).where(User.id == actor.id).with_for_update())
+    token = token if _FORM_TOKEN.fullmatch(token or "") else ""
+    if token:
+        before = _added_with(session, of_kind, actor, token)
+        if before is not None:
+            session.rollback()
+            return Added(before, repeated=True)
+    if not confirmed:
+        same = same_people(session, of_kind, normalise(data.mobile, default_region).e164, data)
+        if same:
+            session.rollback()
+            raise AlreadyStored(of_kind.noun, same)
+    return Added(save_person(session, kind, None, data, actor, default_region, form_token=token))
+
+
+def _added_with(
+    session: so.Session, kind: Kind, actor: User, token: str
+) -> Candidate | ClientContact | None:
+    """The person `actor` added with the Add form that carried `token`, if they still exist."""
+    person_id = session.scalar(
+        sa.select(AuditEvent.subject_id)
+        .where(
+            AuditEvent.actor_id == actor.id,
+            AuditEvent.action == "person.created",
+            AuditEvent.subject_type == kind.singular,
+            AuditEvent.details[FORM_TOKEN].as_string() == token,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    return session.get(kind.model, person_id) if person_id is not None else None
+
+
+def same_people(
+    session: so.Session, kind: Kind, mobile_e164: str | None, data: PersonData
+) -> list[Candidate | ClientContact]:
+    """People of `kind` already stored with this mobile (E.164) or the email typed (compared as
+    searched: case folded), oldest first, at most SAME_PEOPLE_SHOWN."""
+    model = kind.model
+    email = (data.values.get("email") or "").strip()
+    matches = []
+    if mobile_e164:
+        matches.append(model.mobile_e164 == mobile_e164)
+    if email:
+        matches.append(model.email_key == name_key(email))
+    if not matches:
+        return []
+    return list(
+        session.scalars(
+            sa.select(model).where(sa.or_(*matches)).order_by(model.id).limit(SAME_PEOPLE_SHOWN)
+        )
+    )
+
+
 def save_person(
     session: so.Session,
     kind: str,
@@ -222,8 +346,10 @@ def save_person(
     data: PersonData,
     actor: User,
     default_region: str,
+    form_token: str = "",
 ) -> Candidate | ClientContact:
-    """Create (person None) or update a person from form data, audited, in one transaction."""
+    """Create (person None) or update a person from form data, audited, in one transaction (a
+    creation's audit event keeps the Add form's `form_token`: see add_person)."""
     created = person is None
     of_kind = KINDS.by_segment(kind)
     if person is None:
@@ -240,7 +366,15 @@ def save_person(
     session.flush()
     after = _snapshot(person, of_kind)
     changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
-    audit(session, actor, "person.created" if created else "person.edited", person, changes=changes)
+    once = {FORM_TOKEN: form_token} if created and form_token else {}
+    audit(
+        session,
+        actor,
+        "person.created" if created else "person.edited",
+        person,
+        changes=changes,
+        **once,
+    )
     session.commit()
     return person
 

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, Length, Optional, Regexp, ValidationError
 
 from webapp.models.people import (
     CANDIDATE_STATUSES,
@@ -17,7 +25,7 @@ from webapp.phones import mobile_problem
 from webapp.text import clean_multiline
 from webapp.web import edit_merge
 from webapp.web.edit_merge import loaded_field
-from webapp.web.validators import PlainText, line_breaks
+from webapp.web.validators import NotBlank, PlainText, line_breaks
 
 LOADED_VALUES = ("1", "0")
 REASON_MAX = 500
@@ -85,7 +93,7 @@ class PersonForm(FlaskForm):
     first_name = StringField(
         "First name",
         validators=[
-            DataRequired("Enter a first name."),
+            NotBlank("Enter a first name."),
             Length(max=100),
             KeyFits(100),
             PlainText(),
@@ -93,7 +101,7 @@ class PersonForm(FlaskForm):
     )
     last_name = StringField(
         "Last name",
-        validators=[DataRequired("Enter a last name."), Length(max=100), KeyFits(100), PlainText()],
+        validators=[NotBlank("Enter a last name."), Length(max=100), KeyFits(100), PlainText()],
     )
     mobile = StringField("Mobile", validators=[Optional(), Length(max=40), PlainText()])
     email = EmailField(
@@ -152,6 +160,23 @@ class ContactForm(PersonForm):
         "Client", validators=[Optional(), Length(max=200), KeyFits(200), PlainText()]
     )
     position = StringField("Position", validators=[Optional(), Length(max=120), PlainText()])
+
+
+class AddOnce:
+    """What only the Add form carries: its one-time token (a repeat of the same submission, a
+    second Enter on a slow network, adds nobody new), and the Add anyway button that confirms an
+    Add refused for a person already stored with the mobile or email."""
+
+    add_token = HiddenField(default="")
+    add_anyway = SubmitField("Add anyway")
+
+
+class AddCandidateForm(AddOnce, CandidateForm):
+    pass
+
+
+class AddContactForm(AddOnce, ContactForm):
+    pass
 
 
 class QuickReplyForm(FlaskForm):

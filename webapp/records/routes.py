@@ -17,7 +17,14 @@ from webapp.people import records
 from webapp.people.kinds import KINDS
 from webapp.people.records import PersonData
 from webapp.records import bp
-from webapp.records.forms import CandidateForm, ContactForm, PrivacyForm, QuickReplyForm
+from webapp.records.forms import (
+    AddCandidateForm,
+    AddContactForm,
+    CandidateForm,
+    ContactForm,
+    PrivacyForm,
+    QuickReplyForm,
+)
 from webapp.sms import history, quick_reply, segments
 from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import MAX_CHARACTERS, MAX_REASON
@@ -198,7 +205,7 @@ def privacy(kind: str, person_id: int):
     except records.RestoreReasonRequired as refused:
         field_error(form, refused)
         return _record_page(kind, person, "privacy", status=refused.status, privacy_form=form)
-    message = _privacy_message(changes)
+    message = _privacy_message(changes, form.loaded(), form.submitted())
     if wants_fragment():
         # The Quick reply as posted beside it (hx-include), drawn again for the consent now.
         return _record_page(
@@ -208,12 +215,16 @@ def privacy(kind: str, person_id: int):
     return redirect(url_for("records.show", kind=kind, person_id=person.id))
 
 
-def _privacy_message(changes: dict) -> str:
-    if not changes:
+def _privacy_message(changes: dict, loaded: dict[str, bool], submitted: dict[str, bool]) -> str:
+    """What a save did: the boxes it changed, then those the user changed that another tab or
+    someone else had already set the same way (nothing to write: saved all the same)."""
+    asked = [field for field in PRIVACY_FIELDS if submitted[field] != loaded[field]]
+    if not asked:
         return "Privacy unchanged."
     parts = [
-        f"{PRIVACY_FIELDS[field]} {'ticked' if new else 'unticked'}"
-        for field, (_old, new) in changes.items()
+        f"{PRIVACY_FIELDS[field]} {'' if field in changes else 'already '}"
+        f"{'ticked' if submitted[field] else 'unticked'}"
+        for field in asked
     ]
     return "Privacy saved: " + ", ".join(parts) + "."
 
@@ -320,6 +331,12 @@ def edit(kind: str, person_id: int):
     return _edit(kind, person_or_404(kind, person_id))
 
 
+# The form's fields that are not the record's own columns (the mobile and client are saved apart).
+NOT_RECORD_FIELDS = frozenset(
+    {"csrf_token", edit_merge.LOADED, "mobile", "client", "add_token", "add_anyway"}
+)
+
+
 def _edit(segment: str, person):
     kind = KINDS.by_segment(segment)
     region = phone_numbers.default_region()
@@ -327,8 +344,11 @@ def _edit(segment: str, person):
         form = edit_merge.stamp(_stored_form(kind, person, region))
     else:
         stored = (person.mobile_raw or "") if person is not None else None
-        form = _form_class(kind)(default_region=region, stored_mobile=stored)
+        form = _form_class(kind, adding=person is None)(default_region=region, stored_mobile=stored)
+    if person is None and not form.add_token.data:
+        form.add_token.data = records.new_form_token()
     conflict = None
+    same: list = []
     saving = form.validate_on_submit()
     if saving and person is not None:
         # A form opened before someone else's save applies only what its user changed.
@@ -338,7 +358,7 @@ def _edit(segment: str, person):
         values = {
             name: field.data
             for name, field in form._fields.items()
-            if name not in {"csrf_token", edit_merge.LOADED, "mobile", "client"}
+            if name not in NOT_RECORD_FIELDS
         }
         for name in ("email", "job_title", "skills", "location", "position"):
             if name in values:
@@ -350,16 +370,47 @@ def _edit(segment: str, person):
             mobile=form.mobile.data,
             client_name=form.client.data if kind.has_client else None,
         )
-        saved = records.save_person(db.session, segment, person, data, current_user, region)
-        flash(f"{saved.full_name} {'added' if person is None else 'saved'}.", "info")
-        return redirect(url_for("records.show", **kind.record_args(saved.id)))
+        if person is not None:
+            saved = records.save_person(db.session, segment, person, data, current_user, region)
+            flash(f"{saved.full_name} saved.", "info")
+            return redirect(url_for("records.show", **kind.record_args(saved.id)))
+        try:
+            added = records.add_person(
+                db.session,
+                segment,
+                data,
+                current_user,
+                region,
+                token=form.add_token.data or "",
+                confirmed=bool(form.add_anyway.data),
+            )
+        except records.AlreadyStored as refused:
+            # Refused once, naming them; Add anyway (the same form, confirmed) adds all the same.
+            conflict, same = refused.message, refused.people
+        else:
+            name = added.person.full_name
+            if added.repeated:
+                flash(
+                    f"{name} was already added (the form was sent twice): not added again.", "info"
+                )
+            else:
+                flash(f"{name} added.", "info")
+            return redirect(url_for("records.show", **kind.record_args(added.person.id)))
     status = 409 if conflict else 400 if form.is_submitted() else 200
     return render(
-        "records/edit.html", status=status, kind=kind, person=person, form=form, conflict=conflict
+        "records/edit.html",
+        status=status,
+        kind=kind,
+        person=person,
+        form=form,
+        conflict=conflict,
+        same=same,
     )
 
 
-def _form_class(kind) -> type[CandidateForm] | type[ContactForm]:
+def _form_class(kind, adding: bool = False) -> type[CandidateForm] | type[ContactForm]:
+    if adding:
+        return AddContactForm if kind.has_client else AddCandidateForm
     return ContactForm if kind.has_client else CandidateForm
 
 

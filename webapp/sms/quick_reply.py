@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy.exc
 import sqlalchemy.orm as so
 
+from webapp import phones
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import Batch, ComposeDraft, User
@@ -76,6 +77,12 @@ def refusal(
     if found.outcome == recipients.NO_MOBILE:
         return f"{name} has no mobile number. Add one on their record to send them an SMS."
     if found.outcome == recipients.INVALID_NUMBER:
+        kind = phones.what_number(person.mobile_e164) if person.mobile_e164 else None
+        if kind:  # a landline kept from before mobiles were checked for what they are
+            return (
+                f"{name}'s mobile number “{(person.mobile_raw or '').strip()}” is {kind}, not a "
+                "mobile. Put their mobile on their record to send them an SMS."
+            )
         return (
             f"{name}'s mobile number “{(person.mobile_raw or '').strip()}” is not a valid number. "
             "Correct it on their record to send them an SMS."

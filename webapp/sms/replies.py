@@ -337,7 +337,8 @@ def receive(
         return existing
     now = now or utcnow()
     sender_number = normalise(_international(inbound.from_number), settings.default_region)
-    from_e164 = sender_number.e164 if sender_number.valid else None
+    # Any real number: a reply from a landline (a carrier's landline SMS) still finds its person.
+    from_e164 = sender_number.e164 if sender_number.real else None
     found = match(session, from_e164, inbound.reference, inbound.account_id)
     count = segments.count(inbound.body)
     reply = Message(

@@ -435,7 +435,8 @@ def _email(text: str) -> str:
 
 
 def _mobile(text: str | None, default_region: str) -> str | None:
-    problem = mobile_problem(text, default_region)
+    # Shown in messages as the sender's mobile ({{sender_mobile}}), never texted: any real number.
+    problem = mobile_problem(text, default_region, for_sms=False)
     if problem:
         raise FieldError(problem, "mobile")
     return normalise(text, default_region).e164

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(phone, "phone")
     app.add_template_filter(mobile, "mobile")
     app.add_template_global(phones.examples, "mobile_examples")
+    app.add_template_filter(phones.stored_problem, "mobile_problem")
 
 
 def phone(e164: str | None) -> Markup:
@@ -30,8 +31,8 @@ def phone(e164: str | None) -> Markup:
 
 
 def mobile(person, sms_url: str | None = None) -> Markup:
-    """`person`'s mobile: missing, invalid (as typed), or the number (see `phone`), linked to the
-    SMS screen when `sms_url` is given.
+    """`person`'s mobile: missing, invalid or no mobile (as typed, with what it is: "landline, not
+    a mobile"), or the number (see `phone`), linked to the SMS screen when `sms_url` is given.
 
     A filter rather than a macro: a results page shows fifty, and a Jinja macro call costs more
     than the rest of the cell (measured).
@@ -40,7 +41,10 @@ def mobile(person, sms_url: str | None = None) -> Markup:
         return Markup('<span class="muted">No mobile</span>')
     if not person.mobile_valid:
         raw = escape(person.mobile_raw)
-        return Markup(f'{raw} <span class="badge badge-bad">invalid number</span>')
+        kind = phones.what_number(person.mobile_e164) if person.mobile_e164 else None
+        # "a landline" as "landline, not a mobile": a number, but not one an SMS reaches.
+        badge = f"{kind.split(' ', 1)[1]}, not a mobile" if kind else "invalid number"
+        return Markup(f'{raw} <span class="badge badge-bad">{badge}</span>')
     shown = phone(person.mobile_e164)
     if not sms_url:
         return shown

@@ -7,7 +7,7 @@ from flask import Flask, abort, request
 from wtforms import Field
 from wtforms.validators import StopValidation
 
-from webapp.text import normalise_newlines, plain_text_problem
+from webapp.text import is_blank, normalise_newlines, plain_text_problem
 
 NUL_MESSAGE = (
     "The request held a NUL character (a zero byte, never part of real text), which "
@@ -35,6 +35,22 @@ class PlainText:
         )
         if problem:
             raise StopValidation(problem)
+
+
+class NotBlank:
+    """DataRequired for text people read: refuses a value that shows nothing, which str.strip()
+    lets through when it is a zero-width space or another invisible character (a record would be
+    saved with an empty heading and an invisible link)."""
+
+    field_flags = {"required": True}
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, _form, field: Field) -> None:
+        if not isinstance(field.data, str) or is_blank(field.data):
+            field.errors[:] = []
+            raise StopValidation(self.message)
 
 
 def line_breaks(value):
