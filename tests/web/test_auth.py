@@ -237,9 +237,30 @@ def test_sign_out_from_a_page_opened_before_signing_in_again_signs_out(client, l
     assert client.get("/profile").status_code == 302
     # By htmx too (no Sign out button uses it; a form that did would not be refused either).
     assert client.login(user.username).status_code == 302
-    response = client.post("/logout", csrf=False, htmx=True)
+    response = client.post(
+        "/logout", csrf=False, htmx=True, headers={"Sec-Fetch-Site": "same-origin"}
+    )
     assert response.headers["HX-Redirect"] == "/login"
     assert client.get("/profile").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://wiki.corp.example"},
+        {"Referer": "http://wiki.corp.example/page"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "http://localhost"},
+        {},
+    ],
+    ids=["other-origin", "other-referer", "sibling-host", "no-word-where-from"],
+)
+def test_a_sign_out_without_its_token_from_elsewhere_is_refused(client, login, headers):
+    """A stale Sign out signs out only from our own pages: another intranet host is the "same
+    site" to SameSite=Lax, and could have signed recruiters out at will."""
+    login()
+    response = client.post("/logout", csrf=False, headers=headers)
+    assert response.status_code == 400
+    assert client.get("/profile").status_code == 200
 
 
 @pytest.mark.parametrize("target", ["http://%5B", "//%5B", "http://%5Bx/profile"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import sqlalchemy
 from flask import Flask, current_app, flash, request, url_for
 from flask_login import current_user
@@ -41,13 +43,27 @@ RELOADED = (
 )
 
 
+def _from_this_site() -> bool:
+    """Whether the browser says the request came from one of our own pages: Sec-Fetch-Site where
+    it sends it, else the Origin or Referer's host (older and lightweight browsers)."""
+    fetched = request.headers.get("Sec-Fetch-Site")
+    if fetched:
+        return fetched == "same-origin"
+    source = request.headers.get("Origin") or request.referrer
+    try:
+        return bool(source) and urlsplit(source).netloc == request.host
+    except ValueError:  # an address urlsplit cannot read ("http://[")
+        return False
+
+
 def csrf_error(error: CSRFError):
     """A form token this browser's session did not give: nothing is done, and the answer says
     why. htmx reloads the page (a signed-out one then goes to the sign-in page, saying so); the
     sign-in form comes back with its username; a Sign out signs out all the same."""
-    if request.endpoint == "auth.logout":
-        # Signed out all the same: refusing a stale one left a shared computer signed in, while
-        # another site's post carries no session cookie (SameSite=Lax) to sign anyone out of.
+    if request.endpoint == "auth.logout" and _from_this_site():
+        # Signed out all the same: refusing a stale one left a shared computer signed in. Only
+        # from our own pages: another host of the intranet is the "same site" to SameSite=Lax,
+        # and could otherwise sign recruiters out at will.
         # Imported here: the sign-in views import this package.
         from webapp.auth.routes import signed_out
 
