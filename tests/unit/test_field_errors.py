@@ -41,20 +41,7 @@ def test_a_field_error_goes_into_an_errors_dict_under_its_field():
     assert errors == {"message": "Type a message.", "ignore_reason": "Give a reason."}
 
 
-def test_the_privacy_refusals_are_field_errors_the_form_can_show():
-    current = {
-        "sms_consent": False,
-        "email_consent": True,
-        "mail_consent": True,
-        "privacy_statement_read": False,
-    }
-    conflict = records.PrivacyConflict(["sms_consent"], current)
-    assert isinstance(conflict, FieldError)
-    assert (conflict.field, conflict.status) == ("form", 409)
-    assert conflict.message.startswith(
-        "Not saved: SMS changed after you opened this page. Now: SMS not ticked, Email ticked"
-    )
-
+def test_the_privacy_refusal_is_a_field_error_the_form_can_show():
     withdrawal = records.Withdrawal(source="reply", at=None, overrides="stop")
     refused = records.RestoreReasonRequired(withdrawal)
     assert isinstance(refused, FieldError)

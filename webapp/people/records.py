@@ -48,24 +48,6 @@ SMS_CONSENT_ACTIONS = (
 )
 
 
-class PrivacyConflict(FieldError):
-    """A box the user changed was changed by someone else after their form was loaded (409)."""
-
-    def __init__(self, moved: list[str], current: dict[str, bool]):
-        labels = ", ".join(PRIVACY_FIELDS[field] for field in moved)
-        now = ", ".join(
-            f"{label} {'ticked' if current[field] else 'not ticked'}"
-            for field, label in PRIVACY_FIELDS.items()
-        )
-        super().__init__(
-            f"Not saved: {labels} changed after you opened this page. Now: {now}. "
-            "Nothing was changed; check the boxes and save again.",
-            status=409,
-        )
-        self.moved = moved
-        self.current = current
-
-
 class RestoreReasonRequired(FieldError):
     """Ticking SMS again over the person's own withdrawal needs a typed reason."""
 
@@ -172,11 +154,11 @@ def change_privacy(
     was opened with), audited; return what changed ({field: [old, new]}).
 
     A box left as loaded is never written, so a form opened before a STOP cannot undo it. A box
-    already stored as submitted (another tab made the same change) is no change and no clash: only
-    one stored as neither loaded nor submitted clashes, as on the Edit form (edit_merge.three_way).
-    Raises, changing nothing: PrivacyConflict for such a clash; RestoreReasonRequired when SMS would
-    be ticked again over the person's own STOP (or the gateway's opt-out) without
-    `restore_reason`, which is otherwise audited with what it overrides.
+    holds one of two values, so one the user changed is stored either as loaded (written now) or
+    as submitted (another tab, or a STOP, made the same change: nothing to write, and no clash).
+    Raises, changing nothing, RestoreReasonRequired when SMS would be ticked again over the
+    person's own STOP (or the gateway's opt-out) without `restore_reason`, which is otherwise
+    audited with what it overrides.
     """
     changed = [
         field
@@ -189,17 +171,6 @@ def change_privacy(
     # (or we for it) instead of being overwritten.
     begin_write(session)
     session.refresh(person, with_for_update=True)
-    # A box holds one of two values, so a box this user changed is stored either as loaded (apply
-    # it) or as submitted (already so): the rule is the Edit form's, kept general all the same.
-    moved = [
-        field
-        for field in changed
-        if getattr(person, field) not in (loaded[field], submitted[field])
-    ]
-    if moved:
-        current = {field: getattr(person, field) for field in PRIVACY_FIELDS}
-        session.rollback()
-        raise PrivacyConflict(moved, current)
     changed = [field for field in changed if getattr(person, field) != submitted[field]]
     if not changed:
         session.rollback()

@@ -197,11 +197,6 @@ def privacy(kind: str, person_id: int):
             form.submitted(),
             restore_reason=form.sms_consent_reason.data or "",
         )
-    except records.PrivacyConflict as conflict:
-        # The form is drawn afresh, showing the boxes as they are now.
-        return _record_page(
-            kind, person, "privacy", status=conflict.status, privacy_conflict=conflict.message
-        )
     except records.RestoreReasonRequired as refused:
         field_error(form, refused)
         return _record_page(kind, person, "privacy", status=refused.status, privacy_form=form)
