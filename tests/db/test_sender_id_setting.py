@@ -95,3 +95,19 @@ def test_without_an_environment_sender_the_worker_starts_with_the_saved_one(
             assert send_one(session, sender, ada, sms_central, dispatcher) == "SavedFirst"
     finally:
         dispatcher.provider.close()
+
+
+def test_without_an_environment_sender_the_saved_one_may_not_be_cleared(client, admin, app):
+    """Cleared, the worker had nothing to fall back on but the value it started with, and the
+    next start failed: SMS Central sends with no sender ID of its own."""
+    app.config["SMSCENTRAL_ORIGINATOR"] = ""
+    save_sender(client, "SavedFirst")
+
+    response = client.post(
+        "/admin/settings",
+        data={"comment_types": "SMS", "originator": "  ", "unmatched_reply_address": ""},
+    )
+
+    assert response.status_code == 400
+    assert "Enter a sender ID: SMS Central needs one" in text(response)
+    assert "SavedFirst" in text(client.get("/admin/sms-accounts"))

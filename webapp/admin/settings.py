@@ -56,7 +56,10 @@ def settings():
             return _page(form=form, problem=problem, status=409)
         try:
             changes = sms_settings.save(
-                db.session, current_user, **{key: form[key].data for key in SETTING_KEYS}
+                db.session,
+                current_user,
+                **{key: form[key].data for key in SETTING_KEYS},
+                sender_required=_sender_required(),
             )
         except FieldError as error:
             problem = field_error(form, error)
@@ -69,6 +72,13 @@ def settings():
                 else "Settings unchanged.",
             )
     return _page(form=form, problem=problem, status=400 if form.is_submitted() else 200)
+
+
+def _sender_required() -> bool:
+    """Whether the Sender ID may not be left empty: SMS Central sends with none of its own."""
+    config = current_app.config
+    gateway = str(config.get("SMS_PROVIDER") or "").strip().lower()
+    return gateway == "smscentral" and not str(config.get("SMSCENTRAL_ORIGINATOR") or "").strip()
 
 
 @bp.route("/settings/blocked", methods=["POST"])

@@ -188,8 +188,9 @@ class Dispatcher:
         self.claiming = Step(
             "claiming messages", lambda limit: outbox.claim(engine, limit, self._lease(limit))
         )
-        # The default gateway's sender ID as built (SMSCENTRAL_ORIGINATOR): used while the
-        # settings page has none. None: a gateway whose sender is not a setting (Twilio's From).
+        # The default gateway's sender ID as built, used while the settings page has none:
+        # SMSCENTRAL_ORIGINATOR, or without it the setting at start (which the page then may not
+        # clear). None: a gateway whose sender is not a setting (Twilio's From).
         self.built_sender: str | None = getattr(provider, "originator", None)
 
     def wake(self) -> None:
@@ -445,7 +446,8 @@ class Dispatcher:
         if self.built_sender is None:
             return
         wanted = sender_id(session, self.built_sender)
-        if wanted != self.provider.originator:  # type: ignore[attr-defined]
+        # Never none at all: a setting removed behind the page's back keeps the last one.
+        if wanted and wanted != self.provider.originator:  # type: ignore[attr-defined]
             log.info("Sending under the sender ID %s from now on", wanted)
             self.provider.originator = wanted  # type: ignore[attr-defined]
 

@@ -194,12 +194,20 @@ def save(
     timezone: str = "",
     opt_out_line: str = "",
     team_views_by_office: bool = False,
+    sender_required: bool = False,
 ) -> dict[str, list[Any]]:
     """Store the settings; returns {key: [old, new]} for those that changed, audited together.
 
     An empty region, sender ID, address or time zone removes the row, so the environment's value
-    applies again; an empty opt-out line brings back the default one.
+    applies again; an empty opt-out line brings back the default one. `sender_required`: the
+    gateway needs a sender ID and the environment gives none, so it may not be left empty.
     """
+    if sender_required and not check_originator(originator, blank=""):
+        raise FieldError(
+            "Enter a sender ID: SMS Central needs one, and the server has none of its own "
+            "(SMSCENTRAL_ORIGINATOR is not set).",
+            "originator",
+        )
     wanted: dict[str, Any] = {
         "suppress_add_comment": bool(suppress_add_comment),
         "comment_types": list(parse_comment_types(comment_types)),
