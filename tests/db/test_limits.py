@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.delivery import insert_candidates, send_request
+from webapp import form_tokens
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import AuditEvent, Batch, Message, Setting, utcnow
@@ -264,7 +265,7 @@ def test_quick_replies_count_and_are_checked(app, session, make_user, make_candi
             casey,
             "candidates",
             ada.id,
-            quick_reply.ReplyRequest(token=quick_reply.new_token(), body="Hi", ignore_reason=""),
+            quick_reply.ReplyRequest(token=form_tokens.new(), body="Hi", ignore_reason=""),
             provider="sandbox",
             blocked=blocked(session),
             limit_settings=NO_SERVER_DEFAULT,

@@ -9,6 +9,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from webapp import form_tokens
 from webapp.errors import FieldError
 from webapp.models import AuditEvent, Batch, Candidate, ComposeDraft, Message, User
 from webapp.sms import compose, quick_reply, settings
@@ -43,7 +44,7 @@ def test_a_quick_reply_is_a_batch_of_one_with_its_audit(app, session, make_user,
     casey = make_user(full_name="Casey Jones")
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
 
-    sent = post(session, casey, ada, token=quick_reply.new_token())
+    sent = post(session, casey, ada, token=form_tokens.new())
 
     assert not sent.repeated
     assert written(app) == {"Batch": 1, "Message": 1, "AuditEvent": 1}
@@ -62,7 +63,7 @@ def test_two_posts_racing_with_one_token_send_one_sms(app, session, make_user, m
     """A double click's two requests, each in its own connection, started together."""
     casey = make_user()
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
-    token = quick_reply.new_token()
+    token = form_tokens.new()
     start = threading.Barrier(2)
     batches: list[int] = []
     errors: list[BaseException] = []
@@ -93,7 +94,7 @@ def test_two_posts_racing_with_one_token_send_one_sms(app, session, make_user, m
 def test_a_form_posted_again_returns_its_batch(app, session, make_user, make_candidate):
     casey = make_user()
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
-    token = quick_reply.new_token()
+    token = form_tokens.new()
     first = post(session, casey, ada, token=token)
     again = post(session, casey, ada, token=token)
     assert again.repeated and again.batch.id == first.batch.id
@@ -105,7 +106,7 @@ def test_a_refused_reply_writes_nothing_but_its_draft_and_a_retry_sends(
 ):
     casey = make_user()
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
-    token = quick_reply.new_token()
+    token = form_tokens.new()
     with pytest.raises(FieldError) as refused:
         post(session, casey, ada, "   ", token=token)
     session.rollback()
@@ -122,12 +123,12 @@ def test_the_quick_reply_leaves_the_users_sms_screen_alone(app, session, make_us
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     screen = compose.create_draft(session, casey, "candidates", [ada.id])
     screen_token = screen.token
-    token = quick_reply.new_token()
+    token = form_tokens.new()
     with pytest.raises(FieldError):
         post(session, casey, ada, "", token=token)  # a draft, but no batch
     session.rollback()
 
-    post(session, casey, ada, token=quick_reply.new_token())
+    post(session, casey, ada, token=form_tokens.new())
 
     session.expire_all()
     assert session.get(ComposeDraft, screen.id).token == screen_token
@@ -144,16 +145,16 @@ def test_an_opted_out_person_is_refused_unless_ignored_with_a_reason(
     olive = make_candidate("Olive", "Optout", "0412 345 681", sms_consent=False)
 
     with pytest.raises(FieldError) as refused:
-        post(session, casey, olive, token=quick_reply.new_token())
+        post(session, casey, olive, token=form_tokens.new())
     session.rollback()
     assert "Olive Optout has opted out of SMS" in refused.value.message
     with pytest.raises(FieldError) as forbidden:
-        post(session, casey, olive, token=quick_reply.new_token(), reason="Asked")
+        post(session, casey, olive, token=form_tokens.new(), reason="Asked")
     session.rollback()
     assert forbidden.value.status == 403
     assert written(app) == {"Batch": 0, "Message": 0, "AuditEvent": 0}
 
-    post(session, lead, olive, token=quick_reply.new_token(), reason="Asked by phone")
+    post(session, lead, olive, token=form_tokens.new(), reason="Asked by phone")
     with app.extensions["database"].sessionmaker() as fresh:
         assert fresh.scalar(sa.select(Message.override_opt_out)) is True
         actions = fresh.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()

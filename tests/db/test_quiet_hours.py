@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.delivery import messages, run_once, send_request
+from webapp import form_tokens
 from webapp.models import AuditEvent, BlockedRegion, Message, Setting
 from webapp.sms import batches, compose, outbox, quick_reply, quiet_hours, settings
 from webapp.sms import dispatcher as dispatcher_module
@@ -126,7 +127,7 @@ def test_a_quick_reply_in_the_persons_night_waits_for_their_morning(
         "candidates",
         people[0].id,
         quick_reply.ReplyRequest(
-            token=quick_reply.new_token(), body="See you tomorrow", ignore_reason=""
+            token=form_tokens.new(), body="See you tomorrow", ignore_reason=""
         ),
         provider="sandbox",
         blocked=frozenset(),

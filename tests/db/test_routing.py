@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.delivery import send_request
+from webapp import form_tokens
 from webapp.errors import FieldError
 from webapp.models import (
     Message,
@@ -245,7 +246,7 @@ def test_a_quick_reply_is_routed_like_a_send(
         sender,
         "candidates",
         ada.id,
-        quick_reply.ReplyRequest(token=quick_reply.new_token(), body="Hi", ignore_reason=""),
+        quick_reply.ReplyRequest(token=form_tokens.new(), body="Hi", ignore_reason=""),
         provider="sandbox",
         blocked=book(app, session).routes(sender.office_id),
     )
@@ -267,7 +268,7 @@ def test_a_quick_reply_refused_by_an_account_says_which(
             sender,
             "candidates",
             brit.id,
-            quick_reply.ReplyRequest(token=quick_reply.new_token(), body="Hi", ignore_reason=""),
+            quick_reply.ReplyRequest(token=form_tokens.new(), body="Hi", ignore_reason=""),
             provider="sandbox",
             blocked=book(app, session).routes(sender.office_id),
         )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -11,6 +9,7 @@ from functools import cache
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp import form_tokens
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models.activity import AuditEvent, Comment, audit, subject_name
@@ -203,15 +202,8 @@ class PersonData:
 
 # How many people already stored an Add refused for names (more are rare: one is enough to stop).
 SAME_PEOPLE_SHOWN = 5
-# The audit detail of "person.created" that holds the Add form's one-time token, and the form of
-# the tokens new_form_token makes (anything else posted is no token of ours, and ignored).
+# The audit detail of "person.created" that holds the Add form's one-time token (form_tokens).
 FORM_TOKEN = "form_token"
-_FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
-
-
-def new_form_token() -> str:
-    """The one-time token a fresh Add form carries (as the Quick reply's does)."""
-    return secrets.token_urlsafe(24)
 
 
 class AlreadyStored(FieldError):
@@ -257,7 +249,7 @@ def add_person(
     of_kind = KINDS.by_segment(kind)
     begin_write(session)
     session.execute(sa.select(User.id).where(User.id == actor.id).with_for_update())
-    token = token if _FORM_TOKEN.fullmatch(token or "") else ""
+    token = form_tokens.ours(token)
     if token:
         before = _added_with(session, of_kind, actor, token)
         if before is not None:

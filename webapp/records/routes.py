@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from webapp import worker
+from webapp import form_tokens, worker
 from webapp.database import reread_for_update
 from webapp.errors import FieldError
 from webapp.extensions import db
@@ -102,7 +102,8 @@ def _quick_reply(kind: str, person, withdrawal, form: QuickReplyForm | None = No
     if form is None:
         form = QuickReplyForm(formdata=None)
     if not form.reply_token.data:
-        form.reply_token.data = quick_reply.new_token()
+        # The form's one SMS, however often it is posted.
+        form.reply_token.data = form_tokens.new()
     can_ignore = current_user.can("sms.ignore_opt_out")
     notice = None
     if not found.ok:
@@ -341,7 +342,7 @@ def _edit(segment: str, person):
         stored = (person.mobile_raw or "") if person is not None else None
         form = _form_class(kind, adding=person is None)(default_region=region, stored_mobile=stored)
     if person is None and not form.add_token.data:
-        form.add_token.data = records.new_form_token()
+        form.add_token.data = form_tokens.new()
     conflict = None
     same: list = []
     saving = form.validate_on_submit()

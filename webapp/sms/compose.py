@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import secrets
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 import sqlalchemy.orm as so
 
-from webapp import times
+from webapp import form_tokens, times
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import Batch, Comment, ComposeDraft, Message, SmsTemplate, User, audit
@@ -79,7 +78,7 @@ def selection_key(kind: str, ids: Sequence[int]) -> str:
 
 def _new_draft(session: so.Session, user: User, kind: str, wanted: list[int]) -> ComposeDraft:
     draft = ComposeDraft(
-        token=secrets.token_urlsafe(24),
+        token=form_tokens.new(),
         user_id=user.id,
         kind=kind,
         person_ids=wanted,

@@ -3,29 +3,18 @@ screen's own path (a draft, its recipient analysis, Send's batch and audit), onc
 
 from __future__ import annotations
 
-import re
-import secrets
 from dataclasses import dataclass
 
 import sqlalchemy.exc
 import sqlalchemy.orm as so
 
-from webapp import phones
+from webapp import form_tokens, phones
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import Batch, ComposeDraft, User
 from webapp.sms import alerts, compose, limits, merge, quiet_hours, recipients, routing, segments
 from webapp.sms.people import PersonRow, load
 from webapp.text import is_blank
-
-# What new_token makes (24 random bytes, URL-safe base64); anything else was not our form's.
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
-
-
-def new_token() -> str:
-    """The token a fresh Quick reply form carries: the form's one SMS, however often it is
-    posted."""
-    return secrets.token_urlsafe(24)
 
 
 @dataclass(frozen=True)
@@ -162,7 +151,7 @@ def send(
     Raises FieldError (403 for a permission, 409 for a token that is not this form's) with nothing
     written but the draft.
     """
-    if not _TOKEN.fullmatch(request.token or ""):
+    if not form_tokens.ours(request.token):
         raise FieldError("This reply form is incomplete: reload the page and try again.")
     ignore = not is_blank(request.ignore_reason)  # a zero-width space alone is no reason
     compose.require_permission(sender, ignore)
