@@ -97,14 +97,16 @@ def mobile_problem(text: str | None, default_region: str, *, for_sms: bool = Tru
 def stored_problem(e164: str | None) -> str:
     """Why a stored number that is not valid takes no SMS: "A landline, not a mobile" for a real
     number of another type, else "Not a valid mobile number"."""
-    kind = what_number(e164) if e164 else None
+    kind = what_number(e164)
     return f"{kind[0].upper()}{kind[1:]}, not a mobile" if kind else "Not a valid mobile number"
 
 
 @lru_cache(maxsize=4096)
-def what_number(e164: str) -> str | None:
-    """What a stored E.164 number is when it is real but no mobile ("a landline"), else None: read
-    from the number alone, so it holds whatever region it was typed in."""
+def what_number(e164: str | None) -> str | None:
+    """What a stored E.164 number is when it is real but no mobile ("a landline"), else None (no
+    number too): read from the number alone, so it holds whatever region it was typed in."""
+    if not e164:
+        return None
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

@@ -66,7 +66,7 @@ def refusal(
     if found.outcome == recipients.NO_MOBILE:
         return f"{name} has no mobile number. Add one on their record to send them an SMS."
     if found.outcome == recipients.INVALID_NUMBER:
-        kind = phones.what_number(person.mobile_e164) if person.mobile_e164 else None
+        kind = phones.what_number(person.mobile_e164)
         if kind:  # a landline kept from before mobiles were checked for what they are
             return (
                 f"{name}'s mobile number “{(person.mobile_raw or '').strip()}” is {kind}, not a "

@@ -19,7 +19,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(phone, "phone")
     app.add_template_filter(mobile, "mobile")
     app.add_template_global(phones.examples, "mobile_examples")
-    app.add_template_filter(phones.stored_problem, "mobile_problem")
+    app.add_template_filter(phones.stored_problem, "stored_mobile_problem")
 
 
 def phone(e164: str | None) -> Markup:
@@ -41,7 +41,7 @@ def mobile(person, sms_url: str | None = None) -> Markup:
         return Markup('<span class="muted">No mobile</span>')
     if not person.mobile_valid:
         raw = escape(person.mobile_raw)
-        kind = phones.what_number(person.mobile_e164) if person.mobile_e164 else None
+        kind = phones.what_number(person.mobile_e164)
         # "a landline" as "landline, not a mobile": a number, but not one an SMS reaches.
         badge = f"{kind.split(' ', 1)[1]}, not a mobile" if kind else "invalid number"
         return Markup(f'{raw} <span class="badge badge-bad">{badge}</span>')
