@@ -240,3 +240,17 @@ def test_a_worker_stopped_as_told_leaves_the_heartbeat_table_and_one_that_died_s
 
     assert not running.is_alive()
     assert names() == {"died:1"}
+
+
+def test_a_dispatcher_stopping_leaves_the_row_another_of_its_process_beats_in(app, session):
+    """Two dispatchers of one process share its name and the row the first wrote: the second
+    stopping must not remove it while the first still runs."""
+    earlier = utcnow() - timedelta(minutes=5)
+    status.beat(session, status.worker_name(), earlier)  # the process's first dispatcher
+    dispatcher = delivery.dispatcher(app, Sandbox())
+    dispatcher.run(once=True)
+    dispatcher._sign_off()
+
+    session.rollback()
+    [row] = session.scalars(sa.select(WorkerHeartbeat)).all()
+    assert row.name == status.worker_name() and row.started_at == earlier

@@ -227,7 +227,7 @@ class Dispatcher:
         silent, and warn of it, for a day after every restart."""
         try:
             with self.sessionmaker() as session:
-                status.forget(session, self.name)
+                status.forget(session, self.name, self.started_at)
         except Exception:  # the database gone too: the row then goes after a day
             log.warning("Could not remove this worker's heartbeat on stopping", exc_info=True)
 

@@ -57,13 +57,14 @@ def beat(session: so.Session, name: str, started_at: datetime, now: datetime | N
         session.rollback()
 
 
-def forget(session: so.Session, name: str) -> None:
-    """Drop the row of the worker `name`, which stopped when told to: only a process that died or
-    hung stays listed (and warned of) until its row is a day old."""
+def forget(session: so.Session, name: str, started_at: datetime) -> None:
+    """Drop the row of the worker `name` started at `started_at`, which stopped when told to: only
+    a process that died or hung stays listed (and warned of) until its row is a day old. Another
+    dispatcher of the same process, still beating in the row it wrote first, keeps it."""
     begin_write(session)
     session.execute(
         sa.delete(WorkerHeartbeat)
-        .where(WorkerHeartbeat.name == name)
+        .where(WorkerHeartbeat.name == name, WorkerHeartbeat.started_at == started_at)
         .execution_options(synchronize_session=False)
     )
     session.commit()
