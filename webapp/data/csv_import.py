@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from webapp.database import begin_write
 from webapp.models import Client, name_key
 from webapp.models.people import EMAIL_PATTERN, person_values
 from webapp.people.kinds import KINDS
-from webapp.phones import ParsedNumber, normalise
+from webapp.phones import normalise
 from webapp.text import control_characters, is_blank
 
 REQUIRED = ("first_name", "last_name", "mobile", "email", "sms_consent")
@@ -128,14 +128,6 @@ def import_people(
             report.errors.append((line, problem))
             continue
         mobile = normalise(record["mobile"], default_region)
-        first_line = first_lines.setdefault(_identity_of(record, mobile), line)
-        if first_line != line:
-            report.skipped.append((line, f"repeats line {first_line}"))
-            continue
-        if mobile.not_mobile:
-            report.not_mobiles.append((line, record["mobile"], mobile.not_mobile))
-        elif mobile.present and not mobile.valid:
-            report.unparseable_mobiles.append((line, record["mobile"]))
         # The kind's own columns go in as they are; a client is looked up or created by name.
         extra = {name: record.get(name) or None for name in OPTIONAL[kind] if name != "client"}
         values = person_values(
@@ -146,6 +138,14 @@ def import_people(
             sms_consent=CONSENT_WORDS[record["sms_consent"].lower()],
             **extra,
         )
+        first_line = first_lines.setdefault(_identity(values), line)
+        if first_line != line:
+            report.skipped.append((line, f"repeats line {first_line}"))
+            continue
+        if mobile.not_mobile:
+            report.not_mobiles.append((line, record["mobile"], mobile.not_mobile))
+        elif mobile.present and not mobile.valid:
+            report.unparseable_mobiles.append((line, record["mobile"]))
         if of_kind.has_client:
             client = record.get("client") or ""
             if client:
@@ -188,20 +188,17 @@ def import_people(
 IDENTITY_COLUMNS = ("full_name_key", "mobile_e164", "mobile_raw", "email_key")
 
 
-def _identity(
-    full_name_key: str, e164: str | None, raw: str | None, email_key: str | None
-) -> tuple[str, str]:
-    """Who a line or a stored person is, to import nobody twice: the name as searched (its key)
-    and the mobile in E.164 (as typed when it cannot be read; with no mobile, the email)."""
+def _identity(person: Mapping[str, str | None]) -> tuple[str, str]:
+    """Who a line or a stored person is (its values by IDENTITY_COLUMNS), to import nobody twice:
+    the name as searched (its key) and the mobile in E.164 (as typed when it cannot be read; with
+    no mobile, the email).
+
+    Stricter than Add's check (the same mobile or email, whoever's): an import brings in lists
+    where colleagues and family share a number, and the same person twice is what it must skip."""
+    name, e164, raw, email = (person[column] for column in IDENTITY_COLUMNS)
     if e164:
-        return (full_name_key, e164)
-    return (full_name_key, f"typed {raw}" if raw else f"email {email_key or ''}")
-
-
-def _identity_of(record: dict[str, str], mobile: ParsedNumber) -> tuple[str, str]:
-    full_name_key = f"{name_key(record['first_name'])} {name_key(record['last_name'])}"
-    email = record["email"]
-    return _identity(full_name_key, mobile.e164, mobile.raw, name_key(email) if email else None)
+        return (name or "", e164)
+    return (name or "", f"typed {raw}" if raw else f"email {email or ''}")
 
 
 def _not_there(
@@ -217,12 +214,12 @@ def _not_there(
         found = session.execute(
             sa.select(*columns).where(model.full_name_key.in_(keys[start : start + LOOKUP_CHUNK]))
         )
-        stored.update(_identity(*person) for person in found)
+        stored.update(_identity(person._mapping) for person in found)
     if not stored:
         return rows
     kept, there = [], set()
     for values, line in zip(rows, lines, strict=True):
-        if _identity(*(values[column] for column in IDENTITY_COLUMNS)) in stored:
+        if _identity(values) in stored:
             there.add(line)
         else:
             kept.append(values)
