@@ -307,8 +307,8 @@ def import_command(kind: str, file: Path) -> None:
             f"{len(report.not_mobiles)} number(s) are not mobiles "
             "(imported, shown as not a mobile; they will not be sent to):"
         )
-        for line, raw, kind in report.not_mobiles:
-            click.echo(f"  line {line}: {raw} is {kind}")
+        for line, raw, what in report.not_mobiles:
+            click.echo(f"  line {line}: {raw} is {what}")
 
 
 @click.group("sms")
