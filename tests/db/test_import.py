@@ -225,10 +225,28 @@ def test_contact_columns_are_not_accepted_in_a_candidates_file(session):
     assert "client" in report.errors[0][1]
 
 
-def test_empty_file_is_refused(session):
-    report = import_people(session, "candidates", b"", "AU")
-    assert not report.ok
-    assert report.errors[0][0] == 1
+@pytest.mark.parametrize("data", [b"", b"\n", "\ufeff\r\n \r\n".encode()])
+def test_empty_file_is_refused_as_empty_naming_the_columns_it_needs(session, data):
+    report = import_people(session, "candidates", data, "AU")
+    assert report.errors == [
+        (
+            1,
+            "the file is empty: it must name the columns "
+            "(first_name, last_name, mobile, email, sms_consent)",
+        )
+    ]
+
+
+def test_a_blank_first_line_is_named_as_such_and_nothing_is_imported(session):
+    report = import_people(session, "candidates", f"\n{GOOD_CANDIDATES}".encode(), "AU")
+    assert report.errors == [
+        (
+            1,
+            "the first line is blank: it must name the columns "
+            "(first_name, last_name, mobile, email, sms_consent)",
+        )
+    ]
+    assert candidates(session) == []
 
 
 def test_non_utf8_bytes_are_rejected_naming_the_line(session):

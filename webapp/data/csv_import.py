@@ -93,6 +93,11 @@ def import_people(
     except csv.Error as error:
         report.errors.append((1, _unreadable(error)))
         return report
+    if not any(header):
+        # Else an empty file, or one with a blank first line, is "missing" every column.
+        what = "the first line is blank" if text.strip() else "the file is empty"
+        report.errors.append((1, f"{what}: it must name the columns ({', '.join(REQUIRED)})"))
+        return report
     missing = [name for name in REQUIRED if name not in header]
     unknown = [name for name in header if name and name not in REQUIRED + OPTIONAL[kind]]
     unnamed = [number for number, name in enumerate(header, start=1) if not name]
