@@ -97,6 +97,14 @@ def test_administrator_sees_settings_in_the_navigation(client, admin):
     assert "Settings" in nav(text(response))
 
 
+@pytest.mark.parametrize(("gateway", "said"), (("twilio", True), ("smscentral", False)))
+def test_the_sender_id_hint_says_twilio_does_not_use_it(client, admin, app, gateway, said):
+    app.config["SMS_PROVIDER"] = gateway
+    response = client.get("/admin/settings")
+    assert response.status_code == 200
+    assert ("Not used while the gateway is Twilio" in response.get_data(as_text=True)) is said
+
+
 def test_settings_controls_have_accessible_names(client, admin):
     page = text(client.get("/admin/settings"))
     assert re.search(

@@ -249,6 +249,8 @@ def _page(
         environment={
             "default_region": config.get("SMS_DEFAULT_REGION", "AU"),
             "originator": config.get("SMSCENTRAL_ORIGINATOR", ""),
+            # Twilio sends from its own number or Messaging Service, never a sender ID.
+            "twilio": str(config.get("SMS_PROVIDER") or "").strip().lower() == "twilio",
             "unmatched_reply_address": config.get("MAIL_FROM", ""),
             "timezone": config.get("TIMEZONE", DEFAULT_ZONE),
         },
