@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from webapp.data import csv_import
 from webapp.data.csv_import import import_people
-from webapp.models import Candidate, Client, ClientContact, Setting, name_key, utcnow
+from webapp.models import AuditEvent, Candidate, Client, ClientContact, Setting, name_key, utcnow
 
 CANDIDATE_HEADER = "first_name,last_name,mobile,email,sms_consent,job_title,location"
 CONTACT_HEADER = "first_name,last_name,mobile,email,sms_consent,client,position"
@@ -87,6 +87,26 @@ def test_good_candidates_file_imports_every_row_with_numbers_normalised(session,
     assert smith.first_name == "Smith, Jr"
     assert smith.job_title == "Chef, sous"
     assert smith.mobile_e164 == "+61413222333"
+
+
+def audited_imports(session) -> list[dict]:
+    session.rollback()
+    events = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "people.imported").order_by(AuditEvent.id)
+    )
+    return [(event.actor_id, event.details) for event in events]
+
+
+def test_an_import_is_audited_with_its_file_and_counts_and_a_refused_one_is_not(session, tmp_path):
+    import_people(session, "candidates", write(tmp_path, BAD_CANDIDATES, "bad.csv"), "AU")
+    assert audited_imports(session) == []
+
+    import_people(session, "candidates", write(tmp_path, GOOD_CANDIDATES, "march.csv"), "AU")
+    import_people(session, "candidates", GOOD_CANDIDATES.encode(), "AU")  # all there already
+    assert audited_imports(session) == [
+        (None, {"kind": "candidates", "file": "march.csv", "created": 4, "skipped": 0}),
+        (None, {"kind": "candidates", "file": None, "created": 0, "skipped": 4}),
+    ]
 
 
 def test_imported_rows_get_their_name_and_email_search_keys(session):

@@ -33,6 +33,7 @@ ACTION_LABELS = {
     "consent.sms_given": "SMS consent given",
     "person.created": "Record added",
     "person.edited": "Record edited",
+    "people.imported": "People imported (command line)",
     "reply.attached": "Reply filed on a record",
     "role.permissions_changed": "Role permissions changed",
     "template.created": "Template added",

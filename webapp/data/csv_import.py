@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.database import begin_write
-from webapp.models import Client, name_key
+from webapp.models import Client, audit, name_key
 from webapp.models.people import EMAIL_PATTERN, person_values
 from webapp.people.kinds import KINDS
 from webapp.phones import normalise
@@ -179,6 +179,16 @@ def import_people(
         table = of_kind.model.__table__
         for start in range(0, len(rows), CHUNK):
             session.execute(sa.insert(table), rows[start : start + CHUNK])
+        # From the shell, so no user: who ran it is the server's own log-in.
+        audit(
+            session,
+            None,
+            "people.imported",
+            kind=kind,
+            file=source.name if isinstance(source, Path) else None,
+            created=len(rows),
+            skipped=len(report.skipped),
+        )
         session.commit()
     except BaseException:
         session.rollback()
