@@ -15,7 +15,7 @@ from tests.pages import audits
 from tests.replying import receive, send_sms
 from webapp import migrate, times
 from webapp.database import make_engine
-from webapp.errors import FieldError
+from webapp.errors import FieldError, FieldErrors
 from webapp.models import Office, Setting, User
 from webapp.sms import inbox, sent_log
 from webapp.users import offices
@@ -111,6 +111,19 @@ def test_a_bad_office_is_refused_naming_the_field(session, details, field):
     assert refused.value.field == field
     session.rollback()
     assert [office.name for office in offices.all_offices(session)] == ["Perth"]
+
+
+def test_a_refusal_names_every_wrong_field(session):
+    perth = office_named(session, "Perth", timezone="Australia/Perth", region="AU")
+
+    with pytest.raises(FieldErrors) as refused:
+        offices.edit_office(session, None, perth, OfficeDetails("", "Mars/Base", "ZZ"))
+
+    assert [error.field for error in refused.value.errors] == ["name", "timezone", "region"]
+    assert refused.value.field == "name"  # as a FieldError: the first, saying all three
+    assert "Mars/Base" in refused.value.message and "ZZ" in refused.value.message
+    session.rollback()
+    assert (perth.name, perth.timezone, perth.region) == ("Perth", "Australia/Perth", "AU")
 
 
 def test_an_edit_returns_and_audits_only_what_changed(session):

@@ -226,6 +226,10 @@ def test_offices_are_chosen_by_name(session, material):
         (central(api_url="https://sms.example.com:port/api"), "api_url"),
         (twilio(account_sid="AC123"), "account_sid"),
         (twilio(from_number=""), "from_number"),
+        # Digits only: no E.164 number (Twilio wants the +) and no sender ID (it needs a letter).
+        (twilio(from_number="0412345678"), "from_number"),
+        (twilio(from_number="61412345678"), "from_number"),
+        (twilio(from_number="12345"), "from_number"),
         (twilio(messaging_service_sid="MG" + "2" * 32), "from_number"),
         (twilio(secrets={}), "auth_token"),
         (accounts.AccountDetails(name="X", provider="nexmo"), "provider"),
@@ -263,3 +267,15 @@ def test_a_twilio_account_may_send_through_a_messaging_service(session, material
 
     assert accounts.sender(account) == "MG" + "3" * 32
     assert accounts.credentials(account, material)["auth_token"] == TOKEN
+
+
+@pytest.mark.parametrize("sender", ["PerthJobs", "Perth1", "1Perth", "+61412345678"])
+def test_a_twilio_from_is_a_number_with_its_plus_or_a_sender_id_with_a_letter(
+    session, material, sender
+):
+    assert add(session, material, twilio(from_number=sender)).from_number == sender
+
+
+def test_an_sms_central_originator_may_still_be_a_plain_number(session, material):
+    # SMS Central takes a number as ORIGINATOR as it is: only Twilio's From needs the +.
+    assert add(session, material, central(originator="0412345678")).originator == "0412345678"

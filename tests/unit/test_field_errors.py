@@ -6,9 +6,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
 from wtforms import Form, StringField
 
-from webapp.errors import FieldError
+from webapp.errors import FieldError, FieldErrors
 from webapp.people import records
 from webapp.web.forms import field_error
 
@@ -39,6 +40,25 @@ def test_a_field_error_goes_into_an_errors_dict_under_its_field():
     errors = {"message": "Type a message."}
     assert field_error(errors, FieldError("Give a reason.", "ignore_reason", 400)) is None
     assert errors == {"message": "Type a message.", "ignore_reason": "Give a reason."}
+
+
+def test_several_field_errors_are_each_shown_beside_their_field():
+    form = NameForm()
+    both = FieldErrors([FieldError("Enter a name.", "name"), FieldError("Someone else saved it.")])
+
+    assert field_error(form, both) == "Someone else saved it."
+    assert form.name.errors == ["Enter a name."]
+    errors: dict[str, str] = {}
+    field_error(errors, both)
+    assert errors == {"name": "Enter a name.", "form": "Someone else saved it."}
+
+
+def test_one_field_error_is_raised_as_itself_and_none_raises_nothing():
+    FieldErrors.raise_any([])
+    alone = FieldError("Enter a name.", "name")
+    with pytest.raises(FieldError) as raised:
+        FieldErrors.raise_any([alone])
+    assert raised.value is alone
 
 
 def test_the_privacy_refusal_is_a_field_error_the_form_can_show():

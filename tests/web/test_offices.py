@@ -120,6 +120,21 @@ def test_a_bad_office_is_refused_on_the_form_with_the_field_named(
     assert '<p class="error" role="alert" tabindex="-1" autofocus>' in text(response)
 
 
+def test_every_wrong_field_of_an_office_is_marked_at_once(client, login, session):
+    login("administrator")
+    perth = office_named(session, "Perth", timezone="Australia/Perth", region="AU")
+    wrong = {"name": "", "timezone": "Mars/Base", "region": "ZZ"}
+
+    for url in ("/admin/offices", f"/admin/offices/{perth.id}"):
+        response = client.post(url, data=office_form(**wrong))
+
+        assert_refused(response, "name", "Enter the office’s name.")
+        assert_refused(response, "timezone", "“Mars/Base” is not a time zone name")
+        assert_refused(response, "region", "“ZZ” is not a two-letter region code")
+    assert (fresh(session, Office, perth.id).timezone, perth.region) == ("Australia/Perth", "AU")
+    assert audits(session, "office.added") == audits(session, "office.changed") == []
+
+
 def test_an_office_is_edited_and_only_its_changes_audited(client, login, session):
     login("administrator")
     perth = office_named(session, "Perth", timezone="Australia/Sydney", region="AU")
@@ -466,6 +481,15 @@ def test_office_add_refuses_bad_values_with_a_message(runner, session, args, mes
     assert result.exit_code != 0
     assert message in result.output
     assert [o.name for o in session.scalars(sa.select(Office))] == ["Perth"]
+
+
+def test_office_add_names_every_wrong_value(runner, session):
+    result = runner.invoke("office", "add", "Hobart", "--timezone", "Mars/Base", "--region", "ZZ")
+
+    assert result.exit_code != 0
+    assert "“Mars/Base” is not a time zone name" in result.output
+    assert "“ZZ” is not a two-letter region code" in result.output
+    assert session.scalars(sa.select(Office)).all() == []
 
 
 def test_create_user_puts_the_user_in_the_named_office(runner, session):

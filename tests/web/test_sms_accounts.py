@@ -4,10 +4,24 @@ a 4xx, the default account listed read-only, webhook addresses, and the command 
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 import sqlalchemy as sa
 
-from tests.pages import Tags, assert_invalid, audits, changed, fresh, nav, opened, rows, text
+from tests.pages import (
+    Tags,
+    assert_invalid,
+    audits,
+    changed,
+    control,
+    fresh,
+    nav,
+    opened,
+    rows,
+    text,
+)
 from tests.web.test_cli_users import Runner
 from webapp.config import from_environment
 from webapp.models import Office, SmsAccount
@@ -355,3 +369,133 @@ def test_a_rate_is_shown_as_saved_and_a_save_of_other_fields_leaves_it(
     assert fresh(session, SmsAccount, account.id).rate_per_second == float(rate)
     [edit] = audits(session, "sms_account.changed")
     assert "rate_per_second" not in edit.details["changes"]
+
+
+def twilio_account(client, session) -> SmsAccount:
+    response = client.post(
+        "/admin/sms-accounts/new",
+        data={
+            "name": "NZ SMS",
+            "provider": "twilio",
+            "account_sid": "AC" + "a" * 32,
+            "auth_token": TOKEN,
+            "from_number": "+64211234567",
+            "rate_per_second": "5",
+            "active": "y",
+        },
+    )
+    assert response.status_code == 302, text(response)[:2000]
+    [account] = rows(session, SmsAccount)
+    return account
+
+
+def hint(page: str, name: str) -> str:
+    return html.unescape(
+        re.search(rf'<span class="muted" id="{name}-hint">(.*?)</span>', page).group(1)
+    )
+
+
+def test_a_secret_typed_on_a_refused_save_is_asked_for_again_not_dropped_unsaid(
+    client, admin, session, app
+):
+    account = twilio_account(client, session)
+    url = f"/admin/sms-accounts/{account.id}/edit"
+    form = opened(client, url)
+
+    refused = client.post(
+        url, data=changed(form, auth_token="new-token-Kx81", rate_per_second="five")
+    )
+
+    assert refused.status_code == 400
+    page = text(refused)
+    assert_invalid(page, "rate_per_second", "messages per second")
+    assert_invalid(page, "auth_token", "Type the auth token again: it is not kept when the form")
+    assert "new-token-Kx81" not in page and TOKEN not in page
+    assert "leave empty to keep" not in hint(page, "auth_token")
+    assert "not saved" in hint(page, "auth_token")
+    material = account_secrets.key_material(app.config)
+    assert (
+        accounts.credentials(fresh(session, SmsAccount, account.id), material)["auth_token"]
+        == TOKEN
+    )
+
+
+def test_secrets_typed_on_a_save_refused_as_saved_from_another_tab_are_asked_for_again(
+    client, admin, session
+):
+    client.post("/admin/sms-accounts/new", data=central_form())
+    [account] = rows(session, SmsAccount)
+    url = f"/admin/sms-accounts/{account.id}/edit"
+    first, second = opened(client, url), opened(client, url)
+    assert client.post(url, data=changed(second, rate_per_second="2")).status_code == 302
+
+    refused = client.post(
+        url,
+        data=changed(
+            first, rate_per_second="9", password="pw-new-Rt55", webhook_password="pw-hook-new-Rt55"
+        ),
+    )
+
+    assert refused.status_code == 409
+    page = text(refused)
+    assert "Your changes are still below" in page
+    assert_invalid(page, "password", "Type the API password again")
+    assert_invalid(page, "webhook_password", "Type the webhook password again")
+    assert "pw-new-Rt55" not in page and "pw-hook-new-Rt55" not in page
+
+
+def test_secrets_typed_on_a_refused_new_account_are_asked_for_again(client, admin, session):
+    response = client.post(
+        "/admin/sms-accounts/new", data=central_form(rate_per_second="five", countries="")
+    )
+
+    assert response.status_code == 400
+    page = text(response)
+    assert_invalid(page, "password", "Type the API password again")
+    assert_invalid(page, "webhook_password", "Type the webhook password again")
+    assert PASSWORD not in page and HOOK_PASSWORD not in page
+    # The Twilio part was left empty: nothing to type again there.
+    assert 'aria-invalid="true"' not in control(page, "auth_token")
+    assert rows(session, SmsAccount) == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("0412345678", "like +61412345678"),
+        ("61412345678", "enter +61412345678"),
+        ("04123456789", "like +61412345678"),
+    ],
+)
+def test_a_from_number_without_its_plus_is_refused_beside_the_field(
+    client, admin, session, typed, message
+):
+    account = twilio_account(client, session)
+    url = f"/admin/sms-accounts/{account.id}/edit"
+
+    refused = client.post(url, data=changed(opened(client, url), from_number=typed))
+
+    assert refused.status_code == 400
+    assert_invalid(text(refused), "from_number", message)
+    assert fresh(session, SmsAccount, account.id).from_number == "+64211234567"
+
+
+def test_cli_refuses_a_from_number_without_its_plus(runner, session):
+    result = runner.invoke(
+        args=[
+            "sms-account",
+            "add",
+            "NZ SMS",
+            "--provider",
+            "twilio",
+            "--account-sid",
+            "AC" + "a" * 32,
+            "--from",
+            "64211234567",
+        ],
+        input=f"{TOKEN}\n",
+    )
+
+    assert result.exit_code != 0
+    assert "from_number" in result.output and "enter +64211234567" in result.output
+    assert rows(session, SmsAccount) == []

@@ -26,6 +26,14 @@ from webapp.web.rendering import render
 from webapp.web.validators import PlainText
 
 
+def retype_secret(name: str) -> str:
+    """What a secret's box says when the form was refused with it typed (the box is empty)."""
+    label = accounts.SECRET_LABELS[name]
+    # "auth token", but "API password": an abbreviation keeps its capitals.
+    label = label[0].lower() + label[1:] if label[1:2].islower() else label
+    return f"Type the {label} again: it is not kept when the form is refused."
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -207,6 +215,7 @@ def _account_page(
         form.provider.data = account.provider
     saved = accounts.saved_secrets(account, _material()) if account is not None else frozenset()
     unreadable = bool(account is not None and account.secrets and not saved)
+    retype = _ask_to_retype(form, form.provider.data) if form.is_submitted() else frozenset()
     return render(
         "admin/sms_account.html",
         status=status,
@@ -216,6 +225,7 @@ def _account_page(
         offices=all_offices(db.session),
         chosen_offices={str(value) for value in (form.offices.data or ())},
         saved_secrets=saved,
+        retype_secrets=retype,
         secrets_unreadable=unreadable,
         webhooks=accounts.webhook_urls(account, current_app.config.get("PUBLIC_BASE_URL", ""))
         if account is not None
@@ -223,6 +233,20 @@ def _account_page(
         providers=accounts.PROVIDERS,
         default_api_url=_default_api_url(),
     )
+
+
+def _ask_to_retype(form: SmsAccountForm, provider: str | None) -> frozenset[str]:
+    """The secrets typed on a form that comes back refused, each told to be typed again.
+
+    A secret is never written back into the page (it would sit in its HTML and the browser's
+    cache), so its box comes back empty: unless told, its user saves again believing it kept,
+    and the old one stays (or a new account asks for it as if never typed)."""
+    names = accounts.SECRET_NAMES.get(provider or "", form.write_only)
+    typed = frozenset(name for name in names if form[name].data)
+    for name in typed:
+        if not form[name].errors:  # a secret refused itself says why already
+            form[name].errors = [*form[name].errors, retype_secret(name)]
+    return typed
 
 
 def _default_api_url() -> str:

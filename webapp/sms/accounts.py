@@ -14,6 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 import sqlalchemy.orm as so
 
+from webapp import phones
 from webapp.errors import FieldError
 from webapp.models import BlockedRegion, Office, SmsAccount, SmsAccountBlocked, SmsAccountCountry
 from webapp.models.activity import audit
@@ -46,6 +47,9 @@ MIN_RATE = 0.01
 ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 PHONE_SENDER = re.compile(r"\+[1-9][0-9]{6,14}")
+# Twilio's alphanumeric sender IDs: up to 11 letters and digits, not digits only (Twilio refuses
+# those: a number must be in E.164 form, with its +).
+ALPHANUMERIC_FROM = re.compile(r"(?=[0-9]*[A-Za-z])[A-Za-z0-9]{1,11}")
 
 
 @dataclass(frozen=True)
@@ -408,12 +412,12 @@ def _twilio_sender(
         raise FieldError(
             "Enter the From number (like +61412345678) or a Messaging Service SID.", "from_number"
         )
-    if number and not (
-        PHONE_SENDER.fullmatch(number) or re.fullmatch(r"[A-Za-z0-9]{1,11}", number)
-    ):
+    if number.isdecimal() and number.isascii():
+        raise FieldError(_without_plus(number), "from_number")
+    if number and not (PHONE_SENDER.fullmatch(number) or ALPHANUMERIC_FROM.fullmatch(number)):
         raise FieldError(
             "Enter the From number in international form, like +61412345678, or an "
-            "alphanumeric sender ID of up to 11 letters and digits.",
+            "alphanumeric sender ID of up to 11 letters and digits, at least one a letter.",
             "from_number",
         )
     if service and not SERVICE_SID.fullmatch(service):
@@ -422,6 +426,23 @@ def _twilio_sender(
             "messaging_service_sid",
         )
     return number or None, service or None
+
+
+def _without_plus(digits: str) -> str:
+    """The refusal of a From number typed in digits only: Twilio takes a number only in E.164
+    form, and a sender ID only with a letter in it. Names the number meant when the digits are
+    one with a country code ("61412345678")."""
+    meant = f"+{digits}"
+    if PHONE_SENDER.fullmatch(meant) and phones.normalise(meant, "ZZ").real:
+        start = f"“{digits}” needs a + in front: enter {meant}."
+    else:
+        start = (
+            f"“{digits}” has no + and country code: enter the From number in international "
+            "form, like +61412345678."
+        )
+    return start + (
+        " Twilio refuses a number without its + and country code, and a sender ID of digits only."
+    )
 
 
 def rate_text(rate: float) -> str:

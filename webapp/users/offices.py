@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp import settings_store
-from webapp.errors import FieldError
+from webapp.errors import FieldError, FieldErrors
 from webapp.models.activity import audit
 from webapp.models.offices import Office
 from webapp.models.users import User
@@ -138,8 +138,27 @@ def team_views_by_office(session: so.Session) -> bool:
 
 
 def _apply(session: so.Session, office: Office, details: OfficeDetails) -> None:
-    """Check every field first and only then change the office, so a refusal leaves it as it was."""
-    name = (details.name or "").strip()
+    """Check every field first and only then change the office, so a refusal leaves it as it was;
+    a refusal names every wrong field (FieldErrors), not only the first."""
+    problems: list[FieldError] = []
+    checked: list[str] = []
+    for check in (
+        lambda: _name(session, office, details.name),
+        lambda: check_zone(details.timezone),
+        lambda: check_region(details.region, "region"),
+    ):
+        try:
+            checked.append(check())
+        except FieldError as problem:
+            problems.append(problem)
+    FieldErrors.raise_any(problems)
+    office.name, timezone, region = checked
+    office.timezone = timezone or None
+    office.region = region or None
+
+
+def _name(session: so.Session, office: Office, typed: str) -> str:
+    name = (typed or "").strip()
     if is_blank(name):  # a zero-width space alone is a link without a name, a blank choice
         raise FieldError("Enter the office’s name.", "name")
     if len(name) > MAX_NAME:
@@ -153,11 +172,7 @@ def _apply(session: so.Session, office: Office, details: OfficeDetails) -> None:
     others = session.scalars(sa.select(Office.name).where(Office.id != (office.id or 0)))
     if any(as_seen(other) == as_seen(name) for other in others):
         raise FieldError(f"There is already an office called “{name}”.", "name")
-    timezone = check_zone(details.timezone)
-    region = check_region(details.region, "region")
-    office.name = name
-    office.timezone = timezone or None
-    office.region = region or None
+    return name
 
 
 def _snapshot(office: Office) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from flask import Flask, abort, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Form, StringField
 
-from webapp.errors import FieldError
+from webapp.errors import FieldError, FieldErrors
 from webapp.extensions import db
 
 
@@ -33,7 +33,11 @@ def field_error(target: Form | MutableMapping[str, str], error: FieldError) -> s
     On a WTForms form the message joins that field's errors (macros/fields.html shows them); on an
     errors dict (the templates that read `errors[name]`) it is stored under the field's name.
     Returns the message when the form has no such field, for the page to show above the form.
+    FieldErrors (several fields wrong at once) shows each beside its own field.
     """
+    if isinstance(error, FieldErrors):
+        said = [message for each in error.errors if (message := field_error(target, each))]
+        return " ".join(said) or None
     if isinstance(target, Form):
         # The CSRF field is hidden: a message put there would never be seen.
         if error.field == "csrf_token" or error.field not in target:
