@@ -196,6 +196,39 @@ def test_with_htmx_the_question_comes_with_the_screen(client, consultant, people
     assert "autofocus" in tree(answer).one("button", name="replace_template").attrs
 
 
+def test_a_refused_replace_puts_the_focus_on_the_template_picker(
+    client, consultant, people, make_template, session
+):
+    """Replace on a template deactivated since (in another tab): the refusal was shown with the
+    focus on nothing, so on the page body."""
+    personal = make_template("Mine", "My template", owner=consultant, shared=False)
+    token = open_screen(client, people)
+    asked = client.post(
+        f"/sms/compose/{token}/update",
+        data={"action": "use_template", "template_id": str(personal.id), "message": TYPED},
+        htmx=True,
+    )
+    assert "autofocus" in tree(asked).one("button", name="replace_template").attrs
+    personal.active = False
+    session.commit()
+
+    refused = client.post(
+        f"/sms/compose/{token}/update",
+        data={
+            "replace_template": str(personal.id),
+            "template_id": str(personal.id),
+            "message": TYPED,
+        },
+        htmx=True,
+    )
+
+    assert refused.status_code == 400
+    page = tree(refused)
+    assert "That template is not available" in page.one(id="template-error").text
+    assert "autofocus" in page.one("select", id="template_id").attrs
+    assert message_box(text(refused)) == TYPED
+
+
 # --- the draft remembers -------------------------------------------------------------------------
 
 

@@ -250,6 +250,64 @@ def test_template_used_is_recorded_on_the_batch(client, consultant, make_candida
     assert "Interview" in page
 
 
+def test_a_send_again_after_another_tabs_template_names_the_template_whose_text_went(
+    client, consultant, ada, make_template, session
+):
+    """Tab 1 put in the interview reminder, tab 2 the timesheet one. Tab 1's Send is refused and
+    its screen redrawn with its text: sent again from there, the batch said "Template: Timesheet
+    reminder" above the interview reminder's text."""
+    interview = make_template("Interview reminder", "Your interview is at 10, {{first_name}}.")
+    timesheet = make_template("Timesheet reminder", "Timesheets are due, {{first_name}}.")
+    token = open_sms(client, [ada])
+
+    def use(template):
+        used = client.post(
+            f"/sms/compose/{token}/update",
+            data={"message": "", "template_id": str(template.id), "action": "use_template"},
+        )
+        assert used.status_code == 303, text(used)
+
+    use(interview)
+    use(timesheet)  # the second tab
+    first_tab = {"template_id": str(interview.id), "message": interview.body, "line_shown": "0"}
+
+    refused = send(client, token, template_used=str(interview.id), **first_tab)
+
+    assert refused.status_code == 409
+    page = tree(refused)
+    assert "put “Timesheet reminder” in" in page.one(id="message-error").text
+    assert page.one("input", type="hidden", name="template_used").get("value") == str(interview.id)
+    response = send(client, token, template_used=str(interview.id), **first_tab)
+
+    assert response.status_code == 303, text(response)
+    [batch] = rows(session, Batch)
+    assert (batch.template_id, batch.body) == (interview.id, interview.body)
+    shown = tree(client.get(response.headers["Location"]))
+    assert "Interview reminder" in shown.text and "Timesheet reminder" not in shown.text
+
+
+def test_a_refused_send_never_puts_in_a_template_the_sender_does_not_see(
+    client, consultant, ada, make_template, make_user, session
+):
+    """The refusal puts back the template the post says its screen held: a crafted post naming
+    someone else's private template does not make the batch name it."""
+    timesheet = make_template("Timesheet reminder", "Timesheets are due, {{first_name}}.")
+    private = make_template("Their own", "Not yours", owner=make_user(), shared=False)
+    token = open_sms(client, [ada])
+    client.post(
+        f"/sms/compose/{token}/update",
+        data={"message": "", "template_id": str(timesheet.id), "action": "use_template"},
+    )
+
+    refused = send(client, token, template_used=str(private.id), message="Hello")
+
+    assert refused.status_code == 409
+    assert tree(refused).one("input", type="hidden", name="template_used").get("value") == ""
+    send(client, token, template_used="", message="Hello")
+    [batch] = rows(session, Batch)
+    assert (batch.template_id, batch.body) == (None, "Hello")
+
+
 def test_a_template_only_highlighted_in_the_list_is_not_what_is_sent(
     client, consultant, make_candidate, session
 ):
@@ -658,6 +716,8 @@ def test_other_text_sent_from_a_second_tab_is_refused_on_the_form(
         ("   ", "Type a message, or pick a template."),
         ("Hi {{nope}}", "Unknown merge field(s): {{nope}}"),
         ("Hi {{first_name}, see you", "Unfinished merge field(s): {{first_name}."),
+        ("Hi {{{first_name}}}, see you", "Unfinished merge field(s): {{{first_name}}}."),
+        ("Hi {{}}, see you", "Unfinished merge field(s): {{}}."),
         ("x" * 1_601, "the gateway takes at most 1,600"),
     ],
 )

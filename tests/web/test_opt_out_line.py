@@ -344,6 +344,48 @@ def test_another_template_put_in_from_a_second_tab_is_not_sent_under_this_ones_t
     assert rows(session, Batch) == []
 
 
+def test_after_another_tabs_template_a_commercial_ones_text_keeps_its_line_and_its_name(
+    client, consultant, ada, make_template, session
+):
+    """Tab 1 put in a personal commercial template; tab 2 put in the reminder. Tab 1's Send was
+    refused, and redrawn with its own text, but with the box ticked and enabled: unticked, the
+    next Send went without the opt-out line, and the batch named the reminder."""
+    promo = make_template(
+        "Promo alert2", "Big sale this week, {{first_name}}.", owner=consultant, shared=False
+    )
+    promo.commercial = True
+    session.commit()
+    reminder = make_template("Timesheet reminder", "Timesheets are due, {{first_name}}.")
+    token = open_sms(client, ada)
+    first_tab = shown_fields(use_template(client, token, promo))
+    use_template(client, token, reminder)  # the second tab
+
+    refused = client.post(
+        f"/sms/compose/{token}/send",
+        data={
+            "message": promo.body,
+            "template_id": str(promo.id),
+            "commercial": "1",  # the hidden field beside the disabled box
+            **first_tab,
+        },
+    )
+
+    assert refused.status_code == 409
+    page = tree(refused)
+    assert "put “Timesheet reminder” in" in page.one(id="message-error").text
+    assert page.one("textarea", id="message").text == promo.body
+    box = page.one("input", id="commercial")
+    assert "checked" in box.attrs and "disabled" in box.attrs
+    assert LINE in page.one("p", id="opt-out-line").text
+    assert shown_fields(page) == {"template_used": str(promo.id), "line_shown": "1"}
+    # Sent again from the redrawn screen, the box unticked (a crafted post: it is disabled).
+    send(client, token, message=promo.body, template_id=str(promo.id), **shown_fields(page))
+
+    batch, bodies = sent(session)
+    assert bodies == [f"Big sale this week, Ada.\n{LINE}"]
+    assert (batch.template_id, batch.commercial, batch.opt_out_line) == (promo.id, True, LINE)
+
+
 @pytest.mark.parametrize("htmx", [False, True])
 def test_no_template_after_a_commercial_one_keeps_its_text_commercial(
     client, consultant, ada, alert, session, htmx

@@ -210,6 +210,8 @@ def update(token: str):
             )
     except FieldError as error:
         field_error(errors, error)
+        # On the field refused (a template gone since, asked about or chosen), not the page.
+        focus = error.field or focus
     _keep(draft, form)
     if errors:
         return _screen(draft, form, errors=errors, focus=focus, status=400)
@@ -318,11 +320,17 @@ def outcome_list(token: str, outcome: str):
 def _refuse_what_was_not_shown(draft: ComposeDraft, form: ComposeForm) -> None:
     """Refuse (409) a Send whose screen showed another template in use, or showed no opt-out line
     where the template in use has been made commercial since: it would send what it never showed.
-    A post without these fields (a crafted one) is not refused: the line is added all the same."""
+    A post without these fields (a crafted one) is not refused: the line is added all the same.
+
+    Another template put in: the screen is redrawn with its own text, so the template that text
+    came from is the draft's again (with its commercial lock), for the next Send to record."""
     used = request.form.get("template_used")
     if used is not None and as_id(used) != draft.template_id:
         template = draft.template_id and db.session.get(SmsTemplate, draft.template_id)
         now = f"“{template.name}”" if template else "no template"
+        sms_compose.restore_template(
+            db.session, draft, current_user, as_id(used), bool(form.commercial.data)
+        )
         raise FieldError(
             f"Another tab or window put {now} in this SMS meanwhile: check the message, then "
             "press Send again.",

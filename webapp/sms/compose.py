@@ -325,18 +325,44 @@ def analyse_draft(
     )
 
 
+def _visible(user: User, kind: str) -> sa.Select[tuple[SmsTemplate]]:
+    """Templates this user sees for `kind`, active or not: shared ones and their own."""
+    return sa.select(SmsTemplate).where(
+        sa.or_(SmsTemplate.shared.is_(True), SmsTemplate.owner_id == user.id),
+        SmsTemplate.record_type.in_(("both", KINDS.by_segment(kind).singular)),
+    )
+
+
 def visible_templates(session: so.Session, user: User, kind: str) -> list[SmsTemplate]:
     """Active templates this user may pick for `kind`: shared ones and their own."""
     query = (
-        sa.select(SmsTemplate)
-        .where(
-            SmsTemplate.active.is_(True),
-            sa.or_(SmsTemplate.shared.is_(True), SmsTemplate.owner_id == user.id),
-            SmsTemplate.record_type.in_(("both", KINDS.by_segment(kind).singular)),
-        )
+        _visible(user, kind)
+        .where(SmsTemplate.active.is_(True))
         .order_by(SmsTemplate.folder, SmsTemplate.name)
     )
     return list(session.scalars(query))
+
+
+def restore_template(
+    session: so.Session, draft: ComposeDraft, user: User, template_id: int | None, commercial: bool
+) -> None:
+    """Make `template_id` (None: none) the draft's template again, with its commercial lock: the
+    one whose text a screen holds when its Send is refused because another tab put another in
+    meanwhile. The refused screen is drawn anew with that text, so its next Send records the
+    template the text came from, and a commercial one's opt-out line cannot be unticked away.
+
+    Deactivated since, it is still the one the text came from (as at Send); one this user does
+    not see (a crafted post) is not named. `commercial` is the tick the screen posted.
+    """
+    template = (
+        None
+        if template_id is None
+        else session.scalar(_visible(user, draft.kind).where(SmsTemplate.id == template_id))
+    )
+    draft.template_id = template.id if template is not None else None
+    draft.commercial = commercial or (template is not None and template.commercial)
+    draft.updated_at = utcnow()
+    session.commit()
 
 
 def template_for(session: so.Session, user: User, kind: str, template_id: int) -> SmsTemplate:
