@@ -5,6 +5,7 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -460,3 +461,103 @@ def test_0022_names_the_subjects_written_as_localproxy_user(engine):
             sa.text("SELECT subject_type FROM audit_events ORDER BY id")
         ).all()
     assert types == ["user", "candidate"]
+
+
+def test_0025_marks_the_emails_users_last_typed_on_their_profile(engine):
+    """The audit log says who set each email last: the user on their Profile (profile.edited), an
+    administrator on the user form (user.edited), or whoever added the account (user.created)."""
+    events = sa.table(
+        "audit_events",
+        sa.column("actor_id", sa.Integer),
+        sa.column("action", sa.String),
+        sa.column("subject_type", sa.String),
+        sa.column("subject_id", sa.Integer),
+        sa.column("details", sa.JSON),
+        sa.column("created_at", sa.DateTime),
+    )
+
+    def email(old, new) -> dict:
+        return {"changes": {"email": [old, new]}}
+
+    mobile = {"changes": {"mobile": [None, "+61412345678"]}}
+    users = {  # username: (email now, the events about them, oldest first, marked after 0025)
+        "typed": (
+            "new@example.com",
+            [("profile.edited", email("a@example.com", "new@example.com"))],
+            True,
+        ),
+        "typed-then-admin": (
+            "b@example.com",
+            [
+                ("profile.edited", email("a@example.com", "boss@example.com")),
+                ("user.edited", email("boss@example.com", "b@example.com")),
+            ],
+            False,
+        ),
+        "admin-then-typed": (
+            "c2@example.com",
+            [
+                ("user.created", {"username": "admin-then-typed", "email": "c@example.com"}),
+                ("user.edited", email("c@example.com", "c1@example.com")),
+                ("profile.edited", email("c1@example.com", "c2@example.com")),
+                ("profile.edited", mobile),  # no email in it: the one before still decides
+                ("user.edited", {"changes": {"roles": [["viewer"], ["consultant"]]}, "via": "sso"}),
+            ],
+            True,
+        ),
+        # Changed since outside the app: the log no longer tells who set it.
+        "changed-elsewhere": (
+            "d2@example.com",
+            [("profile.edited", email("d@example.com", "d1@example.com"))],
+            False,
+        ),
+        "mobile-only": ("e@example.com", [("profile.edited", mobile)], False),
+        "added": ("f@example.com", [("user.created", {"email": "f@example.com"})], False),
+        "no-events": ("g@example.com", [], False),
+    }
+    migrate.downgrade(engine, "0024")
+    with engine.begin() as connection:
+        for username, (address, history, _) in users.items():
+            user_id = connection.execute(
+                sa.text(
+                    "INSERT INTO users (username, full_name, email, active, password_hash, "
+                    "must_change_password, created_at) VALUES (:username, :username, :email, "
+                    ":yes, 'x', :no, '2026-12-01 00:00:00') RETURNING id"
+                ),
+                {"username": username, "email": address, "yes": True, "no": False},
+            ).scalar_one()
+            for action, details in history:
+                connection.execute(
+                    events.insert().values(
+                        # Rows pointing at the user: SQLite's copy of the users table, had the
+                        # revision made one, could not drop the old table under them.
+                        actor_id=user_id,
+                        action=action,
+                        subject_type="user",
+                        subject_id=user_id,
+                        details=details,
+                        created_at=datetime(2026, 12, 1),
+                    )
+                )
+        # About a candidate with the id of a user: not about any user.
+        connection.execute(
+            events.insert().values(
+                action="profile.edited",
+                subject_type="candidate",
+                subject_id=user_id,
+                details=email("h@example.com", "g@example.com"),
+                created_at=datetime(2026, 12, 1),
+            )
+        )
+
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        marked = dict(
+            connection.execute(sa.text("SELECT username, email_self_set FROM users")).all()
+        )
+    assert {name: bool(flag) for name, flag in marked.items()} == {
+        name: after for name, (_, _, after) in users.items()
+    }
+    migrate.downgrade(engine, "0024")
+    assert "email_self_set" not in {c["name"] for c in sa.inspect(engine).get_columns("users")}
+    migrate.upgrade(engine)

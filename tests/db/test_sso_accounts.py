@@ -112,3 +112,68 @@ def test_a_verified_email_is_the_one_given_trimmed():
     )
     assert oidc.verified_email({"email": "   ", "email_verified": True}) is None
     assert oidc.verified_email({"email": ["pat@example.com"], "email_verified": True}) is None
+
+
+# An address a user typed on their own Profile is theirs to claim, not the provider's to match.
+
+
+def test_an_email_its_holder_typed_links_nobody_and_makes_no_second_account(session, make_user):
+    viewer = make_user("viewer", role="viewer", email="boss@example.com", email_self_set=True)
+    boss = claims(sub="idp-boss", email="Boss@example.com", groups=["sms-leads"])
+
+    for settings in (SETTINGS, dataclasses.replace(SETTINGS, create_users=False)):
+        with pytest.raises(oidc.Refused) as refused:
+            oidc.sign_in(session, settings, boss)
+        assert refused.value.reason == "email_unconfirmed"
+        assert "Ask an administrator" in refused.value.message
+        session.rollback()
+
+    session.refresh(viewer)
+    assert (viewer.oidc_subject, [role.name for role in viewer.roles]) == (None, ["viewer"])
+    assert session.scalars(sa.select(User.username)).all() == ["viewer"]
+    assert session.scalars(sa.select(AuditEvent.action)).all() == []
+
+
+@pytest.mark.parametrize("active", [True, False], ids=["active", "switched-off"])
+def test_a_typed_email_unlinked_refuses_even_on_a_switched_off_account(session, make_user, active):
+    make_user("pat", email="pat@example.com", email_self_set=True, active=active)
+
+    with pytest.raises(oidc.Refused) as refused:
+        oidc.sign_in(session, SETTINGS, claims(email="pat@example.com"))
+    assert refused.value.reason == "email_unconfirmed"
+
+
+def test_an_account_an_administrator_gave_the_email_is_linked_though_another_typed_it(
+    session, make_user
+):
+    make_user("typist", email="pat@example.com", email_self_set=True)
+    pat = make_user("pat", email="PAT@example.com")
+
+    user = oidc.sign_in(session, SETTINGS, claims(email="pat@example.com"))
+    session.commit()
+
+    assert user.id == pat.id
+    assert session.scalar(sa.select(User.oidc_subject).where(User.id == pat.id)) == "idp-1"
+
+
+def test_a_typed_email_on_a_switched_off_account_linked_elsewhere_does_not_stop_a_new_one(
+    session, make_user
+):
+    make_user(
+        "old-pat",
+        email="pat@example.com",
+        email_self_set=True,
+        active=False,
+        oidc_subject="idp-old",
+    )
+
+    user = oidc.sign_in(session, SETTINGS, claims(email="pat@example.com"))
+    session.commit()
+
+    assert (user.username, user.email_self_set) == ("pat", False)
+
+
+def test_a_linked_account_with_a_typed_email_still_signs_in_by_its_subject(session, make_user):
+    pat = make_user("pat", email="pat.new@example.org", email_self_set=True, oidc_subject="idp-1")
+
+    assert oidc.sign_in(session, SETTINGS, claims(email="pat@example.com")).id == pat.id

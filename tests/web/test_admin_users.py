@@ -268,6 +268,44 @@ def test_edit_saves_and_audits_the_changes(client, admin, make_user, session):
     assert event.details["changes"]["office"] == [None, "Perth"]
 
 
+def test_saving_a_user_confirms_an_email_they_typed_on_their_profile(
+    client, admin, make_user, session
+):
+    jo = make_user("jo", email="jo@example.org", email_self_set=True)
+    url = f"/admin/users/{jo.id}/edit"
+
+    assert client.post(url, data=opened(client, url)).status_code == 302
+
+    assert fresh(session, User, jo.id).email_self_set is False
+    [event] = audits(session, "user.edited")
+    assert event.details["changes"] == {"email_confirmed": [False, True]}
+    # Confirmed once: a second Save changes nothing.
+    assert client.post(url, data=opened(client, url)).status_code == 302
+    assert len(audits(session, "user.edited")) == 1
+
+
+def test_saving_a_user_leaves_an_email_they_typed_after_the_page_was_opened_unconfirmed(
+    app, client, admin, make_user, session
+):
+    """The Save takes the address Jo typed meanwhile (it changes no field its page changed), but
+    the administrator never saw it: it stays Jo's own, matched by no single sign-on."""
+    jo = make_user("jo", email="jo@example.com")
+    url = f"/admin/users/{jo.id}/edit"
+    form = opened(client, url)
+    theirs = app.test_client()
+    assert theirs.login("jo").status_code == 302
+    typed = changed(opened(theirs, "/profile"), email="boss@example.com")
+    assert theirs.post("/profile", data=typed).status_code == 302
+
+    assert client.post(url, data=changed(form, roles=["viewer"])).status_code == 302
+
+    stored = fresh(session, User, jo.id)
+    assert (stored.email, stored.email_self_set) == ("boss@example.com", True)
+    assert roles_of(session, jo.id) == ["viewer"]
+    [event] = audits(session, "user.edited")
+    assert "email_confirmed" not in event.details["changes"]
+
+
 def test_administrator_cannot_remove_their_own_users_manage_by_editing(
     client, admin, make_user, session
 ):

@@ -86,6 +86,21 @@ def test_profile_changes_are_saved_normalised_and_audited(client, login, session
     assert 'value="+61 412 345 678"' in text(client.get("/profile"))
 
 
+def test_an_email_changed_here_is_marked_as_typed_by_its_holder(client, login, session):
+    """Single sign-on matches no account by an address its holder typed (webapp.users.oidc)."""
+    user = login("consultant", email="Pat@example.com")
+
+    def save(**fields) -> bool:
+        form = {"email": "Pat@example.com", "mobile": "", "office": "", **fields}
+        assert client.post("/profile", data=form).status_code == 302
+        return fresh(session, User, user.id).email_self_set
+
+    assert not save(mobile="0412 345 678")  # the email left as an administrator set it
+    assert not save(email="pat@EXAMPLE.com")  # in another case: the same address to match
+    assert save(email="pat@example.org")
+    assert save(email="Pat@example.com")  # back again: still typed here, not confirmed
+
+
 def test_mobile_may_be_emptied(client, login, session):
     user = login("consultant", mobile="+61412345678")
     client.post("/profile", data={"email": user.email, "mobile": "", "office": ""})

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from tests.conftest import PASSWORD
 from tests.fakes import refused_url
 from tests.fakes.oidc import CLIENT_ID, CLIENT_SECRET, REMOVE, FakeOpenIDProvider, rsa_key
-from tests.pages import text
+from tests.pages import changed, fresh, opened, text
 from webapp.config import single_sign_on
 from webapp.models import AuditEvent, User
 from webapp.web import sessions
@@ -529,6 +529,65 @@ def test_an_account_linked_to_another_subject_is_not_taken_over(client, session,
     assert [e.details["reason"] for e in events(session, "auth.sso_refused")] == [
         "subject_mismatch"
     ]
+
+
+def type_on_profile(app, user: User, email: str) -> None:
+    """`user` signs in with their password and changes their email on Profile to `email`."""
+    theirs = app.test_client()
+    assert theirs.login(user.username).status_code == 302
+    saved = theirs.post("/profile", data=changed(opened(theirs, "/profile"), email=email))
+    assert saved.status_code == 302, text(saved)
+
+
+@pytest.mark.parametrize("sso_env", [{"OIDC_CREATE_USERS": "1"}, {}], ids=["create", "no-create"])
+def test_an_email_typed_on_a_profile_does_not_hand_the_account_to_its_owner(
+    app, client, session, idp, make_user
+):
+    """A viewer typed a new manager's address on their Profile; the manager's first single sign-on
+    linked the viewer's account to the manager and made it an administrator, which the viewer's
+    password then opened."""
+    viewer = make_user("viewer", role="viewer", email="viewer@example.com")
+    type_on_profile(app, viewer, "boss@example.com")
+    idp.claims = verified_claims(sub="idp-boss", email="boss@example.com", groups=["sms-admins"])
+
+    response = dance(client)
+
+    assert response.status_code == 403
+    assert "typed on that account" in text(response)
+    assert "Ask an administrator" in text(response)
+    assert not signed_in(client)
+    [event] = events(session, "auth.sso_refused")
+    assert event.details == {"reason": "email_unconfirmed", "sub": "idp-boss", "iss": idp.issuer}
+    assert session.scalars(sa.select(User.username)).all() == ["viewer"]
+    assert events(session, "user.created") == events(session, "auth.sso_linked") == []
+    viewer = fresh(session, User, viewer.id)
+    assert (viewer.oidc_subject, [role.name for role in viewer.roles]) == (None, ["viewer"])
+    assert client.login("viewer").status_code == 302
+    assert client.get("/admin/users").status_code == 403
+
+
+def test_an_address_an_administrator_confirms_on_the_user_page_then_links(
+    app, client, session, idp, make_user
+):
+    pat = make_user("pat", role="consultant", email="pat@old.example.com")
+    type_on_profile(app, pat, "pat@example.com")
+    admin = make_user("admin", role="administrator")
+    assert client.login(admin.username).status_code == 302
+    url = f"/admin/users/{pat.id}/edit"
+    form = opened(client, url)
+    assert "Pat typed this address on their profile, so Contoso does not sign anyone in" in text(
+        client.get(url)
+    )
+
+    assert client.post(url, data=form).status_code == 302
+
+    [edited] = events(session, "user.edited")
+    assert edited.details == {"changes": {"email_confirmed": [False, True]}}
+    assert "typed this address" not in text(client.get(url))
+    client.post("/logout")
+    idp.claims = verified_claims()
+    assert dance(client).status_code == 302
+    assert fresh(session, User, pat.id).oidc_subject == "idp-pat"
 
 
 # --- the provider down, SSO not set up -------------------------------------------------------

@@ -25,7 +25,7 @@ from webapp.phones import display
 from webapp.sms import limits as sending_limits
 from webapp.sms import schedule
 from webapp.sms import settings as sms_settings
-from webapp.users import accounts, offices
+from webapp.users import accounts, offices, oidc
 from webapp.users.accounts import UserDetails
 from webapp.web import edit_merge, sessions
 from webapp.web.access import permission_required
@@ -120,6 +120,7 @@ def edit_user(user_id: int):
         # A form opened before someone else's save (roles taken away, say) applies only what
         # its user changed.
         accounts.lock_to_edit(db.session, user)
+        typed_email = form.email.data
         problem = edit_merge.merge(form, _filled_form(user, roles))
         if problem:
             return _user_page(form, user, roles, problem=problem, status=409)
@@ -133,6 +134,9 @@ def edit_user(user_id: int):
                 _details(form),
                 organisation_region(),
                 keep_session=sessions.current_token(),
+                # Saving confirms the address this page showed or its user typed; not one the
+                # user changed on their Profile after it was opened (taken over as it is stored).
+                email_shown=form.email.data == typed_email,
             )
             changes = (
                 sending_limits.set_user_limit(db.session, current_user, user, limit) or changes
@@ -281,6 +285,19 @@ def _user_page(
         problem=problem,
         status_problem=status_problem,
         daily_limit_hint=_limit_hint(user),
+        email_hint=_email_hint(user),
+    )
+
+
+def _email_hint(user: User | None) -> str | None:
+    """The hint under Email while the address is one the user typed on their profile and single
+    sign-on is set up: it matches no sign-in until saved here, so the administrator checks it."""
+    settings = oidc.Settings.from_config(current_app.config)
+    if user is None or not user.email_self_set or settings is None:
+        return None
+    return (
+        f"{user.full_name} typed this address on their profile, so {settings.name} does not "
+        "sign anyone in to this account by it. Saving here confirms it: check it is theirs first."
     )
 
 

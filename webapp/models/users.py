@@ -79,6 +79,10 @@ class User(Base):
     username: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     full_name: so.Mapped[str] = so.mapped_column(sa.String(120))
     email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    # True once the user typed the email on their own Profile; an administrator saving it on the
+    # user form (or adding the account) makes it False. Single sign-on matches no account by an
+    # address its holder typed (webapp.users.oidc): anyone could type anyone's.
+    email_self_set: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     mobile: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     office_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("offices.id", ondelete="SET NULL"), index=True

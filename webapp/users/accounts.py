@@ -192,8 +192,14 @@ def edit_user(
     default_region: str,
     *,
     keep_session: str | None = None,
+    email_shown: bool = True,
 ) -> dict[str, list[Any]]:
     """Change a user's details and roles; returns {field: [old, new]} (audited when not empty).
+
+    The email saved is the administrator's: an address the user typed on their Profile is
+    confirmed ("email_confirmed" in the changes), so single sign-on may match it from then on.
+    Not when `email_shown` is False and it is unchanged: their form showed another address (the
+    user changed it since), which is saved as it is and stays the user's own.
 
     A change of roles ends the user's sessions (but the one with token `keep_session`, the
     administrator's own when they edit themselves): what they may do is decided at a new sign-in.
@@ -201,10 +207,15 @@ def edit_user(
     _lock_managers(session)
     before_managers = managers(session)
     before = _snapshot(user)
+    self_set = user.email_self_set
     _apply(session, user, details, default_region)
+    if email_shown or user.email != before["email"]:
+        user.email_self_set = False
     _refuse_losing_managers(session, actor, before_managers, "roles")
     after = _snapshot(user)
     changes = {key: [before[key], value] for key, value in after.items() if before[key] != value}
+    if self_set and not user.email_self_set:
+        changes["email_confirmed"] = [False, True]
     if changes:
         audit(session, actor, "user.edited", user, changes=changes)
     if "roles" in changes:
@@ -338,7 +349,12 @@ def edit_profile(
     timezone: str | None = None,
 ) -> dict[str, list[Any]]:
     """Change one's own email, mobile, office (by id; None: no office) and time zone (empty: the
-    organisation's); returns {field: [old, new]}, the office by name (audited when not empty)."""
+    organisation's); returns {field: [old, new]}, the office by name (audited when not empty).
+
+    An email changed here is marked as typed by its holder (User.email_self_set): single sign-on
+    matches no account by it until an administrator saves it on the user form. A change of case
+    alone keeps the mark as it was: addresses are matched in any case.
+    """
     before = {
         "email": user.email,
         "mobile": user.mobile,
@@ -352,6 +368,8 @@ def edit_profile(
         "office": office.name if office is not None else None,
         "timezone": check_zone(timezone) or None,
     }
+    if after["email"].lower() != user.email.lower():
+        user.email_self_set = True
     user.email, user.mobile, user.office = after["email"], after["mobile"], office
     user.timezone = after["timezone"]
     changes = {key: [before[key], value] for key, value in after.items() if before[key] != value}

@@ -431,8 +431,8 @@ INACTIVE = "Your SMS Desk account is switched off."
 
 def sign_in(session: so.Session, settings: Settings, claims: Mapping[str, Any]) -> User:
     """The user these verified claims sign in: linked by subject, else matched by a verified
-    email (verified_email), else created (OIDC_CREATE_USERS); with the mapped roles applied.
-    Refused otherwise. Not committed.
+    email (verified_email) an administrator set, else created (OIDC_CREATE_USERS); with the
+    mapped roles applied. Refused otherwise. Not committed.
 
     With a role map set, the provider decides the roles on every sign-in, and a user whose
     groups map to no role is refused. Without one, roles are managed in SMS Desk.
@@ -492,13 +492,36 @@ def verified_email(claims: Mapping[str, Any]) -> str | None:
 
 
 def _match_by_email(session, settings, email: str | None, refuse) -> User | None:
-    """The one active user with this verified email (any case), not linked to another
-    subject. When only switched-off accounts have it, one of them not linked to another subject,
-    refused as switched off: deactivating someone must not leave the provider to make them a new
-    account (or to say they have none)."""
+    """The one active user with this verified email (any case) as an administrator set it, not
+    linked to another subject. When only switched-off accounts have it, one of them not linked to
+    another subject, refused as switched off: deactivating someone must not leave the provider to
+    make them a new account (or to say they have none).
+
+    An address a user typed on their own Profile (User.email_self_set) matches nobody: anyone
+    could type a newcomer's there and have the newcomer's first sign-in link their account, roles
+    and all. When such an account would otherwise have been matched, or have stopped a new
+    account, the sign-in is refused (`email_unconfirmed`) until an administrator confirms the
+    address on the user form; no second account with it is made meanwhile.
+    """
     if email is None:
         return None
     users = list(session.scalars(sa.select(User).where(sa.func.lower(User.email) == email.lower())))
+    confirmed = _one_by_email(settings, [user for user in users if not user.email_self_set], refuse)
+    if confirmed is None and any(
+        user.active or user.oidc_subject is None for user in users if user.email_self_set
+    ):
+        raise refuse(
+            "email_unconfirmed",
+            "An SMS Desk account has your email address, but it was typed on that account's "
+            f"profile and no administrator has confirmed it, so {settings.name} does not open "
+            "it. Ask an administrator to check the account and confirm the address on its "
+            "user page.",
+        )
+    return confirmed
+
+
+def _one_by_email(settings, users: list[User], refuse) -> User | None:
+    """Of `users`, those with the address, the one to link (see _match_by_email), or None."""
     found = [user for user in users if user.active]
     # Not one linked to another subject: someone else's old account, its address given anew.
     if not found and any(user.oidc_subject is None for user in users):
