@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from webapp.models import AuditEvent, Batch, Message
 from webapp.sms import batches, dashboard
+from webapp.users.offices import Team
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 TODAY = date(2026, 11, 30)
@@ -316,3 +317,58 @@ def test_a_stop_from_a_number_on_two_records_is_one_opt_out(session, make_user):
     assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 8
     assert figures(session, dashboard.Scope(user_id=mine.id)).total("opt_outs") == 1
     assert day(figures(session), date(2026, 11, 25)).opt_outs == 1 + 2 + 2
+
+
+def add_batch(session, sender, at: datetime, *states: str) -> Batch:
+    """A batch `sender` sent at `at`, a message (of one part) in each of `states`."""
+    batch = Batch(sender_id=sender.id, kind="candidates", body="Hi", provider="sandbox")
+    batch.created_at = at
+    session.add(batch)
+    session.commit()
+    for state in states:
+        add_message(session, sender, at, state=state, batch_id=batch.id)
+    return batch
+
+
+def test_a_message_counts_for_its_batchs_sender_whoever_resent_it(session, make_user):
+    """A copy carries the sender_id of whoever resent it, whose daily limit counts it: a team
+    leader's copies in a consultant's batch counted as the leader's, though Sent and its CSV list
+    them in the consultant's batch. They are the consultant's, through a resend of theirs too."""
+    ann = make_user(office="Perth")
+    lee = make_user(role="team-leader", office="Sydney")
+    now = datetime.now(UTC)
+    ann_batch = add_batch(session, ann, now, "delivered", "failed", "failed")
+    lee_batch = add_batch(session, lee, now, "failed")
+    assert batches.resend(session, ann_batch, lee, ("failed",)).queued == 2
+    assert batches.resend(session, lee_batch, lee, ("failed",)).queued == 1
+    copies = session.scalars(
+        sa.select(Message)
+        .where(Message.batch_id == ann_batch.id, Message.resend_of_id.is_not(None))
+        .order_by(Message.id)
+    ).all()
+    assert {copy.sender_id for copy in copies} == {lee.id}
+    copies[0].state, copies[0].sent_at, copies[0].segments = "delivered", now, 2
+    copies[1].state = "failed"
+    session.commit()
+    assert batches.resend(session, ann_batch, ann, ("failed",)).queued == 1  # Lee's failed copy
+
+    def of(**scope) -> dashboard.Dashboard:
+        today = now.astimezone(SYDNEY).date()
+        return figures(session, dashboard.Scope(**scope), today=today, now=now)
+
+    # Ann's batch as Sent shows it: the original delivered, Lee's copy delivered, her own queued.
+    for anns in (of(user_id=ann.id), of(office_id=ann.office_id), of(team=Team(ann.office_id))):
+        assert anns.total("messages") == 3
+        assert (anns.state_total("delivered"), anns.state_total("queued")) == (2, 1)
+        assert anns.total("parts") == 1 + 2
+        assert anns.failures == []
+    for lees in (of(user_id=lee.id), of(office_id=lee.office_id)):
+        assert lees.total("messages") == 1  # the copy in his own batch
+        assert (lees.state_total("queued"), lees.total("parts")) == (1, 0)
+    assert of(user_id=ann.id, office_id=lee.office_id).total("messages") == 0
+    everyone = of()
+    assert everyone.total("messages") == 4
+    assert [(s.name, s.messages, s.parts) for s in everyone.senders] == [
+        (ann.full_name, 3, 3),
+        (lee.full_name, 1, 0),
+    ]

@@ -12,9 +12,10 @@ import json
 import re
 import sys
 
+import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD, screenshot
+from tests.e2e.conftest import PASSWORD, screenshot, sign_in
 from tests.e2e.helpers import run_seed
 from tests.e2e.test_accessibility import check
 
@@ -162,6 +163,35 @@ def test_the_dashboard_from_the_keyboard(page, live_server, js):
     expect(page.get_by_role("heading", level=1, name="Dashboard")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the dashboard is {width} px wide on a phone"
+
+
+@pytest.mark.parametrize("js", [True])
+def test_the_everyone_link_comes_and_goes_with_the_user_chosen(page, js):
+    """It sat in the form, outside the results a choice swaps: with JavaScript on, choosing a user
+    left no way back to everyone's figures (the page reloaded without JavaScript had it)."""
+    sign_in(page, "lead")
+    page.goto("/dashboard")
+    everyone = page.get_by_role("link", name="Everyone", exact=True)
+    user = page.get_by_label("User", exact=True)
+    heading = page.locator("#results-heading")
+    expect(everyone).to_have_count(0)
+
+    user.select_option(label="Casey Consultant")
+    expect(heading).to_have_text("Casey Consultant’s last 30 days")
+    expect(everyone).to_be_visible()
+    user.focus()
+    user.select_option(label="Everyone")
+    expect(heading).to_have_text("Everyone’s last 30 days")
+    expect(everyone).to_have_count(0)
+    expect(user).to_be_focused()
+
+    user.select_option(label="Casey Consultant")
+    expect(everyone).to_be_visible()
+    tab_to(page, "Everyone")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    expect(heading).to_have_text("Everyone’s last 30 days")
+    expect(everyone).to_have_count(0)
 
 
 if __name__ == "__main__":

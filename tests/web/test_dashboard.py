@@ -13,7 +13,7 @@ from tests.db.test_dashboard import add_message, add_opt_out
 from tests.html_tree import html
 from webapp import charts
 from webapp.dashboard import routes
-from webapp.models import Setting
+from webapp.models import Message, Setting
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 2 pm on 30 Nov in Sydney
 
@@ -64,6 +64,14 @@ def table(page, table_id: str) -> dict[str, dict[str, str]]:
         cells = [cell.text for cell in tr.all() if cell.tag in {"th", "td"}]
         rows[cells[0]] = dict(zip(headings[1:], cells[1:], strict=True))
     return rows
+
+
+def footer(page, table_id: str) -> dict[str, str]:
+    """{column heading: cell text} of a data table's totals row."""
+    node = page.one("table", id=table_id)
+    headings = [th.text for th in node.one("thead").all("th")]
+    cells = [cell.text for cell in node.one("tfoot").all() if cell.tag in {"th", "td"}]
+    return dict(zip(headings[1:], cells[1:], strict=True))
 
 
 def bars(page, chart_id: str) -> dict[tuple[str, str], dict]:
@@ -238,8 +246,44 @@ def test_htmx_asks_for_the_results_only(client, login, seeded):
     response = client.get(f"/dashboard?user={seeded['bob'].id}", htmx=True)
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
-    assert body.lstrip().startswith('<section id="results"') and "<h1>" not in body
+    # The results, and the "Everyone" link of the form out of band (below).
+    start = '<span id="everyone-filter" hx-swap-oob="true">'
+    assert body.lstrip().startswith(start) and "<h1>" not in body
+    assert '</span>\n<section id="results"' in body
     assert html(response).one("dd", id="total-messages").text == "5"
+
+
+def everyone_links(node) -> list[tuple[str, str]]:
+    return [(a.text, a.get("href")) for a in node.one("span", id="everyone-filter").all("a")]
+
+
+def test_the_everyone_link_follows_the_choice_with_javascript_too(client, login, seeded):
+    """It sat in the form, outside the results htmx swaps: with JavaScript, choosing a user left
+    it missing (and clearing the choice left it there), where the page reloaded without had it."""
+    login("team-leader")
+    chosen = f"/dashboard?user={seeded['bob'].id}"
+    page = html(client.get(chosen))
+    form = page.one("form", id="dashboard-filters")
+    assert everyone_links(form) == [("Everyone", "/dashboard")]
+    assert form.one("span", id="everyone-filter").get("hx-swap-oob") is None
+    assert len(page.all("span", id="everyone-filter")) == 1  # no out-of-band copy in a page
+
+    fragment = html(client.get(chosen, htmx=True))
+    assert fragment.one("span", id="everyone-filter").get("hx-swap-oob") == "true"
+    assert everyone_links(fragment) == [("Everyone", "/dashboard")]
+    office = html(client.get(f"/dashboard?office={seeded['ann'].office_id}", htmx=True))
+    assert everyone_links(office) == [("Everyone", "/dashboard")]
+    refused = html(client.get("/dashboard?user=ann", htmx=True))
+    assert everyone_links(refused) == [("Everyone", "/dashboard")]
+    everyone = html(client.get("/dashboard?user=&office=", htmx=True))
+    assert everyone.one("span", id="everyone-filter").get("hx-swap-oob") == "true"
+    assert everyone_links(everyone) == []  # cleared: the link goes
+    assert everyone_links(html(client.get("/dashboard"))) == []
+
+
+def test_a_consultants_results_bring_no_everyone_link(client, seeded):
+    sign_in(client, seeded["ann"])
+    assert html(client.get("/dashboard", htmx=True)).all("span", id="everyone-filter") == []
 
 
 def team_views(session, on: bool) -> None:
@@ -301,3 +345,74 @@ def test_a_consultant_may_not_filter_at_all(client, seeded, query):
     expected = 200 if query == "office=" else 403  # an empty field is no filter
     assert response.status_code == expected
     assert "Choose a" not in response.get_data(as_text=True)
+
+
+def test_a_leaders_resend_leaves_the_consultants_figures_as_sent_lists_them(
+    app, client, session, make_user, three_people, monkeypatch
+):
+    """A team leader's resent copies carry the leader's sender_id (their daily limit counts
+    them): the dashboard counted them as the leader's, while Sent and its CSV list them in the
+    consultant's batch."""
+    from tests.web.test_sent import counts_of, rows, sent_batch
+
+    monkeypatch.setattr(routes, "now", lambda: datetime.now(UTC))  # the batch is sent today
+    casey = make_user("casey-dash", full_name="Casey Dash")
+    batch = sent_batch(session, casey, three_people, states=("delivered", "failed", "failed"))
+    lee = make_user("lee-dash", role="team-leader", full_name="Lee Dash")
+    sign_in(client, lee)
+    response = client.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"})
+    assert response.status_code == 303
+
+    consultant = app.test_client()
+    sign_in(consultant, casey)
+    [row] = rows(consultant.get("/sms/sent"))
+    assert counts_of(row) == ["1 delivered", "2 queued"]
+    theirs, chosen = consultant.get("/dashboard"), client.get(f"/dashboard?user={casey.id}")
+    for page in (html(theirs), html(chosen)):
+        assert page.one("dd", id="total-messages").text == "3"
+        totals = footer(page, "messages-data")
+        assert (totals["Delivered"], totals["Still queued"], totals["All"]) == ("1", "2", "3")
+    leader = html(client.get(f"/dashboard?user={lee.id}"))
+    assert leader.one("dd", id="total-messages").text == "0"
+    senders = table(html(client.get("/dashboard")), "senders-data")
+    assert senders == {"Casey Dash": {"Messages": "3", "Parts": "0"}}
+
+
+def test_a_day_with_a_delivery_has_a_rate_column_however_low(client, session, seeded):
+    """1 of 250 delivered is 0.4 %: rounded to 0, no column was drawn, which the chart's
+    description says means none finished or none was delivered."""
+    ann = seeded["ann"]
+    for state in ["delivered"] + ["failed"] * 249:
+        session.add(
+            Message(
+                sender_id=ann.id,
+                to_e164="+61412345678",
+                body="Hi",
+                provider="sandbox",
+                state=state,
+                created_at=at(25),
+            )
+        )
+    session.commit()
+    sign_in(client, ann)
+    page = html(client.get("/dashboard"))
+    assert table(page, "rate-data")["25 Nov"] == {
+        "Delivered": "1",
+        "Finished": "250",
+        "Rate": "0.4 %",
+    }
+    drawn = bars(page, "rate")
+    assert float(drawn[("25 Nov", "rate")]["height"]) > 0
+    assert ("29 Nov", "rate") not in drawn  # 2 finished, none delivered: no column
+    assert ("27 Nov", "rate") not in drawn  # none finished
+
+
+def test_with_nothing_finished_the_rate_says_so(client, session, make_user):
+    """It read "— of the 0 messages that finished were delivered."."""
+    quiet = make_user("quiet-dash")
+    sign_in(client, quiet)
+    said = html(client.get("/dashboard")).one("p", class_="rate-figure").text
+    assert said == "No message finished in these 30 days."
+    add_message(session, quiet, at(29, 12), state="sent")  # 11 pm on the 29th: still awaited
+    said = html(client.get("/dashboard")).one("p", class_="rate-figure").text
+    assert said == "No message finished in these 30 days (1 still awaits a receipt)."

@@ -125,7 +125,12 @@ def _views(figures: dashboard.Dashboard) -> dict:
     """The charts' geometry, from the figures the tables show."""
     labels = [f"{day.day.day} {day.day:%b}" for day in figures.days]
     states = [state for state, _ in dashboard.STATES]
-    rates = [round(day.delivery_rate or 0) for day in figures.days]
+    # A day with any delivered has a column, however low its rate: "no column" says none finished
+    # or none was delivered, and 1 in 250 (0.4 %) would round to none.
+    rates = [
+        max(round(day.delivery_rate), 1) if day.states[dashboard.DELIVERED] else 0
+        for day in figures.days
+    ]
     return {
         "labels": labels,
         "messages": charts.columns(labels, [(s, figures.series(s)) for s in states]),

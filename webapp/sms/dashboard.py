@@ -9,7 +9,8 @@ about twice as fast as a CASE over the 30 boundaries (measured on a million mess
 result holds at most a few thousand rows.
 
 A message still `sent` RECEIPT_WAIT after it went is "sent, no receipt" and finished, as on the
-batch page and in its CSV (webapp.sms.batches).
+batch page and in its CSV (webapp.sms.batches). A message is its batch's sender's, as on Sent and in
+its CSV: a copy resent by a team leader too, though its sender_id is the leader's.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp import times
-from webapp.models import AuditEvent, Message, User
+from webapp.models import AuditEvent, Batch, Message, User
 from webapp.models.base import utcnow
 from webapp.models.messaging import (
     DELIVERED,
@@ -33,6 +34,7 @@ from webapp.models.messaging import (
     REPLIES_ONLY,
     SENDING,
     SENT,
+    STATE_RANK,
     UNDELIVERED,
     UNKNOWN,
 )
@@ -71,8 +73,8 @@ NOT_SENT_AT_ITS_TIME = {
 @dataclass(frozen=True)
 class Scope:
     """Whose sending the figures cover: one sender, an office's users, a team leader's team, or
-    (all None) everyone. Replies count for the user they are addressed to; opt-outs for the sender
-    of the message the STOP answered."""
+    (all None) everyone. Messages count for their batch's sender; replies for the user they are
+    addressed to; opt-outs for the sender of the message the STOP answered."""
 
     user_id: int | None = None
     office_id: int | None = None
@@ -92,6 +94,37 @@ class Scope:
         if self.team is not None:
             where.append(sender.in_(self.team.members()))
         return where
+
+    def outbound(self, postgres: bool) -> list[list[sa.ColumnElement]]:
+        """WHERE terms, a list for each branch of a UNION ALL, for the outbound messages of this
+        scope's batches: those its users sent there, and those someone else resent there. Only a
+        copy's sender_id may not be its batch's sender's: it is whoever resent it, whose daily
+        limit it counts toward (webapp.sms.batches.resend, webapp.sms.limits)."""
+        if self.everyone:
+            return [[]]
+        sent_by_them = sa.and_(*self.conditions(Message.sender_id))
+        their_batches = sa.select(Batch.id).where(*self.conditions(Batch.sender_id))
+        theirs = [
+            sent_by_them,  # ix_messages_out_sender
+            sa.or_(Message.resend_of_id.is_(None), Message.batch_id.in_(their_batches)),
+        ]
+        if postgres:
+            # Its statistics lead it to the few copies there are (ix_messages_resend_of_id), or to
+            # the window should they be many.
+            copies = [Message.resend_of_id.is_not(None), Message.batch_id.in_(their_batches)]
+        else:
+            # With none, SQLite would read the whole window, or every message of their batches, to
+            # find the copies. A copy's original is in its batch, superseded: ix_messages_batch_
+            # state finds those (every state named: a few seeks a batch), and ix_messages_resend_
+            # of_id their copies.
+            original = so.aliased(Message)
+            replaced = sa.select(original.id).where(
+                original.batch_id.in_(their_batches),
+                original.state.in_(tuple(STATE_RANK)),
+                original.superseded.is_(True),
+            )
+            copies = [Message.resend_of_id.in_(replaced)]
+        return [theirs, [*copies, sa.not_(sent_by_them)]]
 
 
 @dataclass
@@ -198,39 +231,37 @@ def figures(
     shown = shown.label("shown")
     # Parts are billed when a gateway takes them: not those still queued or failed before one.
     billed = sa.case((Message.sent_at.is_not(None), Message.segments), else_=0)
-    rows = session.execute(
-        sa.select(
-            day,
-            shown,
-            Message.sender_id,
-            Message.superseded,
-            reason_text,
-            reason_code,
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(billed), 0),
+    # A copy's batch, to find whose it is after (a few batches), rather than a join every row
+    # would pay for.
+    copy_of = sa.case((Message.resend_of_id.is_not(None), Message.batch_id)).label("copy_of")
+
+    def grouped(where: list[sa.ColumnElement]) -> sa.Select:
+        columns = (day, shown, Message.sender_id, copy_of, Message.superseded)
+        columns += (reason_text, reason_code)
+        return (
+            sa.select(*columns, sa.func.count(), sa.func.coalesce(sa.func.sum(billed), 0))
+            .where(
+                sa.text(OUTBOUND_ONLY),
+                Message.created_at >= start,
+                Message.created_at < end,
+                # Not a scheduled one still held for its time (queued, never due): it is queued,
+                # and counts, on the day it goes, when its release dates it anew
+                # (webapp.sms.schedule).
+                sa.or_(Message.state != QUEUED, Message.next_attempt_at.is_not(None)),
+                *where,
+            )
+            .group_by(*columns)
         )
-        .where(
-            sa.text(OUTBOUND_ONLY),
-            Message.created_at >= start,
-            Message.created_at < end,
-            # Not a scheduled one still held for its time (queued, never due): it is queued, and
-            # counts, on the day it goes, when its release dates it anew (webapp.sms.schedule).
-            sa.or_(Message.state != QUEUED, Message.next_attempt_at.is_not(None)),
-            *scope.conditions(Message.sender_id),
-        )
-        .group_by(
-            day,
-            shown,
-            Message.sender_id,
-            Message.superseded,
-            reason_text,
-            reason_code,
-        )
-    )
+
+    branches = [grouped(where) for where in scope.outbound(postgres)]
+    statement = branches[0] if len(branches) == 1 else sa.union_all(*branches)
+    rows = session.execute(statement).all()
+    owners = _batch_senders(session, {row.copy_of for row in rows} - {None})
     reasons: Counter = Counter()
     sent_by: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
-    for index, state, sender_id, superseded, text, code, count, parts in rows:
+    for index, state, sender_id, copy_of, superseded, text, code, count, parts in rows:
         entry = by_day[index]
+        sender_id = owners.get(copy_of, sender_id)
         # Every part sent costs, a resent message's too; its state counts only once, the copy's.
         entry.parts += parts
         sent_by[sender_id][1] += parts
@@ -354,6 +385,14 @@ def top_reasons(reasons: Counter, count: int = TOP_REASONS) -> list[tuple[str, i
     if len(ordered) <= count:
         return ordered
     return ordered[:count] + [(OTHER, sum(n for _, n in ordered[count:]))]
+
+
+def _batch_senders(session: so.Session, batch_ids: set[int]) -> dict[int, int]:
+    """Each batch's sender, by batch id."""
+    if not batch_ids:
+        return {}
+    query = sa.select(Batch.id, Batch.sender_id).where(Batch.id.in_(batch_ids))
+    return dict(session.execute(query).all())
 
 
 def _senders(session: so.Session, sent_by: dict[int | None, list[int]]) -> list[Sender]:
