@@ -96,6 +96,14 @@ def test_a_time_in_the_past_is_refused_saying_what_time_it_is_now_in_their_zone(
     assert "has passed" in refused("2025-01-01T09:00")
 
 
+def test_a_time_only_compared_with_a_batch_made_already_may_have_passed():
+    # Back and Send after the scheduled batch went at 10:59: its time, to find that batch.
+    past = parse_send_at("2026-12-02T10:59", SYDNEY, NOW, compare_only=True)
+    assert past == NOW - timedelta(minutes=1)
+    with pytest.raises(FieldError, match="is not a date and time"):  # unreadable still is
+        parse_send_at("soon", SYDNEY, NOW, compare_only=True)
+
+
 def test_the_current_minute_is_not_the_past():
     later = NOW + timedelta(seconds=40)
     assert parse_send_at("2026-12-02T11:00", SYDNEY, later) == NOW

@@ -361,7 +361,8 @@ def send(token: str):
     confirmed = request.form.get("confirmed")
     form = _form(draft, posted=confirmed is None)
     _require_ignore_permission(form)
-    if confirmed is None and sms_compose.batch_for(db.session, draft) is None:
+    made = sms_compose.batch_for(db.session, draft)  # sent before: a double click, Back and Send
+    if confirmed is None and made is None:
         _keep(draft, form)  # a refused Send keeps what was typed for the next try
     sms = sms_settings.load(db.session, current_app.config)
     comment_type = form.comment_type.data
@@ -388,9 +389,10 @@ def send(token: str):
         if confirmed is not None and as_shown(send_at_text) != as_shown(form.send_at.data):
             # Another tab changed the time after the confirmation was shown: confirm it anew.
             raise confirmation.ConfirmationNeeded(changed=True)
-        send_request = replace(
-            send_request, send_at=schedule.parse_send_at(send_at_text, user_zone())
-        )
+        # Sent before, the time is only compared with the batch's: its own, passed since it
+        # went, finds that batch rather than "has passed" (which says nothing went).
+        send_at = schedule.parse_send_at(send_at_text, user_zone(), compare_only=made is not None)
+        send_request = replace(send_request, send_at=send_at)
         batch = sms_compose.send(
             db.session,
             draft,
@@ -402,6 +404,7 @@ def send(token: str):
             alert_settings=AlertSettings.from_config(current_app.config),
             confirm_over=confirmation.threshold(db.session, current_app.config),
             quiet=QuietSettings.from_config(current_app.config),
+            zone=user_zone(),
         )
     except confirmation.ConfirmationNeeded as needed:
         db.session.rollback()

@@ -566,6 +566,7 @@ def send(
     limit_settings: limits.LimitSettings | None = None,
     alert_settings: alerts.AlertSettings | None = None,
     quiet: quiet_hours.QuietSettings | None = None,
+    zone: tzinfo = UTC,
 ) -> Batch:
     """Write the Batch, its queued Messages, Comments and audit events in one transaction.
 
@@ -584,14 +585,14 @@ def send(
     its destination; a bare blocked set sends everything through the default account.
 
     The draft can become one batch only; sending it again returns that batch, or refuses other
-    text (see already_sent).
+    text (see already_sent), naming times in `zone` (the sender's).
     """
     # Hold SQLite's write lock from the check for an existing batch to the insert, so a double
     # click waits here and then finds the first click's batch.
     begin_write(session)
     existing = batch_for(session, draft)
     if existing is not None:
-        return already_sent(existing, request)
+        return already_sent(existing, request, zone)
     require_permission(sender, request.ignore)
     if request.template_id is not None and request.template_id != draft.template_id:
         template_for(session, sender, draft.kind, request.template_id)  # one they may not use
@@ -659,7 +660,7 @@ def send(
         existing = batch_for(session, draft)
         if existing is None:
             raise
-        return already_sent(existing, request)
+        return already_sent(existing, request, zone)
     routes = routing.as_routes(blocked, provider)
     enqueue(
         session,
@@ -715,10 +716,11 @@ def send(
     return batch
 
 
-def already_sent(batch: Batch, request: SendRequest) -> Batch:
+def already_sent(batch: Batch, request: SendRequest, zone: tzinfo = UTC) -> Batch:
     """The draft's `batch` for a Send of its text again (a double click, Back and Send); a Send
     of other text, or for another time (now rather than later, or later rather than now), from
-    the screen open in a second tab, is refused (409), never dropped unsaid."""
+    the screen open in a second tab, is refused (409), never dropped unsaid; times are named in
+    `zone`."""
     same_text = batch.body in (
         request.body,
         opt_out_line.with_line(request.body, True, batch.opt_out_line),
@@ -726,7 +728,7 @@ def already_sent(batch: Batch, request: SendRequest) -> Batch:
     if same_text and batch.send_at == request.send_at:
         return batch
     if same_text:
-        raise FieldError(_other_time(batch, request), "send_at", 409)
+        raise FieldError(_other_time(batch, request, zone), "send_at", 409)
     if batch.scheduled:
         # Nothing has gone yet: "sent" would have the sender believe it had.
         raise FieldError(
@@ -744,13 +746,21 @@ def already_sent(batch: Batch, request: SendRequest) -> Batch:
     )
 
 
-def _other_time(batch: Batch, request: SendRequest) -> str:
+def _other_time(batch: Batch, request: SendRequest, zone: tzinfo) -> str:
     """Why the same text for another time was not sent: the draft's batch went (or waits) at
     its own time, which this Send does not change."""
     if batch.send_at is None:
         return (
             f"This SMS was already sent, from another tab or window, as batch {batch.id}: it was "
             "not scheduled again."
+        )
+    if batch.released_at is not None:
+        # Gone at its time: nothing waits to be cancelled, and the batch says how it went.
+        again = "sent again" if request.send_at is None else "scheduled again"
+        return (
+            f"This SMS was already sent as batch {batch.id}: it went at "
+            f"{times.when(batch.released_at, zone)}, and it was not {again}. Sent lists it, "
+            "with how it went."
         )
     then = "sent now" if request.send_at is None else "scheduled for the time here"
     return (

@@ -37,7 +37,9 @@ messages = Message.__table__
 batches = Batch.__table__
 
 
-def parse_send_at(text: str | None, zone: tzinfo, now: datetime | None = None) -> datetime | None:
+def parse_send_at(
+    text: str | None, zone: tzinfo, now: datetime | None = None, *, compare_only: bool = False
+) -> datetime | None:
     """The moment a `datetime-local` field's value ("2026-12-03T09:30", seconds optional) means
     in `zone` (the user's), as an aware UTC datetime; None for "" or None (send now).
 
@@ -46,6 +48,10 @@ def parse_send_at(text: str | None, zone: tzinfo, now: datetime | None = None) -
     the two is meant cannot be told, so the user picks a time outside it), in the past, or more
     than MAX_AHEAD after `now`. The current minute is not the past: the field has no seconds, so
     a time typed as "now" goes at once.
+
+    `compare_only`: the draft has made its batch already, so the time schedules nothing and is
+    only compared with the batch's (compose.already_sent). One that has passed is then no error:
+    Back and Send after a scheduled batch went posts its time, which has passed since.
     """
     typed = (text or "").strip()
     if not typed:
@@ -71,6 +77,8 @@ def parse_send_at(text: str | None, zone: tzinfo, now: datetime | None = None) -
             "time outside that hour.",
             "send_at",
         )
+    if compare_only:
+        return moment
     if moment < now.replace(second=0, microsecond=0):
         raise FieldError(
             f"{shown} has passed: it is now {when(now, zone)}. Choose a later time, or leave "
