@@ -152,3 +152,50 @@ def test_the_message_typed_while_a_preview_is_on_its_way_is_what_is_counted(cont
     message.dispatch_event("input")  # counted again from scratch: the same figure
     in_flight.wait_quiet()
     expect(counter).to_have_attribute("data-characters", shown)
+
+
+@pytest.mark.parametrize("js", [True], ids=["js"])  # without it, Insert says why (tests/web)
+def test_the_merge_field_picker_follows_a_change_of_for(context, js):
+    """The picker kept offering Client name after For became Candidates: Enter put
+    {{client_name}} in the Message, and Save refused it."""
+    page, _ = new_template(context, "Hi ", "For")
+    picker = page.get_by_label("Insert merge field", exact=True)
+    expect(picker.locator("option", has_text="Client name")).to_have_count(1)
+    record_type = page.get_by_label("For", exact=True)
+    record_type.focus()
+
+    record_type.select_option(label="Candidates")
+
+    expect(picker.locator("option", has_text="Client name")).to_have_count(0)
+    expect(picker.locator("option", has_text="Location")).to_have_count(1)
+    expect(record_type).to_be_focused()
+    record_type.select_option(label="Client contacts")
+    expect(picker.locator("option", has_text="Client name")).to_have_count(1)
+    expect(picker.locator("option", has_text="Location")).to_have_count(0)
+    # Drawn again, it still inserts at the cursor by keyboard.
+    picker.focus()
+    page.keyboard.press("ArrowDown")  # First name
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Message", exact=True)).to_have_value("Hi {{first_name}}")
+
+
+def test_a_template_save_refused_for_a_clash_takes_the_focus(context):
+    """The refusal showed, but the focus stayed on the page, so it was not heard."""
+    first, name = new_template(context, "See you at 10", "Clash")
+    first.keyboard.press("Enter")
+    expect(first.locator(".flashes")).to_contain_text(f"Template “{name}” added.")
+    first.goto(f"/templates?q={name}")
+    first.get_by_role("link", name=f"Edit {name}").click()
+    edit = first.url
+    second = context.new_page()
+    second.goto(edit)
+    retype(second, "Message", "See you at 11")
+    second.get_by_role("button", name="Save").click()
+    expect(second.locator(".flashes")).to_contain_text(f"Template “{name}” saved.")
+
+    retype(first, "Message", "See you at 12")
+    first.get_by_role("button", name="Save").click()
+
+    refusal = first.locator("p.error[role=alert]")
+    expect(refusal).to_contain_text("Message is now “See you at 11”")
+    expect(refusal).to_be_focused()

@@ -250,7 +250,14 @@ def test_template_language_syntax_stays_literal_and_braces_are_reported(body, un
         ("Hi {{ first_name }", ("{{ first_name }",)),
         ("Hi {{first_name}}, {{first_name}} again", ()),
         (r"Hi \{{first_name}}", ()),  # escaped: braces on purpose
-        ("Hi {{{first_name}}}", ()),  # a whole tag, in braces of its own
+        # A brace beside a whole tag reached the recipient as "Hi {Ada}", with no word.
+        ("Hi {{{first_name}}}, see you Monday", ("{{{first_name}}}",)),
+        ("Hi {{first_name}}}", ("{{first_name}}}",)),
+        ("Hi {{{first_name}}", ("{{{first_name}}",)),
+        ("Hi {{ first_name }}}}", ("{{ first_name }}}}",)),
+        ("{{}} and {{ }}", ("{{}}", "{{ }}")),  # a tag naming nothing went as typed
+        (r"Hi \{{{{first_name}}", ()),  # escaped braces, then a whole tag
+        ("{ {{first_name}} } {", ()),  # braces apart from a tag are text
         ("Hi {nickname} {{first_names}}", ()),  # not fields
         ("Hi {{first_name, see you", ("{{first_name",)),  # never closed
         ("Hi {{First_Name} and {{Last_Name}}", ("{{First_Name}",)),  # the whole one is unknown

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.html_tree import without_live_status
-from tests.pages import Tags, audits, fresh, linked_page, opened, rows, text
+from tests.pages import Tags, audits, changed, fresh, linked_page, opened, rows, text
 from webapp.models import AuditEvent, SmsTemplate
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -286,6 +286,26 @@ def test_unknown_merge_fields_are_refused_with_their_names_and_nothing_is_saved(
     assert rows(session, AuditEvent) == []
 
 
+@pytest.mark.parametrize(
+    "body, typed",
+    [
+        ("Hi {{{first_name}}}, see you Monday", "{{{first_name}}}"),
+        ("Hi {{first_name}}}, see you Monday", "{{first_name}}}"),
+        ("Hi {{{first_name}}, see you Monday", "{{{first_name}}"),
+        ("Hi {{}}, see you Monday", "{{}}"),
+    ],
+)
+def test_a_merge_field_with_a_brace_too_many_is_refused_and_nothing_is_saved(
+    client, login, session, body, typed
+):
+    """Saved before, it reached the recipient as "Hi {Ada}, see you Monday"."""
+    login("consultant")
+    response = client.post("/templates/new", data=form_values(body=body))
+    assert response.status_code == 400
+    assert f"Unfinished merge field(s): {typed}." in html.unescape(text(response))
+    assert rows(session, SmsTemplate) == []
+
+
 def test_an_edit_with_an_unknown_merge_field_leaves_the_template_as_it_was(
     client, login, make_template, session
 ):
@@ -389,6 +409,33 @@ def test_a_folder_typed_in_other_capitals_files_the_template_in_the_folder_there
     assert "Interview reminder" in shown
 
 
+@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\ufeff"], ids=["zwsp", "shy", "bom"])
+def test_a_folder_with_an_invisible_character_is_the_folder_it_looks_like(
+    client, login, session, make_template, invisible
+):
+    """ "Candi" + a soft hyphen + "dates" made a second folder, read "Candidates" in every list."""
+    make_template("Welcome", folder="Candidates")
+    login("team-leader")
+
+    for name, folder in (
+        ("One", f"Candi{invisible}dates"),
+        ("Two", f"candidates{invisible}"),
+        ("Three", f"New{invisible} folder"),
+        ("Four", "new folder"),
+    ):
+        response = client.post("/templates/new", data=form_values(name=name, folder=folder))
+        assert response.status_code == 303, name
+
+    assert {t.name: t.folder for t in rows(session, SmsTemplate)} == {
+        "Welcome": "Candidates",
+        "One": "Candidates",
+        "Two": "Candidates",
+        "Three": "New folder",
+        "Four": "New folder",
+    }
+    assert folder_headings(client.get("/templates")) == ["Candidates", "New folder"]
+
+
 def test_folders_are_listed_alphabetically_whatever_their_capitals(client, login, make_template):
     for name, folder in (("One", "Zeta"), ("Two", "alpha"), ("Three", "Beta"), ("Four", "beta")):
         make_template(name, folder=folder)
@@ -489,6 +536,31 @@ def test_a_field_the_chosen_record_type_has_not_is_not_inserted_and_says_why(
     assert "{{client_name}} was not put in: it is empty for the candidates" in page
 
 
+def test_changing_for_redraws_the_picker_with_the_fields_those_people_have(client, login):
+    """With JavaScript the picker kept offering Client name after For became Candidates: Enter put
+    {{client_name}} in, and Save refused it."""
+    login("consultant")
+    [select] = tags(client.get("/templates/new")).find("select", name="record_type")
+    assert (select["hx-post"], select["hx-trigger"]) == ("/templates/new", "change")
+    assert select["hx-target"] == "#merge-field-block" and '"picker"' in select["hx-vals"]
+
+    offered = {}
+    for record_type in ("candidate", "contact", "both"):
+        response = client.post(
+            "/templates/new",
+            data=form_values(record_type=record_type, action="picker"),
+            htmx=True,
+        )
+        assert response.status_code == 200
+        fragment = text(response)
+        assert fragment.strip().startswith('<div id="merge-field-block">')
+        assert "<html" not in fragment
+        offered[record_type] = {a["value"] for a in Tags(fragment).find("option", data_tag=True)}
+    assert "client_name" not in offered["candidate"] and "location" in offered["candidate"]
+    assert "client_name" in offered["contact"] and "location" not in offered["contact"]
+    assert {"client_name", "location", "sender_first_name"} <= offered["both"]
+
+
 @pytest.mark.parametrize(
     "record_type, body, saved",
     [
@@ -542,6 +614,20 @@ def test_preview_renders_a_candidates_values_and_flags_empty_ones(
     assert "Preview for Ada Lovelace" in page
     assert html.unescape(page).count(PREVIEW_BODY) == 1  # the typed text is kept in the form
     assert rows(session, SmsTemplate) == []
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_preview_flags_a_merge_field_with_a_brace_too_many(client, login, make_candidate, htmx):
+    """It showed "Hi {Ada}, see you Monday" with no word, before Save refused it."""
+    login("consultant")
+    ada = make_candidate("Ada", "Lovelace")
+    response = preview(
+        client, "candidate", ada.id, htmx=htmx, body="Hi {{{first_name}}}, see you Monday"
+    )
+    assert response.status_code == 200
+    page = text(response)
+    assert bubble(page) == "Hi {Ada}, see you Monday"
+    assert "Unfinished merge fields: <code>{{{first_name}}}</code>" in page
 
 
 def test_preview_for_a_client_contact_fills_the_client_name(client, login, make_contact):
@@ -898,6 +984,29 @@ def test_unticking_active_on_the_form_is_audited_as_a_deactivation(
     assert audits(session, "template.edited") == []
 
 
+def test_an_inactive_template_saved_is_in_the_list_the_save_lands_on(
+    client, login, make_template, session
+):
+    """Active unticked, Add said "Template added." above "0 templates": the list hid it."""
+    me = login("consultant")
+    added = client.post("/templates/new", data=form_values(active=None))
+    assert added.status_code == 303
+    assert "Interview reminder" in listed(client.get(added.headers["Location"]))
+
+    mine = make_template("Mine", "Hi", owner=me, shared=False, folder="Interviews")
+    edited = client.post(
+        f"/templates/{mine.id}",
+        data=form_values(name="Mine", body="Hi", active=None),
+    )
+    assert edited.status_code == 303
+    assert fresh(session, SmsTemplate, mine.id).active is False
+    assert listed(client.get(edited.headers["Location"])) == ["Interview reminder", "Mine"]
+
+    # An active one lands on its folder as before, inactive ones left out.
+    again = client.post(f"/templates/{mine.id}", data=form_values(name="Mine", body="Hi"))
+    assert again.headers["Location"] == "/templates?folder=Interviews"
+
+
 def test_a_refused_save_puts_the_focus_on_the_first_refused_field(client, login):
     login("consultant")
     response = client.post("/templates/new", data=form_values(body="Hi {{nope}}"))
@@ -905,6 +1014,26 @@ def test_a_refused_save_puts_the_focus_on_the_first_refused_field(client, login)
     assert "autofocus" in page.find("textarea", name="body")[0]
     assert "autofocus" not in page.find("input", name="name")[0]
     assert "autofocus" in tags(client.get("/templates/new")).find("input", name="name")[0]
+
+
+def test_a_save_refused_for_a_clash_with_another_tab_puts_the_focus_on_the_refusal(
+    client, login, make_template
+):
+    """The refusal showed, but the focus stayed on the page: a screen reader heard nothing and a
+    keyboard user Tabbed from the top."""
+    me = login("consultant")
+    mine = make_template("Mine", "See you at 10.", owner=me, shared=False)
+    url = f"/templates/{mine.id}"
+    first, second = opened(client, url), opened(client, url)
+    client.post(url, data=changed(second, body="See you at 11."))
+
+    refused = client.post(url, data=changed(first, body="See you at 12."))
+
+    assert refused.status_code == 409
+    page = Tags(text(refused))
+    [alert] = page.find("p", role="alert")
+    assert "autofocus" in alert and alert["tabindex"] == "-1"
+    assert [tag for tag, attrs in page.tags if "autofocus" in attrs] == ["p"]
 
 
 @pytest.mark.parametrize(

@@ -168,6 +168,9 @@ class Template:
     parts: tuple[str | FieldRef, ...]
     unknown: tuple[str, ...]
     fields: tuple[str, ...]
+    # Known fields with a brace too few or too many and tags naming nothing, as typed
+    # (unfinished_fields).
+    unfinished: tuple[str, ...] = ()
 
 
 def parse(body: str) -> Template:
@@ -179,33 +182,62 @@ def parse(body: str) -> Template:
     parts: list[str | FieldRef] = []
     unknown: dict[str, None] = {}  # dicts keep first-seen order without duplicates
     fields: dict[str, None] = {}
+    unfinished: list[tuple[int, str]] = []  # (where, as typed), sorted by where at the end
     literal: list[str] = []
+    run = 0  # where the literal text gathered in `literal` starts
+
+    def close_literal() -> None:
+        # Text between known tags and escapes, unknown tags included, as one run: a field's name
+        # left in it after a brace or more is unfinished, unless it is a whole tag ("{{First_Name}}"
+        # is an unknown one, said as such).
+        if text := "".join(literal):
+            parts.append(text)
+            unfinished.extend(
+                (run + m.start(), m.group(0))
+                for m in _UNFINISHED.finditer(text)
+                if not _TOKEN.fullmatch(m.group(0))
+            )
+        literal.clear()
+
     pos = 0
     for match in _TOKEN.finditer(body):
         literal.append(body[pos : match.start()])
-        pos = match.end()
+        previous_end, pos = pos, match.end()
         name = match.group(1)
         if name is None:
-            if text := "".join(literal):
-                parts.append(text)
-            literal = []
+            close_literal()
             parts.append(ESCAPED)
+            run = pos
             continue
         name = name.strip()  # a no-break space pasted in too: "{{\u00a0first_name}}"
+        if name in FIELDS or not name:
+            # A known tag or an empty one ("{{}}", which names nothing) with a brace of its own
+            # beside it, "{{{first_name}}}", would reach the recipient as braces around a value;
+            # an empty one as typed. The brace an escape ends with is not one of them.
+            start, end = match.start(), match.end()
+            while start > previous_end and body[start - 1] == "{":
+                start -= 1
+            while end < len(body) and body[end] == "}":
+                end += 1
+            if not name or (start, end) != match.span():
+                unfinished.append((start, body[start:end]))
         if name in FIELDS:
-            if text := "".join(literal):
-                parts.append(text)
-            literal = []
+            close_literal()
             parts.append(FieldRef(name))
             fields[name] = None
+            run = pos
         else:
             literal.append(match.group(0))
-            if name.strip():  # "{{}}" names nothing
+            if name:
                 unknown[name] = None
     literal.append(body[pos:])
-    if text := "".join(literal):
-        parts.append(text)
-    return Template(parts=tuple(parts), unknown=tuple(unknown), fields=tuple(fields))
+    close_literal()
+    return Template(
+        parts=tuple(parts),
+        unknown=tuple(unknown),
+        fields=tuple(fields),
+        unfinished=tuple(dict.fromkeys(typed for _, typed in sorted(unfinished))),
+    )
 
 
 def unknown_fields(body: str) -> tuple[str, ...]:
@@ -215,16 +247,10 @@ def unknown_fields(body: str) -> tuple[str, ...]:
 
 def unfinished_fields(body: str | Template) -> tuple[str, ...]:
     """Distinct field names written with a brace too few or too many, or never closed
-    ("{{first_name}", "{first_name}", "{{first_name"), as typed, in order of appearance: sent as
-    they are, they would reach the recipient as braces and a name."""
-    template = parse(body) if isinstance(body, str) else body
-    found: dict[str, None] = {}
-    for part in template.parts:
-        if isinstance(part, str) and not isinstance(part, Escaped):
-            typed = (m.group(0) for m in _UNFINISHED.finditer(part))
-            # A whole tag in other letters ("{{First_Name}}") is an unknown one, said as such.
-            found.update(dict.fromkeys(t for t in typed if not _TOKEN.fullmatch(t)))
-    return tuple(found)
+    ("{{first_name}", "{first_name}", "{{first_name", "{{{first_name}}}"), and tags naming
+    nothing ("{{}}"), as typed, in order of appearance: sent as they are, they would reach the
+    recipient as braces and a name."""
+    return (parse(body) if isinstance(body, str) else body).unfinished
 
 
 def unknown_problem(body: str, *, picker: bool = True) -> str | None:

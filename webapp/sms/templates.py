@@ -3,6 +3,7 @@ audited."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass, replace
 
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from webapp.models.messaging import RECORD_TYPES
 from webapp.people.kinds import KINDS
 from webapp.sms import merge, opt_out_line, segments
 from webapp.sms.compose import MAX_CHARACTERS
-from webapp.text import is_blank
+from webapp.text import as_seen, is_blank
 
 MAX_NAME = 100
 MAX_FOLDER = 100
@@ -44,9 +45,21 @@ class TemplateData:
         return replace(
             self,
             name=" ".join(self.name.split()),
-            folder=DEFAULT_FOLDER if is_blank(self.folder) else " ".join(self.folder.split()),
+            folder=DEFAULT_FOLDER if is_blank(self.folder) else _folder_as_seen(self.folder),
             body=self.body.replace("\r\n", "\n"),
         )
+
+
+# The joiners shape emoji ("👩‍💻") and some scripts' letters: they stay.
+_JOINERS = "\u200c\u200d"
+
+
+def _folder_as_seen(folder: str) -> str:
+    """`folder` with runs of spaces as one and its invisible format characters (a zero-width
+    space, a soft hyphen, a byte-order mark) left out: "Candidates" with one of them pasted in
+    read "Candidates" in every list but was a second folder."""
+    visible = "".join(ch for ch in folder if ch in _JOINERS or unicodedata.category(ch) != "Cf")
+    return " ".join(visible.split())
 
 
 # --- who may do what ------------------------------------------------------------------------------
@@ -190,15 +203,16 @@ def _as_filed(
     session: so.Session, user: User, data: TemplateData, editing: SmsTemplate | None = None
 ) -> TemplateData:
     """`data` with its folder spelled as a folder the user sees already is (on other templates
-    than the one `editing`), when it is that one in other capitals ("candidates" for
-    "Candidates"): one folder in the list, the filter and the picker, not two. Compared here, not
-    in SQL: SQLite's lower() knows only ASCII letters ("été" is "Été" in any case)."""
-    wanted = data.folder.casefold()
+    than the one `editing`), when it is that one as a reader sees it (webapp.text.as_seen: in
+    other capitals, "candidates" for "Candidates", or with an invisible character in it): one
+    folder in the list, the filter and the picker, not two. Compared here, not in SQL: SQLite's
+    lower() knows only ASCII letters ("été" is "Été" in any case)."""
+    wanted = as_seen(data.folder)
     others = SmsTemplate.id != editing.id if editing is not None else sa.true()
     found = session.scalars(
         sa.select(SmsTemplate.folder).where(_visible(user), others).distinct()
     ).all()
-    same = sorted(folder for folder in found if folder.casefold() == wanted)
+    same = sorted(folder for folder in found if as_seen(folder) == wanted)
     return replace(data, folder=same[0]) if same and data.folder not in same else data
 
 

@@ -94,6 +94,9 @@ def _form(template: SmsTemplate | None) -> Response:
         action = "preview" if (request.form.get("preview_id") or "").strip() else "save"
     if action == "counter":
         return _page(form, template, blocks=["counter"])
+    if action == "picker":
+        # For changed (with JavaScript): the merge fields the people now chosen have.
+        return _page(form, template, blocks=["picker"])
     if action == "preview":
         return _page(form, template, blocks=["preview", "counter"], preview=True)
     if action == "insert_field":
@@ -131,7 +134,10 @@ def _form(template: SmsTemplate | None) -> Response:
                 abort(403, description=error.message)
             return _page(form, template, status=error.status, form_error=field_error(form, error))
         flash(message, "info")
-        return redirect(url_for("templates_admin.index", folder=saved.folder), 303)
+        # To its folder, with the inactive ones shown when it is one: else the list it lands on
+        # hides the template just saved ("0 templates").
+        landing = sms_templates.Listing(folder=saved.folder, inactive=not saved.active)
+        return redirect(url_for("templates_admin.index", **landing.params()), 303)
     return _page(form, template, status=400)
 
 
@@ -191,6 +197,7 @@ def _page(
         catalogue=_offered(form),
         can_share=sms_templates.may_share(current_user),
         unknown=merge.unknown_fields(body),
+        unfinished=merge.unfinished_fields(body),
         counted_for=person,
         with_line=line is not None,
         preview=preview,
