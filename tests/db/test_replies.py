@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from tests import delivery
 from tests.conftest import Browser
 from tests.replying import audits, consent_audits, inbound, receive, rows, send_sms
 from webapp.models import Candidate, ClientContact, Email, Message
-from webapp.sms import replies
+from webapp.sms import batches, replies
 from webapp.sms.providers.sandbox import Sandbox
 
 ADA_MOBILE = "0412 345 678"
@@ -72,6 +73,27 @@ def test_without_a_reference_the_reply_answers_the_latest_message_to_that_number
     reply = receive(app, session, "Who is this?")
 
     assert answers(reply) == (("contact", grace.id), to_grace.id, dana.id)
+
+
+def test_a_reply_to_a_copy_a_leader_resent_is_the_batch_senders_and_emailed_to_them(
+    app, session, casey, dana, make_candidate
+):
+    """The copy carries the leader's sender_id (their daily limit counts it), but the batch, and
+    so the conversation, stay the consultant's, as on Sent and the dashboard."""
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    [first] = send_sms(app, session, casey, [ada], dispatch=False)
+    first.state = "failed"
+    session.commit()
+    assert batches.resend(session, first.batch, dana, ("failed",)).queued == 1
+    delivery.dispatcher(app, Sandbox(), sandbox_delivery_after=timedelta(hours=1)).run(once=True)
+    copy = session.scalar(sa.select(Message).where(Message.resend_of_id == first.id))
+    assert (copy.sender_id, copy.state) == (dana.id, "sent")
+
+    for reference in (copy.uuid, None):  # by our reference, and by the number alone
+        reply = receive(app, session, "Yes please", reference=reference)
+        assert answers(reply) == (("candidate", ada.id), copy.id, casey.id)
+    emailed = session.scalars(sa.select(Email.to_address)).all()
+    assert emailed == ["casey@example.com", "casey@example.com"]
 
 
 def test_a_reference_that_is_not_one_of_our_messages_falls_back_to_the_number(

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from tests.html_tree import html
 from tests.pages import assert_invalid, text
-from tests.replying import rows
-from webapp.models import AuditEvent, Batch, Message
+from tests.replying import receive, rows
+from webapp.models import AuditEvent, Batch, Message, Role
 
 QUICK = "Hi {{first_name}}, can you start at 8?"
 SENT_TEXT = "Hi Ada, can you start at 8?"
@@ -48,6 +48,15 @@ def reply(
     """Press Send reply on the form with `token` (a plain POST, or htmx's)."""
     data = {"message": message, "reply_token": token, **fields}
     return client.post(f"/{kind}/{person.id}/reply", data=data, htmx=htmx)
+
+
+def refusal(response):
+    """The refusal above the box after a post: an error that takes the focus (read as it lands)."""
+    form = quick_form(response)
+    notice = form.one("p", id="quick-reply-notice")
+    assert notice.get("class") == "error" and notice.get("tabindex") == "-1", notice.attrs
+    assert [node for node in form.iter() if "autofocus" in node.attrs] == [notice]
+    return notice
 
 
 def outbound(session) -> list[Message]:
@@ -252,6 +261,8 @@ def test_the_counter_counts_the_message_as_the_person_gets_it(client, login, ada
             "Unknown merge field(s): {{frist_name}}. Correct the name (merge fields are like "
             "{{first_name}}), or write \\{{ for literal braces.",
         ),
+        # Sent as "Hi {Ada}" before, with no word.
+        ("Hi {{{first_name}}}", "Unfinished merge field(s): {{{first_name}}}."),
         ("x" * 1601, "the gateway takes at most 1,600"),
         # No preview shows the gap: sent as "Hi " before.
         ("Hi {{client_name}}", "{{client_name}} is empty for Ada Lovelace"),  # a contact's field
@@ -263,6 +274,7 @@ def test_the_counter_counts_the_message_as_the_person_gets_it(client, login, ada
         "zero-width",
         "byte-order-mark",
         "unknown-merge-field",
+        "brace-too-many",
         "too-long",
         "empty-merge-field",
         "two-empty-merge-fields",
@@ -316,7 +328,7 @@ def test_a_consultant_is_told_why_an_opted_out_person_cannot_get_it_and_is_refus
 
     refused = reply(client, olive, token=token_of(page))
     assert refused.status_code == 400
-    alert = quick_form(refused).one("p", role="alert")
+    alert = refusal(refused)
     assert "Olive Optout has opted out of SMS (SMS is not ticked in their Privacy)" in alert.text
     # A reason posted by someone who may not ignore opt-outs: 403, nothing sent.
     forged = reply(client, olive, token=token_of(page), ignore_reason="They asked me to")
@@ -339,7 +351,7 @@ def test_a_team_leader_sends_to_an_opted_out_person_only_with_a_reason(
     for blank in ("", "\u200b"):  # a zero-width space alone is no reason either
         without = reply(client, olive, token=token, ignore_reason=blank)
         assert without.status_code == 400
-        assert_invalid(text(without), "ignore_reason", "Olive Optout has opted out of SMS")
+        assert_invalid(text(without), "ignore_reason", "Type the reason for ignoring the opt-out.")
     assert outbound(session) == []
 
     sent = reply(client, olive, token=token, ignore_reason="Asked by phone to text the roster")
@@ -372,7 +384,7 @@ def test_a_person_the_sms_cannot_reach_is_told_why_and_refused(
     assert not form.all("textarea")
     refused = reply(client, kaz, token=token_of(page), ignore_reason="Even so")
     assert refused.status_code == 400
-    assert reason in quick_form(refused).one("p", role="alert").text
+    assert reason in refusal(refused).text
     assert outbound(session) == []
 
 
@@ -393,6 +405,72 @@ def test_a_quick_reply_is_checked_again_when_sent(client, login, session, ada):
     assert refused.status_code == 400
     assert quick_form(refused).one("textarea").text == "Still there?"
     assert outbound(session) == []
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["nojs", "htmx"])
+def test_an_opt_out_while_a_leader_types_is_said_once_and_the_reason_field_asks_for_the_reason(
+    app, client, login, session, ada, htmx
+):
+    """STOP between the page and the press: why above the box, what to do beside the new field."""
+    login("team-leader")
+    token = token_of(record(client, ada))
+    receive(app, session, "STOP", from_number="61412345678")
+
+    refused = reply(client, ada, "Still there?", token=token, htmx=htmx)
+
+    assert refused.status_code == 400
+    page, form = text(refused), quick_form(refused)
+    said = "Ada Lovelace has opted out of SMS (they opted out themselves)."
+    assert page.count(said) == 1  # not again as the field's error
+    notice = form.one("p", id="quick-reply-notice")
+    assert said in notice.text and "give a reason for ignoring opt-outs" in notice.text
+    assert_invalid(page, "ignore_reason", "Type the reason for ignoring the opt-out.")
+    reason = form.one("input", name="ignore_reason")
+    assert "autofocus" in reason.attrs
+    textarea = form.one("textarea")
+    assert textarea.text == "Still there?" and "autofocus" not in textarea.attrs
+    assert outbound(session) == []
+
+
+def take_ignore_from(session, role_name: str) -> None:
+    """An administrator unticks Ignore opt-outs for `role_name` on the roles page."""
+    role = session.scalar(sa.select(Role).where(Role.name == role_name))
+    role.permissions = [p for p in role.permissions if p.name != "sms.ignore_opt_out"]
+    session.commit()
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["nojs", "htmx"])
+def test_a_leader_who_loses_ignore_while_the_form_is_open_gets_it_back_without_it(
+    client, login, session, olive, htmx
+):
+    """403 with the form as they may now use it: said why, focused, their text kept."""
+    login("team-leader")
+    page = record(client, olive)
+    assert quick_form(page).all("input", name="ignore_reason")
+    take_ignore_from(session, "team-leader")
+
+    refused = reply(
+        client,
+        olive,
+        "Your payslip is ready.",
+        token=token_of(page),
+        htmx=htmx,
+        ignore_reason="Asked by phone",
+    )
+
+    assert refused.status_code == 403
+    if htmx:
+        assert [(n.tag, n.get("id")) for n in html(refused).elements] == [("section", "history")]
+    notice = refusal(refused)
+    assert notice.text == (
+        "Your reply was not sent: you may no longer ignore SMS opt-outs. Olive Optout has opted "
+        "out of SMS (SMS is not ticked in their Privacy), so only a user allowed to ignore "
+        "opt-outs can send to them. Your text is kept below."
+    )
+    form = quick_form(refused)
+    assert form.all("input", name="ignore_reason") == []  # as for a user who may not Ignore
+    assert form.one("textarea").text == "Your payslip is ready."
+    assert outbound(session) == [] and batches(session) == []
 
 
 def test_a_quick_reply_post_without_the_csrf_token_is_refused(client, login, session, ada):

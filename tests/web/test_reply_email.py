@@ -11,10 +11,11 @@ from tests import delivery
 from tests.fakes.smtp import SmtpServer, free_port
 from tests.replying import inbound, rows, send_sms
 from tests.web.conftest import HOOK_PASSWORD, HOOK_USER, PUBLIC
-from webapp.models import Email, Setting, utcnow
+from webapp.models import Email, Setting, User, utcnow
 from webapp.sms import mailer
 from webapp.sms.mailer import MailSettings
 from webapp.sms.providers.sandbox import Sandbox
+from webapp.users import accounts
 
 # aiosmtpd 1.4.6 on Python 3.11 starts and stops without a warning under `filterwarnings = error`
 # (checked: no marker needed). Should a later aiosmtpd warn, scope a pytest.mark.filterwarnings to
@@ -200,6 +201,35 @@ def test_a_reply_from_a_number_two_records_share_says_so_not_that_none_matched(
     assert "SMS consent was withdrawn (STOP) on: Archie Johnson, Lucas White." in received.body
     [reply] = inbound(session)
     assert reply.candidate_id is None and reply.contact_id is None
+
+
+def test_a_reply_to_a_deactivated_users_message_goes_to_the_unmatched_address_saying_whose(
+    app, client, session, smtp, mail, casey, make_candidate, make_user
+):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    [sent] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, still free Friday?")
+    session.add(Setting(key="unmatched_reply_address", value="replies-inbox@example.com"))
+    session.commit()
+    admin = make_user("admin", role="administrator")
+    accounts.deactivate_user(session, admin, session.get(User, casey.id))
+
+    push_reply(client, "Yes, Friday works", reference=sent.uuid)
+    send_due(session, mail)
+
+    [received] = smtp.messages
+    assert received.rcpt_tos == ["replies-inbox@example.com"]  # never casey@example.com
+    body = received.body
+    assert body.startswith(
+        "This reply answers Casey Jones's message. Casey Jones is deactivated in SMS Desk, so it "
+        "comes to the address for unmatched replies instead."
+    )
+    assert "In reply to Casey Jones's message:" in body and "your message" not in body
+    assert "Hi Ada, still free Friday?" in body and "Yes, Friday works" in body
+    assert f"{PUBLIC}/candidates/{ada.id}" in body
+    # Filed as any reply: on the record, answering Casey's message, in Casey's Replies.
+    [reply] = inbound(session)
+    assert (reply.candidate_id, reply.in_reply_to_id) == (ada.id, sent.id)
+    assert reply.sender_id == casey.id
 
 
 def test_without_an_unmatched_address_unmatched_replies_go_to_mail_from(

@@ -115,6 +115,14 @@ def _quick_reply(kind: str, person, withdrawal, form: QuickReplyForm | None = No
             region_name=region_names().get(region) if region else None,
             blocked_by=blocked().refusal(region),
         )
+    if flags.pop("ignore_refused", False):
+        # The last post asked to Ignore, and its user may no longer: said where the form's own
+        # errors go (focused, above the box), drawn as for a user who may not Ignore.
+        flags["errors"] = {
+            "form": quick_reply.ignore_refused(
+                found, self_withdrawn=withdrawal is not None, notice=notice
+            )
+        }
     return QuickReply(
         form=form,
         reach=found,
@@ -253,12 +261,19 @@ def quick_reply_send(kind: str, person_id: int):
         )
     except FieldError as error:
         db.session.rollback()
-        if error.status == 403:
+        reply: dict = {"focus": True}
+        if error.status == 403 and error.field == "ignore":
+            # Ignore was taken from their role while the form was open: the form again, as they
+            # may now use it, with their text (403, not a bare error page that loses it).
+            form.ignore_reason.data = ""
+            reply["ignore_refused"] = True
+        elif error.status == 403:
             abort(403, description=error.message)
-        if error.status == 409:
-            form.reply_token.data = ""  # the next press sends with a token of its own
-        errors: dict[str, str] = {}
-        field_error(errors, error)
+        else:
+            if error.status == 409:
+                form.reply_token.data = ""  # the next press sends with a token of its own
+            reply["errors"] = {}
+            field_error(reply["errors"], error)
         return _record_page(
             kind,
             person,
@@ -266,7 +281,7 @@ def quick_reply_send(kind: str, person_id: int):
             tab=tab,
             status=error.status,
             reply_form=form,
-            reply={"errors": errors, "focus": True},
+            reply=reply,
         )
     if not sent.repeated:
         worker.wake()

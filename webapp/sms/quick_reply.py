@@ -81,7 +81,7 @@ def refusal(
             return f"{name} cannot be sent an SMS: {blocked_by[:1].lower()}{blocked_by[1:]}."
         where = region_name or person.mobile_region or "a country"
         return f"{name}'s mobile number is in {where}, which the SMS gateway will not serve."
-    why = "they opted out themselves" if self_withdrawn else "SMS is not ticked in their Privacy"
+    why = _why(self_withdrawn)
     if can_ignore:
         return (
             f"{name} has opted out of SMS ({why}). To send anyway, give a reason for ignoring "
@@ -91,6 +91,27 @@ def refusal(
         f"{name} has opted out of SMS ({why}). Only a user allowed to ignore opt-outs can send "
         "to them."
     )
+
+
+def _why(self_withdrawn: bool) -> str:
+    return "they opted out themselves" if self_withdrawn else "SMS is not ticked in their Privacy"
+
+
+def ignore_refused(found: Reach, *, self_withdrawn: bool, notice: str | None) -> str:
+    """What the form says when its user asked to Ignore an opt-out but may no longer (the
+    permission left their role while the form was open): nothing went, and what that leaves.
+
+    `notice`: the form's refusal for this person as it now stands for them (None: none)."""
+    said = "Your reply was not sent: you may no longer ignore SMS opt-outs."
+    name = found.person.full_name
+    if found.opted_out:
+        return (
+            f"{said} {name} has opted out of SMS ({_why(self_withdrawn)}), so only a user allowed "
+            "to ignore opt-outs can send to them. Your text is kept below."
+        )
+    if found.ok:  # they opted in again meanwhile: no reason is needed now
+        return f"{said} {name} can get SMS again: press Send reply to send it without a reason."
+    return f"{said} {notice}" if notice else said
 
 
 def count(person: PersonRow, body: str, sender: User) -> segments.SegmentCount:
@@ -178,6 +199,10 @@ def send(
     [outcome] = state.analysis.outcomes
     if not outcome.included:
         found = Reach(outcome.person, outcome.outcome)
+        if found.opted_out and sender.can("sms.ignore_opt_out"):
+            # The form says why above the box (the refusal as its notice): beside the reason
+            # field only what to do, so the sentence is not shown, and read, twice.
+            raise FieldError("Type the reason for ignoring the opt-out.", "ignore_reason")
         raise FieldError(
             refusal(
                 found,
@@ -188,7 +213,7 @@ def send(
                 if isinstance(blocked, routing.Routes)
                 else None,
             ),
-            "ignore_reason" if found.opted_out and sender.can("sms.ignore_opt_out") else "form",
+            "form",
         )
     if problem := gaps(outcome.person, request.body, sender):
         raise FieldError(problem, "message")

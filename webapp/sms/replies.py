@@ -354,7 +354,7 @@ def receive(
         encoding=count.encoding,
         **KINDS.person_columns(found.person),
         in_reply_to_id=found.answers.id if found.answers else None,
-        sender_id=found.answers.sender_id if found.answers else None,
+        sender_id=_owner(found.answers),
         created_at=now,
         sent_at=now,
         updated_at=now,
@@ -424,6 +424,17 @@ class ConsentMoved:
         return "SMS consent was not changed: no record has this number now."
 
 
+def _owner(answers: Message | None) -> int | None:
+    """Whose a reply is: the sender of the batch the message it answers went in. A copy a team
+    leader resent has the leader's sender_id (their daily limit counts it), but the batch, and
+    the conversation, stay its sender's, as on Sent and the dashboard."""
+    if answers is None:
+        return None
+    if answers.resend_of_id is not None and answers.batch is not None:
+        return answers.batch.sender_id
+    return answers.sender_id
+
+
 def _queue_email(
     session: so.Session,
     reply: Message,
@@ -431,19 +442,32 @@ def _queue_email(
     settings: ReplySettings,
     moved: ConsentMoved | None,
 ) -> None:
-    consultant = session.get(User, found.answers.sender_id) if found.answers else None
-    to_address = (
-        consultant.email if consultant and consultant.email else settings.unmatched_reply_address
-    )
+    owner = _owner(found.answers)
+    consultant = session.get(User, owner) if owner is not None else None
+    # A deactivated user's mailbox may be read by nobody now, or by whoever has the address
+    # next: their replies go where unmatched ones go, saying whose they were.
+    theirs = consultant is not None and consultant.active and bool(consultant.email)
+    to_address = consultant.email if theirs else settings.unmatched_reply_address
     if not to_address:
         return
     person = found.person
     who = f"{person.full_name} ({reply.from_e164})" if person else reply.from_e164
     # In the zone of the consultant it goes to (the organisation's for the unmatched inbox).
-    shown_in = user_zone(consultant, settings.timezone)
-    lines = [f"{who} replied by SMS on {when(reply.created_at, shown_in)}:", "", reply.body, ""]
+    shown_in = user_zone(consultant if theirs else None, settings.timezone)
+    lines: list[str] = []
+    if consultant is not None and not theirs:
+        name = consultant.full_name
+        why = "is deactivated" if not consultant.active else "has no email address"
+        filed = "on Replies (Everyone's)" + (" and in the record's conversation" if person else "")
+        lines += [
+            f"This reply answers {name}'s message. {name} {why} in SMS Desk, so it comes to the "
+            f"address for unmatched replies instead. It is filed as usual: {filed}.",
+            "",
+        ]
+    lines += [f"{who} replied by SMS on {when(reply.created_at, shown_in)}:", "", reply.body, ""]
     if found.answers is not None:
-        lines += ["In reply to your message:", "", found.answers.body, ""]
+        whose = "your" if theirs else f"{consultant.full_name}'s" if consultant else "our"
+        lines += [f"In reply to {whose} message:", "", found.answers.body, ""]
     if person is not None:
         # The record's page is the conversation; the anchor is this reply in its thread.
         kind = KINDS.of(person).segment
