@@ -96,7 +96,9 @@ def history(browser, live_server):
         )
         page.goto("/sandbox")
         row = page.locator("tbody tr", has_text=e164).first
-        row.get_by_label(f"Reply from {e164}", exact=True).fill("Yes, after 3pm")
+        row.get_by_label(re.compile(rf"^Reply from {re.escape(e164)} to the SMS sent ")).fill(
+            "Yes, after 3pm"
+        )
         row.get_by_role("button", name=f"Send reply from {e164}").click()
         expect(page.locator(".flashes")).to_contain_text("received")
     return {"batch": batch_url, "record": record_url}

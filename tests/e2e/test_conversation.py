@@ -5,6 +5,9 @@ person, and the viewer who reads the conversation but cannot reply."""
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import expect
@@ -131,7 +134,7 @@ def test_the_reply_in_the_conversation_after_the_sms_it_answers(page, js, people
 
     page.goto("/sandbox")
     row = page.locator("tbody tr", has_text="8 am start").first
-    row.get_by_label(f"Reply from {e164}", exact=True).click()
+    row.get_by_label(re.compile(rf"^Reply from {re.escape(e164)} to the SMS sent ")).click()
     page.keyboard.type(answer)
     row.get_by_role("button", name=f"Send reply from {e164}").click()
     expect(page.locator(".flashes")).to_contain_text(f"Reply from {e164} received.")
@@ -182,3 +185,52 @@ def test_a_viewer_reads_the_conversation_but_cannot_reply(page, js, people):
     expect(page.locator("#thread")).to_be_visible()
     expect(page.get_by_label("Quick reply", exact=True)).to_have_count(0)
     expect(page.get_by_role("button", name="Send reply")).to_have_count(0)
+
+
+@contextmanager
+def ignore_taken_from_team_leaders(live_server) -> Iterator[None]:
+    """An administrator unticks Ignore opt-outs for team leaders meanwhile (given back after, for
+    the other tests that sign in as lead)."""
+    with sqlite3.connect(live_server.database, timeout=10) as connection:
+        grant = connection.execute(
+            "SELECT rp.role_id, rp.permission_id FROM role_permissions rp"
+            " JOIN roles r ON r.id = rp.role_id JOIN permissions p ON p.id = rp.permission_id"
+            " WHERE r.name = 'team-leader' AND p.name = 'sms.ignore_opt_out'"
+        ).fetchone()
+        connection.execute(
+            "DELETE FROM role_permissions WHERE role_id = ? AND permission_id = ?", grant
+        )
+    try:
+        yield
+    finally:
+        with sqlite3.connect(live_server.database, timeout=10) as connection:
+            connection.execute(
+                "INSERT INTO role_permissions (role_id, permission_id) VALUES (?, ?)", grant
+            )
+
+
+def refusal_expected(errors: list[str]) -> list[str]:
+    """Chromium logs the refused Send reply's 403 as a console error: it is the point here."""
+    return [e for e in errors if "status of 403" not in e]
+
+
+@pytest.mark.parametrize("page_errors", [refusal_expected], ids=["refused"])
+def test_a_leader_who_loses_ignore_while_typing_is_told_why_with_the_text_kept(
+    page, js, people, live_server
+):
+    name = people[variant(js)]["optout"]
+    sign_in(page, "lead")
+    open_record(page, js, name)
+    type_into(page, "Quick reply", "Your roster changed.")
+    reason = page.get_by_label("Reason for ignoring opt-outs", exact=True)
+    reason.fill("Asked by phone")
+
+    with ignore_taken_from_team_leaders(live_server):
+        page.get_by_role("button", name="Send reply").click()
+
+        notice = page.locator("#quick-reply-notice")
+        expect(notice).to_contain_text("Your reply was not sent: you may no longer ignore SMS")
+        expect(notice).to_be_focused()
+        expect(reason).to_have_count(0)
+        expect(page.get_by_label("Quick reply", exact=True)).to_have_value("Your roster changed.")
+    expect(sent_items(page, "Your roster changed.")).to_have_count(0)

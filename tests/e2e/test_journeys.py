@@ -357,7 +357,7 @@ def test_sandbox_reply_appears_as_received_communication(page, js):
     page.goto("/sandbox")
     row = page.locator("tbody tr", has_text=e164).first
     expect(row).to_contain_text("is now a good time?")
-    row.get_by_label(f"Reply from {e164}", exact=True).fill(reply)
+    row.get_by_label(re.compile(rf"^Reply from {re.escape(e164)} to the SMS sent ")).fill(reply)
     row.get_by_role("button", name=f"Send reply from {e164}").click()
     expect(page.locator(".flashes")).to_contain_text(f"Reply from {e164} received.")
     if js:

@@ -25,7 +25,7 @@ def page_errors():
 def replies_stop(page: Page, e164: str) -> None:
     page.goto("/sandbox")
     row = page.locator("tbody tr", has_text=e164).first
-    row.get_by_label(f"Reply from {e164}", exact=True).fill("STOP")
+    row.get_by_label(re.compile(rf"^Reply from {re.escape(e164)} to the SMS sent ")).fill("STOP")
     row.get_by_role("button", name=f"Send reply from {e164}").click()
     expect(page.locator(".flashes")).to_contain_text(f"Reply from {e164} received.")
 

@@ -119,7 +119,10 @@ def test_mark_read_and_unread_without_javascript_post_then_redirect(client, sess
     reply = conversation["ada"]
     form = listed(client.get("/sms/replies"))[1].one("form", action=f"/sms/replies/{reply}/read")
     assert form.get("method") == "post"
-    assert form.one("button").text == "Mark read the reply from Ada Lovelace"
+    assert (
+        form.one("button").text
+        == "Mark read the reply from Ada Lovelace, 2 Mar 2026, 8:15:00 pm AEDT"
+    )
 
     response = client.post(form.get("action"))
 
@@ -178,7 +181,9 @@ def test_opening_my_reply_marks_it_read_and_goes_to_the_persons_record(
     form = listed(client.get("/sms/replies"))[1].one(
         "form", action=f"/sms/replies/{conversation['ada']}/open"
     )
-    assert form.one("button").text == "Open the reply from Ada Lovelace"
+    assert (
+        form.one("button").text == "Open the reply from Ada Lovelace, 2 Mar 2026, 8:15:00 pm AEDT"
+    )
 
     response = client.post(form.get("action"))
 
@@ -252,6 +257,56 @@ def test_a_team_leader_sees_everyones_replies_and_opening_one_leaves_it_unread(
     # Marking is deliberate, and allowed.
     assert client.post(f"/sms/replies/{conversation['ada']}/read").status_code == 303
     assert read_at(session, conversation["ada"]) is not None
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "1.5", "10001"])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_page_that_is_not_a_number_from_1_to_10000_is_refused_as_on_sent(
+    client, conversation, page, htmx
+):
+    """It showed page 1 and said nothing, where Sent and Unmatched replies answer 400 and say
+    why."""
+    as_casey(client)
+
+    response = client.get("/sms/replies", query_string={"page": page}, htmx=htmx)
+
+    assert response.status_code == 400
+    results = html(response).one("section", id="results")
+    assert results.one("p", class_="error", role="alert").text == (
+        "Page must be a number from 1 to 10,000."
+    )
+    # The first page below it, as the other lists show theirs.
+    assert listed_ids(response) == [conversation["bob"], conversation["ada"]]
+
+
+def test_each_replys_buttons_name_it_apart_from_the_same_persons_others(
+    app, client, session, casey, ada
+):
+    """Three replies from Ada were "Open the reply from Ada Lovelace" three times: a screen
+    reader's list of buttons could not tell them apart."""
+    [sent] = send_sms(app, session, casey, [ada])
+    at = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+    # Two in one minute, a second apart: the names go to the second.
+    for seconds, text in ((0, "Yes"), (1, "Monday"), (MINUTE, "Thanks")):
+        reply = receive(app, session, text, reference=sent.uuid)
+        session.get(Message, reply.id).created_at = at + timedelta(seconds=seconds)
+    session.commit()
+    as_casey(client)
+
+    rows = listed(client.get("/sms/replies"))
+
+    for action in ("Open", "Mark read"):
+        names = [
+            button.text
+            for row in rows
+            for button in row.all("button")
+            if button.text.startswith(action)
+        ]
+        assert names == [
+            f"{action} the reply from Ada Lovelace, 2 Mar 2026, 8:16:00 pm AEDT",
+            f"{action} the reply from Ada Lovelace, 2 Mar 2026, 8:15:01 pm AEDT",
+            f"{action} the reply from Ada Lovelace, 2 Mar 2026, 8:15:00 pm AEDT",
+        ]
 
 
 @pytest.mark.parametrize("who", ["everyone", ""])

@@ -4,6 +4,8 @@ it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from tests.conftest import Browser
@@ -11,7 +13,7 @@ from tests.html_tree import html
 from tests.replying import consent_audits, inbound, rows, send_sms
 from webapp import config as settings
 from webapp import create_app
-from webapp.models import Candidate, ClientContact
+from webapp.models import Candidate, ClientContact, Message
 
 # (settings, whether /sandbox is there)
 CASES = [
@@ -109,6 +111,66 @@ def test_a_sandbox_reply_over_1600_characters_is_refused_beside_its_field_not_cu
     ok = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": "y" * 1_600})
     assert ok.status_code == 303
     assert [reply.body for reply in inbound(session)] == ["y" * 1_600]
+
+
+def test_the_sandbox_reply_box_cuts_nothing_in_the_browser_and_counts_an_emoji_as_one(
+    app, client, session, login, make_candidate
+):
+    """Its maxlength counted UTF-16 units (an emoji two: 800 of them filled it) and cut pasted
+    text unsaid; the server's rule is 1,600 characters, refused with a message beside the field."""
+    app.config["SANDBOX"] = True
+    user = login("consultant")
+    [sent] = send_sms(app, session, user, [make_candidate("Ada", "Lovelace", "0412 345 678")])
+
+    field = html(client.get("/sandbox")).one("input", id=f"reply-{sent.id}")
+    assert "maxlength" not in field.attrs
+
+    # One emoji more than an SMS carries: refused, kept as typed, counted as the server counts.
+    over = "\U0001f600" * 1_601
+    response = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": over})
+    assert response.status_code == 400
+    page = html(response)
+    assert page.one("input", id=f"reply-{sent.id}").get("value") == over
+    assert page.one(id=f"reply-{sent.id}-error").text == (
+        "The reply is 1,601 characters; an SMS carries at most 1,600. Shorten it and reply again."
+    )
+    assert inbound(session) == []
+    # 1,600 emoji are 1,600 characters (3,200 UTF-16 units, twice what the maxlength let in):
+    # taken whole.
+    whole = "\U0001f600" * 1_600
+    ok = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": whole})
+    assert ok.status_code == 303
+    assert [reply.body for reply in inbound(session)] == [whole]
+
+
+def test_each_sandbox_reply_box_names_its_message_not_only_the_number(
+    app, client, session, login, make_candidate
+):
+    """Several messages to one number were each "Reply from +61412345678": a screen reader's
+    list of fields and buttons could not tell them apart."""
+    app.config["SANDBOX"] = True
+    user = login("consultant")
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    first = send_sms(app, session, user, [ada])[0]
+    second = send_sms(app, session, user, [ada], body="Second")[0]
+    at = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+    session.get(Message, first.id).sent_at = at
+    session.get(Message, second.id).sent_at = at + timedelta(seconds=1)
+    session.commit()
+
+    page = html(client.get("/sandbox"))
+
+    names = {}
+    for message in (first, second):
+        field = page.one("input", id=f"reply-{message.id}")
+        label = page.one("label", for_=f"reply-{message.id}").text
+        button = field.parent.one("button").get("aria-label")
+        names[message.id] = (label, button)
+    sent = "+61412345678 to the SMS sent 2 Mar 2026, 8:15"
+    assert names == {
+        first.id: (f"Reply from {sent}:00 pm AEDT", f"Send reply from {sent}:00 pm AEDT"),
+        second.id: (f"Reply from {sent}:01 pm AEDT", f"Send reply from {sent}:01 pm AEDT"),
+    }
 
 
 @pytest.mark.parametrize("text", ["\u200b", " \u200b\ufe0f ", "\x01\x02", "\t\r\n"])

@@ -7,7 +7,7 @@ from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 from webapp.extensions import db
-from webapp.ids import as_id
+from webapp.filters import page_number
 from webapp.inbox import bp
 from webapp.sms import history, inbox
 from webapp.users import offices
@@ -29,13 +29,17 @@ def reply_or_404(reply_id: int):
     return reply
 
 
-def _listing() -> tuple[bool, int]:
-    """Whose replies (everyone's or mine) and which page, from the query string or the form."""
+def _listing(errors: dict[str, str] | None = None) -> tuple[bool, int]:
+    """Whose replies (everyone's or mine) and which page, from the query string or the form; a
+    page that is not 1 to inbox.MAX_PAGE is page 1, named in `errors`."""
     values = request.values
     everyone = values.get("who") == EVERYONE
     if everyone and not current_user.can("audit.view"):
         abort(403, description="You need the permission “audit.view” to see everyone’s replies.")
-    return everyone, as_id(values.get("page")) or 1
+    page = page_number(
+        (values.get("page") or "").strip(), inbox.MAX_PAGE, {} if errors is None else errors
+    )
+    return everyone, page
 
 
 def _list_url(everyone: bool, page: int) -> str:
@@ -49,7 +53,9 @@ def _list_url(everyone: bool, page: int) -> str:
 def index():
     """List replies to my messages (or everyone's, with audit.view), newest first; unread in
     bold."""
-    everyone, page = _listing()
+    # A page typed wrong is said, as on Sent and Unmatched replies, not shown as page 1 unsaid.
+    errors: dict[str, str] = {}
+    everyone, page = _listing(errors)
     results = inbox.search(
         db.session,
         None if everyone else current_user.id,
@@ -59,6 +65,8 @@ def index():
     return render(
         "replies/inbox.html",
         blocks=["results"],
+        status=400 if errors else 200,
+        page_error=errors.get("page"),
         results=results,
         everyone=everyone,
         may_see_everyone=current_user.can("audit.view"),

@@ -77,7 +77,6 @@ def _page(
         mail_kept=bool(current_app.config.get("MAIL_KEEP")),
         errors=errors or {},
         typed=typed or {},
-        max_reply=MAX_REPLY,
         never_received=NEVER_RECEIVED,
         status=status,
     )
