@@ -24,6 +24,12 @@ def ten(session, make_user):
         session, make_user(role="consultant"), insert_candidates(session, 10), provider="sandbox"
     )
     batch.created_at = NOW - timedelta(days=2)
+    # Due when queued, as then: not waiting (quiet hours, a back-off) at NOW.
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == batch.id)
+        .values(next_attempt_at=batch.created_at)
+    )
     session.commit()
     ids = list(
         session.scalars(
@@ -101,6 +107,31 @@ def test_the_first_second_does_not_promise_thousands_a_second(session, ten):
     mark(session, ids[:3], "sent", sent_ago=seconds(0.01))
 
     assert batches.progress(session, batch, now=NOW).rate == pytest.approx(3.0)
+
+
+def test_messages_waiting_for_quiet_hours_are_left_out_of_the_time_left(session, ten):
+    # Four went in the last 40 s (0.1 a second) and one is in flight: while it is, the three
+    # held for their recipients' quiet hours must not be counted as going at that rate.
+    batch, ids = ten
+    for i, ago in enumerate((40, 30, 20, 10)):
+        mark(session, [ids[i]], "sent", sent_ago=seconds(ago))
+    mark(session, [ids[4]], "sending", changed_ago=seconds(1))
+    morning, later = NOW + timedelta(hours=7), NOW + timedelta(hours=9)
+    mark(session, [ids[5]], "queued", next_attempt_at=morning, quiet_until=morning)
+    mark(session, ids[6:8], "queued", next_attempt_at=later, quiet_until=later)
+
+    progress = batches.progress(session, batch, now=NOW)
+
+    assert progress.to_send == 6 and progress.waiting == 3 and progress.due == 3
+    assert progress.seconds_left == pytest.approx(3 / 0.1)
+    assert (progress.waiting_from, progress.waiting_until) == (morning, later)
+
+    # Only waiting ones left: no countdown, however fast the others went.
+    mark(session, ids[4:5] + ids[8:], "sent", sent_ago=seconds(5))
+    progress = batches.progress(session, batch, now=NOW)
+
+    assert progress.to_send == progress.waiting == 3 and progress.due == 0
+    assert progress.rate and progress.seconds_left is None
 
 
 def test_once_every_message_has_gone_no_rate_is_read(session, ten):

@@ -97,6 +97,39 @@ def test_older_pressed_while_a_filter_is_on_its_way_is_dropped(page, js, pager):
     expect(page.locator("#results tbody tr")).to_have_count(11)  # 1, 10 to 19 of 0 to 25
 
 
+@pytest.mark.parametrize("js", [True])
+def test_clear_filters_comes_and_goes_with_the_filters_typed(page, js, pager):
+    """The link sat in the form, outside the results a filter swaps: typed with JavaScript on,
+    a filter left no Clear filters. It comes with the results now, and the focus stays where the
+    user types."""
+    sign_in(page, pager["username"])
+    page.goto("/sms/sent")
+    clear = page.get_by_role("link", name="Clear filters")
+    field = page.get_by_label("Message or template", exact=True)
+    expect(clear).to_have_count(0)
+
+    field.focus()
+    page.keyboard.type("Paging 1")
+    expect(page.locator("#results-heading")).to_have_text("Your batches that match")
+    expect(clear).to_be_visible()
+    expect(field).to_be_focused()
+
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.press("Backspace")
+    expect(page.locator("#results-heading")).to_have_text("Your batches")
+    expect(clear).to_have_count(0)
+    expect(field).to_be_focused()
+
+    # From the keyboard, as without JavaScript: the link goes back to the whole list.
+    page.keyboard.type("Paging 2")
+    expect(clear).to_be_visible()
+    tab_to(page, "Clear filters")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/sms/sent$"))
+    expect(field).to_have_value("")
+    expect(clear).to_have_count(0)
+
+
 if __name__ == "__main__":
     from webapp import create_app
 

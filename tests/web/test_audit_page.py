@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.html_tree import without_live_status
+from tests import html_tree
 from tests.pages import Tags, linked_page, text
 from tests.statements import recorded
 
@@ -454,10 +454,52 @@ def test_a_name_left_out_as_too_long_stays_in_its_box(client, lead):
     assert Tags(text(response)).one("input", id="person")["value"] == typed
 
 
+RESULTS = ("section", "results")
+
+
+def parts(fragment) -> list[tuple[str, str | None]]:
+    """An htmx fragment's top-level elements: (tag, id)."""
+    return [(node.tag, node.get("id")) for node in html_tree.html(fragment).elements]
+
+
+def clear_links(node) -> list[tuple[str, str]]:
+    return [(a.text, a.get("href")) for a in node.one("span", id="clear-filters").all("a")]
+
+
+@pytest.mark.parametrize(
+    ("query", "cleared"),
+    [
+        ({"action": "sms.sent"}, True),
+        ({"date_from": "nope"}, True),  # refused: a way back too
+        ({}, False),
+    ],
+)
+def test_clear_filters_shows_alike_with_and_without_javascript(
+    client, lead, audit_event, query, cleared
+):
+    """The filter form is outside the results htmx swaps: a filter typed with JavaScript on left
+    no Clear filters (and one cleared by typing left it there), where without JavaScript the page
+    had it. The results bring it out of band, with the ids htmx keeps the focus by."""
+    audit_event("sms.sent")
+    expected = [("Clear filters", "/audit")] if cleared else []
+
+    page = html_tree.html(client.get("/audit", query_string=query))
+    fragment = html_tree.html(client.get("/audit", query_string=query, htmx=True))
+
+    form = page.one("form", id="audit-filters")
+    assert clear_links(form) == expected
+    assert form.one("span", id="clear-filters").get("hx-swap-oob") is None
+    oob = fragment.one("span", id="clear-filters")
+    assert oob in fragment.elements and oob.get("hx-swap-oob") == "true"
+    assert clear_links(fragment) == expected
+    if cleared:
+        assert fragment.one("a", id="clear-filters-link").text == "Clear filters"
+
+
 def test_a_bad_filter_with_htmx_answers_400_with_the_results_block(client, lead):
     response = client.get("/audit?date_from=nope", htmx=True)
     assert response.status_code == 400
-    assert without_live_status(text(response)).startswith('<section id="results"')
+    assert parts(response) == [("div", "live-status"), ("span", "clear-filters"), RESULTS]
     assert "From must be a date like 2026-01-31" in text(response)
 
 
@@ -470,7 +512,7 @@ def test_active_filtering_returns_the_results_block_and_varies_on_hx_request(
     assert "<html" in text(full) and '<form id="audit-filters"' in text(full)
     assert "<html" not in text(fragment)
     assert '<form id="audit-filters"' not in text(fragment)
-    assert without_live_status(text(fragment)).startswith('<section id="results"')
+    assert parts(fragment) == [("div", "live-status"), ("span", "clear-filters"), RESULTS]
     assert shown(fragment) == [event.id]
     assert 'hx-swap-oob="innerHTML">1 event found</div>' in text(fragment)
     for response in (full, fragment):

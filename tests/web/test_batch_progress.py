@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from tests.delivery import queue
 from tests.html_tree import parse
+from webapp.batches import routes
 from webapp.models import Message
 from webapp.sms import batches
 from webapp.sms.batches import BAR_LABELS, BAR_ORDER, RECEIPT_WAIT, STATE_ORDER, Progress
@@ -35,6 +36,12 @@ def batch(login, session, three_people):
     dispatched."""
     batch = queue(session, login("consultant"), three_people, provider="sandbox")
     batch.created_at = NOW - timedelta(days=2)
+    # Due when queued, as then: not waiting (quiet hours, a back-off) at NOW.
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == batch.id)
+        .values(next_attempt_at=batch.created_at)
+    )
     session.commit()
     return batch
 
@@ -125,6 +132,54 @@ def test_while_sending_it_says_messages_a_second_and_the_time_left(client, sessi
 
     assert page.one("p", id="send-rate").text == (
         "Sending 1 message every 20 seconds; 1 still to send, less than a minute left."
+    )
+
+
+def wait_for_quiet_hours(session, batch, index: int, until: datetime) -> None:
+    """Hold the batch's `index`th message (in id order) for its recipient's quiet hours."""
+    message_id = session.scalars(
+        sa.select(Message.id).where(Message.batch_id == batch.id).order_by(Message.id)
+    ).all()[index]
+    session.execute(
+        sa.update(Message)
+        .where(Message.id == message_id)
+        .values(next_attempt_at=until, quiet_until=until)
+    )
+    session.commit()
+
+
+def test_with_only_messages_waiting_for_quiet_hours_left_it_says_until_when_not_a_countdown(
+    client, session, batch, clock, monkeypatch
+):
+    monkeypatch.setattr(routes, "utcnow", lambda: NOW)  # the quiet-hours line's clock too
+    set_states(
+        session,
+        batch,
+        ("sent", timedelta(seconds=40)),
+        ("sent", timedelta(seconds=1)),
+        ("queued", None),
+    )
+    morning = NOW + timedelta(hours=7)
+    wait_for_quiet_hours(session, batch, 2, morning)
+
+    page = parse(get(client, batch))
+
+    until = page.one("span", **{"class": "quiet-until"}).text.removeprefix("Waiting until ")
+    assert page.one("p", id="send-rate").text == f"1 still to send, waiting until {until}."
+    assert f"1 waiting for quiet hours, until {until}" in page.one("p", id="quiet-waiting").text
+    assert "left" not in page.one("p", id="send-rate").text
+
+
+def test_the_time_left_is_about_the_messages_due_not_those_waiting(client, session, batch, clock):
+    set_states(session, batch, ("sent", timedelta(seconds=40)), ("queued", None), ("queued", None))
+    wait_for_quiet_hours(session, batch, 2, NOW + timedelta(hours=7))
+
+    page = parse(get(client, batch))
+
+    text = page.one("p", id="send-rate").text
+    assert text.startswith(
+        "Sending 1 message every 40 seconds; 1 still to send, less than a minute left; "
+        "1 more waiting until "
     )
 
 

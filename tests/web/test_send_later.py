@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from tests.conftest import writing
 from tests.html_tree import html as tree
-from tests.pages import assert_refused, audits, control, open_sms_screen, text
+from tests.pages import assert_invalid, assert_refused, audits, control, open_sms_screen, text
 from tests.replying import receive
 from webapp.models import Batch, ComposeDraft, Message, User, utcnow
 from webapp.sms import schedule, segments
@@ -445,6 +445,49 @@ def test_a_released_batch_can_no_longer_be_cancelled_or_edited(client, login, se
     assert 'role="progressbar"' in text(client.get(f"/sms/batches/{batch_id}"))
 
 
+def sent_and_gone(client, login, session, ada, monkeypatch) -> tuple[str, str, int]:
+    """A scheduled Send that went at its time, a minute ago: the screen's token, the time typed
+    and the batch id."""
+    login(timezone="Pacific/Auckland")
+    token = open_sms(client, [ada])
+    typed, moment = local_tomorrow(AUCKLAND)
+    batch_id = batch_id_of(send(client, token, send_at=typed))
+    release(session, batch_id)
+    monkeypatch.setattr(schedule, "utcnow", lambda: moment + timedelta(minutes=1))
+    return token, typed, batch_id
+
+
+def test_sending_again_after_a_scheduled_send_went_opens_its_batch(
+    client, login, session, ada, monkeypatch
+):
+    token, typed, batch_id = sent_and_gone(client, login, session, ada, monkeypatch)
+
+    again = send(client, token, send_at=typed)  # Back and Send, its time passed meanwhile
+
+    assert again.status_code == 303, text(again)
+    assert batch_id_of(again) == batch_id
+    assert [b.id for b in batches(session)] == [batch_id]
+    assert len(messages_of(session, batch_id)) == 1
+
+
+def test_sending_again_now_after_a_scheduled_send_went_says_when_it_went(
+    client, login, session, ada, monkeypatch
+):
+    token, _typed, batch_id = sent_and_gone(client, login, session, ada, monkeypatch)
+    released = fresh(session, Batch, batch_id).released_at
+
+    again = send(client, token, send_at="")
+
+    assert again.status_code == 409
+    said = tree(again).one("span", id="send-at-error").text
+    assert f"already sent as batch {batch_id}: it went at {when(released, AUCKLAND)}" in said
+    assert "it was not sent again" in said
+    assert "cancel" not in said  # nothing waits to be cancelled
+    assert_invalid(text(again), "send_at", said)
+    assert [b.id for b in batches(session)] == [batch_id]
+    assert len(messages_of(session, batch_id)) == 1
+
+
 def test_resend_is_not_offered_while_scheduled(client, login, ada):
     login()
     batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
@@ -503,6 +546,19 @@ def test_edit_text_refused_is_shown_on_the_field_and_changes_nothing(client, log
 
     assert_refused(response, "message", "Unknown merge field")
     assert ">\nHi {{nickname}}</textarea>" in text(response)
+    assert [m.body for m in messages_of(session, batch_id)] == ["Hi Ada, your shift starts at 7."]
+
+
+def test_edit_text_with_a_brace_too_many_is_refused_and_changes_nothing(
+    client, login, session, ada
+):
+    """ "{{{first_name}}}" went to the recipient as "Hi {Ada}", with no word."""
+    login()
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+
+    response = client.post(f"/sms/batches/{batch_id}/edit", data={"message": "Hi {{{first_name}}}"})
+
+    assert_refused(response, "message", "Unfinished merge field(s): {{{first_name}}}.")
     assert [m.body for m in messages_of(session, batch_id)] == ["Hi Ada, your shift starts at 7."]
 
 
@@ -686,6 +742,27 @@ def test_a_released_batch_on_sent_mentions_its_send_time(client, login, session,
     row = sent_row(client, batch_id).text
 
     assert f"released at its time, {when(moment, ZoneInfo('Australia/Sydney'))}" in row
+
+
+def test_a_batch_released_late_says_when_it_went_on_sent_as_on_its_page(
+    client, login, session, ada
+):
+    # The worker was down at its time: it went two minutes late, when the worker came back.
+    login(timezone="Australia/Sydney")
+    batch_id, moment = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+    late = moment + timedelta(minutes=2)
+    assert batch_id in schedule.release_due(
+        session, late, limit_settings=LimitSettings(), quiet_settings=None
+    )
+    shown = when(late, ZoneInfo("Australia/Sydney"))
+
+    row = sent_row(client, batch_id).text
+
+    assert f"released late, at {shown}" in row
+    assert "released at its time" not in row
+    assert when(moment, ZoneInfo("Australia/Sydney")) not in row
+    batch_page = tree(client.get(f"/sms/batches/{batch_id}"))
+    assert shown in batch_page.one("dl", **{"class": "details"}).text  # "Released at …"
 
 
 def test_a_cancel_by_someone_without_a_full_name_names_them_by_username(

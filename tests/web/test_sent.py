@@ -122,8 +122,51 @@ def test_the_results_come_as_a_fragment_for_htmx(client, session, login, three_p
     assert response.status_code == 200
     assert "HX-Request" in response.headers["Vary"]
     doc = html(response)
-    assert [(n.tag, n.get("id")) for n in doc.elements] == [("section", "results")]
+    # The results, and the form's Clear filters place out of band (nothing to clear here).
+    assert [(n.tag, n.get("id")) for n in doc.elements] == [
+        ("span", "clear-filters"),
+        ("section", "results"),
+    ]
+    assert doc.elements[0].get("hx-swap-oob") == "true" and doc.elements[0].all("a") == []
     assert batch_ids(response) == [batch.id]
+
+
+def clear_links(node) -> list[tuple[str, str]]:
+    return [(a.text, a.get("href")) for a in node.one("span", id="clear-filters").all("a")]
+
+
+@pytest.mark.parametrize(
+    ("query", "clear_url"),
+    [
+        ({"state": "failed"}, "/sms/sent"),
+        ({"text": "Monday"}, "/sms/sent"),
+        ({"date_from": "not a date"}, "/sms/sent"),  # refused: a way back too
+        ({"who": "everyone", "state": "failed"}, "/sms/sent?who=everyone"),
+        ({}, None),
+        ({"who": "everyone"}, None),
+    ],
+)
+def test_clear_filters_shows_alike_with_and_without_javascript(
+    client, session, login, three_people, query, clear_url
+):
+    """The filter form is outside the results htmx swaps: a filter typed with JavaScript on left
+    no Clear filters (and one cleared by typing left it there), where without JavaScript the page
+    had it. The results now bring it out of band, with the ids htmx keeps the focus by."""
+    me = login("team-leader")
+    sent_batch(session, me, three_people, states=["failed"])
+    expected = [("Clear filters", clear_url)] if clear_url else []
+
+    page = html(client.get("/sms/sent", query_string=query))
+    fragment = html(client.get("/sms/sent", query_string=query, htmx=True))
+
+    form = page.one("form", id="sent-filters")
+    assert clear_links(form) == expected
+    assert form.one("span", id="clear-filters").get("hx-swap-oob") is None
+    oob = fragment.elements[0]
+    assert (oob.tag, oob.get("id"), oob.get("hx-swap-oob")) == ("span", "clear-filters", "true")
+    assert clear_links(fragment) == expected
+    if clear_url:
+        assert fragment.one("a", id="clear-filters-link").text == "Clear filters"
 
 
 @pytest.mark.parametrize("role", ["consultant", "team-leader"])

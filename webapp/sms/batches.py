@@ -141,9 +141,12 @@ class Progress:
     rate: float | None = None
     # A message sent before this with no receipt is "sent, no receipt" (see RECEIPT_WAIT).
     no_receipt_before: datetime | None = None
-    # Of counts["queued"], those not due within DUE_SOON (quiet hours, a schedule, a back-off);
-    # only counted when nothing else is on its way (else it cannot change how often to poll).
+    # Of counts["queued"], those not due within DUE_SOON (quiet hours, a schedule, a back-off):
+    # they set how often to poll, and are left out of the time left.
     waiting: int = 0
+    # When the first and the last of those are due (None if none is timed: held by a schedule).
+    waiting_from: datetime | None = None
+    waiting_until: datetime | None = None
 
     @property
     def polling(self) -> bool:
@@ -186,6 +189,11 @@ class Progress:
         return self.counts["queued"] + self.counts["sending"]
 
     @property
+    def due(self) -> int:
+        """Messages to send that are not waiting: the ones the rate and the time left are about."""
+        return self.to_send - self.waiting
+
+    @property
     def bar(self) -> dict[str, int]:
         """The counts as the stacked bar shows them (BAR_ORDER): sent split by receipt wait."""
         split = self.counts | {"sent": self.counts["sent"] - self.no_receipt}
@@ -193,10 +201,11 @@ class Progress:
 
     @property
     def seconds_left(self) -> float | None:
-        """At the current rate, how long until every message has left; None if it cannot say."""
-        if not self.to_send or not self.rate:
+        """At the current rate, how long until every message due has left; None if it cannot say.
+        Waiting ones are not counted: they go when they are due, whatever the rate."""
+        if not self.due or not self.rate:
             return None
-        return self.to_send / self.rate
+        return self.due / self.rate
 
     @property
     def rate_text(self) -> str:
@@ -309,8 +318,9 @@ def progress(
     stale = counts["sent"] and batch.created_at <= now - RECEIPT_WAIT
     no_receipt = _no_receipt(session, batch, now) if stale else 0
     to_send = counts["queued"] + counts["sending"]
-    # Messages in flight or awaiting a receipt keep the page polling often whatever else waits.
-    on_their_way = counts["sending"] or counts["sent"] > no_receipt
+    waiting, waiting_from, waiting_until = (
+        _waiting(session, batch, now) if counts["queued"] else (0, None, None)
+    )
     return Progress(
         counts=counts,
         total=sum(counts.values()),
@@ -318,14 +328,30 @@ def progress(
         no_receipt=no_receipt,
         rate=_rate(session, batch, now) if to_send else None,
         no_receipt_before=now - RECEIPT_WAIT,
-        waiting=_waiting(session, batch, now) if counts["queued"] and not on_their_way else 0,
+        waiting=waiting,
+        waiting_from=waiting_from,
+        waiting_until=waiting_until,
     )
 
 
-def _waiting(session: so.Session, batch: Batch, now: datetime) -> int:
-    """Queued messages not due within DUE_SOON: held (no next attempt) or due later."""
-    later = sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at > now + DUE_SOON)
-    return _counted(session, batch, "queued", later)
+def _waiting(
+    session: so.Session, batch: Batch, now: datetime
+) -> tuple[int, datetime | None, datetime | None]:
+    """Queued messages not due within DUE_SOON (held: no next attempt; or due later), and when
+    the first and the last of them are due."""
+    count, first, last = session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.min(Message.next_attempt_at),
+            sa.func.max(Message.next_attempt_at),
+        ).where(
+            Message.batch_id == batch.id,
+            Message.state == "queued",
+            Message.superseded.is_(False),
+            sa.or_(Message.next_attempt_at.is_(None), Message.next_attempt_at > now + DUE_SOON),
+        )
+    ).one()
+    return count or 0, first, last
 
 
 # Messages a page of the batch page lists.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -24,6 +24,10 @@ MAX_PAGE = 10_000
 MAX_TEXT = 200
 FIRST_WORDS = 8
 EVERYONE = "everyone"  # the `who` value that asks for everyone's batches (audit.view only)
+# The worker releases a scheduled batch at its first poll after its time (every second, see
+# DispatchSettings.poll_seconds; a failing release waits up to max_backoff, a minute): released
+# later than this after it, the worker was held up (down, say), and Sent says it went late.
+RELEASED_LATE = timedelta(minutes=1)
 # The batch page's bar order; a list of batches does not split "sent" by the receipt wait.
 BAR_STATES = tuple(state for state in BAR_ORDER if state != NO_RECEIPT)
 LABELS = {
@@ -108,6 +112,13 @@ class BatchRow(NamedTuple):
     @property
     def scheduled(self) -> bool:
         return is_scheduled(self.send_at, self.released_at, self.cancelled_at)
+
+    @property
+    def released_late(self) -> bool:
+        """Released clearly after its time (see RELEASED_LATE), not at the worker's next poll."""
+        if self.send_at is None or self.released_at is None:
+            return False
+        return self.released_at - self.send_at > RELEASED_LATE
 
 
 # A batch with its sender (every batch has one) and its template (if any), for their names: the
