@@ -58,7 +58,10 @@ def _email_set(action: str, details) -> str | None:
     changes = details.get("changes")
     pair = changes.get("email") if isinstance(changes, dict) else None
     if isinstance(pair, list) and len(pair) == 2 and isinstance(pair[1], str):
-        return pair[1]
+        old, new = pair
+        if action == PROFILE and isinstance(old, str) and old.lower() == new.lower():
+            return None  # its case alone, as Profile does now: who set it is unchanged
+        return new
     return None
 
 

@@ -372,3 +372,20 @@ def test_a_message_counts_for_its_batchs_sender_whoever_resent_it(session, make_
         (ann.full_name, 3, 3),
         (lee.full_name, 1, 0),
     ]
+
+
+def test_a_resent_copy_with_no_sender_still_counts_for_its_batchs_sender(session, make_user):
+    """A copy whose sender_id is NULL (nothing writes one today; the column allows it) is
+    neither "sent by them" nor, through NOT of a NULL, "not sent by them": it counts all the
+    same."""
+    ann = make_user(office="Perth")
+    now = datetime.now(UTC)
+    batch = add_batch(session, ann, now, "failed")
+    assert batches.resend(session, batch, ann, ("failed",)).queued == 1
+    copy = session.scalar(sa.select(Message).where(Message.resend_of_id.is_not(None)))
+    copy.sender_id = None
+    session.commit()
+    today = now.astimezone(SYDNEY).date()
+    for scope in (dashboard.Scope(user_id=ann.id), dashboard.Scope(office_id=ann.office_id)):
+        board = figures(session, scope, today=today, now=now)
+        assert (board.total("messages"), board.state_total("queued")) == (1, 1)

@@ -512,6 +512,15 @@ def test_0025_marks_the_emails_users_last_typed_on_their_profile(engine):
             False,
         ),
         "mobile-only": ("e@example.com", [("profile.edited", mobile)], False),
+        # Its case alone changed on Profile, as Profile does now: still the administrator's.
+        "case-only": (
+            "Jo@example.com",
+            [
+                ("user.created", {"email": "jo@example.com"}),
+                ("profile.edited", email("jo@example.com", "Jo@example.com")),
+            ],
+            False,
+        ),
         "added": ("f@example.com", [("user.created", {"email": "f@example.com"})], False),
         "no-events": ("g@example.com", [], False),
     }

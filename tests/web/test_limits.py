@@ -61,7 +61,8 @@ def send(client, token: str, *, htmx: bool = False):
 def alert_text(response) -> str:
     return " ".join(
         html.unescape(match)
-        for match in re.findall(r'<p class="error" role="alert"[^>]*>(.*?)</p>', text(response))
+        # An alert, or a Quick reply's refusal, which takes the focus instead.
+        for match in re.findall(r'<p class="error"[^>]*>(.*?)</p>', text(response))
     )
 
 

@@ -553,8 +553,8 @@ def test_an_email_typed_on_a_profile_does_not_hand_the_account_to_its_owner(
     response = dance(client)
 
     assert response.status_code == 403
-    assert "typed on that account" in text(response)
-    assert "Ask an administrator" in text(response)
+    assert "typed it on their own profile" in text(response)
+    assert "they must check whose account it is" in text(response)
     assert not signed_in(client)
     [event] = events(session, "auth.sso_refused")
     assert event.details == {"reason": "email_unconfirmed", "sub": "idp-boss", "iss": idp.issuer}

@@ -297,7 +297,9 @@ def _email_hint(user: User | None) -> str | None:
         return None
     return (
         f"{user.full_name} typed this address on their profile, so {settings.name} does not "
-        "sign anyone in to this account by it. Saving here confirms it: check it is theirs first."
+        "sign anyone in to this account by it. Saving here confirms it: first check it is "
+        f"{user.full_name}'s own address, and if it is not (a colleague's or a newcomer's), "
+        "change it to theirs."
     )
 
 

@@ -211,7 +211,7 @@ def update(token: str):
     except FieldError as error:
         field_error(errors, error)
         # On the field refused (a template gone since, asked about or chosen), not the page.
-        focus = error.field or focus
+        focus = error.field if error.field in FOCUS else focus
     _keep(draft, form)
     if errors:
         return _screen(draft, form, errors=errors, focus=focus, status=400)

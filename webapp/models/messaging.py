@@ -91,6 +91,11 @@ class SmsTemplate(Base):
     # the Templates page) also loaded each owner's roles and their permissions, two queries more.
     owner: so.Mapped[User | None] = so.relationship()
 
+    @classmethod
+    def seen_by(cls, user_id: int) -> sa.ColumnElement[bool]:
+        """Whether a user sees a template: the shared ones and their own."""
+        return sa.or_(cls.shared.is_(True), cls.owner_id == user_id)
+
 
 class BlockedRegion(Base):
     """A region a gateway will not deliver to; data, so an administrator can change it."""

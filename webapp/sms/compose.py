@@ -328,7 +328,7 @@ def analyse_draft(
 def _visible(user: User, kind: str) -> sa.Select[tuple[SmsTemplate]]:
     """Templates this user sees for `kind`, active or not: shared ones and their own."""
     return sa.select(SmsTemplate).where(
-        sa.or_(SmsTemplate.shared.is_(True), SmsTemplate.owner_id == user.id),
+        SmsTemplate.seen_by(user.id),
         SmsTemplate.record_type.in_(("both", KINDS.by_segment(kind).singular)),
     )
 

@@ -124,7 +124,9 @@ class Scope:
                 original.superseded.is_(True),
             )
             copies = [Message.resend_of_id.in_(replaced)]
-        return [theirs, [*copies, sa.not_(sent_by_them)]]
+        # NOT of a NULL sender's term is NULL: such a copy would fall out of both branches.
+        not_by_them = sa.or_(Message.sender_id.is_(None), sa.not_(sent_by_them))
+        return [theirs, [*copies, not_by_them]]
 
 
 @dataclass

@@ -138,8 +138,9 @@ def offered(recipient_fields: Collection[str]) -> tuple[MergeField, ...]:
 _TOKEN = re.compile(r"\\\{\{|\{\{([^{}\n]*)\}\}")
 # Left in the text once the tags are found: a known field's name, in any case, after one brace or
 # more, which a whole tag would have taken (a brace missing or one alone, each side, or no end).
+# Only from a run's first brace: a match tried at each of a long run's braces took quadratic time.
 _UNFINISHED = re.compile(
-    r"\{+\s*(?:" + "|".join(sorted(FIELDS, key=len, reverse=True)) + r")\b\s*\}*",
+    r"(?<!\{)\{+\s*(?:" + "|".join(sorted(FIELDS, key=len, reverse=True)) + r")\b\s*\}*",
     re.IGNORECASE,
 )
 

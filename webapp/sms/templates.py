@@ -104,13 +104,9 @@ class Listing:
         return {key: value for key, value in out.items() if value}
 
 
-def _visible(user: User):
-    return sa.or_(SmsTemplate.shared.is_(True), SmsTemplate.owner_id == user.id)
-
-
 def listing(session: so.Session, user: User, wanted: Listing) -> list[SmsTemplate]:
     """The templates `user` may see that match `wanted`, by folder then name."""
-    query = sa.select(SmsTemplate).where(_visible(user))
+    query = sa.select(SmsTemplate).where(SmsTemplate.seen_by(user.id))
     if not wanted.inactive:
         query = query.where(SmsTemplate.active.is_(True))
     if wanted.folder:
@@ -132,7 +128,10 @@ def listing(session: so.Session, user: User, wanted: Listing) -> list[SmsTemplat
 def folders(session: so.Session, user: User) -> list[str]:
     """The folders of the templates `user` may see, for the folder filter and the folder box."""
     query = (
-        sa.select(SmsTemplate.folder).where(_visible(user)).distinct().order_by(SmsTemplate.folder)
+        sa.select(SmsTemplate.folder)
+        .where(SmsTemplate.seen_by(user.id))
+        .distinct()
+        .order_by(SmsTemplate.folder)
     )
     return list(session.scalars(query))
 
@@ -210,7 +209,7 @@ def _as_filed(
     wanted = as_seen(data.folder)
     others = SmsTemplate.id != editing.id if editing is not None else sa.true()
     found = session.scalars(
-        sa.select(SmsTemplate.folder).where(_visible(user), others).distinct()
+        sa.select(SmsTemplate.folder).where(SmsTemplate.seen_by(user.id), others).distinct()
     ).all()
     same = sorted(folder for folder in found if as_seen(folder) == wanted)
     return replace(data, folder=same[0]) if same and data.folder not in same else data

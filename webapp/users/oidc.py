@@ -512,10 +512,10 @@ def _match_by_email(session, settings, email: str | None, refuse) -> User | None
     ):
         raise refuse(
             "email_unconfirmed",
-            "An SMS Desk account has your email address, but it was typed on that account's "
-            f"profile and no administrator has confirmed it, so {settings.name} does not open "
-            "it. Ask an administrator to check the account and confirm the address on its "
-            "user page.",
+            "An SMS Desk account has your email address, but its holder typed it on their own "
+            f"profile and nobody has confirmed it is theirs, so {settings.name} does not open it. "
+            "Ask an administrator: they must check whose account it is before anything is "
+            "linked to you.",
         )
     return confirmed
 
