@@ -17,6 +17,17 @@ from tests.e2e.conftest import ROOT, sign_in
 OUTCOMES = ("ok", "opted_out", "blocked_country", "invalid_number", "no_mobile", "duplicate")
 
 
+def unexpected(errors: list[str]) -> list[str]:
+    """Console errors less the ones htmx logs for each request it aborts on purpose (hx-sync
+    "replace": a newer request of the same form or control takes its place)."""
+    left = list(errors)
+    for message in errors:
+        if message.startswith("htmx:sendAbort, "):
+            left.remove(message)
+            left.remove(message.replace("htmx:sendAbort", "htmx:afterRequest", 1))
+    return left
+
+
 def results_heading(count: int) -> re.Pattern:
     """The results heading for `count` people ("1 match", "7 matching")."""
     return re.compile(rf"^\s*{count:,}\s+match(ing)?\s*$")

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
-from tests.e2e.helpers import keyboard_search, outcome_counts, results_heading
+from tests.e2e.helpers import keyboard_search, outcome_counts, results_heading, unexpected
 
 LATENCY_MS = 1500
 SMS_SCREEN = "#compose-panel #compose-form"
@@ -90,20 +90,10 @@ def mouse_click(page, selector: str) -> None:
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
 
-def unexpected(errors: list[str]) -> list[str]:
-    """Console errors less the ones htmx logs for each request it aborts on purpose: a search
-    aborting a Bulk SMS still on its way, or the closed SMS screen cancelling its own requests."""
-    left = list(errors)
-    for message in errors:
-        if message.startswith("htmx:sendAbort, "):
-            left.remove(message)
-            left.remove(message.replace("htmx:sendAbort", "htmx:afterRequest", 1))
-    return left
-
-
 @pytest.fixture
 def page_errors():
-    """An abort htmx was told to make is not an error."""
+    """An abort htmx was told to make (a search aborting a Bulk SMS still on its way, the closed
+    SMS screen cancelling its own requests) is not an error."""
     return unexpected
 
 
