@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import HERE, sign_in, watched_page
 from tests.e2e.helpers import (
+    insert_merge_field,
     open_outcome_list,
     results_heading,
     search,
@@ -300,10 +301,8 @@ def test_sms_screen_as_without_javascript(page, login_as):
     expect(page).to_have_url(re.compile(r"/sms/compose(/[\w-]+)?$"))
     expect(page.get_by_role("button", name="Use template")).to_be_visible()
     check(page, "the SMS screen as a page of its own (no JS)")
-    page.get_by_label("Template", exact=True).select_option(label="Job alert")
-    page.get_by_role("button", name="Use template").click()
-    page.get_by_label("Insert merge field", exact=True).select_option(label="Location")
-    page.get_by_role("button", name="Insert", exact=True).click()
+    use_template(page, False, "Job alert")
+    insert_merge_field(page, False, "Location")
     expect(page.get_by_label("Message", exact=True)).to_have_value(re.compile(r"\{\{location\}\}$"))
     page.get_by_label("Ignore", exact=True).check()
     page.get_by_role("button", name="Update recipients").click()

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PASSWORD, screenshot, sign_in
-from tests.e2e.helpers import run_seed, unexpected
+from tests.e2e.helpers import arrow_to, run_seed, unexpected
 from tests.e2e.test_accessibility import check
 
 # Per day back from today: (delivered, sent, failed, parts per message); one reply and a STOP.
@@ -170,16 +170,6 @@ def page_errors():
     """Arrowing through a list asks for each user passed on the way, and each newer request
     aborts the one before (hx-sync "replace"): htmx logs those aborts, which are no error."""
     return unexpected
-
-
-def arrow_to(page, select, label: str) -> None:
-    """Choose `label` in a closed list as a keyboard user does: an arrow at a time, each a change
-    (and, with JavaScript, a request) of its own."""
-    select.focus()
-    labels = [text.strip() for text in select.locator("option").all_inner_texts()]
-    now, wanted = select.evaluate("list => list.selectedIndex"), labels.index(label)
-    for _ in range(abs(wanted - now)):
-        page.keyboard.press("ArrowDown" if wanted > now else "ArrowUp")
 
 
 @pytest.mark.parametrize("js", [True])

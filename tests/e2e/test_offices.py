@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PASSWORD, ROOT, sign_in
+from tests.e2e.helpers import arrow_to
 
 pytestmark = pytest.mark.e2e
 
@@ -37,15 +38,6 @@ def tab_to(page, target, limit: int = 20) -> None:
         if target.evaluate("element => element === document.activeElement"):
             return
     raise AssertionError(f"Tab never reached {target}")
-
-
-def arrow_to(page, select, label: str, limit: int = 30) -> None:
-    """Press ArrowDown on the focused <select> until the option `label` is chosen."""
-    for _ in range(limit):
-        if select.locator("option:checked").inner_text() == label:
-            return
-        page.keyboard.press("ArrowDown")
-    raise AssertionError(f"ArrowDown never reached {label!r}")
 
 
 def test_a_consultant_chooses_their_office_on_profile_with_the_keyboard(page, js, live_server):
