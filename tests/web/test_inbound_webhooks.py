@@ -240,6 +240,87 @@ def test_twilio_inbound_is_not_found_while_no_auth_token_is_configured(database_
         app.extensions["database"].engine.dispose()
 
 
+# --- Twilio Advanced Opt-Out (OptOutType) ---------------------------------------------------------
+
+
+def twilio_reply_to_casey(
+    app, client, session, make_user, ada, *, opted_out: bool = False, **fields
+) -> Email:
+    """Casey texts Ada (who then opts out, if told), Ada's phone answers through Twilio with
+    `fields`; the email Casey gets."""
+    casey = make_user("casey", full_name="Casey Jones", email="casey@example.com")
+    send_sms(app, session, casey, [ada])
+    if opted_out:
+        ada.sms_consent = False
+        session.commit()
+    response = signed_twilio_post(client, TWILIO, twilio_inbound_form(**fields))
+    assert response.status_code == 200
+    [email] = rows(session, Email)
+    assert email.to_address == "casey@example.com"
+    return email
+
+
+@pytest.mark.parametrize(
+    "body, line",
+    [
+        ("ARRET", "SMS consent was withdrawn (Twilio took the reply as STOP)."),
+        ("Stop", "SMS consent was withdrawn (STOP)."),
+    ],
+)
+def test_a_reply_twilio_took_as_stop_withdraws_consent_whatever_its_words(
+    app, client, session, make_user, ada, body, line
+):
+    """A keyword set up in Twilio's Advanced Opt-Out ("ARRET") is not one of ours, but Twilio
+    blocks the number after it: the person opted out, and the record and the email must say so."""
+    email = twilio_reply_to_casey(
+        app, client, session, make_user, ada, Body=body, OptOutType="STOP"
+    )
+
+    assert rows(session, type(ada))[0].sms_consent is False
+    [withdrawn] = audits(session, "consent.sms_withdrawn")
+    assert withdrawn.subject_id == ada.id
+    assert withdrawn.details["source"] == "reply"
+    assert withdrawn.details["text"] == body
+    assert withdrawn.details.get("opt_out_type") == ("STOP" if body == "ARRET" else None)
+    assert email.body.endswith(line)
+
+
+def test_a_reply_twilio_took_as_start_gives_no_consent_unless_it_says_start(
+    app, client, session, make_user, ada
+):
+    """Twilio counts YES as START; here YES answers "Reply YES if you're interested": the box
+    stays as it is, and the email says Twilio will send to the number again."""
+    email = twilio_reply_to_casey(
+        app, client, session, make_user, ada, opted_out=True, Body="Yes", OptOutType="START"
+    )
+
+    assert rows(session, type(ada))[0].sms_consent is False
+    assert audits(session, "consent.sms_given") == []
+    assert email.body.endswith(replies.GATEWAY_START)
+
+
+def test_a_start_reply_twilio_took_as_start_ticks_consent_again(
+    app, client, session, make_user, ada
+):
+    email = twilio_reply_to_casey(
+        app, client, session, make_user, ada, opted_out=True, Body="START", OptOutType="START"
+    )
+
+    assert rows(session, type(ada))[0].sms_consent is True
+    assert len(audits(session, "consent.sms_given")) == 1
+    assert email.body.endswith("SMS consent was ticked again (START).")
+
+
+def test_a_reply_twilio_took_as_help_changes_no_consent(app, client, session, make_user, ada):
+    email = twilio_reply_to_casey(
+        app, client, session, make_user, ada, Body="INFO", OptOutType="HELP"
+    )
+
+    assert rows(session, type(ada))[0].sms_consent is True
+    assert audits(session, "consent.sms_withdrawn") == []
+    assert "SMS consent" not in email.body
+
+
 # --- idempotency ---------------------------------------------------------------------------------
 
 

@@ -201,6 +201,57 @@ def test_a_failed_receipt_marks_the_message_undelivered_with_the_gateways_reason
     assert current.error_text == "Not delivered"
 
 
+LONG_BODY = "Hi {{first_name}}, " + "new roles this week in Sydney and Melbourne. " * 4
+
+
+@pytest.fixture
+def long_message(app, session, sender, ada, sms_central) -> Message:
+    """A message of two parts sent through (fake) SMS Central, awaiting one receipt per part."""
+    batch = queue(session, sender, [ada], provider="smscentral", body=LONG_BODY)
+    dispatch(app, delivery.smscentral(sms_central))
+    [message] = messages(session, batch)
+    assert (message.state, message.segments) == ("sent", 2)
+    return message
+
+
+def part_receipt(fake: FakeSmsCentral, message: Message, seq: int, status: str) -> dict[str, str]:
+    """SMS Central's receipt for part `seq` of 2 (the UDH names it)."""
+    params = receipt(fake, message, status)
+    params["UDH"] = f"050003AA020{seq}"
+    if status == "FAILED":
+        params["STATUSDESCRIPTION"] = f"part {seq} failed"
+    return params
+
+
+@pytest.mark.parametrize("order", [(1, 2), (2, 1)], ids=["failed-first", "delivered-first"])
+def test_a_long_message_with_a_failed_part_is_undelivered_whatever_the_order_of_its_receipts(
+    client, session, sms_central, long_message, order
+):
+    """Part 1 failed, part 2 delivered: the person did not get the message whole. A later part's
+    DELIVRD must not show it delivered beside part 1's failure, nor an earlier one hide it."""
+    statuses = {1: "FAILED", 2: "DELIVRD"}
+
+    for seq in order:
+        params = part_receipt(sms_central, long_message, seq, statuses[seq])
+        assert answered_zero(client.get(RECEIPT, query_string=params))
+
+    state, _, error_code, error_text, _, delivered_at, _ = snapshot(session, long_message)
+    assert (state, error_code, error_text) == ("undelivered", "1", "part 1 failed")
+    assert delivered_at is None
+
+
+def test_a_long_message_is_delivered_when_all_its_parts_are(
+    client, session, sms_central, long_message
+):
+    for seq in (2, 1, 2):  # SMS Central repeats a receipt it thinks we missed
+        params = part_receipt(sms_central, long_message, seq, "DELIVRD")
+        assert answered_zero(client.get(RECEIPT, query_string=params))
+
+    state, _, error_code, error_text, _, delivered_at, _ = snapshot(session, long_message)
+    assert (state, error_code, error_text) == ("delivered", None, None)
+    assert delivered_at is not None
+
+
 def test_a_receipt_with_an_unknown_status_is_answered_0_and_changes_nothing(
     client, session, sms_central, sent_message
 ):
@@ -236,10 +287,13 @@ def test_a_receipt_resolves_a_message_whose_send_timed_out(
     dispatch(app, delivery.smscentral(sms_central, read_timeout=0.3))
     [message] = messages(session, batch)
     assert message.state == "unknown"
+    assert message.error_text  # why it is unknown
 
     assert answered_zero(client.get(RECEIPT, query_string=receipt(sms_central, message)))
 
-    assert state_of(session, message) == "delivered"
+    state, _, error_code, error_text, *_ = snapshot(session, message)
+    assert state == "delivered"
+    assert (error_code, error_text) == (None, None)  # it arrived: no error stands beside that
 
 
 def test_a_receipt_that_arrives_before_the_send_is_recorded_is_kept(

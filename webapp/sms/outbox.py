@@ -24,6 +24,7 @@ from webapp.models.messaging import (
     SENDING,
     SENT,
     STATE_RANK,
+    UNDELIVERED,
     UNKNOWN,
     new_uuids,
 )
@@ -455,20 +456,38 @@ def find_for_receipt(session: so.Session, provider: str, receipt: Receipt) -> Me
 
 
 def apply_receipt(
-    session: so.Session, message: Message, receipt: Receipt, now: datetime | None = None
+    session: so.Session,
+    message: Message,
+    receipt: Receipt,
+    now: datetime | None = None,
+    *,
+    one_part: bool = False,
 ) -> bool:
-    """Move a message forward by a delivery receipt; a late or repeated receipt changes nothing."""
+    """Move a message forward by a delivery receipt; a late or repeated receipt changes nothing.
+
+    `one_part`: the receipt is for one part of a long message (SMS Central sends one per part).
+    The message arrived only if every part did, so a failed part wins in either order: it moves
+    a delivered message to failed, and a later part's delivery leaves the failure and its reason.
+    """
     now = now or utcnow()
-    if STATE_RANK[receipt.state] <= STATE_RANK.get(message.state, 0):
+    failure = receipt.state in (FAILED, UNDELIVERED)
+    if one_part and message.state in (FAILED, UNDELIVERED) and not failure:
+        return False
+    part_lost = one_part and failure and message.state == DELIVERED
+    if not part_lost and STATE_RANK[receipt.state] <= STATE_RANK.get(message.state, 0):
         return False
     message.state = receipt.state
     if gateway_id(receipt.provider_message_id) and not message.provider_message_id:
         message.provider_message_id = gateway_id(receipt.provider_message_id)
     if receipt.state == DELIVERED:
         message.delivered_at = now
-    if receipt.state in (FAILED, "undelivered"):
+    if failure:
+        message.delivered_at = None  # a part's, before another part failed
         message.error_code = (receipt.error_code or "")[:20] or None
         message.error_text = (receipt.error_text or "The gateway could not deliver it.")[:300]
+    else:
+        # It went: an earlier error (a retried attempt, an unanswered call) no longer stands.
+        message.error_code = message.error_text = None
     message.sent_at = message.sent_at or now
     message.lease_until = None
     session.commit()

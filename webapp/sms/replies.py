@@ -27,6 +27,10 @@ CONVERSATION_LINK = "Conversation: "
 RECORD_LINK = "Record: "  # how emails queued before the conversation link named it
 UNMATCHED_LINK = "No record matched this number; see the unmatched replies: "
 SHARED_LINK = "More than one record has this number; file the reply on the right one: "
+GATEWAY_START = (
+    "Twilio took the reply as START and sends to this number again. SMS consent was not changed: "
+    "tick SMS in their Privacy section if they asked to hear from us."
+)
 # A name in the Subject is cut to this many characters: the number after it must stay in view.
 SUBJECT_NAME_MAX = 60
 # Bidirectional controls: invisible, yet one (U+202E) shows the rest of a Subject reversed.
@@ -55,6 +59,9 @@ class InboundSms:
     body: str
     reference: str | None = None  # the uuid of our message it answers, when the gateway says
     account_id: int | None = None  # the SMS account it came in through; None: the default
+    # What the gateway itself took the reply for: Twilio's OptOutType (STOP, START or HELP) where
+    # its Advanced Opt-Out is on, upper case; None when it says nothing.
+    opt_out_type: str | None = None
 
     def __post_init__(self):
         # Whatever a gateway pushes is kept: PostgreSQL refuses a NUL in text, so a reply holding
@@ -66,6 +73,8 @@ class InboundSms:
             if value is not None:
                 object.__setattr__(self, name, one_line(value))
         object.__setattr__(self, "body", _BIDI_REORDERING.sub("", clean_multiline(self.body)))
+        kind = one_line(self.opt_out_type).strip().upper()[:20] or None
+        object.__setattr__(self, "opt_out_type", kind)
 
 
 @dataclass(frozen=True)
@@ -365,22 +374,38 @@ def receive(
     except sqlalchemy.exc.IntegrityError:
         session.rollback()  # the same push arrived twice at once; the other request stored it
         return _stored(session, inbound)
-    wanted = keywords.consent_change(inbound.body)
+    typed = keywords.consent_change(inbound.body)
+    wanted = consent_wanted(inbound)
     moved = None
     if wanted is not None:
+        cause = {"source": source, "reply_id": reply.id, "text": inbound.body[:160]}
+        by_gateway = wanted != typed  # an opt-out only the gateway's keywords knew
+        if by_gateway:
+            cause["opt_out_type"] = inbound.opt_out_type
         people = consent.targets(session, from_e164, wanted, found.person)
         changed = consent.set_for(
-            session,
-            people,
-            wanted,
-            number=from_e164,
-            actor=actor,
-            cause={"source": source, "reply_id": reply.id, "text": inbound.body[:160]},
+            session, people, wanted, number=from_e164, actor=actor, cause=cause
         )
-        moved = ConsentMoved(wanted, people, changed, number_read=from_e164 is not None)
-    _queue_email(session, reply, found, settings, moved)
+        moved = ConsentMoved(
+            wanted, people, changed, number_read=from_e164 is not None, by_gateway=by_gateway
+        )
+    # The gateway sends to the number again, but that is no consent here: say so, not silently.
+    note = GATEWAY_START if inbound.opt_out_type == "START" and wanted is not True else None
+    _queue_email(session, reply, found, settings, moved, note)
     session.commit()
     return reply
+
+
+def consent_wanted(inbound: InboundSms) -> bool | None:
+    """What a reply does to SMS consent: False withdraws it, True gives it, None leaves it.
+
+    A STOP the gateway recognised (Twilio's OptOutType, for the opt-out keywords set up in its
+    Advanced Opt-Out, "ARRET" say) withdraws consent whatever the words: the gateway blocks the
+    number from then on. The gateway's START gives none unless the words are START or UNSTOP, as
+    for any reply: Twilio counts YES as START, and YES answers "Reply YES if you're interested"."""
+    if inbound.opt_out_type == "STOP":
+        return False
+    return keywords.consent_change(inbound.body)
 
 
 def _stored(session: so.Session, inbound: InboundSms) -> Message | None:
@@ -407,10 +432,13 @@ class ConsentMoved:
     people: list[Candidate | ClientContact]
     changed: list[Candidate | ClientContact]
     number_read: bool
+    by_gateway: bool = False  # an opt-out keyword set up at the gateway, not one of ours
 
     def line(self, person: Candidate | ClientContact | None) -> str:
         """As the email says it, true to what happened: never that a box moved when none did."""
         done = "ticked again (START)" if self.consent else "withdrawn (STOP)"
+        if self.by_gateway:
+            done = "withdrawn (Twilio took the reply as STOP)"
         if self.changed == [person]:
             return f"SMS consent was {done}."
         if self.changed:
@@ -441,6 +469,7 @@ def _queue_email(
     found: Match,
     settings: ReplySettings,
     moved: ConsentMoved | None,
+    note: str | None = None,
 ) -> None:
     owner = _owner(found.answers)
     consultant = session.get(User, owner) if owner is not None else None
@@ -479,6 +508,8 @@ def _queue_email(
         lines.append(f"{start}{settings.public_base_url}/replies/unmatched")
     if moved is not None:
         lines += ["", moved.line(person)]
+    if note is not None:
+        lines += ["", note]
     session.add(
         Email(
             to_address=to_address,

@@ -102,7 +102,9 @@ def smscentral_receipt(slug: str | None = None):
     if message is None:
         log.info("SMS Central receipt for an unknown message: %s", receipt.reference)
         return _plain(SMSCENTRAL_OK)
-    outbox.apply_receipt(db.session, message, receipt)
+    # A long message's receipts come one per part, each with the part's UDH.
+    part = replies.parse_udh(params["UDH"]) if params.get("UDH") else None
+    outbox.apply_receipt(db.session, message, receipt, one_part=part is not None and part.total > 1)
     return _plain(SMSCENTRAL_OK)
 
 
@@ -214,6 +216,8 @@ def twilio_inbound(slug: str | None = None):
             to_number=form.get("To"),
             body=form.get("Body") or "",
             account_id=account_id,
+            # Twilio blocks the number after its opt-out keywords, ours or not ("ARRET").
+            opt_out_type=form.get("OptOutType"),
         )
     )
     return Response(
