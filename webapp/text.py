@@ -16,6 +16,11 @@ _GROUPED_RE = re.compile(r"\d{1,3}(?:[, ]\d{3})+(?:\.\d*)?")
 _CONTROL_RE = re.compile(f"[{_CONTROL}]")
 _CONTROL_RUN_RE = re.compile(f"[{_CONTROL}]+")
 _CONTROL_BUT_NEWLINE_RE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# What a search box reads as a space: a tab or a line break (CR, LF, and Unicode's line and
+# paragraph separators, which pasted text can hold). Not every character str.split() takes for
+# whitespace: U+001C..U+001F, NEL, VT and FF are control characters, which no one types, so a
+# value holding one is refused like any other rather than searched for as something else.
+_TAB_OR_LINE_BREAK_RE = re.compile("[\t\n\r\u2028\u2029]")
 
 
 def _invisible(ch: str) -> bool:
@@ -109,10 +114,14 @@ def filter_value(
     other control character or more than `limit` characters leaves the value out, with a message
     for beside the field, rather than quietly searching for something the user did not type.
     """
-    value = " ".join((raw or "").split()) if words else (raw or "").strip()
+    text = _TAB_OR_LINE_BREAK_RE.sub(" ", raw or "") if words else raw or ""
+    # Checked before trimming or folding: str.strip() and str.split() would quietly take a
+    # U+001F or a NEL for a space.
+    found = control_characters(text)
+    # Any other space (a no-break space, an ideographic space) still only separates words.
+    value = " ".join(text.split()) if words else text.strip()
     if len(value) > limit:
         return "", f"{label} can be at most {limit} characters; it was left out."
-    found = control_characters(value)
     if found:
         return "", f"{label} cannot hold control characters ({found}); it was left out."
     return value, None

@@ -87,6 +87,49 @@ def test_a_filter_value_folds_whitespace_and_refuses_control_characters_or_too_m
     )
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "ada\tlovelace",  # tab
+        "ada\nlovelace",  # line feed
+        "ada\r\nlovelace",  # a browser's line break
+        "ada\u2028lovelace",  # line separator
+        "ada\u2029lovelace",  # paragraph separator
+        "ada\u00a0lovelace",  # no-break space
+        "ada\u3000lovelace",  # ideographic space
+        "ada\u2003\u202flovelace",  # em space, narrow no-break space
+    ],
+)
+def test_a_tab_line_break_or_unicode_space_in_a_filter_value_separates_words(raw):
+    assert filter_value("Search", raw) == ("ada lovelace", None)
+
+
+@pytest.mark.parametrize(
+    "raw, named",
+    [
+        ("a\x1cb", "U+001C"),
+        ("a\x1db", "U+001D"),
+        ("a\x1eb", "U+001E"),
+        ("a\x1fb", "U+001F"),
+        ("a\x85b", "U+0085"),  # NEL
+        ("a\x0bb", "U+000B"),  # vertical tab
+        ("a\x0cb", "U+000C"),  # form feed
+        ("a\x07b", "U+0007"),
+        ("a\x1f", "U+001F"),  # at the end, where strip() would take it for a space
+        ("\x85a", "U+0085"),
+    ],
+)
+def test_a_control_character_python_counts_as_whitespace_is_refused_not_read_as_a_space(raw, named):
+    assert filter_value("Search", raw) == (
+        "",
+        f"Search cannot hold control characters ({named}); it was left out.",
+    )
+    assert filter_value("Folder", raw, words=False) == (
+        "",
+        f"Folder cannot hold control characters ({named}); it was left out.",
+    )
+
+
 def test_plain_text_problem_names_what_to_remove():
     assert plain_text_problem("The username", "ada") is None
     assert plain_text_problem("The username", "ada\tx") == (

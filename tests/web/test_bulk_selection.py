@@ -153,3 +153,36 @@ def test_back_to_the_search_leaves_out_a_value_the_search_would_drop(client, log
     )
     back = html(response).one("a", class_="compose-cancel").get("href")
     assert back == "/candidates?q=ada"
+
+
+def test_a_candidate_filter_in_a_contacts_link_is_not_carried_into_bulk_sms(
+    client, login, make_contact, session
+):
+    """/contacts?location=Syd (a bookmark, or a candidates link edited): contacts have no
+    Location box, so the filter is not kept at all. Were it carried in the hidden fields, the
+    search as typed (which has no such field) would never match them and every Bulk SMS would be
+    refused as a changed list."""
+    for number in range(51):
+        make_contact("Bulk", f"Person{number:02d}", f"0412 345 {number:03d}")
+    login("consultant")
+    doc = html(client.get("/contacts?location=Syd&job=nurse&q=bulk"))
+    search = doc.one("form", id="search")
+    typed = {
+        field.get("name"): field.get("value") or ""
+        for field in search.all("input")
+        if field.get("name")
+    } | {"status": "", "consent": "any", "sort": "name"}
+    assert "location" not in typed and "job" not in typed
+    assert "open" not in search.one("details", class_="more-filters").attrs
+    bulk = doc.one("form", id="bulk-sms")
+    hidden = {field.get("name"): field.get("value") for field in bulk.all("input", type="hidden")}
+    assert {name for name in hidden if name.startswith("criteria-")} == {"criteria-q"}
+    next_page = urlsplit(doc.one("a", rel="next").get("href"))
+    assert dict(parse_qsl(next_page.query)) == {"q": "bulk", "page": "2"}
+
+    ticked = doc.all("input", class_="row-select", form="bulk-sms")[0].get("value")
+    data = {**hidden, "ids": ticked, "search_as_typed": "1", **typed}
+    response = client.post("/sms/compose", data=data, htmx=True)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert LIST_CHANGED not in response.get_data(as_text=True)
+    assert drafts(session) == 1

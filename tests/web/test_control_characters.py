@@ -111,6 +111,14 @@ def test_an_htmx_request_with_a_nul_gets_the_message_as_an_alert(client, login):
     "args, field, message",
     [
         ("q=Ada%1B%5B2J", "q", "Search cannot hold control characters (U+001B); it was left out."),
+        # Control characters str.split() takes for spaces are refused all the same.
+        ("q=Ada%1FLove", "q", "Search cannot hold control characters (U+001F); it was left out."),
+        (
+            "q=Ada%C2%85Love",
+            "q",
+            "Search cannot hold control characters (U+0085); it was left out.",
+        ),
+        ("q=Ada%0BLove", "q", "Search cannot hold control characters (U+000B); it was left out."),
         (
             "job=" + "x" * 201,
             "job",

@@ -46,6 +46,11 @@ def test_only_search_and_status_are_outside_more_filters(client, login):
         ("/contacts?position=Manager", True),
         ("/candidates?created_from=not-a-date", True),  # a problem is never folded away
         ("/candidates?sort=sideways", True),
+        # Another kind's filter has no box here: nothing in the fold to show.
+        ("/contacts?location=Sydney", False),
+        ("/contacts?job=nurse", False),
+        ("/contacts?location=%1B", False),  # named in the summary above the list
+        ("/candidates?client=Harbour", False),
     ],
 )
 def test_more_filters_open_only_when_one_of_them_is_set(client, login, url, opened):

@@ -109,11 +109,13 @@ def parse(
     if zone is not None:
         values["zone"] = zone
     # Location and job are checked on either kind's page: a bad one is answered with 400 on both.
+    # Only the kind's own are kept: one it has no box for would otherwise ride along in its page
+    # links and the Bulk SMS form's hidden fields, which the search form as typed never matches.
     for key in dict.fromkeys(("q", "location", "job", *of_kind.filters)):
         value, problem = filter_value(TEXT_LABELS[key], args.get(key), MAX_TEXT)
         if problem:
             errors[key] = problem
-        else:
+        elif key == "q" or key in of_kind.filters:
             values[key] = value
 
     statuses = of_kind.statuses

@@ -38,7 +38,9 @@ def _search(segment: str):
     region = phone_numbers.default_region()
     # "More filters" folds everything but Search and Status, so Tab reaches the list quickly; it
     # is open whenever one of its fields holds a value or a problem, so nothing set is hidden.
-    folded = (set(criteria.params()) | set(form.problems)) - UNFOLDED - {"page"}
+    # A problem with the other kind's filter has no box here: the summary above the list names it.
+    elsewhere = {name for other in KINDS for name in other.filters} - set(kind.filters)
+    folded = (set(criteria.params()) | set(form.problems)) - UNFOLDED - {"page"} - elsewhere
     return render_list(
         "search/people.html",
         form,
