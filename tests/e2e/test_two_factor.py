@@ -115,3 +115,29 @@ def test_enrol_then_sign_in_with_a_code_and_a_recovery_code(page, js, live_serve
     expect(page.locator("#code-error")).to_contain_text("used already")
     page.goto("/candidates")
     expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_reloading_the_recovery_codes_says_they_were_shown(page, js, live_server):
+    """The codes come on the page a redirect leads to: Reload asks for it again (not the used
+    code posted again, a failed sign-in), and is told they are shown once."""
+    username = f"tf-reload-{'js' if js else 'nojs'}"
+    create_user(live_server, username, "consultant")
+    password_step(page, username)
+    expect(page.get_by_role("heading", level=1, name="Dashboard")).to_be_visible()
+    page.goto("/profile/two-factor")
+    totp = pyotp.TOTP(page.locator("#totp-secret").inner_text().strip())
+    page.get_by_label("Authentication code").fill(totp.now())
+    page.get_by_role("button", name="Turn on two-factor").click()
+    codes = page.locator("#recovery-codes li")
+    expect(codes).to_have_count(10)
+    for renewed in (False, True):
+        page.reload()
+        expect(page.locator("#codes-shown-already")).to_contain_text("are not shown again")
+        expect(codes).to_have_count(0)
+        expect(page.locator("#code-error")).to_have_count(0)
+        if not renewed:
+            # The next step's code: turning it on spent the current one.
+            page.get_by_label("Authentication code").fill(totp.at(time.time() + 30))
+            page.get_by_role("button", name="Make new recovery codes").click()
+            expect(codes).to_have_count(10)
+    expect(page.get_by_text("You have 10 unused recovery codes")).to_be_visible()

@@ -7,6 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import PASSWORD
+from webapp.models import users
+from webapp.users.oidc import UNUSABLE_PASSWORD_PREFIX
 
 
 def test_login_page_has_the_named_fields(client):
@@ -355,3 +357,29 @@ def test_behind_a_path_prefix_sign_in_still_follows_next_to_a_page(client, make_
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/desk/admin/settings"
+
+
+def test_a_single_sign_on_account_is_refused_after_as_much_hashing_as_anyone(
+    client, make_user, session, monkeypatch
+):
+    """No quicker answer (werkzeug refuses "!sso:…" unread) to tell a guesser which usernames
+    are single sign-on accounts: the same one check of a real hash as an unknown username."""
+    make_user("casey")
+    sso = make_user("kim.sso")
+    sso.password_hash = UNUSABLE_PASSWORD_PREFIX + "0123456789abcdef"
+    session.commit()
+    real = users.check_password_hash
+    methods: list[str] = []
+
+    def counting(pwhash: str, password: str) -> bool:
+        parts = pwhash.split("$")
+        methods.append(parts[0] if len(parts) == 3 else "unread")
+        return real(pwhash, password)
+
+    monkeypatch.setattr(users, "check_password_hash", counting)
+    for username in ("casey", "nobody", "kim.sso"):
+        methods.clear()
+        response = client.post("/login", data={"username": username, "password": "wrong-pw-123"})
+        assert response.status_code == 401
+        assert "Wrong username or password" in response.get_data(as_text=True)
+        assert methods == [users.PASSWORD_HASH_METHOD], username

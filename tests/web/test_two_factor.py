@@ -11,7 +11,7 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, writing
 from tests.html_tree import parse
 from tests.pages import fresh, unread_poll
 from webapp import sealing
@@ -141,7 +141,9 @@ def test_turning_on_shows_ten_recovery_codes_once(client, login, session, materi
     user = login()
     client.get("/profile/two-factor")
     user = fresh(session, User, user.id)
-    response = client.post("/profile/two-factor", data={"code": code_at(user, MOMENT)})
+    posted = client.post("/profile/two-factor", data={"code": code_at(user, MOMENT)})
+    assert posted.status_code == 302 and posted.location == "/profile/two-factor?codes=new"
+    response = client.get(posted.location)
     assert response.status_code == 200
     codes = CODE_PATTERN.findall(response.get_data(as_text=True))
     assert len(codes) == len(set(codes)) == 10
@@ -176,11 +178,108 @@ def test_new_recovery_codes_replace_the_old(client, session, enrolled, code_at):
     response = client.post(
         "/profile/two-factor",
         data={"code": code_at(user, MOMENT, steps=1), "action": "renew"},
+        follow_redirects=True,
     )
     new = CODE_PATTERN.findall(response.get_data(as_text=True))
     assert response.status_code == 200 and len(new) == 10 and not set(new) & set(old)
     client.post("/logout")
     assert sign_in_with_code(client, user, old[1]).status_code == 401
+
+
+def failures_of(session, user: User) -> tuple[int, set[str]]:
+    """The sign-in failures counted against `user`, and the audited failures of any kind."""
+    counted = session.scalar(
+        sa.select(sa.func.count(LoginFailure.id)).where(
+            LoginFailure.kind == "user", LoginFailure.key == user.username.lower()
+        )
+    )
+    audited = set(
+        session.scalars(
+            sa.select(AuditEvent.action).where(
+                AuditEvent.action.in_(
+                    ["user.two_factor_failed", "auth.login_failed", "auth.locked"]
+                )
+            )
+        )
+    )
+    return counted, audited
+
+
+@pytest.mark.parametrize("action", ["renew", "enrol"])
+def test_reloading_the_recovery_codes_is_no_failed_sign_in(
+    app, client, login, session, enrolled, code_at, action
+):
+    """The codes' page answers a redirect (Post/Redirect/Get): a reload asks for the page again
+    rather than posting the used code again, which counted as a wrong code and could lock."""
+    if action == "renew":
+        user, old = enrolled()
+        sign_in_with_code(client, user, old[0])
+        data = {"code": code_at(user, MOMENT, steps=1), "action": "renew"}
+    else:
+        user = login()
+        client.get("/profile/two-factor")
+        data = {"code": code_at(fresh(session, User, user.id), MOMENT)}
+    before = failures_of(session, user)
+
+    posted = client.post("/profile/two-factor", data=data)
+    assert posted.status_code == 302 and posted.location == "/profile/two-factor?codes=new"
+    # The session is a cookie: the codes wait in it sealed, never as they are shown.
+    cookie = client.get_cookie("session").value
+    stored = app.session_interface.get_signing_serializer(app).loads(cookie)
+    shown = client.get(posted.location)
+    codes = CODE_PATTERN.findall(shown.get_data(as_text=True))
+    assert shown.status_code == 200 and len(codes) == 10
+    assert not any(code in cookie or code in repr(stored) for code in codes)
+
+    for _reload in range(6):  # more than the lockout allows
+        again = client.get(posted.location)
+        html = again.get_data(as_text=True)
+        assert again.status_code == 200 and not CODE_PATTERN.search(html)
+        notice = parse(html).all(id="codes-shown-already")
+        assert notice and "are not shown again" in notice[0].text
+        assert "press Make new recovery codes" in notice[0].text
+        assert "That code is not right" not in html
+    assert failures_of(session, user) == before
+    assert signed_in(client)
+    # The codes shown are the ones that work.
+    client.post("/logout")
+    assert sign_in_with_code(client, user, codes[0]).status_code == 302
+
+
+def test_the_used_code_posted_again_is_still_refused(client, session, enrolled, code_at):
+    # Only a reload of the POST itself (which the redirect spares the browser) sends it again.
+    user, old = enrolled()
+    sign_in_with_code(client, user, old[0])
+    data = {"code": code_at(user, MOMENT, steps=1), "action": "renew"}
+    assert client.post("/profile/two-factor", data=data).status_code == 302
+    again = client.post("/profile/two-factor", data=data)
+    assert again.status_code == 400 and not CODE_PATTERN.search(again.get_data(as_text=True))
+
+
+def test_codes_are_shown_only_to_their_sign_in_and_while_they_work(
+    app, client, clock, session, enrolled, code_at, material
+):
+    user, old = enrolled()
+    sign_in_with_code(client, user, old[0])
+    data = {"code": code_at(user, MOMENT, steps=1), "action": "renew"}
+    assert client.post("/profile/two-factor", data=data).status_code == 302
+    serializer = app.session_interface.get_signing_serializer(app)
+    sealed = serializer.loads(client.get_cookie("session").value)["recovery_codes_to_show"]
+    # Given to another sign-in of the same user (another browser): not its codes to show.
+    other = app.test_client()
+    clock["moment"] = MOMENT + timedelta(minutes=1)
+    sign_in_with_code(other, user, code_at(user, clock["moment"]))
+    with other.session_transaction() as cookie:
+        cookie["recovery_codes_to_show"] = sealed
+    page = other.get("/profile/two-factor?codes=new").get_data(as_text=True)
+    assert not CODE_PATTERN.search(page) and "are not shown again" in page
+    # Replaced meanwhile (from that other browser): not shown as if they still worked.
+    later = code_at(user, clock["moment"], steps=1)
+    session.commit()  # a fresh transaction, taking the write lock: this one read before the posts
+    writing(session)
+    two_factor.renew_recovery_codes(session, user, later, clock["moment"], material)
+    page = client.get("/profile/two-factor?codes=new").get_data(as_text=True)
+    assert not CODE_PATTERN.search(page) and "are not shown again" in page
 
 
 def test_enter_in_the_code_box_neither_renews_the_codes_nor_turns_it_off(
@@ -655,7 +754,7 @@ def test_a_right_code_on_the_profile_forgives_earlier_failures(client, session, 
     right = client.post(
         "/profile/two-factor", data={"code": code_at(user, MOMENT, 1), "action": "renew"}
     )
-    assert right.status_code == 200
+    assert right.status_code == 302
     session.commit()  # a fresh read: this session's transaction began before the post
     failures = session.scalar(
         sa.select(sa.func.count(LoginFailure.id)).where(LoginFailure.key == user.username)

@@ -3,9 +3,14 @@ an administrator's reset (a user's page), and the rule that sends those roles to
 
 from __future__ import annotations
 
+import hashlib
+import json
+
+import sqlalchemy as sa
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
+from webapp import sealing
 from webapp.admin import bp, profile_bp
 from webapp.admin import settings as settings_views
 from webapp.admin.forms import TwoFactorResetForm, TwoFactorRolesForm
@@ -14,7 +19,8 @@ from webapp.auth.forms import CodeForm
 from webapp.auth.two_factor_routes import check_code, key_material
 from webapp.errors import FieldError
 from webapp.extensions import db
-from webapp.users import accounts, two_factor
+from webapp.models import RecoveryCode
+from webapp.users import accounts, throttle, two_factor
 from webapp.web import edit_merge, sessions
 from webapp.web.access import local_path, permission_required
 from webapp.web.forms import field_error
@@ -43,6 +49,18 @@ def require_two_factor():
     return sessions.hold_on("profile.two_factor")
 
 
+# New recovery codes wait in the session for the one page that shows them (Post/Redirect/Get): a
+# reload of the page the POST answered sent the spent code again, counted as a failed sign-in.
+# The session is a cookie, so they are sealed in it, for this user and sign-in only, and briefly.
+CODES_TO_SHOW = "recovery_codes_to_show"
+CODES_PURPOSE = b"sms-desk recovery codes shown once v1"
+SHOW_WITHIN_SECONDS = 600
+SHOWN_ALREADY = (
+    "Your recovery codes were shown once, when they were made, and are not shown again. If you "
+    "did not keep them, make new ones: type the current code from your app and press Make new "
+    "recovery codes (the ones shown before then stop working)."
+)
+
 BOTH = ("renew", "off")  # the page's buttons once it is on and the role does not require it
 ENTER_ALONE = (
     "Enter alone does nothing here: press Make new recovery codes, or Turn off two-factor, "
@@ -61,6 +79,12 @@ def two_factor_page():
     form = CodeForm()
     problem = None
     status = 200
+    if request.method == "GET" and request.args.get("codes") == "new":
+        codes = _codes_to_show()
+        if codes:
+            return _page(form, codes=codes, required=required, next_path=next_path)
+        # A reload of that page (or its address again): the codes are not kept to show twice.
+        return _page(form, required=required, next_path=next_path, shown_already=True)
     if (
         request.method == "POST"
         and current_user.two_factor_on
@@ -80,7 +104,7 @@ def two_factor_page():
                     user,
                     lambda moment: two_factor.turn_on(db.session, user, code, moment, material),
                 )
-                return _page(form, codes=codes, required=required, next_path=next_path)
+                return _show_once(codes, next_path)
             if request.form.get("action") == "off":
                 check_code(
                     user,
@@ -96,13 +120,60 @@ def two_factor_page():
                     db.session, user, code, moment, material
                 ),
             )
-            return _page(form, codes=codes, required=required, next_path=next_path)
+            return _show_once(codes, next_path)
         except FieldError as error:
             problem = field_error(form, error)
             status = error.status
     elif form.is_submitted():
         status = 400
     return _page(form, required=required, next_path=next_path, problem=problem, status=status)
+
+
+def _sign_in_mark() -> str:
+    """Which sign-in this session is, without the token itself."""
+    return hashlib.sha256((sessions.current_token() or "").encode()).hexdigest()
+
+
+def _show_once(codes: list[str], next_path: str | None):
+    """Keep the new codes for one showing, and send the browser to the page that shows them."""
+    note = {
+        "user": current_user.id,
+        "sign_in": _sign_in_mark(),
+        "at": throttle.now().timestamp(),
+        "codes": codes,
+    }
+    session[CODES_TO_SHOW] = sealing.seal(key_material(), CODES_PURPOSE, json.dumps(note).encode())
+    return redirect(url_for("profile.two_factor", next=next_path, codes="new"))
+
+
+def _codes_to_show() -> list[str] | None:
+    """The codes kept by _show_once, taken out of the session (so shown once); None when there
+    are none, or they are not this user's and sign-in's, are stale, or were replaced since."""
+    sealed = session.pop(CODES_TO_SHOW, None)
+    if not isinstance(sealed, str):
+        return None
+    try:
+        note = json.loads(sealing.unseal(key_material(), CODES_PURPOSE, sealed))
+    except (sealing.Unreadable, ValueError):
+        return None
+    age = throttle.now().timestamp() - note.get("at", 0)
+    if (
+        note.get("user") != current_user.id
+        or note.get("sign_in") != _sign_in_mark()
+        or not 0 <= age <= SHOW_WITHIN_SECONDS
+    ):
+        return None
+    codes = note.get("codes") or []
+    # New codes made meanwhile (in another browser) replaced these: not shown as if they worked.
+    stored = set(
+        db.session.scalars(
+            sa.select(RecoveryCode.code_hash).where(RecoveryCode.user_id == current_user.id)
+        )
+    )
+    material = key_material()
+    if {two_factor.recovery_digest(material, code) for code in codes} != stored:
+        return None
+    return codes
 
 
 def _page(
@@ -113,6 +184,7 @@ def _page(
     codes: list[str] | None = None,
     problem: str | None = None,
     status: int = 200,
+    shown_already: bool = False,
 ):
     secret = svg = None
     if not current_user.two_factor_on:
@@ -128,6 +200,7 @@ def _page(
         required=required,
         next_path=next_path,
         codes=codes,
+        shown_already=SHOWN_ALREADY if shown_already and current_user.two_factor_on else None,
         problem=problem,
         secret=secret,
         qr_svg=svg,

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-
 import sqlalchemy as sa
 from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.auth import bp, two_factor_routes
 from webapp.auth.forms import LoginForm
 from webapp.auth.oidc import passwords_off
 from webapp.extensions import db
 from webapp.models import User
+from webapp.models.users import spend_hash_time
 from webapp.users import throttle
 from webapp.web import sessions
 from webapp.web.access import landing, local_path
@@ -45,7 +43,8 @@ def login():
             locked = throttle.locked_until(db.session, attempt, moment) is not None
             user = _user_named(form.username.data)
             if user is None or locked:
-                _spend_hash_time(form.password.data)
+                # As long as a wrong password (User.check_password, whatever the stored hash).
+                spend_hash_time(form.password.data)
             elif user.check_password(form.password.data) and user.active:
                 if user.two_factor_on:
                     # Not signed in yet, and the failures not forgiven: the code comes first.
@@ -108,13 +107,3 @@ def _user_named(typed: str) -> User | None:
         ).all()
         user = found[0] if len(found) == 1 else None
     return user
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    return generate_password_hash("not-a-real-password")
-
-
-def _spend_hash_time(password: str) -> None:
-    """Check a password against a throwaway hash, so an unknown username takes as long to refuse."""
-    check_password_hash(_dummy_hash(), password)

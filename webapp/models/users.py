@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -14,6 +15,9 @@ from webapp.models.offices import Office
 # scrypt, werkzeug's default; the test suite swaps in a cheap method to keep thousands of sign-ins
 # fast.
 PASSWORD_HASH_METHOD = "scrypt"
+# How a stored password hash no password may match begins: single sign-on's accounts have one
+# (webapp.users.oidc.UNUSABLE_PASSWORD_PREFIX, "!sso:…").
+UNUSABLE_PASSWORD_MARK = "!"
 
 PERMISSIONS: dict[str, str] = {
     "sms.send": "Send SMS to candidates and client contacts",
@@ -132,7 +136,16 @@ class User(Base):
         self.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        # werkzeug refuses a hash it cannot read ("!sso:…") at once: that speed would tell a
+        # guesser which usernames are single sign-on accounts, so it takes a real check's time.
+        stored = self.password_hash or ""
+        if not stored.startswith(UNUSABLE_PASSWORD_MARK) and stored.count("$") >= 2:
+            try:
+                return check_password_hash(stored, password)
+            except ValueError:  # an unknown method, or parameters it cannot read
+                pass
+        spend_hash_time(password)
+        return False
 
     # Set by webapp.users.sessions.find (with the session, one query) for the user of a request;
     # otherwise read from the roles.
@@ -159,6 +172,17 @@ class User(Base):
     @property
     def first_name(self) -> str:
         return self.full_name.split()[0] if self.full_name.strip() else ""
+
+
+@functools.cache
+def _throwaway_hash(method: str) -> str:
+    return generate_password_hash("not-a-real-password", method=method)
+
+
+def spend_hash_time(password: str) -> None:
+    """Check `password` against a throwaway hash made as set_password makes them: as long as a
+    real account's check, where no password can match (an unknown username, an unusable hash)."""
+    check_password_hash(_throwaway_hash(PASSWORD_HASH_METHOD), password)
 
 
 class RecoveryCode(Base):
