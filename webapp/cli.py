@@ -273,14 +273,19 @@ def office_add(name: str, timezone: str, region: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_command(kind: str, file: Path) -> None:
     """Import candidates or contacts from FILE.csv: every row, or none if any line is bad."""
-    from webapp.data.csv_import import import_people
+    from webapp.data.csv_import import ImportFailed, import_people
 
     _database_ready()
 
-    def progress(rows: int) -> None:
-        click.echo(f"\r  {rows:,} rows read", nl=False, err=True)
+    def progress(read: int, imported: int) -> None:
+        click.echo(f"\r  {read:,} rows read, {imported:,} imported", nl=False, err=True)
 
-    report = import_people(db.session, kind, file, _region(), progress=progress)
+    try:
+        report = import_people(db.session, kind, file, _region(), progress=progress)
+    except ImportFailed as failure:
+        click.echo("", err=True)
+        click.echo(f"Import of {file.name} failed. {failure}", err=True)
+        raise SystemExit(1) from None
     click.echo("", err=True)
     if not report.ok:
         click.echo(f"Nothing imported: {len(report.errors)} bad line(s) in {file.name}:", err=True)
@@ -295,6 +300,14 @@ def import_command(kind: str, file: Path) -> None:
         )
         for line, why in report.skipped:
             click.echo(f"  line {line}: {why}")
+    if report.consent_withdrawn:
+        click.echo(
+            f"{len(report.consent_withdrawn):,} of them say sms_consent no for a person stored "
+            "with consent: not applied (an import changes nobody already there); if it stands, "
+            "change it on their record:"
+        )
+        for line, name in report.consent_withdrawn:
+            click.echo(f"  line {line}: {name}: consent withdrawn in the file, not applied")
     if report.unparseable_mobiles:
         click.echo(
             f"{len(report.unparseable_mobiles)} mobile number(s) could not be read "

@@ -686,3 +686,103 @@ def test_a_client_added_while_lines_are_checked_is_the_one_the_contacts_join(
     (grace,) = contacts(session)
     (client,) = session.scalars(sa.select(Client)).all()
     assert grace.client_id == client.id
+
+
+# --- writing chunk by chunk ----------------------------------------------------------------------
+def test_a_large_import_lets_another_connection_write_between_its_chunks(app, session):
+    """300,000 rows went in one transaction holding SQLite's write lock for ~50 s: the pages'
+    writes and the sender waited out their 10 s and failed with "database is locked"."""
+    rows = "".join(f"P{i},Q,04{i:08d},,yes,,\n" for i in range(3_000))
+    engine = app.extensions["database"].engine
+    seen = []
+
+    def written(read: int, imported: int) -> None:
+        seen.append((read, imported))
+        # Another connection (a page's session, the sender) writes while the import goes on.
+        with engine.begin() as connection:
+            connection.execute(
+                sa.insert(Setting).values(key=f"between {len(seen)}", value=1, updated_at=utcnow())
+            )
+
+    report = import_people(
+        session, "candidates", f"{CANDIDATE_HEADER}\n{rows}".encode(), "AU", written, chunk=500
+    )
+
+    assert (report.errors, report.created) == ([], 3_000)
+    assert seen[-6:] == [(3_000, n) for n in (500, 1_000, 1_500, 2_000, 2_500, 3_000)]
+    assert len(candidates(session)) == 3_000
+    # Once after each chunk, each write committed while the import went on.
+    assert session.scalar(
+        sa.select(sa.func.count()).select_from(Setting).where(Setting.key.like("between %"))
+    ) == len(seen)
+
+
+def fail_inserting(session, table: str, first_name: str) -> None:
+    """Make the database refuse to insert the person named `first_name` into `table`, as a full
+    disk or a lost connection would refuse a write."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.text(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF NEW.first_name = '{first_name}' THEN RAISE EXCEPTION 'no room left'; END IF; "
+                "RETURN NEW; END $$"
+            )
+        )
+        session.execute(
+            sa.text(
+                f"CREATE TRIGGER refuse BEFORE INSERT ON {table} FOR EACH ROW "
+                "EXECUTE FUNCTION refuse()"
+            )
+        )
+    else:
+        session.execute(
+            sa.text(
+                f"CREATE TRIGGER refuse BEFORE INSERT ON {table} "
+                f"WHEN NEW.first_name = '{first_name}' "
+                "BEGIN SELECT RAISE(ABORT, 'no room left'); END"
+            )
+        )
+    session.commit()
+
+
+def test_a_write_failing_in_a_later_chunk_leaves_no_row_of_the_import(session, make_contact):
+    existing = make_contact("Hans", "Muller", "0413 222 340", client="Firm 7")
+    fail_inserting(session, "client_contacts", "P2600")
+    rows = "".join(f"P{i},Q,04{i:08d},,yes,Firm {i % 700},\n" for i in range(3_000))
+    seen = []
+
+    with pytest.raises(csv_import.ImportFailed) as failed:
+        import_people(
+            session,
+            "contacts",
+            f"{CONTACT_HEADER}\n{rows}".encode(),
+            "AU",
+            lambda read, imported: seen.append(imported),
+            chunk=500,
+        )
+
+    assert seen[-1] == 2_500  # five chunks were written before the sixth failed
+    assert str(failed.value) == (
+        "The import stopped because of an error (no room left); the 2,500 rows written before "
+        "were removed again."
+    )
+    assert [contact.id for contact in contacts(session)] == [existing.id]
+    # The clients it made went with them; the one there before stays.
+    assert [client.name for client in clients(session)] == ["Firm 7"]
+    assert audited_imports(session) == []
+
+
+def test_the_command_says_what_a_failed_write_left(app, session, tmp_path):
+    fail_inserting(session, "candidates", "P2050")
+    rows = "".join(f"P{i},Q,04{i:08d},,yes,,\n" for i in range(2_100))
+    path = write(tmp_path, f"{CANDIDATE_HEADER}\n{rows}", "big.csv")
+
+    result = cli(app, "import", "candidates", str(path))
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert (
+        "Import of big.csv failed. The import stopped because of an error (no room left); "
+        "the 2,000 rows written before were removed again." in result.stderr
+    )
+    assert candidates(session) == []

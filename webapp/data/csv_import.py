@@ -1,10 +1,16 @@
-"""Import Candidates or Client Contacts from a CSV file: all rows or none, bad lines listed."""
+"""Import Candidates or Client Contacts from a CSV file: all rows or none, bad lines listed.
+
+Every line is checked before anything is written; then the rows go in CHUNK a transaction, so
+that a large file does not hold SQLite's write lock (and stop the pages and the sender) for
+the whole of it. A failed write removes the rows written before it again; a process killed
+mid-import leaves the chunks it committed (importing the file again adds the rest)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.database import begin_write
+from webapp.database import begin_write, is_sqlite
 from webapp.models import Client, audit, name_key
 from webapp.models.people import EMAIL_PATTERN, person_values
 from webapp.people.kinds import KINDS
@@ -37,7 +43,9 @@ CONSENT_WORDS = {
     "unticked": False,
 }
 EMAIL = re.compile(EMAIL_PATTERN)
-CHUNK = 5_000
+# ~0.25 s of SQLite's write lock each (the full-text triggers are most of it).
+CHUNK = 2_000
+PAUSE = 0.1  # seconds without it between chunks
 LOOKUP_CHUNK = 1_000
 MAX_LENGTHS = {
     "first_name": 100,
@@ -64,10 +72,31 @@ class ImportReport:
     # Lines not imported, the person being there already: (line, "already there" or "repeats
     # line N"), so that importing a file again adds nobody twice.
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    # Lines "already there" saying no consent for a person stored with it: (line, name as typed).
+    # Not applied, as nothing of a person already there is: a change of consent is made (and
+    # audited) on the record.
+    consent_withdrawn: list[tuple[int, str]] = field(default_factory=list)
+    # Records read, blank lines aside.
+    read: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+class ImportFailed(Exception):
+    """Writing failed after the file was checked; the message says what became of the rows
+    written before (removed again, or which are left)."""
+
+
+@dataclass
+class _Checked:
+    """The file's people to import, each a tuple of values in `columns`' order (a dict each took
+    twice the memory), with its line."""
+
+    columns: tuple[str, ...] = ()
+    rows: list[tuple] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
 
 
 def import_people(
@@ -75,15 +104,18 @@ def import_people(
     kind: str,
     source: Path | bytes,
     default_region: str,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    chunk: int = CHUNK,
 ) -> ImportReport:
-    """Check every line of `source`; write all rows in one transaction only if none is bad."""
+    """Check every line of `source`; only if none is bad, write its people `chunk` rows a
+    transaction, removing them again if a write fails (ImportFailed). `progress` is told the
+    records read and the people imported so far, after each chunk too."""
     if kind not in KINDS.segments:
         raise ValueError(f"kind must be candidates or contacts, not {kind!r}")
     of_kind = KINDS.by_segment(kind)
-    data = source.read_bytes() if isinstance(source, Path) else source
     report = ImportReport(kind)
-    text = _decode(data, report)
+    text = _decode(source.read_bytes() if isinstance(source, Path) else source, report)
     if text is None:
         return report
 
@@ -117,13 +149,38 @@ def import_people(
     if report.errors:
         return report
 
-    rows: list[dict] = []
-    lines: list[int] = []  # each row's line
-    first_lines: dict[tuple[str, str], int] = {}  # each person's first line (_identity)
-    client_names: dict[str, str] = {}
+    # Checked before anything is written, and without the write lock: on SQLite it stops every
+    # other writer (the pages' sessions, the sender) for as long as it is held. Nor in the
+    # caller's read transaction (the command's look-up of the region): kept open for the check,
+    # it stops SQLite's WAL from being checkpointed. (The first chunk would end it anyway.)
+    session.rollback()
+    checked = _check_lines(reader, header, of_kind, default_region, report, progress)
+    del reader, text
+    if report.errors:
+        return report
+    _write(session, of_kind, checked, report, source, progress, chunk)
+    return report
+
+
+def _check_lines(
+    reader,
+    header: list[str],
+    of_kind,
+    default_region: str,
+    report: ImportReport,
+    progress: Callable[[int, int], None] | None,
+) -> _Checked:
+    """Each good line's values to import; a bad line, or one giving the person of an earlier line
+    (_identity) other values, goes to the report's errors, and one repeating it to its skipped."""
+    kind = of_kind.segment
+    checked = _Checked()
+    first: dict[tuple[str, str], int] = {}  # each person's first row (its index)
     for line, fields in _records(reader, report):
         if not any(value.strip() for value in fields):
             continue
+        report.read += 1
+        if progress and report.read % 10_000 == 0:
+            progress(report.read, 0)
         if len(fields) != len(header):
             report.errors.append((line, _miscounted(fields, len(header))))
             continue
@@ -143,64 +200,155 @@ def import_people(
             sms_consent=CONSENT_WORDS[record["sms_consent"].lower()],
             **extra,
         )
-        first_line = first_lines.setdefault(_identity(values), line)
-        if first_line != line:
-            report.skipped.append((line, f"repeats line {first_line}"))
+        if of_kind.has_client:
+            values["client_name"] = record.get("client") or None
+        row = tuple(values.values())
+        if not checked.columns:
+            checked.columns = tuple(values)
+        identity = _identity(values)
+        index = first.setdefault(identity, len(checked.rows))
+        if index != len(checked.rows):
+            earlier = checked.lines[index]
+            differing = _differing(checked.columns, checked.rows[index], row)
+            if differing:
+                report.errors.append((line, _conflict(earlier, identity, differing)))
+            else:
+                report.skipped.append((line, f"repeats line {earlier}"))
             continue
         if mobile.not_mobile:
             report.not_mobiles.append((line, record["mobile"], mobile.not_mobile))
         elif mobile.present and not mobile.valid:
             report.unparseable_mobiles.append((line, record["mobile"]))
-        if of_kind.has_client:
-            client = record.get("client") or ""
-            if client:
-                client_names.setdefault(client, name_key(client))
-            values["client_name"] = client or None
-        rows.append(values)
-        lines.append(line)
-        if progress and len(rows) % 10_000 == 0:
-            progress(len(rows))
-    if report.errors:
-        return report
+        checked.rows.append(row)
+        checked.lines.append(line)
+    return checked
 
+
+def _write(
+    session: so.Session,
+    of_kind,
+    checked: _Checked,
+    report: ImportReport,
+    source: Path | bytes,
+    progress: Callable[[int, int], None] | None,
+    chunk: int,
+) -> None:
+    """Insert the checked rows not stored yet, `chunk` rows a transaction, so that on SQLite
+    other writers get the write lock between chunks (300,000 rows in one held it for ~50 s, past
+    their 10 s wait); then audit the import. If any of it fails, the rows and clients written are
+    deleted again (ImportFailed says so)."""
+    table = of_kind.model.__table__
+    people: list[int] = []  # ids of the rows written, committed
+    clients: list[int] = []  # ids of the clients made for them, committed
+    there: set[int] = set()
     try:
-        # Checking a large file takes a while: on SQLite, a write by the running app since this
-        # transaction's first read (a worker's heartbeat) would fail the INSERTs at once. Take the
-        # write lock now, before the clients are looked up.
+        for start in range(0, len(checked.rows), chunk):
+            part = checked.rows[start : start + chunk]
+            rows = [dict(zip(checked.columns, row, strict=True)) for row in part]
+            lines = checked.lines[start : start + chunk]
+            # Looked up under the chunk's write lock, so a person another import adds meanwhile
+            # is "already there" rather than stored twice.
+            begin_write(session)
+            rows = _not_there(session, of_kind.model, rows, lines, report, there)
+            new_clients: list[int] = []
+            if of_kind.has_client:
+                # In the file's order: a new client is named as the file first spells it.
+                names = {row["client_name"]: None for row in rows if row["client_name"]}
+                client_ids = _client_ids(session, {n: name_key(n) for n in names}, new_clients)
+                for values in rows:
+                    name = values.pop("client_name")
+                    values["client_id"] = client_ids[name] if name else None
+            written = []
+            if rows:
+                statement = sa.insert(table).returning(table.c.id)
+                written = session.execute(statement, rows).scalars().all()
+            session.commit()
+            # Only once committed: on SQLite the ids of rows rolled back are given out again.
+            people.extend(written)
+            clients.extend(new_clients)
+            report.created = len(people)
+            if progress:
+                progress(report.read, report.created)
+            if is_sqlite(session):
+                # A writer waiting for the lock retries every 100 ms at most (SQLite's busy
+                # handler): without a pause the next chunk took it first, a page waiting seconds.
+                time.sleep(PAUSE)
         begin_write(session)
-        rows = _not_there(session, of_kind.model, rows, lines, report)
-        if of_kind.has_client:
-            named = {values["client_name"] for values in rows}
-            client_names = {name: key for name, key in client_names.items() if name in named}
-            client_ids = _client_ids(session, client_names)
-            for values in rows:
-                name = values.pop("client_name")
-                values["client_id"] = client_ids[name] if name else None
-        table = of_kind.model.__table__
-        for start in range(0, len(rows), CHUNK):
-            session.execute(sa.insert(table), rows[start : start + CHUNK])
         # From the shell, so no user: who ran it is the server's own log-in.
         audit(
             session,
             None,
             "people.imported",
-            kind=kind,
+            kind=of_kind.segment,
             file=source.name if isinstance(source, Path) else None,
-            created=len(rows),
+            created=len(people),
             skipped=len(report.skipped),
         )
         session.commit()
-    except BaseException:
+    except BaseException as error:
         session.rollback()
-        raise
-    report.created = len(rows)
-    if progress:
-        progress(len(rows))
-    return report
+        report.created = 0
+        raise ImportFailed(_undo(session, of_kind, people, clients, error)) from error
+    report.skipped.sort()
+    report.unparseable_mobiles = [row for row in report.unparseable_mobiles if row[0] not in there]
+    report.not_mobiles = [row for row in report.not_mobiles if row[0] not in there]
+    if progress and not checked.rows:  # else told after each chunk
+        progress(report.read, 0)
+
+
+def _undo(session: so.Session, of_kind, people: list[int], clients: list[int], error) -> str:
+    """Delete the rows an import wrote before `error` stopped it (LOOKUP_CHUNK a transaction), and
+    the clients made for them that no contact has; what happened, for ImportFailed."""
+    why = "it was interrupted" if isinstance(error, KeyboardInterrupt) else "of an error"
+    # A database error's text holds the statement and every row's parameters: the driver's alone,
+    # and its first line (PostgreSQL adds CONTEXT and HINT lines after it).
+    said = str(getattr(error, "orig", error)).strip().partition("\n")[0].strip()
+    stopped = f"The import stopped because {why}{f' ({said})' if said else ''}"
+    if not people and not clients:
+        return f"{stopped}; nothing was written."
+    table = of_kind.model.__table__
+    removed = 0
+    try:
+        for start in range(0, len(people), LOOKUP_CHUNK):
+            ids = people[start : start + LOOKUP_CHUNK]
+            begin_write(session)
+            session.execute(sa.delete(table).where(table.c.id.in_(ids)))
+            session.commit()
+            removed += len(ids)
+        for start in range(0, len(clients), LOOKUP_CHUNK):
+            begin_write(session)
+            # One someone gave a contact meanwhile stays.
+            unused = ~sa.exists().where(table.c.client_id == Client.id)
+            session.execute(
+                sa.delete(Client).where(
+                    Client.id.in_(clients[start : start + LOOKUP_CHUNK]), unused
+                )
+            )
+            session.commit()
+    except BaseException as failure:
+        session.rollback()
+        return (
+            f"{stopped} after writing {len(people):,} rows, and removing them failed "
+            f"({str(getattr(failure, 'orig', failure)).strip() or 'interrupted'}): "
+            f"{len(people) - removed:,} are left. Import the file again to add the rest (those "
+            "left are skipped as already there), or delete them."
+        )
+    return f"{stopped}; the {len(people):,} rows written before were removed again."
 
 
 # The columns _identity reads, in its order.
 IDENTITY_COLUMNS = ("full_name_key", "mobile_e164", "mobile_raw", "email_key")
+# The file's columns (by the values they give) in which a later line of one person (_identity)
+# must give nothing new to be a repeat, compared as search compares them (case, accents and
+# spacing aside); the name and mobile are the identity's.
+COMPARED = {
+    "email": "email_key",
+    "sms_consent": "sms_consent",
+    "job_title": "job_title",
+    "location": "location_key",
+    "client": "client_name",
+    "position": "position",
+}
 
 
 def _identity(person: Mapping[str, str | None]) -> tuple[str, str]:
@@ -216,31 +364,72 @@ def _identity(person: Mapping[str, str | None]) -> tuple[str, str]:
     return (name or "", f"typed {raw}" if raw else f"email {email or ''}")
 
 
+def _differing(columns: tuple[str, ...], first: tuple, again: tuple) -> list[str]:
+    """The file's columns (COMPARED) in which a later line of a person gives a value the first
+    one does not: the import would drop it. One left empty drops nothing."""
+    one, other = (dict(zip(columns, row, strict=True)) for row in (first, again))
+
+    def compared(value):
+        return name_key(value) if isinstance(value, str) or value is None else value
+
+    return [
+        name
+        for name, column in COMPARED.items()
+        if column in one
+        and other[column] not in (None, "")
+        and compared(one[column]) != compared(other[column])
+    ]
+
+
+def _conflict(earlier: int, identity: tuple[str, str], differing: list[str]) -> str:
+    """Why a line giving the person of an earlier line other values is refused: which to import
+    is the file's writer's to say (a later "no" may withdraw consent, or be a mistake)."""
+    if identity[1].startswith("email "):
+        same = "same name and email" if identity[1] != "email " else "same name, no mobile or email"
+    else:
+        same = "same name and mobile"
+    return (
+        f"the same person as line {earlier} ({same}) with another {', '.join(differing)}: "
+        "keep one of the two lines"
+    )
+
+
 def _not_there(
-    session: so.Session, model: type, rows: list[dict], lines: list[int], report: ImportReport
+    session: so.Session,
+    model: type,
+    rows: list[dict],
+    lines: list[int],
+    report: ImportReport,
+    there: set[int],
 ) -> list[dict]:
     """The rows whose person is not stored yet (_identity); each other one's line is reported
-    skipped, "already there", and dropped from the report's lists of numbers. People are looked up
-    by name key, LOOKUP_CHUNK keys a statement (under the import's write lock)."""
+    skipped, "already there", and added to `there`, and if it says no consent for a person stored
+    with it, listed as such too. People are looked up by name key, LOOKUP_CHUNK keys a statement."""
     keys = list(dict.fromkeys(values["full_name_key"] for values in rows))
-    stored: set[tuple[str, str]] = set()
+    stored: dict[tuple[str, str], bool] = {}  # each person's consent, True if any has it
     columns = [getattr(model, column) for column in IDENTITY_COLUMNS]
     for start in range(0, len(keys), LOOKUP_CHUNK):
         found = session.execute(
-            sa.select(*columns).where(model.full_name_key.in_(keys[start : start + LOOKUP_CHUNK]))
+            sa.select(*columns, model.sms_consent).where(
+                model.full_name_key.in_(keys[start : start + LOOKUP_CHUNK])
+            )
         )
-        stored.update(_identity(person._mapping) for person in found)
+        for person in found:
+            identity = _identity(person._mapping)
+            stored[identity] = stored.get(identity, False) or person.sms_consent
     if not stored:
         return rows
-    kept, there = [], set()
+    kept = []
     for values, line in zip(rows, lines, strict=True):
-        if _identity(values) in stored:
-            there.add(line)
-        else:
+        consent = stored.get(_identity(values))
+        if consent is None:
             kept.append(values)
-    report.skipped = sorted(report.skipped + [(line, "already there") for line in there])
-    report.unparseable_mobiles = [row for row in report.unparseable_mobiles if row[0] not in there]
-    report.not_mobiles = [row for row in report.not_mobiles if row[0] not in there]
+            continue
+        there.add(line)
+        report.skipped.append((line, "already there"))
+        if consent and not values["sms_consent"]:
+            name = f"{values['first_name']} {values['last_name']}"
+            report.consent_withdrawn.append((line, name))
     return kept
 
 
@@ -327,11 +516,12 @@ def _check(record: dict[str, str]) -> str | None:
     return None
 
 
-def _client_ids(session: so.Session, names: dict[str, str]) -> dict[str, int]:
+def _client_ids(session: so.Session, names: dict[str, str], created: list[int]) -> dict[str, int]:
     """Ids of the named clients ({name as the file spells it: its key}), creating those that do
-    not exist yet. Names that share a key ("Müller AG", "Muller AG") are one client, unless one
-    exists spelled as the file spells it: a name goes to that one, else to the oldest of its key,
-    else to the one made for its key's first spelling in the file."""
+    not exist yet (their ids added to `created`). Names that share a key ("Müller AG", "Muller
+    AG") are one client, unless one exists spelled as the file spells it: a name goes to that
+    one, else to the oldest of its key, else to the one made for its key's first spelling in the
+    file."""
     spelled, oldest = _existing_client_ids(session, names)
     missing: dict[str, str] = {}  # {key: its first spelling}, in the file's order
     for name, key in names.items():
@@ -339,12 +529,12 @@ def _client_ids(session: so.Session, names: dict[str, str]) -> dict[str, int]:
             missing.setdefault(key, name)
     if missing:
         # In bulk, their ids returned: a file may name tens of thousands of new clients.
-        oldest.update(
-            session.execute(
-                sa.insert(Client).returning(Client.name_key, Client.id),
-                [{"name": name, "name_key": key} for key, name in missing.items()],
-            ).all()
-        )
+        made = session.execute(
+            sa.insert(Client).returning(Client.name_key, Client.id),
+            [{"name": name, "name_key": key} for key, name in missing.items()],
+        ).all()
+        oldest.update(made)
+        created.extend(client_id for _key, client_id in made)
     return {name: spelled.get(name) or oldest[key] for name, key in names.items()}
 
 
