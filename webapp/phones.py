@@ -53,6 +53,13 @@ NOT_MOBILE = {
     _TYPE.VOIP: "an internet (VoIP) number",
     _TYPE.PERSONAL_NUMBER: "a personal (forwarding) number",
 }
+# phonenumbers' region of the numbers of no country ("001"): satellite phones (+881 Iridium, +870
+# Inmarsat), international networks (+882, +883) and services (+800 freecall). It calls their
+# mobiles valid, but the columns of a number's region hold a country's two letters, SMS accounts
+# serve and block countries, and SMS gateways seldom deliver to them: no SMS goes to one, and its
+# region is stored as unknown.
+NON_GEOGRAPHIC = phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY
+SATELLITE = "a satellite or international-network number"
 
 
 @cache
@@ -78,6 +85,11 @@ def mobile_problem(text: str | None, default_region: str, *, for_sms: bool = Tru
     if not parsed.present or parsed.valid or (parsed.real and not for_sms):
         return None
     national, international = examples(default_region)
+    if parsed.not_mobile == SATELLITE:  # a satellite phone is a mobile, but of no country
+        return (
+            f"“{parsed.raw}” is {SATELLITE}: SMS Desk sends to the mobile numbers of a country "
+            f"only. Use one (like {national}, or {international} for another country)."
+        )
     if parsed.not_mobile:
         return (
             f"“{parsed.raw}” is {parsed.not_mobile}, not a mobile: an SMS reaches mobile numbers "
@@ -111,7 +123,16 @@ def what_number(e164: str | None) -> str | None:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return None
-    return NOT_MOBILE.get(phonenumbers.number_type(number))
+    return _not_mobile(
+        phonenumbers.region_code_for_number(number), phonenumbers.number_type(number)
+    )
+
+
+def _not_mobile(region: str | None, kind: int) -> str | None:
+    """What a number of `region` and type `kind` is when it is real but takes no SMS, else None."""
+    if region == NON_GEOGRAPHIC and kind in SMS_TYPES:
+        return SATELLITE
+    return NOT_MOBILE.get(kind)
 
 
 def _has_letters(text: str | None) -> bool:
@@ -148,6 +169,11 @@ def describe(raw: str, number: phonenumbers.PhoneNumber) -> ParsedNumber:
         # number at all, and too long for the columns that hold E.164 (PostgreSQL refused it).
         return ParsedNumber(raw=raw, e164=None, region=None, valid=False)
     kind = _number_type(number, region) if region is not None else _TYPE.UNKNOWN
+    if region == NON_GEOGRAPHIC:
+        # Found and matched by its number, but no SMS goes to it and "001" fits no region column.
+        return ParsedNumber(
+            raw=raw, e164=e164, region=None, valid=False, not_mobile=_not_mobile(region, kind)
+        )
     return ParsedNumber(
         raw=raw,
         e164=e164,

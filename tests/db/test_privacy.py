@@ -1,7 +1,7 @@
 """Privacy saves on a real database (SQLite and PostgreSQL): only the boxes the user changed are
 written, a box someone else already set the same way after the form was loaded is neither written
 nor a clash, and ticking SMS again over the person's own STOP (or the gateway's opt-out) needs a
-reason, audited as overriding it."""
+user who may ignore opt-outs and a reason, audited as overriding it."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ LOADED = {
 @pytest.fixture
 def casey(make_user):
     return make_user("casey", role="consultant")
+
+
+@pytest.fixture
+def tess(make_user):
+    """A team leader: may ignore opt-outs, so may tick SMS again over the person's own."""
+    return make_user("tess", role="team-leader")
 
 
 def stored(session, person_id: int) -> dict[str, bool]:
@@ -164,7 +170,7 @@ def tick_sms_again(session, person, user, restore_reason: str = "", **also: bool
     "source, overrides", [("reply", "stop"), ("sandbox", "stop"), ("gateway", "gateway opt-out")]
 )
 def test_re_ticking_a_self_withdrawal_needs_a_reason_and_audits_it(
-    app, session, casey, ada, source, overrides
+    app, session, tess, ada, source, overrides
 ):
     consent.set_for_number(session, ADA_E164, False, actor=None, cause={"source": source})
     session.commit()
@@ -174,17 +180,17 @@ def test_re_ticking_a_self_withdrawal_needs_a_reason_and_audits_it(
     for reason in ("", "   ", "\u200b"):  # a zero-width space alone is no reason either
         with pytest.raises(records.RestoreReasonRequired) as refused:
             tick_sms_again(
-                session, session.get(Candidate, ada.id), casey, reason, mail_consent=False
+                session, session.get(Candidate, ada.id), tess, reason, mail_consent=False
             )
         assert refused.value.withdrawal.overrides == overrides
         assert stored(session, ada.id) == UNTICKED
 
-    changes = tick_sms_again(session, session.get(Candidate, ada.id), casey, " They rang ")
+    changes = tick_sms_again(session, session.get(Candidate, ada.id), tess, " They rang ")
 
     assert changes == {"sms_consent": [False, True]}
     assert stored(session, ada.id)["sms_consent"] is True
     [event] = audits(session, "privacy.changed")
-    assert event.actor_id == casey.id
+    assert event.actor_id == tess.id
     assert event.details == {
         "changes": {"sms_consent": [False, True]},
         "reason": "They rang",
@@ -192,16 +198,36 @@ def test_re_ticking_a_self_withdrawal_needs_a_reason_and_audits_it(
     }
 
 
-def test_self_withdrawal_is_the_latest_untick_only(app, session, casey, ada):
+@pytest.mark.parametrize("source", ["reply", "gateway"])
+def test_only_a_user_who_may_ignore_opt_outs_ticks_sms_over_a_self_withdrawal(
+    app, session, casey, ada, source
+):
+    """A reason typed is not enough: undoing the person's own opt-out needs the authority that
+    Ignore needs, or any user who edits records could undo a STOP and then send as usual."""
+    consent.set_for_number(session, ADA_E164, False, actor=None, cause={"source": source})
+    session.commit()
+    before = len(audits(session))
+
+    with pytest.raises(records.OverrideNotAllowed) as refused:
+        tick_sms_again(
+            session, session.get(Candidate, ada.id), casey, "They rang", mail_consent=False
+        )
+
+    assert (refused.value.field, refused.value.status) == ("sms_consent", 403)
+    assert stored(session, ada.id) == UNTICKED  # nothing written, Mail neither
+    assert len(audits(session)) == before
+
+
+def test_self_withdrawal_is_the_latest_untick_only(app, session, casey, tess, ada):
     person = session.get(Candidate, ada.id)
     assert records.self_withdrawal(session, person) is None  # ticked
 
     receive(app, session, "STOP", from_number="61412345678")
     assert records.self_withdrawal(session, session.get(Candidate, ada.id)).source == "reply"
 
-    tick_sms_again(session, session.get(Candidate, ada.id), casey, "Asked again")
+    tick_sms_again(session, session.get(Candidate, ada.id), tess, "Asked again")
     assert records.self_withdrawal(session, session.get(Candidate, ada.id)) is None
-    # A user unticks it: ticking it again is theirs to undo, no reason needed.
+    # A user unticks it: ticking it again is theirs to undo, no reason (nor Ignore) needed.
     records.change_privacy(
         session, session.get(Candidate, ada.id), casey, LOADED, {**LOADED, "sms_consent": False}
     )
@@ -226,7 +252,7 @@ def test_a_person_imported_unticked_needs_no_reason(app, session, casey, make_ca
     assert tick_sms_again(session, person, casey) == {"sms_consent": [False, True]}
 
 
-def test_a_stop_under_many_later_events_still_needs_the_reason(app, session, casey, ada):
+def test_a_stop_under_many_later_events_still_needs_the_reason(app, session, casey, tess, ada):
     """Only the events that changed the SMS box count, however many others the person has since."""
     consent.set_for_number(session, ADA_E164, False, actor=None, cause={"source": "reply"})
     session.commit()
@@ -255,7 +281,7 @@ def test_a_stop_under_many_later_events_still_needs_the_reason(app, session, cas
 
     assert records.self_withdrawal(session, session.get(Candidate, ada.id)).source == "reply"
     with pytest.raises(records.RestoreReasonRequired):
-        tick_sms_again(session, session.get(Candidate, ada.id), casey)
+        tick_sms_again(session, session.get(Candidate, ada.id), tess)
     assert stored(session, ada.id)["sms_consent"] is False
 
 

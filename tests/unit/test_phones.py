@@ -169,6 +169,53 @@ def test_letters_are_refused_never_read_as_a_keypads_digits(raw):
     assert mobile_problem(raw, "AU", for_sms=False) is not None
 
 
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("+881612345678", "+881612345678"),  # Iridium
+        ("+870 773111632", "+870773111632"),  # Inmarsat
+        ("+882 342 1234", "+8823421234"),  # an international network's mobile
+    ],
+)
+def test_a_mobile_of_no_country_is_real_but_no_mobile_and_has_no_region(raw, e164):
+    """phonenumbers calls these valid mobiles of region "001", which the two-letter region
+    columns cannot hold (a 500 on PostgreSQL) and no SMS account serves."""
+    parsed = normalise(raw, "AU")
+    assert (parsed.e164, parsed.region, parsed.valid, parsed.real) == (e164, None, False, True)
+    assert parsed.not_mobile == "a satellite or international-network number"
+    assert mobile_problem(raw, "AU") == (
+        f"“{raw}” is a satellite or international-network number: SMS Desk sends to the mobile "
+        "numbers of a country only. Use one (like 0412 345 678, or +64 21 123 4567 for another "
+        "country)."
+    )
+    assert what_number(e164) == "a satellite or international-network number"
+    assert stored_problem(e164) == "A satellite or international-network number, not a mobile"
+    assert search_key(raw, "AU") == e164  # a reply from it, or a search, still finds its person
+    assert mobile_problem(raw, "AU", for_sms=False) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "what"),
+    [
+        ("+800 1234 5678", "a freecall service number"),
+        ("+979 123456789", "a premium-rate service number"),
+    ],
+)
+def test_a_service_number_of_no_country_says_what_it_is_and_has_no_region(raw, what):
+    parsed = normalise(raw, "AU")
+    assert (parsed.region, parsed.valid, parsed.not_mobile) == (None, False, what)
+
+
+def test_an_invalid_number_of_no_country_has_no_region():
+    parsed = normalise("+883 123456789", "AU")
+    assert (parsed.region, parsed.valid, parsed.not_mobile, parsed.real) == (
+        None,
+        False,
+        None,
+        False,
+    )
+
+
 def test_a_stored_number_that_is_no_number_says_so():
     assert stored_problem(None) == "Not a valid mobile number"
     assert stored_problem("+6112345") == "Not a valid mobile number"

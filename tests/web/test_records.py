@@ -679,7 +679,7 @@ def test_the_edit_form_cannot_re_tick_sms_after_a_stop(app, client, login, ada, 
 
 
 def test_after_a_stop_the_record_says_so_and_asks_for_a_reason(app, client, login, ada, session):
-    login("consultant")
+    login("team-leader")
     stop_from(app, session)
     section = html(client.get(f"/candidates/{ada.id}")).one("section", id="privacy")
     assert "They opted out themselves (replied STOP," in section.text
@@ -694,7 +694,7 @@ def test_after_a_stop_the_record_says_so_and_asks_for_a_reason(app, client, logi
 def test_ticking_sms_again_after_a_stop_needs_a_reason(
     app, client, login, ada, session, htmx, reason
 ):
-    login("consultant")
+    login("team-leader")
     stop_from(app, session)
     before = len(audits(session))
 
@@ -725,7 +725,7 @@ def test_ticking_sms_again_after_a_stop_needs_a_reason(
 def test_ticking_sms_again_after_a_stop_with_a_reason_is_audited_as_overriding_it(
     app, client, login, ada, session
 ):
-    user = login("consultant")
+    user = login("team-leader")
     stop_from(app, session)
 
     response = client.post(
@@ -764,7 +764,7 @@ def test_ticking_sms_again_after_a_stop_with_a_reason_is_audited_as_overriding_i
 def test_ticking_sms_again_after_the_gateways_opt_out_needs_a_reason(client, login, ada, session):
     from webapp.sms import consent
 
-    login("consultant")
+    login("team-leader")
     consent.set_for_number(
         session,
         ada.mobile_e164,
@@ -805,7 +805,7 @@ def test_ticking_sms_again_after_the_gateways_opt_out_needs_a_reason(client, log
 def test_a_bad_reason_is_refused_beside_the_field(
     app, client, login, ada, session, reason, message
 ):
-    login("consultant")
+    login("team-leader")
     stop_from(app, session)
     response = client.post(
         f"/candidates/{ada.id}/privacy",
@@ -814,6 +814,87 @@ def test_a_bad_reason_is_refused_beside_the_field(
     assert response.status_code == 400
     assert message in html(response).one("span", id="sms_consent_reason-error").text
     assert fresh(session, Candidate, ada.id).sms_consent is False
+
+
+def test_a_user_who_may_not_ignore_opt_outs_is_told_who_can_tick_sms_again(
+    app, client, login, ada, session
+):
+    login("consultant")
+    stop_from(app, session)
+    section = html(client.get(f"/candidates/{ada.id}")).one("section", id="privacy")
+    assert not section.all("input", name="sms_consent_reason")
+    hint = section.one("p", id="sms_consent-hint")
+    assert hint.text.startswith("Only a user allowed to ignore opt-outs can tick SMS again")
+    box = section.one("input", name="sms_consent")
+    assert box.get("aria-describedby") == "sms_consent-hint"
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx"])
+@pytest.mark.parametrize("source", ["reply", "gateway"])
+def test_a_user_who_may_not_ignore_opt_outs_cannot_undo_the_persons_own_opt_out(
+    app, client, login, ada, session, htmx, source
+):
+    """A consultant ticked SMS over a STOP with a reason of "x", and a plain Quick reply then went
+    to the person: undoing their own opt-out needs the authority Ignore needs."""
+    from webapp.sms import consent
+
+    login("consultant")
+    if source == "reply":
+        stop_from(app, session)
+    else:
+        consent.set_for_number(
+            session, ada.mobile_e164, False, actor=None, cause={"source": "gateway", "code": "1"}
+        )
+        session.commit()
+    before = len(audits(session))
+
+    response = client.post(
+        f"/candidates/{ada.id}/privacy",
+        htmx=htmx,
+        data=privacy_data(
+            loaded={"sms_consent": False}, sms_consent=True, mail_consent=False, reason="x"
+        ),
+    )
+
+    assert response.status_code == 403
+    section = html(response).one("section", id="privacy")
+    box = section.one("input", name="sms_consent")
+    assert (box.get("aria-invalid"), "autofocus" in box.attrs) == ("true", True)
+    assert box.get("aria-describedby").split() == ["sms_consent-hint", "sms_consent-error"]
+    how = "replied STOP" if source == "reply" else "unsubscribed at the gateway"
+    assert section.one("p", id="sms_consent-error").text == (
+        f"Not saved: this person {how}, so only a user allowed to ignore opt-outs can tick SMS "
+        "again. Untick SMS to save your other changes."
+    )
+    # Every box as the user left it, to untick SMS and save the rest.
+    assert boxes_in(section)["sms_consent"] is True and boxes_in(section)["mail_consent"] is False
+    person = fresh(session, Candidate, ada.id)
+    assert (person.sms_consent, person.mail_consent) == (False, True)
+    assert len(audits(session)) == before
+
+    response = client.post(
+        f"/candidates/{ada.id}/privacy",
+        data=privacy_data(loaded={"sms_consent": False}, mail_consent=False),
+    )
+    assert response.status_code == 302
+    person = fresh(session, Candidate, ada.id)
+    assert (person.sms_consent, person.mail_consent) == (False, False)
+
+
+def test_a_user_who_may_not_ignore_opt_outs_still_ticks_sms_a_user_unticked(
+    client, login, ada, session
+):
+    login("consultant")
+    unticked = client.post(f"/candidates/{ada.id}/privacy", data=privacy_data(sms_consent=False))
+    assert unticked.status_code == 302
+    section = html(client.get(f"/candidates/{ada.id}")).one("section", id="privacy")
+    assert not section.all("p", id="sms_consent-hint")
+    response = client.post(
+        f"/candidates/{ada.id}/privacy",
+        data=privacy_data(loaded={"sms_consent": False}, sms_consent=True),
+    )
+    assert response.status_code == 302
+    assert fresh(session, Candidate, ada.id).sms_consent is True
 
 
 # --- add -----------------------------------------------------------------------------------------

@@ -60,6 +60,25 @@ class RestoreReasonRequired(FieldError):
         self.withdrawal = withdrawal
 
 
+# Ticking SMS again over the person's own withdrawal overrides it, as Ignore does on a send.
+OVERRIDE_PERMISSION = "sms.ignore_opt_out"
+
+
+class OverrideNotAllowed(FieldError):
+    """Ticking SMS again over the person's own withdrawal by a user who may not ignore opt-outs
+    (403): otherwise any user who edits records could undo a STOP and then send as usual."""
+
+    def __init__(self, withdrawal: Withdrawal):
+        how = "replied STOP" if withdrawal.overrides == "stop" else "unsubscribed at the gateway"
+        super().__init__(
+            f"Not saved: this person {how}, so only a user allowed to ignore opt-outs can tick "
+            "SMS again. Untick SMS to save your other changes.",
+            "sms_consent",
+            status=403,
+        )
+        self.withdrawal = withdrawal
+
+
 @dataclass(frozen=True)
 class Withdrawal:
     """How and when a person withdrew SMS consent themselves."""
@@ -155,9 +174,10 @@ def change_privacy(
     A box left as loaded is never written, so a form opened before a STOP cannot undo it. A box
     holds one of two values, so one the user changed is stored either as loaded (written now) or
     as submitted (another tab, or a STOP, made the same change: nothing to write, and no clash).
-    Raises, changing nothing, RestoreReasonRequired when SMS would be ticked again over the
-    person's own STOP (or the gateway's opt-out) without `restore_reason`, which is otherwise
-    audited with what it overrides.
+    Raises, changing nothing, OverrideNotAllowed when SMS would be ticked again over the person's
+    own STOP (or the gateway's opt-out) by an `actor` who may not ignore opt-outs, and
+    RestoreReasonRequired when without `restore_reason`, which is otherwise audited with what it
+    overrides.
     """
     changed = [
         field
@@ -178,6 +198,9 @@ def change_privacy(
     if "sms_consent" in changed and submitted["sms_consent"]:
         withdrawal = self_withdrawal(session, person)
         if withdrawal is not None:
+            if not actor.can(OVERRIDE_PERMISSION):
+                session.rollback()
+                raise OverrideNotAllowed(withdrawal)
             if is_blank(restore_reason):
                 session.rollback()
                 raise RestoreReasonRequired(withdrawal)
@@ -207,14 +230,16 @@ FORM_TOKEN = "form_token"
 
 
 class AlreadyStored(FieldError):
-    """An Add of someone whose mobile or email a person of the same kind already has (409): refused
-    once, naming them, until the user confirms they are someone else."""
+    """An Add of someone whose mobile or email a person of the same kind already has, or an Edit
+    giving a person such a mobile or email (409): refused once, naming them, until the user
+    confirms they are someone else."""
 
-    def __init__(self, noun: str, people: list[Candidate | ClientContact]):
+    def __init__(self, noun: str, people: list[Candidate | ClientContact], adding: bool = True):
         names = ", ".join(person.full_name for person in people)
+        done, button = ("added", "Add anyway") if adding else ("saved", "Save anyway")
         super().__init__(
-            f"Not added: a {noun} with this mobile or email is already stored ({names}). "
-            "Open them, or press Add anyway if this is someone else.",
+            f"Not {done}: a {noun} with this mobile or email is already stored ({names}). "
+            f"Open them, or press {button} if this is someone else.",
             status=409,
         )
         self.people = people
@@ -282,10 +307,15 @@ def _added_with(
 
 
 def same_people(
-    session: so.Session, kind: Kind, mobile_e164: str | None, data: PersonData
+    session: so.Session,
+    kind: Kind,
+    mobile_e164: str | None,
+    data: PersonData,
+    leaving_out: int | None = None,
 ) -> list[Candidate | ClientContact]:
     """People of `kind` already stored with this mobile (E.164) or the email typed (compared as
-    searched: case folded), oldest first, at most SAME_PEOPLE_SHOWN."""
+    searched: case folded), but the one of id `leaving_out`, oldest first, at most
+    SAME_PEOPLE_SHOWN."""
     model = kind.model
     email = (data.values.get("email") or "").strip()
     matches = []
@@ -295,11 +325,47 @@ def same_people(
         matches.append(model.email_key == name_key(email))
     if not matches:
         return []
-    return list(
-        session.scalars(
-            sa.select(model).where(sa.or_(*matches)).order_by(model.id).limit(SAME_PEOPLE_SHOWN)
+    query = sa.select(model).where(sa.or_(*matches))
+    if leaving_out is not None:
+        query = query.where(model.id != leaving_out)
+    return list(session.scalars(query.order_by(model.id).limit(SAME_PEOPLE_SHOWN)))
+
+
+def edit_person(
+    session: so.Session,
+    kind: str,
+    person: Candidate | ClientContact,
+    data: PersonData,
+    actor: User,
+    default_region: str,
+    *,
+    confirmed: bool = False,
+) -> Candidate | ClientContact:
+    """Save an Edit of `person`, audited. Unless `confirmed`, raises AlreadyStored, writing
+    nothing, when the edit gives them a mobile (E.164) or email another person of the kind
+    already has: a reply from a shared number could not be matched to one of them, and a STOP
+    from it would untick SMS on them all. A mobile or email left as it was is not checked again,
+    so people already sharing one can still have their other details saved."""
+    of_kind = KINDS.by_segment(kind)
+    if not confirmed:
+        mobile = None
+        if (data.mobile or "").strip() != (person.mobile_raw or "").strip():
+            mobile = normalise(data.mobile, default_region).e164
+        email = (data.values.get("email") or "").strip()
+        if email and name_key(email) == person.email_key:
+            email = ""
+        new = PersonData(values={"email": email}, mobile=None)
+        same = same_people(
+            session,
+            of_kind,
+            mobile if mobile != person.mobile_e164 else None,
+            new,
+            leaving_out=person.id,
         )
-    )
+        if same:
+            session.rollback()
+            raise AlreadyStored(of_kind.noun, same, adding=False)
+    return save_person(session, kind, person, data, actor, default_region)
 
 
 def save_person(

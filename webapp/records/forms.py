@@ -179,6 +179,21 @@ class AddContactForm(AddOnce, ContactForm):
     pass
 
 
+class SaveAnyway:
+    """What a posted Edit form carries: the Save anyway button that confirms an Edit refused for
+    giving the person a mobile or email that someone of the same kind already has."""
+
+    save_anyway = SubmitField("Save anyway")
+
+
+class EditCandidateForm(SaveAnyway, CandidateForm):
+    pass
+
+
+class EditContactForm(SaveAnyway, ContactForm):
+    pass
+
+
 class QuickReplyForm(FlaskForm):
     """The Quick reply under a record's conversation. Like the SMS screen's form it only reads the
     values (webapp.sms.quick_reply judges them, raising a FieldError that names the field); the

@@ -22,6 +22,8 @@ from webapp.records.forms import (
     AddContactForm,
     CandidateForm,
     ContactForm,
+    EditCandidateForm,
+    EditContactForm,
     PrivacyForm,
     QuickReplyForm,
 )
@@ -188,7 +190,8 @@ def _record_page(
 @permission_required("records.edit")
 def privacy(kind: str, person_id: int):
     """Save the Privacy boxes the user changed (SMS, Email, Mail, statement read), each audited;
-    refuse (409) a change to a box that someone else changed after the form was loaded."""
+    refuse (409) a change to a box that someone else changed after the form was loaded. Only a
+    user who may ignore opt-outs ticks SMS again over the person's own STOP, with a reason."""
     person = person_or_404(kind, person_id)
     form = PrivacyForm()
     if not form.validate_on_submit():
@@ -206,7 +209,8 @@ def privacy(kind: str, person_id: int):
             form.submitted(),
             restore_reason=form.sms_consent_reason.data or "",
         )
-    except records.RestoreReasonRequired as refused:
+    except (records.OverrideNotAllowed, records.RestoreReasonRequired) as refused:
+        # Beside the box or field it is about, every box as the user left it (403: not theirs).
         field_error(form, refused)
         return _record_page(kind, person, "privacy", status=refused.status, privacy_form=form)
     message = _privacy_message(changes, form.loaded(), form.submitted())
@@ -344,7 +348,7 @@ def edit(kind: str, person_id: int):
 
 # The form's fields that are not the record's own columns (the mobile and client are saved apart).
 NOT_RECORD_FIELDS = frozenset(
-    {"csrf_token", edit_merge.LOADED, "mobile", "client", "add_token", "add_anyway"}
+    {"csrf_token", edit_merge.LOADED, "mobile", "client", "add_token", "add_anyway", "save_anyway"}
 )
 
 
@@ -355,7 +359,8 @@ def _edit(segment: str, person):
         form = edit_merge.stamp(_stored_form(kind, person, region))
     else:
         stored = (person.mobile_raw or "") if person is not None else None
-        form = _form_class(kind, adding=person is None)(default_region=region, stored_mobile=stored)
+        posted = _form_class(kind, adding=person is None, posted=True)
+        form = posted(default_region=region, stored_mobile=stored)
     if person is None and not form.add_token.data:
         form.add_token.data = form_tokens.new()
     conflict = None
@@ -381,32 +386,12 @@ def _edit(segment: str, person):
             mobile=form.mobile.data,
             client_name=form.client.data if kind.has_client else None,
         )
-        if person is not None:
-            saved = records.save_person(db.session, segment, person, data, current_user, region)
-            flash(f"{saved.full_name} saved.", "info")
-            return redirect(url_for("records.show", **kind.record_args(saved.id)))
         try:
-            added = records.add_person(
-                db.session,
-                segment,
-                data,
-                current_user,
-                region,
-                token=form.add_token.data or "",
-                confirmed=bool(form.add_anyway.data),
-            )
+            return _saved(kind, person, data, form, region)
         except records.AlreadyStored as refused:
-            # Refused once, naming them; Add anyway (the same form, confirmed) adds all the same.
+            # Refused once, naming them; Add anyway or Save anyway (the same form, confirmed)
+            # adds or saves all the same.
             conflict, same = refused.message, refused.people
-        else:
-            name = added.person.full_name
-            if added.repeated:
-                flash(
-                    f"{name} was already added (the form was sent twice): not added again.", "info"
-                )
-            else:
-                flash(f"{name} added.", "info")
-            return redirect(url_for("records.show", **kind.record_args(added.person.id)))
     status = 409 if conflict else 400 if form.is_submitted() else 200
     return render(
         "records/edit.html",
@@ -419,9 +404,45 @@ def _edit(segment: str, person):
     )
 
 
-def _form_class(kind, adding: bool = False) -> type[CandidateForm] | type[ContactForm]:
+def _saved(kind, person, data: PersonData, form, region: str):
+    """Add the person (`person` None) or save the Edit of `person`, then go to their record."""
+    if person is not None:
+        saved = records.edit_person(
+            db.session,
+            kind.segment,
+            person,
+            data,
+            current_user,
+            region,
+            confirmed=bool(form.save_anyway.data),
+        )
+        flash(f"{saved.full_name} saved.", "info")
+        return redirect(url_for("records.show", **kind.record_args(saved.id)))
+    added = records.add_person(
+        db.session,
+        kind.segment,
+        data,
+        current_user,
+        region,
+        token=form.add_token.data or "",
+        confirmed=bool(form.add_anyway.data),
+    )
+    name = added.person.full_name
+    if added.repeated:
+        flash(f"{name} was already added (the form was sent twice): not added again.", "info")
+    else:
+        flash(f"{name} added.", "info")
+    return redirect(url_for("records.show", **kind.record_args(added.person.id)))
+
+
+def _form_class(
+    kind, adding: bool = False, posted: bool = False
+) -> type[CandidateForm] | type[ContactForm]:
+    """The Add form, the Edit form as posted (with Save anyway), or the Edit form as stored."""
     if adding:
         return AddContactForm if kind.has_client else AddCandidateForm
+    if posted:
+        return EditContactForm if kind.has_client else EditCandidateForm
     return ContactForm if kind.has_client else CandidateForm
 
 

@@ -40,6 +40,13 @@ class Entry:
     def outbound(self) -> bool:
         return self.message.direction == "out"
 
+    @property
+    def at(self) -> datetime:
+        """When the message left (the gateway took it; a reply, when it came), else when it was
+        queued: the time its line shows, and the thread's order. One held for quiet hours leaves
+        when they end, hours after it was queued (its created_at stays the queueing time)."""
+        return self.message.sent_at or self.message.created_at
+
 
 @dataclass(frozen=True)
 class History:
@@ -108,6 +115,9 @@ def for_person(
             (waiting if scheduled_for is not None else entries).append(entry)
         else:
             entries.append(Entry(message, None, None, answered.get(message.in_reply_to_id)))
+    # Fetched by created_at (the person's index), shown by when each left: an SMS held overnight
+    # for quiet hours comes after a reply that arrived while it waited. Only the page is sorted.
+    entries.sort(key=lambda entry: entry.at)
     waiting.sort(key=lambda entry: (entry.scheduled_for, entry.message.id))
     return History(tab=tab, entries=entries + waiting, earlier=earlier)
 
