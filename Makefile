@@ -29,7 +29,8 @@ run: $(VENV)/.deps
 	$(DEMO) $(BIN)/flask --app wsgi seed-demo --if-empty
 	@echo ""
 	@echo "SMS Desk is at http://$(LINK_HOST):$(PORT)/  (sandbox gateway; Ctrl+C stops it)"
-	$(DEMO) $(BIN)/waitress-serve --host=$(HOST) --port=$(PORT) --threads=8 wsgi:app
+	$(DEMO) $(BIN)/waitress-serve --host=$(HOST) --port=$(PORT) --threads=8 \
+		--no-clear-untrusted-proxy-headers wsgi:app
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

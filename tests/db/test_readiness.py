@@ -1,5 +1,6 @@
 """/readyz: 200 when every part is well, 503 when any one is not (the database away, the workers
-silent, a queued message waiting too long, failed reply emails), and the heartbeat workers write."""
+silent, a queued message waiting too long, failed reply emails, a gateway refusing our account),
+and the heartbeat workers write."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from tests import delivery
+from tests.fakes import FakeSmsCentral, FakeTwilio
 from webapp import config as settings
 from webapp import create_app, version
 from webapp.models import Email, Message, WorkerHeartbeat, utcnow
 from webapp.sms import status
 from webapp.sms.providers.sandbox import Sandbox
+from webapp.sms.providers.twilio import Twilio
 
 
 def beat(session, seconds_ago: float = 0.0, name: str = "web-1:4242") -> None:
@@ -254,3 +257,96 @@ def test_a_dispatcher_stopping_leaves_the_row_another_of_its_process_beats_in(ap
     session.rollback()
     [row] = session.scalars(sa.select(WorkerHeartbeat)).all()
     assert row.name == status.worker_name() and row.started_at == earlier
+
+
+# --- a gateway refusing our account --------------------------------------------------------------
+
+
+def test_a_gateway_out_of_credit_is_503_and_named_until_it_accepts_a_message_again(
+    app, client, session, login, make_user
+):
+    """Workers beating and a short queue said "Ready — Messages are flowing" while every send
+    failed on the account."""
+    sender = make_user(role="consultant")
+    with FakeSmsCentral(credit=0) as fake:
+        people = delivery.insert_candidates(session, 2)
+        batch = delivery.queue(session, sender, people, provider="smscentral")
+        assert delivery.run_once(app, delivery.smscentral(fake)) == 2
+        assert {m.error_code for m in delivery.messages(session, batch)} == {"534"}
+        beat(session)
+
+        code, body = readyz(client)
+
+        assert code == 503, body
+        assert body["worker"]["ok"] and body["queue"]["ok"] and body["email"]["ok"]
+        assert body["gateway"] == {
+            "ok": False,
+            "account_failures": [
+                {
+                    "gateway": "smscentral",
+                    "account": None,
+                    "code": "534",
+                    "text": "The SMS Central account has no credit left.",
+                    "messages": 2,
+                }
+            ],
+        }
+        [problem] = body["problems"]
+        assert problem.startswith("SMS Central refused 2 messages in the last 15 minutes")
+        assert "no credit left" in problem and "(code 534)" in problem
+        login("administrator")
+        page = client.get("/admin/status").get_data(as_text=True)
+        assert "Not ready" in page and "Messages are flowing" not in page
+        assert "SMS Central refused 2 messages" in page and "Refusing" in page
+
+        fake.credit = None  # topped up: the next message goes
+        more = delivery.insert_candidates(session, 1, first=2)
+        delivery.queue(session, sender, more, provider="smscentral")
+        assert delivery.run_once(app, delivery.smscentral(fake)) == 1
+
+    code, body = readyz(client)
+    assert code == 200, body
+    assert body["gateway"] == {"ok": True, "account_failures": []}
+
+
+def test_twilio_refusing_our_credentials_is_503(app, client, session, make_user, make_candidate):
+    with FakeTwilio() as fake:
+        delivery.queue(session, make_user(), [make_candidate()], provider="twilio")
+        wrong = Twilio(
+            fake.api_base, fake.account_sid, "not-the-token", from_number=delivery.TWILIO_FROM
+        )
+        assert delivery.run_once(app, wrong) == 1
+    beat(session)
+
+    code, body = readyz(client)
+
+    assert code == 503, body
+    [failure] = body["gateway"]["account_failures"]
+    assert (failure["gateway"], failure["code"]) == ("twilio", "20003")
+    assert any(p.startswith("Twilio refused 1 message ") for p in body["problems"])
+
+
+def test_a_refusal_of_the_recipients_or_an_older_one_of_the_accounts_leaves_it_ready(
+    app, client, session, make_user, make_candidate
+):
+    sender = make_user()
+    blocked = make_candidate()
+    with FakeSmsCentral(blacklist=[blocked.mobile_e164.lstrip("+")]) as fake:
+        delivery.queue(session, sender, [blocked], provider="smscentral")
+        delivery.run_once(app, delivery.smscentral(fake))
+    with FakeSmsCentral(credit=0) as fake:
+        old = delivery.queue(session, sender, [make_candidate()], provider="smscentral")
+        delivery.run_once(app, delivery.smscentral(fake))
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == old.id)
+        .values(updated_at=utcnow() - status.ACCOUNT_FAILURE_WINDOW - timedelta(minutes=1))
+    )
+    session.commit()
+    assert sorted(m.error_code for m in delivery.messages(session)) == ["519", "534"]
+    beat(session)
+
+    code, body = readyz(client)
+
+    assert code == 200, body
+    assert body["gateway"] == {"ok": True, "account_failures": []}

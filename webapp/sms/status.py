@@ -1,6 +1,6 @@
 """How SMS Desk is doing, for operators: worker heartbeats, the readiness of each part (/readyz and
-the Status page), the figures /metrics exports, and what an administrator may do with a failed
-email."""
+the Status page, a gateway refusing our account among them), the figures /metrics exports, and what
+an administrator may do with a failed email."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ import sqlalchemy.exc
 import sqlalchemy.orm as so
 
 from webapp.database import begin_write, close_session, make_sessionmaker, reread_for_update
-from webapp.models import Email, Message, User, WorkerHeartbeat, audit
+from webapp.models import Email, Message, SmsAccount, User, WorkerHeartbeat, audit
 from webapp.models.base import utcnow
-from webapp.models.messaging import QUEUED
+from webapp.models.messaging import DELIVERED, FAILED, OUTBOUND_ONLY, QUEUED, SENT, UNDELIVERED
+from webapp.sms.providers import ACCOUNT_REASONS, smscentral, twilio
 
 # A beat every few seconds is one tiny write;
 # READY_WORKER_STALE_SECONDS (60) allows many missed ones.
@@ -26,6 +27,31 @@ HEARTBEAT_EVERY = 5.0
 HEARTBEAT_KEEP = timedelta(days=1)
 FAILED_EMAIL = "failed"
 DISCARDED_EMAIL = "discarded"
+
+# A gateway refusing our account (no credit, bad credentials, a refused sender) fails every send
+# after it: one such refusal this recent makes Status "Not ready", until the gateway or account
+# accepts a message made after it.
+ACCOUNT_FAILURE_WINDOW = timedelta(minutes=15)
+# The codes a send's refusal is stored with (error_code) whose reason is the account's
+# (providers.ACCOUNT_REASONS), by gateway; "account" is the dispatcher's own, for an SMS account
+# it cannot use (its secrets unreadable, say), whatever the gateway.
+ACCOUNT_CODES: dict[str, frozenset[str]] = {
+    "smscentral": frozenset(
+        code
+        for code, (reason, _) in smscentral.PERMANENT_CODES.items()
+        if reason in ACCOUNT_REASONS
+    ),
+    "twilio": frozenset(
+        code for code, (reason, _) in twilio.PERMANENT_CODES.items() if reason in ACCOUNT_REASONS
+    )
+    | {"http_401"},
+}
+DISPATCHER_ACCOUNT_CODE = "account"
+GATEWAY_NAMES = {"smscentral": smscentral.GATEWAY, "twilio": twilio.GATEWAY, "sandbox": "Sandbox"}
+# How long ago a message refused now may have been due: beyond it, its queue was a day late.
+_TRIED_WITHIN = timedelta(days=1)
+# Accepted by the gateway, whatever became of it after: the account worked then.
+_ACCEPTED = (SENT, DELIVERED, UNDELIVERED)
 
 
 def worker_name() -> str:
@@ -107,6 +133,80 @@ class Figures:
     # Of `queued`, those held for a scheduled send's time (no attempt time until it is released):
     # waiting as asked, not a backlog.
     held: int = 0
+    # Gateways or SMS accounts refusing our account lately, and not accepting a message since.
+    account_failures: tuple[AccountFailure, ...] = ()
+
+
+class AccountFailure(NamedTuple):
+    """Messages a gateway (through one SMS account, or the default one) refused for a reason of
+    the account's, within ACCOUNT_FAILURE_WINDOW."""
+
+    provider: str
+    account: str | None  # the SMS account's name; None: the gateway the settings configure
+    code: str
+    text: str
+    count: int
+
+    @property
+    def gateway(self) -> str:
+        name = GATEWAY_NAMES.get(self.provider, self.provider)
+        return f"{name} (SMS account {self.account})" if self.account else name
+
+
+def account_failures(session: so.Session, now: datetime | None = None) -> list[AccountFailure]:
+    """The gateways and SMS accounts whose sends failed for the account's reason within the window,
+    and that have accepted no message made since (the credit topped up, the password corrected).
+
+    Read on every /readyz and Status page, so through indexes: the failed messages due in the last
+    day (the claim index, state and next_attempt_at; a message is tried when due, or once the queue
+    reaches it), then those made after the last refusal (ix_messages_out_created)."""
+    now = now or utcnow()
+    by_code = [
+        sa.and_(Message.provider == provider, Message.error_code.in_(sorted(codes)))
+        for provider, codes in ACCOUNT_CODES.items()
+    ]
+    rows = session.execute(
+        sa.select(
+            Message.provider,
+            Message.account_id,
+            SmsAccount.name,
+            Message.error_code,
+            sa.func.max(Message.error_text),
+            sa.func.count(),
+            sa.func.max(Message.updated_at),
+        )
+        .outerjoin(SmsAccount, SmsAccount.id == Message.account_id)
+        .where(
+            Message.state == FAILED,
+            Message.next_attempt_at >= now - _TRIED_WITHIN,
+            Message.updated_at >= now - ACCOUNT_FAILURE_WINDOW,
+            # Refused when sent, not failed later by a delivery receipt (whose codes differ).
+            Message.sent_at.is_(None),
+            sa.or_(Message.error_code == DISPATCHER_ACCOUNT_CODE, *by_code),
+        )
+        .group_by(Message.provider, Message.account_id, SmsAccount.name, Message.error_code)
+        .order_by(Message.provider, SmsAccount.name, Message.error_code)
+    ).all()
+    found = []
+    for provider, account_id, account, code, text, count, last in rows:
+        accepted_since = session.scalar(
+            sa.select(Message.id)
+            .where(
+                sa.text(OUTBOUND_ONLY),
+                Message.created_at > last,
+                # Not the claim index (state first), which SQLite would take to read every
+                # message ever sent: an expression, so only the rows made since are looked at.
+                Message.state.concat("").in_(_ACCEPTED),
+                Message.provider == provider,
+                Message.account_id.is_(None)
+                if account_id is None
+                else Message.account_id == account_id,
+            )
+            .limit(1)
+        )
+        if accepted_since is None:
+            found.append(AccountFailure(provider, account, code, text or "", count))
+    return found
 
 
 def figures(session: so.Session, now: datetime | None = None) -> Figures:
@@ -137,7 +237,13 @@ def figures(session: so.Session, now: datetime | None = None) -> Figures:
         session.execute(sa.select(Email.state, sa.func.count()).group_by(Email.state)).all()
     )
     return Figures(
-        workers, queued, oldest_due, emails.get("queued", 0), emails.get(FAILED_EMAIL, 0), held
+        workers,
+        queued,
+        oldest_due,
+        emails.get("queued", 0),
+        emails.get(FAILED_EMAIL, 0),
+        held,
+        tuple(account_failures(session, now)),
     )
 
 
@@ -164,6 +270,7 @@ class Readiness:
     oldest_queued_s: float | None = None
     queue_ok: bool = False
     email_ok: bool = False
+    gateway_ok: bool = False
     problems: list[str] = field(default_factory=list)
     # Said on the Status page, but not enough for "Not ready": one worker alive is enough to send.
     warnings: list[str] = field(default_factory=list)
@@ -191,6 +298,21 @@ class Readiness:
                 "ok": self.email_ok,
                 "pending": known.emails_pending if known else None,
                 "failed": known.emails_failed if known else None,
+            },
+            "gateway": {
+                "ok": self.gateway_ok,
+                "account_failures": [
+                    {
+                        "gateway": failure.provider,
+                        "account": failure.account,
+                        "code": failure.code,
+                        "text": failure.text,
+                        "messages": failure.count,
+                    }
+                    for failure in known.account_failures
+                ]
+                if known
+                else None,
             },
             "problems": list(self.problems),
             "warnings": list(self.warnings),
@@ -249,11 +371,25 @@ def readiness(
             f"{thresholds.email_failed} allowed): retry or discard them on the "
             "Status page."
         )
+    state.gateway_ok = not found.account_failures
+    minutes = ACCOUNT_FAILURE_WINDOW.total_seconds() / 60
+    for failure in found.account_failures:
+        # Workers beating and a short queue read as "Messages are flowing" while every send
+        # failed on the account.
+        state.problems.append(
+            f"{failure.gateway} refused {_messages(failure.count)} in the last {minutes:.0f} "
+            f"minutes for the account's reason: {failure.text} (code {failure.code}). Every "
+            "send through it fails until that is fixed."
+        )
     return state
 
 
 def _processes(count: int) -> str:
     return "A worker process is" if count == 1 else f"{count} worker processes are"
+
+
+def _messages(count: int) -> str:
+    return f"{count} message" + ("" if count == 1 else "s")
 
 
 def _emails(count: int) -> str:
