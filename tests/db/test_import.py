@@ -7,7 +7,16 @@ import sqlalchemy as sa
 
 from webapp.data import csv_import
 from webapp.data.csv_import import import_people
-from webapp.models import AuditEvent, Candidate, Client, ClientContact, Setting, name_key, utcnow
+from webapp.models import (
+    AuditEvent,
+    Candidate,
+    Client,
+    ClientContact,
+    Comment,
+    Setting,
+    name_key,
+    utcnow,
+)
 
 CANDIDATE_HEADER = "first_name,last_name,mobile,email,sms_consent,job_title,location"
 CONTACT_HEADER = "first_name,last_name,mobile,email,sms_consent,client,position"
@@ -770,6 +779,43 @@ def test_a_write_failing_in_a_later_chunk_leaves_no_row_of_the_import(session, m
     # The clients it made went with them; the one there before stays.
     assert [client.name for client in clients(session)] == ["Firm 7"]
     assert audited_imports(session) == []
+
+
+def test_a_failed_import_keeps_the_people_someone_worked_on_between_its_chunks(session):
+    """The pages write on between the chunks: undoing the import deleted a colleague's note with
+    the person it was about (and left an SMS sent to them without its person)."""
+    fail_inserting(session, "client_contacts", "P1200")
+    rows = "".join(f"P{i},Q,04{i:08d},,yes,Firm {i % 7},\n" for i in range(1_500))
+    noted = []
+
+    def a_colleague_notes_the_first(read, imported):
+        if imported == 500 and not noted:
+            with session.get_bind().begin() as other:
+                first = other.scalar(
+                    sa.select(ClientContact.id).where(ClientContact.first_name == "P0")
+                )
+                other.execute(sa.insert(Comment), {"contact_id": first, "text": "Called her"})
+            noted.append(first)
+
+    with pytest.raises(csv_import.ImportFailed) as failed:
+        import_people(
+            session,
+            "contacts",
+            f"{CONTACT_HEADER}\n{rows}".encode(),
+            "AU",
+            a_colleague_notes_the_first,
+            chunk=500,
+        )
+
+    assert str(failed.value) == (
+        "The import stopped because of an error (no room left); of the 1,000 rows written "
+        "before, 999 were removed again and 1 kept, as someone has added a note to them, sent "
+        f"them an SMS or edited them since (ids {noted[0]})."
+    )
+    assert [contact.id for contact in contacts(session)] == noted
+    assert [comment.text for comment in session.scalars(sa.select(Comment))] == ["Called her"]
+    # Her client stays with her; the others made for the import went.
+    assert [client.name for client in clients(session)] == ["Firm 0"]
 
 
 def test_the_command_says_what_a_failed_write_left(app, session, tmp_path):

@@ -350,3 +350,37 @@ def test_a_refusal_of_the_recipients_or_an_older_one_of_the_accounts_leaves_it_r
 
     assert code == 200, body
     assert body["gateway"] == {"ok": True, "account_failures": []}
+
+
+def test_a_backlog_queued_before_the_refusal_going_out_after_it_is_ready_again(
+    app, client, session, make_user, make_candidate
+):
+    """Only a message made after the refusal cleared it: once the credit was topped up, the
+    messages queued before it went out while /readyz said for 15 minutes that every send fails."""
+    sender = make_user()
+    backlog = delivery.queue(session, sender, [make_candidate()], provider="smscentral")
+    later = utcnow() + timedelta(hours=1)
+    session.execute(
+        sa.update(Message).where(Message.batch_id == backlog.id).values(next_attempt_at=later)
+    )
+    session.commit()
+    with FakeSmsCentral(credit=0) as fake:
+        delivery.queue(session, sender, [make_candidate()], provider="smscentral")
+        assert delivery.run_once(app, delivery.smscentral(fake)) == 1
+        beat(session)
+        assert readyz(client)[0] == 503
+
+        fake.credit = None  # topped up; the backlog, made before the refusal, goes
+        session.execute(
+            sa.update(Message)
+            .where(Message.batch_id == backlog.id)
+            .values(next_attempt_at=utcnow())
+        )
+        session.commit()
+        assert delivery.run_once(app, delivery.smscentral(fake)) == 1
+    [went] = delivery.messages(session, backlog)
+    assert went.sent_at is not None
+
+    code, body = readyz(client)
+    assert code == 200, body
+    assert body["gateway"] == {"ok": True, "account_failures": []}

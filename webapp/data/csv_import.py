@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.database import begin_write, is_sqlite
-from webapp.models import Client, audit, name_key
+from webapp.models import Client, Comment, Message, audit, name_key
 from webapp.models.people import EMAIL_PATTERN, person_values
 from webapp.people.kinds import KINDS
 from webapp.phones import normalise
@@ -45,6 +45,7 @@ CONSENT_WORDS = {
 EMAIL = re.compile(EMAIL_PATTERN)
 # ~0.25 s of SQLite's write lock each (the full-text triggers are most of it).
 CHUNK = 2_000
+IMPORT_LOCK = 0x5D1  # PostgreSQL's advisory lock key (with the kind's) that imports take turns by
 PAUSE = 0.1  # seconds without it between chunks
 LOOKUP_CHUNK = 1_000
 MAX_LENGTHS = {
@@ -247,8 +248,12 @@ def _write(
             rows = [dict(zip(checked.columns, row, strict=True)) for row in part]
             lines = checked.lines[start : start + chunk]
             # Looked up under the chunk's write lock, so a person another import adds meanwhile
-            # is "already there" rather than stored twice.
+            # is "already there" rather than stored twice. PostgreSQL has no such lock: there the
+            # imports of a kind take turns by an advisory lock, held until the chunk commits.
             begin_write(session)
+            if not is_sqlite(session):
+                kind_key = sa.func.hashtext(of_kind.segment)
+                session.execute(sa.select(sa.func.pg_advisory_xact_lock(IMPORT_LOCK, kind_key)))
             rows = _not_there(session, of_kind.model, rows, lines, report, there)
             new_clients: list[int] = []
             if of_kind.has_client:
@@ -308,13 +313,19 @@ def _undo(session: so.Session, of_kind, people: list[int], clients: list[int], e
         return f"{stopped}; nothing was written."
     table = of_kind.model.__table__
     removed = 0
+    kept: list[int] = []
     try:
         for start in range(0, len(people), LOOKUP_CHUNK):
             ids = people[start : start + LOOKUP_CHUNK]
             begin_write(session)
-            session.execute(sa.delete(table).where(table.c.id.in_(ids)))
+            # The pages wrote on between the chunks: a person someone has worked on since (a
+            # note, which would go with them, an SMS, an edit) is theirs now, and stays.
+            worked_on = _worked_on(session, of_kind, ids)
+            kept += worked_on
+            gone = [person for person in ids if person not in worked_on]
+            session.execute(sa.delete(table).where(table.c.id.in_(gone)))
             session.commit()
-            removed += len(ids)
+            removed += len(gone)
         for start in range(0, len(clients), LOOKUP_CHUNK):
             begin_write(session)
             # One someone gave a contact meanwhile stays.
@@ -333,7 +344,33 @@ def _undo(session: so.Session, of_kind, people: list[int], clients: list[int], e
             f"{len(people) - removed:,} are left. Import the file again to add the rest (those "
             "left are skipped as already there), or delete them."
         )
+    if kept:
+        return (
+            f"{stopped}; of the {len(people):,} rows written before, {removed:,} were removed "
+            f"again and {len(kept):,} kept, as someone has added a note to them, sent them an SMS "
+            f"or edited them since (ids {', '.join(map(str, kept[:20]))}"
+            f"{', …' if len(kept) > 20 else ''})."
+        )
     return f"{stopped}; the {len(people):,} rows written before were removed again."
+
+
+def _worked_on(session: so.Session, of_kind, ids: list[int]) -> list[int]:
+    """Those of `ids` (people an import wrote) with a note or a message since, or edited."""
+    table = of_kind.model.__table__
+    column = of_kind.person_column
+    noted = sa.exists().where(getattr(Comment, column) == table.c.id)
+    messaged = sa.exists().where(getattr(Message, column) == table.c.id)
+    rows = session.execute(
+        sa.select(table.c.id, table.c.created_at, table.c.updated_at, noted | messaged).where(
+            table.c.id.in_(ids)
+        )
+    )
+    # Written by the import, the two times are its own, a moment apart (each its own default).
+    return [
+        person
+        for person, created, updated, used in rows
+        if used or abs((updated - created).total_seconds()) > 1
+    ]
 
 
 # The columns _identity reads, in its order.

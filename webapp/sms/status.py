@@ -155,11 +155,12 @@ class AccountFailure(NamedTuple):
 
 def account_failures(session: so.Session, now: datetime | None = None) -> list[AccountFailure]:
     """The gateways and SMS accounts whose sends failed for the account's reason within the window,
-    and that have accepted no message made since (the credit topped up, the password corrected).
+    and that have accepted no message since (the credit topped up, the password corrected).
 
     Read on every /readyz and Status page, so through indexes: the failed messages due in the last
     day (the claim index, state and next_attempt_at; a message is tried when due, or once the queue
-    reaches it), then those made after the last refusal (ix_messages_out_created)."""
+    reaches it), then those made in the day before the last refusal or since
+    (ix_messages_out_created)."""
     now = now or utcnow()
     by_code = [
         sa.and_(Message.provider == provider, Message.error_code.in_(sorted(codes)))
@@ -193,9 +194,13 @@ def account_failures(session: so.Session, now: datetime | None = None) -> list[A
             sa.select(Message.id)
             .where(
                 sa.text(OUTBOUND_ONLY),
-                Message.created_at > last,
+                # Sent after the refusal, though perhaps queued before it (a backlog going out
+                # once the credit is topped up); made within the day before it, so that only
+                # those rows are looked at (ix_messages_out_created).
+                Message.created_at >= last - _TRIED_WITHIN,
+                Message.sent_at > last,
                 # Not the claim index (state first), which SQLite would take to read every
-                # message ever sent: an expression, so only the rows made since are looked at.
+                # message ever sent: an expression, so only the rows of that day on are looked at.
                 Message.state.concat("").in_(_ACCEPTED),
                 Message.provider == provider,
                 Message.account_id.is_(None)
