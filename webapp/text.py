@@ -114,7 +114,8 @@ def filter_value(
     other control character or more than `limit` characters leaves the value out, with a message
     for beside the field, rather than quietly searching for something the user did not type.
     """
-    text = _TAB_OR_LINE_BREAK_RE.sub(" ", raw or "") if words else raw or ""
+    # Without `words` (a folder's name), only those at its ends go, as a paste brings them.
+    text = _TAB_OR_LINE_BREAK_RE.sub(" ", raw or "") if words else (raw or "").strip(" \t\r\n")
     # Checked before trimming or folding: str.strip() and str.split() would quietly take a
     # U+001F or a NEL for a space.
     found = control_characters(text)

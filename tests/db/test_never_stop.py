@@ -326,6 +326,8 @@ def test_the_embedded_worker_thread_is_restarted_after_the_dispatcher_raises(
     batch = queue(session, casey, [make_candidate()], provider="sandbox")
     calls = fail_once(monkeypatch, Dispatcher, "run")
     # A second app on the same database, configured as in production: the worker in a thread.
+    # The app hooks the process's exit and SIGTERM for its worker (webapp.worker): pytest's own.
+    sigterm = signal.getsignal(signal.SIGTERM)
     served = create_app(config_for(database_url, TESTING=False, EMBEDDED_WORKER=True))
     try:
         with caplog.at_level(logging.ERROR, logger="webapp.sms"):
@@ -347,6 +349,9 @@ def test_the_embedded_worker_thread_is_restarted_after_the_dispatcher_raises(
             served.extensions["dispatcher_thread"].join(10)
             assert not served.extensions["dispatcher_thread"].is_alive()
         served.extensions["database"].engine.dispose()
+        signal.signal(signal.SIGTERM, sigterm)
+        worker._stoppers.clear()
+        worker._threads.clear()
 
 
 def test_the_sms_worker_command_carries_on_after_an_unexpected_error(

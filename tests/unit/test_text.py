@@ -73,6 +73,8 @@ def test_a_filter_value_folds_whitespace_and_refuses_control_characters_or_too_m
         "",
         "Folder cannot hold control characters (tab); it was left out.",
     )
+    # A pasted name brings a tab or line break at its end: trimmed, as before.
+    assert filter_value("Folder", "Offers\t\r\n", words=False) == ("Offers", None)
     assert filter_value("Name", "x" * 201) == (
         "",
         "Name can be at most 200 characters; it was left out.",
