@@ -117,3 +117,42 @@ def test_the_search_shows_no_keyboard_shortcuts_that_need_javascript(page):
     page.keyboard.press("Shift+Tab")  # the button sat just before Search
     focused = page.evaluate("document.activeElement.textContent")
     assert "Keyboard shortcuts" not in focused
+
+
+@pytest.fixture(scope="module")
+def cancellers(live_server, tmp_path_factory) -> str:
+    """Two people found by their own search; the surname to search for."""
+    rows = [
+        "first_name,last_name,mobile,email,sms_consent,job_title,location",
+        "Cara,Cancelnojs,0413 778 301,,yes,Nurse,Hobart",
+        "Cole,Cancelnojs,0413 778 302,,yes,Nurse,Hobart",
+    ]
+    path = tmp_path_factory.mktemp("noscript-cancel") / "people.csv"
+    path.write_text("\n".join(rows) + "\n")
+    live_server.flask("import", "candidates", str(path))
+    return "Cancelnojs"
+
+
+def test_cancel_keeps_the_message_and_goes_back_to_the_same_search(page, cancellers):
+    """Cancel was a link to the bare search: the search, its sort, and the message typed were
+    gone, and Bulk SMS for the same people reopened an empty Message."""
+    sign_in(page, "consultant")
+    search = f"/candidates?q={cancellers}&sort=-created"
+
+    def bulk_sms() -> None:
+        page.goto(search)
+        page.locator("input.row-select").nth(0).check()
+        page.locator("input.row-select").nth(1).check()
+        page.get_by_role("button", name="Bulk SMS").click()
+        expect(page.locator("#compose-heading")).to_contain_text("SMS to 2 people")
+
+    bulk_sms()
+    screen = page.url
+    page.get_by_label("Message", exact=True).press_sequentially("Hi there, new role for you")
+    page.get_by_role("button", name="Cancel", exact=True).click()
+
+    expect(page).to_have_url(re.compile(re.escape(search) + "$"))
+    expect(page.get_by_label("Search", exact=True)).to_have_value(cancellers)
+    bulk_sms()
+    assert page.url == screen
+    expect(page.get_by_label("Message", exact=True)).to_have_value("Hi there, new role for you")

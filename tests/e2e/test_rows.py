@@ -193,7 +193,7 @@ def test_sms_screen_opens_beside_the_list_when_wide_and_below_when_narrow(page, 
 
     page.keyboard.press("b")
     expect(heading).to_be_focused()
-    page.get_by_role("link", name="Cancel", exact=True).click()
+    page.get_by_role("button", name="Cancel", exact=True).click()
     expect(page.locator("#compose-panel #compose")).to_have_count(0)
     expect(page.get_by_role("button", name="Bulk SMS")).to_be_focused()
 

@@ -121,3 +121,72 @@ def test_the_same_text_sent_from_both_tabs_opens_the_one_batch(context, js, peop
         two.get_by_role("button", name="Send", exact=True).click()
         expect(two).to_have_url(one.url)
     assert len(batches_with(live_server.database, text)) == 1
+
+
+# Two people each, found by their own search: a draft of their own for each JavaScript setting.
+LISTED = {
+    "js": [("Rhea", "Relistjs", "0413 778 201"), ("Rory", "Relistjs", "0413 778 202")],
+    "nojs": [("Nina", "Relistnojs", "0413 778 211"), ("Ned", "Relistnojs", "0413 778 212")],
+}
+
+
+@pytest.fixture(scope="module")
+def listed(live_server, tmp_path_factory) -> dict[str, str]:
+    """{variant: the surname to search for its two people}."""
+    rows = ["first_name,last_name,mobile,email,sms_consent,job_title,location"]
+    for pair in LISTED.values():
+        rows += [f"{first},{last},{number},,yes,Nurse,Hobart" for first, last, number in pair]
+    path = tmp_path_factory.mktemp("two-tabs-list") / "people.csv"
+    path.write_text("\n".join(rows) + "\n")
+    live_server.flask("import", "candidates", str(path))
+    return {variant: pair[0][1] for variant, pair in LISTED.items()}
+
+
+def bulk_sms(page, surname: str) -> None:
+    """Both people ticked on their search, then Bulk SMS (a panel with JavaScript, else a page)."""
+    page.goto(f"/candidates?q={surname}&sort=-created")
+    boxes = page.locator("input.row-select")
+    expect(boxes).to_have_count(2)
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.get_by_role("button", name="Bulk SMS").click()
+    expect(page.locator("#compose-heading")).to_contain_text("SMS to")
+
+
+def test_send_for_a_list_the_other_tab_changed_is_refused_and_shows_it(
+    context, js, listed, live_server
+):
+    """Tab one takes a person off and types; tab two, on the same draft, puts them back. Tab one
+    still showed "SMS to 1 person": its Send went to both. Now it is refused, its list redrawn as
+    it is, its text kept; Send again sends what it then shows."""
+    variant = "js" if js else "nojs"
+    text = f"Only for the one I kept ({variant})"
+    with (
+        watched_page(context, allowed=REFUSED) as one,
+        watched_page(context, allowed=REFUSED) as two,
+    ):
+        sign_in(one, "consultant")
+        bulk_sms(one, listed[variant])
+        expect(one.locator("#compose-heading")).to_contain_text("SMS to 2 people")
+        one.locator("button[name=remove]").first.click()
+        expect(one.locator("#compose-heading")).to_contain_text("SMS to 1 person")
+        type_message(one, text)
+
+        bulk_sms(two, listed[variant])
+        assert draft_token(one) == draft_token(two)
+        expect(two.locator("#compose-heading")).to_contain_text("SMS to 1 person")
+        two.locator("button[name=restore]").first.click()
+        expect(two.locator("#compose-heading")).to_contain_text("SMS to 2 people")
+
+        one.get_by_role("button", name="Send", exact=True).click()
+        expect(one.locator("#compose-form [role=alert]")).to_have_text(
+            "Another tab or window changed who gets this SMS; check the list, then press Send "
+            "again."
+        )
+        expect(one.locator("#compose-heading")).to_contain_text("SMS to 2 people")
+        expect(one.get_by_label("Message", exact=True)).to_have_value(text)
+        assert batches_with(live_server.database, text) == []
+
+        one.get_by_role("button", name="Send", exact=True).click()
+        expect(one).to_have_url(re.compile(r"/sms/batches/\d+$"))
+    assert [count for _, count in batches_with(live_server.database, text)] == [2]

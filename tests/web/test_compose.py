@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -516,7 +517,9 @@ def test_single_sms_from_a_contact_record(client, consultant, make_contact):
     response = client.get(f"/sms/compose?contact={grace.id}")
     assert response.status_code == 200
     assert recipients(text(response)) == [("Grace Hopper", "+61413222333")]
-    assert 'href="/contacts"' in text(response)  # Cancel goes back to the contacts search
+    # Cancel goes back to the contacts search.
+    cancelled = client.post(f"/sms/compose/{token_of(response)}/cancel", data={"message": ""})
+    assert cancelled.headers["Location"] == "/contacts"
 
 
 def test_single_sms_to_an_opted_out_person_shows_the_opt_out_list(
@@ -578,6 +581,116 @@ def test_an_id_that_is_not_a_number_is_refused(client, consultant):
     response = client.post("/sms/compose", data={"kind": "candidates", "ids": ["1; DROP TABLE x"]})
     assert response.status_code == 400
     assert "is not a record id" in text(response)
+
+
+# --- Cancel --------------------------------------------------------------------------------------
+
+SEARCH = {"q": "lee", "sort": "-created"}
+
+
+def bulk_sms_from_the_search(client, people, search=SEARCH):
+    """Tick `people` on the candidates search and press Bulk SMS without JavaScript: the screen
+    its redirect leads to."""
+    form = held(html_tree.html(client.get("/candidates", query_string=search)), "/sms/compose")
+    form.pop("page_ids", None)  # Select all is not ticked
+    form["ids"] = [str(p.id) for p in people]
+    response = client.post("/sms/compose", data=form, follow_redirects=True)
+    assert response.status_code == 200, text(response)
+    return response
+
+
+def back_to(response) -> tuple[str, dict[str, str]]:
+    url = urlsplit(response.headers["Location"])
+    return url.path, dict(parse_qsl(url.query))
+
+
+@pytest.fixture
+def lees(make_candidate):
+    make_candidate("Sam", "Smith", "0412 345 670")  # not found by the search
+    return [
+        make_candidate("Ann", "Lee", "0412 345 678"),
+        make_candidate("Ben", "Lee", "0412 345 679"),
+    ]
+
+
+def test_cancel_without_javascript_keeps_the_message_and_goes_back_to_the_search(
+    client, consultant, lees
+):
+    """Cancel was a link to the bare search: the typed message and the search were both lost."""
+    screen = bulk_sms_from_the_search(client, lees)
+    token = token_of(screen)
+    page = html_tree.html(screen)
+    cancel = page.one("button", class_="link-button compose-cancel")
+    assert cancel.get("formaction") == f"/sms/compose/{token}/cancel"
+    form = held(page, f"/sms/compose/{token}/update") | {"message": "Hi there, new role for you"}
+
+    response = client.post(cancel.get("formaction"), data=form)
+
+    assert response.status_code == 303
+    assert back_to(response) == ("/candidates", SEARCH)
+    again = bulk_sms_from_the_search(client, lees)
+    assert token_of(again) == token
+    assert message_box(text(again)) == "Hi there, new role for you"
+
+
+def test_the_search_to_go_back_to_outlives_every_step_without_javascript(client, consultant, lees):
+    """Remove, a list and its Back to the SMS, and Preview each show the screen at its own
+    address: each carries the search on, for Cancel at the end."""
+    _ann, ben = lees
+    screen = bulk_sms_from_the_search(client, lees)
+    token = token_of(screen)
+    update_url = f"/sms/compose/{token}/update"
+    form = held(html_tree.html(screen), update_url) | {"remove": str(ben.id)}
+    removed = client.post(update_url, data=form, follow_redirects=True)
+    form = held(html_tree.html(removed), update_url) | {"show_list": "removed"}
+    listed = html_tree.html(client.post(update_url, data=form, follow_redirects=True))
+    [back] = [a for a in listed.all("a") if a.text == "Back to the SMS"]
+    shown = client.get(back.get("href"))
+    form = held(html_tree.html(shown), update_url)
+    previewed = client.post(f"/sms/compose/{token}/preview", data=form, follow_redirects=True)
+    form = held(html_tree.html(previewed), update_url)
+
+    response = client.post(f"/sms/compose/{token}/cancel", data=form)
+
+    assert back_to(response) == ("/candidates", SEARCH)
+
+
+def test_cancel_with_javascript_outside_the_panel_keeps_the_message_and_goes_back(
+    client, consultant, lees, session
+):
+    """The screen out of the search page's panel (reloaded at its own address), with JavaScript:
+    htmx posts Cancel, and is told where to go. A search value the search page would drop is not
+    carried back."""
+    ids = [str(p.id) for p in lees]
+    opened = client.post(
+        "/sms/compose",
+        data={"kind": "candidates", "ids": ids, "criteria-q": "lee", "criteria-status": "Nonsense"},
+        htmx=True,
+    )
+    token = token_of(opened)
+
+    response = client.post(f"/sms/compose/{token}/cancel", data={"message": "Kept"}, htmx=True)
+
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/candidates?q=lee"
+    session.rollback()
+    draft = session.scalar(sa.select(ComposeDraft).where(ComposeDraft.token == token))
+    assert draft.message == "Kept"
+
+
+def test_each_screen_cancels_to_its_own_search(client, consultant, lees, make_candidate):
+    """Screens opened from other searches since (up to a few) keep their own way back; Bulk SMS
+    for the same people from another search goes back to that one."""
+    sam = make_candidate("Sam", "Smythe", "0412 345 671")
+    token = token_of(bulk_sms_from_the_search(client, lees))
+    smythe = {"q": "smythe"}
+    other = token_of(bulk_sms_from_the_search(client, [sam], search=smythe))
+
+    assert back_to(client.post(f"/sms/compose/{token}/cancel", data={})) == ("/candidates", SEARCH)
+    assert back_to(client.post(f"/sms/compose/{other}/cancel", data={})) == ("/candidates", smythe)
+    by_name = {"q": "lee"}
+    assert token_of(bulk_sms_from_the_search(client, lees, search=by_name)) == token
+    assert back_to(client.post(f"/sms/compose/{token}/cancel", data={})) == ("/candidates", by_name)
 
 
 # --- templates -----------------------------------------------------------------------------------

@@ -372,6 +372,109 @@ def test_restored_recipient_is_messaged(client, consultant, people, session):
     assert sorted(m.candidate_id for m in rows(session, Message)) == sorted([ada.id, bob.id])
 
 
+def screen_form(response) -> dict[str, str]:
+    """The SMS screen's form as a browser would post it for Send: its hidden fields (what it
+    showed) and the Message typed, if any (else `send` types one)."""
+    page = tree(response)
+    form = page.one("form", id="compose-form")
+    posted = {field.get("name"): field.get("value") for field in form.all("input", type="hidden")}
+    typed = page.one("textarea", id="message").text
+    return posted | ({"message": typed} if typed else {})
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_send_for_a_list_another_tab_changed_is_refused_and_shows_the_list_now(
+    app, client, consultant, people, session, htmx
+):
+    """Tab A takes Bob off (SMS to 1 person); tab B, the same draft, puts him back. A's Send went
+    to Bob too, whom A's screen showed taken off; now it is refused (409) with the list as it is
+    now and A's text kept, and A's next Send goes to both, as then shown."""
+    ada, bob = people
+    token = open_sms(client, people)
+    tab_a = client.post(
+        f"/sms/compose/{token}/update",
+        data={"remove": str(bob.id), "message": "Only for Ada"},
+        htmx=htmx,
+        follow_redirects=not htmx,
+    )
+    assert "SMS to 1 person" in text(tab_a)
+    shown_by_a = screen_form(tab_a)
+    tab_b = app.test_client()  # another tab, signed in as the same consultant
+    assert tab_b.login(consultant.username).status_code == 302
+    assert open_sms(tab_b, people) == token  # the same draft, Bob shown taken off
+    tab_b.post(f"/sms/compose/{token}/update", data={"restore": str(bob.id)})
+
+    refused = send(client, token, htmx=htmx, **shown_by_a)
+
+    assert refused.status_code == 409
+    assert written(session) == NOTHING
+    page = tree(refused)
+    assert page.one("p", class_="error", role="alert").text == (
+        "Another tab or window changed who gets this SMS; check the list, then press Send again."
+    )
+    assert recipients(text(refused)) == [
+        ("Ada Lovelace", "+61412345678"),
+        ("Bob Brown", "+447400123456"),
+    ]
+    assert page.one("textarea", id="message").text == "Only for Ada"
+    assert send(client, token, htmx=htmx, **screen_form(refused)).status_code in (204, 303)
+    assert sorted(m.candidate_id for m in rows(session, Message)) == sorted([ada.id, bob.id])
+
+
+def test_a_send_for_someone_another_tab_took_off_is_refused(
+    app, client, consultant, people, session
+):
+    """The other way round: A shows both, B takes Bob off; A's Send is refused, not sent to Ada
+    alone, and what A then shows (Bob taken off) is what its next Send sends."""
+    ada, bob = people
+    token = open_sms(client, people)
+    shown_by_a = screen_form(client.get(f"/sms/compose/{token}"))
+    tab_b = app.test_client()
+    assert tab_b.login(consultant.username).status_code == 302
+    tab_b.post(f"/sms/compose/{token}/update", data={"remove": str(bob.id)})
+
+    refused = send(client, token, **shown_by_a)
+
+    assert refused.status_code == 409
+    assert written(session) == NOTHING
+    assert recipients(text(refused)) == [("Ada Lovelace", "+61412345678")]
+    assert send(client, token, **screen_form(refused)).status_code == 303
+    assert [m.candidate_id for m in rows(session, Message)] == [ada.id]
+
+
+def test_a_send_after_the_other_tab_sent_finds_its_batch_whatever_list_it_showed(
+    client, consultant, people, session
+):
+    """Sent from the other tab (after taking Bob off): this tab's Send of the same text is the
+    double click it looks like, and opens that batch; no "check the list" for a list gone."""
+    _ada, bob = people
+    token = open_sms(client, people)
+    shown_by_a = screen_form(client.get(f"/sms/compose/{token}"))
+    client.post(f"/sms/compose/{token}/update", data={"remove": str(bob.id)})
+    sent = send(client, token)
+
+    again = send(client, token, **shown_by_a)
+
+    assert again.status_code == 303
+    assert again.headers["Location"] == sent.headers["Location"]
+    assert len(rows(session, Batch)) == 1
+
+
+def test_taking_off_and_putting_back_the_same_person_elsewhere_changes_nothing_shown(
+    app, client, consultant, people, session
+):
+    """Who the screen showed is what counts, not how many changes were made: B taking Bob off
+    and putting him back leaves A's Send as it was."""
+    _ada, bob = people
+    token = open_sms(client, people)
+    shown_by_a = screen_form(client.get(f"/sms/compose/{token}"))
+    for change in ("remove", "restore"):
+        client.post(f"/sms/compose/{token}/update", data={change: str(bob.id)})
+
+    assert send(client, token, **shown_by_a).status_code == 303
+    assert len(rows(session, Message)) == 2
+
+
 # --- the Ignore gate at Send ---------------------------------------------------------------------
 
 

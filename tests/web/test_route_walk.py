@@ -80,6 +80,11 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
         Call("POST", "/sms/compose/{token}/save", {"message": "Hi"}),
         expect(LOGIN, 403, 204, 204, 204),
     ),
+    # Cancel keeps what was typed, then goes back to the search.
+    "compose.cancel": (
+        Call("POST", "/sms/compose/{token}/cancel", {"message": "Hi"}),
+        expect(LOGIN, 403, 303, 303, 303),
+    ),
     "compose.counter": (
         Call("POST", "/sms/compose/{token}/counter", {"message": "Hi"}),
         expect(LOGIN, 403, 200, 200, 200),

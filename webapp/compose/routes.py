@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
 
 from webapp import worker
@@ -39,6 +39,9 @@ from webapp.web.times import user_zone
 # What a redirect back to the screen may put the focus on (?focus=), by the template's names.
 FOCUS = frozenset({"template", "message", "recipients", "ignore", "preview", "commercial"})
 LISTS = frozenset(recipients.OUTCOMES) | {"removed"}
+# The search each of the last few SMS screens opened came from, for Cancel (_remember_search).
+SEARCHES = "compose_searches"
+KEEP_SEARCHES = 5
 
 
 @bp.route("/compose", methods=["GET", "POST"])
@@ -56,6 +59,7 @@ def compose():
                 phone_numbers.default_region(),
             )
         draft = sms_compose.open_draft(db.session, current_user, kind, ids, zone=user_zone())
+        _remember_search(draft)
     except FieldError as error:
         return render(
             "compose/compose.html",
@@ -76,11 +80,34 @@ def _back_url() -> str:
         (kind.segment for kind in KINDS if kind.singular in request.args), ""
     )
     kind = KINDS.by_segment(named) if named in KINDS.segments else CANDIDATES
-    # Read as the search page reads it, so a value it would drop is not carried back.
-    criteria, _page, _errors = people_search.parse(
-        kind.segment, selection.shown_search(request.form), user_zone()
-    )
-    return url_for(kind.search_endpoint, **criteria.params())
+    return _search_url(kind.segment, selection.shown_search(request.form))
+
+
+def _search_url(kind: str, args) -> str:
+    """The search page of `kind` for these query arguments, read as the search page reads them,
+    so a value it would drop is not carried back."""
+    criteria, _page, _errors = people_search.parse(kind, args, user_zone())
+    return url_for(KINDS.by_segment(kind).search_endpoint, **criteria.params())
+
+
+def _remember_search(draft: ComposeDraft) -> None:
+    """Note the search the screen's people were ticked on, for its Cancel (none: a record link).
+
+    The draft keeps only who was chosen, and without JavaScript the screen's own address carries
+    no search, so it rides in the session: the last few screens opened, as [token, arguments]
+    pairs (a list: the cookie's JSON sorts an object's keys)."""
+    shown = selection.shown_search(request.form) if request.method == "POST" else {}
+    criteria, _page, _errors = people_search.parse(draft.kind, shown, user_zone())
+    kept = [pair for pair in session.get(SEARCHES, []) if pair[0] != draft.token]
+    if args := criteria.params():
+        kept.append([draft.token, args])
+    kept = kept[-KEEP_SEARCHES:]
+    if kept != session.get(SEARCHES, []):
+        session[SEARCHES] = kept
+
+
+def _remembered_search(draft: ComposeDraft) -> dict[str, str]:
+    return next((args for token, args in session.get(SEARCHES, []) if token == draft.token), {})
 
 
 def _draft(token: str) -> ComposeDraft:
@@ -245,6 +272,20 @@ def save(token: str):
     return "", 204
 
 
+@bp.route("/compose/<token>/cancel", methods=["POST"])
+@permission_required("sms.send")
+def cancel(token: str):
+    """Cancel: keep what the screen holds on its draft (Bulk SMS for the same people brings it
+    back), then go back to the search the selection came from. With JavaScript in the search
+    page's panel, Cancel and Esc close the panel instead (shortcuts.js) and never post here."""
+    draft = _draft(token)
+    _posted(draft)
+    target = _search_url(draft.kind, _remembered_search(draft))
+    if wants_fragment():
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, 303)
+
+
 @bp.route("/compose/<token>/counter", methods=["POST"])
 @permission_required("sms.send")
 def counter(token: str):
@@ -317,10 +358,12 @@ def outcome_list(token: str, outcome: str):
     )
 
 
-def _refuse_what_was_not_shown(draft: ComposeDraft, form: ComposeForm) -> None:
-    """Refuse (409) a Send whose screen showed another template in use, or showed no opt-out line
-    where the template in use has been made commercial since: it would send what it never showed.
-    A post without these fields (a crafted one) is not refused: the line is added all the same.
+def _refuse_what_was_not_shown(draft: ComposeDraft, form: ComposeForm, *, sent: bool) -> None:
+    """Refuse (409) a Send whose screen showed another template in use, showed no opt-out line
+    where the template in use has been made commercial since, or showed other people taken off
+    (Remove or Put back in another tab on the same draft): it would send what it never showed, or
+    to people it never showed. A post without these fields (a crafted one) is not refused: the
+    line is added all the same, and the draft says who gets it.
 
     Another template put in: the screen is redrawn with its own text, so the template that text
     came from is the draft's again (with its commercial lock), for the next Send to record."""
@@ -346,6 +389,16 @@ def _refuse_what_was_not_shown(draft: ComposeDraft, form: ComposeForm) -> None:
             "The template in use has been made commercial since this screen was shown: the "
             "opt-out line below is added to the message. Check it, then press Send again.",
             "message",
+            409,
+        )
+    shown = request.form.get("recipients_shown")
+    # Sent already (`sent`): the Send finds that batch, or says it went, whoever this screen showed.
+    if not sent and shown is not None and shown != sms_compose.removed_key(draft):
+        # The refused screen is drawn with the list as it is now, and its key: checked, it sends.
+        raise FieldError(
+            "Another tab or window changed who gets this SMS; check the list, then press Send "
+            "again.",
+            "recipients",
             409,
         )
 
@@ -385,7 +438,7 @@ def send(token: str):
     )
     try:
         if confirmed is None:
-            _refuse_what_was_not_shown(draft, form)
+            _refuse_what_was_not_shown(draft, form, sent=made is not None)
         if confirmed is not None and as_shown(send_at_text) != as_shown(form.send_at.data):
             # Another tab changed the time after the confirmation was shown: confirm it anew.
             raise confirmation.ConfirmationNeeded(changed=True)

@@ -112,6 +112,11 @@ class ComposeScreen:
         return bool(typed) and schedule.read_local(typed) is None
 
     @property
+    def recipients_shown(self) -> str:
+        """Who this screen shows as taken off, for Send to refuse a list changed since."""
+        return sms_compose.removed_key(self.draft)
+
+    @property
     def catalogue(self) -> tuple[merge.MergeField, ...]:
         """The merge fields that mean something for these recipients, and the sender's."""
         return merge.offered(self.kind.merge_fields)
@@ -188,6 +193,7 @@ class ComposeScreen:
         """The template's variables."""
         return {f.name: getattr(self, f.name) for f in fields(self)} | {
             "catalogue": self.catalogue,
+            "recipients_shown": self.recipients_shown,
             "line_in_text": self.line_in_text,
             "scheduled_for": self.scheduled_for,
             "send_at_unreadable": self.send_at_unreadable,

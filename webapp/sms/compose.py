@@ -263,6 +263,13 @@ def set_removed(session: so.Session, draft: ComposeDraft, person_id: int, remove
     session.commit()
 
 
+def removed_key(draft: ComposeDraft) -> str:
+    """A digest naming who is taken off `draft` (in any order): the screen carries the one it
+    showed, so Send can refuse a list another tab or window changed since (Remove, Put back)."""
+    removed = ",".join(map(str, sorted(set(draft.removed_ids or []))))
+    return hashlib.sha256(removed.encode()).hexdigest()[:32]
+
+
 @dataclass
 class ComposeState:
     """Everyone on the draft, what the analysis made of them, and who was taken off."""
