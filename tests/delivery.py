@@ -16,6 +16,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
+import requests
 import sqlalchemy as sa
 
 from tests.fakes import FakeSmsCentral, FakeTwilio, timeout
@@ -252,6 +253,14 @@ def unknown_after_a_late_answer(
 def references(fake: FakeSmsCentral) -> Counter:
     """How many send requests the fake SMS Central received per REFERENCE (not status checks)."""
     return Counter(r.form.get("REFERENCE") for r in fake.sends)
+
+
+def answers(url: str) -> bool:
+    """Whether a server started in a process of its own answers `url` with 200 yet."""
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def wait_until(

@@ -4,16 +4,15 @@ cleanly, so its calls in flight are recorded and its heartbeat row goes with it.
 from __future__ import annotations
 
 import signal
-import socket
 import sys
 from collections import Counter
 
 import pytest
-import requests
 import sqlalchemy as sa
 
 from tests.delivery import (
     Process,
+    answers,
     insert_candidates,
     messages,
     queue,
@@ -22,20 +21,8 @@ from tests.delivery import (
     worker_env,
 )
 from tests.fakes import FakeSmsCentral
+from tests.fakes.smtp import free_port
 from webapp.models import WorkerHeartbeat
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def heartbeats(session) -> list[str]:
@@ -50,7 +37,7 @@ def test_a_waitress_told_to_stop_stops_its_embedded_worker_records_its_calls_and
     signum, database_url, session, make_user, tmp_path
 ):
     batch = queue(session, make_user(), insert_candidates(session, 40), provider="smscentral")
-    port = _free_port()
+    port = free_port()
     web = None
     with FakeSmsCentral(latency=0.5) as fake:
         env = worker_env(database_url, fake, EMBEDDED_WORKER="1", DISPATCH_CONCURRENCY="4")
@@ -68,7 +55,7 @@ def test_a_waitress_told_to_stop_stops_its_embedded_worker_records_its_calls_and
                 tmp_path / "web.log",
             )
             # The first request starts the embedded worker.
-            wait_until(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 60, "waitress")
+            wait_until(lambda: answers(f"http://127.0.0.1:{port}/healthz"), 60, "waitress")
             wait_until(lambda: len(fake.requests) >= 4, 30, "calls to be in flight")
             wait_until(lambda: heartbeats(session), 30, "the embedded worker's heartbeat")
             web.signal(signum)

@@ -67,7 +67,8 @@ class _LoopbackController(Controller):
 
 
 def free_port() -> int:
-    """A port nothing listens on right now (for "the SMTP server is down")."""
+    """A port nothing listens on right now (for "the SMTP server is down", or a server a test
+    starts in a process of its own)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

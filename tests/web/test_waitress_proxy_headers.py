@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import re
 import shlex
-import socket
 import sys
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.delivery import Process, wait_until
+from tests.delivery import Process, answers, wait_until
+from tests.fakes.smtp import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAG = "--no-clear-untrusted-proxy-headers"
@@ -38,19 +38,6 @@ def test_every_documented_waitress_command_leaves_the_proxy_headers_to_the_app()
     assert all(FLAG in command for command in commands), commands
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 def serve_as_documented(database_url: str, tmp_path: Path, trusted_proxies: str) -> tuple:
     """deployment.md's Linux waitress command (its options, on a free port) in a process of its
     own."""
@@ -61,7 +48,7 @@ def serve_as_documented(database_url: str, tmp_path: Path, trusted_proxies: str)
         o for o in shlex.split(command, comments=True)[1:] if not re.match(r"--(host|port)\b", o)
     ]
     options = [o for o in options if o not in ("127.0.0.1", "8000")]
-    port = _free_port()
+    port = free_port()
     env = {
         "PATH": "/usr/bin:/bin",
         "DATABASE_URL": database_url,
@@ -85,7 +72,7 @@ def test_metrics_through_a_proxy_needs_the_token(database_url, tmp_path, trusted
     token, no metrics. A Prometheus agent on the host itself still scrapes without one."""
     server, base = serve_as_documented(database_url, tmp_path, trusted_proxies)
     try:
-        wait_until(lambda: _answers(f"{base}/healthz"), 60, "waitress to answer", every=0.2)
+        wait_until(lambda: answers(f"{base}/healthz"), 60, "waitress to answer", every=0.2)
 
         proxied = requests.get(
             f"{base}/metrics",

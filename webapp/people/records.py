@@ -51,9 +51,8 @@ class RestoreReasonRequired(FieldError):
     """Ticking SMS again over the person's own withdrawal needs a typed reason."""
 
     def __init__(self, withdrawal: Withdrawal):
-        how = "replied STOP" if withdrawal.overrides == "stop" else "unsubscribed at the gateway"
         super().__init__(
-            f"This person {how}: say why SMS may be ticked again (for example, when "
+            f"This person {withdrawal.how}: say why SMS may be ticked again (for example, when "
             "and how they asked for SMS again).",
             "sms_consent_reason",
         )
@@ -69,10 +68,9 @@ class OverrideNotAllowed(FieldError):
     (403): otherwise any user who edits records could undo a STOP and then send as usual."""
 
     def __init__(self, withdrawal: Withdrawal):
-        how = "replied STOP" if withdrawal.overrides == "stop" else "unsubscribed at the gateway"
         super().__init__(
-            f"Not saved: this person {how}, so only a user allowed to ignore opt-outs can tick "
-            "SMS again. Untick SMS to save your other changes.",
+            f"Not saved: this person {withdrawal.how}, so only a user allowed to ignore opt-outs "
+            "can tick SMS again. Untick SMS to save your other changes.",
             "sms_consent",
             status=403,
         )
@@ -87,6 +85,11 @@ class Withdrawal:
     at: datetime
     overrides: str  # "stop" or "gateway opt-out"
     code: str | None = None  # the gateway's opt-out code
+
+    @property
+    def how(self) -> str:
+        """What the person did, as the refusals say it."""
+        return "replied STOP" if self.overrides == "stop" else "unsubscribed at the gateway"
 
 
 def self_withdrawal(session: so.Session, person: Candidate | ClientContact) -> Withdrawal | None:
