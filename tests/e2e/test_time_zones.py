@@ -65,8 +65,10 @@ def desks(live_server) -> dict:
             connection.execute(
                 "UPDATE batches SET created_at = ? WHERE id = ?", (SENT_AT, desk["batch"])
             )
+            # Sent when made: the history shows when a message left (sent_at).
             connection.execute(
-                "UPDATE messages SET created_at = ? WHERE batch_id = ?", (SENT_AT, desk["batch"])
+                "UPDATE messages SET created_at = ?, sent_at = ? WHERE batch_id = ?",
+                (SENT_AT, SENT_AT, desk["batch"]),
             )
             connection.execute(
                 "UPDATE messages SET created_at = ? WHERE id = ?", (REPLIED_AT, desk["reply"])
