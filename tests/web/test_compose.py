@@ -1042,3 +1042,23 @@ def test_a_forged_token_is_404(client, consultant, method, path):
         f"/sms/compose/not-a-real-token{path}", method=method, data={"message": "x"}
     )
     assert response.status_code == 404
+
+
+def test_a_long_search_is_not_kept_in_the_session_cookie(client, consultant, lees):
+    """Five screens opened from 200-character searches (each character six in the cookie's JSON)
+    passed the 4 KB a browser keeps of a cookie: it dropped the whole session cookie, and with it
+    the new recovery codes it was carrying. A long search is not remembered: Cancel goes to the
+    bare search."""
+    ids = [str(p.id) for p in lees]
+    words = "".join(chr(0x4E00 + 37 * i) for i in range(199))  # 199 different characters
+    for n in range(5):
+        opened = client.post(
+            "/sms/compose",
+            data={"kind": "candidates", "ids": ids, "criteria-q": words + str(n)},
+            htmx=True,
+        )
+        assert opened.status_code == 200
+
+    response = client.post(f"/sms/compose/{token_of(opened)}/cancel", data={}, htmx=True)
+
+    assert response.headers["HX-Redirect"] == "/candidates"

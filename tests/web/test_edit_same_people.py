@@ -10,7 +10,8 @@ import pytest
 
 from tests.html_tree import html
 from tests.pages import audits, changed, fresh, held, opened
-from webapp.models import Candidate
+from tests.replying import receive
+from webapp.models import Candidate, ClientContact
 
 
 @pytest.fixture
@@ -109,3 +110,38 @@ def test_a_person_of_the_other_kind_with_the_number_is_no_match(
     response = client.post(url, data=changed(opened(client, url), mobile="0412 345 678"))
     assert response.status_code == 302
     assert fresh(session, type(grace), grace.id).mobile_e164 == "+61412345678"
+
+
+def test_a_number_that_replied_stop_stays_opted_out_on_a_record_given_it_anyway(
+    app, client, login, session, ada, zoe
+):
+    """Save anyway (or Add anyway) gave a ticked record the number that had replied STOP, and a
+    consultant could then send to it: the new record carries the withdrawal, so ticking SMS again
+    needs the authority Ignore needs, as on the first record."""
+    receive(app, session, "STOP", from_number="61412345678")  # Ada's phone opts out
+    login("consultant")
+    url = f"/candidates/{zoe.id}/edit"
+    refused = client.post(url, data=changed(opened(client, url), mobile="0412 345 678"))
+
+    assert client.post(url, data=held(html(refused), url) | {"save_anyway": "y"}).status_code == 302
+
+    stored = fresh(session, Candidate, zoe.id)
+    assert (stored.mobile_e164, stored.sms_consent) == ("+61412345678", False)
+    [carried] = [e for e in audits(session, "consent.sms_withdrawn") if e.subject_id == zoe.id]
+    assert carried.details["carried_from"] == f"candidate {ada.id}"
+    page = html(client.get(f"/candidates/{zoe.id}")).one("section", id="privacy")
+    assert "Only a user allowed to ignore opt-outs can tick SMS again" in page.text
+
+
+def test_a_contact_given_a_number_that_replied_stop_starts_opted_out(
+    app, client, login, session, ada, make_contact
+):
+    receive(app, session, "STOP", from_number="61412345678")
+    contact = make_contact("Con", "Tact", "0499 000 111")
+    login("consultant")
+    url = f"/contacts/{contact.id}/edit"
+
+    response = client.post(url, data=changed(opened(client, url), mobile="0412 345 678"))
+
+    assert response.status_code == 302  # another kind: no duplicate to confirm
+    assert fresh(session, ClientContact, contact.id).sms_consent is False

@@ -7,6 +7,7 @@ the list it asked for), so Back never offers to resubmit a form.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from flask import abort, current_app, redirect, request, session, url_for
@@ -41,7 +42,11 @@ FOCUS = frozenset({"template", "message", "recipients", "ignore", "preview", "co
 LISTS = frozenset(recipients.OUTCOMES) | {"removed"}
 # The search each of the last few SMS screens opened came from, for Cancel (_remember_search).
 SEARCHES = "compose_searches"
-KEEP_SEARCHES = 5
+KEEP_SEARCHES = 3
+# The session is a cookie, which browsers drop whole past 4 KB (and with it anything else it
+# carries, such as new recovery codes waiting to be shown): a longer search is not remembered,
+# and its Cancel goes to the bare search.
+SEARCH_KEPT_MAX = 300  # characters of the search's arguments, as the cookie's JSON writes them
 
 
 @bp.route("/compose", methods=["GET", "POST"])
@@ -99,7 +104,8 @@ def _remember_search(draft: ComposeDraft) -> None:
     shown = selection.shown_search(request.form) if request.method == "POST" else {}
     criteria, _page, _errors = people_search.parse(draft.kind, shown, user_zone())
     kept = [pair for pair in session.get(SEARCHES, []) if pair[0] != draft.token]
-    if args := criteria.params():
+    args = criteria.params()
+    if args and len(json.dumps(args)) <= SEARCH_KEPT_MAX:
         kept.append([draft.token, args])
     kept = kept[-KEEP_SEARCHES:]
     if kept != session.get(SEARCHES, []):

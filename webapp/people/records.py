@@ -17,6 +17,7 @@ from webapp.models.people import PRIVACY_FIELDS, Candidate, Client, ClientContac
 from webapp.models.users import User
 from webapp.people.kinds import KINDS, Kind
 from webapp.phones import normalise
+from webapp.sms import consent
 from webapp.text import is_blank
 
 
@@ -390,7 +391,8 @@ def save_person(
     before = _snapshot(person, of_kind) if not created else {}
     for field, value in data.values.items():
         setattr(person, field, value)
-    if created or (data.mobile or "").strip() != (person.mobile_raw or "").strip():
+    renumbered = created or (data.mobile or "").strip() != (person.mobile_raw or "").strip()
+    if renumbered:
         # Unchanged, the stored number stands as it was read (in the region of whoever typed it).
         person.set_mobile(data.mobile, default_region)
     if of_kind.has_client:
@@ -407,8 +409,36 @@ def save_person(
         changes=changes,
         **once,
     )
+    if renumbered:
+        _carry_withdrawal(session, person, actor)
     session.commit()
     return person
+
+
+def _carry_withdrawal(session: so.Session, person: Candidate | ClientContact, actor: User) -> None:
+    """A number whose owner replied STOP (or opted out at the gateway) on another record stays
+    opted out on this one: otherwise Add anyway, or an Edit, made a ticked record to send to it,
+    and its own Privacy box untouched by any STOP. Audited as that withdrawal, so ticking SMS
+    again needs the same authority (change_privacy)."""
+    if not person.sms_consent or not person.mobile_e164:
+        return
+    for other in consent.holders(session, person.mobile_e164):
+        if other is person or other.sms_consent:
+            continue
+        withdrawal = self_withdrawal(session, other)
+        if withdrawal is not None:
+            person.sms_consent = False
+            audit(
+                session,
+                actor,
+                "consent.sms_withdrawn",
+                person,
+                changes={"sms_consent": [True, False]},
+                number=person.mobile_e164,
+                source=withdrawal.source,
+                carried_from=f"{subject_name(other)} {other.id}",
+            )
+            return
 
 
 def _snapshot(person, kind: Kind) -> dict:
