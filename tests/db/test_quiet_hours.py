@@ -187,6 +187,37 @@ def test_the_settings_page_value_wins_over_the_environment(app, session, sender,
     ]
 
 
+def test_quiet_hours_turned_off_send_the_messages_held_for_them(
+    app, session, sender, people, clock, monkeypatch
+):
+    """Held until the old window's end: turned off on the Settings page, they still waited until
+    the morning, and the batch page said so."""
+    batch = send(app, session, sender, people)
+    assert timing(session, batch)[0] == (SYDNEY_MORNING, SYDNEY_MORNING)
+    monkeypatch.setattr(quiet_hours, "utcnow", lambda: clock)
+
+    quiet_hours.save(session, sender, "off")
+
+    assert timing(session, batch) == [(clock, None), (clock, None)]
+    assert sorted(claimed_at(app, clock)) == ["+447400123456", "+61412345678"]
+
+
+def test_quiet_hours_narrowed_hold_again_only_what_the_new_window_covers(
+    app, session, sender, people, clock, monkeypatch, sms_central, sms_central_provider
+):
+    """Back in the queue, each is checked again as the worker takes it: 23:00 in Sydney is still
+    inside 22:00-06:00, so Ada's waits again, until the new window's end."""
+    batch = send(app, session, sender, people)
+    monkeypatch.setattr(quiet_hours, "utcnow", lambda: clock)
+
+    quiet_hours.save(session, sender, "22:00-06:00")
+
+    assert timing(session, batch)[0] == (clock, None)
+    monkeypatch.setattr(dispatcher_module, "utcnow", lambda: clock)
+    run_once(app, sms_central_provider)
+    assert timing(session, batch)[0] == (SYDNEY_MORNING - timedelta(hours=2),) * 2
+
+
 def test_the_organisation_zone_set_on_the_settings_page_is_the_one_heeded(
     app, session, sender, people, clock
 ):

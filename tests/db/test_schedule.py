@@ -160,6 +160,21 @@ def test_limits_are_checked_at_scheduling_as_for_a_send(app, session, make_user,
 # --- release -------------------------------------------------------------------------------------
 
 
+def test_no_comment_is_written_for_someone_who_opted_out_while_it_waited(session, sender, ada, bob):
+    """The worker refuses their message at sending, but the release had already written "SMS
+    sent" on their record: their history said a message went that never did."""
+    send_at = utcnow() + HOUR
+    schedule_send(
+        session, sender, [ada, bob], send_at, comment=True, comment_type="SMS", comment_text=None
+    )
+    bob.sms_consent = False  # Bob replied STOP meanwhile
+    session.commit()
+
+    release_due(session, send_at)
+
+    assert comments(session) == ["Hi Ada, new roles this week."]
+
+
 def test_release_due_releases_at_the_time_not_before(session, sender, ada, bob):
     send_at = utcnow() + HOUR
     batch = schedule_send(

@@ -27,6 +27,7 @@ from phonenumbers.timezone import (
 )
 
 from webapp import settings_store
+from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import Message, Setting, User
 from webapp.models.base import utcnow
@@ -117,8 +118,21 @@ def stored(session: so.Session) -> str:
 
 
 def save(session: so.Session, actor: User | None, text: str | None) -> dict[str, list[Any]]:
-    """Store the Settings page's value (audited as "settings.changed"); commits."""
-    return settings_store.save(session, actor, {SETTING_KEY: check_setting(text)})
+    """Store the Settings page's value (audited as "settings.changed"); commits. A change puts the
+    messages held for the old window back in the queue: turned off or narrowed, it kept them
+    waiting until the old window's end. The worker's check as it takes each (the dispatcher's
+    _quiet) holds again those the new window covers, until its end."""
+    changes = settings_store.save(session, actor, {SETTING_KEY: check_setting(text)})
+    if changes:
+        now = utcnow()
+        begin_write(session)
+        session.execute(
+            sa.update(Message)
+            .where(Message.state == QUEUED, Message.quiet_until > now)
+            .values(next_attempt_at=now, quiet_until=None)
+        )
+        session.commit()
+    return changes
 
 
 def window(session: so.Session, settings: QuietSettings | None) -> Window | None:

@@ -538,8 +538,12 @@ def _refuse(
 
 
 def _add_comments(session: so.Session, batch: Batch, ids: list[int], now: datetime) -> None:
-    """The Comment on each person's record, written as the message they get was released."""
-    column = KINDS.by_segment(batch.kind).person_column
+    """The Comment on each person's record, written as the message they get was released: not for
+    one who opted out while it waited (or whose record went), whom the worker's check at sending
+    refuses (webapp.sms.outbox.recheck) unless their opt-out is ignored, as the release left it."""
+    kind = KINDS.by_segment(batch.kind)
+    column = kind.person_column
+    people = kind.model.__table__
     rows = []
     for start in range(0, len(ids), 5_000):
         chunk = ids[start : start + 5_000]
@@ -552,8 +556,11 @@ def _add_comments(session: so.Session, batch: Batch, ids: list[int], now: dateti
                 "created_at": now,
             }
             for person_id, text in session.execute(
-                sa.select(messages.c[column], messages.c.body).where(
-                    messages.c.id.in_(chunk), messages.c[column].is_not(None)
+                sa.select(messages.c[column], messages.c.body)
+                .join(people, people.c.id == messages.c[column])
+                .where(
+                    messages.c.id.in_(chunk),
+                    sa.or_(messages.c.override_opt_out.is_(True), people.c.sms_consent.is_(True)),
                 )
             )
         )
