@@ -427,16 +427,12 @@ def _carry_withdrawal(session: so.Session, person: Candidate | ClientContact, ac
             continue
         withdrawal = self_withdrawal(session, other)
         if withdrawal is not None:
-            person.sms_consent = False
-            audit(
-                session,
-                actor,
-                "consent.sms_withdrawn",
-                person,
-                changes={"sms_consent": [True, False]},
-                number=person.mobile_e164,
-                source=withdrawal.source,
-                carried_from=f"{subject_name(other)} {other.id}",
+            carried = {
+                "source": withdrawal.source,
+                "carried_from": f"{subject_name(other)} {other.id}",
+            }
+            consent.set_for(
+                session, [person], False, number=person.mobile_e164, actor=actor, cause=carried
             )
             return
 
