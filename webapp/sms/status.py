@@ -30,7 +30,7 @@ DISCARDED_EMAIL = "discarded"
 
 # A gateway refusing our account (no credit, bad credentials, a refused sender) fails every send
 # after it: one such refusal this recent makes Status "Not ready", until the gateway or account
-# accepts a message made after it.
+# accepts a message after it.
 ACCOUNT_FAILURE_WINDOW = timedelta(minutes=15)
 # The codes a send's refusal is stored with (error_code) whose reason is the account's
 # (providers.ACCOUNT_REASONS), by gateway; "account" is the dispatcher's own, for an SMS account
