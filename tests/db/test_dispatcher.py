@@ -153,6 +153,8 @@ def test_a_transient_answer_puts_the_message_back_in_the_queue_for_later_and_cou
     assert message.state == "sent"
     assert message.attempts == 2
     assert references(sms_central)[message.uuid] == 2
+    # The first try's error is not shown under "Sent" on the record.
+    assert (message.error_code, message.error_text) == (None, None)
 
 
 def test_a_retry_after_header_sets_when_the_message_is_tried_again(

@@ -678,6 +678,20 @@ def test_cancel_with_javascript_outside_the_panel_keeps_the_message_and_goes_bac
     assert draft.message == "Kept"
 
 
+def test_cancel_without_javascript_goes_back_to_the_page_of_results_ticked_on(
+    client, consultant, make_candidate
+):
+    """Cancel went back to the search's first page, though the ticks were made on its second."""
+    lees = [make_candidate("Ann", f"Lee{n:02}", f"0412 345 6{n:02}") for n in range(55)]
+    second_page = SEARCH | {"page": "2"}
+    token = token_of(bulk_sms_from_the_search(client, lees[-2:], search=second_page))
+
+    assert back_to(client.post(f"/sms/compose/{token}/cancel", data={})) == (
+        "/candidates",
+        second_page,
+    )
+
+
 def test_each_screen_cancels_to_its_own_search(client, consultant, lees, make_candidate):
     """Screens opened from other searches since (up to a few) keep their own way back; Bulk SMS
     for the same people from another search goes back to that one."""

@@ -89,10 +89,15 @@ def _back_url() -> str:
 
 
 def _search_url(kind: str, args) -> str:
-    """The search page of `kind` for these query arguments, read as the search page reads them,
-    so a value it would drop is not carried back."""
-    criteria, _page, _errors = people_search.parse(kind, args, user_zone())
-    return url_for(KINDS.by_segment(kind).search_endpoint, **criteria.params())
+    """The search page of `kind` for these query arguments, at the page of results they name."""
+    return url_for(KINDS.by_segment(kind).search_endpoint, **_search_args(kind, args))
+
+
+def _search_args(kind: str, args) -> dict[str, str]:
+    """The search's query arguments read as the search page reads them, so a value it would drop
+    is not carried back, with the page of results the ticks were made on (after the first)."""
+    criteria, page, _errors = people_search.parse(kind, args, user_zone())
+    return criteria.params() | ({"page": str(page)} if page > 1 else {})
 
 
 def _remember_search(draft: ComposeDraft) -> None:
@@ -102,9 +107,8 @@ def _remember_search(draft: ComposeDraft) -> None:
     no search, so it rides in the session: the last few screens opened, as [token, arguments]
     pairs (a list: the cookie's JSON sorts an object's keys)."""
     shown = selection.shown_search(request.form) if request.method == "POST" else {}
-    criteria, _page, _errors = people_search.parse(draft.kind, shown, user_zone())
     kept = [pair for pair in session.get(SEARCHES, []) if pair[0] != draft.token]
-    args = criteria.params()
+    args = _search_args(draft.kind, shown)
     if args and len(json.dumps(args)) <= SEARCH_KEPT_MAX:
         kept.append([draft.token, args])
     kept = kept[-KEEP_SEARCHES:]

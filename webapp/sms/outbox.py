@@ -359,6 +359,10 @@ UPDATES: dict[Transition, sa.Update] = {
         provider_message_id=sa.func.coalesce(messages.c.provider_message_id, sa.bindparam("m_pid")),
         state=sa.case((_in_flight, SENT), else_=messages.c.state),
         sent_at=sa.func.coalesce(messages.c.sent_at, _now),
+        # An earlier try's passing error is history once the gateway takes the message (the
+        # record showed "Sent" over "Gateway busy"); a receipt's, already written, stays.
+        error_code=sa.case((_in_flight, None), else_=messages.c.error_code),
+        error_text=sa.case((_in_flight, None), else_=messages.c.error_text),
         **_released,
     ),
     Transition.FAILED: sa.update(messages)
