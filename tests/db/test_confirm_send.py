@@ -3,12 +3,14 @@ until it carries the digest of exactly what it would send, and the settings keep
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from tests.delivery import send_request
+from webapp.errors import FieldError
 from webapp.models import AuditEvent, Batch, Message
 from webapp.sms import compose, confirmation, settings
 
@@ -97,12 +99,24 @@ def test_the_totals_sum_each_recipients_own_parts(session, draft_of_three):
     )
 
 
-def test_a_price_typed_with_an_exponent_is_kept_as_a_price_is_written():
-    assert confirmation.parse_part_prices("AU 1e2\nNZ 5E-2\nGB 0.080") == {
+def test_a_price_is_kept_as_it_is_written():
+    assert confirmation.parse_part_prices("AU 100\nNZ 0.05\nGB 0.080\nUS 007\nIE .08\nFR 8.") == {
         "AU": "100",
         "NZ": "0.05",
         "GB": "0.080",
+        "US": "7",
+        "IE": "0.08",
+        "FR": "8",
     }
+
+
+@pytest.mark.parametrize(
+    "price", ["1_0", "0_08", "-0", "+1", "1e2", "5E-2", "٣", "0.٣", "NaN", "Infinity", ".", "1.2.3"]
+)
+def test_only_digits_and_a_decimal_point_make_a_price(price):
+    """Decimal() took "1_0" (stored as 10), "-0", "1e2" and other scripts' digits."""
+    with pytest.raises(FieldError, match=f"Line 1: “{re.escape(price)}” is not a price"):
+        confirmation.parse_part_prices(f"AU {price}")
 
 
 def test_the_settings_keep_their_values_and_are_audited(app, session, make_user):

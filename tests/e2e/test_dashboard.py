@@ -167,8 +167,8 @@ def test_the_dashboard_from_the_keyboard(page, live_server, js):
 
 @pytest.fixture
 def page_errors():
-    """Arrowing through a list asks for each user passed on the way, and each newer request
-    aborts the one before (hx-sync "replace"): htmx logs those aborts, which are no error."""
+    """A choice made while the one before is still loading aborts it (hx-sync "replace"): htmx
+    logs those aborts, which are no error."""
     return unexpected
 
 
@@ -199,6 +199,37 @@ def test_the_everyone_link_comes_and_goes_with_the_user_chosen(page, js):
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     expect(heading).to_have_text("Everyone’s last 30 days")
     expect(everyone).to_have_count(0)
+
+
+@pytest.mark.parametrize("js", [True])
+def test_arrowing_past_users_loads_only_the_one_stopped_on(page, js):
+    """The list asked for the figures on every arrow key, with no delay: four presses of ↓ made
+    four requests, four redraws and four history entries on the way to one user."""
+    sign_in(page, "lead")
+    page.goto("/dashboard")
+    user = page.get_by_label("User", exact=True)
+    asked: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            asked.append(request.url)
+            if "/dashboard" in request.url and request.headers.get("hx-request")
+            else None
+        ),
+    )
+    history = page.evaluate("history.length")
+    labels = [text.strip() for text in user.locator("option").all_inner_texts()]
+    assert len(labels) > 4, labels
+
+    user.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowDown")
+    expect(user.locator("option:checked")).to_have_text(labels[4])
+    expect(page.locator("#results-heading")).to_have_text(f"{labels[4]}’s last 30 days")
+    page.wait_for_timeout(700)  # longer than the delay: no late request for a user passed
+    assert len(asked) == 1, asked
+    assert page.evaluate("history.length") <= history + 1
+    expect(user).to_be_focused()
 
 
 if __name__ == "__main__":

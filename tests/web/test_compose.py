@@ -476,6 +476,30 @@ def test_bulk_sms_without_js_returns_a_full_page(client, consultant, make_candid
     assert "HX-Request" in response.headers["Vary"]
 
 
+def test_the_whole_page_is_headed_by_an_h1_the_panel_by_an_h2(client, consultant, make_candidate):
+    """Without JavaScript the screen is a page of its own, and it had no h1 (only the h2 it has
+    as a part of the search page, under that page's h1)."""
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    for page in (client.get(f"/sms/compose?candidate={ada.id}"), open_sms(client, [ada])[0]):
+        doc = html_tree.html(page)
+        headings = doc.all("h1")
+        assert [node.get("id") for node in headings] == ["compose-heading"]
+        assert headings[0].text == "SMS to 1 person"
+        assert not doc.all("h2", id="compose-heading")
+
+    fragment = html_tree.html(open_sms(client, [ada], htmx=True)[0])
+    assert not fragment.all("h1")
+    assert fragment.one("h2", id="compose-heading").text == "SMS to 1 person"
+
+
+def test_a_refused_screen_is_headed_by_an_h1_as_a_page(client, consultant):
+    page = client.get("/sms/compose")
+    assert page.status_code == 400
+    assert html_tree.html(page).one("h1", id="compose-heading").text == "SMS"
+    fragment = client.get("/sms/compose", htmx=True)
+    assert html_tree.html(fragment).one("h2", id="compose-heading").text == "SMS"
+
+
 def test_select_page_adds_every_row_of_the_page(client, consultant, make_candidate):
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     bob = make_candidate("Bob", "Brown", "0412 345 679")

@@ -576,6 +576,11 @@ def test_emptied_settings_fall_back_to_the_server(client, login, session):
         ("part_prices", "AU -0.08", "Line 1: “-0.08” is not a price"),
         ("part_prices", "AU abc", "Line 1: “abc” is not a price"),
         ("part_prices", "AU 1e3", "Line 1: “1e3” is not a price"),
+        # Decimal() takes these; a price is digits 0-9 with a decimal point.
+        ("part_prices", "AU 0_08", "Line 1: “0_08” is not a price"),
+        ("part_prices", "AU -0", "Line 1: “-0” is not a price"),
+        ("part_prices", "AU 1e2", "Line 1: “1e2” is not a price"),
+        ("part_prices", "AU ٣", "Line 1: “٣” is not a price"),
         ("part_prices", "AU 0.0000001", "“0.0000001” is not a price"),
         ("part_prices", "AU 0.08\nau 0.09", "Line 2: AU is listed more than once."),
         ("price_currency", "Australian dollars", "at most 10 characters"),

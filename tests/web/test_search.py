@@ -582,7 +582,7 @@ def test_select_all_matching_opens_the_sms_screen_for_exactly_the_matching_peopl
     response = client.post("/sms/compose", data=data, follow_redirects=True)
     assert response.status_code == 200
     doc = html(response)
-    assert doc.one("h2", id="compose-heading").text == "SMS to 2 people"
+    assert doc.one("h1", id="compose-heading").text == "SMS to 2 people"
     recipients = doc.one("fieldset", id="recipients").text
     assert "Ada Lovelace" in recipients and "Grace Hopper" in recipients
     assert "Zoë Müller" not in recipients and "Other" not in recipients
@@ -619,7 +619,7 @@ def test_select_all_matching_for_contacts_uses_client_and_position(client, login
     )
     assert response.status_code == 200
     doc = html(response)
-    assert doc.one("h2", id="compose-heading").text == "SMS to 1 person"
+    assert doc.one("h1", id="compose-heading").text == "SMS to 1 person"
     recipients = doc.one("fieldset", id="recipients").text
     assert "Grace Hopper" in recipients
     assert "Alan Turing" not in recipients and "Kath Johnson" not in recipients
@@ -639,7 +639,7 @@ def test_ticked_rows_without_select_matching_send_only_those(client, login, crow
     )
     assert response.status_code == 200
     doc = html(response)
-    assert doc.one("h2", id="compose-heading").text == "SMS to 1 person"
+    assert doc.one("h1", id="compose-heading").text == "SMS to 1 person"
     assert "Grace Hopper" in doc.one("fieldset", id="recipients").text
     assert "Ada Lovelace" not in doc.one("fieldset", id="recipients").text
 

@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 import sqlalchemy.orm as so
@@ -213,6 +213,7 @@ def check_confirm_over(text: str | None) -> int | None:
 
 
 _PRICE_LINE = re.compile(r"([A-Za-z]{2})\s*[\s=:]\s*(\S+)")
+_PRICE = re.compile(r"[0-9]+\.?[0-9]*|\.[0-9]+")
 
 
 def parse_part_prices(text: str | None) -> dict[str, str]:
@@ -241,23 +242,16 @@ def parse_part_prices(text: str | None) -> dict[str, str]:
 
 
 def _price(text: str, number: int) -> str:
-    try:
-        price = Decimal(text)
-    except InvalidOperation:
-        price = None
-    if (
-        price is None
-        or not price.is_finite()
-        or price < 0
-        or price > MAX_PRICE
-        or -price.as_tuple().exponent > MAX_PRICE_PLACES
-    ):
+    # Digits 0-9 and a decimal point only: Decimal() alone also takes "1_0" (as 10), "-0", "1e2",
+    # "NaN" and the digits of other scripts ("٣"), none of them a price as the hint writes one.
+    price = Decimal(text) if _PRICE.fullmatch(text) else None
+    if price is None or price > MAX_PRICE or -price.as_tuple().exponent > MAX_PRICE_PLACES:
         raise FieldError(
             f"Line {number}: “{text}” is not a price: write a number from 0 to {MAX_PRICE} with "
             f"at most {MAX_PRICE_PLACES} decimal places, like 0.08.",
             PART_PRICES,
         )
-    return format(price, "f")  # as a price is written: "1e2" is "100", never "1E+2"
+    return format(price, "f")  # as typed, bar leading zeros ("007" is "7", ".08" is "0.08")
 
 
 def check_currency(text: str | None) -> str:
