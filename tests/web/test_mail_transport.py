@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from tests.fakes.smtp import SmtpServer, self_signed_certificate, server_context
 from tests.replying import receive, rows, send_sms
 from webapp import config as settings
-from webapp.models import Email, User
+from webapp.models import Email, Setting, User
 from webapp.sms import mailer
 from webapp.sms.mailer import MailSettings
+from webapp.users import accounts
 
 MAIL_FROM = "sms-desk@desk.example.com"
 
@@ -177,3 +178,24 @@ def test_only_a_matched_reply_email_has_a_reply_to(app, session, smtp, consultan
     assert matched.message["Reply-To"] == "Casey Jones <casey@example.com>"
     assert other.rcpt_tos == [unmatched.to_address] != ["casey@example.com"]
     assert other.message["Reply-To"] is None
+
+
+def test_a_deactivated_consultant_is_never_the_reply_to(
+    app, session, smtp, consultant, make_candidate, make_user
+):
+    """Their reply goes to the address for unmatched replies; answering it must not reach them."""
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    [sent] = send_sms(app, session, consultant, [ada])
+    session.add(Setting(key="unmatched_reply_address", value="replies-inbox@example.com"))
+    session.commit()
+    admin = make_user("admin", role="administrator")
+    accounts.deactivate_user(session, admin, session.get(User, consultant.id))
+    receive(app, session, "Yes please", reference=sent.uuid)
+    mail = MailSettings("127.0.0.1", smtp.port, False, "", "", MAIL_FROM, timeout=5.0)
+
+    assert mailer.send_due(session, mail) == 1
+
+    [received] = smtp.messages
+    assert received.rcpt_tos == ["replies-inbox@example.com"]
+    assert received.message["Reply-To"] is None
+    assert "casey@example.com" not in received.message.as_string()

@@ -7,13 +7,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from tests import delivery
 from tests.conftest import Browser
 from tests.html_tree import html
 from tests.replying import consent_audits, inbound, rows, send_sms
 from webapp import config as settings
 from webapp import create_app
-from webapp.models import Candidate, ClientContact, Message
+from webapp.models import Candidate, ClientContact, Message, SmsAccount
+from webapp.sms.account_secrets import key_material
+from webapp.sms.providers.sandbox import Sandbox
 
 # (settings, whether /sandbox is there)
 CASES = [
@@ -231,3 +235,33 @@ def test_a_message_keeps_its_line_breaks_on_the_sandbox(
 
     # .lines (white-space: pre-line): the break showed as a space.
     assert ["Hi Ada,\nyour shift is at 7."] in [span.children for span in shown]
+
+
+def test_a_message_an_sms_account_sent_through_the_sandbox_is_listed_and_takes_a_reply(
+    app, client, session, login, make_candidate
+):
+    """A demo sends every SMS account's messages through the sandbox, stored under the account's
+    gateway (`smscentral`): /sandbox left them out, and replying to one was a 404."""
+    app.config["SANDBOX"] = True
+    user = login("consultant")
+    account = SmsAccount(name="Perth SMS", slug="perth-sms", provider="smscentral")
+    session.add(account)
+    session.commit()
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    batch = delivery.queue(session, user, [ada], provider="smscentral")
+    session.execute(sa.update(Message).values(account_id=account.id))
+    session.commit()
+    delivery.dispatcher(
+        app, Sandbox(), accounts_key=key_material(app.config), sandbox_delivery_after=timedelta(0)
+    ).run(once=True)
+    [sent] = delivery.messages(session, batch)
+    assert (sent.provider, sent.provider_message_id) == ("smscentral", f"sandbox-{sent.uuid}")
+
+    page = html(client.get("/sandbox"))
+    assert page.one("input", id=f"reply-{sent.id}")
+
+    response = client.post("/sandbox/reply", data={"message_id": str(sent.id), "text": "Yes"})
+
+    assert response.status_code == 303
+    [reply] = inbound(session)
+    assert (reply.body, reply.in_reply_to_id, reply.account_id) == ("Yes", sent.id, account.id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from tests import delivery
 from tests.delivery import messages, queue
@@ -14,7 +15,7 @@ from tests.fakes import FakeSmsCentral, FakeTwilio, timeout
 from tests.web.conftest import twilio_post
 from webapp import config as settings
 from webapp import create_app
-from webapp.models import Message
+from webapp.models import AuditEvent, Candidate, ClientContact, Message
 from webapp.sms import outbox
 from webapp.sms.providers import OutboundSms
 
@@ -199,6 +200,56 @@ def test_a_failed_receipt_marks_the_message_undelivered_with_the_gateways_reason
     [current] = [m for m in messages(session) if m.id == sent_message.id]
     assert current.state == "undelivered"
     assert current.error_text == "Not delivered"
+
+
+def reply_holding(client, session, message: Message, gateway_id: str) -> Message:
+    """A reply from `message`'s recipient that SMS Central pushed with `gateway_id` as its ID, the
+    ID a receipt for `message` names."""
+    pushed = {
+        "USER_NAME": HOOK_USER,
+        "PASSWORD": HOOK_PASSWORD,
+        "ORIGINATOR": message.to_e164.lstrip("+"),
+        "RECIPIENT": "61400000001",
+        "ID": gateway_id,
+        "MESSAGE_TEXT": "Yes, Tuesday suits",
+    }
+    assert answered_zero(client.get("/webhooks/smscentral/inbound", query_string=pushed))
+    [reply] = [m for m in messages(session) if m.direction == "in"]
+    assert (reply.provider, reply.provider_message_id) == ("smscentral", gateway_id)
+    return reply
+
+
+def test_a_receipt_whose_id_a_reply_holds_is_applied_and_answered_0_without_the_id(
+    client, session, sms_central, sent_message
+):
+    """SMS Central's send answer has no ID: the message takes its ID from a receipt, unless
+    another message holds it (a unique index), which answered 500 to every push SMS Central made."""
+    params = receipt(sms_central, sent_message)
+    assert sent_message.provider_message_id is None
+    reply = reply_holding(client, session, sent_message, params["ID"])
+    reply_before = snapshot(session, reply)
+
+    response = client.get(RECEIPT, query_string=params)
+
+    assert answered_zero(response)
+    state, gateway_id, *_ = snapshot(session, sent_message)
+    assert (state, gateway_id) == ("delivered", None)
+    assert snapshot(session, reply) == reply_before
+
+
+def test_a_receipt_without_a_reference_never_moves_a_reply_holding_its_id(
+    client, session, sms_central, sent_message
+):
+    params = receipt(sms_central, sent_message)
+    reply = reply_holding(client, session, sent_message, params["ID"])
+    before = snapshot(session, sent_message), snapshot(session, reply)
+    del params["REFERENCE"]
+
+    response = client.get(RECEIPT, query_string=params)
+
+    assert answered_zero(response)
+    assert (snapshot(session, sent_message), snapshot(session, reply)) == before
+    assert before[1][0] == "received"
 
 
 LONG_BODY = "Hi {{first_name}}, " + "new roles this week in Sydney and Melbourne. " * 4
@@ -445,6 +496,53 @@ def test_an_undelivered_callback_with_error_30003_records_the_error(
     assert current.state == "undelivered"
     assert current.error_code == "30003"
     assert current.error_text == "The handset is unreachable."
+
+
+def consent_withdrawals(session) -> list[tuple[str, int, str | None, str]]:
+    session.rollback()
+    return [
+        (e.subject_type, e.subject_id, e.actor_id, e.details["code"], e.details["message_uuid"])
+        for e in session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.action == "consent.sms_withdrawn")
+            .order_by(AuditEvent.subject_type)
+        )
+    ]
+
+
+def test_a_failed_callback_with_error_21610_unticks_sms_consent_once_audited(
+    client, session, fake_twilio, twilio_message, ada, make_contact, make_candidate
+):
+    """The recipient replied STOP to Twilio: as when a send is refused with 21610, every record
+    with the number loses its SMS consent, audited as the gateway's doing, and a replay of the
+    callback audits nothing more."""
+    grace = make_contact("Grace", "Hopper", "0412 345 678")  # the same phone as Ada's
+    bob = make_candidate("Bob", "Brown", "0412 345 679")
+
+    for _ in range(2):
+        response = signed_status(client, fake_twilio, twilio_message, "failed", error_code="21610")
+        assert 200 <= response.status_code < 300
+
+    [current] = [m for m in messages(session) if m.id == twilio_message.id]
+    assert (current.state, current.error_code) == ("failed", "21610")
+    assert "unsubscribed" in current.error_text
+    assert consent_withdrawals(session) == [
+        ("candidate", ada.id, None, "21610", twilio_message.uuid),
+        ("contact", grace.id, None, "21610", twilio_message.uuid),
+    ]
+    assert session.get(Candidate, ada.id).sms_consent is False
+    assert session.get(ClientContact, grace.id).sms_consent is False
+    assert session.get(Candidate, bob.id).sms_consent is True
+
+
+def test_an_undelivered_callback_for_another_reason_leaves_sms_consent_alone(
+    client, session, fake_twilio, twilio_message, ada
+):
+    response = signed_status(client, fake_twilio, twilio_message, "undelivered", error_code="30003")
+
+    assert 200 <= response.status_code < 300
+    assert consent_withdrawals(session) == []
+    assert session.get(Candidate, ada.id).sms_consent is True
 
 
 @pytest.mark.parametrize("status, state", [("sent", "sent"), ("delivered", "delivered")])

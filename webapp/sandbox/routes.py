@@ -23,6 +23,13 @@ from webapp.web.access import local_path
 from webapp.web.rendering import render
 
 SHOWN = 100
+SANDBOX_ID = "sandbox-"  # its ids: `sandbox-<uuid>` for what it sent, `sandbox-in-…` for replies
+# The sandbox's messages: the default gateway's by its name; an SMS account's, which a demo sends
+# through the sandbox too but stores under the account's gateway (`smscentral`), by the id the
+# sandbox gave it. The pages list the newest first, walking the primary key: no other index needed.
+SANDBOXED = sa.or_(
+    Message.provider == "sandbox", Message.provider_message_id.like(f"{SANDBOX_ID}%")
+)
 MAX_REPLY = 1_600  # what one SMS can carry (a gateway joins the parts up to this)
 # A message in one of these states never reached a phone: nobody could have replied to it.
 NEVER_RECEIVED = frozenset({QUEUED, REJECTED, FAILED, UNDELIVERED})
@@ -50,7 +57,7 @@ def _page(
         db.session.scalars(
             sa.select(Message)
             .where(
-                Message.provider == "sandbox",
+                SANDBOXED,
                 Message.direction == "out",
                 Message.state.not_in((QUEUED, REJECTED)),
             )
@@ -62,7 +69,7 @@ def _page(
         db.session.scalars(
             sa.select(Email)
             .join(Message, Email.message_id == Message.id)
-            .where(Message.provider == "sandbox")
+            .where(SANDBOXED)
             .order_by(Email.id.desc())
             .limit(SHOWN)
         )
@@ -98,6 +105,13 @@ def _link(email: Email) -> tuple[str, str] | None:
     return url, path + (f"#{parts.fragment}" if parts.fragment else "")
 
 
+def _sandboxed(message: Message) -> bool:
+    """Whether the sandbox sent `message` (SANDBOXED, for one message in hand)."""
+    return message.provider == "sandbox" or (message.provider_message_id or "").startswith(
+        SANDBOX_ID
+    )
+
+
 @bp.route("/sandbox/reply", methods=["POST"])
 @login_required
 def reply():
@@ -107,7 +121,7 @@ def reply():
     original = db.session.get(Message, message_id) if message_id else None
     # As the reply will be stored: control characters dropped, so "\x01" is as empty as " ".
     text = clean_multiline(request.form.get("text", "")).strip()
-    if original is None or original.provider != "sandbox" or original.direction != "out":
+    if original is None or not _sandboxed(original) or original.direction != "out":
         abort(404, description="There is no such sandbox message.")
     if original.state in NEVER_RECEIVED:
         abort(409, description="That message never reached its recipient, so nobody can reply.")

@@ -205,7 +205,9 @@ def _connect(settings: MailSettings) -> smtplib.SMTP:
 
 
 def _consultants(session: so.Session, emails: list[Email]) -> dict[int, tuple[str, str]]:
-    """Email id → (name, address) of the consultant whose SMS the email's reply answers.
+    """Email id → (name, address) of the consultant whose SMS the email's reply answers, while
+    their account is active: a deactivated consultant's reply goes to the unmatched address, and
+    answering it must not reach them either.
 
     Found through the reply (Email.message_id → Message.sender_id), so no column is needed."""
     ids = [email.message_id for email in emails if email.message_id is not None]
@@ -214,7 +216,12 @@ def _consultants(session: so.Session, emails: list[Email]) -> dict[int, tuple[st
     rows = session.execute(
         sa.select(Message.id, User.full_name, User.email)
         .join(User, User.id == Message.sender_id)
-        .where(Message.id.in_(ids), User.email.is_not(None), User.email != "")
+        .where(
+            Message.id.in_(ids),
+            User.active.is_(True),
+            User.email.is_not(None),
+            User.email != "",
+        )
     )
     found = {message_id: (name or "", address) for message_id, name, address in rows}
     return {email.id: found[email.message_id] for email in emails if email.message_id in found}

@@ -29,6 +29,7 @@ from webapp.models.messaging import (
     new_uuids,
 )
 from webapp.people.kinds import KINDS, Kind
+from webapp.sms.consent import set_for_number
 from webapp.sms.people import PersonRow
 from webapp.sms.providers import Accepted, Receipt, Rejected, SendResult, Transient, Unknown
 from webapp.text import one_line
@@ -437,13 +438,17 @@ def _error_params(code: str, text: str) -> dict[str, object]:
 def find_for_receipt(session: so.Session, provider: str, receipt: Receipt) -> Message | None:
     """The message a receipt is about: by our uuid (Twilio's callback URL), by the gateway
     reference (the current copy, if an unknown message was resent), or by the gateway's id."""
+    # Only what we sent: a reply may hold the id a receipt names, and a receipt must never move it.
+    outbound = Message.direction == "out"
     if receipt.reference:
-        message = session.scalar(sa.select(Message).where(Message.uuid == receipt.reference))
+        message = session.scalar(
+            sa.select(Message).where(Message.uuid == receipt.reference, outbound)
+        )
         if message is not None and not message.superseded:
             return message
         message = session.scalar(
             sa.select(Message)
-            .where(Message.reference == receipt.reference, Message.superseded.is_(False))
+            .where(Message.reference == receipt.reference, Message.superseded.is_(False), outbound)
             .order_by(Message.id.desc())
             .limit(1)
         )
@@ -454,6 +459,7 @@ def find_for_receipt(session: so.Session, provider: str, receipt: Receipt) -> Me
             sa.select(Message).where(
                 Message.provider == provider,
                 Message.provider_message_id == receipt.provider_message_id,
+                outbound,
             )
         )
     return None
@@ -466,12 +472,15 @@ def apply_receipt(
     now: datetime | None = None,
     *,
     one_part: bool = False,
+    opted_out: bool = False,
 ) -> bool:
     """Move a message forward by a delivery receipt; a late or repeated receipt changes nothing.
 
     `one_part`: the receipt is for one part of a long message (SMS Central sends one per part).
     The message arrived only if every part did, so a failed part wins in either order: it moves
     a delivered message to failed, and a later part's delivery leaves the failure and its reason.
+    `opted_out`: the receipt's error says the recipient unsubscribed at the gateway (Twilio's
+    21610), so their SMS consent is withdrawn with it, once: a repeated receipt changes nothing.
     """
     now = now or utcnow()
     failure = receipt.state in (FAILED, UNDELIVERED)
@@ -482,7 +491,7 @@ def apply_receipt(
         return False
     message.state = receipt.state
     if gateway_id(receipt.provider_message_id) and not message.provider_message_id:
-        message.provider_message_id = gateway_id(receipt.provider_message_id)
+        message.provider_message_id = unclaimed_gateway_id(receipt.provider_message_id)
     if receipt.state == DELIVERED:
         message.delivered_at = now
     if failure:
@@ -494,8 +503,43 @@ def apply_receipt(
         message.error_code = message.error_text = None
     message.sent_at = message.sent_at or now
     message.lease_until = None
+    if opted_out and failure:
+        withdraw_consent(session, message, receipt.error_code or "")
     session.commit()
     return True
+
+
+def unclaimed_gateway_id(value: str | None) -> sa.ColumnElement:
+    """What to set a message's provider_message_id to in an UPDATE: the id it has, or else `value`
+    unless another message of its gateway holds that already (one row per gateway id: a unique
+    index). SMS Central's send answer has no id, so a message takes one from a receipt or a
+    lookup, and that id may be one a reply or another message has: the state still counts, the id
+    is left out, rather than the whole update refused (and retried in vain)."""
+    taken = sa.alias(messages, "other")
+    return sa.case(
+        (messages.c.provider_message_id.is_not(None), messages.c.provider_message_id),
+        (
+            sa.exists().where(
+                taken.c.provider == messages.c.provider,
+                taken.c.provider_message_id == gateway_id(value),
+            ),
+            messages.c.provider_message_id,
+        ),
+        else_=gateway_id(value),
+    )
+
+
+def withdraw_consent(session: so.Session, message: Claimed | Message, code: str) -> None:
+    """The gateway says `message`'s recipient unsubscribed (Twilio's 21610, answering the send or
+    in a receipt): untick SMS consent on every record with the number, audited as the gateway's
+    doing. In the caller's write transaction (begin_write), which the caller commits."""
+    set_for_number(
+        session,
+        message.to_e164,
+        False,
+        actor=None,
+        cause={"source": "gateway", "code": code, "message_uuid": message.uuid},
+    )
 
 
 def deliver_sandbox(session: so.Session, after: timedelta, now: datetime | None = None) -> int:

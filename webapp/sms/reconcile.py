@@ -251,19 +251,7 @@ def _found_values(found: Found, now: datetime) -> dict:
     }
     if found.state == DELIVERED:
         values["delivered_at"] = now
-    gateway_id = outbox.gateway_id(found.provider_message_id)
-    if gateway_id:
-        other = sa.alias(messages, "other")
-        # One row per gateway id (a unique index): never take an id another message already has.
-        values["provider_message_id"] = sa.case(
-            (messages.c.provider_message_id.is_not(None), messages.c.provider_message_id),
-            (
-                sa.exists().where(
-                    other.c.provider == messages.c.provider,
-                    other.c.provider_message_id == gateway_id,
-                ),
-                messages.c.provider_message_id,
-            ),
-            else_=gateway_id,
-        )
+    if outbox.gateway_id(found.provider_message_id):
+        # Never an id another message already has (one row per gateway id: a unique index).
+        values["provider_message_id"] = outbox.unclaimed_gateway_id(found.provider_message_id)
     return values

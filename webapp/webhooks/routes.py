@@ -128,6 +128,13 @@ def twilio_verified_form(slug: str | None = None) -> tuple[dict[str, str], int |
     return _cleaned(request.form.to_dict()), account.id if account else None
 
 
+def _opted_out(error_code: str | None) -> bool:
+    """Whether a callback's ErrorCode says the recipient unsubscribed (21610), as the same code
+    answering a send does."""
+    meaning = twilio.PERMANENT_CODES.get(error_code or "")
+    return meaning is not None and meaning[0] == "opted_out"
+
+
 @bp.route("/twilio/status", methods=["POST"])
 @bp.route("/twilio/<slug>/status", methods=["POST"], endpoint="account_twilio_status")
 def twilio_status(slug: str | None = None):
@@ -141,9 +148,12 @@ def twilio_status(slug: str | None = None):
         log.warning("Twilio status ignored: %s", error)
         return _plain("", 204)
     if receipt is not None:
+        begin_write(db.session)  # it reads, then writes the receipt (and perhaps consent)
         message = _ours(outbox.find_for_receipt(db.session, "twilio", receipt), account_id)
         if message is not None:
-            outbox.apply_receipt(db.session, message, receipt)
+            outbox.apply_receipt(
+                db.session, message, receipt, opted_out=_opted_out(receipt.error_code)
+            )
     return _plain("", 204)
 
 
