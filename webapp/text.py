@@ -21,6 +21,9 @@ _CONTROL_BUT_NEWLINE_RE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]"
 # whitespace: U+001C..U+001F, NEL, VT and FF are control characters, which no one types, so a
 # value holding one is refused like any other rather than searched for as something else.
 _TAB_OR_LINE_BREAK_RE = re.compile("[\t\n\r\u2028\u2029]")
+# How a filter's problem ends on its page, which is still shown without the value (a refused
+# download, which shows nothing, says its problems without it).
+LEFT_OUT = "; it was left out."
 
 
 def _invisible(ch: str) -> bool:
@@ -40,6 +43,13 @@ def as_seen(text: str | None) -> str:
     zero-width space is "perth")."""
     visible = "".join(ch for ch in unicodedata.normalize("NFKC", text or "") if not _invisible(ch))
     return " ".join(visible.split()).casefold()
+
+
+def as_stored(typed: str) -> str:
+    """Typed search text in the Unicode spelling stored text mostly has (NFC), so that an "ë"
+    typed as "e" and a combining diaeresis (as some keyboards and pastes give it) finds the "ë"
+    of a message. Not NFKC, which would take "²" for "2" and miss a body holding the "²"."""
+    return unicodedata.normalize("NFC", typed)
 
 
 def _names(chars: set[str]) -> str:
@@ -122,9 +132,9 @@ def filter_value(
     # Any other space (a no-break space, an ideographic space) still only separates words.
     value = " ".join(text.split()) if words else text.strip()
     if len(value) > limit:
-        return "", f"{label} can be at most {limit} characters; it was left out."
+        return "", f"{label} can be at most {limit} characters{LEFT_OUT}"
     if found:
-        return "", f"{label} cannot hold control characters ({found}); it was left out."
+        return "", f"{label} cannot hold control characters ({found}){LEFT_OUT}"
     return value, None
 
 

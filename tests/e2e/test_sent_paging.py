@@ -2,7 +2,8 @@
 the list in place, and the focus goes to the new list's heading, which says which page it is (not
 back to the top of the document, as when the link pressed went with the list it was in); on a slow
 network, Older pressed while a filter is on its way is dropped (its link is the old filters'), so
-the list and the address both say the filter.
+the list and the address both say the filter; a date typed from the keyboard filters once it
+has its whole year, not at each digit of it (each a refused request, an alert and a history step).
 
 Run as a module (`python -m tests.e2e.test_sent_paging`) it seeds a consultant with one batch more
 than a page holds into the live server's database and prints what it made as JSON.
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import parse_qsl
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import sign_in, watched_page
 from tests.e2e.helpers import run_seed
 from tests.e2e.test_dashboard import tab_to
 
@@ -128,6 +130,68 @@ def test_clear_filters_comes_and_goes_with_the_filters_typed(page, js, pager):
     expect(page).to_have_url(re.compile(r"/sms/sent$"))
     expect(field).to_have_value("")
     expect(clear).to_have_count(0)
+
+
+def dates_sent(page) -> list[str]:
+    """The Sent from of each Sent filter the page asks for from now on."""
+    sent: list[str] = []
+
+    def request(request) -> None:
+        path, _, query = request.url.partition("?")
+        if path.endswith("/sms/sent") and query:
+            sent.append(dict(parse_qsl(query, keep_blank_values=True)).get("date_from", ""))
+
+    page.on("request", request)
+    return sent
+
+
+@pytest.mark.parametrize("js", [True])
+def test_a_date_typed_from_the_keyboard_filters_only_once_its_year_is_whole(page, js, pager):
+    """Typed a digit at a time, 2026 makes the field hold 0002-03-01, 0020-03-01 and 0202-03-01
+    on its way: each used to filter the list (350 ms later), be refused with an alert and add a
+    history step. (The page fails on any 400, which Chromium logs as a console error.)"""
+    sign_in(page, pager["username"])
+    page.goto("/sms/sent")
+    sent = dates_sent(page)
+    history = page.evaluate("history.length")
+    page.get_by_label("Sent from", exact=True).focus()
+
+    page.keyboard.type("0301", delay=100)
+    page.keyboard.type("2026", delay=600)  # each digit longer than the filter waits for typing
+
+    expect(page.locator("#results-heading")).to_have_text("Your batches that match")
+    expect(page).to_have_url(re.compile(r"/sms/sent\?date_from=2026-03-01&"))
+    page.wait_for_timeout(1_000)  # time for any other request to go out
+    assert sent == ["2026-03-01"]
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(page.locator("#results tbody tr")).to_have_count(25)  # a page of the 26 since then
+    assert page.evaluate("history.length") == history + 1
+
+
+@pytest.fixture
+def page_refused(context):
+    """A page the app answers 400 (a date it refuses): Chromium logs each 4xx as a console error,
+    so those lines are allowed, and nothing else."""
+    with watched_page(context, allowed=re.compile("status of 400 ")) as page:
+        yield page
+
+
+@pytest.mark.parametrize("js", [True])
+def test_enter_still_filters_by_a_date_with_a_year_typed_in_part(page_refused, js, pager):
+    """Enter (and Filter) send the date as it is, for the server to say what is wrong with it."""
+    page = page_refused
+    sign_in(page, pager["username"])
+    page.goto("/sms/sent")
+    sent = dates_sent(page)
+    page.get_by_label("Sent from", exact=True).focus()
+    page.keyboard.type("030120", delay=100)
+    page.wait_for_timeout(700)
+    assert sent == []
+
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("alert")).to_contain_text("Sent from must be a day from 1900 to 2999.")
+    assert sent == ["0020-03-01"]
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import pytest
 
 from webapp.text import (
     as_seen,
+    as_stored,
     clean_multiline,
     control_characters,
     filter_value,
@@ -165,3 +166,8 @@ def test_either_unicode_spelling_of_an_accent_is_one_name_as_seen():
 def test_names_that_look_different_stay_different_as_seen():
     assert as_seen("Port Perth") != as_seen("PortPerth")
     assert as_seen("Port  Perth") == as_seen("Port Perth")
+
+
+def test_search_text_as_stored_takes_one_spelling_of_an_accent_and_folds_nothing_else():
+    assert as_stored("Chloe\u0308") == "Chlo\u00eb"
+    assert as_stored("50m² ﬁle") == "50m² ﬁle"  # NFKC would make these "m2" and "fi"

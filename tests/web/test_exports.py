@@ -164,6 +164,29 @@ def test_a_filter_that_cannot_be_read_is_refused_with_its_reason(client, login):
     assert b"Sent from" in response.data
 
 
+def test_a_refused_download_says_each_problem_once(client, login):
+    login("consultant")
+
+    response = client.get("/sms/sent.csv?date_from=abc&state=bogus")
+
+    assert response.status_code == 400
+    text = html(response).text
+    assert (
+        "The download was not made. Sent from must be a date like 2026-01-31, not “abc”. "
+        "State: choose a state from the list."
+    ) in text
+    assert text.count("Sent from") == 1
+
+    response = client.get("/sms/sent.csv", query_string={"text": "x" * 201})
+
+    assert response.status_code == 400
+    text = html(response).text
+    assert "Message or template can be at most 200 characters." in text
+    assert text.count("Message or template") == 1
+    # Nothing was left out of a download that was not made.
+    assert "left out" not in text
+
+
 def test_the_batch_page_links_to_its_download(client, session, login, ada):
     me = login("consultant")
     batch = queue(session, me, [ada], provider="sandbox")

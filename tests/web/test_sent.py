@@ -305,6 +305,24 @@ def test_filter_by_text_in_the_message_or_the_template_name(client, session, log
     assert batch_ids(client.get("/sms/sent?text=role+in")) == [nurse.id]
 
 
+def test_filter_text_typed_in_decomposed_unicode_finds_the_message_and_the_template(
+    client, session, login, three_people
+):
+    me = login("consultant")
+    template = SmsTemplate(name="Zoë's roles", body="Hi {{first_name}}", folder="General")
+    session.add(template)
+    session.commit()
+    chloe = sent_batch(session, me, three_people, body="Chloë starts on nights")
+    zoe = sent_batch(session, me, three_people, template_id=template.id, body="Hi {{first_name}}")
+    ward = sent_batch(session, me, three_people, body="A 50m² ward")
+
+    # "ë" as "e" and a combining diaeresis, as some keyboards and pastes give it.
+    assert batch_ids(client.get("/sms/sent", query_string={"text": "Chloe\u0308"})) == [chloe.id]
+    assert batch_ids(client.get("/sms/sent", query_string={"text": "Zoe\u0308"})) == [zoe.id]
+    # One spelling (NFC), not a fold (NFKC), which would search for "m2".
+    assert batch_ids(client.get("/sms/sent", query_string={"text": "m²"})) == [ward.id]
+
+
 def test_a_bad_filter_is_named_beside_its_field_and_the_rest_still_filter(
     client, session, login, three_people
 ):

@@ -16,6 +16,7 @@ from webapp.exports import bp
 from webapp.extensions import db
 from webapp.sent.forms import SentFilterForm
 from webapp.sms import exports, inbox, sent_log
+from webapp.text import LEFT_OUT
 from webapp.users import offices
 from webapp.web.access import permission_required
 from webapp.web.times import user_zone
@@ -55,6 +56,17 @@ def record(what: str, rows: int, subject: object = None, **details) -> None:
         exports.record(db.session, current_user, what, rows, subject, **details)
 
 
+def refusal(label: str, problem: str) -> str:
+    """A filter's `problem` as the refused download says it: named once by its `label`, and without
+    the page's "it was left out" (the page shows its list without the value; nothing is left out of
+    a download that is not made)."""
+    if problem.endswith(LEFT_OUT):
+        problem = problem.removesuffix(LEFT_OUT) + "."
+    if problem.startswith(label):
+        return problem
+    return f"{label}: {problem[:1].lower()}{problem[1:]}"
+
+
 @bp.route("/batches/<id:batch_id>/messages.csv")
 @login_required
 def batch_messages(batch_id: int):
@@ -75,7 +87,7 @@ def sent():
     filters, errors = form.filters, form.problems
     errors.pop("page", None)  # the download has every page
     if errors:
-        problems = " ".join(f"{sent_log.LABELS[name]}: {text}" for name, text in errors.items())
+        problems = " ".join(refusal(sent_log.LABELS[name], text) for name, text in errors.items())
         abort(400, description=f"The download was not made. {problems}")
     if filters.everyone and not current_user.can("audit.view"):
         abort(403, description="You need the permission “audit.view” to see everyone’s batches.")

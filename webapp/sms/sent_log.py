@@ -17,6 +17,7 @@ from webapp.models import Batch, Message, SmsTemplate, User
 from webapp.models.base import utcnow
 from webapp.models.messaging import is_scheduled
 from webapp.sms.batches import BAR_ORDER, NO_RECEIPT, STATE_ORDER
+from webapp.text import as_stored
 from webapp.users.offices import Team
 
 PAGE_SIZE = 25
@@ -80,7 +81,7 @@ def parse(
     named in `errors` with a message for beside it.
     """
     text, errors = read_text(args, LABELS, MAX_TEXT)
-    values: dict = {"text": text["text"], "everyone": args.get("who") == EVERYONE}
+    values: dict = {"text": as_stored(text["text"]), "everyone": args.get("who") == EVERYONE}
     if zone is not None:
         values["zone"] = zone
     values.update(date_range(text, LABELS, errors))
