@@ -494,6 +494,31 @@
     }
   });
 
+  // A template's For changed redraws the merge-field picker with the fields those people have. A
+  // field chosen in the old picker while the answer was on its way stays chosen when the new
+  // one offers it too (Enter then inserts it, not nothing), and the focus stays on the picker.
+  var pickerChosen = null;
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "merge-field-block") return;
+    var picker = document.getElementById("merge_field");
+    pickerChosen = picker
+      ? { value: picker.value, focused: document.activeElement === picker }
+      : null;
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var chosen = pickerChosen;
+    pickerChosen = null;
+    var picker = document.getElementById("merge_field");
+    if (!chosen || !picker) return;
+    if (chosen.value && picker.querySelector("option[value='" + CSS.escape(chosen.value) + "']")) {
+      picker.value = chosen.value;
+    }
+    if (chosen.focused && document.activeElement !== picker) picker.focus();
+  });
+
 
   // --- what was typed when the session ended ---------------------------------------------------
   // A session that ends while a page is open (idle too long, signed out in another tab) sends the

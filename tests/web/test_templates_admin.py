@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
 
 from tests.html_tree import without_live_status
 from tests.pages import Tags, audits, changed, fresh, linked_page, opened, rows, text
-from webapp.models import AuditEvent, SmsTemplate
+from webapp.models import AuditEvent, SmsTemplate, utcnow
 
 # --- helpers -------------------------------------------------------------------------------------
 
@@ -1053,3 +1054,206 @@ def test_enter_without_javascript_saves_unless_a_record_id_is_typed(
 
     assert (response.status_code == 303) is saved
     assert len(rows(session, SmsTemplate)) == (1 if saved else 0)
+
+
+# --- names that read the same --------------------------------------------------------------------
+
+
+def test_a_name_with_an_invisible_character_is_saved_without_it(client, login, session):
+    login("consultant")
+    response = client.post("/templates/new", data=form_values(name="Inter\u00adview\u200b"))
+    assert response.status_code == 303
+    assert [t.name for t in rows(session, SmsTemplate)] == ["Interview"]
+
+
+@pytest.mark.parametrize(
+    "again",
+    ["Interview", "Interview\u200b", "Inter\u00adview", "interview", " Interview  "],
+    ids=["same", "zwsp", "shy", "capitals", "spaces"],
+)
+def test_a_second_template_that_reads_the_same_in_the_folder_is_refused_naming_the_first(
+    client, login, session, make_template, again
+):
+    """The SMS screen's picker offered "Interview" twice in one folder, with nothing to tell
+    them apart."""
+    me = login("consultant")
+    make_template("Interview", "Hi", folder="Interviews", owner=me, shared=False)
+
+    response = client.post(
+        "/templates/new", data=form_values(name=again, folder="interviews", body="Other text")
+    )
+
+    assert response.status_code == 400
+    [box] = tags(response).find("input", name="name")
+    assert box["aria-invalid"] == "true" and "autofocus" in box
+    assert (
+        '<span class="error" id="name-error">There is already a template “Interview” in the '
+        "folder “Interviews”: give this one another name, or change that one.</span>"
+    ) in text(response)
+    assert len(rows(session, SmsTemplate)) == 1
+
+
+def test_a_shared_template_of_the_same_name_is_a_clash_for_a_consultant_too(
+    client, login, session, make_template
+):
+    login("consultant")
+    make_template("Welcome", folder="General")
+    response = client.post("/templates/new", data=form_values(name="Welcome", folder=""))
+    assert response.status_code == 400
+    assert "There is already a template “Welcome” in the folder “General”" in text(response)
+
+
+def test_the_same_name_is_fine_in_another_folder_inactive_or_out_of_sight(
+    client, login, session, make_user, make_template
+):
+    me = login("consultant")
+    other = make_user("other-consultant", role="consultant")
+    make_template("Interview", folder="Other folder", owner=me, shared=False)
+    make_template("Interview", folder="Interviews", owner=me, shared=False, active=False)
+    make_template("Interview", folder="Interviews", owner=other, shared=False)
+
+    response = client.post("/templates/new", data=form_values(name="Interview"))
+
+    assert response.status_code == 303
+    assert len(rows(session, SmsTemplate)) == 4
+
+
+def test_an_add_sent_twice_makes_one_template_and_the_repeat_lands_on_it(client, login, session):
+    """A double press of Add template on a slow network made two alike."""
+    login("consultant")
+    first = client.post("/templates/new", data=form_values(name="Interview"))
+    second = client.post("/templates/new", data=form_values(name="Interview"))
+
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert second.headers["Location"] == first.headers["Location"]
+    [saved] = rows(session, SmsTemplate)
+    assert saved.name == "Interview"
+    assert "Template “Interview” added." in text(client.get(second.headers["Location"]))
+    assert [event.action for event in rows(session, AuditEvent)] == ["template.created"]
+
+
+def test_an_add_alike_made_long_ago_or_by_someone_else_is_refused(
+    client, login, session, make_template
+):
+    me = login("team-leader")
+    alike = form_values(name="Interview", shared="y")
+    made = make_template("Interview", alike["body"], folder="Interviews")  # by nobody
+    assert client.post("/templates/new", data=alike).status_code == 400
+
+    made.owner_id = me.id
+    made.created_at = utcnow() - timedelta(days=7)  # alike, but not a repeat of this Add
+    session.commit()
+    assert client.post("/templates/new", data=alike).status_code == 400
+    assert len(rows(session, SmsTemplate)) == 1
+
+
+def test_an_edit_to_a_name_that_reads_as_another_is_refused_and_its_own_name_is_kept(
+    client, login, session, make_template
+):
+    me = login("consultant")
+    make_template("Interview", folder="Interviews", owner=me, shared=False)
+    mine = make_template("Reminder", folder="Interviews", owner=me, shared=False)
+    url = f"/templates/{mine.id}"
+
+    refused = client.post(url, data=changed(opened(client, url), name="interview\u200b"))
+    assert refused.status_code == 400
+    assert "There is already a template “Interview” in the folder “Interviews”" in text(refused)
+    assert fresh(session, SmsTemplate, mine.id).name == "Reminder"
+
+    # Its own name in other capitals is no clash with itself.
+    assert client.post(url, data=changed(opened(client, url), name="REMINDER")).status_code == 303
+    assert fresh(session, SmsTemplate, mine.id).name == "REMINDER"
+
+
+def test_templates_that_read_the_same_from_before_can_still_be_edited_and_renamed(
+    client, login, session, make_template
+):
+    """Two alike saved before the rule: each is edited as before while its name stays; renaming
+    one ends the clash. Reactivating a third like them is refused, with the reason."""
+    me = login("consultant")
+    first = make_template("Dup", "One", folder="General", owner=me, shared=False)
+    second = make_template("Dup", "Two", folder="General", owner=me, shared=False)
+    third = make_template("dup", "Three", folder="General", owner=me, shared=False, active=False)
+
+    for template, body in ((first, "One, edited"), (second, "Two, edited")):
+        url = f"/templates/{template.id}"
+        assert client.post(url, data=changed(opened(client, url), body=body)).status_code == 303
+        assert fresh(session, SmsTemplate, template.id).body == body
+
+    url = f"/templates/{second.id}"
+    assert client.post(url, data=changed(opened(client, url), name="Dup 2")).status_code == 303
+
+    refused = client.post(f"/templates/{third.id}/reactivate")
+    assert refused.status_code == 303
+    assert fresh(session, SmsTemplate, third.id).active is False
+    assert (
+        "“dup” was not reactivated: the template “Dup” in the folder “General” reads the same. "
+        "Rename one of them first."
+    ) in html.unescape(text(client.get(refused.headers["Location"])))
+    url = f"/templates/{third.id}"
+    turned_on = client.post(url, data=changed(opened(client, url), active="y"))
+    assert turned_on.status_code == 400
+    assert fresh(session, SmsTemplate, third.id).active is False
+
+
+# --- folders, preview ids, inserting without JavaScript -----------------------------------------
+
+
+def test_the_folder_filter_and_suggestions_are_in_the_order_of_the_headings(
+    client, login, make_template
+):
+    """The filter and the Folder box offered "Zeta" before "alpha"; the headings did not."""
+    for name, folder in (("One", "Zeta"), ("Two", "alpha"), ("Three", "Beta"), ("Four", "beta")):
+        make_template(name, folder=folder)
+    login("team-leader")
+    listing = text(client.get("/templates"))
+    select = re.search(r'<select[^>]*name="folder".*?</select>', listing, re.S).group(0)
+    assert re.findall(r'<option value="([^"]+)"', select) == ["alpha", "Beta", "beta", "Zeta"]
+    datalist = re.search(
+        r'<datalist id="folder-options">.*?</datalist>', text(client.get("/templates/new")), re.S
+    ).group(0)
+    assert re.findall(r'<option value="([^"]+)">', datalist) == ["alpha", "Beta", "beta", "Zeta"]
+
+
+@pytest.mark.parametrize(
+    "raw, said",
+    [
+        ("12345678901234567890123", "There is no candidate with id 12345678901234567890123."),
+        ("1" * 25 + "x", f"Record id must be a whole number like 42, not “{'1' * 25}x”."),
+        ("7" * 500, f"There is no candidate with id {'7' * 39}…."),
+    ],
+    ids=["23-digits", "not-a-number", "pasted-page"],
+)
+def test_a_long_record_id_is_refused_as_typed_not_cut_to_another(
+    client, login, make_candidate, raw, said
+):
+    """23 digits were cut to 20 and answered for that number."""
+    login("consultant")
+    make_candidate()
+    response = preview(client, "candidate", raw)
+    assert response.status_code == 400
+    assert f'<span class="error" id="preview_id-error">{said}</span>' in text(response)
+    [box] = tags(response).find("input", id="preview_id")
+    assert box["value"] == raw
+
+
+def test_after_an_insert_without_javascript_the_focus_is_on_the_picker_not_the_message(
+    client, login
+):
+    """The Message box had the focus with the caret at its start: text typed went in before the
+    field just inserted."""
+    login("consultant")
+    response = client.post(
+        "/templates/new",
+        data=form_values(body="Hi ", merge_field="first_name", action="insert_field"),
+    )
+    page = Tags(text(response))
+    assert [attrs.get("id") for tag, attrs in page.tags if "autofocus" in attrs] == ["merge_field"]
+    assert not page.find("option", selected=True, value="first_name")  # ready for another
+
+    refused = client.post(
+        "/templates/new",
+        data=form_values(record_type="candidate", merge_field="client_name", action="insert_field"),
+    )
+    # Refused: the focus goes where the reason is said.
+    assert "autofocus" in tags(refused).find("textarea", name="body")[0]

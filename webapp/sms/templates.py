@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import asdict, dataclass, replace
+from datetime import timedelta
+from typing import NoReturn
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.errors import FieldError
-from webapp.models import SmsTemplate, User, audit
+from webapp.models import SmsTemplate, User, audit, utcnow
 from webapp.models.messaging import RECORD_TYPES
 from webapp.people.kinds import KINDS
 from webapp.sms import merge, opt_out_line, segments
@@ -22,6 +24,9 @@ MAX_FOLDER = 100
 MAX_BODY = MAX_CHARACTERS
 MAX_QUERY = 200
 DEFAULT_FOLDER = "General"
+# How long after an Add the same Add again (a second press on a slow network) is taken for a
+# repeat of it, answered with the template it made, rather than refused as a clash.
+REPEAT_WINDOW = timedelta(minutes=10)
 MANAGE = "templates.manage"
 # The fields an edit may change, in the order the audit entry lists them.
 FIELDS = ("name", "folder", "body", "record_type", "shared", "owner_id", "commercial")
@@ -41,11 +46,12 @@ class TemplateData:
     commercial: bool = False
 
     def cleaned(self) -> TemplateData:
-        # Surrounding spaces in a name or folder only make near-duplicates in the picker.
+        # Surrounding spaces or invisible characters in a name or folder only make
+        # near-duplicates in the picker.
         return replace(
             self,
-            name=" ".join(self.name.split()),
-            folder=DEFAULT_FOLDER if is_blank(self.folder) else _folder_as_seen(self.folder),
+            name=_visible(self.name),
+            folder=DEFAULT_FOLDER if is_blank(self.folder) else _visible(self.folder),
             body=self.body.replace("\r\n", "\n"),
         )
 
@@ -54,11 +60,11 @@ class TemplateData:
 _JOINERS = "\u200c\u200d"
 
 
-def _folder_as_seen(folder: str) -> str:
-    """`folder` with runs of spaces as one and its invisible format characters (a zero-width
-    space, a soft hyphen, a byte-order mark) left out: "Candidates" with one of them pasted in
-    read "Candidates" in every list but was a second folder."""
-    visible = "".join(ch for ch in folder if ch in _JOINERS or unicodedata.category(ch) != "Cf")
+def _visible(text: str) -> str:
+    """`text` (a name or a folder) with runs of spaces as one and its invisible format characters
+    (a zero-width space, a soft hyphen, a byte-order mark) left out: "Candidates" with one of them
+    pasted in read "Candidates" in every list but was a second folder, or a second template."""
+    visible = "".join(ch for ch in text if ch in _JOINERS or unicodedata.category(ch) != "Cf")
     return " ".join(visible.split())
 
 
@@ -126,14 +132,11 @@ def listing(session: so.Session, user: User, wanted: Listing) -> list[SmsTemplat
 
 
 def folders(session: so.Session, user: User) -> list[str]:
-    """The folders of the templates `user` may see, for the folder filter and the folder box."""
-    query = (
-        sa.select(SmsTemplate.folder)
-        .where(SmsTemplate.seen_by(user.id))
-        .distinct()
-        .order_by(SmsTemplate.folder)
-    )
-    return list(session.scalars(query))
+    """The folders of the templates `user` may see, for the folder filter and the folder box, in
+    the order of the list's headings (webapp.web.template_folders): the database's puts "Zeta"
+    before "alpha"."""
+    query = sa.select(SmsTemplate.folder).where(SmsTemplate.seen_by(user.id)).distinct()
+    return sorted(session.scalars(query), key=lambda folder: (folder.casefold(), folder))
 
 
 # --- saving ---------------------------------------------------------------------------------------
@@ -215,14 +218,56 @@ def _as_filed(
     return replace(data, folder=same[0]) if same and data.folder not in same else data
 
 
+def _same_name(
+    session: so.Session, user: User, data: TemplateData, editing: SmsTemplate | None = None
+) -> SmsTemplate | None:
+    """The active template (other than the one `editing`) that `user` sees in `data`'s folder
+    under a name that reads as `data`'s (webapp.text.as_seen), or None: the SMS screen's picker
+    would offer the two as one option twice. Compared here, not in SQL, as folders are."""
+    if not data.active:
+        return None  # an inactive one is offered nowhere; reactivating it is checked then
+    others = SmsTemplate.id != editing.id if editing is not None else sa.true()
+    candidates = session.scalars(
+        sa.select(SmsTemplate)
+        .where(SmsTemplate.seen_by(user.id), SmsTemplate.active.is_(True), others)
+        .order_by(SmsTemplate.id)
+    )
+    wanted = (as_seen(data.name), as_seen(data.folder))
+    return next((t for t in candidates if (as_seen(t.name), as_seen(t.folder)) == wanted), None)
+
+
+def _refuse_same_name(template: SmsTemplate) -> NoReturn:
+    raise FieldError(
+        f"There is already a template “{template.name}” in the folder “{template.folder}”: "
+        "give this one another name, or change that one.",
+        "name",
+    )
+
+
+def _is_repeat(actor: User, data: TemplateData, template: SmsTemplate) -> bool:
+    """Whether `template` is what this Add made a moment ago: the same user's, with the same
+    fields (a second press of Add template while the first was on its way)."""
+    return (
+        template.owner_id == actor.id
+        and all(getattr(template, field) == value for field, value in asdict(data).items())
+        and utcnow() - template.created_at < REPEAT_WINDOW
+    )
+
+
 def create(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate:
-    """Save a new template owned by `actor`; only template managers may make it shared."""
+    """Save a new template owned by `actor`; only template managers may make it shared. The same
+    Add again soon after (all fields alike) answers with the template it made; another template
+    that reads the same in the folder is refused."""
     data = _as_filed(session, actor, data.cleaned())
     if data.shared and not may_share(actor):
         raise FieldError(
             "Only users who manage templates can make a shared template.", "shared", 403
         )
     check(data, line_for(session, data.commercial))
+    if (same := _same_name(session, actor, data)) is not None:
+        if _is_repeat(actor, data, same):
+            return same
+        _refuse_same_name(same)
     template = SmsTemplate(**asdict(data), owner_id=actor.id)
     session.add(template)
     session.flush()
@@ -248,6 +293,14 @@ def update(session: so.Session, actor: User, template: SmsTemplate, data: Templa
             "Only users who manage templates can share or unshare a template.", "shared", 403
         )
     check(data, line_for(session, data.commercial), template)
+    # A name, folder and state kept as they were is not judged again: two templates that read the
+    # same from before this rule can each still be edited, and one renamed to end the clash.
+    kept = (as_seen(data.name), as_seen(data.folder)) == (
+        as_seen(template.name),
+        as_seen(template.folder),
+    )
+    if not (kept and template.active) and (same := _same_name(session, actor, data, template)):
+        _refuse_same_name(same)
     before = {field: getattr(template, field) for field in FIELDS}
     template.name, template.folder, template.body = data.name, data.folder, data.body
     template.record_type, template.shared = data.record_type, data.shared
@@ -274,9 +327,26 @@ def set_active(session: so.Session, actor: User, template: SmsTemplate, active: 
         raise FieldError(_not_yours(template), status=403)
     if template.active == active:
         return False
+    if active and (same := _same_name(session, actor, _data_of(template), template)):
+        raise FieldError(
+            f"“{template.name}” was not reactivated: the template “{same.name}” in the folder "
+            f"“{same.folder}” reads the same. Rename one of them first.",
+            status=409,
+        )
     _set_active(session, actor, template, active)
     session.commit()
     return True
+
+
+def _data_of(template: SmsTemplate) -> TemplateData:
+    return TemplateData(
+        name=template.name,
+        folder=template.folder,
+        body=template.body,
+        record_type=template.record_type,
+        shared=template.shared,
+        commercial=template.commercial,
+    )
 
 
 def _set_active(session: so.Session, actor: User, template: SmsTemplate, active: bool) -> None:

@@ -102,16 +102,20 @@ def _form(template: SmsTemplate | None) -> Response:
     if action == "insert_field":
         # Without JavaScript the picker appends its tag; with it, compose.js inserts at the cursor.
         field = merge.FIELDS.get(request.form.get("merge_field", ""))
+        # Back on the picker after an insert, not in the Message box: there the caret starts at
+        # the top, and text typed went in before the field; from the picker another field goes in.
+        focus = "merge_field"
         if field in _offered(form):
             form.body.data = (form.body.data or "") + field.tag()
         elif field is not None:
+            focus = "body"  # beside the message that says why
             # The picker was drawn for the type chosen before: say why nothing went in.
             form.body.errors = [
                 f"{field.tag()} was not put in: it is empty for the "
                 f"{RECORD_TYPES.get(form.record_type.data, 'people').lower()} this template is "
                 "for. The picker offers the fields they have."
             ]
-        return _page(form, template, focus="body")
+        return _page(form, template, focus=focus)
     if form.validate_on_submit():
         if template is not None:
             # A form opened before someone else's save (or Deactivate) applies only what its
@@ -149,7 +153,13 @@ def _offered(form: TemplateForm) -> tuple[merge.MergeField, ...]:
 def _preview_choice() -> tuple[Kind, str]:
     named = request.form.get("preview_kind", "")
     kind = KINDS.by_singular(named) if named in KINDS.singulars else CANDIDATES
-    return kind, request.form.get("preview_id", "").strip()[:20]
+    # Whole: a long id cut short was answered for the number it was cut to.
+    return kind, request.form.get("preview_id", "").strip()
+
+
+def _as_typed(raw: str, most: int = 40) -> str:
+    """What was typed, shortened for a message only (a pasted page is not said back whole)."""
+    return raw if len(raw) <= most else raw[: most - 1] + "…"
 
 
 def _page(
@@ -176,10 +186,10 @@ def _page(
             )
         elif person_id is None and not (raw_id.isascii() and raw_id.isdigit()):
             preview_errors["preview_id"] = (
-                f"Record id must be a whole number like 42, not “{raw_id}”."
+                f"Record id must be a whole number like 42, not “{_as_typed(raw_id)}”."
             )
         else:  # 0, or past any id there can be, is a whole number too: just nobody's
-            preview_errors["preview_id"] = f"There is no {kind.noun} with id {raw_id}."
+            preview_errors["preview_id"] = f"There is no {kind.noun} with id {_as_typed(raw_id)}."
     line = sms_templates.line_for(db.session, form.commercial.data)
     shown = sms_templates.preview(body, person, current_user, line) if person else None
     count = shown.count if shown is not None else sms_templates.counted(body, line)
@@ -254,11 +264,16 @@ def reactivate(template_id: int):
 
 def _set_active(template_id: int, active: bool) -> Response:
     template = template_or_404(template_id)
+    listing = ListingForm.read(request.form)
+    back = redirect(url_for("templates_admin.index", **listing.filters.params()), 303)
     try:
         changed = sms_templates.set_active(db.session, current_user, template, active)
     except FieldError as error:
         db.session.rollback()
-        abort(error.status, description=error.message)
+        if error.status == 403:
+            abort(error.status, description=error.message)
+        flash(error.message, "warning")
+        return back
     state = "reactivated" if active else "deactivated"
     flash(
         f"Template “{template.name}” {state}."
@@ -267,5 +282,4 @@ def _set_active(template_id: int, active: bool) -> Response:
         "info",
     )
     # Back to the list as it was filtered (a filter left out there is left out here too).
-    listing = ListingForm.read(request.form)
-    return redirect(url_for("templates_admin.index", **listing.filters.params()), 303)
+    return back
