@@ -826,6 +826,14 @@ def test_search_matches_name_or_text_ignoring_case(client, library):
     assert listed(client.get("/templates?q=100%25")) == []
 
 
+def test_search_finds_an_accent_typed_as_a_letter_and_a_combining_mark(
+    client, library, make_template
+):
+    """ "Zoe" + U+0308 (as some keyboards and pastes give "ë") found nothing."""
+    make_template("Zoë intro", "Hi")
+    assert listed(client.get("/templates", query_string={"q": "zoe\u0308"})) == ["Zoë intro"]
+
+
 def test_folder_filter_shows_one_folder(client, library):
     response = client.get("/templates?folder=Interviews")
     assert listed(response) == ["Interview feedback", "Interview reminder"]

@@ -17,7 +17,7 @@ from webapp.models.messaging import RECORD_TYPES
 from webapp.people.kinds import KINDS
 from webapp.sms import merge, opt_out_line, segments
 from webapp.sms.compose import MAX_CHARACTERS
-from webapp.text import as_seen, is_blank
+from webapp.text import as_seen, as_stored, is_blank
 
 MAX_NAME = 100
 MAX_FOLDER = 100
@@ -118,8 +118,9 @@ def listing(session: so.Session, user: User, wanted: Listing) -> list[SmsTemplat
     if wanted.folder:
         query = query.where(SmsTemplate.folder == wanted.folder)
     if wanted.q:
-        text = wanted.q.lower()
-        # lower() is Unicode-aware on SQLite too (database.py), so "ÜBER" finds "über".
+        text = as_stored(wanted.q).lower()
+        # lower() is Unicode-aware on SQLite too (database.py), so "ÜBER" finds "über"; NFC, so
+        # "ü" typed as "u" and a combining diaeresis finds it too.
         query = query.where(
             sa.or_(
                 sa.func.lower(SmsTemplate.name).contains(text, autoescape=True),
