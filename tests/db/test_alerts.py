@@ -12,19 +12,22 @@ import sqlalchemy as sa
 
 from tests.delivery import insert_candidates, send_request
 from webapp.models import AuditEvent, Batch, Email, Message
-from webapp.sms import alerts, batches, compose, mailer, settings
+from webapp.models.base import utcnow
+from webapp.sms import alerts, batches, compose, mailer, schedule, settings
 from webapp.sms.alerts import AlertSettings, parse_rate
+from webapp.sms.dispatcher import settings_from_config
+from webapp.sms.limits import LimitSettings
 
 SECURITY = "security@example.com"
 
 
-def send(session, user, ids, alert_settings: AlertSettings) -> Batch:
+def send(session, user, ids, alert_settings: AlertSettings, **fields) -> Batch:
     draft = compose.create_draft(session, user, "candidates", list(ids))
     return compose.send(
         session,
         draft,
         user,
-        send_request(),
+        send_request(**fields),
         provider="sandbox",
         blocked=settings.blocked_regions(session, "sandbox"),
         alert_settings=alert_settings,
@@ -130,6 +133,39 @@ def test_a_resend_counts_towards_the_rate(app, session, make_user, people):
 
     [event] = alerts_written(session, alerts.VOLUME_ALERT)
     assert event.details["messages"] == 4
+
+
+def test_a_scheduled_send_counts_towards_the_rate_when_it_is_released(
+    app, session, make_user, people
+):
+    """Held, its messages do not count when it is scheduled; the worker releasing them checks
+    the rate again (it had never alerted on a scheduled send at all)."""
+    casey = make_user()
+    watch = AlertSettings(parse_rate("3/10m"), SECURITY)
+    send_at = utcnow() + timedelta(minutes=1)
+    batch = send(session, casey, people[:5], watch, send_at=send_at)
+    assert alerts_written(session, alerts.VOLUME_ALERT) == []
+
+    released = schedule.release_due(
+        session, send_at, limit_settings=LimitSettings(), quiet_settings=None, alert_settings=watch
+    )
+
+    assert released == [batch.id]
+    [event] = alerts_written(session, alerts.VOLUME_ALERT)
+    assert (event.actor_id, event.subject_type, event.subject_id) == (casey.id, "batch", batch.id)
+    assert event.details["messages"] == 5
+    [email] = emails(session)
+    assert "5 SMS in 10 minutes" in email.subject
+    # Its countries were checked when it was scheduled: not again at its release.
+    assert alerts_written(session, alerts.NEW_COUNTRY_ALERT) == []
+
+
+def test_the_worker_releases_scheduled_sends_under_the_alert_settings(app):
+    app.config.update(SMS_ALERT_RATE="3/10m", SECURITY_ALERT_EMAIL=SECURITY)
+
+    watch = settings_from_config(app.config).alerts
+
+    assert (watch.rate, watch.email) == (parse_rate("3/10m"), SECURITY)
 
 
 # --- new countries -------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Resend of messages first sent under Ignore (`webapp.sms.batches.resend`), through a real
 dispatcher and the loopback SMS Central: a person still opted out gets the copy only under a new,
-audited Ignore; otherwise they are skipped, and nothing reaches the gateway for them."""
+audited Ignore; otherwise they are skipped, and nothing reaches the gateway for them. And Resend
+queues only what its confirmation offered."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from tests import delivery
-from tests.delivery import messages, run_once
+from tests.delivery import insert_candidates, messages, queue, run_once
 from tests.fakes import FakeSmsCentral
 from tests.pages import audits
 from webapp.errors import FieldError
-from webapp.models import Candidate
+from webapp.models import Candidate, Message
 from webapp.sms import batches
 
 ADA, OLIVE = "61412345678", "61412000111"
@@ -176,3 +177,73 @@ def test_needing_ignore_counts_only_overridden_people_still_opted_out(
     session.execute(sa.update(Candidate).where(Candidate.id == olive.id).values(sms_consent=True))
     session.commit()
     assert batches.needing_ignore(session, batch) == {"failed": 0, "unknown": 0}
+
+
+# --- only what was offered -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_failed_two_sending(app, session, sender):
+    """Five people: one delivered, two failed, two still on their way (they fail next)."""
+    batch = queue(session, sender, insert_candidates(session, 5), provider="sandbox")
+    ids = [m.id for m in messages(session, batch)]
+    for message_id, state in zip(ids, ("delivered", "failed", "failed"), strict=False):
+        session.execute(sa.update(Message).where(Message.id == message_id).values(state=state))
+    session.commit()
+    return batch, ids
+
+
+def fail(session, ids: list[int]) -> None:
+    session.execute(sa.update(Message).where(Message.id.in_(ids)).values(state="failed"))
+    session.commit()
+
+
+def copies(session, batch) -> list[Message]:
+    return [m for m in messages(session, batch) if m.resend_of_id is not None]
+
+
+def test_messages_that_failed_after_the_offer_are_not_resent_under_it(
+    session, sender, two_failed_two_sending
+):
+    """Offered "2 failed" while two more were on their way; they failed before the press, and
+    all four were queued (and counted against the daily limit)."""
+    batch, ids = two_failed_two_sending
+    offer = batches.resend_offer(session, batch)
+    assert offer.counts == {"failed": 2, "unknown": 0}
+    fail(session, ids[3:])
+
+    with pytest.raises(FieldError) as caught:
+        batches.resend(session, batch, sender, ("failed",), upto=offer.upto, offered=offer.offered)
+    session.rollback()
+
+    assert (caught.value.field, caught.value.status) == ("form", 409)
+    assert "changed since this page was opened" in caught.value.message
+    assert copies(session, batch) == [] and audits(session, "sms.resent") == []
+    # The offer made afresh says four, and Resend under it queues those four.
+    fresh = batches.resend_offer(session, batch)
+    assert fresh.counts["failed"] == 4
+    resent = batches.resend(
+        session, batch, sender, ("failed",), upto=fresh.upto, offered=fresh.offered
+    )
+    assert resent.queued == 4
+    [event] = audits(session, "sms.resent")
+    assert event.details["messages"] == 4
+
+
+def test_what_was_offered_is_resent_though_a_later_receipt_touched_it(
+    session, sender, two_failed_two_sending
+):
+    """Not told by when a message last changed: a receipt after the offer does not drop it."""
+    batch, ids = two_failed_two_sending
+    offer = batches.resend_offer(session, batch)
+    session.execute(
+        sa.update(Message).where(Message.id == ids[1]).values(error_text="Number unreachable")
+    )
+    session.commit()
+
+    resent = batches.resend(
+        session, batch, sender, ("failed",), upto=offer.upto, offered=offer.offered
+    )
+
+    assert resent.queued == 2
+    assert sorted(m.resend_of_id for m in copies(session, batch)) == ids[1:3]

@@ -53,6 +53,16 @@ def marks(session, batch) -> list[tuple]:
     return [(m.id, m.state, m.superseded) for m in messages(session, batch)]
 
 
+def resend_form(client, batch) -> dict[str, str]:
+    """The Resend confirmation's hidden fields (what it offered), as the page posts them."""
+    page = tree(client.get(f"/sms/batches/{batch.id}/resend"))
+    return {
+        field.get("name"): field.get("value")
+        for field in page.all("input", type="hidden")
+        if field.get("name") != "csrf_token"
+    }
+
+
 def refused_resend(client, batch, reason: str):
     """Resend of the failed with a new Ignore and `reason`, answered 400: the page."""
     response = client.post(
@@ -309,8 +319,7 @@ def test_resend_pressed_twice_resends_once_even_when_the_copies_failed_meanwhile
     queued them again: one confirmation, two resends."""
     dispatch(app)
     url = f"/sms/batches/{my_batch.id}/resend"
-    offered = tree(client.get(url)).one("input", name="upto").get("value")
-    form = {"states": "failed", "upto": offered}
+    form = resend_form(client, my_batch) | {"states": "failed"}
 
     assert client.post(url, data=form).status_code == 303
     dispatch(app)  # the copy fails as its original did
@@ -326,10 +335,43 @@ def test_resend_pressed_twice_resends_once_even_when_the_copies_failed_meanwhile
         as_text=True
     )
     # Resend opened afresh offers the copy.
-    newer = tree(client.get(url)).one("input", name="upto").get("value")
-    assert int(newer) == copy.id
-    assert client.post(url, data={"states": "failed", "upto": newer}).status_code == 303
+    newer = resend_form(client, my_batch)
+    assert int(newer["upto"]) == copy.id
+    assert client.post(url, data=newer | {"states": "failed"}).status_code == 303
     assert len(messages(session, my_batch)) == 5
+
+
+def test_a_message_that_failed_after_the_page_opened_is_not_resent_unoffered(
+    app, client, session, my_batch
+):
+    """The page offered 1 failed; another failed before Resend was pressed, and both went."""
+    dispatch(app)
+    form = resend_form(client, my_batch) | {"states": "failed"}
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == my_batch.id, Message.state == "sent")
+        .values(state="failed")
+    )
+    session.commit()
+
+    refused = client.post(f"/sms/batches/{my_batch.id}/resend", data=form)
+
+    assert refused.status_code == 409
+    page = tree(refused)
+    assert "changed since this page was opened" in page.one("p", class_="error").text
+    assert "2" in page.one("input", name="states", value="failed").parent.text  # as it is now
+    assert [(state, superseded) for _, state, superseded in marks(session, my_batch)] == [
+        ("failed", False),
+        ("failed", False),
+        ("unknown", False),
+    ]
+    assert audits(session, "sms.resent") == []
+    # Pressed again on the page as it is now, both go.
+    again = {f.get("name"): f.get("value") for f in page.all("input", type="hidden")}
+    response = client.post(f"/sms/batches/{my_batch.id}/resend", data=again | {"states": "failed"})
+    assert response.status_code == 303
+    [event] = audits(session, "sms.resent")
+    assert event.details["messages"] == 2
 
 
 def test_resending_with_nothing_chosen_is_400_and_queues_nothing(app, client, session, my_batch):
@@ -381,6 +423,23 @@ def test_a_team_leader_may_look_at_another_consultants_batch(
     assert state_counts(page(client, batch)) == {"queued": 3}
 
 
+def test_a_team_leader_cannot_resend_another_consultants_batch_nor_is_offered_it(
+    app, client, session, login, make_user, three_people
+):
+    """The copies were the leader's: their daily limit counted them, and replies went to them."""
+    batch = others_batch(app, session, make_user, three_people)
+    login("team-leader")
+    before = marks(session, batch)
+
+    shown = parse(page(client, batch))
+    assert shown.all(id="resend-link") == [] and shown.all(id="resend-checking") == []
+    assert resend_statuses(client, batch) == (403, 403)
+    said = client.get(f"/sms/batches/{batch.id}/resend").get_data(as_text=True)
+    assert f"Only {batch.sender.full_name}, who sent it, can resend its messages." in said
+    assert marks(session, batch) == before
+    assert audits(session, "sms.resent") == []
+
+
 def test_the_batch_page_needs_a_sign_in(client, session, make_user, three_people):
     batch = queue(session, make_user(), three_people, provider="sandbox")
 
@@ -412,8 +471,8 @@ def under_ignore(app, session, make_candidate):
 
 
 @pytest.fixture
-def auditor(session, login):
-    """Signed in with a role that may send and read everyone's batches, but not ignore opt-outs."""
+def auditor(session):
+    """A role that may send and read everyone's batches, but not ignore opt-outs."""
     wanted = ("sms.send", "audit.view")
     role = Role(
         name="auditor",
@@ -421,10 +480,7 @@ def auditor(session, login):
     )
     session.add(role)
     session.commit()
-    user = login(role=None)
-    user.roles = [role]
-    session.commit()
-    return user
+    return role
 
 
 def resend_copies(session, batch) -> list:
@@ -520,9 +576,13 @@ def test_a_new_ignore_with_a_reason_resends_with_the_override_and_audits_it(
 
 
 def test_without_the_permission_they_are_skipped_and_ignore_is_refused(
-    client, session, make_user, auditor, under_ignore
+    client, session, login, auditor, under_ignore
 ):
-    batch, _ = under_ignore(make_user(role="team-leader"))
+    """The sender may no longer ignore opt-outs (Resend is only theirs)."""
+    lead = login("team-leader")
+    batch, _ = under_ignore(lead)
+    lead.roles = [auditor]
+    session.commit()
 
     page = tree(client.get(f"/sms/batches/{batch.id}/resend"))
     assert "They will be skipped" in page.one(id="opted-out-note").text

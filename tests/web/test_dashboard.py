@@ -347,12 +347,12 @@ def test_a_consultant_may_not_filter_at_all(client, seeded, query):
     assert "Choose a" not in response.get_data(as_text=True)
 
 
-def test_a_leaders_resend_leaves_the_consultants_figures_as_sent_lists_them(
+def test_a_resend_leaves_the_consultants_figures_as_sent_lists_them(
     app, client, session, make_user, three_people, monkeypatch
 ):
-    """A team leader's resent copies carry the leader's sender_id (their daily limit counts
-    them): the dashboard counted them as the leader's, while Sent and its CSV list them in the
-    consultant's batch."""
+    """A team leader's resent copies carried the leader's sender_id: the dashboard counted them
+    as the leader's, while Sent and its CSV list them in the consultant's batch. Resend is the
+    sender's only now; the leader is refused, the consultant's copies are theirs."""
     from tests.web.test_sent import counts_of, rows, sent_batch
 
     monkeypatch.setattr(routes, "now", lambda: datetime.now(UTC))  # the batch is sent today
@@ -361,10 +361,12 @@ def test_a_leaders_resend_leaves_the_consultants_figures_as_sent_lists_them(
     lee = make_user("lee-dash", role="team-leader", full_name="Lee Dash")
     sign_in(client, lee)
     response = client.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"})
-    assert response.status_code == 303
+    assert response.status_code == 403
 
     consultant = app.test_client()
     sign_in(consultant, casey)
+    response = consultant.post(f"/sms/batches/{batch.id}/resend", data={"states": "failed"})
+    assert response.status_code == 303
     [row] = rows(consultant.get("/sms/sent"))
     assert counts_of(row) == ["1 delivered", "2 queued"]
     theirs, chosen = consultant.get("/dashboard"), client.get(f"/dashboard?user={casey.id}")

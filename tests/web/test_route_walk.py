@@ -101,11 +101,12 @@ TABLE: dict[str, tuple[Call, dict[str, int | str]]] = {
         Call("POST", "/sms/compose/{token}/send", {"message": ""}),
         expect(LOGIN, 403, 400, 400, 400),
     ),
-    # The batch was sent by another administrator: its page is for its sender and audit.view.
+    # The batch was sent by another administrator: its page is for its sender and audit.view;
+    # Resend only for its sender (the copies would be theirs).
     "batches.show": (Call("GET", "/sms/batches/{batch}"), expect(LOGIN, 404, 404, 200, 200)),
     "batches.resend": (
         Call("GET", "/sms/batches/{batch}/resend"),
-        expect(LOGIN, 403, 404, 200, 200),
+        expect(LOGIN, 403, 404, 403, 403),
     ),
     # Send later: only the batch's sender may cancel it or edit its text; audit.view only sees it.
     "batches.cancel": (

@@ -40,6 +40,13 @@ def batch_or_404(batch_id: int):
     return batch
 
 
+def sender_only(batch, doing: str, who: str = "sent it") -> None:
+    """403 for anyone but the batch's sender: audit.view may see the batch, not act on it (a
+    team leader's Resend made the copies theirs: their limit, their replies)."""
+    if batch.sender_id != current_user.id:
+        abort(403, description=f"Only {batch.sender.full_name}, who {who}, can {doing}.")
+
+
 @bp.route("/batches/<id:batch_id>")
 @login_required
 def show(batch_id: int):
@@ -85,8 +92,10 @@ def show(batch_id: int):
 @bp.route("/batches/<id:batch_id>/resend", methods=["GET", "POST"])
 @permission_required("sms.send")
 def resend(batch_id: int):
-    """Confirm, then queue failed (and optionally unknown) messages again as new messages."""
+    """Confirm, then queue failed (and optionally unknown) messages again as new messages: only
+    those the confirmation offered."""
     batch = batch_or_404(batch_id)
+    sender_only(batch, "resend its messages")
     if batch.scheduled:
         abort(409, description="This SMS is scheduled and nothing has gone yet: nothing to resend.")
     offer = batches.resend_offer(db.session, batch)
@@ -126,9 +135,20 @@ def resend(batch_id: int):
             alert_settings=AlertSettings.from_config(current_app.config),
             quiet=QuietSettings.from_config(current_app.config),
             upto=as_id(request.form.get("upto")),
+            # The page always posts these; a form without them (a script's) is not checked.
+            offered={
+                state: request.form[f"offered_{state}"]
+                for state in batches.RESENDABLE
+                if f"offered_{state}" in request.form
+            }
+            or None,
         )
     except FieldError as error:
-        return refused_page(error.status, refused(error))
+        errors = refused(error)
+        if error.status == 409:
+            # What changed is shown as it is now, to be confirmed again.
+            offer = batches.resend_offer(db.session, batch)
+        return refused_page(error.status, errors)
     worker.wake()
     if resent.queued:
         done = f"{resent.queued} message{'s' if resent.queued != 1 else ''} queued again."
@@ -170,6 +190,7 @@ def _resend_page(
         checking=offer.checking,
         needing_ignore=offer.needing_ignore,
         upto=offer.upto,
+        offered=offer.offered,
         chosen=chosen,
         ignore=ignore,
         reason=reason,

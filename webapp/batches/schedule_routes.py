@@ -3,12 +3,12 @@ until it goes; the work is webapp.sms.schedule's, these views read the form and 
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.batches import bp
 from webapp.batches.forms import ScheduledTextForm
-from webapp.batches.routes import batch_or_404
+from webapp.batches.routes import batch_or_404, sender_only
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import Batch
@@ -19,9 +19,7 @@ from webapp.web.times import when
 
 
 def _sender_only(batch: Batch, doing: str) -> None:
-    """403 for anyone but the batch's sender: audit.view may see the batch, not change it."""
-    if batch.sender_id != current_user.id:
-        abort(403, description=f"Only {batch.sender.full_name}, who scheduled it, can {doing}.")
+    sender_only(batch, doing, "scheduled it")
 
 
 def no_longer_scheduled(batch: Batch) -> str:

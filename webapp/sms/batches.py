@@ -3,7 +3,9 @@ left, receipts that never came) and its messages; and resend what failed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -573,13 +575,23 @@ def _still_opted_out(
 def needing_ignore(session: so.Session, batch: Batch) -> dict[str, int]:
     """Per resendable state, how many were sent under Ignore to people still opted out: resending
     to them is a new Ignore."""
-    originals = _resendable(session, batch, RESENDABLE)
+    return _needing_ignore(session, _resendable(session, batch, RESENDABLE))
+
+
+def _needing_ignore(session: so.Session, originals: list[Message]) -> dict[str, int]:
     still_out = _still_opted_out(session, originals)
     counts = dict.fromkeys(RESENDABLE, 0)
     for message in originals:
         if message.id in still_out:
             counts[message.state] += 1
     return counts
+
+
+def fingerprint(originals: Iterable[Message]) -> str:
+    """Which messages these are, in a few characters a form can carry back: the same set of
+    messages gives the same text, any other set (almost surely) another."""
+    ids = ",".join(str(message_id) for message_id in sorted(m.id for m in originals))
+    return hashlib.sha256(ids.encode()).hexdigest()[:20]
 
 
 def _copy(
@@ -624,14 +636,23 @@ class ResendOffer:
     # The batch's newest message id as offered: the page posts it back, so a second press (or
     # another tab's same page) cannot resend the copies the first press made, failed meanwhile.
     upto: int | None = None
+    # Per state, the fingerprint of the messages offered: the page posts it back, so a message
+    # that failed (or came out of `checking`) after the page opened is not resent unoffered.
+    offered: dict[str, str] = field(default_factory=dict)
 
 
 def resend_offer(session: so.Session, batch: Batch) -> ResendOffer:
+    upto = session.scalar(sa.select(sa.func.max(Message.id)).where(Message.batch_id == batch.id))
+    originals = _resendable(session, batch, RESENDABLE, upto=upto)
+    counts = dict.fromkeys(RESENDABLE, 0)
+    for message in originals:
+        counts[message.state] += 1
     return ResendOffer(
-        resendable_counts(session, batch),
-        needing_ignore(session, batch),
+        counts,
+        _needing_ignore(session, originals),
         checking(session, batch),
-        session.scalar(sa.select(sa.func.max(Message.id)).where(Message.batch_id == batch.id)),
+        upto,
+        {state: fingerprint(m for m in originals if m.state == state) for state in RESENDABLE},
     )
 
 
@@ -654,10 +675,17 @@ def resend(
     alert_settings: alerts.AlertSettings | None = None,
     quiet: quiet_hours.QuietSettings | None = None,
     upto: int | None = None,
+    offered: Mapping[str, str] | None = None,
 ) -> Resent:
     """Queue a fresh copy of each failed (and, if asked, unknown) message; audited. With `upto`
     (ResendOffer.upto, as the confirmation offered), only messages that existed then: a copy
     made since is another offer's.
+
+    With `offered` (ResendOffer.offered), only the messages the confirmation offered: when those
+    of a chosen state are not the ones it offered (one failed, or came out of `checking`, after
+    it was made; another tab resent some), nothing is queued and FieldError (409) says so; the
+    caller shows the offer as it is now. A state none of whose messages is left resendable (all
+    resent or settled meanwhile) is no change: there is nothing of it to resend.
 
     The copies count against the actor's and the organisation's daily limits like a Send (refused
     whole when they would pass one) and can raise volume alerts (webapp.sms.limits, .alerts).
@@ -674,6 +702,17 @@ def resend(
     states = tuple(state for state in states if state in RESENDABLE)
     begin_write(session)
     originals = _resendable(session, batch, states, lock=True, upto=upto)
+    if offered is not None:
+        for state in states:
+            now_of = [m for m in originals if m.state == state]
+            if now_of and fingerprint(now_of) != offered.get(state):
+                raise FieldError(
+                    "The failed or unknown messages changed since this page was opened, so "
+                    "nothing was resent. Below is what can be resent now: check it and press "
+                    "Resend again.",
+                    "form",
+                    409,
+                )
     still_out = _still_opted_out(session, originals)
     if ignore:
         reason = ignore_reason(reason)

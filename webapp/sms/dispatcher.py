@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from webapp.database import begin_write, make_sessionmaker
 from webapp.models import Message
 from webapp.models.base import utcnow
-from webapp.sms import consent, mailer, metrics, outbox, quiet_hours, reconcile, schedule, status
+from webapp.sms import mailer, metrics, outbox, quiet_hours, reconcile, schedule, status
 from webapp.sms.account_providers import (
     AccountGateways,
     Gateway,
@@ -23,6 +23,7 @@ from webapp.sms.account_providers import (
     reserve_slot,
 )
 from webapp.sms.account_secrets import key_material
+from webapp.sms.alerts import AlertSettings
 from webapp.sms.limits import LimitSettings
 from webapp.sms.mailer import MailSettings
 from webapp.sms.outbox import Claimed
@@ -109,6 +110,7 @@ class DispatchSettings:
     # Scheduled batches are released under the daily limits and quiet hours (webapp.sms.schedule).
     limits: LimitSettings = field(default_factory=LimitSettings)
     quiet: QuietSettings = field(default_factory=QuietSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)  # volume alerts at release
 
 
 @dataclass
@@ -332,6 +334,7 @@ class Dispatcher:
                 session,
                 limit_settings=self.settings.limits,
                 quiet_settings=self.settings.quiet,
+                alert_settings=self.settings.alerts,
                 retries=self.release_retries,
             )
         if released:
@@ -610,17 +613,7 @@ class Dispatcher:
                 # The outcomes are committed already; one number that cannot be updated is logged.
                 try:
                     begin_write(session)
-                    consent.set_for_number(
-                        session,
-                        message.to_e164,
-                        False,
-                        actor=None,
-                        cause={
-                            "source": "gateway",
-                            "code": rejection.code,
-                            "message_uuid": message.uuid,
-                        },
-                    )
+                    outbox.withdraw_consent(session, message, rejection.code)
                     session.commit()
                 except Exception as exc:
                     if _database_away(exc):
@@ -677,6 +670,7 @@ def settings_from_config(config) -> DispatchSettings:
         accounts_key=accounts_key,
         limits=LimitSettings.from_config(config),
         quiet=QuietSettings.from_config(config),
+        alerts=AlertSettings.from_config(config),
     )
 
 

@@ -18,7 +18,7 @@ from webapp.models import Batch, Comment, ComposeDraft, Message, User, audit
 from webapp.models.base import utcnow
 from webapp.models.messaging import FAILED, QUEUED, WAITING_TO_GO
 from webapp.people.kinds import KINDS
-from webapp.sms import compose, limits, merge, opt_out_line, quiet_hours, segments
+from webapp.sms import alerts, compose, limits, merge, opt_out_line, quiet_hours, segments
 from webapp.sms.people import load
 from webapp.text import clean_multiline
 from webapp.times import when
@@ -370,6 +370,7 @@ def release_due(
     *,
     limit_settings: limits.LimitSettings,
     quiet_settings: quiet_hours.QuietSettings | None,
+    alert_settings: alerts.AlertSettings | None = None,
     retries: Retries | None = None,
 ) -> list[int]:
     """Release every scheduled batch due by `now`, each in its own short transaction; returns
@@ -391,6 +392,7 @@ def release_due(
                 now,
                 limit_settings=limit_settings,
                 quiet_settings=quiet_settings,
+                alert_settings=alert_settings,
             ):
                 done.append(batch_id)
             retries.forget(batch_id)
@@ -419,9 +421,11 @@ def release(
     *,
     limit_settings: limits.LimitSettings,
     quiet_settings: quiet_hours.QuietSettings | None,
+    alert_settings: alerts.AlertSettings | None = None,
 ) -> bool:
     """Release one due batch: True when this call did (False: not due, cancelled, or another
-    worker released it first). Commits."""
+    worker released it first). The released messages can raise a volume alert for its sender
+    (webapp.sms.alerts), as a Send's do. Commits."""
     begin_write(session)
     # Marked released first: the UPDATE locks the row (a cancel or edit waits for the commit,
     # then finds it released) and only one of two workers gets a row count of 1.
@@ -492,6 +496,11 @@ def release(
         quiet=len(waits),
         send_at=batch.send_at.isoformat() if batch.send_at else None,
         **({"ignore_withdrawn": withdrawn} if withdrawn else {}),
+    )
+    # Held, they did not count towards SMS_ALERT_RATE when scheduled; queued now, they do. The
+    # new-country check was made at scheduling (its messages counted then), so no regions here.
+    alerts.after_send(
+        session, sender, batch, (), alert_settings or alerts.AlertSettings(), started=now, now=now
     )
     session.commit()
     return True
