@@ -215,8 +215,9 @@
 
   // A request sent while a save is on its way waits for it: Bulk SMS right after Esc must find
   // the draft with its text.
+  // (One shortcuts.js held back, a date still being typed, stays held back.)
   document.addEventListener("htmx:confirm", function (event) {
-    if (!pendingSave) return;
+    if (!pendingSave || event.defaultPrevented) return;
     event.preventDefault();
     pendingSave.then(function () { event.detail.issueRequest(true); });
   });

@@ -97,14 +97,16 @@
 
   // --- a date typed from the keyboard is waited for -------------------------------------------
   // A date field takes its year a digit at a time, and holds a whole date after each (2026 goes
-  // 0002, 0020, 0202): each would filter the list, be refused as before 1900 with an alert read
-  // aloud, and add a step to the history. Typing does not filter by such a year; Filter and Enter
-  // (a submit) still send it, for the server to say what is wrong.
+  // 0002, 0020, 0202; a fifth digit makes 20261): each would filter the list, be refused with an
+  // alert read aloud, and add a step to the history. Typing does not filter by a year the server
+  // refuses (webapp/filters.py: FIRST_DAY to LAST_DAY); Filter and Enter (a submit) still send
+  // it, for the server to say what is wrong.
   document.addEventListener("htmx:confirm", function (event) {
     var typed = event.detail.triggeringEvent;
     var field = typed && typed.type === "input" ? typed.target : null;
     if (!field || field.tagName !== "INPUT" || field.type !== "date" || !field.value) return;
-    if (parseInt(field.value.split("-")[0], 10) < 1900) event.preventDefault();
+    var year = parseInt(field.value.split("-")[0], 10);
+    if (!(year >= 1900 && year <= 2999)) event.preventDefault();
   });
 
   // --- a list's filter errors follow its results ------------------------------------------------

@@ -70,10 +70,14 @@ def counter(page: str) -> dict[str, str]:
     return dict(re.findall(r'data-(\w+)="([^"]*)"', tag.group(0)))
 
 
-def update(client, token: str, *, _htmx: bool = False, **form):
+def update(client, token: str, *, _htmx: bool = False, _headers=None, **form):
     """A change on the screen; without JS, followed to the screen it redirects to."""
     return client.post(
-        f"/sms/compose/{token}/update", data=form, htmx=_htmx, follow_redirects=not _htmx
+        f"/sms/compose/{token}/update",
+        data=form,
+        htmx=_htmx,
+        headers=_headers,
+        follow_redirects=not _htmx,
     )
 
 
@@ -490,6 +494,21 @@ def test_the_whole_page_is_headed_by_an_h1_the_panel_by_an_h2(client, consultant
     fragment = html_tree.html(open_sms(client, [ada], htmx=True)[0])
     assert not fragment.all("h1")
     assert fragment.one("h2", id="compose-heading").text == "SMS to 1 person"
+
+
+def test_the_screen_opened_as_a_page_keeps_its_h1_when_htmx_redraws_it(
+    client, consultant, make_candidate
+):
+    """Opened from a record's mobile link with JavaScript on, the screen is the page; its own
+    redraws (Remove, Ignore, Update recipients) made its heading an h2, leaving no h1."""
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    token = token_of(client.get(f"/sms/compose?candidate={ada.id}"))
+    on_its_page = {"HX-Current-URL": f"http://localhost/sms/compose?candidate={ada.id}"}
+    redrawn = update(client, token, message="Hi", _htmx=True, _headers=on_its_page)
+    assert html_tree.html(redrawn).one("h1", id="compose-heading").text == "SMS to 1 person"
+    in_the_panel = {"HX-Current-URL": "http://localhost/candidates?q=lovelace"}
+    redrawn = update(client, token, message="Hi", _htmx=True, _headers=in_the_panel)
+    assert html_tree.html(redrawn).one("h2", id="compose-heading").text == "SMS to 1 person"
 
 
 def test_a_refused_screen_is_headed_by_an_h1_as_a_page(client, consultant):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
@@ -72,6 +73,7 @@ def compose():
             status=error.status,
             problem=error.message,
             back=_back_url(),
+            is_the_page=_is_the_page(),
         )
     if request.method == "POST" and not wants_fragment():
         return _back_to_screen(draft)
@@ -155,7 +157,23 @@ def _screen(draft, form: ComposeForm, *, status: int = 200, blocks=("compose",),
     """The SMS screen (or the named blocks of it); `flags` as ComposeScreen takes them."""
     _require_ignore_permission(form)
     screen = ComposeScreen.build(draft, form, **flags)
-    return render("compose/compose.html", blocks=list(blocks), status=status, **screen.context())
+    return render(
+        "compose/compose.html",
+        blocks=list(blocks),
+        status=status,
+        is_the_page=_is_the_page(),
+        **screen.context(),
+    )
+
+
+def _is_the_page() -> bool:
+    """Whether the screen is the page, headed by its h1: drawn whole, or redrawn by htmx at its own
+    address (a record's mobile link, a reload). In the search page's panel it is a section under
+    that page's h1, and its heading an h2."""
+    if not wants_fragment():
+        return True
+    here = urlsplit(request.headers.get("HX-Current-URL", "")).path
+    return here.startswith(url_for("compose.compose"))
 
 
 def _back_to_screen(draft: ComposeDraft, **args):
