@@ -570,3 +570,21 @@ def test_0025_marks_the_emails_users_last_typed_on_their_profile(engine):
     migrate.downgrade(engine, "0024")
     assert "email_self_set" not in {c["name"] for c in sa.inspect(engine).get_columns("users")}
     migrate.upgrade(engine)
+
+
+def test_0026_keeps_gateway_ids_unique_per_direction(engine):
+    """A sent message's id (from a receipt) and a reply's may be the same: the unique index
+    includes the direction after 0026, and only the gateway and the id before it."""
+
+    def columns() -> list[str]:
+        indexes = sa.inspect(engine).get_indexes("messages")
+        [index] = [i for i in indexes if i["name"] == "ux_messages_provider_message_id"]
+        assert index["unique"]
+        return index["column_names"]
+
+    migrate.upgrade(engine)
+    assert columns() == ["provider", "direction", "provider_message_id"]
+    migrate.downgrade(engine, "0025")
+    assert columns() == ["provider", "provider_message_id"]
+    migrate.upgrade(engine)
+    assert columns() == ["provider", "direction", "provider_message_id"]

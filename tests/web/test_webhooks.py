@@ -219,11 +219,12 @@ def reply_holding(client, session, message: Message, gateway_id: str) -> Message
     return reply
 
 
-def test_a_receipt_whose_id_a_reply_holds_is_applied_and_answered_0_without_the_id(
+def test_a_receipt_whose_id_a_reply_holds_gives_it_to_the_message_and_leaves_the_reply(
     client, session, sms_central, sent_message
 ):
-    """SMS Central's send answer has no ID: the message takes its ID from a receipt, unless
-    another message holds it (a unique index), which answered 500 to every push SMS Central made."""
+    """SMS Central's send answer has no ID: the message takes its ID from a receipt. A reply
+    holding the same ID blocked it (one index over both directions), which answered 500 to every
+    push SMS Central made; each direction's ids are now apart (migration 0026)."""
     params = receipt(sms_central, sent_message)
     assert sent_message.provider_message_id is None
     reply = reply_holding(client, session, sent_message, params["ID"])
@@ -233,8 +234,40 @@ def test_a_receipt_whose_id_a_reply_holds_is_applied_and_answered_0_without_the_
 
     assert answered_zero(response)
     state, gateway_id, *_ = snapshot(session, sent_message)
-    assert (state, gateway_id) == ("delivered", None)
+    assert (state, gateway_id) == ("delivered", params["ID"])
     assert snapshot(session, reply) == reply_before
+
+
+def test_a_reply_pushed_with_the_id_a_receipt_gave_our_message_is_stored(
+    client, session, sms_central, sent_message
+):
+    """The other order: the receipt first, then a reply with its ID was taken for a push stored
+    already (the message held the ID), answered 0 and dropped."""
+    params = receipt(sms_central, sent_message)
+    assert answered_zero(client.get(RECEIPT, query_string=params))
+
+    reply = reply_holding(client, session, sent_message, params["ID"])
+
+    assert reply.body == "Yes, Tuesday suits"
+    assert snapshot(session, sent_message)[:2] == ("delivered", params["ID"])
+
+
+def test_a_receipt_whose_id_another_sent_message_holds_is_applied_without_the_id(
+    app, client, session, sender, make_candidate, sms_central, sent_message
+):
+    """Two of our messages never share a gateway id (the index): the receipt still counts, and is
+    answered 0, rather than refused with a 500 on every push."""
+    bob = make_candidate("Bob", "Brown", "0412 345 679")
+    other = send_one(app, session, sender, bob, "smscentral", delivery.smscentral(sms_central))
+    params = receipt(sms_central, sent_message)
+    assert answered_zero(client.get(RECEIPT, query_string=params))
+    taken = receipt(sms_central, other) | {"ID": params["ID"]}
+
+    response = client.get(RECEIPT, query_string=taken)
+
+    assert answered_zero(response)
+    assert snapshot(session, other)[:2] == ("delivered", None)
+    assert snapshot(session, sent_message)[:2] == ("delivered", params["ID"])
 
 
 def test_a_receipt_without_a_reference_never_moves_a_reply_holding_its_id(

@@ -228,9 +228,11 @@ class Message(Base):
         index_where_set("ix_messages_contact", "contact_id", "created_at"),
         sa.Index("ix_messages_to_e164", "to_e164", "created_at"),
         # Gateways retry their pushes: one row per gateway message id is what makes them idempotent.
+        # Per direction: a reply's id may be one a sent message took from a receipt (0026).
         partial_index(
             "ux_messages_provider_message_id",
             "provider",
+            "direction",
             "provider_message_id",
             where="provider_message_id IS NOT NULL",
             unique=True,

@@ -511,16 +511,18 @@ def apply_receipt(
 
 def unclaimed_gateway_id(value: str | None) -> sa.ColumnElement:
     """What to set a message's provider_message_id to in an UPDATE: the id it has, or else `value`
-    unless another message of its gateway holds that already (one row per gateway id: a unique
-    index). SMS Central's send answer has no id, so a message takes one from a receipt or a
-    lookup, and that id may be one a reply or another message has: the state still counts, the id
-    is left out, rather than the whole update refused (and retried in vain)."""
+    unless another message of its gateway and direction holds that already (one row per gateway
+    id: a unique index). SMS Central's send answer has no id, so a message takes one from a
+    receipt or a lookup, and that id may be one another sent message has: the state still counts,
+    the id is left out, rather than the whole update refused (and retried in vain). A reply's id
+    is no obstacle (the index is per direction, migration 0026)."""
     taken = sa.alias(messages, "other")
     return sa.case(
         (messages.c.provider_message_id.is_not(None), messages.c.provider_message_id),
         (
             sa.exists().where(
                 taken.c.provider == messages.c.provider,
+                taken.c.direction == messages.c.direction,
                 taken.c.provider_message_id == gateway_id(value),
             ),
             messages.c.provider_message_id,

@@ -412,6 +412,7 @@ def _stored(session: so.Session, inbound: InboundSms) -> Message | None:
     return session.scalar(
         sa.select(Message).where(
             Message.provider == inbound.provider,
+            Message.direction == "in",  # a sent message may hold the same id (migration 0026)
             Message.provider_message_id == inbound.provider_message_id[:64],
         )
     )
