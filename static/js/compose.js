@@ -502,7 +502,7 @@
 
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
-    if (!target || target.id !== "merge-field-block") return;
+    if (!target || target.id !== "merge-field-block" || !event.detail.shouldSwap) return;
     var picker = document.getElementById("merge_field");
     pickerChosen = picker
       ? { value: picker.value, focused: document.activeElement === picker }
@@ -510,6 +510,8 @@
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "merge-field-block") return;
     var chosen = pickerChosen;
     pickerChosen = null;
     var picker = document.getElementById("merge_field");

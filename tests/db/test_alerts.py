@@ -10,13 +10,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.delivery import insert_candidates, send_request
+from tests.delivery import insert_candidates, run_once, send_request
 from webapp.models import AuditEvent, Batch, Email, Message
 from webapp.models.base import utcnow
 from webapp.sms import alerts, batches, compose, mailer, schedule, settings
 from webapp.sms.alerts import AlertSettings, parse_rate
 from webapp.sms.dispatcher import settings_from_config
 from webapp.sms.limits import LimitSettings
+from webapp.sms.providers.sandbox import Sandbox
 
 SECURITY = "security@example.com"
 
@@ -160,12 +161,23 @@ def test_a_scheduled_send_counts_towards_the_rate_when_it_is_released(
     assert alerts_written(session, alerts.NEW_COUNTRY_ALERT) == []
 
 
-def test_the_worker_releases_scheduled_sends_under_the_alert_settings(app):
+def test_the_worker_releases_scheduled_sends_under_the_alert_settings(
+    app, session, make_user, people
+):
+    """The dispatcher's release step passes its alert settings on (without them, no rate)."""
     app.config.update(SMS_ALERT_RATE="3/10m", SECURITY_ALERT_EMAIL=SECURITY)
-
     watch = settings_from_config(app.config).alerts
-
     assert (watch.rate, watch.email) == (parse_rate("3/10m"), SECURITY)
+    batch = send(session, make_user(), people[:5], watch, send_at=utcnow() + timedelta(minutes=1))
+    session.execute(  # due now
+        sa.update(Batch).where(Batch.id == batch.id).values(send_at=utcnow() - timedelta(1))
+    )
+    session.commit()
+
+    run_once(app, Sandbox(), alerts=watch)
+
+    [event] = alerts_written(session, alerts.VOLUME_ALERT)
+    assert (event.subject_id, event.details["messages"]) == (batch.id, 5)
 
 
 # --- new countries -------------------------------------------------------------------------------

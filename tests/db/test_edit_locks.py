@@ -13,6 +13,7 @@ from webapp import settings_store
 from webapp.database import begin_write, reread_for_update
 from webapp.models import Candidate, Setting, SmsTemplate, User
 from webapp.sms import quiet_hours
+from webapp.sms import templates as sms_templates
 from webapp.users import accounts
 
 
@@ -145,3 +146,32 @@ def test_a_settings_save_reads_them_afresh_and_another_waits(app, session):
         editing.close()
     session.expire_all()
     assert quiet_hours.stored(session) == "23:00-06:00"  # after, not lost
+
+
+def test_the_same_add_pressed_twice_at_once_makes_one_template(app, session, make_user):
+    """Both presses looked for a template reading the same before either had saved one, and both
+    saved: the second now waits for the first, and is answered with the template it made."""
+    actor_id = make_user("tess").id
+    sessions = app.extensions["database"].sessionmaker
+    both_ready = threading.Barrier(2)
+    made: list[int] = []
+
+    def add() -> None:
+        own = sessions()
+        try:
+            actor = own.get(User, actor_id)
+            both_ready.wait(10)
+            data = sms_templates.TemplateData(name="Interview", folder="General", body="Hi")
+            made.append(sms_templates.create(own, actor, data).id)
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=add) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert len(made) == 2 and made[0] == made[1]
+    session.expire_all()
+    assert session.query(SmsTemplate).filter_by(name="Interview").count() == 1

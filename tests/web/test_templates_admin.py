@@ -834,6 +834,13 @@ def test_search_finds_an_accent_typed_as_a_letter_and_a_combining_mark(
     assert listed(client.get("/templates", query_string={"q": "zoe\u0308"})) == ["Zoë intro"]
 
 
+def test_a_name_saved_with_a_combining_mark_is_found_by_the_letter_typed_whole(client, login):
+    login("consultant")
+    form = form_values(name="Chloe\u0308 intro", folder="General")
+    assert client.post("/templates/new", data=form).status_code == 303
+    assert listed(client.get("/templates", query_string={"q": "chloë"})) == ["Chloë intro"]
+
+
 def test_folder_filter_shows_one_folder(client, library):
     response = client.get("/templates?folder=Interviews")
     assert listed(response) == ["Interview feedback", "Interview reminder"]

@@ -107,9 +107,9 @@ def resend(batch_id: int):
         abort(403, description="You do not have permission to ignore SMS opt-outs.")
     states = tuple(request.form.getlist("states"))
 
-    def refused_page(status: int, errors: dict[str, str]):
+    def refused_page(status: int, errors: dict[str, str], shown=offer):
         return _resend_page(
-            batch, offer, status=status, ignore=ignore, reason=reason, chosen=states, errors=errors
+            batch, shown, status=status, ignore=ignore, reason=reason, chosen=states, errors=errors
         )
 
     problem = None
@@ -144,11 +144,11 @@ def resend(batch_id: int):
             or None,
         )
     except FieldError as error:
-        errors = refused(error)
+        db.session.rollback()  # the messages' locks (SQLite's write lock) go with it
         if error.status == 409:
             # What changed is shown as it is now, to be confirmed again.
-            offer = batches.resend_offer(db.session, batch)
-        return refused_page(error.status, errors)
+            return refused_page(409, refused(error), batches.resend_offer(db.session, batch))
+        return refused_page(error.status, refused(error))
     worker.wake()
     if resent.queued:
         done = f"{resent.queued} message{'s' if resent.queued != 1 else ''} queued again."

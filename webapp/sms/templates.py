@@ -11,6 +11,7 @@ from typing import NoReturn
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import SmsTemplate, User, audit, utcnow
 from webapp.models.messaging import RECORD_TYPES
@@ -65,7 +66,9 @@ def _visible(text: str) -> str:
     (a zero-width space, a soft hyphen, a byte-order mark) left out: "Candidates" with one of them
     pasted in read "Candidates" in every list but was a second folder, or a second template."""
     visible = "".join(ch for ch in text if ch in _JOINERS or unicodedata.category(ch) != "Cf")
-    return " ".join(visible.split())
+    # NFC, as typed search text is (webapp.text.as_stored): an "ë" pasted as "e" and its mark is
+    # found by an "ë" typed as one character.
+    return unicodedata.normalize("NFC", " ".join(visible.split()))
 
 
 # --- who may do what ------------------------------------------------------------------------------
@@ -137,7 +140,12 @@ def folders(session: so.Session, user: User) -> list[str]:
     the order of the list's headings (webapp.web.template_folders): the database's puts "Zeta"
     before "alpha"."""
     query = sa.select(SmsTemplate.folder).where(SmsTemplate.seen_by(user.id)).distinct()
-    return sorted(session.scalars(query), key=lambda folder: (folder.casefold(), folder))
+    return sorted(session.scalars(query), key=reading_order)
+
+
+def reading_order(text: str) -> tuple[str, str]:
+    """The sort key of a folder or a name as a reader sorts them: in any case, then as written."""
+    return text.casefold(), text
 
 
 # --- saving ---------------------------------------------------------------------------------------
@@ -259,6 +267,10 @@ def create(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate:
     """Save a new template owned by `actor`; only template managers may make it shared. The same
     Add again soon after (all fields alike) answers with the template it made; another template
     that reads the same in the folder is refused."""
+    # One Add of the user's at a time (their row locked; SQLite's write lock): a second press
+    # that reached the server at once would else find no template yet, and make a second.
+    begin_write(session)
+    session.execute(sa.select(User.id).where(User.id == actor.id).with_for_update())
     data = _as_filed(session, actor, data.cleaned())
     if data.shared and not may_share(actor):
         raise FieldError(

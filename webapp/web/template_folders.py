@@ -14,6 +14,7 @@ from itertools import groupby
 from flask import Flask
 
 from webapp.models import SmsTemplate
+from webapp.sms.templates import reading_order
 
 
 def init_app(app: Flask) -> None:
@@ -24,7 +25,5 @@ def by_folder(templates: Iterable[SmsTemplate]) -> list[tuple[str, list[SmsTempl
     """Each folder by its exact name with its templates, folders and the templates in each sorted
     as a reader sorts them (by the name in any case, then as written): the database's order puts
     "Zeta" before "alpha"."""
-    ordered = sorted(
-        templates, key=lambda t: (t.folder.casefold(), t.folder, t.name.casefold(), t.name)
-    )
+    ordered = sorted(templates, key=lambda t: reading_order(t.folder) + reading_order(t.name))
     return [(name, list(group)) for name, group in groupby(ordered, key=lambda t: t.folder)]
