@@ -204,14 +204,16 @@ def test_release_due_releases_at_the_time_not_before(session, sender, ada, bob):
 def test_the_dispatcher_releases_and_sends_a_due_batch_in_the_same_run(
     app, session, sender, ada, bob, sms_central, sms_central_provider
 ):
-    batch = schedule_send(
-        session, sender, [ada, bob], utcnow() + timedelta(seconds=1), provider="smscentral"
-    )
+    batch = schedule_send(session, sender, [ada, bob], utcnow() + HOUR, provider="smscentral")
 
     assert run_once(app, sms_central_provider) == 0  # not yet
     assert sms_central.requests == []
 
-    wait_until(lambda: utcnow() >= batch.send_at, 5, "the time")
+    # Its time comes (moved, not waited for: a second's margin was missed on a busy machine).
+    session.execute(
+        sa.update(Batch).where(Batch.id == batch.id).values(send_at=utcnow() - timedelta(seconds=1))
+    )
+    session.commit()
     assert run_once(app, sms_central_provider) == 2
 
     sent = messages(session, batch)
