@@ -754,6 +754,13 @@ def fail_inserting(session, table: str, first_name: str) -> None:
     session.commit()
 
 
+def import_contacts_in_chunks(session, rows: str, progress) -> None:
+    """Import contact `rows` (CSV lines) 500 rows a transaction, telling `progress` each chunk."""
+    import_people(
+        session, "contacts", f"{CONTACT_HEADER}\n{rows}".encode(), "AU", progress, chunk=500
+    )
+
+
 def test_a_write_failing_in_a_later_chunk_leaves_no_row_of_the_import(session, make_contact):
     existing = make_contact("Hans", "Muller", "0413 222 340", client="Firm 7")
     fail_inserting(session, "client_contacts", "P2600")
@@ -761,14 +768,7 @@ def test_a_write_failing_in_a_later_chunk_leaves_no_row_of_the_import(session, m
     seen = []
 
     with pytest.raises(csv_import.ImportFailed) as failed:
-        import_people(
-            session,
-            "contacts",
-            f"{CONTACT_HEADER}\n{rows}".encode(),
-            "AU",
-            lambda read, imported: seen.append(imported),
-            chunk=500,
-        )
+        import_contacts_in_chunks(session, rows, lambda read, imported: seen.append(imported))
 
     assert seen[-1] == 2_500  # five chunks were written before the sixth failed
     assert str(failed.value) == (
@@ -798,14 +798,7 @@ def test_a_failed_import_keeps_the_people_someone_worked_on_between_its_chunks(s
             noted.append(first)
 
     with pytest.raises(csv_import.ImportFailed) as failed:
-        import_people(
-            session,
-            "contacts",
-            f"{CONTACT_HEADER}\n{rows}".encode(),
-            "AU",
-            a_colleague_notes_the_first,
-            chunk=500,
-        )
+        import_contacts_in_chunks(session, rows, a_colleague_notes_the_first)
 
     assert str(failed.value) == (
         "The import stopped because of an error (no room left); of the 1,000 rows written "

@@ -18,10 +18,6 @@ from webapp.web.rendering import render, wants_fragment
 from webapp.web.times import when
 
 
-def _sender_only(batch: Batch, doing: str) -> None:
-    sender_only(batch, doing, "scheduled it")
-
-
 def no_longer_scheduled(batch: Batch) -> str:
     """Why a batch can no longer be cancelled or edited: it went, or someone cancelled it."""
     if batch.cancelled_at is not None:
@@ -45,7 +41,7 @@ def no_longer_scheduled(batch: Batch) -> str:
 def cancel(batch_id: int):
     """Ask, then cancel a scheduled send: its messages are withdrawn before any of them goes."""
     batch = batch_or_404(batch_id)
-    _sender_only(batch, "cancel its send")
+    sender_only(batch, "cancel its send", "scheduled it")
     if request.method == "GET":
         if not batch.scheduled:
             return _cancel_page(batch, problem=no_longer_scheduled(batch), status=409)
@@ -75,7 +71,7 @@ def _cancel_page(batch: Batch, *, problem: str | None = None, status: int = 200)
 def edit(batch_id: int):
     """Change a scheduled send's text until it goes; each person's message is made again."""
     batch = batch_or_404(batch_id)
-    _sender_only(batch, "edit its text")
+    sender_only(batch, "edit its text", "scheduled it")
     form = ScheduledTextForm()
     if request.method == "GET":
         form.message.data = form.shown.data = schedule.editable_text(batch)

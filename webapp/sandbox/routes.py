@@ -17,18 +17,19 @@ from webapp.models import Email, Message
 from webapp.models.messaging import FAILED, QUEUED, REJECTED, UNDELIVERED
 from webapp.sandbox import bp
 from webapp.sms import replies
+from webapp.sms.providers import sandbox
 from webapp.sms.settings import reply_settings
 from webapp.text import clean_multiline, is_blank
 from webapp.web.access import local_path
 from webapp.web.rendering import render
 
 SHOWN = 100
-SANDBOX_ID = "sandbox-"  # its ids: `sandbox-<uuid>` for what it sent, `sandbox-in-…` for replies
 # The sandbox's messages: the default gateway's by its name; an SMS account's, which a demo sends
 # through the sandbox too but stores under the account's gateway (`smscentral`), by the id the
 # sandbox gave it. The pages list the newest first, walking the primary key: no other index needed.
 SANDBOXED = sa.or_(
-    Message.provider == "sandbox", Message.provider_message_id.like(f"{SANDBOX_ID}%")
+    Message.provider == "sandbox",
+    Message.provider_message_id.startswith(sandbox.ID_PREFIX, autoescape=True),
 )
 MAX_REPLY = 1_600  # what one SMS can carry (a gateway joins the parts up to this)
 # A message in one of these states never reached a phone: nobody could have replied to it.
@@ -108,7 +109,7 @@ def _link(email: Email) -> tuple[str, str] | None:
 def _sandboxed(message: Message) -> bool:
     """Whether the sandbox sent `message` (SANDBOXED, for one message in hand)."""
     return message.provider == "sandbox" or (message.provider_message_id or "").startswith(
-        SANDBOX_ID
+        sandbox.ID_PREFIX
     )
 
 
@@ -141,7 +142,7 @@ def reply():
         )
     replies.receive(
         db.session,
-        replies.answer_to(original, text, f"sandbox-in-{uuid.uuid4()}"),
+        replies.answer_to(original, text, f"{sandbox.ID_PREFIX}in-{uuid.uuid4()}"),
         reply_settings(db.session, current_app.config),
         actor=current_user,
         source="sandbox",

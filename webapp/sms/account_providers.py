@@ -17,7 +17,7 @@ from webapp.database import is_sqlite
 from webapp.models import Message, SmsAccount
 from webapp.models.base import UTCDateTime, utcnow
 from webapp.sms.account_secrets import SecretsUnreadable, unseal
-from webapp.sms.providers import DEFAULT_POOL_SIZE, Provider
+from webapp.sms.providers import DEFAULT_POOL_SIZE, Provider, sandbox
 from webapp.sms.providers.factory import make_account_provider
 
 log = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ def deliver_sandboxed(session: so.Session, after: timedelta, now: datetime | Non
         .where(
             Message.account_id.is_not(None),
             Message.state == "sent",
-            Message.provider_message_id.like("sandbox-%"),
+            Message.provider_message_id.startswith(sandbox.ID_PREFIX, autoescape=True),
             Message.sent_at <= now - after,
         )
         .values(state="delivered", delivered_at=now, updated_at=now)

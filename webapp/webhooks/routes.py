@@ -128,13 +128,6 @@ def twilio_verified_form(slug: str | None = None) -> tuple[dict[str, str], int |
     return _cleaned(request.form.to_dict()), account.id if account else None
 
 
-def _opted_out(error_code: str | None) -> bool:
-    """Whether a callback's ErrorCode says the recipient unsubscribed (21610), as the same code
-    answering a send does."""
-    meaning = twilio.PERMANENT_CODES.get(error_code or "")
-    return meaning is not None and meaning[0] == "opted_out"
-
-
 @bp.route("/twilio/status", methods=["POST"])
 @bp.route("/twilio/<slug>/status", methods=["POST"], endpoint="account_twilio_status")
 def twilio_status(slug: str | None = None):
@@ -152,7 +145,7 @@ def twilio_status(slug: str | None = None):
         message = _ours(outbox.find_for_receipt(db.session, "twilio", receipt), account_id)
         if message is not None:
             outbox.apply_receipt(
-                db.session, message, receipt, opted_out=_opted_out(receipt.error_code)
+                db.session, message, receipt, opted_out=twilio.means_opted_out(receipt.error_code)
             )
     return _plain("", 204)
 

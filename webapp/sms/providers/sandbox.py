@@ -16,6 +16,10 @@ from collections.abc import Collection, Sequence
 
 from . import Accepted, Enquiry, Found, LookupResult, OutboundSms, Rejected, SendResult, Unknown
 
+# How the sandbox's message ids begin: `sandbox-<uuid>` for what it sent, `sandbox-in-…` for the
+# replies its page makes up. An SMS account's message the sandbox sent is known by it.
+ID_PREFIX = "sandbox-"
+
 
 class Sandbox:
     name = "sandbox"
@@ -25,12 +29,12 @@ class Sandbox:
             return Rejected("sandbox", "Sandbox: numbers ending 0000 are rejected", "failed")
         if message.to_e164.endswith("9999"):
             return Unknown("Sandbox: numbers ending 9999 time out")
-        return Accepted(provider_message_id=f"sandbox-{message.uuid}")
+        return Accepted(provider_message_id=f"{ID_PREFIX}{message.uuid}")
 
     def lookup(
         self, enquiries: Sequence[Enquiry], taken: Collection[str] = ()
     ) -> dict[str, LookupResult]:
-        return {e.uuid: Found("sent", f"sandbox-{e.uuid}") for e in enquiries}
+        return {e.uuid: Found("sent", f"{ID_PREFIX}{e.uuid}") for e in enquiries}
 
     def close(self) -> None:
         pass

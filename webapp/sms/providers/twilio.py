@@ -333,6 +333,13 @@ def _json(response: HttpAnswer) -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
+def means_opted_out(error_code: str | None) -> bool:
+    """Whether an error code (a status callback's ErrorCode) says the recipient unsubscribed
+    (21610), as the same code answering a send does (a Rejected with reason "opted_out")."""
+    meaning = PERMANENT_CODES.get(error_code or "")
+    return meaning is not None and meaning[0] == "opted_out"
+
+
 def parse_status_callback(form: Mapping[str, str], reference: str | None = None) -> Receipt | None:
     """Read a status callback; None for statuses before `sent` (nothing to apply).
 
