@@ -56,6 +56,16 @@ def refused(response) -> bool:
     return response.status_code == 401 and BAD_CREDENTIALS in response.get_data(as_text=True)
 
 
+def locked_out(response) -> bool:
+    """Refused while locked: said so, whether the password typed was right or not."""
+    page = response.get_data(as_text=True)
+    return (
+        response.status_code == 429
+        and "Too many failed attempts from this account or network" in page
+        and BAD_CREDENTIALS not in page
+    )
+
+
 def page_without_tokens(response, username: str) -> str:
     """The page with the CSRF tokens (signed, so different each time) and the username blanked."""
     return CSRF_TOKEN.sub("TOKEN", response.get_data(as_text=True).replace(username, "NAME"))
@@ -116,14 +126,19 @@ def test_a_success_clears_the_accounts_failures_but_not_the_addresss(session):
     assert sorted(left) == sorted([("address", "10.0.0.1")] * 4 + [("account", "bob")])
 
 
-def test_the_view_refuses_a_locked_account_with_the_bad_password_message(client, make_user, clock):
+def test_the_view_says_a_locked_sign_in_is_locked_not_that_the_password_is_wrong(
+    client, make_user, clock
+):
+    # It used to answer "Wrong username or password" to the right password while locked.
     user = make_user(role="viewer")
     for _ in range(5):
         assert refused(sign_in(client, user.username, "wrong-password-123"))
 
     locked = sign_in(client, user.username)  # the right password, one failure too many
 
-    assert refused(locked)
+    assert locked_out(locked)
+    assert "Try again in about 1 second" in locked.get_data(as_text=True)
+    assert locked_out(sign_in(client, user.username, "wrong-password-123"))  # the same answer
     clock(1)
     assert sign_in(client, user.username).status_code == 302
 
@@ -139,7 +154,7 @@ def test_an_unknown_username_is_throttled_exactly_like_a_known_one(
         # password is right, yet the answer is the same as for a name that does not exist.
         sixth = sign_in(client, name, PASSWORD, "10.9.9.9")
         answers[name] = [(r.status_code, page_without_tokens(r, name)) for r in first + [sixth]]
-        assert all(refused(r) for r in first + [sixth])
+        assert all(refused(r) for r in first) and locked_out(sixth)
         session.rollback()  # end the read transaction, to see what the requests committed
         assert throttle.locked_until(session, throttle.Attempt(name, "10.8.8.8"), T0) is not None
 
@@ -157,8 +172,8 @@ def test_throttling_holds_across_two_app_processes_on_one_database(database_url,
         for index in range(5):
             assert refused(sign_in(clients[index % 2], user.username, "wrong-password-123"))
 
-        assert refused(sign_in(clients[1], user.username))
-        assert refused(sign_in(clients[0], user.username))
+        assert locked_out(sign_in(clients[1], user.username))
+        assert locked_out(sign_in(clients[0], user.username))
         clock(1)
         assert sign_in(clients[1], user.username).status_code == 302
     finally:
@@ -185,7 +200,10 @@ def test_guesses_sent_in_parallel_cannot_all_pass_before_the_first_failure_count
     with ThreadPoolExecutor(len(clients)) as pool:
         answers = list(pool.map(guess, clients))
 
-    assert answers == [401] * len(clients)
+    # The first five are checked and fail; the rest find the account locked and are told so.
+    assert sorted(answers) == [401] * throttle.FREE_FAILURES + [429] * (
+        len(clients) - throttle.FREE_FAILURES
+    )
     checked = session.scalars(
         sa.select(AuditEvent).where(AuditEvent.action == "auth.login_failed")
     ).all()

@@ -39,10 +39,9 @@ def login():
         attempt = throttle.Attempt(form.username.data, request.remote_addr or "unknown")
         with throttle.one_at_a_time(db.session, attempt):
             moment = throttle.now()
-            # A locked account or address gets the bad-password answer, unknown usernames alike.
-            locked = throttle.locked_until(db.session, attempt, moment) is not None
+            until = throttle.locked_until(db.session, attempt, moment)
             user = _user_named(form.username.data)
-            if user is None or locked:
+            if user is None or until is not None:
                 # As long as a wrong password (User.check_password, whatever the stored hash).
                 spend_hash_time(form.password.data)
             elif user.check_password(form.password.data) and user.active:
@@ -52,9 +51,15 @@ def login():
                 throttle.record_success(db.session, attempt)
                 sessions.sign_in(user, sessions.PASSWORD)
                 return redirect(landing(next_path))
-            if not locked:
+            if until is None:
                 throttle.record_failure(db.session, attempt, moment)
             db.session.commit()  # the failure counted; the account's lock let go
+        if until is not None:
+            # Said as it is, so someone who typed the right password is not told it is wrong: the
+            # password was not checked, and an unknown username locks exactly like a real one, so
+            # the answer tells nothing about either.
+            form.password.errors.append(throttle.locked_text(until, moment))
+            return render("auth/login.html", form=form, status=429)
         form.password.errors.append(BAD_CREDENTIALS)
         return render("auth/login.html", form=form, status=401)
     status = 400 if form.is_submitted() else 200
