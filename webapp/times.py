@@ -64,7 +64,13 @@ def zone(name: str | None, fallback: str = DEFAULT_ZONE) -> ZoneInfo:
     """The zone called `name`, else `fallback`'s (an empty or unknown name is not an error here:
     names are checked where they are typed, and a zone removed from the system must not break
     a page)."""
-    for candidate in (name, fallback, "UTC"):
+    return first_zone(name, fallback)
+
+
+def first_zone(*names: str | None) -> ZoneInfo:
+    """The first of `names` that is a zone (a stored "localtime", saved before names were checked,
+    is passed over), else UTC."""
+    for candidate in (*names, "UTC"):
         if candidate and zone_problem(candidate) is None:
             return ZoneInfo(candidate)
     raise ZoneInfoNotFoundError("UTC")  # pragma: no cover - every system has UTC
@@ -72,10 +78,12 @@ def zone(name: str | None, fallback: str = DEFAULT_ZONE) -> ZoneInfo:
 
 def user_zone(user: Any, organisation: str) -> ZoneInfo:
     """The zone `user`'s times are shown in: their own, else their office's, else `organisation`
-    (the organisation's zone name). The one place that chain is decided: pages and reply emails."""
+    (the organisation's zone name), else UTC; a name that is not a zone is passed over. The one
+    place that chain is decided: pages and reply emails."""
     office = getattr(user, "office", None)
-    own = getattr(user, "timezone", None) or getattr(office, "timezone", None)
-    return zone(own, organisation)
+    return first_zone(
+        getattr(user, "timezone", None), getattr(office, "timezone", None), organisation
+    )
 
 
 def when(moment: datetime | None, where: tzinfo, *, seconds: bool = False) -> str:

@@ -109,16 +109,16 @@ def test_a_batchs_messages_with_names_numbers_account_state_error_and_times(
         "State": "delivered",
         "Error": "",
         "Resent": "",
-        "Queued (Pacific/Auckland)": "2026-03-02 11:00:00",  # NZDT, UTC+13
+        "Queued (Pacific/Auckland)": "2026-03-02 11:00:00+13:00",  # NZDT, UTC+13
         "Quiet hours until (Pacific/Auckland)": "",
-        "Sent (Pacific/Auckland)": "2026-03-02 11:00:05",
-        "Delivered (Pacific/Auckland)": "2026-03-02 11:00:09",
+        "Sent (Pacific/Auckland)": "2026-03-02 11:00:05+13:00",
+        "Delivered (Pacific/Auckland)": "2026-03-02 11:00:09+13:00",
     }
     assert formula["Person"] == """'=HYPERLINK("https://evil.example","x")"""
     assert formula["SMS account"] == "Default"
     assert (formula["State"], formula["Error"]) == ("failed", "'-Number disconnected")
     assert formula["Sent (Pacific/Auckland)"] == ""
-    assert formula["Quiet hours until (Pacific/Auckland)"] == "2026-03-02 08:00:00"
+    assert formula["Quiet hours until (Pacific/Auckland)"] == "2026-03-02 08:00:00+13:00"
     assert (grace["Person"], grace["Number"]) == ("Grace Hopper", "'+61413222333")
     assert grace["State"] == "sent, no receipt"  # as the batch page shows it
 
@@ -126,8 +126,8 @@ def test_a_batchs_messages_with_names_numbers_account_state_error_and_times(
 def test_the_same_batch_read_in_perth_time(session, sessions, mixed_batch):
     zoe = read(exports.batch_csv(sessions, mixed_batch.id, PERTH))[0]
 
-    assert zoe["Queued (Australia/Perth)"] == "2026-03-02 06:00:00"  # AWST, UTC+8
-    assert zoe["Delivered (Australia/Perth)"] == "2026-03-02 06:00:09"
+    assert zoe["Queued (Australia/Perth)"] == "2026-03-02 06:00:00+08:00"  # AWST, UTC+8
+    assert zoe["Delivered (Australia/Perth)"] == "2026-03-02 06:00:09+08:00"
 
 
 def test_a_resent_message_is_marked_and_its_copy_has_a_row(session, sessions, mixed_batch):
@@ -247,7 +247,7 @@ def test_a_sent_log_row_says_when_who_what_and_how_many_in_each_state(session, s
     }
 
     day5, day3, day6 = rows[made[5].id], rows[made[3].id], rows[made[6].id]
-    assert day5["When (Australia/Perth)"] == "2026-03-07 07:30:00"  # 23:30 UTC, AWST +8
+    assert day5["When (Australia/Perth)"] == "2026-03-07 07:30:00+08:00"  # 23:30 UTC, AWST +8
     assert day5["Sent by"] == "Casey Jones"
     assert day5["Template"] == ""
     assert day5["Message"].startswith("Day 5: a nurse role")
@@ -260,7 +260,7 @@ def test_a_sent_log_row_says_when_who_what_and_how_many_in_each_state(session, s
     )
     assert day3["Template"] == "'@Monday roles"  # a formula start, neutralised
     assert day3["Send at (Australia/Perth)"] == ""
-    assert day6["Send at (Australia/Perth)"] == "2026-03-10 05:00:00"
+    assert day6["Send at (Australia/Perth)"] == "2026-03-10 05:00:00+08:00"
     assert day6["Cancelled (Australia/Perth)"] == ""
 
 

@@ -101,6 +101,16 @@ def test_the_heading_goes_before_the_rows_are_read():
 def test_a_time_is_written_in_the_readers_zone():
     at = datetime(2026, 12, 2, 20, 5, 7, tzinfo=UTC)
 
-    assert moment(at, ZoneInfo("Pacific/Auckland")) == "2026-12-03 09:05:07"  # NZDT, +13
-    assert moment(at, ZoneInfo("Australia/Perth")) == "2026-12-03 04:05:07"  # AWST, +8
+    assert moment(at, ZoneInfo("Pacific/Auckland")) == "2026-12-03 09:05:07+13:00"  # NZDT, +13
+    assert moment(at, ZoneInfo("Australia/Perth")) == "2026-12-03 04:05:07+08:00"  # AWST, +8
     assert moment(None, ZoneInfo("Australia/Perth")) == ""
+
+
+def test_the_two_moments_the_clocks_read_alike_when_they_go_back_are_written_apart():
+    # Sydney's clocks go back at 03:00 AEDT on 5 April 2026: 02:30 happens at +11:00, then +10:00.
+    sydney = ZoneInfo("Australia/Sydney")
+    assert moment(datetime(2026, 4, 4, 15, 30, tzinfo=UTC), sydney) == "2026-04-05 02:30:00+11:00"
+    assert moment(datetime(2026, 4, 4, 16, 30, tzinfo=UTC), sydney) == "2026-04-05 02:30:00+10:00"
+    assert moment(datetime(2026, 4, 4, 16, 30, 5, 999_999, tzinfo=UTC), ZoneInfo("UTC")) == (
+        "2026-04-04 16:30:05+00:00"
+    )

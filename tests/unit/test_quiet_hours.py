@@ -4,7 +4,7 @@ chosen where a number's zones disagree, and the clock changes."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -21,6 +21,7 @@ from webapp.sms.quiet_hours import (
     parse_window,
     plan,
     quiet_end,
+    until_all_free,
 )
 from webapp.times import DEFAULT_ZONE
 
@@ -120,6 +121,60 @@ def test_an_end_the_clocks_skip_is_the_moment_they_jump():
     assert quiet_end(late, lord_howe, utc(2026, 10, 3, 13, 0)) == utc(2026, 10, 3, 15, 30)
 
 
+def test_an_end_the_clocks_read_twice_is_the_first_after_the_moment():
+    # Sydney goes back at 03:00 AEDT on 4 April 2027 (16:00 UTC on the 3rd): 02:00-03:00 twice.
+    late, sydney = parse_window("20:00-02:30"), ZoneInfo(SYDNEY)
+    assert quiet_end(late, sydney, utc(2027, 4, 3, 15, 10)) == utc(2027, 4, 3, 15, 30)  # AEDT
+    assert quiet_end(late, sydney, utc(2027, 4, 3, 15, 40)) is None  # 02:40 AEDT: over
+    # The second 02:10 (AEST) waits for the second 02:30, not the first, 40 minutes gone.
+    assert quiet_end(late, sydney, utc(2027, 4, 3, 16, 10)) == utc(2027, 4, 3, 16, 30)
+    assert until_all_free(late, [sydney], utc(2027, 4, 3, 16, 10)) == utc(2027, 4, 3, 16, 30)
+    assert plan(late, None, SYDNEY)(AU_MOBILE, utc(2027, 4, 3, 16, 20)) == utc(2027, 4, 3, 16, 30)
+    # London goes back at 02:00 BST on 25 October 2026 (01:00 UTC): 01:00-02:00 twice.
+    london = ZoneInfo(LONDON)
+    small_hours = parse_window("22:00-01:30")
+    assert quiet_end(small_hours, london, utc(2026, 10, 25, 0, 10)) == utc(2026, 10, 25, 0, 30)
+    assert quiet_end(small_hours, london, utc(2026, 10, 25, 0, 45)) is None  # 01:45 BST
+    assert quiet_end(small_hours, london, utc(2026, 10, 25, 1, 10)) == utc(2026, 10, 25, 1, 30)
+
+
+def test_quiet_hours_begun_stay_begun_when_the_clocks_go_back_before_their_start():
+    london = ZoneInfo(LONDON)
+    from_half_past_one = parse_window("01:30-07:00")
+    assert quiet_end(from_half_past_one, london, utc(2026, 10, 25, 0, 10)) is None  # 01:10 BST
+    # Begun at 01:30 BST (00:30 UTC); at 01:10 GMT the clock reads before the start again.
+    assert quiet_end(from_half_past_one, london, utc(2026, 10, 25, 1, 10)) == utc(2026, 10, 25, 7)
+    # A window over before the clocks went back does not come back by the start.
+    short = parse_window("01:30-01:45")
+    assert quiet_end(short, london, utc(2026, 10, 25, 1, 10)) is None  # 01:10 GMT
+    assert quiet_end(short, london, utc(2026, 10, 25, 1, 35)) == utc(2026, 10, 25, 1, 45)
+
+
+def test_a_start_the_clocks_skip_begins_quiet_hours_as_they_jump():
+    # 02:30 does not exist in Sydney on 4 October 2026: 01:59 AEST, then 03:00 AEDT (16:00 UTC).
+    early = parse_window("02:30-08:00")
+    assert quiet_end(early, ZoneInfo(SYDNEY), utc(2026, 10, 3, 15, 59)) is None
+    assert quiet_end(early, ZoneInfo(SYDNEY), utc(2026, 10, 3, 16, 0)) == utc(2026, 10, 3, 21, 0)
+
+
+def test_no_end_is_ever_before_its_moment_around_the_clock_changes():
+    windows = [parse_window(text) for text in ("20:00-02:30", "01:30-07:00", "00:30-01:30")]
+    for name, changes in (
+        (SYDNEY, (utc(2027, 4, 3, 16), utc(2026, 10, 3, 16))),
+        (LONDON, (utc(2026, 10, 25, 1), utc(2026, 3, 29, 1))),
+        ("Australia/Lord_Howe", (utc(2027, 4, 3, 15), utc(2026, 10, 3, 15, 30))),
+    ):
+        zone = ZoneInfo(name)
+        for change in changes:
+            for minutes in range(-600, 600, 5):
+                moment = change + timedelta(minutes=minutes)
+                for window in windows:
+                    end = quiet_end(window, zone, moment)
+                    clock = moment.astimezone(zone).time().replace(tzinfo=None)
+                    assert end is None or end > moment, (name, window, moment)
+                    assert end is not None or not window.covers(clock), (name, window, moment)
+
+
 # --- the recipient's zone -----------------------------------------------------------------------
 
 
@@ -209,6 +264,12 @@ def test_zones_that_agree_on_the_time_count_as_one():
 def test_an_unknown_number_is_read_in_the_organisation_zone():
     assert number_zones("+61412") == ()
     assert plan(NIGHT, PERTH, SYDNEY)("+61412", EVENING) == utc(2026, 12, 2, 21, 0)
+
+
+def test_an_organisation_zone_that_is_not_a_zone_is_utc_as_on_the_pages():
+    # A "localtime" stored before names were checked: 21:00 UTC is quiet until 08:00 UTC.
+    assert heeded_zones((), None, "localtime", EVENING) == (ZoneInfo("UTC"),)
+    assert plan(NIGHT, None, "localtime")("+61412", utc(2026, 12, 2, 21)) == utc(2026, 12, 3, 8)
 
 
 def test_each_number_gets_the_zones_phonenumbers_gives_it_though_looked_up_by_prefix():

@@ -5,13 +5,24 @@ typed, and TIMEZONE read at start-up."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from webapp.config import ConfigError, from_environment
 from webapp.errors import FieldError
-from webapp.times import check_zone, day, end_of, start_of, when, zone, zone_names
+from webapp.times import (
+    check_zone,
+    day,
+    end_of,
+    first_zone,
+    start_of,
+    user_zone,
+    when,
+    zone,
+    zone_names,
+)
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 AUCKLAND = ZoneInfo("Pacific/Auckland")
@@ -107,6 +118,18 @@ def test_an_empty_or_unknown_zone_falls_back_to_the_organisations():
     assert zone("Nowhere/Special", "Pacific/Auckland") == AUCKLAND
     assert zone("Europe/London", "Pacific/Auckland") == ZoneInfo("Europe/London")
     assert zone(None) == SYDNEY
+
+
+def test_a_users_zone_passes_over_stored_names_that_are_not_zones():
+    """A "localtime" saved before names were checked: the office's, then the organisation's."""
+    office = SimpleNamespace(timezone="Pacific/Auckland")
+    stale = SimpleNamespace(timezone="localtime", office=office)
+    assert user_zone(stale, "Australia/Sydney") == AUCKLAND
+    office.timezone = "Factory"
+    assert user_zone(stale, "Australia/Sydney") == SYDNEY
+    assert user_zone(stale, "posixrules") == ZoneInfo("UTC")
+    assert user_zone(None, "Pacific/Auckland") == AUCKLAND
+    assert first_zone(None, "", "right/UTC", "Europe/London") == ZoneInfo("Europe/London")
 
 
 # --- TIMEZONE -------------------------------------------------------------------------------------

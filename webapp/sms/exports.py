@@ -42,7 +42,6 @@ CHUNK = 500
 # Opens a session: each chunk is read in a session of its own, closed before the chunk is handed
 # on, so a download read slowly (or left unread) holds no connection and no open transaction.
 Sessions = Callable[[], so.Session]
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 DEFAULT_ACCOUNT = "Default"
 
 
@@ -62,8 +61,11 @@ def cell(value: object) -> str:
 
 
 def moment(value: datetime | None, zone: tzinfo) -> str:
-    """A stored (UTC) time as "2026-12-02 09:05:07" in `zone`; "" for none."""
-    return value.astimezone(zone).strftime(TIME_FORMAT) if value is not None else ""
+    """A stored (UTC) time as "2026-12-02 09:05:07+11:00" in `zone` (ISO 8601: the offset tells
+    apart the two 02:30s of the night the clocks go back); "" for none."""
+    if value is None:
+        return ""
+    return value.astimezone(zone).isoformat(sep=" ", timespec="seconds")
 
 
 def zone_label(zone: tzinfo) -> str:

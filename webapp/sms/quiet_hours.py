@@ -34,7 +34,7 @@ from webapp.models.base import utcnow
 from webapp.models.messaging import QUEUED
 from webapp.sms.outbox import QuietUntil
 from webapp.sms.settings import organisation_zone
-from webapp.times import DEFAULT_ZONE, zone_problem
+from webapp.times import DEFAULT_ZONE, first_zone, zone_problem
 
 SETTING_KEY = "quiet_hours"
 OFF = "off"
@@ -183,12 +183,17 @@ def number_zones(e164: str) -> tuple[str, ...]:
 
 
 def quiet_end(window: Window, zone: ZoneInfo, moment: datetime) -> datetime | None:
-    """When the quiet hours `moment` falls in end in `zone` (UTC); None when it is not in them.
+    """When the quiet hours `moment` falls in end in `zone` (UTC, after `moment`); None when it is
+    not in them.
 
     The end is a wall-clock time on the right local day, so a night when the clocks change is
     as long as it really is. An end the clocks skip (02:30 the night they go forward) is the
-    moment they jump. A moment whose end would be past the last date there is (a Send at of
-    9999-12-31 kept on a draft) is not quiet: there is no end to wait for.
+    moment they jump; an end they read twice (02:30 the night they go back) is the first after
+    `moment`: quiet hours end at the first 02:30, and a moment of the repeated hour that reads
+    before 02:30 again is quiet until the second. Quiet hours begin at the first reading of their
+    start: a moment the clocks put back before it after that is quiet too. A moment whose end
+    would be past the last date there is (a Send at of 9999-12-31 kept on a draft) is not quiet:
+    there is no end to wait for.
     """
     try:
         return _quiet_end(window, zone, moment)
@@ -199,25 +204,46 @@ def quiet_end(window: Window, zone: ZoneInfo, moment: datetime) -> datetime | No
 def _quiet_end(window: Window, zone: ZoneInfo, moment: datetime) -> datetime | None:
     local = moment.astimezone(zone)
     clock = local.time().replace(tzinfo=None)
-    if not window.covers(clock):
-        return None
     day = local.date()
-    if window.start > window.end and clock >= window.start:
-        day += timedelta(days=1)
-    return _wall_time(day, window.end, zone)
+    across = window.start > window.end
+    if window.covers(clock):
+        if across and clock >= window.start:
+            day += timedelta(days=1)
+        return _first_after(_readings(day, window.end, zone), moment)
+    if clock >= window.start:
+        return None
+    # The clock reads before the start, but may have read it already today: the clocks went back
+    # across it (a window from 01:30 and a moment of London's second 01:00-02:00). Quiet hours
+    # began then, and last until the first end after their start.
+    began = _readings(day, window.start, zone)[0]
+    if began > moment:
+        return None
+    end = _first_after(_readings(day + timedelta(days=1 if across else 0), window.end, zone), began)
+    return end if end is not None and end > moment else None
 
 
-def _wall_time(day: date, clock: time, zone: ZoneInfo) -> datetime:
-    """The UTC moment `clock` on `day` in `zone`; in a gap, the moment the clocks jump."""
+def _first_after(readings: list[datetime], moment: datetime) -> datetime | None:
+    return next((reading for reading in readings if reading > moment), None)
+
+
+def _readings(day: date, clock: time, zone: ZoneInfo) -> list[datetime]:
+    """The UTC moments the clocks read `clock` on `day` in `zone`, earliest first: two in the hour
+    repeated when they go back, else one; in a gap, the moment the clocks jump."""
     naive = datetime.combine(day, clock)
-    moment = naive.replace(tzinfo=zone).astimezone(UTC)
-    if moment.astimezone(zone).replace(tzinfo=None) == naive:
-        return moment
+    first = naive.replace(tzinfo=zone).astimezone(UTC)
+    if first.astimezone(zone).replace(tzinfo=None) != naive:
+        return [_jump(naive, zone, first)]
+    second = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    return sorted({first, second})
+
+
+def _jump(naive: datetime, zone: ZoneInfo, late: datetime) -> datetime:
+    """The moment the clocks jump over `naive` (`late`: its reading with fold=0)."""
     # Skipped: fold=0 reads it with the offset before the jump (too late), fold=1 with the one
     # after (too early); the jump is between them. Seconds are enough: zones change on a second.
     early = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
     before = early.astimezone(zone).utcoffset()
-    low, high = early, moment
+    low, high = early, late
     while high - low > timedelta(seconds=1):
         middle = low + (high - low) / 2
         if middle.astimezone(zone).utcoffset() == before:
@@ -266,7 +292,9 @@ def heeded_zones(
 
 
 def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name) if zone_problem(name) is None else ZoneInfo(DEFAULT_ZONE)
+    """The zone called `name`; one that is not a zone (an organisation's stored before names were
+    checked) is UTC, as the pages show times then (times.user_zone)."""
+    return first_zone(name)
 
 
 def plan(window: Window, office: str | None, organisation: str) -> QuietUntil:
