@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -37,20 +41,22 @@ def _unreachable(error: sa.exc.DatabaseError) -> click.ClickException:
     )
 
 
-def _database_ready() -> None:
+def _database_ready(wait_if_away: bool = False) -> None:
     """Stop with a message, not a traceback, when the database cannot be reached or does not
-    have this version's tables (`db-upgrade` not run yet, or not since an upgrade)."""
+    have this version's tables (`db-upgrade` not run yet, or not since an upgrade). With
+    `wait_if_away` a database not answering passes: the caller retries until it does."""
     try:
-        # Read directly: Alembic's own reader logs two lines at INFO on every command.
         with db.engine.connect() as connection:
-            current = (
-                connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-                if sa.inspect(connection).has_table("alembic_version")
-                else None
-            )
-    except sa.exc.DatabaseError as error:  # OperationalError, or a file that is not one
+            current = migrate.stored_revision(connection)
+    except sa.exc.OperationalError as error:
+        if wait_if_away:
+            return
+        raise _unreachable(error) from None
+    except sa.exc.DatabaseError as error:  # a file that is not a database
         raise _unreachable(error) from None
     head = migrate.head_revision()
+    if current is not None and current != head and not migrate.known_revision(current):
+        raise click.ClickException(_newer_database(current))
     if current != head:
         raise click.ClickException(
             f"The database is at revision {current or 'none (empty)'} and this version of SMS "
@@ -58,16 +64,29 @@ def _database_ready() -> None:
         )
 
 
+def _newer_database(revision: str) -> str:
+    from webapp.sms.status import revision_problem  # as /readyz says it
+
+    return revision_problem(revision)
+
+
 @click.command("db-upgrade")
 @with_appcontext
 def db_upgrade() -> None:
     """Apply all database migrations."""
+    from alembic.util import CommandError
+
     try:
-        with db.engine.connect():
-            pass
+        with db.engine.connect() as connection:
+            current = migrate.stored_revision(connection)
     except sa.exc.DatabaseError as error:  # OperationalError, or a file that is not one
         raise _unreachable(error) from None
-    migrate.upgrade(db.engine)
+    if current is not None and not migrate.known_revision(current):
+        raise click.ClickException(_newer_database(current))
+    try:
+        migrate.upgrade(db.engine)
+    except CommandError as error:  # Alembic's own refusal, said without its traceback
+        raise click.ClickException(f"The database could not be upgraded: {error}") from None
     click.echo(f"Database at revision {migrate.current_revision(db.engine)}.")
 
 
@@ -281,7 +300,8 @@ def import_command(kind: str, file: Path) -> None:
         click.echo(f"\r  {read:,} rows read, {imported:,} imported", nl=False, err=True)
 
     try:
-        report = import_people(db.session, kind, file, _region(), progress=progress)
+        with _signals_interrupt():
+            report = import_people(db.session, kind, file, _region(), progress=progress)
     except ImportFailed as failure:
         click.echo("", err=True)
         click.echo(f"Import of {file.name} failed. {failure}", err=True)
@@ -324,6 +344,31 @@ def import_command(kind: str, file: Path) -> None:
             click.echo(f"  line {line}: {raw} is {what}")
 
 
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a `timeout`, a service stopped, a closed terminal) stop the block as
+    Ctrl+C does, by KeyboardInterrupt, so an import undoes what it wrote. Once: a second one
+    while it undoes is ignored, or the rows written would stay after all."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set in the main thread
+        return
+    signals = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    interrupted = False
+
+    def interrupt(_signum, _frame) -> None:
+        nonlocal interrupted
+        if not interrupted:
+            interrupted = True
+            raise KeyboardInterrupt
+
+    before = {signum: signal.signal(signum, interrupt) for signum in signals}
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
 @click.group("sms")
 def sms_group() -> None:
     """SMS sending."""
@@ -357,10 +402,12 @@ def _worker_rate(rate: float | None) -> float | None:
 @with_appcontext
 def sms_worker(once: bool, concurrency: int | None, rate: float | None) -> None:
     """Send queued SMS until stopped (SIGTERM or Ctrl+C finish the calls in flight first)."""
-    import signal
 
     from webapp import worker
 
+    # A running worker waits for a database that does not answer yet (it retries), as a one-off
+    # run does not; one without this version's tables loops on tracebacks: said now.
+    _database_ready(wait_if_away=not once)
     dispatcher = worker.build(current_app, concurrency=concurrency, rate_per_second=rate)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: dispatcher.stop())
@@ -382,6 +429,12 @@ def sms_worker(once: bool, concurrency: int | None, rate: float | None) -> None:
     finally:
         dispatcher.provider.close()
     click.echo(f"SMS worker stopped after handling {handled} message(s).", err=True)
+    if once and dispatcher.failed_steps:
+        # Each step's error is logged and the run carries on: a cron job learns of it here.
+        raise click.ClickException(
+            f"{len(dispatcher.failed_steps)} step(s) failed: "
+            f"{', '.join(dispatcher.failed_steps)} (see the errors logged above)."
+        )
 
 
 @click.group("sms-account")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -41,7 +43,31 @@ def current_revision(engine: sa.Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def head_revision() -> str:
+def stored_revision(connection: sa.Connection) -> str | None:
+    """The database's revision, None when it has no tables; read directly, as Alembic's own
+    reader (current_revision) logs two lines at INFO each time."""
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+@functools.cache
+def _scripts():
+    """This code's migration scripts, read once (/readyz asks for the head on every probe)."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    return _scripts().get_current_head()
+
+
+def known_revision(revision: str) -> bool:
+    """Whether `revision` is one of this code's migrations (not a newer version's)."""
+    from alembic.util import CommandError
+
+    try:
+        return _scripts().get_revision(revision) is not None
+    except CommandError:  # ScriptDirectory gives its revision errors as CommandError
+        return False

@@ -279,13 +279,16 @@
 
   // The key a shortcut reads: event.key, but with another alphabet's layout on (Russian "ч" on
   // the X key, Greek "χ") the Latin letter of the key's place (event.code "KeyX" → "x"), so the
-  // letter shortcuts work whichever layout the recruiter types in.
+  // letter shortcuts work whichever layout the recruiter types in. With Caps Lock on (key "J",
+  // no Shift) it is the lower-case letter: the key's own, not its place's, so on AZERTY the A key
+  // (code "KeyQ") stays "a". Shift with a letter stays upper case (no shortcut is Shift+letter).
   function shortcutKey(event) {
     var key = event.key;
     var code = event.code || "";
     if (key && key.length === 1 && key.charCodeAt(0) > 127 && /^Key[A-Z]$/.test(code)) {
       return code.charAt(3).toLowerCase();
     }
+    if (key && /^[A-Z]$/.test(key) && !event.shiftKey) return key.toLowerCase();
     return key;
   }
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
 import pytest
 import sqlalchemy as sa
 
+from tests import delivery
 from webapp.data import csv_import
 from webapp.data.csv_import import import_people
 from webapp.models import (
@@ -825,3 +830,37 @@ def test_the_command_says_what_a_failed_write_left(app, session, tmp_path):
         "the 2,000 rows written before were removed again." in result.stderr
     )
     assert candidates(session) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_mid_import_undoes_its_rows_as_ctrl_c_does(
+    database_url, session, tmp_path, signum
+):
+    """`timeout`, a stopped service or a closed terminal stop the command with SIGTERM or SIGHUP:
+    the chunks written stayed, with no message and no audit event."""
+    rows = "".join(f"P{i},Q,04{i:08d},,yes,,\n" for i in range(10_000))
+    path = write(tmp_path, f"{CANDIDATE_HEADER}\n{rows}", "big.csv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "DATABASE_URL"))}
+    env.update(DATABASE_URL=database_url, SECRET_KEY="x", SMS_PROVIDER="sandbox")
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "import", "candidates", str(path)]
+
+    def written() -> int:
+        session.rollback()  # a new snapshot: the import writes from its own connection
+        return session.scalar(sa.select(sa.func.count()).select_from(Candidate))
+
+    process = delivery.Process(command, env, tmp_path / "import.log")
+    try:
+        # 5 chunks, a pause of 0.1 s after each: the signal comes between the first and the last.
+        delivery.wait_until(lambda: written() > 0, 120, "the first chunk", every=0.01)
+        process.signal(signum)
+        code = process.wait(120)
+    finally:
+        process.close()
+
+    output = process.output()
+    assert code == 1, output
+    assert "Traceback" not in output
+    assert "Import of big.csv failed. The import stopped because it was interrupted; " in output
+    assert "were removed again." in output
+    assert written() == 0
+    assert audited_imports(session) == []

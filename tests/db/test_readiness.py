@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from tests import delivery
 from tests.fakes import FakeSmsCentral, FakeTwilio
 from webapp import config as settings
-from webapp import create_app, version
+from webapp import create_app, migrate, version
 from webapp.models import Email, Message, WorkerHeartbeat, utcnow
 from webapp.sms import status
 from webapp.sms.providers.sandbox import Sandbox
@@ -196,18 +196,92 @@ def test_the_database_down_is_503_and_says_so(app_without_database):
     assert body["problems"] == ["The database cannot be reached."]
 
 
+def test_a_database_without_its_tables_is_503_and_asks_for_db_upgrade(tmp_path):
+    """It said "The database cannot be reached." of a database that answered."""
+    app = create_app(settings.testing_config(f"sqlite:///{tmp_path / 'new.sqlite3'}"))
+    try:
+        code, body = readyz(app.test_client())
+    finally:
+        app.extensions["database"].engine.dispose()
+
+    assert code == 503
+    assert body["database"] == {"ok": False}
+    assert body["problems"] == [
+        "The database is not migrated (it has no tables yet): run `flask db-upgrade`."
+    ]
+
+
+def set_revision(session, revision: str) -> None:
+    session.execute(sa.text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+    session.commit()
+
+
+def test_a_database_at_an_older_revision_is_503_and_asks_for_db_upgrade(client, session):
+    beat(session, seconds_ago=2)
+    head = migrate.head_revision()
+    older = f"{int(head) - 1:04d}"  # the migrations are numbered 0001, 0002…
+    set_revision(session, older)
+
+    code, body = readyz(client)
+
+    assert code == 503
+    assert body["database"] == {"ok": False}
+    assert body["problems"] == [
+        f"The database is at revision {older} and this version of SMS Desk needs {head}: "
+        "run `flask db-upgrade`."
+    ]
+
+
+def test_a_database_a_newer_version_upgraded_is_503_and_says_so(client, session):
+    beat(session, seconds_ago=2)
+    set_revision(session, "9999")
+
+    code, body = readyz(client)
+
+    assert code == 503
+    assert body["problems"] == [
+        "The database is at revision 9999, which this version of SMS Desk does not know: a newer "
+        "version upgraded it. Run that version, or restore the backup taken before its upgrade."
+    ]
+
+
 # --- the heartbeat -------------------------------------------------------------------------------
 
 
 def test_the_dispatcher_writes_its_heartbeat_and_readyz_then_says_ready(app, client, session):
     assert readyz(client)[0] == 503
+    dispatcher = delivery.dispatcher(app, Sandbox())
+    running = threading.Thread(target=dispatcher.run, daemon=True)
+    running.start()
+    try:
+
+        def rows():
+            session.rollback()  # a new snapshot: the worker writes from its own connection
+            return session.scalars(sa.select(WorkerHeartbeat)).all()
+
+        delivery.wait_until(lambda: rows(), 30, "its first heartbeat")
+        [row] = rows()
+        assert row.name == status.worker_name()
+        assert utcnow() - row.last_seen < timedelta(seconds=30)
+        assert readyz(client)[0] == 200
+    finally:
+        dispatcher.stop()
+        running.join(timeout=30)
+
+
+def test_a_one_off_run_signs_off_too(app, session, monkeypatch):
+    """`sms worker --once` left its row: /readyz said a worker was live for a minute, then it and
+    Status warned of a silent worker for a day (a cron job's each minute piling up)."""
+    beat(session, seconds_ago=600, name="died:1")
+    beats = []
+    original = status.beat
+    monkeypatch.setattr(status, "beat", lambda *args, **kw: beats.append(original(*args, **kw)))
 
     delivery.dispatcher(app, Sandbox()).run(once=True)
 
-    [row] = session.scalars(sa.select(WorkerHeartbeat)).all()
-    assert row.name == status.worker_name()
-    assert utcnow() - row.last_seen < timedelta(seconds=30)
-    assert readyz(client)[0] == 200
+    assert beats  # it did beat while it ran
+    session.rollback()
+    assert set(session.scalars(sa.select(WorkerHeartbeat.name))) == {"died:1"}
 
 
 def test_a_beat_updates_its_own_row_and_forgets_workers_silent_for_a_day(session):

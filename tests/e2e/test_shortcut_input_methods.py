@@ -1,7 +1,7 @@
 """Shortcuts and input methods: Esc while an input method is composing a word is the input method's
 (the SMS screen stays open), and the letter shortcuts work with a Cyrillic layout on (the key's
-place, event.code, when event.key is another alphabet's letter). Keys go in through Chrome's
-DevTools protocol, as the keyboard and the input method deliver them."""
+place, event.code, when event.key is another alphabet's letter) and with Caps Lock on. Keys go in
+through Chrome's DevTools protocol, as the keyboard and the input method deliver them."""
 
 from __future__ import annotations
 
@@ -72,6 +72,29 @@ def test_letter_shortcuts_work_with_a_cyrillic_layout(page, cdp):
     expect(box).to_be_checked()
     # b: Bulk SMS.
     press_russian(cdp, "b")
+    expect(page.locator("#compose-panel #compose")).to_be_visible()
+    expect(page.locator("#compose-heading")).to_be_focused()
+
+
+def press_caps_lock(cdp, letter: str) -> None:
+    """Press `letter`'s key with Caps Lock on, no Shift: its key is the upper-case letter."""
+    key, code = letter.upper(), f"Key{letter.upper()}"
+    common = {"key": key, "code": code, "windowsVirtualKeyCode": ord(key)}
+    cdp.send("Input.dispatchKeyEvent", {"type": "keyDown", "text": key, **common})
+    cdp.send("Input.dispatchKeyEvent", {"type": "keyUp", **common})
+
+
+def test_letter_shortcuts_work_with_caps_lock_on(page, cdp):
+    """With Caps Lock on the keys read "J", "X", "B": they did nothing."""
+    keyboard_sign_in(page, "consultant")
+    find_and_tick(page, "Turing", "Alan Turing")
+    page.keyboard.press("ArrowRight")  # onto the row's name link, a cell of the grid
+    box = page.get_by_label("Select Alan Turing", exact=True)
+    press_caps_lock(cdp, "x")
+    expect(box).not_to_be_checked()
+    press_caps_lock(cdp, "x")
+    expect(box).to_be_checked()
+    press_caps_lock(cdp, "b")
     expect(page.locator("#compose-panel #compose")).to_be_visible()
     expect(page.locator("#compose-heading")).to_be_focused()
 

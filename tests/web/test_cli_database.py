@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
+from alembic.util import CommandError
 
+from webapp import cli, create_app, migrate
 from webapp import config as settings
-from webapp import create_app
 
 COMMANDS = {
     "seed-demo": (["seed-demo"], None),
@@ -18,6 +20,8 @@ COMMANDS = {
         "api-password\n",
     ),
     "sms-account-list": (["sms-account", "list"], None),
+    # It printed SQLAlchemy's tracebacks, and with --once exited 0 (without, looped on them).
+    "sms-worker": (["sms", "worker", "--once"], None),
 }
 
 
@@ -71,3 +75,55 @@ def test_a_command_on_a_file_that_is_no_database_says_so(tmp_path, name):
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit), result.exception
     assert "The database did not answer (file is not a database)" in result.output
+
+
+def at_revision(url: str, revision: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+    engine.dispose()
+
+
+NEWER = (
+    "The database is at revision 0999, which this version of SMS Desk does not know: a newer "
+    "version upgraded it. Run that version, or restore the backup taken before its upgrade."
+)
+
+
+@pytest.mark.parametrize("name", [*COMMANDS, "db-upgrade"])
+def test_a_command_on_a_database_a_newer_version_upgraded_says_so(database_url, tmp_path, name):
+    """After going back to an older release it said "run `flask db-upgrade` first", and
+    db-upgrade then died with Alembic's traceback (Can't locate revision)."""
+    at_revision(database_url, "0999")
+
+    result = run_on(database_url, tmp_path, name)
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert NEWER in result.output
+    assert "db-upgrade" not in result.output
+
+
+def test_db_upgrade_says_what_alembic_refused_without_a_traceback(
+    database_url, tmp_path, monkeypatch
+):
+    def refuse(_engine, revision="head"):
+        raise CommandError("Multiple head revisions are present")
+
+    monkeypatch.setattr(migrate, "upgrade", refuse)
+
+    result = run_on(database_url, tmp_path, "db-upgrade")
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert (
+        "Error: The database could not be upgraded: Multiple head revisions are present"
+        in result.output
+    )
+
+
+def test_a_running_worker_waits_for_a_database_that_does_not_answer(app_without_database):
+    """`sms worker` without --once retries until the database answers: its check lets that pass
+    (but not a database without its tables, tested above with --once)."""
+    with app_without_database.app_context():
+        assert cli._database_ready(wait_if_away=True) is None

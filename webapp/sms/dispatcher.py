@@ -169,6 +169,9 @@ class Dispatcher:
         self.stop_event = threading.Event()
         self.wake_event = threading.Event()
         self.sent = 0
+        # The names of the guarded steps that failed during the last run(): a one-off run
+        # (`sms worker --once`) reports them and exits 1, as they are otherwise only logged.
+        self.failed_steps: list[str] = []
         poll = settings.poll_seconds
         # Housekeeping jobs, run every poll and each guarded on its own: adding one is one line.
         self.housekeeping: list[Step] = [Step("expiring leases", self._expire_leases, poll)]
@@ -212,14 +215,18 @@ class Dispatcher:
         Every step is guarded: whatever one message, one email or one housekeeping job raises is
         logged, that step backs off, and the rest carry on, so one bad email never stops the SMS.
         """
-        if once:  # a one-off run reconciles in its loop, so what it queues again goes out in it
-            return self._loop(once)
-        self.reconciler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sms-reconcile")
+        # A one-off run reconciles in its loop, so what it queues again goes out in it; it signs
+        # off as well, or Status warned of a silent worker for a day after each `--once`.
+        self.failed_steps = []
+        if not once:
+            self.reconciler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sms-reconcile")
         try:
             return self._loop(once)
         finally:
-            # A run in progress is waited for: its lookup's answers are written before we return.
-            self.reconciler.shutdown(wait=True)
+            if self.reconciler is not None:
+                # A run in progress is waited for: its lookup's answers are written before we
+                # return.
+                self.reconciler.shutdown(wait=True)
             self.reconciler, self.reconciling = None, None
             self.accounts.close()
             self._sign_off()
@@ -301,6 +308,8 @@ class Dispatcher:
         try:
             result = step.run(*args)
         except Exception:
+            if step.name not in self.failed_steps:
+                self.failed_steps.append(step.name)
             delay = self._failed(step, now)
             log.exception("%s failed; next try in %.1f s", step.name.capitalize(), delay)
             return None
