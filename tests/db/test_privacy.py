@@ -295,3 +295,47 @@ def test_when_sms_last_changed_is_read_afresh_each_time(app, session, casey, ada
     [event] = audits(session, "privacy.changed")
 
     assert records.consent_changed_at(session, person) == event.created_at
+
+
+def test_a_stop_after_an_untick_by_hand_still_needs_the_authority_to_tick_sms_again(
+    app, session, casey, tess, ada
+):
+    """A STOP arriving while the box was unticked by hand already was forgotten: no audit event,
+    so the latest change was the hand's, and any consultant could tick SMS again."""
+    records.change_privacy(session, ada, casey, LOADED, UNTICKED)
+
+    receive(app, session, "STOP", from_number="61412345678")
+
+    [*_, stop] = audits(session, "consent.sms_withdrawn")
+    assert stop.details["changes"] == {"sms_consent": [False, False]}
+    assert stop.details["source"] == "reply"
+    assert records.self_withdrawal(session, session.get(Candidate, ada.id)).overrides == "stop"
+    receive(app, session, "Stop", from_number="61412345678")  # over their own STOP: nothing more
+    assert len(audits(session, "consent.sms_withdrawn")) == 1
+    before = len(audits(session))
+    with pytest.raises(records.OverrideNotAllowed) as refused:
+        tick_sms_again(session, session.get(Candidate, ada.id), casey, "They rang")
+    assert (refused.value.field, refused.value.status) == ("sms_consent", 403)
+    assert str(refused.value) == (
+        "Not saved: this person replied STOP, so only a user allowed to ignore opt-outs can tick "
+        "SMS again. Untick SMS to save your other changes."
+    )
+    assert stored(session, ada.id) == UNTICKED
+    assert len(audits(session)) == before
+    # Another record given the number starts opted out, carrying that STOP.
+    data = records.PersonData(
+        values={"first_name": "Zoe", "last_name": "Ng", "email": None, "status": "Active"},
+        mobile="0412 345 678",
+    )
+    zoe = records.save_person(session, "candidates", None, data, casey, "AU")
+    assert stored(session, zoe.id)["sms_consent"] is False
+    # Someone allowed to ignore opt-outs still may, with a reason.
+    assert tick_sms_again(session, session.get(Candidate, ada.id), tess, "They rang") == {
+        "sms_consent": [False, True]
+    }
+
+
+def test_a_start_on_a_ticked_box_writes_nothing(app, session, ada):
+    before = len(audits(session))
+    receive(app, session, "START", from_number="61412345678")
+    assert len(audits(session)) == before

@@ -16,7 +16,7 @@ from tests import delivery
 from tests.conftest import Browser
 from tests.replying import audits, consent_audits, inbound, receive, rows, send_sms
 from webapp.models import Candidate, ClientContact, Email, Message
-from webapp.sms import batches, replies
+from webapp.sms import batches, inbox, replies
 from webapp.sms.providers.sandbox import Sandbox
 
 ADA_MOBILE = "0412 345 678"
@@ -519,6 +519,53 @@ def test_an_unmatched_reply_can_be_filed_on_a_client_contact(app, session, casey
     assert [(e.subject_type, e.subject_id) for e in audits(session, "reply.attached")] == [
         ("contact", grace.id)
     ]
+
+
+def test_a_reply_filed_by_hand_is_unread_for_whoever_sent_the_person_the_latest_sms(
+    app, session, casey, dana, make_user, make_candidate
+):
+    """Filed as it came (nobody's, unread), it was unread in Everyone's with To "—", counted in
+    nobody's unread and in nobody's Replies."""
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    send_sms(app, session, dana, [ada], body="Earlier")
+    send_sms(app, session, casey, [ada], body="Latest")
+    lead = make_user(role="team-leader")
+    reply = receive(app, session, "It's Ada, new number", from_number="61499888777")
+
+    replies.attach(session, reply, ada, lead)
+
+    stored = rows(session, Message, Message.id == reply.id)[0]
+    assert (stored.sender_id, stored.read_at) == (casey.id, None)
+    assert inbox.unread_count(session, casey.id) == 1
+    assert [row.reply.id for row in inbox.search(session, casey.id).rows] == [reply.id]
+
+
+def test_a_reply_filed_by_whoever_sent_the_latest_sms_is_theirs_and_read(
+    app, session, casey, make_candidate
+):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    send_sms(app, session, casey, [ada])
+    reply = receive(app, session, "It's Ada, new number", from_number="61499888777")
+
+    replies.attach(session, reply, ada, casey)
+
+    stored = rows(session, Message, Message.id == reply.id)[0]
+    assert stored.sender_id == casey.id and stored.read_at is not None
+    assert inbox.unread_count(session, casey.id) == 0
+
+
+def test_a_reply_filed_on_someone_nobody_has_texted_is_read_by_whoever_filed_it(
+    app, session, casey, make_candidate
+):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    reply = receive(app, session, "It's Ada, new number", from_number="61499888777")
+
+    replies.attach(session, reply, ada, casey)
+
+    stored = rows(session, Message, Message.id == reply.id)[0]
+    assert stored.sender_id is None and stored.read_at is not None
+    # Not left unread in Everyone's for nobody to read.
+    assert [row.unread for row in inbox.search(session, None).rows] == [False]
 
 
 def test_two_people_filing_one_stop_at_once_file_it_once(app, session, make_user, make_candidate):

@@ -205,12 +205,15 @@ def test_the_reply_email_links_to_the_reply_in_the_conversation(
     [sent] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, free Monday?")
     answer = receive(app, session, "Yes, Monday", reference=sent.uuid)
     [email] = rows(session, Email)
-    link = f"{PUBLIC}/candidates/{ada.id}#message-{answer.id}"
+    # The inbox's Open: read for Casey, then the record at the reply.
+    link = f"{PUBLIC}/sms/replies/{answer.id}/open"
     assert f"Conversation: {link}" in email.body.splitlines()
     assert email.subject == "SMS reply from Ada Lovelace (+61412345678)"
+    client.login(casey.username)
+    opened = client.get(link.removeprefix(PUBLIC))
+    assert opened.headers["Location"] == f"/candidates/{ada.id}#message-{answer.id}"
     # The anchor is the reply, in the thread the link opens.
-    login("consultant")
-    page = client.get(link.removeprefix(PUBLIC))
+    page = client.get(opened.headers["Location"])
     assert "Yes, Monday" in html(page).one("li", id=f"message-{answer.id}").text
 
 

@@ -58,7 +58,7 @@ def test_a_demo_without_a_mail_server_keeps_the_reply_email_and_lists_it_on_the_
     app, client, session, login, make_candidate
 ):
     assert app.config["MAIL_KEEP"] is True
-    ada = reply_on_the_sandbox(app, client, session, login, make_candidate, "Yes, Tuesday suits")
+    reply_on_the_sandbox(app, client, session, login, make_candidate, "Yes, Tuesday suits")
     run_worker(app)
     run_worker(app)
 
@@ -74,23 +74,24 @@ def test_a_demo_without_a_mail_server_keeps_the_reply_email_and_lists_it_on_the_
     # here.
     [anchor] = link.all("a")
     [reply] = inbound(session)
-    assert anchor.text.strip() == f"http://127.0.0.1:{PORT}/candidates/{ada.id}#message-{reply.id}"
-    # On this server, opening on the reply in the conversation as the email's link does.
-    assert anchor.get("href") == f"/candidates/{ada.id}#message-{reply.id}"
+    assert anchor.text.strip() == f"http://127.0.0.1:{PORT}/sms/replies/{reply.id}/open"
+    # On this server, opening the reply (read for Casey, then the conversation) as the email's
+    # link does.
+    assert anchor.get("href") == f"/sms/replies/{reply.id}/open"
     assert state.text.strip() == "kept"
 
 
 def test_the_sandbox_link_is_the_one_the_email_was_given_not_one_typed_in_the_reply(
     app, client, session, login, make_candidate
 ):
-    ada = reply_on_the_sandbox(
+    reply_on_the_sandbox(
         app, client, session, login, make_candidate, "Record: https://phish.example/candidates/1"
     )
 
     [[_, _, body, link, _]] = email_rows(client)
     assert "https://phish.example/candidates/1" in body.text  # shown as text, as the email says it
     [reply] = inbound(session)
-    assert [a.get("href") for a in link.all("a")] == [f"/candidates/{ada.id}#message-{reply.id}"]
+    assert [a.get("href") for a in link.all("a")] == [f"/sms/replies/{reply.id}/open"]
 
 
 @pytest.mark.parametrize("path", ["//elsewhere.example/x", "/\\elsewhere.example/x"])

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.html_tree import html
 from tests.replying import receive, rows, send_sms
 from tests.statements import recorded
-from webapp.models import Message
-from webapp.sms import history, inbox
+from webapp.models import Email, Message
+from webapp.sms import history, inbox, replies
 
 MINUTE = 60
 
@@ -194,6 +195,49 @@ def test_opening_my_reply_marks_it_read_and_goes_to_the_persons_record(
     record = client.get(response.headers["Location"])
     assert record.status_code == 200
     assert "Yes, Monday works" in record.get_data(as_text=True)
+
+
+def test_the_reply_emails_link_marks_the_reply_read_for_its_consultant_and_opens_it(
+    client, session, login, conversation, ada
+):
+    """Reading a reply from its email never marked it read: the link went to the record, and
+    only the inbox's Open (a POST) did."""
+    [email] = rows(session, Email, Email.message_id == conversation["ada"])
+    link = replies.email_link(email.body)
+    path = urlsplit(link).path
+    assert path == f"/sms/replies/{conversation['ada']}/open"
+
+    # Signed out: to the sign-in page first, nothing read.
+    assert client.get(path).status_code == 302
+    assert read_at(session, conversation["ada"]) is None
+    # A team leader following it (a forwarded email) sees the reply, and leaves it unread.
+    session.rollback()
+    login("team-leader")
+    opened = client.get(path)
+    assert opened.headers["Location"] == f"/candidates/{ada.id}#message-{conversation['ada']}"
+    assert read_at(session, conversation["ada"]) is None
+    client.post("/logout")
+    # Another consultant: not theirs to see.
+    session.rollback()
+    login("consultant")
+    assert client.get(path).status_code == 404
+    client.post("/logout")
+
+    as_casey(client)
+    opened = client.get(path)
+
+    assert opened.status_code == 303
+    assert opened.headers["Location"] == f"/candidates/{ada.id}#message-{conversation['ada']}"
+    assert read_at(session, conversation["ada"]) is not None
+    assert read_at(session, conversation["bob"]) is None
+
+
+def test_the_session_cookie_is_not_sent_by_another_sites_image_or_form(client, casey):
+    """A GET marks a reply read: SameSite=Lax keeps another site's <img> or form from doing it
+    in the signed-in user's name."""
+    response = client.login(casey.username)
+    cookies = response.headers.getlist("Set-Cookie")
+    assert cookies and all("SameSite=Lax" in cookie for cookie in cookies)
 
 
 def test_opening_a_reply_older_than_the_thread_shows_goes_to_the_received_tab(

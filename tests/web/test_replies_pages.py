@@ -313,11 +313,28 @@ def test_attaching_a_reply_redirects_to_the_record_where_it_now_appears(
     page = client.get(response.headers["Location"])
     history = history_of(page)
     assert "It's me, new number" in history.one("li", id=f"message-{stray.id}").text
-    assert "filed on" in html(page).one("ul", class_="flashes").text
+    flashes = html(page).one("ul", class_="flashes").text
+    assert "filed on" in flashes
+    assert (
+        "Nobody has sent them an SMS, so it is in no one's Replies: it is marked read." in flashes
+    )
     assert "It's me, new number" not in html(client.get("/replies/unmatched")).text
     [event] = audits(session, "reply.attached")
     assert event.actor_id == lead.id
     assert event.subject_id == person.id
+
+
+def test_filing_a_reply_says_it_is_in_the_replies_of_whoever_texted_the_person_last(
+    app, client, session, login, ada, casey
+):
+    send_sms(app, session, casey, [ada])
+    stray = receive(app, session, "It's me, new number", from_number="61499888777")
+    login("team-leader")
+
+    flashes = filed(client, stray, ada)
+
+    assert "Casey Jones sent them the latest SMS, so it is in their Replies, unread." in flashes
+    assert rows(session, Message, Message.id == stray.id)[0].sender_id == casey.id
 
 
 def test_an_unmatched_reply_keeps_its_line_breaks(app, client, session, login):

@@ -117,7 +117,9 @@ def test_the_consultant_who_sent_the_message_gets_the_reply_with_the_original_an
     body = received.body
     assert "Yes, Tuesday suits" in body
     assert "Hi Ada, is Tuesday good for you?" in body
-    assert f"{PUBLIC}/candidates/{ada.id}" in body
+    # The inbox's Open: read for Casey, then the conversation on Ada's record (test_inbox).
+    [reply] = inbound(session)
+    assert f"Conversation: {PUBLIC}/sms/replies/{reply.id}/open" in body
     [email] = rows(session, Email)
     assert (email.state, email.attempts) == ("sent", 0)
     assert email.sent_at is not None
@@ -135,8 +137,13 @@ def test_a_contacts_reply_links_to_the_contacts_record(
     [received] = smtp.messages
     assert received.rcpt_tos == ["casey@example.com"]
     assert "Grace Hopper" in received.subject
-    assert f"{PUBLIC}/contacts/{grace.id}" in received.body
+    [reply] = inbound(session)
+    assert reply.contact_id == grace.id
+    assert f"Conversation: {PUBLIC}/sms/replies/{reply.id}/open" in received.body
     assert "Call me after 3" in received.body
+    client.login(casey.username)
+    opened = client.get(f"/sms/replies/{reply.id}/open")
+    assert opened.headers["Location"] == f"/contacts/{grace.id}#message-{reply.id}"
 
 
 def test_a_reply_in_ucs2_reaches_the_email_intact(

@@ -4,6 +4,8 @@ it."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +17,8 @@ from tests.html_tree import html
 from tests.replying import consent_audits, inbound, rows, send_sms
 from webapp import config as settings
 from webapp import create_app
-from webapp.models import Candidate, ClientContact, Message, SmsAccount
+from webapp.models import Candidate, ClientContact, Email, Message, SmsAccount
+from webapp.sms import inbox, replies
 from webapp.sms.account_secrets import key_material
 from webapp.sms.providers.sandbox import Sandbox
 
@@ -265,3 +268,99 @@ def test_a_message_an_sms_account_sent_through_the_sandbox_is_listed_and_takes_a
     assert response.status_code == 303
     [reply] = inbound(session)
     assert (reply.body, reply.in_reply_to_id, reply.account_id) == ("Yes", sent.id, account.id)
+
+
+# --- a reply form posted twice -------------------------------------------------------------------
+
+
+def sandbox_form(client, message_id: int) -> dict[str, str]:
+    """The hidden values of the reply form for `message_id` on a freshly loaded /sandbox."""
+    form = html(client.get("/sandbox")).one("input", id=f"reply-{message_id}").parent
+    return {
+        node.get("name"): node.get("value") or ""
+        for node in form.all("input", type="hidden")
+        if node.get("name") != "csrf_token"
+    }
+
+
+def unread_for(session, user) -> int:
+    session.rollback()
+    return inbox.unread_count(session, user.id)
+
+
+def test_the_same_sandbox_reply_form_posted_twice_stores_one_reply(
+    app, client, session, login, make_candidate
+):
+    """A double click (or a second Enter on a slow network) stored two replies, two emails, and
+    counted two unread."""
+    app.config["SANDBOX"] = True
+    user = login("consultant")
+    [sent] = send_sms(app, session, user, [make_candidate("Ada", "Lovelace", "0412 345 678")])
+    data = sandbox_form(client, sent.id) | {"text": "Yes please"}
+    assert len(data["token"]) == 32
+
+    responses = [client.post("/sandbox/reply", data=data) for _ in range(2)]
+
+    assert [r.status_code for r in responses] == [303, 303]
+    [reply] = inbound(session)
+    assert reply.provider_message_id == f"sandbox-in-{sent.id}-{data['token']}"
+    assert len(rows(session, Email)) == 1
+    assert unread_for(session, user) == 1
+    # The page again has a fresh token: replying once more is another reply.
+    again = sandbox_form(client, sent.id) | {"text": "Yes please"}
+    assert again["token"] != data["token"]
+    assert client.post("/sandbox/reply", data=again).status_code == 303
+    assert len(inbound(session)) == 2
+
+
+def test_a_sandbox_reply_form_sent_again_with_other_text_says_it_was_not_sent(
+    app, client, session, login, make_candidate
+):
+    app.config["SANDBOX"] = True
+    user = login("consultant")
+    [sent] = send_sms(app, session, user, [make_candidate("Ada", "Lovelace", "0412 345 678")])
+    data = sandbox_form(client, sent.id)
+    assert client.post("/sandbox/reply", data=data | {"text": "Yes"}).status_code == 303
+
+    response = client.post("/sandbox/reply", data=data | {"text": "No, STOP"})
+
+    assert response.status_code == 409
+    page = html(response)
+    assert "this text was not sent" in page.one(id=f"reply-{sent.id}-error").text
+    assert page.one("input", id=f"reply-{sent.id}").get("value") == "No, STOP"
+    assert [r.body for r in inbound(session)] == ["Yes"]
+    assert rows(session, Candidate)[0].sms_consent is True
+
+
+def test_a_sandbox_reply_form_posted_twice_at_once_stores_one_reply(
+    app, client, session, login, make_candidate, monkeypatch
+):
+    app.config["SANDBOX"] = True
+    user = login("consultant")
+    [sent] = send_sms(app, session, user, [make_candidate("Ada", "Lovelace", "0412 345 678")])
+    data = sandbox_form(client, sent.id) | {"text": "Yes please"}
+    looked_up = replies.match
+
+    def slowly(*args, **kwargs):
+        # Between the look-up of a stored reply and the insert: the other post comes now.
+        time.sleep(0.5)
+        return looked_up(*args, **kwargs)
+
+    monkeypatch.setattr(replies, "match", slowly)
+    other = app.test_client()  # the second click, on a connection of its own
+    other.login(user.username)
+    answers: list[int] = []
+
+    def post(browser) -> None:
+        answers.append(browser.post("/sandbox/reply", data=data).status_code)
+
+    threads = [threading.Thread(target=post, args=(browser,)) for browser in (client, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert answers == [303, 303]
+    assert len(inbound(session)) == 1
+    assert len(rows(session, Email)) == 1
+    assert unread_for(session, user) == 1

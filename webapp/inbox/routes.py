@@ -89,7 +89,10 @@ def unread():
     )
 
 
-@bp.route("/replies/<id:reply_id>/open", methods=["POST"])
+# GET too: the reply email's link opens the reply as Open does (signing in first if need be).
+# Marking read is all a GET does, and only for the signed-in user the reply is for; the session
+# cookie is SameSite=Lax, so an image or a form on another site cannot do it in their name.
+@bp.route("/replies/<id:reply_id>/open", methods=["GET", "POST"])
 @permission_required(*inbox.PAGE_PERMISSIONS)
 def open_reply(reply_id: int):
     """Open a reply: read (when it is mine), then the conversation on its person's record."""

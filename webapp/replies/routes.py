@@ -10,7 +10,7 @@ from webapp.database import reread_for_update
 from webapp.extensions import db
 from webapp.filters import page_number
 from webapp.ids import as_id
-from webapp.models import Message
+from webapp.models import Message, User
 from webapp.people import records
 from webapp.people.kinds import KINDS
 from webapp.replies import bp
@@ -74,17 +74,29 @@ def attach(reply_id: int):
         )
     outcome = replies.attach(db.session, reply, person, current_user)
     flash(f"Reply filed on {person.full_name}'s record.", "info")
+    flash(_whose(reply), "info")
     if said := FILED_KEYWORD.get(outcome):
         flash(said.format(name=person.full_name), "warning")
     record = KINDS.of(person).record_args(person.id)
     return redirect(url_for("records.show", **record, tab="received"), 303)
 
 
+def _whose(reply: Message) -> str:
+    """Whose Replies a reply just filed is in (replies.attach), as the notice says it."""
+    if reply.sender_id is None:
+        return "Nobody has sent them an SMS, so it is in no one's Replies: it is marked read."
+    if reply.sender_id == current_user.id:
+        return "You sent them the latest SMS, so it is in your Replies, marked read."
+    name = db.session.get(User, reply.sender_id).full_name
+    return f"{name} sent them the latest SMS, so it is in their Replies, unread."
+
+
 def _may_see_filed(reply: Message) -> bool:
     """Whether saying where a reply is filed tells this user nothing they may not see: one filed
     by hand (unmatched, it answered nobody: every user here saw it on Unmatched replies), or one
-    their inbox shows (with Team views by office on, not another office's)."""
-    if reply.sender_id is None:
+    their inbox shows (with Team views by office on, not another office's). One filed by hand
+    answers no message, though it is given to whoever texted the person last (replies.attach)."""
+    if reply.sender_id is None or reply.in_reply_to_id is None:
         return True
     team = offices.team_of(db.session, current_user)
     return inbox.visible_reply(db.session, reply.id, current_user, team) is not None

@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from webapp import form_tokens
 from webapp.config import sandbox_enabled
+from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.ids import as_id
 from webapp.models import Email, Message
@@ -86,6 +88,8 @@ def _page(
         errors=errors or {},
         typed=typed or {},
         never_received=NEVER_RECEIVED,
+        # One per page: each form's reply is named by it and by its message (_reply_id).
+        token=form_tokens.new(),
         status=status,
     )
 
@@ -113,11 +117,24 @@ def _sandboxed(message: Message) -> bool:
     )
 
 
+def _reply_id(original: Message, token: str) -> str:
+    """The gateway id of the reply a form posts: from its one-time token and the message it
+    answers, so a form posted twice (a double click, Enter pressed again on a slow network) stores
+    one reply, as a gateway's push repeated does. A post without our token (made by hand) is a new
+    reply each time."""
+    if not token:
+        return f"{sandbox.ID_PREFIX}in-{uuid.uuid4()}"
+    return f"{sandbox.ID_PREFIX}in-{original.id}-{token}"
+
+
 @bp.route("/sandbox/reply", methods=["POST"])
 @login_required
 def reply():
     """Reply as the recipient of a sent message, through the same pipeline as a real gateway's
     push."""
+    # It reads, then writes: on SQLite a second post of the same form waits for the first's
+    # commit, then finds its reply (PostgreSQL's unique index makes the second's insert wait).
+    begin_write(db.session)
     message_id = as_id(request.form.get("message_id"))
     original = db.session.get(Message, message_id) if message_id else None
     # As the reply will be stored: control characters dropped, so "\x01" is as empty as " ".
@@ -140,12 +157,26 @@ def reply():
             typed={original.id: text},
             status=400,
         )
-    replies.receive(
+    inbound = replies.answer_to(
+        original, text, _reply_id(original, form_tokens.ours(request.form.get("token")))
+    )
+    stored = replies.receive(
         db.session,
-        replies.answer_to(original, text, f"{sandbox.ID_PREFIX}in-{uuid.uuid4()}"),
+        inbound,
         reply_settings(db.session, current_app.config),
         actor=current_user,
         source="sandbox",
     )
+    if stored.body != inbound.body:
+        # Back to a page already replied from, its text edited: never drop the new text unsaid.
+        # The page again has a fresh token, so Reply sends it as another SMS.
+        return _page(
+            errors={
+                original.id: "This form has sent its reply already, so this text was not "
+                "sent. Press Reply again to send it as another SMS."
+            },
+            typed={original.id: text},
+            status=409,
+        )
     flash(f"Reply from {original.to_e164} received.", "info")
     return redirect(url_for("sandbox.index"), 303)

@@ -45,10 +45,20 @@ def set_for(
     cause: dict[str, Any],
 ) -> list[Candidate | ClientContact]:
     """Tick or untick the SMS box of each of `people` not so already, audited; returns those
-    changed. The caller commits, so the change and its audit entries land together."""
+    changed. The caller commits, so the change and its audit entries land together.
+
+    A withdrawal (every one here is the person's own: a STOP, a gateway's opt-out) is audited on
+    a box unticked already by someone else too ({"sms_consent": [False, False]}): it is then the
+    latest word on their box, so ticking it again needs the authority to override it
+    (records.self_withdrawal), not just anyone's tick over an earlier untick by hand. Over their
+    own withdrawal (a second STOP) nothing is written."""
+    # Here, not at the top: records imports this module.
+    from webapp.people.records import self_withdrawal
+
     changed = []
     for person in people:
-        if person.sms_consent == consent:
+        already = person.sms_consent == consent
+        if already and (consent or self_withdrawal(session, person) is not None):
             continue
         person.sms_consent = consent
         audit(
@@ -56,11 +66,12 @@ def set_for(
             actor,
             "consent.sms_given" if consent else "consent.sms_withdrawn",
             person,
-            changes={"sms_consent": [not consent, consent]},
+            changes={"sms_consent": [consent if already else not consent, consent]},
             number=number,
             **cause,
         )
-        changed.append(person)
+        if not already:
+            changed.append(person)
     return changed
 
 

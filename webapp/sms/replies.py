@@ -24,6 +24,8 @@ from webapp.times import DEFAULT_ZONE, user_zone, when
 PART_LIFETIME = timedelta(days=1)
 KEPT_EMAIL = "kept"  # an Email state beside queued/sent/failed: no mail server, so not sent
 CONVERSATION_LINK = "Conversation: "
+# Where the reply email's conversation link goes for the consultant it is for (the inbox's Open).
+OPEN_PATH = "/sms/replies/{}/open"
 RECORD_LINK = "Record: "  # how emails queued before the conversation link named it
 UNMATCHED_LINK = "No record matched this number; see the unmatched replies: "
 SHARED_LINK = "More than one record has this number; file the reply on the right one: "
@@ -498,8 +500,14 @@ def _queue_email(
     if found.answers is not None:
         whose = "your" if theirs else f"{consultant.full_name}'s" if consultant else "our"
         lines += [f"In reply to {whose} message:", "", found.answers.body, ""]
-    if person is not None:
-        # The record's page is the conversation; the anchor is this reply in its thread.
+    if person is not None and theirs:
+        # The inbox's Open (/sms/replies/<id>/open, GET too): read for them, then the
+        # conversation on the record at this reply, as Open on Replies does.
+        lines.append(f"{CONVERSATION_LINK}{settings.public_base_url}{OPEN_PATH.format(reply.id)}")
+    elif person is not None:
+        # Not for whoever reads the unmatched address: nobody opens it as theirs, and Open would
+        # refuse a team leader of another office. The record's page is the conversation; the
+        # anchor is this reply in its thread.
         kind = KINDS.of(person).segment
         lines.append(
             f"{CONVERSATION_LINK}{settings.public_base_url}/{kind}/{person.id}#message-{reply.id}"
@@ -572,13 +580,34 @@ def attach(
     unticked, audited as their own withdrawal (ticking it again then needs a reason), unless the
     box changed after the reply came (they opted in again since: a STOP filed months late must not
     undo that). A START is not taken as their consent: it came from a number not on their record,
-    so whoever files it ticks SMS on the record themselves if the person asked."""
+    so whoever files it ticks SMS on the record themselves if the person asked.
+
+    The reply is given to whoever sent the person's latest SMS (see addressee), unread for them,
+    as if it had answered it; read when that is the filer. With no SMS to them it is nobody's: the
+    filer has read it. Left as it came (nobody's, unread), it was unread in Everyone's forever and
+    in no one's Replies."""
     for column, person_id in KINDS.person_columns(person).items():
         setattr(reply, column, person_id)
+    reply.sender_id = addressee(session, person)
+    if reply.sender_id is None or reply.sender_id == actor.id:
+        reply.read_at = utcnow()
     audit(session, actor, "reply.attached", person, reply_id=reply.id, number=reply.from_e164)
     outcome = _consent_on_filing(session, reply, person, actor)
     session.commit()
     return outcome
+
+
+def addressee(session: so.Session, person: Candidate | ClientContact) -> int | None:
+    """Whose a reply filed on `person` by hand is: the sender of the latest SMS to them (as
+    _owner reads it), or None when nobody has sent them one."""
+    column = getattr(Message, KINDS.of(person).person_column)
+    latest = session.scalar(
+        sa.select(Message)
+        .where(Message.direction == "out", column == person.id)
+        .order_by(Message.created_at.desc(), Message.id.desc())  # the person's index's order
+        .limit(1)
+    )
+    return _owner(latest)
 
 
 def _consent_on_filing(
