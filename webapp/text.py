@@ -11,6 +11,12 @@ import unicodedata
 # PostgreSQL refuses NUL in text outright, so one of them in a name could stop sending or lose a
 # reply.
 _CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029"
+# Bidirectional controls that reorder what follows them (embeddings, overrides, isolates):
+# invisible, yet a right-to-left override (U+202E) in a name shows the rest of the line reversed,
+# on the page and in an SMS merged from it ("Call me on <U+202E>0000 123 4140" shows a number
+# never typed). The marks (U+200E, U+200F, U+061C) are not among them: right-to-left writing needs
+# them, and they only steer the punctuation beside them.
+BIDI_REORDERING = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # A number with its thousands grouped by commas or spaces: "1,000", "1 000.5".
 _GROUPED_RE = re.compile(r"\d{1,3}(?:[, ]\d{3})+(?:\.\d*)?")
 _CONTROL_RE = re.compile(f"[{_CONTROL}]")
@@ -72,6 +78,20 @@ def control_characters(text: str | None, *, multiline: bool = False) -> str:
     return _names(found)
 
 
+def reordering_characters(text: str | None) -> str:
+    """The bidirectional controls in `text` that reorder what follows them, named with their code
+    points and comma-separated ("right-to-left override (U+202E)"); "" when there are none."""
+    found = sorted(set(BIDI_REORDERING.findall(text or "")))
+    return ", ".join(f"{unicodedata.name(c).lower()} (U+{ord(c):04X})" for c in found)
+
+
+def without_reordering(text: str) -> str:
+    """`text` without the bidirectional controls that reorder what follows them (BIDI_REORDERING):
+    for values stored before they were refused, and for text from outside that must be kept."""
+    # ASCII holds none: a merge asks this of every value of every recipient of a Send.
+    return text if text.isascii() else BIDI_REORDERING.sub("", text)
+
+
 def normalise_newlines(text: str) -> str:
     """`text` with every "\\r\\n" and lone "\\r" as "\\n"
     (browsers send textarea lines as "\\r\\n")."""
@@ -104,15 +124,24 @@ def plain_text_problem(label: str, value: str | None, *, multiline: bool = False
     """Why `value` is not plain text (a message that starts with `label`), or None when it is.
 
     The rule of every typed value that is stored: a single-line one may hold no control character,
-    not even a tab (each would break an email header, a CSV line or a log line later); a multi-line
-    one may hold line breaks ("\\n") and nothing else.
+    not even a tab (each would break an email header, a CSV line or a log line later), nor a
+    bidirectional control that reorders the text after it (BIDI_REORDERING); a multi-line one may
+    hold line breaks ("\\n") and no other control character.
     """
     found = control_characters(value, multiline=multiline)
-    if not found:
-        return None
-    if multiline:
+    if found and multiline:
         return f"{label} cannot hold control characters: remove the {found}."
-    return f"{label} must be one line of plain text: remove the {found}."
+    if found:
+        return f"{label} must be one line of plain text: remove the {found}."
+    # Nor, on one line (a name, an email…), an invisible character that shows what follows it in
+    # another order: merged into an SMS it would scramble the message too.
+    reordering = "" if multiline else reordering_characters(value)
+    if reordering:
+        return (
+            f"{label} cannot hold invisible characters that change the order text is shown in: "
+            f"remove the {reordering} (retype the value rather than pasting it)."
+        )
+    return None
 
 
 def filter_value(

@@ -90,9 +90,12 @@ def test_a_quick_reply_typed_and_sent_by_keyboard_goes_once(page, js, people):
         expect(box).to_be_focused()
         expect(box).to_have_value("")
         expect(item.locator(".state")).to_have_text(re.compile("sent|delivered"), timeout=15_000)
-    else:
-        expect(page.locator(".flashes")).to_contain_text(f"Reply to {name} queued")
-        expect(page).to_have_url(re.compile(r"/candidates/\d+#history$"))
+    else:  # said in the form, focused (and so in view), not at the page's top
+        said = page.locator("#quick-reply p.saved")
+        expect(said).to_contain_text(f"Reply to {name} queued")
+        expect(said).to_be_focused()
+        expect(page.locator(".flashes")).to_have_count(0)
+        expect(page).to_have_url(re.compile(r"/candidates/\d+$"))
     page.reload()
     expect(sent_items(page, sent_text)).to_have_count(1)
 

@@ -149,6 +149,15 @@ def test_values_are_stripped_of_surrounding_whitespace():
     assert fill("Hi {{first_name}}!", person).text == "Hi Ada!"
 
 
+def test_a_value_stored_with_a_right_to_left_override_is_merged_without_it():
+    """A name saved before the forms refused it: the override would show the rest of the SMS
+    reversed (and make it a Unicode SMS)."""
+    person = SimpleNamespace(**{**vars(CANDIDATE), "last_name": "Lee\u202e", "location": "\u2067"})
+    rendered = fill("Hi {{last_name}}, at 10:30 in {{location}}.", person=person)
+    assert rendered.text == "Hi Lee, at 10:30 in ."
+    assert rendered.empty == ("location",)
+
+
 def test_each_field_is_read_once_per_recipient_even_if_used_twice():
     reads: list[str] = []
 

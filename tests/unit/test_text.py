@@ -14,6 +14,7 @@ from webapp.text import (
     normalise_newlines,
     one_line,
     plain_text_problem,
+    without_reordering,
 )
 
 
@@ -142,6 +143,31 @@ def test_plain_text_problem_names_what_to_remove():
     assert plain_text_problem("Skills", "a\x00b", multiline=True) == (
         "Skills cannot hold control characters: remove the NUL."
     )
+
+
+def test_a_single_line_value_may_not_hold_a_control_that_reorders_the_text_after_it():
+    """A right-to-left override in a name showed the rest of the line reversed, on the record page
+    and in every SMS merged from it."""
+    assert plain_text_problem("Last name", "Lee\u202e") == (
+        "Last name cannot hold invisible characters that change the order text is shown in: "
+        "remove the right-to-left override (U+202E) (retype the value rather than pasting it)."
+    )
+    assert plain_text_problem("Location", "\u2069Perth\u2066\u202a") == (
+        "Location cannot hold invisible characters that change the order text is shown in: "
+        "remove the left-to-right embedding (U+202A), left-to-right isolate (U+2066), "
+        "pop directional isolate (U+2069) (retype the value rather than pasting it)."
+    )
+    # The marks that only steer punctuation stay allowed: right-to-left writing needs them.
+    assert plain_text_problem("Last name", "\u05db\u05d4\u05df\u200f") is None
+    # A control character is said first, as before.
+    assert "must be one line" in plain_text_problem("Last name", "Lee\t\u202e")
+    # Multi-line text (a message, skills) is not refused for them.
+    assert plain_text_problem("Skills", "a\u202eb", multiline=True) is None
+
+
+def test_without_reordering_drops_embeddings_overrides_and_isolates_only():
+    text = "\u202aa\u202bb\u202cc\u202dd\u202ee\u2066f\u2067g\u2068h\u2069i\u200e\u200f\u061c"
+    assert without_reordering(text) == "abcdefghi\u200e\u200f\u061c"
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\u200b\u200b", "\ufeff", " \u2060\u200d\n", "\ufe0f"])

@@ -70,6 +70,24 @@ def test_an_edit_that_would_put_a_line_break_in_a_name_changes_nothing(
     assert session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "person.edited")) is None
 
 
+def test_a_right_to_left_override_in_a_name_is_refused_beside_it_and_nothing_is_saved(
+    client, login, make_candidate, session
+):
+    """Accepted before, it showed the record's heading reversed and went out in SMS merges."""
+    ada = make_candidate("Ada", "Lovelace")
+    login("consultant")
+    response = client.post(f"/candidates/{ada.id}/edit", data=candidate_form(last_name="Lee\u202e"))
+
+    assert response.status_code == 400
+    page = html(response)
+    assert page.one("input", name="last_name").get("aria-invalid") == "true"
+    assert page.one("span", id="last_name-error").text == (
+        "Last name cannot hold invisible characters that change the order text is shown in: "
+        "remove the right-to-left override (U+202E) (retype the value rather than pasting it)."
+    )
+    assert [person.last_name for person in candidates(session)] == ["Lovelace"]
+
+
 def test_skills_keep_their_line_breaks_as_newlines(client, login, session):
     login("consultant")
     response = client.post("/candidates/new", data=candidate_form(skills="Triage\r\nICU\rTheatre"))

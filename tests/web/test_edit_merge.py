@@ -399,12 +399,9 @@ def test_the_sending_limits_left_open_keep_the_other_tabs_save(client, login, se
 # --- every edit form, as its page posts it ------------------------------------------------------
 
 
-def test_every_edit_form_saves_as_its_page_posts_it(
-    client, login, session, make_candidate, make_contact, make_user
-):
-    """Posted with nothing changed, exactly as the page holds it, each edit form saves. Tests that
-    build a form by hand can post what no page sends (the SMS account's page never had a Gateway
-    field to post, and could not save)."""
+@pytest.fixture
+def edit_forms(client, login, session, make_candidate, make_contact, make_user):
+    """Every edit form, as (the page showing it, the address it posts to), for an administrator."""
     me = login("administrator")
     ada, grace, jo = make_candidate(), make_contact(), make_user("jo", role="viewer")
     template = SmsTemplate(name="Hello", body="Hi {{first_name}}", owner_id=me.id, shared=True)
@@ -442,6 +439,26 @@ def test_every_edit_form_saves_as_its_page_posts_it(
         ("/admin/settings", "/admin/settings/quiet-hours"),
         ("/profile", "/profile"),
     ]
-    for page, action in forms:
+    return forms
+
+
+def test_every_edit_form_saves_as_its_page_posts_it(client, edit_forms):
+    """Posted with nothing changed, exactly as the page holds it, each edit form saves. Tests that
+    build a form by hand can post what no page sends (the SMS account's page never had a Gateway
+    field to post, and could not save)."""
+    for page, action in edit_forms:
         response = client.post(action, data=held(html(client.get(page)), action))
         assert response.status_code in (302, 303), (action, response.status_code, text(response))
+
+
+def test_every_edit_form_is_drawn_afresh_when_back_returns_to_it(client, edit_forms):
+    """Back onto an edit form gets the page again from the server, and a browser fills in what was
+    typed or ticked there before (not the hidden loaded values, which are the new page's): another
+    tab's save since would be taken for this user's change and undone without a 409.
+    autocomplete="off" on the form stops the browser refilling it."""
+    for page, action in edit_forms:
+        [form] = [
+            form for form in html(client.get(page)).all("form") if form.get("action") == action
+        ]
+        assert form.one("input", name="loaded")
+        assert form.get("autocomplete") == "off", action

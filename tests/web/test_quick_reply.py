@@ -130,7 +130,7 @@ def test_without_javascript_a_quick_reply_sends_one_sms_and_shows_it_in_the_conv
     response = reply(client, person, token=token, kind=kind)
 
     assert response.status_code == 303
-    assert response.headers["Location"] == f"/{kind}/{person.id}#history"
+    assert response.headers["Location"] == f"/{kind}/{person.id}"
     [batch] = batches(session)
     assert (batch.sender_id, batch.kind, batch.message_count) == (casey.id, kind, 1)
     assert batch.body == QUICK
@@ -140,7 +140,15 @@ def test_without_javascript_a_quick_reply_sends_one_sms_and_shows_it_in_the_conv
     assert actions(session) == ["sms.sent"]
 
     page = client.get(f"/{kind}/{person.id}")
-    assert "Reply to Ada Lovelace queued" in html(page).one("ul", class_="flashes").text
+    # Said in the form, focused (and so scrolled into view): at the top of the page, out of view,
+    # nothing near the form said it went, and the focus was on the page's body.
+    assert not html(page).all("ul", class_="flashes")
+    [said] = quick_form(page).all("p", role="status")
+    assert said.text.startswith("Reply to Ada Lovelace queued")
+    assert (said.get("tabindex"), "autofocus" in said.attrs) == ("-1", True)
+    assert "autofocus" not in quick_form(page).one("textarea").attrs
+    # Said once: the next page has it no more.
+    assert not quick_form(client.get(f"/{kind}/{person.id}")).all("p", role="status")
     item = html(page).one("li", id=f"message-{message.id}")
     assert "Sent by Casey Jones" in item.text
     assert SENT_TEXT in item.text
@@ -226,7 +234,7 @@ def test_a_reply_sent_from_a_history_tab_comes_back_on_that_tab(client, login, s
 
     if not htmx:
         assert response.status_code == 303
-        assert response.headers["Location"] == f"/candidates/{ada.id}?tab=sent#history"
+        assert response.headers["Location"] == f"/candidates/{ada.id}?tab=sent"
         response = client.get(response.headers["Location"])
     tabs = html(response).one("nav", aria_label="Communications History")
     assert tabs.one("a", aria_current="page").text.startswith("Sent")
@@ -511,11 +519,11 @@ def test_a_reply_held_for_quiet_hours_says_so_and_the_thread_does_not_poll(
     item = doc.one("li", id=f"message-{message.id}")
     assert "waiting for quiet hours, until" in item.one("span", class_="quiet-until").text
     assert "hx-trigger" not in doc.one("div", id="conversation").attrs
-    # Without JavaScript the flash says it too.
+    # Without JavaScript the form says it too.
     page = reply(client, ada, "Another", token=token_of(record(client, ada)))
     assert (
         "waits for their quiet hours"
-        in html(client.get(page.headers["Location"])).one("ul", class_="flashes").text
+        in quick_form(client.get(page.headers["Location"])).one("p", role="status").text
     )
 
 

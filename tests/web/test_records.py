@@ -558,6 +558,39 @@ def test_the_privacy_form_carries_the_values_it_was_loaded_with(client, login, m
     }
 
 
+def test_back_onto_a_record_draws_its_privacy_boxes_afresh(client, login, ada):
+    """Back onto a record page gets it again, and a browser ticked the boxes as they were left
+    beside the page's fresh was_ values: a colleague's untick of SMS since was taken for this
+    user's change, and a save of another box ticked SMS again. autocomplete="off" stops it, on the
+    page and on the Privacy a save draws again."""
+    login("consultant")
+    page = html(client.get(f"/candidates/{ada.id}"))
+    saved = html(
+        client.post(
+            f"/candidates/{ada.id}/privacy", data=privacy_data(mail_consent=False), htmx=True
+        )
+    )
+    for drawn in (page, saved):
+        assert drawn.one("section", id="privacy").one("form").get("autocomplete") == "off"
+
+
+def test_back_after_a_history_tab_fetches_the_record_again(client, login, ada):
+    """A tab pushes its address (hx-push-url): htmx kept a copy of the page in the browser's
+    storage, and Back showed it, Privacy as it was before a save since (and the person's details
+    stored in the browser). hx-history="false" around the page's content keeps it out, so Back
+    asks the server for the page."""
+    login("consultant")
+    page = html(client.get(f"/candidates/{ada.id}"))
+    [kept_out] = [node for node in page.iter() if node.get("hx-history") == "false"]
+    for section in ("privacy", "history"):
+        assert kept_out.one("section", id=section)
+    # The page htmx fetches on Back (historyRestoreAsHxRequest off) is the whole page again.
+    restored = client.get(
+        f"/candidates/{ada.id}?tab=sent", headers={"HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in restored.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("htmx", [False, True], ids=["full-page", "htmx"])
 def test_a_tab_opened_before_a_stop_saves_its_email_change_and_leaves_sms_unticked(
     app, client, login, ada, session, htmx

@@ -36,6 +36,7 @@ from webapp.users import offices
 from webapp.web import edit_merge, phone_numbers
 from webapp.web.access import permission_required
 from webapp.web.forms import field_error
+from webapp.web.notices import back_to_section
 from webapp.web.rendering import render, wants_fragment
 from webapp.web.sms_routes import blocked, region_names
 from webapp.web.times import when
@@ -295,11 +296,12 @@ def quick_reply_send(kind: str, person_id: int):
         return _record_page(
             kind, person, "history", tab=tab, reply={"sent": message, "focus": True}
         )
-    flash(message, "info")
-    # Back on the tab it was sent from (All needs no ?tab=).
+    # Back on the tab it was sent from (All needs no ?tab=), the form saying it went, focused and
+    # so scrolled into view (at the top of the page, out of view, nothing near the form said it).
+    # No #quick-reply: a browser focuses no [autofocus] on a page opened at a fragment.
     shown = {} if tab == history.ALL else {"tab": tab}
-    return redirect(
-        url_for("records.show", kind=kind, person_id=person.id, _anchor="history", **shown), 303
+    return back_to_section(
+        "records.show", "quick-reply", message, 303, kind=kind, person_id=person.id, **shown
     )
 
 

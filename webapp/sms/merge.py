@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from webapp.text import without_reordering
+
 
 @dataclass(frozen=True, slots=True)
 class MergeField:
@@ -291,11 +293,15 @@ class Rendered:
 
 
 def render(template: Template, person: Any, sender: Any) -> Rendered:
-    """Fill `template` for one recipient; missing or blank values become "" and are reported."""
+    """Fill `template` for one recipient; missing or blank values become "" and are reported.
+
+    A value's bidirectional controls that reorder what follows them (a right-to-left override
+    stored before forms refused it) are left out: they would show the rest of the message in
+    another order, and make it a Unicode SMS."""
     values: dict[str, str] = {}
     empty: list[str] = []
     for name in template.fields:
-        value = (FIELDS[name].read(person, sender) or "").strip()
+        value = without_reordering(FIELDS[name].read(person, sender) or "").strip()
         values[name] = value
         if not value:
             empty.append(name)

@@ -18,7 +18,7 @@ from webapp.people import records
 from webapp.people.kinds import KINDS
 from webapp.phones import normalise
 from webapp.sms import consent, keywords, segments
-from webapp.text import clean_multiline, one_line
+from webapp.text import clean_multiline, one_line, without_reordering
 from webapp.times import DEFAULT_ZONE, user_zone, when
 
 PART_LIFETIME = timedelta(days=1)
@@ -37,11 +37,6 @@ GATEWAY_START = (
 SUBJECT_NAME_MAX = 60
 # Bidirectional controls: invisible, yet one (U+202E) shows the rest of a Subject reversed.
 _BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# Of those, the ones that reorder what follows them (embeddings, overrides, isolates): a reply
-# "Call me on <U+202E>0000 123 4140" would show a number the sender never typed. The marks
-# (U+200E, U+200F, U+061C) stay in a body: right-to-left writing needs them, and they only
-# steer the punctuation beside them.
-_BIDI_REORDERING = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # Half of a UTF-16 character, and the private-use stand-in a part keeps for it (a lone half cannot
 # be stored: neither database's UTF-8 takes one). Nobody types characters from that far corner.
 _LONE_HALF = re.compile("[\ud800-\udfff]")
@@ -74,7 +69,10 @@ class InboundSms:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, one_line(value))
-        object.__setattr__(self, "body", _BIDI_REORDERING.sub("", clean_multiline(self.body)))
+        # The controls that reorder what follows them go (a reply "Call me on <U+202E>0000 123
+        # 4140" would show a number the sender never typed); the marks (U+200E, U+200F, U+061C)
+        # stay: right-to-left writing needs them, and they only steer the punctuation beside them.
+        object.__setattr__(self, "body", without_reordering(clean_multiline(self.body)))
         kind = one_line(self.opt_out_type).strip().upper()[:20] or None
         object.__setattr__(self, "opt_out_type", kind)
 

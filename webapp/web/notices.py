@@ -11,8 +11,10 @@ from werkzeug.wrappers import Response
 SECTION = "section:"
 
 
-def back_to_section(endpoint: str, section: str, message: str, code: int = 302) -> Response:
-    """A redirect to the page of `endpoint`, saying `message` in its section whose id is
-    `section`."""
+def back_to_section(
+    endpoint: str, section: str, message: str, code: int = 302, **values
+) -> Response:
+    """A redirect to the page of `endpoint` (with `values`, url_for's), saying `message` in its
+    section whose id is `section`."""
     flash(message, f"{SECTION}{endpoint}#{section}")
-    return redirect(url_for(endpoint), code)
+    return redirect(url_for(endpoint, **values), code)

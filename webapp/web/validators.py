@@ -21,8 +21,11 @@ class PlainText:
     """Refuses control characters, naming them beside the field (and no other problem of it).
 
     A single-line field (names, email, sender ID…) may hold none, not even a tab: each of them
-    would break an email header or a CSV line later. A multi-line field (message, skills) may hold
-    line breaks; give it the `line_breaks` filter too, so the browser's "\\r\\n" becomes "\\n".
+    would break an email header or a CSV line later. Nor an invisible bidirectional control that
+    reorders the text after it (a right-to-left override): it scrambles the record page and every
+    SMS the value is merged into (webapp.text.plain_text_problem). A multi-line field (message,
+    skills) may hold line breaks; give it the `line_breaks` filter too, so the browser's "\\r\\n"
+    becomes "\\n".
     """
 
     def __init__(self, *, multiline: bool = False):
