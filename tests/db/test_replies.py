@@ -568,6 +568,51 @@ def test_a_reply_filed_on_someone_nobody_has_texted_is_read_by_whoever_filed_it(
     assert [row.unread for row in inbox.search(session, None).rows] == [False]
 
 
+def test_a_reply_filed_by_hand_goes_to_the_sms_that_had_left_when_it_came(
+    app, session, casey, dana, make_candidate
+):
+    """Not to an SMS sent after it came, nor to one still queued: neither can it answer."""
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    send_sms(app, session, casey, [ada], body="Before the reply")
+    reply = receive(app, session, "It's Ada, new number", from_number="61499888777")
+    send_sms(app, session, dana, [ada], body="After the reply")
+    send_sms(app, session, dana, [ada], body="Still queued", dispatch=False)
+
+    replies.attach(session, reply, ada, dana)
+
+    stored = rows(session, Message, Message.id == reply.id)[0]
+    assert (stored.sender_id, stored.read_at) == (casey.id, None)
+
+
+def test_a_reply_filed_for_a_switched_off_sender_is_nobodys_and_read(
+    app, session, casey, dana, make_candidate
+):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    send_sms(app, session, casey, [ada])
+    casey.active = False
+    session.commit()
+    reply = receive(app, session, "It's Ada, new number", from_number="61499888777")
+
+    replies.attach(session, reply, ada, dana)
+
+    stored = rows(session, Message, Message.id == reply.id)[0]
+    assert stored.sender_id is None and stored.read_at is not None
+
+
+def test_a_reply_read_on_unmatched_replies_before_filing_is_unread_for_its_consultant(
+    app, session, casey, dana, make_candidate
+):
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    send_sms(app, session, casey, [ada])
+    reply = receive(app, session, "It's Ada, new number", from_number="61499888777")
+    reply.read_at = reply.created_at
+    session.commit()
+
+    replies.attach(session, reply, ada, dana)
+
+    assert inbox.unread_count(session, casey.id) == 1
+
+
 def test_two_people_filing_one_stop_at_once_file_it_once(app, session, make_user, make_candidate):
     """Two administrators, each in their own browser, press Attach on the same unmatched STOP at
     the same moment, each for another record: one files it, the other is told where it went,

@@ -12,7 +12,7 @@ from tests.conftest import PASSWORD
 from tests.html_tree import html
 from tests.replying import receive, rows, send_sms
 from webapp.models import Email, Message
-from webapp.sms import history
+from webapp.sms import history, replies
 from webapp.sms.replies import SUBJECT_NAME_MAX
 from webapp.web import sessions
 
@@ -205,8 +205,10 @@ def test_the_reply_email_links_to_the_reply_in_the_conversation(
     [sent] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, free Monday?")
     answer = receive(app, session, "Yes, Monday", reference=sent.uuid)
     [email] = rows(session, Email)
-    # The inbox's Open: read for Casey, then the record at the reply.
-    link = f"{PUBLIC}/sms/replies/{answer.id}/open"
+    # The inbox's Open, with the key that lets it mark the reply read for Casey, then the record
+    # at the reply.
+    key = replies.open_key(answer.id, casey.id, app.config["SECRET_KEY"])
+    link = f"{PUBLIC}/sms/replies/{answer.id}/open?key={key}"
     assert f"Conversation: {link}" in email.body.splitlines()
     assert email.subject == "SMS reply from Ada Lovelace (+61412345678)"
     client.login(casey.username)

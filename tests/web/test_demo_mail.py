@@ -74,10 +74,12 @@ def test_a_demo_without_a_mail_server_keeps_the_reply_email_and_lists_it_on_the_
     # here.
     [anchor] = link.all("a")
     [reply] = inbound(session)
-    assert anchor.text.strip() == f"http://127.0.0.1:{PORT}/sms/replies/{reply.id}/open"
+    key = replies.open_key(reply.id, reply.sender_id, app.config["SECRET_KEY"])
+    opens = f"/sms/replies/{reply.id}/open?key={key}"
+    assert anchor.text.strip() == f"http://127.0.0.1:{PORT}{opens}"
     # On this server, opening the reply (read for Casey, then the conversation) as the email's
     # link does.
-    assert anchor.get("href") == f"/sms/replies/{reply.id}/open"
+    assert anchor.get("href") == opens
     assert state.text.strip() == "kept"
 
 
@@ -91,7 +93,8 @@ def test_the_sandbox_link_is_the_one_the_email_was_given_not_one_typed_in_the_re
     [[_, _, body, link, _]] = email_rows(client)
     assert "https://phish.example/candidates/1" in body.text  # shown as text, as the email says it
     [reply] = inbound(session)
-    assert [a.get("href") for a in link.all("a")] == [f"/sms/replies/{reply.id}/open"]
+    key = replies.open_key(reply.id, reply.sender_id, app.config["SECRET_KEY"])
+    assert [a.get("href") for a in link.all("a")] == [f"/sms/replies/{reply.id}/open?key={key}"]
 
 
 @pytest.mark.parametrize("path", ["//elsewhere.example/x", "/\\elsewhere.example/x"])

@@ -203,9 +203,9 @@ def test_the_reply_emails_link_marks_the_reply_read_for_its_consultant_and_opens
     """Reading a reply from its email never marked it read: the link went to the record, and
     only the inbox's Open (a POST) did."""
     [email] = rows(session, Email, Email.message_id == conversation["ada"])
-    link = replies.email_link(email.body)
-    path = urlsplit(link).path
-    assert path == f"/sms/replies/{conversation['ada']}/open"
+    link = urlsplit(replies.email_link(email.body))
+    assert link.path == f"/sms/replies/{conversation['ada']}/open"
+    path = f"{link.path}?{link.query}"
 
     # Signed out: to the sign-in page first, nothing read.
     assert client.get(path).status_code == 302
@@ -232,12 +232,19 @@ def test_the_reply_emails_link_marks_the_reply_read_for_its_consultant_and_opens
     assert read_at(session, conversation["bob"]) is None
 
 
-def test_the_session_cookie_is_not_sent_by_another_sites_image_or_form(client, casey):
-    """A GET marks a reply read: SameSite=Lax keeps another site's <img> or form from doing it
-    in the signed-in user's name."""
-    response = client.login(casey.username)
-    cookies = response.headers.getlist("Set-Cookie")
-    assert cookies and all("SameSite=Lax" in cookie for cookie in cookies)
+@pytest.mark.parametrize("key", [None, "", "0" * 32])
+def test_opening_a_reply_by_a_get_without_the_emails_key_leaves_it_unread(
+    client, session, conversation, ada, key
+):
+    """SameSite=Lax sends the session cookie with another site's link or GET form, which can
+    guess reply ids: without the key the email's link carries, a GET only opens the reply."""
+    as_casey(client)
+    path = f"/sms/replies/{conversation['ada']}/open"
+
+    opened = client.get(path if key is None else f"{path}?key={key}")
+
+    assert opened.headers["Location"] == f"/candidates/{ada.id}#message-{conversation['ada']}"
+    assert read_at(session, conversation["ada"]) is None
 
 
 def test_opening_a_reply_older_than_the_thread_shows_goes_to_the_received_tab(

@@ -274,7 +274,7 @@ def test_wrong_current_passwords_are_throttled_like_sign_in(client, login, sessi
     assert fresh(session, User, user.id).check_password(PASSWORD)
     # One lock for every place a password is typed.
     client.post("/logout")
-    assert client.login(user.username).status_code == 401
+    assert client.login(user.username).status_code == 429
 
 
 def test_a_right_current_password_forgives_earlier_failures(client, login, session):

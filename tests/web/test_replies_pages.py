@@ -13,6 +13,7 @@ from tests.html_tree import html
 from tests.pages import candidate_form, fresh
 from tests.replying import audits, inbound, receive, rows, send_sms
 from webapp.models import AuditEvent, Candidate, ClientContact, Message
+from webapp.people import records
 from webapp.sms.replies import UNMATCHED_PAGE_SIZE
 
 ADA_MOBILE = "0412 345 678"
@@ -427,7 +428,12 @@ def test_a_stop_filed_on_someone_already_unticked_says_nothing_changed(
 
     flashes = filed(client, stop, person)
 
-    assert audits(session, "consent.sms_withdrawn") == []
+    # The box stays as it was, but the STOP is their own word now (as a matched one is), so
+    # ticking SMS again needs the authority to override it.
+    [withdrawn] = audits(session, "consent.sms_withdrawn")
+    assert withdrawn.details["changes"] == {"sms_consent": [False, False]}
+    assert withdrawn.details["reply_id"] == stop.id
+    assert records.self_withdrawal(session, fresh(session, Candidate, person.id)) is not None
     assert "It says STOP" not in flashes and "filed on Bo Off" in flashes
 
 

@@ -410,7 +410,7 @@ def test_wrong_codes_are_throttled_like_passwords(client, session, enrolled, cod
     )
     assert not signed_in(client)
     # The same lock holds for the password form.
-    assert client.login(user.username).status_code == 401
+    assert client.login(user.username).status_code == 429
 
 
 def test_the_code_step_expires(client, monkeypatch, enrolled):
@@ -734,7 +734,7 @@ def test_wrong_codes_on_the_profile_are_throttled_like_sign_in(
     assert user.two_factor_on and two_factor.recovery_codes_left(session, user) == 9
     # One lock for every place a code or password is typed.
     client.post("/logout")
-    assert client.login(user.username).status_code == 401
+    assert client.login(user.username).status_code == 429
 
 
 def test_wrong_codes_at_enrolment_are_throttled(client, login, session, code_at):

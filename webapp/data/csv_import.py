@@ -23,7 +23,7 @@ from webapp.models import Client, Comment, Message, audit, name_key
 from webapp.models.people import EMAIL_PATTERN, person_values
 from webapp.people.kinds import KINDS
 from webapp.phones import normalise
-from webapp.text import control_characters, is_blank
+from webapp.text import control_characters, is_blank, without_reordering
 
 REQUIRED = ("first_name", "last_name", "mobile", "email", "sms_consent")
 OPTIONAL = {
@@ -185,7 +185,12 @@ def _check_lines(
         if len(fields) != len(header):
             report.errors.append((line, _miscounted(fields, len(header))))
             continue
-        record = {name: value.strip() for name, value in zip(header, fields, strict=True)}
+        # Without the invisible controls that reorder text, as the forms store a value: a
+        # spreadsheet or contact card may wrap a number or a name in them.
+        record = {
+            name: without_reordering(value).strip()
+            for name, value in zip(header, fields, strict=True)
+        }
         problem = _check(record)
         if problem:
             report.errors.append((line, problem))

@@ -3,13 +3,16 @@ unread, and the unread count the navigation refreshes."""
 
 from __future__ import annotations
 
-from flask import abort, redirect, request, url_for
+import hmac
+
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
+from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.filters import page_number
 from webapp.inbox import bp
-from webapp.sms import history, inbox
+from webapp.sms import history, inbox, replies
 from webapp.users import offices
 from webapp.web import navigation
 from webapp.web.access import permission_required
@@ -90,14 +93,16 @@ def unread():
 
 
 # GET too: the reply email's link opens the reply as Open does (signing in first if need be).
-# Marking read is all a GET does, and only for the signed-in user the reply is for; the session
-# cookie is SameSite=Lax, so an image or a form on another site cannot do it in their name.
+# A GET marks it read only with the email's key (replies.open_key): the session cookie is
+# SameSite=Lax, so another site's link or GET form would come with it, guessing reply ids.
 @bp.route("/replies/<id:reply_id>/open", methods=["GET", "POST"])
 @permission_required(*inbox.PAGE_PERMISSIONS)
 def open_reply(reply_id: int):
     """Open a reply: read (when it is mine), then the conversation on its person's record."""
     reply = reply_or_404(reply_id)
-    inbox.opened(db.session, reply, current_user)
+    if request.method == "POST" or _emails_key(reply):
+        begin_write(db.session)  # a GET's session does not take SQLite's write lock by itself
+        inbox.opened(db.session, reply, current_user)
     kind = inbox.kind_of(reply)
     if kind is None:
         # Its record was removed since: the list is all there is to go back to.
@@ -108,6 +113,12 @@ def open_reply(reply_id: int):
     tab = history.tab_showing(db.session, kind.person_column, reply)
     shown = {} if tab == history.ALL else {"tab": tab}
     return redirect(url_for("records.show", **record, **shown, _anchor=f"message-{reply.id}"), 303)
+
+
+def _emails_key(reply) -> bool:
+    """Whether this GET carries the key the reply's email gave its link."""
+    key = replies.open_key(reply.id, reply.sender_id, current_app.config.get("SECRET_KEY") or "")
+    return hmac.compare_digest(request.args.get("key", ""), key)
 
 
 @bp.route("/replies/<id:reply_id>/read", methods=["POST"])

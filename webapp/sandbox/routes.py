@@ -12,7 +12,6 @@ from flask_login import current_user, login_required
 
 from webapp import form_tokens
 from webapp.config import sandbox_enabled
-from webapp.database import begin_write
 from webapp.extensions import db
 from webapp.ids import as_id
 from webapp.models import Email, Message
@@ -132,9 +131,6 @@ def _reply_id(original: Message, token: str) -> str:
 def reply():
     """Reply as the recipient of a sent message, through the same pipeline as a real gateway's
     push."""
-    # It reads, then writes: on SQLite a second post of the same form waits for the first's
-    # commit, then finds its reply (PostgreSQL's unique index makes the second's insert wait).
-    begin_write(db.session)
     message_id = as_id(request.form.get("message_id"))
     original = db.session.get(Message, message_id) if message_id else None
     # As the reply will be stored: control characters dropped, so "\x01" is as empty as " ".

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -24,8 +25,9 @@ from webapp.times import DEFAULT_ZONE, user_zone, when
 PART_LIFETIME = timedelta(days=1)
 KEPT_EMAIL = "kept"  # an Email state beside queued/sent/failed: no mail server, so not sent
 CONVERSATION_LINK = "Conversation: "
-# Where the reply email's conversation link goes for the consultant it is for (the inbox's Open).
-OPEN_PATH = "/sms/replies/{}/open"
+# Where the reply email's conversation link goes for the consultant it is for (the inbox's Open),
+# with the key (open_key) that lets a GET of it mark the reply read.
+OPEN_PATH = "/sms/replies/{}/open?key={}"
 RECORD_LINK = "Record: "  # how emails queued before the conversation link named it
 UNMATCHED_LINK = "No record matched this number; see the unmatched replies: "
 SHARED_LINK = "More than one record has this number; file the reply on the right one: "
@@ -84,6 +86,15 @@ class ReplySettings:
     unmatched_reply_address: str
     keep_emails: bool = False  # a demo without a mail server: kept (listed on /sandbox), never sent
     timezone: str = DEFAULT_ZONE  # the organisation's: times in an email to someone without one
+    secret: str = ""  # the app's SECRET_KEY: signs the email's link (open_key)
+
+
+def open_key(reply_id: int, sender_id: int | None, secret: str) -> str:
+    """What the reply email's link carries so that opening it (a GET) may mark the reply read: a
+    link another site sends a signed-in consultant to, guessing reply ids, has none, and only
+    opens the reply."""
+    message = f"open-reply:{reply_id}:{sender_id}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 def answer_to(message: Message, body: str, provider_message_id: str) -> InboundSms:
@@ -499,9 +510,12 @@ def _queue_email(
         whose = "your" if theirs else f"{consultant.full_name}'s" if consultant else "our"
         lines += [f"In reply to {whose} message:", "", found.answers.body, ""]
     if person is not None and theirs:
-        # The inbox's Open (/sms/replies/<id>/open, GET too): read for them, then the
-        # conversation on the record at this reply, as Open on Replies does.
-        lines.append(f"{CONVERSATION_LINK}{settings.public_base_url}{OPEN_PATH.format(reply.id)}")
+        # The inbox's Open (/sms/replies/<id>/open, GET too, its key saying the link is this
+        # email's): read for them, then the conversation on the record at this reply.
+        key = open_key(reply.id, reply.sender_id, settings.secret)
+        lines.append(
+            f"{CONVERSATION_LINK}{settings.public_base_url}{OPEN_PATH.format(reply.id, key)}"
+        )
     elif person is not None:
         # Not for whoever reads the unmatched address: nobody opens it as theirs, and Open would
         # refuse a team leader of another office. The record's page is the conversation; the
@@ -586,26 +600,37 @@ def attach(
     in no one's Replies."""
     for column, person_id in KINDS.person_columns(person).items():
         setattr(reply, column, person_id)
-    reply.sender_id = addressee(session, person)
-    if reply.sender_id is None or reply.sender_id == actor.id:
-        reply.read_at = utcnow()
+    reply.sender_id = addressee(session, person, reply.created_at)
+    # Read already when it is nobody's or the filer's; unread for anyone else, even if someone
+    # marked it read on Unmatched replies before filing it.
+    reply.read_at = utcnow() if reply.sender_id in (None, actor.id) else None
     audit(session, actor, "reply.attached", person, reply_id=reply.id, number=reply.from_e164)
     outcome = _consent_on_filing(session, reply, person, actor)
     session.commit()
     return outcome
 
 
-def addressee(session: so.Session, person: Candidate | ClientContact) -> int | None:
-    """Whose a reply filed on `person` by hand is: the sender of the latest SMS to them (as
-    _owner reads it), or None when nobody has sent them one."""
+def addressee(session: so.Session, person: Candidate | ClientContact, came: datetime) -> int | None:
+    """Whose a reply filed on `person` by hand is: the sender of the latest SMS that had left us
+    for them when it `came` (as _owner reads it; one queued, refused or sent since answers
+    nothing), or None when there is none, or its sender is switched off (their Replies are read
+    by nobody)."""
     column = getattr(Message, KINDS.of(person).person_column)
     latest = session.scalar(
         sa.select(Message)
-        .where(Message.direction == "out", column == person.id)
-        .order_by(Message.created_at.desc(), Message.id.desc())  # the person's index's order
+        .where(
+            Message.direction == "out",
+            column == person.id,
+            Message.sent_at.is_not(None),
+            Message.sent_at <= came,
+        )
+        .order_by(Message.sent_at.desc(), Message.id.desc())
         .limit(1)
     )
-    return _owner(latest)
+    owner = _owner(latest)
+    if owner is None or not session.scalar(sa.select(User.active).where(User.id == owner)):
+        return None
+    return owner
 
 
 def _consent_on_filing(
@@ -616,24 +641,41 @@ def _consent_on_filing(
         return None
     if change:
         return START_LEFT if not person.sms_consent else None
-    if not person.sms_consent:
-        return ALREADY_OFF
     changed = records.consent_changed_at(session, person)
+    if not person.sms_consent:
+        if (changed is None or changed <= reply.created_at) and records.self_withdrawal(
+            session, person
+        ) is None:
+            # Unticked by a user: the STOP is still their own word (consent.set_for), so ticking
+            # SMS again needs the authority to override it.
+            _withdrawn(session, actor, person, reply, already=True)
+        return ALREADY_OFF
     if changed is not None and changed > reply.created_at:
         return CHANGED_SINCE
     person.sms_consent = False
+    _withdrawn(session, actor, person, reply, already=False)
+    return WITHDRAWN
+
+
+def _withdrawn(
+    session: so.Session,
+    actor: User,
+    person: Candidate | ClientContact,
+    reply: Message,
+    *,
+    already: bool,
+) -> None:
     audit(
         session,
         actor,
         "consent.sms_withdrawn",
         person,
-        changes={"sms_consent": [True, False]},
+        changes={"sms_consent": [not already, False]},
         number=reply.from_e164,
         source="reply",
         reply_id=reply.id,
         text=reply.body[:160],
     )
-    return WITHDRAWN
 
 
 UNMATCHED_PAGE_SIZE = 50

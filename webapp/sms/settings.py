@@ -87,6 +87,7 @@ def reply_settings(session: so.Session, config: Mapping[str, Any]) -> ReplySetti
         unmatched_reply_address=sms.unmatched_reply_address,
         keep_emails=bool(config.get("MAIL_KEEP")),
         timezone=organisation_zone(session, config),
+        secret=config.get("SECRET_KEY") or "",
     )
 
 

@@ -7,7 +7,7 @@ from flask import Flask, abort, request
 from wtforms import Field
 from wtforms.validators import StopValidation
 
-from webapp.text import is_blank, normalise_newlines, plain_text_problem
+from webapp.text import is_blank, normalise_newlines, plain_text_problem, without_reordering
 
 NUL_MESSAGE = (
     "The request held a NUL character (a zero byte, never part of real text), which "
@@ -21,17 +21,20 @@ class PlainText:
     """Refuses control characters, naming them beside the field (and no other problem of it).
 
     A single-line field (names, email, sender ID…) may hold none, not even a tab: each of them
-    would break an email header or a CSV line later. Nor an invisible bidirectional control that
-    reorders the text after it (a right-to-left override): it scrambles the record page and every
-    SMS the value is merged into (webapp.text.plain_text_problem). A multi-line field (message,
-    skills) may hold line breaks; give it the `line_breaks` filter too, so the browser's "\\r\\n"
-    becomes "\\n".
+    would break an email header or a CSV line later. Its invisible bidirectional controls that
+    reorder the text after it (a right-to-left override) are dropped: kept, they scramble the
+    record page and every SMS the value is merged into, and a number or name pasted from a
+    contact card or chat often comes wrapped in them. A multi-line field (message, skills) may
+    hold line breaks; give it the `line_breaks` filter too, so the browser's "\\r\\n" becomes
+    "\\n".
     """
 
     def __init__(self, *, multiline: bool = False):
         self.multiline = multiline
 
     def __call__(self, _form, field: Field) -> None:
+        if not self.multiline and isinstance(field.data, str):
+            field.data = without_reordering(field.data)
         label = field.label.text if field.label else "This field"
         problem = plain_text_problem(
             label, field.data if isinstance(field.data, str) else "", multiline=self.multiline
