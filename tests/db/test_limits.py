@@ -7,12 +7,13 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from tests.delivery import insert_candidates, send_request
-from webapp import form_tokens
+from webapp import form_tokens, times
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import AuditEvent, Batch, Message, Setting, utcnow
@@ -87,9 +88,9 @@ def test_a_send_that_reaches_the_limit_exactly_goes_and_one_more_is_refused(
 
     error = refused(session, casey, people[3:4])
 
-    assert error.message == (
+    assert error.message.startswith(
         "This SMS is for 1 person, but your daily limit is 3 and you have none left "
-        "(limits count any 24 hours)."
+        "(limits count any 24 hours). You can send it from "
     )
     assert error.field == "form"
     assert committed(app)["messages"] == 3
@@ -104,9 +105,9 @@ def test_a_refused_send_writes_nothing_but_its_audit_with_the_numbers(
 
     error = refused(session, casey, people[3:6])
 
-    assert error.message == (
+    assert error.message.startswith(
         "This SMS is for 3 people, but your daily limit is 5 and you have 2 left "
-        "(limits count any 24 hours)."
+        "(limits count any 24 hours). You can choose 2 people or fewer or send it from "
     )
     after = committed(app)
     assert (after["batches"], after["messages"]) == (before["batches"], before["messages"])
@@ -199,10 +200,11 @@ def test_the_organisation_cap_counts_everyones_messages(app, session, make_user,
 
     error = refused(session, lee, people[4:6])
 
-    assert error.message == (
+    assert error.message.startswith(
         "This SMS is for 2 people, but the organisation's daily limit is 4 and none are left "
-        "(limits count any 24 hours)."
+        "(limits count any 24 hours). You can send it from "
     )
+    assert error.message.endswith(", or an administrator can raise the organisation's limit.")
     event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "sms.limit_refused"))
     assert (event.actor_id, event.details["scope"], event.details["used"]) == (
         lee.id,
@@ -210,6 +212,93 @@ def test_the_organisation_cap_counts_everyones_messages(app, session, make_user,
         4,
     )
     assert committed(app)["messages"] == 4
+
+
+PERTH = ZoneInfo("Australia/Perth")
+
+
+def send_in_perth(session, user, ids, **fields) -> Batch:
+    draft = compose.create_draft(session, user, "candidates", list(ids))
+    return compose.send(
+        session,
+        draft,
+        user,
+        send_request(**fields),
+        provider="sandbox",
+        blocked=blocked(session),
+        limit_settings=NO_SERVER_DEFAULT,
+        zone=PERTH,
+    )
+
+
+def refused_in_perth(session, user, ids, **fields) -> FieldError:
+    with pytest.raises(FieldError) as caught:
+        send_in_perth(session, user, ids, **fields)
+    session.rollback()
+    assert caught.value.status == 429
+    return caught.value
+
+
+def test_a_refusal_says_when_it_would_fit_in_the_senders_zone_and_who_can_raise_it(
+    session, make_user, people
+):
+    casey = make_user(daily_limit=3)
+    send(session, casey, people[:2])
+    age_messages(session, timedelta(hours=20))  # these two leave the 24 hours in 4 hours
+    send(session, casey, people[2:3])  # 3 of 3
+    first = min(session.scalars(sa.select(Message.created_at)))
+
+    error = refused_in_perth(session, casey, people[3:5])
+
+    # Two must leave for two more to fit: the second of the oldest, 24 hours after it went.
+    second = sorted(session.scalars(sa.select(Message.created_at)))[1]
+    assert second == first
+    at = times.when(second + timedelta(hours=24), PERTH)
+    if (second + timedelta(hours=24)).astimezone(PERTH).date() == utcnow().astimezone(PERTH).date():
+        at = at.split(", ", 1)[1]
+    assert error.message == (
+        "This SMS is for 2 people, but your daily limit is 3 and you have none left "
+        f"(limits count any 24 hours). You can send it from {at}, or an administrator can "
+        "raise your limit."
+    )
+    assert "AWST" in error.message
+
+
+def test_a_refusal_with_some_left_says_how_many_people_would_go(session, make_user, people):
+    casey = make_user(daily_limit=3)
+    send(session, casey, people[:2])
+
+    error = refused_in_perth(session, casey, people[2:4])
+
+    assert error.message.startswith(
+        "This SMS is for 2 people, but your daily limit is 3 and you have 1 left "
+        "(limits count any 24 hours). You can choose 1 person or fewer or send it from "
+    )
+
+
+def test_todays_use_does_not_refuse_a_scheduled_send(app, session, make_user, people):
+    casey = make_user(daily_limit=4)
+    send(session, casey, people[:4])  # 4 of 4 now
+
+    batch = send_in_perth(
+        session, casey, people[4:8], send_at=utcnow() + timedelta(days=2)
+    )  # counted when it goes
+
+    assert batch.send_at is not None and batch.message_count == 4
+    assert committed(app)["messages"] == 8
+
+
+def test_a_scheduled_send_larger_than_the_limit_itself_is_refused(app, session, make_user, people):
+    casey = make_user(daily_limit=4)
+
+    error = refused_in_perth(session, casey, people[:5], send_at=utcnow() + timedelta(days=2))
+
+    assert error.message == (
+        "This SMS is for 5 people, but your daily limit is 4, so it could never go whole. "
+        "You can choose 4 people or fewer, or an administrator can raise your limit."
+    )
+    assert error.field == "form"
+    assert committed(app)["messages"] == 0
 
 
 def test_a_user_without_a_limit_is_still_held_by_the_organisation_cap(

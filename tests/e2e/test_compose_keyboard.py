@@ -6,11 +6,14 @@ until Comment is ticked."""
 from __future__ import annotations
 
 import re
+import sqlite3
+import subprocess
+import sys
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import PASSWORD, ROOT, sign_in, watched_page
 
 FOCUSED = "() => ({id: document.activeElement.id, text: document.activeElement.innerText || ''})"
 TYPED = "  Dear Alan,\nexactly this – kept.  "
@@ -249,3 +252,56 @@ def test_the_pickers_hints_offer_enter_only_where_it_works(page, js):
     template, field = page.locator("#template-hint"), page.locator("#merge-field-hint")
     expect(template).to_have_text(f"Arrow to one, then {enter}Use template.", **shown)
     expect(field).to_have_text(f"Arrow to one, then {enter}Insert.", **shown)
+
+
+IN_VIEW = """element => {
+  const box = element.getBoundingClientRect();
+  return box.top >= 0 && box.bottom <= window.innerHeight;
+}"""
+
+
+def test_a_limit_refusal_takes_the_focus_in_view_on_a_phone(context, live_server, js):
+    """At 390 px a refusal above the form was off-screen, the focus left on Send (or <body>)."""
+    username = f"limited-{'js' if js else 'nojs'}"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "wsgi",
+            "create-user",
+            username,
+            "--role",
+            "consultant",
+            "--email",
+            f"{username}@example.com",
+        ],
+        cwd=ROOT,
+        env={**live_server.env, "EMBEDDED_WORKER": "0"},
+        input=f"{PASSWORD}\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    with sqlite3.connect(live_server.database) as connection:
+        connection.execute("UPDATE users SET daily_limit = 1 WHERE username = ?", (username,))
+    with watched_page(context, allowed=re.compile("status of 429 ")) as page:
+        page.set_viewport_size({"width": 390, "height": 844})
+        sign_in(page, username)
+        for surname, full_name in [("Turing", "Alan Turing"), ("Hopper", "Grace Hopper")]:
+            page.goto(f"/candidates?q={surname}")
+            row = page.locator("tbody tr", has_text=full_name)
+            page.goto(row.locator("a[href*='/sms/compose?candidate=']").first.get_attribute("href"))
+            page.get_by_label("Message", exact=True).fill("See you Monday")
+            page.get_by_role("button", name="Send", exact=True).focus()
+            page.keyboard.press("Enter")
+            if surname == "Turing":
+                page.wait_for_url("**/sms/batches/**")  # the day's one message went
+
+        refusal = page.locator("#compose-error")
+        expect(refusal).to_contain_text("your daily limit is 1 and you have none left")
+        expect(refusal).to_contain_text("an administrator can raise your limit")
+        expect(refusal).to_be_focused()
+        assert refusal.evaluate(IN_VIEW)

@@ -69,3 +69,24 @@ def test_a_consultant_chooses_their_office_on_profile_with_the_keyboard(page, js
     expect(page.locator(".flashes")).to_contain_text("Your profile is saved.")
     expect(page.get_by_label("Office", exact=True).locator("option:checked")).to_have_text(office)
     expect(page.locator("#timezone-hint")).to_contain_text("your office’s (Australia/Darwin)")
+
+
+def test_editing_an_office_brings_its_form_into_view_with_the_focus(page, js, live_server):
+    """On a phone the edit form is below the list: the page opened at the top, focus on <body>."""
+    office = f"Broome {'js' if js else 'nojs'}"
+    flask(live_server, "office", "add", office, "--timezone", "Australia/Perth", "--region", "AU")
+    page.set_viewport_size({"width": 390, "height": 400})
+    sign_in(page, "admin")
+    page.goto("/admin/offices")
+    link = page.get_by_role("link", name=office, exact=True)
+    link.focus()
+
+    page.keyboard.press("Enter")
+
+    heading = page.locator("#office-form-heading")
+    expect(heading).to_have_text(f"Edit {office}")
+    expect(heading).to_be_focused()
+    assert heading.evaluate(
+        "element => { const box = element.getBoundingClientRect();"
+        " return box.top >= 0 && box.bottom <= window.innerHeight; }"
+    )

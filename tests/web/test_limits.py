@@ -89,6 +89,24 @@ def test_a_send_over_the_limit_is_refused_429_on_the_sms_screen(
     assert [event.details["requested"] for event in audits(session, "sms.limit_refused")] == [2]
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["js-off", "htmx"])
+def test_a_limit_refusal_takes_the_focus_and_says_what_to_do(client, login, people, htmx):
+    login("consultant")
+    token = open_sms(client, people)
+
+    response = send(client, token, htmx=htmx)
+
+    page = tree(response)
+    refusal = page.one("p", id="compose-error")
+    assert (refusal.get("tabindex"), refusal.get("autofocus", "absent")) == ("-1", None)
+    assert [node.get("id") for node in page.iter() if "autofocus" in node.attrs] == [
+        "compose-error"
+    ]
+    assert refusal.text.endswith(
+        "You can choose 1 person or fewer, or an administrator can raise your limit."
+    )
+
+
 def test_a_send_within_the_limit_goes(client, login, people, session):
     login("consultant")
     token = open_sms(client, people[:1])
@@ -151,6 +169,8 @@ def test_a_resend_over_the_limit_is_refused_429_on_the_resend_page(client, login
         in alert_text(response)
     )
     assert len(messages(session)) == 2
+    refusal = tree(response).one("p", id="resend-error")
+    assert (refusal.get("tabindex"), refusal.get("autofocus", "absent")) == ("-1", None)
 
 
 # --- a user's own limit --------------------------------------------------------------------------

@@ -154,6 +154,23 @@ def test_an_office_is_edited_and_only_its_changes_audited(client, login, session
     assert len(audits(session, "office.changed")) == 1  # nothing changed: nothing audited
 
 
+def focused(response) -> list[str]:
+    return [node.get("id") for node in tree(response).iter() if "autofocus" in node.attrs]
+
+
+def test_editing_an_office_puts_the_focus_on_its_form_below_the_list(client, login, session):
+    login("administrator")
+    perth = office_named(session, "Perth")
+
+    page = client.get(f"/admin/offices/{perth.id}")
+
+    assert focused(page) == ["office-form-heading"]
+    assert tree(page).one("h2", id="office-form-heading").get("tabindex") == "-1"
+    assert focused(client.get("/admin/offices")) == []  # adding: the list first
+    refused = client.post(f"/admin/offices/{perth.id}", data=office_form(region="ZZZ"))
+    assert "office-form-heading" not in focused(refused)  # the refusal's summary has it
+
+
 def test_renaming_onto_another_office_is_refused_and_an_unknown_office_is_404(
     client, login, session
 ):

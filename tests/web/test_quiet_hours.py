@@ -173,7 +173,7 @@ def test_the_setting_is_checked_audited_and_wins_over_the_environment(
     answer = client.get("/admin/settings")
     # Said in the section saved, focused: at the top of the long page nobody would see it.
     [notice] = section_notices(html(answer), "quiet-hours")
-    assert notice.text == "Quiet hours saved."
+    assert notice.text == "Quiet hours saved: off."
     settings_page = text(answer)
     assert 'value="off"' in settings_page
     assert "the server’s QUIET_HOURS (20:00-08:00)" in settings_page
@@ -185,6 +185,28 @@ def test_the_setting_is_checked_audited_and_wins_over_the_environment(
     client.post("/admin/settings/quiet-hours", data={"quiet_hours": ""})
     _token, page = open_sms(client, people)
     assert WAITING in words(page)
+
+
+@pytest.mark.parametrize(
+    "typed, said",
+    [
+        ("9:00-5:00", "Quiet hours saved: 09:00 to 05:00, 20 hours a day."),
+        ("20:30-8:00", "Quiet hours saved: 20:30 to 08:00, 11 hours 30 minutes a day."),
+        ("12:00-12:01", "Quiet hours saved: 12:00 to 12:01, 1 minute a day."),
+        ("", "Quiet hours saved: the server’s QUIET_HOURS (20:00-08:00)."),
+    ],
+)
+def test_the_saved_notice_says_what_was_saved_and_how_long(client, login, session, typed, said):
+    login("administrator")
+    if not typed:  # something to go back from
+        client.post("/admin/settings/quiet-hours", data={"quiet_hours": "off"})
+        client.get("/admin/settings")
+
+    saved = client.post("/admin/settings/quiet-hours", data={"quiet_hours": typed})
+
+    assert saved.status_code == 302
+    [notice] = section_notices(html(client.get("/admin/settings")), "quiet-hours")
+    assert notice.text == said
 
 
 @pytest.mark.parametrize("role", ["consultant", "team-leader"])

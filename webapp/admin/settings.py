@@ -181,9 +181,29 @@ def quiet_hours_settings():
             return back_to_section(
                 "admin.settings",
                 "quiet-hours",
-                "Quiet hours saved." if changes else "Quiet hours unchanged.",
+                _quiet_saved(quiet_hours.stored(db.session))
+                if changes
+                else "Quiet hours unchanged.",
             )
     return _page(quiet_form=form, status=400)
+
+
+def _quiet_saved(value: str) -> str:
+    """What was saved, said back: "9:00-5:00" is 09:00 to 05:00, 20 hours a day, which the
+    admin may not have meant."""
+    if not value:
+        server = current_app.config.get("QUIET_HOURS") or quiet_hours.OFF
+        return f"Quiet hours saved: the server’s QUIET_HOURS ({server})."
+    window = quiet_hours.parse_window(value)
+    if window is None:
+        return "Quiet hours saved: off."
+    start = window.start.hour * 60 + window.start.minute
+    minutes = (window.end.hour * 60 + window.end.minute - start) % (24 * 60)
+    hours, rest = divmod(minutes, 60)
+    length = f"{hours} hour{'' if hours == 1 else 's'}" if hours else ""
+    if rest:
+        length = f"{length} {rest} minute{'' if rest == 1 else 's'}".strip()
+    return f"Quiet hours saved: {window.start:%H:%M} to {window.end:%H:%M}, {length} a day."
 
 
 def _settings_values() -> dict:

@@ -635,8 +635,16 @@ def send(
     reason = ignore_reason(request.ignore_reason) if request.ignore else ""
     if request.comment:
         check_comment(request.comment_text, len(items))
-    # Counted and written under one lock: two Sends at once cannot both pass a limit.
-    limits.check(session, sender, len(items), limit_settings or limits.LimitSettings())
+    # Counted and written under one lock: two Sends at once cannot both pass a limit. A scheduled
+    # Send is counted at its release (webapp.sms.schedule), against the 24 hours before it.
+    limits.check(
+        session,
+        sender,
+        len(items),
+        limit_settings or limits.LimitSettings(),
+        zone=zone,
+        scheduled=request.send_at is not None,
+    )
     # Last of the checks: a confirmation is asked for only of a Send that would go.
     confirmation.require(items, confirm_over, request.confirmed)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp import settings_store
+from webapp import settings_store, times
 from webapp.database import is_sqlite
 from webapp.errors import FieldError
 from webapp.models import Message, Role, Setting, User, audit
@@ -120,14 +120,37 @@ def _not_going(since: datetime):
     No condition on the direction (only outbound messages are ever held or failed at release):
     with it, the planners may take a partial index on the direction and read every message of
     the 24 hours to find these."""
-    return sa.select(sa.func.count()).where(
-        Message.created_at >= since,
+    return sa.select(sa.func.count()).where(Message.created_at >= since, _held())
+
+
+def _held() -> sa.ColumnElement[bool]:
+    """A message held for a scheduled time (queued with no next_attempt_at) or failed at its
+    release."""
+    return sa.and_(
         Message.next_attempt_at.is_(None),
         sa.or_(
             Message.state == QUEUED,
             sa.and_(Message.state == FAILED, Message.error_code.in_(NEVER_LEFT_CODES)),
         ),
     )
+
+
+def _leaving(session: so.Session, query_for: Any, since: datetime, nth: int) -> datetime | None:
+    """When the `nth` (from 1) oldest message the counts since `since` include leaves them (24
+    hours after it was sent): from then, `nth` more fit. None when there are fewer."""
+    # NULL (a failed message without an error code) is not held: coalesced, or NOT would drop it.
+    going = sa.not_(sa.func.coalesce(_held(), False))
+    query = query_for(
+        sa.select(Message.created_at).where(
+            sa.text(OUTBOUND_ONLY), Message.created_at >= since, going
+        )
+    )
+    sent = session.scalar(query.order_by(Message.created_at).offset(nth - 1).limit(1))
+    if sent is None:
+        return None
+    if sent.tzinfo is None:  # SQLite gives naive UTC
+        sent = sent.replace(tzinfo=UTC)
+    return sent + WINDOW
 
 
 def _counted(query_for: Any, since: datetime) -> sa.Select:
@@ -211,6 +234,27 @@ class Refusal:
     details: dict[str, Any]
 
 
+def _at(moment: datetime, now: datetime, zone: tzinfo) -> str:
+    """ "2:35 pm AEDT" today in `zone`, else "8 Dec 2026, 2:35 pm AEDT"."""
+    full = times.when(moment, zone)
+    if moment.astimezone(zone).date() == now.astimezone(zone).date():
+        return full.split(", ", 1)[1]
+    return full
+
+
+def _what_to_do(left: int, again: str | None, *, resend: bool, whose: str) -> str:
+    """What the sender can do about a refusal: fewer people, a later time, a higher limit."""
+    ways = []
+    if left and not resend:
+        ways.append(f"choose {left:,} {'person' if left == 1 else 'people'} or fewer")
+    if again is not None:
+        ways.append(f"{'resend' if resend else 'send'} it from {again}")
+    raise_it = f"an administrator can raise {whose} limit"
+    if not ways:
+        return f"A{raise_it[1:]}."
+    return f"You can {' or '.join(ways)}, or {raise_it}."
+
+
 def refusal(
     session: so.Session,
     sender: User,
@@ -220,6 +264,8 @@ def refusal(
     resend: bool = False,
     now: datetime | None = None,
     batch_id: int | None = None,
+    zone: tzinfo | None = None,
+    scheduled: bool = False,
 ) -> Refusal | None:
     """What `check` refuses, without refusing: None when `count` more messages from `sender`
     fit both the sender's daily limit and the organisation's.
@@ -227,48 +273,63 @@ def refusal(
     `batch_id`: a scheduled batch being released, whose own held messages are already among the
     counted (queued when it was scheduled) and must not be counted twice. Takes the same locks
     as `check`.
+
+    `scheduled`: the messages are held for a later time, when the limits are checked again
+    (webapp.sms.schedule): what was sent lately does not count now, and only a batch larger than
+    a limit itself (it could never go whole) is refused.
+
+    `zone` (the sender's): the refusal also says from when the messages would fit, in it.
     """
     limit = daily_limit(session, sender, settings)
     cap = organisation_limit(session)
     if limit.limit is None and cap is None:
         return None
-    since = (now or utcnow()) - WINDOW
+    now = now or utcnow()
+    since = now - WINDOW
     own = _own(session, batch_id, since)
-    if limit.limit is not None:
-        _lock(session, sender.id)  # always before the organisation's: no deadlock
-        used = sent_by(session, sender.id, since) - own
-        left = max(limit.limit - used, 0)
-        if count > left:
-            return Refusal(
-                f"{_people(count, resend)}, but your daily limit is {limit.limit:,} and you "
-                f"have {_left(left)} left {HOW_COUNTED}.",
-                dict(
-                    scope="user",
-                    source=limit.source,
-                    limit=limit.limit,
-                    used=used,
-                    left=left,
-                    requested=count,
-                    resend=resend,
-                ),
+    for scope, most in (("user", limit.limit), ("organisation", cap)):
+        if most is None:
+            continue
+        mine = scope == "user"
+        # Always the user's lock before the organisation's: no deadlock.
+        _lock(session, sender.id if mine else ORGANISATION_KEY)
+        if mine:
+            query_for = lambda q: q.where(Message.sender_id == sender.id)  # noqa: E731
+        else:
+            query_for = lambda q: q  # noqa: E731
+        used = 0 if scheduled else (session.scalar(_counted(query_for, since)) or 0) - own
+        left = max(most - used, 0)
+        if count <= left:
+            continue
+        again = None
+        if zone is not None and count <= most and not scheduled:
+            # Enough of those counted must leave the 24 hours for `count` more to fit.
+            moment = _leaving(session, query_for, since, used - (most - count) + own)
+            again = None if moment is None else _at(moment, now, zone)
+        whose = "your" if mine else "the organisation's"
+        if scheduled:
+            said = (
+                f"{_people(count, resend)}, but {whose} daily limit is {most:,}, so it could "
+                "never go whole."
             )
-    if cap is not None:
-        _lock(session, ORGANISATION_KEY)
-        used = sent_by_everyone(session, since) - own
-        left = max(cap - used, 0)
-        if count > left:
-            return Refusal(
-                f"{_people(count, resend)}, but the organisation's daily limit is {cap:,} and "
-                f"{_left(left)} {'is' if left == 1 else 'are'} left {HOW_COUNTED}.",
-                dict(
-                    scope="organisation",
-                    limit=cap,
-                    used=used,
-                    left=left,
-                    requested=count,
-                    resend=resend,
-                ),
+        elif mine:
+            said = (
+                f"{_people(count, resend)}, but your daily limit is {most:,} and you have "
+                f"{_left(left)} left {HOW_COUNTED}."
             )
+        else:
+            said = (
+                f"{_people(count, resend)}, but the organisation's daily limit is {most:,} and "
+                f"{_left(left)} {'is' if left == 1 else 'are'} left {HOW_COUNTED}."
+            )
+        if zone is not None or scheduled:
+            said += " " + _what_to_do(left, again, resend=resend, whose=whose)
+        details = dict(scope=scope, limit=most, used=used, left=left, requested=count)
+        if mine:
+            details = dict(scope=scope, source=limit.source) | details
+        return Refusal(
+            said, details | dict(resend=resend) | (dict(scheduled=True) if scheduled else {})
+        )
     return None
 
 
@@ -287,6 +348,8 @@ def check(
     *,
     resend: bool = False,
     now: datetime | None = None,
+    zone: tzinfo | None = None,
+    scheduled: bool = False,
 ) -> None:
     """Refuse (429) `count` more messages from `sender` when they would pass the sender's daily
     limit or the organisation's; the refusal is audited (committed, everything else rolled back).
@@ -295,7 +358,9 @@ def check(
     the write lock from there): on PostgreSQL it takes advisory locks held to the commit, so two
     Sends at once cannot both pass on the same count.
     """
-    refused = refusal(session, sender, count, settings, resend=resend, now=now)
+    refused = refusal(
+        session, sender, count, settings, resend=resend, now=now, zone=zone, scheduled=scheduled
+    )
     if refused is not None:
         _refuse(session, sender, refused.message, **refused.details)
 
