@@ -523,6 +523,28 @@
   });
 
 
+  // --- the batch page's progress ----------------------------------------------------------------
+  // Each poll replaces #progress, and htmx gives the focus back to the element of the same id. A
+  // link no longer drawn (a state whose count fell to 0: "queued 60" once they went) has none, so
+  // the focus fell to the page and the next Tab to "Skip to content". It goes to the section's
+  // heading instead, and Tab goes on through the new section.
+  var progressHadFocus = false;
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "progress") progressHadFocus = target.contains(document.activeElement);
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.target || event.target.id !== "progress") return;
+    var had = progressHadFocus;
+    progressHadFocus = false;
+    var active = document.activeElement;
+    if (!had || (active && active !== document.body && document.contains(active))) return;
+    var heading = document.getElementById("progress-heading");
+    if (heading) heading.focus();
+  });
+
   // --- what was typed when the session ended ---------------------------------------------------
   // A session that ends while a page is open (idle too long, signed out in another tab) sends the
   // page to the sign-in page at its next request (a counter as the user types, the unread count's

@@ -111,3 +111,40 @@ def test_the_focus_stays_on_its_link_while_the_progress_refreshes(page, js, live
         progress.evaluate("section => { section.dataset.before = 'yes'; }")
         expect(page.locator("#progress[data-before]")).to_have_count(0, timeout=5_000)
         expect(link).to_be_focused()
+
+
+def delivered_now(live_server, batch_id: int) -> None:
+    """The gateway's receipt came: the batch's message is delivered, and the page stops polling."""
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    with sqlite3.connect(live_server.database) as connection:
+        connection.execute(
+            "UPDATE messages SET state = 'delivered', delivered_at = ?, updated_at = ? "
+            "WHERE batch_id = ?",
+            (now, now, batch_id),
+        )
+
+
+@pytest.mark.parametrize("js", [True])
+def test_a_link_no_longer_drawn_leaves_the_focus_on_the_progress_heading(page, js, live_server):
+    """The state's link the keyboard user is on goes with its count (sent 1, then delivered):
+    htmx finds no element of its id, and the focus went to the page, the next Tab to "Skip to
+    content". It goes to the section's heading, and Tab goes on through the new section."""
+    name, mobile = "Gina Gone", "0412 345 783"
+    sign_in(page, "consultant")
+    add_candidate(page, name, mobile)
+    send_single_from_record(page, js, name, mobile, "Hi {{first_name}}, still there?")
+    batch_id = int(re.search(r"/sms/batches/(\d+)", page.url).group(1))
+    awaiting_receipt(live_server, batch_id)
+    page.reload()
+    progress = page.locator("#progress")
+    expect(progress).to_have_attribute("hx-trigger", "every 2s")
+    sent = progress.locator(".state-counts").get_by_role("link", name="sent 1", exact=True)
+    sent.focus()
+    expect(sent).to_be_focused()
+
+    delivered_now(live_server, batch_id)
+
+    expect(page.locator("#show-sent")).to_have_count(0, timeout=5_000)
+    expect(page.locator("#progress-heading")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(progress.get_by_role("link", name="delivered 1", exact=True)).to_be_focused()

@@ -108,3 +108,30 @@ def test_a_reader_who_stops_the_reloads_is_told_to_reload_and_keeps_it_stopped(
     assert links["failed 1"] == f"/sms/batches/{batch.id}?state=failed&refresh=off"
     filtered = get(client, batch, "?state=failed&refresh=off")
     assert reloads(filtered) == []
+
+
+def test_a_reader_who_stops_the_reloads_stops_htmx_polling_too(app, client, session, batch):
+    """With ?refresh=off the page says reloading has stopped: with JavaScript on, it polled on."""
+    dispatch(app)  # still on its way: the page would poll
+
+    polling = get(client, batch).one("section", id="progress")
+    stopped = get(client, batch, "?refresh=off").one("section", id="progress")
+
+    assert polling.get("hx-trigger") == "every 2s" and polling.get("hx-get")
+    assert stopped.get("hx-trigger") is None and stopped.get("hx-get") is None
+    fragment = client.get(f"/sms/batches/{batch.id}?state=failed&refresh=off", htmx=True)
+    assert "hx-trigger" not in fragment.get_data(as_text=True)
+
+
+def test_the_sections_links_have_ids_and_its_heading_takes_the_focus(app, client, session, batch):
+    """A refresh gives the focus back by id (the Reload links had none); a link no longer drawn
+    leaves it on the heading (compose.js), which takes it."""
+    dispatch(app)
+
+    section = get(client, batch, "?refresh=off").one("section", id="progress")
+
+    assert section.one("h2").get("id") == "progress-heading"
+    assert section.one("h2").get("tabindex") == "-1"
+    assert [a.text for a in section.all("a") if not a.get("id")] == []
+    links = {a.get("id"): a.text for a in section.all("a")}
+    assert (links["reload"], links["reload-by-itself"]) == ("Reload", "reload by itself")

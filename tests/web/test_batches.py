@@ -19,7 +19,7 @@ from tests.html_tree import parse
 from tests.pages import audits
 from webapp import config as settings
 from webapp import create_app
-from webapp.models import Message, Permission, Role
+from webapp.models import Message, Permission, Role, utcnow
 from webapp.sms import outbox
 from webapp.sms.providers.sandbox import Sandbox
 from webapp.sms.reconcile import ReconcileSettings
@@ -331,14 +331,41 @@ def test_resend_pressed_twice_resends_once_even_when_the_copies_failed_meanwhile
     [copy] = [m for m in rows if m.resend_of_id is not None]
     assert (copy.state, copy.superseded) == ("failed", False)
     assert len(audits(session, "sms.resent")) == 1
-    assert "resent or settled meanwhile" in client.get(again.headers["Location"]).get_data(
-        as_text=True
-    )
+    # The second press's answer is the one the user sees: what the first did, not "nothing".
+    shown = tree(client.get(again.headers["Location"])).text
+    assert "Already resent: 1 message was queued again (by your first press)." in shown
+    assert "Nothing was resent" not in shown
     # Resend opened afresh offers the copy.
     newer = resend_form(client, my_batch)
     assert int(newer["upto"]) == copy.id
     assert client.post(url, data=newer | {"states": "failed"}).status_code == 303
     assert len(messages(session, my_batch)) == 5
+
+
+def test_a_resend_long_after_the_copies_were_made_says_nothing_was_resent(
+    app, client, session, my_batch
+):
+    """Only a press just after this user's copies is the first press again: later, the page
+    offered messages resent or settled meanwhile, and says so."""
+    dispatch(app)
+    url = f"/sms/batches/{my_batch.id}/resend"
+    form = resend_form(client, my_batch) | {"states": "failed"}
+    assert client.post(url, data=form).status_code == 303
+    session.rollback()
+    session.execute(
+        sa.update(Message)
+        .where(Message.batch_id == my_batch.id, Message.resend_of_id.is_not(None))
+        .values(created_at=utcnow() - timedelta(minutes=3))
+    )
+    session.commit()
+
+    again = client.post(url, data=form)
+
+    assert again.status_code == 303
+    shown = tree(client.get(again.headers["Location"])).text
+    assert "Nothing was resent: the messages this page offered were resent or settled" in shown
+    assert "Already resent" not in shown
+    assert len(messages(session, my_batch)) == 4
 
 
 def test_a_message_that_failed_after_the_page_opened_is_not_resent_unoffered(

@@ -413,7 +413,9 @@ def test_a_batch_refused_at_its_time_says_so_when_cancelled_or_edited(client, lo
     assert "it went at" not in text(page)
 
 
-def test_cancel_from_a_second_tab_is_409_and_says_what_happened(client, login, session, ada):
+def test_cancel_pressed_twice_answers_as_the_first_press_did(client, login, session, ada):
+    """A slow connection, or the question in two tabs: the second press found it cancelled and
+    said "Casey Jones cancelled it" (a 409) to Casey Jones, whose own cancel had worked."""
     login(full_name="Casey Jones")
     batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
     client.get(f"/sms/batches/{batch_id}/cancel")  # both tabs show the question
@@ -421,10 +423,93 @@ def test_cancel_from_a_second_tab_is_409_and_says_what_happened(client, login, s
 
     again = client.post(f"/sms/batches/{batch_id}/cancel")
 
+    assert (again.status_code, again.headers["Location"]) == (303, "/sms/sent")
+    shown = text(client.get("/sms/sent"))
+    assert "Scheduled send cancelled: 1 message withdrawn; nothing was sent." in shown
+    assert "no longer scheduled" not in shown
+    assert len(audits(session, "sms.schedule_cancelled")) == 1
+
+
+def test_cancel_long_after_it_was_cancelled_is_409_and_says_what_happened(
+    client, login, session, ada
+):
+    login(full_name="Casey Jones")
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+    client.get(f"/sms/batches/{batch_id}/cancel")  # a tab left open on the question
+    assert client.post(f"/sms/batches/{batch_id}/cancel").status_code == 303
+    writing(session)
+    fresh(session, Batch, batch_id).cancelled_at = utcnow() - timedelta(minutes=3)
+    session.commit()
+
+    again = client.post(f"/sms/batches/{batch_id}/cancel")
+
     assert again.status_code == 409
     assert "Casey Jones cancelled it" in tree(again).one("p", role="alert").text
     assert client.get(f"/sms/batches/{batch_id}/cancel").status_code == 409
     assert len(audits(session, "sms.schedule_cancelled")) == 1
+
+
+def test_cancel_from_a_filtered_sent_list_goes_back_to_it(client, login, session, ada):
+    """The row's form carries the list's address; the question keeps it, and both Cancel and
+    Keep it scheduled go back there (page 1 with no filters, and the batch page, before)."""
+    login()
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+    listed = "/sms/sent?state=queued&text=shift+starts"
+
+    form = sent_row(client, batch_id, text="shift starts", state="queued").one("form")
+    assert form.one("input", type="hidden").attrs == {
+        "type": "hidden",
+        "name": "back",
+        "value": listed,
+    }
+    question = tree(client.get(form.get("action"), query_string={"back": listed}))
+    posting = question.one("form", action=f"/sms/batches/{batch_id}/cancel")
+    assert posting.one("input", name="back").get("value") == listed
+    keep = [a for a in posting.all("a") if a.text == "Keep it scheduled"]
+    assert [a.get("href") for a in keep] == [listed]
+
+    response = client.post(f"/sms/batches/{batch_id}/cancel", data={"back": listed})
+
+    assert (response.status_code, response.headers["Location"]) == (303, listed)
+    assert "1 message withdrawn" in text(client.get(listed))
+    # Pressed again: the same answer, to the same place.
+    again = client.post(f"/sms/batches/{batch_id}/cancel", data={"back": listed})
+    assert again.headers["Location"] == listed
+
+
+def test_the_unfiltered_sent_list_comes_back_to_itself(client, login, session, ada):
+    login()
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+
+    form = sent_row(client, batch_id).one("form")
+
+    assert form.one("input", name="back").get("value") == "/sms/sent"
+
+
+@pytest.mark.parametrize(
+    "back",
+    [
+        "//evil.example/sms/sent",
+        "https://evil.example/sms/sent?text=Hi",
+        "/other-page",
+        "/sms/sent/../../admin",
+        "/sms/sentinel",
+        "/\\evil.example/sms/sent",
+        "javascript:alert(1)",
+    ],
+)
+def test_a_back_that_is_not_the_sent_list_is_ignored(client, login, session, ada, back):
+    login()
+    batch_id, _ = schedule_one(client, [ada], ZoneInfo("Australia/Sydney"))
+
+    question = tree(client.get(f"/sms/batches/{batch_id}/cancel", query_string={"back": back}))
+    posting = question.one("form", action=f"/sms/batches/{batch_id}/cancel")
+    assert posting.all("input", name="back") == []
+    keep = [a.get("href") for a in posting.all("a") if a.text == "Keep it scheduled"]
+    assert keep == [f"/sms/batches/{batch_id}"]
+    response = client.post(f"/sms/batches/{batch_id}/cancel", data={"back": back})
+
+    assert (response.status_code, response.headers["Location"]) == (303, "/sms/sent")
 
 
 def test_a_released_batch_can_no_longer_be_cancelled_or_edited(client, login, session, ada):

@@ -3,6 +3,8 @@ state, and Resend."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
@@ -27,6 +29,9 @@ from webapp.web.rendering import render
 # seconds between reloads while messages are on their way, then while only unknown ones are still
 # being checked. Slower than htmx's 2 s and 10 s, since each reload is the whole page.
 RELOAD_SECONDS = (5, 15)
+# A Resend that finds nothing left to queue, after this user's copies of the same messages made
+# this recently, is the same press again (a slow connection): answered as the first was.
+RESENT_JUST_NOW = timedelta(minutes=2)
 
 
 def batch_or_404(batch_id: int):
@@ -154,6 +159,15 @@ def resend(batch_id: int):
         done = f"{resent.queued} message{'s' if resent.queued != 1 else ''} queued again."
     elif resent.skipped:
         done = "Nothing was resent."  # the warning below says why
+    elif made := batches.copies_just_made(
+        db.session, batch, current_user, as_id(request.form.get("upto")), states, RESENT_JUST_NOW
+    ):
+        # Resend pressed twice on a slow connection: the first press's answer never showed, and
+        # this one is what the user sees. It did what they asked.
+        done = (
+            f"Already resent: {made} message{'s were' if made != 1 else ' was'} queued again "
+            "(by your first press)."
+        )
     else:
         done = (
             "Nothing was resent: the messages this page offered were resent or settled meanwhile "

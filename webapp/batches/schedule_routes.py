@@ -3,6 +3,9 @@ until it goes; the work is webapp.sms.schedule's, these views read the form and 
 
 from __future__ import annotations
 
+from datetime import timedelta
+from urllib.parse import urlsplit
+
 from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
@@ -12,7 +15,9 @@ from webapp.batches.routes import batch_or_404, sender_only
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.models import Batch
+from webapp.models.base import utcnow
 from webapp.sms import compose, opt_out_line, schedule, segments, sent_log
+from webapp.web.access import local_path
 from webapp.web.forms import refused
 from webapp.web.rendering import render, wants_fragment
 from webapp.web.times import when
@@ -36,34 +41,63 @@ def no_longer_scheduled(batch: Batch) -> str:
     return "This SMS was not scheduled: it went when it was sent."
 
 
+# A cancel that finds the batch cancelled by this user this recently is the same press again (a
+# slow connection, or the question open in two tabs): answered as the first was.
+CANCELLED_JUST_NOW = timedelta(minutes=2)
+
+
+def sent_list_back() -> str | None:
+    """The Sent list the cancel was opened from, with its filters and page (the row's form and
+    the question carry it as `back`): only a page of this site's Sent list, never elsewhere."""
+    back = local_path(request.values.get("back"))
+    return back if back and urlsplit(back).path == url_for("sent.index") else None
+
+
 @bp.route("/batches/<id:batch_id>/cancel", methods=["GET", "POST"])
 @login_required
 def cancel(batch_id: int):
     """Ask, then cancel a scheduled send: its messages are withdrawn before any of them goes."""
     batch = batch_or_404(batch_id)
     sender_only(batch, "cancel its send", "scheduled it")
+    back = sent_list_back()
     if request.method == "GET":
         if not batch.scheduled:
-            return _cancel_page(batch, problem=no_longer_scheduled(batch), status=409)
-        return _cancel_page(batch)
+            return _cancel_page(batch, back, problem=no_longer_scheduled(batch), status=409)
+        return _cancel_page(batch, back)
     try:
         withdrawn = schedule.cancel(db.session, batch, current_user)
     except FieldError as error:
         refused(error)  # rolled back; a 403 ends here
         db.session.refresh(batch)
+        if error.status == 409 and _cancelled_just_now_by_me(batch):
+            # Pressed twice: the first press's answer never showed, and this one is what the user
+            # sees. Their cancel worked (as a second Save of Edit text does).
+            return _cancelled(batch.message_count, back)
         # 409: it went, or another tab cancelled it, meanwhile.
         problem = no_longer_scheduled(batch) if error.status == 409 else error.message
-        return _cancel_page(batch, problem=problem, status=error.status)
+        return _cancel_page(batch, back, problem=problem, status=error.status)
+    return _cancelled(withdrawn, back)
+
+
+def _cancelled_just_now_by_me(batch: Batch) -> bool:
+    return (
+        batch.cancelled_at is not None
+        and batch.cancelled_by_id == current_user.id
+        and batch.cancelled_at >= utcnow() - CANCELLED_JUST_NOW
+    )
+
+
+def _cancelled(withdrawn: int, back: str | None):
     flash(
         f"Scheduled send cancelled: {withdrawn:,} message{'' if withdrawn == 1 else 's'} "
         "withdrawn; nothing was sent.",
         "info",
     )
-    return redirect(url_for("sent.index"), 303)
+    return redirect(back or url_for("sent.index"), 303)
 
 
-def _cancel_page(batch: Batch, *, problem: str | None = None, status: int = 200):
-    return render("batches/cancel.html", status=status, batch=batch, problem=problem)
+def _cancel_page(batch: Batch, back: str | None, *, problem: str | None = None, status: int = 200):
+    return render("batches/cancel.html", status=status, batch=batch, problem=problem, back=back)
 
 
 @bp.route("/batches/<id:batch_id>/edit", methods=["GET", "POST"])

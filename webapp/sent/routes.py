@@ -42,6 +42,8 @@ def index():
         results=results,
         errors=errors,
         page_url=page_url,
+        # This page of the list as shown: where a row's Cancel scheduled send comes back to.
+        this_page=page_url(page) if page > 1 else url_for("sent.index", **filters.params()),
         states=STATE_ORDER,
         may_see_everyone=may_see_everyone,
         # A team leader limited to their office sees only its batches as "everyone's".

@@ -656,6 +656,34 @@ def resend_offer(session: so.Session, batch: Batch) -> ResendOffer:
     )
 
 
+def copies_just_made(
+    session: so.Session,
+    batch: Batch,
+    actor: User,
+    upto: int | None,
+    states: tuple[str, ...],
+    within: timedelta,
+) -> int:
+    """How many copies `actor` made in the last `within` of `batch`'s messages in `states`: since
+    a Resend page was opened (`upto`, ResendOffer.upto), of the messages it offered. A Resend
+    finding nothing left after such copies is the same press again."""
+    original = so.aliased(Message)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(Message)
+        .join(original, original.id == Message.resend_of_id)
+        .where(
+            Message.batch_id == batch.id,
+            Message.sender_id == actor.id,
+            Message.created_at >= utcnow() - within,
+            original.state.in_(states),
+        )
+    )
+    if upto is not None:
+        query = query.where(original.id <= upto, Message.id > upto)
+    return session.scalar(query) or 0
+
+
 @dataclass(frozen=True)
 class Resent:
     queued: int
