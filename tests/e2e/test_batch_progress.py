@@ -73,16 +73,25 @@ def test_a_message_with_no_receipt_after_the_wait_stops_the_page(page, js, live_
     assert not [url for url in asked if f"/sms/batches/{batch_id}" in url], asked
 
 
-def awaiting_receipt(live_server, batch_id: int) -> None:
-    """Make the batch's message one a gateway took a moment ago and has not confirmed yet, so the
-    page polls every 2 seconds (at another gateway: the sandbox would deliver it at once)."""
+def set_messages_now(live_server, batch_id: int, assignments: str) -> None:
+    """Set the batch's messages' columns (`assignments`, each `?` the time now), as the worker or
+    a gateway's receipt would have."""
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     with sqlite3.connect(live_server.database) as connection:
         connection.execute(
-            "UPDATE messages SET state = 'sent', provider = 'smscentral', sent_at = ?, "
-            "delivered_at = NULL, updated_at = ? WHERE batch_id = ?",
-            (now, now, batch_id),
+            f"UPDATE messages SET {assignments}, updated_at = ? WHERE batch_id = ?",
+            (*[now] * assignments.count("?"), now, batch_id),
         )
+
+
+def awaiting_receipt(live_server, batch_id: int) -> None:
+    """Make the batch's message one a gateway took a moment ago and has not confirmed yet, so the
+    page polls every 2 seconds (at another gateway: the sandbox would deliver it at once)."""
+    set_messages_now(
+        live_server,
+        batch_id,
+        "state = 'sent', provider = 'smscentral', sent_at = ?, delivered_at = NULL",
+    )
 
 
 @pytest.mark.parametrize("js", [True])
@@ -115,13 +124,7 @@ def test_the_focus_stays_on_its_link_while_the_progress_refreshes(page, js, live
 
 def delivered_now(live_server, batch_id: int) -> None:
     """The gateway's receipt came: the batch's message is delivered, and the page stops polling."""
-    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-    with sqlite3.connect(live_server.database) as connection:
-        connection.execute(
-            "UPDATE messages SET state = 'delivered', delivered_at = ?, updated_at = ? "
-            "WHERE batch_id = ?",
-            (now, now, batch_id),
-        )
+    set_messages_now(live_server, batch_id, "state = 'delivered', delivered_at = ?")
 
 
 @pytest.mark.parametrize("js", [True])
