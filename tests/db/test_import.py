@@ -838,7 +838,7 @@ def test_a_signal_mid_import_undoes_its_rows_as_ctrl_c_does(
 ):
     """`timeout`, a stopped service or a closed terminal stop the command with SIGTERM or SIGHUP:
     the chunks written stayed, with no message and no audit event."""
-    rows = "".join(f"P{i},Q,04{i:08d},,yes,,\n" for i in range(10_000))
+    rows = "".join(f"P{i},Q,04{i:08d},,yes,,\n" for i in range(30_000))
     path = write(tmp_path, f"{CANDIDATE_HEADER}\n{rows}", "big.csv")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "DATABASE_URL"))}
     env.update(DATABASE_URL=database_url, SECRET_KEY="x", SMS_PROVIDER="sandbox")
@@ -850,7 +850,8 @@ def test_a_signal_mid_import_undoes_its_rows_as_ctrl_c_does(
 
     process = delivery.Process(command, env, tmp_path / "import.log")
     try:
-        # 5 chunks, a pause of 0.1 s after each: the signal comes between the first and the last.
+        # 15 chunks, a pause of 0.1 s after each: the signal comes between the first and the last
+        # (with 1.4 s to spare for a busy machine's polling).
         delivery.wait_until(lambda: written() > 0, 120, "the first chunk", every=0.01)
         process.signal(signum)
         code = process.wait(120)
