@@ -72,6 +72,22 @@ def test_the_organisations_zone_from_settings_wins_over_timezone(app, client, se
     assert f"Sent by {me.full_name}, 4 Oct 2026, 1:30 am JST to" in page
 
 
+@pytest.mark.parametrize("stored", ["localtime", "Mars/Olympus"])
+def test_a_stored_organisation_zone_that_is_not_a_zone_gives_way_to_timezone(
+    app, client, session, login, ada, stored
+):
+    me = login("consultant")
+    sent_at(app, session, me, ada)
+    # Saved before names were checked: TIMEZONE (Australia/Sydney here) decides, not UTC.
+    session.add(Setting(key="timezone", value=stored))
+    session.commit()
+
+    page = text(client.get(f"/candidates/{ada.id}"))
+
+    assert f"Sent by {me.full_name}, 4 Oct 2026, 3:30 am AEDT to" in page
+    assert reply_settings(session, app.config).timezone == "Australia/Sydney"
+
+
 def test_created_dates_of_the_search_are_days_in_the_readers_zone(
     client, session, login, make_candidate
 ):

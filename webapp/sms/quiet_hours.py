@@ -292,8 +292,8 @@ def heeded_zones(
 
 
 def _zone(name: str) -> ZoneInfo:
-    """The zone called `name`; one that is not a zone (an organisation's stored before names were
-    checked) is UTC, as the pages show times then (times.user_zone)."""
+    """The zone called `name`; one that is not a zone (an office's stored before names were
+    checked; the organisation's gives way to TIMEZONE in settings.organisation_zone) is UTC."""
     return first_zone(name)
 
 

@@ -22,7 +22,7 @@ from webapp.sms.blocked_countries import SMSCENTRAL_BLOCKED
 from webapp.sms.opt_out_line import check_line
 from webapp.sms.replies import ReplySettings
 from webapp.text import is_blank
-from webapp.times import DEFAULT_ZONE, check_zone
+from webapp.times import DEFAULT_ZONE, check_zone, zone_problem
 
 DEFAULT_COMMENT_TYPES = ("SMS",)
 
@@ -60,8 +60,12 @@ def default_region(session: so.Session, config: Mapping[str, Any]) -> str:
 
 
 def organisation_zone(session: so.Session, config: Mapping[str, Any]) -> str:
-    """The organisation's time zone name: the admin's setting, else TIMEZONE."""
-    return settings_store.value(session, "timezone") or config.get("TIMEZONE", DEFAULT_ZONE)
+    """The organisation's time zone name: the admin's setting, else TIMEZONE (so is a stored name
+    that is not a zone, a "localtime" saved before names were checked)."""
+    stored = settings_store.value(session, "timezone")
+    if stored and zone_problem(stored) is None:
+        return stored
+    return config.get("TIMEZONE", DEFAULT_ZONE)
 
 
 def blocked_list_provider(provider: str) -> str:
