@@ -4,19 +4,24 @@ no longer failed and changes nothing, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from tests.replying import audits
 from tests.web.test_status_page import failed_email
 from webapp.models import Email, User
 from webapp.sms import status
+from webapp.sms.replies import ReplySettings
+
+retry = partial(status.retry_email, settings=ReplySettings("AU", "", "replies@example.com"))
 
 
 @pytest.mark.parametrize(
     ("first", "second", "state"),
     [
-        (status.retry_email, status.discard_email, "queued"),
-        (status.discard_email, status.retry_email, "discarded"),
+        (retry, status.discard_email, "queued"),
+        (status.discard_email, retry, "discarded"),
     ],
     ids=["retried-then-discard", "discarded-then-retry"],
 )

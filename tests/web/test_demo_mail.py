@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.html_tree import html
+from tests.html_tree import html, section_notices
 from tests.replying import inbound, rows, send_sms
 from webapp import create_app
 from webapp.config import from_environment
@@ -81,6 +81,33 @@ def test_a_demo_without_a_mail_server_keeps_the_reply_email_and_lists_it_on_the_
     # link does.
     assert anchor.get("href") == opens
     assert state.text.strip() == "kept"
+
+
+def test_a_failed_email_retried_in_a_demo_without_a_mail_server_is_kept_again(
+    app, client, session, login, make_candidate
+):
+    """Queued, it waited for a mail server the demo does not have: "1 waiting" for ever."""
+    reply_on_the_sandbox(app, client, session, login, make_candidate, "Yes, Tuesday suits")
+    [email] = rows(session, Email)
+    email.state, email.last_error = "failed", "Refused by the mail server: 550 No such user"
+    session.commit()
+    client.post("/logout")
+    app.config["TWO_FACTOR_ROLES"] = ()  # not what this test is about
+    login("administrator")
+
+    assert client.post(f"/admin/status/emails/{email.id}/retry").status_code == 303
+    [notice] = section_notices(html(client.get("/admin/status")), "failed-emails")
+    assert notice.text == (
+        "The email to casey@example.com is kept, not sent: this server keeps emails rather than "
+        "sending them."
+    )
+    run_worker(app)
+
+    [email] = rows(session, Email)
+    assert (email.state, email.attempts) == ("kept", 0)
+    assert client.get("/readyz").get_json()["email"] == {"ok": True, "pending": 0, "failed": 0}
+    [[to, _, _, _, state]] = email_rows(client)
+    assert (to.text.strip(), state.text.strip()) == ("casey@example.com", "kept")
 
 
 def test_the_sandbox_link_is_the_one_the_email_was_given_not_one_typed_in_the_reply(

@@ -3,13 +3,15 @@ says, where unmatched replies go, and an SMTP outage delaying mail without losin
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from tests import delivery
 from tests.fakes.smtp import SmtpServer, free_port
-from tests.replying import inbound, rows, send_sms
+from tests.html_tree import html, section_notices
+from tests.replying import audits, inbound, rows, send_sms
 from tests.web.conftest import HOOK_PASSWORD, HOOK_USER, PUBLIC
 from webapp.models import Email, Setting, User, utcnow
 from webapp.sms import mailer
@@ -237,6 +239,125 @@ def test_a_reply_to_a_deactivated_users_message_goes_to_the_unmatched_address_sa
     [reply] = inbound(session)
     assert (reply.candidate_id, reply.in_reply_to_id) == (ada.id, sent.id)
     assert reply.sender_id == casey.id
+
+
+def assert_sent_as_unmatched(received, reply, ada) -> None:
+    """The email as a new reply to Casey, deactivated, would be: to the unmatched inbox, saying
+    whose it is, linking the record (not the inbox's Open, which is Casey's)."""
+    assert received.rcpt_tos == ["replies-inbox@example.com"]  # never casey@example.com
+    body = received.body
+    assert body.startswith(
+        "This reply answers Casey Jones's message. Casey Jones is deactivated in SMS Desk, so it "
+        "comes to the address for unmatched replies instead. It is filed as usual: on Replies "
+        "(Everyone's) and in the record's conversation."
+    )
+    assert "In reply to Casey Jones's message:" in body and "your message" not in body
+    assert "Yes, Friday works" in body
+    assert f"Conversation: {PUBLIC}/candidates/{ada.id}#message-{reply.id}" in body
+    assert "/open?key=" not in body
+    assert received.message["Reply-To"] is None
+
+
+def test_retry_of_an_email_that_failed_to_a_consultant_deactivated_since_goes_to_unmatched(
+    app, client, session, smtp, mail, casey, make_candidate, login
+):
+    # A mailbox refused for good (550) is how someone having left often shows first.
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    [sent] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, still free Friday?")
+    session.add(Setting(key="unmatched_reply_address", value="replies-inbox@example.com"))
+    session.commit()
+    smtp.refuse.add("casey@example.com")
+    push_reply(client, "Yes, Friday works", reference=sent.uuid)
+    send_due(session, mail)
+    [email] = rows(session, Email)
+    assert email.state == "failed"
+    admin = login("administrator")
+    accounts.deactivate_user(session, admin, session.get(User, casey.id))
+
+    response = client.post(f"/admin/status/emails/{email.id}/retry")
+    assert response.status_code == 303
+    [email] = rows(session, Email)
+    assert (email.state, email.to_address) == ("queued", "replies-inbox@example.com")
+    assert send_due(session, mail) == 1
+
+    [received] = smtp.messages
+    assert_sent_as_unmatched(received, inbound(session)[0], ada)
+    [email] = rows(session, Email)
+    assert (email.state, email.to_address) == ("sent", "replies-inbox@example.com")
+    [event] = audits(session, "email.retried")
+    assert event.details["to"] == "replies-inbox@example.com"
+    assert event.details["was"] == "casey@example.com"
+
+
+def test_retry_with_nowhere_for_unmatched_replies_says_it_failed_again_and_why(
+    app, client, session, smtp, mail, casey, make_candidate, login
+):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    [sent] = send_sms(app, session, casey, [ada])
+    smtp.refuse.add("casey@example.com")
+    push_reply(client, "Yes, Friday works", reference=sent.uuid)
+    send_due(session, mail)
+    admin = login("administrator")
+    accounts.deactivate_user(session, admin, session.get(User, casey.id))
+    app.config["MAIL_FROM"] = ""  # and Settings names no address for unmatched replies
+
+    assert client.post(f"/admin/status/emails/{email_id(session)}/retry").status_code == 303
+
+    [email] = rows(session, Email)
+    assert email.state == "failed"
+    [notice] = section_notices(html(client.get("/admin/status")), "failed-emails")
+    assert notice.text == (
+        "The email to casey@example.com could not be queued again: Not sent: its consultant is "
+        "deactivated in SMS Desk and there is no address for unmatched replies (Settings)."
+    )
+
+
+def email_id(session) -> int:
+    [email] = rows(session, Email)
+    return email.id
+
+
+def test_an_email_queued_before_its_consultant_was_deactivated_goes_to_unmatched(
+    app, client, session, smtp_down, mail, mail_port, casey, make_candidate, make_user
+):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    [sent] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, still free Friday?")
+    session.add(Setting(key="unmatched_reply_address", value="replies-inbox@example.com"))
+    session.commit()
+    push_reply(client, "Yes, Friday works", reference=sent.uuid)
+    failed_at = utcnow()
+    assert send_due(session, mail, now=failed_at) == 0  # the mail server is down
+    admin = make_user("admin", role="administrator")
+    accounts.deactivate_user(session, admin, session.get(User, casey.id))
+
+    with SmtpServer(mail_port) as server:
+        assert send_due(session, mail, now=failed_at + timedelta(hours=2)) == 1
+        [received] = server.messages
+
+    assert_sent_as_unmatched(received, inbound(session)[0], ada)
+    # Sent once only: the second round finds nothing to change or send.
+    assert send_due(session, mail, now=failed_at + timedelta(hours=4)) == 0
+
+
+def test_without_an_unmatched_address_a_deactivated_consultants_email_fails_saying_why(
+    app, client, session, smtp, mail, casey, make_candidate, make_user
+):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    [sent] = send_sms(app, session, casey, [ada])
+    push_reply(client, "Yes, Friday works", reference=sent.uuid)
+    session.rollback()  # what the webhook wrote, seen
+    admin = make_user("admin", role="administrator")
+    accounts.deactivate_user(session, admin, session.get(User, casey.id))
+
+    assert send_due(session, replace(mail, unmatched_fallback="")) == 0
+
+    assert smtp.messages == []
+    [email] = rows(session, Email)
+    assert email.state == "failed"
+    assert email.last_error == (
+        "Not sent: its consultant is deactivated in SMS Desk and there is no address for "
+        "unmatched replies (Settings)."
+    )
 
 
 def test_without_an_unmatched_address_unmatched_replies_go_to_mail_from(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from flask import abort, current_app, request, url_for
 from flask_login import current_user
 
@@ -10,7 +13,9 @@ from webapp.admin import bp
 from webapp.extensions import db
 from webapp.filters import page_number
 from webapp.models import Email
+from webapp.sms import settings as sms_settings
 from webapp.sms import status
+from webapp.sms.replies import KEPT_EMAIL
 from webapp.web.access import permission_required
 from webapp.web.notices import back_to_section
 from webapp.web.rendering import render
@@ -59,7 +64,20 @@ def status_page():
 @permission_required("settings.manage")
 def retry_email(email_id: int):
     """Send a failed reply email again, from its first attempt (audited)."""
-    return _settle_email(email_id, status.retry_email, "is queued again")
+    retry = partial(
+        status.retry_email, settings=sms_settings.reply_settings(db.session, current_app.config)
+    )
+    return _settle_email(email_id, retry, _retried)
+
+
+def _retried(email: Email) -> str:
+    """What Retry did, as its notice says it: a demo keeps the email; one whose consultant left
+    and with nowhere to go for unmatched replies failed again, saying why."""
+    if email.state == status.FAILED_EMAIL:
+        return f"could not be queued again: {(email.last_error or '').rstrip('.')}"
+    if email.state == KEPT_EMAIL:
+        return "is kept, not sent: this server keeps emails rather than sending them"
+    return "is queued again"
 
 
 @bp.route("/status/emails/<id:email_id>/discard", methods=["GET", "POST"])
@@ -75,10 +93,10 @@ def discard_email(email_id: int):
     return _settle_email(email_id, status.discard_email, "was discarded")
 
 
-def _settle_email(email_id: int, action, done: str):
+def _settle_email(email_id: int, action, done: str | Callable[[Email], str]):
     email = email_or_404(email_id)
     if action(db.session, email, current_user):
-        said = f"The email to {email.to_address} {done}."
+        said = f"The email to {email.to_address} {done if isinstance(done, str) else done(email)}."
     else:
         # Retried or discarded from another tab, or sent meanwhile: the Status page shows which.
         said = f"The email to {email.to_address} is no longer a failed email: nothing was done."

@@ -4,6 +4,7 @@ none."""
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -15,8 +16,11 @@ from email.utils import formataddr
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp import settings_store
 from webapp.models import Email, Message, User
 from webapp.models.base import utcnow
+from webapp.people.kinds import KINDS
+from webapp.sms.replies import CONVERSATION_LINK, OPEN_PATH, person_of
 from webapp.text import one_line
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,9 @@ class MailSettings:
     from_address: str
     timeout: float = 10.0
     use_ssl: bool = False  # SMTPS: TLS from the first byte (port 465), instead of STARTTLS
+    # MAIL_FROM as configured ("" when unset): where unmatched replies go unless Settings names
+    # an address (as sms.settings.load reads it).
+    unmatched_fallback: str = ""
 
     @classmethod
     def from_config(cls, config) -> MailSettings | None:
@@ -48,6 +55,7 @@ class MailSettings:
             config.get("MAIL_PASSWORD", ""),
             config.get("MAIL_FROM") or "sms-desk@localhost",
             use_ssl=bool(config.get("MAIL_USE_SSL")),
+            unmatched_fallback=config.get("MAIL_FROM") or "",
         )
 
 
@@ -76,7 +84,15 @@ def send_due(
     if not due:
         return 0
     reply_to = _consultants(session, due)
+    unmatched = (
+        settings_store.value(session, "unmatched_reply_address") or settings.unmatched_fallback
+    )
     session.commit()  # end the read, so each write below waits for SQLite's lock if it must
+    # Queued while its consultant could have it (an SMTP outage since): theirs no longer.
+    readdressed = [email for email in due if readdress(session, email, unmatched)]
+    if readdressed:
+        session.commit()
+    due = [email for email in due if email not in readdressed or email.state == "queued"]
     sent = 0
     done: set[int] = set()
     sending: Email | None = None  # the email on the wire, if the connection drops
@@ -138,6 +154,56 @@ def send_due(
                     _postpone(email, str(error), now, error)
         session.commit()
     return sent
+
+
+# The line a reply email written for its consultant has (replies._queue_email), and no other.
+_FOR_THEM = "\nIn reply to your message:\n"
+
+
+def readdress(session: so.Session, email: Email, unmatched_address: str) -> bool:
+    """Send a reply email written for its consultant to the unmatched-replies address instead,
+    saying why as a new reply's email does (replies._queue_email), when the consultant is now
+    deactivated or without an email address: their mailbox may be read by nobody, or by whoever
+    has the address next. True if the email changed; without an unmatched address it is marked
+    failed, saying so (a new reply then is not emailed at all)."""
+    if email.message_id is None or email.to_address == unmatched_address:
+        return False
+    reply = session.get(Message, email.message_id)
+    consultant = session.get(User, reply.sender_id) if reply and reply.sender_id else None
+    if consultant is None or (consultant.active and consultant.email):
+        return False
+    if _FOR_THEM not in email.body and email.to_address != consultant.email:
+        return False  # written for the unmatched inbox, whatever its address is now
+    name = consultant.full_name
+    why = "is deactivated" if not consultant.active else "has no email address"
+    if not unmatched_address:
+        _failed(
+            email,
+            # Not the name: the log repeats the reason, and names emails by id only.
+            f"Not sent: its consultant {why} in SMS Desk and there is no address for unmatched "
+            "replies (Settings).",
+        )
+        return True
+    person = person_of(session, reply)
+    filed = "on Replies (Everyone's)" + (" and in the record's conversation" if person else "")
+    body = email.body.replace(_FOR_THEM, f"\nIn reply to {name}'s message:\n", 1)
+    if person is not None:
+        # The inbox's Open is the consultant's; the unmatched inbox gets the record's page.
+        kind = KINDS.of(person).segment
+        opens = re.escape(CONVERSATION_LINK) + "(.*)" + re.escape(OPEN_PATH.format(reply.id, ""))
+        body = re.sub(
+            f"^{opens}\\S*$",
+            lambda found: f"{CONVERSATION_LINK}{found[1]}/{kind}/{person.id}#message-{reply.id}",
+            body,
+            count=1,
+            flags=re.MULTILINE,
+        )
+    email.body = (
+        f"This reply answers {name}'s message. {name} {why} in SMS Desk, so it comes to the "
+        f"address for unmatched replies instead. It is filed as usual: {filed}.\n\n{body}"
+    )
+    email.to_address = unmatched_address
+    return True
 
 
 def _failed(email: Email, reason: str) -> None:

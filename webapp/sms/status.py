@@ -19,7 +19,9 @@ from webapp.database import begin_write, close_session, make_sessionmaker, rerea
 from webapp.models import Email, Message, SmsAccount, User, WorkerHeartbeat, audit
 from webapp.models.base import utcnow
 from webapp.models.messaging import DELIVERED, FAILED, OUTBOUND_ONLY, QUEUED, SENT, UNDELIVERED
+from webapp.sms import mailer
 from webapp.sms.providers import ACCOUNT_REASONS, smscentral, twilio
+from webapp.sms.replies import KEPT_EMAIL, ReplySettings
 
 # A beat every few seconds is one tiny write;
 # READY_WORKER_STALE_SECONDS (60) allows many missed ones.
@@ -452,17 +454,28 @@ def failed_emails(session: so.Session, limit: int = 200, offset: int = 0) -> lis
 
 
 def retry_email(
-    session: so.Session, email: Email, actor: User, now: datetime | None = None
+    session: so.Session,
+    email: Email,
+    actor: User,
+    settings: ReplySettings,
+    now: datetime | None = None,
 ) -> bool:
     """Queue a failed email again, from its first attempt (audited); False if it is not failed
     (read afresh under the row's lock: a Retry and a Discard pressed at once, in two tabs or by
-    two administrators, settle it once, and the second one is told)."""
+    two administrators, settle it once, and the second one is told). A reply email whose
+    consultant is now deactivated or without an address goes to the unmatched-replies address,
+    as a new one would; kept, not queued, where emails are kept (a demo without a mail server)."""
     reread_for_update(session, email)
     if email.state != FAILED_EMAIL:
         session.rollback()
         return False
+    to, error = email.to_address, email.last_error
     email.state, email.attempts, email.next_attempt_at = "queued", 0, now or utcnow()
-    audit(session, actor, "email.retried", email, to=email.to_address, error=email.last_error)
+    if settings.keep_emails:
+        email.state = KEPT_EMAIL
+    mailer.readdress(session, email, settings.unmatched_reply_address)
+    moved = {"was": to} if email.to_address != to else {}
+    audit(session, actor, "email.retried", email, to=email.to_address, error=error, **moved)
     session.commit()
     return True
 
