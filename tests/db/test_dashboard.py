@@ -389,3 +389,28 @@ def test_a_resent_copy_with_no_sender_still_counts_for_its_batchs_sender(session
     for scope in (dashboard.Scope(user_id=ann.id), dashboard.Scope(office_id=ann.office_id)):
         board = figures(session, scope, today=today, now=now)
         assert (board.total("messages"), board.state_total("queued")) == (1, 1)
+
+
+def test_a_rate_of_some_but_not_all_is_never_0_or_100():
+    """Rounded to 0.1, 2,999 of 3,000 was 100.0 and 1 of 2,500 was 0.0."""
+    assert dashboard.rate(2999, 3000) == 99.9
+    assert dashboard.rate(1, 2500) == 0.1
+    assert dashboard.rate(99_999, 100_000) == 99.9
+    assert dashboard.rate(3000, 3000) == 100.0 and dashboard.rate(0, 3000) == 0.0
+    assert dashboard.rate(3, 4) == 75.0 and dashboard.rate(0, 0) is None
+
+
+def test_senders_sharing_a_name_carry_their_username(session, make_user):
+    """Two users called alike were two identical rows of the senders table, even when only one of
+    them sent."""
+    first = make_user("casey-fig", full_name="Casey Consultant")
+    second = make_user("casey2-fig", full_name="Casey Consultant")
+    make_user("casey3-fig", full_name="Casey Other")
+    alone = make_user("ann-fig", full_name="Ann Alone")
+    add_message(session, first, utc(2026, 11, 28, 1))
+    add_message(session, alone, utc(2026, 11, 28, 1))
+    names = {s.user_id: s.name for s in figures(session).senders}
+    assert names == {first.id: "Casey Consultant (casey-fig)", alone.id: "Ann Alone"}
+    add_message(session, second, utc(2026, 11, 28, 1))
+    names = {s.user_id: s.name for s in figures(session).senders}
+    assert names[second.id] == "Casey Consultant (casey2-fig)"

@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from tests.db.test_dashboard import add_message, add_opt_out
 from tests.html_tree import html
@@ -304,7 +305,7 @@ def test_a_team_limited_leader_sees_and_may_ask_for_their_own_office_only(
     page = html(client.get("/dashboard"))
     assert page.one("h2", id="results-heading").text == "Your team’s last 30 days"
     assert page.one("dd", id="total-messages").text == "9"  # Ann's, not Bob's in Sydney
-    assert options(page, "user") == ["Everyone", "Ann Dash", "Lee Perth"]
+    assert options(page, "user") == ["Your team", "Ann Dash", "Lee Perth"]
     assert options(page, "office") == ["Every office", "Perth"]
 
     for query in (
@@ -418,3 +419,91 @@ def test_with_nothing_finished_the_rate_says_so(client, session, make_user):
     add_message(session, quiet, at(29, 12), state="sent")  # 11 pm on the 29th: still awaited
     said = html(client.get("/dashboard")).one("p", class_="rate-figure").text
     assert said == "No message finished in these 30 days (1 still awaits a receipt)."
+
+
+def add_many(session, sender, at_: datetime, **states: int) -> None:
+    """`states` (state → how many) of `sender`'s messages queued at `at_`, in one commit."""
+    session.add_all(
+        Message(
+            sender_id=sender.id,
+            to_e164="+61412345678",
+            body="Hi",
+            provider="sandbox",
+            state=state,
+            created_at=at_,
+        )
+        for state, count in states.items()
+        for _ in range(count)
+    )
+    session.commit()
+
+
+def test_some_failed_is_never_a_100_or_0_percent_rate(client, session, make_user):
+    """2,999 delivered and 1 failed read "100.0 %" (rounded to 0.1); 1 of 2,500 read "0.0 %" in
+    the table under a drawn column."""
+    sender = make_user("rate-dash")
+    add_many(session, sender, at(28), delivered=2999, failed=1)
+    add_many(session, sender, at(25), delivered=1, failed=2499)
+    add_many(session, sender, at(24), delivered=4)
+    sign_in(client, sender)
+    page = html(client.get("/dashboard"))
+    rates = table(page, "rate-data")
+    assert rates["28 Nov"] == {"Delivered": "2,999", "Finished": "3,000", "Rate": "99.9 %"}
+    assert rates["25 Nov"] == {"Delivered": "1", "Finished": "2,500", "Rate": "0.1 %"}
+    assert rates["24 Nov"]["Rate"] == "100.0 %"  # all delivered: 100 it is
+    drawn = bars(page, "rate")
+    assert drawn[("28 Nov", "rate")]["data-value"] == "99"  # short of a full column
+    assert drawn[("25 Nov", "rate")]["data-value"] == "1"
+    assert drawn[("24 Nov", "rate")]["data-value"] == "100"
+
+    # The 28th alone: the headline and the sentence under it say the same.
+    session.execute(sa.delete(Message).where(Message.created_at != at(28)))
+    session.commit()
+    page = html(client.get("/dashboard"))
+    assert page.one("dd", id="delivery-rate").text == "99.9 %"
+    said = page.one("p", class_="rate-figure").text
+    assert said == "99.9 % of the 3,000 messages that finished were delivered."
+
+
+def test_users_sharing_a_name_are_told_apart_by_username(client, login, session, make_user):
+    """Two "Casey Consultant"s were listed, headed and tabled alike: ?user= of either read
+    "Casey Consultant’s last 30 days"."""
+    first = make_user("casey-dash", full_name="Casey Consultant")
+    second = make_user("casey2", full_name="Casey Consultant")
+    make_user("ann-dash", full_name="Ann Dash")
+    add_message(session, first, at(28))
+    add_message(session, second, at(28), segments=2)
+    login("team-leader", full_name="Lee Lead")
+    page = html(client.get("/dashboard"))
+    names = options(page, "user")
+    assert "Casey Consultant (casey-dash)" in names and "Casey Consultant (casey2)" in names
+    assert "Ann Dash" in names and "Casey Consultant" not in names  # a name of its own stays bare
+    assert table(page, "senders-data") == {
+        "Casey Consultant (casey2)": {"Messages": "1", "Parts": "2"},
+        "Casey Consultant (casey-dash)": {"Messages": "1", "Parts": "1"},
+    }
+    for user, username in ((first, "casey-dash"), (second, "casey2")):
+        page = html(client.get(f"/dashboard?user={user.id}"))
+        heading = page.one("h2", id="results-heading").text
+        assert heading == f"Casey Consultant ({username})’s last 30 days"
+        chosen = [o.text for o in page.all("option") if "selected" in o.attrs]
+        assert chosen == [f"Casey Consultant ({username})"]
+
+
+def test_a_team_limited_leader_chooses_your_team_not_everyone(client, login, session, seeded):
+    """Headed "Your team’s last 30 days", the list's first choice and the way back said
+    "Everyone"."""
+    ann = seeded["ann"]
+    login("team-leader", full_name="Lee Perth", office="Perth")
+    team_views(session, True)
+    page = html(client.get(f"/dashboard?user={ann.id}"))
+    assert options(page, "user")[0] == "Your team"
+    assert everyone_links(page.one("form", id="dashboard-filters")) == [("Your team", "/dashboard")]
+    fragment = html(client.get(f"/dashboard?user={ann.id}", htmx=True))
+    assert everyone_links(fragment) == [("Your team", "/dashboard")]
+    assert "Everyone" not in client.get(f"/dashboard?user={ann.id}").get_data(as_text=True)
+
+    team_views(session, False)
+    page = html(client.get(f"/dashboard?user={ann.id}"))
+    assert options(page, "user")[0] == "Everyone"
+    assert everyone_links(page.one("form", id="dashboard-filters")) == [("Everyone", "/dashboard")]

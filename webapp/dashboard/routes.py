@@ -70,7 +70,9 @@ def index():
         may_see_everyone=may_see_everyone,
         users=users,
         offices=office_list,
-        subject=_subject(wanted, may_see_everyone, team),
+        subject=_subject(wanted, may_see_everyone, team, users),
+        # A team leader limited to their office chooses among their team, not everyone.
+        team_only=team is not None,
         state_names=dashboard.STATE_NAMES,
     )
 
@@ -101,19 +103,23 @@ def _offices(team: offices.Team | None) -> list[Office]:
 
 
 def _users(team: offices.Team | None) -> sa.Select:
-    """The users to choose from, (id, name) by name: not as User objects, whose office, roles and
-    permissions would load with them (three statements more for a list of names)."""
-    query = sa.select(User.id, User.full_name).order_by(sa.func.lower(User.full_name), User.id)
+    """The users to choose from, (id, name) by name, a shared name with its username: not as User
+    objects, whose office, roles and permissions would load with them (three statements more for
+    a list of names)."""
+    query = sa.select(User.id, dashboard.user_label())
+    query = query.order_by(sa.func.lower(User.full_name), User.id)
     return query.where(User.id.in_(team.members())) if team is not None else query
 
 
-def _subject(wanted: dict, may_see_everyone: bool, team: offices.Team | None) -> str:
-    """Whose figures the page shows, in words."""
+def _subject(
+    wanted: dict, may_see_everyone: bool, team: offices.Team | None, users: dict[int, str]
+) -> str:
+    """Whose figures the page shows, in words; a user by their name in the list of `users`."""
     if not may_see_everyone:
         return "Your"
     office = db.session.get(Office, wanted["office"]) if wanted["office"] is not None else None
     if wanted["user"] is not None:
-        name = db.session.get(User, wanted["user"]).full_name
+        name = users.get(wanted["user"]) or db.session.get(User, wanted["user"]).full_name
         # Both chosen: that user's figures if they belong to that office (not the two added).
         return f"{name}’s (in the {office.name} office)" if office else f"{name}’s"
     if office is not None:
@@ -125,12 +131,7 @@ def _views(figures: dashboard.Dashboard) -> dict:
     """The charts' geometry, from the figures the tables show."""
     labels = [f"{day.day.day} {day.day:%b}" for day in figures.days]
     states = [state for state, _ in dashboard.STATES]
-    # A day with any delivered has a column, however low its rate: "no column" says none finished
-    # or none was delivered, and 1 in 250 (0.4 %) would round to none.
-    rates = [
-        max(round(day.delivery_rate), 1) if day.states[dashboard.DELIVERED] else 0
-        for day in figures.days
-    ]
+    rates = [_rate_column(day) for day in figures.days]
     return {
         "labels": labels,
         "messages": charts.columns(labels, [(s, figures.series(s)) for s in states]),
@@ -147,3 +148,15 @@ def _views(figures: dashboard.Dashboard) -> dict:
         "parts": charts.columns(labels, [("parts", [day.parts for day in figures.days])]),
         "senders": charts.bar_list([(s.name, s.parts) for s in figures.senders]),
     }
+
+
+def _rate_column(day: dashboard.Day) -> int:
+    """A day's delivery rate column, in whole percent: a day with any delivered has a column,
+    however low its rate ("no column" says none finished or none was delivered, and 1 in 250,
+    0.4 %, would round to none); one with any not delivered falls short of 100, as its rate in
+    the table (99.9 %) does."""
+    delivered = day.states[dashboard.DELIVERED]
+    if not delivered:
+        return 0
+    whole = round(day.delivery_rate)
+    return whole if delivered == day.finished else min(max(whole, 1), 99)

@@ -188,8 +188,13 @@ class Dashboard:
 
 
 def rate(part: int, whole: int) -> float | None:
-    """`part` of `whole` as a percentage to one decimal place; None for nothing to divide."""
-    return round(100 * part / whole, 1) if whole else None
+    """`part` of `whole` as a percentage to one decimal place; None for nothing to divide. Some
+    but not all is never 0.0 or 100.0: 2,999 delivered of 3,000 reads 99.9, not "100.0 %" with a
+    failure behind it, and 1 of 2,500 reads 0.1, not "0.0 %" under a drawn column."""
+    if not whole:
+        return None
+    shown = round(100 * part / whole, 1)
+    return min(99.9, max(0.1, shown)) if 0 < part < whole else shown
 
 
 def window(today: date, zone: tzinfo, days: int = DAYS) -> list[tuple[date, datetime]]:
@@ -397,9 +402,18 @@ def _batch_senders(session: so.Session, batch_ids: set[int]) -> dict[int, int]:
     return dict(session.execute(query).all())
 
 
+def user_label() -> sa.ColumnElement[str]:
+    """SQL for a user's name as the dashboard shows it: their full name, with their username in
+    brackets when another user has the same name ("Casey Consultant (casey2)"), so two of them
+    can be told apart. Which names are shared is read once per statement, not once per row."""
+    shared = sa.select(User.full_name).group_by(User.full_name).having(sa.func.count() > 1)
+    with_username = User.full_name + " (" + User.username + ")"
+    return sa.case((User.full_name.in_(shared), with_username), else_=User.full_name)
+
+
 def _senders(session: so.Session, sent_by: dict[int | None, list[int]]) -> list[Sender]:
     ids = [user_id for user_id in sent_by if user_id is not None]
-    rows = session.execute(sa.select(User.id, User.full_name).where(User.id.in_(ids)))
+    rows = session.execute(sa.select(User.id, user_label()).where(User.id.in_(ids)))
     names = {user_id: name for user_id, name in rows}
     people = [
         Sender(user_id or 0, names.get(user_id, "No sender") if user_id else "No sender", *counts)
