@@ -12,6 +12,7 @@ import pytest
 from tests.html_tree import without_live_status
 from tests.pages import Tags, audits, changed, fresh, linked_page, opened, rows, text
 from webapp.models import AuditEvent, SmsTemplate, utcnow
+from webapp.sms import templates as sms_templates
 
 # --- helpers -------------------------------------------------------------------------------------
 
@@ -263,6 +264,50 @@ def test_a_manager_unsharing_a_template_makes_it_their_personal_one(
     assert response.status_code == 303
     stored = fresh(session, SmsTemplate, shared.id)
     assert (stored.shared, stored.owner_id) == (False, lead.id)
+
+
+def test_a_form_on_a_shared_template_made_personal_since_is_refused_by_name_with_the_text_kept(
+    client, login, make_user, make_template, session
+):
+    """One manager's open edit of a shared template another unshared meanwhile was answered 404
+    ("There is no such template"), and the text typed was lost."""
+    login("administrator")
+    lead = make_user("lee", role="team-leader", full_name="Lee Lead")
+    template = make_template("Welcome", "Hello", folder="Sales")
+    url = f"/templates/{template.id}"
+    form = opened(client, url)
+    sms_templates.update(
+        session,
+        lead,
+        fresh(session, SmsTemplate, template.id),
+        sms_templates.TemplateData(name="Welcome", folder="Sales", body="Lee's own words"),
+    )
+
+    refused = client.post(url, data=changed(form, body="My new text"))
+
+    assert refused.status_code == 409
+    page = Tags(text(refused))
+    [alert] = page.find("p", role="alert")
+    assert "autofocus" in alert and alert["tabindex"] == "-1"
+    assert "Lee Lead made this template personal after you opened it" in html.unescape(
+        text(refused)
+    )
+    assert page.find("textarea", name="body") and "My new text" in text(refused)
+    assert "Lee&#39;s own words" not in text(refused) and "Lee's own words" not in text(refused)
+    stored = fresh(session, SmsTemplate, template.id)
+    assert (stored.body, stored.shared, stored.owner_id) == ("Lee's own words", False, lead.id)
+    assert client.get(url).status_code == 404
+
+
+def test_a_template_always_personal_is_still_not_there_for_a_managers_post(
+    client, login, make_user, make_template
+):
+    login("administrator")
+    owner = make_user(full_name="Pat Private")
+    theirs = make_template("Private", "Secret text", owner=owner, shared=False)
+    response = client.post(f"/templates/{theirs.id}", data=form_values())
+    assert response.status_code == 404
+    assert "Pat Private" not in text(response)
 
 
 # --- the form's checks ---------------------------------------------------------------------------
@@ -1145,6 +1190,90 @@ def test_an_add_sent_twice_makes_one_template_and_the_repeat_lands_on_it(client,
     assert saved.name == "Interview"
     assert "Template “Interview” added." in text(client.get(second.headers["Location"]))
     assert [event.action for event in rows(session, AuditEvent)] == ["template.created"]
+
+
+def test_an_inactive_add_sent_twice_makes_one_template(client, login, session):
+    """With Active unticked, a second press of Add template made a second template."""
+    login("consultant")
+    alike = form_values(name="Dbl inactive", body="hello", folder="General", active=None)
+    first = client.post("/templates/new", data=alike)
+    second = client.post("/templates/new", data=alike)
+
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert second.headers["Location"] == first.headers["Location"]
+    [saved] = rows(session, SmsTemplate)
+    assert (saved.name, saved.active) == ("Dbl inactive", False)
+
+
+def test_a_shared_template_is_filed_in_the_folder_of_someones_personal_one(
+    client, login, make_user, make_template, session
+):
+    """A lead's shared "sales" beside a consultant's personal "Sales" gave the consultant two
+    headings, two Folder filter options and two picker groups."""
+    consultant = make_user(role="consultant")
+    make_template("Welcome", folder="Sales", owner=consultant, shared=False)
+    login("team-leader")
+
+    saved = client.post(
+        "/templates/new", data=form_values(name="Offer", folder="sales", shared="y")
+    )
+
+    assert saved.status_code == 303
+    assert {t.folder for t in rows(session, SmsTemplate)} == {"Sales"}
+    client.post("/logout")
+    client.login(consultant.username)
+    assert folder_headings(client.get("/templates")) == ["Sales"]
+
+
+def test_a_shared_template_may_not_take_the_name_of_someones_personal_one_in_its_folder(
+    client, login, make_user, make_template, session
+):
+    """Everyone who has the personal one would be offered two alike; the refusal says it exists,
+    and nothing of what it holds."""
+    consultant = make_user(role="consultant")
+    make_template("Welcome", "Secret text", folder="Sales", owner=consultant, shared=False)
+    lead = login("team-leader")
+
+    refused = client.post(
+        "/templates/new", data=form_values(name="welcome", folder="sales", shared="y")
+    )
+
+    assert refused.status_code == 400
+    assert (
+        "Someone has a personal template “welcome” in the folder “Sales”, and a shared one of "
+        "that name would be offered to them twice: give this one another name, or keep it "
+        "personal."
+    ) in html.unescape(text(refused))
+    assert "Secret text" not in text(refused)
+    assert len(rows(session, SmsTemplate)) == 1
+
+    # Kept personal it is out of the consultant's sight, and fine; shared later, refused.
+    kept = client.post("/templates/new", data=form_values(name="welcome", folder="sales"))
+    assert kept.status_code == 303
+    [mine] = [t for t in rows(session, SmsTemplate) if t.owner_id == lead.id]
+    url = f"/templates/{mine.id}"
+    shared = client.post(url, data=changed(opened(client, url), shared="y"))
+    assert shared.status_code == 400
+    assert fresh(session, SmsTemplate, mine.id).shared is False
+
+
+def test_reactivating_a_shared_template_named_as_someones_personal_one_is_refused(
+    client, login, make_user, make_template, session
+):
+    consultant = make_user(role="consultant")
+    make_template("Welcome", "Secret text", folder="Sales", owner=consultant, shared=False)
+    off = make_template("welcome", folder="Sales", active=False)
+    login("team-leader")
+
+    refused = client.post(f"/templates/{off.id}/reactivate")
+
+    assert fresh(session, SmsTemplate, off.id).active is False
+    page = html.unescape(text(client.get(refused.headers["Location"])))
+    assert (
+        "“welcome” was not reactivated: someone has a personal template of that name in the "
+        "folder “Sales”. Rename this one first."
+    ) in page
+    assert "Secret text" not in page
 
 
 def test_an_add_alike_made_long_ago_or_by_someone_else_is_refused(

@@ -13,7 +13,8 @@ import sqlalchemy.orm as so
 
 from webapp.database import begin_write
 from webapp.errors import FieldError
-from webapp.models import SmsTemplate, User, audit, utcnow
+from webapp.models import AuditEvent, SmsTemplate, User, audit, utcnow
+from webapp.models.activity import subject_name
 from webapp.models.messaging import RECORD_TYPES
 from webapp.people.kinds import KINDS
 from webapp.sms import merge, opt_out_line, segments
@@ -94,6 +95,29 @@ def get_visible(session: so.Session, user: User, template_id: int) -> SmsTemplat
     """The template if it exists and `user` may see it; another user's personal one is None."""
     template = session.get(SmsTemplate, template_id)
     return template if template is not None and may_see(user, template) else None
+
+
+def made_personal_by(session: so.Session, user: User, template_id: int) -> User | None:
+    """Who made the template personal, when `user` manages templates (so could change it while
+    it was shared) and sees it no more: a form they opened before is then refused by that name,
+    not as a template that is not there. None otherwise (a template always personal included: its
+    owner is not told to anyone)."""
+    template = session.get(SmsTemplate, template_id)
+    if template is None or may_see(user, template) or not may_share(user):
+        return None
+    edits = session.scalars(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.subject_type == subject_name(template),
+            AuditEvent.subject_id == template.id,
+            AuditEvent.action == "template.edited",
+        )
+        .order_by(AuditEvent.id.desc())
+    )
+    for event in edits:
+        if (event.details.get("changes") or {}).get("shared") == [True, False]:
+            return event.actor
+    return None
 
 
 # --- listing --------------------------------------------------------------------------------------
@@ -213,44 +237,80 @@ def not_for(record_type: str, body: str) -> tuple[str, ...]:
 def _as_filed(
     session: so.Session, user: User, data: TemplateData, editing: SmsTemplate | None = None
 ) -> TemplateData:
-    """`data` with its folder spelled as a folder the user sees already is (on other templates
-    than the one `editing`), when it is that one as a reader sees it (webapp.text.as_seen: in
-    other capitals, "candidates" for "Candidates", or with an invisible character in it): one
-    folder in the list, the filter and the picker, not two. Compared here, not in SQL: SQLite's
-    lower() knows only ASCII letters ("été" is "Été" in any case)."""
+    """`data` with its folder spelled as a folder there is already (on other templates than the
+    one `editing`), when it is that one as a reader sees it (webapp.text.as_seen: in other
+    capitals, "candidates" for "Candidates", or with an invisible character in it): one folder in
+    the list, the filter and the picker, not two. Matched on everyone's templates, not only those
+    `user` sees: a shared "sales" beside a consultant's personal "Sales" gave that consultant two
+    headings. A spelling `user` sees is preferred. Compared here, not in SQL: SQLite's lower()
+    knows only ASCII letters ("été" is "Été" in any case)."""
     wanted = as_seen(data.folder)
     others = SmsTemplate.id != editing.id if editing is not None else sa.true()
-    found = session.scalars(
-        sa.select(SmsTemplate.folder).where(SmsTemplate.seen_by(user.id), others).distinct()
+    found = session.execute(
+        sa.select(SmsTemplate.folder, SmsTemplate.shared, SmsTemplate.owner_id)
+        .where(others)
+        .distinct()
     ).all()
-    same = sorted(folder for folder in found if as_seen(folder) == wanted)
+    seen = {folder for folder, shared, owner_id in found if shared or owner_id == user.id}
+    same = sorted(
+        {folder for folder, _, _ in found if as_seen(folder) == wanted},
+        key=lambda folder: (folder not in seen, folder),
+    )
     return replace(data, folder=same[0]) if same and data.folder not in same else data
 
 
 def _same_name(
-    session: so.Session, user: User, data: TemplateData, editing: SmsTemplate | None = None
+    session: so.Session,
+    owner_id: int | None,
+    data: TemplateData,
+    editing: SmsTemplate | None = None,
 ) -> SmsTemplate | None:
-    """The active template (other than the one `editing`) that `user` sees in `data`'s folder
-    under a name that reads as `data`'s (webapp.text.as_seen), or None: the SMS screen's picker
-    would offer the two as one option twice. Compared here, not in SQL, as folders are."""
+    """The active template (other than the one `editing`) in `data`'s folder under a name that
+    reads as `data`'s (webapp.text.as_seen), seen by someone who would see `data` too, or None:
+    the SMS screen's picker would offer the two as one option twice. A personal template is seen
+    by its owner (`owner_id`) beside the shared ones; a shared one by everyone, beside each one's
+    personal templates, so it is compared with all. Compared here, not in SQL, as folders are."""
     if not data.active:
         return None  # an inactive one is offered nowhere; reactivating it is checked then
     others = SmsTemplate.id != editing.id if editing is not None else sa.true()
+    audience = sa.true() if data.shared else SmsTemplate.seen_by(owner_id)
     candidates = session.scalars(
         sa.select(SmsTemplate)
-        .where(SmsTemplate.seen_by(user.id), SmsTemplate.active.is_(True), others)
+        .where(audience, SmsTemplate.active.is_(True), others)
         .order_by(SmsTemplate.id)
     )
     wanted = (as_seen(data.name), as_seen(data.folder))
     return next((t for t in candidates if (as_seen(t.name), as_seen(t.folder)) == wanted), None)
 
 
-def _refuse_same_name(template: SmsTemplate) -> NoReturn:
-    raise FieldError(
-        f"There is already a template “{template.name}” in the folder “{template.folder}”: "
-        "give this one another name, or change that one.",
-        "name",
+def _refuse_same_name(actor: User, data: TemplateData, same: SmsTemplate) -> NoReturn:
+    if may_see(actor, same):
+        message = (
+            f"There is already a template “{same.name}” in the folder “{same.folder}”: "
+            "give this one another name, or change that one."
+        )
+    else:
+        # Someone else's personal template: that it exists is said, nothing of what it holds.
+        message = (
+            f"Someone has a personal template “{data.name}” in the folder “{data.folder}”, and a "
+            "shared one of that name would be offered to them twice: give this one another "
+            "name, or keep it personal."
+        )
+    raise FieldError(message, "name")
+
+
+def _repeat_of(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate | None:
+    """The template this Add made a moment ago (`_is_repeat`), active or not, or None."""
+    found = session.scalars(
+        sa.select(SmsTemplate)
+        .where(
+            SmsTemplate.owner_id == actor.id,
+            SmsTemplate.name == data.name,
+            SmsTemplate.folder == data.folder,
+        )
+        .order_by(SmsTemplate.id.desc())
     )
+    return next((template for template in found if _is_repeat(actor, data, template)), None)
 
 
 def _is_repeat(actor: User, data: TemplateData, template: SmsTemplate) -> bool:
@@ -277,10 +337,12 @@ def create(session: so.Session, actor: User, data: TemplateData) -> SmsTemplate:
             "Only users who manage templates can make a shared template.", "shared", 403
         )
     check(data, line_for(session, data.commercial))
-    if (same := _same_name(session, actor, data)) is not None:
-        if _is_repeat(actor, data, same):
-            return same
-        _refuse_same_name(same)
+    # Looked for before the clash, and among inactive ones too: an Add with Active unticked,
+    # pressed twice, made two.
+    if (repeat := _repeat_of(session, actor, data)) is not None:
+        return repeat
+    if (same := _same_name(session, actor.id, data)) is not None:
+        _refuse_same_name(actor, data, same)
     template = SmsTemplate(**asdict(data), owner_id=actor.id)
     session.add(template)
     session.flush()
@@ -306,21 +368,23 @@ def update(session: so.Session, actor: User, template: SmsTemplate, data: Templa
             "Only users who manage templates can share or unshare a template.", "shared", 403
         )
     check(data, line_for(session, data.commercial), template)
-    # A name, folder and state kept as they were is not judged again: two templates that read the
-    # same from before this rule can each still be edited, and one renamed to end the clash.
+    # A personal template must have an owner who can see it: whoever made it personal (the
+    # manager who unticks Shared keeps it in their list; its maker may no longer be here).
+    owner_id = actor.id if template.shared and not data.shared else template.owner_id
+    # A name, folder and state kept as they were, seen by no more people than before, is not
+    # judged again: two templates that read the same from before this rule can each still be
+    # edited, and one renamed to end the clash. Sharing one is judged: more people see it.
     kept = (as_seen(data.name), as_seen(data.folder)) == (
         as_seen(template.name),
         as_seen(template.folder),
-    )
-    if not (kept and template.active) and (same := _same_name(session, actor, data, template)):
-        _refuse_same_name(same)
+    ) and (template.shared or not data.shared)
+    if not (kept and template.active) and (same := _same_name(session, owner_id, data, template)):
+        _refuse_same_name(actor, data, same)
     before = {field: getattr(template, field) for field in FIELDS}
     template.name, template.folder, template.body = data.name, data.folder, data.body
     template.record_type, template.shared = data.record_type, data.shared
     template.commercial = data.commercial
-    if before["shared"] and not data.shared:
-        # A personal template must have an owner who can see it: whoever made it personal.
-        template.owner_id = actor.id
+    template.owner_id = owner_id
     changes = {
         field: [before[field], getattr(template, field)]
         for field in FIELDS
@@ -340,12 +404,18 @@ def set_active(session: so.Session, actor: User, template: SmsTemplate, active: 
         raise FieldError(_not_yours(template), status=403)
     if template.active == active:
         return False
-    if active and (same := _same_name(session, actor, _data_of(template), template)):
-        raise FieldError(
-            f"“{template.name}” was not reactivated: the template “{same.name}” in the folder "
-            f"“{same.folder}” reads the same. Rename one of them first.",
-            status=409,
-        )
+    if active and (same := _same_name(session, template.owner_id, _data_of(template), template)):
+        if may_see(actor, same):
+            reason = (
+                f"the template “{same.name}” in the folder “{same.folder}” reads the same. "
+                "Rename one of them first."
+            )
+        else:  # someone's personal one: that it exists is said, nothing of what it holds
+            reason = (
+                f"someone has a personal template of that name in the folder “{same.folder}”. "
+                "Rename this one first."
+            )
+        raise FieldError(f"“{template.name}” was not reactivated: {reason}", status=409)
     _set_active(session, actor, template, active)
     session.commit()
     return True

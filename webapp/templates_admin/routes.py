@@ -12,7 +12,7 @@ from webapp.database import reread_for_update
 from webapp.errors import FieldError
 from webapp.extensions import db
 from webapp.ids import as_id
-from webapp.models import SmsTemplate
+from webapp.models import SmsTemplate, User
 from webapp.models.messaging import RECORD_TYPES
 from webapp.people.kinds import CANDIDATES, KINDS, Kind
 from webapp.sms import merge, people, segments
@@ -68,6 +68,12 @@ def new():
 @permission_required("sms.send")
 def edit(template_id: int):
     """Edit a template this user may change; anyone else sees it read-only."""
+    if request.method == "POST" and (
+        by := sms_templates.made_personal_by(db.session, current_user, template_id)
+    ):
+        # Made personal by another manager since this form was opened: refused by name, the form
+        # kept as typed (as a new template's, so nothing of the template as it is now is shown).
+        return _form(None, refusal=_made_personal(by))
     template = template_or_404(template_id)
     may_change = sms_templates.may_change(current_user, template)
     if request.method == "POST" and not may_change:
@@ -79,7 +85,18 @@ def edit(template_id: int):
     return _form(template)
 
 
-def _form(template: SmsTemplate | None) -> Response:
+def _made_personal(by: User | None) -> str:
+    who = by.full_name if by is not None and by.full_name.strip() else "Another user"
+    return (
+        f"{who} made this template personal after you opened it, so you can no longer change "
+        "it. Your changes were not saved: they are still below, to copy, or to add as a new "
+        "template."
+    )
+
+
+def _form(template: SmsTemplate | None, refusal: str | None = None) -> Response:
+    """The add or edit form's answer to a GET or a POST; `refusal`: why a save is refused whatever
+    the form holds (the template it was opened for is out of this user's reach now)."""
     if request.method == "GET":
         return _page(edit_merge.stamp(TemplateForm(obj=template)), template)
     form = TemplateForm()
@@ -116,6 +133,8 @@ def _form(template: SmsTemplate | None) -> Response:
                 "for. The picker offers the fields they have."
             ]
         return _page(form, template, focus=focus)
+    if refusal is not None:
+        return _page(form, None, status=409, form_error=refusal)
     if form.validate_on_submit():
         if template is not None:
             # A form opened before someone else's save (or Deactivate) applies only what its
