@@ -89,7 +89,7 @@ def _fill(session) -> None:
     senders = _senders(session)
     consultant = session.scalar(sa.select(User.id).where(User.username == "consultant"))
     others = [s for s in senders if s != consultant]
-    templates = list(session.scalars(sa.select(SmsTemplate.id)))
+    templates = list(session.execute(sa.select(SmsTemplate.id, SmsTemplate.name)))
     low, high = session.execute(
         sa.select(sa.func.min(Candidate.id), sa.func.max(Candidate.id))
     ).one()
@@ -102,11 +102,15 @@ def _fill(session) -> None:
     batches, total = [], 0
     while total < MESSAGES:
         size = min(_size(rng), MESSAGES - total)
+        template_id, template_name = (
+            rng.choice(templates) if templates and rng.random() < 0.4 else (None, None)
+        )
         batches.append(
             {
                 "sender_id": consultant if rng.random() < 0.1 else rng.choice(others),
                 "kind": "candidates",
-                "template_id": rng.choice(templates) if templates and rng.random() < 0.4 else None,
+                "template_id": template_id,
+                "template_name": template_name,  # as a Send keeps it
                 "body": rng.choice(BODIES).replace("{first}", "{{first_name}}"),
                 "provider": "bench",
                 "message_count": size,

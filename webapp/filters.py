@@ -4,6 +4,7 @@ as query-string values for page links."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import field, fields
 from datetime import date, datetime, tzinfo
@@ -19,6 +20,8 @@ UTC_ZONE = ZoneInfo("UTC")
 # zone far from UTC (or the day after the last, for an end) would pass them; no record is dated
 # outside these.
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+# Typed as a day is (a month 01-12 and a day 01-31), though the month may not have that day.
+_DAY_FORM = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
 
 
 def zone_field() -> Any:
@@ -72,6 +75,8 @@ def filter_day(typed: str, label: str) -> tuple[date | None, str | None]:
     try:
         day = date.fromisoformat(typed)
     except ValueError:
+        if _DAY_FORM.fullmatch(typed):  # 2026-02-29: the form is right, the day is not
+            return None, f"{label}: there is no such day as {typed}."
         return None, f"{label} must be a date like 2026-01-31, not “{typed}”."
     if not FIRST_DAY <= day <= LAST_DAY:
         return None, f"{label} must be a day from {FIRST_DAY.year} to {LAST_DAY.year}."

@@ -262,7 +262,7 @@ def test_parse_reads_every_filter_and_params_give_them_back(session, audit_event
         (
             {"date_to": "2026-02-30"},
             "date_to",
-            "To must be a date like 2026-01-31, not “2026-02-30”.",
+            "To: there is no such day as 2026-02-30.",
         ),
         ({"date_from": "2026-03-01", "date_to": "2026-02-01"}, "date_to", "To is before From."),
         (

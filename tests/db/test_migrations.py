@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from tests.delivery import queue
 from webapp import migrate
 from webapp.database import make_engine
 from webapp.models import Base, Role, User
@@ -588,3 +589,42 @@ def test_0026_keeps_gateway_ids_unique_per_direction(engine):
     assert columns() == ["provider", "provider_message_id"]
     migrate.upgrade(engine)
     assert columns() == ["provider", "direction", "provider_message_id"]
+
+
+def test_0027_keeps_the_template_names_batches_went_with_and_when_they_went(
+    engine, session, sender, ada, make_template
+):
+    """Batches sent before 0027 take their template's name as it is then (the best there is); a
+    batch's went_at is its release, else when it is due, else when it was written."""
+    template = make_template("JS one", "Hi {{first_name}}")
+    with_template = queue(session, sender, [ada], provider="sandbox", template_id=template.id)
+    typed = queue(session, sender, [ada], provider="sandbox", body="Typed")
+    ids = (with_template.id, typed.id)
+    session.close()
+    migrate.downgrade(engine, "0026")
+    send_at, released_at = datetime(2026, 12, 5, 9, 0), datetime(2026, 12, 5, 9, 0, 2)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE sms_templates SET name = 'Renamed before 0027'"))
+        connection.execute(
+            sa.text("UPDATE batches SET send_at = :at WHERE id = :id"),
+            {"at": send_at, "id": typed.id},
+        )
+    migrate.upgrade(engine)
+
+    def stored() -> dict:
+        query = sa.text(
+            "SELECT id, template_name, went_at, created_at FROM batches ORDER BY id"
+        ).columns(went_at=sa.DateTime, created_at=sa.DateTime)
+        with engine.connect() as connection:
+            return {row.id: row for row in connection.execute(query)}
+
+    rows = stored()
+    assert [rows[i].template_name for i in ids] == ["Renamed before 0027", None]
+    assert rows[with_template.id].went_at == rows[with_template.id].created_at
+    assert rows[typed.id].went_at == send_at  # scheduled, still waiting: when it is due
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE batches SET released_at = :at WHERE id = :id"),
+            {"at": released_at, "id": typed.id},
+        )
+    assert stored()[typed.id].went_at == released_at  # kept by the database as it goes

@@ -373,3 +373,42 @@ def test_the_batch_each_row_links_to_opens_for_its_sender(client, session, login
 
     assert client.get(href).status_code == 200
     assert f"SMS batch {batch.id}" in client.get(href).get_data(as_text=True)
+
+
+def test_a_day_the_month_does_not_have_is_named_as_no_such_day(client, session, login):
+    login("consultant")
+
+    response = client.get("/sms/sent?date_from=2026-04-31&date_to=2026-02-29")
+
+    assert response.status_code == 400
+    doc = html(response)
+    assert doc.one("span", id="date_from-error").text.strip() == (
+        "Sent from: there is no such day as 2026-04-31."
+    )
+    assert doc.one("span", id="date_to-error").text.strip() == (
+        "Sent to: there is no such day as 2026-02-29."
+    )
+    # Not in the form of a day at all: the example, as before.
+    response = client.get("/sms/sent?date_to=2026-13-01")
+    assert (
+        "Sent to must be a date like 2026-01-31"
+        in html(response).one("span", id="date_to-error").text
+    )
+
+
+def test_renaming_a_template_leaves_the_name_its_batches_were_sent_with(
+    client, session, login, three_people
+):
+    me = login("consultant")
+    template = SmsTemplate(name="JS one", body="Hi {{first_name}}", folder="General")
+    session.add(template)
+    session.commit()
+    batch = sent_batch(session, me, three_people, template_id=template.id, body="Hi {{first_name}}")
+    template.name = "Do not use - old"
+    session.commit()
+
+    page = client.get(f"/sms/batches/{batch.id}").get_data(as_text=True)
+    assert "JS one" in page and "Do not use" not in page
+    assert html(client.get("/sms/sent")).one("a", id=f"batch-{batch.id}-title").text == "JS one"
+    assert batch_ids(client.get("/sms/sent?text=js+one")) == [batch.id]
+    assert batch_ids(client.get("/sms/sent?text=do+not+use")) == []

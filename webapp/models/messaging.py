@@ -41,6 +41,8 @@ UNREAD_ONLY = "direction = 'in' AND read_at IS NULL"
 OUTBOUND_ONLY = "direction = 'out'"
 # A batch due later that has neither gone nor been cancelled (ix_batches_due).
 WAITING_TO_GO = "send_at IS NOT NULL AND released_at IS NULL AND cancelled_at IS NULL"
+# When a batch went (Batch.went_at): released, else due, else written.
+WENT_AT = "coalesce(released_at, send_at, created_at)"
 
 
 def new_uuids(
@@ -166,9 +168,11 @@ class ComposeDraft(Base):
 
 class Batch(Base):
     __tablename__ = "batches"
-    # The Sent page: a sender's batches newest first, read in index order.
+    # The Sent page: a sender's batches (or everyone's) by when they went, newest first, read in
+    # index order (migration 0027).
     __table_args__ = (
-        sa.Index("ix_batches_sender_created", "sender_id", "created_at", "id"),
+        sa.Index("ix_batches_sender_went", "sender_id", "went_at", "id"),
+        sa.Index("ix_batches_went", "went_at", "id"),
         # The worker's look for scheduled batches now due reads only those still waiting.
         partial_index("ix_batches_due", "send_at", where=WAITING_TO_GO),
     )
@@ -182,6 +186,9 @@ class Batch(Base):
     template_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("sms_templates.id", ondelete="SET NULL")
     )
+    # The template's name when the batch was sent: renaming the template later does not rename
+    # the batches sent with it (None: typed, not from a template).
+    template_name: so.Mapped[str | None] = so.mapped_column(sa.String(120))
     body: so.Mapped[str] = so.mapped_column(sa.Text)
     ignore_opt_out: so.Mapped[bool] = so.mapped_column(default=False)
     comment_type: so.Mapped[str | None] = so.mapped_column(sa.String(60))
@@ -199,6 +206,13 @@ class Batch(Base):
     cancelled_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     cancelled_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
+    # When it went, as the Sent page lists and filters it: released (a scheduled batch, whose
+    # messages are dated then), else when it is or was due (scheduled, or cancelled before it
+    # went), else written (sent at once). Kept by the database (stored on PostgreSQL, computed
+    # on read on SQLite), so no release, edit or cancel can leave it behind.
+    went_at: so.Mapped[datetime] = so.mapped_column(
+        UTCDateTime, sa.Computed(WENT_AT, persisted=True)
+    )
     sender: so.Mapped[User] = so.relationship(lazy="joined", foreign_keys=[sender_id])
     template: so.Mapped[SmsTemplate | None] = so.relationship(lazy="joined")
 

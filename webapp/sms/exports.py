@@ -17,7 +17,6 @@ from webapp.models import (
     ClientContact,
     Message,
     SmsAccount,
-    SmsTemplate,
     User,
     audit,
 )
@@ -271,8 +270,8 @@ def sent_rows(
     chunk: int = CHUNK,
 ) -> Iterator[list]:
     """The heading, then one row per batch the Sent page lists for these arguments (every page
-    of it, newest first), with its messages counted by state, read `chunk` batches at a time,
-    each chunk after the last one's (time, id) in a session of its own.
+    of it, newest first by when it went), with its messages counted by state, read `chunk`
+    batches at a time, each chunk after the last one's (time it went, id) in a session of its own.
 
     The conditions are the Sent page's own (sent_log.conditions). "Message" is the batch's text
     in full (the page shows its first words); "Send at" is the time it was scheduled for.
@@ -283,24 +282,26 @@ def sent_rows(
             Batch.id,
             Batch.created_at,
             User.full_name,
-            SmsTemplate.name,
+            Batch.template_name,
             Batch.body,
             Batch.kind,
             Batch.message_count,
             Batch.send_at,
             Batch.cancelled_at,
+            Batch.went_at,
         )
         .select_from(sent_log.WITH_NAMES)
         .where(*sent_log.conditions(filters, sender_id, team))
-        .order_by(Batch.created_at.desc(), Batch.id.desc())
+        .order_by(*sent_log.NEWEST_FIRST)
         .limit(chunk)
     )
-    # The first chunk, then the next after the last one's (time, id): both statements made once.
+    # The first chunk, then the next after the last one's (time it went, id): both statements
+    # made once.
     later = query.where(
         sa.or_(
-            Batch.created_at < sa.bindparam("created", type_=Batch.created_at.type),
+            Batch.went_at < sa.bindparam("went", type_=Batch.went_at.type),
             sa.and_(
-                Batch.created_at == sa.bindparam("created", type_=Batch.created_at.type),
+                Batch.went_at == sa.bindparam("went", type_=Batch.went_at.type),
                 Batch.id < sa.bindparam("last_id"),
             ),
         )
@@ -310,7 +311,7 @@ def sent_rows(
         with sessions() as session:
             part = list(session.execute(page, values))
             counts = sent_log.state_counts(session, [row[0] for row in part])
-        for batch_id, created, sender, template, body, kind, total, send_at, cancelled in part:
+        for batch_id, created, sender, template, body, kind, total, send_at, cancelled, _ in part:
             yield [
                 batch_id,
                 moment(created, zone),
@@ -325,7 +326,7 @@ def sent_rows(
             ]
         if len(part) < chunk:
             return
-        page, values = later, {"last_id": part[-1][0], "created": part[-1][1]}
+        page, values = later, {"last_id": part[-1][0], "went": part[-1][-1]}
 
 
 def sent_csv(

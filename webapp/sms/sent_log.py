@@ -1,5 +1,8 @@
 """The Sent page read from the database: a user's batches (or everyone's) newest first, filtered
-by date, state and text, each with its message counts by state."""
+by date, state and text, each with its message counts by state.
+
+A batch's date here is when it went (Batch.went_at): a scheduled one's release, as the dashboard
+counts its messages, or while it waits (or once cancelled) the time it is or was due."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import sqlalchemy.orm as so
 
 from webapp import database
 from webapp.filters import date_range, day_bounds, page_number, read_text, zone_field
-from webapp.models import Batch, Message, SmsTemplate, User
+from webapp.models import Batch, Message, User
 from webapp.models.base import utcnow
 from webapp.models.messaging import is_scheduled
 from webapp.sms.batches import BAR_ORDER, NO_RECEIPT, STATE_ORDER
@@ -122,11 +125,12 @@ class BatchRow(NamedTuple):
         return self.released_at - self.send_at > RELEASED_LATE
 
 
-# A batch with its sender (every batch has one) and its template (if any), for their names: the
-# Sent page's rows and its export.
-WITH_NAMES = sa.join(Batch, User, User.id == Batch.sender_id).outerjoin(
-    SmsTemplate, SmsTemplate.id == Batch.template_id
-)
+# A batch with its sender (every batch has one), for their name: the Sent page's rows and its
+# export. The template's name is the batch's own (Batch.template_name), as it was at Send.
+WITH_NAMES = sa.join(Batch, User, User.id == Batch.sender_id)
+# Newest first: by when the batch went, in the order of its indexes (ix_batches_sender_went and
+# ix_batches_went).
+NEWEST_FIRST = (Batch.went_at.desc(), Batch.id.desc())
 
 _ROW = sa.select(
     Batch.id,
@@ -139,7 +143,7 @@ _ROW = sa.select(
     User.full_name,
     Batch.message_count,
     Batch.body,
-    SmsTemplate.name,
+    Batch.template_name,
 ).select_from(WITH_NAMES)
 
 
@@ -193,9 +197,9 @@ def conditions(filters: Filters, sender_id: int | None, team: Team | None = None
         where.append(Batch.sender_id.in_(team.members()))
     start, end = day_bounds(filters.date_from, filters.date_to, filters.zone)
     if start:
-        where.append(Batch.created_at >= start)
+        where.append(Batch.went_at >= start)
     if end:
-        where.append(Batch.created_at < end)
+        where.append(Batch.went_at < end)
     if filters.state:
         where.append(
             sa.exists().where(
@@ -205,12 +209,10 @@ def conditions(filters: Filters, sender_id: int | None, team: Team | None = None
             )
         )
     if filters.text:
-        named = sa.select(SmsTemplate.id).where(
-            SmsTemplate.name.icontains(filters.text, autoescape=True)
-        )
         where.append(
             sa.or_(
-                Batch.body.icontains(filters.text, autoescape=True), Batch.template_id.in_(named)
+                Batch.body.icontains(filters.text, autoescape=True),
+                Batch.template_name.icontains(filters.text, autoescape=True),
             )
         )
     return where
@@ -230,7 +232,7 @@ def search(
         BatchRow._make(row)
         for row in session.execute(
             _ROW.where(*conditions(filters, sender_id, team))
-            .order_by(Batch.created_at.desc(), Batch.id.desc())
+            .order_by(*NEWEST_FIRST)
             .offset((page - 1) * PAGE_SIZE)
             .limit(PAGE_SIZE + 1)
         )
