@@ -156,6 +156,7 @@
   // (its requests cancelled) and says so. The typed message is also in the server's draft (a Bulk
   // SMS for the same people opens it again); kept here, it fills an empty Message for others.
   function resultsChanged() {
+    cancelRowSms();
     var panel = document.getElementById("compose-panel");
     if (!panel || !panel.firstElementChild) return;
     if (sending && document.contains(sending) && panel.contains(sending)) {
@@ -268,14 +269,37 @@
   // Who opened the SMS screen: the focus goes back there when it closes.
   var composeOpener = null;
 
+  // A row's SMS screen on its way (s): it is not on the search's sync point as Bulk SMS is, so a
+  // search, another page, Bulk SMS or another s cancels it here; late, it would open the screen
+  // for someone the list no longer shows, or over the Bulk SMS screen asked for since.
+  var rowSms = null;  // { row, xhr }
+
+  function cancelRowSms() {
+    var pending = rowSms;
+    rowSms = null;
+    if (pending && pending.xhr) pending.xhr.abort();
+  }
+
   function openRowSms(row, opener) {
     var box = row.querySelector(".row-select");
     if (box && box.disabled) { explainListLoading(); return; }
     var url = row.getAttribute("data-sms-url");
     if (!window.htmx) { window.location.assign(url); return; }
+    cancelRowSms();
     composeOpener = opener;
-    window.htmx.ajax("GET", url, { source: row, target: "#compose-panel", swap: "innerHTML" });
+    rowSms = { row: row, xhr: null };  // its xhr arrives with htmx:beforeSend
+    // Cancelled, its promise is rejected: nothing is left to do then.
+    window.htmx.ajax("GET", url, { source: row, target: "#compose-panel", swap: "innerHTML" })
+      .catch(function () {});
   }
+
+  document.addEventListener("htmx:beforeSend", function (event) {
+    if (rowSms && !rowSms.xhr && event.detail.elt === rowSms.row) rowSms.xhr = event.detail.xhr;
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (rowSms && event.detail.xhr === rowSms.xhr) rowSms = null;
+  });
 
   // The key a shortcut reads: event.key, but with another alphabet's layout on (Russian "ч" on
   // the X key, Greek "χ") the Latin letter of the key's place (event.code "KeyX" → "x"), so the
@@ -370,14 +394,41 @@
         composeOpener = null;  // back to Bulk SMS when it closes
       }
     }
+    // A new list or another SMS screen on its way: a row's SMS screen asked for before is not
+    // wanted any more. (Requests from the SMS screen itself, the counter, leave it be.)
+    var target = event.detail.target;
+    var panel = document.getElementById("compose-panel");
+    var fromPanel = panel && panel.contains(elt);
+    if (rowSms && elt !== rowSms.row && !event.defaultPrevented && target && !fromPanel &&
+        (target.id === "results" || target.id === "compose-panel")) {
+      cancelRowSms();
+    }
   });
 
   // An SMS screen just opened (Bulk SMS or s): the focus goes to its heading, which says who it is
   // for; later swaps inside it keep their own focus. Someone quick who went into one of its fields
   // before it settled stays there (htmx's autofocus would take them away mid-word, and their next
-  // keys would become shortcuts).
+  // keys would become shortcuts), and so does someone gone on to type in a field outside it since
+  // asking for it (s, then / to Search).
   var openingPanel = false;
   var enteredField = null;
+  var askedFrom = null;  // where the focus was as the screen was asked for
+  var typingElsewhere = null;  // a field outside the screen gone to since, as it came
+
+  function isForPanel(event) {
+    return !!event.detail.target && event.detail.target.id === "compose-panel";
+  }
+
+  document.addEventListener("htmx:beforeSend", function (event) {
+    if (isForPanel(event)) askedFrom = document.activeElement;
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!isForPanel(event)) return;
+    var active = document.activeElement;
+    var moved = active !== askedFrom && typing(active) && !event.detail.target.contains(active);
+    typingElsewhere = moved ? active : null;
+  });
 
   document.addEventListener("focusin", function (event) {
     var panel = document.getElementById("compose-panel");
@@ -391,6 +442,9 @@
     var field = enteredField;
     openingPanel = false;
     enteredField = null;
+    var elsewhere = typingElsewhere;
+    typingElsewhere = null;
+    if (elsewhere && document.contains(elsewhere)) field = elsewhere;
     if (field && document.contains(field)) { field.focus(); return; }
     var heading = document.getElementById("compose-heading");
     if (heading) heading.focus();
@@ -552,7 +606,33 @@
     clearOfBar(event.target);
   });
 
+  // A search (or another page) still on its way when Back or Forward puts a page back would land
+  // late: into results no longer on the page, but pushing its own URL into the address bar and the
+  // history all the same (htmx pushes as it swaps; its htmx:beforeSwap fires on the detached
+  // results, out of the document's hearing). So the page that goes takes its requests with it;
+  // all but a Send (see `sending`).
+  var onTheirWay = [];  // { elt, xhr }
+
+  document.addEventListener("htmx:beforeSend", function (event) {
+    if (isSend(event)) return;
+    var request = { elt: event.detail.elt, xhr: event.detail.xhr };
+    onTheirWay.push(request);
+    request.xhr.addEventListener("loadend", function () {
+      onTheirWay = onTheirWay.filter(function (other) { return other !== request; });
+    });
+  });
+
+  function abortRequestsOfAPageGone(all) {
+    onTheirWay.slice().forEach(function (request) {
+      if (all || !document.contains(request.elt)) request.xhr.abort();
+    });
+  }
+
+  // Not in htmx's history cache: the page is asked for again, and the old one is still there.
+  document.addEventListener("htmx:historyCacheMiss", function () { abortRequestsOfAPageGone(true); });
+
   document.addEventListener("htmx:historyRestore", function () {
+    abortRequestsOfAPageGone(false);
     shownResults = document.getElementById("results");
     initGrid();
     syncLayout();

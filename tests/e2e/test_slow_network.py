@@ -7,6 +7,7 @@ import re
 from urllib.parse import parse_qs
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
@@ -375,3 +376,124 @@ def test_a_send_refused_after_the_list_changed_closes_the_screen_then(page):
 
     expect(page.locator("#compose-panel")).to_contain_text("SMS screen was closed")
     expect(page.locator("#compose-panel #compose")).to_have_count(0)
+
+
+class Held:
+    """Requests matching `pattern` (and `which`) held in the browser, their answers not asked
+    for, until the test releases them: a late answer on cue."""
+
+    def __init__(self, page, pattern: str, which=lambda request: True):
+        self.page = page
+        self.which = which
+        self.routes = []
+        page.route(pattern, self._hold)
+
+    def _hold(self, route) -> None:
+        if self.which(route.request):
+            self.routes.append(route)
+        else:
+            route.continue_()
+
+    def wait_for(self, count: int) -> None:
+        for _ in range(100):
+            if len(self.routes) >= count:
+                return
+            self.page.wait_for_timeout(50)
+        raise AssertionError(f"{count} requests expected on their way; {len(self.routes)} left")
+
+    def release(self) -> None:
+        for route in self.routes:
+            try:
+                route.continue_()
+            except PlaywrightError:
+                pass  # the page aborted it meanwhile: nothing to answer
+        self.routes = []
+
+
+def s_held_on_sam_single(page) -> Held:
+    """The Singles listed (Sam, Sue), and s pressed on Sam's row: his SMS screen on its way."""
+    sign_in(page, "consultant")
+    page.goto("/candidates?q=Single")
+    expect(page.locator("#results-heading")).to_have_text(results_heading(2))
+    held = Held(page, "**/sms/compose?*")
+    page.keyboard.press("/")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_label("Select Sam Single", exact=True)).to_be_focused()
+    page.keyboard.press("s")
+    held.wait_for(1)
+    return held
+
+
+def test_s_then_a_new_search_opens_no_sms_screen_for_the_old_list(page):
+    """s on a row, then / and another search before the SMS screen came: it came late, for someone
+    the list no longer shows, and took the focus from Search mid-word (the next keys went to its
+    heading, or ran as shortcuts). The new search cancels it."""
+    in_flight = InFlight(page)
+    held = s_held_on_sam_single(page)
+    page.keyboard.press("/")
+    page.keyboard.type("Rep")
+    expect(page.locator("#results")).to_contain_text("Rory Reply")
+    held.release()
+    in_flight.wait_quiet()
+    assert_sms_screen_only_for_listed(page)  # Sam's came to nothing
+    page.keyboard.type("ly")
+
+    expect(page.locator("#q")).to_be_focused()
+    expect(page.locator("#q")).to_have_value("Reply")
+    in_flight.wait_quiet()
+    assert listed_names(page) == {"Rory Reply", "Rhea Reply"}
+    expect(page.locator(SMS_SCREEN)).to_have_count(0)
+    assert_sms_screen_only_for_listed(page)
+
+
+def test_bulk_sms_pressed_while_a_rows_sms_screen_is_on_its_way_is_the_one_shown(page):
+    """s on Sam, then j x b for Sue: the Bulk SMS screen came, then Sam's late one replaced it,
+    for someone never ticked."""
+    in_flight = InFlight(page)
+    held = s_held_on_sam_single(page)
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    page.keyboard.press("b")
+    expect(page.locator(SMS_SCREEN)).to_be_visible()
+    held.release()
+    in_flight.wait_quiet()
+
+    assert sms_screen_names(page) == ["Sue Single"]
+    expect(page.locator("#compose-heading")).to_be_focused()
+
+
+def test_a_rows_sms_screen_landing_while_in_search_leaves_the_focus_there(page):
+    """s on Sam, then / to Search: the screen still opens (Sam is listed), but the focus stays in
+    Search rather than jumping to the screen's heading under the keys being typed."""
+    in_flight = InFlight(page)
+    held = s_held_on_sam_single(page)
+    page.keyboard.press("/")
+    held.release()
+    in_flight.wait_quiet()
+
+    assert sms_screen_names(page) == ["Sam Single"]
+    expect(page.locator("#q")).to_be_focused()
+
+
+def test_back_while_a_search_is_on_its_way_keeps_the_address_of_the_page_shown(page):
+    """Back pressed while a typed search was on its way: the list Back put on screen stayed, but
+    the late answer pushed its own ?q= into the address bar and the history."""
+    sign_in(page, "consultant")
+    keyboard_search(page, "Turing", 1)
+    expect(page).to_have_url(re.compile(r"/candidates\?q=Turing"))
+    in_flight = InFlight(page)
+    searches = Held(page, "**/candidates?*", lambda request: "hx-request" in request.headers)
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("/")
+    page.keyboard.type("Lovelace")
+    searches.wait_for(1)
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/candidates$"))
+    searches.release()
+    in_flight.wait_quiet()
+
+    expect(page).to_have_url(re.compile(r"/candidates$"))
+    expect(page.locator("#q")).to_have_value("")
+    assert len(listed_names(page)) == 50  # the whole list's first page, as Back put it
+    page.go_forward()
+    expect(page).to_have_url(re.compile(r"/candidates\?q=Turing&"))

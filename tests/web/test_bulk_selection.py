@@ -122,6 +122,17 @@ def test_pager_shares_the_search_sync_and_disables_the_ticks(client, login, make
     assert link.get("hx-disabled-elt") == doc.one("form", id="search").get("hx-disabled-elt")
 
 
+def test_bulk_sms_help_says_another_page_clears_the_ticks(client, login, make_candidate):
+    """A tick is for a row of this page (with JavaScript off too): the next page drops it, as a new
+    search does, and the help beside Bulk SMS says both."""
+    make_candidate("Ada", "Lovelace", "0412 345 678")
+    login("consultant")
+    doc = html(client.get("/candidates?q=ada"))
+    assert doc.one("form", id="bulk-sms").one("span", id="bulk-help").text == (
+        "Tick people first. Changing the search or the page clears the ticks."
+    )
+
+
 def test_back_to_the_search_from_a_refusal_keeps_the_search_and_its_filters(
     client, login, make_contact
 ):
