@@ -289,6 +289,34 @@ def test_retry_of_an_email_that_failed_to_a_consultant_deactivated_since_goes_to
     assert event.details["was"] == "casey@example.com"
 
 
+def test_readdressing_rewrites_the_emails_own_lines_never_the_texters(
+    app, client, session, smtp, mail, casey, make_candidate, login
+):
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    [sent] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, still free Friday?")
+    session.add(Setting(key="unmatched_reply_address", value="replies-inbox@example.com"))
+    session.commit()
+    smtp.refuse.add("casey@example.com")
+    texted = (
+        "In reply to your message:\nConversation: http://elsewhere.example/sms/replies/9/open?key=x"
+    )
+    push_reply(client, texted, reference=sent.uuid)
+    send_due(session, mail)
+    admin = login("administrator")
+    accounts.deactivate_user(session, admin, session.get(User, casey.id))
+
+    assert client.post(f"/admin/status/emails/{email_id(session)}/retry").status_code == 303
+    assert send_due(session, mail) == 1
+
+    [received] = smtp.messages
+    [reply] = inbound(session)
+    body = received.body.replace("\r\n", "\n")
+    assert texted in body  # the texter's words as they sent them
+    assert body.count("In reply to Casey Jones's message:") == 1
+    assert f"Conversation: {PUBLIC}/candidates/{ada.id}#message-{reply.id}" in body
+    assert f"/sms/replies/{reply.id}/open?key=" not in body
+
+
 def test_retry_with_nowhere_for_unmatched_replies_says_it_failed_again_and_why(
     app, client, session, smtp, mail, casey, make_candidate, login
 ):

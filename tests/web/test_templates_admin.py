@@ -1257,6 +1257,37 @@ def test_a_shared_template_may_not_take_the_name_of_someones_personal_one_in_its
     assert fresh(session, SmsTemplate, mine.id).shared is False
 
 
+def test_a_switched_off_users_personal_template_leaves_its_name_free_for_a_shared_one(
+    client, login, make_user, make_template, session
+):
+    """Offered to nobody now, and nobody could rename it to end the clash."""
+    gone = make_user(role="consultant")
+    make_template("Welcome", "Secret text", folder="Sales", owner=gone, shared=False)
+    gone.active = False
+    session.commit()
+    login("team-leader")
+
+    added = client.post(
+        "/templates/new", data=form_values(name="Welcome", folder="Sales", shared="y")
+    )
+
+    assert added.status_code == 303
+    assert len(rows(session, SmsTemplate)) == 2
+
+
+def test_a_personal_template_keeps_its_own_spelling_of_a_folder_only_another_has(
+    client, login, make_user, make_template, session
+):
+    """Nobody sees both, and another user's personal spelling is theirs."""
+    other = make_user(role="consultant")
+    make_template("Welcome", folder="SALES", owner=other, shared=False)
+    me = login("consultant")
+
+    assert client.post("/templates/new", data=form_values(name="Hi", folder="sales")).status_code
+    [mine] = [t for t in rows(session, SmsTemplate) if t.owner_id == me.id]
+    assert mine.folder == "sales"
+
+
 def test_reactivating_a_shared_template_named_as_someones_personal_one_is_refused(
     client, login, make_user, make_template, session
 ):

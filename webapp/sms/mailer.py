@@ -84,12 +84,16 @@ def send_due(
     if not due:
         return 0
     reply_to = _consultants(session, due)
-    unmatched = (
-        settings_store.value(session, "unmatched_reply_address") or settings.unmatched_fallback
-    )
+    # Queued while its consultant could have it (an SMTP outage since): theirs no longer. Only a
+    # reply's email without an active consultant with an address may be; the rest cost nothing.
+    doubtful = [e for e in due if e.message_id is not None and e.id not in reply_to]
+    unmatched = ""
+    if doubtful:
+        unmatched = (
+            settings_store.value(session, "unmatched_reply_address") or settings.unmatched_fallback
+        )
     session.commit()  # end the read, so each write below waits for SQLite's lock if it must
-    # Queued while its consultant could have it (an SMTP outage since): theirs no longer.
-    readdressed = [email for email in due if readdress(session, email, unmatched)]
+    readdressed = [email for email in doubtful if readdress(session, email, unmatched)]
     if readdressed:
         session.commit()
     due = [email for email in due if email not in readdressed or email.state == "queued"]
@@ -172,7 +176,11 @@ def readdress(session: so.Session, email: Email, unmatched_address: str) -> bool
     consultant = session.get(User, reply.sender_id) if reply and reply.sender_id else None
     if consultant is None or (consultant.active and consultant.email):
         return False
-    if _FOR_THEM not in email.body and email.to_address != consultant.email:
+    # The texter's words come first: only what follows them is ours to read and rewrite (an SMS
+    # may hold "In reply to your message:" or a link line of its own).
+    start = email.body.find(reply.body) + len(reply.body) if reply.body in email.body else 0
+    head, tail = email.body[:start], email.body[start:]
+    if _FOR_THEM not in tail and email.to_address != consultant.email:
         return False  # written for the unmatched inbox, whatever its address is now
     name = consultant.full_name
     why = "is deactivated" if not consultant.active else "has no email address"
@@ -186,18 +194,18 @@ def readdress(session: so.Session, email: Email, unmatched_address: str) -> bool
         return True
     person = person_of(session, reply)
     filed = "on Replies (Everyone's)" + (" and in the record's conversation" if person else "")
-    body = email.body.replace(_FOR_THEM, f"\nIn reply to {name}'s message:\n", 1)
+    tail = tail.replace(_FOR_THEM, f"\nIn reply to {name}'s message:\n", 1)
     if person is not None:
-        # The inbox's Open is the consultant's; the unmatched inbox gets the record's page.
+        # The inbox's Open is the consultant's; the unmatched inbox gets the record's page. The
+        # last such line is ours (our SMS, quoted above it, is ours too, but may hold anything).
         kind = KINDS.of(person).segment
         opens = re.escape(CONVERSATION_LINK) + "(.*)" + re.escape(OPEN_PATH.format(reply.id, ""))
-        body = re.sub(
-            f"^{opens}\\S*$",
-            lambda found: f"{CONVERSATION_LINK}{found[1]}/{kind}/{person.id}#message-{reply.id}",
-            body,
-            count=1,
-            flags=re.MULTILINE,
-        )
+        links = list(re.finditer(f"^{opens}\\S*$", tail, flags=re.MULTILINE))
+        if links:
+            link = links[-1]
+            page = f"{CONVERSATION_LINK}{link[1]}/{kind}/{person.id}#message-{reply.id}"
+            tail = tail[: link.start()] + page + tail[link.end() :]
+    body = head + tail
     email.body = (
         f"This reply answers {name}'s message. {name} {why} in SMS Desk, so it comes to the "
         f"address for unmatched replies instead. It is filed as usual: {filed}.\n\n{body}"

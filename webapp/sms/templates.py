@@ -240,15 +240,19 @@ def _as_filed(
     """`data` with its folder spelled as a folder there is already (on other templates than the
     one `editing`), when it is that one as a reader sees it (webapp.text.as_seen: in other
     capitals, "candidates" for "Candidates", or with an invisible character in it): one folder in
-    the list, the filter and the picker, not two. Matched on everyone's templates, not only those
-    `user` sees: a shared "sales" beside a consultant's personal "Sales" gave that consultant two
-    headings. A spelling `user` sees is preferred. Compared here, not in SQL: SQLite's lower()
+    the list, the filter and the picker, not two. A shared one is matched on everyone's
+    templates, not only those `user` sees: a shared "sales" beside a consultant's personal "Sales"
+    gave that consultant two headings. A spelling `user` sees is preferred. Compared here, not in
+    SQL: SQLite's lower()
     knows only ASCII letters ("été" is "Été" in any case)."""
     wanted = as_seen(data.folder)
     others = SmsTemplate.id != editing.id if editing is not None else sa.true()
+    # A personal template is matched on the folders its owner sees only: nobody else sees it, and
+    # another's personal spelling is theirs.
+    audience = sa.true() if data.shared else SmsTemplate.seen_by(user.id)
     found = session.execute(
         sa.select(SmsTemplate.folder, SmsTemplate.shared, SmsTemplate.owner_id)
-        .where(others)
+        .where(others, audience)
         .distinct()
     ).all()
     seen = {folder for folder, shared, owner_id in found if shared or owner_id == user.id}
@@ -273,7 +277,11 @@ def _same_name(
     if not data.active:
         return None  # an inactive one is offered nowhere; reactivating it is checked then
     others = SmsTemplate.id != editing.id if editing is not None else sa.true()
-    audience = sa.true() if data.shared else SmsTemplate.seen_by(owner_id)
+    # A switched-off user's personal templates are offered to nobody (and nobody could rename
+    # them to end a clash).
+    active_owners = sa.select(User.id).where(User.active.is_(True))
+    everyone = sa.or_(SmsTemplate.shared.is_(True), SmsTemplate.owner_id.in_(active_owners))
+    audience = everyone if data.shared else SmsTemplate.seen_by(owner_id)
     candidates = session.scalars(
         sa.select(SmsTemplate)
         .where(audience, SmsTemplate.active.is_(True), others)
