@@ -56,7 +56,9 @@ class Database:
     def session(self) -> so.Session:
         if "db_session" not in g:
             state = self._state()
-            if has_request_context() and request.method not in SAFE_METHODS:
+            if has_request_context() and (
+                request.method not in SAFE_METHODS or request.blueprint == "webhooks"
+            ):
                 # A form post reads, then writes, and may commit a step and go on (a template
                 # applied, then the screen kept): on SQLite each of its transactions must hold
                 # the write lock from the start, or it fails outright when a worker writes between

@@ -96,6 +96,26 @@ def test_a_reply_to_a_copy_a_leader_resent_is_the_batch_senders_and_emailed_to_t
     assert emailed == ["casey@example.com", "casey@example.com"]
 
 
+def test_a_reply_naming_an_unknown_message_resent_since_answers_the_copy_not_the_hidden_original(
+    app, session, casey, make_candidate
+):
+    """The copy of an unknown message goes with the original's gateway reference (SMS Central
+    then refuses a duplicate), so a reply names the original: it answers the copy, which Sent
+    shows, not the superseded original Sent hides."""
+    ada = make_candidate("Ada", "Lovelace", ADA_MOBILE)
+    [first] = send_sms(app, session, casey, [ada])
+    first.state = "unknown"
+    session.commit()
+    assert batches.resend(session, first.batch, casey, ("unknown",)).queued == 1
+    delivery.dispatcher(app, Sandbox(), sandbox_delivery_after=timedelta(hours=1)).run(once=True)
+    copy = session.scalar(sa.select(Message).where(Message.resend_of_id == first.id))
+    assert (copy.reference, copy.state) == (first.uuid, "sent")
+
+    reply = receive(app, session, "Yes please", reference=first.uuid)
+
+    assert answers(reply) == (("candidate", ada.id), copy.id, casey.id)
+
+
 def test_a_reference_that_is_not_one_of_our_messages_falls_back_to_the_number(
     app, session, casey, make_candidate
 ):
@@ -173,7 +193,11 @@ def test_a_reply_from_a_landline_keeps_its_number_and_finds_the_one_person_with_
     assert person_of(reply) == ("candidate", lana.id)
 
 
-@pytest.mark.parametrize("sender_number", [ADA_DIGITS, ADA_E164, "0412345678"])
+@pytest.mark.parametrize(
+    "sender_number",
+    # The 00 international prefix, and a national number without its leading 0, were unmatched.
+    [ADA_DIGITS, ADA_E164, "0412345678", "0061412345678", "412345678"],
+)
 def test_international_digits_e164_and_national_format_match_the_same_person(
     app, session, casey, make_candidate, sender_number
 ):

@@ -5,9 +5,12 @@ are not forms, and a replay that differs only in the credentials' spelling."""
 
 from __future__ import annotations
 
+import threading
 import xml.etree.ElementTree as ElementTree
+from urllib.parse import urlencode
 
 import pytest
+import sqlalchemy as sa
 
 from tests.fakes import FakeTwilio
 from tests.replying import audits, inbound, rows, send_sms, stored, twilio_inbound_form
@@ -22,7 +25,7 @@ from tests.web.conftest import (
 )
 from webapp import create_app
 from webapp.config import testing_config as config_for
-from webapp.models import Email, InboundPart
+from webapp.models import Candidate, Email, InboundPart
 from webapp.sms import replies
 
 SMSC = "/webhooks/smscentral/inbound"
@@ -146,6 +149,35 @@ def test_smscentral_reply_answers_the_message_named_by_its_reference(
     [reply] = inbound(session)
     assert reply.in_reply_to_id == sent.id
     assert reply.sender_id == casey.id
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        (b"caf%E9%20%FF%00x", "café ÿx"),  # Latin-1 (and a NUL, which goes)
+        (b"%93Yes%94+%96+%80100", "“Yes” – €100"),  # Windows-1252's own characters
+        (b"caf%C3%A9+%E2%82%AC", "café €"),  # UTF-8 stays UTF-8
+    ],
+    ids=["latin-1", "windows-1252", "utf-8"],
+)
+def test_a_reply_pushed_in_latin_1_is_stored_as_its_characters_not_percent_escapes(
+    client, session, ada, method, sent, kept
+):
+    """Werkzeug keeps the bytes of text that is not UTF-8 as their escapes: "caf%E9" was stored
+    as those six characters."""
+    form = urlencode(smscentral_fields(MESSAGE_TEXT=None)).encode() + b"&MESSAGE_TEXT=" + sent
+    if method == "GET":
+        response = client.get(f"{SMSC}?{form.decode()}")
+    else:
+        response = client.post(
+            SMSC, data=form, content_type="application/x-www-form-urlencoded", csrf=False
+        )
+
+    assert response.data == b"0"
+    [reply] = inbound(session)
+    assert reply.body == kept
+    assert reply.candidate_id == ada.id
 
 
 # --- Twilio: the signature -----------------------------------------------------------------------
@@ -553,6 +585,45 @@ def test_the_last_part_pushed_again_after_a_failed_push_files_the_whole_reply(cl
     # Filed once: a further repeat changes nothing.
     assert push_part(client, 3).data == b"0"
     assert len(inbound(session)) == 1 and len(rows(session, Email)) == 1
+
+
+def test_the_last_part_pushed_by_get_files_the_reply_though_another_connection_wrote_meanwhile(
+    app, client, session, ada, make_candidate, monkeypatch
+):
+    """SMS Central pushes with GET. The last part commits itself, then the whole reply is filed,
+    which reads (who sent it) before it writes: on SQLite that transaction must hold the write
+    lock from its start, or another connection writing in between (the worker, another push)
+    failed it at once with "database is locked" (a 500, the reply not filed). The write
+    meanwhile waits its turn instead."""
+    bob = make_candidate("Bob", "Brown", "0400 111 222")
+    push_part(client, 1)
+    push_part(client, 2)
+    engine = app.extensions["database"].engine
+
+    def rename_bob():
+        with engine.begin() as connection:
+            connection.execute(
+                sa.update(Candidate).where(Candidate.id == bob.id).values(first_name="Robert")
+            )
+
+    worker = threading.Thread(target=rename_bob)
+    match = replies.match
+
+    def match_then_write_elsewhere(*args, **kwargs):
+        found = match(*args, **kwargs)
+        worker.start()
+        worker.join(1.0)  # on SQLite it waits for this push's write lock; elsewhere done by now
+        return found
+
+    monkeypatch.setattr(replies, "match", match_then_write_elsewhere)
+    answer = push_part(client, 3)
+    worker.join(20)
+
+    assert (answer.status_code, answer.data) == (200, b"0")
+    [reply] = inbound(session)
+    assert reply.body.startswith("Thanks for the call today.")
+    assert reply.candidate_id == ada.id
+    assert rows(session, Candidate, Candidate.id == bob.id)[0].first_name == "Robert"
 
 
 # --- malformed pushes ----------------------------------------------------------------------------

@@ -438,20 +438,8 @@ def _error_params(code: str, text: str) -> dict[str, object]:
 def find_for_receipt(session: so.Session, provider: str, receipt: Receipt) -> Message | None:
     """The message a receipt is about: by our uuid (Twilio's callback URL), by the gateway
     reference (the current copy, if an unknown message was resent), or by the gateway's id."""
-    # Only what we sent: a reply may hold the id a receipt names, and a receipt must never move it.
-    outbound = Message.direction == "out"
     if receipt.reference:
-        message = session.scalar(
-            sa.select(Message).where(Message.uuid == receipt.reference, outbound)
-        )
-        if message is not None and not message.superseded:
-            return message
-        message = session.scalar(
-            sa.select(Message)
-            .where(Message.reference == receipt.reference, Message.superseded.is_(False), outbound)
-            .order_by(Message.id.desc())
-            .limit(1)
-        )
+        message = find_by_reference(session, receipt.reference)
         if message is not None:
             return message
     if receipt.provider_message_id:
@@ -459,10 +447,30 @@ def find_for_receipt(session: so.Session, provider: str, receipt: Receipt) -> Me
             sa.select(Message).where(
                 Message.provider == provider,
                 Message.provider_message_id == receipt.provider_message_id,
-                outbound,
+                # Only what we sent: a reply may hold the id a receipt names, and a receipt must
+                # never move it.
+                Message.direction == "out",
             )
         )
     return None
+
+
+def find_by_reference(
+    session: so.Session, reference: str, *where: sa.ColumnElement[bool]
+) -> Message | None:
+    """The message we sent that a gateway's reference names (and `where` allows): the one with
+    that uuid, or, once an unknown message was resent, its current copy, which goes with the
+    original's reference; never the superseded original, which Sent no longer shows."""
+    outbound = (Message.direction == "out", *where)
+    message = session.scalar(sa.select(Message).where(Message.uuid == reference, *outbound))
+    if message is not None and not message.superseded:
+        return message
+    return session.scalar(
+        sa.select(Message)
+        .where(Message.reference == reference, Message.superseded.is_(False), *outbound)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
 
 
 def apply_receipt(

@@ -17,8 +17,8 @@ from webapp.models.base import utcnow
 from webapp.models.messaging import RECEIVED
 from webapp.people import records
 from webapp.people.kinds import KINDS
-from webapp.phones import normalise
-from webapp.sms import consent, keywords, segments
+from webapp.phones import ParsedNumber, normalise
+from webapp.sms import consent, keywords, outbox, segments
 from webapp.text import clean_multiline, one_line, without_reordering
 from webapp.times import DEFAULT_ZONE, user_zone, when
 
@@ -297,11 +297,8 @@ def match(
         Message.account_id.is_(None) if account_id is None else Message.account_id == account_id
     )
     if reference:
-        answered = session.scalar(
-            sa.select(Message).where(
-                Message.uuid == reference, Message.direction == "out", same_account
-            )
-        )
+        # A resent copy goes with its original's reference: the reply answers the copy.
+        answered = outbox.find_by_reference(session, reference, same_account)
         if answered is not None:
             return Match(person_of(session, answered), answered)
     if not from_e164:
@@ -356,7 +353,7 @@ def receive(
     if existing is not None:
         return existing
     now = now or utcnow()
-    sender_number = normalise(_international(inbound.from_number), settings.default_region)
+    sender_number = _sender(inbound.from_number, settings.default_region)
     # Any real number: a reply from a landline (a carrier's landline SMS) still finds its person.
     from_e164 = sender_number.e164 if sender_number.real else None
     found = match(session, from_e164, inbound.reference, inbound.account_id)
@@ -429,11 +426,19 @@ def _stored(session: so.Session, inbound: InboundSms) -> Message | None:
     )
 
 
-def _international(number: str) -> str:
-    """SMS Central gives international digits without the plus ("61412345678")."""
+def _sender(number: str, default_region: str) -> ParsedNumber:
+    """The number a reply came from. SMS Central gives international digits without the plus
+    ("61412345678"), or after the international prefix 00 ("0061412345678"); a national number
+    may come without its leading 0 ("412345678"), which is read in `default_region` unless its
+    digits make a real number with a plus before them."""
     number = number.strip()
-    international = number.isdigit() and len(number) > 8 and not number.startswith("0")
-    return f"+{number}" if international else number
+    if number.isdigit() and number.startswith("00"):
+        number = f"+{number[2:]}"
+    elif number.isdigit() and not number.startswith("0"):
+        international = normalise(f"+{number}", default_region)
+        if international.real:
+            return international
+    return normalise(number, default_region)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from urllib.parse import parse_qsl
 
 from flask import Response, abort, current_app, request
 
@@ -44,6 +45,39 @@ def _cleaned(values) -> dict[str, str]:
     }
 
 
+def _decoded(raw: str) -> str:
+    """A pushed value, its bytes as Latin-1 code points (see _pushed_fields): UTF-8 if they are,
+    else Windows-1252, which gateways send for Latin-1 text ("caf%E9")."""
+    data = raw.encode("latin-1")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _pushed_fields() -> dict[str, str]:
+    """The fields of an SMS Central push: the query string's, then a POSTed form's (the first
+    value of each name wins, as in request.values), each value decoded as UTF-8, or as
+    Windows-1252 where it is not UTF-8. Werkzeug would keep "%E9" of Latin-1 text as those three
+    characters, and the reply was stored so."""
+    sources = [request.query_string]
+    form: list[tuple[str, str]] = []
+    if request.method != "GET":
+        if request.mimetype == "application/x-www-form-urlencoded":
+            sources.append(request.get_data(cache=True))
+        else:
+            form = list(request.form.items(multi=True))
+    fields: dict[str, str] = {}
+    for source in sources:
+        # Latin-1 maps each byte to one character, so no byte is lost before _decoded.
+        text = source.decode("latin-1")
+        for key, value in parse_qsl(text, keep_blank_values=True, encoding="latin-1"):
+            fields.setdefault(_decoded(key), _decoded(value))
+    for key, value in form:
+        fields.setdefault(key, value)
+    return fields
+
+
 def _account(gateway: str, slug: str | None) -> tuple[SmsAccount | None, dict[str, str]]:
     """The SMS account a URL's slug names (404 when none is active) and its secrets; for a URL
     without a slug, the default account: (None, {})."""
@@ -64,7 +98,8 @@ def _account(gateway: str, slug: str | None) -> tuple[SmsAccount | None, dict[st
 def _smscentral_params(slug: str | None = None) -> tuple[dict[str, str], int | None]:
     """SMS Central pushes with GET; some setups POST the same fields as a form. Returns them
     with the SMS account they came for (None: the default)."""
-    begin_write(db.session)  # pushes come as GET too, and each one reads then writes
+    # Each push reads, then writes: db.session begins every transaction of a webhook as a writer
+    # (BEGIN IMMEDIATE on SQLite), GET or POST, since a long reply's parts commit as they come.
     account, secrets = _account("smscentral", slug)
     if account is None:
         username = current_app.config.get("SMSCENTRAL_WEBHOOK_USERNAME")
@@ -73,7 +108,7 @@ def _smscentral_params(slug: str | None = None) -> tuple[dict[str, str], int | N
         username, password = account.webhook_username, secrets.get("webhook_password")
     if not username:
         abort(404)
-    params = request.values.to_dict()
+    params = _pushed_fields()
     if not smscentral.check_webhook_credentials(params, username, password or ""):
         log.warning("SMS Central webhook refused: wrong credentials from %s", request.remote_addr)
         abort(_plain("wrong credentials", 403))
