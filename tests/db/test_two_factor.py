@@ -10,12 +10,13 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import PASSWORD
 from tests.statements import recorded
 from webapp import sealing
 from webapp.database import begin_write
 from webapp.errors import FieldError
 from webapp.models import AuditEvent, Permission, RecoveryCode, Role, Setting, User
-from webapp.users import two_factor
+from webapp.users import accounts, two_factor
 
 MOMENT = datetime(2026, 12, 2, 9, 30, 10, tzinfo=UTC)
 MATERIAL = "key-material-of-the-tests"
@@ -246,3 +247,46 @@ def test_a_code_copied_with_a_unicode_space_or_dash_between_its_halves_is_taken(
     assert two_factor.verify(session, user, code[:3] + gap + code[3:], MOMENT, MATERIAL) == "code"
     recovery = codes[2].replace("-", gap)
     assert two_factor.verify(session, user, recovery, MOMENT, MATERIAL) == "recovery"
+
+
+def test_an_enrolment_key_belongs_to_the_sign_in_that_made_it(session, make_user):
+    user = make_user(role="team-leader")
+    mine = two_factor.key_for_enrolment(session, user, MATERIAL, this_session="mine")
+    assert two_factor.key_for_enrolment(session, user, MATERIAL, this_session="mine") == mine
+    theirs = two_factor.key_for_enrolment(session, user, MATERIAL, this_session="theirs")
+    assert theirs != mine
+    # Mine was replaced: a code from it, or from theirs, does not turn it on here.
+    with pytest.raises(FieldError) as refused:
+        two_factor.turn_on(session, user, code_at(user), MOMENT, MATERIAL, this_session="mine")
+    assert refused.value.status == 409 and not user.two_factor_on
+    two_factor.turn_on(session, user, code_at(user), MOMENT, MATERIAL, this_session="theirs")
+    assert user.two_factor_on and two_factor.secret_of(user, MATERIAL) == theirs
+
+
+@pytest.mark.parametrize("change", ["password", "temporary password", "everywhere"])
+def test_password_changes_and_sign_out_everywhere_drop_an_unfinished_enrolment_key(
+    session, make_user, change
+):
+    """Whoever signed in with the old password may have copied it."""
+    user = make_user(role="consultant")
+    two_factor.key_for_enrolment(session, user, MATERIAL, this_session="theirs")
+    finished, _codes = make_enrolled(session, make_user)
+    for each in (user, finished):
+        kept = each.totp_secret
+        if change == "password":
+            accounts.change_password(session, each, PASSWORD, "a-new-long-password-9")
+        elif change == "temporary password":
+            accounts.set_temporary_password(session, None, each, "a-new-long-password-9")
+        else:
+            accounts.sign_out_everywhere(session, each)
+        session.refresh(each)
+        if each is user:
+            assert each.totp_secret is None
+        else:  # one turned on stays on
+            assert each.totp_secret == kept and each.two_factor_on
+
+
+def make_enrolled(session, make_user):
+    user = make_user(role="consultant")
+    two_factor.key_for_enrolment(session, user, MATERIAL)
+    return user, two_factor.turn_on(session, user, code_at(user), MOMENT, MATERIAL)

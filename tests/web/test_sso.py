@@ -604,6 +604,17 @@ def test_a_provider_that_is_down_gets_a_clear_page_not_a_500(client):
     assert '<a href="/login">Back to sign in</a>' in page
 
 
+@pytest.mark.parametrize("sso_env", [{"OIDC_ISSUER": refused_url()}])
+def test_the_way_back_from_a_provider_that_is_down_keeps_where_the_sign_in_was_going(client):
+    response = client.get("/login/sso?next=/contacts")
+
+    assert response.status_code == 503
+    assert '<a href="/login?next=/contacts">Back to sign in</a>' in text(response)
+    # Another site is never where it leads.
+    elsewhere = text(client.get("/login/sso?next=https://evil.example/x"))
+    assert '<a href="/login">Back to sign in</a>' in elsewhere
+
+
 def test_a_provider_that_answers_nonsense_gets_a_502(client, idp):
     idp.metadata = lambda: {"issuer": "https://someone-else.example"}
 

@@ -631,6 +631,39 @@ def test_an_administrator_resets_a_users_two_factor(client, login, session, enro
     assert codes  # kept only to show they were issued
 
 
+@pytest.mark.parametrize("app_settings", [{"TWO_FACTOR_ROLES": ("team-leader",)}])
+def test_a_users_page_tells_an_enrolment_begun_from_one_never_begun(
+    client, login, session, make_user, material
+):
+    """A team leader half-way through enrolling was shown as "Off — signs in with a password
+    alone", with no Reset link, though the reset takes a half-done enrolment."""
+    started, never, consultant = (
+        make_user(role=role) for role in ("team-leader",) * 2 + ("consultant",)
+    )
+    two_factor.key_for_enrolment(session, started, material, this_session="theirs")
+    login("administrator")
+
+    def section(user):
+        page = parse(client.get(f"/admin/users/{user.id}/edit").get_data(as_text=True))
+        return page.one("section", aria_labelledby="user-two-factor-heading")
+
+    shown = section(started)
+    assert "Enrolment started, not finished" in shown.text
+    assert "must finish enrolling at their next sign-in" in shown.text
+    reset = link(shown, f"Reset two-factor sign-in of {started.full_name}")
+    assert reset.get("href") == f"/admin/users/{started.id}/two-factor/reset"
+    assert client.post(reset.get("href")).status_code == 302
+    assert fresh(session, User, started.id).totp_secret is None
+
+    shown = section(never)
+    assert "Their role requires two-factor sign-in, so they must enrol when they next sign in" in (
+        shown.text
+    )
+    assert "password alone" not in shown.text and not shown.all("a")
+    shown = section(consultant)
+    assert f"{consultant.full_name} signs in with a password alone." in shown.text
+
+
 def sent_to_sign_in(response) -> bool:
     return response.status_code == 302 and response.headers["Location"].startswith("/login")
 
@@ -830,3 +863,127 @@ def test_the_unread_count_polling_does_not_reload_the_enrolment_page(client, log
         headers={"HX-Current-URL": "http://localhost/templates/new"},
     )
     assert response.headers["HX-Redirect"] == "/profile/two-factor?next=/templates/new"
+
+
+# --- one sign-in's enrolment, and what turning it on ends ----------------------------------------
+
+KEY_PATTERN = re.compile(r'<code id="totp-secret">([A-Z2-7]+)</code>')
+
+
+def key_on_page(client) -> str:
+    """The enrolment key the page shows this browser."""
+    return KEY_PATTERN.search(client.get("/profile/two-factor").get_data(as_text=True)).group(1)
+
+
+def test_turning_it_on_ends_the_users_other_sessions(app, client, login, session, code_at):
+    """A sign-in with the password alone, held to enrolment, was let through once the user
+    turned two-factor on elsewhere."""
+    user = login("team-leader")  # browser A: the password alone
+    assert client.get("/candidates").location.startswith("/profile/two-factor")
+    theirs = app.test_client()  # browser B: the user, who turns it on
+    assert theirs.login(user.username).status_code == 302
+    key_on_page(theirs)
+    user = fresh(session, User, user.id)
+    posted = theirs.post(
+        "/profile/two-factor", data={"code": code_at(user, MOMENT), "action": "on"}
+    )
+    assert posted.status_code == 302 and posted.location == "/profile/two-factor?codes=new"
+
+    assert sent_to_sign_in(client.get("/sms/compose?candidate=1"))
+    assert sent_to_sign_in(client.get("/candidates"))
+    assert theirs.get("/candidates").status_code == 200  # where it was turned on
+
+
+def test_an_enrolment_key_is_shown_to_its_own_sign_in_only(
+    app, client, login, session, clock, code_at
+):
+    """Someone who signed in with the password (to steal it, say) copied the key the page showed
+    them: the user, signed in elsewhere, enrolled that very key, and the copy then signed in."""
+    user = login("team-leader")  # browser A: the one with the stolen password
+    copied = key_on_page(client)
+    assert key_on_page(client) == copied  # a reload, or another tab of that sign-in: the same key
+    theirs = app.test_client()  # browser B: the user
+    assert theirs.login(user.username).status_code == 302
+    own = key_on_page(theirs)
+    assert own != copied and key_on_page(theirs) == own
+
+    # A page of A's, left open, cannot turn it on with the key B is now shown; it is shown a
+    # new key of its own instead, and B a new one again.
+    user = fresh(session, User, user.id)
+    refused = client.post(
+        "/profile/two-factor", data={"code": code_at(user, MOMENT), "action": "on"}
+    )
+    assert refused.status_code == 409
+    html = refused.get_data(as_text=True)
+    assert "no longer the one to enrol" in html
+    assert not fresh(session, User, user.id).two_factor_on
+    seen_by_a = {copied, KEY_PATTERN.search(html).group(1)}
+    own = key_on_page(theirs)
+    assert own not in seen_by_a
+
+    user = fresh(session, User, user.id)
+    posted = theirs.post(
+        "/profile/two-factor", data={"code": code_at(user, MOMENT), "action": "on"}
+    )
+    assert posted.status_code == 302
+    clock["moment"] = MOMENT + timedelta(seconds=60)
+    stranger = app.test_client()
+    copy_code = pyotp.TOTP(copied).at(clock["moment"])
+    assert sign_in_with_code(stranger, user, copy_code).status_code == 401
+
+
+def test_a_password_change_drops_a_key_whose_enrolment_was_not_finished(
+    app, client, login, session
+):
+    user = login("consultant")  # browser A, signed in with the password
+    copied = key_on_page(client)
+    theirs = app.test_client()
+    assert theirs.login(user.username).status_code == 302
+    changed = theirs.post(
+        "/profile/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a-new-long-password-9",
+            "repeat_password": "a-new-long-password-9",
+        },
+    )
+    assert changed.status_code == 302
+    assert fresh(session, User, user.id).totp_secret is None
+    assert sent_to_sign_in(client.get("/candidates"))
+    assert key_on_page(theirs) != copied
+
+
+def test_turn_on_pressed_in_a_second_tab_keeps_the_codes_the_first_showed(
+    client, login, session, clock, material, code_at
+):
+    """Two tabs of the enrolment page: the second's Turn on, once the first turned it on, made
+    new recovery codes, silently voiding the ten the first had shown."""
+    user = login("team-leader")
+    page = parse(client.get("/profile/two-factor").get_data(as_text=True))  # both tabs
+    assert button(page, "Turn on two-factor").get("value") == "on"
+    user = fresh(session, User, user.id)
+    first = client.post("/profile/two-factor", data={"code": code_at(user, MOMENT), "action": "on"})
+    shown = CODE_PATTERN.findall(client.get(first.location).get_data(as_text=True))
+    assert len(shown) == 10
+    session.commit()  # a fresh read below: this session's transaction began before the posts
+
+    clock["moment"] = MOMENT + timedelta(seconds=40)
+    second = client.post(
+        "/profile/two-factor", data={"code": code_at(user, clock["moment"]), "action": "on"}
+    )
+
+    assert second.status_code == 409
+    html = second.get_data(as_text=True)
+    assert "Two-factor sign-in is already on" in html
+    # The focus on the message, not in the code box.
+    [alert] = parse(html).all("p", role="alert")
+    assert "autofocus" in alert.attrs and "already on" in alert.text
+    [box] = parse(html).all("input", id="code")
+    assert "autofocus" not in box.attrs
+    # A page without the button's name (from before it had one) makes none either.
+    clock["moment"] = MOMENT + timedelta(seconds=70)
+    nameless = client.post("/profile/two-factor", data={"code": code_at(user, clock["moment"])})
+    assert nameless.status_code == 400
+    session.commit()
+    stored = set(session.scalars(sa.select(RecoveryCode.code_hash)))
+    assert stored == {two_factor.recovery_digest(material, code) for code in shown}

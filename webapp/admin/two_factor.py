@@ -66,6 +66,13 @@ ENTER_ALONE = (
     "Enter alone does nothing here: press Make new recovery codes, or Turn off two-factor, "
     "after typing the code."
 )
+# Turn on pressed on a page from before it was on (another tab turned it on): never taken for
+# Make new recovery codes, which would void the codes that tab showed.
+ALREADY_ON = (
+    "Two-factor sign-in is already on: it was turned on in another tab or browser, which showed "
+    "its recovery codes. Nothing was changed here."
+)
+NO_BUTTON = "Press one of the buttons after typing the code."
 
 
 # Endpoint "profile.two_factor" (the name "two_factor" is the domain module's here).
@@ -79,33 +86,50 @@ def two_factor_page():
     form = CodeForm()
     problem = None
     status = 200
+    focus_problem = False
+    # What was pressed, not what the state is now: another tab may have changed it since.
+    action = request.form.get("action") or None
     if request.method == "GET" and request.args.get("codes") == "new":
         codes = _codes_to_show()
         if codes:
             return _page(form, codes=codes, required=required, next_path=next_path)
         # A reload of that page (or its address again): the codes are not kept to show twice.
         return _page(form, required=required, next_path=next_path, shown_already=True)
-    if (
+    if request.method == "POST" and current_user.two_factor_on and action in (None, "on"):
+        if action == "on":
+            problem, status, focus_problem = ALREADY_ON, 409, True
+        elif required:
+            # One button on the page, which Enter presses: a post without it was none of them.
+            problem, status = NO_BUTTON, 400
+        else:
+            problem, status = ENTER_ALONE, 400
+    elif (
         request.method == "POST"
         and current_user.two_factor_on
         and not required
-        and request.form.get("action") not in BOTH
+        and action not in BOTH
     ):
-        # Enter in the code box (the hidden first button), or no button at all, with both on
-        # the page: neither is guessed (new codes would void the printed ones of someone who
-        # meant Turn off). With one button, Enter presses it.
+        # Enter in the code box (the hidden first button) with both on the page: neither is
+        # guessed (new codes would void the printed ones of someone who meant Turn off). With
+        # one button, Enter presses it.
         problem, status = ENTER_ALONE, 400
     elif form.validate_on_submit():
         user, code, material = current_user._get_current_object(), form.code.data, key_material()
+        token = sessions.current_token()
         # Each action checks a code: under the sign-in lockout (check_code), like /login/code.
         try:
             if not user.two_factor_on:
+                if action not in (None, "on"):
+                    # Make new codes or Turn off, from a page left open while it was turned off.
+                    raise FieldError("Two-factor sign-in is off now.", "form", 409)
                 codes = check_code(
                     user,
-                    lambda moment: two_factor.turn_on(db.session, user, code, moment, material),
+                    lambda moment: two_factor.turn_on(
+                        db.session, user, code, moment, material, this_session=token
+                    ),
                 )
                 return _show_once(codes, next_path)
-            if request.form.get("action") == "off":
+            if action == "off":
                 check_code(
                     user,
                     lambda moment: two_factor.turn_off(
@@ -114,6 +138,9 @@ def two_factor_page():
                 )
                 flash("Two-factor sign-in is off: you sign in with your password alone.", "info")
                 return redirect(url_for("profile.index"))
+            if action != "renew":
+                # Only Make new recovery codes makes new ones: never a button it is not.
+                raise FieldError(NO_BUTTON, "form", 400)
             codes = check_code(
                 user,
                 lambda moment: two_factor.renew_recovery_codes(
@@ -124,9 +151,17 @@ def two_factor_page():
         except FieldError as error:
             problem = field_error(form, error)
             status = error.status
+            focus_problem = problem is not None and error.status == 409
     elif form.is_submitted():
         status = 400
-    return _page(form, required=required, next_path=next_path, problem=problem, status=status)
+    return _page(
+        form,
+        required=required,
+        next_path=next_path,
+        problem=problem,
+        status=status,
+        focus_problem=focus_problem,
+    )
 
 
 def _sign_in_mark() -> str:
@@ -185,10 +220,13 @@ def _page(
     problem: str | None = None,
     status: int = 200,
     shown_already: bool = False,
+    focus_problem: bool = False,
 ):
     secret = svg = None
     if not current_user.two_factor_on:
-        secret = two_factor.key_for_enrolment(db.session, current_user, key_material())
+        secret = two_factor.key_for_enrolment(
+            db.session, current_user, key_material(), this_session=sessions.current_token()
+        )
         svg = two_factor.qr_svg(two_factor.provisioning_uri(secret, current_user.username))
     # Secrets on the page: like every page, it is sent with Cache-Control: no-store
     # (webapp.web.headers).
@@ -202,6 +240,7 @@ def _page(
         codes=codes,
         shown_already=SHOWN_ALREADY if shown_already and current_user.two_factor_on else None,
         problem=problem,
+        focus_problem=focus_problem,
         secret=secret,
         qr_svg=svg,
         codes_left=two_factor.recovery_codes_left(db.session, current_user)
@@ -252,6 +291,13 @@ def roles_section(form: TwoFactorRolesForm | None) -> dict:
         "two_factor_all_roles": accounts.all_roles(db.session),
         "two_factor_default": sorted(two_factor.default_roles(db.session)),
     }
+
+
+@bp.app_template_global("two_factor_required_of")
+def required_of(user) -> bool:
+    """Whether `user`'s role requires two-factor sign-in (a user's page says so while it is
+    off)."""
+    return two_factor.is_required(db.session, current_app.config, user)
 
 
 _NOTHING_TO_RESET = "{name} has not turned on two-factor sign-in: there is nothing to reset."

@@ -59,7 +59,7 @@ def sso():
     try:
         url, pending = found.start(callback_url(), next_path)
     except oidc.ProviderUnavailable as error:
-        return _unavailable(found, error)
+        return _unavailable(found, error, next_path)
     session[PENDING] = pending.as_dict()
     return redirect(url, 303)
 
@@ -70,11 +70,13 @@ def sso_callback():
     found = provider()
     # Popped first: whatever happens next, this state can never be used again.
     pending = oidc.Pending.from_dict(session.pop(PENDING, None))
+    # Where the sign-in was going, kept by the way back to the sign-in page when it fails.
+    next_path = local_path(pending.next_path) if pending else None
     try:
         claims = found.finish(pending, request.args, callback_url())
         user = _sign_in(found.settings, claims)
     except oidc.ProviderUnavailable as error:
-        return _unavailable(found, error)
+        return _unavailable(found, error, next_path)
     except oidc.Refused as refusal:
         db.session.rollback()
         audit(
@@ -92,10 +94,11 @@ def sso_callback():
             status=403,
             title="Sign-in refused",
             message=refusal.message,
+            next_path=next_path,
         )
     audit(db.session, user, "auth.sso_signed_in", user, sub=claims["sub"], iss=claims["iss"])
     sessions.sign_in(user, sessions.SSO)
-    return redirect(landing(pending.next_path if pending else None))
+    return redirect(landing(next_path))
 
 
 @bp.after_request
@@ -128,11 +131,14 @@ def _sign_in_once(settings: oidc.Settings, claims: dict) -> User:
     return user
 
 
-def _unavailable(found: oidc.Provider, error: oidc.ProviderUnavailable):
+def _unavailable(found: oidc.Provider, error: oidc.ProviderUnavailable, next_path: str | None):
+    """The provider cannot be reached: said, with the way back to the sign-in page keeping where
+    the sign-in was going (`next_path`, a local path only)."""
     current_app.logger.warning("single sign-on provider unavailable: %s", error.message)
     return render(
         "auth/sso_refused.html",
         status=error.status,
         title=f"{found.settings.name} is unavailable",
         message=error.message,
+        next_path=next_path,
     )

@@ -20,7 +20,7 @@ from webapp.models.users import PERMISSIONS, Permission, Role, User
 from webapp.phones import mobile_problem, normalise
 from webapp.text import is_blank
 from webapp.times import check_zone
-from webapp.users import offices
+from webapp.users import offices, two_factor
 from webapp.users import sessions as user_sessions
 
 MANAGE = "users.manage"
@@ -269,6 +269,7 @@ def set_temporary_password(
         raise FieldError(problem, "password")
     user.set_password(password)
     user.must_change_password = True
+    two_factor.forget_unconfirmed_key(user)
     audit(session, actor, "user.password_reset", user, username=user.username)
     user_sessions.end_all(session, user.id, utcnow(), keep=keep_session)
     session.commit()
@@ -396,6 +397,7 @@ def change_password(
     forced = user.must_change_password
     user.set_password(new)
     user.must_change_password = False
+    two_factor.forget_unconfirmed_key(user)
     audit(session, user, "profile.password_changed", user, forced=forced)
     user_sessions.end_all(session, user.id, utcnow(), keep=keep_session)
     session.commit()
@@ -404,6 +406,7 @@ def change_password(
 def sign_out_everywhere(session: so.Session, user: User) -> int:
     """End every session of the user, this one included; returns how many were live (audited)."""
     ended = user_sessions.end_all(session, user.id, utcnow())
+    two_factor.forget_unconfirmed_key(user)
     audit(session, user, "profile.signed_out_everywhere", user, sessions=ended)
     session.commit()
     return ended

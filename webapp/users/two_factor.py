@@ -96,20 +96,50 @@ def qr_svg(uri: str) -> str:
     return out.getvalue().decode()
 
 
-def seal_secret(material: str, secret: str) -> str:
-    """The TOTP key as stored in users.totp_secret: sealed (a 32-character key takes 140)."""
-    return sealing.seal(material, KEY_PURPOSE, secret.encode())
+def seal_secret(material: str, secret: str, *, owner: str | None = None) -> str:
+    """The TOTP key as stored in users.totp_secret: sealed (a 32-character key takes 140). A key
+    not yet confirmed is sealed with its `owner`, the sign-in that made it (_owner)."""
+    text = secret if owner is None else f"{secret}{_OWNER_MARK}{owner}"
+    return sealing.seal(material, KEY_PURPOSE, text.encode())
+
+
+# Between a key and the sign-in it was made for, in an unconfirmed key's sealed text (base32 has
+# no space).
+_OWNER_MARK = " "
+
+
+def _unsealed(user: User, material: str) -> tuple[str, str | None] | None:
+    """The user's key and, while it is not confirmed, the sign-in it was made for; None without a
+    key, or when it was sealed under another key."""
+    if not user.totp_secret:
+        return None
+    try:
+        text = sealing.unseal(material, KEY_PURPOSE, user.totp_secret).decode()
+    except sealing.Unreadable:
+        return None
+    secret, _mark, owner = text.partition(_OWNER_MARK)
+    return secret, owner or None
 
 
 def secret_of(user: User, material: str) -> str | None:
     """The user's TOTP key in the clear; None without one, or when it was sealed under another
     key (ACCOUNTS_KEY or SECRET_KEY changed: the user enrols again)."""
-    if not user.totp_secret:
+    found = _unsealed(user, material)
+    return None if found is None else found[0]
+
+
+def _owner(this_session: str | None) -> str:
+    """The sign-in an enrolment key is made for: its session's id in the sessions table (the
+    digest of its token), so every tab of one sign-in shares the key and no other sign-in does."""
+    return user_sessions.digest(this_session or "")
+
+
+def _unconfirmed_key(user: User, material: str, owner: str) -> str | None:
+    """The key not yet confirmed that this sign-in made, else None (none, or another's)."""
+    found = _unsealed(user, material)
+    if user.two_factor_on or found is None or found[1] != owner:
         return None
-    try:
-        return sealing.unseal(material, KEY_PURPOSE, user.totp_secret).decode()
-    except sealing.Unreadable:
-        return None
+    return found[0]
 
 
 def step_at(moment: datetime) -> int:
@@ -239,43 +269,75 @@ def _write_recovery_codes(
 # --- enrolment and sign-in ------------------------------------------------------------------------
 
 
-def key_for_enrolment(session: so.Session, user: User, material: str) -> str:
-    """The key the user is to enrol: kept from an earlier visit (so a reload shows the same QR
-    code), else a new one, stored but not on until a code from it is entered."""
+def key_for_enrolment(
+    session: so.Session, user: User, material: str, *, this_session: str | None = None
+) -> str:
+    """The key the user is to enrol in this sign-in (`this_session`, its token): the one it made
+    earlier (so a reload, or another tab, shows the same QR code), else a new one, stored but not
+    on until a code from it is entered.
+
+    A key made in another sign-in is never shown here but replaced: whoever signed in there (with
+    a stolen password, say) has seen it, and must not learn the key the user is to enrol.
+    """
     if user.two_factor_on:
         raise FieldError("Two-factor sign-in is already on.", "form", 409)
-    secret = secret_of(user, material)
+    owner = _owner(this_session)
+    secret = _unconfirmed_key(user, material, owner)
     if secret is None:
         # Read, then written (on a GET): on SQLite a write by another connection since the read
         # would fail this at once, so take the write lock first and read the user again under it;
-        # a key another tab stored meanwhile is kept.
+        # a key another tab of this sign-in stored meanwhile is kept.
         begin_write(session)
         session.refresh(user)
-        secret = secret_of(user, material)
+        if user.two_factor_on:
+            session.rollback()
+            raise FieldError("Two-factor sign-in is already on.", "form", 409)
+        secret = _unconfirmed_key(user, material, owner)
     if secret is None:
         secret = new_secret()
-        user.totp_secret = seal_secret(material, secret)
+        user.totp_secret = seal_secret(material, secret, owner=owner)
         user.totp_last_step = None
         session.commit()
     return secret
 
 
+KEY_REPLACED = (
+    "The key this page showed is no longer the one to enrol (enrolment was started in another "
+    "sign-in, or your password changed). Add the key shown now to your app, then enter its code."
+)
+
+
 def turn_on(
-    session: so.Session, user: User, code: str, moment: datetime, material: str
+    session: so.Session,
+    user: User,
+    code: str,
+    moment: datetime,
+    material: str,
+    *,
+    this_session: str | None = None,
 ) -> list[str]:
-    """Turn two-factor sign-in on with a current code from the new key; returns the ten recovery
-    codes, to be shown once."""
+    """Turn two-factor sign-in on with a current code from the key this sign-in (`this_session`,
+    its token) was given; returns the ten recovery codes, to be shown once.
+
+    Every other session of the user ends: each signed in with the password alone, and one that
+    was held to enrolment would otherwise pass as having given a code.
+    """
     if user.two_factor_on:
         raise FieldError("Two-factor sign-in is already on.", "form", 409)
     if not user.totp_secret:
         raise FieldError("Load the page again to get a key, then enter its code.", "code", 409)
+    secret = _unconfirmed_key(user, material, _owner(this_session))
+    if secret is None:
+        raise FieldError(KEY_REPLACED, "code", 409)
     if not _spend_code(session, user, code, moment, material):
         audit(session, user, "user.two_factor_failed", user, step="enrol")
         session.commit()
         raise WrongCode(WRONG_TOTP)
+    user.totp_secret = seal_secret(material, secret)  # confirmed: no sign-in's own any more
     user.totp_enabled_at = moment
     codes = _write_recovery_codes(session, user, moment, material)
     audit(session, user, "user.two_factor_on", user)
+    user_sessions.end_all(session, user.id, moment, keep=this_session)
     session.commit()
     return codes
 
@@ -378,6 +440,14 @@ def reset(
     audit(session, admin, "user.two_factor_reset", user, was_on=had)
     user_sessions.end_all(session, user.id, utcnow(), keep=keep_session)
     session.commit()
+
+
+def forget_unconfirmed_key(user: User) -> None:
+    """Drop a key made for an enrolment not finished (the caller commits): on a password change or
+    sign-out everywhere, whoever signed in with the old password may have seen it."""
+    if not user.two_factor_on:
+        user.totp_secret = None
+        user.totp_last_step = None
 
 
 def _clear(session: so.Session, user: User) -> None:
