@@ -151,6 +151,45 @@ def test_a_template_over_typed_text_asks_and_keep_leaves_the_text_exactly(page, 
     expect(question).to_have_count(0)
     expect(message).not_to_have_value(TYPED)
     expect(message).to_have_value(re.compile(r"\{\{first_name\}\}"))
+    if js:
+        expect(message).to_be_focused()
+    else:
+        # Focused on load, the Message would have its caret at its start: the focus stays on
+        # Template, which says where the text went.
+        expect(page.locator("#template_id")).to_be_focused()
+        expect(page.locator("#template-added")).to_have_text("Its text is now in the message.")
+
+
+@pytest.mark.parametrize("js", [False], ids=["nojs"])
+def test_without_js_text_typed_after_insert_goes_after_the_message(page, js):
+    """Insert without JavaScript puts the field at the end; the focus stays on the picker (the
+    Message, focused on load, had its caret at its start), so Tab to the Message and type goes on
+    at its end."""
+    single_sms(page, "Turing", "Alan Turing")
+    message = page.get_by_label("Message", exact=True)
+    type_message(page, "Hello")
+    tab_to(page, "merge_field", key="Shift+Tab", limit=4)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # Insert
+    expect(message).to_have_value("Hello{{first_name}}")
+    expect(page.locator("#merge_field")).to_be_focused()
+    expect(page.locator("#merge-field-added")).to_have_text("Inserted at the end of the message.")
+
+
+@pytest.mark.parametrize("js", [True])
+def test_an_open_preview_follows_the_typing(page, js):
+    single_sms(page, "Turing", "Alan Turing")
+    message = page.get_by_label("Message", exact=True)
+    type_message(page, "Hi {{first_name}}")
+    page.get_by_role("button", name="Preview").click()
+    bubble = page.locator("#preview .sms-bubble")
+    expect(bubble).to_have_text("Hi Alan")
+    message.focus()
+    page.keyboard.press("End")
+    page.keyboard.type(" test")
+    expect(bubble).to_have_text("Hi Alan test")
+    expect(page.locator("#preview")).to_contain_text("Worst case across all recipients: 1 SMS, 12")
     expect(message).to_be_focused()
 
 

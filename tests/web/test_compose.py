@@ -182,6 +182,20 @@ def test_each_outcome_list_is_one_click_away(client, consultant, mixed, outcome,
     assert {name for name in everyone if f">{name}</a>" in text(page)} == set(names)
 
 
+def test_a_list_drawn_as_the_page_is_headed_by_its_h1(client, consultant, mixed):
+    """Without JavaScript (Show list) the list is the whole page: its heading is the page's h1;
+    shown under the SMS screen's "Who gets it" it is an h3."""
+    _, token = open_sms(client, mixed.values())
+    url = f"/sms/compose/{token}/list/blocked_country"
+    page = html_tree.html(client.get(url))
+    [h1] = page.all("h1")
+    assert h1.get("id") == "outcome-list-heading"
+    assert h1.text == "Country the gateway will not serve (1)"
+    fragment = html_tree.html(client.get(url, htmx=True))
+    assert fragment.all("h1") == []
+    assert fragment.one("h3", id="outcome-list-heading")
+
+
 def test_an_unknown_list_is_404(client, consultant, mixed):
     _, token = open_sms(client, mixed.values())
     assert client.get(f"/sms/compose/{token}/list/everyone").status_code == 404
@@ -925,6 +939,36 @@ def test_preview_without_js_is_a_full_page_with_the_preview(client, consultant, 
     assert "<html" in text(response)
     assert bubble(text(response)) == "Hi Ada"
     assert message_box(text(response)) == "Hi {{first_name}}"
+
+
+def test_an_open_preview_follows_the_message_as_it_is_typed(client, consultant, two_people):
+    """Preview open on recipient 2, then the Message edited: the counter's answer redraws the
+    preview out of band at the same recipient, with the text now typed, and moves no focus."""
+    _, token = open_sms(client, two_people)
+    shown = client.post(
+        f"/sms/compose/{token}/preview",
+        data={"message": "Hi {{first_name}}", "preview_index": "1"},
+        htmx=True,
+    )
+    # The preview posts the recipient it shows with the counter's requests.
+    assert html_tree.parse(text(shown)).one("input", name="previewing").get("value") == "1"
+
+    typed = client.post(
+        f"/sms/compose/{token}/counter",
+        data={"message": "Hi {{first_name}}, shift moved", "previewing": "1"},
+        htmx=True,
+    )
+
+    page = html_tree.parse(text(typed))
+    preview = page.one("section", id="preview")
+    assert preview.get("hx-swap-oob") == "true"
+    assert bubble(text(typed)) == "Hi Bartholomew, shift moved"
+    assert "Recipient 2 of 2" in text(typed)
+    assert "Worst case across all recipients: 1 SMS, 27 characters, GSM-7." in text(typed)
+    assert "autofocus" not in page.one("h3", id="preview-heading").attrs
+    # Closed (nothing posted for it), the counter's answer carries no preview.
+    closed = client.post(f"/sms/compose/{token}/counter", data={"message": "Hi"}, htmx=True)
+    assert 'id="preview"' not in text(closed)
 
 
 def test_preview_flags_empty_fields_for_the_recipient_that_lacks_them(

@@ -158,11 +158,14 @@ def test_a_template_over_typed_text_asks_first_and_keep_leaves_it_exactly(
 def test_replace_puts_the_template_in(client, consultant, people, interview):
     token = open_screen(client, people)
     replaced = post(client, token, replace_template=str(interview.id), message=TYPED)
-    assert replaced.headers["Location"] == f"/sms/compose/{token}?focus=message"
-    page = screen(client, token, "?focus=message")
+    at = f"/sms/compose/{token}?focus=template&added=template"
+    assert replaced.headers["Location"] == at
+    page = screen(client, token, at.removeprefix(f"/sms/compose/{token}"))
     assert message_box(page) == "Interview at 10 {{first_name}}"
     assert re.search(rf'<option value="{interview.id}" selected>Interview</option>', page)
-    assert re.search(r'<textarea id="message" name="message" rows="6" autofocus', page)
+    # The picker has the focus, and says where the text went (see the merge field's test).
+    assert "autofocus" in parse(page).one("select", id="template_id").attrs
+    assert parse(page).one(id="template-added").text == "Its text is now in the message."
 
 
 def test_a_template_over_its_own_text_or_nothing_replaces_without_asking(
@@ -307,8 +310,14 @@ def test_each_step_without_js_redirects_to_a_get(client, lead, people, interview
         ({"remove": str(olive.id)}, f"{at}?focus=recipients"),
         ({"restore": str(olive.id)}, f"{at}?focus=recipients"),
         ({"ignore": "1", "action": "refresh"}, f"{at}?focus=ignore"),
-        ({"action": "use_template", "template_id": str(interview.id)}, f"{at}?focus=message"),
-        ({"action": "insert_field", "merge_field": "last_name"}, f"{at}?focus=message"),
+        (
+            {"action": "use_template", "template_id": str(interview.id)},
+            f"{at}?focus=template&added=template",
+        ),
+        (
+            {"action": "insert_field", "merge_field": "last_name"},
+            f"{at}?focus=merge_field&added=merge_field",
+        ),
         ({"show_list": "opted_out", "ignore": "1"}, f"{at}/list/opted_out?ignore=1"),
         ({"show_list": "ok"}, f"{at}/list/ok"),
     ]
@@ -362,3 +371,68 @@ def test_the_comment_fields_sit_in_one_box_that_css_folds(client, consultant, pe
     assert fields.one("select", id="comment_type") and fields.one("textarea", id="comment_text")
     css = (Path(__file__).parents[2] / "static/css/app.css").read_text(encoding="utf-8")
     assert ".comment-box:has(#comment:not(:checked)) .comment-fields { display: none; }" in css
+
+
+# --- where the focus goes ------------------------------------------------------------------------
+
+
+def test_a_merge_field_inserted_without_js_leaves_the_focus_on_its_picker_saying_where_it_went(
+    client, consultant, people
+):
+    """Focused on load, the Message has its caret at its start: what was typed next went before
+    the text. The focus stays on the picker, which says the field went at the end."""
+    token = open_screen(client, people)
+    answer = post(client, token, action="insert_field", merge_field="first_name", message="Hi ")
+    assert answer.headers["Location"] == f"/sms/compose/{token}?focus=merge_field&added=merge_field"
+    page = parse(text(client.get(answer.headers["Location"])))
+    assert "autofocus" in page.one("select", id="merge_field").attrs
+    assert "autofocus" not in page.one("textarea", id="message").attrs
+    assert page.one(id="merge-field-added").text == "Inserted at the end of the message."
+    assert page.one("textarea", id="message").text == "Hi {{first_name}}"
+    # Said only after an insert: the screen opened again says nothing.
+    assert parse(screen(client, token)).all(id="merge-field-added") == []
+
+
+def test_with_htmx_a_template_put_in_leaves_the_focus_on_the_message(
+    client, consultant, people, interview
+):
+    token = open_screen(client, people)
+    answer = client.post(
+        f"/sms/compose/{token}/update",
+        data={"action": "use_template", "template_id": str(interview.id), "message": ""},
+        htmx=True,
+    )
+    page = parse(text(answer))
+    assert "autofocus" in page.one("textarea", id="message").attrs  # compose.js: caret at end
+    assert page.all(id="template-added") == []
+
+
+def test_unticking_ignore_that_takes_its_box_away_leaves_the_focus_on_the_recipients(
+    client, lead, people
+):
+    """Ignore ticked, the opted-out person taken off: the box says "Nobody on this SMS has opted
+    out… untick it". Unticked (htmx names #ignore in HX-Trigger; the box posts nothing), the
+    redraw has no box: the focus goes to the recipients' heading, not to the page."""
+    olive = people[1]
+    token = open_screen(client, people)
+    post(client, token, ignore="1", ignore_reason="x", remove=str(olive.id))
+    unticked = client.post(
+        f"/sms/compose/{token}/update",
+        data={"message": ""},
+        htmx=True,
+        headers={"HX-Trigger": "ignore", "HX-Trigger-Name": "ignore"},
+    )
+    page = parse(text(unticked))
+    assert page.all(id="ignore") == []
+    assert "autofocus" in page.one("legend", id="mobile-number-legend").attrs
+    # Ticked again (the opted-out person back on), the focus stays on the box.
+    post(client, token, restore=str(olive.id))
+    ticked = client.post(
+        f"/sms/compose/{token}/update",
+        data={"message": "", "ignore": "1"},
+        htmx=True,
+        headers={"HX-Trigger": "ignore"},
+    )
+    page = parse(text(ticked))
+    assert "autofocus" in page.one("input", id="ignore").attrs
+    assert "autofocus" not in page.one("legend", id="mobile-number-legend").attrs

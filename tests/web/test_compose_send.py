@@ -570,6 +570,60 @@ def test_ignore_never_overrides_blocked_or_invalid_numbers(client, login, make_c
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["js-off", "htmx"])
+def test_ignore_never_sends_to_someone_who_opted_out_after_the_screen_was_shown(
+    client, login, make_candidate, session, htmx
+):
+    """The screen shows Olive opted out and Ignore ticked ("Send to the 1 opted-out person as
+    well"); meanwhile Ava unticks SMS (on her record, or a STOP reply). The Send is refused (409),
+    nothing written, and the screen redrawn with both shown opted out; its next Send covers them."""
+    login("team-leader")
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    olive = make_candidate("Olive", "Out", "0412 000 111", sms_consent=False)
+    ava = make_candidate("Ava", "Anderson", "0412 000 222")
+    token = open_sms(client, [ada, olive, ava])
+    ticked = client.post(
+        f"/sms/compose/{token}/update",
+        data={"ignore": "1", "ignore_reason": "Site closed", "message": "Shift moved to 9am"},
+        follow_redirects=True,
+    )
+    assert "Send to the 1 opted-out person as well" in text(ticked)
+    shown = screen_form(ticked)
+    ava.sms_consent = False
+    session.commit()
+
+    refused = send(client, token, htmx=htmx, ignore="1", ignore_reason="Site closed", **shown)
+
+    assert refused.status_code == 409
+    assert written(session) == NOTHING
+    page = tree(refused)
+    assert page.one("p", class_="error", role="alert").text.startswith(
+        "Who has opted out of SMS on this list has changed since this screen was shown"
+    )
+    assert "Send to the 2 opted-out people as well" in text(refused)
+    assert page.one("textarea", id="message").text == "Shift moved to 9am"
+    again = screen_form(refused)
+    sent = send(client, token, htmx=htmx, ignore="1", ignore_reason="Site closed", **again)
+    assert sent.status_code == (204 if htmx else 303)
+    overridden = {m.candidate_id for m in rows(session, Message) if m.override_opt_out}
+    assert overridden == {olive.id, ava.id}
+
+
+def test_without_ignore_someone_opting_out_meanwhile_is_left_out_not_refused(
+    client, login, make_candidate, session
+):
+    login("team-leader")
+    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
+    ava = make_candidate("Ava", "Anderson", "0412 000 222")
+    token = open_sms(client, [ada, ava])
+    shown = screen_form(client.get(f"/sms/compose/{token}"))
+    ava.sms_consent = False
+    session.commit()
+
+    assert send(client, token, **shown).status_code == 303
+    assert [m.candidate_id for m in rows(session, Message)] == [ada.id]
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["js-off", "htmx"])
 def test_ignore_that_lets_nobody_through_still_needs_its_reason_beside_the_field(
     client, login, make_candidate, session, htmx
 ):
@@ -834,6 +888,42 @@ def test_a_message_that_cannot_be_sent_is_refused_on_the_form(
     assert html.escape(error, quote=False) in page
     assert 'id="message-error"' in page
     assert re.search(r'<textarea id="message"[^>]*aria-invalid="true"', page, re.S)
+    assert written(session) == NOTHING
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["js-off", "htmx"])
+def test_a_message_empty_for_someone_is_refused_naming_them_and_kept(
+    client, consultant, make_candidate, session, htmx
+):
+    """Only a merge field, empty for Zed (no job title): his SMS would be empty. Refused on the
+    form, naming him, with the text kept; nothing queued."""
+    people = [
+        make_candidate("Ada", "Lovelace", "0412 345 678", job_title="Nurse"),
+        make_candidate("Zed", "Emptyjob", "0412 000 111"),
+    ]
+    token = open_sms(client, people)
+
+    response = send(client, token, htmx=htmx, message="{{job_title}}")
+
+    assert response.status_code == 400
+    assert error_beside(response, "message") == (
+        "The message for Zed Emptyjob would be empty: {{job_title}} is empty for them. Add text "
+        "around the merge fields, or take them off this SMS."
+    )
+    assert tree(response).one("textarea", id="message").text == "{{job_title}}"
+    assert written(session) == NOTHING
+
+
+def test_a_message_empty_for_several_says_how_many(client, consultant, make_candidate, session):
+    people = [
+        make_candidate("Zed", "Emptyjob", "0412 000 111"),
+        make_candidate("Yan", "Nojob", "0412 000 222"),
+        make_candidate("Xu", "Nojob", "0412 000 333"),
+    ]
+    token = open_sms(client, people)
+    response = send(client, token, message=" {{job_title}} ")
+    assert response.status_code == 400
+    assert "The message for Zed Emptyjob and 2 others would be empty" in text(response)
     assert written(session) == NOTHING
 
 

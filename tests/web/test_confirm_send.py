@@ -373,6 +373,30 @@ def test_the_confirmed_send_keeps_ignore_its_reason_and_the_comment(
     assert ignored.details["reason"] == "Site closed today"
 
 
+def test_someone_opting_out_after_the_confirmation_is_not_sent_to_by_its_ignore(
+    client, login, four, make_candidate, session
+):
+    """The confirmation's digest names who gets what, not who opted out: Ava opting out after it
+    was shown leaves it the same. Its Ignore still covers only Olive, the one it showed."""
+    login("team-leader")
+    olive = make_candidate("Olive", "Out", "0412 000 009", sms_consent=False)
+    token = open_sms(client, [*four, olive])
+    page = confirmation_page(client, token, ignore="1", ignore_reason="Site closed today")
+    posted = {
+        field.get("name"): field.get("value")
+        for field in tree(page).one(id="confirm-send").all("input", type="hidden")
+    }
+    ava = four[0]
+    ava.sms_consent = False
+    session.commit()
+
+    refused = client.post(f"/sms/compose/{token}/send", data=posted)
+
+    assert refused.status_code == 409
+    assert written(session) == NOTHING
+    assert "Who has opted out of SMS on this list has changed" in text(refused)
+
+
 def test_sending_the_confirmation_twice_makes_one_batch(client, consultant, four, session):
     token = open_sms(client, four)
     digest = digest_of(confirmation_page(client, token))

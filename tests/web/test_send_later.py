@@ -341,6 +341,24 @@ def test_a_send_at_that_names_no_time_is_kept_as_typed_and_refused_never_sent_no
     assert batches(session) == []
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["js-off", "htmx"])
+def test_a_message_and_a_send_at_both_wrong_are_both_said_beside_their_fields(
+    client, login, session, ada, htmx
+):
+    """Only the Send at's error was shown: the message's came after the time was put right."""
+    login()
+    token = open_sms(client, [ada])
+
+    refused = send(client, token, htmx=htmx, message="Hi {{nope}}", send_at="tomorrow 9am")
+
+    assert refused.status_code == 400
+    page = text(refused)
+    assert_invalid(page, "message", "Unknown merge field(s): {{nope}}")
+    assert_invalid(page, "send_at", "is not a date and time")
+    assert "autofocus" in tree(refused).one("textarea", id="message").attrs  # the first of them
+    assert batches(session) == []
+
+
 def test_the_browser_checks_the_sms_screen_before_any_of_its_buttons_posts(client, login, ada):
     """A Send at typed in part (no AM/PM) posts as empty, which sends now, and a redraw (Preview,
     Remove…) would bring it back empty for Send: the browser holds every button back on the field.

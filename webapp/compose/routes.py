@@ -18,7 +18,7 @@ from webapp import worker
 from webapp.compose import bp, selection
 from webapp.compose.forms import ComposeForm, as_shown
 from webapp.compose.screen import OUTCOME_LABELS, ComposeScreen
-from webapp.errors import FieldError
+from webapp.errors import FieldError, FieldErrors
 from webapp.extensions import db
 from webapp.ids import as_id
 from webapp.models import ComposeDraft, SmsTemplate
@@ -39,7 +39,11 @@ from webapp.web.sms_routes import blocked, region_names
 from webapp.web.times import user_zone
 
 # What a redirect back to the screen may put the focus on (?focus=), by the template's names.
-FOCUS = frozenset({"template", "message", "recipients", "ignore", "preview", "commercial"})
+FOCUS = frozenset(
+    {"template", "message", "merge_field", "recipients", "ignore", "preview", "commercial"}
+)
+# What a redirect back to the screen may say was put in the Message (?added=), beside its picker.
+ADDED = frozenset({"template", "merge_field"})
 LISTS = frozenset(recipients.OUTCOMES) | {"removed"}
 # The search each of the last few SMS screens opened came from, for Cancel (_remember_search).
 SEARCHES = "compose_searches"
@@ -205,6 +209,8 @@ def show(token: str):
         flags |= {"preview": True, "preview_index": shown, "focus": "preview"}
     if "confirm" in request.args:  # Send without JavaScript, for more people than confirm_over
         flags |= {"confirming": True, "focus": "confirm"}
+    if (added := request.args.get("added")) in ADDED:
+        flags["added"] = added
     return _screen(draft, form, **flags)
 
 
@@ -219,6 +225,11 @@ def update(token: str):
     errors: dict[str, str] = {}
     focus = None
     asking = None
+    # Without JavaScript, what goes into the Message (a template, a merge field) leaves the focus
+    # on its picker, which says so: focused on load, the Message has its caret at its start, and
+    # what is typed next would go before the text. (compose.js puts the caret at the end.)
+    put_in = "message" if wants_fragment() else None
+    added = None
     try:
         if as_id(request.form.get("remove")):
             sms_compose.set_removed(db.session, draft, as_id(request.form["remove"]), True)
@@ -228,7 +239,7 @@ def update(token: str):
             focus = "recipients"
         elif request.form.get("replace_template"):
             _use_template(draft, form, as_id(request.form["replace_template"]))
-            focus = "message"
+            focus, added = put_in or "template", "template"
         elif request.form.get("action") == "use_template":
             chosen = as_id(form.template_id.data)
             if chosen is not None and sms_compose.would_lose_text(
@@ -237,8 +248,9 @@ def update(token: str):
                 asking = sms_compose.template_for(db.session, current_user, draft.kind, chosen)
                 focus = "replace"
             else:
-                _use_template(draft, form, chosen)
-                focus = "message"
+                template = _use_template(draft, form, chosen)
+                focus = put_in or "template"
+                added = "template" if template is not None else None
         elif request.form.get("action") == "commercial":
             # "Commercial message" ticked or unticked: the screen shows (or drops) the line.
             focus = "commercial"
@@ -252,17 +264,22 @@ def update(token: str):
             }
             if form.merge_field.data in offered:
                 form.message.data += merge.FIELDS[form.merge_field.data].tag()
+                added = "merge_field"
             form.merge_field.data = ""
-            focus = "message"
+            focus = put_in or "merge_field"
         elif request.form.get("show_list") in LISTS:
             _keep(draft, form)
             return redirect(_list_url(draft, request.form["show_list"], form.ignore.data), 303)
         else:
-            focus = (
-                "ignore"
-                if "ignore" in request.form or request.form.get("action") == "refresh"
-                else None
+            # Ignore ticked or unticked (htmx names it in HX-Trigger; an untick posts no
+            # "ignore"), or Update recipients without JavaScript: the focus stays on Ignore, or
+            # goes to the recipients when the untick takes its box away (compose.html).
+            by_ignore = (
+                "ignore" in request.form
+                or request.headers.get("HX-Trigger") == "ignore"
+                or request.form.get("action") == "refresh"
             )
+            focus = "ignore" if by_ignore else None
     except FieldError as error:
         field_error(errors, error)
         # On the field refused (a template gone since, asked about or chosen), not the page.
@@ -272,17 +289,23 @@ def update(token: str):
         return _screen(draft, form, errors=errors, focus=focus, status=400)
     if not wants_fragment():
         return _back_to_screen(
-            draft, focus=None if asking else focus, ask=asking.id if asking else None
+            draft,
+            focus=None if asking else focus,
+            ask=asking.id if asking else None,
+            added=added,
         )
     return _screen(draft, form, focus=focus, asking=asking)
 
 
-def _use_template(draft: ComposeDraft, form: ComposeForm, template_id: int | None) -> None:
+def _use_template(
+    draft: ComposeDraft, form: ComposeForm, template_id: int | None
+) -> SmsTemplate | None:
     template = sms_compose.use_template(db.session, draft, current_user, template_id)
     form.template_id.data = str(draft.template_id or "")
     if template is not None:
         form.message.data = template.body
         form.commercial.data = draft.commercial  # the posted tick may be the last template's
+    return template
 
 
 def _list_url(draft: ComposeDraft, outcome: str, ignore: bool) -> str:
@@ -322,14 +345,15 @@ def counter(token: str):
     draft = _draft(token)
     # The opt-out line rides along out of band: typing it into the text stops it being added.
     # So do the totals beside Send (N messages · M SMS parts) and the quiet-hours note, worked out
-    # for the Send at posted with it.
-    return _screen(
-        draft,
-        _posted(draft),
-        blocks=("counter", "opt_out_line", "send_totals", "quiet_note"),
-        line_oob=True,
-        totals_oob=True,
-    )
+    # for the Send at posted with it; and an open preview (it posts the recipient it shows), so
+    # it never shows text no longer typed. The focus stays where it is: in the Message.
+    blocks = ("counter", "opt_out_line", "send_totals", "quiet_note")
+    previewing = request.form.get("previewing")
+    preview = {}
+    if previewing is not None:
+        blocks += ("preview",)
+        preview = {"preview": True, "preview_index": as_id(previewing) or 0, "preview_oob": True}
+    return _screen(draft, _posted(draft), blocks=blocks, line_oob=True, totals_oob=True, **preview)
 
 
 @bp.route("/compose/<token>/preview", methods=["POST"])
@@ -463,6 +487,9 @@ def send(token: str):
         comment_text=form.comment_text.data.strip() or None,
         commercial=form.commercial.data,
         confirmed=confirmed,
+        # The opted-out people the screen (or the confirmation) showed, for Ignore to cover no
+        # one else.
+        opted_out_shown=request.form.get("opted_out_shown"),
     )
     try:
         if confirmed is None:
@@ -472,7 +499,24 @@ def send(token: str):
             raise confirmation.ConfirmationNeeded(changed=True)
         # Sent before, the time is only compared with the batch's: its own, passed since it
         # went, finds that batch rather than "has passed" (which says nothing went).
-        send_at = schedule.parse_send_at(send_at_text, user_zone(), compare_only=made is not None)
+        try:
+            send_at = schedule.parse_send_at(
+                send_at_text, user_zone(), compare_only=made is not None
+            )
+        except FieldError as late:
+            # A message that cannot go either is said with it, not only once the time is right.
+            problem = made is None and sms_compose.message_problem(
+                db.session,
+                draft,
+                current_user,
+                send_request.body,
+                blocked(),
+                ignore=send_request.ignore,
+                commercial=bool(send_request.commercial),
+            )
+            if problem:
+                raise FieldErrors([problem, late]) from None
+            raise
         send_request = replace(send_request, send_at=send_at)
         batch = sms_compose.send(
             db.session,

@@ -84,7 +84,12 @@ class ComposeScreen:
     focus: str | None = None
     preview: bool = False
     preview_index: int = 0
+    # The preview rides out of band on the counter's response while it is open.
+    preview_oob: bool = False
     counter_oob: bool = False
+    # Without JavaScript: what a step put into the Message ("template", "merge_field"), said
+    # beside its picker, which has the focus.
+    added: str | None = None
     # A template chosen over typed text, waiting for Replace or Keep.
     asking: SmsTemplate | None = None
     # A commercial template is in use: "Commercial message" is ticked and cannot be unticked.
@@ -115,6 +120,11 @@ class ComposeScreen:
     def recipients_shown(self) -> str:
         """Who this screen shows as taken off, for Send to refuse a list changed since."""
         return sms_compose.removed_key(self.draft)
+
+    @property
+    def opted_out_shown(self) -> str:
+        """Who this screen shows as opted out, for a Send with Ignore to refuse a change since."""
+        return self.state.opted_out_key
 
     @property
     def catalogue(self) -> tuple[merge.MergeField, ...]:
@@ -194,6 +204,7 @@ class ComposeScreen:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {
             "catalogue": self.catalogue,
             "recipients_shown": self.recipients_shown,
+            "opted_out_shown": self.opted_out_shown,
             "line_in_text": self.line_in_text,
             "scheduled_for": self.scheduled_for,
             "send_at_unreadable": self.send_at_unreadable,

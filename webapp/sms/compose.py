@@ -33,7 +33,7 @@ from webapp.sms import (
 )
 from webapp.sms.outbox import Outgoing, enqueue
 from webapp.sms.people import PersonRow, load
-from webapp.sms.recipients import Analysis, analyse
+from webapp.sms.recipients import BLOCKED_COUNTRY, INVALID_NUMBER, NO_MOBILE, Analysis, analyse
 from webapp.text import is_blank, plain_text_problem
 
 MAX_RECIPIENTS = 50_000
@@ -270,6 +270,11 @@ def removed_key(draft: ComposeDraft) -> str:
     return hashlib.sha256(removed.encode()).hexdigest()[:32]
 
 
+# Outcomes that come before consent (recipients.analyse): whoever has one of them is never sent
+# to, Ignore or not, so their opting out or in changes nothing Ignore does.
+_UNREACHABLE = frozenset({NO_MOBILE, INVALID_NUMBER, BLOCKED_COUNTRY})
+
+
 @dataclass
 class ComposeState:
     """Everyone on the draft, what the analysis made of them, and who was taken off."""
@@ -296,6 +301,18 @@ class ComposeState:
     @property
     def opted_out(self) -> list[PersonRow]:
         return self.analysis.opted_out
+
+    @property
+    def opted_out_key(self) -> str:
+        """A digest naming the opted-out people on this SMS that Ignore could send to (whether or
+        not it is ticked): the screen carries the one it showed, so a Send with Ignore can refuse
+        to send to someone who opted out since (on their record, or by a STOP reply)."""
+        ids = sorted(
+            o.person.id
+            for o in self.analysis.outcomes
+            if not o.person.sms_consent and o.outcome not in _UNREACHABLE
+        )
+        return hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:32]
 
 
 def analyse_draft(
@@ -425,6 +442,17 @@ def check_message(body: str, items: Sequence[PreviewItem], *, screen: bool = Tru
         )
     if problem := merge.unknown_problem(body, picker=screen):
         raise FieldError(problem, "message")
+    if blank := [item for item in items if is_blank(item.rendered.text)]:
+        # A merge field empty for them, and nothing else in the message: they would get nothing.
+        empty = blank[0].rendered.empty
+        fields = ", ".join("{{" + name + "}}" for name in empty)
+        who = blank[0].person.full_name
+        if len(blank) > 1:
+            others = len(blank) - 1
+            who += f" and {others:,} other{'' if others == 1 else 's'}"
+        why = f"{fields} {'is' if len(empty) == 1 else 'are'} empty for them. " if empty else ""
+        fix = "Add text around the merge fields" + (", or take them off this SMS" if screen else "")
+        raise FieldError(f"The message for {who} would be empty: {why}{fix}.", "message")
     broken = next((item for item in items if item.rendered.leftover), None)
     if broken is not None:
         names = ", ".join("{{" + name + "}}" for name in broken.rendered.leftover)
@@ -440,6 +468,27 @@ def check_message(body: str, items: Sequence[PreviewItem], *, screen: bool = Tru
             f"characters; the gateway takes at most {MAX_CHARACTERS:,}.",
             "message",
         )
+
+
+def message_problem(
+    session: so.Session,
+    draft: ComposeDraft,
+    sender: User,
+    body: str,
+    blocked: frozenset[str] | routing.Routes,
+    *,
+    ignore: bool,
+    commercial: bool,
+) -> FieldError | None:
+    """What Send would refuse in `body` for the draft's recipients (check_message), if anything:
+    asked when a Send is refused for another field first (its Send at), so that both are said at
+    once rather than one after the other."""
+    state = analyse_draft(session, draft, blocked, ignore, commercial=commercial)
+    try:
+        check_message(body, render_all(state, body, sender))
+    except FieldError as problem:
+        return problem
+    return None
 
 
 def ignore_reason(text: str) -> str:
@@ -520,6 +569,9 @@ class SendRequest:
     confirmed: str | None = None
     # Send later: when it is due (aware, UTC; schedule.parse_send_at). None: now.
     send_at: datetime | None = None
+    # The opted-out people the screen showed (ComposeState.opted_out_key): Ignore lets through
+    # only them. None: not checked (a post without it, whose draft still says who is on it).
+    opted_out_shown: str | None = None
 
 
 def require_permission(sender: User, ignore: bool) -> None:
@@ -622,6 +674,20 @@ def send(
             "recipients",
             409,
         )
+    if (
+        request.ignore
+        and request.opted_out_shown is not None
+        and request.opted_out_shown != state.opted_out_key
+    ):
+        # Ignore was ticked over the opted-out people the screen named: it never covers
+        # someone who opted out since.
+        raise FieldError(
+            "Who has opted out of SMS on this list has changed since this screen was shown (on "
+            "a record, or by a STOP reply), and Ignore sends only to the opted-out people it "
+            "showed. Check the list, then press Send again.",
+            "recipients",
+            409,
+        )
     items = render_all(state, request.body, sender)
     check_message(request.body, items)
     if not items:
@@ -653,6 +719,12 @@ def send(
         sender_id=sender.id,
         kind=draft.kind,
         template_id=request.template_id,
+        # Kept with the batch: renaming the template later does not rename what was sent.
+        template_name=session.scalar(
+            sa.select(SmsTemplate.name).where(SmsTemplate.id == request.template_id)
+        )
+        if request.template_id is not None
+        else None,
         body=state.body(request.body),
         ignore_opt_out=bool(overridden),
         # The line is recorded whenever the batch is commercial, also when the typed text
