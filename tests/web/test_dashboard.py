@@ -385,18 +385,7 @@ def test_a_day_with_a_delivery_has_a_rate_column_however_low(client, session, se
     """1 of 250 delivered is 0.4 %: rounded to 0, no column was drawn, which the chart's
     description says means none finished or none was delivered."""
     ann = seeded["ann"]
-    for state in ["delivered"] + ["failed"] * 249:
-        session.add(
-            Message(
-                sender_id=ann.id,
-                to_e164="+61412345678",
-                body="Hi",
-                provider="sandbox",
-                state=state,
-                created_at=at(25),
-            )
-        )
-    session.commit()
+    add_many(session, ann, at(25), delivered=1, failed=249)
     sign_in(client, ann)
     page = html(client.get("/dashboard"))
     assert table(page, "rate-data")["25 Nov"] == {

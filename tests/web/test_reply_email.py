@@ -258,23 +258,33 @@ def assert_sent_as_unmatched(received, reply, ada) -> None:
     assert received.message["Reply-To"] is None
 
 
-def test_retry_of_an_email_that_failed_to_a_consultant_deactivated_since_goes_to_unmatched(
-    app, client, session, smtp, mail, casey, make_candidate, login
+def failed_then_deactivated(
+    app, client, session, smtp, mail, casey, make_candidate, login, text, unmatched=True
 ):
-    # A mailbox refused for good (550) is how someone having left often shows first.
+    """A reply email refused for good (550: how someone having left often shows first), then
+    Casey deactivated by an administrator, signed in now; returns Ada, who replied `text`."""
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     [sent] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, still free Friday?")
-    session.add(Setting(key="unmatched_reply_address", value="replies-inbox@example.com"))
-    session.commit()
+    if unmatched:
+        session.add(Setting(key="unmatched_reply_address", value="replies-inbox@example.com"))
+        session.commit()
     smtp.refuse.add("casey@example.com")
-    push_reply(client, "Yes, Friday works", reference=sent.uuid)
+    push_reply(client, text, reference=sent.uuid)
     send_due(session, mail)
     [email] = rows(session, Email)
     assert email.state == "failed"
     admin = login("administrator")
     accounts.deactivate_user(session, admin, session.get(User, casey.id))
+    return ada
 
-    response = client.post(f"/admin/status/emails/{email.id}/retry")
+
+def test_retry_of_an_email_that_failed_to_a_consultant_deactivated_since_goes_to_unmatched(
+    app, client, session, smtp, mail, casey, make_candidate, login
+):
+    args = (app, client, session, smtp, mail, casey, make_candidate, login)
+    ada = failed_then_deactivated(*args, "Yes, Friday works")
+
+    response = client.post(f"/admin/status/emails/{email_id(session)}/retry")
     assert response.status_code == 303
     [email] = rows(session, Email)
     assert (email.state, email.to_address) == ("queued", "replies-inbox@example.com")
@@ -292,18 +302,11 @@ def test_retry_of_an_email_that_failed_to_a_consultant_deactivated_since_goes_to
 def test_readdressing_rewrites_the_emails_own_lines_never_the_texters(
     app, client, session, smtp, mail, casey, make_candidate, login
 ):
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
-    [sent] = send_sms(app, session, casey, [ada], body="Hi {{first_name}}, still free Friday?")
-    session.add(Setting(key="unmatched_reply_address", value="replies-inbox@example.com"))
-    session.commit()
-    smtp.refuse.add("casey@example.com")
     texted = (
         "In reply to your message:\nConversation: http://elsewhere.example/sms/replies/9/open?key=x"
     )
-    push_reply(client, texted, reference=sent.uuid)
-    send_due(session, mail)
-    admin = login("administrator")
-    accounts.deactivate_user(session, admin, session.get(User, casey.id))
+    args = (app, client, session, smtp, mail, casey, make_candidate, login)
+    ada = failed_then_deactivated(*args, texted)
 
     assert client.post(f"/admin/status/emails/{email_id(session)}/retry").status_code == 303
     assert send_due(session, mail) == 1
@@ -320,13 +323,8 @@ def test_readdressing_rewrites_the_emails_own_lines_never_the_texters(
 def test_retry_with_nowhere_for_unmatched_replies_says_it_failed_again_and_why(
     app, client, session, smtp, mail, casey, make_candidate, login
 ):
-    ada = make_candidate("Ada", "Lovelace", "0412 345 678")
-    [sent] = send_sms(app, session, casey, [ada])
-    smtp.refuse.add("casey@example.com")
-    push_reply(client, "Yes, Friday works", reference=sent.uuid)
-    send_due(session, mail)
-    admin = login("administrator")
-    accounts.deactivate_user(session, admin, session.get(User, casey.id))
+    args = (app, client, session, smtp, mail, casey, make_candidate, login)
+    failed_then_deactivated(*args, "Yes, Friday works", unmatched=False)
     app.config["MAIL_FROM"] = ""  # and Settings names no address for unmatched replies
 
     assert client.post(f"/admin/status/emails/{email_id(session)}/retry").status_code == 303
