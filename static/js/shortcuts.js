@@ -609,12 +609,14 @@
   // A search (or another page) still on its way when Back or Forward puts a page back would land
   // late: into results no longer on the page, but pushing its own URL into the address bar and the
   // history all the same (htmx pushes as it swaps; its htmx:beforeSwap fires on the detached
-  // results, out of the document's hearing). So the page that goes takes its requests with it;
-  // all but a Send (see `sending`).
+  // results, out of the document's hearing). So the page that goes takes its reading requests
+  // with it: only GETs, never a post that changes something (a Send, Send reply, a Privacy
+  // change), whose answer would be lost while its change went ahead.
   var onTheirWay = [];  // { elt, xhr }
 
   document.addEventListener("htmx:beforeSend", function (event) {
-    if (isSend(event)) return;
+    var config = event.detail.requestConfig;
+    if (!config || String(config.verb).toLowerCase() !== "get") return;
     var request = { elt: event.detail.elt, xhr: event.detail.xhr };
     onTheirWay.push(request);
     request.xhr.addEventListener("loadend", function () {

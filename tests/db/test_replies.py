@@ -211,6 +211,22 @@ def test_international_digits_e164_and_national_format_match_the_same_person(
     assert reply.in_reply_to_id == to_ada.id
 
 
+@pytest.mark.parametrize(
+    "sender_number, typed",
+    # With a plus before them these digits are Austrian and Faroese numbers: read in Australia.
+    [("431234567", "0431 234 567"), ("298765432", "02 9876 5432")],
+)
+def test_a_national_number_without_its_0_is_read_in_the_default_region_first(
+    app, session, make_candidate, sender_number, typed
+):
+    person = make_candidate("Nat", "Ional", typed)
+
+    reply = receive(app, session, "ok", from_number=sender_number)
+
+    assert reply.from_e164 == f"+61{sender_number}"
+    assert person_of(reply) == ("candidate", person.id)
+
+
 def test_a_reply_loses_the_controls_that_would_show_it_in_another_order(
     app, session, make_candidate
 ):

@@ -36,9 +36,9 @@ def listed(session, sender_id, **filters) -> list[int]:
     return [row.batch.id for row in page.rows]
 
 
-def in_csv(app, sender_id, **filters) -> list[int]:
+def in_csv(app, sender_id, chunk=exports.CHUNK, **filters) -> list[int]:
     sessions = app.extensions["database"].sessionmaker
-    rows = exports.sent_csv(sessions, sender_id, sent_log.Filters(**filters), UTC)
+    rows = exports.sent_csv(sessions, sender_id, sent_log.Filters(**filters), UTC, chunk=chunk)
     text = "".join(rows).encode("utf-8").decode("utf-8-sig")
     return [int(row["Batch"]) for row in csv.DictReader(io.StringIO(text, newline=""))]
 
@@ -55,6 +55,9 @@ def test_a_scheduled_batch_is_listed_on_the_day_it_went_not_the_day_it_was_writt
         session, release_at, limit_settings=LimitSettings(), quiet_settings=None
     ) == [scheduled.id]
     now = queue(session, sender, [ada], provider="sandbox")
+    # Another sent at the same moment: the id orders the two.
+    tie = queue(session, sender, [bob], provider="sandbox")
+    session.get(Batch, tie.id).created_at = session.get(Batch, now.id).created_at
     # Still waiting, due in two days; and one due in a week, cancelled.
     waiting = schedule_send(session, sender, [ada], utcnow() + 2 * DAY)
     cancelled = schedule_send(session, sender, [bob], utcnow() + 7 * DAY)
@@ -66,16 +69,18 @@ def test_a_scheduled_batch_is_listed_on_the_day_it_went_not_the_day_it_was_writt
     assert {at.date() for at in dated} == {went_day}
 
     assert listed(session, sender.id, date_from=went_day, date_to=went_day) == [scheduled.id]
-    assert listed(session, sender.id, date_from=today, date_to=today) == [now.id]
+    assert listed(session, sender.id, date_from=today, date_to=today) == [tie.id, now.id]
     waiting_day = today + 2 * DAY
     assert listed(session, None, date_from=waiting_day, date_to=waiting_day) == [waiting.id]
     # Newest first by when each went (or is or was due).
-    order = [cancelled.id, scheduled.id, waiting.id, now.id]
+    order = [cancelled.id, scheduled.id, waiting.id, tie.id, now.id]
     assert listed(session, sender.id) == order
-    # The CSV lists what the page does, in its order, read a chunk at a time.
+    # The CSV lists what the page does, in its order, read a chunk at a time (each chunk after
+    # the last one's time and id, the tie included).
     assert in_csv(app, sender.id, date_from=went_day, date_to=went_day) == [scheduled.id]
-    assert in_csv(app, sender.id, date_from=today, date_to=today) == [now.id]
+    assert in_csv(app, sender.id, date_from=today, date_to=today) == [tie.id, now.id]
     assert in_csv(app, sender.id) == order
+    assert in_csv(app, sender.id, chunk=1) == order
     assert (
         exports.sent_row_count(
             session, sender.id, sent_log.Filters(date_from=went_day, date_to=went_day)

@@ -927,6 +927,25 @@ def test_a_message_empty_for_several_says_how_many(client, consultant, make_cand
     assert written(session) == NOTHING
 
 
+def test_a_message_empty_by_the_senders_own_field_points_to_their_profile(
+    client, consultant, make_candidate, session
+):
+    """{{sender_mobile}} is empty on the sender's Profile, for everyone: taking people off the SMS
+    would not help."""
+    consultant.mobile = None
+    session.commit()
+    token = open_sms(client, [make_candidate("Ada", "Lovelace", "0412 345 678")])
+
+    response = send(client, token, message="{{sender_mobile}}")
+
+    assert response.status_code == 400
+    assert error_beside(response, "message") == (
+        "The message for Ada Lovelace would be empty: {{sender_mobile}} is empty on your Profile. "
+        "Add text around the merge fields."
+    )
+    assert written(session) == NOTHING
+
+
 def test_a_message_of_exactly_1600_characters_is_sent(client, consultant, people, session):
     token = open_sms(client, people)
     assert send(client, token, message="x" * 1_600).status_code == 303

@@ -397,6 +397,38 @@ def test_someone_opting_out_after_the_confirmation_is_not_sent_to_by_its_ignore(
     assert "Who has opted out of SMS on this list has changed" in text(refused)
 
 
+def test_a_confirmation_drawn_after_someone_opted_out_keeps_the_screens_opted_out_people(
+    client, login, four, make_candidate, session
+):
+    """Without JavaScript the confirmation is a page of its own, loaded (or reloaded) after the
+    Send: Ava opting out in between must not join the people its Ignore covers."""
+    login("team-leader")
+    olive = make_candidate("Olive", "Out", "0412 000 009", sms_consent=False)
+    token = open_sms(client, [*four, olive])
+    screen = tree(client.get(f"/sms/compose/{token}")).one("form", id="compose-form")
+    [shown] = [
+        f.get("value")
+        for f in screen.all("input", type="hidden")
+        if f.get("name") == "opted_out_shown"
+    ]
+    asked = send(client, token, ignore="1", ignore_reason="Site closed", opted_out_shown=shown)
+    assert asked.status_code == 303
+    ava = four[0]
+    ava.sms_consent = False
+    session.commit()
+    asked = client.get(asked.headers["Location"])  # drawn after Ava opted out
+    posted = {
+        field.get("name"): field.get("value")
+        for field in tree(asked).one(id="confirm-send").all("input", type="hidden")
+    }
+
+    refused = client.post(f"/sms/compose/{token}/send", data=posted)
+
+    assert refused.status_code == 409
+    assert written(session) == NOTHING
+    assert "Who has opted out of SMS on this list has changed" in text(refused)
+
+
 def test_sending_the_confirmation_twice_makes_one_batch(client, consultant, four, session):
     token = open_sms(client, four)
     digest = digest_of(confirmation_page(client, token))

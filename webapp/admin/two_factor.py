@@ -224,10 +224,15 @@ def _page(
 ):
     secret = svg = None
     if not current_user.two_factor_on:
-        secret = two_factor.key_for_enrolment(
-            db.session, current_user, key_material(), this_session=sessions.current_token()
-        )
-        svg = two_factor.qr_svg(two_factor.provisioning_uri(secret, current_user.username))
+        try:
+            secret = two_factor.key_for_enrolment(
+                db.session, current_user, key_material(), this_session=sessions.current_token()
+            )
+        except FieldError:
+            # Turned on by another sign-in this very moment (which ends this one): no key to show.
+            secret = None
+        else:
+            svg = two_factor.qr_svg(two_factor.provisioning_uri(secret, current_user.username))
     # Secrets on the page: like every page, it is sent with Cache-Control: no-store
     # (webapp.web.headers).
     return render(

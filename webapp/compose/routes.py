@@ -208,7 +208,13 @@ def show(token: str):
     if (shown := as_id(request.args.get("preview")) or 0) or "preview" in request.args:
         flags |= {"preview": True, "preview_index": shown, "focus": "preview"}
     if "confirm" in request.args:  # Send without JavaScript, for more people than confirm_over
-        flags |= {"confirming": True, "focus": "confirm"}
+        # The opted-out people the screen showed ride along: a confirmation drawn (or reloaded)
+        # after someone opted out must not let its Ignore cover them.
+        flags |= {
+            "confirming": True,
+            "focus": "confirm",
+            "opted_out": request.args.get("opted_out"),
+        }
     if (added := request.args.get("added")) in ADDED:
         flags["added"] = added
     return _screen(draft, form, **flags)
@@ -533,10 +539,13 @@ def send(token: str):
         )
     except confirmation.ConfirmationNeeded as needed:
         db.session.rollback()
+        shown = request.form.get("opted_out_shown")
         if not needed.changed and not wants_fragment():
-            return _back_to_screen(draft, confirm=1)
+            return _back_to_screen(draft, confirm=1, opted_out=shown)
         errors = {"confirm": needed.message} if needed.changed else {}
-        return _screen(draft, form, status=needed.status, errors=errors, confirming=True)
+        return _screen(
+            draft, form, status=needed.status, errors=errors, confirming=True, opted_out=shown
+        )
     except FieldError as error:
         db.session.rollback()
         if error.status == 403:

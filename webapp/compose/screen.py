@@ -92,6 +92,9 @@ class ComposeScreen:
     added: str | None = None
     # A template chosen over typed text, waiting for Replace or Keep.
     asking: SmsTemplate | None = None
+    # A confirmation: the opted-out people the screen before it showed (its posted
+    # opted_out_shown), carried on rather than read afresh.
+    opted_out: str | None = None
     # A commercial template is in use: "Commercial message" is ticked and cannot be unticked.
     commercial_forced: bool = False
     # The opt-out line rides out of band on the counter's response (it may now be in the text).
@@ -123,8 +126,9 @@ class ComposeScreen:
 
     @property
     def opted_out_shown(self) -> str:
-        """Who this screen shows as opted out, for a Send with Ignore to refuse a change since."""
-        return self.state.opted_out_key
+        """Who this screen shows as opted out, for a Send with Ignore to refuse a change since; a
+        confirmation carries on the one the screen before it posted (`opted_out`)."""
+        return self.opted_out or self.state.opted_out_key
 
     @property
     def catalogue(self) -> tuple[merge.MergeField, ...]:

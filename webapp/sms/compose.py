@@ -445,13 +445,21 @@ def check_message(body: str, items: Sequence[PreviewItem], *, screen: bool = Tru
     if blank := [item for item in items if is_blank(item.rendered.text)]:
         # A merge field empty for them, and nothing else in the message: they would get nothing.
         empty = blank[0].rendered.empty
-        fields = ", ".join("{{" + name + "}}" for name in empty)
+        # A field of the sender's ({{sender_full_name}}) is empty on their Profile, for everyone.
+        yours = [name for name in empty if merge.FIELDS[name].is_sender]
+        theirs = [name for name in empty if name not in yours]
+        named = theirs or yours
+        fields = ", ".join("{{" + name + "}}" for name in named)
         who = blank[0].person.full_name
         if len(blank) > 1:
             others = len(blank) - 1
             who += f" and {others:,} other{'' if others == 1 else 's'}"
-        why = f"{fields} {'is' if len(empty) == 1 else 'are'} empty for them. " if empty else ""
-        fix = "Add text around the merge fields" + (", or take them off this SMS" if screen else "")
+        verb = "is" if len(named) == 1 else "are"
+        where = "for them" if theirs else "on your Profile"
+        why = f"{fields} {verb} empty {where}. " if empty else ""
+        fix = "Add text around the merge fields" + (
+            ", or take them off this SMS" if screen and theirs else ""
+        )
         raise FieldError(f"The message for {who} would be empty: {why}{fix}.", "message")
     broken = next((item for item in items if item.rendered.leftover), None)
     if broken is not None:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp import settings_store
+from webapp.database import begin_write
 from webapp.models import Email, Message, User
 from webapp.models.base import utcnow
 from webapp.people.kinds import KINDS
@@ -93,8 +94,12 @@ def send_due(
             settings_store.value(session, "unmatched_reply_address") or settings.unmatched_fallback
         )
     session.commit()  # end the read, so each write below waits for SQLite's lock if it must
-    readdressed = [email for email in doubtful if readdress(session, email, unmatched)]
-    if readdressed:
+    readdressed = []
+    if doubtful:
+        # Reads (the reply, its consultant), then writes: on SQLite the lock is taken first, or a
+        # write by another connection in between fails this round at once.
+        begin_write(session)
+        readdressed = [email for email in doubtful if readdress(session, email, unmatched)]
         session.commit()
     due = [email for email in due if email not in readdressed or email.state == "queued"]
     sent = 0

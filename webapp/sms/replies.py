@@ -429,15 +429,15 @@ def _stored(session: so.Session, inbound: InboundSms) -> Message | None:
 def _sender(number: str, default_region: str) -> ParsedNumber:
     """The number a reply came from. SMS Central gives international digits without the plus
     ("61412345678"), or after the international prefix 00 ("0061412345678"); a national number
-    may come without its leading 0 ("412345678"), which is read in `default_region` unless its
-    digits make a real number with a plus before them."""
+    may come without its leading 0 ("412345678"). Bare digits that are a real number of
+    `default_region` are read there first: "431234567" (0431 234 567) is also an Austrian number
+    with a plus before it, and "298765432" (02 9876 5432) one of the Faroe Islands."""
     number = number.strip()
     if number.isdigit() and number.startswith("00"):
         number = f"+{number[2:]}"
     elif number.isdigit() and not number.startswith("0"):
-        international = normalise(f"+{number}", default_region)
-        if international.real:
-            return international
+        national = normalise(number, default_region)
+        return national if national.real else normalise(f"+{number}", default_region)
     return normalise(number, default_region)
 
 
