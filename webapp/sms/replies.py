@@ -437,7 +437,10 @@ def _sender(number: str, default_region: str) -> ParsedNumber:
         number = f"+{number[2:]}"
     elif number.isdigit() and not number.startswith("0"):
         national = normalise(number, default_region)
-        return national if national.real else normalise(f"+{number}", default_region)
+        # A short code ("1234") is no international number either: kept as it came.
+        if national.real or len(number) <= 8:
+            return national
+        return normalise(f"+{number}", default_region)
     return normalise(number, default_region)
 
 
