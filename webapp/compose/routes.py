@@ -539,7 +539,8 @@ def send(token: str):
         )
     except confirmation.ConfirmationNeeded as needed:
         db.session.rollback()
-        shown = request.form.get("opted_out_shown")
+        # Only Ignore needs them (and only then is the confirmation's address longer).
+        shown = request.form.get("opted_out_shown") if send_request.ignore else None
         if not needed.changed and not wants_fragment():
             return _back_to_screen(draft, confirm=1, opted_out=shown)
         errors = {"confirm": needed.message} if needed.changed else {}
