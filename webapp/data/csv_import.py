@@ -7,13 +7,17 @@ mid-import leaves the chunks it committed (importing the file again adds the res
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -272,10 +276,11 @@ def _write(
             if rows:
                 statement = sa.insert(table).returning(table.c.id)
                 written = session.execute(statement, rows).scalars().all()
-            session.commit()
-            # Only once committed: on SQLite the ids of rows rolled back are given out again.
-            people.extend(written)
-            clients.extend(new_clients)
+            with _signals_held():
+                session.commit()
+                # Only once committed: on SQLite the ids of rows rolled back are given out again.
+                people.extend(written)
+                clients.extend(new_clients)
             report.created = len(people)
             if progress:
                 progress(report.read, report.created)
@@ -306,6 +311,44 @@ def _write(
         progress(report.read, 0)
 
 
+# The signals that stop an import (Ctrl+C, and SIGTERM and SIGHUP as the import command sets them).
+HELD = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """HELD signals wait until the block ends: a commit and the note of what it committed go
+    together. A signal between them left a chunk written that the undo did not know of ("nothing
+    was written", with 2,000 rows there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread runs Python's signal handlers (and may set them)
+        return
+    came: list[int] = []
+    before: list[tuple[int, Any]] = []
+    try:
+        # Handlers, not the thread's signal mask: the kernel gives a signal to any thread not
+        # blocking it, and the main thread's handler runs all the same.
+        for signum in HELD:
+            before.append((signum, signal.signal(signum, lambda signum, _: came.append(signum))))
+        yield
+    finally:
+        _put_back(before)
+        for signum in dict.fromkeys(came):
+            signal.raise_signal(signum)  # to its own handler now: KeyboardInterrupt, as a rule
+
+
+def _put_back(handlers: list[tuple[int, Any]]) -> None:
+    """Set each signal's handler back, all of them even if one that came meanwhile raises."""
+    if handlers:
+        (signum, handler), *rest = handlers
+        try:
+            signal.signal(signum, handler)
+        finally:
+            _put_back(rest)
+
+
 def _undo(session: so.Session, of_kind, people: list[int], clients: list[int], error) -> str:
     """Delete the rows an import wrote before `error` stopped it (LOOKUP_CHUNK a transaction), and
     the clients made for them that no contact has; what happened, for ImportFailed."""
@@ -329,8 +372,9 @@ def _undo(session: so.Session, of_kind, people: list[int], clients: list[int], e
             kept += worked_on
             gone = [person for person in ids if person not in worked_on]
             session.execute(sa.delete(table).where(table.c.id.in_(gone)))
-            session.commit()
-            removed += len(gone)
+            with _signals_held():
+                session.commit()
+                removed += len(gone)
         for start in range(0, len(clients), LOOKUP_CHUNK):
             begin_write(session)
             # One someone gave a contact meanwhile stays.
