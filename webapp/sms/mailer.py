@@ -21,7 +21,13 @@ from webapp.database import begin_write
 from webapp.models import Email, Message, User
 from webapp.models.base import utcnow
 from webapp.people.kinds import KINDS
-from webapp.sms.replies import CONVERSATION_LINK, OPEN_PATH, person_of
+from webapp.sms.replies import (
+    CONVERSATION_LINK,
+    OPEN_PATH,
+    person_of,
+    readdressed_note,
+    unreachable,
+)
 from webapp.text import one_line
 
 log = logging.getLogger(__name__)
@@ -187,19 +193,16 @@ def readdress(session: so.Session, email: Email, unmatched_address: str) -> bool
     head, tail = email.body[:start], email.body[start:]
     if _FOR_THEM not in tail and email.to_address != consultant.email:
         return False  # written for the unmatched inbox, whatever its address is now
-    name = consultant.full_name
-    why = "is deactivated" if not consultant.active else "has no email address"
     if not unmatched_address:
         _failed(
             email,
             # Not the name: the log repeats the reason, and names emails by id only.
-            f"Not sent: its consultant {why} in SMS Desk and there is no address for unmatched "
-            "replies (Settings).",
+            f"Not sent: its consultant {unreachable(consultant)} in SMS Desk and there is no "
+            "address for unmatched replies (Settings).",
         )
         return True
     person = person_of(session, reply)
-    filed = "on Replies (Everyone's)" + (" and in the record's conversation" if person else "")
-    tail = tail.replace(_FOR_THEM, f"\nIn reply to {name}'s message:\n", 1)
+    tail = tail.replace(_FOR_THEM, f"\nIn reply to {consultant.full_name}'s message:\n", 1)
     if person is not None:
         # The inbox's Open is the consultant's; the unmatched inbox gets the record's page. The
         # last such line is ours (our SMS, quoted above it, is ours too, but may hold anything).
@@ -211,10 +214,7 @@ def readdress(session: so.Session, email: Email, unmatched_address: str) -> bool
             page = f"{CONVERSATION_LINK}{link[1]}/{kind}/{person.id}#message-{reply.id}"
             tail = tail[: link.start()] + page + tail[link.end() :]
     body = head + tail
-    email.body = (
-        f"This reply answers {name}'s message. {name} {why} in SMS Desk, so it comes to the "
-        f"address for unmatched replies instead. It is filed as usual: {filed}.\n\n{body}"
-    )
+    email.body = f"{readdressed_note(consultant, person is not None)}\n\n{body}"
     email.to_address = unmatched_address
     return True
 

@@ -483,6 +483,24 @@ def _owner(answers: Message | None) -> int | None:
     return answers.sender_id
 
 
+def unreachable(consultant: User) -> str:
+    """Why a reply email cannot go to the consultant whose message it answers."""
+    return "is deactivated" if not consultant.active else "has no email address"
+
+
+def readdressed_note(consultant: User, in_conversation: bool) -> str:
+    """The paragraph that opens a reply email sent to the unmatched address instead of to its
+    consultant (unreachable): whose reply it is, and where it is filed all the same."""
+    name = consultant.full_name
+    filed = "on Replies (Everyone's)" + (
+        " and in the record's conversation" if in_conversation else ""
+    )
+    return (
+        f"This reply answers {name}'s message. {name} {unreachable(consultant)} in SMS Desk, so "
+        f"it comes to the address for unmatched replies instead. It is filed as usual: {filed}."
+    )
+
+
 def _queue_email(
     session: so.Session,
     reply: Message,
@@ -505,14 +523,7 @@ def _queue_email(
     shown_in = user_zone(consultant if theirs else None, settings.timezone)
     lines: list[str] = []
     if consultant is not None and not theirs:
-        name = consultant.full_name
-        why = "is deactivated" if not consultant.active else "has no email address"
-        filed = "on Replies (Everyone's)" + (" and in the record's conversation" if person else "")
-        lines += [
-            f"This reply answers {name}'s message. {name} {why} in SMS Desk, so it comes to the "
-            f"address for unmatched replies instead. It is filed as usual: {filed}.",
-            "",
-        ]
+        lines += [readdressed_note(consultant, person is not None), ""]
     lines += [f"{who} replied by SMS on {when(reply.created_at, shown_in)}:", "", reply.body, ""]
     if found.answers is not None:
         whose = "your" if theirs else f"{consultant.full_name}'s" if consultant else "our"
