@@ -152,6 +152,70 @@ def test_with_no_message_sent_the_only_person_with_that_number_is_matched(
 
     assert answers(reply) == (("contact", grace.id), None, None)
     assert reply.id not in [r.id for r in replies.unmatched(session).rows]
+    # Nobody's, so read: it was unread in Everyone's forever, with nobody to open it as theirs.
+    assert reply.read_at is not None
+    assert [row.unread for row in inbox.search(session, None).rows] == [False]
+
+
+def test_a_reply_matched_by_the_number_alone_is_unread_for_whoever_texted_the_person_last(
+    app, session, casey, dana, make_candidate
+):
+    """Ada's SMS went to her old number; she answers from her new one, which the number rule
+    finds on her record alone. Nobody's and unread, as it was stored, it was in no one's Replies
+    and no unread count, unread in Everyone's forever, and hidden from an office's team leader:
+    it is whoever sent her the latest SMS, as a reply filed by hand is, and emailed to them."""
+    ada = make_candidate("Ada", "Lovelace", "0400 111 222")
+    send_sms(app, session, dana, [ada], body="Earlier")
+    send_sms(app, session, casey, [ada], body="Latest")
+    ada.set_mobile(ADA_MOBILE, "AU")
+    session.commit()
+
+    reply = receive(app, session, "It's Ada, new number")
+
+    assert answers(reply) == (("candidate", ada.id), None, casey.id)
+    assert reply.read_at is None
+    assert inbox.unread_count(session, casey.id) == 1
+    assert [row.reply.id for row in inbox.search(session, casey.id).rows] == [reply.id]
+    [email] = rows(session, Email, Email.message_id == reply.id)
+    assert email.to_address == "casey@example.com"
+    # Its link is the inbox's Open with the key for Casey: following it marks the reply read.
+    key = replies.open_key(reply.id, casey.id, app.config["SECRET_KEY"])
+    assert replies.email_link(email.body).endswith(f"/sms/replies/{reply.id}/open?key={key}")
+
+
+def test_a_stop_matched_by_the_number_alone_unticks_sms_and_is_emailed_to_its_consultant(
+    app, session, casey, make_candidate
+):
+    ada = make_candidate("Ada", "Lovelace", "0400 111 222")
+    send_sms(app, session, casey, [ada])
+    ada.set_mobile(ADA_MOBILE, "AU")
+    session.commit()
+
+    reply = receive(app, session, "STOP")
+
+    assert answers(reply) == (("candidate", ada.id), None, casey.id)
+    assert rows(session, Candidate, Candidate.id == ada.id)[0].sms_consent is False
+    assert [e.subject_id for e in audits(session, "consent.sms_withdrawn")] == [ada.id]
+    [email] = rows(session, Email, Email.message_id == reply.id)
+    assert email.to_address == "casey@example.com"
+    assert email.body.endswith("SMS consent was withdrawn (STOP).")
+
+
+def test_a_reply_matched_by_the_number_alone_for_a_switched_off_sender_is_nobodys_and_read(
+    app, session, casey, make_candidate
+):
+    ada = make_candidate("Ada", "Lovelace", "0400 111 222")
+    send_sms(app, session, casey, [ada])
+    ada.set_mobile(ADA_MOBILE, "AU")
+    casey.active = False
+    session.commit()
+
+    reply = receive(app, session, "It's Ada, new number")
+
+    assert answers(reply) == (("candidate", ada.id), None, None)
+    assert reply.read_at is not None
+    [email] = rows(session, Email, Email.message_id == reply.id)
+    assert email.to_address != "casey@example.com"
 
 
 @pytest.mark.parametrize("second", ["candidate", "contact"])

@@ -118,7 +118,9 @@ def open_reply(reply_id: int):
 def _emails_key(reply) -> bool:
     """Whether this GET carries the key the reply's email gave its link."""
     key = replies.open_key(reply.id, reply.sender_id, current_app.config.get("SECRET_KEY") or "")
-    return hmac.compare_digest(request.args.get("key", ""), key)
+    # As bytes: compare_digest raises TypeError for a str holding a non-ASCII character (a 500
+    # for ?key=%C3%A9); such a key is merely wrong.
+    return hmac.compare_digest(request.args.get("key", "").encode(), key.encode())
 
 
 @bp.route("/replies/<id:reply_id>/read", methods=["POST"])

@@ -357,6 +357,12 @@ def receive(
     # Any real number: a reply from a landline (a carrier's landline SMS) still finds its person.
     from_e164 = sender_number.e164 if sender_number.real else None
     found = match(session, from_e164, inbound.reference, inbound.account_id)
+    owner, read_at = _owner(found.answers), None
+    if found.person is not None and found.answers is None:
+        # Matched by the number alone: owned as a reply filed by hand is (attach), else it was in
+        # nobody's Replies, unread in Everyone's forever, and out of sight of office teams.
+        owner = addressee(session, found.person, now)
+        read_at = now if owner is None else None
     count = segments.count(inbound.body)
     reply = Message(
         direction="in",
@@ -371,7 +377,8 @@ def receive(
         encoding=count.encoding,
         **KINDS.person_columns(found.person),
         in_reply_to_id=found.answers.id if found.answers else None,
-        sender_id=_owner(found.answers),
+        sender_id=owner,
+        read_at=read_at,
         created_at=now,
         sent_at=now,
         updated_at=now,
@@ -509,7 +516,8 @@ def _queue_email(
     moved: ConsentMoved | None,
     note: str | None = None,
 ) -> None:
-    owner = _owner(found.answers)
+    # Whose the reply is (receive), so the email goes to the consultant whose Replies hold it.
+    owner = reply.sender_id
     consultant = session.get(User, owner) if owner is not None else None
     # A deactivated user's mailbox may be read by nobody now, or by whoever has the address
     # next: their replies go where unmatched ones go, saying whose they were.
@@ -630,10 +638,10 @@ def attach(
 
 
 def addressee(session: so.Session, person: Candidate | ClientContact, came: datetime) -> int | None:
-    """Whose a reply filed on `person` by hand is: the sender of the latest SMS that had left us
-    for them when it `came` (as _owner reads it; one queued, refused or sent since answers
-    nothing), or None when there is none, or its sender is switched off (their Replies are read
-    by nobody)."""
+    """Whose a reply filed on `person` by hand (attach), or matched to them by their number alone
+    (receive), is: the sender of the latest SMS that had left us for them when it `came` (as
+    _owner reads it; one queued, refused or sent since answers nothing), or None when there is
+    none, or its sender is switched off (their Replies are read by nobody)."""
     column = getattr(Message, KINDS.of(person).person_column)
     latest = session.scalar(
         sa.select(Message)
