@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -47,6 +48,7 @@ from webapp.sms import compose, consent, limits, outbox, schedule, settings
 from webapp.sms.limits import LimitSettings
 from webapp.sms.providers.sandbox import Sandbox
 from webapp.sms.quiet_hours import QuietSettings, Window
+from webapp.times import when
 
 NO_LIMITS = LimitSettings()
 HOUR = timedelta(hours=1)
@@ -304,9 +306,10 @@ def test_a_batch_over_the_limit_at_its_time_fails_with_the_reason(
 
     failed = messages(session, batch)
     assert [(m.state, m.error_code) for m in failed] == [("failed", "limit")] * 2
-    assert failed[0].error_text == (
+    assert failed[0].error_text.startswith(
         "Not sent at its scheduled time: This SMS is for 2 people, but your daily limit is 3 "
-        "and you have 1 left (limits count any 24 hours)."
+        "and you have 1 left (limits count any 24 hours). You can choose 1 person or fewer or "
+        "send it from "
     )
     assert fresh(session, batch).released_at == batch.send_at
     refused = event(session, "sms.schedule_refused")
@@ -319,6 +322,36 @@ def test_a_batch_over_the_limit_at_its_time_fails_with_the_reason(
     run_once(app, sms_central_provider)
     assert states(session, batch) == Counter(failed=2)
     assert all(r.form["RECIPIENT"] != m.to_e164[1:] for r in sms_central.sends for m in failed)
+
+
+def test_a_batch_refused_at_its_time_says_from_when_it_could_go_in_the_senders_zone(
+    session, make_user
+):
+    auckland = ZoneInfo("Pacific/Auckland")
+    casey = make_user(daily_limit=2, timezone="Pacific/Auckland")
+    people = insert_candidates(session, 4)
+    batch = schedule_send(session, casey, people[:2], utcnow() + HOUR)
+    scheduled_yesterday(session)
+    draft = compose.create_draft(session, casey, "candidates", people[2:4])
+    compose.send(session, draft, casey, send_request(), provider="sandbox", blocked=frozenset())
+    session.rollback()
+    sent = sorted(
+        session.scalars(sa.select(Message.created_at).where(Message.batch_id != batch.id))
+    )
+
+    assert release_due(session, batch.send_at) == [batch.id]
+
+    # Both of today's 2 must leave the 24 hours before 2 more fit: 24 hours after the later.
+    free = sent[1].replace(tzinfo=UTC) + timedelta(hours=24)
+    shown = when(free, auckland)
+    if free.astimezone(auckland).date() == batch.send_at.astimezone(auckland).date():
+        shown = shown.split(", ", 1)[1]  # that day: the time alone
+    assert "NZ" in shown
+    assert {m.error_text for m in messages(session, batch)} == {
+        "Not sent at its scheduled time: This SMS is for 2 people, but your daily limit is 2 "
+        f"and you have none left (limits count any 24 hours). You can send it from {shown}, or "
+        "an administrator can raise your limit."
+    }
 
 
 def test_a_batchs_own_held_messages_do_not_count_against_it_at_release(

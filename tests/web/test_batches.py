@@ -413,6 +413,26 @@ def test_resending_with_nothing_chosen_is_400_and_queues_nothing(app, client, se
     assert audits(session, "sms.resent") == []
 
 
+def test_resending_only_states_the_page_never_offers_is_400_not_settled_meanwhile(
+    app, client, session, my_batch
+):
+    """A hand-made or out-of-date form: "delivered" is not resendable, so nothing was chosen."""
+    dispatch(app)
+    before = marks(session, my_batch)
+
+    response = client.post(
+        f"/sms/batches/{my_batch.id}/resend",
+        data=resend_form(client, my_batch) | {"states": "delivered"},
+    )
+
+    assert response.status_code == 400
+    page = tree(response)
+    assert "Choose which messages to resend" in page.one("p", class_="error").text
+    assert "settled meanwhile" not in response.get_data(as_text=True)
+    assert marks(session, my_batch) == before
+    assert audits(session, "sms.resent") == []
+
+
 def resend_statuses(client, batch) -> tuple[int, int]:
     """What the Resend page, and a Resend of the failed messages, answer."""
     url = f"/sms/batches/{batch.id}/resend"

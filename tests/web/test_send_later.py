@@ -212,6 +212,47 @@ def test_a_scheduled_send_waits_and_says_so_in_the_users_zone(client, login, ses
     assert buttons(row) == ["Cancel scheduled send"]
 
 
+def test_a_scheduled_batch_lists_who_it_will_reach_with_no_polling_and_no_resend(
+    client, login, session, three_people
+):
+    login(timezone="Pacific/Auckland")
+    batch_id, _ = schedule_one(client, three_people[:2], AUCKLAND)
+
+    # A state typed in the address filters nothing: every recipient is listed.
+    response = client.get(f"/sms/batches/{batch_id}", query_string={"state": "delivered"})
+
+    page = tree(response)
+    table = page.one("section", id="recipients").one("table", class_="messages")
+    rows = table.one("tbody").all("tr")
+    assert [row.one("td", class_="recipient").text.strip() for row in rows] == [
+        "Ada Lovelace",
+        "Bob Brown",
+    ]
+    assert [row.one("td", class_="state-cell").text.strip() for row in rows] == ["queued"] * 2
+    assert page.one("section", id="progress").get("hx-get") is None
+    assert 'http-equiv="refresh"' not in text(response)
+    assert "Resend" not in text(response)
+    assert 'role="progressbar"' not in text(response)
+    assert "No message is delivered" not in text(response)
+    # htmx asking for the progress block gets the banner and the list, still without polling.
+    part = client.get(f"/sms/batches/{batch_id}", htmx=True)
+    assert "Bob Brown" in text(part) and "hx-" not in text(part)
+
+
+def test_a_cancelled_batch_has_no_recipients_left_to_list(client, login, session, three_people):
+    """Cancel withdraws (deletes) the held messages: the page says so and draws no empty table."""
+    login(timezone="Pacific/Auckland")
+    batch_id, _ = schedule_one(client, three_people[:2], AUCKLAND)
+    client.get(f"/sms/batches/{batch_id}/cancel")
+    assert client.post(f"/sms/batches/{batch_id}/cancel").status_code == 303
+
+    page = tree(client.get(f"/sms/batches/{batch_id}"))
+
+    assert "nothing was sent" in page.one(id="scheduled-for").text
+    assert page.all("table", class_="messages") == []
+    assert page.all("section", id="recipients") == []
+
+
 def test_a_scheduled_send_with_htmx_goes_to_its_batch_page(client, login, session, ada):
     login(timezone="Australia/Perth")
     typed, moment = local_tomorrow(PERTH)

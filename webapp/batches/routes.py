@@ -58,7 +58,9 @@ def show(batch_id: int):
     """Show a batch's progress and messages; htmx polls the progress block until it is done."""
     batch = batch_or_404(batch_id)
     state = request.args.get("state")
-    if state not in batches.STATE_ORDER:
+    # A batch waiting for its time (or cancelled then) offers no state to filter by: its page
+    # lists every recipient.
+    if state not in batches.STATE_ORDER or batch.scheduled or batch.cancelled_at:
         state = None
     progress = batches.progress(db.session, batch)
     # A reader may stop the reloads (WCAG 2.2.1): each one moves focus and speech to the top.
@@ -110,7 +112,9 @@ def resend(batch_id: int):
     reason = request.form.get("ignore_reason", "")
     if ignore and not current_user.can("sms.ignore_opt_out"):
         abort(403, description="You do not have permission to ignore SMS opt-outs.")
-    states = tuple(request.form.getlist("states"))
+    # Only states the page can offer: a form naming none of them (made by hand, or from an older
+    # page) chose nothing, rather than finding nothing left to resend.
+    states = tuple(s for s in request.form.getlist("states") if s in batches.RESENDABLE)
 
     def refused_page(status: int, errors: dict[str, str], shown=offer):
         return _resend_page(

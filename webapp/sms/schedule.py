@@ -18,10 +18,19 @@ from webapp.models import Batch, Comment, ComposeDraft, Message, User, audit
 from webapp.models.base import utcnow
 from webapp.models.messaging import FAILED, QUEUED, WAITING_TO_GO
 from webapp.people.kinds import KINDS
-from webapp.sms import alerts, compose, limits, merge, opt_out_line, quiet_hours, segments
+from webapp.sms import (
+    alerts,
+    compose,
+    limits,
+    merge,
+    opt_out_line,
+    quiet_hours,
+    segments,
+    settings,
+)
 from webapp.sms.people import load
 from webapp.text import clean_multiline
-from webapp.times import when
+from webapp.times import user_zone, when
 
 log = logging.getLogger(__name__)
 
@@ -456,7 +465,19 @@ def release(
         )
         _refuse(session, batch, refused, len(held), now, code=SENDER_ERROR)
         return True
-    refused = limits.refusal(session, sender, len(held), limit_settings, now=now, batch_id=batch_id)
+    # In the sender's zone, the refusal says from when it could go, as a refused Send does.
+    organisation = settings.organisation_zone(
+        session, {"TIMEZONE": (quiet_settings or quiet_hours.QuietSettings()).organisation_zone}
+    )
+    refused = limits.refusal(
+        session,
+        sender,
+        len(held),
+        limit_settings,
+        now=now,
+        batch_id=batch_id,
+        zone=user_zone(sender, organisation),
+    )
     if refused is not None:
         _refuse(session, batch, refused, len(held), now)
         return True
