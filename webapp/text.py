@@ -152,9 +152,13 @@ def filter_value(
     The rule of every search box: tabs and line breaks only separate words (with `words`), any
     other control character or more than `limit` characters leaves the value out, with a message
     for beside the field, rather than quietly searching for something the user did not type.
+    Bidirectional controls that reorder what follows them (BIDI_REORDERING) are dropped, as from
+    every typed single-line value: the page shows the value back, and a right-to-left override
+    would show it, and the rest of its line, reversed.
     """
+    raw = without_reordering(raw or "")
     # Without `words` (a folder's name), only those at its ends go, as a paste brings them.
-    text = _TAB_OR_LINE_BREAK_RE.sub(" ", raw or "") if words else (raw or "").strip(" \t\r\n")
+    text = _TAB_OR_LINE_BREAK_RE.sub(" ", raw) if words else raw.strip(" \t\r\n")
     # Checked before trimming or folding: str.strip() and str.split() would quietly take a
     # U+001F or a NEL for a space.
     found = control_characters(text)

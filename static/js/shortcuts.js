@@ -650,6 +650,37 @@
     updateSelection();
   });
 
+  // --- a form posted once per press --------------------------------------------------------------
+  // Enter pressed again on a slow network (or a double click) posted a page's form twice; the
+  // browser shows only the second answer, and for an account form the first had already spent
+  // the code or the password typed, so the page said it was wrong when it had worked. A form that
+  // posts its whole page is not sent again while that post is on its way (htmx forms are left be:
+  // htmx prevents their submit before it reaches here, and has hx-disabled-elt). Back from the
+  // browser's cache lets it go (pageshow), and so does a while with no new page: an answer that
+  // is a download or a 204 leaves this one in place, its form to be sent again. The server also
+  // answers a form sent twice (JavaScript off) as the first sending.
+  var POST_HELD_MS = 10000;
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form || form.tagName !== "FORM") return;
+    var submitter = event.submitter;
+    var method = (submitter && submitter.getAttribute("formmethod")) || form.getAttribute("method");
+    var target = (submitter && submitter.getAttribute("formtarget")) || form.getAttribute("target");
+    if ((method || "").toLowerCase() !== "post" || (target && target !== "_self")) return;
+    var byHtmx = "[hx-post], [hx-get]";
+    if (form.closest(byHtmx) || (submitter && submitter.closest(byHtmx))) return;
+    if (form.hasAttribute("data-posting")) { event.preventDefault(); return; }
+    form.setAttribute("data-posting", "");
+    setTimeout(function () { form.removeAttribute("data-posting"); }, POST_HELD_MS);
+  });
+
+  window.addEventListener("pageshow", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-posting]"), function (form) {
+      form.removeAttribute("data-posting");
+    });
+  });
+
   // Back to a page (pages are not kept: it loads again) gets its ticks back from the browser
   // after DOMContentLoaded and load, with no change event: the count is made again, or it would
   // say "0 selected" while Bulk SMS sends everyone still ticked.

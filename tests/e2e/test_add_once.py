@@ -60,8 +60,11 @@ def test_enter_twice_on_a_slow_network_adds_one_candidate(page, js, live_server)
     page.keyboard.press("Enter")  # the first Add is still on its way
 
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Zoë {surname}", timeout=20_000)
-    assert len(posts) == 2  # the server was asked twice
     assert stored(live_server, surname) == 1
+    if js:  # the second Enter sends nothing while the first Add is on its way (shortcuts.js)
+        assert len(posts) == 1
+        return
+    assert len(posts) == 2  # the server was asked twice
     expect(page.locator(".flashes")).to_contain_text(
         f"Zoë {surname} was already added (the form was sent twice): not added again."
     )

@@ -92,6 +92,26 @@ def test_a_filter_value_folds_whitespace_and_refuses_control_characters_or_too_m
 
 
 @pytest.mark.parametrize(
+    "raw, words, value",
+    [
+        ("\u202eabc", True, "abc"),  # right-to-left override
+        ("ab\u202dc \u2066d\u2069", True, "abc d"),  # left-to-right override, an isolate
+        ("\u202e", True, ""),
+        (" \u202bOffers\u202c", False, "Offers"),  # a folder: embedding, pop
+        ("\u05e9\u05dc\u05d5\u05dd\u200f", True, "\u05e9\u05dc\u05d5\u05dd\u200f"),  # marks stay
+    ],
+)
+def test_a_filter_value_drops_the_controls_that_reorder_text(raw, words, value):
+    """Shown back beside its box and in the heading, a right-to-left override would reverse the
+    rest of the line; nobody searches for one."""
+    assert filter_value("Search", raw, words=words) == (value, None)
+
+
+def test_a_reordering_control_does_not_count_towards_the_limit():
+    assert filter_value("Search", "\u202e" + "x" * 4, 4) == ("xxxx", None)
+
+
+@pytest.mark.parametrize(
     "raw",
     [
         "ada\tlovelace",  # tab

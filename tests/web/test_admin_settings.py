@@ -314,6 +314,14 @@ def test_bad_blocked_country_is_refused_on_its_form(client, admin, session, form
     assert audits(session, "blocked_region.added") == []
 
 
+def test_a_long_s_is_no_s_in_a_blocked_country_code(client, admin, session):
+    """A long s upper-cases to S: "ſt" would be ST (São Tomé and Príncipe), never typed."""
+    form = {"provider": "smscentral", "region": "ſt", "reason": "x"}
+    response = client.post("/admin/settings/blocked", data=form)
+    assert_refused(response, "region", "“ſt” is not a two-letter region code")
+    assert blocked_row(session, "smscentral", "ST") is None
+
+
 @pytest.mark.parametrize("name", ["", "\u200b", " \ufeff\u200b "], ids=["empty", "zw", "mixed"])
 def test_a_country_name_that_shows_nothing_is_the_usual_name(client, admin, session, name):
     response = client.post(

@@ -203,6 +203,41 @@ def test_taken_username_is_refused_whatever_its_case(client, admin, make_user):
     assert_refused(response, "username", "is taken")
 
 
+def test_an_email_another_active_user_has_is_refused_whatever_its_case(
+    client, admin, make_user, session
+):
+    """Single sign-on refuses everyone whose address two active accounts share (ambiguous_email),
+    comparing in any case as it does."""
+    viewer = make_user("viewer-jo", role="viewer", email="viewer@example.com")
+    response = client.post(
+        f"/admin/users/{viewer.id}/edit", data=details_of(viewer, email=admin.email.upper())
+    )
+    assert_refused(response, "email", f"The user “{admin.username}” already has this email")
+    assert fresh(session, User, viewer.id).email == "viewer@example.com"
+
+    response = client.post("/admin/users/new", data=user_form(email=admin.email.title()))
+    assert_refused(response, "email", f"The user “{admin.username}” already has this email")
+    assert session.scalar(sa.select(User).where(User.username == "jo")) is None
+
+
+def test_an_email_only_a_switched_off_user_has_may_be_given_again(
+    client, admin, make_user, session
+):
+    make_user("gone", email="gone@example.com", active=False)
+    response = client.post("/admin/users/new", data=user_form(email="Gone@example.com"))
+    assert response.status_code == 302
+    assert session.scalar(sa.select(User.email).where(User.username == "jo")) == "Gone@example.com"
+
+
+def test_a_user_keeps_their_own_email_in_another_case(client, admin, make_user, session):
+    user = make_user("pat", email="pat@example.com")
+    response = client.post(
+        f"/admin/users/{user.id}/edit", data=details_of(user, email="PAT@example.com")
+    )
+    assert response.status_code == 302
+    assert fresh(session, User, user.id).email == "PAT@example.com"
+
+
 def test_a_refused_add_asks_for_the_password_again_and_never_writes_it_back(
     client, admin, make_user, session
 ):
@@ -216,7 +251,7 @@ def test_a_refused_add_asks_for_the_password_again_and_never_writes_it_back(
     summary = html_tree.parse(page).one("p", role="alert")
     assert (summary.attrs.get("tabindex"), "autofocus" in summary.attrs) == ("-1", True)
 
-    added = client.post("/admin/users/new", data=user_form(username="jo2"))
+    added = client.post("/admin/users/new", data=user_form(username="jo2", email="jo2@example.com"))
     assert added.status_code == 302
     assert session.scalar(sa.select(User).where(User.username == "jo2")) is not None
 

@@ -169,3 +169,22 @@ def test_an_audit_name_filter_with_a_control_character_is_named_beside_its_box(c
         page.one("span", id="person-error").text
         == "Name cannot hold control characters (U+0007); it was left out."
     )
+
+
+def test_a_right_to_left_override_in_a_search_or_filter_is_dropped_not_echoed(
+    client, login, make_user
+):
+    """The value is shown back in the heading and the box: a U+202E would reverse it and the rest
+    of its line."""
+    admin = login("administrator")
+    make_user("abc-jo")
+    response = client.get("/admin/users?q=%E2%80%AEabc")
+    assert response.status_code == 200
+    assert "\u202e" not in response.get_data(as_text=True)
+    assert "matching “abc”" in html(response).one("h2", id="results-heading").text
+    assert "abc-jo" in response.get_data(as_text=True)
+
+    response = client.get(f"/audit?actor=%E2%80%AE{admin.username}")
+    assert response.status_code == 200
+    assert "\u202e" not in response.get_data(as_text=True)
+    assert html(response).one("input", name="actor").get("value") == admin.username

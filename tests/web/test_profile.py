@@ -137,6 +137,28 @@ def test_bad_profile_is_refused_on_the_form(client, login, session, form, field,
     assert audits(session, "profile.edited") == []
 
 
+def test_an_email_another_active_user_has_is_refused_without_saying_whose(
+    client, login, make_user, session
+):
+    make_user("holder", email="holder@example.com")
+    user = login("consultant", email="old@example.com")
+    form = {"email": "HOLDER@example.com", "mobile": "", "office": ""}
+    response = client.post("/profile", data=form)
+    assert_refused(response, "email", "Another active account has this email address")
+    assert "holder" not in text(response).replace("HOLDER@example.com", "")
+    assert fresh(session, User, user.id).email == "old@example.com"
+    assert audits(session, "profile.edited") == []
+
+
+def test_an_address_shared_already_does_not_stop_other_changes(client, login, make_user, session):
+    """Shared before addresses were checked: the user may still save their mobile."""
+    make_user("holder", email="shared@example.com")
+    user = login("consultant", email="shared@example.com")
+    form = {"email": "shared@example.com", "mobile": "0412 345 678", "office": ""}
+    assert client.post("/profile", data=form).status_code == 302
+    assert fresh(session, User, user.id).mobile == "+61412345678"
+
+
 # --- changing one's own password -----------------------------------------------------------------
 
 
@@ -170,6 +192,36 @@ def test_bad_password_change_is_refused_on_the_form(
     assert_refused(response, field, message)
     assert fresh(session, User, user.id).check_password(PASSWORD)
     assert audits(session, "profile.password_changed") == []
+
+
+@pytest.mark.parametrize("forced", [False, True])
+def test_a_password_change_sent_twice_is_answered_as_done(app, client, make_user, session, forced):
+    """Enter pressed twice on a slow network: the first post changed the password, so the
+    second's current password (the old one) was refused, "That is not your current password.",
+    and counted as a failed sign-in, though the change had worked."""
+    user = make_user("twice", role="viewer", must_change_password=forced)
+    assert client.login("twice").status_code == 302
+
+    first, second = change(client), change(client)
+
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    assert first.headers["Location"] == ("/" if forced else "/profile")
+    assert "Your password is changed" in text(client.get("/profile"))
+    assert rows(session, LoginFailure, LoginFailure.key == user.username) == []
+    assert audits(session, "auth.login_failed") == []
+    assert len(audits(session, "profile.password_changed")) == 1
+    assert fresh(session, User, user.id).check_password(NEW_PASSWORD)
+    # Another sign-in since (with the new password) posting the old one is told it is wrong,
+    # and so is this one, once the new password is not what the form says.
+    other = app.test_client()
+    assert other.login("twice", NEW_PASSWORD).status_code == 302
+    assert_refused(change(other), "current_password", "not your current password")
+    assert_refused(
+        change(client, new="another-password-9", repeat="another-password-9"),
+        "current_password",
+        "not your current password",
+    )
 
 
 # --- a temporary password must be changed first --------------------------------------------------

@@ -10,6 +10,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from tests import html_tree
 from tests.pages import (
     Tags,
     assert_invalid,
@@ -195,6 +196,21 @@ def test_a_wrong_value_is_shown_beside_its_field_with_400(
     assert response.status_code == 400
     assert_invalid(text(response), field, message)
     assert rows(session, SmsAccount) == []
+
+
+@pytest.mark.parametrize(
+    "overrides, status",
+    [({"name": ""}, 400), ({"name": "Kiwi", "countries": "NZ"}, 409)],
+)
+def test_a_refused_account_form_puts_the_focus_on_its_summary(client, admin, overrides, status):
+    """The form is long: a refusal unheard at its top would leave a screen reader at the page's
+    start, as on the other refused admin forms."""
+    client.post("/admin/sms-accounts/new", data=central_form(name="NZ SMS", countries="NZ"))
+    response = client.post("/admin/sms-accounts/new", data=central_form(**overrides))
+
+    assert response.status_code == status
+    summary = html_tree.parse(text(response)).one("p", role="alert")
+    assert (summary.attrs.get("tabindex"), "autofocus" in summary.attrs) == ("-1", True)
 
 
 def test_an_edit_page_of_no_account_is_404(client, admin):

@@ -15,6 +15,7 @@ from tests.conftest import PASSWORD, writing
 from tests.html_tree import parse
 from tests.pages import fresh, unread_poll
 from webapp import sealing
+from webapp.errors import FieldError
 from webapp.models import AuditEvent, LoginFailure, RecoveryCode, Setting, User
 from webapp.users import throttle, two_factor
 from webapp.web import sessions
@@ -247,13 +248,91 @@ def test_reloading_the_recovery_codes_is_no_failed_sign_in(
 
 
 def test_the_used_code_posted_again_is_still_refused(client, session, enrolled, code_at):
-    # Only a reload of the POST itself (which the redirect spares the browser) sends it again.
+    # Once its codes were shown, a post of the same code again is no form sent twice.
     user, old = enrolled()
     sign_in_with_code(client, user, old[0])
     data = {"code": code_at(user, MOMENT, steps=1), "action": "renew"}
-    assert client.post("/profile/two-factor", data=data).status_code == 302
+    posted = client.post("/profile/two-factor", data=data)
+    assert CODE_PATTERN.search(client.get(posted.location).get_data(as_text=True))
     again = client.post("/profile/two-factor", data=data)
     assert again.status_code == 400 and not CODE_PATTERN.search(again.get_data(as_text=True))
+
+
+def stored_codes(session, material, codes: list[str]) -> bool:
+    """Whether `codes` are the user's recovery codes now."""
+    session.commit()  # a fresh read: this session's transaction began before the posts
+    stored = set(session.scalars(sa.select(RecoveryCode.code_hash)))
+    return stored == {two_factor.recovery_digest(material, code) for code in codes}
+
+
+def events(session, action: str) -> int:
+    session.commit()  # a fresh read
+    counted = sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == action)
+    return session.scalar(counted)
+
+
+@pytest.mark.parametrize("action", ["on", "renew"])
+@pytest.mark.parametrize("first_answer", ["reached", "lost"])
+def test_a_form_that_makes_codes_sent_twice_goes_to_its_codes_and_counts_no_failure(
+    client, login, session, enrolled, material, code_at, action, first_answer
+):
+    """Enter pressed twice on a slow network (or a double click) posts the same code twice: the
+    second said "already on (another tab)" or "not right" (a failed sign-in, even a lockout),
+    and the codes the first made were never seen. When the first answer's cookie never reached
+    the browser ("lost": the second post carries the cookie from before), the codes are gone and
+    the page says so, rather than "shown once"."""
+    if action == "renew":
+        user, old = enrolled()
+        sign_in_with_code(client, user, old[0])
+        data = {"code": code_at(user, MOMENT, steps=1), "action": "renew"}
+    else:
+        user = login("team-leader")
+        client.get("/profile/two-factor")
+        data = {"code": code_at(fresh(session, User, user.id), MOMENT), "action": "on"}
+    before = failures_of(session, user)
+    cookie = client.get_cookie("session").value
+
+    first = client.post("/profile/two-factor", data=data)
+    if first_answer == "lost":
+        client.set_cookie("session", cookie)
+    second = client.post("/profile/two-factor", data=data)
+
+    assert first.status_code == second.status_code == 302
+    assert second.location == "/profile/two-factor?codes=new"
+    page = client.get(second.location)
+    html = page.get_data(as_text=True)
+    codes = CODE_PATTERN.findall(html)
+    if first_answer == "reached":
+        assert page.status_code == 200 and len(codes) == 10
+        assert stored_codes(session, material, codes)
+    else:
+        [notice] = parse(html).all(id="codes-shown-already")
+        assert not codes and "The form was sent twice" in notice.text
+        assert "Make new ones now" in notice.text
+    assert "already on" not in html and "That code is not right" not in html
+    assert failures_of(session, user) == before
+    made = "user.two_factor_on" if action == "on" else "user.recovery_codes_renewed"
+    assert events(session, made) == 1
+    assert signed_in(client)
+
+
+def test_turn_on_sent_twice_waiting_for_the_first_is_no_wrong_code(
+    session, make_user, material, code_at
+):
+    """The second post read the user before the first turned it on, then waited its turn."""
+    user = make_user(role="consultant")
+    two_factor.key_for_enrolment(session, user, material)
+    code = code_at(user, MOMENT)
+    two_factor.turn_on(session, user, code, MOMENT, material)
+    with pytest.raises(two_factor.SentTwice):
+        two_factor.turn_on(session, user, code, MOMENT + timedelta(seconds=5), material)
+    # A minute on, or once this browser showed the codes, it is refused as before.
+    with pytest.raises(FieldError) as refused:
+        two_factor.turn_on(session, user, code, MOMENT + timedelta(seconds=61), material)
+    assert not isinstance(refused.value, two_factor.SentTwice)
+    with pytest.raises(FieldError) as refused:
+        two_factor.turn_on(session, user, code, MOMENT, material, not_before=MOMENT)
+    assert not isinstance(refused.value, two_factor.SentTwice)
 
 
 def test_codes_are_shown_only_to_their_sign_in_and_while_they_work(
@@ -361,6 +440,37 @@ def test_a_code_is_never_accepted_twice(client, enrolled, code_at):
     assert again.status_code == 401
     assert "used already" in again.get_data(as_text=True)
     assert not signed_in(client)
+
+
+def test_the_code_sent_twice_is_no_failed_sign_in_and_asks_for_the_next(
+    client, session, enrolled, code_at, clock
+):
+    """Enter pressed twice on the code step: the first post signed in, but its answer (the
+    signed-in cookie) never reached the browser, whose second post (with the cookie from before)
+    was told the code was wrong, a failed sign-in. It is not signed in again on the spent code."""
+    user, _codes = enrolled()
+    clock["moment"] = MOMENT + timedelta(seconds=30)
+    code = code_at(user, clock["moment"])
+    before = failures_of(session, user)
+    first = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert first.location.endswith("/login/code")
+    pending = client.get_cookie("session").value
+
+    assert client.post("/login/code", data={"code": code}).status_code == 302
+    client.set_cookie("session", pending)  # the first answer never reached the browser
+    again = client.post("/login/code", data={"code": code})
+
+    html = again.get_data(as_text=True)
+    assert again.status_code == 409 and "That code was used a moment ago to sign in" in html
+    assert "That code is not right" not in html and not signed_in(client)
+    assert failures_of(session, user) == before
+    # The next code signs in here; a spent code from another sign-in is still refused.
+    clock["moment"] += timedelta(seconds=30)
+    nxt = client.post("/login/code", data={"code": code_at(user, clock["moment"])})
+    assert nxt.status_code == 302 and signed_in(client)
+    client.post("/logout")
+    refused = sign_in_with_code(client, user, code_at(user, clock["moment"]))
+    assert refused.status_code == 401  # its sign-in began after the code was spent
 
 
 def test_the_enrolment_code_does_not_sign_in(client, enrolled, code_at):

@@ -3,7 +3,8 @@ first."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, url_for
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
 from webapp.admin import profile_bp
@@ -12,6 +13,7 @@ from webapp.admin.users import office_choices, organisation_region, read_mobile_
 from webapp.database import begin_write, reread_for_update
 from webapp.errors import FieldError
 from webapp.extensions import db
+from webapp.models import AuditEvent, User, utcnow
 from webapp.phones import display
 from webapp.sms import limits
 from webapp.users import accounts, offices, throttle
@@ -123,11 +125,12 @@ def password():
     status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
-            _change_password(form)
+            was_forced = _change_password(form)
         except FieldError as error:
             field_error(form, error)
             status = error.status
         else:
+            forced = forced or was_forced
             flash(
                 "Your password is changed. Any other place you were signed in is signed out.",
                 "info",
@@ -142,11 +145,14 @@ def password():
     )
 
 
-def _change_password(form: PasswordForm) -> None:
+def _change_password(form: PasswordForm) -> bool:
     """Change the password under the sign-in lockout, as a code is checked on the profile
     (webapp.auth.two_factor_routes.check_code): refused while the account or address is locked, a
     wrong current password counted as a failed sign-in, a right one forgiving the account's
-    failures. So a session left open is no way to guess the password unthrottled."""
+    failures. So a session left open is no way to guess the password unthrottled.
+
+    The form sent twice (a second Enter on a slow network) is answered as the first: see
+    _changed_just_now. True when the change was from a temporary password."""
     user = current_user._get_current_object()
     attempt = throttle.Attempt(user.username, request.remote_addr or "unknown")
     moment = throttle.now()
@@ -168,11 +174,50 @@ def _change_password(form: PasswordForm) -> None:
             )
         except FieldError as error:
             if error.field == "current_password":
+                if (repeat := _changed_just_now(user, form.new_password.data)) is not None:
+                    db.session.rollback()  # nothing to write: the lock and the turn are let go
+                    return repeat
                 throttle.record_failure(db.session, attempt, moment)
                 db.session.commit()
             raise
         throttle.record_success(db.session, attempt)
         db.session.commit()
+        return False
+
+
+# The form sent twice: the first sending changed the password, so the second's "current" one is
+# the old, refused, and the page said "not your current password" (a failed sign-in counted) when
+# the change had worked. Told apart within this long of the change.
+REPEAT_SECONDS = 60
+
+
+def _changed_just_now(user: User, new: str) -> bool | None:
+    """When the password refused as current is the second sending of the change that made `new`
+    the password: whether that change was from a temporary password; None when it is not.
+
+    That change was made within REPEAT_SECONDS, in this session (it ended every other, so a live
+    session signed in before it is the one it kept), and `new` is the password now: whoever typed
+    it knows it, so nothing is guessed."""
+    changed = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.action == "profile.password_changed",
+            AuditEvent.subject_type == "user",
+            AuditEvent.subject_id == user.id,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    signed_in_at = session.get(sessions.SIGNED_IN_AT)
+    if changed is None or not isinstance(signed_in_at, int | float):
+        return None
+    age = (utcnow() - changed.created_at).total_seconds()
+    if not 0 <= age <= REPEAT_SECONDS or signed_in_at > changed.created_at.timestamp():
+        return None
+    db.session.refresh(user, ["password_hash"])
+    if not user.check_password(new):
+        return None
+    return bool((changed.details or {}).get("forced"))
 
 
 @profile_bp.route("/profile/sign-out-everywhere", methods=["POST"])

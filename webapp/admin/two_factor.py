@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, request, session, url_for
@@ -73,6 +74,18 @@ ALREADY_ON = (
     "its recovery codes. Nothing was changed here."
 )
 NO_BUTTON = "Press one of the buttons after typing the code."
+# Turn on or Make new recovery codes sent twice (Enter again on a slow network, a double click):
+# the browser shows the second answer only. The first made the codes; the second is sent to the
+# page that shows them, and when the first's answer (the cookie holding them) never reached the
+# browser, that page says so instead of "shown once". When this browser last showed codes: a post
+# after that is not the repeat of the one that made them.
+SENT_TWICE = "recovery_codes_sent_twice"
+CODES_SHOWN_AT = "recovery_codes_shown_at"
+CODES_LOST = (
+    "The form was sent twice: the first sending made your recovery codes, but its answer, which "
+    "showed them, never reached this browser, and they are not shown again. Make new ones now: "
+    "type the next code from your app and press Make new recovery codes."
+)
 
 
 # Endpoint "profile.two_factor" (the name "two_factor" is the domain module's here).
@@ -91,11 +104,16 @@ def two_factor_page():
     action = request.form.get("action") or None
     if request.method == "GET" and request.args.get("codes") == "new":
         codes = _codes_to_show()
+        lost = session.pop(SENT_TWICE, False)
         if codes:
             return _page(form, codes=codes, required=required, next_path=next_path)
         # A reload of that page (or its address again): the codes are not kept to show twice.
-        return _page(form, required=required, next_path=next_path, shown_already=True)
+        return _page(
+            form, required=required, next_path=next_path, shown_already=True, codes_lost=lost
+        )
     if request.method == "POST" and current_user.two_factor_on and action in (None, "on"):
+        if action == "on" and _turned_on_just_now(request.form.get("code") or ""):
+            return _sent_twice(next_path)
         if action == "on":
             problem, status, focus_problem = ALREADY_ON, 409, True
         elif required:
@@ -125,7 +143,13 @@ def two_factor_page():
                 codes = check_code(
                     user,
                     lambda moment: two_factor.turn_on(
-                        db.session, user, code, moment, material, this_session=token
+                        db.session,
+                        user,
+                        code,
+                        moment,
+                        material,
+                        this_session=token,
+                        not_before=_codes_shown_at(),
                     ),
                 )
                 return _show_once(codes, next_path)
@@ -144,10 +168,12 @@ def two_factor_page():
             codes = check_code(
                 user,
                 lambda moment: two_factor.renew_recovery_codes(
-                    db.session, user, code, moment, material
+                    db.session, user, code, moment, material, not_before=_codes_shown_at()
                 ),
             )
             return _show_once(codes, next_path)
+        except two_factor.SentTwice:
+            return _sent_twice(next_path)
         except FieldError as error:
             problem = field_error(form, error)
             status = error.status
@@ -169,6 +195,36 @@ def _sign_in_mark() -> str:
     return hashlib.sha256((sessions.current_token() or "").encode()).hexdigest()
 
 
+def _codes_shown_at() -> datetime | None:
+    """When this browser last showed recovery codes (CODES_SHOWN_AT), if it did."""
+    shown = session.get(CODES_SHOWN_AT)
+    return datetime.fromtimestamp(shown, UTC) if isinstance(shown, int | float) else None
+
+
+def _turned_on_just_now(code: str) -> bool:
+    """Whether Turn on, posted once it is on, is the second sending of the post that turned it
+    on (a form sent twice): its codes still wait in this session, or its code is the one that
+    turned it on a moment ago, and this browser has shown no codes since."""
+    if _codes_to_show(keep=True):
+        return True
+    return two_factor.just_used(
+        current_user,
+        code,
+        throttle.now(),
+        key_material(),
+        current_user.totp_enabled_at,
+        not_before=_codes_shown_at(),
+    )
+
+
+def _sent_twice(next_path: str | None):
+    """The answer to a form that made recovery codes, sent again: the page that shows them, or
+    says the first sending's answer (and so the codes) never reached this browser."""
+    if not _codes_to_show(keep=True):
+        session[SENT_TWICE] = True
+    return redirect(url_for("profile.two_factor", next=next_path, codes="new"))
+
+
 def _show_once(codes: list[str], next_path: str | None):
     """Keep the new codes for one showing, and send the browser to the page that shows them."""
     note = {
@@ -181,10 +237,11 @@ def _show_once(codes: list[str], next_path: str | None):
     return redirect(url_for("profile.two_factor", next=next_path, codes="new"))
 
 
-def _codes_to_show() -> list[str] | None:
-    """The codes kept by _show_once, taken out of the session (so shown once); None when there
-    are none, or they are not this user's and sign-in's, are stale, or were replaced since."""
-    sealed = session.pop(CODES_TO_SHOW, None)
+def _codes_to_show(*, keep: bool = False) -> list[str] | None:
+    """The codes kept by _show_once, taken out of the session (so shown once) unless `keep`;
+    None when there are none, or they are not this user's and sign-in's, are stale, or were
+    replaced since."""
+    sealed = session.get(CODES_TO_SHOW) if keep else session.pop(CODES_TO_SHOW, None)
     if not isinstance(sealed, str):
         return None
     try:
@@ -208,6 +265,8 @@ def _codes_to_show() -> list[str] | None:
     material = key_material()
     if {two_factor.recovery_digest(material, code) for code in codes} != stored:
         return None
+    if not keep:
+        session[CODES_SHOWN_AT] = throttle.now().timestamp()
     return codes
 
 
@@ -220,6 +279,7 @@ def _page(
     problem: str | None = None,
     status: int = 200,
     shown_already: bool = False,
+    codes_lost: bool = False,
     focus_problem: bool = False,
 ):
     secret = svg = None
@@ -243,7 +303,9 @@ def _page(
         required=required,
         next_path=next_path,
         codes=codes,
-        shown_already=SHOWN_ALREADY if shown_already and current_user.two_factor_on else None,
+        shown_already=(CODES_LOST if codes_lost else SHOWN_ALREADY)
+        if shown_already and current_user.two_factor_on
+        else None,
         problem=problem,
         focus_problem=focus_problem,
         secret=secret,

@@ -4,9 +4,10 @@ the lockout every code check shares with passwords."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
+import sqlalchemy as sa
 from flask import Response, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
 
@@ -15,7 +16,7 @@ from webapp.auth import bp
 from webapp.auth.forms import CodeForm
 from webapp.errors import FieldError
 from webapp.extensions import db
-from webapp.models import User
+from webapp.models import User, UserSession
 from webapp.users import throttle, two_factor
 from webapp.web import sessions
 from webapp.web.access import landing, local_path
@@ -28,6 +29,15 @@ PENDING_SECONDS = 5 * 60
 EXPIRED = "Please sign in again: the sign-in waited too long for the authentication code."
 # Switched off, removed, or its two-factor reset by an administrator between password and code.
 CHANGED = "Please sign in again: your account changed meanwhile."
+# The code form sent twice (Enter again on a slow network, a double click): the first sending
+# signed in, but its answer (the signed-in cookie) never reached the browser, which shows the
+# second's. Signing in again on the spent code would let anyone replay one, so the next is asked
+# for; the repeat is not a failed sign-in.
+SIGNED_IN_ALREADY = (
+    "That code was used a moment ago to sign in to your account: if you sent it twice, the first "
+    "sending did it, but its answer never reached this browser. Enter the next code from your app "
+    "to sign in here."
+)
 
 
 def ask_for_code(user: User, next_path: str | None) -> Response:
@@ -113,13 +123,21 @@ def second_step():
     form = CodeForm()
     if form.validate_on_submit():
         material = key_material()
+        started = session[PENDING]["at"]
+
+        def check(moment: datetime) -> str:
+            # Read again: the first sending may have spent the code while this one waited.
+            db.session.refresh(user, ["totp_last_step"])
+            repeat = two_factor.spent_last(user, form.code.data, moment, material)
+            if repeat and _signed_in_since(user, started):
+                raise two_factor.SentTwice()
+            return two_factor.require(db.session, user, form.code.data, moment, material)
+
         try:
-            how = check_code(
-                user,
-                lambda moment: two_factor.require(
-                    db.session, user, form.code.data, moment, material
-                ),
-            )
+            how = check_code(user, check)
+        except two_factor.SentTwice:
+            form.code.errors.append(SIGNED_IN_ALREADY)
+            return _page(form, next_path, 409)
         except FieldError as error:
             # Not signed in, locked or not: 401, as for a wrong password.
             form.code.errors.append(error.message)
@@ -129,6 +147,16 @@ def second_step():
             flash(_recovery_code_used(user), "warning")
         return redirect(landing(next_path))
     return _page(form, next_path, 400 if form.is_submitted() else 200)
+
+
+def _signed_in_since(user: User, started: float) -> bool:
+    """Whether `user` signed in (a session was opened) since `started`, this sign-in's password
+    step."""
+    opened = sa.select(UserSession.id).where(
+        UserSession.user_id == user.id,
+        UserSession.created_at >= datetime.fromtimestamp(started, UTC),
+    )
+    return db.session.scalar(opened.limit(1)) is not None
 
 
 def _recovery_code_used(user: User) -> str:

@@ -20,7 +20,7 @@ from webapp.models import BlockedRegion, Office, SmsAccount, SmsAccountBlocked, 
 from webapp.models.activity import audit
 from webapp.models.users import User
 from webapp.sms import account_secrets, routing
-from webapp.sms.settings import check_originator, check_region
+from webapp.sms.settings import check_originator, check_region, region_letters
 from webapp.text import plain_text_problem, ungrouped
 from webapp.users.offices import find_by_name
 
@@ -489,8 +489,8 @@ def parse_countries(
         if known:
             code = check_region(part, field_name, required=True)
         else:
-            code = part.strip().upper()
-            if not re.fullmatch(r"[A-Z]{2}", code):
+            code = region_letters(part.strip())
+            if code is None:
                 raise FieldError(
                     f"“{part.strip()[:20]}” is not a two-letter country code like IR or KP.",
                     field_name,

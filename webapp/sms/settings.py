@@ -25,6 +25,8 @@ from webapp.text import is_blank
 from webapp.times import DEFAULT_ZONE, check_zone, zone_problem
 
 DEFAULT_COMMENT_TYPES = ("SMS",)
+# A region code as typed: ASCII letters only (see region_letters).
+REGION_LETTERS = re.compile("[A-Za-z]{2}")
 
 
 @dataclass(frozen=True)
@@ -134,13 +136,22 @@ def parse_comment_types(text: str) -> tuple[str, ...]:
 
 def check_region(text: str | None, field: str = "default_region", *, required: bool = False) -> str:
     """A region code phonenumbers knows ("AU", "nz" → "NZ"); empty is allowed unless `required`."""
-    code = (text or "").strip().upper()
-    if not code and not required:
+    typed = (text or "").strip()
+    if not typed and not required:
         return ""
-    if len(code) != 2 or code not in phonenumbers.SUPPORTED_REGIONS:
-        shown = f"“{code}” is not" if code else "Enter"
+    code = region_letters(typed)
+    if code is None or code not in phonenumbers.SUPPORTED_REGIONS:
+        shown = f"“{typed.upper() if typed.isascii() else typed}” is not" if typed else "Enter"
         raise FieldError(f"{shown} a two-letter region code like AU, NZ or GB.", field)
     return code
+
+
+def region_letters(typed: str) -> str | None:
+    """`typed` in upper case when it is two ASCII letters, else None.
+
+    Checked before upper-casing: str.upper() makes "ST" of a long s ("ſt") and of the ligature
+    "ﬅ", which nobody typed as a region code."""
+    return typed.upper() if REGION_LETTERS.fullmatch(typed) else None
 
 
 def check_originator(
@@ -267,7 +278,7 @@ def add_blocked_region(
     """Stop sending to `region` through `provider` from now on; audited with the reason."""
     if provider not in BLOCKLIST_PROVIDERS:
         raise FieldError("Choose SMS Central or Twilio.", "provider")
-    typed = (region or "").strip().upper()
+    typed = region_letters((region or "").strip()) or ""
     # SMS Central's own list names a territory phonenumbers has no numbers for (UM): blocked as
     # seeded, it can be blocked again after a removal.
     unknown = typed not in phonenumbers.SUPPORTED_REGIONS

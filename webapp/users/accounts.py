@@ -370,6 +370,14 @@ def edit_profile(
         "timezone": check_zone(timezone) or None,
     }
     if after["email"].lower() != user.email.lower():
+        # Only on a change: an address shared before this check existed must not stop the user
+        # saving their mobile. Whose it is stays unsaid: anyone may open this page.
+        if email_holder(session, after["email"], user.id) is not None:
+            raise FieldError(
+                "Another active account has this email address. Use your own, or ask an "
+                "administrator if this one is yours.",
+                "email",
+            )
         user.email_self_set = True
     user.email, user.mobile, user.office = after["email"], after["mobile"], office
     user.timezone = after["timezone"]
@@ -432,6 +440,16 @@ def _apply(session: so.Session, user: User, details: UserDetails, default_region
     if is_blank(full_name):  # zero-width characters alone name nobody, on any page or log
         raise FieldError("Enter the full name.", "full_name")
     email = _email(details.email)
+    # On a new address only, as on the Profile: one shared before this check must not stop an
+    # administrator changing the user's roles or office.
+    changed = email.lower() != (user.email or "").lower()
+    if changed and (holder := email_holder(session, email, user.id)) is not None:
+        raise FieldError(
+            f"The user “{holder}” already has this email address, and single sign-on cannot "
+            "tell two active accounts with one address apart. Use another address, or change "
+            f"{holder}’s first (switched-off accounts do not count).",
+            "email",
+        )
     office = offices.chosen(session, details.office_id)
     # A national number is the user's own: read in their office's region, else `default_region`
     # (the organisation's), as `flask create-user` reads it; never in the reader's.
@@ -453,6 +471,22 @@ def _email(text: str) -> str:
     if not re.fullmatch(EMAIL_PATTERN, email):
         raise FieldError("Enter an email address like name@example.com.", "email")
     return email
+
+
+def email_holder(session: so.Session, email: str, user_id: int | None) -> str | None:
+    """The username of another active user with `email`, compared as single sign-on compares it
+    (webapp.users.oidc._match_by_email), or None: two active accounts with one address refuse
+    everyone's sign-in by it (`ambiguous_email`)."""
+    return session.scalar(
+        sa.select(User.username)
+        .where(
+            sa.func.lower(User.email) == email.lower(),
+            User.active.is_(True),
+            User.id != (user_id or 0),
+        )
+        .order_by(User.id)
+        .limit(1)
+    )
 
 
 def _mobile(text: str | None, default_region: str) -> str | None:

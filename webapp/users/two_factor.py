@@ -62,6 +62,56 @@ class WrongCode(FieldError):
         super().__init__(message, "code")
 
 
+# A form sent twice (Enter again on a slow network, a double click) posts the code the first
+# sending spent. Within this long of the change that sending made, the same code is told apart
+# from a guess (nobody guesses the one code just accepted) and is not a failed sign-in.
+REPEAT_SECONDS = 60
+
+
+class SentTwice(FieldError):
+    """The code that made this very change a moment ago, sent again: the change is done, nothing
+    is changed again, and no failed sign-in is counted."""
+
+    def __init__(self):
+        super().__init__("That code made this change a moment ago.", "code", 409)
+
+
+def just_used(
+    user: User,
+    code: str,
+    moment: datetime,
+    material: str,
+    done_at: datetime | None,
+    *,
+    not_before: datetime | None = None,
+) -> bool:
+    """True when `code` is of the step accepted last for `user`, and the change it made (at
+    `done_at`) is under REPEAT_SECONDS old and later than `not_before` (when the asking browser
+    last saw such a change through: a post after that is no repeat of it)."""
+    if done_at is None or user.totp_last_step is None:
+        return False
+    if not 0 <= (moment - done_at).total_seconds() <= REPEAT_SECONDS:
+        return False
+    if not_before is not None and done_at <= not_before:
+        return False
+    return spent_last(user, code, moment, material)
+
+
+def spent_last(user: User, code: str, moment: datetime, material: str) -> bool:
+    """True when `code` is of the step accepted last for `user` (so refused from now on)."""
+    secret = secret_of(user, material)
+    if secret is None or user.totp_last_step is None:
+        return False
+    return _matching_step(secret, code, moment) == user.totp_last_step
+
+
+def codes_made_at(session: so.Session, user: User) -> datetime | None:
+    """When the user's recovery codes were made (None without any)."""
+    return session.scalar(
+        sa.select(sa.func.max(RecoveryCode.created_at)).where(RecoveryCode.user_id == user.id)
+    )
+
+
 # --- keys and codes ------------------------------------------------------------------------------
 
 
@@ -315,14 +365,20 @@ def turn_on(
     material: str,
     *,
     this_session: str | None = None,
+    not_before: datetime | None = None,
 ) -> list[str]:
     """Turn two-factor sign-in on with a current code from the key this sign-in (`this_session`,
-    its token) was given; returns the ten recovery codes, to be shown once.
+    its token) was given; returns the ten recovery codes, to be shown once. The code that turned
+    it on a moment ago, sent again, raises SentTwice (see just_used for `not_before`).
 
     Every other session of the user ends: each signed in with the password alone, and one that
     was held to enrolment would otherwise pass as having given a code.
     """
+    # Read again: a post sent twice waited for the first, which may have turned it on meanwhile.
+    session.refresh(user, ["totp_enabled_at", "totp_secret", "totp_last_step"])
     if user.two_factor_on:
+        if just_used(user, code, moment, material, user.totp_enabled_at, not_before=not_before):
+            raise SentTwice()
         raise FieldError("Two-factor sign-in is already on.", "form", 409)
     if not user.totp_secret:
         raise FieldError("Load the page again to get a key, then enter its code.", "code", 409)
@@ -394,12 +450,23 @@ def require(
 
 
 def renew_recovery_codes(
-    session: so.Session, user: User, code: str, moment: datetime, material: str
+    session: so.Session,
+    user: User,
+    code: str,
+    moment: datetime,
+    material: str,
+    *,
+    not_before: datetime | None = None,
 ) -> list[str]:
     """Replace the recovery codes, after a current code (or a recovery code); returns the new
-    ones."""
+    ones. The code that made the present ones a moment ago, sent again, raises SentTwice rather
+    than counting as a wrong code (see just_used for `not_before`)."""
     if not user.two_factor_on:
         raise FieldError("Two-factor sign-in is off.", "form", 409)
+    session.refresh(user, ["totp_last_step"])
+    made_at = codes_made_at(session, user)
+    if just_used(user, code, moment, material, made_at, not_before=not_before):
+        raise SentTwice()
     require(session, user, code, moment, material, step="renew codes")
     codes = _write_recovery_codes(session, user, moment, material)
     audit(session, user, "user.recovery_codes_renewed", user)
