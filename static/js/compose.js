@@ -35,14 +35,15 @@
     button.click();
   });
 
-  // Enter in a one-line field of the SMS screen (Send at, a reason) does nothing: without this
-  // it would press the form's first button, and Send is a button pressed on purpose. In the
-  // template editor it presses the field's own button: Preview in Record id, else Save.
+  // Enter in a one-line field of the SMS screen (Send at, a reason) or of a record's Quick reply
+  // (its reason for ignoring opt-outs) does nothing: without this it would press the form's
+  // first button, and Send is a button pressed on purpose. In the template editor it presses the
+  // field's own button: Preview in Record id, else Save.
   document.addEventListener("keydown", function (event) {
     var field = event.target;
     if (event.key !== "Enter" || field.tagName !== "INPUT" || !field.form) return;
     if (/^(submit|button|checkbox|radio)$/.test(field.type)) return;
-    if (field.form.id === "compose-form") {
+    if (field.form.id === "compose-form" || field.form.id === "quick-reply") {
       event.preventDefault();
     } else if (field.form.id === "template-form") {
       var own = field.id === "preview_id"
@@ -522,6 +523,40 @@
     if (chosen.focused && document.activeElement !== picker) picker.focus();
   });
 
+
+  // --- Back or Forward between a record's tabs ------------------------------------------------
+  // A record is kept out of htmx's history cache (hx-history="false"): Back after a tab fetches
+  // the page again, and its Quick reply came back empty. What was typed in it is put back once
+  // the same record's Quick reply is drawn again as the server drew it. It waits in this script,
+  // not in the tab's storage: the document stays the same while htmx fetches the page.
+  var REPLY_BACK = ["quick-reply-message", "quick-reply-reason"];
+  var replyBack = null;
+
+  document.addEventListener("htmx:historyCacheMiss", function () {
+    var form = document.getElementById("quick-reply");
+    replyBack = null;
+    if (!form) return;
+    var texts = {};
+    REPLY_BACK.forEach(function (id) {
+      var field = document.getElementById(id);
+      if (field && field.value) texts[id] = field.value;
+    });
+    if (Object.keys(texts).length) replyBack = { form: form.getAttribute("action"), texts: texts };
+  });
+
+  document.addEventListener("htmx:historyRestore", function () {
+    var kept = replyBack;
+    replyBack = null;
+    var form = document.getElementById("quick-reply");
+    if (!kept || !form || form.getAttribute("action") !== kept.form) return;
+    Object.keys(kept.texts).forEach(function (id) {
+      var field = document.getElementById(id);
+      if (!field || field.value !== field.defaultValue || field.value === kept.texts[id]) return;
+      field.value = kept.texts[id];
+      // Its counter follows, as after any typing.
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+  });
 
   // --- the batch page's progress ----------------------------------------------------------------
   // Each poll replaces #progress, and htmx gives the focus back to the element of the same id. A

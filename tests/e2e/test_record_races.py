@@ -127,3 +127,92 @@ def test_a_tab_chosen_while_the_thread_refreshes_is_the_tab_shown(page, live_ser
     page.wait_for_timeout(4500)  # a refresh or more later
     expect(sent).to_have_attribute("aria-current", "page")
     expect(sent).to_be_focused()
+
+
+def test_privacy_cannot_be_changed_while_a_save_is_out_and_a_second_save_goes_through(page):
+    """A second Save Privacy pressed while the first was out was queued by htmx, then dropped when
+    the first answer replaced the form: its change vanished unsaid. The form is disabled until the
+    answer comes, then takes the next change."""
+    sign_in(page, "consultant")
+    digits = f"{random.randrange(10**6):06d}"
+    add_candidate(page, "Lee", f"Twice{digits}", f"0413 {digits[:3]} {digits[3:]}")
+    record = page.url.split("#")[0]
+    privacy = page.locator("#privacy")
+    sms = privacy.get_by_label("SMS", exact=True)
+    save = privacy.get_by_role("button", name="Save Privacy")
+    sms.uncheck()  # the tester's start: SMS unticked
+    save.click()
+    expect(privacy.get_by_role("status")).to_have_text(re.compile("SMS unticked"))
+    posts = []
+    page.on(
+        "request",
+        lambda request: (
+            request.method == "POST" and request.url.endswith("/privacy") and posts.append(request)
+        ),
+    )
+    in_flight = InFlight(page)
+    throttle(page, 2000)
+
+    sms.focus()
+    page.keyboard.press("Space")  # ticks it
+    save.focus()
+    page.keyboard.press("Enter")
+    expect(sms).to_be_disabled()
+    expect(save).to_be_disabled()
+    for field in privacy.locator("input:not([type=hidden])").all():
+        expect(field).to_be_disabled()
+    sms.focus()  # refused while disabled: the keys below change and send nothing
+    page.keyboard.press("Space")
+    save.focus()
+    page.keyboard.press("Enter")
+    in_flight.wait_quiet()
+
+    expect(privacy.get_by_role("status")).to_have_text(re.compile("SMS ticked"))
+    expect(sms).to_be_checked()
+    expect(sms).to_be_enabled()
+    expect(save).to_be_focused()
+    assert len(posts) == 1
+
+    sms.focus()
+    page.keyboard.press("Space")  # unticks it
+    save.focus()
+    page.keyboard.press("Enter")
+    in_flight.wait_quiet()
+
+    expect(privacy.get_by_role("status")).to_have_text(re.compile("SMS unticked"))
+    assert len(posts) == 2
+    page.goto(record)
+    expect(page.locator("#privacy").get_by_label("SMS", exact=True)).not_to_be_checked()
+
+
+def test_enter_in_the_quick_replys_reason_sends_nothing(page):
+    """Enter in the reason for ignoring an opt-out pressed Send reply, past the opt-out, at once:
+    Send is a button pressed on purpose, as on the SMS screen."""
+    sign_in(page, "lead")  # may ignore opt-outs
+    digits = f"{random.randrange(10**6):06d}"
+    add_candidate(page, "Ren", f"Enter{digits}", f"0413 {digits[:3]} {digits[3:]}")
+    privacy = page.locator("#privacy")
+    privacy.get_by_label("SMS", exact=True).uncheck()  # opts them out
+    privacy.get_by_role("button", name="Save Privacy").click()
+    reason = page.get_by_label("Reason for ignoring opt-outs")
+    expect(reason).to_be_visible()
+    sends = []
+    page.on(
+        "request",
+        lambda request: (
+            request.method == "POST" and request.url.endswith("/reply") and sends.append(request)
+        ),
+    )
+    box = page.get_by_label("Quick reply", exact=True)
+    box.focus()
+    page.keyboard.type("Are you still looking?")
+    reason.focus()
+    page.keyboard.type("They asked by phone")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(1000)
+
+    assert sends == []
+    expect(box).to_have_value("Are you still looking?")
+    expect(reason).to_have_value("They asked by phone")
+    expect(reason).to_be_focused()
+    expect(page.locator("#quick-reply p[role=status]")).to_have_count(0)

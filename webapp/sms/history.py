@@ -35,6 +35,9 @@ class Entry:
     replies: tuple[Message, ...] = ()  # outbound, on the Sent tab: the replies to it
     scheduled_for: datetime | None = None  # outbound: its batch waits to go then (Send later)
     quiet_until: datetime | None = None  # outbound, queued: held for the person's quiet hours
+    # Inbound: the tab whose thread shows the message it answers (this one, or Sent), for a link
+    # to it; None when neither does (too old, or another record's), and a link would find nothing.
+    answers_tab: str | None = None
 
     @property
     def outbound(self) -> bool:
@@ -82,7 +85,8 @@ def for_person(
 
     Three queries at most, whatever the person's history: the messages with their batch's sender
     and their own sender's name (by the person's index on created_at), the messages replies answer
-    that are not among them, and on the Sent tab the replies to the messages shown.
+    that are not among them (with whether the Sent tab shows each), and on the Sent tab the
+    replies to the messages shown.
     """
     tab = tab if tab in TABS else ALL
     person_column = KINDS.of(person).person_column
@@ -91,7 +95,8 @@ def for_person(
     earlier = len(rows) > SHOWN
     rows = rows[:SHOWN][::-1]
     shown = {message.id: message for message, _, _, _ in rows}
-    answered = _answered(session, [m for m in shown.values() if m.direction == "in"], shown)
+    inbound = [m for m in shown.values() if m.direction == "in"]
+    answered = _answered(session, inbound, shown, person_column, person.id)
     column = getattr(Message, person_column)
     replies = _replies(session, column, person.id, list(shown)) if tab == SENT else {}
     entries, waiting = [], []
@@ -114,7 +119,12 @@ def for_person(
             # Not yet gone, it comes after everything shown, in the order the batches go.
             (waiting if scheduled_for is not None else entries).append(entry)
         else:
-            entries.append(Entry(message, None, None, answered.get(message.in_reply_to_id)))
+            answers, on_sent = answered.get(message.in_reply_to_id, (None, False))
+            if answers is not None and answers.id in shown:
+                answers_tab = tab
+            else:
+                answers_tab = SENT if on_sent else None
+            entries.append(Entry(message, None, None, answers, answers_tab=answers_tab))
     # Fetched by created_at (the person's index), shown by when each left: an SMS held overnight
     # for quiet hours comes after a reply that arrived while it waited. Only the page is sorted.
     entries.sort(key=lambda entry: entry.at)
@@ -182,16 +192,34 @@ def _latest(person_column: str, direction: str | None) -> sa.Select:
 
 
 def _answered(
-    session: so.Session, inbound: list[Message], shown: dict[int, Message]
-) -> dict[int, Message]:
-    """The messages these replies answer, by id: those shown already, and the rest in one query."""
+    session: so.Session,
+    inbound: list[Message],
+    shown: dict[int, Message],
+    person_column: str,
+    person_id: int,
+) -> dict[int, tuple[Message, bool]]:
+    """The messages these replies answer, by id, each with whether the Sent tab shows it (among
+    the person's latest SHOWN sent): those shown already, and the rest in one query."""
     wanted = {m.in_reply_to_id for m in inbound if m.in_reply_to_id}
-    found = {i: shown[i] for i in wanted if i in shown}
+    found = {i: (shown[i], True) for i in wanted if i in shown}  # (linked on this tab)
     missing = wanted - found.keys()
     if missing:
-        found.update(
-            {m.id: m for m in session.scalars(sa.select(Message).where(Message.id.in_(missing)))}
+        # An alias: the same table inside would be correlated with the outer query's.
+        sent = so.aliased(Message)
+        latest_sent = (
+            sa.select(sent.id)
+            .where(
+                getattr(sent, person_column) == person_id,
+                sent.superseded.is_(False),
+                sent.direction == "out",
+            )
+            .order_by(sent.created_at.desc(), sent.id.desc())
+            .limit(SHOWN)
         )
+        rows = session.execute(
+            sa.select(Message, Message.id.in_(latest_sent)).where(Message.id.in_(missing))
+        )
+        found.update({m.id: (m, bool(on_sent)) for m, on_sent in rows})
     return found
 
 
