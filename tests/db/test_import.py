@@ -888,3 +888,33 @@ def test_a_signal_between_a_chunks_commit_and_its_note_waits_for_both():
     finally:
         signal.signal(signal.SIGTERM, before)
     assert reached == ["the note after the commit"]
+
+
+def test_a_signal_as_a_chunk_commits_removes_its_rows_as_the_undo_knows_them(session):
+    """The signal comes from inside the first chunk's commit (its after_commit event), as SIGHUP
+    came in CI: the undo knows the chunk, removes it and says so."""
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt  # as the import command's handler does
+
+    sent = []
+
+    def signal_once(_session):
+        if not sent:
+            sent.append(signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    rows = "".join(f"P{i},Q,04{i:08d},,yes,,\n" for i in range(4))
+    before = signal.signal(signal.SIGTERM, interrupt)
+    sa.event.listen(session, "after_commit", signal_once)
+    try:
+        with pytest.raises(csv_import.ImportFailed) as failed:
+            import_people(
+                session, "candidates", f"{CANDIDATE_HEADER}\n{rows}".encode(), "AU", chunk=2
+            )
+    finally:
+        signal.signal(signal.SIGTERM, before)
+        sa.event.remove(session, "after_commit", signal_once)
+    assert "it was interrupted; the 2 rows written before were removed again." in str(failed.value)
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Candidate)) == 0

@@ -337,6 +337,27 @@ def test_a_reply_is_matched_to_the_message_sent_through_the_account_it_came_in_b
     assert perths.id != reply.in_reply_to_id
 
 
+def test_a_reply_found_by_the_number_alone_is_not_another_accounts_consultants(
+    client, session, make_user, ada, perth, sydney
+):
+    """Ada was texted through Perth only and replies to Sydney's number: found by her number, the
+    reply is not Casey's (a Perth consultant's), as match() keeps to the account it came in by."""
+    casey = make_user("casey", full_name="Casey Jones", email="casey@example.com")
+    sent(session, casey, ada, perth, minutes_ago=5)
+
+    response = client.get(
+        "/webhooks/smscentral/sydney-sms/inbound",
+        query_string=smscentral_reply("sydney-hook", "sydney-hook-pw"),
+    )
+
+    assert response.status_code == 200
+    [reply] = inbound(session)
+    assert (reply.account_id, reply.candidate_id, reply.in_reply_to_id) == (sydney.id, ada.id, None)
+    assert reply.sender_id is None
+    assert reply.read_at is not None  # nobody's: not unread in Everyone's for good
+    assert "casey@example.com" not in [email.to_address for email in rows(session, Email)]
+
+
 def test_a_reference_to_another_accounts_message_does_not_match_it(
     client, session, make_user, ada, perth, sydney
 ):

@@ -241,6 +241,30 @@ def test_a_reply_to_a_deactivated_users_message_goes_to_the_unmatched_address_sa
     assert reply.sender_id == casey.id
 
 
+def test_a_reply_found_by_the_number_alone_for_a_consultant_without_email_says_whose_it_is(
+    app, client, session, smtp, mail, casey, make_candidate
+):
+    """It answers no message of Casey's (it came from Ada's new number): the note says it is
+    Casey's as the one who texted her last, not that it answers Casey's message."""
+    ada = make_candidate("Ada", "Lovelace", "0400 111 222")
+    send_sms(app, session, casey, [ada], body="Still free Friday?")
+    ada.set_mobile("0412 345 678", "AU")
+    session.get(User, casey.id).email = ""
+    session.add(Setting(key="unmatched_reply_address", value="replies-inbox@example.com"))
+    session.commit()
+
+    push_reply(client, "It's Ada, new number")
+    send_due(session, mail)
+
+    [received] = smtp.messages
+    assert received.rcpt_tos == ["replies-inbox@example.com"]
+    assert received.body.startswith(
+        "This reply is Casey Jones's, who texted them last. Casey Jones has no email address in "
+        "SMS Desk, so it comes to the address for unmatched replies instead."
+    )
+    assert "answers Casey Jones's message" not in received.body
+
+
 def assert_sent_as_unmatched(received, reply, ada) -> None:
     """The email as a new reply to Casey, deactivated, would be: to the unmatched inbox, saying
     whose it is, linking the record (not the inbox's Open, which is Casey's)."""

@@ -251,6 +251,7 @@ def _write(
     people: list[int] = []  # ids of the rows written, committed
     clients: list[int] = []  # ids of the clients made for them, committed
     there: set[int] = set()
+    done = False  # the audit committed: the import stands, whatever stops it after
     try:
         for start in range(0, len(checked.rows), chunk):
             part = checked.rows[start : start + chunk]
@@ -299,11 +300,14 @@ def _write(
             created=len(people),
             skipped=len(report.skipped),
         )
-        session.commit()
+        with _signals_held():
+            session.commit()
+            done = True
     except BaseException as error:
-        session.rollback()
-        report.created = 0
-        raise ImportFailed(_undo(session, of_kind, people, clients, error)) from error
+        # Stopped only as it finished, it is told as done: undoing would leave "imported" in the
+        # audit log with its rows gone.
+        if not (done and isinstance(error, KeyboardInterrupt)):
+            _fail(session, of_kind, report, people, clients, error)
     report.skipped.sort()
     report.unparseable_mobiles = [row for row in report.unparseable_mobiles if row[0] not in there]
     report.not_mobiles = [row for row in report.not_mobiles if row[0] not in there]
@@ -315,6 +319,13 @@ def _write(
 HELD = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
+
+
+def _fail(session: so.Session, of_kind, report, people, clients, error: BaseException) -> None:
+    """Undo what the import wrote before `error` stopped it, and say so (ImportFailed)."""
+    session.rollback()
+    report.created = 0
+    raise ImportFailed(_undo(session, of_kind, people, clients, error)) from error
 
 
 @contextlib.contextmanager
@@ -331,6 +342,8 @@ def _signals_held() -> Iterator[None]:
         # Handlers, not the thread's signal mask: the kernel gives a signal to any thread not
         # blocking it, and the main thread's handler runs all the same.
         for signum in HELD:
+            if signal.getsignal(signum) is None:
+                continue  # a handler set outside Python could not be put back: left alone
             before.append((signum, signal.signal(signum, lambda signum, _: came.append(signum))))
         yield
     finally:

@@ -214,7 +214,8 @@ def readdress(session: so.Session, email: Email, unmatched_address: str) -> bool
             page = f"{CONVERSATION_LINK}{link[1]}/{kind}/{person.id}#message-{reply.id}"
             tail = tail[: link.start()] + page + tail[link.end() :]
     body = head + tail
-    email.body = f"{readdressed_note(consultant, person is not None)}\n\n{body}"
+    note = readdressed_note(consultant, person is not None, reply.in_reply_to_id is not None)
+    email.body = f"{note}\n\n{body}"
     email.to_address = unmatched_address
     return True
 

@@ -293,9 +293,7 @@ def match(
 
     Only messages of the SMS account the reply came in through (`account_id`; None: the default
     account) can be what it answers: the person replied to that account's sender ID."""
-    same_account = (
-        Message.account_id.is_(None) if account_id is None else Message.account_id == account_id
-    )
+    same_account = through(account_id)
     if reference:
         # A resent copy goes with its original's reference: the reply answers the copy.
         answered = outbox.find_by_reference(session, reference, same_account)
@@ -325,6 +323,11 @@ def match(
         )
     ]
     return Match(people[0] if len(people) == 1 else None, None, shared=len(people) > 1)
+
+
+def through(account_id: int | None) -> sa.ColumnElement[bool]:
+    """Messages sent through the SMS account `account_id` (None: the default account)."""
+    return Message.account_id.is_(None) if account_id is None else Message.account_id == account_id
 
 
 def person_of(session: so.Session, message: Message) -> Candidate | ClientContact | None:
@@ -361,7 +364,7 @@ def receive(
     if found.person is not None and found.answers is None:
         # Matched by the number alone: owned as a reply filed by hand is (attach), else it was in
         # nobody's Replies, unread in Everyone's forever, and out of sight of office teams.
-        owner = addressee(session, found.person, now)
+        owner = addressee(session, found.person, now, through(inbound.account_id))
         read_at = now if owner is None else None
     count = segments.count(inbound.body)
     reply = Message(
@@ -495,16 +498,19 @@ def unreachable(consultant: User) -> str:
     return "is deactivated" if not consultant.active else "has no email address"
 
 
-def readdressed_note(consultant: User, in_conversation: bool) -> str:
+def readdressed_note(consultant: User, in_conversation: bool, answers: bool = True) -> str:
     """The paragraph that opens a reply email sent to the unmatched address instead of to its
-    consultant (unreachable): whose reply it is, and where it is filed all the same."""
+    consultant (unreachable): whose reply it is (one that `answers` no message of theirs was
+    found by the number alone, and is theirs as they texted the person last), and where it is
+    filed all the same."""
     name = consultant.full_name
     filed = "on Replies (Everyone's)" + (
         " and in the record's conversation" if in_conversation else ""
     )
+    whose = f"answers {name}'s message" if answers else f"is {name}'s, who texted them last"
     return (
-        f"This reply answers {name}'s message. {name} {unreachable(consultant)} in SMS Desk, so "
-        f"it comes to the address for unmatched replies instead. It is filed as usual: {filed}."
+        f"This reply {whose}. {name} {unreachable(consultant)} in SMS Desk, so it comes to the "
+        f"address for unmatched replies instead. It is filed as usual: {filed}."
     )
 
 
@@ -531,7 +537,7 @@ def _queue_email(
     shown_in = user_zone(consultant if theirs else None, settings.timezone)
     lines: list[str] = []
     if consultant is not None and not theirs:
-        lines += [readdressed_note(consultant, person is not None), ""]
+        lines += [readdressed_note(consultant, person is not None, found.answers is not None), ""]
     lines += [f"{who} replied by SMS on {when(reply.created_at, shown_in)}:", "", reply.body, ""]
     if found.answers is not None:
         whose = "your" if theirs else f"{consultant.full_name}'s" if consultant else "our"
@@ -637,11 +643,19 @@ def attach(
     return outcome
 
 
-def addressee(session: so.Session, person: Candidate | ClientContact, came: datetime) -> int | None:
+def addressee(
+    session: so.Session,
+    person: Candidate | ClientContact,
+    came: datetime,
+    sent_through: sa.ColumnElement[bool] | None = None,
+) -> int | None:
     """Whose a reply filed on `person` by hand (attach), or matched to them by their number alone
     (receive), is: the sender of the latest SMS that had left us for them when it `came` (as
     _owner reads it; one queued, refused or sent since answers nothing), or None when there is
-    none, or its sender is switched off (their Replies are read by nobody)."""
+    none, or its sender is switched off (their Replies are read by nobody).
+
+    `sent_through` (through()) keeps to the SMS account the reply came in by, as match does: a
+    reply to one office's sender ID is not another office's consultant's."""
     column = getattr(Message, KINDS.of(person).person_column)
     latest = session.scalar(
         sa.select(Message)
@@ -650,6 +664,7 @@ def addressee(session: so.Session, person: Candidate | ClientContact, came: date
             column == person.id,
             Message.sent_at.is_not(None),
             Message.sent_at <= came,
+            sent_through if sent_through is not None else sa.true(),
         )
         .order_by(Message.sent_at.desc(), Message.id.desc())
         .limit(1)
