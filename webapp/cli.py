@@ -238,6 +238,9 @@ def create_user(
     # slow hashing and the prompt, and ask again under it whether the name is free.
     begin_write(session)
     _refuse_taken(session, username)
+    if holder := accounts.email_holder(session, email, None):
+        # As the user form refuses it: single sign-on cannot tell the two apart.
+        raise click.ClickException(f"The user {holder!r} already has the email address {email!r}.")
     session.add(user)
     accounts.audit_created(session, None, user)  # no user did it: as `office add`
     session.commit()

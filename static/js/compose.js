@@ -535,13 +535,19 @@
   document.addEventListener("htmx:historyCacheMiss", function () {
     var form = document.getElementById("quick-reply");
     replyBack = null;
-    if (!form) return;
+    // Not while a Send reply is out (its button disabled by htmx): that text is on its way, and
+    // put back on a fresh page (a new reply token) a second press would send it again.
+    if (!form || form.querySelector("[data-disabled-by-htmx]")) return;
     var texts = {};
     REPLY_BACK.forEach(function (id) {
       var field = document.getElementById(id);
       if (field && field.value) texts[id] = field.value;
     });
     if (Object.keys(texts).length) replyBack = { form: form.getAttribute("action"), texts: texts };
+  });
+
+  document.addEventListener("htmx:historyCacheMissLoadError", function () {
+    replyBack = null;
   });
 
   document.addEventListener("htmx:historyRestore", function () {

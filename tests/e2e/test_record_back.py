@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
 from tests.e2e.helpers import add_candidate
+from tests.e2e.test_slow_network import InFlight, throttle
 
 pytestmark = pytest.mark.e2e
 
@@ -158,3 +159,34 @@ def test_back_after_a_history_tab_keeps_what_was_typed_in_the_quick_reply(page, 
     expect(box).to_have_value("")
     cached = page.evaluate("() => JSON.stringify(sessionStorage)")
     assert "Before the tab" not in cached
+
+
+@pytest.mark.parametrize("js", [True], ids=["js"])
+def test_back_while_a_send_reply_is_out_does_not_put_its_text_back_to_send_twice(page, js):
+    """Back as Send reply left: its POST still went (Back aborts only GETs), and the text put back
+    on the fresh page (a new reply token) would have sent a second SMS at the next press."""
+    sign_in(page, "consultant")
+    person(page, "Pia", "Back")
+    page.locator("#history-tab-sent").click()
+    expect(page).to_have_url(re.compile(r"\?tab=sent"))
+    box = page.get_by_label("Quick reply", exact=True)
+    box.focus()
+    page.keyboard.type("Are you free at ten?")
+    posts = []
+    page.on(
+        "request",
+        lambda request: (
+            request.method == "POST" and request.url.endswith("/reply") and posts.append(request)
+        ),
+    )
+    in_flight = InFlight(page)
+    throttle(page, 1500)
+    page.get_by_role("button", name="Send reply").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Send reply")).to_be_disabled()
+    page.go_back()
+    in_flight.wait_quiet()
+
+    expect(page.locator("#history-tab-all")).to_have_attribute("aria-current", "page")
+    expect(box).to_have_value("")
+    assert len(posts) == 1

@@ -642,3 +642,30 @@ def test_the_mobile_hint_gives_an_example_of_the_users_office_country(
     )
     assert refused.status_code == 400
     assert "national number for NZ (like 021 123 4567)" in refused.get_data(as_text=True)
+
+
+def test_confirming_an_address_a_user_typed_that_another_active_user_has_is_refused(
+    client, admin, make_user, session
+):
+    """Single sign-on ignores an address typed on the user's own Profile until an administrator's
+    save confirms it: that save must not make it two active users' (one typed before the check)."""
+    jo = make_user("jo", email=admin.email.upper(), email_self_set=True)
+    url = f"/admin/users/{jo.id}/edit"
+    assert_refused(
+        client.post(url, data=opened(client, url)),
+        "email",
+        f"The user “{admin.username}” already has this email",
+    )
+    assert fresh(session, User, jo.id).email_self_set is True
+
+
+def test_reactivating_a_user_whose_address_an_active_user_has_now_is_refused(
+    client, admin, make_user, session
+):
+    gone = make_user("gone", email="gone@example.com", active=False)
+    make_user("new", email="Gone@example.com")
+    response = client.post(f"/admin/users/{gone.id}/reactivate")
+    assert response.status_code == 409
+    assert "Not reactivated: The user “new” already has this email address" in response.text
+    assert fresh(session, User, gone.id).active is False
+    assert audits(session, "user.reactivated") == []

@@ -340,3 +340,11 @@ def test_an_email_or_full_name_the_user_form_would_refuse_is_refused(runner, use
     assert result.exit_code == 1
     assert message in result.output
     assert users() == {}
+
+
+def test_an_email_another_active_user_has_is_refused(runner, users):
+    assert create(runner, "robin", "--role", "viewer", "--email", "r@example.com").exit_code == 0
+    result = create(runner, "robyn", "--role", "viewer", "--email", "R@example.com")
+    assert result.exit_code != 0
+    assert "The user 'robin' already has the email address 'R@example.com'." in result.output
+    assert "robyn" not in users()

@@ -184,7 +184,17 @@ def deactivate_user(user_id: int):
 def reactivate_user(user_id: int):
     """Let a deactivated user sign in again."""
     user = user_or_404(user_id)
-    accounts.reactivate_user(db.session, current_user, user)
+    try:
+        accounts.reactivate_user(db.session, current_user, user)
+    except FieldError as error:
+        roles = accounts.all_roles(db.session)
+        return _user_page(
+            edit_merge.stamp(_filled_form(user, roles)),
+            user,
+            roles,
+            status_problem=f"Not reactivated: {error.message}",
+            status=409,
+        )
     return _back_to(user, f"{user.full_name} is active again and can sign in.")
 
 

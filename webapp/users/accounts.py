@@ -210,6 +210,10 @@ def edit_user(
     self_set = user.email_self_set
     _apply(session, user, details, default_region)
     if email_shown or user.email != before["email"]:
+        if self_set and user.email.lower() == before["email"].lower():
+            # Confirmed now, single sign-on would match the address the user typed on their
+            # Profile (it ignores it until then): it must not be another active user's.
+            _refuse_shared_email(session, user.email, user.id)
         user.email_self_set = False
     _refuse_losing_managers(session, actor, before_managers, "roles")
     after = _snapshot(user)
@@ -246,6 +250,9 @@ def reactivate_user(session: so.Session, actor: User | None, user: User) -> None
     """Let a deactivated user sign in again (with the roles and password they had)."""
     if user.active:
         return
+    # Given to an active user meanwhile (only they counted), the address would be two active
+    # accounts' again.
+    _refuse_shared_email(session, user.email, user.id)
     user.active = True
     audit(session, actor, "user.reactivated", user, username=user.username)
     session.commit()
@@ -442,14 +449,8 @@ def _apply(session: so.Session, user: User, details: UserDetails, default_region
     email = _email(details.email)
     # On a new address only, as on the Profile: one shared before this check must not stop an
     # administrator changing the user's roles or office.
-    changed = email.lower() != (user.email or "").lower()
-    if changed and (holder := email_holder(session, email, user.id)) is not None:
-        raise FieldError(
-            f"The user “{holder}” already has this email address, and single sign-on cannot "
-            "tell two active accounts with one address apart. Use another address, or change "
-            f"{holder}’s first (switched-off accounts do not count).",
-            "email",
-        )
+    if email.lower() != (user.email or "").lower():
+        _refuse_shared_email(session, email, user.id)
     office = offices.chosen(session, details.office_id)
     # A national number is the user's own: read in their office's region, else `default_region`
     # (the organisation's), as `flask create-user` reads it; never in the reader's.
@@ -471,6 +472,18 @@ def _email(text: str) -> str:
     if not re.fullmatch(EMAIL_PATTERN, email):
         raise FieldError("Enter an email address like name@example.com.", "email")
     return email
+
+
+def _refuse_shared_email(session: so.Session, email: str, user_id: int | None) -> None:
+    """FieldError when another active user has `email` (email_holder), naming them: for an
+    administrator, who may see every user."""
+    if (holder := email_holder(session, email, user_id)) is not None:
+        raise FieldError(
+            f"The user “{holder}” already has this email address, and single sign-on cannot "
+            "tell two active accounts with one address apart. Use another address, or change "
+            f"{holder}’s first (switched-off accounts do not count).",
+            "email",
+        )
 
 
 def email_holder(session: so.Session, email: str, user_id: int | None) -> str | None:
