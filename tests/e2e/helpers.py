@@ -225,3 +225,16 @@ def add_candidate(page: Page, first: str, last: str, mobile: str) -> None:
     retype(page, "Mobile", mobile)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"{first} {last}")
+
+
+def posts_made(page: Page, ending: str = "") -> list:
+    """The POST requests the page makes from now on (to addresses ending in `ending`), filled in
+    as they go."""
+    posts: list = []
+    page.on(
+        "request",
+        lambda request: (
+            request.method == "POST" and request.url.endswith(ending) and posts.append(request)
+        ),
+    )
+    return posts

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
 from tests.e2e.helpers import add_candidate, retype
-from tests.e2e.test_slow_network import throttle
+from tests.e2e.test_slow_network import enter_twice_slowly
 
 pytestmark = pytest.mark.e2e
 
@@ -51,13 +51,7 @@ def test_enter_twice_on_a_slow_network_adds_one_candidate(page, js, live_server)
     retype(page, "First name", "Zoë")
     retype(page, "Last name", surname)
     retype(page, "Mobile", mobile)
-    posts = []
-    page.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
-    throttle(page)
-
-    page.keyboard.press("Enter")
-    page.wait_for_timeout(300)
-    page.keyboard.press("Enter")  # the first Add is still on its way
+    posts = enter_twice_slowly(page)
 
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Zoë {surname}", timeout=20_000)
     assert stored(live_server, surname) == 1

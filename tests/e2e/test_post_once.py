@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import PASSWORD, sign_in
-from tests.e2e.test_slow_network import throttle
+from tests.e2e.test_slow_network import enter_twice_slowly
 from tests.e2e.test_two_factor import create_user
 
 pytestmark = pytest.mark.e2e
@@ -27,13 +27,7 @@ def test_change_password_pressed_twice_says_it_is_changed(page, js, live_server)
     page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Repeat new password").fill(NEW_PASSWORD)
-    posts = []
-    page.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
-    throttle(page)
-
-    page.keyboard.press("Enter")
-    page.wait_for_timeout(300)
-    page.keyboard.press("Enter")  # the first post is still on its way
+    posts = enter_twice_slowly(page)
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Your profile", timeout=20_000)
     expect(page.locator(".flashes")).to_contain_text("Your password is changed")

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
-from tests.e2e.helpers import add_candidate
+from tests.e2e.helpers import add_candidate, posts_made
 from tests.e2e.test_slow_network import InFlight, throttle
 
 pytestmark = pytest.mark.e2e
@@ -172,13 +172,7 @@ def test_back_while_a_send_reply_is_out_does_not_put_its_text_back_to_send_twice
     box = page.get_by_label("Quick reply", exact=True)
     box.focus()
     page.keyboard.type("Are you free at ten?")
-    posts = []
-    page.on(
-        "request",
-        lambda request: (
-            request.method == "POST" and request.url.endswith("/reply") and posts.append(request)
-        ),
-    )
+    posts = posts_made(page, "/reply")
     in_flight = InFlight(page)
     throttle(page, 1500)
     page.get_by_role("button", name="Send reply").focus()

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
-from tests.e2e.helpers import add_candidate, run_seed
+from tests.e2e.helpers import add_candidate, posts_made, run_seed
 from tests.e2e.test_slow_network import InFlight, throttle, unexpected
 
 pytestmark = pytest.mark.e2e
@@ -143,13 +143,7 @@ def test_privacy_cannot_be_changed_while_a_save_is_out_and_a_second_save_goes_th
     sms.uncheck()  # the tester's start: SMS unticked
     save.click()
     expect(privacy.get_by_role("status")).to_have_text(re.compile("SMS unticked"))
-    posts = []
-    page.on(
-        "request",
-        lambda request: (
-            request.method == "POST" and request.url.endswith("/privacy") and posts.append(request)
-        ),
-    )
+    posts = posts_made(page, "/privacy")
     in_flight = InFlight(page)
     throttle(page, 2000)
 

@@ -11,7 +11,13 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
-from tests.e2e.helpers import keyboard_search, outcome_counts, results_heading, unexpected
+from tests.e2e.helpers import (
+    keyboard_search,
+    outcome_counts,
+    posts_made,
+    results_heading,
+    unexpected,
+)
 
 LATENCY_MS = 1500
 SMS_SCREEN = "#compose-panel #compose-form"
@@ -26,6 +32,17 @@ def throttle(page, latency_ms: int = LATENCY_MS):
         {"offline": False, "latency": latency_ms, "downloadThroughput": -1, "uploadThroughput": -1},
     )
     return cdp
+
+
+def enter_twice_slowly(page) -> list:
+    """Enter, and Enter again 0.3 s later while the first post is on its way on a slow network (a
+    double press): the POSTs the page made."""
+    posts = posts_made(page)
+    throttle(page)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+    page.keyboard.press("Enter")
+    return posts
 
 
 class InFlight:

@@ -168,14 +168,7 @@ def deactivate_user(user_id: int):
     try:
         accounts.deactivate_user(db.session, current_user, user)
     except FieldError as error:
-        roles = accounts.all_roles(db.session)
-        return _user_page(
-            edit_merge.stamp(_filled_form(user, roles)),
-            user,
-            roles,
-            status_problem=error.message,
-            status=400,
-        )
+        return _status_refused(user, error.message, 400)
     return _back_to(user, f"{user.full_name} is deactivated and can no longer sign in.")
 
 
@@ -187,14 +180,7 @@ def reactivate_user(user_id: int):
     try:
         accounts.reactivate_user(db.session, current_user, user)
     except FieldError as error:
-        roles = accounts.all_roles(db.session)
-        return _user_page(
-            edit_merge.stamp(_filled_form(user, roles)),
-            user,
-            roles,
-            status_problem=f"Not reactivated: {error.message}",
-            status=409,
-        )
+        return _status_refused(user, f"Not reactivated: {error.message}", 409)
     return _back_to(user, f"{user.full_name} is active again and can sign in.")
 
 
@@ -230,6 +216,13 @@ def temporary_password(user_id: int):
         password_form=password_form,
         status=400,
     )
+
+
+def _status_refused(user: User, problem: str, status: int):
+    """The user's page again, `problem` beside its Deactivate or Reactivate button."""
+    roles = accounts.all_roles(db.session)
+    form = edit_merge.stamp(_filled_form(user, roles))
+    return _user_page(form, user, roles, status_problem=problem, status=status)
 
 
 def _back_to(user: User, message: str):
