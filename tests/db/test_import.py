@@ -22,6 +22,7 @@ from webapp.models import (
     name_key,
     utcnow,
 )
+from webapp.people.kinds import KINDS
 
 CANDIDATE_HEADER = "first_name,last_name,mobile,email,sms_consent,job_title,location"
 CONTACT_HEADER = "first_name,last_name,mobile,email,sms_consent,client,position"
@@ -918,3 +919,20 @@ def test_a_signal_as_a_chunk_commits_removes_its_rows_as_the_undo_knows_them(ses
     assert "it was interrupted; the 2 rows written before were removed again." in str(failed.value)
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Candidate)) == 0
+
+
+def test_a_driver_error_raised_while_handling_an_interrupt_is_told_as_the_interrupt(session):
+    """psycopg stopped mid-query by the signal refused the next step ("can't change 'autocommit'
+    now"): that error came instead of KeyboardInterrupt, and the import said it failed "because of
+    an error" when it had been interrupted (seen in CI with SIGHUP on PostgreSQL)."""
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("can't change 'autocommit' now")  # noqa: B904 (as psycopg's came)
+    except RuntimeError as error:
+        told = csv_import._undo(session, KINDS.by_segment("candidates"), [], [], error)
+    assert told == "The import stopped because it was interrupted; nothing was written."
+    assert csv_import._undo(
+        session, KINDS.by_segment("candidates"), [], [], RuntimeError("disk full")
+    ) == ("The import stopped because of an error (disk full); nothing was written.")

@@ -362,14 +362,29 @@ def _put_back(handlers: list[tuple[int, Any]]) -> None:
             _put_back(rest)
 
 
+def _interrupted(error: BaseException | None) -> bool:
+    """Whether Ctrl+C (or a signal as it) stopped the import: a KeyboardInterrupt, or an error
+    raised while handling one. psycopg stopped mid-query refused the next step ("can't change
+    'autocommit' now: connection in transaction status ACTIVE"), and that error came instead."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def _undo(session: so.Session, of_kind, people: list[int], clients: list[int], error) -> str:
     """Delete the rows an import wrote before `error` stopped it (LOOKUP_CHUNK a transaction), and
     the clients made for them that no contact has; what happened, for ImportFailed."""
-    why = "it was interrupted" if isinstance(error, KeyboardInterrupt) else "of an error"
-    # A database error's text holds the statement and every row's parameters: the driver's alone,
-    # and its first line (PostgreSQL adds CONTEXT and HINT lines after it).
-    said = str(getattr(error, "orig", error)).strip().partition("\n")[0].strip()
-    stopped = f"The import stopped because {why}{f' ({said})' if said else ''}"
+    if _interrupted(error):
+        stopped = "The import stopped because it was interrupted"
+    else:
+        # A database error's text holds the statement and every row's parameters: the driver's
+        # alone, and its first line (PostgreSQL adds CONTEXT and HINT lines after it).
+        said = str(getattr(error, "orig", error)).strip().partition("\n")[0].strip()
+        stopped = f"The import stopped because of an error{f' ({said})' if said else ''}"
     if not people and not clients:
         return f"{stopped}; nothing was written."
     table = of_kind.model.__table__
