@@ -16,7 +16,7 @@ from webapp.extensions import db
 from webapp.models import AuditEvent, User, utcnow
 from webapp.phones import display
 from webapp.sms import limits
-from webapp.users import accounts, offices, throttle
+from webapp.users import accounts, offices, throttle, two_factor
 from webapp.web import edit_merge, sessions
 from webapp.web.access import local_path
 from webapp.web.forms import field_error
@@ -187,17 +187,15 @@ def _change_password(form: PasswordForm) -> bool:
 
 # The form sent twice: the first sending changed the password, so the second's "current" one is
 # the old, refused, and the page said "not your current password" (a failed sign-in counted) when
-# the change had worked. Told apart within this long of the change.
-REPEAT_SECONDS = 60
-
-
+# the change had worked. Told apart within two_factor.REPEAT_SECONDS of the change, as a
+# code form sent twice is.
 def _changed_just_now(user: User, new: str) -> bool | None:
     """When the password refused as current is the second sending of the change that made `new`
     the password: whether that change was from a temporary password; None when it is not.
 
-    That change was made within REPEAT_SECONDS, in this session (it ended every other, so a live
-    session signed in before it is the one it kept), and `new` is the password now: whoever typed
-    it knows it, so nothing is guessed."""
+    That change was made within two_factor.REPEAT_SECONDS, in this session (it ended every
+    other, so a live session signed in before it is the one it kept), and `new` is the password
+    now: whoever typed it knows it, so nothing is guessed."""
     changed = db.session.scalars(
         sa.select(AuditEvent)
         .where(
@@ -212,7 +210,7 @@ def _changed_just_now(user: User, new: str) -> bool | None:
     if changed is None or not isinstance(signed_in_at, int | float):
         return None
     age = (utcnow() - changed.created_at).total_seconds()
-    if not 0 <= age <= REPEAT_SECONDS or signed_in_at > changed.created_at.timestamp():
+    if not 0 <= age <= two_factor.REPEAT_SECONDS or signed_in_at > changed.created_at.timestamp():
         return None
     db.session.refresh(user, ["password_hash"])
     if not user.check_password(new):
