@@ -524,6 +524,88 @@
   });
 
 
+  // --- answers that cross on the way back ----------------------------------------------------
+  // The counter's answer draws the preview again (and the totals, the quiet-hours note and the
+  // opt-out line); Preview's, Next or Previous recipient's draws the counter again. All of them
+  // are drawn out of band, into the part the page holds when the answer comes: a target taken
+  // when the request left may have been drawn again since, and htmx drops an answer for a target
+  // no longer in the page (Next did nothing). On a slow network the answers cross: an older one
+  // arriving last drew a count of text no longer typed, or the preview back one recipient. So
+  // each part remembers the request that drew it, and the preview the one that chose its
+  // recipient (Preview, Next, Previous): an answer draws only what no later request has drawn.
+  var CROSSING = ["preview", "sms-counter", "send-totals", "quiet-hours-note", "opt-out-line"];
+  var requestsMade = 0;
+  var answering = null;  // the request whose answer htmx is drawing now
+  var recipientChosenBy = null;  // for a counter's preview: the request that chose its recipient
+  var countAgain = false;  // the preview drawn shows older text than the page had
+
+  function stamp(part, key) { return part[key] || 0; }
+
+  function drawnByNone() {
+    CROSSING.forEach(function (id) {
+      var part = document.getElementById(id);
+      if (part) part.smsDrawnBy = part.smsChosenBy = 0;
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", drawnByNone);
+  document.addEventListener("htmx:historyRestore", drawnByNone);
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var xhr = event.detail.xhr;
+    xhr.smsOrder = ++requestsMade;
+    xhr.smsCounts = event.detail.elt.id === "message";
+    // The counter posts the recipient this preview shows.
+    xhr.smsPreview = document.getElementById("preview");
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    answering = event.detail.xhr;
+    recipientChosenBy = null;
+    countAgain = false;
+  });
+
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var detail = event.detail;
+    var part = detail.target;
+    if (!answering || !part || CROSSING.indexOf(part.id) < 0) return;
+    var mine = answering.smsOrder;
+    if (part.id !== "preview") {
+      if (stamp(part, "smsDrawnBy") > mine) detail.shouldSwap = false;
+    } else if (answering.smsCounts) {
+      // The counter's answer shows the recipient the preview showed when the counter left. If
+      // the preview was drawn since (Next), it is counted again for the recipient it shows now.
+      if (answering.smsPreview === part) {
+        recipientChosenBy = stamp(part, "smsChosenBy");
+      } else {
+        detail.shouldSwap = false;
+        countAgain = true;
+      }
+    } else if (stamp(part, "smsChosenBy") > mine) {
+      detail.shouldSwap = false;  // a later Next or Previous chose the recipient shown
+    } else if (stamp(part, "smsDrawnBy") > mine) {
+      countAgain = true;  // text typed after this one left: counted again for this recipient
+    }
+  });
+
+  // Parts new to the page were drawn by the answer just drawn.
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!answering) return;
+    var mine = answering.smsOrder;
+    CROSSING.forEach(function (id) {
+      var part = document.getElementById(id);
+      if (!part || part.smsDrawnBy !== undefined) return;
+      part.smsDrawnBy = mine;
+      part.smsChosenBy = recipientChosenBy === null ? mine : recipientChosenBy;
+    });
+    if (countAgain) {
+      countAgain = false;
+      var message = document.getElementById("message");
+      if (message) message.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+  });
+
+
   // --- Back or Forward between a record's tabs ------------------------------------------------
   // A record is kept out of htmx's history cache (hx-history="false"): Back after a tab fetches
   // the page again, and its Quick reply came back empty. What was typed in it is put back once

@@ -349,17 +349,20 @@ def counter(token: str):
     """The live counter: characters, segments and encoding of the worst-case recipient; the
     message typed so far is kept on the draft."""
     draft = _draft(token)
-    # The opt-out line rides along out of band: typing it into the text stops it being added.
-    # So do the totals beside Send (N messages · M SMS parts) and the quiet-hours note, worked out
-    # for the Send at posted with it; and an open preview (it posts the recipient it shows), so
-    # it never shows text no longer typed. The focus stays where it is: in the Message.
+    # All of it is drawn out of band (the request swaps nothing itself: compose.js weighs each
+    # part against answers that crossed this one). The opt-out line rides along: typing it into
+    # the text stops it being added. So do the totals beside Send (N messages · M SMS parts) and
+    # the quiet-hours note, worked out for the Send at posted with it; and an open preview (it
+    # posts the recipient it shows), so it never shows text no longer typed. The focus stays
+    # where it is: in the Message.
     blocks = ("counter", "opt_out_line", "send_totals", "quiet_note")
     previewing = request.form.get("previewing")
     preview = {}
     if previewing is not None:
         blocks += ("preview",)
         preview = {"preview": True, "preview_index": as_id(previewing) or 0, "preview_oob": True}
-    return _screen(draft, _posted(draft), blocks=blocks, line_oob=True, totals_oob=True, **preview)
+    oob = {"line_oob": True, "totals_oob": True, "counter_oob": True}
+    return _screen(draft, _posted(draft), blocks=blocks, **oob, **preview)
 
 
 @bp.route("/compose/<token>/preview", methods=["POST"])
@@ -370,13 +373,14 @@ def preview(token: str):
     form = _posted(draft)
     if not wants_fragment():
         return _back_to_screen(draft, preview=form.preview_index.data, _anchor="preview")
-    # The counter rides along out of band: the swap itself replaces only #preview.
+    # All of it is drawn out of band, as the counter's answer is: the two cross on the way back.
     return _screen(
         draft,
         form,
         blocks=("preview", "counter", "send_totals", "quiet_note"),
         preview=True,
         focus="preview",
+        preview_oob=True,
         counter_oob=True,
         totals_oob=True,
     )

@@ -84,7 +84,8 @@ class ComposeScreen:
     focus: str | None = None
     preview: bool = False
     preview_index: int = 0
-    # The preview rides out of band on the counter's response while it is open.
+    # The preview and the counter are drawn out of band in the counter's and the preview's
+    # responses (compose.js weighs each against answers that crossed it).
     preview_oob: bool = False
     counter_oob: bool = False
     # Without JavaScript: what a step put into the Message ("template", "merge_field"), said
