@@ -3,7 +3,6 @@ first."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
@@ -13,7 +12,7 @@ from webapp.admin.users import office_choices, organisation_region, read_mobile_
 from webapp.database import begin_write, reread_for_update
 from webapp.errors import FieldError
 from webapp.extensions import db
-from webapp.models import AuditEvent, User, utcnow
+from webapp.models import User, utcnow
 from webapp.phones import display
 from webapp.sms import limits
 from webapp.users import accounts, offices, throttle, two_factor
@@ -196,16 +195,7 @@ def _changed_just_now(user: User, new: str) -> bool | None:
     That change was made within two_factor.REPEAT_SECONDS, in this session (it ended every
     other, so a live session signed in before it is the one it kept), and `new` is the password
     now: whoever typed it knows it, so nothing is guessed."""
-    changed = db.session.scalars(
-        sa.select(AuditEvent)
-        .where(
-            AuditEvent.action == "profile.password_changed",
-            AuditEvent.subject_type == "user",
-            AuditEvent.subject_id == user.id,
-        )
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    ).first()
+    changed = accounts.last_password_change(db.session, user)
     signed_in_at = session.get(sessions.SIGNED_IN_AT)
     if changed is None or not isinstance(signed_in_at, int | float):
         return None

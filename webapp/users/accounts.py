@@ -13,7 +13,7 @@ import sqlalchemy.orm as so
 
 from webapp.database import begin_write, reread_for_update
 from webapp.errors import FieldError
-from webapp.models.activity import audit
+from webapp.models.activity import AuditEvent, audit
 from webapp.models.base import utcnow
 from webapp.models.people import EMAIL_PATTERN
 from webapp.models.users import PERMISSIONS, Permission, Role, User
@@ -416,6 +416,21 @@ def change_password(
     audit(session, user, "profile.password_changed", user, forced=forced)
     user_sessions.end_all(session, user.id, utcnow(), keep=keep_session)
     session.commit()
+
+
+def last_password_change(session: so.Session, user: User) -> AuditEvent | None:
+    """The audit event of `user`'s latest change of their own password (None if they never made
+    one): when it was, and whether it was from a temporary password (its `forced`)."""
+    return session.scalars(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.action == "profile.password_changed",
+            AuditEvent.subject_type == "user",
+            AuditEvent.subject_id == user.id,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
 
 
 def sign_out_everywhere(session: so.Session, user: User) -> int:
