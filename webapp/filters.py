@@ -20,8 +20,9 @@ UTC_ZONE = ZoneInfo("UTC")
 # zone far from UTC (or the day after the last, for an end) would pass them; no record is dated
 # outside these.
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
-# Typed as a day is (a month 01-12 and a day 01-31), though the month may not have that day.
-_DAY_FORM = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
+# Typed as a day is (a month 01-12 and a day 01-31), though the month may not have that day. ASCII
+# digits only: "٢٠٢٦-01-01" is not a date typed wrong but no date.
+_DAY_FORM = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", re.ASCII)
 
 
 def zone_field() -> Any:

@@ -394,6 +394,13 @@ def test_a_day_the_month_does_not_have_is_named_as_no_such_day(client, session, 
         "Sent to must be a date like 2026-01-31"
         in html(response).one("span", id="date_to-error").text
     )
+    # Nor is a year in other digits (Arabic-Indic, fullwidth): not a day the month lacks.
+    for year in ("٢٠٢٦", "２０２６"):
+        response = client.get(f"/sms/sent?date_from={year}-01-01")
+        assert (
+            "Sent from must be a date like 2026-01-31"
+            in html(response).one("span", id="date_from-error").text
+        )
 
 
 def test_renaming_a_template_leaves_the_name_its_batches_were_sent_with(
