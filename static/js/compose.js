@@ -25,10 +25,13 @@
   }
 
   // Enter on a picker presses its button; a closed list's arrow keys only move the highlight.
+  // An Enter that ends an input method's composition (keyCode 229) is the input method's own.
+  function composing(event) { return event.isComposing || event.keyCode === 229; }
+
   document.addEventListener("keydown", function (event) {
     var select = event.target;
     if (event.key !== "Enter" || select.tagName !== "SELECT" || !select.hasAttribute("data-commit")) return;
-    if (event.ctrlKey || event.metaKey || event.altKey || event.shiftKey) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || event.shiftKey || composing(event)) return;
     var button = document.getElementById(select.getAttribute("data-commit"));
     if (!button) return;
     event.preventDefault();
@@ -41,7 +44,7 @@
   // field's own button: Preview in Record id, else Save.
   document.addEventListener("keydown", function (event) {
     var field = event.target;
-    if (event.key !== "Enter" || field.tagName !== "INPUT" || !field.form) return;
+    if (event.key !== "Enter" || field.tagName !== "INPUT" || !field.form || composing(event)) return;
     if (/^(submit|button|checkbox|radio)$/.test(field.type)) return;
     if (field.form.id === "compose-form" || field.form.id === "quick-reply") {
       event.preventDefault();
@@ -431,41 +434,54 @@
   }
 
   // A template's Preview (on its edit page) redraws the preview box, Record id in it, and the
-  // counter (counted for that person). A record id typed meanwhile is put back, and so is the
-  // focus; a counter request for later typing went to the counter the preview replaced, so the
-  // Message is counted again whenever it changed since the Preview left.
+  // counter (counted for that person); so do the SMS screen's Preview, Next and Previous
+  // recipient. A record id typed meanwhile is put back, and so is the focus (the preview's
+  // heading takes it otherwise); a counter request for later typing may have been drawn over, so
+  // the Message is counted again whenever it changed since the Preview left.
   var previewSent = null;  // the Message and Record id as the Preview took them, and the focus
   var previewTyped = null;
 
+  function messageBox() {
+    return document.getElementById("body") || document.getElementById("message");
+  }
+
+  function drawsPreview(detail) {
+    var elt = detail.elt;
+    return (detail.target && detail.target.id === "preview") ||
+      !!(elt && elt.tagName === "BUTTON" && elt.closest("#compose-form") &&
+         /\/preview$/.test(elt.getAttribute("hx-post") || ""));
+  }
+
   document.addEventListener("htmx:beforeRequest", function (event) {
-    var target = event.detail.target;
-    if (!target || target.id !== "preview") return;
-    var body = document.getElementById("body");
+    if (!drawsPreview(event.detail)) return;
+    event.detail.xhr.smsDrawsPreview = true;
+    var body = messageBox();
     var id = document.getElementById("preview_id");
     previewSent = { body: body ? body.value : null, id: id ? id.value : null, focus: focusedId() };
   });
 
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var target = event.detail.target;
-    if (!target || target.id !== "preview" || !previewSent) return;
+    if (!event.detail.xhr.smsDrawsPreview || !previewSent) return;
     var id = document.getElementById("preview_id");
     var focus = focusedId();
     previewTyped = {
       sent: previewSent,
       id: id && id.value !== previewSent.id ? { value: id.value, caret: caretOf(id) } : null,
       focus: focus !== previewSent.focus ? focus : "",
-      caret: document.activeElement ? caretOf(document.activeElement) : null
+      caret: document.activeElement ? caretOf(document.activeElement) : null,
+      order: event.detail.xhr.smsOrder
     };
     previewSent = null;
   });
 
-  function keepPreviewTyping() {
+  function keepPreviewTyping(preview) {
     var typed = previewTyped;
+    // Only for the preview that answer drew: one drawn over it kept what is there now.
+    if (!typed || preview.smsDrawnBy !== typed.order) return;
     previewTyped = null;
-    if (!typed) return;
     var id = document.getElementById("preview_id");
     if (typed.id && id && id.value === typed.sent.id) putBack(id, typed.id.value, typed.id.caret);
-    var body = document.getElementById("body");
+    var body = messageBox();
     if (body && typed.sent.body !== null && body.value !== typed.sent.body) {
       body.dispatchEvent(new Event("input", { bubbles: true }));
     }
@@ -480,7 +496,7 @@
 
   document.addEventListener("htmx:load", function (event) {
     var elt = event.detail.elt;
-    if (elt && elt.id === "preview") keepPreviewTyping();
+    if (elt && elt.id === "preview") keepPreviewTyping(elt);
     if (elt && (elt.id === "compose" || elt.id === "message-field")) {
       dirty = false;
       comeBack();
@@ -557,12 +573,14 @@
     xhr.smsCounts = event.detail.elt.id === "message";
     // The counter posts the recipient this preview shows.
     xhr.smsPreview = document.getElementById("preview");
-  });
-
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    answering = event.detail.xhr;
-    recipientChosenBy = null;
-    countAgain = false;
+    // Which answer htmx draws, told by the request: htmx's own events fire on the request's
+    // target, and one that a redraw took from the page tells the page nothing.
+    xhr.addEventListener("readystatechange", function () {
+      if (xhr.readyState !== 4) return;
+      answering = xhr;
+      recipientChosenBy = null;
+      countAgain = false;
+    });
   });
 
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
@@ -600,7 +618,7 @@
     });
     if (countAgain) {
       countAgain = false;
-      var message = document.getElementById("message");
+      var message = messageBox();
       if (message) message.dispatchEvent(new Event("input", { bubbles: true }));
     }
   });

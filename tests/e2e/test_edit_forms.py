@@ -158,6 +158,34 @@ def test_the_message_typed_while_a_preview_is_on_its_way_is_what_is_counted(cont
     expect(counter).to_have_attribute("data-characters", shown)
 
 
+@pytest.mark.parametrize("js", [True], ids=["js"])
+def test_typing_then_ticking_commercial_on_a_slow_network_counts_both(context, js):
+    """Typed, then Commercial ticked within a second: both counts came back, and the second was
+    dropped (its counter had been replaced by the first's), so the count left out the opt-out line
+    though Commercial was ticked."""
+    page, _ = new_template(context, "Hello there", "Slow tick")
+    message = page.get_by_label("Message", exact=True)
+    in_flight = InFlight(page)
+    throttle(page, 1500)
+
+    message.focus()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("!")
+    page.wait_for_timeout(400)  # its count has left
+    page.get_by_label("Commercial", exact=True).focus()
+    page.keyboard.press("Space")
+    assert in_flight.open > 0, "the count landed before Commercial was ticked"
+    in_flight.wait_quiet()
+
+    counter = page.locator("#sms-counter")
+    expect(counter).to_contain_text("with the opt-out line")
+    shown = counter.get_attribute("data-characters")
+    assert int(shown) > len("Hello there!")
+    message.dispatch_event("input")  # counted again from scratch: the same figure
+    in_flight.wait_quiet()
+    expect(counter).to_have_attribute("data-characters", shown)
+
+
 @pytest.mark.parametrize("js", [True], ids=["js"])  # without it, Insert says why (tests/web)
 def test_the_merge_field_picker_follows_a_change_of_for(context, js):
     """The picker kept offering Client name after For became Candidates: Enter put

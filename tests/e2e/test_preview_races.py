@@ -1,13 +1,21 @@
-"""The SMS screen's preview when the counter's answer and Next recipient's cross on the way back:
-the preview stays on the recipient Next chose and shows the text as typed last."""
+"""The SMS screen when answers cross on the way back: the counter's, Preview's and Next
+recipient's, and a redraw's (Commercial ticked). The preview stays on the recipient Next chose and
+shows the text as typed last, the count is of that text, and the focus stays where the user is."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.helpers import unexpected
 from tests.e2e.test_journeys import FIRST_NAMES, bulk_sms
-from tests.e2e.test_slow_network import Held, InFlight
+from tests.e2e.test_slow_network import Held, InFlight, throttle
+
+
+@pytest.fixture
+def page_errors():
+    """A count aborted by a newer one (the counter's hx-sync "replace") is not an error."""
+    return unexpected
 
 
 @pytest.fixture
@@ -107,3 +115,85 @@ def preview_name(preview) -> str:
     """The recipient the preview shows (the order of the three is the server's)."""
     text = preview.inner_text()
     return next(name for name in FIRST_NAMES if name in text)
+
+
+class HeldAnswers:
+    """Requests matching `pattern` reach the server at once, in the order they leave; their
+    answers are held in the browser until the test lets them through."""
+
+    def __init__(self, page, pattern: str):
+        self.page = page
+        self.held = []
+        page.route(pattern, self._hold)
+
+    def _hold(self, route) -> None:
+        self.held.append((route, route.fetch()))
+
+    def wait_for(self, count: int) -> None:
+        for _ in range(100):
+            if len(self.held) >= count:
+                return
+            self.page.wait_for_timeout(50)
+        raise AssertionError(f"{count} answers expected; {len(self.held)} came")
+
+    def release(self) -> None:
+        for route, answer in self.held:
+            route.fulfill(response=answer)
+        self.held = []
+
+
+def typed_to_three(page):
+    """The SMS screen for the three, "Hi {{first_name}}" typed in the Message (and counted)."""
+    bulk_sms(page, "consultant", FIRST_NAMES)
+    in_flight = InFlight(page)
+    message = page.get_by_label("Message", exact=True)
+    message.focus()
+    page.keyboard.type("Hi {{first_name}}")
+    in_flight.wait_quiet()
+    return message, in_flight
+
+
+def test_typing_after_preview_is_kept_where_it_is_typed(page):
+    """Preview pressed, then back to the Message (a click) and typing while its answer is on its
+    way on a slow network: the answer took the focus to the preview's heading, and what was typed
+    after it went nowhere. The focus stays in the Message, and the preview shows what was typed."""
+    message, in_flight = typed_to_three(page)
+    throttle(page, 1200)
+    press(page, "Preview")
+    message.focus()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(", see")
+    expect(page.locator("#preview")).to_contain_text("Recipient 1 of 3")
+    page.keyboard.type(" you")
+    in_flight.wait_quiet()
+
+    expect(message).to_be_focused()
+    expect(message).to_have_value("Hi {{first_name}}, see you")
+    preview = page.locator("#preview")
+    expect(preview.locator(".sms-bubble")).to_have_text(
+        f"Hi {FIRST_NAMES[preview_name(preview)]}, see you"
+    )
+
+
+def test_a_count_answered_after_commercial_is_ticked_does_not_undo_it(page):
+    """Typing, then Commercial ticked (Space): the screen redrawn for a commercial message, with
+    the opt-out line counted. The count for the typing came back after it and was drawn over it:
+    the line's characters gone from the count."""
+    message, in_flight = typed_to_three(page)
+    counts = HeldAnswers(page, "**/counter")
+    page.keyboard.type(" there")
+    counts.wait_for(1)
+    commercial = page.get_by_label("Commercial message", exact=True)
+    commercial.focus()
+    page.keyboard.press("Space")
+    expect(page.locator("#opt-out-line .fixed-line")).to_be_visible()
+    counter = page.locator("#sms-counter")
+    with_line = counter.get_attribute("data-characters")
+    assert int(with_line) > len("Hi Grace there")
+
+    counts.release()
+    in_flight.wait_quiet()
+
+    expect(commercial).to_be_checked()
+    expect(counter).to_have_attribute("data-characters", with_line)
+    expect(message).to_have_value("Hi {{first_name}} there")

@@ -748,7 +748,9 @@ def test_new_form_has_the_counter_wired_to_the_message_box(client, login):
     page = tags(response)
     [body] = page.find("textarea", name="body")
     assert body["hx-post"] == "/templates/new"
-    assert body["hx-target"] == "#sms-counter"
+    # It swaps nothing itself: its answer draws the counter out of band (compose.js weighs it
+    # against a Preview's or a Commercial tick's answer that crossed it).
+    assert (body["hx-target"], body["hx-swap"]) == ("this", "none")
     assert body["hx-trigger"].startswith("input delay:")
     assert body["hx-vals"] == '{"action": "counter"}'
     assert "sms-counter" in body["aria-describedby"].split()
@@ -771,8 +773,7 @@ def test_counter_reports_characters_segments_and_encoding(
     response = client.post("/templates/new", htmx=True, data={"body": body, "action": "counter"})
     assert response.status_code == 200
     page = text(response)
-    assert page.lstrip().startswith('<output id="sms-counter"')
-    assert "hx-swap-oob" not in page
+    assert re.match(r'<output id="sms-counter"[^>]*hx-swap-oob="true"', page.lstrip())
     assert counter(page) == {"characters": characters, "segments": segments, "encoding": encoding}
 
 
@@ -1095,6 +1096,42 @@ def test_a_save_refused_for_a_clash_with_another_tab_puts_the_focus_on_the_refus
     [alert] = page.find("p", role="alert")
     assert "autofocus" in alert and alert["tabindex"] == "-1"
     assert [tag for tag, attrs in page.tags if "autofocus" in attrs] == ["p"]
+
+
+@pytest.mark.parametrize("action", ["preview", "enter"])
+@pytest.mark.parametrize("raw", ["12x", "99999"])
+def test_a_refused_preview_puts_the_focus_on_the_record_id(client, login, action, raw):
+    """Without JavaScript the refused Preview came back with the focus at the top of the page, its
+    error beside Record id far below the fold on a phone."""
+    login("consultant")
+    response = client.post(
+        "/templates/new", data=form_values(action=action, preview_kind="candidate", preview_id=raw)
+    )
+    assert response.status_code == 400
+    page = tags(response)
+    [box] = page.find("input", id="preview_id")
+    assert "autofocus" in box and box["aria-describedby"] == "preview_id-error"
+    assert [attrs.get("id") for tag, attrs in page.tags if "autofocus" in attrs] == ["preview_id"]
+
+
+def test_a_refused_save_says_so_above_the_form_and_an_insert_does_not(client, login):
+    """An Insert that put nothing in says why beside Message; "The template was not saved" above
+    the form was about a Save its user never pressed."""
+    login("consultant")
+    summary = "The template was not saved"
+    inserted = client.post(
+        "/templates/new",
+        data=form_values(record_type="contact", merge_field="location", action="insert_field"),
+    )
+    assert inserted.status_code == 200
+    page = text(inserted)
+    assert "{{location}} was not put in" in page
+    assert summary not in page and not tags(inserted).find("p", role="alert")
+
+    saved = client.post("/templates/new", data=form_values(body="Hi {{nope}}"))
+    assert saved.status_code == 400
+    tags(saved).one("p", role="alert")
+    assert summary in text(saved)
 
 
 @pytest.mark.parametrize(

@@ -155,13 +155,19 @@ def _form(template: SmsTemplate | None, refusal: str | None = None) -> Response:
             db.session.rollback()
             if error.status == 403:
                 abort(403, description=error.message)
-            return _page(form, template, status=error.status, form_error=field_error(form, error))
+            return _page(
+                form,
+                template,
+                status=error.status,
+                form_error=field_error(form, error),
+                save_refused=True,
+            )
         flash(message, "info")
         # To its folder, with the inactive ones shown when it is one: else the list it lands on
         # hides the template just saved ("0 templates").
         landing = sms_templates.Listing(folder=saved.folder, inactive=not saved.active)
         return redirect(url_for("templates_admin.index", **landing.params()), 303)
-    return _page(form, template, status=400)
+    return _page(form, template, status=400, save_refused=True)
 
 
 def _offered(form: TemplateForm) -> tuple[merge.MergeField, ...]:
@@ -190,7 +196,9 @@ def _page(
     preview: bool = False,
     focus: str | None = None,
     form_error: str | None = None,
+    save_refused: bool = False,
 ) -> Response:
+    """The form as posted; `save_refused`: a Save its fields refused (the summary says so)."""
     body = form.body.data or ""
     kind, raw_id = _preview_choice()
     person, preview_errors = None, {}
@@ -236,8 +244,11 @@ def _page(
         preview_id=raw_id,
         preview_kinds=PREVIEW_KINDS,
         preview_errors=preview_errors if preview else {},
-        counter_oob=preview,
+        # The counter is drawn out of band wherever it is sent alone or with the preview: its
+        # requests swap nothing themselves (compose.js weighs answers that crossed).
+        counter_oob="counter" in blocks,
         focus=focus,
+        save_refused=save_refused,
         form_url=url_for("templates_admin.edit", template_id=template.id)
         if template
         else url_for("templates_admin.new"),
