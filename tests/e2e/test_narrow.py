@@ -432,3 +432,22 @@ def test_a_saved_setting_is_said_in_its_section_on_screen_with_the_focus_on_it(p
     expect(notice).to_be_focused()
     expect(notice).to_be_in_viewport()
     expect(page.locator("ul.flashes")).to_have_count(0)
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_a_templates_edit_and_deactivate_are_in_view_on_a_phone(phones, js):
+    """Each folder's table was 550-664 px wide in a sideways-scrolling box, Status, Edit and
+    Deactivate off screen: its rows stack, as the Replies' and the Sandbox's do."""
+    page = phones[js]
+    assert page.goto("/templates").status == 200
+    row = page.locator("#results tbody tr").filter(has=page.locator("button")).first
+    for control in (row.get_by_role("link", name="Edit"), row.get_by_role("button")):
+        expect(control).to_be_visible()
+        box = control.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    regions = page.locator("#results .table-scroll")
+    assert regions.count() >= 1
+    for region in regions.all():
+        assert region.evaluate("e => e.scrollWidth <= e.clientWidth"), "a folder scrolls sideways"
+    expect(row.locator("td[data-label=Status]")).to_contain_text("Active")
+    assert_fits(page, "/templates")
