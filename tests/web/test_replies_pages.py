@@ -479,7 +479,7 @@ def test_a_sandbox_reply_becomes_a_received_communication_on_the_right_record(
     )
 
     assert response.status_code == 303
-    assert response.headers["Location"] == "/sandbox"
+    assert response.headers["Location"] == f"/sandbox?replied={sent.id}#reply-{sent.id}"
     [reply] = inbound(session)
     assert reply.provider == "sandbox"
     assert reply.in_reply_to_id == sent.id

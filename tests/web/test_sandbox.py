@@ -202,6 +202,32 @@ def test_a_sandbox_reply_that_shows_nothing_is_refused(
     assert inbound(session) == []
 
 
+def test_after_a_sandbox_reply_the_page_opens_on_the_field_replied_from(
+    app, client, session, login, make_candidate
+):
+    """The reply led back to the top of the page: a keyboard user Tabbed through up to 100 rows
+    again to reach the message they were on."""
+    app.config["SANDBOX"] = True
+    user = login("consultant")
+    people = [
+        make_candidate("Ada", "Lovelace", "0412 345 678"),
+        make_candidate("Alan", "Turing", "0412 345 679"),
+    ]
+    first, second = send_sms(app, session, user, people)
+
+    response = client.post("/sandbox/reply", data={"message_id": str(first.id), "text": "Yes"})
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/sandbox?replied={first.id}#reply-{first.id}"
+    page = html(client.get(response.headers["Location"].split("#")[0]))
+    assert "autofocus" in page.one("input", id=f"reply-{first.id}").attrs
+    assert "autofocus" not in page.one("input", id=f"reply-{second.id}").attrs
+    assert [node.get("id") for node in page.iter() if "autofocus" in node.attrs] == [
+        f"reply-{first.id}"
+    ]
+    assert "Reply from +61412345678 received." in page.text
+
+
 @pytest.mark.parametrize("state", ["failed", "rejected", "undelivered"])
 def test_a_message_that_never_reached_its_recipient_takes_no_sandbox_reply(
     app, client, session, login, make_candidate, state

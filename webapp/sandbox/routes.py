@@ -47,12 +47,16 @@ def only_where_meant():
 @bp.route("/sandbox")
 @login_required
 def index():
-    """List what the sandbox gateway sent, newest first."""
-    return _page()
+    """List what the sandbox gateway sent, newest first; `replied`: the message just replied to,
+    whose field takes the focus (a keyboard user replies again, or Tabs on, from there)."""
+    return _page(replied=as_id(request.args.get("replied")))
 
 
 def _page(
-    errors: dict[int, str] | None = None, typed: dict[int, str] | None = None, status: int = 200
+    errors: dict[int, str] | None = None,
+    typed: dict[int, str] | None = None,
+    status: int = 200,
+    replied: int | None = None,
 ):
     """The page; `errors` and `typed` by message id, for a reply refused beside its field."""
     sent = list(
@@ -86,6 +90,7 @@ def _page(
         mail_kept=bool(current_app.config.get("MAIL_KEEP")),
         errors=errors or {},
         typed=typed or {},
+        replied=replied,
         never_received=NEVER_RECEIVED,
         # One per page: each form's reply is named by it and by its message (_reply_id).
         token=form_tokens.new(),
@@ -175,4 +180,7 @@ def reply():
             status=409,
         )
     flash(f"Reply from {original.to_e164} received.", "info")
-    return redirect(url_for("sandbox.index"), 303)
+    # Back to the row replied from, not the top of a page of up to SHOWN rows.
+    return redirect(
+        url_for("sandbox.index", replied=original.id, _anchor=f"reply-{original.id}"), 303
+    )
