@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import screenshot, sign_in, watched_page
 from tests.e2e.helpers import run_seed
 from tests.e2e.test_accessibility import REFUSED, check
+from webapp.sms.inbox import PAGE_SIZE
 
 
 def seed(live_server, *args: str) -> dict:
@@ -30,6 +31,11 @@ def desk(live_server, js):
     nina = made["people"][0]
     made["reply"] = seed(live_server, "reply", str(nina["message"]), "YES, Friday works")["reply"]
     return made
+
+
+def seed_more_replies(live_server, message_id: int, count: int) -> dict:
+    """`count` replies to the message, as new as can be, in one process (this module's main)."""
+    return run_seed(live_server, "tests.e2e.test_sent_replies", str(message_id), str(count))
 
 
 def replies_link(page):
@@ -143,6 +149,44 @@ def test_a_consultant_reads_marks_and_opens_a_reply(page, js, desk, live_server)
     expect(page.get_by_role("heading", level=1, name=nina["name"])).to_be_visible()
     expect(replies_link(page)).to_have_text("Replies")
     assert seed(live_server, "read", str(desk["reply"]))["read_at"] is not None
+
+
+def test_marking_a_reply_newer_ones_pushed_to_page_2_goes_there_with_it(
+    page, js, desk, live_server
+):
+    """Back on the page the form was on, which no longer held the reply: with JS the focus fell to
+    the page; without, the anchor found nothing."""
+    nina = desk["people"][0]
+    sign_in(page, desk["username"])
+    page.goto("/sms/replies")
+    mark = page.locator(f"#reply-{desk['reply']}").get_by_role(
+        "button", name=f"Mark read the reply from {nina['name']}"
+    )
+    mark.focus()
+    # A page's worth of Omar's replies come in while the list is read: Nina's is now on page 2.
+    more = seed_more_replies(live_server, desk["people"][1]["message"], PAGE_SIZE)
+    assert more["replies"] == PAGE_SIZE
+
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#results-heading")).to_have_text("Replies to your messages, page 2")
+    unmark = page.locator(f"#reply-{desk['reply']}").get_by_role(
+        "button", name=f"Mark unread the reply from {nina['name']}"
+    )
+    expect(unmark).to_be_in_viewport()
+    if js:
+        expect(unmark).to_be_focused()
+        expect(page).to_have_url(re.compile(r"/sms/replies\?page=2$"))
+        page.keyboard.press("Enter")  # and back: still there, and the focus with it
+        expect(
+            page.locator(f"#reply-{desk['reply']}").get_by_role(
+                "button", name=f"Mark read the reply from {nina['name']}"
+            )
+        ).to_be_focused()
+        assert seed(live_server, "read", str(desk["reply"]))["read_at"] is None
+    else:
+        expect(page).to_have_url(re.compile(rf"/sms/replies\?page=2#reply-{desk['reply']}$"))
+        assert seed(live_server, "read", str(desk["reply"]))["read_at"] is not None
 
 
 def test_the_count_follows_new_replies_every_minute_with_javascript(page, js, desk, live_server):
@@ -279,3 +323,17 @@ def filter_corrected_by_typing(page) -> None:
     expect(page.locator("#date_to-error")).to_have_text("Sent to is before Sent from.")
     expect(sent_to).to_have_attribute("aria-invalid", "true")
     expect(sent_to).to_have_attribute("aria-describedby", re.compile(r"\bdate_to-error\b"))
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    from tests.e2e.conversation_seed import reply
+    from webapp import create_app
+
+    message_id, count = (int(arg) for arg in sys.argv[1:3])
+    with create_app().app_context():
+        for n in range(count):
+            reply(message_id, f"More news {n}")
+        print(json.dumps({"replies": count}))

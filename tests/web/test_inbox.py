@@ -162,7 +162,24 @@ def test_mark_read_with_htmx_answers_the_list_and_the_new_count(client, session,
     assert bob_row.get("class") is None
 
 
-def test_marking_keeps_the_page_and_whose_list(client, session, login, conversation):
+def one_a_page(monkeypatch) -> None:
+    """Pages of one reply: Bob's on page 1, Ada's on page 2 (and each newer one before them)."""
+    monkeypatch.setattr(inbox, "PAGE_SIZE", 1)
+
+
+def newer_reply(app, session, conversation, at: datetime | None = None) -> int:
+    """Ada answers again after the list was drawn (at `at`, or now): the rest move a page on."""
+    answered = session.get(Message, conversation["answered"]).uuid
+    session.commit()  # the read ends: the reply is written from the app
+    reply = receive(app, session, "Also Tuesday", reference=answered)
+    if at is not None:
+        session.get(Message, reply.id).created_at = at
+        session.commit()
+    return reply.id
+
+
+def test_marking_keeps_the_page_and_whose_list(client, session, login, conversation, monkeypatch):
+    one_a_page(monkeypatch)
     login("team-leader")
 
     response = client.post(
@@ -173,6 +190,96 @@ def test_marking_keeps_the_page_and_whose_list(client, session, login, conversat
         response.headers["Location"]
         == f"/sms/replies?who=everyone&page=2#reply-{conversation['ada']}"
     )
+
+
+@pytest.mark.parametrize("read", [True, False])
+def test_marking_a_reply_newer_ones_moved_goes_to_the_page_that_holds_it_now(
+    app, client, session, conversation, monkeypatch, read
+):
+    """It went back to the page the form was on, which no longer held the reply: the anchor found
+    nothing (and with htmx the button, and the focus, were gone)."""
+    one_a_page(monkeypatch)
+    as_casey(client)
+    bob = conversation["bob"]
+    if not read:
+        client.post(f"/sms/replies/{bob}/read")
+    assert listed_ids(client.get("/sms/replies")) == [bob]  # page 1, as drawn
+    newer_reply(app, session, conversation)
+
+    response = client.post(f"/sms/replies/{bob}/{'read' if read else 'unread'}")
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/sms/replies?page=2#reply-{bob}"
+    assert listed_ids(client.get(response.headers["Location"])) == [bob]
+    assert (read_at(session, bob) is not None) is read
+
+
+def test_marking_with_htmx_answers_the_page_that_holds_the_reply_now(
+    app, client, session, conversation, monkeypatch
+):
+    one_a_page(monkeypatch)
+    as_casey(client)
+    bob = conversation["bob"]
+    newer_reply(app, session, conversation)
+
+    response = client.post(f"/sms/replies/{bob}/read", htmx=True, follow_redirects=True)
+
+    assert response.status_code == 200
+    assert listed_ids(response) == [bob]
+    results = html(response).one("section", id="results")
+    assert results.one("h2").text == "Replies to your messages, page 2"
+    # The button the focus was on is there again by its id; htmx gives the focus back to it,
+    # scrolled into view, and puts the page's address in the address bar.
+    form = results.one("button", id=f"mark-{bob}").parent
+    assert form.get("hx-swap") == "outerHTML focus-scroll:true"
+    assert form.get("hx-replace-url") == "true"
+    assert form.one("input", name="page").get("value") == "2"
+
+
+def test_a_reply_as_new_as_a_later_one_is_after_it_as_the_list_has_them(
+    app, client, session, conversation, monkeypatch
+):
+    """Newest first, the higher id first among replies of the same second: counted the same way."""
+    one_a_page(monkeypatch)
+    as_casey(client)
+    bob = conversation["bob"]
+    same_time = newer_reply(app, session, conversation, at=datetime(2026, 3, 2, 9, 16, tzinfo=UTC))
+    assert listed_ids(client.get("/sms/replies")) == [same_time]
+
+    response = client.post(f"/sms/replies/{bob}/read")
+
+    assert response.headers["Location"] == f"/sms/replies?page=2#reply-{bob}"
+    assert listed_ids(client.get(response.headers["Location"])) == [bob]
+    assert (
+        client.post(f"/sms/replies/{same_time}/read", data={"page": "2"}).headers["Location"]
+        == f"/sms/replies#reply-{same_time}"
+    )
+
+
+def test_marking_in_everyones_replies_goes_to_their_page_that_holds_it(
+    app, client, session, login, conversation, monkeypatch
+):
+    one_a_page(monkeypatch)
+    login("team-leader")
+    bob = conversation["bob"]
+    newer_reply(app, session, conversation)
+
+    response = client.post(f"/sms/replies/{bob}/read", data={"who": "everyone"})
+
+    assert response.headers["Location"] == f"/sms/replies?who=everyone&page=2#reply-{bob}"
+    assert listed_ids(client.get(response.headers["Location"])) == [bob]
+
+
+def test_marking_a_reply_the_list_does_not_hold_keeps_the_page_posted(
+    client, session, login, conversation, monkeypatch
+):
+    """A team leader's own list holds none of Casey's replies: there is no page of it to find."""
+    one_a_page(monkeypatch)
+    login("team-leader")
+
+    response = client.post(f"/sms/replies/{conversation['ada']}/read", data={"page": "3"})
+
+    assert response.headers["Location"] == f"/sms/replies?page=3#reply-{conversation['ada']}"
 
 
 def test_opening_my_reply_marks_it_read_and_goes_to_the_persons_record(

@@ -141,5 +141,17 @@ def _mark(reply_id: int, read: bool):
     reply = reply_or_404(reply_id)
     everyone, page = _listing()
     inbox.mark(db.session, reply, read)
+    # Back to the page that holds the reply now, not the one the form came from: replies that came
+    # in since push it onto later pages, and the anchor (and, with htmx, the focus kept by its
+    # button's id) found nothing there. Still the posted page when this list no longer holds it.
+    page = (
+        inbox.page_of(
+            db.session,
+            reply,
+            None if everyone else current_user.id,
+            team=offices.team_of(db.session, current_user),
+        )
+        or page
+    )
     # With htmx the redirect is followed by the same request: the list comes back as a fragment.
     return redirect(_list_url(everyone, page) + f"#reply-{reply.id}", 303)

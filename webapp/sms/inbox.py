@@ -123,16 +123,46 @@ def _inbox_row(row: sa.Row) -> InboxRow:
     return InboxRow(reply, name, kind_of(reply), answered, addressee)
 
 
+def page_of(
+    session: so.Session, reply: Message, user_id: int | None, *, team: Team | None = None
+) -> int | None:
+    """The page of search() (the same `user_id` and `team`) that shows `reply` now: replies come
+    in after a page is drawn and push it onto later ones. None when that list does not hold it,
+    or holds it past MAX_PAGE."""
+    mine = user_id is not None
+    whose = _whose(mine, None if mine else team)
+    params = {"user_id": user_id}
+    listed = sa.select(Message.id).where(Message.id == reply.id, REPLY, *whose)
+    if session.scalar(listed, params) is None:
+        return None
+    # Before it in the list's order (_page_query's newest_first): newer, or as new with a higher id.
+    before = sa.or_(
+        Message.created_at > reply.created_at,
+        sa.and_(Message.created_at == reply.created_at, Message.id > reply.id),
+    )
+    ahead = session.scalar(
+        sa.select(sa.func.count()).select_from(Message).where(REPLY, *whose, before), params
+    )
+    page = (ahead or 0) // PAGE_SIZE + 1
+    return page if page <= MAX_PAGE else None
+
+
+def _whose(mine: bool, team: Team | None) -> list:
+    """The conditions of whose replies an inbox lists (with a `user_id` parameter when `mine`)."""
+    if mine:
+        return [Message.sender_id == sa.bindparam("user_id")]
+    whose = [sa.or_(Message.candidate_id.is_not(None), Message.contact_id.is_not(None))]
+    if team is not None:
+        whose.append(Message.sender_id.in_(team.members()))
+    return whose
+
+
 @lru_cache(maxsize=64)
 def _page_query(mine: bool, team: Team | None) -> sa.Select:
     """The statement of an inbox page, built once for each whose-replies it lists: building it
     (two aliases adapted to the page's subquery) cost a fifth of the page's CPU."""
-    if mine:
-        whose = [Message.sender_id == sa.bindparam("user_id")]
-    else:
-        whose = [sa.or_(Message.candidate_id.is_not(None), Message.contact_id.is_not(None))]
-        if team is not None:
-            whose.append(Message.sender_id.in_(team.members()))
+    whose = _whose(mine, team)
+    # page_of counts the replies before one in this order: the two change together.
     newest_first = (Message.created_at.desc(), Message.id.desc())
     # The page's ids first; names and answered messages then only for them (PostgreSQL otherwise
     # looked them up for every row it skipped on the way to page 20 too).
