@@ -509,10 +509,12 @@
 
   // A pager link (lists.html's pager) swaps in the list it is part of, and goes with the old one:
   // the focus would fall back to the top of the page. It goes to the new list's heading instead,
-  // which says what is shown, and the next Tab goes on from there.
+  // which says what is shown, and the next Tab goes on from there. (The SMS screen's preview has
+  // a pager of its own, Next and Previous recipient: not a list's.)
   document.addEventListener("htmx:afterSwap", function (event) {
     var link = event.detail.requestConfig && event.detail.requestConfig.elt;
-    if (!link || !link.closest || !link.closest(".pager") || document.contains(link)) return;
+    if (!link || !link.closest || !link.closest(".pager") || link.closest("#preview")) return;
+    if (document.contains(link)) return;
     focusResultsHeading();
   });
 
@@ -633,13 +635,31 @@
   // Not in htmx's history cache: the page is asked for again, and the old one is still there.
   document.addEventListener("htmx:historyCacheMiss", function () { abortRequestsOfAPageGone(true); });
 
-  document.addEventListener("htmx:historyRestore", function () {
+  // A page put back from htmx's history cache (or the browser's) shows the unread count it was
+  // saved with: a reply marked read on the page left still counted until the next poll, a minute
+  // on. Its poll asks at once, with its own request (both copies of the count follow, as on a
+  // poll); a page asked for again, on a cache miss, came with a fresh count.
+  function askForUnreadCount() {
+    var poll = document.getElementById("unread-poll");
+    if (!poll || !window.htmx) return;
+    // Its promise fails when the request does (offline, or aborted as the page goes): htmx reports
+    // that as for the poll's own; it is no page error.
+    window.htmx.ajax("GET", poll.getAttribute("hx-get"), { source: poll, swap: "none" })
+      .catch(function () {});
+  }
+
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) askForUnreadCount();
+  });
+
+  document.addEventListener("htmx:historyRestore", function (event) {
     abortRequestsOfAPageGone(false);
     shownResults = document.getElementById("results");
     initGrid();
     syncLayout();
     fillFiltersFromUrl();
     updateSelection();  // the count was saved with the page; the ticks may not have been
+    if (!event.detail.cacheMiss) askForUnreadCount();
   });
 
   document.addEventListener("DOMContentLoaded", function () {
