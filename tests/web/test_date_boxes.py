@@ -9,17 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.html_tree import html
-
-# (role, page, field, its label): every list whose filters read days.
-FILTERS = [
-    ("consultant", "/candidates", "created_from", "Created from"),
-    ("consultant", "/candidates", "created_to", "Created to"),
-    ("consultant", "/contacts", "created_from", "Created from"),
-    ("consultant", "/sms/sent", "date_from", "Sent from"),
-    ("consultant", "/sms/sent", "date_to", "Sent to"),
-    ("team-leader", "/audit", "date_from", "From"),
-    ("team-leader", "/audit", "date_to", "To"),
-]
+from tests.web.test_date_limits import FILTERS  # every list whose filters read days
 
 
 @pytest.mark.parametrize("typed", ["2026-02-30", "31/01/2026", "2026-1-5"])
