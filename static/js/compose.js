@@ -157,7 +157,7 @@
 
   // Closing the screen (Esc, Cancel, a new list, another Bulk SMS) keeps what was typed first.
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && !event.isComposing && event.keyCode !== 229 && composeForm()) flush();
+    if (event.key === "Escape" && !composing(event) && composeForm()) flush();
   }, true);
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest(".compose-cancel")) flush();
@@ -438,8 +438,7 @@
   // recipient. A record id typed meanwhile is put back, and so is the focus (the preview's
   // heading takes it otherwise); a counter request for later typing may have been drawn over, so
   // the Message is counted again whenever it changed since the Preview left.
-  var previewSent = null;  // the Message and Record id as the Preview took them, and the focus
-  var previewTyped = null;
+  var previewTyped = null;  // what changed since the Preview whose answer came last left
 
   function messageBox() {
     return document.getElementById("body") || document.getElementById("message");
@@ -452,26 +451,26 @@
          /\/preview$/.test(elt.getAttribute("hx-post") || ""));
   }
 
+  // Kept on the request, and read as its answer comes (not on htmx's events, which fire on the
+  // target the request took: a redraw of the screen meanwhile takes it from the page).
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (!drawsPreview(event.detail)) return;
-    event.detail.xhr.smsDrawsPreview = true;
+    var xhr = event.detail.xhr;
     var body = messageBox();
     var id = document.getElementById("preview_id");
-    previewSent = { body: body ? body.value : null, id: id ? id.value : null, focus: focusedId() };
-  });
-
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    if (!event.detail.xhr.smsDrawsPreview || !previewSent) return;
-    var id = document.getElementById("preview_id");
-    var focus = focusedId();
-    previewTyped = {
-      sent: previewSent,
-      id: id && id.value !== previewSent.id ? { value: id.value, caret: caretOf(id) } : null,
-      focus: focus !== previewSent.focus ? focus : "",
-      caret: document.activeElement ? caretOf(document.activeElement) : null,
-      order: event.detail.xhr.smsOrder
-    };
-    previewSent = null;
+    var sent = { body: body ? body.value : null, id: id ? id.value : null, focus: focusedId() };
+    xhr.addEventListener("readystatechange", function () {
+      if (xhr.readyState !== 4) return;
+      var idNow = document.getElementById("preview_id");
+      var focus = focusedId();
+      previewTyped = {
+        sent: sent,
+        id: idNow && idNow.value !== sent.id ? { value: idNow.value, caret: caretOf(idNow) } : null,
+        focus: focus !== sent.focus ? focus : "",
+        caret: document.activeElement ? caretOf(document.activeElement) : null,
+        order: xhr.smsOrder
+      };
+    });
   });
 
   function keepPreviewTyping(preview) {
@@ -616,6 +615,9 @@
       part.smsDrawnBy = mine;
       part.smsChosenBy = recipientChosenBy === null ? mine : recipientChosenBy;
     });
+    // Once for each answer (htmx tells each part it drew): a page put back from history later
+    // is drawn by no request.
+    answering = null;
     if (countAgain) {
       countAgain = false;
       var message = messageBox();

@@ -197,3 +197,25 @@ def test_a_count_answered_after_commercial_is_ticked_does_not_undo_it(page):
     expect(commercial).to_be_checked()
     expect(counter).to_have_attribute("data-characters", with_line)
     expect(message).to_have_value("Hi {{first_name}} there")
+
+
+def test_typing_while_a_redraw_and_a_preview_are_out_keeps_the_focus(page):
+    """Commercial ticked, Preview pressed straight after, then back to the Message to type while
+    both are out: the redraw came back first and took the Preview's target from the page, so the
+    Preview's answer was not seen coming, and its heading took the focus mid-word."""
+    message, in_flight = typed_to_three(page)
+    throttle(page, 1200)
+    page.get_by_label("Commercial message", exact=True).focus()
+    page.keyboard.press("Space")
+    press(page, "Preview")
+    message.focus()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(", see")
+    expect(page.locator("#preview")).to_contain_text("Recipient 1 of 3")
+    page.keyboard.type(" you")
+    in_flight.wait_quiet()
+
+    expect(message).to_be_focused()
+    expect(message).to_have_value("Hi {{first_name}}, see you")
+    expect(page.get_by_label("Commercial message", exact=True)).to_be_checked()
+    expect(page.locator("#preview .sms-bubble")).to_contain_text(", see you")
