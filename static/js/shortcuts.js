@@ -619,6 +619,8 @@
   document.addEventListener("htmx:beforeSend", function (event) {
     var config = event.detail.requestConfig;
     if (!config || String(config.verb).toLowerCase() !== "get") return;
+    // Bar the unread count's: it is every page's, and its answer fills the count where it is now.
+    if (event.detail.elt.id === "unread-poll") return;
     var request = { elt: event.detail.elt, xhr: event.detail.xhr };
     onTheirWay.push(request);
     request.xhr.addEventListener("loadend", function () {
