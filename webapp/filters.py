@@ -70,6 +70,18 @@ def read_text(
     return text, errors
 
 
+def is_iso_day(typed: str) -> bool:
+    """Whether `typed` is a day written yyyy-mm-dd in ASCII digits (what a browser's date box
+    holds; Python's own parse also takes 20260131 and week dates)."""
+    if not _DAY_FORM.fullmatch(typed):
+        return False
+    try:
+        date.fromisoformat(typed)
+    except ValueError:
+        return False
+    return True
+
+
 def filter_day(typed: str, label: str) -> tuple[date | None, str | None]:
     """A date filter as typed (ISO, "2026-01-31") as a day from FIRST_DAY to LAST_DAY, or the
     problem with it: (day, None) or (None, problem)."""

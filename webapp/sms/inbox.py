@@ -140,9 +140,9 @@ def page_of(
         Message.created_at > reply.created_at,
         sa.and_(Message.created_at == reply.created_at, Message.id > reply.id),
     )
-    ahead = session.scalar(
-        sa.select(sa.func.count()).select_from(Message).where(REPLY, *whose, before), params
-    )
+    # Counted no further than the last page: one past it is as good as all of them.
+    first_ones = sa.select(Message.id).where(REPLY, *whose, before).limit(MAX_PAGE * PAGE_SIZE)
+    ahead = session.scalar(sa.select(sa.func.count()).select_from(first_ones.subquery()), params)
     page = (ahead or 0) // PAGE_SIZE + 1
     return page if page <= MAX_PAGE else None
 

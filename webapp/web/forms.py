@@ -4,9 +4,7 @@ search, audit log, template and user lists)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, MutableMapping
-from datetime import date
 from typing import Any, Self
 
 from flask import Flask, abort, request, url_for
@@ -15,6 +13,7 @@ from wtforms import BooleanField, Form, StringField
 
 from webapp.errors import FieldError, FieldErrors
 from webapp.extensions import db
+from webapp.filters import is_iso_day
 
 
 def as_typed(errors: Mapping[str, str], name: str, value: Any) -> Any:
@@ -25,11 +24,6 @@ def as_typed(errors: Mapping[str, str], name: str, value: Any) -> Any:
     return "" if value is None else value
 
 
-# What an <input type="date"> keeps as its value: four digits for the year (Python's own parse
-# also takes 20260131 and week dates, which a browser would clear).
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-
-
 def date_box_type(errors: Mapping[str, str], name: str) -> str:
     """The type of a GET filter's date box: "text" when its value was refused and what was typed is
     no day a browser's date box can hold (2026-02-30, 31/01/2026), which that box would show empty
@@ -37,17 +31,7 @@ def date_box_type(errors: Mapping[str, str], name: str) -> str:
     if not errors.get(name):
         return "date"
     typed = request.args.get(name, "")
-    if not typed or _DAY.fullmatch(typed) and _is_day(typed):
-        return "date"
-    return "text"
-
-
-def _is_day(typed: str) -> bool:
-    try:
-        date.fromisoformat(typed)
-    except ValueError:
-        return False
-    return True
+    return "date" if not typed or is_iso_day(typed) else "text"
 
 
 def init_app(app: Flask) -> None:
