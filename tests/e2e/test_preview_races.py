@@ -61,11 +61,7 @@ def test_typing_and_next_recipient_crossing_leave_the_preview_on_the_next_one(
     """Typed, and Next recipient pressed, both answers held, then let through in either order.
     A late count drew the preview back to recipient 1, or Next's late answer was dropped (the
     count had drawn its preview again): the preview stayed on recipient 1."""
-    bulk_sms(page, "consultant", FIRST_NAMES)
-    message = page.get_by_label("Message", exact=True)
-    message.focus()
-    page.keyboard.type("Hi {{first_name}}")
-    in_flight = InFlight(page)
+    message, in_flight = typed_to_three(page)
     press(page, "Preview")
     preview = page.locator("#preview")
     expect(preview).to_contain_text("Recipient 1 of 3")
@@ -117,29 +113,17 @@ def preview_name(preview) -> str:
     return next(name for name in FIRST_NAMES if name in text)
 
 
-class HeldAnswers:
+class HeldAnswers(Held):
     """Requests matching `pattern` reach the server at once, in the order they leave; their
     answers are held in the browser until the test lets them through."""
 
-    def __init__(self, page, pattern: str):
-        self.page = page
-        self.held = []
-        page.route(pattern, self._hold)
-
     def _hold(self, route) -> None:
-        self.held.append((route, route.fetch()))
-
-    def wait_for(self, count: int) -> None:
-        for _ in range(100):
-            if len(self.held) >= count:
-                return
-            self.page.wait_for_timeout(50)
-        raise AssertionError(f"{count} answers expected; {len(self.held)} came")
+        self.routes.append((route, route.fetch()))
 
     def release(self) -> None:
-        for route, answer in self.held:
+        for route, answer in self.routes:
             route.fulfill(response=answer)
-        self.held = []
+        self.routes = []
 
 
 def typed_to_three(page):
@@ -153,13 +137,9 @@ def typed_to_three(page):
     return message, in_flight
 
 
-def test_typing_after_preview_is_kept_where_it_is_typed(page):
-    """Preview pressed, then back to the Message (a click) and typing while its answer is on its
-    way on a slow network: the answer took the focus to the preview's heading, and what was typed
-    after it went nowhere. The focus stays in the Message, and the preview shows what was typed."""
-    message, in_flight = typed_to_three(page)
-    throttle(page, 1200)
-    press(page, "Preview")
+def type_while_the_preview_comes(page, message, in_flight) -> None:
+    """Back to the Message (a click) and ", see" typed while the Preview is out, " you" once it
+    has come; then the focus and the text are where they were typed."""
     message.focus()
     page.keyboard.press("Control+End")
     page.keyboard.type(", see")
@@ -169,6 +149,16 @@ def test_typing_after_preview_is_kept_where_it_is_typed(page):
 
     expect(message).to_be_focused()
     expect(message).to_have_value("Hi {{first_name}}, see you")
+
+
+def test_typing_after_preview_is_kept_where_it_is_typed(page):
+    """Preview pressed, then back to the Message (a click) and typing while its answer is on its
+    way on a slow network: the answer took the focus to the preview's heading, and what was typed
+    after it went nowhere. The focus stays in the Message, and the preview shows what was typed."""
+    message, in_flight = typed_to_three(page)
+    throttle(page, 1200)
+    press(page, "Preview")
+    type_while_the_preview_comes(page, message, in_flight)
     preview = page.locator("#preview")
     expect(preview.locator(".sms-bubble")).to_have_text(
         f"Hi {FIRST_NAMES[preview_name(preview)]}, see you"
@@ -208,14 +198,6 @@ def test_typing_while_a_redraw_and_a_preview_are_out_keeps_the_focus(page):
     page.get_by_label("Commercial message", exact=True).focus()
     page.keyboard.press("Space")
     press(page, "Preview")
-    message.focus()
-    page.keyboard.press("Control+End")
-    page.keyboard.type(", see")
-    expect(page.locator("#preview")).to_contain_text("Recipient 1 of 3")
-    page.keyboard.type(" you")
-    in_flight.wait_quiet()
-
-    expect(message).to_be_focused()
-    expect(message).to_have_value("Hi {{first_name}}, see you")
+    type_while_the_preview_comes(page, message, in_flight)
     expect(page.get_by_label("Commercial message", exact=True)).to_be_checked()
     expect(page.locator("#preview .sms-bubble")).to_contain_text(", see you")
