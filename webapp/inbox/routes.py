@@ -21,12 +21,10 @@ from webapp.web.rendering import render, wants_fragment
 EVERYONE = "everyone"
 
 
-def reply_or_404(reply_id: int):
+def reply_or_404(reply_id: int, team: offices.Team | None):
     """The reply, if it exists and this user may see it (it answers their message, or
-    audit.view)."""
-    reply = inbox.visible_reply(
-        db.session, reply_id, current_user, offices.team_of(db.session, current_user)
-    )
+    audit.view); `team` is the user's, from offices.team_of."""
+    reply = inbox.visible_reply(db.session, reply_id, current_user, team)
     if reply is None:
         abort(404, description="There is no such reply, or it is not yours to see.")
     return reply
@@ -99,7 +97,7 @@ def unread():
 @permission_required(*inbox.PAGE_PERMISSIONS)
 def open_reply(reply_id: int):
     """Open a reply: read (when it is mine), then the conversation on its person's record."""
-    reply = reply_or_404(reply_id)
+    reply = reply_or_404(reply_id, offices.team_of(db.session, current_user))
     if request.method == "POST" or _emails_key(reply):
         begin_write(db.session)  # a GET's session does not take SQLite's write lock by itself
         inbox.opened(db.session, reply, current_user)
@@ -138,7 +136,8 @@ def mark_unread(reply_id: int):
 
 
 def _mark(reply_id: int, read: bool):
-    reply = reply_or_404(reply_id)
+    team = offices.team_of(db.session, current_user)
+    reply = reply_or_404(reply_id, team)
     everyone, page = _listing()
     inbox.mark(db.session, reply, read)
     # Back to the page that holds the reply now, not the one the form came from: replies that came
@@ -149,7 +148,7 @@ def _mark(reply_id: int, read: bool):
             db.session,
             reply,
             None if everyone else current_user.id,
-            team=offices.team_of(db.session, current_user),
+            team=team,
         )
         or page
     )
