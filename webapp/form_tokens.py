@@ -5,6 +5,16 @@ from __future__ import annotations
 import re
 import secrets
 
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.database import begin_write
+from webapp.models.activity import AuditEvent
+from webapp.models.users import User
+
+# The detail of a creation's audit event that holds the token of the form that asked for it.
+AUDITED_AS = "form_token"
+
 # What new() makes (24 random bytes, URL-safe base64); anything else was not our form's.
 _SHAPE = re.compile(r"[A-Za-z0-9_-]{32}")
 
@@ -17,3 +27,33 @@ def new() -> str:
 def ours(token: str | None) -> str:
     """`token` when it has the shape new() gives, else "" (no token of ours: a hand-made post)."""
     return token if token and _SHAPE.fullmatch(token) else ""
+
+
+def lock_adding(session: so.Session, actor: User) -> None:
+    """Take the lock a token is looked up and its form's adding done under (SQLite's write lock;
+    on PostgreSQL the actor's row, FOR UPDATE), so two posts of one form racing add once."""
+    begin_write(session)
+    session.execute(sa.select(User.id).where(User.id == actor.id).with_for_update())
+
+
+def added_with(
+    session: so.Session,
+    actor: User,
+    token: str,
+    action: str,
+    model: type,
+    subject_type: str | None = None,
+):
+    """What `actor` added with the form that carried `token` (the subject of their `action`
+    audit event that kept it), if it still exists; None when the token added nothing."""
+    where = [
+        AuditEvent.actor_id == actor.id,
+        AuditEvent.action == action,
+        AuditEvent.details[AUDITED_AS].as_string() == token,
+    ]
+    if subject_type is not None:
+        where.append(AuditEvent.subject_type == subject_type)
+    subject_id = session.scalar(
+        sa.select(AuditEvent.subject_id).where(*where).order_by(AuditEvent.id.desc()).limit(1)
+    )
+    return session.get(model, subject_id) if subject_id is not None else None

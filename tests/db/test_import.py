@@ -605,6 +605,21 @@ def test_import_command_rejects_non_utf8_naming_the_line(app, session, tmp_path)
     assert candidates(session) == []
 
 
+@pytest.mark.parametrize(
+    ("encoding", "mark"),
+    [("utf-16-le", "\ufeff"), ("utf-16-be", "\ufeff"), ("utf-16", ""), ("utf-32", "")],
+)
+def test_import_command_says_a_utf16_file_is_utf16_once(app, session, tmp_path, encoding, mark):
+    """It said "line 1: not UTF-8 text", or named lines made up of the zero bytes' splits."""
+    data = (mark + GOOD_CANDIDATES).encode(encoding)  # "utf-16" and "utf-32" write their own mark
+    result = cli(app, "import", "candidates", str(write(tmp_path, data)))
+    assert result.exit_code == 1
+    width = "32" if "32" in encoding else "16"
+    assert f"line 1: the whole file is UTF-{width} text" in result.stderr
+    assert "CSV UTF-8" in result.stderr and "line 2" not in result.stderr
+    assert candidates(session) == []
+
+
 def test_import_command_reports_a_quote_never_closed_with_exit_one(app, session, tmp_path):
     text = CANDIDATE_HEADER + '\n"Ada,Lovelace,,,yes,,\n' + "Bob,Jones,,,yes,,\n" * 10_000
     result = cli(app, "import", "candidates", str(write(tmp_path, text)))

@@ -247,9 +247,11 @@ def test_htmx_asks_for_the_results_only(client, login, seeded):
     response = client.get(f"/dashboard?user={seeded['bob'].id}", htmx=True)
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
-    # The results, and the "Everyone" link of the form out of band (below).
-    start = '<span id="everyone-filter" hx-swap-oob="true">'
+    # The results, and out of band what a screen reader hears and the "Everyone" link of the form
+    # (below).
+    start = '<div id="live-status" hx-swap-oob="innerHTML">'
     assert body.lstrip().startswith(start) and "<h1>" not in body
+    assert '<span id="everyone-filter" hx-swap-oob="true">' in body
     assert '</span>\n<section id="results"' in body
     assert html(response).one("dd", id="total-messages").text == "5"
 
@@ -496,3 +498,30 @@ def test_a_team_limited_leader_chooses_your_team_not_everyone(client, login, ses
     page = html(client.get(f"/dashboard?user={ann.id}"))
     assert options(page, "user")[0] == "Everyone"
     assert everyone_links(page.one("form", id="dashboard-filters")) == [("Everyone", "/dashboard")]
+
+
+def test_a_choice_says_to_a_screen_reader_whose_figures_these_are(client, login, seeded):
+    """Choosing a user swapped the figures in silence: #live-status stayed empty, where the other
+    lists say what they found."""
+    login("team-leader")
+
+    def said(query: str) -> str:
+        (status,) = html(client.get(f"/dashboard?{query}", htmx=True)).all("div", id="live-status")
+        assert status.get("hx-swap-oob") == "innerHTML"
+        return status.text
+
+    assert said(f"user={seeded['bob'].id}") == "Bob Dash’s last 30 days: 5 messages"
+    assert (
+        said(f"office={seeded['ann'].office_id}") == "The Perth office’s last 30 days: 9 messages"
+    )
+    assert said("user=") == "Everyone’s last 30 days: 14 messages"
+    assert html(client.get("/dashboard")).one("div", id="live-status").text == ""
+
+
+def test_the_choice_is_not_put_back_as_left_by_back(client, login, seeded):
+    """Without JavaScript, Back loads the page again from its address, and Chromium put back the
+    User chosen (Casey over everyone's figures); autocomplete="off" on the form keeps the list as
+    the address says."""
+    login("team-leader")
+    form = html(client.get("/dashboard")).one("form", id="dashboard-filters")
+    assert form.get("autocomplete") == "off" and form.one("select", id="user")

@@ -11,6 +11,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import office_named
 from tests.html_tree import html
 from tests.pages import audits, changed, fresh, held, opened, text, ticked
 from webapp.models import Candidate, ClientContact, Office, Role, SmsTemplate, User
@@ -187,6 +188,36 @@ def test_ones_profile_field_changed_in_both_tabs_is_refused_with_what_it_holds(
     assert again["email"] == "second@example.com"
     assert client.post("/profile", data=again).status_code == 302
     assert fresh(session, User, me.id).email == "second@example.com"
+
+
+def test_a_users_mobile_is_read_in_the_office_its_tab_showed_not_another_tabs(
+    client, login, make_user, session
+):
+    """The other tab's office, merged in, read the NZ mobile in AU: a Sydney landline was saved."""
+    login("administrator")
+    vic = make_user("vic", role="viewer", office=office_named(session, "Auckland", region="NZ"))
+    url = f"/admin/users/{vic.id}/edit"
+    first, second = opened(client, url), opened(client, url)
+    assert client.post(url, data=changed(first, office="")).status_code == 302
+
+    response = client.post(url, data=changed(second, mobile="021 234 5678"))
+
+    assert response.status_code == 302, text(response)
+    saved = fresh(session, User, vic.id)
+    assert (saved.office, saved.mobile) == (None, "+64212345678")
+
+
+def test_ones_mobile_is_read_in_the_office_its_tab_showed_not_another_tabs(client, login, session):
+    sydney = office_named(session, "Sydney", region="AU")
+    me = login("viewer", office=office_named(session, "Auckland", region="NZ"))
+    first, second = opened(client, "/profile"), opened(client, "/profile")
+    assert client.post("/profile", data=changed(first, office=str(sydney.id))).status_code == 302
+
+    response = client.post("/profile", data=changed(second, mobile="027 234 5678"))
+
+    assert response.status_code == 302, text(response)
+    saved = fresh(session, User, me.id)
+    assert (saved.office_name, saved.mobile) == ("Sydney", "+64272345678")
 
 
 # --- a template --------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ navigation, as consultant, team leader and viewer, whole page and htmx fragment.
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 
 import pytest
@@ -12,7 +14,7 @@ import sqlalchemy as sa
 from tests.delivery import queue
 from tests.html_tree import html, parse
 from tests.pages import nav
-from webapp.models import Batch, Message, SmsTemplate
+from webapp.models import Batch, Message, Setting, SmsTemplate
 from webapp.sms import sent_log
 from webapp.web.bars import stacked_bar
 
@@ -122,12 +124,14 @@ def test_the_results_come_as_a_fragment_for_htmx(client, session, login, three_p
     assert response.status_code == 200
     assert "HX-Request" in response.headers["Vary"]
     doc = html(response)
-    # The results, and the form's Clear filters place out of band (nothing to clear here).
+    # The results, and out of band what a screen reader hears and the form's Clear filters place
+    # (nothing to clear here).
     assert [(n.tag, n.get("id")) for n in doc.elements] == [
+        ("div", "live-status"),
         ("span", "clear-filters"),
         ("section", "results"),
     ]
-    assert doc.elements[0].get("hx-swap-oob") == "true" and doc.elements[0].all("a") == []
+    assert doc.elements[1].get("hx-swap-oob") == "true" and doc.elements[1].all("a") == []
     assert batch_ids(response) == [batch.id]
 
 
@@ -162,7 +166,7 @@ def test_clear_filters_shows_alike_with_and_without_javascript(
     form = page.one("form", id="sent-filters")
     assert clear_links(form) == expected
     assert form.one("span", id="clear-filters").get("hx-swap-oob") is None
-    oob = fragment.elements[0]
+    oob = fragment.elements[1]
     assert (oob.tag, oob.get("id"), oob.get("hx-swap-oob")) == ("span", "clear-filters", "true")
     assert clear_links(fragment) == expected
     if clear_url:
@@ -419,3 +423,86 @@ def test_renaming_a_template_leaves_the_name_its_batches_were_sent_with(
     assert html(client.get("/sms/sent")).one("a", id=f"batch-{batch.id}-title").text == "JS one"
     assert batch_ids(client.get("/sms/sent?text=js+one")) == [batch.id]
     assert batch_ids(client.get("/sms/sent?text=do+not+use")) == []
+
+
+def live_status(response) -> str:
+    (status,) = html(response).all("div", id="live-status")
+    assert status.get("hx-swap-oob") == "innerHTML"
+    return status.text
+
+
+def test_a_filter_says_to_a_screen_reader_what_it_found(
+    client, session, login, three_people, monkeypatch
+):
+    """Typing in Message or template (or choosing a State) swapped the list in silence: #live-status
+    stayed empty, where the people search and the audit log say what they found."""
+    monkeypatch.setattr(sent_log, "PAGE_SIZE", 2)
+    me = login("consultant")
+    for n in range(3):
+        sent_batch(
+            session,
+            me,
+            three_people[:1],
+            body=f"Roles {n}",
+            at=datetime(2026, 3, n + 1, 1, tzinfo=UTC),
+        )
+
+    def said(query: str) -> str:
+        return live_status(client.get(f"/sms/sent?{query}", htmx=True))
+
+    assert said("text=Roles 1") == "1 batch found"
+    assert said("date_from=2026-03-02") == "2 batches found"
+    assert said("text=Roles") == "More than 2 batches found"  # no total is counted
+    assert said("text=Roles&page=2") == "Page 2: batches 3 to 3"
+    assert said("page=2&date_from=2026-03-02") == "There is no page 2 of these batches"
+    assert said("text=Nurse") == "No batches match"
+    assert html(client.get("/sms/sent?text=Roles")).one("div", id="live-status").text == ""
+
+
+def test_the_filters_are_not_put_back_as_left_by_back(client, session, login):
+    """Without JavaScript, Back loads the page again from its address, and Chromium put back the
+    radio and State as they were left (Everyone's, sent) over the unfiltered batches of one's
+    own; autocomplete="off" on the form keeps every control as the address says."""
+    login("team-leader")
+    form = html(client.get("/sms/sent")).one("form", id="sent-filters")
+    assert form.get("autocomplete") == "off"
+    assert {field.get("name") for field in form.all("input") + form.all("select")} >= {
+        "who",
+        "state",
+        "text",
+    }
+
+
+def test_two_senders_of_one_name_are_told_apart_as_on_the_dashboard(
+    client, session, login, make_user, three_people
+):
+    """Two "Casey Consultant"s both read "Casey Consultant" under Sent by, on the page and in its
+    CSV; the dashboard names them with their usernames."""
+    login("team-leader", full_name="Lee Lead")
+    first = make_user("casey-sent", full_name="Casey Consultant")
+    second = make_user("casey2", full_name="Casey Consultant")
+    ann = make_user("ann-sent", full_name="Ann Sent")
+    for n, sender in enumerate((first, second, ann)):
+        sent_batch(session, sender, three_people[:1], at=datetime(2026, 3, n + 1, tzinfo=UTC))
+
+    senders = [row.all("td")[1].text for row in rows(client.get("/sms/sent?who=everyone"))]
+    expected = ["Ann Sent", "Casey Consultant (casey2)", "Casey Consultant (casey-sent)"]
+    assert senders == expected  # a name of its own stays bare
+
+    data = client.get("/sms/sent.csv?who=everyone").get_data().decode("utf-8-sig")
+    assert [row["Sent by"] for row in csv.DictReader(io.StringIO(data, newline=""))] == expected
+
+
+def test_a_team_limited_leaders_choice_is_your_teams_not_everyones(client, session, login):
+    """With "Team views by office" on, the radio said "Everyone’s" over the heading "Your team’s
+    batches" (and the Dashboard's "Your team")."""
+    login("team-leader", office="Perth")
+
+    def choices() -> list[tuple[str, str]]:
+        form = html(client.get("/sms/sent?who=everyone")).one("form", id="sent-filters")
+        return [(label.text, label.one("input").get("value")) for label in form.all("label")[:2]]
+
+    assert choices() == [("Mine", ""), ("Everyone’s", "everyone")]
+    session.merge(Setting(key="team_views_by_office", value=True))
+    session.commit()
+    assert choices() == [("Mine", ""), ("Your team’s", "everyone")]

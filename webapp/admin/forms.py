@@ -10,6 +10,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     Field,
+    HiddenField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -171,6 +172,8 @@ class UserForm(MobileRegionMixin, FlaskForm):
 
 
 class NewUserForm(UserForm):
+    # A repeat of the same submission (a second Enter on a slow network) adds nobody new.
+    add_token = HiddenField(default="")
     password = PasswordField(
         "Temporary password",
         validators=[DataRequired("Enter a temporary password."), _good_password],

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import HiddenField, StringField
 from wtforms.validators import Length
 
+from webapp import form_tokens
 from webapp.admin import bp
 from webapp.database import reread_for_update
 from webapp.errors import FieldError
@@ -51,6 +52,11 @@ class OfficeForm(FlaskForm):
         )
 
 
+class NewOfficeForm(OfficeForm):
+    # A repeat of the same submission (a second Enter on a slow network) adds no office again.
+    add_token = HiddenField(default="")
+
+
 def office_or_404(office_id: int) -> Office:
     """The office, or 404: the one place that decides whether an office exists."""
     office = db.session.get(Office, office_id)
@@ -63,16 +69,25 @@ def office_or_404(office_id: int) -> Office:
 @permission_required(MANAGE)
 def offices_page():
     """List the offices, and add one (audited)."""
-    form = OfficeForm()
+    form = NewOfficeForm()
+    token = form.add_token.data  # none on a post from no page of ours: added as before
+    form.add_token.data = token or form_tokens.new()  # what the page shown carries
     problem = None
     if form.validate_on_submit():
         try:
-            office = offices.add_office(db.session, current_user, form.details())
+            added = offices.add_office_once(db.session, current_user, form.details(), token=token)
         except FieldError as error:
             db.session.rollback()
             problem = field_error(form, error)
         else:
-            flash(f"Office {office.name} added.", "info")
+            name = added.office.name
+            if added.repeated:
+                flash(
+                    f"Office {name} was already added (the form was sent twice): not added again.",
+                    "info",
+                )
+            else:
+                flash(f"Office {name} added.", "info")
             return redirect(url_for("admin.offices"))
     return _page(form, None, problem=problem, status=400 if form.is_submitted() else 200)
 

@@ -59,6 +59,8 @@ def index():
     if "office" not in request.form or office_kept:
         form.office.data = office_now
     if read_mobile_for_office(form).validate_on_submit():
+        # Read in the region of the office chosen on this form, not one merged in from another tab.
+        form.mobile.data = accounts.mobile_written_out(form.mobile.data, form.default_region)
         # Saved meanwhile from another tab: only what this one changed is applied over it.
         reread_for_update(db.session, current_user._get_current_object())
         problem = edit_merge.merge(form, _filled_form())

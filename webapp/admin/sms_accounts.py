@@ -6,9 +6,17 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import Length
 
+from webapp import form_tokens
 from webapp.admin import bp
 from webapp.database import reread_for_update
 from webapp.errors import FieldError
@@ -95,6 +103,11 @@ class SmsAccountForm(FlaskForm):
         )
 
 
+class NewSmsAccountForm(SmsAccountForm):
+    # A repeat of the same submission (a second Enter on a slow network) adds no account again.
+    add_token = HiddenField(default="")
+
+
 def _office_names(ids) -> list[str]:
     """The names of the offices ticked (by id); an id that is no office is named as such."""
     names = []
@@ -139,24 +152,34 @@ def sms_accounts():
 @permission_required("settings.manage")
 def new_sms_account():
     """Add an SMS account: its gateway, credentials, sender, and what it serves (audited)."""
-    form = SmsAccountForm()
+    form = NewSmsAccountForm()
+    token = form.add_token.data  # none on a post from no page of ours: added as before
+    form.add_token.data = token or form_tokens.new()  # what the page shown carries
     if not form.is_submitted():
         form.api_url.data = _default_api_url()
         return _account_page(form, None)
     problem, status = None, 400
     if form.validate_on_submit():
         try:
-            account = accounts.add_account(
+            added = accounts.add_account_once(
                 db.session,
                 current_user,
                 form.details(form.provider.data, new=True),
                 _material(),
                 default_api_url=_default_api_url(),
+                token=token,
             )
         except FieldError as error:
             problem, status = field_error(form, error), error.status
         else:
-            flash(f"{account.name} added. Set its webhook addresses at the gateway.", "info")
+            account = added.account
+            if added.repeated:
+                flash(
+                    f"{account.name} was already added (the form was sent twice): not added again.",
+                    "info",
+                )
+            else:
+                flash(f"{account.name} added. Set its webhook addresses at the gateway.", "info")
             return redirect(url_for("admin.edit_sms_account", account_id=account.id))
     return _account_page(form, None, problem=problem, status=status)
 

@@ -9,6 +9,7 @@ from typing import TypeVar
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
+from webapp import form_tokens
 from webapp.admin import bp
 from webapp.admin.forms import (
     NewUserForm,
@@ -70,22 +71,36 @@ def new_user():
     """Add a user with a temporary password, which they must change when they first sign in."""
     roles = accounts.all_roles(db.session)
     form = NewUserForm(role_names=[role.name for role in roles], offices=office_choices())
+    token = form.add_token.data  # none on a post from no page of ours: added as before
+    form.add_token.data = token or form_tokens.new()  # what the page shown carries
     problem = None
     if read_mobile_for_office(form).validate_on_submit():
         try:
             limit = sending_limits.parse_limit(form.daily_limit.data)  # refused before adding
-            user = accounts.create_user(
-                db.session, current_user, _details(form), form.password.data, organisation_region()
+            added = accounts.add_user_once(
+                db.session,
+                current_user,
+                _details(form),
+                form.password.data,
+                organisation_region(),
+                token=token,
             )
-            sending_limits.set_user_limit(db.session, current_user, user, limit)
+            if not added.repeated:  # a repeat's limit was set by its first sending
+                sending_limits.set_user_limit(db.session, current_user, added.user, limit)
         except FieldError as error:
             problem = field_error(form, error)
         else:
-            flash(
-                f"{user.full_name} added. Give them the temporary password: they must choose "
-                "their own when they first sign in.",
-                "info",
-            )
+            name = added.user.full_name
+            if added.repeated:
+                flash(
+                    f"{name} was already added (the form was sent twice): not added again.", "info"
+                )
+            else:
+                flash(
+                    f"{name} added. Give them the temporary password: they must choose "
+                    "their own when they first sign in.",
+                    "info",
+                )
             return redirect(url_for("admin.users"))
     if form.is_submitted() and form.password.data and not form.password.errors:
         # A password is never written back into the page (it would sit in its HTML and the
@@ -117,6 +132,9 @@ def edit_user(user_id: int):
     form = UserForm(role_names=[role.name for role in roles], offices=office_choices())
     problem = None
     if read_mobile_for_office(form).validate_on_submit():
+        # The Mobile is read in the region of the office this form showed: the merge may take
+        # another tab's office instead, which would read a national number as another one.
+        form.mobile.data = accounts.mobile_written_out(form.mobile.data, form.default_region)
         # A form opened before someone else's save (roles taken away, say) applies only what
         # its user changed.
         accounts.lock_to_edit(db.session, user)

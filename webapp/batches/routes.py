@@ -161,8 +161,8 @@ def resend(batch_id: int):
     worker.wake()
     if resent.queued:
         done = f"{resent.queued} message{'s' if resent.queued != 1 else ''} queued again."
-    elif resent.skipped:
-        done = "Nothing was resent."  # the warning below says why
+    elif resent.skipped or resent.no_mobile:
+        done = "Nothing was resent."  # the warnings below say why
     elif made := batches.copies_just_made(
         db.session, batch, current_user, as_id(request.form.get("upto")), states, RESENT_JUST_NOW
     ):
@@ -186,6 +186,13 @@ def resend(batch_id: int):
             "allowed to ignore opt-outs.",
             "warning",
         )
+    if resent.no_mobile:
+        flash(
+            f"{resent.no_mobile} {'was' if resent.no_mobile == 1 else 'were'} skipped: "
+            f"{'the record has' if resent.no_mobile == 1 else 'their records have'} no valid "
+            "mobile number now. Correct the mobile on the record, then resend.",
+            "warning",
+        )
     return redirect(url_for("batches.show", batch_id=batch.id), 303)
 
 
@@ -207,6 +214,7 @@ def _resend_page(
         counts=offer.counts,
         checking=offer.checking,
         needing_ignore=offer.needing_ignore,
+        no_mobile=offer.no_mobile,
         upto=offer.upto,
         offered=offer.offered,
         chosen=chosen,

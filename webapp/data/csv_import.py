@@ -7,6 +7,7 @@ mid-import leaves the chunks it committed (importing the file again adds the res
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -590,7 +591,23 @@ def _unreadable(error: csv.Error) -> str:
     return f"not readable as CSV ({error})"
 
 
+# Byte-order marks of the other Unicode encodings (UTF-32's first: its LE mark starts as UTF-16's).
+# Excel's "Unicode Text" saves UTF-16, whose zero bytes make up UTF-8 errors on made-up "lines".
+_OTHER_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
 def _decode(data: bytes, report: ImportReport) -> str | None:
+    for mark, encoding in _OTHER_MARKS:
+        if data.startswith(mark):
+            report.errors.append(
+                (1, f"the whole file is {encoding} text, not UTF-8 (save it as CSV UTF-8)")
+            )
+            return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

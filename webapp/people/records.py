@@ -229,8 +229,6 @@ class PersonData:
 
 # How many people already stored an Add refused for names (more are rare: one is enough to stop).
 SAME_PEOPLE_SHOWN = 5
-# The audit detail of "person.created" that holds the Add form's one-time token (form_tokens).
-FORM_TOKEN = "form_token"
 
 
 class AlreadyStored(FieldError):
@@ -276,11 +274,12 @@ def add_person(
     The token is looked up and the person added under one lock (SQLite's write lock; on
     PostgreSQL the actor's row, FOR UPDATE), so two posts of one form racing add one person."""
     of_kind = KINDS.by_segment(kind)
-    begin_write(session)
-    session.execute(sa.select(User.id).where(User.id == actor.id).with_for_update())
+    form_tokens.lock_adding(session, actor)
     token = form_tokens.ours(token)
     if token:
-        before = _added_with(session, of_kind, actor, token)
+        before = form_tokens.added_with(
+            session, actor, token, "person.created", of_kind.model, of_kind.singular
+        )
         if before is not None:
             session.rollback()
             return Added(before, repeated=True)
@@ -290,24 +289,6 @@ def add_person(
             session.rollback()
             raise AlreadyStored(of_kind.noun, same)
     return Added(save_person(session, kind, None, data, actor, default_region, form_token=token))
-
-
-def _added_with(
-    session: so.Session, kind: Kind, actor: User, token: str
-) -> Candidate | ClientContact | None:
-    """The person `actor` added with the Add form that carried `token`, if they still exist."""
-    person_id = session.scalar(
-        sa.select(AuditEvent.subject_id)
-        .where(
-            AuditEvent.actor_id == actor.id,
-            AuditEvent.action == "person.created",
-            AuditEvent.subject_type == kind.singular,
-            AuditEvent.details[FORM_TOKEN].as_string() == token,
-        )
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    )
-    return session.get(kind.model, person_id) if person_id is not None else None
 
 
 def same_people(
@@ -400,7 +381,7 @@ def save_person(
     session.flush()
     after = _snapshot(person, of_kind)
     changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
-    once = {FORM_TOKEN: form_token} if created and form_token else {}
+    once = {form_tokens.AUDITED_AS: form_token} if created and form_token else {}
     audit(
         session,
         actor,

@@ -42,6 +42,7 @@ def index():
         results=results,
         errors=errors,
         page_url=page_url,
+        page_size=sent_log.PAGE_SIZE,  # for the batches a page holds, said to a screen reader
         # This page of the list as shown: where a row's Cancel scheduled send comes back to.
         this_page=page_url(page) if page > 1 else url_for("sent.index", **filters.params()),
         states=STATE_ORDER,

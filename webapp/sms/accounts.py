@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 import sqlalchemy.orm as so
 
-from webapp import phones
+from webapp import form_tokens, phones
 from webapp.errors import FieldError
 from webapp.models import BlockedRegion, Office, SmsAccount, SmsAccountBlocked, SmsAccountCountry
 from webapp.models.activity import audit
@@ -159,6 +159,48 @@ def credentials(account: SmsAccount, material: str) -> dict[str, str]:
 # --- adding and changing ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Added:
+    """What an Add SMS account did: the account it added, or the one this form's token added
+    before (`repeated`: the same submission sent again, nothing new written)."""
+
+    account: SmsAccount
+    repeated: bool = False
+
+
+def add_account_once(
+    session: so.Session,
+    actor: User,
+    details: AccountDetails,
+    material: str,
+    *,
+    default_api_url: str = "",
+    token: str = "",
+) -> Added:
+    """Add an account from the Add SMS account form, once per form: a repeat of a submission (its
+    `token`, kept in the creation's audit event, already added the account of the name typed)
+    returns that account instead of refusing the name as taken.
+
+    The token is looked up and the account added under one lock (SQLite's write lock; on
+    PostgreSQL the actor's row, FOR UPDATE), so two posts of one form racing add one account."""
+    token = form_tokens.ours(token)
+    if token:
+        form_tokens.lock_adding(session, actor)
+        before = form_tokens.added_with(session, actor, token, "sms_account.added", SmsAccount)
+        if before is not None and before.name.lower() == (details.name or "").strip().lower():
+            session.rollback()
+            return Added(before, repeated=True)
+    try:
+        account = add_account(
+            session, actor, details, material, default_api_url=default_api_url, form_token=token
+        )
+    except FieldError:
+        if token:
+            session.rollback()  # the write lock is not held while the refused form is shown
+        raise
+    return Added(account)
+
+
 def add_account(
     session: so.Session,
     actor: User | None,
@@ -166,8 +208,10 @@ def add_account(
     material: str,
     *,
     default_api_url: str = "",
+    form_token: str = "",
 ) -> SmsAccount:
-    """Add an account (audited `sms_account.added`, naming the secrets set, never their values).
+    """Add an account (audited `sms_account.added`, naming the secrets set, never their values,
+    and keeping the form's `form_token`: see add_account_once).
 
     An SMS Central account starts with a copy of SMS Central's blocked list unless `blocked` says
     otherwise; a Twilio one with none. A FieldError names the field that is wrong (409 when a
@@ -198,6 +242,7 @@ def add_account(
         account,
         **_snapshot(account),
         secrets_set=sorted(changed),
+        **({form_tokens.AUDITED_AS: form_token} if form_token else {}),
     )
     _commit(session, account)
     return account

@@ -444,8 +444,10 @@ def left_out(batch: Batch) -> list[tuple[int, str]]:
 
 
 RESENDABLE = ("failed", "unknown")
-# What a resent copy keeps of its original: the recipient and the text as it was sent.
-COPIED = ("candidate_id", "contact_id", "to_e164", "to_region", "body", "segments", "encoding")
+# What a resent copy keeps of its original: the person and the text as it was sent. Not the
+# number: a copy goes to the mobile on the record now (the usual reason to resend is a wrong
+# number, corrected since).
+COPIED = ("candidate_id", "contact_id", "body", "segments", "encoding")
 # Gateways that would deliver a second copy of a message they already took (no same-reference
 # refusal, as SMS Central's 513): their unknown messages are left to reconciliation until it gives
 # up on them. The sandbox sends nothing, so a second copy reaches nobody.
@@ -572,10 +574,37 @@ def _still_opted_out(
     return out
 
 
+def _mobiles_now(
+    session: so.Session, originals: list[Message]
+) -> dict[int, tuple[str, str | None]]:
+    """Of `originals`, those whose person has a valid mobile on their record now, by message id,
+    with that number and its region: where a copy goes. One query a kind."""
+    out: dict[int, tuple[str, str | None]] = {}
+    for kind in KINDS:
+        model, column = kind.model, kind.person_column
+        ids = {getattr(m, column) for m in originals if getattr(m, column)}
+        if not ids:
+            continue
+        mobiles = {
+            row.id: (row.mobile_e164, row.mobile_region)
+            for row in session.execute(
+                sa.select(model.id, model.mobile_e164, model.mobile_region).where(
+                    model.id.in_(ids), model.mobile_valid.is_(True), model.mobile_e164.is_not(None)
+                )
+            )
+        }
+        for message in originals:
+            if (person := getattr(message, column)) in mobiles:
+                out[message.id] = mobiles[person]
+    return out
+
+
 def needing_ignore(session: so.Session, batch: Batch) -> dict[str, int]:
     """Per resendable state, how many were sent under Ignore to people still opted out: resending
-    to them is a new Ignore."""
-    return _needing_ignore(session, _resendable(session, batch, RESENDABLE))
+    to them is a new Ignore (those with no valid mobile now are not counted: they are skipped)."""
+    originals = _resendable(session, batch, RESENDABLE)
+    mobiles = _mobiles_now(session, originals)
+    return _needing_ignore(session, [m for m in originals if m.id in mobiles])
 
 
 def _needing_ignore(session: so.Session, originals: list[Message]) -> dict[str, int]:
@@ -600,14 +629,19 @@ def _copy(
     actor: User,
     now: datetime,
     *,
+    to: tuple[str, str | None],
     override_opt_out: bool,
     quiet: quiet_hours.QuietUntil | None = None,
 ) -> Message:
-    """A new queued message in `batch` with `original`'s recipient and text, sent by `actor`;
-    due at the end of the recipient's quiet hours if `now` is in them."""
-    until = quiet(original.to_e164, now) if quiet is not None else None
+    """A new queued message in `batch` with `original`'s recipient and text, sent by `actor` to
+    `to` (the record's mobile now, and its region); due at the end of the recipient's quiet hours
+    if `now` is in them."""
+    to_e164, to_region = to
+    until = quiet(to_e164, now) if quiet is not None else None
     return Message(
         **{column: getattr(original, column) for column in COPIED},
+        to_e164=to_e164,
+        to_region=to_region,
         batch_id=batch.id,
         direction="out",
         sender_id=actor.id,
@@ -639,20 +673,28 @@ class ResendOffer:
     # Per state, the fingerprint of the messages offered: the page posts it back, so a message
     # that failed (or came out of `checking`) after the page opened is not resent unoffered.
     offered: dict[str, str] = field(default_factory=dict)
+    # Per state, how many of those have no valid mobile on their record now: skipped.
+    no_mobile: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESENDABLE, 0))
 
 
 def resend_offer(session: so.Session, batch: Batch) -> ResendOffer:
     upto = session.scalar(sa.select(sa.func.max(Message.id)).where(Message.batch_id == batch.id))
     originals = _resendable(session, batch, RESENDABLE, upto=upto)
+    mobiles = _mobiles_now(session, originals)
     counts = dict.fromkeys(RESENDABLE, 0)
+    no_mobile = dict.fromkeys(RESENDABLE, 0)
     for message in originals:
         counts[message.state] += 1
+        if message.id not in mobiles:
+            no_mobile[message.state] += 1
     return ResendOffer(
         counts,
-        _needing_ignore(session, originals),
+        # Of those the copies would reach only: one with no mobile now is skipped either way.
+        _needing_ignore(session, [m for m in originals if m.id in mobiles]),
         checking(session, batch),
         upto,
         {state: fingerprint(m for m in originals if m.state == state) for state in RESENDABLE},
+        no_mobile,
     )
 
 
@@ -689,6 +731,8 @@ class Resent:
     queued: int
     # Sent under Ignore to people still opted out, and resent without a new Ignore: left alone.
     skipped: int
+    # To people with no valid mobile on their record now (or no record): nowhere to resend to.
+    no_mobile: int = 0
 
 
 def resend(
@@ -720,6 +764,10 @@ def resend(
 
     Unknown messages reconciliation may still settle (see `checking`) are left alone.
 
+    A copy goes to the mobile on the person's record now, not the number the original went to
+    (corrected since, most often the reason to resend); a person with no valid mobile now is
+    skipped (Resent.no_mobile).
+
     The originals stay as they were, marked superseded, so the history shows both attempts. A
     message sent under Ignore to someone who is still opted out is a new Ignore: it needs the
     permission and a reason, audited like one; without `ignore` it is skipped. The copy never
@@ -741,11 +789,14 @@ def resend(
                     "form",
                     409,
                 )
-    still_out = _still_opted_out(session, originals)
+    mobiles = _mobiles_now(session, originals)
+    no_mobile = [m for m in originals if m.id not in mobiles]
+    reachable = [m for m in originals if m.id in mobiles]
+    still_out = _still_opted_out(session, reachable)
     if ignore:
         reason = ignore_reason(reason)
-    skipped = [] if ignore else [m for m in originals if m.id in still_out]
-    chosen = [m for m in originals if ignore or m.id not in still_out]
+    skipped = [] if ignore else [m for m in reachable if m.id in still_out]
+    chosen = [m for m in reachable if ignore or m.id not in still_out]
     if chosen:
         limit_settings = limit_settings or limits.LimitSettings()
         limits.check(session, actor, len(chosen), limit_settings, resend=True)
@@ -759,6 +810,7 @@ def resend(
                 batch,
                 actor,
                 now,
+                to=mobiles[original.id],
                 override_opt_out=original.id in still_out,
                 quiet=quiet_until,
             )
@@ -772,7 +824,9 @@ def resend(
             batch,
             reason=reason,
             resend=True,
-            **overridden_people(batch.kind, [(still_out[m.id][1], m.to_e164) for m in overridden]),
+            **overridden_people(
+                batch.kind, [(still_out[m.id][1], mobiles[m.id][0]) for m in overridden]
+            ),
         )
     if originals:
         details = {
@@ -781,11 +835,13 @@ def resend(
         }
         if skipped:
             details["skipped_opted_out"] = len(skipped)
+        if no_mobile:
+            details["skipped_no_mobile"] = len(no_mobile)
         audit(session, actor, "sms.resent", batch, **details)
     if chosen:
-        regions = (m.to_region for m in chosen)
+        regions = (mobiles[m.id][1] for m in chosen)
         alerts.after_send(
             session, actor, batch, regions, alert_settings or alerts.AlertSettings(), started=now
         )
     session.commit()
-    return Resent(queued=len(chosen), skipped=len(skipped))
+    return Resent(queued=len(chosen), skipped=len(skipped), no_mobile=len(no_mobile))

@@ -281,7 +281,7 @@ def sent_rows(
         sa.select(
             Batch.id,
             Batch.created_at,
-            User.full_name,
+            sent_log.SENDER_NAME,
             Batch.template_name,
             Batch.body,
             Batch.kind,

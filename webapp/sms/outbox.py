@@ -217,9 +217,10 @@ def expire_leases(session: so.Session, now: datetime | None = None) -> int:
 def recheck(
     session: so.Session, claimed: Sequence[Claimed], blocked_regions: frozenset[str]
 ) -> dict[int, str]:
-    """Messages that must not go after all, with the reason: consent withdrawn, country blocked."""
+    """Messages that must not go after all, with the reason: consent withdrawn, country blocked,
+    the record's mobile changed or removed."""
     refused: dict[int, str] = {}
-    consent = _consents(session, claimed)
+    now_on_record = _now_on_record(session, claimed)
     for message in claimed:
         if message.to_region in blocked_regions:
             refused[message.id] = (
@@ -227,9 +228,20 @@ def recheck(
             )
             continue
         person = _person(message)
-        if person is None:
+        found = now_on_record.get(person) if person is not None else None
+        if found is None:
             refused[message.id] = "The person's record was removed; not sent."
-        elif not message.override_opt_out and not consent.get(person, False):
+            continue
+        consent, mobile = found
+        # Every outgoing message with a person is addressed to their record's mobile as it was
+        # when written (enqueue; a Quick reply and a resend too): a number the record no longer
+        # has may be someone else's now (a scheduled send, a queue waiting out quiet hours).
+        if mobile != message.to_e164:
+            how = "changed" if mobile else "was removed"
+            refused[message.id] = (
+                f"The mobile on the record {how} after the message was queued; not sent."
+            )
+        elif not message.override_opt_out and not consent:
             refused[message.id] = (
                 "The person opted out of SMS after the message was queued; not sent."
             )
@@ -244,18 +256,21 @@ def _person(message: Claimed) -> tuple[Kind, int] | None:
     return None
 
 
-def _consents(session: so.Session, claimed: Sequence[Claimed]) -> dict[tuple[Kind, int], bool]:
-    """Each claimed message's person's SMS box as it is now, by (kind, id)."""
-    consent: dict[tuple[Kind, int], bool] = {}
+def _now_on_record(
+    session: so.Session, claimed: Sequence[Claimed]
+) -> dict[tuple[Kind, int], tuple[bool, str | None]]:
+    """Each claimed message's person's SMS box and mobile as they are now, by (kind, id): one
+    query a kind for the whole claim."""
+    found: dict[tuple[Kind, int], tuple[bool, str | None]] = {}
     for kind in KINDS:
         ids = [pid for message in claimed if (pid := getattr(message, kind.person_column))]
         if ids:
             model = kind.model
-            for pid, ok in session.execute(
-                sa.select(model.id, model.sms_consent).where(model.id.in_(ids))
+            for pid, ok, mobile in session.execute(
+                sa.select(model.id, model.sms_consent, model.mobile_e164).where(model.id.in_(ids))
             ):
-                consent[(kind, pid)] = ok
-    return consent
+                found[(kind, pid)] = (ok, mobile)
+    return found
 
 
 def reject(session: so.Session, refused: dict[int, str], now: datetime | None = None) -> None:

@@ -20,6 +20,7 @@ from webapp.models import Batch, Message, User
 from webapp.models.base import utcnow
 from webapp.models.messaging import is_scheduled
 from webapp.sms.batches import BAR_ORDER, NO_RECEIPT, STATE_ORDER
+from webapp.sms.dashboard import user_label
 from webapp.text import as_stored
 from webapp.users.offices import Team
 
@@ -128,6 +129,8 @@ class BatchRow(NamedTuple):
 # A batch with its sender (every batch has one), for their name: the Sent page's rows and its
 # export. The template's name is the batch's own (Batch.template_name), as it was at Send.
 WITH_NAMES = sa.join(Batch, User, User.id == Batch.sender_id)
+# The sender as the dashboard names them: two users of one name told apart by their usernames.
+SENDER_NAME = user_label()
 # Newest first: by when the batch went, in the order of its indexes (ix_batches_sender_went and
 # ix_batches_went).
 NEWEST_FIRST = (Batch.went_at.desc(), Batch.id.desc())
@@ -140,7 +143,7 @@ _ROW = sa.select(
     Batch.cancelled_at,
     Batch.cancelled_by_id,
     Batch.sender_id,
-    User.full_name,
+    SENDER_NAME,
     Batch.message_count,
     Batch.body,
     Batch.template_name,

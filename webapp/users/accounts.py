@@ -11,13 +11,14 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from webapp import form_tokens
 from webapp.database import begin_write, reread_for_update
 from webapp.errors import FieldError
 from webapp.models.activity import AuditEvent, audit
 from webapp.models.base import utcnow
 from webapp.models.people import EMAIL_PATTERN
 from webapp.models.users import PERMISSIONS, Permission, Role, User
-from webapp.phones import mobile_problem, normalise
+from webapp.phones import display, mobile_problem, normalise
 from webapp.text import is_blank
 from webapp.times import check_zone
 from webapp.users import offices, two_factor
@@ -158,14 +159,57 @@ def managers(session: so.Session) -> set[int]:
 # --- administrators' changes ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Added:
+    """What an Add user did: the user it added, or the one this form's token added before
+    (`repeated`: the same submission sent again, nothing new written)."""
+
+    user: User
+    repeated: bool = False
+
+
+def add_user_once(
+    session: so.Session,
+    actor: User,
+    details: UserDetails,
+    password: str,
+    default_region: str,
+    *,
+    token: str = "",
+) -> Added:
+    """Add a user from the Add user form, once per form: a repeat of a submission (its `token`,
+    kept in the creation's audit event, already added the user of the username typed) returns
+    that user instead of refusing the username as taken.
+
+    The token is looked up and the user added under one lock (SQLite's write lock; on PostgreSQL
+    the actor's row, FOR UPDATE), so two posts of one form racing add one user."""
+    token = form_tokens.ours(token)
+    if token:
+        form_tokens.lock_adding(session, actor)
+        before = form_tokens.added_with(session, actor, token, "user.created", User)
+        if before is not None and before.username.lower() == details.username.strip().lower():
+            session.rollback()
+            return Added(before, repeated=True)
+    try:
+        user = create_user(session, actor, details, password, default_region, form_token=token)
+    except FieldError:
+        if token:
+            session.rollback()  # the write lock is not held while the refused form is shown
+        raise
+    return Added(user)
+
+
 def create_user(
     session: so.Session,
     actor: User | None,
     details: UserDetails,
     password: str,
     default_region: str,
+    *,
+    form_token: str = "",
 ) -> User:
-    """Add a user with a temporary password they must change at their first sign-in."""
+    """Add a user with a temporary password they must change at their first sign-in (its audit
+    event keeps the Add user form's `form_token`: see add_user_once)."""
     problem = password_problem(password)
     if problem:
         raise FieldError(problem, "password")
@@ -173,15 +217,18 @@ def create_user(
     _apply(session, user, details, default_region)
     user.set_password(password)
     session.add(user)
-    audit_created(session, actor, user)
+    audit_created(session, actor, user, form_token=form_token)
     session.commit()
     return user
 
 
-def audit_created(session: so.Session, actor: User | None, user: User) -> None:
+def audit_created(
+    session: so.Session, actor: User | None, user: User, *, form_token: str = ""
+) -> None:
     """Audit a new user ("user.created", with who they are): flushed first, for its id."""
     session.flush()
-    audit(session, actor, "user.created", user, **_snapshot(user))
+    once = {form_tokens.AUDITED_AS: form_token} if form_token else {}
+    audit(session, actor, "user.created", user, **_snapshot(user), **once)
 
 
 def edit_user(
@@ -515,6 +562,14 @@ def email_holder(session: so.Session, email: str, user_id: int | None) -> str | 
         .order_by(User.id)
         .limit(1)
     )
+
+
+def mobile_written_out(text: str | None, region: str) -> str | None:
+    """A mobile as typed, read in `region` and written out in full as forms show a stored one
+    ("+64 21 234 5678"), so any region reads it as the same number; text that is no number comes
+    back as it is, for _mobile to refuse."""
+    number = normalise(text, region)
+    return display(number.e164) if number.e164 else text
 
 
 def _mobile(text: str | None, default_region: str) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp import settings_store
+from webapp import form_tokens, settings_store
 from webapp.errors import FieldError, FieldErrors
 from webapp.models.activity import audit
 from webapp.models.offices import Office
@@ -69,13 +69,45 @@ def chosen(session: so.Session, office_id: int | None, field: str = "office") ->
     return office
 
 
-def add_office(session: so.Session, actor: User | None, details: OfficeDetails) -> Office:
-    """Add an office (audited `office.added`); a FieldError names the field that is wrong."""
+@dataclass(frozen=True)
+class Added:
+    """What an Add office did: the office it added, or the one this form's token added before
+    (`repeated`: the same submission sent again, nothing new written)."""
+
+    office: Office
+    repeated: bool = False
+
+
+def add_office_once(
+    session: so.Session, actor: User, details: OfficeDetails, *, token: str = ""
+) -> Added:
+    """Add an office from the Offices page's form, once per form: a repeat of a submission (its
+    `token`, kept in the creation's audit event, already added the office of the name typed)
+    returns that office instead of refusing the name as taken.
+
+    The token is looked up and the office added under one lock (SQLite's write lock; on
+    PostgreSQL the actor's row, FOR UPDATE), so two posts of one form racing add one office."""
+    token = form_tokens.ours(token)
+    if token:
+        form_tokens.lock_adding(session, actor)
+        before = form_tokens.added_with(session, actor, token, "office.added", Office)
+        if before is not None and as_seen(before.name) == as_seen(details.name):
+            session.rollback()
+            return Added(before, repeated=True)
+    return Added(add_office(session, actor, details, form_token=token))
+
+
+def add_office(
+    session: so.Session, actor: User | None, details: OfficeDetails, *, form_token: str = ""
+) -> Office:
+    """Add an office (audited `office.added`, keeping the form's `form_token`: see
+    add_office_once); a FieldError names the field that is wrong."""
     office = Office()
     _apply(session, office, details)
     session.add(office)
     session.flush()
-    audit(session, actor, "office.added", office, **_snapshot(office))
+    once = {form_tokens.AUDITED_AS: form_token} if form_token else {}
+    audit(session, actor, "office.added", office, **_snapshot(office), **once)
     session.commit()
     return office
 
