@@ -319,26 +319,27 @@ def test_a_stop_from_a_number_on_two_records_is_one_opt_out(session, make_user):
     assert day(figures(session), date(2026, 11, 25)).opt_outs == 1 + 2 + 2
 
 
-def add_batch(session, sender, at: datetime, *states: str) -> Batch:
-    """A batch `sender` sent at `at`, a message (of one part) in each of `states`."""
+def add_batch(session, sender, person, at: datetime, *states: str) -> Batch:
+    """A batch `sender` sent at `at` to `person` (at their mobile, where a resent copy goes), a
+    message (of one part) in each of `states`."""
     batch = Batch(sender_id=sender.id, kind="candidates", body="Hi", provider="sandbox")
     batch.created_at = at
     session.add(batch)
     session.commit()
     for state in states:
-        add_message(session, sender, at, state=state, batch_id=batch.id)
+        add_message(session, sender, at, state=state, batch_id=batch.id, candidate_id=person.id)
     return batch
 
 
-def test_a_message_counts_for_its_batchs_sender_whoever_resent_it(session, make_user):
+def test_a_message_counts_for_its_batchs_sender_whoever_resent_it(session, make_user, ada):
     """A copy carries the sender_id of whoever resent it, whose daily limit counts it: a team
     leader's copies in a consultant's batch counted as the leader's, though Sent and its CSV list
     them in the consultant's batch. They are the consultant's, through a resend of theirs too."""
     ann = make_user(office="Perth")
     lee = make_user(role="team-leader", office="Sydney")
     now = datetime.now(UTC)
-    ann_batch = add_batch(session, ann, now, "delivered", "failed", "failed")
-    lee_batch = add_batch(session, lee, now, "failed")
+    ann_batch = add_batch(session, ann, ada, now, "delivered", "failed", "failed")
+    lee_batch = add_batch(session, lee, ada, now, "failed")
     assert batches.resend(session, ann_batch, lee, ("failed",)).queued == 2
     assert batches.resend(session, lee_batch, lee, ("failed",)).queued == 1
     copies = session.scalars(
@@ -374,13 +375,13 @@ def test_a_message_counts_for_its_batchs_sender_whoever_resent_it(session, make_
     ]
 
 
-def test_a_resent_copy_with_no_sender_still_counts_for_its_batchs_sender(session, make_user):
+def test_a_resent_copy_with_no_sender_still_counts_for_its_batchs_sender(session, make_user, ada):
     """A copy whose sender_id is NULL (nothing writes one today; the column allows it) is
     neither "sent by them" nor, through NOT of a NULL, "not sent by them": it counts all the
     same."""
     ann = make_user(office="Perth")
     now = datetime.now(UTC)
-    batch = add_batch(session, ann, now, "failed")
+    batch = add_batch(session, ann, ada, now, "failed")
     assert batches.resend(session, batch, ann, ("failed",)).queued == 1
     copy = session.scalar(sa.select(Message).where(Message.resend_of_id.is_not(None)))
     copy.sender_id = None
