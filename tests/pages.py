@@ -1,11 +1,12 @@
 """Helpers for page tests: a response's text, the main navigation, a form control and its error,
-every start tag of a page, what the database holds once the requests are done, and the forms a
-browser posts."""
+every start tag of a page, what the database holds once the requests are done, the forms a
+browser posts, and one form posted twice at once."""
 
 from __future__ import annotations
 
 import html
 import re
+import threading
 from html.parser import HTMLParser
 
 import sqlalchemy as sa
@@ -222,3 +223,21 @@ def ticked(form: dict, name: str) -> list[str]:
 def changed(form: dict, **fields) -> dict:
     """`form` with `fields` changed, as a user changes them before Save."""
     return {**form, **fields}
+
+
+def posted_at_once(app, client, username: str, url: str, data: dict) -> list[int]:
+    """Post `data` to `url` twice at once, from `client` and from a second browser signed in as
+    `username` on a connection of its own (a second Enter racing the first): the status codes."""
+    other = app.test_client()
+    other.login(username)
+    answers: list[int] = []
+
+    def post(browser) -> None:
+        answers.append(browser.post(url, data=data).status_code)
+
+    threads = [threading.Thread(target=post, args=(browser,)) for browser in (client, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return answers

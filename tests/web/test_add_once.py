@@ -5,14 +5,13 @@ Add anyway confirms it."""
 
 from __future__ import annotations
 
-import threading
 import time
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
 from tests.html_tree import html
-from tests.pages import audits, candidate_form
+from tests.pages import audits, candidate_form, posted_at_once
 from webapp.models import Candidate, ClientContact
 from webapp.people import records
 
@@ -63,18 +62,8 @@ def test_two_posts_of_one_add_form_racing_add_one_person(app, client, login, ses
 
     monkeypatch.setattr(records, "same_people", slowly)
     data = candidate_form() | add_form(client)
-    other = app.test_client()  # the second Enter, on a connection of its own
-    other.login(user.username)
-    answers: list[int] = []
 
-    def post(browser) -> None:
-        answers.append(browser.post("/candidates/new", data=data).status_code)
-
-    threads = [threading.Thread(target=post, args=(browser,)) for browser in (client, other)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    answers = posted_at_once(app, client, user.username, "/candidates/new", data)
 
     assert answers == [302, 302]
     assert len(people(session)) == 1

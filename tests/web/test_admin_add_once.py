@@ -5,13 +5,12 @@ form, or a post of no page of ours, with the name is still refused as taken."""
 from __future__ import annotations
 
 import re
-import threading
 import time
 
 import pytest
 import sqlalchemy as sa
 
-from tests.pages import audits, rows, text
+from tests.pages import audits, posted_at_once, rows, text
 from tests.web.test_admin_users import user_form
 from tests.web.test_offices import office_form
 from tests.web.test_sms_accounts import central_form
@@ -145,18 +144,8 @@ def test_two_posts_of_one_add_user_form_racing_add_one_user(
 
     monkeypatch.setattr(user_accounts, "_apply", slowly)
     data = user_form(username="twice0") | {"add_token": add_token(client, "/admin/users/new")}
-    other = app.test_client()  # the second Enter, on a connection of its own
-    other.login(admin.username)
-    answers: list[int] = []
 
-    def post(browser) -> None:
-        answers.append(browser.post("/admin/users/new", data=data).status_code)
-
-    threads = [threading.Thread(target=post, args=(browser,)) for browser in (client, other)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    answers = posted_at_once(app, client, admin.username, "/admin/users/new", data)
 
     assert answers == [302, 302]
     session.rollback()
