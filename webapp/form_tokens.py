@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
+from typing import TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.database import begin_write
+from webapp.errors import FieldError
 from webapp.models.activity import AuditEvent
 from webapp.models.users import User
 
@@ -57,3 +60,35 @@ def added_with(
         sa.select(AuditEvent.subject_id).where(*where).order_by(AuditEvent.id.desc()).limit(1)
     )
     return session.get(model, subject_id) if subject_id is not None else None
+
+
+Added = TypeVar("Added")
+
+
+def add_once(
+    session: so.Session,
+    actor: User,
+    token: str,
+    action: str,
+    model: type[Added],
+    same: Callable[[Added], bool],
+    add: Callable[[str], Added],
+) -> tuple[Added, bool]:
+    """Add with `add` (given the token to keep in its `action` audit event) once per form: a repeat
+    of a submission, whose token already added a `model` that is still `same` as the one typed,
+    returns that one instead; with whether it was a repeat. The look-up and the adding are done
+    under lock_adding's lock, so two posts of one form racing add once; a refusal (FieldError)
+    lets it go before the refused form is shown."""
+    token = ours(token)
+    if token:
+        lock_adding(session, actor)
+        before = added_with(session, actor, token, action, model)
+        if before is not None and same(before):
+            session.rollback()
+            return before, True
+    try:
+        return add(token), False
+    except FieldError:
+        if token:
+            session.rollback()
+        raise

@@ -183,22 +183,18 @@ def add_account_once(
 
     The token is looked up and the account added under one lock (SQLite's write lock; on
     PostgreSQL the actor's row, FOR UPDATE), so two posts of one form racing add one account."""
-    token = form_tokens.ours(token)
-    if token:
-        form_tokens.lock_adding(session, actor)
-        before = form_tokens.added_with(session, actor, token, "sms_account.added", SmsAccount)
-        if before is not None and before.name.lower() == (details.name or "").strip().lower():
-            session.rollback()
-            return Added(before, repeated=True)
-    try:
-        account = add_account(
+    account, repeated = form_tokens.add_once(
+        session,
+        actor,
+        token,
+        "sms_account.added",
+        SmsAccount,
+        lambda before: before.name.lower() == (details.name or "").strip().lower(),
+        lambda token: add_account(
             session, actor, details, material, default_api_url=default_api_url, form_token=token
-        )
-    except FieldError:
-        if token:
-            session.rollback()  # the write lock is not held while the refused form is shown
-        raise
-    return Added(account)
+        ),
+    )
+    return Added(account, repeated)
 
 
 def add_account(

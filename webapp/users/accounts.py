@@ -183,20 +183,18 @@ def add_user_once(
 
     The token is looked up and the user added under one lock (SQLite's write lock; on PostgreSQL
     the actor's row, FOR UPDATE), so two posts of one form racing add one user."""
-    token = form_tokens.ours(token)
-    if token:
-        form_tokens.lock_adding(session, actor)
-        before = form_tokens.added_with(session, actor, token, "user.created", User)
-        if before is not None and before.username.lower() == details.username.strip().lower():
-            session.rollback()
-            return Added(before, repeated=True)
-    try:
-        user = create_user(session, actor, details, password, default_region, form_token=token)
-    except FieldError:
-        if token:
-            session.rollback()  # the write lock is not held while the refused form is shown
-        raise
-    return Added(user)
+    user, repeated = form_tokens.add_once(
+        session,
+        actor,
+        token,
+        "user.created",
+        User,
+        lambda before: before.username.lower() == details.username.strip().lower(),
+        lambda token: create_user(
+            session, actor, details, password, default_region, form_token=token
+        ),
+    )
+    return Added(user, repeated)
 
 
 def create_user(

@@ -87,14 +87,16 @@ def add_office_once(
 
     The token is looked up and the office added under one lock (SQLite's write lock; on
     PostgreSQL the actor's row, FOR UPDATE), so two posts of one form racing add one office."""
-    token = form_tokens.ours(token)
-    if token:
-        form_tokens.lock_adding(session, actor)
-        before = form_tokens.added_with(session, actor, token, "office.added", Office)
-        if before is not None and as_seen(before.name) == as_seen(details.name):
-            session.rollback()
-            return Added(before, repeated=True)
-    return Added(add_office(session, actor, details, form_token=token))
+    office, repeated = form_tokens.add_once(
+        session,
+        actor,
+        token,
+        "office.added",
+        Office,
+        lambda before: as_seen(before.name) == as_seen(details.name),
+        lambda token: add_office(session, actor, details, form_token=token),
+    )
+    return Added(office, repeated)
 
 
 def add_office(
