@@ -347,12 +347,18 @@ def test_with_team_views_by_office_a_team_leader_sees_only_their_office(
     assert seen(client) == (both, both)  # off by default
 
     assert "Everyone’s batches" in text(client.get("/sms/sent?who=everyone"))
+    replies = tree(client.get("/sms/replies?who=everyone"))
+    assert replies.one("h2", id="results-heading").text == "Replies to everyone’s messages"
+    assert replies.one("a", id="whose-tab-everyone").text == "Everyone’s"
 
     team_views(session, True)
     assert seen(client) == ({"Pat Perth"}, {"Pat Perth"})
-    # Said as the dashboard says it: their team's, not everyone's.
+    # Said as the dashboard says it: their team's, not everyone's, on Sent and on Replies.
     sent = tree(client.get("/sms/sent?who=everyone"))
     assert sent.one("h2", id="results-heading").text == "Your team’s batches"
+    replies = tree(client.get("/sms/replies?who=everyone"))
+    assert replies.one("h2", id="results-heading").text == "Replies to your team’s messages"
+    assert replies.one("a", id="whose-tab-everyone").text == "Your team’s"
 
     # Nor can they open the other office's reply by its id.
     sydney_reply = session.scalar(

@@ -87,7 +87,8 @@ def test_a_sender_gets_the_quick_reply_box_under_the_conversation(client, login,
     textarea = form.one("textarea", id="quick-reply-message")
     assert textarea.get("name") == "message"
     assert textarea.get("hx-post") == f"/candidates/{ada.id}/reply/counter"
-    assert [b.text for b in form.all("button")] == ["Send reply"]
+    shown = [b.text for b in form.all("button") if "hidden" not in b.attrs]
+    assert shown == ["Send reply"]
     counter = form.one("output", id="quick-reply-counter")
     assert counter.get("data-characters") == "0" and counter.get("data-encoding") == "GSM-7"
     assert len(token_of(response)) == 32
@@ -370,6 +371,46 @@ def test_a_team_leader_sends_to_an_opted_out_person_only_with_a_reason(
     assert event.actor_id == lead.id
     assert event.details["reason"] == "Asked by phone to text the roster"
     assert event.details["people"] == [[olive.id, "+61412345681"]]
+
+
+def test_enter_in_the_reason_without_javascript_sends_nothing_and_keeps_the_form(
+    client, login, session, olive
+):
+    """Enter in the reason pressed the form's first button, Send reply: the SMS went past the
+    opt-out at once. The form's first button is now a hidden one that sends nothing."""
+    login("team-leader")
+    page = record(client, olive)
+    [first, *_] = quick_form(page).all("button")
+    assert (first.get("name"), first.get("value"), "hidden" in first.attrs) == (
+        "action",
+        "enter",
+        True,
+    )
+
+    reason = "They asked by phone"
+    entered = reply(
+        client,
+        olive,
+        "Are you still looking?",
+        token=token_of(page),
+        ignore_reason=reason,
+        action="enter",
+    )
+    assert entered.status_code == 200
+    assert outbound(session) == [] and batches(session) == []
+    assert "sms.ignore_opt_out" not in actions(session)
+    form = quick_form(entered)
+    held = form.one("p", id="quick-reply-held")
+    assert held.text == "Nothing sent: Enter sends nothing here. Press Send reply to send."
+    assert [node for node in form.iter() if "autofocus" in node.attrs] == [held]
+    assert form.one("textarea", name="message").text.strip() == "Are you still looking?"
+    assert form.one("input", name="ignore_reason").get("value") == reason
+
+    sent = reply(
+        client, olive, "Are you still looking?", token=token_of(entered), ignore_reason=reason
+    )
+    assert sent.status_code == 303
+    assert len(outbound(session)) == 1
 
 
 @pytest.mark.parametrize(

@@ -57,12 +57,8 @@ def index():
     # A page typed wrong is said, as on Sent and Unmatched replies, not shown as page 1 unsaid.
     errors: dict[str, str] = {}
     everyone, page = _listing(errors)
-    results = inbox.search(
-        db.session,
-        None if everyone else current_user.id,
-        page,
-        team=offices.team_of(db.session, current_user),
-    )
+    team = offices.team_of(db.session, current_user)
+    results = inbox.search(db.session, None if everyone else current_user.id, page, team=team)
     return render(
         "replies/inbox.html",
         blocks=["results"],
@@ -71,6 +67,8 @@ def index():
         results=results,
         everyone=everyone,
         may_see_everyone=current_user.can("audit.view"),
+        # A team leader limited to their office sees only its replies as "everyone's" (as on Sent).
+        team_only=team is not None,
         list_url=_list_url,
         page_url=lambda number: _list_url(everyone, number),
         unread=navigation.unread_replies(errors_raised=True),

@@ -80,6 +80,8 @@ class QuickReply:
     can_ignore: bool
     errors: dict[str, str] = field(default_factory=dict)
     sent: str | None = None
+    # Enter pressed in the reason without JavaScript: the form back as typed, nothing sent.
+    held: bool = False
     focus: bool = False
     max_characters: int = MAX_CHARACTERS
     max_reason: int = MAX_REASON
@@ -245,6 +247,10 @@ def quick_reply_send(kind: str, person_id: int):
     person = person_or_404(kind, person_id)
     form = QuickReplyForm()
     tab = _tab(form.tab.data)
+    if request.form.get("action") == "enter":
+        # The form's hidden first button: Enter in its reason, without JavaScript. Send reply is
+        # pressed on purpose (past an opt-out, most of all), as on the SMS screen.
+        return _record_page(kind, person, "history", tab=tab, reply_form=form, reply={"held": True})
     try:
         sent = quick_reply.send(
             db.session,
