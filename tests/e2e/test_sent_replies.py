@@ -256,6 +256,34 @@ def test_a_team_leader_sees_everyones_and_opening_leaves_the_reply_unread(
     assert seed(live_server, "read", str(desk["reply"]))["read_at"] is None
 
 
+@pytest.mark.parametrize("js", [True], ids=["js"])  # without it, Back reloads the page
+def test_back_to_a_list_shows_a_reply_marked_since_as_it_is_now(page, js, desk):
+    """Back to an earlier Replies list brought htmx's copy of it: the reply marked read since was
+    bold with Mark read, beside a count that no longer counted it."""
+    nina = desk["people"][0]
+    sign_in(page, "lead")
+    page.goto("/sms/replies?who=everyone")
+    name = f"the reply from {nina['name']}"
+    reply = page.locator(f"#reply-{desk['reply']}")
+    expect(reply.get_by_role("button", name=f"Mark read {name}")).to_be_visible()
+    tabs = page.get_by_role("navigation", name="Whose replies")
+    for tab in ("Mine", "Everyone’s"):
+        tabs.get_by_role("link", name=tab).focus()
+        page.keyboard.press("Enter")
+        expect(tabs.get_by_role("link", name=tab)).to_have_attribute("aria-current", "page")
+    reply.get_by_role("button", name=f"Mark read {name}").focus()
+    page.keyboard.press("Enter")
+    expect(reply.get_by_role("button", name=f"Mark unread {name}")).to_be_focused()
+
+    page.go_back()  # Mine
+    expect(tabs.get_by_role("link", name="Mine")).to_have_attribute("aria-current", "page")
+    page.go_back()  # the first Everyone's, where it was unread
+
+    expect(tabs.get_by_role("link", name="Everyone’s")).to_have_attribute("aria-current", "page")
+    expect(reply.get_by_role("button", name=f"Mark unread {name}")).to_be_visible()
+    expect(reply.get_by_role("button", name=f"Mark read {name}")).to_have_count(0)
+
+
 def test_a_viewer_has_no_sent_or_replies(page, js):
     sign_in(page, "viewer")
     nav = page.get_by_role("navigation", name="Main")
