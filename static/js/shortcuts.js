@@ -30,6 +30,45 @@
     output.textContent = count + " selected";
   }
 
+  // --- the ticks Back brings back are the same people's -----------------------------------------
+  // The browser would tick the nth box again, whoever is nth now: someone added meanwhile who sorts
+  // before the ticked would be ticked (and sent the SMS) in their place. The boxes are
+  // autocomplete="off" (search/people.html), and the ids ticked are kept here for the page's
+  // address, as they are on leaving it; when Back (or a reload) loads that address again, the rows
+  // of those ids are ticked. A page arrived at otherwise starts with none. "Select all N matching"
+  // is one box, not a place in the list: the browser puts it back itself.
+  var TICKS = "sms-desk-ticks:";
+
+  function ticksKey() { return TICKS + window.location.pathname + window.location.search; }
+
+  function saveTicks() {
+    if (!document.getElementById("selected-count")) return;
+    var ids = rowBoxes().filter(function (box) { return box.checked; })
+      .map(function (box) { return box.value; });
+    try {
+      if (ids.length) sessionStorage.setItem(ticksKey(), JSON.stringify(ids));
+      else sessionStorage.removeItem(ticksKey());
+    } catch (error) { /* storage full or off: Back brings no ticks */ }
+  }
+
+  function cameBack() {
+    var how = window.performance && performance.getEntriesByType
+      ? performance.getEntriesByType("navigation") : [];
+    return how.length > 0 && (how[0].type === "back_forward" || how[0].type === "reload");
+  }
+
+  function restoreTicks() {
+    if (!document.getElementById("selected-count")) return;
+    if (!cameBack()) { saveTicks(); return; }
+    var ids = [];
+    try {
+      ids = JSON.parse(sessionStorage.getItem(ticksKey()) || "[]");
+    } catch (error) { /* none kept */ }
+    rowBoxes().forEach(function (box) { box.checked = ids.indexOf(box.value) >= 0; });
+  }
+
+  window.addEventListener("pagehide", saveTicks);
+
   function nothingSelected() {
     var matching = document.getElementById("select-matching");
     return !(matching && matching.checked) && !rowBoxes().some(function (box) { return box.checked; });
@@ -372,8 +411,10 @@
     if (target.id === "select-page") {
       rowBoxes().forEach(function (box) { box.checked = target.checked; });
       updateSelection();
+      saveTicks();
     } else if (target.classList.contains("row-select") || target.id === "select-matching") {
       updateSelection();
+      saveTicks();
     }
   });
 
@@ -417,6 +458,29 @@
 
   function isForPanel(event) {
     return !!event.detail.target && event.detail.target.id === "compose-panel";
+  }
+
+  // An SMS screen asked for (Bulk SMS or s) and not yet come: Esc cancels it. On a slow network
+  // the panel is still empty then, and the screen would open later, for the ticks as they were,
+  // and take the focus from the list the user went back to.
+  var panelAsked = null;  // { xhr }
+
+  document.addEventListener("htmx:beforeSend", function (event) {
+    var panel = document.getElementById("compose-panel");
+    if (!isForPanel(event) || (panel && panel.contains(event.detail.elt))) return;
+    var request = { xhr: event.detail.xhr };
+    panelAsked = request;
+    request.xhr.addEventListener("loadend", function () {
+      if (panelAsked === request) panelAsked = null;
+    });
+  });
+
+  function cancelPanelAsked() {
+    var request = panelAsked;
+    panelAsked = null;
+    if (!request) return false;
+    request.xhr.abort();
+    return true;
   }
 
   document.addEventListener("htmx:beforeSend", function (event) {
@@ -464,6 +528,7 @@
     syncLayout();
     initGrid();
     updateSelection();
+    saveTicks();  // a new list (and address) starts with none
   });
 
   // A search typed and ↓ pressed before it answered: the focus went into the old list, which the
@@ -541,10 +606,22 @@
     // choosing one) is the input method's: the SMS screen must not close mid-word.
     if (event.isComposing || event.keyCode === 229) return;
     if (event.key === "Escape") {
+      var cancelled = cancelPanelAsked();
       if (closeCompose()) { event.preventDefault(); return; }
+      if (cancelled) {
+        event.preventDefault();
+        announce("The SMS screen was not opened.");
+        return;
+      }
       toggleHelp(false);
       return;
     }
+    // The SMS screen's heading (focused as it opens) is no field, but what is typed there is a
+    // message begun before going into one: its j, s or a would act on the list behind the screen
+    // (s replacing it with another person's). Within the screen only Esc, / (back to Search) and ?
+    // are shortcuts.
+    var panel = document.getElementById("compose-panel");
+    if (panel && panel.contains(event.target) && event.key !== "?" && event.key !== "/") return;
     if (gridKey(event)) return;
     var plain = !(event.ctrlKey || event.metaKey || event.altKey || event.shiftKey);
     if (plain && event.key === "ArrowDown" && event.target.id === "q") {
@@ -661,6 +738,7 @@
     syncLayout();
     fillFiltersFromUrl();
     updateSelection();  // the count was saved with the page; the ticks may not have been
+    saveTicks();
     if (!event.detail.cacheMiss) askForUnreadCount();
   });
 
@@ -669,6 +747,7 @@
     var toggle = document.querySelector(".shortcuts-toggle");
     if (toggle) toggle.hidden = false;
     initGrid();
+    restoreTicks();
     updateSelection();
   });
 
