@@ -698,6 +698,12 @@
   var TYPED = "sms-desk-typed";
   var SIGN_IN_STEPS = /^\/(login|login\/code|profile\/password|profile\/two-factor)$/;
   var TEXT_TYPES = /^(text|email|tel|url|search|number)$/;
+  // The values a form was opened with (webapp/web/edit_merge's `loaded`, the Privacy boxes'
+  // was_): the changes put back are the user's over what they opened, not over what is stored
+  // now, so a colleague's save since is refused as a clash (409), as for two tabs, not undone.
+  // No other hidden field: the CSRF token is the old session's, and a once-only form token is
+  // the fresh page's own (the post refused never used the old one).
+  var AS_OPENED = /^(loaded|was_.+)$/;
 
   function here() { return location.pathname + location.search; }
 
@@ -712,22 +718,85 @@
     return SIGN_IN_STEPS.test(location.pathname) || !!document.querySelector("[data-keep-typed]");
   }
 
+  // The SMS screen keeps its own; a list's ticks (Bulk SMS's, and the rows' it takes from
+  // outside) belong to the rows as drawn, which another search or page clears.
+  function keptForms(forms) {
+    return forms.filter(function (form) {
+      return form.id !== "compose-form" && form.id !== "bulk-sms" &&
+        (form.getAttribute("method") || "").toLowerCase() === "post";
+    });
+  }
+
+  // Ticks, radios and lists come back with the text: a template's For and Commercial are as much
+  // the user's work as its Message. Not a picker's choice, which acts on its button alone.
+  function kindOf(field) {
+    if (field.tagName === "TEXTAREA") return "text";
+    if (field.tagName === "SELECT") {
+      return field.multiple || field.hasAttribute("data-commit") ? null : "select";
+    }
+    if (field.tagName !== "INPUT") return null;
+    if (TEXT_TYPES.test(field.type)) return "text";
+    if (/^(checkbox|radio)$/.test(field.type)) return field.hasAttribute("form") ? null : "choice";
+    return field.type === "hidden" && AS_OPENED.test(field.name) ? "opened" : null;
+  }
+
+  // A field without an id (the Roles page's `loaded`, a list of ticks) by its form and name.
+  function keyOf(form, field) {
+    if (field.id) return field.id;
+    if (!field.name) return null;
+    return (form.getAttribute("action") || "") + " " + field.name +
+      (field.type === "checkbox" || field.type === "radio" ? "=" + field.value : "");
+  }
+
+  function eachField(forms, visit) {
+    keptForms(forms).forEach(function (form) {
+      Array.prototype.forEach.call(form.elements, function (field) {
+        var kind = kindOf(field);
+        var key = kind && keyOf(form, field);
+        if (key) visit(form, field, kind, key);
+      });
+    });
+  }
+
+  function currentOf(field, kind) { return kind === "choice" ? field.checked : field.value; }
+
+  // As the server drew it.
+  function drawnOf(field, kind) {
+    if (kind === "choice") return field.defaultChecked;
+    if (kind !== "select") return field.defaultValue;
+    for (var i = 0; i < field.options.length; i++) {
+      if (field.options[i].defaultSelected) return field.options[i].value;
+    }
+    return field.options.length ? field.options[0].value : "";
+  }
+
   function keepTyped(forms, how) {
     if (onTheWay() || !signedIn()) return;
     var fields = {};
-    forms.forEach(function (form) {
-      if (form.id === "compose-form" || (form.getAttribute("method") || "").toLowerCase() !== "post") return;
-      Array.prototype.forEach.call(form.elements, function (field) {
-        var typed = field.tagName === "TEXTAREA" || (field.tagName === "INPUT" && TEXT_TYPES.test(field.type));
-        if (typed && field.id && field.value !== field.defaultValue) fields[field.id] = field.value;
+    var focus = null;
+    keptForms(forms).forEach(function (form) {
+      var opened = {};
+      var changed = null;
+      eachField([form], function (_, field, kind, key) {
+        var value = currentOf(field, kind);
+        if (kind === "opened") {
+          opened[key] = { kind: kind, value: value };
+        } else if (value !== drawnOf(field, kind)) {
+          changed = changed || {};
+          changed[key] = { kind: kind, value: value };
+          if (field === document.activeElement) focus = key;
+        }
+      });
+      // A form's loaded values only with changes of its own to put back over them.
+      if (!changed) return;
+      [opened, changed].forEach(function (some) {
+        Object.keys(some).forEach(function (key) { fields[key] = some[key]; });
       });
     });
     try {
       if (Object.keys(fields).length) {
-        var active = document.activeElement && document.activeElement.id;
         sessionStorage.setItem(TYPED, JSON.stringify({
-          page: here(), user: signedIn(), how: how, fields: fields,
-          focus: Object.prototype.hasOwnProperty.call(fields, active) ? active : null
+          page: here(), user: signedIn(), how: how, fields: fields, focus: focus
         }));
       } else {
         sessionStorage.removeItem(TYPED);
@@ -751,6 +820,14 @@
     if (!event.defaultPrevented && event.target.tagName === "FORM") keepTyped([event.target], "sent");
   });
 
+  function fits(field, kind, value) {
+    if (kind === "choice") return typeof value === "boolean";
+    if (typeof value !== "string") return false;
+    return kind !== "select" || Array.prototype.some.call(field.options, function (option) {
+      return option.value === value;
+    });
+  }
+
   function putBackTyped() {
     var kept = null;
     try {
@@ -766,19 +843,42 @@
     } catch (error) { return; }
     // Any other page (the post was taken, or refused on its own page): drawn as the server drew it.
     if (kept.how !== "kept" || kept.page !== here() || kept.user !== signedIn() || !kept.fields) return;
-    var first = null;
-    Object.keys(kept.fields).forEach(function (id) {
-      var field = document.getElementById(id);
-      if (!field || typeof kept.fields[id] !== "string" || field.value !== field.defaultValue) return;
-      field.value = kept.fields[id];
-      // Its counter follows, as after any typing.
-      field.dispatchEvent(new Event("input", { bubbles: true }));
-      first = first || field;
+    var back = [];
+    var forms = [];
+    var opened = [];
+    eachField(Array.prototype.slice.call(document.forms), function (form, field, kind, key) {
+      var entry = kept.fields[key];
+      if (!entry || entry.kind !== kind || !fits(field, kind, entry.value)) return;
+      if (kind === "opened") {
+        opened.push({ form: form, field: field, value: entry.value });
+      } else if (currentOf(field, kind) === drawnOf(field, kind)) {
+        // Only over what the server drew, not over what the browser filled in itself.
+        back.push({ field: field, kind: kind, value: entry.value, key: key });
+        if (forms.indexOf(form) < 0) forms.push(form);
+      }
     });
-    if (!first) return;
-    // Typing carries on where it stopped.
-    var was = kept.focus && document.getElementById(kept.focus);
-    if (was && was.value === kept.fields[kept.focus]) first = was;
+    if (!back.length) return;
+    // First, so that any request a change below sends carries them.
+    opened.forEach(function (one) {
+      if (forms.indexOf(one.form) >= 0) one.field.value = one.value;
+    });
+    var first = null;
+    var was = null;
+    back.forEach(function (one) {
+      var field = one.field;
+      if (one.kind === "choice") {
+        field.checked = one.value;
+      } else {
+        field.value = one.value;
+      }
+      // What follows a change by hand (the counter, the merge fields For offers) follows.
+      field.dispatchEvent(new Event(one.kind === "text" ? "input" : "change", { bubbles: true }));
+      if (one.key === kept.focus) was = field;
+      if (one.kind === "text") first = first || field;
+    });
+    // Typing carries on where it stopped; else in the first text put back.
+    if (was && currentOf(was, kindOf(was)) === kept.fields[kept.focus].value) first = was;
+    first = first || back[0].field;
     first.focus();
     try { first.setSelectionRange(first.value.length, first.value.length); } catch (error) { /* not text */ }
     var status = document.getElementById("live-status");
