@@ -46,7 +46,7 @@ def refreshes(client, batch) -> tuple[str | None, list[str]]:
     page = parse(response.get_data(as_text=True))
     section = page.one("section", id="progress")
     reloads = [
-        meta.get("content")
+        meta.get("content").split(";")[0]  # its seconds (then the address it reloads)
         for noscript in page.one("head").all("noscript")
         for meta in noscript.all("meta")
         if (meta.get("http-equiv") or "").lower() == "refresh"
@@ -75,6 +75,28 @@ def test_the_page_refreshes_often_only_while_something_is_due(
 ):
     set_messages(session, batch, *rows)
     assert refreshes(client, batch) == (trigger, [reload])
+
+
+def test_the_reload_without_javascript_does_not_keep_an_idle_session_alive(
+    client, session, clock, batch
+):
+    """Without JavaScript the page reloads itself (every 5 s here, every minute all night in quiet
+    hours), and each reload counted as the user's activity: an unattended tab stayed signed in
+    until the absolute limit. It asks for its address marked as a reload by itself, as htmx's
+    polls are marked, and the page it reloads is the one shown (its state and page kept)."""
+    set_messages(session, batch, *((("queued", timedelta(0)),) * 3))
+    page = parse(client.get(f"/sms/batches/{batch.id}?state=queued").get_data(as_text=True))
+    [meta] = page.one("head").one("noscript").all("meta")
+    seconds, url = meta.get("content").split("; url=")
+    assert (seconds, url) == ("5", f"/sms/batches/{batch.id}?state=queued&refresh=auto")
+    for minutes in (30, 59):
+        clock(minutes * 60.0)
+        assert client.get(url).status_code == 200
+    clock(61 * 60.0)
+
+    response = client.get(url)
+
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
 
 
 def test_progress_counts_the_messages_that_wait(session, batch):

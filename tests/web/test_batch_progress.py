@@ -79,7 +79,7 @@ def legend_of(page) -> list[str]:
 
 def reloads(page) -> list[str]:
     return [
-        meta.get("content")
+        meta.get("content").split(";")[0]  # its seconds (then the address it reloads)
         for noscript in page.one("head").all("noscript")
         for meta in noscript.all("meta")
         if (meta.get("http-equiv") or "").lower() == "refresh"

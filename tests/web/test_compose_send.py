@@ -608,9 +608,11 @@ def test_ignore_never_sends_to_someone_who_opted_out_after_the_screen_was_shown(
     assert overridden == {olive.id, ava.id}
 
 
-def test_without_ignore_someone_opting_out_meanwhile_is_left_out_not_refused(
+def test_without_ignore_someone_opting_out_meanwhile_is_refused_once_then_left_out(
     client, login, make_candidate, session
 ):
+    """The screen showed "SMS to 2 people"; Send refuses to go to 1 unsaid (as a big send's
+    confirmation does), and the next Send, from the list as it now is, goes to Ada alone."""
     login("team-leader")
     ada = make_candidate("Ada", "Lovelace", "0412 345 678")
     ava = make_candidate("Ava", "Anderson", "0412 000 222")
@@ -619,7 +621,11 @@ def test_without_ignore_someone_opting_out_meanwhile_is_left_out_not_refused(
     ava.sms_consent = False
     session.commit()
 
-    assert send(client, token, **shown).status_code == 303
+    refused = send(client, token, **shown)
+    assert refused.status_code == 409
+    assert written(session) == NOTHING
+    assert "SMS to 1 person" in text(refused)
+    assert send(client, token, **screen_form(refused)).status_code == 303
     assert [m.candidate_id for m in rows(session, Message)] == [ada.id]
 
 

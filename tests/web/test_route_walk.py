@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tests.conftest import PASSWORD, Browser, office_named
 from tests.delivery import queue
-from webapp.models import Message, SmsAccount
+from webapp.models import AuditEvent, Message, SmsAccount
 from webapp.sms import compose as sms_compose
 from webapp.sms.account_secrets import key_material, seal
 
@@ -413,6 +413,28 @@ def test_every_unsafe_request_without_a_csrf_token_is_refused(
             assert "expired" in response.get_data(as_text=True), (endpoint, method)
         checked += 1
     assert checked >= 30
+
+
+def test_every_head_answers_as_its_get_and_changes_nothing(client, session, make_user, world):
+    """A HEAD (a link checker's, a prefetch's) is past CSRF's check, as a GET is: on a page that
+    shows a form and acts on its POST it was taken for the POST. It deactivated a user, cancelled a
+    scheduled send and discarded a failed email; it drew the other forms as refused saves (400)."""
+    sign_in(client, session, make_user, "administrator", world)
+    heads = 0
+    for rule in client.application.url_map.iter_rules():
+        if rule.endpoint == "static" or "HEAD" not in rule.methods:
+            continue
+        url = fill(TABLE[rule.endpoint][0].url, world)
+        before = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+        head = client.open(url, method="HEAD")
+        session.expire_all()
+        after = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+        assert after == before, (rule.endpoint, "a HEAD wrote to the audit log")
+        get = client.get(url)
+        assert head.status_code == get.status_code, (rule.endpoint, head.status_code)
+        assert head.get_data() == b"", rule.endpoint
+        heads += 1
+    assert heads >= 40
 
 
 def test_another_users_compose_draft_is_404(client, session, make_user, world):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+import sqlalchemy as sa
 
 from tests.web.conftest import START
+from webapp.models import Candidate
 from webapp.web import sessions
 
 MINUTE = 60.0
@@ -96,6 +100,43 @@ def test_an_expired_htmx_request_gets_401_and_hx_redirect(client, login, clock):
 
     assert response.status_code == 401
     assert response.headers["HX-Redirect"].startswith("/login")
+
+
+def test_an_expired_session_is_ended_though_another_connection_wrote_meanwhile(
+    app, client, login, clock, make_candidate, monkeypatch
+):
+    """Ending the expired session's row wrote inside the request's reading transaction: on
+    SQLite another writer in between (the worker sending) failed it at once, "database is
+    locked", a 500 instead of the way to sign in again. It is written as a writer from its start."""
+    ada = make_candidate()
+    login("viewer")
+    engine = app.extensions["database"].engine
+
+    def rename_ada():
+        with engine.begin() as connection:
+            connection.execute(
+                sa.update(Candidate).where(Candidate.id == ada.id).values(first_name="Adele")
+            )
+
+    worker = threading.Thread(target=rename_ada)
+    expired = sessions.expired
+
+    def expired_then_write_elsewhere(*args):
+        out = expired(*args)
+        worker.start()
+        worker.join(1.0)  # it holds no lock here yet: the other write commits at once
+        return out
+
+    monkeypatch.setattr(sessions, "expired", expired_then_write_elsewhere)
+    clock(61 * MINUTE)
+
+    response = client.get("/candidates")
+    worker.join(20)
+
+    assert signed_out_to_login(response)
+    monkeypatch.undo()
+    clock(0)
+    assert signed_out_to_login(client.get("/candidates"))  # ended on the server too
 
 
 def test_the_limits_come_from_the_config(app, client, login, clock):

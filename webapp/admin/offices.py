@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
@@ -18,7 +18,7 @@ from webapp.users import offices
 from webapp.web import edit_merge
 from webapp.web.access import permission_required
 from webapp.web.edit_merge import loaded_field
-from webapp.web.forms import field_error
+from webapp.web.forms import field_error, showing
 from webapp.web.rendering import render
 from webapp.web.validators import PlainText
 
@@ -97,7 +97,7 @@ def offices_page():
 def edit_office(office_id: int):
     """Change an office's name, time zone or phone region (audited)."""
     office = office_or_404(office_id)
-    if request.method == "GET":
+    if showing():
         return _page(edit_merge.stamp(OfficeForm(obj=office)), office, problem=None, status=200)
     form = OfficeForm()
     problem = None

@@ -18,7 +18,7 @@ from webapp.sms import limits
 from webapp.users import accounts, offices, throttle, two_factor
 from webapp.web import edit_merge, sessions
 from webapp.web.access import local_path
-from webapp.web.forms import field_error
+from webapp.web.forms import field_error, showing
 from webapp.web.rendering import render
 from webapp.web.times import organisation_zone
 
@@ -48,7 +48,7 @@ def require_own_password():
 @login_required
 def index():
     """Show one's own account, and change one's email, mobile, office and time zone."""
-    if request.method == "GET":
+    if showing():
         return _page(read_mobile_for_office(edit_merge.stamp(_filled_form())))
     form = ProfileForm(offices=office_choices())
     office_now = str(current_user.office_id or "")

@@ -30,7 +30,7 @@ from webapp.times import DEFAULT_ZONE
 from webapp.users import accounts
 from webapp.web import edit_merge
 from webapp.web.access import permission_required
-from webapp.web.forms import field_error, refused
+from webapp.web.forms import field_error, refused, showing
 from webapp.web.notices import back_to_section
 from webapp.web.rendering import render
 
@@ -46,7 +46,7 @@ def blocked_or_404(row_id: int) -> BlockedRegion:
 @permission_required("settings.manage")
 def settings():
     """Show and change the SMS settings; the blocked-country lists are below them."""
-    if request.method == "GET":
+    if showing():
         return _page()
     form = SettingsForm(data=_settings_values())  # a field not posted keeps its value
     problem = None

@@ -17,6 +17,7 @@ from webapp.sms import settings as sms_settings
 from webapp.sms import status
 from webapp.sms.replies import KEPT_EMAIL
 from webapp.web.access import permission_required
+from webapp.web.forms import showing
 from webapp.web.notices import back_to_section
 from webapp.web.rendering import render
 
@@ -85,7 +86,7 @@ def _retried(email: Email) -> str:
 def discard_email(email_id: int):
     """Ask first, then give up on a failed reply email for good (audited): a discarded email is
     listed nowhere and cannot be retried."""
-    if request.method == "GET":
+    if showing():
         email = email_or_404(email_id)
         return render(
             "admin/email_discard.html", email=email, failed=email.state == status.FAILED_EMAIL

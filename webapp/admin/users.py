@@ -30,7 +30,7 @@ from webapp.users import accounts, offices, oidc
 from webapp.users.accounts import UserDetails
 from webapp.web import edit_merge, sessions
 from webapp.web.access import permission_required
-from webapp.web.forms import field_error
+from webapp.web.forms import field_error, showing
 from webapp.web.rendering import render, render_list
 
 RETYPE_PASSWORD = "Type the temporary password again: it is not kept when the form is refused."
@@ -125,7 +125,7 @@ def edit_user(user_id: int):
     """Edit a user's details and roles."""
     user = user_or_404(user_id)
     roles = accounts.all_roles(db.session)
-    if request.method == "GET":
+    if showing():
         # Read for the office's region on the page too: the Mobile's hint gives its example.
         form = read_mobile_for_office(edit_merge.stamp(_filled_form(user, roles)))
         return _user_page(form, user, roles)
@@ -176,7 +176,7 @@ def deactivate_user(user_id: int):
     """Ask, then switch a user off (never delete: their messages and audit entries keep their
     name). It ends their sessions at once, so it is confirmed first, on a page of its own."""
     user = user_or_404(user_id)
-    if request.method == "GET":
+    if showing():
         return render(
             "admin/deactivate.html",
             user=user,

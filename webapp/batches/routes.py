@@ -22,8 +22,9 @@ from webapp.sms.limits import LimitSettings
 from webapp.sms.quiet_hours import QuietSettings, waiting_in_batch
 from webapp.users import offices
 from webapp.web.access import permission_required
-from webapp.web.forms import refused
+from webapp.web.forms import refused, showing
 from webapp.web.rendering import render
+from webapp.web.sessions import AUTO_RELOAD
 
 # Without JavaScript the page reloads itself (a <noscript> meta refresh) while htmx would poll:
 # seconds between reloads while messages are on their way, then while only unknown ones are still
@@ -71,6 +72,7 @@ def show(batch_id: int):
         waiting = progress.poll_seconds == batches.WAITING_POLL
         reload_after = batches.WAITING_POLL if waiting else RELOAD_SECONDS[progress.done]
     now = utcnow()
+    page = as_id(request.args.get("page")) or 1
     return render(
         "batches/batch.html",
         blocks=["progress"],
@@ -78,15 +80,21 @@ def show(batch_id: int):
         state_filter=state,
         refresh="off" if stopped else None,
         reload_after=reload_after,
+        # Asked for as a reload by itself, so it does not keep an idle session alive.
+        reload_url=url_for(
+            "batches.show",
+            batch_id=batch.id,
+            state=state,
+            page=page if page > 1 else None,
+            **AUTO_RELOAD,
+        ),
         kind=KINDS.by_segment(batch.kind),
         progress=progress,
         bar_labels=batches.BAR_LABELS,
         receipt_wait_hours=int(batches.RECEIPT_WAIT.total_seconds() // 3600),
         left_out=batches.left_out(batch),
         per_page=batches.MESSAGES_PAGE,
-        messages=batches.message_page(
-            db.session, batch, state, as_id(request.args.get("page")) or 1
-        ),
+        messages=batches.message_page(db.session, batch, state, page),
         resendable=batches.resendable_counts(db.session, batch),
         checking=batches.checking(db.session, batch),
         cancelled_by=sent_log.cancellers(db.session, [batch]).get(batch.id),
@@ -106,7 +114,7 @@ def resend(batch_id: int):
     if batch.scheduled:
         abort(409, description="This SMS is scheduled and nothing has gone yet: nothing to resend.")
     offer = batches.resend_offer(db.session, batch)
-    if request.method == "GET":
+    if showing():
         return _resend_page(batch, offer)
     ignore = request.form.get("ignore") == "1"
     reason = request.form.get("ignore_reason", "")

@@ -18,7 +18,7 @@ from webapp.models import Batch
 from webapp.models.base import utcnow
 from webapp.sms import compose, opt_out_line, schedule, segments, sent_log
 from webapp.web.access import local_path
-from webapp.web.forms import refused
+from webapp.web.forms import refused, showing
 from webapp.web.rendering import render, wants_fragment
 from webapp.web.times import when
 
@@ -60,7 +60,7 @@ def cancel(batch_id: int):
     batch = batch_or_404(batch_id)
     sender_only(batch, "cancel its send", "scheduled it")
     back = sent_list_back()
-    if request.method == "GET":
+    if showing():
         if not batch.scheduled:
             return _cancel_page(batch, back, problem=no_longer_scheduled(batch), status=409)
         return _cancel_page(batch, back)
@@ -107,7 +107,7 @@ def edit(batch_id: int):
     batch = batch_or_404(batch_id)
     sender_only(batch, "edit its text", "scheduled it")
     form = ScheduledTextForm()
-    if request.method == "GET":
+    if showing():
         form.message.data = form.shown.data = schedule.editable_text(batch)
         if not batch.scheduled:
             return _edit_page(batch, form, {"form": no_longer_scheduled(batch)}, status=409)

@@ -8,6 +8,7 @@ the list it asked for), so Back never offers to resubmit a form.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -33,7 +34,7 @@ from webapp.sms.limits import LimitSettings
 from webapp.sms.quiet_hours import QuietSettings
 from webapp.web import phone_numbers
 from webapp.web.access import permission_required
-from webapp.web.forms import field_error
+from webapp.web.forms import field_error, showing
 from webapp.web.rendering import render, wants_fragment
 from webapp.web.sms_routes import blocked, region_names
 from webapp.web.times import user_zone
@@ -45,6 +46,10 @@ FOCUS = frozenset(
 # What a redirect back to the screen may say was put in the Message (?added=), beside its picker.
 ADDED = frozenset({"template", "merge_field"})
 LISTS = frozenset(recipients.OUTCOMES) | {"removed"}
+# The digest of the text a template put into the Message (sms_compose.text_digest), as the screen
+# posts it (a hidden field) and a redirect without JavaScript carries it (?text_put_in=); "": none.
+PUT_IN = "text_put_in"
+PUT_IN_VALUE = re.compile(r"(?:[0-9a-f]{32})?")
 # The search each of the last few SMS screens opened came from, for Cancel (_remember_search).
 SEARCHES = "compose_searches"
 KEEP_SEARCHES = 3
@@ -60,7 +65,8 @@ def compose():
     """Open the SMS screen for one person (GET ?candidate= / ?contact=) or a search
     selection (POST); the same selection's unsent draft of today comes back as it was left."""
     try:
-        if request.method == "GET":
+        # HEAD is a GET without the body (a link checker): its selection is in the link too.
+        if showing():
             kind, ids = selection.from_link(request.args)
         else:
             kind, ids = selection.from_form(
@@ -160,12 +166,17 @@ def _posted(draft: ComposeDraft) -> ComposeForm:
 def _screen(draft, form: ComposeForm, *, status: int = 200, blocks=("compose",), **flags):
     """The SMS screen (or the named blocks of it); `flags` as ComposeScreen takes them."""
     _require_ignore_permission(form)
+    put_in = flags.pop("put_in", None)
+    if put_in is None:
+        put_in = _put_in()
     screen = ComposeScreen.build(draft, form, **flags)
     return render(
         "compose/compose.html",
         blocks=list(blocks),
         status=status,
         is_the_page=_is_the_page(),
+        # Carried from post to post: the draft keeps the template put in, not its text then.
+        text_put_in=put_in if put_in is not None else sms_compose.put_in_key(db.session, draft),
         **screen.context(),
     )
 
@@ -180,9 +191,21 @@ def _is_the_page() -> bool:
     return here.startswith(url_for("compose.compose"))
 
 
-def _back_to_screen(draft: ComposeDraft, **args):
-    """303 to the screen as the draft now holds it: post/redirect/get without JavaScript."""
+def _back_to_screen(draft: ComposeDraft, *, put_in: str | None = None, **args):
+    """303 to the screen as the draft now holds it: post/redirect/get without JavaScript.
+
+    The digest of the text a template put in (`put_in`) rides along when the draft alone would
+    not tell it (the template edited since): the screen's hidden field is not in a GET's link."""
+    if put_in is not None and put_in != sms_compose.put_in_key(db.session, draft):
+        args[PUT_IN] = put_in
     return redirect(url_for("compose.show", token=draft.token, **args), 303)
+
+
+def _put_in() -> str | None:
+    """The digest of the text the screen says a template put into its Message (posted, or in the
+    link of a redirect without JavaScript); None when it says nothing of it."""
+    value = (request.form if request.method == "POST" else request.args).get(PUT_IN)
+    return value if value is not None and PUT_IN_VALUE.fullmatch(value) else None
 
 
 @bp.route("/compose/<token>", methods=["GET"])
@@ -236,6 +259,8 @@ def update(token: str):
     # what is typed next would go before the text. (compose.js puts the caret at the end.)
     put_in = "message" if wants_fragment() else None
     added = None
+    # The text a template put in: what the Message is measured against before another replaces it.
+    text_put_in = _put_in()
     try:
         if as_id(request.form.get("remove")):
             sms_compose.set_removed(db.session, draft, as_id(request.form["remove"]), True)
@@ -244,19 +269,22 @@ def update(token: str):
             sms_compose.set_removed(db.session, draft, as_id(request.form["restore"]), False)
             focus = "recipients"
         elif request.form.get("replace_template"):
-            _use_template(draft, form, as_id(request.form["replace_template"]))
+            template = _use_template(draft, form, as_id(request.form["replace_template"]))
+            text_put_in = sms_compose.text_digest(template.body) if template else text_put_in
             focus, added = put_in or "template", "template"
         elif request.form.get("action") == "use_template":
             chosen = as_id(form.template_id.data)
             if chosen is not None and sms_compose.would_lose_text(
-                db.session, draft, form.message.data
+                db.session, draft, form.message.data, text_put_in
             ):
                 asking = sms_compose.template_for(db.session, current_user, draft.kind, chosen)
                 focus = "replace"
             else:
                 template = _use_template(draft, form, chosen)
                 focus = put_in or "template"
-                added = "template" if template is not None else None
+                if template is not None:
+                    added = "template"
+                    text_put_in = sms_compose.text_digest(template.body)
         elif request.form.get("action") == "commercial":
             # "Commercial message" ticked or unticked: the screen shows (or drops) the line.
             focus = "commercial"
@@ -292,15 +320,16 @@ def update(token: str):
         focus = error.field if error.field in FOCUS else focus
     _keep(draft, form)
     if errors:
-        return _screen(draft, form, errors=errors, focus=focus, status=400)
+        return _screen(draft, form, errors=errors, focus=focus, status=400, put_in=text_put_in)
     if not wants_fragment():
         return _back_to_screen(
             draft,
             focus=None if asking else focus,
             ask=asking.id if asking else None,
             added=added,
+            put_in=text_put_in,
         )
-    return _screen(draft, form, focus=focus, asking=asking)
+    return _screen(draft, form, focus=focus, asking=asking, put_in=text_put_in)
 
 
 def _use_template(
@@ -372,7 +401,9 @@ def preview(token: str):
     draft = _draft(token)
     form = _posted(draft)
     if not wants_fragment():
-        return _back_to_screen(draft, preview=form.preview_index.data, _anchor="preview")
+        return _back_to_screen(
+            draft, preview=form.preview_index.data, _anchor="preview", put_in=_put_in()
+        )
     # All of it is drawn out of band, as the counter's answer is: the two cross on the way back.
     return _screen(
         draft,
@@ -425,7 +456,8 @@ def _refuse_what_was_not_shown(draft: ComposeDraft, form: ComposeForm, *, sent: 
     where the template in use has been made commercial since, or showed other people taken off
     (Remove or Put back in another tab on the same draft): it would send what it never showed, or
     to people it never showed. A post without these fields (a crafted one) is not refused: the
-    line is added all the same, and the draft says who gets it.
+    line is added all the same, and the draft says who gets it. (Someone opting in or out since,
+    or a mobile edited, sms_compose.send refuses against `sent_to_shown`: it analyses them.)
 
     Another template put in: the screen is redrawn with its own text, so the template that text
     came from is the draft's again (with its commercial lock), for the next Send to record."""
@@ -500,6 +532,8 @@ def send(token: str):
         # The opted-out people the screen (or the confirmation) showed, for Ignore to cover no
         # one else.
         opted_out_shown=request.form.get("opted_out_shown"),
+        # Who the screen showed it going to, at which numbers (a confirmation's digest says it).
+        sent_to_shown=request.form.get("sent_to_shown"),
     )
     try:
         if confirmed is None:
@@ -546,7 +580,7 @@ def send(token: str):
         # Only Ignore needs them (and only then is the confirmation's address longer).
         shown = request.form.get("opted_out_shown") if send_request.ignore else None
         if not needed.changed and not wants_fragment():
-            return _back_to_screen(draft, confirm=1, opted_out=shown)
+            return _back_to_screen(draft, confirm=1, opted_out=shown, put_in=_put_in())
         errors = {"confirm": needed.message} if needed.changed else {}
         return _screen(
             draft, form, status=needed.status, errors=errors, confirming=True, opted_out=shown

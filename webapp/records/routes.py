@@ -35,7 +35,7 @@ from webapp.sms.quiet_hours import QuietSettings, waiting_in_batch
 from webapp.users import offices
 from webapp.web import edit_merge, phone_numbers
 from webapp.web.access import permission_required
-from webapp.web.forms import field_error
+from webapp.web.forms import field_error, showing
 from webapp.web.notices import back_to_section
 from webapp.web.rendering import render, wants_fragment
 from webapp.web.sms_routes import blocked, region_names
@@ -363,7 +363,7 @@ NOT_RECORD_FIELDS = frozenset(
 def _edit(segment: str, person):
     kind = KINDS.by_segment(segment)
     region = phone_numbers.default_region()
-    if person is not None and request.method == "GET":
+    if person is not None and showing():
         form = edit_merge.stamp(_stored_form(kind, person, region))
     else:
         stored = (person.mobile_raw or "") if person is not None else None

@@ -193,17 +193,43 @@ def save_input(session: so.Session, draft: ComposeDraft, typed: DraftInput) -> N
 
 
 def template_text(session: so.Session, draft: ComposeDraft) -> str | None:
-    """The text of the template last put into this draft's Message, if it is still there."""
+    """The text of the template last put into this draft's Message as it is now (it may have been
+    edited since it was put in), if the template is still there."""
     if draft.template_id is None:
         return None
     template = session.get(SmsTemplate, draft.template_id)
     return template.body if template is not None else None
 
 
-def would_lose_text(session: so.Session, draft: ComposeDraft, message: str) -> bool:
-    """True when `message` holds text the user typed: not blank, and not exactly the text of the
-    template last put in. Replacing it then needs their word first."""
-    return bool(message.strip()) and message != template_text(session, draft)
+def text_digest(text: str) -> str:
+    """A digest of a text a template put into the Message: the screen carries it from post to
+    post, so "unchanged" is measured against the text put in, not the template's text now."""
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def put_in_key(session: so.Session, draft: ComposeDraft) -> str:
+    """The digest of the text the draft's template put into its Message, as far as the draft
+    alone tells ("": none): its template's text now, while the Message holds exactly that.
+
+    The draft keeps no copy of the text put in, so a screen drawn afresh (a reload, Bulk SMS
+    again) over a template edited since asks before replacing it: asking loses nothing."""
+    text = template_text(session, draft)
+    return text_digest(text) if text is not None and draft.message == text else ""
+
+
+def would_lose_text(
+    session: so.Session, draft: ComposeDraft, message: str, put_in: str | None = None
+) -> bool:
+    """True when `message` holds text the user typed: not blank, and not exactly the text the
+    template last put in. Replacing it then needs their word first.
+
+    `put_in` is the digest of that text as the screen carried it (text_digest; "": none put in).
+    None: not carried, and the template's text as it is now stands for it."""
+    if not message.strip():
+        return False
+    if put_in is not None:
+        return text_digest(message) != put_in
+    return message != template_text(session, draft)
 
 
 def use_template(
@@ -313,6 +339,28 @@ class ComposeState:
             if not o.person.sms_consent and o.outcome not in _UNREACHABLE
         )
         return hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:32]
+
+    @property
+    def recipients_key(self) -> str:
+        """A digest naming who this SMS goes to, at which number: each consenting recipient, and
+        each opted-out person Ignore could let through, marked so. The screen carries the one it
+        showed, so Send can refuse a list another tab changed since (someone opting in, a mobile
+        edited) rather than send to a person or number never shown.
+
+        The same whether Ignore is ticked or not: ticking it is the sender's own change, which
+        the screen says ("Send to the N opted-out people as well")."""
+        hashed = hashlib.sha256()
+        for o in sorted(self.analysis.outcomes, key=lambda o: o.person.id):
+            if o.included and not o.overridden:
+                mark = "to"
+            elif not o.person.sms_consent and o.outcome not in _UNREACHABLE:
+                mark = "opted out"
+            else:
+                continue
+            for piece in (str(o.person.id), o.person.mobile_e164 or "", mark):
+                data = piece.encode()
+                hashed.update(b"%d:%s" % (len(data), data))
+        return hashed.hexdigest()[:32]
 
 
 def analyse_draft(
@@ -580,6 +628,9 @@ class SendRequest:
     # The opted-out people the screen showed (ComposeState.opted_out_key): Ignore lets through
     # only them. None: not checked (a post without it, whose draft still says who is on it).
     opted_out_shown: str | None = None
+    # Who the screen showed it going to (ComposeState.recipients_key). None: not checked (a
+    # confirmed Send, whose digest names them; a post without it).
+    sent_to_shown: str | None = None
 
 
 def require_permission(sender: User, ignore: bool) -> None:
@@ -693,6 +744,14 @@ def send(
             "Who has opted out of SMS on this list has changed since this screen was shown (on "
             "a record, or by a STOP reply), and Ignore sends only to the opted-out people it "
             "showed. Check the list, then press Send again.",
+            "recipients",
+            409,
+        )
+    if request.sent_to_shown is not None and request.sent_to_shown != state.recipients_key:
+        raise FieldError(
+            "Who gets this SMS has changed since this screen was shown (someone opted in or out, "
+            "or a mobile number was edited, in another tab or window): check the list, then "
+            "press Send again.",
             "recipients",
             409,
         )

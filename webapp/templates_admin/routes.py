@@ -21,9 +21,11 @@ from webapp.templates_admin import bp
 from webapp.templates_admin.forms import ListingForm, TemplateForm
 from webapp.web import edit_merge
 from webapp.web.access import permission_required
-from webapp.web.forms import field_error
+from webapp.web.forms import field_error, showing
+from webapp.web.notices import back_to_section
 from webapp.web.rendering import render, render_list
 
+INDEX = "templates_admin.index"
 PREVIEW_KINDS = {kind.singular: kind.label for kind in KINDS}
 
 
@@ -97,7 +99,7 @@ def _made_personal(by: User | None) -> str:
 def _form(template: SmsTemplate | None, refusal: str | None = None) -> Response:
     """The add or edit form's answer to a GET or a POST; `refusal`: why a save is refused whatever
     the form holds (the template it was opened for is out of this user's reach now)."""
-    if request.method == "GET":
+    if showing():
         return _page(edit_merge.stamp(TemplateForm(obj=template)), template)
     form = TemplateForm()
     if form.shared.data and not sms_templates.may_share(current_user):
@@ -110,6 +112,10 @@ def _form(template: SmsTemplate | None, refusal: str | None = None) -> Response:
         # fields apart when it runs.)
         action = "preview" if (request.form.get("preview_id") or "").strip() else "save"
     if action == "counter":
+        # A preview on show follows the text too (it posts `previewing`): else it showed text no
+        # longer typed, while the counter beside it counted the new text for the same person.
+        if request.form.get("previewing"):
+            return _page(form, template, blocks=["counter", "preview"], preview=True, redraw=True)
         return _page(form, template, blocks=["counter"])
     if action == "picker":
         # For changed (with JavaScript): the merge fields the people now chosen have.
@@ -175,8 +181,11 @@ def _offered(form: TemplateForm) -> tuple[merge.MergeField, ...]:
     return merge.offered(KINDS.merge_fields(form.record_type.data))
 
 
-def _preview_choice() -> tuple[Kind, str]:
+def _preview_choice(form: TemplateForm) -> tuple[Kind, str]:
     named = request.form.get("preview_kind", "")
+    if named not in KINDS.singulars:
+        # Unchosen (the form just opened): the people the template is for, when one kind is.
+        named = form.record_type.data
     kind = KINDS.by_singular(named) if named in KINDS.singulars else CANDIDATES
     # Whole: a long id cut short was answered for the number it was cut to.
     return kind, request.form.get("preview_id", "").strip()
@@ -197,10 +206,12 @@ def _page(
     focus: str | None = None,
     form_error: str | None = None,
     save_refused: bool = False,
+    redraw: bool = False,
 ) -> Response:
-    """The form as posted; `save_refused`: a Save its fields refused (the summary says so)."""
+    """The form as posted; `save_refused`: a Save its fields refused (the summary says so);
+    `redraw`: the preview drawn again for the counter, out of band, as the user types."""
     body = form.body.data or ""
-    kind, raw_id = _preview_choice()
+    kind, raw_id = _preview_choice(form)
     person, preview_errors = None, {}
     if raw_id or preview:
         person_id = as_id(raw_id)
@@ -220,6 +231,10 @@ def _page(
     line = sms_templates.line_for(db.session, form.commercial.data)
     shown = sms_templates.preview(body, person, current_user, line) if person else None
     count = shown.count if shown is not None else sms_templates.counted(body, line)
+    if redraw:
+        # An id no longer right is for Preview to refuse: not as the user types in Message, where
+        # its autofocus would take them away.
+        preview_errors = {}
     if preview and preview_errors:
         status = 400
     return _editor(
@@ -247,6 +262,7 @@ def _page(
         # The counter is drawn out of band wherever it is sent alone or with the preview: its
         # requests swap nothing themselves (compose.js weighs answers that crossed).
         counter_oob="counter" in blocks,
+        preview_oob=redraw,
         focus=focus,
         save_refused=save_refused,
         form_url=url_for("templates_admin.edit", template_id=template.id)
@@ -294,22 +310,21 @@ def reactivate(template_id: int):
 
 def _set_active(template_id: int, active: bool) -> Response:
     template = template_or_404(template_id)
-    listing = ListingForm.read(request.form)
-    back = redirect(url_for("templates_admin.index", **listing.filters.params()), 303)
+    # Back to the list as it was filtered (a filter left out there is left out here too), saying
+    # what happened above the results with the focus on it: the button pressed is no longer there
+    # to keep it (the list is a new page), and it fell to the page's start.
+    filters = ListingForm.read(request.form).filters.params()
     try:
         changed = sms_templates.set_active(db.session, current_user, template, active)
     except FieldError as error:
         db.session.rollback()
         if error.status == 403:
             abort(error.status, description=error.message)
-        flash(error.message, "warning")
-        return back
+        return back_to_section(INDEX, "results-refused", error.message, 303, **filters)
     state = "reactivated" if active else "deactivated"
-    flash(
+    said = (
         f"Template “{template.name}” {state}."
         if changed
-        else f"Template “{template.name}” was already {state}.",
-        "info",
+        else f"Template “{template.name}” was already {state}."
     )
-    # Back to the list as it was filtered (a filter left out there is left out here too).
-    return back
+    return back_to_section(INDEX, "results", said, 303, **filters)

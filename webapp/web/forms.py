@@ -16,6 +16,12 @@ from webapp.extensions import db
 from webapp.filters import is_iso_day
 
 
+def showing() -> bool:
+    """Whether a form's page is only being shown: a GET, or a HEAD (a link checker's, a prefetch's),
+    which answers as its GET. Only a POST acts; a HEAD past CSRF's check once deactivated a user."""
+    return request.method in ("GET", "HEAD")
+
+
 def as_typed(errors: Mapping[str, str], name: str, value: Any) -> Any:
     """A GET filter box's value: as parsed, or as typed when it was left out (too long, a control
     character), so it comes back to be corrected rather than empty to be typed again."""

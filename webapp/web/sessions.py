@@ -4,6 +4,7 @@ account change, or after SESSION_IDLE_MINUTES idle or SESSION_ABSOLUTE_HOURS in 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy.exc
@@ -34,6 +35,9 @@ ENDED_MESSAGE = (
 # Ids of elements that poll with hx-trigger="every …": the batch progress, the unread count, a
 # record's thread while a message in it is on its way (which may wait all night in quiet hours).
 POLLING = frozenset({"progress", "unread-poll", "conversation"})
+# Nor is a page reloading itself without JavaScript (the batch page's <noscript> refresh), which
+# asks for its address with this argument.
+AUTO_RELOAD = {"refresh": "auto"}
 # The cookie's last-seen time is written again only once it is this many seconds old, and read as
 # up to that much later (as the row's is, webapp.users.sessions.TOUCH_EVERY). A cookie that has not
 # changed is not signed and sent again: a search typed a letter at a time is many requests.
@@ -137,11 +141,14 @@ def enforce_lifetime() -> ResponseReturnValue | None:
         config["SESSION_IDLE_MINUTES"],
         config["SESSION_ABSOLUTE_HOURS"],
     ):
-        user_sessions.end(db.session, session.get(TOKEN), _as_datetime(moment))
-        db.session.commit()
+        token = session.get(TOKEN)
+        _write_apart(
+            lambda: user_sessions.end(db.session, token, _as_datetime(moment)),
+            "end an expired session",  # expired either way: its cookie is forgotten below
+        )
         return _signed_out(EXPIRED_MESSAGE)
     # A page polling by itself (the batch progress) is not the user being active.
-    if request.headers.get("HX-Trigger") not in POLLING:
+    if not _by_itself():
         if cookie_seen_at is None or moment - cookie_seen_at >= LAST_SEEN_STEP:
             session[LAST_SEEN_AT] = moment
         if live is not None and user_sessions.touch_due(live[0], _as_datetime(moment)):
@@ -149,16 +156,32 @@ def enforce_lifetime() -> ResponseReturnValue | None:
     return None
 
 
+def _by_itself() -> bool:
+    """Whether the page asks by itself (a poll, a reload without JavaScript), not its user."""
+    return request.headers.get("HX-Trigger") in POLLING or all(
+        request.args.get(key) == value for key, value in AUTO_RELOAD.items()
+    )
+
+
 def _touch(user_session: user_sessions.UserSession, moment: datetime) -> None:
-    """Write last_seen_at (at most once a minute) in a transaction of its own."""
+    """Write last_seen_at (at most once a minute)."""
+    _write_apart(
+        lambda: user_sessions.touch(db.session, user_session, moment),
+        "note activity of a session",
+    )
+
+
+def _write_apart(write: Callable[[], None], doing: str) -> None:
+    """Write a session's row in a transaction of its own, as a writer from its start: on SQLite
+    the request's reading transaction, overtaken by another writer (the worker), failed the write
+    at once ("database is locked", a 500). A busy database must not fail the request over it."""
     try:
         db.session.commit()  # nothing written yet: ends the reading transaction
         begin_write(db.session)
-        user_sessions.touch(db.session, user_session, moment)
+        write()
         db.session.commit()
     except sqlalchemy.exc.SQLAlchemyError:
-        # Only a note of activity: a busy database must not fail the user's request over it.
-        current_app.logger.warning("could not note activity of a session", exc_info=True)
+        current_app.logger.warning("could not %s", doing, exc_info=True)
         db.session.rollback()
 
 
