@@ -20,9 +20,10 @@ def js() -> bool:
 
 
 def reload_after(page) -> str | None:
-    """The delay of the page's meta refresh, if it has one (JavaScript off: <noscript> counts)."""
+    """The delay of the page's meta refresh, if it has one (JavaScript off: <noscript> counts):
+    its seconds, before the address it reloads."""
     meta = page.locator(REFRESH)
-    return meta.get_attribute("content") if meta.count() else None
+    return meta.get_attribute("content").split(";")[0] if meta.count() else None
 
 
 def send_from_record(page, name: str, mobile: str, text: str) -> None:

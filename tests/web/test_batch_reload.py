@@ -36,7 +36,7 @@ def reloads(page) -> list[str]:
     inside <noscript> so a browser running htmx polls instead)."""
     head = page.one("head")
     return [
-        meta.get("content")
+        meta.get("content").split(";")[0]  # its seconds (then the address it reloads)
         for noscript in head.all("noscript")
         for meta in noscript.all("meta")
         if (meta.get("http-equiv") or "").lower() == "refresh"
