@@ -305,6 +305,15 @@
     if (field.tagName === "SELECT") field.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
+  // A history tab pressed: the Quick reply comes back on it from now on, though the tab's answer
+  // (which brings the form's tab field) has not come. A reply sent before it came redrew the old
+  // tab's thread, while the tab's late answer put the new tab in the address.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var tab = /^history-tab-(\w+)$/.exec(event.detail.elt.id || "");
+    var field = tab && document.querySelector("input[name='tab'][form='quick-reply']");
+    if (field) field.value = tab[1];
+  });
+
   document.addEventListener("htmx:beforeRequest", function (event) {
     var target = event.detail.target;
     if (!target) return;

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
 from tests.e2e.helpers import add_candidate, posts_made, run_seed
-from tests.e2e.test_slow_network import InFlight, throttle, unexpected
+from tests.e2e.test_slow_network import Held, InFlight, throttle, unexpected
 
 pytestmark = pytest.mark.e2e
 
@@ -127,6 +127,33 @@ def test_a_tab_chosen_while_the_thread_refreshes_is_the_tab_shown(page, live_ser
     page.wait_for_timeout(4500)  # a refresh or more later
     expect(sent).to_have_attribute("aria-current", "page")
     expect(sent).to_be_focused()
+
+
+def test_a_reply_sent_while_a_tab_is_on_its_way_comes_back_on_that_tab(page):
+    """Received pressed, then Send reply before the tab's answer came: the reply redrew the All
+    tab's thread, and the tab's late answer put Received in the address; a reload showed
+    Received. The reply comes back on the tab chosen, which the address says."""
+    sign_in(page, "consultant")
+    digits = f"{random.randrange(10**6):06d}"
+    add_candidate(page, "Tab", f"Racer{digits}", f"0413 {digits[:3]} {digits[3:]}")
+    page.get_by_text("Quick reply", exact=True).click()  # its label: into the box
+    page.keyboard.type("Sent while a tab loads")
+    in_flight = InFlight(page)
+    tabs = Held(page, "**/candidates/*", lambda request: "part=thread" in request.url)
+    received = page.locator("#history-tab-received")
+
+    received.focus()
+    page.keyboard.press("Enter")
+    tabs.wait_for(1)
+    page.get_by_role("button", name="Send reply", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#quick-reply p[role=status]")).to_contain_text("queued")
+    tabs.release()
+    in_flight.wait_quiet()
+
+    expect(page).to_have_url(re.compile(r"\?tab=received"))
+    expect(received).to_have_attribute("aria-current", "page")
+    expect(page.locator("#history-tab-all")).not_to_have_attribute("aria-current", "page")
 
 
 def test_privacy_cannot_be_changed_while_a_save_is_out_and_a_second_save_goes_through(page):

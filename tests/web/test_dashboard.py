@@ -308,7 +308,7 @@ def test_a_team_limited_leader_sees_and_may_ask_for_their_own_office_only(
     assert page.one("h2", id="results-heading").text == "Your team’s last 30 days"
     assert page.one("dd", id="total-messages").text == "9"  # Ann's, not Bob's in Sydney
     assert options(page, "user") == ["Your team", "Ann Dash", "Lee Perth"]
-    assert options(page, "office") == ["Every office", "Perth"]
+    assert options(page, "office") == ["Your office", "Perth"]  # not "Every office"
 
     for query in (
         f"user={bob.id}",

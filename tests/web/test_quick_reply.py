@@ -259,6 +259,18 @@ def test_the_counter_counts_the_message_as_the_person_gets_it(client, login, ada
 
 
 @pytest.mark.parametrize(
+    "message, said",
+    [("", "0 characters · 0 SMS parts · GSM-7"), ("A", "1 character · 1 SMS · GSM-7")],
+)
+def test_the_counter_says_one_character_not_one_characters(client, login, ada, message, said):
+    login("consultant")
+    response = client.post(
+        f"/candidates/{ada.id}/reply/counter", data={"message": message}, htmx=True
+    )
+    assert html(response).one("output", id="quick-reply-counter").text.strip() == said
+
+
+@pytest.mark.parametrize(
     "message, problem",
     [
         ("   ", "Type a reply."),  # not "or pick a template": the box has no picker
