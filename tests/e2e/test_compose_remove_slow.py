@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
 from tests.e2e.helpers import posts_made, results_heading, select_people
-from tests.e2e.test_slow_network import mouse_click, throttle
+from tests.e2e.test_slow_network import Held, mouse_click, throttle
 
 pytestmark = pytest.mark.e2e
 
@@ -101,9 +101,13 @@ def test_removes_pressed_while_one_is_on_its_way_are_refused_where_seen(page, pe
     counted[0].response()  # its answer is in before the Removes
 
     # Enter on Remove, then Tab and Enter twice, as the tester pressed them for the next two
-    # Removes (passed over now: disabled, they take no focus), and a click on Send.
+    # Removes (passed over now: disabled, they take no focus), and a click on Send. The Remove is
+    # held in the browser until then (a slow network on cue): on a busy CI machine the presses
+    # could outlast the latency.
+    removes = Held(page, "**/update")
     remove_button(page, first).focus()
     page.keyboard.press("Enter")
+    removes.wait_for(1)
     # While it is on its way, every button of the screen is disabled, Send too: a press is
     # refused where it can be seen, not queued on a form the answer is about to replace.
     for name in (second, third):
@@ -113,6 +117,8 @@ def test_removes_pressed_while_one_is_on_its_way_are_refused_where_seen(page, pe
         page.keyboard.press("Tab")
         page.keyboard.press("Enter")
     mouse_click(page, "#send-button")
+    removes.release()
+    page.unroute("**/update")
 
     expect(page.locator("#compose-heading")).to_have_text("SMS to 3 people", timeout=20_000)
     page.wait_for_timeout(2 * 1500)  # anything pressed meanwhile would have been answered by now
