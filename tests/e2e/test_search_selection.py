@@ -69,7 +69,7 @@ def test_after_back_the_count_and_select_all_follow_the_ticked_rows(page):
 def new_surname() -> tuple[str, str]:
     """A surname of letters no other test uses (the server is shared), and digits for mobiles."""
     digits = f"{random.randrange(10**5):05d}"
-    return "Byrne" + "".join(chr(ord("a") + int(digit)) for digit in digits), digits
+    return "Zzbyrne" + "".join(chr(ord("a") + int(digit)) for digit in digits), digits
 
 
 def add_in_another_tab(page: Page, first: str, last: str, mobile: str) -> None:
@@ -84,44 +84,44 @@ def test_after_back_the_ticks_follow_the_people_when_someone_new_sorts_before_th
     sign_in(page, "consultant")
     surname, digits = new_surname()
     for first, mobile in (
-        ("Aaab", f"0419 1{digits[:2]} {digits[2:]}"),
-        ("Aaad", f"0419 2{digits[:2]} {digits[2:]}"),
+        ("Zzab", f"0419 1{digits[:2]} {digits[2:]}"),
+        ("Zzad", f"0419 2{digits[:2]} {digits[2:]}"),
     ):
         add_candidate(page, first, surname, mobile)
     page.goto(f"/candidates?q={surname}")
     expect(page.locator("#results-heading")).to_have_text(results_heading(2))
-    page.get_by_label(f"Select Aaab {surname}", exact=True).check()
-    page.get_by_label(f"Select Aaad {surname}", exact=True).check()
+    page.get_by_label(f"Select Zzab {surname}", exact=True).check()
+    page.get_by_label(f"Select Zzad {surname}", exact=True).check()
     count = page.locator("#selected-count")
     expect(count).to_have_text("2 selected")
-    page.locator("#results").get_by_role("link", name=f"Aaab {surname}").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Aaab {surname}")
+    page.locator("#results").get_by_role("link", name=f"Zzab {surname}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Zzab {surname}")
 
-    add_in_another_tab(page, "Aaaa", surname, f"0419 3{digits[:2]} {digits[2:]}")
+    add_in_another_tab(page, "Zzaa", surname, f"0419 3{digits[:2]} {digits[2:]}")
     page.go_back()
     expect(page.locator("#results-heading")).to_have_text(results_heading(3))
-    expect(page.get_by_label(f"Select Aaaa {surname}", exact=True)).not_to_be_checked()
-    expect(page.get_by_label(f"Select Aaab {surname}", exact=True)).to_be_checked()
-    expect(page.get_by_label(f"Select Aaad {surname}", exact=True)).to_be_checked()
+    expect(page.get_by_label(f"Select Zzaa {surname}", exact=True)).not_to_be_checked()
+    expect(page.get_by_label(f"Select Zzab {surname}", exact=True)).to_be_checked()
+    expect(page.get_by_label(f"Select Zzad {surname}", exact=True)).to_be_checked()
     expect(count).to_have_text("2 selected")
     page.keyboard.press("b")
     expect(page.locator("#compose-heading")).to_have_text(re.compile(r"SMS to 2 people"))
     recipients = page.get_by_role("group", name="Mobile Number")
-    expect(recipients).to_contain_text(f"Aaab {surname}")
-    expect(recipients).to_contain_text(f"Aaad {surname}")
-    expect(recipients).not_to_contain_text(f"Aaaa {surname}")
+    expect(recipients).to_contain_text(f"Zzab {surname}")
+    expect(recipients).to_contain_text(f"Zzad {surname}")
+    expect(recipients).not_to_contain_text(f"Zzaa {surname}")
 
 
 def test_after_back_select_all_matching_stays_ticked_for_the_search_as_it_is_now(page):
     sign_in(page, "consultant")
     surname, digits = new_surname()
-    add_candidate(page, "Aaab", surname, f"0419 4{digits[:2]} {digits[2:]}")
+    add_candidate(page, "Zzab", surname, f"0419 4{digits[:2]} {digits[2:]}")
     page.goto(f"/candidates?q={surname}&sort=-created")
     page.get_by_label("Select all 1 matching").check()
-    page.locator("#results").get_by_role("link", name=f"Aaab {surname}").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Aaab {surname}")
+    page.locator("#results").get_by_role("link", name=f"Zzab {surname}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Zzab {surname}")
 
-    add_in_another_tab(page, "Aaac", surname, f"0419 5{digits[:2]} {digits[2:]}")
+    add_in_another_tab(page, "Zzac", surname, f"0419 5{digits[:2]} {digits[2:]}")
     page.go_back()
     expect(page.locator("#results-heading")).to_have_text(results_heading(2))
     expect(page.get_by_label("Select all 2 matching")).to_be_checked()
