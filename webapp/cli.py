@@ -165,7 +165,7 @@ def create_user(
     from webapp.models import Role, User
     from webapp.models.people import EMAIL_PATTERN
     from webapp.phones import normalise
-    from webapp.text import is_blank, plain_text_problem
+    from webapp.text import is_blank, plain_text_problem, visible
     from webapp.users import accounts, offices
     from webapp.users.accounts import USERNAME_PATTERN, password_problem
 
@@ -190,6 +190,10 @@ def create_user(
         problem = plain_text_problem(f"The {label}", value)
         if problem:  # the web forms refuse these too: a line break would reach an email's header
             raise click.ClickException(problem)
+    if full_name is not None:
+        # Stored as the user form stores it: a soft hyphen or zero-width space pasted in shows
+        # nothing, yet would make every SMS merging the sender's name Unicode.
+        full_name = visible(full_name)
     # As the user form has them: a name it would refuse could never be saved there again.
     if not re.fullmatch(USERNAME_PATTERN, username):
         raise click.ClickException(
@@ -316,6 +320,14 @@ def import_command(kind: str, file: Path) -> None:
             click.echo(f"  line {line}: {problem}", err=True)
         raise SystemExit(1)
     click.echo(f"Imported {report.created:,} {kind}.")
+    if report.kept_opted_out:
+        click.echo(
+            f"{len(report.kept_opted_out):,} kept opted out: their number replied STOP or "
+            "unsubscribed at the gateway on another record, so they are imported with SMS "
+            "unticked though the file says yes:"
+        )
+        for line, name, how in report.kept_opted_out:
+            click.echo(f"  line {line}: {name}: their number {how}")
     if report.skipped:
         click.echo(
             f"{len(report.skipped):,} line(s) skipped, the person being there already "

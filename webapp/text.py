@@ -32,14 +32,24 @@ _TAB_OR_LINE_BREAK_RE = re.compile("[\t\n\r\u2028\u2029]")
 LEFT_OUT = "; it was left out."
 
 
+# What shows nothing beside the format characters (Cf): the variation selectors (U+FE00..U+FE0F,
+# U+E0100..U+E01EF, the Mongolian ones), the combining grapheme joiner, the Khmer inherent vowels,
+# the Hangul fillers (letters to Unicode, yet blank on every page) and the blank braille pattern
+# (a symbol). A candidate named U+3164 U+2800 was saved with an empty heading and search link.
+_SHOWS_NOTHING = re.compile(
+    "[\ufe00-\ufe0f\U000e0100-\U000e01ef\u180b-\u180f\u034f\u17b4\u17b5"
+    "\u115f\u1160\u3164\uffa0\u2800]"
+)
+
+
 def _invisible(ch: str) -> bool:
-    return unicodedata.category(ch) == "Cf" or "\ufe00" <= ch <= "\ufe0f"
+    return unicodedata.category(ch) == "Cf" or _SHOWS_NOTHING.match(ch) is not None
 
 
 def is_blank(text: str | None) -> bool:
     """True when `text` shows nothing: only spaces and invisible characters (a zero-width space, a
-    byte-order mark, an emoji presentation selector), which str.strip() keeps. An SMS of them
-    arrives looking empty."""
+    byte-order mark, an emoji presentation selector, a Hangul filler), which str.strip() keeps. An
+    SMS of them arrives looking empty."""
     return all(ch.isspace() or _invisible(ch) for ch in text or "")
 
 
@@ -49,6 +59,30 @@ def as_seen(text: str | None) -> str:
     zero-width space is "perth")."""
     visible = "".join(ch for ch in unicodedata.normalize("NFKC", text or "") if not _invisible(ch))
     return " ".join(visible.split()).casefold()
+
+
+# The joiners shape emoji ("👩‍💻") and some scripts' letters: they stay.
+_JOINERS = "\u200c\u200d"
+
+
+def without_format_characters(text: str) -> str:
+    """`text` without its invisible format characters (Unicode's Cf: a zero-width space, a soft
+    hyphen, a byte-order mark, the bidirectional controls), the joiners aside. Each of them makes an
+    SMS Unicode (UCS-2), about twice the parts of the same text without it, and shows nothing."""
+    # ASCII holds none: a merge asks this of every value of every recipient of a Send.
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if ch in _JOINERS or unicodedata.category(ch) != "Cf")
+
+
+def visible(text: str) -> str:
+    """`text` (a name, a folder) as it is stored: runs of spaces as one and its invisible format
+    characters (without_format_characters) left out. "Candidates" with one of them pasted in read
+    "Candidates" in every list but was a second folder, and an office or sender's name holding one
+    made every SMS it was merged into Unicode."""
+    # NFC, as typed search text is (as_stored): an "ë" pasted as "e" and its mark is found by an
+    # "ë" typed as one character.
+    return unicodedata.normalize("NFC", " ".join(without_format_characters(text).split()))
 
 
 def as_stored(typed: str) -> str:

@@ -265,6 +265,13 @@
   var replyOthersTyped = null;
   var privacyLeft = null;  // what had the focus when a Privacy save left
   var privacyFocus = null;  // where the user went while it was out
+  var privacyAfterSend = false;  // that save left while a Quick reply was sending
+  // A Quick reply's send: what had the focus when it left, and where the user is when it
+  // answers. Its answer focuses the box ([autofocus]) for a user still at Send reply; one who
+  // has gone on since (a history tab, Save Privacy) stays there.
+  var sendLeft = null;
+  var sendStay = null;
+  var privacyAnswerFocus = null;  // what that answer focused while a save pressed after it was out
 
   function valueOf(field) { return field.type === "checkbox" ? field.checked : field.value; }
 
@@ -308,11 +315,61 @@
   // A history tab pressed: the Quick reply comes back on it from now on, though the tab's answer
   // (which brings the form's tab field) has not come. A reply sent before it came redrew the old
   // tab's thread, while the tab's late answer put the new tab in the address.
+  // The other way about, a tab pressed while a Quick reply is sending: the reply's answer draws
+  // the whole history again, on the tab it was sent from. The tab's answer coming after it was
+  // for a thread no longer in the page: htmx dropped it, bar the address (?tab=received over
+  // All). It is drawn into the thread the page holds now; an older tab's is dropped whole. A
+  // tab's answer that came before the reply's is asked for again once the reply's is drawn.
+  var lastTab = null;  // the tab pressed last: its name and request, and whether it answered
+  var sendSawTab = null;  // lastTab as the Quick reply's send left
+
+  function currentTab() {
+    var field = document.querySelector("input[name='tab'][form='quick-reply']");
+    return field ? field.value : "";
+  }
+
+  // Told on the tab's link (htmx tells it before it reads the target), which may have left the
+  // page with the history it was drawn in.
+  function tabAnswered(event) {
+    var detail = event.detail;
+    var latest = lastTab && lastTab.xhr === detail.xhr;
+    if (latest) lastTab.landed = true;
+    if (!detail.target || detail.target.isConnected) return;
+    var conversation = document.getElementById("conversation");
+    if (latest && conversation) {
+      detail.target = conversation;
+    } else {
+      event.preventDefault();  // neither its thread nor its address: a later tab's are shown
+    }
+  }
+
   document.addEventListener("htmx:beforeRequest", function (event) {
-    var tab = /^history-tab-(\w+)$/.exec(event.detail.elt.id || "");
-    var field = tab && document.querySelector("input[name='tab'][form='quick-reply']");
+    var elt = event.detail.elt;
+    var tab = /^history-tab-(\w+)$/.exec(elt.id || "");
+    if (!tab) return;
+    var field = document.querySelector("input[name='tab'][form='quick-reply']");
     if (field) field.value = tab[1];
+    lastTab = { name: tab[1], xhr: event.detail.xhr, landed: false };
+    if (!elt.smsTabAnswered) {
+      elt.smsTabAnswered = true;
+      elt.addEventListener("htmx:beforeOnLoad", tabAnswered);
+    }
   });
+
+  function keepLastTab() {
+    var tab = lastTab;
+    var pressedSince = tab && tab !== sendSawTab;
+    sendSawTab = null;
+    // Not yet answered: its answer lands in this thread (tabAnswered).
+    if (!pressedSince || !tab.landed || currentTab() === tab.name) return;
+    var link = document.getElementById("history-tab-" + tab.name);
+    if (!link) return;
+    // As the tab asks (a refresh due meanwhile waits for it), with no new history entry: the
+    // address says it already.
+    htmx.ajax("GET", link.getAttribute("hx-get"), {
+      source: link, target: "#conversation", swap: "outerHTML", push: "false"
+    });
+  }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     var target = event.detail.target;
@@ -325,7 +382,11 @@
       replySent = box ? { value: box.value, privacy: target.id === "privacy" } : null;
       if (target.id === "privacy") {
         privacyLeft = document.activeElement;
+        privacyAfterSend = sendLeft !== null;
         replyOthersSent = valuesOf(REPLY_TEXTS);
+      } else {
+        sendLeft = document.activeElement;
+        sendSawTab = lastTab;
       }
     }
   });
@@ -346,7 +407,18 @@
       var focus = focusedId();
       screenTyped = { fields: fields, focus: focus !== screenSent.focus ? focus : "" };
       screenSent = null;
-    } else if ((target.id === "history" || target.id === "privacy") && replySent !== null) {
+    }
+    if (target.id === "history" && sendLeft !== null) {
+      // Disabled while out, Send reply (and Save Privacy) hands the focus to the page's body.
+      var now = document.activeElement;
+      if (!now || now === document.body) {
+        sendStay = privacyLeft && privacyAfterSend ? { privacy: true } : null;
+      } else {
+        sendStay = now !== sendLeft ? { elt: now, id: now.id } : null;
+      }
+      sendLeft = null;
+    }
+    if ((target.id === "history" || target.id === "privacy") && replySent !== null) {
       var box = document.getElementById("quick-reply-message");
       replyTyped = box && box.value !== replySent.value
         ? { value: box.value, sent: replySent.value, caret: caretOf(box), privacy: replySent.privacy }
@@ -367,9 +439,12 @@
       // Moved on since the save left (into the Quick reply, say): the focus stays there, not on
       // the Save Privacy the answer focuses for a user still on it.
       var active = document.activeElement;
-      privacyFocus = active && active !== document.body && active !== privacyLeft
+      privacyFocus = active && active !== document.body && active !== privacyLeft &&
+        active !== privacyAnswerFocus
         ? { elt: active, id: active.id, caret: caretOf(active) } : null;
       privacyLeft = null;
+      privacyAfterSend = false;
+      privacyAnswerFocus = null;
     }
   });
 
@@ -414,6 +489,31 @@
     }
     var caret = typed.caret && { start: text.length, end: text.length };
     putBack(box, text, caret);
+  }
+
+  function keepSendFocus() {
+    var stay = sendStay;
+    sendStay = null;
+    if (privacyLeft) {
+      // A Privacy save still out draws the Quick reply again: as this answer drew it (the server
+      // draws a sent reply's form afresh), with what is typed in it meanwhile put back over it.
+      var box = document.getElementById("quick-reply-message");
+      replySent = box ? { value: box.value, privacy: true } : null;
+    }
+    if (!stay) return;
+    // Not over a refusal, whose own focus is on what it asks for.
+    var form = document.getElementById("quick-reply");
+    if (form && form.querySelector("[aria-invalid='true'], .error[autofocus], #quick-reply-held")) return;
+    if (stay.privacy) {
+      // Save Privacy pressed since, disabled until its answer focuses it. The box this answer
+      // focused is not where the user went: the save's answer takes the focus from it. (Not
+      // blurred now: the browser's own autofocus would put it back there.)
+      privacyAnswerFocus = document.activeElement;
+      return;
+    }
+    // The element itself when the answer left it in place, else its copy drawn again (a tab).
+    var elt = stay.elt.isConnected ? stay.elt : stay.id && document.getElementById(stay.id);
+    if (elt && elt !== document.activeElement && elt.id !== "quick-reply-message") elt.focus();
   }
 
   function keepReplyOthers() {
@@ -513,6 +613,8 @@
       if (elt.id === "compose") keepScreenTyping();
     } else if (elt && elt.id === "history") {
       keepReplyTyping();
+      keepSendFocus();
+      keepLastTab();
     } else if (elt && elt.id === "privacy") {
       keepReplyTyping();
       keepReplyOthers();
@@ -695,6 +797,32 @@
     if (!had || (active && active !== document.body && document.contains(active))) return;
     var heading = document.getElementById("progress-heading");
     if (heading) heading.focus();
+  });
+
+  // --- a list marked in, after another list was chosen ----------------------------------------
+  // Mark read (or unread) on the Replies page draws the list it was pressed in again, its tabs
+  // and its address with it. A tab pressed while the mark was out replaces that list, and the
+  // mark's answer, coming after, drew its tabs and address over the list chosen since (Mine
+  // current over Everyone's list). Its answer is dropped then (the mark is made all the same,
+  // not aborted), and the list shown is asked for again if it shows that reply as before it.
+  function markAnswered(event) {
+    var target = event.detail.target;
+    if (!target || target.isConnected) return;
+    event.preventDefault();
+    var row = event.currentTarget.closest("tr[id]");
+    var shown = row && document.getElementById(row.id);
+    var list = document.getElementById(target.id);
+    if (!shown || !list || !list.contains(shown)) return;
+    if (shown.classList.contains("unread") !== row.classList.contains("unread")) return;
+    htmx.ajax("GET", location.pathname + location.search, { target: "#" + target.id, swap: "outerHTML" });
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!elt.hasAttribute || !elt.hasAttribute("data-mark") || elt.smsMarkAnswered) return;
+    elt.smsMarkAnswered = true;
+    // Told on the form (htmx tells it before it reads the target), gone with its list.
+    elt.addEventListener("htmx:beforeOnLoad", markAnswered);
   });
 
   // --- what was typed when the session ended ---------------------------------------------------

@@ -87,6 +87,7 @@ def test_without_a_setting_the_default_line_applies(session):
         ("Reply STOP to opt out", "Reply STOP to opt out"),
         ("  Text  UNSUBSCRIBE to stop  ", "Text UNSUBSCRIBE to stop"),
         ("Opt out: reply optout", "Opt out: reply optout"),
+        ("Reply OPT OUT to opt out", "Reply OPT OUT to opt out"),  # replies honour OPT OUT
         ("", ""),
     ],
 )
@@ -97,7 +98,7 @@ def test_a_line_naming_a_working_keyword_is_kept_with_its_spaces_tidied(typed, k
 @pytest.mark.parametrize(
     ("typed", "says"),
     [
-        ("Reply OPT OUT to opt out", "must name a reply that opts out"),
+        ("Reply HALT to unsubscribe", "must name a reply that opts out"),
         ("Reply NO to opt out", "must name a reply that opts out"),
         ("Reply STOPPING to opt out", "must name a reply that opts out"),
         ("Reply STOP to opt out of all of these messages from our agency", "keep it to at most 60"),

@@ -177,3 +177,21 @@ def test_a_linked_account_with_a_typed_email_still_signs_in_by_its_subject(sessi
     pat = make_user("pat", email="pat.new@example.org", email_self_set=True, oidc_subject="idp-1")
 
     assert oidc.sign_in(session, SETTINGS, claims(email="pat@example.com")).id == pat.id
+
+
+@pytest.mark.parametrize(
+    ("given", "full_name"),
+    [
+        ({"name": "\u200b"}, "Pat Lee"),
+        ({"name": "Pat\u00ad Lee\u200b"}, "Pat Lee"),
+        ({"name": "   ", "given_name": "\u200b", "family_name": "Lee"}, "Lee"),
+    ],
+)
+def test_a_created_users_name_shows_and_holds_no_invisible_characters(session, given, full_name):
+    """A name claim of a zero-width space alone would name the account with nothing; a soft
+    hyphen or zero-width space in it would make every SMS merging the sender's name Unicode."""
+    more = {"given_name": "Pat", "family_name": "Lee", **given}
+    user = oidc.sign_in(session, SETTINGS, claims(email="pat@example.org", **more))
+    session.commit()
+
+    assert user.full_name == full_name

@@ -276,7 +276,7 @@ def test_an_ignore_override_shows_its_recipients_linked_and_the_reason(
     assert "Reason: Safety notice <script>alert(1)</script> {{ 7*7 }}" in words
     assert "Lee Leader (" in words
     markup = row_html(response, event_id)
-    assert f'<a href="/candidates/{olive.id}">Olive &lt;b&gt;Out&lt;/b&gt;</a>' in markup
+    assert f'<a href="/candidates/{olive.id}"><bdi>Olive &lt;b&gt;Out&lt;/b&gt;</bdi></a>' in markup
     assert f'<a href="{batch_url}">SMS batch' in markup
     assert '(<span title="+61412000111">0412 000 111</span>)' in markup
     assert "<script>" not in markup

@@ -105,6 +105,14 @@ def test_a_blank_full_name_is_refused_and_spaces_around_one_are_trimmed(runner, 
     assert (users()["sam"].full_name, users()["sam"].mobile) == ("Sam Smith", None)
 
 
+def test_a_full_names_invisible_characters_are_left_out(runner, users):
+    """As the user form stores it: a soft hyphen or zero-width space pasted into a name shows
+    nothing, yet made every SMS merging the sender's name Unicode."""
+    args = ("--role", "viewer", "--email", "sam@example.com")
+    assert create(runner, "sam", *args, "--full-name", "Sam\u00ad  Smith\u200b").exit_code == 0
+    assert users()["sam"].full_name == "Sam Smith"
+
+
 def test_a_password_the_sign_in_form_would_not_take_is_refused(runner, client, users):
     """At 305 characters it was taken: the sign-in form refuses over 256, so the account could
     never be opened."""

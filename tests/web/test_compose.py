@@ -20,7 +20,7 @@ TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
 COUNT = re.compile(r'<li class="outcome outcome-(\w+)">\s*<span class="count">([\d,]+)</span>')
 # A recipient and their number, shown by the `phone` filter with the E.164 form in its title.
 RECIPIENT = re.compile(
-    r'<span class="recipient">(.*?) '
+    r'<span class="recipient"><bdi>(.*?)</bdi> '
     r'&lt;<span title="(.*?)">[^<]+</span>&gt;</span>'
 )
 OUTPUT = re.compile(r'<output id="sms-counter"[^>]*>')
@@ -450,7 +450,7 @@ def test_removing_a_recipient_takes_them_off_and_restore_puts_them_back(
     assert recipients(page) == [("Ada Lovelace", "+61412345678")]
     assert f'name="restore" value="{bob.id}"' in page
     # Named with the number, as in Mobile Number: two people may share a name.
-    assert 'Bob Brown &lt;<span title="+61412345679">0412 345 679</span>&gt;' in page
+    assert '<bdi>Bob Brown</bdi> &lt;<span title="+61412345679">0412 345 679</span>&gt;' in page
     assert 'aria-label="Put back Bob Brown (0412 345 679)"' in page
     assert "SMS to 1 person" in page
     assert message_box(page) == "Hello"  # what was typed survives the change

@@ -27,7 +27,7 @@ from webapp.models import (
 TOKEN = re.compile(r'/sms/compose/([^/"]+)/update')
 # A recipient and their number, shown by the `phone` filter with the E.164 form in its title.
 RECIPIENT = re.compile(
-    r'<span class="recipient">(.*?) '
+    r'<span class="recipient"><bdi>(.*?)</bdi> '
     r'&lt;<span title="(.*?)">[^<]+</span>&gt;</span>'
 )
 BATCH_URL = re.compile(r"^/sms/batches/(\d+)$")

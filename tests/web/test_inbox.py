@@ -83,6 +83,7 @@ def test_my_replies_newest_first_with_person_reply_answered_message_and_when(
     assert cells[0].text == "2 Mar 2026, 8:15 pm AEDT"  # 09:15 UTC, in Sydney
     assert cells[0].one("time").get("datetime") == "2026-03-02T09:15:00+00:00"
     assert cells[1].text.startswith("Ada Lovelace (candidate)")
+    assert cells[1].one("bdi").text == "Ada Lovelace"  # a right-to-left name keeps its "(" right
     assert cells[2].one("span", class_="sms-text lines").text == "Yes, Monday works"
     assert cells[3].text == "“Hi Ada, free Monday?”"
     # Unread: in bold (the row's class) and said in words for a screen reader.

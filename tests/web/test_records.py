@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from tests.conftest import office_named
 from tests.html_tree import Node, html
-from tests.pages import assert_refused, audits, candidate_form, fresh
+from tests.pages import assert_refused, audits, candidate_form, changed, fresh, opened
 from tests.replying import receive
 from webapp.models import Candidate, Client, ClientContact, Comment, Message
 
@@ -1355,12 +1355,39 @@ def test_editing_a_name_changes_what_search_finds(client, login, make_candidate)
     assert "Nobody matches" in client.get("/candidates?q=lovelace").get_data(as_text=True)
 
 
-def test_saving_an_edit_with_no_changes_audits_no_changes(client, login, make_candidate, session):
-    person = make_candidate("Ada", "Lovelace", "0412 345 678", status="Active")
+@pytest.mark.parametrize("kind", ["candidates", "contacts"])
+def test_saving_an_edit_with_no_changes_writes_nothing(
+    client, login, make_candidate, make_contact, session, kind
+):
+    """Save with nothing changed, or pressed twice, wrote "Record edited" with no details (and
+    touched the record): nothing is written now, and the user lands on the record as a save does."""
+    person = (make_candidate if kind == "candidates" else make_contact)(status="Active")
+    model = type(person)
+    updated_at = fresh(session, model, person.id).updated_at
     login("consultant")
-    assert client.post(f"/candidates/{person.id}/edit", data=edit_form(person)).status_code == 302
+    url = f"/{kind}/{person.id}/edit"
+    form = opened(client, url)
+
+    for _ in range(2):
+        response = client.post(url, data=form)
+        assert response.status_code == 302
+        assert urlsplit(response.headers["Location"]).path == f"/{kind}/{person.id}"
+
+    assert audits(session, "person.edited") == []
+    assert fresh(session, model, person.id).updated_at == updated_at
+
+
+def test_an_edit_sent_twice_is_audited_once(client, login, make_candidate, session):
+    person = make_candidate("Ada", "Lovelace", "0412 345 678")
+    login("consultant")
+    url = f"/candidates/{person.id}/edit"
+    form = changed(opened(client, url), job_title="Chef")
+
+    assert [client.post(url, data=form).status_code for _ in range(2)] == [302, 302]
+
     [event] = audits(session, "person.edited")
-    assert event.details["changes"] == {}
+    assert event.details["changes"] == {"job_title": [None, "Chef"]}
+    assert fresh(session, Candidate, person.id).job_title == "Chef"
 
 
 def test_an_edit_with_a_bad_mobile_changes_nothing(client, login, ada, session):

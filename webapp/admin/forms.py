@@ -26,7 +26,7 @@ from webapp.phones import mobile_problem
 from webapp.sms import confirmation, limits, quiet_hours
 from webapp.sms import opt_out_line as opt_out
 from webapp.sms import settings as sms_settings
-from webapp.text import filter_value
+from webapp.text import filter_value, visible
 from webapp.times import check_zone
 from webapp.users.accounts import (
     MAX_PASSWORD,
@@ -48,6 +48,15 @@ PASSWORD_LENGTH = Length(max=MAX_PASSWORD, message=PASSWORD_TOO_LONG)
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def _visible(_form: FlaskForm, field: Field) -> None:
+    """The value as it is stored (webapp.text.visible): its invisible format characters dropped
+    and its spaces single. After PlainText, which names a tab or a line break rather than letting
+    it pass as a space. A soft hyphen in a full name showed nowhere, yet made every SMS with
+    {{sender_full_name}} in it Unicode, and its sender could not see what to remove."""
+    if isinstance(field.data, str):
+        field.data = visible(field.data)
 
 
 def _good_password(_form: FlaskForm, field: Field) -> None:
@@ -147,7 +156,12 @@ class UserForm(MobileRegionMixin, FlaskForm):
     full_name = StringField(
         "Full name",
         filters=[_strip],
-        validators=[DataRequired("Enter the full name."), Length(max=120), PlainText()],
+        validators=[
+            DataRequired("Enter the full name."),
+            PlainText(),
+            _visible,
+            Length(max=120),
+        ],
     )
     email = _email_field("Enter an email address.")
     mobile = _mobile_field()

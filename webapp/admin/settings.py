@@ -4,7 +4,7 @@ and each gateway's blocked-country list."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from flask import abort, current_app, request
 from flask_login import current_user
@@ -142,7 +142,9 @@ def confirmation_settings():
     (audited)."""
     form = ConfirmationSettingsForm()
     if form.validate_on_submit():
-        problem = merged(form, _stored_confirmation)
+        problem = merged(
+            form, _stored_confirmation, {"confirm_over": confirmation.check_confirm_over}
+        )
         if problem:
             return _page(confirm_form=form, confirm_problem=problem, status=409)
         try:
@@ -224,11 +226,14 @@ def _stored_quiet_hours() -> QuietHoursForm:
     return QuietHoursForm(formdata=None, data={"quiet_hours": quiet_hours.stored(db.session)})
 
 
-def merged(form, stored: Callable[[], FlaskForm]) -> str | None:
+def merged(
+    form, stored: Callable[[], FlaskForm], parsers: Mapping[str, edit_merge.Parser] | None = None
+) -> str | None:
     """A section's form left open applies only what its user changed (webapp.web.edit_merge):
-    compared with the settings as stored now, under the lock their saves take."""
+    compared with the settings as stored now, under the lock their saves take; the fields with
+    a parser in `parsers` by the number they hold."""
     settings_store.lock_to_save(db.session)
-    return edit_merge.merge(form, stored())
+    return edit_merge.merge(form, stored(), parsers)
 
 
 def _page(
@@ -333,8 +338,12 @@ def _merged_limits(form: LimitsForm, typed: dict[str, str]) -> str | None:
     if loaded is None:
         return None
     now = _stored_limits()
+    # Compared as numbers: "7,000" typed here is the 7000 saved from another tab.
     theirs, clashes = edit_merge.three_way(
-        loaded, _limit_values(form.org_daily_limit.data, typed), now
+        loaded,
+        _limit_values(form.org_daily_limit.data, typed),
+        now,
+        dict.fromkeys(now, limits.parse_limit),
     )
     for name in theirs:
         if name == "org_daily_limit":

@@ -198,7 +198,9 @@ def edit_sms_account(account_id: int):
     if form.validate_on_submit():
         # A form opened before someone else's save applies only what its user changed.
         reread_for_update(db.session, account)
-        problem = edit_merge.merge(form, _filled_form(account))
+        problem = edit_merge.merge(
+            form, _filled_form(account), {"rate_per_second": accounts.parse_rate}
+        )
         if problem:
             return _account_page(form, account, problem=problem, status=409)
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, request, session, url_for
@@ -20,7 +20,7 @@ from webapp.auth.forms import CodeForm
 from webapp.auth.two_factor_routes import check_code, key_material
 from webapp.errors import FieldError
 from webapp.extensions import db
-from webapp.models import RecoveryCode
+from webapp.models import AuditEvent, RecoveryCode, User, utcnow
 from webapp.users import accounts, throttle, two_factor
 from webapp.web import edit_merge, sessions
 from webapp.web.access import local_path, permission_required
@@ -377,28 +377,55 @@ def reset_two_factor(user_id: int):
     user = user_or_404(user_id)
     form = TwoFactorResetForm()
     if not user.two_factor_on and user.totp_secret is None:
-        # Never enrolled (nor half-way): nothing to reset, and nothing to write to the audit log.
+        # Not enrolled (nor half-way): nothing to reset, and nothing to write to the audit log.
         if request.method == "POST":
-            flash(_NOTHING_TO_RESET.format(name=user.full_name), "info")
+            # Pressed twice (a slow link): the first press reset it, and this answer is the one
+            # the browser shows, so it says the reset worked (as a Cancel of a scheduled send
+            # pressed twice does).
+            done = _reset_done(user) if _reset_just_now_by_me(user) else None
+            flash(done or _NOTHING_TO_RESET.format(name=user.full_name), "info")
             return redirect(url_for("admin.edit_user", user_id=user.id))
         return render("admin/two_factor_reset.html", user=user, form=form, nothing=True)
     if form.validate_on_submit():
         two_factor.reset(db.session, current_user, user, keep_session=sessions.current_token())
-        if user.id == current_user.id:
-            done = (
-                "Your two-factor sign-in is reset: your key and recovery codes no longer work, "
-                "your other sessions are ended, and you enrol again from your profile."
-            )
-        else:
-            done = (
-                f"Two-factor sign-in of {user.full_name} is reset: their key and recovery codes no "
-                "longer work, they are signed out, and they enrol again from their profile."
-            )
-        flash(done, "info")
+        flash(_reset_done(user), "info")
         return redirect(url_for("admin.edit_user", user_id=user.id))
     return render(
         "admin/two_factor_reset.html",
         status=400 if form.is_submitted() else 200,
         user=user,
         form=form,
+    )
+
+
+def _reset_done(user: User) -> str:
+    """What the page says once `user`'s two-factor sign-in is reset."""
+    if user.id == current_user.id:
+        return (
+            "Your two-factor sign-in is reset: your key and recovery codes no longer work, "
+            "your other sessions are ended, and you enrol again from your profile."
+        )
+    return (
+        f"Two-factor sign-in of {user.full_name} is reset: their key and recovery codes no "
+        "longer work, they are signed out, and they enrol again from their profile."
+    )
+
+
+def _reset_just_now_by_me(user: User) -> bool:
+    """Whether this administrator reset `user`'s two-factor sign-in within the last
+    two_factor.REPEAT_SECONDS (its audit event): a reset posted again is that one, sent twice."""
+    since = utcnow() - timedelta(seconds=two_factor.REPEAT_SECONDS)
+    return (
+        db.session.scalar(
+            sa.select(AuditEvent.id)
+            .where(
+                AuditEvent.action == "user.two_factor_reset",
+                AuditEvent.subject_type == "user",
+                AuditEvent.subject_id == user.id,
+                AuditEvent.actor_id == current_user.id,
+                AuditEvent.created_at >= since,
+            )
+            .limit(1)
+        )
+        is not None
     )

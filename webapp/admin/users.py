@@ -139,7 +139,10 @@ def edit_user(user_id: int):
         # its user changed.
         accounts.lock_to_edit(db.session, user)
         typed_email = form.email.data
-        problem = edit_merge.merge(form, _filled_form(user, roles))
+        # A limit is compared as a number: "1,000" here is the 1000 saved from another tab.
+        problem = edit_merge.merge(
+            form, _filled_form(user, roles), {"daily_limit": sending_limits.parse_limit}
+        )
         if problem:
             return _user_page(form, user, roles, problem=problem, status=409)
         try:

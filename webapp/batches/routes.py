@@ -30,6 +30,8 @@ from webapp.web.sessions import AUTO_RELOAD
 # seconds between reloads while messages are on their way, then while only unknown ones are still
 # being checked. Slower than htmx's 2 s and 10 s, since each reload is the whole page.
 RELOAD_SECONDS = (5, 15)
+# The links that stop the updates and put them back: each swaps the other in (batch.html).
+TOGGLES = frozenset({"stop-reloading", "reload-by-itself"})
 # A Resend that finds nothing left to queue, after this user's copies of the same messages made
 # this recently, is the same press again (a slow connection): answered as the first was.
 RESENT_JUST_NOW = timedelta(minutes=2)
@@ -64,7 +66,8 @@ def show(batch_id: int):
     if state not in batches.STATE_ORDER or batch.scheduled or batch.cancelled_at:
         state = None
     progress = batches.progress(db.session, batch)
-    # A reader may stop the reloads (WCAG 2.2.1): each one moves focus and speech to the top.
+    # A reader may stop the reloads and updates (WCAG 2.2.1, 2.2.2): each reload moves focus and
+    # speech to the top, and each update redraws the message list under the reader.
     stopped = request.args.get("refresh") == "off"
     reload_after = None
     if progress.polling and not stopped and not batch.scheduled:
@@ -80,6 +83,9 @@ def show(batch_id: int):
         state_filter=state,
         refresh="off" if stopped else None,
         reload_after=reload_after,
+        # Stop reloading (or reload by itself) pressed with JavaScript: its answer's counterpart
+        # takes the focus, which the swap took from the link pressed (htmx names it).
+        focus_toggle=request.headers.get("HX-Trigger") in TOGGLES,
         # Asked for as a reload by itself, so it does not keep an idle session alive.
         reload_url=url_for(
             "batches.show",

@@ -45,6 +45,10 @@ FOCUS = frozenset(
 )
 # What a redirect back to the screen may say was put in the Message (?added=), beside its picker.
 ADDED = frozenset({"template", "merge_field"})
+# Enter pressed in a one-line field without JavaScript (?enter=): the fields it can be told
+# apart in, which get the focus back; any other value puts it on the screen's word that Enter
+# sent nothing (compose.html, #enter-held).
+ENTERED = frozenset({"send_at", "ignore_reason"})
 LISTS = frozenset(recipients.OUTCOMES) | {"removed"}
 # The digest of the text a template put into the Message (sms_compose.text_digest), as the screen
 # posts it (a hidden field) and a redirect without JavaScript carries it (?text_put_in=); "": none.
@@ -212,8 +216,8 @@ def _put_in() -> str | None:
 @permission_required("sms.send")
 def show(token: str):
     """Show an SMS screen as its draft holds it (after a step without JavaScript, Back, a reload,
-    or a bookmark within the day); ?focus=, ?ask=, ?preview= and ?confirm= say what the step left
-    open."""
+    or a bookmark within the day); ?focus=, ?ask=, ?preview=, ?confirm= and ?enter= say what the
+    step left open."""
     draft = _draft(token)
     batch = sms_compose.batch_for(db.session, draft)
     if batch is not None:
@@ -240,7 +244,33 @@ def show(token: str):
         }
     if (added := request.args.get("added")) in ADDED:
         flags["added"] = added
+    if (entered := request.args.get("enter")) is not None:
+        flags |= _enter_held(entered)
     return _screen(draft, form, **flags)
+
+
+def _entered_in(draft: ComposeDraft, form: ComposeForm) -> str:
+    """The one-line field Enter was pressed in, as far as a plain post tells: Send at or the
+    Ignore reason, when it is the one of them typed in since the screen was drawn (its draft
+    holds what it showed); "" when neither or both were."""
+    shown = sms_compose.draft_input(draft)
+    typed = [
+        name
+        for name, now, before in (
+            ("send_at", (form.send_at.data or "").strip(), shown.send_at_typed),
+            ("ignore_reason", form.ignore_reason.data or "", shown.ignore_reason),
+        )
+        if now != before
+    ]
+    return typed[0] if len(typed) == 1 else ""
+
+
+def _enter_held(entered: str) -> dict[str, str]:
+    """The screen after Enter in a one-line field, which sends nothing (Send is pressed on
+    purpose): its word saying so, and the focus back in that field, or on the word itself when
+    the field is not known (never the screen's first field: the page would seem to start over)."""
+    field = entered if entered in ENTERED else ""
+    return {"enter_held": field or "notice", "focus": field or "enter_held"}
 
 
 @bp.route("/compose/<token>/update", methods=["POST"])
@@ -261,8 +291,14 @@ def update(token: str):
     added = None
     # The text a template put in: what the Message is measured against before another replaces it.
     text_put_in = _put_in()
+    entered = None
     try:
-        if as_id(request.form.get("remove")):
+        if request.form.get("action") == "enter":
+            # The form's hidden first button: Enter in a one-line field (Send at, the Ignore
+            # reason) without JavaScript, which compose.js stops when it runs. It keeps what was
+            # typed and says that Enter sends nothing, the focus back where it was if known.
+            entered = _entered_in(draft, form)
+        elif as_id(request.form.get("remove")):
             sms_compose.set_removed(db.session, draft, as_id(request.form["remove"]), True)
             focus = "recipients"
         elif as_id(request.form.get("restore")):
@@ -321,6 +357,10 @@ def update(token: str):
     _keep(draft, form)
     if errors:
         return _screen(draft, form, errors=errors, focus=focus, status=400, put_in=text_put_in)
+    if entered is not None:
+        if not wants_fragment():
+            return _back_to_screen(draft, enter=entered or "1", put_in=text_put_in)
+        return _screen(draft, form, **_enter_held(entered), put_in=text_put_in)
     if not wants_fragment():
         return _back_to_screen(
             draft,

@@ -91,6 +91,9 @@ class ComposeScreen:
     # Without JavaScript: what a step put into the Message ("template", "merge_field"), said
     # beside its picker, which has the focus.
     added: str | None = None
+    # Without JavaScript, Enter pressed in a one-line field, which sends nothing: the field
+    # ("send_at", "ignore_reason"), or "notice" when it is not known; the screen says so there.
+    enter_held: str | None = None
     # A template chosen over typed text, waiting for Replace or Keep.
     asking: SmsTemplate | None = None
     # A confirmation: the opted-out people the screen before it showed (its posted

@@ -26,6 +26,7 @@ import sqlalchemy.orm as so
 from webapp.database import begin_write, is_sqlite
 from webapp.models import Client, Comment, Message, audit, name_key
 from webapp.models.people import EMAIL_PATTERN, person_values
+from webapp.people import records
 from webapp.people.kinds import KINDS
 from webapp.phones import normalise
 from webapp.text import control_characters, is_blank, without_reordering
@@ -82,6 +83,10 @@ class ImportReport:
     # Not applied, as nothing of a person already there is: a change of consent is made (and
     # audited) on the record.
     consent_withdrawn: list[tuple[int, str]] = field(default_factory=list)
+    # Lines saying consent for a number whose holder withdrew it themselves (a STOP, a gateway's
+    # opt-out), imported with SMS unticked as Add does (records.carry_withdrawal): (line, name as
+    # typed, what the number did: "replied STOP").
+    kept_opted_out: list[tuple[int, str, str]] = field(default_factory=list)
     # Records read, blank lines aside.
     read: int = 0
 
@@ -265,7 +270,18 @@ def _write(
             if not is_sqlite(session):
                 kind_key = sa.func.hashtext(of_kind.segment)
                 session.execute(sa.select(sa.func.pg_advisory_xact_lock(IMPORT_LOCK, kind_key)))
-            rows = _not_there(session, of_kind.model, rows, lines, report, there)
+            rows, lines = _not_there(session, of_kind.model, rows, lines, report, there)
+            # A number that replied STOP (or opted out at the gateway) on a record stays opted
+            # out on one imported with it, as on one added (records._carry_withdrawal): else the
+            # file's "yes" made a record to send to it. Asked once for the chunk's numbers.
+            withdrawn = records.withdrawn_numbers(
+                session, (values["mobile_e164"] for values in rows if values["sms_consent"])
+            )
+            kept_opted_out = [
+                (line, f"{values['first_name']} {values['last_name']}", found.withdrawal.how)
+                for values, line in zip(rows, lines, strict=True)
+                if values["sms_consent"] and (found := withdrawn.get(values["mobile_e164"]))
+            ]
             new_clients: list[int] = []
             if of_kind.has_client:
                 # In the file's order: a new client is named as the file first spells it.
@@ -278,11 +294,14 @@ def _write(
             if rows:
                 statement = sa.insert(table).returning(table.c.id)
                 written = session.execute(statement, rows).scalars().all()
+            if kept_opted_out:
+                _carry_withdrawals(session, of_kind.model, written, withdrawn)
             with _signals_held():
                 session.commit()
                 # Only once committed: on SQLite the ids of rows rolled back are given out again.
                 people.extend(written)
                 clients.extend(new_clients)
+                report.kept_opted_out.extend(kept_opted_out)
             report.created = len(people)
             if progress:
                 progress(report.read, report.created)
@@ -516,10 +535,11 @@ def _not_there(
     lines: list[int],
     report: ImportReport,
     there: set[int],
-) -> list[dict]:
-    """The rows whose person is not stored yet (_identity); each other one's line is reported
-    skipped, "already there", and added to `there`, and if it says no consent for a person stored
-    with it, listed as such too. People are looked up by name key, LOOKUP_CHUNK keys a statement."""
+) -> tuple[list[dict], list[int]]:
+    """The rows whose person is not stored yet (_identity), with their lines; each other one's
+    line is reported skipped, "already there", and added to `there`, and if it says no consent
+    for a person stored with it, listed as such too. People are looked up by name key,
+    LOOKUP_CHUNK keys a statement."""
     keys = list(dict.fromkeys(values["full_name_key"] for values in rows))
     stored: dict[tuple[str, str], bool] = {}  # each person's consent, True if any has it
     columns = [getattr(model, column) for column in IDENTITY_COLUMNS]
@@ -533,19 +553,46 @@ def _not_there(
             identity = _identity(person._mapping)
             stored[identity] = stored.get(identity, False) or person.sms_consent
     if not stored:
-        return rows
-    kept = []
+        return rows, lines
+    kept, kept_lines = [], []
     for values, line in zip(rows, lines, strict=True):
         consent = stored.get(_identity(values))
         if consent is None:
             kept.append(values)
+            kept_lines.append(line)
             continue
         there.add(line)
         report.skipped.append((line, "already there"))
         if consent and not values["sms_consent"]:
             name = f"{values['first_name']} {values['last_name']}"
             report.consent_withdrawn.append((line, name))
-    return kept
+    return kept, kept_lines
+
+
+def _carry_withdrawals(
+    session: so.Session,
+    model: type,
+    written: list[int],
+    withdrawn: dict[str, records.WithdrawnNumber],
+) -> None:
+    """Untick SMS, in the chunk's transaction, on the people just written (ids `written`) ticked
+    with a number in `withdrawn`, as Add does: each audited as that withdrawal, carried. Few are:
+    they are read as records (LOOKUP_CHUNK ids a statement) and unticked as a record is."""
+    people: dict[str, list] = {}
+    for start in range(0, len(written), LOOKUP_CHUNK):
+        found = session.scalars(
+            sa.select(model)
+            .where(
+                model.id.in_(written[start : start + LOOKUP_CHUNK]),
+                model.sms_consent,
+                model.mobile_e164.in_(list(withdrawn)),
+            )
+            .order_by(model.id)
+        )
+        for person in found:
+            people.setdefault(person.mobile_e164, []).append(person)
+    for number, holders in people.items():
+        records.carry_withdrawal(session, holders, withdrawn[number], None)
 
 
 def _records(reader, report: ImportReport) -> Iterator[tuple[int, list[str]]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -18,7 +19,7 @@ from webapp.models.users import User
 from webapp.people.kinds import KINDS, Kind
 from webapp.phones import normalise
 from webapp.sms import consent
-from webapp.text import is_blank
+from webapp.text import is_blank, visible
 
 
 def get_person(session: so.Session, kind: str, person_id: int) -> Candidate | ClientContact | None:
@@ -103,7 +104,12 @@ def self_withdrawal(session: so.Session, person: Candidate | ClientContact) -> W
     if person.sms_consent or person.id is None:
         return None
     query = _latest_consent_change(subject_name(person))
-    event = session.scalars(query, {"subject_id": person.id}).first()
+    return _withdrawal_in(session.scalars(query, {"subject_id": person.id}).first())
+
+
+def _withdrawal_in(event: AuditEvent | None) -> Withdrawal | None:
+    """The person's own withdrawal that `event`, their latest change of the SMS box, is; else
+    None."""
     if event is None:
         return None
     details = event.details
@@ -152,14 +158,85 @@ def _latest_consent_change(
         .where(
             AuditEvent.subject_type == subject_type,
             AuditEvent.subject_id == sa.bindparam("subject_id"),
-            AuditEvent.action.in_(actions),
-            # A Privacy save or an edit may leave the SMS box alone.
-            AuditEvent.details[("changes", "sms_consent")].as_string().is_not(None),
+            *_consent_changes(actions),
         )
         .options(so.lazyload(AuditEvent.actor))
         .order_by(AuditEvent.id.desc())
         .limit(1)
     )
+
+
+def _consent_changes(actions: tuple[str, ...] = SMS_CONSENT_ACTIONS) -> tuple:
+    """The conditions of an audit event of `actions` that changed a person's SMS box."""
+    return (
+        AuditEvent.action.in_(actions),
+        # A Privacy save or an edit may leave the SMS box alone.
+        AuditEvent.details[("changes", "sms_consent")].as_string().is_not(None),
+    )
+
+
+@dataclass(frozen=True)
+class WithdrawnNumber:
+    """A number whose holder withdrew SMS consent themselves: a record given it carries that."""
+
+    number: str  # E.164
+    withdrawal: Withdrawal
+    holder: str  # the record withdrawn, as the audit log names it: "candidate 12"
+
+    @property
+    def cause(self) -> dict[str, str]:
+        """What the audit entry of a record kept opted out by it says (consent.set_for's cause)."""
+        return {"source": self.withdrawal.source, "carried_from": self.holder}
+
+
+# Numbers asked about in one statement: an import asks about a chunk's (2,000 rows), and one IN
+# list of a whole file's could pass a statement's limit of parameters (PostgreSQL's 65,535).
+NUMBERS_A_STATEMENT = 1_000
+
+
+def withdrawn_numbers(session: so.Session, numbers: Iterable[str]) -> dict[str, WithdrawnNumber]:
+    """Of these E.164 numbers, each that a record holds with its SMS box unticked by the person's
+    own withdrawal (self_withdrawal): a STOP, a gateway's opt-out. Of several such records, the
+    first candidate, else the first contact (by id).
+
+    Asked for many at once (an import's chunk): for each kind and NUMBERS_A_STATEMENT numbers, one
+    statement finds the unticked records with them and one their latest changes of the box."""
+    wanted = list(dict.fromkeys(number for number in numbers if number))
+    found: dict[str, WithdrawnNumber] = {}
+    for start in range(0, len(wanted), NUMBERS_A_STATEMENT):
+        part = wanted[start : start + NUMBERS_A_STATEMENT]
+        for kind in KINDS:
+            model = kind.model
+            holders = dict(
+                session.execute(
+                    sa.select(model.id, model.mobile_e164)
+                    .where(model.mobile_e164.in_(part), sa.not_(model.sms_consent))
+                    .order_by(model.id)
+                ).all()
+            )
+            if not holders:
+                continue
+            latest = (
+                sa.select(sa.func.max(AuditEvent.id))
+                .where(
+                    AuditEvent.subject_type == kind.singular,
+                    AuditEvent.subject_id.in_(list(holders)),
+                    *_consent_changes(),
+                )
+                .group_by(AuditEvent.subject_id)
+            )
+            events = session.scalars(
+                sa.select(AuditEvent)
+                .where(AuditEvent.id.in_(latest))
+                .options(so.lazyload(AuditEvent.actor))
+            )
+            withdrawals = {event.subject_id: _withdrawal_in(event) for event in events}
+            for person_id, number in holders.items():  # by id
+                withdrawal = withdrawals.get(person_id)
+                if withdrawal is not None and number not in found:
+                    holder = f"{kind.singular} {person_id}"
+                    found[number] = WithdrawnNumber(number, withdrawal, holder)
+    return found
 
 
 def change_privacy(
@@ -363,7 +440,8 @@ def save_person(
     form_token: str = "",
 ) -> Candidate | ClientContact:
     """Create (person None) or update a person from form data, audited, in one transaction (a
-    creation's audit event keeps the Add form's `form_token`: see add_person)."""
+    creation's audit event keeps the Add form's `form_token`: see add_person). An update that
+    changes nothing writes nothing, an audit entry neither."""
     created = person is None
     of_kind = KINDS.by_segment(kind)
     if person is None:
@@ -381,6 +459,10 @@ def save_person(
     session.flush()
     after = _snapshot(person, of_kind)
     changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    if not created and not changes:
+        # Saved as it was (or sent twice): nothing written, and no "Record edited" saying nothing.
+        session.rollback()
+        return person
     once = {form_tokens.AUDITED_AS: form_token} if created and form_token else {}
     audit(
         session,
@@ -403,19 +485,23 @@ def _carry_withdrawal(session: so.Session, person: Candidate | ClientContact, ac
     again needs the same authority (change_privacy)."""
     if not person.sms_consent or not person.mobile_e164:
         return
-    for other in consent.holders(session, person.mobile_e164):
-        if other is person or other.sms_consent:
-            continue
-        withdrawal = self_withdrawal(session, other)
-        if withdrawal is not None:
-            carried = {
-                "source": withdrawal.source,
-                "carried_from": f"{subject_name(other)} {other.id}",
-            }
-            consent.set_for(
-                session, [person], False, number=person.mobile_e164, actor=actor, cause=carried
-            )
-            return
+    withdrawn = withdrawn_numbers(session, [person.mobile_e164]).get(person.mobile_e164)
+    if withdrawn is not None:
+        carry_withdrawal(session, [person], withdrawn, actor)
+
+
+def carry_withdrawal(
+    session: so.Session,
+    people: list[Candidate | ClientContact],
+    withdrawn: WithdrawnNumber,
+    actor: User | None,
+) -> None:
+    """Untick SMS on `people`, ticked records given the `withdrawn` number (by a save, an import),
+    as that withdrawal: each audited consent.sms_withdrawn with its source and the record it came
+    from (carried_from). The caller commits."""
+    consent.set_for(
+        session, people, False, number=withdrawn.number, actor=actor, cause=withdrawn.cause
+    )
 
 
 def _snapshot(person, kind: Kind) -> dict:
@@ -432,15 +518,23 @@ def _client_named(
     """The client a contact's typed Client names: one of that name and key, else of that key
     (its spelling may differ, "Muller AG" for "Müller AG"), else a new one. Of several with the
     key, the one spelled as typed, then the contact's own, then the oldest: an edit of another
-    field never moves a contact to another client."""
-    if not name or not name.strip():
+    field never moves a contact to another client.
+
+    A name that shows nothing (a zero-width space alone: is_blank) is no client, and a new one is
+    named as it shows (webapp.text.visible): "Acme" with a zero-width space pasted in is Acme. One
+    stored before with such a character is still found by its name as posted, so its contacts'
+    edits keep it."""
+    if name is None or is_blank(name):
         return None
-    typed = name.strip()
+    posted, typed = name.strip(), visible(name)
     mine = current.id if current is not None and current.id is not None else 0
+    first = sa.case(
+        (Client.name == posted, 0), (Client.name == typed, 1), (Client.id == mine, 2), else_=3
+    )
     client = session.scalar(
         sa.select(Client)
-        .where(Client.name_key == name_key(typed))
-        .order_by(sa.case((Client.name == typed, 0), (Client.id == mine, 1), else_=2), Client.id)
+        .where(Client.name_key.in_({name_key(typed), name_key(posted)}))
+        .order_by(first, Client.id)
         .limit(1)
     )
     return client or Client(name=typed)

@@ -22,7 +22,7 @@ from webapp.models.people import (
     name_key,
 )
 from webapp.phones import mobile_problem
-from webapp.text import clean_multiline
+from webapp.text import clean_multiline, is_blank
 from webapp.web import edit_merge
 from webapp.web.edit_merge import loaded_field
 from webapp.web.validators import NotBlank, PlainText, line_breaks
@@ -70,6 +70,13 @@ class PrivacyForm(FlaskForm):
 
     def submitted(self) -> dict[str, bool]:
         return {field: bool(self[field].data) for field in PRIVACY_FIELDS}
+
+
+def blank_as_empty(value):
+    """A WTForms filter for an optional text field: a value that shows nothing (a zero-width space
+    alone, a Hangul filler: is_blank) as "", so none is stored, rather than a Client or Position
+    that shows blank on the record and a client named with nothing."""
+    return "" if isinstance(value, str) and is_blank(value) else value
 
 
 class KeyFits:
@@ -143,23 +150,35 @@ class PersonForm(FlaskForm):
 
 class CandidateForm(PersonForm):
     status = SelectField("Status", choices=list(CANDIDATE_STATUSES), default="Active")
-    job_title = StringField("Job title", validators=[Optional(), Length(max=120), PlainText()])
+    job_title = StringField(
+        "Job title",
+        filters=[blank_as_empty],
+        validators=[Optional(), Length(max=120), PlainText()],
+    )
     skills = TextAreaField(
         "Skills",
-        filters=[line_breaks],
+        filters=[line_breaks, blank_as_empty],
         validators=[Optional(), Length(max=2000), PlainText(multiline=True)],
     )
     location = StringField(
-        "Location", validators=[Optional(), Length(max=120), KeyFits(120), PlainText()]
+        "Location",
+        filters=[blank_as_empty],
+        validators=[Optional(), Length(max=120), KeyFits(120), PlainText()],
     )
 
 
 class ContactForm(PersonForm):
     status = SelectField("Status", choices=list(CONTACT_STATUSES), default="Active")
     client = StringField(
-        "Client", validators=[Optional(), Length(max=200), KeyFits(200), PlainText()]
+        "Client",
+        filters=[blank_as_empty],
+        validators=[Optional(), Length(max=200), KeyFits(200), PlainText()],
     )
-    position = StringField("Position", validators=[Optional(), Length(max=120), PlainText()])
+    position = StringField(
+        "Position",
+        filters=[blank_as_empty],
+        validators=[Optional(), Length(max=120), PlainText()],
+    )
 
 
 class AddOnce:

@@ -27,7 +27,7 @@ from webapp.records.forms import (
     PrivacyForm,
     QuickReplyForm,
 )
-from webapp.sms import history, quick_reply, segments
+from webapp.sms import compose, history, quick_reply, segments
 from webapp.sms.alerts import AlertSettings
 from webapp.sms.compose import MAX_CHARACTERS, MAX_REASON
 from webapp.sms.limits import LimitSettings
@@ -160,7 +160,7 @@ def _record_page(
     blocks = [block]
     if fragment and block == "privacy" and reply_form is not None:
         # A Privacy save may have opened or closed the Quick reply: it comes too, as typed.
-        context["quick"] = _quick_reply(kind, person, withdrawal, reply_form)
+        context["quick"] = _quick_reply(kind, person, withdrawal, reply_form, **(reply or {}))
         if context["quick"] is not None:
             blocks.append("quick_reply")
             context["quick_oob"] = True
@@ -219,11 +219,38 @@ def privacy(kind: str, person_id: int):
     message = _privacy_message(changes, form.loaded(), form.submitted())
     if wants_fragment():
         # The Quick reply as posted beside it (hx-include), drawn again for the consent now.
+        reply_form, reply = _reply_beside_privacy(kind, person)
         return _record_page(
-            kind, person, "privacy", reply_form=QuickReplyForm(), privacy_message=message
+            kind, person, "privacy", reply_form=reply_form, reply=reply, privacy_message=message
         )
     flash(message, "info")
     return redirect(url_for("records.show", kind=kind, person_id=person.id))
+
+
+def _reply_beside_privacy(kind: str, person) -> tuple[QuickReplyForm, dict]:
+    """The Quick reply a Privacy save posted beside it, to draw again: as typed, unless its token
+    has sent its SMS already (Send reply pressed just before Save Privacy, its answer first):
+    then empty, with a token of its own and the sent notice, as Send's own answer drew it. Drawn
+    as posted, the sent text came back, and Send reply pressed again repeated the batch unsaid."""
+    form = QuickReplyForm()
+    sent = _sent_with(kind, person, form.reply_token.data)
+    if sent is None:
+        return form, {}
+    return QuickReplyForm(formdata=None), {"sent": _sent_message(person.full_name, sent.id)}
+
+
+def _sent_with(kind: str, person, token: str | None):
+    """The batch this user's Quick reply on this person sent with `token`, or None."""
+    token = form_tokens.ours(token)
+    draft = compose.draft_by_token(db.session, token) if token else None
+    if (
+        draft is None
+        or draft.user_id != current_user.id
+        or draft.kind != kind
+        or draft.person_ids != [person.id]
+    ):
+        return None
+    return compose.batch_for(db.session, draft)
 
 
 def _privacy_message(changes: dict, loaded: dict[str, bool], submitted: dict[str, bool]) -> str:

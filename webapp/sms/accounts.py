@@ -21,7 +21,7 @@ from webapp.models.activity import audit
 from webapp.models.users import User
 from webapp.sms import account_secrets, routing
 from webapp.sms.settings import check_originator, check_region, region_letters
-from webapp.text import plain_text_problem, ungrouped
+from webapp.text import as_seen, plain_text_problem, ungrouped
 from webapp.users.offices import find_by_name
 
 PROVIDERS = {"smscentral": "SMS Central", "twilio": "Twilio"}
@@ -388,11 +388,14 @@ def _text(label: str, value: str | None, name: str, limit: int) -> str:
 
 
 def _unique_name(session: so.Session, account: SmsAccount, name: str) -> None:
-    other = session.scalar(
-        sa.select(SmsAccount).where(
-            sa.func.lower(SmsAccount.name) == name.lower(), _not_this(account)
-        )
+    # As a reader sees them (as offices are), so "Perth SMS" with two spaces, a no-break space or
+    # a zero-width space in it cannot be a second "Perth SMS": the account serving an office is
+    # the first by name. Compared here, not in SQL: SQLite's lower() knows only ASCII letters.
+    wanted = as_seen(name)
+    others = session.scalars(
+        sa.select(SmsAccount).where(_not_this(account)).order_by(SmsAccount.id)
     )
+    other = next((other for other in others if as_seen(other.name) == wanted), None)
     if other is not None:
         raise FieldError(f"There is already an account called “{other.name}”.", "name", 409)
 

@@ -113,7 +113,9 @@ def open_draft(
     since: datetime | None = None,
 ) -> ComposeDraft:
     """The user's unsent draft for exactly this selection opened since `since` (the start of
-    today in `zone`, the user's), with all it remembers; a new draft when there is none.
+    today in `zone`, the user's), with all it remembers; a new draft when there is none. Of
+    several, the one opened last: a cancelled scheduled send's draft counts as opened when it
+    was cancelled (reopened_at), ties going to the one made last.
 
     So Esc, Cancel or a reload followed by Bulk SMS for the same people loses nothing typed.
     """
@@ -129,13 +131,53 @@ def open_draft(
             ComposeDraft.created_at >= since,
             Batch.id.is_(None),
         )
-        .order_by(ComposeDraft.id.desc())
+        # ix_compose_drafts_user_selection finds the user's few drafts for the selection; they are
+        # sorted after, on SQLite and PostgreSQL alike (created_at to the microsecond on both).
+        .order_by(ComposeDraft.created_at.desc(), ComposeDraft.id.desc())
         .limit(1)
     )
     if found is not None and found.kind == kind and found.person_ids == wanted:
         session.commit()  # ends the write transaction _chosen began
         return found
     return _new_draft(session, user, kind, wanted)
+
+
+def reopened_at(session: so.Session, draft: ComposeDraft, now: datetime) -> datetime | None:
+    """When `draft`, free again (its scheduled send cancelled), counts as opened, so that Bulk SMS
+    for the same people reopens it (open_draft takes the draft opened last): `now`, or just after
+    any other unsent draft of theirs opened later still by the clock (a coarse or stepped one).
+
+    None, leaving it as it was, when a draft of theirs opened after it holds anything typed,
+    ticked or taken off: Bulk SMS goes on opening that one, never hiding it behind this one (the
+    cancelled text stays on its batch page). An untouched one, opened just to look, gives way."""
+    since = now - DRAFT_LIFETIME
+    others = session.scalars(
+        sa.select(ComposeDraft)
+        .outerjoin(Batch, Batch.draft_id == ComposeDraft.id)
+        .where(
+            ComposeDraft.user_id == draft.user_id,
+            ComposeDraft.selection == draft.selection,
+            ComposeDraft.id != draft.id,
+            ComposeDraft.created_at >= since,
+            Batch.id.is_(None),
+        )
+    ).all()
+    later = [
+        other for other in others if (other.created_at, other.id) > (draft.created_at, draft.id)
+    ]
+    if any(holds_input(other) for other in later):
+        return None
+    latest = max((other.created_at for other in others), default=now)
+    return max(now, latest + timedelta(microseconds=1))
+
+
+def holds_input(draft: ComposeDraft) -> bool:
+    """Whether anything was typed, ticked or chosen on the draft's screen, or anyone taken off."""
+    return (
+        draft_input(draft) != DraftInput()
+        or draft.template_id is not None
+        or bool(draft.removed_ids)
+    )
 
 
 @dataclass(frozen=True)

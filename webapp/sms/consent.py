@@ -3,12 +3,15 @@ gateway's opt-out), audited."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.models import Candidate, ClientContact, User, audit
+from webapp.models import Candidate, ClientContact, Message, User, audit
+from webapp.models.messaging import QUEUED
+from webapp.people.kinds import KINDS
 
 
 def holders(session: so.Session, e164: str) -> list[Candidate | ClientContact]:
@@ -51,12 +54,16 @@ def set_for(
     a box unticked already by someone else too ({"sms_consent": [False, False]}): it is then the
     latest word on their box, so ticking it again needs the authority to override it
     (records.self_withdrawal), not just anyone's tick over an earlier untick by hand. Over their
-    own withdrawal (a second STOP) nothing is written."""
+    own withdrawal (a second STOP) nothing is written.
+
+    A withdrawal also ends the Ignore of the person's messages still waiting to go (end_ignore),
+    counted in its audit entry as `ignore_withdrawn`."""
     # Here, not at the top: records imports this module.
     from webapp.people.records import self_withdrawal
 
     changed = []
     for person in people:
+        ended = 0 if consent else end_ignore(session, person)
         already = person.sms_consent == consent
         if already and (consent or self_withdrawal(session, person) is not None):
             continue
@@ -69,10 +76,40 @@ def set_for(
             changes={"sms_consent": [consent if already else not consent, consent]},
             number=number,
             **cause,
+            **({"ignore_withdrawn": ended} if ended else {}),
         )
         if not already:
             changed.append(person)
     return changed
+
+
+def end_ignore(
+    session: so.Session,
+    person: Candidate | ClientContact,
+    *,
+    queued_before: datetime | None = None,
+) -> int:
+    """The person's own opt-out (a STOP, a gateway's) outranks a consultant's Ignore given before
+    it: their messages not yet gone (queued, scheduled, held for quiet hours) lose the Ignore, so
+    the check at sending (outbox.recheck) refuses them as it does any opted-out person's ("opted
+    out of SMS after the message was queued"). `queued_before`: only messages queued before then
+    (when a STOP filed by hand came). In the caller's transaction; returns how many."""
+    if person.id is None:
+        return 0  # a record not written yet has no messages
+    column = getattr(Message, KINDS.of(person).person_column)
+    result = session.execute(
+        sa.update(Message)
+        .where(
+            column == person.id,
+            Message.direction == "out",
+            Message.state == QUEUED,
+            Message.override_opt_out.is_(True),
+            Message.created_at <= queued_before if queued_before is not None else sa.true(),
+        )
+        .values(override_opt_out=False)
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount
 
 
 def set_for_number(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from webapp.text import without_reordering
+from webapp.text import without_format_characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,13 +295,15 @@ class Rendered:
 def render(template: Template, person: Any, sender: Any) -> Rendered:
     """Fill `template` for one recipient; missing or blank values become "" and are reported.
 
-    A value's bidirectional controls that reorder what follows them (a right-to-left override
-    stored before forms refused it) are left out: they would show the rest of the message in
-    another order, and make it a Unicode SMS."""
+    A value's invisible format characters are left out (webapp.text.without_format_characters):
+    a right-to-left override stored before forms refused it would show the rest of the message in
+    another order, and a zero-width space or a soft hyphen in a name stored before names were
+    cleaned (an office's, a sender's, a candidate's) shows nothing; each makes it a Unicode SMS,
+    about twice the parts."""
     values: dict[str, str] = {}
     empty: list[str] = []
     for name in template.fields:
-        value = without_reordering(FIELDS[name].read(person, sender) or "").strip()
+        value = without_format_characters(FIELDS[name].read(person, sender) or "").strip()
         values[name] = value
         if not value:
             empty.append(name)

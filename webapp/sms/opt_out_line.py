@@ -16,7 +16,14 @@ SETTING_KEY = "opt_out_line"
 DEFAULT_LINE = "Reply STOP to opt out"
 # Short enough to leave a one-part message room for its text: 160 - 60 = 100 characters.
 MAX_LINE = 60
-_WORDS = re.compile(r"[A-Za-z]+")
+# What tells a reader which reply to send: "Reply STOP", "Text QUIT", "Send: OPT OUT", "SMS END".
+_ASKS = re.compile(r"\b(?:reply|respond|send|text|txt|sms)\b(?:\s+with\b)?[\s:]*", re.IGNORECASE)
+# Where a line with none of those names its reply: at its start, or after punctuation ("STOP to
+# end", "Opt out: STOP").
+_CLAUSES = re.compile(r"(?:\A|[.,;:!?(])\s*")
+# The reply named there, perhaps in quotes: a word, or up to three joined by spaces or hyphens, as
+# the keyword may be spelt ("STOP ALL", "OPT-OUT").
+_NAMED = re.compile(r"""["']?([A-Za-z]+(?:[ -]+[A-Za-z]+){0,2})""")
 
 
 def check_line(text: str | None) -> str:
@@ -45,13 +52,44 @@ def check_line(text: str | None) -> str:
             f"one character each: remove {' '.join(outside)}.",
             SETTING_KEY,
         )
-    if not any(word.upper() in keywords.OPT_OUT for word in _WORDS.findall(line)):
+    opts_out, told = _names_an_opt_out(line)
+    if not opts_out:
+        wrong = f"Replying “{told}” opts nobody out. " if told else ""
         raise FieldError(
-            "The opt-out line must name a reply that opts out, such as "
+            f"{wrong}The opt-out line must name a reply that opts out, such as "
             f"{', '.join(sorted(keywords.OPT_OUT)[:4])}… — for example “{DEFAULT_LINE}”.",
             SETTING_KEY,
         )
     return line
+
+
+def _names_an_opt_out(line: str) -> tuple[bool, str | None]:
+    """Whether the reply the line tells people to send opts them out (webapp.sms.keywords reads it
+    as an opt-out keyword), and the first word it tells them to reply (None: no Reply, Text…).
+
+    Read where the line asks for a reply (after Reply, Text, Txt, Send, SMS, Respond) and after
+    punctuation that follows the ask ("Reply YES for roles, STOP to opt out"), or, in a line
+    without one, at its start and after punctuation: "Unsubscribe: reply HALT" names HALT, however
+    many keywords stand elsewhere. The named reply is the keyword with the words it runs into
+    ("Reply STOP ALL", "Reply OPT OUT": replies honour them, spaces and hyphens aside), or the
+    first word alone ("Reply STOP now")."""
+    asked = [match.end() for match in _ASKS.finditer(line)]
+    clauses = [match.end() for match in _CLAUSES.finditer(line)]
+    told = None
+    places = asked + [at for at in clauses if at > asked[0]] if asked else clauses
+    for start in places:
+        named = _NAMED.match(line, start)
+        if named is None:
+            continue
+        words = re.split(r"[ -]+", named.group(1))
+        if start in asked and told is None:
+            told = words[0]
+        if any(
+            keywords.consent_change(" ".join(words[:count])) is False
+            for count in range(1, len(words) + 1)
+        ):
+            return True, told
+    return False, told
 
 
 def current_line(session: so.Session) -> str:

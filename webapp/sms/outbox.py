@@ -241,6 +241,8 @@ def recheck(
             refused[message.id] = (
                 f"The mobile on the record {how} after the message was queued; not sent."
             )
+        # An Ignore stands until the person's own opt-out: a STOP (or the gateway's) received
+        # after the message was queued takes it off (consent.end_ignore), so it is refused here.
         elif not message.override_opt_out and not consent:
             refused[message.id] = (
                 "The person opted out of SMS after the message was queued; not sent."

@@ -683,6 +683,8 @@ def _consent_on_filing(
         return None
     if change:
         return START_LEFT if not person.sms_consent else None
+    # Their STOP outranks an Ignore given before it came, as when it is received (consent.set_for).
+    ended = consent.end_ignore(session, person, queued_before=reply.created_at)
     changed = records.consent_changed_at(session, person)
     if not person.sms_consent:
         if (changed is None or changed <= reply.created_at) and records.self_withdrawal(
@@ -690,12 +692,12 @@ def _consent_on_filing(
         ) is None:
             # Unticked by a user: the STOP is still their own word (consent.set_for), so ticking
             # SMS again needs the authority to override it.
-            _withdrawn(session, actor, person, reply, already=True)
+            _withdrawn(session, actor, person, reply, already=True, ended=ended)
         return ALREADY_OFF
     if changed is not None and changed > reply.created_at:
         return CHANGED_SINCE
     person.sms_consent = False
-    _withdrawn(session, actor, person, reply, already=False)
+    _withdrawn(session, actor, person, reply, already=False, ended=ended)
     return WITHDRAWN
 
 
@@ -706,6 +708,7 @@ def _withdrawn(
     reply: Message,
     *,
     already: bool,
+    ended: int = 0,
 ) -> None:
     audit(
         session,
@@ -717,6 +720,7 @@ def _withdrawn(
         source="reply",
         reply_id=reply.id,
         text=reply.body[:160],
+        **({"ignore_withdrawn": ended} if ended else {}),
     )
 
 

@@ -194,12 +194,24 @@ def cancel(session: so.Session, batch: Batch, actor: User) -> int:
     # The draft is free again: a Send of it from the SMS screen makes a new batch rather than
     # finding this cancelled one (compose.batch_for). It is as if opened now, so Bulk SMS for the
     # same people finds it, with the text as it was to go (Edit text may have changed it since),
-    # however long ago it was scheduled (drafts from before today, or a day old, are not reopened).
-    if batch.draft_id is not None:
+    # however long ago it was scheduled (drafts from before today, or a day old, are not reopened),
+    # and before an empty draft opened for them since, just to look. Not before one holding what
+    # was typed since (compose.reopened_at): that stays, and this text is on the batch page.
+    draft = (
+        session.get(ComposeDraft, batch.draft_id, populate_existing=True)
+        if batch.draft_id is not None
+        else None
+    )
+    if draft is not None:
+        reopened = compose.reopened_at(session, draft, now)
         session.execute(
             sa.update(ComposeDraft)
-            .where(ComposeDraft.id == batch.draft_id)
-            .values(message=editable_text(batch, stored), created_at=now, updated_at=now)
+            .where(ComposeDraft.id == draft.id)
+            .values(
+                message=editable_text(batch, stored),
+                updated_at=now,
+                **({} if reopened is None else {"created_at": reopened}),
+            )
         )
     session.execute(
         sa.update(batches)

@@ -21,7 +21,7 @@ from webapp.models.people import EMAIL_PATTERN
 from webapp.sms.blocked_countries import SMSCENTRAL_BLOCKED
 from webapp.sms.opt_out_line import check_line
 from webapp.sms.replies import ReplySettings
-from webapp.text import is_blank
+from webapp.text import as_seen, is_blank
 from webapp.times import DEFAULT_ZONE, check_zone, zone_problem
 
 DEFAULT_COMMENT_TYPES = ("SMS",)
@@ -118,8 +118,12 @@ NUMERIC_SENDER = re.compile(r"\+?[0-9]{3,15}")
 
 
 def parse_comment_types(text: str) -> tuple[str, ...]:
-    """The Comment types, one a line: trimmed, blank lines dropped, at least one, none repeated."""
-    types = tuple(line.strip() for line in text.splitlines() if line.strip())
+    """The Comment types, one a line: trimmed, blank lines dropped, at least one, none repeated.
+
+    A line of invisible characters alone (a zero-width space) is blank: it would be an empty
+    choice in the SMS screen's list. Two lines that read the same (as_seen: "SMS" and "SMS" with a
+    zero-width space) are one type repeated, two "SMS" choices."""
+    types = tuple(line.strip() for line in text.splitlines() if not is_blank(line))
     if not types:
         raise FieldError("Enter at least one comment type, one a line.", "comment_types")
     seen: set[str] = set()
@@ -128,9 +132,9 @@ def parse_comment_types(text: str) -> tuple[str, ...]:
             raise FieldError(
                 f"“{name[:20]}…” is longer than {MAX_COMMENT_TYPE} characters.", "comment_types"
             )
-        if name.casefold() in seen:
+        if as_seen(name) in seen:
             raise FieldError(f"“{name}” is listed more than once.", "comment_types")
-        seen.add(name.casefold())
+        seen.add(as_seen(name))
     return types
 
 

@@ -3,7 +3,6 @@ audited."""
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import NoReturn
@@ -19,7 +18,7 @@ from webapp.models.messaging import RECORD_TYPES
 from webapp.people.kinds import KINDS
 from webapp.sms import merge, opt_out_line, segments
 from webapp.sms.compose import MAX_CHARACTERS
-from webapp.text import as_seen, as_stored, is_blank
+from webapp.text import as_seen, as_stored, is_blank, visible
 
 MAX_NAME = 100
 MAX_FOLDER = 100
@@ -52,24 +51,10 @@ class TemplateData:
         # near-duplicates in the picker.
         return replace(
             self,
-            name=_visible(self.name),
-            folder=DEFAULT_FOLDER if is_blank(self.folder) else _visible(self.folder),
+            name=visible(self.name),
+            folder=DEFAULT_FOLDER if is_blank(self.folder) else visible(self.folder),
             body=self.body.replace("\r\n", "\n"),
         )
-
-
-# The joiners shape emoji ("👩‍💻") and some scripts' letters: they stay.
-_JOINERS = "\u200c\u200d"
-
-
-def _visible(text: str) -> str:
-    """`text` (a name or a folder) with runs of spaces as one and its invisible format characters
-    (a zero-width space, a soft hyphen, a byte-order mark) left out: "Candidates" with one of them
-    pasted in read "Candidates" in every list but was a second folder, or a second template."""
-    visible = "".join(ch for ch in text if ch in _JOINERS or unicodedata.category(ch) != "Cf")
-    # NFC, as typed search text is (webapp.text.as_stored): an "ë" pasted as "e" and its mark is
-    # found by an "ë" typed as one character.
-    return unicodedata.normalize("NFC", " ".join(visible.split()))
 
 
 # --- who may do what ------------------------------------------------------------------------------

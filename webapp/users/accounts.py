@@ -19,7 +19,7 @@ from webapp.models.base import utcnow
 from webapp.models.people import EMAIL_PATTERN
 from webapp.models.users import PERMISSIONS, Permission, Role, User
 from webapp.phones import display, mobile_problem, normalise
-from webapp.text import is_blank
+from webapp.text import is_blank, visible
 from webapp.times import check_zone
 from webapp.users import offices, two_factor
 from webapp.users import sessions as user_sessions
@@ -503,7 +503,9 @@ def _apply(session: so.Session, user: User, details: UserDetails, default_region
     )
     if taken is not None:
         raise FieldError(f"The username “{username}” is taken; choose another.", "username")
-    full_name = details.full_name.strip()
+    # As it shows (webapp.text.visible), as the user form cleans it: a zero-width space or soft
+    # hyphen in it shows nowhere, yet a search for the name typed would not find it.
+    full_name = visible(details.full_name)
     if is_blank(full_name):  # zero-width characters alone name nobody, on any page or log
         raise FieldError("Enter the full name.", "full_name")
     email = _email(details.email)

@@ -14,7 +14,7 @@ from webapp.models.activity import audit
 from webapp.models.offices import Office
 from webapp.models.users import User
 from webapp.sms.settings import check_region
-from webapp.text import as_seen, is_blank, plain_text_problem
+from webapp.text import as_seen, is_blank, plain_text_problem, visible
 from webapp.times import check_zone
 
 MAX_NAME = 120
@@ -192,20 +192,23 @@ def _apply(session: so.Session, office: Office, details: OfficeDetails) -> None:
 
 
 def _name(session: so.Session, office: Office, typed: str) -> str:
-    name = (typed or "").strip()
-    if is_blank(name):  # a zero-width space alone is a link without a name, a blank choice
+    typed = (typed or "").strip()
+    if is_blank(typed):  # a zero-width space alone is a link without a name, a blank choice
         raise FieldError("Enter the office’s name.", "name")
-    if len(name) > MAX_NAME:
-        raise FieldError(f"The name can be at most {MAX_NAME} characters.", "name")
-    problem = plain_text_problem("The name", name)
+    problem = plain_text_problem("The name", typed)
     if problem:
         raise FieldError(problem, "name")
+    # Stored without invisible characters: "Bris" + a zero-width space + "bane" read "Brisbane"
+    # everywhere, yet made every SMS with {{sender_office}} in it Unicode, twice the parts.
+    name = visible(typed)
+    if len(name) > MAX_NAME:
+        raise FieldError(f"The name can be at most {MAX_NAME} characters.", "name")
     # As a reader sees them, so "Perth", "perth" and "Perth" + a zero-width space cannot be three
     # offices (one choice shown twice in every list). Compared here, not in SQL: SQLite's lower()
     # knows only ASCII letters. An organisation has a few dozen offices.
     others = session.scalars(sa.select(Office.name).where(Office.id != (office.id or 0)))
     if any(as_seen(other) == as_seen(name) for other in others):
-        raise FieldError(f"There is already an office called “{name}”.", "name")
+        raise FieldError(f"There is already an office called “{typed}”.", "name")
     return name
 
 

@@ -33,6 +33,7 @@ from joserfc.jws import JWSRegistry
 from webapp.models.activity import audit
 from webapp.models.base import utcnow
 from webapp.models.users import ROLES, Role, User
+from webapp.text import is_blank, visible
 from webapp.users import sessions as user_sessions
 
 DEFAULT_ROLE_CLAIM = "groups"
@@ -551,13 +552,15 @@ def _create(session: so.Session, claims: Mapping[str, Any], roles: list[str]) ->
         )
     username = _free_username(session, claims.get("preferred_username"), email)
     name = claims.get("name")
-    if not isinstance(name, str) or not name.strip():
+    # A name of invisible characters alone (a zero-width space) would show nothing wherever the
+    # account is named, and one pasted into a name would make every SMS it is merged into Unicode.
+    if not isinstance(name, str) or is_blank(name):
         given, family = claims.get("given_name"), claims.get("family_name")
-        parts = [part for part in (given, family) if isinstance(part, str) and part.strip()]
+        parts = [part for part in (given, family) if isinstance(part, str) and not is_blank(part)]
         name = " ".join(parts) or username
     user = User(
         username=username,
-        full_name=" ".join(name.split())[:120],
+        full_name=visible(name)[:120],
         email=email,
         active=True,
         must_change_password=False,

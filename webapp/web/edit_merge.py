@@ -6,15 +6,21 @@ is refused (409) with what it holds now, the user's values kept in the form for 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField
 
+from webapp.errors import FieldError
+
 LOADED = "loaded"
 # Fields no record holds: the CSRF token and the loaded values themselves.
 _NOT_VALUES = frozenset({"csrf_token", LOADED})
+# How a field holding a number reads what is typed in it (webapp.sms.limits.parse_limit, say),
+# raising FieldError for text it refuses.
+Parser = Callable[[str], object]
 
 
 def loaded_field() -> HiddenField:
@@ -34,7 +40,9 @@ def values(form: FlaskForm) -> dict[str, Any]:
     return {name: _plain(field.data) for name, field in _fields(form)}
 
 
-def merge(form: FlaskForm, stored: FlaskForm) -> str | None:
+def merge(
+    form: FlaskForm, stored: FlaskForm, parsers: Mapping[str, Parser] | None = None
+) -> str | None:
     """Make `form` (as posted) what its save should write over `stored` (the form filled from the
     record as it is now, read under webapp.database.reread_for_update): the fields its user changed
     since it was loaded, the stored values for the rest. Return the refusal when a field its user
@@ -42,15 +50,16 @@ def merge(form: FlaskForm, stored: FlaskForm) -> str | None:
     values where they changed a field (the stored ones elsewhere) and loaded afresh, so that a
     second Save keeps the user's values knowingly; None to go on and save.
 
-    A post without loaded values (from no page of ours) is saved as posted, as before forms
-    carried them."""
+    Fields with a parser in `parsers` (numbers) are compared by what it reads them as: see
+    three_way. A post without loaded values (from no page of ours) is saved as posted, as before
+    forms carried them."""
     loaded = read(form[LOADED].data)
     now = values(stored)
     form[LOADED].data = json.dumps(now)
     if loaded is None:
         return None
     typed = values(form)
-    theirs, clashes = three_way(loaded, typed, now)
+    theirs, clashes = three_way(loaded, typed, now, parsers)
     for name in theirs:
         form[name].data = stored[name].data
     return refusal(
@@ -59,19 +68,37 @@ def merge(form: FlaskForm, stored: FlaskForm) -> str | None:
 
 
 def three_way(
-    loaded: dict[str, Any], typed: dict[str, Any], now: dict[str, Any]
+    loaded: dict[str, Any],
+    typed: dict[str, Any],
+    now: dict[str, Any],
+    parsers: Mapping[str, Parser] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Of the fields in `typed` (as posted by a form opened with `loaded`), against `now` (as
     stored): the ones to take from `now` (changed by someone else, not by this user), and the
-    ones changed by both to different values. A field its user changed keeps its typed value."""
+    ones changed by both to different values. A field its user changed keeps its typed value.
+
+    A field with a parser in `parsers` is compared by the value it parses to: "1,000" typed in
+    one tab is the 1000 saved from another, no clash (text the parser refuses, as typed)."""
+    parsers = parsers or {}
     theirs, clashes = [], []
     for name, value in typed.items():
-        mine, changed = value != loaded.get(name), now.get(name) != loaded.get(name)
-        if mine and changed and value != now.get(name):
+        was, mine, stored = (
+            _compared(each, parsers.get(name)) for each in (loaded.get(name), value, now.get(name))
+        )
+        if mine != was and stored != was and mine != stored:
             clashes.append(name)
-        elif changed and not mine:
+        elif stored != was and mine == was:
             theirs.append(name)
     return theirs, clashes
+
+
+def _compared(value: Any, parse: Parser | None) -> Any:
+    """`value` as three_way compares it: what `parse` reads the text as, in a tuple so that it
+    never equals an unparsed value (a loaded None, from a page without the field, is no "")."""
+    if parse is not None and isinstance(value, str):
+        with suppress(FieldError):
+            return (parse(value),)
+    return value
 
 
 def refusal(clashes: Iterable[str]) -> str | None:
