@@ -423,7 +423,10 @@ def sms_worker(once: bool, concurrency: int | None, rate: float | None) -> None:
     # A running worker waits for a database that does not answer yet (it retries), as a one-off
     # run does not; one without this version's tables loops on tracebacks: said now.
     _database_ready(wait_if_away=not once)
-    dispatcher = worker.build(current_app, concurrency=concurrency, rate_per_second=rate)
+    try:
+        dispatcher = worker.build(current_app, concurrency=concurrency, rate_per_second=rate)
+    except ValueError as error:  # a gateway setting that is missing or not usable
+        raise click.ClickException(f"The SMS worker cannot start: {error}") from None
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: dispatcher.stop())
     click.echo(

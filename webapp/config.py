@@ -91,7 +91,7 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
             )
         secret_key = development_secret(instance_path)
 
-    database_url = _text(env, "DATABASE_URL") or (f"sqlite:///{instance_path / 'smsdesk.sqlite3'}")
+    database_url = _database_url(env) or f"sqlite:///{instance_path / 'smsdesk.sqlite3'}"
     provider = _text(env, "SMS_PROVIDER", "sandbox").lower()
     if provider not in {"sandbox", "smscentral", "twilio"}:
         raise ConfigError(f"SMS_PROVIDER must be sandbox, smscentral or twilio, not {provider!r}.")
@@ -191,10 +191,7 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         # /metrics from anywhere but loopback needs "Authorization: Bearer <token>";
         # blank: loopback only.
         "METRICS_TOKEN": _text(env, "METRICS_TOKEN"),
-        # /readyz answers 503 beyond these (README, "Operating").
-        "READY_WORKER_STALE_SECONDS": _float(env, "READY_WORKER_STALE_SECONDS", 60.0),
-        "READY_QUEUE_AGE_SECONDS": _float(env, "READY_QUEUE_AGE_SECONDS", 300.0),
-        "READY_EMAIL_FAILED": _int(env, "READY_EMAIL_FAILED", 0),
+        **readiness_thresholds(env),
         "SESSION_IDLE_MINUTES": _int(env, "SESSION_IDLE_MINUTES", 60),
         "SESSION_ABSOLUTE_HOURS": _int(env, "SESSION_ABSOLUTE_HOURS", 12),
         **sending_safeguards(env),
@@ -205,6 +202,86 @@ def from_environment(env: Mapping[str, str], instance_path: Path) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         **single_sign_on(env),
     }
+
+
+DATABASE_FORMS = "sqlite:///path/to/file.sqlite3 or postgresql+psycopg://user:password@host/db"
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    """DATABASE_URL if SQLAlchemy can open it with SQLite or PostgreSQL; blank when unset.
+    Heroku's postgres:// (a name SQLAlchemy dropped) is read as postgresql+psycopg://."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    value = _text(env, "DATABASE_URL")
+    if not value:
+        return ""
+    if value.startswith("postgres://"):
+        value = "postgresql+psycopg://" + value.removeprefix("postgres://")
+    # Never the value itself in the message: it may hold the database's password.
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL is not a database URL: use {DATABASE_FORMS}.") from None
+    if url.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ConfigError(
+            f"DATABASE_URL must be SQLite or PostgreSQL ({DATABASE_FORMS}), "
+            f"not {url.drivername}://."
+        )
+    try:
+        url.get_dialect().import_dbapi()  # what creating the engine does first
+    except (NoSuchModuleError, ImportError):
+        raise ConfigError(
+            f"DATABASE_URL: no driver {url.drivername}:// is installed; use {DATABASE_FORMS}."
+        ) from None
+    return value
+
+
+# Beyond this a worker's silence reaches back past the first date there is (year 1), and /readyz
+# failed with OverflowError; 1e10 s is some 300 years, longer than any check could mean.
+MAX_READY_SECONDS = 1e10
+
+
+def readiness_thresholds(env: Mapping[str, str]) -> dict:
+    """The READY_* settings: /readyz answers 503 beyond these (docs/operating.md), so each must be
+    one it can reckon with and that can be met: seconds up to a limit, an email count from 0."""
+    stale = _float(env, "READY_WORKER_STALE_SECONDS", 60.0)
+    # 0 would call every worker silent between its beats (HEARTBEAT_EVERY): always 503.
+    if not 0 < stale <= MAX_READY_SECONDS:  # NaN compares false: refused too
+        raise ConfigError(
+            f"READY_WORKER_STALE_SECONDS must be more than 0 and at most {MAX_READY_SECONDS:g} "
+            f"seconds, not {stale:g}."
+        )
+    queue_age = _float(env, "READY_QUEUE_AGE_SECONDS", 300.0)
+    if not 0 <= queue_age <= MAX_READY_SECONDS:
+        raise ConfigError(
+            f"READY_QUEUE_AGE_SECONDS must be 0 to {MAX_READY_SECONDS:g} seconds, "
+            f"not {queue_age:g}."
+        )
+    email_failed = _int(env, "READY_EMAIL_FAILED", 0)
+    if email_failed < 0:
+        raise ConfigError(f"READY_EMAIL_FAILED must be 0 or more, not {email_failed}.")
+    return {
+        "READY_WORKER_STALE_SECONDS": stale,
+        "READY_QUEUE_AGE_SECONDS": queue_age,
+        "READY_EMAIL_FAILED": email_failed,
+    }
+
+
+def check_gateway(config: Mapping) -> None:
+    """Refuse settings the SMS_PROVIDER's gateway could not be built from (a missing password or
+    sender, a URL that is not http(s)). An SMS Central sender may be left to the database (the
+    Sender ID on /admin/settings), which only the worker reads: it is not asked for here."""
+    from webapp.sms.providers.factory import make_provider
+
+    gateway = dict(config)
+    if gateway.get("SMS_PROVIDER") == "smscentral" and not gateway.get("SMSCENTRAL_ORIGINATOR"):
+        gateway["SMSCENTRAL_ORIGINATOR"] = "from the database"
+    try:
+        provider = make_provider(gateway)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    provider.close()
 
 
 def single_sign_on(env: Mapping[str, str]) -> dict:

@@ -204,12 +204,20 @@ def _number_type(number: phonenumbers.PhoneNumber, region: str) -> int:
 
 def search_key(text: str, default_region: str) -> str | None:
     """The E.164 form of a search term that looks like a phone number, else None."""
-    digits = sum(ch.isdigit() for ch in text)
-    if digits < 6 or any(ch.isalpha() for ch in text):
-        return None
-    parsed = normalise(text, default_region)
+    parsed = searched_number(text, default_region)
     # A stored landline is found by its number too: searching is not sending.
     return parsed.e164 if parsed.real else None
+
+
+def searched_number(text: str, default_region: str) -> ParsedNumber:
+    """A search term read as a phone number (NO_NUMBER for one with letters or fewer than six
+    digits). Search only: its E.164 form may be of no real number, and a record whose mobile was
+    kept as typed ("0412 345", listed as an invalid number) is stored under that form all the
+    same (+61412345), to be found by what was typed."""
+    digits = sum(ch.isdigit() for ch in text)
+    if digits < 6 or any(ch.isalpha() for ch in text):
+        return NO_NUMBER
+    return normalise(text, default_region)
 
 
 def display(e164: str | None, default_region: str | None = None) -> str:

@@ -36,9 +36,12 @@ LEFT_OUT = "; it was left out."
 # U+E0100..U+E01EF, the Mongolian ones), the combining grapheme joiner, the Khmer inherent vowels,
 # the Hangul fillers (letters to Unicode, yet blank on every page) and the blank braille pattern
 # (a symbol). A candidate named U+3164 U+2800 was saved with an empty heading and search link.
+# Besides, the code points kept unassigned as default-ignorable (U+2065, U+FFF0..U+FFF8, the rest
+# of U+E0000..U+E0FFF): fonts draw nothing for them, and a template named U+E0002 was a 0-px link.
+# Not every unassigned one (Cn): to Python 3.11's Unicode 14 a newer emoji (U+1FA77 🩷) is one.
 _SHOWS_NOTHING = re.compile(
-    "[\ufe00-\ufe0f\U000e0100-\U000e01ef\u180b-\u180f\u034f\u17b4\u17b5"
-    "\u115f\u1160\u3164\uffa0\u2800]"
+    "[\ufe00-\ufe0f\U000e0000-\U000e0fff\u180b-\u180f\u034f\u17b4\u17b5"
+    "\u115f\u1160\u3164\uffa0\u2800\u2065\ufff0-\ufff8]"
 )
 
 
@@ -46,11 +49,20 @@ def _invisible(ch: str) -> bool:
     return unicodedata.category(ch) == "Cf" or _SHOWS_NOTHING.match(ch) is not None
 
 
+# Nothing to show on their own: combining marks (Mn, Me) with no letter to sit on. A template
+# named U+0301 alone was a 0-px link in the list and an empty choice in the SMS screen's picker.
+# Blank only when all of it is such ("e" + U+0301 shows "é"); not left out by as_seen, where
+# Hindi's vowel signs (Mn) tell words apart.
+_MARKS = frozenset({"Mn", "Me"})
+
+
 def is_blank(text: str | None) -> bool:
-    """True when `text` shows nothing: only spaces and invisible characters (a zero-width space, a
-    byte-order mark, an emoji presentation selector, a Hangul filler), which str.strip() keeps. An
-    SMS of them arrives looking empty."""
-    return all(ch.isspace() or _invisible(ch) for ch in text or "")
+    """True when `text` shows nothing: only spaces, invisible characters (a zero-width space, a
+    byte-order mark, an emoji presentation selector, a Hangul filler), which str.strip() keeps, and
+    combining marks with nothing to sit on. An SMS of them arrives looking empty."""
+    return all(
+        ch.isspace() or _invisible(ch) or unicodedata.category(ch) in _MARKS for ch in text or ""
+    )
 
 
 def as_seen(text: str | None) -> str:
@@ -188,9 +200,14 @@ def filter_value(
     for beside the field, rather than quietly searching for something the user did not type.
     Bidirectional controls that reorder what follows them (BIDI_REORDERING) are dropped, as from
     every typed single-line value: the page shows the value back, and a right-to-left override
-    would show it, and the rest of its line, reversed.
+    would show it, and the rest of its line, reversed. So is every other invisible format
+    character (without_format_characters): "smith" with a zero-width space, a byte-order mark or
+    a soft hyphen pasted in showed "smith" in the box and found nobody. The marks that only steer
+    the punctuation beside them (U+200E, U+200F, U+061C) stay, for right-to-left words.
     """
-    raw = without_reordering(raw or "")
+    raw = "".join(
+        ch if ch in "\u200e\u200f\u061c" else without_format_characters(ch) for ch in raw or ""
+    )
     # Without `words` (a folder's name), only those at its ends go, as a paste brings them.
     text = _TAB_OR_LINE_BREAK_RE.sub(" ", raw) if words else raw.strip(" \t\r\n")
     # Checked before trimming or folding: str.strip() and str.split() would quietly take a

@@ -7,10 +7,12 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 
 from flask import Flask, current_app
 
+from webapp.config import check_gateway
 from webapp.database import make_sessionmaker
 from webapp.sms import settings as sms_settings
 from webapp.sms.dispatcher import Dispatcher, settings_from_config, supervise
@@ -21,6 +23,9 @@ log = logging.getLogger(__name__)
 # How long a web process that is stopping waits for its embedded dispatcher: a gateway call's own
 # timeouts (5 s to connect, 20 s to read), then the outcomes' write and the heartbeat's removal.
 STOP_WAIT_SECONDS = 30.0
+# How often requests try again to start an embedded dispatcher that could not be built: its SMS
+# Central sender may come from the Sender ID an administrator has yet to save on /admin/settings.
+RETRY_SECONDS = 30.0
 
 # The embedded dispatchers of this process, each as a function that stops it and waits for it,
 # and those started (their threads).
@@ -31,7 +36,8 @@ _hooked = False
 
 
 def build(app: Flask, **overrides) -> Dispatcher:
-    """A dispatcher for this app's database and configured gateway."""
+    """A dispatcher for this app's database and configured gateway; ValueError says which setting
+    the gateway lacks."""
     settings = settings_from_config(app.config)
     for name, value in overrides.items():
         if value is not None:
@@ -45,25 +51,50 @@ def build(app: Flask, **overrides) -> Dispatcher:
         # settings page applies without a restart (Dispatcher._follow_sender).
         with make_sessionmaker(engine)() as session:
             config["SMSCENTRAL_ORIGINATOR"] = sms_settings.sender_id(session, "")
+        if not config["SMSCENTRAL_ORIGINATOR"]:
+            raise ValueError(
+                "SMS_PROVIDER=smscentral needs a sender: set SMSCENTRAL_ORIGINATOR, or save a "
+                "Sender ID on /admin/settings."
+            )
     return Dispatcher(engine, make_provider(config), settings)
 
 
 def init_embedded(app: Flask) -> None:
     """Start a dispatcher thread with the first request, so CLI commands never start one; stop it
-    when the process stops cleanly (SIGTERM, Ctrl+C, a gunicorn worker's exit)."""
+    when the process stops cleanly (SIGTERM, Ctrl+C, a gunicorn worker's exit).
+
+    Gateway settings it could not be built from stop the start (ConfigError), as every request
+    failed with them; one only the database can complete (the sender ID) is logged instead, and
+    the pages keep answering while it is missing."""
     if not app.config.get("EMBEDDED_WORKER") or app.testing:
         return
+    check_gateway(app.config)
     lock = threading.Lock()
     state: dict[str, Dispatcher] = {}
     stopping = threading.Event()
+    failed = {"retry_at": 0.0, "problem": ""}
 
     def start_once() -> None:
-        if "dispatcher" in state or stopping.is_set():
+        if "dispatcher" in state or stopping.is_set() or time.monotonic() < failed["retry_at"]:
             return
         with lock:
-            if "dispatcher" in state or stopping.is_set():
+            if "dispatcher" in state or stopping.is_set() or time.monotonic() < failed["retry_at"]:
                 return
-            dispatcher = build(app)
+            try:
+                dispatcher = build(app)
+            except Exception as error:
+                # A page must not fail because sending cannot start: /readyz and Status say no
+                # worker is running, and the log says why, once a problem.
+                failed["retry_at"] = time.monotonic() + RETRY_SECONDS
+                if str(error) != failed["problem"]:
+                    failed["problem"] = str(error)
+                    log.error(
+                        "The embedded SMS dispatcher cannot start (tried again every %.0f s): %s",
+                        RETRY_SECONDS,
+                        error,
+                        exc_info=not isinstance(error, ValueError),
+                    )
+                return
             # Supervised: should the loop ever end or raise, it is logged and started again.
             thread = threading.Thread(
                 target=supervise, args=(dispatcher,), name="sms-dispatcher", daemon=True

@@ -453,13 +453,27 @@
     screenTyped = null;
     if (!typed) return;
     var fields = typed.fields;
+    var ask = false;
     Object.keys(fields).forEach(function (id) {
       var field = document.getElementById(id);
-      // Only over what the request took: a redraw that changed it (a template put in) wins.
-      if (field && valueOf(field) === fields[id].sent) {
+      if (!field) return;
+      if (valueOf(field) === fields[id].sent) {
+        // Only over what the request took.
         putBack(field, fields[id].value, fields[id].caret);
+      } else if (id === "message" && valueOf(field) !== fields[id].value) {
+        // A template's text put in (Use template, Replace) over text typed while it was on its
+        // way: the typed text stays, and the template asks before it replaces it, as it asks
+        // when the text was typed first.
+        putBack(field, fields[id].value, fields[id].caret);
+        ask = true;
       }
     });
+    var use = ask && document.getElementById("use-template");
+    var chosen = document.getElementById("template_id");
+    if (use && chosen && chosen.value) {
+      use.click();
+      return;  // its answer (the question) has the focus
+    }
     // Not over a refusal or a question (Replace the typed text?), whose own focus is on it.
     var compose = document.getElementById("compose");
     var refused = compose && compose.querySelector(
@@ -659,7 +673,10 @@
   // arriving last drew a count of text no longer typed, or the preview back one recipient. So
   // each part remembers the request that drew it, and the preview the one that chose its
   // recipient (Preview, Next, Previous): an answer draws only what no later request has drawn.
-  var CROSSING = ["preview", "sms-counter", "send-totals", "quiet-hours-note", "opt-out-line"];
+  // (A template's counter draws only its preview's result, #preview-result: Record id beside it
+  // is the user's to type in meanwhile.)
+  var CROSSING = ["preview", "preview-result", "sms-counter", "send-totals", "quiet-hours-note",
+    "opt-out-line"];
   var requestsMade = 0;
   var answering = null;  // the request whose answer htmx is drawing now
   var recipientChosenBy = null;  // for a counter's preview: the request that chose its recipient

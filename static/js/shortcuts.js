@@ -269,9 +269,34 @@
     return !!stop;
   }
 
-  function focusCell(table, rowIndex, column) {
+  // A phone shows no empty fact (app.css: a person without a Job title has no "Job title:"), and
+  // a cell not shown takes no focus: made the Tab stop, it took the list out of the Tab order
+  // while the focus stayed behind. The keys pass over it: ← and → (`step` -1 or 1) to the next
+  // cell shown that way, staying put at the row's end; ↑, ↓, Home and End to the nearest cell
+  // shown in the row they reach, the earlier of two as near.
+  function shown(cell) { return cell.getClientRects().length > 0; }
+
+  function shownCell(row, column, step) {
+    var cells = row.cells;
+    if (step) {
+      for (var along = column; along >= 0 && along < cells.length; along += step) {
+        if (shown(cells[along])) return cells[along];
+      }
+      return null;
+    }
+    var at = Math.max(0, Math.min(column, cells.length - 1));
+    for (var away = 0; away < cells.length; away++) {
+      if (at - away >= 0 && shown(cells[at - away])) return cells[at - away];
+      if (at + away < cells.length && shown(cells[at + away])) return cells[at + away];
+    }
+    return null;
+  }
+
+  function focusCell(table, rowIndex, column, step) {
     var row = table.rows[Math.max(0, Math.min(rowIndex, table.rows.length - 1))];
-    var target = cellControl(row.cells[Math.max(0, Math.min(column, row.cells.length - 1))]);
+    var cell = shownCell(row, column, step || 0);
+    if (!cell) return;
+    var target = cellControl(cell);
     makeStop(table, target);
     target.focus();
   }
@@ -367,8 +392,8 @@
     var inBody = row.rowIndex >= firstRow;
     if (key === "ArrowDown" || key === "j") focusCell(table, row.rowIndex + 1, cell.cellIndex);
     else if (key === "ArrowUp" || key === "k") focusCell(table, row.rowIndex - 1, cell.cellIndex);
-    else if (key === "ArrowRight") focusCell(table, row.rowIndex, cell.cellIndex + 1);
-    else if (key === "ArrowLeft") focusCell(table, row.rowIndex, cell.cellIndex - 1);
+    else if (key === "ArrowRight") focusCell(table, row.rowIndex, cell.cellIndex + 1, 1);
+    else if (key === "ArrowLeft") focusCell(table, row.rowIndex, cell.cellIndex - 1, -1);
     else if (key === "Home") focusCell(table, firstRow, cell.cellIndex);
     else if (key === "End") focusCell(table, table.rows.length - 1, cell.cellIndex);
     else if (key === "x" || key === " ") {
@@ -582,6 +607,18 @@
     if (document.contains(link)) return;
     focusResultsHeading();
   });
+
+  // A link htmx fetches into the page and whose address it pushes (a list's pager, Mine and
+  // Everyone, a batch's reload switch) is a page of its own: a click with Ctrl or ⌘ opens it in a
+  // new tab, with Shift in a new window, as any link's does. htmx took those clicks too and
+  // swapped the page in place, the ticks lost. They are stopped on their way down, before htmx's
+  // listener on the link; the browser does the rest. (A filter, hx-trigger="click[!ctrlKey]",
+  // would need htmx's eval, which base.html's htmx-config turns off: it would always swap.)
+  document.addEventListener("click", function (event) {
+    if (!(event.ctrlKey || event.metaKey || event.shiftKey || event.altKey)) return;
+    var link = event.target.closest && event.target.closest('a[href][hx-get][hx-push-url="true"]');
+    if (link) event.stopPropagation();
+  }, true);
 
   function focusResultsHeading() {
     var heading = document.getElementById("results-heading");

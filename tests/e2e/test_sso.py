@@ -63,8 +63,8 @@ def test_enter_on_the_provider_button_signs_in_through_the_provider(sso_page, id
         "groups": ["sms-users"],
     }
     sso_page.goto("/login")
-    button = sso_page.get_by_role("button", name="Sign in with Contoso")
-    expect(button).to_be_focused()
+    link = sso_page.get_by_role("link", name="Sign in with Contoso")
+    expect(link).to_be_focused()
     expect(sso_page.get_by_label("Password")).to_have_count(0)
 
     sso_page.keyboard.press("Enter")
@@ -79,7 +79,7 @@ def test_a_token_for_another_client_is_refused_with_a_way_back(sso_page, idp, js
     idp.overrides = {"aud": "another-app"}
     sso_page.goto("/login")
 
-    sso_page.get_by_role("button", name="Sign in with Contoso").press("Enter")
+    sso_page.get_by_role("link", name="Sign in with Contoso").press("Enter")
 
     expect(sso_page.get_by_role("heading", name="Sign-in refused")).to_be_visible()
     back = sso_page.get_by_role("link", name="Back to sign in")

@@ -67,7 +67,7 @@ def test_the_counter_draws_a_shown_preview_again_without_taking_the_focus(
     assert response.status_code == 200
     page = text(response)
     assert re.search(r'<output id="sms-counter"[^>]*hx-swap-oob="true"', page)
-    assert re.search(r'<fieldset id="preview"[^>]*hx-swap-oob="true"', page)
+    assert re.search(r'<div id="preview-result"[^>]*hx-swap-oob="true"', page)
     shown = bubble(page)
     assert shown.startswith("Hi Ada abc MORE TEXT")
     # Ticked, with the opt-out line the counter says it counts.
@@ -97,7 +97,7 @@ def test_a_preview_whose_id_is_no_longer_right_is_taken_away_quietly(client, log
     response = client.post("/templates/new", data=data, htmx=True)
     assert response.status_code == 200
     page = text(response)
-    assert re.search(r'<fieldset id="preview"[^>]*hx-swap-oob="true"', page)
+    assert re.search(r'<div id="preview-result"[^>]*hx-swap-oob="true"', page)
     assert "sms-bubble" not in page and 'name="previewing"' not in page
     assert 'id="preview_id-error"' not in page and autofocused(page) == []
 

@@ -16,10 +16,13 @@ from webapp.models.activity import audit
 from webapp.users import oidc
 from webapp.web import sessions
 from webapp.web.access import landing, local_path
-from webapp.web.headers import CONTENT_SECURITY_POLICY
 from webapp.web.rendering import render
 
-PENDING = "sso_pending"  # the session's key for the sign-in under way (webapp.users.oidc.Pending)
+# The session's key for the sign-ins under way (webapp.users.oidc.Pending), by state: one a tab,
+# so a second tab starting one does not spoil the first. Only the last few, and for a while.
+PENDING = "sso_pending"
+PENDING_KEPT = 5
+PENDING_SECONDS = 15 * 60
 _provider_lock = threading.Lock()
 
 
@@ -60,7 +63,10 @@ def sso():
         url, pending = found.start(callback_url(), next_path)
     except oidc.ProviderUnavailable as error:
         return _unavailable(found, error, next_path)
-    session[PENDING] = pending.as_dict()
+    kept = _pending_sign_ins()
+    kept[pending.state] = {**pending.as_dict(), "at": sessions.now()}
+    newest = sorted(kept.items(), key=lambda item: item[1]["at"])[-PENDING_KEPT:]
+    session[PENDING] = dict(newest)
     return redirect(url, 303)
 
 
@@ -68,10 +74,17 @@ def sso():
 def sso_callback():
     """Sign in the user the provider vouches for, once every check on its ID token holds."""
     found = provider()
-    # Popped first: whatever happens next, this state can never be used again.
-    pending = oidc.Pending.from_dict(session.pop(PENDING, None))
+    # Taken first: whatever happens next, this state can never be used again. The other tabs'
+    # sign-ins stay (a state that is not this browser's spoils none of them).
+    kept = _pending_sign_ins()
+    pending = oidc.Pending.from_dict(kept.pop(request.args.get("state") or "", None))
+    session[PENDING] = kept
     # Where the sign-in was going, kept by the way back to the sign-in page when it fails.
     next_path = local_path(pending.next_path) if pending else None
+    if current_user.is_authenticated:
+        # Signed in meanwhile, by another tab's sign-in (or this one's callback opened again):
+        # nothing to refuse, and no code spent; on to where this sign-in was going.
+        return redirect(landing(next_path))
     try:
         claims = found.finish(pending, request.args, callback_url())
         user = _sign_in(found.settings, claims)
@@ -98,19 +111,26 @@ def sso_callback():
         )
     audit(db.session, user, "auth.sso_signed_in", user, sub=claims["sub"], iss=claims["iss"])
     sessions.sign_in(user, sessions.SSO)
+    if kept:
+        # The other tabs' sign-ins outlive the fresh session, only to send them on when they come
+        # back (signed in, a callback never finishes one).
+        session[PENDING] = kept
     return redirect(landing(next_path))
 
 
-@bp.after_request
-def let_the_sign_in_form_reach_the_provider(response):
-    """The login page's "Sign in with …" form is answered with a redirect to the provider, and
-    browsers check CSP form-action along redirects: there it must name the provider too."""
-    if request.endpoint == "auth.login" and oidc.Settings.from_config(current_app.config):
-        allowed = " ".join(["'self'", *provider().origins()])
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
-            "form-action 'self'", f"form-action {allowed}"
-        )
-    return response
+def _pending_sign_ins() -> dict[str, dict]:
+    """The sign-ins under way in this browser, by state: those not yet expired."""
+    kept = session.get(PENDING)
+    if not isinstance(kept, dict):
+        return {}
+    moment = sessions.now()
+    return {
+        state: pending
+        for state, pending in kept.items()
+        if isinstance(pending, dict)
+        and isinstance(pending.get("at"), int | float)
+        and moment - pending["at"] <= PENDING_SECONDS
+    }
 
 
 def _sign_in(settings: oidc.Settings, claims: dict) -> User:

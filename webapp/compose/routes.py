@@ -96,12 +96,12 @@ def compose():
 
 def _back_url() -> str:
     """The search the SMS screen was opened from: the form's kind and the search its list was
-    made by, or the kind a record link names."""
+    made by, or the kind a link names and the search of the row it was on."""
     named = request.values.get("kind") or next(
         (kind.segment for kind in KINDS if kind.singular in request.args), ""
     )
     kind = KINDS.by_segment(named) if named in KINDS.segments else CANDIDATES
-    return _search_url(kind.segment, selection.shown_search(request.form))
+    return _search_url(kind.segment, selection.shown_search(request.values))
 
 
 def _search_url(kind: str, args) -> str:
@@ -117,12 +117,14 @@ def _search_args(kind: str, args) -> dict[str, str]:
 
 
 def _remember_search(draft: ComposeDraft) -> None:
-    """Note the search the screen's people were ticked on, for its Cancel (none: a record link).
+    """Note the search the screen's people were ticked on, or whose row's mobile number was
+    followed (its link carries the search as the Bulk SMS form does), for its Cancel (none: a
+    record's link).
 
     The draft keeps only who was chosen, and without JavaScript the screen's own address carries
     no search, so it rides in the session: the last few screens opened, as [token, arguments]
     pairs (a list: the cookie's JSON sorts an object's keys)."""
-    shown = selection.shown_search(request.form) if request.method == "POST" else {}
+    shown = selection.shown_search(request.values)
     kept = [pair for pair in session.get(SEARCHES, []) if pair[0] != draft.token]
     args = _search_args(draft.kind, shown)
     if args and len(json.dumps(args)) <= SEARCH_KEPT_MAX:

@@ -63,6 +63,9 @@ class ComposeScreen:
     state: ComposeState
     items: list[PreviewItem]
     worst: SegmentCount
+    # The recipient with the most characters, whom Send measures (None: nobody): the counter's
+    # "too long" names them, as worst (the most parts) may be another, shorter message.
+    longest: PreviewItem | None
     parsed: merge.Template
     templates: list[SmsTemplate]
     sms: sms_settings.SmsSettings
@@ -140,6 +143,22 @@ class ComposeScreen:
         return merge.offered(self.kind.merge_fields)
 
     @property
+    def preview_empty(self) -> tuple[list[str], list[str]]:
+        """The merge fields empty in the message previewed: (the recipient's, the sender's, which
+        are empty on their Profile)."""
+        if not self.preview or not self.items:
+            return [], []
+        return sms_compose.empty_fields(self.items[self.preview_index].rendered)
+
+    @property
+    def with_empty(self) -> int:
+        """How many recipients the preview says have a merge field of theirs empty (0 while it is
+        closed): a field of the sender's is empty on their Profile, said once, not per person."""
+        if not self.preview:
+            return 0
+        return sum(1 for item in self.items if sms_compose.empty_fields(item.rendered)[0])
+
+    @property
     def line_in_text(self) -> bool:
         """The typed Message already holds the opt-out line, so it is not added again."""
         line = self.state.opt_out_line
@@ -187,6 +206,7 @@ class ComposeScreen:
             state=state,
             items=items,
             worst=sms_compose.worst_count(items, state.body(message)),
+            longest=sms_compose.longest(items),
             parsed=merge.parse(message),
             templates=sms_compose.visible_templates(db.session, current_user, draft.kind),
             sms=sms_settings.load(db.session, current_app.config),
@@ -214,6 +234,8 @@ class ComposeScreen:
             "recipients_shown": self.recipients_shown,
             "opted_out_shown": self.opted_out_shown,
             "line_in_text": self.line_in_text,
+            "preview_empty": self.preview_empty,
+            "with_empty": self.with_empty,
             "scheduled_for": self.scheduled_for,
             "send_at_unreadable": self.send_at_unreadable,
         }

@@ -273,7 +273,8 @@ class Message(Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     uuid: so.Mapped[str] = so.mapped_column(sa.String(36), unique=True, default=new_uuid)
     # The gateway reference (SMS Central's REFERENCE): the uuid, except that a resend of an
-    # `unknown` message reuses the original's, so the gateway refuses it if the first one went.
+    # `unknown` message to the same number reuses the original's, so the gateway refuses it if the
+    # first one went (to a corrected number it is a new message, with its own).
     reference: so.Mapped[str | None] = so.mapped_column(sa.String(36), index=True)
     batch_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("batches.id", ondelete="CASCADE")

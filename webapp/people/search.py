@@ -21,7 +21,7 @@ from webapp.filters import day_bounds, filter_day, page_number, query_params, zo
 from webapp.models.people import Candidate, Client, ClientContact, name_key, person_name
 from webapp.people import trigrams
 from webapp.people.kinds import KINDS, Kind
-from webapp.phones import search_key
+from webapp.phones import searched_number
 from webapp.text import filter_value
 
 PAGE_SIZE = 50
@@ -169,7 +169,7 @@ class Shape(NamedTuple):
     kind: str
     dialect: str
     sort: str
-    q: str  # "", "mobile", "email", "word", "two" or "many" (words)
+    q: str  # "", "mobile", "email", "number" (of no real number), "word", "two" or "many" (words)
     short_q: bool  # q has fewer than three characters (read in index order)
     short_key: bool  # the (first) word's key is one character: it has no shorter part
     status: bool
@@ -202,11 +202,13 @@ def _bind(criteria: Criteria, default_region: str, dialect: str) -> tuple[Shape,
     q = " ".join(words)
     q_class = ""
     if q:
-        e164 = search_key(q, default_region)
-        if e164:
-            q_class, values["e164"] = "mobile", e164
+        number = searched_number(q, default_region)
+        if number.real:
+            q_class, values["e164"] = "mobile", number.e164
         elif "@" in q:
             q_class = "email"
+        elif number.e164:
+            q_class, values["e164"] = "number", number.e164
         elif len(words) == 1:
             q_class = "word"
         else:
@@ -276,8 +278,11 @@ def _text_condition(s: Shape):
         return model.mobile_e164 == _param("e164")
     if s.q == "email":
         return _prefix(model.email_key, "q")
-    if s.q == "word":
+    if s.q in ("word", "number"):
         return sa.or_(
+            # Digits of no real number: a mobile kept as typed ("0412 345", listed as an invalid
+            # number) is stored in E.164 all the same, and an address may start with them.
+            *([model.mobile_e164 == _param("e164")] if s.q == "number" else []),
             _prefix(model.first_name_key, "q"),
             _prefix(model.last_name_key, "q"),
             _prefix(model.email_key, "q"),

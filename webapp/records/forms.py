@@ -22,7 +22,7 @@ from webapp.models.people import (
     name_key,
 )
 from webapp.phones import mobile_problem
-from webapp.text import clean_multiline, is_blank
+from webapp.text import clean_multiline, is_blank, without_format_characters
 from webapp.web import edit_merge
 from webapp.web.edit_merge import loaded_field
 from webapp.web.validators import NotBlank, PlainText, line_breaks
@@ -79,6 +79,15 @@ def blank_as_empty(value):
     return "" if isinstance(value, str) and is_blank(value) else value
 
 
+def shown_only(value):
+    """A WTForms filter for a searched field: the value without its invisible format characters
+    (a soft hyphen, a zero-width space: webapp.text.without_format_characters), as the search box
+    drops them from what is typed. "Kowal" + U+00AD + "czyk" pasted in read "Kowalczyk" on the
+    record, yet a search for kowalczyk did not find it. A record stored before keeps them until an
+    Edit saves it (its form shows and saves the value without them)."""
+    return without_format_characters(value) if isinstance(value, str) else value
+
+
 class KeyFits:
     """Refuses a value whose search key (name_key) would not fit beside it, in a column as long as
     its own: "ß" is "ss" there and "ﬃ" is "ffi", so 100 characters typed can be more (PostgreSQL
@@ -99,6 +108,7 @@ class KeyFits:
 class PersonForm(FlaskForm):
     first_name = StringField(
         "First name",
+        filters=[shown_only],
         validators=[
             NotBlank("Enter a first name."),
             Length(max=100),
@@ -108,11 +118,13 @@ class PersonForm(FlaskForm):
     )
     last_name = StringField(
         "Last name",
+        filters=[shown_only],
         validators=[NotBlank("Enter a last name."), Length(max=100), KeyFits(100), PlainText()],
     )
     mobile = StringField("Mobile", validators=[Optional(), Length(max=40), PlainText()])
     email = EmailField(
         "Email",
+        filters=[shown_only],
         validators=[
             Optional(),
             PlainText(),
@@ -152,17 +164,17 @@ class CandidateForm(PersonForm):
     status = SelectField("Status", choices=list(CANDIDATE_STATUSES), default="Active")
     job_title = StringField(
         "Job title",
-        filters=[blank_as_empty],
+        filters=[shown_only, blank_as_empty],
         validators=[Optional(), Length(max=120), PlainText()],
     )
     skills = TextAreaField(
         "Skills",
-        filters=[line_breaks, blank_as_empty],
+        filters=[line_breaks, shown_only, blank_as_empty],
         validators=[Optional(), Length(max=2000), PlainText(multiline=True)],
     )
     location = StringField(
         "Location",
-        filters=[blank_as_empty],
+        filters=[shown_only, blank_as_empty],
         validators=[Optional(), Length(max=120), KeyFits(120), PlainText()],
     )
 
@@ -176,7 +188,7 @@ class ContactForm(PersonForm):
     )
     position = StringField(
         "Position",
-        filters=[blank_as_empty],
+        filters=[shown_only, blank_as_empty],
         validators=[Optional(), Length(max=120), PlainText()],
     )
 

@@ -654,8 +654,15 @@ def _copy(
         next_attempt_at=until or now,
         quiet_until=until,
         # An unknown one may have arrived: the same reference lets SMS Central refuse the copy
-        # (513, "duplicate") instead of delivering it twice. A failed one never went.
-        reference=original.reference if original.state == "unknown" else None,
+        # (513, "duplicate") instead of delivering it twice. A failed one never went. A copy to
+        # another number (the mobile corrected since) is another message: with the original's
+        # reference its 513 would count as sent though it never went, and the old number's
+        # receipt would be taken for it. It gets its own (the uuid, as every new message).
+        reference=(
+            original.reference
+            if original.state == "unknown" and to_e164 == original.to_e164
+            else None
+        ),
     )
 
 

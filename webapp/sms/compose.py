@@ -522,6 +522,20 @@ def worst_count(items: Sequence[PreviewItem], body: str) -> segments.SegmentCoun
     return segments.worst(item.count for item in items) or segments.count(body)
 
 
+def longest(items: Sequence[PreviewItem]) -> PreviewItem | None:
+    """The recipient whose message has the most characters (None: nobody), the one Send measures
+    against MAX_CHARACTERS: not always the one with the most parts (worst_count), as a UCS-2
+    message of 1,600 characters takes 24 parts and a GSM-7 one of 1,601 only 11."""
+    return max(items, key=lambda item: item.count.characters, default=None)
+
+
+def empty_fields(rendered: merge.Rendered) -> tuple[list[str], list[str]]:
+    """The merge fields empty in `rendered`: (the recipient's, the sender's). A field of the
+    sender's ({{sender_mobile}}) is empty on their Profile, for every recipient alike."""
+    yours = [name for name in rendered.empty if merge.FIELDS[name].is_sender]
+    return [name for name in rendered.empty if name not in yours], yours
+
+
 def check_message(body: str, items: Sequence[PreviewItem], *, screen: bool = True) -> None:
     """Refuse a message that cannot go as it is; `screen`: on the SMS screen, whose template
     picker and “Insert merge field” the messages may point to (a scheduled batch's Edit text
@@ -535,9 +549,7 @@ def check_message(body: str, items: Sequence[PreviewItem], *, screen: bool = Tru
     if blank := [item for item in items if is_blank(item.rendered.text)]:
         # A merge field empty for them, and nothing else in the message: they would get nothing.
         empty = blank[0].rendered.empty
-        # A field of the sender's ({{sender_full_name}}) is empty on their Profile, for everyone.
-        yours = [name for name in empty if merge.FIELDS[name].is_sender]
-        theirs = [name for name in empty if name not in yours]
+        theirs, yours = empty_fields(blank[0].rendered)
         named = theirs or yours
         fields = ", ".join("{{" + name + "}}" for name in named)
         who = blank[0].person.full_name
@@ -559,10 +571,10 @@ def check_message(body: str, items: Sequence[PreviewItem], *, screen: bool = Tru
             "text: check the braces around the merge fields.",
             "message",
         )
-    longest = max(items, key=lambda item: item.count.characters, default=None)
-    if longest is not None and longest.count.characters > MAX_CHARACTERS:
+    most = longest(items)
+    if most is not None and most.count.characters > MAX_CHARACTERS:
         raise FieldError(
-            f"The message for {longest.person.full_name} is {longest.count.characters:,} "
+            f"The message for {most.person.full_name} is {most.count.characters:,} "
             f"characters; the gateway takes at most {MAX_CHARACTERS:,}.",
             "message",
         )

@@ -133,11 +133,13 @@ def offered(recipient_fields: Collection[str]) -> tuple[MergeField, ...]:
     return tuple(f for f in CATALOGUE if f.is_sender or f.name in recipient_fields)
 
 
-# One pass finds both escapes and tags, so an escaped `{{` can never start a tag. Whatever else is
-# between double braces on one line is a tag too, and unknown unless it names a field: "{{First
-# Name}}" or "{{first-name}}" is a typo to report, not text to send as typed. Bodies are plain
-# text, never a template language: an unknown tag stays as typed.
-_TOKEN = re.compile(r"\\\{\{|\{\{([^{}\n]*)\}\}")
+# One pass finds both escapes and tags, so an escaped brace can never start a tag: `\{{` stands for
+# two braces, `\{` for one ("{Email us}" is an unfinished field; "\{Email us}" is sent as
+# "{Email us}"), the longer tried first so that `\{{` means what it did before `\{` was one.
+# Whatever else is between double braces on one line is a tag too, and unknown unless it names a
+# field: "{{First Name}}" or "{{first-name}}" is a typo to report, not text to send as typed.
+# Bodies are plain text, never a template language: an unknown tag stays as typed.
+_TOKEN = re.compile(r"\\\{\{?|\{\{([^{}\n]*)\}\}")
 # Left in the text once the tags are found: a known field's name, in any case, after one brace or
 # more, which a whole tag would have taken (a brace missing or one alone, each side, or no end).
 # Only from a run's first brace: a match tried at each of a long run's braces took quadratic time.
@@ -155,13 +157,14 @@ class FieldRef:
 
 
 class Escaped(str):
-    """The `{{` an escape (`\\{{`) stands for: text like any other, but never the start of a
-    tag a recipient's values formed (see Rendered.leftover)."""
+    """The `{{` or `{` an escape (`\\{{`, `\\{`) stands for: text like any other, but never the
+    start of a tag a recipient's values formed (see Rendered.leftover)."""
 
     __slots__ = ()
 
 
 ESCAPED = Escaped("{{")
+ESCAPED_BRACE = Escaped("{")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +212,7 @@ def parse(body: str) -> Template:
         name = match.group(1)
         if name is None:
             close_literal()
-            parts.append(ESCAPED)
+            parts.append(ESCAPED if match.group(0).endswith("{{") else ESCAPED_BRACE)
             run = pos
             continue
         name = name.strip()  # a no-break space pasted in too: "{{\u00a0first_name}}"
@@ -275,7 +278,7 @@ def unknown_problem(body: str, *, picker: bool = True) -> str | None:
     if unfinished:
         said.append(
             f"Unfinished merge field(s): {', '.join(unfinished)}. A merge field has two braces "
-            "each side, like {{first_name}}; write \\{{ for literal braces."
+            "each side, like {{first_name}}; write \\{ for one literal brace, \\{{ for two."
         )
     return " ".join(said)
 
@@ -312,7 +315,7 @@ def render(template: Template, person: Any, sender: Any) -> Rendered:
     leftover = ()
     if "{{" in text and template.fields:
         # Read with each escape's braces left out: "\\{{first_name}}" is text as typed.
-        scanned = "".join("" if p is ESCAPED else p for p in filled)
+        scanned = "".join("" if isinstance(p, Escaped) else p for p in filled)
         leftover = tuple(
             dict.fromkeys(
                 name

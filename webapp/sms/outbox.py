@@ -4,6 +4,7 @@ states."""
 from __future__ import annotations
 
 import enum
+import math
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -130,7 +131,8 @@ class Claimed:
     """A message a worker has taken (state `sending`, under lease) and must now send."""
 
     id: int
-    reference: str  # what the gateway knows it by; a resend of an `unknown` message keeps it
+    # What the gateway knows it by; a resend of an `unknown` message to the same number keeps it.
+    reference: str
     uuid: str
     to_e164: str
     to_region: str | None
@@ -341,7 +343,8 @@ def backoff(
     attempts: int, retry_after: float | None = None, rng: random.Random | None = None
 ) -> float:
     """Seconds before the next try: exponential with jitter, or what the gateway asked for."""
-    if retry_after is not None:
+    # NaN passes max() and min() unchanged (and then breaks timedelta): it is no wait at all.
+    if retry_after is not None and not math.isnan(retry_after):
         return min(max(retry_after, 1.0), BACKOFF_CAP)
     delay = min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
     return delay * (0.5 + (rng or random).random())

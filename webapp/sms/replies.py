@@ -633,7 +633,9 @@ def attach(
     in no one's Replies."""
     for column, person_id in KINDS.person_columns(person).items():
         setattr(reply, column, person_id)
-    reply.sender_id = addressee(session, person, reply.created_at)
+    # Kept to the SMS account it came in by, as when it matches by number (receive): a reply to
+    # one office's sender ID is not another office's consultant's.
+    reply.sender_id = addressee(session, person, reply.created_at, through(reply.account_id))
     # Read already when it is nobody's or the filer's; unread for anyone else, even if someone
     # marked it read on Unmatched replies before filing it.
     reply.read_at = utcnow() if reply.sender_id in (None, actor.id) else None

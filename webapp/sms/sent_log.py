@@ -6,6 +6,7 @@ counts its messages, or while it waits (or once cancelled) the time it is or was
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
@@ -211,14 +212,27 @@ def conditions(filters: Filters, sender_id: int | None, team: Team | None = None
                 Message.superseded.is_(False),
             )
         )
-    if filters.text:
+    # Each word on its own, all of them needed, in any order: a row's title shows the body's words
+    # one space apart, as the filter holds them, but the body keeps its line breaks and double
+    # spaces, so the phrase "Hello Sam, your" would miss the "Hello Sam,\nyour" its row shows.
+    for word in dict.fromkeys(filters.text.split()):
         where.append(
             sa.or_(
-                Batch.body.icontains(filters.text, autoescape=True),
-                Batch.template_name.icontains(filters.text, autoescape=True),
+                *(
+                    column.icontains(spelling, autoescape=True)
+                    for spelling in spellings(word)
+                    for column in (Batch.body, Batch.template_name)
+                )
             )
         )
     return where
+
+
+def spellings(word: str) -> tuple[str, ...]:
+    """`word` as its accents are composed (NFC: "é" one character) and, where that differs, as
+    they are decomposed (NFD: "e" and its mark): a body is stored as it was typed, either way, and
+    neither SQLite nor PostgreSQL's LIKE takes one for the other."""
+    return tuple(dict.fromkeys(unicodedata.normalize(form, word) for form in ("NFC", "NFD")))
 
 
 def search(

@@ -115,7 +115,9 @@ def _form(template: SmsTemplate | None, refusal: str | None = None) -> Response:
         # A preview on show follows the text too (it posts `previewing`): else it showed text no
         # longer typed, while the counter beside it counted the new text for the same person.
         if request.form.get("previewing"):
-            return _page(form, template, blocks=["counter", "preview"], preview=True, redraw=True)
+            return _page(
+                form, template, blocks=["counter", "preview_result"], preview=True, redraw=True
+            )
         return _page(form, template, blocks=["counter"])
     if action == "picker":
         # For changed (with JavaScript): the merge fields the people now chosen have.

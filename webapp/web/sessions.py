@@ -32,6 +32,14 @@ ENDED_MESSAGE = (
     "You are signed out: this session was ended (by signing out, signing out everywhere, "
     "or a change to your password or account). Please sign in again."
 )
+# Said besides when a form was sent (not with htmx, whose pages keep what was typed) and not done:
+# the page it came back to shows the form empty.
+NOT_SENT_SIGNED_OUT = (
+    "What you sent from that page was not done: send it again once you are signed in."
+)
+NOT_SENT_HELD = "What you sent from that page was not done: finish here first, then send it again."
+# Sent while signed out, these are not lost: signing in, and signing out.
+NOTHING_LOST = frozenset({"auth.login", "auth.logout", "static"})
 # Ids of elements that poll with hx-trigger="every …": the batch progress, the unread count, a
 # record's thread while a message in it is on its way (which may wait all night in quiet hours).
 POLLING = frozenset({"progress", "unread-poll", "conversation"})
@@ -199,12 +207,19 @@ def hold_on(endpoint: str) -> ResponseReturnValue:
         page = local_path(request.htmx.current_url)
         # What was typed on the page left comes back there afterwards (static/js/compose.js).
         return "", 401, {"HX-Redirect": url_for(endpoint, next=page if page != "/" else None)}
-    wanted = local_path(request.full_path) if request.method == "GET" else None
+    if request.method == "GET":
+        wanted = local_path(request.full_path)
+    else:
+        # A form sent (JavaScript off): back to the page it came from, saying it was not done.
+        wanted = local_path(request.referrer)
+        flash(NOT_SENT_HELD, "info")
     return redirect(url_for(endpoint, next=wanted if wanted != "/" else None))
 
 
 def _signed_out(message: str) -> ResponseReturnValue:
     forget_this_session()
+    if request.method != "GET" and not request.htmx and request.endpoint not in NOTHING_LOST:
+        message = f"{message} {NOT_SENT_SIGNED_OUT}"
     flash(message, "info")
     if request.endpoint in {"auth.login", "static"}:
         return None  # already where the user is sent (or a stylesheet): no redirect to itself

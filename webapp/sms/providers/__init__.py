@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import os
 import ssl
 import time
@@ -378,9 +379,12 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     if not value:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        # float() also reads "nan" and "inf" (and "1e999" as inf): no wait a clock can add.
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
