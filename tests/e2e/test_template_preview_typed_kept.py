@@ -9,9 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import sign_in
 from tests.e2e.helpers import retype
-from tests.e2e.test_slow_network import Held, InFlight
+from tests.e2e.test_slow_network import Held
+from tests.e2e.test_template_preview_follows import preview_candidate_1
 
 
 def is_a_count(request) -> bool:
@@ -22,13 +22,7 @@ def is_a_count(request) -> bool:
 def test_a_record_id_typed_while_the_counter_is_on_its_way_is_kept(page, js):
     """The counter's answer drew the whole preview box again, Record type and Record id in it:
     the id typed meanwhile went back to the one previewed before, and Enter previewed that."""
-    sign_in(page, "consultant")
-    page.goto("/templates/new")
-    retype(page, "Message", "Hi {{first_name}} abc")
-    retype(page, "Record id", "1")
-    in_flight = InFlight(page)
-    page.keyboard.press("Enter")
-    in_flight.wait_quiet()
+    in_flight = preview_candidate_1(page)
     bubble = page.locator("#preview blockquote.sms-bubble")
     expect(bubble).to_have_text(re.compile(r"^Hi .+ abc$"))  # candidate 1's first name
     record_type = page.get_by_label("Record type", exact=True)
@@ -61,13 +55,7 @@ def test_a_record_id_typed_while_the_counter_is_on_its_way_is_kept(page, js):
 def test_a_late_count_does_not_draw_the_preview_back_over_a_later_preview(page, js):
     """The counter's answer, drawing only the preview's result now, still draws nothing over the
     result of a Preview pressed after it left: Record id 2 previewed, not candidate 1 again."""
-    sign_in(page, "consultant")
-    page.goto("/templates/new")
-    retype(page, "Message", "Hi {{first_name}} abc")
-    retype(page, "Record id", "1")
-    in_flight = InFlight(page)
-    page.keyboard.press("Enter")
-    in_flight.wait_quiet()
+    in_flight = preview_candidate_1(page)
     heading = page.locator("#preview-heading")
     expect(heading).to_be_focused()
     first = heading.inner_text()
