@@ -205,9 +205,11 @@ def filter_value(
     a soft hyphen pasted in showed "smith" in the box and found nobody. The marks that only steer
     the punctuation beside them (U+200E, U+200F, U+061C) stay, for right-to-left words.
     """
-    raw = "".join(
-        ch if ch in "\u200e\u200f\u061c" else without_format_characters(ch) for ch in raw or ""
-    )
+    raw = raw or ""
+    if not raw.isascii():  # ASCII holds none: a search asks this of every value typed
+        raw = "".join(
+            ch if ch in "\u200e\u200f\u061c" else without_format_characters(ch) for ch in raw
+        )
     # Without `words` (a folder's name), only those at its ends go, as a paste brings them.
     text = _TAB_OR_LINE_BREAK_RE.sub(" ", raw) if words else raw.strip(" \t\r\n")
     # Checked before trimming or folding: str.strip() and str.split() would quietly take a
